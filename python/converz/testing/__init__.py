@@ -1,0 +1,1 @@
+"""A local Converz server for tests and demos (placeholder until the emulator lands)."""

@@ -1,0 +1,101 @@
+//! Client configuration: plain structs with `Default` and `with_*` builders. The Python layer
+//! fills these from keyword arguments and environment variables; validation happens in
+//! `ClientConfig::validate`, before any request.
+
+use std::time::Duration;
+
+use crate::error::{Error, Result};
+
+/// How failed requests are retried (connection errors, cut bodies, 429 and 5xx).
+#[derive(Debug, Clone, PartialEq)]
+pub struct RetryConfig {
+    /// Retries after the first attempt; 0 turns retrying off.
+    pub max_retries: u32,
+    /// First backoff; doubles each attempt, with full jitter.
+    pub initial_backoff: Duration,
+    /// Cap for one backoff, and for a server's `Retry-After`.
+    pub max_backoff: Duration,
+}
+
+impl Default for RetryConfig {
+    fn default() -> Self {
+        Self {
+            max_retries: 8,
+            initial_backoff: Duration::from_millis(100),
+            max_backoff: Duration::from_secs(30),
+        }
+    }
+}
+
+/// Everything a [`crate::http::ApiClient`] needs.
+#[derive(Debug, Clone)]
+pub struct ClientConfig {
+    /// `https://<tenant>.converz.co/api/v1`; `http://` only for loopback hosts.
+    pub base_url: String,
+    /// Sent as `X-API-Key`; never formatted by `Debug` (see the manual impl below).
+    pub api_key: String,
+    /// Connect timeout.
+    pub connect_timeout: Duration,
+    /// Whole-request timeout for one page or one push chunk.
+    pub request_timeout: Duration,
+    /// Retry policy.
+    pub retry: RetryConfig,
+    /// Page requests (or push chunks) in flight at once.
+    pub max_concurrency: usize,
+}
+
+impl Default for ClientConfig {
+    fn default() -> Self {
+        Self {
+            base_url: String::new(),
+            api_key: String::new(),
+            connect_timeout: Duration::from_secs(10),
+            request_timeout: Duration::from_secs(300),
+            retry: RetryConfig::default(),
+            max_concurrency: 4,
+        }
+    }
+}
+
+impl ClientConfig {
+    /// Config for `base_url` and `api_key` with every other setting at its default.
+    pub fn new(base_url: impl Into<String>, api_key: impl Into<String>) -> Self {
+        Self {
+            base_url: base_url.into(),
+            api_key: api_key.into(),
+            ..Self::default()
+        }
+    }
+
+    /// Sets [`ClientConfig::max_concurrency`].
+    #[must_use]
+    pub fn with_max_concurrency(self, max_concurrency: usize) -> Self {
+        Self {
+            max_concurrency,
+            ..self
+        }
+    }
+
+    /// Sets [`ClientConfig::retry`].
+    #[must_use]
+    pub fn with_retry(self, retry: RetryConfig) -> Self {
+        Self { retry, ..self }
+    }
+
+    /// Checks the settings that can be checked without the network.
+    pub fn validate(&self) -> Result<()> {
+        if self.api_key.is_empty() {
+            return Err(Error::invalid(
+                "api_key",
+                "no API key: pass api_key=... or set CONVERZ_API_KEY",
+            ));
+        }
+        if self.max_concurrency == 0 || self.max_concurrency > 64 {
+            return Err(Error::invalid(
+                "max_concurrency",
+                "must be between 1 and 64",
+            ));
+        }
+        crate::http::url::validate_base_url(&self.base_url).map(|_| ())
+    }
+}

@@ -1,0 +1,74 @@
+//! The one error type of the core. Every failure of the HTTP, decode, encode and emulator layers
+//! is a variant here; `python/errors.rs` maps it to the `converz.exceptions` hierarchy in one place.
+//!
+//! Messages never carry the API key: URLs are rendered without query secrets (the key travels in
+//! a header, never the URL) and headers are never formatted.
+
+/// Everything that can go wrong in converz.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The API answered with a non-success status that is not retried (or retries ran out).
+    #[error("{endpoint} answered HTTP {status} ({code}): {message}")]
+    Http {
+        status: u16,
+        endpoint: String,
+        code: String,
+        message: String,
+    },
+    /// 429 after every retry; `retry_after` is the server's last hint in seconds.
+    #[error("{endpoint} is rate limited (HTTP 429) after {attempts} attempts; retry after {retry_after:?} s")]
+    RateLimited {
+        endpoint: String,
+        attempts: u32,
+        retry_after: Option<f64>,
+    },
+    /// The connection failed or the body was cut off, after every retry.
+    #[error("transport error on {endpoint} after {attempts} attempts: {message}")]
+    Transport {
+        endpoint: String,
+        attempts: u32,
+        message: String,
+    },
+    /// A caller-supplied parameter is wrong; caught before any request is sent.
+    #[error("invalid parameter `{name}`: {reason}")]
+    InvalidParameter { name: String, reason: String },
+    /// The API's JSON could not be turned into Arrow.
+    #[error("could not decode {endpoint}: {message}")]
+    Decode { endpoint: String, message: String },
+    /// Input data for a push could not be encoded or failed validation.
+    #[error("cannot push column `{column}`: {reason}")]
+    Encode { column: String, reason: String },
+    /// The operation was interrupted (Ctrl-C).
+    #[error("interrupted")]
+    Interrupted,
+    #[error(transparent)]
+    Arrow(#[from] arrow_schema::ArrowError),
+    #[error(transparent)]
+    Json(#[from] serde_json::Error),
+    #[error(transparent)]
+    Io(#[from] std::io::Error),
+}
+
+/// `Result` with [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    /// Shorthand for [`Error::InvalidParameter`].
+    #[cold]
+    pub fn invalid(name: impl Into<String>, reason: impl Into<String>) -> Self {
+        Error::InvalidParameter {
+            name: name.into(),
+            reason: reason.into(),
+        }
+    }
+
+    /// Shorthand for [`Error::Encode`].
+    #[cold]
+    pub fn encode(column: impl Into<String>, reason: impl Into<String>) -> Self {
+        Error::Encode {
+            column: column.into(),
+            reason: reason.into(),
+        }
+    }
+}

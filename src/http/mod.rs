@@ -1,0 +1,3 @@
+//! Talking to the API: the pooled client, the retry policy and concurrent paging.
+
+pub mod url;

@@ -1,0 +1,28 @@
+//! converz: the Converz Data API into Arrow, fast and lossless.
+//!
+//! This file is a table of contents. The core (`http`, `decode`, `encode`, `emulator`) is plain
+//! Rust, testable with `cargo test`; only `python/` and this file touch pyo3.
+#![deny(unsafe_code)]
+
+pub mod config;
+pub mod decode;
+pub mod emulator;
+pub mod encode;
+pub mod error;
+pub mod http;
+pub mod python;
+pub mod runtime;
+
+pub use error::{Error, Result};
+
+/// The native module `converz._core`; the public API is the Python package around it.
+#[pyo3::pymodule(gil_used = false)]
+mod _core {
+    #[pymodule_export]
+    use crate::python::testing::PyEmulator;
+
+    #[pymodule_init]
+    fn init(m: &pyo3::Bound<'_, pyo3::types::PyModule>) -> pyo3::PyResult<()> {
+        crate::python::init_module(m)
+    }
+}
