@@ -28,7 +28,7 @@ impl Default for RetryConfig {
 }
 
 /// Everything a [`crate::http::ApiClient`] needs.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct ClientConfig {
     /// `https://<tenant>.converz.co/api/v1`; `http://` only for loopback hosts.
     pub base_url: String,
@@ -97,5 +97,43 @@ impl ClientConfig {
             ));
         }
         crate::http::url::validate_base_url(&self.base_url).map(|_| ())
+    }
+}
+
+impl std::fmt::Debug for ClientConfig {
+    // Written by hand so the key can never reach a log line or a panic message.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClientConfig")
+            .field("base_url", &self.base_url)
+            .field("api_key", &"<redacted>")
+            .field("connect_timeout", &self.connect_timeout)
+            .field("request_timeout", &self.request_timeout)
+            .field("retry", &self.retry)
+            .field("max_concurrency", &self.max_concurrency)
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_redacts_the_key() {
+        let config = ClientConfig::new("https://acme.converz.co/api/v1", "sekret-key-123");
+        assert!(!format!("{config:?}").contains("sekret"));
+    }
+
+    #[test]
+    fn validation_names_the_parameter() {
+        let err = ClientConfig::new("https://acme.converz.co/api/v1", "")
+            .validate()
+            .unwrap_err();
+        assert!(err.to_string().contains("api_key"), "{err}");
+        let err = ClientConfig::new("https://acme.converz.co/api/v1", "k")
+            .with_max_concurrency(0)
+            .validate()
+            .unwrap_err();
+        assert!(err.to_string().contains("max_concurrency"), "{err}");
     }
 }

@@ -19,6 +19,20 @@ pub use error::{Error, Result};
 #[pyo3::pymodule(gil_used = false)]
 mod _core {
     #[pymodule_export]
+    use crate::python::arrow::PyArrowTable;
+    #[pymodule_export]
+    use crate::python::calls::calls;
+    #[pymodule_export]
+    use crate::python::client::PyRawClient;
+    #[pymodule_export]
+    use crate::python::push::push;
+    #[pymodule_export]
+    use crate::python::report::report;
+    #[pymodule_export]
+    use crate::python::reps::reps;
+    #[pymodule_export]
+    use crate::python::stream::PyBatchStream;
+    #[pymodule_export]
     use crate::python::testing::PyEmulator;
 
     #[pymodule_init]

@@ -2,11 +2,44 @@
 
 Example:
     >>> import converz
-    >>> client = converz.Client()  # reads CONVERZ_API_KEY and CONVERZ_BASE_URL
+    >>> client = converz.Client(tenant="acme", api_key="...")
     >>> calls = client.calls(start_date="2025-07-01", end_date="2025-09-30")  # doctest: +SKIP
     >>> df = calls.to_polars()  # doctest: +SKIP
 """
 
+from converz._client import Client
 from converz._core import __version__, build_profile
+from converz._push import ChunkResult, PushResult
+from converz._table import Table, TableStream
+from converz.exceptions import (
+    APIError,
+    AuthenticationError,
+    ConverzError,
+    DecodeError,
+    InvalidParameterError,
+    InvalidRequestError,
+    PushError,
+    RateLimitError,
+    ServerError,
+    TransportError,
+)
 
-__all__ = ["__version__", "build_profile"]
+__all__ = [
+    "APIError",
+    "AuthenticationError",
+    "ChunkResult",
+    "Client",
+    "ConverzError",
+    "DecodeError",
+    "InvalidParameterError",
+    "InvalidRequestError",
+    "PushError",
+    "PushResult",
+    "RateLimitError",
+    "ServerError",
+    "Table",
+    "TableStream",
+    "TransportError",
+    "__version__",
+    "build_profile",
+]

@@ -1,3 +1,15 @@
-//! Talking to the API: the pooled client, the retry policy and concurrent paging.
+//! Talking to the API: the pooled client (`client`), the retry policy (`retry`), the query
+//! parameters of each endpoint (`query`), concurrent paging (`paginate`), one-shot `/report`
+//! (`report`) and chunked pushes (`push`).
 
+pub mod client;
+pub mod paginate;
+pub mod progress;
+pub mod push;
+pub mod query;
+pub mod report;
+pub mod retry;
 pub mod url;
+
+pub use client::ApiClient;
+pub use progress::Progress;

@@ -1,0 +1,96 @@
+"""Progress bars for long fetches and pushes.
+
+tqdm (notebook-aware) when installed, a plain terminal line otherwise, and nothing when output
+is not a terminal (CI, cron, Airflow logs).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from typing import Any, Callable, Optional, Union
+
+ProgressCallback = Callable[[int, int, int, int], None]
+
+# Below this many seconds a bar is noise: it only appears once an operation runs longer.
+_DELAY_SECONDS = 0.5
+
+
+def _in_notebook() -> bool:
+    shell = sys.modules.get("IPython")
+    if shell is None:
+        return False
+    ipython = getattr(shell, "get_ipython", lambda: None)()
+    return ipython is not None and "IPKernelApp" in getattr(ipython, "config", {})
+
+
+def _wanted(progress: Optional[bool]) -> bool:
+    if progress is not None:
+        return progress
+    if os.environ.get("CI") or os.environ.get("CONVERZ_NO_PROGRESS"):
+        return False
+    return _in_notebook() or sys.stderr.isatty()
+
+
+class _Bar:
+    """Receives the core's counters and draws them."""
+
+    def __init__(self, description: str, unit: str) -> None:
+        self._description = description
+        self._unit = unit
+        self._started = time.monotonic()
+        self._tqdm: Any = None
+        self._last_rows = 0
+        self._line_drawn = False
+
+    def __call__(self, rows: int, pages: int, nbytes: int, retries: int) -> None:
+        if time.monotonic() - self._started < _DELAY_SECONDS:
+            return
+        postfix = f"{pages} {self._unit}, {nbytes / 1e6:.0f} MB" + (
+            f", {retries} retries" if retries else ""
+        )
+        if self._tqdm is None and not self._line_drawn:
+            self._tqdm = _make_tqdm(self._description)
+        if self._tqdm is not None:
+            self._tqdm.update(rows - self._last_rows)
+            self._tqdm.set_postfix_str(postfix, refresh=False)
+        else:
+            sys.stderr.write(f"\r{self._description}: {rows:,} rows, {postfix}")
+            sys.stderr.flush()
+            self._line_drawn = True
+        self._last_rows = rows
+
+    def close(self) -> None:
+        if self._tqdm is not None:
+            self._tqdm.close()
+        elif self._line_drawn:
+            sys.stderr.write("\n")
+
+
+def _make_tqdm(description: str) -> Any:
+    try:
+        from tqdm.auto import tqdm
+    except ImportError:
+        return None
+    return tqdm(desc=description, unit=" rows", unit_scale=True, leave=True)
+
+
+class progress_bar:  # noqa: N801 - used like a function in a with-statement
+    """Context manager giving the callback to hand to the core, or None when bars are off.
+
+    Args:
+        progress: True/False to force; None decides from the environment (TTY or notebook).
+        description: Shown left of the bar.
+        unit: What the core's page counter counts ("pages" or "chunks").
+    """
+
+    def __init__(self, progress: Optional[bool], description: str, unit: str = "pages") -> None:
+        self._bar: Union[_Bar, None] = _Bar(description, unit) if _wanted(progress) else None
+
+    def __enter__(self) -> Optional[ProgressCallback]:
+        return self._bar
+
+    def __exit__(self, *exc: object) -> None:
+        if self._bar is not None:
+            self._bar.close()

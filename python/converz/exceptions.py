@@ -1,0 +1,144 @@
+"""The errors converz raises, all rooted in :class:`ConverzError`.
+
+The hierarchy::
+
+    ConverzError
+    ├── APIError                      the API answered with an error status
+    │   ├── AuthenticationError       401/403: missing or wrong API key
+    │   ├── InvalidRequestError       400/404/405/413: the API refused the request
+    │   ├── RateLimitError            429 after every retry (.retry_after)
+    │   └── ServerError               5xx after every retry
+    ├── TransportError                connection failed or body cut off (also ConnectionError)
+    ├── DecodeError                   a response that is not the documented JSON
+    ├── InvalidParameterError         bad input, caught before any request (also ValueError)
+    └── PushError                     some chunks of a push were not applied (.result)
+
+Every error carries ``hint`` (what to do next) and, where it applies, ``status_code``, the
+API's ``code`` and the ``endpoint``. None of them ever contains the API key.
+
+Example:
+    >>> import converz
+    >>> try:
+    ...     converz.Client(api_key="k", base_url="http://example.com/api/v1")
+    ... except converz.InvalidParameterError as err:
+    ...     print(err.parameter)
+    base_url
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Optional
+
+if TYPE_CHECKING:
+    from converz._push import PushResult
+
+__all__ = [
+    "APIError",
+    "AuthenticationError",
+    "ConverzError",
+    "DecodeError",
+    "InvalidParameterError",
+    "InvalidRequestError",
+    "PushError",
+    "RateLimitError",
+    "ServerError",
+    "TransportError",
+]
+
+
+class ConverzError(Exception):
+    """Base class of every converz error.
+
+    Attributes:
+        hint: What to do next, or None.
+        status_code: The HTTP status, when the API answered.
+        code: The API's error code (``"invalid_parameter"``, ``"unauthorized"``, ...).
+        endpoint: The request that failed, as ``"GET /calls"``.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        hint: Optional[str] = None,
+        status_code: Optional[int] = None,
+        code: Optional[str] = None,
+        endpoint: Optional[str] = None,
+        **extra: Any,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+        self.status_code = status_code
+        self.code = code
+        self.endpoint = endpoint
+        for name, value in extra.items():
+            setattr(self, name, value)
+
+    def __str__(self) -> str:
+        return f"{self.message}\n  hint: {self.hint}" if self.hint else self.message
+
+
+class APIError(ConverzError):
+    """The API answered with an error status (after retries, where retrying applies)."""
+
+
+class AuthenticationError(APIError):
+    """401 or 403: the API key is missing or wrong."""
+
+
+class InvalidRequestError(APIError):
+    """The API refused the request (400, 404, 405, 413); retrying will not help."""
+
+
+class RateLimitError(APIError):
+    """429 after every retry.
+
+    Attributes:
+        retry_after: The server's last ``Retry-After`` hint in seconds, or None.
+    """
+
+    retry_after: Optional[float] = None
+
+
+class ServerError(APIError):
+    """The server failed (5xx) on every attempt."""
+
+
+class TransportError(ConverzError, ConnectionError):
+    """The connection failed, timed out or was cut off mid-body, on every attempt."""
+
+
+class DecodeError(ConverzError):
+    """A response was not the JSON the API documents."""
+
+
+class InvalidParameterError(ConverzError, ValueError):
+    """A parameter or the data to push is invalid; nothing was sent.
+
+    Attributes:
+        parameter: The parameter (or column) at fault.
+    """
+
+    parameter: Optional[str] = None
+
+
+class PushError(ConverzError):
+    """Some chunks of a push were not applied; the rest were.
+
+    Attributes:
+        result: The :class:`~converz.PushResult` saying exactly which key ranges were applied,
+            which failed and which were not sent; ``result.remaining`` holds the rows to push
+            again.
+
+    Example:
+        >>> try:  # doctest: +SKIP
+        ...     client.push_updates(df)
+        ... except converz.PushError as err:
+        ...     print(err.result.report())
+        ...     client.push_updates(err.result.remaining)  # resume with only the rest
+    """
+
+    def __init__(self, message: str, *, result: PushResult, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.result = result

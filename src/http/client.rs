@@ -1,0 +1,316 @@
+//! The one pooled HTTP client: base URL, the `X-API-Key` header (marked sensitive so it never
+//! prints), gzip, timeouts, a redirect policy that never carries the key to another host, and
+//! the retry loop every request goes through.
+
+use bytes::Bytes;
+use reqwest::header::{HeaderMap, HeaderValue};
+use reqwest::{Method, Response};
+use std::future::Future;
+
+use super::progress::Progress;
+use super::retry::{backoff, parse_retry_after, Failure};
+use crate::config::ClientConfig;
+use crate::error::{Error, Result};
+
+/// Bytes of an error body kept for the message: enough for any JSON error, short for HTML.
+const ERROR_BODY_LIMIT: usize = 16 * 1024;
+
+/// A failed attempt: how to treat it, and the error to raise if it was the last one.
+#[derive(Debug)]
+pub struct AttemptError {
+    /// Retry classification.
+    pub failure: Failure,
+    /// What the caller sees if no retry is left.
+    pub error: Error,
+}
+
+impl AttemptError {
+    /// A transport failure (connect, timeout, cut body) on `endpoint`.
+    #[cold]
+    pub fn transport(endpoint: &str, err: &reqwest::Error) -> Self {
+        AttemptError {
+            failure: Failure::Transport,
+            error: Error::Transport {
+                endpoint: endpoint.to_owned(),
+                attempts: 1,
+                message: describe_reqwest_error(err),
+            },
+        }
+    }
+}
+
+impl AttemptError {
+    /// A body that arrived whole but is not what the API promises. Not retried: the same
+    /// bytes would fail the same way.
+    #[cold]
+    pub fn decode(place: &str, err: Error) -> Self {
+        let message = match err {
+            Error::Decode { message, .. } => message,
+            other => other.to_string(),
+        };
+        AttemptError {
+            failure: Failure::Permanent,
+            error: Error::Decode {
+                endpoint: place.to_owned(),
+                message,
+            },
+        }
+    }
+}
+
+/// The Converz HTTP client shared by every request of a `converz.Client`.
+#[derive(Debug, Clone)]
+pub struct ApiClient {
+    http: reqwest::Client,
+    base: url::Url,
+    config: ClientConfig,
+}
+
+impl ApiClient {
+    /// Validates `config` and builds the pooled client. Sends nothing.
+    pub fn new(config: ClientConfig) -> Result<Self> {
+        config.validate()?;
+        let base = super::url::validate_base_url(&config.base_url)?;
+        // reqwest is built without a default crypto provider (aws-lc needs cmake); ring is ours.
+        // A second install in the same process fails harmlessly.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let mut key = HeaderValue::from_str(&config.api_key).map_err(|_| {
+            Error::invalid("api_key", "contains characters not allowed in a header")
+        })?;
+        key.set_sensitive(true);
+        let mut headers = HeaderMap::new();
+        headers.insert("x-api-key", key);
+        let http = reqwest::Client::builder()
+            .default_headers(headers)
+            .user_agent(concat!("converz/", env!("CARGO_PKG_VERSION")))
+            .gzip(true)
+            .connect_timeout(config.connect_timeout)
+            .timeout(config.request_timeout)
+            .pool_max_idle_per_host(64)
+            .tcp_nodelay(true)
+            .redirect(same_origin_redirects())
+            .build()
+            .map_err(|e| Error::invalid("base_url", describe_reqwest_error(&e)))?;
+        Ok(Self { http, base, config })
+    }
+
+    /// The settings this client was built with.
+    pub fn config(&self) -> &ClientConfig {
+        &self.config
+    }
+
+    /// One attempt: sends the request and returns the response if its status is a success.
+    pub async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        query: &[(String, String)],
+        body: Option<Bytes>,
+    ) -> Result<Response, AttemptError> {
+        let endpoint = format!("{method} {path}");
+        let mut url = self.base.clone();
+        url.path_segments_mut()
+            .map_err(|()| AttemptError {
+                failure: Failure::Permanent,
+                error: Error::invalid("base_url", "cannot be a base URL"),
+            })?
+            .pop_if_empty()
+            .extend(path.trim_start_matches('/').split('/'));
+        let mut request = self.http.request(method, url).query(query);
+        if let Some(body) = body {
+            request = request
+                .header("content-type", "application/json")
+                .body(body);
+        }
+        let response = request
+            .send()
+            .await
+            .map_err(|e| AttemptError::transport(&endpoint, &e))?;
+        if response.status().is_success() {
+            return Ok(response);
+        }
+        Err(status_error(&endpoint, response).await)
+    }
+
+    /// Runs `attempt` until it succeeds, fails permanently, or retries run out.
+    pub async fn with_retries<T, F, Fut>(
+        &self,
+        endpoint: &str,
+        progress: Option<&Progress>,
+        mut attempt: F,
+    ) -> Result<T>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<T, AttemptError>>,
+    {
+        let retry = &self.config.retry;
+        let mut tries = 0u32;
+        loop {
+            tries += 1;
+            let failed = match attempt().await {
+                Ok(value) => return Ok(value),
+                Err(failed) => failed,
+            };
+            if !failed.failure.is_retryable() || tries > retry.max_retries {
+                return Err(final_error(failed, endpoint, tries));
+            }
+            let wait = backoff(retry, tries, &failed.failure);
+            log::warn!(target: "converz",
+                "{endpoint}: attempt {tries} failed ({}); retrying in {:.2} s",
+                failed.error,
+                wait.as_secs_f64()
+            );
+            if let Some(progress) = progress {
+                progress.add_retry();
+            }
+            tokio::time::sleep(wait).await;
+        }
+    }
+}
+
+/// Follows a redirect only to the same scheme, host and port: the key header would otherwise go
+/// to a host the user never named.
+fn same_origin_redirects() -> reqwest::redirect::Policy {
+    reqwest::redirect::Policy::custom(|attempt| {
+        let first = attempt.previous().first().map(url::Url::origin);
+        if attempt.previous().len() > 5 {
+            attempt.error("too many redirects")
+        } else if first.as_ref() == Some(&attempt.url().origin()) {
+            attempt.follow()
+        } else {
+            attempt.stop()
+        }
+    })
+}
+
+/// Turns a non-success response into an [`AttemptError`], reading the API's `{error, code}`.
+async fn status_error(endpoint: &str, mut response: Response) -> AttemptError {
+    let status = response.status().as_u16();
+    let retry_after = parse_retry_after(
+        response
+            .headers()
+            .get("retry-after")
+            .and_then(|v| v.to_str().ok()),
+    );
+    let mut body = Vec::new();
+    while let Ok(Some(chunk)) = response.chunk().await {
+        body.extend_from_slice(&chunk);
+        if body.len() >= ERROR_BODY_LIMIT {
+            break;
+        }
+    }
+    let (code, message) = parse_error_body(&body);
+    AttemptError {
+        failure: Failure::from_status(status, retry_after),
+        error: Error::Http {
+            status,
+            endpoint: endpoint.to_owned(),
+            code,
+            message,
+        },
+    }
+}
+
+/// Reads `{"error": "...", "code": "..."}`; a body that is not that (an HTML error page) gives
+/// code `"unknown"` and a short plain-text excerpt.
+pub fn parse_error_body(body: &[u8]) -> (String, String) {
+    #[derive(serde::Deserialize)]
+    struct ApiError {
+        error: Option<String>,
+        code: Option<String>,
+    }
+    if let Ok(parsed) = serde_json::from_slice::<ApiError>(body) {
+        if parsed.error.is_some() || parsed.code.is_some() {
+            return (
+                parsed.code.unwrap_or_else(|| "unknown".into()),
+                parsed.error.unwrap_or_default(),
+            );
+        }
+    }
+    let text = String::from_utf8_lossy(body);
+    let mut plain = String::new();
+    let mut in_tag = false;
+    for c in text.chars() {
+        match c {
+            '<' => in_tag = true,
+            '>' => {
+                in_tag = false;
+                plain.push(' ');
+            }
+            _ if !in_tag => plain.push(c),
+            _ => {}
+        }
+    }
+    let plain: String = plain.split_whitespace().collect::<Vec<_>>().join(" ");
+    let excerpt: String = plain.chars().take(200).collect();
+    ("unknown".into(), format!("non-JSON error body: {excerpt}"))
+}
+
+/// The error after the last attempt, with the attempt count filled in.
+fn final_error(failed: AttemptError, endpoint: &str, attempts: u32) -> Error {
+    match (failed.failure, failed.error) {
+        (Failure::RateLimited(retry_after), Error::Http { .. }) => Error::RateLimited {
+            endpoint: endpoint.to_owned(),
+            attempts,
+            retry_after,
+        },
+        (_, Error::Transport { message, .. }) => Error::Transport {
+            endpoint: endpoint.to_owned(),
+            attempts,
+            message,
+        },
+        (_, other) => other,
+    }
+}
+
+/// A reqwest error as text without its URL, with the cause chain (the key is never in either:
+/// it travels in a header, and reqwest does not print headers).
+pub fn describe_reqwest_error(err: &reqwest::Error) -> String {
+    let kind = if err.is_timeout() {
+        "timed out"
+    } else if err.is_connect() {
+        "could not connect"
+    } else if err.is_body() || err.is_decode() {
+        "response body cut off or unreadable"
+    } else {
+        "request failed"
+    };
+    let mut message = kind.to_owned();
+    let mut source = std::error::Error::source(err);
+    while let Some(cause) = source {
+        message.push_str(": ");
+        message.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    message
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_api_error_bodies() {
+        let (code, message) =
+            parse_error_body(br#"{"error":"n_per_page must be >= 1","code":"invalid_parameter"}"#);
+        assert_eq!(code, "invalid_parameter");
+        assert_eq!(message, "n_per_page must be >= 1");
+    }
+
+    #[test]
+    fn html_bodies_become_short_plain_text() {
+        let html = b"<html><head><title>502 Bad Gateway</title></head><body><h1>Bad Gateway</h1></body></html>";
+        let (code, message) = parse_error_body(html);
+        assert_eq!(code, "unknown");
+        assert!(message.contains("502 Bad Gateway"), "{message}");
+        assert!(!message.contains('<'), "{message}");
+    }
+
+    #[test]
+    fn debug_of_the_client_does_not_print_the_key() {
+        let config = ClientConfig::new("http://127.0.0.1:1/api/v1", "sekret-key-123");
+        let client = ApiClient::new(config).unwrap();
+        let shown = format!("{client:?}");
+        assert!(!shown.contains("sekret-key-123"));
+    }
+}

@@ -1,0 +1,325 @@
+//! Concurrent paging of `GET /reps` and `GET /calls` into decoded pages, in page order.
+//!
+//! The API has no total count, so the pager keeps a window of page requests in flight (one tokio
+//! task each, so decoding runs on every worker thread) and stops at the first short or empty
+//! page. Two server behaviours from the contract need care (Part B §1):
+//!
+//! * **Capped pages.** A server may silently serve fewer rows than `n_per_page`. A short page is
+//!   therefore only the end once the page after it comes back empty. If that next page has rows,
+//!   the server capped the page size: its offsets may be computed from the size we asked for, so
+//!   every page fetched with that size after the short one is discarded and paging restarts with
+//!   the observed size. Nothing is lost; rows fetched twice are removed by key.
+//! * **Shifting rows.** Rows inserted while we page move later rows to later pages, so a row can
+//!   arrive twice. The decoder drops repeated keys and the pager reports how many.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use futures_util::stream::FuturesUnordered;
+use futures_util::StreamExt;
+use reqwest::Method;
+use tokio::task::{AbortHandle, JoinHandle};
+
+use super::client::{ApiClient, AttemptError};
+use super::progress::Progress;
+use super::query::Pairs;
+use crate::decode::{DecodedPage, DecodedTable, FetchDecoder, PageDecoder};
+use crate::error::{Error, Result};
+
+/// What to page through.
+#[derive(Debug, Clone)]
+pub struct PageSpec {
+    /// `/calls` or `/reps`.
+    pub path: &'static str,
+    /// Filters, without `page` and `n_per_page`.
+    pub query: Pairs,
+    /// Rows asked per page.
+    pub page_size: usize,
+    /// Pages in flight at once.
+    pub concurrency: usize,
+}
+
+/// Shared by every page task of one fetch.
+struct PageContext {
+    client: ApiClient,
+    spec: PageSpec,
+    endpoint: String,
+    decoder: Arc<FetchDecoder>,
+    progress: Arc<Progress>,
+}
+
+type PageTask = JoinHandle<(u64, u64, Result<DecodedPage>)>;
+
+/// Yields the decoded pages of one listing in page order.
+pub struct Pager {
+    ctx: Arc<PageContext>,
+    page_size: usize,
+    /// Bumped when paging restarts with a new page size; older results are ignored.
+    generation: u64,
+    next_to_issue: u64,
+    next_to_yield: u64,
+    /// Pages above this are never requested (set once a short page is seen).
+    limit: Option<u64>,
+    in_flight: FuturesUnordered<PageTask>,
+    /// Cancels the task of each page in flight, by page number.
+    aborts: BTreeMap<u64, AbortHandle>,
+    done: BTreeMap<u64, DecodedPage>,
+    finished: bool,
+    warnings: Vec<String>,
+}
+
+impl Pager {
+    /// A pager over `spec`; sends nothing until polled.
+    pub fn new(
+        client: ApiClient,
+        spec: PageSpec,
+        decoder: Arc<FetchDecoder>,
+        progress: Arc<Progress>,
+    ) -> Self {
+        let page_size = spec.page_size;
+        let endpoint = format!("GET {}", spec.path);
+        Self {
+            ctx: Arc::new(PageContext {
+                client,
+                spec,
+                endpoint,
+                decoder,
+                progress,
+            }),
+            page_size,
+            generation: 0,
+            next_to_issue: 1,
+            next_to_yield: 1,
+            limit: None,
+            in_flight: FuturesUnordered::new(),
+            aborts: BTreeMap::new(),
+            done: BTreeMap::new(),
+            finished: false,
+            warnings: Vec::new(),
+        }
+    }
+
+    /// Things the caller should tell the user (capped pages seen, ...).
+    pub fn warnings(&self) -> &[String] {
+        &self.warnings
+    }
+
+    /// The next page in order, or `None` after the last one.
+    pub async fn next_page(&mut self) -> Option<Result<DecodedPage>> {
+        loop {
+            if self.finished {
+                return None;
+            }
+            self.issue();
+            if let Some(outcome) = self.resolve_next() {
+                return outcome;
+            }
+            match self.in_flight.next().await {
+                Some(Ok((generation, page, result)))
+                    if generation == self.generation
+                        && self.limit.is_none_or(|limit| page <= limit) =>
+                {
+                    self.aborts.remove(&page);
+                    match result {
+                        Ok(decoded) => {
+                            self.done.insert(page, decoded);
+                        }
+                        Err(err) => return Some(Err(self.fail(err))),
+                    }
+                }
+                Some(Ok(_stale)) => {}
+                Some(Err(join)) if join.is_cancelled() => {}
+                Some(Err(join)) => {
+                    let err = Error::Decode {
+                        endpoint: self.ctx.endpoint.clone(),
+                        message: format!("page task failed: {join}"),
+                    };
+                    return Some(Err(self.fail(err)));
+                }
+                None => {
+                    // Nothing in flight and nothing to issue: only reachable if the limit cut
+                    // off a page we still wait for, which `issue` prevents.
+                    self.finished = true;
+                    return None;
+                }
+            }
+        }
+    }
+
+    /// Starts page tasks until the window is full or the limit is reached.
+    fn issue(&mut self) {
+        let window = self.ctx.spec.concurrency.max(1);
+        while self.in_flight.len() + self.done.len() < window
+            && self.limit.is_none_or(|limit| self.next_to_issue <= limit)
+        {
+            let page = self.next_to_issue;
+            self.next_to_issue += 1;
+            let ctx = Arc::clone(&self.ctx);
+            let (generation, size) = (self.generation, self.page_size);
+            let task =
+                tokio::spawn(async move { (generation, page, fetch_page(&ctx, page, size).await) });
+            self.aborts.insert(page, task.abort_handle());
+            self.in_flight.push(task);
+        }
+    }
+
+    /// Decides what the page at `next_to_yield` means, if it has arrived.
+    /// `None`: wait for more results. `Some(x)`: return `x` to the caller.
+    fn resolve_next(&mut self) -> Option<Option<Result<DecodedPage>>> {
+        let page = self.next_to_yield;
+        let rows = self.done.get(&page)?.rows;
+        if rows == 0 {
+            self.finish();
+            return Some(None);
+        }
+        if rows < self.page_size {
+            // Short: the end if the next page is empty; a capped server if it is not.
+            self.limit = Some(self.limit.map_or(page + 1, |l| l.min(page + 1)));
+            self.abort_beyond(page + 1);
+            let next_rows = self.done.get(&(page + 1))?.rows;
+            let decoded = self.done.remove(&page)?;
+            if next_rows == 0 {
+                self.finish();
+            } else {
+                self.restart_capped(page, rows);
+            }
+            return Some(Some(Ok(decoded)));
+        }
+        let decoded = self.done.remove(&page)?;
+        self.next_to_yield += 1;
+        Some(Some(Ok(decoded)))
+    }
+
+    /// The server serves at most `rows` per page: re-page with that size.
+    #[cold]
+    fn restart_capped(&mut self, page: u64, rows: usize) {
+        let message = format!(
+            "{}: the server returned {rows} rows on page {page} where {} were asked, and more \
+             rows after it: it caps the page size. Re-paging with n_per_page={rows} so no row is lost.",
+            self.ctx.endpoint, self.page_size
+        );
+        log::warn!(target: "converz", "{message}");
+        self.warnings.push(message);
+        self.generation += 1;
+        self.page_size = rows;
+        self.limit = None;
+        self.abort_beyond(0);
+        // Page 1 at the capped size is exactly what we already have; after a later short page
+        // the old offsets are ambiguous, so start over and let the key dedupe drop repeats.
+        let restart = if page == 1 { 2 } else { 1 };
+        self.next_to_issue = restart;
+        self.next_to_yield = restart;
+    }
+
+    /// Forgets and cancels every page above `last_wanted`.
+    fn abort_beyond(&mut self, last_wanted: u64) {
+        self.done.retain(|&page, _| page <= last_wanted);
+        let above = self.aborts.split_off(&(last_wanted + 1));
+        for handle in above.values() {
+            handle.abort();
+        }
+    }
+
+    fn finish(&mut self) {
+        self.finished = true;
+        self.abort_beyond(0);
+    }
+
+    fn fail(&mut self, err: Error) -> Error {
+        self.finish();
+        err
+    }
+}
+
+impl Drop for Pager {
+    fn drop(&mut self) {
+        // Dropping the pager (an error, Ctrl-C, a consumer that stops early) stops its requests.
+        self.abort_beyond(0);
+    }
+}
+
+/// One page, with retries; a body cut off mid-way restarts the page's decoder.
+async fn fetch_page(ctx: &PageContext, page: u64, size: usize) -> Result<DecodedPage> {
+    let decoded = ctx
+        .client
+        .with_retries(&ctx.endpoint, Some(&ctx.progress), || {
+            fetch_page_once(ctx, page, size)
+        })
+        .await?;
+    ctx.progress.add_page(decoded.rows as u64);
+    Ok(decoded)
+}
+
+async fn fetch_page_once(
+    ctx: &PageContext,
+    page: u64,
+    size: usize,
+) -> Result<DecodedPage, AttemptError> {
+    let mut query = ctx.spec.query.clone();
+    query.push(("page".into(), page.to_string()));
+    query.push(("n_per_page".into(), size.to_string()));
+    let mut response = ctx
+        .client
+        .send(Method::GET, ctx.spec.path, &query, None)
+        .await?;
+    let place = format!("{} page {page}", ctx.endpoint);
+    decode_body(
+        &mut response,
+        ctx.decoder.page(),
+        &place,
+        Some(&ctx.progress),
+    )
+    .await
+}
+
+/// Streams a response body into `decoder` chunk by chunk, as the bytes arrive.
+pub(crate) async fn decode_body(
+    response: &mut reqwest::Response,
+    mut decoder: PageDecoder,
+    place: &str,
+    progress: Option<&Progress>,
+) -> Result<DecodedPage, AttemptError> {
+    loop {
+        match response.chunk().await {
+            Ok(Some(chunk)) => {
+                if let Some(progress) = progress {
+                    progress.add_bytes(chunk.len() as u64);
+                }
+                decoder
+                    .feed(chunk)
+                    .map_err(|e| AttemptError::decode(place, e))?;
+            }
+            Ok(None) => break,
+            Err(err) => return Err(AttemptError::transport(place, &err)),
+        }
+    }
+    decoder.finish().map_err(|e| AttemptError::decode(place, e))
+}
+
+/// Fetches every page of `spec` and assembles one table, duplicates (by `key`) removed.
+pub async fn fetch_all(
+    client: ApiClient,
+    spec: PageSpec,
+    decoder: Arc<FetchDecoder>,
+    key: Option<&str>,
+    progress: Arc<Progress>,
+) -> Result<DecodedTable> {
+    let mut pager = Pager::new(client, spec, Arc::clone(&decoder), progress);
+    let mut pages = Vec::new();
+    while let Some(page) = pager.next_page().await {
+        pages.push(page?);
+    }
+    let mut table = decoder.finish(pages, key)?;
+    if table.duplicates_dropped > 0 {
+        let message = format!(
+            "rows moved between pages while paging (the data changed during the fetch): {} \
+             repeated {} rows were dropped; every row is in the result once",
+            table.duplicates_dropped,
+            key.unwrap_or("key"),
+        );
+        log::warn!(target: "converz", "{message}");
+        table.warnings.push(message);
+    }
+    table.warnings.extend(pager.warnings().iter().cloned());
+    Ok(table)
+}

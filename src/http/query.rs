@@ -1,0 +1,256 @@
+//! The parameters of `GET /reps`, `GET /calls` and `GET /report`, checked and turned into query
+//! pairs. Everything a caller can get wrong is caught here, before the first request.
+
+use chrono::{NaiveDate, NaiveDateTime};
+
+use crate::error::{Error, Result};
+
+/// The most rows the API serves per page.
+pub const MAX_PAGE_SIZE: usize = 1_000_000;
+/// Default rows per page: large enough that per-request overhead vanishes, small enough that
+/// pages overlap on the wire and in the decoder (chosen by `make bench`, see the README).
+pub const DEFAULT_PAGE_SIZE: usize = 20_000;
+/// `groupby` values `/report` understands.
+pub const GROUPBY_VALUES: &[&str] = &[
+    "date",
+    "week",
+    "month",
+    "quarter",
+    "year",
+    "half",
+    "rep_id",
+    "vendor",
+    "campaign",
+    "subcampaign",
+    "department",
+];
+
+/// Query pairs, in the order they are sent.
+pub type Pairs = Vec<(String, String)>;
+
+/// Filters of `GET /reps`.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RepsQuery {
+    pub rep_id: Vec<String>,
+    pub department: Vec<String>,
+    pub active: Option<i64>,
+}
+
+/// Filters and projection of `GET /calls`.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CallsQuery {
+    pub start_date: Option<NaiveDate>,
+    pub end_date: Option<NaiveDate>,
+    pub after: Option<NaiveDateTime>,
+    pub before: Option<NaiveDateTime>,
+    pub metric: Vec<String>,
+    pub rep_id: Vec<String>,
+    pub vendor: Vec<String>,
+    pub campaign: Vec<String>,
+    pub subcampaign: Vec<String>,
+    pub department: Vec<String>,
+    pub vendor_call_id: Vec<String>,
+    pub columns: Vec<String>,
+}
+
+/// Period, filters, metrics and grouping of `GET /report`.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ReportQuery {
+    pub start_date: Option<NaiveDate>,
+    pub end_date: Option<NaiveDate>,
+    pub days: Option<u32>,
+    pub metric: Vec<String>,
+    pub groupby: Vec<String>,
+    pub rep_id: Vec<String>,
+    pub vendor: Vec<String>,
+    pub campaign: Vec<String>,
+    pub subcampaign: Vec<String>,
+    pub department: Vec<String>,
+}
+
+impl RepsQuery {
+    /// Checked query pairs (without paging).
+    pub fn to_pairs(&self) -> Result<Pairs> {
+        let mut pairs = Pairs::new();
+        push_repeated(&mut pairs, "rep_id", &self.rep_id)?;
+        push_repeated(&mut pairs, "department", &self.department)?;
+        if let Some(active) = self.active {
+            if !(0..=1).contains(&active) {
+                return Err(Error::invalid("active", "must be 0 or 1 (or True/False)"));
+            }
+            pairs.push(("active".into(), active.to_string()));
+        }
+        Ok(pairs)
+    }
+}
+
+impl CallsQuery {
+    /// Checked query pairs (without paging).
+    pub fn to_pairs(&self) -> Result<Pairs> {
+        let mut pairs = Pairs::new();
+        check_order("start_date", self.start_date, "end_date", self.end_date)?;
+        check_order("after", self.after, "before", self.before)?;
+        push_date(&mut pairs, "start_date", self.start_date);
+        push_date(&mut pairs, "end_date", self.end_date);
+        for (name, value) in [("after", self.after), ("before", self.before)] {
+            if let Some(value) = value {
+                pairs.push((name.into(), value.format("%Y-%m-%d %H:%M:%S").to_string()));
+            }
+        }
+        push_joined(&mut pairs, "metric", &self.metric)?;
+        push_joined(&mut pairs, "columns", &self.columns)?;
+        for (name, values) in [
+            ("rep_id", &self.rep_id),
+            ("vendor", &self.vendor),
+            ("campaign", &self.campaign),
+            ("subcampaign", &self.subcampaign),
+            ("department", &self.department),
+            ("vendor_call_id", &self.vendor_call_id),
+        ] {
+            push_repeated(&mut pairs, name, values)?;
+        }
+        Ok(pairs)
+    }
+}
+
+impl ReportQuery {
+    /// Checked query pairs.
+    pub fn to_pairs(&self) -> Result<Pairs> {
+        let mut pairs = Pairs::new();
+        if self.days.is_some() && (self.start_date.is_some() || self.end_date.is_some()) {
+            return Err(Error::invalid(
+                "days",
+                "give either days= or start_date=/end_date=, not both",
+            ));
+        }
+        check_order("start_date", self.start_date, "end_date", self.end_date)?;
+        push_date(&mut pairs, "start_date", self.start_date);
+        push_date(&mut pairs, "end_date", self.end_date);
+        if let Some(days) = self.days {
+            if days == 0 {
+                return Err(Error::invalid("days", "must be at least 1"));
+            }
+            pairs.push(("days".into(), days.to_string()));
+        }
+        for value in &self.groupby {
+            if !GROUPBY_VALUES.contains(&value.as_str()) {
+                return Err(Error::invalid(
+                    "groupby",
+                    format!("unknown value {value:?}; expected one of {GROUPBY_VALUES:?}"),
+                ));
+            }
+        }
+        push_joined(&mut pairs, "groupby", &self.groupby)?;
+        push_joined(&mut pairs, "metric", &self.metric)?;
+        for (name, values) in [
+            ("rep_id", &self.rep_id),
+            ("vendor", &self.vendor),
+            ("campaign", &self.campaign),
+            ("subcampaign", &self.subcampaign),
+            ("department", &self.department),
+        ] {
+            push_repeated(&mut pairs, name, values)?;
+        }
+        Ok(pairs)
+    }
+}
+
+/// Checks a requested page size.
+pub fn check_page_size(page_size: usize) -> Result<usize> {
+    if page_size == 0 || page_size > MAX_PAGE_SIZE {
+        return Err(Error::invalid(
+            "page_size",
+            format!("must be between 1 and {MAX_PAGE_SIZE}"),
+        ));
+    }
+    Ok(page_size)
+}
+
+/// Parses a calendar date given as `YYYY-MM-DD`.
+pub fn parse_date(name: &str, text: &str) -> Result<NaiveDate> {
+    NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d").map_err(|_| {
+        Error::invalid(
+            name,
+            format!("{text:?} is not a date; use a datetime.date or 'YYYY-MM-DD'"),
+        )
+    })
+}
+
+/// Parses a naive date-time: `YYYY-MM-DD HH:MM[:SS[.f]]` (`T` also accepted) or a bare date
+/// (midnight).
+pub fn parse_datetime(name: &str, text: &str) -> Result<NaiveDateTime> {
+    let text = text.trim();
+    for format in [
+        "%Y-%m-%d %H:%M:%S%.f",
+        "%Y-%m-%dT%H:%M:%S%.f",
+        "%Y-%m-%d %H:%M",
+        "%Y-%m-%dT%H:%M",
+    ] {
+        if let Ok(parsed) = NaiveDateTime::parse_from_str(text, format) {
+            return Ok(parsed);
+        }
+    }
+    if let Ok(date) = NaiveDate::parse_from_str(text, "%Y-%m-%d") {
+        return Ok(date.and_time(chrono::NaiveTime::MIN));
+    }
+    Err(Error::invalid(
+        name,
+        format!(
+            "{text:?} is not a naive date-time; use a datetime.datetime without tzinfo or \
+             'YYYY-MM-DD HH:MM[:SS]' (the API works in the tenant's local time)"
+        ),
+    ))
+}
+
+fn check_order<T: PartialOrd + std::fmt::Display>(
+    low_name: &str,
+    low: Option<T>,
+    high_name: &str,
+    high: Option<T>,
+) -> Result<()> {
+    match (low, high) {
+        (Some(low), Some(high)) if low > high => Err(Error::invalid(
+            low_name,
+            format!("{low_name}={low} is after {high_name}={high}"),
+        )),
+        _ => Ok(()),
+    }
+}
+
+fn push_date(pairs: &mut Pairs, name: &str, value: Option<NaiveDate>) {
+    if let Some(value) = value {
+        pairs.push((name.into(), value.format("%Y-%m-%d").to_string()));
+    }
+}
+
+/// Array filters go as repeated keys, which survive values that contain commas.
+fn push_repeated(pairs: &mut Pairs, name: &str, values: &[String]) -> Result<()> {
+    check_values(name, values)?;
+    pairs.extend(values.iter().map(|v| (name.to_owned(), v.clone())));
+    Ok(())
+}
+
+/// `columns`, `metric` and `groupby` are documented as comma-separated lists.
+fn push_joined(pairs: &mut Pairs, name: &str, values: &[String]) -> Result<()> {
+    check_values(name, values)?;
+    if let Some(bad) = values.iter().find(|v| v.contains(',')) {
+        return Err(Error::invalid(
+            name,
+            format!("{bad:?} contains a comma, which this list parameter cannot carry"),
+        ));
+    }
+    if !values.is_empty() {
+        pairs.push((name.into(), values.join(",")));
+    }
+    Ok(())
+}
+
+fn check_values(name: &str, values: &[String]) -> Result<()> {
+    if values.iter().any(|v| v.trim().is_empty()) {
+        return Err(Error::invalid(name, "contains an empty value"));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests;

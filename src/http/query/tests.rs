@@ -1,0 +1,126 @@
+//! Tests of query building and validation.
+
+use super::*;
+
+fn strings(values: &[&str]) -> Vec<String> {
+    values.iter().map(|s| (*s).to_owned()).collect()
+}
+
+#[test]
+fn calls_pairs_cover_every_parameter() {
+    let query = CallsQuery {
+        start_date: Some(parse_date("start_date", "2025-07-01").unwrap()),
+        end_date: Some(parse_date("end_date", "2025-09-30").unwrap()),
+        after: Some(parse_datetime("after", "2025-07-01 08:00").unwrap()),
+        before: Some(parse_datetime("before", "2025-09-30T18:30:05").unwrap()),
+        metric: strings(&["sentiment", "my_score"]),
+        rep_id: strings(&["kees500", "anna1"]),
+        vendor: strings(&["v1"]),
+        campaign: strings(&["sales, north"]),
+        subcampaign: strings(&["s"]),
+        department: strings(&["support"]),
+        vendor_call_id: strings(&["abc"]),
+        columns: strings(&["call_id", "duration"]),
+    };
+    let pairs = query.to_pairs().unwrap();
+    let has = |k: &str, v: &str| pairs.iter().any(|(pk, pv)| pk == k && pv == v);
+    assert!(has("start_date", "2025-07-01"));
+    assert!(has("end_date", "2025-09-30"));
+    assert!(has("after", "2025-07-01 08:00:00"));
+    assert!(has("before", "2025-09-30 18:30:05"));
+    assert!(has("metric", "sentiment,my_score"));
+    assert!(has("columns", "call_id,duration"));
+    assert!(has("rep_id", "kees500") && has("rep_id", "anna1"));
+    assert!(has("campaign", "sales, north"));
+    assert!(has("vendor_call_id", "abc"));
+    assert!(has("department", "support") && has("subcampaign", "s") && has("vendor", "v1"));
+}
+
+#[test]
+fn reversed_ranges_are_refused() {
+    let query = CallsQuery {
+        start_date: Some(parse_date("start_date", "2025-09-01").unwrap()),
+        end_date: Some(parse_date("end_date", "2025-07-01").unwrap()),
+        ..CallsQuery::default()
+    };
+    let err = query.to_pairs().unwrap_err().to_string();
+    assert!(err.contains("start_date"), "{err}");
+}
+
+#[test]
+fn bad_dates_name_the_parameter() {
+    let err = parse_date("end_date", "2025-02-30")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("end_date") && err.contains("2025-02-30"),
+        "{err}"
+    );
+    assert!(parse_datetime("after", "2025-07-01 25:00").is_err());
+    assert_eq!(
+        parse_datetime("after", "2025-07-01").unwrap().to_string(),
+        "2025-07-01 00:00:00"
+    );
+}
+
+#[test]
+fn report_refuses_days_with_dates_and_unknown_groupby() {
+    let both = ReportQuery {
+        days: Some(7),
+        end_date: Some(parse_date("end_date", "2025-07-01").unwrap()),
+        ..ReportQuery::default()
+    };
+    assert!(both.to_pairs().unwrap_err().to_string().contains("days"));
+    let unknown = ReportQuery {
+        groupby: strings(&["weekday"]),
+        ..ReportQuery::default()
+    };
+    assert!(unknown
+        .to_pairs()
+        .unwrap_err()
+        .to_string()
+        .contains("weekday"));
+    let fine = ReportQuery {
+        days: Some(90),
+        groupby: strings(&["week", "campaign"]),
+        metric: strings(&["n_calls"]),
+        ..ReportQuery::default()
+    };
+    let pairs = fine.to_pairs().unwrap();
+    assert!(pairs.contains(&("groupby".into(), "week,campaign".into())));
+    assert!(pairs.contains(&("days".into(), "90".into())));
+}
+
+#[test]
+fn reps_active_and_empty_values() {
+    let bad = RepsQuery {
+        active: Some(2),
+        ..RepsQuery::default()
+    };
+    assert!(bad.to_pairs().unwrap_err().to_string().contains("active"));
+    let empty = RepsQuery {
+        department: strings(&[""]),
+        ..RepsQuery::default()
+    };
+    assert!(empty
+        .to_pairs()
+        .unwrap_err()
+        .to_string()
+        .contains("department"));
+    assert!(check_page_size(0).is_err());
+    assert!(check_page_size(MAX_PAGE_SIZE + 1).is_err());
+    assert_eq!(check_page_size(500).unwrap(), 500);
+}
+
+#[test]
+fn commas_in_joined_lists_are_refused() {
+    let query = CallsQuery {
+        columns: strings(&["a,b"]),
+        ..CallsQuery::default()
+    };
+    assert!(query
+        .to_pairs()
+        .unwrap_err()
+        .to_string()
+        .contains("columns"));
+}

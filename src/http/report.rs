@@ -1,0 +1,27 @@
+//! `GET /report`: one response, not paged, decoded like a page.
+
+use std::sync::Arc;
+
+use reqwest::Method;
+
+use super::client::ApiClient;
+use super::paginate::decode_body;
+use super::query::Pairs;
+use crate::decode::{DecodedTable, FetchDecoder};
+use crate::error::Result;
+
+/// Fetches and decodes one `/report` answer.
+pub async fn fetch_report(
+    client: &ApiClient,
+    query: Pairs,
+    decoder: Arc<FetchDecoder>,
+) -> Result<DecodedTable> {
+    let endpoint = "GET /report";
+    let page = client
+        .with_retries(endpoint, None, || async {
+            let mut response = client.send(Method::GET, "/report", &query, None).await?;
+            decode_body(&mut response, decoder.page(), endpoint, None).await
+        })
+        .await?;
+    decoder.finish(vec![page], None)
+}

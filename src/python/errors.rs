@@ -1,0 +1,89 @@
+//! The one mapping from [`crate::Error`] to the `converz.exceptions` hierarchy. The classes are
+//! defined in Python (`python/converz/exceptions.py`) for their docstrings and attributes; here
+//! they are built with the HTTP status, the API's `code`, the endpoint and a hint on what to do.
+
+use pyo3::prelude::*;
+use pyo3::types::PyDict;
+
+use crate::error::Error;
+
+/// Which Python class an error becomes, and the hint it carries.
+fn classify(err: &Error) -> (&'static str, Option<&'static str>) {
+    match err {
+        Error::Http { status: 401 | 403, .. } => (
+            "AuthenticationError",
+            Some("check the API key: pass api_key=... or set CONVERZ_API_KEY"),
+        ),
+        Error::Http { status, .. } if *status >= 500 => (
+            "ServerError",
+            Some("the Converz server failed and retries ran out; try again later or raise retries="),
+        ),
+        Error::Http { status: 429, .. } | Error::RateLimited { .. } => (
+            "RateLimitError",
+            Some("lower max_concurrency= or wait retry_after seconds before trying again"),
+        ),
+        Error::Http { .. } => (
+            "InvalidRequestError",
+            Some("the API refused the request; fix the parameter or body named in the message"),
+        ),
+        Error::Transport { .. } => (
+            "TransportError",
+            Some("check base_url and the network; raise timeout= for slow links"),
+        ),
+        Error::InvalidParameter { .. } => ("InvalidParameterError", None),
+        Error::Encode { .. } => (
+            "InvalidParameterError",
+            Some("nothing was sent; fix the data and push again"),
+        ),
+        Error::Decode { .. } | Error::Json(_) | Error::Arrow(_) => (
+            "DecodeError",
+            Some("the response was not the JSON the API documents; pass schema= to force column types"),
+        ),
+        Error::Interrupted => ("ConverzError", None),
+        _ => ("ConverzError", None),
+    }
+}
+
+fn build(py: Python<'_>, err: &Error) -> PyResult<PyErr> {
+    let (class_name, hint) = classify(err);
+    let module = py.import("converz.exceptions")?;
+    let class = module.getattr(class_name)?;
+    let kwargs = PyDict::new(py);
+    match err {
+        Error::Http {
+            status,
+            endpoint,
+            code,
+            ..
+        } => {
+            kwargs.set_item("status_code", status)?;
+            kwargs.set_item("code", code)?;
+            kwargs.set_item("endpoint", endpoint)?;
+        }
+        Error::RateLimited {
+            endpoint,
+            retry_after,
+            ..
+        } => {
+            kwargs.set_item("status_code", 429)?;
+            kwargs.set_item("code", "rate_limited")?;
+            kwargs.set_item("endpoint", endpoint)?;
+            kwargs.set_item("retry_after", retry_after)?;
+        }
+        Error::Transport { endpoint, .. } | Error::Decode { endpoint, .. } => {
+            kwargs.set_item("endpoint", endpoint)?;
+        }
+        Error::InvalidParameter { name, .. } => kwargs.set_item("parameter", name)?,
+        Error::Encode { column, .. } => kwargs.set_item("parameter", column)?,
+        _ => {}
+    }
+    kwargs.set_item("hint", hint)?;
+    let instance = class.call((err.to_string(),), Some(&kwargs))?;
+    Ok(PyErr::from_value(instance))
+}
+
+impl From<Error> for PyErr {
+    fn from(err: Error) -> PyErr {
+        Python::attach(|py| build(py, &err).unwrap_or_else(|e| e))
+    }
+}

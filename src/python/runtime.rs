@@ -1,0 +1,72 @@
+//! The one way Python code runs Rust futures: the GIL released, the process runtime, Ctrl-C
+//! honoured, and a progress callback fed.
+//!
+//! `check_signals` only works on the main thread with the GIL held, so the future is raced
+//! against a ~100 ms tick that briefly re-attaches, checks for Ctrl-C and reports progress.
+//! Dropping the future on interrupt cancels its requests (the pager aborts its tasks on drop).
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use pyo3::prelude::*;
+
+use crate::error::Result;
+use crate::http::Progress;
+
+const TICK: Duration = Duration::from_millis(100);
+
+/// Where a long operation reports its counters: `callback(rows, pages, bytes, retries)`.
+pub struct ProgressSink {
+    pub counters: Arc<Progress>,
+    pub callback: Option<Py<PyAny>>,
+}
+
+impl ProgressSink {
+    /// Counters with an optional Python callback.
+    pub fn new(callback: Option<Py<PyAny>>) -> Self {
+        Self {
+            counters: Arc::new(Progress::default()),
+            callback,
+        }
+    }
+
+    fn report(&self, py: Python<'_>) -> PyResult<()> {
+        if let Some(callback) = &self.callback {
+            let s = self.counters.snapshot();
+            callback.call1(py, (s.rows, s.pages, s.bytes, s.retries))?;
+        }
+        Ok(())
+    }
+}
+
+/// Runs `future` to completion on the converz runtime with the GIL released.
+///
+/// Returns the future's result, or the Python exception raised by a signal handler (Ctrl-C →
+/// `KeyboardInterrupt`) or by the progress callback.
+pub fn enter_converz<T, F>(py: Python<'_>, sink: &ProgressSink, future: F) -> PyResult<T>
+where
+    F: Future<Output = Result<T>> + Send,
+    T: Send,
+{
+    let runtime = crate::runtime::runtime();
+    let outcome: PyResult<Result<T>> = py.detach(|| {
+        runtime.block_on(async {
+            tokio::pin!(future);
+            let mut tick = tokio::time::interval(TICK);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+            loop {
+                tokio::select! {
+                    result = &mut future => return Ok(result),
+                    _ = tick.tick() => {
+                        Python::attach(|py| py.check_signals().and_then(|()| sink.report(py)))?;
+                    }
+                }
+            }
+        })
+    });
+    let result = outcome?;
+    // A last report so a bar ends at the true totals.
+    sink.report(py)?;
+    result.map_err(PyErr::from)
+}
