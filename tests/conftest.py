@@ -1,0 +1,55 @@
+"""Shared fixtures: emulators on loopback, started once per session where tests only read."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import urllib.parse
+import urllib.request
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+import converz
+from converz.testing import Emulator
+
+READ_CALLS = 30_000
+READ_REPS = 120
+
+
+@pytest.fixture(scope="session")
+def read_emulator() -> Iterator[Emulator]:
+    """A tenant that no test writes to: read tests compare against it."""
+    with Emulator(calls=READ_CALLS, reps=READ_REPS, seed=7) as emu:
+        yield emu
+
+
+@pytest.fixture(scope="session")
+def client(read_emulator: Emulator) -> converz.Client:
+    return read_emulator.client(progress=False)
+
+
+@pytest.fixture
+def write_emulator() -> Iterator[Emulator]:
+    """A fresh small tenant per test, for tests that push."""
+    with Emulator(calls=5_000, reps=40, seed=3) as emu:
+        yield emu
+
+
+def raw_get(emu: Emulator, path: str, **params: Any) -> Any:
+    """One plain request, parsed by Python's json: the reference the client is checked against."""
+    query = urllib.parse.urlencode(params, doseq=True)
+    request = urllib.request.Request(
+        f"{emu.url}{path}?{query}",
+        headers={"X-API-Key": emu.api_key, "Accept-Encoding": "gzip"},
+    )
+    with urllib.request.urlopen(request, timeout=120) as response:
+        body = response.read()
+        if response.headers.get("Content-Encoding") == "gzip":
+            body = gzip.decompress(body)
+    return json.loads(body)
+
+
+def all_rows(emu: Emulator, path: str, **params: Any) -> list[dict[str, Any]]:
+    return raw_get(emu, path, n_per_page=1_000_000, page=1, **params)

@@ -1,0 +1,105 @@
+"""Bad input fails before any request with a typed error; API errors map to the hierarchy."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+import converz
+from converz.testing import Emulator
+
+
+def test_unknown_keyword_and_wrong_types(client):
+    with pytest.raises(TypeError, match="campain"):
+        client.calls(campain="sales")  # type: ignore[call-arg]
+    with pytest.raises(TypeError, match="start_date"):
+        client.calls(start_date=20250701)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="campaign"):
+        client.calls(campaign=[1.5])  # type: ignore[list-item]
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "parameter"),
+    [
+        ({"start_date": "2025-02-30"}, "start_date"),
+        ({"start_date": "2025-09-01", "end_date": "2025-07-01"}, "start_date"),
+        ({"after": "yesterday"}, "after"),
+        ({"page_size": 0}, "page_size"),
+        ({"page_size": 1_000_001}, "page_size"),
+        ({"columns": ["a,b"]}, "columns"),
+        ({"campaign": [""]}, "campaign"),
+        ({"schema": {"x": "no-such-type"}}, "schema"),
+    ],
+)
+def test_invalid_parameters_name_the_parameter(client, kwargs, parameter):
+    with pytest.raises(converz.InvalidParameterError) as info:
+        client.calls(**kwargs)
+    assert info.value.parameter is not None and parameter in info.value.parameter
+    assert isinstance(info.value, ValueError)
+
+
+def test_aware_datetimes_are_refused(client):
+    with pytest.raises(TypeError, match="naive"):
+        client.calls(after=dt.datetime(2025, 7, 1, tzinfo=dt.timezone.utc))
+
+
+def test_client_configuration_errors(monkeypatch):
+    monkeypatch.delenv("CONVERZ_API_KEY", raising=False)
+    monkeypatch.delenv("CONVERZ_BASE_URL", raising=False)
+    with pytest.raises(converz.InvalidParameterError, match="base"):
+        converz.Client(api_key="k")
+    with pytest.raises(converz.InvalidParameterError, match="api_key"):
+        converz.Client(base_url="http://127.0.0.1:1/api/v1")
+    with pytest.raises(converz.InvalidParameterError, match="loopback"):
+        converz.Client(api_key="k", base_url="http://example.com/api/v1")
+    with pytest.raises(converz.InvalidParameterError, match="max_concurrency"):
+        converz.Client(api_key="k", tenant="acme", max_concurrency=0)
+
+
+def test_environment_defaults(monkeypatch, read_emulator):
+    monkeypatch.setenv("CONVERZ_API_KEY", read_emulator.api_key)
+    monkeypatch.setenv("CONVERZ_BASE_URL", read_emulator.url)
+    client = converz.Client(progress=False)
+    assert client.base_url == read_emulator.url
+    assert len(client.reps()) > 0
+    assert converz.Client(tenant="acme").base_url == "https://acme.converz.co/api/v1"
+
+
+def test_wrong_key_is_authentication_error(read_emulator):
+    client = converz.Client(api_key="wrong", base_url=read_emulator.url, retries=0)
+    with pytest.raises(converz.AuthenticationError) as info:
+        client.reps()
+    err = info.value
+    assert err.status_code == 401 and err.code == "unauthorized"
+    assert err.endpoint == "GET /reps"
+    assert "api_key" in str(err) or "CONVERZ_API_KEY" in str(err)
+    assert isinstance(err, converz.APIError)
+
+
+def test_server_errors_after_retries_are_server_error():
+    with Emulator(calls=100, reps=5, error_rate=1.0, html_errors=True) as emu:
+        client = emu.client(retries=2, backoff=0.01, progress=False)
+        with pytest.raises(converz.ServerError) as info:
+            client.calls()
+    assert info.value.status_code in (500, 503)
+    assert "<" not in str(info.value)
+
+
+def test_rate_limit_after_retries():
+    with Emulator(calls=100, reps=5, rate_limit_rate=1.0, retry_after=0.01) as emu:
+        client = emu.client(retries=2, backoff=0.01, progress=False)
+        with pytest.raises(converz.RateLimitError) as info:
+            client.reps()
+    assert info.value.status_code == 429
+    assert info.value.retry_after == pytest.approx(0.01)
+
+
+def test_connection_refused_is_transport_error():
+    with Emulator(calls=10, reps=2) as emu:
+        url = emu.url
+    client = converz.Client(api_key="k", base_url=url, retries=1, backoff=0.01, timeout=5)
+    with pytest.raises(converz.TransportError) as info:
+        client.reps()
+    assert isinstance(info.value, ConnectionError)
+    assert info.value.endpoint == "GET /reps"
