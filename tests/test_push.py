@@ -1,0 +1,240 @@
+"""push_updates(): every intended value set, nothing else touched, bad input sends nothing."""
+
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+
+import pandas as pd
+import polars as pl
+import pyarrow as pa
+import pytest
+
+import converz
+from converz.testing import Emulator
+
+
+def _calls(client: converz.Client) -> pl.DataFrame:
+    return client.calls(page_size=10_000).to_polars().sort("call_id")
+
+
+def _unchanged(before: pl.DataFrame, after: pl.DataFrame, columns: list[str]) -> None:
+    assert before.select(columns).equals(after.select(columns))
+
+
+def test_sparse_update_sets_values_and_leaves_nulls_untouched(write_emulator):
+    client = write_emulator.client(progress=False)
+    before = _calls(client)
+    ids = before["call_id"]
+    update = pl.DataFrame(
+        {
+            "call_id": ids,
+            "qa_score": [float(i % 7) if i % 3 else None for i in range(len(ids))],
+            "topic": ["refund" if i % 2 else None for i in range(len(ids))],
+        }
+    )
+    result = client.push_updates(update)
+    assert result.target == "calls"
+    assert result.rows == len(ids)
+    assert result.updated == len(ids)
+    assert result.not_found == []
+    assert result.ok
+    after = _calls(client)
+    assert after["qa_score"].to_list() == update["qa_score"].to_list()
+    expected_topic = [
+        new if new is not None else old
+        for new, old in zip(update["topic"].to_list(), before["topic"].to_list())
+    ]
+    assert after["topic"].to_list() == expected_topic
+    others = [c for c in before.columns if c not in ("topic",)]
+    _unchanged(before, after, others)
+
+
+def test_clear_only_clears_the_named_cells(write_emulator):
+    client = write_emulator.client(progress=False)
+    before = _calls(client)
+    ids = before["call_id"][:100]
+    update = pl.DataFrame(
+        {
+            "call_id": ids,
+            "campaign": [None if i % 4 == 0 else "winback" for i in range(100)],
+            "outcome": [None if i % 5 == 0 else "sale" for i in range(100)],
+        }
+    )
+    result = client.push_updates(update, clear=["campaign"])
+    assert {c.kind for c in result.chunks} == {"update", "clear"}
+    after = _calls(client)
+    head_after, head_before = after.head(100), before.head(100)
+    assert head_after["campaign"].to_list() == update["campaign"].to_list()
+    expected_outcome = [
+        new if new is not None else old
+        for new, old in zip(update["outcome"].to_list(), head_before["outcome"].to_list())
+    ]
+    assert head_after["outcome"].to_list() == expected_outcome
+    others = [c for c in before.columns if c not in ("campaign", "outcome")]
+    _unchanged(before, after, others)
+    _unchanged(before.tail(len(before) - 100), after.tail(len(after) - 100), before.columns)
+
+
+def test_types_round_trip(write_emulator):
+    client = write_emulator.client(progress=False)
+    ids = _calls(client)["call_id"][:4].to_list()
+    table = pa.table(
+        {
+            "call_id": pa.array(ids, pa.int32()),
+            "follow_up": pa.array([dt.date(2025, 1, 2), None, dt.date(2024, 2, 29), None]),
+            "reviewed_at": pa.array(
+                [dt.datetime(2025, 1, 2, 3, 4, 5), None, None, dt.datetime(2025, 7, 1)],
+                pa.timestamp("ms"),
+            ),
+            "aware_at": pa.array(
+                [dt.datetime(2025, 1, 1, 12, tzinfo=dt.timezone.utc)] * 4,
+                pa.timestamp("us", tz="UTC"),
+            ),
+            "grade": pa.array(["a", "b", "a", None]).dictionary_encode(),
+            "price": pa.array([decimal.Decimal("1.25")] * 4, pa.decimal128(6, 2)),
+            "flag": pa.array([True, False, None, True]),
+            "big": pa.array([2**53 + 1, -1, 0, None], pa.int64()),
+        }
+    )
+    client.push_updates(table, timezone="Europe/Amsterdam")
+    got = (
+        client.calls(parse_dates=False, page_size=10_000)
+        .to_polars()
+        .filter(pl.col("call_id").is_in(ids))
+        .sort("call_id")
+    )
+    assert got["follow_up"].to_list()[0] == "2025-01-02"
+    assert got["follow_up"].to_list()[2] == "2024-02-29"
+    assert got["reviewed_at"].to_list()[0] == "2025-01-02 03:04:05"
+    assert got["aware_at"].to_list()[0] == "2025-01-01 13:00:00"  # UTC noon in Amsterdam
+    assert got["grade"].to_list()[:3] == ["a", "b", "a"]
+    assert got["price"].to_list()[0] == pytest.approx(1.25)
+    assert got["flag"].to_list()[:2] == [True, False]
+    assert got["big"].to_list()[0] == 2**53 + 1
+
+
+def test_pandas_frames_nan_and_categorical(write_emulator):
+    client = write_emulator.client(progress=False)
+    before = _calls(client)
+    ids = before["call_id"][:3].to_list()
+    frame = pd.DataFrame(
+        {
+            "call_id": ids,
+            "score": [0.5, float("nan"), 1.5],
+            "bucket": pd.Categorical(["x", "y", "x"]),
+            "when": pd.to_datetime(["2025-01-01 10:00", None, "2025-01-03 00:00:01"]),
+        },
+        index=[10, 11, 12],  # a non-default index must not be pushed
+    )
+    result = client.push_updates(frame)
+    assert result.updated == 3
+    got = client.calls(parse_dates=False).to_polars().filter(pl.col("call_id").is_in(ids))
+    got = got.sort("call_id")
+    assert got["score"].to_list() == [0.5, None, 1.5]
+    assert got["bucket"].to_list() == ["x", "y", "x"]
+    assert got["when"].to_list() == ["2025-01-01 10:00:00", None, "2025-01-03 00:00:01"]
+    assert "__index_level_0__" not in got.columns
+
+
+def test_reps_target_inference_and_update_reps(write_emulator):
+    client = write_emulator.client(progress=False)
+    reps = client.reps().to_polars()
+    frame = pl.DataFrame({"rep_id": reps["rep_id"][:2], "team": ["alpha", "beta"]})
+    assert client.push_updates(frame).target == "reps"
+    assert client.update_reps(frame).target == "reps"
+    got = client.reps(rep_id=reps["rep_id"][:2].to_list()).to_polars().sort("rep_id")
+    assert sorted(got["team"].to_list()) == ["alpha", "beta"]
+    with pytest.raises(converz.InvalidParameterError, match="call_id"):
+        client.push_updates(pl.DataFrame({"x": [1]}))
+
+
+def test_not_found_and_strict(write_emulator):
+    client = write_emulator.client(progress=False)
+    frame = pl.DataFrame({"call_id": [-5, -6], "qa_score": [1.0, 2.0]})
+    result = client.push_updates(frame)
+    assert sorted(result.not_found) == [-6, -5]
+    with pytest.raises(converz.InvalidRequestError, match="do not exist"):
+        client.push_updates(frame, strict=True)
+
+
+@pytest.mark.parametrize(
+    ("frame", "kwargs", "match"),
+    [
+        (pl.DataFrame({"call_id": [1, None], "a": [1, 2]}), {}, "null"),
+        (pl.DataFrame({"call_id": [1, 1, 2], "a": [1, 2, 3]}), {}, "duplicate"),
+        (pl.DataFrame({"call_id": [1.0, 2.0], "a": [1, 2]}), {}, "call_id"),
+        (pl.DataFrame({"call_id": [1, 2], "a": [1.0, float("inf")]}), {}, "a"),
+        (pl.DataFrame({"call_id": [1], "blob": [b"\x00"]}), {}, "blob"),
+        (pl.DataFrame({"call_id": [1], "a": [1]}), {"clear": ["nope"]}, "nope"),
+        (pl.DataFrame({"call_id": [1], "a": [1]}), {"clear": ["call_id"]}, "call_id"),
+        (pl.DataFrame({"call_id": [1], "a": [1]}), {"chunk_rows": 100_001}, "chunk_rows"),
+        (pl.DataFrame({"call_id": [1], "a": [1]}), {"to": "users"}, "to"),
+        (pl.DataFrame({"call_id": [1], "a": [1]}), {"on_duplicate": "first"}, "on_duplicate"),
+        (pl.DataFrame({"rep_id": [1], "a": [1]}), {"to": "reps"}, "rep_id"),
+    ],
+)
+def test_bad_input_sends_nothing(write_emulator, frame, kwargs, match):
+    client = write_emulator.client(progress=False)
+    before = _calls(client)
+    with pytest.raises(converz.InvalidParameterError, match=match):
+        client.push_updates(frame, **kwargs)
+    assert _calls(client).equals(before)
+
+
+def test_on_duplicate_last(write_emulator):
+    client = write_emulator.client(progress=False)
+    first = _calls(client)["call_id"][0]
+    frame = pl.DataFrame({"call_id": [first, first], "qa_score": [1.0, 2.0]})
+    result = client.push_updates(frame, on_duplicate="last")
+    assert result.rows == 1
+    got = client.calls().to_polars().filter(pl.col("call_id") == first)
+    assert got["qa_score"].to_list() == [2.0]
+
+
+def test_dry_run_and_empty_frames_send_nothing(write_emulator):
+    client = write_emulator.client(progress=False)
+    before = _calls(client)
+    frame = pl.DataFrame({"call_id": before["call_id"], "qa_score": 1.0})
+    result = client.push_updates(frame, dry_run=True, chunk_rows=1_000)
+    assert result.dry_run
+    assert len(result.chunks) == -(-len(before) // 1_000)
+    assert {c.status for c in result.chunks} == {"planned"}
+    assert result.bytes > 0
+    empty = client.push_updates(frame.head(0))
+    assert empty.rows == 0
+    assert empty.chunks == ()
+    assert _calls(client).equals(before)
+
+
+def test_chunking_and_report(write_emulator):
+    client = write_emulator.client(progress=False)
+    ids = _calls(client)["call_id"]
+    result = client.push_updates(pl.DataFrame({"call_id": ids, "n": 1}), chunk_rows=1_000)
+    assert [c.rows for c in result.chunks][:-1] == [1_000] * (len(result.chunks) - 1)
+    assert sum(c.rows for c in result.chunks) == len(ids)
+    assert result.chunks[0].first_key == ids[0]
+    assert result.chunks[-1].last_key == ids[-1]
+    assert "applied" in result.report()
+    assert "sent 5,000 rows" in str(result)
+
+
+def test_partial_failure_then_resume_applies_everything_once():
+    with Emulator(calls=5_000, reps=10, seed=5, error_rate=0.5) as emu:
+        client = emu.client(retries=0, progress=False)
+        ids = client.calls(page_size=1_000_000).to_polars()["call_id"]
+        frame = pl.DataFrame({"call_id": ids, "qa_score": [float(i) for i in range(len(ids))]})
+        with pytest.raises(converz.PushError) as info:
+            client.push_updates(frame, chunk_rows=250)
+        result = info.value.result
+        statuses = {c.status for c in result.chunks}
+        assert "failed" in statuses
+        applied = [c for c in result.chunks if c.status == "applied"]
+        remaining = result.remaining
+        assert remaining is not None
+        assert remaining.num_rows == result.rows - sum(c.rows for c in applied)
+        emu.set_faults()
+        resumed = client.push_updates(remaining)
+        assert resumed.ok
+        got = client.calls(page_size=1_000_000).to_polars().sort("call_id")
+    assert got["qa_score"].to_list() == frame["qa_score"].to_list()
