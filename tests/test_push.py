@@ -222,7 +222,8 @@ def test_chunking_and_report(write_emulator):
 def test_partial_failure_then_resume_applies_everything_once():
     with Emulator(calls=5_000, reps=10, seed=5, error_rate=0.5) as emu:
         client = emu.client(retries=0, progress=False)
-        ids = client.calls(page_size=1_000_000).to_polars()["call_id"]
+        reader = emu.client(retries=20, backoff=0.001, progress=False)
+        ids = reader.calls(page_size=1_000_000).to_polars()["call_id"]
         frame = pl.DataFrame({"call_id": ids, "qa_score": [float(i) for i in range(len(ids))]})
         with pytest.raises(converz.PushError) as info:
             client.push_updates(frame, chunk_rows=250)
@@ -236,5 +237,5 @@ def test_partial_failure_then_resume_applies_everything_once():
         emu.set_faults()
         resumed = client.push_updates(remaining)
         assert resumed.ok
-        got = client.calls(page_size=1_000_000).to_polars().sort("call_id")
+        got = reader.calls(page_size=1_000_000).to_polars().sort("call_id")
     assert got["qa_score"].to_list() == frame["qa_score"].to_list()

@@ -15,15 +15,16 @@ SECRET = "sk-live-0123456789-very-secret"
 
 def test_repr_and_errors_do_not_leak_the_key(caplog):
     caplog.set_level(logging.DEBUG)
-    with Emulator(calls=50, reps=5, api_key="the-right-key", error_rate=0.5, seed=11) as emu:
+    with Emulator(calls=50, reps=5, api_key="the-right-key", seed=11) as emu:
         client = converz.Client(api_key=SECRET, base_url=emu.url, retries=2, backoff=0.01)
         texts = [repr(client), str(client), repr(client._raw)]
         with pytest.raises(converz.AuthenticationError) as info:
             client.calls()
         texts += [str(info.value), repr(info.value)]
         texts.append("".join(traceback.format_exception(info.value)))
-        good = emu.client(retries=3, backoff=0.01, progress=False)
-        good.calls()  # retries log warnings
+        emu.set_faults(error_rate=0.5)
+        good = emu.client(retries=20, backoff=0.001, progress=False)
+        good.calls(page_size=5)  # retries log warnings
     texts += [record.getMessage() for record in caplog.records]
     assert any("retrying" in t for t in texts), "expected retry log lines to check"
     for text in texts:
