@@ -96,17 +96,11 @@ def test_rows_inserted_while_paging_are_not_duplicated(reference):
 
 def test_a_big_push_under_faults_applies_every_value_exactly(big):
     n = N
-    frame = pl.DataFrame(
-        {
-            "call_id": pl.from_arrow(
-                big.client(progress=False).calls(columns=["call_id"]).to_arrow()
-            )["call_id"],
-        }
-    ).with_columns(
-        qa=pl.int_range(n)
-        .cast(pl.Float64)
-        .map_elements(lambda v: None if v % 10 == 0 else v, return_dtype=pl.Float64),
-        tag=pl.when(pl.int_range(n) % 3 == 0).then(pl.lit("vip")).otherwise(None),
+    ids = big.client(progress=False).calls(columns=["call_id"]).to_polars()["call_id"]
+    row = pl.int_range(n, eager=True)
+    frame = pl.DataFrame({"call_id": ids}).with_columns(
+        qa=pl.when(row % 10 == 0).then(None).otherwise(row.cast(pl.Float64)),
+        tag=pl.when(row % 3 == 0).then(pl.lit("vip")).otherwise(None),
     )
     before = big.client(progress=False).calls(columns=["call_id", "topic", "duration"]).to_polars()
     big.set_faults(error_rate=0.1, rate_limit_rate=0.05, retry_after=0.01, drop_rate=0.05)
