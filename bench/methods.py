@@ -1,0 +1,279 @@
+"""One benchmark method, run in a fresh process by bench/run.py; prints one JSON line.
+
+Every read method fetches the same pages (same page size) from the same emulator; the savvy
+baseline and the transfer ceiling use the same concurrency as converz.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import io
+import json
+import resource
+import sys
+import time
+from typing import Any, Callable
+
+PAGE_SIZE = 20_000
+
+
+def _peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _pages(args: argparse.Namespace) -> int:
+    return -(-args.rows // args.page_size) + 1  # every method also reads the empty last page
+
+
+def read_converz_polars(args: argparse.Namespace) -> tuple[int, int]:
+    import converz
+
+    client = converz.Client(
+        api_key=args.key, base_url=args.url, max_concurrency=args.concurrency, progress=False
+    )
+    df = client.calls(page_size=args.page_size).to_polars()
+    return df.height, int(df.estimated_size())
+
+
+def read_converz_pandas(args: argparse.Namespace) -> tuple[int, int]:
+    import converz
+
+    client = converz.Client(
+        api_key=args.key, base_url=args.url, max_concurrency=args.concurrency, progress=False
+    )
+    df = client.calls(page_size=args.page_size).to_pandas()
+    return len(df), int(df.memory_usage(deep=False).sum())
+
+
+def read_converz_arrow_only(args: argparse.Namespace) -> tuple[int, int]:
+    import converz
+
+    client = converz.Client(
+        api_key=args.key, base_url=args.url, max_concurrency=args.concurrency, progress=False
+    )
+    table = client.calls(page_size=args.page_size)
+    return table.num_rows, int(table.to_arrow().nbytes)
+
+
+def read_requests_pandas(args: argparse.Namespace) -> tuple[int, int]:
+    """The everyday baseline: requests, json, a DataFrame per page, concat."""
+    import pandas as pd
+    import requests
+
+    session = requests.Session()
+    session.headers["X-API-Key"] = args.key
+    frames = []
+    page = 1
+    while True:
+        response = session.get(
+            f"{args.url}/calls", params={"page": page, "n_per_page": args.page_size}
+        )
+        response.raise_for_status()
+        rows = response.json()
+        if not rows:
+            break
+        frames.append(pd.DataFrame(rows))
+        if len(rows) < args.page_size:
+            break
+        page += 1
+    df = pd.concat(frames, ignore_index=True)
+    return len(df), int(df.memory_usage(deep=False).sum())
+
+
+async def _fetch_all(args: argparse.Namespace, handle: Callable[[bytes], Any]) -> list[Any]:
+    import httpx
+
+    limits = httpx.Limits(max_connections=args.concurrency)
+    async with httpx.AsyncClient(headers={"X-API-Key": args.key}, limits=limits) as client:
+        semaphore = asyncio.Semaphore(args.concurrency)
+
+        async def one(page: int) -> Any:
+            async with semaphore:
+                response = await client.get(
+                    f"{args.url}/calls",
+                    params={"page": page, "n_per_page": args.page_size},
+                    timeout=300,
+                )
+                response.raise_for_status()
+                return handle(response.content)
+
+        return await asyncio.gather(*(one(p) for p in range(1, _pages(args) + 1)))
+
+
+def read_httpx_polars(args: argparse.Namespace) -> tuple[int, int]:
+    """The savvy baseline: httpx async with converz's concurrency, orjson, polars.from_dicts."""
+    import orjson
+    import polars as pl
+
+    def decode(body: bytes) -> Any:
+        rows = orjson.loads(body)
+        return pl.from_dicts(rows, infer_schema_length=None) if rows else None
+
+    frames = [f for f in asyncio.run(_fetch_all(args, decode)) if f is not None]
+    df = pl.concat(frames, how="diagonal_relaxed")
+    return df.height, int(df.estimated_size())
+
+
+def read_transfer_ceiling(args: argparse.Namespace) -> tuple[int, int]:
+    """The same page requests with the same concurrency; bodies read and dropped."""
+    sizes = asyncio.run(_fetch_all(args, len))
+    return args.rows, int(sum(sizes))
+
+
+def read_decode_ceiling(args: argparse.Namespace) -> tuple[int, int]:
+    """polars.read_ndjson on the same rows already in memory (fetched before the clock starts)."""
+    import orjson
+    import polars as pl
+
+    bodies = asyncio.run(_fetch_all(args, lambda b: b))
+    ndjson = b"\n".join(orjson.dumps(row) for body in bodies for row in orjson.loads(body))
+    del bodies
+    started = time.perf_counter()
+    df = pl.read_ndjson(io.BytesIO(ndjson))
+    args.timed_seconds = time.perf_counter() - started
+    return df.height, int(df.estimated_size())
+
+
+def iter_converz(args: argparse.Namespace) -> tuple[int, int]:
+    """Streaming: memory must follow the page window, not the result."""
+    import converz
+
+    client = converz.Client(
+        api_key=args.key, base_url=args.url, max_concurrency=args.concurrency, progress=False
+    )
+    rows = 0
+    for page in client.iter_calls(page_size=args.page_size):
+        rows += page.num_rows
+    return rows, 0
+
+
+def _write_frame(rows: int, ids: Any) -> Any:
+    import numpy as np
+    import polars as pl
+
+    rng = np.random.default_rng(0)
+    score = rng.random(rows)
+    score[rng.random(rows) < 0.1] = np.nan
+    return pl.DataFrame(
+        {
+            "call_id": ids,
+            "label": rng.choice(["good", "bad", "neutral", "escalate"], rows),
+            "score": pl.Series(score).fill_nan(None),
+            "follow_up": pl.date_range(
+                pl.date(2025, 1, 1), pl.date(2025, 12, 31), eager=True
+            ).sample(rows, with_replacement=True, seed=0),
+            "flag": rng.random(rows) < 0.5,
+            "bucket": pl.Series(rng.choice(["a", "b", "c"], rows)).cast(pl.Categorical),
+        }
+    )
+
+
+def _ids(args: argparse.Namespace) -> Any:
+    import converz
+
+    client = converz.Client(api_key=args.key, base_url=args.url, progress=False)
+    return client.calls(columns=["call_id"], page_size=args.page_size).to_polars()["call_id"]
+
+
+def write_converz(args: argparse.Namespace) -> tuple[int, int]:
+    import converz
+
+    frame = _write_frame(args.rows, _ids(args))
+    client = converz.Client(
+        api_key=args.key, base_url=args.url, max_concurrency=args.concurrency, progress=False
+    )
+    started = time.perf_counter()
+    result = client.push_updates(frame)
+    args.timed_seconds = time.perf_counter() - started
+    return result.rows, int(frame.estimated_size())
+
+
+def write_requests(args: argparse.Namespace) -> tuple[int, int]:
+    """The everyday baseline: to_dict("list") per 100000-row chunk, requests.post(json=...)."""
+    import requests
+
+    frame = _write_frame(args.rows, _ids(args)).to_pandas()
+    frame["follow_up"] = frame["follow_up"].astype(str)
+    frame["bucket"] = frame["bucket"].astype(str)
+    started = time.perf_counter()
+    session = requests.Session()
+    session.headers["X-API-Key"] = args.key
+    for start in range(0, len(frame), 100_000):
+        chunk = frame.iloc[start : start + 100_000]
+        body = chunk.astype(object).where(chunk.notna(), None).to_dict("list")
+        session.post(f"{args.url}/calls", json=body).raise_for_status()
+    args.timed_seconds = time.perf_counter() - started
+    return len(frame), int(frame.memory_usage(deep=True).sum())
+
+
+def latency_report(args: argparse.Namespace) -> tuple[int, int]:
+    import statistics
+
+    import converz
+
+    client = converz.Client(api_key=args.key, base_url=args.url, progress=False)
+    times = []
+    for _ in range(25):
+        started = time.perf_counter()
+        table = client.report(groupby=["date", "campaign"], days=90)
+        times.append(time.perf_counter() - started)
+    args.timed_seconds = statistics.median(times)
+    return table.num_rows, 0
+
+
+def latency_one_rep(args: argparse.Namespace) -> tuple[int, int]:
+    started = time.perf_counter()
+    import converz
+
+    client = converz.Client(api_key=args.key, base_url=args.url, progress=False)
+    first = client.reps(page_size=1, rep_id=args.rep_id)
+    args.timed_seconds = time.perf_counter() - started
+    return first.num_rows, 0
+
+
+METHODS = {
+    name: fn
+    for name, fn in globals().items()
+    if callable(fn) and name.split("_")[0] in ("read", "write", "iter", "latency")
+}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("method", choices=sorted(METHODS))
+    parser.add_argument("--url", required=True)
+    parser.add_argument("--key", required=True)
+    parser.add_argument("--rows", type=int, required=True)
+    parser.add_argument("--page-size", type=int, default=PAGE_SIZE)
+    parser.add_argument("--concurrency", type=int, default=4)
+    parser.add_argument("--rep-id", default="")
+    args = parser.parse_args()
+    args.timed_seconds = None
+    # Every method pays the same imports before the clock starts, so RSS baselines match.
+    import httpx  # noqa: F401
+    import orjson  # noqa: F401
+    import pandas  # noqa: F401
+    import polars  # noqa: F401
+    import pyarrow  # noqa: F401
+    import requests  # noqa: F401
+
+    import converz  # noqa: F401
+
+    baseline_mb = _peak_rss_mb()
+    started = time.perf_counter()
+    rows, size = METHODS[args.method](args)
+    seconds = args.timed_seconds or (time.perf_counter() - started)
+    result = {
+        "rows": rows,
+        "seconds": seconds,
+        "data_bytes": size,
+        "peak_rss_mb": _peak_rss_mb(),
+        "baseline_rss_mb": baseline_mb,
+    }
+    print(json.dumps(result))
+    sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    main()

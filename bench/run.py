@@ -1,0 +1,171 @@
+"""`make bench`: converz against what an analyst would otherwise write, from one run.
+
+Starts the emulator in its own process (1,000,000 calls, 2,000 reps), runs every method in a
+fresh process for several rounds, alternating methods, and prints one table per scenario with
+the median/min/max wall time, MB/s of JSON, peak RSS above the interpreter's baseline and the
+ratio to converz. Results go to bench/results/<name>.json.
+
+Usage: python bench/run.py [--rows N] [--rounds K] [--name NAME] [--only read|write|latency]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import signal
+import statistics
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+HERE = Path(__file__).parent
+READ = [
+    "read_converz_polars",
+    "read_converz_pandas",
+    "read_requests_pandas",
+    "read_httpx_polars",
+    "read_transfer_ceiling",
+    "read_decode_ceiling",
+]
+STREAM = ["iter_converz"]
+WRITE = ["write_converz", "write_requests"]
+LATENCY = ["latency_report", "latency_one_rep"]
+KEY = "bench-key"
+
+
+def start_emulator(rows: int, port: int) -> subprocess.Popen[bytes]:
+    command = [
+        sys.executable, "-m", "converz", "emulator",
+        "--port", str(port), "--calls", str(rows), "--reps", "2000", "--seed", "0",
+        "--api-key", KEY,
+    ]  # fmt: skip
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}/api/v1"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        try:
+            request = urllib.request.Request(f"{url}/reps?n_per_page=1", headers={"X-API-Key": KEY})
+            with urllib.request.urlopen(request, timeout=2) as response:
+                first_rep = json.loads(response.read())[0]["rep_id"]
+                os.environ["BENCH_REP_ID"] = first_rep
+                return process
+        except OSError:
+            time.sleep(0.2)
+    process.kill()
+    raise SystemExit("the emulator did not start")
+
+
+def run_method(method: str, url: str, rows: int, concurrency: int) -> dict[str, float]:
+    command = [
+        sys.executable, str(HERE / "methods.py"), method, "--url", url, "--key", KEY,
+        "--rows", str(rows), "--concurrency", str(concurrency),
+        "--rep-id", os.environ.get("BENCH_REP_ID", ""),
+    ]  # fmt: skip
+    output = subprocess.run(command, check=True, capture_output=True, text=True).stdout
+    return json.loads(output.strip().splitlines()[-1])
+
+
+def measure(methods: list[str], url: str, args: argparse.Namespace) -> dict[str, list[dict]]:
+    runs: dict[str, list[dict]] = {m: [] for m in methods}
+    for round_number in range(args.rounds):
+        # Alternate the order so no method always runs on a warm (or cold) machine.
+        order = methods if round_number % 2 == 0 else list(reversed(methods))
+        for method in order:
+            result = run_method(method, url, args.rows, args.concurrency)
+            runs[method].append(result)
+            print(
+                f"  round {round_number + 1} {method:<24} {result['seconds']:8.3f} s "
+                f"{result['peak_rss_mb'] - result['baseline_rss_mb']:8.0f} MB",
+                flush=True,
+            )
+    return runs
+
+
+def summarize(runs: dict[str, list[dict]], json_bytes: float, reference: str) -> list[dict]:
+    ref = statistics.median(r["seconds"] for r in runs[reference])
+    table = []
+    for method, results in runs.items():
+        seconds = [r["seconds"] for r in results]
+        median = statistics.median(seconds)
+        table.append(
+            {
+                "method": method,
+                "rows": results[0]["rows"],
+                "median_s": median,
+                "min_s": min(seconds),
+                "max_s": max(seconds),
+                "json_mb_per_s": json_bytes / 1e6 / median if json_bytes else None,
+                "peak_rss_mb": max(r["peak_rss_mb"] - r["baseline_rss_mb"] for r in results),
+                "data_mb": results[0]["data_bytes"] / 1e6,
+                "x_converz": median / ref,
+            }
+        )
+    return table
+
+
+def print_table(title: str, table: list[dict]) -> None:
+    print(f"\n{title}")
+    print(
+        f"| {'method':<24} | {'rows':>9} | {'median s':>8} | {'min s':>7} | {'max s':>7} "
+        f"| {'JSON MB/s':>9} | {'peak RSS MB':>11} | {'data MB':>8} | {'x converz':>9} |"
+    )
+    print("|" + "|".join("-" * w for w in (26, 11, 10, 9, 9, 11, 13, 10, 11)) + "|")
+    for row in table:
+        mbps = f"{row['json_mb_per_s']:9.0f}" if row["json_mb_per_s"] else f"{'':>9}"
+        print(
+            f"| {row['method']:<24} | {row['rows']:>9,} | {row['median_s']:8.3f} "
+            f"| {row['min_s']:7.3f} | {row['max_s']:7.3f} | {mbps} "
+            f"| {row['peak_rss_mb']:11.0f} | {row['data_mb']:8.0f} | {row['x_converz']:9.2f} |"
+        )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--concurrency", type=int, default=4)
+    parser.add_argument("--port", type=int, default=18_765)
+    parser.add_argument("--name", default="latest")
+    parser.add_argument("--only", choices=["read", "write", "latency"], default=None)
+    args = parser.parse_args()
+
+    emulator = start_emulator(args.rows, args.port)
+    url = f"http://127.0.0.1:{args.port}/api/v1"
+    try:
+        json_bytes = run_method("read_transfer_ceiling", url, args.rows, args.concurrency)[
+            "data_bytes"
+        ]
+        results: dict[str, object] = {
+            "machine": f"{platform.machine()}, {os.cpu_count()} cores, {platform.system()}",
+            "python": platform.python_version(),
+            "rows": args.rows,
+            "json_mb": json_bytes / 1e6,
+            "page_size": 20_000,
+            "concurrency": args.concurrency,
+        }
+        scenarios = [
+            ("read", READ + STREAM, json_bytes, "read_converz_polars"),
+            ("write", WRITE, 0, "write_converz"),
+            ("latency", LATENCY, 0, "latency_report"),
+        ]
+        for name, methods, nbytes, reference in scenarios:
+            if args.only and args.only != name:
+                continue
+            print(f"\n== {name}: {args.rows:,} calls, {json_bytes / 1e6:.0f} MB of JSON ==")
+            table = summarize(measure(methods, url, args), nbytes, reference)
+            print_table(f"{name} (peak RSS is above the interpreter's baseline)", table)
+            results[name] = table
+    finally:
+        emulator.send_signal(signal.SIGINT)
+        emulator.wait(timeout=30)
+    out = HERE / "results" / f"{args.name}.json"
+    out.write_text(json.dumps(results, indent=2) + "\n")
+    print(f"\nwrote {out}")
+
+
+if __name__ == "__main__":
+    main()
