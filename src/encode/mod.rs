@@ -1,1 +1,162 @@
-//! placeholder, replaced by the encode work.
+//! Arrow record batches → validated, chunked JSON bodies for `POST /calls` and `POST /reps`.
+//!
+//! The API's two body shapes have opposite null rules: in the columnar form a null means "leave
+//! unchanged", in the row-wise form a key missing from a row is *cleared*. So values always
+//! travel columnar (`{"call_id":[1,2],"score":[0.5,null]}`), and only the cells the caller asked
+//! to clear (`clear=[...]`) travel row-wise, grouped so every row of a row-wise body carries
+//! exactly the same keys (all of them explicit nulls). Nothing can be cleared by accident.
+//!
+//! * [`validate`] checks everything before the first request (keys, types, inf, duplicates).
+//! * [`values`] writes one JSON value per Arrow type family.
+//! * [`chunk`] plans the bodies (≤ 100000 rows) and renders one on demand, so only the chunks in
+//!   flight exist as bytes.
+//!
+//! Measured (`cargo test --release -- --ignored --nocapture encode_throughput`): see the `//!`
+//! of `chunk.rs`.
+
+mod chunk;
+mod validate;
+mod values;
+
+#[cfg(test)]
+mod tests;
+
+use arrow_array::RecordBatch;
+use arrow_schema::Schema;
+
+pub use chunk::PushPlan;
+
+use crate::error::{Error, Result};
+
+/// The API's row limit per request.
+pub const MAX_CHUNK_ROWS: usize = 100_000;
+
+/// Which resource a push updates.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Target {
+    /// `POST /calls`, keyed by the integer `call_id`.
+    Calls,
+    /// `POST /reps`, keyed by the string `rep_id`.
+    Reps,
+}
+
+impl Target {
+    /// The key column.
+    pub fn key(self) -> &'static str {
+        match self {
+            Target::Calls => "call_id",
+            Target::Reps => "rep_id",
+        }
+    }
+
+    /// The endpoint path.
+    pub fn path(self) -> &'static str {
+        match self {
+            Target::Calls => "/calls",
+            Target::Reps => "/reps",
+        }
+    }
+
+    /// `call_id` → calls, else `rep_id` → reps.
+    pub fn infer(schema: &Schema) -> Result<Target> {
+        if schema.field_with_name("call_id").is_ok() {
+            Ok(Target::Calls)
+        } else if schema.field_with_name("rep_id").is_ok() {
+            Ok(Target::Reps)
+        } else {
+            Err(Error::invalid(
+                "to",
+                "the data has neither a call_id nor a rep_id column; add the key column or pass to=",
+            ))
+        }
+    }
+}
+
+/// What to do with a key that appears more than once.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum OnDuplicate {
+    /// Refuse the push, naming some of the keys.
+    #[default]
+    Error,
+    /// The last row with the key wins; earlier ones are not sent.
+    Last,
+}
+
+/// How to encode a push.
+#[derive(Clone, Debug)]
+pub struct EncoderOptions {
+    /// Where the rows go.
+    pub target: Target,
+    /// Columns whose nulls mean "clear this value".
+    pub clear: Vec<String>,
+    /// Rows per request, 1..=100000.
+    pub chunk_rows: usize,
+    /// Duplicate keys policy.
+    pub on_duplicate: OnDuplicate,
+    /// The tenant's IANA time zone for zone-aware timestamps; `None` is UTC.
+    pub timezone: Option<String>,
+}
+
+impl EncoderOptions {
+    /// Defaults for `target`.
+    pub fn new(target: Target) -> Self {
+        Self {
+            target,
+            clear: Vec::new(),
+            chunk_rows: MAX_CHUNK_ROWS,
+            on_duplicate: OnDuplicate::Error,
+            timezone: None,
+        }
+    }
+}
+
+/// A key value, for reporting chunk ranges.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum KeyValue {
+    /// A `call_id`.
+    Int(i64),
+    /// A `rep_id`.
+    Str(String),
+}
+
+impl std::fmt::Display for KeyValue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            KeyValue::Int(v) => write!(f, "{v}"),
+            KeyValue::Str(v) => write!(f, "{v:?}"),
+        }
+    }
+}
+
+/// One request body of a plan.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ChunkSpec {
+    /// Values (columnar) or clears (row-wise nulls).
+    pub kind: ChunkKind,
+    /// Rows in the body.
+    pub rows: usize,
+    /// Key of the first row.
+    pub first_key: KeyValue,
+    /// Key of the last row.
+    pub last_key: KeyValue,
+}
+
+/// The shape of a body.
+#[derive(Clone, Debug, PartialEq)]
+pub enum ChunkKind {
+    /// `{"key":[...],"col":[...]}`: nulls leave values unchanged.
+    Columnar,
+    /// `[{"key":k,"c1":null,...}]`: these columns are cleared on these rows.
+    Clear {
+        /// The cleared columns, the same on every row of the body.
+        columns: Vec<String>,
+    },
+}
+
+/// Rows of the input in sending order: (batch, row).
+pub(crate) type RowRef = (u32, u32);
+
+/// Input batches with their schema.
+pub(crate) fn schema_of(batches: &[RecordBatch]) -> Option<arrow_schema::SchemaRef> {
+    batches.first().map(RecordBatch::schema)
+}

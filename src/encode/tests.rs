@@ -1,0 +1,385 @@
+//! Tests of validation, value encoding, chunking, the clear rule and resuming.
+
+use std::sync::Arc;
+
+use arrow_array::builder::{Decimal128Builder, Int64Builder, ListBuilder, StringDictionaryBuilder};
+use arrow_array::types::Int32Type;
+use arrow_array::{
+    ArrayRef, BinaryArray, BooleanArray, Date32Array, Date64Array, Float64Array, Int32Array,
+    Int64Array, LargeStringArray, RecordBatch, StringArray, StringViewArray,
+    TimestampMillisecondArray, UInt64Array,
+};
+use serde_json::{json, Value};
+
+use super::*;
+
+fn batch(columns: Vec<(&str, ArrayRef)>) -> RecordBatch {
+    RecordBatch::try_from_iter(columns).unwrap()
+}
+
+fn ids(values: &[i64]) -> ArrayRef {
+    Arc::new(Int64Array::from(values.to_vec()))
+}
+
+fn body(plan: &PushPlan, index: usize) -> Value {
+    serde_json::from_slice(&plan.encode(index).unwrap()).unwrap()
+}
+
+fn plan(batches: Vec<RecordBatch>, options: EncoderOptions) -> PushPlan {
+    PushPlan::new(batches, options).unwrap()
+}
+
+fn calls() -> EncoderOptions {
+    EncoderOptions::new(Target::Calls)
+}
+
+#[test]
+fn every_type_encodes_to_the_expected_json() {
+    let mut dict = StringDictionaryBuilder::<Int32Type>::new();
+    dict.append_value("a");
+    dict.append_null();
+    let mut decimal = Decimal128Builder::new()
+        .with_precision_and_scale(6, 2)
+        .unwrap();
+    decimal.append_value(-125);
+    decimal.append_null();
+    let mut list = ListBuilder::new(Int64Builder::new());
+    list.append_value([Some(1), None]);
+    list.append_null();
+    let tz =
+        TimestampMillisecondArray::from(vec![Some(1_735_732_800_000), None]).with_timezone("UTC");
+    let b = batch(vec![
+        ("call_id", ids(&[1, 2])),
+        ("i32", Arc::new(Int32Array::from(vec![Some(-7), None]))),
+        ("u64", Arc::new(UInt64Array::from(vec![u64::MAX, 0]))),
+        (
+            "f",
+            Arc::new(Float64Array::from(vec![Some(0.1), Some(f64::NAN)])),
+        ),
+        ("b", Arc::new(BooleanArray::from(vec![Some(true), None]))),
+        (
+            "s",
+            Arc::new(StringArray::from(vec![Some("q\"\\\n\u{1}é"), None])),
+        ),
+        ("ls", Arc::new(LargeStringArray::from(vec!["x", "y"]))),
+        (
+            "sv",
+            Arc::new(StringViewArray::from(vec![
+                "a much longer string than twelve",
+                "v",
+            ])),
+        ),
+        ("d32", Arc::new(Date32Array::from(vec![Some(20_000), None]))),
+        (
+            "d64",
+            Arc::new(Date64Array::from(vec![Some(0), Some(86_400_000)])),
+        ),
+        (
+            "ts",
+            Arc::new(TimestampMillisecondArray::from(vec![
+                Some(1_500),
+                Some(86_399_000),
+            ])),
+        ),
+        ("tz", Arc::new(tz)),
+        ("dict", Arc::new(dict.finish())),
+        ("dec", Arc::new(decimal.finish())),
+        ("list", Arc::new(list.finish())),
+    ]);
+    let options = EncoderOptions {
+        timezone: Some("Europe/Amsterdam".into()),
+        ..calls()
+    };
+    let p = plan(vec![b], options);
+    assert_eq!(
+        body(&p, 0),
+        json!({
+            "call_id": [1, 2], "i32": [-7, null], "u64": [u64::MAX, 0], "f": [0.1, null],
+            "b": [true, null], "s": ["q\"\\\n\u{1}é", null], "ls": ["x", "y"],
+            "sv": ["a much longer string than twelve", "v"], "d32": ["2024-10-04", null],
+            "d64": ["1970-01-01", "1970-01-02"],
+            "ts": ["1970-01-01 00:00:01.500000", "1970-01-01 23:59:59"],
+            "tz": ["2025-01-01 13:00:00", null], "dict": ["a", null], "dec": [-1.25, null],
+            "list": [[1, null], null],
+        })
+    );
+}
+
+#[test]
+fn chunking_counts_and_key_ranges() {
+    let n = 250_001;
+    let values: Vec<i64> = (0..n).map(|i| i * 10).collect();
+    let b = batch(vec![("call_id", ids(&values))]);
+    let p = plan(vec![b.clone()], calls());
+    let rows: Vec<usize> = p.chunks().iter().map(|c| c.rows).collect();
+    assert_eq!(rows, [100_000, 100_000, 50_001]);
+    assert_eq!(p.chunks()[1].first_key, KeyValue::Int(1_000_000));
+    assert_eq!(p.chunks()[2].last_key, KeyValue::Int((n - 1) * 10));
+    let small = plan(
+        vec![b.slice(0, 10), b.slice(10, 5)],
+        EncoderOptions {
+            chunk_rows: 4,
+            ..calls()
+        },
+    );
+    let rows: Vec<usize> = small.chunks().iter().map(|c| c.rows).collect();
+    assert_eq!(rows, [4, 4, 4, 3]);
+    assert_eq!(body(&small, 2), json!({"call_id": [80, 90, 100, 110]}));
+}
+
+#[test]
+fn clears_are_row_wise_with_identical_keys_per_body() {
+    let b = batch(vec![
+        ("call_id", ids(&[1, 2, 3, 4])),
+        (
+            "a",
+            Arc::new(StringArray::from(vec![None, Some("x"), None, Some("y")])),
+        ),
+        (
+            "b",
+            Arc::new(Float64Array::from(vec![
+                None,
+                None,
+                Some(1.0),
+                Some(f64::NAN),
+            ])),
+        ),
+        (
+            "c",
+            Arc::new(StringArray::from(vec![None::<&str>, None, None, None])),
+        ),
+    ]);
+    let options = EncoderOptions {
+        clear: vec!["a".into(), "b".into()],
+        ..calls()
+    };
+    let p = plan(vec![b], options);
+    assert_eq!(p.chunks()[0].kind, ChunkKind::Columnar);
+    assert_eq!(body(&p, 0)["a"], json!([null, "x", null, "y"]));
+    let mut clears = Vec::new();
+    for (i, chunk) in p.chunks().iter().enumerate().skip(1) {
+        let ChunkKind::Clear { columns } = &chunk.kind else {
+            panic!("expected a clear chunk")
+        };
+        let rows = body(&p, i);
+        for row in rows.as_array().unwrap() {
+            let keys: Vec<&String> = row.as_object().unwrap().keys().collect();
+            let mut expected = vec!["call_id".to_owned()];
+            expected.extend(columns.iter().cloned());
+            assert_eq!(keys, expected.iter().collect::<Vec<_>>());
+            assert!(columns.iter().all(|c| row[c].is_null()));
+            clears.push((row["call_id"].as_i64().unwrap(), columns.clone()));
+        }
+    }
+    clears.sort();
+    assert_eq!(
+        clears,
+        [
+            (1, vec!["a".to_owned(), "b".to_owned()]),
+            (2, vec!["b".to_owned()]),
+            (3, vec!["a".to_owned()]),
+            (4, vec!["b".to_owned()]),
+        ]
+    );
+    assert!(!serde_json::to_string(&clears).unwrap().contains("\"c\""));
+}
+
+fn refused(batches: Vec<RecordBatch>, options: EncoderOptions) -> String {
+    match PushPlan::new(batches, options) {
+        Ok(_) => panic!("expected a refusal"),
+        Err(err) => err.to_string(),
+    }
+}
+
+#[test]
+fn validation_refuses_bad_input_with_clear_messages() {
+    let base = || batch(vec![("call_id", ids(&[1, 2])), ("v", ids(&[5, 6]))]);
+    let msg = refused(vec![batch(vec![("x", ids(&[1]))])], calls());
+    assert!(msg.contains("call_id") && msg.contains("missing"), "{msg}");
+    let nulls = batch(vec![(
+        "call_id",
+        Arc::new(Int64Array::from(vec![Some(1), None])) as ArrayRef,
+    )]);
+    assert!(refused(vec![nulls], calls()).contains("1 null keys (rows [1])"));
+    let floats = batch(vec![(
+        "call_id",
+        Arc::new(Float64Array::from(vec![1.0])) as ArrayRef,
+    )]);
+    assert!(refused(vec![floats], calls()).contains("integer"));
+    let dup = batch(vec![("call_id", ids(&[7, 8, 7, 7]))]);
+    let msg = refused(vec![dup], calls());
+    assert!(
+        msg.contains("2 duplicate keys") && msg.contains('7'),
+        "{msg}"
+    );
+    let inf = batch(vec![
+        ("call_id", ids(&[1, 2])),
+        (
+            "f",
+            Arc::new(Float64Array::from(vec![1.0, f64::INFINITY])) as ArrayRef,
+        ),
+    ]);
+    assert!(refused(vec![inf], calls()).contains("row 1"));
+    let binary = batch(vec![
+        ("call_id", ids(&[1])),
+        (
+            "blob",
+            Arc::new(BinaryArray::from(vec![&b"x"[..]])) as ArrayRef,
+        ),
+    ]);
+    assert!(refused(vec![binary], calls()).contains("blob"));
+    assert!(refused(
+        vec![base()],
+        EncoderOptions {
+            clear: vec!["nope".into()],
+            ..calls()
+        }
+    )
+    .contains("nope"));
+    assert!(refused(
+        vec![base()],
+        EncoderOptions {
+            clear: vec!["call_id".into()],
+            ..calls()
+        }
+    )
+    .contains("key"));
+    assert!(refused(
+        vec![base()],
+        EncoderOptions {
+            chunk_rows: 100_001,
+            ..calls()
+        }
+    )
+    .contains("chunk_rows"));
+    assert!(refused(
+        vec![base()],
+        EncoderOptions {
+            chunk_rows: 0,
+            ..calls()
+        }
+    )
+    .contains("chunk_rows"));
+    let int_reps = batch(vec![("rep_id", ids(&[1]))]);
+    assert!(refused(vec![int_reps], EncoderOptions::new(Target::Reps)).contains("string"));
+}
+
+#[test]
+fn on_duplicate_last_keeps_the_last_row() {
+    let b = batch(vec![("call_id", ids(&[7, 8, 7])), ("v", ids(&[1, 2, 3]))]);
+    let p = plan(
+        vec![b],
+        EncoderOptions {
+            on_duplicate: OnDuplicate::Last,
+            ..calls()
+        },
+    );
+    assert_eq!(p.rows(), 2);
+    assert_eq!(body(&p, 0), json!({"call_id": [8, 7], "v": [2, 3]}));
+}
+
+#[test]
+fn empty_input_plans_nothing_and_targets_are_inferred() {
+    let empty = batch(vec![("call_id", ids(&[]))]);
+    assert!(plan(vec![empty], calls()).chunks().is_empty());
+    assert!(plan(vec![], calls()).chunks().is_empty());
+    let reps = batch(vec![(
+        "rep_id",
+        Arc::new(StringArray::from(vec!["kees500"])) as ArrayRef,
+    )]);
+    assert_eq!(Target::infer(&reps.schema()).unwrap(), Target::Reps);
+    let both = batch(vec![("rep_id", ids(&[1])), ("call_id", ids(&[1]))]);
+    assert_eq!(Target::infer(&both.schema()).unwrap(), Target::Calls);
+    assert!(Target::infer(&batch(vec![("x", ids(&[1]))]).schema()).is_err());
+    let p = plan(vec![reps], EncoderOptions::new(Target::Reps));
+    assert_eq!(body(&p, 0), json!({"rep_id": ["kees500"]}));
+}
+
+#[test]
+fn remaining_returns_exactly_the_rows_of_the_chunks() {
+    let values: Vec<i64> = (0..10).collect();
+    let b = batch(vec![
+        ("call_id", ids(&values)),
+        (
+            "a",
+            Arc::new(StringArray::from(vec![None::<&str>; 10])) as ArrayRef,
+        ),
+    ]);
+    let options = EncoderOptions {
+        chunk_rows: 3,
+        clear: vec!["a".into()],
+        ..calls()
+    };
+    let p = plan(vec![b.slice(0, 5), b.slice(5, 5)], options);
+    assert_eq!(p.chunks().len(), 8); // 4 columnar + 4 clear
+    let rest = p.remaining(&[1, 3]).unwrap();
+    let got: Vec<i64> = rest
+        .iter()
+        .flat_map(|b| {
+            b.column(0)
+                .as_any()
+                .downcast_ref::<Int64Array>()
+                .unwrap()
+                .values()
+                .to_vec()
+        })
+        .collect();
+    assert_eq!(got, [3, 4, 5, 9]);
+    let all = p.remaining(&(0..8).collect::<Vec<_>>()).unwrap();
+    assert_eq!(all.iter().map(RecordBatch::num_rows).sum::<usize>(), 10);
+}
+
+/// `cargo test --release -- --ignored --nocapture encode_throughput`
+#[test]
+#[ignore = "a measurement, not a check"]
+fn encode_throughput() {
+    let n = 1_000_000usize;
+    let mut dict = StringDictionaryBuilder::<Int32Type>::new();
+    for i in 0..n {
+        dict.append_value(["a", "b", "c"][i % 3]);
+    }
+    let b = batch(vec![
+        (
+            "call_id",
+            Arc::new(Int64Array::from_iter_values(0..n as i64)) as ArrayRef,
+        ),
+        (
+            "label",
+            Arc::new(StringArray::from_iter_values(
+                (0..n).map(|i| ["good", "bad", "neutral"][i % 3]),
+            )),
+        ),
+        (
+            "score",
+            Arc::new(Float64Array::from_iter(
+                (0..n).map(|i| (i % 10 != 0).then_some(i as f64 / 7.0)),
+            )),
+        ),
+        (
+            "day",
+            Arc::new(Date32Array::from_iter_values(
+                (0..n).map(|i| 19_000 + (i % 365) as i32),
+            )),
+        ),
+        (
+            "flag",
+            Arc::new(BooleanArray::from_iter((0..n).map(|i| Some(i % 2 == 0)))),
+        ),
+        ("bucket", Arc::new(dict.finish())),
+    ]);
+    let started = std::time::Instant::now();
+    let p = plan(vec![b], calls());
+    let planned = started.elapsed();
+    let started = std::time::Instant::now();
+    let bytes: usize = (0..p.chunks().len())
+        .map(|i| p.encode(i).unwrap().len())
+        .sum();
+    let encoded = started.elapsed();
+    println!(
+        "1M x 6: validate+plan {:.0} ms, encode {:.0} ms = {:.0} MB/s of JSON ({} MB)",
+        planned.as_secs_f64() * 1e3,
+        encoded.as_secs_f64() * 1e3,
+        bytes as f64 / 1e6 / encoded.as_secs_f64(),
+        bytes / 1_000_000
+    );
+}
