@@ -148,3 +148,46 @@ def push(
     dry_run: bool = False,
     progress: _Progress = None,
 ) -> dict[str, Any]: ...
+
+# --- emulator ---
+@final
+class Emulator:
+    def __init__(
+        self,
+        *,
+        calls: int = 100_000,
+        reps: int = 200,
+        seed: int = 0,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        api_key: Optional[str] = None,
+        today: Optional[_Date] = None,
+        days: int = 365,
+        error_rate: float = 0.0,
+        rate_limit_rate: float = 0.0,
+        retry_after: Optional[float] = 1.0,
+        latency: float = 0.0,
+        drop_rate: float = 0.0,
+        page_cap: Optional[int] = None,
+        insert_every: Optional[int] = None,
+        html_errors: bool = False,
+    ) -> None: ...
+    @property
+    def url(self) -> str: ...
+    @property
+    def api_key(self) -> str: ...
+    @property
+    def running(self) -> bool: ...
+    def set_faults(
+        self,
+        *,
+        error_rate: float = 0.0,
+        rate_limit_rate: float = 0.0,
+        retry_after: Optional[float] = 1.0,
+        latency: float = 0.0,
+        drop_rate: float = 0.0,
+        page_cap: Optional[int] = None,
+        insert_every: Optional[int] = None,
+        html_errors: bool = False,
+    ) -> None: ...
+    def stop(self) -> None: ...

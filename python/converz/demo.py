@@ -49,7 +49,9 @@ def main(calls: int = 300_000) -> None:
         result = client.push_updates(scores)
         print(f"\npush_updates: {result}")
 
-        again = client.calls(start_date="2025-07-01", end_date="2025-09-30", columns=["call_id", "qa_score"])
+        again = client.calls(
+            start_date="2025-07-01", end_date="2025-09-30", columns=["call_id", "qa_score"]
+        )
         check = again.to_polars().select("call_id", "qa_score").head(3)
         print(f"\nread back:\n{check}")
 

@@ -86,12 +86,14 @@ pub fn make_writer(name: &str, array: &ArrayRef, zone: &Tz) -> Result<Box<dyn Va
                 .collect::<Result<Vec<_>>>()?;
             Box::new(StructWriter { array: a, children })
         }
-        other => return Err(Error::encode(
-            name,
-            format!(
+        other => {
+            return Err(Error::encode(
+                name,
+                format!(
                 "type {other} cannot be sent as JSON; cast it to a number, string or date first"
             ),
-        )),
+            ))
+        }
     })
 }
 

@@ -1,1 +1,117 @@
-"""A local Converz server for tests and demos (placeholder until the emulator lands)."""
+"""A local Converz server for tests, demos and notebooks.
+
+The emulator is a real HTTP server (Rust, on loopback) implementing the Converz Data API over a
+deterministic synthetic tenant, with faults on demand. See ``docs/emulator.md``.
+
+Example:
+    >>> from converz.testing import Emulator
+    >>> with Emulator(calls=1_000, reps=20, seed=0) as emu:
+    ...     client = emu.client(progress=False)
+    ...     len(client.calls())
+    1000
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from typing import TYPE_CHECKING, Any, Optional, Union
+
+from converz import _core
+
+if TYPE_CHECKING:
+    from converz import Client
+
+__all__ = ["Emulator"]
+
+
+class Emulator:
+    """A running emulated Converz tenant on loopback; also a context manager.
+
+    Args:
+        calls: Conversations to generate.
+        reps: Users to generate.
+        seed: Seed of the data and of fault decisions (same seed, same tenant).
+        port: Port to listen on; 0 picks a free one.
+        api_key: The key clients must send; None uses ``"converz-emulator-key"``.
+        today: Last day of data and the API's "today"; None is 2025-09-30.
+        days: Days of data ending ``today``.
+        error_rate: Fraction of requests answered 500/503.
+        rate_limit_rate: Fraction of requests answered 429.
+        retry_after: ``Retry-After`` seconds on 429s; None sends no header.
+        latency: Seconds added before every answer.
+        drop_rate: Fraction of GET bodies cut off mid-way (connection dropped).
+        page_cap: Silently serve at most this many rows per page.
+        insert_every: Every N-th ``GET /calls``, insert calls early in the order (rows shift).
+        html_errors: 5xx bodies are HTML pages instead of JSON.
+    """
+
+    def __init__(
+        self,
+        *,
+        calls: int = 100_000,
+        reps: int = 200,
+        seed: int = 0,
+        port: int = 0,
+        api_key: Optional[str] = None,
+        today: Optional[Union[_dt.date, str]] = None,
+        days: int = 365,
+        error_rate: float = 0.0,
+        rate_limit_rate: float = 0.0,
+        retry_after: Optional[float] = 1.0,
+        latency: float = 0.0,
+        drop_rate: float = 0.0,
+        page_cap: Optional[int] = None,
+        insert_every: Optional[int] = None,
+        html_errors: bool = False,
+    ) -> None:
+        self._raw = _core.Emulator(
+            calls=calls,
+            reps=reps,
+            seed=seed,
+            port=port,
+            api_key=api_key,
+            today=today,
+            days=days,
+            error_rate=error_rate,
+            rate_limit_rate=rate_limit_rate,
+            retry_after=retry_after,
+            latency=latency,
+            drop_rate=drop_rate,
+            page_cap=page_cap,
+            insert_every=insert_every,
+            html_errors=html_errors,
+        )
+
+    @property
+    def url(self) -> str:
+        """Base URL, ``http://127.0.0.1:PORT/api/v1``."""
+        return str(self._raw.url)
+
+    @property
+    def api_key(self) -> str:
+        """The key clients must send."""
+        return str(self._raw.api_key)
+
+    def client(self, **kwargs: Any) -> Client:
+        """A :class:`converz.Client` for this emulator; keyword arguments go to the client."""
+        from converz import Client
+
+        return Client(base_url=self.url, api_key=self.api_key, **kwargs)
+
+    def set_faults(self, **faults: Any) -> None:
+        """Replace the fault settings (same keywords as the constructor; unnamed ones turn off)."""
+        self._raw.set_faults(**faults)
+
+    def stop(self) -> None:
+        """Stop serving (idempotent)."""
+        self._raw.stop()
+
+    def __enter__(self) -> Emulator:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def __repr__(self) -> str:
+        state = "running" if self._raw.running else "stopped"
+        return f"converz.testing.Emulator(url={self.url!r}, {state})"

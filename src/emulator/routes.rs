@@ -1,0 +1,407 @@
+//! The HTTP surface: auth, faults, the five endpoints, 404/405, gzip.
+
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+use axum::body::{Body, Bytes};
+use axum::extract::{RawQuery, State as Extract};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use tower_http::compression::CompressionLayer;
+
+use super::faults::Fault;
+use super::query::{ApiError, Query};
+use super::render::{call_object, CALL_COLUMNS, CALL_METRICS};
+use super::{report, update, State};
+
+type Shared = Arc<State>;
+
+/// Bytes per body frame when streaming a page.
+const FRAME: usize = 256 * 1024;
+
+/// The router of the API under `/api/v1`.
+pub fn router(state: Shared) -> Router {
+    Router::new()
+        .route("/api/v1/reps", get(get_reps).post(post_reps))
+        .route("/api/v1/calls", get(get_calls).post(post_calls))
+        .route("/api/v1/report", get(get_report))
+        .fallback(|| async {
+            error(
+                &ApiError {
+                    status: StatusCode::NOT_FOUND,
+                    code: "not_found",
+                    message: "no such endpoint".into(),
+                },
+                false,
+            )
+        })
+        .method_not_allowed_fallback(|| async {
+            error(
+                &ApiError {
+                    status: StatusCode::METHOD_NOT_ALLOWED,
+                    code: "method_not_allowed",
+                    message: "method not allowed on this endpoint".into(),
+                },
+                false,
+            )
+        })
+        .layer(
+            CompressionLayer::new()
+                .gzip(true)
+                .no_br()
+                .no_deflate()
+                .no_zstd(),
+        )
+        .with_state(state)
+}
+
+/// The JSON (or, for 5xx with `html_errors`, HTML) error answer.
+fn error(err: &ApiError, html: bool) -> Response {
+    if html && err.status.is_server_error() {
+        let page = format!(
+            "<html><head><title>{0} {1}</title></head><body><h1>{0} {1}</h1><p>nginx</p></body></html>",
+            err.status.as_u16(),
+            err.status.canonical_reason().unwrap_or("Error")
+        );
+        return (err.status, [("content-type", "text/html")], page).into_response();
+    }
+    let body = serde_json::json!({"error": err.message, "code": err.code});
+    (
+        err.status,
+        [("content-type", "application/json")],
+        body.to_string(),
+    )
+        .into_response()
+}
+
+/// Auth, latency and the request's fault. `Err` is the answer to send instead.
+async fn admit(state: &State, headers: &HeaderMap, is_get: bool) -> Result<Fault, Response> {
+    let faults = state.faults.read().clone();
+    if !faults.latency.is_zero() {
+        tokio::time::sleep(faults.latency).await;
+    }
+    let key = headers.get("x-api-key").and_then(|v| v.to_str().ok());
+    if key != Some(state.api_key.as_str()) {
+        let message = if key.is_none() {
+            "missing X-API-Key header"
+        } else {
+            "invalid API key"
+        };
+        return Err(error(
+            &ApiError {
+                status: StatusCode::UNAUTHORIZED,
+                code: "unauthorized",
+                message: message.into(),
+            },
+            false,
+        ));
+    }
+    match state.dice.decide(&faults, is_get) {
+        Fault::ServerError(status) => {
+            let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+            Err(error(
+                &ApiError {
+                    status,
+                    code: "server_error",
+                    message: "internal server error".into(),
+                },
+                faults.html_errors,
+            ))
+        }
+        Fault::RateLimited => {
+            let mut response = error(
+                &ApiError {
+                    status: StatusCode::TOO_MANY_REQUESTS,
+                    code: "rate_limited",
+                    message: "too many requests".into(),
+                },
+                false,
+            );
+            if let Some(seconds) = faults.retry_after {
+                if let Ok(value) = HeaderValue::from_str(&seconds.to_string()) {
+                    response.headers_mut().insert("retry-after", value);
+                }
+            }
+            Err(response)
+        }
+        other => Ok(other),
+    }
+}
+
+/// Where a page body stream is.
+struct Cursor {
+    rows: Vec<Bytes>,
+    next: usize,
+    sent: usize,
+    /// Cut the body after this many bytes (drop fault).
+    cut: Option<usize>,
+    finished: bool,
+}
+
+impl Cursor {
+    /// The next frame of `[row,row,...]`, or the error that drops the connection.
+    fn frame(&mut self) -> Option<Result<Bytes, std::io::Error>> {
+        if self.finished {
+            return None;
+        }
+        if self.cut.is_some_and(|cut| self.sent >= cut) {
+            self.finished = true;
+            return Some(Err(std::io::Error::other("connection dropped (fault)")));
+        }
+        let mut frame = Vec::with_capacity(FRAME + 1024);
+        if self.next == 0 {
+            frame.push(b'[');
+        }
+        while self.next < self.rows.len() && frame.len() < FRAME {
+            if self.next > 0 {
+                frame.push(b',');
+            }
+            frame.extend_from_slice(&self.rows[self.next]);
+            self.next += 1;
+        }
+        if self.next == self.rows.len() {
+            frame.push(b']');
+            self.finished = true;
+        }
+        if let Some(cut) = self.cut {
+            if self.sent + frame.len() >= cut {
+                frame.truncate(cut - self.sent);
+                self.finished = false;
+            }
+        }
+        self.sent += frame.len();
+        Some(Ok(Bytes::from(frame)))
+    }
+}
+
+/// `[row,row,...]` streamed in frames; a drop fault cuts it after a fraction and drops the
+/// connection (hyper aborts a chunked body whose stream fails).
+fn rows_body(rows: Vec<Bytes>, fault: Fault) -> Response {
+    let total: usize = rows.iter().map(|r| r.len() + 1).sum::<usize>() + 1;
+    let cut = match fault {
+        Fault::Drop(fraction) => Some(((total as f64) * fraction) as usize),
+        _ => None,
+    };
+    let cursor = Cursor {
+        rows,
+        next: 0,
+        sent: 0,
+        cut,
+        finished: false,
+    };
+    let stream = futures_util::stream::unfold(cursor, |mut cursor| async move {
+        cursor.frame().map(|item| (item, cursor))
+    });
+    let mut response = Response::new(Body::from_stream(stream));
+    response
+        .headers_mut()
+        .insert("content-type", HeaderValue::from_static("application/json"));
+    response
+}
+
+async fn get_reps(
+    Extract(state): Extract<Shared>,
+    headers: HeaderMap,
+    RawQuery(raw): RawQuery,
+) -> Response {
+    let fault = match admit(&state, &headers, true).await {
+        Ok(fault) => fault,
+        Err(response) => return response,
+    };
+    match list_reps(&state, raw.as_deref()) {
+        Ok(rows) => rows_body(rows, fault),
+        Err(err) => error(&err, false),
+    }
+}
+
+fn page_range(len: usize, page: usize, per_page: usize) -> std::ops::Range<usize> {
+    let start = (page - 1).saturating_mul(per_page).min(len);
+    start..start.saturating_add(per_page).min(len)
+}
+
+fn capped(state: &State, per_page: usize) -> usize {
+    state
+        .faults
+        .read()
+        .page_cap
+        .map_or(per_page, |cap| per_page.min(cap.max(1)))
+}
+
+fn list_reps(state: &State, raw: Option<&str>) -> Result<Vec<Bytes>, ApiError> {
+    let query = Query::parse(
+        raw,
+        &["page", "n_per_page", "department", "rep_id", "active"],
+    )?;
+    let (page, per_page) = query.paging()?;
+    let active = query.int("active", 0..=1)?;
+    let store = state.store.read();
+    let wanted = |field: &str, value: &str| {
+        let list = query.list(field);
+        list.is_empty() || list.iter().any(|v| v == value)
+    };
+    let matching: Vec<usize> = (0..store.reps.len())
+        .filter(|&i| {
+            let rep = &store.reps[i];
+            let department = rep
+                .extra
+                .as_deref()
+                .and_then(|e| e.get("department"))
+                .and_then(|v| v.as_str())
+                .unwrap_or(&rep.department);
+            wanted("rep_id", &rep.rep_id)
+                && wanted("department", department)
+                && active.is_none_or(|a| rep.active == a)
+        })
+        .collect();
+    let range = page_range(matching.len(), page, capped(state, per_page));
+    Ok(matching[range]
+        .iter()
+        .map(|&i| store.rep_json[i].clone())
+        .collect())
+}
+
+const CALL_PARAMS: &[&str] = &[
+    "page",
+    "n_per_page",
+    "start_date",
+    "end_date",
+    "after",
+    "before",
+    "metric",
+    "rep_id",
+    "vendor",
+    "campaign",
+    "subcampaign",
+    "department",
+    "vendor_call_id",
+    "columns",
+];
+
+async fn get_calls(
+    Extract(state): Extract<Shared>,
+    headers: HeaderMap,
+    RawQuery(raw): RawQuery,
+) -> Response {
+    let fault = match admit(&state, &headers, true).await {
+        Ok(fault) => fault,
+        Err(response) => return response,
+    };
+    let every = state.faults.read().insert_every;
+    let n = state.dice.page_requests.fetch_add(1, Ordering::Relaxed) + 1;
+    if every.is_some_and(|e| e > 0 && n % e as u64 == 0) {
+        state.store.write().insert_early_calls(3);
+    }
+    match list_calls(&state, raw.as_deref()) {
+        Ok(rows) => rows_body(rows, fault),
+        Err(err) => error(&err, false),
+    }
+}
+
+fn list_calls(state: &State, raw: Option<&str>) -> Result<Vec<Bytes>, ApiError> {
+    let query = Query::parse(raw, CALL_PARAMS)?;
+    let (page, per_page) = query.paging()?;
+    let store = state.store.read();
+    let filter = super::report::CallFilter::from_query(&query)?;
+    let projection = projection(&query, &store.call_attributes)?;
+    let candidates = filter.date_range(&store.calls);
+    let range = page_range(usize::MAX, page, capped(state, per_page));
+    let matching = candidates
+        .filter(|&i| filter.matches(&store.calls[i], &store.reps))
+        .skip(range.start)
+        .take(range.len());
+    Ok(match projection {
+        None => matching.map(|i| store.call_json[i].clone()).collect(),
+        Some(columns) => {
+            let columns: Vec<&str> = columns.iter().map(String::as_str).collect();
+            matching
+                .map(|i| {
+                    let call = &store.calls[i];
+                    let mut out = Vec::with_capacity(64 * columns.len());
+                    call_object(
+                        &mut out,
+                        call,
+                        &store.reps[call.rep as usize],
+                        &columns,
+                        false,
+                    );
+                    Bytes::from(out)
+                })
+                .collect()
+        }
+    })
+}
+
+/// The columns `columns=` / `metric=` ask for, or `None` for whole rows.
+fn projection(query: &Query, attributes: &[String]) -> Result<Option<Vec<String>>, ApiError> {
+    let known = |name: &str| CALL_COLUMNS.contains(&name) || attributes.iter().any(|a| a == name);
+    for metric in query.list("metric") {
+        if !CALL_METRICS.contains(&metric.as_str()) && !attributes.contains(metric) {
+            return Err(ApiError::parameter(format!("unknown metric `{metric}`")));
+        }
+    }
+    if let Some(bad) = query.list("columns").iter().find(|c| !known(c)) {
+        return Err(ApiError::parameter(format!("unknown column `{bad}`")));
+    }
+    let columns = query.list("columns");
+    let metrics = query.list("metric");
+    if columns.is_empty() && metrics.is_empty() {
+        return Ok(None);
+    }
+    let base: Vec<String> = if columns.is_empty() {
+        CALL_COLUMNS
+            .iter()
+            .map(|&c| c.to_owned())
+            .chain(attributes.iter().cloned())
+            .collect()
+    } else {
+        columns.to_vec()
+    };
+    // `metric=` narrows the metric columns (behavioural and POSTed) to the ones listed.
+    let is_metric = |c: &str| CALL_METRICS.contains(&c) || attributes.iter().any(|a| a == c);
+    Ok(Some(
+        base.into_iter()
+            .filter(|c| metrics.is_empty() || !is_metric(c) || metrics.contains(c))
+            .collect(),
+    ))
+}
+
+async fn get_report(
+    Extract(state): Extract<Shared>,
+    headers: HeaderMap,
+    RawQuery(raw): RawQuery,
+) -> Response {
+    let fault = match admit(&state, &headers, true).await {
+        Ok(fault) => fault,
+        Err(response) => return response,
+    };
+    let result = report::answer(&state.store.read(), raw.as_deref());
+    match result {
+        Ok(rows) => rows_body(rows, fault),
+        Err(err) => error(&err, false),
+    }
+}
+
+async fn post_calls(Extract(state): Extract<Shared>, headers: HeaderMap, body: Bytes) -> Response {
+    post(&state, &headers, &body, update::Target::Calls).await
+}
+
+async fn post_reps(Extract(state): Extract<Shared>, headers: HeaderMap, body: Bytes) -> Response {
+    post(&state, &headers, &body, update::Target::Reps).await
+}
+
+async fn post(state: &State, headers: &HeaderMap, body: &[u8], target: update::Target) -> Response {
+    if let Err(response) = admit(state, headers, false).await {
+        return response;
+    }
+    match update::apply(&mut state.store.write(), target, body) {
+        Ok(answer) => (
+            StatusCode::OK,
+            [("content-type", "application/json")],
+            answer.to_string(),
+        )
+            .into_response(),
+        Err(err) => error(&err, false),
+    }
+}
