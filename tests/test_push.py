@@ -123,7 +123,7 @@ def test_pandas_frames_nan_and_categorical(write_emulator):
             "call_id": ids,
             "score": [0.5, float("nan"), 1.5],
             "bucket": pd.Categorical(["x", "y", "x"]),
-            "when": pd.to_datetime(["2025-01-01 10:00", None, "2025-01-03 00:00:01"]),
+            "when": pd.to_datetime(["2025-01-01 10:00:00", None, "2025-01-03 00:00:01"]),
         },
         index=[10, 11, 12],  # a non-default index must not be pushed
     )

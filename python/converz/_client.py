@@ -180,7 +180,7 @@ class Client:
                     rep_id=rep_id,
                     department=department,
                     active=None if active is None else int(active),
-                    page_size=page_size or self._page_size,
+                    page_size=self._page_size if page_size is None else page_size,
                     parse_dates=parse_dates,
                     schema=schema,
                     progress=callback,
@@ -275,7 +275,8 @@ class Client:
 
     def _calls_args(self, given: dict[str, Any]) -> dict[str, Any]:
         args = {k: v for k, v in given.items() if k not in ("self", "progress", "callback")}
-        args["page_size"] = args.get("page_size") or self._page_size
+        if args.get("page_size") is None:
+            args["page_size"] = self._page_size
         return args
 
     def report(

@@ -37,6 +37,8 @@ pub struct Framer {
     collecting: bool,
     /// Row-level keys that carried a non-integer number (`1.5`, `1e3`) on this page.
     float_keys: Vec<String>,
+    /// Elements completed so far.
+    elements: usize,
 }
 
 impl Default for Framer {
@@ -54,7 +56,13 @@ impl Framer {
             key: Vec::new(),
             collecting: false,
             float_keys: Vec::new(),
+            elements: 0,
         }
+    }
+
+    /// Elements (rows) completed so far.
+    pub fn elements(&self) -> usize {
+        self.elements
     }
 
     /// True once the closing `]` was seen.
@@ -123,6 +131,7 @@ impl Framer {
                         b'}' | b']' if self.depth > 0 => {
                             self.depth -= 1;
                             if self.depth == 0 {
+                                self.elements += 1;
                                 if let Some(start) = run.take() {
                                     emit(&chunk[start..=pos])?;
                                 }

@@ -30,7 +30,7 @@ use arrow_schema::{DataType, Schema, SchemaRef};
 
 pub use framing::Framer;
 pub use page::PageDecoder;
-pub use unify::KeyDeduper;
+pub use unify::{sort_by_key, KeyDeduper};
 
 use crate::error::Result;
 
@@ -55,8 +55,8 @@ impl Default for DecodeOptions {
     }
 }
 
-/// One decoded page.
-#[derive(Debug, Default)]
+/// One decoded page (cloning shares the buffers).
+#[derive(Debug, Default, Clone)]
 pub struct DecodedPage {
     /// Rows on the page.
     pub rows: usize,

@@ -16,6 +16,8 @@ use crate::error::{Error, Result};
 
 /// How many times a page is re-decoded after widening before giving up.
 const MAX_ATTEMPTS: usize = 4;
+/// Rows a page without a schema waits for before inferring one from them and streaming on.
+const SAMPLE_ROWS: usize = 2_000;
 
 /// Decodes one page body; see [`super::FetchDecoder::page`].
 pub struct PageDecoder {
@@ -23,6 +25,8 @@ pub struct PageDecoder {
     chunks: Vec<Bytes>,
     framer: Framer,
     streaming: Option<Streaming>,
+    /// The data contradicted the streaming schema: decode again at `finish`.
+    mismatch: bool,
 }
 
 /// The decoder of the streaming pass, while it still agrees with the data.
@@ -88,6 +92,7 @@ impl PageDecoder {
             chunks: Vec::new(),
             framer: Framer::new(),
             streaming,
+            mismatch: false,
         }
     }
 
@@ -97,7 +102,7 @@ impl PageDecoder {
         let mut failed = false;
         self.framer.split(&chunk, |element| {
             if let Some(decoder) = streaming.as_mut() {
-                // A mismatch is not an error yet: the page is re-decoded at `finish`.
+                // A mismatch is not an error yet: the page is decoded again at `finish`.
                 if decoder.push(element).is_err() {
                     failed = true;
                     *streaming = None;
@@ -105,11 +110,54 @@ impl PageDecoder {
             }
             Ok(())
         })?;
-        if failed {
-            self.streaming = None;
-        }
+        self.mismatch |= failed;
         self.chunks.push(chunk);
+        if self.streaming.is_none() && !self.mismatch {
+            self.start_streaming()?;
+        }
         Ok(())
+    }
+
+    /// Without a schema yet: once another page has one, or enough rows are here to infer one,
+    /// decode what has arrived and stream the rest.
+    fn start_streaming(&mut self) -> Result<()> {
+        let schema = match self.shared.schema() {
+            Some(schema) => schema,
+            None if self.framer.elements() >= SAMPLE_ROWS => {
+                let sample = self.sample();
+                let page_schema = infer::infer(&sample, self.shared.options.parse_dates)?;
+                self.shared.widen_with(&page_schema)
+            }
+            None => return Ok(()),
+        };
+        let mut streaming = Streaming::new(&self.shared, schema)?;
+        let mut framer = Framer::new();
+        let caught_up = self
+            .chunks
+            .iter()
+            .try_for_each(|chunk| framer.split(chunk, |element| streaming.push(element)));
+        match caught_up {
+            Ok(()) => self.streaming = Some(streaming),
+            Err(_) => self.mismatch = true,
+        }
+        Ok(())
+    }
+
+    /// The rows that have arrived whole, parsed, for inference.
+    fn sample(&self) -> Vec<serde_json::Value> {
+        let mut bytes = Vec::new();
+        let mut framer = Framer::new();
+        for chunk in &self.chunks {
+            // Element runs concatenate into `{..}{..}`, which serde reads as a stream.
+            let _ = framer.split(chunk, |element| {
+                bytes.extend_from_slice(element);
+                Ok(())
+            });
+        }
+        serde_json::Deserializer::from_slice(&bytes)
+            .into_iter::<serde_json::Value>()
+            .map_while(std::result::Result::ok)
+            .collect()
     }
 
     /// Completes the page: its rows as record batches.

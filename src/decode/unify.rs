@@ -88,3 +88,17 @@ impl KeyDeduper {
         Ok((kept, dropped))
     }
 }
+
+/// The table's rows in ascending `key` order, as one batch (used after a repair pass appended
+/// rows out of order).
+pub fn sort_by_key(schema: &SchemaRef, batches: &[RecordBatch], key: &str) -> Result<Vec<RecordBatch>> {
+    if batches.is_empty() {
+        return Ok(Vec::new());
+    }
+    let all = arrow_select::concat::concat_batches(schema, batches)?;
+    let Some(column) = all.column_by_name(key) else {
+        return Ok(vec![all]);
+    };
+    let order = arrow_ord::sort::sort_to_indices(column, None, None)?;
+    Ok(vec![arrow_select::take::take_record_batch(&all, &order)?])
+}

@@ -194,7 +194,8 @@ fn rows_body(rows: Vec<Bytes>, fault: Fault) -> Response {
     let stream = futures_util::stream::unfold(cursor, |mut cursor| async move {
         cursor.frame().map(|item| (item, cursor))
     });
-    let mut response = Response::new(Body::from_stream(stream));
+    // Fused: the compression layer may poll once more after the end.
+    let mut response = Response::new(Body::from_stream(futures_util::StreamExt::fuse(stream)));
     response
         .headers_mut()
         .insert("content-type", HeaderValue::from_static("application/json"));

@@ -14,6 +14,7 @@
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
+use std::time::Instant;
 
 use futures_util::stream::FuturesUnordered;
 use futures_util::StreamExt;
@@ -23,7 +24,7 @@ use tokio::task::{AbortHandle, JoinHandle};
 use super::client::{ApiClient, AttemptError};
 use super::progress::Progress;
 use super::query::Pairs;
-use crate::decode::{DecodedPage, DecodedTable, FetchDecoder, PageDecoder};
+use crate::decode::{sort_by_key, DecodedPage, DecodedTable, FetchDecoder, PageDecoder};
 use crate::error::{Error, Result};
 
 /// What to page through.
@@ -48,7 +49,14 @@ struct PageContext {
     progress: Arc<Progress>,
 }
 
-type PageTask = JoinHandle<(u64, u64, Result<DecodedPage>)>;
+type PageTask = JoinHandle<(u64, u64, Instant, Result<DecodedPage>)>;
+
+/// A page that arrived, with when it was asked for and when it came.
+struct Arrived {
+    page: DecodedPage,
+    requested: Instant,
+    completed: Instant,
+}
 
 /// Yields the decoded pages of one listing in page order.
 pub struct Pager {
@@ -63,7 +71,9 @@ pub struct Pager {
     in_flight: FuturesUnordered<PageTask>,
     /// Cancels the task of each page in flight, by page number.
     aborts: BTreeMap<u64, AbortHandle>,
-    done: BTreeMap<u64, DecodedPage>,
+    done: BTreeMap<u64, Arrived>,
+    /// When the latest of the pages handed out so far arrived.
+    last_completed: Instant,
     finished: bool,
     warnings: Vec<String>,
 }
@@ -94,6 +104,7 @@ impl Pager {
             in_flight: FuturesUnordered::new(),
             aborts: BTreeMap::new(),
             done: BTreeMap::new(),
+            last_completed: Instant::now(),
             finished: false,
             warnings: Vec::new(),
         }
@@ -115,14 +126,19 @@ impl Pager {
                 return outcome;
             }
             match self.in_flight.next().await {
-                Some(Ok((generation, page, result)))
+                Some(Ok((generation, page, requested, result)))
                     if generation == self.generation
                         && self.limit.is_none_or(|limit| page <= limit) =>
                 {
                     self.aborts.remove(&page);
                     match result {
                         Ok(decoded) => {
-                            self.done.insert(page, decoded);
+                            let arrived = Arrived {
+                                page: decoded,
+                                requested,
+                                completed: Instant::now(),
+                            };
+                            self.done.insert(page, arrived);
                         }
                         Err(err) => return Some(Err(self.fail(err))),
                     }
@@ -154,40 +170,59 @@ impl Pager {
         {
             let page = self.next_to_issue;
             self.next_to_issue += 1;
-            let ctx = Arc::clone(&self.ctx);
-            let (generation, size) = (self.generation, self.page_size);
-            let task =
-                tokio::spawn(async move { (generation, page, fetch_page(&ctx, page, size).await) });
-            self.aborts.insert(page, task.abort_handle());
-            self.in_flight.push(task);
+            self.spawn(page);
         }
+    }
+
+    /// Starts the task of one page.
+    fn spawn(&mut self, page: u64) {
+        let ctx = Arc::clone(&self.ctx);
+        let (generation, size) = (self.generation, self.page_size);
+        let requested = Instant::now();
+        let task = tokio::spawn(async move {
+            (generation, page, requested, fetch_page(&ctx, page, size).await)
+        });
+        self.aborts.insert(page, task.abort_handle());
+        self.in_flight.push(task);
     }
 
     /// Decides what the page at `next_to_yield` means, if it has arrived.
     /// `None`: wait for more results. `Some(x)`: return `x` to the caller.
     fn resolve_next(&mut self) -> Option<Option<Result<DecodedPage>>> {
         let page = self.next_to_yield;
-        let rows = self.done.get(&page)?.rows;
+        let arrived = self.done.get(&page)?;
+        let rows = arrived.page.rows;
         if rows == 0 {
-            self.finish();
-            return Some(None);
+            // An empty page ends the listing only if it was asked for after every earlier page
+            // arrived: rows inserted meanwhile may have pushed rows onto it.
+            if arrived.requested > self.last_completed {
+                self.finish();
+                return Some(None);
+            }
+            self.done.remove(&page);
+            self.spawn(page);
+            return None;
         }
         if rows < self.page_size {
             // Short: the end if the next page is empty; a capped server if it is not.
             self.limit = Some(self.limit.map_or(page + 1, |l| l.min(page + 1)));
             self.abort_beyond(page + 1);
-            let next_rows = self.done.get(&(page + 1))?.rows;
-            let decoded = self.done.remove(&page)?;
-            if next_rows == 0 {
-                self.finish();
-            } else {
+            let next_rows = self.done.get(&(page + 1))?.page.rows;
+            let decoded = self.hand_out(page)?;
+            if next_rows > 0 {
                 self.restart_capped(page, rows);
             }
             return Some(Some(Ok(decoded)));
         }
-        let decoded = self.done.remove(&page)?;
-        self.next_to_yield += 1;
-        Some(Some(Ok(decoded)))
+        self.hand_out(page).map(|decoded| Some(Ok(decoded)))
+    }
+
+    /// Removes `page` from the arrived pages and moves on to the next.
+    fn hand_out(&mut self, page: u64) -> Option<DecodedPage> {
+        let arrived = self.done.remove(&page)?;
+        self.last_completed = self.last_completed.max(arrived.completed);
+        self.next_to_yield = page + 1;
+        Some(arrived.page)
     }
 
     /// The server serves at most `rows` per page: re-page with that size.
@@ -297,6 +332,11 @@ pub(crate) async fn decode_body(
 }
 
 /// Fetches every page of `spec` and assembles one table, duplicates (by `key`) removed.
+///
+/// If rows moved while paging (repeated keys are the evidence), concurrent pages may also have
+/// missed rows: one page served after an insert can lose rows to a neighbour served before it.
+/// A second, sequential pass then re-reads the listing (in order, rows can only repeat, never
+/// be skipped) and the union, deduplicated and sorted by key, is the result.
 pub async fn fetch_all(
     client: ApiClient,
     spec: PageSpec,
@@ -304,22 +344,43 @@ pub async fn fetch_all(
     key: Option<&str>,
     progress: Arc<Progress>,
 ) -> Result<DecodedTable> {
-    let mut pager = Pager::new(client, spec, Arc::clone(&decoder), progress);
+    let (mut pages, mut warnings) =
+        collect_pages(client.clone(), spec.clone(), &decoder, Arc::clone(&progress)).await?;
+    let mut table = decoder.finish(pages.clone(), key)?;
+    if let (true, Some(key)) = (table.duplicates_dropped > 0, key) {
+        let message = format!(
+            "rows moved between pages while paging (the data changed during the fetch): {} \
+             repeated {key} rows were dropped, and the listing was read again in order so no \
+             row is missed; every row is in the result once",
+            table.duplicates_dropped,
+        );
+        log::warn!(target: "converz", "{message}");
+        let sequential = PageSpec { concurrency: 1, ..spec };
+        let (repair, more) = collect_pages(client, sequential, &decoder, progress).await?;
+        pages.extend(repair);
+        warnings.extend(more);
+        let merged = decoder.finish(pages, Some(key))?;
+        table = DecodedTable {
+            batches: sort_by_key(&merged.schema, &merged.batches, key)?,
+            duplicates_dropped: table.duplicates_dropped,
+            ..merged
+        };
+        table.warnings.push(message);
+    }
+    table.warnings.extend(warnings);
+    Ok(table)
+}
+
+async fn collect_pages(
+    client: ApiClient,
+    spec: PageSpec,
+    decoder: &Arc<FetchDecoder>,
+    progress: Arc<Progress>,
+) -> Result<(Vec<DecodedPage>, Vec<String>)> {
+    let mut pager = Pager::new(client, spec, Arc::clone(decoder), progress);
     let mut pages = Vec::new();
     while let Some(page) = pager.next_page().await {
         pages.push(page?);
     }
-    let mut table = decoder.finish(pages, key)?;
-    if table.duplicates_dropped > 0 {
-        let message = format!(
-            "rows moved between pages while paging (the data changed during the fetch): {} \
-             repeated {} rows were dropped; every row is in the result once",
-            table.duplicates_dropped,
-            key.unwrap_or("key"),
-        );
-        log::warn!(target: "converz", "{message}");
-        table.warnings.push(message);
-    }
-    table.warnings.extend(pager.warnings().iter().cloned());
-    Ok(table)
+    Ok((pages, pager.warnings().to_vec()))
 }
