@@ -131,3 +131,10 @@ def test_stream_is_consumed_once(client):
     assert sum(len(p) for p in stream) == READ_CALLS
     with pytest.raises(RuntimeError, match="already consumed"):
         list(stream)
+
+
+@pytest.mark.parametrize("concurrency", [1, 2, 8])
+def test_concurrency_does_not_change_the_result(read_emulator, client, concurrency):
+    narrow = read_emulator.client(max_concurrency=concurrency, progress=False)
+    got = narrow.calls(columns=["call_id"], page_size=7_000).to_polars()["call_id"]
+    assert got.to_list() == client.calls(columns=["call_id"]).to_polars()["call_id"].to_list()

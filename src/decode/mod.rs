@@ -116,9 +116,6 @@ impl Shared {
         *slot = Some(Arc::clone(&merged));
         drop(slot);
         if !warnings.is_empty() {
-            for warning in &warnings {
-                log::warn!(target: "converz", "{warning}");
-            }
             if let Ok(mut all) = self.warnings.write() {
                 all.extend(warnings);
             }

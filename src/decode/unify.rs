@@ -91,7 +91,11 @@ impl KeyDeduper {
 
 /// The table's rows in ascending `key` order, as one batch (used after a repair pass appended
 /// rows out of order).
-pub fn sort_by_key(schema: &SchemaRef, batches: &[RecordBatch], key: &str) -> Result<Vec<RecordBatch>> {
+pub fn sort_by_key(
+    schema: &SchemaRef,
+    batches: &[RecordBatch],
+    key: &str,
+) -> Result<Vec<RecordBatch>> {
     if batches.is_empty() {
         return Ok(Vec::new());
     }

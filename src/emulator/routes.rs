@@ -54,6 +54,8 @@ pub fn router(state: Shared) -> Router {
                 .no_deflate()
                 .no_zstd(),
         )
+        // 100000 rows of a wide frame are far beyond axum's 2 MB default.
+        .layer(axum::extract::DefaultBodyLimit::max(1 << 30))
         .with_state(state)
 }
 

@@ -165,7 +165,9 @@ impl Pager {
     /// Starts page tasks until the window is full or the limit is reached.
     fn issue(&mut self) {
         let window = self.ctx.spec.concurrency.max(1);
-        while self.in_flight.len() + self.done.len() < window
+        // Arrived pages waiting on a later one (a short page waits for the next) count against
+        // the window, so with nothing in flight one more request is always allowed.
+        while (self.in_flight.len() + self.done.len() < window || self.in_flight.is_empty())
             && self.limit.is_none_or(|limit| self.next_to_issue <= limit)
         {
             let page = self.next_to_issue;
@@ -180,7 +182,12 @@ impl Pager {
         let (generation, size) = (self.generation, self.page_size);
         let requested = Instant::now();
         let task = tokio::spawn(async move {
-            (generation, page, requested, fetch_page(&ctx, page, size).await)
+            (
+                generation,
+                page,
+                requested,
+                fetch_page(&ctx, page, size).await,
+            )
         });
         self.aborts.insert(page, task.abort_handle());
         self.in_flight.push(task);
@@ -233,7 +240,6 @@ impl Pager {
              rows after it: it caps the page size. Re-paging with n_per_page={rows} so no row is lost.",
             self.ctx.endpoint, self.page_size
         );
-        log::warn!(target: "converz", "{message}");
         self.warnings.push(message);
         self.generation += 1;
         self.page_size = rows;
@@ -344,8 +350,13 @@ pub async fn fetch_all(
     key: Option<&str>,
     progress: Arc<Progress>,
 ) -> Result<DecodedTable> {
-    let (mut pages, mut warnings) =
-        collect_pages(client.clone(), spec.clone(), &decoder, Arc::clone(&progress)).await?;
+    let (mut pages, mut warnings) = collect_pages(
+        client.clone(),
+        spec.clone(),
+        &decoder,
+        Arc::clone(&progress),
+    )
+    .await?;
     let mut table = decoder.finish(pages.clone(), key)?;
     if let (true, Some(key)) = (table.duplicates_dropped > 0, key) {
         let message = format!(
@@ -354,8 +365,10 @@ pub async fn fetch_all(
              row is missed; every row is in the result once",
             table.duplicates_dropped,
         );
-        log::warn!(target: "converz", "{message}");
-        let sequential = PageSpec { concurrency: 1, ..spec };
+        let sequential = PageSpec {
+            concurrency: 1,
+            ..spec
+        };
         let (repair, more) = collect_pages(client, sequential, &decoder, progress).await?;
         pages.extend(repair);
         warnings.extend(more);
