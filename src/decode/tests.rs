@@ -333,6 +333,7 @@ fn pages_decode_concurrently_from_threads() {
 }
 
 /// `cargo test --release -- --ignored --nocapture decode_throughput`
+#[allow(clippy::print_stdout)] // a measurement reports on stdout
 #[test]
 #[ignore = "a measurement, not a check"]
 fn decode_throughput() {

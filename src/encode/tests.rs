@@ -330,6 +330,7 @@ fn remaining_returns_exactly_the_rows_of_the_chunks() {
 }
 
 /// `cargo test --release -- --ignored --nocapture encode_throughput`
+#[allow(clippy::print_stdout)] // a measurement reports on stdout
 #[test]
 #[ignore = "a measurement, not a check"]
 fn encode_throughput() {

@@ -40,7 +40,7 @@ pub fn make_writer(name: &str, array: &ArrayRef, zone: &Tz) -> Result<Box<dyn Va
         D::UInt16 => int::<UInt16Type>(a),
         D::UInt32 => int::<UInt32Type>(a),
         D::UInt64 => int::<UInt64Type>(a),
-        D::Float16 => Box::new(FloatWriter::<Float16Type>(a, |v| f64::from(v))),
+        D::Float16 => Box::new(FloatWriter::<Float16Type>(a, f64::from)),
         D::Float32 => Box::new(FloatWriter::<Float32Type>(a, f64::from)),
         D::Float64 => Box::new(FloatWriter::<Float64Type>(a, |v| v)),
         D::Utf8 | D::LargeUtf8 | D::Utf8View => Box::new(StringWriter(a)),
