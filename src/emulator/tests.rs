@@ -1,1 +1,104 @@
+//! Unit tests of the emulator's pure logic; the HTTP surface is tested from pytest.
 
+use chrono::NaiveDate;
+
+use super::query::Query;
+use super::store::Store;
+use super::{update, EmulatorConfig};
+
+fn store(calls: usize) -> Store {
+    Store::generate(&EmulatorConfig {
+        calls,
+        reps: 12,
+        ..EmulatorConfig::default()
+    })
+}
+
+#[test]
+fn generation_is_deterministic_and_ordered() {
+    let (a, b) = (store(2_000), store(2_000));
+    assert_eq!(a.call_json, b.call_json);
+    assert!(a
+        .calls
+        .windows(2)
+        .all(|w| w[0].call_id < w[1].call_id && w[0].start_time <= w[1].start_time));
+    assert!(a.reps.windows(2).all(|w| w[0].rep_id < w[1].rep_id));
+    let last = a.calls.last().unwrap().start_time.date();
+    assert!(last <= NaiveDate::from_ymd_opt(2025, 9, 30).unwrap());
+    let other = Store::generate(&EmulatorConfig {
+        calls: 2_000,
+        reps: 12,
+        seed: 1,
+        ..EmulatorConfig::default()
+    });
+    assert_ne!(a.call_json, other.call_json);
+}
+
+#[test]
+fn rendered_rows_are_valid_json_with_every_column() {
+    let s = store(500);
+    for json in &s.call_json {
+        let row: serde_json::Value = serde_json::from_slice(json).unwrap();
+        assert_eq!(
+            row.as_object().unwrap().len(),
+            super::render::CALL_COLUMNS.len()
+        );
+    }
+}
+
+#[test]
+fn query_accepts_repeated_and_comma_values_and_refuses_unknown_names() {
+    let q = Query::parse(Some("rep_id=a&rep_id=b,c&page=2"), &["rep_id", "page"]).unwrap();
+    assert_eq!(q.list("rep_id"), ["a", "b", "c"]);
+    assert_eq!(q.int("page", 1..=10).unwrap(), Some(2));
+    assert!(Query::parse(Some("nope=1"), &["rep_id"]).is_err());
+    let bad = Query::parse(Some("start_date=2025-02-30"), &["start_date"]).unwrap();
+    assert!(bad.date("start_date").is_err());
+}
+
+#[test]
+fn report_week_adds_year_and_half_splits_the_period() {
+    let s = store(3_000);
+    let weekly = super::report::answer(&s, Some("groupby=week&days=60")).unwrap();
+    let first: serde_json::Value = serde_json::from_slice(&weekly[0]).unwrap();
+    let keys: Vec<&String> = first.as_object().unwrap().keys().collect();
+    assert_eq!(keys[..2], ["year", "week"]);
+    let halves = super::report::answer(
+        &s,
+        Some("groupby=half&start_date=2025-09-01&end_date=2025-09-30"),
+    )
+    .unwrap();
+    assert_eq!(halves.len(), 2);
+    assert!(super::report::answer(&s, Some("groupby=nope")).is_err());
+    assert!(super::report::answer(&s, Some("days=3&end_date=2025-09-01")).is_err());
+}
+
+#[test]
+fn updates_follow_the_null_rules() {
+    let mut s = store(50);
+    let (a, b) = (s.calls[0].call_id, s.calls[1].call_id);
+    let body = format!(r#"{{"call_id":[{a},{b}],"topic":["x",null]}}"#);
+    let answer = update::apply(&mut s, update::Target::Calls, body.as_bytes()).unwrap();
+    assert_eq!(answer["updated"], 2);
+    let topic = |s: &Store, i: usize| {
+        serde_json::from_slice::<serde_json::Value>(&s.call_json[i]).unwrap()["topic"].clone()
+    };
+    let before_b = topic(&s, 1);
+    assert_eq!(topic(&s, 0), "x");
+    let body = format!(r#"[{{"call_id":{a},"outcome":"sale"}},{{"call_id":{b},"topic":"y"}}]"#);
+    update::apply(&mut s, update::Target::Calls, body.as_bytes()).unwrap();
+    assert_eq!(topic(&s, 0), serde_json::Value::Null);
+    assert_eq!(topic(&s, 1), "y");
+    assert_ne!(before_b, "y");
+    assert!(update::apply(&mut s, update::Target::Calls, br#"{"call_id":[null]}"#).is_err());
+}
+
+#[test]
+fn inserts_land_between_existing_ids() {
+    let mut s = store(1_000);
+    let before = s.calls.len();
+    s.insert_early_calls(3);
+    assert_eq!(s.calls.len(), before + 3);
+    assert!(s.calls.windows(2).all(|w| w[0].call_id < w[1].call_id));
+    assert_eq!(s.calls.len(), s.call_json.len());
+}

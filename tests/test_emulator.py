@@ -1,0 +1,406 @@
+"""The emulator over real HTTP: every endpoint, parameter, body shape, fault and error."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Iterator
+from typing import Any, Optional
+
+import pytest
+
+from converz.testing import Emulator
+
+
+@pytest.fixture(scope="module")
+def emu() -> Iterator[Emulator]:
+    with Emulator(calls=3_000, reps=30, seed=1) as server:
+        yield server
+
+
+def call(
+    emu: Emulator,
+    path: str,
+    params: Optional[dict[str, Any]] = None,
+    *,
+    body: Any = None,
+    key: Optional[str] = "default",
+    method: Optional[str] = None,
+    gzip_ok: bool = False,
+) -> tuple[int, Any, dict[str, str]]:
+    query = urllib.parse.urlencode(params or {}, doseq=True)
+    headers = {"Content-Type": "application/json"}
+    if key is not None:
+        headers["X-API-Key"] = emu.api_key if key == "default" else key
+    if gzip_ok:
+        headers["Accept-Encoding"] = "gzip"
+    data = (
+        None if body is None else (body if isinstance(body, bytes) else json.dumps(body).encode())
+    )
+    request = urllib.request.Request(
+        f"{emu.url}{path}?{query}", data=data, headers=headers, method=method
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            raw, status = response.read(), response.status
+            got = {k.lower(): v for k, v in response.headers.items()}
+    except urllib.error.HTTPError as err:
+        raw, status = err.read(), err.code
+        got = {k.lower(): v for k, v in err.headers.items()}
+    if got.get("content-encoding") == "gzip":
+        raw = gzip.decompress(raw)
+    try:
+        return status, json.loads(raw), got
+    except ValueError:
+        return status, raw.decode(errors="replace"), got
+
+
+def rows(emu: Emulator, path: str, **params: Any) -> list[dict[str, Any]]:
+    status, payload, _ = call(emu, path, {"n_per_page": 1_000_000, **params})
+    assert status == 200, payload
+    return payload
+
+
+# --- reads ------------------------------------------------------------------------------------
+
+
+def test_pagination_is_stable_ascending_and_ends_with_empty_pages(emu):
+    everything = rows(emu, "/calls")
+    assert len(everything) == 3_000
+    ids = [r["call_id"] for r in everything]
+    assert ids == sorted(ids)
+    paged = []
+    for page in range(1, 5):
+        status, payload, _ = call(emu, "/calls", {"page": page, "n_per_page": 1_000})
+        assert status == 200
+        paged += payload
+    assert [r["call_id"] for r in paged] == ids
+    assert call(emu, "/calls", {"page": 99, "n_per_page": 1_000})[1] == []
+    status, default_page, _ = call(emu, "/calls")
+    assert status == 200
+    assert len(default_page) == 10
+
+
+def test_call_rows_have_the_documented_columns(emu):
+    row = rows(emu, "/calls")[0]
+    for column in (
+        "call_id", "vendor_call_id", "rep_id", "vendor", "campaign", "subcampaign", "department",
+        "start_time", "end_time", "date", "duration", "talk_time", "hold_time", "silence_time",
+        "sentiment", "words_rep", "words_customer", "summary", "topic", "outcome",
+    ):  # fmt: skip
+        assert column in row
+    assert len(row["vendor_call_id"]) == 36
+    assert len(row["summary"]) > 150
+    assert row["date"] == row["start_time"][:10]
+    assert any(r["sentiment"] is None for r in rows(emu, "/calls"))
+
+
+def test_data_is_deterministic_from_the_seed():
+    with Emulator(calls=200, reps=5, seed=9) as a, Emulator(calls=200, reps=5, seed=9) as b:
+        first = rows(a, "/calls")
+        assert first == rows(b, "/calls")
+        assert rows(a, "/reps") == rows(b, "/reps")
+    with Emulator(calls=200, reps=5, seed=10) as c:
+        assert rows(c, "/calls") != first
+
+
+def test_weekdays_are_busier(emu):
+    import datetime as dt
+
+    days = [dt.date.fromisoformat(r["date"]).weekday() for r in rows(emu, "/calls")]
+    weekday = sum(d < 5 for d in days) / 5
+    weekend = sum(d >= 5 for d in days) / 2
+    assert weekday > 2 * weekend
+
+
+@pytest.mark.parametrize("name", ["rep_id", "vendor", "campaign", "subcampaign", "department"])
+def test_array_filters_take_repeated_keys_and_commas(emu, name):
+    values = sorted({r[name] for r in rows(emu, "/calls")})[:2]
+    repeated = rows(emu, "/calls", **{name: values})
+    commas = rows(emu, "/calls", **{name: ",".join(values)})
+    assert repeated == commas
+    assert {r[name] for r in repeated} == set(values)
+
+
+def test_date_and_time_filters_are_inclusive(emu):
+    got = rows(emu, "/calls", start_date="2025-08-01", end_date="2025-08-01")
+    assert got
+    assert {r["date"] for r in got} == {"2025-08-01"}
+    first = got[0]["start_time"]
+    same = rows(emu, "/calls", after=first, before=first)
+    assert [r["start_time"] for r in same] == [first] * len(same)
+    short = rows(emu, "/calls", after=first[:16])
+    assert all(r["start_time"] >= first[:16] for r in short)
+
+
+def test_vendor_call_id_columns_and_metric(emu):
+    target = rows(emu, "/calls")[5]
+    got = rows(emu, "/calls", vendor_call_id=target["vendor_call_id"])
+    assert [r["call_id"] for r in got] == [target["call_id"]]
+    projected = rows(emu, "/calls", columns="call_id,duration")
+    assert set(projected[0]) == {"call_id", "duration"}
+    metric = rows(emu, "/calls", metric="sentiment")[0]
+    assert "sentiment" in metric
+    assert "duration" not in metric
+    assert "rep_id" in metric
+
+
+def test_reps_filters(emu):
+    everything = rows(emu, "/reps")
+    assert len(everything) == 30
+    assert [r["rep_id"] for r in everything] == sorted(r["rep_id"] for r in everything)
+    dept = everything[0]["department"]
+    assert all(r["department"] == dept for r in rows(emu, "/reps", department=dept))
+    assert all(r["active"] == 1 for r in rows(emu, "/reps", active=1))
+    two = [everything[0]["rep_id"], everything[3]["rep_id"]]
+    assert [r["rep_id"] for r in rows(emu, "/reps", rep_id=two)] == two
+
+
+# --- report -----------------------------------------------------------------------------------
+
+
+def test_report_groupings(emu):
+    status, whole, _ = call(emu, "/report", {"days": 30})
+    assert status == 200
+    assert len(whole) == 1
+    assert set(whole[0]) == {"n_calls", "duration", "avg_duration", "avg_sentiment"}
+    by_date = call(emu, "/report", {"groupby": "date", "start_date": "2025-09-01"})[1]
+    assert [r["date"] for r in by_date] == sorted(r["date"] for r in by_date)
+    assert sum(r["n_calls"] for r in by_date) == len(rows(emu, "/calls", start_date="2025-09-01"))
+    weekly = call(emu, "/report", {"groupby": "week,campaign", "days": 90})[1]
+    assert list(weekly[0])[:3] == ["year", "week", "campaign"]
+    for unit in ("month", "quarter"):
+        assert "year" in call(emu, "/report", {"groupby": unit, "days": 200})[1][0]
+    halves = call(
+        emu, "/report", {"groupby": "half", "start_date": "2025-09-01", "end_date": "2025-09-30"}
+    )[1]
+    assert [h["half"] for h in halves] == [1, 2]
+    first = rows(emu, "/calls", start_date="2025-09-01", end_date="2025-09-15")
+    assert halves[0]["n_calls"] == len(first)
+
+
+def test_report_metrics_and_activity(emu):
+    got = call(
+        emu,
+        "/report",
+        {"groupby": "rep_id", "metric": "n_calls,logins,avg_active_minutes", "days": 60},
+    )[1]
+    assert set(got[0]) == {"rep_id", "n_calls", "logins", "avg_active_minutes"}
+    assert any(r["logins"] > 0 for r in got)
+    filtered = call(emu, "/report", {"groupby": "campaign", "campaign": "sales", "days": 365})[1]
+    assert [r["campaign"] for r in filtered] == ["sales"]
+
+
+# --- writes -----------------------------------------------------------------------------------
+
+
+def test_columnar_null_leaves_unchanged_and_row_wise_missing_key_clears():
+    with Emulator(calls=100, reps=5, seed=2) as emu:
+        before = rows(emu, "/calls")
+        a, b = before[0]["call_id"], before[1]["call_id"]
+        status, answer, _ = call(
+            emu,
+            "/calls",
+            body={"call_id": [a, b, -1], "topic": ["x", None, "z"], "score": [1, None, 3]},
+        )
+        assert status == 200
+        assert answer == {"updated": 2, "not_found": [-1]}
+        after = {r["call_id"]: r for r in rows(emu, "/calls")}
+        assert after[a]["topic"] == "x"
+        assert after[b]["topic"] == before[1]["topic"]
+        assert after[a]["score"] == 1
+        assert "score" not in after[b]
+        # Row-wise: b lacks "outcome", so b's outcome is set to null.
+        status, answer, _ = call(
+            emu, "/calls", body=[{"call_id": a, "outcome": "sale"}, {"call_id": b, "topic": "y"}]
+        )
+        assert status == 200
+        after = {r["call_id"]: r for r in rows(emu, "/calls")}
+        assert after[a]["outcome"] == "sale"
+        assert after[a]["topic"] is None
+        assert after[b]["outcome"] is None
+        assert after[b]["topic"] == "y"
+        untouched = [r for r in rows(emu, "/calls") if r["call_id"] not in (a, b)]
+        assert untouched == [r for r in before if r["call_id"] not in (a, b)]
+        # State shows in /report too.
+        status, _, _ = call(emu, "/calls", body={"call_id": [a], "duration": [100_000]})
+        total = call(emu, "/report", {"metric": "duration", "days": 365})[1][0]["duration"]
+        assert total == sum(r["duration"] for r in rows(emu, "/calls") if r["date"] >= "2024-09-30")
+
+
+def test_post_reps():
+    with Emulator(calls=10, reps=5, seed=2) as emu:
+        rep = rows(emu, "/reps")[0]["rep_id"]
+        status, answer, _ = call(
+            emu, "/reps", body=[{"rep_id": rep, "team": "omega"}, {"rep_id": "ghost1", "team": "x"}]
+        )
+        assert status == 200
+        assert answer == {"updated": 1, "not_found": ["ghost1"]}
+        assert rows(emu, "/reps", rep_id=rep)[0]["team"] == "omega"
+
+
+# --- errors -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("path", "params", "body", "status", "code"),
+    [
+        ("/calls", {"n_per_page": 0}, None, 400, "invalid_parameter"),
+        ("/calls", {"n_per_page": 1_000_001}, None, 400, "invalid_parameter"),
+        ("/calls", {"page": 0}, None, 400, "invalid_parameter"),
+        ("/calls", {"start_date": "2025-02-30"}, None, 400, "invalid_parameter"),
+        ("/calls", {"after": "yesterday"}, None, 400, "invalid_parameter"),
+        ("/calls", {"bogus": 1}, None, 400, "invalid_parameter"),
+        ("/calls", {"columns": "nope"}, None, 400, "invalid_parameter"),
+        ("/calls", {"metric": "nope"}, None, 400, "invalid_parameter"),
+        ("/reps", {"active": 2}, None, 400, "invalid_parameter"),
+        ("/report", {"groupby": "weekday"}, None, 400, "invalid_parameter"),
+        ("/report", {"metric": "nope"}, None, 400, "invalid_parameter"),
+        ("/report", {"days": 5, "start_date": "2025-01-01"}, None, 400, "invalid_parameter"),
+        ("/calls", {}, b"{not json", 400, "invalid_body"),
+        ("/calls", {}, {"call_id": 1}, 400, "invalid_body"),
+        ("/calls", {}, {"call_id": [1, 2], "x": [1]}, 400, "invalid_body"),
+        ("/calls", {}, [{"call_id": 1}, 5], 400, "invalid_body"),
+        ("/calls", {}, {"call_id": ["a"]}, 400, "invalid_body"),
+        ("/calls", {}, {"topic": ["a"]}, 400, "missing_key"),
+        ("/calls", {}, [{"call_id": None, "topic": "a"}], 400, "missing_key"),
+        ("/calls", {}, "text", 400, "invalid_body"),
+        ("/calls", {}, {"call_id": list(range(100_001))}, 413, "too_many_rows"),
+        ("/nowhere", {}, None, 404, "not_found"),
+    ],
+)
+def test_bad_input_gets_the_documented_error(emu, path, params, body, status, code):
+    got_status, payload, _ = call(emu, path, params, body=body)
+    assert got_status == status
+    assert payload["code"] == code
+    assert payload["error"]
+
+
+def test_auth_and_method(emu):
+    status, payload, _ = call(emu, "/reps", key=None)
+    assert (status, payload["code"]) == (401, "unauthorized")
+    status, payload, _ = call(emu, "/reps", key="wrong")
+    assert (status, payload["code"]) == (401, "unauthorized")
+    status, payload, _ = call(emu, "/report", method="DELETE")
+    assert status == 405
+    assert "error" in payload
+
+
+def test_gzip_when_asked(emu):
+    status, payload, headers = call(emu, "/calls", {"n_per_page": 500}, gzip_ok=True)
+    assert status == 200
+    assert headers.get("content-encoding") == "gzip"
+    assert len(payload) == 500
+
+
+# --- faults -----------------------------------------------------------------------------------
+
+
+def test_server_errors_and_html_bodies():
+    with Emulator(calls=10, reps=2, error_rate=1.0) as emu:
+        status, payload, _ = call(emu, "/reps")
+        assert status in (500, 503)
+        assert payload["code"] == "server_error"
+        emu.set_faults(error_rate=1.0, html_errors=True)
+        status, payload, _ = call(emu, "/reps")
+        assert status in (500, 503)
+        assert isinstance(payload, str)
+        assert payload.startswith("<html>")
+
+
+def test_rate_limits_with_and_without_retry_after():
+    with Emulator(calls=10, reps=2, rate_limit_rate=1.0, retry_after=2.5) as emu:
+        status, payload, headers = call(emu, "/reps")
+        assert (status, payload["code"]) == (429, "rate_limited")
+        assert headers.get("retry-after") == "2.5"
+        emu.set_faults(rate_limit_rate=1.0, retry_after=None)
+        status, _, headers = call(emu, "/reps")
+        assert status == 429
+        assert "retry-after" not in headers
+
+
+def test_error_rate_is_a_fraction_and_reproducible():
+    def statuses() -> list[int]:
+        with Emulator(calls=10, reps=2, seed=4, error_rate=0.3) as emu:
+            return [call(emu, "/reps")[0] for _ in range(200)]
+
+    first = statuses()
+    assert 30 < sum(s != 200 for s in first) < 90
+    assert statuses() == first
+
+
+def test_latency():
+    with Emulator(calls=10, reps=2, latency=0.2) as emu:
+        started = time.perf_counter()
+        call(emu, "/reps")
+        assert time.perf_counter() - started >= 0.2
+
+
+def test_dropped_bodies_fail_to_read():
+    with Emulator(calls=2_000, reps=5, drop_rate=1.0) as emu:
+        request = urllib.request.Request(
+            f"{emu.url}/calls?n_per_page=2000", headers={"X-API-Key": emu.api_key}
+        )
+        failures = (urllib.error.URLError, ConnectionError, OSError, ValueError)
+        with pytest.raises(failures), urllib.request.urlopen(request, timeout=30) as response:
+            json.loads(response.read())
+
+
+def test_page_cap_serves_fewer_rows_than_asked():
+    with Emulator(calls=1_000, reps=5, page_cap=300) as emu:
+        first = call(emu, "/calls", {"n_per_page": 500, "page": 1})[1]
+        second = call(emu, "/calls", {"n_per_page": 500, "page": 2})[1]
+        assert len(first) == 300
+        assert len(second) == 300
+        assert first[-1]["call_id"] < second[0]["call_id"]
+
+
+def test_inserted_rows_shift_later_pages():
+    with Emulator(calls=1_000, reps=5, insert_every=1) as emu:
+        page2_before = call(emu, "/calls", {"n_per_page": 100, "page": 2})[1]
+        page2_after = call(emu, "/calls", {"n_per_page": 100, "page": 2})[1]
+        assert page2_after[0]["call_id"] < page2_before[0]["call_id"] or page2_after != page2_before
+        assert len(rows(emu, "/calls")) > 1_000
+
+
+# --- the command and the fixture ----------------------------------------------------------
+
+
+def test_command_line_serves_until_stopped():
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "converz",
+            "emulator",
+            "--port",
+            "0",
+            "--calls",
+            "100",
+            "--reps",
+            "3",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        lines = [process.stdout.readline() for _ in range(3)]
+        url = next(line.split("=", 1)[1].strip() for line in lines if "BASE_URL" in line)
+        key = next(line.split("=", 1)[1].strip() for line in lines if "API_KEY" in line)
+        request = urllib.request.Request(f"{url}/reps", headers={"X-API-Key": key})
+        with urllib.request.urlopen(request, timeout=10) as response:
+            assert len(json.loads(response.read())) == 3
+    finally:
+        process.terminate()
+        assert process.wait(timeout=10) == 0
+        process.stdout.close()
+
+
+def test_pytest_fixture_is_registered(converz_emulator):
+    assert len(converz_emulator.client(progress=False).reps()) == 50
