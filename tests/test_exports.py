@@ -1,0 +1,53 @@
+"""The public surface: exports, stubs, typing marker, progress and logging behaviour."""
+
+from __future__ import annotations
+
+import importlib.resources
+import logging
+
+import converz
+import converz.exceptions
+from converz import _core, _progress
+
+
+def test_all_lists_exactly_the_public_names():
+    public = {n for n in vars(converz) if n.isidentifier() and not n.startswith("_")}
+    public -= {"exceptions", "testing"}  # submodules
+    assert set(converz.__all__) == public | {"__version__"}
+    for name in converz.exceptions.__all__:
+        assert issubclass(getattr(converz, name), converz.ConverzError)
+
+
+def test_native_module_matches_its_stub():
+    stub = (importlib.resources.files("converz") / "_core.pyi").read_text()
+    native = {name for name in vars(_core) if not name.startswith("_")}
+    for name in native - {"build_profile"}:
+        assert f"class {name}" in stub or f"def {name}(" in stub, name
+    assert (importlib.resources.files("converz") / "py.typed").is_file()
+
+
+def test_progress_is_off_when_not_a_tty(monkeypatch):
+    monkeypatch.delenv("CI", raising=False)
+    with _progress.progress_bar(None, "x") as callback:
+        assert callback is None  # pytest captures stderr: not a terminal
+    with _progress.progress_bar(False, "x") as callback:
+        assert callback is None
+
+
+def test_forced_progress_draws_and_reports_totals(read_emulator, capsys, monkeypatch):
+    monkeypatch.setattr(_progress, "_DELAY_SECONDS", 0.0)
+    monkeypatch.setattr(_progress, "_make_tqdm", lambda description: None)
+    client = read_emulator.client(progress=True)
+    client.calls(columns=["call_id"], page_size=1_000)
+    err = capsys.readouterr().err
+    assert "calls:" in err
+    assert "30,000 rows" in err
+
+
+def test_retries_are_logged_to_the_converz_logger(caplog):
+    from converz.testing import Emulator
+
+    caplog.set_level(logging.WARNING, logger="converz")
+    with Emulator(calls=500, reps=5, seed=3, error_rate=0.5) as emu:
+        emu.client(retries=20, backoff=0.001, progress=False).calls(page_size=50)
+    assert any("retrying" in r.getMessage() and r.name == "converz" for r in caplog.records)
