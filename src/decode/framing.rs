@@ -1,237 +1,239 @@
-//! Splits a streamed top-level JSON array `[row, row, ...]` into the bytes of its elements.
+//! Top-level JSON array framing: turns the chunks of a body `[ {..}, {..} ]` into one byte slice
+//! per element, without copying the body.
 //!
-//! arrow-json 59's decoder reads concatenated JSON values but not a top-level array (60 added
-//! that). This scanner runs in the same streaming pass over each body chunk as it arrives and
-//! hands out only element bytes: the outer brackets and the top-level commas are skipped. It
-//! tracks string and escape state across chunk boundaries, and jumps through string bodies with
-//! `memchr`, since most of a Converz row is text.
+//! arrow-json 59's `Decoder` reads concatenated values but not a top-level array (`with_flatten`
+//! came in 60), so the array syntax is peeled off here. An element that lies inside one chunk is
+//! handed on in place; only an element cut by a chunk boundary is stitched in a small carry
+//! buffer (one row, not the body). The [`Sink`] both measures an element (it is handed the rest
+//! of the chunk and says where the element ends, or that it ran out) and consumes it, so the
+//! row classifier doubles as the framer on the hot path and the bytes are scanned once.
 
-use memchr::{memchr2, memchr3};
+use memchr::memchr2;
 
-use crate::error::{Error, Result};
+use crate::{Error, Result};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum State {
-    /// Before the opening `[` (whitespace allowed).
+/// Receives the elements of the array.
+pub(crate) trait Sink {
+    /// `bytes` starts at an element's first byte (`{` or `[`). Consume one element and return
+    /// its length, or `None` if `bytes` ends before the element does.
+    fn element(&mut self, bytes: &[u8]) -> Result<Option<usize>>;
+}
+
+/// Where the splitter is in the top-level syntax.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Top {
+    /// Before the opening `[`.
     Start,
-    /// Inside the array, outside strings.
-    Array,
-    /// Inside a string; `escaped` after a backslash.
-    Str { escaped: bool },
-    /// After the closing `]` (whitespace allowed).
+    /// After `[`: an element or `]`.
+    First,
+    /// After an element: `,` or `]`.
+    Next,
+    /// After `,`: an element.
+    AfterComma,
+    /// Inside an element cut by a chunk boundary; its head is in `carry`.
+    InElement,
+    /// After the closing `]`: only whitespace may follow.
     Done,
 }
 
-/// Longest string remembered as a possible object key.
-const KEY_LIMIT: usize = 64;
-
-/// The streaming framer of one page body.
+/// Splits a streamed JSON array body into elements; see the module docs.
 #[derive(Debug)]
-pub struct Framer {
-    state: State,
-    /// Nesting depth inside the top-level array: 0 between elements.
-    depth: u32,
-    /// The last short string seen at row level: the key of the value after it.
-    key: Vec<u8>,
-    /// Whether the string being scanned is still short enough to be a key.
-    collecting: bool,
-    /// Row-level keys that carried a non-integer number (`1.5`, `1e3`) on this page.
-    float_keys: Vec<String>,
-    /// Elements completed so far.
-    elements: usize,
+pub(crate) struct Splitter {
+    top: Top,
+    carry: Vec<u8>,
+    scan: ValueScan,
+    /// Bytes seen so far, for error positions.
+    offset: usize,
 }
 
-impl Default for Framer {
+impl Default for Splitter {
     fn default() -> Self {
-        Self::new()
-    }
-}
-
-impl Framer {
-    /// A framer expecting the start of an array.
-    pub fn new() -> Self {
         Self {
-            state: State::Start,
-            depth: 0,
-            key: Vec::new(),
-            collecting: false,
-            float_keys: Vec::new(),
-            elements: 0,
+            top: Top::Start,
+            carry: Vec::new(),
+            scan: ValueScan::default(),
+            offset: 0,
         }
-    }
-
-    /// Elements (rows) completed so far.
-    pub fn elements(&self) -> usize {
-        self.elements
-    }
-
-    /// True once the closing `]` was seen.
-    pub fn is_done(&self) -> bool {
-        self.state == State::Done
-    }
-
-    /// Row-level keys whose values included a fractional or exponent number.
-    ///
-    /// arrow-json truncates `1.5` to `1` in an integer column; the page decoder checks these
-    /// keys against its integer columns so that can never happen silently.
-    pub fn float_keys(&self) -> &[String] {
-        &self.float_keys
-    }
-
-    /// Feeds one chunk; calls `emit` with each element's bytes (possibly in several runs), in
-    /// order.
-    pub fn split<'a>(
-        &mut self,
-        chunk: &'a [u8],
-        mut emit: impl FnMut(&'a [u8]) -> Result<()>,
-    ) -> Result<()> {
-        let mut pos = 0;
-        // Start of the element bytes not yet emitted, when inside an element.
-        let mut run: Option<usize> =
-            (self.depth > 0 || matches!(self.state, State::Str { .. })).then_some(0);
-        while pos < chunk.len() {
-            match self.state {
-                State::Str { escaped: true } => {
-                    self.collect(&chunk[pos..=pos]);
-                    self.state = State::Str { escaped: false };
-                    pos += 1;
-                }
-                State::Str { escaped: false } => match memchr2(b'"', b'\\', &chunk[pos..]) {
-                    None => {
-                        self.collect(&chunk[pos..]);
-                        pos = chunk.len();
-                    }
-                    Some(offset) => {
-                        self.collect(&chunk[pos..pos + offset]);
-                        pos += offset;
-                        if chunk[pos] == b'"' {
-                            self.state = State::Array;
-                            if !self.collecting {
-                                self.key.clear();
-                            }
-                        } else {
-                            self.collect(b"\\");
-                            self.state = State::Str { escaped: true };
-                        }
-                        pos += 1;
-                    }
-                },
-                State::Array => {
-                    match chunk[pos] {
-                        b'"' => {
-                            run.get_or_insert(pos);
-                            self.state = State::Str { escaped: false };
-                            self.collecting = self.depth == 1;
-                            self.key.clear();
-                        }
-                        b'{' | b'[' => {
-                            run.get_or_insert(pos);
-                            self.depth += 1;
-                        }
-                        b'}' | b']' if self.depth > 0 => {
-                            self.depth -= 1;
-                            if self.depth == 0 {
-                                self.elements += 1;
-                                if let Some(start) = run.take() {
-                                    emit(&chunk[start..=pos])?;
-                                }
-                            }
-                        }
-                        b']' => {
-                            if let Some(start) = run.take() {
-                                emit(&chunk[start..pos])?;
-                            }
-                            self.state = State::Done;
-                        }
-                        b',' if self.depth == 0 => {
-                            if let Some(start) = run.take() {
-                                emit(&chunk[start..pos])?;
-                            }
-                        }
-                        b' ' | b'\n' | b'\r' | b'\t' => {}
-                        _ => {
-                            run.get_or_insert(pos);
-                        }
-                    }
-                    pos += 1;
-                    if self.depth > 0 && self.state == State::Array {
-                        pos = self.skip_plain(chunk, pos);
-                    }
-                }
-                State::Start => {
-                    match chunk[pos] {
-                        b'[' => self.state = State::Array,
-                        b' ' | b'\n' | b'\r' | b'\t' => {}
-                        other => return Err(not_an_array(other)),
-                    }
-                    pos += 1;
-                }
-                State::Done => {
-                    if !chunk[pos].is_ascii_whitespace() {
-                        return Err(Error::Decode {
-                            endpoint: String::new(),
-                            message: "unexpected bytes after the end of the JSON array".into(),
-                        });
-                    }
-                    pos += 1;
-                }
-            }
-        }
-        if let Some(start) = run {
-            if start < chunk.len() {
-                emit(&chunk[start..])?;
-            }
-        }
-        Ok(())
-    }
-
-    /// Appends string bytes to the key candidate while it is short enough to be a key.
-    fn collect(&mut self, bytes: &[u8]) {
-        if self.collecting {
-            if self.key.len() + bytes.len() <= KEY_LIMIT {
-                self.key.extend_from_slice(bytes);
-            } else {
-                self.collecting = false;
-                self.key.clear();
-            }
-        }
-    }
-
-    /// Jumps over bytes that cannot change state (`:`, `,`, numbers, literals) and returns the
-    /// next position to look at; notes row-level numbers that are not integers.
-    fn skip_plain(&mut self, chunk: &[u8], pos: usize) -> usize {
-        let rest = &chunk[pos..];
-        let plain = match memchr3(b'"', b'{', b'}', rest) {
-            Some(offset) => memchr2(b'[', b']', &rest[..offset]).unwrap_or(offset),
-            None => memchr2(b'[', b']', rest).unwrap_or(rest.len()),
-        };
-        if self.depth == 1 && !self.key.is_empty() {
-            let skipped = &rest[..plain];
-            let fractional = skipped
-                .windows(2)
-                .any(|w| w[0].is_ascii_digit() && matches!(w[1], b'.' | b'e' | b'E'));
-            if fractional {
-                let key = String::from_utf8_lossy(&self.key).into_owned();
-                if !self.float_keys.contains(&key) {
-                    self.float_keys.push(key);
-                }
-            }
-        }
-        pos + plain
     }
 }
 
 #[cold]
-fn not_an_array(first: u8) -> Error {
-    let shown = if first.is_ascii_graphic() {
-        format!("{:?}", first as char)
-    } else {
-        format!("byte 0x{first:02x}")
-    };
+pub(crate) fn decode_error(message: impl Into<String>) -> Error {
     Error::Decode {
         endpoint: String::new(),
-        message: format!(
-            "expected a JSON array of rows, found {shown} (an HTML page or an error body?)"
-        ),
+        message: message.into(),
+    }
+}
+
+impl Splitter {
+    /// Feeds one chunk; `sink` receives every element that completes in it.
+    pub fn feed(&mut self, chunk: &[u8], sink: &mut impl Sink) -> Result<()> {
+        let mut i = 0;
+        if self.top == Top::InElement {
+            let Some(end) = self.scan.scan(chunk) else {
+                self.carry.extend_from_slice(chunk);
+                self.offset += chunk.len();
+                return Ok(());
+            };
+            self.carry.extend_from_slice(&chunk[..end]);
+            if sink.element(&self.carry)? != Some(self.carry.len()) {
+                return Err(decode_error("row framing disagreed with the row parser"));
+            }
+            self.carry.clear();
+            self.top = Top::Next;
+            i = end;
+        }
+        while i < chunk.len() {
+            let c = chunk[i];
+            if is_ws(c) {
+                i += 1;
+                continue;
+            }
+            match (self.top, c) {
+                (Top::Start, b'[') => self.top = Top::First,
+                (Top::First | Top::Next, b']') => self.top = Top::Done,
+                (Top::Next, b',') => self.top = Top::AfterComma,
+                (Top::First | Top::AfterComma, b'{' | b'[') => {
+                    let rest = &chunk[i..];
+                    match sink.element(rest)? {
+                        Some(n) => {
+                            self.top = Top::Next;
+                            i += n;
+                            continue;
+                        }
+                        None => return self.start_carry(rest),
+                    }
+                }
+                _ => return Err(self.unexpected(chunk, i)),
+            }
+            i += 1;
+        }
+        self.offset += chunk.len();
+        Ok(())
+    }
+
+    /// Keeps the head of an element that the chunk cut off.
+    fn start_carry(&mut self, head: &[u8]) -> Result<()> {
+        self.scan = ValueScan::default();
+        if self.scan.scan(head).is_some() {
+            return Err(decode_error("row framing disagreed with the row parser"));
+        }
+        self.carry.clear();
+        self.carry.extend_from_slice(head);
+        self.top = Top::InElement;
+        Ok(())
+    }
+
+    /// Checks that the body was one complete array.
+    pub fn finish(&self) -> Result<()> {
+        match self.top {
+            Top::Done => Ok(()),
+            Top::Start => Err(decode_error("expected a JSON array, got an empty body")),
+            _ => Err(decode_error(format!(
+                "the JSON array was cut off after {} bytes",
+                self.offset
+            ))),
+        }
+    }
+
+    #[cold]
+    fn unexpected(&self, chunk: &[u8], i: usize) -> Error {
+        let end = (i + 60).min(chunk.len());
+        let near = String::from_utf8_lossy(&chunk[i..end]);
+        let what = match self.top {
+            Top::Start => "expected a JSON array of rows",
+            Top::First | Top::AfterComma => "expected a JSON object (a row)",
+            Top::Next => "expected `,` or `]` after a row",
+            Top::Done | Top::InElement => "unexpected data after the JSON array",
+        };
+        decode_error(format!(
+            "{what} at byte {}, found `{near}`",
+            self.offset + i
+        ))
+    }
+}
+
+/// Index of the first `"` or `\\` in `b`. Keys and most values are short, and for them a plain
+/// loop beats memchr's setup; long strings (summaries) go to memchr.
+#[inline]
+pub(crate) fn quote_or_escape(b: &[u8]) -> Option<usize> {
+    const SHORT: usize = 16;
+    for (i, &c) in b.iter().take(SHORT).enumerate() {
+        if c == b'"' || c == b'\\' {
+            return Some(i);
+        }
+    }
+    let rest = b.get(SHORT..)?;
+    memchr2(b'"', b'\\', rest).map(|k| k + SHORT)
+}
+
+pub(crate) fn is_ws(c: u8) -> bool {
+    matches!(c, b' ' | b'\n' | b'\r' | b'\t')
+}
+
+/// A resumable scan for the end of one JSON object or array, tracking strings and escapes.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct ValueScan {
+    depth: u32,
+    in_string: bool,
+    escape: bool,
+}
+
+impl ValueScan {
+    /// Scans the next bytes of a value whose first byte is `{` or `[` (on the first call).
+    /// Returns the offset just past the value's end, if it ends within `bytes`.
+    pub fn scan(&mut self, bytes: &[u8]) -> Option<usize> {
+        let mut i = 0;
+        loop {
+            if self.in_string {
+                if self.escape {
+                    if i >= bytes.len() {
+                        return None;
+                    }
+                    self.escape = false;
+                    i += 1;
+                }
+                // Skip whole string bodies with memchr.
+                let k = quote_or_escape(bytes.get(i..)?)?;
+                i += k;
+                self.in_string = bytes[i] != b'"';
+                self.escape = self.in_string;
+                i += 1;
+                continue;
+            }
+            while i < bytes.len() {
+                match bytes[i] {
+                    b'"' => {
+                        self.in_string = true;
+                        break;
+                    }
+                    b'{' | b'[' => self.depth += 1,
+                    b'}' | b']' => {
+                        self.depth -= 1;
+                        if self.depth == 0 {
+                            return Some(i + 1);
+                        }
+                    }
+                    _ => {}
+                }
+                i += 1;
+            }
+            if i >= bytes.len() {
+                return None;
+            }
+            i += 1;
+        }
+    }
+}
+
+/// A [`Sink`] that only frames: each element is measured with [`ValueScan`] and passed to `f`.
+pub(crate) struct ScanSink<F>(pub F);
+
+impl<F: FnMut(&[u8]) -> Result<()>> Sink for ScanSink<F> {
+    fn element(&mut self, bytes: &[u8]) -> Result<Option<usize>> {
+        match ValueScan::default().scan(bytes) {
+            Some(n) => (self.0)(&bytes[..n]).map(|()| Some(n)),
+            None => Ok(None),
+        }
     }
 }

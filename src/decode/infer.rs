@@ -1,180 +1,259 @@
-//! Schema inference for one page and widening across pages.
+//! Schema inference state: which JSON value kinds each column has shown, and what Arrow type
+//! that resolves to.
 //!
-//! arrow-json infers types from parsed values; on top of that, text columns whose every value is
-//! an ISO date or timestamp become `Date32` / `Timestamp(µs)`, and two schemas merge by the
-//! rules the issue sets: a column is never dropped, `Null` gives way to anything, ints widen to
-//! floats, and incompatible types fall back to text (with a warning).
+//! A column records the set of kinds it has seen as bits (`seen`), plus child columns for
+//! objects and list items. Merging two observations is a bitwise OR (order-free, so pages can
+//! merge in any order), and the Arrow type is a pure function of the merged bits. That makes
+//! widening (int then float → Float64), late columns and all-null-then-strings fall out of one
+//! rule, and it makes warnings a property of the final state rather than of merge order.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
-use arrow_schema::{DataType, Field, Fields, Schema, TimeUnit};
-use serde_json::Value;
+use arrow_schema::{DataType, Field, Schema, TimeUnit};
 
-use crate::error::{Error, Result};
+/// Bits of [`Col::seen`]: one per JSON value kind the classifier distinguishes.
+pub(crate) mod bits {
+    pub const NULL: u16 = 1;
+    pub const BOOL: u16 = 1 << 1;
+    /// An integer that fits `i64`.
+    pub const INT: u16 = 1 << 2;
+    /// An integer outside `i64`: kept exact as text.
+    pub const BIGINT: u16 = 1 << 3;
+    pub const FLOAT: u16 = 1 << 4;
+    /// A string `YYYY-MM-DD`.
+    pub const DATE: u16 = 1 << 5;
+    /// A string `YYYY-MM-DD[ T]HH:MM:SS[.f]`.
+    pub const TS: u16 = 1 << 6;
+    pub const STR: u16 = 1 << 7;
+    pub const OBJ: u16 = 1 << 8;
+    pub const LIST: u16 = 1 << 9;
+    pub const NUMBER: u16 = INT | BIGINT | FLOAT;
+    pub const TEXT: u16 = DATE | TS | STR;
+    pub const NESTED: u16 = OBJ | LIST;
+}
 
-/// The naive timestamp type decoded columns use (polars and pandas default to µs or finer).
-pub const TIMESTAMP: DataType = DataType::Timestamp(TimeUnit::Microsecond, None);
+/// What one column (or one nested field, or the items of a list) has shown so far.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub(crate) struct Col {
+    /// A set of [`bits`].
+    pub seen: u16,
+    /// Fields of the objects seen in this column.
+    pub fields: Option<Box<Fields>>,
+    /// The items of the lists seen in this column.
+    pub item: Option<Box<Col>>,
+}
 
-/// Infers the schema of `rows` (JSON objects), in first-appearance column order.
-pub fn infer(rows: &[Value], parse_dates: bool) -> Result<Schema> {
-    let inferred = arrow_json::reader::infer_json_schema_from_iterator(rows.iter().map(Ok))?;
-    let mut order: Vec<&String> = Vec::new();
-    let mut seen = std::collections::HashSet::new();
-    for row in rows {
-        if let Value::Object(map) = row {
-            for key in map.keys() {
-                if seen.insert(key) {
-                    order.push(key);
-                }
-            }
+/// Named columns in first-appearance order, with a name index.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Fields {
+    pub names: Vec<Box<str>>,
+    pub cols: Vec<Col>,
+    index: HashMap<Box<str>, usize>,
+}
+
+impl PartialEq for Fields {
+    fn eq(&self, other: &Self) -> bool {
+        // The index is derived from `names`.
+        self.names == other.names && self.cols == other.cols
+    }
+}
+
+/// The resolved type of a column, before overrides and before mapping to Arrow.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) enum Kind {
+    Null,
+    Bool,
+    Int,
+    /// Integers, some beyond `i64`: Utf8 holding the exact digits.
+    BigInt,
+    Float,
+    Date,
+    Timestamp,
+    Str,
+    /// Nested values that do not agree on a shape: Utf8 holding JSON text.
+    Json,
+    Struct(Vec<(Box<str>, Kind)>),
+    List(Box<Kind>),
+}
+
+impl Fields {
+    /// Position of `name`, inserting an empty column at the end when it is new.
+    pub fn position_or_insert(&mut self, name: &str) -> (usize, bool) {
+        if let Some(&i) = self.index.get(name) {
+            return (i, false);
+        }
+        let i = self.names.len();
+        self.names.push(name.into());
+        self.cols.push(Col::default());
+        self.index.insert(name.into(), i);
+        (i, true)
+    }
+
+    /// Position of `name`, if known.
+    pub fn position(&self, name: &str) -> Option<usize> {
+        self.index.get(name).copied()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.names.is_empty()
+    }
+
+    /// Merges `other` into `self`; new names are appended in `other`'s order.
+    pub fn merge(&mut self, other: &Fields) {
+        for (name, col) in other.names.iter().zip(&other.cols) {
+            let (i, _) = self.position_or_insert(name);
+            self.cols[i].merge(col);
         }
     }
-    let fields: Vec<Field> = order
-        .into_iter()
-        .filter_map(|name| inferred.field_with_name(name).ok())
-        .map(|field| {
-            let data_type = match field.data_type() {
-                DataType::Utf8 if parse_dates => temporal_type(rows, field.name()),
-                other => other.clone(),
-            };
-            Field::new(field.name(), data_type, true)
+
+    /// The resolved kind of every column, in order.
+    pub fn kinds(&self) -> Vec<Kind> {
+        self.cols.iter().map(Col::kind).collect()
+    }
+}
+
+impl Col {
+    /// Merges what `other` saw into `self`.
+    pub fn merge(&mut self, other: &Col) {
+        self.seen |= other.seen;
+        if let Some(f) = &other.fields {
+            self.fields.get_or_insert_with(Default::default).merge(f);
+        }
+        if let Some(item) = &other.item {
+            self.item.get_or_insert_with(Default::default).merge(item);
+        }
+    }
+
+    /// True if this column, anywhere inside, holds values that disagree on a shape.
+    fn is_json(&self) -> bool {
+        let nested = self.seen & bits::NESTED;
+        let scalar = self.seen & !(bits::NESTED | bits::NULL);
+        if nested != 0 && (scalar != 0 || nested == bits::NESTED) {
+            return true;
+        }
+        let fields_json = self
+            .fields
+            .as_ref()
+            .is_some_and(|f| f.cols.iter().any(Col::is_json));
+        fields_json || self.item.as_ref().is_some_and(|i| i.is_json())
+    }
+
+    /// The type these observations resolve to.
+    pub fn kind(&self) -> Kind {
+        // A shape conflict anywhere makes the whole top-level value JSON text, so that a
+        // rewrite only ever has to quote top-level values.
+        if self.is_json() {
+            return Kind::Json;
+        }
+        if self.seen & bits::OBJ != 0 {
+            let fields = self.fields.as_deref().cloned().unwrap_or_default();
+            let kinds = fields
+                .names
+                .into_iter()
+                .zip(fields.cols.iter().map(Col::kind));
+            return Kind::Struct(kinds.collect());
+        }
+        if self.seen & bits::LIST != 0 {
+            let item = self.item.as_deref().map_or(Kind::Null, Col::kind);
+            return Kind::List(Box::new(item));
+        }
+        scalar_kind(self.seen & !bits::NULL)
+    }
+
+    /// Why this column's values were decoded as text, if they disagree; for warnings.
+    pub fn conflict(&self) -> Option<String> {
+        if self.is_json() {
+            return Some("mixes nested and other values; kept as JSON text".into());
+        }
+        let s = self.seen & !(bits::NULL | bits::NESTED);
+        let groups = [bits::BOOL, bits::NUMBER, bits::TEXT]
+            .iter()
+            .filter(|g| s & **g != 0)
+            .count();
+        if groups > 1 || (s & bits::BIGINT != 0 && s & bits::FLOAT != 0) {
+            return Some(format!("mixes {}; decoded as strings", kind_names(s)));
+        }
+        None
+    }
+}
+
+fn scalar_kind(s: u16) -> Kind {
+    use bits::*;
+    match s {
+        0 => Kind::Null,
+        BOOL => Kind::Bool,
+        INT => Kind::Int,
+        _ if s & !(INT | FLOAT) == 0 => Kind::Float,
+        _ if s & !(INT | BIGINT) == 0 => Kind::BigInt,
+        DATE => Kind::Date,
+        _ if s & !(DATE | TS) == 0 => Kind::Timestamp,
+        _ => Kind::Str,
+    }
+}
+
+fn kind_names(s: u16) -> String {
+    let names = [
+        (bits::BOOL, "booleans"),
+        (bits::INT, "integers"),
+        (bits::BIGINT, "integers beyond 64 bits"),
+        (bits::FLOAT, "floats"),
+        (bits::DATE, "dates"),
+        (bits::TS, "timestamps"),
+        (bits::STR, "strings"),
+    ];
+    let present: Vec<&str> = names
+        .iter()
+        .filter(|(b, _)| s & b != 0)
+        .map(|(_, n)| *n)
+        .collect();
+    present.join(", ")
+}
+
+impl Kind {
+    /// The Arrow type a column of this kind decodes to.
+    pub fn data_type(&self) -> DataType {
+        match self {
+            Kind::Null => DataType::Null,
+            Kind::Bool => DataType::Boolean,
+            Kind::Int => DataType::Int64,
+            Kind::Float => DataType::Float64,
+            Kind::Date => DataType::Date32,
+            Kind::Timestamp => DataType::Timestamp(TimeUnit::Microsecond, None),
+            Kind::BigInt | Kind::Str | Kind::Json => DataType::Utf8,
+            Kind::Struct(fields) => DataType::Struct(
+                fields
+                    .iter()
+                    .map(|(n, k)| Field::new(n.as_ref(), k.data_type(), true))
+                    .collect(),
+            ),
+            Kind::List(item) => DataType::new_list(item.data_type(), true),
+        }
+    }
+}
+
+/// The Arrow schema for `fields`, with user overrides winning over inference.
+pub(crate) fn schema_of(fields: &Fields, overrides: &[(String, DataType)]) -> Arc<Schema> {
+    let columns: Vec<Field> = fields
+        .names
+        .iter()
+        .zip(&fields.cols)
+        .map(|(name, col)| {
+            let forced = overrides.iter().find(|(n, _)| **n == **name);
+            let data_type = forced.map_or_else(|| col.kind().data_type(), |(_, t)| t.clone());
+            Field::new(name.as_ref(), data_type, true)
         })
         .collect();
-    Ok(Schema::new(fields))
+    Arc::new(Schema::new(columns))
 }
 
-/// `Date32` if every non-null value of `name` is `YYYY-MM-DD`, `Timestamp(µs)` if every one is
-/// `YYYY-MM-DD[ T]HH:MM:SS[.f]`, else `Utf8`.
-fn temporal_type(rows: &[Value], name: &str) -> DataType {
-    let mut kind: Option<DataType> = None;
-    for row in rows {
-        let Some(value) = row.get(name) else { continue };
-        let this = match value {
-            Value::Null => continue,
-            Value::String(text) if is_date(text.as_bytes()) => DataType::Date32,
-            Value::String(text) if is_timestamp(text.as_bytes()) => TIMESTAMP,
-            _ => return DataType::Utf8,
-        };
-        match &kind {
-            Some(k) if *k != this => return DataType::Utf8,
-            _ => kind = Some(this),
-        }
-    }
-    kind.unwrap_or(DataType::Utf8)
-}
-
-fn digits(bytes: &[u8]) -> bool {
-    bytes.iter().all(u8::is_ascii_digit)
-}
-
-fn is_date(b: &[u8]) -> bool {
-    b.len() == 10
-        && digits(&b[0..4])
-        && b[4] == b'-'
-        && digits(&b[5..7])
-        && b[7] == b'-'
-        && digits(&b[8..10])
-        && chrono::NaiveDate::parse_from_str(std::str::from_utf8(b).unwrap_or(""), "%Y-%m-%d")
-            .is_ok()
-}
-
-fn is_timestamp(b: &[u8]) -> bool {
-    b.len() >= 19
-        && is_date(&b[0..10])
-        && (b[10] == b' ' || b[10] == b'T')
-        && digits(&b[11..13])
-        && b[13] == b':'
-        && digits(&b[14..16])
-        && b[16] == b':'
-        && digits(&b[17..19])
-        && (b.len() == 19 || (b[19] == b'.' && b.len() > 20 && digits(&b[20..])))
-}
-
-/// Merges `next` into `base`: the union of columns (base order, then new ones), types widened.
-/// Returns warnings for columns that fell back to text.
-pub fn merge(base: &Schema, next: &Schema, warnings: &mut Vec<String>) -> Schema {
-    let mut fields: Vec<Field> = base.fields().iter().map(|f| f.as_ref().clone()).collect();
-    for field in next.fields() {
-        match fields.iter_mut().find(|f| f.name() == field.name()) {
-            Some(existing) => {
-                let widened = widen(existing.data_type(), field.data_type());
-                let (a, b) = (existing.data_type(), field.data_type());
-                // Dates meeting text is the normal fate of a date column with a free-text value;
-                // numbers or booleans meeting text is a conflict worth telling.
-                if widened == DataType::Utf8
-                    && a != b
-                    && !matches!(a, DataType::Null)
-                    && !matches!(b, DataType::Null)
-                    && !is_temporal(a)
-                    && !is_temporal(b)
-                {
-                    warnings.push(format!(
-                        "column `{}` holds both {} and {} values; it is kept as text",
-                        field.name(),
-                        existing.data_type(),
-                        field.data_type()
-                    ));
-                }
-                *existing = Field::new(field.name(), widened, true);
-            }
-            None => fields.push(Field::new(field.name(), field.data_type().clone(), true)),
-        }
-    }
-    Schema::new(fields)
-}
-
-fn is_temporal(t: &DataType) -> bool {
-    matches!(t, DataType::Date32 | DataType::Timestamp(_, _))
-}
-
-/// The narrowest type that holds values of both `a` and `b`.
-pub fn widen(a: &DataType, b: &DataType) -> DataType {
-    use DataType::{Float64, Int64, List, Null, Struct, Utf8};
-    match (a, b) {
-        _ if a == b => a.clone(),
-        (Null, other) | (other, Null) => other.clone(),
-        (Int64, Float64) | (Float64, Int64) => Float64,
-        (Struct(x), Struct(y)) => {
-            let merged = merge(
-                &Schema::new(x.clone()),
-                &Schema::new(y.clone()),
-                &mut Vec::new(),
-            );
-            Struct(Fields::from(merged.fields().to_vec()))
-        }
-        (List(x), List(y)) => {
-            let item = widen(x.data_type(), y.data_type());
-            List(Arc::new(Field::new(x.name(), item, true)))
-        }
-        _ => Utf8,
-    }
-}
-
-/// Applies the caller's `schema={...}` overrides, which win over inference.
-pub fn apply_overrides(schema: Schema, overrides: &[(String, DataType)]) -> Schema {
-    if overrides.is_empty() {
-        return schema;
-    }
-    let mut fields: Vec<Field> = schema.fields().iter().map(|f| f.as_ref().clone()).collect();
-    for field in &mut fields {
-        if let Some((_, forced)) = overrides.iter().find(|(name, _)| name == field.name()) {
-            *field = Field::new(field.name(), forced.clone(), true);
-        }
-    }
-    Schema::new(fields)
-}
-
-/// Parses a whole page into values, for inference.
-pub fn parse_rows(body: &[u8]) -> Result<Vec<Value>> {
-    let value: Value = serde_json::from_slice(body).map_err(|e| Error::Decode {
-        endpoint: String::new(),
-        message: format!("the page is not valid JSON: {e}"),
-    })?;
-    match value {
-        Value::Array(rows) => Ok(rows),
-        _ => Err(Error::Decode {
-            endpoint: String::new(),
-            message: "expected a JSON array of rows".into(),
-        }),
-    }
+/// Warnings for every column whose values disagree, in column order.
+pub(crate) fn warnings_of(fields: &Fields, overrides: &[(String, DataType)]) -> Vec<String> {
+    fields
+        .names
+        .iter()
+        .zip(&fields.cols)
+        .filter(|(name, _)| !overrides.iter().any(|(n, _)| **n == ***name))
+        .filter_map(|(name, col)| col.conflict().map(|why| format!("column `{name}` {why}")))
+        .collect()
 }

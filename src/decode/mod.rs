@@ -1,47 +1,93 @@
-//! JSON pages → Arrow record batches, streamed, with the schema inferred over all pages.
+//! JSON-array pages → Arrow `RecordBatch`es, streamed chunk by chunk, with the schema inferred
+//! over all pages of a fetch.
 //!
-//! * [`framing`] splits a page's `[row, row, ...]` into element bytes chunk by chunk, since
-//!   arrow-json 59 (the version pyo3-arrow needs) cannot read a top-level array itself.
-//! * [`page`] feeds those bytes to arrow-json's decoder as they arrive; a page that contradicts
-//!   the schema so far is re-inferred from its kept chunks and decoded again.
-//! * [`infer`] infers a page's schema (dates and timestamps included) and widens across pages.
-//! * [`unify`] casts every page's batches to the final schema and drops repeated keys.
+//! One [`FetchDecoder`] per fetch holds the shared schema state; each page body gets a
+//! [`PageDecoder`] (`page()`), fed with the body's chunks as they arrive and finished into a
+//! [`DecodedPage`]; [`FetchDecoder::finish`] unifies all pages to one schema, casts and pads
+//! every batch to it, and drops duplicate keys. [`KeyDeduper`] does the dedupe for streams.
 //!
-//! The first pages of a fetch have no schema yet: they keep their chunks and infer at the end of
-//! the page; every later page decodes while its bytes stream in.
+//! How a page is decoded (`page.rs`):
+//! - `framing.rs` peels the top-level `[`, `,` and `]` off the chunks (arrow-json 59 reads
+//!   concatenated objects only) and hands on one row at a time, in place; only a row cut by a
+//!   chunk boundary is copied, into a one-row carry buffer.
+//! - `classify.rs` walks each row once, which both finds where it ends (so framing is not a
+//!   separate pass) and records which kinds of value each column holds. This is needed because
+//!   arrow-json 59 silently truncates `1.5` into an Int64 column and parses `"007"` as 7.
+//! - If the page started with a known schema, each row goes straight into arrow-json's
+//!   `Decoder` (strict mode, `coerce_primitive`) until a row does not fit that schema; then the
+//!   page stops decoding, and at `finish` re-decodes from its retained chunks (`Bytes` are
+//!   refcounted: memory per in-flight page is its body size) under the widened shared schema.
+//!   Pages decoded under an older, narrower schema are cast in [`FetchDecoder::finish`].
 //!
-//! Measured (`cargo test --release -- --ignored --nocapture decode_throughput`, 90 MB of
-//! realistic call rows, one core of the 2-core dev machine): framing alone 745 MB/s; streaming
-//! framing + decode 324 MB/s; a first page (serde parse + inference + decode) 46 MB/s, which is
-//! why only the pages before a schema exists, or that contradict it, take that path.
+//! Inference rules (`infer.rs`): int + float → Float64; an integer beyond `i64` makes the
+//! column Utf8 holding the exact digits (decimal text never rounds, unlike Float64 or a fixed
+//! Decimal scale); bool, numbers and strings mixed → Utf8 plus a warning; `YYYY-MM-DD` →
+//! Date32 and `YYYY-MM-DD[ T]HH:MM:SS[.f]` → `Timestamp(Microsecond, None)` (dates mixed with
+//! timestamps → Timestamp; with other strings → Utf8); objects → Struct, arrays → List; nested
+//! values that disagree on a shape (object vs scalar, object vs array, anywhere inside) make the
+//! top-level column Utf8 JSON text plus a warning. A column seen only as `null` is `Null`.
+//! Columns keep first-appearance order, over pages in page order.
+//!
+//! JSON-text columns hold a string value's content as is, a number or bool as its JSON text,
+//! and an object or array as its JSON text (as sent; re-encoded compactly for pages decoded
+//! as Struct/List before the conflict showed). Schema overrides for columns that never appear
+//! add no column.
+//!
+//! Measured with `cargo test --release --lib -- --ignored --nocapture decode_throughput`
+//! (`throughput.rs`: 103 MB, 180 000 `/calls`-like rows of ~575 bytes, pages of 10 000 rows
+//! in 16 KiB chunks, one thread, best of 5 on a shared 2-core AMD EPYC VM whose other core
+//! was busy with builds, so numbers moved ±30% between runs; least-disturbed run shown):
+//!
+//! | stage                                             |       MB/s |
+//! |---------------------------------------------------|-----------:|
+//! | framing alone (`ValueScan`)                       |      2 850 |
+//! | framing + classification (the one pass we run)    |      2 200 |
+//! | arrow-json 59 alone on the same rows as NDJSON    |        770 |
+//! | page decoder, streaming (schema known)            |        520 |
+//! | page decoder, decoded at `finish` (no schema yet) |  ~370–400 |
+//! | `FetchDecoder::finish` (unify + dedupe, no casts) |   > 10 000 |
+//!
+//! So arrow-json itself is the ceiling (~0.68–0.87 of it is reached end to end); our pass costs
+//! ~0.45 ns/byte. An escape-heavy corpus (an escape every ~20 bytes) roughly halved every figure.
+//! Tried and dropped: pooling arrow-json decoders across pages (no measurable gain).
 
+mod classify;
+mod dedupe;
 mod framing;
 mod infer;
+mod json_text;
 mod page;
+mod sort;
 mod unify;
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_schema;
+#[cfg(test)]
+mod throughput;
 
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 
 use arrow_array::RecordBatch;
-use arrow_schema::{DataType, Schema, SchemaRef};
+use arrow_schema::{DataType, SchemaRef};
+use parking_lot::RwLock;
 
-pub use framing::Framer;
+pub use dedupe::KeyDeduper;
 pub use page::PageDecoder;
-pub use unify::{sort_by_key, KeyDeduper};
+pub use sort::sort_by_key;
 
-use crate::error::Result;
+use infer::{Fields, Kind};
 
-/// How JSON values become Arrow columns.
-#[derive(Debug, Clone)]
+/// How pages are decoded.
+#[derive(Clone, Debug)]
 pub struct DecodeOptions {
-    /// ISO dates → `Date32`, ISO timestamps → naive `Timestamp(µs)`; off keeps them text.
+    /// Turn `YYYY-MM-DD` strings into Date32 and `YYYY-MM-DD HH:MM:SS` into naive microsecond
+    /// timestamps (default `true`); `false` keeps them Utf8.
     pub parse_dates: bool,
-    /// Column types forced by the caller; they win over inference.
+    /// Column types forced by the user; they win over inference.
     pub schema_overrides: Vec<(String, DataType)>,
-    /// Rows per record batch.
+    /// Rows per `RecordBatch` (default 16 384).
     pub batch_size: usize,
 }
 
@@ -55,137 +101,127 @@ impl Default for DecodeOptions {
     }
 }
 
-/// One decoded page (cloning shares the buffers).
-#[derive(Debug, Default, Clone)]
-pub struct DecodedPage {
-    /// Rows on the page.
-    pub rows: usize,
-    /// The rows, under the schema current when the page was decoded.
-    pub batches: Vec<RecordBatch>,
-}
-
-impl DecodedPage {
-    fn new(batches: Vec<RecordBatch>) -> Self {
-        let rows = batches.iter().map(RecordBatch::num_rows).sum();
-        Self { rows, batches }
-    }
-}
-
-/// A whole fetch, assembled.
-#[derive(Debug)]
-pub struct DecodedTable {
-    /// The final schema: every column seen on any page.
-    pub schema: SchemaRef,
-    /// All rows, in page order, under `schema`.
-    pub batches: Vec<RecordBatch>,
-    /// Rows in `batches`.
-    pub rows: usize,
-    /// Rows dropped because their key was already seen (rows that moved between pages).
-    pub duplicates_dropped: usize,
-    /// Things to tell the caller (type conflicts, ...).
-    pub warnings: Vec<String>,
-}
-
-/// State shared by the pages of one fetch.
-pub(crate) struct Shared {
-    options: DecodeOptions,
-    schema: RwLock<Option<SchemaRef>>,
-    warnings: RwLock<Vec<String>>,
-}
-
-impl Shared {
-    fn schema(&self) -> Option<SchemaRef> {
-        self.schema.read().ok()?.clone()
-    }
-
-    /// Widens the shared schema with `page` and returns the result.
-    fn widen_with(&self, page: &Schema) -> SchemaRef {
-        let mut slot = self
-            .schema
-            .write()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let mut warnings = Vec::new();
-        let merged = match slot.as_ref() {
-            Some(current) => infer::merge(current, page, &mut warnings),
-            None => page.clone(),
-        };
-        let merged = Arc::new(infer::apply_overrides(
-            merged,
-            &self.options.schema_overrides,
-        ));
-        *slot = Some(Arc::clone(&merged));
-        drop(slot);
-        if !warnings.is_empty() {
-            if let Ok(mut all) = self.warnings.write() {
-                all.extend(warnings);
-            }
-        }
-        merged
-    }
-}
-
-/// Decodes every page of one fetch; shared by the page tasks (it is `Send + Sync`).
+/// Decodes all pages of one fetch; shared by pages decoding concurrently (it is `Send + Sync`).
+#[derive(Clone, Debug)]
 pub struct FetchDecoder {
     shared: Arc<Shared>,
 }
 
+/// State shared by a fetch's pages.
+#[derive(Debug)]
+pub(crate) struct Shared {
+    options: DecodeOptions,
+    /// Everything finished pages have shown, merged; `None` until a page had a column.
+    state: RwLock<(Fields, Option<Arc<Snapshot>>)>,
+}
+
+/// An immutable view of the shared schema that a page decodes with.
+#[derive(Debug)]
+pub(crate) struct Snapshot {
+    fields: Fields,
+    kinds: Vec<Kind>,
+    /// Columns with a user override: inference does not apply to them.
+    forced: Vec<bool>,
+    schema: SchemaRef,
+}
+
+/// One decoded page: its batches under the schema it was decoded with (cloning shares buffers).
+#[derive(Debug, Clone)]
+pub struct DecodedPage {
+    /// Rows in the page (the JSON array's length).
+    pub rows: usize,
+    /// The rows, in order; their schema may be narrower than the fetch's final schema.
+    pub batches: Vec<RecordBatch>,
+    /// What the page's columns held, for the final schema.
+    columns: Fields,
+}
+
+/// All pages of a fetch, in one schema.
+#[derive(Debug)]
+pub struct DecodedTable {
+    /// The final schema: every column of every page, in first-appearance order.
+    pub schema: SchemaRef,
+    /// The rows in page order, all with `schema`.
+    pub batches: Vec<RecordBatch>,
+    /// Rows in `batches` (after dropping duplicates).
+    pub rows: usize,
+    /// Rows dropped because their key had been seen on an earlier row.
+    pub duplicates_dropped: usize,
+    /// Type conflicts resolved by falling back to text, one line per column.
+    pub warnings: Vec<String>,
+}
+
 impl FetchDecoder {
-    /// A decoder with no schema yet.
+    /// A decoder for one fetch.
     pub fn new(options: DecodeOptions) -> Self {
+        let shared = Shared {
+            options,
+            state: RwLock::new((Fields::default(), None)),
+        };
         Self {
-            shared: Arc::new(Shared {
-                options,
-                schema: RwLock::new(None),
-                warnings: RwLock::new(Vec::new()),
-            }),
+            shared: Arc::new(shared),
         }
     }
 
-    /// Starts decoding one page body.
+    /// Starts decoding one page's body.
     pub fn page(&self) -> PageDecoder {
         PageDecoder::new(Arc::clone(&self.shared))
     }
 
-    /// The schema so far, if any page has been decoded.
+    /// The schema the finished pages add up to so far, if any page had a column.
     pub fn current_schema(&self) -> Option<SchemaRef> {
-        self.shared.schema()
+        let state = self.shared.state.read();
+        state.1.as_ref().map(|s| Arc::clone(&s.schema))
     }
 
-    /// Type conflicts and similar notes gathered so far.
+    /// Unifies `pages` (in page order) into one table; with `key`, keeps only the first row
+    /// for each key value (rows with a null key are all kept).
+    pub fn finish(
+        &self,
+        pages: Vec<DecodedPage>,
+        key: Option<&str>,
+    ) -> crate::Result<DecodedTable> {
+        unify::finish(&self.shared.options, pages, key)
+    }
+
+    /// Type conflicts seen so far by finished pages, one line per column.
     pub fn warnings(&self) -> Vec<String> {
-        self.shared
-            .warnings
-            .read()
-            .map(|w| w.clone())
-            .unwrap_or_default()
+        let state = self.shared.state.read();
+        infer::warnings_of(&state.0, &self.shared.options.schema_overrides)
+    }
+}
+
+impl Shared {
+    /// Merges a finished page's columns into the shared state; returns the state after.
+    fn merge(&self, page: &Fields) -> Option<Arc<Snapshot>> {
+        // Pages finish rarely (once per page), so one write lock each is cheap.
+        let mut state = self.state.write();
+        let before = state.0.clone();
+        state.0.merge(page);
+        if state.0 != before || (state.1.is_none() && !state.0.is_empty()) {
+            let snapshot = Snapshot::new(state.0.clone(), &self.options.schema_overrides);
+            state.1 = Some(Arc::new(snapshot));
+        }
+        state.1.clone()
     }
 
-    /// Assembles `pages` (in page order) into one table under the final schema, keeping the
-    /// first row of each `key` value.
-    pub fn finish(&self, pages: Vec<DecodedPage>, key: Option<&str>) -> Result<DecodedTable> {
-        let schema = self
-            .shared
-            .schema()
-            .unwrap_or_else(|| Arc::new(Schema::empty()));
-        let batches: Vec<RecordBatch> = pages.into_iter().flat_map(|p| p.batches).collect();
-        let mut conformed = unify::conform_all(&schema, batches)?;
-        let mut duplicates_dropped = 0;
-        if let Some(key) = key.filter(|k| schema.field_with_name(k).is_ok()) {
-            let mut deduper = KeyDeduper::new(key);
-            for batch in &mut conformed {
-                let (kept, dropped) = deduper.filter(batch)?;
-                duplicates_dropped += dropped;
-                *batch = kept;
-            }
-            conformed.retain(|b| b.num_rows() > 0);
+    fn snapshot(&self) -> Option<Arc<Snapshot>> {
+        self.state.read().1.clone()
+    }
+}
+
+impl Snapshot {
+    fn new(fields: Fields, overrides: &[(String, DataType)]) -> Self {
+        let forced = fields
+            .names
+            .iter()
+            .map(|n| overrides.iter().any(|(o, _)| **o == **n))
+            .collect();
+        Self {
+            kinds: fields.kinds(),
+            schema: infer::schema_of(&fields, overrides),
+            forced,
+            fields,
         }
-        let rows = conformed.iter().map(RecordBatch::num_rows).sum();
-        Ok(DecodedTable {
-            schema,
-            batches: conformed,
-            rows,
-            duplicates_dropped,
-            warnings: self.warnings(),
-        })
     }
 }

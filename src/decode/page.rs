@@ -1,210 +1,213 @@
-//! Decoding one page: its body chunks go through the framer into arrow-json's decoder as they
-//! arrive. The chunks are also kept (refcounted `Bytes`, no copy) until the page is finished,
-//! so a page that contradicts the schema so far (a new column, a float in an int column, text in
-//! a date column) can be re-inferred and decoded again without another request.
+//! [`PageDecoder`]: one page's body, chunk by chunk, into record batches.
+//!
+//! Rows are classified as they arrive and, while they fit the schema the page started with,
+//! decoded straight away. A page that started with no schema, or met a row that does not fit,
+//! is decoded at `finish` from its retained chunks under the shared schema widened by what the
+//! page saw (see the `mod.rs` docs).
 
 use std::sync::Arc;
 
 use arrow_array::RecordBatch;
-use arrow_json::reader::{Decoder, ReaderBuilder};
+use arrow_json::reader::Decoder;
+use arrow_json::ReaderBuilder;
 use arrow_schema::SchemaRef;
 use bytes::Bytes;
 
-use super::framing::Framer;
-use super::{infer, DecodedPage, Shared};
-use crate::error::{Error, Result};
+use super::classify::{Classifier, Stop};
+use super::framing::{decode_error, ScanSink, Sink, Splitter};
+use super::infer::{bits, Fields, Kind};
+use super::unify::quote_nested;
+use super::{DecodedPage, Shared, Snapshot};
+use crate::Result;
 
-/// How many times a page is re-decoded after widening before giving up.
-const MAX_ATTEMPTS: usize = 4;
-/// Rows a page without a schema waits for before inferring one from them and streaming on.
-const SAMPLE_ROWS: usize = 2_000;
-
-/// Decodes one page body; see [`super::FetchDecoder::page`].
+/// Decodes one page's body; made by [`FetchDecoder::page`](super::FetchDecoder::page).
+///
+/// `Send + 'static`: it may move to whichever task receives the body.
 pub struct PageDecoder {
     shared: Arc<Shared>,
+    splitter: Splitter,
+    sink: StreamSink,
+    /// The body so far (refcounted, not copied), for a re-decode under a wider schema.
     chunks: Vec<Bytes>,
-    framer: Framer,
-    streaming: Option<Streaming>,
-    /// The data contradicted the streaming schema: decode again at `finish`.
-    mismatch: bool,
 }
 
-/// The decoder of the streaming pass, while it still agrees with the data.
-struct Streaming {
-    decoder: Decoder,
-    schema: SchemaRef,
+/// Classifies every row and decodes it while it fits the page's starting schema.
+struct StreamSink {
+    classifier: Classifier,
+    snapshot: Option<Arc<Snapshot>>,
+    /// `None` when the page started without a schema or a row did not fit it.
+    decoder: Option<Decoder>,
     batches: Vec<RecordBatch>,
-}
-
-impl Streaming {
-    fn new(shared: &Shared, schema: SchemaRef) -> Result<Self> {
-        let decoder = ReaderBuilder::new(Arc::clone(&schema))
-            .with_batch_size(shared.options.batch_size)
-            .with_coerce_primitive(true)
-            .with_strict_mode(true)
-            .build_decoder()?;
-        Ok(Self {
-            decoder,
-            schema,
-            batches: Vec::new(),
-        })
-    }
-
-    /// Decodes element bytes, flushing whenever the decoder's batch is full.
-    fn push(&mut self, mut bytes: &[u8]) -> Result<()> {
-        while !bytes.is_empty() {
-            let read = self.decoder.decode(bytes)?;
-            bytes = &bytes[read..];
-            if !bytes.is_empty() {
-                if let Some(batch) = self.decoder.flush()? {
-                    self.batches.push(batch);
-                }
-            }
-        }
-        Ok(())
-    }
-
-    fn finish(mut self) -> Result<(SchemaRef, Vec<RecordBatch>)> {
-        if let Some(batch) = self.decoder.flush()? {
-            self.batches.push(batch);
-        }
-        Ok((self.schema, self.batches))
-    }
-}
-
-/// True if a column the page had fractional numbers in was decoded as integers (arrow-json
-/// would have truncated them).
-fn truncates_floats(schema: &SchemaRef, float_keys: &[String]) -> bool {
-    float_keys.iter().any(|key| {
-        schema
-            .field_with_name(key)
-            .is_ok_and(|f| f.data_type().is_integer())
-    })
+    rows: usize,
+    batch_size: usize,
 }
 
 impl PageDecoder {
-    pub(super) fn new(shared: Arc<Shared>) -> Self {
-        let streaming = shared
-            .schema()
-            .and_then(|schema| Streaming::new(&shared, schema).ok());
+    pub(crate) fn new(shared: Arc<Shared>) -> Self {
+        let snapshot = shared.snapshot();
+        let batch_size = shared.options.batch_size.max(1);
+        let decoder = snapshot
+            .as_ref()
+            .and_then(|s| build_decoder(Arc::clone(&s.schema), batch_size).ok());
+        let classifier = Classifier {
+            parse_dates: shared.options.parse_dates,
+            ..Classifier::default()
+        };
+        let sink = StreamSink {
+            classifier,
+            snapshot,
+            decoder,
+            batches: Vec::new(),
+            rows: 0,
+            batch_size,
+        };
         Self {
             shared,
+            splitter: Splitter::default(),
+            sink,
             chunks: Vec::new(),
-            framer: Framer::new(),
-            streaming,
-            mismatch: false,
         }
     }
 
-    /// Feeds the next body chunk, at any boundary.
+    /// Feeds the next chunk of the body; chunks may split the body anywhere.
     pub fn feed(&mut self, chunk: Bytes) -> Result<()> {
-        let streaming = &mut self.streaming;
-        let mut failed = false;
-        self.framer.split(&chunk, |element| {
-            if let Some(decoder) = streaming.as_mut() {
-                // A mismatch is not an error yet: the page is decoded again at `finish`.
-                if decoder.push(element).is_err() {
-                    failed = true;
-                    *streaming = None;
-                }
-            }
-            Ok(())
-        })?;
-        self.mismatch |= failed;
-        self.chunks.push(chunk);
-        if self.streaming.is_none() && !self.mismatch {
-            self.start_streaming()?;
+        self.splitter.feed(&chunk, &mut self.sink)?;
+        if !chunk.is_empty() {
+            self.chunks.push(chunk);
         }
         Ok(())
     }
 
-    /// Without a schema yet: once another page has one, or enough rows are here to infer one,
-    /// decode what has arrived and stream the rest.
-    fn start_streaming(&mut self) -> Result<()> {
-        let schema = match self.shared.schema() {
-            Some(schema) => schema,
-            None if self.framer.elements() >= SAMPLE_ROWS => {
-                let sample = self.sample();
-                let page_schema = infer::infer(&sample, self.shared.options.parse_dates)?;
-                self.shared.widen_with(&page_schema)
-            }
-            None => return Ok(()),
-        };
-        let mut streaming = Streaming::new(&self.shared, schema)?;
-        let mut framer = Framer::new();
-        let caught_up = self
-            .chunks
-            .iter()
-            .try_for_each(|chunk| framer.split(chunk, |element| streaming.push(element)));
-        match caught_up {
-            Ok(()) => self.streaming = Some(streaming),
-            Err(_) => self.mismatch = true,
+    /// Finishes the page; fails if the body was not one complete JSON array of objects.
+    pub fn finish(self) -> Result<DecodedPage> {
+        self.splitter.finish()?;
+        let Self {
+            shared,
+            sink,
+            chunks,
+            ..
+        } = self;
+        let StreamSink {
+            classifier,
+            decoder,
+            mut batches,
+            rows,
+            batch_size,
+            ..
+        } = sink;
+        let columns = classifier.fields;
+        let after = shared.merge(&columns);
+        match (decoder, after) {
+            _ if rows == 0 => batches.clear(),
+            (Some(mut decoder), _) => batches.extend(decoder.flush()?),
+            (None, Some(after)) => batches = redecode(&chunks, &after, &columns, batch_size)?,
+            (None, None) => return Err(decode_error("rows without columns")),
         }
-        Ok(())
-    }
-
-    /// The rows that have arrived whole, parsed, for inference.
-    fn sample(&self) -> Vec<serde_json::Value> {
-        let mut bytes = Vec::new();
-        let mut framer = Framer::new();
-        for chunk in &self.chunks {
-            // Element runs concatenate into `{..}{..}`, which serde reads as a stream.
-            let _ = framer.split(chunk, |element| {
-                bytes.extend_from_slice(element);
-                Ok(())
-            });
-        }
-        serde_json::Deserializer::from_slice(&bytes)
-            .into_iter::<serde_json::Value>()
-            .map_while(std::result::Result::ok)
-            .collect()
-    }
-
-    /// Completes the page: its rows as record batches.
-    pub fn finish(mut self) -> Result<DecodedPage> {
-        if !self.framer.is_done() {
-            return Err(Error::Decode {
-                endpoint: String::new(),
-                message: "the body ended before the JSON array was closed".into(),
-            });
-        }
-        if let Some(streaming) = self.streaming.take() {
-            if let Ok((schema, batches)) = streaming.finish() {
-                if !truncates_floats(&schema, self.framer.float_keys()) {
-                    return Ok(DecodedPage::new(batches));
-                }
-            }
-        }
-        self.decode_again()
-    }
-
-    /// Infers this page's schema, widens the shared one, and decodes the kept chunks with it.
-    #[cold]
-    fn decode_again(&self) -> Result<DecodedPage> {
-        let body = self.chunks.concat();
-        let rows = infer::parse_rows(&body)?;
-        if rows.is_empty() {
-            return Ok(DecodedPage::new(Vec::new()));
-        }
-        let page_schema = infer::infer(&rows, self.shared.options.parse_dates)?;
-        drop(rows);
-        let mut last_error = None;
-        for _ in 0..MAX_ATTEMPTS {
-            let schema = self.shared.widen_with(&page_schema);
-            let mut streaming = Streaming::new(&self.shared, Arc::clone(&schema))?;
-            let mut framer = Framer::new();
-            let result = framer.split(&body, |element| streaming.push(element));
-            match result.and_then(|()| streaming.finish()) {
-                Ok((_, batches)) => return Ok(DecodedPage::new(batches)),
-                Err(err) => last_error = Some(err),
-            }
-        }
-        Err(Error::Decode {
-            endpoint: String::new(),
-            message: format!(
-                "rows do not fit any inferred schema ({}); pass schema={{...}} to force types",
-                last_error.map_or_else(String::new, |e| e.to_string())
-            ),
+        Ok(DecodedPage {
+            rows,
+            batches,
+            columns,
         })
     }
+}
+
+impl Sink for StreamSink {
+    fn element(&mut self, bytes: &[u8]) -> Result<Option<usize>> {
+        let n = match self.classifier.row(bytes) {
+            Ok(n) => n,
+            Err(Stop::Incomplete) => return Ok(None),
+            Err(Stop::Invalid(message)) => return Err(decode_error(message)),
+        };
+        self.rows += 1;
+        if self.classifier.changed {
+            self.classifier.changed = false;
+            let fits = self
+                .snapshot
+                .as_ref()
+                .is_some_and(|s| fits(s, &self.classifier.fields));
+            if !fits && self.decoder.is_some() {
+                // Decoded rows are thrown away: the whole page is re-decoded at `finish`.
+                self.decoder = None;
+                self.batches.clear();
+            }
+        }
+        if let Some(decoder) = &mut self.decoder {
+            decode_row(decoder, &bytes[..n], &mut self.batches, self.batch_size)?;
+        }
+        Ok(Some(n))
+    }
+}
+
+/// True if rows with `page`'s values decode losslessly under `snap`'s schema as they are.
+fn fits(snap: &Snapshot, page: &Fields) -> bool {
+    page.names.iter().zip(&page.cols).all(|(name, col)| {
+        let Some(i) = snap.fields.position(name) else {
+            return false;
+        };
+        if snap.forced[i] {
+            return true;
+        }
+        let mut merged = snap.fields.cols[i].clone();
+        merged.merge(col);
+        let kind = merged.kind();
+        // JSON-text columns need nested values quoted first, which only the re-decode does.
+        kind == snap.kinds[i] && !(kind == Kind::Json && col.seen & bits::NESTED != 0)
+    })
+}
+
+fn build_decoder(schema: SchemaRef, batch_size: usize) -> Result<Decoder> {
+    Ok(ReaderBuilder::new(schema)
+        .with_batch_size(batch_size)
+        .with_coerce_primitive(true)
+        .with_strict_mode(true)
+        .build_decoder()?)
+}
+
+fn decode_row(d: &mut Decoder, row: &[u8], out: &mut Vec<RecordBatch>, size: usize) -> Result<()> {
+    if d.len() >= size {
+        out.extend(d.flush()?);
+    }
+    if d.decode(row)? != row.len() {
+        return Err(decode_error("arrow-json stopped inside a row"));
+    }
+    Ok(())
+}
+
+/// Decodes the retained body again under `snap`, quoting nested values of JSON-text columns.
+fn redecode(
+    chunks: &[Bytes],
+    snap: &Snapshot,
+    page: &Fields,
+    batch_size: usize,
+) -> Result<Vec<RecordBatch>> {
+    let mut decoder = build_decoder(Arc::clone(&snap.schema), batch_size)?;
+    let quote: Vec<&str> = page
+        .names
+        .iter()
+        .zip(&page.cols)
+        .filter(|(name, col)| {
+            let i = snap.fields.position(name);
+            let json = i.is_some_and(|i| snap.kinds[i] == Kind::Json && !snap.forced[i]);
+            json && col.seen & bits::NESTED != 0
+        })
+        .map(|(name, _)| name.as_ref())
+        .collect();
+    let mut batches = Vec::new();
+    let mut rewritten = Vec::new();
+    let mut sink = ScanSink(|row: &[u8]| {
+        let row = if quote.is_empty() {
+            row
+        } else {
+            rewritten.clear();
+            quote_nested(row, &quote, &mut rewritten)?;
+            &rewritten
+        };
+        decode_row(&mut decoder, row, &mut batches, batch_size)
+    });
+    let mut splitter = Splitter::default();
+    for chunk in chunks {
+        splitter.feed(chunk, &mut sink)?;
+    }
+    batches.extend(decoder.flush()?);
+    Ok(batches)
 }

@@ -1,381 +1,278 @@
-//! Tests of framing, streaming decode, inference across pages and the final assembly.
+//! Tests of framing, page decoding, bad bodies, dedupe and concurrency. Schema drift and type
+//! rules are in `tests_schema.rs`.
+
+use std::sync::Arc;
 
 use arrow_array::cast::AsArray;
-use arrow_array::types::{Date32Type, Float64Type, Int64Type, TimestampMicrosecondType};
+use arrow_array::types::Int64Type;
 use arrow_array::{Array, RecordBatch};
-use arrow_schema::DataType;
+use arrow_cast::display::{ArrayFormatter, FormatOptions};
+use arrow_select::concat::concat_batches;
 use bytes::Bytes;
 
 use super::*;
 
-fn decode_pages(decoder: &FetchDecoder, pages: &[&str]) -> Vec<DecodedPage> {
-    pages
-        .iter()
-        .map(|body| {
-            let mut page = decoder.page();
-            page.feed(Bytes::from(body.to_string())).unwrap();
-            page.finish().unwrap()
-        })
+/// Decodes one page from `body` cut at `cuts` (ascending byte offsets).
+pub(super) fn page_with_cuts(fetch: &FetchDecoder, body: &[u8], cuts: &[usize]) -> DecodedPage {
+    try_page(fetch, body, cuts).expect("page decodes")
+}
+
+pub(super) fn try_page(
+    fetch: &FetchDecoder,
+    body: &[u8],
+    cuts: &[usize],
+) -> crate::Result<DecodedPage> {
+    let mut page = fetch.page();
+    let body = Bytes::copy_from_slice(body);
+    let mut at = 0;
+    for &cut in cuts.iter().chain(std::iter::once(&body.len())) {
+        page.feed(body.slice(at..cut))?;
+        at = cut;
+    }
+    page.finish()
+}
+
+pub(super) fn page(fetch: &FetchDecoder, body: &str) -> DecodedPage {
+    page_with_cuts(fetch, body.as_bytes(), &[])
+}
+
+/// Every value of column `name` across `table`, rendered as text ("null" for nulls).
+pub(super) fn column_text(table: &DecodedTable, name: &str) -> Vec<String> {
+    let batch = concat_batches(&table.schema, &table.batches).unwrap();
+    let column = batch.column_by_name(name).expect("column exists");
+    let options = FormatOptions::default().with_null("null");
+    let formatter = ArrayFormatter::try_new(column.as_ref(), &options).unwrap();
+    (0..column.len())
+        .map(|i| formatter.value(i).to_string())
         .collect()
 }
 
-fn table(pages: &[&str], key: Option<&str>) -> DecodedTable {
-    let decoder = FetchDecoder::new(DecodeOptions::default());
-    let decoded = decode_pages(&decoder, pages);
-    decoder.finish(decoded, key).unwrap()
+pub(super) fn table(pages: &[&str]) -> DecodedTable {
+    let fetch = FetchDecoder::new(DecodeOptions::default());
+    let pages = pages.iter().map(|b| page(&fetch, b)).collect();
+    fetch.finish(pages, None).unwrap()
 }
 
-fn column<'a>(table: &'a DecodedTable, name: &str) -> Vec<&'a dyn Array> {
-    let index = table.schema.index_of(name).unwrap();
-    table
-        .batches
-        .iter()
-        .map(|b| b.column(index).as_ref())
+const TRICKY: &str = r#" [
+  {"id": 1, "s": "quote \" and backslash \\", "t": "brackets ] } [ { and , commas"},
+  {"id":2,"s":"unicode \u00e9 \ud83d\ude00 é","t":"\\\"","n":{"a":[1,{"b":"]"}],"c":"}"}},
+  {"id" : 3 , "s" : "" , "t" : "\\" , "n" : {"a":[],"c":"x"}}
+	]
+"#;
+
+fn tricky_rows(batches: &[RecordBatch]) -> Vec<String> {
+    let batch = concat_batches(&batches[0].schema(), batches).unwrap();
+    let options = FormatOptions::default().with_null("null");
+    let s = arrow_array::StructArray::from(batch);
+    let formatter = ArrayFormatter::try_new(&s, &options).unwrap();
+    (0..s.len())
+        .map(|i| formatter.value(i).to_string())
         .collect()
 }
-
-const TRICKY: &str = r#" [ {"id":1,"s":"a \"quoted\" ], {comma}, [bracket]","n":{"x":[{"y":"}"}]}},
-  {"id":2,"s":"back\\slash\\","n":{"x":[]}} ,{"id":3,"s":"\u00e9\n\t","n":null} ] "#;
 
 #[test]
 fn framing_survives_every_chunk_split() {
-    let bytes = TRICKY.as_bytes();
-    let whole: Vec<u8> = {
-        let mut framer = Framer::new();
-        let mut out = Vec::new();
-        framer
-            .split(bytes, |e| {
-                out.extend_from_slice(e);
-                Ok(())
-            })
-            .unwrap();
-        assert!(framer.is_done());
-        out
-    };
-    for a in 0..bytes.len() {
-        for b in a..bytes.len() {
-            let mut framer = Framer::new();
-            let mut out = Vec::new();
-            for part in [&bytes[..a], &bytes[a..b], &bytes[b..]] {
-                framer
-                    .split(part, |e| {
-                        out.extend_from_slice(e);
-                        Ok(())
-                    })
-                    .unwrap();
-            }
-            assert!(framer.is_done(), "split at {a},{b}");
-            assert_eq!(out, whole, "split at {a},{b}");
+    let body = TRICKY.as_bytes();
+    let whole = tricky_rows(&page(&FetchDecoder::new(DecodeOptions::default()), TRICKY).batches);
+    assert_eq!(whole.len(), 3);
+    assert!(
+        whole[0].contains(r#"quote " and backslash \"#),
+        "{}",
+        whole[0]
+    );
+    assert!(whole[1].contains("unicode é 😀 é"), "{}", whole[1]);
+    for cut in 0..=body.len() {
+        let fetch = FetchDecoder::new(DecodeOptions::default());
+        let got = page_with_cuts(&fetch, body, &[cut]);
+        assert_eq!(tricky_rows(&got.batches), whole, "one cut at {cut}");
+    }
+    for a in 0..=body.len() {
+        for b in a..=body.len() {
+            let fetch = FetchDecoder::new(DecodeOptions::default());
+            let got = page_with_cuts(&fetch, body, &[a, b]);
+            assert_eq!(got.rows, 3, "cuts at {a}, {b}");
         }
     }
-    // The framed bytes are the three objects back to back.
-    let text = String::from_utf8(whole).unwrap();
-    assert!(
-        text.starts_with(r#"{"id":1"#) && text.ends_with(r#""n":null}"#),
-        "{text}"
-    );
 }
 
 #[test]
-fn decoding_in_tiny_chunks_equals_one_chunk() {
-    let decoder = FetchDecoder::new(DecodeOptions::default());
-    let one = decode_pages(&decoder, &[TRICKY]);
-    let mut page = decoder.page();
-    for byte in TRICKY.as_bytes() {
-        page.feed(Bytes::copy_from_slice(&[*byte])).unwrap();
+fn byte_by_byte_chunks_decode_under_a_known_schema() {
+    // The second page streams into arrow-json (the schema is known), one byte per chunk.
+    let fetch = FetchDecoder::new(DecodeOptions::default());
+    let first = page(&fetch, TRICKY);
+    let cuts: Vec<usize> = (1..TRICKY.len()).collect();
+    let second = page_with_cuts(&fetch, TRICKY.as_bytes(), &cuts);
+    assert_eq!(tricky_rows(&first.batches), tricky_rows(&second.batches));
+}
+
+#[test]
+fn empty_array_has_no_rows_and_no_columns() {
+    let fetch = FetchDecoder::new(DecodeOptions::default());
+    for body in ["[]", " [ \n ] \n", "[\n]"] {
+        let p = page(&fetch, body);
+        assert_eq!((p.rows, p.batches.len()), (0, 0), "{body:?}");
     }
-    let split = page.finish().unwrap();
-    assert_eq!(split.rows, 3);
-    assert_eq!(split.batches, one.into_iter().next().unwrap().batches);
-}
-
-#[test]
-fn nested_values_keep_their_structure() {
-    let t = table(&[TRICKY], None);
-    assert!(matches!(
-        t.schema.field_with_name("n").unwrap().data_type(),
-        DataType::Struct(_)
-    ));
-    let s = column(&t, "s")[0].as_string::<i32>();
-    assert_eq!(s.value(0), "a \"quoted\" ], {comma}, [bracket]");
-    assert_eq!(s.value(1), "back\\slash\\");
-    assert_eq!(s.value(2), "é\n\t");
+    assert!(fetch.current_schema().is_none());
+    let t = fetch
+        .finish(vec![page(&fetch, "[]")], Some("call_id"))
+        .unwrap();
+    assert_eq!((t.rows, t.schema.fields().len()), (0, 0));
 }
 
 #[test]
 fn bad_bodies_are_errors() {
-    for body in [
-        "<html><body>502</body></html>",
-        "[{\"a\":1}",
-        "{\"a\":1}",
-        "[{\"a\":1}] x",
-    ] {
-        let decoder = FetchDecoder::new(DecodeOptions::default());
-        let mut page = decoder.page();
-        let fed = page.feed(Bytes::from(body));
-        assert!(fed.is_err() || page.finish().is_err(), "{body}");
+    let bad = [
+        "",
+        "   ",
+        "<html><body>502 Bad Gateway</body></html>",
+        r#"{"error": "nope", "code": "x"}"#,
+        r#"[{"a": 1}"#,
+        r#"[{"a": 1},"#,
+        r#"[{"a": 1}, {"a": "#,
+        r#"[{"a": "unterminated}]"#,
+        r#"[{"a": 1} {"a": 2}]"#,
+        r#"[{"a": 1}]]"#,
+        r#"[{"a": 1}] x"#,
+        "[1, 2]",
+        r#"[{"a": tru}]"#,
+        r#"[{"a" 1}]"#,
+        r#"[{"a": 1,}]"#,
+    ];
+    for body in bad {
+        let fetch = FetchDecoder::new(DecodeOptions::default());
+        let err = try_page(&fetch, body.as_bytes(), &[]).expect_err(body);
+        assert!(matches!(err, crate::Error::Decode { .. }), "{body}: {err}");
+    }
+    let fetch = FetchDecoder::new(DecodeOptions::default());
+    let err = try_page(&fetch, b"<html>", &[]).unwrap_err().to_string();
+    assert!(err.contains("expected a JSON array"), "{err}");
+}
+
+#[test]
+fn batches_respect_batch_size() {
+    let rows: Vec<String> = (0..10).map(|i| format!(r#"{{"a":{i}}}"#)).collect();
+    let body = format!("[{}]", rows.join(","));
+    let options = DecodeOptions {
+        batch_size: 4,
+        ..DecodeOptions::default()
+    };
+    let fetch = FetchDecoder::new(options);
+    for _ in 0..2 {
+        // First page: decoded at finish; second: streamed.
+        let p = page(&fetch, &body);
+        let sizes: Vec<usize> = p.batches.iter().map(RecordBatch::num_rows).collect();
+        assert_eq!(sizes, [4, 4, 2]);
     }
 }
 
-#[test]
-fn empty_page_has_no_rows_or_columns() {
-    let t = table(&["[]", " [ ] "], Some("id"));
-    assert_eq!(t.rows, 0);
-    assert_eq!(t.schema.fields().len(), 0);
+fn ids_body(ids: &[i64]) -> String {
+    let rows: Vec<String> = ids
+        .iter()
+        .map(|i| format!(r#"{{"call_id":{i},"v":"r{i}"}}"#))
+        .collect();
+    format!("[{}]", rows.join(","))
 }
 
 #[test]
-fn schema_drift_across_pages() {
-    let t = table(
-        &[
-            r#"[{"id":1,"v":1,"late":null,"mixed":1},{"id":2,"v":2,"late":null,"mixed":2}]"#,
-            r#"[{"id":3,"v":2.5,"late":null,"mixed":"x"}]"#,
-            r#"[{"id":4,"v":3,"late":"now","mixed":3,"new":true}]"#,
-        ],
-        Some("id"),
+fn finish_drops_duplicate_keys_keeping_the_first() {
+    let fetch = FetchDecoder::new(DecodeOptions::default());
+    // Page 2 repeats 3 and 4: a row was inserted before them while paging.
+    let pages = vec![
+        page(&fetch, &ids_body(&[1, 2, 3, 4])),
+        page(&fetch, &ids_body(&[3, 4, 5, 6])),
+    ];
+    let t = fetch.finish(pages, Some("call_id")).unwrap();
+    assert_eq!((t.rows, t.duplicates_dropped), (6, 2));
+    let ids: Vec<i64> = t
+        .batches
+        .iter()
+        .flat_map(|b| b.column(0).as_primitive::<Int64Type>().values().to_vec())
+        .collect();
+    assert_eq!(ids, [1, 2, 3, 4, 5, 6]);
+}
+
+#[test]
+fn key_deduper_handles_text_keys_and_nulls() {
+    let t = table(&[r#"[{"k":"a"},{"k":null},{"k":"b"},{"k":null},{"k":"a"}]"#]);
+    let mut d = KeyDeduper::new("k");
+    let (kept, dropped) = d.filter(&t.batches[0]).unwrap();
+    assert_eq!((kept.num_rows(), dropped), (4, 1));
+    let (again, dropped) = d.filter(&t.batches[0]).unwrap();
+    assert_eq!(
+        (again.num_rows(), dropped),
+        (2, 3),
+        "only null keys pass twice"
     );
-    assert_eq!(t.rows, 4);
-    let names: Vec<_> = t
+    let mut other = KeyDeduper::new("missing");
+    assert_eq!(other.filter(&t.batches[0]).unwrap().1, 0);
+}
+
+#[test]
+fn pages_decode_concurrently_from_threads() {
+    let fetch = FetchDecoder::new(DecodeOptions::default());
+    let pages: Vec<DecodedPage> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..8)
+            .map(|p: i64| {
+                let fetch = fetch.clone();
+                s.spawn(move || {
+                    let ids: Vec<i64> = (p * 100..p * 100 + 100).collect();
+                    let mut body = ids_body(&ids);
+                    if p == 5 {
+                        // A late column, on one page only.
+                        body = body.replacen(r#""v":"r500""#, r#""v":"r500","x":1.5"#, 1);
+                    }
+                    let cuts: Vec<usize> = (7..body.len()).step_by(97).collect();
+                    page_with_cuts(&fetch, body.as_bytes(), &cuts)
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    let t = fetch.finish(pages, Some("call_id")).unwrap();
+    assert_eq!((t.rows, t.duplicates_dropped), (800, 0));
+    let names: Vec<&str> = t
         .schema
         .fields()
         .iter()
         .map(|f| f.name().as_str())
         .collect();
-    assert_eq!(names, ["id", "v", "late", "mixed", "new"]);
-    assert_eq!(
-        t.schema.field_with_name("v").unwrap().data_type(),
-        &DataType::Float64
-    );
-    assert_eq!(
-        t.schema.field_with_name("late").unwrap().data_type(),
-        &DataType::Utf8
-    );
-    assert_eq!(
-        t.schema.field_with_name("mixed").unwrap().data_type(),
-        &DataType::Utf8
-    );
-    assert!(
-        t.warnings.iter().any(|w| w.contains("mixed")),
-        "{:?}",
-        t.warnings
-    );
-    let v: Vec<f64> = column(&t, "v")
-        .iter()
-        .flat_map(|a| a.as_primitive::<Float64Type>().values().to_vec())
-        .collect();
-    assert_eq!(v, [1.0, 2.0, 2.5, 3.0]);
-    let mixed: Vec<String> = column(&t, "mixed")
-        .iter()
-        .flat_map(|a| {
-            (0..a.len())
-                .map(|i| a.as_string::<i32>().value(i).to_owned())
-                .collect::<Vec<_>>()
-        })
-        .collect();
-    assert_eq!(mixed, ["1", "2", "x", "3"]);
-    let new = column(&t, "new");
-    assert_eq!(new.iter().map(|a| a.null_count()).sum::<usize>(), 3);
+    assert_eq!(names, ["call_id", "v", "x"]);
+    let x = column_text(&t, "x");
+    assert_eq!(x.iter().filter(|v| *v != "null").count(), 1);
+    assert_eq!(x[500], "1.5");
+    let ids = column_text(&t, "call_id");
+    assert_eq!(ids[0], "0");
+    assert_eq!(ids[799], "799");
 }
 
 #[test]
-fn dates_and_timestamps_are_parsed_unless_turned_off() {
-    let body = r#"[{"d":"2025-07-15","t":"2025-07-15 12:00:03","x":"2025-02-30"},{"d":null,"t":"2025-07-16T00:00:00.5","x":"no"}]"#;
-    let t = table(&[body], None);
-    assert_eq!(
-        t.schema.field_with_name("d").unwrap().data_type(),
-        &DataType::Date32
-    );
-    assert_eq!(
-        t.schema.field_with_name("t").unwrap().data_type(),
-        &infer::TIMESTAMP
-    );
-    assert_eq!(
-        t.schema.field_with_name("x").unwrap().data_type(),
-        &DataType::Utf8
-    );
-    let d = column(&t, "d")[0].as_primitive::<Date32Type>();
-    assert_eq!(d.value_as_date(0).unwrap().to_string(), "2025-07-15");
-    assert!(d.is_null(1));
-    let ts = column(&t, "t")[0].as_primitive::<TimestampMicrosecondType>();
-    assert_eq!(
-        ts.value_as_datetime(0).unwrap().to_string(),
-        "2025-07-15 12:00:03"
-    );
-    assert_eq!(
-        ts.value_as_datetime(1).unwrap().to_string(),
-        "2025-07-16 00:00:00.500"
-    );
-
-    let plain = FetchDecoder::new(DecodeOptions {
-        parse_dates: false,
-        ..DecodeOptions::default()
-    });
-    let pages = decode_pages(&plain, &[body]);
-    let t = plain.finish(pages, None).unwrap();
-    assert_eq!(
-        t.schema.field_with_name("d").unwrap().data_type(),
-        &DataType::Utf8
-    );
+fn types_are_send_and_sync_as_documented() {
+    fn send_sync<T: Send + Sync>() {}
+    fn send_static<T: Send + 'static>() {}
+    send_sync::<FetchDecoder>();
+    send_static::<PageDecoder>();
+    send_static::<DecodedPage>();
+    send_static::<KeyDeduper>();
+    let _ = Arc::new(FetchDecoder::new(DecodeOptions::default()));
 }
 
 #[test]
-fn a_date_column_that_meets_text_becomes_text() {
-    let t = table(&[r#"[{"d":"2025-07-15"}]"#, r#"[{"d":"unknown"}]"#], None);
-    assert_eq!(
-        t.schema.field_with_name("d").unwrap().data_type(),
-        &DataType::Utf8
-    );
-    let values: Vec<String> = column(&t, "d")
-        .iter()
-        .map(|a| a.as_string::<i32>().value(0).to_owned())
-        .collect();
-    assert_eq!(values, ["2025-07-15", "unknown"]);
-}
-
-#[test]
-fn overrides_win() {
+fn finish_joins_small_pages_but_not_big_ones() {
     let options = DecodeOptions {
-        schema_overrides: vec![
-            ("n".into(), DataType::Float64),
-            ("d".into(), DataType::Utf8),
-        ],
+        batch_size: 8,
         ..DecodeOptions::default()
     };
-    let decoder = FetchDecoder::new(options);
-    let pages = decode_pages(
-        &decoder,
-        &[
-            r#"[{"n":1,"d":"2025-01-01"}]"#,
-            r#"[{"n":2,"d":"2025-01-02"}]"#,
-        ],
-    );
-    let t = decoder.finish(pages, None).unwrap();
-    assert_eq!(
-        t.schema.field_with_name("n").unwrap().data_type(),
-        &DataType::Float64
-    );
-    assert_eq!(
-        t.schema.field_with_name("d").unwrap().data_type(),
-        &DataType::Utf8
-    );
-}
-
-#[test]
-fn big_integers_stay_exact() {
-    let t = table(
-        &[r#"[{"id":9007199254740993},{"id":9223372036854775807},{"id":-9223372036854775808}]"#],
-        None,
-    );
-    let ids: Vec<i64> = column(&t, "id")[0]
-        .as_primitive::<Int64Type>()
-        .values()
-        .to_vec();
-    assert_eq!(ids, [9_007_199_254_740_993, i64::MAX, i64::MIN]);
-}
-
-#[test]
-fn repeated_keys_are_dropped_keeping_the_first() {
-    let t = table(
-        &[
-            r#"[{"id":1,"v":"a"},{"id":2,"v":"b"}]"#,
-            r#"[{"id":2,"v":"b2"},{"id":3,"v":"c"}]"#,
-        ],
-        Some("id"),
-    );
-    assert_eq!(t.rows, 3);
-    assert_eq!(t.duplicates_dropped, 1);
-    let v: Vec<String> = t
-        .batches
-        .iter()
-        .flat_map(|b: &RecordBatch| {
-            let a = b.column(1).as_string::<i32>();
-            (0..a.len())
-                .map(|i| a.value(i).to_owned())
-                .collect::<Vec<_>>()
-        })
+    let fetch = FetchDecoder::new(options);
+    let ids: Vec<i64> = (0..40).collect();
+    // Ten pages of 3 rows, then one of 10 rows.
+    let mut pages: Vec<DecodedPage> = ids[..30]
+        .chunks(3)
+        .map(|c| page(&fetch, &ids_body(c)))
         .collect();
-    assert_eq!(v, ["a", "b", "c"]);
-    let mut dedupe = KeyDeduper::new("v");
-    let (kept, dropped) = dedupe.filter(&t.batches[0]).unwrap();
-    assert_eq!((kept.num_rows(), dropped), (t.batches[0].num_rows(), 0));
-}
-
-#[test]
-fn pages_decode_concurrently_from_threads() {
-    let decoder = std::sync::Arc::new(FetchDecoder::new(DecodeOptions::default()));
-    let handles: Vec<_> = (0..8)
-        .map(|p| {
-            let decoder = std::sync::Arc::clone(&decoder);
-            std::thread::spawn(move || {
-                let rows: Vec<String> = (0..500)
-                    .map(|i| {
-                        format!(
-                            r#"{{"id":{},"x":{}}}"#,
-                            p * 1000 + i,
-                            if p == 5 { "1.5" } else { "1" }
-                        )
-                    })
-                    .collect();
-                let mut page = decoder.page();
-                page.feed(Bytes::from(format!("[{}]", rows.join(","))))
-                    .unwrap();
-                page.finish().unwrap()
-            })
-        })
-        .collect();
-    let pages: Vec<_> = handles.into_iter().map(|h| h.join().unwrap()).collect();
-    let t = decoder.finish(pages, Some("id")).unwrap();
-    assert_eq!(t.rows, 4000);
-    assert_eq!(
-        t.schema.field_with_name("x").unwrap().data_type(),
-        &DataType::Float64
-    );
-}
-
-/// `cargo test --release -- --ignored --nocapture decode_throughput`
-#[allow(clippy::print_stdout)] // a measurement reports on stdout
-#[test]
-#[ignore = "a measurement, not a check"]
-fn decode_throughput() {
-    let row = r#"{"call_id":123456,"vendor_call_id":"0b9f7a52-6f0e-4d43-9d55-3c1f1c2b8a10","rep_id":"kees500","vendor":"acme","campaign":"sales","department":"support","start_time":"2025-07-15 12:00:03","date":"2025-07-15","duration":312,"sentiment":0.41,"summary":"The customer called about a delayed refund for order 5512. The agent confirmed the \"return\" was received, escalated to billing and promised an update within two business days. Customer satisfied."}"#;
-    let body = format!("[{}]", vec![row; 200_000].join(","));
-    let bytes = Bytes::from(body);
-    let started = std::time::Instant::now();
-    let mut framer = Framer::new();
-    let mut n = 0usize;
-    for chunk in bytes.chunks(64 * 1024) {
-        framer
-            .split(chunk, |e| {
-                n += e.len();
-                Ok(())
-            })
-            .unwrap();
-    }
-    let framing = started.elapsed();
-    let decoder = FetchDecoder::new(DecodeOptions::default());
-    let _ = decode_pages(&decoder, &["[".to_owned().as_str()].map(|_| "[]"));
-    let started = std::time::Instant::now();
-    let warm = decoder.page();
-    drop(warm);
-    let mut first = decoder.page();
-    first.feed(bytes.slice(..)).unwrap();
-    first.finish().unwrap();
-    let infer_and_decode = started.elapsed();
-    let started = std::time::Instant::now();
-    let mut page = decoder.page();
-    for chunk in 0..bytes.len().div_ceil(64 * 1024) {
-        let end = ((chunk + 1) * 64 * 1024).min(bytes.len());
-        page.feed(bytes.slice(chunk * 64 * 1024..end)).unwrap();
-    }
-    let decoded = page.finish().unwrap();
-    let streaming = started.elapsed();
-    let mb = bytes.len() as f64 / 1e6;
-    println!(
-        "{mb:.0} MB: framing {:.0} MB/s; first page (infer + decode) {:.0} MB/s; streaming decode {:.0} MB/s ({} rows)",
-        mb / framing.as_secs_f64(),
-        mb / infer_and_decode.as_secs_f64(),
-        mb / streaming.as_secs_f64(),
-        decoded.rows
-    );
-    assert!(n > 0);
+    pages.push(page(&fetch, &ids_body(&ids[30..])));
+    let t = fetch.finish(pages, Some("call_id")).unwrap();
+    let sizes: Vec<usize> = t.batches.iter().map(RecordBatch::num_rows).collect();
+    // The 10-row page is itself two batches (8 + 2); only small batches are joined.
+    assert_eq!(sizes, [9, 9, 9, 3, 8, 2]);
+    assert_eq!(t.rows, 40);
 }

@@ -1,108 +1,197 @@
-//! The last step of a fetch: every batch cast to the final schema (columns a page lacked become
-//! nulls, narrower types are widened), and rows whose key was already seen dropped.
+//! The end of a fetch: one final schema for all pages, every batch cast and padded to it, and
+//! duplicate keys dropped.
+//!
+//! Casting is by column name and recursive (Struct fields by name, List items), because pages
+//! decoded under an older schema may lack columns or nested fields, or hold narrower types.
 
-use std::collections::HashSet;
 use std::sync::Arc;
 
-use arrow_array::cast::AsArray;
-use arrow_array::types::Int64Type;
-use arrow_array::{new_null_array, Array, ArrayRef, BooleanArray, RecordBatch};
-use arrow_schema::{DataType, SchemaRef};
+use arrow_array::{new_null_array, Array, ArrayRef, ListArray, RecordBatch, StructArray};
+use arrow_cast::display::FormatOptions;
+use arrow_cast::{cast_with_options, CastOptions};
+use arrow_schema::{DataType, FieldRef, Fields as ArrowFields, SchemaRef};
+use arrow_select::concat::concat_batches;
 
-use crate::error::{Error, Result};
+use super::dedupe::KeyDeduper;
+use super::infer::{schema_of, warnings_of, Fields};
+use super::json_text::to_json_text;
+use super::{DecodeOptions, DecodedPage, DecodedTable};
+use crate::Result;
 
-/// Casts and pads `batches` to `schema`.
-pub fn conform_all(schema: &SchemaRef, batches: Vec<RecordBatch>) -> Result<Vec<RecordBatch>> {
-    batches
-        .into_iter()
-        .map(|batch| conform(schema, &batch))
-        .collect()
+pub(crate) use super::json_text::quote_nested;
+
+/// See [`FetchDecoder::finish`](super::FetchDecoder::finish).
+pub(crate) fn finish(
+    options: &DecodeOptions,
+    pages: Vec<DecodedPage>,
+    key: Option<&str>,
+) -> Result<DecodedTable> {
+    let overrides = &options.schema_overrides;
+    let mut fields = Fields::default();
+    for page in &pages {
+        fields.merge(&page.columns);
+    }
+    let schema = schema_of(&fields, overrides);
+    let mut warnings = warnings_of(&fields, overrides);
+    let mut deduper = match key {
+        Some(k) if schema.index_of(k).is_ok() => Some(KeyDeduper::new(k)),
+        Some(k) if !fields.is_empty() => {
+            warnings.push(format!("no `{k}` column: duplicate rows were not checked"));
+            None
+        }
+        _ => None,
+    };
+    let mut out = Coalescer::new(&schema, options.batch_size);
+    let mut duplicates_dropped = 0;
+    for batch in pages.into_iter().flat_map(|p| p.batches) {
+        let mut batch = conform_batch(&batch, &schema)?;
+        if let Some(d) = &mut deduper {
+            let (kept, dropped) = d.filter(&batch)?;
+            duplicates_dropped += dropped;
+            batch = kept;
+        }
+        out.push(batch)?;
+    }
+    let (batches, rows) = out.finish()?;
+    Ok(DecodedTable {
+        schema,
+        batches,
+        rows,
+        duplicates_dropped,
+        warnings,
+    })
 }
 
-fn conform(schema: &SchemaRef, batch: &RecordBatch) -> Result<RecordBatch> {
+/// Joins small batches (small pages, or pages thinned by dedupe) up to the batch size. Batches
+/// of at least half the batch size pass through uncopied: concatenating them would copy the
+/// whole table for no gain.
+struct Coalescer<'a> {
+    schema: &'a SchemaRef,
+    batch_size: usize,
+    done: Vec<RecordBatch>,
+    pending: Vec<RecordBatch>,
+    pending_rows: usize,
+    rows: usize,
+}
+
+impl<'a> Coalescer<'a> {
+    fn new(schema: &'a SchemaRef, batch_size: usize) -> Self {
+        Self {
+            schema,
+            batch_size: batch_size.max(1),
+            done: Vec::new(),
+            pending: Vec::new(),
+            pending_rows: 0,
+            rows: 0,
+        }
+    }
+
+    fn push(&mut self, batch: RecordBatch) -> Result<()> {
+        let n = batch.num_rows();
+        self.rows += n;
+        if n >= self.batch_size / 2 {
+            self.flush()?;
+            self.done.push(batch);
+        } else if n > 0 {
+            self.pending.push(batch);
+            self.pending_rows += n;
+            if self.pending_rows >= self.batch_size {
+                self.flush()?;
+            }
+        }
+        Ok(())
+    }
+
+    fn flush(&mut self) -> Result<()> {
+        if !self.pending.is_empty() {
+            self.done.push(concat_batches(self.schema, &self.pending)?);
+            self.pending.clear();
+            self.pending_rows = 0;
+        }
+        Ok(())
+    }
+
+    fn finish(mut self) -> Result<(Vec<RecordBatch>, usize)> {
+        self.flush()?;
+        Ok((self.done, self.rows))
+    }
+}
+
+/// `batch` with exactly `schema`'s columns: matched by name, cast, missing ones null.
+pub(crate) fn conform_batch(batch: &RecordBatch, schema: &SchemaRef) -> Result<RecordBatch> {
     if batch.schema() == *schema {
         return Ok(batch.clone());
     }
+    let rows = batch.num_rows();
     let columns = schema
         .fields()
         .iter()
-        .map(|field| match batch.column_by_name(field.name()) {
-            Some(column) if column.data_type() == field.data_type() => Ok(Arc::clone(column)),
-            Some(column) => Ok(arrow_cast::cast(column, field.data_type())?),
-            None => Ok(new_null_array(field.data_type(), batch.num_rows())),
+        .map(|f| match batch.column_by_name(f.name()) {
+            Some(a) => conform(a, f.data_type()),
+            None => Ok(new_null_array(f.data_type(), rows)),
         })
-        .collect::<Result<Vec<ArrayRef>>>()?;
-    Ok(RecordBatch::try_new(Arc::clone(schema), columns)?)
+        .collect::<Result<Vec<_>>>()?;
+    let options = arrow_array::RecordBatchOptions::new().with_row_count(Some(rows));
+    Ok(RecordBatch::try_new_with_options(
+        Arc::clone(schema),
+        columns,
+        &options,
+    )?)
 }
 
-/// Drops rows whose key was seen before, across batches (rows that moved between pages).
-pub struct KeyDeduper {
-    key: String,
-    ints: HashSet<i64>,
-    strings: HashSet<String>,
-}
-
-impl KeyDeduper {
-    /// A deduper on column `key`.
-    pub fn new(key: &str) -> Self {
-        Self {
-            key: key.to_owned(),
-            ints: HashSet::new(),
-            strings: HashSet::new(),
-        }
+/// `array` as `to`; see the module docs.
+fn conform(array: &ArrayRef, to: &DataType) -> Result<ArrayRef> {
+    let from = array.data_type();
+    if from == to {
+        return Ok(Arc::clone(array));
     }
-
-    /// `batch` without rows whose key was seen already, and how many were dropped. A batch
-    /// without the key column passes unchanged.
-    pub fn filter(&mut self, batch: &RecordBatch) -> Result<(RecordBatch, usize)> {
-        let Some(column) = batch.column_by_name(&self.key) else {
-            return Ok((batch.clone(), 0));
-        };
-        let keep: BooleanArray = match column.data_type() {
-            DataType::Int8
-            | DataType::Int16
-            | DataType::Int32
-            | DataType::Int64
-            | DataType::UInt8
-            | DataType::UInt16
-            | DataType::UInt32 => {
-                let ints = arrow_cast::cast(column, &DataType::Int64)?;
-                let ints = ints.as_primitive::<Int64Type>();
-                (0..ints.len())
-                    .map(|i| Some(ints.is_null(i) || self.ints.insert(ints.value(i))))
-                    .collect()
-            }
-            _ => {
-                let text = arrow_cast::cast(column, &DataType::Utf8)?;
-                let text = text.as_string::<i32>();
-                (0..text.len())
-                    .map(|i| Some(text.is_null(i) || self.strings.insert(text.value(i).to_owned())))
-                    .collect()
-            }
-        };
-        let dropped = keep.false_count();
-        if dropped == 0 {
-            return Ok((batch.clone(), 0));
-        }
-        let kept = arrow_select::filter::filter_record_batch(batch, &keep).map_err(Error::from)?;
-        Ok((kept, dropped))
+    match (from, to) {
+        (DataType::Null, _) => Ok(new_null_array(to, array.len())),
+        (DataType::Struct(_) | DataType::List(_), DataType::Utf8) => to_json_text(array.as_ref()),
+        (DataType::Struct(_), DataType::Struct(fields)) => conform_struct(array, fields),
+        (DataType::List(_), DataType::List(item)) => conform_list(array, item),
+        (DataType::Timestamp(_, _), DataType::Utf8) => cast_timestamp_text(array),
+        _ => Ok(cast_with_options(array, to, &CastOptions::default())?),
     }
 }
 
-/// The table's rows in ascending `key` order, as one batch (used after a repair pass appended
-/// rows out of order).
-pub fn sort_by_key(
-    schema: &SchemaRef,
-    batches: &[RecordBatch],
-    key: &str,
-) -> Result<Vec<RecordBatch>> {
-    if batches.is_empty() {
-        return Ok(Vec::new());
-    }
-    let all = arrow_select::concat::concat_batches(schema, batches)?;
-    let Some(column) = all.column_by_name(key) else {
-        return Ok(vec![all]);
+fn conform_struct(array: &ArrayRef, fields: &ArrowFields) -> Result<ArrayRef> {
+    let s = array
+        .as_any()
+        .downcast_ref::<StructArray>()
+        .expect("a Struct array");
+    let children = fields
+        .iter()
+        .map(|f| match s.column_by_name(f.name()) {
+            Some(c) => conform(c, f.data_type()),
+            None => Ok(new_null_array(f.data_type(), s.len())),
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let out = StructArray::try_new(fields.clone(), children, s.nulls().cloned())?;
+    Ok(Arc::new(out))
+}
+
+fn conform_list(array: &ArrayRef, item: &FieldRef) -> Result<ArrayRef> {
+    let l = array
+        .as_any()
+        .downcast_ref::<ListArray>()
+        .expect("a List array");
+    let values = conform(l.values(), item.data_type())?;
+    let out = ListArray::try_new(
+        Arc::clone(item),
+        l.offsets().clone(),
+        values,
+        l.nulls().cloned(),
+    )?;
+    Ok(Arc::new(out))
+}
+
+/// Timestamps as the API writes them (`YYYY-MM-DD HH:MM:SS[.f]`), not arrow's `T` form.
+fn cast_timestamp_text(array: &ArrayRef) -> Result<ArrayRef> {
+    let format = FormatOptions::default().with_timestamp_format(Some("%Y-%m-%d %H:%M:%S%.f"));
+    let options = CastOptions {
+        safe: false,
+        format_options: format,
     };
-    let order = arrow_ord::sort::sort_to_indices(column, None, None)?;
-    Ok(vec![arrow_select::take::take_record_batch(&all, &order)?])
+    Ok(cast_with_options(array, &DataType::Utf8, &options)?)
 }

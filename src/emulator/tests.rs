@@ -127,44 +127,15 @@ fn decode_emulator_pages() {
         let started = std::time::Instant::now();
         let mut p = decoder.page();
         for chunk in 0..body.len().div_ceil(65_536) {
-            p.feed(body.slice(chunk * 65_536..((chunk + 1) * 65_536).min(body.len()))).unwrap();
+            p.feed(body.slice(chunk * 65_536..((chunk + 1) * 65_536).min(body.len())))
+                .unwrap();
         }
         let decoded = p.finish().unwrap();
         let secs = started.elapsed().as_secs_f64();
-        println!("page {n}: {} rows, {:.0} MB/s", decoded.rows, body.len() as f64 / 1e6 / secs);
+        println!(
+            "page {n}: {} rows, {:.0} MB/s",
+            decoded.rows,
+            body.len() as f64 / 1e6 / secs
+        );
     }
-}
-
-/// `cargo test --release -- --ignored --nocapture split_emulator_decode_cost`
-#[test]
-#[ignore = "a measurement, not a check"]
-#[allow(clippy::print_stdout)] // a measurement reports on stdout
-fn split_emulator_decode_cost() {
-    use std::sync::Arc;
-    let s = store(40_000);
-    let ndjson: Vec<u8> = s.call_json.iter().flat_map(|r| r.iter().copied().chain([b'\n'])).collect();
-    let mut array = b"[".to_vec();
-    array.extend(s.call_json.iter().enumerate().flat_map(|(i, r)| (if i > 0 { &b","[..] } else { &b""[..] }).iter().chain(r.iter()).copied()));
-    array.push(b']');
-    let mb = array.len() as f64 / 1e6;
-    let started = std::time::Instant::now();
-    let mut framer = crate::decode::Framer::new();
-    let mut n = 0;
-    framer.split(&array, |e| { n += e.len(); Ok(()) }).unwrap();
-    println!("framing {:.0} MB/s", mb / started.elapsed().as_secs_f64());
-    let rows: Vec<serde_json::Value> = s.call_json[..2000].iter().map(|r| serde_json::from_slice(r).unwrap()).collect();
-    let inferred = arrow_json::reader::infer_json_schema_from_iterator(rows.iter().map(Ok)).unwrap();
-    for (label, schema) in [("all utf8 dates", Arc::new(inferred))] {
-        let started = std::time::Instant::now();
-        let mut decoder = arrow_json::ReaderBuilder::new(schema).with_batch_size(16_384).build_decoder().unwrap();
-        let mut buf = &ndjson[..];
-        while !buf.is_empty() {
-            let read = decoder.decode(buf).unwrap();
-            buf = &buf[read..];
-            decoder.flush().unwrap();
-        }
-        decoder.flush().unwrap();
-        println!("arrow-json alone ({label}) {:.0} MB/s", mb / started.elapsed().as_secs_f64());
-    }
-    assert!(n > 0);
 }

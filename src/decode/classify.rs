@@ -1,0 +1,301 @@
+//! The row classifier: one pass over a row's bytes that finds where the row ends and records,
+//! per column, which kinds of value it holds (see `infer.rs`).
+//!
+//! arrow-json 59 cannot be trusted to reject a value that does not fit the schema: it truncates
+//! `1.5` into an Int64 column and parses the string `"007"` as the integer 7. So every row is
+//! classified before it is decoded, and a page whose values do not fit the schema it is decoding
+//! with is re-decoded under a wider one. The classifier is also the framer for rows that lie
+//! inside one chunk, so the framing costs no extra pass.
+
+use super::framing::{is_ws, quote_or_escape};
+use super::infer::{bits, Col, Fields};
+
+/// Why classification stopped early.
+pub(crate) enum Stop {
+    /// The bytes ended before the row did.
+    Incomplete,
+    /// The row is not valid JSON (or not an object).
+    Invalid(String),
+}
+
+type Step<T> = Result<T, Stop>;
+
+/// Classifies rows into a page's column state.
+#[derive(Debug, Default)]
+pub(crate) struct Classifier {
+    pub fields: Fields,
+    pub parse_dates: bool,
+    /// Set when a column or a kind bit was added; cleared by whoever checks it.
+    pub changed: bool,
+}
+
+impl Classifier {
+    /// Classifies the row at the start of `bytes`, returning its length.
+    pub fn row(&mut self, bytes: &[u8]) -> Step<usize> {
+        let mut cur = Cursor { b: bytes, i: 0 };
+        if cur.peek()? != b'{' {
+            return Err(cur.invalid("a row must be a JSON object"));
+        }
+        let mut fields = std::mem::take(&mut self.fields);
+        let r = self.object(&mut cur, &mut fields);
+        self.fields = fields;
+        r.map(|()| cur.i)
+    }
+
+    fn object(&mut self, cur: &mut Cursor, fields: &mut Fields) -> Step<()> {
+        cur.i += 1; // `{`
+        if cur.skip_ws()? == b'}' {
+            cur.i += 1;
+            return Ok(());
+        }
+        // Rows usually repeat the previous row's key order: guess the next position first.
+        let mut hint = 0;
+        loop {
+            if cur.skip_ws()? != b'"' {
+                return Err(cur.invalid("expected a key"));
+            }
+            let (start, end, escaped) = cur.string()?;
+            let i = self.lookup(fields, &cur.b[start..end], escaped, hint)?;
+            if cur.skip_ws()? != b':' {
+                return Err(cur.invalid("expected `:`"));
+            }
+            cur.i += 1;
+            self.value(cur, &mut fields.cols[i])?;
+            hint = i + 1;
+            match cur.skip_ws()? {
+                b',' => cur.i += 1,
+                b'}' => {
+                    cur.i += 1;
+                    return Ok(());
+                }
+                _ => return Err(cur.invalid("expected `,` or `}`")),
+            }
+        }
+    }
+
+    fn lookup(&mut self, f: &mut Fields, key: &[u8], escaped: bool, hint: usize) -> Step<usize> {
+        if !escaped && f.names.get(hint).is_some_and(|n| n.as_bytes() == key) {
+            return Ok(hint);
+        }
+        let name = if escaped {
+            unescape(key)?
+        } else {
+            std::str::from_utf8(key)
+                .map_err(|_| Stop::Invalid("a key is not UTF-8".into()))?
+                .to_owned()
+        };
+        let (i, new) = f.position_or_insert(&name);
+        self.changed |= new;
+        Ok(i)
+    }
+
+    fn value(&mut self, cur: &mut Cursor, col: &mut Col) -> Step<()> {
+        let bit = match cur.skip_ws()? {
+            b'"' => {
+                let (start, end, escaped) = cur.string()?;
+                // Once a column holds plain strings, dates cannot change its type: skip the check.
+                if self.parse_dates && !escaped && col.seen & bits::STR == 0 {
+                    date_kind(&cur.b[start..end])
+                } else {
+                    bits::STR
+                }
+            }
+            b'{' => {
+                let fields = col.fields.get_or_insert_with(Default::default);
+                self.object(cur, fields)?;
+                bits::OBJ
+            }
+            b'[' => {
+                let item = col.item.get_or_insert_with(Default::default);
+                self.list(cur, item)?;
+                bits::LIST
+            }
+            b't' => cur.literal(b"true", bits::BOOL)?,
+            b'f' => cur.literal(b"false", bits::BOOL)?,
+            b'n' => cur.literal(b"null", bits::NULL)?,
+            b'-' | b'0'..=b'9' => cur.number()?,
+            _ => return Err(cur.invalid("expected a value")),
+        };
+        if col.seen & bit == 0 {
+            col.seen |= bit;
+            self.changed = true;
+        }
+        Ok(())
+    }
+
+    fn list(&mut self, cur: &mut Cursor, item: &mut Col) -> Step<()> {
+        cur.i += 1; // `[`
+        if cur.skip_ws()? == b']' {
+            cur.i += 1;
+            return Ok(());
+        }
+        loop {
+            self.value(cur, item)?;
+            match cur.skip_ws()? {
+                b',' => cur.i += 1,
+                b']' => {
+                    cur.i += 1;
+                    return Ok(());
+                }
+                _ => return Err(cur.invalid("expected `,` or `]`")),
+            }
+        }
+    }
+}
+
+struct Cursor<'a> {
+    b: &'a [u8],
+    i: usize,
+}
+
+impl Cursor<'_> {
+    fn peek(&self) -> Step<u8> {
+        self.b.get(self.i).copied().ok_or(Stop::Incomplete)
+    }
+
+    /// Skips whitespace and returns the next byte without consuming it.
+    fn skip_ws(&mut self) -> Step<u8> {
+        loop {
+            let c = self.peek()?;
+            if !is_ws(c) {
+                return Ok(c);
+            }
+            self.i += 1;
+        }
+    }
+
+    /// Consumes a string at `"`; returns its body's range and whether it has escapes.
+    fn string(&mut self) -> Step<(usize, usize, bool)> {
+        let start = self.i + 1;
+        let mut i = start;
+        let mut escaped = false;
+        loop {
+            let rest = self.b.get(i..).ok_or(Stop::Incomplete)?;
+            let k = quote_or_escape(rest).ok_or(Stop::Incomplete)?;
+            i += k;
+            if self.b[i] == b'"' {
+                self.i = i + 1;
+                return Ok((start, i, escaped));
+            }
+            escaped = true;
+            i += 2;
+        }
+    }
+
+    fn literal(&mut self, word: &[u8], bit: u16) -> Step<u16> {
+        let end = self.i + word.len();
+        let got = self.b.get(self.i..end);
+        match got {
+            Some(w) if w == word => {
+                self.i = end;
+                Ok(bit)
+            }
+            // A prefix cut by the end of the bytes is incomplete, not wrong.
+            None if word.starts_with(&self.b[self.i..]) => Err(Stop::Incomplete),
+            _ => Err(self.invalid("expected a value")),
+        }
+    }
+
+    fn number(&mut self) -> Step<u16> {
+        let start = self.i;
+        let mut float = false;
+        let mut i = start;
+        loop {
+            match self.b.get(i) {
+                None => return Err(Stop::Incomplete),
+                Some(b'0'..=b'9' | b'-' | b'+') => {}
+                Some(b'.' | b'e' | b'E') => float = true,
+                Some(_) => break,
+            }
+            i += 1;
+        }
+        self.i = i;
+        let text = &self.b[start..i];
+        if float {
+            return Ok(bits::FLOAT);
+        }
+        // 18 digits always fit i64; only longer ones need the exact check.
+        if text.len() <= 18 {
+            return Ok(bits::INT);
+        }
+        let fits = std::str::from_utf8(text)
+            .ok()
+            .and_then(|t| t.parse::<i64>().ok());
+        Ok(if fits.is_some() {
+            bits::INT
+        } else {
+            bits::BIGINT
+        })
+    }
+
+    #[cold]
+    fn invalid(&self, what: &str) -> Stop {
+        let end = (self.i + 40).min(self.b.len());
+        let near = String::from_utf8_lossy(&self.b[self.i..end]);
+        Stop::Invalid(format!("{what} at `{near}`"))
+    }
+}
+
+#[cold]
+fn unescape(key: &[u8]) -> Step<String> {
+    let mut quoted = Vec::with_capacity(key.len() + 2);
+    quoted.push(b'"');
+    quoted.extend_from_slice(key);
+    quoted.push(b'"');
+    serde_json::from_slice(&quoted).map_err(|e| Stop::Invalid(format!("bad key: {e}")))
+}
+
+/// `DATE` for `YYYY-MM-DD`, `TS` for `YYYY-MM-DD[ T]HH:MM:SS[.fraction]`, else `STR`.
+///
+/// Only shapes that arrow-cast parses identically are accepted, and the calendar is checked,
+/// so a column typed by this never fails to decode.
+pub(crate) fn date_kind(s: &[u8]) -> u16 {
+    if s.len() < 10 || !is_date(&s[..10]) {
+        return bits::STR;
+    }
+    if s.len() == 10 {
+        return bits::DATE;
+    }
+    let t = &s[10..];
+    let fraction_ok = match t.get(9..) {
+        None | Some([]) => true,
+        Some([b'.', digits @ ..]) => {
+            (1..=9).contains(&digits.len()) && digits.iter().all(u8::is_ascii_digit)
+        }
+        Some(_) => false,
+    };
+    let shape_ok =
+        t.len() >= 9 && matches!(t[0], b' ' | b'T') && t[3] == b':' && t[6] == b':' && fraction_ok;
+    let time_ok = shape_ok
+        && matches!(
+            (two(&t[1..3]), two(&t[4..6]), two(&t[7..9])),
+            (Some(h), Some(m), Some(s)) if h < 24 && m < 60 && s < 60
+        );
+    if time_ok {
+        bits::TS
+    } else {
+        bits::STR
+    }
+}
+
+fn is_date(s: &[u8]) -> bool {
+    if s[4] != b'-' || s[7] != b'-' {
+        return false;
+    }
+    let year = s[..4].iter().try_fold(0i32, |a, c| {
+        c.is_ascii_digit().then(|| a * 10 + i32::from(c - b'0'))
+    });
+    match (year, two(&s[5..7]), two(&s[8..10])) {
+        (Some(y), Some(m), Some(d)) => {
+            chrono::NaiveDate::from_ymd_opt(y, u32::from(m), u32::from(d)).is_some()
+        }
+        _ => false,
+    }
+}
+
+fn two(s: &[u8]) -> Option<u8> {
+    match s {
+        [a @ b'0'..=b'9', b @ b'0'..=b'9'] => Some((a - b'0') * 10 + (b - b'0')),
+        _ => None,
+    }
+}

@@ -1,0 +1,230 @@
+//! Tests of schema inference across pages: drift, widening, conflicts, dates, overrides,
+//! nested values and big integers.
+
+use arrow_schema::{DataType, TimeUnit};
+
+use super::tests::{column_text, page, table};
+use super::*;
+
+fn type_of(t: &DecodedTable, name: &str) -> DataType {
+    t.schema.field_with_name(name).unwrap().data_type().clone()
+}
+
+#[test]
+fn a_column_first_seen_on_page_three_is_kept() {
+    let t = table(&[
+        r#"[{"id":1},{"id":2}]"#,
+        r#"[{"id":3}]"#,
+        r#"[{"id":4,"late":"x"},{"id":5}]"#,
+    ]);
+    let names: Vec<&str> = t
+        .schema
+        .fields()
+        .iter()
+        .map(|f| f.name().as_str())
+        .collect();
+    assert_eq!(names, ["id", "late"]);
+    assert_eq!(
+        column_text(&t, "late"),
+        ["null", "null", "null", "x", "null"]
+    );
+    assert!(t.warnings.is_empty());
+}
+
+#[test]
+fn all_null_on_page_one_then_strings() {
+    let t = table(&[r#"[{"a":null},{"a":null}]"#, r#"[{"a":"x"},{"a":null}]"#]);
+    assert_eq!(type_of(&t, "a"), DataType::Utf8);
+    assert_eq!(column_text(&t, "a"), ["null", "null", "x", "null"]);
+    let t = table(&[r#"[{"a":null}]"#]);
+    assert_eq!(type_of(&t, "a"), DataType::Null);
+}
+
+#[test]
+fn int_then_float_widens_without_truncating() {
+    // arrow-json alone would decode 2.5 into the Int64 column as 2.
+    let t = table(&[r#"[{"x":1},{"x":2}]"#, r#"[{"x":3},{"x":2.5}]"#]);
+    assert_eq!(type_of(&t, "x"), DataType::Float64);
+    assert_eq!(column_text(&t, "x"), ["1.0", "2.0", "3.0", "2.5"]);
+    assert!(t.warnings.is_empty(), "{:?}", t.warnings);
+    // Within one page, and in the other order.
+    let t = table(&[r#"[{"x":0.5},{"x":7}]"#, r#"[{"x":8}]"#]);
+    assert_eq!(column_text(&t, "x"), ["0.5", "7.0", "8.0"]);
+}
+
+#[test]
+fn int_and_string_fall_back_to_text_with_a_warning() {
+    let t = table(&[r#"[{"x":1},{"x":22}]"#, r#"[{"x":"007"},{"x":true}]"#]);
+    assert_eq!(type_of(&t, "x"), DataType::Utf8);
+    assert_eq!(column_text(&t, "x"), ["1", "22", "007", "true"]);
+    assert_eq!(t.warnings.len(), 1, "{:?}", t.warnings);
+    assert!(t.warnings[0].contains("`x`"), "{:?}", t.warnings);
+    // A numeric-looking string in an Int64 column must not be parsed into it.
+    let t = table(&[r#"[{"x":1}]"#, r#"[{"x":"2"}]"#]);
+    assert_eq!(type_of(&t, "x"), DataType::Utf8);
+}
+
+#[test]
+fn dates_and_timestamps_are_parsed() {
+    let t = table(&[
+        r#"[{"d":"2025-07-15","ts":"2025-07-15 12:00:03","iso":"2025-07-15T12:00:03.25"}]"#,
+        r#"[{"d":"2024-02-29","ts":null,"iso":"2025-01-01 00:00:00.000001"}]"#,
+    ]);
+    assert_eq!(type_of(&t, "d"), DataType::Date32);
+    let micros = DataType::Timestamp(TimeUnit::Microsecond, None);
+    assert_eq!(type_of(&t, "ts"), micros);
+    assert_eq!(type_of(&t, "iso"), micros);
+    assert_eq!(column_text(&t, "d"), ["2025-07-15", "2024-02-29"]);
+    assert_eq!(column_text(&t, "ts"), ["2025-07-15T12:00:03", "null"]);
+    assert_eq!(
+        column_text(&t, "iso"),
+        ["2025-07-15T12:00:03.250", "2025-01-01T00:00:00.000001"]
+    );
+}
+
+#[test]
+fn not_quite_dates_stay_text() {
+    for bad in [
+        "2025-02-30",
+        "2025-7-15",
+        "2025-07-15 25:00:00",
+        "2025-07-15x",
+        "20250715",
+    ] {
+        let body = format!(r#"[{{"d":"2025-07-15"}},{{"d":"{bad}"}}]"#);
+        let t = table(&[&body]);
+        assert_eq!(type_of(&t, "d"), DataType::Utf8, "{bad}");
+        assert_eq!(column_text(&t, "d"), ["2025-07-15", bad]);
+    }
+    // A date column that meets a non-date on a later page: earlier pages become text.
+    let t = table(&[r#"[{"d":"2025-07-15 12:00:03"}]"#, r#"[{"d":"soon"}]"#]);
+    assert_eq!(column_text(&t, "d"), ["2025-07-15 12:00:03", "soon"]);
+    // Dates then timestamps widen to timestamps.
+    let t = table(&[
+        r#"[{"d":"2025-07-15"}]"#,
+        r#"[{"d":"2025-07-16 08:30:00"}]"#,
+    ]);
+    let micros = DataType::Timestamp(TimeUnit::Microsecond, None);
+    assert_eq!(type_of(&t, "d"), micros);
+    assert_eq!(
+        column_text(&t, "d"),
+        ["2025-07-15T00:00:00", "2025-07-16T08:30:00"]
+    );
+}
+
+#[test]
+fn parse_dates_false_keeps_text() {
+    let fetch = FetchDecoder::new(DecodeOptions {
+        parse_dates: false,
+        ..DecodeOptions::default()
+    });
+    let p = page(&fetch, r#"[{"d":"2025-07-15","ts":"2025-07-15 12:00:03"}]"#);
+    let t = fetch.finish(vec![p], None).unwrap();
+    assert_eq!(type_of(&t, "d"), DataType::Utf8);
+    assert_eq!(column_text(&t, "ts"), ["2025-07-15 12:00:03"]);
+}
+
+#[test]
+fn overrides_win_over_inference() {
+    let fetch = FetchDecoder::new(DecodeOptions {
+        schema_overrides: vec![
+            ("id".into(), DataType::Utf8),
+            ("x".into(), DataType::Float32),
+            ("d".into(), DataType::Utf8),
+        ],
+        ..DecodeOptions::default()
+    });
+    let pages = vec![
+        page(&fetch, r#"[{"id":1,"x":1,"d":"2025-07-15"}]"#),
+        page(&fetch, r#"[{"id":2,"x":2.5,"d":"2025-07-16"}]"#),
+    ];
+    let t = fetch.finish(pages, Some("id")).unwrap();
+    assert_eq!(type_of(&t, "id"), DataType::Utf8);
+    assert_eq!(type_of(&t, "x"), DataType::Float32);
+    assert_eq!(column_text(&t, "x"), ["1.0", "2.5"]);
+    assert_eq!(column_text(&t, "d"), ["2025-07-15", "2025-07-16"]);
+    assert_eq!(
+        fetch.current_schema().unwrap().field(1).data_type(),
+        &DataType::Float32
+    );
+}
+
+#[test]
+fn big_integers_stay_exact() {
+    let t = table(&[
+        r#"[{"n":9007199254740993},{"n":9223372036854775807},{"n":-9223372036854775808}]"#,
+    ]);
+    assert_eq!(type_of(&t, "n"), DataType::Int64);
+    assert_eq!(
+        column_text(&t, "n"),
+        [
+            "9007199254740993",
+            "9223372036854775807",
+            "-9223372036854775808"
+        ]
+    );
+    // Beyond i64 on a later page: exact digits as text, earlier pages too.
+    let t = table(&[
+        r#"[{"n":9007199254740993}]"#,
+        r#"[{"n":18446744073709551616}]"#,
+    ]);
+    assert_eq!(type_of(&t, "n"), DataType::Utf8);
+    assert_eq!(
+        column_text(&t, "n"),
+        ["9007199254740993", "18446744073709551616"]
+    );
+    assert!(t.warnings.is_empty(), "{:?}", t.warnings);
+}
+
+#[test]
+fn nested_values_keep_their_structure() {
+    let t = table(&[
+        r#"[{"m":{"a":1,"tags":["x"]},"l":[1,2]}]"#,
+        r#"[{"m":{"a":2.5,"b":"new"},"l":[]},{"m":null,"l":null}]"#,
+    ]);
+    let DataType::Struct(fields) = type_of(&t, "m") else {
+        panic!("m is a struct");
+    };
+    let names: Vec<&str> = fields.iter().map(|f| f.name().as_str()).collect();
+    assert_eq!(names, ["a", "tags", "b"]);
+    assert_eq!(fields[0].data_type(), &DataType::Float64);
+    assert_eq!(type_of(&t, "l"), DataType::new_list(DataType::Int64, true));
+    assert_eq!(
+        column_text(&t, "m"),
+        [
+            "{a: 1.0, tags: [x], b: null}",
+            "{a: 2.5, tags: null, b: new}",
+            "null"
+        ]
+    );
+    assert_eq!(column_text(&t, "l"), ["[1, 2]", "[]", "null"]);
+}
+
+#[test]
+fn nested_shape_conflicts_become_json_text() {
+    let t = table(&[
+        r#"[{"id":1,"m":{"a":[1, 2]}}]"#,
+        r#"[{"id":2,"m":"plain"},{"id":3,"m":{"a":{"deep":"q\"uote"}}}]"#,
+        r#"[{"id":4,"m":{"a":[3]}}]"#,
+    ]);
+    assert_eq!(type_of(&t, "m"), DataType::Utf8);
+    let m = column_text(&t, "m");
+    assert_eq!(m[0], r#"{"a":[1,2]}"#);
+    assert_eq!(m[1], "plain");
+    assert_eq!(m[2], r#"{"a":{"deep":"q\"uote"}}"#);
+    assert_eq!(m[3], r#"{"a":[3]}"#);
+    assert_eq!(t.warnings.len(), 1, "{:?}", t.warnings);
+}
+
+#[test]
+fn warnings_are_visible_before_finish() {
+    let fetch = FetchDecoder::new(DecodeOptions::default());
+    page(&fetch, r#"[{"x":1}]"#);
+    assert!(fetch.warnings().is_empty());
+    page(&fetch, r#"[{"x":"a"}]"#);
+    assert_eq!(fetch.warnings().len(), 1);
+    assert_eq!(
+        fetch.current_schema().unwrap().field(0).data_type(),
+        &DataType::Utf8
+    );
+}
