@@ -45,19 +45,8 @@ pub const METRICS: &[(&str, &str)] = &[
     ("tickets_handled", "sum"),
 ];
 const DEFAULT_METRICS: &[&str] = &["n_calls", "duration", "avg_duration", "avg_sentiment"];
-const GROUPS: &[&str] = &[
-    "date",
-    "week",
-    "month",
-    "quarter",
-    "year",
-    "half",
-    "rep_id",
-    "vendor",
-    "campaign",
-    "subcampaign",
-    "department",
-];
+/// The `groupby` values: the contract's list, shared with the client's own check.
+const GROUPS: &[&str] = crate::http::query::GROUPBY_VALUES;
 /// Per-call numbers the conversation metrics aggregate.
 const CALL_SOURCES: [&str; 6] = [
     "duration",

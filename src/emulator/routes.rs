@@ -209,11 +209,20 @@ async fn get_reps(
     headers: HeaderMap,
     RawQuery(raw): RawQuery,
 ) -> Response {
-    let fault = match admit(&state, &headers, true).await {
+    serve_rows(&state, &headers, |state| list_reps(state, raw.as_deref())).await
+}
+
+/// Auth and faults, then `answer`'s rows as a page body (or its error).
+async fn serve_rows(
+    state: &State,
+    headers: &HeaderMap,
+    answer: impl FnOnce(&State) -> Result<Vec<Bytes>, ApiError>,
+) -> Response {
+    let fault = match admit(state, headers, true).await {
         Ok(fault) => fault,
         Err(response) => return response,
     };
-    match list_reps(&state, raw.as_deref()) {
+    match answer(state) {
         Ok(rows) => rows_body(rows, fault),
         Err(err) => error(&err, false),
     }
@@ -287,18 +296,19 @@ async fn get_calls(
     headers: HeaderMap,
     RawQuery(raw): RawQuery,
 ) -> Response {
-    let fault = match admit(&state, &headers, true).await {
-        Ok(fault) => fault,
-        Err(response) => return response,
-    };
+    serve_rows(&state, &headers, |state| {
+        insert_fault(state);
+        list_calls(state, raw.as_deref())
+    })
+    .await
+}
+
+/// The insert fault: every N-th `GET /calls` adds rows early in the order first.
+fn insert_fault(state: &State) {
     let every = state.faults.read().insert_every;
     let n = state.dice.page_requests.fetch_add(1, Ordering::Relaxed) + 1;
     if every.is_some_and(|e| e > 0 && n % e as u64 == 0) {
         state.store.write().insert_early_calls(3);
-    }
-    match list_calls(&state, raw.as_deref()) {
-        Ok(rows) => rows_body(rows, fault),
-        Err(err) => error(&err, false),
     }
 }
 
@@ -375,15 +385,10 @@ async fn get_report(
     headers: HeaderMap,
     RawQuery(raw): RawQuery,
 ) -> Response {
-    let fault = match admit(&state, &headers, true).await {
-        Ok(fault) => fault,
-        Err(response) => return response,
-    };
-    let result = report::answer(&state.store.read(), raw.as_deref());
-    match result {
-        Ok(rows) => rows_body(rows, fault),
-        Err(err) => error(&err, false),
-    }
+    serve_rows(&state, &headers, |state| {
+        report::answer(&state.store.read(), raw.as_deref())
+    })
+    .await
 }
 
 async fn post_calls(Extract(state): Extract<Shared>, headers: HeaderMap, body: Bytes) -> Response {
