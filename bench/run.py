@@ -2,8 +2,9 @@
 
 Starts the emulator in its own process (1,000,000 calls, 2,000 reps), runs every method in a
 fresh process for several rounds, alternating methods, and prints one table per scenario with
-the median/min/max wall time, MB/s of JSON, peak RSS above the interpreter's baseline and the
-ratio to converz. Results go to bench/results/<name>.json.
+the median/min/max wall time, MB/s of JSON, peak RSS above the RSS when the clock started
+(after imports and any input built before it; the ratio to the result's or input's size) and
+the ratio to converz. Results go to bench/results/<name>.json.
 
 Usage: python bench/run.py [--rows N] [--rounds K] [--name NAME] [--only read|write|latency]
 """
@@ -101,6 +102,13 @@ def summarize(runs: dict[str, list[dict]], json_bytes: float, reference: str) ->
                 "json_mb_per_s": json_bytes / 1e6 / median if json_bytes else None,
                 "peak_rss_mb": max(r["peak_rss_mb"] - r["baseline_rss_mb"] for r in results),
                 "data_mb": results[0]["data_bytes"] / 1e6,
+                "rss_x_data": (
+                    max(r["peak_rss_mb"] - r["baseline_rss_mb"] for r in results)
+                    * 2**20
+                    / results[0]["data_bytes"]
+                    if results[0]["data_bytes"]
+                    else None
+                ),
                 "x_converz": median / ref,
             }
         )
@@ -111,15 +119,18 @@ def print_table(title: str, table: list[dict]) -> None:
     print(f"\n{title}")
     print(
         f"| {'method':<24} | {'rows':>9} | {'median s':>8} | {'min s':>7} | {'max s':>7} "
-        f"| {'JSON MB/s':>9} | {'peak RSS MB':>11} | {'data MB':>8} | {'x converz':>9} |"
+        f"| {'JSON MB/s':>9} | {'peak RSS MB':>11} | {'data MB':>8} | {'RSS/data':>8} "
+        f"| {'x converz':>9} |"
     )
-    print("|" + "|".join("-" * w for w in (26, 11, 10, 9, 9, 11, 13, 10, 11)) + "|")
+    print("|" + "|".join("-" * w for w in (26, 11, 10, 9, 9, 11, 13, 10, 10, 11)) + "|")
     for row in table:
         mbps = f"{row['json_mb_per_s']:9.0f}" if row["json_mb_per_s"] else f"{'':>9}"
+        ratio = f"{row['rss_x_data']:8.2f}" if row["rss_x_data"] else f"{'':>8}"
         print(
             f"| {row['method']:<24} | {row['rows']:>9,} | {row['median_s']:8.3f} "
             f"| {row['min_s']:7.3f} | {row['max_s']:7.3f} | {mbps} "
-            f"| {row['peak_rss_mb']:11.0f} | {row['data_mb']:8.0f} | {row['x_converz']:9.2f} |"
+            f"| {row['peak_rss_mb']:11.0f} | {row['data_mb']:8.0f} | {ratio} "
+            f"| {row['x_converz']:9.2f} |"
         )
 
 
@@ -157,7 +168,7 @@ def main() -> None:
                 continue
             print(f"\n== {name}: {args.rows:,} calls, {json_bytes / 1e6:.0f} MB of JSON ==")
             table = summarize(measure(methods, url, args), nbytes, reference)
-            print_table(f"{name} (peak RSS is above the interpreter's baseline)", table)
+            print_table(f"{name} (peak RSS is above the RSS when the clock started)", table)
             results[name] = table
     finally:
         emulator.send_signal(signal.SIGINT)

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use chrono::{Datelike, Duration, NaiveDate, NaiveDateTime, Weekday};
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 const FIRST_NAMES: &[&str] = &[
     "kees", "anna", "joost", "sanne", "pieter", "fleur", "bram", "lotte", "daan", "emma", "ruben",
@@ -53,7 +53,38 @@ pub struct Rep {
     /// Relative call volume (busy and quiet reps).
     pub weight: f64,
     /// Attributes set by `POST /reps`, overriding or adding columns.
-    pub extra: Option<Box<Map<String, Value>>>,
+    pub extra: Extra,
+}
+
+/// The attributes POSTs set on one row, in the order they were first set. A row carries a
+/// handful at most, so a scan beats hashing; names are shared with the store's attribute list,
+/// so setting a value on a million rows clones a pointer, not a string.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Extra(Vec<(Arc<str>, Value)>);
+
+impl Extra {
+    pub fn get(&self, name: &str) -> Option<&Value> {
+        self.0.iter().find(|(n, _)| &**n == name).map(|(_, v)| v)
+    }
+
+    /// Room for `count` attributes on a row that has none yet, so a POST of several columns
+    /// allocates once per row.
+    pub fn reserve_first(&mut self, count: usize) {
+        if self.0.capacity() == 0 {
+            self.0.reserve_exact(count);
+        }
+    }
+
+    pub fn set(&mut self, name: &Arc<str>, value: Value) {
+        match self.0.iter_mut().find(|(n, _)| n == name) {
+            Some(slot) => slot.1 = value,
+            None => self.0.push((Arc::clone(name), value)),
+        }
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &Value)> {
+        self.0.iter().map(|(n, v)| (&**n, v))
+    }
 }
 
 /// A conversation.
@@ -71,7 +102,7 @@ pub struct Call {
     pub topic: u8,
     pub outcome: u8,
     /// Attributes set by `POST /calls`, overriding or adding columns.
-    pub extra: Option<Box<Map<String, Value>>>,
+    pub extra: Extra,
 }
 
 impl Call {
@@ -115,7 +146,7 @@ pub fn make_reps(count: usize, seed: u64, today: NaiveDate) -> Vec<Rep> {
                 start_date: today - Duration::days(rng.random_range(30..2_000)),
                 // Pareto-like skew: a few reps take many calls.
                 weight: 1.0 / (0.05 + rng.random::<f64>()).powf(1.3),
-                extra: None,
+                extra: Extra::default(),
             }
         })
         .collect();
@@ -179,7 +210,7 @@ pub fn make_calls(count: usize, reps: &[Rep], seed: u64, today: NaiveDate, days:
                 words_customer: duration * rng.random_range(60..150) / 60,
                 topic: rng.random_range(0..TOPICS.len()) as u8,
                 outcome: rng.random_range(0..OUTCOMES.len()) as u8,
-                extra: None,
+                extra: Extra::default(),
             }
         })
         .collect()
@@ -230,7 +261,11 @@ fn pick(cumulative: &[f64], u: f64) -> usize {
 }
 
 /// A conversation summary of realistic length, derived from the call (not stored).
-pub fn summary(call: &Call, rep_name: &str) -> String {
+pub fn write_summary(
+    out: &mut impl std::fmt::Write,
+    call: &Call,
+    rep_name: &str,
+) -> std::fmt::Result {
     let topic = TOPICS[call.topic as usize];
     let outcome = OUTCOMES[call.outcome as usize];
     let order = call.call_id % 97_331;
@@ -239,7 +274,8 @@ pub fn summary(call: &Call, rep_name: &str) -> String {
         Some(s) if s < -0.3 => "The customer was frustrated (\"this is the third time I call\") and asked for a manager.",
         _ => "The tone stayed neutral throughout the conversation.",
     };
-    format!(
+    write!(
+        out,
         "Customer called about a {topic} issue with order #{order}. {rep_name} checked the account, \
          explained the options and confirmed the next steps by e-mail. {mood} \
          Hold time was kept short; outcome: {outcome}. Café-style follow-up note: “check again in 3 days”."

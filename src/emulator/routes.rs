@@ -13,7 +13,7 @@ use tower_http::compression::CompressionLayer;
 
 use super::faults::Fault;
 use super::query::{ApiError, Query};
-use super::render::{call_object, CALL_COLUMNS, CALL_METRICS};
+use super::render::{call_columns, call_object, CALL_COLUMNS, CALL_METRICS};
 use super::{report, update, State};
 
 type Shared = Arc<State>;
@@ -258,8 +258,7 @@ fn list_reps(state: &State, raw: Option<&str>) -> Result<Vec<Bytes>, ApiError> {
             let rep = &store.reps[i];
             let department = rep
                 .extra
-                .as_deref()
-                .and_then(|e| e.get("department"))
+                .get("department")
                 .and_then(|v| v.as_str())
                 .unwrap_or(&rep.department);
             wanted("rep_id", &rep.rep_id)
@@ -268,10 +267,7 @@ fn list_reps(state: &State, raw: Option<&str>) -> Result<Vec<Bytes>, ApiError> {
         })
         .collect();
     let range = page_range(matching.len(), page, capped(state, per_page));
-    Ok(matching[range]
-        .iter()
-        .map(|&i| store.rep_json[i].clone())
-        .collect())
+    Ok(matching[range].iter().map(|&i| store.rep_row(i)).collect())
 }
 
 const CALL_PARAMS: &[&str] = &[
@@ -325,9 +321,10 @@ fn list_calls(state: &State, raw: Option<&str>) -> Result<Vec<Bytes>, ApiError> 
         .skip(range.start)
         .take(range.len());
     Ok(match projection {
-        None => matching.map(|i| store.call_json[i].clone()).collect(),
+        None => matching.map(|i| store.call_row(i)).collect(),
         Some(columns) => {
-            let columns: Vec<&str> = columns.iter().map(String::as_str).collect();
+            let names: Vec<&str> = columns.iter().map(String::as_str).collect();
+            let columns = call_columns(&names);
             matching
                 .map(|i| {
                     let call = &store.calls[i];
@@ -347,10 +344,11 @@ fn list_calls(state: &State, raw: Option<&str>) -> Result<Vec<Bytes>, ApiError> 
 }
 
 /// The columns `columns=` / `metric=` ask for, or `None` for whole rows.
-fn projection(query: &Query, attributes: &[String]) -> Result<Option<Vec<String>>, ApiError> {
-    let known = |name: &str| CALL_COLUMNS.contains(&name) || attributes.iter().any(|a| a == name);
+fn projection(query: &Query, attributes: &[Arc<str>]) -> Result<Option<Vec<String>>, ApiError> {
+    let known =
+        |name: &str| CALL_COLUMNS.contains(&name) || attributes.iter().any(|a| &**a == name);
     for metric in query.list("metric") {
-        if !CALL_METRICS.contains(&metric.as_str()) && !attributes.contains(metric) {
+        if !CALL_METRICS.contains(&metric.as_str()) && !attributes.iter().any(|a| **a == **metric) {
             return Err(ApiError::parameter(format!("unknown metric `{metric}`")));
         }
     }
@@ -366,13 +364,13 @@ fn projection(query: &Query, attributes: &[String]) -> Result<Option<Vec<String>
         CALL_COLUMNS
             .iter()
             .map(|&c| c.to_owned())
-            .chain(attributes.iter().cloned())
+            .chain(attributes.iter().map(|a| a.to_string()))
             .collect()
     } else {
         columns.to_vec()
     };
     // `metric=` narrows the metric columns (behavioural and POSTed) to the ones listed.
-    let is_metric = |c: &str| CALL_METRICS.contains(&c) || attributes.iter().any(|a| a == c);
+    let is_metric = |c: &str| CALL_METRICS.contains(&c) || attributes.iter().any(|a| &**a == c);
     Ok(Some(
         base.into_iter()
             .filter(|c| metrics.is_empty() || !is_metric(c) || metrics.contains(c))
@@ -403,7 +401,11 @@ async fn post(state: &State, headers: &HeaderMap, body: &[u8], target: update::T
     if let Err(response) = admit(state, headers, false).await {
         return response;
     }
-    match update::apply(&mut state.store.write(), target, body) {
+    let answer = update::parse(body, target).map(|changes| {
+        let mut store = state.store.write();
+        update::apply(&mut store, changes)
+    });
+    match answer {
         Ok(answer) => (
             StatusCode::OK,
             [("content-type", "application/json")],

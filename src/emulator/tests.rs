@@ -14,6 +14,10 @@ fn store(calls: usize) -> Store {
     })
 }
 
+fn post_calls(s: &mut Store, body: &[u8]) -> Result<serde_json::Value, super::query::ApiError> {
+    update::parse(body, update::Target::Calls).map(|changes| update::apply(s, changes))
+}
+
 #[test]
 fn generation_is_deterministic_and_ordered() {
     let (a, b) = (store(2_000), store(2_000));
@@ -44,6 +48,52 @@ fn rendered_rows_are_valid_json_with_every_column() {
             super::render::CALL_COLUMNS.len()
         );
     }
+}
+
+/// The hand-written formatting writes what chrono and `format!` would.
+#[test]
+fn rendered_values_match_their_reference_formatting() {
+    let s = store(300);
+    for (call, json) in s.calls.iter().zip(&s.call_json) {
+        let row: serde_json::Value = serde_json::from_slice(json).unwrap();
+        let start = call.start_time;
+        let end = start + chrono::Duration::seconds(i64::from(call.duration));
+        assert_eq!(
+            row["start_time"],
+            start.format("%Y-%m-%d %H:%M:%S").to_string()
+        );
+        assert_eq!(row["end_time"], end.format("%Y-%m-%d %H:%M:%S").to_string());
+        assert_eq!(row["date"], start.format("%Y-%m-%d").to_string());
+        let mut x =
+            (call.call_id as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ 0xD1B5_4A32_D192_ED03;
+        let mut words = [0u64; 2];
+        for w in &mut words {
+            x ^= x >> 33;
+            x = x.wrapping_mul(0xFF51_AFD7_ED55_8CCD);
+            x ^= x >> 33;
+            *w = x;
+        }
+        let h = format!("{:016x}{:016x}", words[0], words[1]);
+        let uuid = format!(
+            "{}-{}-4{}-a{}-{}",
+            &h[0..8],
+            &h[8..12],
+            &h[13..16],
+            &h[17..20],
+            &h[20..32]
+        );
+        assert_eq!(row["vendor_call_id"], uuid);
+        let mut summary = String::new();
+        let rep = &s.reps[call.rep as usize];
+        super::data::write_summary(&mut summary, call, &rep.name).unwrap();
+        assert_eq!(row["summary"], summary);
+        assert!(summary.contains('“'));
+    }
+    let rep: serde_json::Value = serde_json::from_slice(&s.rep_json[0]).unwrap();
+    assert_eq!(
+        rep["start_date"],
+        s.reps[0].start_date.format("%Y-%m-%d").to_string()
+    );
 }
 
 #[test]
@@ -78,19 +128,19 @@ fn updates_follow_the_null_rules() {
     let mut s = store(50);
     let (a, b) = (s.calls[0].call_id, s.calls[1].call_id);
     let body = format!(r#"{{"call_id":[{a},{b}],"topic":["x",null]}}"#);
-    let answer = update::apply(&mut s, update::Target::Calls, body.as_bytes()).unwrap();
+    let answer = post_calls(&mut s, body.as_bytes()).unwrap();
     assert_eq!(answer["updated"], 2);
     let topic = |s: &Store, i: usize| {
-        serde_json::from_slice::<serde_json::Value>(&s.call_json[i]).unwrap()["topic"].clone()
+        serde_json::from_slice::<serde_json::Value>(&s.call_row(i)).unwrap()["topic"].clone()
     };
     let before_b = topic(&s, 1);
     assert_eq!(topic(&s, 0), "x");
     let body = format!(r#"[{{"call_id":{a},"outcome":"sale"}},{{"call_id":{b},"topic":"y"}}]"#);
-    update::apply(&mut s, update::Target::Calls, body.as_bytes()).unwrap();
+    post_calls(&mut s, body.as_bytes()).unwrap();
     assert_eq!(topic(&s, 0), serde_json::Value::Null);
     assert_eq!(topic(&s, 1), "y");
     assert_ne!(before_b, "y");
-    assert!(update::apply(&mut s, update::Target::Calls, br#"{"call_id":[null]}"#).is_err());
+    assert!(post_calls(&mut s, br#"{"call_id":[null]}"#).is_err());
 }
 
 #[test]
@@ -137,5 +187,76 @@ fn decode_emulator_pages() {
             decoded.rows,
             body.len() as f64 / 1e6 / secs
         );
+    }
+}
+
+/// `cargo test --release -- --ignored --nocapture emulator_speed`
+#[test]
+#[ignore = "a measurement, not a check"]
+#[allow(clippy::print_stdout)] // a measurement reports on stdout
+fn emulator_speed() {
+    use super::data::{make_calls, make_reps};
+    use super::render::call_json;
+    let config = EmulatorConfig {
+        calls: 1_000_000,
+        reps: 2_000,
+        ..EmulatorConfig::default()
+    };
+    let started = std::time::Instant::now();
+    let reps = make_reps(config.reps, config.seed, config.today);
+    let calls = make_calls(config.calls, &reps, config.seed, config.today, config.days);
+    println!("generate: {:.2} s", started.elapsed().as_secs_f64());
+    let started = std::time::Instant::now();
+    let bytes: usize = calls
+        .iter()
+        .map(|c| call_json(c, &reps[c.rep as usize]).len())
+        .sum();
+    let secs = started.elapsed().as_secs_f64();
+    println!(
+        "render on one core: {secs:.2} s, {:.0} ns/row, {:.0} MB/s",
+        secs * 1e9 / calls.len() as f64,
+        bytes as f64 / 1e6 / secs
+    );
+    let started = std::time::Instant::now();
+    let mut s = Store::generate(&config);
+    println!("Store::generate: {:.2} s", started.elapsed().as_secs_f64());
+    for round in 1..=2 {
+        let (mut parse, mut apply, mut megabytes) = (0.0, 0.0, 0.0);
+        for chunk in s
+            .calls
+            .chunks(100_000)
+            .map(|c| c.to_vec())
+            .collect::<Vec<_>>()
+        {
+            let ids: Vec<String> = chunk.iter().map(|c| c.call_id.to_string()).collect();
+            let texts: Vec<String> = (0..ids.len()).map(|i| format!("\"label {i}\"")).collect();
+            let floats: Vec<String> = (0..ids.len())
+                .map(|i| {
+                    if i % 10 == 0 {
+                        "null".into()
+                    } else {
+                        format!("{i}.5")
+                    }
+                })
+                .collect();
+            let body = format!(
+            "{{\"call_id\":[{}],\"label\":[{}],\"score\":[{}],\"flag\":[{}],\"bucket\":[{}],\"follow_up\":[{}]}}",
+            ids.join(","),
+            texts.join(","),
+            floats.join(","),
+            vec!["true"; ids.len()].join(","),
+            texts.join(","),
+            vec!["\"2025-01-02\""; ids.len()].join(",")
+        );
+            megabytes += body.len() as f64 / 1e6;
+            let started = std::time::Instant::now();
+            let changes = update::parse(body.as_bytes(), update::Target::Calls).unwrap();
+            parse += started.elapsed().as_secs_f64();
+            let started = std::time::Instant::now();
+            let answer = update::apply(&mut s, changes);
+            apply += started.elapsed().as_secs_f64();
+            assert_eq!(answer["updated"], ids.len());
+        }
+        println!("POST 1M x 6 in 100k chunks, round {round} ({megabytes:.0} MB): parse {parse:.2} s, apply {apply:.2} s");
     }
 }

@@ -7,9 +7,10 @@
 //! Unknown ids are listed in `not_found`, not created. A column that does not exist yet becomes
 //! a new attribute of the rows it is set on (other rows do not show it). The key cannot change.
 
+use std::sync::Arc;
+
 use serde_json::{Map, Value};
 
-use super::data::{Call, Rep};
 use super::query::ApiError;
 use super::store::Store;
 
@@ -32,8 +33,13 @@ impl Target {
     }
 }
 
-/// One row's changes: the key, then (column, value) where `None` means "leave unchanged".
-type Change = (Value, Vec<(String, Option<Value>)>);
+/// A parsed POST body as columns: the keys, then each column's new values, `None` meaning
+/// "leave unchanged". Both body shapes become this before the store is locked.
+pub struct Changes {
+    target: Target,
+    keys: Vec<Value>,
+    columns: Vec<(String, Vec<Option<Value>>)>,
+}
 
 fn missing_key(key: &str) -> ApiError {
     ApiError {
@@ -43,164 +49,196 @@ fn missing_key(key: &str) -> ApiError {
     }
 }
 
-/// Parses either body shape into per-row changes.
-fn changes(body: &[u8], key: &str) -> Result<Vec<Change>, ApiError> {
+/// Parses and checks either body shape. Runs outside the store's lock, so concurrent POSTs
+/// parse in parallel and only the apply is serial.
+pub fn parse(body: &[u8], target: Target) -> Result<Changes, ApiError> {
+    let key = target.key();
     let value: Value =
         serde_json::from_slice(body).map_err(|e| ApiError::body(format!("malformed JSON: {e}")))?;
-    let rows: Vec<Change> = match value {
-        Value::Object(columns) => {
-            let keys = match columns.get(key) {
-                Some(Value::Array(keys)) => keys.clone(),
-                Some(_) => {
-                    return Err(ApiError::body(
-                        "a columnar body maps every column to an array",
-                    ))
-                }
-                None => return Err(missing_key(key)),
-            };
-            let mut rows: Vec<Change> = keys.into_iter().map(|k| (k, Vec::new())).collect();
-            for (name, column) in columns {
-                if name == key {
-                    continue;
-                }
-                let Value::Array(values) = column else {
-                    return Err(ApiError::body(format!(
-                        "column `{name}` is not an array (mixed body shapes?)"
-                    )));
-                };
-                if values.len() != rows.len() {
-                    return Err(ApiError::body(format!(
-                        "column `{name}` has {} values for {} keys",
-                        values.len(),
-                        rows.len()
-                    )));
-                }
-                for (row, v) in rows.iter_mut().zip(values) {
-                    // Columnar: null = unchanged.
-                    row.1.push((name.clone(), (!v.is_null()).then_some(v)));
-                }
-            }
-            rows
-        }
-        Value::Array(items) => {
-            let mut all_columns: Vec<String> = Vec::new();
-            for item in &items {
-                let Value::Object(map) = item else {
-                    return Err(ApiError::body("a row-wise body is an array of objects"));
-                };
-                for name in map.keys() {
-                    if name != key && !all_columns.contains(name) {
-                        all_columns.push(name.clone());
-                    }
-                }
-            }
-            items
-                .into_iter()
-                .map(|item| {
-                    let Value::Object(mut map) = item else {
-                        unreachable!("checked above")
-                    };
-                    let k = map.remove(key).unwrap_or(Value::Null);
-                    // Row-wise: a key missing from this row is set to null.
-                    let row = all_columns
-                        .iter()
-                        .map(|c| (c.clone(), Some(map.remove(c).unwrap_or(Value::Null))))
-                        .collect();
-                    (k, row)
-                })
-                .collect()
-        }
+    let (keys, columns) = match value {
+        Value::Object(columns) => columnar(columns, key)?,
+        Value::Array(items) => row_wise(items, key)?,
         _ => {
             return Err(ApiError::body(
                 "the body must be a JSON object (columnar) or array (row-wise)",
             ))
         }
     };
-    if rows.len() > MAX_ROWS {
+    if keys.len() > MAX_ROWS {
         return Err(ApiError {
             status: axum::http::StatusCode::PAYLOAD_TOO_LARGE,
             code: "too_many_rows",
-            message: format!("{} rows; at most {MAX_ROWS} per request", rows.len()),
+            message: format!("{} rows; at most {MAX_ROWS} per request", keys.len()),
         });
     }
-    if rows.iter().any(|(k, _)| k.is_null()) {
+    if keys.iter().any(Value::is_null) {
         return Err(missing_key(key));
     }
-    Ok(rows)
-}
-
-fn set(extra: &mut Option<Box<Map<String, Value>>>, name: String, value: Value) {
-    extra
-        .get_or_insert_with(Default::default)
-        .insert(name, value);
-}
-
-/// Applies a POST body; answers `{"updated": n, "not_found": [...]}`.
-pub fn apply(store: &mut Store, target: Target, body: &[u8]) -> Result<Value, ApiError> {
-    let key = target.key();
-    let rows = changes(body, key)?;
-    for (k, _) in &rows {
-        let ok = match target {
-            Target::Calls => k.is_i64(),
-            Target::Reps => k.is_string(),
+    if let Some(k) = keys.iter().find(|k| match target {
+        Target::Calls => !k.is_i64(),
+        Target::Reps => !k.is_string(),
+    }) {
+        let wanted = match target {
+            Target::Calls => "an integer",
+            Target::Reps => "a string",
         };
-        if !ok {
-            return Err(ApiError::body(format!(
-                "`{key}` must be {}, got {k}",
-                if k.is_string() {
-                    "an integer"
-                } else {
-                    "a string"
-                }
-            )));
+        return Err(ApiError::body(format!("`{key}` must be {wanted}, got {k}")));
+    }
+    Ok(Changes {
+        target,
+        keys,
+        columns,
+    })
+}
+
+type Columns = Vec<(String, Vec<Option<Value>>)>;
+
+/// `{"call_id":[..],"campaign":[..]}`: a null leaves the value unchanged.
+fn columnar(columns: Map<String, Value>, key: &str) -> Result<(Vec<Value>, Columns), ApiError> {
+    let mut keys = None;
+    let mut changed = Vec::with_capacity(columns.len());
+    for (name, column) in columns {
+        let Value::Array(values) = column else {
+            return Err(if name == key {
+                ApiError::body("a columnar body maps every column to an array")
+            } else {
+                ApiError::body(format!(
+                    "column `{name}` is not an array (mixed body shapes?)"
+                ))
+            });
+        };
+        if name == key {
+            keys = Some(values);
+        } else {
+            changed.push((name, values));
         }
     }
-    let mut updated = 0u64;
-    let mut not_found = Vec::new();
-    for (k, row) in rows {
-        let index = match target {
+    let keys = keys.ok_or_else(|| missing_key(key))?;
+    let changed = changed
+        .into_iter()
+        .map(|(name, values)| {
+            if values.len() != keys.len() {
+                return Err(ApiError::body(format!(
+                    "column `{name}` has {} values for {} keys",
+                    values.len(),
+                    keys.len()
+                )));
+            }
+            let values = values
+                .into_iter()
+                .map(|v| (!v.is_null()).then_some(v))
+                .collect();
+            Ok((name, values))
+        })
+        .collect::<Result<_, _>>()?;
+    Ok((keys, changed))
+}
+
+/// `[{"call_id":1,"campaign":"A"}, ...]`: a key given for only some rows is set to null on the
+/// rows that lack it; an explicit null clears.
+fn row_wise(items: Vec<Value>, key: &str) -> Result<(Vec<Value>, Columns), ApiError> {
+    let mut rows = Vec::with_capacity(items.len());
+    let mut names: Vec<String> = Vec::new();
+    for item in items {
+        let Value::Object(row) = item else {
+            return Err(ApiError::body("a row-wise body is an array of objects"));
+        };
+        for name in row.keys() {
+            if name != key && !names.contains(name) {
+                names.push(name.clone());
+            }
+        }
+        rows.push(row);
+    }
+    let mut columns: Columns = names
+        .into_iter()
+        .map(|name| (name, Vec::with_capacity(rows.len())))
+        .collect();
+    let mut keys = Vec::with_capacity(rows.len());
+    for mut row in rows {
+        keys.push(row.remove(key).unwrap_or(Value::Null));
+        for (name, values) in &mut columns {
+            values.push(Some(row.remove(name.as_str()).unwrap_or(Value::Null)));
+        }
+    }
+    Ok((keys, columns))
+}
+
+/// Applies parsed changes; answers `{"updated": n, "not_found": [...]}`.
+pub fn apply(store: &mut Store, changes: Changes) -> Value {
+    let Changes {
+        target,
+        keys,
+        columns,
+    } = changes;
+    let rows: Vec<Option<usize>> = keys
+        .iter()
+        .map(|k| match target {
             Target::Calls => {
                 let id = k.as_i64().unwrap_or_default();
-                store
-                    .calls
-                    .binary_search_by_key(&id, |c: &Call| c.call_id)
-                    .ok()
+                store.calls.binary_search_by_key(&id, |c| c.call_id).ok()
             }
             Target::Reps => {
                 let id = k.as_str().unwrap_or_default();
                 store
                     .reps
-                    .binary_search_by(|r: &Rep| r.rep_id.as_ref().cmp(id))
+                    .binary_search_by(|r| r.rep_id.as_ref().cmp(id))
                     .ok()
             }
-        };
-        let Some(index) = index else {
-            not_found.push(k);
+        })
+        .collect();
+    let names: Vec<Arc<str>> = columns
+        .iter()
+        .map(|(name, _)| remember(store, target, name))
+        .collect();
+    let mut values: Vec<_> = columns.into_iter().map(|(_, v)| v.into_iter()).collect();
+    // Row by row, so each row's memory is visited once.
+    for row in &rows {
+        let changed = values.iter_mut().map(|column| column.next().flatten());
+        let Some(index) = *row else {
+            changed.for_each(drop);
             continue;
         };
-        updated += 1;
-        for (name, value) in row {
-            let Some(value) = value else { continue };
-            remember(store, target, &name);
-            match target {
-                Target::Calls => set(&mut store.calls[index].extra, name, value),
-                Target::Reps => set(&mut store.reps[index].extra, name, value),
+        let extra = match target {
+            Target::Calls => &mut store.calls[index].extra,
+            Target::Reps => &mut store.reps[index].extra,
+        };
+        extra.reserve_first(names.len());
+        for (name, value) in names.iter().zip(changed) {
+            if let Some(value) = value {
+                extra.set(name, value);
             }
         }
         match target {
-            Target::Calls => store.rerender_call(index),
-            Target::Reps => store.rerender_rep(index),
+            Target::Calls => store.mark_call_changed(index),
+            Target::Reps => store.mark_rep_changed(index),
         }
     }
-    Ok(serde_json::json!({"updated": updated, "not_found": not_found}))
+    let not_found: Vec<Value> = keys
+        .into_iter()
+        .zip(&rows)
+        .filter_map(|(k, row)| row.is_none().then_some(k))
+        .collect();
+    let updated = rows.iter().flatten().count();
+    serde_json::json!({"updated": updated, "not_found": not_found})
 }
 
-fn remember(store: &mut Store, target: Target, name: &str) {
-    let (known, attributes): (&[&str], &mut Vec<String>) = match target {
-        Target::Calls => (super::render::CALL_COLUMNS, &mut store.call_attributes),
-        Target::Reps => (super::render::REP_COLUMNS, &mut store.rep_attributes),
+/// The shared name of attribute `name`, added to the store's list when it is new.
+fn remember(store: &mut Store, target: Target, name: &str) -> Arc<str> {
+    let attributes = match target {
+        Target::Calls => &mut store.call_attributes,
+        Target::Reps => &mut store.rep_attributes,
     };
-    if !known.contains(&name) && !attributes.iter().any(|a| a == name) {
-        attributes.push(name.to_owned());
+    if let Some(known) = attributes.iter().find(|a| &***a == name) {
+        return Arc::clone(known);
     }
+    let shared: Arc<str> = Arc::from(name);
+    let generated: &[&str] = match target {
+        Target::Calls => &super::render::CALL_COLUMNS,
+        Target::Reps => super::render::REP_COLUMNS,
+    };
+    if !generated.contains(&name) {
+        attributes.push(Arc::clone(&shared));
+    }
+    shared
 }

@@ -111,7 +111,7 @@ impl EncoderOptions {
 }
 
 /// A key value, for reporting chunk ranges.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum KeyValue {
     /// A `call_id`.
     Int(i64),
