@@ -62,7 +62,7 @@ impl PushPlan {
         let keys = key_values(&batches, key_index, options.target)?;
         let selection = select_rows(&batches, &keys, options.on_duplicate, options.target.key())?;
         let offsets = row_offsets(&batches);
-        let key_of = |(b, r): RowRef| keys[offsets[b as usize] + r as usize].clone();
+        let key_of = |(b, r): RowRef| keys.get(offsets[b as usize] + r as usize);
         let clear: Vec<usize> = options
             .clear
             .iter()

@@ -77,14 +77,61 @@ fn check_key_type(target: Target, data_type: &DataType) -> Result<()> {
     ))
 }
 
+/// Every input row's key, in input order, as a plain vector of its type (a `KeyValue` per row
+/// took 32 bytes where an `i64` takes 8).
+pub enum Keys {
+    Int(Vec<i64>),
+    Str(Vec<String>),
+}
+
+impl Keys {
+    pub fn get(&self, index: usize) -> KeyValue {
+        match self {
+            Keys::Int(keys) => KeyValue::Int(keys[index]),
+            Keys::Str(keys) => KeyValue::Str(keys[index].clone()),
+        }
+    }
+
+    /// Which rows to keep (each key's last) and the rows whose keys repeat later, or `None`
+    /// when every key is unique.
+    fn duplicates(&self) -> Option<(Vec<bool>, Vec<usize>)> {
+        match self {
+            Keys::Int(keys) => duplicates_of(keys),
+            Keys::Str(keys) => duplicates_of(keys),
+        }
+    }
+}
+
+/// See [`Keys::duplicates`]. Keys read from the API ascend, so one pass usually proves there
+/// are none; otherwise a stable sort of the row numbers by key groups each key's rows in input
+/// order (a SipHash set of a million keys took most of the encode time).
+fn duplicates_of<T: Ord>(keys: &[T]) -> Option<(Vec<bool>, Vec<usize>)> {
+    if keys.windows(2).all(|w| w[0] < w[1]) {
+        return None;
+    }
+    let mut order: Vec<u32> = (0..to_u32(keys.len())).collect();
+    order.sort_by(|&a, &b| keys[a as usize].cmp(&keys[b as usize]));
+    let mut keep = vec![true; keys.len()];
+    let mut repeated = Vec::new();
+    for pair in order.windows(2) {
+        let (earlier, later) = (pair[0] as usize, pair[1] as usize);
+        if keys[earlier] == keys[later] {
+            keep[earlier] = false;
+            repeated.push(earlier);
+        }
+    }
+    (!repeated.is_empty()).then_some((keep, repeated))
+}
+
 /// The key of every input row, in input order; refuses nulls.
-pub fn key_values(
-    batches: &[RecordBatch],
-    key_index: usize,
-    target: Target,
-) -> Result<Vec<KeyValue>> {
+pub fn key_values(batches: &[RecordBatch], key_index: usize, target: Target) -> Result<Keys> {
     let key = target.key();
-    let mut keys = Vec::with_capacity(batches.iter().map(RecordBatch::num_rows).sum());
+    let rows = batches.iter().map(RecordBatch::num_rows).sum();
+    let mut keys = match target {
+        Target::Calls => Keys::Int(Vec::with_capacity(rows)),
+        Target::Reps => Keys::Str(Vec::with_capacity(rows)),
+    };
+    let mut row_number = 0;
     let mut null_rows = Vec::new();
     for batch in batches {
         let column = batch.column(key_index);
@@ -93,18 +140,18 @@ pub fn key_values(
                 .map_err(|_| Error::encode(key, "has values that do not fit a 64-bit integer"))?,
             Target::Reps => arrow_cast::cast(column, &DataType::Utf8)?,
         };
-        for row in 0..typed.len() {
-            if typed.is_null(row) {
-                if null_rows.len() < EXAMPLES {
-                    null_rows.push(keys.len());
-                }
-                keys.push(KeyValue::Int(0));
-                continue;
+        if typed.null_count() > 0 {
+            let nulls = (0..typed.len()).filter(|&row| typed.is_null(row));
+            let room = EXAMPLES.saturating_sub(null_rows.len());
+            null_rows.extend(nulls.take(room).map(|row| row_number + row));
+        }
+        row_number += typed.len();
+        match &mut keys {
+            Keys::Int(keys) => keys.extend(typed.as_primitive::<Int64Type>().values().iter()),
+            Keys::Str(keys) => {
+                let typed = typed.as_string::<i32>();
+                keys.extend((0..typed.len()).map(|row| typed.value(row).to_owned()));
             }
-            keys.push(match target {
-                Target::Calls => KeyValue::Int(typed.as_primitive::<Int64Type>().value(row)),
-                Target::Reps => KeyValue::Str(typed.as_string::<i32>().value(row).to_owned()),
-            });
         }
     }
     if !null_rows.is_empty() {
@@ -123,34 +170,19 @@ pub fn key_values(
 /// The rows to send, in order: all of them, or with `Last` only each key's last row.
 pub fn select_rows(
     batches: &[RecordBatch],
-    keys: &[KeyValue],
+    keys: &Keys,
     on_duplicate: OnDuplicate,
     key: &str,
 ) -> Result<Vec<RowRef>> {
-    // Keys read from the API ascend, so one pass usually proves there are no duplicates. If
-    // not, a stable sort of the row numbers by key groups each key's rows in input order (a
-    // SipHash set of a million keys took most of the encode time).
-    let ascending = keys.windows(2).all(|w| w[0] < w[1]);
-    let mut keep_row = Vec::new();
-    let mut duplicates = Vec::new();
-    let mut duplicate_count = 0usize;
-    if !ascending {
-        let mut order: Vec<u32> = (0..to_u32(keys.len())).collect();
-        order.sort_by(|&a, &b| keys[a as usize].cmp(&keys[b as usize]));
-        keep_row = vec![true; keys.len()];
-        for pair in order.windows(2) {
-            let (earlier, later) = (pair[0] as usize, pair[1] as usize);
-            if keys[earlier] == keys[later] {
-                keep_row[earlier] = false;
-                duplicate_count += 1;
-                if duplicates.len() < EXAMPLES && !duplicates.contains(&&keys[earlier]) {
-                    duplicates.push(&keys[earlier]);
-                }
+    let (keep_row, repeated) = keys.duplicates().unwrap_or_default();
+    let duplicate_count = repeated.len();
+    if duplicate_count > 0 && on_duplicate == OnDuplicate::Error {
+        let mut shown: Vec<String> = Vec::new();
+        for value in repeated.iter().map(|&row| keys.get(row).to_string()) {
+            if shown.len() < EXAMPLES && !shown.contains(&value) {
+                shown.push(value);
             }
         }
-    }
-    if duplicate_count > 0 && on_duplicate == OnDuplicate::Error {
-        let shown: Vec<String> = duplicates.iter().map(ToString::to_string).collect();
         return Err(Error::encode(
             key,
             format!(
@@ -159,7 +191,8 @@ pub fn select_rows(
             ),
         ));
     }
-    let mut rows = Vec::with_capacity(keys.len() - duplicate_count);
+    let total: usize = batches.iter().map(RecordBatch::num_rows).sum();
+    let mut rows = Vec::with_capacity(total - duplicate_count);
     let mut index = 0usize;
     for (b, batch) in batches.iter().enumerate() {
         for r in 0..batch.num_rows() {
