@@ -10,6 +10,7 @@ pub mod emulator;
 pub mod encode;
 pub mod error;
 pub mod http;
+pub mod json_write;
 pub mod python;
 pub mod runtime;
 

@@ -1,36 +1,55 @@
 //! Rows as JSON. Every row's full JSON is rendered once and kept (`Store::call_json`), so a page
-//! is a concatenation of ready bytes; only rows a POST changes are rendered again. Projections
+//! is a concatenation of ready bytes; rows a POST changed render again when read
+//! (`Store::call_row`). Projections
 //! (`columns=`, `metric=`) render the requested fields on the fly.
 
 use bytes::Bytes;
-use chrono::{Datelike, NaiveDateTime, NaiveTime, Timelike};
 use serde_json::Value;
 
 use super::data::{write_summary, Call, Extra, Rep, OUTCOMES, TOPICS};
+use crate::json_write::{push_date, push_datetime, push_string as push_str, Escaped};
 
-/// The columns of a call, in the order the API returns them.
-pub const CALL_COLUMNS: [&str; 20] = [
-    "call_id",
-    "vendor_call_id",
-    "rep_id",
-    "vendor",
-    "campaign",
-    "subcampaign",
-    "department",
-    "start_time",
-    "end_time",
-    "date",
-    "duration",
-    "talk_time",
-    "hold_time",
-    "silence_time",
-    "sentiment",
-    "words_rep",
-    "words_customer",
-    "topic",
-    "outcome",
-    "summary",
-];
+/// Declares the call columns once: the generated values (`CallField`) and their names in the
+/// order the API returns them (`CALL_COLUMNS`). Rendering dispatches on the field, not on the
+/// name: a million rows times twenty string comparisons was a fifth of the render time.
+macro_rules! declare_call_columns {
+    ($($field:ident = $name:literal,)*) => {
+        /// Which generated value a call column shows.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+        pub enum CallField {
+            $($field,)*
+        }
+
+        /// The columns of a call, in the order the API returns them.
+        pub const CALL_COLUMNS: [&str; 20] = [$($name,)*];
+
+        /// `CALL_FIELDS[i]` is the value of column `CALL_COLUMNS[i]`.
+        const CALL_FIELDS: [CallField; 20] = [$(CallField::$field,)*];
+    };
+}
+
+declare_call_columns! {
+    CallId = "call_id",
+    VendorCallId = "vendor_call_id",
+    RepId = "rep_id",
+    Vendor = "vendor",
+    Campaign = "campaign",
+    Subcampaign = "subcampaign",
+    Department = "department",
+    StartTime = "start_time",
+    EndTime = "end_time",
+    Date = "date",
+    Duration = "duration",
+    TalkTime = "talk_time",
+    HoldTime = "hold_time",
+    SilenceTime = "silence_time",
+    Sentiment = "sentiment",
+    WordsRep = "words_rep",
+    WordsCustomer = "words_customer",
+    Topic = "topic",
+    Outcome = "outcome",
+    Summary = "summary",
+}
 
 /// The behavioural metric columns of a call (what `metric=` selects among).
 pub const CALL_METRICS: &[&str] = &[
@@ -57,59 +76,6 @@ pub const REP_COLUMNS: &[&str] = &[
     "start_date",
 ];
 
-/// Which generated value a call column shows; `CALL_FIELDS[i]` belongs to `CALL_COLUMNS[i]`.
-/// Rendering dispatches on this, not on the column's name: a million rows times twenty string
-/// comparisons was a fifth of the render time.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum CallField {
-    CallId,
-    VendorCallId,
-    RepId,
-    Vendor,
-    Campaign,
-    Subcampaign,
-    Department,
-    StartTime,
-    EndTime,
-    Date,
-    Duration,
-    TalkTime,
-    HoldTime,
-    SilenceTime,
-    Sentiment,
-    WordsRep,
-    WordsCustomer,
-    Topic,
-    Outcome,
-    Summary,
-}
-
-const CALL_FIELDS: [CallField; 20] = {
-    use CallField::*;
-    [
-        CallId,
-        VendorCallId,
-        RepId,
-        Vendor,
-        Campaign,
-        Subcampaign,
-        Department,
-        StartTime,
-        EndTime,
-        Date,
-        Duration,
-        TalkTime,
-        HoldTime,
-        SilenceTime,
-        Sentiment,
-        WordsRep,
-        WordsCustomer,
-        Topic,
-        Outcome,
-        Summary,
-    ]
-};
-
 /// A column to write: its name and, for a generated column, which value it shows.
 pub type CallColumn<'a> = (&'a str, Option<CallField>);
 
@@ -124,56 +90,6 @@ pub fn call_columns<'a>(names: &[&'a str]) -> Vec<CallColumn<'a>> {
         .collect()
 }
 
-/// Appends `text` JSON-escaped, without quotes, escaping exactly what `serde_json` escapes
-/// (quote, backslash, control characters), so rows read the same as before.
-struct Escaped<'a>(&'a mut Vec<u8>);
-
-impl std::fmt::Write for Escaped<'_> {
-    fn write_str(&mut self, text: &str) -> std::fmt::Result {
-        let out = &mut *self.0;
-        let bytes = text.as_bytes();
-        // Most text needs no escaping. This check vectorises (a fold, no early exit); the loop
-        // below does not.
-        let needs_escape = bytes.iter().fold(false, |any, &b| {
-            any | (b < 0x20) | (b == b'"') | (b == b'\\')
-        });
-        if !needs_escape {
-            out.extend_from_slice(bytes);
-            return Ok(());
-        }
-        let mut plain = 0;
-        for (i, &b) in bytes.iter().enumerate() {
-            let escape: &[u8] = match b {
-                b'"' => b"\\\"",
-                b'\\' => b"\\\\",
-                b'\n' => b"\\n",
-                b'\r' => b"\\r",
-                b'\t' => b"\\t",
-                0x08 => b"\\b",
-                0x0c => b"\\f",
-                0..=0x1f => {
-                    out.extend_from_slice(&bytes[plain..i]);
-                    out.extend_from_slice(format!("\\u{b:04x}").as_bytes());
-                    plain = i + 1;
-                    continue;
-                }
-                _ => continue,
-            };
-            out.extend_from_slice(&bytes[plain..i]);
-            out.extend_from_slice(escape);
-            plain = i + 1;
-        }
-        out.extend_from_slice(&bytes[plain..]);
-        Ok(())
-    }
-}
-
-fn push_str(out: &mut Vec<u8>, text: &str) {
-    out.push(b'"');
-    let _ = std::fmt::Write::write_str(&mut Escaped(out), text);
-    out.push(b'"');
-}
-
 fn push_int(out: &mut Vec<u8>, v: i64) {
     out.extend_from_slice(itoa::Buffer::new().format(v).as_bytes());
 }
@@ -182,29 +98,10 @@ fn push_value(out: &mut Vec<u8>, value: &Value) {
     let _ = serde_json::to_writer(&mut *out, value);
 }
 
-fn push_two_digits(out: &mut Vec<u8>, v: u32) {
-    out.extend_from_slice(&[b'0' + (v / 10 % 10) as u8, b'0' + (v % 10) as u8]);
-}
-
-/// `"YYYY-MM-DD"` or `"YYYY-MM-DD HH:MM:SS"`, written digit by digit (chrono's `format`
-/// parses its pattern on every call).
-fn push_datetime(out: &mut Vec<u8>, at: NaiveDateTime, with_time: bool) {
+/// Writes `value` between quotes.
+fn quoted(out: &mut Vec<u8>, value: impl FnOnce(&mut Vec<u8>)) {
     out.push(b'"');
-    let year = at.year().clamp(0, 9999) as u32;
-    push_two_digits(out, year / 100);
-    push_two_digits(out, year % 100);
-    out.push(b'-');
-    push_two_digits(out, at.month());
-    out.push(b'-');
-    push_two_digits(out, at.day());
-    if with_time {
-        out.push(b' ');
-        push_two_digits(out, at.hour());
-        out.push(b':');
-        push_two_digits(out, at.minute());
-        out.push(b':');
-        push_two_digits(out, at.second());
-    }
+    value(out);
     out.push(b'"');
 }
 
@@ -243,23 +140,22 @@ fn write_call_field(out: &mut Vec<u8>, field: CallField, call: &Call, rep: &Rep)
     use CallField::*;
     match field {
         CallId => push_int(out, call.call_id),
-        VendorCallId => {
-            out.push(b'"');
+        VendorCallId => quoted(out, |out| {
             out.extend_from_slice(&vendor_call_id_bytes(call.call_id));
-            out.push(b'"');
-        }
+        }),
         RepId => push_str(out, &rep.rep_id),
         Vendor => push_str(out, &rep.vendor),
         Campaign => push_str(out, &rep.campaign),
         Subcampaign => push_str(out, &rep.subcampaign),
         Department => push_str(out, &rep.department),
-        StartTime => push_datetime(out, call.start_time, true),
-        EndTime => push_datetime(
-            out,
-            call.start_time + chrono::Duration::seconds(i64::from(call.duration)),
-            true,
-        ),
-        Date => push_datetime(out, call.start_time, false),
+        StartTime => quoted(out, |out| push_datetime(out, call.start_time)),
+        EndTime => quoted(out, |out| {
+            push_datetime(
+                out,
+                call.start_time + chrono::Duration::seconds(i64::from(call.duration)),
+            );
+        }),
+        Date => quoted(out, |out| push_date(out, call.start_time.date())),
         Duration => push_int(out, i64::from(call.duration)),
         TalkTime => push_int(out, i64::from(call.talk_time())),
         HoldTime => push_int(out, i64::from(call.hold_time)),
@@ -272,11 +168,9 @@ fn write_call_field(out: &mut Vec<u8>, field: CallField, call: &Call, rep: &Rep)
         WordsCustomer => push_int(out, i64::from(call.words_customer)),
         Topic => push_str(out, TOPICS[call.topic as usize]),
         Outcome => push_str(out, OUTCOMES[call.outcome as usize]),
-        Summary => {
-            out.push(b'"');
+        Summary => quoted(out, |out| {
             let _ = write_summary(&mut Escaped(out), call, &rep.name);
-            out.push(b'"');
-        }
+        }),
     }
 }
 
@@ -291,7 +185,7 @@ fn write_rep_base(out: &mut Vec<u8>, name: &str, rep: &Rep) {
         "department" => push_str(out, &rep.department),
         "team" => push_str(out, rep.team),
         "active" => push_int(out, rep.active),
-        "start_date" => push_datetime(out, rep.start_date.and_time(NaiveTime::MIN), false),
+        "start_date" => quoted(out, |out| push_date(out, rep.start_date)),
         _ => out.extend_from_slice(b"null"),
     }
 }

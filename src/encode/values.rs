@@ -14,9 +14,10 @@ use arrow_array::types::{
 };
 use arrow_array::{Array, ArrayRef, ArrowPrimitiveType, PrimitiveArray};
 use arrow_schema::{DataType, TimeUnit};
-use chrono::{Datelike, NaiveDateTime, Timelike};
+use chrono::{NaiveDateTime, Timelike};
 
 use crate::error::{Error, Result};
+use crate::json_write::{push_date, push_datetime, push_string};
 
 /// Writes the JSON text of one cell (including `null`).
 pub trait ValueWriter: Send + Sync {
@@ -100,37 +101,9 @@ pub fn make_writer(name: &str, array: &ArrayRef, zone: &Tz) -> Result<Box<dyn Va
 /// `"name":` with the name escaped, ready to paste.
 pub fn json_key(name: &str) -> Vec<u8> {
     let mut out = Vec::with_capacity(name.len() + 3);
-    write_str(name, &mut out);
+    push_string(&mut out, name);
     out.push(b':');
     out
-}
-
-/// Appends `text` as a JSON string.
-pub fn write_str(text: &str, out: &mut Vec<u8>) {
-    out.push(b'"');
-    let bytes = text.as_bytes();
-    let mut start = 0;
-    for (i, &b) in bytes.iter().enumerate() {
-        let escape: &[u8] = match b {
-            b'"' => b"\\\"",
-            b'\\' => b"\\\\",
-            b'\n' => b"\\n",
-            b'\r' => b"\\r",
-            b'\t' => b"\\t",
-            0..=0x1f => {
-                out.extend_from_slice(&bytes[start..i]);
-                out.extend_from_slice(format!("\\u{b:04x}").as_bytes());
-                start = i + 1;
-                continue;
-            }
-            _ => continue,
-        };
-        out.extend_from_slice(&bytes[start..i]);
-        out.extend_from_slice(escape);
-        start = i + 1;
-    }
-    out.extend_from_slice(&bytes[start..]);
-    out.push(b'"');
 }
 
 fn int<T>(a: ArrayRef) -> Box<dyn ValueWriter>
@@ -202,29 +175,8 @@ impl ValueWriter for StringWriter {
             DataType::LargeUtf8 => self.0.as_string::<i64>().value(row),
             _ => self.0.as_string_view().value(row),
         };
-        write_str(text, out);
+        push_string(out, text);
     }
-}
-
-fn write_date(date: chrono::NaiveDate, out: &mut Vec<u8>) {
-    let mut buf = itoa::Buffer::new();
-    let year = date.year();
-    if (0..10_000).contains(&year) {
-        let y = buf.format(year);
-        out.extend(std::iter::repeat_n(b'0', 4 - y.len()));
-        out.extend_from_slice(y.as_bytes());
-    } else {
-        out.extend_from_slice(buf.format(year).as_bytes());
-    }
-    for part in [date.month(), date.day()] {
-        out.push(b'-');
-        two_digits(part, out);
-    }
-}
-
-fn two_digits(v: u32, out: &mut Vec<u8>) {
-    out.push(b'0' + (v / 10) as u8);
-    out.push(b'0' + (v % 10) as u8);
 }
 
 struct DateWriter(ArrayRef);
@@ -240,7 +192,7 @@ impl ValueWriter for DateWriter {
         match date {
             Some(date) => {
                 out.push(b'"');
-                write_date(date, out);
+                push_date(out, date);
                 out.push(b'"');
             }
             None => out.extend_from_slice(b"null"),
@@ -290,13 +242,7 @@ impl ValueWriter for TimestampWriter {
             return;
         };
         out.push(b'"');
-        write_date(t.date(), out);
-        out.push(b' ');
-        two_digits(t.hour(), out);
-        out.push(b':');
-        two_digits(t.minute(), out);
-        out.push(b':');
-        two_digits(t.second(), out);
+        push_datetime(out, t);
         let micros = t.nanosecond() / 1_000;
         if micros != 0 {
             out.extend_from_slice(format!(".{micros:06}").as_bytes());
