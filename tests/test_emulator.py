@@ -15,6 +15,7 @@ from typing import Any, Optional
 
 import pytest
 
+from converz.exceptions import InvalidParameterError
 from converz.testing import Emulator
 
 
@@ -325,6 +326,19 @@ def test_rate_limits_with_and_without_retry_after():
         assert "retry-after" not in headers
 
 
+def test_fault_settings_are_checked_before_the_server_starts():
+    with pytest.raises(TypeError, match="error_rat"):
+        Emulator(calls=10, reps=2, error_rat=0.5)
+    with pytest.raises(InvalidParameterError, match="error_rate"):
+        Emulator(calls=10, reps=2, error_rate=1.5)
+    with pytest.raises(InvalidParameterError, match="latency"):
+        Emulator(calls=10, reps=2, latency=-1.0)
+    with Emulator(calls=10, reps=2) as emu:
+        with pytest.raises(InvalidParameterError, match="retry_after"):
+            emu.set_faults(rate_limit_rate=1.0, retry_after=float("nan"))
+        assert call(emu, "/reps")[0] == 200  # the refused settings were not applied
+
+
 def test_error_rate_is_a_fraction_and_reproducible():
     def statuses() -> list[int]:
         with Emulator(calls=10, reps=2, seed=4, error_rate=0.3) as emu:
@@ -372,7 +386,7 @@ def test_inserted_rows_shift_later_pages():
 # --- the command and the fixture ----------------------------------------------------------
 
 
-def test_command_line_serves_until_stopped():
+def test_command_line_serves_with_its_fault_flags_until_stopped():
     process = subprocess.Popen(
         [
             sys.executable,
@@ -385,6 +399,8 @@ def test_command_line_serves_until_stopped():
             "100",
             "--reps",
             "3",
+            "--page-cap",
+            "2",
         ],
         stdout=subprocess.PIPE,
         text=True,
@@ -395,7 +411,7 @@ def test_command_line_serves_until_stopped():
         key = next(line.split("=", 1)[1].strip() for line in lines if "API_KEY" in line)
         request = urllib.request.Request(f"{url}/reps", headers={"X-API-Key": key})
         with urllib.request.urlopen(request, timeout=10) as response:
-            assert len(json.loads(response.read())) == 3
+            assert len(json.loads(response.read())) == 2  # --page-cap reached the server
     finally:
         process.terminate()
         assert process.wait(timeout=10) == 0

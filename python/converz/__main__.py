@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import signal
 import sys
 import threading
@@ -11,8 +12,11 @@ from typing import Optional
 
 
 def _emulator(args: argparse.Namespace) -> int:
-    from converz.testing import Emulator
+    from converz.testing import Emulator, Faults
 
+    if args.no_retry_after:
+        args.retry_after = None
+    faults = {field.name: getattr(args, field.name) for field in dataclasses.fields(Faults)}
     emu = Emulator(
         calls=args.calls,
         reps=args.reps,
@@ -20,14 +24,7 @@ def _emulator(args: argparse.Namespace) -> int:
         port=args.port,
         api_key=args.api_key,
         days=args.days,
-        error_rate=args.error_rate,
-        rate_limit_rate=args.rate_limit_rate,
-        retry_after=None if args.no_retry_after else args.retry_after,
-        latency=args.latency,
-        drop_rate=args.drop_rate,
-        page_cap=args.page_cap,
-        insert_every=args.insert_every,
-        html_errors=args.html_errors,
+        **faults,
     )
     print(f"Converz emulator serving {args.calls:,} calls and {args.reps:,} reps")
     print(f"  CONVERZ_BASE_URL={emu.url}")

@@ -3,6 +3,8 @@
 from collections.abc import Iterator, Sequence
 from typing import Any, Callable, Final, Literal, Optional, Union, final, overload
 
+from converz.testing._faults import Faults
+
 __version__: Final[str]
 build_profile: Final[Literal["debug", "release"]]
 
@@ -163,14 +165,7 @@ class Emulator:
         api_key: Optional[str] = None,
         today: Optional[_Date] = None,
         days: int = 365,
-        error_rate: float = 0.0,
-        rate_limit_rate: float = 0.0,
-        retry_after: Optional[float] = 1.0,
-        latency: float = 0.0,
-        drop_rate: float = 0.0,
-        page_cap: Optional[int] = None,
-        insert_every: Optional[int] = None,
-        html_errors: bool = False,
+        faults: Faults = ...,
     ) -> None: ...
     @property
     def url(self) -> str: ...
@@ -178,16 +173,5 @@ class Emulator:
     def api_key(self) -> str: ...
     @property
     def running(self) -> bool: ...
-    def set_faults(
-        self,
-        *,
-        error_rate: float = 0.0,
-        rate_limit_rate: float = 0.0,
-        retry_after: Optional[float] = 1.0,
-        latency: float = 0.0,
-        drop_rate: float = 0.0,
-        page_cap: Optional[int] = None,
-        insert_every: Optional[int] = None,
-        html_errors: bool = False,
-    ) -> None: ...
+    def set_faults(self, faults: Faults) -> None: ...
     def stop(self) -> None: ...

@@ -18,8 +18,9 @@ pub struct PyEmulator {
     api_key: String,
 }
 
-#[allow(clippy::too_many_arguments)]
-fn faults(
+/// A `converz.testing.Faults` (a dataclass, so every attribute is present), read by name.
+#[derive(FromPyObject)]
+struct FaultSettings {
     error_rate: f64,
     rate_limit_rate: f64,
     retry_after: Option<f64>,
@@ -28,44 +29,50 @@ fn faults(
     page_cap: Option<usize>,
     insert_every: Option<usize>,
     html_errors: bool,
-) -> Result<Faults, Error> {
-    for (name, rate) in [
-        ("error_rate", error_rate),
-        ("rate_limit_rate", rate_limit_rate),
-        ("drop_rate", drop_rate),
-    ] {
-        if !(0.0..=1.0).contains(&rate) {
-            return Err(Error::invalid(name, "must be between 0 and 1"));
+}
+
+impl FaultSettings {
+    /// Checks the ranges; zero caps and periods mean off.
+    fn validate(self) -> Result<Faults, Error> {
+        for (name, rate) in [
+            ("error_rate", self.error_rate),
+            ("rate_limit_rate", self.rate_limit_rate),
+            ("drop_rate", self.drop_rate),
+        ] {
+            if !(0.0..=1.0).contains(&rate) {
+                return Err(Error::invalid(name, "must be between 0 and 1"));
+            }
         }
+        let seconds = |name, value: f64| {
+            if value.is_finite() && value >= 0.0 {
+                Ok(value)
+            } else {
+                Err(Error::invalid(
+                    name,
+                    "must be a non-negative number of seconds",
+                ))
+            }
+        };
+        Ok(Faults {
+            error_rate: self.error_rate,
+            rate_limit_rate: self.rate_limit_rate,
+            retry_after: self
+                .retry_after
+                .map(|r| seconds("retry_after", r))
+                .transpose()?,
+            latency: Duration::from_secs_f64(seconds("latency", self.latency)?),
+            drop_rate: self.drop_rate,
+            page_cap: self.page_cap.filter(|&c| c > 0),
+            insert_every: self.insert_every.filter(|&e| e > 0),
+            html_errors: self.html_errors,
+        })
     }
-    if !(latency.is_finite() && latency >= 0.0) {
-        return Err(Error::invalid(
-            "latency",
-            "must be a non-negative number of seconds",
-        ));
-    }
-    if retry_after.is_some_and(|r| !(r.is_finite() && r >= 0.0)) {
-        return Err(Error::invalid(
-            "retry_after",
-            "must be a non-negative number of seconds",
-        ));
-    }
-    Ok(Faults {
-        error_rate,
-        rate_limit_rate,
-        retry_after,
-        latency: Duration::from_secs_f64(latency),
-        drop_rate,
-        page_cap: page_cap.filter(|&c| c > 0),
-        insert_every: insert_every.filter(|&e| e > 0),
-        html_errors,
-    })
 }
 
 #[pymethods]
 impl PyEmulator {
     #[new]
-    #[pyo3(signature = (*, calls=100_000, reps=200, seed=0, host="127.0.0.1".to_owned(), port=0, api_key=None, today=None, days=365, error_rate=0.0, rate_limit_rate=0.0, retry_after=Some(1.0), latency=0.0, drop_rate=0.0, page_cap=None, insert_every=None, html_errors=false))]
+    #[pyo3(signature = (*, calls=100_000, reps=200, seed=0, host="127.0.0.1".to_owned(), port=0, api_key=None, today=None, days=365, faults=None))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         py: Python<'_>,
@@ -77,14 +84,7 @@ impl PyEmulator {
         api_key: Option<String>,
         today: Option<DateArg>,
         days: u32,
-        error_rate: f64,
-        rate_limit_rate: f64,
-        retry_after: Option<f64>,
-        latency: f64,
-        drop_rate: f64,
-        page_cap: Option<usize>,
-        insert_every: Option<usize>,
-        html_errors: bool,
+        faults: Option<FaultSettings>,
     ) -> PyResult<Self> {
         let defaults = EmulatorConfig::default();
         let config = EmulatorConfig {
@@ -97,16 +97,10 @@ impl PyEmulator {
                 .unwrap_or(defaults.today),
             days: days.max(1),
             api_key: api_key.unwrap_or(defaults.api_key),
-            faults: faults(
-                error_rate,
-                rate_limit_rate,
-                retry_after,
-                latency,
-                drop_rate,
-                page_cap,
-                insert_every,
-                html_errors,
-            )?,
+            faults: faults
+                .map(FaultSettings::validate)
+                .transpose()?
+                .unwrap_or_default(),
         };
         let running = py.detach(|| RunningEmulator::start(config, &host, port))?;
         Ok(Self {
@@ -128,30 +122,9 @@ impl PyEmulator {
         &self.api_key
     }
 
-    /// Replaces every fault setting (unnamed ones turn off).
-    #[pyo3(signature = (*, error_rate=0.0, rate_limit_rate=0.0, retry_after=Some(1.0), latency=0.0, drop_rate=0.0, page_cap=None, insert_every=None, html_errors=false))]
-    #[allow(clippy::too_many_arguments)]
-    fn set_faults(
-        &self,
-        error_rate: f64,
-        rate_limit_rate: f64,
-        retry_after: Option<f64>,
-        latency: f64,
-        drop_rate: f64,
-        page_cap: Option<usize>,
-        insert_every: Option<usize>,
-        html_errors: bool,
-    ) -> PyResult<()> {
-        let faults = faults(
-            error_rate,
-            rate_limit_rate,
-            retry_after,
-            latency,
-            drop_rate,
-            page_cap,
-            insert_every,
-            html_errors,
-        )?;
+    /// Replaces every fault setting.
+    fn set_faults(&self, faults: FaultSettings) -> PyResult<()> {
+        let faults = faults.validate()?;
         let guard = self
             .running
             .lock()

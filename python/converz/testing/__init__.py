@@ -17,11 +17,12 @@ import datetime as _dt
 from typing import TYPE_CHECKING, Any, Optional, Union
 
 from converz import _core
+from converz.testing._faults import Faults
 
 if TYPE_CHECKING:
     from converz import Client
 
-__all__ = ["Emulator"]
+__all__ = ["Emulator", "Faults"]
 
 
 class Emulator:
@@ -35,14 +36,8 @@ class Emulator:
         api_key: The key clients must send; None uses ``"converz-emulator-key"``.
         today: Last day of data and the API's "today"; None is 2025-09-30.
         days: Days of data ending ``today``.
-        error_rate: Fraction of requests answered 500/503.
-        rate_limit_rate: Fraction of requests answered 429.
-        retry_after: ``Retry-After`` seconds on 429s; None sends no header.
-        latency: Seconds added before every answer.
-        drop_rate: Fraction of GET bodies cut off mid-way (connection dropped).
-        page_cap: Silently serve at most this many rows per page.
-        insert_every: Every N-th ``GET /calls``, insert calls early in the order (rows shift).
-        html_errors: 5xx bodies are HTML pages instead of JSON.
+        **faults: Fault settings by name (``error_rate=0.1``, ``page_cap=500``, ...); see
+            :class:`Faults` for each one and its default. An unknown name is a ``TypeError``.
     """
 
     def __init__(
@@ -55,14 +50,7 @@ class Emulator:
         api_key: Optional[str] = None,
         today: Optional[Union[_dt.date, str]] = None,
         days: int = 365,
-        error_rate: float = 0.0,
-        rate_limit_rate: float = 0.0,
-        retry_after: Optional[float] = 1.0,
-        latency: float = 0.0,
-        drop_rate: float = 0.0,
-        page_cap: Optional[int] = None,
-        insert_every: Optional[int] = None,
-        html_errors: bool = False,
+        **faults: Any,
     ) -> None:
         self._raw = _core.Emulator(
             calls=calls,
@@ -72,14 +60,7 @@ class Emulator:
             api_key=api_key,
             today=today,
             days=days,
-            error_rate=error_rate,
-            rate_limit_rate=rate_limit_rate,
-            retry_after=retry_after,
-            latency=latency,
-            drop_rate=drop_rate,
-            page_cap=page_cap,
-            insert_every=insert_every,
-            html_errors=html_errors,
+            faults=Faults(**faults),
         )
 
     @property
@@ -99,8 +80,8 @@ class Emulator:
         return Client(base_url=self.url, api_key=self.api_key, **kwargs)
 
     def set_faults(self, **faults: Any) -> None:
-        """Replace the fault settings (same keywords as the constructor; unnamed ones turn off)."""
-        self._raw.set_faults(**faults)
+        """Replace the fault settings (see :class:`Faults`; unnamed ones turn off)."""
+        self._raw.set_faults(Faults(**faults))
 
     def stop(self) -> None:
         """Stop serving (idempotent)."""

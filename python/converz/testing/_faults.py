@@ -1,0 +1,40 @@
+"""The emulator's fault settings: one place for their names, defaults and meaning."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Optional
+
+
+@dataclasses.dataclass(frozen=True)
+class Faults:
+    """What the emulator gets wrong on purpose; every fault is off by default.
+
+    Decisions are drawn from the emulator's seed, so a run with faults is reproducible.
+
+    Args:
+        error_rate: Fraction of requests answered 500/503.
+        rate_limit_rate: Fraction of requests answered 429.
+        retry_after: ``Retry-After`` seconds on 429s; None sends no header.
+        latency: Seconds added before every answer.
+        drop_rate: Fraction of GET bodies cut off mid-way (connection dropped).
+        page_cap: Silently serve at most this many rows per page.
+        insert_every: Every N-th ``GET /calls``, insert calls early in the order (rows shift).
+        html_errors: 5xx bodies are HTML pages instead of JSON.
+
+    Example:
+        >>> from converz.testing import Emulator, Faults
+        >>> Faults(error_rate=0.1).retry_after
+        1.0
+        >>> with Emulator(calls=100, reps=5, error_rate=0.1) as emu:
+        ...     emu.set_faults(page_cap=30)
+    """
+
+    error_rate: float = 0.0
+    rate_limit_rate: float = 0.0
+    retry_after: Optional[float] = 1.0
+    latency: float = 0.0
+    drop_rate: float = 0.0
+    page_cap: Optional[int] = None
+    insert_every: Optional[int] = None
+    html_errors: bool = False
