@@ -1,0 +1,48 @@
+"""Ctrl-C stops a fetch or a push that is waiting on the network, in a notebook or a script."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+
+import pytest
+
+from converz.testing import Emulator
+
+CHILD = textwrap.dedent(
+    """
+    import sys, polars as pl, converz
+    client = converz.Client(base_url=sys.argv[1], api_key=sys.argv[2], progress=False)
+    print("started", flush=True)
+    try:
+        if sys.argv[3] == "fetch":
+            client.calls()
+        else:
+            client.push_updates(pl.DataFrame({"call_id": [1000], "label": ["x"]}))
+    except KeyboardInterrupt:
+        print("interrupted", flush=True)
+        sys.exit(0)
+    print("finished", flush=True)
+    sys.exit(1)
+    """
+)
+
+
+@pytest.mark.parametrize("action", ["fetch", "push"])
+def test_ctrl_c_interrupts_a_request_in_flight(action):
+    # Every answer waits 60 s, so only the interrupt can end the call early.
+    with Emulator(calls=100, reps=2, latency=60.0) as emu:
+        command = [sys.executable, "-c", CHILD, emu.url, emu.api_key, action]
+        with subprocess.Popen(command, stdout=subprocess.PIPE, text=True) as child:
+            assert child.stdout is not None
+            assert child.stdout.readline().strip() == "started"
+            time.sleep(0.5)  # let the request reach the server
+            sent = time.monotonic()
+            child.send_signal(signal.SIGINT)
+            assert child.stdout.readline().strip() == "interrupted"
+            assert child.wait(timeout=30) == 0
+            # Well before the 60 s answer: the call noticed the signal, it did not run out.
+            assert time.monotonic() - sent < 30
