@@ -87,7 +87,9 @@ pub struct DecodeOptions {
     pub parse_dates: bool,
     /// Column types forced by the user; they win over inference.
     pub schema_overrides: Vec<(String, DataType)>,
-    /// Rows per `RecordBatch` (default 16 384).
+    /// Rows per `RecordBatch` (default 4 096). It also bounds arrow-json's tape, which holds a
+    /// copy of the rows it has not flushed: with four 20,000-row pages in flight, 16 384 cost
+    /// 70 MB more peak memory than 4 096 and was slower (the tape left the cache).
     pub batch_size: usize,
 }
 
@@ -96,7 +98,7 @@ impl Default for DecodeOptions {
         Self {
             parse_dates: true,
             schema_overrides: Vec::new(),
-            batch_size: 16_384,
+            batch_size: 4_096,
         }
     }
 }
