@@ -16,6 +16,7 @@ import json
 import os
 import platform
 import signal
+import socket
 import statistics
 import subprocess
 import sys
@@ -38,7 +39,19 @@ LATENCY = ["latency_report", "latency_one_rep"]
 KEY = "bench-key"
 
 
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
 def start_emulator(rows: int, port: int) -> subprocess.Popen[bytes]:
+    # A port some other server holds would make every method measure *that* server.
+    with socket.socket() as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            raise SystemExit(f"port {port} is in use; pass --port 0 for a free one") from None
     command = [
         sys.executable, "-m", "converz", "emulator",
         "--port", str(port), "--calls", str(rows), "--reps", "2000", "--seed", "0",
@@ -48,6 +61,8 @@ def start_emulator(rows: int, port: int) -> subprocess.Popen[bytes]:
     url = f"http://127.0.0.1:{port}/api/v1"
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise SystemExit(f"the emulator exited with status {process.returncode}")
         try:
             request = urllib.request.Request(f"{url}/reps?n_per_page=1", headers={"X-API-Key": KEY})
             with urllib.request.urlopen(request, timeout=2) as response:
@@ -139,13 +154,14 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--concurrency", type=int, default=4)
-    parser.add_argument("--port", type=int, default=18_765)
+    parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
     parser.add_argument("--name", default="latest")
     parser.add_argument("--only", choices=["read", "write", "latency"], default=None)
     args = parser.parse_args()
 
-    emulator = start_emulator(args.rows, args.port)
-    url = f"http://127.0.0.1:{args.port}/api/v1"
+    port = args.port or free_port()
+    emulator = start_emulator(args.rows, port)
+    url = f"http://127.0.0.1:{port}/api/v1"
     try:
         json_bytes = run_method("read_transfer_ceiling", url, args.rows, args.concurrency)[
             "data_bytes"
@@ -171,8 +187,13 @@ def main() -> None:
             print_table(f"{name} (peak RSS is above the RSS when the clock started)", table)
             results[name] = table
     finally:
-        emulator.send_signal(signal.SIGINT)
-        emulator.wait(timeout=30)
+        emulator.send_signal(signal.SIGTERM)
+        try:
+            emulator.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            print("the emulator did not stop within 30 s; killed it", file=sys.stderr)
+            emulator.kill()
+            emulator.wait()
     out = HERE / "results" / f"{args.name}.json"
     out.write_text(json.dumps(results, indent=2) + "\n")
     print(f"\nwrote {out}")

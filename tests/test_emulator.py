@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import signal
 import subprocess
 import sys
 import time
@@ -404,6 +405,8 @@ def test_command_line_serves_with_its_fault_flags_until_stopped():
         ],
         stdout=subprocess.PIPE,
         text=True,
+        # As a shell without job control starts a background command: Ctrl-C must still stop it.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN),
     )
     try:
         lines = [process.stdout.readline() for _ in range(3)]
@@ -413,7 +416,7 @@ def test_command_line_serves_with_its_fault_flags_until_stopped():
         with urllib.request.urlopen(request, timeout=10) as response:
             assert len(json.loads(response.read())) == 2  # --page-cap reached the server
     finally:
-        process.terminate()
+        process.send_signal(signal.SIGINT)
         assert process.wait(timeout=10) == 0
         process.stdout.close()
 

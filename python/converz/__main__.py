@@ -31,11 +31,11 @@ def _emulator(args: argparse.Namespace) -> int:
     print(f"  CONVERZ_API_KEY={emu.api_key}")
     print("Ctrl-C to stop.", flush=True)
     stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    try:
-        while not stop.wait(0.5):
-            pass
-    except KeyboardInterrupt:
+    # Handled explicitly: a shell without job control starts background commands with SIGINT
+    # ignored, and Python then never raises KeyboardInterrupt.
+    for name in ("SIGINT", "SIGTERM"):
+        signal.signal(getattr(signal, name), lambda *_: stop.set())
+    while not stop.wait(0.5):
         pass
     emu.stop()
     return 0
