@@ -4,6 +4,7 @@
 //! the rows by *which* `clear` columns are null on them (a bitmask), so each row-wise body has
 //! the same keys on every row, and are chunked the same way.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::str::FromStr;
 
@@ -15,6 +16,49 @@ use super::validate::{check_finite, check_options, key_values, select_rows};
 use super::values::{json_key, make_writer, ValueWriter};
 use super::{schema_of, ChunkKind, ChunkSpec, EncoderOptions, RowRef};
 use crate::error::{Error, Result};
+
+/// The rows to send, in input order.
+enum Selection {
+    /// Every input row (no key repeats): nothing stored, 8 bytes a row saved.
+    Every {
+        /// First row number of each batch.
+        offsets: Vec<usize>,
+        total: usize,
+    },
+    /// The rows kept by `on_duplicate=Last`.
+    Listed(Vec<RowRef>),
+}
+
+impl Selection {
+    fn len(&self) -> usize {
+        match self {
+            Selection::Every { total, .. } => *total,
+            Selection::Listed(rows) => rows.len(),
+        }
+    }
+
+    /// Rows `start..end` of the selection.
+    fn range(&self, start: usize, end: usize) -> Cow<'_, [RowRef]> {
+        match self {
+            Selection::Listed(rows) => Cow::Borrowed(&rows[start..end]),
+            Selection::Every { offsets, .. } => {
+                let mut batch = offsets.partition_point(|&o| o <= start).saturating_sub(1);
+                let mut rows = Vec::with_capacity(end - start);
+                for index in start..end {
+                    while batch + 1 < offsets.len() && offsets[batch + 1] <= index {
+                        batch += 1;
+                    }
+                    rows.push((batch as u32, (index - offsets[batch]) as u32));
+                }
+                Cow::Owned(rows)
+            }
+        }
+    }
+
+    fn row(&self, index: usize) -> RowRef {
+        self.range(index, index + 1)[0]
+    }
+}
 
 /// Where a chunk's rows are.
 enum Rows {
@@ -32,7 +76,7 @@ pub struct PushPlan {
     /// `"name":` per column.
     names: Vec<Vec<u8>>,
     key_index: usize,
-    selection: Vec<RowRef>,
+    selection: Selection,
     rows: Vec<Rows>,
     chunks: Vec<ChunkSpec>,
 }
@@ -60,8 +104,15 @@ impl PushPlan {
             .collect::<Result<Vec<_>>>()?;
         check_finite(&batches)?;
         let keys = key_values(&batches, key_index, options.target)?;
-        let selection = select_rows(&batches, &keys, options.on_duplicate, options.target.key())?;
         let offsets = row_offsets(&batches);
+        let selection =
+            match select_rows(&batches, &keys, options.on_duplicate, options.target.key())? {
+                Some(rows) => Selection::Listed(rows),
+                None => Selection::Every {
+                    offsets: offsets.clone(),
+                    total: keys.len(),
+                },
+            };
         let key_of = |(b, r): RowRef| keys.get(offsets[b as usize] + r as usize);
         let clear: Vec<usize> = options
             .clear
@@ -75,8 +126,8 @@ impl PushPlan {
             chunks.push(ChunkSpec {
                 kind: ChunkKind::Columnar,
                 rows: end - start,
-                first_key: key_of(selection[start]),
-                last_key: key_of(selection[end - 1]),
+                first_key: key_of(selection.row(start)),
+                last_key: key_of(selection.row(end - 1)),
             });
             rows.push(Rows::Range(start, end));
         }
@@ -119,7 +170,7 @@ impl PushPlan {
             writers: Vec::new(),
             names: Vec::new(),
             key_index: 0,
-            selection: Vec::new(),
+            selection: Selection::Listed(Vec::new()),
             rows: Vec::new(),
             chunks: Vec::new(),
         }
@@ -142,7 +193,7 @@ impl PushPlan {
             .get(index)
             .ok_or_else(|| Error::invalid("chunk", format!("no chunk {index}")))?;
         Ok(Bytes::from(match rows {
-            Rows::Range(start, end) => self.columnar(&self.selection[*start..*end]),
+            Rows::Range(start, end) => self.columnar(&self.selection.range(*start, *end)),
             Rows::Clear(rows, columns) => self.row_wise_nulls(rows, columns),
         }))
     }
@@ -195,12 +246,12 @@ impl PushPlan {
     pub fn remaining(&self, chunk_indices: &[usize]) -> Result<Vec<RecordBatch>> {
         let mut wanted: Vec<Vec<u32>> = vec![Vec::new(); self.batches.len()];
         for &index in chunk_indices {
-            let rows: &[RowRef] = match self.rows.get(index) {
-                Some(Rows::Range(start, end)) => &self.selection[*start..*end],
-                Some(Rows::Clear(rows, _)) => rows,
+            let rows: Cow<'_, [RowRef]> = match self.rows.get(index) {
+                Some(Rows::Range(start, end)) => self.selection.range(*start, *end),
+                Some(Rows::Clear(rows, _)) => Cow::Borrowed(rows.as_slice()),
                 None => return Err(Error::invalid("chunk", format!("no chunk {index}"))),
             };
-            for &(b, r) in rows {
+            for &(b, r) in rows.iter() {
                 wanted[b as usize].push(r);
             }
         }
@@ -231,14 +282,14 @@ fn row_offsets(batches: &[RecordBatch]) -> Vec<usize> {
 /// Selected rows with at least one null `clear` column, grouped by which ones are null.
 fn clear_groups(
     batches: &[RecordBatch],
-    selection: &[RowRef],
+    selection: &Selection,
     clear: &[usize],
 ) -> BTreeMap<u64, Vec<RowRef>> {
     let mut groups: BTreeMap<u64, Vec<RowRef>> = BTreeMap::new();
     if clear.is_empty() {
         return groups;
     }
-    for &(b, r) in selection {
+    for &(b, r) in selection.range(0, selection.len()).iter() {
         let batch = &batches[b as usize];
         let mask = clear.iter().enumerate().fold(0u64, |mask, (i, &c)| {
             if is_missing(batch.column(c).as_ref(), r as usize) {

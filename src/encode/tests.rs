@@ -125,6 +125,17 @@ fn chunking_counts_and_key_ranges() {
     let rows: Vec<usize> = small.chunks().iter().map(|c| c.rows).collect();
     assert_eq!(rows, [4, 4, 4, 3]);
     assert_eq!(body(&small, 2), json!({"call_id": [80, 90, 100, 110]}));
+    // Chunks cross several batches, an empty one among them, in input order.
+    let ragged = plan(
+        vec![b.slice(0, 3), b.slice(3, 0), b.slice(3, 1), b.slice(4, 11)],
+        EncoderOptions {
+            chunk_rows: 4,
+            ..calls()
+        },
+    );
+    assert_eq!(body(&ragged, 0), json!({"call_id": [0, 10, 20, 30]}));
+    assert_eq!(body(&ragged, 1), json!({"call_id": [40, 50, 60, 70]}));
+    assert_eq!(ragged.chunks()[3].last_key, KeyValue::Int(140));
 }
 
 #[test]

@@ -85,6 +85,13 @@ pub enum Keys {
 }
 
 impl Keys {
+    pub fn len(&self) -> usize {
+        match self {
+            Keys::Int(keys) => keys.len(),
+            Keys::Str(keys) => keys.len(),
+        }
+    }
+
     pub fn get(&self, index: usize) -> KeyValue {
         match self {
             Keys::Int(keys) => KeyValue::Int(keys[index]),
@@ -167,13 +174,14 @@ pub fn key_values(batches: &[RecordBatch], key_index: usize, target: Target) -> 
     Ok(keys)
 }
 
-/// The rows to send, in order: all of them, or with `Last` only each key's last row.
+/// The rows to send, in order: `None` for all of them (no key repeats), or with `Last` only
+/// each key's last row.
 pub fn select_rows(
     batches: &[RecordBatch],
     keys: &Keys,
     on_duplicate: OnDuplicate,
     key: &str,
-) -> Result<Vec<RowRef>> {
+) -> Result<Option<Vec<RowRef>>> {
     let (keep_row, repeated) = keys.duplicates().unwrap_or_default();
     let duplicate_count = repeated.len();
     if duplicate_count > 0 && on_duplicate == OnDuplicate::Error {
@@ -191,18 +199,20 @@ pub fn select_rows(
             ),
         ));
     }
-    let total: usize = batches.iter().map(RecordBatch::num_rows).sum();
-    let mut rows = Vec::with_capacity(total - duplicate_count);
+    if duplicate_count == 0 {
+        return Ok(None);
+    }
+    let mut rows = Vec::with_capacity(keep_row.len() - duplicate_count);
     let mut index = 0usize;
     for (b, batch) in batches.iter().enumerate() {
         for r in 0..batch.num_rows() {
-            if duplicate_count == 0 || keep_row[index] {
+            if keep_row[index] {
                 rows.push((to_u32(b), to_u32(r)));
             }
             index += 1;
         }
     }
-    Ok(rows)
+    Ok(Some(rows))
 }
 
 fn to_u32(v: usize) -> u32 {
