@@ -41,9 +41,10 @@ lint-rust: ## rustfmt, clippy, and the one-arrow-version / pyo3-only-in-bindings
 	bash .ci/check-boundaries
 
 .PHONY: lint-python
-lint-python: install ## ruff check and format check
+lint-python: install ## ruff check and format check; mypy over the package and its stubs
 	$(VENV)/bin/ruff check python tests bench
 	$(VENV)/bin/ruff format --check python tests bench
+	MYPYPATH=python $(VENV)/bin/mypy -p converz
 
 .PHONY: lint
 lint: lint-rust lint-python ## all linters

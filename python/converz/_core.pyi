@@ -1,7 +1,9 @@
 """Stubs for the native module `converz._core`. The public API is documented in `converz`."""
 
 from collections.abc import Iterator, Sequence
-from typing import Any, Callable, Final, Literal, Optional, Union, final, overload
+from typing import Any, Callable, Final, Literal, Optional, TypedDict, Union, final, overload
+
+from typing_extensions import Unpack
 
 from converz.testing._faults import Faults
 
@@ -45,78 +47,49 @@ class BatchStream:
     def __iter__(self) -> Iterator[ArrowTable]: ...
     def __next__(self) -> ArrowTable: ...
 
-# --- reps ---
-@overload
-def reps(
-    client: RawClient,
-    *,
-    rep_id: Optional[_Strs] = None,
-    department: Optional[_Strs] = None,
-    active: Optional[int] = None,
-    page_size: Optional[int] = None,
-    parse_dates: bool = True,
-    schema: Optional[dict[str, Any]] = None,
-    stream: Literal[False] = False,
-    progress: _Progress = None,
-) -> tuple[ArrowTable, list[str]]: ...
-@overload
-def reps(
-    client: RawClient,
-    *,
-    rep_id: Optional[_Strs] = None,
-    department: Optional[_Strs] = None,
-    active: Optional[int] = None,
-    page_size: Optional[int] = None,
-    parse_dates: bool = True,
-    schema: Optional[dict[str, Any]] = None,
-    stream: Literal[True],
-    progress: _Progress = None,
-) -> BatchStream: ...
+# --- reps and calls: filters listed once, for both the table and the stream overloads ---
+class _RepsQuery(TypedDict, total=False):
+    rep_id: Optional[_Strs]
+    department: Optional[_Strs]
+    active: Optional[int]
+    page_size: Optional[int]
+    parse_dates: bool
+    schema: Optional[dict[str, Any]]
+    progress: _Progress
 
-# --- calls ---
+class _CallsQuery(TypedDict, total=False):
+    start_date: Optional[_Date]
+    end_date: Optional[_Date]
+    after: Optional[_Date]
+    before: Optional[_Date]
+    metric: Optional[_Strs]
+    rep_id: Optional[_Strs]
+    vendor: Optional[_Strs]
+    campaign: Optional[_Strs]
+    subcampaign: Optional[_Strs]
+    department: Optional[_Strs]
+    vendor_call_id: Optional[_Ids]
+    columns: Optional[_Strs]
+    page_size: Optional[int]
+    parse_dates: bool
+    schema: Optional[dict[str, Any]]
+    progress: _Progress
+
+@overload
+def reps(
+    client: RawClient, *, stream: Literal[False] = False, **query: Unpack[_RepsQuery]
+) -> tuple[ArrowTable, list[str]]: ...
+@overload
+def reps(
+    client: RawClient, *, stream: Literal[True], **query: Unpack[_RepsQuery]
+) -> BatchStream: ...
 @overload
 def calls(
-    client: RawClient,
-    *,
-    start_date: Optional[_Date] = None,
-    end_date: Optional[_Date] = None,
-    after: Optional[_Date] = None,
-    before: Optional[_Date] = None,
-    metric: Optional[_Strs] = None,
-    rep_id: Optional[_Strs] = None,
-    vendor: Optional[_Strs] = None,
-    campaign: Optional[_Strs] = None,
-    subcampaign: Optional[_Strs] = None,
-    department: Optional[_Strs] = None,
-    vendor_call_id: Optional[_Ids] = None,
-    columns: Optional[_Strs] = None,
-    page_size: Optional[int] = None,
-    parse_dates: bool = True,
-    schema: Optional[dict[str, Any]] = None,
-    stream: Literal[False] = False,
-    progress: _Progress = None,
+    client: RawClient, *, stream: Literal[False] = False, **query: Unpack[_CallsQuery]
 ) -> tuple[ArrowTable, list[str]]: ...
 @overload
 def calls(
-    client: RawClient,
-    *,
-    start_date: Optional[_Date] = None,
-    end_date: Optional[_Date] = None,
-    after: Optional[_Date] = None,
-    before: Optional[_Date] = None,
-    metric: Optional[_Strs] = None,
-    rep_id: Optional[_Strs] = None,
-    vendor: Optional[_Strs] = None,
-    campaign: Optional[_Strs] = None,
-    subcampaign: Optional[_Strs] = None,
-    department: Optional[_Strs] = None,
-    vendor_call_id: Optional[_Ids] = None,
-    columns: Optional[_Strs] = None,
-    page_size: Optional[int] = None,
-    parse_dates: bool = True,
-    schema: Optional[dict[str, Any]] = None,
-    stream: Literal[True],
-    progress: _Progress = None,
+    client: RawClient, *, stream: Literal[True], **query: Unpack[_CallsQuery]
 ) -> BatchStream: ...
 
 # --- report ---
