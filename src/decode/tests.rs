@@ -36,6 +36,16 @@ pub(super) fn page(fetch: &FetchDecoder, body: &str) -> DecodedPage {
     page_with_cuts(fetch, body.as_bytes(), &[])
 }
 
+/// The table's column names, in schema order.
+pub(super) fn column_names(table: &DecodedTable) -> Vec<&str> {
+    table
+        .schema
+        .fields()
+        .iter()
+        .map(|f| f.name().as_str())
+        .collect()
+}
+
 /// Every value of column `name` across `table`, rendered as text ("null" for nulls).
 pub(super) fn column_text(table: &DecodedTable, name: &str) -> Vec<String> {
     let batch = concat_batches(&table.schema, &table.batches).unwrap();
@@ -230,12 +240,7 @@ fn pages_decode_concurrently_from_threads() {
     });
     let t = fetch.finish(pages, Some("call_id")).unwrap();
     assert_eq!((t.rows, t.duplicates_dropped), (800, 0));
-    let names: Vec<&str> = t
-        .schema
-        .fields()
-        .iter()
-        .map(|f| f.name().as_str())
-        .collect();
+    let names = column_names(&t);
     assert_eq!(names, ["call_id", "v", "x"]);
     let x = column_text(&t, "x");
     assert_eq!(x.iter().filter(|v| *v != "null").count(), 1);

@@ -3,7 +3,7 @@
 
 use arrow_schema::{DataType, TimeUnit};
 
-use super::tests::{column_text, page, table};
+use super::tests::{column_names, column_text, page, table};
 use super::*;
 
 fn type_of(t: &DecodedTable, name: &str) -> DataType {
@@ -17,12 +17,7 @@ fn a_column_first_seen_on_page_three_is_kept() {
         r#"[{"id":3}]"#,
         r#"[{"id":4,"late":"x"},{"id":5}]"#,
     ]);
-    let names: Vec<&str> = t
-        .schema
-        .fields()
-        .iter()
-        .map(|f| f.name().as_str())
-        .collect();
+    let names = column_names(&t);
     assert_eq!(names, ["id", "late"]);
     assert_eq!(
         column_text(&t, "late"),
