@@ -141,6 +141,15 @@ fn updates_follow_the_null_rules() {
     assert_eq!(topic(&s, 1), "y");
     assert_ne!(before_b, "y");
     assert!(post_calls(&mut s, br#"{"call_id":[null]}"#).is_err());
+    // A column becomes a known attribute only once it is set on a row that exists.
+    let body = format!(r#"{{"call_id":[{a}],"ghost":[null]}}"#);
+    post_calls(&mut s, body.as_bytes()).unwrap();
+    let answer = post_calls(&mut s, br#"{"call_id":[7],"phantom":["x"]}"#).unwrap();
+    assert_eq!(answer["not_found"], serde_json::json!([7]));
+    assert!(s.call_attributes.is_empty());
+    let body = format!(r#"{{"call_id":[{a}],"label":["kept"]}}"#);
+    post_calls(&mut s, body.as_bytes()).unwrap();
+    assert_eq!(s.call_attributes, [std::sync::Arc::from("label")]);
 }
 
 #[test]

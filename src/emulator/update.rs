@@ -189,8 +189,9 @@ pub fn apply(store: &mut Store, changes: Changes) -> Value {
         .collect();
     let names: Vec<Arc<str>> = columns
         .iter()
-        .map(|(name, _)| remember(store, target, name))
+        .map(|(name, _)| shared_name(store, target, name))
         .collect();
+    let mut set_somewhere = vec![false; names.len()];
     let mut values: Vec<_> = columns.into_iter().map(|(_, v)| v.into_iter()).collect();
     // Row by row, so each row's memory is visited once.
     for row in &rows {
@@ -203,16 +204,25 @@ pub fn apply(store: &mut Store, changes: Changes) -> Value {
             Target::Calls => &mut store.calls[index].extra,
             Target::Reps => &mut store.reps[index].extra,
         };
-        extra.reserve_first(names.len());
-        for (name, value) in names.iter().zip(changed) {
+        let mut touched = false;
+        for (column, value) in changed.enumerate() {
             if let Some(value) = value {
-                extra.set(name, value);
+                extra.reserve_first(names.len());
+                extra.set(&names[column], value);
+                set_somewhere[column] = true;
+                touched = true;
             }
         }
-        match target {
-            Target::Calls => store.mark_call_changed(index),
-            Target::Reps => store.mark_rep_changed(index),
+        if touched {
+            match target {
+                Target::Calls => store.mark_call_changed(index),
+                Target::Reps => store.mark_rep_changed(index),
+            }
         }
+    }
+    // A column becomes a known attribute only once a value of it is set on some row.
+    for (name, _) in names.iter().zip(set_somewhere).filter(|(_, set)| *set) {
+        remember(store, target, name);
     }
     let not_found: Vec<Value> = keys
         .into_iter()
@@ -223,22 +233,26 @@ pub fn apply(store: &mut Store, changes: Changes) -> Value {
     serde_json::json!({"updated": updated, "not_found": not_found})
 }
 
-/// The shared name of attribute `name`, added to the store's list when it is new.
-fn remember(store: &mut Store, target: Target, name: &str) -> Arc<str> {
+/// The store's copy of attribute `name` when it has one (so a million rows share one string),
+/// else a new one.
+fn shared_name(store: &Store, target: Target, name: &str) -> Arc<str> {
     let attributes = match target {
-        Target::Calls => &mut store.call_attributes,
-        Target::Reps => &mut store.rep_attributes,
+        Target::Calls => &store.call_attributes,
+        Target::Reps => &store.rep_attributes,
     };
-    if let Some(known) = attributes.iter().find(|a| &***a == name) {
-        return Arc::clone(known);
-    }
-    let shared: Arc<str> = Arc::from(name);
-    let generated: &[&str] = match target {
-        Target::Calls => &super::render::CALL_COLUMNS,
-        Target::Reps => super::render::REP_COLUMNS,
+    attributes
+        .iter()
+        .find(|a| &***a == name)
+        .map_or_else(|| Arc::from(name), Arc::clone)
+}
+
+/// Adds `name` to the store's attribute list unless it is a generated column or already there.
+fn remember(store: &mut Store, target: Target, name: &Arc<str>) {
+    let (generated, attributes): (&[&str], _) = match target {
+        Target::Calls => (&super::render::CALL_COLUMNS, &mut store.call_attributes),
+        Target::Reps => (super::render::REP_COLUMNS, &mut store.rep_attributes),
     };
-    if !generated.contains(&name) {
-        attributes.push(Arc::clone(&shared));
+    if !generated.contains(&&**name) && !attributes.contains(name) {
+        attributes.push(Arc::clone(name));
     }
-    shared
 }
