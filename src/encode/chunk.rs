@@ -42,7 +42,7 @@ impl Selection {
         match self {
             Selection::Listed(rows) => Cow::Borrowed(&rows[start..end]),
             Selection::Every { offsets, .. } => {
-                let mut batch = offsets.partition_point(|&o| o <= start).saturating_sub(1);
+                let mut batch = self.row(start).0 as usize;
                 let mut rows = Vec::with_capacity(end - start);
                 for index in start..end {
                     while batch + 1 < offsets.len() && offsets[batch + 1] <= index {
@@ -56,7 +56,13 @@ impl Selection {
     }
 
     fn row(&self, index: usize) -> RowRef {
-        self.range(index, index + 1)[0]
+        match self {
+            Selection::Listed(rows) => rows[index],
+            Selection::Every { offsets, .. } => {
+                let batch = offsets.partition_point(|&o| o <= index).saturating_sub(1);
+                (batch as u32, (index - offsets[batch]) as u32)
+            }
+        }
     }
 }
 

@@ -187,7 +187,10 @@ pub fn select_rows(
     if duplicate_count > 0 && on_duplicate == OnDuplicate::Error {
         let mut shown: Vec<String> = Vec::new();
         for value in repeated.iter().map(|&row| keys.get(row).to_string()) {
-            if shown.len() < EXAMPLES && !shown.contains(&value) {
+            if shown.len() == EXAMPLES {
+                break;
+            }
+            if !shown.contains(&value) {
                 shown.push(value);
             }
         }
