@@ -1,0 +1,358 @@
+"""Lazy polars scans of the listing endpoints: ``scan_calls``, ``scan_reps``, ``scan_report``.
+
+Each returns a ``polars.LazyFrame`` backed by ``polars.io.plugins.register_io_source``
+(unstable in polars, hence the exact pin in requirements-dev.txt). When polars runs the plan,
+the scan turns what it can of the plan into request parameters (see
+:mod:`converz._pushdown`): the projection becomes ``columns=``, simple filters become the
+API's filters, ``head(n)`` stops paging once ``n`` rows arrived. It then streams pages through
+the one listing engine (``iter_calls`` / ``iter_reps``), so every row arrives exactly once, and
+applies the whole predicate to every batch: the result is always exactly the eager fetch
+followed by the same polars query.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator, Mapping
+from typing import TYPE_CHECKING, Any, Optional
+
+from converz._pushdown import (
+    Pushdown,
+    as_date,
+    as_datetime,
+    narrow_lists,
+    narrow_range,
+    push_predicate,
+)
+from converz._schema import (
+    CALL_KEY,
+    REP_KEY,
+    align,
+    calls_schema,
+    override_types,
+    report_schema,
+    reps_schema,
+)
+
+if TYPE_CHECKING:
+    import polars as pl
+
+    from converz._client import Client
+
+__all__ = ["scan_calls", "scan_report", "scan_reps"]
+
+logger = logging.getLogger("converz")
+
+_CALLS_FILTERS = (
+    "start_date",
+    "end_date",
+    "after",
+    "before",
+    "metric",
+    "rep_id",
+    "vendor",
+    "campaign",
+    "subcampaign",
+    "department",
+    "vendor_call_id",
+    "columns",
+)
+_CALLS_LISTS = ("rep_id", "vendor", "campaign", "subcampaign", "department", "vendor_call_id")
+_REPS_FILTERS = ("rep_id", "department", "active")
+_REPORT_FILTERS = (
+    "start_date",
+    "end_date",
+    "days",
+    "metric",
+    "groupby",
+    "rep_id",
+    "vendor",
+    "campaign",
+    "subcampaign",
+    "department",
+)
+_REPORT_LISTS = ("rep_id", "vendor", "campaign", "subcampaign", "department")
+# Rows of the probe that finds custom metrics and the types `schema=` forces.
+_PROBE_ROWS = 100
+_DEFAULT_PAGE_SIZE = 20_000
+
+# (request kwargs, or None when no row can match) from the base filters and a pushdown.
+Plan = Callable[[dict[str, Any], Pushdown], Optional[dict[str, Any]]]
+
+
+def scan_calls(
+    client: Client,
+    query: Any = None,
+    /,
+    *,
+    page_size: Optional[int] = None,
+    parse_dates: bool = True,
+    schema: Optional[dict[str, Any]] = None,
+    batch_size: Optional[int] = None,
+    **filters: Any,
+) -> pl.LazyFrame:
+    """Conversations as a lazy polars frame, with projection, filter and limit pushdown.
+
+    One small request (the first rows of the query) runs now, to learn custom metric columns
+    and the types ``schema=`` forces; the rest runs when the frame is collected. Then
+    ``select`` becomes ``columns=``, filters with ``==``, ``is_in`` and ``&`` on ``rep_id``,
+    ``vendor``, ``campaign``, ``subcampaign``, ``department`` and ``vendor_call_id``
+    become those filters, comparisons and ``is_between`` on ``date`` become
+    ``start_date``/``end_date`` and on ``start_time`` become ``after``/``before``, and
+    ``head(n)`` stops paging once ``n`` rows arrived. Filters that cannot be pushed run in
+    polars on each batch, so the result is exactly ``client.calls(...)`` followed by the same
+    query. Pages stream: ``collect(engine="streaming")`` and ``sink_*`` never hold the whole
+    result.
+
+    Args:
+        client: The :class:`converz.Client` to fetch with.
+        query: A :class:`converz.CallsQuery`, or None to use the keyword filters.
+        page_size: Rows per page; None uses the client's setting.
+        parse_dates: Turn ISO dates and timestamps into ``pl.Date`` / ``pl.Datetime("us")``.
+        schema: Force column types, e.g. ``{"qa_score": "float64"}``.
+        batch_size: Rows per batch handed to polars; None: one batch per page (or polars'
+            own hint when it gives one).
+        **filters: The filters of :meth:`converz.Client.calls` (``start_date``, ``campaign``,
+            ``columns``, ...), when ``query`` is None.
+
+    Returns:
+        A ``polars.LazyFrame`` whose schema is the query's documented columns plus custom
+        metrics.
+
+    Example:
+        >>> import polars as pl
+        >>> lf = client.scan_calls(start_date="2025-07-01")  # doctest: +SKIP
+        >>> (
+        ...     lf.filter(pl.col("campaign") == "sales")  # sent as campaign=sales
+        ...     .select("call_id", "duration")  # sent as columns=call_id,duration
+        ...     .collect()
+        ... )  # doctest: +SKIP
+    """
+    base = _base_filters(query, filters, _CALLS_FILTERS, "scan_calls")
+    fetch = {"page_size": page_size, "parse_dates": parse_dates, "schema": schema}
+    probe = _probe(client.iter_calls, base, fetch)
+    full = calls_schema(base, probe, parse_dates)
+    lists: dict[str, Any] = {c: full[c] for c in _CALLS_LISTS if c in full}
+    ranges: dict[str, Any] = {c: full[c] for c in ("date", "start_time") if c in full}
+
+    def plan(request: dict[str, Any], pushed: Pushdown) -> Optional[dict[str, Any]]:
+        if not narrow_lists(request, pushed, lists):
+            return None
+        dates = narrow_range(request, pushed, "date", ("start_date", "end_date"), as_date)
+        times = narrow_range(request, pushed, "start_time", ("after", "before"), as_datetime)
+        return request if dates and times else None
+
+    return _register(
+        client.iter_calls, "/calls", base, fetch, full, plan, lists, ranges, batch_size, CALL_KEY
+    )
+
+
+def scan_reps(
+    client: Client,
+    query: Any = None,
+    /,
+    *,
+    page_size: Optional[int] = None,
+    parse_dates: bool = True,
+    schema: Optional[dict[str, Any]] = None,
+    batch_size: Optional[int] = None,
+    **filters: Any,
+) -> pl.LazyFrame:
+    """Users (reps) as a lazy polars frame, with filter and limit pushdown.
+
+    Like :func:`scan_calls`: filters with ``==``, ``is_in`` and ``&`` on ``rep_id`` and
+    ``department``, and ``active == 0/1``, are sent as the API's filters; ``head(n)`` stops
+    paging early; everything else runs in polars on each page. ``/reps`` has no column
+    selection, so projections run in polars.
+
+    Args:
+        client: The :class:`converz.Client` to fetch with.
+        query: A :class:`converz.RepsQuery`, or None to use the keyword filters.
+        page_size: Rows per page; None uses the client's setting.
+        parse_dates: Turn ISO dates into ``pl.Date``.
+        schema: Force column types.
+        batch_size: Rows per batch handed to polars; None: one batch per page.
+        **filters: ``rep_id``, ``department``, ``active``, when ``query`` is None.
+
+    Returns:
+        A ``polars.LazyFrame``.
+
+    Example:
+        >>> import polars as pl
+        >>> lf = client.scan_reps()  # doctest: +SKIP
+        >>> lf.filter(pl.col("active") == 1).group_by("team").len().collect()  # doctest: +SKIP
+    """
+    base = _base_filters(query, filters, _REPS_FILTERS, "scan_reps")
+    fetch = {"page_size": page_size, "parse_dates": parse_dates, "schema": schema}
+    probe = _probe(client.iter_reps, base, fetch)
+    full = reps_schema(probe, parse_dates)
+    lists: dict[str, Any] = {c: full[c] for c in ("rep_id", "department", "active") if c in full}
+
+    def plan(request: dict[str, Any], pushed: Pushdown) -> Optional[dict[str, Any]]:
+        active = pushed.values.pop("active", None)
+        if active is not None:
+            if len(active) != 1 or not active <= {0, 1}:
+                active = None  # several values (or none): the API takes one; polars filters
+            elif request.get("active") is not None and int(request["active"]) not in active:
+                return None
+            else:
+                request["active"] = next(iter(active))
+        return request if narrow_lists(request, pushed, lists) else None
+
+    return _register(
+        client.iter_reps, "/reps", base, fetch, full, plan, lists, {}, batch_size, REP_KEY
+    )
+
+
+def scan_report(
+    client: Client,
+    query: Any = None,
+    /,
+    *,
+    parse_dates: bool = True,
+    schema: Optional[dict[str, Any]] = None,
+    batch_size: Optional[int] = None,
+    **filters: Any,
+) -> pl.LazyFrame:
+    """Aggregated analytics as a lazy polars frame; filters on grouped dimensions are pushed.
+
+    ``/report`` is one request, made when the frame is collected (none before). Its schema
+    follows from ``groupby`` and ``metric``. A filter with ``==``/``is_in`` on a grouped
+    dimension (``rep_id``, ``vendor``, ``campaign``, ``subcampaign``, ``department``) is sent
+    as the API's filter: it keeps exactly the same groups with the same values. Dates are not
+    pushed (they would change the reporting period and ``half``).
+
+    Args:
+        client: The :class:`converz.Client` to fetch with.
+        query: A :class:`converz.ReportQuery`, or None to use the keyword filters.
+        parse_dates: Turn ISO dates into ``pl.Date``.
+        schema: Force column types (polars types or type names such as ``"float64"``).
+        batch_size: Rows per batch handed to polars.
+        **filters: The parameters of :meth:`converz.Client.report`, when ``query`` is None.
+
+    Returns:
+        A ``polars.LazyFrame``.
+
+    Example:
+        >>> import polars as pl
+        >>> lf = client.scan_report(groupby=["date", "campaign"], days=90)  # doctest: +SKIP
+        >>> lf.filter(pl.col("campaign") == "sales").collect()  # doctest: +SKIP
+    """
+    base = _base_filters(query, filters, _REPORT_FILTERS, "scan_report")
+    full = report_schema(base, override_types(schema), parse_dates)
+    lists: dict[str, Any] = {c: full[c] for c in _REPORT_LISTS if c in full}
+
+    def fetch_report(**request: Any) -> Iterator[Any]:
+        request.pop("page_size", None)
+        yield client.report(**request)
+
+    def plan(request: dict[str, Any], pushed: Pushdown) -> Optional[dict[str, Any]]:
+        return request if narrow_lists(request, pushed, lists) else None
+
+    fetch = {"parse_dates": parse_dates, "schema": schema}
+    return _register(fetch_report, "/report", base, fetch, full, plan, lists, {}, batch_size, None)
+
+
+def _register(
+    fetch_pages: Callable[..., Any],
+    endpoint: str,
+    base: dict[str, Any],
+    fetch: dict[str, Any],
+    full: dict[str, pl.DataType],
+    plan: Plan,
+    lists: Mapping[str, Any],
+    ranges: Mapping[str, Any],
+    batch_size: Optional[int],
+    key: Optional[str],
+) -> pl.LazyFrame:
+    import polars as pl
+    from polars.io.plugins import register_io_source
+
+    def source(
+        with_columns: Optional[list[str]],
+        predicate: Optional[pl.Expr],
+        n_rows: Optional[int],
+        hint: Optional[int],
+    ) -> Iterator[pl.DataFrame]:
+        pushed = push_predicate(predicate, lists, ranges)
+        request = plan(dict(base), pushed)
+        wanted = list(full) if with_columns is None else list(with_columns)
+        if request is None or n_rows == 0:
+            yield pl.DataFrame(schema={c: full[c] for c in wanted})
+            return
+        if endpoint == "/calls" and with_columns is not None:
+            _project(request, full, wanted, predicate, key)
+        options = dict(fetch)
+        if n_rows is not None and endpoint != "/report":
+            size = options.get("page_size") or _DEFAULT_PAGE_SIZE
+            options["page_size"] = max(1, min(size, n_rows))
+        logger.debug("scan GET %s %s", endpoint, request)
+        size = batch_size or hint
+        remaining = n_rows
+        for table in fetch_pages(**request, **options):
+            frame = align(pl.DataFrame(table), full)
+            if predicate is not None:
+                frame = frame.filter(predicate)
+            frame = frame.select(wanted)
+            for part in frame.iter_slices(size) if size else (frame,):
+                if remaining is not None:
+                    part = part.head(remaining)
+                    remaining -= part.height
+                yield part
+                if remaining == 0:
+                    return  # the stream is dropped here: pages still in flight are cancelled
+
+    detail = ", ".join(f"{k}={v!r}" for k, v in base.items()) or None
+    return register_io_source(
+        source,
+        schema=pl.Schema(full),
+        explain_name=f"converz {endpoint}",
+        explain_detail=detail,
+    )
+
+
+def _project(
+    request: dict[str, Any],
+    full: Mapping[str, Any],
+    wanted: list[str],
+    predicate: Optional[pl.Expr],
+    key: Optional[str],
+) -> None:
+    """Ask only for the columns the plan reads (and the key, which de-duplicates rows)."""
+    needed = set(wanted) | set(predicate.meta.root_names() if predicate is not None else ())
+    if key is not None:
+        needed.add(key)
+    columns = [c for c in full if c in needed]
+    if len(columns) < len(full):
+        request["columns"] = columns
+
+
+def _base_filters(
+    query: Any, filters: dict[str, Any], allowed: tuple[str, ...], name: str
+) -> dict[str, Any]:
+    """The scan's filters as keyword arguments, from a query value or keywords (not both)."""
+    if query is not None:
+        if filters:
+            raise TypeError(f"{name}() takes a query value or keyword filters, not both")
+        if not hasattr(query, "to_kwargs"):
+            raise TypeError(f"{name}() query must be a query value, got {type(query).__name__}")
+        filters = dict(query.to_kwargs())
+    for key in filters:
+        if key not in allowed:
+            raise TypeError(f"{name}() got an unexpected keyword argument {key!r}")
+    return {k: v for k, v in filters.items() if v is not None}
+
+
+def _probe(
+    fetch_pages: Callable[..., Any], base: dict[str, Any], fetch: dict[str, Any]
+) -> Optional[pl.Schema]:
+    """The schema of the query's first few rows (custom columns, forced types), or None.
+
+    It also checks every parameter the way the fetch will, so a bad one fails here.
+    """
+    import polars as pl
+
+    options = {**fetch, "page_size": _PROBE_ROWS}
+    first = next(iter(fetch_pages(**base, **options)), None)
+    # Leaving the loop drops the stream, which cancels the probe's other pages.
+    return None if first is None else pl.DataFrame(first).schema

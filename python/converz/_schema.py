@@ -1,0 +1,264 @@
+"""The documented columns of each endpoint, as polars types, and batch alignment for scans.
+
+A lazy scan must state its schema before the first page arrives, and every batch it yields
+must match it. The documented columns (``docs/emulator.md``, the API contract) give names and
+types as the decoder produces them (``parse_dates=True``: dates → ``pl.Date``, timestamps →
+``pl.Datetime("us")``); a small probe request adds custom metrics a POST created; ``schema=``
+overrides win.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, Any, Optional
+
+from converz.exceptions import DecodeError
+
+if TYPE_CHECKING:
+    import polars as pl
+
+__all__ = [
+    "CALL_KEY",
+    "REP_KEY",
+    "align",
+    "as_list",
+    "calls_schema",
+    "override_types",
+    "report_schema",
+    "reps_schema",
+]
+
+CALL_KEY = "call_id"
+REP_KEY = "rep_id"
+
+# Kinds, mapped to polars types in `_dtype` (polars is imported only when a scan runs).
+_CALLS: tuple[tuple[str, str], ...] = (
+    ("call_id", "int"),
+    ("vendor_call_id", "str"),
+    ("rep_id", "str"),
+    ("vendor", "str"),
+    ("campaign", "str"),
+    ("subcampaign", "str"),
+    ("department", "str"),
+    ("start_time", "datetime"),
+    ("end_time", "datetime"),
+    ("date", "date"),
+    ("duration", "int"),
+    ("talk_time", "int"),
+    ("hold_time", "int"),
+    ("silence_time", "int"),
+    ("sentiment", "float"),
+    ("words_rep", "int"),
+    ("words_customer", "int"),
+    ("topic", "str"),
+    ("outcome", "str"),
+    ("summary", "str"),
+)
+# `metric=` keeps only the listed ones of these (and of custom metrics); other columns stay.
+_CALL_METRICS = frozenset(
+    (
+        "duration",
+        "talk_time",
+        "hold_time",
+        "silence_time",
+        "sentiment",
+        "words_rep",
+        "words_customer",
+    )
+)
+_REPS: tuple[tuple[str, str], ...] = (
+    ("rep_id", "str"),
+    ("name", "str"),
+    ("gender", "str"),
+    ("vendor", "str"),
+    ("campaign", "str"),
+    ("subcampaign", "str"),
+    ("department", "str"),
+    ("team", "str"),
+    ("active", "int"),
+    ("start_date", "date"),
+)
+_REPORT_GROUPS = {
+    "date": "date",
+    "week": "int",
+    "month": "int",
+    "quarter": "int",
+    "year": "int",
+    "half": "int",
+    "rep_id": "str",
+    "vendor": "str",
+    "campaign": "str",
+    "subcampaign": "str",
+    "department": "str",
+}
+_REPORT_METRICS = {
+    "n_calls": "int",
+    "duration": "int",
+    "avg_duration": "float",
+    "talk_time": "int",
+    "hold_time": "int",
+    "silence_time": "int",
+    "avg_sentiment": "float",
+    "words": "int",
+    "logins": "int",
+    "active_minutes": "int",
+    "avg_active_minutes": "float",
+    "tickets_handled": "int",
+}
+_REPORT_DEFAULT_METRICS = ("n_calls", "duration", "avg_duration", "avg_sentiment")
+
+
+def _dtype(kind: str, parse_dates: bool) -> pl.DataType:
+    import polars as pl
+
+    if kind in ("date", "datetime") and not parse_dates:
+        return pl.String()
+    return {
+        "int": pl.Int64(),
+        "float": pl.Float64(),
+        "str": pl.String(),
+        "date": pl.Date(),
+        "datetime": pl.Datetime("us"),
+    }[kind]
+
+
+def as_list(value: Any) -> list[str]:
+    """A filter value (one string, or a sequence) as a list of strings; None is empty."""
+    if value is None:
+        return []
+    if isinstance(value, (str, int)):
+        return [str(value)]
+    return [str(v) for v in value]
+
+
+def calls_schema(
+    filters: Mapping[str, Any], probe: Optional[pl.Schema], parse_dates: bool
+) -> dict[str, pl.DataType]:
+    """The columns a ``/calls`` query returns, in order, with their types.
+
+    Args:
+        filters: The query's keyword arguments (``columns`` and ``metric`` shape the result).
+        probe: The schema of a small first page fetched with the same query and ``schema=``
+            overrides (it names custom metrics and carries the overridden types), if any.
+        parse_dates: As in the fetch.
+    """
+    documented = {name: _dtype(kind, parse_dates) for name, kind in _CALLS}
+    probed = dict(probe or {})
+    custom = [name for name in probed if name not in documented]
+    wanted = as_list(filters.get("columns"))
+    names = wanted or [*documented, *custom]
+    metrics = set(as_list(filters.get("metric")))
+    if metrics:
+        # Every non-documented column is a POSTed attribute, which the API counts as a metric.
+        names = [n for n in names if n in metrics or (n in documented and n not in _CALL_METRICS)]
+    return _typed(names, documented, probed)
+
+
+def reps_schema(probe: Optional[pl.Schema], parse_dates: bool) -> dict[str, pl.DataType]:
+    """The columns ``/reps`` returns: the documented ones, then attributes a POST added."""
+    documented = {name: _dtype(kind, parse_dates) for name, kind in _REPS}
+    probed = dict(probe or {})
+    names = [*documented, *(n for n in probed if n not in documented)]
+    return _typed(names, documented, probed)
+
+
+def report_schema(
+    filters: Mapping[str, Any], overrides: Optional[Mapping[str, Any]], parse_dates: bool
+) -> dict[str, pl.DataType]:
+    """The columns ``/report`` returns: the group columns, then the metrics.
+
+    ``week``, ``month`` and ``quarter`` bring ``year`` just before them unless ``year`` is
+    grouped too. A metric outside the documented catalogue is typed ``Float64`` (sums and
+    means may be fractional); ``schema=`` overrides win.
+    """
+    groupby = as_list(filters.get("groupby"))
+    names: list[str] = []
+    for group in groupby:
+        if group in ("week", "month", "quarter") and "year" not in names + groupby:
+            names.append("year")
+        if group not in names:
+            names.append(group)
+    metrics = as_list(filters.get("metric")) or list(_REPORT_DEFAULT_METRICS)
+    names += [m for m in dict.fromkeys(metrics) if m not in names]
+    kinds = {**_REPORT_GROUPS, **_REPORT_METRICS}
+    documented = {n: _dtype(kinds.get(n, "float"), parse_dates) for n in names}
+    return _typed(names, documented, dict(overrides or {}))
+
+
+def _typed(
+    names: Iterable[str], documented: Mapping[str, Any], probed: Mapping[str, Any]
+) -> dict[str, pl.DataType]:
+    import polars as pl
+
+    schema: dict[str, pl.DataType] = {}
+    for name in names:
+        dtype = probed.get(name)
+        # A probe sees a few rows only: a column null on all of them says nothing about its type.
+        if dtype is None or dtype == pl.Null:
+            dtype = documented.get(name, pl.String())
+        schema[name] = dtype
+    return schema
+
+
+def align(df: pl.DataFrame, schema: Mapping[str, pl.DataType]) -> pl.DataFrame:
+    """``df`` with exactly ``schema``'s columns, in its order and of its types.
+
+    Columns a page lacks become nulls; extra columns are dropped. Casts are strict: a value
+    that does not fit the declared type raises :class:`converz.DecodeError` rather than
+    becoming null.
+    """
+    import polars as pl
+
+    exprs = []
+    for name, dtype in schema.items():
+        if name not in df.columns:
+            exprs.append(pl.lit(None, dtype=dtype).alias(name))
+        elif df.schema[name] != dtype:
+            exprs.append(pl.col(name).cast(dtype, strict=True))
+        else:
+            exprs.append(pl.col(name))
+    try:
+        return df.select(exprs)
+    except pl.exceptions.PolarsError as err:
+        raise DecodeError(
+            f"a page does not fit the scan's schema ({err}); "
+            "pass schema={'column': 'float64'} to declare the column's type",
+            hint="declare the column's type with schema=",
+        ) from err
+
+
+def override_types(schema: Optional[dict[str, Any]]) -> Optional[dict[str, pl.DataType]]:
+    """``schema=`` as polars types, for a scan that has no probe to learn them from.
+
+    Takes what the core takes: the type names it knows, or Arrow type objects (through
+    pyarrow); anything else is left to the core to refuse when the request is made.
+    """
+    if not schema:
+        return None
+    import polars as pl
+
+    names: dict[str, pl.DataType] = {}
+    for aliases, dtype in (
+        (("int", "int64", "i64"), pl.Int64()),
+        (("int32", "i32"), pl.Int32()),
+        (("float", "float64", "f64", "double"), pl.Float64()),
+        (("float32", "f32"), pl.Float32()),
+        (("str", "string", "utf8"), pl.String()),
+        (("bool", "boolean"), pl.Boolean()),
+        (("date", "date32"), pl.Date()),
+        (("datetime", "timestamp"), pl.Datetime("us")),
+    ):
+        names.update(dict.fromkeys(aliases, dtype))
+    types: dict[str, pl.DataType] = {}
+    for column, given in schema.items():
+        if isinstance(given, str):
+            if given.lower() in names:
+                types[column] = names[given.lower()]
+            continue
+        try:
+            import pyarrow as pa
+
+            types[column] = pl.from_arrow(pa.array([], type=given)).dtype  # type: ignore[union-attr]
+        except Exception:  # not an Arrow type: the core refuses it with a clear error
+            continue
+    return types
