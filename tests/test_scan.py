@@ -1,0 +1,350 @@
+"""Lazy polars scans against the emulator over real HTTP.
+
+Two things are checked: results (any polars query on a scan equals the eager fetch followed by
+the same query) and pushdown (what the requests carried, seen by a recording proxy in front
+of the emulator).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import http.server
+import threading
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Iterator
+from typing import Any
+
+import polars as pl
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from polars.testing import assert_frame_equal
+
+import converz
+from converz import _scan
+from converz.testing import Emulator
+
+PROBE_ROWS = _scan._PROBE_ROWS
+
+
+class _Recorder(http.server.ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self, upstream: str) -> None:
+        super().__init__(("127.0.0.1", 0), _Forward)
+        self.upstream = upstream
+        self.seen: list[tuple[str, dict[str, list[str]]]] = []
+        self.lock = threading.Lock()
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        pass  # the client cancelled a page it no longer needs: nothing to report
+
+
+class _Forward(http.server.BaseHTTPRequestHandler):
+    """Forwards one request to the emulator as it is (gzip included) and records it."""
+
+    protocol_version = "HTTP/1.1"
+    server: _Recorder
+
+    def do_GET(self) -> None:
+        url = urllib.parse.urlsplit(self.path)
+        params = {
+            k: [p for v in vs for p in v.split(",")]
+            for k, vs in urllib.parse.parse_qs(url.query).items()
+        }
+        with self.server.lock:
+            self.server.seen.append((url.path.rsplit("/", 1)[-1], params))
+        headers = {k: v for k, v in self.headers.items() if k.lower() in ("x-api-key",)}
+        request = urllib.request.Request(self.server.upstream + self.path, headers=headers)
+        try:
+            with urllib.request.urlopen(request, timeout=60) as response:
+                status, body = response.status, response.read()
+        except urllib.error.HTTPError as err:
+            status, body = err.code, err.read()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+@pytest.fixture(scope="module")
+def emu() -> Iterator[Emulator]:
+    with Emulator(calls=4_000, reps=30, seed=11) as emu:
+        client = emu.client(progress=False)
+        first = client.calls(columns=["call_id"]).to_polars()["call_id"].head(40)
+        # A custom metric on the first rows: the scan's probe must find it.
+        client.push_updates(pl.DataFrame({"call_id": first, "qa_score": [0.5] * len(first)}))
+        yield emu
+
+
+@pytest.fixture
+def proxy(emu: Emulator) -> Iterator[_Recorder]:
+    origin = emu.url.rsplit("/api/v1", 1)[0]
+    server = _Recorder(origin)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server
+    server.shutdown()
+    server.server_close()
+
+
+def proxied(emu: Emulator, server: _Recorder, **kwargs: Any) -> converz.Client:
+    url = f"http://127.0.0.1:{server.server_address[1]}/api/v1"
+    return converz.Client(base_url=url, api_key=emu.api_key, progress=False, **kwargs)
+
+
+def data_requests(server: _Recorder, path: str = "calls") -> list[dict[str, list[str]]]:
+    """Requests of the scan itself (the schema probe asks for PROBE_ROWS rows a page)."""
+    return [
+        params
+        for p, params in server.seen
+        if p == path and params.get("n_per_page") != [str(PROBE_ROWS)]
+    ]
+
+
+# --- what is pushed --------------------------------------------------------------------
+
+
+def test_filter_and_select_become_campaign_and_columns(emu: Emulator, proxy: _Recorder) -> None:
+    client = proxied(emu, proxy)
+    lf = _scan.scan_calls(client)
+    got = lf.filter(pl.col("campaign") == "sales").select("call_id", "duration").collect()
+    sent = data_requests(proxy)
+    assert sent and all(p["campaign"] == ["sales"] for p in sent)
+    assert all(p["columns"] == ["call_id", "campaign", "duration"] for p in sent)
+    eager = client.calls().to_polars()
+    want = eager.filter(pl.col("campaign") == "sales").select("call_id", "duration")
+    assert_frame_equal(got, want)
+    assert got.height > 0
+
+
+def test_head_reads_one_page(emu: Emulator, proxy: _Recorder) -> None:
+    client = proxied(emu, proxy, max_concurrency=1)
+    got = _scan.scan_calls(client).head(10).collect()
+    sent = data_requests(proxy)
+    # Page 1 holds the 10 rows; the engine had already asked for page 2 (it always keeps one
+    # page in flight) and dropping the stream cancelled it. No page after that.
+    assert sent[0] == {"page": ["1"], "n_per_page": ["10"]}
+    assert [p["page"] for p in sent[1:]] in ([], [["2"]])
+    assert_frame_equal(got, client.calls().to_polars().head(10))
+
+
+def test_head_asks_small_pages_at_any_concurrency(emu: Emulator, proxy: _Recorder) -> None:
+    client = proxied(emu, proxy, max_concurrency=4)
+    got = _scan.scan_calls(client, campaign="support").head(7).collect()
+    sent = data_requests(proxy)
+    assert sent and all(p["n_per_page"] == ["7"] for p in sent)
+    # The listing has ~190 such pages; the scan stops after the first, with at most the
+    # engine's window of pages in flight (and their replacements) cancelled.
+    assert len(sent) <= 2 * 4
+    assert_frame_equal(got, client.calls(campaign="support").to_polars().head(7))
+
+
+def test_dates_and_times_become_bounds(emu: Emulator, proxy: _Recorder) -> None:
+    client = proxied(emu, proxy)
+    lf = _scan.scan_calls(client, start_date="2025-03-01")
+    query = lf.filter(
+        pl.col("date").is_between(dt.date(2025, 2, 1), dt.date(2025, 4, 30))
+        & (pl.col("start_time") > dt.datetime(2025, 3, 10, 12, 30, 15, 500))
+        & (pl.col("start_time") < dt.datetime(2025, 4, 2, 9, 0, 0, 1))
+        & pl.col("vendor_call_id").is_not_null()
+    )
+    got = query.collect()
+    (sent,) = [p for p in data_requests(proxy) if p["page"] == ["1"]]
+    # The base start_date is tighter than the filter's; strict bounds are sent inclusive and a
+    # fractional second widens outwards.
+    assert sent["start_date"] == ["2025-03-01"] and sent["end_date"] == ["2025-04-30"]
+    assert sent["after"] == ["2025-03-10 12:30:15"] and sent["before"] == ["2025-04-02 09:00:01"]
+    eager = client.calls(start_date="2025-03-01").to_polars()
+    want = eager.lazy().filter(
+        pl.col("date").is_between(dt.date(2025, 2, 1), dt.date(2025, 4, 30))
+        & (pl.col("start_time") > dt.datetime(2025, 3, 10, 12, 30, 15, 500))
+        & (pl.col("start_time") < dt.datetime(2025, 4, 2, 9, 0, 0, 1))
+        & pl.col("vendor_call_id").is_not_null()
+    )
+    assert_frame_equal(got, want.collect())
+    assert got.height > 0
+
+
+def test_what_is_not_pushed_stays_in_polars(emu: Emulator, proxy: _Recorder) -> None:
+    client = proxied(emu, proxy)
+    eager = client.calls().to_polars()
+    queries = [
+        pl.col("campaign") != "sales",
+        (pl.col("campaign") == "sales") | (pl.col("vendor") == "talkdesk"),
+        pl.col("campaign").is_in(["sales", None], nulls_equal=True),
+        pl.col("campaign") == "sales,support",  # the API would split this value
+        pl.col("duration") > 1200,
+    ]
+    for predicate in queries:
+        proxy.seen.clear()
+        got = _scan.scan_calls(client).filter(predicate).collect()
+        sent = data_requests(proxy)
+        assert sent and not any(
+            k in p for p in sent for k in ("campaign", "vendor", "rep_id", "columns")
+        )
+        assert_frame_equal(got, eager.filter(predicate))
+
+
+def test_filters_meet_the_query_filters(emu: Emulator, proxy: _Recorder) -> None:
+    client = proxied(emu, proxy)
+    lf = _scan.scan_calls(client, campaign=["sales", "support"])
+    got = lf.filter(pl.col("campaign").is_in(["support", "retention"])).collect()
+    assert {tuple(p["campaign"]) for p in data_requests(proxy)} == {("support",)}
+    assert_frame_equal(got, client.calls(campaign="support").to_polars())
+    # Nothing can match: no page is requested at all.
+    proxy.seen.clear()
+    empty = lf.filter(pl.col("campaign") == "retention").select("call_id", "qa_score")
+    assert data_requests(proxy) == [] and empty.collect().is_empty()
+    assert empty.collect_schema() == {"call_id": pl.Int64, "qa_score": pl.Float64}
+
+
+def test_reps_and_report_push_their_filters(emu: Emulator, proxy: _Recorder) -> None:
+    client = proxied(emu, proxy)
+    reps = _scan.scan_reps(client)
+    predicate = (pl.col("active") == 1) & pl.col("department").is_in(["sales", "support"])
+    got = reps.filter(predicate).collect()
+    sent = data_requests(proxy, "reps")
+    assert sent and all(p["active"] == ["1"] for p in sent)
+    assert all(sorted(p["department"]) == ["sales", "support"] for p in sent)
+    assert_frame_equal(got, client.reps().to_polars().filter(predicate))
+
+    report = _scan.scan_report(client, groupby=["month", "campaign"], metric=["n_calls"])
+    assert report.collect_schema().names() == ["year", "month", "campaign", "n_calls"]
+    got = report.filter(pl.col("campaign") == "retention").collect()
+    (sent,) = [p for path, p in proxy.seen if path == "report"]
+    assert sent["campaign"] == ["retention"]
+    eager = client.report(groupby=["month", "campaign"], metric=["n_calls"]).to_polars()
+    assert_frame_equal(got, eager.filter(pl.col("campaign") == "retention"))
+
+
+# --- schema and batches ----------------------------------------------------------------
+
+
+def test_schema_is_known_before_the_first_page_and_matches_the_eager_fetch(emu: Emulator) -> None:
+    client = emu.client(progress=False)
+    eager = client.calls().to_polars()
+    lf = _scan.scan_calls(client)
+    assert lf.collect_schema() == eager.schema  # the documented columns, then qa_score
+    assert lf.collect_schema().names()[-1] == "qa_score"
+    narrow = _scan.scan_calls(client, columns=["duration", "call_id"], parse_dates=False)
+    assert narrow.collect_schema() == {"duration": pl.Int64, "call_id": pl.Int64}
+    strings = _scan.scan_calls(client, parse_dates=False, metric=["sentiment"])
+    assert strings.collect_schema()["date"] == pl.String
+    assert "duration" not in strings.collect_schema() and "qa_score" not in strings.collect_schema()
+    assert_frame_equal(
+        strings.collect(), client.calls(parse_dates=False, metric="sentiment").to_polars()
+    )
+
+
+def test_schema_overrides_win(emu: Emulator) -> None:
+    client = emu.client(progress=False)
+    lf = _scan.scan_calls(client, schema={"duration": "float64"})
+    assert lf.collect_schema()["duration"] == pl.Float64
+    got = lf.select("call_id", "duration").collect()
+    assert_frame_equal(
+        got, client.calls(schema={"duration": "float64"}).to_polars().select(got.columns)
+    )
+    report = _scan.scan_report(client, groupby="date", schema={"n_calls": "float64"})
+    assert report.collect().schema["n_calls"] == pl.Float64
+
+
+def test_batch_size_is_honoured(emu: Emulator) -> None:
+    client = emu.client(progress=False, page_size=1_500)
+    sizes = [b.height for b in _scan.scan_calls(client, batch_size=400).collect_batches()]
+    assert sum(sizes) == 4_000 and max(sizes) <= 400
+
+
+def test_wrong_arguments_fail_before_any_page(emu: Emulator) -> None:
+    client = emu.client(progress=False)
+    with pytest.raises(TypeError, match="campain"):
+        _scan.scan_calls(client, campain="sales")
+    with pytest.raises(converz.InvalidParameterError) as err:
+        _scan.scan_calls(client, start_date="2025-02-30")
+    assert err.value.parameter == "start_date"
+    with pytest.raises(TypeError, match="not both"):
+        _scan.scan_reps(client, object(), rep_id="x")
+
+
+# --- property: any query on a scan equals the eager fetch and the same query ---------------
+
+DIMENSIONS = ["rep_id", "vendor", "campaign", "subcampaign", "department"]
+BASES: list[dict[str, Any]] = [{}, {"campaign": ["sales", "support"]}, {"start_date": "2025-06-01"}]
+COLUMNS = ["call_id", "rep_id", "campaign", "date", "start_time", "duration", "qa_score"]
+
+
+@st.composite
+def predicates(draw: st.DrawFn, values: dict[str, list[str]]) -> pl.Expr:
+    kind = draw(st.sampled_from(["eq", "in", "or", "ne", "date", "between", "time", "num"]))
+    column = draw(st.sampled_from(DIMENSIONS))
+    pick = st.sampled_from([*values[column], "nobody"])
+    if kind == "eq":
+        return pl.col(column) == draw(pick)
+    if kind == "in":
+        return pl.col(column).is_in(draw(st.lists(pick, min_size=1, max_size=3)))
+    if kind == "or":
+        return (pl.col(column) == draw(pick)) | (pl.col(column) == draw(pick))
+    if kind == "ne":
+        return pl.col(column) != draw(pick)
+    day = st.dates(dt.date(2024, 9, 1), dt.date(2025, 10, 31))
+    op = draw(st.sampled_from(["lt", "le", "gt", "ge", "eq"]))
+    if kind == "date":
+        return getattr(pl.col("date"), op)(draw(day))
+    if kind == "between":
+        low, high = sorted([draw(day), draw(day)])
+        closed = draw(st.sampled_from(["both", "left", "right", "none"]))
+        return pl.col("date").is_between(low, high, closed=closed)
+    if kind == "time":
+        moment = draw(st.datetimes(dt.datetime(2024, 9, 1), dt.datetime(2025, 10, 31)))
+        return getattr(pl.col("start_time"), op)(moment)
+    return pl.col("duration") > draw(st.integers(0, 2_500))
+
+
+@pytest.fixture(scope="module")
+def eager_bases(emu: Emulator) -> dict[int, tuple[pl.LazyFrame, pl.DataFrame]]:
+    client = emu.client(progress=False, page_size=700)
+    return {
+        i: (_scan.scan_calls(client, **base), client.calls(**base).to_polars())
+        for i, base in enumerate(BASES)
+    }
+
+
+@pytest.fixture(scope="module")
+def dimension_values(emu: Emulator) -> dict[str, list[str]]:
+    calls = emu.client(progress=False).calls(columns=["call_id", *DIMENSIONS]).to_polars()
+    return {c: sorted(calls[c].unique().to_list())[:6] for c in DIMENSIONS}
+
+
+@settings(
+    max_examples=60,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(data=st.data())
+def test_any_query_equals_eager_then_query(
+    data: st.DataObject,
+    eager_bases: dict[int, tuple[pl.LazyFrame, pl.DataFrame]],
+    dimension_values: dict[str, list[str]],
+) -> None:
+    lf, eager = eager_bases[data.draw(st.sampled_from(sorted(eager_bases)))]
+    filters = data.draw(st.lists(predicates(dimension_values), max_size=3))
+    present = st.sampled_from([c for c in COLUMNS if c in eager.columns])
+    columns = data.draw(st.none() | st.lists(present, min_size=1, unique=True))
+    limit = data.draw(st.none() | st.integers(0, 40))
+    engine = data.draw(st.sampled_from(["in-memory", "streaming"]))
+
+    def query(frame: pl.LazyFrame) -> pl.LazyFrame:
+        for predicate in filters:
+            frame = frame.filter(predicate)
+        if columns is not None:
+            frame = frame.select(columns)
+        return frame if limit is None else frame.head(limit)
+
+    assert_frame_equal(query(lf).collect(engine=engine), query(eager.lazy()).collect())
