@@ -115,7 +115,7 @@ def test_exports_are_zero_copy_capable(client):
 
     calls = table  # noqa: F841 - DuckDB finds it by name
     assert duckdb.sql("select count(*) from calls").fetchall()[0][0] == READ_CALLS
-    assert "converz.Table" in repr(table) and "call_id: Int64" in repr(table)
+    assert "converz.Table" in repr(table) and "call_id" in repr(table) and "Int64" in repr(table)
     assert "<table>" in table._repr_html_()
 
 

@@ -35,6 +35,8 @@ class Table:
     Attributes:
         warnings: Things the fetch noticed (capped pages, rows that moved during paging, type
             conflicts). Each was also logged to the ``converz`` logger.
+        elapsed: Seconds the fetch took, when known.
+        pages: Pages the fetch read, when known.
 
     Example:
         >>> calls = client.calls(start_date="2025-07-01")  # doctest: +SKIP
@@ -43,11 +45,20 @@ class Table:
         >>> duckdb.sql("select rep_id, count(*) from calls group by 1")  # doctest: +SKIP
     """
 
-    __slots__ = ("_raw", "warnings")
+    __slots__ = ("_raw", "elapsed", "pages", "warnings")
 
-    def __init__(self, raw: Any, warnings: Optional[list[str]] = None) -> None:
+    def __init__(
+        self,
+        raw: Any,
+        warnings: Optional[list[str]] = None,
+        *,
+        elapsed: Optional[float] = None,
+        pages: Optional[int] = None,
+    ) -> None:
         self._raw = raw
         self.warnings: list[str] = list(warnings or [])
+        self.elapsed = elapsed
+        self.pages = pages
 
     def __arrow_c_stream__(self, requested_schema: Optional[object] = None) -> object:
         """Export the table through the Arrow PyCapsule stream interface (zero-copy)."""
@@ -99,23 +110,127 @@ class Table:
         _require("pandas", "pandas")
         return self.to_arrow().to_pandas(**kwargs)
 
+    def _summary(self) -> str:
+        parts = [f"{_count(self.num_rows, 'row')} \u00d7 {_count(self.num_columns, 'column')}"]
+        if self.pages is not None:
+            parts.append(_count(self.pages, "page"))
+        if self.elapsed is not None:
+            parts.append(f"{self.elapsed:.2f} s")
+        if self.warnings:
+            parts.append(_count(len(self.warnings), "warning"))
+        return "converz.Table: " + ", ".join(parts)
+
     def __repr__(self) -> str:
-        columns = ", ".join(f"{name}: {dtype}" for name, dtype in self.schema.items())
-        if len(columns) > 300:
-            columns = columns[:297] + "..."
-        return f"converz.Table({self.num_rows:,} rows x {self.num_columns} columns: {columns})"
+        preview = _preview(self) if self.num_columns else None
+        if preview is None:  # neither pyarrow nor polars: the columns and their types
+            columns = "\n".join(f"  {name}: {dtype}" for name, dtype in self.schema.items())
+            return f"{self._summary()}\n{columns}"
+        return f"{self._summary()}\n{_box(*preview)}"
 
     def _repr_html_(self) -> str:
-        rows = "".join(
-            f"<tr><td>{html.escape(name)}</td><td><code>{html.escape(dtype)}</code></td></tr>"
-            for name, dtype in self.schema.items()
-        )
         warnings = "".join(f"<p>&#9888; {html.escape(w)}</p>" for w in self.warnings)
+        preview = _preview(self)
+        if preview is None:
+            header, types, rows = list(self.schema), list(self.schema.values()), []
+        else:
+            header, types, rows = preview
+        head = "".join(f"<th>{html.escape(h)}</th>" for h in header)
+        kinds = "".join(f"<td><code>{html.escape(t)}</code></td>" for t in types)
+        body = "".join(
+            "<tr>" + "".join(f"<td>{html.escape(cell)}</td>" for cell in row) + "</tr>"
+            for row in rows
+        )
         return (
-            f"<div><b>converz.Table</b>: {self.num_rows:,} rows &times; {self.num_columns} "
-            f"columns{warnings}<table><tr><th>column</th><th>type</th></tr>{rows}</table>"
+            f"<div><b>{html.escape(self._summary())}</b>{warnings}<table>"
+            f"<thead><tr>{head}</tr><tr>{kinds}</tr></thead><tbody>{body}</tbody></table>"
             "<small>.to_polars() / .to_pandas() / .to_arrow()</small></div>"
         )
+
+
+# The preview, like polars': the first and last rows, the first and last columns, long text cut.
+_EDGE_ROWS = 5
+_EDGE_COLUMNS = 4
+_CELL_CHARS = 24
+_MORE = "\u2026"
+
+
+def _rows(table: Table) -> Optional[tuple[list[dict[str, Any]], list[dict[str, Any]]]]:
+    """The first and the last rows as Python values (tail empty if all fit), or None."""
+    n, edge = table.num_rows, _EDGE_ROWS
+    fits = n <= 2 * edge
+    try:
+        import pyarrow as pa
+    except ImportError:
+        pa = None
+    if pa is not None:  # zero-copy slices: nothing but the shown rows is converted
+        data = pa.table(table)
+        head = data.slice(0, n if fits else edge).to_pylist()
+        return head, [] if fits else data.slice(n - edge).to_pylist()
+    try:
+        import polars as pl
+    except ImportError:
+        return None
+    frame = pl.DataFrame(table)
+    head = frame.head(n if fits else edge).rows(named=True)
+    return head, [] if fits else frame.tail(edge).rows(named=True)
+
+
+def _preview(table: Table) -> Optional[tuple[list[str], list[str], list[list[str]]]]:
+    """``(header, types, rows)`` as text, with ``…`` where rows or columns are left out."""
+    rows = _rows(table)
+    if rows is None:
+        return None
+    head, tail = rows
+    names = list(table.schema)
+    shown = names
+    if len(names) > 2 * _EDGE_COLUMNS:
+        shown = [*names[:_EDGE_COLUMNS], _MORE, *names[-_EDGE_COLUMNS:]]
+    types = [table.schema.get(c, "") for c in shown]
+
+    def line(row: dict[str, Any]) -> list[str]:
+        return [_MORE if c == _MORE else _cell(row.get(c)) for c in shown]
+
+    body = [line(r) for r in head]
+    if tail:
+        body += [[_MORE] * len(shown)] + [line(r) for r in tail]
+    return shown, types, body
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n:,} {noun}{'' if n == 1 else 's'}"
+
+
+def _cell(value: Any) -> str:
+    text = "null" if value is None else str(value)
+    text = text.replace("\n", " ")
+    return text if len(text) <= _CELL_CHARS else text[: _CELL_CHARS - 1] + _MORE
+
+
+def _box(header: list[str], types: list[str], rows: list[list[str]]) -> str:
+    """A polars-style text table."""
+    widths = [
+        1 if h == _MORE else max(len(h), len(t), 3, *(len(r[i]) for r in rows))
+        for i, (h, t) in enumerate(zip(header, types))
+    ]
+
+    def line(cells: list[str]) -> str:
+        return "\u2502 " + " \u2506 ".join(c.ljust(w) for c, w in zip(cells, widths)) + " \u2502"
+
+    def rule(left: str, mid: str, right: str, fill: str) -> str:
+        return left + mid.join(fill * (w + 2) for w in widths) + right
+
+    dashes = ["" if h == _MORE else "---" for h in header]
+    return "\n".join(
+        [
+            rule("\u250c", "\u252c", "\u2510", "\u2500"),
+            line(header),
+            line(dashes),
+            line(types),
+            rule("\u255e", "\u256a", "\u2561", "\u2550"),
+            *(line(r) for r in rows),
+            rule("\u2514", "\u2534", "\u2518", "\u2500"),
+        ]
+    )
 
 
 class _Field:
