@@ -130,10 +130,9 @@ class Table:
     def _repr_html_(self) -> str:
         warnings = "".join(f"<p>&#9888; {html.escape(w)}</p>" for w in self.warnings)
         preview = _preview(self)
-        if preview is None:
-            header, types, rows = list(self.schema), list(self.schema.values()), []
-        else:
-            header, types, rows = preview
+        if preview is None:  # neither pyarrow nor polars: the columns and their types
+            preview = (list(self.schema), list(self.schema.values()), [])
+        header, types, rows = preview
         head = "".join(f"<th>{html.escape(h)}</th>" for h in header)
         kinds = "".join(f"<td><code>{html.escape(t)}</code></td>" for t in types)
         body = "".join(
