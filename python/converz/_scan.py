@@ -12,6 +12,7 @@ followed by the same polars query.
 
 from __future__ import annotations
 
+import inspect
 import logging
 from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, Optional
@@ -302,12 +303,16 @@ def _register(
                 if remaining == 0:
                     return  # the stream is dropped here: pages still in flight are cancelled
 
-    detail = ", ".join(f"{k}={v!r}" for k, v in base.items()) or None
+    labels = {
+        "explain_name": f"converz {endpoint}",
+        "explain_detail": ", ".join(f"{k}={v!r}" for k, v in base.items()) or None,
+    }
+    # Older polars (the `polars` extra allows 1.x) has no explain labels.
+    accepted = inspect.signature(register_io_source).parameters
     return register_io_source(
         source,
         schema=pl.Schema(full),
-        explain_name=f"converz {endpoint}",
-        explain_detail=detail,
+        **{k: v for k, v in labels.items() if k in accepted},  # type: ignore[arg-type]
     )
 
 
