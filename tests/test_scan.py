@@ -255,6 +255,32 @@ def test_schema_overrides_win(emu: Emulator) -> None:
     assert report.collect().schema["n_calls"] == pl.Float64
 
 
+def test_a_type_the_probe_could_not_see_is_refused_not_truncated(write_emulator: Emulator) -> None:
+    client = write_emulator.client(progress=False)
+    ids = client.calls(columns=["call_id"]).to_polars()["call_id"]
+    # Whole numbers on the first rows (the probe's), fractions on the last ones.
+    client.push_updates(pl.DataFrame({"call_id": ids.head(5), "qa_score": [1] * 5}))
+    client.push_updates(pl.DataFrame({"call_id": ids.tail(5), "qa_score": [0.5] * 5}))
+    lf = _scan.scan_calls(client)
+    assert lf.collect_schema()["qa_score"] == pl.Int64
+    with pytest.raises(converz.DecodeError, match="qa_score"):
+        lf.collect()
+    declared = _scan.scan_calls(client, schema={"qa_score": "float64"})
+    assert_frame_equal(declared.collect(), client.calls().to_polars())
+
+
+def test_a_query_value_or_keywords(emu: Emulator) -> None:
+    class Query:  # what converz.CallsQuery offers a scan
+        def to_kwargs(self) -> dict[str, Any]:
+            return {"campaign": ("sales",), "start_date": dt.date(2025, 8, 1)}
+
+    client = emu.client(progress=False)
+    by_value = _scan.scan_calls(client, Query()).select("call_id").collect()
+    by_keywords = _scan.scan_calls(client, campaign="sales", start_date="2025-08-01")
+    assert_frame_equal(by_value, by_keywords.select("call_id").collect())
+    assert by_value.height > 0
+
+
 def test_batch_size_is_honoured(emu: Emulator) -> None:
     client = emu.client(progress=False, page_size=1_500)
     sizes = [b.height for b in _scan.scan_calls(client, batch_size=400).collect_batches()]

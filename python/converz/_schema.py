@@ -214,17 +214,24 @@ def align(df: pl.DataFrame, schema: Mapping[str, pl.DataType]) -> pl.DataFrame:
         if name not in df.columns:
             exprs.append(pl.lit(None, dtype=dtype).alias(name))
         elif df.schema[name] != dtype:
+            source = df.schema[name]
+            # polars truncates 0.5 to 0 even in a strict cast: refuse fractions instead.
+            if source.is_float() and dtype.is_integer() and (df[name] % 1 != 0).any():
+                raise _misfit(f"column {name} has fractions, declared {dtype}")
             exprs.append(pl.col(name).cast(dtype, strict=True))
         else:
             exprs.append(pl.col(name))
     try:
         return df.select(exprs)
     except pl.exceptions.PolarsError as err:
-        raise DecodeError(
-            f"a page does not fit the scan's schema ({err}); "
-            "pass schema={'column': 'float64'} to declare the column's type",
-            hint="declare the column's type with schema=",
-        ) from err
+        raise _misfit(str(err)) from err
+
+
+def _misfit(why: str) -> DecodeError:
+    return DecodeError(
+        f"a page does not fit the scan's schema: {why}",
+        hint="declare the column's type with schema=, e.g. schema={'qa_score': 'float64'}",
+    )
 
 
 def override_types(schema: Optional[dict[str, Any]]) -> Optional[dict[str, pl.DataType]]:
