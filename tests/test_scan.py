@@ -351,6 +351,7 @@ def dimension_values(emu: Emulator) -> dict[str, list[str]]:
     max_examples=60,
     deadline=None,
     derandomize=True,
+    database=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 @given(data=st.data())
