@@ -281,6 +281,16 @@ def test_a_query_value_or_keywords(emu: Emulator) -> None:
     assert by_value.height > 0
 
 
+def test_batches_stream_page_by_page(emu: Emulator, proxy: _Recorder) -> None:
+    client = proxied(emu, proxy, max_concurrency=1, page_size=125)
+    batches = iter(_scan.scan_calls(client).collect_batches())
+    first = next(batches)
+    assert first.height == 125
+    # The listing is 32 pages; taking the first batch read only a few of them.
+    assert 1 <= len(data_requests(proxy)) <= 16
+    del batches
+
+
 def test_batch_size_is_honoured(emu: Emulator) -> None:
     client = emu.client(progress=False, page_size=1_500)
     sizes = [b.height for b in _scan.scan_calls(client, batch_size=400).collect_batches()]
