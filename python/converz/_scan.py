@@ -130,7 +130,11 @@ def scan_calls(
         ... )  # doctest: +SKIP
     """
     base = _base_filters(query, filters, _CALLS_FILTERS, "scan_calls")
-    fetch = {"page_size": page_size, "parse_dates": parse_dates, "schema": schema}
+    fetch = {
+        "page_size": _page_size(client, page_size),
+        "parse_dates": parse_dates,
+        "schema": schema,
+    }
     probe = _probe(client.iter_calls, base, fetch)
     full = calls_schema(base, probe, parse_dates)
     lists: dict[str, Any] = {c: full[c] for c in _CALLS_LISTS if c in full}
@@ -184,7 +188,11 @@ def scan_reps(
         >>> lf.filter(pl.col("active") == 1).group_by("team").len().collect()  # doctest: +SKIP
     """
     base = _base_filters(query, filters, _REPS_FILTERS, "scan_reps")
-    fetch = {"page_size": page_size, "parse_dates": parse_dates, "schema": schema}
+    fetch = {
+        "page_size": _page_size(client, page_size),
+        "parse_dates": parse_dates,
+        "schema": schema,
+    }
     probe = _probe(client.iter_reps, base, fetch)
     full = reps_schema(probe, parse_dates)
     lists: dict[str, Any] = {c: full[c] for c in ("rep_id", "department", "active") if c in full}
@@ -227,7 +235,7 @@ def scan_report(
         client: The :class:`converz.Client` to fetch with.
         query: A :class:`converz.ReportQuery`, or None to use the keyword filters.
         parse_dates: Turn ISO dates into ``pl.Date``.
-        schema: Force column types (polars types or type names such as ``"float64"``).
+        schema: Force column types: type names such as ``"float64"`` or Arrow types.
         batch_size: Rows per batch handed to polars.
         **filters: The parameters of :meth:`converz.Client.report`, when ``query`` is None.
 
@@ -314,6 +322,11 @@ def _register(
         schema=pl.Schema(full),
         **{k: v for k, v in labels.items() if k in accepted},  # type: ignore[arg-type]
     )
+
+
+def _page_size(client: Client, page_size: Optional[int]) -> Optional[int]:
+    # The client's own setting, so head(n) can shrink pages below it (never above).
+    return page_size if page_size is not None else getattr(client, "_page_size", None)
 
 
 def _project(
