@@ -385,3 +385,48 @@ def test_any_query_equals_eager_then_query(
         return frame if limit is None else frame.head(limit)
 
     assert_frame_equal(query(lf).collect(engine=engine), query(eager.lazy()).collect())
+
+
+REP_FILTERS = [
+    pl.col("active") == 1,
+    pl.col("active") == 0,
+    pl.col("active").is_in([0, 1]),
+    pl.col("department") == "sales",
+    pl.col("department").is_in(["support", "success"]),
+    (pl.col("department") == "sales") | (pl.col("department") == "nobody"),
+    pl.col("team") == "red",
+    pl.col("start_date") >= dt.date(2024, 1, 1),
+]
+REPORT_GROUPS = ["date", "week", "rep_id", "vendor", "campaign", "department", "half"]
+
+
+@settings(max_examples=25, deadline=None, derandomize=True, database=None)
+@given(
+    base_active=st.sampled_from([None, True, False]),
+    filters=st.lists(st.sampled_from(REP_FILTERS), max_size=3),
+    groupby=st.lists(st.sampled_from(REPORT_GROUPS), min_size=1, max_size=2, unique=True),
+    value=st.sampled_from(["sales", "support", "retention", "nobody"]),
+)
+def test_reps_and_report_queries_equal_eager(
+    emu: Emulator,
+    base_active: Any,
+    filters: list[pl.Expr],
+    groupby: list[str],
+    value: str,
+) -> None:
+    client = emu.client(progress=False, page_size=7)
+    kwargs = {} if base_active is None else {"active": base_active}
+    lf, eager = _scan.scan_reps(client, **kwargs), client.reps(**kwargs).to_polars().lazy()
+    for predicate in filters:
+        lf, eager = lf.filter(predicate), eager.filter(predicate)
+    assert_frame_equal(lf.collect(), eager.collect())
+
+    report = _scan.scan_report(client, groupby=groupby, days=60)
+    expected = client.report(groupby=groupby, days=60).to_polars()
+    column = next((g for g in groupby if g in ("vendor", "campaign", "department")), None)
+    if column is not None:
+        report, expected = (
+            report.filter(pl.col(column) == value),
+            expected.filter(pl.col(column) == value),
+        )
+    assert_frame_equal(report.collect(), expected)
