@@ -22,15 +22,13 @@ mod _core {
     #[pymodule_export]
     use crate::python::arrow::PyArrowTable;
     #[pymodule_export]
-    use crate::python::calls::calls;
-    #[pymodule_export]
     use crate::python::client::PyRawClient;
+    #[pymodule_export]
+    use crate::python::fetch::fetch;
     #[pymodule_export]
     use crate::python::push::push;
     #[pymodule_export]
-    use crate::python::report::report;
-    #[pymodule_export]
-    use crate::python::reps::reps;
+    use crate::python::query::{check_query, normalize_date, normalize_datetime};
     #[pymodule_export]
     use crate::python::stream::PyBatchStream;
     #[pymodule_export]

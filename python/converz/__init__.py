@@ -10,6 +10,14 @@ Example:
 from converz._client import Client
 from converz._core import __version__, build_profile
 from converz._push import ChunkResult, PushResult
+from converz._query import (
+    CallsFilters,
+    CallsQuery,
+    ReportFilters,
+    ReportQuery,
+    RepsFilters,
+    RepsQuery,
+)
 from converz._table import Table, TableStream
 from converz.exceptions import (
     APIError,
@@ -27,6 +35,8 @@ from converz.exceptions import (
 __all__ = [
     "APIError",
     "AuthenticationError",
+    "CallsFilters",
+    "CallsQuery",
     "ChunkResult",
     "Client",
     "ConverzError",
@@ -36,6 +46,10 @@ __all__ = [
     "PushError",
     "PushResult",
     "RateLimitError",
+    "ReportFilters",
+    "ReportQuery",
+    "RepsFilters",
+    "RepsQuery",
     "ServerError",
     "Table",
     "TableStream",

@@ -5,30 +5,55 @@ Thin: every check and all network and decode work happen in the Rust core.
 
 from __future__ import annotations
 
-import datetime as _dt
 import logging
 import os
-from collections.abc import Sequence
-from typing import Any, Literal, Optional, Union
+import time
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Literal, Optional, TypeVar, cast
 
 from converz import _core
 from converz._progress import progress_bar
 from converz._push import PushResult
+from converz._query import (
+    CallsFilters,
+    CallsQuery,
+    ReportFilters,
+    ReportQuery,
+    RepsFilters,
+    RepsQuery,
+    _Query,
+)
 from converz._table import Table, TableStream
 from converz.exceptions import InvalidParameterError, PushError
+
+if TYPE_CHECKING:
+    import polars as pl
+    from typing_extensions import Unpack
 
 __all__ = ["Client"]
 
 logger = logging.getLogger("converz")
 
-DateLike = Union[_dt.date, str]
-DateTimeLike = Union[_dt.datetime, _dt.date, str]
-StrOrList = Union[str, Sequence[str]]
-IdList = Union[str, int, Sequence[Union[str, int]]]
 Target = Literal["calls", "reps"]
 
 _ENV_KEY = "CONVERZ_API_KEY"
 _ENV_URL = "CONVERZ_BASE_URL"
+
+
+Q = TypeVar("Q", bound=_Query)
+
+
+def _query_of(cls: type[Q], query: Optional[Q], filters: Mapping[str, Any]) -> Q:
+    """The query a method was given: a query value, or one built from keyword filters."""
+    if query is None:
+        return cls(**filters)
+    if filters:
+        raise TypeError(
+            f"give a {cls.__name__} or keyword filters, not both (got {sorted(filters)} too)"
+        )
+    if not isinstance(query, cls):
+        raise TypeError(f"query: expected a converz.{cls.__name__}, got {type(query).__name__}")
+    return query
 
 
 def _resolve_base_url(base_url: Optional[str], tenant: Optional[str]) -> str:
@@ -138,33 +163,79 @@ class Client:
     def close(self) -> None:
         """Release pooled connections (they also close when the client is garbage collected)."""
 
-    def _table(self, raw: tuple[Any, list[str]]) -> Table:
+    def _table(self, raw: tuple[Any, list[str]], started: float) -> Table:
         table, warnings = raw
         for warning in warnings:
             logger.warning(warning)
-        return Table(table, warnings)
+        return Table(table, warnings, elapsed=time.perf_counter() - started)
 
-    def reps(
+    def _fetch(
         self,
+        query: _Query,
         *,
-        rep_id: Optional[StrOrList] = None,
-        department: Optional[StrOrList] = None,
-        active: Optional[Union[bool, int]] = None,
         page_size: Optional[int] = None,
         parse_dates: bool = True,
         schema: Optional[dict[str, Any]] = None,
         progress: Optional[bool] = None,
     ) -> Table:
+        started = time.perf_counter()
+        with progress_bar(self._pick(progress), query.endpoint) as callback:
+            options = self._options(page_size, parse_dates, schema, stream=False)
+            raw = _core.fetch(self._raw, query, {**options, "progress": callback})
+        return self._table(cast("tuple[Any, list[str]]", raw), started)
+
+    def _stream(
+        self,
+        query: _Query,
+        *,
+        page_size: Optional[int] = None,
+        parse_dates: bool = True,
+        schema: Optional[dict[str, Any]] = None,
+    ) -> TableStream:
+        options = self._options(page_size, parse_dates, schema, stream=True)
+        return TableStream(_core.fetch(self._raw, query, {**options, "progress": None}))
+
+    def _options(
+        self,
+        page_size: Optional[int],
+        parse_dates: bool,
+        schema: Optional[dict[str, Any]],
+        *,
+        stream: bool,
+    ) -> dict[str, Any]:
+        if schema is not None and not isinstance(schema, dict):
+            raise TypeError(f"schema: expected a dict, got {type(schema).__name__}")
+        if page_size is not None and (
+            isinstance(page_size, bool) or not isinstance(page_size, int)
+        ):
+            raise TypeError(f"page_size: expected an int, got {type(page_size).__name__}")
+        return {
+            "page_size": self._page_size if page_size is None else page_size,
+            "parse_dates": bool(parse_dates),
+            "schema": schema,
+            "stream": stream,
+        }
+
+    def reps(
+        self,
+        query: Optional[RepsQuery] = None,
+        /,
+        *,
+        page_size: Optional[int] = None,
+        parse_dates: bool = True,
+        schema: Optional[dict[str, Any]] = None,
+        progress: Optional[bool] = None,
+        **filters: Unpack[RepsFilters],
+    ) -> Table:
         """Fetch users (reps), every page, into one Arrow table.
 
         Args:
-            rep_id: One id or a list of ids.
-            department: One department or a list.
-            active: 1/True for active users only, 0/False for inactive ones.
+            query: A :class:`converz.RepsQuery`, or None to use the keyword filters.
             page_size: Rows per page; None uses the client's setting.
             parse_dates: Turn ISO date and timestamp strings into Date32/Timestamp columns.
             schema: Force column types, e.g. ``{"team": "string"}``.
             progress: Override the client's progress setting.
+            **filters: ``rep_id``, ``department``, ``active`` (see :class:`converz.RepsFilters`).
 
         Returns:
             A :class:`converz.Table`.
@@ -173,39 +244,21 @@ class Client:
             >>> reps = client.reps(active=True, department=["support"])  # doctest: +SKIP
             >>> reps.to_polars().select("rep_id", "campaign")  # doctest: +SKIP
         """
-        with progress_bar(self._pick(progress), "reps") as callback:
-            return self._table(
-                _core.reps(
-                    self._raw,
-                    rep_id=rep_id,
-                    department=department,
-                    active=None if active is None else int(active),
-                    page_size=self._page_size if page_size is None else page_size,
-                    parse_dates=parse_dates,
-                    schema=schema,
-                    progress=callback,
-                )
-            )
+        q = _query_of(RepsQuery, query, filters)
+        return self._fetch(
+            q, page_size=page_size, parse_dates=parse_dates, schema=schema, progress=progress
+        )
 
     def calls(
         self,
+        query: Optional[CallsQuery] = None,
+        /,
         *,
-        start_date: Optional[DateLike] = None,
-        end_date: Optional[DateLike] = None,
-        after: Optional[DateTimeLike] = None,
-        before: Optional[DateTimeLike] = None,
-        metric: Optional[StrOrList] = None,
-        rep_id: Optional[StrOrList] = None,
-        vendor: Optional[StrOrList] = None,
-        campaign: Optional[StrOrList] = None,
-        subcampaign: Optional[StrOrList] = None,
-        department: Optional[StrOrList] = None,
-        vendor_call_id: Optional[IdList] = None,
-        columns: Optional[StrOrList] = None,
         page_size: Optional[int] = None,
         parse_dates: bool = True,
         schema: Optional[dict[str, Any]] = None,
         progress: Optional[bool] = None,
+        **filters: Unpack[CallsFilters],
     ) -> Table:
         """Fetch conversations, every page concurrently, into one Arrow table.
 
@@ -214,23 +267,14 @@ class Client:
         move between pages while paging are kept once (a warning says so).
 
         Args:
-            start_date: First day (inclusive), a ``date`` or ``"YYYY-MM-DD"``.
-            end_date: Last day (inclusive).
-            after: Earliest ``start_time`` (inclusive), a naive ``datetime`` or
-                ``"YYYY-MM-DD HH:MM[:SS]"`` in the tenant's local time.
-            before: Latest ``start_time`` (inclusive).
-            metric: Metric columns to include (behavioural or pushed custom metrics).
-            rep_id: One user id or a list.
-            vendor: One vendor or a list.
-            campaign: One campaign or a list.
-            subcampaign: One subcampaign or a list.
-            department: One department or a list.
-            vendor_call_id: One vendor call id or a list.
-            columns: Include only these columns.
+            query: A :class:`converz.CallsQuery`, or None to use the keyword filters.
             page_size: Rows per page; None uses the client's setting.
             parse_dates: Turn ISO date and timestamp strings into Date32/Timestamp columns.
             schema: Force column types, e.g. ``{"sentiment": "float64"}``.
             progress: Override the client's progress setting.
+            **filters: ``start_date``, ``end_date``, ``after``, ``before``, ``metric``,
+                ``rep_id``, ``vendor``, ``campaign``, ``subcampaign``, ``department``,
+                ``vendor_call_id``, ``columns`` (see :class:`converz.CallsFilters`).
 
         Returns:
             A :class:`converz.Table`.
@@ -242,76 +286,75 @@ class Client:
             ...     campaign=["sales"], columns=["call_id", "rep_id", "duration", "summary"],
             ... )
             >>> calls.to_polars().group_by("rep_id").len()  # doctest: +SKIP
+            >>> q = converz.CallsQuery(start_date="2025-07-01", end_date="2025-07-31")
+            >>> july = client.calls(q)  # doctest: +SKIP
         """
-        with progress_bar(self._pick(progress), "calls") as callback:
-            return self._table(
-                _core.calls(
-                    self._raw,
-                    **self._calls_args(locals()),
-                    progress=callback,
-                )
-            )
+        q = _query_of(CallsQuery, query, filters)
+        return self._fetch(
+            q, page_size=page_size, parse_dates=parse_dates, schema=schema, progress=progress
+        )
 
-    def iter_calls(self, **kwargs: Any) -> TableStream:
+    def iter_calls(
+        self,
+        query: Optional[CallsQuery] = None,
+        /,
+        *,
+        page_size: Optional[int] = None,
+        parse_dates: bool = True,
+        schema: Optional[dict[str, Any]] = None,
+        **filters: Unpack[CallsFilters],
+    ) -> TableStream:
         """Stream conversations page by page, with memory bounded by the pages in flight.
 
-        Takes the same keyword arguments as :meth:`calls` (except ``progress``). Each item is
-        a :class:`converz.Table` of one page; every row arrives once.
+        The same listing as :meth:`calls` (every row once, the repair pass when rows move,
+        the same warnings in ``stream.warnings`` once it ends); each item is a
+        :class:`converz.Table` of one page.
 
         Example:
             >>> total = 0
             >>> for page in client.iter_calls(start_date="2025-01-01"):  # doctest: +SKIP
             ...     total += page.num_rows
         """
-        args = self._calls_args({"self": self, "page_size": None, **kwargs})
-        return TableStream(_core.calls(self._raw, **args, stream=True))
+        q = _query_of(CallsQuery, query, filters)
+        return self._stream(q, page_size=page_size, parse_dates=parse_dates, schema=schema)
 
-    def iter_reps(self, **kwargs: Any) -> TableStream:
-        """Stream users page by page; takes the keyword arguments of :meth:`reps`."""
-        kwargs.setdefault("page_size", self._page_size)
-        if "active" in kwargs and kwargs["active"] is not None:
-            kwargs["active"] = int(kwargs["active"])
-        return TableStream(_core.reps(self._raw, **kwargs, stream=True))
+    def iter_reps(
+        self,
+        query: Optional[RepsQuery] = None,
+        /,
+        *,
+        page_size: Optional[int] = None,
+        parse_dates: bool = True,
+        schema: Optional[dict[str, Any]] = None,
+        **filters: Unpack[RepsFilters],
+    ) -> TableStream:
+        """Stream users page by page; the arguments of :meth:`reps` (without ``progress``).
 
-    def _calls_args(self, given: dict[str, Any]) -> dict[str, Any]:
-        args = {k: v for k, v in given.items() if k not in ("self", "progress", "callback")}
-        if args.get("page_size") is None:
-            args["page_size"] = self._page_size
-        return args
+        Example:
+            >>> for page in client.iter_reps(active=True):  # doctest: +SKIP
+            ...     print(page.num_rows)
+        """
+        q = _query_of(RepsQuery, query, filters)
+        return self._stream(q, page_size=page_size, parse_dates=parse_dates, schema=schema)
 
     def report(
         self,
+        query: Optional[ReportQuery] = None,
+        /,
         *,
-        start_date: Optional[DateLike] = None,
-        end_date: Optional[DateLike] = None,
-        days: Optional[int] = None,
-        metric: Optional[StrOrList] = None,
-        groupby: Optional[StrOrList] = None,
-        rep_id: Optional[StrOrList] = None,
-        vendor: Optional[StrOrList] = None,
-        campaign: Optional[StrOrList] = None,
-        subcampaign: Optional[StrOrList] = None,
-        department: Optional[StrOrList] = None,
         parse_dates: bool = True,
         schema: Optional[dict[str, Any]] = None,
+        **filters: Unpack[ReportFilters],
     ) -> Table:
         """Fetch aggregated analytics (one request, not paged).
 
         Args:
-            start_date: Oldest day (inclusive); the API's default is 30 days ago.
-            end_date: Last day (inclusive); the API's default is today.
-            days: The last ``days`` days through today; not together with dates.
-            metric: Metrics to compute; None gives the API's default set.
-            groupby: ``date``, ``week``, ``month``, ``quarter``, ``year``, ``half``, ``rep_id``,
-                ``vendor``, ``campaign``, ``subcampaign``, ``department`` (one or a list);
-                ``week``/``month``/``quarter`` add a ``year`` column.
-            rep_id: One user id or a list.
-            vendor: One vendor or a list.
-            campaign: One campaign or a list.
-            subcampaign: One subcampaign or a list.
-            department: One department or a list.
+            query: A :class:`converz.ReportQuery`, or None to use the keyword filters.
             parse_dates: Turn ISO date strings into Date32 columns.
             schema: Force column types.
+            **filters: ``start_date``, ``end_date``, ``days``, ``metric``, ``groupby``,
+                ``rep_id``, ``vendor``, ``campaign``, ``subcampaign``, ``department`` (see
+                :class:`converz.ReportFilters`).
 
         Returns:
             A :class:`converz.Table`.
@@ -321,8 +364,87 @@ class Client:
             ...     groupby=["week", "campaign"], metric=["n_calls", "duration"], days=90
             ... )
         """
-        args = {k: v for k, v in locals().items() if k != "self"}
-        return self._table(_core.report(self._raw, **args))
+        q = _query_of(ReportQuery, query, filters)
+        return self._fetch(q, parse_dates=parse_dates, schema=schema, progress=False)
+
+    def scan_calls(
+        self,
+        query: Optional[CallsQuery] = None,
+        /,
+        *,
+        page_size: Optional[int] = None,
+        parse_dates: bool = True,
+        schema: Optional[dict[str, Any]] = None,
+        batch_size: Optional[int] = None,
+        **filters: Unpack[CallsFilters],
+    ) -> pl.LazyFrame:
+        """Conversations as a lazy ``polars.LazyFrame`` with pushdown; see :func:`converz._scan.scan_calls`.
+
+        Example:
+            >>> import polars as pl
+            >>> lf = client.scan_calls(start_date="2025-07-01")  # doctest: +SKIP
+            >>> lf.filter(pl.col("campaign") == "sales").select("call_id").collect()  # doctest: +SKIP
+        """  # noqa: E501
+        from converz import _scan
+
+        return _scan.scan_calls(
+            self,
+            query,
+            page_size=page_size,
+            parse_dates=parse_dates,
+            schema=schema,
+            batch_size=batch_size,
+            **filters,
+        )
+
+    def scan_reps(
+        self,
+        query: Optional[RepsQuery] = None,
+        /,
+        *,
+        page_size: Optional[int] = None,
+        parse_dates: bool = True,
+        schema: Optional[dict[str, Any]] = None,
+        batch_size: Optional[int] = None,
+        **filters: Unpack[RepsFilters],
+    ) -> pl.LazyFrame:
+        """Users as a lazy ``polars.LazyFrame`` with filter pushdown.
+
+        Example:
+            >>> client.scan_reps(active=True).select("rep_id").collect()  # doctest: +SKIP
+        """
+        from converz import _scan
+
+        return _scan.scan_reps(
+            self,
+            query,
+            page_size=page_size,
+            parse_dates=parse_dates,
+            schema=schema,
+            batch_size=batch_size,
+            **filters,
+        )
+
+    def scan_report(
+        self,
+        query: Optional[ReportQuery] = None,
+        /,
+        *,
+        parse_dates: bool = True,
+        schema: Optional[dict[str, Any]] = None,
+        batch_size: Optional[int] = None,
+        **filters: Unpack[ReportFilters],
+    ) -> pl.LazyFrame:
+        """A report as a lazy ``polars.LazyFrame`` (filters on grouped columns are pushed).
+
+        Example:
+            >>> client.scan_report(groupby="campaign", days=30).collect()  # doctest: +SKIP
+        """
+        from converz import _scan
+
+        return _scan.scan_report(
+            self, query, parse_dates=parse_dates, schema=schema, batch_size=batch_size, **filters
+        )
 
     def push_updates(
         self,

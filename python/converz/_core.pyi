@@ -1,18 +1,16 @@
 """Stubs for the native module `converz._core`. The public API is documented in `converz`."""
 
 from collections.abc import Iterator, Sequence
-from typing import Any, Callable, Final, Literal, Optional, TypedDict, Union, final, overload
+from typing import Any, Callable, Final, Literal, Optional, Union, final
 
-from typing_extensions import Unpack
-
+from converz._query import _Query
 from converz.testing._faults import Faults
 
 __version__: Final[str]
 build_profile: Final[Literal["debug", "release"]]
 
 _Date = Any  # datetime.date | datetime.datetime | str
-_Strs = Union[str, Sequence[str]]
-_Ids = Union[str, int, Sequence[Union[str, int]]]
+_AnyQuery = _Query  # CallsQuery, RepsQuery or ReportQuery
 _Progress = Optional[Callable[[int, int, int, int], None]]
 
 @final
@@ -46,69 +44,19 @@ class ArrowTable:
 class BatchStream:
     def __iter__(self) -> Iterator[ArrowTable]: ...
     def __next__(self) -> ArrowTable: ...
+    @property
+    def warnings(self) -> list[str]: ...
 
-# --- reps and calls: filters listed once, for both the table and the stream overloads ---
-class _RepsQuery(TypedDict, total=False):
-    rep_id: Optional[_Strs]
-    department: Optional[_Strs]
-    active: Optional[int]
-    page_size: Optional[int]
-    parse_dates: bool
-    schema: Optional[dict[str, Any]]
-    progress: _Progress
+# --- reads: one function for every query value ---
+# Every key present: page_size, parse_dates, schema, stream, progress.
+_FetchOptions = dict[str, Any]
 
-class _CallsQuery(TypedDict, total=False):
-    start_date: Optional[_Date]
-    end_date: Optional[_Date]
-    after: Optional[_Date]
-    before: Optional[_Date]
-    metric: Optional[_Strs]
-    rep_id: Optional[_Strs]
-    vendor: Optional[_Strs]
-    campaign: Optional[_Strs]
-    subcampaign: Optional[_Strs]
-    department: Optional[_Strs]
-    vendor_call_id: Optional[_Ids]
-    columns: Optional[_Strs]
-    page_size: Optional[int]
-    parse_dates: bool
-    schema: Optional[dict[str, Any]]
-    progress: _Progress
-
-@overload
-def reps(
-    client: RawClient, *, stream: Literal[False] = False, **query: Unpack[_RepsQuery]
-) -> tuple[ArrowTable, list[str]]: ...
-@overload
-def reps(
-    client: RawClient, *, stream: Literal[True], **query: Unpack[_RepsQuery]
-) -> BatchStream: ...
-@overload
-def calls(
-    client: RawClient, *, stream: Literal[False] = False, **query: Unpack[_CallsQuery]
-) -> tuple[ArrowTable, list[str]]: ...
-@overload
-def calls(
-    client: RawClient, *, stream: Literal[True], **query: Unpack[_CallsQuery]
-) -> BatchStream: ...
-
-# --- report ---
-def report(
-    client: RawClient,
-    *,
-    start_date: Optional[_Date] = None,
-    end_date: Optional[_Date] = None,
-    days: Optional[int] = None,
-    metric: Optional[_Strs] = None,
-    groupby: Optional[_Strs] = None,
-    rep_id: Optional[_Strs] = None,
-    vendor: Optional[_Strs] = None,
-    campaign: Optional[_Strs] = None,
-    subcampaign: Optional[_Strs] = None,
-    department: Optional[_Strs] = None,
-    parse_dates: bool = True,
-    schema: Optional[dict[str, Any]] = None,
-) -> tuple[ArrowTable, list[str]]: ...
+def check_query(query: _AnyQuery) -> None: ...
+def normalize_date(name: str, value: object) -> str: ...
+def normalize_datetime(name: str, value: object) -> str: ...
+def fetch(
+    client: RawClient, query: _AnyQuery, options: _FetchOptions
+) -> Union[tuple[ArrowTable, list[str]], BatchStream]: ...
 
 # --- push ---
 def push(

@@ -7,6 +7,7 @@ interface, so polars, pandas (through pyarrow), pyarrow and DuckDB take it witho
 from __future__ import annotations
 
 import html
+import logging
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, Optional
 
@@ -247,11 +248,15 @@ def _fields(raw: Any) -> list[_Field]:
 class TableStream:
     """An iterator of :class:`Table` s, one per page, each row once, consumed once.
 
-    Memory is bounded by the pages in flight, not by the result.
+    It runs the same listing as the eager fetch: a server that caps pages is re-paged, and
+    rows that move while paging are kept once (a repair pass re-reads the listing in order and
+    hands out the rows it had missed). Memory is bounded by the pages in flight and one set of
+    keys, not by the result. Once exhausted, :attr:`warnings` holds what the listing noticed
+    (each also logged to the ``converz`` logger).
 
     Example:
-        >>> for page in client.iter_calls(start_date="2025-01-01"):  # doctest: +SKIP
-        ...     page.to_polars().write_parquet(f"calls-{page_number}.parquet")
+        >>> for i, page in enumerate(client.iter_calls(start_date="2025-01-01")):  # doctest: +SKIP
+        ...     page.to_polars().write_parquet(f"calls-{i}.parquet")
     """
 
     __slots__ = ("_raw",)
@@ -259,9 +264,20 @@ class TableStream:
     def __init__(self, raw: Any) -> None:
         self._raw = raw
 
+    @property
+    def warnings(self) -> list[str]:
+        """What the listing noticed (capped pages, rows that moved); complete once exhausted."""
+        return list(self._raw.warnings)
+
     def __iter__(self) -> Iterator[Table]:
         raw = iter(self._raw)  # raises if this stream was consumed already
-        return (Table(batch) for batch in raw)
+        return self._pages(raw)
+
+    def _pages(self, raw: Iterator[Any]) -> Iterator[Table]:
+        for batch in raw:
+            yield Table(batch)
+        for warning in self._raw.warnings:
+            logging.getLogger("converz").warning(warning)
 
     def __repr__(self) -> str:
         return "converz.TableStream(...)"

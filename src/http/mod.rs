@@ -3,6 +3,7 @@
 //! (`report`) and chunked pushes (`push`).
 
 pub mod client;
+pub mod listing;
 pub mod paginate;
 pub mod progress;
 pub mod push;

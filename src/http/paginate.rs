@@ -10,7 +10,7 @@
 //!   every page fetched with that size after the short one is discarded and paging restarts with
 //!   the observed size. Nothing is lost; rows fetched twice are removed by key.
 //! * **Shifting rows.** Rows inserted while we page move later rows to later pages, so a row can
-//!   arrive twice. The decoder drops repeated keys and the pager reports how many.
+//!   arrive twice. [`super::listing::Listing`] drops repeated keys and repairs what moved.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -24,7 +24,7 @@ use tokio::task::{AbortHandle, JoinHandle};
 use super::client::{ApiClient, AttemptError};
 use super::progress::Progress;
 use super::query::Pairs;
-use crate::decode::{sort_by_key, DecodedPage, DecodedTable, FetchDecoder, PageDecoder};
+use crate::decode::{DecodedPage, FetchDecoder, PageDecoder};
 use crate::error::{Error, Result};
 
 /// What to page through.
@@ -335,65 +335,4 @@ pub(crate) async fn decode_body(
         }
     }
     decoder.finish().map_err(|e| AttemptError::decode(place, e))
-}
-
-/// Fetches every page of `spec` and assembles one table, duplicates (by `key`) removed.
-///
-/// If rows moved while paging (repeated keys are the evidence), concurrent pages may also have
-/// missed rows: one page served after an insert can lose rows to a neighbour served before it.
-/// A second, sequential pass then re-reads the listing (in order, rows can only repeat, never
-/// be skipped) and the union, deduplicated and sorted by key, is the result.
-pub async fn fetch_all(
-    client: ApiClient,
-    spec: PageSpec,
-    decoder: Arc<FetchDecoder>,
-    key: Option<&str>,
-    progress: Arc<Progress>,
-) -> Result<DecodedTable> {
-    let (mut pages, mut warnings) = collect_pages(
-        client.clone(),
-        spec.clone(),
-        &decoder,
-        Arc::clone(&progress),
-    )
-    .await?;
-    let mut table = decoder.finish(pages.clone(), key)?;
-    if let (true, Some(key)) = (table.duplicates_dropped > 0, key) {
-        let message = format!(
-            "rows moved between pages while paging (the data changed during the fetch): {} \
-             repeated {key} rows were dropped, and the listing was read again in order so no \
-             row is missed; every row is in the result once",
-            table.duplicates_dropped,
-        );
-        let sequential = PageSpec {
-            concurrency: 1,
-            ..spec
-        };
-        let (repair, more) = collect_pages(client, sequential, &decoder, progress).await?;
-        pages.extend(repair);
-        warnings.extend(more);
-        let merged = decoder.finish(pages, Some(key))?;
-        table = DecodedTable {
-            batches: sort_by_key(&merged.schema, &merged.batches, key)?,
-            duplicates_dropped: table.duplicates_dropped,
-            ..merged
-        };
-        table.warnings.push(message);
-    }
-    table.warnings.extend(warnings);
-    Ok(table)
-}
-
-async fn collect_pages(
-    client: ApiClient,
-    spec: PageSpec,
-    decoder: &Arc<FetchDecoder>,
-    progress: Arc<Progress>,
-) -> Result<(Vec<DecodedPage>, Vec<String>)> {
-    let mut pager = Pager::new(client, spec, Arc::clone(decoder), progress);
-    let mut pages = Vec::new();
-    while let Some(page) = pager.next_page().await {
-        pages.push(page?);
-    }
-    Ok((pages, pager.warnings().to_vec()))
 }

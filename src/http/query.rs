@@ -25,6 +25,9 @@ pub const GROUPBY_VALUES: &[&str] = &[
     "department",
 ];
 
+/// The longest `/report` period `days=` may ask for (a century).
+pub const MAX_DAYS: i64 = 36_500;
+
 /// Query pairs, in the order they are sent.
 pub type Pairs = Vec<(String, String)>;
 
@@ -58,7 +61,7 @@ pub struct CallsQuery {
 pub struct ReportQuery {
     pub start_date: Option<NaiveDate>,
     pub end_date: Option<NaiveDate>,
-    pub days: Option<u32>,
+    pub days: Option<i64>,
     pub metric: Vec<String>,
     pub groupby: Vec<String>,
     pub rep_id: Vec<String>,
@@ -66,6 +69,43 @@ pub struct ReportQuery {
     pub campaign: Vec<String>,
     pub subcampaign: Vec<String>,
     pub department: Vec<String>,
+}
+
+/// The query of one endpoint.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Query {
+    Calls(CallsQuery),
+    Reps(RepsQuery),
+    Report(ReportQuery),
+}
+
+impl Query {
+    /// Checked query pairs (without paging).
+    pub fn to_pairs(&self) -> Result<Pairs> {
+        match self {
+            Query::Calls(query) => query.to_pairs(),
+            Query::Reps(query) => query.to_pairs(),
+            Query::Report(query) => query.to_pairs(),
+        }
+    }
+
+    /// The endpoint's path.
+    pub fn path(&self) -> &'static str {
+        match self {
+            Query::Calls(_) => "/calls",
+            Query::Reps(_) => "/reps",
+            Query::Report(_) => "/report",
+        }
+    }
+
+    /// The key of a paged listing; `None` for `/report`, which is one answer.
+    pub fn listing_key(&self) -> Option<&'static str> {
+        match self {
+            Query::Calls(_) => Some("call_id"),
+            Query::Reps(_) => Some("rep_id"),
+            Query::Report(_) => None,
+        }
+    }
 }
 
 impl RepsQuery {
@@ -127,8 +167,11 @@ impl ReportQuery {
         push_date(&mut pairs, "start_date", self.start_date);
         push_date(&mut pairs, "end_date", self.end_date);
         if let Some(days) = self.days {
-            if days == 0 {
-                return Err(Error::invalid("days", "must be at least 1"));
+            if !(1..=MAX_DAYS).contains(&days) {
+                return Err(Error::invalid(
+                    "days",
+                    format!("must be between 1 and {MAX_DAYS}, got {days}"),
+                ));
             }
             pairs.push(("days".into(), days.to_string()));
         }
@@ -223,9 +266,11 @@ fn push_date(pairs: &mut Pairs, name: &str, value: Option<NaiveDate>) {
     }
 }
 
-/// Array filters go as repeated keys, which survive values that contain commas.
+/// Array filters go as repeated keys. The API also splits each value on commas (Part B §2), so
+/// a value that contains one would silently match other values: it is refused.
 fn push_repeated(pairs: &mut Pairs, name: &str, values: &[String]) -> Result<()> {
     check_values(name, values)?;
+    refuse_commas(name, values, "array filter")?;
     pairs.extend(values.iter().map(|v| (name.to_owned(), v.clone())));
     Ok(())
 }
@@ -233,16 +278,24 @@ fn push_repeated(pairs: &mut Pairs, name: &str, values: &[String]) -> Result<()>
 /// `columns`, `metric` and `groupby` are documented as comma-separated lists.
 fn push_joined(pairs: &mut Pairs, name: &str, values: &[String]) -> Result<()> {
     check_values(name, values)?;
-    if let Some(bad) = values.iter().find(|v| v.contains(',')) {
-        return Err(Error::invalid(
-            name,
-            format!("{bad:?} contains a comma, which this list parameter cannot carry"),
-        ));
-    }
+    refuse_commas(name, values, "list parameter")?;
     if !values.is_empty() {
         pairs.push((name.into(), values.join(",")));
     }
     Ok(())
+}
+
+fn refuse_commas(name: &str, values: &[String], what: &str) -> Result<()> {
+    match values.iter().find(|v| v.contains(',')) {
+        Some(bad) => Err(Error::invalid(
+            name,
+            format!(
+                "{bad:?} contains a comma: the API splits {what} values on commas, so it would \
+                 match other values instead; such a value cannot be asked for"
+            ),
+        )),
+        None => Ok(()),
+    }
 }
 
 fn check_values(name: &str, values: &[String]) -> Result<()> {

@@ -94,11 +94,6 @@ impl<'a, 'py> FromPyObject<'a, 'py> for StrList {
     }
 }
 
-/// Unwraps an optional list into the core's `Vec`.
-pub fn list(value: Option<StrList>) -> Vec<String> {
-    value.map(|v| v.0).unwrap_or_default()
-}
-
 /// `schema={"col": type}`: a type name (`"int64"`, `"float64"`, `"string"`, `"bool"`, `"date"`,
 /// `"datetime"`, or an Arrow name like `"Int32"`) or any Arrow type object (pyarrow, arro3).
 pub fn schema_overrides(dict: Option<&Bound<'_, PyDict>>) -> PyResult<Vec<(String, DataType)>> {

@@ -1,5 +1,5 @@
-//! What every fetch shares: decode options and progress from Python arguments, and the
-//! conversion of a decoded table into a Python Arrow table.
+//! `_core.fetch`: every read. A query value and one options struct come in; a listing runs the
+//! one engine (`http::listing`) whole or as a stream, and `/report` is one answer.
 
 use std::sync::Arc;
 
@@ -10,69 +10,76 @@ use pyo3::IntoPyObjectExt;
 use super::args::schema_overrides;
 use super::arrow::PyArrowTable;
 use super::client::PyRawClient;
+use super::query::PyQuery;
 use super::runtime::{enter_converz, ProgressSink};
 use super::stream::PyBatchStream;
 use crate::decode::{DecodeOptions, DecodedTable, FetchDecoder};
-use crate::http::paginate::{fetch_all, PageSpec};
-use crate::http::query::{check_page_size, Pairs, DEFAULT_PAGE_SIZE};
+use crate::error::Error;
+use crate::http::listing::{fetch_all, Listing};
+use crate::http::paginate::PageSpec;
+use crate::http::query::{check_page_size, DEFAULT_PAGE_SIZE};
+use crate::http::report::fetch_report;
 
-/// A paged listing endpoint with its checked filters.
-pub struct Listing {
-    pub path: &'static str,
-    pub key: &'static str,
-    pub query: Pairs,
-}
-
-/// Fetches a listing whole (`(table, warnings)`) or returns a stream over it.
-pub fn run_listing(
-    py: Python<'_>,
-    client: &PyRawClient,
-    listing: Listing,
-    fetch: FetchArgs,
+/// How to fetch, as the Python layer passes it (one dict, every key present).
+#[derive(FromPyObject)]
+#[pyo3(from_item_all)]
+pub struct FetchOptions {
+    page_size: Option<i64>,
+    parse_dates: bool,
+    schema: Option<Py<PyDict>>,
     stream: bool,
     progress: Option<Py<PyAny>>,
+}
+
+/// Fetches `query`: `(table, warnings)`, or with `stream` a batch stream over the listing.
+#[pyfunction]
+pub fn fetch(
+    py: Python<'_>,
+    client: &Bound<'_, PyRawClient>,
+    query: PyQuery,
+    options: FetchOptions,
 ) -> PyResult<Py<PyAny>> {
-    let spec = PageSpec {
-        path: listing.path,
-        query: listing.query,
-        page_size: fetch.page_size,
-        concurrency: client.api.config().max_concurrency,
+    let query = query.0;
+    let pairs = query.to_pairs()?;
+    let decode = DecodeOptions {
+        parse_dates: options.parse_dates,
+        schema_overrides: schema_overrides(options.schema.as_ref().map(|d| d.bind(py)))?,
+        ..DecodeOptions::default()
     };
-    let decoder = Arc::new(FetchDecoder::new(fetch.decode));
-    if stream {
-        let stream = PyBatchStream::new(client.api.clone(), spec, decoder, listing.key);
-        return stream.into_py_any(py);
+    let decoder = Arc::new(FetchDecoder::new(decode));
+    let api = client.get().api.clone();
+    let Some(key) = query.listing_key() else {
+        if options.stream {
+            return Err(Error::invalid("stream", "/report is one answer, not a listing").into());
+        }
+        let sink = ProgressSink::new(options.progress);
+        let table = enter_converz(py, &sink, async move {
+            fetch_report(&api, pairs, decoder).await
+        })?;
+        return table_to_python(py, table)?.into_py_any(py);
+    };
+    let spec = PageSpec {
+        path: query.path(),
+        query: pairs,
+        page_size: page_size(options.page_size)?,
+        concurrency: api.config().max_concurrency,
+    };
+    if options.stream {
+        let listing = Listing::new(api, spec, decoder, Some(key), Arc::default());
+        return PyBatchStream::new(listing).into_py_any(py);
     }
-    let sink = ProgressSink::new(progress);
-    let api = client.api.clone();
+    let sink = ProgressSink::new(options.progress);
     let counters = Arc::clone(&sink.counters);
     let table = enter_converz(py, &sink, async move {
-        fetch_all(api, spec, decoder, Some(listing.key), counters).await
+        fetch_all(Listing::new(api, spec, decoder, Some(key), counters)).await
     })?;
     table_to_python(py, table)?.into_py_any(py)
 }
 
-/// Options every paged fetch takes.
-pub struct FetchArgs {
-    pub page_size: usize,
-    pub decode: DecodeOptions,
-}
-
-impl FetchArgs {
-    /// Checks `page_size` and builds decode options.
-    pub fn new(
-        page_size: Option<usize>,
-        parse_dates: bool,
-        schema: Option<&Bound<'_, PyDict>>,
-    ) -> PyResult<Self> {
-        let page_size = check_page_size(page_size.unwrap_or(DEFAULT_PAGE_SIZE))?;
-        let decode = DecodeOptions {
-            parse_dates,
-            schema_overrides: schema_overrides(schema)?,
-            ..DecodeOptions::default()
-        };
-        Ok(Self { page_size, decode })
-    }
+fn page_size(given: Option<i64>) -> Result<usize, Error> {
+    let size = given.unwrap_or(DEFAULT_PAGE_SIZE as i64);
+    let size = usize::try_from(size).unwrap_or(0);
+    check_page_size(size)
 }
 
 /// `(table, warnings)` for the Python layer, which wraps the table in `converz.Table`.

@@ -4,13 +4,11 @@
 
 pub mod args;
 pub mod arrow;
-pub mod calls;
 pub mod client;
 pub mod errors;
 pub mod fetch;
 pub mod push;
-pub mod report;
-pub mod reps;
+pub mod query;
 pub mod runtime;
 pub mod stream;
 pub mod testing;

@@ -1,9 +1,10 @@
 //! `_core.BatchStream`: a consume-once iterator of Arrow tables, one per page, for fetches larger
-//! than memory. Memory is bounded by the page window (`max_concurrency` pages in flight plus the
-//! page being handed out), not by the result.
+//! than memory. It runs the same listing engine as the eager fetch (`http::listing`), so every
+//! row arrives once, with the same repair pass and warnings. Memory is bounded by the page window
+//! (`max_concurrency` pages in flight plus the page being handed out) and one set of keys.
 
 use std::collections::VecDeque;
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 
 use arrow_array::RecordBatch;
 use pyo3::exceptions::PyRuntimeError;
@@ -12,13 +13,10 @@ use pyo3::IntoPyObjectExt;
 
 use super::arrow::PyArrowTable;
 use super::runtime::{enter_converz, ProgressSink};
-use crate::decode::{FetchDecoder, KeyDeduper};
-use crate::http::paginate::{PageSpec, Pager};
-use crate::http::ApiClient;
+use crate::http::listing::Listing;
 
 struct StreamState {
-    pager: Pager,
-    deduper: KeyDeduper,
+    listing: Listing,
     pending: VecDeque<RecordBatch>,
     started: bool,
 }
@@ -28,19 +26,20 @@ struct StreamState {
 pub struct PyBatchStream {
     // `None` once exhausted, so a second `for` loop fails loudly instead of yielding nothing.
     state: Mutex<Option<StreamState>>,
+    /// The listing's warnings, kept once it has ended.
+    warnings: Mutex<Vec<String>>,
 }
 
 impl PyBatchStream {
-    /// A stream over `spec`; sends nothing until the first `next()`.
-    pub fn new(api: ApiClient, spec: PageSpec, decoder: Arc<FetchDecoder>, key: &str) -> Self {
-        let pager = Pager::new(api, spec, decoder, Arc::default());
+    /// A stream over `listing`; sends nothing until the first `next()`.
+    pub fn new(listing: Listing) -> Self {
         Self {
             state: Mutex::new(Some(StreamState {
-                pager,
-                deduper: KeyDeduper::new(key),
+                listing,
                 pending: VecDeque::new(),
                 started: false,
             })),
+            warnings: Mutex::default(),
         }
     }
 }
@@ -76,23 +75,26 @@ impl PyBatchStream {
                 return Ok(Some(table.into_py_any(py)?));
             }
             let sink = ProgressSink::new(None);
-            let pager = &mut state.pager;
+            let listing = &mut state.listing;
             let page = enter_converz(
                 py,
                 &sink,
-                async move { pager.next_page().await.transpose() },
+                async move { listing.next_page().await.transpose() },
             )?;
             let Some(page) = page else {
+                let warnings = state.listing.warnings().to_vec();
+                *self.warnings.lock().map_err(|_| poisoned())? = warnings;
                 *guard = None;
                 return Ok(None);
             };
-            for batch in page.batches {
-                let (kept, _dropped) = state.deduper.filter(&batch)?;
-                if kept.num_rows() > 0 {
-                    state.pending.push_back(kept);
-                }
-            }
+            state.pending.extend(page.batches);
         }
+    }
+
+    /// What the listing noticed (capped pages, rows that moved); complete once exhausted.
+    #[getter]
+    fn warnings(&self) -> PyResult<Vec<String>> {
+        Ok(self.warnings.lock().map_err(|_| poisoned())?.clone())
     }
 }
 

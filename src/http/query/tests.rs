@@ -124,3 +124,40 @@ fn commas_in_joined_lists_are_refused() {
         .to_string()
         .contains("columns"));
 }
+
+#[test]
+fn commas_in_array_filters_are_refused_not_split() {
+    // The API splits array values on commas: "sales, north" would match "sales" and " north".
+    for name in ["rep_id", "vendor", "campaign", "subcampaign", "department"] {
+        let mut query = CallsQuery::default();
+        let values = strings(&["ok", "sales, north"]);
+        match name {
+            "rep_id" => query.rep_id = values,
+            "vendor" => query.vendor = values,
+            "campaign" => query.campaign = values,
+            "subcampaign" => query.subcampaign = values,
+            _ => query.department = values,
+        }
+        let message = query.to_pairs().unwrap_err().to_string();
+        assert!(
+            message.contains(name) && message.contains("comma"),
+            "{message}"
+        );
+    }
+    let reps = RepsQuery {
+        rep_id: strings(&["a,b"]),
+        ..RepsQuery::default()
+    };
+    assert!(reps.to_pairs().is_err());
+}
+
+#[test]
+fn report_days_out_of_range_is_a_parameter_error() {
+    for days in [-3, 0, MAX_DAYS + 1, i64::MAX] {
+        let query = ReportQuery {
+            days: Some(days),
+            ..ReportQuery::default()
+        };
+        assert!(query.to_pairs().unwrap_err().to_string().contains("days"));
+    }
+}

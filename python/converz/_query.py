@@ -1,0 +1,429 @@
+"""Query values: one typed, immutable, picklable value per endpoint.
+
+A query is checked once, when it is built (the same checks and messages as a fetch), and
+crosses into Rust whole. Every read path (``calls()``, ``iter_calls()``, the lazy scans, the
+partitioned engines) takes one.
+
+Each filter is listed once here, in the endpoint's ``TypedDict`` (``CallsFilters``,
+``RepsFilters``, ``ReportFilters``), which types the client's keyword arguments too.
+"""
+
+from __future__ import annotations
+
+import calendar
+import datetime as _dt
+from collections.abc import Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, Optional, TypedDict, TypeVar, Union
+
+from converz import _core
+from converz.exceptions import InvalidParameterError
+
+if TYPE_CHECKING:
+    from typing_extensions import Self, Unpack
+
+__all__ = [
+    "CallsFilters",
+    "CallsQuery",
+    "ReportFilters",
+    "ReportQuery",
+    "RepsFilters",
+    "RepsQuery",
+]
+
+DateLike = Union[_dt.date, str]
+DateTimeLike = Union[_dt.datetime, _dt.date, str]
+StrOrList = Union[str, Sequence[str]]
+IdList = Union[str, int, Sequence[Union[str, int]]]
+
+
+class CallsFilters(TypedDict, total=False):
+    """The parameters of ``GET /calls``.
+
+    Attributes:
+        start_date: First day (inclusive), a ``date`` or ``"YYYY-MM-DD"``.
+        end_date: Last day (inclusive).
+        after: Earliest ``start_time`` (inclusive), a naive ``datetime`` or
+            ``"YYYY-MM-DD HH:MM[:SS]"`` in the tenant's local time.
+        before: Latest ``start_time`` (inclusive).
+        metric: Metric columns to include (behavioural or pushed custom metrics).
+        rep_id: One user id or a list.
+        vendor: One vendor or a list.
+        campaign: One campaign or a list.
+        subcampaign: One subcampaign or a list.
+        department: One department or a list.
+        vendor_call_id: One vendor call id or a list.
+        columns: Include only these columns.
+    """
+
+    start_date: Optional[DateLike]
+    end_date: Optional[DateLike]
+    after: Optional[DateTimeLike]
+    before: Optional[DateTimeLike]
+    metric: Optional[StrOrList]
+    rep_id: Optional[StrOrList]
+    vendor: Optional[StrOrList]
+    campaign: Optional[StrOrList]
+    subcampaign: Optional[StrOrList]
+    department: Optional[StrOrList]
+    vendor_call_id: Optional[IdList]
+    columns: Optional[StrOrList]
+
+
+class RepsFilters(TypedDict, total=False):
+    """The parameters of ``GET /reps``.
+
+    Attributes:
+        rep_id: One id or a list of ids.
+        department: One department or a list.
+        active: True for active users only, False for inactive ones.
+    """
+
+    rep_id: Optional[StrOrList]
+    department: Optional[StrOrList]
+    active: Optional[Union[bool, int]]
+
+
+class ReportFilters(TypedDict, total=False):
+    """The parameters of ``GET /report``.
+
+    Attributes:
+        start_date: Oldest day (inclusive); the API's default is 30 days ago.
+        end_date: Last day (inclusive); the API's default is today.
+        days: The last ``days`` days through today; not together with dates.
+        metric: Metrics to compute; None gives the API's default set.
+        groupby: ``date``, ``week``, ``month``, ``quarter``, ``year``, ``half``, ``rep_id``,
+            ``vendor``, ``campaign``, ``subcampaign``, ``department`` (one or a list);
+            ``week``/``month``/``quarter`` add a ``year`` column.
+        rep_id: One user id or a list.
+        vendor: One vendor or a list.
+        campaign: One campaign or a list.
+        subcampaign: One subcampaign or a list.
+        department: One department or a list.
+    """
+
+    start_date: Optional[DateLike]
+    end_date: Optional[DateLike]
+    days: Optional[int]
+    metric: Optional[StrOrList]
+    groupby: Optional[StrOrList]
+    rep_id: Optional[StrOrList]
+    vendor: Optional[StrOrList]
+    campaign: Optional[StrOrList]
+    subcampaign: Optional[StrOrList]
+    department: Optional[StrOrList]
+
+
+def _kind(annotation: str) -> str:
+    """How a filter is normalised, from its annotation in the ``TypedDict``."""
+    for marker, kind in (
+        ("DateTimeLike", "datetime"),
+        ("DateLike", "date"),
+        ("StrOrList", "list"),
+        ("IdList", "list"),
+        ("bool", "bool"),
+        ("int", "int"),
+    ):
+        if marker in annotation:
+            return kind
+    raise AssertionError(annotation)  # pragma: no cover - a new annotation needs a kind
+
+
+def _strings(name: str, value: Any) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        return (value,)
+    if isinstance(value, (bytes, Mapping)) or not hasattr(value, "__iter__"):
+        raise TypeError(
+            f"{name}: expected a string or a list of strings, got {type(value).__name__}"
+        )
+    items = []
+    for item in value:
+        if isinstance(item, str):
+            items.append(item)
+        elif isinstance(item, int) and not isinstance(item, bool):
+            items.append(str(item))  # ids may be given as integers
+        else:
+            raise TypeError(
+                f"{name}: expected a string or a list of strings, found an item of type "
+                f"{type(item).__name__}"
+            )
+    return tuple(items)
+
+
+def _normalise(kind: str, name: str, value: Any) -> Any:
+    if kind == "list":
+        return _strings(name, value)
+    if value is None:
+        return None
+    if kind == "date":
+        return _dt.date.fromisoformat(_core.normalize_date(name, value))
+    if kind == "datetime":
+        return _dt.datetime.fromisoformat(_core.normalize_datetime(name, value))
+    if kind == "bool":
+        if isinstance(value, bool) or (isinstance(value, int) and value in (0, 1)):
+            return bool(value)
+        raise TypeError(f"{name}: expected True, False or None, got {value!r}")
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{name}: expected an int, got {type(value).__name__}")
+    return value
+
+
+Q = TypeVar("Q", bound="_Query")
+
+
+class _Query:
+    """Shared behaviour: normalised fields, ==, hash, repr, pickle, ``replace``."""
+
+    endpoint: ClassVar[str]
+    _filters: ClassVar[Any]
+    _kinds: ClassVar[dict[str, str]]
+    __slots__ = ()
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls._kinds = {name: _kind(str(a)) for name, a in cls._filters.__annotations__.items()}
+
+    def __init__(self, **filters: Any) -> None:
+        unknown = sorted(set(filters) - set(self._kinds))
+        if unknown:
+            raise TypeError(
+                f"{type(self).__name__} got unexpected keyword argument(s) {unknown}; "
+                f"expected {list(self._kinds)}"
+            )
+        for name, kind in self._kinds.items():
+            object.__setattr__(self, name, _normalise(kind, name, filters.get(name)))
+        _core.check_query(self)
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError(f"{type(self).__name__} is immutable; use .replace({name}=...)")
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError(f"{type(self).__name__} is immutable")
+
+    def _values(self) -> tuple[Any, ...]:
+        return tuple(getattr(self, name) for name in self._kinds)
+
+    def __eq__(self, other: object) -> bool:
+        if type(other) is not type(self):
+            return NotImplemented
+        return self._values() == other._values()
+
+    def __hash__(self) -> int:
+        return hash((type(self).__name__, self._values()))
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_rebuild, (type(self), self.to_kwargs()))
+
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{name}={value!r}" for name, value in self.to_kwargs().items())
+        return f"converz.{type(self).__name__}({shown})"
+
+    def to_kwargs(self) -> dict[str, Any]:
+        """The fields that differ from their defaults, as keyword arguments."""
+        return {
+            name: value
+            for name, value in zip(self._kinds, self._values())
+            if value is not None and value != ()
+        }
+
+    def replace(self, **changes: Any) -> Self:
+        """A copy with some fields changed (checked again).
+
+        Example:
+            >>> q = converz.CallsQuery(start_date="2025-07-01", end_date="2025-07-31")
+            >>> q.replace(campaign="sales").campaign
+            ('sales',)
+        """
+        return type(self)(**{**self.to_kwargs(), **changes})
+
+
+def _rebuild(cls: type[Q], kwargs: dict[str, Any]) -> Q:
+    return cls(**kwargs)
+
+
+class CallsQuery(_Query):
+    """A query of conversations (``GET /calls``): the filters of :class:`CallsFilters`.
+
+    Dates become ``datetime.date``, ``after``/``before`` naive ``datetime.datetime``, list
+    filters tuples of strings. Immutable, comparable, hashable and picklable.
+
+    Example:
+        >>> import converz
+        >>> q = converz.CallsQuery(start_date="2025-07-01", end_date="2025-07-03",
+        ...                        campaign="sales")
+        >>> q
+        converz.CallsQuery(start_date=datetime.date(2025, 7, 1), end_date=datetime.date(2025, 7, 3), campaign=('sales',))
+        >>> [p.start_date.day for p in q.split(by="day")]
+        [1, 2, 3]
+    """  # noqa: E501
+
+    endpoint: ClassVar[str] = "calls"
+    _filters = CallsFilters
+    __slots__ = tuple(CallsFilters.__annotations__)
+
+    start_date: Optional[_dt.date]
+    end_date: Optional[_dt.date]
+    after: Optional[_dt.datetime]
+    before: Optional[_dt.datetime]
+    metric: tuple[str, ...]
+    rep_id: tuple[str, ...]
+    vendor: tuple[str, ...]
+    campaign: tuple[str, ...]
+    subcampaign: tuple[str, ...]
+    department: tuple[str, ...]
+    vendor_call_id: tuple[str, ...]
+    columns: tuple[str, ...]
+
+    if TYPE_CHECKING:
+
+        def __init__(self, **filters: Unpack[CallsFilters]) -> None: ...
+
+    def split(
+        self,
+        by: Optional[Literal["day", "week", "month"]] = None,
+        *,
+        parts: Optional[int] = None,
+    ) -> list[CallsQuery]:
+        """Disjoint queries whose union is this one.
+
+        Args:
+            by: ``"day"``, ``"week"`` (ISO, Monday to Sunday) or ``"month"``: one query per
+                period of ``start_date``…``end_date`` (both needed), clipped to the range.
+            parts: Instead, ``parts`` contiguous slices of the time range (``after``/``before``
+                or the dates), at whole seconds (the API's bounds are inclusive seconds).
+
+        Returns:
+            The partitions, in time order.
+
+        Example:
+            >>> q = converz.CallsQuery(start_date="2025-07-01", end_date="2025-08-15")
+            >>> [p.end_date.isoformat() for p in q.split(by="month")]
+            ['2025-07-31', '2025-08-15']
+        """
+        if (by is None) == (parts is None):
+            raise InvalidParameterError(
+                "give by= or parts=, not both and not neither", parameter="by"
+            )
+        if by is not None:
+            return [self.replace(start_date=a, end_date=b) for a, b in self._periods(by)]
+        return [self.replace(after=a, before=b) for a, b in self._slices(parts)]
+
+    def _periods(self, by: str) -> Iterator[tuple[_dt.date, _dt.date]]:
+        if self.start_date is None or self.end_date is None:
+            raise InvalidParameterError(
+                "split(by=...) needs start_date and end_date", parameter="start_date"
+            )
+        if by not in ("day", "week", "month"):
+            raise InvalidParameterError(
+                f"by={by!r}: expected 'day', 'week' or 'month'", parameter="by"
+            )
+        day = self.start_date
+        while day <= self.end_date:
+            if by == "day":
+                last = day
+            elif by == "week":
+                last = day + _dt.timedelta(days=6 - day.weekday())
+            else:
+                last = day.replace(day=calendar.monthrange(day.year, day.month)[1])
+            last = min(last, self.end_date)
+            yield day, last
+            day = last + _dt.timedelta(days=1)
+
+    def _slices(self, parts: Any) -> Iterator[tuple[_dt.datetime, _dt.datetime]]:
+        if isinstance(parts, bool) or not isinstance(parts, int) or parts < 1:
+            raise InvalidParameterError(f"parts={parts!r}: expected an int >= 1", parameter="parts")
+        first, last = self._time_range()
+        seconds = int((last - first).total_seconds()) + 1
+        if parts > seconds:
+            raise InvalidParameterError(
+                f"parts={parts} is more than the {seconds} seconds in the range", parameter="parts"
+            )
+        bounds = [first + _dt.timedelta(seconds=seconds * i // parts) for i in range(parts + 1)]
+        for low, high in zip(bounds, bounds[1:]):
+            yield low, high - _dt.timedelta(seconds=1)
+
+    def _time_range(self) -> tuple[_dt.datetime, _dt.datetime]:
+        first = self.after or (
+            _dt.datetime.combine(self.start_date, _dt.time()) if self.start_date else None
+        )
+        last = self.before or (
+            _dt.datetime.combine(self.end_date, _dt.time(23, 59, 59)) if self.end_date else None
+        )
+        if first is None or last is None:
+            raise InvalidParameterError(
+                "split(parts=...) needs a bounded range: start_date/after and end_date/before",
+                parameter="parts",
+            )
+        # Whole seconds: the API's bounds have second resolution.
+        first = first.replace(microsecond=0)
+        if last.microsecond:
+            last = last.replace(microsecond=0)
+        return max(first, first), last
+
+
+class RepsQuery(_Query):
+    """A query of users (``GET /reps``): the filters of :class:`RepsFilters`.
+
+    Example:
+        >>> converz.RepsQuery(department=["support"], active=True)
+        converz.RepsQuery(department=('support',), active=True)
+    """
+
+    endpoint: ClassVar[str] = "reps"
+    _filters = RepsFilters
+    __slots__ = tuple(RepsFilters.__annotations__)
+
+    rep_id: tuple[str, ...]
+    department: tuple[str, ...]
+    active: Optional[bool]
+
+    if TYPE_CHECKING:
+
+        def __init__(self, **filters: Unpack[RepsFilters]) -> None: ...
+
+    def split(self, *, parts: int) -> list[RepsQuery]:
+        """``parts`` queries over disjoint slices of ``rep_id`` (which must be given).
+
+        Example:
+            >>> q = converz.RepsQuery(rep_id=["a", "b", "c"])
+            >>> [p.rep_id for p in q.split(parts=2)]
+            [('a',), ('b', 'c')]
+        """
+        ids = self.rep_id
+        if not ids:
+            raise InvalidParameterError("split(parts=...) needs rep_id", parameter="rep_id")
+        if isinstance(parts, bool) or not isinstance(parts, int) or not 1 <= parts <= len(ids):
+            raise InvalidParameterError(
+                f"parts={parts!r}: expected an int from 1 to {len(ids)}", parameter="parts"
+            )
+        cuts = [len(ids) * i // parts for i in range(parts + 1)]
+        return [self.replace(rep_id=ids[a:b]) for a, b in zip(cuts, cuts[1:])]
+
+
+class ReportQuery(_Query):
+    """A query of aggregated analytics (``GET /report``): the filters of :class:`ReportFilters`.
+
+    Example:
+        >>> converz.ReportQuery(days=90, groupby=["week", "campaign"])
+        converz.ReportQuery(days=90, groupby=('week', 'campaign'))
+    """
+
+    endpoint: ClassVar[str] = "report"
+    _filters = ReportFilters
+    __slots__ = tuple(ReportFilters.__annotations__)
+
+    start_date: Optional[_dt.date]
+    end_date: Optional[_dt.date]
+    days: Optional[int]
+    metric: tuple[str, ...]
+    groupby: tuple[str, ...]
+    rep_id: tuple[str, ...]
+    vendor: tuple[str, ...]
+    campaign: tuple[str, ...]
+    subcampaign: tuple[str, ...]
+    department: tuple[str, ...]
+
+    if TYPE_CHECKING:
+
+        def __init__(self, **filters: Unpack[ReportFilters]) -> None: ...

@@ -1,0 +1,161 @@
+//! The one listing engine: every path that reads `/calls` or `/reps` (eager, streamed, lazy,
+//! partitioned) runs [`Listing`], so each gets the same guarantees.
+//!
+//! [`Pager`] fetches pages concurrently and handles capped pages and end confirmation. On top of
+//! it, `Listing` keeps each key once and, when repeated keys show that rows moved while paging,
+//! runs a **repair pass**: a concurrent pass can also have *skipped* rows (a page served after an
+//! insert loses rows to a neighbour served before it), so the listing is read again in order
+//! (sequentially, where rows can only repeat, never be skipped) and the rows not yet seen are
+//! handed out too. Memory is the page window plus one set of keys, never the result.
+
+use std::sync::Arc;
+
+use super::client::ApiClient;
+use super::paginate::{PageSpec, Pager};
+use super::progress::Progress;
+use crate::decode::{sort_by_key, DecodedPage, DecodedTable, FetchDecoder, KeyDeduper};
+use crate::error::Result;
+
+/// Which pass the listing is in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Pass {
+    /// The first, concurrent pass.
+    Concurrent,
+    /// The sequential re-read after rows moved.
+    Repair,
+    Done,
+}
+
+/// Pages of one listing, in order, each key once, repaired when rows moved.
+pub struct Listing {
+    client: ApiClient,
+    spec: PageSpec,
+    decoder: Arc<FetchDecoder>,
+    progress: Arc<Progress>,
+    key: Option<String>,
+    deduper: Option<KeyDeduper>,
+    pager: Pager,
+    pass: Pass,
+    /// Repeated rows dropped in the concurrent pass: the evidence that rows moved.
+    moved: usize,
+    warnings: Vec<String>,
+}
+
+impl Listing {
+    /// A listing over `spec`, de-duplicated on `key`; sends nothing until polled.
+    pub fn new(
+        client: ApiClient,
+        spec: PageSpec,
+        decoder: Arc<FetchDecoder>,
+        key: Option<&str>,
+        progress: Arc<Progress>,
+    ) -> Self {
+        let pager = Pager::new(
+            client.clone(),
+            spec.clone(),
+            Arc::clone(&decoder),
+            Arc::clone(&progress),
+        );
+        Self {
+            client,
+            spec,
+            decoder,
+            progress,
+            key: key.map(str::to_owned),
+            deduper: key.map(KeyDeduper::new),
+            pager,
+            pass: Pass::Concurrent,
+            moved: 0,
+            warnings: Vec::new(),
+        }
+    }
+
+    /// What the listing noticed (capped pages, moved rows); complete once it has ended.
+    pub fn warnings(&self) -> &[String] {
+        &self.warnings
+    }
+
+    /// Whether a repair pass ran: rows then come in two runs of page order, not one.
+    pub fn repaired(&self) -> bool {
+        self.moved > 0
+    }
+
+    /// The next page with rows not handed out before (it may be empty after de-duplication),
+    /// or `None` once the listing has ended.
+    pub async fn next_page(&mut self) -> Option<Result<DecodedPage>> {
+        loop {
+            if self.pass == Pass::Done {
+                return None;
+            }
+            match self.pager.next_page().await {
+                Some(Ok(page)) => return Some(self.keep_new_rows(page)),
+                Some(Err(err)) => {
+                    self.pass = Pass::Done;
+                    return Some(Err(err));
+                }
+                None => self.end_pass(),
+            }
+        }
+    }
+
+    /// Drops the rows whose key was handed out already.
+    fn keep_new_rows(&mut self, mut page: DecodedPage) -> Result<DecodedPage> {
+        let Some(deduper) = self.deduper.as_mut() else {
+            return Ok(page);
+        };
+        let mut dropped = 0;
+        for batch in &mut page.batches {
+            let (kept, repeats) = deduper.filter(batch)?;
+            *batch = kept;
+            dropped += repeats;
+        }
+        page.batches.retain(|batch| batch.num_rows() > 0);
+        if self.pass == Pass::Concurrent {
+            self.moved += dropped;
+        }
+        Ok(page)
+    }
+
+    /// The pager ran out: start the repair pass if rows moved, else end.
+    fn end_pass(&mut self) {
+        self.warnings.extend(self.pager.warnings().iter().cloned());
+        match (self.pass, &self.key) {
+            (Pass::Concurrent, Some(key)) if self.moved > 0 => {
+                self.warnings.push(format!(
+                    "rows moved between pages while paging (the data changed during the fetch): \
+                     {} repeated {key} rows were dropped, and the listing was read again in order \
+                     so no row is missed; every row is in the result once",
+                    self.moved
+                ));
+                let sequential = PageSpec {
+                    concurrency: 1,
+                    ..self.spec.clone()
+                };
+                self.pager = Pager::new(
+                    self.client.clone(),
+                    sequential,
+                    Arc::clone(&self.decoder),
+                    Arc::clone(&self.progress),
+                );
+                self.pass = Pass::Repair;
+            }
+            _ => self.pass = Pass::Done,
+        }
+    }
+}
+
+/// Runs a listing to its end and assembles one table in one schema. After a repair pass the
+/// rows are sorted by key, the API's own order.
+pub async fn fetch_all(mut listing: Listing) -> Result<DecodedTable> {
+    let mut pages = Vec::new();
+    while let Some(page) = listing.next_page().await {
+        pages.push(page?);
+    }
+    let mut table = listing.decoder.finish(pages, None)?;
+    if let (true, Some(key)) = (listing.repaired(), listing.key.as_deref()) {
+        table.batches = sort_by_key(&table.schema, &table.batches, key)?;
+        table.duplicates_dropped = listing.moved;
+    }
+    table.warnings.extend(listing.warnings);
+    Ok(table)
+}

@@ -1,0 +1,145 @@
+//! Query values at the edge: a `converz.CallsQuery` / `RepsQuery` / `ReportQuery` (plain Python
+//! objects, see `python/converz/_query.py`) becomes the core's typed [`Query`] here, once. Each
+//! parameter name appears once in this layer, and a wrong type fails naming it.
+
+use pyo3::exceptions::PyTypeError;
+use pyo3::prelude::*;
+
+use super::args::{DateArg, StrList};
+use crate::http::query::{CallsQuery, Query, ReportQuery, RepsQuery};
+
+/// A Python query value, converted and checked.
+pub struct PyQuery(pub Query);
+
+impl<'a, 'py> FromPyObject<'a, 'py> for PyQuery {
+    type Error = PyErr;
+
+    fn extract(obj: Borrowed<'a, 'py, PyAny>) -> PyResult<Self> {
+        let endpoint = obj
+            .getattr("endpoint")
+            .and_then(|e| e.extract::<String>())
+            .map_err(|_| {
+                PyTypeError::new_err(format!(
+                    "expected a converz.CallsQuery, RepsQuery or ReportQuery, got {}",
+                    obj.get_type()
+                        .name()
+                        .map_or_else(|_| "?".into(), |n| n.to_string())
+                ))
+            })?;
+        let f = Attrs(obj);
+        let query = match endpoint.as_str() {
+            "calls" => Query::Calls(CallsQuery {
+                start_date: f.date("start_date")?,
+                end_date: f.date("end_date")?,
+                after: f.datetime("after")?,
+                before: f.datetime("before")?,
+                metric: f.list("metric")?,
+                rep_id: f.list("rep_id")?,
+                vendor: f.list("vendor")?,
+                campaign: f.list("campaign")?,
+                subcampaign: f.list("subcampaign")?,
+                department: f.list("department")?,
+                vendor_call_id: f.list("vendor_call_id")?,
+                columns: f.list("columns")?,
+            }),
+            "reps" => Query::Reps(RepsQuery {
+                rep_id: f.list("rep_id")?,
+                department: f.list("department")?,
+                active: f
+                    .get::<Option<bool>>("active", "True, False or None")?
+                    .map(i64::from),
+            }),
+            "report" => Query::Report(ReportQuery {
+                start_date: f.date("start_date")?,
+                end_date: f.date("end_date")?,
+                days: f.get("days", "an int")?,
+                metric: f.list("metric")?,
+                groupby: f.list("groupby")?,
+                rep_id: f.list("rep_id")?,
+                vendor: f.list("vendor")?,
+                campaign: f.list("campaign")?,
+                subcampaign: f.list("subcampaign")?,
+                department: f.list("department")?,
+            }),
+            other => {
+                return Err(PyTypeError::new_err(format!(
+                    "unknown query endpoint {other:?}"
+                )))
+            }
+        };
+        Ok(PyQuery(query))
+    }
+}
+
+/// Reads a query value's attributes; a wrong type names the attribute.
+struct Attrs<'a, 'py>(Borrowed<'a, 'py, PyAny>);
+
+impl<'py> Attrs<'_, 'py> {
+    fn get<T>(&self, name: &str, expected: &str) -> PyResult<T>
+    where
+        T: for<'b> FromPyObject<'b, 'py, Error = PyErr>,
+    {
+        named(&self.0.getattr(name)?, name, expected)
+    }
+
+    fn date(&self, name: &str) -> PyResult<Option<chrono::NaiveDate>> {
+        let value: Option<DateArg> = self.get(name, "a date or 'YYYY-MM-DD'")?;
+        Ok(value.map(|d| d.date(name)).transpose()?)
+    }
+
+    fn datetime(&self, name: &str) -> PyResult<Option<chrono::NaiveDateTime>> {
+        let value: Option<DateArg> =
+            self.get(name, "a naive datetime or 'YYYY-MM-DD HH:MM[:SS]'")?;
+        Ok(value.map(|d| d.datetime(name)).transpose()?)
+    }
+
+    fn list(&self, name: &str) -> PyResult<Vec<String>> {
+        let value: Option<StrList> = self.get(name, "a string or a list of strings")?;
+        Ok(value.map(|v| v.0).unwrap_or_default())
+    }
+}
+
+/// `value` as `T`; a failure is a `TypeError` that names the parameter.
+fn named<'py, T>(value: &Bound<'py, PyAny>, name: &str, expected: &str) -> PyResult<T>
+where
+    T: for<'b> FromPyObject<'b, 'py, Error = PyErr>,
+{
+    value.extract::<T>().map_err(|err: PyErr| {
+        let py = value.py();
+        if err.is_instance_of::<PyTypeError>(py) {
+            // Our own converters already say what they expected and what they got.
+            return PyTypeError::new_err(format!("{name}: {}", err.value(py)));
+        }
+        let found = value
+            .get_type()
+            .name()
+            .map_or_else(|_| "?".into(), |n| n.to_string());
+        PyTypeError::new_err(format!("{name}: expected {expected}, got {found}"))
+    })
+}
+
+/// Checks a query value: every error a fetch would raise before sending, raised now.
+#[pyfunction]
+pub fn check_query(query: PyQuery) -> PyResult<()> {
+    query.0.to_pairs()?;
+    Ok(())
+}
+
+/// One date parser for the whole package: `value` (a `date`, a `datetime` at midnight, or
+/// `"YYYY-MM-DD"`) as `"YYYY-MM-DD"`; errors name `name`.
+#[pyfunction]
+pub fn normalize_date(name: &str, value: &Bound<'_, PyAny>) -> PyResult<String> {
+    let value: DateArg = named(value, name, "a date or 'YYYY-MM-DD'")?;
+    Ok(value.date(name)?.format("%Y-%m-%d").to_string())
+}
+
+/// `value` (a naive `datetime`, a `date`, or `"YYYY-MM-DD[ HH:MM[:SS[.f]]]"`) as ISO text with
+/// a `T`, which `datetime.fromisoformat` reads on every supported Python.
+#[pyfunction]
+pub fn normalize_datetime(name: &str, value: &Bound<'_, PyAny>) -> PyResult<String> {
+    let value: DateArg = named(value, name, "a naive datetime or 'YYYY-MM-DD HH:MM[:SS]'")?;
+    Ok(value
+        .datetime(name)?
+        .format("%Y-%m-%dT%H:%M:%S%.6f")
+        .to_string())
+}

@@ -1,0 +1,167 @@
+"""Query values: checked when built, immutable, comparable, picklable, splittable; every read
+accepts one, and a split's partitions are disjoint with the whole query's rows as their union."""
+
+from __future__ import annotations
+
+import datetime as dt
+import pickle
+
+import polars as pl
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import converz
+from converz import CallsQuery, ReportQuery, RepsQuery
+
+
+def test_values_are_normalised_and_compare_by_value():
+    a = CallsQuery(start_date="2025-07-01", after="2025-07-01 08:30", campaign="sales")
+    b = CallsQuery(
+        start_date=dt.date(2025, 7, 1), after=dt.datetime(2025, 7, 1, 8, 30), campaign=["sales"]
+    )
+    assert a == b and hash(a) == hash(b)
+    assert a.start_date == dt.date(2025, 7, 1)
+    assert a.after == dt.datetime(2025, 7, 1, 8, 30)
+    assert a.campaign == ("sales",)
+    assert a != a.replace(campaign="support")
+    assert CallsQuery(vendor_call_id=[12, "x"]).vendor_call_id == ("12", "x")
+    assert RepsQuery(active=1).active is True
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        CallsQuery(),
+        CallsQuery(start_date="2025-07-01", end_date="2025-07-31", columns=["call_id"]),
+        RepsQuery(department=["support", "sales"], active=False),
+        ReportQuery(days=30, groupby=["week", "campaign"], metric=["n_calls"]),
+    ],
+)
+def test_pickle_repr_and_immutability(query):
+    assert pickle.loads(pickle.dumps(query)) == query
+    assert repr(query).startswith(f"converz.{type(query).__name__}(")
+    assert eval(repr(query), {"converz": converz, "datetime": dt}) == query
+    with pytest.raises(AttributeError, match="immutable"):
+        query.rep_id = ("x",)
+
+
+@pytest.mark.parametrize(
+    ("make", "error", "names"),
+    [
+        (lambda: CallsQuery(start_date=20250101), TypeError, "start_date"),
+        (lambda: CallsQuery(after=3.5), TypeError, "after"),
+        (lambda: CallsQuery(campaign=[1.5]), TypeError, "campaign"),
+        (lambda: CallsQuery(rep_id={"a": 1}), TypeError, "rep_id"),
+        (lambda: CallsQuery(campaign=["sales, north"]), converz.InvalidParameterError, "campaign"),
+        (lambda: CallsQuery(start_date="2025-13-01"), converz.InvalidParameterError, "start_date"),
+        (
+            lambda: CallsQuery(start_date="2025-07-02", end_date="2025-07-01"),
+            converz.InvalidParameterError,
+            "start_date",
+        ),
+        (lambda: CallsQuery(columns=[""]), converz.InvalidParameterError, "columns"),
+        (lambda: CallsQuery(bogus=1), TypeError, "bogus"),
+        (lambda: ReportQuery(days=-3), converz.InvalidParameterError, "days"),
+        (lambda: ReportQuery(days="7"), TypeError, "days"),
+        (lambda: ReportQuery(groupby="weekday"), converz.InvalidParameterError, "groupby"),
+        (
+            lambda: ReportQuery(days=3, start_date="2025-07-01"),
+            converz.InvalidParameterError,
+            "days",
+        ),
+        (lambda: RepsQuery(active=2), TypeError, "active"),
+    ],
+)
+def test_bad_values_fail_when_built_naming_the_parameter(make, error, names):
+    with pytest.raises(error, match=names) as info:
+        make()
+    if isinstance(info.value, converz.InvalidParameterError):
+        assert info.value.parameter == names
+
+
+def test_reads_take_a_query_or_keywords_not_both(client):
+    q = CallsQuery(start_date="2025-09-01", end_date="2025-09-07", columns=["call_id"])
+    by_value = client.calls(q).to_polars()
+    by_keywords = client.calls(**q.to_kwargs()).to_polars()
+    assert by_value.equals(by_keywords) and by_value.height > 0
+    streamed = pl.concat([p.to_polars() for p in client.iter_calls(q)])
+    assert streamed.equals(by_value)
+    with pytest.raises(TypeError, match="not both"):
+        client.calls(q, campaign="sales")
+    with pytest.raises(TypeError, match="CallsQuery"):
+        client.calls(RepsQuery())
+    with pytest.raises(TypeError, match="page_size"):
+        client.calls(q, page_size="10")
+    report = client.report(ReportQuery(days=30, groupby="campaign"))
+    assert report.num_rows > 0
+
+
+def test_a_comma_in_a_filter_is_refused_before_any_request(client):
+    # The API splits array values on commas: "sales, north" would fetch sales and " north".
+    with pytest.raises(converz.InvalidParameterError, match="comma") as info:
+        client.calls(campaign=["sales, north"])
+    assert info.value.parameter == "campaign"
+
+
+def test_wrong_types_name_the_parameter(client):
+    with pytest.raises(TypeError, match="start_date"):
+        client.calls(start_date=20250101)
+    with pytest.raises(converz.InvalidParameterError, match="days"):
+        client.report(days=-3)
+
+
+def test_split_by_period_is_disjoint_and_covers_the_range():
+    q = CallsQuery(start_date="2025-06-28", end_date="2025-08-03", campaign="sales")
+    for by, count in (("day", 37), ("week", 6), ("month", 3)):
+        parts = q.split(by=by)
+        assert len(parts) == count
+        assert parts[0].start_date == q.start_date and parts[-1].end_date == q.end_date
+        for a, b in zip(parts, parts[1:]):
+            assert b.start_date == a.end_date + dt.timedelta(days=1)
+        assert all(p.campaign == q.campaign for p in parts)
+    weeks = q.split(by="week")
+    assert all(p.start_date.weekday() == 0 for p in weeks[1:])
+    with pytest.raises(converz.InvalidParameterError):
+        CallsQuery(start_date="2025-07-01").split(by="day")
+    with pytest.raises(converz.InvalidParameterError):
+        q.split(by="day", parts=2)
+
+
+@settings(max_examples=40, deadline=None, derandomize=True, database=None)
+@given(
+    start=st.datetimes(dt.datetime(2025, 1, 1), dt.datetime(2025, 9, 1)),
+    length=st.integers(0, 90 * 86_400),
+    parts=st.integers(1, 50),
+)
+def test_split_into_parts_tiles_the_seconds(start, length, parts):
+    start = start.replace(microsecond=0)
+    q = CallsQuery(after=start, before=start + dt.timedelta(seconds=length))
+    if parts > length + 1:
+        with pytest.raises(converz.InvalidParameterError):
+            q.split(parts=parts)
+        return
+    pieces = q.split(parts=parts)
+    assert len(pieces) == parts
+    assert pieces[0].after == q.after and pieces[-1].before == q.before
+    for a, b in zip(pieces, pieces[1:]):
+        assert b.after == a.before + dt.timedelta(seconds=1)
+        assert a.after <= a.before
+
+
+@pytest.mark.parametrize("split", [{"by": "day"}, {"by": "week"}, {"by": "month"}, {"parts": 7}])
+def test_partitions_fetch_exactly_the_whole_query(client, split):
+    q = CallsQuery(start_date="2025-07-20", end_date="2025-09-10", columns=["call_id", "date"])
+    whole = client.calls(q).to_polars()
+    pieces = [client.calls(part).to_polars() for part in q.split(**split)]
+    union = pl.concat(pieces)
+    assert union["call_id"].is_unique().all(), "partitions overlap"
+    assert union.sort("call_id").equals(whole.sort("call_id"))
+    assert whole.height > 1_000
+
+
+def test_reps_split_by_parts():
+    q = RepsQuery(rep_id=[f"r{i}" for i in range(10)], active=True)
+    parts = q.split(parts=3)
+    assert sum((p.rep_id for p in parts), ()) == q.rep_id
+    assert all(p.active is True for p in parts)
