@@ -6,6 +6,27 @@ use std::time::Duration;
 
 use crate::error::{Error, Result};
 
+/// The largest timeout or backoff accepted, in seconds (one day). Bigger values (`1e20`, `inf`)
+/// are refused rather than clamped: they are a unit mistake far more often than a wish.
+pub const MAX_SECONDS: f64 = 86_400.0;
+
+/// The most retries accepted per request.
+pub const MAX_RETRIES: u32 = 1_000;
+
+/// A user-given number of seconds as a [`Duration`]: finite, above zero and at most
+/// [`MAX_SECONDS`], else an [`Error::InvalidParameter`] naming `name`. Never panics (a bare
+/// `Duration::from_secs_f64` does on `1e20`).
+pub fn seconds(name: &str, value: f64) -> Result<Duration> {
+    if value.is_finite() && value > 0.0 && value <= MAX_SECONDS {
+        Ok(Duration::from_secs_f64(value))
+    } else {
+        Err(Error::invalid(
+            name,
+            format!("must be a number of seconds above 0 and at most {MAX_SECONDS} (got {value})"),
+        ))
+    }
+}
+
 /// How failed requests are retried (connection errors, cut bodies, 429 and 5xx).
 #[derive(Debug, Clone, PartialEq)]
 pub struct RetryConfig {
@@ -96,6 +117,23 @@ impl ClientConfig {
                 "must be between 1 and 64",
             ));
         }
+        // Checked here too, not only from Python: a Rust caller can pass `Duration::MAX`, and a
+        // zero timeout fails every request.
+        let durations = [
+            ("connect_timeout", self.connect_timeout),
+            ("timeout", self.request_timeout),
+            ("backoff", self.retry.initial_backoff),
+            ("max_backoff", self.retry.max_backoff),
+        ];
+        for (name, value) in durations {
+            seconds(name, value.as_secs_f64())?;
+        }
+        if self.retry.max_retries > MAX_RETRIES {
+            return Err(Error::invalid(
+                "retries",
+                format!("must be between 0 and {MAX_RETRIES}"),
+            ));
+        }
         crate::http::url::validate_base_url(&self.base_url).map(|_| ())
     }
 }
@@ -135,5 +173,35 @@ mod tests {
             .validate()
             .unwrap_err();
         assert!(err.to_string().contains("max_concurrency"), "{err}");
+    }
+
+    #[test]
+    fn seconds_refuse_what_duration_would_panic_on() {
+        for bad in [
+            0.0,
+            -1.0,
+            f64::NAN,
+            f64::INFINITY,
+            1e20,
+            1e300,
+            MAX_SECONDS * 2.0,
+        ] {
+            let err = seconds("timeout", bad).unwrap_err();
+            assert!(err.to_string().contains("`timeout`"), "{err}");
+        }
+        assert_eq!(
+            seconds("timeout", 1.5).unwrap(),
+            Duration::from_millis(1500)
+        );
+        assert!(seconds("timeout", MAX_SECONDS).is_ok());
+        let huge = ClientConfig {
+            request_timeout: Duration::MAX,
+            ..ClientConfig::new("https://acme.converz.co/api/v1", "k")
+        };
+        assert!(huge
+            .validate()
+            .unwrap_err()
+            .to_string()
+            .contains("`timeout`"));
     }
 }

@@ -39,6 +39,9 @@ pub enum Error {
     /// Input data for a push could not be encoded or failed validation.
     #[error("cannot push column `{column}`: {reason}")]
     Encode { column: String, reason: String },
+    /// The client was closed (`Client.close()`, or the end of its `with` block).
+    #[error("{endpoint}: the client is closed")]
+    Closed { endpoint: String },
     /// The operation was interrupted (Ctrl-C).
     #[error("interrupted")]
     Interrupted,

@@ -57,6 +57,36 @@ def test_client_configuration_errors(monkeypatch):
         converz.Client(api_key="k", tenant="acme", max_concurrency=0)
 
 
+@pytest.mark.parametrize(
+    ("kwargs", "parameter"),
+    [
+        ({"timeout": 1e20}, "timeout"),
+        ({"timeout": float("inf")}, "timeout"),
+        ({"timeout": float("nan")}, "timeout"),
+        ({"timeout": 0}, "timeout"),
+        ({"timeout": -1}, "timeout"),
+        ({"connect_timeout": 1e300}, "connect_timeout"),
+        ({"connect_timeout": -0.5}, "connect_timeout"),
+        ({"backoff": 1e300}, "backoff"),
+        ({"backoff": float("-inf")}, "backoff"),
+        ({"retries": -1}, "retries"),
+        ({"retries": 10**12}, "retries"),
+        ({"max_concurrency": -1}, "max_concurrency"),
+    ],
+)
+def test_timeouts_backoff_and_counts_are_checked_not_panicking(kwargs, parameter):
+    with pytest.raises(converz.InvalidParameterError) as info:
+        converz.Client(api_key="k", tenant="acme", **kwargs)
+    assert info.value.parameter == parameter
+
+
+def test_largest_accepted_settings_work(read_emulator):
+    client = read_emulator.client(
+        timeout=86_400, connect_timeout=86_400, backoff=86_400, retries=1_000, progress=False
+    )
+    assert len(client.reps()) > 0
+
+
 def test_environment_defaults(monkeypatch, read_emulator):
     monkeypatch.setenv("CONVERZ_API_KEY", read_emulator.api_key)
     monkeypatch.setenv("CONVERZ_BASE_URL", read_emulator.url)

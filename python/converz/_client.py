@@ -105,8 +105,11 @@ class Client:
         tenant: Shorthand for ``base_url=https://<tenant>.converz.co/api/v1``.
         timeout: Seconds for one request (one page or one push chunk), body included.
         connect_timeout: Seconds to establish a connection.
-        retries: Retries per request on connection errors, cut bodies, 429 and 5xx (with
-            exponential backoff and jitter, honouring ``Retry-After``). 0 turns retrying off.
+        retries: Retries per request on connection errors, cut bodies, 429 and transient 5xx
+            (500, 502, 503, 504; other 5xx such as 501 describe the request and are not
+            retried), with exponential backoff and jitter, honouring ``Retry-After``; one wait
+            is at most 30 s (or ``backoff``, if larger) and at most ``timeout``. 0 turns
+            retrying off; at most 1000.
         backoff: First backoff in seconds; it doubles per attempt.
         max_concurrency: Page requests (or push chunks) in flight at once.
         page_size: Rows per page (``n_per_page``); None uses the benchmarked default.
@@ -161,7 +164,15 @@ class Client:
         self.close()
 
     def close(self) -> None:
-        """Release pooled connections (they also close when the client is garbage collected)."""
+        """Close the pooled connections; the client cannot be used afterwards.
+
+        Idle connections close at once (requests already in flight finish). Any later request,
+        including the next batch of an open :meth:`iter_calls` stream, raises
+        :class:`~converz.ConverzError` ("the client is closed"): create a new client instead.
+        ``with converz.Client(...) as client:`` calls this at the end of the block. Closing
+        twice is harmless; connections also close when the client is garbage collected.
+        """
+        self._raw.close()
 
     def _table(self, raw: tuple[Any, list[str]], started: float) -> Table:
         table, warnings = raw

@@ -1,19 +1,24 @@
-//! The one pooled HTTP client: base URL, the `X-API-Key` header (marked sensitive so it never
-//! prints), gzip, timeouts, a redirect policy that never carries the key to another host, and
-//! the retry loop every request goes through.
+//! The Converz HTTP client: base URL, one request attempt, the retry loop every request goes
+//! through, and error bodies turned into bounded messages. The connection pool itself (key
+//! header, timeouts, redirects, fork and close) is `pool`.
 
 use bytes::Bytes;
-use reqwest::header::{HeaderMap, HeaderValue};
 use reqwest::{Method, Response};
 use std::future::Future;
+use std::sync::Arc;
 
+use super::pool::{build_http, Pool};
 use super::progress::Progress;
 use super::retry::{backoff, parse_retry_after, Failure};
 use crate::config::ClientConfig;
 use crate::error::{Error, Result};
 
-/// Bytes of an error body kept for the message: enough for any JSON error, short for HTML.
+/// Bytes of an error body read for the message: enough for any JSON error, short for HTML. The
+/// rest is never read (the connection is dropped), so a 50 MB error page costs 16 KiB.
 const ERROR_BODY_LIMIT: usize = 16 * 1024;
+
+/// Characters of the API's error text kept in a message.
+const ERROR_MESSAGE_LIMIT: usize = 1_000;
 
 /// A failed attempt: how to treat it, and the error to raise if it was the last one.
 #[derive(Debug)]
@@ -58,10 +63,11 @@ impl AttemptError {
     }
 }
 
-/// The Converz HTTP client shared by every request of a `converz.Client`.
+/// The Converz HTTP client shared by every request of a `converz.Client`. Clones share one
+/// connection pool (and its closed state).
 #[derive(Debug, Clone)]
 pub struct ApiClient {
-    http: reqwest::Client,
+    pool: Arc<Pool>,
     base: url::Url,
     config: ClientConfig,
 }
@@ -74,25 +80,23 @@ impl ApiClient {
         // reqwest is built without a default crypto provider (aws-lc needs cmake); ring is ours.
         // A second install in the same process fails harmlessly.
         let _ = rustls::crypto::ring::default_provider().install_default();
-        let mut key = HeaderValue::from_str(&config.api_key).map_err(|_| {
-            Error::invalid("api_key", "contains characters not allowed in a header")
-        })?;
-        key.set_sensitive(true);
-        let mut headers = HeaderMap::new();
-        headers.insert("x-api-key", key);
-        let http = reqwest::Client::builder()
-            .default_headers(headers)
-            .user_agent(concat!("converz/", env!("CARGO_PKG_VERSION")))
-            // Compressing on loopback (the emulator) costs more CPU than it saves in transfer.
-            .gzip(!super::url::is_loopback(&base))
-            .connect_timeout(config.connect_timeout)
-            .timeout(config.request_timeout)
-            .pool_max_idle_per_host(64)
-            .tcp_nodelay(true)
-            .redirect(same_origin_redirects())
-            .build()
-            .map_err(|e| Error::invalid("base_url", describe_reqwest_error(&e)))?;
-        Ok(Self { http, base, config })
+        let pool = Pool::new(build_http(&config, &base)?);
+        Ok(Self {
+            pool: Arc::new(pool),
+            base,
+            config,
+        })
+    }
+
+    /// Drops the connection pool: idle connections close now, requests in flight finish on
+    /// their own handle. Every later request fails with [`Error::Closed`].
+    pub fn close(&self) {
+        self.pool.close();
+    }
+
+    /// True once [`ApiClient::close`] was called (on this client or a clone).
+    pub fn is_closed(&self) -> bool {
+        self.pool.is_closed()
     }
 
     /// The settings this client was built with.
@@ -117,7 +121,14 @@ impl ApiClient {
             })?
             .pop_if_empty()
             .extend(path.trim_start_matches('/').split('/'));
-        let mut request = self.http.request(method, url).query(query);
+        let http = self
+            .pool
+            .get(&endpoint, || build_http(&self.config, &self.base))
+            .map_err(|error| AttemptError {
+                failure: Failure::Permanent,
+                error,
+            })?;
+        let mut request = http.request(method, url).query(query);
         if let Some(body) = body {
             request = request
                 .header("content-type", "application/json")
@@ -147,7 +158,7 @@ impl ApiClient {
         let retry = &self.config.retry;
         let mut tries = 0u32;
         loop {
-            tries += 1;
+            tries = tries.saturating_add(1);
             let failed = match attempt().await {
                 Ok(value) => return Ok(value),
                 Err(failed) => failed,
@@ -155,7 +166,9 @@ impl ApiClient {
             if !failed.failure.is_retryable() || tries > retry.max_retries {
                 return Err(final_error(failed, endpoint, tries));
             }
-            let wait = backoff(retry, tries, &failed.failure);
+            // Never idle longer between attempts than one attempt may take: a caller who set a
+            // 1 s timeout does not want a 30 s pause (whatever the server's Retry-After says).
+            let wait = backoff(retry, tries, &failed.failure).min(self.config.request_timeout);
             log::warn!(target: "converz",
                 "{endpoint}: attempt {tries} failed ({}); retrying in {:.2} s",
                 failed.error,
@@ -167,21 +180,6 @@ impl ApiClient {
             tokio::time::sleep(wait).await;
         }
     }
-}
-
-/// Follows a redirect only to the same scheme, host and port: the key header would otherwise go
-/// to a host the user never named.
-fn same_origin_redirects() -> reqwest::redirect::Policy {
-    reqwest::redirect::Policy::custom(|attempt| {
-        let first = attempt.previous().first().map(url::Url::origin);
-        if attempt.previous().len() > 5 {
-            attempt.error("too many redirects")
-        } else if first.as_ref() == Some(&attempt.url().origin()) {
-            attempt.follow()
-        } else {
-            attempt.stop()
-        }
-    })
 }
 
 /// Turns a non-success response into an [`AttemptError`], reading the API's `{error, code}`.
@@ -200,7 +198,15 @@ async fn status_error(endpoint: &str, mut response: Response) -> AttemptError {
             break;
         }
     }
-    let (code, message) = parse_error_body(&body);
+    let (code, message) = if (300..400).contains(&status) {
+        // Only a redirect to another origin is left unfollowed (see `same_origin_redirects`).
+        (
+            "redirect".to_owned(),
+            "redirect to another host not followed, so the API key is not sent there".to_owned(),
+        )
+    } else {
+        parse_error_body(&body)
+    };
     AttemptError {
         failure: Failure::from_status(status, retry_after),
         error: Error::Http {
@@ -223,8 +229,8 @@ pub fn parse_error_body(body: &[u8]) -> (String, String) {
     if let Ok(parsed) = serde_json::from_slice::<ApiError>(body) {
         if parsed.error.is_some() || parsed.code.is_some() {
             return (
-                parsed.code.unwrap_or_else(|| "unknown".into()),
-                parsed.error.unwrap_or_default(),
+                bounded(&parsed.code.unwrap_or_else(|| "unknown".into()), 100),
+                bounded(&parsed.error.unwrap_or_default(), ERROR_MESSAGE_LIMIT),
             );
         }
     }
@@ -243,8 +249,18 @@ pub fn parse_error_body(body: &[u8]) -> (String, String) {
         }
     }
     let plain: String = plain.split_whitespace().collect::<Vec<_>>().join(" ");
-    let excerpt: String = plain.chars().take(200).collect();
-    ("unknown".into(), format!("non-JSON error body: {excerpt}"))
+    (
+        "unknown".into(),
+        format!("non-JSON error body: {}", bounded(&plain, 200)),
+    )
+}
+
+/// At most `limit` characters of `text`, with an ellipsis when cut.
+fn bounded(text: &str, limit: usize) -> String {
+    match text.char_indices().nth(limit) {
+        Some((end, _)) => format!("{}…", &text[..end]),
+        None => text.to_owned(),
+    }
 }
 
 /// The error after the last attempt, with the attempt count filled in.
@@ -305,6 +321,31 @@ mod tests {
         assert_eq!(code, "unknown");
         assert!(message.contains("502 Bad Gateway"), "{message}");
         assert!(!message.contains('<'), "{message}");
+    }
+
+    #[test]
+    fn long_error_texts_are_bounded() {
+        let long = format!(r#"{{"error":"{}","code":"boom"}}"#, "é".repeat(5_000));
+        let (code, message) = parse_error_body(long.as_bytes());
+        assert_eq!(code, "boom");
+        assert_eq!(message.chars().count(), ERROR_MESSAGE_LIMIT + 1);
+        assert_eq!(bounded("short", 10), "short");
+    }
+
+    #[tokio::test]
+    async fn a_closed_client_sends_nothing_and_says_so() {
+        let config = ClientConfig::new("http://127.0.0.1:1/api/v1", "k");
+        let client = ApiClient::new(config).unwrap();
+        let clone = client.clone();
+        client.close();
+        client.close();
+        assert!(clone.is_closed());
+        let err = clone
+            .send(Method::GET, "/reps", &[], None)
+            .await
+            .unwrap_err();
+        assert_eq!(err.failure, Failure::Permanent);
+        assert!(matches!(err.error, Error::Closed { .. }), "{:?}", err.error);
     }
 
     #[test]

@@ -1,10 +1,11 @@
-//! Talking to the API: the pooled client (`client`), the retry policy (`retry`), the query
-//! parameters of each endpoint (`query`), concurrent paging (`paginate`), one-shot `/report`
-//! (`report`) and chunked pushes (`push`).
+//! Talking to the API: the client (`client`) and its connection pool (`pool`), the retry policy
+//! (`retry`), the query parameters of each endpoint (`query`), concurrent paging (`paginate`),
+//! one-shot `/report` (`report`) and chunked pushes (`push`).
 
 pub mod client;
 pub mod listing;
 pub mod paginate;
+pub mod pool;
 pub mod progress;
 pub mod push;
 pub mod query;

@@ -1,11 +1,9 @@
 //! `_core.RawClient`: the configured HTTP client behind `converz.Client`. It holds no Python
 //! state; the fetch and push functions in the sibling files take it as their first argument.
 
-use std::time::Duration;
-
 use pyo3::prelude::*;
 
-use crate::config::{ClientConfig, RetryConfig};
+use crate::config::{seconds, ClientConfig, RetryConfig, MAX_RETRIES};
 use crate::http::ApiClient;
 
 /// A validated client; building it sends nothing.
@@ -23,20 +21,21 @@ impl PyRawClient {
         api_key: String,
         timeout: f64,
         connect_timeout: f64,
-        retries: u32,
+        retries: i64,
         backoff: f64,
-        max_concurrency: usize,
+        max_concurrency: i64,
     ) -> PyResult<Self> {
-        let seconds = |name: &str, value: f64| {
-            if value.is_finite() && value > 0.0 {
-                Ok(Duration::from_secs_f64(value))
-            } else {
-                Err(crate::Error::invalid(
-                    name,
-                    "must be a positive number of seconds",
-                ))
-            }
-        };
+        // Signed on purpose: a negative count must be an InvalidParameterError naming the
+        // parameter, not pyo3's OverflowError.
+        let retries = u32::try_from(retries)
+            .ok()
+            .filter(|r| *r <= MAX_RETRIES)
+            .ok_or_else(|| {
+                crate::Error::invalid("retries", format!("must be between 0 and {MAX_RETRIES}"))
+            })?;
+        let max_concurrency = usize::try_from(max_concurrency).unwrap_or(0);
+        let initial_backoff = seconds("backoff", backoff)?;
+        let defaults = RetryConfig::default();
         let config = ClientConfig {
             base_url,
             api_key,
@@ -44,14 +43,26 @@ impl PyRawClient {
             request_timeout: seconds("timeout", timeout)?,
             retry: RetryConfig {
                 max_retries: retries,
-                initial_backoff: seconds("backoff", backoff)?,
-                ..RetryConfig::default()
+                initial_backoff,
+                // A first backoff above the default cap raises the cap, so it is honoured.
+                max_backoff: defaults.max_backoff.max(initial_backoff),
             },
             max_concurrency,
         };
         Ok(Self {
             api: ApiClient::new(config)?,
         })
+    }
+
+    /// Drops the connection pool; any later request raises `ConverzError` ("client is closed").
+    fn close(&self) {
+        self.api.close();
+    }
+
+    /// True once [`PyRawClient::close`] was called.
+    #[getter]
+    fn closed(&self) -> bool {
+        self.api.is_closed()
     }
 
     /// The base URL (never the key).

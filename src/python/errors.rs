@@ -14,9 +14,19 @@ fn classify(err: &Error) -> (&'static str, Option<&'static str>) {
             "AuthenticationError",
             Some("check the API key: pass api_key=... or set CONVERZ_API_KEY"),
         ),
+        Error::Http { status, .. } if crate::http::retry::is_transient_status(*status) => (
+            "ServerError",
+            Some("the Converz server failed on every attempt; try again later or raise retries="),
+        ),
         Error::Http { status, .. } if *status >= 500 => (
             "ServerError",
-            Some("the Converz server failed and retries ran out; try again later or raise retries="),
+            Some("this 5xx status is not transient (only 500, 502, 503 and 504 are retried); \
+                  the server cannot serve this request as sent, so ask its operator"),
+        ),
+        Error::Http { status: 300..=399, .. } => (
+            "InvalidRequestError",
+            Some("the server redirected to another host; it was not followed so the API key \
+                  stays with the host you named: check base_url"),
         ),
         Error::Http { status: 429, .. } | Error::RateLimited { .. } => (
             "RateLimitError",
@@ -38,6 +48,10 @@ fn classify(err: &Error) -> (&'static str, Option<&'static str>) {
         Error::Decode { .. } | Error::Json(_) | Error::Arrow(_) => (
             "DecodeError",
             Some("the response was not the JSON the API documents; pass schema= to force column types"),
+        ),
+        Error::Closed { .. } => (
+            "ConverzError",
+            Some("the client was closed (close() or the end of its `with` block); create a new converz.Client"),
         ),
         Error::Interrupted => ("ConverzError", None),
         _ => ("ConverzError", None),
@@ -70,7 +84,9 @@ fn build(py: Python<'_>, err: &Error) -> PyResult<PyErr> {
             kwargs.set_item("endpoint", endpoint)?;
             kwargs.set_item("retry_after", retry_after)?;
         }
-        Error::Transport { endpoint, .. } | Error::Decode { endpoint, .. } => {
+        Error::Transport { endpoint, .. }
+        | Error::Decode { endpoint, .. }
+        | Error::Closed { endpoint } => {
             kwargs.set_item("endpoint", endpoint)?;
         }
         Error::InvalidParameter { name, .. } => kwargs.set_item("parameter", name)?,

@@ -1,0 +1,389 @@
+"""A hostile server: every byte is written by the test, over a raw socket.
+
+Each misbehaviour (lying headers, cut or endless bodies, huge error pages, bad Retry-After,
+redirects to another host, bodies that are not the documented JSON) must end in a typed
+:class:`converz.ConverzError` subclass: never a panic, never a hang past ``timeout``, and never
+with the API key in the message.
+
+The client disables gzip on loopback, so gzip bodies here reach the JSON decoder as raw bytes:
+they still check that undecodable bytes give a ``DecodeError``.
+"""
+
+from __future__ import annotations
+
+import gzip
+import socket
+import threading
+import time
+import urllib.parse
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any, Callable, Union
+
+import polars as pl
+import pytest
+
+import converz
+
+KEY = "hostile-test-key-5f3a9c"
+REPS = b'[{"rep_id":"kees500","department":"support"},{"rep_id":"anna7","department":"sales"}]'
+CALLS = b'[{"call_id":1,"rep_id":"kees500"},{"call_id":2,"rep_id":"anna7"}]'
+PUSH_OK = b'{"updated":2,"not_found":[]}'
+
+# A responder gets the request and returns the raw response bytes, or writes them itself.
+Responder = Callable[["Request"], Union[bytes, Callable[[socket.socket], None]]]
+
+
+@dataclass
+class Request:
+    method: str
+    target: str
+    headers: dict[str, str]
+
+    @property
+    def path(self) -> str:
+        return self.target.split("?")[0]
+
+
+@dataclass
+class RawServer:
+    """A loopback HTTP/1.1 server answering each request with `respond(request)`."""
+
+    respond: Responder
+    requests: list[Request] = field(default_factory=list)
+    closed_connections: int = 0
+
+    def __post_init__(self) -> None:
+        self._sock = socket.create_server(("127.0.0.1", 0))
+        self.port = self._sock.getsockname()[1]
+        self._stop = threading.Event()
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/api/v1"
+
+    def client(self, **kwargs: Any) -> converz.Client:
+        options = {"timeout": 1.0, "connect_timeout": 1.0, "retries": 0, "backoff": 0.01}
+        options.update(kwargs)
+        return converz.Client(api_key=KEY, base_url=self.url, progress=False, **options)
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._sock.close()
+
+    def _accept(self) -> None:
+        while not self._stop.is_set():
+            try:
+                conn, _ = self._sock.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
+
+    def _serve(self, conn: socket.socket) -> None:
+        """Keep-alive until a response carries `Connection: close` or the client hangs up."""
+        buffer = b""
+        with conn:
+            try:
+                while not self._stop.is_set():
+                    while b"\r\n\r\n" not in buffer:
+                        data = conn.recv(65536)
+                        if not data:
+                            return
+                        buffer += data
+                    head, buffer = buffer.split(b"\r\n\r\n", 1)
+                    lines = head.decode("latin-1").split("\r\n")
+                    method, target, _ = lines[0].split(" ", 2)
+                    headers = dict(
+                        (k.strip().lower(), v.strip())
+                        for k, v in (line.split(":", 1) for line in lines[1:])
+                    )
+                    length = int(headers.get("content-length", "0"))
+                    while len(buffer) < length:
+                        buffer += conn.recv(65536)
+                    buffer = buffer[length:]
+                    request = Request(method, target, headers)
+                    self.requests.append(request)
+                    answer = self.respond(request)
+                    if callable(answer):
+                        answer(conn)
+                        return
+                    conn.sendall(answer)
+                    if b"connection: close" in answer.split(b"\r\n\r\n")[0].lower():
+                        return
+            except OSError:
+                return  # the client hung up mid-response: expected for several cases
+            finally:
+                self.closed_connections += 1
+
+
+@pytest.fixture
+def serve() -> Iterator[Callable[[Responder], RawServer]]:
+    servers: list[RawServer] = []
+
+    def start(respond: Responder) -> RawServer:
+        servers.append(RawServer(respond))
+        return servers[-1]
+
+    yield start
+    for server in servers:
+        server.stop()
+
+
+def response(status: str, body: bytes = b"", *headers: str, length: int | None = None) -> bytes:
+    """A response that closes its connection; `length` overrides the true Content-Length."""
+    lines = [f"HTTP/1.1 {status}", f"Content-Length: {len(body) if length is None else length}"]
+    lines += [*headers, "Connection: close"]
+    # latin-1: a header written as "\xff" goes out as the single byte 0xff, not as UTF-8.
+    return "\r\n".join(lines).encode("latin-1") + b"\r\n\r\n" + body
+
+
+def good_body(request: Request) -> bytes:
+    """What a well-behaved server returns: page 1 has rows, later pages are empty."""
+    if request.method == "POST":
+        return PUSH_OK
+    page = urllib.parse.parse_qs(urllib.parse.urlsplit(request.target).query).get("page")
+    if page not in (None, ["1"]):
+        return b"[]"
+    return CALLS if request.path.endswith("/calls") else REPS
+
+
+def always(raw: bytes) -> Responder:
+    return lambda request: raw
+
+
+OPERATIONS: dict[str, Callable[[converz.Client], object]] = {
+    "GET /reps": lambda c: c.reps(),
+    "GET /calls": lambda c: c.calls(),
+    "GET /report": lambda c: c.report(),
+    "POST /calls": lambda c: c.push_updates(
+        pl.DataFrame({"call_id": [1, 2], "qa_score": [0.5, 0.25]}), to="calls"
+    ),
+}
+
+
+def failure(operation: str, client: converz.Client) -> converz.ConverzError:
+    """Runs `operation`, which must fail; a push's failure is the cause of its PushError."""
+    with pytest.raises(converz.ConverzError) as info:
+        OPERATIONS[operation](client)
+    err = info.value
+    if isinstance(err, converz.PushError):
+        assert isinstance(err.__cause__, converz.ConverzError), repr(err.__cause__)
+        err = err.__cause__
+    for text in (str(err), repr(err), str(err.hint)):
+        assert KEY not in text
+    return err
+
+
+def drip_forever(head: bytes) -> Callable[[socket.socket], None]:
+    """Sends `head`, then a byte every 50 ms for up to 20 s, or until the client hangs up."""
+
+    def write(conn: socket.socket) -> None:
+        conn.sendall(head)
+        for _ in range(400):
+            conn.sendall(b" ")
+            time.sleep(0.05)
+
+    return write
+
+
+def cut_after(raw: bytes) -> Callable[[socket.socket], None]:
+    """Sends `raw` and closes the connection, whatever the headers promised."""
+    return lambda conn: conn.sendall(raw)
+
+
+def huge_html_500(conn: socket.socket) -> None:
+    """A 50 MB HTML error page, sent until the client stops reading."""
+    piece = b"<p>Internal error, please contact support</p>" * 1400
+    total = 50 * 1024 * 1024
+    conn.sendall(f"HTTP/1.1 500 Internal Server Error\r\nContent-Length: {total}\r\n".encode())
+    conn.sendall(b"Content-Type: text/html\r\nConnection: close\r\n\r\n<html><body>")
+    sent = 0
+    while sent < total:
+        conn.sendall(piece)
+        sent += len(piece)
+
+
+GZIP_BODY = gzip.compress(REPS)
+HOSTILE: dict[str, tuple[Responder, type[converz.ConverzError]]] = {
+    "content-length-longer-then-close": (
+        lambda req: cut_after(response("200 OK", good_body(req), length=len(good_body(req)) + 500)),
+        converz.TransportError,
+    ),
+    "content-length-shorter": (
+        lambda req: response("200 OK", good_body(req), length=len(good_body(req)) // 2),
+        converz.DecodeError,
+    ),
+    "truncated-gzip": (
+        always(response("200 OK", GZIP_BODY[: len(GZIP_BODY) // 2], "Content-Encoding: gzip")),
+        converz.DecodeError,
+    ),
+    "invalid-gzip": (
+        always(response("200 OK", b"\x1f\x8bnot gzip at all", "Content-Encoding: gzip")),
+        converz.DecodeError,
+    ),
+    "huge-html-500": (lambda req: huge_html_500, converz.ServerError),
+    "non-utf8-body": (
+        always(response("200 OK", b'[{"rep_id":"\xff\xfe\xfd","call_id":1}]')),
+        converz.DecodeError,
+    ),
+    "non-utf8-error-body-and-header": (
+        always(response("400 Bad Request", b"\xff\xfe error \xc3\x28", "X-Odd: \xff\xfe")),
+        converz.InvalidRequestError,
+    ),
+    "endless-200-body": (
+        lambda req: drip_forever(
+            b'HTTP/1.1 200 OK\r\nContent-Length: 100000000\r\n\r\n[{"rep_id":"a"}'
+        ),
+        converz.TransportError,
+    ),
+    "endless-500-body": (
+        lambda req: drip_forever(b"HTTP/1.1 500 Oops\r\nContent-Length: 100000000\r\n\r\n"),
+        converz.ServerError,
+    ),
+    "200-not-json": (always(response("200 OK", b"<html>hello</html>")), converz.DecodeError),
+    "200-wrong-json-shape": (
+        lambda req: response(
+            "200 OK",
+            b'[{"updated": 2}]' if req.method == "POST" else b'{"rows": [{"rep_id": "a"}]}',
+        ),
+        converz.DecodeError,
+    ),
+    "chunked-cut-mid-chunk": (
+        always(cut_after(b'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n100\r\n[{"rep')),
+        converz.TransportError,
+    ),
+    "501-not-implemented": (
+        always(response("501 Not Implemented", b'{"error":"nope","code":"not_implemented"}')),
+        converz.ServerError,
+    ),
+}
+
+
+@pytest.mark.parametrize("operation", list(OPERATIONS))
+@pytest.mark.parametrize("case", list(HOSTILE))
+def test_hostile_responses_give_typed_errors(serve, case, operation):
+    respond, expected = HOSTILE[case]
+    server = serve(respond)
+    started = time.monotonic()
+    err = failure(operation, server.client())
+    assert isinstance(err, expected), f"{type(err).__name__}: {err}"
+    # Bounded by the 1 s timeout, not by the server (the endless bodies drip for 20 s).
+    assert time.monotonic() - started < 15
+    assert len(str(err)) < 2_000, str(err)[:300]
+    assert all(r.headers.get("x-api-key") == KEY for r in server.requests)
+
+
+def test_a_non_transient_5xx_is_not_retried_and_says_so(serve):
+    server = serve(always(response("501 Not Implemented", b"<h1>501</h1>")))
+    err = failure("GET /report", server.client(retries=3))
+    assert isinstance(err, converz.ServerError) and err.status_code == 501
+    assert len(server.requests) == 1
+    assert "retries ran out" not in str(err) and "every attempt" not in str(err)
+
+
+def test_a_transient_5xx_is_retried(serve):
+    server = serve(always(response("502 Bad Gateway", b"<h1>502</h1>")))
+    err = failure("GET /report", server.client(retries=2))
+    assert isinstance(err, converz.ServerError) and err.status_code == 502
+    assert len(server.requests) == 3
+
+
+RETRY_AFTER = {
+    "huge": ("1e20", 86_400.0),
+    "huge-integer": ("99999999999999999999999", 86_400.0),
+    "negative": ("-5", None),
+    "nan": ("NaN", None),
+    "inf": ("inf", None),
+    "date-past": ("Wed, 21 Oct 2015 07:28:00 GMT", 0.0),
+    "date-far-future": ("Fri, 31 Dec 9999 23:59:59 GMT", 86_400.0),
+    "garbage": ("in a while", None),
+    "non-utf8": ("\xff\xfe", None),
+    "absent": (None, None),
+}
+
+
+@pytest.mark.parametrize("status", ["429 Too Many Requests", "503 Service Unavailable"])
+@pytest.mark.parametrize("form", list(RETRY_AFTER))
+def test_retry_after_forms_neither_panic_nor_stall(serve, form, status):
+    value, expected = RETRY_AFTER[form]
+    headers = [] if value is None else [f"Retry-After: {value}"]
+    server = serve(always(response(status, b'{"error":"slow down","code":"busy"}', *headers)))
+    err = failure("GET /report", server.client(retries=1))
+    assert len(server.requests) == 2  # retried once, after a wait capped at timeout=1 s
+    if status.startswith("429"):
+        assert isinstance(err, converz.RateLimitError)
+        assert err.retry_after == expected
+    else:
+        assert isinstance(err, converz.ServerError) and err.status_code == 503
+
+
+@pytest.mark.parametrize("operation", list(OPERATIONS))
+def test_a_huge_retry_after_then_success(serve, operation):
+    """The hint that used to panic: the retry waits (capped) and then succeeds."""
+    seen: set[str] = set()
+
+    def respond(request: Request) -> bytes:
+        if request.target not in seen:
+            seen.add(request.target)
+            return response("429 Too Many Requests", b"{}", "Retry-After: 1e20")
+        return response("200 OK", good_body(request))
+
+    server = serve(respond)
+    result: Any = OPERATIONS[operation](server.client(retries=1))
+    if isinstance(result, converz.PushResult):
+        assert result.updated == 2
+    else:
+        assert len(result) == 2
+
+
+def test_non_utf8_header_on_a_good_response_is_ignored(serve):
+    server = serve(lambda req: response("200 OK", good_body(req), "X-Odd: caf\xe9\xff"))
+    reps = server.client().reps().to_polars()
+    assert reps["rep_id"].to_list() == ["kees500", "anna7"]
+
+
+def test_redirect_to_another_host_is_not_followed(serve):
+    elsewhere = serve(lambda req: response("200 OK", good_body(req)))
+    target = f"http://localhost:{elsewhere.port}/api/v1/report"
+    server = serve(always(response("302 Found", b"", f"Location: {target}")))
+    err = failure("GET /report", server.client(retries=2))
+    assert isinstance(err, converz.InvalidRequestError) and err.status_code == 302
+    assert "another host" in str(err)
+    assert elsewhere.requests == []  # the key never reached the other server
+    assert len(server.requests) == 1  # and a redirect is not retried
+
+
+def test_redirect_within_the_same_server_is_followed(serve):
+    def respond(request: Request) -> bytes:
+        if request.path == "/api/v1/reps":
+            query = urllib.parse.urlsplit(request.target).query
+            return response("307 Temporary Redirect", b"", f"Location: /api/v1/moved?{query}")
+        return response("200 OK", good_body(request))
+
+    server = serve(respond)
+    reps = server.client().reps()
+    assert len(reps) == 2
+    assert server.requests[-1].headers.get("x-api-key") == KEY
+
+
+def test_close_drops_pooled_connections(serve):
+    def keep_alive(request: Request) -> bytes:
+        body = good_body(request)
+        return f"HTTP/1.1 200 OK\r\nContent-Length: {len(body)}\r\n\r\n".encode() + body
+
+    server = serve(keep_alive)
+    with server.client() as client:
+        assert len(client.report()) == 2  # one request, so one pooled connection
+        assert server.closed_connections == 0
+    for _ in range(200):  # the server notices the hang-up within moments
+        if server.closed_connections > 0:
+            break
+        time.sleep(0.01)
+    assert server.closed_connections > 0
+    seen = len(server.requests)
+    with pytest.raises(converz.ConverzError, match="closed") as info:
+        client.report()
+    assert "new converz.Client" in str(info.value.hint)
+    assert len(server.requests) == seen  # nothing was sent
+    client.close()  # closing twice is harmless
