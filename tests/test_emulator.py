@@ -263,6 +263,26 @@ def test_post_reps():
         ("/calls", {"metric": "nope"}, None, 400, "invalid_parameter"),
         ("/reps", {"active": 2}, None, 400, "invalid_parameter"),
         ("/report", {"groupby": "weekday"}, None, 400, "invalid_parameter"),
+        ("/report", {"groupby": ""}, None, 400, "invalid_parameter"),
+        ("/report", {"groupby": "date,"}, None, 400, "invalid_parameter"),
+        ("/report", {"metric": ""}, None, 400, "invalid_parameter"),
+        ("/report", {"days": ""}, None, 400, "invalid_parameter"),
+        ("/report", {"days": [3, 4]}, None, 400, "invalid_parameter"),
+        ("/report", {"end_date": "-262144-01-01"}, None, 400, "invalid_parameter"),
+        ("/report", {"start_date": "+10000-01-01"}, None, 400, "invalid_parameter"),
+        ("/calls", {"n_per_page": -1}, None, 400, "invalid_parameter"),
+        ("/calls", {"n_per_page": "1e3"}, None, 400, "invalid_parameter"),
+        ("/calls", {"n_per_page": "+5"}, None, 400, "invalid_parameter"),
+        ("/calls", {"n_per_page": " 5"}, None, 400, "invalid_parameter"),
+        ("/calls", {"n_per_page": "99999999999999999999"}, None, 400, "invalid_parameter"),
+        ("/calls", {"page": [1, 2]}, None, 400, "invalid_parameter"),
+        ("/calls", {"page": ""}, None, 400, "invalid_parameter"),
+        ("/calls", {"columns": ""}, None, 400, "invalid_parameter"),
+        ("/calls", {"rep_id": ""}, None, 400, "invalid_parameter"),
+        ("/calls", {"rep_id": "a,,b"}, None, 400, "invalid_parameter"),
+        ("/calls", {"after": "2025-07-15T12:00"}, None, 400, "invalid_parameter"),
+        ("/reps", {"active": ""}, None, 400, "invalid_parameter"),
+        ("/reps", {"n_per_page": 10, "x": 1}, None, 400, "invalid_parameter"),
         ("/report", {"metric": "nope"}, None, 400, "invalid_parameter"),
         ("/report", {"days": 5, "start_date": "2025-01-01"}, None, 400, "invalid_parameter"),
         ("/calls", {}, b"{not json", 400, "invalid_body"),
@@ -340,6 +360,42 @@ def test_fault_settings_are_checked_before_the_server_starts():
         assert call(emu, "/reps")[0] == 200  # the refused settings were not applied
 
 
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("latency", 1e30),
+        ("latency", float("inf")),
+        ("latency", float("nan")),
+        ("retry_after", 1e300),
+        ("page_cap", -1),
+        ("insert_every", 10**40),
+        ("calls", -1),
+        ("calls", 10**30),
+        ("reps", 10**12),
+        ("days", 0),
+        ("days", 2**40),
+        ("seed", -5),
+        ("port", 70_000),
+    ],
+)
+def test_out_of_range_settings_are_refused_by_name(name, value):
+    with pytest.raises(InvalidParameterError) as info:
+        Emulator(**{"calls": 10, "reps": 2, name: value})
+    assert info.value.parameter == name
+
+
+def test_command_line_refuses_out_of_range_settings_without_a_traceback():
+    done = subprocess.run(
+        [sys.executable, "-m", "converz", "emulator", "--port", "0", "--latency", "1e30"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert done.returncode == 2
+    assert "--latency" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
 def test_error_rate_is_a_fraction_and_reproducible():
     def statuses() -> list[int]:
         with Emulator(calls=10, reps=2, seed=4, error_rate=0.3) as emu:
@@ -355,6 +411,54 @@ def test_latency():
         started = time.perf_counter()
         call(emu, "/reps")
         assert time.perf_counter() - started >= 0.2
+
+
+def timed_get(emu: Emulator, path: str, gzip_ok: bool = False) -> tuple[float, int]:
+    """Seconds to read a whole answer, and the bytes that crossed the wire."""
+    headers = {"X-API-Key": emu.api_key, "Accept-Encoding": "gzip" if gzip_ok else "identity"}
+    request = urllib.request.Request(f"{emu.url}{path}", headers=headers)
+    started = time.perf_counter()
+    with urllib.request.urlopen(request, timeout=60) as response:
+        wire = len(response.read())
+        assert response.headers.get("content-encoding") == ("gzip" if gzip_ok else None)
+    return time.perf_counter() - started, wire
+
+
+def test_bandwidth_paces_every_body_as_sent():
+    # Throttling gives a deterministic lower bound: N bytes at B bytes/s take at least N / B.
+    with Emulator(calls=4_000, reps=5, bandwidth=4e6) as emu:
+        seconds, wire = timed_get(emu, "/calls?n_per_page=2700")
+        assert wire > 2_000_000
+        assert seconds >= 0.8 * wire / 4e6
+        # Gzip: the compressed stream is paced, so it is both smaller and proportionally fast.
+        emu.set_faults(bandwidth=1e5)
+        seconds, wire = timed_get(emu, "/calls?n_per_page=300", gzip_ok=True)
+        assert wire < 300 * 700 / 2
+        assert seconds >= 0.8 * wire / 1e5
+
+
+def test_bandwidth_is_shared_by_all_connections():
+    import concurrent.futures
+
+    with Emulator(calls=4_000, reps=5, bandwidth=4e6) as emu:
+        alone, wire = timed_get(emu, "/calls?n_per_page=1300")
+        with concurrent.futures.ThreadPoolExecutor(3) as pool:
+            started = time.perf_counter()
+            results = list(pool.map(lambda _: timed_get(emu, "/calls?n_per_page=1300"), range(3)))
+            together = time.perf_counter() - started
+        assert alone >= 0.8 * wire / 4e6
+        assert together >= 0.8 * sum(w for _, w in results) / 4e6
+
+
+def test_wan_profile_from_the_constructor_and_set_faults():
+    with Emulator(calls=100, reps=2, latency=0.05, bandwidth=50e6) as emu:
+        seconds, _ = timed_get(emu, "/reps")
+        assert seconds >= 0.05
+        emu.set_faults()
+        assert timed_get(emu, "/reps")[1] > 0
+    for bad in (0.0, -1.0, float("nan"), float("inf"), 1e13):
+        with pytest.raises(InvalidParameterError, match="bandwidth"):
+            Emulator(calls=10, reps=2, bandwidth=bad)
 
 
 def test_dropped_bodies_fail_to_read():
@@ -402,6 +506,10 @@ def test_command_line_serves_with_its_fault_flags_until_stopped():
             "3",
             "--page-cap",
             "2",
+            "--latency",
+            "0.05",
+            "--bandwidth",
+            "50e6",
         ],
         stdout=subprocess.PIPE,
         text=True,
@@ -413,8 +521,10 @@ def test_command_line_serves_with_its_fault_flags_until_stopped():
         url = next(line.split("=", 1)[1].strip() for line in lines if "BASE_URL" in line)
         key = next(line.split("=", 1)[1].strip() for line in lines if "API_KEY" in line)
         request = urllib.request.Request(f"{url}/reps", headers={"X-API-Key": key})
+        started = time.perf_counter()
         with urllib.request.urlopen(request, timeout=10) as response:
             assert len(json.loads(response.read())) == 2  # --page-cap reached the server
+        assert time.perf_counter() - started >= 0.05  # and so did --latency
     finally:
         process.send_signal(signal.SIGINT)
         assert process.wait(timeout=10) == 0
