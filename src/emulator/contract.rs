@@ -64,11 +64,11 @@ pub struct Param {
 }
 
 impl Param {
-    /// The range of an integer parameter (empty for other kinds).
-    pub fn range(&self) -> std::ops::RangeInclusive<i64> {
+    /// The range of an integer parameter (`None` for other kinds).
+    pub fn range(&self) -> Option<std::ops::RangeInclusive<i64>> {
         match self.kind {
-            Kind::Int { min, max, .. } => min..=max,
-            _ => 1..=0,
+            Kind::Int { min, max, .. } => Some(min..=max),
+            _ => None,
         }
     }
 }

@@ -103,7 +103,7 @@ fn operation(op: &Operation, call_attributes: &[Arc<str>]) -> Value {
     responses.insert(
         "400".into(),
         error(if post {
-            "invalid_body or missing_key"
+            "invalid_body, missing_key, or invalid_parameter (POSTs take no parameters)"
         } else {
             "invalid_parameter"
         }),

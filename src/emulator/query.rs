@@ -94,7 +94,8 @@ impl Query {
 
     /// An integer parameter within its range; its default when absent.
     pub fn int(&self, param: &Param) -> Result<Option<i64>, ApiError> {
-        let (name, range) = (param.name, param.range());
+        let name = param.name;
+        let range = param.range().unwrap_or(i64::MIN..=i64::MAX);
         let Some(text) = self.one(name)? else {
             return Ok(match param.kind {
                 Kind::Int { default, .. } => default,

@@ -328,24 +328,37 @@ async fn get_report(
     .await
 }
 
-async fn post_calls(Extract(state): Extract<Shared>, headers: HeaderMap, body: Bytes) -> Response {
-    apply_post(&state, &headers, &body, update::Target::Calls).await
+async fn post_calls(
+    Extract(state): Extract<Shared>,
+    headers: HeaderMap,
+    RawQuery(raw): RawQuery,
+    body: Bytes,
+) -> Response {
+    apply_post(&state, &headers, raw, &body, update::Target::Calls).await
 }
 
-async fn post_reps(Extract(state): Extract<Shared>, headers: HeaderMap, body: Bytes) -> Response {
-    apply_post(&state, &headers, &body, update::Target::Reps).await
+async fn post_reps(
+    Extract(state): Extract<Shared>,
+    headers: HeaderMap,
+    RawQuery(raw): RawQuery,
+    body: Bytes,
+) -> Response {
+    apply_post(&state, &headers, raw, &body, update::Target::Reps).await
 }
 
 async fn apply_post(
     state: &State,
     headers: &HeaderMap,
+    raw: Option<String>,
     body: &[u8],
     target: update::Target,
 ) -> Response {
     if let Err(response) = admit(state, headers, false).await {
         return response;
     }
-    let answer = update::parse(body, target).map(|changes| {
+    // POSTs take no parameters: one given is refused, as on every endpoint.
+    let answer = Query::parse(raw.as_deref(), &[]).and_then(|_| update::parse(body, target));
+    let answer = answer.map(|changes| {
         let mut store = state.store.write();
         update::apply(&mut store, changes)
     });

@@ -25,6 +25,9 @@ pub struct Rows {
     fresh: Vec<Option<Box<OnceLock<Bytes>>>>,
 }
 
+/// One thread's rendered rows: the bytes, and each row's start and length.
+type Arena = (Vec<u8>, Vec<(usize, u32)>);
+
 /// Renders rows `0..count` on every core (up to 8 arenas).
 pub fn render_all(count: usize, render: impl Fn(usize, &mut Vec<u8>) + Sync) -> Rows {
     let threads = std::thread::available_parallelism()
@@ -32,7 +35,7 @@ pub fn render_all(count: usize, render: impl Fn(usize, &mut Vec<u8>) + Sync) -> 
         .clamp(1, 8);
     let part = count.div_ceil(threads).max(1);
     let render = &render;
-    let arenas: Vec<(Vec<u8>, Vec<(usize, u32)>)> = std::thread::scope(|scope| {
+    let arenas: Vec<Arena> = std::thread::scope(|scope| {
         let handles: Vec<_> = (0..count)
             .step_by(part)
             .map(|first| {

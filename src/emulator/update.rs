@@ -222,7 +222,8 @@ pub fn apply(store: &mut Store, changes: Changes) -> Value {
     let not_found: Vec<Value> = keys
         .iter()
         .zip(&rows)
-        .filter_map(|(k, row)| row.is_none().then(|| k.to_value()))
+        .filter(|(_, row)| row.is_none())
+        .map(|(k, _)| k.to_value())
         .collect();
     let updated = rows.iter().flatten().count();
     serde_json::json!({"updated": updated, "not_found": not_found})

@@ -1,6 +1,6 @@
 //! The WAN profile's bandwidth: one token bucket shared by every connection, applied to each
-//! response body as it goes out (after gzip, so it limits what crosses the wire). Latency is
-//! applied before the answer starts (see `routes::admit`).
+//! response body as it goes out (after gzip, so it limits what crosses the wire). N bytes take
+//! at least N / rate − 10 ms. Latency is applied before the answer starts (`routes::admit`).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -16,8 +16,12 @@ use super::State;
 
 /// Bytes sent per step: small enough that concurrent responses interleave smoothly.
 const STEP: usize = 16 * 1024;
+/// The bucket's depth in time: a sleep that wakes late (the timer ticks in milliseconds) is
+/// made up from it instead of lowering the rate, and an idle link lets this much through at
+/// once.
+const BURST: Duration = Duration::from_millis(10);
 
-/// The shared bucket as a virtual clock: when the link is next free.
+/// The shared token bucket, kept as a virtual clock: when the link is next free.
 #[derive(Default)]
 pub struct Link {
     free_at: Mutex<Option<Instant>>,
@@ -28,8 +32,9 @@ impl Link {
     fn reserve(&self, bytes: usize, rate: f64) -> Instant {
         let now = Instant::now();
         let mut free_at = self.free_at.lock();
-        // An idle link does not bank time: a burst after a pause is still paced.
-        let start = free_at.map_or(now, |t| t.max(now));
+        // An idle link banks at most BURST: a burst after a pause is still paced.
+        let floor = now.checked_sub(BURST).unwrap_or(now);
+        let start = free_at.map_or(floor, |t| t.max(floor));
         let done = start + Duration::from_secs_f64(bytes as f64 / rate);
         *free_at = Some(done);
         done
