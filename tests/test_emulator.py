@@ -4,10 +4,6 @@ from __future__ import annotations
 
 import gzip
 import json
-import signal
-import subprocess
-import sys
-import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -16,7 +12,6 @@ from typing import Any, Optional
 
 import pytest
 
-from converz.exceptions import InvalidParameterError
 from converz.testing import Emulator
 
 
@@ -263,8 +258,30 @@ def test_post_reps():
         ("/calls", {"metric": "nope"}, None, 400, "invalid_parameter"),
         ("/reps", {"active": 2}, None, 400, "invalid_parameter"),
         ("/report", {"groupby": "weekday"}, None, 400, "invalid_parameter"),
+        ("/report", {"groupby": ""}, None, 400, "invalid_parameter"),
+        ("/report", {"groupby": "date,"}, None, 400, "invalid_parameter"),
+        ("/report", {"metric": ""}, None, 400, "invalid_parameter"),
+        ("/report", {"days": ""}, None, 400, "invalid_parameter"),
+        ("/report", {"days": [3, 4]}, None, 400, "invalid_parameter"),
+        ("/report", {"end_date": "-262144-01-01"}, None, 400, "invalid_parameter"),
+        ("/report", {"start_date": "+10000-01-01"}, None, 400, "invalid_parameter"),
+        ("/calls", {"n_per_page": -1}, None, 400, "invalid_parameter"),
+        ("/calls", {"n_per_page": "1e3"}, None, 400, "invalid_parameter"),
+        ("/calls", {"n_per_page": "+5"}, None, 400, "invalid_parameter"),
+        ("/calls", {"n_per_page": " 5"}, None, 400, "invalid_parameter"),
+        ("/calls", {"n_per_page": "99999999999999999999"}, None, 400, "invalid_parameter"),
+        ("/calls", {"page": [1, 2]}, None, 400, "invalid_parameter"),
+        ("/calls", {"page": ""}, None, 400, "invalid_parameter"),
+        ("/calls", {"columns": ""}, None, 400, "invalid_parameter"),
+        ("/calls", {"rep_id": ""}, None, 400, "invalid_parameter"),
+        ("/calls", {"rep_id": "a,,b"}, None, 400, "invalid_parameter"),
+        ("/calls", {"after": "2025-07-15T12:00"}, None, 400, "invalid_parameter"),
+        ("/reps", {"active": ""}, None, 400, "invalid_parameter"),
+        ("/reps", {"n_per_page": 10, "x": 1}, None, 400, "invalid_parameter"),
         ("/report", {"metric": "nope"}, None, 400, "invalid_parameter"),
         ("/report", {"days": 5, "start_date": "2025-01-01"}, None, 400, "invalid_parameter"),
+        ("/calls", {"page": 1}, [], 400, "invalid_parameter"),
+        ("/reps", {"x": 1}, [], 400, "invalid_parameter"),
         ("/calls", {}, b"{not json", 400, "invalid_body"),
         ("/calls", {}, {"call_id": 1}, 400, "invalid_body"),
         ("/calls", {}, {"call_id": [1, 2], "x": [1]}, 400, "invalid_body"),
@@ -299,127 +316,3 @@ def test_gzip_when_asked(emu):
     assert status == 200
     assert headers.get("content-encoding") == "gzip"
     assert len(payload) == 500
-
-
-# --- faults -----------------------------------------------------------------------------------
-
-
-def test_server_errors_and_html_bodies():
-    with Emulator(calls=10, reps=2, error_rate=1.0) as emu:
-        status, payload, _ = call(emu, "/reps")
-        assert status in (500, 503)
-        assert payload["code"] == "server_error"
-        emu.set_faults(error_rate=1.0, html_errors=True)
-        status, payload, _ = call(emu, "/reps")
-        assert status in (500, 503)
-        assert isinstance(payload, str)
-        assert payload.startswith("<html>")
-
-
-def test_rate_limits_with_and_without_retry_after():
-    with Emulator(calls=10, reps=2, rate_limit_rate=1.0, retry_after=2.5) as emu:
-        status, payload, headers = call(emu, "/reps")
-        assert (status, payload["code"]) == (429, "rate_limited")
-        assert headers.get("retry-after") == "2.5"
-        emu.set_faults(rate_limit_rate=1.0, retry_after=None)
-        status, _, headers = call(emu, "/reps")
-        assert status == 429
-        assert "retry-after" not in headers
-
-
-def test_fault_settings_are_checked_before_the_server_starts():
-    with pytest.raises(TypeError, match="error_rat"):
-        Emulator(calls=10, reps=2, error_rat=0.5)
-    with pytest.raises(InvalidParameterError, match="error_rate"):
-        Emulator(calls=10, reps=2, error_rate=1.5)
-    with pytest.raises(InvalidParameterError, match="latency"):
-        Emulator(calls=10, reps=2, latency=-1.0)
-    with Emulator(calls=10, reps=2) as emu:
-        with pytest.raises(InvalidParameterError, match="retry_after"):
-            emu.set_faults(rate_limit_rate=1.0, retry_after=float("nan"))
-        assert call(emu, "/reps")[0] == 200  # the refused settings were not applied
-
-
-def test_error_rate_is_a_fraction_and_reproducible():
-    def statuses() -> list[int]:
-        with Emulator(calls=10, reps=2, seed=4, error_rate=0.3) as emu:
-            return [call(emu, "/reps")[0] for _ in range(200)]
-
-    first = statuses()
-    assert 30 < sum(s != 200 for s in first) < 90
-    assert statuses() == first
-
-
-def test_latency():
-    with Emulator(calls=10, reps=2, latency=0.2) as emu:
-        started = time.perf_counter()
-        call(emu, "/reps")
-        assert time.perf_counter() - started >= 0.2
-
-
-def test_dropped_bodies_fail_to_read():
-    with Emulator(calls=2_000, reps=5, drop_rate=1.0) as emu:
-        request = urllib.request.Request(
-            f"{emu.url}/calls?n_per_page=2000", headers={"X-API-Key": emu.api_key}
-        )
-        failures = (urllib.error.URLError, ConnectionError, OSError, ValueError)
-        with pytest.raises(failures), urllib.request.urlopen(request, timeout=30) as response:
-            json.loads(response.read())
-
-
-def test_page_cap_serves_fewer_rows_than_asked():
-    with Emulator(calls=1_000, reps=5, page_cap=300) as emu:
-        first = call(emu, "/calls", {"n_per_page": 500, "page": 1})[1]
-        second = call(emu, "/calls", {"n_per_page": 500, "page": 2})[1]
-        assert len(first) == 300
-        assert len(second) == 300
-        assert first[-1]["call_id"] < second[0]["call_id"]
-
-
-def test_inserted_rows_shift_later_pages():
-    with Emulator(calls=1_000, reps=5, insert_every=1) as emu:
-        page2_before = call(emu, "/calls", {"n_per_page": 100, "page": 2})[1]
-        page2_after = call(emu, "/calls", {"n_per_page": 100, "page": 2})[1]
-        assert page2_after[0]["call_id"] < page2_before[0]["call_id"] or page2_after != page2_before
-        assert len(rows(emu, "/calls")) > 1_000
-
-
-# --- the command and the fixture ----------------------------------------------------------
-
-
-def test_command_line_serves_with_its_fault_flags_until_stopped():
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "converz",
-            "emulator",
-            "--port",
-            "0",
-            "--calls",
-            "100",
-            "--reps",
-            "3",
-            "--page-cap",
-            "2",
-        ],
-        stdout=subprocess.PIPE,
-        text=True,
-        # As a shell without job control starts a background command: Ctrl-C must still stop it.
-        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN),
-    )
-    try:
-        lines = [process.stdout.readline() for _ in range(3)]
-        url = next(line.split("=", 1)[1].strip() for line in lines if "BASE_URL" in line)
-        key = next(line.split("=", 1)[1].strip() for line in lines if "API_KEY" in line)
-        request = urllib.request.Request(f"{url}/reps", headers={"X-API-Key": key})
-        with urllib.request.urlopen(request, timeout=10) as response:
-            assert len(json.loads(response.read())) == 2  # --page-cap reached the server
-    finally:
-        process.send_signal(signal.SIGINT)
-        assert process.wait(timeout=10) == 0
-        process.stdout.close()
-
-
-def test_pytest_fixture_is_registered(converz_emulator):
-    assert len(converz_emulator.client(progress=False).reps()) == 50

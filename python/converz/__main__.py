@@ -6,26 +6,33 @@ import argparse
 import dataclasses
 import signal
 import sys
+import textwrap
 import threading
 from collections.abc import Sequence
 from typing import Optional
 
 
-def _emulator(args: argparse.Namespace) -> int:
+def _emulator(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    from converz.exceptions import InvalidParameterError
     from converz.testing import Emulator, Faults
 
     if args.no_retry_after:
         args.retry_after = None
     faults = {field.name: getattr(args, field.name) for field in dataclasses.fields(Faults)}
-    emu = Emulator(
-        calls=args.calls,
-        reps=args.reps,
-        seed=args.seed,
-        port=args.port,
-        api_key=args.api_key,
-        days=args.days,
-        **faults,
-    )
+    try:
+        emu = Emulator(
+            calls=args.calls,
+            reps=args.reps,
+            seed=args.seed,
+            port=args.port,
+            api_key=args.api_key,
+            days=args.days,
+            **faults,
+        )
+    except InvalidParameterError as err:
+        # A usage error, not a crash: argparse's message and exit status 2, naming the flag.
+        flag = f"--{err.parameter.replace('_', '-')}: " if err.parameter else ""
+        parser.error(f"{flag}{err}")
     print(f"Converz emulator serving {args.calls:,} calls and {args.reps:,} reps")
     print(f"  CONVERZ_BASE_URL={emu.url}")
     print(f"  CONVERZ_API_KEY={emu.api_key}")
@@ -41,6 +48,37 @@ def _emulator(args: argparse.Namespace) -> int:
     return 0
 
 
+def _field_help(doc: str) -> dict[str, str]:
+    """The ``Args:`` entries of a Google docstring by name, continuation lines joined."""
+    section = textwrap.dedent(doc.split("Args:", 1)[-1].split("\n\n", 1)[0].strip("\n"))
+    entries: dict[str, str] = {}
+    name = ""
+    for line in section.splitlines():
+        head, sep, rest = line.partition(": ")
+        if sep and not line[:1].isspace() and head.isidentifier():
+            name = head
+            entries[name] = rest
+        elif name:
+            entries[name] += " " + line.strip()
+    return entries
+
+
+def _add_fault_flags(parser: argparse.ArgumentParser) -> None:
+    """One flag per field of :class:`converz.testing.Faults`, so the two never disagree."""
+    from converz.testing._faults import Faults
+
+    helps = _field_help(Faults.__doc__ or "")
+    for field in dataclasses.fields(Faults):
+        flag = "--" + field.name.replace("_", "-")
+        description = helps.get(field.name, "").replace("%", "%%")
+        kind = str(field.type)
+        if kind == "bool":
+            parser.add_argument(flag, action="store_true", help=description)
+        else:
+            number = int if "int" in kind else float
+            parser.add_argument(flag, type=number, default=field.default, help=description)
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
     """Entry point of the ``converz`` command."""
     parser = argparse.ArgumentParser(prog="converz", description=__doc__)
@@ -52,18 +90,11 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     emu.add_argument("--seed", type=int, default=0)
     emu.add_argument("--days", type=int, default=365)
     emu.add_argument("--api-key", default=None)
-    emu.add_argument("--error-rate", type=float, default=0.0)
-    emu.add_argument("--rate-limit-rate", type=float, default=0.0)
-    emu.add_argument("--retry-after", type=float, default=1.0)
+    _add_fault_flags(emu)
     emu.add_argument("--no-retry-after", action="store_true", help="send 429s without Retry-After")
-    emu.add_argument("--latency", type=float, default=0.0, help="seconds added to every answer")
-    emu.add_argument("--drop-rate", type=float, default=0.0)
-    emu.add_argument("--page-cap", type=int, default=None)
-    emu.add_argument("--insert-every", type=int, default=None)
-    emu.add_argument("--html-errors", action="store_true")
     emu.set_defaults(run=_emulator)
     args = parser.parse_args(argv)
-    return int(args.run(args))
+    return int(args.run(args, emu))
 
 
 if __name__ == "__main__":

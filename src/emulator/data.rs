@@ -9,7 +9,8 @@ use std::sync::Arc;
 use chrono::{Datelike, Duration, NaiveDate, NaiveDateTime, Weekday};
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
-use serde_json::Value;
+
+use super::cell::Cell;
 
 const FIRST_NAMES: &[&str] = &[
     "kees", "anna", "joost", "sanne", "pieter", "fleur", "bram", "lotte", "daan", "emma", "ruben",
@@ -60,10 +61,10 @@ pub struct Rep {
 /// handful at most, so a scan beats hashing; names are shared with the store's attribute list,
 /// so setting a value on a million rows clones a pointer, not a string.
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct Extra(Vec<(Arc<str>, Value)>);
+pub struct Extra(Vec<(Arc<str>, Cell)>);
 
 impl Extra {
-    pub fn get(&self, name: &str) -> Option<&Value> {
+    pub fn get(&self, name: &str) -> Option<&Cell> {
         self.0.iter().find(|(n, _)| &**n == name).map(|(_, v)| v)
     }
 
@@ -75,14 +76,14 @@ impl Extra {
         }
     }
 
-    pub fn set(&mut self, name: &Arc<str>, value: Value) {
+    pub fn set(&mut self, name: &Arc<str>, value: Cell) {
         match self.0.iter_mut().find(|(n, _)| n == name) {
             Some(slot) => slot.1 = value,
             None => self.0.push((Arc::clone(name), value)),
         }
     }
 
-    pub fn iter(&self) -> impl Iterator<Item = (&str, &Value)> {
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &Cell)> {
         self.0.iter().map(|(n, v)| (&**n, v))
     }
 }

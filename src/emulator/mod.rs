@@ -3,18 +3,27 @@
 //! with faults on demand for reliability tests. See `docs/emulator.md`.
 //!
 //! * [`data`] generates reps, calls and in-app activity from the seed.
-//! * [`render`] keeps every row's JSON rendered; [`store`] holds the state.
-//! * [`query`] parses parameters; [`routes`] serves the endpoints; [`report`] aggregates;
-//!   [`update`] applies POSTs; [`faults`] decides which requests fail and how.
+//! * [`render`] writes rows as JSON; [`rows`] keeps them rendered; [`store`] holds the state.
+//! * [`contract`] lists the operations and parameters; [`query`] parses parameters; [`routes`]
+//!   serves the endpoints; [`openapi`] documents them; [`report`] aggregates.
+//! * [`post_body`] parses POST bodies into [`cell`]s; [`update`] applies them.
+//! * [`faults`] decides which requests fail and how; [`wan`] paces bodies to a bandwidth.
 
+mod cell;
+mod contract;
 mod data;
 mod faults;
+mod openapi;
+mod post_body;
 mod query;
 mod render;
 mod report;
 mod routes;
+mod rows;
 mod store;
+mod stream;
 mod update;
+mod wan;
 
 #[cfg(test)]
 mod tests;
@@ -39,8 +48,10 @@ pub struct Faults {
     pub rate_limit_rate: f64,
     /// `Retry-After` seconds on 429s; `None` sends none.
     pub retry_after: Option<f64>,
-    /// Added before every answer.
+    /// Added before every answer (before its first byte).
     pub latency: Duration,
+    /// Bytes per second all response bodies share, as sent (after gzip); `None`: unlimited.
+    pub bandwidth: Option<f64>,
     /// Fraction of GET bodies cut off mid-way (the connection is dropped).
     pub drop_rate: f64,
     /// Silently serve at most this many rows per page.
@@ -90,6 +101,8 @@ pub(crate) struct State {
     pub faults: RwLock<Faults>,
     pub dice: faults::Dice,
     pub api_key: String,
+    /// The link the `bandwidth` fault paces.
+    pub link: wan::Link,
 }
 
 /// A running emulator; stops on `stop()` or drop.
@@ -109,6 +122,7 @@ impl RunningEmulator {
             faults: RwLock::new(config.faults.clone()),
             dice: faults::Dice::new(config.seed),
             api_key: config.api_key.clone(),
+            link: wan::Link::default(),
         });
         let runtime = crate::runtime::runtime();
         let listener = runtime

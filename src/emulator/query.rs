@@ -6,6 +6,8 @@ use std::collections::BTreeMap;
 use axum::http::StatusCode;
 use chrono::{NaiveDate, NaiveDateTime};
 
+use super::contract::{Kind, Param, N_PER_PAGE, PAGE};
+
 /// An error answer: status, `code` and `error` message.
 #[derive(Debug, Clone)]
 pub struct ApiError {
@@ -34,18 +36,15 @@ impl ApiError {
     }
 }
 
-/// Parameters that take one or more values (repeated keys or comma-separated).
-const ARRAY_PARAMS: &[&str] = &[
-    "rep_id",
-    "vendor",
-    "campaign",
-    "subcampaign",
-    "department",
-    "vendor_call_id",
-    "columns",
-    "metric",
-    "groupby",
-];
+/// True if `text` has the shape of `pattern`, where `d` is any ASCII digit and every other
+/// character stands for itself.
+fn shaped(text: &str, pattern: &str) -> bool {
+    text.len() == pattern.len()
+        && text.bytes().zip(pattern.bytes()).all(|(t, p)| match p {
+            b'd' => t.is_ascii_digit(),
+            _ => t == p,
+        })
+}
 
 /// A parsed query string.
 pub struct Query {
@@ -53,22 +52,23 @@ pub struct Query {
 }
 
 impl Query {
-    /// Parses `raw`, refusing parameters not in `allowed`.
-    pub fn parse(raw: Option<&str>, allowed: &[&str]) -> Result<Self, ApiError> {
+    /// Parses `raw`, refusing parameters not in `params`.
+    pub fn parse(raw: Option<&str>, params: &[Param]) -> Result<Self, ApiError> {
         let mut values: BTreeMap<String, Vec<String>> = BTreeMap::new();
         for (key, value) in url::form_urlencoded::parse(raw.unwrap_or("").as_bytes()) {
-            if !allowed.contains(&key.as_ref()) {
+            let Some(param) = params.iter().find(|p| p.name == key) else {
                 return Err(ApiError::parameter(format!("unknown parameter `{key}`")));
-            }
+            };
             let entry = values.entry(key.to_string()).or_default();
-            if ARRAY_PARAMS.contains(&key.as_ref()) {
-                entry.extend(
-                    value
-                        .split(',')
-                        .map(str::trim)
-                        .filter(|v| !v.is_empty())
-                        .map(str::to_owned),
-                );
+            if matches!(param.kind, Kind::List(_)) {
+                // `groupby=` or `rep_id=a,,b` is a mistake, not "no filter": refused, as an
+                // unknown value would be.
+                for item in value.split(',').map(str::trim) {
+                    if item.is_empty() {
+                        return Err(ApiError::parameter(format!("`{key}` has an empty value")));
+                    }
+                    entry.push(item.to_owned());
+                }
             } else {
                 entry.push(value.into_owned());
             }
@@ -92,17 +92,20 @@ impl Query {
         }
     }
 
-    /// An integer parameter within `range`.
-    pub fn int(
-        &self,
-        name: &str,
-        range: std::ops::RangeInclusive<i64>,
-    ) -> Result<Option<i64>, ApiError> {
+    /// An integer parameter within its range; its default when absent.
+    pub fn int(&self, param: &Param) -> Result<Option<i64>, ApiError> {
+        let name = param.name;
+        let range = param.range().unwrap_or(i64::MIN..=i64::MAX);
         let Some(text) = self.one(name)? else {
-            return Ok(None);
+            return Ok(match param.kind {
+                Kind::Int { default, .. } => default,
+                _ => None,
+            });
         };
+        // Digits only: no sign, no exponent, no spaces (`i64::from_str` would take `+5`).
+        let digits = !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit());
         match text.parse::<i64>() {
-            Ok(v) if range.contains(&v) => Ok(Some(v)),
+            Ok(v) if digits && range.contains(&v) => Ok(Some(v)),
             _ => Err(ApiError::parameter(format!(
                 "`{name}` must be an integer between {} and {}, got {text:?}",
                 range.start(),
@@ -116,8 +119,13 @@ impl Query {
         let Some(text) = self.one(name)? else {
             return Ok(None);
         };
-        NaiveDate::parse_from_str(text, "%Y-%m-%d")
+        // Exactly `YYYY-MM-DD`: chrono's `%Y` also takes signed and five-digit years, whose
+        // arithmetic (30 days before...) would leave the calendar.
+        shaped(text, "dddd-dd-dd")
+            .then(|| NaiveDate::parse_from_str(text, "%Y-%m-%d").ok())
+            .flatten()
             .map(Some)
+            .ok_or(())
             .map_err(|_| {
                 ApiError::parameter(format!("`{name}` must be a date YYYY-MM-DD, got {text:?}"))
             })
@@ -128,21 +136,25 @@ impl Query {
         let Some(text) = self.one(name)? else {
             return Ok(None);
         };
-        ["%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M"]
-            .iter()
-            .find_map(|f| NaiveDateTime::parse_from_str(text, f).ok())
-            .map(Some)
-            .ok_or_else(|| {
-                ApiError::parameter(format!(
-                    "`{name}` must be YYYY-MM-DD HH:MM[:SS], got {text:?}"
-                ))
-            })
+        [
+            ("%Y-%m-%d %H:%M:%S", "dddd-dd-dd dd:dd:dd"),
+            ("%Y-%m-%d %H:%M", "dddd-dd-dd dd:dd"),
+        ]
+        .iter()
+        .filter(|(_, shape)| shaped(text, shape))
+        .find_map(|(f, _)| NaiveDateTime::parse_from_str(text, f).ok())
+        .map(Some)
+        .ok_or_else(|| {
+            ApiError::parameter(format!(
+                "`{name}` must be YYYY-MM-DD HH:MM[:SS], got {text:?}"
+            ))
+        })
     }
 
-    /// `page` and `n_per_page` (defaults 1 and 10).
+    /// `page` and `n_per_page`.
     pub fn paging(&self) -> Result<(usize, usize), ApiError> {
-        let page = self.int("page", 1..=i64::from(u32::MAX))?.unwrap_or(1);
-        let per_page = self.int("n_per_page", 1..=1_000_000)?.unwrap_or(10);
+        let page = self.int(&PAGE)?.unwrap_or(1);
+        let per_page = self.int(&N_PER_PAGE)?.unwrap_or(1);
         Ok((page as usize, per_page as usize))
     }
 }

@@ -1,11 +1,10 @@
-//! Rows as JSON. Every row's full JSON is rendered once and kept (`Store::call_json`), so a page
-//! is a concatenation of ready bytes; rows a POST changed render again when read
-//! (`Store::call_row`). Projections
-//! (`columns=`, `metric=`) render the requested fields on the fly.
+//! Rows as JSON. Every row's full JSON is rendered once and kept ([`super::rows`]), so a page
+//! is a concatenation of ready bytes; rows a POST changed render again when read.
+//! Projections (`columns=`, `metric=`) render the requested fields on the fly.
 
 use bytes::Bytes;
-use serde_json::Value;
 
+use super::cell::Cell;
 use super::data::{write_summary, Call, Extra, Rep, OUTCOMES, TOPICS};
 use crate::json_write::{push_date, push_datetime, push_string as push_str, Escaped};
 
@@ -94,8 +93,8 @@ fn push_int(out: &mut Vec<u8>, v: i64) {
     out.extend_from_slice(itoa::Buffer::new().format(v).as_bytes());
 }
 
-fn push_value(out: &mut Vec<u8>, value: &Value) {
-    let _ = serde_json::to_writer(&mut *out, value);
+fn push_value(out: &mut Vec<u8>, value: &Cell) {
+    value.write(out);
 }
 
 /// Writes `value` between quotes.
@@ -228,8 +227,8 @@ fn write_object<C: Copy>(
     out.push(b'}');
 }
 
-/// The full JSON of a call.
-pub fn call_json(call: &Call, rep: &Rep) -> Bytes {
+/// Appends the full JSON of a call.
+pub fn write_call(out: &mut Vec<u8>, call: &Call, rep: &Rep) {
     const ALL: [CallColumn<'static>; 20] = {
         let mut all = [("", None); 20];
         let mut i = 0;
@@ -239,8 +238,13 @@ pub fn call_json(call: &Call, rep: &Rep) -> Bytes {
         }
         all
     };
-    let mut out = Vec::with_capacity(720);
-    call_object(&mut out, call, rep, &ALL, true);
+    call_object(out, call, rep, &ALL, true);
+}
+
+/// The full JSON of a call.
+pub fn call_json(call: &Call, rep: &Rep) -> Bytes {
+    let mut out = Vec::with_capacity(800);
+    write_call(&mut out, call, rep);
     Bytes::from(out)
 }
 
@@ -267,17 +271,22 @@ pub fn call_object(
 
 /// The full JSON of a rep.
 pub fn rep_json(rep: &Rep) -> Bytes {
-    let columns: Vec<(&str, ())> = REP_COLUMNS.iter().map(|&c| (c, ())).collect();
     let mut out = Vec::with_capacity(256);
+    write_rep(&mut out, rep);
+    Bytes::from(out)
+}
+
+/// Appends the full JSON of a rep.
+pub fn write_rep(out: &mut Vec<u8>, rep: &Rep) {
+    let columns: Vec<(&str, ())> = REP_COLUMNS.iter().map(|&c| (c, ())).collect();
     write_object(
-        &mut out,
+        out,
         &columns,
         &rep.extra,
         REP_COLUMNS,
         true,
         |out, name, ()| write_rep_base(out, name, rep),
     );
-    Bytes::from(out)
 }
 
 /// The effective text value of a dimension of a call (a POST may have changed it).

@@ -46,7 +46,7 @@ pub const METRICS: &[(&str, &str)] = &[
 ];
 const DEFAULT_METRICS: &[&str] = &["n_calls", "duration", "avg_duration", "avg_sentiment"];
 /// The `groupby` values: the contract's list, shared with the client's own check.
-const GROUPS: &[&str] = crate::http::query::GROUPBY_VALUES;
+pub const GROUPS: &[&str] = crate::http::query::GROUPBY_VALUES;
 /// Per-call numbers the conversation metrics aggregate.
 const CALL_SOURCES: [&str; 6] = [
     "duration",
@@ -164,7 +164,7 @@ impl Acc {
 
 /// The period of a report query: (start, end), inclusive.
 fn period(query: &Query, today: NaiveDate) -> Result<(NaiveDate, NaiveDate), ApiError> {
-    let days = query.int("days", 1..=36_500)?;
+    let days = query.int(&super::contract::DAYS)?;
     let start = query.date("start_date")?;
     let end = query.date("end_date")?;
     if days.is_some() && (start.is_some() || end.is_some()) {
@@ -225,19 +225,7 @@ fn group_value(
 
 /// Answers a `/report` query: one JSON row per group.
 pub fn answer(store: &Store, raw: Option<&str>) -> Result<Vec<Bytes>, ApiError> {
-    let allowed = [
-        "start_date",
-        "end_date",
-        "days",
-        "vendor",
-        "rep_id",
-        "campaign",
-        "department",
-        "subcampaign",
-        "metric",
-        "groupby",
-    ];
-    let query = Query::parse(raw, &allowed)?;
+    let query = Query::parse(raw, super::contract::REPORT_PARAMS)?;
     let (start, end) = period(&query, store.today)?;
     let groups = group_columns(query.list("groupby"))?;
     let weekly = groups.contains(&"week");

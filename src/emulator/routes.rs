@@ -3,30 +3,37 @@
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
-use axum::body::{Body, Bytes};
+use axum::body::Bytes;
 use axum::extract::{RawQuery, State as Extract};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post, MethodRouter};
 use axum::Router;
 use tower_http::compression::CompressionLayer;
 
 use super::faults::Fault;
 use super::query::{ApiError, Query};
 use super::render::{call_columns, call_object, CALL_COLUMNS, CALL_METRICS};
-use super::{report, update, State};
+use super::{contract, report, update, State};
 
 type Shared = Arc<State>;
 
-/// Bytes per body frame when streaming a page.
-const FRAME: usize = 256 * 1024;
-
-/// The router of the API under `/api/v1`.
+/// The router of the API under `/api/v1`: exactly the operations of [`contract::OPERATIONS`].
 pub fn router(state: Shared) -> Router {
-    Router::new()
-        .route("/api/v1/reps", get(get_reps).post(post_reps))
-        .route("/api/v1/calls", get(get_calls).post(post_calls))
-        .route("/api/v1/report", get(get_report))
+    let mut paths: Vec<(&str, MethodRouter<Shared>)> = Vec::new();
+    for op in contract::OPERATIONS {
+        let handler = handler(op.endpoint);
+        match paths.iter_mut().find(|(path, _)| *path == op.path) {
+            Some((_, methods)) => *methods = std::mem::take(methods).merge(handler),
+            None => paths.push((op.path, handler)),
+        }
+    }
+    let router = paths
+        .into_iter()
+        .fold(Router::new(), |router, (path, methods)| {
+            router.route(&format!("/api/v1{path}"), methods)
+        });
+    router
         .fallback(|| async {
             error(
                 &ApiError {
@@ -56,7 +63,31 @@ pub fn router(state: Shared) -> Router {
         )
         // 100000 rows of a wide frame are far beyond axum's 2 MB default.
         .layer(axum::extract::DefaultBodyLimit::max(1 << 30))
+        // Outermost: the WAN profile paces bodies as sent, gzip-compressed or not.
+        .layer(axum::middleware::map_response_with_state(
+            Arc::clone(&state),
+            super::wan::throttle,
+        ))
         .with_state(state)
+}
+
+/// The handler of one operation.
+fn handler(endpoint: contract::Endpoint) -> MethodRouter<Shared> {
+    use contract::Endpoint::*;
+    match endpoint {
+        GetReps => get(get_reps),
+        PostReps => post(post_reps),
+        GetCalls => get(get_calls),
+        PostCalls => post(post_calls),
+        GetReport => get(get_report),
+        OpenApi => get(get_openapi),
+    }
+}
+
+/// The contract as OpenAPI; no key needed and no faults, like a static file.
+async fn get_openapi(Extract(state): Extract<Shared>) -> Response {
+    let document = super::openapi::document(&state.store.read().call_attributes);
+    ([("content-type", "application/json")], document.to_string()).into_response()
 }
 
 /// The JSON (or, for 5xx with `html_errors`, HTML) error answer.
@@ -132,78 +163,6 @@ async fn admit(state: &State, headers: &HeaderMap, is_get: bool) -> Result<Fault
     }
 }
 
-/// Where a page body stream is.
-struct Cursor {
-    rows: Vec<Bytes>,
-    next: usize,
-    sent: usize,
-    /// Cut the body after this many bytes (drop fault).
-    cut: Option<usize>,
-    finished: bool,
-}
-
-impl Cursor {
-    /// The next frame of `[row,row,...]`, or the error that drops the connection.
-    fn frame(&mut self) -> Option<Result<Bytes, std::io::Error>> {
-        if self.finished {
-            return None;
-        }
-        if self.cut.is_some_and(|cut| self.sent >= cut) {
-            self.finished = true;
-            return Some(Err(std::io::Error::other("connection dropped (fault)")));
-        }
-        let mut frame = Vec::with_capacity(FRAME + 1024);
-        if self.next == 0 {
-            frame.push(b'[');
-        }
-        while self.next < self.rows.len() && frame.len() < FRAME {
-            if self.next > 0 {
-                frame.push(b',');
-            }
-            frame.extend_from_slice(&self.rows[self.next]);
-            self.next += 1;
-        }
-        if self.next == self.rows.len() {
-            frame.push(b']');
-            self.finished = true;
-        }
-        if let Some(cut) = self.cut {
-            if self.sent + frame.len() >= cut {
-                frame.truncate(cut - self.sent);
-                self.finished = false;
-            }
-        }
-        self.sent += frame.len();
-        Some(Ok(Bytes::from(frame)))
-    }
-}
-
-/// `[row,row,...]` streamed in frames; a drop fault cuts it after a fraction and drops the
-/// connection (hyper aborts a chunked body whose stream fails).
-fn rows_body(rows: Vec<Bytes>, fault: Fault) -> Response {
-    let total: usize = rows.iter().map(|r| r.len() + 1).sum::<usize>() + 1;
-    let cut = match fault {
-        Fault::Drop(fraction) => Some(((total as f64) * fraction) as usize),
-        _ => None,
-    };
-    let cursor = Cursor {
-        rows,
-        next: 0,
-        sent: 0,
-        cut,
-        finished: false,
-    };
-    let stream = futures_util::stream::unfold(cursor, |mut cursor| async move {
-        cursor.frame().map(|item| (item, cursor))
-    });
-    // Fused: the compression layer may poll once more after the end.
-    let mut response = Response::new(Body::from_stream(futures_util::StreamExt::fuse(stream)));
-    response
-        .headers_mut()
-        .insert("content-type", HeaderValue::from_static("application/json"));
-    response
-}
-
 async fn get_reps(
     Extract(state): Extract<Shared>,
     headers: HeaderMap,
@@ -212,7 +171,7 @@ async fn get_reps(
     serve_rows(&state, &headers, |state| list_reps(state, raw.as_deref())).await
 }
 
-/// Auth and faults, then `answer`'s rows as a page body (or its error).
+/// Auth and faults, then `answer`'s rows (or runs of rows) as a page body, or its error.
 async fn serve_rows(
     state: &State,
     headers: &HeaderMap,
@@ -223,7 +182,7 @@ async fn serve_rows(
         Err(response) => return response,
     };
     match answer(state) {
-        Ok(rows) => rows_body(rows, fault),
+        Ok(pieces) => super::stream::pieces_body(pieces, fault),
         Err(err) => error(&err, false),
     }
 }
@@ -242,12 +201,9 @@ fn capped(state: &State, per_page: usize) -> usize {
 }
 
 fn list_reps(state: &State, raw: Option<&str>) -> Result<Vec<Bytes>, ApiError> {
-    let query = Query::parse(
-        raw,
-        &["page", "n_per_page", "department", "rep_id", "active"],
-    )?;
+    let query = Query::parse(raw, contract::REPS_PARAMS)?;
     let (page, per_page) = query.paging()?;
-    let active = query.int("active", 0..=1)?;
+    let active = query.int(&contract::ACTIVE)?;
     let store = state.store.read();
     let wanted = |field: &str, value: &str| {
         let list = query.list(field);
@@ -267,25 +223,8 @@ fn list_reps(state: &State, raw: Option<&str>) -> Result<Vec<Bytes>, ApiError> {
         })
         .collect();
     let range = page_range(matching.len(), page, capped(state, per_page));
-    Ok(matching[range].iter().map(|&i| store.rep_row(i)).collect())
+    Ok(store.rep_pieces(matching[range].iter().copied()))
 }
-
-const CALL_PARAMS: &[&str] = &[
-    "page",
-    "n_per_page",
-    "start_date",
-    "end_date",
-    "after",
-    "before",
-    "metric",
-    "rep_id",
-    "vendor",
-    "campaign",
-    "subcampaign",
-    "department",
-    "vendor_call_id",
-    "columns",
-];
 
 async fn get_calls(
     Extract(state): Extract<Shared>,
@@ -309,7 +248,7 @@ fn insert_fault(state: &State) {
 }
 
 fn list_calls(state: &State, raw: Option<&str>) -> Result<Vec<Bytes>, ApiError> {
-    let query = Query::parse(raw, CALL_PARAMS)?;
+    let query = Query::parse(raw, contract::CALLS_PARAMS)?;
     let (page, per_page) = query.paging()?;
     let store = state.store.read();
     let filter = super::report::CallFilter::from_query(&query)?;
@@ -321,7 +260,7 @@ fn list_calls(state: &State, raw: Option<&str>) -> Result<Vec<Bytes>, ApiError> 
         .skip(range.start)
         .take(range.len());
     Ok(match projection {
-        None => matching.map(|i| store.call_row(i)).collect(),
+        None => store.call_pieces(matching),
         Some(columns) => {
             let names: Vec<&str> = columns.iter().map(String::as_str).collect();
             let columns = call_columns(&names);
@@ -389,19 +328,37 @@ async fn get_report(
     .await
 }
 
-async fn post_calls(Extract(state): Extract<Shared>, headers: HeaderMap, body: Bytes) -> Response {
-    post(&state, &headers, &body, update::Target::Calls).await
+async fn post_calls(
+    Extract(state): Extract<Shared>,
+    headers: HeaderMap,
+    RawQuery(raw): RawQuery,
+    body: Bytes,
+) -> Response {
+    apply_post(&state, &headers, raw, &body, update::Target::Calls).await
 }
 
-async fn post_reps(Extract(state): Extract<Shared>, headers: HeaderMap, body: Bytes) -> Response {
-    post(&state, &headers, &body, update::Target::Reps).await
+async fn post_reps(
+    Extract(state): Extract<Shared>,
+    headers: HeaderMap,
+    RawQuery(raw): RawQuery,
+    body: Bytes,
+) -> Response {
+    apply_post(&state, &headers, raw, &body, update::Target::Reps).await
 }
 
-async fn post(state: &State, headers: &HeaderMap, body: &[u8], target: update::Target) -> Response {
+async fn apply_post(
+    state: &State,
+    headers: &HeaderMap,
+    raw: Option<String>,
+    body: &[u8],
+    target: update::Target,
+) -> Response {
     if let Err(response) = admit(state, headers, false).await {
         return response;
     }
-    let answer = update::parse(body, target).map(|changes| {
+    // POSTs take no parameters: one given is refused, as on every endpoint.
+    let answer = Query::parse(raw.as_deref(), &[]).and_then(|_| update::parse(body, target));
+    let answer = answer.map(|changes| {
         let mut store = state.store.write();
         update::apply(&mut store, changes)
     });

@@ -1,5 +1,5 @@
-//! The tenant's state for the life of the server: rows, their rendered JSON, and the custom
-//! attributes POSTs added. Behind one `RwLock`: GETs share it, POSTs and inserts take it briefly.
+//! The tenant's state for the life of the server: rows, their rendered JSON ([`Rows`]), and the
+//! custom attributes POSTs added. Behind one `RwLock`: GETs share it, POSTs and inserts take it briefly.
 
 use std::sync::Arc;
 
@@ -9,20 +9,18 @@ use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 
 use super::data::{make_activity, make_calls, make_reps, Activity, Call, Rep};
-use super::render::{call_json, rep_json};
+use super::render::{call_json, rep_json, write_call, write_rep};
+use super::rows::{render_all, Rows};
 use super::EmulatorConfig;
 
 /// All data of one emulated tenant.
 pub struct Store {
     pub reps: Vec<Rep>,
-    /// Each rep's JSON as generated; `rep_row` is the current one.
-    pub rep_json: Vec<Bytes>,
+    /// Each rep's JSON.
+    pub rep_rows: Rows,
     pub calls: Vec<Call>,
-    /// Each call's JSON as generated; `call_row` is the current one.
-    pub call_json: Vec<Bytes>,
-    /// Rows a POST changed since they were rendered.
-    call_stale: Vec<bool>,
-    rep_stale: Vec<bool>,
+    /// Each call's JSON.
+    pub call_rows: Rows,
     pub activity: Vec<Activity>,
     /// Attribute names POSTs added to calls / reps, in first-seen order.
     pub call_attributes: Vec<Arc<str>>,
@@ -37,15 +35,15 @@ impl Store {
         let reps = make_reps(config.reps.max(1), config.seed, config.today);
         let calls = make_calls(config.calls, &reps, config.seed, config.today, config.days);
         let activity = make_activity(&reps, config.seed, config.today, config.days);
-        let rep_json = reps.iter().map(rep_json).collect();
-        let call_json = render_all(&calls, &reps);
+        let rep_rows = render_all(reps.len(), |i, out| write_rep(out, &reps[i]));
+        let call_rows = render_all(calls.len(), |i, out| {
+            write_call(out, &calls[i], &reps[calls[i].rep as usize]);
+        });
         Self {
-            rep_stale: vec![false; reps.len()],
-            call_stale: vec![false; calls.len()],
             reps,
-            rep_json,
+            rep_rows,
             calls,
-            call_json,
+            call_rows,
             activity,
             call_attributes: Vec::new(),
             rep_attributes: Vec::new(),
@@ -54,33 +52,42 @@ impl Store {
         }
     }
 
-    /// Call `index`'s JSON. A POST only marks the rows it changes as stale, so a 100,000-row
-    /// update neither re-renders nor frees 100,000 buffers under the write lock (freeing
-    /// buffers rendered on other threads was a third of its time); stale rows render on read.
-    pub fn call_row(&self, index: usize) -> Bytes {
-        if self.call_stale[index] {
-            let call = &self.calls[index];
-            call_json(call, &self.reps[call.rep as usize])
-        } else {
-            self.call_json[index].clone()
-        }
+    fn render_call(&self, index: usize) -> Bytes {
+        let call = &self.calls[index];
+        call_json(call, &self.reps[call.rep as usize])
     }
 
-    /// Rep `index`'s JSON (stale as for calls). Calls keep the dimensions they were made with.
+    /// Call `index`'s JSON. A POST only marks the rows it changes, so a 100,000-row update
+    /// neither re-renders nor frees 100,000 buffers under the write lock; a changed row
+    /// renders on its first read and is kept.
+    #[cfg(test)]
+    pub fn call_row(&self, index: usize) -> Bytes {
+        self.call_rows.get(index, || self.render_call(index))
+    }
+
+    /// The calls `indices` as pieces of a page (see [`Rows::pieces`]).
+    pub fn call_pieces(&self, indices: impl Iterator<Item = usize>) -> Vec<Bytes> {
+        self.call_rows.pieces(indices, |i| self.render_call(i))
+    }
+
+    /// Rep `index`'s JSON (changed rows as for calls). Calls keep the dimensions they were
+    /// made with.
+    #[cfg(test)]
     pub fn rep_row(&self, index: usize) -> Bytes {
-        if self.rep_stale[index] {
-            rep_json(&self.reps[index])
-        } else {
-            self.rep_json[index].clone()
-        }
+        self.rep_rows.get(index, || rep_json(&self.reps[index]))
+    }
+
+    /// The reps `indices` as pieces of a page.
+    pub fn rep_pieces(&self, indices: impl Iterator<Item = usize>) -> Vec<Bytes> {
+        self.rep_rows.pieces(indices, |i| rep_json(&self.reps[i]))
     }
 
     pub fn mark_call_changed(&mut self, index: usize) {
-        self.call_stale[index] = true;
+        self.call_rows.mark_changed(index);
     }
 
     pub fn mark_rep_changed(&mut self, index: usize) {
-        self.rep_stale[index] = true;
+        self.rep_rows.mark_changed(index);
     }
 
     /// The insert fault: a few new calls with ids between existing ones in the first tenth of
@@ -104,32 +111,7 @@ impl Store {
             call.silence_time = 0;
             let json = call_json(&call, &self.reps[call.rep as usize]);
             self.calls.insert(at + 1, call);
-            self.call_json.insert(at + 1, json);
-            self.call_stale.insert(at + 1, false);
+            self.call_rows.insert(at + 1, json);
         }
     }
-}
-
-fn render_all(calls: &[Call], reps: &[Rep]) -> Vec<Bytes> {
-    let threads = std::thread::available_parallelism()
-        .map_or(2, usize::from)
-        .clamp(1, 8);
-    let part = calls.len().div_ceil(threads).max(1);
-    std::thread::scope(|scope| {
-        let handles: Vec<_> = calls
-            .chunks(part)
-            .map(|slice| {
-                scope.spawn(move || {
-                    slice
-                        .iter()
-                        .map(|c| call_json(c, &reps[c.rep as usize]))
-                        .collect::<Vec<_>>()
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .flat_map(|h| h.join().unwrap_or_default())
-            .collect()
-    })
 }

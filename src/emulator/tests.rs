@@ -14,6 +14,11 @@ fn store(calls: usize) -> Store {
     })
 }
 
+/// Every call's current JSON.
+fn call_rows(s: &Store) -> Vec<bytes::Bytes> {
+    (0..s.calls.len()).map(|i| s.call_row(i)).collect()
+}
+
 fn post_calls(s: &mut Store, body: &[u8]) -> Result<serde_json::Value, super::query::ApiError> {
     update::parse(body, update::Target::Calls).map(|changes| update::apply(s, changes))
 }
@@ -21,7 +26,7 @@ fn post_calls(s: &mut Store, body: &[u8]) -> Result<serde_json::Value, super::qu
 #[test]
 fn generation_is_deterministic_and_ordered() {
     let (a, b) = (store(2_000), store(2_000));
-    assert_eq!(a.call_json, b.call_json);
+    assert_eq!(call_rows(&a), call_rows(&b));
     assert!(a
         .calls
         .windows(2)
@@ -35,13 +40,13 @@ fn generation_is_deterministic_and_ordered() {
         seed: 1,
         ..EmulatorConfig::default()
     });
-    assert_ne!(a.call_json, other.call_json);
+    assert_ne!(call_rows(&a), call_rows(&other));
 }
 
 #[test]
 fn rendered_rows_are_valid_json_with_every_column() {
     let s = store(500);
-    for json in &s.call_json {
+    for json in &call_rows(&s) {
         let row: serde_json::Value = serde_json::from_slice(json).unwrap();
         assert_eq!(
             row.as_object().unwrap().len(),
@@ -54,7 +59,7 @@ fn rendered_rows_are_valid_json_with_every_column() {
 #[test]
 fn rendered_values_match_their_reference_formatting() {
     let s = store(300);
-    for (call, json) in s.calls.iter().zip(&s.call_json) {
+    for (call, json) in s.calls.iter().zip(&call_rows(&s)) {
         let row: serde_json::Value = serde_json::from_slice(json).unwrap();
         let start = call.start_time;
         let end = start + chrono::Duration::seconds(i64::from(call.duration));
@@ -89,7 +94,7 @@ fn rendered_values_match_their_reference_formatting() {
         assert_eq!(row["summary"], summary);
         assert!(summary.contains('“'));
     }
-    let rep: serde_json::Value = serde_json::from_slice(&s.rep_json[0]).unwrap();
+    let rep: serde_json::Value = serde_json::from_slice(&s.rep_row(0)).unwrap();
     assert_eq!(
         rep["start_date"],
         s.reps[0].start_date.format("%Y-%m-%d").to_string()
@@ -98,11 +103,12 @@ fn rendered_values_match_their_reference_formatting() {
 
 #[test]
 fn query_accepts_repeated_and_comma_values_and_refuses_unknown_names() {
-    let q = Query::parse(Some("rep_id=a&rep_id=b,c&page=2"), &["rep_id", "page"]).unwrap();
+    let params = super::contract::CALLS_PARAMS;
+    let q = Query::parse(Some("rep_id=a&rep_id=b,c&page=2"), params).unwrap();
     assert_eq!(q.list("rep_id"), ["a", "b", "c"]);
-    assert_eq!(q.int("page", 1..=10).unwrap(), Some(2));
-    assert!(Query::parse(Some("nope=1"), &["rep_id"]).is_err());
-    let bad = Query::parse(Some("start_date=2025-02-30"), &["start_date"]).unwrap();
+    assert_eq!(q.paging().unwrap(), (2, 10));
+    assert!(Query::parse(Some("nope=1"), params).is_err());
+    let bad = Query::parse(Some("start_date=2025-02-30"), params).unwrap();
     assert!(bad.date("start_date").is_err());
 }
 
@@ -152,6 +158,101 @@ fn updates_follow_the_null_rules() {
     assert_eq!(s.call_attributes, [std::sync::Arc::from("label")]);
 }
 
+/// Joins pieces as the page body does.
+fn joined(pieces: &[bytes::Bytes]) -> Vec<u8> {
+    pieces.join(&b","[..])
+}
+
+#[test]
+fn pages_are_runs_of_rendered_rows_and_changed_rows_render_again() {
+    let mut s = store(3_000);
+    let whole = s.call_pieces(0..s.calls.len());
+    // One zero-copy run per render arena.
+    assert!(whole.len() <= 8, "{} pieces", whole.len());
+    assert_eq!(joined(&whole), joined(&call_rows(&s)));
+    let picked = [3, 4, 5, 9, 2_999];
+    assert_eq!(
+        joined(&s.call_pieces(picked.into_iter())),
+        joined(&picked.map(|i| s.call_row(i)))
+    );
+    let id = s.calls[4].call_id;
+    post_calls(
+        &mut s,
+        format!(r#"{{"call_id":[{id}],"topic":["moved"]}}"#).as_bytes(),
+    )
+    .unwrap();
+    let pieces = s.call_pieces(0..10);
+    assert_eq!(pieces.len(), 3); // rows 0-3, the changed row 4, rows 5-9
+    assert_eq!(joined(&pieces), joined(&call_rows(&s)[..10]));
+    let row: serde_json::Value = serde_json::from_slice(&pieces[1]).unwrap();
+    assert_eq!(row["topic"], "moved");
+    // Rendered once, then kept.
+    assert_eq!(s.call_row(4).as_ptr(), s.call_row(4).as_ptr());
+    s.insert_early_calls(3);
+    let page = joined(&s.call_pieces(0..s.calls.len()));
+    let rows: Vec<serde_json::Value> =
+        serde_json::from_slice(&[b"[", &page[..], b"]"].concat()).unwrap();
+    assert_eq!(rows.len(), s.calls.len());
+    let ids: Vec<i64> = rows
+        .iter()
+        .map(|r| r["call_id"].as_i64().unwrap())
+        .collect();
+    assert_eq!(ids, s.calls.iter().map(|c| c.call_id).collect::<Vec<_>>());
+}
+
+#[test]
+fn post_bodies_are_typed_by_column() {
+    let mut s = store(20);
+    let (a, b) = (s.calls[0].call_id, s.calls[1].call_id);
+    let refused = |s: &mut Store, body: String| {
+        let err = post_calls(s, body.as_bytes()).unwrap_err();
+        (err.status.as_u16(), err.code)
+    };
+    for bad in [
+        format!(r#"{{"call_id":[{a}],"duration":["long"]}}"#),
+        format!(r#"{{"call_id":[{a}],"duration":[1.5]}}"#),
+        format!(r#"{{"call_id":[{a}],"topic":[7]}}"#),
+        format!(r#"[{{"call_id":{a},"sentiment":"good"}}]"#),
+        format!(r#"{{"call_id":[{a}],"x":{{"a":[1]}}}}"#),
+        format!(r#"[{{"call_id":{a}}},[1]]"#),
+        format!(r#"{{"call_id":[{a}]}} trailing"#),
+        "17".to_owned(),
+    ] {
+        assert_eq!(refused(&mut s, bad.clone()), (400, "invalid_body"), "{bad}");
+    }
+    let wide: String = (0..1_001).map(|i| format!(r#","c{i}":[1]"#)).collect();
+    assert_eq!(
+        refused(&mut s, format!(r#"{{"call_id":[{a}]{wide}}}"#)),
+        (400, "invalid_body")
+    );
+    let many = vec!["1"; 100_001].join(",");
+    let rows = format!(r#",{{"call_id":{a}}}"#).repeat(100_000);
+    assert_eq!(
+        refused(&mut s, format!(r#"[{{"call_id":{a}}}{rows}]"#)),
+        (413, "too_many_rows")
+    );
+    assert_eq!(
+        refused(&mut s, format!(r#"{{"call_id":[{many}]}}"#)),
+        (413, "too_many_rows")
+    );
+    // Integral floats are integers; a repeated key in a row or a body: the last one wins.
+    let body = format!(
+        r#"[{{"call_id":{a},"duration":60.0,"note":1,"note":{{"k":[true,null]}}}},{{"call_id":{b},"duration":null}}]"#
+    );
+    post_calls(&mut s, body.as_bytes()).unwrap();
+    let row = |s: &Store, i: usize| -> serde_json::Value {
+        serde_json::from_slice(&s.call_row(i)).unwrap()
+    };
+    assert_eq!(row(&s, 0)["duration"], serde_json::json!(60));
+    assert!(row(&s, 0)["duration"].is_i64());
+    assert_eq!(row(&s, 0)["note"], serde_json::json!({"k": [true, null]}));
+    assert_eq!(row(&s, 1)["duration"], serde_json::Value::Null);
+    assert_eq!(row(&s, 1)["note"], serde_json::Value::Null);
+    let body = format!(r#"{{"call_id":[{a}],"label":["x"],"label":["y"]}}"#);
+    post_calls(&mut s, body.as_bytes()).unwrap();
+    assert_eq!(row(&s, 0)["label"], "y");
+}
+
 #[test]
 fn inserts_land_between_existing_ids() {
     let mut s = store(1_000);
@@ -159,7 +260,8 @@ fn inserts_land_between_existing_ids() {
     s.insert_early_calls(3);
     assert_eq!(s.calls.len(), before + 3);
     assert!(s.calls.windows(2).all(|w| w[0].call_id < w[1].call_id));
-    assert_eq!(s.calls.len(), s.call_json.len());
+    assert_eq!(s.calls.len(), s.call_rows.len());
+    assert_eq!(call_rows(&s).len(), s.calls.len());
 }
 
 /// `cargo test --release -- --ignored --nocapture decode_emulator_pages`
@@ -181,7 +283,7 @@ fn decode_emulator_pages() {
         bytes::Bytes::from(body)
     };
     let decoder = FetchDecoder::new(DecodeOptions::default());
-    for (n, rows) in s.call_json.chunks(20_000).enumerate() {
+    for (n, rows) in call_rows(&s).chunks(20_000).enumerate() {
         let body = page(rows);
         let started = std::time::Instant::now();
         let mut p = decoder.page();

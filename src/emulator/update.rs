@@ -9,23 +9,84 @@
 
 use std::sync::Arc;
 
-use serde_json::{Map, Value};
+use serde_json::Value;
 
+use super::cell::Cell;
 use super::query::ApiError;
+use super::render::{CALL_COLUMNS, REP_COLUMNS};
 use super::store::Store;
 
 /// The API's row limit per request.
-const MAX_ROWS: usize = 100_000;
+pub const MAX_ROWS: usize = 100_000;
 
 /// Which endpoint.
-#[derive(Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Target {
     Calls,
     Reps,
 }
 
+/// What values a column takes: generated columns keep their type (or null); attributes a POST
+/// adds take any JSON value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ColumnType {
+    /// Integral numbers (`100.0` is stored as `100`).
+    Integer,
+    Number,
+    Text,
+    Any,
+}
+
+/// The type of column `name` of `target`.
+pub fn column_type(target: Target, name: &str) -> ColumnType {
+    match (target, name) {
+        (Target::Calls, "call_id" | "duration" | "talk_time" | "hold_time" | "silence_time")
+        | (Target::Calls, "words_rep" | "words_customer")
+        | (Target::Reps, "active") => ColumnType::Integer,
+        (Target::Calls, "sentiment") => ColumnType::Number,
+        (Target::Calls, n) if CALL_COLUMNS.contains(&n) => ColumnType::Text,
+        (Target::Reps, n) if REP_COLUMNS.contains(&n) => ColumnType::Text,
+        _ => ColumnType::Any,
+    }
+}
+
+impl ColumnType {
+    /// `cell` as this type stores it, or back as the error when it is not one (null is).
+    pub fn admit(self, cell: Cell) -> Result<Cell, Cell> {
+        match (self, cell) {
+            (ColumnType::Integer, Cell::Number(n)) => integral(&n)
+                .map(|i| Cell::Number(i.into()))
+                .ok_or(Cell::Number(n)),
+            (_, c @ Cell::Null)
+            | (ColumnType::Any, c)
+            | (ColumnType::Text, c @ Cell::Text(_))
+            | (ColumnType::Number, c @ Cell::Number(_)) => Ok(c),
+            (_, c) => Err(c),
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            ColumnType::Integer => "integers",
+            ColumnType::Number => "numbers",
+            ColumnType::Text => "strings",
+            ColumnType::Any => "any value",
+        }
+    }
+}
+
+/// An integral JSON number as `i64` (`3`, `3.0`), else `None`.
+fn integral(n: &serde_json::Number) -> Option<i64> {
+    n.as_i64().or_else(|| {
+        n.as_f64()
+            .filter(|f| f.fract() == 0.0 && f.abs() < 9.0e15)
+            .map(|f| f as i64)
+    })
+}
+
 impl Target {
-    fn key(self) -> &'static str {
+    /// The key column.
+    pub fn key(self) -> &'static str {
         match self {
             Target::Calls => "call_id",
             Target::Reps => "rep_id",
@@ -33,12 +94,14 @@ impl Target {
     }
 }
 
-/// A parsed POST body as columns: the keys, then each column's new values, `None` meaning
-/// "leave unchanged". Both body shapes become this before the store is locked.
+/// A parsed POST body as columns: the keys, then each column's new values. Both body shapes
+/// become this before the store is locked.
 pub struct Changes {
     target: Target,
-    keys: Vec<Value>,
-    columns: Vec<(String, Vec<Option<Value>>)>,
+    keys: Vec<Cell>,
+    columns: Vec<(String, Vec<Cell>)>,
+    /// Row-wise bodies: a null clears. Columnar: a null leaves the value unchanged.
+    nulls_clear: bool,
 }
 
 fn missing_key(key: &str) -> ApiError {
@@ -49,130 +112,49 @@ fn missing_key(key: &str) -> ApiError {
     }
 }
 
+/// 413 `too_many_rows`.
+pub fn too_many_rows(rows: usize) -> ApiError {
+    ApiError {
+        status: axum::http::StatusCode::PAYLOAD_TOO_LARGE,
+        code: "too_many_rows",
+        message: format!("{rows} rows; at most {MAX_ROWS} per request"),
+    }
+}
+
 /// Parses and checks either body shape. Runs outside the store's lock, so concurrent POSTs
 /// parse in parallel and only the apply is serial.
 pub fn parse(body: &[u8], target: Target) -> Result<Changes, ApiError> {
     let key = target.key();
-    let value: Value =
-        serde_json::from_slice(body).map_err(|e| ApiError::body(format!("malformed JSON: {e}")))?;
-    let (keys, columns) = match value {
-        Value::Object(columns) => columnar(columns, key)?,
-        Value::Array(items) => row_wise(items, key)?,
-        _ => {
-            return Err(ApiError::body(
-                "the body must be a JSON object (columnar) or array (row-wise)",
-            ))
-        }
-    };
-    if keys.len() > MAX_ROWS {
-        return Err(ApiError {
-            status: axum::http::StatusCode::PAYLOAD_TOO_LARGE,
-            code: "too_many_rows",
-            message: format!("{} rows; at most {MAX_ROWS} per request", keys.len()),
-        });
+    let parsed = super::post_body::parse(body, target)?;
+    let keys = parsed.keys.ok_or_else(|| missing_key(key))?;
+    if let Some((name, values)) = parsed.columns.iter().find(|(_, v)| v.len() != keys.len()) {
+        return Err(ApiError::body(format!(
+            "column `{name}` has {} values for {} keys",
+            values.len(),
+            keys.len()
+        )));
     }
-    if keys.iter().any(Value::is_null) {
+    if keys.iter().any(Cell::is_null) {
         return Err(missing_key(key));
     }
-    if let Some(k) = keys.iter().find(|k| match target {
-        Target::Calls => !k.is_i64(),
-        Target::Reps => !k.is_string(),
-    }) {
-        let wanted = match target {
-            Target::Calls => "an integer",
-            Target::Reps => "a string",
-        };
+    let (wanted, fits): (&str, fn(&Cell) -> bool) = match target {
+        Target::Calls => ("an integer", |k| k.as_i64().is_some()),
+        Target::Reps => ("a string", |k| k.as_str().is_some()),
+    };
+    if let Some(k) = keys.iter().find(|k| !fits(k)) {
         return Err(ApiError::body(format!("`{key}` must be {wanted}, got {k}")));
     }
     Ok(Changes {
         target,
         keys,
-        columns,
+        columns: parsed.columns,
+        nulls_clear: parsed.row_wise,
     })
 }
 
-type Columns = Vec<(String, Vec<Option<Value>>)>;
-
-/// `{"call_id":[..],"campaign":[..]}`: a null leaves the value unchanged.
-fn columnar(columns: Map<String, Value>, key: &str) -> Result<(Vec<Value>, Columns), ApiError> {
-    let mut keys = None;
-    let mut changed = Vec::with_capacity(columns.len());
-    for (name, column) in columns {
-        let Value::Array(values) = column else {
-            return Err(if name == key {
-                ApiError::body("a columnar body maps every column to an array")
-            } else {
-                ApiError::body(format!(
-                    "column `{name}` is not an array (mixed body shapes?)"
-                ))
-            });
-        };
-        if name == key {
-            keys = Some(values);
-        } else {
-            changed.push((name, values));
-        }
-    }
-    let keys = keys.ok_or_else(|| missing_key(key))?;
-    let changed = changed
-        .into_iter()
-        .map(|(name, values)| {
-            if values.len() != keys.len() {
-                return Err(ApiError::body(format!(
-                    "column `{name}` has {} values for {} keys",
-                    values.len(),
-                    keys.len()
-                )));
-            }
-            let values = values
-                .into_iter()
-                .map(|v| (!v.is_null()).then_some(v))
-                .collect();
-            Ok((name, values))
-        })
-        .collect::<Result<_, _>>()?;
-    Ok((keys, changed))
-}
-
-/// `[{"call_id":1,"campaign":"A"}, ...]`: a key given for only some rows is set to null on the
-/// rows that lack it; an explicit null clears.
-fn row_wise(items: Vec<Value>, key: &str) -> Result<(Vec<Value>, Columns), ApiError> {
-    let mut rows = Vec::with_capacity(items.len());
-    let mut names: Vec<String> = Vec::new();
-    for item in items {
-        let Value::Object(row) = item else {
-            return Err(ApiError::body("a row-wise body is an array of objects"));
-        };
-        for name in row.keys() {
-            if name != key && !names.contains(name) {
-                names.push(name.clone());
-            }
-        }
-        rows.push(row);
-    }
-    let mut columns: Columns = names
-        .into_iter()
-        .map(|name| (name, Vec::with_capacity(rows.len())))
-        .collect();
-    let mut keys = Vec::with_capacity(rows.len());
-    for mut row in rows {
-        keys.push(row.remove(key).unwrap_or(Value::Null));
-        for (name, values) in &mut columns {
-            values.push(Some(row.remove(name.as_str()).unwrap_or(Value::Null)));
-        }
-    }
-    Ok((keys, columns))
-}
-
-/// Applies parsed changes; answers `{"updated": n, "not_found": [...]}`.
-pub fn apply(store: &mut Store, changes: Changes) -> Value {
-    let Changes {
-        target,
-        keys,
-        columns,
-    } = changes;
-    let rows: Vec<Option<usize>> = keys
-        .iter()
+/// The store rows of `keys` (`None`: no such row).
+fn find_rows(store: &Store, target: Target, keys: &[Cell]) -> Vec<Option<usize>> {
+    keys.iter()
         .map(|k| match target {
             Target::Calls => {
                 let id = k.as_i64().unwrap_or_default();
@@ -186,7 +168,18 @@ pub fn apply(store: &mut Store, changes: Changes) -> Value {
                     .ok()
             }
         })
-        .collect();
+        .collect()
+}
+
+/// Applies parsed changes; answers `{"updated": n, "not_found": [...]}`.
+pub fn apply(store: &mut Store, changes: Changes) -> Value {
+    let Changes {
+        target,
+        keys,
+        columns,
+        nulls_clear,
+    } = changes;
+    let rows = find_rows(store, target, &keys);
     let names: Vec<Arc<str>> = columns
         .iter()
         .map(|(name, _)| shared_name(store, target, name))
@@ -195,7 +188,9 @@ pub fn apply(store: &mut Store, changes: Changes) -> Value {
     let mut values: Vec<_> = columns.into_iter().map(|(_, v)| v.into_iter()).collect();
     // Row by row, so each row's memory is visited once.
     for row in &rows {
-        let changed = values.iter_mut().map(|column| column.next().flatten());
+        let changed = values
+            .iter_mut()
+            .map(|column| column.next().filter(|c| nulls_clear || !c.is_null()));
         let Some(index) = *row else {
             changed.for_each(drop);
             continue;
@@ -225,9 +220,10 @@ pub fn apply(store: &mut Store, changes: Changes) -> Value {
         remember(store, target, name);
     }
     let not_found: Vec<Value> = keys
-        .into_iter()
+        .iter()
         .zip(&rows)
-        .filter_map(|(k, row)| row.is_none().then_some(k))
+        .filter(|(_, row)| row.is_none())
+        .map(|(k, _)| k.to_value())
         .collect();
     let updated = rows.iter().flatten().count();
     serde_json::json!({"updated": updated, "not_found": not_found})

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use pyo3::exceptions::PyRuntimeError;
 use pyo3::prelude::*;
+use pyo3::types::PyInt;
 
 use super::args::DateArg;
 use crate::emulator::{EmulatorConfig, Faults, RunningEmulator};
@@ -18,6 +19,52 @@ pub struct PyEmulator {
     api_key: String,
 }
 
+/// The most seconds `latency` and `retry_after` take: longer than any test waits, and far from
+/// what `Duration` can hold.
+const MAX_SECONDS: f64 = 86_400.0;
+/// Bandwidth bounds in bytes per second: below 1 kB/s a page would take hours; above 1 TB/s
+/// the limit means nothing.
+const MIN_BANDWIDTH: f64 = 1e3;
+const MAX_BANDWIDTH: f64 = 1e12;
+/// The most calls, reps and days a tenant has: beyond them generation would exhaust memory or
+/// leave the calendar.
+const MAX_CALLS: i128 = 10_000_000;
+const MAX_REPS: i128 = 1_000_000;
+const MAX_DAYS: i128 = 36_500;
+
+/// A Python int of any size. Values beyond `i128` saturate, so a range check refuses them with
+/// the parameter's name instead of an `OverflowError` that names nothing.
+#[derive(Clone, Copy)]
+struct AnyInt(i128);
+
+impl<'a, 'py> FromPyObject<'a, 'py> for AnyInt {
+    type Error = PyErr;
+
+    fn extract(obj: Borrowed<'a, 'py, PyAny>) -> PyResult<Self> {
+        match obj.extract::<i128>() {
+            Ok(value) => Ok(AnyInt(value)),
+            Err(_) if obj.is_instance_of::<PyInt>() => {
+                Ok(AnyInt(if obj.lt(0)? { i128::MIN } else { i128::MAX }))
+            }
+            Err(err) => Err(err),
+        }
+    }
+}
+
+impl AnyInt {
+    /// The value if it lies in `min..=max`, else an error naming `name`.
+    fn within(self, name: &str, min: i128, max: i128) -> Result<i128, Error> {
+        if (min..=max).contains(&self.0) {
+            Ok(self.0)
+        } else {
+            Err(Error::invalid(
+                name,
+                format!("must be an integer between {min} and {max}"),
+            ))
+        }
+    }
+}
+
 /// A `converz.testing.Faults` (a dataclass, so every attribute is present), read by name.
 #[derive(FromPyObject)]
 struct FaultSettings {
@@ -25,9 +72,10 @@ struct FaultSettings {
     rate_limit_rate: f64,
     retry_after: Option<f64>,
     latency: f64,
+    bandwidth: Option<f64>,
     drop_rate: f64,
-    page_cap: Option<usize>,
-    insert_every: Option<usize>,
+    page_cap: Option<AnyInt>,
+    insert_every: Option<AnyInt>,
     html_errors: bool,
 }
 
@@ -44,14 +92,20 @@ impl FaultSettings {
             }
         }
         let seconds = |name, value: f64| {
-            if value.is_finite() && value >= 0.0 {
+            if (0.0..=MAX_SECONDS).contains(&value) {
                 Ok(value)
             } else {
                 Err(Error::invalid(
                     name,
-                    "must be a non-negative number of seconds",
+                    format!("must be a number of seconds between 0 and {MAX_SECONDS}"),
                 ))
             }
+        };
+        let period = |name, value: Option<AnyInt>| {
+            value
+                .map(|v| v.within(name, 0, i128::from(u32::MAX)))
+                .transpose()
+                .map(|v| v.map(|v| v as usize).filter(|&v| v > 0))
         };
         Ok(Faults {
             error_rate: self.error_rate,
@@ -61,9 +115,25 @@ impl FaultSettings {
                 .map(|r| seconds("retry_after", r))
                 .transpose()?,
             latency: Duration::from_secs_f64(seconds("latency", self.latency)?),
+            bandwidth: self
+                .bandwidth
+                .map(|b| {
+                    if (MIN_BANDWIDTH..=MAX_BANDWIDTH).contains(&b) {
+                        Ok(b)
+                    } else {
+                        Err(Error::invalid(
+                            "bandwidth",
+                            format!(
+                                "must be between {MIN_BANDWIDTH} and {MAX_BANDWIDTH} bytes per \
+                                 second (or None for unlimited)"
+                            ),
+                        ))
+                    }
+                })
+                .transpose()?,
             drop_rate: self.drop_rate,
-            page_cap: self.page_cap.filter(|&c| c > 0),
-            insert_every: self.insert_every.filter(|&e| e > 0),
+            page_cap: period("page_cap", self.page_cap)?,
+            insert_every: period("insert_every", self.insert_every)?,
             html_errors: self.html_errors,
         })
     }
@@ -72,30 +142,32 @@ impl FaultSettings {
 #[pymethods]
 impl PyEmulator {
     #[new]
-    #[pyo3(signature = (*, calls=100_000, reps=200, seed=0, host="127.0.0.1".to_owned(), port=0, api_key=None, today=None, days=365, faults=None))]
+    #[pyo3(signature = (*, calls=AnyInt(100_000), reps=AnyInt(200), seed=AnyInt(0), host="127.0.0.1".to_owned(), port=AnyInt(0), api_key=None, today=None, days=AnyInt(365), faults=None))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         py: Python<'_>,
-        calls: usize,
-        reps: usize,
-        seed: u64,
+        calls: AnyInt,
+        reps: AnyInt,
+        seed: AnyInt,
         host: String,
-        port: u16,
+        port: AnyInt,
         api_key: Option<String>,
         today: Option<DateArg>,
-        days: u32,
+        days: AnyInt,
         faults: Option<FaultSettings>,
     ) -> PyResult<Self> {
         let defaults = EmulatorConfig::default();
+        let port = port.within("port", 0, i128::from(u16::MAX))? as u16;
         let config = EmulatorConfig {
-            calls,
-            reps: reps.max(1),
-            seed,
+            calls: calls.within("calls", 0, MAX_CALLS)? as usize,
+            // Zero reps is one rep: calls need someone to take them.
+            reps: reps.within("reps", 0, MAX_REPS)?.max(1) as usize,
+            seed: seed.within("seed", 0, i128::from(u64::MAX))? as u64,
             today: today
                 .map(|d| d.date("today"))
                 .transpose()?
                 .unwrap_or(defaults.today),
-            days: days.max(1),
+            days: days.within("days", 1, MAX_DAYS)? as u32,
             api_key: api_key.unwrap_or(defaults.api_key),
             faults: faults
                 .map(FaultSettings::validate)

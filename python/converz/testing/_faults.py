@@ -16,7 +16,9 @@ class Faults:
         error_rate: Fraction of requests answered 500/503.
         rate_limit_rate: Fraction of requests answered 429.
         retry_after: ``Retry-After`` seconds on 429s; None sends no header.
-        latency: Seconds added before every answer.
+        latency: Seconds before every answer starts (WAN round trip; before the first byte).
+        bandwidth: Bytes per second that all response bodies share, as sent (after gzip when
+            the client asked for it); None is unlimited. With ``latency``, a WAN profile.
         drop_rate: Fraction of GET bodies cut off mid-way (connection dropped).
         page_cap: Silently serve at most this many rows per page.
         insert_every: Every N-th ``GET /calls``, insert calls early in the order (rows shift).
@@ -28,12 +30,14 @@ class Faults:
         1.0
         >>> with Emulator(calls=100, reps=5, error_rate=0.1) as emu:
         ...     emu.set_faults(page_cap=30)
+        >>> wan = Faults(latency=0.04, bandwidth=50e6)  # 40 ms, 50 MB/s shared
     """
 
     error_rate: float = 0.0
     rate_limit_rate: float = 0.0
     retry_after: Optional[float] = 1.0
     latency: float = 0.0
+    bandwidth: Optional[float] = None
     drop_rate: float = 0.0
     page_cap: Optional[int] = None
     insert_every: Optional[int] = None
