@@ -79,3 +79,44 @@ def test_reps_stream_equals_eager_under_a_page_cap():
     assert pl.concat(pages).sort("rep_id").equals(eager.to_polars().sort("rep_id"))
     assert eager.num_rows == 2_500
     assert stream.warnings == eager.warnings != []
+
+
+def test_a_server_that_ignores_page_fails_instead_of_looping():
+    import json
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    import pytest
+
+    import converz
+
+    body = json.dumps([{"call_id": i, "rep_id": "a"} for i in range(50)]).encode()
+
+    class SamePage(BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802 - the stdlib's name
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    class Quiet(ThreadingHTTPServer):
+        def handle_error(self, request, client_address):
+            pass  # the client hangs up on purpose once it gives up
+
+    server = Quiet(("127.0.0.1", 0), SamePage)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        client = converz.Client(base_url=f"http://127.0.0.1:{server.server_port}", api_key="k")
+        for read in (
+            lambda: client.calls(page_size=50),
+            lambda: list(client.iter_calls(page_size=50)),
+            lambda: client.calls(page_size=80),  # looks capped at 50 first
+        ):
+            with pytest.raises(converz.DecodeError, match="ignore the page parameter"):
+                read()
+    finally:
+        server.shutdown()

@@ -14,7 +14,7 @@ use super::client::ApiClient;
 use super::paginate::{PageSpec, Pager};
 use super::progress::Progress;
 use crate::decode::{sort_by_key, DecodedPage, DecodedTable, FetchDecoder, KeyDeduper};
-use crate::error::Result;
+use crate::error::{Error, Result};
 
 /// Which pass the listing is in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -38,6 +38,10 @@ pub struct Listing {
     pass: Pass,
     /// Repeated rows dropped in the concurrent pass: the evidence that rows moved.
     moved: usize,
+    /// Rows handed out so far.
+    handed_out: usize,
+    /// Full pages in a row that brought no new row.
+    stale_pages: usize,
     warnings: Vec<String>,
 }
 
@@ -66,6 +70,8 @@ impl Listing {
             pager,
             pass: Pass::Concurrent,
             moved: 0,
+            handed_out: 0,
+            stale_pages: 0,
             warnings: Vec::new(),
         }
     }
@@ -113,7 +119,33 @@ impl Listing {
         if self.pass == Pass::Concurrent {
             self.moved += dropped;
         }
+        let kept = page.rows.saturating_sub(dropped);
+        self.check_progress(page.rows, kept)?;
+        self.handed_out += kept;
         Ok(page)
+    }
+
+    /// A server that ignores `page=` serves the same full page forever. Re-reading rows is
+    /// normal (a capped-page restart reads from page 1 again), but never more pages of old rows
+    /// in a row than the rows handed out could fill: past that, the listing cannot end.
+    fn check_progress(&mut self, rows: usize, kept: usize) -> Result<()> {
+        if rows == 0 || kept > 0 {
+            self.stale_pages = 0;
+            return Ok(());
+        }
+        self.stale_pages += 1;
+        if self.stale_pages > self.handed_out / rows + 3 {
+            self.pass = Pass::Done;
+            return Err(Error::Decode {
+                endpoint: format!("GET {}", self.spec.path),
+                message: format!(
+                    "{} pages in a row brought only rows already received: the server seems \
+                     to ignore the page parameter, so the listing would never end",
+                    self.stale_pages
+                ),
+            });
+        }
+        Ok(())
     }
 
     /// The pager ran out: start the repair pass if rows moved, else end.
