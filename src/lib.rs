@@ -28,6 +28,8 @@ mod _core {
     #[pymodule_export]
     use crate::python::push::push;
     #[pymodule_export]
+    use crate::python::push_result::{PyChunkResult, PyPushResult};
+    #[pymodule_export]
     use crate::python::query::{check_query, normalize_date, normalize_datetime};
     #[pymodule_export]
     use crate::python::stream::PyBatchStream;

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import collections
 import datetime as dt
 import decimal
+import os
+import signal
+import threading
+import time
 
 import pandas as pd
 import polars as pl
@@ -11,6 +16,7 @@ import pyarrow as pa
 import pytest
 
 import converz
+from converz import _core
 from converz.testing import Emulator
 
 
@@ -239,3 +245,135 @@ def test_partial_failure_then_resume_applies_everything_once():
         assert resumed.ok
         got = reader.calls(page_size=1_000_000).to_polars().sort("call_id")
     assert got["qa_score"].to_list() == frame["qa_score"].to_list()
+
+
+def test_clear_with_more_than_64_columns_clears_exactly_the_null_cells(write_emulator):
+    # A u64 null-pattern mask wrapped at 64 columns: column 65's null cleared column 1.
+    client = write_emulator.client(progress=False)
+    ids = _calls(client)["call_id"][:3].to_list()
+    names = [f"attr{i}" for i in range(70)]
+    client.push_updates(pl.DataFrame({"call_id": ids, **{n: [1, 2, 3] for n in names}}))
+    nulls = {0: {"attr65"}, 1: {"attr1", "attr69"}, 2: set()}
+    update = pl.DataFrame(
+        {
+            "call_id": ids,
+            **{n: [None if n in nulls[row] else 7 for row in range(3)] for n in names},
+        }
+    )
+    result = client.push_updates(update, clear=names)
+    assert sorted(c.columns for c in result.chunks if c.kind == "clear") == [
+        ("attr1", "attr69"),
+        ("attr65",),
+    ]
+    got = _calls(client).filter(pl.col("call_id").is_in(ids)).sort("call_id")
+    for row in range(3):
+        for name in names:
+            assert got[name][row] == (None if name in nulls[row] else 7), (row, name)
+
+
+def _null_frames(ids: list[int]) -> dict[str, object]:
+    n = len(ids)
+    return {
+        "polars": pl.DataFrame({"call_id": ids, "campaign": [None] * n}),
+        "pyarrow": pa.table({"call_id": pa.array(ids), "campaign": pa.nulls(n)}),
+        "pandas": pd.DataFrame({"call_id": ids, "campaign": pd.Series([None] * n, dtype=object)}),
+    }
+
+
+@pytest.mark.parametrize("library", ["polars", "pyarrow", "pandas"])
+def test_null_typed_columns_leave_values_or_clear_them(write_emulator, library):
+    client = write_emulator.client(progress=False)
+    before = _calls(client)
+    ids = before["call_id"][:10].to_list()
+    frame = _null_frames(ids)[library]
+    assert client.push_updates(frame).updated == 10
+    _unchanged(before, _calls(client), before.columns)
+    result = client.push_updates(frame, clear=["campaign"])
+    assert [c.columns for c in result.chunks if c.kind == "clear"] == [("campaign",)]
+    after = _calls(client)
+    assert after["campaign"].head(10).to_list() == [None] * 10
+    _unchanged(before.tail(len(before) - 10), after.tail(len(after) - 10), before.columns)
+
+
+class _Exporter:
+    """An Arrow exporter converz does not recognise: whatever it exports reaches the core."""
+
+    def __init__(self, inner: object) -> None:
+        self.inner = inner
+
+    def __arrow_c_stream__(self, requested_schema: object = None) -> object:
+        return self.inner.__arrow_c_stream__(requested_schema)  # type: ignore[attr-defined]
+
+
+class _BrokenExporter:
+    def __arrow_c_stream__(self, requested_schema: object = None) -> object:
+        raise RuntimeError("export failed")
+
+
+@pytest.mark.parametrize(
+    "frame",
+    [
+        # polars exports a Null column with a buffer the C data interface does not define.
+        _Exporter(pl.DataFrame({"call_id": [1], "x": [None]})),
+        _BrokenExporter(),
+    ],
+)
+def test_unreadable_frames_are_the_frames_fault(write_emulator, frame):
+    client = write_emulator.client(progress=False)
+    with pytest.raises(converz.InvalidParameterError) as info:
+        client.push_updates(frame)
+    assert info.value.parameter == "df"
+    assert "read as Arrow" in str(info.value)
+
+
+def _stop_a_slow_push(emu: Emulator, how: str, ids: list[int]) -> BaseException:
+    """Starts a push of 50 chunks that needs ~10 s and stops it after about a second."""
+    client = emu.client(max_concurrency=2, retries=0, progress=False)
+    frame = pl.DataFrame({"call_id": ids, "stop_mark": 1})
+    emu.set_faults(latency=0.4)
+    if how == "sigint":
+        timer = threading.Timer(1.0, os.kill, (os.getpid(), signal.SIGINT))
+        timer.start()
+        with pytest.raises(KeyboardInterrupt) as info:
+            client.push_updates(frame, chunk_rows=100)
+        timer.join()
+        return info.value
+    started = time.monotonic()
+
+    def callback(*counters: int) -> None:
+        if time.monotonic() - started > 1.0:
+            raise ValueError("progress bar broke")
+
+    with pytest.raises(converz.PushError) as info:
+        _core.push(client._raw, frame, chunk_rows=100, progress=callback)
+    return info.value
+
+
+@pytest.mark.parametrize("how", ["sigint", "callback"])
+def test_a_stopped_push_sends_nothing_more_and_says_what_was_applied(how):
+    with Emulator(calls=5_000, reps=10, seed=4) as emu:
+        reader = emu.client(progress=False)
+        ids = reader.calls(page_size=10_000).to_polars()["call_id"].to_list()
+        stopped = _stop_a_slow_push(emu, how, ids)
+        # Requests already admitted finish their 0.4 s wait; anything new would now be instant.
+        emu.set_faults()
+        time.sleep(1.5)
+        got = reader.calls(page_size=10_000).to_polars()
+        marked = set(got.filter(pl.col("stop_mark") == 1)["call_id"].to_list())
+        time.sleep(1.0)
+        again = reader.calls(page_size=10_000).to_polars()
+        assert set(again.filter(pl.col("stop_mark") == 1)["call_id"].to_list()) == marked
+        assert len(marked) < 2_500  # detached chunk tasks would have sent all 5,000 rows
+    error = stopped if how == "callback" else stopped.__cause__
+    assert isinstance(error, converz.PushError)
+    if how == "callback":
+        assert isinstance(error.__cause__, ValueError)
+    result = error.result
+    keys: dict[str, set[int]] = collections.defaultdict(set)
+    for c in result.chunks:  # chunk i holds rows 100 i .. 100 i + 99
+        keys[c.status] |= set(ids[c.index * 100 : (c.index + 1) * 100])
+    assert keys["applied"] <= marked <= keys["applied"] | keys["interrupted"]
+    assert len(keys["interrupted"]) <= 2 * 100  # at most max_concurrency chunks in flight
+    assert keys["not_sent"]
+    assert result.remaining.num_rows == 5_000 - len(keys["applied"])
+    assert not result.ok

@@ -24,7 +24,7 @@ from converz._query import (
     _Query,
 )
 from converz._table import Table, TableStream
-from converz.exceptions import InvalidParameterError, PushError
+from converz.exceptions import InvalidParameterError
 
 if TYPE_CHECKING:
     import polars as pl
@@ -85,6 +85,15 @@ def _arrow_input(data: Any) -> Any:
                 "pushing a pandas DataFrame needs pyarrow: pip install 'converz[pandas]'"
             ) from err
         return pa.Table.from_pandas(data, preserve_index=False)
+    if module == "polars" and hasattr(data, "with_columns"):
+        import polars as pl
+
+        nulls = [name for name, dtype in data.schema.items() if dtype == pl.Null]
+        if nulls:
+            # polars exports a Null column with a buffer the Arrow C data interface does not
+            # define, and arrow-rs refuses it. An all-null Boolean column means the same to a
+            # push: leave unchanged, or clear when named in clear=.
+            data = data.with_columns(pl.col(nulls).cast(pl.Boolean))
     if hasattr(data, "__arrow_c_stream__") or hasattr(data, "__arrow_c_array__"):
         return data
     raise InvalidParameterError(
@@ -511,7 +520,7 @@ class Client:
         """
         data = _arrow_input(df)
         with progress_bar(self._pick(progress), "push", unit="chunks") as callback:
-            raw = _core.push(
+            result = _core.push(
                 self._raw,
                 data,
                 to=to,
@@ -520,27 +529,8 @@ class Client:
                 on_duplicate=on_duplicate,
                 timezone=timezone,
                 dry_run=dry_run,
+                strict=strict,
                 progress=callback,
-            )
-        result = PushResult._from_core(raw)
-        error = raw.get("error")
-        if error is not None:
-            applied = sum(c.rows for c in result.chunks if c.status == "applied")
-            raise PushError(
-                f"{len(result.failed)} of {len(result.chunks)} chunks were not applied "
-                f"({applied:,} of {result.rows:,} rows were); first failure: {error}",
-                result=result,
-                hint="push err.result.remaining again to apply only the rest",
-            ) from error
-        if strict and result.not_found:
-            from converz.exceptions import InvalidRequestError
-
-            shown = ", ".join(map(str, result.not_found[:5]))
-            raise InvalidRequestError(
-                f"{len(result.not_found)} keys do not exist (e.g. {shown}); the other rows "
-                "were applied",
-                code="not_found",
-                hint="drop the unknown keys, or call without strict=True",
             )
         logger.info("%s", result)
         return result

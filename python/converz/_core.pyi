@@ -4,6 +4,7 @@ from collections.abc import Iterator, Sequence
 from typing import Any, Callable, Final, Literal, Optional, Union, final
 
 from converz._query import _Query
+from converz._table import Table
 from converz.testing._faults import Faults
 
 __version__: Final[str]
@@ -62,6 +63,101 @@ def fetch(
 ) -> Union[tuple[ArrowTable, list[str]], BatchStream]: ...
 
 # --- push ---
+_Key = Union[int, str]
+
+@final
+class ChunkResult:
+    """One request body of a push.
+
+    Attributes:
+        index: Position in sending order.
+        kind: ``"update"`` (columnar values) or ``"clear"`` (row-wise explicit nulls).
+        rows: Rows in the chunk.
+        first_key: Key of the first row.
+        last_key: Key of the last row.
+        status: ``"applied"``, ``"failed"``, ``"interrupted"`` (in flight when the push was
+            stopped: may or may not be applied), ``"not_sent"`` or ``"planned"`` (dry run).
+        updated: The API's ``updated`` count (applied chunks).
+        not_found: Keys the API did not know (applied chunks).
+        columns: Columns cleared (clear chunks).
+        error: Why it failed (failed chunks).
+    """
+
+    @property
+    def index(self) -> int: ...
+    @property
+    def kind(self) -> Literal["update", "clear"]: ...
+    @property
+    def rows(self) -> int: ...
+    @property
+    def first_key(self) -> _Key: ...
+    @property
+    def last_key(self) -> _Key: ...
+    @property
+    def status(self) -> Literal["applied", "failed", "interrupted", "not_sent", "planned"]: ...
+    @property
+    def updated(self) -> int: ...
+    @property
+    def not_found(self) -> tuple[_Key, ...]: ...
+    @property
+    def columns(self) -> tuple[str, ...]: ...
+    @property
+    def error(self) -> Optional[str]: ...
+    def __eq__(self, other: object) -> bool: ...
+    def __hash__(self) -> int: ...
+
+@final
+class PushResult:
+    """The outcome of :meth:`converz.Client.push_updates`.
+
+    Attributes:
+        target: ``"calls"`` or ``"reps"``.
+        rows: Rows sent (after ``on_duplicate="last"`` dropped earlier duplicates).
+        chunks: One :class:`ChunkResult` per request body, in sending order.
+        bytes: Bytes of request bodies sent (or encoded, for a dry run).
+        elapsed: Seconds.
+        dry_run: True when nothing was sent.
+        remaining: The input rows not known to be applied (failed, interrupted or not sent),
+            ready to push again; None when everything was applied.
+
+    Example:
+        >>> res = client.push_updates(df)  # doctest: +SKIP
+        >>> res.updated, res.not_found  # doctest: +SKIP
+        (1000, [])
+    """
+
+    @property
+    def target(self) -> Literal["calls", "reps"]: ...
+    @property
+    def rows(self) -> int: ...
+    @property
+    def chunks(self) -> tuple[ChunkResult, ...]: ...
+    @property
+    def bytes(self) -> int: ...
+    @property
+    def elapsed(self) -> float: ...
+    @property
+    def dry_run(self) -> bool: ...
+    @property
+    def remaining(self) -> Optional[Table]: ...
+    @property
+    def requests(self) -> int:
+        """Request bodies sent (or planned, for a dry run)."""
+    @property
+    def updated(self) -> int:
+        """Sum of the API's ``updated`` counts over the update (not clear) chunks."""
+    @property
+    def not_found(self) -> list[_Key]:
+        """Keys the API did not know, each once; they were not created."""
+    @property
+    def ok(self) -> bool:
+        """True when every chunk was applied (or, for a dry run, planned)."""
+    @property
+    def failed(self) -> list[ChunkResult]:
+        """Chunks that failed, were interrupted or were not sent."""
+    def report(self) -> str:
+        """A text table of every chunk: kind, key range, rows and status."""
+
 def push(
     client: RawClient,
     data: object,
@@ -72,8 +168,18 @@ def push(
     on_duplicate: Literal["error", "last"] = "error",
     timezone: Optional[str] = None,
     dry_run: bool = False,
+    strict: bool = False,
     progress: _Progress = None,
-) -> dict[str, Any]: ...
+) -> PushResult:
+    """Validates and sends ``data``; see :meth:`converz.Client.push_updates`.
+
+    Raises:
+        PushError: Some chunk was not applied (``.result`` says which), or an exception from
+            ``progress`` stopped the push (its ``__cause__``).
+        KeyboardInterrupt: Ctrl-C stopped the push; its ``__cause__`` is the ``PushError``
+            saying what was applied.
+        InvalidRequestError: ``strict=True`` and the API reported unknown keys.
+    """
 
 # --- emulator ---
 @final

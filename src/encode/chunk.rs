@@ -1,15 +1,16 @@
 //! The push plan: which rows go in which body, and the rendering of one body on demand.
 //!
 //! Columnar chunks cover the selected rows in order, `chunk_rows` at a time. Clear chunks group
-//! the rows by *which* `clear` columns are null on them (a bitmask), so each row-wise body has
-//! the same keys on every row, and are chunked the same way.
+//! the rows by *which* `clear` columns are null on them (a bitset of any width: a `u64` mask
+//! once wrapped past 64 columns and cleared columns that were never null), so each row-wise
+//! body has the same keys on every row, and are chunked the same way.
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::str::FromStr;
 
 use arrow_array::timezone::Tz;
-use arrow_array::{Array, RecordBatch};
+use arrow_array::RecordBatch;
 use bytes::Bytes;
 
 use super::validate::{check_finite, check_options, key_values, select_rows};
@@ -120,11 +121,7 @@ impl PushPlan {
                 },
             };
         let key_of = |(b, r): RowRef| keys.get(offsets[b as usize] + r as usize);
-        let clear: Vec<usize> = options
-            .clear
-            .iter()
-            .filter_map(|name| schema.index_of(name).ok())
-            .collect();
+        let clear = clear_columns(&options.clear, &schema);
         let mut rows = Vec::new();
         let mut chunks = Vec::new();
         for start in (0..selection.len()).step_by(options.chunk_rows) {
@@ -137,9 +134,9 @@ impl PushPlan {
             });
             rows.push(Rows::Range(start, end));
         }
-        for (mask, group) in clear_groups(&batches, &selection, &clear) {
+        for (mask, group) in clear_groups(&writers, &selection, &clear) {
             let columns: Vec<usize> = (0..clear.len())
-                .filter(|i| mask & (1 << i) != 0)
+                .filter(|&i| bit(&mask, i))
                 .map(|i| clear[i])
                 .collect();
             let names: Vec<String> = columns
@@ -285,46 +282,53 @@ fn row_offsets(batches: &[RecordBatch]) -> Vec<usize> {
     offsets
 }
 
-/// Selected rows with at least one null `clear` column, grouped by which ones are null.
+/// The indices of the `clear` columns, each once (a name given twice would repeat its key in
+/// every row-wise body), in the order given.
+fn clear_columns(names: &[String], schema: &arrow_schema::Schema) -> Vec<usize> {
+    let mut columns: Vec<usize> = Vec::with_capacity(names.len());
+    for index in names.iter().filter_map(|name| schema.index_of(name).ok()) {
+        if !columns.contains(&index) {
+            columns.push(index);
+        }
+    }
+    columns
+}
+
+/// Whether bit `i` of a bitset of `u64` words is set.
+fn bit(words: &[u64], i: usize) -> bool {
+    words[i / 64] & (1 << (i % 64)) != 0
+}
+
+/// Selected rows with at least one null `clear` column, grouped by which ones are null (a
+/// bitset, bit `i` for `clear[i]`). The row's bitset is built in one reused buffer and a group
+/// key is allocated only when a new pattern appears, so the scan allocates nothing per row.
 fn clear_groups(
-    batches: &[RecordBatch],
+    writers: &[Vec<Box<dyn ValueWriter>>],
     selection: &Selection,
     clear: &[usize],
-) -> BTreeMap<u64, Vec<RowRef>> {
-    let mut groups: BTreeMap<u64, Vec<RowRef>> = BTreeMap::new();
+) -> BTreeMap<Box<[u64]>, Vec<RowRef>> {
+    let mut groups: BTreeMap<Box<[u64]>, Vec<RowRef>> = BTreeMap::new();
     if clear.is_empty() {
         return groups;
     }
+    let mut mask = vec![0u64; clear.len().div_ceil(64)];
     for &(b, r) in selection.range(0, selection.len()).iter() {
-        let batch = &batches[b as usize];
-        let mask = clear.iter().enumerate().fold(0u64, |mask, (i, &c)| {
-            if is_missing(batch.column(c).as_ref(), r as usize) {
-                mask | (1 << i)
-            } else {
-                mask
+        let writers = &writers[b as usize];
+        mask.fill(0);
+        for (i, &c) in clear.iter().enumerate() {
+            if writers[c].is_null(r as usize) {
+                mask[i / 64] |= 1 << (i % 64);
             }
-        });
-        if mask != 0 {
-            groups.entry(mask).or_default().push((b, r));
+        }
+        if mask.iter().all(|&word| word == 0) {
+            continue;
+        }
+        match groups.get_mut(mask.as_slice()) {
+            Some(rows) => rows.push((b, r)),
+            None => {
+                groups.insert(mask.clone().into_boxed_slice(), vec![(b, r)]);
+            }
         }
     }
     groups
-}
-
-/// Null, or NaN (pandas' missing float).
-fn is_missing(column: &dyn Array, row: usize) -> bool {
-    use arrow_array::cast::AsArray;
-    use arrow_schema::DataType;
-    column.is_null(row)
-        || match column.data_type() {
-            DataType::Float64 => column
-                .as_primitive::<arrow_array::types::Float64Type>()
-                .value(row)
-                .is_nan(),
-            DataType::Float32 => column
-                .as_primitive::<arrow_array::types::Float32Type>()
-                .value(row)
-                .is_nan(),
-            _ => false,
-        }
 }

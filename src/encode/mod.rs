@@ -20,6 +20,8 @@ mod values;
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_clear;
 
 use arrow_array::RecordBatch;
 use arrow_schema::Schema;

@@ -23,6 +23,11 @@ use crate::json_write::{push_date, push_datetime, push_string};
 pub trait ValueWriter: Send + Sync {
     /// Appends row `row` as JSON.
     fn write(&self, row: usize, out: &mut Vec<u8>);
+
+    /// Whether [`write`](Self::write) writes `null` for `row`: the one definition of a missing
+    /// cell, so a cell left unchanged in the columnar form is exactly one `clear=` clears (a
+    /// Null-typed column, NaN, a dictionary key pointing at a null value).
+    fn is_null(&self, row: usize) -> bool;
 }
 
 /// Builds the writer for `array` (column `name`), or explains why the type cannot be pushed.
@@ -60,6 +65,11 @@ pub fn make_writer(name: &str, array: &ArrayRef, zone: &Tz) -> Result<Box<dyn Va
             })
         }
         D::Decimal128(_, _) | D::Decimal256(_, _) => Box::new(DecimalWriter(a)),
+        // An empty dictionary (every key null) has nothing to look up: `normalized_keys`
+        // would panic on it.
+        D::Dictionary(_, _) if array.as_any_dictionary().values().is_empty() => {
+            Box::new(NullWriter)
+        }
         D::Dictionary(_, _) => {
             let dict = array.as_any_dictionary();
             let keys = dict.normalized_keys();
@@ -119,10 +129,18 @@ impl ValueWriter for NullWriter {
     fn write(&self, _: usize, out: &mut Vec<u8>) {
         out.extend_from_slice(b"null");
     }
+
+    fn is_null(&self, _: usize) -> bool {
+        true
+    }
 }
 
 struct BoolWriter(ArrayRef);
 impl ValueWriter for BoolWriter {
+    fn is_null(&self, row: usize) -> bool {
+        self.0.is_null(row)
+    }
+
     fn write(&self, row: usize, out: &mut Vec<u8>) {
         let a = self.0.as_boolean();
         out.extend_from_slice(match (a.is_null(row), a.value(row)) {
@@ -139,6 +157,10 @@ where
     T: ArrowPrimitiveType,
     T::Native: itoa::Integer,
 {
+    fn is_null(&self, row: usize) -> bool {
+        self.0.is_null(row)
+    }
+
     fn write(&self, row: usize, out: &mut Vec<u8>) {
         let a: &PrimitiveArray<T> = self.0.as_primitive();
         if a.is_null(row) {
@@ -151,6 +173,11 @@ where
 
 struct FloatWriter<T: ArrowPrimitiveType>(ArrayRef, fn(T::Native) -> f64);
 impl<T: ArrowPrimitiveType> ValueWriter for FloatWriter<T> {
+    fn is_null(&self, row: usize) -> bool {
+        let a: &PrimitiveArray<T> = self.0.as_primitive();
+        a.is_null(row) || !(self.1)(a.value(row)).is_finite()
+    }
+
     fn write(&self, row: usize, out: &mut Vec<u8>) {
         let a: &PrimitiveArray<T> = self.0.as_primitive();
         let v = (self.1)(a.value(row));
@@ -165,6 +192,10 @@ impl<T: ArrowPrimitiveType> ValueWriter for FloatWriter<T> {
 
 struct StringWriter(ArrayRef);
 impl ValueWriter for StringWriter {
+    fn is_null(&self, row: usize) -> bool {
+        self.0.is_null(row)
+    }
+
     fn write(&self, row: usize, out: &mut Vec<u8>) {
         if self.0.is_null(row) {
             out.extend_from_slice(b"null");
@@ -180,16 +211,25 @@ impl ValueWriter for StringWriter {
 }
 
 struct DateWriter(ArrayRef);
-impl ValueWriter for DateWriter {
-    fn write(&self, row: usize, out: &mut Vec<u8>) {
-        let date = if self.0.is_null(row) {
+impl DateWriter {
+    fn date(&self, row: usize) -> Option<chrono::NaiveDate> {
+        if self.0.is_null(row) {
             None
         } else if let DataType::Date32 = self.0.data_type() {
             self.0.as_primitive::<Date32Type>().value_as_date(row)
         } else {
             self.0.as_primitive::<Date64Type>().value_as_date(row)
-        };
-        match date {
+        }
+    }
+}
+
+impl ValueWriter for DateWriter {
+    fn is_null(&self, row: usize) -> bool {
+        self.date(row).is_none()
+    }
+
+    fn write(&self, row: usize, out: &mut Vec<u8>) {
+        match self.date(row) {
             Some(date) => {
                 out.push(b'"');
                 push_date(out, date);
@@ -233,6 +273,10 @@ impl TimestampWriter {
 }
 
 impl ValueWriter for TimestampWriter {
+    fn is_null(&self, row: usize) -> bool {
+        self.array.is_null(row) || self.naive(row).is_none()
+    }
+
     fn write(&self, row: usize, out: &mut Vec<u8>) {
         let Some(t) = (!self.array.is_null(row))
             .then(|| self.naive(row))
@@ -253,6 +297,10 @@ impl ValueWriter for TimestampWriter {
 
 struct DecimalWriter(ArrayRef);
 impl ValueWriter for DecimalWriter {
+    fn is_null(&self, row: usize) -> bool {
+        self.0.is_null(row)
+    }
+
     fn write(&self, row: usize, out: &mut Vec<u8>) {
         if self.0.is_null(row) {
             out.extend_from_slice(b"null");
@@ -274,6 +322,10 @@ struct DictionaryWriter {
     values: Box<dyn ValueWriter>,
 }
 impl ValueWriter for DictionaryWriter {
+    fn is_null(&self, row: usize) -> bool {
+        self.array.is_null(row) || self.values.is_null(self.keys[row])
+    }
+
     fn write(&self, row: usize, out: &mut Vec<u8>) {
         if self.array.is_null(row) {
             out.extend_from_slice(b"null");
@@ -288,6 +340,10 @@ struct ListWriter {
     items: Box<dyn ValueWriter>,
 }
 impl ValueWriter for ListWriter {
+    fn is_null(&self, row: usize) -> bool {
+        self.array.is_null(row)
+    }
+
     fn write(&self, row: usize, out: &mut Vec<u8>) {
         if self.array.is_null(row) {
             out.extend_from_slice(b"null");
@@ -319,6 +375,10 @@ struct StructWriter {
     children: Vec<(Vec<u8>, Box<dyn ValueWriter>)>,
 }
 impl ValueWriter for StructWriter {
+    fn is_null(&self, row: usize) -> bool {
+        self.array.is_null(row)
+    }
+
     fn write(&self, row: usize, out: &mut Vec<u8>) {
         if self.array.is_null(row) {
             out.extend_from_slice(b"null");

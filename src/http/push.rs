@@ -2,12 +2,21 @@
 //! before it is sent (so peak memory stays near the input), retried on 429/5xx/connection loss
 //! (updates are idempotent: the same values give the same result), and an exact account of what
 //! was applied when something still fails.
+//!
+//! The chunk tasks live in a [`JoinSet`] owned by the push future: when the caller drops that
+//! future (Ctrl-C, an exception in a progress callback) every task is aborted, so nothing keeps
+//! posting in the background. Each task writes its chunk's fate into a [`PushLedger`] the caller
+//! holds, which therefore still says exactly what was applied after an interrupted push.
 
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
+use parking_lot::Mutex;
 use reqwest::Method;
 use tokio::sync::Semaphore;
+use tokio::task::JoinSet;
 
 use super::client::{ApiClient, AttemptError};
 use super::progress::Progress;
@@ -26,7 +35,11 @@ pub enum ChunkStatus {
     },
     /// It failed after every retry; its rows may not be applied.
     Failed(Error),
-    /// Not sent, because an earlier chunk failed for good.
+    /// Its request was sent, but the push stopped (Ctrl-C) before the answer came: it may or
+    /// may not be applied. Every chunk is in this state while its request is in flight.
+    Interrupted,
+    /// Not sent: an earlier chunk failed for good, the push was interrupted first, or (dry
+    /// run) nothing is sent.
     NotSent,
 }
 
@@ -42,7 +55,7 @@ pub struct PushOutcome {
 }
 
 impl PushOutcome {
-    /// Indices of chunks that are not known to be applied (failed or not sent).
+    /// Indices of chunks that are not known to be applied (failed, interrupted or not sent).
     pub fn unapplied(&self) -> Vec<usize> {
         self.statuses
             .iter()
@@ -52,12 +65,63 @@ impl PushOutcome {
             .collect()
     }
 
-    /// The first failure, if any.
-    pub fn first_error(&self) -> Option<&Error> {
-        self.statuses.iter().find_map(|s| match s {
-            ChunkStatus::Failed(err) => Some(err),
-            _ => None,
-        })
+    /// The first failure, if any, with its chunk index.
+    pub fn first_error(&self) -> Option<(usize, &Error)> {
+        self.statuses
+            .iter()
+            .enumerate()
+            .find_map(|(index, s)| match s {
+                ChunkStatus::Failed(err) => Some((index, err)),
+                _ => None,
+            })
+    }
+}
+
+/// The fate of every chunk of a push as it happens, readable after the push future ended or
+/// was dropped half-way.
+#[derive(Debug)]
+pub struct PushLedger {
+    statuses: Mutex<Vec<ChunkStatus>>,
+    bytes_sent: AtomicU64,
+    started: Instant,
+}
+
+impl PushLedger {
+    /// A ledger of `chunks` chunks, none sent yet; the push's clock starts now.
+    pub fn new(chunks: usize) -> Self {
+        Self {
+            statuses: Mutex::new((0..chunks).map(|_| ChunkStatus::NotSent).collect()),
+            bytes_sent: AtomicU64::new(0),
+            started: Instant::now(),
+        }
+    }
+
+    fn set(&self, index: usize, status: ChunkStatus) {
+        // After `outcome` took the statuses, a task still finishing its last poll (its abort
+        // lands at its next await) records into nothing.
+        if let Some(slot) = self.statuses.lock().get_mut(index) {
+            *slot = status;
+        }
+    }
+
+    /// Takes the statuses recorded so far (a chunk still in flight stays
+    /// [`ChunkStatus::Interrupted`]). Call once, after the push ended or was dropped.
+    pub fn outcome(&self) -> PushOutcome {
+        PushOutcome {
+            statuses: std::mem::take(&mut *self.statuses.lock()),
+            bytes_sent: self.bytes_sent.load(Ordering::Acquire),
+            elapsed: self.started.elapsed(),
+        }
+    }
+}
+
+/// Set when the push future is dropped, so a task already past its permit sends nothing new
+/// even in the instant before its abort lands.
+struct StopOnDrop(Arc<AtomicBool>);
+
+impl Drop for StopOnDrop {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::Release);
     }
 }
 
@@ -69,70 +133,96 @@ struct UpdateAnswer {
     not_found: Vec<serde_json::Value>,
 }
 
-/// Sends every chunk of `plan` to its target endpoint.
+/// What each chunk task needs.
+#[derive(Clone)]
+struct Shared {
+    client: ApiClient,
+    plan: Arc<PushPlan>,
+    target: Target,
+    progress: Arc<Progress>,
+    ledger: Arc<PushLedger>,
+}
+
+/// Sends every chunk of `plan` to its target endpoint, recording each chunk's fate in `ledger`.
+/// Dropping the returned future aborts every chunk task.
 pub async fn push_plan(
     client: &ApiClient,
     plan: Arc<PushPlan>,
     target: Target,
     progress: Arc<Progress>,
-) -> PushOutcome {
-    let started = Instant::now();
+    ledger: Arc<PushLedger>,
+) {
     let permits = Arc::new(Semaphore::new(client.config().max_concurrency));
-    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let mut tasks = Vec::with_capacity(plan.chunks().len());
-    for index in 0..plan.chunks().len() {
-        let (client, plan, progress) = (client.clone(), Arc::clone(&plan), Arc::clone(&progress));
-        let (permits, stop) = (Arc::clone(&permits), Arc::clone(&stop));
-        tasks.push(tokio::spawn(async move {
-            let _permit = permits.acquire_owned().await.ok()?;
-            // A chunk that failed for good (bad key, 401, retries spent) means later chunks would
-            // most likely fail the same way; stop so the caller can resume cleanly.
-            if stop.load(std::sync::atomic::Ordering::Acquire) {
-                return None;
+    let stop = Arc::new(AtomicBool::new(false));
+    let shared = Shared {
+        client: client.clone(),
+        plan,
+        target,
+        progress,
+        ledger: Arc::clone(&ledger),
+    };
+    let mut tasks = JoinSet::new();
+    let mut task_chunk = HashMap::new();
+    for index in 0..shared.plan.chunks().len() {
+        let (shared, permits, stop) = (shared.clone(), Arc::clone(&permits), Arc::clone(&stop));
+        let handle = tasks.spawn(async move {
+            let Ok(_permit) = permits.acquire_owned().await else {
+                return;
+            };
+            // A chunk that failed for good (bad key, 401, retries spent) means later chunks
+            // would most likely fail the same way; stop so the caller can resume cleanly.
+            if stop.load(Ordering::Acquire) {
+                return;
             }
-            let status = send_chunk(&client, &plan, index, target, &progress).await;
-            if matches!(status.0, ChunkStatus::Failed(_)) {
-                stop.store(true, std::sync::atomic::Ordering::Release);
+            if !send_chunk(&shared, index).await {
+                stop.store(true, Ordering::Release);
             }
-            Some(status)
-        }));
+        });
+        task_chunk.insert(handle.id(), index);
     }
-    let mut statuses = Vec::with_capacity(tasks.len());
-    let mut bytes_sent = 0;
-    for task in tasks {
-        match task.await {
-            Ok(Some((status, bytes))) => {
-                bytes_sent += bytes;
-                statuses.push(status);
+    // Declared after `tasks`, so dropped first: raised before the aborts are.
+    let _stop_on_drop = StopOnDrop(Arc::clone(&stop));
+    while let Some(joined) = tasks.join_next().await {
+        if let Err(join) = joined {
+            // A panicking task (a bug): its chunk is not known to be applied.
+            if let Some(&index) = task_chunk.get(&join.id()) {
+                ledger.set(
+                    index,
+                    ChunkStatus::Failed(Error::Transport {
+                        endpoint: endpoint(target),
+                        attempts: 0,
+                        message: format!("push task failed: {join}"),
+                    }),
+                );
             }
-            Ok(None) => statuses.push(ChunkStatus::NotSent),
-            Err(join) => statuses.push(ChunkStatus::Failed(Error::Transport {
-                endpoint: format!("POST {}", target.path()),
-                attempts: 0,
-                message: format!("push task failed: {join}"),
-            })),
         }
-    }
-    PushOutcome {
-        statuses,
-        bytes_sent,
-        elapsed: started.elapsed(),
     }
 }
 
-async fn send_chunk(
-    client: &ApiClient,
-    plan: &PushPlan,
-    index: usize,
-    target: Target,
-    progress: &Progress,
-) -> (ChunkStatus, u64) {
-    let endpoint = format!("POST {} chunk {}", target.path(), index + 1);
+/// `"POST /calls"`: the endpoint every error of a chunk names (the chunk is its index).
+fn endpoint(target: Target) -> String {
+    format!("POST {}", target.path())
+}
+
+/// Sends chunk `index` and records its fate; false when it failed for good.
+async fn send_chunk(shared: &Shared, index: usize) -> bool {
+    let Shared {
+        client,
+        plan,
+        target,
+        progress,
+        ledger,
+    } = shared;
+    let endpoint = endpoint(*target);
     let body = match plan.encode(index) {
         Ok(body) => body,
-        Err(err) => return (ChunkStatus::Failed(err), 0),
+        Err(err) => {
+            ledger.set(index, ChunkStatus::Failed(err));
+            return false;
+        }
     };
     let bytes = body.len() as u64;
+    ledger.set(index, ChunkStatus::Interrupted);
     let answer = client
         .with_retries(&endpoint, Some(progress), || {
             let body = body.clone();
@@ -154,12 +244,17 @@ async fn send_chunk(
         Ok(answer) => {
             progress.add_bytes(bytes);
             progress.add_page(plan.chunks()[index].rows as u64);
+            ledger.bytes_sent.fetch_add(bytes, Ordering::AcqRel);
             let status = ChunkStatus::Applied {
                 updated: answer.updated,
                 not_found: answer.not_found,
             };
-            (status, bytes)
+            ledger.set(index, status);
+            true
         }
-        Err(err) => (ChunkStatus::Failed(err), 0),
+        Err(err) => {
+            ledger.set(index, ChunkStatus::Failed(err));
+            false
+        }
     }
 }

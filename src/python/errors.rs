@@ -98,6 +98,39 @@ fn build(py: Python<'_>, err: &Error) -> PyResult<PyErr> {
     Ok(PyErr::from_value(instance))
 }
 
+/// `converz.exceptions.PushError(message, result=result, hint=...)` with `cause` as its
+/// `__cause__`: some chunks of a push were not applied, and `result` says which.
+pub fn push_error(
+    py: Python<'_>,
+    message: &str,
+    result: Py<PyAny>,
+    cause: Option<PyErr>,
+) -> PyResult<PyErr> {
+    let kwargs = PyDict::new(py);
+    kwargs.set_item("result", result)?;
+    kwargs.set_item(
+        "hint",
+        "push err.result.remaining again to apply only the rest (updates are idempotent)",
+    )?;
+    let class = py.import("converz.exceptions")?.getattr("PushError")?;
+    let err = PyErr::from_value(class.call((message,), Some(&kwargs))?);
+    err.set_cause(py, cause);
+    Ok(err)
+}
+
+/// `converz.exceptions.InvalidRequestError` for a push under `strict=True` whose keys the API
+/// did not know (it answered 200 and applied the other rows, so there is no status code).
+pub fn unknown_keys_error(py: Python<'_>, message: &str, endpoint: &str) -> PyResult<PyErr> {
+    let kwargs = PyDict::new(py);
+    kwargs.set_item("code", "not_found")?;
+    kwargs.set_item("endpoint", endpoint)?;
+    kwargs.set_item("hint", "drop the unknown keys, or push without strict=True")?;
+    let class = py
+        .import("converz.exceptions")?
+        .getattr("InvalidRequestError")?;
+    Ok(PyErr::from_value(class.call((message,), Some(&kwargs))?))
+}
+
 impl From<Error> for PyErr {
     fn from(err: Error) -> PyErr {
         Python::attach(|py| build(py, &err).unwrap_or_else(|e| e))

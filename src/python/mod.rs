@@ -8,6 +8,7 @@ pub mod client;
 pub mod errors;
 pub mod fetch;
 pub mod push;
+pub mod push_result;
 pub mod query;
 pub mod runtime;
 pub mod stream;

@@ -1,20 +1,22 @@
 //! `_core.push`: any Arrow-exporting frame into validated, chunked `POST /calls` or `POST /reps`
-//! bodies, sent with retries. Returns a plain dict the Python layer turns into `PushResult`
-//! (and `PushError` when some chunk was not applied).
+//! bodies, sent with retries. Returns a `PushResult`; raises `PushError` (carrying it) when some
+//! chunk was not applied, and `InvalidRequestError` for unknown keys under `strict=True`.
 
 use std::sync::Arc;
 
+use arrow_array::RecordBatch;
+use pyo3::exceptions::PyException;
 use pyo3::prelude::*;
-use pyo3::types::{PyDict, PyList};
-use pyo3::IntoPyObjectExt;
 use pyo3_arrow::input::AnyRecordBatch;
 
-use super::arrow::PyArrowTable;
 use super::client::PyRawClient;
+use super::errors::{push_error, unknown_keys_error};
+use super::push_result::{grouped, PyPushResult};
 use super::runtime::{enter_converz, ProgressSink};
-use crate::encode::{ChunkKind, EncoderOptions, KeyValue, OnDuplicate, PushPlan, Target};
+use crate::encode::{EncoderOptions, OnDuplicate, PushPlan, Target};
 use crate::error::Error;
-use crate::http::push::{push_plan, ChunkStatus, PushOutcome};
+use crate::http::push::{push_plan, ChunkStatus, PushLedger, PushOutcome};
+use crate::http::ApiClient;
 
 fn parse_target(to: Option<&str>, schema: &arrow_schema::Schema) -> Result<Target, Error> {
     match to {
@@ -39,25 +41,46 @@ fn parse_on_duplicate(value: &str) -> Result<OnDuplicate, Error> {
     }
 }
 
+/// The caller's frame as record batches. Anything wrong here is the frame's fault (a type the
+/// exporter cannot describe, a broken export), never the API's: it names the `df` parameter.
+fn read_frame(
+    data: &Bound<'_, PyAny>,
+) -> Result<(arrow_schema::SchemaRef, Vec<RecordBatch>), Error> {
+    let unreadable = |reason: String| {
+        Error::invalid(
+            "df",
+            format!("the data could not be read as Arrow ({reason}); check the column types"),
+        )
+    };
+    let data = data
+        .extract::<AnyRecordBatch>()
+        .map_err(|e: PyErr| unreadable(e.to_string()))?;
+    let reader = data.into_reader().map_err(|e| unreadable(e.to_string()))?;
+    let schema = reader.schema();
+    let batches = reader
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| unreadable(e.to_string()))?;
+    Ok((schema, batches))
+}
+
 /// Validates and sends `data`; see `converz.Client.push_updates`.
 #[pyfunction]
-#[pyo3(signature = (client, data, *, to=None, clear=Vec::new(), chunk_rows=100_000, on_duplicate="error", timezone=None, dry_run=false, progress=None))]
+#[pyo3(signature = (client, data, *, to=None, clear=Vec::new(), chunk_rows=100_000, on_duplicate="error", timezone=None, dry_run=false, strict=false, progress=None))]
 #[allow(clippy::too_many_arguments)]
 pub fn push(
     py: Python<'_>,
     client: &Bound<'_, PyRawClient>,
-    data: AnyRecordBatch,
+    data: &Bound<'_, PyAny>,
     to: Option<&str>,
     clear: Vec<String>,
     chunk_rows: usize,
     on_duplicate: &str,
     timezone: Option<String>,
     dry_run: bool,
+    strict: bool,
     progress: Option<Py<PyAny>>,
-) -> PyResult<Py<PyAny>> {
-    let reader = data.into_reader()?;
-    let schema = reader.schema();
-    let batches = reader.collect::<Result<Vec<_>, _>>().map_err(Error::from)?;
+) -> PyResult<Py<PyPushResult>> {
+    let (schema, batches) = read_frame(data)?;
     let target = parse_target(to, &schema)?;
     let options = EncoderOptions {
         clear,
@@ -67,19 +90,106 @@ pub fn push(
         ..EncoderOptions::new(target)
     };
     let sink = ProgressSink::new(progress);
+    // Validation and (for a dry run) encoding are CPU work: keep them off the GIL too.
+    let plan = Arc::new(enter_converz(py, &sink, async move {
+        PushPlan::new(batches, options)
+    })?);
+    if dry_run {
+        let outcome = enter_converz(py, &sink, std::future::ready(dry_run_outcome(&plan)))?;
+        let (result, _) = PyPushResult::new(py, &plan, target, outcome, true)?;
+        return Py::new(py, result);
+    }
     let api = client.get().api.clone();
-    let counters = Arc::clone(&sink.counters);
-    let (plan, outcome) = enter_converz(py, &sink, async move {
-        // Validation and (for a dry run) encoding are CPU work: keep them off the GIL too.
-        let plan = Arc::new(PushPlan::new(batches, options)?);
-        let outcome = if dry_run {
-            dry_run_outcome(&plan)?
-        } else {
-            push_plan(&api, Arc::clone(&plan), target, counters).await
-        };
-        Ok((plan, outcome))
-    })?;
-    result_dict(py, &plan, target, &outcome, dry_run)
+    let result = send(py, &api, &plan, target, &sink)?;
+    let unknown = result.unknown_keys();
+    if strict && !unknown.is_empty() {
+        let shown: Vec<String> = unknown.iter().take(5).map(ToString::to_string).collect();
+        let message = format!(
+            "{} keys do not exist (e.g. {}); the other rows were applied",
+            unknown.len(),
+            shown.join(", ")
+        );
+        return Err(unknown_keys_error(py, &message, &result.endpoint())?);
+    }
+    Py::new(py, result)
+}
+
+/// Sends every chunk of `plan`. Raises `PushError` when one was not applied, and when the push
+/// was stopped (see [`stopped`]).
+fn send(
+    py: Python<'_>,
+    api: &ApiClient,
+    plan: &Arc<PushPlan>,
+    target: Target,
+    sink: &ProgressSink,
+) -> PyResult<PyPushResult> {
+    let ledger = Arc::new(PushLedger::new(plan.chunks().len()));
+    let sending = push_plan(
+        api,
+        Arc::clone(plan),
+        target,
+        Arc::clone(&sink.counters),
+        Arc::clone(&ledger),
+    );
+    // On Ctrl-C (or a failing progress callback) the push future is dropped here, which aborts
+    // its chunk tasks; the ledger still says what each chunk did.
+    let sent = enter_converz(py, sink, async move {
+        sending.await;
+        Ok(())
+    });
+    let (result, first_error) = PyPushResult::new(py, plan, target, ledger.outcome(), false)?;
+    if let Err(stop) = sent {
+        return Err(stopped(py, stop, result)?);
+    }
+    if let Some((index, err)) = first_error {
+        let message = failure_message(&result, plan, index, &err);
+        let result = Py::new(py, result)?.into_any();
+        return Err(push_error(py, &message, result, Some(err.into()))?);
+    }
+    Ok(result)
+}
+
+/// `"3 of 20 chunks were not applied (17,000 of 20,000 rows were); first failure, chunk 4
+/// (keys 30 .. 40): <the chunk's error>"`: the chunk's error read once, its hint left to it.
+fn failure_message(result: &PyPushResult, plan: &PushPlan, index: usize, err: &Error) -> String {
+    let spec = &plan.chunks()[index];
+    format!(
+        "{} of {} chunks were not applied ({} of {} rows were); first failure, chunk {index} \
+         (keys {} .. {}): {err}",
+        result.chunk_count() - result.count("applied"),
+        result.chunk_count(),
+        grouped(result.applied_rows()),
+        grouped(plan.rows()),
+        spec.first_key,
+        spec.last_key,
+    )
+}
+
+/// The error to raise when the push was stopped by `stop` (Ctrl-C, or an exception from the
+/// progress callback), with what was applied until then.
+///
+/// `KeyboardInterrupt` (and any other non-`Exception`) stays what it is, so `except Exception`
+/// never swallows a Ctrl-C; the `PushError` saying what was applied becomes its `__cause__`. An
+/// ordinary exception becomes the cause of a `PushError`.
+fn stopped(py: Python<'_>, stop: PyErr, result: PyPushResult) -> PyResult<PyErr> {
+    let message = format!(
+        "the push was stopped ({}): {} of {} chunks were applied ({} of {} rows), {} were in \
+         flight and may or may not be applied, {} were not sent",
+        stop.get_type(py).name()?,
+        result.count("applied"),
+        result.chunk_count(),
+        grouped(result.applied_rows()),
+        grouped(result.total_rows()),
+        result.count("interrupted"),
+        result.count("not_sent"),
+    );
+    let result = Py::new(py, result)?.into_any();
+    if stop.is_instance_of::<PyException>(py) {
+        return push_error(py, &message, result, Some(stop));
+    }
+    let cause = push_error(py, &message, result, None)?;
+    stop.set_cause(py, Some(cause));
+    Ok(stop)
 }
 
 /// Encodes every chunk without sending, so a dry run catches everything a real push would.
@@ -94,127 +204,4 @@ fn dry_run_outcome(plan: &PushPlan) -> Result<PushOutcome, Error> {
         bytes_sent,
         elapsed: started.elapsed(),
     })
-}
-
-fn key_to_py(py: Python<'_>, key: &KeyValue) -> PyResult<Py<PyAny>> {
-    match key {
-        KeyValue::Int(v) => v.into_py_any(py),
-        KeyValue::Str(v) => v.into_py_any(py),
-    }
-}
-
-fn result_dict(
-    py: Python<'_>,
-    plan: &PushPlan,
-    target: Target,
-    outcome: &PushOutcome,
-    dry_run: bool,
-) -> PyResult<Py<PyAny>> {
-    let chunks = PyList::empty(py);
-    for (index, (spec, status)) in plan.chunks().iter().zip(&outcome.statuses).enumerate() {
-        let chunk = PyDict::new(py);
-        chunk.set_item("index", index)?;
-        match &spec.kind {
-            ChunkKind::Columnar => chunk.set_item("kind", "update")?,
-            ChunkKind::Clear { columns } => {
-                chunk.set_item("kind", "clear")?;
-                chunk.set_item("columns", columns)?;
-            }
-        }
-        chunk.set_item("rows", spec.rows)?;
-        chunk.set_item("first_key", key_to_py(py, &spec.first_key)?)?;
-        chunk.set_item("last_key", key_to_py(py, &spec.last_key)?)?;
-        match status {
-            ChunkStatus::Applied { updated, not_found } => {
-                chunk.set_item("status", "applied")?;
-                chunk.set_item("updated", updated)?;
-                let ids = PyList::empty(py);
-                for id in not_found {
-                    ids.append(json_scalar(py, id)?)?;
-                }
-                chunk.set_item("not_found", ids)?;
-            }
-            ChunkStatus::Failed(err) => {
-                chunk.set_item("status", "failed")?;
-                chunk.set_item("error", err.to_string())?;
-            }
-            ChunkStatus::NotSent => {
-                chunk.set_item("status", if dry_run { "planned" } else { "not_sent" })?;
-            }
-        }
-        chunks.append(chunk)?;
-    }
-    let result = PyDict::new(py);
-    result.set_item(
-        "target",
-        if target == Target::Calls {
-            "calls"
-        } else {
-            "reps"
-        },
-    )?;
-    result.set_item("rows", plan.rows())?;
-    result.set_item("chunks", chunks)?;
-    result.set_item("bytes", outcome.bytes_sent)?;
-    result.set_item("elapsed", outcome.elapsed.as_secs_f64())?;
-    result.set_item("dry_run", dry_run)?;
-    if let Some(err) = outcome.first_error() {
-        let exception = PyErr::from(clone_error(err));
-        result.set_item("error", exception.into_value(py))?;
-        let unapplied = outcome.unapplied();
-        let batches = plan.remaining(&unapplied)?;
-        if let Some(first) = batches.first() {
-            let table = PyArrowTable::new(first.schema(), batches);
-            result.set_item("remaining", table.into_py_any(py)?)?;
-        }
-    }
-    result.into_py_any(py)
-}
-
-fn json_scalar(py: Python<'_>, value: &serde_json::Value) -> PyResult<Py<PyAny>> {
-    match value {
-        serde_json::Value::Number(n) if n.is_i64() => n.as_i64().into_py_any(py),
-        serde_json::Value::String(s) => s.into_py_any(py),
-        other => other.to_string().into_py_any(py),
-    }
-}
-
-/// Errors are not `Clone` (they wrap io/arrow errors); the pushed-chunk errors we keep are all
-/// plain-data variants, rebuilt here.
-fn clone_error(err: &Error) -> Error {
-    match err {
-        Error::Http {
-            status,
-            endpoint,
-            code,
-            message,
-        } => Error::Http {
-            status: *status,
-            endpoint: endpoint.clone(),
-            code: code.clone(),
-            message: message.clone(),
-        },
-        Error::RateLimited {
-            endpoint,
-            attempts,
-            retry_after,
-        } => Error::RateLimited {
-            endpoint: endpoint.clone(),
-            attempts: *attempts,
-            retry_after: *retry_after,
-        },
-        Error::Transport {
-            endpoint,
-            attempts,
-            message,
-        } => Error::Transport {
-            endpoint: endpoint.clone(),
-            attempts: *attempts,
-            message: message.clone(),
-        },
-        other => Error::Decode {
-            endpoint: String::new(),
-            message: other.to_string(),
-        },
-    }
 }

@@ -1,0 +1,373 @@
+//! `converz.PushResult` and `converz.ChunkResult`: what a push did, chunk by chunk, and what is
+//! left to send. Built once in Rust from the plan and the push's outcome, immutable afterwards
+//! (frozen pyclasses), so the Python layer re-reads nothing.
+
+use std::collections::HashSet;
+
+use pyo3::prelude::*;
+use pyo3::types::{PyString, PyTuple};
+
+use super::arrow::PyArrowTable;
+use crate::encode::{ChunkKind, KeyValue, PushPlan, Target};
+use crate::error::Error;
+use crate::http::push::{ChunkStatus, PushOutcome};
+
+impl<'py> IntoPyObject<'py> for &KeyValue {
+    type Target = PyAny;
+    type Output = Bound<'py, PyAny>;
+    type Error = PyErr;
+
+    fn into_pyobject(self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        Ok(match self {
+            KeyValue::Int(v) => v.into_pyobject(py)?.into_any(),
+            KeyValue::Str(v) => PyString::new(py, v).into_any(),
+        })
+    }
+}
+
+/// A key as the report shows it: strings without quotes.
+fn plain(key: &KeyValue) -> String {
+    match key {
+        KeyValue::Int(v) => v.to_string(),
+        KeyValue::Str(v) => v.clone(),
+    }
+}
+
+/// `1234567` → `"1,234,567"`.
+pub(crate) fn grouped(n: usize) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// One request body of a push.
+#[pyclass(name = "ChunkResult", module = "converz", frozen, eq, hash)]
+#[derive(PartialEq, Eq, Hash)]
+pub struct PyChunkResult {
+    /// Position in sending order.
+    #[pyo3(get)]
+    index: usize,
+    kind: &'static str,
+    /// Rows in the chunk.
+    #[pyo3(get)]
+    rows: usize,
+    first_key: KeyValue,
+    last_key: KeyValue,
+    status: &'static str,
+    /// The API's `updated` count (applied chunks).
+    #[pyo3(get)]
+    updated: u64,
+    not_found: Vec<KeyValue>,
+    columns: Vec<String>,
+    /// Why it failed (failed chunks).
+    #[pyo3(get)]
+    error: Option<String>,
+}
+
+#[pymethods]
+impl PyChunkResult {
+    /// `"update"` (columnar values) or `"clear"` (row-wise explicit nulls).
+    #[getter]
+    fn kind(&self) -> &'static str {
+        self.kind
+    }
+
+    /// `"applied"`, `"failed"`, `"interrupted"`, `"not_sent"` or `"planned"` (dry run).
+    #[getter]
+    fn status(&self) -> &'static str {
+        self.status
+    }
+
+    #[getter]
+    fn first_key<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        (&self.first_key).into_pyobject(py)
+    }
+
+    #[getter]
+    fn last_key<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        (&self.last_key).into_pyobject(py)
+    }
+
+    /// Keys the API did not know (applied chunks).
+    #[getter]
+    fn not_found<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTuple>> {
+        PyTuple::new(py, &self.not_found)
+    }
+
+    /// Columns cleared (clear chunks).
+    #[getter]
+    fn columns<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTuple>> {
+        PyTuple::new(py, &self.columns)
+    }
+
+    fn __repr__(slf: &Bound<'_, Self>) -> PyResult<String> {
+        let r = |name: &str| -> PyResult<String> { Ok(slf.getattr(name)?.repr()?.to_string()) };
+        let this = slf.get();
+        Ok(format!(
+            "ChunkResult(index={}, kind={}, rows={}, first_key={}, last_key={}, status={}, \
+             updated={}, not_found={}, columns={}, error={})",
+            this.index,
+            r("kind")?,
+            this.rows,
+            r("first_key")?,
+            r("last_key")?,
+            r("status")?,
+            this.updated,
+            r("not_found")?,
+            r("columns")?,
+            r("error")?,
+        ))
+    }
+}
+
+/// The outcome of `converz.Client.push_updates`.
+#[pyclass(name = "PushResult", module = "converz", frozen)]
+pub struct PyPushResult {
+    target: Target,
+    /// Rows sent (after `on_duplicate="last"` dropped earlier duplicates).
+    #[pyo3(get)]
+    rows: usize,
+    chunks: Vec<Py<PyChunkResult>>,
+    /// Bytes of request bodies sent (or encoded, for a dry run).
+    #[pyo3(get)]
+    bytes: u64,
+    /// Seconds.
+    #[pyo3(get)]
+    elapsed: f64,
+    /// True when nothing was sent.
+    #[pyo3(get)]
+    dry_run: bool,
+    remaining: Option<Py<PyAny>>,
+}
+
+impl PyPushResult {
+    /// The result of `plan` given `outcome`, and the first chunk error (index, error), taken out
+    /// of the outcome so it can become the `PushError`'s cause.
+    pub fn new(
+        py: Python<'_>,
+        plan: &PushPlan,
+        target: Target,
+        outcome: PushOutcome,
+        dry_run: bool,
+    ) -> PyResult<(Self, Option<(usize, Error)>)> {
+        let unapplied = outcome.unapplied();
+        let remaining = if dry_run || unapplied.is_empty() {
+            None
+        } else {
+            let batches = plan.remaining(&unapplied)?;
+            let table = PyArrowTable::new(batches[0].schema(), batches);
+            let table_class = py.import("converz._table")?.getattr("Table")?;
+            Some(table_class.call1((Py::new(py, table)?,))?.unbind())
+        };
+        let mut first_error = None;
+        let mut chunks = Vec::with_capacity(outcome.statuses.len());
+        for (index, (spec, status)) in plan.chunks().iter().zip(outcome.statuses).enumerate() {
+            let (kind, columns) = match &spec.kind {
+                ChunkKind::Columnar => ("update", Vec::new()),
+                ChunkKind::Clear { columns } => ("clear", columns.clone()),
+            };
+            let mut chunk = PyChunkResult {
+                index,
+                kind,
+                rows: spec.rows,
+                first_key: spec.first_key.clone(),
+                last_key: spec.last_key.clone(),
+                status: "not_sent",
+                updated: 0,
+                not_found: Vec::new(),
+                columns,
+                error: None,
+            };
+            match status {
+                ChunkStatus::Applied { updated, not_found } => {
+                    chunk.status = "applied";
+                    chunk.updated = updated;
+                    chunk.not_found = not_found.iter().map(json_key).collect();
+                }
+                ChunkStatus::Failed(err) => {
+                    chunk.status = "failed";
+                    chunk.error = Some(err.to_string());
+                    first_error = first_error.or(Some((index, err)));
+                }
+                ChunkStatus::Interrupted => chunk.status = "interrupted",
+                ChunkStatus::NotSent if dry_run => chunk.status = "planned",
+                ChunkStatus::NotSent => {}
+            }
+            chunks.push(Py::new(py, chunk)?);
+        }
+        let result = Self {
+            target,
+            rows: plan.rows(),
+            chunks,
+            bytes: outcome.bytes_sent,
+            elapsed: outcome.elapsed.as_secs_f64(),
+            dry_run,
+            remaining,
+        };
+        Ok((result, first_error))
+    }
+
+    fn each(&self) -> impl Iterator<Item = &PyChunkResult> {
+        self.chunks.iter().map(Py::get)
+    }
+
+    /// Rows of the chunks the API applied.
+    pub fn applied_rows(&self) -> usize {
+        self.each()
+            .filter(|c| c.status == "applied")
+            .map(|c| c.rows)
+            .sum()
+    }
+
+    /// Chunks with `status`.
+    pub fn count(&self, status: &str) -> usize {
+        self.each().filter(|c| c.status == status).count()
+    }
+
+    /// Rows the push was to send.
+    pub fn total_rows(&self) -> usize {
+        self.rows
+    }
+
+    /// The chunks.
+    pub fn chunk_count(&self) -> usize {
+        self.chunks.len()
+    }
+
+    /// Unknown keys, each once, in the order the API reported them.
+    pub fn unknown_keys(&self) -> Vec<&KeyValue> {
+        let mut seen = HashSet::new();
+        self.each()
+            .flat_map(|c| &c.not_found)
+            .filter(|key| seen.insert(*key))
+            .collect()
+    }
+
+    /// The endpoint pushed to, as errors name it.
+    pub fn endpoint(&self) -> String {
+        format!("POST {}", self.target.path())
+    }
+}
+
+/// A `not_found` entry of the API's answer as a key.
+fn json_key(value: &serde_json::Value) -> KeyValue {
+    match value {
+        serde_json::Value::Number(n) if n.is_i64() => KeyValue::Int(n.as_i64().unwrap_or(0)),
+        serde_json::Value::String(s) => KeyValue::Str(s.clone()),
+        other => KeyValue::Str(other.to_string()),
+    }
+}
+
+#[pymethods]
+impl PyPushResult {
+    /// `"calls"` or `"reps"`.
+    #[getter]
+    fn target(&self) -> &'static str {
+        match self.target {
+            Target::Calls => "calls",
+            Target::Reps => "reps",
+        }
+    }
+
+    /// One `ChunkResult` per request body, in sending order.
+    #[getter]
+    fn chunks<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTuple>> {
+        PyTuple::new(py, &self.chunks)
+    }
+
+    /// The input rows not known to be applied, ready to push again; None when everything was.
+    #[getter]
+    fn remaining(&self, py: Python<'_>) -> Option<Py<PyAny>> {
+        self.remaining.as_ref().map(|t| t.clone_ref(py))
+    }
+
+    /// Request bodies sent (or planned, for a dry run).
+    #[getter]
+    fn requests(&self) -> usize {
+        self.chunks.len() - self.count("not_sent")
+    }
+
+    /// Sum of the API's `updated` counts over the update (not clear) chunks.
+    #[getter]
+    fn updated(&self) -> u64 {
+        self.each()
+            .filter(|c| c.kind == "update")
+            .map(|c| c.updated)
+            .sum()
+    }
+
+    /// Keys the API did not know; they were not created.
+    #[getter]
+    fn not_found<'py>(&self, py: Python<'py>) -> PyResult<Vec<Bound<'py, PyAny>>> {
+        self.unknown_keys()
+            .into_iter()
+            .map(|k| k.into_pyobject(py))
+            .collect()
+    }
+
+    /// True when every chunk was applied (or, for a dry run, planned).
+    #[getter]
+    fn ok(&self) -> bool {
+        self.each()
+            .all(|c| matches!(c.status, "applied" | "planned"))
+    }
+
+    /// Chunks that failed, were interrupted or were not sent.
+    #[getter]
+    fn failed(&self, py: Python<'_>) -> Vec<Py<PyChunkResult>> {
+        self.chunks
+            .iter()
+            .filter(|c| matches!(c.get().status, "failed" | "interrupted" | "not_sent"))
+            .map(|c| c.clone_ref(py))
+            .collect()
+    }
+
+    /// A text table of every chunk: kind, key range, rows and status.
+    fn report(&self) -> String {
+        let mut lines = vec![format!(
+            "{:>4}  {:<6}  {:<32}  {:>7}  status",
+            "#", "kind", "keys", "rows"
+        )];
+        for c in self.each() {
+            let keys = format!("{} .. {}", plain(&c.first_key), plain(&c.last_key));
+            let status = match &c.error {
+                Some(error) => format!("{} ({error})", c.status),
+                None => c.status.to_owned(),
+            };
+            lines.push(format!(
+                "{:>4}  {:<6}  {:<32}  {:>7}  {status}",
+                c.index, c.kind, keys, c.rows
+            ));
+        }
+        lines.join("\n")
+    }
+
+    fn __str__(&self) -> String {
+        let verb = if self.dry_run { "would send" } else { "sent" };
+        let failed = if self.dry_run {
+            0
+        } else {
+            self.chunks.len() - self.count("applied")
+        };
+        format!(
+            "PushResult(to='{}': {verb} {} rows in {} requests, updated={}, not_found={}, \
+             failed_chunks={failed}, elapsed={:.2}s)",
+            self.target(),
+            grouped(self.rows),
+            self.requests(),
+            grouped(usize::try_from(self.updated()).unwrap_or(usize::MAX)),
+            self.unknown_keys().len(),
+            self.elapsed,
+        )
+    }
+
+    fn __repr__(&self) -> String {
+        self.__str__()
+    }
+}

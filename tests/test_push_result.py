@@ -1,0 +1,89 @@
+"""PushResult and ChunkResult come typed from Rust; PushError reads a chunk error once."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import polars as pl
+import pytest
+
+import converz
+from converz import _core
+from converz.testing import Emulator
+
+
+def test_results_are_frozen_native_objects(write_emulator):
+    client = write_emulator.client(progress=False)
+    ids = client.calls(columns=["call_id"]).to_polars()["call_id"][:30]
+    frame = pl.DataFrame({"call_id": ids, "note": ["a" if i % 2 else None for i in range(30)]})
+    result = client.push_updates(frame, chunk_rows=20, clear=["note"])
+    assert converz.PushResult is _core.PushResult
+    assert converz.ChunkResult is _core.ChunkResult
+    assert type(result) is converz.PushResult
+    assert not dataclasses.is_dataclass(result)
+    with pytest.raises(AttributeError):
+        result.rows = 0  # type: ignore[misc]
+    first = result.chunks[0]
+    with pytest.raises(AttributeError):
+        first.status = "failed"  # type: ignore[misc]
+    assert (result.target, result.rows, result.requests, result.updated) == ("calls", 30, 3, 30)
+    assert [(c.kind, c.rows, c.status) for c in result.chunks] == [
+        ("update", 20, "applied"),
+        ("update", 10, "applied"),
+        ("clear", 15, "applied"),
+    ]
+    assert (first.first_key, first.last_key) == (ids[0], ids[19])
+    assert result.chunks[2].columns == ("note",)
+    assert first.not_found == () and first.error is None
+    assert result.ok and result.failed == [] and result.remaining is None
+    assert first == result.chunks[0] and hash(first) == hash(result.chunks[0])
+    assert first != result.chunks[1]
+    assert repr(first).startswith("ChunkResult(index=0, kind='update', rows=20,")
+    assert str(result).startswith("PushResult(to='calls': sent 30 rows in 3 requests")
+    assert result.report().splitlines()[1].split()[:6] == [
+        "0",
+        "update",
+        str(ids[0]),
+        "..",
+        str(ids[19]),
+        "20",
+    ]
+
+
+def test_strict_is_decided_in_the_core(write_emulator):
+    client = write_emulator.client(progress=False)
+    frame = pl.DataFrame({"call_id": [-5, -6, -5], "qa_score": [1.0, 2.0, 3.0]})
+    with pytest.raises(converz.InvalidRequestError) as info:
+        _core.push(client._raw, frame, strict=True, on_duplicate="last")
+    assert info.value.code == "not_found"
+    assert info.value.endpoint == "POST /calls"
+    assert "2 keys do not exist" in str(info.value)
+    result = _core.push(client._raw, frame, on_duplicate="last")
+    assert sorted(result.not_found) == [-6, -5]
+
+
+@pytest.mark.parametrize(
+    ("faults", "base_url", "error_class", "text"),
+    [
+        ({"rate_limit_rate": 1.0}, None, converz.RateLimitError, "rate limited"),
+        ({}, "http://127.0.0.1:9/api/v1", converz.TransportError, "could not connect"),
+    ],
+)
+def test_a_failed_chunk_keeps_its_endpoint_and_reads_once(faults, base_url, error_class, text):
+    with Emulator(calls=100, reps=2, **faults) as emu:
+        client = converz.Client(
+            base_url=base_url or emu.url, api_key=emu.api_key, retries=0, progress=False
+        )
+        with pytest.raises(converz.PushError) as info:
+            client.push_updates(pl.DataFrame({"call_id": [10, 20], "qa_score": [1.0, 2.0]}))
+    err = info.value
+    cause = err.__cause__
+    assert isinstance(cause, error_class)
+    assert cause.endpoint == "POST /calls"
+    message = str(err)
+    assert message.count(text) == 1, message
+    assert message.count("hint:") == 1, message
+    assert message.count("POST /calls") == 1, message
+    assert err.result.chunks[0].status == "failed"
+    assert err.result.chunks[0].error.count(text) == 1
+    assert err.result.remaining.num_rows == 2
