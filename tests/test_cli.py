@@ -213,6 +213,7 @@ def test_emulator_command_still_parses(capsys):
     assert "--insert-every" in capsys.readouterr().out
 
 
+@pytest.mark.slow
 def test_a_2m_row_fetch_to_parquet_stays_under_300_mb(tmp_path):
     """Peak RSS of a process fetching 2,000,000 calls into Parquet (the emulator runs apart)."""
     env = {**os.environ, "CONVERZ_API_KEY": "converz-emulator-key"}
@@ -249,4 +250,4 @@ def test_a_2m_row_fetch_to_parquet_stays_under_300_mb(tmp_path):
         assert peak_mb < 300
     finally:
         server.terminate()
-        server.wait(timeout=30)
+        server.communicate(timeout=30)
