@@ -112,6 +112,9 @@ pub fn csv_bytes<'py>(
     Ok(PyBytes::new(py, &bytes))
 }
 
+/// `(days since 1970-01-01, that day's rows)` pairs.
+type DayTables = Vec<(i32, PyArrowTable)>;
+
 /// Splits `data` by day: `([(days since 1970-01-01, table), ...], latest start_time in µs)`.
 /// With `drop_date` the tables leave out `date_column` (in a hive layout the directory name
 /// carries it).
@@ -122,9 +125,9 @@ pub fn split_days(
     date_column: &str,
     time_column: &str,
     drop_date: bool,
-) -> PyResult<(Vec<(i32, PyArrowTable)>, Option<i64>)> {
+) -> PyResult<(DayTables, Option<i64>)> {
     let reader = data.into_reader()?;
-    let mut days: Vec<(i32, PyArrowTable)> = Vec::new();
+    let mut days: DayTables = Vec::new();
     let mut latest: Option<i64> = None;
     for batch in reader {
         let batch = batch.map_err(Error::from)?;
