@@ -21,6 +21,15 @@ $(VENV)/.installed: pyproject.toml requirements-dev.txt
 	$(PY) -m pip install -q -r requirements-dev.txt
 	touch $@
 
+# Apache Airflow 3 conflicts with nothing we pin, but it is large and slow to resolve: it gets its
+# own venv, rebuilt only when requirements-airflow.txt changes (cache .venv-airflow in CI).
+AIRFLOW_VENV := .venv-airflow
+$(AIRFLOW_VENV)/.installed: requirements-airflow.txt
+	$(PYTHON) -m venv $(AIRFLOW_VENV)
+	$(AIRFLOW_VENV)/bin/python -m pip install -q --upgrade pip
+	$(AIRFLOW_VENV)/bin/python -m pip install -q -r requirements-airflow.txt
+	touch $@
+
 .PHONY: install
 install: $(VENV)/.installed ## create .venv with maturin and the test tools
 
@@ -53,8 +62,12 @@ lint: lint-rust lint-python ## all linters
 test-rust: ## cargo test
 	cargo test $(CARGO_PROFILE) -q
 
+.PHONY: airflow-env
+airflow-env: build $(AIRFLOW_VENV)/.installed ## Apache Airflow 3 in its own cached venv, with converz
+	VIRTUAL_ENV=$(abspath $(AIRFLOW_VENV)) PATH=$(abspath $(AIRFLOW_VENV))/bin:$$PATH $(VENV)/bin/maturin develop -q $(CARGO_PROFILE)
+
 .PHONY: test-python
-test-python: build ## pytest against the emulator over real HTTP
+test-python: build airflow-env ## pytest against the emulator over real HTTP
 	$(VENV)/bin/pytest -q
 
 .PHONY: test-notebooks
@@ -75,4 +88,4 @@ bench: build ## the benchmarks: converz against requests+pandas and httpx+polars
 .PHONY: clean
 clean: ## remove build output and .venv
 	cargo clean
-	rm -rf $(VENV) .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(AIRFLOW_VENV) .pytest_cache .ruff_cache

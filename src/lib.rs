@@ -13,6 +13,7 @@ pub mod http;
 pub mod json_write;
 pub mod python;
 pub mod runtime;
+pub mod write;
 
 pub use error::{Error, Result};
 
@@ -35,6 +36,18 @@ mod _core {
     use crate::python::stream::PyBatchStream;
     #[pymodule_export]
     use crate::python::testing::PyEmulator;
+    #[pymodule_export]
+    use crate::python::write::conform_days;
+    #[pymodule_export]
+    use crate::python::write::csv_bytes;
+    #[pymodule_export]
+    use crate::python::write::read_file;
+    #[pymodule_export]
+    use crate::python::write::read_parquet_files;
+    #[pymodule_export]
+    use crate::python::write::split_days;
+    #[pymodule_export]
+    use crate::python::write::PyFileWriter;
 
     #[pymodule_init]
     fn init(m: &pyo3::Bound<'_, pyo3::types::PyModule>) -> pyo3::PyResult<()> {

@@ -1,4 +1,4 @@
-"""Command line: ``converz emulator [options]`` (also ``python -m converz emulator``)."""
+"""Command line: ``converz emulator|fetch|push|sync ...`` (also ``python -m converz ...``)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,8 @@ import textwrap
 import threading
 from collections.abc import Sequence
 from typing import Optional
+
+from converz._cli import add_commands
 
 
 def _emulator(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
@@ -93,6 +95,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     _add_fault_flags(emu)
     emu.add_argument("--no-retry-after", action="store_true", help="send 429s without Retry-After")
     emu.set_defaults(run=_emulator)
+    add_commands(commands)
     args = parser.parse_args(argv)
     return int(args.run(args, emu))
 

@@ -76,6 +76,8 @@ use parking_lot::RwLock;
 pub use dedupe::KeyDeduper;
 pub use page::PageDecoder;
 pub use sort::sort_by_key;
+// The file writers conform streamed batches to one schema with the same casts as `finish`.
+pub(crate) use unify::conform_batch;
 
 use infer::{Fields, Kind};
 

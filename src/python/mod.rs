@@ -13,6 +13,7 @@ pub mod query;
 pub mod runtime;
 pub mod stream;
 pub mod testing;
+pub mod write;
 
 use pyo3::prelude::*;
 

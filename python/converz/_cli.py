@@ -1,0 +1,410 @@
+"""The ``converz fetch``, ``converz push`` and ``converz sync`` commands.
+
+Configuration comes from ``CONVERZ_API_KEY`` and ``CONVERZ_BASE_URL`` (or ``--base-url`` /
+``--tenant``); the key is never printed. Progress goes to stderr when it is a terminal. An error
+prints one line (the message and its hint) and exits 1; ``--debug`` shows the traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+from typing import Any, Callable, Optional, Union
+
+from converz.exceptions import InvalidParameterError
+
+__all__ = ["add_commands", "fetch_to_file", "push_file"]
+
+_LIST: dict[str, Any] = {"action": "append", "metavar": "VALUE"}
+
+# Every parameter of the three endpoints: (flag, help), list-valued ones take repeats or commas.
+_CALLS_FLAGS = {
+    "start_date": "first day (YYYY-MM-DD, inclusive)",
+    "end_date": "last day (inclusive)",
+    "after": "earliest start_time ('YYYY-MM-DD HH:MM[:SS]')",
+    "before": "latest start_time",
+}
+_CALLS_LISTS = (
+    "metric",
+    "rep_id",
+    "vendor",
+    "campaign",
+    "subcampaign",
+    "department",
+    "vendor_call_id",
+    "columns",
+)
+_REPS_LISTS = ("rep_id", "department")
+_REPORT_FLAGS = {
+    "start_date": "oldest day (default: 30 days ago)",
+    "end_date": "last day (default: today)",
+}
+_REPORT_LISTS = ("metric", "groupby", "rep_id", "vendor", "campaign", "subcampaign", "department")
+
+_FETCH_EXAMPLES = """examples:
+  converz fetch calls --start-date 2025-07-01 --campaign sales --campaign support -o calls.parquet
+  converz fetch calls --columns call_id,rep_id,duration --start-date 2025-09-01 -o -  # CSV
+  converz fetch reps --active 1 -o reps.csv
+  converz fetch report --groupby week,campaign --days 90 -o weekly.arrow
+
+The format follows the extension: .parquet (zstd), .csv, .ndjson/.jsonl, .arrow/.feather
+(Arrow IPC); '-o -' writes CSV to stdout. Pages are written as they arrive: memory stays
+bounded by the pages in flight, however large the result."""
+
+_PUSH_EXAMPLES = """examples:
+  converz push scores.parquet --to calls
+  converz push fixes.csv --to calls --clear qa_score --dry-run
+  converz push reps.ndjson --to reps --on-duplicate last
+
+Reads .parquet, .csv, .ndjson/.jsonl or .arrow/.feather and pushes it exactly like
+client.push_updates(). If some chunks fail, the rows not applied are written next to the input
+as NAME.remaining.EXT; push that file to resume."""
+
+_SYNC_EXAMPLES = """examples:
+  converz sync calls data/calls --start-date 2025-01-01 --campaign sales
+  converz sync calls data/calls --campaign sales                # later runs: incremental
+  converz sync calls data/calls --campaign support --full-refresh
+  converz sync calls data/calls_delta --format delta
+
+Keeps DIR as hive partitions by day (DIR/date=YYYY-MM-DD/part-0.parquet), read with
+pl.scan_parquet('DIR/**/*.parquet', hive_partitioning=True), DuckDB or pyarrow.dataset."""
+
+
+def _flag(name: str) -> str:
+    return "--" + name.replace("_", "-")
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("connection and output")
+    group.add_argument("--base-url", help="API base URL (default: $CONVERZ_BASE_URL)")
+    group.add_argument("--tenant", help="shorthand for https://TENANT.converz.co/api/v1")
+    group.add_argument("--retries", type=int, default=8, help="retries per request (default 8)")
+    group.add_argument("--quiet", "-q", action="store_true", help="no progress on stderr")
+    group.add_argument("--debug", action="store_true", help="show tracebacks on errors")
+
+
+def _add_filters(
+    parser: argparse.ArgumentParser, flags: dict[str, str], lists: tuple[str, ...]
+) -> None:
+    group = parser.add_argument_group("filters (list flags repeat or take commas)")
+    for name, text in flags.items():
+        group.add_argument(_flag(name), dest=name, help=text)
+    for name in lists:
+        group.add_argument(_flag(name), dest=name, help=f"one or more {name} values", **_LIST)
+
+
+def _fetch_parser(commands: Any, formatter: Any) -> None:
+    fetch = commands.add_parser(
+        "fetch",
+        help="fetch calls, reps or a report into a file",
+        description="Fetch calls, reps or a report into a Parquet, CSV, NDJSON or Arrow file.",
+        epilog=_FETCH_EXAMPLES,
+        formatter_class=formatter,
+    )
+    what = fetch.add_subparsers(dest="resource", required=True, metavar="{calls,reps,report}")
+    specs: dict[str, tuple[dict[str, str], tuple[str, ...]]] = {
+        "calls": (_CALLS_FLAGS, _CALLS_LISTS),
+        "reps": ({}, _REPS_LISTS),
+        "report": (_REPORT_FLAGS, _REPORT_LISTS),
+    }
+    for name, (flags, lists) in specs.items():
+        sub = what.add_parser(
+            name, help=f"GET /{name}", epilog=_FETCH_EXAMPLES, formatter_class=formatter
+        )
+        sub.add_argument("-o", "--output", required=True, help="output file, or - for stdout")
+        _add_filters(sub, flags, lists)
+        if name == "reps":
+            sub.add_argument("--active", choices=["0", "1"], help="1: active users; 0: inactive")
+        if name == "report":
+            sub.add_argument("--days", type=int, help="the last N days through today")
+        else:
+            sub.add_argument("--page-size", type=int, help="rows per page")
+        sub.add_argument(
+            "--no-parse-dates", action="store_true", help="keep dates as text (YYYY-MM-DD)"
+        )
+        _common(sub)
+        sub.set_defaults(run=_guard(_fetch))
+
+
+def _push_parser(commands: Any, formatter: Any) -> None:
+    push = commands.add_parser(
+        "push",
+        help="push a file of updates (push_updates)",
+        description="Push the rows of a file to conversations or users (push_updates).",
+        epilog=_PUSH_EXAMPLES,
+        formatter_class=formatter,
+    )
+    push.add_argument("path", help="a .parquet, .csv, .ndjson/.jsonl or .arrow/.feather file")
+    push.add_argument("--to", choices=["calls", "reps"], help="default: from the key column")
+    push.add_argument(
+        "--clear", nargs="+", default=[], metavar="COL", help="columns whose nulls clear values"
+    )
+    push.add_argument("--dry-run", action="store_true", help="validate and encode, send nothing")
+    push.add_argument("--on-duplicate", choices=["error", "last"], default="error")
+    push.add_argument("--chunk-rows", type=int, default=100_000, help="rows per request")
+    push.add_argument("--timezone", help="the tenant's IANA zone for tz-aware timestamps")
+    push.add_argument("--strict", action="store_true", help="fail on unknown keys")
+    _common(push)
+    push.set_defaults(run=_guard(_push))
+
+
+def _sync_parser(commands: Any, formatter: Any) -> None:
+    sync = commands.add_parser(
+        "sync",
+        help="keep a local day-partitioned dataset of calls up to date",
+        description="Incrementally sync conversations into DIR (see converz.Client.sync_calls).",
+        epilog=_SYNC_EXAMPLES,
+        formatter_class=formatter,
+    )
+    what = sync.add_subparsers(dest="resource", required=True, metavar="{calls}")
+    calls = what.add_parser("calls", epilog=_SYNC_EXAMPLES, formatter_class=formatter)
+    calls.add_argument("dir", help="the dataset directory")
+    flags = {k: v for k, v in _CALLS_FLAGS.items() if k not in ("after", "before")}
+    flags["start_date"] = "first day on the first run (later runs start from the watermark)"
+    _add_filters(calls, flags, _CALLS_LISTS)
+    calls.add_argument("--overlap-days", type=int, default=3, help="days fetched again")
+    calls.add_argument("--full-refresh", action="store_true", help="rebuild from --start-date")
+    calls.add_argument("--format", choices=["parquet", "delta"], default="parquet")
+    _common(calls)
+    calls.set_defaults(run=_guard(_sync))
+
+
+def add_commands(commands: Any) -> None:
+    """Registers ``fetch``, ``push`` and ``sync`` on the ``converz`` command's subparsers."""
+    formatter = argparse.RawDescriptionHelpFormatter
+    _fetch_parser(commands, formatter)
+    _push_parser(commands, formatter)
+    _sync_parser(commands, formatter)
+
+
+def _guard(run: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
+    """One clear line and exit status 1 on errors; the traceback only with ``--debug``."""
+
+    def guarded(args: argparse.Namespace) -> int:
+        try:
+            return run(args)
+        except KeyboardInterrupt:
+            print("converz: interrupted", file=sys.stderr)
+            return 130
+        except Exception as err:
+            if args.debug:
+                raise
+            message = " ".join(str(err).split("\n"))
+            print(f"converz: error: {type(err).__name__}: {message}", file=sys.stderr)
+            return 1
+
+    return guarded
+
+
+def _client(args: argparse.Namespace) -> Any:
+    from converz import Client
+
+    return Client(base_url=args.base_url, tenant=args.tenant, retries=args.retries, progress=False)
+
+
+def _lists(args: argparse.Namespace, names: tuple[str, ...]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for name in names:
+        values = getattr(args, name, None)
+        if values:
+            out[name] = [v.strip() for value in values for v in value.split(",") if v.strip()]
+    return out
+
+
+def _filters(args: argparse.Namespace, flags: Any, lists: tuple[str, ...]) -> dict[str, Any]:
+    out = {name: getattr(args, name) for name in flags if getattr(args, name) is not None}
+    out.update(_lists(args, lists))
+    return out
+
+
+class _Progress:
+    """Rows so far on one stderr line, when stderr is a terminal and not ``--quiet``."""
+
+    def __init__(self, args: argparse.Namespace, what: str) -> None:
+        self.on = not args.quiet and sys.stderr.isatty()
+        self.what = what
+        self.rows = 0
+        self.started = time.monotonic()
+
+    def add(self, rows: int) -> None:
+        self.rows += rows
+        if self.on:
+            elapsed = time.monotonic() - self.started
+            print(f"\r{self.what}: {self.rows:,} rows, {elapsed:.1f} s", end="", file=sys.stderr)
+
+    def done(self, text: str) -> None:
+        if self.on:
+            print("\r\033[K", end="", file=sys.stderr)
+        print(text, file=sys.stderr)
+
+
+def _pages(client: Any, resource: str, query: dict[str, Any]) -> Any:
+    """The pages of a fetch: a stream for the paged endpoints, one table for a report."""
+    if resource == "calls":
+        return client.iter_calls(**query)
+    if resource == "reps":
+        return client.iter_reps(**query)
+    if resource == "report":
+        return [client.report(**query)]
+    raise InvalidParameterError(
+        f"{resource!r} is not an endpoint; use calls, reps or report", parameter="endpoint"
+    )
+
+
+def fetch_to_file(
+    client: Any,
+    resource: str,
+    path: Union[str, Path],
+    *,
+    on_page: Optional[Callable[[int], None]] = None,
+    **query: Any,
+) -> int:
+    """Fetches ``resource`` (``calls``, ``reps``, ``report``) into ``path``, page by page.
+
+    The format follows the extension (``.parquet``, ``.csv``, ``.ndjson``/``.jsonl``,
+    ``.arrow``/``.feather``). The file appears under its name only once complete.
+
+    Args:
+        client: A :class:`converz.Client`.
+        resource: The endpoint.
+        path: The output file.
+        on_page: Called with each page's row count.
+        **query: Keyword arguments of the endpoint's method.
+
+    Returns:
+        Rows written.
+    """
+    from converz import _core
+
+    writer = _core.FileWriter(str(path))
+    try:
+        for page in _pages(client, resource, query):
+            writer.write(page)
+            if on_page is not None:
+                on_page(page.num_rows)
+    except BaseException:
+        writer.abort()
+        raise
+    rows, _ = writer.finish()
+    return int(rows)
+
+
+def _fetch_query(args: argparse.Namespace) -> dict[str, Any]:
+    parse_dates = not args.no_parse_dates
+    if args.resource == "calls":
+        query = _filters(args, _CALLS_FLAGS, _CALLS_LISTS)
+    elif args.resource == "reps":
+        query = _lists(args, _REPS_LISTS)
+        if args.active is not None:
+            query["active"] = int(args.active)
+    else:
+        query = _filters(args, _REPORT_FLAGS, _REPORT_LISTS)
+        if args.days is not None:
+            query["days"] = args.days
+        return {**query, "parse_dates": parse_dates}
+    return {**query, "page_size": args.page_size, "parse_dates": parse_dates}
+
+
+def _fetch(args: argparse.Namespace) -> int:
+    from converz import _core
+
+    client = _client(args)
+    query = _fetch_query(args)
+    progress = _Progress(args, f"fetch {args.resource}")
+    if args.output == "-":
+        out = sys.stdout.buffer
+        columns: Optional[list[str]] = None
+        for page in _pages(client, args.resource, query):
+            out.write(_core.csv_bytes(page, columns))
+            columns = columns or list(page.schema)
+            progress.add(page.num_rows)
+        out.flush()
+        return 0
+    rows = fetch_to_file(client, args.resource, args.output, on_page=progress.add, **query)
+    if not args.quiet:
+        progress.done(f"wrote {rows:,} rows to {args.output}")
+    return 0
+
+
+def _remaining_path(path: Path) -> Path:
+    stem = path.stem if path.stem.endswith(".remaining") else f"{path.stem}.remaining"
+    return path.with_name(stem + path.suffix)
+
+
+def push_file(client: Any, path: Union[str, Path], **options: Any) -> Any:
+    """Pushes the rows of a file with :meth:`converz.Client.push_updates`.
+
+    Args:
+        client: A :class:`converz.Client`.
+        path: A ``.parquet``, ``.csv``, ``.ndjson``/``.jsonl`` or ``.arrow``/``.feather`` file.
+        **options: Keyword arguments of ``push_updates`` (``to``, ``clear``, ...).
+
+    Returns:
+        The :class:`converz.PushResult`.
+
+    Raises:
+        PushError: Some chunks were not applied; the rows not applied were written to
+            ``NAME.remaining.EXT`` beside the file, which the message names.
+    """
+    from converz import PushError, Table, _core
+
+    path = Path(path)
+    data = Table(_core.read_file(str(path)))
+    try:
+        return client.push_updates(data, **options)
+    except PushError as err:
+        remaining = err.result.remaining
+        if remaining is None:
+            raise
+        out = _remaining_path(path)
+        writer = _core.FileWriter(str(out))
+        writer.write(remaining)
+        writer.finish(remaining)
+        raise PushError(
+            f"{err.message}; the {remaining.num_rows:,} rows not applied are in {out}",
+            result=err.result,
+            hint=f"push them again: converz push {out}",
+        ) from err
+
+
+def _push(args: argparse.Namespace) -> int:
+    from converz import PushError
+
+    try:
+        result = push_file(
+            _client(args),
+            args.path,
+            to=args.to,
+            clear=args.clear,
+            chunk_rows=args.chunk_rows,
+            on_duplicate=args.on_duplicate,
+            timezone=args.timezone,
+            dry_run=args.dry_run,
+            strict=args.strict,
+            progress=not args.quiet and sys.stderr.isatty(),
+        )
+    except PushError as err:
+        print(err.result.report(), file=sys.stderr)
+        raise
+    print(result)
+    return 0
+
+
+def _sync(args: argparse.Namespace) -> int:
+    from converz._sync import sync_calls
+
+    flags = {k: v for k, v in _CALLS_FLAGS.items() if k not in ("after", "before", "start_date")}
+    filters = _filters(args, flags, _CALLS_LISTS)
+    result = sync_calls(
+        _client(args),
+        args.dir,
+        start_date=args.start_date,
+        overlap_days=args.overlap_days,
+        format=args.format,
+        full_refresh=args.full_refresh,
+        **filters,
+    )
+    print(result)
+    return 0

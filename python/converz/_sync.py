@@ -1,0 +1,423 @@
+"""Incremental sync of conversations into a local dataset partitioned by day.
+
+Layout (``format="parquet"``)::
+
+    DIR/date=2025-07-01/part-0.parquet     one file per day, one schema across the dataset
+    DIR/_converz_sync.json                 state: query fingerprint and watermark
+
+Each run fetches from (watermark - ``overlap_days``) on, in whole days, so late and updated
+rows land, and replaces every day it fetched. A run is crash-safe: new files are written under
+``DIR/_converz_staging`` and each day is moved into place with one atomic rename; the state is
+replaced (also atomically) only after every day is in place. A run killed at any point leaves
+each day entirely old or entirely new, and the next run, which starts from the old watermark,
+fetches every day the killed run touched again. Re-running gives the same dataset.
+
+``format="delta"`` writes a Delta Lake table (``pip install 'converz[delta]'``): the fetched
+days replace the table's rows for those days with one predicate overwrite, one transaction.
+"""
+
+from __future__ import annotations
+
+import collections
+import dataclasses
+import datetime as _dt
+import hashlib
+import json
+import os
+import shutil
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Optional, Union
+
+from converz import _core
+from converz.exceptions import InvalidParameterError
+
+if TYPE_CHECKING:
+    from converz._client import Client
+
+__all__ = ["SyncResult", "sync_calls"]
+
+STATE_FILE = "_converz_sync.json"
+STAGING_DIR = "_converz_staging"
+_EPOCH = _dt.date(1970, 1, 1)
+# Day writers kept open at once; rows arrive in time order, so a day rarely reopens.
+_OPEN_DAYS = 8
+_FILTERS = (
+    "end_date",
+    "metric",
+    "rep_id",
+    "vendor",
+    "campaign",
+    "subcampaign",
+    "department",
+    "vendor_call_id",
+    "columns",
+)
+# Columns the dataset needs whatever `columns=` says: the key, the partition and the watermark.
+_REQUIRED_COLUMNS = ("call_id", "date", "start_time")
+
+
+@dataclasses.dataclass(frozen=True)
+class SyncResult:
+    """What one sync run did.
+
+    Attributes:
+        path: The dataset directory.
+        format: ``"parquet"`` or ``"delta"``.
+        rows: Rows fetched (and written) by this run.
+        fetched_from: First day fetched (None: from the beginning of the data).
+        partitions_written: Days written (replaced or new), ascending.
+        partitions_deleted: Days removed because the fetch found no rows for them any more.
+        watermark: The latest ``start_time`` in the dataset after the run.
+        full_refresh: True when the run rebuilt the dataset from ``start_date``.
+    """
+
+    path: str
+    format: str
+    rows: int
+    fetched_from: Optional[_dt.date]
+    partitions_written: tuple[_dt.date, ...]
+    partitions_deleted: tuple[_dt.date, ...]
+    watermark: Optional[_dt.datetime]
+    full_refresh: bool
+
+    def __str__(self) -> str:
+        since = self.fetched_from.isoformat() if self.fetched_from else "the beginning"
+        return (
+            f"synced {self.rows:,} rows since {since} into {self.path} ({self.format}): "
+            f"{len(self.partitions_written)} day partitions written, "
+            f"{len(self.partitions_deleted)} deleted, watermark {self.watermark}"
+        )
+
+
+def _as_date(value: Union[_dt.date, str, None], name: str) -> Optional[_dt.date]:
+    if value is None or (isinstance(value, _dt.date) and not isinstance(value, _dt.datetime)):
+        return value
+    try:
+        return _dt.date.fromisoformat(str(value))
+    except ValueError:
+        raise InvalidParameterError(
+            f"{value!r} is not a date (YYYY-MM-DD)", parameter=name
+        ) from None
+
+
+def _normalise(filters: dict[str, Any]) -> dict[str, Any]:
+    """Filters in a canonical form: lists as sorted string lists, dates as ISO text."""
+    for name in ("after", "before"):
+        if filters.get(name) is not None:
+            raise InvalidParameterError(
+                f"sync fetches whole days and manages the time range itself; `{name}` is not "
+                "supported",
+                parameter=name,
+                hint="use start_date= (first sync) and end_date=",
+            )
+    unknown = sorted(set(filters) - set(_FILTERS) - {"after", "before"})
+    if unknown:
+        raise InvalidParameterError(
+            f"unknown filter {unknown[0]!r}; sync takes {', '.join(_FILTERS)}",
+            parameter=unknown[0],
+        )
+    out: dict[str, Any] = {}
+    for name in _FILTERS:
+        value = filters.get(name)
+        if value is None:
+            continue
+        if name == "end_date":
+            out[name] = _as_date(value, name)
+        elif isinstance(value, (str, int)):
+            out[name] = [str(value)]
+        else:
+            out[name] = sorted(str(v) for v in value)
+    if "columns" in out:
+        out["columns"] = sorted(set(out["columns"]) | set(_REQUIRED_COLUMNS))
+    return out
+
+
+def _fingerprint(filters: dict[str, Any], fmt: str) -> str:
+    """A hash of what defines the dataset's rows and columns (not its time range)."""
+    query = {k: v for k, v in filters.items() if k != "end_date"}
+    text = json.dumps({"format": fmt, "query": query}, sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def _load_state(root: Path) -> Optional[dict[str, Any]]:
+    try:
+        with open(root / STATE_FILE, encoding="utf-8") as f:
+            state: dict[str, Any] = json.load(f)
+        return state
+    except FileNotFoundError:
+        return None
+
+
+def _save_state(root: Path, state: dict[str, Any]) -> None:
+    tmp = root / f".{STATE_FILE}.tmp"
+    with open(tmp, "w", encoding="utf-8") as f:
+        json.dump(state, f, indent=2, sort_keys=True, default=str)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, root / STATE_FILE)
+
+
+def _check_state(
+    root: Path, state: Optional[dict[str, Any]], fingerprint: str, full_refresh: bool
+) -> None:
+    if full_refresh:
+        return
+    if state is None:
+        if root.exists() and any(p.name != STAGING_DIR for p in root.iterdir()):
+            raise InvalidParameterError(
+                f"{root} is not empty and holds no converz sync state",
+                parameter="path",
+                hint="sync into a new or empty directory, or pass full_refresh=True to replace it",
+            )
+        return
+    if state.get("fingerprint") != fingerprint:
+        raise InvalidParameterError(
+            f"{root} was synced with a different query ({state.get('query')}); refusing to mix "
+            "rows of two queries",
+            parameter="filters",
+            hint="use the same filters, or full_refresh=True (--full-refresh) to rebuild",
+        )
+
+
+def _fetch_start(
+    state: Optional[dict[str, Any]], start_date: Optional[_dt.date], overlap_days: int, full: bool
+) -> Optional[_dt.date]:
+    watermark = None if (full or state is None) else state.get("watermark")
+    if watermark is None:
+        return start_date
+    since = _dt.datetime.fromisoformat(watermark).date() - _dt.timedelta(days=overlap_days)
+    return max(since, start_date) if start_date else since
+
+
+class _DayWriters:
+    """Staged Parquet parts per day, with at most ``_OPEN_DAYS`` files open at once."""
+
+    def __init__(self, staging: Path, drop_date: bool) -> None:
+        self.staging = staging
+        self.drop_date = drop_date
+        self.open: collections.OrderedDict[int, Any] = collections.OrderedDict()
+        self.parts: dict[int, list[Path]] = collections.defaultdict(list)
+
+    def write(self, day: int, table: Any) -> None:
+        writer = self.open.get(day)
+        if writer is None:
+            if len(self.open) >= _OPEN_DAYS:
+                _, oldest = self.open.popitem(last=False)
+                oldest.finish()
+            # Not `*.parquet`: a killed run's leftovers must not match readers' globs.
+            path = self.staging / f"{day}-{len(self.parts[day])}.parquet.part"
+            self.parts[day].append(path)
+            writer = self.open[day] = _core.FileWriter(str(path), "parquet")
+        self.open.move_to_end(day)
+        writer.write(table)
+
+    def finish(self) -> dict[int, list[Path]]:
+        for writer in self.open.values():
+            writer.finish()
+        self.open.clear()
+        return dict(self.parts)
+
+    def abort(self) -> None:
+        for writer in self.open.values():
+            writer.abort()
+
+
+def _partition(root: Path, day: _dt.date) -> Path:
+    return root / f"date={day.isoformat()}"
+
+
+def _existing_days(root: Path) -> dict[_dt.date, Path]:
+    days = {}
+    for path in root.glob("date=*/part-0.parquet"):
+        try:
+            days[_dt.date.fromisoformat(path.parent.name[5:])] = path
+        except ValueError:
+            continue
+    return days
+
+
+def _stage(
+    client: Client, staging: Path, query: dict[str, Any], drop_date: bool
+) -> tuple[dict[_dt.date, list[Path]], int, Optional[_dt.datetime]]:
+    """Fetches `query` into per-day Parquet parts under `staging`."""
+    writers = _DayWriters(staging, drop_date)
+    latest: Optional[int] = None
+    rows = 0
+    try:
+        for page in client.iter_calls(**query):
+            days, page_latest = _core.split_days(page, "date", "start_time", writers.drop_date)
+            if page_latest is not None:
+                latest = page_latest if latest is None else max(latest, page_latest)
+            for day, table in days:
+                writers.write(day, table)
+                rows += table.num_rows
+        parts = writers.finish()
+    except BaseException:
+        writers.abort()
+        raise
+    watermark = None
+    if latest is not None:
+        watermark = _dt.datetime(1970, 1, 1) + _dt.timedelta(microseconds=latest)
+    staged = {_EPOCH + _dt.timedelta(days=day): paths for day, paths in parts.items()}
+    return staged, rows, watermark
+
+
+def _in_range(day: _dt.date, start: Optional[_dt.date], end: Optional[_dt.date]) -> bool:
+    return (start is None or day >= start) and (end is None or day <= end)
+
+
+def _commit_parquet(
+    root: Path,
+    staging: Path,
+    staged: dict[_dt.date, list[Path]],
+    replace_all: bool,
+    window: tuple[Optional[_dt.date], Optional[_dt.date]],
+) -> tuple[list[_dt.date], list[_dt.date]]:
+    """Moves the staged days into place; deletes days of the window the fetch no longer has."""
+    existing = _existing_days(root)
+    gone = sorted(d for d in existing if d not in staged and (replace_all or _in_range(d, *window)))
+    kept = {d: p for d, p in existing.items() if d not in staged and d not in gone}
+    written = sorted(staged)
+    jobs = [([str(p) for p in staged[d]], str(staging / f"day-{d}.parquet.part")) for d in written]
+    keep_jobs = [(str(p), str(staging / f"keep-{d}.parquet.part")) for d, p in kept.items()]
+    _, rewritten = _core.conform_days(jobs, keep_jobs)
+    for day in written:
+        _partition(root, day).mkdir(exist_ok=True)
+        os.replace(staging / f"day-{day}.parquet.part", _partition(root, day) / "part-0.parquet")
+    for path in map(Path, rewritten):
+        day = _dt.date.fromisoformat(path.parent.name[5:])
+        os.replace(staging / f"keep-{day}.parquet.part", path)
+    for day in gone:
+        (_partition(root, day) / "part-0.parquet").unlink()
+        shutil.rmtree(_partition(root, day), ignore_errors=True)
+    return written, gone
+
+
+def _commit_delta(
+    root: Path,
+    staged: dict[_dt.date, list[Path]],
+    replace_all: bool,
+    window: tuple[Optional[_dt.date], Optional[_dt.date]],
+) -> None:
+    """One Delta transaction: the window's rows replaced by the staged days."""
+    try:
+        from deltalake import write_deltalake
+    except ImportError as err:
+        raise ImportError("format='delta' needs deltalake: pip install 'converz[delta]'") from err
+    paths = [str(p) for day in sorted(staged) for p in staged[day]]
+    if not paths:
+        return
+    table = _core.read_parquet_files(paths)
+    if replace_all:
+        write_deltalake(
+            str(root), table, mode="overwrite", partition_by=["date"], schema_mode="overwrite"
+        )
+        return
+    start, end = window
+    clauses = [f"date >= '{start.isoformat()}'"] if start else []
+    if end:
+        clauses.append(f"date <= '{end.isoformat()}'")
+    write_deltalake(
+        str(root),
+        table,
+        mode="overwrite",
+        partition_by=["date"],
+        predicate=" AND ".join(clauses) or None,
+        schema_mode="merge",
+    )
+
+
+def sync_calls(
+    client: Client,
+    path: Union[str, os.PathLike[str]],
+    *,
+    start_date: Union[_dt.date, str, None] = None,
+    overlap_days: int = 3,
+    format: str = "parquet",
+    full_refresh: bool = False,
+    **filters: Any,
+) -> SyncResult:
+    """Keep a local dataset of conversations up to date; see the module docs.
+
+    Args:
+        client: The client to fetch with.
+        path: The dataset directory (created if missing).
+        start_date: First day of data on the first run (None: all the API has). Later runs
+            start from the watermark.
+        overlap_days: Days before the watermark fetched again, so late and updated rows land.
+        format: ``"parquet"`` (hive partitions by day) or ``"delta"`` (a Delta Lake table).
+        full_refresh: Rebuild from ``start_date``, also when the query changed.
+        **filters: Filters of :meth:`converz.Client.calls` (``campaign=``, ``columns=``,
+            ``end_date=``, ...). ``after``/``before`` are not supported (sync works in days).
+
+    Returns:
+        A :class:`SyncResult`.
+
+    Raises:
+        InvalidParameterError: The directory holds another query's dataset (or something that
+            is not a converz dataset), and ``full_refresh`` was not given; or a bad argument.
+
+    Example:
+        >>> from converz._sync import sync_calls
+        >>> res = sync_calls(client, "calls/", start_date="2025-07-01")  # doctest: +SKIP
+        >>> import polars as pl  # doctest: +SKIP
+        >>> pl.scan_parquet("calls/**/*.parquet", hive_partitioning=True)  # doctest: +SKIP
+    """
+    if format not in ("parquet", "delta"):
+        raise InvalidParameterError(
+            f"{format!r} is not a sync format; use 'parquet' or 'delta'", parameter="format"
+        )
+    if isinstance(overlap_days, bool) or not isinstance(overlap_days, int) or overlap_days < 0:
+        raise InvalidParameterError(
+            f"overlap_days must be a whole number >= 0, not {overlap_days!r}",
+            parameter="overlap_days",
+        )
+    first_day = _as_date(start_date, "start_date")
+    query = _normalise(filters)
+    fingerprint = _fingerprint(query, format)
+    root = Path(path)
+    state = _load_state(root)
+    _check_state(root, state, fingerprint, full_refresh)
+    replace_all = full_refresh or state is None or state.get("watermark") is None
+    since = _fetch_start(state, first_day, overlap_days, replace_all)
+    new_state: dict[str, Any] = {
+        "version": 1,
+        "format": format,
+        "fingerprint": fingerprint,
+        "query": {k: (v.isoformat() if isinstance(v, _dt.date) else v) for k, v in query.items()},
+        "start_date": first_day.isoformat() if first_day else None,
+        "watermark": None if replace_all else state and state.get("watermark"),
+    }
+    root.mkdir(parents=True, exist_ok=True)
+    if replace_all:
+        # Claims the directory first, so a killed first run is recognised as ours.
+        _save_state(root, new_state)
+    staging = root / STAGING_DIR
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir()
+    fetch = {**query, "start_date": since}
+    staged, rows, latest = _stage(client, staging, fetch, drop_date=format == "parquet")
+    window = (since, query.get("end_date"))
+    if format == "delta":
+        _commit_delta(root, staged, replace_all, window)
+        written, gone = sorted(staged), list[_dt.date]()
+    else:
+        written, gone = _commit_parquet(root, staging, staged, replace_all, window)
+    old = new_state["watermark"]
+    watermark = latest
+    if old is not None:
+        old_dt = _dt.datetime.fromisoformat(old)
+        watermark = old_dt if latest is None else max(old_dt, latest)
+    new_state["watermark"] = watermark.isoformat(sep=" ") if watermark else None
+    _save_state(root, new_state)
+    shutil.rmtree(staging, ignore_errors=True)
+    return SyncResult(
+        path=str(root),
+        format=format,
+        rows=rows,
+        fetched_from=since,
+        partitions_written=tuple(written),
+        partitions_deleted=tuple(gone),
+        watermark=watermark,
+        full_refresh=replace_all,
+    )

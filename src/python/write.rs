@@ -1,0 +1,193 @@
+//! `_core.FileWriter`, `read_file`, `csv_bytes` and the sync helpers: the file writers of
+//! `src/write/` for the CLI, `client.sync_calls` and the Airflow operators. Writes run with the
+//! GIL released; Arrow crosses the boundary through the PyCapsule interface.
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+use pyo3::exceptions::PyRuntimeError;
+use pyo3::prelude::*;
+use pyo3::types::PyBytes;
+use pyo3_arrow::input::AnyRecordBatch;
+
+use super::arrow::PyArrowTable;
+use crate::error::Error;
+use crate::write::{self, FileFormat, FileWriter};
+
+/// Writes Arrow data into one file as it arrives; see `src/write/mod.rs`.
+#[pyclass(name = "FileWriter", module = "converz._core", frozen)]
+pub struct PyFileWriter {
+    // `None` once finished or aborted. Locked with `try_lock`: blocking on it with the GIL held
+    // could deadlock with a thread that holds it and waits to re-attach.
+    inner: Mutex<Option<FileWriter>>,
+}
+
+fn closed() -> PyErr {
+    PyRuntimeError::new_err("this writer was already finished")
+}
+
+fn busy() -> PyErr {
+    PyRuntimeError::new_err("this writer is in use by another thread")
+}
+
+#[pymethods]
+impl PyFileWriter {
+    /// A writer of `path`; `format` None takes it from the extension.
+    #[new]
+    #[pyo3(signature = (path, format=None))]
+    fn new(path: PathBuf, format: Option<&str>) -> PyResult<Self> {
+        let format = match format {
+            Some(name) => FileFormat::from_name(name)?,
+            None => FileFormat::from_path(&path)?,
+        };
+        Ok(Self {
+            inner: Mutex::new(Some(FileWriter::new(&path, format))),
+        })
+    }
+
+    /// Appends every batch of `data` (any Arrow PyCapsule exporter).
+    fn write(&self, py: Python<'_>, data: AnyRecordBatch) -> PyResult<()> {
+        // Collected with the GIL held: the exporter may be a Python object. A page is small.
+        let batches = data
+            .into_reader()?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(Error::from)?;
+        let mut guard = self.inner.try_lock().map_err(|_| busy())?;
+        let writer = guard.as_mut().ok_or_else(closed)?;
+        py.detach(|| batches.iter().try_for_each(|batch| writer.write(batch)))?;
+        Ok(())
+    }
+
+    /// Rows written so far.
+    #[getter]
+    fn rows(&self) -> PyResult<usize> {
+        let guard = self.inner.try_lock().map_err(|_| busy())?;
+        Ok(guard.as_ref().map_or(0, FileWriter::rows))
+    }
+
+    /// Finishes the file (renamed into place); `empty` gives the schema of a file with no
+    /// rows. Returns `(rows, rewrites)`.
+    #[pyo3(signature = (empty=None))]
+    fn finish(&self, py: Python<'_>, empty: Option<AnyRecordBatch>) -> PyResult<(usize, usize)> {
+        let empty_schema = empty
+            .map(|e| e.into_reader().map(|r| r.schema()))
+            .transpose()?;
+        let writer = self
+            .inner
+            .try_lock()
+            .map_err(|_| busy())?
+            .take()
+            .ok_or_else(closed)?;
+        let summary = py.detach(|| writer.finish(empty_schema))?;
+        Ok((summary.rows, summary.rewrites))
+    }
+
+    /// Stops without a file (the temporary output is removed); idempotent.
+    fn abort(&self) -> PyResult<()> {
+        let writer = self.inner.try_lock().map_err(|_| busy())?.take();
+        drop(writer);
+        Ok(())
+    }
+}
+
+/// Reads a Parquet, IPC, CSV or NDJSON file (by extension) into an Arrow table.
+#[pyfunction]
+pub fn read_file(py: Python<'_>, path: PathBuf) -> PyResult<PyArrowTable> {
+    let (schema, batches) = py.detach(|| write::read_file(&path))?;
+    Ok(PyArrowTable::new(schema, batches))
+}
+
+/// `data` as CSV bytes for streaming to stdout: with `columns` None, a header and the
+/// batch's columns; else no header and exactly `columns` (those of the first batch).
+#[pyfunction]
+#[pyo3(signature = (data, columns=None))]
+pub fn csv_bytes<'py>(
+    py: Python<'py>,
+    data: AnyRecordBatch,
+    columns: Option<Vec<String>>,
+) -> PyResult<Bound<'py, PyBytes>> {
+    let reader = data.into_reader()?;
+    let batches = reader.collect::<Result<Vec<_>, _>>().map_err(Error::from)?;
+    let bytes = write::csv_bytes(&batches, columns.as_deref())?;
+    Ok(PyBytes::new(py, &bytes))
+}
+
+/// `(days since 1970-01-01, that day's rows)` pairs.
+type DayTables = Vec<(i32, PyArrowTable)>;
+
+/// Splits `data` by day: `([(days since 1970-01-01, table), ...], latest start_time in µs)`.
+/// With `drop_date` the tables leave out `date_column` (in a hive layout the directory name
+/// carries it).
+#[pyfunction]
+#[pyo3(signature = (data, date_column, time_column, drop_date=true))]
+pub fn split_days(
+    data: AnyRecordBatch,
+    date_column: &str,
+    time_column: &str,
+    drop_date: bool,
+) -> PyResult<(DayTables, Option<i64>)> {
+    let reader = data.into_reader()?;
+    let mut days: DayTables = Vec::new();
+    let mut latest: Option<i64> = None;
+    for batch in reader {
+        let batch = batch.map_err(Error::from)?;
+        latest = latest.max(write::latest_time(&batch, time_column));
+        let keep: Vec<usize> = (0..batch.num_columns())
+            .filter(|&i| !drop_date || batch.schema().field(i).name() != date_column)
+            .collect();
+        for (day, part) in write::split_by_day(&batch, date_column)? {
+            let part = part.project(&keep).map_err(Error::from)?;
+            days.push((day, PyArrowTable::new(part.schema(), vec![part])));
+        }
+    }
+    Ok((days, latest))
+}
+
+/// Writes each `(inputs, output)` day into one Parquet file under the schema all `days`
+/// inputs and `existing` files add up to, and rewrites each `(file, output)` of `existing`
+/// whose schema differs from it. Returns the rows of each day and the rewritten existing files.
+#[pyfunction]
+pub fn conform_days(
+    py: Python<'_>,
+    days: Vec<(Vec<PathBuf>, PathBuf)>,
+    existing: Vec<(PathBuf, PathBuf)>,
+) -> PyResult<(Vec<usize>, Vec<PathBuf>)> {
+    py.detach(|| {
+        let mut all: Vec<PathBuf> = days.iter().flat_map(|(i, _)| i.clone()).collect();
+        all.extend(existing.iter().map(|(f, _)| f.clone()));
+        let Some(schema) = write::merged_schema(&all)? else {
+            return Ok((vec![0; days.len()], Vec::new()));
+        };
+        let rows = days
+            .iter()
+            .map(|(inputs, output)| write::conform_parquet(inputs, output, &schema))
+            .collect::<Result<Vec<_>, Error>>()?;
+        let mut rewritten = Vec::new();
+        for (file, output) in &existing {
+            if write::parquet_schema(file)?.fields() != schema.fields() {
+                write::conform_parquet(std::slice::from_ref(file), output, &schema)?;
+                rewritten.push(file.clone());
+            }
+        }
+        Ok::<_, Error>((rows, rewritten))
+    })
+    .map_err(PyErr::from)
+}
+
+/// The rows of Parquet `paths`, in order, as one table under their merged schema (for
+/// handing a day's staged parts to another writer, such as deltalake).
+#[pyfunction]
+pub fn read_parquet_files(py: Python<'_>, paths: Vec<PathBuf>) -> PyResult<PyArrowTable> {
+    let (schema, batches) = py.detach(|| {
+        let schema = write::merged_schema(&paths)?
+            .unwrap_or_else(|| Arc::new(arrow_schema::Schema::empty()));
+        let mut batches = Vec::new();
+        for path in &paths {
+            for batch in write::FileReader::open(path, FileFormat::Parquet, None)? {
+                batches.push(crate::decode::conform_batch(&batch?, &schema)?);
+            }
+        }
+        Ok::<_, Error>((schema, batches))
+    })?;
+    Ok(PyArrowTable::new(schema, batches))
+}

@@ -1,0 +1,162 @@
+//! One open output file per format behind the [`Sink`] trait: zstd Parquet (bounded row groups),
+//! Arrow IPC, CSV and NDJSON, all through buffered writes.
+
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::Path;
+
+use arrow_array::RecordBatch;
+use arrow_schema::SchemaRef;
+use parquet::arrow::ArrowWriter;
+use parquet::basic::{Compression, ZstdLevel};
+use parquet::file::properties::WriterProperties;
+
+use super::FileFormat;
+use crate::error::{Error, Result};
+
+/// Rows per Parquet row group. The open row group is held encoded in memory until it is
+/// flushed, so this (with the byte cap below) bounds the writer's memory, not the file size.
+const ROW_GROUP_ROWS: usize = 128 * 1024;
+/// Flush a row group earlier when its encoded size passes this.
+const ROW_GROUP_BYTES: usize = 64 * 1024 * 1024;
+/// Timestamps in text formats as the API writes them; fractions only when present.
+pub(super) const TIMESTAMP_FORMAT: &str = "%Y-%m-%d %H:%M:%S%.f";
+
+/// An open output file.
+pub(super) trait Sink: Send {
+    /// Appends one batch (already conformed to the file's schema).
+    fn write(&mut self, batch: &RecordBatch) -> Result<()>;
+    /// Writes the footer (if any) and flushes to disk.
+    fn finish(self: Box<Self>) -> Result<()>;
+}
+
+/// Parquet and IPC errors as I/O errors: they happen while writing a local file.
+pub(super) fn file_error(path: &Path, err: impl std::fmt::Display) -> Error {
+    Error::Io(std::io::Error::other(format!(
+        "writing {}: {err}",
+        path.display()
+    )))
+}
+
+/// Creates `path` and opens a sink for `schema`.
+pub(super) fn open(path: &Path, format: FileFormat, schema: &SchemaRef) -> Result<Box<dyn Sink>> {
+    let file = BufWriter::with_capacity(1 << 20, File::create(path)?);
+    let path = path.to_path_buf();
+    Ok(match format {
+        FileFormat::Parquet => {
+            let props = WriterProperties::builder()
+                .set_compression(Compression::ZSTD(ZstdLevel::default()))
+                .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
+                .set_max_row_group_bytes(Some(ROW_GROUP_BYTES))
+                .build();
+            let writer = ArrowWriter::try_new(file, schema.clone(), Some(props))
+                .map_err(|e| file_error(&path, e))?;
+            Box::new(ParquetSink { writer, path })
+        }
+        FileFormat::Ipc => {
+            let writer = arrow_ipc::writer::FileWriter::try_new(file, schema)?;
+            Box::new(IpcSink { writer })
+        }
+        FileFormat::Csv => Box::new(CsvSink {
+            writer: csv_writer(file, true),
+        }),
+        FileFormat::Ndjson => Box::new(NdjsonSink {
+            writer: ndjson_writer(file),
+        }),
+    })
+}
+
+fn csv_writer<W: Write>(out: W, header: bool) -> arrow_csv::Writer<W> {
+    arrow_csv::WriterBuilder::new()
+        .with_header(header)
+        .with_timestamp_format(TIMESTAMP_FORMAT.to_owned())
+        .build(out)
+}
+
+type NdjsonWriter = arrow_json::Writer<BufWriter<File>, arrow_json::writer::LineDelimited>;
+
+fn ndjson_writer(out: BufWriter<File>) -> NdjsonWriter {
+    arrow_json::WriterBuilder::new()
+        .with_explicit_nulls(true)
+        .with_timestamp_format(TIMESTAMP_FORMAT.to_owned())
+        .build(out)
+}
+
+struct ParquetSink {
+    writer: ArrowWriter<BufWriter<File>>,
+    path: std::path::PathBuf,
+}
+
+impl Sink for ParquetSink {
+    fn write(&mut self, batch: &RecordBatch) -> Result<()> {
+        self.writer
+            .write(batch)
+            .map_err(|e| file_error(&self.path, e))
+    }
+
+    fn finish(self: Box<Self>) -> Result<()> {
+        let path = self.path;
+        let file = self.writer.into_inner().map_err(|e| file_error(&path, e))?;
+        finish_file(file)
+    }
+}
+
+struct IpcSink {
+    writer: arrow_ipc::writer::FileWriter<BufWriter<File>>,
+}
+
+impl Sink for IpcSink {
+    fn write(&mut self, batch: &RecordBatch) -> Result<()> {
+        Ok(self.writer.write(batch)?)
+    }
+
+    fn finish(mut self: Box<Self>) -> Result<()> {
+        self.writer.finish()?;
+        finish_file(self.writer.into_inner()?)
+    }
+}
+
+struct CsvSink {
+    writer: arrow_csv::Writer<BufWriter<File>>,
+}
+
+impl Sink for CsvSink {
+    fn write(&mut self, batch: &RecordBatch) -> Result<()> {
+        Ok(self.writer.write(batch)?)
+    }
+
+    fn finish(self: Box<Self>) -> Result<()> {
+        finish_file(self.writer.into_inner())
+    }
+}
+
+struct NdjsonSink {
+    writer: NdjsonWriter,
+}
+
+impl Sink for NdjsonSink {
+    fn write(&mut self, batch: &RecordBatch) -> Result<()> {
+        Ok(self.writer.write(batch)?)
+    }
+
+    fn finish(mut self: Box<Self>) -> Result<()> {
+        self.writer.finish()?;
+        finish_file(self.writer.into_inner())
+    }
+}
+
+/// Flushes the buffer and syncs, so a rename after this never exposes a short file.
+fn finish_file(file: BufWriter<File>) -> Result<()> {
+    let file = file.into_inner().map_err(|e| e.into_error())?;
+    file.sync_all()?;
+    Ok(())
+}
+
+/// See [`super::csv_bytes`].
+pub(super) fn csv_bytes(batches: &[RecordBatch], header: bool) -> Result<Vec<u8>> {
+    let mut writer = csv_writer(Vec::new(), header);
+    for batch in batches {
+        writer.write(batch)?;
+    }
+    Ok(writer.into_inner())
+}

@@ -1,0 +1,130 @@
+//! Writers against their own readers: every format round-trips, and a schema that widens
+//! mid-stream ends as one file with the widest schema and every row.
+
+use std::sync::Arc;
+
+use arrow_array::{Array, ArrayRef, Float64Array, Int64Array, NullArray, RecordBatch, StringArray};
+use arrow_schema::{DataType, Field, Schema};
+
+use super::{read_file, FileFormat, FileWriter};
+
+fn batch(columns: Vec<(&str, ArrayRef)>) -> RecordBatch {
+    let fields: Vec<Field> = columns
+        .iter()
+        .map(|(n, a)| Field::new(*n, a.data_type().clone(), true))
+        .collect();
+    let arrays = columns.into_iter().map(|(_, a)| a).collect();
+    RecordBatch::try_new(Arc::new(Schema::new(fields)), arrays).unwrap()
+}
+
+/// Page 1 knows `id` and an all-null `score`; page 2 has float scores and a new `tag`.
+fn pages() -> Vec<RecordBatch> {
+    vec![
+        batch(vec![
+            ("id", Arc::new(Int64Array::from(vec![1, 2]))),
+            ("score", Arc::new(NullArray::new(2))),
+        ]),
+        batch(vec![
+            ("id", Arc::new(Int64Array::from(vec![3]))),
+            ("score", Arc::new(Float64Array::from(vec![0.5]))),
+            ("tag", Arc::new(StringArray::from(vec!["a,\"b\"\nc"]))),
+        ]),
+    ]
+}
+
+fn write_all(name: &str) -> (tempdir::Dir, std::path::PathBuf, super::WriteSummary) {
+    let dir = tempdir::Dir::new();
+    let path = dir.0.join(name);
+    let mut writer = FileWriter::new(&path, FileFormat::from_path(&path).unwrap());
+    for page in pages() {
+        writer.write(&page).unwrap();
+    }
+    let summary = writer.finish(None).unwrap();
+    (dir, path, summary)
+}
+
+#[test]
+fn typed_formats_widen_to_one_schema() {
+    for name in ["out.parquet", "out.arrow"] {
+        let (dir, path, summary) = write_all(name);
+        assert_eq!((summary.rows, summary.rewrites), (3, 1), "{name}");
+        let (schema, batches) = read_file(&path).unwrap();
+        let types: Vec<_> = schema
+            .fields()
+            .iter()
+            .map(|f| f.data_type().clone())
+            .collect();
+        assert_eq!(types, [DataType::Int64, DataType::Float64, DataType::Utf8]);
+        let table = arrow_select::concat::concat_batches(&schema, &batches).unwrap();
+        assert_eq!(table.num_rows(), 3);
+        assert_eq!(table.column(1).null_count(), 2);
+        let tags = table
+            .column(2)
+            .as_any()
+            .downcast_ref::<StringArray>()
+            .unwrap();
+        assert_eq!(tags.value(2), "a,\"b\"\nc");
+        // Only the finished file is left: no temporary names.
+        assert_eq!(std::fs::read_dir(&dir.0).unwrap().count(), 1);
+    }
+}
+
+#[test]
+fn csv_adds_late_columns_to_the_header() {
+    let (_dir, path, summary) = write_all("out.csv");
+    assert_eq!(summary.rewrites, 1);
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert_eq!(text, "id,score,tag\n1,,\n2,,\n3,0.5,\"a,\"\"b\"\"\nc\"\n");
+}
+
+#[test]
+fn ndjson_writes_every_key() {
+    let (_dir, path, summary) = write_all("out.jsonl");
+    assert_eq!(summary.rows, 3);
+    let text = std::fs::read_to_string(&path).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines[0], r#"{"id":1,"score":null}"#);
+    assert_eq!(lines[2], r#"{"id":3,"score":0.5,"tag":"a,\"b\"\nc"}"#);
+}
+
+#[test]
+fn a_dropped_writer_leaves_nothing() {
+    let dir = tempdir::Dir::new();
+    let path = dir.0.join("out.parquet");
+    let mut writer = FileWriter::new(&path, FileFormat::Parquet);
+    writer.write(&pages()[0]).unwrap();
+    drop(writer);
+    assert_eq!(std::fs::read_dir(&dir.0).unwrap().count(), 0);
+}
+
+#[test]
+fn unknown_extension_names_the_parameter() {
+    let err = FileFormat::from_path(std::path::Path::new("x.xlsx")).unwrap_err();
+    assert!(
+        err.to_string().contains("invalid parameter `path`"),
+        "{err}"
+    );
+}
+
+/// A temporary directory removed on drop (std only: no tempfile dependency).
+mod tempdir {
+    pub struct Dir(pub std::path::PathBuf);
+
+    impl Dir {
+        pub fn new() -> Self {
+            use std::sync::atomic::{AtomicUsize, Ordering};
+            static N: AtomicUsize = AtomicUsize::new(0);
+            let n = N.fetch_add(1, Ordering::Relaxed);
+            let path =
+                std::env::temp_dir().join(format!("converz-write-{}-{n}", std::process::id()));
+            std::fs::create_dir_all(&path).unwrap();
+            Self(path)
+        }
+    }
+
+    impl Drop for Dir {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+}

@@ -1,0 +1,253 @@
+"""`converz fetch` / `converz push`: every format round-trips, push from a file equals
+push_updates, partial failures leave a file to resume from, errors are one line."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import polars as pl
+import pytest
+from polars.testing import assert_frame_equal
+
+from converz.__main__ import main
+from converz.testing import Emulator
+
+FORMATS = ["parquet", "csv", "ndjson", "jsonl", "arrow", "feather"]
+
+
+@pytest.fixture(scope="module")
+def emu() -> Iterator[Emulator]:
+    """A tenant where late rows carry an attribute earlier ones lack (pushed once, below)."""
+    with Emulator(calls=6_000, reps=30, seed=11, days=60) as emu:
+        client = emu.client(progress=False)
+        ids = client.calls(columns=["call_id"]).to_polars()["call_id"].sort()
+        late = ids.tail(40)
+        client.push_updates(pl.DataFrame({"call_id": late, "qa_score": [0.5] * len(late)}))
+        yield emu
+
+
+@pytest.fixture
+def env(emu: Emulator, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    monkeypatch.setenv("CONVERZ_BASE_URL", emu.url)
+    monkeypatch.setenv("CONVERZ_API_KEY", emu.api_key)
+    return {**os.environ, "CONVERZ_BASE_URL": emu.url, "CONVERZ_API_KEY": emu.api_key}
+
+
+def read_back(path: Path, expected: pl.DataFrame) -> pl.DataFrame:
+    """The file as polars reads it; text formats parsed with the expected column types."""
+    suffix = path.suffix
+    if suffix == ".parquet":
+        return pl.read_parquet(path)
+    if suffix in (".arrow", ".feather"):
+        return pl.read_ipc(path)
+    temporal = {c for c, t in expected.schema.items() if t.is_temporal()}
+    text = {c: (pl.String if c in temporal else t) for c, t in expected.schema.items()}
+    if suffix == ".csv":
+        frame = pl.read_csv(path, schema=text)
+    else:
+        frame = pl.read_ndjson(path, schema=text)
+    return frame.with_columns(
+        pl.col(c).str.strptime(expected.schema[c], "%Y-%m-%d %H:%M:%S")
+        if expected.schema[c] != pl.Date
+        else pl.col(c).str.to_date("%Y-%m-%d")
+        for c in temporal
+    )
+
+
+@pytest.mark.parametrize("ext", FORMATS)
+def test_fetch_calls_round_trips_each_format(env, emu, tmp_path, ext):
+    path = tmp_path / f"calls.{ext}"
+    # Small pages: `qa_score` first appears pages after the file was started.
+    argv = ["fetch", "calls", "--start-date", "2025-08-01", "--page-size", "500", "-o", str(path)]
+    assert main(argv) == 0
+    expected = emu.client(progress=False).calls(start_date="2025-08-01", page_size=500).to_polars()
+    assert "qa_score" in expected.columns and expected.height > 2_000
+    assert_frame_equal(read_back(path, expected), expected)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [path.name]  # no temporary files left
+
+
+def test_fetch_calls_filters_as_flags(env, emu, tmp_path):
+    path = tmp_path / "sales.parquet"
+    argv = ["fetch", "calls", "--campaign", "sales", "--campaign", "support", "-o", str(path)]
+    argv += ["--columns", "call_id,campaign,duration", "--end-date", "2025-09-15", "-q"]
+    assert main(argv) == 0
+    expected = (
+        emu.client(progress=False)
+        .calls(
+            campaign=["sales", "support"],
+            columns=["call_id", "campaign", "duration"],
+            end_date="2025-09-15",
+        )
+        .to_polars()
+    )
+    got = pl.read_parquet(path)
+    assert set(got["campaign"].unique()) <= {"sales", "support"} and got.height > 0
+    assert_frame_equal(got, expected)
+
+
+@pytest.mark.parametrize("ext", ["parquet", "csv"])
+def test_fetch_reps_and_report(env, emu, tmp_path, ext):
+    client = emu.client(progress=False)
+    reps = tmp_path / f"reps.{ext}"
+    assert main(["fetch", "reps", "--active", "1", "-o", str(reps)]) == 0
+    expected = client.reps(active=True).to_polars()
+    assert_frame_equal(read_back(reps, expected), expected)
+    report = tmp_path / f"report.{ext}"
+    argv = ["fetch", "report", "--groupby", "week,campaign", "--metric", "n_calls", "--days", "90"]
+    assert main([*argv, "-o", str(report)]) == 0
+    expected = client.report(groupby=["week", "campaign"], metric=["n_calls"], days=90).to_polars()
+    assert expected.height > 10
+    assert_frame_equal(read_back(report, expected), expected)
+
+
+def test_fetch_to_stdout_is_csv(env, emu, capsysbinary, tmp_path):
+    argv = ["fetch", "calls", "--end-date", "2025-08-15", "--page-size", "700", "-o", "-"]
+    assert main(argv) == 0
+    out = capsysbinary.readouterr().out
+    expected = emu.client(progress=False).calls(end_date="2025-08-15").to_polars()
+    assert out.startswith(b"call_id,") and out.count(b"\ncall_id,") == 0  # one header
+    (tmp_path / "out.csv").write_bytes(out)
+    assert_frame_equal(read_back(tmp_path / "out.csv", expected), expected)
+
+
+def _ids(emu: Emulator, n: int) -> list[int]:
+    ids = emu.client(progress=False).calls(columns=["call_id"]).to_polars()["call_id"]
+    return ids.sort().head(n).to_list()
+
+
+@pytest.mark.parametrize("ext", ["parquet", "csv", "ndjson", "arrow"])
+def test_push_file_equals_push_updates(env, tmp_path, monkeypatch, ext):
+    with Emulator(calls=4_000, reps=20, seed=5) as a, Emulator(calls=4_000, reps=20, seed=5) as b:
+        ids = _ids(a, 3_000)[::3]
+        frame = pl.DataFrame(
+            {
+                "call_id": ids,
+                "qa_score": [i / 7 for i in range(len(ids))],
+                "qa_flag": ["ok" if i % 2 else None for i in range(len(ids))],
+            }
+        )
+        path = tmp_path / f"scores.{ext}"
+        {
+            "parquet": frame.write_parquet,
+            "csv": frame.write_csv,
+            "ndjson": frame.write_ndjson,
+            "arrow": frame.write_ipc,
+        }[ext](path)
+        monkeypatch.setenv("CONVERZ_BASE_URL", a.url)
+        assert main(["push", str(path), "--to", "calls", "-q"]) == 0
+        reference = b.client(progress=False).push_updates(frame, to="calls")
+        assert reference.updated == len(ids) == 1_000
+        columns = ["call_id", "qa_score", "qa_flag"]
+        after_file = a.client(progress=False).calls(metric=["qa_score", "qa_flag"]).to_polars()
+        after_api = b.client(progress=False).calls(metric=["qa_score", "qa_flag"]).to_polars()
+        assert after_file.filter(pl.col("qa_flag") == "ok").height == 500
+        assert_frame_equal(after_file.select(columns), after_api.select(columns))
+
+
+def test_push_partial_failure_writes_the_rest_to_resume(tmp_path, monkeypatch, capsys):
+    with Emulator(calls=3_000, reps=20, seed=5) as emu:
+        frame = pl.DataFrame({"call_id": _ids(emu, 2_500), "qa_score": 1.0})
+        path = tmp_path / "scores.parquet"
+        frame.write_parquet(path)
+        emu.set_faults(error_rate=1.0)
+        monkeypatch.setenv("CONVERZ_BASE_URL", emu.url)
+        monkeypatch.setenv("CONVERZ_API_KEY", emu.api_key)
+        argv = ["push", str(path), "--chunk-rows", "1000", "--retries", "0", "-q"]
+        assert main(argv) == 1
+        err = capsys.readouterr().err
+        remaining = tmp_path / "scores.remaining.parquet"
+        assert str(remaining) in err and "PushError" in err
+        assert_frame_equal(pl.read_parquet(remaining).sort("call_id"), frame)
+        emu.set_faults()
+        assert main(["push", str(remaining), "-q"]) == 0
+        got = emu.client(progress=False).calls(metric=["qa_score"]).to_polars()
+        assert got.filter(pl.col("qa_score") == 1.0).height == 2_500
+
+
+def run_cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "converz", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_errors_are_one_line_and_never_show_the_key(env, tmp_path):
+    secret = "sk-do-not-print-9f8e7d"
+    bad = {**env, "CONVERZ_API_KEY": secret}
+    done = run_cli("fetch", "calls", "-o", str(tmp_path / "x.parquet"), env=bad)
+    assert done.returncode == 1
+    assert done.stderr.startswith("converz: error: AuthenticationError: ")
+    assert len(done.stderr.strip().splitlines()) == 1
+    assert secret not in done.stderr + done.stdout
+    assert not (tmp_path / "x.parquet").exists()
+    done = run_cli("fetch", "calls", "-o", str(tmp_path / "x.xlsx"), env=env)
+    assert done.returncode == 1 and "InvalidParameterError" in done.stderr
+    assert "Traceback" not in done.stderr
+    done = run_cli("fetch", "calls", "--debug", "-o", str(tmp_path / "x.xlsx"), env=env)
+    assert done.returncode == 1 and "Traceback" in done.stderr
+    done = run_cli("fetch", "calls", "--start-date", "2025-02-30", "-o", "-", env=env)
+    assert done.returncode == 1 and "start_date" in done.stderr
+
+
+@pytest.mark.parametrize(
+    "command", [["fetch"], ["fetch", "calls"], ["fetch", "report"], ["push"], ["sync", "calls"]]
+)
+def test_every_command_has_help_with_examples(command, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main([*command, "--help"])
+    assert exit_info.value.code == 0
+    assert "examples:" in capsys.readouterr().out
+
+
+def test_emulator_command_still_parses(capsys):
+    with pytest.raises(SystemExit):
+        main(["emulator", "--help"])
+    assert "--insert-every" in capsys.readouterr().out
+
+
+@pytest.mark.slow
+def test_a_2m_row_fetch_to_parquet_stays_under_300_mb(tmp_path):
+    """Peak RSS of a process fetching 2,000,000 calls into Parquet (the emulator runs apart)."""
+    env = {**os.environ, "CONVERZ_API_KEY": "converz-emulator-key"}
+    server = subprocess.Popen(
+        [sys.executable, "-m", "converz", "emulator", "--calls", "2000000", "--port", "0"],
+        stdout=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    try:
+        assert server.stdout is not None
+        url = next(
+            line.split("=", 1)[1].strip()
+            for line in server.stdout
+            if line.strip().startswith("CONVERZ_BASE_URL=")
+        )
+        path = tmp_path / "big.parquet"
+        script = (
+            "import resource, sys; from converz.__main__ import main; "
+            f"rc = main(['fetch', 'calls', '-q', '-o', {str(path)!r}]); "
+            "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss); sys.exit(rc)"
+        )
+        done = subprocess.run(
+            [sys.executable, "-c", script],
+            env={**env, "CONVERZ_BASE_URL": url},
+            capture_output=True,
+            text=True,
+            timeout=600,
+            check=True,
+        )
+        peak_mb = int(done.stdout.strip()) / 1024
+        print(f"peak RSS of a 2M-row fetch to Parquet: {peak_mb:.0f} MB")
+        assert pl.scan_parquet(path).select(pl.len()).collect().item() == 2_000_000
+        assert peak_mb < 300
+    finally:
+        server.terminate()
+        server.communicate(timeout=30)

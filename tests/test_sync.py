@@ -1,0 +1,200 @@
+"""Incremental sync (`converz._sync.sync_calls`): first run, new and updated rows, idempotent
+re-runs, query changes, and runs killed with SIGKILL at random points, for Parquet and Delta."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import polars as pl
+import pytest
+from polars.testing import assert_frame_equal
+
+import converz
+from converz._sync import STATE_FILE, sync_calls
+from converz.testing import Emulator
+
+START = "2025-08-01"
+FIRST_END = "2025-09-20"  # the first run sees the tenant "as of" this day
+FORMATS = ["parquet", "delta"]
+
+
+@pytest.fixture
+def emu() -> Iterator[Emulator]:
+    with Emulator(calls=6_000, reps=30, seed=21, days=90) as emu:
+        yield emu
+
+
+def dataset(path: Path, fmt: str) -> pl.DataFrame:
+    """The dataset as a reader sees it, in the API's column order, sorted by call_id."""
+    if fmt == "delta":
+        frame = pl.read_delta(str(path))
+    else:
+        frame = pl.scan_parquet(f"{path}/**/*.parquet", hive_partitioning=True).collect()
+    return frame.sort("call_id")
+
+
+def api(client: converz.Client, **query: object) -> pl.DataFrame:
+    return client.calls(start_date=START, **query).to_polars().sort("call_id")
+
+
+def same(got: pl.DataFrame, expected: pl.DataFrame) -> None:
+    assert_frame_equal(got.select(expected.columns), expected)
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_first_incremental_and_idempotent_runs(emu, tmp_path, fmt):
+    client = emu.client(progress=False)
+    path = tmp_path / "calls"
+    first = sync_calls(client, path, start_date=START, end_date=FIRST_END, format=fmt)
+    expected = api(client, end_date=FIRST_END)
+    assert first.rows == expected.height > 0 and first.full_refresh
+    assert first.watermark == expected["start_time"].max()
+    same(dataset(path, fmt), expected)
+
+    # New rows (days after the first run) and updated rows (inside the overlap) appear.
+    recent = expected.filter(pl.col("date") >= pl.date(2025, 9, 18))
+    client.push_updates(
+        pl.DataFrame({"call_id": recent["call_id"], "qa_score": 0.25, "duration": 1})
+    )
+    second = sync_calls(client, path, start_date=START, format=fmt)
+    assert second.fetched_from == first.watermark.date() - dt.timedelta(days=3)
+    assert not second.full_refresh and second.watermark > first.watermark
+    expected = api(client)
+    assert expected.height > first.rows
+    got = dataset(path, fmt)
+    assert got["call_id"].is_unique().all()
+    same(got, expected)
+    assert got.filter(pl.col("qa_score") == 0.25).height == recent.height
+
+    # The same run again changes nothing.
+    third = sync_calls(client, path, start_date=START, format=fmt)
+    assert third.rows > 0 and third.watermark == second.watermark
+    same(dataset(path, fmt), expected)
+    state = json.loads((path / STATE_FILE).read_text())
+    assert state["watermark"] == str(second.watermark)
+
+
+def test_parquet_layout_is_one_file_per_day_readable_by_duckdb_and_pyarrow(emu, tmp_path):
+    import duckdb
+    import pyarrow.dataset as ds
+
+    client = emu.client(progress=False)
+    result = sync_calls(client, tmp_path, start_date=START, end_date="2025-08-10")
+    days = sorted(p.name for p in tmp_path.glob("date=*"))
+    assert days == [f"date={d}" for d in result.partitions_written]
+    assert all(len(list((tmp_path / d).iterdir())) == 1 for d in days)
+    assert not (tmp_path / "_converz_staging").exists()
+    rows = result.rows
+    glob = f"{tmp_path}/**/*.parquet"
+    assert duckdb.sql(f"select count(*) from read_parquet('{glob}')").fetchall() == [(rows,)]
+    assert ds.dataset(tmp_path, format="parquet", partitioning="hive").count_rows() == rows
+
+
+def test_a_different_query_refuses_unless_full_refresh(emu, tmp_path):
+    client = emu.client(progress=False)
+    sync_calls(client, tmp_path, start_date=START, campaign="sales")
+    with pytest.raises(converz.InvalidParameterError) as err:
+        sync_calls(client, tmp_path, start_date=START, campaign="support")
+    assert err.value.parameter == "filters"
+    result = sync_calls(client, tmp_path, start_date=START, campaign="support", full_refresh=True)
+    expected = api(client, campaign="support")
+    assert result.rows == expected.height
+    same(dataset(tmp_path, "parquet"), expected)
+
+
+def test_refuses_a_directory_that_is_not_a_dataset(emu, tmp_path):
+    (tmp_path / "notes.txt").write_text("mine")
+    with pytest.raises(converz.InvalidParameterError) as err:
+        sync_calls(emu.client(progress=False), tmp_path, start_date=START)
+    assert err.value.parameter == "path"
+    with pytest.raises(converz.InvalidParameterError) as err:
+        sync_calls(emu.client(progress=False), tmp_path / "x", after="2025-08-01 10:00")
+    assert err.value.parameter == "after"
+
+
+def test_cli_sync(emu, tmp_path, monkeypatch, capsys):
+    from converz.__main__ import main
+
+    monkeypatch.setenv("CONVERZ_BASE_URL", emu.url)
+    monkeypatch.setenv("CONVERZ_API_KEY", emu.api_key)
+    argv = ["sync", "calls", str(tmp_path), "--start-date", START, "--campaign", "sales"]
+    assert main(argv) == 0
+    assert "day partitions written" in capsys.readouterr().out
+    assert main([*argv[:-1], "support"]) == 1
+    assert "--full-refresh" in capsys.readouterr().err
+    assert main([*argv[:-1], "support", "--full-refresh", "--overlap-days", "1"]) == 0
+    expected = api(emu.client(progress=False), campaign="support")
+    same(dataset(tmp_path, "parquet"), expected)
+
+
+_RUNNER = """
+import sys, converz
+from converz._sync import sync_calls
+client = converz.Client(progress=False)
+sync_calls(client, sys.argv[1], start_date=sys.argv[2], overlap_days=400, format=sys.argv[3],
+           columns=["call_id", "rep_id", "date", "start_time", "duration", "run"])
+"""
+
+
+def _run(path: Path, fmt: str, env: dict[str, str], kill_after: float | None) -> None:
+    args = [sys.executable, "-c", _RUNNER, str(path), START, fmt]
+    proc = subprocess.Popen(args, env=env, stderr=subprocess.PIPE)
+    if kill_after is None:
+        _, err = proc.communicate(timeout=300)
+        assert proc.returncode == 0, err.decode()
+        return
+    time.sleep(kill_after)
+    proc.send_signal(signal.SIGKILL)
+    proc.communicate(timeout=60)
+
+
+def _check_consistent(path: Path, fmt: str, markers: set[int]) -> None:
+    """Every day is readable and entirely from one run (one marker value per day)."""
+    if fmt == "delta":
+        frame = pl.read_delta(str(path))
+        per_day = frame.group_by("date").agg(pl.col("run").n_unique().alias("n"))
+        assert per_day["n"].max() in (1, None)
+        return
+    for part in path.glob("date=*/part-0.parquet"):
+        runs = pl.read_parquet(part).get_column("run", default=None)
+        if runs is not None:
+            assert runs.n_unique() == 1, part
+            assert runs[0] in markers, part
+    state = json.loads((path / STATE_FILE).read_text())
+    assert "fingerprint" in state
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_runs_killed_at_random_points_leave_a_consistent_dataset(emu, tmp_path, fmt):
+    client = emu.client(progress=False)
+    env = {**os.environ, "CONVERZ_BASE_URL": emu.url, "CONVERZ_API_KEY": emu.api_key}
+    path = tmp_path / "calls"
+    ids = api(client)["call_id"]
+    client.push_updates(pl.DataFrame({"call_id": ids, "run": 0}))
+    started = time.monotonic()
+    _run(path, fmt, env, None)
+    full = time.monotonic() - started
+    rng = random.Random(1234)
+    markers = {0}
+    for run in range(1, 9):
+        # Every row changes between runs, so an old day and a new day differ.
+        client.push_updates(pl.DataFrame({"call_id": ids, "run": run}))
+        markers.add(run)
+        # Late points are favoured: the commit (renames, then the state) is the end of a run.
+        _run(path, fmt, env, kill_after=rng.uniform(0.3 * full, full))
+        _check_consistent(path, fmt, markers)
+    _run(path, fmt, env, None)
+    expected = api(client, columns=["call_id", "rep_id", "date", "start_time", "duration", "run"])
+    got = dataset(path, fmt)
+    assert got["call_id"].is_unique().all()
+    same(got, expected)
+    assert (got["run"] == 8).all()
