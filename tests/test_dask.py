@@ -9,8 +9,17 @@ from pathlib import Path
 import polars as pl
 import pyarrow as pa
 import pytest
-from scale_support import FAULT_QUERY, FIRST_DAY, KEY, TODAY, fault_reference, faults_on
-from scale_support import million, same, whole
+from scale_support import (
+    FAULT_QUERY,
+    FIRST_DAY,
+    KEY,
+    TODAY,
+    fault_reference,
+    faults_on,
+    million,
+    same,
+    whole,
+)
 
 import converz
 import converz.dask

@@ -9,10 +9,17 @@ from typing import Any
 import polars as pl
 import pyarrow as pa
 import pytest
-from scale_support import FAULT_QUERY, FIRST_DAY, KEY, TODAY, fault_reference, faults_on
-from scale_support import million, same, whole
-
-import converz
+from scale_support import (
+    FAULT_QUERY,
+    FIRST_DAY,
+    KEY,
+    TODAY,
+    fault_reference,
+    faults_on,
+    million,
+    same,
+    whole,
+)
 
 ray = pytest.importorskip("ray")
 pytest.importorskip("ray.data")

@@ -10,8 +10,17 @@ from typing import Any
 
 import polars as pl
 import pytest
-from scale_support import FAULT_QUERY, FIRST_DAY, KEY, TODAY, fault_reference, faults_on
-from scale_support import million, same, whole
+from scale_support import (
+    FAULT_QUERY,
+    FIRST_DAY,
+    KEY,
+    TODAY,
+    fault_reference,
+    faults_on,
+    million,
+    same,
+    whole,
+)
 
 import converz
 

@@ -265,7 +265,7 @@ def date_divisions(tasks: Sequence[FetchTask]) -> Optional[tuple[_dt.date, ...]]
         getattr(t.query, "after", None) or getattr(t.query, "before", None) for t in tasks
     ):
         return None
-    return (*starts, ends[-1])
+    return tuple(d for d in (*starts, ends[-1]) if d is not None)
 
 
 def query_from(endpoint: Endpoint, query: Any, filters: Mapping[str, Any]) -> Any:

@@ -6,7 +6,7 @@ fetches its slice through converz's listing engine. Columns keep their Arrow typ
 (``pd.ArrowDtype``), so nothing is lost on the way (nullable ints stay ints).
 
 Politeness: each task keeps at most ``max_concurrency`` page requests in flight (default 2), so
-the job's load on the API is at most ``max_concurrency`` × the worker threads of the cluster.
+the job's load on the API is at most ``max_concurrency`` times the worker threads of the cluster.
 
 Example:
     >>> import converz.dask

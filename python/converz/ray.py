@@ -16,11 +16,13 @@ per CPU), so the job's load on the API is at most their product.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Mapping
 from typing import Any, Optional
 
 import ray.data
 from ray.data.block import BlockMetadata
+from ray.data.context import DataContext
 from ray.data.datasource import Datasource, ReadTask
 
 from converz._plan import (
@@ -57,13 +59,16 @@ class ConverzDatasource(Datasource):
         return None
 
     def get_read_tasks(
-        self, parallelism: int, per_task_row_limit: Optional[int] = None, **_: Any
+        self,
+        parallelism: int,
+        per_task_row_limit: Optional[int] = None,
+        data_context: Optional[DataContext] = None,
     ) -> list[ReadTask]:
         """One read task per partition (``parallelism`` does not change the plan)."""
         schema = self._tasks[0].schema
         return [
             ReadTask(
-                lambda task=task: _read(task),
+                functools.partial(_read, task),
                 BlockMetadata(num_rows=None, size_bytes=None, input_files=None, exec_stats=None),
                 schema=schema,
                 per_task_row_limit=per_task_row_limit,

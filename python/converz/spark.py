@@ -20,7 +20,7 @@ Options (all strings): ``endpoint`` (``calls``, the default, or ``reps``); every
 slices; for reps a number of ``rep_id`` slices); ``schema`` (custom column types,
 ``"qa_score:float64,label:string"``); ``base_url`` and ``api_key`` (absent: each executor's
 ``CONVERZ_BASE_URL`` / ``CONVERZ_API_KEY``); ``max_concurrency`` (page requests per task,
-default 2: the job's load on the API is at most that × the executors' cores), ``retries``,
+default 2: the job's load on the API is at most that times the executors' cores), ``retries``,
 ``page_size``, ``timeout``.
 
 Each partition is fetched on an executor, in one task, through converz's listing engine, and
