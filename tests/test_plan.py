@@ -11,8 +11,8 @@ import pyarrow as pa
 import pytest
 
 import converz
-from converz._plan import ClientConfig, FetchTask, date_divisions, plan_calls, plan_reps, query_from
 from converz._arrow_schema import arrow_schema, conform
+from converz._plan import ClientConfig, FetchTask, date_divisions, plan_calls, plan_reps, query_from
 from converz.testing import Emulator
 
 KEY = "plan-test-secret-51b7"

@@ -74,7 +74,7 @@ def test_a_query_value_and_reps(local_ray: Any) -> None:
     import converz.ray
 
     emu = million()
-    query = converz.CallsQuery(**FAULT_QUERY, vendor_call_id=())  # type: ignore[arg-type]
+    query = converz.CallsQuery(**FAULT_QUERY)  # type: ignore[arg-type]
     got = collect(converz.ray.read_calls(query, base_url=emu.url, api_key=emu.api_key))
     same(got, fault_reference())
     ids = emu.client(progress=False).reps().to_polars()["rep_id"].to_list()[:30]

@@ -167,11 +167,10 @@ class FetchTask:
     def fetch(self) -> pyarrow.Table:
         """Fetch this partition (in the calling process) as a ``pyarrow.Table``."""
         client = self.config.client()
-        kwargs = self.query.to_kwargs()
         if self.endpoint == "calls":
-            table = client.calls(**kwargs, progress=False)
+            table = client.calls(self.query, progress=False)
         else:
-            table = client.reps(**kwargs, progress=False)
+            table = client.reps(self.query, progress=False)
         return conform(table, self.schema)
 
     @property
@@ -188,7 +187,8 @@ class FetchTask:
         return f"converz.FetchTask({self.label})"
 
     def __dask_tokenize__(self) -> tuple[Any, ...]:
-        return ("converz.FetchTask", self.config.__dask_tokenize__(), self.endpoint, self.query)
+        query = (type(self.query).__name__, repr(self.query))
+        return ("converz.FetchTask", self.config.__dask_tokenize__(), self.endpoint, query)
 
 
 def _span(first: Any, last: Any) -> str:
