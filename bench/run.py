@@ -198,6 +198,12 @@ def main() -> None:
     out.write_text(json.dumps(results, indent=2) + "\n")
     print(f"\nwrote {out}")
 
+    if args.only is None:
+        # Issue #10, a separate run: Dask with 2 workers vs one machine (its own emulator).
+        print("\n== scale: bench/scale.py ==", flush=True)
+        scale = [sys.executable, str(HERE / "scale.py"), "--rows", str(args.rows)]
+        subprocess.run(scale, check=True)
+
 
 if __name__ == "__main__":
     main()

@@ -1,0 +1,126 @@
+"""The documented columns of calls and reps as Arrow types, for engines that need them first.
+
+A cluster engine (Dask ``meta``, a Spark schema, a Ray read task) must know the columns before
+any row is fetched, and every partition must come back with exactly those columns, even one
+with no rows (the API then sends no columns at all). The types are what ``client.calls()``
+gives with ``parse_dates=True`` (docs/emulator.md § The data).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from converz import _schema
+from converz.exceptions import InvalidParameterError
+
+if TYPE_CHECKING:
+    import pyarrow
+
+__all__ = ["CALL_COLUMNS", "METRIC_COLUMNS", "REP_COLUMNS", "arrow_schema", "conform"]
+
+# The column lists are the scans' (`converz._schema`); kinds there are int/float/str/date/datetime.
+CALL_COLUMNS: tuple[tuple[str, str], ...] = _schema._CALLS
+METRIC_COLUMNS = _schema._CALL_METRICS
+REP_COLUMNS: tuple[tuple[str, str], ...] = _schema._REPS
+
+
+def _arrow_type(name: str) -> Any:
+    import pyarrow as pa
+
+    types = {
+        "int64": pa.int64(),
+        "int": pa.int64(),
+        "int32": pa.int32(),
+        "float64": pa.float64(),
+        "float": pa.float64(),
+        "double": pa.float64(),
+        "float32": pa.float32(),
+        "string": pa.string(),
+        "str": pa.string(),
+        "utf8": pa.string(),
+        "bool": pa.bool_(),
+        "boolean": pa.bool_(),
+        "date": pa.date32(),
+        "date32": pa.date32(),
+        "timestamp": pa.timestamp("us"),
+        "datetime": pa.timestamp("us"),
+    }
+    try:
+        return types[name.lower()]
+    except KeyError:
+        raise InvalidParameterError(
+            f"unknown type {name!r} (use one of {', '.join(sorted(types))})", parameter="schema"
+        ) from None
+
+
+def _selected(
+    known: Sequence[tuple[str, str]], columns: Sequence[str], metric: Sequence[str]
+) -> list[tuple[str, str]]:
+    """The columns the API returns for ``columns=`` / ``metric=``, in its order."""
+    if columns:
+        wanted = set(columns)
+        kept = [(n, t) for n, t in known if n in wanted]
+        return kept + [(n, "") for n in columns if n not in dict(known)]
+    if metric:
+        kept = [(n, t) for n, t in known if n not in METRIC_COLUMNS or n in metric]
+        return kept + [(n, "") for n in metric if n not in dict(known)]
+    return list(known)
+
+
+def arrow_schema(
+    endpoint: str,
+    *,
+    columns: Sequence[str] = (),
+    metric: Sequence[str] = (),
+    schema: Mapping[str, str] | None = None,
+) -> pyarrow.Schema:
+    """The Arrow schema of a calls or reps query.
+
+    Args:
+        endpoint: ``"calls"`` or ``"reps"``.
+        columns: The query's ``columns=`` (only these columns).
+        metric: The query's ``metric=`` (these metric columns; custom ones included).
+        schema: Types of custom columns (attributes added by a push), and overrides of the
+            documented ones, e.g. ``{"qa_score": "float64"}``.
+
+    Raises:
+        InvalidParameterError: A custom column is named without a type in ``schema``.
+    """
+    import pyarrow as pa
+
+    known = CALL_COLUMNS if endpoint == "calls" else REP_COLUMNS
+    overrides = dict(schema or {})
+    fields = []
+    for name, type_name in _selected(known, columns, metric):
+        chosen = overrides.get(name, type_name)
+        if not chosen:
+            raise InvalidParameterError(
+                f"the type of custom column {name!r} is not known before fetching",
+                parameter="schema",
+                hint=f"pass schema={{{name!r}: 'float64'}} (or its type)",
+            )
+        fields.append(pa.field(name, _arrow_type(chosen)))
+    if not columns and not metric:
+        # Without a selection the API returns pushed attributes too: those typed here are kept.
+        names = {f.name for f in fields}
+        fields += [pa.field(n, _arrow_type(t)) for n, t in overrides.items() if n not in names]
+    return pa.schema(fields)
+
+
+def conform(table: Any, schema: pyarrow.Schema) -> pyarrow.Table:
+    """Give one partition's table exactly ``schema``: missing columns as nulls, types cast.
+
+    Columns the schema does not name (attributes pushed later, not asked for) are left out.
+    """
+    import pyarrow as pa
+
+    table = pa.table(table)
+    arrays = []
+    for field in schema:
+        if field.name in table.column_names:
+            column = table.column(field.name)
+            arrays.append(column if column.type == field.type else column.cast(field.type))
+        else:
+            arrays.append(pa.nulls(table.num_rows, field.type))
+    return pa.Table.from_arrays(arrays, schema=schema)

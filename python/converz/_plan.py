@@ -1,0 +1,287 @@
+"""Fetch plans: a query split into small, picklable tasks that cluster engines run anywhere.
+
+A :class:`FetchTask` carries a :class:`ClientConfig` (how to build a client: URL, key, retry
+and concurrency settings), one partition of the query and the column types. Run on a worker, it
+builds (or reuses) a client in that process, fetches its partition through the one listing
+engine (every row once, retries, ``Retry-After``) and returns an Arrow table with exactly the
+planned columns. Partitions come from the query's own ``split()``, so they are disjoint and
+their union is the query; fetching a partition again gives the same rows, so engines may retry
+a failed task.
+
+The key travels only inside the pickled task payload (or not at all: ``api_key=None`` makes
+each worker read ``CONVERZ_API_KEY`` from its own environment). It is left out of every repr
+and of the Dask token, so it never appears in task names, graphs, plans or logs.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as _dt
+import functools
+import hashlib
+import os
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Literal, Optional, Union
+
+from converz._arrow_schema import arrow_schema, conform
+from converz.exceptions import InvalidParameterError
+
+if TYPE_CHECKING:
+    import pyarrow
+
+    from converz import CallsQuery, Client, RepsQuery
+
+__all__ = ["ClientConfig", "FetchTask", "Partition", "plan_calls", "plan_reps"]
+
+Partition = Union[Literal["day", "week", "month"], int, None]
+Endpoint = Literal["calls", "reps"]
+
+# Page requests one task keeps in flight. The whole job's load on the API is at most this
+# times the tasks the engine runs at once (Dask worker threads, Spark cores, Ray CPUs).
+DEFAULT_TASK_CONCURRENCY = 2
+# More retries than the single-machine client: many tasks share one rate limit, so a 429 storm
+# is expected at scale and must back off (honouring Retry-After), not fail the job.
+DEFAULT_TASK_RETRIES = 12
+
+
+@dataclasses.dataclass(frozen=True)
+class ClientConfig:
+    """How each task builds its client: picklable, and the key is never shown.
+
+    Args:
+        base_url: The API's base URL; None makes each worker read ``CONVERZ_BASE_URL``.
+        api_key: The key; None makes each worker read ``CONVERZ_API_KEY``, so the key need
+            not travel with the tasks at all.
+        timeout: Seconds for one page request.
+        connect_timeout: Seconds to connect.
+        retries: Retries per page (connection loss, 429 with ``Retry-After``, 5xx).
+        backoff: First backoff in seconds, doubling per attempt.
+        max_concurrency: Page requests one task keeps in flight.
+        page_size: Rows per page; None uses the client's default.
+    """
+
+    base_url: Optional[str] = None
+    api_key: Optional[str] = dataclasses.field(default=None, repr=False)
+    timeout: float = 300.0
+    connect_timeout: float = 10.0
+    retries: int = DEFAULT_TASK_RETRIES
+    backoff: float = 0.2
+    max_concurrency: int = DEFAULT_TASK_CONCURRENCY
+    page_size: Optional[int] = None
+
+    @classmethod
+    def resolve(
+        cls,
+        *,
+        base_url: Optional[str] = None,
+        api_key: Optional[str] = None,
+        tenant: Optional[str] = None,
+        **settings: Any,
+    ) -> ClientConfig:
+        """A configuration from a driver's arguments, checked before any task runs.
+
+        ``tenant`` becomes its URL; a missing base URL is taken from this process's
+        ``CONVERZ_BASE_URL`` if set, else left for each worker's environment. The key is
+        kept as given (None: each worker's ``CONVERZ_API_KEY``).
+        """
+        if base_url is not None and tenant is not None:
+            raise InvalidParameterError("give base_url= or tenant=, not both", parameter="base_url")
+        if tenant is not None:
+            base_url = f"https://{tenant}.converz.co/api/v1"
+        elif base_url is None:
+            base_url = os.environ.get("CONVERZ_BASE_URL") or None
+        config = cls(base_url=base_url, api_key=api_key, **settings)
+        if base_url is not None:
+            config.client()  # checks the URL and settings here, on the driver; sends nothing
+        return config
+
+    def __repr__(self) -> str:
+        key = "<hidden>" if self.api_key is not None else "<worker env>"
+        url = self.base_url if self.base_url is not None else "<worker env>"
+        return (
+            f"ClientConfig(base_url={url!r}, api_key={key}, retries={self.retries}, "
+            f"max_concurrency={self.max_concurrency}, page_size={self.page_size})"
+        )
+
+    def __dask_tokenize__(self) -> tuple[Any, ...]:
+        # Dask names tasks by a hash of their arguments: a digest keeps different keys apart
+        # without the key itself ever entering the hash input that Dask may log.
+        digest = hashlib.sha256((self.api_key or "").encode()).hexdigest()[:16]
+        fields = dataclasses.astuple(dataclasses.replace(self, api_key=None))
+        return ("converz.ClientConfig", fields, digest)
+
+    def client(self) -> Client:
+        """This process's client for this configuration (one connection pool per process)."""
+        return _client_for(self)
+
+
+@functools.lru_cache(maxsize=8)
+def _client_for(config: ClientConfig) -> Client:
+    from converz import Client
+
+    return Client(
+        base_url=config.base_url,
+        api_key=config.api_key,
+        timeout=config.timeout,
+        connect_timeout=config.connect_timeout,
+        retries=config.retries,
+        backoff=config.backoff,
+        max_concurrency=config.max_concurrency,
+        page_size=config.page_size,
+        progress=False,
+    )
+
+
+@dataclasses.dataclass(frozen=True)
+class FetchTask:
+    """One partition of a query: picklable, idempotent, returns Arrow.
+
+    Attributes:
+        config: How to build the client.
+        endpoint: ``"calls"`` or ``"reps"``.
+        query: This partition's :class:`converz.CallsQuery` or :class:`converz.RepsQuery`.
+        types: Column types beyond the documented ones (``schema=``), as (name, type) pairs.
+    """
+
+    config: ClientConfig
+    endpoint: Endpoint
+    query: Any
+    types: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def schema(self) -> pyarrow.Schema:
+        """The columns this task returns, known before it runs."""
+        return arrow_schema(
+            self.endpoint,
+            columns=getattr(self.query, "columns", ()),
+            metric=getattr(self.query, "metric", ()),
+            schema=dict(self.types),
+        )
+
+    def project(self, columns: Optional[Sequence[str]]) -> FetchTask:
+        """The same partition reading only ``columns`` (sent to the API as ``columns=``)."""
+        if columns is None or self.endpoint != "calls":
+            return self
+        return dataclasses.replace(self, query=self.query.replace(columns=tuple(columns)))
+
+    def fetch(self) -> pyarrow.Table:
+        """Fetch this partition (in the calling process) as a ``pyarrow.Table``."""
+        client = self.config.client()
+        if self.endpoint == "calls":
+            table = client.calls(self.query, progress=False)
+        else:
+            table = client.reps(self.query, progress=False)
+        return conform(table, self.schema)
+
+    @property
+    def label(self) -> str:
+        """A short name for task lists and dashboards: the endpoint and the partition."""
+        query = self.query
+        if getattr(query, "after", None) is not None or getattr(query, "before", None) is not None:
+            return f"{self.endpoint} {_span(query.after, query.before)}"
+        if getattr(query, "start_date", None) is not None:
+            return f"{self.endpoint} {_span(query.start_date, query.end_date)}"
+        return self.endpoint
+
+    def __repr__(self) -> str:
+        return f"converz.FetchTask({self.label})"
+
+    def __dask_tokenize__(self) -> tuple[Any, ...]:
+        query = (type(self.query).__name__, repr(self.query))
+        return ("converz.FetchTask", self.config.__dask_tokenize__(), self.endpoint, query)
+
+
+def _span(first: Any, last: Any) -> str:
+    if first == last:
+        return str(first)
+    return f"{'' if first is None else first}..{'' if last is None else last}"
+
+
+def _types(schema: Optional[Mapping[str, str]]) -> tuple[tuple[str, str], ...]:
+    return tuple(sorted((schema or {}).items()))
+
+
+def plan_calls(
+    query: CallsQuery,
+    config: ClientConfig,
+    *,
+    partition: Partition = "day",
+    schema: Optional[Mapping[str, str]] = None,
+) -> list[FetchTask]:
+    """Split a calls query into tasks: one per day, ISO week or month, or N time slices.
+
+    Args:
+        query: The whole query.
+        config: How each task builds its client.
+        partition: ``"day"``, ``"week"``, ``"month"`` (needs ``start_date`` and ``end_date``),
+            an int N (N time slices; needs a bounded range), or None (one task).
+        schema: Types of custom columns (see :func:`converz._arrow_schema.arrow_schema`).
+
+    Raises:
+        InvalidParameterError: ``partition`` is not one of those, or the query cannot be split.
+    """
+    if partition is None:
+        parts = [query]
+    elif isinstance(partition, bool) or not isinstance(partition, (str, int)):
+        raise InvalidParameterError(
+            f"partition must be 'day', 'week', 'month', an int or None, not {partition!r}",
+            parameter="partition",
+        )
+    elif isinstance(partition, int):
+        if partition < 1:
+            raise InvalidParameterError("partition must be at least 1", parameter="partition")
+        parts = query.split(parts=partition)
+    elif partition in ("day", "week", "month"):
+        parts = query.split(by=partition)
+    else:
+        raise InvalidParameterError(
+            f"partition must be 'day', 'week', 'month', an int or None, not {partition!r}",
+            parameter="partition",
+        )
+    tasks = [FetchTask(config, "calls", part, _types(schema)) for part in parts]
+    tasks[0].schema  # noqa: B018 -- an unknown custom column fails here, before any task runs
+    return tasks
+
+
+def plan_reps(
+    query: RepsQuery,
+    config: ClientConfig,
+    *,
+    parts: Optional[int] = None,
+    schema: Optional[Mapping[str, str]] = None,
+) -> list[FetchTask]:
+    """Split a reps query into tasks: N slices of its ``rep_id`` list, or one task."""
+    pieces = [query] if parts is None else query.split(parts=parts)
+    tasks = [FetchTask(config, "reps", piece, _types(schema)) for piece in pieces]
+    tasks[0].schema  # noqa: B018 -- fails on a bad schema= before any task runs
+    return tasks
+
+
+def date_divisions(tasks: Sequence[FetchTask]) -> Optional[tuple[_dt.date, ...]]:
+    """Partition boundaries by day when every task is a date range, else None."""
+    starts = [getattr(t.query, "start_date", None) for t in tasks]
+    ends = [getattr(t.query, "end_date", None) for t in tasks]
+    if any(d is None for d in starts + ends) or any(
+        getattr(t.query, "after", None) or getattr(t.query, "before", None) for t in tasks
+    ):
+        return None
+    return tuple(d for d in (*starts, ends[-1]) if d is not None)
+
+
+def query_from(endpoint: Endpoint, query: Any, filters: Mapping[str, Any]) -> Any:
+    """The query value of a reader call: the one given, or one built from keyword filters.
+
+    Raises:
+        TypeError: Both were given, or ``query`` is not the endpoint's query type.
+        InvalidParameterError: A filter is invalid (checked when the query is built).
+    """
+    from converz import CallsQuery, RepsQuery
+
+    cls = CallsQuery if endpoint == "calls" else RepsQuery
+    if query is None:
+        return cls(**filters)
+    if filters:
+        raise TypeError(f"pass a converz.{cls.__name__} or keyword filters, not both")
+    if not isinstance(query, cls):
+        raise TypeError(f"query must be a converz.{cls.__name__}, not {type(query).__name__}")
+    return query

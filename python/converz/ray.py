@@ -1,0 +1,150 @@
+"""Ray Data: calls and reps as a ``ray.data.Dataset`` whose read tasks are the fetch plan.
+
+Needs ``pip install 'converz[ray]'``.
+
+Example:
+    >>> import converz.ray
+    >>> ds = converz.ray.read_calls(  # doctest: +SKIP
+    ...     start_date="2025-01-01", end_date="2025-03-31", partition="week"
+    ... )
+    >>> ds.write_parquet("/data/calls")  # doctest: +SKIP
+
+Politeness: each read task keeps at most ``max_concurrency`` page requests in flight (default
+2); ``concurrency=`` caps the read tasks running at once (default: as many as Ray schedules, one
+per CPU), so the job's load on the API is at most their product.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Iterable, Mapping
+from typing import Any, Optional
+
+import ray.data
+from ray.data.block import BlockMetadata
+from ray.data.context import DataContext
+from ray.data.datasource import Datasource, ReadTask
+
+from converz._plan import (
+    DEFAULT_TASK_CONCURRENCY,
+    DEFAULT_TASK_RETRIES,
+    ClientConfig,
+    FetchTask,
+    Partition,
+    plan_calls,
+    plan_reps,
+    query_from,
+)
+
+__all__ = ["ConverzDatasource", "read_calls", "read_reps"]
+
+
+def _read(task: FetchTask) -> Iterable[Any]:
+    return [task.fetch()]
+
+
+class ConverzDatasource(Datasource):
+    """A Ray Data source over fetch tasks: one read task per partition of the plan."""
+
+    def __init__(self, tasks: list[FetchTask]) -> None:
+        super().__init__()
+        self._tasks = tasks
+
+    def get_name(self) -> str:
+        """Names Ray's read operator: ``ReadConverz``."""
+        return "Converz"
+
+    def estimate_inmemory_data_size(self) -> Optional[int]:
+        """Unknown until fetched: the API has no row count."""
+        return None
+
+    def get_read_tasks(
+        self,
+        parallelism: int,
+        per_task_row_limit: Optional[int] = None,
+        data_context: Optional[DataContext] = None,
+    ) -> list[ReadTask]:
+        """One read task per partition (``parallelism`` does not change the plan)."""
+        schema = self._tasks[0].schema
+        return [
+            ReadTask(
+                functools.partial(_read, task),
+                BlockMetadata(num_rows=None, size_bytes=None, input_files=None, exec_stats=None),
+                schema=schema,
+                per_task_row_limit=per_task_row_limit,
+            )
+            for task in self._tasks
+        ]
+
+    def __repr__(self) -> str:
+        return f"converz.ray.ConverzDatasource({len(self._tasks)} partitions)"
+
+
+def _config(**settings: Any) -> ClientConfig:
+    return ClientConfig.resolve(**settings)
+
+
+def read_calls(
+    query: Any = None,
+    /,
+    *,
+    base_url: Optional[str] = None,
+    api_key: Optional[str] = None,
+    tenant: Optional[str] = None,
+    partition: Partition = "day",
+    schema: Optional[Mapping[str, str]] = None,
+    max_concurrency: int = DEFAULT_TASK_CONCURRENCY,
+    retries: int = DEFAULT_TASK_RETRIES,
+    page_size: Optional[int] = None,
+    timeout: float = 300.0,
+    concurrency: Optional[int] = None,
+    **filters: Any,
+) -> ray.data.Dataset:
+    """Conversations as a Ray Dataset, one read task per day, week, month or time slice.
+
+    Takes the arguments of :func:`converz.dask.read_calls`, plus ``concurrency``: the most
+    read tasks running at once (None: Ray's default). Rows keep their Arrow types.
+    """
+    calls_query = query_from("calls", query, filters)
+    config = _config(
+        base_url=base_url,
+        api_key=api_key,
+        tenant=tenant,
+        max_concurrency=max_concurrency,
+        retries=retries,
+        page_size=page_size,
+        timeout=timeout,
+    )
+    tasks = plan_calls(calls_query, config, partition=partition, schema=schema)
+    return ray.data.read_datasource(ConverzDatasource(tasks), concurrency=concurrency)
+
+
+def read_reps(
+    query: Any = None,
+    /,
+    *,
+    base_url: Optional[str] = None,
+    api_key: Optional[str] = None,
+    tenant: Optional[str] = None,
+    parts: Optional[int] = None,
+    schema: Optional[Mapping[str, str]] = None,
+    max_concurrency: int = DEFAULT_TASK_CONCURRENCY,
+    retries: int = DEFAULT_TASK_RETRIES,
+    page_size: Optional[int] = None,
+    timeout: float = 300.0,
+    concurrency: Optional[int] = None,
+    **filters: Any,
+) -> ray.data.Dataset:
+    """Users as a Ray Dataset; ``parts=N`` splits the ``rep_id`` list into N read tasks."""
+    reps_query = query_from("reps", query, filters)
+    config = _config(
+        base_url=base_url,
+        api_key=api_key,
+        tenant=tenant,
+        max_concurrency=max_concurrency,
+        retries=retries,
+        page_size=page_size,
+        timeout=timeout,
+    )
+    tasks = plan_reps(reps_query, config, parts=parts, schema=schema)
+    return ray.data.read_datasource(ConverzDatasource(tasks), concurrency=concurrency)

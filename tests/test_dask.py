@@ -1,0 +1,107 @@
+"""converz.dask on a LocalCluster with two worker processes, against the 1M-call emulator."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from pathlib import Path
+
+import polars as pl
+import pyarrow as pa
+import pytest
+from scale_support import (
+    FAULT_QUERY,
+    FIRST_DAY,
+    KEY,
+    TODAY,
+    fault_reference,
+    faults_on,
+    million,
+    same,
+    whole,
+)
+
+import converz
+import converz.dask
+
+dd = pytest.importorskip("dask.dataframe")
+distributed = pytest.importorskip("distributed")
+
+
+@pytest.fixture(scope="module")
+def cluster() -> Iterator[object]:
+    with (
+        distributed.LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+        ) as local,
+        distributed.Client(local) as dask_client,
+    ):
+        yield dask_client
+
+
+def to_polars(frame: object) -> pl.DataFrame:
+    table = pa.Table.from_pandas(frame, preserve_index=False)  # type: ignore[arg-type]
+    return pl.from_arrow(table)  # type: ignore[return-value]
+
+
+def calls(**filters: object) -> object:
+    emu = million()
+    return converz.dask.read_calls(base_url=emu.url, api_key=emu.api_key, **filters)
+
+
+@pytest.mark.slow
+def test_a_million_calls_by_day_written_as_parquet_equal_the_single_machine_fetch(
+    cluster: object, tmp_path: Path
+) -> None:
+    # One 1M pass per engine (CI time): the engine's result, written by it, read by polars.
+    ddf = calls(start_date=FIRST_DAY, end_date=TODAY, partition="day")
+    assert ddf.npartitions == 62
+    assert ddf.divisions[0] == dt.date(2025, 7, 31)
+    assert ddf.divisions[-1] == dt.date(2025, 9, 30)
+    want = whole()
+    ddf.reset_index()[want.columns].to_parquet(tmp_path / "calls", write_index=False)
+    same(pl.read_parquet(tmp_path / "calls" / "*.parquet"), want)
+
+
+def test_with_errors_429s_and_capped_pages_the_result_is_the_same(cluster: object) -> None:
+    want = fault_reference()
+    with faults_on():
+        got = calls(**FAULT_QUERY, partition=6, page_size=5_000).compute()
+    same(to_polars(got), want)
+
+
+def test_selected_columns_are_fetched_alone_and_dates_select_partitions(cluster: object) -> None:
+    ddf = calls(**FAULT_QUERY)
+    projected = ddf[["call_id", "rep_id"]]
+    got = to_polars(projected.compute().reset_index())
+    want = fault_reference().select("date", "call_id", "rep_id")
+    same(got, want)
+    one_day = ddf.loc[dt.date(2025, 9, 11) : dt.date(2025, 9, 11)]
+    assert one_day.npartitions == 1
+    assert set(one_day.index.compute()) == {dt.date(2025, 9, 11)}
+
+
+def test_a_query_value_and_reps(cluster: object) -> None:
+    emu = million()
+    query = converz.CallsQuery(**FAULT_QUERY, campaign="sales")  # type: ignore[arg-type]
+    ddf = converz.dask.read_calls(query, base_url=emu.url, api_key=emu.api_key, partition=None)
+    want = emu.client(progress=False).calls(**query.to_kwargs()).to_polars()
+    same(to_polars(ddf.compute()), want)
+    reps = converz.dask.read_reps(base_url=emu.url, api_key=emu.api_key, department="support")
+    want_reps = emu.client(progress=False).reps(department="support").to_polars()
+    assert to_polars(reps.compute()).sort("rep_id").equals(want_reps.sort("rep_id"))
+
+
+def test_the_key_is_not_in_task_names_graph_or_reprs(cluster: object) -> None:
+    ddf = calls(**FAULT_QUERY)
+    graph = ddf.__dask_graph__()
+    assert all(KEY not in str(key) for key in graph)
+    assert KEY not in repr(dict(graph))
+    assert KEY not in repr(ddf.expr)
+    assert KEY not in repr(ddf)
+    assert any("converz-calls" in str(key) for key in graph)
+    with pytest.raises(TypeError, match="not both"):
+        converz.dask.read_calls(converz.CallsQuery(), base_url=million().url, campaign="sales")
+    with pytest.raises(converz.InvalidParameterError) as err:
+        calls(start_date=FIRST_DAY, end_date=TODAY, partition="fortnight")
+    assert err.value.parameter == "partition"

@@ -1,0 +1,117 @@
+"""converz.spark: the Python Data Source on Spark local[2], against the 1M-call emulator."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+import pytest
+from scale_support import (
+    FAULT_QUERY,
+    FIRST_DAY,
+    KEY,
+    TODAY,
+    fault_reference,
+    faults_on,
+    million,
+    same,
+    whole,
+)
+
+import converz
+
+pytest.importorskip("pyspark")
+pytestmark = pytest.mark.filterwarnings(
+    # PySpark 4 warns that it does not yet claim pandas 3; no pandas path is used here.
+    "ignore:PySpark does not yet fully support pandas:FutureWarning"
+)
+
+
+@pytest.fixture(scope="module")
+def spark() -> Iterator[Any]:
+    from pyspark.sql import SparkSession
+
+    from converz.spark import ConverzDataSource
+
+    # Spark's Python workers must run this interpreter (the one converz is installed in).
+    saved = os.environ.get("PYSPARK_PYTHON")
+    os.environ["PYSPARK_PYTHON"] = sys.executable
+    session = (
+        SparkSession.builder.master("local[2]")
+        .config("spark.ui.enabled", "false")
+        .config("spark.ui.showConsoleProgress", "false")
+        .config("spark.driver.memory", "4g")
+        .config("spark.sql.session.timeZone", "UTC")
+        .getOrCreate()
+    )
+    session.sparkContext.setLogLevel("ERROR")
+    session.dataSource.register(ConverzDataSource)
+    yield session
+    session.stop()
+    if saved is None:
+        os.environ.pop("PYSPARK_PYTHON", None)
+    else:
+        os.environ["PYSPARK_PYTHON"] = saved
+
+
+def reader(spark: Any, **options: object) -> Any:
+    emu = million()
+    read = spark.read.format("converz").option("base_url", emu.url).option("api_key", KEY)
+    for name, value in options.items():
+        read = read.option(name, str(value))
+    return read.load()
+
+
+@pytest.mark.slow
+def test_a_million_calls_by_day_written_as_parquet_equal_the_single_machine_fetch(
+    spark: Any, tmp_path: Path
+) -> None:
+    # One 1M pass per engine (CI time): the engine's result, written by it, read by polars.
+    df = reader(spark, endpoint="calls", start_date=FIRST_DAY, end_date=TODAY, partition="day")
+    assert df.rdd.getNumPartitions() == 62
+    df.write.parquet(str(tmp_path / "calls"))
+    same(pl.read_parquet(tmp_path / "calls" / "*.parquet"), whole())
+
+
+def test_with_errors_429s_and_capped_pages_the_result_is_the_same(spark: Any) -> None:
+    want = fault_reference()
+    with faults_on():
+        got = reader(spark, **FAULT_QUERY, partition=6, page_size=5_000).toArrow()
+    same(pl.from_arrow(got), want)  # type: ignore[arg-type]
+
+
+def test_filters_columns_and_reps_as_options(spark: Any) -> None:
+    emu = million()
+    client = emu.client(progress=False)
+    df = reader(spark, **FAULT_QUERY, campaign="sales,support", columns="call_id,campaign,date")
+    assert df.columns == ["call_id", "campaign", "date"]
+    want = client.calls(**FAULT_QUERY, campaign=["sales", "support"], columns=df.columns)
+    same(pl.from_arrow(df.toArrow()), want.to_polars())  # type: ignore[arg-type]
+    reps = reader(spark, endpoint="reps", active="true").toArrow()
+    want_reps = client.reps(active=True).to_polars()
+    assert pl.from_arrow(reps).sort("rep_id").equals(want_reps)  # type: ignore[union-attr]
+
+
+def test_the_key_is_not_in_the_plan(spark: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    df = reader(spark, **FAULT_QUERY)
+    df.explain(mode="extended")
+    df.explain(mode="formatted")
+    shown = capsys.readouterr().out
+    assert "converz" in shown
+    assert KEY not in shown
+    assert KEY not in df._jdf.queryExecution().toString()
+    assert KEY not in repr(df)
+
+
+def test_bad_options_fail_with_the_parameter_named(spark: Any) -> None:
+    from pyspark.errors import PySparkException
+
+    with pytest.raises(PySparkException, match="partition"):
+        reader(spark, **FAULT_QUERY, partition="fortnight").schema  # noqa: B018
+    with pytest.raises(PySparkException, match="endpoint"):
+        reader(spark, endpoint="users").schema  # noqa: B018
+    assert issubclass(converz.InvalidParameterError, ValueError)
