@@ -93,7 +93,7 @@ def test_a_server_that_ignores_page_fails_instead_of_looping():
     body = json.dumps([{"call_id": i, "rep_id": "a"} for i in range(50)]).encode()
 
     class SamePage(BaseHTTPRequestHandler):
-        def do_GET(self):  # noqa: N802 - the stdlib's name
+        def do_GET(self):
             self.send_response(200)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(body)))

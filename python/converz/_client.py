@@ -9,7 +9,7 @@ import logging
 import os
 import time
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Literal, Optional, TypeVar, cast
+from typing import TYPE_CHECKING, Any, Literal, Optional, TypeVar, Union, cast
 
 from converz import _core
 from converz._progress import progress_bar
@@ -27,8 +27,12 @@ from converz._table import Table, TableStream
 from converz.exceptions import InvalidParameterError
 
 if TYPE_CHECKING:
+    from datetime import date as _date
+
     import polars as pl
     from typing_extensions import Unpack
+
+    from converz._sync import SyncResult
 
 __all__ = ["Client"]
 
@@ -464,6 +468,47 @@ class Client:
 
         return _scan.scan_report(
             self, query, parse_dates=parse_dates, schema=schema, batch_size=batch_size, **filters
+        )
+
+    def sync_calls(
+        self,
+        path: Union[str, os.PathLike[str]],
+        *,
+        start_date: Optional[Union[str, _date]] = None,
+        overlap_days: int = 3,
+        format: Literal["parquet", "delta"] = "parquet",
+        full_refresh: bool = False,
+        **filters: Any,
+    ) -> SyncResult:
+        """Keep a local day-partitioned dataset of conversations up to date.
+
+        Each run fetches whole days from (watermark - ``overlap_days``) on and replaces every
+        day it fetched atomically; see the README's "Incremental sync".
+
+        Args:
+            path: The dataset's directory.
+            start_date: First day of the dataset (first run, or with ``full_refresh``).
+            overlap_days: Days before the watermark fetched again, so late and updated rows land.
+            format: ``"parquet"`` (hive partitions by day) or ``"delta"`` (needs ``deltalake``).
+            full_refresh: Rebuild from ``start_date``, also when the filters changed.
+            **filters: Filters of :meth:`calls` (not ``after``/``before``).
+
+        Returns:
+            A ``SyncResult``: rows fetched, partitions written, the new watermark.
+
+        Example:
+            >>> res = client.sync_calls("data/calls", start_date="2025-01-01")  # doctest: +SKIP
+        """
+        from converz._sync import sync_calls
+
+        return sync_calls(
+            self,
+            path,
+            start_date=start_date,
+            overlap_days=overlap_days,
+            format=format,
+            full_refresh=full_refresh,
+            **filters,
         )
 
     def push_updates(
