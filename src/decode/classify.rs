@@ -178,7 +178,24 @@ impl Cursor<'_> {
                 return Ok((start, i, escaped));
             }
             escaped = true;
-            i += 2;
+            i += self.escape(i)?;
+        }
+    }
+
+    /// Checks the escape at `b[i] == '\\'` (arrow-json accepts `\0` and the like); returns
+    /// its length.
+    fn escape(&self, i: usize) -> Step<usize> {
+        match self.byte(i + 1)? {
+            b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't' => Ok(2),
+            b'u' => {
+                for k in i + 2..i + 6 {
+                    if !self.byte(k)?.is_ascii_hexdigit() {
+                        return Err(self.invalid("bad \\u escape"));
+                    }
+                }
+                Ok(6)
+            }
+            _ => Err(self.invalid("bad escape")),
         }
     }
 
@@ -196,25 +213,44 @@ impl Cursor<'_> {
         }
     }
 
+    /// Consumes a number, checking JSON's grammar (`-?(0|[1-9]d*)(.d+)?([eE][+-]?d+)?`):
+    /// arrow-json accepts text such as `-12+34` or `007` and decodes something from it.
     fn number(&mut self) -> Step<u16> {
         let start = self.i;
+        let mut i = start + usize::from(self.b[start] == b'-');
+        let int_start = i;
+        i = self.digits(i)?;
+        let leading_zero = self.b[int_start] == b'0' && i - int_start > 1;
+        if i == int_start || leading_zero {
+            return Err(self.invalid("bad number"));
+        }
         let mut float = false;
-        let mut i = start;
-        loop {
-            match self.b.get(i) {
-                None => return Err(Stop::Incomplete),
-                Some(b'0'..=b'9' | b'-' | b'+') => {}
-                Some(b'.' | b'e' | b'E') => float = true,
-                Some(_) => break,
+        if self.byte(i)? == b'.' {
+            let frac = i + 1;
+            i = self.digits(frac)?;
+            if i == frac {
+                return Err(self.invalid("bad number"));
             }
+            float = true;
+        }
+        if matches!(self.byte(i)?, b'e' | b'E') {
             i += 1;
+            if matches!(self.byte(i)?, b'+' | b'-') {
+                i += 1;
+            }
+            let exp = i;
+            i = self.digits(exp)?;
+            if i == exp {
+                return Err(self.invalid("bad number"));
+            }
+            float = true;
         }
         self.i = i;
-        let text = &self.b[start..i];
         if float {
             return Ok(bits::FLOAT);
         }
         // 18 digits always fit i64; only longer ones need the exact check.
+        let text = &self.b[start..i];
         if text.len() <= 18 {
             return Ok(bits::INT);
         }
@@ -226,6 +262,19 @@ impl Cursor<'_> {
         } else {
             bits::BIGINT
         })
+    }
+
+    /// The byte at `i`; running out of bytes mid-number means the row is incomplete.
+    fn byte(&self, i: usize) -> Step<u8> {
+        self.b.get(i).copied().ok_or(Stop::Incomplete)
+    }
+
+    /// The end of the run of ASCII digits from `i`.
+    fn digits(&self, mut i: usize) -> Step<usize> {
+        while self.byte(i)?.is_ascii_digit() {
+            i += 1;
+        }
+        Ok(i)
     }
 
     #[cold]

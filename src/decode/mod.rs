@@ -28,6 +28,12 @@
 //! top-level column Utf8 JSON text plus a warning. A column seen only as `null` is `Null`.
 //! Columns keep first-appearance order, over pages in page order.
 //!
+//! A key repeated within one row: arrow-json keeps one value, and every value sent counts for
+//! the column's type. A row `{}` is a row of nulls (a page of only `{}` rows has no columns).
+//! Numbers and string escapes are checked against JSON's grammar by the classifier, because
+//! arrow-json 59 accepts `-12+34` or `"\0"`; its surrogate-pair bug is worked around in
+//! `surrogates.rs`. `tests_fuzz.rs` checks all this against a serde_json reference.
+//!
 //! JSON-text columns hold a string value's content as is, a number or bool as its JSON text,
 //! and an object or array as its JSON text (as sent; re-encoded compactly for pages decoded
 //! as Struct/List before the conflict showed). Schema overrides for columns that never appear
@@ -58,10 +64,17 @@ mod infer;
 mod json_text;
 mod page;
 mod sort;
+mod surrogates;
 mod unify;
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_fuzz;
+#[cfg(test)]
+mod tests_gen;
+#[cfg(test)]
+mod tests_oracle;
 #[cfg(test)]
 mod tests_schema;
 #[cfg(test)]

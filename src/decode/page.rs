@@ -16,6 +16,7 @@ use bytes::Bytes;
 use super::classify::{Classifier, Stop};
 use super::framing::{decode_error, ScanSink, Sink, Splitter};
 use super::infer::{bits, Fields, Kind};
+use super::surrogates::{has_pair_escape, unescape_pairs};
 use super::unify::quote_nested;
 use super::{DecodedPage, Shared, Snapshot};
 use crate::Result;
@@ -101,7 +102,8 @@ impl PageDecoder {
             _ if rows == 0 => batches.clear(),
             (Some(mut decoder), _) => batches.extend(decoder.flush()?),
             (None, Some(after)) => batches = redecode(&chunks, &after, &columns, batch_size)?,
-            (None, None) => return Err(decode_error("rows without columns")),
+            // Every row was `{}`: rows without columns (other pages may add some).
+            (None, None) => batches = vec![no_columns(rows)?],
         }
         Ok(DecodedPage {
             rows,
@@ -155,6 +157,16 @@ fn fits(snap: &Snapshot, page: &Fields) -> bool {
     })
 }
 
+fn no_columns(rows: usize) -> Result<RecordBatch> {
+    let options = arrow_array::RecordBatchOptions::new().with_row_count(Some(rows));
+    let schema = Arc::new(arrow_schema::Schema::empty());
+    Ok(RecordBatch::try_new_with_options(
+        schema,
+        Vec::new(),
+        &options,
+    )?)
+}
+
 fn build_decoder(schema: SchemaRef, batch_size: usize) -> Result<Decoder> {
     Ok(ReaderBuilder::new(schema)
         .with_batch_size(batch_size)
@@ -167,6 +179,16 @@ fn decode_row(d: &mut Decoder, row: &[u8], out: &mut Vec<RecordBatch>, size: usi
     if d.len() >= size {
         out.extend(d.flush()?);
     }
+    if has_pair_escape(row) {
+        // Rare (escaped astral characters): a copy per such row is fine.
+        let mut fixed = Vec::with_capacity(row.len());
+        unescape_pairs(row, &mut fixed);
+        return feed_row(d, &fixed);
+    }
+    feed_row(d, row)
+}
+
+fn feed_row(d: &mut Decoder, row: &[u8]) -> Result<()> {
     if d.decode(row)? != row.len() {
         return Err(decode_error("arrow-json stopped inside a row"));
     }

@@ -281,3 +281,51 @@ fn finish_joins_small_pages_but_not_big_ones() {
     assert_eq!(sizes, [9, 9, 9, 3, 8, 2]);
     assert_eq!(t.rows, 40);
 }
+
+#[test]
+fn rows_without_columns_are_counted() {
+    // Found by the differential fuzzing: `[{}]` on a first page was an error.
+    let t = table(&["[{}, {}]"]);
+    assert_eq!((t.rows, t.schema.fields().len()), (2, 0));
+    let t = table(&["[{}]", r#"[{"a":1}]"#]);
+    assert_eq!(column_text(&t, "a"), ["null", "1"]);
+}
+
+#[test]
+fn numbers_outside_json_grammar_are_errors() {
+    // Found by the differential fuzzing: arrow-json decoded `-12+34` into an Int64 column.
+    for bad in [
+        r#""\0""#,
+        r#""\u12G4""#,
+        r#""\x""#,
+        "-12+34",
+        "007",
+        "-",
+        "1.",
+        ".5",
+        "1e",
+        "1e+",
+        "--1",
+        "1.5.5",
+        "0x10",
+    ] {
+        let body = format!(r#"[{{"a":{bad}}}]"#);
+        let fetch = FetchDecoder::new(DecodeOptions::default());
+        let err = try_page(&fetch, body.as_bytes(), &[]).expect_err(bad);
+        assert!(matches!(err, crate::Error::Decode { .. }), "{bad}: {err}");
+    }
+    let t = table(&[r#"[{"a":-0},{"a":10},{"a":1E+2},{"a":-0.5e-1}]"#]);
+    assert_eq!(column_text(&t, "a"), ["-0.0", "10.0", "100.0", "-0.05"]);
+}
+
+#[test]
+fn escaped_astral_characters_decode_right() {
+    // Found by the differential fuzzing: arrow-json 59 turns `\uDBFF\uDFFF` into U+FFFFF.
+    let t = table(&[r#"[{"s":"\uDBFF\uDFFF \ud840\udc00 \ud83d\ude00"}]"#]);
+    assert_eq!(column_text(&t, "s"), ["\u{10FFFF} \u{20000} 😀"]);
+    let fetch = FetchDecoder::new(DecodeOptions::default());
+    page(&fetch, r#"[{"s":"x"}]"#);
+    let streamed = page(&fetch, r#"[{"s":"\uDBFF\uDFFF"}]"#);
+    let t = fetch.finish(vec![streamed], None).unwrap();
+    assert_eq!(column_text(&t, "s"), ["\u{10FFFF}"]);
+}
