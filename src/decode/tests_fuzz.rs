@@ -3,10 +3,11 @@
 //! decoded in a random page order. Properties: never a panic, and either the reference's result
 //! or a typed decode error (generated pages, which are valid, must decode).
 //!
-//! Cases per property default to 64 (a few seconds in release); set `PROPTEST_CASES` for more.
+//! Cases per property default to 64 (a few seconds in release); set `PROPTEST_CASES` for more
+//! and `PROPTEST_SEED` for other cases than the fixed default.
 
 use proptest::prelude::*;
-use proptest::test_runner::Config;
+use proptest::test_runner::{Config, RngSeed};
 
 use super::tests::try_page;
 use super::tests_gen::{cuts, mutate, pages, Shape};
@@ -18,9 +19,15 @@ fn config() -> Config {
         .ok()
         .and_then(|c| c.parse().ok())
         .unwrap_or(64);
+    // A fixed seed in `make test` so CI is reproducible; PROPTEST_SEED explores other cases.
+    let seed = std::env::var("PROPTEST_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
     Config {
         cases,
         failure_persistence: None,
+        rng_seed: RngSeed::Fixed(seed),
         ..Config::default()
     }
 }
