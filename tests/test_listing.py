@@ -120,3 +120,4 @@ def test_a_server_that_ignores_page_fails_instead_of_looping():
                 read()
     finally:
         server.shutdown()
+        server.server_close()  # joins the handler threads, closing their sockets

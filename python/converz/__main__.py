@@ -97,7 +97,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     emu.set_defaults(run=_emulator)
     add_commands(commands)
     args = parser.parse_args(argv)
-    return int(args.run(args, emu))
+    if args.command == "emulator":
+        return int(args.run(args, emu))
+    return int(args.run(args))
 
 
 if __name__ == "__main__":
