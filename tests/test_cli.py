@@ -231,10 +231,13 @@ def test_a_2m_row_fetch_to_parquet_stays_under_300_mb(tmp_path):
             if line.strip().startswith("CONVERZ_BASE_URL=")
         )
         path = tmp_path / "big.parquet"
+        # VmHWM, not ru_maxrss: Linux carries ru_maxrss across fork+exec, so a child of a
+        # large pytest process would report the parent's peak instead of its own.
         script = (
-            "import resource, sys; from converz.__main__ import main; "
+            "import sys; from converz.__main__ import main; "
             f"rc = main(['fetch', 'calls', '-q', '-o', {str(path)!r}]); "
-            "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss); sys.exit(rc)"
+            "print(next(l.split()[1] for l in open('/proc/self/status') "
+            "if l.startswith('VmHWM:'))); sys.exit(rc)"
         )
         done = subprocess.run(
             [sys.executable, "-c", script],
