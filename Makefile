@@ -55,8 +55,13 @@ lint-python: install ## ruff check and format check; mypy over the package and i
 	$(VENV)/bin/ruff format --check python tests bench
 	MYPYPATH=python $(VENV)/bin/mypy -p converz
 
+.PHONY: stubtest
+stubtest: build ## the stubs (.pyi) against the built extension and package
+	MYPYPATH=python $(VENV)/bin/python -m mypy.stubtest converz --mypy-config-file pyproject.toml \
+		--allowlist .ci/stubtest-allowlist.txt
+
 .PHONY: lint
-lint: lint-rust lint-python ## all linters
+lint: lint-rust lint-python stubtest ## all linters
 
 .PHONY: test-rust
 test-rust: ## cargo test

@@ -16,8 +16,8 @@ _Progress = Optional[Callable[[int, int, int, int], None]]
 
 @final
 class RawClient:
-    def __init__(
-        self,
+    def __new__(
+        cls,
         *,
         base_url: str,
         api_key: str,
@@ -26,7 +26,7 @@ class RawClient:
         retries: int = 8,
         backoff: float = 0.1,
         max_concurrency: int = 4,
-    ) -> None: ...
+    ) -> RawClient: ...
     @property
     def base_url(self) -> str: ...
     @property
@@ -103,7 +103,7 @@ class ChunkResult:
     def columns(self) -> tuple[str, ...]: ...
     @property
     def error(self) -> Optional[str]: ...
-    def __eq__(self, other: object) -> bool: ...
+    def __eq__(self, other: object, /) -> bool: ...
     def __hash__(self) -> int: ...
 
 @final
@@ -184,8 +184,8 @@ def push(
 # --- emulator ---
 @final
 class Emulator:
-    def __init__(
-        self,
+    def __new__(
+        cls,
         *,
         calls: int = 100_000,
         reps: int = 200,
@@ -195,8 +195,8 @@ class Emulator:
         api_key: Optional[str] = None,
         today: Optional[_Date] = None,
         days: int = 365,
-        faults: Faults = ...,
-    ) -> None: ...
+        faults: Optional[Faults] = None,
+    ) -> Emulator: ...
     @property
     def url(self) -> str: ...
     @property
@@ -212,9 +212,9 @@ _ArrowData = Any  # any Arrow PyCapsule exporter (__arrow_c_stream__ / __arrow_c
 
 @final
 class FileWriter:
-    def __init__(
-        self, path: str, format: Optional[Literal["parquet", "ipc", "csv", "ndjson"]] = None
-    ) -> None: ...
+    def __new__(
+        cls, path: str, format: Optional[Literal["parquet", "ipc", "csv", "ndjson"]] = None
+    ) -> FileWriter: ...
     def write(self, data: _ArrowData) -> None: ...
     @property
     def rows(self) -> int: ...

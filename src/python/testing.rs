@@ -142,7 +142,12 @@ impl FaultSettings {
 #[pymethods]
 impl PyEmulator {
     #[new]
-    #[pyo3(signature = (*, calls=AnyInt(100_000), reps=AnyInt(200), seed=AnyInt(0), host="127.0.0.1".to_owned(), port=AnyInt(0), api_key=None, today=None, days=AnyInt(365), faults=None))]
+    // The text signature spells the defaults out: pyo3 shows wrapped defaults (`AnyInt(..)`)
+    // as `...`, which `help()` and mypy.stubtest would then print.
+    #[pyo3(
+        signature = (*, calls=AnyInt(100_000), reps=AnyInt(200), seed=AnyInt(0), host="127.0.0.1".to_owned(), port=AnyInt(0), api_key=None, today=None, days=AnyInt(365), faults=None),
+        text_signature = "(*, calls=100000, reps=200, seed=0, host='127.0.0.1', port=0, api_key=None, today=None, days=365, faults=None)"
+    )]
     #[allow(clippy::too_many_arguments)]
     fn new(
         py: Python<'_>,
