@@ -297,6 +297,21 @@ def test_batch_size_is_honoured(emu: Emulator) -> None:
     assert sum(sizes) == 4_000 and max(sizes) <= 400
 
 
+def test_client_scan_methods_pass_their_options(emu: Emulator, proxy: _Recorder) -> None:
+    client = proxied(emu, proxy)
+    lf = client.scan_calls(campaign="support", page_size=300, parse_dates=False, batch_size=200)
+    sizes = [batch.height for batch in lf.collect_batches()]
+    sent = data_requests(proxy)
+    assert sent and all(p["n_per_page"] == ["300"] for p in sent)
+    assert sizes and max(sizes) <= 200
+    want = client.calls(campaign="support", parse_dates=False).to_polars()
+    assert want.schema["date"] == pl.String
+    assert_frame_equal(lf.collect(), want)
+    reps = client.scan_reps(converz.RepsQuery(active=True), page_size=7).collect()
+    assert reps.height > 0
+    assert_frame_equal(reps, client.reps(active=True).to_polars())
+
+
 def test_wrong_arguments_fail_before_any_page(emu: Emulator) -> None:
     client = emu.client(progress=False)
     with pytest.raises(TypeError, match="campain"):

@@ -95,14 +95,7 @@ def _add_filters(
         group.add_argument(_flag(name), dest=name, help=f"one or more {name} values", **_LIST)
 
 
-def _fetch_parser(commands: Any, formatter: Any) -> None:
-    fetch = commands.add_parser(
-        "fetch",
-        help="fetch calls, reps or a report into a file",
-        description="Fetch calls, reps or a report into a Parquet, CSV, NDJSON or Arrow file.",
-        epilog=_FETCH_EXAMPLES,
-        formatter_class=formatter,
-    )
+def _fetch_parser(fetch: argparse.ArgumentParser, formatter: Any) -> None:
     what = fetch.add_subparsers(dest="resource", required=True, metavar="{calls,reps,report}")
     specs: dict[str, tuple[dict[str, str], tuple[str, ...]]] = {
         "calls": (_CALLS_FLAGS, _CALLS_LISTS),
@@ -128,14 +121,7 @@ def _fetch_parser(commands: Any, formatter: Any) -> None:
         sub.set_defaults(run=_guard(_fetch))
 
 
-def _push_parser(commands: Any, formatter: Any) -> None:
-    push = commands.add_parser(
-        "push",
-        help="push a file of updates (push_updates)",
-        description="Push the rows of a file to conversations or users (push_updates).",
-        epilog=_PUSH_EXAMPLES,
-        formatter_class=formatter,
-    )
+def _push_parser(push: argparse.ArgumentParser, formatter: Any) -> None:
     push.add_argument("path", help="a .parquet, .csv, .ndjson/.jsonl or .arrow/.feather file")
     push.add_argument("--to", choices=["calls", "reps"], help="default: from the key column")
     push.add_argument(
@@ -150,14 +136,7 @@ def _push_parser(commands: Any, formatter: Any) -> None:
     push.set_defaults(run=_guard(_push))
 
 
-def _sync_parser(commands: Any, formatter: Any) -> None:
-    sync = commands.add_parser(
-        "sync",
-        help="keep a local day-partitioned dataset of calls up to date",
-        description="Incrementally sync conversations into DIR (see converz.Client.sync_calls).",
-        epilog=_SYNC_EXAMPLES,
-        formatter_class=formatter,
-    )
+def _sync_parser(sync: argparse.ArgumentParser, formatter: Any) -> None:
     what = sync.add_subparsers(dest="resource", required=True, metavar="{calls}")
     calls = what.add_parser("calls", epilog=_SYNC_EXAMPLES, formatter_class=formatter)
     calls.add_argument("dir", help="the dataset directory")
@@ -171,12 +150,41 @@ def _sync_parser(commands: Any, formatter: Any) -> None:
     calls.set_defaults(run=_guard(_sync))
 
 
+# Each command: its line in ``converz --help``, its own --help text and examples, its options.
+_COMMANDS: dict[str, tuple[str, str, str, Callable[[argparse.ArgumentParser, Any], None]]] = {
+    "fetch": (
+        "fetch calls, reps or a report into a file",
+        "Fetch calls, reps or a report into a Parquet, CSV, NDJSON or Arrow file.",
+        _FETCH_EXAMPLES,
+        _fetch_parser,
+    ),
+    "push": (
+        "push a file of updates (push_updates)",
+        "Push the rows of a file to conversations or users (push_updates).",
+        _PUSH_EXAMPLES,
+        _push_parser,
+    ),
+    "sync": (
+        "keep a local day-partitioned dataset of calls up to date",
+        "Incrementally sync conversations into DIR (see converz.Client.sync_calls).",
+        _SYNC_EXAMPLES,
+        _sync_parser,
+    ),
+}
+
+
 def add_commands(commands: Any) -> None:
     """Registers ``fetch``, ``push`` and ``sync`` on the ``converz`` command's subparsers."""
     formatter = argparse.RawDescriptionHelpFormatter
-    _fetch_parser(commands, formatter)
-    _push_parser(commands, formatter)
-    _sync_parser(commands, formatter)
+    for name, (summary, description, examples, options) in _COMMANDS.items():
+        parser = commands.add_parser(
+            name,
+            help=summary,
+            description=description,
+            epilog=examples,
+            formatter_class=formatter,
+        )
+        options(parser, formatter)
 
 
 def _guard(run: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:

@@ -409,17 +409,7 @@ class Client:
             >>> lf = client.scan_calls(start_date="2025-07-01")  # doctest: +SKIP
             >>> lf.filter(pl.col("campaign") == "sales").select("call_id").collect()  # doctest: +SKIP
         """  # noqa: E501
-        from converz import _scan
-
-        return _scan.scan_calls(
-            self,
-            query,
-            page_size=page_size,
-            parse_dates=parse_dates,
-            schema=schema,
-            batch_size=batch_size,
-            **filters,
-        )
+        return self._lazy("calls", query, filters, page_size, parse_dates, schema, batch_size)
 
     def scan_reps(
         self,
@@ -437,9 +427,23 @@ class Client:
         Example:
             >>> client.scan_reps(active=True).select("rep_id").collect()  # doctest: +SKIP
         """
+        return self._lazy("reps", query, filters, page_size, parse_dates, schema, batch_size)
+
+    def _lazy(
+        self,
+        endpoint: Literal["calls", "reps"],
+        query: Optional[_Query],
+        filters: Mapping[str, Any],
+        page_size: Optional[int],
+        parse_dates: bool,
+        schema: Optional[dict[str, Any]],
+        batch_size: Optional[int],
+    ) -> pl.LazyFrame:
+        """:meth:`scan_calls` or :meth:`scan_reps`: the lazy scan of ``converz._scan``."""
         from converz import _scan
 
-        return _scan.scan_reps(
+        scan = _scan.scan_calls if endpoint == "calls" else _scan.scan_reps
+        return scan(
             self,
             query,
             page_size=page_size,

@@ -115,6 +115,32 @@ class ClientConfig:
         return _client_for(self)
 
 
+def reader_config(
+    base_url: Optional[str],
+    api_key: Optional[str],
+    tenant: Optional[str],
+    max_concurrency: int,
+    retries: int,
+    page_size: Optional[int],
+    timeout: float,
+    /,
+) -> ClientConfig:
+    """:meth:`ClientConfig.resolve` of a Dask or Ray reader's settings, in their parameter order.
+
+    Those readers all take these seven settings; one positional call keeps each reader's body
+    from spelling out the seven keywords again.
+    """
+    return ClientConfig.resolve(
+        base_url=base_url,
+        api_key=api_key,
+        tenant=tenant,
+        max_concurrency=max_concurrency,
+        retries=retries,
+        page_size=page_size,
+        timeout=timeout,
+    )
+
+
 @functools.lru_cache(maxsize=8)
 def _client_for(config: ClientConfig) -> Client:
     from converz import Client

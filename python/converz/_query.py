@@ -169,6 +169,16 @@ def _normalise(kind: str, name: str, value: Any) -> Any:
     return value
 
 
+def list_filters(query_type: type[_Query]) -> tuple[str, ...]:
+    """The filters of a query type that take one value or a list, in their ``TypedDict`` order.
+
+    Example:
+        >>> list_filters(RepsQuery)
+        ('rep_id', 'department')
+    """
+    return tuple(name for name, kind in query_type._kinds.items() if kind == "list")
+
+
 Q = TypeVar("Q", bound="_Query")
 
 

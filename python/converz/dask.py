@@ -24,13 +24,13 @@ from typing import TYPE_CHECKING, Any, Optional
 from converz._plan import (
     DEFAULT_TASK_CONCURRENCY,
     DEFAULT_TASK_RETRIES,
-    ClientConfig,
     FetchTask,
     Partition,
     date_divisions,
     plan_calls,
     plan_reps,
     query_from,
+    reader_config,
 )
 
 if TYPE_CHECKING:
@@ -127,15 +127,7 @@ def read_calls(
         InvalidParameterError: A filter or setting is invalid (before anything is sent).
     """
     calls_query = query_from("calls", query, filters)
-    config = ClientConfig.resolve(
-        base_url=base_url,
-        api_key=api_key,
-        tenant=tenant,
-        max_concurrency=max_concurrency,
-        retries=retries,
-        page_size=page_size,
-        timeout=timeout,
-    )
+    config = reader_config(base_url, api_key, tenant, max_concurrency, retries, page_size, timeout)
     tasks = plan_calls(calls_query, config, partition=partition, schema=schema)
     divisions = date_divisions(tasks) if isinstance(partition, str) else None
     if divisions is None or "date" not in tasks[0].schema.names:
@@ -164,14 +156,6 @@ def read_reps(
     :meth:`converz.Client.reps` (``rep_id``, ``department``, ``active``).
     """
     reps_query = query_from("reps", query, filters)
-    config = ClientConfig.resolve(
-        base_url=base_url,
-        api_key=api_key,
-        tenant=tenant,
-        max_concurrency=max_concurrency,
-        retries=retries,
-        page_size=page_size,
-        timeout=timeout,
-    )
+    config = reader_config(base_url, api_key, tenant, max_concurrency, retries, page_size, timeout)
     tasks = plan_reps(reps_query, config, parts=parts, schema=schema)
     return _collection(tasks, None, None)

@@ -28,12 +28,12 @@ from ray.data.datasource import Datasource, ReadTask
 from converz._plan import (
     DEFAULT_TASK_CONCURRENCY,
     DEFAULT_TASK_RETRIES,
-    ClientConfig,
     FetchTask,
     Partition,
     plan_calls,
     plan_reps,
     query_from,
+    reader_config,
 )
 
 __all__ = ["ConverzDatasource", "read_calls", "read_reps"]
@@ -80,10 +80,6 @@ class ConverzDatasource(Datasource):
         return f"converz.ray.ConverzDatasource({len(self._tasks)} partitions)"
 
 
-def _config(**settings: Any) -> ClientConfig:
-    return ClientConfig.resolve(**settings)
-
-
 def read_calls(
     query: Any = None,
     /,
@@ -106,15 +102,7 @@ def read_calls(
     read tasks running at once (None: Ray's default). Rows keep their Arrow types.
     """
     calls_query = query_from("calls", query, filters)
-    config = _config(
-        base_url=base_url,
-        api_key=api_key,
-        tenant=tenant,
-        max_concurrency=max_concurrency,
-        retries=retries,
-        page_size=page_size,
-        timeout=timeout,
-    )
+    config = reader_config(base_url, api_key, tenant, max_concurrency, retries, page_size, timeout)
     tasks = plan_calls(calls_query, config, partition=partition, schema=schema)
     return ray.data.read_datasource(ConverzDatasource(tasks), concurrency=concurrency)
 
@@ -137,14 +125,6 @@ def read_reps(
 ) -> ray.data.Dataset:
     """Users as a Ray Dataset; ``parts=N`` splits the ``rep_id`` list into N read tasks."""
     reps_query = query_from("reps", query, filters)
-    config = _config(
-        base_url=base_url,
-        api_key=api_key,
-        tenant=tenant,
-        max_concurrency=max_concurrency,
-        retries=retries,
-        page_size=page_size,
-        timeout=timeout,
-    )
+    config = reader_config(base_url, api_key, tenant, max_concurrency, retries, page_size, timeout)
     tasks = plan_reps(reps_query, config, parts=parts, schema=schema)
     return ray.data.read_datasource(ConverzDatasource(tasks), concurrency=concurrency)

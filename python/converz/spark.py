@@ -38,21 +38,14 @@ from pyspark.sql.datasource import DataSource, DataSourceReader, InputPartition
 from pyspark.sql.types import StructType
 
 from converz._plan import ClientConfig, FetchTask, plan_calls, plan_reps, query_from
+from converz._query import CallsQuery, list_filters
 from converz.exceptions import InvalidParameterError
 
 __all__ = ["ConverzDataSource"]
 
 _CONFIG = {"base_url", "api_key", "tenant", "max_concurrency", "retries", "page_size", "timeout"}
-_LISTS = {
-    "metric",
-    "rep_id",
-    "vendor",
-    "campaign",
-    "subcampaign",
-    "department",
-    "vendor_call_id",
-    "columns",
-}
+# Comma-separated options: the calls filters that take lists (the reps ones are among them).
+_LISTS = frozenset(list_filters(CallsQuery))
 _NUMBERS = {"max_concurrency": int, "retries": int, "page_size": int, "timeout": float}
 
 
