@@ -13,6 +13,7 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
+import converz
 from converz.__main__ import main
 from converz.testing import Emulator
 
@@ -112,6 +113,27 @@ def test_fetch_to_stdout_is_csv(env, emu, capsysbinary, tmp_path):
     assert out.startswith(b"call_id,") and out.count(b"\ncall_id,") == 0  # one header
     (tmp_path / "out.csv").write_bytes(out)
     assert_frame_equal(read_back(tmp_path / "out.csv", expected), expected)
+
+
+@pytest.mark.parametrize(
+    ("flags", "filters"),
+    [
+        (["calls", "--campaign", ""], {"campaign": [""]}),  # --campaign "$UNSET"
+        (["calls", "--campaign", ","], {"campaign": [""]}),
+        (["calls", "--campaign", "sales", "--campaign", ""], {"campaign": ["sales", ""]}),
+        (["calls", "--columns", ""], {"columns": [""]}),
+        (["reps", "--department", ""], {"department": [""]}),
+        (["report", "--groupby", "week,"], {"groupby": ["week", ""]}),
+    ],
+)
+def test_an_empty_list_flag_fails_like_the_python_api(env, emu, tmp_path, capsys, flags, filters):
+    with pytest.raises(converz.InvalidParameterError) as api:
+        getattr(emu.client(progress=False), flags[0])(**filters)
+    out = tmp_path / "out.csv"
+    assert main(["fetch", *flags, "-o", str(out)]) == 1
+    message = " ".join(str(api.value).split("\n"))
+    assert capsys.readouterr().err == f"converz: error: InvalidParameterError: {message}\n"
+    assert not out.exists()
 
 
 def _ids(emu: Emulator, n: int) -> list[int]:

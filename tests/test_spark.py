@@ -114,4 +114,21 @@ def test_bad_options_fail_with_the_parameter_named(spark: Any) -> None:
         reader(spark, **FAULT_QUERY, partition="fortnight").schema  # noqa: B018
     with pytest.raises(PySparkException, match="endpoint"):
         reader(spark, endpoint="users").schema  # noqa: B018
+    with pytest.raises(PySparkException, match="invalid parameter `campaign`: contains an empty"):
+        reader(spark, **FAULT_QUERY, campaign="").schema  # noqa: B018
     assert issubclass(converz.InvalidParameterError, ValueError)
+
+
+# The options are checked when Spark asks for the schema, before any request: no session needed.
+NOWHERE = {"base_url": "http://127.0.0.1:9/api/v1", "api_key": "k"}
+
+
+@pytest.mark.parametrize("value", ["", ",", "sales,", " "])
+def test_an_empty_list_option_fails_like_the_python_api(value: str) -> None:
+    from converz.spark import _tasks
+
+    with pytest.raises(converz.InvalidParameterError) as api:
+        converz.CallsQuery(campaign=[""])
+    with pytest.raises(converz.InvalidParameterError) as err:
+        _tasks({**NOWHERE, "campaign": value})
+    assert (str(err.value), err.value.parameter) == (str(api.value), "campaign")

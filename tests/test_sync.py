@@ -121,6 +121,27 @@ def test_refuses_a_directory_that_is_not_a_dataset(emu, tmp_path):
     assert err.value.parameter == "after"
 
 
+def test_an_empty_filter_fails_like_the_python_api_before_the_directory_is_made(
+    emu, tmp_path, monkeypatch, capsys
+):
+    from converz.__main__ import main
+
+    client = emu.client(progress=False)
+    with pytest.raises(converz.InvalidParameterError) as api:
+        client.calls(campaign=[""])
+    path = tmp_path / "calls"
+    with pytest.raises(converz.InvalidParameterError) as err:
+        sync_calls(client, path, start_date=START, campaign=[""])
+    assert (str(err.value), err.value.parameter) == (str(api.value), "campaign")
+    assert not path.exists()
+    monkeypatch.setenv("CONVERZ_BASE_URL", emu.url)
+    monkeypatch.setenv("CONVERZ_API_KEY", emu.api_key)
+    for value in ("", ","):  # --campaign "$UNSET" must not sync every campaign
+        assert main(["sync", "calls", str(path), "--campaign", value]) == 1
+        assert str(api.value) in capsys.readouterr().err
+        assert not path.exists()
+
+
 def test_cli_sync(emu, tmp_path, monkeypatch, capsys):
     from converz.__main__ import main
 

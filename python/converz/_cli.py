@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 from typing import Any, Callable, Optional, Union
 
+from converz._query import CallsQuery, ReportQuery, RepsQuery, list_filters, split_commas
 from converz.exceptions import InvalidParameterError
 
 __all__ = ["add_commands", "fetch_to_file", "push_file"]
@@ -26,22 +27,13 @@ _CALLS_FLAGS = {
     "after": "earliest start_time ('YYYY-MM-DD HH:MM[:SS]')",
     "before": "latest start_time",
 }
-_CALLS_LISTS = (
-    "metric",
-    "rep_id",
-    "vendor",
-    "campaign",
-    "subcampaign",
-    "department",
-    "vendor_call_id",
-    "columns",
-)
-_REPS_LISTS = ("rep_id", "department")
+_CALLS_LISTS = list_filters(CallsQuery)
+_REPS_LISTS = list_filters(RepsQuery)
 _REPORT_FLAGS = {
     "start_date": "oldest day (default: 30 days ago)",
     "end_date": "last day (default: today)",
 }
-_REPORT_LISTS = ("metric", "groupby", "rep_id", "vendor", "campaign", "subcampaign", "department")
+_REPORT_LISTS = list_filters(ReportQuery)
 
 _FETCH_EXAMPLES = """examples:
   converz fetch calls --start-date 2025-07-01 --campaign sales --campaign support -o calls.parquet
@@ -216,8 +208,9 @@ def _lists(args: argparse.Namespace, names: tuple[str, ...]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for name in names:
         values = getattr(args, name, None)
-        if values:
-            out[name] = [v.strip() for value in values for v in value.split(",") if v.strip()]
+        if values is not None:
+            # `--campaign ""` (an unset variable) reaches the query, which refuses it.
+            out[name] = split_commas(values)
     return out
 
 

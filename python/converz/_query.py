@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import calendar
 import datetime as _dt
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar, Literal, Optional, TypedDict, TypeVar, Union
 
 from converz import _core
@@ -177,6 +177,22 @@ def list_filters(query_type: type[_Query]) -> tuple[str, ...]:
         ('rep_id', 'department')
     """
     return tuple(name for name, kind in query_type._kinds.items() if kind == "list")
+
+
+def split_commas(texts: Iterable[str]) -> list[str]:
+    """The values of a list filter given as text (command-line flags, Spark options).
+
+    Each text is split on commas and each piece stripped. Empty pieces are kept, so the query
+    refuses them as it refuses ``campaign=[""]``: an unset shell variable must not silently
+    widen a fetch to every row.
+
+    Example:
+        >>> split_commas(["sales, support", "billing"])
+        ['sales', 'support', 'billing']
+        >>> split_commas([""])
+        ['']
+    """
+    return [piece.strip() for text in texts for piece in text.split(",")]
 
 
 Q = TypeVar("Q", bound="_Query")

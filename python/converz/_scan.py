@@ -25,6 +25,7 @@ from converz._pushdown import (
     narrow_range,
     push_predicate,
 )
+from converz._query import CallsQuery, ReportQuery, list_filters
 from converz._schema import (
     CALL_KEY,
     REP_KEY,
@@ -58,7 +59,8 @@ _CALLS_FILTERS = (
     "vendor_call_id",
     "columns",
 )
-_CALLS_LISTS = ("rep_id", "vendor", "campaign", "subcampaign", "department", "vendor_call_id")
+# The list filters that name a column, which a pushed-down filter on that column narrows.
+_CALLS_LISTS = tuple(f for f in list_filters(CallsQuery) if f not in ("metric", "columns"))
 _REPS_FILTERS = ("rep_id", "department", "active")
 _REPORT_FILTERS = (
     "start_date",
@@ -72,7 +74,7 @@ _REPORT_FILTERS = (
     "subcampaign",
     "department",
 )
-_REPORT_LISTS = ("rep_id", "vendor", "campaign", "subcampaign", "department")
+_REPORT_LISTS = tuple(f for f in list_filters(ReportQuery) if f not in ("metric", "groupby"))
 # Rows of the probe that finds custom metrics and the types `schema=` forces.
 _PROBE_ROWS = 100
 _DEFAULT_PAGE_SIZE = 20_000

@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Optional, Union
 
 from converz import _core
+from converz._query import CallsQuery, list_filters
 from converz.exceptions import InvalidParameterError
 
 if TYPE_CHECKING:
@@ -41,17 +42,8 @@ STAGING_DIR = "_converz_staging"
 _EPOCH = _dt.date(1970, 1, 1)
 # Day writers kept open at once; rows arrive in time order, so a day rarely reopens.
 _OPEN_DAYS = 8
-_FILTERS = (
-    "end_date",
-    "metric",
-    "rep_id",
-    "vendor",
-    "campaign",
-    "subcampaign",
-    "department",
-    "vendor_call_id",
-    "columns",
-)
+# What defines a synced dataset: its last day and the list filters (it manages the start).
+_FILTERS = ("end_date", *list_filters(CallsQuery))
 # Columns the dataset needs whatever `columns=` says: the key, the partition and the watermark.
 _REQUIRED_COLUMNS = ("call_id", "date", "start_time")
 
@@ -127,6 +119,9 @@ def _normalise(filters: dict[str, Any]) -> dict[str, Any]:
             out[name] = [str(value)]
         else:
             out[name] = sorted(str(v) for v in value)
+    # The fetch's own checks (an empty value, a comma inside one), before the directory is
+    # touched: a run that would fail must not claim or change the dataset first.
+    CallsQuery(**out)
     if "columns" in out:
         out["columns"] = sorted(set(out["columns"]) | set(_REQUIRED_COLUMNS))
     return out

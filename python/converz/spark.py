@@ -38,7 +38,7 @@ from pyspark.sql.datasource import DataSource, DataSourceReader, InputPartition
 from pyspark.sql.types import StructType
 
 from converz._plan import ClientConfig, FetchTask, plan_calls, plan_reps, query_from
-from converz._query import CallsQuery, list_filters
+from converz._query import CallsQuery, list_filters, split_commas
 from converz.exceptions import InvalidParameterError
 
 __all__ = ["ConverzDataSource"]
@@ -73,7 +73,8 @@ def _filters(options: Mapping[str, str]) -> dict[str, Any]:
         if name in _CONFIG or name in ("endpoint", "partition", "schema", "path"):
             continue
         if name in _LISTS:
-            filters[name] = [v.strip() for v in value.split(",") if v.strip()]
+            # An empty option (an unset variable) reaches the query, which refuses it.
+            filters[name] = split_commas([value])
         elif name == "active":
             filters[name] = value.strip().lower() in ("1", "true", "yes")
         else:
