@@ -116,6 +116,8 @@ def test_bad_options_fail_with_the_parameter_named(spark: Any) -> None:
         reader(spark, endpoint="users").schema  # noqa: B018
     with pytest.raises(PySparkException, match="invalid parameter `campaign`: contains an empty"):
         reader(spark, **FAULT_QUERY, campaign="").schema  # noqa: B018
+    with pytest.raises(PySparkException, match="option active must be true or false"):
+        reader(spark, endpoint="reps", active="Y").schema  # noqa: B018
     assert issubclass(converz.InvalidParameterError, ValueError)
 
 
@@ -132,3 +134,15 @@ def test_an_empty_list_option_fails_like_the_python_api(value: str) -> None:
     with pytest.raises(converz.InvalidParameterError) as err:
         _tasks({**NOWHERE, "campaign": value})
     assert (str(err.value), err.value.parameter) == (str(api.value), "campaign")
+
+
+def test_active_takes_clear_boolean_spellings_only() -> None:
+    from converz.spark import _tasks
+
+    for value in ("Y", "on", "", "2", "truthy"):
+        with pytest.raises(converz.InvalidParameterError, match=repr(value)) as err:
+            _tasks({**NOWHERE, "endpoint": "reps", "active": value})
+        assert err.value.parameter == "active"
+    spellings = {"TRUE": True, "Yes": True, "1": True, " false ": False, "NO": False, "0": False}
+    for value, meant in spellings.items():
+        assert _tasks({**NOWHERE, "endpoint": "reps", "active": value})[0].query.active is meant

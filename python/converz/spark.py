@@ -46,6 +46,7 @@ __all__ = ["ConverzDataSource"]
 _CONFIG = {"base_url", "api_key", "tenant", "max_concurrency", "retries", "page_size", "timeout"}
 # Comma-separated options: the calls filters that take lists (the reps ones are among them).
 _LISTS = frozenset(list_filters(CallsQuery))
+_BOOLEANS = {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False}
 _NUMBERS = {"max_concurrency": int, "retries": int, "page_size": int, "timeout": float}
 
 
@@ -67,6 +68,16 @@ def _config(options: Mapping[str, str]) -> ClientConfig:
     )
 
 
+def _boolean(name: str, value: str) -> bool:
+    spelled = value.strip().lower()
+    if spelled not in _BOOLEANS:
+        raise InvalidParameterError(
+            f"option {name} must be true or false (or 1/0, yes/no), not {value!r}",
+            parameter=name,
+        )
+    return _BOOLEANS[spelled]
+
+
 def _filters(options: Mapping[str, str]) -> dict[str, Any]:
     filters: dict[str, Any] = {}
     for name, value in options.items():
@@ -76,7 +87,7 @@ def _filters(options: Mapping[str, str]) -> dict[str, Any]:
             # An empty option (an unset variable) reaches the query, which refuses it.
             filters[name] = split_commas([value])
         elif name == "active":
-            filters[name] = value.strip().lower() in ("1", "true", "yes")
+            filters[name] = _boolean(name, value)
         else:
             filters[name] = value
     return filters
