@@ -4,6 +4,7 @@ push_updates, partial failures leave a file to resume from, errors are one line.
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -15,6 +16,7 @@ from polars.testing import assert_frame_equal
 
 import converz
 from converz.__main__ import main
+from converz._cli import fetch_to_file
 from converz.testing import Emulator
 
 FORMATS = ["parquet", "csv", "ndjson", "jsonl", "arrow", "feather"]
@@ -217,6 +219,31 @@ def test_errors_are_one_line_and_never_show_the_key(env, tmp_path):
     assert done.returncode == 1 and "Traceback" in done.stderr
     done = run_cli("fetch", "calls", "--start-date", "2025-02-30", "-o", "-", env=env)
     assert done.returncode == 1 and "start_date" in done.stderr
+
+
+def test_an_output_path_that_cannot_be_written_fails_before_any_request(
+    tmp_path, monkeypatch, capsys
+):
+    # Nothing listens at this address: a request would fail with a TransportError instead.
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        monkeypatch.setenv("CONVERZ_BASE_URL", f"http://127.0.0.1:{closed.getsockname()[1]}/api/v1")
+        monkeypatch.setenv("CONVERZ_API_KEY", "k")
+        (tmp_path / "a_file").write_text("")
+        cases = {
+            tmp_path / "missing" / "calls.parquet": f"its folder {tmp_path / 'missing'} does not",
+            tmp_path / "a_file" / "calls.csv": f"{tmp_path / 'a_file'} is not a folder",
+            tmp_path: "it is a folder",
+        }
+        for path, why in cases.items():
+            assert main(["fetch", "calls", "--retries", "0", "-o", str(path)]) == 1
+            err = capsys.readouterr().err
+            assert err.startswith(f"converz: error: InvalidParameterError: cannot write {path}: ")
+            assert why in err
+        with pytest.raises(converz.InvalidParameterError) as raised:
+            fetch_to_file(converz.Client(retries=0), "calls", tmp_path / "missing" / "x.csv")
+        assert raised.value.parameter == "path"
+    assert not (tmp_path / "missing").exists()
 
 
 @pytest.mark.parametrize(

@@ -142,6 +142,24 @@ def test_an_empty_filter_fails_like_the_python_api_before_the_directory_is_made(
         assert not path.exists()
 
 
+def test_a_file_where_the_directory_goes_is_an_invalid_path(emu, tmp_path, monkeypatch, capsys):
+    from converz.__main__ import main
+
+    client = emu.client(progress=False)
+    file = tmp_path / "calls.parquet"
+    file.write_text("not a directory")
+    for path in (file, file / "inside"):
+        with pytest.raises(converz.InvalidParameterError) as err:
+            client.sync_calls(path, start_date=START)
+        assert err.value.parameter == "path"
+        assert str(path) in str(err.value) and "is a file" in str(err.value)
+    monkeypatch.setenv("CONVERZ_BASE_URL", emu.url)
+    monkeypatch.setenv("CONVERZ_API_KEY", emu.api_key)
+    assert main(["sync", "calls", str(file)]) == 1
+    assert f"InvalidParameterError: {file} is a file" in capsys.readouterr().err
+    assert file.read_text() == "not a directory"
+
+
 def test_cli_sync(emu, tmp_path, monkeypatch, capsys):
     from converz.__main__ import main
 

@@ -254,6 +254,24 @@ def _pages(client: Any, resource: str, query: dict[str, Any]) -> Any:
     )
 
 
+def _check_output(path: Path) -> None:
+    """Refuses, before any request, a path the file could not be written to once fetched."""
+    folder = path.parent
+    problem = None
+    if path.is_dir():
+        problem = "it is a folder"
+    elif not folder.exists():
+        problem = f"its folder {folder} does not exist"
+    elif not folder.is_dir():
+        problem = f"{folder} is not a folder"
+    if problem is not None:
+        raise InvalidParameterError(
+            f"cannot write {path}: {problem}",
+            parameter="path",
+            hint="write to a file in an existing folder (create the folder first)",
+        )
+
+
 def fetch_to_file(
     client: Any,
     resource: str,
@@ -276,9 +294,14 @@ def fetch_to_file(
 
     Returns:
         Rows written.
+
+    Raises:
+        InvalidParameterError: ``path`` cannot be written (its folder is missing, say), before
+            any request.
     """
     from converz import _core
 
+    _check_output(Path(path))
     writer = _core.FileWriter(str(path))
     try:
         for page in _pages(client, resource, query):

@@ -127,6 +127,18 @@ def _normalise(filters: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def _check_directory(root: Path) -> None:
+    """``root`` is a directory or can become one: no file where a directory must be."""
+    blocker = next((p for p in (root, *root.parents) if p.exists()), None)
+    if blocker is not None and not blocker.is_dir():
+        where = "is a file" if blocker == root else f"is inside {blocker}, which is a file"
+        raise InvalidParameterError(
+            f"{root} {where}; sync keeps its dataset in a directory",
+            parameter="path",
+            hint="pass the path of a new or existing directory",
+        )
+
+
 def _fingerprint(filters: dict[str, Any], fmt: str) -> str:
     """A hash of what defines the dataset's rows and columns (not its time range)."""
     query = {k: v for k, v in filters.items() if k != "end_date"}
@@ -371,6 +383,7 @@ def sync_calls(
     query = _normalise(filters)
     fingerprint = _fingerprint(query, format)
     root = Path(path)
+    _check_directory(root)
     state = _load_state(root)
     _check_state(root, state, fingerprint, full_refresh)
     replace_all = full_refresh or state is None or state.get("watermark") is None
