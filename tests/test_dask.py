@@ -105,3 +105,14 @@ def test_the_key_is_not_in_task_names_graph_or_reprs(cluster: object) -> None:
     with pytest.raises(converz.InvalidParameterError) as err:
         calls(start_date=FIRST_DAY, end_date=TODAY, partition="fortnight")
     assert err.value.parameter == "partition"
+
+
+@pytest.mark.parametrize("schema", ["qa_score:float64", ["qa_score"], {"qa_score": 5}, {1: "int"}])
+def test_a_schema_that_is_not_a_mapping_of_type_names_is_an_invalid_parameter(
+    schema: object,
+) -> None:
+    nowhere = "http://127.0.0.1:9/api/v1"  # nothing is sent: the arguments fail first
+    for read in (converz.dask.read_calls, converz.dask.read_reps):
+        with pytest.raises(converz.InvalidParameterError) as err:
+            read(base_url=nowhere, api_key="k", schema=schema)  # type: ignore[arg-type]
+        assert err.value.parameter == "schema"

@@ -92,3 +92,16 @@ def test_the_key_is_not_in_reprs_or_ray_logs(local_ray: Any) -> None:
     for path in logs.rglob("*"):
         if path.is_file():
             assert KEY.encode() not in path.read_bytes(), path
+
+
+@pytest.mark.parametrize("schema", ["qa_score:float64", ["qa_score"], {"qa_score": 5}, {1: "int"}])
+def test_a_schema_that_is_not_a_mapping_of_type_names_is_an_invalid_parameter(
+    schema: object,
+) -> None:
+    import converz.ray
+
+    nowhere = "http://127.0.0.1:9/api/v1"  # nothing is sent: the arguments fail first
+    for read in (converz.ray.read_calls, converz.ray.read_reps):
+        with pytest.raises(converz.InvalidParameterError) as err:
+            read(base_url=nowhere, api_key="k", schema=schema)  # type: ignore[arg-type]
+        assert err.value.parameter == "schema"

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any, Optional
 
-from converz.exceptions import DecodeError
+from converz.exceptions import DecodeError, InvalidParameterError
 
 if TYPE_CHECKING:
     import polars as pl
@@ -23,6 +23,7 @@ __all__ = [
     "align",
     "as_list",
     "calls_schema",
+    "check_schema",
     "override_types",
     "report_schema",
     "reps_schema",
@@ -234,13 +235,49 @@ def _misfit(why: str) -> DecodeError:
     )
 
 
+def check_schema(schema: Any, *, names_only: bool = False) -> dict[str, Any]:
+    """The ``schema=`` argument of every reader, checked: column names to types.
+
+    Args:
+        schema: None (no overrides) or a mapping of column names to type names (``"float64"``)
+            or, where Arrow types are taken, Arrow type objects.
+        names_only: Only type names are taken (the engines' readers).
+
+    Returns:
+        A new dict of the overrides (empty for None).
+
+    Raises:
+        InvalidParameterError: ``schema`` is not such a mapping (``parameter="schema"``).
+    """
+    example = "e.g. schema={'qa_score': 'float64'}"
+    if schema is None:
+        return {}
+    if not isinstance(schema, Mapping):
+        raise InvalidParameterError(
+            f"schema must map column names to types, {example}; got a {type(schema).__name__}",
+            parameter="schema",
+        )
+    for name, kind in schema.items():
+        if not isinstance(name, str):
+            raise InvalidParameterError(
+                f"schema's keys are column names (strings), not {name!r}", parameter="schema"
+            )
+        if names_only and not isinstance(kind, str):
+            raise InvalidParameterError(
+                f"schema[{name!r}] must be a type name such as 'float64', not {kind!r}",
+                parameter="schema",
+            )
+    return dict(schema)
+
+
 def override_types(schema: Optional[dict[str, Any]]) -> Optional[dict[str, pl.DataType]]:
     """``schema=`` as polars types, for a scan that has no probe to learn them from.
 
     Takes what the core takes: the type names it knows, or Arrow type objects (through
     pyarrow); anything else is left to the core to refuse when the request is made.
     """
-    if not schema:
+    overrides = check_schema(schema)
+    if not overrides:
         return None
     import polars as pl
 
@@ -257,7 +294,7 @@ def override_types(schema: Optional[dict[str, Any]]) -> Optional[dict[str, pl.Da
     ):
         names.update(dict.fromkeys(aliases, dtype))
     types: dict[str, pl.DataType] = {}
-    for column, given in schema.items():
+    for column, given in overrides.items():
         if isinstance(given, str):
             if given.lower() in names:
                 types[column] = names[given.lower()]

@@ -32,6 +32,7 @@ from converz._plan import (
     query_from,
     reader_config,
 )
+from converz._schema import check_schema
 
 if TYPE_CHECKING:
     import dask.dataframe
@@ -127,8 +128,9 @@ def read_calls(
         InvalidParameterError: A filter or setting is invalid (before anything is sent).
     """
     calls_query = query_from("calls", query, filters)
+    types = check_schema(schema, names_only=True)
     config = reader_config(base_url, api_key, tenant, max_concurrency, retries, page_size, timeout)
-    tasks = plan_calls(calls_query, config, partition=partition, schema=schema)
+    tasks = plan_calls(calls_query, config, partition=partition, schema=types)
     divisions = date_divisions(tasks) if isinstance(partition, str) else None
     if divisions is None or "date" not in tasks[0].schema.names:
         return _collection(tasks, None, None)
@@ -156,6 +158,7 @@ def read_reps(
     :meth:`converz.Client.reps` (``rep_id``, ``department``, ``active``).
     """
     reps_query = query_from("reps", query, filters)
+    types = check_schema(schema, names_only=True)
     config = reader_config(base_url, api_key, tenant, max_concurrency, retries, page_size, timeout)
-    tasks = plan_reps(reps_query, config, parts=parts, schema=schema)
+    tasks = plan_reps(reps_query, config, parts=parts, schema=types)
     return _collection(tasks, None, None)

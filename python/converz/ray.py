@@ -35,6 +35,7 @@ from converz._plan import (
     query_from,
     reader_config,
 )
+from converz._schema import check_schema
 
 __all__ = ["ConverzDatasource", "read_calls", "read_reps"]
 
@@ -102,8 +103,9 @@ def read_calls(
     read tasks running at once (None: Ray's default). Rows keep their Arrow types.
     """
     calls_query = query_from("calls", query, filters)
+    types = check_schema(schema, names_only=True)
     config = reader_config(base_url, api_key, tenant, max_concurrency, retries, page_size, timeout)
-    tasks = plan_calls(calls_query, config, partition=partition, schema=schema)
+    tasks = plan_calls(calls_query, config, partition=partition, schema=types)
     return ray.data.read_datasource(ConverzDatasource(tasks), concurrency=concurrency)
 
 
@@ -125,6 +127,7 @@ def read_reps(
 ) -> ray.data.Dataset:
     """Users as a Ray Dataset; ``parts=N`` splits the ``rep_id`` list into N read tasks."""
     reps_query = query_from("reps", query, filters)
+    types = check_schema(schema, names_only=True)
     config = reader_config(base_url, api_key, tenant, max_concurrency, retries, page_size, timeout)
-    tasks = plan_reps(reps_query, config, parts=parts, schema=schema)
+    tasks = plan_reps(reps_query, config, parts=parts, schema=types)
     return ray.data.read_datasource(ConverzDatasource(tasks), concurrency=concurrency)
