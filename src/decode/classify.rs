@@ -20,6 +20,11 @@ pub(crate) enum Stop {
 
 type Step<T> = Result<T, Stop>;
 
+/// Objects and arrays nested deeper than this make the row invalid. The classifier, the
+/// column-state tree it builds and arrow's nested builders all recurse per level, so a hostile
+/// page of `[[[[…` would otherwise overflow the stack; 128 is serde_json's limit too.
+pub(crate) const MAX_DEPTH: usize = 128;
+
 /// Classifies rows into a page's column state.
 #[derive(Debug, Default)]
 pub(crate) struct Classifier {
@@ -32,7 +37,11 @@ pub(crate) struct Classifier {
 impl Classifier {
     /// Classifies the row at the start of `bytes`, returning its length.
     pub fn row(&mut self, bytes: &[u8]) -> Step<usize> {
-        let mut cur = Cursor { b: bytes, i: 0 };
+        let mut cur = Cursor {
+            b: bytes,
+            i: 0,
+            depth: 0,
+        };
         if cur.peek()? != b'{' {
             return Err(cur.invalid("a row must be a JSON object"));
         }
@@ -43,9 +52,11 @@ impl Classifier {
     }
 
     fn object(&mut self, cur: &mut Cursor, fields: &mut Fields) -> Step<()> {
+        cur.descend()?;
         cur.i += 1; // `{`
         if cur.skip_ws()? == b'}' {
             cur.i += 1;
+            cur.depth -= 1;
             return Ok(());
         }
         // Rows usually repeat the previous row's key order: guess the next position first.
@@ -66,6 +77,7 @@ impl Classifier {
                 b',' => cur.i += 1,
                 b'}' => {
                     cur.i += 1;
+                    cur.depth -= 1;
                     return Ok(());
                 }
                 _ => return Err(cur.invalid("expected `,` or `}`")),
@@ -124,9 +136,11 @@ impl Classifier {
     }
 
     fn list(&mut self, cur: &mut Cursor, item: &mut Col) -> Step<()> {
+        cur.descend()?;
         cur.i += 1; // `[`
         if cur.skip_ws()? == b']' {
             cur.i += 1;
+            cur.depth -= 1;
             return Ok(());
         }
         loop {
@@ -135,6 +149,7 @@ impl Classifier {
                 b',' => cur.i += 1,
                 b']' => {
                     cur.i += 1;
+                    cur.depth -= 1;
                     return Ok(());
                 }
                 _ => return Err(cur.invalid("expected `,` or `]`")),
@@ -146,9 +161,20 @@ impl Classifier {
 struct Cursor<'a> {
     b: &'a [u8],
     i: usize,
+    /// Objects and arrays open at `i`.
+    depth: usize,
 }
 
 impl Cursor<'_> {
+    /// Enters an object or array, refusing nesting beyond [`MAX_DEPTH`].
+    fn descend(&mut self) -> Step<()> {
+        self.depth += 1;
+        if self.depth > MAX_DEPTH {
+            return Err(self.invalid(&format!("values nest deeper than {MAX_DEPTH} levels")));
+        }
+        Ok(())
+    }
+
     fn peek(&self) -> Step<u8> {
         self.b.get(self.i).copied().ok_or(Stop::Incomplete)
     }

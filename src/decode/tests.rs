@@ -159,6 +159,23 @@ fn bad_bodies_are_errors() {
 }
 
 #[test]
+fn values_nested_beyond_the_limit_are_errors_not_stack_overflows() {
+    let nested = |depth: usize| format!(r#"[{{"a": {}{}}}]"#, "[".repeat(depth), "]".repeat(depth));
+    for depth in [classify::MAX_DEPTH, 10_000, 1_000_000] {
+        let fetch = FetchDecoder::new(DecodeOptions::default());
+        let err = try_page(&fetch, nested(depth).as_bytes(), &[]).expect_err("too deep");
+        assert!(err.to_string().contains("nest deeper than"), "{err}");
+    }
+    let objects = format!(r#"[{}1{}]"#, r#"{"a":"#.repeat(5_000), "}".repeat(5_000));
+    let fetch = FetchDecoder::new(DecodeOptions::default());
+    assert!(try_page(&fetch, objects.as_bytes(), &[]).is_err());
+    // Just under the limit (the row object is one level) decodes.
+    let fetch = FetchDecoder::new(DecodeOptions::default());
+    let page = try_page(&fetch, nested(classify::MAX_DEPTH - 1).as_bytes(), &[5, 77]);
+    assert_eq!(page.expect("decodes").rows, 1);
+}
+
+#[test]
 fn batches_respect_batch_size() {
     let rows: Vec<String> = (0..10).map(|i| format!(r#"{{"a":{i}}}"#)).collect();
     let body = format!("[{}]", rows.join(","));
