@@ -71,6 +71,11 @@ def test_pickle_repr_and_immutability(query):
             "days",
         ),
         (lambda: RepsQuery(active=2), TypeError, "active"),
+        # Values Python's datetime cannot hold, and leap seconds, are refused, not ValueError.
+        (lambda: CallsQuery(start_date="0000-01-01"), converz.InvalidParameterError, "start_date"),
+        (lambda: CallsQuery(after="2025-06-30 23:59:60"), converz.InvalidParameterError, "after"),
+        (lambda: CallsQuery(before="0000-01-01 00:00"), converz.InvalidParameterError, "before"),
+        (lambda: ReportQuery(days=10**30), converz.InvalidParameterError, "days"),
     ],
 )
 def test_bad_values_fail_when_built_naming_the_parameter(make, error, names):
@@ -165,3 +170,13 @@ def test_reps_split_by_parts():
     parts = q.split(parts=3)
     assert sum((p.rep_id for p in parts), ()) == q.rep_id
     assert all(p.active is True for p in parts)
+
+
+def test_a_fractional_after_bound_keeps_rows_before_it_out(client):
+    times = client.calls(columns=["call_id", "start_time"]).to_polars()["start_time"]
+    bound = times[100] + dt.timedelta(milliseconds=500)
+    got = client.calls(after=bound, columns=["call_id", "start_time"]).to_polars()
+    assert got.height > 0
+    assert got["start_time"].min() >= bound
+    want = times.filter(times >= bound)
+    assert got.height == want.len()

@@ -1,7 +1,7 @@
 //! The parameters of `GET /reps`, `GET /calls` and `GET /report`, checked and turned into query
 //! pairs. Everything a caller can get wrong is caught here, before the first request.
 
-use chrono::{NaiveDate, NaiveDateTime};
+use chrono::{Datelike, NaiveDate, NaiveDateTime, Timelike};
 
 use crate::error::{Error, Result};
 
@@ -132,7 +132,18 @@ impl CallsQuery {
         check_order("after", self.after, "before", self.before)?;
         push_date(&mut pairs, "start_date", self.start_date);
         push_date(&mut pairs, "end_date", self.end_date);
-        for (name, value) in [("after", self.after), ("before", self.before)] {
+        // The API takes whole seconds and row times are whole seconds, so an inclusive lower
+        // bound with a fraction rounds up (a row at 12:00:00 is before 12:00:00.5) and an
+        // inclusive upper bound rounds down.
+        let after = match self.after {
+            Some(t) if t.nanosecond() != 0 => Some(
+                t.with_nanosecond(0)
+                    .and_then(|t| t.checked_add_signed(chrono::TimeDelta::seconds(1)))
+                    .ok_or_else(|| Error::invalid("after", format!("{t} is out of range")))?,
+            ),
+            other => other,
+        };
+        for (name, value) in [("after", after), ("before", self.before)] {
             if let Some(value) = value {
                 pairs.push((name.into(), value.format("%Y-%m-%d %H:%M:%S").to_string()));
             }
@@ -211,12 +222,20 @@ pub fn check_page_size(page_size: usize) -> Result<usize> {
 
 /// Parses a calendar date given as `YYYY-MM-DD`.
 pub fn parse_date(name: &str, text: &str) -> Result<NaiveDate> {
-    NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d").map_err(|_| {
-        Error::invalid(
-            name,
-            format!("{text:?} is not a date; use a datetime.date or 'YYYY-MM-DD'"),
-        )
-    })
+    NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d")
+        .ok()
+        .filter(|date| in_python_range(date.year()))
+        .ok_or_else(|| {
+            Error::invalid(
+                name,
+                format!("{text:?} is not a date; use a datetime.date or 'YYYY-MM-DD'"),
+            )
+        })
+}
+
+/// Years Python's `datetime` can hold: the query values hand dates back to Python.
+fn in_python_range(year: i32) -> bool {
+    (1..=9999).contains(&year)
 }
 
 /// Parses a naive date-time: `YYYY-MM-DD HH:MM[:SS[.f]]` (`T` also accepted) or a bare date
@@ -229,12 +248,18 @@ pub fn parse_datetime(name: &str, text: &str) -> Result<NaiveDateTime> {
         "%Y-%m-%d %H:%M",
         "%Y-%m-%dT%H:%M",
     ] {
+        // chrono reads a leap second (`:60`) as a nanosecond count past 10^9; the API has none.
         if let Ok(parsed) = NaiveDateTime::parse_from_str(text, format) {
-            return Ok(parsed);
+            if in_python_range(parsed.year()) && parsed.nanosecond() < 1_000_000_000 {
+                return Ok(parsed);
+            }
+            break;
         }
     }
     if let Ok(date) = NaiveDate::parse_from_str(text, "%Y-%m-%d") {
-        return Ok(date.and_time(chrono::NaiveTime::MIN));
+        if in_python_range(date.year()) {
+            return Ok(date.and_time(chrono::NaiveTime::MIN));
+        }
     }
     Err(Error::invalid(
         name,

@@ -2,10 +2,11 @@
 //! objects, see `python/converz/_query.py`) becomes the core's typed [`Query`] here, once. Each
 //! parameter name appears once in this layer, and a wrong type fails naming it.
 
-use pyo3::exceptions::PyTypeError;
+use pyo3::exceptions::{PyOverflowError, PyTypeError};
 use pyo3::prelude::*;
 
 use super::args::{DateArg, StrList};
+use crate::error::Error;
 use crate::http::query::{CallsQuery, Query, ReportQuery, RepsQuery};
 
 /// A Python query value, converted and checked.
@@ -109,6 +110,11 @@ where
         if err.is_instance_of::<PyTypeError>(py) {
             // Our own converters already say what they expected and what they got.
             return PyTypeError::new_err(format!("{name}: {}", err.value(py)));
+        }
+        if err.is_instance_of::<PyOverflowError>(py) {
+            // The right type, but no request could carry it (days=10**30).
+            let shown = value.repr().map_or_else(|_| "?".into(), |r| r.to_string());
+            return Error::invalid(name, format!("{shown} is out of range")).into();
         }
         let found = value
             .get_type()

@@ -161,3 +161,30 @@ fn report_days_out_of_range_is_a_parameter_error() {
         assert!(query.to_pairs().unwrap_err().to_string().contains("days"));
     }
 }
+
+#[test]
+fn fractional_time_bounds_round_inward_to_whole_seconds() {
+    let query = CallsQuery {
+        after: Some(parse_datetime("after", "2025-07-01 08:00:59.5").unwrap()),
+        before: Some(parse_datetime("before", "2025-07-01 09:00:00.999999").unwrap()),
+        ..CallsQuery::default()
+    };
+    let pairs = query.to_pairs().unwrap();
+    let has = |k: &str, v: &str| pairs.iter().any(|(pk, pv)| pk == k && pv == v);
+    // Row times are whole seconds: nothing at 08:00:59 is at or after 08:00:59.5.
+    assert!(has("after", "2025-07-01 08:01:00"), "{pairs:?}");
+    assert!(has("before", "2025-07-01 09:00:00"), "{pairs:?}");
+}
+
+#[test]
+fn dates_python_cannot_hold_and_leap_seconds_are_refused() {
+    for text in ["0000-01-01", "10000-01-01", "-0001-01-01"] {
+        assert!(parse_date("start_date", text).is_err(), "{text}");
+        assert!(parse_datetime("after", text).is_err(), "{text}");
+    }
+    for text in ["2025-06-30 23:59:60", "2025-06-30T23:59:60.5", "0000-01-01 00:00"] {
+        assert!(parse_datetime("after", text).is_err(), "{text}");
+    }
+    assert!(parse_date("start_date", "0001-01-01").is_ok());
+    assert!(parse_datetime("before", "9999-12-31 23:59:59.999999").is_ok());
+}
