@@ -121,3 +121,24 @@ def test_a_server_that_ignores_page_fails_instead_of_looping():
     finally:
         server.shutdown()
         server.server_close()  # joins the handler threads, closing their sockets
+
+
+def test_a_selection_without_the_key_still_gives_every_row_once():
+    # The defect: columns= without call_id left the listing nothing to de-duplicate on, so
+    # rows moved by inserts arrived twice or not at all, without a warning.
+    with Emulator(calls=N, reps=30, seed=8) as emu:
+        client = emu.client(progress=False, max_concurrency=4)
+        original = set(client.calls(columns=["vendor_call_id"]).to_polars()["vendor_call_id"])
+        assert len(original) == N
+        emu.set_faults(insert_every=2)
+        eager = client.calls(columns=["vendor_call_id", "duration"], page_size=2_000)
+        stream = client.iter_calls(columns=["vendor_call_id"], page_size=2_000)
+        pages = [page.to_polars() for page in stream]
+    assert eager.column_names == ["vendor_call_id", "duration"]
+    assert all(page.columns == ["vendor_call_id"] for page in pages)
+    streamed = pl.concat(pages)["vendor_call_id"].to_list()
+    for got in (eager.to_polars()["vendor_call_id"].to_list(), streamed):
+        assert len(got) == len(set(got)), "a row arrived twice"
+        assert original <= set(got), f"{len(original - set(got))} rows lost"
+    assert any("moved between pages" in w for w in eager.warnings)
+    assert any("moved between pages" in w for w in stream.warnings)

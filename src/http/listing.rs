@@ -10,9 +10,12 @@
 
 use std::sync::Arc;
 
+use arrow_array::RecordBatch;
+
 use super::client::ApiClient;
 use super::paginate::{PageSpec, Pager};
 use super::progress::Progress;
+use super::query::Pairs;
 use crate::decode::{sort_by_key, DecodedPage, DecodedTable, FetchDecoder, KeyDeduper};
 use crate::error::{Error, Result};
 
@@ -43,6 +46,9 @@ pub struct Listing {
     /// Full pages in a row that brought no new row.
     stale_pages: usize,
     warnings: Vec<String>,
+    /// The key was added to a `columns=` that left it out: pages carry it for de-duplication,
+    /// and [`Listing::present`] removes it before rows reach the caller.
+    hidden_key: bool,
 }
 
 impl Listing {
@@ -54,6 +60,8 @@ impl Listing {
         key: Option<&str>,
         progress: Arc<Progress>,
     ) -> Self {
+        let mut spec = spec;
+        let hidden_key = key.is_some_and(|key| request_key_column(&mut spec.query, key));
         let pager = Pager::new(
             client.clone(),
             spec.clone(),
@@ -73,6 +81,15 @@ impl Listing {
             handed_out: 0,
             stale_pages: 0,
             warnings: Vec::new(),
+            hidden_key,
+        }
+    }
+
+    /// `batch` as the caller asked for it: without the key column when only the listing needed it.
+    pub fn present(&self, batch: RecordBatch) -> RecordBatch {
+        match (&self.key, self.hidden_key) {
+            (Some(key), true) => without_column(batch, key),
+            _ => batch,
         }
     }
 
@@ -188,6 +205,32 @@ pub async fn fetch_all(mut listing: Listing) -> Result<DecodedTable> {
         table.batches = sort_by_key(&table.schema, &table.batches, key)?;
         table.duplicates_dropped = listing.moved;
     }
+    if listing.hidden_key {
+        let batches = std::mem::take(&mut table.batches);
+        let empty = RecordBatch::new_empty(Arc::clone(&table.schema));
+        table.schema = listing.present(empty).schema();
+        table.batches = batches.into_iter().map(|b| listing.present(b)).collect();
+    }
     table.warnings.extend(listing.warnings);
     Ok(table)
+}
+
+/// Adds `key` to a `columns=` selection that leaves it out (rows cannot be de-duplicated
+/// without it); true when it was added. No `columns=` means every column, the key included.
+fn request_key_column(query: &mut Pairs, key: &str) -> bool {
+    let Some((_, columns)) = query.iter_mut().find(|(name, _)| name == "columns") else {
+        return false;
+    };
+    if columns.split(',').any(|column| column == key) {
+        return false;
+    }
+    *columns = format!("{key},{columns}");
+    true
+}
+
+fn without_column(mut batch: RecordBatch, name: &str) -> RecordBatch {
+    if let Ok(index) = batch.schema().index_of(name) {
+        batch.remove_column(index);
+    }
+    batch
 }

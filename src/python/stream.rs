@@ -87,7 +87,9 @@ impl PyBatchStream {
                 *guard = None;
                 return Ok(None);
             };
-            state.pending.extend(page.batches);
+            for batch in page.batches {
+                state.pending.push_back(state.listing.present(batch));
+            }
         }
     }
 
