@@ -25,7 +25,7 @@ mod _core {
     #[pymodule_export]
     use crate::python::client::PyRawClient;
     #[pymodule_export]
-    use crate::python::fetch::fetch;
+    use crate::python::fetch::{empty_table, fetch};
     #[pymodule_export]
     use crate::python::push::push;
     #[pymodule_export]

@@ -377,3 +377,19 @@ def test_a_stopped_push_sends_nothing_more_and_says_what_was_applied(how):
     assert keys["not_sent"]
     assert result.remaining.num_rows == 5_000 - len(keys["applied"])
     assert not result.ok
+
+
+@pytest.mark.parametrize(
+    ("frame", "named"),
+    [
+        (pd.DataFrame({"call_id": [1, 2], "qa": [1, "two"]}), "qa"),
+        (pd.DataFrame([[1, 2, 3]], columns=["call_id", "qa", "qa"]), "qa"),
+    ],
+)
+def test_pandas_frames_arrow_cannot_take_name_the_column(write_emulator, frame, named):
+    client = write_emulator.client(progress=False)
+    before = client.calls().to_polars()
+    with pytest.raises(converz.InvalidParameterError, match=named) as info:
+        client.push_updates(frame)
+    assert info.value.parameter == "df"
+    assert client.calls().to_polars().equals(before)

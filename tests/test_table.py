@@ -22,7 +22,7 @@ def test_repr_shows_shape_first_and_last_rows(calls: converz.Table) -> None:
     df = calls.to_polars()
     first = text.splitlines()[0]
     assert re.fullmatch(
-        rf"converz\.Table: {df.height:,} rows \u00d7 20 columns, \d+\.\d\d s", first
+        rf"converz\.Table: {df.height:,} rows \u00d7 20 columns, \d+ pages?, \d+\.\d\d s", first
     )
     ids = df["call_id"].to_list()
     for shown in ids[:5] + ids[-5:]:
@@ -74,3 +74,47 @@ def test_same_preview_without_pyarrow_and_plain_without_either(
     assert plain.splitlines()[0] == with_pyarrow.splitlines()[0]
     assert "  call_id: Int64" in plain and "  summary: Utf8" in plain
     assert "<th>talk_time</th>" in calls._repr_html_()
+
+
+def test_a_fetch_counts_the_pages_it_read(client: converz.Client) -> None:
+    table = client.calls(start_date="2025-09-01", page_size=1_000)
+    full_pages = -(-table.num_rows // 1_000)
+    # Every page with rows, the page that showed the end, and at most the window of pages
+    # already in flight past it.
+    assert table.pages is not None
+    assert full_pages + 1 <= table.pages <= full_pages + 1 + client._raw.max_concurrency
+    assert f"{table.pages} pages" in repr(table).splitlines()[0]
+    assert client.report(groupby="campaign").pages == 1
+
+
+def test_a_stream_is_an_iterator_that_resumes_where_it_stopped(client: converz.Client) -> None:
+    whole = client.calls(start_date="2025-09-01", page_size=500).to_polars()
+    stream = client.iter_calls(start_date="2025-09-01", page_size=500)
+    first = next(stream).to_polars()
+    rest = [page.to_polars() for page in stream]
+    assert pl.concat([first, *rest]).equals(whole)
+    with pytest.raises(StopIteration):
+        next(stream)
+    with pytest.raises(RuntimeError, match="already consumed"):
+        iter(stream)
+
+
+def test_an_empty_fetch_has_the_columns_a_full_one_would(client: converz.Client) -> None:
+    # The defect: a fetch that found no rows had no columns, so `.select("call_id")` failed.
+    past = {"start_date": "2001-01-01", "end_date": "2001-01-31"}
+    recent = {"start_date": "2025-09-01", "end_date": "2025-09-30"}
+    for query in (
+        {},
+        {"columns": ["call_id", "duration", "date", "start_time"]},
+        {"metric": ["duration"]},
+    ):
+        empty = client.calls(**past, **query)
+        assert empty.num_rows == 0
+        assert empty.schema == client.calls(**recent, **query).schema, query
+    raw = client.calls(**past, columns=["date"], parse_dates=False, schema={"nope": "int64"})
+    assert raw.schema == {"date": "Utf8"}
+    typed = client.calls(**past, columns=["call_id", "duration"], schema={"duration": "float"})
+    assert typed.schema == {"call_id": "Int64", "duration": "Float64"}
+    nobody = client.reps(rep_id="nobody")
+    assert nobody.num_rows == 0 and nobody.schema == client.reps().schema
+    assert nobody.to_polars().select("rep_id").height == 0

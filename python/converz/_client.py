@@ -23,6 +23,7 @@ from converz._query import (
     RepsQuery,
     _Query,
 )
+from converz._schema import check_schema, documented_columns
 from converz._table import Table, TableStream
 from converz.exceptions import InvalidParameterError
 
@@ -88,7 +89,7 @@ def _arrow_input(data: Any) -> Any:
             raise ImportError(
                 "pushing a pandas DataFrame needs pyarrow: pip install 'converz[pandas]'"
             ) from err
-        return pa.Table.from_pandas(data, preserve_index=False)
+        return _from_pandas(pa, data)
     if module == "polars" and hasattr(data, "with_columns"):
         import polars as pl
 
@@ -105,6 +106,31 @@ def _arrow_input(data: Any) -> Any:
         "Table/RecordBatch/RecordBatchReader, a converz.Table, or any Arrow PyCapsule exporter",
         parameter="df",
     )
+
+
+def _from_pandas(pa: Any, frame: Any) -> Any:
+    """A pandas frame as an Arrow table; what Arrow cannot take names the column."""
+    names = [str(name) for name in frame.columns]
+    repeated = sorted({name for name in names if names.count(name) > 1})
+    if repeated:
+        raise InvalidParameterError(
+            f"column names must be unique; repeated: {', '.join(repeated)}", parameter="df"
+        )
+    try:
+        return pa.Table.from_pandas(frame, preserve_index=False)
+    except (pa.ArrowException, ValueError, TypeError) as err:
+        for name in frame.columns:
+            try:
+                pa.array(frame[name], from_pandas=True)
+            except (pa.ArrowException, ValueError, TypeError) as column_err:
+                raise InvalidParameterError(
+                    f"column {name!r} cannot become an Arrow column ({column_err}); give it one "
+                    "type, e.g. df[col].astype(str)",
+                    parameter="df",
+                ) from err
+        raise InvalidParameterError(
+            f"the frame cannot become an Arrow table: {err}", parameter="df"
+        ) from err
 
 
 class Client:
@@ -187,11 +213,11 @@ class Client:
         """
         self._raw.close()
 
-    def _table(self, raw: tuple[Any, list[str]], started: float) -> Table:
-        table, warnings = raw
+    def _table(self, raw: tuple[Any, list[str], int], started: float) -> Table:
+        table, warnings, pages = raw
         for warning in warnings:
             logger.warning(warning)
-        return Table(table, warnings, elapsed=time.perf_counter() - started)
+        return Table(table, warnings, elapsed=time.perf_counter() - started, pages=pages)
 
     def _fetch(
         self,
@@ -206,7 +232,12 @@ class Client:
         with progress_bar(self._pick(progress), query.endpoint) as callback:
             options = self._options(page_size, parse_dates, schema, stream=False)
             raw = _core.fetch(self._raw, query, {**options, "progress": callback})
-        return self._table(cast("tuple[Any, list[str]]", raw), started)
+        table, warnings, pages = cast("tuple[Any, list[str], int]", raw)
+        if table.num_rows == 0 and not table.column_types():
+            columns = documented_columns(query.endpoint, query.to_kwargs(), parse_dates)
+            overrides = {n: t for n, t in (schema or {}).items() if n in columns}
+            table = _core.empty_table({**columns, **overrides})
+        return self._table((table, warnings, pages), started)
 
     def _stream(
         self,
@@ -227,8 +258,7 @@ class Client:
         *,
         stream: bool,
     ) -> dict[str, Any]:
-        if schema is not None and not isinstance(schema, dict):
-            raise TypeError(f"schema: expected a dict, got {type(schema).__name__}")
+        schema = check_schema(schema) or None
         if page_size is not None and (
             isinstance(page_size, bool) or not isinstance(page_size, int)
         ):

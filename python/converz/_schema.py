@@ -24,6 +24,7 @@ __all__ = [
     "as_list",
     "calls_schema",
     "check_schema",
+    "documented_columns",
     "override_types",
     "report_schema",
     "reps_schema",
@@ -146,13 +147,17 @@ def calls_schema(
     documented = {name: _dtype(kind, parse_dates) for name, kind in _CALLS}
     probed = dict(probe or {})
     custom = [name for name in probed if name not in documented]
-    wanted = as_list(filters.get("columns"))
-    names = wanted or [*documented, *custom]
+    return _typed(_calls_names(filters, custom), documented, probed)
+
+
+def _calls_names(filters: Mapping[str, Any], custom: list[str]) -> list[str]:
+    documented = dict(_CALLS)
+    names = as_list(filters.get("columns")) or [*documented, *custom]
     metrics = set(as_list(filters.get("metric")))
     if metrics:
         # Every non-documented column is a POSTed attribute, which the API counts as a metric.
         names = [n for n in names if n in metrics or (n in documented and n not in _CALL_METRICS)]
-    return _typed(names, documented, probed)
+    return names
 
 
 def reps_schema(probe: Optional[pl.Schema], parse_dates: bool) -> dict[str, pl.DataType]:
@@ -172,6 +177,11 @@ def report_schema(
     grouped too. A metric outside the documented catalogue is typed ``Float64`` (sums and
     means may be fractional); ``schema=`` overrides win.
     """
+    documented = {n: _dtype(kind, parse_dates) for n, kind in _report_kinds(filters).items()}
+    return _typed(documented, documented, dict(overrides or {}))
+
+
+def _report_kinds(filters: Mapping[str, Any]) -> dict[str, str]:
     groupby = as_list(filters.get("groupby"))
     names: list[str] = []
     for group in groupby:
@@ -182,8 +192,27 @@ def report_schema(
     metrics = as_list(filters.get("metric")) or list(_REPORT_DEFAULT_METRICS)
     names += [m for m in dict.fromkeys(metrics) if m not in names]
     kinds = {**_REPORT_GROUPS, **_REPORT_METRICS}
-    documented = {n: _dtype(kinds.get(n, "float"), parse_dates) for n in names}
-    return _typed(names, documented, dict(overrides or {}))
+    return {n: kinds.get(n, "float") for n in names}
+
+
+def documented_columns(
+    endpoint: str, filters: Mapping[str, Any], parse_dates: bool
+) -> dict[str, str]:
+    """The documented columns a query returns, as type names the core reads (``"int"``).
+
+    What a fetch that found no rows holds, so the empty result has the columns a full one
+    would (custom metrics, which only rows reveal, are typed text when named in ``columns=``).
+    """
+    if endpoint == "report":
+        kinds = _report_kinds(filters)
+    elif endpoint == "reps":
+        kinds = dict(_REPS)
+    else:
+        documented = dict(_CALLS)
+        kinds = {n: documented.get(n, "str") for n in _calls_names(filters, [])}
+    if not parse_dates:
+        kinds = {n: "str" if k in ("date", "datetime") else k for n, k in kinds.items()}
+    return kinds
 
 
 def _typed(

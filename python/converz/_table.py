@@ -259,25 +259,38 @@ class TableStream:
         ...     page.to_polars().write_parquet(f"calls-{i}.parquet")
     """
 
-    __slots__ = ("_raw",)
+    __slots__ = ("_batches", "_done", "_raw")
 
     def __init__(self, raw: Any) -> None:
         self._raw = raw
+        self._batches: Optional[Iterator[Any]] = None
+        self._done = False
 
     @property
     def warnings(self) -> list[str]:
         """What the listing noticed (capped pages, rows that moved); complete once exhausted."""
         return list(self._raw.warnings)
 
-    def __iter__(self) -> Iterator[Table]:
-        raw = iter(self._raw)  # raises if this stream was consumed already
-        return self._pages(raw)
+    def __iter__(self) -> TableStream:
+        if self._done:
+            raise RuntimeError(
+                "this stream was already consumed; call iter_calls()/iter_reps() again for a "
+                "new one"
+            )
+        return self
 
-    def _pages(self, raw: Iterator[Any]) -> Iterator[Table]:
-        for batch in raw:
-            yield Table(batch)
-        for warning in self._raw.warnings:
-            logging.getLogger("converz").warning(warning)
+    def __next__(self) -> Table:
+        if self._batches is None:
+            self._batches = iter(self._raw)  # sends the first requests
+        try:
+            batch = next(self._batches)
+        except StopIteration:
+            if not self._done:
+                self._done = True
+                for warning in self._raw.warnings:
+                    logging.getLogger("converz").warning(warning)
+            raise
+        return Table(batch)
 
     def __repr__(self) -> str:
         return "converz.TableStream(...)"

@@ -31,7 +31,7 @@ pub struct FetchOptions {
     progress: Option<Py<PyAny>>,
 }
 
-/// Fetches `query`: `(table, warnings)`, or with `stream` a batch stream over the listing.
+/// Fetches `query`: `(table, warnings, pages)`, or with `stream` a batch stream over the listing.
 #[pyfunction]
 pub fn fetch(
     py: Python<'_>,
@@ -56,7 +56,7 @@ pub fn fetch(
         let table = enter_converz(py, &sink, async move {
             fetch_report(&api, pairs, decoder).await
         })?;
-        return table_to_python(py, table)?.into_py_any(py);
+        return table_to_python(py, table, 1)?.into_py_any(py);
     };
     let spec = PageSpec {
         path: query.path(),
@@ -73,7 +73,8 @@ pub fn fetch(
     let table = enter_converz(py, &sink, async move {
         fetch_all(Listing::new(api, spec, decoder, Some(key), counters)).await
     })?;
-    table_to_python(py, table)?.into_py_any(py)
+    let pages = sink.counters.snapshot().pages;
+    table_to_python(py, table, pages)?.into_py_any(py)
 }
 
 fn page_size(given: Option<i64>) -> Result<usize, Error> {
@@ -82,8 +83,12 @@ fn page_size(given: Option<i64>) -> Result<usize, Error> {
     check_page_size(size)
 }
 
-/// `(table, warnings)` for the Python layer, which wraps the table in `converz.Table`.
-pub fn table_to_python(py: Python<'_>, table: DecodedTable) -> PyResult<(Py<PyAny>, Vec<String>)> {
+/// `(table, warnings, pages)` for the Python layer, which wraps the table in `converz.Table`.
+pub fn table_to_python(
+    py: Python<'_>,
+    table: DecodedTable,
+    pages: u64,
+) -> PyResult<(Py<PyAny>, Vec<String>, u64)> {
     let DecodedTable {
         schema,
         batches,
@@ -91,5 +96,17 @@ pub fn table_to_python(py: Python<'_>, table: DecodedTable) -> PyResult<(Py<PyAn
         ..
     } = table;
     let table = PyArrowTable::new(schema, batches);
-    Ok((table.into_py_any(py)?, warnings))
+    Ok((table.into_py_any(py)?, warnings, pages))
+}
+
+/// A table with no rows and the given columns (name → type name, in order): what a fetch that
+/// found no rows returns, so `select` and `concat` on it work as on a full result.
+#[pyfunction]
+pub fn empty_table(py: Python<'_>, columns: &Bound<'_, PyDict>) -> PyResult<Py<PyAny>> {
+    let fields: Vec<arrow_schema::Field> = schema_overrides(Some(columns))?
+        .into_iter()
+        .map(|(name, data_type)| arrow_schema::Field::new(name, data_type, true))
+        .collect();
+    let schema = Arc::new(arrow_schema::Schema::new(fields));
+    PyArrowTable::new(schema, Vec::new()).into_py_any(py)
 }
