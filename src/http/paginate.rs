@@ -121,10 +121,13 @@ impl Pager {
             if self.finished {
                 return None;
             }
-            self.issue();
+            // Hand out a page that is ready before asking for more: a stream's consumer that
+            // stops after it (`head(10)`) then never causes a request it did not need. Pages
+            // still in flight keep the window busy while the consumer works.
             if let Some(outcome) = self.resolve_next() {
                 return outcome;
             }
+            self.issue();
             match self.in_flight.next().await {
                 Some(Ok((generation, page, requested, result)))
                     if generation == self.generation
