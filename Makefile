@@ -90,6 +90,10 @@ demo: build ## start the emulator and run the main job end to end
 bench: build ## the benchmarks: converz against requests+pandas and httpx+polars
 	$(PY) bench/run.py
 
+.PHONY: soak
+soak: build ## reliability soak (minutes, not in test): 10M calls under faults (SOAK_ROWS=N), then Dask/Ray at 1M
+	$(PY) bench/soak.py $(if $(SOAK_ROWS),--rows $(SOAK_ROWS))
+
 .PHONY: clean
 clean: ## remove build output and .venv
 	cargo clean

@@ -8,20 +8,31 @@ Starts the emulator in its own process (as bench/run.py does), then times, in ro
   fetched, the way a cluster job that aggregates or writes Parquet uses them).
 Cluster start-up is timed once, apart. Results go to bench/results/scale.json.
 
+``--faults-check`` (run by ``make soak``) times nothing: it checks that 1M calls partitioned by
+day, fetched through Dask (2 worker processes) and Ray (2 CPUs) while the emulator injects
+errors, HTML 5xx, 429s, cut-off bodies, latency and a page cap, and written as Parquet by the
+engine, equal a single-process ``client.calls()`` of the same query with no faults, by key and
+every value (and so does the single-process fetch under the same faults). Exit status 1 if not.
+
 Usage: python bench/scale.py [--rows N] [--rounds K] [--partition day|week|month]
+       python bench/scale.py --faults-check [--rows N] [--engines dask,ray]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import platform
 import signal
 import statistics
 import sys
+import tempfile
 import time
+from functools import partial
 from pathlib import Path
+from typing import Any
 
 HERE = Path(__file__).parent
 sys.path.insert(0, str(HERE))
@@ -35,12 +46,122 @@ def timed(work) -> float:  # type: ignore[no-untyped-def]
     return time.perf_counter() - start
 
 
+SCALE_FAULTS = {
+    "error_rate": 0.05,
+    "html_errors": True,
+    "rate_limit_rate": 0.05,
+    "retry_after": 0.05,
+    "drop_rate": 0.02,
+    "latency": 0.002,
+    "page_cap": 2_000,
+}
+
+
+def same(name: str, got: Any, want: Any) -> list[str]:
+    """Problems found comparing ``got`` (any order) with ``want`` (sorted by call_id)."""
+    got = got.select(want.columns).sort("call_id") if set(got.columns) == set(want.columns) else got
+    if got.schema != want.schema:
+        return [f"{name}: schema {dict(got.schema)} != {dict(want.schema)}"]
+    if not got["call_id"].is_unique().all():
+        return [f"{name}: {got.height - got['call_id'].n_unique()} duplicate rows"]
+    if got.height != want.height:
+        return [f"{name}: {got.height:,} rows, the single-process fetch has {want.height:,}"]
+    if not got.equals(want):
+        return [f"{name}: same keys, different values"]
+    return []
+
+
+def through_dask(url: str, key: str, query: dict[str, str], out: Path) -> Any:
+    import polars as pl
+    from distributed import Client as DaskClient
+    from distributed import LocalCluster
+
+    import converz.dask
+
+    with (
+        LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+        ) as cluster,
+        DaskClient(cluster),
+    ):
+        ddf = converz.dask.read_calls(
+            base_url=url, api_key=key, partition="day", page_size=5_000, **query
+        )
+        ddf.reset_index().to_parquet(out, write_index=False)
+    return pl.read_parquet(out / "*.parquet")  # `date` first: it was the index
+
+
+def through_ray(url: str, key: str, query: dict[str, str], out: Path) -> Any:
+    import polars as pl
+    import ray
+
+    import converz.ray
+
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    try:
+        ray.data.DataContext.get_current().enable_progress_bars = False
+        ds = converz.ray.read_calls(
+            base_url=url, api_key=key, partition="day", page_size=5_000, **query
+        )
+        ds.write_parquet(str(out))
+    finally:
+        ray.shutdown()
+    return pl.read_parquet(out / "*.parquet")
+
+
+def faults_check(rows: int, engines: list[str]) -> int:
+    """Engines under faults against the single-process fetch; 0 when every result is equal."""
+    from soak import Retries
+    from soak_emulator import EmulatorProcess
+
+    import converz
+
+    retries = Retries()  # counts the driver's retries instead of printing each one
+    logging.getLogger("converz").addHandler(retries)
+    logging.getLogger("converz").propagate = False
+    query = {"start_date": "2025-07-31", "end_date": "2025-09-30"}  # 61 days, one task each
+    problems: list[str] = []
+    print(f"scale-out faults check: {rows:,} calls by day, faults {SCALE_FAULTS}", flush=True)
+    with (
+        EmulatorProcess(calls=rows, reps=300, seed=11, today=query["end_date"], days=61) as emu,
+        tempfile.TemporaryDirectory() as tmp,
+    ):
+        client = converz.Client(base_url=emu.url, api_key=emu.api_key, progress=False)
+        want = client.calls(**query).to_polars().sort("call_id")
+        emu.set_faults(**SCALE_FAULTS)
+        runs = {"single process": lambda out: client.calls(**query, page_size=5_000).to_polars()}
+        runs.update(
+            {"dask": partial(through_dask, emu.url, emu.api_key, query)}
+            if "dask" in engines
+            else {}
+        )
+        runs.update(
+            {"ray": partial(through_ray, emu.url, emu.api_key, query)} if "ray" in engines else {}
+        )
+        for name, run in runs.items():
+            started = time.perf_counter()
+            got = run(Path(tmp) / name.replace(" ", "_"))
+            found = same(name, got, want)
+            seconds = time.perf_counter() - started
+            verdict = found if found else "equal"
+            print(f"- {name}, faults on: {got.height:,} rows in {seconds:.1f} s: {verdict}")
+            if name == "single process":
+                print(f"  its retries: {retries.take()}")
+            problems += found
+    print(f"SCALE FAULTS {'FAIL' if problems else 'PASS'}: {want.height:,} calls", flush=True)
+    return 1 if problems else 0
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--partition", default="day")
+    parser.add_argument("--faults-check", action="store_true")
+    parser.add_argument("--engines", default="dask,ray")
     args = parser.parse_args()
+    if args.faults_check:
+        sys.exit(faults_check(args.rows, args.engines.split(",")))
 
     from distributed import Client as DaskClient
     from distributed import LocalCluster
