@@ -71,6 +71,10 @@ def same(name: str, got: Any, want: Any) -> list[str]:
     return []
 
 
+def quiet() -> None:
+    logging.getLogger("converz").setLevel(logging.ERROR)
+
+
 def through_dask(url: str, key: str, query: dict[str, str], out: Path) -> Any:
     import polars as pl
     from distributed import Client as DaskClient
@@ -82,8 +86,9 @@ def through_dask(url: str, key: str, query: dict[str, str], out: Path) -> Any:
         LocalCluster(
             n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
         ) as cluster,
-        DaskClient(cluster),
+        DaskClient(cluster) as dask_client,
     ):
+        dask_client.run(quiet)  # the workers' retry warnings are expected here
         ddf = converz.dask.read_calls(
             base_url=url, api_key=key, partition="day", page_size=5_000, **query
         )
