@@ -259,12 +259,21 @@ fn posted_floats_read_back_bit_for_bit() {
     // -0.020000000000000018 read back as ...14); `float_roundtrip` parses correctly rounded.
     let mut s = store(10);
     let id = s.calls[0].call_id;
-    for value in [-0.020000000000000018_f64, 0.123_456_789_012_345_68, 5e-324, f64::MAX] {
+    for value in [
+        -0.020000000000000018_f64,
+        0.123_456_789_012_345_68,
+        5e-324,
+        f64::MAX,
+    ] {
         let body = format!(r#"{{"call_id":[{id}],"sentiment":[{value:?}],"x":[{value:?}]}}"#);
         post_calls(&mut s, body.as_bytes()).unwrap();
         let row: serde_json::Value = serde_json::from_slice(&s.call_row(0)).unwrap();
         for column in ["sentiment", "x"] {
-            assert_eq!(row[column].as_f64().unwrap().to_bits(), value.to_bits(), "{column}");
+            assert_eq!(
+                row[column].as_f64().unwrap().to_bits(),
+                value.to_bits(),
+                "{column}"
+            );
         }
     }
 }
