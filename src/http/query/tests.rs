@@ -182,7 +182,11 @@ fn dates_python_cannot_hold_and_leap_seconds_are_refused() {
         assert!(parse_date("start_date", text).is_err(), "{text}");
         assert!(parse_datetime("after", text).is_err(), "{text}");
     }
-    for text in ["2025-06-30 23:59:60", "2025-06-30T23:59:60.5", "0000-01-01 00:00"] {
+    for text in [
+        "2025-06-30 23:59:60",
+        "2025-06-30T23:59:60.5",
+        "0000-01-01 00:00",
+    ] {
         assert!(parse_datetime("after", text).is_err(), "{text}");
     }
     assert!(parse_date("start_date", "0001-01-01").is_ok());
