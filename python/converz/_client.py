@@ -180,10 +180,17 @@ class Client:
             is at most 30 s (or ``backoff``, if larger) and at most ``timeout``. 0 turns
             retrying off; at most 1000.
         backoff: First backoff in seconds; it doubles per attempt.
-        max_concurrency: Page requests (or push chunks) in flight at once.
-        page_size: Rows per page (``n_per_page``); None uses the benchmarked default.
+        max_concurrency: Page requests (or push chunks) in flight at once, 1 to 64.
+        page_size: Rows per page (``n_per_page``), 1 to 1,000,000; None uses the benchmarked
+            default.
         progress: Progress bars: True/False to force; None shows them in notebooks and
             terminals and hides them in CI and logs.
+
+    Raises:
+        InvalidParameterError: A setting has the wrong type or is out of range (its
+            ``parameter`` names it), ``tenant`` is not a subdomain name, or ``base_url`` is not
+            an ``https://`` URL (or ``http://`` to loopback) without whitespace, query or
+            fragment. Checked here, before any request.
 
     Example:
         >>> import converz
@@ -206,6 +213,11 @@ class Client:
         page_size: Optional[int] = None,
         progress: Optional[bool] = None,
     ) -> None:
+        if progress is not None and not isinstance(progress, bool):
+            raise InvalidParameterError(
+                f"progress: expected True, False or None, got {type(progress).__name__}",
+                parameter="progress",
+            )
         self._raw = _core.RawClient(
             base_url=_resolve_base_url(base_url, tenant),
             api_key=api_key if api_key is not None else os.environ.get(_ENV_KEY, ""),
@@ -214,8 +226,9 @@ class Client:
             retries=retries,
             backoff=backoff,
             max_concurrency=max_concurrency,
+            page_size=page_size,
         )
-        self._page_size = page_size
+        self._page_size: Optional[int] = self._raw.page_size
         self._progress = progress
 
     @property
