@@ -182,7 +182,9 @@ class Client:
         backoff: First backoff in seconds; it doubles per attempt.
         max_concurrency: Page requests (or push chunks) in flight at once, 1 to 64.
         page_size: Rows per page (``n_per_page``), 1 to 1,000,000; None uses the benchmarked
-            default.
+            default. It also bounds what one page's body may take (16 KiB a row, at least
+            64 MiB, at most 2 GiB, after gzip): a server sending more fails the fetch with a
+            :class:`~converz.DecodeError` instead of filling memory.
         progress: Progress bars: True/False to force; None shows them in notebooks and
             terminals and hides them in CI and logs.
 

@@ -14,4 +14,7 @@ pub mod retry;
 pub mod url;
 
 pub use client::ApiClient;
+
+#[cfg(test)]
+mod body_limit_tests;
 pub use progress::Progress;
