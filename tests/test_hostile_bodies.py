@@ -1,15 +1,24 @@
-"""Hostile bodies over a raw socket: endless 200 bodies stop at the page body limit."""
+"""Hostile bodies over a raw socket: endless 200 bodies stop at the page body limit, and a
+server echoing the API key never gets it into an error, log line or traceback.
+"""
 
 from __future__ import annotations
 
+import logging
 import socket
+import traceback
 from collections.abc import Iterator
 from typing import Callable
 
 import pytest
 from hostile_support import (
+    KEY,
+    OPERATIONS,
     RawServer,
+    Request,
     Responder,
+    failure,
+    response,
     serving,
 )
 
@@ -61,3 +70,52 @@ def test_an_endless_page_body_stops_at_the_body_limit(serve, case):
     # The client read (and so kept) no more than its limit: the server could not send much
     # beyond it (socket buffers) before the hang-up.
     assert sent and max(sent) < 100 * MIB, sent
+
+
+def echo(status: str, template: str) -> Responder:
+    """Answers `status` with `template`, `{key}` replaced by the X-API-Key the client sent."""
+
+    def respond(request: Request) -> bytes:
+        body = template.replace("{key}", request.headers.get("x-api-key", ""))
+        return response(status, body.encode(), "Content-Type: application/json")
+
+    return respond
+
+
+ECHOES = {
+    "401-json-error": ("401 Unauthorized", '{"error": "unknown key {key}", "code": "x"}'),
+    "400-json-code": ("400 Bad Request", '{"error": "refused", "code": "bad-key-{key}"}'),
+    # The message is cut at 1000 characters, right inside the key.
+    "400-key-at-the-cut": ("400 Bad Request", '{"error": "' + "x" * 990 + '{key}", "code": "x"}'),
+    "500-html-retried": ("500 Internal Server Error", "<html><p>key {key} failed</p></html>"),
+    "200-not-json": ("200 OK", "unknown key {key}"),
+    # The decoder quotes 60 bytes from the first wrong one: the key is cut at that edge.
+    "200-key-at-the-excerpt-edge": ("200 OK", "x" * 50 + "{key}"),
+}
+
+
+def pieces_of_the_key(text: str) -> list[str]:
+    """Every 8-character piece of the key found in `text` (the whole key included)."""
+    return [KEY[i : i + 8] for i in range(len(KEY) - 7) if KEY[i : i + 8] in text]
+
+
+@pytest.mark.parametrize("operation", list(OPERATIONS))
+@pytest.mark.parametrize("case", list(ECHOES))
+def test_a_key_echoed_by_the_server_is_redacted_everywhere(serve, caplog, case, operation):
+    caplog.set_level(logging.DEBUG)
+    status, template = ECHOES[case]
+    server = serve(echo(status, template))
+    with pytest.raises(converz.ConverzError) as info:
+        OPERATIONS[operation](server.client(retries=1))
+    err = info.value
+    shown = [str(err), repr(err), str(err.hint), "".join(traceback.format_exception(err))]
+    cause = failure(operation, server.client(retries=0))  # the chunk's error, for a push
+    shown += [str(cause), repr(cause), caplog.text]
+    for text in shown:
+        assert pieces_of_the_key(text) == [], text[-600:]
+    if not (operation.startswith("POST") and status.startswith("200")):
+        # The echo was shown, with the key replaced (a push's answer that is not JSON is
+        # reported by its parse error, which quotes nothing).
+        assert "***" in str(cause), str(cause)[-300:]
+    if case == "500-html-retried":
+        assert "attempt 1 failed" in caplog.text  # the retry was logged, without the key

@@ -1,6 +1,6 @@
 //! The Converz HTTP client: base URL, one request attempt, the retry loop every request goes
-//! through, and error bodies turned into bounded messages. The connection pool itself (key
-//! header, timeouts, redirects, fork and close) is `pool`.
+//! through, and error bodies turned into bounded messages without the key (`redact`). The
+//! connection pool itself (key header, timeouts, redirects, fork and close) is `pool`.
 
 use bytes::Bytes;
 use reqwest::{Method, Response};
@@ -9,6 +9,7 @@ use std::sync::Arc;
 
 use super::pool::{build_http, Pool};
 use super::progress::Progress;
+use super::redact::{redact, redact_error};
 use super::retry::{backoff, parse_retry_after, Failure};
 use crate::config::ClientConfig;
 use crate::error::{Error, Result};
@@ -141,7 +142,7 @@ impl ApiClient {
         if response.status().is_success() {
             return Ok(response);
         }
-        Err(status_error(&endpoint, response).await)
+        Err(status_error(&endpoint, response, &self.config.api_key).await)
     }
 
     /// Runs `attempt` until it succeeds, fails permanently, or retries run out.
@@ -159,10 +160,13 @@ impl ApiClient {
         let mut tries = 0u32;
         loop {
             tries = tries.saturating_add(1);
-            let failed = match attempt().await {
+            let mut failed = match attempt().await {
                 Ok(value) => return Ok(value),
                 Err(failed) => failed,
             };
+            // Every failure passes here before it is logged or returned: a decoder's excerpt
+            // of the body or a transport error may quote what the server sent, key included.
+            failed.error = redact_error(failed.error, &self.config.api_key);
             if !failed.failure.is_retryable() || tries > retry.max_retries {
                 return Err(final_error(failed, endpoint, tries));
             }
@@ -182,8 +186,9 @@ impl ApiClient {
     }
 }
 
-/// Turns a non-success response into an [`AttemptError`], reading the API's `{error, code}`.
-async fn status_error(endpoint: &str, mut response: Response) -> AttemptError {
+/// Turns a non-success response into an [`AttemptError`], reading the API's `{error, code}`
+/// with `key` redacted from it.
+async fn status_error(endpoint: &str, mut response: Response, key: &str) -> AttemptError {
     let status = response.status().as_u16();
     let retry_after = parse_retry_after(
         response
@@ -205,7 +210,7 @@ async fn status_error(endpoint: &str, mut response: Response) -> AttemptError {
             "redirect to another host not followed, so the API key is not sent there".to_owned(),
         )
     } else {
-        parse_error_body(&body)
+        parse_error_body(&body, key)
     };
     AttemptError {
         failure: Failure::from_status(status, retry_after),
@@ -219,8 +224,9 @@ async fn status_error(endpoint: &str, mut response: Response) -> AttemptError {
 }
 
 /// Reads `{"error": "...", "code": "..."}`; a body that is not that (an HTML error page) gives
-/// code `"unknown"` and a short plain-text excerpt.
-pub fn parse_error_body(body: &[u8]) -> (String, String) {
+/// code `"unknown"` and a short plain-text excerpt. `key` is redacted before anything is cut,
+/// so no piece of it survives at a cut either.
+pub fn parse_error_body(body: &[u8], key: &str) -> (String, String) {
     #[derive(serde::Deserialize)]
     struct ApiError {
         error: Option<String>,
@@ -229,8 +235,14 @@ pub fn parse_error_body(body: &[u8]) -> (String, String) {
     if let Ok(parsed) = serde_json::from_slice::<ApiError>(body) {
         if parsed.error.is_some() || parsed.code.is_some() {
             return (
-                bounded(&parsed.code.unwrap_or_else(|| "unknown".into()), 100),
-                bounded(&parsed.error.unwrap_or_default(), ERROR_MESSAGE_LIMIT),
+                bounded(
+                    &redact(&parsed.code.unwrap_or_else(|| "unknown".into()), key),
+                    100,
+                ),
+                bounded(
+                    &redact(&parsed.error.unwrap_or_default(), key),
+                    ERROR_MESSAGE_LIMIT,
+                ),
             );
         }
     }
@@ -248,7 +260,7 @@ pub fn parse_error_body(body: &[u8]) -> (String, String) {
             _ => {}
         }
     }
-    let plain: String = plain.split_whitespace().collect::<Vec<_>>().join(" ");
+    let plain = redact(&plain.split_whitespace().collect::<Vec<_>>().join(" "), key);
     (
         "unknown".into(),
         format!("non-JSON error body: {}", bounded(&plain, 200)),
@@ -308,8 +320,10 @@ mod tests {
 
     #[test]
     fn parses_api_error_bodies() {
-        let (code, message) =
-            parse_error_body(br#"{"error":"n_per_page must be >= 1","code":"invalid_parameter"}"#);
+        let (code, message) = parse_error_body(
+            br#"{"error":"n_per_page must be >= 1","code":"invalid_parameter"}"#,
+            "k3y",
+        );
         assert_eq!(code, "invalid_parameter");
         assert_eq!(message, "n_per_page must be >= 1");
     }
@@ -317,7 +331,7 @@ mod tests {
     #[test]
     fn html_bodies_become_short_plain_text() {
         let html = b"<html><head><title>502 Bad Gateway</title></head><body><h1>Bad Gateway</h1></body></html>";
-        let (code, message) = parse_error_body(html);
+        let (code, message) = parse_error_body(html, "k3y");
         assert_eq!(code, "unknown");
         assert!(message.contains("502 Bad Gateway"), "{message}");
         assert!(!message.contains('<'), "{message}");
@@ -326,7 +340,7 @@ mod tests {
     #[test]
     fn long_error_texts_are_bounded() {
         let long = format!(r#"{{"error":"{}","code":"boom"}}"#, "é".repeat(5_000));
-        let (code, message) = parse_error_body(long.as_bytes());
+        let (code, message) = parse_error_body(long.as_bytes(), "k3y");
         assert_eq!(code, "boom");
         assert_eq!(message.chars().count(), ERROR_MESSAGE_LIMIT + 1);
         assert_eq!(bounded("short", 10), "short");
