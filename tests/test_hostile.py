@@ -180,6 +180,10 @@ def test_retry_after_forms_neither_panic_nor_stall(serve, form, status):
     if status.startswith("429"):
         assert isinstance(err, converz.RateLimitError)
         assert err.retry_after == expected
+        # Said in words, not as Rust's `Some(1.5)` / `None`.
+        assert "Some(" not in str(err) and "None" not in str(err), str(err)
+        said = "no Retry-After" if expected is None else "asked to retry after"
+        assert said in str(err), str(err)
     else:
         assert isinstance(err, converz.ServerError) and err.status_code == 503
 

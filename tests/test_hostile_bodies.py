@@ -1,5 +1,6 @@
-"""Hostile bodies over a raw socket: endless 200 bodies stop at the page body limit, and a
-server echoing the API key never gets it into an error, log line or traceback.
+"""Hostile bodies and statuses over a raw socket: endless 200 bodies stop at the page body
+limit, a server echoing the API key never gets it into an error, log line or traceback, and
+statuses the API never uses are reported as what they are.
 """
 
 from __future__ import annotations
@@ -119,3 +120,30 @@ def test_a_key_echoed_by_the_server_is_redacted_everywhere(serve, caplog, case, 
         assert "***" in str(cause), str(cause)[-300:]
     if case == "500-html-retried":
         assert "attempt 1 failed" in caplog.text  # the retry was logged, without the key
+
+
+def test_304_without_location_is_an_unexpected_status(serve):
+    server = serve(lambda request: response("304 Not Modified"))
+    err = failure("GET /report", server.client(retries=2))
+    assert type(err) is converz.APIError and err.status_code == 304
+    assert "unexpected HTTP status 304" in str(err), str(err)
+    assert "another host" not in str(err) and "redirect" not in str(err.hint)
+    assert len(server.requests) == 1
+
+
+def test_status_999_is_an_unexpected_status_not_a_5xx(serve):
+    server = serve(lambda request: response("999 Whatever", b'{"error":"?","code":"?"}'))
+    err = failure("GET /report", server.client(retries=2))
+    assert type(err) is converz.APIError and err.status_code == 999
+    assert "unexpected HTTP status 999" in str(err), str(err)
+    assert "5xx status" not in str(err) and "transient" not in str(err), str(err)
+    assert len(server.requests) == 1
+
+
+def test_a_huge_json_error_body_is_called_too_large_not_non_json(serve):
+    body = b'{"error": "' + b"x" * 5_000_000 + b'", "code": "invalid_parameter"}'
+    server = serve(lambda request: response("400 Bad Request", body))
+    err = failure("GET /reps", server.client())
+    assert isinstance(err, converz.InvalidRequestError) and err.status_code == 400
+    assert "too large" in str(err) and "non-JSON" not in str(err), str(err)[:300]
+    assert len(str(err)) < 2_000

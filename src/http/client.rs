@@ -21,6 +21,10 @@ const ERROR_BODY_LIMIT: usize = 16 * 1024;
 /// Characters of the API's error text kept in a message.
 const ERROR_MESSAGE_LIMIT: usize = 1_000;
 
+/// The `code` of an [`Error::Http`] whose status the API never uses (a 304, a 999): not the
+/// API's own code, so the Python layer can say what happened instead of guessing.
+pub const UNEXPECTED_STATUS: &str = "unexpected_status";
+
 /// A failed attempt: how to treat it, and the error to raise if it was the last one.
 #[derive(Debug)]
 pub struct AttemptError {
@@ -189,7 +193,9 @@ impl ApiClient {
 /// Turns a non-success response into an [`AttemptError`], reading the API's `{error, code}`
 /// with `key` redacted from it.
 async fn status_error(endpoint: &str, mut response: Response, key: &str) -> AttemptError {
-    let status = response.status().as_u16();
+    let status = response.status();
+    let redirect = status.is_redirection() && response.headers().contains_key("location");
+    let status = status.as_u16();
     let retry_after = parse_retry_after(
         response
             .headers()
@@ -203,11 +209,23 @@ async fn status_error(endpoint: &str, mut response: Response, key: &str) -> Atte
             break;
         }
     }
-    let (code, message) = if (300..400).contains(&status) {
+    let (code, message) = if redirect {
         // Only a redirect to another origin is left unfollowed (see `same_origin_redirects`).
         (
             "redirect".to_owned(),
             "redirect to another host not followed, so the API key is not sent there".to_owned(),
+        )
+    } else if !(400..600).contains(&status) {
+        (
+            UNEXPECTED_STATUS.to_owned(),
+            format!(
+                "unexpected HTTP status {status}{}: the API answers 2xx, 4xx or 5xx",
+                if (300..400).contains(&status) {
+                    " without a redirect location"
+                } else {
+                    ""
+                }
+            ),
         )
     } else {
         parse_error_body(&body, key)
@@ -261,9 +279,16 @@ pub fn parse_error_body(body: &[u8], key: &str) -> (String, String) {
         }
     }
     let plain = redact(&plain.split_whitespace().collect::<Vec<_>>().join(" "), key);
+    // Only the first ERROR_BODY_LIMIT bytes were read: a JSON body longer than that cannot
+    // parse, and calling it "non-JSON" would send the reader the wrong way.
+    let what = if body.len() >= ERROR_BODY_LIMIT {
+        "error body too large to read whole (over 16 KiB), it begins"
+    } else {
+        "non-JSON error body"
+    };
     (
         "unknown".into(),
-        format!("non-JSON error body: {}", bounded(&plain, 200)),
+        format!("{what}: {}", bounded(&plain, 200)),
     )
 }
 
