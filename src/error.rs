@@ -17,7 +17,7 @@ pub enum Error {
         message: String,
     },
     /// 429 after every retry; `retry_after` is the server's last hint in seconds.
-    #[error("{endpoint} is rate limited (HTTP 429) after {attempts} attempts; retry after {retry_after:?} s")]
+    #[error("{endpoint} is rate limited (HTTP 429) after {attempts} attempts; {}", retry_hint(*.retry_after))]
     RateLimited {
         endpoint: String,
         attempts: u32,
@@ -51,6 +51,14 @@ pub enum Error {
     Json(#[from] serde_json::Error),
     #[error(transparent)]
     Io(#[from] std::io::Error),
+}
+
+/// The end of a rate-limit message: the server's `Retry-After`, in words.
+fn retry_hint(retry_after: Option<f64>) -> String {
+    match retry_after {
+        Some(seconds) => format!("the server asked to retry after {seconds} s"),
+        None => "the server gave no Retry-After".to_owned(),
+    }
 }
 
 /// `Result` with [`Error`].

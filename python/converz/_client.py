@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import time
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal, Optional, TypeVar, Union, cast
@@ -61,13 +62,41 @@ def _query_of(cls: type[Q], query: Optional[Q], filters: Mapping[str, Any]) -> Q
     return query
 
 
+# A tenant is one DNS label: it becomes the subdomain in https://<tenant>.converz.co, so a
+# '/', ':', '#', '@' or '.' in it would send the requests (and the key) to another host.
+_TENANT = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?")
+
+
+def tenant_url(tenant: object) -> str:
+    """The base URL of ``tenant``, which must be a ``str`` that is one DNS label.
+
+    Raises:
+        InvalidParameterError: ``tenant`` is not letters, digits and ``-`` (1 to 63 characters,
+            not starting or ending with ``-``); nothing was sent.
+
+    Example:
+        >>> tenant_url("acme")
+        'https://acme.converz.co/api/v1'
+    """
+    if not isinstance(tenant, str) or _TENANT.fullmatch(tenant) is None:
+        shown = repr(tenant) if isinstance(tenant, str) else type(tenant).__name__
+        raise InvalidParameterError(
+            f"tenant: expected a subdomain name (letters, digits and '-', 1 to 63 characters, "
+            f"not starting or ending with '-'), got {shown[:80]}",
+            parameter="tenant",
+            hint="pass the <tenant> of https://<tenant>.converz.co, e.g. tenant='acme', "
+            "or the whole URL as base_url=",
+        )
+    return f"https://{tenant}.converz.co/api/v1"
+
+
 def _resolve_base_url(base_url: Optional[str], tenant: Optional[str]) -> str:
     if base_url is not None and tenant is not None:
         raise InvalidParameterError(
             "give base_url= or tenant=, not both", parameter="base_url", hint=None
         )
     if tenant is not None:
-        return f"https://{tenant}.converz.co/api/v1"
+        return tenant_url(tenant)
     url = base_url if base_url is not None else os.environ.get(_ENV_URL)
     if not url:
         raise InvalidParameterError(
@@ -141,7 +170,8 @@ class Client:
             reprs, logs or errors.
         base_url: ``https://<tenant>.converz.co/api/v1``. None reads ``CONVERZ_BASE_URL``.
             Plain ``http://`` is accepted only for loopback (the emulator).
-        tenant: Shorthand for ``base_url=https://<tenant>.converz.co/api/v1``.
+        tenant: Shorthand for ``base_url=https://<tenant>.converz.co/api/v1``: one subdomain
+            name (letters, digits and ``-``).
         timeout: Seconds for one request (one page or one push chunk), body included.
         connect_timeout: Seconds to establish a connection.
         retries: Retries per request on connection errors, cut bodies, 429 and transient 5xx
@@ -150,10 +180,19 @@ class Client:
             is at most 30 s (or ``backoff``, if larger) and at most ``timeout``. 0 turns
             retrying off; at most 1000.
         backoff: First backoff in seconds; it doubles per attempt.
-        max_concurrency: Page requests (or push chunks) in flight at once.
-        page_size: Rows per page (``n_per_page``); None uses the benchmarked default.
+        max_concurrency: Page requests (or push chunks) in flight at once, 1 to 64.
+        page_size: Rows per page (``n_per_page``), 1 to 1,000,000; None uses the benchmarked
+            default. It also bounds what one page's body may take (16 KiB a row, at least
+            64 MiB, at most 2 GiB, after gzip): a server sending more fails the fetch with a
+            :class:`~converz.DecodeError` instead of filling memory.
         progress: Progress bars: True/False to force; None shows them in notebooks and
             terminals and hides them in CI and logs.
+
+    Raises:
+        InvalidParameterError: A setting has the wrong type or is out of range (its
+            ``parameter`` names it), ``tenant`` is not a subdomain name, or ``base_url`` is not
+            an ``https://`` URL (or ``http://`` to loopback) without whitespace, query or
+            fragment. Checked here, before any request.
 
     Example:
         >>> import converz
@@ -176,6 +215,11 @@ class Client:
         page_size: Optional[int] = None,
         progress: Optional[bool] = None,
     ) -> None:
+        if progress is not None and not isinstance(progress, bool):
+            raise InvalidParameterError(
+                f"progress: expected True, False or None, got {type(progress).__name__}",
+                parameter="progress",
+            )
         self._raw = _core.RawClient(
             base_url=_resolve_base_url(base_url, tenant),
             api_key=api_key if api_key is not None else os.environ.get(_ENV_KEY, ""),
@@ -184,8 +228,9 @@ class Client:
             retries=retries,
             backoff=backoff,
             max_concurrency=max_concurrency,
+            page_size=page_size,
         )
-        self._page_size = page_size
+        self._page_size: Optional[int] = self._raw.page_size
         self._progress = progress
 
     @property

@@ -21,14 +21,17 @@ class RawClient:
         *,
         base_url: str,
         api_key: str,
-        timeout: float = 300.0,
-        connect_timeout: float = 10.0,
-        retries: int = 8,
-        backoff: float = 0.1,
-        max_concurrency: int = 4,
+        timeout: float,
+        connect_timeout: float,
+        retries: int,
+        backoff: float,
+        max_concurrency: int,
+        page_size: Optional[int],
     ) -> RawClient: ...
     @property
     def base_url(self) -> str: ...
+    @property
+    def page_size(self) -> Optional[int]: ...
     @property
     def max_concurrency(self) -> int: ...
     @property

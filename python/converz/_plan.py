@@ -24,6 +24,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal, Optional, Union
 
 from converz._arrow_schema import arrow_schema, conform
+from converz._client import tenant_url
 from converz.exceptions import InvalidParameterError
 
 if TYPE_CHECKING:
@@ -87,7 +88,7 @@ class ClientConfig:
         if base_url is not None and tenant is not None:
             raise InvalidParameterError("give base_url= or tenant=, not both", parameter="base_url")
         if tenant is not None:
-            base_url = f"https://{tenant}.converz.co/api/v1"
+            base_url = tenant_url(tenant)
         elif base_url is None:
             base_url = os.environ.get("CONVERZ_BASE_URL") or None
         config = cls(base_url=base_url, api_key=api_key, **settings)

@@ -1,6 +1,6 @@
 //! The Converz HTTP client: base URL, one request attempt, the retry loop every request goes
-//! through, and error bodies turned into bounded messages. The connection pool itself (key
-//! header, timeouts, redirects, fork and close) is `pool`.
+//! through, and error bodies turned into bounded messages without the key (`redact`). The
+//! connection pool itself (key header, timeouts, redirects, fork and close) is `pool`.
 
 use bytes::Bytes;
 use reqwest::{Method, Response};
@@ -9,6 +9,7 @@ use std::sync::Arc;
 
 use super::pool::{build_http, Pool};
 use super::progress::Progress;
+use super::redact::{redact, redact_error};
 use super::retry::{backoff, parse_retry_after, Failure};
 use crate::config::ClientConfig;
 use crate::error::{Error, Result};
@@ -19,6 +20,10 @@ const ERROR_BODY_LIMIT: usize = 16 * 1024;
 
 /// Characters of the API's error text kept in a message.
 const ERROR_MESSAGE_LIMIT: usize = 1_000;
+
+/// The `code` of an [`Error::Http`] whose status the API never uses (a 304, a 999): not the
+/// API's own code, so the Python layer can say what happened instead of guessing.
+pub const UNEXPECTED_STATUS: &str = "unexpected_status";
 
 /// A failed attempt: how to treat it, and the error to raise if it was the last one.
 #[derive(Debug)]
@@ -141,7 +146,7 @@ impl ApiClient {
         if response.status().is_success() {
             return Ok(response);
         }
-        Err(status_error(&endpoint, response).await)
+        Err(status_error(&endpoint, response, &self.config.api_key).await)
     }
 
     /// Runs `attempt` until it succeeds, fails permanently, or retries run out.
@@ -159,10 +164,13 @@ impl ApiClient {
         let mut tries = 0u32;
         loop {
             tries = tries.saturating_add(1);
-            let failed = match attempt().await {
+            let mut failed = match attempt().await {
                 Ok(value) => return Ok(value),
                 Err(failed) => failed,
             };
+            // Every failure passes here before it is logged or returned: a decoder's excerpt
+            // of the body or a transport error may quote what the server sent, key included.
+            failed.error = redact_error(failed.error, &self.config.api_key);
             if !failed.failure.is_retryable() || tries > retry.max_retries {
                 return Err(final_error(failed, endpoint, tries));
             }
@@ -182,9 +190,12 @@ impl ApiClient {
     }
 }
 
-/// Turns a non-success response into an [`AttemptError`], reading the API's `{error, code}`.
-async fn status_error(endpoint: &str, mut response: Response) -> AttemptError {
-    let status = response.status().as_u16();
+/// Turns a non-success response into an [`AttemptError`], reading the API's `{error, code}`
+/// with `key` redacted from it.
+async fn status_error(endpoint: &str, mut response: Response, key: &str) -> AttemptError {
+    let status = response.status();
+    let redirect = status.is_redirection() && response.headers().contains_key("location");
+    let status = status.as_u16();
     let retry_after = parse_retry_after(
         response
             .headers()
@@ -198,14 +209,26 @@ async fn status_error(endpoint: &str, mut response: Response) -> AttemptError {
             break;
         }
     }
-    let (code, message) = if (300..400).contains(&status) {
+    let (code, message) = if redirect {
         // Only a redirect to another origin is left unfollowed (see `same_origin_redirects`).
         (
             "redirect".to_owned(),
             "redirect to another host not followed, so the API key is not sent there".to_owned(),
         )
+    } else if !(400..600).contains(&status) {
+        (
+            UNEXPECTED_STATUS.to_owned(),
+            format!(
+                "unexpected HTTP status {status}{}: the API answers 2xx, 4xx or 5xx",
+                if (300..400).contains(&status) {
+                    " without a redirect location"
+                } else {
+                    ""
+                }
+            ),
+        )
     } else {
-        parse_error_body(&body)
+        parse_error_body(&body, key)
     };
     AttemptError {
         failure: Failure::from_status(status, retry_after),
@@ -219,8 +242,9 @@ async fn status_error(endpoint: &str, mut response: Response) -> AttemptError {
 }
 
 /// Reads `{"error": "...", "code": "..."}`; a body that is not that (an HTML error page) gives
-/// code `"unknown"` and a short plain-text excerpt.
-pub fn parse_error_body(body: &[u8]) -> (String, String) {
+/// code `"unknown"` and a short plain-text excerpt. `key` is redacted before anything is cut,
+/// so no piece of it survives at a cut either.
+pub fn parse_error_body(body: &[u8], key: &str) -> (String, String) {
     #[derive(serde::Deserialize)]
     struct ApiError {
         error: Option<String>,
@@ -229,8 +253,14 @@ pub fn parse_error_body(body: &[u8]) -> (String, String) {
     if let Ok(parsed) = serde_json::from_slice::<ApiError>(body) {
         if parsed.error.is_some() || parsed.code.is_some() {
             return (
-                bounded(&parsed.code.unwrap_or_else(|| "unknown".into()), 100),
-                bounded(&parsed.error.unwrap_or_default(), ERROR_MESSAGE_LIMIT),
+                bounded(
+                    &redact(&parsed.code.unwrap_or_else(|| "unknown".into()), key),
+                    100,
+                ),
+                bounded(
+                    &redact(&parsed.error.unwrap_or_default(), key),
+                    ERROR_MESSAGE_LIMIT,
+                ),
             );
         }
     }
@@ -248,10 +278,17 @@ pub fn parse_error_body(body: &[u8]) -> (String, String) {
             _ => {}
         }
     }
-    let plain: String = plain.split_whitespace().collect::<Vec<_>>().join(" ");
+    let plain = redact(&plain.split_whitespace().collect::<Vec<_>>().join(" "), key);
+    // Only the first ERROR_BODY_LIMIT bytes were read: a JSON body longer than that cannot
+    // parse, and calling it "non-JSON" would send the reader the wrong way.
+    let what = if body.len() >= ERROR_BODY_LIMIT {
+        "error body too large to read whole (over 16 KiB), it begins"
+    } else {
+        "non-JSON error body"
+    };
     (
         "unknown".into(),
-        format!("non-JSON error body: {}", bounded(&plain, 200)),
+        format!("{what}: {}", bounded(&plain, 200)),
     )
 }
 
@@ -308,8 +345,10 @@ mod tests {
 
     #[test]
     fn parses_api_error_bodies() {
-        let (code, message) =
-            parse_error_body(br#"{"error":"n_per_page must be >= 1","code":"invalid_parameter"}"#);
+        let (code, message) = parse_error_body(
+            br#"{"error":"n_per_page must be >= 1","code":"invalid_parameter"}"#,
+            "k3y",
+        );
         assert_eq!(code, "invalid_parameter");
         assert_eq!(message, "n_per_page must be >= 1");
     }
@@ -317,7 +356,7 @@ mod tests {
     #[test]
     fn html_bodies_become_short_plain_text() {
         let html = b"<html><head><title>502 Bad Gateway</title></head><body><h1>Bad Gateway</h1></body></html>";
-        let (code, message) = parse_error_body(html);
+        let (code, message) = parse_error_body(html, "k3y");
         assert_eq!(code, "unknown");
         assert!(message.contains("502 Bad Gateway"), "{message}");
         assert!(!message.contains('<'), "{message}");
@@ -326,7 +365,7 @@ mod tests {
     #[test]
     fn long_error_texts_are_bounded() {
         let long = format!(r#"{{"error":"{}","code":"boom"}}"#, "é".repeat(5_000));
-        let (code, message) = parse_error_body(long.as_bytes());
+        let (code, message) = parse_error_body(long.as_bytes(), "k3y");
         assert_eq!(code, "boom");
         assert_eq!(message.chars().count(), ERROR_MESSAGE_LIMIT + 1);
         assert_eq!(bounded("short", 10), "short");

@@ -1,6 +1,7 @@
 //! Talking to the API: the client (`client`) and its connection pool (`pool`), the retry policy
 //! (`retry`), the query parameters of each endpoint (`query`), concurrent paging (`paginate`),
-//! one-shot `/report` (`report`) and chunked pushes (`push`).
+//! one-shot `/report` (`report`), chunked pushes (`push`), and the key kept out of
+//! server-provided text (`redact`).
 
 pub mod client;
 pub mod listing;
@@ -9,9 +10,13 @@ pub mod pool;
 pub mod progress;
 pub mod push;
 pub mod query;
+pub mod redact;
 pub mod report;
 pub mod retry;
 pub mod url;
 
 pub use client::ApiClient;
+
+#[cfg(test)]
+mod body_limit_tests;
 pub use progress::Progress;

@@ -27,6 +27,26 @@ use super::query::Pairs;
 use crate::decode::{DecodedPage, FetchDecoder, PageDecoder};
 use crate::error::{Error, Result};
 
+/// Bytes of body allowed per row asked for. Real rows are well under 1 KiB (a call row with
+/// its summaries is about 700 bytes); sixteen times more keeps any real page far below its
+/// limit while a server that streams without end (an endless string, `[` then whitespace, a
+/// gzip bomb) is stopped. Counted after gzip, as the bytes reach the decoder, which keeps
+/// every byte of a page until it is decoded.
+const BODY_BYTES_PER_ROW: u64 = 16 * 1024;
+
+/// The least and the most bytes one response body may have, whatever the page size.
+pub const MIN_BODY_LIMIT: u64 = 64 << 20;
+/// See [`MIN_BODY_LIMIT`]; also the limit of a `/report` answer, which has no page size.
+pub const MAX_BODY_LIMIT: u64 = 2 << 30;
+
+/// The most bytes (after gzip) a page of `rows` rows may take: [`BODY_BYTES_PER_ROW`] a row,
+/// within [`MIN_BODY_LIMIT`] and [`MAX_BODY_LIMIT`].
+pub fn page_body_limit(rows: usize) -> u64 {
+    (rows as u64)
+        .saturating_mul(BODY_BYTES_PER_ROW)
+        .clamp(MIN_BODY_LIMIT, MAX_BODY_LIMIT)
+}
+
 /// What to page through.
 #[derive(Debug, Clone)]
 pub struct PageSpec {
@@ -311,21 +331,30 @@ async fn fetch_page_once(
         &mut response,
         ctx.decoder.page(),
         &place,
+        page_body_limit(size),
         Some(&ctx.progress),
     )
     .await
 }
 
-/// Streams a response body into `decoder` chunk by chunk, as the bytes arrive.
+/// Streams a response body into `decoder` chunk by chunk, as the bytes arrive. More than
+/// `limit` bytes (after gzip) fail the page with a decode error, not retried: reading stops,
+/// the connection is dropped, and the bytes kept so far are freed.
 pub(crate) async fn decode_body(
     response: &mut reqwest::Response,
     mut decoder: PageDecoder,
     place: &str,
+    limit: u64,
     progress: Option<&Progress>,
 ) -> Result<DecodedPage, AttemptError> {
+    let mut received = 0u64;
     loop {
         match response.chunk().await {
             Ok(Some(chunk)) => {
+                received = received.saturating_add(chunk.len() as u64);
+                if received > limit {
+                    return Err(body_too_large(place, limit));
+                }
                 if let Some(progress) = progress {
                     progress.add_bytes(chunk.len() as u64);
                 }
@@ -338,4 +367,24 @@ pub(crate) async fn decode_body(
         }
     }
     decoder.finish().map_err(|e| AttemptError::decode(place, e))
+}
+
+#[cold]
+fn body_too_large(place: &str, limit: u64) -> AttemptError {
+    let message = format!(
+        "the response body passed the {} MiB limit ({} KiB per row asked for, within {} to {} \
+         MiB): far more than real rows take, so reading stopped (an endless or runaway body?); \
+         if the rows really are this large, lower page_size",
+        limit >> 20,
+        BODY_BYTES_PER_ROW >> 10,
+        MIN_BODY_LIMIT >> 20,
+        MAX_BODY_LIMIT >> 20,
+    );
+    AttemptError::decode(
+        place,
+        Error::Decode {
+            endpoint: place.to_owned(),
+            message,
+        },
+    )
 }

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use reqwest::Method;
 
 use super::client::ApiClient;
-use super::paginate::decode_body;
+use super::paginate::{decode_body, MAX_BODY_LIMIT};
 use super::query::Pairs;
 use crate::decode::{DecodedTable, FetchDecoder};
 use crate::error::Result;
@@ -20,7 +20,14 @@ pub async fn fetch_report(
     let page = client
         .with_retries(endpoint, None, || async {
             let mut response = client.send(Method::GET, "/report", &query, None).await?;
-            decode_body(&mut response, decoder.page(), endpoint, None).await
+            decode_body(
+                &mut response,
+                decoder.page(),
+                endpoint,
+                MAX_BODY_LIMIT,
+                None,
+            )
+            .await
         })
         .await?;
     decoder.finish(vec![page], None)

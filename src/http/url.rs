@@ -5,6 +5,17 @@ use crate::error::{Error, Result};
 
 /// Parses and checks a base URL; returns it without a trailing slash.
 pub fn validate_base_url(base_url: &str) -> Result<url::Url> {
+    // The URL parser silently drops leading and trailing spaces and any tab or newline inside:
+    // the URL used would then differ from the one shown as `base_url`. Refused, not fixed up.
+    if base_url
+        .chars()
+        .any(|c| c.is_whitespace() || c.is_control())
+    {
+        return Err(Error::invalid(
+            "base_url",
+            "contains whitespace or control characters (a stray space or newline?)",
+        ));
+    }
     let parsed = url::Url::parse(base_url.trim_end_matches('/')).map_err(|e| {
         Error::invalid(
             "base_url",
@@ -29,6 +40,14 @@ pub fn validate_base_url(base_url: &str) -> Result<url::Url> {
         return Err(Error::invalid(
             "base_url",
             "credentials in the URL are not allowed; pass api_key= instead",
+        ));
+    }
+    // Request paths are appended to the base: after a `?` or `#` they would land in the query
+    // or fragment, and the host before them may not be the one the caller meant.
+    if parsed.query().is_some() || parsed.fragment().is_some() {
+        return Err(Error::invalid(
+            "base_url",
+            "must not have a query (`?`) or fragment (`#`): expected https://<tenant>.converz.co/api/v1",
         ));
     }
     Ok(parsed)
@@ -58,5 +77,20 @@ mod tests {
         assert!(validate_base_url("ftp://127.0.0.1/").is_err());
         assert!(validate_base_url("https://u:p@acme.converz.co/").is_err());
         assert!(validate_base_url("not a url").is_err());
+    }
+
+    #[test]
+    fn whitespace_query_and_fragment_are_refused() {
+        for bad in [
+            " https://acme.converz.co/api/v1",
+            "https://acme.converz.co/api/v1 ",
+            "https://acme.converz.co/api/v1\n",
+            "https://ac\tme.converz.co/api/v1",
+            "https://127.0.0.1:9/#.converz.co/api/v1",
+            "https://acme.converz.co/api/v1?x=1",
+        ] {
+            let err = validate_base_url(bad).unwrap_err();
+            assert!(err.to_string().contains("`base_url`"), "{bad:?}: {err}");
+        }
     }
 }

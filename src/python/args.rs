@@ -7,11 +7,97 @@ use arrow_schema::{DataType, TimeUnit};
 use chrono::{NaiveDate, NaiveDateTime};
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
-use pyo3::types::{PyDict, PyString};
+use pyo3::types::{PyBool, PyDict, PyInt, PyString};
 use pyo3_arrow::PyDataType;
 
 use crate::error::Error;
 use crate::http::query::{parse_date, parse_datetime};
+
+/// A Python int of any size. Values beyond `i128` saturate, so a range check refuses them with
+/// the parameter's name instead of an `OverflowError` that names nothing.
+#[derive(Clone, Copy)]
+pub struct AnyInt(pub i128);
+
+impl<'a, 'py> FromPyObject<'a, 'py> for AnyInt {
+    type Error = PyErr;
+
+    fn extract(obj: Borrowed<'a, 'py, PyAny>) -> PyResult<Self> {
+        match obj.extract::<i128>() {
+            Ok(value) => Ok(AnyInt(value)),
+            Err(_) if obj.is_instance_of::<PyInt>() => {
+                Ok(AnyInt(if obj.lt(0)? { i128::MIN } else { i128::MAX }))
+            }
+            Err(err) => Err(err),
+        }
+    }
+}
+
+impl AnyInt {
+    /// The value if it lies in `min..=max`, else an error naming `name`.
+    pub fn within(self, name: &str, min: i128, max: i128) -> Result<i128, Error> {
+        if (min..=max).contains(&self.0) {
+            Ok(self.0)
+        } else {
+            Err(Error::invalid(
+                name,
+                format!("must be an integer between {min} and {max}"),
+            ))
+        }
+    }
+
+    /// `value` as an integer in `min..=max`. Unlike extracting an `AnyInt` in a signature
+    /// (a `TypeError`), a bool, a float or a string is an invalid-parameter error naming
+    /// `name`, as a value out of range is. Integer-likes (`numpy.int64`) are accepted.
+    pub fn arg(name: &str, value: &Bound<'_, PyAny>, min: i128, max: i128) -> Result<i128, Error> {
+        let whole =
+            !value.is_instance_of::<PyBool>() && value.hasattr("__index__").unwrap_or(false);
+        match value.extract::<AnyInt>() {
+            Ok(int) if whole => int.within(name, min, max),
+            _ => Err(Error::invalid(
+                name,
+                format!(
+                    "must be an integer between {min} and {max}, got {}",
+                    type_name(value)
+                ),
+            )),
+        }
+    }
+}
+
+/// `value` as a float: an int or a float (or a numpy scalar), not a bool or a string, else an
+/// invalid-parameter error naming `name` (pyo3 would raise a `TypeError` naming nothing useful,
+/// and an `OverflowError` for an int beyond `f64`).
+pub fn number_arg(name: &str, value: &Bound<'_, PyAny>) -> Result<f64, Error> {
+    let numeric = !value.is_instance_of::<PyBool>()
+        && (value.hasattr("__float__").unwrap_or(false)
+            || value.hasattr("__index__").unwrap_or(false));
+    match value.extract::<f64>() {
+        Ok(number) if numeric => Ok(number),
+        Err(_) if numeric => Err(Error::invalid(name, "is too large for a number")),
+        _ => Err(Error::invalid(
+            name,
+            format!("must be a number, got {}", type_name(value)),
+        )),
+    }
+}
+
+/// `value` as a string, else an invalid-parameter error naming `name` that shows only the type
+/// (the value may be the API key).
+pub fn text_arg(name: &str, value: &Bound<'_, PyAny>) -> Result<String, Error> {
+    value
+        .cast::<PyString>()
+        .ok()
+        .and_then(|text| text.extract::<String>().ok())
+        .ok_or_else(|| Error::invalid(name, format!("must be a str, got {}", type_name(value))))
+}
+
+/// The type name of `value`, for messages.
+fn type_name(value: &Bound<'_, PyAny>) -> String {
+    value
+        .get_type()
+        .name()
+        .map_or_else(|_| "an unknown type".to_owned(), |name| name.to_string())
+}
 
 /// A date given as `datetime.date`, an ISO string, or anything with `isoformat()`.
 pub struct DateArg(pub String);

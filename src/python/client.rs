@@ -3,44 +3,53 @@
 
 use pyo3::prelude::*;
 
+use super::args::{number_arg, text_arg, AnyInt};
 use crate::config::{seconds, ClientConfig, RetryConfig, MAX_RETRIES};
+use crate::http::query::MAX_PAGE_SIZE;
 use crate::http::ApiClient;
 
 /// A validated client; building it sends nothing.
 #[pyclass(name = "RawClient", module = "converz._core", frozen)]
 pub struct PyRawClient {
     pub(crate) api: ApiClient,
+    /// Rows per page for this client's fetches; `None` uses the default.
+    page_size: Option<usize>,
 }
 
 #[pymethods]
 impl PyRawClient {
+    /// Every setting is required: `converz.Client` passes them all, and a value of the wrong
+    /// type must be an `InvalidParameterError` naming it, which a typed signature (a
+    /// `TypeError` or `OverflowError` from pyo3) cannot give.
     #[new]
-    #[pyo3(signature = (*, base_url, api_key, timeout=300.0, connect_timeout=10.0, retries=8, backoff=0.1, max_concurrency=4))]
+    #[pyo3(signature = (*, base_url, api_key, timeout, connect_timeout, retries, backoff, max_concurrency, page_size))]
+    #[allow(clippy::too_many_arguments)]
     fn new(
-        base_url: String,
-        api_key: String,
-        timeout: f64,
-        connect_timeout: f64,
-        retries: i64,
-        backoff: f64,
-        max_concurrency: i64,
+        base_url: &Bound<'_, PyAny>,
+        api_key: &Bound<'_, PyAny>,
+        timeout: &Bound<'_, PyAny>,
+        connect_timeout: &Bound<'_, PyAny>,
+        retries: &Bound<'_, PyAny>,
+        backoff: &Bound<'_, PyAny>,
+        max_concurrency: &Bound<'_, PyAny>,
+        page_size: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Self> {
-        // Signed on purpose: a negative count must be an InvalidParameterError naming the
-        // parameter, not pyo3's OverflowError.
-        let retries = u32::try_from(retries)
-            .ok()
-            .filter(|r| *r <= MAX_RETRIES)
-            .ok_or_else(|| {
-                crate::Error::invalid("retries", format!("must be between 0 and {MAX_RETRIES}"))
-            })?;
-        let max_concurrency = usize::try_from(max_concurrency).unwrap_or(0);
-        let initial_backoff = seconds("backoff", backoff)?;
+        let retries = AnyInt::arg("retries", retries, 0, i128::from(MAX_RETRIES))? as u32;
+        let max_concurrency = AnyInt::arg("max_concurrency", max_concurrency, 1, 64)? as usize;
+        let page_size = page_size
+            .map(|size| AnyInt::arg("page_size", size, 1, MAX_PAGE_SIZE as i128))
+            .transpose()?
+            .map(|size| size as usize);
+        let initial_backoff = seconds("backoff", number_arg("backoff", backoff)?)?;
         let defaults = RetryConfig::default();
         let config = ClientConfig {
-            base_url,
-            api_key,
-            connect_timeout: seconds("connect_timeout", connect_timeout)?,
-            request_timeout: seconds("timeout", timeout)?,
+            base_url: text_arg("base_url", base_url)?,
+            api_key: text_arg("api_key", api_key)?,
+            connect_timeout: seconds(
+                "connect_timeout",
+                number_arg("connect_timeout", connect_timeout)?,
+            )?,
+            request_timeout: seconds("timeout", number_arg("timeout", timeout)?)?,
             retry: RetryConfig {
                 max_retries: retries,
                 initial_backoff,
@@ -51,6 +60,7 @@ impl PyRawClient {
         };
         Ok(Self {
             api: ApiClient::new(config)?,
+            page_size,
         })
     }
 
@@ -69,6 +79,12 @@ impl PyRawClient {
     #[getter]
     fn base_url(&self) -> String {
         self.api.config().base_url.clone()
+    }
+
+    /// Rows per page, or `None` for the default (checked when the client was built).
+    #[getter]
+    fn page_size(&self) -> Option<usize> {
+        self.page_size
     }
 
     /// Page requests or push chunks in flight at once.

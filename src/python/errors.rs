@@ -18,7 +18,12 @@ fn classify(err: &Error) -> (&'static str, Option<&'static str>) {
             "ServerError",
             Some("the Converz server failed on every attempt; try again later or raise retries="),
         ),
-        Error::Http { status, .. } if *status >= 500 => (
+        Error::Http { code, .. } if code == crate::http::client::UNEXPECTED_STATUS => (
+            "APIError",
+            Some("the server answered with a status the Converz API does not use; check that \
+                  base_url points at the API and not at a proxy or cache in between"),
+        ),
+        Error::Http { status: 500..=599, .. } => (
             "ServerError",
             Some("this 5xx status is not transient (only 500, 502, 503 and 504 are retried); \
                   the server cannot serve this request as sent, so ask its operator"),

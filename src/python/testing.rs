@@ -5,9 +5,8 @@ use std::time::Duration;
 
 use pyo3::exceptions::PyRuntimeError;
 use pyo3::prelude::*;
-use pyo3::types::PyInt;
 
-use super::args::DateArg;
+use super::args::{AnyInt, DateArg};
 use crate::emulator::{EmulatorConfig, Faults, RunningEmulator};
 use crate::error::Error;
 
@@ -31,39 +30,6 @@ const MAX_BANDWIDTH: f64 = 1e12;
 const MAX_CALLS: i128 = 10_000_000;
 const MAX_REPS: i128 = 1_000_000;
 const MAX_DAYS: i128 = 36_500;
-
-/// A Python int of any size. Values beyond `i128` saturate, so a range check refuses them with
-/// the parameter's name instead of an `OverflowError` that names nothing.
-#[derive(Clone, Copy)]
-struct AnyInt(i128);
-
-impl<'a, 'py> FromPyObject<'a, 'py> for AnyInt {
-    type Error = PyErr;
-
-    fn extract(obj: Borrowed<'a, 'py, PyAny>) -> PyResult<Self> {
-        match obj.extract::<i128>() {
-            Ok(value) => Ok(AnyInt(value)),
-            Err(_) if obj.is_instance_of::<PyInt>() => {
-                Ok(AnyInt(if obj.lt(0)? { i128::MIN } else { i128::MAX }))
-            }
-            Err(err) => Err(err),
-        }
-    }
-}
-
-impl AnyInt {
-    /// The value if it lies in `min..=max`, else an error naming `name`.
-    fn within(self, name: &str, min: i128, max: i128) -> Result<i128, Error> {
-        if (min..=max).contains(&self.0) {
-            Ok(self.0)
-        } else {
-            Err(Error::invalid(
-                name,
-                format!("must be an integer between {min} and {max}"),
-            ))
-        }
-    }
-}
 
 /// A `converz.testing.Faults` (a dataclass, so every attribute is present), read by name.
 #[derive(FromPyObject)]

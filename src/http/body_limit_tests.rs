@@ -1,0 +1,115 @@
+//! Tests of the page body limit (`paginate::decode_body`) against a raw socket server, gzip on:
+//! a gzip bomb is counted by what it inflates to, not by the bytes on the wire.
+
+use std::io::Write;
+
+use flate2::write::GzEncoder;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpListener;
+
+use super::paginate::{decode_body, page_body_limit, MAX_BODY_LIMIT, MIN_BODY_LIMIT};
+use super::retry::Failure;
+use crate::decode::{DecodeOptions, FetchDecoder};
+use crate::error::Error;
+
+/// Serves `head` + `body` once on a loopback port; returns its URL.
+async fn serve_once(head: String, body: Vec<u8>) -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/calls", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        let (mut conn, _) = listener.accept().await.unwrap();
+        let mut request = [0u8; 4096];
+        let _ = conn.read(&mut request).await;
+        let _ = conn.write_all(head.as_bytes()).await;
+        // The client hangs up once it has seen enough: a write error is the expected end.
+        let _ = conn.write_all(&body).await;
+    });
+    url
+}
+
+/// A plain reqwest client (the crate brings no default TLS provider: installed as in
+/// `ApiClient::new`).
+fn http(gzip: bool) -> reqwest::Client {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::builder().gzip(gzip).build().unwrap()
+}
+
+/// `[` and then `spaces` spaces, gzip-compressed: valid JSON so far, so only the limit stops it.
+fn gzip_bomb(spaces: usize) -> Vec<u8> {
+    let mut encoder = GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    encoder.write_all(b"[").unwrap();
+    let block = vec![b' '; 1 << 20];
+    for _ in 0..spaces / block.len() {
+        encoder.write_all(&block).unwrap();
+    }
+    encoder.finish().unwrap()
+}
+
+#[test]
+fn the_limit_follows_the_page_size_within_bounds() {
+    assert_eq!(page_body_limit(1), MIN_BODY_LIMIT);
+    assert_eq!(page_body_limit(20_000), 20_000 * 16 * 1024);
+    assert_eq!(page_body_limit(1_000_000), MAX_BODY_LIMIT);
+    assert_eq!(page_body_limit(usize::MAX), MAX_BODY_LIMIT);
+}
+
+#[tokio::test]
+async fn a_gzip_bomb_stops_at_the_limit_of_its_inflated_size() {
+    let inflated = MIN_BODY_LIMIT as usize + (8 << 20);
+    let bomb = gzip_bomb(inflated);
+    assert!(
+        bomb.len() < (1 << 20),
+        "the wire carries {} bytes",
+        bomb.len()
+    );
+    let head = format!(
+        "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Encoding: gzip\r\n\
+         Content-Length: {}\r\nConnection: close\r\n\r\n",
+        bomb.len()
+    );
+    let url = serve_once(head, bomb).await;
+    let mut response = http(true).get(&url).send().await.unwrap();
+    let decoder = FetchDecoder::new(DecodeOptions::default());
+    let place = "GET /calls page 1";
+    let outcome = decode_body(
+        &mut response,
+        decoder.page(),
+        place,
+        page_body_limit(1),
+        None,
+    )
+    .await;
+    let Err(failed) = outcome else {
+        panic!("a body over the limit must fail");
+    };
+    assert_eq!(failed.failure, Failure::Permanent);
+    match failed.error {
+        Error::Decode { endpoint, message } => {
+            assert_eq!(endpoint, place);
+            assert!(message.contains("64 MiB limit"), "{message}");
+        }
+        other => panic!("expected a decode error, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn a_body_under_the_limit_decodes() {
+    let body = br#"[{"call_id":1},{"call_id":2}]"#.to_vec();
+    let head = format!(
+        "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    );
+    let url = serve_once(head, body).await;
+    let mut response = http(false).get(&url).send().await.unwrap();
+    let decoder = FetchDecoder::new(DecodeOptions::default());
+    let page = decode_body(
+        &mut response,
+        decoder.page(),
+        "GET /calls page 1",
+        1 << 20,
+        None,
+    )
+    .await
+    .unwrap();
+    assert_eq!(page.rows, 2);
+}

@@ -1,0 +1,142 @@
+//! Keeps the API key out of server-provided text. A server (or a proxy) may echo the key it was
+//! sent in an error body (`"unknown key <key>"`); that text reaches error messages, log lines
+//! and tracebacks, so every occurrence is replaced by `***` before it is shown anywhere.
+
+use crate::error::Error;
+
+/// The shortest piece of the key redacted on its own: an excerpt cut to a fixed width may end
+/// inside the key (or start inside it), leaving only its start (or end). Shorter pieces match
+/// ordinary text too often to mean anything.
+const MIN_PIECE: usize = 8;
+
+/// `text` with every occurrence of `key` replaced by `***`, and also every run of at least
+/// [`MIN_PIECE`] characters that is the key's start or the key's end (what is left of the key in
+/// an excerpt cut mid-key). An empty key changes nothing.
+pub fn redact(text: &str, key: &str) -> String {
+    let (bytes, key_bytes) = (text.as_bytes(), key.as_bytes());
+    if key_bytes.is_empty() {
+        return text.to_owned();
+    }
+    let min = key_bytes.len().min(MIN_PIECE);
+    let mut out = String::with_capacity(text.len());
+    let (mut at, mut copied) = (0, 0);
+    while at < bytes.len() {
+        let run = key_run(&bytes[at..], key_bytes);
+        // A run never starts inside a multi-byte character: the key is ASCII (a header value),
+        // and ASCII bytes only ever stand for themselves in UTF-8. A key that is not ASCII is
+        // matched whole only, which starts on a boundary too.
+        if run >= min && text.is_char_boundary(at) && text.is_char_boundary(at + run) {
+            out.push_str(&text[copied..at]);
+            out.push_str("***");
+            at += run;
+            copied = at;
+        } else {
+            at += 1;
+        }
+    }
+    out.push_str(&text[copied..]);
+    out
+}
+
+/// The length of the piece of `key` that `rest` starts with: the whole key, else the longest
+/// start of it, else the longest end of it (the caller ignores pieces shorter than
+/// [`MIN_PIECE`]).
+fn key_run(rest: &[u8], key: &[u8]) -> usize {
+    if !key.is_ascii() {
+        return if rest.starts_with(key) { key.len() } else { 0 };
+    }
+    let prefix = rest.iter().zip(key).take_while(|(a, b)| a == b).count();
+    if prefix == key.len() || prefix >= MIN_PIECE {
+        return prefix;
+    }
+    // A key's end: the longest suffix first, so the whole remainder of the key is covered.
+    (1..key.len())
+        .map(|skip| &key[skip..])
+        .take_while(|suffix| suffix.len() >= MIN_PIECE)
+        .find(|suffix| rest.starts_with(suffix))
+        .map_or(prefix, <[u8]>::len)
+}
+
+/// `err` with the key redacted from every text it carries that a server may have written (the
+/// API's error text and code, a decoder's excerpt of the body, a transport error's causes).
+pub fn redact_error(err: Error, key: &str) -> Error {
+    match err {
+        Error::Http {
+            status,
+            endpoint,
+            code,
+            message,
+        } => Error::Http {
+            status,
+            endpoint,
+            code: redact(&code, key),
+            message: redact(&message, key),
+        },
+        Error::Decode { endpoint, message } => Error::Decode {
+            endpoint,
+            message: redact(&message, key),
+        },
+        Error::Transport {
+            endpoint,
+            attempts,
+            message,
+        } => Error::Transport {
+            endpoint,
+            attempts,
+            message: redact(&message, key),
+        },
+        other => other,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const KEY: &str = "sk-live-0123456789abcdef";
+
+    #[test]
+    fn every_occurrence_is_replaced() {
+        let text = format!("unknown key {KEY}; you sent {KEY}!");
+        assert_eq!(redact(&text, KEY), "unknown key ***; you sent ***!");
+        assert_eq!(redact("nothing here", KEY), "nothing here");
+        assert_eq!(redact("", KEY), "");
+        assert_eq!(redact("abc", ""), "abc");
+    }
+
+    #[test]
+    fn cut_off_pieces_of_the_key_are_replaced() {
+        // An excerpt that ends or starts inside the key.
+        assert_eq!(redact("key sk-live-0123", KEY), "key ***");
+        assert_eq!(redact("found `sk-live-0123…`", KEY), "found `***…`");
+        assert_eq!(redact("89abcdef\"}", KEY), "***\"}");
+        // Short pieces are ordinary text.
+        assert_eq!(redact("key sk-live", KEY), "key sk-live");
+        assert_eq!(redact("sk- list", KEY), "sk- list");
+        assert_eq!(redact("def end", KEY), "def end");
+    }
+
+    #[test]
+    fn short_keys_and_unicode_text() {
+        assert_eq!(redact("a key k1 and k1", "k1"), "a key *** and ***");
+        assert_eq!(redact("é sk-live-0123456789abcdef é", KEY), "é *** é");
+        assert_eq!(redact("ключ ключ", "ключ"), "*** ***");
+    }
+
+    #[test]
+    fn errors_lose_the_key_in_every_text() {
+        let http = Error::Http {
+            status: 401,
+            endpoint: "GET /reps".into(),
+            code: format!("bad-{KEY}"),
+            message: format!("unknown key {KEY}"),
+        };
+        let shown = redact_error(http, KEY).to_string();
+        assert!(!shown.contains("0123456789"), "{shown}");
+        let decode = Error::Decode {
+            endpoint: "GET /reps page 1".into(),
+            message: format!("expected a JSON array of rows, found `{KEY}`"),
+        };
+        assert!(!redact_error(decode, KEY).to_string().contains(KEY));
+    }
+}

@@ -1,0 +1,149 @@
+"""Hostile bodies and statuses over a raw socket: endless 200 bodies stop at the page body
+limit, a server echoing the API key never gets it into an error, log line or traceback, and
+statuses the API never uses are reported as what they are.
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+import traceback
+from collections.abc import Iterator
+from typing import Callable
+
+import pytest
+from hostile_support import (
+    KEY,
+    OPERATIONS,
+    RawServer,
+    Request,
+    Responder,
+    failure,
+    response,
+    serving,
+)
+
+import converz
+
+MIB = 1 << 20
+
+
+@pytest.fixture
+def serve() -> Iterator[Callable[[Responder], RawServer]]:
+    yield from serving()
+
+
+def endless(start: bytes, filler: bytes, sent: list[int]) -> Responder:
+    """A chunked 200 whose body is `start` and then `filler` without end (up to 4 GiB, or
+    until the client hangs up); each connection's byte count is kept in `sent`."""
+
+    def write(conn: socket.socket) -> None:
+        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n")
+        conn.sendall(b"Transfer-Encoding: chunked\r\n\r\n%x\r\n%s\r\n" % (len(start), start))
+        chunk = b"%x\r\n%s\r\n" % (len(filler), filler)
+        sent.append(0)
+        while sent[-1] < 4 << 30:
+            conn.sendall(chunk)  # raises once the client has hung up
+            sent[-1] += len(filler)
+
+    return lambda request: write
+
+
+ENDLESS = {
+    "whitespace-after-[": (b"[", b" " * 65536),
+    "one-endless-string": (b'[{"rep_id":"', b"a" * 65536),
+}
+
+
+@pytest.mark.parametrize("case", list(ENDLESS))
+def test_an_endless_page_body_stops_at_the_body_limit(serve, case):
+    start, filler = ENDLESS[case]
+    sent: list[int] = []
+    server = serve(endless(start, filler, sent))
+    # A long timeout: only the body limit (64 MiB for one-row pages) can end this in time.
+    client = server.client(timeout=30, page_size=1, max_concurrency=1)
+    with pytest.raises(converz.DecodeError) as info:
+        client.calls()
+    err = info.value
+    assert "64 MiB limit" in str(err) and "page_size" in str(err), str(err)
+    assert err.endpoint == "GET /calls page 1"
+    assert len(server.requests) == 1  # a body over the limit is not retried
+    # The client read (and so kept) no more than its limit: the server could not send much
+    # beyond it (socket buffers) before the hang-up.
+    assert sent and max(sent) < 100 * MIB, sent
+
+
+def echo(status: str, template: str) -> Responder:
+    """Answers `status` with `template`, `{key}` replaced by the X-API-Key the client sent."""
+
+    def respond(request: Request) -> bytes:
+        body = template.replace("{key}", request.headers.get("x-api-key", ""))
+        return response(status, body.encode(), "Content-Type: application/json")
+
+    return respond
+
+
+ECHOES = {
+    "401-json-error": ("401 Unauthorized", '{"error": "unknown key {key}", "code": "x"}'),
+    "400-json-code": ("400 Bad Request", '{"error": "refused", "code": "bad-key-{key}"}'),
+    # The message is cut at 1000 characters, right inside the key.
+    "400-key-at-the-cut": ("400 Bad Request", '{"error": "' + "x" * 990 + '{key}", "code": "x"}'),
+    "500-html-retried": ("500 Internal Server Error", "<html><p>key {key} failed</p></html>"),
+    "200-not-json": ("200 OK", "unknown key {key}"),
+    # The decoder quotes 60 bytes from the first wrong one: the key is cut at that edge.
+    "200-key-at-the-excerpt-edge": ("200 OK", "x" * 50 + "{key}"),
+}
+
+
+def pieces_of_the_key(text: str) -> list[str]:
+    """Every 8-character piece of the key found in `text` (the whole key included)."""
+    return [KEY[i : i + 8] for i in range(len(KEY) - 7) if KEY[i : i + 8] in text]
+
+
+@pytest.mark.parametrize("operation", list(OPERATIONS))
+@pytest.mark.parametrize("case", list(ECHOES))
+def test_a_key_echoed_by_the_server_is_redacted_everywhere(serve, caplog, case, operation):
+    caplog.set_level(logging.DEBUG)
+    status, template = ECHOES[case]
+    server = serve(echo(status, template))
+    with pytest.raises(converz.ConverzError) as info:
+        OPERATIONS[operation](server.client(retries=1))
+    err = info.value
+    shown = [str(err), repr(err), str(err.hint), "".join(traceback.format_exception(err))]
+    cause = failure(operation, server.client(retries=0))  # the chunk's error, for a push
+    shown += [str(cause), repr(cause), caplog.text]
+    for text in shown:
+        assert pieces_of_the_key(text) == [], text[-600:]
+    if not (operation.startswith("POST") and status.startswith("200")):
+        # The echo was shown, with the key replaced (a push's answer that is not JSON is
+        # reported by its parse error, which quotes nothing).
+        assert "***" in str(cause), str(cause)[-300:]
+    if case == "500-html-retried":
+        assert "attempt 1 failed" in caplog.text  # the retry was logged, without the key
+
+
+def test_304_without_location_is_an_unexpected_status(serve):
+    server = serve(lambda request: response("304 Not Modified"))
+    err = failure("GET /report", server.client(retries=2))
+    assert type(err) is converz.APIError and err.status_code == 304
+    assert "unexpected HTTP status 304" in str(err), str(err)
+    assert "another host" not in str(err) and "redirect" not in str(err.hint)
+    assert len(server.requests) == 1
+
+
+def test_status_999_is_an_unexpected_status_not_a_5xx(serve):
+    server = serve(lambda request: response("999 Whatever", b'{"error":"?","code":"?"}'))
+    err = failure("GET /report", server.client(retries=2))
+    assert type(err) is converz.APIError and err.status_code == 999
+    assert "unexpected HTTP status 999" in str(err), str(err)
+    assert "5xx status" not in str(err) and "transient" not in str(err), str(err)
+    assert len(server.requests) == 1
+
+
+def test_a_huge_json_error_body_is_called_too_large_not_non_json(serve):
+    body = b'{"error": "' + b"x" * 5_000_000 + b'", "code": "invalid_parameter"}'
+    server = serve(lambda request: response("400 Bad Request", body))
+    err = failure("GET /reps", server.client())
+    assert isinstance(err, converz.InvalidRequestError) and err.status_code == 400
+    assert "too large" in str(err) and "non-JSON" not in str(err), str(err)[:300]
+    assert len(str(err)) < 2_000
