@@ -59,6 +59,7 @@
 
 mod classify;
 mod dedupe;
+mod fast;
 mod framing;
 mod infer;
 mod json_text;
@@ -69,6 +70,8 @@ mod unify;
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_fast;
 #[cfg(test)]
 mod tests_fuzz;
 #[cfg(test)]
@@ -128,6 +131,9 @@ pub struct FetchDecoder {
 #[derive(Debug)]
 pub(crate) struct Shared {
     options: DecodeOptions,
+    /// Whether pages may take the fast path (`fast/`); the differential tests turn it off to
+    /// get the reference path's result.
+    fast_path: bool,
     /// Everything finished pages have shown, merged; `None` until a page had a column.
     state: RwLock<(Fields, Option<Arc<Snapshot>>)>,
 }
@@ -151,6 +157,9 @@ pub struct DecodedPage {
     pub batches: Vec<RecordBatch>,
     /// What the page's columns held, for the final schema.
     columns: Fields,
+    /// Decoded by the schema-specialised fast path (tests check it was taken).
+    #[cfg_attr(not(test), allow(dead_code))]
+    fast: bool,
 }
 
 /// All pages of a fetch, in one schema.
@@ -171,8 +180,19 @@ pub struct DecodedTable {
 impl FetchDecoder {
     /// A decoder for one fetch.
     pub fn new(options: DecodeOptions) -> Self {
+        Self::with_fast_path(options, true)
+    }
+
+    /// A decoder that never takes the fast path: the reference for differential tests.
+    #[cfg(test)]
+    pub(crate) fn reference(options: DecodeOptions) -> Self {
+        Self::with_fast_path(options, false)
+    }
+
+    fn with_fast_path(options: DecodeOptions, fast_path: bool) -> Self {
         let shared = Shared {
             options,
+            fast_path,
             state: RwLock::new((Fields::default(), None)),
         };
         Self {
