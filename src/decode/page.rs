@@ -14,6 +14,7 @@ use arrow_schema::SchemaRef;
 use bytes::Bytes;
 
 use super::classify::{Classifier, Stop};
+use super::fast::FastSink;
 use super::framing::{decode_error, ScanSink, Sink, Splitter};
 use super::infer::{bits, Fields, Kind};
 use super::surrogates::{has_pair_escape, unescape_pairs};
@@ -27,9 +28,18 @@ use crate::Result;
 pub struct PageDecoder {
     shared: Arc<Shared>,
     splitter: Splitter,
-    sink: StreamSink,
-    /// The body so far (refcounted, not copied), for a re-decode under a wider schema.
+    mode: Mode,
+    /// The body so far (refcounted, not copied), for a re-decode under a wider schema or
+    /// when the fast path declines.
     chunks: Vec<Bytes>,
+}
+
+/// Which path decodes the page.
+enum Mode {
+    /// The schema-specialised decoder (`fast/`), while every row fits it.
+    Fast(FastSink),
+    /// The reference: classifier + arrow-json.
+    Reference(StreamSink),
 }
 
 /// Classifies every row and decodes it while it fits the page's starting schema.
@@ -47,61 +57,117 @@ impl PageDecoder {
     pub(crate) fn new(shared: Arc<Shared>) -> Self {
         let snapshot = shared.snapshot();
         let batch_size = shared.options.batch_size.max(1);
-        let decoder = snapshot
+        let parse_dates = shared.options.parse_dates;
+        let fast = snapshot
             .as_ref()
-            .and_then(|s| build_decoder(Arc::clone(&s.schema), batch_size).ok());
-        let classifier = Classifier {
-            parse_dates: shared.options.parse_dates,
-            ..Classifier::default()
-        };
-        let sink = StreamSink {
-            classifier,
-            snapshot,
-            decoder,
-            batches: Vec::new(),
-            rows: 0,
-            batch_size,
+            .filter(|_| shared.fast_path)
+            .and_then(|s| FastSink::new(s, parse_dates, batch_size));
+        let mode = match fast {
+            Some(sink) => Mode::Fast(sink),
+            None => Mode::Reference(StreamSink::new(snapshot, parse_dates, batch_size)),
         };
         Self {
             shared,
             splitter: Splitter::default(),
-            sink,
+            mode,
             chunks: Vec::new(),
         }
     }
 
     /// Feeds the next chunk of the body; chunks may split the body anywhere.
     pub fn feed(&mut self, chunk: Bytes) -> Result<()> {
-        self.splitter.feed(&chunk, &mut self.sink)?;
+        let fast_ok = match &mut self.mode {
+            Mode::Reference(sink) => {
+                self.splitter.feed(&chunk, sink)?;
+                true
+            }
+            Mode::Fast(sink) => self.splitter.feed(&chunk, sink).is_ok(),
+        };
         if !chunk.is_empty() {
             self.chunks.push(chunk);
+        }
+        if !fast_ok {
+            self.fall_back()?;
         }
         Ok(())
     }
 
+    /// Leaves the fast path: decodes the body so far again the reference way, which also
+    /// reports the error if the body is not valid.
+    #[cold]
+    fn fall_back(&mut self) -> Result<()> {
+        let Mode::Fast(fast) = &self.mode else {
+            return Ok(());
+        };
+        let options = &self.shared.options;
+        let snapshot = Some(Arc::clone(fast.snapshot()));
+        let mut sink = StreamSink::new(snapshot, options.parse_dates, options.batch_size.max(1));
+        self.splitter = Splitter::default();
+        for chunk in &self.chunks {
+            self.splitter.feed(chunk, &mut sink)?;
+        }
+        self.mode = Mode::Reference(sink);
+        Ok(())
+    }
+
     /// Finishes the page; fails if the body was not one complete JSON array of objects.
-    pub fn finish(self) -> Result<DecodedPage> {
+    pub fn finish(mut self) -> Result<DecodedPage> {
+        if let Mode::Fast(fast) = &mut self.mode {
+            if self.splitter.finish().is_ok() {
+                if let Some((batches, columns, rows)) = fast.finish() {
+                    self.shared.merge(&columns);
+                    return Ok(DecodedPage {
+                        rows,
+                        batches,
+                        columns,
+                        fast: true,
+                    });
+                }
+            }
+            self.fall_back()?;
+        }
         self.splitter.finish()?;
+        match self.mode {
+            Mode::Reference(sink) => sink.finish(&self.shared, &self.chunks),
+            Mode::Fast(_) => Err(decode_error("the fast path did not fall back")),
+        }
+    }
+}
+
+impl StreamSink {
+    fn new(snapshot: Option<Arc<Snapshot>>, parse_dates: bool, batch_size: usize) -> Self {
+        let decoder = snapshot
+            .as_ref()
+            .and_then(|s| build_decoder(Arc::clone(&s.schema), batch_size).ok());
+        let classifier = Classifier {
+            parse_dates,
+            ..Classifier::default()
+        };
+        Self {
+            classifier,
+            snapshot,
+            decoder,
+            batches: Vec::new(),
+            rows: 0,
+            batch_size,
+        }
+    }
+
+    fn finish(self, shared: &Shared, chunks: &[Bytes]) -> Result<DecodedPage> {
         let Self {
-            shared,
-            sink,
-            chunks,
-            ..
-        } = self;
-        let StreamSink {
             classifier,
             decoder,
             mut batches,
             rows,
             batch_size,
             ..
-        } = sink;
+        } = self;
         let columns = classifier.fields;
         let after = shared.merge(&columns);
         match (decoder, after) {
             _ if rows == 0 => batches.clear(),
             (Some(mut decoder), _) => batches.extend(decoder.flush()?),
-            (None, Some(after)) => batches = redecode(&chunks, &after, &columns, batch_size)?,
+            (None, Some(after)) => batches = redecode(chunks, &after, &columns, batch_size)?,
             // Every row was `{}`: rows without columns (other pages may add some).
             (None, None) => batches = vec![no_columns(rows)?],
         }
@@ -109,6 +175,7 @@ impl PageDecoder {
             rows,
             batches,
             columns,
+            fast: false,
         })
     }
 }
@@ -141,7 +208,7 @@ impl Sink for StreamSink {
 }
 
 /// True if rows with `page`'s values decode losslessly under `snap`'s schema as they are.
-fn fits(snap: &Snapshot, page: &Fields) -> bool {
+pub(super) fn fits(snap: &Snapshot, page: &Fields) -> bool {
     page.names.iter().zip(&page.cols).all(|(name, col)| {
         let Some(i) = snap.fields.position(name) else {
             return false;

@@ -45,6 +45,9 @@ pub(super) struct Shape {
     pub drift: f64,
     /// Allow nested values (objects, arrays).
     pub nested: bool,
+    /// Every row holds every column, in column order, once: the API's stable row shape,
+    /// which the fast path (`fast/`) decodes.
+    pub complete: bool,
 }
 
 /// Generates the pages of one fetch as JSON array bodies.
@@ -62,7 +65,7 @@ pub(super) fn pages(seed: u64, shape: Shape) -> Vec<Vec<u8>> {
     // The page where each column first shows up (late columns).
     let first_page: Vec<usize> = (0..n_cols)
         .map(|_| {
-            if rng.random_bool(0.7) {
+            if shape.complete || rng.random_bool(0.7) {
                 0
             } else {
                 rng.random_range(0..n_pages)
@@ -87,9 +90,9 @@ pub(super) fn pages(seed: u64, shape: Shape) -> Vec<Vec<u8>> {
             }
             ws(&mut rng, &mut body);
             let cols: Vec<usize> = (0..n_cols)
-                .filter(|&c| first_page[c] <= p && rng.random_bool(0.85))
+                .filter(|&c| first_page[c] <= p && (shape.complete || rng.random_bool(0.85)))
                 .collect();
-            row(&mut rng, &cols, &profiles, &mut body);
+            row(&mut rng, &cols, &profiles, !shape.complete, &mut body);
         }
         ws(&mut rng, &mut body);
         body.push(b']');
@@ -99,7 +102,7 @@ pub(super) fn pages(seed: u64, shape: Shape) -> Vec<Vec<u8>> {
     out
 }
 
-fn row(rng: &mut SmallRng, cols: &[usize], profiles: &[Profile], out: &mut Vec<u8>) {
+fn row(rng: &mut SmallRng, cols: &[usize], profiles: &[Profile], repeat: bool, out: &mut Vec<u8>) {
     out.push(b'{');
     let mut first = true;
     let mut pair = |rng: &mut SmallRng, c: usize, out: &mut Vec<u8>| {
@@ -119,7 +122,7 @@ fn row(rng: &mut SmallRng, cols: &[usize], profiles: &[Profile], out: &mut Vec<u
         pair(rng, c, out);
     }
     // A repeated key now and then.
-    if !cols.is_empty() && rng.random_bool(0.05) {
+    if repeat && !cols.is_empty() && rng.random_bool(0.05) {
         let c = cols[rng.random_range(0..cols.len())];
         pair(rng, c, out);
     }

@@ -1,10 +1,12 @@
 //! The throughput measurement behind the numbers in `mod.rs`'s docs. Run it with
-//! `cargo test --release --lib -- --ignored --nocapture decode_throughput`.
+//! `cargo test --release --lib -- --ignored --nocapture decode_throughput`
+//! (`DECODE_ROWS=1000000` for the 1M-call set; default 200 000 rows, ~150 MB).
 //!
-//! It builds ~100 MB of rows shaped like `/calls` rows (~600 bytes each), cuts them into pages
-//! of 10 000 rows and 16 KiB chunks (hyper's typical read size), and times each stage on one
-//! thread: framing alone, framing + classification, arrow-json alone on newline-delimited rows
-//! (the floor: what arrow-json costs with no framing at all), and the full page decoder.
+//! It builds rows shaped like the emulator's `/calls` rows (the 20 columns in API order, ~760
+//! bytes each, an escaped quote in most summaries and non-ASCII text in all), cuts them into
+//! pages of 10 000 rows and 16 KiB chunks (hyper's typical read size), and times each stage on
+//! one thread: framing alone, framing + classification, arrow-json alone on newline-delimited
+//! rows, and the page decoder with the reference path and with the fast path (`fast/`).
 #![allow(clippy::print_stdout)]
 
 use std::time::Instant;
@@ -21,37 +23,42 @@ const CHUNK: usize = 16 * 1024;
 
 fn row(i: usize, out: &mut String) {
     use std::fmt::Write;
-    // Mostly plain words, one escaped quote and one non-ASCII letter per summary.
-    let words = [
-        "refund", "billing", "customer", "asked", "about", "premium", "plan", "café",
-    ];
-    let mut summary = String::from("said \\\"call me back\\\" ");
-    while summary.len() < 380 {
-        summary.push_str(words[(i + summary.len()) % words.len()]);
-        summary.push(' ');
+    let topics = ["invoice", "cancellation", "upgrade", "delivery", "refund"];
+    let outcomes = ["sale", "no_sale", "callback", "resolved"];
+    let topic = topics[i % topics.len()];
+    let outcome = outcomes[(i / 3) % outcomes.len()];
+    let mut summary = format!(
+        "Customer called about a {topic} issue with order #{i}. Eva Bos checked the account, \
+         explained the options and confirmed the next steps by e-mail. The customer sounded \
+         relieved and thanked the agent twice. Hold time was kept short; outcome: {outcome}. \
+         Café-style follow-up note: “check again in 3 days”."
+    );
+    if i % 10 < 7 {
+        summary.push_str(r#" Rep wrote: \"call me back\"."#);
     }
+    let (day, h, m, s) = (1 + i % 28, 8 + i % 10, i % 60, (i * 7) % 60);
+    let duration = 30 + (i * 13) % 1800;
     write!(
         out,
-        r#"{{"call_id":{},"rep_id":"kees{}","vendor":"acme","campaign":"sales","start_time":"2025-07-{:02} {:02}:{:02}:{:02}","date":"2025-07-{:02}","duration":{},"sentiment":{:.3},"resolved":{},"summary":"{}"}}"#,
-        1_000_000 + i,
+        r#"{{"call_id":{},"vendor_call_id":"42a9a209-cc65-4642-a99d-{:012x}","rep_id":"eva{}","vendor":"talkdesk","campaign":"retention","subcampaign":"churn_risk","department":"support","start_time":"2024-10-{day:02} {h:02}:{m:02}:{s:02}","end_time":"2024-10-{day:02} {:02}:{m:02}:{s:02}","date":"2024-10-{day:02}","duration":{duration},"talk_time":{},"hold_time":{},"silence_time":{},"sentiment":{:.3},"words_rep":{},"words_customer":{},"topic":"{topic}","outcome":"{outcome}","summary":"{summary}"}}"#,
+        1_000 + i,
+        i * 7919,
         i % 500,
-        1 + i % 28,
-        i % 24,
-        i % 60,
-        (i * 7) % 60,
-        1 + i % 28,
-        30 + (i * 13) % 900,
+        h + 1,
+        duration * 7 / 8,
+        duration / 16,
+        duration / 16,
         ((i * 37) % 2000) as f64 / 1000.0 - 1.0,
-        i % 3 == 0,
-        summary
+        1000 + (i * 31) % 3000,
+        1000 + (i * 17) % 3000,
     )
     .unwrap();
 }
 
 /// Pages as lists of chunks, plus the same rows newline-delimited, and the total page bytes.
-fn corpus(total: usize) -> (Vec<Vec<Bytes>>, Vec<u8>, usize) {
+fn corpus(rows: usize) -> (Vec<Vec<Bytes>>, Vec<u8>, usize) {
     let (mut pages, mut ndjson, mut bytes, mut i) = (Vec::new(), Vec::new(), 0, 0);
-    while bytes < total {
+    while i < rows {
         let mut body = String::from("[");
         for k in 0..ROWS_PER_PAGE {
             if k > 0 {
@@ -104,7 +111,11 @@ impl Sink for ClassifySink {
 #[test]
 #[ignore = "a measurement: run in release with --ignored --nocapture"]
 fn decode_throughput() {
-    let (pages, ndjson, bytes) = corpus(100_000_000);
+    let rows: usize = std::env::var("DECODE_ROWS")
+        .ok()
+        .and_then(|r| r.parse().ok())
+        .unwrap_or(200_000);
+    let (pages, ndjson, bytes) = corpus(rows);
     let rows = pages.len() * ROWS_PER_PAGE;
     println!("{} pages, {rows} rows, {bytes} bytes", pages.len());
     best_of("framing alone (ValueScan)", bytes, || {
@@ -118,12 +129,20 @@ fn decode_throughput() {
         arrow_only(schema.clone(), &ndjson);
     });
     // A fresh fetch per run: the first page is decoded at `finish`, the others stream.
-    best_of("full page decoder, streaming", bytes, || {
-        decode_pages(&FetchDecoder::new(DecodeOptions::default()), &pages);
+    best_of("page decoder, reference path, streaming", bytes, || {
+        decode_pages(&FetchDecoder::reference(DecodeOptions::default()), &pages);
+    });
+    best_of("page decoder, fast path", bytes, || {
+        let fetch = FetchDecoder::new(DecodeOptions::default());
+        let decoded = decode_pages(&fetch, &pages).0;
+        assert!(
+            decoded[1..].iter().all(|p| p.fast),
+            "a page declined the fast path"
+        );
     });
     // The path of pages that start before any schema is known: classify, then re-frame and
     // decode at `finish`.
-    best_of("full page decoder, decoded at finish", bytes, || {
+    best_of("page decoder, decoded at finish", bytes, || {
         for page in pages.chunks(1) {
             decode_pages(&FetchDecoder::new(DecodeOptions::default()), page);
         }

@@ -1,0 +1,279 @@
+//! The schema-specialised fast path: a page that starts with a known schema of primitive
+//! columns is decoded row by row straight into Arrow buffers, expecting exactly the schema's
+//! keys in the schema's order, with no tape and no per-value allocation.
+//!
+//! It must give what the reference path (classifier + arrow-json, `page.rs`) gives, batch for
+//! batch: the same values, the same batch boundaries, and the same page column state
+//! ([`Fields`], recorded value by value with the classifier's rules, so the fetch's schema
+//! evolves identically). Anything else — a key out of order, missing or extra, a nested value,
+//! a value the column's type would have to widen for, an escape it does not decode, invalid
+//! UTF-8 or JSON — makes it decline, and [`PageDecoder`](super::PageDecoder) decodes the page
+//! again the reference way from its retained chunks. Declining is always correct, only slower.
+//!
+//! UTF-8 is checked once per column and batch (arrow's `StringArray::try_new`): bytes outside
+//! strings must be ASCII JSON syntax anyway, and the checker also rejects offsets that split a
+//! character, so two invalid halves cannot pass as one valid character.
+
+mod column;
+mod scan;
+
+use std::sync::Arc;
+
+use arrow_array::RecordBatch;
+use arrow_schema::ArrowError;
+
+use super::framing::{decode_error, quote_or_escape, Sink};
+use super::infer::{bits, Fields, Kind};
+use super::page::fits;
+use super::Snapshot;
+use column::{Column, Values};
+use scan::{literal, number, skip_ws, string, string_bit, Miss, Read};
+
+/// A [`Sink`] decoding rows under a fixed primitive schema; see the module docs.
+pub(crate) struct FastSink {
+    snapshot: Arc<Snapshot>,
+    parse_dates: bool,
+    columns: Vec<Column>,
+    /// What the page's values were, recorded as the classifier would have.
+    seen: Fields,
+    rows: usize,
+    /// Rows in the batch being built.
+    in_batch: usize,
+    batch_size: usize,
+    batches: Vec<RecordBatch>,
+    /// An unescaped key.
+    scratch: Vec<u8>,
+}
+
+/// A finished fast page: its batches, column state and row count.
+pub(crate) type FastPage = (Vec<RecordBatch>, Fields, usize);
+
+impl FastSink {
+    /// A fast sink for pages decoded under `snapshot`, if its schema is one the fast path
+    /// decodes: primitive columns, no user overrides, names that need no escaping.
+    pub fn new(snapshot: &Arc<Snapshot>, parse_dates: bool, batch_size: usize) -> Option<Self> {
+        let simple_name = |n: &str| !n.bytes().any(|c| c < b' ' || c == b'"' || c == b'\\');
+        let primitive = |k: &Kind| {
+            use Kind::*;
+            matches!(k, Null | Bool | Int | Float | Date | Timestamp | Str)
+        };
+        let eligible = !snapshot.fields.is_empty()
+            && !snapshot.forced.iter().any(|&f| f)
+            && snapshot.fields.names.iter().all(|n| simple_name(n))
+            && snapshot.kinds.iter().all(primitive);
+        if !eligible {
+            return None;
+        }
+        let columns = snapshot
+            .schema
+            .fields()
+            .iter()
+            .map(|f| Column::new(f.data_type(), batch_size.min(1 << 16)))
+            .collect::<Option<Vec<_>>>()?;
+        let mut seen = Fields::default();
+        for name in &snapshot.fields.names {
+            seen.position_or_insert(name);
+        }
+        Some(Self {
+            snapshot: Arc::clone(snapshot),
+            parse_dates,
+            columns,
+            seen,
+            rows: 0,
+            in_batch: 0,
+            batch_size,
+            batches: Vec::new(),
+            scratch: Vec::new(),
+        })
+    }
+
+    /// The snapshot this page decodes under (the reference path starts from the same one).
+    pub fn snapshot(&self) -> &Arc<Snapshot> {
+        &self.snapshot
+    }
+
+    /// The decoded page, or `None` if its last batch failed to build (invalid UTF-8).
+    pub fn finish(&mut self) -> Option<FastPage> {
+        if self.rows == 0 {
+            return Some((Vec::new(), Fields::default(), 0));
+        }
+        if self.in_batch > 0 {
+            self.flush().ok()?;
+        }
+        let batches = std::mem::take(&mut self.batches);
+        Some((batches, std::mem::take(&mut self.seen), self.rows))
+    }
+
+    fn flush(&mut self) -> Result<(), ArrowError> {
+        let rows = self.in_batch;
+        let arrays = self
+            .columns
+            .iter_mut()
+            .map(|c| c.finish(rows))
+            .collect::<Result<Vec<_>, _>>()?;
+        let schema = Arc::clone(&self.snapshot.schema);
+        self.batches.push(RecordBatch::try_new(schema, arrays)?);
+        self.in_batch = 0;
+        Ok(())
+    }
+
+    /// Decodes the row at the start of `b`; returns its length.
+    fn row(&mut self, b: &[u8]) -> Read<usize> {
+        if self.in_batch >= self.batch_size {
+            self.flush().map_err(|_| Miss::Decline)?;
+        }
+        let n = self.columns.len();
+        let mut i = 1; // `{`: the splitter hands on `{` or `[` only
+        if b[0] != b'{' {
+            return Err(Miss::Decline);
+        }
+        for c in 0..n {
+            i = skip_ws(b, i)?;
+            if b[i] != b'"' {
+                return Err(Miss::Decline);
+            }
+            i = self.key(c, b, i + 1)?;
+            i = skip_ws(b, i)?;
+            if b[i] != b':' {
+                return Err(Miss::Decline);
+            }
+            i = skip_ws(b, i + 1)?;
+            i = self.value(c, b, i)?;
+            i = skip_ws(b, i)?;
+            if b[i] != if c + 1 == n { b'}' } else { b',' } {
+                return Err(Miss::Decline);
+            }
+            i += 1;
+        }
+        self.rows += 1;
+        self.in_batch += 1;
+        Ok(i)
+    }
+
+    /// Checks that the key starting at `b[i]` (after its quote) is column `c`'s name; returns
+    /// the index after its closing quote.
+    #[inline]
+    fn key(&mut self, c: usize, b: &[u8], i: usize) -> Read<usize> {
+        let name = self.snapshot.fields.names[c].as_bytes();
+        let end = i + name.len();
+        match b.get(i..=end) {
+            Some(key) if key[..name.len()] == *name && key[name.len()] == b'"' => Ok(end + 1),
+            Some(_) => {
+                // An escaped key (never sent by the API, but valid JSON): compare it unescaped.
+                self.scratch.clear();
+                let (end, _) = string(b, i, &mut self.scratch)?;
+                if self.scratch != name {
+                    return Err(Miss::Decline);
+                }
+                Ok(end)
+            }
+            None => Err(Miss::Incomplete),
+        }
+    }
+
+    /// Decodes the value at `b[i]` into column `c`; returns the index after it.
+    #[inline]
+    fn value(&mut self, c: usize, b: &[u8], i: usize) -> Read<usize> {
+        let seen = self.seen.cols[c].seen;
+        let col = &mut self.columns[c];
+        let (end, bit) = match (&mut col.values, b[i]) {
+            (_, b'n') => {
+                let end = literal(b, i, b"null")?;
+                col.push_null();
+                return self.see(c, bits::NULL).map(|()| end);
+            }
+            (Values::Bool(v), b't' | b'f') => {
+                let value = b[i] == b't';
+                let word: &[u8] = if value { b"true" } else { b"false" };
+                let end = literal(b, i, word)?;
+                v.append(value);
+                (end, bits::BOOL)
+            }
+            (Values::Int(v), b'-' | b'0'..=b'9') => match number(b, i)? {
+                (end, bits::INT, x) => {
+                    v.push(x);
+                    (end, bits::INT)
+                }
+                _ => return Err(Miss::Decline),
+            },
+            (Values::Float(v), b'-' | b'0'..=b'9') => {
+                let (end, bit, _) = number(b, i)?;
+                // arrow-json parses every number of a Float64 column with lexical-core.
+                let x = lexical_core::parse::<f64>(&b[i..end]).map_err(|_| Miss::Decline)?;
+                if bit == bits::BIGINT {
+                    return Err(Miss::Decline);
+                }
+                v.push(x);
+                (end, bit)
+            }
+            (Values::Date(v), b'"') => {
+                let (text, end) = plain_string(b, i + 1)?;
+                if string_bit(text, false, self.parse_dates, seen) != bits::DATE {
+                    return Err(Miss::Decline);
+                }
+                v.push(scan::days(text).ok_or(Miss::Decline)?);
+                (end, bits::DATE)
+            }
+            (Values::Ts(v), b'"') => {
+                let (text, end) = plain_string(b, i + 1)?;
+                let bit = string_bit(text, false, self.parse_dates, seen);
+                if bit & (bits::DATE | bits::TS) == 0 {
+                    return Err(Miss::Decline);
+                }
+                v.push(scan::micros(text).ok_or(Miss::Decline)?);
+                (end, bit)
+            }
+            (Values::Str(ends, data), b'"') => {
+                let start = data.len();
+                let (end, escaped) = string(b, i + 1, data)?;
+                let bit = string_bit(&data[start..], escaped, self.parse_dates, seen);
+                ends.push(i32::try_from(data.len()).map_err(|_| Miss::Decline)?);
+                (end, bit)
+            }
+            _ => return Err(Miss::Decline),
+        };
+        col.nulls.append_non_null();
+        self.see(c, bit).map(|()| end)
+    }
+
+    /// Records that column `c` held a value of kind `bit`; declines when the page would no
+    /// longer fit the schema it is decoded with (the reference re-decodes such pages).
+    #[inline]
+    fn see(&mut self, c: usize, bit: u16) -> Read<()> {
+        let col = &mut self.seen.cols[c];
+        if col.seen & bit == 0 {
+            col.seen |= bit;
+            if !fits(&self.snapshot, &self.seen) {
+                return Err(Miss::Decline);
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The body of the string starting at `b[i]` (after its quote), if it has no escape; returns
+/// it and the index after the closing quote.
+fn plain_string(b: &[u8], i: usize) -> Read<(&[u8], usize)> {
+    let rest = b.get(i..).ok_or(Miss::Incomplete)?;
+    let k = quote_or_escape(rest).ok_or(Miss::Incomplete)?;
+    if rest[k] != b'"' {
+        return Err(Miss::Decline);
+    }
+    Ok((&rest[..k], i + k + 1))
+}
+
+impl Sink for FastSink {
+    fn element(&mut self, bytes: &[u8]) -> crate::Result<Option<usize>> {
+        match self.row(bytes) {
+            Ok(n) => Ok(Some(n)),
+            Err(Miss::Incomplete) => {
+                // The splitter hands the row again once it is whole: undo its first part.
+                let rows = self.in_batch;
+                self.columns.iter_mut().for_each(|c| c.truncate(rows));
+                Ok(None)
+            }
+            // Not an error of the page: `PageDecoder` sees it and takes the reference path.
+            Err(Miss::Decline) => Err(decode_error("the fast path declined this page")),
+        }
+    }
+}

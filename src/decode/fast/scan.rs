@@ -1,0 +1,212 @@
+//! Byte-level reading for the fast path: whitespace, literals, numbers, strings (unescaped
+//! straight into a column's value buffer) and the date/time values of typed string columns.
+//!
+//! Every reader answers [`Miss::Incomplete`] when the bytes end before the token does (the
+//! splitter then hands the row again, whole) and [`Miss::Decline`] for anything outside what
+//! the fast path decodes exactly like the reference: the page then goes the reference way,
+//! which also produces the error for invalid JSON. Declining is always safe, only slower.
+
+use super::super::classify::date_kind;
+use super::super::framing::{is_ws, quote_or_escape};
+use super::super::infer::bits;
+
+/// Why the fast path stopped reading a row.
+#[derive(Debug, PartialEq)]
+pub(crate) enum Miss {
+    /// The bytes ended inside the row.
+    Incomplete,
+    /// The row is outside the fast path: decode the page the reference way.
+    Decline,
+}
+
+pub(crate) type Read<T> = Result<T, Miss>;
+
+/// The byte at `i`.
+#[inline]
+pub(crate) fn byte(b: &[u8], i: usize) -> Read<u8> {
+    b.get(i).copied().ok_or(Miss::Incomplete)
+}
+
+/// The index of the first non-whitespace byte from `i`.
+#[inline]
+pub(crate) fn skip_ws(b: &[u8], mut i: usize) -> Read<usize> {
+    while is_ws(byte(b, i)?) {
+        i += 1;
+    }
+    Ok(i)
+}
+
+/// Reads `word` (`true`, `false`, `null`) at `i`; returns the index after it.
+#[inline]
+pub(crate) fn literal(b: &[u8], i: usize, word: &[u8]) -> Read<usize> {
+    let end = i + word.len();
+    match b.get(i..end) {
+        Some(w) if w == word => Ok(end),
+        Some(_) => Err(Miss::Decline),
+        None => Err(Miss::Incomplete),
+    }
+}
+
+/// A number's end and its classifier bit (`INT`, `BIGINT` or `FLOAT`), with the `i64` value
+/// when it is an `INT`. Checks JSON's grammar as the classifier does.
+pub(crate) fn number(b: &[u8], start: usize) -> Read<(usize, u16, i64)> {
+    let neg = b[start] == b'-';
+    let int_start = start + usize::from(neg);
+    let mut i = int_start;
+    let mut value: u64 = 0;
+    let mut overflow = false;
+    while let c @ b'0'..=b'9' = byte(b, i)? {
+        let next = value
+            .checked_mul(10)
+            .and_then(|v| v.checked_add(u64::from(c - b'0')));
+        overflow |= next.is_none();
+        value = next.unwrap_or(0);
+        i += 1;
+    }
+    if i == int_start || (b[int_start] == b'0' && i - int_start > 1) {
+        return Err(Miss::Decline);
+    }
+    let mut float = false;
+    if byte(b, i)? == b'.' {
+        i = digits(b, i + 1)?;
+        float = true;
+    }
+    if matches!(byte(b, i)?, b'e' | b'E') {
+        i += 1;
+        if matches!(byte(b, i)?, b'+' | b'-') {
+            i += 1;
+        }
+        i = digits(b, i)?;
+        float = true;
+    }
+    if float {
+        return Ok((i, bits::FLOAT, 0));
+    }
+    let signed = if neg {
+        -i128::from(value)
+    } else {
+        i128::from(value)
+    };
+    match i64::try_from(signed) {
+        Ok(v) if !overflow => Ok((i, bits::INT, v)),
+        _ => Ok((i, bits::BIGINT, 0)),
+    }
+}
+
+/// The end of a non-empty run of digits from `i`.
+fn digits(b: &[u8], start: usize) -> Read<usize> {
+    let mut i = start;
+    while byte(b, i)?.is_ascii_digit() {
+        i += 1;
+    }
+    if i == start {
+        return Err(Miss::Decline);
+    }
+    Ok(i)
+}
+
+/// Reads the string whose opening quote is at `b[i - 1]`, appending its unescaped content to
+/// `out`; returns the index after the closing quote and whether it had escapes.
+#[inline]
+pub(crate) fn string(b: &[u8], mut i: usize, out: &mut Vec<u8>) -> Read<(usize, bool)> {
+    let mut escaped = false;
+    loop {
+        let rest = b.get(i..).ok_or(Miss::Incomplete)?;
+        let k = quote_or_escape(rest).ok_or(Miss::Incomplete)?;
+        out.extend_from_slice(&rest[..k]);
+        i += k;
+        if b[i] == b'"' {
+            return Ok((i + 1, escaped));
+        }
+        escaped = true;
+        i = escape(b, i, out)?;
+    }
+}
+
+/// Unescapes the escape at `b[i] == '\\'` into `out`; returns the index after it.
+fn escape(b: &[u8], i: usize, out: &mut Vec<u8>) -> Read<usize> {
+    let c = match byte(b, i + 1)? {
+        b'"' => b'"',
+        b'\\' => b'\\',
+        b'/' => b'/',
+        b'b' => 8,
+        b'f' => 12,
+        b'n' => b'\n',
+        b'r' => b'\r',
+        b't' => b'\t',
+        b'u' => return unicode(b, i, out),
+        _ => return Err(Miss::Decline),
+    };
+    out.push(c);
+    Ok(i + 2)
+}
+
+/// `\uXXXX` at `b[i]`, or an escaped surrogate pair; a lone surrogate is declined (the
+/// reference rejects it).
+fn unicode(b: &[u8], i: usize, out: &mut Vec<u8>) -> Read<usize> {
+    let high = hex4(b, i + 2)?;
+    let (code, end) = if (0xD800..0xDC00).contains(&high) {
+        if byte(b, i + 6)? != b'\\' || byte(b, i + 7)? != b'u' {
+            return Err(Miss::Decline);
+        }
+        let low = hex4(b, i + 8)?;
+        if !(0xDC00..0xE000).contains(&low) {
+            return Err(Miss::Decline);
+        }
+        (0x10000 + ((high - 0xD800) << 10) + (low - 0xDC00), i + 12)
+    } else {
+        (high, i + 6)
+    };
+    let c = char::from_u32(code).ok_or(Miss::Decline)?;
+    out.extend_from_slice(c.encode_utf8(&mut [0; 4]).as_bytes());
+    Ok(end)
+}
+
+fn hex4(b: &[u8], i: usize) -> Read<u32> {
+    let mut v = 0;
+    for k in i..i + 4 {
+        let d = char::from(byte(b, k)?).to_digit(16).ok_or(Miss::Decline)?;
+        v = v << 4 | d;
+    }
+    Ok(v)
+}
+
+/// The classifier's bit for a string value (`DATE`, `TS` or `STR`), by its rules: dates are
+/// only looked for while the page's column has held no plain string.
+#[inline]
+pub(crate) fn string_bit(text: &[u8], escaped: bool, parse_dates: bool, seen: u16) -> u16 {
+    if parse_dates && !escaped && seen & bits::STR == 0 {
+        date_kind(text)
+    } else {
+        bits::STR
+    }
+}
+
+/// Days since 1970-01-01 of a `YYYY-MM-DD` that [`date_kind`] accepted.
+pub(crate) fn days(s: &[u8]) -> Option<i32> {
+    let n = |r: std::ops::Range<usize>| {
+        s[r].iter().try_fold(0u32, |a, c| {
+            c.is_ascii_digit().then(|| a * 10 + u32::from(c - b'0'))
+        })
+    };
+    let date = chrono::NaiveDate::from_ymd_opt(n(0..4)? as i32, n(5..7)?, n(8..10)?)?;
+    let epoch = chrono::NaiveDate::from_ymd_opt(1970, 1, 1)?;
+    i32::try_from(date.signed_duration_since(epoch).num_days()).ok()
+}
+
+/// Microseconds since the epoch of a `DATE` or `TS` string that [`date_kind`] accepted, as
+/// arrow-cast computes them (fraction digits beyond the sixth are truncated).
+pub(crate) fn micros(s: &[u8]) -> Option<i64> {
+    let day = i64::from(days(s)?);
+    if s.len() == 10 {
+        return Some(day * 86_400_000_000);
+    }
+    let two = |k: usize| i64::from(s[k] - b'0') * 10 + i64::from(s[k + 1] - b'0');
+    let secs = day * 86_400 + two(11) * 3600 + two(14) * 60 + two(17);
+    let mut frac = 0;
+    let digits = s.get(20..).unwrap_or(&[]);
+    for k in 0..6 {
+        frac = frac * 10 + digits.get(k).map_or(0, |d| i64::from(d - b'0'));
+    }
+    Some(secs * 1_000_000 + frac)
+}

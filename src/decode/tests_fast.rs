@@ -1,0 +1,247 @@
+//! Differential tests of the fast path (`fast/`) against the reference path (classifier +
+//! arrow-json): the same pages, cut at the same points, decoded by a fetch with the fast path
+//! and by one without, must give equal pages (rows, batches, column state) or the same error.
+//! Generated fetches are decoded twice over, so the second pass has a schema for every page;
+//! the explicit tests pin the cases where the fast path must decline.
+
+use proptest::prelude::*;
+
+use super::tests::try_page;
+use super::tests_fuzz::config;
+use super::tests_gen::{cuts, mutate, pages, Shape};
+use super::{DecodeOptions, DecodedPage, FetchDecoder};
+
+/// Decodes `bodies` twice over with and without the fast path; returns how many pages took it.
+fn differential(options: &DecodeOptions, bodies: &[Vec<u8>], seed: u64) -> Result<usize, String> {
+    let fast = FetchDecoder::new(options.clone());
+    let reference = FetchDecoder::reference(options.clone());
+    let mut taken = 0;
+    for pass in 0..2u64 {
+        for (p, body) in bodies.iter().enumerate() {
+            let cut = cuts(seed ^ (p as u64) ^ (pass << 32), body.len());
+            match (
+                try_page(&fast, body, &cut),
+                try_page(&reference, body, &cut),
+            ) {
+                (Ok(got), Ok(want)) => {
+                    same(&got, &want)?;
+                    taken += usize::from(got.fast);
+                }
+                (Err(got), Err(want)) if got.to_string() == want.to_string() => {}
+                (got, want) => {
+                    let page = String::from_utf8_lossy(body);
+                    return Err(format!("fast {got:?}\nreference {want:?}\npage {page}"));
+                }
+            }
+        }
+    }
+    Ok(taken)
+}
+
+fn same(got: &DecodedPage, want: &DecodedPage) -> Result<(), String> {
+    let equal = got.rows == want.rows && got.batches == want.batches && got.columns == want.columns;
+    if equal {
+        return Ok(());
+    }
+    Err(format!("fast {got:?}\nreference {want:?}"))
+}
+
+fn options(seed: u64, parse_dates: bool) -> DecodeOptions {
+    DecodeOptions {
+        parse_dates,
+        batch_size: 1 + (seed % 5) as usize,
+        ..DecodeOptions::default()
+    }
+}
+
+const COMPLETE: Shape = Shape {
+    drift: 0.3,
+    nested: false,
+    complete: true,
+};
+
+proptest! {
+    #![proptest_config(config())]
+
+    #[test]
+    fn complete_pages_decode_as_the_reference(seed: u64, parse_dates: bool) {
+        let bodies = pages(seed, COMPLETE);
+        differential(&options(seed, parse_dates), &bodies, seed).map_err(TestCaseError::fail)?;
+    }
+
+    #[test]
+    fn drifting_nested_pages_decode_as_the_reference(seed: u64) {
+        let bodies = pages(seed, Shape { drift: 0.3, nested: true, complete: false });
+        differential(&options(seed, true), &bodies, seed).map_err(TestCaseError::fail)?;
+    }
+
+    #[test]
+    fn mutated_pages_decode_or_fail_as_the_reference(seed: u64, mutation: u64) {
+        let mut bodies = pages(seed, COMPLETE);
+        let target = (mutation % bodies.len() as u64) as usize;
+        mutate(mutation, &mut bodies[target]);
+        differential(&options(seed, true), &bodies, seed).map_err(TestCaseError::fail)?;
+    }
+}
+
+#[test]
+fn generated_complete_pages_take_the_fast_path() {
+    // Without this, the differential above could pass with a fast path that always declines.
+    let taken: usize = (0..64)
+        .map(|seed| differential(&options(seed, true), &pages(seed, COMPLETE), seed).unwrap())
+        .sum();
+    assert!(taken >= 48, "only {taken} pages took the fast path");
+}
+
+/// A first page giving the schema id Int64, x Float64, ok Boolean, s Utf8, d Date32,
+/// t Timestamp(µs) and n Null.
+const FIRST: &str = r#"[
+  {"id":1,"x":1.5,"ok":true,"s":"a","d":"2025-07-01","t":"2025-07-01 10:00:00.123456789","n":null},
+  {"id":2,"x":-2,"ok":false,"s":null,"d":null,"t":"2025-07-02","n":null}
+]"#;
+
+/// Decodes `FIRST`, then `body` cut at every byte, with and without the fast path; checks
+/// both agree and returns whether the fast path decoded `body` (`None` if both failed).
+fn second_page(body: &str, options: &DecodeOptions) -> Option<bool> {
+    let fast = FetchDecoder::new(options.clone());
+    let reference = FetchDecoder::reference(options.clone());
+    for fetch in [&fast, &reference] {
+        try_page(fetch, FIRST.as_bytes(), &[]).unwrap();
+    }
+    let every_byte: Vec<usize> = (1..body.len()).collect();
+    let got = try_page(&fast, body.as_bytes(), &every_byte);
+    let want = try_page(&reference, body.as_bytes(), &every_byte);
+    match (got, want) {
+        (Ok(got), Ok(want)) => {
+            same(&got, &want).unwrap();
+            assert_eq!(fast.current_schema(), reference.current_schema());
+            Some(got.fast)
+        }
+        (Err(got), Err(want)) => {
+            assert_eq!(got.to_string(), want.to_string());
+            None
+        }
+        (got, want) => panic!("fast {got:?}\nreference {want:?}"),
+    }
+}
+
+fn second(body: &str) -> Option<bool> {
+    second_page(body, &DecodeOptions::default())
+}
+
+/// One row of the `FIRST` shape with `fields` (the text between the braces) swapped in.
+fn rows(fields: &[&str]) -> String {
+    let rows: Vec<String> = fields.iter().map(|f| format!("{{{f}}}")).collect();
+    format!("[{}]", rows.join(","))
+}
+
+const ROW: &str =
+    r#""id":3,"x":0.1,"ok":true,"s":"b","d":"2024-02-29","t":"1969-12-31T23:59:59.5","n":null"#;
+
+#[test]
+fn pages_of_the_schema_take_the_fast_path() {
+    assert_eq!(second(&rows(&[ROW, ROW])), Some(true));
+    assert_eq!(second("[]"), Some(true));
+    let spaced = r#"[ { "id" : -9223372036854775808 , "x" : 1E308 , "ok" : null , "s" : "" ,
+        "d" : "1900-01-01" , "t" : "2025-07-01" , "n" : null } ]"#;
+    assert_eq!(second(spaced), Some(true));
+    // Integers in a Float64 column, `-0` and exponents parse as arrow-json parses them.
+    let numbers = r#""id":-0,"x":-0,"ok":false,"s":"c","d":null,"t":null,"n":null"#;
+    let exponents = r#""id":0,"x":123.456e-7,"ok":false,"s":"c","d":null,"t":null,"n":null"#;
+    assert_eq!(second(&rows(&[numbers, exponents])), Some(true));
+}
+
+#[test]
+fn escapes_the_fast_path_decodes() {
+    // An escaped key is compared unescaped.
+    let key = r#""i\u0064":3,"x":1,"ok":true,"s":"b","d":null,"t":null,"n":null"#;
+    assert_eq!(second(&rows(&[ROW, key])), Some(true));
+    let s = r#""id":3,"x":1,"ok":true,"s":"q\"b\\s\/\b\f\n\r\t\u00e9\u4E2D\ud83d\ude00\u0000","d":null,"t":null,"n":null"#;
+    assert_eq!(second(&rows(&[s])), Some(true));
+    // Strings that look like dates or numbers stay strings in a Utf8 column.
+    let s = r#""id":3,"x":1,"ok":true,"s":"007","d":null,"t":null,"n":null"#;
+    let date = r#""id":3,"x":1,"ok":true,"s":"2025-07-01","d":null,"t":null,"n":null"#;
+    assert_eq!(second(&rows(&[s, date])), Some(true));
+}
+
+#[test]
+fn drifting_keys_fall_back() {
+    let swapped = r#""x":1,"id":3,"ok":true,"s":"b","d":null,"t":null,"n":null"#;
+    let missing = r#""id":3,"x":1,"ok":true,"s":"b","d":null,"t":null"#;
+    let late = r#""id":3,"x":1,"ok":true,"s":"b","d":null,"t":null,"n":null,"new":1"#;
+    let unknown = r#""id":3,"x":1,"ok":true,"zz":"b","d":null,"t":null,"n":null"#;
+    let repeated = r#""id":3,"id":4,"x":1,"ok":true,"s":"b","d":null,"t":null,"n":null"#;
+    let prefix = r#""idx":3,"x":1,"ok":true,"s":"b","d":null,"t":null,"n":null"#;
+    for row in [swapped, missing, late, unknown, repeated, prefix] {
+        assert_eq!(second(&rows(&[ROW, row])), Some(false), "{row}");
+    }
+    assert_eq!(second("[{}]"), Some(false));
+}
+
+#[test]
+fn values_outside_the_schema_fall_back() {
+    let cases = [
+        r#""id":1.5,"x":1,"ok":true,"s":"b","d":null,"t":null,"n":null"#,
+        r#""id":"007","x":1,"ok":true,"s":"b","d":null,"t":null,"n":null"#,
+        r#""id":9223372036854775808,"x":1,"ok":true,"s":"b","d":null,"t":null,"n":null"#,
+        r#""id":1,"x":18446744073709551616,"ok":true,"s":"b","d":null,"t":null,"n":null"#,
+        r#""id":1,"x":1,"ok":1,"s":"b","d":null,"t":null,"n":null"#,
+        r#""id":1,"x":1,"ok":true,"s":7,"d":null,"t":null,"n":null"#,
+        r#""id":1,"x":1,"ok":true,"s":{"a":1},"d":null,"t":null,"n":null"#,
+        r#""id":1,"x":1,"ok":true,"s":["a"],"d":null,"t":null,"n":null"#,
+        r#""id":1,"x":1,"ok":true,"s":"b","d":"2025-02-30","t":null,"n":null"#,
+        r#""id":1,"x":1,"ok":true,"s":"b","d":"2025-07-01 10:00:00","t":null,"n":null"#,
+        r#""id":1,"x":1,"ok":true,"s":"b","d":"2025\u002d07-01","t":null,"n":null"#,
+        r#""id":1,"x":1,"ok":true,"s":"b","d":null,"t":"noon","n":null"#,
+        r#""id":1,"x":1,"ok":true,"s":"b","d":null,"t":null,"n":0"#,
+    ];
+    for row in cases {
+        assert_eq!(second(&rows(&[ROW, row])), Some(false), "{row}");
+    }
+}
+
+#[test]
+fn invalid_pages_fail_as_the_reference_does() {
+    let lone = r#""id":1,"x":1,"ok":true,"s":"\ud800","d":null,"t":null,"n":null"#;
+    let bad_escape = r#""id":1,"x":1,"ok":true,"s":"\x","d":null,"t":null,"n":null"#;
+    let bad_number = r#""id":01,"x":1,"ok":true,"s":"b","d":null,"t":null,"n":null"#;
+    let bad_literal = r#""id":1,"x":1,"ok":tru,"s":"b","d":null,"t":null,"n":null"#;
+    for row in [lone, bad_escape, bad_number, bad_literal] {
+        assert_eq!(second(&rows(&[ROW, row])), None, "{row}");
+    }
+    assert_eq!(second(&rows(&[ROW])[..40]), None);
+    assert_eq!(second(&format!("{}x", rows(&[ROW]))), None);
+}
+
+#[test]
+fn invalid_utf8_fails_as_the_reference_does() {
+    let fast = FetchDecoder::new(DecodeOptions::default());
+    let reference = FetchDecoder::reference(DecodeOptions::default());
+    let mut body = rows(&[ROW]).into_bytes();
+    let at = body.windows(3).position(|w| w == b"\"b\"").unwrap() + 1;
+    body[at] = 0xC3; // a lead byte with no continuation
+    for fetch in [&fast, &reference] {
+        try_page(fetch, FIRST.as_bytes(), &[]).unwrap();
+    }
+    let got = try_page(&fast, &body, &[]).unwrap_err();
+    let want = try_page(&reference, &body, &[]).unwrap_err();
+    assert_eq!(got.to_string(), want.to_string());
+}
+
+#[test]
+fn batch_boundaries_and_plain_dates_match() {
+    let page = rows(&[ROW; 7]);
+    for batch_size in 1..=4 {
+        let options = DecodeOptions {
+            batch_size,
+            ..DecodeOptions::default()
+        };
+        assert_eq!(second_page(&page, &options), Some(true));
+    }
+    // Without date parsing, date-like strings are Utf8 and still decoded fast.
+    let options = DecodeOptions {
+        parse_dates: false,
+        ..DecodeOptions::default()
+    };
+    assert_eq!(second_page(&page, &options), Some(true));
+}
