@@ -13,7 +13,8 @@ use arrow_array::timezone::Tz;
 use arrow_array::RecordBatch;
 use bytes::Bytes;
 
-use super::validate::{check_finite, check_options, key_values, select_rows};
+use super::faithful::check_finite;
+use super::validate::{check_options, key_values, select_rows};
 use super::values::{json_key, make_writer, ValueWriter};
 use super::{schema_of, ChunkKind, ChunkSpec, EncoderOptions, RowRef};
 use crate::error::{Error, Result};
