@@ -4,13 +4,21 @@
 //!   spelling for them, and writing `null` instead would mean "leave unchanged", silently
 //!   keeping the old value. A null is the way to say that; pandas' missing floats already
 //!   arrive as nulls (`pyarrow.Table.from_pandas`), polars' NaN does not.
+//! * Arrow extension types (pandas `Period` and `Interval`, ...): the C data interface hands
+//!   over their storage (a month ordinal, a `{left, right}` struct), not their value.
 
 use arrow_array::cast::AsArray;
 use arrow_array::types::{Float16Type, Float32Type, Float64Type};
 use arrow_array::{Array, ArrowPrimitiveType, OffsetSizeTrait, RecordBatch};
-use arrow_schema::DataType;
+use arrow_schema::{DataType, Field, Schema};
 
 use crate::error::{Error, Result};
+
+/// Field metadata key naming an Arrow extension type (Arrow's columnar format spec).
+const EXTENSION_NAME: &str = "ARROW:extension:name";
+
+/// Extension types whose storage is their value as JSON wants it.
+const FAITHFUL_EXTENSIONS: [&str; 1] = ["arrow.json"];
 
 /// Why a cell is refused, per row: the first reason wins.
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -125,4 +133,37 @@ fn lists<O: OffsetSizeTrait>(array: &dyn Array) -> Option<Vec<Bad>> {
             })
             .collect(),
     )
+}
+
+/// Refuses columns of an Arrow extension type (other than the few sent faithfully), at any
+/// depth, naming the column and the way out.
+pub fn check_extensions(schema: &Schema) -> Result<()> {
+    for field in schema.fields() {
+        if let Some(extension) = extension_in(field) {
+            return Err(Error::encode(
+                field.name(),
+                format!(
+                    "is of the Arrow extension type `{extension}` (a pandas Period or Interval, \
+                     ...); only its storage would be sent, not its values: convert it first, \
+                     e.g. `df[\"{}\"].astype(str)`",
+                    field.name()
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The first unfaithful extension type name in `field` or its children.
+fn extension_in(field: &Field) -> Option<String> {
+    if let Some(name) = field.metadata().get(EXTENSION_NAME) {
+        if !FAITHFUL_EXTENSIONS.contains(&name.as_str()) {
+            return Some(name.clone());
+        }
+    }
+    match field.data_type() {
+        DataType::List(child) | DataType::LargeList(child) => extension_in(child),
+        DataType::Struct(children) => children.iter().find_map(|c| extension_in(c)),
+        _ => None,
+    }
 }

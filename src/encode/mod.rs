@@ -7,7 +7,7 @@
 //! exactly the same keys (all of them explicit nulls). Nothing can be cleared by accident.
 //!
 //! * [`validate`] checks everything before the first request (keys, types, duplicates), and
-//!   [`faithful`] refuses what JSON would carry wrongly (NaN, ±inf).
+//!   [`faithful`] refuses what JSON would carry wrongly (NaN, ±inf, extension types).
 //! * [`values`] writes one JSON value per Arrow type family.
 //! * [`chunk`] plans the bodies (≤ 100000 rows) and renders one on demand, so only the chunks in
 //!   flight exist as bytes.

@@ -1,5 +1,7 @@
-//! Tests of `faithful`: NaN and ±inf are refused at any depth with their column and row.
+//! Tests of `faithful`: NaN and ±inf are refused at any depth with their column and row, and
+//! extension-typed columns (pandas Period, Interval) are refused rather than sent as storage.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use arrow_array::builder::{Float64Builder, ListBuilder};
@@ -8,7 +10,7 @@ use arrow_array::{
     ArrayRef, DictionaryArray, Float32Array, Float64Array, Int32Array, Int64Array, RecordBatch,
     StringArray, StructArray,
 };
-use arrow_schema::{DataType, Field};
+use arrow_schema::{DataType, Field, Schema};
 
 use super::*;
 
@@ -113,4 +115,40 @@ fn non_finite_storage_under_a_null_is_a_null() {
     let plan = PushPlan::new(vec![batch], EncoderOptions::new(Target::Calls)).unwrap();
     let body: serde_json::Value = serde_json::from_slice(&plan.encode(0).unwrap()).unwrap();
     assert_eq!(body["f"], serde_json::json!([1.0, null, 2.0]));
+}
+
+fn extension_field(name: &str, data_type: DataType, extension: &str) -> Field {
+    let metadata = HashMap::from([("ARROW:extension:name".to_owned(), extension.to_owned())]);
+    Field::new(name, data_type, true).with_metadata(metadata)
+}
+
+fn with_field(field: Field, column: ArrayRef) -> Result<PushPlan> {
+    let schema = Schema::new(vec![Field::new("call_id", DataType::Int64, false), field]);
+    let batch = RecordBatch::try_new(Arc::new(schema), vec![ids(&[1, 2]), column]).unwrap();
+    PushPlan::new(vec![batch], EncoderOptions::new(Target::Calls))
+}
+
+#[test]
+fn extension_types_are_refused_naming_the_column_and_the_way_out() {
+    let ordinals: ArrayRef = Arc::new(Int64Array::from(vec![660, 661]));
+    let period = extension_field("month", DataType::Int64, "pandas.period");
+    let Err(Error::Encode { column, reason }) = with_field(period, ordinals.clone()) else {
+        panic!("a Period column was pushed as its ordinals");
+    };
+    assert_eq!(column, "month");
+    assert!(reason.contains("pandas.period"), "{reason}");
+    assert!(reason.contains(r#"df["month"].astype(str)"#), "{reason}");
+
+    // Nested: a list of Periods is refused too.
+    let item = Arc::new(extension_field("item", DataType::Int64, "pandas.period"));
+    let mut list = ListBuilder::new(arrow_array::builder::Int64Builder::new()).with_field(item);
+    list.append_value([Some(1)]);
+    list.append_value([Some(2)]);
+    let list = Arc::new(list.finish()) as ArrayRef;
+    let field = Field::new("months", list.data_type().clone(), true);
+    assert!(with_field(field, list).is_err());
+
+    // JSON text is its own storage: sent as the string it is.
+    let json: ArrayRef = Arc::new(StringArray::from(vec![r#"{"a":1}"#, "[]"]));
+    assert!(with_field(extension_field("j", DataType::Utf8, "arrow.json"), json).is_ok());
 }
