@@ -2,7 +2,7 @@
 
 Intended state: a value sets the cell; a null leaves it unchanged, unless its column is named in
 ``clear=``, where it clears the cell; every other row and column stays as it was (a NaN float is
-refused, as inf is: it is no null, and JSON cannot carry it). Each
+refused, as inf is: it is no null, and JSON cannot carry it). Floats arrive bit for bit. Each
 example runs against a fresh emulator (same seed, so the same starting tenant).
 """
 
@@ -147,11 +147,8 @@ def _as_read(value: Any, zone: Optional[str]) -> Any:
 
 
 def _same(want: Any, have: Any) -> bool:
-    """Equal; floats within a few ulps, because the emulator parses POST bodies with
-    serde_json's default float parser, which is not correctly rounded (its `float_roundtrip`
-    feature is); the client's own encoding and decoding are exact (checked in isolation)."""
-    if isinstance(want, float) and isinstance(have, float):
-        return abs(want - have) <= 4 * math.ulp(want)
+    """Equal, floats exactly: the client encodes them shortest-round-trip and the emulator parses
+    them correctly rounded (serde_json's `float_roundtrip`)."""
     return bool(want == have)
 
 
