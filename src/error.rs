@@ -17,7 +17,10 @@ pub enum Error {
         message: String,
     },
     /// 429 after every retry; `retry_after` is the server's last hint in seconds.
-    #[error("{endpoint} is rate limited (HTTP 429) after {attempts} attempts; retry after {retry_after:?} s")]
+    #[error(
+        "{endpoint} is rate limited (HTTP 429) after {attempts} attempts{}",
+        retry_hint(*.retry_after)
+    )]
     RateLimited {
         endpoint: String,
         attempts: u32,
@@ -53,6 +56,11 @@ pub enum Error {
     Io(#[from] std::io::Error),
 }
 
+/// `"; retry after 1.5 s"`, or nothing when the server gave no usable `Retry-After`.
+fn retry_hint(retry_after: Option<f64>) -> String {
+    retry_after.map_or_else(String::new, |s| format!("; retry after {s} s"))
+}
+
 /// `Result` with [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
@@ -73,5 +81,30 @@ impl Error {
             column: column.into(),
             reason: reason.into(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rate_limit_messages_show_the_hint_as_a_number_or_not_at_all() {
+        let limited = |retry_after| {
+            Error::RateLimited {
+                endpoint: "GET /reps".into(),
+                attempts: 2,
+                retry_after,
+            }
+            .to_string()
+        };
+        assert_eq!(
+            limited(Some(1.5)),
+            "GET /reps is rate limited (HTTP 429) after 2 attempts; retry after 1.5 s"
+        );
+        assert_eq!(
+            limited(None),
+            "GET /reps is rate limited (HTTP 429) after 2 attempts"
+        );
     }
 }
