@@ -83,3 +83,29 @@ impl Error {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rate_limit_messages_say_the_hint_in_words() {
+        let limited = |retry_after| {
+            Error::RateLimited {
+                endpoint: "GET /reps".into(),
+                attempts: 2,
+                retry_after,
+            }
+            .to_string()
+        };
+        assert_eq!(
+            limited(Some(1.5)),
+            "GET /reps is rate limited (HTTP 429) after 2 attempts; the server asked to retry \
+             after 1.5 s"
+        );
+        assert_eq!(
+            limited(None),
+            "GET /reps is rate limited (HTTP 429) after 2 attempts; the server gave no Retry-After"
+        );
+    }
+}

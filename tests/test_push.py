@@ -188,6 +188,36 @@ def test_bad_input_sends_nothing(write_emulator, frame, kwargs, match):
     assert _calls(client).equals(before)
 
 
+@pytest.mark.parametrize(
+    ("frame", "clear", "column", "says"),
+    [
+        (pl.DataFrame({"call_id": [1, 2], "s": [0.5, float("nan")]}), [], "s", "NaN value (row 1)"),
+        (pl.DataFrame({"call_id": [1, 2], "s": [[0.5], [float("nan")]]}), ["s"], "s", "(row 1)"),
+        (
+            pd.DataFrame({"call_id": [1, 2], "month": pd.period_range("2025-01", periods=2)}),
+            [],
+            "month",
+            'df["month"].astype(str)',
+        ),
+        (
+            pd.DataFrame({"call_id": [1, 2], "span": pd.interval_range(0, 2)}),
+            [],
+            "span",
+            "interval",
+        ),
+    ],
+)
+def test_values_json_would_carry_wrongly_are_refused(write_emulator, frame, clear, column, says):
+    # A NaN sent as null would leave the old value; a Period or Interval would go as its storage.
+    client = write_emulator.client(progress=False)
+    before = _calls(client)
+    with pytest.raises(converz.InvalidParameterError) as info:
+        client.push_updates(frame, clear=clear)
+    assert info.value.parameter == column
+    assert says in str(info.value), str(info.value)
+    assert _calls(client).equals(before)
+
+
 def test_on_duplicate_last(write_emulator):
     client = write_emulator.client(progress=False)
     first = _calls(client)["call_id"][0]

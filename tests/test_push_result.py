@@ -1,8 +1,11 @@
-"""PushResult and ChunkResult come typed from Rust; PushError reads a chunk error once."""
+"""PushResult and ChunkResult come typed from Rust; PushError reads a chunk error once; all three
+pickle (a push in a worker process hands its record back)."""
 
 from __future__ import annotations
 
 import dataclasses
+import multiprocessing
+import pickle
 
 import polars as pl
 import pytest
@@ -87,3 +90,82 @@ def test_a_failed_chunk_keeps_its_endpoint_and_reads_once(faults, base_url, erro
     assert err.result.chunks[0].status == "failed"
     assert err.result.chunks[0].error.count(text) == 1
     assert err.result.remaining.num_rows == 2
+
+
+def _fields(result: converz.PushResult) -> tuple[object, ...]:
+    remaining = None if result.remaining is None else result.remaining.to_polars().to_dicts()
+    return (
+        result.target,
+        result.rows,
+        result.chunks,
+        result.bytes,
+        result.elapsed,
+        result.dry_run,
+        result.ok,
+        result.updated,
+        result.not_found,
+        result.report(),
+        str(result),
+        remaining,
+    )
+
+
+def _failed_push(url: str, api_key: str) -> None:
+    """A push whose first chunk fails (the emulator answers 5xx to everything): one at a time,
+    so the later chunks are not sent."""
+    client = converz.Client(
+        base_url=url, api_key=api_key, retries=0, max_concurrency=1, progress=False
+    )
+    frame = pl.DataFrame({"call_id": [10, 20, 30], "note": ["a", None, "é"]})
+    client.push_updates(frame, clear=["note"], chunk_rows=2)
+
+
+def test_results_and_push_errors_pickle_round_trip(write_emulator):
+    client = write_emulator.client(progress=False)
+    ids = client.calls(columns=["call_id"]).to_polars()["call_id"][:2].to_list()
+    frame = pl.DataFrame({"call_id": [*ids, -7], "note": ["a", None, "b"]})
+    applied = client.push_updates(frame, clear=["note"], chunk_rows=2)
+    assert applied.not_found == [-7] and applied.remaining is None
+    back = pickle.loads(pickle.dumps(applied))
+    assert type(back) is converz.PushResult
+    assert _fields(back) == _fields(applied)
+    for chunk in applied.chunks:
+        assert pickle.loads(pickle.dumps(chunk)) == chunk
+
+    with (
+        Emulator(calls=100, reps=2, error_rate=1.0) as emu,
+        pytest.raises(converz.PushError) as info,
+    ):
+        _failed_push(emu.url, emu.api_key)
+    err = info.value
+    again = pickle.loads(pickle.dumps(err))
+    assert type(again) is converz.PushError
+    assert (str(again), again.hint, again.endpoint) == (str(err), err.hint, err.endpoint)
+    assert _fields(again.result) == _fields(err.result)
+    assert again.result.remaining.num_rows == 3
+    assert [c.status for c in again.result.chunks] == ["failed", "not_sent", "not_sent"]
+
+
+def test_restore_refuses_states_no_result_has():
+    with pytest.raises(ValueError, match="status"):
+        converz.ChunkResult._restore(0, "update", 1, 1, 1, "done", 0, [], [], None)
+    with pytest.raises(ValueError, match="target"):
+        converz.PushResult._restore("users", 0, [], 0, 0.0, False, None)
+
+
+def _worker(args: tuple[str, str]) -> str:
+    _failed_push(*args)
+    return "applied"
+
+
+def test_a_push_error_reaches_the_parent_of_a_multiprocessing_pool():
+    with (
+        Emulator(calls=100, reps=2, error_rate=1.0) as emu,
+        multiprocessing.get_context("fork").Pool(1) as pool,
+        pytest.raises(converz.PushError) as info,
+    ):
+        pool.map(_worker, [(emu.url, emu.api_key)])
+    result = info.value.result
+    assert [c.status for c in result.chunks] == ["failed", "not_sent", "not_sent"]
+    assert result.remaining.to_polars()["call_id"].to_list() == [10, 20, 30]
+    assert info.value.result.chunks[0].error.startswith("POST /calls answered HTTP 5")

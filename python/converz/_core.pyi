@@ -109,6 +109,10 @@ class ChunkResult:
     def error(self) -> Optional[str]: ...
     def __eq__(self, other: object, /) -> bool: ...
     def __hash__(self) -> int: ...
+    def __reduce__(self) -> tuple[Any, tuple[Any, ...]]: ...
+    @classmethod
+    def _restore(cls, *state: Any) -> ChunkResult:
+        """Rebuilds a pickled chunk (the tuple ``__reduce__`` gave)."""
 
 @final
 class PushResult:
@@ -161,6 +165,10 @@ class PushResult:
         """Chunks that failed, were interrupted or were not sent."""
     def report(self) -> str:
         """A text table of every chunk: kind, key range, rows and status."""
+    def __reduce__(self) -> tuple[Any, tuple[Any, ...]]: ...
+    @classmethod
+    def _restore(cls, *state: Any) -> PushResult:
+        """Rebuilds a pickled result (the tuple ``__reduce__`` gave; remaining as Arrow IPC)."""
 
 def push(
     client: RawClient,

@@ -27,6 +27,7 @@ Example:
 
 from __future__ import annotations
 
+import functools
 from typing import TYPE_CHECKING, Any, Optional
 
 if TYPE_CHECKING:
@@ -142,3 +143,8 @@ class PushError(ConverzError):
     def __init__(self, message: str, *, result: PushResult, **kwargs: Any) -> None:
         super().__init__(message, **kwargs)
         self.result = result
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # `result` is keyword-only, so the default (cls, args) rebuild cannot pass it: a
+        # multiprocessing worker's PushError would arrive as a MaybeEncodingError instead.
+        return (functools.partial(type(self), result=self.result), self.args, self.__dict__)

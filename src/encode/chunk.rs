@@ -13,7 +13,8 @@ use arrow_array::timezone::Tz;
 use arrow_array::RecordBatch;
 use bytes::Bytes;
 
-use super::validate::{check_finite, check_options, key_values, select_rows};
+use super::faithful::{check_extensions, check_finite};
+use super::validate::{check_options, key_values, select_rows};
 use super::values::{json_key, make_writer, ValueWriter};
 use super::{schema_of, ChunkKind, ChunkSpec, EncoderOptions, RowRef};
 use crate::error::{Error, Result};
@@ -96,6 +97,7 @@ impl PushPlan {
             return Ok(Self::empty());
         };
         let key_index = check_options(&options, &schema)?;
+        check_extensions(&schema)?;
         let zone = Tz::from_str(options.timezone.as_deref().unwrap_or("UTC"))
             .map_err(|e| Error::invalid("timezone", e.to_string()))?;
         let writers = batches

@@ -6,7 +6,8 @@
 //! to clear (`clear=[...]`) travel row-wise, grouped so every row of a row-wise body carries
 //! exactly the same keys (all of them explicit nulls). Nothing can be cleared by accident.
 //!
-//! * [`validate`] checks everything before the first request (keys, types, inf, duplicates).
+//! * [`validate`] checks everything before the first request (keys, types, duplicates), and
+//!   [`faithful`] refuses what JSON would carry wrongly (NaN, ±inf, extension types).
 //! * [`values`] writes one JSON value per Arrow type family.
 //! * [`chunk`] plans the bodies (≤ 100000 rows) and renders one on demand, so only the chunks in
 //!   flight exist as bytes.
@@ -15,6 +16,7 @@
 //! of `chunk.rs`.
 
 mod chunk;
+mod faithful;
 mod validate;
 mod values;
 
@@ -22,6 +24,8 @@ mod values;
 mod tests;
 #[cfg(test)]
 mod tests_clear;
+#[cfg(test)]
+mod tests_faithful;
 
 use arrow_array::RecordBatch;
 use arrow_schema::Schema;

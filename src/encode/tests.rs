@@ -52,10 +52,7 @@ fn every_type_encodes_to_the_expected_json() {
         ("call_id", ids(&[1, 2])),
         ("i32", Arc::new(Int32Array::from(vec![Some(-7), None]))),
         ("u64", Arc::new(UInt64Array::from(vec![u64::MAX, 0]))),
-        (
-            "f",
-            Arc::new(Float64Array::from(vec![Some(0.1), Some(f64::NAN)])),
-        ),
+        ("f", Arc::new(Float64Array::from(vec![Some(0.1), None]))),
         ("b", Arc::new(BooleanArray::from(vec![Some(true), None]))),
         (
             "s",
@@ -148,12 +145,7 @@ fn clears_are_row_wise_with_identical_keys_per_body() {
         ),
         (
             "b",
-            Arc::new(Float64Array::from(vec![
-                None,
-                None,
-                Some(1.0),
-                Some(f64::NAN),
-            ])),
+            Arc::new(Float64Array::from(vec![None, None, Some(1.0), None])),
         ),
         (
             "c",

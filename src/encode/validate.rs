@@ -1,9 +1,10 @@
 //! Everything checked before the first request: options, the key column (present, right type,
-//! no nulls, no duplicates unless `on_duplicate=Last`), no ±inf anywhere. A failed check names
+//! no nulls, no duplicates unless `on_duplicate=Last`). (Values JSON would carry wrongly are
+//! `faithful`'s.) A failed check names
 //! the column and a few rows and says what to do; nothing has been sent.
 
 use arrow_array::cast::AsArray;
-use arrow_array::types::{Float32Type, Float64Type, Int64Type};
+use arrow_array::types::Int64Type;
 use arrow_array::{Array, RecordBatch};
 use arrow_schema::{DataType, Schema};
 
@@ -220,32 +221,4 @@ pub fn select_rows(
 
 fn to_u32(v: usize) -> u32 {
     u32::try_from(v).expect("more than 4 billion rows or batches in one push")
-}
-
-/// Refuses ±inf in float columns (NaN is allowed: it means null, as in pandas).
-pub fn check_finite(batches: &[RecordBatch]) -> Result<()> {
-    let mut offset = 0;
-    for batch in batches {
-        for (field, column) in batch.schema().fields().iter().zip(batch.columns()) {
-            let infinite = match column.data_type() {
-                DataType::Float64 => column
-                    .as_primitive::<Float64Type>()
-                    .iter()
-                    .position(|v| v.is_some_and(f64::is_infinite)),
-                DataType::Float32 => column
-                    .as_primitive::<Float32Type>()
-                    .iter()
-                    .position(|v| v.is_some_and(f32::is_infinite)),
-                _ => None,
-            };
-            if let Some(row) = infinite {
-                return Err(Error::encode(
-                    field.name(),
-                    format!("has an infinite value (row {}); JSON cannot carry it: replace it or set it to null", offset + row),
-                ));
-            }
-        }
-        offset += batch.num_rows();
-    }
-    Ok(())
 }

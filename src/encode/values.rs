@@ -26,7 +26,7 @@ pub trait ValueWriter: Send + Sync {
 
     /// Whether [`write`](Self::write) writes `null` for `row`: the one definition of a missing
     /// cell, so a cell left unchanged in the columnar form is exactly one `clear=` clears (a
-    /// Null-typed column, NaN, a dictionary key pointing at a null value).
+    /// Null-typed column, a dictionary key pointing at a null value).
     fn is_null(&self, row: usize) -> bool;
 }
 
@@ -181,7 +181,7 @@ impl<T: ArrowPrimitiveType> ValueWriter for FloatWriter<T> {
     fn write(&self, row: usize, out: &mut Vec<u8>) {
         let a: &PrimitiveArray<T> = self.0.as_primitive();
         let v = (self.1)(a.value(row));
-        // NaN is how pandas spells a missing float: it means null. ±inf is refused earlier.
+        // NaN and ±inf are refused before anything is written (`faithful`): null is a fallback.
         if a.is_null(row) || !v.is_finite() {
             out.extend_from_slice(b"null");
         } else {

@@ -1,12 +1,15 @@
 //! Sending a validated [`PushPlan`] chunk by chunk: bounded concurrency, each chunk encoded right
 //! before it is sent (so peak memory stays near the input), retried on 429/5xx/connection loss
 //! (updates are idempotent: the same values give the same result), and an exact account of what
-//! was applied when something still fails.
+//! was applied when something still fails. A chunk counts as applied only when the API answers
+//! with the documented success body (`answer` reads and checks it, bounded).
 //!
 //! The chunk tasks live in a [`JoinSet`] owned by the push future: when the caller drops that
 //! future (Ctrl-C, an exception in a progress callback) every task is aborted, so nothing keeps
 //! posting in the background. Each task writes its chunk's fate into a [`PushLedger`] the caller
 //! holds, which therefore still says exactly what was applied after an interrupted push.
+
+mod answer;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -18,10 +21,11 @@ use reqwest::Method;
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
-use super::client::{ApiClient, AttemptError};
+use super::client::ApiClient;
 use super::progress::Progress;
 use crate::encode::{PushPlan, Target};
 use crate::error::Error;
+use answer::{answer_limit, read_answer};
 
 /// What happened to one chunk.
 #[derive(Debug)]
@@ -125,14 +129,6 @@ impl Drop for StopOnDrop {
     }
 }
 
-#[derive(serde::Deserialize)]
-struct UpdateAnswer {
-    #[serde(default)]
-    updated: u64,
-    #[serde(default)]
-    not_found: Vec<serde_json::Value>,
-}
-
 /// What each chunk task needs.
 #[derive(Clone)]
 struct Shared {
@@ -222,6 +218,8 @@ async fn send_chunk(shared: &Shared, index: usize) -> bool {
         }
     };
     let bytes = body.len() as u64;
+    let rows = plan.chunks()[index].rows;
+    let limit = answer_limit(body.len());
     ledger.set(index, ChunkStatus::Interrupted);
     let answer = client
         .with_retries(&endpoint, Some(progress), || {
@@ -231,19 +229,14 @@ async fn send_chunk(shared: &Shared, index: usize) -> bool {
                 let response = client
                     .send(Method::POST, target.path(), &[], Some(body))
                     .await?;
-                let text = response
-                    .bytes()
-                    .await
-                    .map_err(|e| AttemptError::transport(endpoint, &e))?;
-                serde_json::from_slice::<UpdateAnswer>(&text)
-                    .map_err(|e| AttemptError::decode(endpoint, Error::Json(e)))
+                read_answer(endpoint, response, rows, limit).await
             }
         })
         .await;
     match answer {
         Ok(answer) => {
             progress.add_bytes(bytes);
-            progress.add_page(plan.chunks()[index].rows as u64);
+            progress.add_page(rows as u64);
             ledger.bytes_sent.fetch_add(bytes, Ordering::AcqRel);
             let status = ChunkStatus::Applied {
                 updated: answer.updated,

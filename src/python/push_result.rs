@@ -1,6 +1,8 @@
 //! `converz.PushResult` and `converz.ChunkResult`: what a push did, chunk by chunk, and what is
 //! left to send. Built once in Rust from the plan and the push's outcome, immutable afterwards
-//! (frozen pyclasses), so the Python layer re-reads nothing.
+//! (frozen pyclasses), so the Python layer re-reads nothing. Both pickle (`pickle`).
+
+mod pickle;
 
 use std::collections::HashSet;
 
@@ -104,6 +106,24 @@ impl PyChunkResult {
     #[getter]
     fn columns<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTuple>> {
         PyTuple::new(py, &self.columns)
+    }
+
+    fn __reduce__<'py>(
+        slf: &Bound<'py, Self>,
+    ) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyTuple>)> {
+        let state = pickle::chunk_state(slf.py(), slf.get())?;
+        pickle::reduce(slf.as_any(), state.into_pyobject(slf.py())?)
+    }
+
+    /// Rebuilds a pickled chunk (see `__reduce__`).
+    #[classmethod]
+    #[pyo3(signature = (*state))]
+    fn _restore(
+        _cls: &Bound<'_, pyo3::types::PyType>,
+        py: Python<'_>,
+        state: pickle::ChunkState,
+    ) -> PyResult<Self> {
+        pickle::restore_chunk(py, state)
     }
 
     fn __repr__(slf: &Bound<'_, Self>) -> PyResult<String> {
@@ -249,6 +269,14 @@ impl PyPushResult {
             .collect()
     }
 
+    /// `"calls"` or `"reps"`.
+    pub fn target_name(&self) -> &'static str {
+        match self.target {
+            Target::Calls => "calls",
+            Target::Reps => "reps",
+        }
+    }
+
     /// The endpoint pushed to, as errors name it.
     pub fn endpoint(&self) -> String {
         format!("POST {}", self.target.path())
@@ -269,10 +297,25 @@ impl PyPushResult {
     /// `"calls"` or `"reps"`.
     #[getter]
     fn target(&self) -> &'static str {
-        match self.target {
-            Target::Calls => "calls",
-            Target::Reps => "reps",
-        }
+        self.target_name()
+    }
+
+    fn __reduce__<'py>(
+        slf: &Bound<'py, Self>,
+    ) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyTuple>)> {
+        let state = pickle::push_state(slf.py(), slf.get())?;
+        pickle::reduce(slf.as_any(), state.into_pyobject(slf.py())?)
+    }
+
+    /// Rebuilds a pickled result (see `__reduce__`).
+    #[classmethod]
+    #[pyo3(signature = (*state))]
+    fn _restore(
+        _cls: &Bound<'_, pyo3::types::PyType>,
+        py: Python<'_>,
+        state: pickle::PushState,
+    ) -> PyResult<Self> {
+        pickle::restore_push(py, state)
     }
 
     /// One `ChunkResult` per request body, in sending order.

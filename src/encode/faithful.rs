@@ -1,0 +1,169 @@
+//! Refusing values a JSON body would carry wrongly, before the first request.
+//!
+//! * NaN and ±inf floats, at any depth (lists, structs, dictionary values): JSON has no
+//!   spelling for them, and writing `null` instead would mean "leave unchanged", silently
+//!   keeping the old value. A null is the way to say that; pandas' missing floats already
+//!   arrive as nulls (`pyarrow.Table.from_pandas`), polars' NaN does not.
+//! * Arrow extension types (pandas `Period` and `Interval`, ...): the C data interface hands
+//!   over their storage (a month ordinal, a `{left, right}` struct), not their value.
+
+use arrow_array::cast::AsArray;
+use arrow_array::types::{Float16Type, Float32Type, Float64Type};
+use arrow_array::{Array, ArrowPrimitiveType, OffsetSizeTrait, RecordBatch};
+use arrow_schema::{DataType, Field, Schema};
+
+use crate::error::{Error, Result};
+
+/// Field metadata key naming an Arrow extension type (Arrow's columnar format spec).
+const EXTENSION_NAME: &str = "ARROW:extension:name";
+
+/// Extension types whose storage is their value as JSON wants it.
+const FAITHFUL_EXTENSIONS: [&str; 1] = ["arrow.json"];
+
+/// Why a cell is refused, per row: the first reason wins.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Bad {
+    Fine,
+    Nan,
+    Infinite,
+}
+
+/// Refuses NaN and ±inf anywhere in `batches`, naming the column and the first such row.
+pub fn check_finite(batches: &[RecordBatch]) -> Result<()> {
+    let mut offset = 0;
+    for batch in batches {
+        for (field, column) in batch.schema().fields().iter().zip(batch.columns()) {
+            let Some(marks) = marks(column.as_ref()) else {
+                continue;
+            };
+            if let Some((row, bad)) = marks.iter().enumerate().find(|(_, b)| **b != Bad::Fine) {
+                let what = match bad {
+                    Bad::Nan => "a NaN value",
+                    _ => "an infinite value",
+                };
+                return Err(Error::encode(
+                    field.name(),
+                    format!(
+                        "has {what} (row {}); JSON cannot carry it, and null would mean \"leave \
+                         unchanged\": replace it, or make it null (polars: \
+                         `.fill_nan(None)`) to leave the stored value as it is",
+                        offset + row
+                    ),
+                ));
+            }
+        }
+        offset += batch.num_rows();
+    }
+    Ok(())
+}
+
+/// Per row of `array`, whether a valid row holds a NaN or ±inf (at any depth); `None` when
+/// its type has no floats at all.
+fn marks(array: &dyn Array) -> Option<Vec<Bad>> {
+    let mut marks = match array.data_type() {
+        DataType::Float16 => floats::<Float16Type>(array, f64::from),
+        DataType::Float32 => floats::<Float32Type>(array, f64::from),
+        DataType::Float64 => floats::<Float64Type>(array, |v| v),
+        DataType::List(_) => lists::<i32>(array)?,
+        DataType::LargeList(_) => lists::<i64>(array)?,
+        DataType::Struct(_) => {
+            let children: Vec<Vec<Bad>> = array
+                .as_struct()
+                .columns()
+                .iter()
+                .filter_map(|c| marks(c))
+                .collect();
+            if children.is_empty() {
+                return None;
+            }
+            let mut rows = vec![Bad::Fine; array.len()];
+            for child in &children {
+                for (row, bad) in rows.iter_mut().zip(child) {
+                    *row = (*row).max(*bad);
+                }
+            }
+            rows
+        }
+        DataType::Dictionary(_, _) => {
+            let dict = array.as_any_dictionary();
+            // An empty dictionary (every key null) holds nothing, and `normalized_keys` would
+            // panic on it.
+            if dict.values().is_empty() {
+                return None;
+            }
+            let values = marks(dict.values().as_ref())?;
+            dict.normalized_keys()
+                .iter()
+                .map(|k| values.get(*k).copied().unwrap_or(Bad::Fine))
+                .collect()
+        }
+        _ => return None,
+    };
+    // A null row is written as null whatever its storage holds.
+    for (row, mark) in marks.iter_mut().enumerate() {
+        if array.is_null(row) {
+            *mark = Bad::Fine;
+        }
+    }
+    Some(marks)
+}
+
+fn floats<T: ArrowPrimitiveType>(array: &dyn Array, to_f64: fn(T::Native) -> f64) -> Vec<Bad> {
+    array
+        .as_primitive::<T>()
+        .values()
+        .iter()
+        .map(|v| match to_f64(*v) {
+            v if v.is_nan() => Bad::Nan,
+            v if v.is_infinite() => Bad::Infinite,
+            _ => Bad::Fine,
+        })
+        .collect()
+}
+
+fn lists<O: OffsetSizeTrait>(array: &dyn Array) -> Option<Vec<Bad>> {
+    let list = array.as_list::<O>();
+    let items = marks(list.values().as_ref())?;
+    Some(
+        list.offsets()
+            .windows(2)
+            .map(|w| {
+                let range = w[0].as_usize()..w[1].as_usize();
+                items[range].iter().copied().max().unwrap_or(Bad::Fine)
+            })
+            .collect(),
+    )
+}
+
+/// Refuses columns of an Arrow extension type (other than the few sent faithfully), at any
+/// depth, naming the column and the way out.
+pub fn check_extensions(schema: &Schema) -> Result<()> {
+    for field in schema.fields() {
+        if let Some(extension) = extension_in(field) {
+            return Err(Error::encode(
+                field.name(),
+                format!(
+                    "is of the Arrow extension type `{extension}` (a pandas Period or Interval, \
+                     ...); only its storage would be sent, not its values: convert it first, \
+                     e.g. `df[\"{}\"].astype(str)`",
+                    field.name()
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The first unfaithful extension type name in `field` or its children.
+fn extension_in(field: &Field) -> Option<String> {
+    if let Some(name) = field.metadata().get(EXTENSION_NAME) {
+        if !FAITHFUL_EXTENSIONS.contains(&name.as_str()) {
+            return Some(name.clone());
+        }
+    }
+    match field.data_type() {
+        DataType::List(child) | DataType::LargeList(child) => extension_in(child),
+        DataType::Struct(children) => children.iter().find_map(|c| extension_in(c)),
+        _ => None,
+    }
+}

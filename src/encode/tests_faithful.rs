@@ -1,0 +1,154 @@
+//! Tests of `faithful`: NaN and ±inf are refused at any depth with their column and row, and
+//! extension-typed columns (pandas Period, Interval) are refused rather than sent as storage.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use arrow_array::builder::{Float64Builder, ListBuilder};
+use arrow_array::types::Int32Type;
+use arrow_array::{
+    ArrayRef, DictionaryArray, Float32Array, Float64Array, Int32Array, Int64Array, RecordBatch,
+    StringArray, StructArray,
+};
+use arrow_schema::{DataType, Field, Schema};
+
+use super::*;
+
+fn ids(values: &[i64]) -> ArrayRef {
+    Arc::new(Int64Array::from(values.to_vec()))
+}
+
+fn refused(column: ArrayRef, clear: bool) -> String {
+    let batch =
+        RecordBatch::try_from_iter(vec![("call_id", ids(&[1, 2, 3])), ("v", column)]).unwrap();
+    let options = EncoderOptions {
+        clear: if clear { vec!["v".into()] } else { Vec::new() },
+        ..EncoderOptions::new(Target::Calls)
+    };
+    match PushPlan::new(vec![batch], options) {
+        Err(Error::Encode { column, reason }) => {
+            assert_eq!(column, "v");
+            reason
+        }
+        Err(other) => panic!("expected an encode error, got {other}"),
+        Ok(_) => panic!("pushed a non-finite value"),
+    }
+}
+
+#[test]
+fn nan_and_infinity_are_refused_in_every_float_type_with_their_row() {
+    let nan64 = Arc::new(Float64Array::from(vec![Some(1.0), None, Some(f64::NAN)]));
+    let reason = refused(nan64.clone(), false);
+    assert!(
+        reason.contains("NaN") && reason.contains("row 2"),
+        "{reason}"
+    );
+    // A NaN in a clear= column is no null either: refused the same way.
+    assert!(refused(nan64, true).contains("NaN"));
+    let nan32 = Arc::new(Float32Array::from(vec![f32::NAN, 1.0, 2.0]));
+    assert!(refused(nan32, false).contains("row 0"));
+    let inf32 = Float32Array::from(vec![1.0, f32::NEG_INFINITY, 1.0]);
+    let inf16 = arrow_cast::cast(&inf32, &DataType::Float16).unwrap();
+    let reason = refused(inf16, false);
+    assert!(
+        reason.contains("infinite") && reason.contains("row 1"),
+        "{reason}"
+    );
+}
+
+#[test]
+fn nan_inside_lists_structs_and_dictionaries_is_refused_with_the_outer_row() {
+    let mut list = ListBuilder::new(Float64Builder::new());
+    list.append_value([Some(1.0)]);
+    list.append_value([None, Some(2.0)]);
+    list.append_value([Some(3.0), Some(f64::NAN)]);
+    assert!(refused(Arc::new(list.finish()), false).contains("row 2"));
+
+    let inner: ArrayRef = Arc::new(Float64Array::from(vec![1.0, f64::INFINITY, 3.0]));
+    let names: ArrayRef = Arc::new(StringArray::from(vec!["a", "b", "c"]));
+    let record = StructArray::from(vec![
+        (Arc::new(Field::new("name", DataType::Utf8, false)), names),
+        (Arc::new(Field::new("x", DataType::Float64, false)), inner),
+    ]);
+    assert!(refused(Arc::new(record), false).contains("row 1"));
+
+    let keys = Int32Array::from(vec![0, 0, 1]);
+    let values: ArrayRef = Arc::new(Float64Array::from(vec![0.5, f64::NAN]));
+    let dict = DictionaryArray::<Int32Type>::try_new(keys, values).unwrap();
+    assert!(refused(Arc::new(dict), false).contains("row 2"));
+}
+
+#[test]
+fn an_all_null_dictionary_of_floats_is_no_error() {
+    // pandas' all-NA categorical arrives as null keys over an empty float dictionary.
+    let keys = Int32Array::from(vec![None, None, None]);
+    let values: ArrayRef = Arc::new(Float64Array::from(Vec::<f64>::new()));
+    let dict = DictionaryArray::<Int32Type>::try_new(keys, values).unwrap();
+    let batch = RecordBatch::try_from_iter(vec![
+        ("call_id", ids(&[1, 2, 3])),
+        ("d", Arc::new(dict) as ArrayRef),
+    ])
+    .unwrap();
+    let options = EncoderOptions {
+        clear: vec!["d".into()],
+        ..EncoderOptions::new(Target::Calls)
+    };
+    assert!(PushPlan::new(vec![batch], options).is_ok());
+}
+
+#[test]
+fn non_finite_storage_under_a_null_is_a_null() {
+    // The validity bitmap wins: arrow leaves any bits under a null (here a NaN).
+    let values = Float64Array::from(vec![1.0, f64::NAN, 2.0]);
+    let nulls = arrow_buffer::NullBuffer::from(vec![true, false, true]);
+    let column = Float64Array::new(values.values().clone(), Some(nulls));
+    let mut list = ListBuilder::new(Float64Builder::new());
+    list.append_value([Some(1.0)]);
+    list.append_null();
+    list.append_value([Some(2.0)]);
+    let batch = RecordBatch::try_from_iter(vec![
+        ("call_id", ids(&[1, 2, 3])),
+        ("f", Arc::new(column) as ArrayRef),
+        ("l", Arc::new(list.finish())),
+    ])
+    .unwrap();
+    let plan = PushPlan::new(vec![batch], EncoderOptions::new(Target::Calls)).unwrap();
+    let body: serde_json::Value = serde_json::from_slice(&plan.encode(0).unwrap()).unwrap();
+    assert_eq!(body["f"], serde_json::json!([1.0, null, 2.0]));
+}
+
+fn extension_field(name: &str, data_type: DataType, extension: &str) -> Field {
+    let metadata = HashMap::from([("ARROW:extension:name".to_owned(), extension.to_owned())]);
+    Field::new(name, data_type, true).with_metadata(metadata)
+}
+
+fn with_field(field: Field, column: ArrayRef) -> Result<PushPlan> {
+    let schema = Schema::new(vec![Field::new("call_id", DataType::Int64, false), field]);
+    let batch = RecordBatch::try_new(Arc::new(schema), vec![ids(&[1, 2]), column]).unwrap();
+    PushPlan::new(vec![batch], EncoderOptions::new(Target::Calls))
+}
+
+#[test]
+fn extension_types_are_refused_naming_the_column_and_the_way_out() {
+    let ordinals: ArrayRef = Arc::new(Int64Array::from(vec![660, 661]));
+    let period = extension_field("month", DataType::Int64, "pandas.period");
+    let Err(Error::Encode { column, reason }) = with_field(period, ordinals.clone()) else {
+        panic!("a Period column was pushed as its ordinals");
+    };
+    assert_eq!(column, "month");
+    assert!(reason.contains("pandas.period"), "{reason}");
+    assert!(reason.contains(r#"df["month"].astype(str)"#), "{reason}");
+
+    // Nested: a list of Periods is refused too.
+    let item = Arc::new(extension_field("item", DataType::Int64, "pandas.period"));
+    let mut list = ListBuilder::new(arrow_array::builder::Int64Builder::new()).with_field(item);
+    list.append_value([Some(1)]);
+    list.append_value([Some(2)]);
+    let list = Arc::new(list.finish()) as ArrayRef;
+    let field = Field::new("months", list.data_type().clone(), true);
+    assert!(with_field(field, list).is_err());
+
+    // JSON text is its own storage: sent as the string it is.
+    let json: ArrayRef = Arc::new(StringArray::from(vec![r#"{"a":1}"#, "[]"]));
+    assert!(with_field(extension_field("j", DataType::Utf8, "arrow.json"), json).is_ok());
+}

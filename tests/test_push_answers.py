@@ -1,0 +1,163 @@
+"""A push chunk counts as applied only when the API answers with the documented success body.
+
+A 2xx whose body is anything else (an error object, ``[]``, no or a non-integer ``updated``, an
+``updated`` larger than the rows sent) leaves the chunk failed: its rows stay in ``remaining``
+and :class:`converz.PushError` says what the server answered. The answer is read with a bound,
+so an endless one cannot grow memory. Each server here is real HTTP on loopback.
+"""
+
+from __future__ import annotations
+
+import http.server
+import threading
+from collections.abc import Iterator
+from typing import Callable
+
+import polars as pl
+import pytest
+
+import converz
+
+KEY = "push-answer-test-key-7d1e"
+FRAME = pl.DataFrame({"call_id": [1, 2, 3], "qa_score": [0.1, 0.2, 0.3]})
+
+
+class Server(http.server.ThreadingHTTPServer):
+    """Answers every POST with `answer(handler)`; counts the POSTs and the bytes it wrote."""
+
+    daemon_threads = True
+
+    def __init__(self, answer: Callable[[http.server.BaseHTTPRequestHandler], None]) -> None:
+        super().__init__(("127.0.0.1", 0), Handler)
+        self.answer = answer
+        self.posts = 0
+        self.written = 0
+
+    def client(self) -> converz.Client:
+        return converz.Client(
+            base_url=f"http://127.0.0.1:{self.server_port}/api/v1",
+            api_key=KEY,
+            retries=2,
+            backoff=0.01,
+            timeout=10.0,
+            progress=False,
+        )
+
+
+class Handler(http.server.BaseHTTPRequestHandler):
+    server: Server
+    protocol_version = "HTTP/1.1"
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers["Content-Length"]))
+        self.server.posts += 1
+        self.server.answer(self)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def serve() -> Iterator[Callable[..., Server]]:
+    servers: list[Server] = []
+
+    def start(answer: Callable[[http.server.BaseHTTPRequestHandler], None]) -> Server:
+        servers.append(Server(answer))
+        threading.Thread(target=servers[-1].serve_forever, daemon=True).start()
+        return servers[-1]
+
+    yield start
+    for server in servers:
+        server.shutdown()
+        server.server_close()
+
+
+def body(text: bytes, status: int = 200) -> Callable[[http.server.BaseHTTPRequestHandler], None]:
+    def answer(handler: http.server.BaseHTTPRequestHandler) -> None:
+        handler.send_response(status)
+        handler.send_header("Content-Type", "application/json")
+        handler.send_header("Content-Length", str(len(text)))
+        handler.end_headers()
+        handler.wfile.write(text)
+
+    return answer
+
+
+def failed_push(server: Server) -> converz.PushError:
+    with pytest.raises(converz.PushError) as info:
+        server.client().push_updates(FRAME)
+    err = info.value
+    assert not err.result.ok
+    assert [c.status for c in err.result.chunks] == ["failed"]
+    assert err.result.updated == 0
+    assert err.result.remaining.to_polars().equals(FRAME)
+    for text in (str(err), repr(err), str(err.__cause__), err.result.report()):
+        assert KEY not in text
+    return err
+
+
+@pytest.mark.parametrize(
+    ("answer", "says"),
+    [
+        (b'{"error": "database is read-only", "code": "read_only"}', "database is read-only"),
+        (b"[]", "not with a JSON object"),
+        (b'{"not_found": []}', "without `updated`"),
+        (b'{"updated": "3", "not_found": []}', "not a count"),
+        (b'{"updated": 2.5}', "not a count"),
+        (b'{"updated": -1, "not_found": []}', "not a count"),
+        (b'{"updated": 4, "not_found": []}', "more than the 3 rows sent"),
+        (b'{"updated": 3, "not_found": {"a": 1}}', "not a list of keys"),
+        (b"<html>ok</html>", "<html>ok</html>"),
+        (b"", "an empty body"),
+    ],
+)
+def test_a_2xx_that_is_not_the_success_body_fails_its_chunk(serve, answer, says):
+    server = serve(body(answer))
+    err = failed_push(server)
+    assert isinstance(err.__cause__, converz.DecodeError)
+    assert err.__cause__.endpoint == "POST /calls"
+    assert says in str(err), str(err)
+    assert "not known to be applied" in err.result.chunks[0].error
+    assert server.posts == 1  # the same answer would come again: not retried
+
+
+def test_the_documented_body_still_counts_as_applied(serve):
+    server = serve(body(b'{"updated": 2, "not_found": [3]}'))
+    result = server.client().push_updates(FRAME)
+    assert result.ok and result.updated == 2 and result.not_found == [3]
+    assert result.remaining is None
+
+
+def test_a_long_error_answer_is_quoted_bounded(serve):
+    long = b'{"error": "' + b"x" * 200_000 + b'", "code": "boom"}'
+    err = failed_push(serve(body(long)))
+    assert len(str(err)) < 4_000
+    assert len(err.result.chunks[0].error) < 2_000
+
+
+def endless(handler: http.server.BaseHTTPRequestHandler) -> None:
+    """A 200 whose chunked body never ends (until 256 MiB, or the client hangs up)."""
+    handler.send_response(200)
+    handler.send_header("Content-Type", "application/json")
+    handler.send_header("Transfer-Encoding", "chunked")
+    handler.end_headers()
+    piece = b'{"updated": 3, "not_found": [' + b"1," * 32_000
+    chunk = f"{len(piece):x}\r\n".encode() + piece + b"\r\n"
+    server = handler.server
+    assert isinstance(server, Server)
+    try:
+        while server.written < 256 * 1024 * 1024:
+            handler.wfile.write(chunk)
+            server.written += len(piece)
+    except OSError:
+        return  # the client stopped reading: what a bounded reader does
+
+
+def test_an_endless_answer_is_cut_at_the_bound(serve):
+    server = serve(endless)
+    err = failed_push(server)
+    assert isinstance(err.__cause__, converz.DecodeError)
+    assert "larger than" in str(err), str(err)
+    # The client hung up after about 1 MiB (plus what the socket buffers held), long before
+    # the server's 256 MiB.
+    assert server.written < 64 * 1024 * 1024, server.written
