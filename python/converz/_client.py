@@ -611,7 +611,7 @@ class Client:
         are then sent as explicit nulls, only for those cells, and no other field is touched.
 
         Everything is checked before the first request (key present, no null or duplicate
-        keys, key type, no inf, supported types); bad input raises
+        keys, key type, no NaN or inf, supported types); bad input raises
         :class:`~converz.InvalidParameterError` and sends nothing. Chunks of at most
         ``chunk_rows`` rows are sent concurrently and retried on 429/5xx/connection loss
         (updates are idempotent). If a chunk still fails, :class:`~converz.PushError` says
