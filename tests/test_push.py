@@ -423,3 +423,34 @@ def test_pandas_frames_arrow_cannot_take_name_the_column(write_emulator, frame, 
         client.push_updates(frame)
     assert info.value.parameter == "df"
     assert client.calls().to_polars().equals(before)
+
+
+@pytest.mark.parametrize(
+    ("arguments", "parameter"),
+    [
+        ({"timezone": 5}, "timezone"),
+        ({"dry_run": "no"}, "dry_run"),
+        ({"strict": 1}, "strict"),
+        ({"chunk_rows": 1.5}, "chunk_rows"),
+        ({"chunk_rows": True}, "chunk_rows"),
+        ({"clear": 5}, "clear"),
+        ({"clear": ["qa", 3]}, "clear"),
+        ({"progress": "yes"}, "progress"),
+    ],
+)
+def test_wrong_push_arguments_name_the_parameter(write_emulator, arguments, parameter):
+    client = write_emulator.client(progress=False)
+    frame = pl.DataFrame({"call_id": [1], "qa": [1.0]})
+    with pytest.raises(converz.InvalidParameterError) as info:
+        client.push_updates(frame, **arguments)
+    assert info.value.parameter == parameter
+
+
+def test_one_clear_column_may_be_named_without_a_list(write_emulator):
+    client = write_emulator.client(progress=False)
+    first = client.calls(columns=["call_id"]).to_polars()["call_id"][0]
+    client.push_updates(pl.DataFrame({"call_id": [first], "qa": [1.0]}))
+    result = client.push_updates(pl.DataFrame({"call_id": [first], "qa": [None]}), clear="qa")
+    assert result.ok
+    row = client.calls(columns=["call_id", "qa"]).to_polars().filter(pl.col("call_id") == first)
+    assert row["qa"].to_list() == [None]

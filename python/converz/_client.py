@@ -137,6 +137,38 @@ def _arrow_input(data: Any) -> Any:
     )
 
 
+def _push_arguments(clear: Any, chunk_rows: Any, timezone: Any, **flags: Any) -> list[str]:
+    """Checks push_updates' plain arguments before anything is read; returns ``clear`` as a list.
+
+    One column name is accepted for ``clear`` (``clear="qa_score"``), not iterated as letters.
+    """
+    if isinstance(clear, str):
+        clear = [clear]
+    elif clear is None:
+        clear = []
+    elif not isinstance(clear, Sequence) or not all(isinstance(c, str) for c in clear):
+        raise InvalidParameterError(
+            f"clear takes column names (a str or a list of str), got {clear!r:.80}",
+            parameter="clear",
+        )
+    if isinstance(chunk_rows, bool) or not hasattr(chunk_rows, "__index__"):
+        raise InvalidParameterError(
+            f"chunk_rows must be an int, got {type(chunk_rows).__name__}", parameter="chunk_rows"
+        )
+    if timezone is not None and not isinstance(timezone, str):
+        raise InvalidParameterError(
+            f"timezone must be an IANA zone name such as 'Europe/Amsterdam', got "
+            f"{type(timezone).__name__}",
+            parameter="timezone",
+        )
+    for name, value in flags.items():
+        if not isinstance(value, bool) and not (name == "progress" and value is None):
+            raise InvalidParameterError(
+                f"{name} must be True or False, got {value!r:.40}", parameter=name
+            )
+    return list(clear)
+
+
 def _from_pandas(pa: Any, frame: Any) -> Any:
     """A pandas frame as an Arrow table; what Arrow cannot take names the column."""
     names = [str(name) for name in frame.columns]
@@ -642,13 +674,16 @@ class Client:
             >>> # qa_score of call 20 is untouched; to clear it instead:
             >>> res = client.push_updates(scores, clear=["qa_score"])  # doctest: +SKIP
         """
+        clear = _push_arguments(
+            clear, chunk_rows, timezone, dry_run=dry_run, strict=strict, progress=progress
+        )
         data = _arrow_input(df)
         with progress_bar(self._pick(progress), "push", unit="chunks") as callback:
             result = _core.push(
                 self._raw,
                 data,
                 to=to,
-                clear=list(clear or ()),
+                clear=clear,
                 chunk_rows=chunk_rows,
                 on_duplicate=on_duplicate,
                 timezone=timezone,
