@@ -85,7 +85,8 @@ pub fn parse_answer(body: &[u8], rows: usize) -> Result<UpdateAnswer, String> {
         return Err(unexpected("not with a JSON object"));
     };
     if answer.contains_key("error") {
-        let (code, message) = parse_error_body(body);
+        // No key here: the retry layer redacts the key from every failed attempt's error.
+        let (code, message) = parse_error_body(body, "");
         return Err(format!(
             "answered with a success status but with an error ({code}): {message}; the chunk \
              is not known to be applied"
