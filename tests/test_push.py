@@ -374,8 +374,18 @@ def _stop_a_slow_push(emu: Emulator, how: str, ids: list[int]) -> BaseException:
         if time.monotonic() - started > 1.0:
             raise ValueError("progress bar broke")
 
+    options = {
+        "to": None,
+        "clear": [],
+        "chunk_rows": 100,
+        "on_duplicate": "error",
+        "timezone": None,
+        "dry_run": False,
+        "strict": False,
+        "progress": callback,
+    }
     with pytest.raises(converz.PushError) as info:
-        _core.push(client._raw, frame, chunk_rows=100, progress=callback)
+        _core.push(client._raw, frame, options)
     return info.value
 
 

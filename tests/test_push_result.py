@@ -53,15 +53,30 @@ def test_results_are_frozen_native_objects(write_emulator):
     ]
 
 
+def _options(**given):
+    """Every key `_core.push` reads, with push_updates' defaults."""
+    defaults = {
+        "to": None,
+        "clear": [],
+        "chunk_rows": 100_000,
+        "on_duplicate": "error",
+        "timezone": None,
+        "dry_run": False,
+        "strict": False,
+        "progress": None,
+    }
+    return {**defaults, **given}
+
+
 def test_strict_is_decided_in_the_core(write_emulator):
     client = write_emulator.client(progress=False)
     frame = pl.DataFrame({"call_id": [-5, -6, -5], "qa_score": [1.0, 2.0, 3.0]})
     with pytest.raises(converz.InvalidRequestError) as info:
-        _core.push(client._raw, frame, strict=True, on_duplicate="last")
+        _core.push(client._raw, frame, _options(strict=True, on_duplicate="last"))
     assert info.value.code == "not_found"
     assert info.value.endpoint == "POST /calls"
     assert "2 keys do not exist" in str(info.value)
-    result = _core.push(client._raw, frame, on_duplicate="last")
+    result = _core.push(client._raw, frame, _options(on_duplicate="last"))
     assert sorted(result.not_found) == [-6, -5]
 
 

@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     import polars as pl
     from typing_extensions import Unpack
 
+    from converz._core import _PushOptions
     from converz._sync import SyncResult
 
 __all__ = ["Client"]
@@ -253,14 +254,16 @@ class Client:
                 parameter="progress",
             )
         self._raw = _core.RawClient(
-            base_url=_resolve_base_url(base_url, tenant),
-            api_key=api_key if api_key is not None else os.environ.get(_ENV_KEY, ""),
-            timeout=timeout,
-            connect_timeout=connect_timeout,
-            retries=retries,
-            backoff=backoff,
-            max_concurrency=max_concurrency,
-            page_size=page_size,
+            {
+                "base_url": _resolve_base_url(base_url, tenant),
+                "api_key": api_key if api_key is not None else os.environ.get(_ENV_KEY, ""),
+                "timeout": timeout,
+                "connect_timeout": connect_timeout,
+                "retries": retries,
+                "backoff": backoff,
+                "max_concurrency": max_concurrency,
+                "page_size": page_size,
+            }
         )
         self._page_size: Optional[int] = self._raw.page_size
         self._progress = progress
@@ -679,18 +682,17 @@ class Client:
         )
         data = _arrow_input(df)
         with progress_bar(self._pick(progress), "push", unit="chunks") as callback:
-            result = _core.push(
-                self._raw,
-                data,
-                to=to,
-                clear=clear,
-                chunk_rows=chunk_rows,
-                on_duplicate=on_duplicate,
-                timezone=timezone,
-                dry_run=dry_run,
-                strict=strict,
-                progress=callback,
-            )
+            options: _PushOptions = {
+                "to": to,
+                "clear": clear,
+                "chunk_rows": chunk_rows,
+                "on_duplicate": on_duplicate,
+                "timezone": timezone,
+                "dry_run": dry_run,
+                "strict": strict,
+                "progress": callback,
+            }
+            result = _core.push(self._raw, data, options)
         logger.info("%s", result)
         return result
 

@@ -1,7 +1,7 @@
 """Stubs for the native module `converz._core`. The public API is documented in `converz`."""
 
 from collections.abc import Iterator, Sequence
-from typing import Any, Callable, Final, Literal, Optional, Union, final
+from typing import Any, Callable, Final, Literal, Optional, TypedDict, Union, final
 
 from converz._query import _Query
 from converz._table import Table
@@ -14,20 +14,19 @@ _Date = Any  # datetime.date | datetime.datetime | str
 _AnyQuery = _Query  # CallsQuery, RepsQuery or ReportQuery
 _Progress = Optional[Callable[[int, int, int, int], None]]
 
+class _ClientSettings(TypedDict):
+    base_url: str
+    api_key: str
+    timeout: float
+    connect_timeout: float
+    retries: int
+    backoff: float
+    max_concurrency: int
+    page_size: Optional[int]
+
 @final
 class RawClient:
-    def __new__(
-        cls,
-        *,
-        base_url: str,
-        api_key: str,
-        timeout: float,
-        connect_timeout: float,
-        retries: int,
-        backoff: float,
-        max_concurrency: int,
-        page_size: Optional[int],
-    ) -> RawClient: ...
+    def __new__(cls, settings: _ClientSettings) -> RawClient: ...
     @property
     def base_url(self) -> str: ...
     @property
@@ -170,19 +169,17 @@ class PushResult:
     def _restore(cls, *state: Any) -> PushResult:
         """Rebuilds a pickled result (the tuple ``__reduce__`` gave; remaining as Arrow IPC)."""
 
-def push(
-    client: RawClient,
-    data: object,
-    *,
-    to: Optional[Literal["calls", "reps"]] = None,
-    clear: Sequence[str] = ...,
-    chunk_rows: int = 100_000,
-    on_duplicate: Literal["error", "last"] = "error",
-    timezone: Optional[str] = None,
-    dry_run: bool = False,
-    strict: bool = False,
-    progress: _Progress = None,
-) -> PushResult:
+class _PushOptions(TypedDict):
+    to: Optional[Literal["calls", "reps"]]
+    clear: Sequence[str]
+    chunk_rows: int
+    on_duplicate: Literal["error", "last"]
+    timezone: Optional[str]
+    dry_run: bool
+    strict: bool
+    progress: _Progress
+
+def push(client: RawClient, data: object, options: _PushOptions) -> PushResult:
     """Validates and sends ``data``; see :meth:`converz.Client.push_updates`.
 
     Raises:
@@ -194,21 +191,20 @@ def push(
     """
 
 # --- emulator ---
+class _EmulatorSettings(TypedDict):
+    calls: int
+    reps: int
+    seed: int
+    host: str
+    port: int
+    api_key: Optional[str]
+    today: Optional[_Date]
+    days: int
+    faults: Optional[Faults]
+
 @final
 class Emulator:
-    def __new__(
-        cls,
-        *,
-        calls: int = 100_000,
-        reps: int = 200,
-        seed: int = 0,
-        host: str = "127.0.0.1",
-        port: int = 0,
-        api_key: Optional[str] = None,
-        today: Optional[_Date] = None,
-        days: int = 365,
-        faults: Optional[Faults] = None,
-    ) -> Emulator: ...
+    def __new__(cls, settings: _EmulatorSettings) -> Emulator: ...
     @property
     def url(self) -> str: ...
     @property

@@ -16,40 +16,53 @@ pub struct PyRawClient {
     page_size: Option<usize>,
 }
 
+/// The settings of a `RawClient`, one dict with every key, each value checked by name.
+#[derive(FromPyObject)]
+#[pyo3(from_item_all)]
+struct ClientSettings<'py> {
+    base_url: Bound<'py, PyAny>,
+    api_key: Bound<'py, PyAny>,
+    timeout: Bound<'py, PyAny>,
+    connect_timeout: Bound<'py, PyAny>,
+    retries: Bound<'py, PyAny>,
+    backoff: Bound<'py, PyAny>,
+    max_concurrency: Bound<'py, PyAny>,
+    page_size: Option<Bound<'py, PyAny>>,
+}
+
 #[pymethods]
 impl PyRawClient {
-    /// Every setting is required: `converz.Client` passes them all, and a value of the wrong
-    /// type must be an `InvalidParameterError` naming it, which a typed signature (a
+    /// Every setting is required: `converz.Client` passes them all in one dict, and a value of
+    /// the wrong type must be an `InvalidParameterError` naming it, which a typed signature (a
     /// `TypeError` or `OverflowError` from pyo3) cannot give.
     #[new]
-    #[pyo3(signature = (*, base_url, api_key, timeout, connect_timeout, retries, backoff, max_concurrency, page_size))]
-    #[allow(clippy::too_many_arguments)]
-    fn new(
-        base_url: &Bound<'_, PyAny>,
-        api_key: &Bound<'_, PyAny>,
-        timeout: &Bound<'_, PyAny>,
-        connect_timeout: &Bound<'_, PyAny>,
-        retries: &Bound<'_, PyAny>,
-        backoff: &Bound<'_, PyAny>,
-        max_concurrency: &Bound<'_, PyAny>,
-        page_size: Option<&Bound<'_, PyAny>>,
-    ) -> PyResult<Self> {
-        let retries = AnyInt::arg("retries", retries, 0, i128::from(MAX_RETRIES))? as u32;
-        let max_concurrency = AnyInt::arg("max_concurrency", max_concurrency, 1, 64)? as usize;
+    fn new(settings: ClientSettings<'_>) -> PyResult<Self> {
+        let ClientSettings {
+            base_url,
+            api_key,
+            timeout,
+            connect_timeout,
+            retries,
+            backoff,
+            max_concurrency,
+            page_size,
+        } = settings;
+        let retries = AnyInt::arg("retries", &retries, 0, i128::from(MAX_RETRIES))? as u32;
+        let max_concurrency = AnyInt::arg("max_concurrency", &max_concurrency, 1, 64)? as usize;
         let page_size = page_size
-            .map(|size| AnyInt::arg("page_size", size, 1, MAX_PAGE_SIZE as i128))
+            .map(|size| AnyInt::arg("page_size", &size, 1, MAX_PAGE_SIZE as i128))
             .transpose()?
             .map(|size| size as usize);
-        let initial_backoff = seconds("backoff", number_arg("backoff", backoff)?)?;
+        let initial_backoff = seconds("backoff", number_arg("backoff", &backoff)?)?;
         let defaults = RetryConfig::default();
         let config = ClientConfig {
-            base_url: text_arg("base_url", base_url)?,
-            api_key: text_arg("api_key", api_key)?,
+            base_url: text_arg("base_url", &base_url)?,
+            api_key: text_arg("api_key", &api_key)?,
             connect_timeout: seconds(
                 "connect_timeout",
-                number_arg("connect_timeout", connect_timeout)?,
+                number_arg("connect_timeout", &connect_timeout)?,
             )?,
-            request_timeout: seconds("timeout", number_arg("timeout", timeout)?)?,
+            request_timeout: seconds("timeout", number_arg("timeout", &timeout)?)?,
             retry: RetryConfig {
                 max_retries: retries,
                 initial_backoff,

@@ -63,29 +63,44 @@ fn read_frame(
     Ok((schema, batches))
 }
 
-/// Validates and sends `data`; see `converz.Client.push_updates`.
-#[pyfunction]
-#[pyo3(signature = (client, data, *, to=None, clear=Vec::new(), chunk_rows=100_000, on_duplicate="error", timezone=None, dry_run=false, strict=false, progress=None))]
-#[allow(clippy::too_many_arguments)]
-pub fn push(
-    py: Python<'_>,
-    client: &Bound<'_, PyRawClient>,
-    data: &Bound<'_, PyAny>,
-    to: Option<&str>,
+/// How to push, as `converz.Client.push_updates` passes it (one dict, every key present).
+#[derive(FromPyObject)]
+#[pyo3(from_item_all)]
+pub struct PushOptions {
+    to: Option<String>,
     clear: Vec<String>,
     chunk_rows: usize,
-    on_duplicate: &str,
+    on_duplicate: String,
     timezone: Option<String>,
     dry_run: bool,
     strict: bool,
     progress: Option<Py<PyAny>>,
+}
+
+/// Validates and sends `data`; see `converz.Client.push_updates`.
+#[pyfunction]
+pub fn push(
+    py: Python<'_>,
+    client: &Bound<'_, PyRawClient>,
+    data: &Bound<'_, PyAny>,
+    options: PushOptions,
 ) -> PyResult<Py<PyPushResult>> {
+    let PushOptions {
+        to,
+        clear,
+        chunk_rows,
+        on_duplicate,
+        timezone,
+        dry_run,
+        strict,
+        progress,
+    } = options;
     let (schema, batches) = read_frame(data)?;
-    let target = parse_target(to, &schema)?;
+    let target = parse_target(to.as_deref(), &schema)?;
     let options = EncoderOptions {
         clear,
         chunk_rows,
-        on_duplicate: parse_on_duplicate(on_duplicate)?,
+        on_duplicate: parse_on_duplicate(&on_duplicate)?,
         timezone,
         ..EncoderOptions::new(target)
     };

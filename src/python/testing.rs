@@ -105,28 +105,36 @@ impl FaultSettings {
     }
 }
 
+/// The settings of an emulator, as `converz.testing.Emulator` passes them (one dict, every key).
+#[derive(FromPyObject)]
+#[pyo3(from_item_all)]
+struct EmulatorSettings {
+    calls: AnyInt,
+    reps: AnyInt,
+    seed: AnyInt,
+    host: String,
+    port: AnyInt,
+    api_key: Option<String>,
+    today: Option<DateArg>,
+    days: AnyInt,
+    faults: Option<FaultSettings>,
+}
+
 #[pymethods]
 impl PyEmulator {
     #[new]
-    // The text signature spells the defaults out: pyo3 shows wrapped defaults (`AnyInt(..)`)
-    // as `...`, which `help()` and mypy.stubtest would then print.
-    #[pyo3(
-        signature = (*, calls=AnyInt(100_000), reps=AnyInt(200), seed=AnyInt(0), host="127.0.0.1".to_owned(), port=AnyInt(0), api_key=None, today=None, days=AnyInt(365), faults=None),
-        text_signature = "(*, calls=100000, reps=200, seed=0, host='127.0.0.1', port=0, api_key=None, today=None, days=365, faults=None)"
-    )]
-    #[allow(clippy::too_many_arguments)]
-    fn new(
-        py: Python<'_>,
-        calls: AnyInt,
-        reps: AnyInt,
-        seed: AnyInt,
-        host: String,
-        port: AnyInt,
-        api_key: Option<String>,
-        today: Option<DateArg>,
-        days: AnyInt,
-        faults: Option<FaultSettings>,
-    ) -> PyResult<Self> {
+    fn new(py: Python<'_>, settings: EmulatorSettings) -> PyResult<Self> {
+        let EmulatorSettings {
+            calls,
+            reps,
+            seed,
+            host,
+            port,
+            api_key,
+            today,
+            days,
+            faults,
+        } = settings;
         let defaults = EmulatorConfig::default();
         let port = port.within("port", 0, i128::from(u16::MAX))? as u16;
         let config = EmulatorConfig {

@@ -53,14 +53,17 @@ class Emulator:
         **faults: Any,
     ) -> None:
         self._raw = _core.Emulator(
-            calls=calls,
-            reps=reps,
-            seed=seed,
-            port=port,
-            api_key=api_key,
-            today=today,
-            days=days,
-            faults=Faults(**faults),
+            {
+                "calls": calls,
+                "reps": reps,
+                "seed": seed,
+                "host": "127.0.0.1",
+                "port": port,
+                "api_key": api_key,
+                "today": today,
+                "days": days,
+                "faults": Faults(**faults),
+            }
         )
 
     @property
