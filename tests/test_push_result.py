@@ -158,7 +158,9 @@ def test_results_and_push_errors_pickle_round_trip(write_emulator):
     assert (str(again), again.hint, again.endpoint) == (str(err), err.hint, err.endpoint)
     assert _fields(again.result) == _fields(err.result)
     assert again.result.remaining.num_rows == 3
-    assert [c.status for c in again.result.chunks] == ["failed", "not_sent", "not_sent"]
+    # One chunk at a time: the first sent fails, the others are never sent (which one goes
+    # first is the runtime's choice).
+    assert sorted(c.status for c in again.result.chunks) == ["failed", "not_sent", "not_sent"]
 
 
 def test_restore_refuses_states_no_result_has():
@@ -181,6 +183,6 @@ def test_a_push_error_reaches_the_parent_of_a_multiprocessing_pool():
     ):
         pool.map(_worker, [(emu.url, emu.api_key)])
     result = info.value.result
-    assert [c.status for c in result.chunks] == ["failed", "not_sent", "not_sent"]
+    assert sorted(c.status for c in result.chunks) == ["failed", "not_sent", "not_sent"]
     assert result.remaining.to_polars()["call_id"].to_list() == [10, 20, 30]
     assert info.value.result.chunks[0].error.startswith("POST /calls answered HTTP 5")
