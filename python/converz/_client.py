@@ -310,7 +310,7 @@ class Client:
     ) -> Table:
         started = time.perf_counter()
         with progress_bar(self._pick(progress), query.endpoint) as callback:
-            options = self._options(page_size, parse_dates, schema, stream=False)
+            options = self._options(query, page_size, parse_dates, schema, stream=False)
             raw = _core.fetch(self._raw, query, {**options, "progress": callback})
         table, warnings, pages = cast("tuple[Any, list[str], int]", raw)
         if table.num_rows == 0 and not table.column_types():
@@ -327,11 +327,12 @@ class Client:
         parse_dates: bool = True,
         schema: Optional[dict[str, Any]] = None,
     ) -> TableStream:
-        options = self._options(page_size, parse_dates, schema, stream=True)
+        options = self._options(query, page_size, parse_dates, schema, stream=True)
         return TableStream(_core.fetch(self._raw, query, {**options, "progress": None}))
 
     def _options(
         self,
+        query: _Query,
         page_size: Optional[int],
         parse_dates: bool,
         schema: Optional[dict[str, Any]],
@@ -347,6 +348,8 @@ class Client:
             "page_size": self._page_size if page_size is None else page_size,
             "parse_dates": bool(parse_dates),
             "schema": schema,
+            # The decoder's first pages start on the fast path with these; never the result.
+            "hint": documented_columns(query.endpoint, query.to_kwargs(), bool(parse_dates)),
             "stream": stream,
         }
 

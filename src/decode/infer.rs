@@ -232,6 +232,31 @@ impl Kind {
     }
 }
 
+/// Column state that resolves to `hint`'s types, as if one row had shown a value of each
+/// (a `Null` column: only nulls); `None` if the hint is empty or names a type inference never
+/// gives a primitive column (the fast path decodes primitive columns only).
+pub(crate) fn hint_fields(hint: &[(String, DataType)]) -> Option<Fields> {
+    let mut fields = Fields::default();
+    for (name, data_type) in hint {
+        let seen = match data_type {
+            DataType::Null => bits::NULL,
+            DataType::Boolean => bits::BOOL,
+            DataType::Int64 => bits::INT,
+            DataType::Float64 => bits::FLOAT,
+            DataType::Date32 => bits::DATE,
+            DataType::Timestamp(TimeUnit::Microsecond, None) => bits::TS,
+            DataType::Utf8 => bits::STR,
+            _ => return None,
+        };
+        let (i, new) = fields.position_or_insert(name);
+        if !new {
+            return None; // a name twice: not a row the API sends
+        }
+        fields.cols[i].seen = seen;
+    }
+    (!fields.is_empty()).then_some(fields)
+}
+
 /// The Arrow schema for `fields`, with user overrides winning over inference.
 pub(crate) fn schema_of(fields: &Fields, overrides: &[(String, DataType)]) -> Arc<Schema> {
     let columns: Vec<Field> = fields

@@ -86,12 +86,15 @@ mod tests_fuzz;
 #[cfg(test)]
 mod tests_gen;
 #[cfg(test)]
+mod tests_hint;
+#[cfg(test)]
 mod tests_oracle;
 #[cfg(test)]
 mod tests_schema;
 #[cfg(test)]
 mod throughput;
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use arrow_array::RecordBatch;
@@ -118,6 +121,13 @@ pub struct DecodeOptions {
     /// copy of the rows it has not flushed: with four 20,000-row pages in flight, 16 384 cost
     /// 70 MB more peak memory than 4 096 and was slower (the tape left the cache).
     pub batch_size: usize,
+    /// The columns the caller expects, in the order the API sends them, with their types:
+    /// the documented columns of the query. Only a speed hint: pages that start before any
+    /// page has finished take the fast path under this schema instead of the reference path,
+    /// and a page whose rows turn out not to fit it exactly (a column all null on the page,
+    /// another order, a wider type) is decoded again the reference way. It never changes the
+    /// result (`tests_fast.rs` checks random hints against the reference).
+    pub hint: Vec<(String, DataType)>,
 }
 
 impl Default for DecodeOptions {
@@ -126,6 +136,7 @@ impl Default for DecodeOptions {
             parse_dates: true,
             schema_overrides: Vec::new(),
             batch_size: 4_096,
+            hint: Vec::new(),
         }
     }
 }
@@ -145,6 +156,11 @@ pub(crate) struct Shared {
     fast_path: bool,
     /// Everything finished pages have shown, merged; `None` until a page had a column.
     state: RwLock<(Fields, Option<Arc<Snapshot>>)>,
+    /// The snapshot of [`DecodeOptions::hint`], for pages that start with no state yet.
+    hint: Option<Arc<Snapshot>>,
+    /// Pages finished, and how many of them by the fast path (for the debug log and tests).
+    pages: AtomicUsize,
+    fast_pages: AtomicUsize,
 }
 
 /// An immutable view of the shared schema that a page decodes with.
@@ -199,10 +215,16 @@ impl FetchDecoder {
     }
 
     fn with_fast_path(options: DecodeOptions, fast_path: bool) -> Self {
+        let hint = infer::hint_fields(&options.hint)
+            .filter(|_| fast_path)
+            .map(|fields| Arc::new(Snapshot::new(fields, &options.schema_overrides)));
         let shared = Shared {
             options,
             fast_path,
             state: RwLock::new((Fields::default(), None)),
+            hint,
+            pages: AtomicUsize::new(0),
+            fast_pages: AtomicUsize::new(0),
         };
         Self {
             shared: Arc::new(shared),
@@ -230,6 +252,12 @@ impl FetchDecoder {
         unify::finish(&self.shared.options, pages, key)
     }
 
+    /// `(pages, fast)`: pages finished so far, and how many of them took the fast path.
+    pub fn pages_decoded(&self) -> (usize, usize) {
+        let pages = self.shared.pages.load(Ordering::Relaxed);
+        (pages, self.shared.fast_pages.load(Ordering::Relaxed))
+    }
+
     /// Type conflicts seen so far by finished pages, one line per column.
     pub fn warnings(&self) -> Vec<String> {
         let state = self.shared.state.read();
@@ -253,6 +281,13 @@ impl Shared {
 
     fn snapshot(&self) -> Option<Arc<Snapshot>> {
         self.state.read().1.clone()
+    }
+
+    /// Counts a finished page.
+    fn count(&self, fast: bool) {
+        self.pages.fetch_add(1, Ordering::Relaxed);
+        self.fast_pages
+            .fetch_add(usize::from(fast), Ordering::Relaxed);
     }
 }
 

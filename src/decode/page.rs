@@ -32,6 +32,9 @@ pub struct PageDecoder {
     /// The body so far (refcounted, not copied), for a re-decode under a wider schema or
     /// when the fast path declines.
     chunks: Vec<Bytes>,
+    /// The shared schema when the page started; `None` before any page finished, when the
+    /// fast path speculates on the hint (`DecodeOptions::hint`).
+    started: Option<Arc<Snapshot>>,
 }
 
 /// Which path decodes the page.
@@ -60,17 +63,19 @@ impl PageDecoder {
         let parse_dates = shared.options.parse_dates;
         let fast = snapshot
             .as_ref()
+            .or(shared.hint.as_ref())
             .filter(|_| shared.fast_path)
             .and_then(|s| FastSink::new(s, parse_dates, batch_size));
         let mode = match fast {
             Some(sink) => Mode::Fast(sink),
-            None => Mode::Reference(StreamSink::new(snapshot, parse_dates, batch_size)),
+            None => Mode::Reference(StreamSink::new(snapshot.clone(), parse_dates, batch_size)),
         };
         Self {
             shared,
             splitter: Splitter::default(),
             mode,
             chunks: Vec::new(),
+            started: snapshot,
         }
     }
 
@@ -96,11 +101,11 @@ impl PageDecoder {
     /// reports the error if the body is not valid.
     #[cold]
     fn fall_back(&mut self) -> Result<()> {
-        let Mode::Fast(fast) = &self.mode else {
+        let Mode::Fast(_) = &self.mode else {
             return Ok(());
         };
         let options = &self.shared.options;
-        let snapshot = Some(Arc::clone(fast.snapshot()));
+        let snapshot = self.started.clone();
         let mut sink = StreamSink::new(snapshot, options.parse_dates, options.batch_size.max(1));
         self.splitter = Splitter::default();
         for chunk in &self.chunks {
@@ -115,22 +120,33 @@ impl PageDecoder {
         if let Mode::Fast(fast) = &mut self.mode {
             if self.splitter.finish().is_ok() {
                 if let Some((batches, columns, rows)) = fast.finish() {
-                    self.shared.merge(&columns);
-                    return Ok(DecodedPage {
-                        rows,
-                        batches,
-                        columns,
-                        fast: true,
-                    });
+                    let after = self.shared.merge(&columns);
+                    // A page that speculated on the hint stands only if the hint was exactly
+                    // the schema the reference would have decoded it with (an empty page has
+                    // no batches and no columns either way).
+                    let stands = self.started.is_some()
+                        || rows == 0
+                        || after.is_some_and(|a| a.schema == fast.snapshot().schema);
+                    if stands {
+                        self.shared.count(true);
+                        return Ok(DecodedPage {
+                            rows,
+                            batches,
+                            columns,
+                            fast: true,
+                        });
+                    }
                 }
             }
             self.fall_back()?;
         }
         self.splitter.finish()?;
-        match self.mode {
-            Mode::Reference(sink) => sink.finish(&self.shared, &self.chunks),
-            Mode::Fast(_) => Err(decode_error("the fast path did not fall back")),
-        }
+        let Mode::Reference(sink) = self.mode else {
+            return Err(decode_error("the fast path did not fall back"));
+        };
+        let page = sink.finish(&self.shared, &self.chunks)?;
+        self.shared.count(false);
+        Ok(page)
     }
 }
 

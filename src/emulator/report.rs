@@ -96,6 +96,31 @@ impl CallFilter {
         start..end.max(start)
     }
 
+    /// The indices of the calls on one page: the matching calls in `calls`' order, the
+    /// `range.start`-th to the `range.end`-th. Without dimension or id filters every call in
+    /// the date range matches, so the page is found by arithmetic: walking and testing every
+    /// earlier call made a whole listing quadratic (a 1M-call fetch spent half the emulator's
+    /// CPU skipping rows).
+    pub fn page<'a>(
+        &'a self,
+        calls: &'a [Call],
+        reps: &'a [Rep],
+        range: std::ops::Range<usize>,
+    ) -> Box<dyn Iterator<Item = usize> + 'a> {
+        let dates = self.date_range(calls);
+        if self.dims.is_empty() && self.vendor_call_ids.is_empty() {
+            let start = dates.start.saturating_add(range.start).min(dates.end);
+            let end = start.saturating_add(range.len()).min(dates.end);
+            return Box::new(start..end);
+        }
+        Box::new(
+            dates
+                .filter(move |&i| self.matches(&calls[i], reps))
+                .skip(range.start)
+                .take(range.len()),
+        )
+    }
+
     /// True if `call` passes the dimension filters.
     pub fn matches(&self, call: &Call, reps: &[Rep]) -> bool {
         let rep = &reps[call.rep as usize];

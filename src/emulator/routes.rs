@@ -253,12 +253,8 @@ fn list_calls(state: &State, raw: Option<&str>) -> Result<Vec<Bytes>, ApiError> 
     let store = state.store.read();
     let filter = super::report::CallFilter::from_query(&query)?;
     let projection = projection(&query, &store.call_attributes)?;
-    let candidates = filter.date_range(&store.calls);
     let range = page_range(usize::MAX, page, capped(state, per_page));
-    let matching = candidates
-        .filter(|&i| filter.matches(&store.calls[i], &store.reps))
-        .skip(range.start)
-        .take(range.len());
+    let matching = filter.page(&store.calls, &store.reps, range);
     Ok(match projection {
         None => store.call_pieces(matching),
         Some(columns) => {

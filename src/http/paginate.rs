@@ -1,8 +1,9 @@
 //! Concurrent paging of `GET /reps` and `GET /calls` into decoded pages, in page order.
 //!
 //! The API has no total count, so the pager keeps a window of page requests in flight (one tokio
-//! task each, so decoding runs on every worker thread) and stops at the first short or empty
-//! page. Two server behaviours from the contract need care (Part B §1):
+//! task each; each page decodes on the blocking pool once its body is in, see [`decode_body`])
+//! and stops at the first short or empty page. Two server behaviours from the contract need
+//! care (Part B §1):
 //!
 //! * **Capped pages.** A server may silently serve fewer rows than `n_per_page`. A short page is
 //!   therefore only the end once the page after it comes back empty. If that next page has rows,
@@ -337,9 +338,14 @@ async fn fetch_page_once(
     .await
 }
 
-/// Streams a response body into `decoder` chunk by chunk, as the bytes arrive. More than
-/// `limit` bytes (after gzip) fail the page with a decode error, not retried: reading stops,
-/// the connection is dropped, and the bytes kept so far are freed.
+/// Reads a response body and decodes it off the I/O threads. More than `limit` bytes (after
+/// gzip) fail the page with a decode error, not retried: reading stops, the connection is
+/// dropped, and the bytes kept so far are freed.
+///
+/// The body is decoded once it is complete, on tokio's blocking pool: the runtime's two I/O
+/// workers only move bytes, and as many pages decode at once as there are pages in flight and
+/// cores, while later pages download. Keeping the body costs nothing extra: the decoder keeps
+/// every chunk of a page until it is finished anyway (for a fallback or re-decode).
 pub(crate) async fn decode_body(
     response: &mut reqwest::Response,
     mut decoder: PageDecoder,
@@ -348,6 +354,7 @@ pub(crate) async fn decode_body(
     progress: Option<&Progress>,
 ) -> Result<DecodedPage, AttemptError> {
     let mut received = 0u64;
+    let mut chunks = Vec::new();
     loop {
         match response.chunk().await {
             Ok(Some(chunk)) => {
@@ -358,15 +365,29 @@ pub(crate) async fn decode_body(
                 if let Some(progress) = progress {
                     progress.add_bytes(chunk.len() as u64);
                 }
-                decoder
-                    .feed(chunk)
-                    .map_err(|e| AttemptError::decode(place, e))?;
+                chunks.push(chunk);
             }
             Ok(None) => break,
             Err(err) => return Err(AttemptError::transport(place, &err)),
         }
     }
-    decoder.finish().map_err(|e| AttemptError::decode(place, e))
+    let decoded = tokio::task::spawn_blocking(move || {
+        for chunk in chunks {
+            decoder.feed(chunk)?;
+        }
+        decoder.finish()
+    })
+    .await;
+    match decoded {
+        Ok(page) => page.map_err(|e| AttemptError::decode(place, e)),
+        Err(join) => Err(AttemptError::decode(
+            place,
+            Error::Decode {
+                endpoint: place.to_owned(),
+                message: format!("the page decoder stopped: {join}"),
+            },
+        )),
+    }
 }
 
 #[cold]

@@ -27,6 +27,9 @@ pub struct FetchOptions {
     page_size: Option<i64>,
     parse_dates: bool,
     schema: Option<Py<PyDict>>,
+    /// The query's documented columns (name → type name, in the API's order): a speed hint
+    /// for the decoder's first pages (`DecodeOptions::hint`), never a change to the result.
+    hint: Option<Py<PyDict>>,
     stream: bool,
     progress: Option<Py<PyAny>>,
 }
@@ -44,6 +47,7 @@ pub fn fetch(
     let decode = DecodeOptions {
         parse_dates: options.parse_dates,
         schema_overrides: schema_overrides(options.schema.as_ref().map(|d| d.bind(py)))?,
+        hint: schema_overrides(options.hint.as_ref().map(|d| d.bind(py)))?,
         ..DecodeOptions::default()
     };
     let decoder = Arc::new(FetchDecoder::new(decode));
@@ -70,9 +74,10 @@ pub fn fetch(
     }
     let sink = ProgressSink::new(options.progress);
     let counters = Arc::clone(&sink.counters);
-    let table = enter_converz(py, &sink, async move {
-        fetch_all(Listing::new(api, spec, decoder, Some(key), counters)).await
-    })?;
+    let listing = Listing::new(api, spec, Arc::clone(&decoder), Some(key), counters);
+    let table = enter_converz(py, &sink, async move { fetch_all(listing).await })?;
+    let (decoded, fast) = decoder.pages_decoded();
+    log::debug!(target: "converz", "decoded {decoded} pages, {fast} by the schema-specialised path");
     let pages = sink.counters.snapshot().pages;
     table_to_python(py, table, pages)?.into_py_any(py)
 }
