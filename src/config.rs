@@ -209,6 +209,21 @@ mod tests {
     use super::*;
 
     #[test]
+    fn compression_is_named_and_auto_skips_loopback() {
+        assert_eq!(Compression::parse(Some("auto")).unwrap(), Compression::Auto);
+        assert_eq!(Compression::parse(Some("gzip")).unwrap(), Compression::Gzip);
+        assert_eq!(Compression::parse(None).unwrap(), Compression::Off);
+        let err = Compression::parse(Some("brotli")).unwrap_err().to_string();
+        assert!(
+            err.contains("compression") && err.contains("brotli"),
+            "{err}"
+        );
+        assert!(Compression::Auto.wants_gzip(false) && !Compression::Auto.wants_gzip(true));
+        assert!(Compression::Gzip.wants_gzip(true));
+        assert!(!Compression::Off.wants_gzip(false));
+    }
+
+    #[test]
     fn debug_redacts_the_key() {
         let config = ClientConfig::new("https://acme.converz.co/api/v1", "sekret-key-123");
         assert!(!format!("{config:?}").contains("sekret"));

@@ -163,10 +163,6 @@ async fn compress(pieces: Vec<Bytes>) -> Bytes {
     }
 }
 
-#[cfg(test)]
-#[path = "tests_gzip.rs"]
-mod tests;
-
 /// `raw` with its parameters in name order, so `page=2&n_per_page=10` and
 /// `n_per_page=10&page=2` (one client and another) share a body. The sort is stable: values
 /// of one name (`columns=a&columns=b`) keep their order, which decides the columns'.
@@ -217,3 +213,7 @@ pub fn gzip_response(body: Bytes, fault: Fault) -> Response {
     headers.insert("vary", HeaderValue::from_static("accept-encoding"));
     response
 }
+
+#[cfg(test)]
+#[path = "tests_gzip.rs"]
+mod tests;
