@@ -6,7 +6,12 @@ the median/min/max wall time, MB/s of JSON, peak RSS above the RSS when the cloc
 (after imports and any input built before it; the ratio to the result's or input's size) and
 the ratio to converz. Results go to bench/results/<name>.json.
 
-Usage: python bench/run.py [--rows N] [--rounds K] [--name NAME] [--only read|write|latency]
+The WAN scenario (``--only wan``, also part of the default run) starts its own emulator with a
+40 ms round trip before every answer and 50 MB/s shared by all connections, every method asking
+for gzip, and reports the compressed bytes each method moved and the link utilisation (those
+bytes / seconds / bandwidth).
+
+Usage: python bench/run.py [--rows N] [--rounds K] [--name NAME] [--only read|write|latency|wan]
 """
 
 from __future__ import annotations
@@ -36,7 +41,12 @@ READ = [
 STREAM = ["iter_converz"]
 WRITE = ["write_converz", "write_requests"]
 LATENCY = ["latency_report", "latency_one_rep"]
+WAN = ["read_wan_converz", "read_wan_httpx_polars", "read_wan_transfer_ceiling"]
 KEY = "bench-key"
+# The WAN profile: the emulator waits this long before every answer (a request and its answer's
+# first byte each cross the link once: one round trip) and paces all bodies to the bandwidth.
+WAN_RTT = 0.04
+WAN_BANDWIDTH = 50e6
 
 
 def free_port() -> int:
@@ -75,11 +85,11 @@ def start_emulator(rows: int, port: int) -> subprocess.Popen[bytes]:
     raise SystemExit("the emulator did not start")
 
 
-def run_method(method: str, url: str, rows: int, concurrency: int) -> dict[str, float]:
+def run_method(method: str, url: str, rows: int, concurrency: int, *extra: str) -> dict[str, float]:
     command = [
         sys.executable, str(HERE / "methods.py"), method, "--url", url, "--key", KEY,
         "--rows", str(rows), "--concurrency", str(concurrency),
-        "--rep-id", os.environ.get("BENCH_REP_ID", ""),
+        "--rep-id", os.environ.get("BENCH_REP_ID", ""), *extra,
     ]  # fmt: skip
     output = subprocess.run(command, check=True, capture_output=True, text=True).stdout
     return json.loads(output.strip().splitlines()[-1])
@@ -149,6 +159,84 @@ def print_table(title: str, table: list[dict]) -> None:
         )
 
 
+def run_wan(args: argparse.Namespace) -> dict[str, object]:
+    """The WAN scenario on its own emulator (a child process); its table and settings."""
+    sys.path.insert(0, str(HERE))
+    from soak_emulator import EmulatorProcess
+
+    rows = args.wan_rows
+    faults = {"latency": WAN_RTT, "bandwidth": WAN_BANDWIDTH}
+    link = f"{WAN_RTT * 1e3:.0f} ms RTT, {WAN_BANDWIDTH / 1e6:.0f} MB/s"
+    print(f"\n== wan: {rows:,} calls, {link}, gzip ==")
+    options = {"calls": rows, "reps": 2000, "seed": 0, "api_key": KEY, **faults}
+    with EmulatorProcess(**options) as emulator:
+        converz_concurrency = args.wan_concurrency or args.concurrency
+        settings = {
+            "read_wan_converz": ["--page-size", str(args.wan_page_size)],
+            "read_wan_httpx_polars": ["--gzip"],
+            "read_wan_transfer_ceiling": ["--gzip"],
+        }
+        concurrency = {m: args.concurrency for m in WAN} | {"read_wan_converz": converz_concurrency}
+
+        def one(method: str) -> dict:
+            before = emulator.wire_stats()["body_bytes"]
+            result = run_method(method, emulator.url, rows, concurrency[method], *settings[method])
+            result["wire_bytes"] = emulator.wire_stats()["body_bytes"] - before
+            return result
+
+        # An untimed first pass: the emulator compresses each page once and keeps it.
+        for method in WAN:
+            one(method)
+        runs: dict[str, list[dict]] = {m: [] for m in WAN}
+        for round_number in range(args.rounds):
+            for method in WAN if round_number % 2 == 0 else list(reversed(WAN)):
+                runs[method].append(one(method))
+                last = runs[method][-1]
+                print(
+                    f"  round {round_number + 1} {method:<26} {last['seconds']:8.3f} s "
+                    f"{last['wire_bytes'] / 1e6:8.1f} MB on the wire",
+                    flush=True,
+                )
+    ref = statistics.median(r["seconds"] for r in runs["read_wan_converz"])
+    table = []
+    for method, results in runs.items():
+        seconds = [r["seconds"] for r in results]
+        median = statistics.median(seconds)
+        wire = statistics.median(r["wire_bytes"] for r in results)
+        table.append(
+            {
+                "method": method,
+                "rows": results[0]["rows"],
+                "median_s": median,
+                "min_s": min(seconds),
+                "max_s": max(seconds),
+                "wire_mb": wire / 1e6,
+                "link_utilisation": wire / median / WAN_BANDWIDTH,
+                "x_converz": median / ref,
+            }
+        )
+    print(f"\nwan ({rows:,} calls; utilisation = bytes on the wire / seconds / bandwidth)")
+    print(
+        f"| {'method':<26} | {'median s':>8} | {'min s':>7} | {'max s':>7} | {'wire MB':>7} "
+        f"| {'link use':>8} | {'x converz':>9} |"
+    )
+    print("|" + "|".join("-" * w for w in (28, 10, 9, 9, 9, 10, 11)) + "|")
+    for row in table:
+        print(
+            f"| {row['method']:<26} | {row['median_s']:8.3f} | {row['min_s']:7.3f} "
+            f"| {row['max_s']:7.3f} | {row['wire_mb']:7.1f} | {row['link_utilisation']:8.0%} "
+            f"| {row['x_converz']:9.2f} |"
+        )
+    return {
+        "rows": rows,
+        "rtt_s": WAN_RTT,
+        "bandwidth_bytes_per_s": WAN_BANDWIDTH,
+        "page_size": {"converz": args.wan_page_size, "others": 20_000},
+        "concurrency": {"converz": converz_concurrency, "others": args.concurrency},
+        "table": table,
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
@@ -156,8 +244,22 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=4)
     parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
     parser.add_argument("--name", default="latest")
-    parser.add_argument("--only", choices=["read", "write", "latency"], default=None)
+    parser.add_argument("--only", choices=["read", "write", "latency", "wan"], default=None)
+    parser.add_argument("--wan-rows", type=int, default=200_000, help="calls of the WAN run")
+    parser.add_argument(
+        "--wan-page-size", type=int, default=20_000, help="converz's page size on the WAN run"
+    )
+    parser.add_argument(
+        "--wan-concurrency", type=int, default=None, help="converz's on the WAN run (default: same)"
+    )
     args = parser.parse_args()
+    if args.only == "wan":
+        out = HERE / "results" / f"{args.name}.json"
+        results = json.loads(out.read_text()) if out.exists() else {}
+        results["wan"] = run_wan(args)
+        out.write_text(json.dumps(results, indent=2) + "\n")
+        print(f"\nwrote {out}")
+        return
 
     port = args.port or free_port()
     emulator = start_emulator(args.rows, port)
@@ -194,6 +296,8 @@ def main() -> None:
             print("the emulator did not stop within 30 s; killed it", file=sys.stderr)
             emulator.kill()
             emulator.wait()
+    if args.only is None:
+        results["wan"] = run_wan(args)
     out = HERE / "results" / f"{args.name}.json"
     out.write_text(json.dumps(results, indent=2) + "\n")
     print(f"\nwrote {out}")

@@ -1,9 +1,10 @@
-"""The soak's emulator, in its own process, with its faults switched from the soak's process.
+"""The soak's (and the WAN bench's) emulator, in its own process, driven over a pipe.
 
 ``converz emulator`` on the command line fixes its faults at start; the soak needs them off for
 the reference reads and on for the checked ones, so it hosts ``converz.testing.Emulator`` in a
 child process (spawned: nothing of the parent's runtime is inherited) and sends it commands
-over a pipe. Its RSS is reported apart from the client's.
+over a pipe. Its RSS is reported apart from the client's. The WAN bench reads from it what
+went on the wire.
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ def _serve(conn: Connection, options: dict[str, Any]) -> None:
             if command == "faults":
                 emu.set_faults(**argument)
                 conn.send(None)
+            elif command == "wire":
+                conn.send(emu.wire_stats())
             elif command == "rss":
                 with open("/proc/self/status") as status:
                     fields = dict(line.split(":", 1) for line in status if ":" in line)
@@ -55,6 +58,10 @@ class EmulatorProcess:
 
     def set_faults(self, **faults: Any) -> None:
         self._ask("faults", faults)
+
+    def wire_stats(self) -> dict[str, int]:
+        """What the emulator has sent so far (see ``Emulator.wire_stats``)."""
+        return dict(self._ask("wire"))
 
     def rss_mb(self) -> dict[str, float]:
         """The emulator process's current and peak RSS in MB."""

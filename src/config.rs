@@ -48,6 +48,54 @@ impl Default for RetryConfig {
     }
 }
 
+/// Whether response bodies are asked for gzip-compressed (`Accept-Encoding: gzip`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Compression {
+    /// gzip, except to a loopback host (the emulator): there compressing costs more CPU than
+    /// it saves in transfer.
+    #[default]
+    Auto,
+    /// Always gzip: a slow link (or the emulator's WAN profile) gains more than it costs.
+    Gzip,
+    /// Never: the server sends plain JSON.
+    Off,
+}
+
+impl Compression {
+    /// The setting named `value` (`"auto"`, `"gzip"`, or `None` for off), else an
+    /// invalid-parameter error naming `compression`.
+    pub fn parse(value: Option<&str>) -> Result<Self> {
+        match value {
+            None => Ok(Self::Off),
+            Some("auto") => Ok(Self::Auto),
+            Some("gzip") => Ok(Self::Gzip),
+            Some(other) => Err(Error::invalid(
+                "compression",
+                format!(
+                    "must be 'auto', 'gzip' or None, got {:?}",
+                    truncate(other, 40)
+                ),
+            )),
+        }
+    }
+
+    /// Whether to ask `host_is_loopback` for gzip.
+    pub fn wants_gzip(self, host_is_loopback: bool) -> bool {
+        match self {
+            Self::Auto => !host_is_loopback,
+            Self::Gzip => true,
+            Self::Off => false,
+        }
+    }
+}
+
+/// At most `max` characters of `text`, for messages.
+fn truncate(text: &str, max: usize) -> &str {
+    text.char_indices()
+        .nth(max)
+        .map_or(text, |(at, _)| &text[..at])
+}
+
 /// Everything a [`crate::http::ApiClient`] needs.
 #[derive(Clone)]
 pub struct ClientConfig {
@@ -63,6 +111,8 @@ pub struct ClientConfig {
     pub retry: RetryConfig,
     /// Page requests (or push chunks) in flight at once.
     pub max_concurrency: usize,
+    /// Whether to ask for gzip-compressed bodies.
+    pub compression: Compression,
 }
 
 impl Default for ClientConfig {
@@ -74,6 +124,7 @@ impl Default for ClientConfig {
             request_timeout: Duration::from_secs(300),
             retry: RetryConfig::default(),
             max_concurrency: 4,
+            compression: Compression::Auto,
         }
     }
 }
@@ -148,6 +199,7 @@ impl std::fmt::Debug for ClientConfig {
             .field("request_timeout", &self.request_timeout)
             .field("retry", &self.retry)
             .field("max_concurrency", &self.max_concurrency)
+            .field("compression", &self.compression)
             .finish()
     }
 }
@@ -155,6 +207,21 @@ impl std::fmt::Debug for ClientConfig {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn compression_is_named_and_auto_skips_loopback() {
+        assert_eq!(Compression::parse(Some("auto")).unwrap(), Compression::Auto);
+        assert_eq!(Compression::parse(Some("gzip")).unwrap(), Compression::Gzip);
+        assert_eq!(Compression::parse(None).unwrap(), Compression::Off);
+        let err = Compression::parse(Some("brotli")).unwrap_err().to_string();
+        assert!(
+            err.contains("compression") && err.contains("brotli"),
+            "{err}"
+        );
+        assert!(Compression::Auto.wants_gzip(false) && !Compression::Auto.wants_gzip(true));
+        assert!(Compression::Gzip.wants_gzip(true));
+        assert!(!Compression::Off.wants_gzip(false));
+    }
 
     #[test]
     fn debug_redacts_the_key() {

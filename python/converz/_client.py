@@ -220,6 +220,11 @@ class Client:
             :class:`~converz.DecodeError` instead of filling memory.
         progress: Progress bars: True/False to force; None shows them in notebooks and
             terminals and hides them in CI and logs.
+        compression: How response bodies travel. ``"auto"`` (the default) asks for gzip
+            (``Accept-Encoding: gzip``) except from a loopback host such as the emulator, where
+            compressing costs more CPU than it saves; ``"gzip"`` always asks for it (a slow
+            link, or the emulator's WAN profile); None never does (plain JSON). Like pandas'
+            ``compression=``, None means uncompressed.
 
     Raises:
         InvalidParameterError: A setting has the wrong type or is out of range (its
@@ -247,6 +252,7 @@ class Client:
         max_concurrency: int = 4,
         page_size: Optional[int] = None,
         progress: Optional[bool] = None,
+        compression: Optional[Literal["auto", "gzip"]] = "auto",
     ) -> None:
         if progress is not None and not isinstance(progress, bool):
             raise InvalidParameterError(
@@ -263,6 +269,7 @@ class Client:
                 "backoff": backoff,
                 "max_concurrency": max_concurrency,
                 "page_size": page_size,
+                "compression": compression,
             }
         )
         self._page_size: Optional[int] = self._raw.page_size
@@ -272,6 +279,11 @@ class Client:
     def base_url(self) -> str:
         """The API's base URL."""
         return str(self._raw.base_url)
+
+    @property
+    def compression(self) -> Optional[Literal["auto", "gzip"]]:
+        """How response bodies travel: ``"auto"``, ``"gzip"`` or None (see the class)."""
+        return self._raw.compression
 
     def __repr__(self) -> str:
         return f"converz.Client(base_url={self.base_url!r})"

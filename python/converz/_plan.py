@@ -59,6 +59,7 @@ class ClientConfig:
         backoff: First backoff in seconds, doubling per attempt.
         max_concurrency: Page requests one task keeps in flight.
         page_size: Rows per page; None uses the client's default.
+        compression: ``"auto"``, ``"gzip"`` or None, as :class:`converz.Client` takes it.
     """
 
     base_url: Optional[str] = None
@@ -69,6 +70,7 @@ class ClientConfig:
     backoff: float = 0.2
     max_concurrency: int = DEFAULT_TASK_CONCURRENCY
     page_size: Optional[int] = None
+    compression: Optional[Literal["auto", "gzip"]] = "auto"
 
     @classmethod
     def resolve(
@@ -155,6 +157,7 @@ def _client_for(config: ClientConfig) -> Client:
         backoff=config.backoff,
         max_concurrency=config.max_concurrency,
         page_size=config.page_size,
+        compression=config.compression,
         progress=False,
     )
 

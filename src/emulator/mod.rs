@@ -7,12 +7,14 @@
 //! * [`contract`] lists the operations and parameters; [`query`] parses parameters; [`routes`]
 //!   serves the endpoints; [`openapi`] documents them; [`report`] aggregates.
 //! * [`post_body`] parses POST bodies into [`cell`]s; [`update`] applies them.
-//! * [`faults`] decides which requests fail and how; [`wan`] paces bodies to a bandwidth.
+//! * [`faults`] decides which requests fail and how; [`wan`] paces bodies to a bandwidth;
+//!   [`gzip_cache`] keeps gzip page bodies so the emulator is not the bound with gzip on.
 
 mod cell;
 mod contract;
 mod data;
 mod faults;
+mod gzip_cache;
 mod openapi;
 mod post_body;
 mod query;
@@ -36,6 +38,7 @@ use chrono::NaiveDate;
 use parking_lot::RwLock;
 
 pub use report::METRICS;
+pub use wan::WireStats;
 
 use crate::error::{Error, Result};
 
@@ -103,6 +106,10 @@ pub(crate) struct State {
     pub api_key: String,
     /// The link the `bandwidth` fault paces.
     pub link: wan::Link,
+    /// Gzip page bodies, compressed once per store generation.
+    pub gzip: gzip_cache::GzipCache,
+    /// What went on the wire.
+    pub wire: wan::Wire,
 }
 
 /// A running emulator; stops on `stop()` or drop.
@@ -123,6 +130,8 @@ impl RunningEmulator {
             dice: faults::Dice::new(config.seed),
             api_key: config.api_key.clone(),
             link: wan::Link::default(),
+            gzip: gzip_cache::GzipCache::default(),
+            wire: wan::Wire::default(),
         });
         let runtime = crate::runtime::runtime();
         let listener = runtime
@@ -165,6 +174,11 @@ impl RunningEmulator {
     /// Replaces the faults of the running server.
     pub fn set_faults(&self, faults: Faults) {
         *self.state.faults.write() = faults;
+    }
+
+    /// What went on the wire so far (responses, gzip ones, body bytes as sent).
+    pub fn wire(&self) -> WireStats {
+        self.state.wire.stats()
     }
 
     /// Stops serving and closes the socket.

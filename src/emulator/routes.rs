@@ -1,4 +1,5 @@
-//! The HTTP surface: auth, faults, the five endpoints, 404/405, gzip.
+//! The HTTP surface: auth, faults, the five endpoints, 404/405, gzip (kept page bodies for
+//! `/calls` and `/reps`, the compression layer for the rest).
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -14,7 +15,7 @@ use tower_http::compression::CompressionLayer;
 use super::faults::Fault;
 use super::query::{ApiError, Query};
 use super::render::{call_columns, call_object, CALL_COLUMNS, CALL_METRICS};
-use super::{contract, report, update, State};
+use super::{contract, gzip_cache, report, update, State};
 
 type Shared = Arc<State>;
 
@@ -168,19 +169,49 @@ async fn get_reps(
     headers: HeaderMap,
     RawQuery(raw): RawQuery,
 ) -> Response {
-    serve_rows(&state, &headers, |state| list_reps(state, raw.as_deref())).await
+    let key = Some(("reps", raw.as_deref()));
+    serve_rows(
+        &state,
+        &headers,
+        key,
+        |_| (),
+        |state| list_reps(state, raw.as_deref()),
+    )
+    .await
 }
 
-/// Auth and faults, then `answer`'s rows (or runs of rows) as a page body, or its error.
+/// Which page body a request asks for: the endpoint and raw query, for the gzip cache.
+type CacheKey<'a> = Option<(&'static str, Option<&'a str>)>;
+
+/// Auth and faults, then `prepare` (e.g. the insert fault), then `answer`'s rows (or runs of
+/// rows) as a page body, or its error. With a `cache` key and a client that takes gzip, the
+/// body is the page's kept gzip body ([`gzip_cache`]).
 async fn serve_rows(
     state: &State,
     headers: &HeaderMap,
+    cache: CacheKey<'_>,
+    prepare: impl FnOnce(&State),
     answer: impl FnOnce(&State) -> Result<Vec<Bytes>, ApiError>,
 ) -> Response {
     let fault = match admit(state, headers, true).await {
         Ok(fault) => fault,
         Err(response) => return response,
     };
+    prepare(state);
+    if let Some((endpoint, raw)) = cache.filter(|_| gzip_cache::accepts_gzip(headers)) {
+        // Read before the rows: a POST between the two leaves newer rows under an older
+        // generation, never older rows under a newer one.
+        let generation = state.store.read().generation;
+        let key = (
+            endpoint,
+            gzip_cache::canonical_query(raw.unwrap_or_default()),
+            state.faults.read().page_cap,
+        );
+        return match state.gzip.body(key, generation, || answer(state)).await {
+            Ok(body) => gzip_cache::gzip_response(body, fault),
+            Err(err) => error(&err, false),
+        };
+    }
     match answer(state) {
         Ok(pieces) => super::stream::pieces_body(pieces, fault),
         Err(err) => error(&err, false),
@@ -231,8 +262,8 @@ async fn get_calls(
     headers: HeaderMap,
     RawQuery(raw): RawQuery,
 ) -> Response {
-    serve_rows(&state, &headers, |state| {
-        insert_fault(state);
+    let key = Some(("calls", raw.as_deref()));
+    serve_rows(&state, &headers, key, insert_fault, |state| {
         list_calls(state, raw.as_deref())
     })
     .await
@@ -318,9 +349,13 @@ async fn get_report(
     headers: HeaderMap,
     RawQuery(raw): RawQuery,
 ) -> Response {
-    serve_rows(&state, &headers, |state| {
-        report::answer(&state.store.read(), raw.as_deref())
-    })
+    serve_rows(
+        &state,
+        &headers,
+        None,
+        |_| (),
+        |state| report::answer(&state.store.read(), raw.as_deref()),
+    )
     .await
 }
 
@@ -356,6 +391,7 @@ async fn apply_post(
     let answer = Query::parse(raw.as_deref(), &[]).and_then(|_| update::parse(body, target));
     let answer = answer.map(|changes| {
         let mut store = state.store.write();
+        store.generation += 1;
         update::apply(&mut store, changes)
     });
     match answer {

@@ -26,6 +26,9 @@ pub struct Store {
     pub call_attributes: Vec<Arc<str>>,
     pub rep_attributes: Vec<Arc<str>>,
     pub today: NaiveDate,
+    /// Bumped (under the write lock) by every change to rows: kept gzip page bodies
+    /// ([`super::gzip_cache`]) of an older generation are stale.
+    pub generation: u64,
     inserts: SmallRng,
 }
 
@@ -48,6 +51,7 @@ impl Store {
             call_attributes: Vec::new(),
             rep_attributes: Vec::new(),
             today: config.today,
+            generation: 0,
             inserts: SmallRng::seed_from_u64(config.seed ^ 0x1A5E_0004),
         }
     }
@@ -93,6 +97,7 @@ impl Store {
     /// The insert fault: a few new calls with ids between existing ones in the first tenth of
     /// the order, so every later row moves to a later offset.
     pub fn insert_early_calls(&mut self, count: usize) {
+        self.generation += 1;
         for _ in 0..count {
             let span = (self.calls.len() / 10).max(1);
             if self.calls.len() < 2 {

@@ -1,7 +1,9 @@
 //! The WAN profile's bandwidth: one token bucket shared by every connection, applied to each
 //! response body as it goes out (after gzip, so it limits what crosses the wire). N bytes take
 //! at least N / rate − 10 ms. Latency is applied before the answer starts (`routes::admit`).
+//! The same outermost layer counts what goes on the wire ([`Wire`]), for tests and benchmarks.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -41,15 +43,58 @@ impl Link {
     }
 }
 
-/// Middleware: paces the body of every response to the `bandwidth` fault, if set.
+/// What went on the wire since the server started: responses, those sent gzip-compressed,
+/// and body bytes as sent (after gzip, before HTTP framing).
+#[derive(Default)]
+pub struct Wire {
+    responses: AtomicU64,
+    gzip_responses: AtomicU64,
+    body_bytes: AtomicU64,
+}
+
+/// A snapshot of [`Wire`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WireStats {
+    pub responses: u64,
+    pub gzip_responses: u64,
+    pub body_bytes: u64,
+}
+
+impl Wire {
+    /// The counts now.
+    pub fn stats(&self) -> WireStats {
+        WireStats {
+            responses: self.responses.load(Ordering::Relaxed),
+            gzip_responses: self.gzip_responses.load(Ordering::Relaxed),
+            body_bytes: self.body_bytes.load(Ordering::Relaxed),
+        }
+    }
+}
+
+/// Middleware: counts every response on the [`Wire`] and paces its body to the `bandwidth`
+/// fault, if set.
 pub async fn throttle(Extract(state): Extract<Arc<State>>, response: Response) -> Response {
-    let Some(rate) = state.faults.read().bandwidth else {
-        return response;
-    };
+    let gzip = response
+        .headers()
+        .get("content-encoding")
+        .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"gzip"));
+    state.wire.responses.fetch_add(1, Ordering::Relaxed);
+    if gzip {
+        state.wire.gzip_responses.fetch_add(1, Ordering::Relaxed);
+    }
     let (parts, body) = response.into_parts();
+    let counter = Arc::clone(&state);
+    let counted = body.into_data_stream().inspect(move |item| {
+        if let Ok(bytes) = item {
+            let sent = bytes.len() as u64;
+            counter.wire.body_bytes.fetch_add(sent, Ordering::Relaxed);
+        }
+    });
+    let Some(rate) = state.faults.read().bandwidth else {
+        return Response::from_parts(parts, Body::from_stream(counted));
+    };
     let link = Arc::clone(&state);
-    let paced = body
-        .into_data_stream()
+    let paced = counted
         .flat_map(|item| {
             // Split large frames so connections share the link in small steps.
             let steps: Vec<Result<Bytes, axum::Error>> = match item {

@@ -101,8 +101,7 @@ pub fn build_http(config: &ClientConfig, base: &url::Url) -> Result<reqwest::Cli
     reqwest::Client::builder()
         .default_headers(headers)
         .user_agent(concat!("converz/", env!("CARGO_PKG_VERSION")))
-        // Compressing on loopback (the emulator) costs more CPU than it saves in transfer.
-        .gzip(!super::url::is_loopback(base))
+        .gzip(config.compression.wants_gzip(super::url::is_loopback(base)))
         .connect_timeout(config.connect_timeout)
         .timeout(config.request_timeout)
         .pool_max_idle_per_host(64)

@@ -4,7 +4,7 @@
 use pyo3::prelude::*;
 
 use super::args::{number_arg, text_arg, AnyInt};
-use crate::config::{seconds, ClientConfig, RetryConfig, MAX_RETRIES};
+use crate::config::{seconds, ClientConfig, Compression, RetryConfig, MAX_RETRIES};
 use crate::http::query::MAX_PAGE_SIZE;
 use crate::http::ApiClient;
 
@@ -28,6 +28,8 @@ struct ClientSettings<'py> {
     backoff: Bound<'py, PyAny>,
     max_concurrency: Bound<'py, PyAny>,
     page_size: Option<Bound<'py, PyAny>>,
+    /// `"auto"`, `"gzip"`, or `None` (off).
+    compression: Option<Bound<'py, PyAny>>,
 }
 
 #[pymethods]
@@ -46,7 +48,12 @@ impl PyRawClient {
             backoff,
             max_concurrency,
             page_size,
+            compression,
         } = settings;
+        let compression = compression
+            .map(|value| text_arg("compression", &value))
+            .transpose()?;
+        let compression = Compression::parse(compression.as_deref())?;
         let retries = AnyInt::arg("retries", &retries, 0, i128::from(MAX_RETRIES))? as u32;
         let max_concurrency = AnyInt::arg("max_concurrency", &max_concurrency, 1, 64)? as usize;
         let page_size = page_size
@@ -70,6 +77,7 @@ impl PyRawClient {
                 max_backoff: defaults.max_backoff.max(initial_backoff),
             },
             max_concurrency,
+            compression,
         };
         Ok(Self {
             api: ApiClient::new(config)?,
@@ -104,6 +112,16 @@ impl PyRawClient {
     #[getter]
     fn max_concurrency(&self) -> usize {
         self.api.config().max_concurrency
+    }
+
+    /// `"auto"`, `"gzip"`, or `None` (off).
+    #[getter]
+    fn compression(&self) -> Option<&'static str> {
+        match self.api.config().compression {
+            Compression::Auto => Some("auto"),
+            Compression::Gzip => Some("gzip"),
+            Compression::Off => None,
+        }
     }
 
     fn __repr__(&self) -> String {

@@ -189,6 +189,22 @@ impl PyEmulator {
         }
     }
 
+    /// What went on the wire so far: `(responses, gzip_responses, body_bytes)`, body bytes
+    /// as sent (after gzip).
+    fn wire_stats(&self) -> PyResult<(u64, u64, u64)> {
+        let guard = self
+            .running
+            .lock()
+            .map_err(|_| PyRuntimeError::new_err("emulator state poisoned"))?;
+        match guard.as_ref() {
+            Some(running) => {
+                let wire = running.wire();
+                Ok((wire.responses, wire.gzip_responses, wire.body_bytes))
+            }
+            None => Err(PyRuntimeError::new_err("the emulator is stopped")),
+        }
+    }
+
     /// Stops serving; idempotent.
     fn stop(&self, py: Python<'_>) -> PyResult<()> {
         let running = self

@@ -86,6 +86,24 @@ class Emulator:
         """Replace the fault settings (see :class:`Faults`; unnamed ones turn off)."""
         self._raw.set_faults(Faults(**faults))
 
+    def wire_stats(self) -> dict[str, int]:
+        """What the server has sent so far, as it went on the wire.
+
+        Returns:
+            ``responses`` (every answer), ``gzip_responses`` (those sent with
+            ``Content-Encoding: gzip``) and ``body_bytes`` (response bodies as sent: after
+            gzip, before HTTP framing).
+
+        Raises:
+            RuntimeError: The emulator is stopped.
+        """
+        responses, gzip_responses, body_bytes = self._raw.wire_stats()
+        return {
+            "responses": responses,
+            "gzip_responses": gzip_responses,
+            "body_bytes": body_bytes,
+        }
+
     def stop(self) -> None:
         """Stop serving (idempotent)."""
         self._raw.stop()
