@@ -13,6 +13,7 @@ pub mod http;
 pub mod json_write;
 pub mod python;
 pub mod runtime;
+pub mod views;
 pub mod write;
 
 pub use error::{Error, Result};

@@ -98,9 +98,17 @@ class Table:
         return pa.table(self)
 
     def to_polars(self) -> polars.DataFrame:
-        """Return a ``polars.DataFrame`` (zero-copy where polars' layout allows). Needs polars."""
+        """Return a ``polars.DataFrame`` without copying any value. Needs polars.
+
+        Polars stores strings as views (16 bytes each, pointing into the string bytes), so the
+        table hands its string columns over in that form: each batch is converted as polars
+        reads it and kept in place of its Utf8 form, which the frame and the table then share.
+        The table's :attr:`schema` still says ``Utf8``, and a later :meth:`to_arrow` or
+        :meth:`to_pandas` returns ``string`` columns as before, at the cost of copying the
+        strings back.
+        """
         pl = _require("polars", "polars")
-        return pl.DataFrame(self)
+        return pl.DataFrame(_ViewStream(self._raw))
 
     def to_pandas(self, **kwargs: Any) -> pandas.DataFrame:
         """Return a ``pandas.DataFrame`` through pyarrow.
@@ -231,6 +239,18 @@ def _box(header: list[str], types: list[str], rows: list[list[str]]) -> str:
             rule("\u2514", "\u2534", "\u2518", "\u2500"),
         ]
     )
+
+
+class _ViewStream:
+    """The table's strings as Arrow ``string_view``, the form polars stores them in."""
+
+    __slots__ = ("_raw",)
+
+    def __init__(self, raw: Any) -> None:
+        self._raw = raw
+
+    def __arrow_c_stream__(self, requested_schema: Optional[object] = None) -> object:
+        return self._raw.view_stream(requested_schema)
 
 
 class _Field:

@@ -122,14 +122,14 @@ pub fn push_state(py: Python<'_>, result: &PyPushResult) -> PyResult<PushState> 
 fn ipc_stream(table: &PyArrowTable) -> PyResult<Vec<u8>> {
     let to_py = |e: arrow_schema::ArrowError| PyValueError::new_err(e.to_string());
     let mut bytes = Vec::new();
+    let batches = table.batches().map_err(to_py)?;
     // A remaining table always holds at least one batch (it is never empty).
-    let schema = table
-        .batches()
+    let schema = batches
         .first()
         .map(arrow_array::RecordBatch::schema)
         .ok_or_else(|| PyValueError::new_err("an empty remaining table"))?;
     let mut writer = StreamWriter::try_new(&mut bytes, &schema).map_err(to_py)?;
-    for batch in table.batches() {
+    for batch in &batches {
         writer.write(batch).map_err(to_py)?;
     }
     writer.finish().map_err(to_py)?;
