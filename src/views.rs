@@ -1,80 +1,115 @@
-//! Utf8 → Utf8View for destinations that store strings as views (polars): the views point into
-//! the Utf8 column's own value bytes, so no string is copied, and the offsets can be freed.
+//! The forms a table's string columns take for each destination, converted without copying a
+//! string: Utf8 (declared; pyarrow, DuckDB), Utf8View (what polars stores) and LargeUtf8 (what
+//! pandas' pyarrow-backed `str` columns store). Each form points into the same value bytes;
+//! only the offsets (4 or 8 bytes a value) or views (16 bytes) are built.
 //!
-//! A view is 16 bytes and holds a string of at most 12 bytes inline. A column whose strings are
-//! all that short (codes, ids, enums) needs none of its value bytes once it is a view array, so
-//! those are dropped instead of kept alive under the views; a column whose long strings use
-//! under half of its value bytes keeps only those, compacted. Either way the result takes no
-//! more memory than polars' own import of the Utf8 column would, usually less.
+//! A view holds a string of at most 12 bytes inline. A column whose strings are all that short
+//! (codes, ids, enums) needs none of its value bytes once it is a view array, so those are
+//! dropped instead of kept alive under the views; a column whose long strings use under half of
+//! its value bytes keeps only those, compacted. Going back from views to offsets copies.
 
 use std::sync::Arc;
 
 use arrow_array::cast::AsArray;
 use arrow_array::{Array, ArrayRef, RecordBatch, StringViewArray};
-use arrow_schema::{ArrowError, DataType, Field, FieldRef, Schema, SchemaRef};
+use arrow_schema::{ArrowError, DataType, Field, Schema, SchemaRef};
 
-/// `schema` with every top-level Utf8 column as Utf8View (names, nullability and metadata kept).
-pub fn view_schema(schema: &Schema) -> SchemaRef {
-    let fields: Vec<Field> = schema
+/// How the string columns (declared Utf8) are laid out.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Form {
+    Utf8,
+    Utf8View,
+    LargeUtf8,
+}
+
+impl Form {
+    fn data_type(self) -> DataType {
+        match self {
+            Form::Utf8 => DataType::Utf8,
+            Form::Utf8View => DataType::Utf8View,
+            Form::LargeUtf8 => DataType::LargeUtf8,
+        }
+    }
+}
+
+/// The `declared` schema with every top-level Utf8 column in `form` (names, nullability and
+/// metadata kept).
+pub fn form_schema(declared: &Schema, form: Form) -> SchemaRef {
+    let fields: Vec<Field> = declared
         .fields()
         .iter()
         .map(|f| match f.data_type() {
-            DataType::Utf8 => f.as_ref().clone().with_data_type(DataType::Utf8View),
+            DataType::Utf8 => f.as_ref().clone().with_data_type(form.data_type()),
             _ => f.as_ref().clone(),
         })
         .collect();
-    Arc::new(Schema::new_with_metadata(fields, schema.metadata().clone()))
+    Arc::new(Schema::new_with_metadata(
+        fields,
+        declared.metadata().clone(),
+    ))
 }
 
-/// Whether `schema` has a column [`to_views`] would convert.
-pub fn has_utf8(schema: &Schema) -> bool {
-    schema
-        .fields()
-        .iter()
-        .any(|f| f.data_type() == &DataType::Utf8)
-}
-
-/// `batch` with its Utf8 columns as Utf8View over the same value bytes; `schema` is
-/// [`view_schema`] of the batch's schema.
-pub fn to_views(batch: &RecordBatch, schema: &SchemaRef) -> Result<RecordBatch, ArrowError> {
-    let columns = batch
+/// Whether every string column of `batch` already has the type `schema` (a [`form_schema`])
+/// gives it.
+pub fn is_in(batch: &RecordBatch, schema: &Schema) -> bool {
+    batch
         .columns()
         .iter()
-        .map(|column| match column.data_type() {
-            DataType::Utf8 => Arc::new(utf8_to_view(column)) as ArrayRef,
-            _ => Arc::clone(column),
-        })
-        .collect();
-    RecordBatch::try_new(Arc::clone(schema), columns)
+        .zip(schema.fields())
+        .all(|(c, f)| !is_string(c.data_type()) || c.data_type() == f.data_type())
 }
 
-/// `batch` with its Utf8View columns back as Utf8 (this copies their strings); `schema` is the
-/// batch's declared schema.
-/// A batch with no such column is returned as it is.
-pub fn from_views(batch: &RecordBatch, schema: &SchemaRef) -> Result<RecordBatch, ArrowError> {
-    let viewed = |(column, field): (&ArrayRef, &FieldRef)| {
-        column.data_type() == &DataType::Utf8View && field.data_type() == &DataType::Utf8
-    };
-    let pairs = || batch.columns().iter().zip(schema.fields().iter());
-    if !pairs().any(viewed) {
+/// `batch` (its string columns in any form) with its string columns typed as `schema` (a
+/// [`form_schema`]) says; its fields keep their names, nullability and metadata. A batch
+/// already in that form is returned as it is.
+pub fn to_form(batch: &RecordBatch, schema: &Schema) -> Result<RecordBatch, ArrowError> {
+    if is_in(batch, schema) {
         return Ok(batch.clone());
     }
-    let columns = pairs()
-        .map(|pair| match viewed(pair) {
-            true => arrow_cast::cast(pair.0, &DataType::Utf8),
-            false => Ok(Arc::clone(pair.0)),
-        })
+    let columns: Vec<ArrayRef> = batch
+        .columns()
+        .iter()
+        .zip(schema.fields())
+        .map(|(column, field)| convert(column, field.data_type()))
         .collect::<Result<_, _>>()?;
-    RecordBatch::try_new(Arc::clone(schema), columns)
+    let own = batch.schema_ref();
+    let fields: Vec<Field> = own
+        .fields()
+        .iter()
+        .zip(&columns)
+        .map(|(f, c)| f.as_ref().clone().with_data_type(c.data_type().clone()))
+        .collect();
+    let schema = Schema::new_with_metadata(fields, own.metadata().clone());
+    RecordBatch::try_new(Arc::new(schema), columns)
 }
 
-fn utf8_to_view(column: &ArrayRef) -> StringViewArray {
-    // arrow's From shares the value buffer when its offsets fit u32 (always, for i32 offsets)
-    // and inlines strings of up to 12 bytes in their views.
-    let views = StringViewArray::from(column.as_string::<i32>());
+fn is_string(t: &DataType) -> bool {
+    matches!(t, DataType::Utf8 | DataType::Utf8View | DataType::LargeUtf8)
+}
+
+fn convert(column: &ArrayRef, to: &DataType) -> Result<ArrayRef, ArrowError> {
+    let from = column.data_type();
+    if from == to || !is_string(from) {
+        return Ok(Arc::clone(column));
+    }
+    Ok(match (from, to) {
+        // arrow's From shares the value buffer when its offsets fit u32 (always for i32
+        // offsets) and inlines strings of up to 12 bytes in their views.
+        (DataType::Utf8, DataType::Utf8View) => Arc::new(compact(column.as_string::<i32>().into())),
+        (DataType::LargeUtf8, DataType::Utf8View) => {
+            Arc::new(compact(column.as_string::<i64>().into()))
+        }
+        // Between offset widths arrow shares the value buffer; from views it copies.
+        _ => arrow_cast::cast(column, to)?,
+    })
+}
+
+/// Drops the value bytes no view points into, when they are most of what the array holds
+/// (copying the few long strings that remain).
+fn compact(views: StringViewArray) -> StringViewArray {
     let held: usize = views.data_buffers().iter().map(|b| b.len()).sum();
     if views.total_buffer_bytes_used() * 2 <= held {
-        views.gc() // drops the bytes no view points into; copies the (few) long strings
+        views.gc()
     } else {
         views
     }
@@ -104,28 +139,40 @@ mod tests {
         .unwrap()
     }
 
+    fn value_ptr(b: &RecordBatch, c: usize) -> *const u8 {
+        let column = b.column(c);
+        match column.data_type() {
+            DataType::Utf8 => column.as_string::<i32>().values().as_ptr(),
+            DataType::LargeUtf8 => column.as_string::<i64>().values().as_ptr(),
+            _ => column.as_string_view().data_buffers()[0].as_ptr(),
+        }
+    }
+
     #[test]
-    fn views_keep_values_nulls_and_share_long_strings() {
+    fn every_form_keeps_values_and_nulls_and_shares_long_strings() {
         let long = "a string well past the twelve inline bytes";
         let b = batch(
             vec![Some("ab"), None, Some(""), Some("twelve bytes")],
             vec![Some(long), Some(long), None, Some("short")],
         );
-        let schema = view_schema(&b.schema());
-        let v = to_views(&b, &schema).unwrap();
+        let declared = b.schema();
+        let view = form_schema(&declared, Form::Utf8View);
+        let large = form_schema(&declared, Form::LargeUtf8);
+        let v = to_form(&b, &view).unwrap();
+        let l = to_form(&b, &large).unwrap();
         assert_eq!(v.schema().field(1).data_type(), &DataType::Utf8View);
+        assert_eq!(l.schema().field(2).data_type(), &DataType::LargeUtf8);
         assert_eq!(v.schema().field(0).data_type(), &DataType::Int64);
-        for c in 1..3 {
-            let want: Vec<_> = b.column(c).as_string::<i32>().iter().collect();
-            let got: Vec<_> = v.column(c).as_string_view().iter().collect();
-            assert_eq!(want, got);
-        }
         // All-short codes keep no value bytes; long text shares the Utf8 buffer, not a copy.
         assert!(v.column(1).as_string_view().data_buffers().is_empty());
-        let shared = b.column(2).as_string::<i32>().values().as_ptr();
-        assert_eq!(v.column(2).as_string_view().data_buffers()[0].as_ptr(), shared);
-        // And back: the declared batch again, value for value.
-        assert_eq!(from_views(&v, &b.schema()).unwrap(), b);
+        assert_eq!(value_ptr(&v, 2), value_ptr(&b, 2));
+        assert_eq!(value_ptr(&l, 2), value_ptr(&b, 2));
+        assert_eq!(value_ptr(&to_form(&l, &view).unwrap(), 2), value_ptr(&b, 2));
+        // Back to the declared form from each, value for value.
+        for other in [&v, &l, &to_form(&v, &large).unwrap()] {
+            assert_eq!(to_form(other, &declared).unwrap(), b);
+        }
+        assert!(is_in(&b, &declared) && !is_in(&b, &view) && is_in(&v, &view));
     }
 
     #[test]
@@ -134,23 +181,26 @@ mod tests {
         let mut short = vec![Some("code"); 200];
         short[7] = Some(long.as_str());
         let b = batch(short.clone(), short);
-        let v = to_views(&b, &view_schema(&b.schema())).unwrap();
+        let v = to_form(&b, &form_schema(&b.schema(), Form::Utf8View)).unwrap();
         let views = v.column(1).as_string_view();
         let held: usize = views.data_buffers().iter().map(|b| b.len()).sum();
         assert_eq!(held, 40);
         assert_eq!(views.value(7), long);
-        assert_eq!(from_views(&v, &b.schema()).unwrap(), b);
+        assert_eq!(to_form(&v, &b.schema()).unwrap(), b);
     }
 
     #[test]
     fn sliced_and_empty_batches_convert() {
-        let b = batch(vec![Some("a"), Some("bb"), None], vec![None, Some("c"), Some("d")]);
-        let schema = view_schema(&b.schema());
-        for part in [b.slice(1, 2), b.slice(0, 0)] {
-            let v = to_views(&part, &schema).unwrap();
-            assert_eq!(from_views(&v, &b.schema()).unwrap(), part);
+        let b = batch(
+            vec![Some("a"), Some("bb"), None],
+            vec![None, Some("c"), Some("d")],
+        );
+        for form in [Form::Utf8View, Form::LargeUtf8] {
+            let schema = form_schema(&b.schema(), form);
+            for part in [b.slice(1, 2), b.slice(0, 0)] {
+                let other = to_form(&part, &schema).unwrap();
+                assert_eq!(to_form(&other, &b.schema()).unwrap(), part);
+            }
         }
-        assert!(has_utf8(&b.schema()));
-        assert!(!has_utf8(&schema));
     }
 }

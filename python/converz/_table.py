@@ -102,22 +102,32 @@ class Table:
 
         Polars stores strings as views (16 bytes each, pointing into the string bytes), so the
         table hands its string columns over in that form: each batch is converted as polars
-        reads it and kept in place of its Utf8 form, which the frame and the table then share.
-        The table's :attr:`schema` still says ``Utf8``, and a later :meth:`to_arrow` or
-        :meth:`to_pandas` returns ``string`` columns as before, at the cost of copying the
-        strings back.
+        reads it and kept in place of its Utf8 form, which the frame and the table then share
+        (strings of up to 12 bytes live in their views, so their bytes are dropped). The table's
+        :attr:`schema` still says ``Utf8``, and a later :meth:`to_arrow` returns ``string``
+        columns as before, at the cost of copying the strings back.
         """
         pl = _require("polars", "polars")
-        return pl.DataFrame(_ViewStream(self._raw))
+        return pl.DataFrame(_Stream(self._raw, "utf8_view"))
 
     def to_pandas(self, **kwargs: Any) -> pandas.DataFrame:
         """Return a ``pandas.DataFrame`` through pyarrow.
 
+        Where pandas stores strings as pyarrow ``large_string`` (its default ``str`` dtype
+        with pyarrow installed, pandas 3), the table hands its string columns over in that form,
+        converted batch by batch and kept in place of its Utf8 form, so the frame shares the
+        string bytes with the table and no intermediate copy is made. The dtypes are pandas'
+        defaults either way.
+
         Args:
             **kwargs: Passed to ``pyarrow.Table.to_pandas`` (e.g. ``types_mapper=pd.ArrowDtype``).
         """
-        _require("pandas", "pandas")
-        return self.to_arrow().to_pandas(**kwargs)
+        pa = _require("pyarrow", "pyarrow")
+        pd = _require("pandas", "pandas")
+        source: Any = self
+        if not kwargs.keys() & {"types_mapper", "strings_to_categorical"} and _large_str(pd):
+            source = _Stream(self._raw, "large_utf8")
+        return pa.table(source).to_pandas(**kwargs)
 
     def _summary(self) -> str:
         parts = [f"{_count(self.num_rows, 'row')} \u00d7 {_count(self.num_columns, 'column')}"]
@@ -241,16 +251,23 @@ def _box(header: list[str], types: list[str], rows: list[list[str]]) -> str:
     )
 
 
-class _ViewStream:
-    """The table's strings as Arrow ``string_view``, the form polars stores them in."""
+class _Stream:
+    """The table with its strings in the form a DataFrame library stores them in."""
 
-    __slots__ = ("_raw",)
+    __slots__ = ("_form", "_raw")
 
-    def __init__(self, raw: Any) -> None:
+    def __init__(self, raw: Any, form: str) -> None:
         self._raw = raw
+        self._form = form
 
     def __arrow_c_stream__(self, requested_schema: Optional[object] = None) -> object:
-        return self._raw.view_stream(requested_schema)
+        return self._raw.stream_as(self._form, requested_schema)
+
+
+def _large_str(pd: Any) -> bool:
+    """Whether pandas turns Arrow strings into its pyarrow-backed ``str`` (``large_string``)."""
+    dtype = pd.Series(["a"]).dtype
+    return getattr(dtype, "storage", None) == "pyarrow"
 
 
 class _Field:

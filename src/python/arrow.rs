@@ -2,12 +2,13 @@
 //! interface (pyo3-arrow's FFI helpers), so polars, pyarrow and DuckDB read them without a copy
 //! and without converz depending on any of them.
 //!
-//! Two exports: `__arrow_c_stream__` gives the declared schema (strings as Utf8, what pyarrow,
-//! pandas and DuckDB expect), and `view_stream` gives strings as Utf8View, what polars stores.
-//! `view_stream` converts each batch as the reader pulls it and keeps the converted batch in
-//! place of the Utf8 one (`crate::views`): the table and the frame then share every buffer and
-//! the Utf8 offsets are freed on the way, so a fetch into polars peaks at about the frame.
-//! A later declared export casts such batches back to Utf8, which copies their strings.
+//! The declared export (`__arrow_c_stream__`) gives strings as Utf8, what pyarrow and DuckDB
+//! expect; `stream_as` gives them in the form a DataFrame library stores (`crate::views`):
+//! Utf8View for polars, LargeUtf8 for pandas' pyarrow-backed `str`. It converts each batch as
+//! the reader pulls it and keeps the converted batch in place of the old one, so the table and
+//! the frame share every buffer and the old offsets are freed on the way: a fetch into a frame
+//! peaks at about the frame. A later declared export casts such batches back to Utf8 (from
+//! views this copies the strings; from LargeUtf8 only the offsets).
 
 use std::sync::Arc;
 
@@ -19,9 +20,10 @@ use pyo3::types::PyCapsule;
 use pyo3_arrow::error::PyArrowResult;
 use pyo3_arrow::ffi::{to_schema_pycapsule, to_stream_pycapsule, ArrayIterator};
 
-use crate::views::{from_views, has_utf8, to_views, view_schema};
+use crate::error::Error;
+use crate::views::{form_schema, is_in, to_form, Form};
 
-/// The batches: each as declared, or its Utf8View form once `view_stream` exported it. Swapped
+/// The batches: each as declared, or in the form a `stream_as` last converted it to. Swapped
 /// lock-free, so a fork while another thread converts leaves no lock held in the child.
 type Slots = Arc<[ArcSwap<RecordBatch>]>;
 
@@ -39,38 +41,32 @@ impl PyArrowTable {
         Self { schema, slots }
     }
 
-    /// The batches with the declared schema (shared buffers, except strings a `view_stream`
-    /// converted, which are copied back to Utf8).
+    /// The batches with the declared schema (shared buffers, except strings a `stream_as`
+    /// turned into views, which are copied back to Utf8).
     pub fn batches(&self) -> Result<Vec<RecordBatch>, ArrowError> {
-        declared(&self.slots, &self.schema).collect()
+        converted(&self.slots, &self.schema, false).collect()
     }
 }
 
-/// The slots' batches as declared, converted back from views one by one as they are read.
-fn declared(
+/// The slots' batches with `schema` (a [`form_schema`] of the declared one), converted one by
+/// one as they are read; with `keep`, each converted batch replaces the slot's.
+fn converted(
     slots: &Slots,
     schema: &SchemaRef,
+    keep: bool,
 ) -> impl Iterator<Item = Result<RecordBatch, ArrowError>> + Send + 'static {
     let (slots, schema) = (Arc::clone(slots), Arc::clone(schema));
-    (0..slots.len()).map(move |i| from_views(&slots[i].load(), &schema))
-}
-
-/// The slots' batches with Utf8View strings, converting (and keeping) each as it is read.
-fn viewed(
-    slots: &Slots,
-    schema: &SchemaRef,
-) -> impl Iterator<Item = Result<RecordBatch, ArrowError>> + Send + 'static {
-    let slots = Arc::clone(slots);
-    let schema = view_schema(schema);
     (0..slots.len()).map(move |i| {
         let batch = slots[i].load_full();
-        if !has_utf8(batch.schema_ref()) {
+        if is_in(&batch, &schema) {
             return Ok(RecordBatch::clone(&batch));
         }
-        let views = to_views(&batch, &schema)?;
-        // Another thread converting the same batch at once stores an equal batch: either is fine.
-        slots[i].store(Arc::new(views.clone()));
-        Ok(views)
+        let converted = to_form(&batch, &schema)?;
+        if keep {
+            // A thread converting the same batch at once stores an equal batch: either is fine.
+            slots[i].store(Arc::new(converted.clone()));
+        }
+        Ok(converted)
     })
 }
 
@@ -119,18 +115,29 @@ impl PyArrowTable {
         py: Python<'py>,
         requested_schema: Option<Bound<'py, PyCapsule>>,
     ) -> PyArrowResult<Bound<'py, PyCapsule>> {
-        let batches = declared(&self.slots, &self.schema);
+        let batches = converted(&self.slots, &self.schema, false);
         stream(py, &self.schema, batches, requested_schema)
     }
 
-    /// The table as a PyCapsule stream with Utf8 columns as Utf8View (for polars).
-    #[pyo3(signature = (requested_schema=None))]
-    fn view_stream<'py>(
+    /// The table as a PyCapsule stream with its Utf8 columns in `form`: `"utf8_view"` (polars)
+    /// or `"large_utf8"` (pandas); the table keeps each batch in that form from then on.
+    #[pyo3(signature = (form, requested_schema=None))]
+    fn stream_as<'py>(
         &self,
         py: Python<'py>,
+        form: &str,
         requested_schema: Option<Bound<'py, PyCapsule>>,
     ) -> PyArrowResult<Bound<'py, PyCapsule>> {
-        let batches = viewed(&self.slots, &self.schema);
-        stream(py, &view_schema(&self.schema), batches, requested_schema)
+        let form = match form {
+            "utf8_view" => Form::Utf8View,
+            "large_utf8" => Form::LargeUtf8,
+            _ => {
+                let message = "one of 'utf8_view', 'large_utf8'";
+                return Err(PyErr::from(Error::invalid("form", message)).into());
+            }
+        };
+        let schema = form_schema(&self.schema, form);
+        let batches = converted(&self.slots, &schema, true);
+        stream(py, &schema, batches, requested_schema)
     }
 }
