@@ -83,6 +83,16 @@ impl Extra {
         }
     }
 
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// Appends `name`, which the caller knows this row does not have yet.
+    pub fn push_new(&mut self, name: &Arc<str>, value: Cell) {
+        debug_assert!(self.get(name).is_none());
+        self.0.push((Arc::clone(name), value));
+    }
+
     pub fn iter(&self) -> impl Iterator<Item = (&str, &Cell)> {
         self.0.iter().map(|(n, v)| (&**n, v))
     }
