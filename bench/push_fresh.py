@@ -3,7 +3,7 @@
 `bench/run.py --only write` pushes every round into one emulator, so only its first push finds
 rows no POST has touched yet (the slow case: every row gets its attribute storage then). Here
 every run of every method gets an emulator of its own, started just before, and the table
-reports each round as well as the median, so "≥ 10× the baseline in every round, the first
+reports each round as well as the median, so "at least 10x the baseline in every round, the first
 push included" can be read off directly.
 
 Usage: python bench/push_fresh.py [--rows N] [--rounds K]
@@ -52,8 +52,8 @@ def main() -> None:
                 (result["peak_rss_mb"] - result["baseline_rss_mb"]) * 2**20 / result["data_bytes"]
             )
             print(f"  round {round_number + 1} {method:<16} {result['seconds']:7.3f} s", flush=True)
-    print(f"\nfirst push into a fresh emulator, {args.rows:,} rows × 6 columns")
-    print("| round | converz s | requests s | × | converz RSS/frame |")
+    print(f"\nfirst push into a fresh emulator, {args.rows:,} rows x 6 columns")
+    print("| round | converz s | requests s | x requests | converz RSS/frame |")
     print("| --- | ---: | ---: | ---: | ---: |")
     converz, baseline = seconds["write_converz"], seconds["write_requests"]
     for number, (ours, theirs, peak) in enumerate(zip(converz, baseline, rss["write_converz"])):

@@ -20,6 +20,7 @@ ROWS = 12_000
 def _frame(ids: pl.Series, seed: int) -> pl.DataFrame:
     """The bench's frame shape: string, float with nulls, date, bool, categorical."""
     rng = np.random.default_rng(seed)
+    start, days = dt.date(2025, 1, 1), rng.integers(0, 365, len(ids))
     score = rng.random(len(ids))
     score[rng.random(len(ids)) < 0.1] = np.nan
     return pl.DataFrame(
@@ -27,9 +28,7 @@ def _frame(ids: pl.Series, seed: int) -> pl.DataFrame:
             "call_id": ids,
             "label": rng.choice(["good", "bad", "neutral", f"s{seed}"], len(ids)),
             "score": pl.Series(score).fill_nan(None),
-            "follow_up": pl.Series(
-                [dt.date(2025, 1, 1) + dt.timedelta(days=int(d)) for d in rng.integers(0, 365, len(ids))]
-            ),
+            "follow_up": pl.Series([start + dt.timedelta(days=int(d)) for d in days]),
             "flag": rng.random(len(ids)) < 0.5,
             "bucket": pl.Series(rng.choice(["a", "b", "c"], len(ids))).cast(pl.Categorical),
         }
@@ -92,7 +91,7 @@ def test_concurrent_pushes_to_the_same_rows_each_apply_whole():
             try:
                 client = emu.client(max_concurrency=4, progress=False)
                 assert client.push_updates(frame, chunk_rows=1_000).ok
-            except BaseException as err:  # noqa: BLE001  (re-raised in the main thread)
+            except BaseException as err:  # re-raised in the main thread
                 errors.append(err)
 
         threads = [threading.Thread(target=push, args=(f,)) for f in (left, right)]

@@ -77,7 +77,13 @@ impl Extra {
     }
 
     pub fn set(&mut self, name: &Arc<str>, value: Cell) {
-        match self.0.iter_mut().find(|(n, _)| n == name) {
+        // Names are shared, so comparing pointers usually finds the slot without comparing
+        // text; a name from another source is then compared by text.
+        let slot = match self.0.iter().position(|(n, _)| Arc::ptr_eq(n, name)) {
+            Some(at) => Some(at),
+            None => self.0.iter().position(|(n, _)| n == name),
+        };
+        match slot.map(|at| &mut self.0[at]) {
             Some(slot) => slot.1 = value,
             None => self.0.push((Arc::clone(name), value)),
         }

@@ -10,7 +10,10 @@
 //! body as before and is the reference for both the result and every error. For every body it
 //! accepts, it gives exactly what that path gives (tested differentially in `tests_post.rs`).
 
+use std::collections::HashMap;
 use std::sync::Arc;
+
+use foldhash::fast::RandomState;
 
 use serde_json::Number;
 
@@ -18,12 +21,9 @@ use super::cell::Cell;
 use super::post_body::{Parsed, MAX_COLUMNS};
 use super::update::{column_type, ColumnType, Target, MAX_ROWS};
 
-/// How many distinct strings a column shares before later ones get their own allocation.
-const SHARED_STRINGS: usize = 16;
-
-/// Strings not found among the shared ones after which a column stops looking (its values are
-/// mostly distinct: ids, free text).
-const GIVE_UP_AFTER: usize = 256;
+/// How many distinct strings a column shares (a year of dates, a few labels); values first
+/// seen after that get their own allocation.
+const SHARED_STRINGS: usize = 4_096;
 
 /// A columnar body of plain values, or `None` when the reference parser must decide.
 pub fn parse(body: &[u8], target: Target) -> Option<Parsed> {
@@ -210,28 +210,22 @@ impl<'a> Scanner<'a> {
     }
 }
 
-/// A column's first distinct strings, to hand out again.
+/// A column's first distinct strings, to hand out again, keyed by their text in the body.
 #[derive(Default)]
-struct Shared {
-    strings: Vec<Arc<str>>,
-    misses: usize,
+struct Shared<'a> {
+    strings: HashMap<&'a str, Arc<str>, RandomState>,
 }
 
-impl Shared {
+impl<'a> Shared<'a> {
     /// `text` as a shared string: the column's earlier copy when it has one.
-    fn get(&mut self, text: &str) -> Arc<str> {
-        if self.misses < GIVE_UP_AFTER {
-            if let Some(found) = self.strings.iter().find(|s| ***s == *text) {
-                return Arc::clone(found);
-            }
-            if self.strings.len() == SHARED_STRINGS {
-                self.misses += 1;
-            } else {
-                let text: Arc<str> = Arc::from(text);
-                self.strings.push(Arc::clone(&text));
-                return text;
-            }
+    fn get(&mut self, text: &'a str) -> Arc<str> {
+        if let Some(found) = self.strings.get(text) {
+            return Arc::clone(found);
         }
-        Arc::from(text)
+        let shared: Arc<str> = Arc::from(text);
+        if self.strings.len() < SHARED_STRINGS {
+            self.strings.insert(text, Arc::clone(&shared));
+        }
+        shared
     }
 }

@@ -10,12 +10,18 @@ use arrow_array::{Array, ArrayRef};
 use arrow_schema::{DataType, Fields};
 
 use super::values::{json_key, make_writer, ValueWriter};
-use crate::error::Result;
+use crate::error::{Error, Result};
 
 /// A dictionary column (a non-empty dictionary: `normalized_keys` panics on an empty one).
 pub fn dictionary(name: &str, array: &ArrayRef, zone: &Tz) -> Result<Box<dyn ValueWriter>> {
     let dict = array.as_any_dictionary();
-    let keys = dict.normalized_keys();
+    // Four bytes a row, not eight: these live as long as the push. A dictionary of more than
+    // 2^32 values cannot be addressed by an Arrow array of this size anyway.
+    let keys = dict
+        .normalized_keys()
+        .into_iter()
+        .map(|key| u32::try_from(key).map_err(|_| Error::encode(name, "dictionary too large")))
+        .collect::<Result<Vec<u32>>>()?;
     let values = make_writer(name, dict.values(), zone)?;
     let count = dict.values().len();
     let rendered = (count <= array.len()).then(|| render_all(&*values, count));
@@ -60,7 +66,7 @@ pub fn structure(
 
 struct DictionaryWriter {
     array: ArrayRef,
-    keys: Vec<usize>,
+    keys: Vec<u32>,
     values: Box<dyn ValueWriter>,
     /// Each dictionary value's JSON, written once (a category repeats on many rows): the
     /// text, and where each value ends in it. `None` for a dictionary larger than its column.
@@ -80,14 +86,14 @@ fn render_all(writer: &dyn ValueWriter, count: usize) -> (Vec<u8>, Vec<usize>) {
 }
 impl ValueWriter for DictionaryWriter {
     fn is_null(&self, row: usize) -> bool {
-        self.array.is_null(row) || self.values.is_null(self.keys[row])
+        self.array.is_null(row) || self.values.is_null(self.keys[row] as usize)
     }
 
     fn write(&self, row: usize, out: &mut Vec<u8>) {
         if self.array.is_null(row) {
             out.extend_from_slice(b"null");
         } else {
-            self.values.write(self.keys[row], out);
+            self.values.write(self.keys[row] as usize, out);
         }
     }
 
@@ -101,7 +107,7 @@ impl ValueWriter for DictionaryWriter {
                 out.extend_from_slice(b"null");
                 continue;
             }
-            let value = self.keys[row];
+            let value = self.keys[row] as usize;
             match &self.rendered {
                 Some((text, ends)) => {
                     let start = if value == 0 { 0 } else { ends[value - 1] };
