@@ -41,6 +41,7 @@ pub fn parse(body: &[u8], target: Target) -> Option<Parsed> {
         scan.at += 1;
         return scan.finished().then_some(parsed);
     }
+    let mut expected = 0;
     loop {
         let name = scan.string()?;
         scan.expect(b':')?;
@@ -49,7 +50,9 @@ pub fn parse(body: &[u8], target: Target) -> Option<Parsed> {
         } else {
             column_type(target, name)
         };
-        let values = scan.column(kind)?;
+        let values = scan.column(kind, expected)?;
+        // Columns are as long as each other: this one's length sizes the next.
+        expected = values.len();
         if name == key {
             parsed.keys = Some(values);
         } else if let Some(slot) = parsed.columns.iter_mut().find(|(n, _)| *n == name) {
@@ -114,10 +117,11 @@ impl<'a> Scanner<'a> {
         std::str::from_utf8(text).ok()
     }
 
-    /// `[v,v,...]`: each value read as a cell and admitted by `kind`.
-    fn column(&mut self, kind: ColumnType) -> Option<Vec<Cell>> {
+    /// `[v,v,...]`: each value read as a cell and admitted by `kind`; `expected` values are
+    /// likely (room is made for them at once rather than by doubling).
+    fn column(&mut self, kind: ColumnType, expected: usize) -> Option<Vec<Cell>> {
         self.expect(b'[')?;
-        let mut values = Vec::new();
+        let mut values = Vec::with_capacity(expected.min(MAX_ROWS));
         let mut shared = Shared::default();
         if self.peek()? == b']' {
             self.at += 1;

@@ -186,3 +186,66 @@ fn pushes_into_a_fresh_store_apply_once_and_again_on_the_same_rows() {
     }
     assert_eq!(s.call_attributes.len(), 3);
 }
+
+/// `cargo test --release -- --ignored --nocapture post_parse_speed`: the fast path and the
+/// reference on bodies shaped like the bench's (4 labels, 17-digit floats with nulls, a year
+/// of dates, booleans, 3 categories), one thread.
+#[allow(clippy::print_stdout)] // a measurement reports on stdout
+#[test]
+#[ignore = "a measurement, not a check"]
+fn post_parse_speed() {
+    use rand::{Rng, SeedableRng};
+    let mut rng = rand::rngs::SmallRng::seed_from_u64(1);
+    let rows = 100_000;
+    let ids: Vec<String> = (0..rows).map(|i| (10 * i + 10).to_string()).collect();
+    let pick = |rng: &mut rand::rngs::SmallRng, options: &[&str]| {
+        format!("\"{}\"", options[rng.random_range(0..options.len())])
+    };
+    let labels: Vec<String> = (0..rows)
+        .map(|_| pick(&mut rng, &["good", "bad", "neutral", "escalate"]))
+        .collect();
+    let scores: Vec<String> = (0..rows)
+        .map(|_| match rng.random_bool(0.1) {
+            true => "null".into(),
+            false => ryu::Buffer::new().format(rng.random::<f64>()).to_owned(),
+        })
+        .collect();
+    let days: Vec<String> = (0..rows)
+        .map(|_| {
+            format!(
+                "\"2025-{:02}-{:02}\"",
+                rng.random_range(1..13),
+                rng.random_range(1..29)
+            )
+        })
+        .collect();
+    let flags: Vec<&str> = (0..rows).map(|i| ["true", "false"][i % 2]).collect();
+    let buckets: Vec<String> = (0..rows)
+        .map(|_| pick(&mut rng, &["a", "b", "c"]))
+        .collect();
+    let body = format!(
+        r#"{{"call_id":[{}],"label":[{}],"score":[{}],"follow_up":[{}],"flag":[{}],"bucket":[{}]}}"#,
+        ids.join(","),
+        labels.join(","),
+        scores.join(","),
+        days.join(","),
+        flags.join(","),
+        buckets.join(",")
+    );
+    let fast = |b: &[u8]| post_fast::parse(b, Target::Calls).is_some();
+    let reference = |b: &[u8]| parse_reference(b, Target::Calls).is_ok();
+    type Parse<'a> = &'a dyn Fn(&[u8]) -> bool;
+    let parsers: [(&str, Parse<'_>); 2] = [("fast path", &fast), ("reference", &reference)];
+    for (name, parse) in parsers {
+        let started = std::time::Instant::now();
+        for _ in 0..10 {
+            assert!(parse(body.as_bytes()));
+        }
+        let seconds = started.elapsed().as_secs_f64();
+        println!(
+            "{name}: 10 bodies x 100,000 rows x 6 columns ({:.0} MB) in {seconds:.3} s, {:.0} MB/s",
+            10.0 * body.len() as f64 / 1e6,
+            10.0 * body.len() as f64 / 1e6 / seconds
+        );
+    }
+}

@@ -6,6 +6,10 @@
 //!
 //! Unknown ids are listed in `not_found`, not created. A column that does not exist yet becomes
 //! a new attribute of the rows it is set on (other rows do not show it). The key cannot change.
+//!
+//! Speed (README, Benchmarks): bodies parse outside the lock ([`super::post_fast`] first);
+//! the apply is serial. A 1M × 6 push costs the emulator ~0.4 s of CPU on a warm store; the
+//! first push to each row also allocates its attribute list, the slow part of a first push.
 
 use std::sync::Arc;
 
