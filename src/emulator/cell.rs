@@ -2,6 +2,7 @@
 //! `serde_json::Value` per cell), kept in 24 bytes, and written back as the JSON it came as.
 
 use std::fmt;
+use std::sync::Arc;
 
 use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::{Number, Value};
@@ -14,7 +15,8 @@ pub enum Cell {
     Null,
     Bool(bool),
     Number(Number),
-    Text(Box<str>),
+    /// Shared: a column's repeated values (labels, dates) point at one copy.
+    Text(Arc<str>),
     Nested(Box<Value>),
 }
 

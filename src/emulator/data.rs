@@ -77,10 +77,26 @@ impl Extra {
     }
 
     pub fn set(&mut self, name: &Arc<str>, value: Cell) {
-        match self.0.iter_mut().find(|(n, _)| n == name) {
+        // Names are shared, so comparing pointers usually finds the slot without comparing
+        // text; a name from another source is then compared by text.
+        let slot = match self.0.iter().position(|(n, _)| Arc::ptr_eq(n, name)) {
+            Some(at) => Some(at),
+            None => self.0.iter().position(|(n, _)| n == name),
+        };
+        match slot.map(|at| &mut self.0[at]) {
             Some(slot) => slot.1 = value,
             None => self.0.push((Arc::clone(name), value)),
         }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// Appends `name`, which the caller knows this row does not have yet.
+    pub fn push_new(&mut self, name: &Arc<str>, value: Cell) {
+        debug_assert!(self.get(name).is_none());
+        self.0.push((Arc::clone(name), value));
     }
 
     pub fn iter(&self) -> impl Iterator<Item = (&str, &Cell)> {

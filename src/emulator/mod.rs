@@ -6,7 +6,8 @@
 //! * [`render`] writes rows as JSON; [`rows`] keeps them rendered; [`store`] holds the state.
 //! * [`contract`] lists the operations and parameters; [`query`] parses parameters; [`routes`]
 //!   serves the endpoints; [`openapi`] documents them; [`report`] aggregates.
-//! * [`post_body`] parses POST bodies into [`cell`]s; [`update`] applies them.
+//! * [`post_body`] parses POST bodies into [`cell`]s ([`post_fast`] first tries the usual
+//!   columnar body); [`update`] applies them.
 //! * [`faults`] decides which requests fail and how; [`wan`] paces bodies to a bandwidth;
 //!   [`gzip_cache`] keeps gzip page bodies so the emulator is not the bound with gzip on.
 
@@ -17,6 +18,7 @@ mod faults;
 mod gzip_cache;
 mod openapi;
 mod post_body;
+mod post_fast;
 mod query;
 mod render;
 mod report;
@@ -29,6 +31,8 @@ mod wan;
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_post;
 
 use std::net::SocketAddr;
 use std::sync::Arc;

@@ -42,6 +42,7 @@ macro_rules! refuse_scalars {
 pub const MAX_COLUMNS: usize = 1_000;
 
 /// A body as columns: the keys, then each column's values in key order.
+#[derive(Debug, PartialEq)]
 pub struct Parsed {
     pub keys: Option<Vec<Cell>>,
     pub columns: Vec<(String, Vec<Cell>)>,
@@ -76,6 +77,16 @@ impl Context {
 
 /// Parses either body shape of `target`.
 pub fn parse(body: &[u8], target: Target) -> Result<Parsed, ApiError> {
+    // The usual body (columnar, plain values) takes the fast path; this one decides the rest.
+    match super::post_fast::parse(body, target) {
+        Some(parsed) => Ok(parsed),
+        None => parse_reference(body, target),
+    }
+}
+
+/// Parses either body shape of `target` with serde's visitors: every body the fast path
+/// leaves, and the reference it is tested against.
+pub fn parse_reference(body: &[u8], target: Target) -> Result<Parsed, ApiError> {
     let context = Context {
         target,
         failure: RefCell::new(None),

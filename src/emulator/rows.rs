@@ -135,7 +135,12 @@ impl Rows {
 
     /// Row `index` changed: it renders again on its next read.
     pub fn mark_changed(&mut self, index: usize) {
-        self.fresh[index] = Some(Box::default());
+        match &mut self.fresh[index] {
+            // Changed before: forget its rendering but keep its slot, so pushing the same rows
+            // again allocates nothing per row.
+            Some(fresh) => drop(fresh.take()),
+            slot => *slot = Some(Box::default()),
+        }
     }
 
     /// A new row at `index` (later rows move up by one).

@@ -205,6 +205,7 @@ impl PushPlan {
 
     /// `{"key":[...],"col":[...],...}`
     fn columnar(&self, rows: &[RowRef]) -> Vec<u8> {
+        let runs = runs(rows);
         let mut out = Vec::with_capacity(rows.len() * 16 * self.names.len());
         out.push(b'{');
         for (column, name) in self.names.iter().enumerate() {
@@ -213,11 +214,11 @@ impl PushPlan {
             }
             out.extend_from_slice(name);
             out.push(b'[');
-            for (n, &(b, r)) in rows.iter().enumerate() {
+            for (n, (b, run)) in runs.iter().enumerate() {
                 if n > 0 {
                     out.push(b',');
                 }
-                self.writers[b as usize][column].write(r as usize, &mut out);
+                self.writers[*b as usize][column].write_run(run.clone(), &mut out);
             }
             out.push(b']');
         }
@@ -333,4 +334,18 @@ fn clear_groups(
         }
     }
     groups
+}
+
+/// `rows` as runs of consecutive rows of one batch: a whole column of a run is written with
+/// one call (see [`ValueWriter::write_run`]).
+fn runs(rows: &[RowRef]) -> Vec<(u32, std::ops::Range<usize>)> {
+    let mut runs: Vec<(u32, std::ops::Range<usize>)> = Vec::new();
+    for &(batch, row) in rows {
+        let row = row as usize;
+        match runs.last_mut() {
+            Some((b, run)) if *b == batch && run.end == row => run.end += 1,
+            _ => runs.push((batch, row..row + 1)),
+        }
+    }
+    runs
 }

@@ -17,6 +17,7 @@
 
 mod chunk;
 mod faithful;
+mod nested;
 mod validate;
 mod values;
 

@@ -1,7 +1,10 @@
 //! One JSON value writer per Arrow type family. A writer is built once per column and batch
 //! (downcasts and time-zone lookups happen there), then writes cells straight into the body
-//! buffer with `itoa`/`ryu`: no `serde_json::Value`, no allocation per cell.
+//! buffer with `itoa`/`ryu`: no `serde_json::Value`, no allocation per cell. A body writes each
+//! column a run of consecutive rows at a time ([`ValueWriter::write_run`]), so the common types
+//! downcast once per run, not once per cell. Compound types are [`super::nested`]'s.
 
+use std::ops::Range;
 use std::str::FromStr;
 use std::sync::Arc;
 
@@ -16,6 +19,7 @@ use arrow_array::{Array, ArrayRef, ArrowPrimitiveType, PrimitiveArray};
 use arrow_schema::{DataType, TimeUnit};
 use chrono::{NaiveDateTime, Timelike};
 
+use super::nested;
 use crate::error::{Error, Result};
 use crate::json_write::{push_date, push_datetime, push_string};
 
@@ -28,6 +32,37 @@ pub trait ValueWriter: Send + Sync {
     /// cell, so a cell left unchanged in the columnar form is exactly one `clear=` clears (a
     /// Null-typed column, a dictionary key pointing at a null value).
     fn is_null(&self, row: usize) -> bool;
+
+    /// Appends rows `rows` as JSON values separated by commas. The common types override it
+    /// to downcast once per run instead of once per cell.
+    fn write_run(&self, rows: Range<usize>, out: &mut Vec<u8>) {
+        for row in rows.clone() {
+            if row > rows.start {
+                out.push(b',');
+            }
+            self.write(row, out);
+        }
+    }
+}
+
+/// Calls `write` for each row of `rows` (its array's nulls written as `null`), commas between.
+fn run_of(
+    array: &dyn Array,
+    rows: Range<usize>,
+    out: &mut Vec<u8>,
+    mut write: impl FnMut(usize, &mut Vec<u8>),
+) {
+    let nulls = array.logical_nulls();
+    for row in rows.clone() {
+        if row > rows.start {
+            out.push(b',');
+        }
+        if nulls.as_ref().is_some_and(|n| n.is_null(row)) {
+            out.extend_from_slice(b"null");
+        } else {
+            write(row, out);
+        }
+    }
 }
 
 /// Builds the writer for `array` (column `name`), or explains why the type cannot be pushed.
@@ -70,33 +105,9 @@ pub fn make_writer(name: &str, array: &ArrayRef, zone: &Tz) -> Result<Box<dyn Va
         D::Dictionary(_, _) if array.as_any_dictionary().values().is_empty() => {
             Box::new(NullWriter)
         }
-        D::Dictionary(_, _) => {
-            let dict = array.as_any_dictionary();
-            let keys = dict.normalized_keys();
-            let values = make_writer(name, dict.values(), zone)?;
-            Box::new(DictionaryWriter {
-                array: a,
-                keys,
-                values,
-            })
-        }
-        D::List(_) | D::LargeList(_) => {
-            let values = match array.data_type() {
-                D::List(_) => array.as_list::<i32>().values(),
-                _ => array.as_list::<i64>().values(),
-            };
-            let items = make_writer(name, values, zone)?;
-            Box::new(ListWriter { array: a, items })
-        }
-        D::Struct(fields) => {
-            let s = array.as_struct();
-            let children = fields
-                .iter()
-                .zip(s.columns())
-                .map(|(f, c)| Ok((json_key(f.name()), make_writer(name, c, zone)?)))
-                .collect::<Result<Vec<_>>>()?;
-            Box::new(StructWriter { array: a, children })
-        }
+        D::Dictionary(_, _) => nested::dictionary(name, array, zone)?,
+        D::List(_) | D::LargeList(_) => nested::list(name, array, zone)?,
+        D::Struct(fields) => nested::structure(name, array, fields, zone)?,
         other => {
             return Err(Error::encode(
                 name,
@@ -149,6 +160,13 @@ impl ValueWriter for BoolWriter {
             (false, false) => b"false",
         });
     }
+
+    fn write_run(&self, rows: Range<usize>, out: &mut Vec<u8>) {
+        let a = self.0.as_boolean();
+        run_of(a, rows, out, |row, out| {
+            out.extend_from_slice(if a.value(row) { b"true" } else { b"false" });
+        });
+    }
 }
 
 struct IntWriter<T>(ArrayRef, std::marker::PhantomData<fn() -> T>);
@@ -169,6 +187,14 @@ where
             out.extend_from_slice(itoa::Buffer::new().format(a.value(row)).as_bytes());
         }
     }
+
+    fn write_run(&self, rows: Range<usize>, out: &mut Vec<u8>) {
+        let a: &PrimitiveArray<T> = self.0.as_primitive();
+        let mut digits = itoa::Buffer::new();
+        run_of(a, rows, out, |row, out| {
+            out.extend_from_slice(digits.format(a.value(row)).as_bytes());
+        });
+    }
 }
 
 struct FloatWriter<T: ArrowPrimitiveType>(ArrayRef, fn(T::Native) -> f64);
@@ -187,6 +213,19 @@ impl<T: ArrowPrimitiveType> ValueWriter for FloatWriter<T> {
         } else {
             out.extend_from_slice(ryu::Buffer::new().format_finite(v).as_bytes());
         }
+    }
+
+    fn write_run(&self, rows: Range<usize>, out: &mut Vec<u8>) {
+        let a: &PrimitiveArray<T> = self.0.as_primitive();
+        let mut digits = ryu::Buffer::new();
+        run_of(a, rows, out, |row, out| {
+            let v = (self.1)(a.value(row));
+            if v.is_finite() {
+                out.extend_from_slice(digits.format_finite(v).as_bytes());
+            } else {
+                out.extend_from_slice(b"null");
+            }
+        });
     }
 }
 
@@ -207,6 +246,24 @@ impl ValueWriter for StringWriter {
             _ => self.0.as_string_view().value(row),
         };
         push_string(out, text);
+    }
+
+    fn write_run(&self, rows: Range<usize>, out: &mut Vec<u8>) {
+        let a = &*self.0;
+        match a.data_type() {
+            DataType::Utf8 => {
+                let a = a.as_string::<i32>();
+                run_of(a, rows, out, |row, out| push_string(out, a.value(row)));
+            }
+            DataType::LargeUtf8 => {
+                let a = a.as_string::<i64>();
+                run_of(a, rows, out, |row, out| push_string(out, a.value(row)));
+            }
+            _ => {
+                let a = a.as_string_view();
+                run_of(a, rows, out, |row, out| push_string(out, a.value(row)));
+            }
+        }
     }
 }
 
@@ -236,6 +293,24 @@ impl ValueWriter for DateWriter {
                 out.push(b'"');
             }
             None => out.extend_from_slice(b"null"),
+        }
+    }
+
+    fn write_run(&self, rows: Range<usize>, out: &mut Vec<u8>) {
+        let quoted = |date: Option<chrono::NaiveDate>, out: &mut Vec<u8>| match date {
+            Some(date) => {
+                out.push(b'"');
+                push_date(out, date);
+                out.push(b'"');
+            }
+            None => out.extend_from_slice(b"null"),
+        };
+        if let DataType::Date32 = self.0.data_type() {
+            let a = self.0.as_primitive::<Date32Type>();
+            run_of(a, rows, out, |row, out| quoted(a.value_as_date(row), out));
+        } else {
+            let a = self.0.as_primitive::<Date64Type>();
+            run_of(a, rows, out, |row, out| quoted(a.value_as_date(row), out));
         }
     }
 }
@@ -313,85 +388,5 @@ impl ValueWriter for DecimalWriter {
             _ => self.0.as_primitive::<Decimal256Type>().value_as_string(row),
         };
         out.extend_from_slice(text.as_bytes());
-    }
-}
-
-struct DictionaryWriter {
-    array: ArrayRef,
-    keys: Vec<usize>,
-    values: Box<dyn ValueWriter>,
-}
-impl ValueWriter for DictionaryWriter {
-    fn is_null(&self, row: usize) -> bool {
-        self.array.is_null(row) || self.values.is_null(self.keys[row])
-    }
-
-    fn write(&self, row: usize, out: &mut Vec<u8>) {
-        if self.array.is_null(row) {
-            out.extend_from_slice(b"null");
-        } else {
-            self.values.write(self.keys[row], out);
-        }
-    }
-}
-
-struct ListWriter {
-    array: ArrayRef,
-    items: Box<dyn ValueWriter>,
-}
-impl ValueWriter for ListWriter {
-    fn is_null(&self, row: usize) -> bool {
-        self.array.is_null(row)
-    }
-
-    fn write(&self, row: usize, out: &mut Vec<u8>) {
-        if self.array.is_null(row) {
-            out.extend_from_slice(b"null");
-            return;
-        }
-        let (start, end) = match self.array.data_type() {
-            DataType::List(_) => {
-                let o = self.array.as_list::<i32>().value_offsets();
-                (o[row] as usize, o[row + 1] as usize)
-            }
-            _ => {
-                let o = self.array.as_list::<i64>().value_offsets();
-                (o[row] as usize, o[row + 1] as usize)
-            }
-        };
-        out.push(b'[');
-        for (n, item) in (start..end).enumerate() {
-            if n > 0 {
-                out.push(b',');
-            }
-            self.items.write(item, out);
-        }
-        out.push(b']');
-    }
-}
-
-struct StructWriter {
-    array: ArrayRef,
-    children: Vec<(Vec<u8>, Box<dyn ValueWriter>)>,
-}
-impl ValueWriter for StructWriter {
-    fn is_null(&self, row: usize) -> bool {
-        self.array.is_null(row)
-    }
-
-    fn write(&self, row: usize, out: &mut Vec<u8>) {
-        if self.array.is_null(row) {
-            out.extend_from_slice(b"null");
-            return;
-        }
-        out.push(b'{');
-        for (n, (key, child)) in self.children.iter().enumerate() {
-            if n > 0 {
-                out.push(b',');
-            }
-            out.extend_from_slice(key);
-            child.write(row, out);
-        }
-        out.push(b'}');
     }
 }
