@@ -87,8 +87,13 @@ demo: build ## start the emulator and run the main job end to end
 	$(PY) -m converz.demo
 
 .PHONY: bench
-bench: build ## the benchmarks: converz against requests+pandas and httpx+polars
+bench: build ## the benchmarks: converz against requests+pandas and httpx+polars; rewrites README's tables
 	$(PY) bench/run.py
+
+# The standard library is all bench/readme.py needs: no venv, no build.
+.PHONY: bench-readme
+bench-readme: ## rewrite README.md's benchmark tables from bench/results/*.json (no run)
+	$(PYTHON) bench/readme.py
 
 .PHONY: soak
 soak: build ## reliability soak (minutes, not in test): 10M calls under faults (SOAK_ROWS=N), then Dask/Ray at 1M

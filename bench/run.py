@@ -11,12 +11,17 @@ The WAN scenario (``--only wan``, also part of the default run) starts its own e
 for gzip, and reports the compressed bytes each method moved and the link utilisation (those
 bytes / seconds / bandwidth).
 
+A full run into ``latest.json`` ends by rewriting README.md's benchmark tables from the results
+(``bench/readme.py``) unless ``--no-readme``.
+
 Usage: python bench/run.py [--rows N] [--rounds K] [--name NAME] [--only read|write|latency|wan]
+                           [--no-readme]
 """
 
 from __future__ import annotations
 
 import argparse
+import datetime
 import json
 import os
 import platform
@@ -47,6 +52,21 @@ KEY = "bench-key"
 # first byte each cross the link once: one round trip) and paces all bodies to the bandwidth.
 WAN_RTT = 0.04
 WAN_BANDWIDTH = 50e6
+
+
+def run_metadata(rounds: int) -> dict[str, object]:
+    """What bench/readme.py prints above each table: when, where, how many rounds."""
+    return {
+        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "machine": f"{platform.machine()}, {os.cpu_count()} cores, {platform.system()}",
+        "python": platform.python_version(),
+        "rounds": rounds,
+    }
+
+
+def load_average() -> float:
+    # Other work on the machine (builds, another bench) lowers every CPU-bound figure.
+    return os.getloadavg()[0] if hasattr(os, "getloadavg") else 0.0
 
 
 def free_port() -> int:
@@ -124,6 +144,7 @@ def summarize(runs: dict[str, list[dict]], json_bytes: float, reference: str) ->
                 "median_s": median,
                 "min_s": min(seconds),
                 "max_s": max(seconds),
+                "seconds": seconds,  # by round: a target "in every round" is checked per round
                 "json_mb_per_s": json_bytes / 1e6 / median if json_bytes else None,
                 "peak_rss_mb": max(r["peak_rss_mb"] - r["baseline_rss_mb"] for r in results),
                 "data_mb": results[0]["data_bytes"] / 1e6,
@@ -169,6 +190,8 @@ def run_wan(args: argparse.Namespace) -> dict[str, object]:
     link = f"{WAN_RTT * 1e3:.0f} ms RTT, {WAN_BANDWIDTH / 1e6:.0f} MB/s"
     print(f"\n== wan: {rows:,} calls, {link}, gzip ==")
     options = {"calls": rows, "reps": 2000, "seed": 0, "api_key": KEY, **faults}
+    meta = run_metadata(args.rounds)
+    load_at_start = load_average()
     with EmulatorProcess(**options) as emulator:
         converz_concurrency = args.wan_concurrency or args.concurrency
         settings = {
@@ -210,6 +233,7 @@ def run_wan(args: argparse.Namespace) -> dict[str, object]:
                 "median_s": median,
                 "min_s": min(seconds),
                 "max_s": max(seconds),
+                "seconds": seconds,
                 "wire_mb": wire / 1e6,
                 "link_utilisation": wire / median / WAN_BANDWIDTH,
                 "x_converz": median / ref,
@@ -228,6 +252,8 @@ def run_wan(args: argparse.Namespace) -> dict[str, object]:
             f"| {row['x_converz']:9.2f} |"
         )
     return {
+        **meta,
+        "load_average": [load_at_start, load_average()],
         "rows": rows,
         "rtt_s": WAN_RTT,
         "bandwidth_bytes_per_s": WAN_BANDWIDTH,
@@ -252,6 +278,9 @@ def main() -> None:
     parser.add_argument(
         "--wan-concurrency", type=int, default=None, help="converz's on the WAN run (default: same)"
     )
+    parser.add_argument(
+        "--no-readme", action="store_true", help="leave README.md's tables alone after a full run"
+    )
     args = parser.parse_args()
     if args.only == "wan":
         out = HERE / "results" / f"{args.name}.json"
@@ -261,6 +290,7 @@ def main() -> None:
         print(f"\nwrote {out}")
         return
 
+    load_at_start = load_average()
     port = args.port or free_port()
     emulator = start_emulator(args.rows, port)
     url = f"http://127.0.0.1:{port}/api/v1"
@@ -269,8 +299,7 @@ def main() -> None:
             "data_bytes"
         ]
         results: dict[str, object] = {
-            "machine": f"{platform.machine()}, {os.cpu_count()} cores, {platform.system()}",
-            "python": platform.python_version(),
+            **run_metadata(args.rounds),
             "rows": args.rows,
             "json_mb": json_bytes / 1e6,
             "page_size": 20_000,
@@ -288,6 +317,7 @@ def main() -> None:
             table = summarize(measure(methods, url, args), nbytes, reference)
             print_table(f"{name} (peak RSS is above the RSS when the clock started)", table)
             results[name] = table
+        results["load_average"] = [load_at_start, load_average()]
     finally:
         emulator.send_signal(signal.SIGTERM)
         try:
@@ -307,6 +337,9 @@ def main() -> None:
         print("\n== scale: bench/scale.py ==", flush=True)
         scale = [sys.executable, str(HERE / "scale.py"), "--rows", str(args.rows)]
         subprocess.run(scale, check=True)
+        if args.name == "latest" and not args.no_readme:
+            print("\n== README.md: bench/readme.py ==", flush=True)
+            subprocess.run([sys.executable, str(HERE / "readme.py")], check=True)
 
 
 if __name__ == "__main__":

@@ -23,8 +23,6 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import os
-import platform
 import signal
 import statistics
 import sys
@@ -37,7 +35,7 @@ from typing import Any
 HERE = Path(__file__).parent
 sys.path.insert(0, str(HERE))
 
-from run import KEY, free_port, start_emulator  # noqa: E402
+from run import KEY, free_port, load_average, run_metadata, start_emulator  # noqa: E402
 
 
 def timed(work) -> float:  # type: ignore[no-untyped-def]
@@ -174,6 +172,8 @@ def main() -> None:
     import converz
     import converz.dask
 
+    meta = run_metadata(args.rounds)
+    load_at_start = load_average()
     port = free_port()
     emulator = start_emulator(args.rows, port)
     url = f"http://127.0.0.1:{port}/api/v1"
@@ -222,6 +222,7 @@ def main() -> None:
             "median_s": statistics.median(seconds),
             "min_s": min(seconds),
             "max_s": max(seconds),
+            "seconds": seconds,
             "x_single": statistics.median(seconds) / single,
         }
         for name, seconds in runs.items()
@@ -236,8 +237,8 @@ def main() -> None:
             f"| {row['x_single']:.2f} |"
         )
     results = {
-        "machine": f"{platform.machine()}, {os.cpu_count()} cores, {platform.system()}",
-        "python": platform.python_version(),
+        **meta,
+        "load_average": [load_at_start, load_average()],
         "rows": rows["single"],
         "partition": args.partition,
         "cluster_startup_s": startup,
