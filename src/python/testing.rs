@@ -176,33 +176,16 @@ impl PyEmulator {
     /// Replaces every fault setting.
     fn set_faults(&self, faults: FaultSettings) -> PyResult<()> {
         let faults = faults.validate()?;
-        let guard = self
-            .running
-            .lock()
-            .map_err(|_| PyRuntimeError::new_err("emulator state poisoned"))?;
-        match guard.as_ref() {
-            Some(running) => {
-                running.set_faults(faults);
-                Ok(())
-            }
-            None => Err(PyRuntimeError::new_err("the emulator is stopped")),
-        }
+        self.with_running(|running| running.set_faults(faults))
     }
 
     /// What went on the wire so far: `(responses, gzip_responses, body_bytes)`, body bytes
     /// as sent (after gzip).
     fn wire_stats(&self) -> PyResult<(u64, u64, u64)> {
-        let guard = self
-            .running
-            .lock()
-            .map_err(|_| PyRuntimeError::new_err("emulator state poisoned"))?;
-        match guard.as_ref() {
-            Some(running) => {
-                let wire = running.wire();
-                Ok((wire.responses, wire.gzip_responses, wire.body_bytes))
-            }
-            None => Err(PyRuntimeError::new_err("the emulator is stopped")),
-        }
+        self.with_running(|running| {
+            let wire = running.wire();
+            (wire.responses, wire.gzip_responses, wire.body_bytes)
+        })
     }
 
     /// Stops serving; idempotent.
@@ -222,5 +205,19 @@ impl PyEmulator {
     #[getter]
     fn running(&self) -> bool {
         self.running.lock().is_ok_and(|g| g.is_some())
+    }
+}
+
+impl PyEmulator {
+    /// Runs `f` on the running server; an error once it is stopped.
+    fn with_running<T>(&self, f: impl FnOnce(&RunningEmulator) -> T) -> PyResult<T> {
+        let guard = self
+            .running
+            .lock()
+            .map_err(|_| PyRuntimeError::new_err("emulator state poisoned"))?;
+        match guard.as_ref() {
+            Some(running) => Ok(f(running)),
+            None => Err(PyRuntimeError::new_err("the emulator is stopped")),
+        }
     }
 }
