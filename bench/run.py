@@ -131,20 +131,30 @@ def measure(methods: list[str], url: str, args: argparse.Namespace) -> dict[str,
     return runs
 
 
+def timing(method: str, results: list[dict], ref: float) -> dict:
+    """The time columns of one method's row: median, spread, every round, ratio to `ref`."""
+    seconds = [r["seconds"] for r in results]
+    median = statistics.median(seconds)
+    return {
+        "method": method,
+        "rows": results[0]["rows"],
+        "median_s": median,
+        "min_s": min(seconds),
+        "max_s": max(seconds),
+        "seconds": seconds,  # by round: a target "in every round" is checked per round
+        "x_converz": median / ref,
+    }
+
+
 def summarize(runs: dict[str, list[dict]], json_bytes: float, reference: str) -> list[dict]:
     ref = statistics.median(r["seconds"] for r in runs[reference])
     table = []
     for method, results in runs.items():
-        seconds = [r["seconds"] for r in results]
-        median = statistics.median(seconds)
+        row = timing(method, results, ref)
+        median = row["median_s"]
         table.append(
             {
-                "method": method,
-                "rows": results[0]["rows"],
-                "median_s": median,
-                "min_s": min(seconds),
-                "max_s": max(seconds),
-                "seconds": seconds,  # by round: a target "in every round" is checked per round
+                **row,
                 "json_mb_per_s": json_bytes / 1e6 / median if json_bytes else None,
                 "peak_rss_mb": max(r["peak_rss_mb"] - r["baseline_rss_mb"] for r in results),
                 "data_mb": results[0]["data_bytes"] / 1e6,
@@ -155,7 +165,6 @@ def summarize(runs: dict[str, list[dict]], json_bytes: float, reference: str) ->
                     if results[0]["data_bytes"]
                     else None
                 ),
-                "x_converz": median / ref,
             }
         )
     return table
@@ -223,20 +232,13 @@ def run_wan(args: argparse.Namespace) -> dict[str, object]:
     ref = statistics.median(r["seconds"] for r in runs["read_wan_converz"])
     table = []
     for method, results in runs.items():
-        seconds = [r["seconds"] for r in results]
-        median = statistics.median(seconds)
+        row = timing(method, results, ref)
         wire = statistics.median(r["wire_bytes"] for r in results)
         table.append(
             {
-                "method": method,
-                "rows": results[0]["rows"],
-                "median_s": median,
-                "min_s": min(seconds),
-                "max_s": max(seconds),
-                "seconds": seconds,
+                **row,
                 "wire_mb": wire / 1e6,
-                "link_utilisation": wire / median / WAN_BANDWIDTH,
-                "x_converz": median / ref,
+                "link_utilisation": wire / row["median_s"] / WAN_BANDWIDTH,
             }
         )
     print(f"\nwan ({rows:,} calls; utilisation = bytes on the wire / seconds / bandwidth)")
