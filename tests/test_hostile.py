@@ -76,9 +76,12 @@ HOSTILE: dict[str, tuple[Responder, type[converz.ConverzError]]] = {
         lambda req: cut_after(response("200 OK", good_body(req), length=len(good_body(req)) + 500)),
         converz.TransportError,
     ),
+    # The declared length ends a page inside its array: to the client that is a body cut off
+    # on the way (as a close-delimited one would be), so a retried TransportError. A push's
+    # answer cut short is not the documented answer: DecodeError, the chunk not known applied.
     "content-length-shorter": (
         lambda req: response("200 OK", good_body(req), length=len(good_body(req)) // 2),
-        converz.DecodeError,
+        {"GET": converz.TransportError, "POST": converz.DecodeError},
     ),
     "truncated-gzip": (
         always(response("200 OK", GZIP_BODY[: len(GZIP_BODY) // 2], "Content-Encoding: gzip")),
@@ -130,6 +133,8 @@ HOSTILE: dict[str, tuple[Responder, type[converz.ConverzError]]] = {
 @pytest.mark.parametrize("case", list(HOSTILE))
 def test_hostile_responses_give_typed_errors(serve, case, operation):
     respond, expected = HOSTILE[case]
+    if isinstance(expected, dict):  # the expected error depends on the method
+        expected = expected[operation.split()[0]]
     server = serve(respond)
     started = time.monotonic()
     err = failure(operation, server.client())

@@ -5,9 +5,11 @@ statuses the API never uses are reported as what they are.
 
 from __future__ import annotations
 
+import json
 import logging
 import socket
 import traceback
+import urllib.parse
 from collections.abc import Iterator
 from typing import Callable
 
@@ -18,6 +20,7 @@ from hostile_support import (
     RawServer,
     Request,
     Responder,
+    always,
     failure,
     response,
     serving,
@@ -147,3 +150,39 @@ def test_a_huge_json_error_body_is_called_too_large_not_non_json(serve):
     assert isinstance(err, converz.InvalidRequestError) and err.status_code == 400
     assert "too large" in str(err) and "non-JSON" not in str(err), str(err)[:300]
     assert len(str(err)) < 2_000
+
+
+def test_a_close_delimited_body_cut_mid_array_is_retried_and_every_row_arrives(serve):
+    # No Content-Length, no chunked framing: the body ends when the server closes, so only the
+    # decoder sees the cut. Each page is cut in half on its first attempt only.
+    rows = [{"call_id": i, "rep_id": f"r{i}", "summary": "x" * 50} for i in range(1, 201)]
+    attempts: dict[int, int] = {}
+
+    def respond(request):
+        query = urllib.parse.parse_qs(urllib.parse.urlsplit(request.target).query)
+        page, size = int(query["page"][0]), int(query["n_per_page"][0])
+        body = json.dumps(rows[(page - 1) * size : page * size]).encode()
+        attempts[page] = attempts.get(page, 0) + 1
+        if attempts[page] == 1 and len(body) > 2:
+            body = body[: len(body) // 2]
+        head = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n"
+        return head + body
+
+    server = serve(respond)
+    table = server.client(retries=3).calls(page_size=100).to_polars()
+    assert sorted(table["call_id"].to_list()) == list(range(1, 201))
+    assert table["summary"].to_list() == ["x" * 50] * 200
+    assert attempts[1] == 2 and attempts[2] == 2
+
+
+def test_a_body_always_cut_mid_array_is_a_transport_error_after_the_retries(serve):
+    head = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n"
+    server = serve(always(head + b'[{"call_id": 1}, {"call_'))
+    with pytest.raises(converz.TransportError, match="cut off after"):
+        server.client(retries=2).calls()
+    per_page: dict[str, int] = {}
+    for request in server.requests:
+        page = urllib.parse.parse_qs(urllib.parse.urlsplit(request.target).query)["page"][0]
+        per_page[page] = per_page.get(page, 0) + 1
+    # The page that failed had one attempt and two retries; no page had more.
+    assert max(per_page.values()) == 3

@@ -129,10 +129,13 @@ impl Splitter {
         match self.top {
             Top::Done => Ok(()),
             Top::Start => Err(decode_error("expected a JSON array, got an empty body")),
-            _ => Err(decode_error(format!(
-                "the JSON array was cut off after {} bytes",
-                self.offset
-            ))),
+            // A body that ends inside the array was cut off on the way (a close-delimited
+            // response has no length to tell hyper so): a transport failure, worth a retry.
+            _ => Err(Error::Transport {
+                endpoint: String::new(),
+                attempts: 1,
+                message: format!("the JSON array was cut off after {} bytes", self.offset),
+            }),
         }
     }
 

@@ -113,3 +113,29 @@ async fn a_body_under_the_limit_decodes() {
     .unwrap();
     assert_eq!(page.rows, 2);
 }
+
+#[tokio::test]
+async fn a_close_delimited_body_cut_inside_the_array_is_a_transport_failure() {
+    // No Content-Length and no chunked framing: the body ends when the server closes, so
+    // only the decoder can tell it was cut off. The attempt must be retried, not given up.
+    let body = br#"[{"call_id":1},{"call_id":2},{"call_"#.to_vec();
+    let head = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n";
+    let url = serve_once(head.to_owned(), body).await;
+    let mut response = http(false).get(&url).send().await.unwrap();
+    let decoder = FetchDecoder::new(DecodeOptions::default());
+    let place = "GET /calls page 1";
+    let outcome = decode_body(&mut response, decoder.page(), place, 1 << 20, None).await;
+    let Err(failed) = outcome else {
+        panic!("a cut-off body must fail the attempt");
+    };
+    assert_eq!(failed.failure, Failure::Transport);
+    match failed.error {
+        Error::Transport {
+            endpoint, message, ..
+        } => {
+            assert_eq!(endpoint, place);
+            assert!(message.contains("cut off after"), "{message}");
+        }
+        other => panic!("expected a transport error, got {other:?}"),
+    }
+}

@@ -50,6 +50,22 @@ impl AttemptError {
 }
 
 impl AttemptError {
+    /// A failure of a page's decoder: a body cut off inside its JSON array is a transport
+    /// failure (retried: the next attempt may arrive whole), anything else a decode error.
+    pub fn from_decoder(place: &str, err: Error) -> Self {
+        match err {
+            Error::Transport { message, .. } => AttemptError {
+                failure: Failure::Transport,
+                error: Error::Transport {
+                    endpoint: place.to_owned(),
+                    attempts: 1,
+                    message,
+                },
+            },
+            other => Self::decode(place, other),
+        }
+    }
+
     /// A body that arrived whole but is not what the API promises. Not retried: the same
     /// bytes would fail the same way.
     #[cold]

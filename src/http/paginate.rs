@@ -379,7 +379,7 @@ pub(crate) async fn decode_body(
     })
     .await;
     match decoded {
-        Ok(page) => page.map_err(|e| AttemptError::decode(place, e)),
+        Ok(page) => page.map_err(|e| AttemptError::from_decoder(place, e)),
         Err(join) => Err(AttemptError::decode(
             place,
             Error::Decode {
