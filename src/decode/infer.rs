@@ -171,7 +171,10 @@ impl Col {
             .iter()
             .filter(|g| s & **g != 0)
             .count();
-        if groups > 1 || (s & bits::BIGINT != 0 && s & bits::FLOAT != 0) {
+        // Dates or timestamps beside other strings: one bad date (`2025-02-30`, a `Z` suffix)
+        // turns the whole column to text, which must not pass unsaid.
+        let dates_and_text = s & (bits::DATE | bits::TS) != 0 && s & bits::STR != 0;
+        if groups > 1 || (s & bits::BIGINT != 0 && s & bits::FLOAT != 0) || dates_and_text {
             return Some(format!("mixes {}; decoded as strings", kind_names(s)));
         }
         None

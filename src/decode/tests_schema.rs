@@ -223,3 +223,21 @@ fn warnings_are_visible_before_finish() {
         &DataType::Utf8
     );
 }
+
+#[test]
+fn a_date_column_with_one_other_string_becomes_text_with_a_warning() {
+    for odd in ["2025-02-30", "2025-07-01T10:00:00Z", "soon"] {
+        let body = format!(r#"[{{"d":"2025-07-01"}},{{"d":"{odd}"}}]"#);
+        let t = table(&[&body]);
+        assert_eq!(type_of(&t, "d"), DataType::Utf8, "{odd}");
+        assert_eq!(t.warnings.len(), 1, "{odd}: {:?}", t.warnings);
+        assert!(
+            t.warnings[0].contains("`d`") && t.warnings[0].contains("dates"),
+            "{:?}",
+            t.warnings
+        );
+    }
+    // Dates beside timestamps widen to Timestamp losslessly: nothing to warn about.
+    let t = table(&[r#"[{"d":"2025-07-01"},{"d":"2025-07-01 10:00:00"}]"#]);
+    assert!(t.warnings.is_empty(), "{:?}", t.warnings);
+}
