@@ -42,7 +42,11 @@ mod _core {
     #[pymodule_export]
     use crate::python::write::csv_bytes;
     #[pymodule_export]
+    use crate::python::write::ipc_stream_bytes;
+    #[pymodule_export]
     use crate::python::write::read_file;
+    #[pymodule_export]
+    use crate::python::write::read_ipc_stream;
     #[pymodule_export]
     use crate::python::write::read_parquet_files;
     #[pymodule_export]

@@ -92,6 +92,14 @@ class Table:
     def __len__(self) -> int:
         return self.num_rows
 
+    def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
+        # Pickled as one Arrow IPC stream (schema, batches and types exactly), so a table
+        # crosses multiprocessing, Dask, Ray and joblib without pyarrow on either side.
+        from converz import _core
+
+        data = _core.ipc_stream_bytes(self)
+        return (_unpickle_table, (data, self.warnings, self.elapsed, self.pages))
+
     def to_arrow(self) -> pyarrow.Table:
         """Return a ``pyarrow.Table`` (zero-copy). Needs pyarrow."""
         pa = _require("pyarrow", "pyarrow")
@@ -329,5 +337,19 @@ class TableStream:
             raise
         return Table(batch)
 
+    def __reduce__(self) -> Any:
+        raise TypeError(
+            "a TableStream is a fetch in progress and cannot be pickled; pickle the Tables it "
+            "yields, or send a query value (converz.CallsQuery) and fetch where it runs"
+        )
+
     def __repr__(self) -> str:
         return "converz.TableStream(...)"
+
+
+def _unpickle_table(
+    data: bytes, warnings: list[str], elapsed: Optional[float], pages: Optional[int]
+) -> Table:
+    from converz import _core
+
+    return Table(_core.read_ipc_stream(data), warnings, elapsed=elapsed, pages=pages)

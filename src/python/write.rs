@@ -97,6 +97,26 @@ pub fn read_file(py: Python<'_>, path: PathBuf) -> PyResult<PyArrowTable> {
     Ok(PyArrowTable::new(schema, batches))
 }
 
+/// `data` (schema and batches) as the bytes of one Arrow IPC stream: a pickled `Table`.
+#[pyfunction]
+pub fn ipc_stream_bytes<'py>(
+    py: Python<'py>,
+    data: AnyRecordBatch,
+) -> PyResult<Bound<'py, PyBytes>> {
+    let reader = data.into_reader()?;
+    let schema = reader.schema();
+    let batches = reader.collect::<Result<Vec<_>, _>>().map_err(Error::from)?;
+    let bytes = py.detach(|| write::to_ipc_stream(&schema, &batches))?;
+    Ok(PyBytes::new(py, &bytes))
+}
+
+/// The table in the bytes [`ipc_stream_bytes`] made: an unpickled `Table`.
+#[pyfunction]
+pub fn read_ipc_stream(py: Python<'_>, data: &[u8]) -> PyResult<PyArrowTable> {
+    let (schema, batches) = py.detach(|| write::from_ipc_stream(data))?;
+    Ok(PyArrowTable::new(schema, batches))
+}
+
 /// `data` as CSV bytes for streaming to stdout: with `columns` None, a header and the
 /// batch's columns; else no header and exactly `columns` (those of the first batch).
 #[pyfunction]

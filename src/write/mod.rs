@@ -15,6 +15,7 @@
 mod partition;
 mod read;
 mod schema;
+mod serial;
 mod sink;
 
 #[cfg(test)]
@@ -28,6 +29,7 @@ use arrow_schema::SchemaRef;
 pub use partition::{conform_parquet, latest_time, merged_schema, parquet_schema, split_by_day};
 pub use read::{read_file, FileReader};
 pub use schema::{conform_names, merge_schemas};
+pub use serial::{from_ipc_stream, to_ipc_stream};
 use sink::Sink;
 
 use crate::decode::conform_batch;
