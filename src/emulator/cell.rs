@@ -32,13 +32,6 @@ impl Cell {
         }
     }
 
-    pub fn as_f64(&self) -> Option<f64> {
-        match self {
-            Cell::Number(n) => n.as_f64(),
-            _ => None,
-        }
-    }
-
     pub fn as_i64(&self) -> Option<i64> {
         match self {
             Cell::Number(n) => n.as_i64(),

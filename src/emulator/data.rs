@@ -10,8 +10,6 @@ use chrono::{Datelike, Duration, NaiveDate, NaiveDateTime, Weekday};
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 
-use super::cell::Cell;
-
 const FIRST_NAMES: &[&str] = &[
     "kees", "anna", "joost", "sanne", "pieter", "fleur", "bram", "lotte", "daan", "emma", "ruben",
     "noor", "thijs", "julia", "lars", "iris", "sem", "eva", "finn", "mila",
@@ -53,55 +51,6 @@ pub struct Rep {
     pub start_date: NaiveDate,
     /// Relative call volume (busy and quiet reps).
     pub weight: f64,
-    /// Attributes set by `POST /reps`, overriding or adding columns.
-    pub extra: Extra,
-}
-
-/// The attributes POSTs set on one row, in the order they were first set. A row carries a
-/// handful at most, so a scan beats hashing; names are shared with the store's attribute list,
-/// so setting a value on a million rows clones a pointer, not a string.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct Extra(Vec<(Arc<str>, Cell)>);
-
-impl Extra {
-    pub fn get(&self, name: &str) -> Option<&Cell> {
-        self.0.iter().find(|(n, _)| &**n == name).map(|(_, v)| v)
-    }
-
-    /// Room for `count` attributes on a row that has none yet, so a POST of several columns
-    /// allocates once per row.
-    pub fn reserve_first(&mut self, count: usize) {
-        if self.0.capacity() == 0 {
-            self.0.reserve_exact(count);
-        }
-    }
-
-    pub fn set(&mut self, name: &Arc<str>, value: Cell) {
-        // Names are shared, so comparing pointers usually finds the slot without comparing
-        // text; a name from another source is then compared by text.
-        let slot = match self.0.iter().position(|(n, _)| Arc::ptr_eq(n, name)) {
-            Some(at) => Some(at),
-            None => self.0.iter().position(|(n, _)| n == name),
-        };
-        match slot.map(|at| &mut self.0[at]) {
-            Some(slot) => slot.1 = value,
-            None => self.0.push((Arc::clone(name), value)),
-        }
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-
-    /// Appends `name`, which the caller knows this row does not have yet.
-    pub fn push_new(&mut self, name: &Arc<str>, value: Cell) {
-        debug_assert!(self.get(name).is_none());
-        self.0.push((Arc::clone(name), value));
-    }
-
-    pub fn iter(&self) -> impl Iterator<Item = (&str, &Cell)> {
-        self.0.iter().map(|(n, v)| (&**n, v))
-    }
 }
 
 /// A conversation.
@@ -118,8 +67,6 @@ pub struct Call {
     pub words_customer: u32,
     pub topic: u8,
     pub outcome: u8,
-    /// Attributes set by `POST /calls`, overriding or adding columns.
-    pub extra: Extra,
 }
 
 impl Call {
@@ -163,7 +110,6 @@ pub fn make_reps(count: usize, seed: u64, today: NaiveDate) -> Vec<Rep> {
                 start_date: today - Duration::days(rng.random_range(30..2_000)),
                 // Pareto-like skew: a few reps take many calls.
                 weight: 1.0 / (0.05 + rng.random::<f64>()).powf(1.3),
-                extra: Extra::default(),
             }
         })
         .collect();
@@ -227,7 +173,6 @@ pub fn make_calls(count: usize, reps: &[Rep], seed: u64, today: NaiveDate, days:
                 words_customer: duration * rng.random_range(60..150) / 60,
                 topic: rng.random_range(0..TOPICS.len()) as u8,
                 outcome: rng.random_range(0..OUTCOMES.len()) as u8,
-                extra: Extra::default(),
             }
         })
         .collect()

@@ -11,6 +11,7 @@
 //! * [`faults`] decides which requests fail and how; [`wan`] paces bodies to a bandwidth;
 //!   [`gzip_cache`] keeps gzip page bodies so the emulator is not the bound with gzip on.
 
+mod attrs;
 mod cell;
 mod contract;
 mod data;

@@ -107,14 +107,18 @@ impl<'a> Scanner<'a> {
     fn string(&mut self) -> Option<&'a str> {
         self.expect(b'"')?;
         let start = self.at;
-        let len = memchr::memchr2(b'"', b'\\', &self.body[start..])?;
-        let text = &self.body[start..start + len];
-        if self.body[start + len] != b'"' || text.iter().any(|&b| b < 0x20) {
+        // One pass for the closing quote and the bytes that send the body to the reference
+        // (most strings are a few bytes: a loop beats setting up a vector search per string).
+        let rest = &self.body[start..];
+        let len = rest
+            .iter()
+            .position(|&b| b == b'"' || b == b'\\' || b < 0x20)?;
+        if rest[len] != b'"' {
             return None;
         }
         self.at = start + len + 1;
         // The whole body is valid UTF-8 and a quote is never inside a multi-byte character.
-        std::str::from_utf8(text).ok()
+        std::str::from_utf8(&rest[..len]).ok()
     }
 
     /// `[v,v,...]`: each value read as a cell and admitted by `kind`; `expected` values are

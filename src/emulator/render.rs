@@ -4,8 +4,8 @@
 
 use bytes::Bytes;
 
-use super::cell::Cell;
-use super::data::{write_summary, Call, Extra, Rep, OUTCOMES, TOPICS};
+use super::attrs::{Extra, Value};
+use super::data::{write_summary, Call, Rep, OUTCOMES, TOPICS};
 use crate::json_write::{push_date, push_datetime, push_string as push_str, Escaped};
 
 /// Declares the call columns once: the generated values (`CallField`) and their names in the
@@ -93,7 +93,7 @@ fn push_int(out: &mut Vec<u8>, v: i64) {
     out.extend_from_slice(itoa::Buffer::new().format(v).as_bytes());
 }
 
-fn push_value(out: &mut Vec<u8>, value: &Cell) {
+fn push_value(out: &mut Vec<u8>, value: Value<'_>) {
     value.write(out);
 }
 
@@ -194,7 +194,7 @@ fn write_rep_base(out: &mut Vec<u8>, name: &str, rep: &Rep) {
 fn write_object<C: Copy>(
     out: &mut Vec<u8>,
     columns: &[(&str, C)],
-    extra: &Extra,
+    extra: Extra<'_>,
     base_names: &[&str],
     with_extra: bool,
     mut base: impl FnMut(&mut Vec<u8>, &str, C),
@@ -227,8 +227,8 @@ fn write_object<C: Copy>(
     out.push(b'}');
 }
 
-/// Appends the full JSON of a call.
-pub fn write_call(out: &mut Vec<u8>, call: &Call, rep: &Rep) {
+/// Appends the full JSON of a call with its POSTed attributes.
+pub fn write_call(out: &mut Vec<u8>, call: &Call, rep: &Rep, extra: Extra<'_>) {
     const ALL: [CallColumn<'static>; 20] = {
         let mut all = [("", None); 20];
         let mut i = 0;
@@ -238,13 +238,13 @@ pub fn write_call(out: &mut Vec<u8>, call: &Call, rep: &Rep) {
         }
         all
     };
-    call_object(out, call, rep, &ALL, true);
+    call_object(out, call, rep, extra, &ALL, true);
 }
 
 /// The full JSON of a call.
-pub fn call_json(call: &Call, rep: &Rep) -> Bytes {
+pub fn call_json(call: &Call, rep: &Rep, extra: Extra<'_>) -> Bytes {
     let mut out = Vec::with_capacity(800);
-    write_call(&mut out, call, rep);
+    write_call(&mut out, call, rep, extra);
     Bytes::from(out)
 }
 
@@ -253,13 +253,14 @@ pub fn call_object(
     out: &mut Vec<u8>,
     call: &Call,
     rep: &Rep,
+    extra: Extra<'_>,
     columns: &[CallColumn<'_>],
     with_extra: bool,
 ) {
     write_object(
         out,
         columns,
-        &call.extra,
+        extra,
         &CALL_COLUMNS,
         with_extra,
         |out, _, field| match field {
@@ -270,28 +271,23 @@ pub fn call_object(
 }
 
 /// The full JSON of a rep.
-pub fn rep_json(rep: &Rep) -> Bytes {
+pub fn rep_json(rep: &Rep, extra: Extra<'_>) -> Bytes {
     let mut out = Vec::with_capacity(256);
-    write_rep(&mut out, rep);
+    write_rep(&mut out, rep, extra);
     Bytes::from(out)
 }
 
-/// Appends the full JSON of a rep.
-pub fn write_rep(out: &mut Vec<u8>, rep: &Rep) {
+/// Appends the full JSON of a rep with its POSTed attributes.
+pub fn write_rep(out: &mut Vec<u8>, rep: &Rep, extra: Extra<'_>) {
     let columns: Vec<(&str, ())> = REP_COLUMNS.iter().map(|&c| (c, ())).collect();
-    write_object(
-        out,
-        &columns,
-        &rep.extra,
-        REP_COLUMNS,
-        true,
-        |out, name, ()| write_rep_base(out, name, rep),
-    );
+    write_object(out, &columns, extra, REP_COLUMNS, true, |out, name, ()| {
+        write_rep_base(out, name, rep)
+    });
 }
 
 /// The effective text value of a dimension of a call (a POST may have changed it).
-pub fn call_dimension<'a>(call: &'a Call, rep: &'a Rep, name: &str) -> Option<&'a str> {
-    if let Some(value) = call.extra.get(name) {
+pub fn call_dimension<'a>(rep: &'a Rep, extra: Extra<'a>, name: &str) -> Option<&'a str> {
+    if let Some(value) = extra.get(name) {
         return value.as_str();
     }
     Some(match name {
@@ -305,8 +301,8 @@ pub fn call_dimension<'a>(call: &'a Call, rep: &'a Rep, name: &str) -> Option<&'
 }
 
 /// The effective value of a numeric call column, for `/report`.
-pub fn call_number(call: &Call, name: &str) -> Option<f64> {
-    if let Some(value) = call.extra.get(name) {
+pub fn call_number(call: &Call, extra: Extra<'_>, name: &str) -> Option<f64> {
+    if let Some(value) = extra.get(name) {
         return value.as_f64();
     }
     Some(f64::from(match name {

@@ -24,6 +24,7 @@ use bytes::Bytes;
 use chrono::{Datelike, Duration, NaiveDate, NaiveDateTime};
 use serde_json::{Map, Value};
 
+use super::attrs::{Attributes, Extra};
 use super::data::{Call, Rep};
 use super::query::{ApiError, Query};
 use super::render::{call_dimension, call_number};
@@ -105,6 +106,7 @@ impl CallFilter {
         &'a self,
         calls: &'a [Call],
         reps: &'a [Rep],
+        attributes: &'a Attributes,
         range: std::ops::Range<usize>,
     ) -> Box<dyn Iterator<Item = usize> + 'a> {
         let dates = self.date_range(calls);
@@ -115,17 +117,17 @@ impl CallFilter {
         }
         Box::new(
             dates
-                .filter(move |&i| self.matches(&calls[i], reps))
+                .filter(move |&i| self.matches(&calls[i], reps, attributes.row(i)))
                 .skip(range.start)
                 .take(range.len()),
         )
     }
 
     /// True if `call` passes the dimension filters.
-    pub fn matches(&self, call: &Call, reps: &[Rep]) -> bool {
+    pub fn matches(&self, call: &Call, reps: &[Rep], extra: Extra<'_>) -> bool {
         let rep = &reps[call.rep as usize];
         self.dims.iter().all(|(name, values)| {
-            call_dimension(call, rep, name).is_some_and(|v| values.iter().any(|w| w == v))
+            call_dimension(rep, extra, name).is_some_and(|v| values.iter().any(|w| w == v))
         }) && (self.vendor_call_ids.is_empty()
             || self
                 .vendor_call_ids
@@ -299,12 +301,13 @@ pub fn answer(store: &Store, raw: Option<&str>) -> Result<Vec<Bytes>, ApiError> 
     };
     for i in filter.date_range(&store.calls) {
         let call = &store.calls[i];
-        if !filter.matches(call, &store.reps) {
+        let extra = store.call_extra.row(i);
+        if !filter.matches(call, &store.reps, extra) {
             continue;
         }
         let rep = &store.reps[call.rep as usize];
         let key = key_of(call.start_time.date(), &|d| {
-            call_dimension(call, rep, d).map(str::to_owned)
+            call_dimension(rep, extra, d).map(str::to_owned)
         });
         let entry = &mut acc
             .entry(sort_key(&key))
@@ -312,7 +315,7 @@ pub fn answer(store: &Store, raw: Option<&str>) -> Result<Vec<Bytes>, ApiError> 
             .1;
         entry.calls += 1;
         for metric in CALL_SOURCES {
-            entry.add(metric, call_number(call, metric));
+            entry.add(metric, call_number(call, extra, metric));
         }
     }
     for activity in &store.activity {

@@ -243,9 +243,7 @@ fn list_reps(state: &State, raw: Option<&str>) -> Result<Vec<Bytes>, ApiError> {
     let matching: Vec<usize> = (0..store.reps.len())
         .filter(|&i| {
             let rep = &store.reps[i];
-            let department = rep
-                .extra
-                .get("department")
+            let department = (store.rep_extra.row(i).get("department"))
                 .and_then(|v| v.as_str())
                 .unwrap_or(&rep.department);
             wanted("rep_id", &rep.rep_id)
@@ -285,7 +283,7 @@ fn list_calls(state: &State, raw: Option<&str>) -> Result<Vec<Bytes>, ApiError> 
     let filter = super::report::CallFilter::from_query(&query)?;
     let projection = projection(&query, &store.call_attributes)?;
     let range = page_range(usize::MAX, page, capped(state, per_page));
-    let matching = filter.page(&store.calls, &store.reps, range);
+    let matching = filter.page(&store.calls, &store.reps, &store.call_extra, range);
     Ok(match projection {
         None => store.call_pieces(matching),
         Some(columns) => {
@@ -299,6 +297,7 @@ fn list_calls(state: &State, raw: Option<&str>) -> Result<Vec<Bytes>, ApiError> 
                         &mut out,
                         call,
                         &store.reps[call.rep as usize],
+                        store.call_extra.row(i),
                         &columns,
                         false,
                     );

@@ -2,6 +2,9 @@
 //! followed by a comma, so a run of consecutive rows is one slice of an arena (the commas
 //! between them included) and a page is a handful of zero-copy slices. A row a POST changed
 //! renders again on its first read and is kept until the next change.
+//!
+//! A POST only flips a row's changed flag: the slots that keep changed rows' JSON are made in
+//! blocks on first read, so a push into a fresh store allocates nothing per row.
 
 use std::sync::OnceLock;
 
@@ -15,14 +18,22 @@ struct Span {
     start: usize,
 }
 
+/// Rows per block of changed rows' kept JSON.
+const BLOCK: usize = 4_096;
+
+/// The kept JSON of a block of rows, each rendered on first read.
+type Block = Box<[OnceLock<Bytes>]>;
+
 /// The rendered rows of one table.
 #[derive(Default)]
 pub struct Rows {
     chunks: Vec<Bytes>,
     spans: Vec<Span>,
-    /// `Some` for a row changed since it was rendered into its arena: its current JSON,
-    /// rendered on first read.
-    fresh: Vec<Option<Box<OnceLock<Bytes>>>>,
+    /// Rows changed since they were rendered into their arena.
+    changed: Vec<bool>,
+    /// Per block of [`BLOCK`] rows, made on the first read of a changed row in it: each
+    /// changed row's current JSON.
+    fresh: Vec<OnceLock<Block>>,
 }
 
 /// One thread's rendered rows: the bytes, and each row's start and length.
@@ -70,8 +81,14 @@ pub fn render_all(count: usize, render: impl Fn(usize, &mut Vec<u8>) + Sync) -> 
                 start,
             }));
     }
-    rows.fresh.resize_with(rows.spans.len(), || None);
+    rows.changed = vec![false; rows.spans.len()];
+    rows.fresh = blocks(rows.spans.len());
     rows
+}
+
+/// No kept JSON for `rows` rows.
+fn blocks(rows: usize) -> Vec<OnceLock<Block>> {
+    (0..rows.div_ceil(BLOCK)).map(|_| OnceLock::new()).collect()
 }
 
 impl Rows {
@@ -86,12 +103,20 @@ impl Rows {
         self.chunks[span.chunk as usize].slice(span.start..span.start + span.len as usize)
     }
 
+    /// Changed row `index`'s kept JSON, rendered by `render` on first read.
+    fn kept(&self, index: usize, render: impl FnOnce() -> Bytes) -> Bytes {
+        let block =
+            self.fresh[index / BLOCK].get_or_init(|| (0..BLOCK).map(|_| OnceLock::new()).collect());
+        block[index % BLOCK].get_or_init(render).clone()
+    }
+
     /// Row `index`'s current JSON; `render` renders it when a POST changed it.
     #[cfg(test)]
     pub fn get(&self, index: usize, render: impl FnOnce() -> Bytes) -> Bytes {
-        match &self.fresh[index] {
-            Some(cell) => cell.get_or_init(render).clone(),
-            None => self.arena_row(self.spans[index]),
+        if self.changed[index] {
+            self.kept(index, render)
+        } else {
+            self.arena_row(self.spans[index])
         }
     }
 
@@ -111,9 +136,9 @@ impl Rows {
             }
         };
         for index in indices {
-            if let Some(cell) = &self.fresh[index] {
+            if self.changed[index] {
                 close(&mut run, &mut pieces);
-                pieces.push(cell.get_or_init(|| render(index)).clone());
+                pieces.push(self.kept(index, || render(index)));
                 continue;
             }
             let span = self.spans[index];
@@ -135,11 +160,9 @@ impl Rows {
 
     /// Row `index` changed: it renders again on its next read.
     pub fn mark_changed(&mut self, index: usize) {
-        match &mut self.fresh[index] {
-            // Changed before: forget its rendering but keep its slot, so pushing the same rows
-            // again allocates nothing per row.
-            Some(fresh) => drop(fresh.take()),
-            slot => *slot = Some(Box::default()),
+        self.changed[index] = true;
+        if let Some(block) = self.fresh[index / BLOCK].get_mut() {
+            drop(block[index % BLOCK].take());
         }
     }
 
@@ -155,6 +178,8 @@ impl Rows {
                 start: 0,
             },
         );
-        self.fresh.insert(index, None);
+        self.changed.insert(index, false);
+        // Later rows moved: their kept JSON is in the wrong slots. Changed rows render again.
+        self.fresh = blocks(self.spans.len());
     }
 }

@@ -8,6 +8,7 @@ use chrono::NaiveDate;
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 
+use super::attrs::{Attributes, Extra};
 use super::data::{make_activity, make_calls, make_reps, Activity, Call, Rep};
 use super::render::{call_json, rep_json, write_call, write_rep};
 use super::rows::{render_all, Rows};
@@ -22,6 +23,9 @@ pub struct Store {
     /// Each call's JSON.
     pub call_rows: Rows,
     pub activity: Vec<Activity>,
+    /// The values POSTs set on calls / reps, overriding or adding columns.
+    pub call_extra: Attributes,
+    pub rep_extra: Attributes,
     /// Attribute names POSTs added to calls / reps, in first-seen order.
     pub call_attributes: Vec<Arc<str>>,
     pub rep_attributes: Vec<Arc<str>>,
@@ -38,11 +42,13 @@ impl Store {
         let reps = make_reps(config.reps.max(1), config.seed, config.today);
         let calls = make_calls(config.calls, &reps, config.seed, config.today, config.days);
         let activity = make_activity(&reps, config.seed, config.today, config.days);
-        let rep_rows = render_all(reps.len(), |i, out| write_rep(out, &reps[i]));
+        let rep_rows = render_all(reps.len(), |i, out| write_rep(out, &reps[i], Extra::none()));
         let call_rows = render_all(calls.len(), |i, out| {
-            write_call(out, &calls[i], &reps[calls[i].rep as usize]);
+            write_call(out, &calls[i], &reps[calls[i].rep as usize], Extra::none());
         });
         Self {
+            call_extra: Attributes::new(calls.len()),
+            rep_extra: Attributes::new(reps.len()),
             reps,
             rep_rows,
             calls,
@@ -58,7 +64,11 @@ impl Store {
 
     fn render_call(&self, index: usize) -> Bytes {
         let call = &self.calls[index];
-        call_json(call, &self.reps[call.rep as usize])
+        call_json(
+            call,
+            &self.reps[call.rep as usize],
+            self.call_extra.row(index),
+        )
     }
 
     /// Call `index`'s JSON. A POST only marks the rows it changes, so a 100,000-row update
@@ -78,12 +88,15 @@ impl Store {
     /// made with.
     #[cfg(test)]
     pub fn rep_row(&self, index: usize) -> Bytes {
-        self.rep_rows.get(index, || rep_json(&self.reps[index]))
+        self.rep_rows.get(index, || {
+            rep_json(&self.reps[index], self.rep_extra.row(index))
+        })
     }
 
     /// The reps `indices` as pieces of a page.
     pub fn rep_pieces(&self, indices: impl Iterator<Item = usize>) -> Vec<Bytes> {
-        self.rep_rows.pieces(indices, |i| rep_json(&self.reps[i]))
+        self.rep_rows
+            .pieces(indices, |i| rep_json(&self.reps[i], self.rep_extra.row(i)))
     }
 
     pub fn mark_call_changed(&mut self, index: usize) {
@@ -110,13 +123,13 @@ impl Store {
             }
             let mut call = self.calls[at].clone();
             call.call_id = before + 1;
-            call.extra = Default::default();
             call.duration = self.inserts.random_range(30..600);
             call.hold_time = 0;
             call.silence_time = 0;
-            let json = call_json(&call, &self.reps[call.rep as usize]);
+            let json = call_json(&call, &self.reps[call.rep as usize], Extra::none());
             self.calls.insert(at + 1, call);
             self.call_rows.insert(at + 1, json);
+            self.call_extra.insert_row(at + 1);
         }
     }
 }

@@ -345,7 +345,7 @@ fn emulator_speed() {
     let started = std::time::Instant::now();
     let bytes: usize = calls
         .iter()
-        .map(|c| call_json(c, &reps[c.rep as usize]).len())
+        .map(|c| call_json(c, &reps[c.rep as usize], super::attrs::Extra::none()).len())
         .sum();
     let secs = started.elapsed().as_secs_f64();
     println!(

@@ -187,22 +187,17 @@ fn pushes_into_a_fresh_store_apply_once_and_again_on_the_same_rows() {
     assert_eq!(s.call_attributes.len(), 3);
 }
 
-/// `cargo test --release -- --ignored --nocapture post_parse_speed`: the fast path and the
-/// reference on bodies shaped like the bench's (4 labels, 17-digit floats with nulls, a year
-/// of dates, booleans, 3 categories), one thread.
-#[allow(clippy::print_stdout)] // a measurement reports on stdout
-#[test]
-#[ignore = "a measurement, not a check"]
-fn post_parse_speed() {
-    use rand::{Rng, SeedableRng};
-    let mut rng = rand::rngs::SmallRng::seed_from_u64(1);
-    let rows = 100_000;
-    let ids: Vec<String> = (0..rows).map(|i| (10 * i + 10).to_string()).collect();
+/// A columnar body shaped like the bench's on `ids` (4 labels, 17-digit floats with a tenth
+/// null, a year of dates, booleans, 3 categories).
+fn bench_body(ids: &[i64], rng: &mut rand::rngs::SmallRng) -> String {
+    use rand::Rng;
     let pick = |rng: &mut rand::rngs::SmallRng, options: &[&str]| {
         format!("\"{}\"", options[rng.random_range(0..options.len())])
     };
+    let ids: Vec<String> = ids.iter().map(i64::to_string).collect();
+    let rows = ids.len();
     let labels: Vec<String> = (0..rows)
-        .map(|_| pick(&mut rng, &["good", "bad", "neutral", "escalate"]))
+        .map(|_| pick(rng, &["good", "bad", "neutral", "escalate"]))
         .collect();
     let scores: Vec<String> = (0..rows)
         .map(|_| match rng.random_bool(0.1) {
@@ -220,10 +215,8 @@ fn post_parse_speed() {
         })
         .collect();
     let flags: Vec<&str> = (0..rows).map(|i| ["true", "false"][i % 2]).collect();
-    let buckets: Vec<String> = (0..rows)
-        .map(|_| pick(&mut rng, &["a", "b", "c"]))
-        .collect();
-    let body = format!(
+    let buckets: Vec<String> = (0..rows).map(|_| pick(rng, &["a", "b", "c"])).collect();
+    format!(
         r#"{{"call_id":[{}],"label":[{}],"score":[{}],"follow_up":[{}],"flag":[{}],"bucket":[{}]}}"#,
         ids.join(","),
         labels.join(","),
@@ -231,7 +224,19 @@ fn post_parse_speed() {
         days.join(","),
         flags.join(","),
         buckets.join(",")
-    );
+    )
+}
+
+/// `cargo test --release -- --ignored --nocapture post_parse_speed`: the fast path and the
+/// reference on bodies shaped like the bench's, one thread.
+#[allow(clippy::print_stdout)] // a measurement reports on stdout
+#[test]
+#[ignore = "a measurement, not a check"]
+fn post_parse_speed() {
+    use rand::SeedableRng;
+    let mut rng = rand::rngs::SmallRng::seed_from_u64(1);
+    let ids: Vec<i64> = (0..100_000).map(|i| 10 * i + 10).collect();
+    let body = bench_body(&ids, &mut rng);
     let fast = |b: &[u8]| post_fast::parse(b, Target::Calls).is_some();
     let reference = |b: &[u8]| parse_reference(b, Target::Calls).is_ok();
     type Parse<'a> = &'a dyn Fn(&[u8]) -> bool;
@@ -247,5 +252,249 @@ fn post_parse_speed() {
             10.0 * body.len() as f64 / 1e6,
             10.0 * body.len() as f64 / 1e6 / seconds
         );
+    }
+    // Each column alone (with the keys), through the fast path: where a body's time goes.
+    let whole: serde_json::Value = serde_json::from_str(&body).unwrap();
+    for name in ["call_id", "label", "score", "follow_up", "flag", "bucket"] {
+        let mut one = serde_json::Map::new();
+        one.insert(name.to_owned(), whole[name].clone());
+        let text = serde_json::to_string(&one).unwrap();
+        let started = std::time::Instant::now();
+        for _ in 0..10 {
+            assert!(fast(text.as_bytes()));
+        }
+        let ms = started.elapsed().as_secs_f64() * 1e3 / 10.0;
+        println!("  {name} alone: {ms:.1} ms per 100,000 values");
+    }
+}
+
+/// `cargo test --release -- --ignored --nocapture post_phases`: where a 1M x 6 push goes in
+/// the emulator, one thread: parsing its ten bodies, applying them to a fresh store, and the
+/// same again on the rows the first push touched.
+#[allow(clippy::print_stdout)] // a measurement reports on stdout
+#[test]
+#[ignore = "a measurement, not a check"]
+fn post_phases() {
+    use rand::SeedableRng;
+    use std::time::Instant;
+    let mut s = fresh_store(1_000_000);
+    let ids: Vec<i64> = s.calls.iter().map(|c| c.call_id).collect();
+    let mut rng = rand::rngs::SmallRng::seed_from_u64(1);
+    for push in ["first push", "second push"] {
+        let bodies: Vec<String> = ids
+            .chunks(100_000)
+            .map(|chunk| bench_body(chunk, &mut rng))
+            .collect();
+        let started = Instant::now();
+        let parsed: Vec<_> = bodies
+            .iter()
+            .map(|b| update::parse(b.as_bytes(), Target::Calls).unwrap())
+            .collect();
+        let parse = started.elapsed().as_secs_f64();
+        let started = Instant::now();
+        for changes in parsed {
+            let answer = update::apply(&mut s, changes);
+            assert_eq!(answer["updated"], 100_000);
+        }
+        let apply = started.elapsed().as_secs_f64();
+        println!("{push}: parse {parse:.3} s, apply {apply:.3} s");
+    }
+}
+
+/// One cell of a model push: JSON text as sent, and the value the row must then show.
+fn model_value(name: &'static str) -> BoxedStrategy<(String, serde_json::Value)> {
+    let parsed = |text: String| {
+        let value: serde_json::Value = serde_json::from_str(&text).unwrap();
+        (text, value)
+    };
+    match name {
+        // A generated text column takes strings (or null).
+        "campaign" => prop_oneof![
+            Just("null".to_owned()),
+            "[a-c\u{e9}\"]{0,3}".prop_map(|s| serde_json::to_string(&s).unwrap()),
+        ]
+        .prop_map(parsed)
+        .boxed(),
+        // A generated integer column stores `4.0` as `4`.
+        "duration" => (-1_000i64..1_000, any::<bool>())
+            .prop_map(|(v, float)| {
+                let text = if float {
+                    format!("{v}.0")
+                } else {
+                    v.to_string()
+                };
+                (text, serde_json::json!(v))
+            })
+            .boxed(),
+        _ => prop_oneof![
+            Just("null".to_owned()),
+            Just("true".to_owned()),
+            Just("false".to_owned()),
+            (-1_000i64..1_000).prop_map(|v| v.to_string()),
+            Just(u64::MAX.to_string()),
+            (-1e3f64..1e3).prop_map(|v| ryu::Buffer::new().format_finite(v).to_owned()),
+            Just("-0".to_owned()),
+            "[a-c\u{e9}\"]{0,3}".prop_map(|s| serde_json::to_string(&s).unwrap()),
+            Just(r#"[1,"a"]"#.to_owned()),
+        ]
+        .prop_map(parsed)
+        .boxed(),
+    }
+}
+
+/// Columns a model push may set.
+const MODEL_COLUMNS: [&str; 5] = ["label", "score", "campaign", "duration", "tag"];
+
+/// One model push: row-wise or columnar, the keys (indices of calls; 20 and up are ids that do
+/// not exist) and per row, per column, the cell sent or `None` (absent from a row-wise row;
+/// a columnar body sends every column it names for every row).
+#[derive(Debug, Clone)]
+struct ModelPush {
+    row_wise: bool,
+    columns: Vec<&'static str>,
+    rows: Vec<(usize, Vec<Option<(String, serde_json::Value)>>)>,
+}
+
+fn model_push() -> impl Strategy<Value = ModelPush> {
+    (
+        any::<bool>(),
+        prop::sample::subsequence(MODEL_COLUMNS.to_vec(), 1..=MODEL_COLUMNS.len()),
+    )
+        .prop_flat_map(|(row_wise, columns)| {
+            let cells: Vec<_> = columns
+                .iter()
+                .map(|&name| prop::option::weighted(0.8, model_value(name)))
+                .collect();
+            let row = (0usize..24, cells);
+            prop::collection::vec(row, 1..12).prop_map(move |rows| {
+                let rows = rows
+                    .into_iter()
+                    .map(|(key, cells)| {
+                        // Columnar bodies have a value in every column: null for a gap.
+                        let cells = cells
+                            .into_iter()
+                            .map(|c| match c {
+                                None if !row_wise => {
+                                    Some(("null".to_owned(), serde_json::Value::Null))
+                                }
+                                c => c,
+                            })
+                            .collect();
+                        (key, cells)
+                    })
+                    .collect();
+                ModelPush {
+                    row_wise,
+                    columns: columns.clone(),
+                    rows,
+                }
+            })
+        })
+}
+
+/// Model push `push`'s body on `ids`.
+fn model_body(push: &ModelPush, ids: &[i64]) -> String {
+    let id = |key: usize| ids.get(key).copied().unwrap_or(7 + key as i64);
+    if push.row_wise {
+        let rows: Vec<String> = push
+            .rows
+            .iter()
+            .map(|(key, cells)| {
+                let mut fields = vec![format!("\"call_id\":{}", id(*key))];
+                for (name, cell) in push.columns.iter().zip(cells) {
+                    if let Some((text, _)) = cell {
+                        fields.push(format!("\"{name}\":{text}"));
+                    }
+                }
+                format!("{{{}}}", fields.join(","))
+            })
+            .collect();
+        return format!("[{}]", rows.join(","));
+    }
+    let keys: Vec<String> = push.rows.iter().map(|(k, _)| id(*k).to_string()).collect();
+    let mut columns = vec![format!("\"call_id\":[{}]", keys.join(","))];
+    for (at, name) in push.columns.iter().enumerate() {
+        let cells: Vec<&str> = push
+            .rows
+            .iter()
+            .map(|(_, cells)| cells[at].as_ref().map_or("null", |(text, _)| text.as_str()))
+            .collect();
+        columns.push(format!("\"{name}\":[{}]", cells.join(",")));
+    }
+    format!("{{{}}}", columns.join(","))
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    /// Pushes in both shapes, with unknown and repeated keys, leave every row as the API's
+    /// rules say (a model applies them cell by cell), on a fresh store and pushed again.
+    #[test]
+    fn pushes_leave_every_row_as_the_rules_say(pushes in prop::collection::vec(model_push(), 1..6)) {
+        let pristine = fresh_store(20);
+        let mut s = fresh_store(20);
+        let ids: Vec<i64> = s.calls.iter().map(|c| c.call_id).collect();
+        let mut model: std::collections::HashMap<(usize, &str), serde_json::Value> =
+            std::collections::HashMap::new();
+        let mut attributes: Vec<&str> = Vec::new();
+        for push in &pushes {
+            let changes = update::parse(model_body(push, &ids).as_bytes(), Target::Calls).unwrap();
+            let answer = update::apply(&mut s, changes);
+            let known = push.rows.iter().filter(|(k, _)| *k < ids.len()).count();
+            prop_assert_eq!(&answer["updated"], known);
+            let unknown: Vec<i64> = push
+                .rows
+                .iter()
+                .filter(|(k, _)| *k >= ids.len())
+                .map(|(k, _)| 7 + *k as i64)
+                .collect();
+            prop_assert_eq!(&answer["not_found"], &serde_json::json!(unknown));
+            // A row-wise body names the columns some row has, in order of first appearance.
+            let mut named: Vec<usize> = Vec::new();
+            for (_, cells) in &push.rows {
+                for (c, cell) in cells.iter().enumerate() {
+                    if cell.is_some() && !named.contains(&c) {
+                        named.push(c);
+                    }
+                }
+            }
+            for &c in &named {
+                let name = push.columns[c];
+                let mut set = false;
+                for (key, cells) in push.rows.iter().filter(|(k, _)| *k < ids.len()) {
+                    match &cells[c] {
+                        Some((_, value)) if !value.is_null() || push.row_wise => {
+                            model.insert((*key, name), value.clone());
+                            set = true;
+                        }
+                        None => {
+                            model.insert((*key, name), serde_json::Value::Null);
+                            set = true;
+                        }
+                        Some(_) => {}
+                    }
+                }
+                if set && !super::render::CALL_COLUMNS.contains(&name) && !attributes.contains(&name) {
+                    attributes.push(name);
+                }
+            }
+        }
+        let names: Vec<&str> = s.call_attributes.iter().map(|a| &**a).collect();
+        prop_assert_eq!(names, attributes);
+        let mut rows = Vec::new();
+        for index in 0..ids.len() {
+            let row = s.call_row(index);
+            let got: serde_json::Value = serde_json::from_slice(&row).unwrap();
+            let mut want: serde_json::Value = serde_json::from_slice(&pristine.call_row(index)).unwrap();
+            for ((key, name), value) in &model {
+                if *key == index {
+                    want[*name] = value.clone();
+                }
+            }
+            prop_assert_eq!(got, want, "row {}", index);
+            rows.push(row);
+        }
+        // A page shows the same rows.
+        prop_assert_eq!(s.call_pieces(0..ids.len()).join(&b","[..]), rows.join(&b","[..]));
     }
 }

@@ -8,8 +8,8 @@
 //! a new attribute of the rows it is set on (other rows do not show it). The key cannot change.
 //!
 //! Speed (README, Benchmarks): bodies parse outside the lock ([`super::post_fast`] first);
-//! the apply is serial. A 1M × 6 push costs the emulator ~0.4 s of CPU on a warm store; the
-//! first push to each row also allocates its attribute list, the slow part of a first push.
+//! the apply is serial, a column at a time into the store's columnar attributes
+//! ([`super::attrs`]), so a first push to a row costs what a later one does.
 
 use std::sync::Arc;
 
@@ -192,50 +192,43 @@ pub fn apply(store: &mut Store, changes: Changes) -> Value {
         nulls_clear,
     } = changes;
     let rows = find_rows(store, target, &keys);
-    let names: Vec<Arc<str>> = columns
-        .iter()
-        .map(|(name, _)| shared_name(store, target, name))
-        .collect();
-    let mut set_somewhere = vec![false; names.len()];
-    let mut values: Vec<_> = columns.into_iter().map(|(_, v)| v.into_iter()).collect();
-    // Row by row, so each row's memory is visited once.
-    for row in &rows {
-        let changed = values
-            .iter_mut()
-            .map(|column| column.next().filter(|c| nulls_clear || !c.is_null()));
-        let Some(index) = *row else {
-            changed.for_each(drop);
+    let attributes = match target {
+        Target::Calls => &mut store.call_extra,
+        Target::Reps => &mut store.rep_extra,
+    };
+    // Column by column: each is a run of stores into one attribute's arrays.
+    let mut touched = vec![false; rows.len()];
+    let mut added = Vec::new();
+    let wanted =
+        |row: &Option<usize>, value: &Cell| row.is_some() && (nulls_clear || !value.is_null());
+    for (name, values) in columns {
+        let mut cells = (rows.iter().zip(values).enumerate())
+            .filter(|(_, (row, value))| wanted(row, value))
+            .peekable();
+        // A column becomes an attribute only once a value of it is set on some row.
+        if cells.peek().is_none() {
             continue;
-        };
-        let extra = match target {
-            Target::Calls => &mut store.calls[index].extra,
-            Target::Reps => &mut store.reps[index].extra,
-        };
-        // A row no POST touched yet (every row of a first push) has none of the names, which
-        // are distinct within a body: append without searching.
-        let first = extra.is_empty();
-        let mut touched = false;
-        for (column, value) in changed.enumerate() {
-            if let Some(value) = value {
-                if first {
-                    extra.reserve_first(names.len());
-                    extra.push_new(&names[column], value);
-                } else {
-                    extra.set(&names[column], value);
-                }
-                set_somewhere[column] = true;
-                touched = true;
+        }
+        let column = attributes.column(&name);
+        let mut setter = attributes.setter(column);
+        for (at, (row, value)) in cells {
+            if let Some(index) = *row {
+                setter.set(index, value);
+                touched[at] = true;
             }
         }
-        if touched {
+        added.push(Arc::clone(attributes.name(column)));
+    }
+    attributes.collect_garbage();
+    for (row, _) in rows.iter().zip(&touched).filter(|(_, t)| **t) {
+        if let Some(index) = *row {
             match target {
                 Target::Calls => store.mark_call_changed(index),
                 Target::Reps => store.mark_rep_changed(index),
             }
         }
     }
-    // A column becomes a known attribute only once a value of it is set on some row.
-    for (name, _) in names.iter().zip(set_somewhere).filter(|(_, set)| *set) {
+    for name in &added {
         remember(store, target, name);
     }
     let not_found: Vec<Value> = keys
@@ -246,19 +239,6 @@ pub fn apply(store: &mut Store, changes: Changes) -> Value {
         .collect();
     let updated = rows.iter().flatten().count();
     serde_json::json!({"updated": updated, "not_found": not_found})
-}
-
-/// The store's copy of attribute `name` when it has one (so a million rows share one string),
-/// else a new one.
-fn shared_name(store: &Store, target: Target, name: &str) -> Arc<str> {
-    let attributes = match target {
-        Target::Calls => &store.call_attributes,
-        Target::Reps => &store.rep_attributes,
-    };
-    attributes
-        .iter()
-        .find(|a| &***a == name)
-        .map_or_else(|| Arc::from(name), Arc::clone)
 }
 
 /// Adds `name` to the store's attribute list unless it is a generated column or already there.

@@ -7,6 +7,7 @@
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
+use std::ops::Range;
 use std::str::FromStr;
 
 use arrow_array::timezone::Tz;
@@ -53,6 +54,25 @@ impl Selection {
                     rows.push((batch as u32, (index - offsets[batch]) as u32));
                 }
                 Cow::Owned(rows)
+            }
+        }
+    }
+
+    /// Rows `start..end` of the selection as runs of consecutive rows of one batch, without
+    /// listing every row (8 bytes a row for every chunk in flight).
+    fn runs(&self, start: usize, end: usize) -> Vec<Run> {
+        match self {
+            Selection::Listed(rows) => runs(&rows[start..end]),
+            Selection::Every { offsets, total } => {
+                let mut out = Vec::new();
+                for (batch, &first) in offsets.iter().enumerate() {
+                    let last = offsets.get(batch + 1).copied().unwrap_or(*total);
+                    let (from, to) = (start.max(first), end.min(last));
+                    if from < to {
+                        out.push((batch as u32, from - first..to - first));
+                    }
+                }
+                out
             }
         }
     }
@@ -198,15 +218,16 @@ impl PushPlan {
             .get(index)
             .ok_or_else(|| Error::invalid("chunk", format!("no chunk {index}")))?;
         Ok(Bytes::from(match rows {
-            Rows::Range(start, end) => self.columnar(&self.selection.range(*start, *end)),
+            Rows::Range(start, end) => {
+                self.columnar(&self.selection.runs(*start, *end), end - start)
+            }
             Rows::Clear(rows, columns) => self.row_wise_nulls(rows, columns),
         }))
     }
 
     /// `{"key":[...],"col":[...],...}`
-    fn columnar(&self, rows: &[RowRef]) -> Vec<u8> {
-        let runs = runs(rows);
-        let mut out = Vec::with_capacity(rows.len() * 16 * self.names.len());
+    fn columnar(&self, runs: &[Run], rows: usize) -> Vec<u8> {
+        let mut out = Vec::with_capacity(rows * 16 * self.names.len());
         out.push(b'{');
         for (column, name) in self.names.iter().enumerate() {
             if column > 0 {
@@ -338,8 +359,8 @@ fn clear_groups(
 
 /// `rows` as runs of consecutive rows of one batch: a whole column of a run is written with
 /// one call (see [`ValueWriter::write_run`]).
-fn runs(rows: &[RowRef]) -> Vec<(u32, std::ops::Range<usize>)> {
-    let mut runs: Vec<(u32, std::ops::Range<usize>)> = Vec::new();
+fn runs(rows: &[RowRef]) -> Vec<Run> {
+    let mut runs: Vec<Run> = Vec::new();
     for &(batch, row) in rows {
         let row = row as usize;
         match runs.last_mut() {
@@ -349,3 +370,6 @@ fn runs(rows: &[RowRef]) -> Vec<(u32, std::ops::Range<usize>)> {
     }
     runs
 }
+
+/// Consecutive rows `range` of batch `batch`.
+type Run = (u32, Range<usize>);

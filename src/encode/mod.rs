@@ -27,6 +27,8 @@ mod tests;
 mod tests_clear;
 #[cfg(test)]
 mod tests_faithful;
+#[cfg(test)]
+mod tests_frames;
 
 use arrow_array::RecordBatch;
 use arrow_schema::Schema;

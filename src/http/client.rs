@@ -2,7 +2,6 @@
 //! through, and error bodies turned into bounded messages without the key (`redact`). The
 //! connection pool itself (key header, timeouts, redirects, fork and close) is `pool`.
 
-use bytes::Bytes;
 use reqwest::{Method, Response};
 use std::future::Future;
 use std::sync::Arc;
@@ -131,7 +130,7 @@ impl ApiClient {
         method: Method,
         path: &str,
         query: &[(String, String)],
-        body: Option<Bytes>,
+        body: Option<reqwest::Body>,
     ) -> Result<Response, AttemptError> {
         let endpoint = format!("{method} {path}");
         let mut url = self.base.clone();

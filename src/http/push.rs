@@ -16,13 +16,15 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
+use bytes::Bytes;
 use parking_lot::Mutex;
 use reqwest::Method;
-use tokio::sync::Semaphore;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinSet;
 
-use super::client::ApiClient;
+use super::client::{ApiClient, AttemptError};
 use super::progress::Progress;
+use super::retry::Failure;
 use crate::encode::{PushPlan, Target};
 use crate::error::Error;
 use answer::{answer_limit, read_answer};
@@ -137,7 +139,14 @@ struct Shared {
     target: Target,
     progress: Arc<Progress>,
     ledger: Arc<PushLedger>,
+    /// Bodies that may exist as bytes at once (see [`ENCODED_BODIES`]).
+    encoded: Arc<Semaphore>,
 }
+
+/// Chunk bodies that may exist as bytes at once, whatever the concurrency: a body is written
+/// to the socket in a moment and then freed while its answer is awaited, so more chunks in
+/// flight need no more bodies; each 100,000-row body of a 6-column frame is ~6 MB.
+const ENCODED_BODIES: usize = 2;
 
 /// Sends every chunk of `plan` to its target endpoint, recording each chunk's fate in `ledger`.
 /// Dropping the returned future aborts every chunk task.
@@ -156,6 +165,7 @@ pub async fn push_plan(
         target,
         progress,
         ledger: Arc::clone(&ledger),
+        encoded: Arc::new(Semaphore::new(ENCODED_BODIES)),
     };
     let mut tasks = JoinSet::new();
     let mut task_chunk = HashMap::new();
@@ -201,6 +211,10 @@ fn endpoint(target: Target) -> String {
 }
 
 /// Sends chunk `index` and records its fate; false when it failed for good.
+///
+/// Each attempt encodes the body again (the same bytes) rather than keeping it for a retry,
+/// and hands it to the request as a body that is not kept for a redirect either, so a body
+/// is freed as soon as it is written to the socket, while its answer is still awaited.
 async fn send_chunk(shared: &Shared, index: usize) -> bool {
     let Shared {
         client,
@@ -208,33 +222,27 @@ async fn send_chunk(shared: &Shared, index: usize) -> bool {
         target,
         progress,
         ledger,
+        encoded,
     } = shared;
     let endpoint = endpoint(*target);
-    let body = match plan.encode(index) {
-        Ok(body) => body,
-        Err(err) => {
-            ledger.set(index, ChunkStatus::Failed(err));
-            return false;
-        }
-    };
-    let bytes = body.len() as u64;
     let rows = plan.chunks()[index].rows;
-    let limit = answer_limit(body.len());
     ledger.set(index, ChunkStatus::Interrupted);
     let answer = client
         .with_retries(&endpoint, Some(progress), || {
-            let body = body.clone();
             let endpoint = &endpoint;
             async move {
+                let body = encode_body(plan, index, encoded).await?;
+                let bytes = body.len();
                 let response = client
-                    .send(Method::POST, target.path(), &[], Some(body))
+                    .send(Method::POST, target.path(), &[], Some(body.into_request()))
                     .await?;
-                read_answer(endpoint, response, rows, limit).await
+                let answer = read_answer(endpoint, response, rows, answer_limit(bytes)).await?;
+                Ok((answer, bytes as u64))
             }
         })
         .await;
     match answer {
-        Ok(answer) => {
+        Ok((answer, bytes)) => {
             progress.add_bytes(bytes);
             progress.add_page(rows as u64);
             ledger.bytes_sent.fetch_add(bytes, Ordering::AcqRel);
@@ -249,5 +257,72 @@ async fn send_chunk(shared: &Shared, index: usize) -> bool {
             ledger.set(index, ChunkStatus::Failed(err));
             false
         }
+    }
+}
+
+/// Chunk `index`'s body, encoded once one of the `encoded` permits is free; the permit is
+/// held by the body's bytes and returned when they are freed.
+async fn encode_body(
+    plan: &PushPlan,
+    index: usize,
+    encoded: &Arc<Semaphore>,
+) -> Result<OnceBody, AttemptError> {
+    let permit = Arc::clone(encoded)
+        .acquire_owned()
+        .await
+        .expect("the encoded-bodies semaphore is never closed");
+    let bytes = plan.encode(index).map_err(|error| AttemptError {
+        failure: Failure::Permanent,
+        error,
+    })?;
+    Ok(OnceBody(Some(Bytes::from_owner(Held {
+        bytes,
+        _permit: permit,
+    }))))
+}
+
+/// A body's bytes and the permit they hold.
+struct Held {
+    bytes: Bytes,
+    _permit: OwnedSemaphorePermit,
+}
+
+impl AsRef<[u8]> for Held {
+    fn as_ref(&self) -> &[u8] {
+        &self.bytes
+    }
+}
+
+/// A request body sent once: its length is declared (the request carries Content-Length) and
+/// it is not kept to send again, so its bytes are freed once written.
+struct OnceBody(Option<Bytes>);
+
+impl OnceBody {
+    fn len(&self) -> usize {
+        self.0.as_ref().map_or(0, Bytes::len)
+    }
+
+    fn into_request(self) -> reqwest::Body {
+        reqwest::Body::wrap(self)
+    }
+}
+
+impl http_body::Body for OnceBody {
+    type Data = Bytes;
+    type Error = std::convert::Infallible;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<http_body::Frame<Bytes>, Self::Error>>> {
+        std::task::Poll::Ready(self.0.take().map(|bytes| Ok(http_body::Frame::data(bytes))))
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.0.is_none()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        http_body::SizeHint::with_exact(self.len() as u64)
     }
 }

@@ -1,0 +1,92 @@
+//! Bodies of random frames (several batches, nulls, clears, repeated keys, any chunk size)
+//! carry exactly each key's last row, in input order, across the columnar chunks.
+
+use std::sync::Arc;
+
+use arrow_array::{ArrayRef, Float64Array, Int64Array, RecordBatch, StringArray};
+use proptest::prelude::*;
+use serde_json::{json, Value};
+
+use super::*;
+
+/// One input row: key, label, score.
+type Row = (i64, Option<String>, Option<f64>);
+
+fn frame() -> impl Strategy<Value = Vec<Vec<Row>>> {
+    let row = (
+        0i64..60,
+        proptest::option::of("[a-c\u{e9}\"]{0,3}"),
+        proptest::option::of(-1e3f64..1e3),
+    );
+    proptest::collection::vec(proptest::collection::vec(row, 1..25), 1..5)
+}
+
+fn batches(frame: &[Vec<Row>]) -> Vec<RecordBatch> {
+    frame
+        .iter()
+        .map(|rows| {
+            let columns: Vec<(&str, ArrayRef)> = vec![
+                (
+                    "call_id",
+                    Arc::new(Int64Array::from_iter_values(rows.iter().map(|r| r.0))),
+                ),
+                (
+                    "label",
+                    Arc::new(StringArray::from_iter(rows.iter().map(|r| r.1.clone()))),
+                ),
+                (
+                    "score",
+                    Arc::new(Float64Array::from_iter(rows.iter().map(|r| r.2))),
+                ),
+            ];
+            RecordBatch::try_from_iter(columns).unwrap()
+        })
+        .collect()
+}
+
+/// What the columnar bodies must carry: each key's last row, in input order.
+fn expected_rows(frame: &[Vec<Row>]) -> Vec<Row> {
+    let all: Vec<&Row> = frame.iter().flatten().collect();
+    all.iter()
+        .enumerate()
+        .filter(|(at, row)| !all[at + 1..].iter().any(|later| later.0 == row.0))
+        .map(|(_, row)| (*row).clone())
+        .collect()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    #[test]
+    fn columnar_bodies_carry_each_keys_last_row_in_order(
+        frame in frame(),
+        chunk_rows in 1usize..30,
+        clear in any::<bool>(),
+    ) {
+        let options = EncoderOptions {
+            chunk_rows,
+            on_duplicate: OnDuplicate::Last,
+            clear: if clear { vec!["score".into()] } else { Vec::new() },
+            ..EncoderOptions::new(Target::Calls)
+        };
+        let plan = PushPlan::new(batches(&frame), options).unwrap();
+        let mut columnar = Vec::new();
+        for index in 0..plan.chunks().len() {
+            let body: Value = serde_json::from_slice(&plan.encode(index).unwrap()).unwrap();
+            if let Value::Object(columns) = body {
+                let keys = columns["call_id"].as_array().unwrap().clone();
+                let labels = columns["label"].as_array().unwrap().clone();
+                let scores = columns["score"].as_array().unwrap().clone();
+                prop_assert_eq!(keys.len(), plan.chunks()[index].rows);
+                for ((k, l), s) in keys.into_iter().zip(labels).zip(scores) {
+                    columnar.push((k, l, s));
+                }
+            }
+        }
+        let expected: Vec<(Value, Value, Value)> = expected_rows(&frame)
+            .into_iter()
+            .map(|(k, l, s)| (json!(k), json!(l), json!(s)))
+            .collect();
+        prop_assert_eq!(columnar, expected);
+    }
+}
