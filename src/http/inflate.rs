@@ -190,7 +190,12 @@ fn inflate_member(input: &[u8], out: &mut Vec<u8>, limit: usize) -> Result<usize
             if out.len() > limit {
                 return Err(InflateError::TooLarge);
             }
-            let room = (limit + 1 - out.len()).min(out.len().max(MIN_GROWTH));
+            // Up to one byte past the limit, so a body over it is seen (saturating: the limit
+            // may be usize::MAX).
+            let room = limit
+                .saturating_add(1)
+                .saturating_sub(out.len())
+                .min(out.len().max(MIN_GROWTH));
             out.reserve_exact(room);
         }
         let (before_in, before_out) = (inflater.total_in(), inflater.total_out());
