@@ -1,13 +1,18 @@
 """Hostile bodies and statuses over a raw socket: endless 200 bodies stop at the page body
-limit, a server echoing the API key never gets it into an error, log line or traceback, and
-statuses the API never uses are reported as what they are.
+limit, a server echoing the API key never gets it into an error, log line or traceback,
+statuses the API never uses are reported as what they are, and gzip bodies (asked for with
+``compression="gzip"``) are inflated exactly: every member, any spelling of the coding, and
+a stream that is cut or followed by other bytes fails the attempt and is retried.
 """
 
 from __future__ import annotations
 
+import gzip
 import json
 import logging
 import socket
+import threading
+import time
 import traceback
 import urllib.parse
 from collections.abc import Iterator
@@ -15,6 +20,7 @@ from typing import Callable
 
 import pytest
 from hostile_support import (
+    CALLS,
     KEY,
     OPERATIONS,
     RawServer,
@@ -22,6 +28,7 @@ from hostile_support import (
     Responder,
     always,
     failure,
+    good_body,
     response,
     serving,
 )
@@ -186,3 +193,139 @@ def test_a_body_always_cut_mid_array_is_a_transport_error_after_the_retries(serv
         per_page[page] = per_page.get(page, 0) + 1
     # The page that failed had one attempt and two retries; no page had more.
     assert max(per_page.values()) == 3
+
+
+def page_number(request: Request) -> str:
+    return urllib.parse.parse_qs(urllib.parse.urlsplit(request.target).query)["page"][0]
+
+
+def gzip_calls(*attempts: tuple[bytes, str]) -> Responder:
+    """Answers page 1 of /calls with the (body, Content-Encoding) of each attempt in turn (the
+    last one again after that); every other request gets the well-behaved plain answer."""
+    served: list[int] = []
+
+    def respond(request: Request) -> bytes:
+        if request.method != "GET" or not request.path.endswith("/calls"):
+            return response("200 OK", good_body(request))
+        if page_number(request) != "1":
+            return response("200 OK", b"[]")
+        body, coding = attempts[min(len(served), len(attempts) - 1)]
+        served.append(1)
+        return response("200 OK", body, f"Content-Encoding: {coding}")
+
+    return respond
+
+
+def first_page_requests(server: RawServer) -> list[Request]:
+    return [r for r in server.requests if r.path.endswith("/calls") and page_number(r) == "1"]
+
+
+GZ = gzip.compress(CALLS, mtime=0)
+# Two members (RFC 1952 §2.2), cut inside a row: only both together are the page.
+TWO_MEMBERS = gzip.compress(CALLS[:25], mtime=0) + gzip.compress(CALLS[25:], mtime=0)
+EXPECTED = {"call_id": [1, 2], "rep_id": ["kees500", "anna7"]}
+
+
+@pytest.mark.parametrize(
+    ("body", "coding"),
+    [
+        (TWO_MEMBERS, "gzip"),
+        (GZ, "GZIP"),
+        (GZ, "x-gzip"),
+        (GZ, "X-Gzip"),
+        (TWO_MEMBERS, "x-gzip"),
+        (gzip.compress(CALLS[:5]) + gzip.compress(b"") + gzip.compress(CALLS[5:]), "gzip"),
+    ],
+)
+def test_a_gzip_body_inflates_whole_whatever_its_members_or_spelling(serve, body, coding):
+    server = serve(gzip_calls((body, coding)))
+    table = server.client(compression="gzip").calls().to_polars()
+    assert table.to_dict(as_series=False) == EXPECTED
+    first = first_page_requests(server)
+    assert len(first) == 1 and first[0].headers.get("accept-encoding") == "gzip"
+
+
+BROKEN = {
+    # Bytes after the member's trailer that are not another member.
+    "trailing-garbage": (GZ + b"garbage", "not another gzip member"),
+    "trailing-zeros": (GZ + b"\0" * 8, "not another gzip member"),
+    "trailing-newline": (GZ + b"\n", "not another gzip member"),
+    # Cut inside the deflate data, with a Content-Length that matches: HTTP sees nothing wrong.
+    "cut-mid-deflate": (GZ[: len(GZ) // 2], "cut off"),
+    "cut-in-trailer": (GZ[:-3], "cut off in its trailer"),
+    "second-member-cut": (GZ + GZ[:12], "cut off"),
+    "bad-crc": (GZ[:-8] + bytes([GZ[-8] ^ 1]) + GZ[-7:], "CRC-32"),
+}
+
+
+@pytest.mark.parametrize("case", list(BROKEN))
+def test_a_broken_gzip_stream_is_a_transport_failure_that_is_retried(serve, case):
+    body, reason = BROKEN[case]
+    # Broken on the first attempt only: the retry gets the whole page.
+    server = serve(gzip_calls((body, "gzip"), (GZ, "gzip")))
+    table = server.client(compression="gzip", retries=2).calls().to_polars()
+    assert table.to_dict(as_series=False) == EXPECTED
+    assert len(first_page_requests(server)) == 2
+    # Broken every time: a TransportError once the retries are spent, saying why.
+    server = serve(gzip_calls((body, "gzip")))
+    with pytest.raises(converz.TransportError) as info:
+        server.client(compression="gzip", retries=1).calls()
+    assert reason in str(info.value), str(info.value)
+    assert len(first_page_requests(server)) == 2
+
+
+def test_a_coding_we_did_not_ask_for_is_a_decode_error_naming_it(serve):
+    server = serve(gzip_calls((b"\x8b\x00not brotli", "br")))
+    with pytest.raises(converz.DecodeError, match='Content-Encoding is "br"'):
+        server.client(compression="gzip", retries=2).calls()
+    assert len(first_page_requests(server)) == 1  # the same answer would come again
+
+
+def test_gzip_is_asked_for_on_gets_only_and_only_when_on(serve):
+    def asked(compression, operation: str) -> set[tuple[str, str | None]]:
+        server = serve(lambda request: response("200 OK", good_body(request)))
+        OPERATIONS[operation](server.client(compression=compression))
+        return {(r.method, r.headers.get("accept-encoding")) for r in server.requests}
+
+    assert asked("gzip", "GET /calls") == {("GET", "gzip")}
+    assert asked("gzip", "GET /report") == {("GET", "gzip")}
+    assert asked(None, "GET /calls") == {("GET", None)}
+    # A push's answer is a count and the keys it sent: read as is, never asked compressed.
+    assert asked("gzip", "POST /calls") == {("POST", None)}
+
+
+def test_a_gzip_error_body_is_read_inflated(serve):
+    error = b'{"error": "n_per_page must be >= 1", "code": "invalid_parameter"}'
+    server = serve(
+        lambda request: response("400 Bad Request", gzip.compress(error), "Content-Encoding: gzip")
+    )
+    with pytest.raises(converz.InvalidRequestError) as info:
+        server.client(compression="gzip").calls()
+    assert "n_per_page must be >= 1" in str(info.value), str(info.value)
+
+
+@pytest.mark.parametrize("concurrency", [1, 3])
+def test_requests_on_the_wire_never_pass_max_concurrency(serve, concurrency):
+    # Pages decode while later ones download, so more pages are in the works than requests
+    # in flight; the requests themselves stay within the setting.
+    lock = threading.Lock()
+    active = [0, 0]  # now, most seen
+    rows = [{"call_id": i, "rep_id": f"r{i}"} for i in range(1, 401)]
+
+    def respond(request: Request) -> bytes:
+        with lock:
+            active[0] += 1
+            active[1] = max(active)
+        time.sleep(0.02)
+        query = urllib.parse.parse_qs(urllib.parse.urlsplit(request.target).query)
+        page, size = int(query["page"][0]), int(query["n_per_page"][0])
+        body = gzip.compress(json.dumps(rows[(page - 1) * size : page * size]).encode())
+        with lock:
+            active[0] -= 1
+        return response("200 OK", body, "Content-Encoding: gzip")
+
+    server = serve(respond)
+    client = server.client(compression="gzip", max_concurrency=concurrency, page_size=20)
+    table = client.calls().to_polars()
+    assert table["call_id"].to_list() == list(range(1, 401))
+    assert 1 <= active[1] <= concurrency, active

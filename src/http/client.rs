@@ -2,10 +2,12 @@
 //! through, and error bodies turned into bounded messages without the key (`redact`). The
 //! connection pool itself (key header, timeouts, redirects, fork and close) is `pool`.
 
+use reqwest::header::ACCEPT_ENCODING;
 use reqwest::{Method, Response};
 use std::future::Future;
 use std::sync::Arc;
 
+use super::inflate::{coding, gunzip_prefix, Coding};
 use super::pool::{build_http, Pool};
 use super::progress::Progress;
 use super::redact::{redact, redact_error};
@@ -49,6 +51,20 @@ impl AttemptError {
 }
 
 impl AttemptError {
+    /// A body that arrived but cannot be read as sent (a gzip stream cut off, corrupt, or
+    /// followed by other bytes): a transport failure, retried like a connection cut mid-body.
+    #[cold]
+    pub fn broken_body(place: &str, message: String) -> Self {
+        AttemptError {
+            failure: Failure::Transport,
+            error: Error::Transport {
+                endpoint: place.to_owned(),
+                attempts: 1,
+                message: format!("response body cut off or unreadable: {message}"),
+            },
+        }
+    }
+
     /// A failure of a page's decoder: a body cut off inside its JSON array is a transport
     /// failure (retried: the next attempt may arrive whole), anything else a decode error.
     pub fn from_decoder(place: &str, err: Error) -> Self {
@@ -90,6 +106,8 @@ pub struct ApiClient {
     pool: Arc<Pool>,
     base: url::Url,
     config: ClientConfig,
+    /// Whether requests ask for gzip (`compression`, and for "auto" the host).
+    gzip: bool,
 }
 
 impl ApiClient {
@@ -100,11 +118,15 @@ impl ApiClient {
         // reqwest is built without a default crypto provider (aws-lc needs cmake); ring is ours.
         // A second install in the same process fails harmlessly.
         let _ = rustls::crypto::ring::default_provider().install_default();
-        let pool = Pool::new(build_http(&config, &base)?);
+        let pool = Pool::new(build_http(&config)?);
+        let gzip = config
+            .compression
+            .wants_gzip(super::url::is_loopback(&base));
         Ok(Self {
             pool: Arc::new(pool),
             base,
             config,
+            gzip,
         })
     }
 
@@ -125,6 +147,8 @@ impl ApiClient {
     }
 
     /// One attempt: sends the request and returns the response if its status is a success.
+    /// The body is as the server sent it: a gzip body (asked for when compression is on) is
+    /// the reader's to inflate (`inflate`).
     pub async fn send(
         &self,
         method: Method,
@@ -143,12 +167,18 @@ impl ApiClient {
             .extend(path.trim_start_matches('/').split('/'));
         let http = self
             .pool
-            .get(&endpoint, || build_http(&self.config, &self.base))
+            .get(&endpoint, || build_http(&self.config))
             .map_err(|error| AttemptError {
                 failure: Failure::Permanent,
                 error,
             })?;
+        // Only GET answers are large enough to be worth it; a push's answer is a count and a
+        // list of the keys it sent, read as is (`push::answer`).
+        let asked_gzip = self.gzip && method == Method::GET;
         let mut request = http.request(method, url).query(query);
+        if asked_gzip {
+            request = request.header(ACCEPT_ENCODING, "gzip");
+        }
         if let Some(body) = body {
             request = request
                 .header("content-type", "application/json")
@@ -161,7 +191,13 @@ impl ApiClient {
         if response.status().is_success() {
             return Ok(response);
         }
-        Err(status_error(&endpoint, response, &self.config.api_key).await)
+        Err(status_error(&endpoint, response, &self.config.api_key, asked_gzip).await)
+    }
+
+    /// Whether GET requests ask for gzip: then a gzip body (`Content-Encoding: gzip` or
+    /// `x-gzip`, any case) is inflated by its reader; otherwise bodies are read as sent.
+    pub fn asks_gzip(&self) -> bool {
+        self.gzip
     }
 
     /// Runs `attempt` until it succeeds, fails permanently, or retries run out.
@@ -206,8 +242,13 @@ impl ApiClient {
 }
 
 /// Turns a non-success response into an [`AttemptError`], reading the API's `{error, code}`
-/// with `key` redacted from it.
-async fn status_error(endpoint: &str, mut response: Response, key: &str) -> AttemptError {
+/// with `key` redacted from it (inflated first if gzip was asked for and sent).
+async fn status_error(
+    endpoint: &str,
+    mut response: Response,
+    key: &str,
+    asked_gzip: bool,
+) -> AttemptError {
     let status = response.status();
     let redirect = status.is_redirection() && response.headers().contains_key("location");
     let status = status.as_u16();
@@ -217,12 +258,17 @@ async fn status_error(endpoint: &str, mut response: Response, key: &str) -> Atte
             .get("retry-after")
             .and_then(|v| v.to_str().ok()),
     );
+    let gzip = asked_gzip && coding(response.headers()) == Ok(Coding::Gzip);
     let mut body = Vec::new();
     while let Ok(Some(chunk)) = response.chunk().await {
         body.extend_from_slice(&chunk);
         if body.len() >= ERROR_BODY_LIMIT {
             break;
         }
+    }
+    if gzip {
+        // Only quoted: as much text as the bytes read inflate to, within the same bound.
+        body = gunzip_prefix(&body, ERROR_BODY_LIMIT);
     }
     let (code, message) = if redirect {
         // Only a redirect to another origin is left unfollowed (see `same_origin_redirects`).

@@ -1,9 +1,10 @@
 //! Talking to the API: the client (`client`) and its connection pool (`pool`), the retry policy
 //! (`retry`), the query parameters of each endpoint (`query`), concurrent paging (`paginate`),
-//! one-shot `/report` (`report`), chunked pushes (`push`), and the key kept out of
-//! server-provided text (`redact`).
+//! one-shot `/report` (`report`), chunked pushes (`push`), gzip bodies inflated (`inflate`),
+//! and the key kept out of server-provided text (`redact`).
 
 pub mod client;
+pub mod inflate;
 pub mod listing;
 pub mod paginate;
 pub mod pool;

@@ -1,9 +1,11 @@
 //! Concurrent paging of `GET /reps` and `GET /calls` into decoded pages, in page order.
 //!
-//! The API has no total count, so the pager keeps a window of page requests in flight (one tokio
-//! task each; each page decodes on the blocking pool once its body is in, see [`decode_body`])
-//! and stops at the first short or empty page. Two server behaviours from the contract need
-//! care (Part B §1):
+//! The API has no total count, so the pager keeps a window of pages in flight (one tokio task
+//! each) and stops at the first short or empty page. At most `concurrency` of them are requests
+//! on the wire at once (a download permit each); a page whose body is in gives its permit to
+//! the next page and inflates and decodes on the blocking pool ([`read_body`], [`decode_read`]),
+//! so the link keeps busy while pages decode. Two server behaviours from the contract need care
+//! (Part B §1):
 //!
 //! * **Capped pages.** A server may silently serve fewer rows than `n_per_page`. A short page is
 //!   therefore only the end once the page after it comes back empty. If that next page has rows,
@@ -17,12 +19,15 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Instant;
 
+use bytes::Bytes;
 use futures_util::stream::FuturesUnordered;
 use futures_util::StreamExt;
 use reqwest::Method;
+use tokio::sync::Semaphore;
 use tokio::task::{AbortHandle, JoinHandle};
 
 use super::client::{ApiClient, AttemptError};
+use super::inflate;
 use super::progress::Progress;
 use super::query::Pairs;
 use crate::decode::{DecodedPage, FetchDecoder, PageDecoder};
@@ -68,9 +73,19 @@ struct PageContext {
     endpoint: String,
     decoder: Arc<FetchDecoder>,
     progress: Arc<Progress>,
+    /// `concurrency` permits: one per request on the wire, held from sending a page's request
+    /// until its body is in (not while it decodes).
+    downloads: Semaphore,
 }
 
-type PageTask = JoinHandle<(u64, u64, Instant, Result<DecodedPage>)>;
+/// Pages in the window per download permit once the consumer has taken a page: one on the
+/// wire and one inflating, decoding or waiting its turn. Before the first page is handed out
+/// the window is `concurrency` pages, so a consumer that stops after one page (`head(10)`)
+/// caused no request beyond those.
+const PAGES_PER_DOWNLOAD: usize = 2;
+
+/// A page's generation, number, and its decoded rows with when its answered request was sent.
+type PageTask = JoinHandle<(u64, u64, Result<(DecodedPage, Instant)>)>;
 
 /// A page that arrived, with when it was asked for and when it came.
 struct Arrived {
@@ -109,6 +124,7 @@ impl Pager {
     ) -> Self {
         let page_size = spec.page_size;
         let endpoint = format!("GET {}", spec.path);
+        let downloads = Semaphore::new(spec.concurrency.max(1));
         Self {
             ctx: Arc::new(PageContext {
                 client,
@@ -116,6 +132,7 @@ impl Pager {
                 endpoint,
                 decoder,
                 progress,
+                downloads,
             }),
             page_size,
             generation: 0,
@@ -150,13 +167,13 @@ impl Pager {
             }
             self.issue();
             match self.in_flight.next().await {
-                Some(Ok((generation, page, requested, result)))
+                Some(Ok((generation, page, result)))
                     if generation == self.generation
                         && self.limit.is_none_or(|limit| page <= limit) =>
                 {
                     self.aborts.remove(&page);
                     match result {
-                        Ok(decoded) => {
+                        Ok((decoded, requested)) => {
                             let arrived = Arrived {
                                 page: decoded,
                                 requested,
@@ -188,7 +205,12 @@ impl Pager {
 
     /// Starts page tasks until the window is full or the limit is reached.
     fn issue(&mut self) {
-        let window = self.ctx.spec.concurrency.max(1);
+        let downloads = self.ctx.spec.concurrency.max(1);
+        let window = if self.next_to_yield > 1 {
+            downloads * PAGES_PER_DOWNLOAD
+        } else {
+            downloads
+        };
         // Arrived pages waiting on a later one (a short page waits for the next) count against
         // the window, so with nothing in flight one more request is always allowed.
         while (self.in_flight.len() + self.done.len() < window || self.in_flight.is_empty())
@@ -204,15 +226,8 @@ impl Pager {
     fn spawn(&mut self, page: u64) {
         let ctx = Arc::clone(&self.ctx);
         let (generation, size) = (self.generation, self.page_size);
-        let requested = Instant::now();
-        let task = tokio::spawn(async move {
-            (
-                generation,
-                page,
-                requested,
-                fetch_page(&ctx, page, size).await,
-            )
-        });
+        let task =
+            tokio::spawn(async move { (generation, page, fetch_page(&ctx, page, size).await) });
         self.aborts.insert(page, task.abort_handle());
         self.in_flight.push(task);
     }
@@ -303,23 +318,27 @@ impl Drop for Pager {
     }
 }
 
-/// One page, with retries; a body cut off mid-way restarts the page's decoder.
-async fn fetch_page(ctx: &PageContext, page: u64, size: usize) -> Result<DecodedPage> {
-    let decoded = ctx
+/// One page, with retries; a body cut off mid-way restarts the page's decoder. Also returns
+/// when the request that was answered was sent.
+async fn fetch_page(ctx: &PageContext, page: u64, size: usize) -> Result<(DecodedPage, Instant)> {
+    let (decoded, requested) = ctx
         .client
         .with_retries(&ctx.endpoint, Some(&ctx.progress), || {
             fetch_page_once(ctx, page, size)
         })
         .await?;
     ctx.progress.add_page(decoded.rows as u64);
-    Ok(decoded)
+    Ok((decoded, requested))
 }
 
 async fn fetch_page_once(
     ctx: &PageContext,
     page: u64,
     size: usize,
-) -> Result<DecodedPage, AttemptError> {
+) -> Result<(DecodedPage, Instant), AttemptError> {
+    // Never closed, so acquiring cannot fail; the permit is dropped once the body is in.
+    let permit = ctx.downloads.acquire().await.ok();
+    let requested = Instant::now();
     let mut query = ctx.spec.query.clone();
     query.push(("page".into(), page.to_string()));
     query.push(("n_per_page".into(), size.to_string()));
@@ -328,31 +347,64 @@ async fn fetch_page_once(
         .send(Method::GET, ctx.spec.path, &query, None)
         .await?;
     let place = format!("{} page {page}", ctx.endpoint);
-    decode_body(
+    let limit = page_body_limit(size);
+    let body = read_body(
         &mut response,
-        ctx.decoder.page(),
         &place,
-        page_body_limit(size),
+        limit,
+        ctx.client.asks_gzip(),
         Some(&ctx.progress),
     )
-    .await
+    .await?;
+    drop(permit);
+    let decoded = decode_read(body, ctx.decoder.page(), &place, limit).await?;
+    Ok((decoded, requested))
 }
 
-/// Reads a response body and decodes it off the I/O threads. More than `limit` bytes (after
-/// gzip) fail the page with a decode error, not retried: reading stops, the connection is
-/// dropped, and the bytes kept so far are freed.
-///
-/// The body is decoded once it is complete, on tokio's blocking pool: the runtime's two I/O
-/// workers only move bytes, and as many pages decode at once as there are pages in flight and
-/// cores, while later pages download. Keeping the body costs nothing extra: the decoder keeps
-/// every chunk of a page until it is finished anyway (for a fallback or re-decode).
+/// Reads a response body and decodes it off the I/O threads ([`read_body`], then
+/// [`decode_read`]).
 pub(crate) async fn decode_body(
     response: &mut reqwest::Response,
-    mut decoder: PageDecoder,
+    decoder: PageDecoder,
     place: &str,
     limit: u64,
+    asked_gzip: bool,
     progress: Option<&Progress>,
 ) -> Result<DecodedPage, AttemptError> {
+    let body = read_body(response, place, limit, asked_gzip, progress).await?;
+    decode_read(body, decoder, place, limit).await
+}
+
+/// A response body as it arrived, with its coding.
+pub(crate) struct ReadBody {
+    chunks: Vec<Bytes>,
+    coding: inflate::Coding,
+}
+
+/// Reads a whole response body as sent. More than `limit` bytes fail the page with a decode
+/// error, not retried: reading stops, the connection is dropped, and the bytes kept so far are
+/// freed. A gzip body is inflated only if gzip was asked for: a coding we did not ask for is
+/// not undone, and the body goes to the decoder as sent.
+pub(crate) async fn read_body(
+    response: &mut reqwest::Response,
+    place: &str,
+    limit: u64,
+    asked_gzip: bool,
+    progress: Option<&Progress>,
+) -> Result<ReadBody, AttemptError> {
+    let coding = if asked_gzip {
+        inflate::coding(response.headers()).map_err(|message| {
+            AttemptError::decode(
+                place,
+                Error::Decode {
+                    endpoint: place.to_owned(),
+                    message,
+                },
+            )
+        })?
+    } else {
+        inflate::Coding::Identity
+    };
     let mut received = 0u64;
     let mut chunks = Vec::new();
     loop {
@@ -371,15 +423,39 @@ pub(crate) async fn decode_body(
             Err(err) => return Err(AttemptError::transport(place, &err)),
         }
     }
+    Ok(ReadBody { chunks, coding })
+}
+
+/// Inflates (if gzip, at most `limit` bytes, see `inflate`) and decodes a body in one task on
+/// tokio's blocking pool: the runtime's two I/O workers only move bytes, and as many pages
+/// inflate and decode at once as there are pages read and cores, while later pages download.
+/// Keeping the body costs nothing extra: the decoder keeps every chunk of a page until it is
+/// finished anyway (for a fallback or re-decode). A gzip stream that is cut off, corrupt or
+/// followed by other bytes fails the attempt as a transport failure, so it is retried.
+pub(crate) async fn decode_read(
+    body: ReadBody,
+    mut decoder: PageDecoder,
+    place: &str,
+    limit: u64,
+) -> Result<DecodedPage, AttemptError> {
+    let owned_place = place.to_owned();
     let decoded = tokio::task::spawn_blocking(move || {
+        let chunks = match body.coding {
+            inflate::Coding::Identity => body.chunks,
+            inflate::Coding::Gzip => vec![inflate_whole(body.chunks, limit, &owned_place)?],
+        };
         for chunk in chunks {
-            decoder.feed(chunk)?;
+            decoder
+                .feed(chunk)
+                .map_err(|e| AttemptError::from_decoder(&owned_place, e))?;
         }
-        decoder.finish()
+        decoder
+            .finish()
+            .map_err(|e| AttemptError::from_decoder(&owned_place, e))
     })
     .await;
     match decoded {
-        Ok(page) => page.map_err(|e| AttemptError::from_decoder(place, e)),
+        Ok(page) => page,
         Err(join) => Err(AttemptError::decode(
             place,
             Error::Decode {
@@ -387,6 +463,22 @@ pub(crate) async fn decode_body(
                 message: format!("the page decoder stopped: {join}"),
             },
         )),
+    }
+}
+
+/// A gzip body, received as `chunks`, inflated whole (at most `limit` bytes).
+fn inflate_whole(chunks: Vec<Bytes>, limit: u64, place: &str) -> Result<Bytes, AttemptError> {
+    let compressed = match <[Bytes; 1]>::try_from(chunks) {
+        Ok([one]) => one,
+        Err(chunks) => Bytes::from(chunks.concat()),
+    };
+    let limit = usize::try_from(limit).unwrap_or(usize::MAX);
+    match inflate::gunzip(&compressed, limit) {
+        Ok(body) => Ok(Bytes::from(body)),
+        Err(inflate::InflateError::TooLarge) => Err(body_too_large(place, limit as u64)),
+        Err(inflate::InflateError::Broken(message)) => {
+            Err(AttemptError::broken_body(place, message))
+        }
     }
 }
 

@@ -1,6 +1,7 @@
 //! The connection pool of one `converz.Client`: the reqwest client with the `X-API-Key` header
-//! (marked sensitive so it never prints), gzip, timeouts and a redirect policy that never carries
-//! the key to another host; rebuilt in a forked child, dropped by `close()`.
+//! (marked sensitive so it never prints), timeouts and a redirect policy that never carries the
+//! key to another host; rebuilt in a forked child, dropped by `close()`. reqwest's own gzip
+//! decoding stays off: `ApiClient::send` asks for gzip and `inflate` undoes it.
 //!
 //! After `fork()` the child inherits the parent's pooled connections, but the tasks that drive
 //! them lived on the parent's runtime threads, which the child does not have: a request on an
@@ -92,7 +93,7 @@ impl Pool {
 }
 
 /// Builds the pooled reqwest client for `config`.
-pub fn build_http(config: &ClientConfig, base: &url::Url) -> Result<reqwest::Client> {
+pub fn build_http(config: &ClientConfig) -> Result<reqwest::Client> {
     let mut key = HeaderValue::from_str(&config.api_key)
         .map_err(|_| Error::invalid("api_key", "contains characters not allowed in a header"))?;
     key.set_sensitive(true);
@@ -101,7 +102,8 @@ pub fn build_http(config: &ClientConfig, base: &url::Url) -> Result<reqwest::Cli
     reqwest::Client::builder()
         .default_headers(headers)
         .user_agent(concat!("converz/", env!("CARGO_PKG_VERSION")))
-        .gzip(config.compression.wants_gzip(super::url::is_loopback(base)))
+        // Bodies arrive as sent: `inflate` undoes gzip where the body is decoded.
+        .gzip(false)
         .connect_timeout(config.connect_timeout)
         .timeout(config.request_timeout)
         .pool_max_idle_per_host(64)

@@ -25,6 +25,7 @@ pub async fn fetch_report(
                 decoder.page(),
                 endpoint,
                 MAX_BODY_LIMIT,
+                client.asks_gzip(),
                 None,
             )
             .await

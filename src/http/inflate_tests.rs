@@ -1,0 +1,230 @@
+//! `inflate`: members, header fields, every way a stream can be cut or extended, the limit,
+//! and a differential check against flate2's own multi-member reader.
+
+use std::io::{Read, Write};
+
+use flate2::write::GzEncoder;
+use flate2::{Compression, GzBuilder};
+use proptest::prelude::*;
+use reqwest::header::{HeaderMap, HeaderValue, CONTENT_ENCODING};
+
+use super::*;
+
+fn gz(data: &[u8]) -> Vec<u8> {
+    let mut encoder = GzEncoder::new(Vec::new(), Compression::default());
+    encoder.write_all(data).unwrap();
+    encoder.finish().unwrap()
+}
+
+fn sample(len: usize) -> Vec<u8> {
+    (0..len)
+        .map(|i| b"{\"call_id\":,\"rep\":\"kees500\"}"[i % 28] ^ (i / 997) as u8)
+        .collect()
+}
+
+fn broken_message(result: Result<Vec<u8>, InflateError>) -> String {
+    match result {
+        Err(InflateError::Broken(message)) => message,
+        other => panic!("expected a broken stream, got {other:?}"),
+    }
+}
+
+#[test]
+fn one_member_inflates_exactly() {
+    let data = sample(300_000);
+    assert_eq!(gunzip(&gz(&data), usize::MAX).unwrap(), data);
+    assert_eq!(gunzip(&gz(b""), 0).unwrap(), b"");
+}
+
+#[test]
+fn several_members_inflate_to_their_concatenation() {
+    let (a, b, c) = (sample(70_000), b"".to_vec(), sample(5));
+    let body = [gz(&a), gz(&b), gz(&c)].concat();
+    assert_eq!(gunzip(&body, usize::MAX).unwrap(), [a, b, c].concat());
+}
+
+#[test]
+fn optional_header_fields_are_skipped() {
+    let data = sample(10_000);
+    let mut encoder = GzBuilder::new()
+        .filename("page.json")
+        .comment("a comment")
+        .extra(vec![1, 2, 3, 4])
+        .write(Vec::new(), Compression::fast());
+    encoder.write_all(&data).unwrap();
+    let body = encoder.finish().unwrap();
+    assert_eq!(gunzip(&body, usize::MAX).unwrap(), data);
+}
+
+/// A member with FHCRC set: the header's CRC-16 (low half of its CRC-32) inserted by hand.
+fn with_header_crc(member: &[u8], corrupt: bool) -> Vec<u8> {
+    let mut header = member[..10].to_vec();
+    header[3] |= 0x02;
+    let mut crc = Crc::new();
+    crc.update(&header);
+    let mut sum = (crc.sum() as u16).to_le_bytes();
+    if corrupt {
+        sum[0] ^= 1;
+    }
+    [&header[..], &sum, &member[10..]].concat()
+}
+
+#[test]
+fn a_header_crc_is_checked() {
+    let data = sample(1_000);
+    let member = gz(&data);
+    assert_eq!(
+        gunzip(&with_header_crc(&member, false), usize::MAX).unwrap(),
+        data
+    );
+    let message = broken_message(gunzip(&with_header_crc(&member, true), usize::MAX));
+    assert!(message.contains("header fails its CRC"), "{message}");
+}
+
+#[test]
+fn every_cut_of_the_stream_is_an_error() {
+    let first = gz(&sample(3_000));
+    let body = [first.clone(), gz(&sample(50))].concat();
+    // Cut anywhere but at the end of the first member, where the body is one whole member.
+    for end in (0..body.len()).filter(|&end| end != first.len()) {
+        assert!(
+            matches!(
+                gunzip(&body[..end], usize::MAX),
+                Err(InflateError::Broken(_))
+            ),
+            "a body cut at {end} of {} bytes was accepted",
+            body.len()
+        );
+    }
+}
+
+#[test]
+fn bytes_after_the_stream_are_an_error() {
+    let body = gz(&sample(2_000));
+    for tail in [&b"\0"[..], b"\0\0\0\0", b"garbage", b"\n", b"\x1f"] {
+        let message = broken_message(gunzip(&[&body[..], tail].concat(), usize::MAX));
+        let expected = format!("{} bytes follow", tail.len());
+        assert!(message.contains(&expected), "{message}");
+    }
+    // Bytes that begin like a member but are not a whole one are a cut member.
+    let message = broken_message(gunzip(&[&body[..], b"\x1f\x8b\x08"].concat(), usize::MAX));
+    assert!(message.contains("cut off"), "{message}");
+}
+
+#[test]
+fn a_wrong_crc_or_length_is_an_error() {
+    let data = sample(4_000);
+    let mut body = gz(&data);
+    let n = body.len();
+    body[n - 8] ^= 0x40;
+    assert!(broken_message(gunzip(&body, usize::MAX)).contains("CRC-32"));
+    body[n - 8] ^= 0x40;
+    body[n - 4] ^= 0x01;
+    assert!(broken_message(gunzip(&body, usize::MAX)).contains("length"));
+}
+
+#[test]
+fn corrupt_data_and_other_formats_are_errors() {
+    let mut body = gz(&sample(4_000));
+    body[12] ^= 0xff;
+    body[13] ^= 0xff;
+    assert!(gunzip(&body, usize::MAX).is_err());
+    assert!(broken_message(gunzip(b"[1,2,3]", usize::MAX)).contains("not gzip"));
+    assert!(broken_message(gunzip(b"", usize::MAX)).contains("empty"));
+    let mut other_method = gz(b"x");
+    other_method[2] = 9;
+    assert!(broken_message(gunzip(&other_method, usize::MAX)).contains("method"));
+}
+
+#[test]
+fn the_limit_counts_inflated_bytes() {
+    let data = sample(100_000);
+    let body = gz(&data);
+    assert_eq!(gunzip(&body, data.len()).unwrap(), data);
+    assert_eq!(gunzip(&body, data.len() - 1), Err(InflateError::TooLarge));
+    // Two members whose sum passes the limit though each is under it.
+    let two = [gz(&data), gz(&data)].concat();
+    assert_eq!(
+        gunzip(&two, data.len() * 2 - 1),
+        Err(InflateError::TooLarge)
+    );
+}
+
+#[test]
+fn a_lying_size_trailer_allocates_nothing_large() {
+    let mut body = gz(b"[]");
+    let n = body.len();
+    body[n - 4..].copy_from_slice(&u32::MAX.to_le_bytes());
+    assert!(size_hint(&body, usize::MAX) <= n * MAX_DEFLATE_RATIO);
+    assert!(broken_message(gunzip(&body, usize::MAX)).contains("length"));
+}
+
+#[test]
+fn an_error_body_prefix_inflates_as_far_as_it_goes() {
+    let text = sample(50_000);
+    let body = gz(&text);
+    assert_eq!(gunzip_prefix(&body, 100), &text[..100]);
+    let cut = gunzip_prefix(&body[..body.len() / 2], usize::MAX);
+    assert!(!cut.is_empty() && text.starts_with(&cut));
+    assert!(gunzip_prefix(b"not gzip", 100).is_empty());
+}
+
+fn headers(values: &[&str]) -> HeaderMap {
+    let mut map = HeaderMap::new();
+    for value in values {
+        map.append(CONTENT_ENCODING, HeaderValue::from_str(value).unwrap());
+    }
+    map
+}
+
+#[test]
+fn the_coding_token_is_case_insensitive_and_x_gzip_is_gzip() {
+    for gzip in [
+        "gzip",
+        "GZIP",
+        "Gzip",
+        " gzip ",
+        "x-gzip",
+        "X-GZIP",
+        "identity, gzip",
+    ] {
+        assert_eq!(coding(&headers(&[gzip])), Ok(Coding::Gzip), "{gzip}");
+    }
+    assert_eq!(coding(&headers(&[])), Ok(Coding::Identity));
+    assert_eq!(coding(&headers(&["identity"])), Ok(Coding::Identity));
+    assert_eq!(coding(&headers(&["IDENTITY", ""])), Ok(Coding::Identity));
+    for other in [&["br"][..], &["deflate"], &["gzip, gzip"], &["gzip", "br"]] {
+        let message = coding(&headers(other)).unwrap_err();
+        assert!(message.contains("only gzip"), "{message}");
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    /// Any split of any data into members inflates to the data, as flate2's multi-member
+    /// reader says too.
+    #[test]
+    fn members_agree_with_flate2(
+        data in proptest::collection::vec(any::<u8>(), 0..20_000),
+        cuts in proptest::collection::vec(any::<usize>(), 0..4),
+        level in 0u32..10,
+    ) {
+        let mut bounds: Vec<usize> = cuts.iter().map(|c| c % (data.len() + 1)).collect();
+        bounds.push(0);
+        bounds.push(data.len());
+        bounds.sort_unstable();
+        let body: Vec<u8> = bounds
+            .windows(2)
+            .flat_map(|w| {
+                let mut e = GzEncoder::new(Vec::new(), Compression::new(level));
+                e.write_all(&data[w[0]..w[1]]).unwrap();
+                e.finish().unwrap()
+            })
+            .collect();
+        let mut reference = Vec::new();
+        flate2::read::MultiGzDecoder::new(&body[..]).read_to_end(&mut reference).unwrap();
+        prop_assert_eq!(&reference, &data);
+        prop_assert_eq!(gunzip(&body, usize::MAX).unwrap(), data);
+    }
+}
