@@ -352,8 +352,11 @@ const MODEL_COLUMNS: [&str; 5] = ["label", "score", "campaign", "duration", "tag
 struct ModelPush {
     row_wise: bool,
     columns: Vec<&'static str>,
-    rows: Vec<(usize, Vec<Option<(String, serde_json::Value)>>)>,
+    rows: Vec<(usize, Vec<Option<ModelCell>>)>,
 }
+
+/// A cell a model push sends: its column and value.
+type ModelCell = (String, serde_json::Value);
 
 fn model_push() -> impl Strategy<Value = ModelPush> {
     (
