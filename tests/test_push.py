@@ -357,16 +357,30 @@ def test_unreadable_frames_are_the_frames_fault(write_emulator, frame):
 
 
 def _stop_a_slow_push(emu: Emulator, how: str, ids: list[int]) -> BaseException:
-    """Starts a push of 50 chunks that needs ~10 s and stops it after about a second."""
+    """Starts a push of 50 chunks that needs ~10 s and stops it about a second in."""
     client = emu.client(max_concurrency=2, retries=0, progress=False)
     frame = pl.DataFrame({"call_id": ids, "stop_mark": 1})
     emu.set_faults(latency=0.4)
     if how == "sigint":
-        timer = threading.Timer(1.0, os.kill, (os.getpid(), signal.SIGINT))
-        timer.start()
-        with pytest.raises(KeyboardInterrupt) as info:
-            client.push_updates(frame, chunk_rows=100)
-        timer.join()
+        # Python's own Ctrl-C handler, whatever an earlier test (a cluster, a JVM) left installed;
+        # the signal goes once the first chunk is answered, so the push is surely under way.
+        answered = emu.wire_stats()["responses"]
+
+        def interrupt_once_a_chunk_is_answered() -> None:
+            deadline = time.monotonic() + 30
+            while emu.wire_stats()["responses"] == answered and time.monotonic() < deadline:
+                time.sleep(0.01)
+            os.kill(os.getpid(), signal.SIGINT)
+
+        previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+        killer = threading.Thread(target=interrupt_once_a_chunk_is_answered)
+        try:
+            killer.start()
+            with pytest.raises(KeyboardInterrupt) as info:
+                client.push_updates(frame, chunk_rows=100)
+        finally:
+            killer.join()
+            signal.signal(signal.SIGINT, previous)
         return info.value
     started = time.monotonic()
 
