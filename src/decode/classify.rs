@@ -354,18 +354,7 @@ pub(crate) fn date_kind(s: &[u8]) -> u16 {
 }
 
 fn is_date(s: &[u8]) -> bool {
-    if s[4] != b'-' || s[7] != b'-' {
-        return false;
-    }
-    let year = s[..4].iter().try_fold(0i32, |a, c| {
-        c.is_ascii_digit().then(|| a * 10 + i32::from(c - b'0'))
-    });
-    match (year, two(&s[5..7]), two(&s[8..10])) {
-        (Some(y), Some(m), Some(d)) => {
-            chrono::NaiveDate::from_ymd_opt(y, u32::from(m), u32::from(d)).is_some()
-        }
-        _ => false,
-    }
+    super::civil::date_days(s).is_some()
 }
 
 fn two(s: &[u8]) -> Option<u8> {

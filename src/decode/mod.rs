@@ -66,6 +66,7 @@
 //! ~20 bytes) roughly halved every reference figure.
 //! Tried and dropped: pooling arrow-json decoders across pages (no measurable gain).
 
+mod civil;
 mod classify;
 mod dedupe;
 mod fast;

@@ -22,12 +22,13 @@ use std::sync::Arc;
 use arrow_array::RecordBatch;
 use arrow_schema::ArrowError;
 
+use super::civil::date_days;
 use super::framing::{decode_error, quote_or_escape, Sink};
 use super::infer::{bits, Fields, Kind};
 use super::page::fits;
 use super::Snapshot;
 use column::{Column, Values};
-use scan::{literal, number, skip_ws, string, string_bit, Miss, Read};
+use scan::{literal, number, same_bytes, skip_ws, string, string_bit, Miss, Read};
 
 /// A [`Sink`] decoding rows under a fixed primitive schema; see the module docs.
 pub(crate) struct FastSink {
@@ -43,6 +44,8 @@ pub(crate) struct FastSink {
     batches: Vec<RecordBatch>,
     /// An unescaped key.
     scratch: Vec<u8>,
+    /// Each column's name followed by the quote that closes it in a row.
+    quoted_keys: Vec<Vec<u8>>,
 }
 
 /// A finished fast page: its batches, column state and row count.
@@ -84,6 +87,12 @@ impl FastSink {
             batch_size,
             batches: Vec::new(),
             scratch: Vec::new(),
+            quoted_keys: snapshot
+                .fields
+                .names
+                .iter()
+                .map(|n| [n.as_bytes(), b"\""].concat())
+                .collect(),
         })
     }
 
@@ -154,10 +163,10 @@ impl FastSink {
     /// the index after its closing quote.
     #[inline]
     fn key(&mut self, c: usize, b: &[u8], i: usize) -> Read<usize> {
-        let name = self.snapshot.fields.names[c].as_bytes();
-        let end = i + name.len();
-        match b.get(i..=end) {
-            Some(key) if key[..name.len()] == *name && key[name.len()] == b'"' => Ok(end + 1),
+        let quoted = &self.quoted_keys[c];
+        let name = &quoted[..quoted.len() - 1];
+        match b.get(i..i + quoted.len()) {
+            Some(key) if same_bytes(key, quoted) => Ok(i + quoted.len()),
             Some(_) => {
                 // An escaped key (never sent by the API, but valid JSON): compare it unescaped.
                 self.scratch.clear();
@@ -211,7 +220,7 @@ impl FastSink {
                 if string_bit(text, false, self.parse_dates, seen) != bits::DATE {
                     return Err(Miss::Decline);
                 }
-                v.push(scan::days(text).ok_or(Miss::Decline)?);
+                v.push(date_days(text).ok_or(Miss::Decline)?);
                 (end, bits::DATE)
             }
             (Values::Ts(v), b'"') => {

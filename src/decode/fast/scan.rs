@@ -6,6 +6,7 @@
 //! the fast path decodes exactly like the reference: the page then goes the reference way,
 //! which also produces the error for invalid JSON. Declining is always safe, only slower.
 
+use super::super::civil::date_days;
 use super::super::classify::date_kind;
 use super::super::framing::{is_ws, quote_or_escape};
 use super::super::infer::bits;
@@ -36,6 +37,31 @@ pub(crate) fn skip_ws(b: &[u8], mut i: usize) -> Read<usize> {
     Ok(i)
 }
 
+/// Whether `a` equals `b`, which has the same length, compared a word at a time: a row's
+/// keys are a few bytes each, and a slice comparison calls `memcmp` for every one of them.
+#[inline]
+pub(crate) fn same_bytes(a: &[u8], b: &[u8]) -> bool {
+    debug_assert_eq!(a.len(), b.len());
+    let n = a.len().min(b.len());
+    if n < 8 {
+        return a.iter().zip(b).all(|(x, y)| x == y);
+    }
+    let word = |s: &[u8], k: usize| {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(&s[k..k + 8]);
+        u64::from_ne_bytes(w)
+    };
+    let mut k = 0;
+    while k + 8 < n {
+        if word(a, k) != word(b, k) {
+            return false;
+        }
+        k += 8;
+    }
+    // The last word, overlapping the one before when `n` is not a multiple of 8.
+    word(a, n - 8) == word(b, n - 8)
+}
+
 /// Reads `word` (`true`, `false`, `null`) at `i`; returns the index after it.
 #[inline]
 pub(crate) fn literal(b: &[u8], i: usize, word: &[u8]) -> Read<usize> {
@@ -54,6 +80,14 @@ pub(crate) fn number(b: &[u8], start: usize) -> Read<(usize, u16, i64)> {
     let int_start = start + usize::from(neg);
     let mut i = int_start;
     let mut value: u64 = 0;
+    // Eighteen digits cannot overflow a u64: most numbers end here, unchecked.
+    while i - int_start < 18 {
+        match byte(b, i)? {
+            c @ b'0'..=b'9' => value = value * 10 + u64::from(c - b'0'),
+            _ => break,
+        }
+        i += 1;
+    }
     let mut overflow = false;
     while let c @ b'0'..=b'9' = byte(b, i)? {
         let next = value
@@ -182,22 +216,10 @@ pub(crate) fn string_bit(text: &[u8], escaped: bool, parse_dates: bool, seen: u1
     }
 }
 
-/// Days since 1970-01-01 of a `YYYY-MM-DD` that [`date_kind`] accepted.
-pub(crate) fn days(s: &[u8]) -> Option<i32> {
-    let n = |r: std::ops::Range<usize>| {
-        s[r].iter().try_fold(0u32, |a, c| {
-            c.is_ascii_digit().then(|| a * 10 + u32::from(c - b'0'))
-        })
-    };
-    let date = chrono::NaiveDate::from_ymd_opt(n(0..4)? as i32, n(5..7)?, n(8..10)?)?;
-    let epoch = chrono::NaiveDate::from_ymd_opt(1970, 1, 1)?;
-    i32::try_from(date.signed_duration_since(epoch).num_days()).ok()
-}
-
 /// Microseconds since the epoch of a `DATE` or `TS` string that [`date_kind`] accepted, as
 /// arrow-cast computes them (fraction digits beyond the sixth are truncated).
 pub(crate) fn micros(s: &[u8]) -> Option<i64> {
-    let day = i64::from(days(s)?);
+    let day = i64::from(date_days(s)?);
     if s.len() == 10 {
         return Some(day * 86_400_000_000);
     }
