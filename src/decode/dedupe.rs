@@ -22,7 +22,7 @@ use crate::Result;
 #[derive(Debug)]
 pub struct KeyDeduper {
     key: String,
-    ints: HashSet<i64, Fast>,
+    ints: IntKeys,
     texts: HashSet<Box<str>, Fast>,
 }
 
@@ -31,7 +31,7 @@ impl KeyDeduper {
     pub fn new(key: &str) -> Self {
         Self {
             key: key.to_owned(),
-            ints: HashSet::default(),
+            ints: IntKeys::default(),
             texts: HashSet::default(),
         }
     }
@@ -63,6 +63,38 @@ impl KeyDeduper {
     }
 }
 
+/// The integer keys seen. While they came in ascending order (the usual order of a listing),
+/// they are a sorted list: a new key is a comparison with the last one, not a hash-set insert
+/// that misses the cache once the set outgrows it. The first key out of order moves them into
+/// a hash set.
+#[derive(Debug, Default)]
+struct IntKeys {
+    ascending: Vec<i64>,
+    unordered: Option<HashSet<i64, Fast>>,
+}
+
+impl IntKeys {
+    /// Records `key`; whether it is new.
+    #[inline]
+    fn insert(&mut self, key: i64) -> bool {
+        if let Some(set) = &mut self.unordered {
+            return set.insert(key);
+        }
+        if self.ascending.last().is_none_or(|&last| last < key) {
+            self.ascending.push(key);
+            return true;
+        }
+        if self.ascending.binary_search(&key).is_ok() {
+            return false;
+        }
+        let mut set = HashSet::with_capacity_and_hasher(self.ascending.len() * 2, Fast::default());
+        set.extend(std::mem::take(&mut self.ascending));
+        set.insert(key);
+        self.unordered = Some(set);
+        true
+    }
+}
+
 /// A fast multiplicative hasher: keys are the tenant's own ids, so flooding is not a concern
 /// and SipHash's cost is.
 type Fast = BuildHasherDefault<FastHasher>;
@@ -89,5 +121,27 @@ impl Hasher for FastHasher {
 
     fn write_i64(&mut self, word: i64) {
         self.write_u64(word as u64);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Whatever the order (ascending runs, repeats, a first key out of order anywhere), a
+        /// key is new exactly when a plain set has not seen it.
+        #[test]
+        fn int_keys_answer_as_a_set_does(
+            runs in prop::collection::vec((-50i64..50, 0usize..30, 1i64..4), 0..8),
+        ) {
+            let (mut keys, mut model) = (IntKeys::default(), HashSet::new());
+            for (start, len, step) in runs {
+                for k in (0..len as i64).map(|i| start + i * step) {
+                    prop_assert_eq!(keys.insert(k), model.insert(k), "key {}", k);
+                }
+            }
+        }
     }
 }
