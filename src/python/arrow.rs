@@ -10,6 +10,8 @@
 //! peaks at about the frame. A later declared export casts such batches back to Utf8 (from
 //! views this copies the strings; from LargeUtf8 only the offsets).
 
+use std::num::NonZeroUsize;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use arc_swap::ArcSwap;
@@ -67,6 +69,41 @@ fn converted(
             slots[i].store(Arc::new(converted.clone()));
         }
         Ok(converted)
+    })
+}
+
+/// Converts every slot not yet in `schema`'s form (a [`form_schema`] of the declared one) and
+/// stores the result in its slot, on as many threads as there are cores. Memory is as with
+/// one batch at a time: each old batch is freed as its slot is replaced.
+fn convert_all(slots: &Slots, schema: &SchemaRef) -> Result<(), ArrowError> {
+    let next = AtomicUsize::new(0);
+    let convert_next = || loop {
+        let Some(slot) = slots.get(next.fetch_add(1, Ordering::Relaxed)) else {
+            return Ok(());
+        };
+        let batch = slot.load_full();
+        if !is_in(&batch, schema) {
+            // A thread converting the same batch at once stores an equal batch: either is fine.
+            slot.store(Arc::new(to_form(&batch, schema)?));
+        }
+    };
+    let threads = std::thread::available_parallelism()
+        .map_or(1, NonZeroUsize::get)
+        .min(slots.len());
+    if threads <= 1 {
+        return convert_next();
+    }
+    std::thread::scope(|scope| {
+        let helpers: Vec<_> = (1..threads).map(|_| scope.spawn(convert_next)).collect();
+        let mine = convert_next();
+        helpers
+            .into_iter()
+            .map(|h| {
+                h.join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+            })
+            .chain([mine])
+            .collect()
     })
 }
 
@@ -137,6 +174,11 @@ impl PyArrowTable {
             }
         };
         let schema = form_schema(&self.schema, form);
+        // Converted on every core before the reader pulls the first batch: the reader (polars'
+        // import) pulls batches one at a time on one thread, which made the conversion a
+        // serial step of every fetch into a frame.
+        py.detach(|| convert_all(&self.slots, &schema))
+            .map_err(|e| PyErr::from(Error::from(e)))?;
         let batches = converted(&self.slots, &schema, true);
         stream(py, &schema, batches, requested_schema)
     }
