@@ -362,8 +362,9 @@ def _stop_a_slow_push(emu: Emulator, how: str, ids: list[int]) -> BaseException:
     frame = pl.DataFrame({"call_id": ids, "stop_mark": 1})
     emu.set_faults(latency=0.4)
     if how == "sigint":
-        # Python's own Ctrl-C handler, whatever an earlier test (a cluster, a JVM) left installed;
-        # the signal goes once the first chunk is answered, so the push is surely under way.
+        # Python's own Ctrl-C handler: a process started with SIGINT ignored (a background job
+        # of a shell without job control, as a CI script may be) never gets it, and then the
+        # signal is rightly ignored. It goes once the first chunk is answered: surely mid-push.
         answered = emu.wire_stats()["responses"]
 
         def interrupt_once_a_chunk_is_answered() -> None:
