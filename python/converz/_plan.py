@@ -23,9 +23,10 @@ import os
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal, Optional, Union
 
+from converz._args import check_client_settings, wrong_type
 from converz._arrow_schema import arrow_schema, conform
 from converz._client import tenant_url
-from converz.exceptions import InvalidParameterError
+from converz.exceptions import InvalidParameterError, InvalidParameterTypeError
 
 if TYPE_CHECKING:
     import pyarrow
@@ -85,8 +86,17 @@ class ClientConfig:
 
         ``tenant`` becomes its URL; a missing base URL is taken from this process's
         ``CONVERZ_BASE_URL`` if set, else left for each worker's environment. The key is
-        kept as given (None: each worker's ``CONVERZ_API_KEY``).
+        kept as given (None: each worker's ``CONVERZ_API_KEY``). Every setting is checked
+        here, on the driver, also when the URL is left to the workers.
+
+        Raises:
+            InvalidParameterError: A setting is out of range or not one of its values
+                (``compression="brotli"``); :class:`~converz.InvalidParameterTypeError` when it
+                has the wrong type. Nothing was sent.
         """
+        check_client_settings(
+            {"base_url": base_url, "api_key": api_key, "tenant": tenant, **settings}
+        )
         if base_url is not None and tenant is not None:
             raise InvalidParameterError("give base_url= or tenant=, not both", parameter="base_url")
         if tenant is not None:
@@ -253,7 +263,7 @@ def plan_calls(
     if partition is None:
         parts = [query]
     elif isinstance(partition, bool) or not isinstance(partition, (str, int)):
-        raise InvalidParameterError(
+        raise InvalidParameterTypeError(
             f"partition must be 'day', 'week', 'month', an int or None, not {partition!r}",
             parameter="partition",
         )
@@ -302,7 +312,8 @@ def query_from(endpoint: Endpoint, query: Any, filters: Mapping[str, Any]) -> An
     """The query value of a reader call: the one given, or one built from keyword filters.
 
     Raises:
-        TypeError: Both were given, or ``query`` is not the endpoint's query type.
+        InvalidParameterTypeError: Both were given, or ``query`` is not the endpoint's query
+            type (``parameter="query"``), or a filter has the wrong type or is unknown.
         InvalidParameterError: A filter is invalid (checked when the query is built).
     """
     from converz import CallsQuery, RepsQuery
@@ -311,7 +322,10 @@ def query_from(endpoint: Endpoint, query: Any, filters: Mapping[str, Any]) -> An
     if query is None:
         return cls(**filters)
     if filters:
-        raise TypeError(f"pass a converz.{cls.__name__} or keyword filters, not both")
+        raise InvalidParameterTypeError(
+            f"query: pass a converz.{cls.__name__} or keyword filters, not both",
+            parameter="query",
+        )
     if not isinstance(query, cls):
-        raise TypeError(f"query must be a converz.{cls.__name__}, not {type(query).__name__}")
+        raise wrong_type("query", f"a converz.{cls.__name__}", query)
     return query
