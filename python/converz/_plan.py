@@ -44,6 +44,9 @@ DEFAULT_TASK_CONCURRENCY = 2
 # More retries than the single-machine client: many tasks share one rate limit, so a 429 storm
 # is expected at scale and must back off (honouring Retry-After), not fail the job.
 DEFAULT_TASK_RETRIES = 12
+# Stands in for a URL left to each worker's environment while the driver checks the settings:
+# a client is built with it (which sends nothing), never used.
+_UNSENT_URL = "http://127.0.0.1:9/api/v1"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -106,6 +109,13 @@ class ClientConfig:
         config = cls(base_url=base_url, api_key=api_key, **settings)
         if base_url is not None:
             config.client()  # checks the URL and settings here, on the driver; sends nothing
+        else:
+            # The same checks of the other settings, with a stand-in URL (and key, when each
+            # worker reads its own): building a client sends nothing.
+            stand_in = dataclasses.replace(
+                config, base_url=_UNSENT_URL, api_key=api_key if api_key is not None else "-"
+            )
+            _build_client(stand_in)
         return config
 
     def __repr__(self) -> str:
@@ -113,7 +123,8 @@ class ClientConfig:
         url = self.base_url if self.base_url is not None else "<worker env>"
         return (
             f"ClientConfig(base_url={url!r}, api_key={key}, retries={self.retries}, "
-            f"max_concurrency={self.max_concurrency}, page_size={self.page_size})"
+            f"max_concurrency={self.max_concurrency}, page_size={self.page_size}, "
+            f"compression={self.compression!r})"
         )
 
     def __dask_tokenize__(self) -> tuple[Any, ...]:
@@ -136,12 +147,13 @@ def reader_config(
     retries: int,
     page_size: Optional[int],
     timeout: float,
+    compression: Optional[Literal["auto", "gzip"]],
     /,
 ) -> ClientConfig:
     """:meth:`ClientConfig.resolve` of a Dask or Ray reader's settings, in their parameter order.
 
-    Those readers all take these seven settings; one positional call keeps each reader's body
-    from spelling out the seven keywords again.
+    Those readers all take these eight settings; one positional call keeps each reader's body
+    from spelling out the eight keywords again.
     """
     return ClientConfig.resolve(
         base_url=base_url,
@@ -151,11 +163,16 @@ def reader_config(
         retries=retries,
         page_size=page_size,
         timeout=timeout,
+        compression=compression,
     )
 
 
 @functools.lru_cache(maxsize=8)
 def _client_for(config: ClientConfig) -> Client:
+    return _build_client(config)
+
+
+def _build_client(config: ClientConfig) -> Client:
     from converz import Client
 
     return Client(
