@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import polars as pl
@@ -118,3 +118,50 @@ def test_a_schema_that_is_not_a_mapping_of_type_names_is_an_invalid_parameter(
         with pytest.raises(converz.InvalidParameterError) as err:
             read(base_url=nowhere, api_key="k", schema=schema)  # type: ignore[arg-type]
         assert err.value.parameter == "schema"
+
+
+# A three-hour window: ~6,000 calls, three time slices (small: the 1M tenant is shared).
+WINDOW = {"after": "2025-09-11 09:00:00", "before": "2025-09-11 11:59:59", "partition": 3}
+
+
+def wire(read: Callable[[], object]) -> tuple[object, dict[str, int]]:
+    """What ``read()`` returned, and what the emulator sent on the wire meanwhile."""
+    before = million().wire_stats()
+    got = read()
+    after = million().wire_stats()
+    return got, {name: after[name] - before[name] for name in after}
+
+
+def test_compression_gzip_reads_the_same_rows_gzipped(cluster: object) -> None:
+    want = million().client(progress=False).calls(after=WINDOW["after"], before=WINDOW["before"])
+    plain, plain_wire = wire(lambda: calls(**WINDOW, compression=None).compute())
+    zipped, zipped_wire = wire(lambda: calls(**WINDOW, compression="gzip").compute())
+    same(to_polars(plain), want.to_polars())
+    same(to_polars(zipped), want.to_polars())
+    assert plain_wire["responses"] >= 3 and plain_wire["gzip_responses"] == 0
+    assert zipped_wire["responses"] >= 3
+    assert zipped_wire["gzip_responses"] == zipped_wire["responses"]
+    assert zipped_wire["body_bytes"] * 3 < plain_wire["body_bytes"]
+
+
+@pytest.mark.parametrize("compression", ["brotli", "GZIP", "", 1, ["gzip"]])
+def test_a_bad_compression_fails_on_the_driver_naming_it(compression: object) -> None:
+    # No base_url: the workers would read theirs; the driver still checks the setting.
+    for read in (converz.dask.read_calls, converz.dask.read_reps):
+        with pytest.raises(converz.InvalidParameterError) as err:
+            read(compression=compression)  # type: ignore[arg-type]
+        assert err.value.parameter == "compression"
+
+
+@pytest.mark.parametrize(
+    ("setting", "value"),
+    [("max_concurrency", 0), ("timeout", -1), ("retries", 10**6), ("page_size", 0)],
+)
+def test_settings_out_of_range_fail_on_the_driver_also_without_a_url(
+    monkeypatch: pytest.MonkeyPatch, setting: str, value: int
+) -> None:
+    # The URL (and key) are left to the workers' environment; the driver still checks the rest.
+    monkeypatch.delenv("CONVERZ_BASE_URL", raising=False)
+    with pytest.raises(converz.InvalidParameterError) as err:
+        converz.dask.read_calls(partition=None, **{setting: value})  # type: ignore[arg-type]
+    assert err.value.parameter == setting

@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal, Optional, TypeVar, Union, cast
 
 from converz import _core
+from converz._args import check_client_settings, check_flag, check_int, wrong_type
 from converz._progress import progress_bar
 from converz._push import PushResult
 from converz._query import (
@@ -26,7 +27,7 @@ from converz._query import (
 )
 from converz._schema import check_schema, documented_columns
 from converz._table import Table, TableStream
-from converz.exceptions import InvalidParameterError
+from converz.exceptions import InvalidParameterError, InvalidParameterTypeError
 
 if TYPE_CHECKING:
     from datetime import date as _date
@@ -51,15 +52,22 @@ Q = TypeVar("Q", bound=_Query)
 
 
 def _query_of(cls: type[Q], query: Optional[Q], filters: Mapping[str, Any]) -> Q:
-    """The query a method was given: a query value, or one built from keyword filters."""
+    """The query a method was given: a query value, or one built from keyword filters.
+
+    Raises:
+        InvalidParameterTypeError: Both were given, or ``query`` is not a ``cls``
+            (``parameter="query"``), or a filter has the wrong type or is unknown.
+    """
     if query is None:
         return cls(**filters)
     if filters:
-        raise TypeError(
-            f"give a {cls.__name__} or keyword filters, not both (got {sorted(filters)} too)"
+        raise InvalidParameterTypeError(
+            f"query: give a converz.{cls.__name__} or keyword filters, not both (got "
+            f"{sorted(filters)} too)",
+            parameter="query",
         )
     if not isinstance(query, cls):
-        raise TypeError(f"query: expected a converz.{cls.__name__}, got {type(query).__name__}")
+        raise wrong_type("query", f"a converz.{cls.__name__}", query)
     return query
 
 
@@ -79,11 +87,12 @@ def tenant_url(tenant: object) -> str:
         >>> tenant_url("acme")
         'https://acme.converz.co/api/v1'
     """
-    if not isinstance(tenant, str) or _TENANT.fullmatch(tenant) is None:
-        shown = repr(tenant) if isinstance(tenant, str) else type(tenant).__name__
+    if not isinstance(tenant, str):
+        raise wrong_type("tenant", "a str (a subdomain name)", tenant)
+    if _TENANT.fullmatch(tenant) is None:
         raise InvalidParameterError(
             f"tenant: expected a subdomain name (letters, digits and '-', 1 to 63 characters, "
-            f"not starting or ending with '-'), got {shown[:80]}",
+            f"not starting or ending with '-'), got {tenant[:80]!r}",
             parameter="tenant",
             hint="pass the <tenant> of https://<tenant>.converz.co, e.g. tenant='acme', "
             "or the whole URL as base_url=",
@@ -138,7 +147,9 @@ def _arrow_input(data: Any) -> Any:
     )
 
 
-def _push_arguments(clear: Any, chunk_rows: Any, timezone: Any, **flags: Any) -> list[str]:
+def _push_arguments(
+    to: Any, clear: Any, chunk_rows: Any, on_duplicate: Any, timezone: Any, **flags: Any
+) -> list[str]:
     """Checks push_updates' plain arguments before anything is read; returns ``clear`` as a list.
 
     One column name is accepted for ``clear`` (``clear="qa_score"``), not iterated as letters.
@@ -148,25 +159,30 @@ def _push_arguments(clear: Any, chunk_rows: Any, timezone: Any, **flags: Any) ->
     elif clear is None:
         clear = []
     elif not isinstance(clear, Sequence) or not all(isinstance(c, str) for c in clear):
-        raise InvalidParameterError(
+        raise InvalidParameterTypeError(
             f"clear takes column names (a str or a list of str), got {clear!r:.80}",
             parameter="clear",
         )
     if isinstance(chunk_rows, bool) or not hasattr(chunk_rows, "__index__"):
-        raise InvalidParameterError(
+        raise InvalidParameterTypeError(
             f"chunk_rows must be an int, got {type(chunk_rows).__name__}", parameter="chunk_rows"
         )
     if timezone is not None and not isinstance(timezone, str):
-        raise InvalidParameterError(
+        raise InvalidParameterTypeError(
             f"timezone must be an IANA zone name such as 'Europe/Amsterdam', got "
             f"{type(timezone).__name__}",
             parameter="timezone",
         )
     for name, value in flags.items():
         if not isinstance(value, bool) and not (name == "progress" and value is None):
-            raise InvalidParameterError(
+            raise InvalidParameterTypeError(
                 f"{name} must be True or False, got {value!r:.40}", parameter=name
             )
+    # The core reads these as str (or None): another type would fail there naming no parameter.
+    if to is not None and not isinstance(to, str):
+        raise wrong_type("to", "'calls', 'reps' or None", to)
+    if not isinstance(on_duplicate, str):
+        raise wrong_type("on_duplicate", "'error' or 'last'", on_duplicate)
     return list(clear)
 
 
@@ -227,10 +243,11 @@ class Client:
             ``compression=``, None means uncompressed.
 
     Raises:
-        InvalidParameterError: A setting has the wrong type or is out of range (its
-            ``parameter`` names it), ``tenant`` is not a subdomain name, or ``base_url`` is not
-            an ``https://`` URL (or ``http://`` to loopback) without whitespace, query or
-            fragment. Checked here, before any request.
+        InvalidParameterError: A setting is out of range (its ``parameter`` names it),
+            ``tenant`` is not a subdomain name, or ``base_url`` is not an ``https://`` URL (or
+            ``http://`` to loopback) without whitespace, query or fragment. A setting of the
+            wrong type is its subclass :class:`~converz.InvalidParameterTypeError`, also a
+            ``TypeError``. Checked here, before any request.
 
     Example:
         >>> import converz
@@ -254,11 +271,22 @@ class Client:
         progress: Optional[bool] = None,
         compression: Optional[Literal["auto", "gzip"]] = "auto",
     ) -> None:
-        if progress is not None and not isinstance(progress, bool):
-            raise InvalidParameterError(
-                f"progress: expected True, False or None, got {type(progress).__name__}",
-                parameter="progress",
-            )
+        # Types here (a wrong one is also a TypeError); ranges and formats in the core.
+        check_client_settings(
+            {
+                "api_key": api_key,
+                "base_url": base_url,
+                "tenant": tenant,
+                "timeout": timeout,
+                "connect_timeout": connect_timeout,
+                "retries": retries,
+                "backoff": backoff,
+                "max_concurrency": max_concurrency,
+                "page_size": page_size,
+                "progress": progress,
+                "compression": compression,
+            }
+        )
         self._raw = _core.RawClient(
             {
                 "base_url": _resolve_base_url(base_url, tenant),
@@ -321,6 +349,7 @@ class Client:
         progress: Optional[bool] = None,
     ) -> Table:
         started = time.perf_counter()
+        check_flag("progress", progress, optional=True)
         with progress_bar(self._pick(progress), query.endpoint) as callback:
             options = self._options(query, page_size, parse_dates, schema, stream=False)
             raw = _core.fetch(self._raw, query, {**options, "progress": callback})
@@ -352,10 +381,8 @@ class Client:
         stream: bool,
     ) -> dict[str, Any]:
         schema = check_schema(schema) or None
-        if page_size is not None and (
-            isinstance(page_size, bool) or not isinstance(page_size, int)
-        ):
-            raise TypeError(f"page_size: expected an int, got {type(page_size).__name__}")
+        check_int("page_size", page_size, optional=True)
+        check_flag("parse_dates", parse_dates)
         return {
             "page_size": self._page_size if page_size is None else page_size,
             "parse_dates": bool(parse_dates),
@@ -630,6 +657,8 @@ class Client:
         """
         from converz._sync import sync_calls
 
+        if not isinstance(path, (str, os.PathLike)):
+            raise wrong_type("path", "a str or os.PathLike directory", path)
         return sync_calls(
             self,
             path,
@@ -693,7 +722,14 @@ class Client:
             >>> res = client.push_updates(scores, clear=["qa_score"])  # doctest: +SKIP
         """
         clear = _push_arguments(
-            clear, chunk_rows, timezone, dry_run=dry_run, strict=strict, progress=progress
+            to,
+            clear,
+            chunk_rows,
+            on_duplicate,
+            timezone,
+            dry_run=dry_run,
+            strict=strict,
+            progress=progress,
         )
         data = _arrow_input(df)
         with progress_bar(self._pick(progress), "push", unit="chunks") as callback:

@@ -23,9 +23,10 @@ import os
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal, Optional, Union
 
+from converz._args import check_client_settings, wrong_type
 from converz._arrow_schema import arrow_schema, conform
 from converz._client import tenant_url
-from converz.exceptions import InvalidParameterError
+from converz.exceptions import InvalidParameterError, InvalidParameterTypeError
 
 if TYPE_CHECKING:
     import pyarrow
@@ -43,6 +44,9 @@ DEFAULT_TASK_CONCURRENCY = 2
 # More retries than the single-machine client: many tasks share one rate limit, so a 429 storm
 # is expected at scale and must back off (honouring Retry-After), not fail the job.
 DEFAULT_TASK_RETRIES = 12
+# Stands in for a URL left to each worker's environment while the driver checks the settings:
+# a client is built with it (which sends nothing), never used.
+_UNSENT_URL = "http://127.0.0.1:9/api/v1"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -85,8 +89,17 @@ class ClientConfig:
 
         ``tenant`` becomes its URL; a missing base URL is taken from this process's
         ``CONVERZ_BASE_URL`` if set, else left for each worker's environment. The key is
-        kept as given (None: each worker's ``CONVERZ_API_KEY``).
+        kept as given (None: each worker's ``CONVERZ_API_KEY``). Every setting is checked
+        here, on the driver, also when the URL is left to the workers.
+
+        Raises:
+            InvalidParameterError: A setting is out of range or not one of its values
+                (``compression="brotli"``); :class:`~converz.InvalidParameterTypeError` when it
+                has the wrong type. Nothing was sent.
         """
+        check_client_settings(
+            {"base_url": base_url, "api_key": api_key, "tenant": tenant, **settings}
+        )
         if base_url is not None and tenant is not None:
             raise InvalidParameterError("give base_url= or tenant=, not both", parameter="base_url")
         if tenant is not None:
@@ -96,6 +109,13 @@ class ClientConfig:
         config = cls(base_url=base_url, api_key=api_key, **settings)
         if base_url is not None:
             config.client()  # checks the URL and settings here, on the driver; sends nothing
+        else:
+            # The same checks of the other settings, with a stand-in URL (and key, when each
+            # worker reads its own): building a client sends nothing.
+            stand_in = dataclasses.replace(
+                config, base_url=_UNSENT_URL, api_key=api_key if api_key is not None else "-"
+            )
+            _build_client(stand_in)
         return config
 
     def __repr__(self) -> str:
@@ -103,7 +123,8 @@ class ClientConfig:
         url = self.base_url if self.base_url is not None else "<worker env>"
         return (
             f"ClientConfig(base_url={url!r}, api_key={key}, retries={self.retries}, "
-            f"max_concurrency={self.max_concurrency}, page_size={self.page_size})"
+            f"max_concurrency={self.max_concurrency}, page_size={self.page_size}, "
+            f"compression={self.compression!r})"
         )
 
     def __dask_tokenize__(self) -> tuple[Any, ...]:
@@ -126,12 +147,13 @@ def reader_config(
     retries: int,
     page_size: Optional[int],
     timeout: float,
+    compression: Optional[Literal["auto", "gzip"]],
     /,
 ) -> ClientConfig:
     """:meth:`ClientConfig.resolve` of a Dask or Ray reader's settings, in their parameter order.
 
-    Those readers all take these seven settings; one positional call keeps each reader's body
-    from spelling out the seven keywords again.
+    Those readers all take these eight settings; one positional call keeps each reader's body
+    from spelling out the eight keywords again.
     """
     return ClientConfig.resolve(
         base_url=base_url,
@@ -141,11 +163,16 @@ def reader_config(
         retries=retries,
         page_size=page_size,
         timeout=timeout,
+        compression=compression,
     )
 
 
 @functools.lru_cache(maxsize=8)
 def _client_for(config: ClientConfig) -> Client:
+    return _build_client(config)
+
+
+def _build_client(config: ClientConfig) -> Client:
     from converz import Client
 
     return Client(
@@ -253,7 +280,7 @@ def plan_calls(
     if partition is None:
         parts = [query]
     elif isinstance(partition, bool) or not isinstance(partition, (str, int)):
-        raise InvalidParameterError(
+        raise InvalidParameterTypeError(
             f"partition must be 'day', 'week', 'month', an int or None, not {partition!r}",
             parameter="partition",
         )
@@ -302,7 +329,8 @@ def query_from(endpoint: Endpoint, query: Any, filters: Mapping[str, Any]) -> An
     """The query value of a reader call: the one given, or one built from keyword filters.
 
     Raises:
-        TypeError: Both were given, or ``query`` is not the endpoint's query type.
+        InvalidParameterTypeError: Both were given, or ``query`` is not the endpoint's query
+            type (``parameter="query"``), or a filter has the wrong type or is unknown.
         InvalidParameterError: A filter is invalid (checked when the query is built).
     """
     from converz import CallsQuery, RepsQuery
@@ -311,7 +339,10 @@ def query_from(endpoint: Endpoint, query: Any, filters: Mapping[str, Any]) -> An
     if query is None:
         return cls(**filters)
     if filters:
-        raise TypeError(f"pass a converz.{cls.__name__} or keyword filters, not both")
+        raise InvalidParameterTypeError(
+            f"query: pass a converz.{cls.__name__} or keyword filters, not both",
+            parameter="query",
+        )
     if not isinstance(query, cls):
-        raise TypeError(f"query must be a converz.{cls.__name__}, not {type(query).__name__}")
+        raise wrong_type("query", f"a converz.{cls.__name__}", query)
     return query

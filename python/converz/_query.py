@@ -16,7 +16,8 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar, Literal, Optional, TypedDict, TypeVar, Union
 
 from converz import _core
-from converz.exceptions import InvalidParameterError
+from converz._args import wrong_type
+from converz.exceptions import InvalidParameterError, InvalidParameterTypeError
 
 if TYPE_CHECKING:
     from typing_extensions import Self, Unpack
@@ -134,9 +135,7 @@ def _strings(name: str, value: Any) -> tuple[str, ...]:
     if isinstance(value, str):
         return (value,)
     if isinstance(value, (bytes, Mapping)) or not hasattr(value, "__iter__"):
-        raise TypeError(
-            f"{name}: expected a string or a list of strings, got {type(value).__name__}"
-        )
+        raise wrong_type(name, "a string or a list of strings", value)
     items = []
     for item in value:
         if isinstance(item, str):
@@ -144,9 +143,10 @@ def _strings(name: str, value: Any) -> tuple[str, ...]:
         elif isinstance(item, int) and not isinstance(item, bool):
             items.append(str(item))  # ids may be given as integers
         else:
-            raise TypeError(
+            raise InvalidParameterTypeError(
                 f"{name}: expected a string or a list of strings, found an item of type "
-                f"{type(item).__name__}"
+                f"{type(item).__name__}",
+                parameter=name,
             )
     return tuple(items)
 
@@ -156,17 +156,31 @@ def _normalise(kind: str, name: str, value: Any) -> Any:
         return _strings(name, value)
     if value is None:
         return None
-    if kind == "date":
-        return _dt.date.fromisoformat(_core.normalize_date(name, value))
-    if kind == "datetime":
-        return _dt.datetime.fromisoformat(_core.normalize_datetime(name, value))
+    if kind in ("date", "datetime"):
+        return _date_value(kind, name, value)
     if kind == "bool":
         if isinstance(value, bool) or (isinstance(value, int) and value in (0, 1)):
             return bool(value)
-        raise TypeError(f"{name}: expected True, False or None, got {value!r}")
+        raise InvalidParameterTypeError(
+            f"{name}: expected True, False or None, got {value!r:.40}", parameter=name
+        )
     if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"{name}: expected an int, got {type(value).__name__}")
+        raise wrong_type(name, "an int", value)
     return value
+
+
+def _date_value(kind: str, name: str, value: Any) -> Any:
+    """A date or naive datetime, parsed by the core (one parser for the whole package).
+
+    The core's ``TypeError`` (an int, a time-zone-aware datetime) already names ``name``; it
+    becomes the converz error that is also a ``TypeError``.
+    """
+    try:
+        if kind == "date":
+            return _dt.date.fromisoformat(_core.normalize_date(name, value))
+        return _dt.datetime.fromisoformat(_core.normalize_datetime(name, value))
+    except TypeError as err:  # a bad date string is the core's InvalidParameterError: passes
+        raise InvalidParameterTypeError(str(err), parameter=name) from None
 
 
 def list_filters(query_type: type[_Query]) -> tuple[str, ...]:
@@ -213,9 +227,10 @@ class _Query:
     def __init__(self, **filters: Any) -> None:
         unknown = sorted(set(filters) - set(self._kinds))
         if unknown:
-            raise TypeError(
+            raise InvalidParameterTypeError(
                 f"{type(self).__name__} got unexpected keyword argument(s) {unknown}; "
-                f"expected {list(self._kinds)}"
+                f"expected {list(self._kinds)}",
+                parameter=unknown[0],
             )
         for name, kind in self._kinds.items():
             object.__setattr__(self, name, _normalise(kind, name, filters.get(name)))
@@ -340,6 +355,8 @@ class CallsQuery(_Query):
             raise InvalidParameterError(
                 "split(by=...) needs start_date and end_date", parameter="start_date"
             )
+        if not isinstance(by, str):
+            raise wrong_type("by", "'day', 'week' or 'month'", by)
         if by not in ("day", "week", "month"):
             raise InvalidParameterError(
                 f"by={by!r}: expected 'day', 'week' or 'month'", parameter="by"
@@ -357,7 +374,9 @@ class CallsQuery(_Query):
             day = last + _dt.timedelta(days=1)
 
     def _slices(self, parts: Any) -> Iterator[tuple[_dt.datetime, _dt.datetime]]:
-        if isinstance(parts, bool) or not isinstance(parts, int) or parts < 1:
+        if isinstance(parts, bool) or not isinstance(parts, int):
+            raise wrong_type("parts", "an int >= 1", parts)
+        if parts < 1:
             raise InvalidParameterError(f"parts={parts!r}: expected an int >= 1", parameter="parts")
         first, last = self._time_range()
         seconds = int((last - first).total_seconds()) + 1
@@ -419,7 +438,9 @@ class RepsQuery(_Query):
         ids = self.rep_id
         if not ids:
             raise InvalidParameterError("split(parts=...) needs rep_id", parameter="rep_id")
-        if isinstance(parts, bool) or not isinstance(parts, int) or not 1 <= parts <= len(ids):
+        if isinstance(parts, bool) or not isinstance(parts, int):
+            raise wrong_type("parts", f"an int from 1 to {len(ids)}", parts)
+        if not 1 <= parts <= len(ids):
             raise InvalidParameterError(
                 f"parts={parts!r}: expected an int from 1 to {len(ids)}", parameter="parts"
             )

@@ -17,6 +17,7 @@ import logging
 from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, Optional
 
+from converz._args import check_flag, check_int, wrong_type
 from converz._pushdown import (
     Pushdown,
     as_date,
@@ -25,7 +26,7 @@ from converz._pushdown import (
     narrow_range,
     push_predicate,
 )
-from converz._query import CallsQuery, ReportQuery, list_filters
+from converz._query import CallsQuery, ReportQuery, RepsQuery, _Query, list_filters
 from converz._schema import (
     CALL_KEY,
     REP_KEY,
@@ -35,6 +36,7 @@ from converz._schema import (
     report_schema,
     reps_schema,
 )
+from converz.exceptions import InvalidParameterError, InvalidParameterTypeError
 
 if TYPE_CHECKING:
     import polars as pl
@@ -45,35 +47,8 @@ __all__ = ["scan_calls", "scan_report", "scan_reps"]
 
 logger = logging.getLogger("converz")
 
-_CALLS_FILTERS = (
-    "start_date",
-    "end_date",
-    "after",
-    "before",
-    "metric",
-    "rep_id",
-    "vendor",
-    "campaign",
-    "subcampaign",
-    "department",
-    "vendor_call_id",
-    "columns",
-)
 # The list filters that name a column, which a pushed-down filter on that column narrows.
 _CALLS_LISTS = tuple(f for f in list_filters(CallsQuery) if f not in ("metric", "columns"))
-_REPS_FILTERS = ("rep_id", "department", "active")
-_REPORT_FILTERS = (
-    "start_date",
-    "end_date",
-    "days",
-    "metric",
-    "groupby",
-    "rep_id",
-    "vendor",
-    "campaign",
-    "subcampaign",
-    "department",
-)
 _REPORT_LISTS = tuple(f for f in list_filters(ReportQuery) if f not in ("metric", "groupby"))
 # Rows of the probe that finds custom metrics and the types `schema=` forces.
 _PROBE_ROWS = 100
@@ -131,7 +106,8 @@ def scan_calls(
         ...     .collect()
         ... )  # doctest: +SKIP
     """
-    base = _base_filters(query, filters, _CALLS_FILTERS, "scan_calls")
+    base = _base_filters(query, filters, CallsQuery, "scan_calls")
+    _check_options(page_size, parse_dates, batch_size)
     fetch = {
         "page_size": _page_size(client, page_size),
         "parse_dates": parse_dates,
@@ -189,7 +165,8 @@ def scan_reps(
         >>> lf = client.scan_reps()  # doctest: +SKIP
         >>> lf.filter(pl.col("active") == 1).group_by("team").len().collect()  # doctest: +SKIP
     """
-    base = _base_filters(query, filters, _REPS_FILTERS, "scan_reps")
+    base = _base_filters(query, filters, RepsQuery, "scan_reps")
+    _check_options(page_size, parse_dates, batch_size)
     fetch = {
         "page_size": _page_size(client, page_size),
         "parse_dates": parse_dates,
@@ -249,7 +226,8 @@ def scan_report(
         >>> lf = client.scan_report(groupby=["date", "campaign"], days=90)  # doctest: +SKIP
         >>> lf.filter(pl.col("campaign") == "sales").collect()  # doctest: +SKIP
     """
-    base = _base_filters(query, filters, _REPORT_FILTERS, "scan_report")
+    base = _base_filters(query, filters, ReportQuery, "scan_report")
+    _check_options(None, parse_dates, batch_size)
     full = report_schema(base, override_types(schema), parse_dates)
     lists: dict[str, Any] = {c: full[c] for c in _REPORT_LISTS if c in full}
 
@@ -348,19 +326,39 @@ def _project(
 
 
 def _base_filters(
-    query: Any, filters: dict[str, Any], allowed: tuple[str, ...], name: str
+    query: Any, filters: dict[str, Any], query_type: type[_Query], name: str
 ) -> dict[str, Any]:
-    """The scan's filters as keyword arguments, from a query value or keywords (not both)."""
+    """The scan's filters as keyword arguments, from a query value or keywords (not both).
+
+    The filters are checked now, by building the query (a scan of ``/report`` sends nothing
+    before it is collected, so nothing else would check them before then).
+    """
     if query is not None:
         if filters:
-            raise TypeError(f"{name}() takes a query value or keyword filters, not both")
-        if not hasattr(query, "to_kwargs"):
-            raise TypeError(f"{name}() query must be a query value, got {type(query).__name__}")
+            raise InvalidParameterTypeError(
+                f"{name}() takes a query value or keyword filters, not both", parameter="query"
+            )
+        if not hasattr(query, "to_kwargs"):  # a query value, or anything that offers one
+            raise wrong_type("query", f"a converz.{query_type.__name__}", query)
         filters = dict(query.to_kwargs())
     for key in filters:
-        if key not in allowed:
-            raise TypeError(f"{name}() got an unexpected keyword argument {key!r}")
+        if key not in query_type._kinds:
+            raise InvalidParameterTypeError(
+                f"{name}() got an unexpected keyword argument {key!r}", parameter=key
+            )
+    query_type(**filters)
     return {k: v for k, v in filters.items() if v is not None}
+
+
+def _check_options(page_size: object, parse_dates: object, batch_size: object) -> None:
+    """The scan's own arguments, checked when it is built rather than when it is collected."""
+    check_int("page_size", page_size, optional=True)
+    check_flag("parse_dates", parse_dates)
+    check_int("batch_size", batch_size, optional=True)
+    if batch_size is not None and batch_size < 1:  # type: ignore[operator]
+        raise InvalidParameterError(
+            f"batch_size must be at least 1, got {batch_size}", parameter="batch_size"
+        )
 
 
 def _probe(

@@ -19,7 +19,7 @@ Example:
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Optional
+from typing import TYPE_CHECKING, Any, Literal, Optional
 
 from converz._plan import (
     DEFAULT_TASK_CONCURRENCY,
@@ -95,6 +95,7 @@ def read_calls(
     retries: int = DEFAULT_TASK_RETRIES,
     page_size: Optional[int] = None,
     timeout: float = 300.0,
+    compression: Optional[Literal["auto", "gzip"]] = "auto",
     **filters: Any,
 ) -> dask.dataframe.DataFrame:
     """Conversations as a Dask DataFrame, one partition per day, week, month or time slice.
@@ -117,6 +118,9 @@ def read_calls(
         retries: Retries per page request (429 storms back off with ``Retry-After``).
         page_size: Rows per page; None uses the client's default.
         timeout: Seconds per page request.
+        compression: How response bodies travel, as :class:`converz.Client` takes it:
+            ``"auto"`` (gzip except from loopback), ``"gzip"`` (always; a slow link) or None
+            (plain JSON). Checked here, before any task is built.
         **filters: The filters of :meth:`converz.Client.calls` (``start_date``, ``end_date``,
             ``after``, ``before``, ``metric``, ``rep_id``, ``vendor``, ``campaign``,
             ``subcampaign``, ``department``, ``vendor_call_id``, ``columns``).
@@ -125,11 +129,15 @@ def read_calls(
         A lazy ``dask.dataframe.DataFrame`` with ``pd.ArrowDtype`` columns.
 
     Raises:
-        InvalidParameterError: A filter or setting is invalid (before anything is sent).
+        InvalidParameterError: A filter or setting is invalid (before anything is sent);
+            :class:`~converz.InvalidParameterTypeError` (also a ``TypeError``) when it has the
+            wrong type, is an unknown filter, or a query value and filters were both given.
     """
     calls_query = query_from("calls", query, filters)
     types = check_schema(schema, names_only=True)
-    config = reader_config(base_url, api_key, tenant, max_concurrency, retries, page_size, timeout)
+    config = reader_config(
+        base_url, api_key, tenant, max_concurrency, retries, page_size, timeout, compression
+    )
     tasks = plan_calls(calls_query, config, partition=partition, schema=types)
     divisions = date_divisions(tasks) if isinstance(partition, str) else None
     if divisions is None or "date" not in tasks[0].schema.names:
@@ -150,6 +158,7 @@ def read_reps(
     retries: int = DEFAULT_TASK_RETRIES,
     page_size: Optional[int] = None,
     timeout: float = 300.0,
+    compression: Optional[Literal["auto", "gzip"]] = "auto",
     **filters: Any,
 ) -> dask.dataframe.DataFrame:
     """Users as a Dask DataFrame; ``parts=N`` splits the ``rep_id`` list into N partitions.
@@ -159,6 +168,8 @@ def read_reps(
     """
     reps_query = query_from("reps", query, filters)
     types = check_schema(schema, names_only=True)
-    config = reader_config(base_url, api_key, tenant, max_concurrency, retries, page_size, timeout)
+    config = reader_config(
+        base_url, api_key, tenant, max_concurrency, retries, page_size, timeout, compression
+    )
     tasks = plan_reps(reps_query, config, parts=parts, schema=types)
     return _collection(tasks, None, None)

@@ -11,6 +11,8 @@ The hierarchy::
     ├── TransportError                connection failed or body cut off (also ConnectionError)
     ├── DecodeError                   a response that is not the documented JSON
     ├── InvalidParameterError         bad input, caught before any request (also ValueError)
+    │   └── InvalidParameterTypeError a value of the wrong type, or an unknown keyword
+    │                                 (also TypeError)
     └── PushError                     some chunks of a push were not applied (.result)
 
 Every error carries ``hint`` (what to do next) and, where it applies, ``status_code``, the
@@ -39,6 +41,7 @@ __all__ = [
     "ConverzError",
     "DecodeError",
     "InvalidParameterError",
+    "InvalidParameterTypeError",
     "InvalidRequestError",
     "PushError",
     "RateLimitError",
@@ -122,6 +125,28 @@ class InvalidParameterError(ConverzError, ValueError):
     """
 
     parameter: Optional[str] = None
+
+
+class InvalidParameterTypeError(InvalidParameterError, TypeError):
+    """A parameter has the wrong type, or a keyword is not one the call takes; nothing was sent.
+
+    Also a ``TypeError`` (what Python raises for a wrong type), so ``except TypeError`` code
+    keeps working, and an :class:`InvalidParameterError`, so ``except converz.ConverzError``
+    catches every bad argument. The message names the parameter, what was expected and the
+    type that was given (never the value of a setting, which may be the API key).
+
+    Attributes:
+        parameter: The parameter at fault (``"query"`` when a query value and keyword filters
+            were both given, or the query is of the wrong type).
+
+    Example:
+        >>> import converz
+        >>> try:
+        ...     converz.CallsQuery(campaign=5)
+        ... except converz.ConverzError as err:
+        ...     print(type(err).__name__, err.parameter, isinstance(err, TypeError))
+        InvalidParameterTypeError campaign True
+    """
 
 
 class PushError(ConverzError):

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Iterable, Mapping
-from typing import Any, Optional
+from typing import Any, Literal, Optional
 
 import ray.data
 from ray.data.block import BlockMetadata
@@ -94,6 +94,7 @@ def read_calls(
     retries: int = DEFAULT_TASK_RETRIES,
     page_size: Optional[int] = None,
     timeout: float = 300.0,
+    compression: Optional[Literal["auto", "gzip"]] = "auto",
     concurrency: Optional[int] = None,
     **filters: Any,
 ) -> ray.data.Dataset:
@@ -104,7 +105,9 @@ def read_calls(
     """
     calls_query = query_from("calls", query, filters)
     types = check_schema(schema, names_only=True)
-    config = reader_config(base_url, api_key, tenant, max_concurrency, retries, page_size, timeout)
+    config = reader_config(
+        base_url, api_key, tenant, max_concurrency, retries, page_size, timeout, compression
+    )
     tasks = plan_calls(calls_query, config, partition=partition, schema=types)
     return ray.data.read_datasource(ConverzDatasource(tasks), concurrency=concurrency)
 
@@ -122,12 +125,15 @@ def read_reps(
     retries: int = DEFAULT_TASK_RETRIES,
     page_size: Optional[int] = None,
     timeout: float = 300.0,
+    compression: Optional[Literal["auto", "gzip"]] = "auto",
     concurrency: Optional[int] = None,
     **filters: Any,
 ) -> ray.data.Dataset:
     """Users as a Ray Dataset; ``parts=N`` splits the ``rep_id`` list into N read tasks."""
     reps_query = query_from("reps", query, filters)
     types = check_schema(schema, names_only=True)
-    config = reader_config(base_url, api_key, tenant, max_concurrency, retries, page_size, timeout)
+    config = reader_config(
+        base_url, api_key, tenant, max_concurrency, retries, page_size, timeout, compression
+    )
     tasks = plan_reps(reps_query, config, parts=parts, schema=types)
     return ray.data.read_datasource(ConverzDatasource(tasks), concurrency=concurrency)

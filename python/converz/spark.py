@@ -21,7 +21,9 @@ slices; for reps a number of ``rep_id`` slices); ``schema`` (custom column types
 ``"qa_score:float64,label:string"``); ``base_url`` and ``api_key`` (absent: each executor's
 ``CONVERZ_BASE_URL`` / ``CONVERZ_API_KEY``); ``max_concurrency`` (page requests per task,
 default 2: the job's load on the API is at most that times the executors' cores), ``retries``,
-``page_size``, ``timeout``.
+``page_size``, ``timeout``; ``compression`` (``auto``, the default: gzip except from loopback;
+``gzip``: always, for a slow link; ``none``: plain JSON), as :class:`converz.Client` takes it.
+Every option is checked on the driver, when Spark asks for the schema, before any request.
 
 Each partition is fetched on an executor, in one task, through converz's listing engine, and
 yielded as Arrow record batches. The key reaches executors only inside the pickled reader and is
@@ -43,7 +45,16 @@ from converz.exceptions import InvalidParameterError
 
 __all__ = ["ConverzDataSource"]
 
-_CONFIG = {"base_url", "api_key", "tenant", "max_concurrency", "retries", "page_size", "timeout"}
+_CONFIG = {
+    "base_url",
+    "api_key",
+    "tenant",
+    "max_concurrency",
+    "retries",
+    "page_size",
+    "timeout",
+    "compression",
+}
 # Comma-separated options: the calls filters that take lists (the reps ones are among them).
 _LISTS = frozenset(list_filters(CallsQuery))
 _BOOLEANS = {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False}
@@ -60,6 +71,10 @@ def _config(options: Mapping[str, str]) -> ClientConfig:
                 raise InvalidParameterError(
                     f"option {name} must be a number, not {options[name]!r}", parameter=name
                 ) from None
+    if "compression" in options:
+        # Options are text: "none" spells Python's None (plain JSON); the client checks the rest.
+        value = options["compression"]
+        settings["compression"] = None if value.lower() == "none" else value
     return ClientConfig.resolve(
         base_url=options.get("base_url"),
         api_key=options.get("api_key"),
