@@ -169,25 +169,29 @@ pub async fn push_plan(
     };
     let mut tasks = JoinSet::new();
     let mut task_chunk = HashMap::new();
+    // Declared after `tasks`, so dropped first: raised before the aborts are.
+    let _stop_on_drop = StopOnDrop(Arc::clone(&stop));
     for index in 0..shared.plan.chunks().len() {
-        let (shared, permits, stop) = (shared.clone(), Arc::clone(&permits), Arc::clone(&stop));
+        // Chunks start in key order: the permit is taken here rather than inside each task,
+        // where the runtime's threads would start whichever task they polled first (with one
+        // chunk at a time, a failure must leave exactly the chunks after it unsent).
+        let Ok(permit) = Arc::clone(&permits).acquire_owned().await else {
+            break;
+        };
+        // A chunk that failed for good (bad key, 401, retries spent) means later chunks would
+        // most likely fail the same way; stop so the caller can resume cleanly.
+        if stop.load(Ordering::Acquire) {
+            break;
+        }
+        let (shared, stop) = (shared.clone(), Arc::clone(&stop));
         let handle = tasks.spawn(async move {
-            let Ok(_permit) = permits.acquire_owned().await else {
-                return;
-            };
-            // A chunk that failed for good (bad key, 401, retries spent) means later chunks
-            // would most likely fail the same way; stop so the caller can resume cleanly.
-            if stop.load(Ordering::Acquire) {
-                return;
-            }
+            let _permit = permit;
             if !send_chunk(&shared, index).await {
                 stop.store(true, Ordering::Release);
             }
         });
         task_chunk.insert(handle.id(), index);
     }
-    // Declared after `tasks`, so dropped first: raised before the aborts are.
-    let _stop_on_drop = StopOnDrop(Arc::clone(&stop));
     while let Some(joined) = tasks.join_next().await {
         if let Err(join) = joined {
             // A panicking task (a bug): its chunk is not known to be applied.
