@@ -281,6 +281,28 @@ def test_a_coding_we_did_not_ask_for_is_a_decode_error_naming_it(serve):
     assert len(first_page_requests(server)) == 1  # the same answer would come again
 
 
+@pytest.mark.parametrize("compression", [None, "auto"])
+def test_a_gzip_body_sent_unasked_is_inflated_too(serve, compression):
+    # A proxy may compress on its own; gzip bytes read as JSON would only make a garbled error.
+    def respond(request: Request) -> bytes:
+        return response("200 OK", gzip.compress(good_body(request)), "Content-Encoding: gzip")
+
+    server = serve(respond)
+    table = server.client(compression=compression).calls().to_polars()
+    assert table["call_id"].to_list() == [1, 2] and table["rep_id"].to_list() == [
+        "kees500",
+        "anna7",
+    ]
+    # Not asked for: "auto" does not ask a loopback server.
+    assert {r.headers.get("accept-encoding") for r in server.requests} == {None}
+    error = b'{"error": "n_per_page must be >= 1", "code": "invalid_parameter"}'
+    server = serve(
+        lambda request: response("400 Bad Request", gzip.compress(error), "Content-Encoding: gzip")
+    )
+    with pytest.raises(converz.InvalidRequestError, match="n_per_page must be >= 1"):
+        server.client(compression=compression).calls()
+
+
 def test_gzip_is_asked_for_on_gets_only_and_only_when_on(serve):
     def asked(compression, operation: str) -> set[tuple[str, str | None]]:
         server = serve(lambda request: response("200 OK", good_body(request)))

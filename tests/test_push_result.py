@@ -186,3 +186,21 @@ def test_a_push_error_reaches_the_parent_of_a_multiprocessing_pool():
     assert sorted(c.status for c in result.chunks) == ["failed", "not_sent", "not_sent"]
     assert result.remaining.to_polars()["call_id"].to_list() == [10, 20, 30]
     assert info.value.result.chunks[0].error.startswith("POST /calls answered HTTP 5")
+
+
+def test_the_summary_of_a_stopped_push_says_what_was_applied_not_what_was_to_be_sent():
+    with Emulator(calls=600, reps=5, seed=2) as emu:
+        client = emu.client(progress=False, retries=0, max_concurrency=1)
+        ids = client.calls(columns=["call_id"]).to_polars()["call_id"].sort().to_list()
+        frame = pl.DataFrame({"call_id": ids, "mark": 1})
+        applied = client.push_updates(frame.head(200), chunk_rows=100)
+        assert str(applied).startswith("PushResult(to='calls': sent 200 rows in 2 requests,")
+        emu.set_faults(error_rate=1.0)
+        with pytest.raises(converz.PushError) as info:
+            client.push_updates(frame, chunk_rows=100)
+    result = info.value.result
+    summary = str(result)
+    assert summary.startswith(f"PushResult(to='calls': 0 of {len(ids)} rows applied; "), summary
+    assert "chunks: 0 applied, 1 failed, 0 interrupted, 5 not sent;" in summary, summary
+    assert "sent" not in summary.replace("not sent", "")
+    assert repr(result) == summary

@@ -77,7 +77,6 @@ async fn a_gzip_bomb_stops_at_the_limit_of_its_inflated_size() {
         decoder.page(),
         place,
         page_body_limit(1),
-        true,
         None,
     )
     .await;
@@ -109,7 +108,6 @@ async fn a_body_under_the_limit_decodes() {
         decoder.page(),
         "GET /calls page 1",
         1 << 20,
-        false,
         None,
     )
     .await
@@ -127,7 +125,7 @@ async fn a_close_delimited_body_cut_inside_the_array_is_a_transport_failure() {
     let mut response = http(false).get(&url).send().await.unwrap();
     let decoder = FetchDecoder::new(DecodeOptions::default());
     let place = "GET /calls page 1";
-    let outcome = decode_body(&mut response, decoder.page(), place, 1 << 20, false, None).await;
+    let outcome = decode_body(&mut response, decoder.page(), place, 1 << 20, None).await;
     let Err(failed) = outcome else {
         panic!("a cut-off body must fail the attempt");
     };

@@ -191,13 +191,7 @@ impl ApiClient {
         if response.status().is_success() {
             return Ok(response);
         }
-        Err(status_error(&endpoint, response, &self.config.api_key, asked_gzip).await)
-    }
-
-    /// Whether GET requests ask for gzip: then a gzip body (`Content-Encoding: gzip` or
-    /// `x-gzip`, any case) is inflated by its reader; otherwise bodies are read as sent.
-    pub fn asks_gzip(&self) -> bool {
-        self.gzip
+        Err(status_error(&endpoint, response, &self.config.api_key).await)
     }
 
     /// Runs `attempt` until it succeeds, fails permanently, or retries run out.
@@ -242,13 +236,8 @@ impl ApiClient {
 }
 
 /// Turns a non-success response into an [`AttemptError`], reading the API's `{error, code}`
-/// with `key` redacted from it (inflated first if gzip was asked for and sent).
-async fn status_error(
-    endpoint: &str,
-    mut response: Response,
-    key: &str,
-    asked_gzip: bool,
-) -> AttemptError {
+/// with `key` redacted from it (inflated first if it came gzipped).
+async fn status_error(endpoint: &str, mut response: Response, key: &str) -> AttemptError {
     let status = response.status();
     let redirect = status.is_redirection() && response.headers().contains_key("location");
     let status = status.as_u16();
@@ -258,7 +247,7 @@ async fn status_error(
             .get("retry-after")
             .and_then(|v| v.to_str().ok()),
     );
-    let gzip = asked_gzip && coding(response.headers()) == Ok(Coding::Gzip);
+    let gzip = coding(response.headers()) == Ok(Coding::Gzip);
     let mut body = Vec::new();
     while let Ok(Some(chunk)) = response.chunk().await {
         body.extend_from_slice(&chunk);

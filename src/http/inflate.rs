@@ -42,7 +42,7 @@ pub fn coding(headers: &HeaderMap) -> Result<Coding, String> {
             Ok(Coding::Gzip)
         }
         _ => Err(format!(
-            "the response's Content-Encoding is {:?}: only gzip is asked for and understood",
+            "the response's Content-Encoding is {:?}: only gzip is understood",
             codings.join(", ")
         )),
     }

@@ -351,14 +351,7 @@ async fn fetch_page_once(
         .await?;
     let place = format!("{} page {page}", ctx.endpoint);
     let limit = page_body_limit(size);
-    let body = read_body(
-        &mut response,
-        &place,
-        limit,
-        ctx.client.asks_gzip(),
-        Some(&ctx.progress),
-    )
-    .await?;
+    let body = read_body(&mut response, &place, limit, Some(&ctx.progress)).await?;
     drop(permit);
     let decoded = decode_read(body, ctx.decoder.page(), &place, limit).await?;
     Ok((decoded, requested))
@@ -371,10 +364,9 @@ pub(crate) async fn decode_body(
     decoder: PageDecoder,
     place: &str,
     limit: u64,
-    asked_gzip: bool,
     progress: Option<&Progress>,
 ) -> Result<DecodedPage, AttemptError> {
-    let body = read_body(response, place, limit, asked_gzip, progress).await?;
+    let body = read_body(response, place, limit, progress).await?;
     decode_read(body, decoder, place, limit).await
 }
 
@@ -386,28 +378,24 @@ pub(crate) struct ReadBody {
 
 /// Reads a whole response body as sent. More than `limit` bytes fail the page with a decode
 /// error, not retried: reading stops, the connection is dropped, and the bytes kept so far are
-/// freed. A gzip body is inflated only if gzip was asked for: a coding we did not ask for is
-/// not undone, and the body goes to the decoder as sent.
+/// freed. A gzip body is inflated whether or not gzip was asked for (a proxy may compress on
+/// its own, and gzip bytes read as JSON only make an unreadable error); any other coding is a
+/// decode error that names it.
 pub(crate) async fn read_body(
     response: &mut reqwest::Response,
     place: &str,
     limit: u64,
-    asked_gzip: bool,
     progress: Option<&Progress>,
 ) -> Result<ReadBody, AttemptError> {
-    let coding = if asked_gzip {
-        inflate::coding(response.headers()).map_err(|message| {
-            AttemptError::decode(
-                place,
-                Error::Decode {
-                    endpoint: place.to_owned(),
-                    message,
-                },
-            )
-        })?
-    } else {
-        inflate::Coding::Identity
-    };
+    let coding = inflate::coding(response.headers()).map_err(|message| {
+        AttemptError::decode(
+            place,
+            Error::Decode {
+                endpoint: place.to_owned(),
+                message,
+            },
+        )
+    })?;
     let mut received = 0u64;
     let mut chunks = Vec::new();
     loop {

@@ -25,7 +25,6 @@ pub async fn fetch_report(
                 decoder.page(),
                 endpoint,
                 MAX_BODY_LIMIT,
-                client.asks_gzip(),
                 None,
             )
             .await

@@ -250,6 +250,14 @@ impl PyPushResult {
         self.each().filter(|c| c.status == status).count()
     }
 
+    /// Rows of [`Self::remaining`]: the input rows not known to be applied.
+    fn remaining_rows(&self, py: Python<'_>) -> usize {
+        self.remaining
+            .as_ref()
+            .and_then(|t| t.bind(py).len().ok())
+            .unwrap_or(0)
+    }
+
     /// Rows the push was to send.
     pub fn total_rows(&self) -> usize {
         self.rows
@@ -391,26 +399,37 @@ impl PyPushResult {
         lines.join("\n")
     }
 
-    fn __str__(&self) -> String {
-        let verb = if self.dry_run { "would send" } else { "sent" };
-        let failed = if self.dry_run {
-            0
-        } else {
-            self.chunks.len() - self.count("applied")
-        };
+    fn __str__(&self, py: Python<'_>) -> String {
+        let updated = grouped(usize::try_from(self.updated()).unwrap_or(usize::MAX));
+        let unknown = self.unknown_keys().len();
+        let applied = self.count("applied");
+        if self.dry_run || applied == self.chunks.len() {
+            let verb = if self.dry_run { "would send" } else { "sent" };
+            return format!(
+                "PushResult(to='{}': {verb} {} rows in {} requests, updated={updated}, \
+                 not_found={unknown}, elapsed={:.2}s)",
+                self.target(),
+                grouped(self.rows),
+                self.requests(),
+                self.elapsed,
+            );
+        }
+        // Not "sent N rows": chunks that were never sent, or failed, are the point here.
         format!(
-            "PushResult(to='{}': {verb} {} rows in {} requests, updated={}, not_found={}, \
-             failed_chunks={failed}, elapsed={:.2}s)",
+            "PushResult(to='{}': {} of {} rows applied; chunks: {applied} applied, {} failed, \
+             {} interrupted, {} not sent; updated={updated}, not_found={unknown}, \
+             elapsed={:.2}s)",
             self.target(),
+            grouped(self.rows - self.remaining_rows(py).min(self.rows)),
             grouped(self.rows),
-            self.requests(),
-            grouped(usize::try_from(self.updated()).unwrap_or(usize::MAX)),
-            self.unknown_keys().len(),
+            self.count("failed"),
+            self.count("interrupted"),
+            self.count("not_sent"),
             self.elapsed,
         )
     }
 
-    fn __repr__(&self) -> String {
-        self.__str__()
+    fn __repr__(&self, py: Python<'_>) -> String {
+        self.__str__(py)
     }
 }
