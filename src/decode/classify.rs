@@ -128,7 +128,8 @@ impl Classifier {
             b'-' | b'0'..=b'9' => cur.number()?,
             _ => return Err(cur.invalid("expected a value")),
         };
-        if col.seen & bit == 0 {
+        // `bit` may be two bits (`INT | WIDE`): new if either is.
+        if col.seen & bit != bit {
             col.seen |= bit;
             self.changed = true;
         }
@@ -275,19 +276,15 @@ impl Cursor<'_> {
         if float {
             return Ok(bits::FLOAT);
         }
-        // 18 digits always fit i64; only longer ones need the exact check.
+        // 15 digits are always within ±2^53; only longer ones need the exact value.
         let text = &self.b[start..i];
-        if text.len() <= 18 {
+        if text.len() <= 15 {
             return Ok(bits::INT);
         }
-        let fits = std::str::from_utf8(text)
+        let value = std::str::from_utf8(text)
             .ok()
             .and_then(|t| t.parse::<i64>().ok());
-        Ok(if fits.is_some() {
-            bits::INT
-        } else {
-            bits::BIGINT
-        })
+        Ok(value.map_or(bits::BIGINT, int_bits))
     }
 
     /// The byte at `i`; running out of bytes mid-number means the row is incomplete.
@@ -350,6 +347,15 @@ pub(crate) fn date_kind(s: &[u8]) -> u16 {
         bits::TS
     } else {
         bits::STR
+    }
+}
+
+/// The bits of an integer that fits `i64`: `INT`, with `WIDE` beyond ±2^53.
+pub(crate) fn int_bits(value: i64) -> u16 {
+    if value.unsigned_abs() > 1 << 53 {
+        bits::INT | bits::WIDE
+    } else {
+        bits::INT
     }
 }
 

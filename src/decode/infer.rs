@@ -28,6 +28,8 @@ pub(crate) mod bits {
     pub const STR: u16 = 1 << 7;
     pub const OBJ: u16 = 1 << 8;
     pub const LIST: u16 = 1 << 9;
+    /// Beside `INT`: the integer is beyond ±2^53, so a Float64 column cannot hold it exactly.
+    pub const WIDE: u16 = 1 << 10;
     pub const NUMBER: u16 = INT | BIGINT | FLOAT;
     pub const TEXT: u16 = DATE | TS | STR;
     pub const NESTED: u16 = OBJ | LIST;
@@ -158,7 +160,7 @@ impl Col {
             let item = self.item.as_deref().map_or(Kind::Null, Col::kind);
             return Kind::List(Box::new(item));
         }
-        scalar_kind(self.seen & !bits::NULL)
+        scalar_kind(self.seen & !(bits::NULL | bits::WIDE))
     }
 
     /// Why this column's values were decoded as text, if they disagree; for warnings.
@@ -166,7 +168,7 @@ impl Col {
         if self.is_json() {
             return Some("mixes nested and other values; kept as JSON text".into());
         }
-        let s = self.seen & !(bits::NULL | bits::NESTED);
+        let s = self.seen & !(bits::NULL | bits::NESTED | bits::WIDE);
         let groups = [bits::BOOL, bits::NUMBER, bits::TEXT]
             .iter()
             .filter(|g| s & **g != 0)
@@ -176,6 +178,20 @@ impl Col {
         let dates_and_text = s & (bits::DATE | bits::TS) != 0 && s & bits::STR != 0;
         if groups > 1 || (s & bits::BIGINT != 0 && s & bits::FLOAT != 0) || dates_and_text {
             return Some(format!("mixes {}; decoded as strings", kind_names(s)));
+        }
+        // Not a disagreement, but a column of numbers that arrives as text must not pass
+        // unsaid either.
+        if s & bits::BIGINT != 0 {
+            return Some(
+                "holds integers beyond 64 bits; decoded as strings to keep them exact".into(),
+            );
+        }
+        if self.seen & bits::WIDE != 0 && scalar_kind(s) == Kind::Float {
+            return Some(
+                "mixes floats with integers beyond 2^53, which Float64 rounds; give it as \
+                 \"str\" in schema= to keep them exact"
+                    .into(),
+            );
         }
         None
     }

@@ -168,7 +168,9 @@ fn big_integers_stay_exact() {
         column_text(&t, "n"),
         ["9007199254740993", "18446744073709551616"]
     );
-    assert!(t.warnings.is_empty(), "{:?}", t.warnings);
+    // Exact, but no longer a number column: said so.
+    assert_eq!(t.warnings.len(), 1, "{:?}", t.warnings);
+    assert!(t.warnings[0].contains("beyond 64 bits"), "{:?}", t.warnings);
 }
 
 #[test]
@@ -240,4 +242,39 @@ fn a_date_column_with_one_other_string_becomes_text_with_a_warning() {
     // Dates beside timestamps widen to Timestamp losslessly: nothing to warn about.
     let t = table(&[r#"[{"d":"2025-07-01"},{"d":"2025-07-01 10:00:00"}]"#]);
     assert!(t.warnings.is_empty(), "{:?}", t.warnings);
+}
+
+#[test]
+fn numbers_a_column_cannot_hold_exactly_are_warned_of() {
+    // Integers beyond 64 bits: text, to stay exact, and said so.
+    let t = table(&[r#"[{"x":3},{"x":18446744073709551617}]"#]);
+    assert_eq!(type_of(&t, "x"), DataType::Utf8);
+    assert_eq!(t.warnings.len(), 1, "{:?}", t.warnings);
+    assert!(
+        t.warnings[0].contains("`x` holds integers beyond 64 bits"),
+        "{:?}",
+        t.warnings
+    );
+    // Integers beyond 2^53 beside floats: Float64 rounds them, which must not pass unsaid,
+    // whichever page (and so whichever decoder) they come in.
+    for pages in [
+        [r#"[{"x":9007199254740993},{"x":1}]"#, r#"[{"x":0.5}]"#],
+        [r#"[{"x":0.5}]"#, r#"[{"x":-9007199254740993}]"#],
+    ] {
+        let t = table(&pages);
+        assert_eq!(type_of(&t, "x"), DataType::Float64);
+        assert_eq!(t.warnings.len(), 1, "{:?}", t.warnings);
+        assert!(t.warnings[0].contains("beyond 2^53"), "{:?}", t.warnings);
+    }
+    // 2^53 itself is exact; wide integers without floats stay Int64: no warning either way.
+    for pages in [
+        [r#"[{"x":9007199254740992}]"#, r#"[{"x":0.5}]"#],
+        [
+            r#"[{"x":9007199254740993}]"#,
+            r#"[{"x":-9223372036854775808}]"#,
+        ],
+    ] {
+        let t = table(&pages);
+        assert!(t.warnings.is_empty(), "{pages:?}: {:?}", t.warnings);
+    }
 }

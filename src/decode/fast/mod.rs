@@ -199,9 +199,9 @@ impl FastSink {
                 (end, bits::BOOL)
             }
             (Values::Int(v), b'-' | b'0'..=b'9') => match number(b, i)? {
-                (end, bits::INT, x) => {
+                (end, bit, x) if bit & bits::INT != 0 => {
                     v.push(x);
-                    (end, bits::INT)
+                    (end, bit)
                 }
                 _ => return Err(Miss::Decline),
             },
@@ -250,7 +250,7 @@ impl FastSink {
     #[inline]
     fn see(&mut self, c: usize, bit: u16) -> Read<()> {
         let col = &mut self.seen.cols[c];
-        if col.seen & bit == 0 {
+        if col.seen & bit != bit {
             col.seen |= bit;
             if !fits(&self.snapshot, &self.seen) {
                 return Err(Miss::Decline);

@@ -7,7 +7,7 @@
 //! which also produces the error for invalid JSON. Declining is always safe, only slower.
 
 use super::super::civil::date_days;
-use super::super::classify::date_kind;
+use super::super::classify::{date_kind, int_bits};
 use super::super::framing::{is_ws, quote_or_escape};
 use super::super::infer::bits;
 
@@ -73,8 +73,8 @@ pub(crate) fn literal(b: &[u8], i: usize, word: &[u8]) -> Read<usize> {
     }
 }
 
-/// A number's end and its classifier bit (`INT`, `BIGINT` or `FLOAT`), with the `i64` value
-/// when it is an `INT`. Checks JSON's grammar as the classifier does.
+/// A number's end and its classifier bits (`INT` (with `WIDE` beyond ±2^53), `BIGINT` or
+/// `FLOAT`), with the `i64` value when it is an `INT`. Checks JSON's grammar as the classifier does.
 pub(crate) fn number(b: &[u8], start: usize) -> Read<(usize, u16, i64)> {
     let neg = b[start] == b'-';
     let int_start = start + usize::from(neg);
@@ -122,7 +122,7 @@ pub(crate) fn number(b: &[u8], start: usize) -> Read<(usize, u16, i64)> {
         i128::from(value)
     };
     match i64::try_from(signed) {
-        Ok(v) if !overflow => Ok((i, bits::INT, v)),
+        Ok(v) if !overflow => Ok((i, int_bits(v), v)),
         _ => Ok((i, bits::BIGINT, 0)),
     }
 }
