@@ -185,6 +185,26 @@ def test_a_wrong_typed_argument_writes_nothing_and_sends_nothing(emu, tmp_path):
     assert state["query"]["campaign"] == ["sales"]
 
 
+@pytest.mark.parametrize(
+    ("filters", "fingerprint"),
+    [
+        # Pinned from the release before filters went through CallsQuery: a dataset synced
+        # then must still be recognised as the same query, not refused as a different one.
+        (
+            {"campaign": ["support", "sales"], "end_date": "2025-09-30", "columns": ["duration"]},
+            "43f717f614db3688",
+        ),
+        ({"campaign": []}, "c5117d2c2c87c81e"),
+        ({}, "c3ba1b0e85e42d02"),
+        ({"rep_id": "a", "vendor_call_id": ("x", "y")}, "1d9881979efea642"),
+    ],
+)
+def test_existing_datasets_keep_their_fingerprint(filters, fingerprint):
+    from converz._sync import _fingerprint, _normalise
+
+    assert _fingerprint(_normalise(None, filters)[1], "parquet") == fingerprint
+
+
 def test_a_file_where_the_directory_goes_is_an_invalid_path(emu, tmp_path, monkeypatch, capsys):
     from converz.__main__ import main
 

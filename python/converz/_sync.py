@@ -114,12 +114,10 @@ def _normalise(
     query = CallsQuery(start_date=start_date, **given)
     out: dict[str, Any] = {}
     for name in _FILTERS:
+        if given.get(name) is None:
+            continue  # (a filter given as [] stays in the fingerprint, as it always has)
         value = getattr(query, name)
-        if name == "end_date":
-            if value is not None:
-                out[name] = value
-        elif value:
-            out[name] = sorted(value)
+        out[name] = value if name == "end_date" else sorted(value)
     if "columns" in out:
         out["columns"] = sorted(set(out["columns"]) | set(_REQUIRED_COLUMNS))
     return query.start_date, out
