@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import polars as pl
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
@@ -144,6 +145,67 @@ def test_a_wrong_filter_type_is_a_converz_type_error(client, emu, entry, name, v
     refused(emu, lambda: call(**{name: value}), name)
 
 
+# --- the items of a list filter --------------------------------------------------------------
+
+# Every list filter is text in the API (rep_id and vendor_call_id too): an item of another type
+# is refused, never sent as its str() ("5", "True", "1.5").
+BAD_ITEMS = [5, True, 1.5, np.int64(1), np.bool_(True), None, b"sales", ("sales",)]
+LIST_ENTRIES = [
+    (CALLS_ENTRIES, converz.CallsQuery),
+    (REPS_ENTRIES, converz.RepsQuery),
+    (REPORT_ENTRIES, converz.ReportQuery),
+]
+
+
+def _list_cases() -> list[Any]:
+    from converz._query import list_filters
+
+    cases = []
+    for entries, query_type in LIST_ENTRIES:
+        for entry in entries:
+            for i, name in enumerate(list_filters(query_type)):
+                # Each filter meets a different bad item, alone and after a good one; every bad
+                # item is tried on `campaign` (or `department`, which /reps has instead).
+                picked = BAD_ITEMS if name in ("campaign", "department") else [BAD_ITEMS[i]]
+                for bad in picked:
+                    for items, index in (([bad], 0), (["sales", bad], 1)):
+                        cases.append(
+                            pytest.param(
+                                entries[entry],
+                                name,
+                                items,
+                                index,
+                                id=f"{entry}-{name}={items!r:.24}",
+                            )
+                        )
+    return cases
+
+
+@pytest.mark.parametrize(("entry", "name", "items", "index"), _list_cases())
+def test_a_list_filter_item_that_is_not_text_is_refused(client, emu, entry, name, items, index):
+    call = entry(client, emu)
+    err = refused(emu, lambda: call(**{name: items}), name)
+    assert f"item {index}" in str(err) and type(items[index]).__name__ in str(err)
+
+
+@pytest.mark.parametrize("name", ["campaign", "vendor_call_id", "rep_id"])
+def test_a_list_filter_item_is_refused_by_sync_too(client, emu, tmp_path, name):
+    path = tmp_path / "calls"
+    err = refused(
+        emu, lambda: client.sync_calls(path, start_date="2025-09-01", **{name: [7]}), name
+    )
+    assert "item 0" in str(err)
+    refused(emu, lambda: client.sync_calls(path, **{name: ["a", 7]}), name)
+    refused(emu, lambda: client.sync_calls(path, **{name: 7}), name)
+    assert not path.exists()
+
+
+def test_text_lists_are_kept_as_given():
+    q = converz.CallsQuery(campaign=["sales", "5"], vendor_call_id=("7",), rep_id=iter(["a"]))
+    assert (q.campaign, q.vendor_call_id, q.rep_id) == (("sales", "5"), ("7",), ("a",))
+    assert converz.ReportQuery(department="support").department == ("support",)
+
+
 QUERY_TAKERS = {
     "calls": (_method("calls"), converz.CallsQuery, converz.RepsQuery()),
     "iter_calls": (_method("iter_calls"), converz.CallsQuery, converz.ReportQuery()),
@@ -223,8 +285,8 @@ def test_the_error_pickles_with_its_parameter():
 
 # --- property: any wrong-typed value of any filter ---------------------------------------------
 
-# None of these is a date, a datetime, an ISO string or a list of strings/ints: each is a wrong
-# type for every calls filter.
+# None of these is a date, a datetime, an ISO string or a list of strings: each is a wrong type
+# for every calls filter.
 WRONG = st.one_of(
     st.integers(),
     st.floats(allow_nan=True),
@@ -232,7 +294,9 @@ WRONG = st.one_of(
     st.binary(),
     st.complex_numbers(),
     st.dictionaries(st.text(max_size=3), st.integers(), max_size=2),
-    st.lists(st.one_of(st.floats(), st.binary(), st.none(), st.booleans()), min_size=1),
+    st.lists(
+        st.one_of(st.integers(), st.floats(), st.binary(), st.none(), st.booleans()), min_size=1
+    ),
     st.builds(object),
 )
 CALLS_FILTERS = sorted(converz.CallsFilters.__annotations__)
@@ -331,3 +395,72 @@ def test_right_types_still_pass(client, emu, tmp_path: Path):
     assert tuned.reps(active=1).num_rows == client.reps(active=True).num_rows
     result = client.sync_calls(tmp_path, start_date="2025-09-20")
     assert result.rows == client.calls(start_date="2025-09-20").num_rows > 0
+
+
+def test_numpy_scalars_count_where_an_int_or_a_bool_does(client, emu):
+    report = converz.ReportQuery(days=np.int64(30))
+    assert report == converz.ReportQuery(days=30) and type(report.days) is int
+    assert hash(report) == hash(converz.ReportQuery(days=30))
+    assert pickle.loads(pickle.dumps(report)) == report
+    assert client.report(days=np.int64(30)).num_rows == client.report(days=30).num_rows
+    for flag in (np.bool_(True), np.int64(1)):
+        assert converz.RepsQuery(active=flag).active is True
+    active = client.reps(active=np.bool_(True))
+    assert active.num_rows == client.reps(active=True).num_rows
+    assert client.reps(active=np.bool_(False)).num_rows == client.reps(active=False).num_rows
+    parsed = client.calls(
+        start_date="2025-09-20", parse_dates=np.bool_(False), progress=np.bool_(0)
+    )
+    assert parsed.to_polars().schema["date"] == pl.String
+    refused(emu, lambda: client.reps(active=np.int64(2)), "active")
+    refused(emu, lambda: client.report(days=np.float64(30)), "days")
+
+
+SYNC_OPTIONS = [
+    ({"overlap_days": "3"}, "overlap_days"),
+    ({"overlap_days": 1.5}, "overlap_days"),
+    ({"overlap_days": True}, "overlap_days"),
+    ({"format": 5}, "format"),
+    ({"full_refresh": "no"}, "full_refresh"),
+    ({"full_refresh": 1}, "full_refresh"),
+    ({"start_date": 20250901}, "start_date"),
+    ({"end_date": [2025, 9, 30]}, "end_date"),
+    ({"campaign": 5}, "campaign"),
+    ({"columns": ["call_id", 3]}, "columns"),
+    ({"campain": "sales"}, "campain"),
+]
+
+
+@pytest.mark.parametrize(("kwargs", "parameter"), SYNC_OPTIONS, ids=[p for _, p in SYNC_OPTIONS])
+def test_sync_arguments_of_the_wrong_type(client, emu, tmp_path, kwargs, parameter):
+    path = tmp_path / "calls"
+    refused(
+        emu, lambda: client.sync_calls(path, **{"start_date": "2025-09-01", **kwargs}), parameter
+    )
+    assert not path.exists(), "a refused run created its directory"
+
+
+def test_sync_options_out_of_range_stay_value_errors(client, emu, tmp_path):
+    before = emu.wire_stats()["responses"]
+    for kwargs, parameter in (
+        ({"overlap_days": -1}, "overlap_days"),
+        ({"format": "csv"}, "format"),
+    ):
+        with pytest.raises(converz.InvalidParameterError) as info:
+            client.sync_calls(tmp_path / "calls", **kwargs)
+        assert info.value.parameter == parameter and not isinstance(info.value, TypeError)
+    assert emu.wire_stats()["responses"] == before and not (tmp_path / "calls").exists()
+    result = client.sync_calls(
+        tmp_path / "calls", start_date="2025-09-20", overlap_days=np.int64(2)
+    )
+    assert result.rows == client.calls(start_date="2025-09-20").num_rows > 0
+
+
+def test_a_client_says_why_it_cannot_be_pickled(emu):
+    key = "sk-very-secret-pickle-key"
+    client = converz.Client(base_url=emu.url, api_key=key, progress=False)
+    for protocol in (2, pickle.HIGHEST_PROTOCOL):
+        with pytest.raises(TypeError, match=r"converz\.Client cannot be pickled") as info:
+            pickle.dumps(client, protocol=protocol)
+        assert key not in str(info.value) and "RawClient" not in str(info.value)
+        assert "CONVERZ_API_KEY" in str(info.value)

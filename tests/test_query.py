@@ -25,7 +25,11 @@ def test_values_are_normalised_and_compare_by_value():
     assert a.after == dt.datetime(2025, 7, 1, 8, 30)
     assert a.campaign == ("sales",)
     assert a != a.replace(campaign="support")
-    assert CallsQuery(vendor_call_id=[12, "x"]).vendor_call_id == ("12", "x")
+    # Vendor call ids are text (the API's vendor_call_id column is a string): 12 is refused
+    # rather than sent as "12" (tests/test_param_types.py covers every list filter).
+    assert CallsQuery(vendor_call_id=["12", "x"]).vendor_call_id == ("12", "x")
+    with pytest.raises(converz.InvalidParameterTypeError, match="item 0"):
+        CallsQuery(vendor_call_id=[12, "x"])
     assert RepsQuery(active=1).active is True
 
 

@@ -320,6 +320,48 @@ def test_wrong_arguments_fail_before_any_page(emu: Emulator) -> None:
         _scan.scan_reps(client, object(), rep_id="x")
 
 
+@pytest.mark.parametrize("method", ["scan_calls", "scan_reps"])
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"page_size": -1},
+        {"page_size": 0},
+        {"page_size": 1_000_001},
+        {"schema": {"duration": "no-such-type"}},
+        {"schema": "float64"},
+        {"campaign": ["sales", 5]},
+        {"department": [None]},
+    ],
+    ids=repr,
+)
+def test_a_bad_option_fails_before_the_schema_probe(
+    emu: Emulator, proxy: _Recorder, method: str, options: dict[str, Any]
+) -> None:
+    # The probe asks for its own page size: a bad page_size used to pass it (after its
+    # requests) and fail only at collect().
+    if method == "scan_reps" and "campaign" in options:
+        options = {"rep_id": options["campaign"]}
+    client = proxied(emu, proxy)
+    name = next(iter(options))
+    with pytest.raises(converz.InvalidParameterError) as err:
+        getattr(client, method)(**options)
+    assert err.value.parameter is not None and name in err.value.parameter
+    assert proxy.seen == [], "the scan sent requests before refusing its options"
+    with pytest.raises(converz.InvalidParameterError) as eager:
+        getattr(client, method.replace("scan_", ""))(**options)
+    assert type(eager.value) is type(err.value) and str(eager.value) == str(err.value)
+
+
+def test_a_filter_given_as_a_generator_is_sent_whole(emu: Emulator) -> None:
+    # The scan checks its filters by building the query; it must fetch with what that built,
+    # not with the generator the check consumed (which would fetch every campaign).
+    client = emu.client(progress=False)
+    scanned = client.scan_calls(campaign=(c for c in ["sales"])).select("call_id").collect()
+    expected = client.calls(campaign="sales", columns=["call_id"]).to_polars()
+    assert_frame_equal(scanned.sort("call_id"), expected.sort("call_id"))
+    assert 0 < scanned.height < client.calls(columns=["call_id"]).num_rows
+
+
 # --- property: any query on a scan equals the eager fetch and the same query ---------------
 
 DIMENSIONS = ["rep_id", "vendor", "campaign", "subcampaign", "department"]

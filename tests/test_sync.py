@@ -142,6 +142,69 @@ def test_an_empty_filter_fails_like_the_python_api_before_the_directory_is_made(
         assert not path.exists()
 
 
+def _snapshot(root: Path) -> dict[str, tuple[bytes, int]]:
+    """Every file under ``root``: its bytes and modification time."""
+    return {
+        str(p.relative_to(root)): (p.read_bytes(), p.stat().st_mtime_ns)
+        for p in sorted(root.rglob("*"))
+        if p.is_file()
+    }
+
+
+BAD_RUNS = [
+    {"campaign": 5},  # once synced 0 rows, with ["5"] in the fingerprint
+    {"campaign": ["sales", 5]},
+    {"vendor_call_id": [7]},
+    {"overlap_days": "3"},
+    {"full_refresh": "no"},  # a truthy string would have rebuilt the whole dataset
+    {"format": ["delta"]},
+    {"end_date": 20250920},
+]
+
+
+def test_a_wrong_typed_argument_writes_nothing_and_sends_nothing(emu, tmp_path):
+    client = emu.client(progress=False)
+    first = client.sync_calls(tmp_path, start_date=START, end_date=FIRST_END, campaign="sales")
+    assert first.rows > 0
+    before, sent = _snapshot(tmp_path), emu.wire_stats()["responses"]
+    for bad in BAD_RUNS:
+        kwargs = {"start_date": START, "campaign": "sales", **bad}
+        with pytest.raises(converz.InvalidParameterTypeError) as err:
+            client.sync_calls(tmp_path, **kwargs)
+        assert isinstance(err.value, TypeError) and err.value.parameter == next(iter(bad))
+        assert _snapshot(tmp_path) == before, f"{bad} changed the dataset"
+        assert emu.wire_stats()["responses"] == sent, f"{bad} sent a request"
+    fresh = tmp_path / "fresh"
+    with pytest.raises(converz.InvalidParameterTypeError):
+        sync_calls(client, fresh, start_date=START, campaign=["sales", 5])
+    assert not fresh.exists()
+    # The same filters, given in another order and type of sequence, are the same dataset.
+    again = client.sync_calls(tmp_path, start_date=START, end_date=FIRST_END, campaign=("sales",))
+    assert again.rows > 0
+    state = json.loads((tmp_path / STATE_FILE).read_text())
+    assert state["query"]["campaign"] == ["sales"]
+
+
+@pytest.mark.parametrize(
+    ("filters", "fingerprint"),
+    [
+        # Pinned from the release before filters went through CallsQuery: a dataset synced
+        # then must still be recognised as the same query, not refused as a different one.
+        (
+            {"campaign": ["support", "sales"], "end_date": "2025-09-30", "columns": ["duration"]},
+            "43f717f614db3688",
+        ),
+        ({"campaign": []}, "c5117d2c2c87c81e"),
+        ({}, "c3ba1b0e85e42d02"),
+        ({"rep_id": "a", "vendor_call_id": ("x", "y")}, "1d9881979efea642"),
+    ],
+)
+def test_existing_datasets_keep_their_fingerprint(filters, fingerprint):
+    from converz._sync import _fingerprint, _normalise
+
+    assert _fingerprint(_normalise(None, filters)[1], "parquet") == fingerprint
+
+
 def test_a_file_where_the_directory_goes_is_an_invalid_path(emu, tmp_path, monkeypatch, capsys):
     from converz.__main__ import main
 

@@ -16,7 +16,14 @@ from typing import Any
 
 from converz.exceptions import InvalidParameterTypeError
 
-__all__ = ["check_client_settings", "check_flag", "check_int", "wrong_type"]
+__all__ = [
+    "check_client_settings",
+    "check_flag",
+    "check_int",
+    "is_flag",
+    "is_int",
+    "wrong_type",
+]
 
 
 def wrong_type(name: str, expected: str, value: object) -> InvalidParameterTypeError:
@@ -31,9 +38,27 @@ def wrong_type(name: str, expected: str, value: object) -> InvalidParameterTypeE
     )
 
 
-def _is_int(value: object) -> bool:
-    # Integer-likes (numpy.int64) count, as they do in the core; a bool is not a count.
+def is_int(value: object) -> bool:
+    """An int or an integer-like (``numpy.int64``), as the core counts them; a bool is not.
+
+    Example:
+        >>> is_int(3), is_int(True), is_int(3.0)
+        (True, False, False)
+    """
     return not isinstance(value, bool) and hasattr(value, "__index__")
+
+
+def is_flag(value: object) -> bool:
+    """True or False, also as a numpy scalar (``numpy.bool_``, which has no ``__index__``).
+
+    Example:
+        >>> is_flag(False), is_flag(0), is_flag("no")
+        (True, False, False)
+    """
+    kind = type(value)
+    return isinstance(value, bool) or (
+        kind.__module__ == "numpy" and kind.__name__ in ("bool_", "bool")
+    )
 
 
 def _is_number(value: object) -> bool:
@@ -44,13 +69,16 @@ def _is_number(value: object) -> bool:
 
 def check_int(name: str, value: object, *, optional: bool = False) -> None:
     """``value`` is an int (or None, when ``optional``)."""
-    if not (_is_int(value) or (optional and value is None)):
+    if not (is_int(value) or (optional and value is None)):
         raise wrong_type(name, "an int or None" if optional else "an int", value)
 
 
 def check_flag(name: str, value: object, *, optional: bool = False) -> None:
-    """``value`` is True or False (or None, when ``optional``); ``"no"`` is not False."""
-    if not (isinstance(value, bool) or (optional and value is None)):
+    """``value`` is True or False (or None, when ``optional``); ``"no"`` is not False.
+
+    A numpy bool counts; callers pass ``bool(value)`` on, so the core sees a plain bool.
+    """
+    if not (is_flag(value) or (optional and value is None)):
         raise wrong_type(name, "True, False or None" if optional else "True or False", value)
 
 

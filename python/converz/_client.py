@@ -174,10 +174,7 @@ def _push_arguments(
             parameter="timezone",
         )
     for name, value in flags.items():
-        if not isinstance(value, bool) and not (name == "progress" and value is None):
-            raise InvalidParameterTypeError(
-                f"{name} must be True or False, got {value!r:.40}", parameter=name
-            )
+        check_flag(name, value, optional=name == "progress")
     # The core reads these as str (or None): another type would fail there naming no parameter.
     if to is not None and not isinstance(to, str):
         raise wrong_type("to", "'calls', 'reps' or None", to)
@@ -301,7 +298,7 @@ class Client:
             }
         )
         self._page_size: Optional[int] = self._raw.page_size
-        self._progress = progress
+        self._progress = None if progress is None else bool(progress)
 
     @property
     def base_url(self) -> str:
@@ -315,6 +312,17 @@ class Client:
 
     def __repr__(self) -> str:
         return f"converz.Client(base_url={self.base_url!r})"
+
+    def __reduce__(self) -> Any:
+        # Without this, pickle fails deep inside on the core's client, naming no way out. A
+        # client is a connection pool of this process; what crosses to a worker is how to
+        # build one. The message names no setting's value: one of them is the key.
+        raise TypeError(
+            "a converz.Client cannot be pickled: it holds this process's connections. Send "
+            "its settings to the worker instead (base_url= or tenant=, and the key through "
+            "CONVERZ_API_KEY in the worker's environment) and create a converz.Client there, "
+            "or use converz.dask, converz.ray or converz.spark, whose tasks do that"
+        )
 
     def __enter__(self) -> Client:
         return self
@@ -657,8 +665,6 @@ class Client:
         """
         from converz._sync import sync_calls
 
-        if not isinstance(path, (str, os.PathLike)):
-            raise wrong_type("path", "a str or os.PathLike directory", path)
         return sync_calls(
             self,
             path,
@@ -739,8 +745,8 @@ class Client:
                 "chunk_rows": chunk_rows,
                 "on_duplicate": on_duplicate,
                 "timezone": timezone,
-                "dry_run": dry_run,
-                "strict": strict,
+                "dry_run": bool(dry_run),
+                "strict": bool(strict),
                 "progress": callback,
             }
             result = _core.push(self._raw, data, options)
@@ -756,4 +762,4 @@ class Client:
         return self.push_updates(df, to="reps", **kwargs)
 
     def _pick(self, progress: Optional[bool]) -> Optional[bool]:
-        return self._progress if progress is None else progress
+        return self._progress if progress is None else bool(progress)

@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import calendar
 import datetime as _dt
+import operator
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar, Literal, Optional, TypedDict, TypeVar, Union
 
 from converz import _core
-from converz._args import wrong_type
+from converz._args import is_flag, is_int, wrong_type
 from converz.exceptions import InvalidParameterError, InvalidParameterTypeError
 
 if TYPE_CHECKING:
@@ -34,7 +35,6 @@ __all__ = [
 DateLike = Union[_dt.date, str]
 DateTimeLike = Union[_dt.datetime, _dt.date, str]
 StrOrList = Union[str, Sequence[str]]
-IdList = Union[str, int, Sequence[Union[str, int]]]
 
 
 class CallsFilters(TypedDict, total=False):
@@ -66,7 +66,7 @@ class CallsFilters(TypedDict, total=False):
     campaign: Optional[StrOrList]
     subcampaign: Optional[StrOrList]
     department: Optional[StrOrList]
-    vendor_call_id: Optional[IdList]
+    vendor_call_id: Optional[StrOrList]
     columns: Optional[StrOrList]
 
 
@@ -120,7 +120,6 @@ def _kind(annotation: str) -> str:
         ("DateTimeLike", "datetime"),
         ("DateLike", "date"),
         ("StrOrList", "list"),
-        ("IdList", "list"),
         ("bool", "bool"),
         ("int", "int"),
     ):
@@ -130,25 +129,27 @@ def _kind(annotation: str) -> str:
 
 
 def _strings(name: str, value: Any) -> tuple[str, ...]:
+    """A list filter as a tuple of its texts: one ``str``, or an iterable of ``str``.
+
+    Every filter that takes a list is text in the API (``rep_id`` and ``vendor_call_id`` are
+    strings too), so an item of another type is refused, never turned into text: ``[5]`` or
+    ``[True]`` is more likely a mistake (a wrong column, a mask) than the id ``"5"``.
+    """
     if value is None:
         return ()
     if isinstance(value, str):
         return (value,)
     if isinstance(value, (bytes, Mapping)) or not hasattr(value, "__iter__"):
         raise wrong_type(name, "a string or a list of strings", value)
-    items = []
-    for item in value:
-        if isinstance(item, str):
-            items.append(item)
-        elif isinstance(item, int) and not isinstance(item, bool):
-            items.append(str(item))  # ids may be given as integers
-        else:
+    items = tuple(value)
+    for index, item in enumerate(items):
+        if not isinstance(item, str):
             raise InvalidParameterTypeError(
-                f"{name}: expected a string or a list of strings, found an item of type "
+                f"{name}: expected a string or a list of strings, but item {index} is of type "
                 f"{type(item).__name__}",
                 parameter=name,
             )
-    return tuple(items)
+    return items
 
 
 def _normalise(kind: str, name: str, value: Any) -> Any:
@@ -159,14 +160,15 @@ def _normalise(kind: str, name: str, value: Any) -> Any:
     if kind in ("date", "datetime"):
         return _date_value(kind, name, value)
     if kind == "bool":
-        if isinstance(value, bool) or (isinstance(value, int) and value in (0, 1)):
+        # `active` is an int (0/1) in the API: both forms, also as numpy scalars.
+        if is_flag(value) or (is_int(value) and int(value) in (0, 1)):
             return bool(value)
         raise InvalidParameterTypeError(
             f"{name}: expected True, False or None, got {value!r:.40}", parameter=name
         )
-    if isinstance(value, bool) or not isinstance(value, int):
+    if not is_int(value):
         raise wrong_type(name, "an int", value)
-    return value
+    return operator.index(value)  # a plain int, so equal queries hash and pickle alike
 
 
 def _date_value(kind: str, name: str, value: Any) -> Any:

@@ -113,6 +113,7 @@ def scan_calls(
         "parse_dates": parse_dates,
         "schema": schema,
     }
+    _check_fetch(client.iter_calls, base, fetch)
     probe = _probe(client.iter_calls, base, fetch)
     full = calls_schema(base, probe, parse_dates)
     lists: dict[str, Any] = {c: full[c] for c in _CALLS_LISTS if c in full}
@@ -172,6 +173,7 @@ def scan_reps(
         "parse_dates": parse_dates,
         "schema": schema,
     }
+    _check_fetch(client.iter_reps, base, fetch)
     probe = _probe(client.iter_reps, base, fetch)
     full = reps_schema(probe, parse_dates)
     lists: dict[str, Any] = {c: full[c] for c in ("rep_id", "department", "active") if c in full}
@@ -331,7 +333,9 @@ def _base_filters(
     """The scan's filters as keyword arguments, from a query value or keywords (not both).
 
     The filters are checked now, by building the query (a scan of ``/report`` sends nothing
-    before it is collected, so nothing else would check them before then).
+    before it is collected, so nothing else would check them before then). The query's own
+    normalised values are returned, not the ones given: a filter given as a generator was
+    consumed by that check, and would otherwise reach the fetch empty.
     """
     if query is not None:
         if filters:
@@ -346,8 +350,7 @@ def _base_filters(
             raise InvalidParameterTypeError(
                 f"{name}() got an unexpected keyword argument {key!r}", parameter=key
             )
-    query_type(**filters)
-    return {k: v for k, v in filters.items() if v is not None}
+    return query_type(**filters).to_kwargs()
 
 
 def _check_options(page_size: object, parse_dates: object, batch_size: object) -> None:
@@ -359,6 +362,18 @@ def _check_options(page_size: object, parse_dates: object, batch_size: object) -
         raise InvalidParameterError(
             f"batch_size must be at least 1, got {batch_size}", parameter="batch_size"
         )
+
+
+def _check_fetch(
+    fetch_pages: Callable[..., Any], base: dict[str, Any], fetch: dict[str, Any]
+) -> None:
+    """Checks every option as the fetch at ``collect()`` will, before the probe; sends nothing.
+
+    The probe asks for its own page size, so a bad ``page_size`` (0, -1, over 1,000,000)
+    would pass it, after its requests, and fail only when the frame is collected. A stream
+    sends its first request when it is first read; this one is never read.
+    """
+    fetch_pages(**base, **fetch)
 
 
 def _probe(

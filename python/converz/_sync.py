@@ -23,14 +23,16 @@ import dataclasses
 import datetime as _dt
 import hashlib
 import json
+import operator
 import os
 import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Optional, Union
 
 from converz import _core
+from converz._args import check_flag, check_int, wrong_type
 from converz._query import CallsQuery, list_filters
-from converz.exceptions import InvalidParameterError
+from converz.exceptions import InvalidParameterError, InvalidParameterTypeError
 
 if TYPE_CHECKING:
     from converz._client import Client
@@ -81,19 +83,18 @@ class SyncResult:
         )
 
 
-def _as_date(value: Union[_dt.date, str, None], name: str) -> Optional[_dt.date]:
-    if value is None or (isinstance(value, _dt.date) and not isinstance(value, _dt.datetime)):
-        return value
-    try:
-        return _dt.date.fromisoformat(str(value))
-    except ValueError:
-        raise InvalidParameterError(
-            f"{value!r} is not a date (YYYY-MM-DD)", parameter=name
-        ) from None
+def _normalise(
+    start_date: Any, filters: dict[str, Any]
+) -> tuple[Optional[_dt.date], dict[str, Any]]:
+    """The first day and the filters, checked as ``calls()`` checks them, in a canonical form.
 
-
-def _normalise(filters: dict[str, Any]) -> dict[str, Any]:
-    """Filters in a canonical form: lists as sorted string lists, dates as ISO text."""
+    They are built into a :class:`~converz.CallsQuery`, so a wrong type is the same
+    :class:`~converz.InvalidParameterTypeError` (``campaign=5``, ``campaign=["sales", 5]``) and
+    a bad value the same error as a fetch's (an empty value, a comma inside one), before the
+    directory is touched: a run that would fail must not claim or change the dataset first.
+    Lists become sorted lists of strings (the fingerprint must not depend on their order),
+    ``end_date`` a date.
+    """
     for name in ("after", "before"):
         if filters.get(name) is not None:
             raise InvalidParameterError(
@@ -104,27 +105,40 @@ def _normalise(filters: dict[str, Any]) -> dict[str, Any]:
             )
     unknown = sorted(set(filters) - set(_FILTERS) - {"after", "before"})
     if unknown:
-        raise InvalidParameterError(
-            f"unknown filter {unknown[0]!r}; sync takes {', '.join(_FILTERS)}",
+        raise InvalidParameterTypeError(
+            f"sync_calls() got an unexpected keyword argument {unknown[0]!r}; sync takes "
+            f"{', '.join(_FILTERS)}",
             parameter=unknown[0],
         )
+    given = {name: value for name, value in filters.items() if name in _FILTERS}
+    query = CallsQuery(start_date=start_date, **given)
     out: dict[str, Any] = {}
     for name in _FILTERS:
-        value = filters.get(name)
-        if value is None:
-            continue
-        if name == "end_date":
-            out[name] = _as_date(value, name)
-        elif isinstance(value, (str, int)):
-            out[name] = [str(value)]
-        else:
-            out[name] = sorted(str(v) for v in value)
-    # The fetch's own checks (an empty value, a comma inside one), before the directory is
-    # touched: a run that would fail must not claim or change the dataset first.
-    CallsQuery(**out)
+        if given.get(name) is None:
+            continue  # (a filter given as [] stays in the fingerprint, as it always has)
+        value = getattr(query, name)
+        out[name] = value if name == "end_date" else sorted(value)
     if "columns" in out:
         out["columns"] = sorted(set(out["columns"]) | set(_REQUIRED_COLUMNS))
-    return out
+    return query.start_date, out
+
+
+def _check_options(overlap_days: object, format: object, full_refresh: object) -> int:
+    """The run's own options (a wrong type is also a ``TypeError``); ``overlap_days`` as an int."""
+    check_int("overlap_days", overlap_days)
+    days = operator.index(overlap_days)  # type: ignore[arg-type]
+    if days < 0:
+        raise InvalidParameterError(
+            f"overlap_days must be a whole number >= 0, not {days!r}", parameter="overlap_days"
+        )
+    if not isinstance(format, str):
+        raise wrong_type("format", "'parquet' or 'delta'", format)
+    if format not in ("parquet", "delta"):
+        raise InvalidParameterError(
+            f"{format!r} is not a sync format; use 'parquet' or 'delta'", parameter="format"
+        )
+    check_flag("full_refresh", full_refresh)
+    return days
 
 
 def _check_directory(root: Path) -> None:
@@ -363,6 +377,8 @@ def sync_calls(
     Raises:
         InvalidParameterError: The directory holds another query's dataset (or something that
             is not a converz dataset), and ``full_refresh`` was not given; or a bad argument.
+            An argument of the wrong type is :class:`~converz.InvalidParameterTypeError`, also
+            a ``TypeError``. Every argument is checked before anything is sent or written.
 
     Example:
         >>> from converz._sync import sync_calls
@@ -370,17 +386,11 @@ def sync_calls(
         >>> import polars as pl  # doctest: +SKIP
         >>> pl.scan_parquet("calls/**/*.parquet", hive_partitioning=True)  # doctest: +SKIP
     """
-    if format not in ("parquet", "delta"):
-        raise InvalidParameterError(
-            f"{format!r} is not a sync format; use 'parquet' or 'delta'", parameter="format"
-        )
-    if isinstance(overlap_days, bool) or not isinstance(overlap_days, int) or overlap_days < 0:
-        raise InvalidParameterError(
-            f"overlap_days must be a whole number >= 0, not {overlap_days!r}",
-            parameter="overlap_days",
-        )
-    first_day = _as_date(start_date, "start_date")
-    query = _normalise(filters)
+    if not isinstance(path, (str, os.PathLike)):
+        raise wrong_type("path", "a str or os.PathLike directory", path)
+    overlap_days = _check_options(overlap_days, format, full_refresh)
+    full_refresh = bool(full_refresh)
+    first_day, query = _normalise(start_date, filters)
     fingerprint = _fingerprint(query, format)
     root = Path(path)
     _check_directory(root)
