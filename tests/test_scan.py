@@ -266,6 +266,20 @@ def test_a_type_the_probe_could_not_see_is_refused_not_truncated(write_emulator:
     assert_frame_equal(declared.collect(), client.calls().to_polars())
 
 
+def test_a_column_that_appears_after_the_probe_is_said_to_be_left_out(
+    write_emulator: Emulator, caplog: pytest.LogCaptureFixture
+) -> None:
+    client = write_emulator.client(progress=False)
+    ids = client.calls(columns=["call_id"]).to_polars()["call_id"]
+    client.push_updates(pl.DataFrame({"call_id": ids.tail(5), "late_score": [1.5] * 5}))
+    with caplog.at_level("WARNING", logger="converz"):
+        got = _scan.scan_calls(client, page_size=1_000).collect()
+    assert "late_score" not in got.columns and got.height == len(ids)
+    said = [r.getMessage() for r in caplog.records if "late_score" in r.getMessage()]
+    assert len(said) == 1 and "client.calls()" in said[0], caplog.text
+    assert "late_score" in client.calls().column_names
+
+
 def test_a_query_value_or_keywords(emu: Emulator) -> None:
     class Query:  # what converz.CallsQuery offers a scan
         def to_kwargs(self) -> dict[str, Any]:

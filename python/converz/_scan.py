@@ -280,8 +280,21 @@ def _register(
         logger.debug("scan GET %s %s", endpoint, request)
         size = batch_size or hint
         remaining = n_rows
+        unseen: set[str] = set()
         for table in fetch_pages(**request, **options):
-            frame = align(pl.DataFrame(table), full)
+            page = pl.DataFrame(table)
+            late = [c for c in page.columns if c not in full and c not in unseen]
+            if late:
+                # The frame's schema was fixed by the probe; polars cannot take a new column.
+                unseen.update(late)
+                logger.warning(
+                    "scan of %s: column(s) %s first appear after the rows the scan's schema "
+                    "was probed on, so the frame leaves them out; client.%s() reads every column",
+                    endpoint,
+                    ", ".join(map(repr, late)),
+                    endpoint.strip("/"),
+                )
+            frame = align(page, full)
             if predicate is not None:
                 frame = frame.filter(predicate)
             frame = frame.select(wanted)
