@@ -244,6 +244,20 @@ def test_redirect_within_the_same_server_is_followed(serve):
     assert server.requests[-1].headers.get("x-api-key") == KEY
 
 
+def test_a_push_redirected_within_the_server_says_where_and_what_to_do(serve):
+    # A push's body is sent once (not kept to be sent again), so the redirect is not followed.
+    def respond(request: Request) -> bytes:
+        if request.method == "POST":
+            return response("307 Temporary Redirect", b"", "Location: /api/v2/calls")
+        return response("200 OK", good_body(request))
+
+    server = serve(respond)
+    err = failure("POST /calls", server.client(retries=2))
+    assert isinstance(err, converz.InvalidRequestError) and err.status_code == 307, repr(err)
+    assert "redirect to /api/v2/calls not followed" in str(err) and "base_url" in str(err)
+    assert [r.method for r in server.requests] == ["POST"]  # not retried, not followed
+
+
 def test_close_drops_pooled_connections(serve):
     def keep_alive(request: Request) -> bytes:
         body = good_body(request)

@@ -235,6 +235,9 @@ EXPECTED = {"call_id": [1, 2], "rep_id": ["kees500", "anna7"]}
         (GZ, "X-Gzip"),
         (TWO_MEMBERS, "x-gzip"),
         (gzip.compress(CALLS[:5]) + gzip.compress(b"") + gzip.compress(CALLS[5:]), "gzip"),
+        # Zero padding after the last member is ignored, as gzip(1) and Python's gzip do.
+        (GZ + b"\0" * 8, "gzip"),
+        (TWO_MEMBERS + b"\0" * 512, "gzip"),
     ],
 )
 def test_a_gzip_body_inflates_whole_whatever_its_members_or_spelling(serve, body, coding):
@@ -248,7 +251,6 @@ def test_a_gzip_body_inflates_whole_whatever_its_members_or_spelling(serve, body
 BROKEN = {
     # Bytes after the member's trailer that are not another member.
     "trailing-garbage": (GZ + b"garbage", "not another gzip member"),
-    "trailing-zeros": (GZ + b"\0" * 8, "not another gzip member"),
     "trailing-newline": (GZ + b"\n", "not another gzip member"),
     # Cut inside the deflate data, with a Content-Length that matches: HTTP sees nothing wrong.
     "cut-mid-deflate": (GZ[: len(GZ) // 2], "cut off"),
@@ -293,6 +295,9 @@ def test_a_gzip_body_sent_unasked_is_inflated_too(serve, compression):
         "kees500",
         "anna7",
     ]
+    # A push's answer too: read as bytes it would fail a chunk the API applied.
+    pushed = OPERATIONS["POST /calls"](server.client(compression=compression))
+    assert pushed.ok and pushed.updated == 2, pushed
     # Not asked for: "auto" does not ask a loopback server.
     assert {r.headers.get("accept-encoding") for r in server.requests} == {None}
     error = b'{"error": "n_per_page must be >= 1", "code": "invalid_parameter"}'

@@ -366,12 +366,14 @@ def _stop_a_slow_push(emu: Emulator, how: str, ids: list[int]) -> BaseException:
         # of a shell without job control, as a CI script may be) never gets it, and then the
         # signal is rightly ignored. It goes once the first chunk is answered: surely mid-push.
         answered = emu.wire_stats()["responses"]
+        pushing = threading.Event()
+        pushing.set()
 
         def interrupt_once_a_chunk_is_answered() -> None:
-            deadline = time.monotonic() + 30
-            while emu.wire_stats()["responses"] == answered and time.monotonic() < deadline:
+            while pushing.is_set() and emu.wire_stats()["responses"] == answered:
                 time.sleep(0.01)
-            os.kill(os.getpid(), signal.SIGINT)
+            if pushing.is_set():  # never after the push returned: that would stop pytest
+                os.kill(os.getpid(), signal.SIGINT)
 
         previous = signal.signal(signal.SIGINT, signal.default_int_handler)
         killer = threading.Thread(target=interrupt_once_a_chunk_is_answered)
@@ -380,6 +382,7 @@ def _stop_a_slow_push(emu: Emulator, how: str, ids: list[int]) -> BaseException:
             with pytest.raises(KeyboardInterrupt) as info:
                 client.push_updates(frame, chunk_rows=100)
         finally:
+            pushing.clear()
             killer.join()
             signal.signal(signal.SIGINT, previous)
         return info.value

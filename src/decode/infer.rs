@@ -163,7 +163,8 @@ impl Col {
         scalar_kind(self.seen & !(bits::NULL | bits::WIDE))
     }
 
-    /// Why this column's values were decoded as text, if they disagree; for warnings.
+    /// Why this column's values may not be what was sent (decoded as text, or rounded by
+    /// Float64), if so; for warnings.
     pub fn conflict(&self) -> Option<String> {
         if self.is_json() {
             return Some("mixes nested and other values; kept as JSON text".into());

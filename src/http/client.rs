@@ -240,6 +240,12 @@ impl ApiClient {
 async fn status_error(endpoint: &str, mut response: Response, key: &str) -> AttemptError {
     let status = response.status();
     let redirect = status.is_redirection() && response.headers().contains_key("location");
+    // Where it points, when that is this origin: only a push's body, which is sent once and
+    // not kept, makes a same-origin redirect end here.
+    let same_origin_path = (response.headers().get("location"))
+        .and_then(|l| response.url().join(l.to_str().ok()?).ok())
+        .filter(|to| to.origin() == response.url().origin())
+        .map(|to| to.path().to_owned());
     let status = status.as_u16();
     let retry_after = parse_retry_after(
         response
@@ -260,11 +266,17 @@ async fn status_error(endpoint: &str, mut response: Response, key: &str) -> Atte
         body = gunzip_prefix(&body, ERROR_BODY_LIMIT);
     }
     let (code, message) = if redirect {
-        // Only a redirect to another origin is left unfollowed (see `same_origin_redirects`).
-        (
-            "redirect".to_owned(),
-            "redirect to another host not followed, so the API key is not sent there".to_owned(),
-        )
+        let message = match same_origin_path {
+            Some(path) => format!(
+                "redirect to {path} not followed: a push's body is sent once, not again to a \
+                 new address; set base_url to the address the API redirects to"
+            ),
+            // A redirect to another origin is never followed (see `same_origin_redirects`).
+            None => {
+                "redirect to another host not followed, so the API key is not sent there".to_owned()
+            }
+        };
+        ("redirect".to_owned(), message)
     } else if !(400..600).contains(&status) {
         (
             UNEXPECTED_STATUS.to_owned(),

@@ -92,7 +92,9 @@ pub fn gunzip(body: &[u8], limit: usize) -> Result<Vec<u8>, InflateError> {
             return Err(broken("the gzip data is not the length its trailer states"));
         }
         rest = after;
-        if rest.is_empty() {
+        // Zero padding after the last member (a block-sized writer's) is ignored, as gzip(1)
+        // and Python's gzip do; any other byte must start another member.
+        if rest.iter().all(|&b| b == 0) {
             return Ok(out);
         }
         if !rest.starts_with(&[0x1f, 0x8b]) {

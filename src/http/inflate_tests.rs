@@ -99,9 +99,18 @@ fn every_cut_of_the_stream_is_an_error() {
 }
 
 #[test]
-fn bytes_after_the_stream_are_an_error() {
-    let body = gz(&sample(2_000));
-    for tail in [&b"\0"[..], b"\0\0\0\0", b"garbage", b"\n", b"\x1f"] {
+fn bytes_after_the_stream_are_an_error_unless_zero_padding() {
+    let data = sample(2_000);
+    let body = gz(&data);
+    for padding in [1, 4, 512] {
+        let padded = [&body[..], &vec![0; padding]].concat();
+        assert_eq!(
+            gunzip(&padded, usize::MAX).unwrap(),
+            data,
+            "{padding} zero bytes"
+        );
+    }
+    for tail in [&b"\0\0x"[..], b"garbage", b"\n", b"\x1f", b"\0\x1f\x8b"] {
         let message = broken_message(gunzip(&[&body[..], tail].concat(), usize::MAX));
         let expected = format!("{} bytes follow", tail.len());
         assert!(message.contains(&expected), "{message}");

@@ -4,10 +4,10 @@
 //!
 //! The declared export (`__arrow_c_stream__`) gives strings as Utf8, what pyarrow and DuckDB
 //! expect; `stream_as` gives them in the form a DataFrame library stores (`crate::views`):
-//! Utf8View for polars, LargeUtf8 for pandas' pyarrow-backed `str`. It converts each batch as
-//! the reader pulls it and keeps the converted batch in place of the old one, so the table and
-//! the frame share every buffer and the old offsets are freed on the way: a fetch into a frame
-//! peaks at about the frame. A later declared export casts such batches back to Utf8 (from
+//! Utf8View for polars, LargeUtf8 for pandas' pyarrow-backed `str`. It converts every batch on
+//! all cores before the reader pulls the first, and keeps each converted batch in place of the
+//! old one, so the table and the frame share every buffer and the old offsets are freed on the
+//! way: a fetch into a frame peaks at about the frame. A later declared export casts such batches back to Utf8 (from
 //! views this copies the strings; from LargeUtf8 only the offsets).
 
 use std::num::NonZeroUsize;
@@ -46,16 +46,15 @@ impl PyArrowTable {
     /// The batches with the declared schema (shared buffers, except strings a `stream_as`
     /// turned into views, which are copied back to Utf8).
     pub fn batches(&self) -> Result<Vec<RecordBatch>, ArrowError> {
-        converted(&self.slots, &self.schema, false).collect()
+        converted(&self.slots, &self.schema).collect()
     }
 }
 
-/// The slots' batches with `schema` (a [`form_schema`] of the declared one), converted one by
-/// one as they are read; with `keep`, each converted batch replaces the slot's.
+/// The slots' batches with `schema` (a [`form_schema`] of the declared one), each converted
+/// as it is read if it is not in that form (the slots are left as they are).
 fn converted(
     slots: &Slots,
     schema: &SchemaRef,
-    keep: bool,
 ) -> impl Iterator<Item = Result<RecordBatch, ArrowError>> + Send + 'static {
     let (slots, schema) = (Arc::clone(slots), Arc::clone(schema));
     (0..slots.len()).map(move |i| {
@@ -63,12 +62,7 @@ fn converted(
         if is_in(&batch, &schema) {
             return Ok(RecordBatch::clone(&batch));
         }
-        let converted = to_form(&batch, &schema)?;
-        if keep {
-            // A thread converting the same batch at once stores an equal batch: either is fine.
-            slots[i].store(Arc::new(converted.clone()));
-        }
-        Ok(converted)
+        to_form(&batch, &schema)
     })
 }
 
@@ -152,7 +146,7 @@ impl PyArrowTable {
         py: Python<'py>,
         requested_schema: Option<Bound<'py, PyCapsule>>,
     ) -> PyArrowResult<Bound<'py, PyCapsule>> {
-        let batches = converted(&self.slots, &self.schema, false);
+        let batches = converted(&self.slots, &self.schema);
         stream(py, &self.schema, batches, requested_schema)
     }
 
@@ -179,7 +173,7 @@ impl PyArrowTable {
         // serial step of every fetch into a frame.
         py.detach(|| convert_all(&self.slots, &schema))
             .map_err(|e| PyErr::from(Error::from(e)))?;
-        let batches = converted(&self.slots, &schema, true);
+        let batches = converted(&self.slots, &schema);
         stream(py, &schema, batches, requested_schema)
     }
 }

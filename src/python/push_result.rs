@@ -250,12 +250,16 @@ impl PyPushResult {
         self.each().filter(|c| c.status == status).count()
     }
 
-    /// Rows of [`Self::remaining`]: the input rows not known to be applied.
-    fn remaining_rows(&self, py: Python<'_>) -> usize {
-        self.remaining
-            .as_ref()
-            .and_then(|t| t.bind(py).len().ok())
-            .unwrap_or(0)
+    /// Input rows known to be applied: all but [`Self::remaining`]'s (exact where chunks of
+    /// updates and clears share rows), else the applied chunks' rows.
+    fn applied_of_rows(&self, py: Python<'_>) -> usize {
+        match &self.remaining {
+            None => self.rows,
+            Some(table) => match table.bind(py).len() {
+                Ok(remaining) => self.rows.saturating_sub(remaining),
+                Err(_) => self.applied_rows().min(self.rows),
+            },
+        }
     }
 
     /// Rows the push was to send.
@@ -420,7 +424,7 @@ impl PyPushResult {
              {} interrupted, {} not sent; updated={updated}, not_found={unknown}, \
              elapsed={:.2}s)",
             self.target(),
-            grouped(self.rows - self.remaining_rows(py).min(self.rows)),
+            grouped(self.applied_of_rows(py)),
             grouped(self.rows),
             self.count("failed"),
             self.count("interrupted"),

@@ -11,6 +11,7 @@ use serde_json::Value;
 
 use crate::error::Error;
 use crate::http::client::{parse_error_body, AttemptError};
+use crate::http::inflate::{coding, gunzip, Coding, InflateError};
 
 /// Bytes an answer may take whatever the chunk: room for any error text or extra fields.
 const ANSWER_BASE_LIMIT: usize = 1024 * 1024;
@@ -41,6 +42,9 @@ pub async fn read_answer(
     rows: usize,
     limit: usize,
 ) -> Result<UpdateAnswer, AttemptError> {
+    // Never asked for, but a proxy may compress on its own: read as bytes, it would fail a
+    // chunk the API applied.
+    let coding = coding(response.headers()).map_err(|message| refused(endpoint, message))?;
     let mut body = Vec::new();
     while let Some(chunk) = response
         .chunk()
@@ -57,6 +61,19 @@ pub async fn read_answer(
             return Err(refused(endpoint, message));
         }
         body.extend_from_slice(&chunk);
+    }
+    if coding == Coding::Gzip {
+        body = gunzip(&body, limit).map_err(|err| {
+            let why = match err {
+                InflateError::TooLarge => format!("it inflates to more than {limit} bytes"),
+                InflateError::Broken(why) => why,
+            };
+            let message = format!(
+                "the gzip answer to a {rows}-row chunk could not be read ({why}); nothing is \
+                 known to be applied"
+            );
+            refused(endpoint, message)
+        })?;
     }
     parse_answer(&body, rows).map_err(|message| refused(endpoint, message))
 }
