@@ -81,6 +81,21 @@ def test_reps_stream_equals_eager_under_a_page_cap():
     assert stream.warnings == eager.warnings != []
 
 
+def test_a_stream_warns_of_columns_whose_values_disagree_as_the_eager_fetch_does():
+    with Emulator(calls=3_000, reps=5, seed=1) as emu:
+        client = emu.client(progress=False)
+        ids = client.calls(columns=["call_id"]).to_polars()["call_id"].sort().to_list()
+        # Integers on the first pages, strings on the last: the column ends as text.
+        client.push_updates(pl.DataFrame({"call_id": ids[:2_000], "s": range(2_000)}))
+        client.push_updates(pl.DataFrame({"call_id": ids[2_000:], "s": ["x"] * 1_000}))
+        eager = client.calls(page_size=500)
+        stream = client.iter_calls(page_size=500)
+        pages = list(stream)
+    assert any("`s` mixes integers, strings" in w for w in eager.warnings), eager.warnings
+    assert stream.warnings == eager.warnings
+    assert sum(page.num_rows for page in pages) == eager.num_rows == 3_000
+
+
 def test_a_server_that_ignores_page_fails_instead_of_looping():
     import json
     import threading

@@ -93,9 +93,13 @@ impl Listing {
         }
     }
 
-    /// What the listing noticed (capped pages, moved rows); complete once it has ended.
-    pub fn warnings(&self) -> &[String] {
-        &self.warnings
+    /// What a stream of this listing has to say once it has ended, in the eager table's order:
+    /// the columns whose values disagree or cannot be held exactly (over every page read), then
+    /// what the listing noticed (capped pages, moved rows).
+    pub fn warnings(&self) -> Vec<String> {
+        let mut all = self.decoder.warnings();
+        all.extend(self.warnings.iter().cloned());
+        all
     }
 
     /// Whether a repair pass ran: rows then come in two runs of page order, not one.

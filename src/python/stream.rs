@@ -82,7 +82,7 @@ impl PyBatchStream {
                 async move { listing.next_page().await.transpose() },
             )?;
             let Some(page) = page else {
-                let warnings = state.listing.warnings().to_vec();
+                let warnings = state.listing.warnings();
                 *self.warnings.lock().map_err(|_| poisoned())? = warnings;
                 *guard = None;
                 return Ok(None);
