@@ -5,8 +5,8 @@
 //! on the wire at once (a download permit each); a page whose body is in gives its permit to
 //! the next page and inflates and decodes on the blocking pool ([`read_body`], [`decode_read`]).
 //! The window is [`PAGES_PER_DOWNLOAD`] pages per permit: at one, a decoding page still holds
-//! its place in the window, so the link waits while pages decode (at two it would not). Two server behaviours from the contract need care
-//! (Part B §1):
+//! its place in the window, so the link waits while pages decode (at two it would not). Two
+//! server behaviours from the contract need care (Part B §1):
 //!
 //! * **Capped pages.** A server may silently serve fewer rows than `n_per_page`. A short page is
 //!   therefore only the end once the page after it comes back empty. If that next page has rows,

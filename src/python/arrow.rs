@@ -7,8 +7,8 @@
 //! Utf8View for polars, LargeUtf8 for pandas' pyarrow-backed `str`. It converts every batch on
 //! all cores before the reader pulls the first, and keeps each converted batch in place of the
 //! old one, so the table and the frame share every buffer and the old offsets are freed on the
-//! way: a fetch into a frame peaks at about the frame. A later declared export casts such batches back to Utf8 (from
-//! views this copies the strings; from LargeUtf8 only the offsets).
+//! way: a fetch into a frame peaks at about the frame. A later declared export casts such
+//! batches back to Utf8 (from views this copies the strings; from LargeUtf8 only the offsets).
 
 use std::num::NonZeroUsize;
 use std::sync::atomic::{AtomicUsize, Ordering};

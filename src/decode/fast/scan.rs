@@ -37,12 +37,14 @@ pub(crate) fn skip_ws(b: &[u8], mut i: usize) -> Read<usize> {
     Ok(i)
 }
 
-/// Whether `a` equals `b`, which has the same length, compared a word at a time: a row's
-/// keys are a few bytes each, and a slice comparison calls `memcmp` for every one of them.
+/// Whether `a` equals `b`, compared a word at a time: a row's keys are a few bytes each, and
+/// a slice comparison calls `memcmp` for every one of them.
 #[inline]
 pub(crate) fn same_bytes(a: &[u8], b: &[u8]) -> bool {
-    debug_assert_eq!(a.len(), b.len());
-    let n = a.len().min(b.len());
+    let n = a.len();
+    if n != b.len() {
+        return false;
+    }
     if n < 8 {
         return a.iter().zip(b).all(|(x, y)| x == y);
     }
@@ -74,7 +76,8 @@ pub(crate) fn literal(b: &[u8], i: usize, word: &[u8]) -> Read<usize> {
 }
 
 /// A number's end and its classifier bits (`INT` (with `WIDE` beyond ±2^53), `BIGINT` or
-/// `FLOAT`), with the `i64` value when it is an `INT`. Checks JSON's grammar as the classifier does.
+/// `FLOAT`), with the `i64` value when it is an `INT`. Checks JSON's grammar as the classifier
+/// does.
 pub(crate) fn number(b: &[u8], start: usize) -> Read<(usize, u16, i64)> {
     let neg = b[start] == b'-';
     let int_start = start + usize::from(neg);
@@ -231,4 +234,22 @@ pub(crate) fn micros(s: &[u8]) -> Option<i64> {
         frac = frac * 10 + digits.get(k).map_or(0, |d| i64::from(d - b'0'));
     }
     Some(secs * 1_000_000 + frac)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::same_bytes;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// The word-at-a-time comparison answers as `==` does, lengths that differ included.
+        #[test]
+        fn same_bytes_is_slice_equality(
+            a in prop::collection::vec(0u8..4, 0..40),
+            b in prop::collection::vec(0u8..4, 0..40),
+        ) {
+            prop_assert_eq!(same_bytes(&a, &b), a == b);
+            prop_assert!(same_bytes(&a, &a.clone()));
+        }
+    }
 }
