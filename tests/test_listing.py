@@ -96,6 +96,35 @@ def test_a_stream_warns_of_columns_whose_values_disagree_as_the_eager_fetch_does
     assert sum(page.num_rows for page in pages) == eager.num_rows == 3_000
 
 
+def test_stream_pages_keep_every_column_seen_so_far_at_its_widest_type():
+    with Emulator(calls=3_000, reps=5, seed=1) as emu:
+        client = emu.client(progress=False)
+        ids = client.calls(columns=["call_id"]).to_polars()["call_id"].sort().to_list()
+        # `late` is set only on the last 1,000 calls; `sparse` only on the first 500; `n` holds
+        # integers on the first 1,500 calls and floats after.
+        client.push_updates(pl.DataFrame({"call_id": ids[:500], "sparse": ["y"] * 500}))
+        client.push_updates(pl.DataFrame({"call_id": ids[2_000:], "late": range(1_000)}))
+        client.push_updates(pl.DataFrame({"call_id": ids[:1_500], "n": range(1_500)}))
+        client.push_updates(pl.DataFrame({"call_id": ids[1_500:], "n": [0.5] * 1_500}))
+        eager = client.calls(page_size=500).to_polars()
+        pages = [p.to_polars() for p in client.iter_calls(page_size=500)]
+    # The emulator omits an attribute a call never had: pages lack `sparse`/`late` on the wire.
+    for before, page in zip(pages, pages[1:]):
+        # A column once seen stays, in place and at the same or a wider type.
+        assert page.columns[: len(before.columns)] == before.columns
+        assert "sparse" in page.columns
+    # `n` widens once, never back (pages decoding ahead may widen it early, never late).
+    kinds = [page.schema["n"] for page in pages]
+    assert kinds == sorted(kinds, key=lambda t: t == pl.Float64) and kinds[-1] == pl.Float64
+    # Once the last column and type have appeared, pages concatenate as they are.
+    settled = [p for p in pages if p.schema == pages[-1].schema]
+    assert len(settled) >= 2
+    joined = pl.concat(settled)
+    expected = eager.filter(pl.col("call_id").is_in(joined["call_id"].implode()))
+    assert joined.sort("call_id").equals(expected.select(joined.columns).sort("call_id"))
+    assert sum(p.height for p in pages) == eager.height == 3_000
+
+
 def test_a_server_that_ignores_page_fails_instead_of_looping():
     import json
     import threading

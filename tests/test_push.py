@@ -178,6 +178,9 @@ def test_not_found_and_strict(write_emulator):
         (pl.DataFrame({"call_id": [1], "a": [1]}), {"to": "users"}, "to"),
         (pl.DataFrame({"call_id": [1], "a": [1]}), {"on_duplicate": "first"}, "on_duplicate"),
         (pl.DataFrame({"rep_id": [1], "a": [1]}), {"to": "reps"}, "rep_id"),
+        # Names `columns=` could never select again.
+        (pl.DataFrame({"call_id": [1], "": [1]}), {}, "empty column name"),
+        (pl.DataFrame({"call_id": [1], "a,b": [1]}), {}, "comma in a column name"),
     ],
 )
 def test_bad_input_sends_nothing(write_emulator, frame, kwargs, match):

@@ -76,6 +76,10 @@ def test_strict_is_decided_in_the_core(write_emulator):
     assert info.value.code == "not_found"
     assert info.value.endpoint == "POST /calls"
     assert "2 keys do not exist" in str(info.value)
+    # The API answered 200 and applied the rest: the error says so and carries the result.
+    assert info.value.status_code == 200
+    assert sorted(info.value.result.not_found) == [-6, -5]
+    assert info.value.result.chunks[0].status == "applied"
     result = _core.push(client._raw, frame, _options(on_duplicate="last"))
     assert sorted(result.not_found) == [-6, -5]
 

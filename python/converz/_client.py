@@ -492,7 +492,11 @@ class Client:
 
         The same listing as :meth:`calls` (every row once, the repair pass when rows move,
         the same warnings in ``stream.warnings`` once it ends); each item is a
-        :class:`converz.Table` of one page.
+        :class:`converz.Table` of one page. A page has every column the pages so far have
+        shown (null where it lacks one), at the widest type so far, so pages concatenate;
+        the schema changes only when a column first appears or widens (``int`` to ``float``
+        or text, named in ``stream.warnings``). Pass ``schema=`` to fix types from the start,
+        or concatenate with ``pl.concat(pages, how="diagonal_relaxed")``.
 
         Example:
             >>> total = 0

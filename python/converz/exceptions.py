@@ -92,7 +92,14 @@ class AuthenticationError(APIError):
 
 
 class InvalidRequestError(APIError):
-    """The API refused the request (400, 404, 405, 413); retrying will not help."""
+    """The API refused the request (400, 404, 405, 413); retrying will not help.
+
+    A push under ``strict=True`` whose keys the API did not know raises it too, with
+    ``status_code`` 200 (the other rows were applied) and ``result``, the push's
+    :class:`~converz.PushResult` (``result.not_found`` lists the unknown keys).
+    """
+
+    result: Optional[PushResult] = None
 
 
 class RateLimitError(APIError):

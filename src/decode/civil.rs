@@ -1,8 +1,8 @@
 //! `YYYY-MM-DD` to days since 1970-01-01, checked against the proleptic Gregorian calendar,
 //! with integer arithmetic only.
 //!
-//! Every date and timestamp value of a page goes through this twice (the classifier checks the
-//! date is real, the fast decoder computes its value), so it is on the hot path: chrono's
+//! Every date and timestamp value of a page goes through this (the fast decoder checks the
+//! date is real and keeps its value in one step, `classify::dated`), so it is on the hot path: chrono's
 //! `NaiveDate` construction and subtraction cost more than the rest of the value's decoding.
 //! The result equals chrono's for every 4-digit year (tested exhaustively below).
 

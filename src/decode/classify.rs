@@ -322,11 +322,18 @@ fn unescape(key: &[u8]) -> Step<String> {
 /// Only shapes that arrow-cast parses identically are accepted, and the calendar is checked,
 /// so a column typed by this never fails to decode.
 pub(crate) fn date_kind(s: &[u8]) -> u16 {
-    if s.len() < 10 || !is_date(&s[..10]) {
-        return bits::STR;
-    }
+    dated(s).0
+}
+
+/// [`date_kind`] of `s`, with the days since 1970-01-01 of its date when it is `DATE` or `TS`
+/// (0 for `STR`): the fast decoder needs both, and the date is parsed once.
+#[inline]
+pub(crate) fn dated(s: &[u8]) -> (u16, i32) {
+    let Some(days) = super::civil::date_days(s) else {
+        return (bits::STR, 0);
+    };
     if s.len() == 10 {
-        return bits::DATE;
+        return (bits::DATE, days);
     }
     let t = &s[10..];
     let fraction_ok = match t.get(9..) {
@@ -344,9 +351,9 @@ pub(crate) fn date_kind(s: &[u8]) -> u16 {
             (Some(h), Some(m), Some(s)) if h < 24 && m < 60 && s < 60
         );
     if time_ok {
-        bits::TS
+        (bits::TS, days)
     } else {
-        bits::STR
+        (bits::STR, 0)
     }
 }
 
@@ -357,10 +364,6 @@ pub(crate) fn int_bits(value: i64) -> u16 {
     } else {
         bits::INT
     }
-}
-
-fn is_date(s: &[u8]) -> bool {
-    super::civil::date_days(s).is_some()
 }
 
 fn two(s: &[u8]) -> Option<u8> {

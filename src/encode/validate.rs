@@ -33,6 +33,9 @@ pub fn check_options(options: &EncoderOptions, schema: &Schema) -> Result<usize>
         )
     })?;
     check_key_type(options.target, schema.field(key_index).data_type())?;
+    for field in schema.fields() {
+        check_column_name(field.name())?;
+    }
     for name in &options.clear {
         if name == key {
             return Err(Error::invalid(
@@ -48,6 +51,25 @@ pub fn check_options(options: &EncoderOptions, schema: &Schema) -> Result<usize>
         }
     }
     Ok(key_index)
+}
+
+/// Refuses a column name the API would store but `columns=` could never select again: an empty
+/// name, or one with a comma (`columns` is a comma-separated list).
+fn check_column_name(name: &str) -> Result<()> {
+    let why = if name.is_empty() {
+        "an empty column name"
+    } else if name.contains(',') {
+        "a comma in a column name"
+    } else {
+        return Ok(());
+    };
+    Err(Error::encode(
+        name,
+        format!(
+            "{why} ({name:?}) would become an attribute that `columns=` cannot select \
+             (it is a comma-separated list); rename the column before pushing"
+        ),
+    ))
 }
 
 fn check_key_type(target: Target, data_type: &DataType) -> Result<()> {

@@ -16,7 +16,9 @@ use super::client::ApiClient;
 use super::paginate::{PageSpec, Pager};
 use super::progress::Progress;
 use super::query::Pairs;
-use crate::decode::{sort_by_key, DecodedPage, DecodedTable, FetchDecoder, KeyDeduper};
+use crate::decode::{
+    conform_batch, sort_by_key, DecodedPage, DecodedTable, FetchDecoder, KeyDeduper,
+};
 use crate::error::{Error, Result};
 
 /// Which pass the listing is in.
@@ -91,6 +93,19 @@ impl Listing {
             (Some(key), true) => without_column(batch, key),
             _ => batch,
         }
+    }
+
+    /// `batch` as a stream hands it out: with every column the listing's pages have shown so
+    /// far (null where this page lacks one), each at the widest type seen so far, then as
+    /// [`present`](Self::present) leaves it. Pages then share one schema until a column first
+    /// appears or widens (the stream's warnings name a column that widened), so a consumer can
+    /// concatenate them; the same cast as the eager table's end (`conform_batch`).
+    pub fn streamed(&self, batch: RecordBatch) -> Result<RecordBatch> {
+        let batch = match self.decoder.current_schema() {
+            Some(schema) => conform_batch(&batch, &schema)?,
+            None => batch,
+        };
+        Ok(self.present(batch))
     }
 
     /// What a stream of this listing has to say once it has ended, in the eager table's order:

@@ -11,7 +11,9 @@ const MIN_PIECE: usize = 8;
 
 /// `text` with every occurrence of `key` replaced by `***`, and also every run of at least
 /// [`MIN_PIECE`] characters that is the key's start or the key's end (what is left of the key in
-/// an excerpt cut mid-key). An empty key changes nothing.
+/// an excerpt cut mid-key). A key shorter than [`MIN_PIECE`] is replaced only where it stands
+/// as a word of its own: inside words it is ordinary text (a one-letter key would otherwise
+/// turn every such letter of a message into `***`). An empty key changes nothing.
 pub fn redact(text: &str, key: &str) -> String {
     let (bytes, key_bytes) = (text.as_bytes(), key.as_bytes());
     if key_bytes.is_empty() {
@@ -25,7 +27,9 @@ pub fn redact(text: &str, key: &str) -> String {
         // A run never starts inside a multi-byte character: the key is ASCII (a header value),
         // and ASCII bytes only ever stand for themselves in UTF-8. A key that is not ASCII is
         // matched whole only, which starts on a boundary too.
-        if run >= min && text.is_char_boundary(at) && text.is_char_boundary(at + run) {
+        let whole_word = run >= MIN_PIECE || stands_alone(bytes, at, run);
+        if run >= min && whole_word && text.is_char_boundary(at) && text.is_char_boundary(at + run)
+        {
             out.push_str(&text[copied..at]);
             out.push_str("***");
             at += run;
@@ -36,6 +40,14 @@ pub fn redact(text: &str, key: &str) -> String {
     }
     out.push_str(&text[copied..]);
     out
+}
+
+/// True when `bytes[at..at + len]` is not part of a longer word: the bytes on either side (if
+/// any) are neither letters, digits, `-` nor `_`, the characters keys are made of.
+fn stands_alone(bytes: &[u8], at: usize, len: usize) -> bool {
+    let word = |b: &u8| b.is_ascii_alphanumeric() || *b == b'-' || *b == b'_';
+    let before = at.checked_sub(1).and_then(|i| bytes.get(i));
+    !before.is_some_and(word) && !bytes.get(at + len).is_some_and(word)
 }
 
 /// The length of the piece of `key` that `rest` starts with: the whole key, else the longest
@@ -121,6 +133,20 @@ mod tests {
         assert_eq!(redact("a key k1 and k1", "k1"), "a key *** and ***");
         assert_eq!(redact("é sk-live-0123456789abcdef é", KEY), "é *** é");
         assert_eq!(redact("ключ ключ", "ключ"), "*** ***");
+    }
+
+    #[test]
+    fn a_short_key_is_replaced_only_where_it_stands_alone() {
+        // A one-letter key must not garble every word that holds its letter.
+        let message = "unknown API key a: ask an admin for a valid key (\"a\")";
+        assert_eq!(
+            redact(message, "a"),
+            "unknown API key ***: ask an admin for *** valid key (\"***\")"
+        );
+        assert_eq!(redact("k1x xk1 k1-2 k1_ k1", "k1"), "k1x xk1 k1-2 k1_ ***");
+        assert_eq!(redact("key=k1&page=2", "k1"), "key=***&page=2");
+        // From MIN_PIECE characters on, the key is replaced wherever it is.
+        assert_eq!(redact("xxsk-live-0123456789abcdefyy", KEY), "xx***yy");
     }
 
     #[test]

@@ -124,12 +124,23 @@ pub fn push_error(
 }
 
 /// `converz.exceptions.InvalidRequestError` for a push under `strict=True` whose keys the API
-/// did not know (it answered 200 and applied the other rows, so there is no status code).
-pub fn unknown_keys_error(py: Python<'_>, message: &str, endpoint: &str) -> PyResult<PyErr> {
+/// did not know. The API answered 200 and applied the other rows, so the error carries that
+/// status and the push's `result` (its `not_found` lists the keys), as a `PushError` would.
+pub fn unknown_keys_error(
+    py: Python<'_>,
+    message: &str,
+    endpoint: &str,
+    result: Py<PyAny>,
+) -> PyResult<PyErr> {
     let kwargs = PyDict::new(py);
+    kwargs.set_item("result", result)?;
+    kwargs.set_item("status_code", 200)?;
     kwargs.set_item("code", "not_found")?;
     kwargs.set_item("endpoint", endpoint)?;
-    kwargs.set_item("hint", "drop the unknown keys, or push without strict=True")?;
+    kwargs.set_item(
+        "hint",
+        "err.result.not_found lists them; drop them, or push without strict=True",
+    )?;
     let class = py
         .import("converz.exceptions")?
         .getattr("InvalidRequestError")?;

@@ -124,7 +124,9 @@ pub fn push(
             unknown.len(),
             shown.join(", ")
         );
-        return Err(unknown_keys_error(py, &message, &result.endpoint())?);
+        let endpoint = result.endpoint();
+        let result = Py::new(py, result)?.into_any();
+        return Err(unknown_keys_error(py, &message, &endpoint, result)?);
     }
     Py::new(py, result)
 }

@@ -2,6 +2,7 @@
 //! than memory. It runs the same listing engine as the eager fetch (`http::listing`), so every
 //! row arrives once, with the same repair pass and warnings. Memory is bounded by the page window
 //! (`max_concurrency` pages in flight plus the page being handed out) and one set of keys.
+//! Each page carries every column seen so far, at the widest type so far (`Listing::streamed`).
 
 use std::collections::VecDeque;
 use std::sync::Mutex;
@@ -88,7 +89,7 @@ impl PyBatchStream {
                 return Ok(None);
             };
             for batch in page.batches {
-                state.pending.push_back(state.listing.present(batch));
+                state.pending.push_back(state.listing.streamed(batch)?);
             }
         }
     }

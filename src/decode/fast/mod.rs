@@ -22,7 +22,6 @@ use std::sync::Arc;
 use arrow_array::RecordBatch;
 use arrow_schema::ArrowError;
 
-use super::civil::date_days;
 use super::framing::{decode_error, quote_or_escape, Sink};
 use super::infer::{bits, Fields, Kind};
 use super::page::fits;
@@ -217,19 +216,20 @@ impl FastSink {
             }
             (Values::Date(v), b'"') => {
                 let (text, end) = plain_string(b, i + 1)?;
-                if string_bit(text, false, self.parse_dates, seen) != bits::DATE {
+                let (bit, days) = scan::dated_bit(text, self.parse_dates, seen);
+                if bit != bits::DATE {
                     return Err(Miss::Decline);
                 }
-                v.push(date_days(text).ok_or(Miss::Decline)?);
+                v.push(days);
                 (end, bits::DATE)
             }
             (Values::Ts(v), b'"') => {
                 let (text, end) = plain_string(b, i + 1)?;
-                let bit = string_bit(text, false, self.parse_dates, seen);
+                let (bit, days) = scan::dated_bit(text, self.parse_dates, seen);
                 if bit & (bits::DATE | bits::TS) == 0 {
                     return Err(Miss::Decline);
                 }
-                v.push(scan::micros(text).ok_or(Miss::Decline)?);
+                v.push(scan::micros(text, days));
                 (end, bit)
             }
             (Values::Str(ends, data), b'"') => {

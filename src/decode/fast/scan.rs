@@ -6,8 +6,7 @@
 //! the fast path decodes exactly like the reference: the page then goes the reference way,
 //! which also produces the error for invalid JSON. Declining is always safe, only slower.
 
-use super::super::civil::date_days;
-use super::super::classify::{date_kind, int_bits};
+use super::super::classify::{date_kind, dated, int_bits};
 use super::super::framing::{is_ws, quote_or_escape};
 use super::super::infer::bits;
 
@@ -219,12 +218,24 @@ pub(crate) fn string_bit(text: &[u8], escaped: bool, parse_dates: bool, seen: u1
     }
 }
 
-/// Microseconds since the epoch of a `DATE` or `TS` string that [`date_kind`] accepted, as
-/// arrow-cast computes them (fraction digits beyond the sixth are truncated).
-pub(crate) fn micros(s: &[u8]) -> Option<i64> {
-    let day = i64::from(date_days(s)?);
+/// [`string_bit`] of an unescaped string, with the days since 1970-01-01 of its date when the
+/// bit is `DATE` or `TS`: the date is parsed once for both.
+#[inline]
+pub(crate) fn dated_bit(text: &[u8], parse_dates: bool, seen: u16) -> (u16, i32) {
+    if parse_dates && seen & bits::STR == 0 {
+        dated(text)
+    } else {
+        (bits::STR, 0)
+    }
+}
+
+/// Microseconds since the epoch of a `DATE` or `TS` string that [`date_kind`] accepted, whose
+/// date is `days` since 1970-01-01, as arrow-cast computes them (fraction digits beyond the
+/// sixth are truncated).
+pub(crate) fn micros(s: &[u8], days: i32) -> i64 {
+    let day = i64::from(days);
     if s.len() == 10 {
-        return Some(day * 86_400_000_000);
+        return day * 86_400_000_000;
     }
     let two = |k: usize| i64::from(s[k] - b'0') * 10 + i64::from(s[k + 1] - b'0');
     let secs = day * 86_400 + two(11) * 3600 + two(14) * 60 + two(17);
@@ -233,7 +244,7 @@ pub(crate) fn micros(s: &[u8]) -> Option<i64> {
     for k in 0..6 {
         frac = frac * 10 + digits.get(k).map_or(0, |d| i64::from(d - b'0'));
     }
-    Some(secs * 1_000_000 + frac)
+    secs * 1_000_000 + frac
 }
 
 #[cfg(test)]
