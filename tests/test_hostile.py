@@ -147,6 +147,22 @@ def test_hostile_responses_give_typed_errors(serve, case, operation):
     assert all(r.headers.get("x-api-key") == KEY for r in server.requests)
 
 
+def test_a_page_that_is_not_json_rows_points_at_base_url(serve):
+    server = serve(always(response("200 OK", b"<html>sign in</html>")))
+    err = failure("GET /calls", server.client())
+    assert isinstance(err, converz.DecodeError)
+    assert "base_url" in err.hint and "schema=" not in err.hint, err.hint
+
+
+def test_a_value_that_does_not_fit_its_forced_type_points_at_schema():
+    from converz.testing import Emulator
+
+    with Emulator(calls=50, reps=5) as emu, pytest.raises(converz.DecodeError) as info:
+        emu.client(progress=False).calls(schema={"rep_id": "int64"})
+    assert "rep_id" in str(info.value)
+    assert "schema=" in info.value.hint and "base_url" not in info.value.hint
+
+
 def test_a_non_transient_5xx_is_not_retried_and_says_so(serve):
     server = serve(always(response("501 Not Implemented", b"<h1>501</h1>")))
     err = failure("GET /report", server.client(retries=3))

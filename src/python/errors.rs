@@ -50,9 +50,13 @@ fn classify(err: &Error) -> (&'static str, Option<&'static str>) {
             "InvalidParameterError",
             Some("nothing was sent; fix the data and push again"),
         ),
-        Error::Decode { .. } | Error::Json(_) | Error::Arrow(_) => (
+        Error::Decode { message, .. } if is_type_mismatch(message) => ("DecodeError", Some(TYPE_HINT)),
+        Error::Arrow(_) => ("DecodeError", Some(TYPE_HINT)),
+        Error::Decode { .. } | Error::Json(_) => (
             "DecodeError",
-            Some("the response was not the JSON the API documents; pass schema= to force column types"),
+            Some("the server did not answer with the JSON rows the API documents: check that \
+                  base_url points at the Converz API (https://<tenant>.converz.co/api/v1), \
+                  not at a login page, proxy or other service"),
         ),
         Error::Closed { .. } => (
             "ConverzError",
@@ -61,6 +65,17 @@ fn classify(err: &Error) -> (&'static str, Option<&'static str>) {
         Error::Interrupted => ("ConverzError", None),
         _ => ("ConverzError", None),
     }
+}
+
+/// The hint of a page whose values do not fit the type a column was given.
+const TYPE_HINT: &str = "a column's values do not fit the type it was given (by schema= or by \
+                         the pages before): pass schema={column: type} to choose it, e.g. \
+                         \"str\" keeps any value as text";
+
+/// Whether a decode failure is a value that did not fit its column's type: arrow-json's words
+/// for it (the crate is pinned, so they are stable), kept in the message it is wrapped in.
+fn is_type_mismatch(message: &str) -> bool {
+    message.contains("whilst decoding field") || message.contains("failed to parse")
 }
 
 fn build(py: Python<'_>, err: &Error) -> PyResult<PyErr> {
