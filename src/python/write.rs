@@ -106,8 +106,12 @@ pub fn ipc_stream_bytes<'py>(
     let reader = data.into_reader()?;
     let schema = reader.schema();
     let batches = reader.collect::<Result<Vec<_>, _>>().map_err(Error::from)?;
-    let bytes = py.detach(|| write::to_ipc_stream(&schema, &batches))?;
-    Ok(PyBytes::new(py, &bytes))
+    // Written straight into the bytes object: the table plus one copy, not two.
+    let len = py.detach(|| write::ipc_stream_len(&schema, &batches))?;
+    PyBytes::new_with(py, len, |out| {
+        py.detach(|| write::ipc_stream_into(&schema, &batches, out))
+            .map_err(PyErr::from)
+    })
 }
 
 /// The table in the bytes [`ipc_stream_bytes`] made: an unpickled `Table`.

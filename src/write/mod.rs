@@ -29,7 +29,7 @@ use arrow_schema::SchemaRef;
 pub use partition::{conform_parquet, latest_time, merged_schema, parquet_schema, split_by_day};
 pub use read::{read_file, FileReader};
 pub use schema::{conform_names, merge_schemas};
-pub use serial::{from_ipc_stream, to_ipc_stream};
+pub use serial::{from_ipc_stream, ipc_stream_into, ipc_stream_len};
 use sink::Sink;
 
 use crate::decode::conform_batch;

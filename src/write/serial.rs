@@ -2,6 +2,7 @@
 //! Dask, Ray and joblib) sends for a `converz.Table`. The stream format carries the schema with
 //! its metadata, every batch boundary and every type exactly, so the copy is the same table.
 
+use std::io::Write;
 use std::sync::Arc;
 
 use arrow_array::RecordBatch;
@@ -11,15 +12,55 @@ use arrow_schema::SchemaRef;
 
 use crate::error::{Error, Result};
 
-/// `batches` (all of `schema`) as the bytes of one uncompressed IPC stream.
+/// `batches` (all of `schema`) as the bytes of one uncompressed IPC stream (the tests' reference
+/// for [`ipc_stream_into`]).
+#[cfg(test)]
 pub fn to_ipc_stream(schema: &SchemaRef, batches: &[RecordBatch]) -> Result<Vec<u8>> {
     let size = batches.iter().map(RecordBatch::get_array_memory_size).sum();
-    let mut writer = StreamWriter::try_new(Vec::with_capacity(size), schema)?;
+    write_stream(schema, batches, Vec::with_capacity(size))
+}
+
+/// The length of [`to_ipc_stream`]'s bytes, counted without keeping them: with it, the caller
+/// can write the stream straight into its final buffer ([`ipc_stream_into`]) instead of
+/// copying a finished `Vec` there (a pickled table would be in memory three times).
+pub fn ipc_stream_len(schema: &SchemaRef, batches: &[RecordBatch]) -> Result<usize> {
+    Ok(write_stream(schema, batches, Counter(0))?.0)
+}
+
+/// Writes [`to_ipc_stream`]'s bytes into `out`, which must be exactly [`ipc_stream_len`] long.
+pub fn ipc_stream_into(schema: &SchemaRef, batches: &[RecordBatch], out: &mut [u8]) -> Result<()> {
+    let rest = write_stream(schema, batches, &mut *out)?;
+    if rest.is_empty() {
+        Ok(())
+    } else {
+        Err(Error::invalid(
+            "data",
+            "the table changed while it was being pickled",
+        ))
+    }
+}
+
+fn write_stream<W: Write>(schema: &SchemaRef, batches: &[RecordBatch], out: W) -> Result<W> {
+    let mut writer = StreamWriter::try_new(out, schema)?;
     for batch in batches {
         writer.write(batch)?;
     }
     writer.finish()?;
     Ok(writer.into_inner()?)
+}
+
+/// A writer that only counts the bytes written to it.
+struct Counter(usize);
+
+impl Write for Counter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0 += buf.len();
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }
 
 /// The schema and batches of an IPC stream made by [`to_ipc_stream`].
@@ -74,6 +115,22 @@ mod tests {
         let (back_schema, back) = from_ipc_stream(&bytes).unwrap();
         assert_eq!(back_schema, schema);
         assert_eq!(back, batches);
+    }
+
+    #[test]
+    fn the_stream_written_in_place_is_the_same_bytes() {
+        let schema: SchemaRef = Arc::new(Schema::new(vec![Field::new("s", DataType::Utf8, true)]));
+        let column: ArrayRef = Arc::new(StringArray::from(vec![Some("a"), None, Some("ccc")]));
+        let batch = RecordBatch::try_new(Arc::clone(&schema), vec![column]).unwrap();
+        let batches = [batch.clone(), batch];
+        let whole = to_ipc_stream(&schema, &batches).unwrap();
+        assert_eq!(ipc_stream_len(&schema, &batches).unwrap(), whole.len());
+        let mut out = vec![0; whole.len()];
+        ipc_stream_into(&schema, &batches, &mut out).unwrap();
+        assert_eq!(out, whole);
+        // A buffer of the wrong length is an error, not a truncated or padded stream.
+        assert!(ipc_stream_into(&schema, &batches, &mut vec![0; whole.len() - 1]).is_err());
+        assert!(ipc_stream_into(&schema, &batches, &mut vec![0; whole.len() + 1]).is_err());
     }
 
     #[test]
