@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import sys
@@ -46,3 +47,54 @@ def test_ctrl_c_interrupts_a_request_in_flight(action):
             assert child.wait(timeout=30) == 0
             # Well before the 60 s answer: the call noticed the signal, it did not run out.
             assert time.monotonic() - sent < 30
+
+
+STREAM_CHILD = textwrap.dedent(
+    """
+    import sys, converz
+    client = converz.Client(base_url=sys.argv[1], api_key=sys.argv[2], progress=False)
+    stream = client.iter_calls(page_size=10)
+    print("started", flush=True)
+    try:
+        next(stream)
+    except KeyboardInterrupt:
+        pass
+    try:
+        next(stream)  # the interrupted page may count as handed out: going on would skip it
+    except RuntimeError as err:
+        print("refused" if "stopped at KeyboardInterrupt" in str(err) else str(err), flush=True)
+        sys.exit(0)
+    print("went on", flush=True)
+    sys.exit(1)
+    """
+)
+
+
+def test_a_stream_interrupted_mid_page_refuses_to_go_on():
+    with Emulator(calls=100, reps=2, latency=60.0) as emu:
+        command = [sys.executable, "-c", STREAM_CHILD, emu.url, emu.api_key]
+        with subprocess.Popen(command, stdout=subprocess.PIPE, text=True) as child:
+            assert child.stdout is not None
+            assert child.stdout.readline().strip() == "started"
+            time.sleep(0.5)
+            child.send_signal(signal.SIGINT)
+            assert child.stdout.readline().strip() == "refused"
+            assert child.wait(timeout=30) == 0
+
+
+def test_a_stream_started_before_fork_refuses_in_the_child():
+    with Emulator(calls=500, reps=2) as emu:
+        stream = emu.client(progress=False).iter_calls(page_size=50)
+        first = next(stream).num_rows
+        pid = os.fork()
+        if pid == 0:  # the child: a clear error, at once, never a hang on the parent's pages
+            try:
+                next(stream)
+                code = 1
+            except RuntimeError as err:
+                code = 0 if "fork()" in str(err) else 2
+            os._exit(code)
+        _, status = os.waitpid(pid, 0)
+        rest = sum(page.num_rows for page in stream)
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert first + rest == 500  # the parent's stream is untouched

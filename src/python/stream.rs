@@ -20,6 +20,13 @@ struct StreamState {
     listing: Listing,
     pending: VecDeque<RecordBatch>,
     started: bool,
+    /// Why the stream cannot go on, once it cannot: a page was being read when an error or a
+    /// Ctrl-C stopped it, so that page's rows may already count as handed out (their keys
+    /// kept) without having been; going on would skip them in silence.
+    broken: Option<String>,
+    /// The process that made the stream: its pages in flight are tasks of that process's
+    /// runtime, which a forked child does not have.
+    pid: u32,
 }
 
 /// Pages of a listing as Arrow tables, in order, each row once.
@@ -39,6 +46,8 @@ impl PyBatchStream {
                 listing,
                 pending: VecDeque::new(),
                 started: false,
+                broken: None,
+                pid: std::process::id(),
             })),
             warnings: Mutex::default(),
         }
@@ -70,6 +79,18 @@ impl PyBatchStream {
             return Ok(None);
         };
         state.started = true;
+        if let Some(why) = &state.broken {
+            return Err(PyRuntimeError::new_err(format!(
+                "this stream stopped at {why} while reading a page, so it cannot tell which \
+                 rows it still owes you; call iter_calls()/iter_reps() again for a new one"
+            )));
+        }
+        if state.pid != std::process::id() {
+            return Err(PyRuntimeError::new_err(
+                "this stream was started before fork() and its pages in flight stayed with the \
+                 parent process; call iter_calls()/iter_reps() again in the child",
+            ));
+        }
         loop {
             if let Some(batch) = state.pending.pop_front() {
                 let table = PyArrowTable::new(batch.schema(), vec![batch]);
@@ -81,7 +102,11 @@ impl PyBatchStream {
                 py,
                 &sink,
                 async move { listing.next_page().await.transpose() },
-            )?;
+            )
+            .inspect_err(|err| {
+                let name = err.get_type(py).name().map(|n| n.to_string());
+                state.broken = Some(name.unwrap_or_else(|_| "an error".into()));
+            })?;
             let Some(page) = page else {
                 let warnings = state.listing.warnings();
                 *self.warnings.lock().map_err(|_| poisoned())? = warnings;
@@ -89,7 +114,10 @@ impl PyBatchStream {
                 return Ok(None);
             };
             for batch in page.batches {
-                state.pending.push_back(state.listing.streamed(batch)?);
+                let batch = state.listing.streamed(batch).inspect_err(|err| {
+                    state.broken = Some(format!("an error ({err})"));
+                })?;
+                state.pending.push_back(batch);
             }
         }
     }
