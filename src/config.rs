@@ -156,10 +156,21 @@ impl ClientConfig {
 
     /// Checks the settings that can be checked without the network.
     pub fn validate(&self) -> Result<()> {
-        if self.api_key.is_empty() {
+        if self.api_key.trim().is_empty() {
             return Err(Error::invalid(
                 "api_key",
-                "no API key: pass api_key=... or set CONVERZ_API_KEY",
+                "no API key (empty or only white space): pass api_key=... or set \
+                 CONVERZ_API_KEY",
+            ));
+        }
+        // A header value: visible ASCII only. Anything else would be sent mangled, and a
+        // server echoing it back in another encoding would escape redaction. The message
+        // never shows the key.
+        if !self.api_key.bytes().all(|b| b.is_ascii_graphic()) {
+            return Err(Error::invalid(
+                "api_key",
+                "the API key holds a space, a control character or a non-ASCII character; \
+                 copy it again without them (keys are visible ASCII)",
             ));
         }
         if self.max_concurrency == 0 || self.max_concurrency > 64 {

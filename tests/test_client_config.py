@@ -119,6 +119,11 @@ BAD_SETTINGS: list[tuple[str, Any]] = [
     ("progress", 1),
     ("api_key", 123),
     ("api_key", b"secret"),
+    # Not a header value: refused before anything is sent, without showing the key.
+    ("api_key", "   "),
+    ("api_key", "secret key"),
+    ("api_key", "secret-kéy"),
+    ("api_key", "secret\n"),
 ]
 
 

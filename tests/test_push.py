@@ -181,6 +181,13 @@ def test_not_found_and_strict(write_emulator):
         # Names `columns=` could never select again.
         (pl.DataFrame({"call_id": [1], "": [1]}), {}, "empty column name"),
         (pl.DataFrame({"call_id": [1], "a,b": [1]}), {}, "comma in a column name"),
+        (pl.DataFrame({"call_id": [1], " x": [1]}), {}, "white space"),
+        (pl.DataFrame({"call_id": [1], "y\t": [1]}), {}, "white space"),
+        (
+            pa.table({"call_id": [1], "x": [1], "y": [2]}).rename_columns(["call_id", "x", "x"]),
+            {},
+            "appears twice",
+        ),
     ],
 )
 def test_bad_input_sends_nothing(write_emulator, frame, kwargs, match):

@@ -65,6 +65,10 @@ def test_pickle_repr_and_immutability(query):
             "start_date",
         ),
         (lambda: CallsQuery(columns=[""]), converz.InvalidParameterError, "columns"),
+        # An empty list is no filter on the wire: it would widen the fetch to every row.
+        (lambda: CallsQuery(rep_id=[]), converz.InvalidParameterError, "rep_id"),
+        (lambda: CallsQuery(campaign=()), converz.InvalidParameterError, "campaign"),
+        (lambda: RepsQuery(rep_id=iter([])), converz.InvalidParameterError, "rep_id"),
         (lambda: CallsQuery(bogus=1), TypeError, "bogus"),
         (lambda: ReportQuery(days=-3), converz.InvalidParameterError, "days"),
         (lambda: ReportQuery(days="7"), TypeError, "days"),

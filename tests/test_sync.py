@@ -138,7 +138,7 @@ def test_an_empty_filter_fails_like_the_python_api_before_the_directory_is_made(
     monkeypatch.setenv("CONVERZ_API_KEY", emu.api_key)
     for value in ("", ","):  # --campaign "$UNSET" must not sync every campaign
         assert main(["sync", "calls", str(path), "--campaign", value]) == 1
-        assert str(api.value) in capsys.readouterr().err
+        assert api.value.message in capsys.readouterr().err
         assert not path.exists()
 
 
@@ -194,7 +194,6 @@ def test_a_wrong_typed_argument_writes_nothing_and_sends_nothing(emu, tmp_path):
             {"campaign": ["support", "sales"], "end_date": "2025-09-30", "columns": ["duration"]},
             "43f717f614db3688",
         ),
-        ({"campaign": []}, "c5117d2c2c87c81e"),
         ({}, "c3ba1b0e85e42d02"),
         ({"rep_id": "a", "vendor_call_id": ("x", "y")}, "1d9881979efea642"),
     ],
@@ -203,6 +202,13 @@ def test_existing_datasets_keep_their_fingerprint(filters, fingerprint):
     from converz._sync import _fingerprint, _normalise
 
     assert _fingerprint(_normalise(None, filters)[1], "parquet") == fingerprint
+
+
+def test_an_empty_list_filter_is_refused_not_synced_as_every_row(emu, tmp_path):
+    # It fetched every campaign before: a computed list that matched nothing widened the sync.
+    with pytest.raises(converz.InvalidParameterError, match=r"campaign=\[\] would match nothing"):
+        sync_calls(emu.client(progress=False), tmp_path / "x", start_date=START, campaign=[])
+    assert not (tmp_path / "x").exists()
 
 
 def test_a_file_where_the_directory_goes_is_an_invalid_path(emu, tmp_path, monkeypatch, capsys):

@@ -495,8 +495,9 @@ class Client:
         :class:`converz.Table` of one page. A page has every column the pages so far have
         shown (null where it lacks one), at the widest type so far, so pages concatenate;
         the schema changes only when a column first appears or widens (``int`` to ``float``
-        or text, named in ``stream.warnings``). Pass ``schema=`` to fix types from the start,
-        or concatenate with ``pl.concat(pages, how="diagonal_relaxed")``.
+        or text, named in ``stream.warnings``); pages handed out before that keep the narrower
+        type. For values identical to :meth:`calls`, pass ``schema=`` to fix the types from
+        the start (a column that turns to text reads as the eager table's text only then).
 
         Example:
             >>> total = 0

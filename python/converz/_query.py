@@ -129,7 +129,7 @@ def _kind(annotation: str) -> str:
 
 
 def _strings(name: str, value: Any) -> tuple[str, ...]:
-    """A list filter as a tuple of its texts: one ``str``, or an iterable of ``str``.
+    """A list filter as a tuple of its texts: one ``str``, or a non-empty iterable of ``str``.
 
     Every filter that takes a list is text in the API (``rep_id`` and ``vendor_call_id`` are
     strings too), so an item of another type is refused, never turned into text: ``[5]`` or
@@ -142,6 +142,15 @@ def _strings(name: str, value: Any) -> tuple[str, ...]:
     if isinstance(value, (bytes, Mapping)) or not hasattr(value, "__iter__"):
         raise wrong_type(name, "a string or a list of strings", value)
     items = tuple(value)
+    if not items:
+        # Sent as nothing, an empty list would fetch every row: a computed list that matched
+        # nothing must not silently widen the fetch.
+        raise InvalidParameterError(
+            f"{name}=[] would match nothing, but the API cannot ask for no rows and leaving "
+            f"the filter out would fetch every row",
+            parameter=name,
+            hint=f"skip the fetch when the list is empty, or pass {name}=None for no filter",
+        )
     for index, item in enumerate(items):
         if not isinstance(item, str):
             raise InvalidParameterTypeError(

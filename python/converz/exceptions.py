@@ -133,6 +133,13 @@ class InvalidParameterError(ConverzError, ValueError):
 
     parameter: Optional[str] = None
 
+    def __init__(self, message: str, **kwargs: Any) -> None:
+        # Every converz error says what to do next; here that is always the same.
+        kwargs.setdefault("hint", None)
+        if kwargs["hint"] is None:
+            kwargs["hint"] = "fix the parameter or data named above; nothing was sent"
+        super().__init__(message, **kwargs)
+
 
 class InvalidParameterTypeError(InvalidParameterError, TypeError):
     """A parameter has the wrong type, or a keyword is not one the call takes; nothing was sent.

@@ -33,8 +33,19 @@ pub fn check_options(options: &EncoderOptions, schema: &Schema) -> Result<usize>
         )
     })?;
     check_key_type(options.target, schema.field(key_index).data_type())?;
+    let mut names = std::collections::HashSet::with_capacity(schema.fields().len());
     for field in schema.fields() {
         check_column_name(field.name())?;
+        if !names.insert(field.name().as_str()) {
+            return Err(Error::encode(
+                field.name(),
+                format!(
+                    "the column name {:?} appears twice; the API would keep one of the two \
+                     values and drop the other, so rename or drop one",
+                    field.name()
+                ),
+            ));
+        }
     }
     for name in &options.clear {
         if name == key {
@@ -54,12 +65,15 @@ pub fn check_options(options: &EncoderOptions, schema: &Schema) -> Result<usize>
 }
 
 /// Refuses a column name the API would store but `columns=` could never select again: an empty
-/// name, or one with a comma (`columns` is a comma-separated list).
+/// name, one with a comma (`columns` is a comma-separated list), or one that starts or ends
+/// with white space (each name of `columns` is trimmed, so ` x` would select `x`).
 fn check_column_name(name: &str) -> Result<()> {
     let why = if name.is_empty() {
         "an empty column name"
     } else if name.contains(',') {
         "a comma in a column name"
+    } else if name.trim() != name {
+        "white space at the start or end of a column name"
     } else {
         return Ok(());
     };

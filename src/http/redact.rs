@@ -15,21 +15,50 @@ const MIN_PIECE: usize = 8;
 /// as a word of its own: inside words it is ordinary text (a one-letter key would otherwise
 /// turn every such letter of a message into `***`). An empty key changes nothing.
 pub fn redact(text: &str, key: &str) -> String {
-    let (bytes, key_bytes) = (text.as_bytes(), key.as_bytes());
-    if key_bytes.is_empty() {
+    if key.is_empty() {
         return text.to_owned();
     }
-    let min = key_bytes.len().min(MIN_PIECE);
+    // A server may echo the key as it was in a URL: percent-encoded (`+` as `%2B`, either case
+    // of hex digits). Those forms are redacted by the same rules, in the same pass, so a piece
+    // is replaced by the longest form it matches (the plain key and its encoding share a start).
+    let mut forms = vec![key.to_owned()];
+    for upper in [true, false] {
+        let encoded = percent_encoded(key, upper);
+        if !forms.contains(&encoded) {
+            forms.push(encoded);
+        }
+    }
+    redact_forms(text, &forms)
+}
+
+/// `key` percent-encoded as a URL query value would carry it (every byte but the unreserved
+/// `A-Z a-z 0-9 - . _ ~`), with upper- or lower-case hex digits.
+fn percent_encoded(key: &str, upper: bool) -> String {
+    let mut out = String::with_capacity(key.len());
+    for b in key.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+            out.push(char::from(b));
+        } else if upper {
+            out.push_str(&format!("%{b:02X}"));
+        } else {
+            out.push_str(&format!("%{b:02x}"));
+        }
+    }
+    out
+}
+
+/// [`redact`] of the written forms of one key.
+fn redact_forms(text: &str, forms: &[String]) -> String {
+    let bytes = text.as_bytes();
     let mut out = String::with_capacity(text.len());
     let (mut at, mut copied) = (0, 0);
     while at < bytes.len() {
-        let run = key_run(&bytes[at..], key_bytes);
-        // A run never starts inside a multi-byte character: the key is ASCII (a header value),
-        // and ASCII bytes only ever stand for themselves in UTF-8. A key that is not ASCII is
-        // matched whole only, which starts on a boundary too.
-        let whole_word = run >= MIN_PIECE || stands_alone(bytes, at, run);
-        if run >= min && whole_word && text.is_char_boundary(at) && text.is_char_boundary(at + run)
-        {
+        let run = forms
+            .iter()
+            .map(|form| piece_at(text, at, form.as_bytes()))
+            .max()
+            .unwrap_or(0);
+        if run > 0 {
             out.push_str(&text[copied..at]);
             out.push_str("***");
             at += run;
@@ -40,6 +69,22 @@ pub fn redact(text: &str, key: &str) -> String {
     }
     out.push_str(&text[copied..]);
     out
+}
+
+/// The length of the piece of `key` at `text[at..]` that is redacted, or 0.
+fn piece_at(text: &str, at: usize, key: &[u8]) -> usize {
+    let bytes = text.as_bytes();
+    let run = key_run(&bytes[at..], key);
+    let min = key.len().min(MIN_PIECE);
+    // A run never starts inside a multi-byte character: the key is ASCII (a header value),
+    // and ASCII bytes only ever stand for themselves in UTF-8. A key that is not ASCII is
+    // matched whole only, which starts on a boundary too.
+    let whole_word = run >= MIN_PIECE || stands_alone(bytes, at, run);
+    if run >= min && whole_word && text.is_char_boundary(at) && text.is_char_boundary(at + run) {
+        run
+    } else {
+        0
+    }
 }
 
 /// True when `bytes[at..at + len]` is not part of a longer word: the bytes on either side (if
@@ -133,6 +178,17 @@ mod tests {
         assert_eq!(redact("a key k1 and k1", "k1"), "a key *** and ***");
         assert_eq!(redact("é sk-live-0123456789abcdef é", KEY), "é *** é");
         assert_eq!(redact("ключ ключ", "ключ"), "*** ***");
+    }
+
+    #[test]
+    fn a_percent_encoded_echo_is_replaced_too() {
+        let key = "Zm9vYmFy+abcdefgh/12345678==";
+        let echoed = "denied: /auth?key=Zm9vYmFy%2Babcdefgh%2F12345678%3D%3D&x=1";
+        assert_eq!(redact(echoed, key), "denied: /auth?key=***&x=1");
+        let lower = "key=Zm9vYmFy%2babcdefgh%2f12345678%3d%3d";
+        assert_eq!(redact(lower, key), "key=***");
+        // A cut-off encoded echo loses its start or end like a plain one.
+        assert_eq!(redact("key=Zm9vYmFy%2Babcdef", key), "key=***");
     }
 
     #[test]
