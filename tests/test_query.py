@@ -188,3 +188,9 @@ def test_a_fractional_after_bound_keeps_rows_before_it_out(client):
     assert got["start_time"].min() >= bound
     want = times.filter(times >= bound)
     assert got.height == want.len()
+
+
+def test_the_apis_comma_form_of_groupby_is_refused_with_the_list_form():
+    with pytest.raises(converz.InvalidParameterError, match=r"as a list, e\.g\. groupby=\["):
+        ReportQuery(groupby="date,campaign")
+    assert ReportQuery(groupby=["date", "campaign"]).groupby == ("date", "campaign")

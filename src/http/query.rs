@@ -188,9 +188,16 @@ impl ReportQuery {
         }
         for value in &self.groupby {
             if !GROUPBY_VALUES.contains(&value.as_str()) {
+                let list_form = if value.contains(',') {
+                    " (give several as a list, e.g. groupby=[\"date\", \"campaign\"])"
+                } else {
+                    ""
+                };
                 return Err(Error::invalid(
                     "groupby",
-                    format!("unknown value {value:?}; expected one of {GROUPBY_VALUES:?}"),
+                    format!(
+                        "unknown value {value:?}{list_form}; expected one of {GROUPBY_VALUES:?}"
+                    ),
                 ));
             }
         }
