@@ -178,6 +178,12 @@ def test_not_found_and_strict(write_emulator):
         (pl.DataFrame({"call_id": [1], "a": [1]}), {"to": "users"}, "to"),
         (pl.DataFrame({"call_id": [1], "a": [1]}), {"on_duplicate": "first"}, "on_duplicate"),
         (pl.DataFrame({"rep_id": [1], "a": [1]}), {"to": "reps"}, "rep_id"),
+        # A key beyond the API's 64-bit integers (it was reported as a null key).
+        (
+            pa.table({"call_id": pa.array([2**63], pa.uint64()), "a": [1]}),
+            {},
+            "do not fit a 64-bit integer",
+        ),
         # Names `columns=` could never select again.
         (pl.DataFrame({"call_id": [1], "": [1]}), {}, "empty column name"),
         (pl.DataFrame({"call_id": [1], "a,b": [1]}), {}, "comma in a column name"),

@@ -11,6 +11,12 @@ use arrow_schema::{DataType, Schema};
 use super::{EncoderOptions, KeyValue, OnDuplicate, RowRef, Target, MAX_CHUNK_ROWS};
 use crate::error::{Error, Result};
 
+/// A cast that fails on a value the target type cannot hold instead of making it null.
+const EXACT: arrow_cast::CastOptions<'static> = arrow_cast::CastOptions {
+    safe: false,
+    format_options: arrow_cast::display::FormatOptions::new(),
+};
+
 /// How many offending rows or keys an error names.
 const EXAMPLES: usize = 5;
 
@@ -180,7 +186,9 @@ pub fn key_values(batches: &[RecordBatch], key_index: usize, target: Target) -> 
     for batch in batches {
         let column = batch.column(key_index);
         let typed = match target {
-            Target::Calls => arrow_cast::cast(column, &DataType::Int64)
+            // Not the default (safe) cast: it turns a value that does not fit into a null,
+            // which would be reported as a null key the frame does not have.
+            Target::Calls => arrow_cast::cast_with_options(column, &DataType::Int64, &EXACT)
                 .map_err(|_| Error::encode(key, "has values that do not fit a 64-bit integer"))?,
             Target::Reps => arrow_cast::cast(column, &DataType::Utf8)?,
         };
