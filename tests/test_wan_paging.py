@@ -53,9 +53,7 @@ def test_every_row_once_over_a_slow_link(reference, concurrency, compression):
 @pytest.mark.parametrize("faults", [{"drop_rate": 0.3}, {"error_rate": 0.3}, {"page_cap": 700}])
 def test_faults_over_a_slow_link_lose_no_row(reference, faults):
     with _wan(**faults) as emu:
-        client = emu.client(
-            progress=False, max_concurrency=4, compression="gzip", backoff=0.01
-        )
+        client = emu.client(progress=False, max_concurrency=4, compression="gzip", backoff=0.01)
         ids = client.calls(page_size=PAGE).to_polars()["call_id"].to_list()
     assert sorted(ids) == sorted(reference)
     assert len(ids) == len(set(ids))
