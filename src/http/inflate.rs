@@ -1,6 +1,6 @@
-//! Response bodies' content coding, undone by us rather than by reqwest: a page body arrives
-//! whole as the server sent it, and is inflated in one pass on the blocking pool next to its
-//! decode, instead of in small steps on the runtime's I/O threads.
+//! Response bodies' content coding, undone by us rather than by reqwest: a page body is
+//! inflated as it arrives ([`Gunzip`]) on the blocking pool, next to its decode, instead of in
+//! small steps on the runtime's I/O threads; other bodies are inflated whole ([`gunzip`]).
 //!
 //! Exact by construction: `gzip` and its alias `x-gzip` (RFC 9110 §8.4.1.3, any case) are
 //! inflated; a body of several gzip members (RFC 1952 §2.2) is inflated whole; every member's
@@ -10,6 +10,7 @@
 
 use std::io::Read;
 
+use bytes::Bytes;
 use flate2::{Crc, Decompress, FlushDecompress, Status};
 use reqwest::header::{HeaderMap, CONTENT_ENCODING};
 
@@ -57,52 +58,231 @@ pub enum InflateError {
     Broken(String),
 }
 
-/// The smallest buffer grown to when a body's own size hint runs out.
-const MIN_GROWTH: usize = 64 * 1024;
-
 /// The most a deflate stream can expand (a 258-byte match in about two bits): a size hint
 /// above `compressed × this` is a lie and is not allocated.
 const MAX_DEFLATE_RATIO: usize = 1032;
 
 /// Inflates a whole gzip body of one or more members into one buffer of at most `limit`
-/// bytes.
+/// bytes ([`Gunzip`] fed the body at once).
 pub fn gunzip(body: &[u8], limit: usize) -> Result<Vec<u8>, InflateError> {
-    if body.is_empty() {
-        return Err(broken("the gzip body is empty"));
+    let mut stream = Gunzip::with_first_buffer(limit, size_hint(body, limit));
+    let mut pieces = Vec::new();
+    stream.push(body, &mut pieces)?;
+    stream.finish(&mut pieces)?;
+    Ok(match <[Bytes; 1]>::try_from(pieces) {
+        // The usual case: the stated length was right, the one buffer holds it all.
+        Ok([one]) => Vec::from(one),
+        Err(pieces) => pieces.concat(),
+    })
+}
+
+/// The size of the buffers a [`Gunzip`] fills before handing them on: large enough that a
+/// page decodes in few steps, small enough that the decoder is never far behind the wire.
+const PIECE: usize = 256 * 1024;
+
+/// Where a [`Gunzip`] is in the body.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    /// In a member's header (its bytes so far in `pending`).
+    Header,
+    /// In a member's deflate data.
+    Data,
+    /// In a member's 8-byte trailer (its bytes so far in `pending`).
+    Trailer,
+    /// After a member: another one (`1f 8b`) or the end.
+    Between,
+    /// After the last member: bytes that may only be zero padding.
+    Trailing { bytes: usize, nonzero: bool },
+}
+
+/// A gzip body inflated as it arrives, piece by piece, with the checks and errors of
+/// [`gunzip`] (which is this, fed at once): every member's CRC-32 and length checked, zero
+/// padding after the last member ignored, at most `limit` bytes inflated. Inflated bytes come
+/// out in [`PIECE`]-sized buffers as each fills, the last one at [`Gunzip::finish`].
+pub struct Gunzip {
+    phase: Phase,
+    inflater: Decompress,
+    crc: Crc,
+    /// Header or trailer bytes not yet complete, or the first byte after a member.
+    pending: Vec<u8>,
+    /// The buffer being filled.
+    out: Vec<u8>,
+    /// Bytes inflated so far, over every member.
+    total: usize,
+    limit: usize,
+    /// True until the first byte arrives.
+    empty: bool,
+}
+
+impl Gunzip {
+    /// A stream that inflates at most `limit` bytes.
+    pub fn new(limit: usize) -> Self {
+        Self::with_first_buffer(limit, PIECE)
     }
-    let mut out = Vec::with_capacity(size_hint(body, limit));
-    let mut rest = body;
-    loop {
-        rest = &rest[header_len(rest)?..];
-        let start = out.len();
-        let used = inflate_member(rest, &mut out, limit)?;
-        rest = &rest[used..];
-        let Some((trailer, after)) = rest.split_first_chunk::<8>() else {
-            return Err(broken("the gzip stream is cut off in its trailer"));
-        };
-        let member = &out[start..];
-        let mut crc = Crc::new();
-        crc.update(member);
-        let (crc_sent, size_sent) = trailer.split_at(4);
-        if crc.sum().to_le_bytes() != crc_sent {
-            return Err(broken("the gzip data fails its CRC-32 check"));
+
+    fn with_first_buffer(limit: usize, capacity: usize) -> Self {
+        Self {
+            phase: Phase::Header,
+            inflater: Decompress::new(false),
+            crc: Crc::new(),
+            pending: Vec::new(),
+            // Never room for more than one byte past the limit, so a body over it is seen
+            // before anything after that point (a corrupt byte) is.
+            out: Vec::with_capacity(capacity.min(limit.saturating_add(1)).max(1)),
+            total: 0,
+            limit,
+            empty: true,
         }
-        // ISIZE is the length modulo 2^32.
-        if (member.len() as u32).to_le_bytes() != size_sent {
-            return Err(broken("the gzip data is not the length its trailer states"));
+    }
+
+    /// Takes the next bytes of the body; appends to `pieces` every buffer filled.
+    pub fn push(&mut self, mut input: &[u8], pieces: &mut Vec<Bytes>) -> Result<(), InflateError> {
+        if !input.is_empty() {
+            self.empty = false;
         }
-        rest = after;
-        // Zero padding after the last member (a block-sized writer's) is ignored, as gzip(1)
-        // and Python's gzip do; any other byte must start another member.
-        if rest.iter().all(|&b| b == 0) {
-            return Ok(out);
+        while !input.is_empty() {
+            input = match self.phase {
+                Phase::Header => self.header(input)?,
+                Phase::Data => self.data(input, pieces)?,
+                Phase::Trailer => self.trailer(input)?,
+                Phase::Between => self.between(input),
+                Phase::Trailing { bytes, nonzero } => {
+                    self.phase = Phase::Trailing {
+                        bytes: bytes + input.len(),
+                        nonzero: nonzero || input.iter().any(|&b| b != 0),
+                    };
+                    &[]
+                }
+            };
         }
-        if !rest.starts_with(&[0x1f, 0x8b]) {
-            return Err(broken(&format!(
-                "{} bytes follow the gzip stream that are not another gzip member",
-                rest.len()
-            )));
+        Ok(())
+    }
+
+    /// The body has ended: fails if it ended anywhere but after a whole member (and padding);
+    /// appends the last buffer to `pieces`.
+    pub fn finish(mut self, pieces: &mut Vec<Bytes>) -> Result<(), InflateError> {
+        if self.empty {
+            return Err(broken("the gzip body is empty"));
         }
+        if self.phase == Phase::Between && !self.pending.is_empty() {
+            self.phase = Phase::Trailing {
+                bytes: self.pending.len(),
+                nonzero: true,
+            };
+        }
+        match self.phase {
+            Phase::Header => Err(match header_len(&self.pending) {
+                Err(not_gzip) => not_gzip,
+                Ok(_) => broken("the gzip stream is cut off in a member header"),
+            }),
+            Phase::Data => Err(broken("the gzip stream is cut off inside its data")),
+            Phase::Trailer => Err(broken("the gzip stream is cut off in its trailer")),
+            Phase::Trailing {
+                bytes,
+                nonzero: true,
+            } => Err(broken(&format!(
+                "{bytes} bytes follow the gzip stream that are not another gzip member"
+            ))),
+            Phase::Between | Phase::Trailing { .. } => {
+                if !self.out.is_empty() {
+                    pieces.push(Bytes::from(std::mem::take(&mut self.out)));
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// Gathers a member header; returns the input after it.
+    fn header<'a>(&mut self, input: &'a [u8]) -> Result<&'a [u8], InflateError> {
+        let had = self.pending.len();
+        self.pending.extend_from_slice(input);
+        match header_len(&self.pending)? {
+            Some(len) => {
+                self.pending.clear();
+                self.phase = Phase::Data;
+                Ok(&input[len - had..])
+            }
+            None => Ok(&[]),
+        }
+    }
+
+    /// Inflates deflate data; returns the input after the member's data, if it ended.
+    fn data<'a>(
+        &mut self,
+        mut input: &'a [u8],
+        pieces: &mut Vec<Bytes>,
+    ) -> Result<&'a [u8], InflateError> {
+        loop {
+            if self.out.len() == self.out.capacity() {
+                let room = PIECE.min(self.limit.saturating_add(1).saturating_sub(self.total));
+                let full = std::mem::replace(&mut self.out, Vec::with_capacity(room.max(1)));
+                pieces.push(Bytes::from(full));
+            }
+            let (before_in, before_out) = (self.inflater.total_in(), self.out.len());
+            let status = self
+                .inflater
+                .decompress_vec(input, &mut self.out, FlushDecompress::None)
+                .map_err(|err| broken(&format!("the gzip data is corrupt ({err})")))?;
+            let consumed = (self.inflater.total_in() - before_in) as usize;
+            let produced = self.out.len() - before_out;
+            self.crc.update(&self.out[before_out..]);
+            self.total = self.total.saturating_add(produced);
+            if self.total > self.limit {
+                return Err(InflateError::TooLarge);
+            }
+            input = &input[consumed..];
+            if status == Status::StreamEnd {
+                self.phase = Phase::Trailer;
+                return Ok(input);
+            }
+            // More output may wait only when the buffer filled; else all input was taken.
+            if consumed == 0 && produced == 0
+                || input.is_empty() && self.out.len() < self.out.capacity()
+            {
+                return Ok(input);
+            }
+        }
+    }
+
+    /// Gathers and checks a member's trailer; returns the input after it.
+    fn trailer<'a>(&mut self, input: &'a [u8]) -> Result<&'a [u8], InflateError> {
+        let take = (8 - self.pending.len()).min(input.len());
+        self.pending.extend_from_slice(&input[..take]);
+        if let Some(trailer) = self.pending.first_chunk::<8>() {
+            let (crc_sent, size_sent) = trailer.split_at(4);
+            if self.crc.sum().to_le_bytes() != crc_sent {
+                return Err(broken("the gzip data fails its CRC-32 check"));
+            }
+            // ISIZE is the length modulo 2^32.
+            if self.crc.amount().to_le_bytes() != size_sent {
+                return Err(broken("the gzip data is not the length its trailer states"));
+            }
+            self.pending.clear();
+            self.crc.reset();
+            self.inflater.reset(false);
+            self.phase = Phase::Between;
+        }
+        Ok(&input[take..])
+    }
+
+    /// After a member: `1f 8b` starts another; anything else is trailing bytes, allowed only
+    /// if they are all zero (a block-sized writer's padding, ignored as gzip(1) and Python's
+    /// gzip do).
+    fn between<'a>(&mut self, input: &'a [u8]) -> &'a [u8] {
+        let take = (2 - self.pending.len()).min(input.len());
+        self.pending.extend_from_slice(&input[..take]);
+        match self.pending.as_slice() {
+            [0x1f] => {}
+            [0x1f, 0x8b] => self.phase = Phase::Header,
+            seen => {
+                self.phase = Phase::Trailing {
+                    bytes: seen.len(),
+                    nonzero: seen.iter().any(|&b| b != 0),
+                };
+                self.pending.clear();
+            }
+        }
+        &input[take..]
     }
 }
 
@@ -132,24 +312,20 @@ fn size_hint(body: &[u8], limit: usize) -> usize {
         .min(limit.saturating_add(1))
 }
 
-/// The length of the gzip member header at the start of `data` (RFC 1952 §2.3).
-fn header_len(data: &[u8]) -> Result<usize, InflateError> {
+/// The length of the gzip member header at the start of `data` (RFC 1952 §2.3); `None` while
+/// `data` holds only the start of one.
+fn header_len(data: &[u8]) -> Result<Option<usize>, InflateError> {
     const FHCRC: u8 = 0x02;
     const FEXTRA: u8 = 0x04;
     const FNAME: u8 = 0x08;
     const FCOMMENT: u8 = 0x10;
     const RESERVED: u8 = 0xe0;
-    let cut = || broken("the gzip stream is cut off in a member header");
-    let Some(fixed) = data.first_chunk::<10>() else {
-        return Err(if data.starts_with(&[0x1f, 0x8b][..data.len().min(2)]) {
-            cut()
-        } else {
-            broken("the body is not gzip data")
-        });
-    };
-    if fixed[..2] != [0x1f, 0x8b] {
+    if !data.starts_with(&[0x1f, 0x8b][..data.len().min(2)]) {
         return Err(broken("the body is not gzip data"));
     }
+    let Some(fixed) = data.first_chunk::<10>() else {
+        return Ok(None);
+    };
     if fixed[2] != 8 {
         return Err(broken("the gzip member uses an unknown compression method"));
     }
@@ -159,17 +335,23 @@ fn header_len(data: &[u8]) -> Result<usize, InflateError> {
     }
     let mut at = 10;
     if flags & FEXTRA != 0 {
-        let extra = data.get(at..at + 2).ok_or_else(cut)?;
+        let Some(extra) = data.get(at..at + 2) else {
+            return Ok(None);
+        };
         at += 2 + usize::from(u16::from_le_bytes([extra[0], extra[1]]));
     }
     for field in [FNAME, FCOMMENT] {
         if flags & field != 0 {
-            let text = data.get(at..).ok_or_else(cut)?;
-            at += memchr::memchr(0, text).ok_or_else(cut)? + 1;
+            let Some(end) = data.get(at..).and_then(|text| memchr::memchr(0, text)) else {
+                return Ok(None);
+            };
+            at += end + 1;
         }
     }
     if flags & FHCRC != 0 {
-        let sent = data.get(at..at + 2).ok_or_else(cut)?;
+        let Some(sent) = data.get(at..at + 2) else {
+            return Ok(None);
+        };
         let mut crc = Crc::new();
         crc.update(&data[..at]);
         if (crc.sum() as u16).to_le_bytes() != sent {
@@ -177,49 +359,7 @@ fn header_len(data: &[u8]) -> Result<usize, InflateError> {
         }
         at += 2;
     }
-    if at > data.len() {
-        return Err(cut());
-    }
-    Ok(at)
-}
-
-/// Inflates the raw deflate stream at the start of `input`, appending to `out`; returns the
-/// bytes of `input` it took.
-fn inflate_member(input: &[u8], out: &mut Vec<u8>, limit: usize) -> Result<usize, InflateError> {
-    let mut inflater = Decompress::new(false);
-    loop {
-        if out.len() == out.capacity() {
-            if out.len() > limit {
-                return Err(InflateError::TooLarge);
-            }
-            // Up to one byte past the limit, so a body over it is seen (saturating: the limit
-            // may be usize::MAX).
-            let room = limit
-                .saturating_add(1)
-                .saturating_sub(out.len())
-                .min(out.len().max(MIN_GROWTH));
-            out.reserve_exact(room);
-        }
-        let (before_in, before_out) = (inflater.total_in(), inflater.total_out());
-        let consumed = before_in as usize;
-        let status = inflater
-            .decompress_vec(&input[consumed..], out, FlushDecompress::Finish)
-            .map_err(|err| broken(&format!("the gzip data is corrupt ({err})")))?;
-        if out.len() > limit {
-            return Err(InflateError::TooLarge);
-        }
-        match status {
-            Status::StreamEnd => return Ok(inflater.total_in() as usize),
-            Status::Ok | Status::BufError => {
-                let stalled =
-                    inflater.total_in() == before_in && inflater.total_out() == before_out;
-                let all_read = inflater.total_in() as usize == input.len();
-                if out.len() < out.capacity() && (all_read || stalled) {
-                    return Err(broken("the gzip stream is cut off inside its data"));
-                }
-            }
-        }
-    }
+    Ok((at <= data.len()).then_some(at))
 }
 
 #[cfg(test)]

@@ -237,3 +237,81 @@ proptest! {
         prop_assert_eq!(gunzip(&body, usize::MAX).unwrap(), data);
     }
 }
+
+/// `body` fed to a [`Gunzip`] in pieces ending at `splits`, its pieces joined.
+fn streamed(body: &[u8], splits: &[usize], limit: usize) -> Result<Vec<u8>, InflateError> {
+    let mut stream = Gunzip::new(limit);
+    let mut pieces = Vec::new();
+    let mut start = 0;
+    for &end in splits.iter().chain([&body.len()]) {
+        let end = end.clamp(start, body.len());
+        stream.push(&body[start..end], &mut pieces)?;
+        start = end;
+    }
+    stream.finish(&mut pieces)?;
+    Ok(pieces.concat())
+}
+
+#[test]
+fn a_body_fed_byte_by_byte_inflates_as_a_whole_one() {
+    let data = sample(40_000);
+    let body = [gz(&data), gz(b"x"), vec![0; 3]].concat();
+    let every_byte: Vec<usize> = (1..body.len()).collect();
+    assert_eq!(
+        streamed(&body, &every_byte, usize::MAX).unwrap(),
+        [&data[..], b"x"].concat()
+    );
+    let cut = &body[..body.len() - 20];
+    assert_eq!(
+        streamed(cut, &every_byte, usize::MAX),
+        gunzip(cut, usize::MAX)
+    );
+}
+
+#[test]
+fn inflated_bytes_come_out_as_buffers_fill() {
+    let data = sample(3 * PIECE + 10);
+    let body = gz(&data);
+    let mut stream = Gunzip::new(usize::MAX);
+    let mut pieces = Vec::new();
+    stream.push(&body, &mut pieces).unwrap();
+    // Before the end every buffer handed on is full; the rest comes with `finish`.
+    assert_eq!(pieces.len(), 3);
+    assert!(pieces.iter().all(|piece| piece.len() == PIECE));
+    stream.finish(&mut pieces).unwrap();
+    assert_eq!(pieces.concat(), data);
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(96))]
+
+    /// However a body is split as it arrives, streaming gives what the whole body gives: the
+    /// same bytes, or the same error (cut, corrupt, trailing bytes, over the limit).
+    #[test]
+    fn any_split_gives_the_whole_body_result(
+        data in proptest::collection::vec(any::<u8>(), 0..6_000),
+        members in 1usize..4,
+        damage in 0u8..5,
+        at in any::<usize>(),
+        splits in proptest::collection::vec(any::<usize>(), 0..12),
+        limit_cut in any::<bool>(),
+    ) {
+        let step = data.len() / members + 1;
+        let mut body: Vec<u8> = data.chunks(step).flat_map(gz).collect();
+        if body.is_empty() {
+            body = gz(b"");
+        }
+        let at = at % body.len();
+        match damage {
+            1 => body.truncate(at),
+            2 => body[at] ^= 0x5a,
+            3 => body.extend_from_slice(&[0, 0, 7][..1 + at % 3]),
+            4 => body.extend_from_slice(&vec![0; 1 + at % 40]),
+            _ => {}
+        }
+        let limit = if limit_cut { data.len().saturating_sub(1 + at % 50) } else { usize::MAX };
+        let mut splits: Vec<usize> = splits.iter().map(|s| s % (body.len() + 1)).collect();
+        splits.sort_unstable();
+        prop_assert_eq!(streamed(&body, &splits, limit), gunzip(&body, limit));
+    }
+}

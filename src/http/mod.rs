@@ -1,11 +1,12 @@
 //! Talking to the API: the client (`client`) and its connection pool (`pool`), the retry policy
-//! (`retry`), the query parameters of each endpoint (`query`), concurrent paging (`paginate`),
-//! one-shot `/report` (`report`), chunked pushes (`push`), gzip bodies inflated (`inflate`),
-//! and the key kept out of server-provided text (`redact`).
+//! (`retry`), the query parameters of each endpoint (`query`), concurrent paging (`paginate`)
+//! with its requests spaced (`pacing`), one-shot `/report` (`report`), chunked pushes (`push`),
+//! gzip bodies inflated (`inflate`), and the key kept out of server-provided text (`redact`).
 
 pub mod client;
 pub mod inflate;
 pub mod listing;
+pub mod pacing;
 pub mod paginate;
 pub mod pool;
 pub mod progress;
@@ -20,4 +21,6 @@ pub use client::ApiClient;
 
 #[cfg(test)]
 mod body_limit_tests;
+#[cfg(test)]
+mod window_tests;
 pub use progress::Progress;

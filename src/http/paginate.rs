@@ -2,11 +2,14 @@
 //!
 //! The API has no total count, so the pager keeps a window of pages in flight (one tokio task
 //! each) and stops at the first short or empty page. At most `concurrency` of them are requests
-//! on the wire at once (a download permit each); a page whose body is in gives its permit to
-//! the next page and inflates and decodes on the blocking pool ([`read_body`], [`decode_read`]).
-//! The window is [`PAGES_PER_DOWNLOAD`] pages per permit: at one, a decoding page still holds
-//! its place in the window, so the link waits while pages decode (at two it would not). Two
-//! server behaviours from the contract need care (Part B §1):
+//! on the wire at once (a download permit each). A page's body is inflated and decoded on the
+//! blocking pool as it arrives ([`read_body`]); once it is in, the page's permit goes to the
+//! next page while the decode finishes.
+//! The window is `concurrency` pages plus [`DECODING_BESIDE_THE_WIRE`] while the consumer keeps
+//! up: those extra pages wait for a permit, so the one freed by a page whose body is in is
+//! taken at once, and the link does not wait while pages decode. Requests are spaced so their
+//! bodies do not all end together ([`super::pacing`]). Two server behaviours from the contract
+//! need care (Part B §1):
 //!
 //! * **Capped pages.** A server may silently serve fewer rows than `n_per_page`. A short page is
 //!   therefore only the end once the page after it comes back empty. If that next page has rows,
@@ -29,6 +32,7 @@ use tokio::task::{AbortHandle, JoinHandle};
 
 use super::client::{ApiClient, AttemptError};
 use super::inflate;
+use super::pacing::Pacing;
 use super::progress::Progress;
 use super::query::Pairs;
 use crate::decode::{DecodedPage, FetchDecoder, PageDecoder};
@@ -77,15 +81,23 @@ struct PageContext {
     /// `concurrency` permits: one per request on the wire, held from sending a page's request
     /// until its body is in (not while it decodes).
     downloads: Semaphore,
+    /// Spaces the requests so their bodies do not end together.
+    pacing: Pacing,
+    /// When the pager was made, for the timings logged at debug level.
+    started: Instant,
 }
 
-/// Pages in the window per download permit once the consumer has taken a page. Two (one on
-/// the wire and one inflating, decoding or waiting its turn) keeps a slow link busy while pages
-/// decode, but doubles what a stream holds: a 2M-row fetch into Parquet peaked at 348 MB
-/// instead of under 300 (`tests/test_cli.py`). One, until the window is bounded by bytes
-/// rather than pages. Before the first page is handed out the window is `concurrency` pages,
-/// so a consumer that stops after one page (`head(10)`) caused no request beyond those.
-const PAGES_PER_DOWNLOAD: usize = 1;
+/// Pages allowed in the window beyond `concurrency`, once the consumer has taken a page and
+/// while no decoded page waits for it. A page whose body is in gives up its permit but keeps
+/// its place in the window while it inflates and decodes; without pages beyond `concurrency`
+/// waiting for that permit, the link waits for every decode (on the WAN profile, on a busy
+/// machine, no body was on the link for over half of the fetch). Two: as many pages as the
+/// cores decode at once. Only while the consumer keeps up: once decoded pages wait for it, the
+/// window is `concurrency` pages again, so a slow consumer (a stream into Parquet) keeps about
+/// what it kept before. Before the first page is handed
+/// out the window is `concurrency` pages too, so a consumer that stops after one page
+/// (`head(10)`) caused no request beyond those.
+const DECODING_BESIDE_THE_WIRE: usize = 2;
 
 /// A page's generation, number, and its decoded rows with when its answered request was sent.
 type PageTask = JoinHandle<(u64, u64, Result<(DecodedPage, Instant)>)>;
@@ -128,6 +140,7 @@ impl Pager {
         let page_size = spec.page_size;
         let endpoint = format!("GET {}", spec.path);
         let downloads = Semaphore::new(spec.concurrency.max(1));
+        let pacing = Pacing::new(spec.concurrency);
         Self {
             ctx: Arc::new(PageContext {
                 client,
@@ -136,6 +149,8 @@ impl Pager {
                 decoder,
                 progress,
                 downloads,
+                pacing,
+                started: Instant::now(),
             }),
             page_size,
             generation: 0,
@@ -209,8 +224,8 @@ impl Pager {
     /// Starts page tasks until the window is full or the limit is reached.
     fn issue(&mut self) {
         let downloads = self.ctx.spec.concurrency.max(1);
-        let window = if self.next_to_yield > 1 {
-            downloads * PAGES_PER_DOWNLOAD
+        let window = if self.next_to_yield > 1 && self.done.is_empty() {
+            downloads + DECODING_BESIDE_THE_WIRE
         } else {
             downloads
         };
@@ -341,6 +356,7 @@ async fn fetch_page_once(
 ) -> Result<(DecodedPage, Instant), AttemptError> {
     // Never closed, so acquiring cannot fail; the permit is dropped once the body is in.
     let permit = ctx.downloads.acquire().await.ok();
+    tokio::time::sleep_until(ctx.pacing.reserve(Instant::now()).into()).await;
     let requested = Instant::now();
     let mut query = ctx.spec.query.clone();
     query.push(("page".into(), page.to_string()));
@@ -351,14 +367,35 @@ async fn fetch_page_once(
         .await?;
     let place = format!("{} page {page}", ctx.endpoint);
     let limit = page_body_limit(size);
-    let body = read_body(&mut response, &place, limit, Some(&ctx.progress)).await?;
+    let first_byte = Instant::now();
+    let decoding = read_body(
+        &mut response,
+        ctx.decoder.page(),
+        &place,
+        limit,
+        Some(&ctx.progress),
+    )
+    .await?;
     drop(permit);
-    let decoded = decode_read(body, ctx.decoder.page(), &place, limit).await?;
+    let body_in = Instant::now();
+    ctx.pacing
+        .observe(body_in.saturating_duration_since(first_byte));
+    let decoded = decoding.finish(&place).await?;
+    // Where a page's time went, for a slow fetch: the round trip, the body on the link, and
+    // the decode left once the body was in (a wire that idles shows up here).
+    log::debug!(target: "converz",
+        "{place}: sent {:.1} ms into the listing, first byte {:.1} ms later, body {:.1} ms, \
+         decoded {:.1} ms after its last byte",
+        ms(requested.saturating_duration_since(ctx.started)),
+        ms(first_byte.saturating_duration_since(requested)),
+        ms(body_in.saturating_duration_since(first_byte)),
+        ms(body_in.elapsed()),
+    );
     Ok((decoded, requested))
 }
 
 /// Reads a response body and decodes it off the I/O threads ([`read_body`], then
-/// [`decode_read`]).
+/// [`Decoding::finish`]).
 pub(crate) async fn decode_body(
     response: &mut reqwest::Response,
     decoder: PageDecoder,
@@ -366,27 +403,59 @@ pub(crate) async fn decode_body(
     limit: u64,
     progress: Option<&Progress>,
 ) -> Result<DecodedPage, AttemptError> {
-    let body = read_body(response, place, limit, progress).await?;
-    decode_read(body, decoder, place, limit).await
+    read_body(response, decoder, place, limit, progress)
+        .await?
+        .finish(place)
+        .await
 }
 
-/// A response body as it arrived, with its coding.
-pub(crate) struct ReadBody {
-    chunks: Vec<Bytes>,
-    coding: inflate::Coding,
+/// A piece of a body on its way to the worker that decodes it.
+enum Piece {
+    Bytes(Bytes),
+    /// The body ended here, whole.
+    End,
 }
 
-/// Reads a whole response body as sent. More than `limit` bytes fail the page with a decode
-/// error, not retried: reading stops, the connection is dropped, and the bytes kept so far are
-/// freed. A gzip body is inflated whether or not gzip was asked for (a proxy may compress on
-/// its own, and gzip bytes read as JSON only make an unreadable error); any other coding is a
-/// decode error that names it.
+/// A page whose body is in (or whose worker stopped early with an error), decoding.
+pub(crate) struct Decoding {
+    worker: JoinHandle<Result<DecodedPage, AttemptError>>,
+}
+
+impl Decoding {
+    /// Waits for the decoded page.
+    pub(crate) async fn finish(self, place: &str) -> Result<DecodedPage, AttemptError> {
+        match self.worker.await {
+            Ok(page) => page,
+            Err(join) => Err(AttemptError::decode(
+                place,
+                Error::Decode {
+                    endpoint: place.to_owned(),
+                    message: format!("the page decoder stopped: {join}"),
+                },
+            )),
+        }
+    }
+}
+
+/// Reads a response body, inflating (if gzip) and decoding it as it arrives in a worker on
+/// tokio's blocking pool ([`decode_pieces`]): the runtime's two I/O workers only move bytes,
+/// and a page's decode overlaps its own download, so little is left to do once its last byte
+/// is in. Returns when the body is in (the page's permit can go to the next request), with the
+/// decode still running.
+///
+/// More than `limit` bytes as sent fail the page with a decode error, not retried: reading
+/// stops, the connection is dropped, and the bytes kept so far are freed (the inflated size is
+/// held to the same limit by the worker). A gzip body is inflated whether or not gzip was asked
+/// for (a proxy may compress on its own, and gzip bytes read as JSON only make an unreadable
+/// error); any other coding is a decode error that names it. A transport failure mid-body ends
+/// the worker without finishing the page, and the attempt is retried as a whole.
 pub(crate) async fn read_body(
     response: &mut reqwest::Response,
+    decoder: PageDecoder,
     place: &str,
     limit: u64,
     progress: Option<&Progress>,
-) -> Result<ReadBody, AttemptError> {
+) -> Result<Decoding, AttemptError> {
     let coding = inflate::coding(response.headers()).map_err(|message| {
         AttemptError::decode(
             place,
@@ -396,8 +465,14 @@ pub(crate) async fn read_body(
             },
         )
     })?;
+    // Unbounded: the socket is never held back by the decode (a whole body was kept before it
+    // was decoded anyway, and the worker frees each piece as it takes it).
+    let (pieces, inbox) = tokio::sync::mpsc::unbounded_channel();
+    let owned_place = place.to_owned();
+    let worker = tokio::task::spawn_blocking(move || {
+        decode_pieces(inbox, coding, decoder, limit, &owned_place)
+    });
     let mut received = 0u64;
-    let mut chunks = Vec::new();
     loop {
         match response.chunk().await {
             Ok(Some(chunk)) => {
@@ -408,68 +483,82 @@ pub(crate) async fn read_body(
                 if let Some(progress) = progress {
                     progress.add_bytes(chunk.len() as u64);
                 }
-                chunks.push(chunk);
+                if pieces.send(Piece::Bytes(chunk)).is_err() {
+                    // The worker stopped on an error: it is the page's outcome.
+                    break;
+                }
             }
-            Ok(None) => break,
+            Ok(None) => {
+                let _ = pieces.send(Piece::End);
+                break;
+            }
             Err(err) => return Err(AttemptError::transport(place, &err)),
         }
     }
-    Ok(ReadBody { chunks, coding })
+    Ok(Decoding { worker })
 }
 
-/// Inflates (if gzip, at most `limit` bytes, see `inflate`) and decodes a body in one task on
-/// tokio's blocking pool: the runtime's two I/O workers only move bytes, and as many pages
-/// inflate and decode at once as there are pages read and cores, while later pages download.
-/// Keeping the body costs nothing extra: the decoder keeps every chunk of a page until it is
-/// finished anyway (for a fallback or re-decode). A gzip stream that is cut off, corrupt or
-/// followed by other bytes fails the attempt as a transport failure, so it is retried.
-pub(crate) async fn decode_read(
-    body: ReadBody,
+/// The worker of [`read_body`]: takes pieces of a body until its end, inflating a gzip body
+/// (at most `limit` bytes) and feeding the page's decoder as it goes. Pieces that stop without
+/// an end (the reader failed or was cancelled) end it without decoding the rest. A gzip
+/// stream that is cut off, corrupt or followed by other bytes fails the attempt as a transport
+/// failure, so it is retried.
+fn decode_pieces(
+    mut inbox: tokio::sync::mpsc::UnboundedReceiver<Piece>,
+    coding: inflate::Coding,
     mut decoder: PageDecoder,
-    place: &str,
     limit: u64,
+    place: &str,
 ) -> Result<DecodedPage, AttemptError> {
-    let owned_place = place.to_owned();
-    let decoded = tokio::task::spawn_blocking(move || {
-        let chunks = match body.coding {
-            inflate::Coding::Identity => body.chunks,
-            inflate::Coding::Gzip => vec![inflate_whole(body.chunks, limit, &owned_place)?],
-        };
-        for chunk in chunks {
-            decoder
-                .feed(chunk)
-                .map_err(|e| AttemptError::from_decoder(&owned_place, e))?;
-        }
+    let limit = usize::try_from(limit).unwrap_or(usize::MAX);
+    let mut gunzip = (coding == inflate::Coding::Gzip).then(|| inflate::Gunzip::new(limit));
+    let mut inflated = Vec::new();
+    let feed = |decoder: &mut PageDecoder, chunk: Bytes| {
         decoder
-            .finish()
-            .map_err(|e| AttemptError::from_decoder(&owned_place, e))
-    })
-    .await;
-    match decoded {
-        Ok(page) => page,
-        Err(join) => Err(AttemptError::decode(
-            place,
-            Error::Decode {
-                endpoint: place.to_owned(),
-                message: format!("the page decoder stopped: {join}"),
-            },
-        )),
+            .feed(chunk)
+            .map_err(|e| AttemptError::from_decoder(place, e))
+    };
+    loop {
+        let Some(piece) = inbox.blocking_recv() else {
+            return Err(AttemptError::decode(
+                place,
+                Error::Decode {
+                    endpoint: place.to_owned(),
+                    message: "the body stopped before its end".to_owned(),
+                },
+            ));
+        };
+        match (piece, gunzip.as_mut()) {
+            (Piece::Bytes(chunk), None) => feed(&mut decoder, chunk)?,
+            (Piece::Bytes(chunk), Some(gunzip)) => {
+                gunzip
+                    .push(&chunk, &mut inflated)
+                    .map_err(|e| inflate_failed(e, place, limit))?;
+                for piece in inflated.drain(..) {
+                    feed(&mut decoder, piece)?;
+                }
+            }
+            (Piece::End, _) => break,
+        }
     }
+    if let Some(gunzip) = gunzip {
+        gunzip
+            .finish(&mut inflated)
+            .map_err(|e| inflate_failed(e, place, limit))?;
+        for piece in inflated {
+            feed(&mut decoder, piece)?;
+        }
+    }
+    decoder
+        .finish()
+        .map_err(|e| AttemptError::from_decoder(place, e))
 }
 
-/// A gzip body, received as `chunks`, inflated whole (at most `limit` bytes).
-fn inflate_whole(chunks: Vec<Bytes>, limit: u64, place: &str) -> Result<Bytes, AttemptError> {
-    let compressed = match <[Bytes; 1]>::try_from(chunks) {
-        Ok([one]) => one,
-        Err(chunks) => Bytes::from(chunks.concat()),
-    };
-    let limit = usize::try_from(limit).unwrap_or(usize::MAX);
-    match inflate::gunzip(&compressed, limit) {
-        Ok(body) => Ok(Bytes::from(body)),
-        Err(inflate::InflateError::TooLarge) => Err(body_too_large(place, limit as u64)),
-        Err(inflate::InflateError::Broken(message)) => {
-            Err(AttemptError::broken_body(place, message))
-        }
+#[cold]
+fn inflate_failed(err: inflate::InflateError, place: &str, limit: usize) -> AttemptError {
+    match err {
+        inflate::InflateError::TooLarge => body_too_large(place, limit as u64),
+        inflate::InflateError::Broken(message) => AttemptError::broken_body(place, message),
     }
 }
 
@@ -491,4 +580,8 @@ fn body_too_large(place: &str, limit: u64) -> AttemptError {
             message,
         },
     )
+}
+
+fn ms(duration: std::time::Duration) -> f64 {
+    duration.as_secs_f64() * 1e3
 }
