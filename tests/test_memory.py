@@ -2,7 +2,8 @@
 
 A fetch's large blocks (page bodies, column buffers, string views) are mapped by the extension's
 allocator and unmapped when freed (src/alloc.rs), so a fetch into a frame peaks near the frame
-and what it frees goes back to the kernel instead of staying in malloc's heaps. `make bench`
+and what it frees goes back to the kernel instead of staying in malloc's heaps (while a fetch
+runs, up to 32 MiB of freed blocks are kept for reuse and given back when it ends). `make bench`
 measures the peak at 1M calls; these check the same properties at a size a test can afford.
 """
 
@@ -77,8 +78,10 @@ def test_a_fetch_into_a_frame_peaks_near_the_frame_and_gives_back_what_it_frees(
     mb = {k: round(v / 2**20) for k, v in m.items() if k != "rows"}
     print(f"{dest}: {mb}, peak/frame {m['peak'] / m['frame']:.2f}")
     # bench/run.py holds the 1M-call target (1.25x); a fifth of the size has more fixed cost
-    # (the pages in flight) against a smaller frame.
-    assert m["peak"] <= 1.4 * m["frame"]
+    # against a smaller frame: the pages in flight, and the freed blocks the allocator keeps
+    # for reuse while the fetch runs (up to 32 MiB; measured 1.31x without them, 1.38-1.40x
+    # with them, into polars).
+    assert m["peak"] <= 1.5 * m["frame"]
     # Frame and table dropped: their memory went back to the kernel, not into malloc's heaps
     # (before src/alloc.rs about two thirds of the peak stayed; what stays now is mostly
     # pyarrow's and numpy's).
