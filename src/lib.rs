@@ -4,6 +4,7 @@
 //! Rust, testable with `cargo test`; only `python/` and this file touch pyo3.
 #![deny(unsafe_code)]
 
+mod alloc;
 pub mod config;
 pub mod decode;
 pub mod emulator;
