@@ -68,13 +68,10 @@ static FETCHES: AtomicUsize = AtomicUsize::new(0);
 /// Held while a fetch runs: the cache of freed mappings may keep [`BUSY_CACHE_BYTES`] then, and
 /// when the last guard is dropped it unmaps all but [`IDLE_CACHE_BYTES`] of them, before the
 /// caller builds its frame. A process forked while a fetch ran keeps the larger bound (its
-/// guard's thread is gone): a bounded cost, and only for a child that allocates.
-// Unused until src/python/fetch.rs holds one around `fetch_all` (a change outside this module's
-// files, left to the lead): without it the cache keeps nothing, as before it existed.
-#[allow(dead_code)]
+/// guard's thread is gone): a bounded cost, and only for a child that allocates. The eager
+/// fetch holds one (`python::fetch`); without a guard the cache keeps nothing.
 pub(crate) struct Recycling(());
 
-#[allow(dead_code)]
 impl Recycling {
     pub(crate) fn start() -> Self {
         if FETCHES.fetch_add(1, Ordering::Relaxed) == 0 {
