@@ -27,6 +27,9 @@ struct StreamState {
     /// The process that made the stream: its pages in flight are tasks of that process's
     /// runtime, which a forked child does not have.
     pid: u32,
+    /// Held from the first page to the end, so page buffers are reused from one page to the
+    /// next instead of mapped afresh (see `alloc`); dropped with the state when the stream ends.
+    recycling: Option<crate::alloc::Recycling>,
 }
 
 /// Pages of a listing as Arrow tables, in order, each row once.
@@ -48,6 +51,7 @@ impl PyBatchStream {
                 started: false,
                 broken: None,
                 pid: std::process::id(),
+                recycling: None,
             })),
             warnings: Mutex::default(),
         }
@@ -91,6 +95,9 @@ impl PyBatchStream {
                  parent process; call iter_calls()/iter_reps() again in the child",
             ));
         }
+        state
+            .recycling
+            .get_or_insert_with(crate::alloc::Recycling::start);
         loop {
             if let Some(batch) = state.pending.pop_front() {
                 let table = PyArrowTable::new(batch.schema(), vec![batch]);
