@@ -188,6 +188,11 @@ pub struct DecodedPage {
     fast: bool,
 }
 
+/// The columns of the pages a stream has handed out, merged in page order
+/// ([`FetchDecoder::merged_schema`]).
+#[derive(Debug, Default)]
+pub struct PageColumns(Fields);
+
 /// All pages of a fetch, in one schema.
 #[derive(Debug)]
 pub struct DecodedTable {
@@ -251,6 +256,15 @@ impl FetchDecoder {
         key: Option<&str>,
     ) -> crate::Result<DecodedTable> {
         unify::finish(&self.shared.options, pages, key)
+    }
+
+    /// `seen` with `page`'s columns merged in, and the schema they add up to: what the eager
+    /// end (`finish`) would make of the pages merged so far, in the order they were merged.
+    /// A stream merges its pages in page order, so its columns come in the eager table's order
+    /// even when later pages finished decoding first.
+    pub(crate) fn merged_schema(&self, seen: &mut PageColumns, page: &DecodedPage) -> SchemaRef {
+        seen.0.merge(&page.columns);
+        infer::schema_of(&seen.0, &self.shared.options.schema_overrides)
     }
 
     /// `(pages, fast)`: pages finished so far, and how many of them took the fast path.

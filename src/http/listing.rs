@@ -17,7 +17,7 @@ use super::paginate::{PageSpec, Pager};
 use super::progress::Progress;
 use super::query::Pairs;
 use crate::decode::{
-    conform_batch, sort_by_key, DecodedPage, DecodedTable, FetchDecoder, KeyDeduper,
+    conform_batch, sort_by_key, DecodedPage, DecodedTable, FetchDecoder, KeyDeduper, PageColumns,
 };
 use crate::error::{Error, Result};
 
@@ -51,6 +51,8 @@ pub struct Listing {
     /// The key was added to a `columns=` that left it out: pages carry it for de-duplication,
     /// and [`Listing::present`] removes it before rows reach the caller.
     hidden_key: bool,
+    /// The columns of the pages a stream has handed out, for [`Listing::streamed`].
+    streamed_columns: PageColumns,
 }
 
 impl Listing {
@@ -77,6 +79,7 @@ impl Listing {
             progress,
             key: key.map(str::to_owned),
             deduper: key.map(KeyDeduper::new),
+            streamed_columns: PageColumns::default(),
             pager,
             pass: Pass::Concurrent,
             moved: 0,
@@ -95,17 +98,20 @@ impl Listing {
         }
     }
 
-    /// `batch` as a stream hands it out: with every column the listing's pages have shown so
-    /// far (null where this page lacks one), each at the widest type seen so far, then as
+    /// `page`'s batches as a stream hands them out: with every column the pages handed out so
+    /// far have shown, in the eager table's order (null where this page lacks one), each at the
+    /// widest type seen so far, then as
     /// [`present`](Self::present) leaves it. Pages then share one schema until a column first
     /// appears or widens (the stream's warnings name a column that widened), so a consumer can
     /// concatenate them; the same cast as the eager table's end (`conform_batch`).
-    pub fn streamed(&self, batch: RecordBatch) -> Result<RecordBatch> {
-        let batch = match self.decoder.current_schema() {
-            Some(schema) => conform_batch(&batch, &schema)?,
-            None => batch,
-        };
-        Ok(self.present(batch))
+    pub fn streamed(&mut self, page: DecodedPage) -> Result<Vec<RecordBatch>> {
+        let schema = self
+            .decoder
+            .merged_schema(&mut self.streamed_columns, &page);
+        page.batches
+            .iter()
+            .map(|batch| Ok(self.present(conform_batch(batch, &schema)?)))
+            .collect()
     }
 
     /// What a stream of this listing has to say once it has ended, in the eager table's order:

@@ -120,12 +120,10 @@ impl PyBatchStream {
                 *guard = None;
                 return Ok(None);
             };
-            for batch in page.batches {
-                let batch = state.listing.streamed(batch).inspect_err(|err| {
-                    state.broken = Some(format!("an error ({err})"));
-                })?;
-                state.pending.push_back(batch);
-            }
+            let batches = state.listing.streamed(page).inspect_err(|err| {
+                state.broken = Some(format!("an error ({err})"));
+            })?;
+            state.pending.extend(batches);
         }
     }
 
