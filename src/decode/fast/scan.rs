@@ -6,7 +6,7 @@
 //! the fast path decodes exactly like the reference: the page then goes the reference way,
 //! which also produces the error for invalid JSON. Declining is always safe, only slower.
 
-use super::super::classify::{date_kind, dated, int_bits};
+use super::super::classify::{dated, int_bits};
 use super::super::framing::{is_ws, quote_or_escape};
 use super::super::infer::bits;
 
@@ -211,10 +211,10 @@ fn hex4(b: &[u8], i: usize) -> Read<u32> {
 /// only looked for while the page's column has held no plain string.
 #[inline]
 pub(crate) fn string_bit(text: &[u8], escaped: bool, parse_dates: bool, seen: u16) -> u16 {
-    if parse_dates && !escaped && seen & bits::STR == 0 {
-        date_kind(text)
-    } else {
+    if escaped {
         bits::STR
+    } else {
+        dated_bit(text, parse_dates, seen).0
     }
 }
 
