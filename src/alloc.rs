@@ -139,8 +139,18 @@ unsafe fn alloc_large(cache: &Cache, size: usize, zeroed: bool) -> *mut u8 {
         }
         return block;
     }
+    if let Some(mapped) = map_fresh(len) {
+        return mapped;
+    }
+    // SAFETY: see `alloc_fallback`.
+    unsafe { alloc_fallback(size, zeroed) }
+}
+
+/// A fresh anonymous mapping of `len` bytes (reading as zeros), or `None` if the kernel
+/// refuses one.
+fn map_fresh(len: usize) -> Option<*mut u8> {
     // SAFETY: an anonymous private mapping at an address the kernel picks touches no existing
-    // memory; failure is MAP_FAILED, checked below. A fresh mapping reads as zeros.
+    // memory; failure is MAP_FAILED, checked below.
     let mapped = unsafe {
         libc::mmap(
             null_mut(),
@@ -151,11 +161,7 @@ unsafe fn alloc_large(cache: &Cache, size: usize, zeroed: bool) -> *mut u8 {
             0,
         )
     };
-    if mapped != libc::MAP_FAILED {
-        return mapped.cast();
-    }
-    // SAFETY: see `alloc_fallback`.
-    unsafe { alloc_fallback(size, zeroed) }
+    (mapped != libc::MAP_FAILED).then(|| mapped.cast())
 }
 
 /// A large block from the system allocator, for when the kernel refuses a mapping.

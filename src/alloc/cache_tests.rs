@@ -8,19 +8,7 @@ use std::sync::Arc;
 
 /// A fresh mapping of `len` bytes.
 fn map(len: usize) -> *mut u8 {
-    // SAFETY: an anonymous private mapping at an address the kernel picks.
-    let p = unsafe {
-        libc::mmap(
-            null_mut(),
-            len,
-            libc::PROT_READ | libc::PROT_WRITE,
-            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
-            -1,
-            0,
-        )
-    };
-    assert_ne!(p, libc::MAP_FAILED);
-    p.cast()
+    crate::alloc::map_fresh(len).expect("mmap failed")
 }
 
 fn unmap(p: *mut u8, len: usize) {
