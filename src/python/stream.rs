@@ -100,6 +100,13 @@ impl PyBatchStream {
             .get_or_insert_with(crate::alloc::Recycling::start);
         loop {
             if let Some(batch) = state.pending.pop_front() {
+                // A Ctrl-C that arrived while the page was fetched is raised by Python as soon
+                // as this call returns, and the page handed out with it would be lost. Raise it
+                // here instead, with the page kept for the next call.
+                if let Err(interrupt) = py.check_signals() {
+                    state.pending.push_front(batch);
+                    return Err(interrupt);
+                }
                 let table = PyArrowTable::new(batch.schema(), vec![batch]);
                 return Ok(Some(table.into_py_any(py)?));
             }
