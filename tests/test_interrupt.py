@@ -98,3 +98,31 @@ def test_a_stream_started_before_fork_refuses_in_the_child():
         rest = sum(page.num_rows for page in stream)
     assert os.waitstatus_to_exitcode(status) == 0
     assert first + rest == 500  # the parent's stream is untouched
+
+
+def test_a_signal_pending_at_hand_out_keeps_the_page_for_the_next_call():
+    # The signal is made pending and the stream asked for its next page in one C call chain
+    # (map over C iterators), so no Python bytecode runs between the two: the only place the
+    # signal can be raised is inside the stream, before it hands the page out. Raised after the
+    # page left (as Python does once a call returns), the page would be lost with the exception.
+    import _thread
+
+    import pyarrow as pa
+
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        with Emulator(calls=20_000, reps=5) as emu:
+            # The Rust stream itself: the Python wrapper's own bytecode would take the signal
+            # before the call (a signal landing in a caller's loop body is the caller's).
+            stream = iter(emu.client(progress=False).iter_calls(page_size=10_000)._raw)
+            seen = pa.table(next(stream)).column("call_id").to_pylist()
+            assert len(seen) < 10_000  # the rest of the page waits in the stream: no fetch next
+            interrupt_then_next = map(next, [iter(_thread.interrupt_main, object()), stream])
+            with pytest.raises(KeyboardInterrupt):
+                list(interrupt_then_next)
+            while (page := next(stream, None)) is not None:
+                seen.extend(pa.table(page).column("call_id").to_pylist())
+            everything = emu.client(progress=False).calls(columns=["call_id"])
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    assert sorted(seen) == sorted(pa.table(everything).column("call_id").to_pylist())
