@@ -11,6 +11,7 @@ import time
 
 import pytest
 
+import converz
 from converz.testing import Emulator
 
 CHILD = textwrap.dedent(
@@ -112,15 +113,16 @@ def test_a_signal_pending_at_hand_out_keeps_the_page_for_the_next_call():
     previous = signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         with Emulator(calls=20_000, reps=5) as emu:
-            # The Rust stream itself: the Python wrapper's own bytecode would take the signal
-            # before the call (a signal landing in a caller's loop body is the caller's).
-            stream = iter(emu.client(progress=False).iter_calls(page_size=10_000)._raw)
-            seen = pa.table(next(stream)).column("call_id").to_pylist()
+            # What a `for` loop drives: iter(stream), so no bytecode of ours runs in between.
+            stream = emu.client(progress=False).iter_calls(page_size=10_000)
+            pages = iter(stream)
+            seen = pa.table(next(pages)).column("call_id").to_pylist()
             assert len(seen) < 10_000  # the rest of the page waits in the stream: no fetch next
-            interrupt_then_next = map(next, [iter(_thread.interrupt_main, object()), stream])
+            interrupt_then_next = map(next, [iter(_thread.interrupt_main, object()), pages])
             with pytest.raises(KeyboardInterrupt):
                 list(interrupt_then_next)
-            while (page := next(stream, None)) is not None:
+            for page in stream:
+                assert isinstance(page, converz.Table)
                 seen.extend(pa.table(page).column("call_id").to_pylist())
             everything = emu.client(progress=False).calls(columns=["call_id"])
     finally:

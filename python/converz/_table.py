@@ -9,7 +9,7 @@ from __future__ import annotations
 import html
 import logging
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any, Optional
+from typing import TYPE_CHECKING, Any, Optional, cast
 
 if TYPE_CHECKING:
     import pandas
@@ -304,38 +304,33 @@ class TableStream:
         ...     page.to_polars().write_parquet(f"calls-{i}.parquet")
     """
 
-    __slots__ = ("_batches", "_done", "_raw")
+    __slots__ = ("_raw",)
 
     def __init__(self, raw: Any) -> None:
         self._raw = raw
-        self._batches: Optional[Iterator[Any]] = None
-        self._done = False
+        # The Rust stream wraps each page and logs the warnings itself: a Python __next__
+        # around it would take a Ctrl-C as the page came back, and the page would be lost.
+        # Neither callable refers to this object, so dropping it still stops the requests.
+        raw.deliver_as(Table, _log_stream_warnings)
 
     @property
     def warnings(self) -> list[str]:
         """What the listing noticed (capped pages, rows that moved); complete once exhausted."""
         return list(self._raw.warnings)
 
-    def __iter__(self) -> TableStream:
-        if self._done:
+    def __iter__(self) -> Iterator[Table]:
+        if self._raw.exhausted:
             raise RuntimeError(
                 "this stream was already consumed; call iter_calls()/iter_reps() again for a "
                 "new one"
             )
-        return self
+        # The Rust stream itself, so a `for` loop runs no bytecode of ours between a page
+        # leaving the stream and the loop variable holding it.
+        return cast(Iterator[Table], self._raw)
 
     def __next__(self) -> Table:
-        if self._batches is None:
-            self._batches = iter(self._raw)  # sends the first requests
-        try:
-            batch = next(self._batches)
-        except StopIteration:
-            if not self._done:
-                self._done = True
-                for warning in self._raw.warnings:
-                    logging.getLogger("converz").warning(warning)
-            raise
-        return Table(batch)
+        page: Table = next(self._raw)
+        return page
 
     def __reduce__(self) -> Any:
         raise TypeError(
@@ -345,6 +340,11 @@ class TableStream:
 
     def __repr__(self) -> str:
         return "converz.TableStream(...)"
+
+
+def _log_stream_warnings(warnings: list[str]) -> None:
+    for warning in warnings:
+        logging.getLogger("converz").warning(warning)
 
 
 def _unpickle_table(

@@ -5,7 +5,7 @@
 //! Each page carries every column seen so far, at the widest type so far (`Listing::streamed`).
 
 use std::collections::VecDeque;
-use std::sync::Mutex;
+use std::sync::{Mutex, OnceLock};
 
 use arrow_array::RecordBatch;
 use pyo3::exceptions::PyRuntimeError;
@@ -39,6 +39,19 @@ pub struct PyBatchStream {
     state: Mutex<Option<StreamState>>,
     /// The listing's warnings, kept once it has ended.
     warnings: Mutex<Vec<String>>,
+    /// How pages reach the caller, once `deliver_as` set it (else as Arrow tables).
+    delivery: OnceLock<Delivery>,
+}
+
+/// What the Python layer wants done at hand-out and at the end, done here rather than in a
+/// Python `__next__` around this one: Python checks for signals as a call returns, so a Ctrl-C
+/// there would drop a page this stream already counted as handed out. A `for` loop over this
+/// iterator runs no bytecode between `__next__` and binding the page.
+struct Delivery {
+    /// Called with each page's Arrow table; its result is what `__next__` returns.
+    wrap: Py<PyAny>,
+    /// Called once with the warnings when the listing has ended.
+    on_end: Py<PyAny>,
 }
 
 impl PyBatchStream {
@@ -54,7 +67,32 @@ impl PyBatchStream {
                 recycling: None,
             })),
             warnings: Mutex::default(),
+            delivery: OnceLock::new(),
         }
+    }
+
+    /// The page as the caller takes it: `wrap(table)`, or the table. The page goes back to
+    /// the front of `pending` if that fails or a signal came meanwhile, so the next call hands
+    /// it out again.
+    fn hand_out(
+        &self,
+        py: Python<'_>,
+        pending: &mut VecDeque<RecordBatch>,
+        batch: RecordBatch,
+    ) -> PyResult<Py<PyAny>> {
+        // A Ctrl-C that arrived while the page was fetched is raised by Python as soon as this
+        // call returns, and the page handed out with it would be lost. Raise it here instead.
+        let delivered = py.check_signals().and_then(|()| {
+            let table = PyArrowTable::new(batch.schema(), vec![batch.clone()]).into_py_any(py)?;
+            let Some(delivery) = self.delivery.get() else {
+                return Ok(table);
+            };
+            let page = delivery.wrap.call1(py, (table,))?;
+            // `wrap` ran Python code, which may have let a signal in without raising it yet.
+            py.check_signals()?;
+            Ok(page)
+        });
+        delivered.inspect_err(|_| pending.push_front(batch))
     }
 }
 
@@ -100,15 +138,7 @@ impl PyBatchStream {
             .get_or_insert_with(crate::alloc::Recycling::start);
         loop {
             if let Some(batch) = state.pending.pop_front() {
-                // A Ctrl-C that arrived while the page was fetched is raised by Python as soon
-                // as this call returns, and the page handed out with it would be lost. Raise it
-                // here instead, with the page kept for the next call.
-                if let Err(interrupt) = py.check_signals() {
-                    state.pending.push_front(batch);
-                    return Err(interrupt);
-                }
-                let table = PyArrowTable::new(batch.schema(), vec![batch]);
-                return Ok(Some(table.into_py_any(py)?));
+                return self.hand_out(py, &mut state.pending, batch).map(Some);
             }
             let sink = ProgressSink::new(None);
             let listing = &mut state.listing;
@@ -123,8 +153,11 @@ impl PyBatchStream {
             })?;
             let Some(page) = page else {
                 let warnings = state.listing.warnings();
-                *self.warnings.lock().map_err(|_| poisoned())? = warnings;
+                *self.warnings.lock().map_err(|_| poisoned())? = warnings.clone();
                 *guard = None;
+                if let Some(delivery) = self.delivery.get() {
+                    delivery.on_end.call1(py, (warnings,))?;
+                }
                 return Ok(None);
             };
             let batches = state.listing.streamed(page).inspect_err(|err| {
@@ -132,6 +165,20 @@ impl PyBatchStream {
             })?;
             state.pending.extend(batches);
         }
+    }
+
+    /// Pages are handed out as `wrap(table)`, and `on_end(warnings)` is called once the
+    /// listing has ended; set once, before the first page.
+    fn deliver_as(&self, wrap: Py<PyAny>, on_end: Py<PyAny>) -> PyResult<()> {
+        self.delivery
+            .set(Delivery { wrap, on_end })
+            .map_err(|_| PyRuntimeError::new_err("this stream's delivery is already set"))
+    }
+
+    /// Whether the listing has ended and every page was handed out.
+    #[getter]
+    fn exhausted(&self) -> PyResult<bool> {
+        Ok(self.state.try_lock().is_ok_and(|state| state.is_none()))
     }
 
     /// What the listing noticed (capped pages, rows that moved); complete once exhausted.
