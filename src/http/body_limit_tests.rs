@@ -1,4 +1,4 @@
-//! Tests of the page body limit (`paginate::decode_body`) against a raw socket server, gzip on:
+//! Tests of the page body limit (`body::decode_body`) against a raw socket server, gzip on:
 //! a gzip bomb is counted by what it inflates to, not by the bytes on the wire.
 
 use std::io::Write;
@@ -7,7 +7,7 @@ use flate2::write::GzEncoder;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 
-use super::paginate::{decode_body, page_body_limit, MAX_BODY_LIMIT, MIN_BODY_LIMIT};
+use super::body::{decode_body, page_body_limit, MAX_BODY_LIMIT, MIN_BODY_LIMIT};
 use super::retry::Failure;
 use crate::decode::{DecodeOptions, FetchDecoder};
 use crate::error::Error;

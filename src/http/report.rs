@@ -4,8 +4,8 @@ use std::sync::Arc;
 
 use reqwest::Method;
 
+use super::body::{decode_body, MAX_BODY_LIMIT};
 use super::client::ApiClient;
-use super::paginate::{decode_body, MAX_BODY_LIMIT};
 use super::query::Pairs;
 use crate::decode::{DecodedTable, FetchDecoder};
 use crate::error::Result;

@@ -1,0 +1,220 @@
+//! A response body into a decoded page: bodies are inflated (gzip) and decoded as they arrive,
+//! on tokio's blocking pool, within a limit on their size. Used by the pager for each page and
+//! by `/report`.
+
+use bytes::Bytes;
+use tokio::task::JoinHandle;
+
+use super::client::AttemptError;
+use super::inflate;
+use super::progress::Progress;
+use crate::decode::{DecodedPage, PageDecoder};
+use crate::error::Error;
+
+/// Bytes of body allowed per row asked for. Real rows are well under 1 KiB (a call row with
+/// its summaries is about 700 bytes); sixteen times more keeps any real page far below its
+/// limit while a server that streams without end (an endless string, `[` then whitespace, a
+/// gzip bomb) is stopped. Counted after gzip, as the bytes reach the decoder, which keeps
+/// every byte of a page until it is decoded.
+const BODY_BYTES_PER_ROW: u64 = 16 * 1024;
+
+/// The least and the most bytes one response body may have, whatever the page size.
+pub const MIN_BODY_LIMIT: u64 = 64 << 20;
+/// See [`MIN_BODY_LIMIT`]; also the limit of a `/report` answer, which has no page size.
+pub const MAX_BODY_LIMIT: u64 = 2 << 30;
+
+/// The most bytes (after gzip) a page of `rows` rows may take: [`BODY_BYTES_PER_ROW`] a row,
+/// within [`MIN_BODY_LIMIT`] and [`MAX_BODY_LIMIT`].
+pub fn page_body_limit(rows: usize) -> u64 {
+    (rows as u64)
+        .saturating_mul(BODY_BYTES_PER_ROW)
+        .clamp(MIN_BODY_LIMIT, MAX_BODY_LIMIT)
+}
+
+/// Reads a response body and decodes it off the I/O threads ([`read_body`], then
+/// [`Decoding::finish`]).
+pub(crate) async fn decode_body(
+    response: &mut reqwest::Response,
+    decoder: PageDecoder,
+    place: &str,
+    limit: u64,
+    progress: Option<&Progress>,
+) -> Result<DecodedPage, AttemptError> {
+    read_body(response, decoder, place, limit, progress)
+        .await?
+        .finish(place)
+        .await
+}
+
+/// A piece of a body on its way to the worker that decodes it.
+enum Piece {
+    Bytes(Bytes),
+    /// The body ended here, whole.
+    End,
+}
+
+/// A page whose body is in (or whose worker stopped early with an error), decoding.
+pub(crate) struct Decoding {
+    worker: JoinHandle<Result<DecodedPage, AttemptError>>,
+}
+
+impl Decoding {
+    /// Waits for the decoded page.
+    pub(crate) async fn finish(self, place: &str) -> Result<DecodedPage, AttemptError> {
+        match self.worker.await {
+            Ok(page) => page,
+            Err(join) => Err(AttemptError::decode(
+                place,
+                Error::Decode {
+                    endpoint: place.to_owned(),
+                    message: format!("the page decoder stopped: {join}"),
+                },
+            )),
+        }
+    }
+}
+
+/// Reads a response body, inflating (if gzip) and decoding it as it arrives in a worker on
+/// tokio's blocking pool ([`decode_pieces`]): the runtime's two I/O workers only move bytes,
+/// and a page's decode overlaps its own download, so little is left to do once its last byte
+/// is in. Returns when the body is in (the page's permit can go to the next request), with the
+/// decode still running.
+///
+/// More than `limit` bytes as sent fail the page with a decode error, not retried: reading
+/// stops, the connection is dropped, and the bytes kept so far are freed (the inflated size is
+/// held to the same limit by the worker). A gzip body is inflated whether or not gzip was asked
+/// for (a proxy may compress on its own, and gzip bytes read as JSON only make an unreadable
+/// error); any other coding is a decode error that names it. A transport failure mid-body ends
+/// the worker without finishing the page, and the attempt is retried as a whole.
+pub(crate) async fn read_body(
+    response: &mut reqwest::Response,
+    decoder: PageDecoder,
+    place: &str,
+    limit: u64,
+    progress: Option<&Progress>,
+) -> Result<Decoding, AttemptError> {
+    let coding = inflate::coding(response.headers()).map_err(|message| {
+        AttemptError::decode(
+            place,
+            Error::Decode {
+                endpoint: place.to_owned(),
+                message,
+            },
+        )
+    })?;
+    // Unbounded: the socket is never held back by the decode (a whole body was kept before it
+    // was decoded anyway, and the worker frees each piece as it takes it).
+    let (pieces, inbox) = tokio::sync::mpsc::unbounded_channel();
+    let owned_place = place.to_owned();
+    let worker = tokio::task::spawn_blocking(move || {
+        decode_pieces(inbox, coding, decoder, limit, &owned_place)
+    });
+    let mut received = 0u64;
+    loop {
+        match response.chunk().await {
+            Ok(Some(chunk)) => {
+                received = received.saturating_add(chunk.len() as u64);
+                if received > limit {
+                    return Err(body_too_large(place, limit));
+                }
+                if let Some(progress) = progress {
+                    progress.add_bytes(chunk.len() as u64);
+                }
+                if pieces.send(Piece::Bytes(chunk)).is_err() {
+                    // The worker stopped on an error: it is the page's outcome.
+                    break;
+                }
+            }
+            Ok(None) => {
+                let _ = pieces.send(Piece::End);
+                break;
+            }
+            Err(err) => return Err(AttemptError::transport(place, &err)),
+        }
+    }
+    Ok(Decoding { worker })
+}
+
+/// The worker of [`read_body`]: takes pieces of a body until its end, inflating a gzip body
+/// (at most `limit` bytes) and feeding the page's decoder as it goes. Pieces that stop without
+/// an end (the reader failed or was cancelled) end it without decoding the rest. A gzip
+/// stream that is cut off, corrupt or followed by other bytes fails the attempt as a transport
+/// failure, so it is retried.
+fn decode_pieces(
+    mut inbox: tokio::sync::mpsc::UnboundedReceiver<Piece>,
+    coding: inflate::Coding,
+    mut decoder: PageDecoder,
+    limit: u64,
+    place: &str,
+) -> Result<DecodedPage, AttemptError> {
+    let limit = usize::try_from(limit).unwrap_or(usize::MAX);
+    let mut gunzip = (coding == inflate::Coding::Gzip).then(|| inflate::Gunzip::new(limit));
+    let mut inflated = Vec::new();
+    let feed = |decoder: &mut PageDecoder, chunk: Bytes| {
+        decoder
+            .feed(chunk)
+            .map_err(|e| AttemptError::from_decoder(place, e))
+    };
+    loop {
+        let Some(piece) = inbox.blocking_recv() else {
+            return Err(AttemptError::decode(
+                place,
+                Error::Decode {
+                    endpoint: place.to_owned(),
+                    message: "the body stopped before its end".to_owned(),
+                },
+            ));
+        };
+        match (piece, gunzip.as_mut()) {
+            (Piece::Bytes(chunk), None) => feed(&mut decoder, chunk)?,
+            (Piece::Bytes(chunk), Some(gunzip)) => {
+                gunzip
+                    .push(&chunk, &mut inflated)
+                    .map_err(|e| inflate_failed(e, place, limit))?;
+                for piece in inflated.drain(..) {
+                    feed(&mut decoder, piece)?;
+                }
+            }
+            (Piece::End, _) => break,
+        }
+    }
+    if let Some(gunzip) = gunzip {
+        gunzip
+            .finish(&mut inflated)
+            .map_err(|e| inflate_failed(e, place, limit))?;
+        for piece in inflated {
+            feed(&mut decoder, piece)?;
+        }
+    }
+    decoder
+        .finish()
+        .map_err(|e| AttemptError::from_decoder(place, e))
+}
+
+#[cold]
+fn inflate_failed(err: inflate::InflateError, place: &str, limit: usize) -> AttemptError {
+    match err {
+        inflate::InflateError::TooLarge => body_too_large(place, limit as u64),
+        inflate::InflateError::Broken(message) => AttemptError::broken_body(place, message),
+    }
+}
+
+#[cold]
+fn body_too_large(place: &str, limit: u64) -> AttemptError {
+    let message = format!(
+        "the response body passed the {} MiB limit ({} KiB per row asked for, within {} to {} \
+         MiB): far more than real rows take, so reading stopped (an endless or runaway body?); \
+         if the rows really are this large, lower page_size",
+        limit >> 20,
+        BODY_BYTES_PER_ROW >> 10,
+        MIN_BODY_LIMIT >> 20,
+        MAX_BODY_LIMIT >> 20,
+    );
+    AttemptError::decode(
+        place,
+        Error::Decode {
+            endpoint: place.to_owned(),
+            message,
+        },
+    )
+}
