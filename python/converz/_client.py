@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, Literal, Optional, TypeVar, Union, cast
 from converz import _core
 from converz._args import check_client_settings, check_flag, check_int, wrong_type
 from converz._progress import progress_bar
-from converz._push import PushResult
+from converz._push import PushResult, arrow_input, push_arguments
 from converz._query import (
     CallsFilters,
     CallsQuery,
@@ -115,97 +115,6 @@ def _resolve_base_url(base_url: Optional[str], tenant: Optional[str]) -> str:
             hint=f"pass base_url=... or tenant='acme', or set {_ENV_URL}",
         )
     return url
-
-
-def _arrow_input(data: Any) -> Any:
-    """Anything Arrow-compatible, as an object with ``__arrow_c_stream__``."""
-    module = type(data).__module__.split(".")[0]
-    if module == "pandas":
-        # pandas' own export keeps the index; ours must not push it as a column.
-        try:
-            import pyarrow as pa
-        except ImportError as err:
-            raise ImportError(
-                "pushing a pandas DataFrame needs pyarrow: pip install 'converz[pandas]'"
-            ) from err
-        return _from_pandas(pa, data)
-    if module == "polars" and hasattr(data, "with_columns"):
-        import polars as pl
-
-        nulls = [name for name, dtype in data.schema.items() if dtype == pl.Null]
-        if nulls:
-            # polars exports a Null column with a buffer the Arrow C data interface does not
-            # define, and arrow-rs refuses it. An all-null Boolean column means the same to a
-            # push: leave unchanged, or clear when named in clear=.
-            data = data.with_columns(pl.col(nulls).cast(pl.Boolean))
-    if hasattr(data, "__arrow_c_stream__") or hasattr(data, "__arrow_c_array__"):
-        return data
-    raise InvalidParameterError(
-        f"cannot push a {type(data).__name__}: expected a polars or pandas DataFrame, a pyarrow "
-        "Table/RecordBatch/RecordBatchReader, a converz.Table, or any Arrow PyCapsule exporter",
-        parameter="df",
-    )
-
-
-def _push_arguments(
-    to: Any, clear: Any, chunk_rows: Any, on_duplicate: Any, timezone: Any, **flags: Any
-) -> list[str]:
-    """Checks push_updates' plain arguments before anything is read; returns ``clear`` as a list.
-
-    One column name is accepted for ``clear`` (``clear="qa_score"``), not iterated as letters.
-    """
-    if isinstance(clear, str):
-        clear = [clear]
-    elif clear is None:
-        clear = []
-    elif not isinstance(clear, Sequence) or not all(isinstance(c, str) for c in clear):
-        raise InvalidParameterTypeError(
-            f"clear takes column names (a str or a list of str), got {clear!r:.80}",
-            parameter="clear",
-        )
-    if isinstance(chunk_rows, bool) or not hasattr(chunk_rows, "__index__"):
-        raise InvalidParameterTypeError(
-            f"chunk_rows must be an int, got {type(chunk_rows).__name__}", parameter="chunk_rows"
-        )
-    if timezone is not None and not isinstance(timezone, str):
-        raise InvalidParameterTypeError(
-            f"timezone must be an IANA zone name such as 'Europe/Amsterdam', got "
-            f"{type(timezone).__name__}",
-            parameter="timezone",
-        )
-    for name, value in flags.items():
-        check_flag(name, value, optional=name == "progress")
-    # The core reads these as str (or None): another type would fail there naming no parameter.
-    if to is not None and not isinstance(to, str):
-        raise wrong_type("to", "'calls', 'reps' or None", to)
-    if not isinstance(on_duplicate, str):
-        raise wrong_type("on_duplicate", "'error' or 'last'", on_duplicate)
-    return list(clear)
-
-
-def _from_pandas(pa: Any, frame: Any) -> Any:
-    """A pandas frame as an Arrow table; what Arrow cannot take names the column."""
-    names = [str(name) for name in frame.columns]
-    repeated = sorted({name for name in names if names.count(name) > 1})
-    if repeated:
-        raise InvalidParameterError(
-            f"column names must be unique; repeated: {', '.join(repeated)}", parameter="df"
-        )
-    try:
-        return pa.Table.from_pandas(frame, preserve_index=False)
-    except (pa.ArrowException, ValueError, TypeError) as err:
-        for name in frame.columns:
-            try:
-                pa.array(frame[name], from_pandas=True)
-            except (pa.ArrowException, ValueError, TypeError) as column_err:
-                raise InvalidParameterError(
-                    f"column {name!r} cannot become an Arrow column ({column_err}); give it one "
-                    "type, e.g. df[col].astype(str)",
-                    parameter="df",
-                ) from err
-        raise InvalidParameterError(
-            f"the frame cannot become an Arrow table: {err}", parameter="df"
-        ) from err
 
 
 class Client:
@@ -732,7 +641,7 @@ class Client:
             >>> # qa_score of call 20 is untouched; to clear it instead:
             >>> res = client.push_updates(scores, clear=["qa_score"])  # doctest: +SKIP
         """
-        clear = _push_arguments(
+        clear = push_arguments(
             to,
             clear,
             chunk_rows,
@@ -742,7 +651,7 @@ class Client:
             strict=strict,
             progress=progress,
         )
-        data = _arrow_input(df)
+        data = arrow_input(df)
         with progress_bar(self._pick(progress), "push", unit="chunks") as callback:
             options: _PushOptions = {
                 "to": to,

@@ -1,7 +1,8 @@
-"""`PushResult` and `ChunkResult`: what a push did, chunk by chunk, and what is left to send.
+"""What a push did (`PushResult`, `ChunkResult`) and the checks before it reads a frame.
 
+`PushResult` and `ChunkResult` say what a push did, chunk by chunk, and what is left to send.
 Both are built in Rust (``converz._core``, ``src/python/push_result.rs``) as immutable
-objects; this module only gives them their public home.
+objects; this module gives them their public home.
 
 Example:
     >>> res = client.push_updates(df)  # doctest: +SKIP
@@ -12,6 +13,102 @@ Example:
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
+from converz._args import check_flag, wrong_type
 from converz._core import ChunkResult, PushResult
+from converz.exceptions import InvalidParameterError, InvalidParameterTypeError
 
 __all__ = ["ChunkResult", "PushResult"]
+
+
+def arrow_input(data: Any) -> Any:
+    """Anything Arrow-compatible, as an object with ``__arrow_c_stream__``."""
+    module = type(data).__module__.split(".")[0]
+    if module == "pandas":
+        # pandas' own export keeps the index; ours must not push it as a column.
+        try:
+            import pyarrow as pa
+        except ImportError as err:
+            raise ImportError(
+                "pushing a pandas DataFrame needs pyarrow: pip install 'converz[pandas]'"
+            ) from err
+        return _from_pandas(pa, data)
+    if module == "polars" and hasattr(data, "with_columns"):
+        import polars as pl
+
+        nulls = [name for name, dtype in data.schema.items() if dtype == pl.Null]
+        if nulls:
+            # polars exports a Null column with a buffer the Arrow C data interface does not
+            # define, and arrow-rs refuses it. An all-null Boolean column means the same to a
+            # push: leave unchanged, or clear when named in clear=.
+            data = data.with_columns(pl.col(nulls).cast(pl.Boolean))
+    if hasattr(data, "__arrow_c_stream__") or hasattr(data, "__arrow_c_array__"):
+        return data
+    raise InvalidParameterError(
+        f"cannot push a {type(data).__name__}: expected a polars or pandas DataFrame, a pyarrow "
+        "Table/RecordBatch/RecordBatchReader, a converz.Table, or any Arrow PyCapsule exporter",
+        parameter="df",
+    )
+
+
+def push_arguments(
+    to: Any, clear: Any, chunk_rows: Any, on_duplicate: Any, timezone: Any, **flags: Any
+) -> list[str]:
+    """Checks push_updates' plain arguments before anything is read; returns ``clear`` as a list.
+
+    One column name is accepted for ``clear`` (``clear="qa_score"``), not iterated as letters.
+    """
+    if isinstance(clear, str):
+        clear = [clear]
+    elif clear is None:
+        clear = []
+    elif not isinstance(clear, Sequence) or not all(isinstance(c, str) for c in clear):
+        raise InvalidParameterTypeError(
+            f"clear takes column names (a str or a list of str), got {clear!r:.80}",
+            parameter="clear",
+        )
+    if isinstance(chunk_rows, bool) or not hasattr(chunk_rows, "__index__"):
+        raise InvalidParameterTypeError(
+            f"chunk_rows must be an int, got {type(chunk_rows).__name__}", parameter="chunk_rows"
+        )
+    if timezone is not None and not isinstance(timezone, str):
+        raise InvalidParameterTypeError(
+            f"timezone must be an IANA zone name such as 'Europe/Amsterdam', got "
+            f"{type(timezone).__name__}",
+            parameter="timezone",
+        )
+    for name, value in flags.items():
+        check_flag(name, value, optional=name == "progress")
+    # The core reads these as str (or None): another type would fail there naming no parameter.
+    if to is not None and not isinstance(to, str):
+        raise wrong_type("to", "'calls', 'reps' or None", to)
+    if not isinstance(on_duplicate, str):
+        raise wrong_type("on_duplicate", "'error' or 'last'", on_duplicate)
+    return list(clear)
+
+
+def _from_pandas(pa: Any, frame: Any) -> Any:
+    """A pandas frame as an Arrow table; what Arrow cannot take names the column."""
+    names = [str(name) for name in frame.columns]
+    repeated = sorted({name for name in names if names.count(name) > 1})
+    if repeated:
+        raise InvalidParameterError(
+            f"column names must be unique; repeated: {', '.join(repeated)}", parameter="df"
+        )
+    try:
+        return pa.Table.from_pandas(frame, preserve_index=False)
+    except (pa.ArrowException, ValueError, TypeError) as err:
+        for name in frame.columns:
+            try:
+                pa.array(frame[name], from_pandas=True)
+            except (pa.ArrowException, ValueError, TypeError) as column_err:
+                raise InvalidParameterError(
+                    f"column {name!r} cannot become an Arrow column ({column_err}); give it one "
+                    "type, e.g. df[col].astype(str)",
+                    parameter="df",
+                ) from err
+        raise InvalidParameterError(
+            f"the frame cannot become an Arrow table: {err}", parameter="df"
+        ) from err
