@@ -155,6 +155,8 @@ impl PyBatchStream {
                 let warnings = state.listing.warnings();
                 *self.warnings.lock().map_err(|_| poisoned())? = warnings.clone();
                 *guard = None;
+                // Unlocked first: the callback runs Python code, which may ask `exhausted`.
+                drop(guard);
                 if let Some(delivery) = self.delivery.get() {
                     delivery.on_end.call1(py, (warnings,))?;
                 }
