@@ -13,26 +13,11 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use foldhash::fast::RandomState;
-use serde_json::Number;
 
 use super::cell::Cell;
+use super::packed::tag::{ABSENT, FALSE, FLOAT, INT, NESTED, NULL, TEXT, TRUE, UINT};
+use super::packed::Packed;
 use crate::json_write::push_string;
-
-/// A row's state in a column (the tag byte).
-const ABSENT: u8 = 0;
-const NULL: u8 = 1;
-const FALSE: u8 = 2;
-const TRUE: u8 = 3;
-/// Payload: the `i64`'s bits.
-const INT: u8 = 4;
-/// Payload: the `u64` (above `i64::MAX`).
-const UINT: u8 = 5;
-/// Payload: the `f64`'s bits.
-const FLOAT: u8 = 6;
-/// Payload: a code into the column's texts.
-const TEXT: u8 = 7;
-/// Payload: an index into the column's nested values.
-const NESTED: u8 = 8;
 
 /// Dictionary entries a column may hold before the ones no row uses any more are dropped,
 /// whatever its length (with more rows: twice the rows).
@@ -111,7 +96,7 @@ impl<'a> Value<'a> {
             Value::Bool(b) => Cell::Bool(b),
             Value::Int(i) => Cell::Number(i.into()),
             Value::UInt(u) => Cell::Number(u.into()),
-            Value::Float(f) => Number::from_f64(f).map_or(Cell::Null, Cell::Number),
+            Value::Float(f) => serde_json::Number::from_f64(f).map_or(Cell::Null, Cell::Number),
             Value::Text(text) => Cell::Text(text.into()),
             Value::Nested(cell) => cell.clone(),
         }
@@ -195,14 +180,62 @@ impl Attributes {
     /// Sets `cell` on row `row` of column `column` (from [`Self::column`]).
     #[cfg(test)]
     pub fn set(&mut self, column: usize, row: usize, cell: Cell) {
-        self.setter(column).set(row, cell);
+        let mut touched = [false];
+        let row = u32::try_from(row).expect("a test row");
+        self.set_column(
+            column,
+            &[row],
+            Packed::from_cells(vec![cell]),
+            true,
+            &mut touched,
+        );
     }
 
-    /// Sets values of column `column` (from [`Self::column`]), one body's at a time.
-    pub fn setter(&mut self, column: usize) -> Setter<'_> {
-        Setter {
-            column: &mut self.columns[column],
-            recent: vec![None; RECENT],
+    /// Sets a body's column `values` on column `column` (from [`Self::column`]): value `i` on
+    /// row `rows[i]`, skipping rows `u32::MAX` (no such row) and, unless `nulls_clear`, null
+    /// values; `touched[i]` is set for every value set. Each distinct text of the body is
+    /// looked up in the column's dictionary once.
+    pub fn set_column(
+        &mut self,
+        column: usize,
+        rows: &[u32],
+        mut values: Packed,
+        nulls_clear: bool,
+        touched: &mut [bool],
+    ) {
+        let column = &mut self.columns[column];
+        if values.has_payload() && column.payload.is_empty() {
+            column.payload = vec![0; column.tags.len()];
+        }
+        // The column's code of each body text, found on first use.
+        let mut codes: Vec<u32> = Vec::new();
+        for (at, &row) in rows.iter().enumerate() {
+            let tag = values.tags()[at];
+            if row == u32::MAX || (tag == NULL && !nulls_clear) {
+                continue;
+            }
+            let row = row as usize;
+            touched[at] = true;
+            column.tags[row] = tag;
+            let payload = match tag {
+                INT | UINT | FLOAT => values.payload(at),
+                TEXT => {
+                    let local = values.payload(at) as usize;
+                    if codes.len() <= local {
+                        codes.resize(local + 1, u32::MAX);
+                    }
+                    if codes[local] == u32::MAX {
+                        codes[local] = column.code(Arc::clone(values.text(local as u64)));
+                    }
+                    u64::from(codes[local])
+                }
+                NESTED => {
+                    column.nested.push(values.take_nested(values.payload(at)));
+                    (column.nested.len() - 1) as u64
+                }
+                _ => continue,
+            };
+            column.payload[row] = payload;
         }
     }
 
@@ -226,55 +259,6 @@ impl Attributes {
                 column.compact();
             }
         }
-    }
-}
-
-/// Slots of a setter's cache of recent texts.
-const RECENT: usize = 256;
-
-/// Sets one column's values. A body's parser shares one `Arc` per distinct text of a column,
-/// so a text's code is found by its pointer in a small cache before its text is hashed.
-pub struct Setter<'a> {
-    column: &'a mut Column,
-    /// Texts seen through this setter, by pointer: kept alive here, so a pointer is never
-    /// another text's.
-    recent: Vec<Option<(Arc<str>, u32)>>,
-}
-
-impl Setter<'_> {
-    pub fn set(&mut self, row: usize, cell: Cell) {
-        let (tag, payload) = match cell {
-            Cell::Null => (NULL, None),
-            Cell::Bool(false) => (FALSE, None),
-            Cell::Bool(true) => (TRUE, None),
-            Cell::Number(n) => number(&n),
-            Cell::Text(text) => (TEXT, Some(u64::from(self.code(text)))),
-            Cell::Nested(value) => {
-                let nested = &mut self.column.nested;
-                nested.push(Cell::Nested(value));
-                (NESTED, Some((nested.len() - 1) as u64))
-            }
-        };
-        let column = &mut *self.column;
-        column.tags[row] = tag;
-        if let Some(payload) = payload {
-            if column.payload.is_empty() {
-                column.payload = vec![0; column.tags.len()];
-            }
-            column.payload[row] = payload;
-        }
-    }
-
-    fn code(&mut self, text: Arc<str>) -> u32 {
-        let slot = (text.as_ptr() as usize >> 4) % RECENT;
-        if let Some((seen, code)) = &self.recent[slot] {
-            if Arc::ptr_eq(seen, &text) {
-                return *code;
-            }
-        }
-        let code = self.column.code(Arc::clone(&text));
-        self.recent[slot] = Some((text, code));
-        code
     }
 }
 
@@ -330,18 +314,6 @@ impl Column {
                 _ => {}
             }
         }
-    }
-}
-
-/// A number's tag and payload, kept as the variant serde_json read it (so it writes back the
-/// same: `3.0` stays a float, `3` an integer).
-fn number(n: &Number) -> (u8, Option<u64>) {
-    if n.is_f64() {
-        (FLOAT, n.as_f64().map(f64::to_bits))
-    } else if let Some(i) = n.as_i64() {
-        (INT, Some(i as u64))
-    } else {
-        (UINT, n.as_u64())
     }
 }
 

@@ -21,24 +21,6 @@ pub enum Cell {
 }
 
 impl Cell {
-    pub fn is_null(&self) -> bool {
-        matches!(self, Cell::Null)
-    }
-
-    pub fn as_str(&self) -> Option<&str> {
-        match self {
-            Cell::Text(text) => Some(text),
-            _ => None,
-        }
-    }
-
-    pub fn as_i64(&self) -> Option<i64> {
-        match self {
-            Cell::Number(n) => n.as_i64(),
-            _ => None,
-        }
-    }
-
     /// Appends the value as JSON, exactly as `serde_json` writes it.
     pub fn write(&self, out: &mut Vec<u8>) {
         match self {

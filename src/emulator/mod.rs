@@ -6,8 +6,9 @@
 //! * [`render`] writes rows as JSON; [`rows`] keeps them rendered; [`store`] holds the state.
 //! * [`contract`] lists the operations and parameters; [`query`] parses parameters; [`routes`]
 //!   serves the endpoints; [`openapi`] documents them; [`report`] aggregates.
-//! * [`post_body`] parses POST bodies into [`cell`]s ([`post_fast`] first tries the usual
-//!   columnar body); [`update`] applies them.
+//! * [`post_read`] reads POST bodies into reused buffers; [`post_body`] parses them into
+//!   [`packed`] columns ([`post_fast`] first tries the usual columnar body; the reference reads
+//!   [`cell`]s); [`update`] applies them.
 //! * [`faults`] decides which requests fail and how; [`wan`] paces bodies to a bandwidth;
 //!   [`gzip_cache`] keeps gzip page bodies so the emulator is not the bound with gzip on.
 
@@ -18,8 +19,10 @@ mod data;
 mod faults;
 mod gzip_cache;
 mod openapi;
+mod packed;
 mod post_body;
 mod post_fast;
+mod post_read;
 mod query;
 mod render;
 mod report;

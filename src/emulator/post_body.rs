@@ -1,7 +1,7 @@
 //! Parsing a POST body in one pass, straight into typed columns: serde visitors walk the JSON
-//! and each cell becomes a [`Cell`] as it is read, checked against its column's type. No
-//! `serde_json::Value` tree is built, so a 100,000-row body costs one allocation per text cell
-//! and nothing per number.
+//! and each cell becomes a [`Cell`] as it is read, checked against its column's type, and each
+//! column is packed ([`Packed`]) once read. No `serde_json::Value` tree is built. This is the
+//! reference parser: the fast path ([`super::post_fast`]) takes the usual bodies.
 
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -10,6 +10,7 @@ use std::fmt;
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 
 use super::cell::Cell;
+use super::packed::Packed;
 use super::query::ApiError;
 use super::update::{column_type, too_many_rows, ColumnType, Target, MAX_ROWS};
 
@@ -44,8 +45,8 @@ pub const MAX_COLUMNS: usize = 1_000;
 /// A body as columns: the keys, then each column's values in key order.
 #[derive(Debug, PartialEq)]
 pub struct Parsed {
-    pub keys: Option<Vec<Cell>>,
-    pub columns: Vec<(String, Vec<Cell>)>,
+    pub keys: Option<Packed>,
+    pub columns: Vec<(String, Packed)>,
     /// Row-wise: a null clears. Columnar: a null leaves the value unchanged.
     pub row_wise: bool,
 }
@@ -130,11 +131,11 @@ impl<'de> Visitor<'de> for BodyVisitor<'_> {
             } else {
                 column_type(context.target, &name)
             };
-            let values = map.next_value_seed(ColumnSeed {
+            let values = Packed::from_cells(map.next_value_seed(ColumnSeed {
                 context,
                 name: &name,
                 kind,
-            })?;
+            })?);
             if name == key {
                 parsed.keys = Some(values);
             } else if let Some(slot) = parsed.columns.iter_mut().find(|(n, _)| *n == name) {
@@ -162,8 +163,10 @@ impl<'de> Visitor<'de> for BodyVisitor<'_> {
             }
         }
         Ok(Parsed {
-            keys: Some(rows.keys),
-            columns: rows.columns,
+            keys: Some(Packed::from_cells(rows.keys)),
+            columns: (rows.columns.into_iter())
+                .map(|(name, cells)| (name, Packed::from_cells(cells)))
+                .collect(),
             row_wise: true,
         })
     }

@@ -1,8 +1,9 @@
 //! The fast path of the POST parser: a columnar body of plain values (what a client encoder
 //! writes), read with a byte scanner instead of serde's visitors. Integers and strings are
 //! read in place, floats go through `lexical-core` (exactly rounded, as serde_json's
-//! `float_roundtrip` is), and the few distinct strings of a column (labels, dates, categories)
-//! are shared: a 100,000-row body allocates per distinct value, not per cell.
+//! `float_roundtrip` is), and each value is packed as it is read ([`Packed`]: a tag byte and a
+//! payload word, the few distinct strings of a column coded once): a 100,000-row body
+//! allocates per distinct value, not per cell.
 //!
 //! It accepts a strict subset of the body grammar and answers `None` for anything else (a
 //! row-wise body, an escape, a nested value, an unusual number such as `-0` or `1e400`, a
@@ -10,20 +11,9 @@
 //! body as before and is the reference for both the result and every error. For every body it
 //! accepts, it gives exactly what that path gives (tested differentially in `tests_post.rs`).
 
-use std::collections::HashMap;
-use std::sync::Arc;
-
-use foldhash::fast::RandomState;
-
-use serde_json::Number;
-
-use super::cell::Cell;
+use super::packed::{Packed, Scalar};
 use super::post_body::{Parsed, MAX_COLUMNS};
 use super::update::{column_type, ColumnType, Target, MAX_ROWS};
-
-/// How many distinct strings a column shares (a year of dates, a few labels); values first
-/// seen after that get their own allocation.
-const SHARED_STRINGS: usize = 4_096;
 
 /// A columnar body of plain values, or `None` when the reference parser must decide.
 pub fn parse(body: &[u8], target: Target) -> Option<Parsed> {
@@ -50,6 +40,11 @@ pub fn parse(body: &[u8], target: Target) -> Option<Parsed> {
         } else {
             column_type(target, name)
         };
+        // The first column has no earlier one to size it: its commas do (a hint only: a
+        // string's own commas count too).
+        if expected == 0 {
+            expected = scan.values_ahead();
+        }
         let values = scan.column(kind, expected)?;
         // Columns are as long as each other: this one's length sizes the next.
         expected = values.len();
@@ -98,6 +93,14 @@ impl<'a> Scanner<'a> {
         (self.next()? == wanted).then_some(())
     }
 
+    /// About how many values the array starting here has: its commas up to the first `]`,
+    /// plus one (at most [`MAX_ROWS`]).
+    fn values_ahead(&self) -> usize {
+        let rest = &self.body[self.at..];
+        let end = memchr::memchr(b']', rest).unwrap_or(rest.len());
+        (memchr::memchr_iter(b',', &rest[..end]).count() + 1).min(MAX_ROWS)
+    }
+
     /// Only whitespace is left.
     fn finished(&mut self) -> bool {
         self.peek().is_none()
@@ -121,12 +124,11 @@ impl<'a> Scanner<'a> {
         std::str::from_utf8(&rest[..len]).ok()
     }
 
-    /// `[v,v,...]`: each value read as a cell and admitted by `kind`; `expected` values are
+    /// `[v,v,...]`: each value read, admitted by `kind` and packed; `expected` values are
     /// likely (room is made for them at once rather than by doubling).
-    fn column(&mut self, kind: ColumnType, expected: usize) -> Option<Vec<Cell>> {
+    fn column(&mut self, kind: ColumnType, expected: usize) -> Option<Packed> {
         self.expect(b'[')?;
-        let mut values = Vec::with_capacity(expected.min(MAX_ROWS));
-        let mut shared = Shared::default();
+        let mut values = Packed::with_capacity(expected.min(MAX_ROWS));
         if self.peek()? == b']' {
             self.at += 1;
             return Some(values);
@@ -135,14 +137,14 @@ impl<'a> Scanner<'a> {
             if values.len() == MAX_ROWS {
                 return None;
             }
-            let cell = match self.peek()? {
-                b'"' => Cell::Text(shared.get(self.string()?)),
-                b'n' => self.word(b"null", Cell::Null)?,
-                b't' => self.word(b"true", Cell::Bool(true))?,
-                b'f' => self.word(b"false", Cell::Bool(false))?,
-                _ => Cell::Number(self.number()?),
+            let value = match self.peek()? {
+                b'"' => Scalar::Text(self.string()?),
+                b'n' => self.word(b"null", Scalar::Null)?,
+                b't' => self.word(b"true", Scalar::Bool(true))?,
+                b'f' => self.word(b"false", Scalar::Bool(false))?,
+                _ => self.number()?,
             };
-            values.push(kind.admit(cell).ok()?);
+            values.push(kind.admit_scalar(value)?);
             match self.next()? {
                 b',' => continue,
                 b']' => return Some(values),
@@ -151,17 +153,17 @@ impl<'a> Scanner<'a> {
         }
     }
 
-    fn word(&mut self, word: &[u8], cell: Cell) -> Option<Cell> {
+    fn word(&mut self, word: &[u8], value: Scalar<'a>) -> Option<Scalar<'a>> {
         let end = self.at + word.len();
         (self.body.get(self.at..end)? == word).then(|| {
             self.at = end;
-            cell
+            value
         })
     }
 
     /// A number as serde_json reads it: integers that fit stay integers (`u64` when
     /// positive), a fraction or exponent makes a float. Rarer forms go to the reference.
-    fn number(&mut self) -> Option<Number> {
+    fn number(&mut self) -> Option<Scalar<'a>> {
         let start = self.at;
         let negative = self.body.get(self.at) == Some(&b'-');
         self.at += usize::from(negative);
@@ -192,7 +194,7 @@ impl<'a> Scanner<'a> {
         let text = &self.body[start..self.at];
         if float {
             let value: f64 = lexical_core::parse(text).ok()?;
-            return Number::from_f64(value).filter(|_| value.is_finite());
+            return value.is_finite().then_some(Scalar::Float(value));
         }
         // Up to 18 digits fit both i64 and u64; longer ones are left to the reference.
         if integer > 18 {
@@ -201,11 +203,10 @@ impl<'a> Scanner<'a> {
         let magnitude = integer_text
             .iter()
             .fold(0u64, |n, &d| n * 10 + u64::from(d - b'0'));
-        Some(if negative {
-            Number::from(-(magnitude as i64))
-        } else {
-            Number::from(magnitude)
-        })
+        // Both signs fit an i64, as serde_json keeps them (its `u64` of a positive one
+        // packs as the same integer).
+        let magnitude = magnitude as i64;
+        Some(Scalar::Int(if negative { -magnitude } else { magnitude }))
     }
 
     /// Skips ASCII digits; how many.
@@ -215,25 +216,5 @@ impl<'a> Scanner<'a> {
             self.at += 1;
         }
         self.at - start
-    }
-}
-
-/// A column's first distinct strings, to hand out again, keyed by their text in the body.
-#[derive(Default)]
-struct Shared<'a> {
-    strings: HashMap<&'a str, Arc<str>, RandomState>,
-}
-
-impl<'a> Shared<'a> {
-    /// `text` as a shared string: the column's earlier copy when it has one.
-    fn get(&mut self, text: &'a str) -> Arc<str> {
-        if let Some(found) = self.strings.get(text) {
-            return Arc::clone(found);
-        }
-        let shared: Arc<str> = Arc::from(text);
-        if self.strings.len() < SHARED_STRINGS {
-            self.strings.insert(text, Arc::clone(&shared));
-        }
-        shared
     }
 }

@@ -4,7 +4,7 @@
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
-use axum::body::Bytes;
+use axum::body::{Body, Bytes};
 use axum::extract::{RawQuery, State as Extract};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -15,7 +15,7 @@ use tower_http::compression::CompressionLayer;
 use super::faults::Fault;
 use super::query::{ApiError, Query};
 use super::render::{call_columns, call_object, CALL_COLUMNS, CALL_METRICS};
-use super::{contract, gzip_cache, report, update, State};
+use super::{contract, gzip_cache, post_read, report, update, State};
 
 type Shared = Arc<State>;
 
@@ -362,27 +362,34 @@ async fn post_calls(
     Extract(state): Extract<Shared>,
     headers: HeaderMap,
     RawQuery(raw): RawQuery,
-    body: Bytes,
+    body: Body,
 ) -> Response {
-    apply_post(&state, &headers, raw, &body, update::Target::Calls).await
+    apply_post(&state, &headers, raw, body, update::Target::Calls).await
 }
 
 async fn post_reps(
     Extract(state): Extract<Shared>,
     headers: HeaderMap,
     RawQuery(raw): RawQuery,
-    body: Bytes,
+    body: Body,
 ) -> Response {
-    apply_post(&state, &headers, raw, &body, update::Target::Reps).await
+    apply_post(&state, &headers, raw, body, update::Target::Reps).await
 }
 
 async fn apply_post(
     state: &State,
     headers: &HeaderMap,
     raw: Option<String>,
-    body: &[u8],
+    body: Body,
     target: update::Target,
 ) -> Response {
+    // The whole body is read before anything is answered (as the `Bytes` extractor did), so
+    // a refused request never leaves its body unread on a kept-alive connection.
+    let mut lease = post_read::Lease::start();
+    let body = match lease.read(headers, body).await {
+        Ok(body) => body,
+        Err(err) => return error(&err, false),
+    };
     if let Err(response) = admit(state, headers, false).await {
         return response;
     }

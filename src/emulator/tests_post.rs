@@ -187,6 +187,44 @@ fn pushes_into_a_fresh_store_apply_once_and_again_on_the_same_rows() {
     assert_eq!(s.call_attributes.len(), 3);
 }
 
+/// A body of more distinct texts than a column shares (each later one gets a code of its own,
+/// repeats included), keys in descending order with one repeated: both parsers pack it the
+/// same, and every row shows its own text over an earlier push's dictionary.
+#[test]
+fn many_distinct_texts_apply_to_their_rows() {
+    let mut s = fresh_store(10_000);
+    let ids: Vec<i64> = s.calls.iter().map(|c| c.call_id).collect();
+    let changes = update::parse(labels(&ids, 0).as_bytes(), Target::Calls).unwrap();
+    update::apply(&mut s, changes);
+    let mut keys: Vec<usize> = (0..ids.len()).rev().collect();
+    keys.push(5); // row 5 again: its last value wins
+    let text = |at: usize| format!("t{}", (at * 7) % 6_000);
+    let keys_text: Vec<String> = keys.iter().map(|&k| ids[k].to_string()).collect();
+    let labels: Vec<String> = (0..keys.len())
+        .map(|at| format!("\"{}\"", text(at)))
+        .collect();
+    let body = format!(
+        r#"{{"call_id":[{}],"label":[{}]}}"#,
+        keys_text.join(","),
+        labels.join(",")
+    );
+    assert!(agrees(&body, Target::Calls));
+    let answer = update::apply(
+        &mut s,
+        update::parse(body.as_bytes(), Target::Calls).unwrap(),
+    );
+    assert_eq!(answer["updated"], keys.len());
+    let mut want = vec![String::new(); ids.len()];
+    for (at, &key) in keys.iter().enumerate() {
+        want[key] = text(at);
+    }
+    for (index, want) in want.iter().enumerate() {
+        let row: serde_json::Value = serde_json::from_slice(&s.call_row(index)).unwrap();
+        assert_eq!(row["label"], *want, "row {index}");
+        assert_eq!(row["bucket"], "r0", "row {index}");
+    }
+}
+
 /// A columnar body shaped like the bench's on `ids` (4 labels, 17-digit floats with a tenth
 /// null, a year of dates, booleans, 3 categories).
 fn bench_body(ids: &[i64], rng: &mut rand::rngs::SmallRng) -> String {

@@ -7,15 +7,17 @@
 //! Unknown ids are listed in `not_found`, not created. A column that does not exist yet becomes
 //! a new attribute of the rows it is set on (other rows do not show it). The key cannot change.
 //!
-//! Speed (README, Benchmarks): bodies parse outside the lock ([`super::post_fast`] first);
-//! the apply is serial, a column at a time into the store's columnar attributes
-//! ([`super::attrs`]), so a first push to a row costs what a later one does.
+//! Speed (README, Benchmarks): bodies parse outside the lock ([`super::post_fast`] first) into
+//! columns already in the store's layout ([`super::packed`]); the apply is serial, a column at
+//! a time into the store's columnar attributes ([`super::attrs`]): stores of tags and payloads,
+//! each distinct text of a body looked up once.
 
 use std::sync::Arc;
 
 use serde_json::Value;
 
 use super::cell::Cell;
+use super::packed::{tag, Packed, Scalar};
 use super::query::ApiError;
 use super::render::{CALL_COLUMNS, REP_COLUMNS};
 use super::store::Store;
@@ -69,6 +71,22 @@ impl ColumnType {
         }
     }
 
+    /// `value` as this type stores it, or `None` when it is not one: exactly what
+    /// [`Self::admit`] does with the cell of `value`.
+    pub fn admit_scalar(self, value: Scalar<'_>) -> Option<Scalar<'_>> {
+        match (self, value) {
+            (ColumnType::Integer, Scalar::Int(i)) => Some(Scalar::Int(i)),
+            (ColumnType::Integer, Scalar::Float(f)) => integral_float(f).map(Scalar::Int),
+            (_, Scalar::Null)
+            | (ColumnType::Any, _)
+            | (ColumnType::Text, Scalar::Text(_))
+            | (ColumnType::Number, Scalar::Int(_) | Scalar::UInt(_) | Scalar::Float(_)) => {
+                Some(value)
+            }
+            _ => None,
+        }
+    }
+
     pub fn name(self) -> &'static str {
         match self {
             ColumnType::Integer => "integers",
@@ -81,11 +99,12 @@ impl ColumnType {
 
 /// An integral JSON number as `i64` (`3`, `3.0`), else `None`.
 fn integral(n: &serde_json::Number) -> Option<i64> {
-    n.as_i64().or_else(|| {
-        n.as_f64()
-            .filter(|f| f.fract() == 0.0 && f.abs() < 9.0e15)
-            .map(|f| f as i64)
-    })
+    n.as_i64().or_else(|| n.as_f64().and_then(integral_float))
+}
+
+/// An integral float as `i64` (`3.0`), else `None` (a `u64` above `i64::MAX` is not one).
+fn integral_float(f: f64) -> Option<i64> {
+    (f.fract() == 0.0 && f.abs() < 9.0e15).then_some(f as i64)
 }
 
 impl Target {
@@ -102,8 +121,8 @@ impl Target {
 /// become this before the store is locked.
 pub struct Changes {
     target: Target,
-    keys: Vec<Cell>,
-    columns: Vec<(String, Vec<Cell>)>,
+    keys: Packed,
+    columns: Vec<(String, Packed)>,
     /// Row-wise bodies: a null clears. Columnar: a null leaves the value unchanged.
     nulls_clear: bool,
 }
@@ -138,14 +157,15 @@ pub fn parse(body: &[u8], target: Target) -> Result<Changes, ApiError> {
             keys.len()
         )));
     }
-    if keys.iter().any(Cell::is_null) {
+    if keys.tags().contains(&tag::NULL) {
         return Err(missing_key(key));
     }
-    let (wanted, fits): (&str, fn(&Cell) -> bool) = match target {
-        Target::Calls => ("an integer", |k| k.as_i64().is_some()),
-        Target::Reps => ("a string", |k| k.as_str().is_some()),
+    let (wanted, fits) = match target {
+        Target::Calls => ("an integer", tag::INT),
+        Target::Reps => ("a string", tag::TEXT),
     };
-    if let Some(k) = keys.iter().find(|k| !fits(k)) {
+    if let Some(at) = keys.tags().iter().position(|&t| t != fits) {
+        let k: Cell = keys.cell(at);
         return Err(ApiError::body(format!("`{key}` must be {wanted}, got {k}")));
     }
     Ok(Changes {
@@ -156,16 +176,20 @@ pub fn parse(body: &[u8], target: Target) -> Result<Changes, ApiError> {
     })
 }
 
-/// The store rows of `keys` (`None`: no such row).
-fn find_rows(store: &Store, target: Target, keys: &[Cell]) -> Vec<Option<usize>> {
+/// A key no store row has, in [`find_rows`]' answer.
+const NOT_FOUND: u32 = u32::MAX;
+
+/// The store rows of `keys` ([`NOT_FOUND`]: no such row). Four bytes a key: a store has
+/// fewer than 2^32 - 1 rows.
+fn find_rows(store: &Store, target: Target, keys: &Packed) -> Vec<u32> {
     // Keys usually ascend as the rows do (a client pushes back what it read), so the row after
     // the last one found is tried before a binary search: a million keys, a million compares.
     let mut next = 0;
-    keys.iter()
-        .map(|k| {
+    (0..keys.len())
+        .map(|at| {
             let found = match target {
                 Target::Calls => {
-                    let id = k.as_i64().unwrap_or_default();
+                    let id = keys.as_i64(at).unwrap_or_default();
                     let calls = &store.calls;
                     match calls.get(next) {
                         Some(call) if call.call_id == id => Ok(next),
@@ -173,12 +197,14 @@ fn find_rows(store: &Store, target: Target, keys: &[Cell]) -> Vec<Option<usize>>
                     }
                 }
                 Target::Reps => {
-                    let id = k.as_str().unwrap_or_default();
+                    let id = keys.as_str(at).unwrap_or_default();
                     store.reps.binary_search_by(|r| r.rep_id.as_ref().cmp(id))
                 }
             };
             next = found.map_or_else(|at| at, |at| at + 1);
-            found.ok()
+            found.map_or(NOT_FOUND, |row| {
+                u32::try_from(row).expect("fewer than 2^32 - 1 rows")
+            })
         })
         .collect()
 }
@@ -199,45 +225,32 @@ pub fn apply(store: &mut Store, changes: Changes) -> Value {
     // Column by column: each is a run of stores into one attribute's arrays.
     let mut touched = vec![false; rows.len()];
     let mut added = Vec::new();
-    let wanted =
-        |row: &Option<usize>, value: &Cell| row.is_some() && (nulls_clear || !value.is_null());
     for (name, values) in columns {
-        let mut cells = (rows.iter().zip(values).enumerate())
-            .filter(|(_, (row, value))| wanted(row, value))
-            .peekable();
+        let wanted =
+            |(&row, &value): (&u32, &u8)| row != NOT_FOUND && (nulls_clear || value != tag::NULL);
         // A column becomes an attribute only once a value of it is set on some row.
-        if cells.peek().is_none() {
+        if !rows.iter().zip(values.tags()).any(wanted) {
             continue;
         }
         let column = attributes.column(&name);
-        let mut setter = attributes.setter(column);
-        for (at, (row, value)) in cells {
-            if let Some(index) = *row {
-                setter.set(index, value);
-                touched[at] = true;
-            }
-        }
+        attributes.set_column(column, &rows, values, nulls_clear, &mut touched);
         added.push(Arc::clone(attributes.name(column)));
     }
     attributes.collect_garbage();
-    for (row, _) in rows.iter().zip(&touched).filter(|(_, t)| **t) {
-        if let Some(index) = *row {
-            match target {
-                Target::Calls => store.mark_call_changed(index),
-                Target::Reps => store.mark_rep_changed(index),
-            }
+    for (&row, _) in rows.iter().zip(&touched).filter(|(_, t)| **t) {
+        match target {
+            Target::Calls => store.mark_call_changed(row as usize),
+            Target::Reps => store.mark_rep_changed(row as usize),
         }
     }
     for name in &added {
         remember(store, target, name);
     }
-    let not_found: Vec<Value> = keys
-        .iter()
-        .zip(&rows)
-        .filter(|(_, row)| row.is_none())
-        .map(|(k, _)| k.to_value())
+    let not_found: Vec<Value> = (rows.iter().enumerate())
+        .filter(|(_, &row)| row == NOT_FOUND)
+        .map(|(at, _)| keys.cell(at).to_value())
         .collect();
-    let updated = rows.iter().flatten().count();
+    let updated = rows.iter().filter(|&&row| row != NOT_FOUND).count();
     serde_json::json!({"updated": updated, "not_found": not_found})
 }
 

@@ -213,21 +213,31 @@ impl PushPlan {
 
     /// The JSON body of chunk `index`.
     pub fn encode(&self, index: usize) -> Result<Bytes> {
+        let mut out = Vec::new();
+        self.encode_into(index, &mut out)?;
+        Ok(Bytes::from(out))
+    }
+
+    /// Writes the JSON body of chunk `index` into `out` (emptied first): a sender reusing one
+    /// buffer for body after body touches its memory once, not once per body.
+    pub fn encode_into(&self, index: usize, out: &mut Vec<u8>) -> Result<()> {
         let rows = self
             .rows
             .get(index)
             .ok_or_else(|| Error::invalid("chunk", format!("no chunk {index}")))?;
-        Ok(Bytes::from(match rows {
+        out.clear();
+        match rows {
             Rows::Range(start, end) => {
-                self.columnar(&self.selection.runs(*start, *end), end - start)
+                self.columnar(&self.selection.runs(*start, *end), end - start, out);
             }
-            Rows::Clear(rows, columns) => self.row_wise_nulls(rows, columns),
-        }))
+            Rows::Clear(rows, columns) => self.row_wise_nulls(rows, columns, out),
+        }
+        Ok(())
     }
 
     /// `{"key":[...],"col":[...],...}`
-    fn columnar(&self, runs: &[Run], rows: usize) -> Vec<u8> {
-        let mut out = Vec::with_capacity(rows * 16 * self.names.len());
+    fn columnar(&self, runs: &[Run], rows: usize, out: &mut Vec<u8>) {
+        out.reserve(rows * 16 * self.names.len());
         out.push(b'{');
         for (column, name) in self.names.iter().enumerate() {
             if column > 0 {
@@ -239,17 +249,16 @@ impl PushPlan {
                 if n > 0 {
                     out.push(b',');
                 }
-                self.writers[*b as usize][column].write_run(run.clone(), &mut out);
+                self.writers[*b as usize][column].write_run(run.clone(), out);
             }
             out.push(b']');
         }
         out.push(b'}');
-        out
     }
 
     /// `[{"key":k,"c1":null,...},...]`, the same keys on every row.
-    fn row_wise_nulls(&self, rows: &[RowRef], columns: &[usize]) -> Vec<u8> {
-        let mut out = Vec::with_capacity(rows.len() * 24 * (1 + columns.len()));
+    fn row_wise_nulls(&self, rows: &[RowRef], columns: &[usize], out: &mut Vec<u8>) {
+        out.reserve(rows.len() * 24 * (1 + columns.len()));
         out.push(b'[');
         for (n, &(b, r)) in rows.iter().enumerate() {
             if n > 0 {
@@ -257,7 +266,7 @@ impl PushPlan {
             }
             out.push(b'{');
             out.extend_from_slice(&self.names[self.key_index]);
-            self.writers[b as usize][self.key_index].write(r as usize, &mut out);
+            self.writers[b as usize][self.key_index].write(r as usize, out);
             for &column in columns {
                 out.push(b',');
                 out.extend_from_slice(&self.names[column]);
@@ -266,7 +275,6 @@ impl PushPlan {
             out.push(b'}');
         }
         out.push(b']');
-        out
     }
 
     /// The input rows covered by `chunk_indices`, once each, in input order (for resuming).

@@ -387,3 +387,45 @@ fn encode_throughput() {
         bytes / 1_000_000
     );
 }
+
+/// A sender writes body after body into one reused buffer: each comes out exactly as a body
+/// written into a fresh one, whatever the buffer held before (a longer body, a row-wise one).
+#[test]
+fn bodies_encoded_into_a_reused_buffer_are_the_fresh_bodies() {
+    let b = batch(vec![
+        ("call_id", ids(&[1, 2, 3, 4, 5])),
+        (
+            "label",
+            Arc::new(StringArray::from(vec![
+                Some("a long label to make the first body the longest"),
+                None,
+                Some("b"),
+                None,
+                Some("c"),
+            ])),
+        ),
+        (
+            "score",
+            Arc::new(Float64Array::from(vec![
+                Some(0.5),
+                None,
+                Some(1.0),
+                Some(2.0),
+                None,
+            ])),
+        ),
+    ]);
+    let options = EncoderOptions {
+        chunk_rows: 2,
+        clear: vec!["label".into()],
+        ..calls()
+    };
+    let p = plan(vec![b], options);
+    assert!(p.chunks().len() > 3, "columnar and clear chunks");
+    let mut reused = b"left over from an earlier body".to_vec();
+    for index in (0..p.chunks().len()).chain(0..p.chunks().len()).rev() {
+        p.encode_into(index, &mut reused).unwrap();
+        assert_eq!(reused, p.encode(index).unwrap(), "chunk {index}");
+    }
+    assert!(p.encode_into(p.chunks().len(), &mut reused).is_err());
+}
