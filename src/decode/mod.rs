@@ -81,6 +81,8 @@ mod unify;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
+mod tests_cut;
+#[cfg(test)]
 mod tests_fast;
 #[cfg(test)]
 mod tests_fuzz;
