@@ -143,6 +143,7 @@ REFUSED = [
     pl.Decimal(10, 2),
     pl.Datetime("ms", "UTC"),
     pl.List(pl.Int64),
+    pl.List,
     5,
     int,
 ]

@@ -367,10 +367,10 @@ def resolve_type(column: str, given: Any, *, names_only: bool = False) -> Schema
         if found is not None:
             return found
         bytes_code = _NUMPY_CODES.get(_key(given))
-        close = difflib.get_close_matches(_key(given), _BY_SPELLING, n=1)
         if bytes_code is not None:
             also = f" (did you mean {bytes_code!r}? sizes here are in bits, as polars says i8)"
         else:
+            close = difflib.get_close_matches(_key(given), _BY_SPELLING, n=1)
             also = f" (did you mean {_BY_SPELLING[close[0]].name!r}?)" if close else ""
         raise _unknown_type(column, f"{given!r}{also}")
     if names_only:
@@ -392,7 +392,10 @@ def _object_spelling(given: Any) -> Optional[str]:
         is_class = isinstance(given, type) and issubclass(given, polars.DataType)
         if is_class or isinstance(given, polars.DataType):
             # str(pl.Int8()) is "Int8"; pl.Datetime (the class) means microseconds.
-            return str(given() if is_class else given)
+            try:
+                return str(given() if is_class else given)
+            except TypeError:  # a class that needs arguments (pl.List): not a type taken
+                return None
     if not hasattr(given, "__arrow_c_schema__"):
         return None
     try:
