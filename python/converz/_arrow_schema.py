@@ -25,33 +25,14 @@ METRIC_COLUMNS = _schema._CALL_METRICS
 REP_COLUMNS: tuple[tuple[str, str], ...] = _schema._REPS
 
 
-def _arrow_type(name: str) -> Any:
+def _arrow_type(column: str, name: str) -> Any:
+    """The pyarrow type of ``name``, a spelling ``schema=`` takes.
+
+    The documented kinds (``"int"``, ``"datetime"``) are among the spellings.
+    """
     import pyarrow as pa
 
-    types = {
-        "int64": pa.int64(),
-        "int": pa.int64(),
-        "int32": pa.int32(),
-        "float64": pa.float64(),
-        "float": pa.float64(),
-        "double": pa.float64(),
-        "float32": pa.float32(),
-        "string": pa.string(),
-        "str": pa.string(),
-        "utf8": pa.string(),
-        "bool": pa.bool_(),
-        "boolean": pa.bool_(),
-        "date": pa.date32(),
-        "date32": pa.date32(),
-        "timestamp": pa.timestamp("us"),
-        "datetime": pa.timestamp("us"),
-    }
-    try:
-        return types[name.lower()]
-    except KeyError:
-        raise InvalidParameterError(
-            f"unknown type {name!r} (use one of {', '.join(sorted(types))})", parameter="schema"
-        ) from None
+    return pa.type_for_alias(_schema.resolve_type(column, name, names_only=True).name)
 
 
 def _selected(
@@ -100,11 +81,11 @@ def arrow_schema(
                 parameter="schema",
                 hint=f"pass schema={{{name!r}: 'float64'}} (or its type)",
             )
-        fields.append(pa.field(name, _arrow_type(chosen)))
+        fields.append(pa.field(name, _arrow_type(name, chosen)))
     if not columns and not metric:
         # Without a selection the API returns pushed attributes too: those typed here are kept.
         names = {f.name for f in fields}
-        fields += [pa.field(n, _arrow_type(t)) for n, t in overrides.items() if n not in names]
+        fields += [pa.field(n, _arrow_type(n, t)) for n, t in overrides.items() if n not in names]
     return pa.schema(fields)
 
 

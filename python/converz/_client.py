@@ -25,7 +25,12 @@ from converz._query import (
     RepsQuery,
     _Query,
 )
-from converz._schema import check_schema, documented_columns
+from converz._schema import (
+    check_schema,
+    documented_columns,
+    unknown_schema_keys,
+    unseen_schema_warnings,
+)
 from converz._table import Table, TableStream
 from converz.exceptions import InvalidParameterError, InvalidParameterTypeError
 
@@ -267,14 +272,18 @@ class Client:
     ) -> Table:
         started = time.perf_counter()
         check_flag("progress", progress, optional=True)
+        schema = check_schema(schema)
+        unknown = unknown_schema_keys(query.endpoint, query.to_kwargs(), schema)
         with progress_bar(self._pick(progress), query.endpoint) as callback:
             options = self._options(query, page_size, parse_dates, schema, stream=False)
             raw = _core.fetch(self._raw, query, {**options, "progress": callback})
         table, warnings, pages = cast("tuple[Any, list[str], int]", raw)
         if table.num_rows == 0 and not table.column_types():
             columns = documented_columns(query.endpoint, query.to_kwargs(), parse_dates)
-            overrides = {n: t for n, t in (schema or {}).items() if n in columns}
+            overrides = {n: t for n, t in schema.items() if n in columns}
             table = _core.empty_table({**columns, **overrides})
+        seen = [name for name, _ in table.column_types()]
+        warnings += unseen_schema_warnings(query.endpoint, query.to_kwargs(), unknown, seen)
         return self._table((table, warnings, pages), started)
 
     def _stream(
@@ -326,7 +335,7 @@ class Client:
             query: A :class:`converz.RepsQuery`, or None to use the keyword filters.
             page_size: Rows per page; None uses the client's setting.
             parse_dates: Turn ISO date and timestamp strings into Date32/Timestamp columns.
-            schema: Force column types, e.g. ``{"team": "string"}``.
+            schema: Force column types, e.g. ``{"team": "string"}`` (as in :meth:`calls`).
             progress: Override the client's progress setting.
             **filters: ``rep_id``, ``department``, ``active`` (see :class:`converz.RepsFilters`).
 
@@ -363,7 +372,9 @@ class Client:
             query: A :class:`converz.CallsQuery`, or None to use the keyword filters.
             page_size: Rows per page; None uses the client's setting.
             parse_dates: Turn ISO date and timestamp strings into Date32/Timestamp columns.
-            schema: Force column types, e.g. ``{"sentiment": "float64"}``.
+            schema: Force column types, e.g. ``{"sentiment": "float64"}``: a type name
+                (``"int8"``, ``"timestamp[ms]"``, polars' ``"i8"``) or a pyarrow or polars
+                type (README § Forcing types). A key naming no column is warned of.
             progress: Override the client's progress setting.
             **filters: ``start_date``, ``end_date``, ``after``, ``before``, ``metric``,
                 ``rep_id``, ``vendor``, ``campaign``, ``subcampaign``, ``department``,
@@ -449,7 +460,8 @@ class Client:
         Args:
             query: A :class:`converz.ReportQuery`, or None to use the keyword filters.
             parse_dates: Turn ISO date strings into Date32 columns.
-            schema: Force column types.
+            schema: Force column types (as in :meth:`calls`); a key that is not one of the
+                report's columns raises :class:`converz.InvalidParameterError` before the request.
             **filters: ``start_date``, ``end_date``, ``days``, ``metric``, ``groupby``,
                 ``rep_id``, ``vendor``, ``campaign``, ``subcampaign``, ``department`` (see
                 :class:`converz.ReportFilters`).

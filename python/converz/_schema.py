@@ -9,7 +9,10 @@ overrides win.
 
 from __future__ import annotations
 
+import difflib
+import sys
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Optional
 
 from converz.exceptions import DecodeError, InvalidParameterError
@@ -20,6 +23,7 @@ if TYPE_CHECKING:
 __all__ = [
     "CALL_KEY",
     "REP_KEY",
+    "SCHEMA_TYPES",
     "align",
     "as_list",
     "calls_schema",
@@ -28,6 +32,10 @@ __all__ = [
     "override_types",
     "report_schema",
     "reps_schema",
+    "resolve_type",
+    "schema_type_names",
+    "unknown_schema_keys",
+    "unseen_schema_warnings",
 ]
 
 CALL_KEY = "call_id"
@@ -264,19 +272,177 @@ def _misfit(why: str) -> DecodeError:
     )
 
 
-def check_schema(schema: Any, *, names_only: bool = False) -> dict[str, Any]:
-    """The ``schema=`` argument of every reader, checked: column names to types.
+@dataclass(frozen=True)
+class SchemaType:
+    """One type ``schema=`` takes, and every spelling of it.
+
+    Attributes:
+        name: The canonical spelling (pyarrow's name of the type).
+        core: The name the Rust core parses (arrow-rs's ``DataType`` syntax).
+        polars: The polars type's constructor name and arguments, for scans.
+        spellings: Other spellings, matched like ``name`` (case and spaces ignored).
+    """
+
+    name: str
+    core: str
+    polars: tuple[str, ...]
+    spellings: tuple[str, ...] = ()
+
+
+def _timestamps() -> tuple[SchemaType, ...]:
+    units: tuple[tuple[str, str, tuple[str, ...]], ...] = (
+        ("s", "Second", ()),
+        ("ms", "Millisecond", ()),
+        ("us", "Microsecond", ("µs", "μs")),
+        ("ns", "Nanosecond", ()),
+    )
+    types = []
+    for unit, word, micro in units:
+        # "datetime[ms]" is how polars heads a frame's column; "Timestamp(ms)" arrow-rs's
+        # Display; "Datetime(time_unit='ms', time_zone=None)" polars' str of the type.
+        spellings = [f"datetime[{unit}]", f"timestamp({unit})", f"timestamp({word}, None)"]
+        if unit != "s":  # polars has no seconds: its scans hold them as milliseconds
+            spellings.append(f"Datetime(time_unit='{unit}', time_zone=None)")
+        for alias in micro:
+            spellings += [f"timestamp[{alias}]", f"datetime[{alias}]", f"timestamp({alias})"]
+        if unit == "us":
+            # What inference gives, and what the bare words meant before units were taken.
+            spellings += ["timestamp", "datetime"]
+        core = f"Timestamp({word}, None)"
+        polars = ("Datetime", "ms" if unit == "s" else unit)
+        types.append(SchemaType(f"timestamp[{unit}]", core, polars, tuple(spellings)))
+    return tuple(types)
+
+
+# Every type the decoder fills exactly from JSON rows. Spellings come from pyarrow
+# (`str(pa.int8())` and `pa.type_for_alias`'s names), polars (`"Int8"`, and the "i8"/"u8"/"f64"
+# of its frame headers), arrow-rs ("LargeUtf8", "Timestamp(Millisecond, None)") and Python
+# ("int", "float", "str"). Sizes are always bits: "i8" is Int8, as polars and Rust write it
+# (numpy's byte codes, where "i8" is int64, would clash, so none of them is taken), and
+# "float" is Python's float, float64 (pyarrow names float32 "float"; say "float32").
+# Not taken: types arrow-json would fill lossily or that the data never holds (float16,
+# decimals, time zones, durations, binary, nested types).
+SCHEMA_TYPES: tuple[SchemaType, ...] = (
+    SchemaType("int8", "Int8", ("Int8",), ("i8",)),
+    SchemaType("int16", "Int16", ("Int16",), ("i16",)),
+    SchemaType("int32", "Int32", ("Int32",), ("i32",)),
+    SchemaType("int64", "Int64", ("Int64",), ("i64", "int")),
+    SchemaType("uint8", "UInt8", ("UInt8",), ("u8",)),
+    SchemaType("uint16", "UInt16", ("UInt16",), ("u16",)),
+    SchemaType("uint32", "UInt32", ("UInt32",), ("u32",)),
+    SchemaType("uint64", "UInt64", ("UInt64",), ("u64",)),
+    SchemaType("float32", "Float32", ("Float32",), ("f32",)),
+    SchemaType("float64", "Float64", ("Float64",), ("f64", "double", "float")),
+    SchemaType("string", "Utf8", ("String",), ("str", "utf8")),
+    SchemaType("large_string", "LargeUtf8", ("String",), ("large_str", "large_utf8")),
+    SchemaType("string_view", "Utf8View", ("String",), ("utf8_view",)),
+    SchemaType("bool", "Boolean", ("Boolean",), ("boolean",)),
+    SchemaType("date32", "Date32", ("Date",), ("date", "date32[day]")),
+    *_timestamps(),
+)
+
+
+def _key(spelling: str) -> str:
+    return "".join(spelling.split()).lower()
+
+
+_BY_SPELLING: dict[str, SchemaType] = {
+    _key(spelling): t for t in SCHEMA_TYPES for spelling in (t.name, t.core, *t.spellings)
+}
+
+
+def schema_type_names() -> str:
+    """The canonical type names ``schema=`` takes, for messages and docs."""
+    return ", ".join(t.name for t in SCHEMA_TYPES)
+
+
+def resolve_type(column: str, given: Any, *, names_only: bool = False) -> SchemaType:
+    """The type ``schema[column]`` names: a spelling, a pyarrow type or a polars type.
+
+    Raises:
+        InvalidParameterError: Anything else, listing what is taken (``parameter="schema"``).
+    """
+    if isinstance(given, str):
+        found = _BY_SPELLING.get(_key(given))
+        if found is not None:
+            return found
+        bytes_code = _NUMPY_CODES.get(_key(given))
+        if bytes_code is not None:
+            also = f" (did you mean {bytes_code!r}? sizes here are in bits, as polars says i8)"
+        else:
+            close = difflib.get_close_matches(_key(given), _BY_SPELLING, n=1)
+            also = f" (did you mean {_BY_SPELLING[close[0]].name!r}?)" if close else ""
+        raise _unknown_type(column, f"{given!r}{also}")
+    if names_only:
+        raise InvalidParameterError(
+            f"schema[{column!r}] must be a type name such as 'float64', not {given!r}",
+            parameter="schema",
+        )
+    spelled = _object_spelling(given)
+    found = _BY_SPELLING.get(_key(spelled)) if spelled is not None else None
+    if found is None:
+        raise _unknown_type(column, repr(given))
+    return found
+
+
+def _object_spelling(given: Any) -> Optional[str]:
+    """How a type object spells its type, if it is a pyarrow, Arrow (C schema) or polars type."""
+    polars = sys.modules.get("polars")
+    if polars is not None:
+        is_class = isinstance(given, type) and issubclass(given, polars.DataType)
+        if is_class or isinstance(given, polars.DataType):
+            # str(pl.Int8()) is "Int8"; pl.Datetime (the class) means microseconds.
+            try:
+                return str(given() if is_class else given)
+            except TypeError:  # a class that needs arguments (pl.List): not a type taken
+                return None
+    if not hasattr(given, "__arrow_c_schema__"):
+        return None
+    try:
+        import pyarrow as pa
+    except ImportError:
+        return None
+    if not isinstance(given, pa.DataType):
+        try:  # another Arrow library's type (arro3, nanoarrow): read through the C interface
+            given = pa.DataType._import_from_c_capsule(given.__arrow_c_schema__())
+        except Exception:
+            return None
+    # pyarrow names float32 "float", which as a word here means float64.
+    return "float32" if given == pa.float32() else str(given)
+
+
+# numpy's byte-size codes (pyarrow's aliases), refused with the type they mean: "i8" is int8.
+_NUMPY_CODES = {"i1": "int8", "i2": "int16", "i4": "int32", "u1": "uint8", "u2": "uint16"}
+_NUMPY_CODES.update({"u4": "uint32", "f4": "float32", "f8": "float64"})
+
+
+def _unknown_type(column: str, what: str) -> InvalidParameterError:
+    return InvalidParameterError(
+        f"schema[{column!r}]: {what} is not a type schema= takes; it takes "
+        f"{schema_type_names()} (each also as polars and arrow-rs spell it, or as a pyarrow or "
+        "polars type)",
+        parameter="schema",
+        hint="e.g. schema={'qa_score': 'float64'}; the README's section on schema= lists "
+        "every spelling",
+    )
+
+
+def check_schema(schema: Any, *, names_only: bool = False) -> dict[str, str]:
+    """The ``schema=`` argument of every reader, checked: column names to core type names.
 
     Args:
-        schema: None (no overrides) or a mapping of column names to type names (``"float64"``)
-            or, where Arrow types are taken, Arrow type objects.
+        schema: None (no overrides) or a mapping of column names to types: a spelling of a
+            type in :data:`SCHEMA_TYPES` (``"float64"``, ``"i8"``, ``"timestamp[ms]"``), or a
+            pyarrow or polars type of one (``pa.int8()``, ``pl.Datetime("ms")``).
         names_only: Only type names are taken (the engines' readers).
 
     Returns:
-        A new dict of the overrides (empty for None).
+        A new dict of the overrides (empty for None), each type as the name the core parses
+        (itself a spelling: checking the result again gives it back).
 
     Raises:
-        InvalidParameterError: ``schema`` is not such a mapping (``parameter="schema"``).
+        InvalidParameterError: ``schema`` is not such a mapping, or names a type it does not
+            take (``parameter="schema"``); the message lists the types taken.
     """
     example = "e.g. schema={'qa_score': 'float64'}"
     if schema is None:
@@ -286,52 +452,91 @@ def check_schema(schema: Any, *, names_only: bool = False) -> dict[str, Any]:
             f"schema must map column names to types, {example}; got a {type(schema).__name__}",
             parameter="schema",
         )
+    checked: dict[str, str] = {}
     for name, kind in schema.items():
         if not isinstance(name, str):
             raise InvalidParameterError(
                 f"schema's keys are column names (strings), not {name!r}", parameter="schema"
             )
-        if names_only and not isinstance(kind, str):
-            raise InvalidParameterError(
-                f"schema[{name!r}] must be a type name such as 'float64', not {kind!r}",
-                parameter="schema",
-            )
-    return dict(schema)
+        checked[name] = resolve_type(name, kind, names_only=names_only).core
+    return checked
 
 
-def override_types(schema: Optional[dict[str, Any]]) -> Optional[dict[str, pl.DataType]]:
-    """``schema=`` as polars types, for a scan that has no probe to learn them from.
-
-    Takes what the core takes: the type names it knows, or Arrow type objects (through
-    pyarrow); anything else is left to the core to refuse when the request is made.
-    """
+def override_types(schema: Optional[Mapping[str, Any]]) -> Optional[dict[str, pl.DataType]]:
+    """``schema=`` as polars types, for a scan that has no probe to learn them from."""
     overrides = check_schema(schema)
     if not overrides:
         return None
     import polars as pl
 
-    names: dict[str, pl.DataType] = {}
-    for aliases, dtype in (
-        (("int", "int64", "i64"), pl.Int64()),
-        (("int32", "i32"), pl.Int32()),
-        (("float", "float64", "f64", "double"), pl.Float64()),
-        (("float32", "f32"), pl.Float32()),
-        (("str", "string", "utf8"), pl.String()),
-        (("bool", "boolean"), pl.Boolean()),
-        (("date", "date32"), pl.Date()),
-        (("datetime", "timestamp"), pl.Datetime("us")),
-    ):
-        names.update(dict.fromkeys(aliases, dtype))
     types: dict[str, pl.DataType] = {}
-    for column, given in overrides.items():
-        if isinstance(given, str):
-            if given.lower() in names:
-                types[column] = names[given.lower()]
-            continue
-        try:
-            import pyarrow as pa
-
-            types[column] = pl.from_arrow(pa.array([], type=given)).dtype  # type: ignore[union-attr]
-        except Exception:  # not an Arrow type: the core refuses it with a clear error
-            continue
+    for column, core in overrides.items():
+        constructor, *args = _BY_SPELLING[_key(core)].polars
+        types[column] = getattr(pl, constructor)(*args)
     return types
+
+
+def unknown_schema_keys(
+    endpoint: str, filters: Mapping[str, Any], schema: Optional[Mapping[str, Any]]
+) -> list[str]:
+    """The ``schema=`` keys a query may not return, checked before the request.
+
+    ``/report`` returns exactly its group and metric columns, so a key that is none of them
+    is refused here. ``/calls`` and ``/reps`` may also return custom attribute columns (the
+    API contract: a POST creates them, and nothing lists them), so a key that is not a
+    documented column is only known after the fetch: those keys are returned, for
+    :func:`unseen_schema_warnings`.
+
+    Raises:
+        InvalidParameterError: A ``/report`` key that is not one of its columns, with the
+            closest column name.
+    """
+    keys = list(schema or {})
+    if endpoint == "report":
+        columns = _report_kinds(filters)
+        for key in keys:
+            if key not in columns:
+                raise InvalidParameterError(
+                    f"schema names {key!r}, which this report does not return "
+                    f"(its columns: {', '.join(columns)}){_did_you_mean(key, columns)}",
+                    parameter="schema",
+                )
+        return []
+    documented = dict(_REPS if endpoint == "reps" else _CALLS)
+    named = {*as_list(filters.get("columns")), *as_list(filters.get("metric"))}
+    return [key for key in keys if key not in documented and key not in named]
+
+
+def unseen_schema_warnings(
+    endpoint: str, filters: Mapping[str, Any], unknown: Iterable[str], columns: Iterable[str]
+) -> list[str]:
+    """A warning for each ``schema=`` key that is neither documented nor in the fetched data.
+
+    A warning, not an error: a custom column can be missing from a result and still exist
+    (an empty date range, rows where it was never set), so a key the data lacks may be right;
+    raising would throw away a whole fetch, and make one ``schema=`` dict unusable across
+    queries. The warning names the closest column, so a typo is found. When ``columns=`` or
+    ``metric=`` selected the result, an unselected custom column cannot be in it: then only a
+    key close to a column fetched is warned of (``"duraton"`` beside ``duration``).
+    """
+    seen = list(columns)
+    selected = bool(as_list(filters.get("columns")) or as_list(filters.get("metric")))
+    documented = [n for n, _ in (_REPS if endpoint == "reps" else _CALLS)]
+    candidates = list(dict.fromkeys([*seen, *documented]))
+    warnings = []
+    for key in unknown:
+        if key in seen:
+            continue
+        close = _did_you_mean(key, seen if selected else candidates)
+        if selected and not close:
+            continue
+        warnings.append(
+            f"schema names {key!r}, which is not a documented column of /{endpoint} and is not "
+            f"in the data fetched; its type was not applied{close}"
+        )
+    return warnings
+
+
+def _did_you_mean(key: str, candidates: Iterable[str]) -> str:
+    close = difflib.get_close_matches(key, list(candidates), n=1)
+    return f"; did you mean {close[0]!r}?" if close else ""

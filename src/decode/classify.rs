@@ -7,6 +7,9 @@
 //! with is re-decoded under a wider one. The classifier is also the framer for rows that lie
 //! inside one chunk, so the framing costs no extra pass.
 
+use arrow_schema::DataType;
+
+use super::forced::{self, Grain};
 use super::framing::{is_ws, quote_or_escape};
 use super::infer::{bits, Col, Fields};
 
@@ -32,6 +35,45 @@ pub(crate) struct Classifier {
     pub parse_dates: bool,
     /// Set when a column or a kind bit was added; cleared by whoever checks it.
     pub changed: bool,
+    /// Columns forced to a type that could keep only part of a value (`forced.rs`): each of
+    /// their values is checked.
+    pub checked: Vec<(Box<str>, DataType, Grain)>,
+    /// For each top-level column of `fields`, its index in `checked`, if it is checked (filled
+    /// as columns appear).
+    pub check_of: Vec<Option<usize>>,
+}
+
+impl Classifier {
+    /// A classifier for pages decoded with `overrides` (the user's forced types).
+    pub fn new(parse_dates: bool, overrides: &[(String, DataType)]) -> Self {
+        let checked = overrides
+            .iter()
+            .filter_map(|(name, t)| Some((name.as_str().into(), t.clone(), Grain::of(t)?)))
+            .collect();
+        Self {
+            parse_dates,
+            checked,
+            ..Self::default()
+        }
+    }
+
+    /// Which entry of `checked` column `i` of `fields` has, if any.
+    fn check_for(&mut self, fields: &Fields, i: usize) -> Option<usize> {
+        while self.check_of.len() < fields.names.len() {
+            let name = &fields.names[self.check_of.len()];
+            let check = self.checked.iter().position(|(n, ..)| n == name);
+            self.check_of.push(check);
+        }
+        self.check_of[i]
+    }
+
+    /// Checks the value of checked column `check` at `raw` (leading whitespace allowed).
+    #[cold]
+    fn check_value(&self, check: usize, raw: &[u8]) -> Step<()> {
+        let start = raw.iter().position(|&c| !is_ws(c)).unwrap_or(raw.len());
+        let (name, data_type, grain) = &self.checked[check];
+        forced::check(*grain, name, data_type, &raw[start..]).map_err(Stop::Invalid)
+    }
 }
 
 impl Classifier {
@@ -71,7 +113,13 @@ impl Classifier {
                 return Err(cur.invalid("expected `:`"));
             }
             cur.i += 1;
+            let start = cur.i;
             self.value(cur, &mut fields.cols[i])?;
+            if !self.checked.is_empty() && cur.depth == 1 {
+                if let Some(check) = self.check_for(fields, i) {
+                    self.check_value(check, &cur.b[start..cur.i])?;
+                }
+            }
             hint = i + 1;
             match cur.skip_ws()? {
                 b',' => cur.i += 1,

@@ -101,7 +101,11 @@ impl Splitter {
                             i += n;
                             continue;
                         }
-                        None => return self.start_carry(rest),
+                        None => {
+                            // The offset counts whole chunks: this one ends inside the element.
+                            self.offset += chunk.len();
+                            return self.start_carry(rest);
+                        }
                     }
                 }
                 _ => return Err(self.unexpected(chunk, i)),
@@ -131,10 +135,18 @@ impl Splitter {
             Top::Start => Err(decode_error("expected a JSON array, got an empty body")),
             // A body that ends inside the array was cut off on the way (a close-delimited
             // response has no length to tell hyper so): a transport failure, worth a retry.
-            _ => Err(Error::Transport {
+            top => Err(Error::Transport {
                 endpoint: String::new(),
                 attempts: 1,
-                message: format!("the JSON array was cut off after {} bytes", self.offset),
+                message: format!(
+                    "the JSON array was cut off after {} bytes, {}",
+                    self.offset,
+                    match top {
+                        Top::InElement => "inside a row",
+                        Top::AfterComma => "after a `,`",
+                        _ => "before its closing `]`",
+                    }
+                ),
             }),
         }
     }

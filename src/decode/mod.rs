@@ -70,6 +70,7 @@ mod civil;
 mod classify;
 mod dedupe;
 mod fast;
+mod forced;
 mod framing;
 mod infer;
 mod json_text;
@@ -81,7 +82,11 @@ mod unify;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
+mod tests_cut;
+#[cfg(test)]
 mod tests_fast;
+#[cfg(test)]
+mod tests_forced;
 #[cfg(test)]
 mod tests_fuzz;
 #[cfg(test)]

@@ -19,7 +19,7 @@ use super::framing::{decode_error, ScanSink, Sink, Splitter};
 use super::infer::{bits, Fields, Kind};
 use super::surrogates::{has_pair_escape, unescape_pairs};
 use super::unify::quote_nested;
-use super::{DecodedPage, Shared, Snapshot};
+use super::{DecodeOptions, DecodedPage, Shared, Snapshot};
 use crate::Result;
 
 /// Decodes one page's body; made by [`FetchDecoder::page`](super::FetchDecoder::page).
@@ -68,7 +68,7 @@ impl PageDecoder {
             .and_then(|s| FastSink::new(s, parse_dates, batch_size));
         let mode = match fast {
             Some(sink) => Mode::Fast(sink),
-            None => Mode::Reference(StreamSink::new(snapshot.clone(), parse_dates, batch_size)),
+            None => Mode::Reference(StreamSink::new(snapshot.clone(), &shared.options)),
         };
         Self {
             shared,
@@ -104,9 +104,7 @@ impl PageDecoder {
         let Mode::Fast(_) = &self.mode else {
             return Ok(());
         };
-        let options = &self.shared.options;
-        let snapshot = self.started.clone();
-        let mut sink = StreamSink::new(snapshot, options.parse_dates, options.batch_size.max(1));
+        let mut sink = StreamSink::new(self.started.clone(), &self.shared.options);
         self.splitter = Splitter::default();
         for chunk in &self.chunks {
             self.splitter.feed(chunk, &mut sink)?;
@@ -151,14 +149,12 @@ impl PageDecoder {
 }
 
 impl StreamSink {
-    fn new(snapshot: Option<Arc<Snapshot>>, parse_dates: bool, batch_size: usize) -> Self {
+    fn new(snapshot: Option<Arc<Snapshot>>, options: &DecodeOptions) -> Self {
+        let batch_size = options.batch_size.max(1);
         let decoder = snapshot
             .as_ref()
             .and_then(|s| build_decoder(Arc::clone(&s.schema), batch_size).ok());
-        let classifier = Classifier {
-            parse_dates,
-            ..Classifier::default()
-        };
+        let classifier = Classifier::new(options.parse_dates, &options.schema_overrides);
         Self {
             classifier,
             snapshot,

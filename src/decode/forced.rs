@@ -1,0 +1,221 @@
+//! Checks for values of columns forced (`schema=`) to a type that would keep only part of them.
+//!
+//! arrow-json 59 fills such a column without a word: a `Date32` column given
+//! `"2025-07-01 10:20:30"` keeps the date and drops the time (arrow-cast's `parse_date`), a
+//! `Timestamp(Second)` column drops fractions of a second, and an integer column given `1.5`
+//! keeps 1 (`NumCast` truncates). Inference never picks such a type, so only forced columns
+//! need this: the classifier hands every value of a checked column here as it walks the row,
+//! on every path a page can take (the fast path declines pages with forced columns), and a
+//! value that would lose part of itself fails the page with a [`DecodeError`] that names a type
+//! that keeps it. Refusing beats truncating: a caller who wants dates of timestamps can cast
+//! after the fetch, knowing it.
+//!
+//! [`DecodeError`]: crate::Error::Decode
+
+use arrow_schema::{DataType, TimeUnit};
+use chrono::{Timelike, Utc};
+
+/// What a forced column's type keeps of a value; only types that can drop part of one.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) enum Grain {
+    /// `Date32`: whole days (a timestamp's time of day would be dropped).
+    Day,
+    /// A timestamp in seconds, milliseconds or microseconds: finer fractions would be dropped.
+    Timestamp(TimeUnit),
+    /// An integer type: a number with a fraction would be truncated.
+    Integer,
+}
+
+impl Grain {
+    /// The grain of a forced type, if the type can drop part of a value.
+    pub fn of(data_type: &DataType) -> Option<Self> {
+        match data_type {
+            DataType::Date32 => Some(Self::Day),
+            // Nanoseconds are the finest unit text can give arrow-cast: nothing to drop.
+            DataType::Timestamp(TimeUnit::Nanosecond, _) => None,
+            DataType::Timestamp(unit, _) => Some(Self::Timestamp(*unit)),
+            t if t.is_integer() => Some(Self::Integer),
+            _ => None,
+        }
+    }
+
+    /// Nanoseconds per unit of the type (timestamps and dates).
+    fn nanos(self) -> i64 {
+        match self {
+            Self::Day => 86_400_000_000_000,
+            Self::Timestamp(TimeUnit::Second) => 1_000_000_000,
+            Self::Timestamp(TimeUnit::Millisecond) => 1_000_000,
+            Self::Timestamp(TimeUnit::Microsecond) => 1_000,
+            Self::Timestamp(TimeUnit::Nanosecond) | Self::Integer => 1,
+        }
+    }
+}
+
+/// Checks one value of column `name`, forced to a type of `grain`. `raw` is the value's JSON
+/// text as sent (a string with its quotes and escapes). Values the type cannot parse at all are
+/// left to arrow-json, which reports them.
+pub(crate) fn check(
+    grain: Grain,
+    name: &str,
+    data_type: &DataType,
+    raw: &[u8],
+) -> Result<(), String> {
+    let loss = match (grain, raw.first()) {
+        (Grain::Integer, Some(b'-' | b'0'..=b'9')) => has_fraction(raw).then(|| {
+            format!(
+                "its fraction (column `{name}` is forced to {data_type}): use a float type \
+                     to keep it, e.g. schema={{\"{name}\": \"float64\"}}"
+            )
+        }),
+        (Grain::Day | Grain::Timestamp(_), Some(b'"')) => {
+            let text = unquote(raw);
+            lost_time(grain, &text).map(|what| {
+                let finer = if grain == Grain::Day {
+                    "timestamp"
+                } else {
+                    "timestamp[ns]"
+                };
+                format!(
+                    "its {what} (column `{name}` is forced to {data_type}): use a finer \
+                         timestamp type to keep it, e.g. schema={{\"{name}\": \"{finer}\"}}"
+                )
+            })
+        }
+        _ => None,
+    };
+    match loss {
+        // "failed to parse" is arrow-json's wording for a value that does not fit its column's
+        // type: the error gets that hint too.
+        Some(loss) => Err(format!(
+            "failed to parse {} as {data_type} without losing {loss}",
+            String::from_utf8_lossy(raw)
+        )),
+        None => Ok(()),
+    }
+}
+
+/// The part of timestamp text `s` a type of `grain` would drop, parsed as arrow-json parses it
+/// (arrow-cast's `string_to_datetime`, in UTC for a naive column), if any.
+fn lost_time(grain: Grain, s: &str) -> Option<&'static str> {
+    // arrow-cast reads 10 characters or fewer, and extended years, as a bare date.
+    if grain == Grain::Day && (s.len() <= 10 || s.starts_with(['+', '-'])) {
+        return None;
+    }
+    let at = arrow_cast::parse::string_to_datetime(&Utc, s).ok()?;
+    let time = at.time();
+    // A leap second's nanoseconds run past 10^9: never a whole unit.
+    let nanos =
+        i64::from(time.num_seconds_from_midnight()) * 1_000_000_000 + i64::from(time.nanosecond());
+    if nanos % grain.nanos() == 0 {
+        return None;
+    }
+    Some(if grain == Grain::Day {
+        "time of day"
+    } else {
+        "fraction of a second"
+    })
+}
+
+/// A JSON string's content (`raw` with its quotes); escapes decoded, which is rare for dates.
+fn unquote(raw: &[u8]) -> std::borrow::Cow<'_, str> {
+    let body = &raw[1..raw.len().saturating_sub(1).max(1)];
+    if !body.contains(&b'\\') {
+        return String::from_utf8_lossy(body);
+    }
+    serde_json::from_slice::<String>(raw).map_or_else(|_| String::from_utf8_lossy(body), Into::into)
+}
+
+/// Whether a JSON number (grammar already checked by the classifier) has a non-zero fraction,
+/// exactly: `2.50e1` is 25, `1e-1` is not whole. Decided on the digits, never through `f64`,
+/// which would round `9007199254740993.5` to a whole number.
+fn has_fraction(number: &[u8]) -> bool {
+    let text = number.strip_prefix(b"-").unwrap_or(number);
+    let (mantissa, exponent) = match text.iter().position(|c| matches!(c, b'e' | b'E')) {
+        Some(e) => (&text[..e], &text[e + 1..]),
+        None => (text, &b""[..]),
+    };
+    let (int, frac) = match mantissa.iter().position(|&c| c == b'.') {
+        Some(p) => (&mantissa[..p], &mantissa[p + 1..]),
+        None => (mantissa, &b""[..]),
+    };
+    // Saturating: an exponent of thousands of digits is either far past every fraction digit
+    // or far before the first, and either way the sign decides.
+    let exponent = match std::str::from_utf8(exponent).map(str::parse::<i64>) {
+        _ if exponent.is_empty() => 0,
+        Ok(Ok(e)) => e,
+        _ if exponent.starts_with(b"-") => i64::MIN / 2,
+        _ => i64::MAX / 2,
+    };
+    // The digits are int ++ frac with the point after int.len(); the exponent moves the point.
+    let digits: Vec<u8> = int.iter().chain(frac).copied().collect();
+    let point = i64::try_from(int.len())
+        .unwrap_or(i64::MAX / 2)
+        .saturating_add(exponent);
+    let whole = usize::try_from(point.max(0))
+        .unwrap_or(usize::MAX)
+        .min(digits.len());
+    digits[whole..].iter().any(|&d| d != b'0')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fractions_are_found_on_the_digits() {
+        for whole in [
+            "0", "-0", "12", "2.0", "2.50e1", "1e3", "1E+2", "-7.000", "1.5e1", "0e-5", "120e-1",
+        ] {
+            assert!(!has_fraction(whole.as_bytes()), "{whole}");
+        }
+        for part in [
+            "1.5",
+            "-0.1",
+            "1e-1",
+            "2.55e1",
+            "9007199254740993.5",
+            "123e-2",
+            "0.000001",
+        ] {
+            assert!(has_fraction(part.as_bytes()), "{part}");
+        }
+        assert!(!has_fraction(b"1e99999999999999999999"));
+        assert!(has_fraction(b"1e-99999999999999999999"));
+        assert!(!has_fraction(b"0e-99999999999999999999"));
+    }
+
+    #[test]
+    fn times_a_grain_drops_are_named() {
+        let day = Grain::Day;
+        assert_eq!(lost_time(day, "2025-07-01"), None);
+        assert_eq!(lost_time(day, "2025-07-01 00:00:00"), None);
+        assert_eq!(lost_time(day, "2025-07-01T00:00:00.000Z"), None);
+        assert_eq!(lost_time(day, "2025-07-01T10:20:30Z"), Some("time of day"));
+        assert_eq!(lost_time(day, "2025-07-01 00:00:00.5"), Some("time of day"));
+        // Midnight two hours east is 22:00 the day before in UTC, which arrow-cast keeps.
+        assert_eq!(
+            lost_time(day, "2025-07-01T00:00:00+02:00"),
+            Some("time of day")
+        );
+        let seconds = Grain::Timestamp(TimeUnit::Second);
+        assert_eq!(lost_time(seconds, "2025-07-01 10:20:30"), None);
+        assert_eq!(
+            lost_time(seconds, "2025-07-01 10:20:30.001"),
+            Some("fraction of a second")
+        );
+        let millis = Grain::Timestamp(TimeUnit::Millisecond);
+        assert_eq!(lost_time(millis, "2025-07-01 10:20:30.123"), None);
+        assert_eq!(
+            lost_time(millis, "2025-07-01 10:20:30.1234"),
+            Some("fraction of a second")
+        );
+        let micros = Grain::Timestamp(TimeUnit::Microsecond);
+        assert_eq!(lost_time(micros, "2025-07-01 10:20:30.123456"), None);
+        assert_eq!(
+            lost_time(micros, "2025-07-01 10:20:30.1234567"),
+            Some("fraction of a second")
+        );
+        // Text arrow-cast cannot read is arrow-json's to report.
+        assert_eq!(lost_time(day, "soon, honestly"), None);
+    }
+}

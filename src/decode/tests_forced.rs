@@ -1,0 +1,236 @@
+//! Forced types that could keep only part of a value (`forced.rs`): a value that would lose
+//! its time of day, a fraction of a second or a fraction fails the page, and a value that
+//! loses nothing decodes exactly. Every case is decoded twice, by a fetch that may take the
+//! fast path (with the forced column in its hint, or not) and by the reference path, and both
+//! must agree; generated cases are checked against an oracle built from the generated parts.
+
+use arrow_array::cast::AsArray;
+use arrow_array::types::{Date32Type, Int64Type, Int8Type};
+use arrow_array::{Array, ArrayRef};
+use arrow_schema::{DataType, TimeUnit};
+use arrow_select::concat::concat_batches;
+use proptest::prelude::*;
+
+use super::tests::try_page;
+use super::tests_fuzz::config;
+use super::{DecodeOptions, FetchDecoder};
+
+/// The column `name` of `bodies` (pages) decoded with `forced` as its type, or the error text;
+/// with the fast path allowed and a `hint`, and without; panics if the two disagree.
+fn decode_both(
+    forced: &DataType,
+    hint: &[(String, DataType)],
+    bodies: &[String],
+    cuts: &[usize],
+) -> Result<ArrayRef, String> {
+    let options = DecodeOptions {
+        schema_overrides: vec![("t".into(), forced.clone())],
+        hint: hint.to_vec(),
+        batch_size: 3,
+        ..DecodeOptions::default()
+    };
+    let run = |fetch: FetchDecoder| -> Result<ArrayRef, String> {
+        let mut pages = Vec::new();
+        for body in bodies {
+            let cut: Vec<usize> = cuts.iter().copied().filter(|&c| c < body.len()).collect();
+            pages.push(try_page(&fetch, body.as_bytes(), &cut).map_err(|e| e.to_string())?);
+        }
+        let table = fetch.finish(pages, None).map_err(|e| e.to_string())?;
+        let batch = concat_batches(&table.schema, &table.batches).map_err(|e| e.to_string())?;
+        Ok(batch.column_by_name("t").expect("column t").clone())
+    };
+    let fast = run(FetchDecoder::new(options.clone()));
+    let reference = run(FetchDecoder::reference(options));
+    match (&fast, &reference) {
+        (Ok(a), Ok(b)) => assert_eq!(a.to_data(), b.to_data(), "the paths disagree"),
+        (Err(a), Err(b)) => assert_eq!(a, b, "the paths fail differently"),
+        _ => panic!("fast {fast:?}\nreference {reference:?}"),
+    }
+    reference
+}
+
+fn hints() -> [Vec<(String, DataType)>; 3] {
+    let micros = DataType::Timestamp(TimeUnit::Microsecond, None);
+    [
+        Vec::new(),
+        // The documented shape: `t` is in the hint, so a page could start on the fast path.
+        vec![("id".into(), DataType::Int64), ("t".into(), micros)],
+        // `t` is not: the fast path starts, and must give way at the first row.
+        vec![("id".into(), DataType::Int64)],
+    ]
+}
+
+fn rows(values: &[&str]) -> String {
+    let rows: Vec<String> = values
+        .iter()
+        .enumerate()
+        .map(|(i, v)| format!(r#"{{"id":{i},"t":{v}}}"#))
+        .collect();
+    format!("[{}]", rows.join(","))
+}
+
+#[test]
+fn a_date32_column_refuses_a_time_of_day_on_every_path() {
+    for hint in hints() {
+        let body = rows(&[r#""2025-07-01""#, r#""2025-07-01T10:20:30Z""#]);
+        let err = decode_both(&DataType::Date32, &hint, &[body], &[]).unwrap_err();
+        assert!(err.contains(r#""2025-07-01T10:20:30Z""#), "{err}");
+        assert!(
+            err.contains("time of day") && err.contains("timestamp"),
+            "{err}"
+        );
+        assert!(err.contains("`t`"), "{err}");
+        // Also when the bad value comes on a later page, after a page that decoded fine.
+        let good = rows(&[r#""2025-07-01 00:00:00""#]);
+        let bad = rows(&[r#""2025-07-02 00:00:00.000001""#]);
+        let err = decode_both(&DataType::Date32, &hint, &[good, bad], &[]).unwrap_err();
+        assert!(err.contains("time of day"), "{err}");
+    }
+}
+
+#[test]
+fn a_date32_column_takes_dates_and_midnights_exactly() {
+    for hint in hints() {
+        let body = rows(&[
+            r#""2025-07-01""#,
+            r#""2025-07-02 00:00:00""#,
+            r#""2025-07-03T00:00:00.000Z""#,
+            "null",
+            r#""2025-07-0\u0034""#,
+        ]);
+        let got = decode_both(&DataType::Date32, &hint, &[body], &[7, 40]).unwrap();
+        let days = got.as_primitive::<Date32Type>();
+        let want = [Some(20270), Some(20271), Some(20272), None, Some(20273)];
+        assert_eq!(days.iter().collect::<Vec<_>>(), want);
+    }
+}
+
+#[test]
+fn an_integer_column_refuses_a_fraction_and_takes_whole_numbers() {
+    for hint in hints() {
+        let err = decode_both(&DataType::Int64, &hint, &[rows(&["1", "1.5"])], &[]).unwrap_err();
+        assert!(err.contains("1.5") && err.contains("float64"), "{err}");
+        let whole = rows(&["1", "2.0", "2.5e1", "-3E2", "null"]);
+        let got = decode_both(&DataType::Int64, &hint, &[whole], &[]).unwrap();
+        let values: Vec<_> = got.as_primitive::<Int64Type>().iter().collect();
+        assert_eq!(values, [Some(1), Some(2), Some(25), Some(-300), None]);
+        // A narrow type still refuses what does not fit at all (arrow-json's own error).
+        let err = decode_both(&DataType::Int8, &hint, &[rows(&["300"])], &[]).unwrap_err();
+        assert!(err.contains("300"), "{err}");
+        let got = decode_both(&DataType::Int8, &hint, &[rows(&["-128"])], &[]).unwrap();
+        assert_eq!(got.as_primitive::<Int8Type>().value(0), -128);
+    }
+}
+
+/// One generated timestamp: its parts, and its text.
+#[derive(Clone, Debug)]
+struct Stamp {
+    days: i32,
+    second_of_day: u32,
+    /// Fraction digits as written (0 to 9 of them).
+    fraction: String,
+    text: String,
+}
+
+impl Stamp {
+    fn nanos_of_day(&self) -> i64 {
+        let mut digits = self.fraction.clone();
+        while digits.len() < 9 {
+            digits.push('0');
+        }
+        i64::from(self.second_of_day) * 1_000_000_000 + digits.parse::<i64>().unwrap_or(0)
+    }
+}
+
+fn stamp() -> impl Strategy<Value = Stamp> {
+    let time = prop_oneof![Just(0u32), 0u32..86_400];
+    let fraction = prop_oneof![
+        Just(String::new()),
+        "0{1,9}",
+        "[0-9]{1,9}",
+        "[0-9]{1,3}",
+        "[0-9]{3}0{3}",
+    ];
+    let style = 0u8..4;
+    (0i32..40_000, time, fraction, style).prop_map(|(days, second_of_day, fraction, style)| {
+        let date = chrono::NaiveDate::from_num_days_from_ce_opt(719_163 + days).unwrap();
+        let (h, m, s) = (
+            second_of_day / 3600,
+            second_of_day / 60 % 60,
+            second_of_day % 60,
+        );
+        let sep = if style & 1 == 0 { ' ' } else { 'T' };
+        let zone = if style & 2 == 0 { "" } else { "Z" };
+        let dot = if fraction.is_empty() { "" } else { "." };
+        let text = format!("{date}{sep}{h:02}:{m:02}:{s:02}{dot}{fraction}{zone}");
+        Stamp {
+            days,
+            second_of_day,
+            fraction,
+            text,
+        }
+    })
+}
+
+fn forced_temporal() -> impl Strategy<Value = DataType> {
+    prop_oneof![
+        Just(DataType::Date32),
+        Just(DataType::Timestamp(TimeUnit::Second, None)),
+        Just(DataType::Timestamp(TimeUnit::Millisecond, None)),
+        Just(DataType::Timestamp(TimeUnit::Microsecond, None)),
+        Just(DataType::Timestamp(TimeUnit::Nanosecond, None)),
+    ]
+}
+
+/// Nanoseconds per unit of a temporal type.
+fn unit_nanos(t: &DataType) -> i64 {
+    match t {
+        DataType::Date32 => 86_400_000_000_000,
+        DataType::Timestamp(TimeUnit::Second, _) => 1_000_000_000,
+        DataType::Timestamp(TimeUnit::Millisecond, _) => 1_000_000,
+        DataType::Timestamp(TimeUnit::Microsecond, _) => 1_000,
+        _ => 1,
+    }
+}
+
+proptest! {
+    #![proptest_config(config())]
+
+    /// A forced temporal column fails exactly when a value has a part finer than its unit, and
+    /// otherwise holds every value exactly; both paths agree, wherever the body is cut.
+    #[test]
+    fn forced_temporal_columns_never_drop_part_of_a_value(
+        stamps in proptest::collection::vec(stamp(), 1..12),
+        forced in forced_temporal(),
+        hint in 0usize..3,
+        cuts in proptest::collection::vec(0usize..600, 0..4),
+    ) {
+        let mut cuts = cuts;
+        cuts.sort_unstable();
+        let values: Vec<String> = stamps.iter().map(|s| format!("\"{}\"", s.text)).collect();
+        let values: Vec<&str> = values.iter().map(String::as_str).collect();
+        let unit = unit_nanos(&forced);
+        let lossy = stamps.iter().any(|s| s.nanos_of_day() % unit != 0);
+        let got = decode_both(&forced, &hints()[hint], &[rows(&values)], &cuts);
+        match got {
+            Err(err) => {
+                prop_assert!(lossy, "refused a value that loses nothing: {err}");
+                prop_assert!(err.contains("without losing"), "{err}");
+            }
+            Ok(column) => {
+                prop_assert!(!lossy, "a value lost part of itself: {stamps:?} as {forced}");
+                for (i, s) in stamps.iter().enumerate() {
+                    let exact = i64::from(s.days) * 86_400_000_000_000 + s.nanos_of_day();
+                    let held = match &forced {
+                        DataType::Date32 => {
+                            i64::from(column.as_primitive::<Date32Type>().value(i))
+                        }
+                        _ => column.to_data().buffers()[0].typed_data::<i64>()
+                            [column.offset() + i],
+                    };
+                    prop_assert_eq!(held, exact / unit, "{}", s.text);
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,288 @@
+"""``schema=`` end to end against the emulator: every spelling of every type it takes gives
+that Arrow type in a real fetch with the values unchanged; anything else is refused before a
+request with the list of what is taken; keys that name no column are caught (a ``/report``
+key before the request, a ``/calls`` or ``/reps`` key after the fetch, as a warning with the
+closest column); and a forced type never keeps only part of a value.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from typing import Any
+
+import polars as pl
+import pyarrow as pa
+import pytest
+from hostile_support import RawServer, Request, Responder, response, serving
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import converz
+from converz._schema import SCHEMA_TYPES, SchemaType, check_schema
+from converz.testing import Emulator
+
+
+@pytest.fixture(scope="module")
+def emu() -> Iterator[Emulator]:
+    """A small tenant with a pushed bool and small-int attribute, so every type has a column
+    whose values it holds exactly."""
+    with Emulator(calls=300, reps=10, seed=11) as emu:
+        client = emu.client(progress=False)
+        ids = client.calls(columns=["call_id"]).to_polars()["call_id"]
+        attributes = pl.DataFrame(
+            {"call_id": ids, "flagged": ids % 3 == 0, "tiny": (ids % 100).cast(pl.Int64)}
+        )
+        client.push_updates(attributes, to="calls")
+        yield emu
+
+
+@pytest.fixture(scope="module")
+def client(emu: Emulator) -> converz.Client:
+    return emu.client(progress=False)
+
+
+@pytest.fixture(scope="module")
+def reference(client: converz.Client) -> pa.Table:
+    return client.calls().to_arrow()
+
+
+def column_for(t: SchemaType) -> str:
+    """A /calls column whose every value the type holds exactly."""
+    if t.name.startswith(("int", "uint")):
+        return "tiny"
+    if t.name.startswith("float"):
+        return "sentiment"
+    if t.name == "bool":
+        return "flagged"
+    if t.name == "date32":
+        return "date"
+    if t.name.startswith("timestamp"):
+        return "start_time"  # whole seconds: every unit holds them
+    return "summary"
+
+
+def objects(t: SchemaType) -> list[Any]:
+    """The pyarrow and polars type objects of `t`."""
+    constructor, *args = t.polars
+    found: list[Any] = [pa.type_for_alias(t.name)]
+    if t.name in ("large_string", "string_view", "timestamp[s]"):  # polars has no such type
+        return found
+    found.append(getattr(pl, constructor)(*args))
+    if not args or t.name == "timestamp[us]":
+        found.append(getattr(pl, constructor))  # the class itself, as polars users write it
+    return found
+
+
+SPELLINGS = [(t, s) for t in SCHEMA_TYPES for s in (t.name, t.core, *t.spellings)]
+EVERY = SPELLINGS + [(t, o) for t in SCHEMA_TYPES for o in objects(t)]
+
+
+def fetch_as(client: converz.Client, t: SchemaType, spelling: Any) -> pa.ChunkedArray:
+    column = column_for(t)
+    table = client.calls(schema={column: spelling}).to_arrow()
+    return table.column(column)
+
+
+def expect_exact(got: pa.ChunkedArray, t: SchemaType, reference: pa.Table) -> None:
+    want_type = pa.type_for_alias(t.name)
+    assert got.type == want_type
+    # The values too: the default fetch cast to the type (pyarrow's safe cast refuses loss).
+    want = reference.column(column_for(t)).cast(want_type)
+    assert got.combine_chunks().equals(want.combine_chunks())
+
+
+def test_every_spelling_and_type_object_gives_its_arrow_type_exactly(client, reference):
+    for t, spelling in EVERY:
+        expect_exact(fetch_as(client, t, spelling), t, reference)
+
+
+def mangle(spelling: str, data: st.DataObject) -> str:
+    """`spelling` with each letter's case drawn, and spaces after commas or not."""
+    cased = "".join(c.upper() if data.draw(st.booleans()) else c.lower() for c in spelling)
+    return cased.replace(", ", data.draw(st.sampled_from([", ", ",", " , "])))
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_any_casing_of_any_spelling_round_trips_in_a_real_fetch(client, reference, data):
+    t, spelling = data.draw(st.sampled_from(SPELLINGS))
+    expect_exact(fetch_as(client, t, mangle(spelling, data)), t, reference)
+
+
+KNOWN = {"".join(s.split()).lower() for t in SCHEMA_TYPES for s in (t.name, t.core, *t.spellings)}
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(name=st.text(min_size=0, max_size=12))
+def test_any_other_name_is_refused_listing_the_types(emu, client, name):
+    if "".join(name.split()).lower() in KNOWN:
+        return
+    before = emu.wire_stats()["responses"]
+    with pytest.raises(converz.InvalidParameterError) as info:
+        client.calls(schema={"duration": name})
+    assert info.value.parameter == "schema"
+    message = str(info.value)
+    assert all(t.name in message for t in SCHEMA_TYPES), message
+    assert emu.wire_stats()["responses"] == before  # nothing was sent
+
+
+REFUSED = [
+    "i8 bytes",
+    "f8",  # numpy's byte code: float64 is meant, and said
+    "halffloat",
+    "timestamp[us, tz=UTC]",
+    "decimal128(10, 2)",
+    "list<item: int64>",
+    pa.float16(),
+    pa.decimal128(10, 2),
+    pa.timestamp("ms", tz="UTC"),
+    pa.list_(pa.int64()),
+    pa.date64(),
+    pl.Int128,
+    pl.Decimal(10, 2),
+    pl.Datetime("ms", "UTC"),
+    pl.List(pl.Int64),
+    pl.List,
+    5,
+    int,
+]
+
+
+@pytest.mark.parametrize("given_type", REFUSED, ids=repr)
+def test_types_it_does_not_take_are_refused_before_any_request(emu, client, given_type):
+    before = emu.wire_stats()["responses"]
+    with pytest.raises(converz.InvalidParameterError, match="int8, int16") as info:
+        client.calls(schema={"duration": given_type})
+    assert info.value.parameter == "schema"
+    assert emu.wire_stats()["responses"] == before
+    if given_type == "f8":
+        assert "'float64'" in str(info.value)
+
+
+def test_pyarrow_float_means_float32_and_the_word_float_means_float64():
+    # pyarrow prints float32 as "float"; the word stays Python's float.
+    assert check_schema({"a": pa.float32(), "b": "float", "c": pl.Float32}) == {
+        "a": "Float32",
+        "b": "Float64",
+        "c": "Float32",
+    }
+
+
+def test_the_checked_schema_checks_to_itself():
+    for t, spelling in EVERY:
+        core = check_schema({"x": spelling})["x"]
+        assert check_schema({"x": core}) == {"x": core} and core == t.core
+
+
+# --- keys that name no column --------------------------------------------------------------
+
+
+def warned(caplog: pytest.LogCaptureFixture, word: str) -> list[str]:
+    return [r.getMessage() for r in caplog.records if word in r.getMessage()]
+
+
+def test_a_misspelt_calls_key_is_warned_of_with_the_column_meant(client, caplog):
+    with caplog.at_level(logging.WARNING, logger="converz"):
+        table = client.calls(schema={"duraton": "float64"})
+    assert any("'duraton'" in w and "did you mean 'duration'" in w for w in table.warnings)
+    assert len(warned(caplog, "duraton")) == 1
+    # The rows are all there (the fetch is not thrown away) and untouched.
+    assert table.num_rows == 300 and table.to_arrow().schema.field("duration").type == pa.int64()
+
+
+def test_a_misspelt_reps_key_is_warned_of_too(client):
+    table = client.reps(schema={"activ": "bool"})
+    assert any("did you mean 'active'" in w for w in table.warnings), table.warnings
+
+
+def test_custom_columns_in_the_data_and_selected_columns_are_taken_silently(client, caplog):
+    with caplog.at_level(logging.WARNING, logger="converz"):
+        table = client.calls(schema={"tiny": "int8", "flagged": "bool", "duration": "int32"})
+        selected = client.calls(columns=["call_id"], schema={"tiny": "uint8"})
+        as_metric = client.calls(metric=["tiny"], schema={"tiny": "uint8"})
+    assert table.to_arrow().schema.field("tiny").type == pa.int8()
+    assert selected.column_names == ["call_id"] and as_metric.num_rows == 300
+    assert not table.warnings and not caplog.records
+    # `tiny` was not asked for by `columns=`: it cannot be in the result, nothing to warn of.
+    assert not selected.warnings and not as_metric.warnings
+
+
+def test_a_misspelt_key_beside_a_selection_is_warned_of_when_a_fetched_column_is_close(client):
+    table = client.calls(columns=["call_id", "duration"], schema={"duraton": "float64"})
+    assert any("did you mean 'duration'" in w for w in table.warnings), table.warnings
+    assert table.to_arrow().schema.field("duration").type == pa.int64()
+
+
+def test_a_custom_key_absent_from_an_empty_range_is_only_warned_of(client):
+    # The attribute exists in the tenant, but no row of this range can show it.
+    empty = client.calls(start_date="2001-01-01", end_date="2001-01-02", schema={"tiny": "int8"})
+    assert empty.num_rows == 0
+    assert any("'tiny'" in w for w in empty.warnings)
+
+
+def test_a_report_key_that_is_not_one_of_its_columns_is_refused_before_the_request(emu, client):
+    before = emu.wire_stats()["responses"]
+    with pytest.raises(converz.InvalidParameterError, match="did you mean 'n_calls'") as info:
+        client.report(groupby="date", schema={"n_call": "float64"})
+    assert info.value.parameter == "schema"
+    assert emu.wire_stats()["responses"] == before
+    report = client.report(groupby="week", schema={"n_calls": "float64", "year": "int32"})
+    assert report.to_arrow().schema.field("n_calls").type == pa.float64()
+    assert report.to_arrow().schema.field("year").type == pa.int32()
+
+
+# --- a forced type never keeps only part of a value ----------------------------------------
+
+
+def test_date32_on_a_timestamp_column_is_refused_not_truncated(client):
+    with pytest.raises(converz.DecodeError, match="time of day") as info:
+        client.calls(schema={"start_time": "date32"})
+    assert "timestamp" in str(info.value) and "start_time" in str(info.value)
+    # Dates, and timestamps at midnight, are whole days: taken.
+    dates = client.calls(columns=["date"], schema={"date": pa.date32()})
+    assert dates.to_arrow().schema.field("date").type == pa.date32()
+
+
+def test_an_integer_type_on_a_fraction_column_is_refused_not_truncated(client):
+    with pytest.raises(converz.DecodeError, match="fraction") as info:
+        client.calls(schema={"sentiment": "int64"})
+    assert "float64" in str(info.value)
+
+
+@pytest.fixture
+def serve() -> Iterator[Any]:
+    yield from serving()
+
+
+def one_page(body: bytes) -> Responder:
+    def respond(request: Request) -> bytes:
+        page = "page=1" in request.target or "page=" not in request.target
+        return response("200 OK", body if page else b"[]", "Content-Type: application/json")
+
+    return respond
+
+
+def test_zoned_timestamps_keep_their_time_or_are_refused(serve):
+    body = b'[{"call_id":1,"started_at":"2025-07-01T10:20:30Z"}]'
+    server: RawServer = serve(one_page(body))
+    with pytest.raises(converz.DecodeError, match="2025-07-01T10:20:30Z"):
+        server.client().calls(schema={"started_at": "date32"})
+    kept = server.client().calls(schema={"started_at": "timestamp[s]"}).to_polars()
+    assert kept["started_at"].dt.strftime("%Y-%m-%d %H:%M:%S").to_list() == ["2025-07-01 10:20:30"]
+    midnight = b'[{"call_id":1,"started_at":"2025-07-01T00:00:00Z"}]'
+    server = serve(one_page(midnight))
+    days = server.client().calls(schema={"started_at": "date32"}).to_polars()
+    assert days["started_at"].cast(pl.String).to_list() == ["2025-07-01"]
+
+
+# --- a body cut mid-array says how much arrived ---------------------------------------------
+
+
+def test_a_cut_body_with_a_matching_content_length_reports_its_real_size(serve):
+    body = b'[{"call_id": 1, "rep_id": "kees500"}, {"cal'
+    assert len(body) == 43
+    server: RawServer = serve(one_page(body))
+    with pytest.raises(converz.TransportError) as info:
+        server.client(retries=1).calls()
+    assert "cut off after 43 bytes, inside a row" in str(info.value)
