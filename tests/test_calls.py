@@ -133,6 +133,18 @@ def test_stream_is_consumed_once(client):
         list(stream)
 
 
+def test_a_stream_read_partly_goes_on_through_its_iterator(client):
+    # iter(it) is it, as for any iterator: a loop over the iterator after a next() goes on.
+    pages = iter(client.iter_calls(columns=["call_id"], page_size=10_000))
+    assert iter(pages) is pages
+    first = next(pages)
+    rest = list(pages)
+    ids = pl.concat([p.to_polars() for p in [first, *rest]])["call_id"]
+    assert len(ids) == READ_CALLS and ids.is_unique().all()
+    with pytest.raises(RuntimeError, match="already consumed"):
+        iter(pages)
+
+
 @pytest.mark.parametrize("concurrency", [1, 2, 8])
 def test_concurrency_does_not_change_the_result(read_emulator, client, concurrency):
     narrow = read_emulator.client(max_concurrency=concurrency, progress=False)

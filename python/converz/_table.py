@@ -329,7 +329,14 @@ class TableStream:
         return cast(Iterator[Table], self._raw)
 
     def __next__(self) -> Table:
-        page: Table = next(self._raw)
+        try:
+            page: Table = next(self._raw)
+        except KeyboardInterrupt:
+            # Python raises a Ctrl-C as a call returns, so one that came just as the stream
+            # handed a page out lands here with the page gone: put it back for the next call.
+            # (One raised inside the stream found the page still there, kept.)
+            self._raw.take_back()
+            raise
         return page
 
     def __reduce__(self) -> Any:

@@ -19,7 +19,10 @@ use crate::http::listing::Listing;
 struct StreamState {
     listing: Listing,
     pending: VecDeque<RecordBatch>,
-    started: bool,
+    /// The page the latest `__next__` handed out, until the next call: Python may raise a
+    /// Ctrl-C in the caller's frame as the call returns, before the page is bound to anything,
+    /// and `take_back` then puts it back.
+    last: Option<RecordBatch>,
     /// Why the stream cannot go on, once it cannot: a page was being read when an error or a
     /// Ctrl-C stopped it, so that page's rows may already count as handed out (their keys
     /// kept) without having been; going on would skip them in silence.
@@ -61,7 +64,7 @@ impl PyBatchStream {
             state: Mutex::new(Some(StreamState {
                 listing,
                 pending: VecDeque::new(),
-                started: false,
+                last: None,
                 broken: None,
                 pid: std::process::id(),
                 recycling: None,
@@ -77,7 +80,7 @@ impl PyBatchStream {
     fn hand_out(
         &self,
         py: Python<'_>,
-        pending: &mut VecDeque<RecordBatch>,
+        state: &mut StreamState,
         batch: RecordBatch,
     ) -> PyResult<Py<PyAny>> {
         // A Ctrl-C that arrived while the page was fetched is raised by Python as soon as this
@@ -92,16 +95,26 @@ impl PyBatchStream {
             py.check_signals()?;
             Ok(page)
         });
-        delivered.inspect_err(|_| pending.push_front(batch))
+        match delivered {
+            Ok(page) => {
+                state.last = Some(batch);
+                Ok(page)
+            }
+            Err(err) => {
+                state.pending.push_front(batch);
+                Err(err)
+            }
+        }
     }
 }
 
 #[pymethods]
 impl PyBatchStream {
     fn __iter__(slf: Bound<'_, Self>) -> PyResult<Bound<'_, Self>> {
+        // Exhausted only: a stream read partly with next() goes on in a `for` loop.
         let consumed = {
             let guard = slf.get().state.lock().map_err(|_| poisoned())?;
-            guard.as_ref().is_none_or(|state| state.started)
+            guard.is_none()
         };
         if consumed {
             return Err(PyRuntimeError::new_err(
@@ -120,7 +133,8 @@ impl PyBatchStream {
         let Some(state) = guard.as_mut() else {
             return Ok(None);
         };
-        state.started = true;
+        // The caller holds the page the previous call handed out.
+        state.last = None;
         if let Some(why) = &state.broken {
             return Err(PyRuntimeError::new_err(format!(
                 "this stream stopped at {why} while reading a page, so it cannot tell which \
@@ -138,7 +152,7 @@ impl PyBatchStream {
             .get_or_insert_with(crate::alloc::Recycling::start);
         loop {
             if let Some(batch) = state.pending.pop_front() {
-                return self.hand_out(py, &mut state.pending, batch).map(Some);
+                return self.hand_out(py, state, batch).map(Some);
             }
             let sink = ProgressSink::new(None);
             let listing = &mut state.listing;
@@ -175,6 +189,24 @@ impl PyBatchStream {
         self.delivery
             .set(Delivery { wrap, on_end })
             .map_err(|_| PyRuntimeError::new_err("this stream's delivery is already set"))
+    }
+
+    /// Puts the page the latest `__next__` handed out back at the front, for a caller that
+    /// lost it to a Ctrl-C raised as that call returned; returns whether there was one.
+    fn take_back(&self) -> PyResult<bool> {
+        let mut guard = self.state.try_lock().map_err(|_| {
+            PyRuntimeError::new_err("this stream is being read from another thread")
+        })?;
+        let Some(state) = guard.as_mut() else {
+            return Ok(false);
+        };
+        Ok(match state.last.take() {
+            Some(batch) => {
+                state.pending.push_front(batch);
+                true
+            }
+            None => false,
+        })
     }
 
     /// Whether the listing has ended and every page was handed out.
