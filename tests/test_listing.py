@@ -38,6 +38,7 @@ def test_stream_keeps_every_row_under_capped_pages_and_inserts(caplog):
     assert original <= set(ids), f"{len(original - set(ids))} rows lost"
     assert any("caps the page size" in w for w in warnings)
     assert any("moved between pages" in w for w in warnings)
+    assert len(warnings) == len(set(warnings)), "a warning was given twice"
     # Each logged once, as the stream ends, like the eager fetch's.
     logged = [r.getMessage() for r in caplog.records if r.name == "converz"]
     assert sorted(logged) == sorted(warnings)

@@ -201,8 +201,11 @@ impl Listing {
                      so no row is missed; every row is in the result once",
                     self.moved
                 ));
+                // At the page size the first pass settled on: a server found to cap pages
+                // would only be found (and warned of) again.
                 let sequential = PageSpec {
                     concurrency: 1,
+                    page_size: self.pager.page_size(),
                     ..self.spec.clone()
                 };
                 self.pager = Pager::new(

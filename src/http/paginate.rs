@@ -145,6 +145,11 @@ impl Pager {
         }
     }
 
+    /// Rows asked per page now: the size asked for, or the cap a server was found to keep.
+    pub fn page_size(&self) -> usize {
+        self.page_size
+    }
+
     /// Things the caller should tell the user (capped pages seen, ...).
     pub fn warnings(&self) -> &[String] {
         &self.warnings
