@@ -56,6 +56,10 @@ pub enum Error {
 /// The end of a rate-limit message: the server's `Retry-After`, in words.
 fn retry_hint(retry_after: Option<f64>) -> String {
     match retry_after {
+        // Hints are clamped to a day when parsed, so a day is "a day or more".
+        Some(seconds) if seconds >= crate::http::retry::MAX_RETRY_AFTER => {
+            "the server asked to retry after a day or more".to_owned()
+        }
         Some(seconds) => format!("the server asked to retry after {seconds} s"),
         None => "the server gave no Retry-After".to_owned(),
     }

@@ -207,6 +207,9 @@ def test_retry_after_forms_neither_panic_nor_stall(serve, form, status):
         assert "Some(" not in str(err) and "None" not in str(err), str(err)
         said = "no Retry-After" if expected is None else "asked to retry after"
         assert said in str(err), str(err)
+        # A clamped hint is not reported as if the server had said exactly a day.
+        clamped = expected == 86_400.0
+        assert ("a day or more" in str(err)) == clamped and "86400" not in str(err), str(err)
     else:
         assert isinstance(err, converz.ServerError) and err.status_code == 503
 
@@ -294,3 +297,50 @@ def test_close_drops_pooled_connections(serve):
     assert "new converz.Client" in str(info.value.hint)
     assert len(server.requests) == seen  # nothing was sent
     client.close()  # closing twice is harmless
+
+
+def first_page(calls: bytes) -> Responder:
+    """A server whose `/calls` page 1 is `calls` and later pages are empty."""
+
+    def respond(request: Request) -> bytes:
+        query = urllib.parse.parse_qs(urllib.parse.urlsplit(request.target).query)
+        body = calls if query.get("page") in (None, ["1"]) else b"[]"
+        return response("200 OK", body, "Content-Type: application/json")
+
+    return respond
+
+
+UNKEYED = {
+    "null": (b'[{"call_id":1},{"call_id":null},{"call_id":null}]', "2 rows with a null"),
+    "missing": (b'[{"call_id":1,"v":1},{"v":2}]', "1 row with a null or missing"),
+    "text": (b'[{"call_id":1},{"call_id":"abc"}]', "values that are text"),
+    "fraction": (b'[{"call_id":1},{"call_id":2.5}]', "values that are fractional numbers"),
+    "bool": (b'[{"call_id":true}]', "values that are true/false"),
+}
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["eager", "stream"])
+@pytest.mark.parametrize("case", list(UNKEYED))
+def test_calls_without_a_usable_call_id_are_a_decode_error(serve, case, stream):
+    """Exactly-once rests on `call_id`: rows without an integer one are refused, eager or
+    streamed, and the message says what the page held (before, null keys all passed, and a
+    server sending one twice would have had it twice in the result)."""
+    body, what = UNKEYED[case]
+    client = serve(first_page(body)).client()
+    with pytest.raises(converz.DecodeError) as info:
+        if stream:
+            list(client.iter_calls())
+        else:
+            client.calls()
+    message = str(info.value)
+    assert message.startswith("could not decode GET /calls: the page has"), message
+    assert what in message and "exactly once by its `call_id`" in message, message
+
+
+def test_a_text_call_id_is_taken_when_the_caller_forced_its_type(serve):
+    """`schema={"call_id": "string"}` is the caller saying its ids are text: the listing keys
+    rows by that text, and repeats are still dropped."""
+    body = b'[{"call_id":"a1"},{"call_id":"b2"},{"call_id":"a1"}]'
+    client = serve(first_page(body)).client()
+    table = client.calls(schema={"call_id": "string"}).to_polars()
+    assert table["call_id"].to_list() == ["a1", "b2"]

@@ -2,6 +2,11 @@
 //!
 //! The API pages by offset, so a row inserted while a fetch pages shifts later rows by one and
 //! the same key comes back on two pages (the contract's "offset shift").
+//!
+//! Exactly-once rests on the key, so a row without one (null or absent) is a decode error, not
+//! a row let through: a server that sent it twice would have it twice in the result. So is a
+//! `call_id` that is not an integer (`"abc"`, `2.5`, `true`), unless the caller forced the
+//! column's type with `schema=`.
 
 use std::collections::HashSet;
 use std::hash::{BuildHasherDefault, Hasher};
@@ -13,46 +18,82 @@ use arrow_cast::cast;
 use arrow_schema::DataType;
 use arrow_select::filter::filter_record_batch;
 
-use crate::Result;
+use crate::{Error, Result};
 
 /// Drops rows whose key column value was seen before, across every batch it is given.
 ///
-/// Integer keys of any width compare as `i64`; other keys compare by their text. Rows with a
-/// null key are always kept, and a batch without the key column passes unchanged.
+/// Integer keys of any width compare as `i64`; other keys compare by their text. A row with a
+/// null key, or a batch with rows and no key column, is a [`Error::Decode`] on `endpoint`.
 #[derive(Debug)]
 pub struct KeyDeduper {
     key: String,
+    endpoint: String,
+    /// Keys must be integers (`call_id`, whose type the caller did not force).
+    integer: bool,
     ints: IntKeys,
     texts: HashSet<Box<str>, Fast>,
 }
 
 impl KeyDeduper {
-    /// A deduper on the column named `key`.
-    pub fn new(key: &str) -> Self {
+    /// A deduper on the column named `key` of the pages of `endpoint` (for its errors).
+    pub fn new(key: &str, endpoint: &str) -> Self {
         Self {
             key: key.to_owned(),
+            endpoint: endpoint.to_owned(),
+            integer: false,
             ints: IntKeys::default(),
             texts: HashSet::default(),
         }
     }
 
+    /// This deduper, refusing keys that are not integers.
+    pub fn integer(mut self) -> Self {
+        self.integer = true;
+        self
+    }
+
     /// `batch` without the rows whose key was seen before, and how many were dropped.
     pub fn filter(&mut self, batch: &RecordBatch) -> Result<(RecordBatch, usize)> {
         let Some(column) = batch.column_by_name(&self.key) else {
-            return Ok((batch.clone(), 0));
+            if batch.num_rows() == 0 {
+                return Ok((batch.clone(), 0));
+            }
+            let what = format!("{} without a `{}`", rows(batch.num_rows()), self.key);
+            return Err(self.bad_key(what, ""));
         };
+        if column.null_count() > 0 {
+            let what = format!(
+                "{} with a null or missing `{}`",
+                rows(column.null_count()),
+                self.key
+            );
+            return Err(self.bad_key(what, ""));
+        }
+        if self.integer && !column.data_type().is_integer() {
+            return Err(self.bad_key(
+                format!(
+                    "`{}` values that are {}, not integers as the API documents",
+                    self.key,
+                    in_words(column.data_type())
+                ),
+                &format!(
+                    ", or pass schema={{\"{}\": \"string\"}} if its ids really are text",
+                    self.key
+                ),
+            ));
+        }
         let keep: BooleanArray = if column.data_type().is_integer() {
             let ints = cast(column, &DataType::Int64)?;
             let ints = ints.as_primitive::<Int64Type>();
             (0..ints.len())
-                .map(|i| Some(ints.is_null(i) || self.ints.insert(ints.value(i))))
+                .map(|i| Some(self.ints.insert(ints.value(i))))
                 .collect()
         } else {
             let texts = cast(column, &DataType::Utf8)?;
             let texts = texts.as_string::<i32>();
             texts
                 .iter()
-                .map(|t| Some(t.is_none_or(|t| self.texts.insert(t.into()))))
+                .map(|t| Some(t.is_some_and(|t| self.texts.insert(t.into()))))
                 .collect()
         };
         let dropped = keep.false_count();
@@ -60,6 +101,35 @@ impl KeyDeduper {
             return Ok((batch.clone(), 0));
         }
         Ok((filter_record_batch(batch, &keep)?, dropped))
+    }
+
+    /// The error for rows whose key cannot be trusted.
+    #[cold]
+    fn bad_key(&self, what: String, or: &str) -> Error {
+        Error::Decode {
+            endpoint: self.endpoint.clone(),
+            message: format!(
+                "the page has {what}. Every row is kept exactly once by its `{key}`, so rows without a \
+                 usable one cannot be taken: the server broke the API's contract (report it to \
+                 Converz){or}",
+                key = self.key
+            ),
+        }
+    }
+}
+
+/// "1 row", "2 rows".
+fn rows(n: usize) -> String {
+    format!("{n} row{}", if n == 1 { "" } else { "s" })
+}
+
+/// What a non-integer key column holds, for its error.
+fn in_words(data_type: &DataType) -> &'static str {
+    match data_type {
+        DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => "text",
+        DataType::Boolean => "true/false",
+        t if t.is_floating() => "fractional numbers",
+        _ => "values of another kind",
     }
 }
 

@@ -272,6 +272,12 @@ impl FetchDecoder {
         infer::schema_of(&seen.0, &self.shared.options.schema_overrides)
     }
 
+    /// Whether the caller forced the type of column `name` (`schema=`).
+    pub fn forces(&self, name: &str) -> bool {
+        let overrides = &self.shared.options.schema_overrides;
+        overrides.iter().any(|(forced, _)| forced == name)
+    }
+
     /// `(pages, fast)`: pages finished so far, and how many of them took the fast path.
     pub fn pages_decoded(&self) -> (usize, usize) {
         let pages = self.shared.pages.load(Ordering::Relaxed);

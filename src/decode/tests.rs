@@ -234,19 +234,60 @@ fn finish_drops_duplicate_keys_keeping_the_first() {
 }
 
 #[test]
-fn key_deduper_handles_text_keys_and_nulls() {
-    let t = table(&[r#"[{"k":"a"},{"k":null},{"k":"b"},{"k":null},{"k":"a"}]"#]);
-    let mut d = KeyDeduper::new("k");
+fn key_deduper_handles_text_keys() {
+    let t = table(&[r#"[{"k":"a"},{"k":"b"},{"k":"a"}]"#]);
+    let mut d = KeyDeduper::new("k", "GET /reps");
     let (kept, dropped) = d.filter(&t.batches[0]).unwrap();
-    assert_eq!((kept.num_rows(), dropped), (4, 1));
+    assert_eq!((kept.num_rows(), dropped), (2, 1));
     let (again, dropped) = d.filter(&t.batches[0]).unwrap();
-    assert_eq!(
-        (again.num_rows(), dropped),
-        (2, 3),
-        "only null keys pass twice"
+    assert_eq!((again.num_rows(), dropped), (0, 3));
+}
+
+/// Exactly-once rests on the key: a row without one, or (for `call_id`) a key that is not an
+/// integer, fails the page instead of passing through unchecked.
+#[test]
+fn key_deduper_refuses_rows_it_cannot_key() {
+    let refused = |body: &str, integer: bool| {
+        let t = table(&[body]);
+        let mut d = KeyDeduper::new("k", "GET /calls");
+        if integer {
+            d = d.integer();
+        }
+        let err = d.filter(&t.batches[0]).unwrap_err().to_string();
+        assert!(err.starts_with("could not decode GET /calls:"), "{err}");
+        err
+    };
+    let err = refused(r#"[{"k":1},{"k":null},{"k":null}]"#, false);
+    assert!(
+        err.contains("the page has 2 rows with a null or missing `k`"),
+        "{err}"
     );
-    let mut other = KeyDeduper::new("missing");
-    assert_eq!(other.filter(&t.batches[0]).unwrap().1, 0);
+    let err = refused(r#"[{"k":1},{"v":2}]"#, false);
+    assert!(
+        err.contains("the page has 1 row with a null or missing `k`"),
+        "{err}"
+    );
+    let err = refused(r#"[{"v":1},{"v":2}]"#, false);
+    assert!(err.contains("the page has 2 rows without a `k`"), "{err}");
+    for (body, kind) in [
+        (r#"[{"k":1},{"k":"abc"}]"#, "text"),
+        (r#"[{"k":1},{"k":2.5}]"#, "fractional numbers"),
+        (r#"[{"k":true}]"#, "true/false"),
+    ] {
+        let err = refused(body, true);
+        let what = format!("the page has `k` values that are {kind}, not integers");
+        assert!(err.contains(&what), "{err}");
+        assert!(err.contains(r#"schema={"k": "string"}"#), "{err}");
+    }
+    // Text keys are fine where the key is not an integer one, and empty batches pass.
+    let t = table(&[r#"[{"k":"abc"}]"#]);
+    assert_eq!(
+        KeyDeduper::new("k", "x").filter(&t.batches[0]).unwrap().1,
+        0
+    );
+    let empty = RecordBatch::new_empty(t.schema.clone());
+    let mut missing = KeyDeduper::new("missing", "x").integer();
+    assert_eq!(missing.filter(&empty).unwrap().1, 0);
 }
 
 #[test]

@@ -34,7 +34,7 @@ pub(crate) fn finish(
     let schema = schema_of(&fields, overrides);
     let mut warnings = warnings_of(&fields, overrides);
     let mut deduper = match key {
-        Some(k) if schema.index_of(k).is_ok() => Some(KeyDeduper::new(k)),
+        Some(k) if schema.index_of(k).is_ok() => Some(KeyDeduper::new(k, "the pages")),
         Some(k) if !fields.is_empty() => {
             warnings.push(format!("no `{k}` column: duplicate rows were not checked"));
             None

@@ -303,28 +303,37 @@ async fn status_error(endpoint: &str, mut response: Response, key: &str) -> Atte
     }
 }
 
-/// Reads `{"error": "...", "code": "..."}`; a body that is not that (an HTML error page) gives
-/// code `"unknown"` and a short plain-text excerpt. `key` is redacted before anything is cut,
-/// so no piece of it survives at a cut either.
+/// Reads `{"error": "...", "code": "..."}` (a `message` or `detail` text stands in for a
+/// missing `error`, a numeric code is taken as text); JSON of another shape gives code
+/// `"unknown"` and the JSON itself, anything else (an HTML error page) a short plain-text
+/// excerpt. `key` is redacted before anything is cut, so no piece of it survives at a cut
+/// either.
 pub fn parse_error_body(body: &[u8], key: &str) -> (String, String) {
-    #[derive(serde::Deserialize)]
-    struct ApiError {
-        error: Option<String>,
-        code: Option<String>,
-    }
-    if let Ok(parsed) = serde_json::from_slice::<ApiError>(body) {
-        if parsed.error.is_some() || parsed.code.is_some() {
+    let parsed = serde_json::from_slice::<serde_json::Value>(body);
+    if let Ok(serde_json::Value::Object(fields)) = &parsed {
+        let text = |name: &str| match fields.get(name) {
+            Some(serde_json::Value::String(s)) => Some(s.clone()),
+            Some(serde_json::Value::Number(n)) => Some(n.to_string()),
+            _ => None,
+        };
+        let code = text("code");
+        let message = text("error")
+            .or_else(|| text("message"))
+            .or_else(|| text("detail"));
+        if code.is_some() || message.is_some() {
             return (
+                bounded(&redact(&code.unwrap_or_else(|| "unknown".into()), key), 100),
                 bounded(
-                    &redact(&parsed.code.unwrap_or_else(|| "unknown".into()), key),
-                    100,
-                ),
-                bounded(
-                    &redact(&parsed.error.unwrap_or_default(), key),
+                    &redact(&message.unwrap_or_default(), key),
                     ERROR_MESSAGE_LIMIT,
                 ),
             );
         }
+    }
+    if let Ok(json) = parsed {
+        let json = redact(&json.to_string(), key);
+        let what = "error body in an unexpected JSON shape (no `error` or `code` text)";
+        return ("unknown".into(), format!("{what}: {}", bounded(&json, 200)));
     }
     let text = String::from_utf8_lossy(body);
     let mut plain = String::new();
@@ -422,6 +431,31 @@ mod tests {
         assert_eq!(code, "unknown");
         assert!(message.contains("502 Bad Gateway"), "{message}");
         assert!(!message.contains('<'), "{message}");
+    }
+
+    /// JSON of another shape is reported as JSON (it was "non-JSON"), and the usual other
+    /// spellings of an error's text and code are read.
+    #[test]
+    fn error_bodies_of_other_json_shapes_say_so() {
+        let read = |body: &str| parse_error_body(body.as_bytes(), "k3y");
+        let (code, message) = read(r#"{"message":"slow down","code":429}"#);
+        assert_eq!((code.as_str(), message.as_str()), ("429", "slow down"));
+        assert_eq!(read(r#"{"detail":"nope"}"#).1, "nope");
+        for body in [r#"["boom"]"#, r#"{"error":{"k3y":1}}"#, "42", "null"] {
+            let (code, message) = read(body);
+            assert_eq!(code, "unknown", "{body}");
+            assert!(
+                message.starts_with("error body in an unexpected JSON shape"),
+                "{message}"
+            );
+            assert!(
+                !message.contains("non-JSON") && !message.contains("k3y"),
+                "{message}"
+            );
+        }
+        assert!(read("<html>oops</html>")
+            .1
+            .starts_with("non-JSON error body"));
     }
 
     #[test]

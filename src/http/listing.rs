@@ -15,7 +15,7 @@ use arrow_array::RecordBatch;
 use super::client::ApiClient;
 use super::paginate::{PageSpec, Pager};
 use super::progress::Progress;
-use super::query::Pairs;
+use super::query::{ListingKey, Pairs};
 use crate::decode::{
     conform_batch, sort_by_key, DecodedPage, DecodedTable, FetchDecoder, KeyDeduper, PageColumns,
 };
@@ -61,11 +61,20 @@ impl Listing {
         client: ApiClient,
         spec: PageSpec,
         decoder: Arc<FetchDecoder>,
-        key: Option<&str>,
+        key: Option<ListingKey>,
         progress: Arc<Progress>,
     ) -> Self {
         let mut spec = spec;
-        let hidden_key = key.is_some_and(|key| request_key_column(&mut spec.query, key));
+        let hidden_key = key.is_some_and(|key| request_key_column(&mut spec.query, key.name));
+        let endpoint = format!("GET {}", spec.path);
+        let deduper = key.map(|key| {
+            let deduper = KeyDeduper::new(key.name, &endpoint);
+            // A caller who forced the key's type (`schema=`) chose what it holds.
+            match key.integer && !decoder.forces(key.name) {
+                true => deduper.integer(),
+                false => deduper,
+            }
+        });
         let pager = Pager::new(
             client.clone(),
             spec.clone(),
@@ -77,8 +86,8 @@ impl Listing {
             spec,
             decoder,
             progress,
-            key: key.map(str::to_owned),
-            deduper: key.map(KeyDeduper::new),
+            key: key.map(|key| key.name.to_owned()),
+            deduper,
             streamed_columns: PageColumns::default(),
             pager,
             pass: Pass::Concurrent,

@@ -99,13 +99,34 @@ impl Query {
     }
 
     /// The key of a paged listing; `None` for `/report`, which is one answer.
-    pub fn listing_key(&self) -> Option<&'static str> {
+    pub fn listing_key(&self) -> Option<ListingKey> {
         match self {
-            Query::Calls(_) => Some("call_id"),
-            Query::Reps(_) => Some("rep_id"),
+            Query::Calls(_) => Some(ListingKey::CALLS),
+            Query::Reps(_) => Some(ListingKey::REPS),
             Query::Report(_) => None,
         }
     }
+}
+
+/// The column that keeps each row of a listing once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ListingKey {
+    pub name: &'static str,
+    /// The API documents the key as an integer, so a page with other keys is refused.
+    pub integer: bool,
+}
+
+impl ListingKey {
+    /// `call_id`, an integer.
+    pub const CALLS: Self = Self {
+        name: "call_id",
+        integer: true,
+    };
+    /// `rep_id`, text (`"kees500"`).
+    pub const REPS: Self = Self {
+        name: "rep_id",
+        integer: false,
+    };
 }
 
 impl RepsQuery {

@@ -14,6 +14,7 @@ use tokio::net::{TcpListener, TcpStream};
 
 use super::listing::{fetch_all, Listing};
 use super::paginate::PageSpec;
+use super::query::ListingKey;
 use super::ApiClient;
 use crate::config::ClientConfig;
 use crate::decode::{DecodeOptions, DecodedPage, FetchDecoder};
@@ -107,7 +108,13 @@ fn listing(url: &str, concurrency: usize, page_size: usize) -> Listing {
     };
     let decoder = Arc::new(FetchDecoder::new(DecodeOptions::default()));
     let client = ApiClient::new(config).unwrap();
-    Listing::new(client, spec, decoder, Some("call_id"), Arc::default())
+    Listing::new(
+        client,
+        spec,
+        decoder,
+        Some(ListingKey::CALLS),
+        Arc::default(),
+    )
 }
 
 fn ids(page: &DecodedPage) -> Vec<i64> {
