@@ -327,11 +327,9 @@ def test_calls_without_a_usable_call_id_are_a_decode_error(serve, case, stream):
     server sending one twice would have had it twice in the result)."""
     body, what = UNKEYED[case]
     client = serve(first_page(body)).client()
+    fetch = (lambda: list(client.iter_calls())) if stream else client.calls
     with pytest.raises(converz.DecodeError) as info:
-        if stream:
-            list(client.iter_calls())
-        else:
-            client.calls()
+        fetch()
     message = str(info.value)
     assert message.startswith("could not decode GET /calls: the page has"), message
     assert what in message and "exactly once by its `call_id`" in message, message
