@@ -161,3 +161,21 @@ def test_reps_split_by_id(emu: Emulator) -> None:
     assert len(tasks) == 4
     got = fetch_all(tasks).sort("rep_id")
     assert got.equals(client.reps(rep_id=ids).to_polars().sort("rep_id"))
+
+
+def test_a_misspelt_schema_key_is_warned_of_once_on_the_driver(
+    emu: Emulator, caplog: pytest.LogCaptureFixture
+) -> None:
+    """An engine must take an undocumented key as a custom column (it cannot see the data
+    first), so a typo would be a silent column of nulls: one close to a documented column is
+    warned of when the plan is made, and a real custom column is not."""
+    query = converz.CallsQuery(start_date="2025-09-01", end_date="2025-09-03")
+    with caplog.at_level("WARNING", logger="converz"):
+        tasks = plan_calls(query, config(emu), schema={"duraton": "float64", "qa_x": "float64"})
+        plan_reps(converz.RepsQuery(), config(emu), schema={"activ": "bool"})
+    said = [r.getMessage() for r in caplog.records]
+    assert len(tasks) == 3 and len(said) == 2, said
+    assert "'duraton'" in said[0] and "did you mean 'duration'?" in said[0]
+    assert "'activ'" in said[1] and "/reps" in said[1] and "did you mean 'active'?" in said[1]
+    # The plan is kept as asked: the key is a column, null where the data lacks it.
+    assert tasks[0].fetch().column("duraton").null_count == tasks[0].fetch().num_rows

@@ -191,6 +191,21 @@ def test_a_misspelt_calls_key_is_warned_of_with_the_column_meant(client, caplog)
     assert table.num_rows == 300 and table.to_arrow().schema.field("duration").type == pa.int64()
 
 
+def test_a_stream_warns_of_a_misspelt_key_at_its_end_as_the_eager_fetch_does(client, caplog):
+    """The stream runs the eager fetch's check over the columns its pages had."""
+    eager = client.calls(schema={"duraton": "float64", "tiny": "int8"})
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="converz"):
+        stream = client.iter_calls(schema={"duraton": "float64", "tiny": "int8"}, page_size=50)
+        pages = list(stream)
+    assert sum(page.num_rows for page in pages) == 300
+    assert [w for w in stream.warnings if "schema" in w] == eager.warnings
+    assert len(warned(caplog, "duraton")) == 1 and not warned(caplog, "'tiny'")
+    # A selection the key cannot be in stays quiet there too.
+    quiet = client.iter_calls(columns=["call_id"], schema={"nickname": "string"})
+    assert list(quiet) and quiet.warnings == []
+
+
 def test_a_misspelt_reps_key_is_warned_of_too(client):
     table = client.reps(schema={"activ": "bool"})
     assert any("did you mean 'active'" in w for w in table.warnings), table.warnings

@@ -17,7 +17,14 @@ from converz.exceptions import InvalidParameterError
 if TYPE_CHECKING:
     import pyarrow
 
-__all__ = ["CALL_COLUMNS", "METRIC_COLUMNS", "REP_COLUMNS", "arrow_schema", "conform"]
+__all__ = [
+    "CALL_COLUMNS",
+    "METRIC_COLUMNS",
+    "REP_COLUMNS",
+    "arrow_schema",
+    "conform",
+    "misspelt_warnings",
+]
 
 # The column lists are the scans' (`converz._schema`); kinds there are int/float/str/date/datetime.
 CALL_COLUMNS: tuple[tuple[str, str], ...] = _schema._CALLS
@@ -87,6 +94,25 @@ def arrow_schema(
         names = {f.name for f in fields}
         fields += [pa.field(n, _arrow_type(n, t)) for n, t in overrides.items() if n not in names]
     return pa.schema(fields)
+
+
+def misspelt_warnings(endpoint: str, schema: Mapping[str, str] | None) -> list[str]:
+    """A warning for each ``schema=`` key that looks like a misspelt documented column.
+
+    An engine takes every key that is not documented as a custom column, which it must, since
+    it cannot see the data first: a typo (``"duraton"``) becomes a column of nulls beside the
+    column meant. So a key close to a documented name is warned of, on the driver.
+    """
+    known = [name for name, _ in (CALL_COLUMNS if endpoint == "calls" else REP_COLUMNS)]
+    warnings = []
+    for key in schema or {}:
+        close = "" if key in known else _schema._did_you_mean(key, known)
+        if close:
+            warnings.append(
+                f"schema names {key!r}, which is not a documented column of /{endpoint}: it is "
+                f"taken as a custom column, null wherever the data lacks it{close}"
+            )
+    return warnings
 
 
 def conform(table: Any, schema: pyarrow.Schema) -> pyarrow.Table:

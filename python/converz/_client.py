@@ -5,6 +5,7 @@ Thin: every check and all network and decode work happen in the Rust core.
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import re
@@ -295,7 +296,13 @@ class Client:
         schema: Optional[dict[str, Any]] = None,
     ) -> TableStream:
         options = self._options(query, page_size, parse_dates, schema, stream=True)
-        return TableStream(_core.fetch(self._raw, query, {**options, "progress": None}))
+        filters = query.to_kwargs()
+        unknown = unknown_schema_keys(query.endpoint, filters, check_schema(schema))
+        raw = _core.fetch(self._raw, query, {**options, "progress": None})
+        # The eager fetch's warnings for schema= keys the data never had, over the stream's
+        # columns, given at its end.
+        unseen = functools.partial(unseen_schema_warnings, query.endpoint, filters, unknown)
+        return TableStream(raw, unseen=unseen)
 
     def _options(
         self,

@@ -19,12 +19,13 @@ import dataclasses
 import datetime as _dt
 import functools
 import hashlib
+import logging
 import os
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal, Optional, Union
 
 from converz._args import check_client_settings, wrong_type
-from converz._arrow_schema import arrow_schema, conform
+from converz._arrow_schema import arrow_schema, conform, misspelt_warnings
 from converz._client import tenant_url
 from converz.exceptions import InvalidParameterError, InvalidParameterTypeError
 
@@ -295,9 +296,7 @@ def plan_calls(
             f"partition must be 'day', 'week', 'month', an int or None, not {partition!r}",
             parameter="partition",
         )
-    tasks = [FetchTask(config, "calls", part, _types(schema)) for part in parts]
-    tasks[0].schema  # noqa: B018 -- an unknown custom column fails here, before any task runs
-    return tasks
+    return _checked([FetchTask(config, "calls", part, _types(schema)) for part in parts])
 
 
 def plan_reps(
@@ -309,8 +308,19 @@ def plan_reps(
 ) -> list[FetchTask]:
     """Split a reps query into tasks: N slices of its ``rep_id`` list, or one task."""
     pieces = [query] if parts is None else query.split(parts=parts)
-    tasks = [FetchTask(config, "reps", piece, _types(schema)) for piece in pieces]
-    tasks[0].schema  # noqa: B018 -- fails on a bad schema= before any task runs
+    return _checked([FetchTask(config, "reps", piece, _types(schema)) for piece in pieces])
+
+
+def _checked(tasks: list[FetchTask]) -> list[FetchTask]:
+    """``tasks``, once their ``schema=`` is known good.
+
+    A custom column without a type fails here, before any task runs, and a key that looks
+    misspelt is warned of, once, on the driver.
+    """
+    first = tasks[0]
+    first.schema  # noqa: B018 -- raises on a bad schema=
+    for warning in misspelt_warnings(first.endpoint, dict(first.types)):
+        logging.getLogger("converz").warning(warning)
     return tasks
 
 

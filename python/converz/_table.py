@@ -6,9 +6,10 @@ interface, so polars, pandas (through pyarrow), pyarrow and DuckDB take it witho
 
 from __future__ import annotations
 
+import functools
 import html
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any, Optional, cast
 
 if TYPE_CHECKING:
@@ -306,12 +307,14 @@ class TableStream:
 
     __slots__ = ("_raw",)
 
-    def __init__(self, raw: Any) -> None:
+    def __init__(
+        self, raw: Any, *, unseen: Optional[Callable[[list[str]], list[str]]] = None
+    ) -> None:
         self._raw = raw
         # The Rust stream wraps each page and logs the warnings itself: a Python __next__
         # around it would take a Ctrl-C as the page came back, and the page would be lost.
         # Neither callable refers to this object, so dropping it still stops the requests.
-        raw.deliver_as(Table, _log_stream_warnings)
+        raw.deliver_as(Table, functools.partial(_end_of_stream, unseen))
 
     @property
     def warnings(self) -> list[str]:
@@ -349,9 +352,19 @@ class TableStream:
         return "converz.TableStream(...)"
 
 
-def _log_stream_warnings(warnings: list[str]) -> None:
+def _end_of_stream(
+    unseen: Optional[Callable[[list[str]], list[str]]], warnings: list[str], columns: list[str]
+) -> list[str]:
+    """The stream's warnings once it has ended, each logged.
+
+    The listing's come first, then ``unseen(columns)``: what the columns the stream's pages had
+    say of the caller's ``schema=``.
+    """
+    if unseen is not None:
+        warnings = [*warnings, *unseen(columns)]
     for warning in warnings:
         logging.getLogger("converz").warning(warning)
+    return warnings
 
 
 def _unpickle_table(

@@ -198,6 +198,13 @@ pub struct DecodedPage {
 #[derive(Debug, Default)]
 pub struct PageColumns(Fields);
 
+impl PageColumns {
+    /// The column names, in first-appearance order.
+    pub fn names(&self) -> Vec<String> {
+        self.0.names.iter().map(|n| n.to_string()).collect()
+    }
+}
+
 /// All pages of a fetch, in one schema.
 #[derive(Debug)]
 pub struct DecodedTable {

@@ -132,6 +132,12 @@ impl Listing {
         all
     }
 
+    /// The columns the pages handed out by [`streamed`](Self::streamed) had (a key that
+    /// [`present`](Self::present) removes included).
+    pub fn streamed_columns(&self) -> Vec<String> {
+        self.streamed_columns.names()
+    }
+
     /// Whether a repair pass ran: rows then come in two runs of page order, not one.
     pub fn repaired(&self) -> bool {
         self.moved > 0

@@ -180,8 +180,11 @@ impl<'a, 'py> FromPyObject<'a, 'py> for StrList {
     }
 }
 
-/// `schema={"col": type}`: a type name (`"int64"`, `"float64"`, `"string"`, `"bool"`, `"date"`,
-/// `"datetime"`, or an Arrow name like `"Int32"`) or any Arrow type object (pyarrow, arro3).
+/// `schema={"col": type}` as the Python layer hands it over: arrow-rs's `DataType` syntax
+/// (`"Int8"`, `"Timestamp(Millisecond, None)"`: the `core` names of `converz._schema`'s
+/// `SCHEMA_TYPES`, which takes and checks every user spelling first), the short kinds of the
+/// documented columns' hints (`"int"`, `"float"`, `"str"`, `"bool"`, `"date"`, `"datetime"`),
+/// or an Arrow type object.
 pub fn schema_overrides(dict: Option<&Bound<'_, PyDict>>) -> PyResult<Vec<(String, DataType)>> {
     let Some(dict) = dict else {
         return Ok(Vec::new());
@@ -209,15 +212,14 @@ pub fn schema_overrides(dict: Option<&Bound<'_, PyDict>>) -> PyResult<Vec<(Strin
 }
 
 fn parse_type_name(name: &str) -> Result<DataType, String> {
-    let friendly = match name.to_ascii_lowercase().as_str() {
-        "int" | "int64" | "i64" => Some(DataType::Int64),
-        "int32" | "i32" => Some(DataType::Int32),
-        "float" | "float64" | "f64" | "double" => Some(DataType::Float64),
-        "float32" | "f32" => Some(DataType::Float32),
-        "str" | "string" | "utf8" => Some(DataType::Utf8),
-        "bool" | "boolean" => Some(DataType::Boolean),
-        "date" | "date32" => Some(DataType::Date32),
-        "datetime" | "timestamp" => Some(DataType::Timestamp(TimeUnit::Microsecond, None)),
+    let friendly = match name {
+        // The hints' kinds; user spellings are resolved in Python (`SCHEMA_TYPES`).
+        "int" => Some(DataType::Int64),
+        "float" => Some(DataType::Float64),
+        "str" => Some(DataType::Utf8),
+        "bool" => Some(DataType::Boolean),
+        "date" => Some(DataType::Date32),
+        "datetime" => Some(DataType::Timestamp(TimeUnit::Microsecond, None)),
         _ => None,
     };
     friendly.map(Ok).unwrap_or_else(|| {

@@ -53,7 +53,8 @@ pub struct PyBatchStream {
 struct Delivery {
     /// Called with each page's Arrow table; its result is what `__next__` returns.
     wrap: Py<PyAny>,
-    /// Called once with the warnings when the listing has ended.
+    /// Called once when the listing has ended, with its warnings and the columns its pages had;
+    /// returns the warnings the stream reports (it may add its own).
     on_end: Py<PyAny>,
 }
 
@@ -166,13 +167,18 @@ impl PyBatchStream {
                 state.broken = Some(name.unwrap_or_else(|_| "an error".into()));
             })?;
             let Some(page) = page else {
-                let warnings = state.listing.warnings();
+                let mut warnings = state.listing.warnings();
+                let columns = state.listing.streamed_columns();
                 *self.warnings.lock().map_err(|_| poisoned())? = warnings.clone();
                 *guard = None;
                 // Unlocked first: the callback runs Python code, which may ask `exhausted`.
                 drop(guard);
                 if let Some(delivery) = self.delivery.get() {
-                    delivery.on_end.call1(py, (warnings,))?;
+                    warnings = delivery
+                        .on_end
+                        .call1(py, (warnings, columns))?
+                        .extract(py)?;
+                    *self.warnings.lock().map_err(|_| poisoned())? = warnings;
                 }
                 return Ok(None);
             };
@@ -183,8 +189,8 @@ impl PyBatchStream {
         }
     }
 
-    /// Pages are handed out as `wrap(table)`, and `on_end(warnings)` is called once the
-    /// listing has ended; set once, before the first page.
+    /// Pages are handed out as `wrap(table)`, and `warnings = on_end(warnings, columns)` is
+    /// called once the listing has ended; set once, before the first page.
     fn deliver_as(&self, wrap: Py<PyAny>, on_end: Py<PyAny>) -> PyResult<()> {
         self.delivery
             .set(Delivery { wrap, on_end })
