@@ -355,6 +355,32 @@ fn finish_joins_small_pages_but_not_big_ones() {
     assert_eq!(t.rows, 40);
 }
 
+/// Found by the outside trial: a page whose column is all null, decoded after a later page had
+/// shown the column's type, holds it typed; a stream handing that page out first (the column
+/// still Null in page order) failed with "Casting from Int64 to Null not supported".
+#[test]
+fn a_stream_hands_out_a_typed_all_null_column_before_its_type_is_seen() {
+    let fetch = FetchDecoder::new(DecodeOptions::default());
+    let later = page(&fetch, r#"[{"call_id":3,"qa":7}]"#);
+    let early = page(
+        &fetch,
+        r#"[{"call_id":1,"qa":null},{"call_id":2,"qa":null}]"#,
+    );
+    assert_eq!(
+        early.batches[0].schema().field(1).data_type(),
+        &DataType::Int64
+    );
+    let mut seen = PageColumns::default();
+    let first = fetch.merged_schema(&mut seen, &early);
+    assert_eq!(first.field(1).data_type(), &DataType::Null);
+    let handed = conform_batch(&early.batches[0], &first).unwrap();
+    assert_eq!(handed.column(1).data_type(), &DataType::Null);
+    assert_eq!(handed.column(1).len(), 2);
+    let second = fetch.merged_schema(&mut seen, &later);
+    let handed = conform_batch(&later.batches[0], &second).unwrap();
+    assert_eq!(handed.column(1).as_primitive::<Int64Type>().value(0), 7);
+}
+
 #[test]
 fn rows_without_columns_are_counted() {
     // Found by the differential fuzzing: `[{}]` on a first page was an error.

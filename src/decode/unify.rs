@@ -147,6 +147,12 @@ fn conform(array: &ArrayRef, to: &DataType) -> Result<ArrayRef> {
     }
     match (from, to) {
         (DataType::Null, _) => Ok(new_null_array(to, array.len())),
+        // A page decoded after a later page had shown the column's type holds it typed, but
+        // all null; a stream hands it out before that later page, when the column is still
+        // Null (arrow cannot cast to Null, so this is done here).
+        (_, DataType::Null) if array.logical_null_count() == array.len() => {
+            Ok(new_null_array(to, array.len()))
+        }
         (DataType::Struct(_) | DataType::List(_), DataType::Utf8) => to_json_text(array.as_ref()),
         (DataType::Struct(_), DataType::Struct(fields)) => conform_struct(array, fields),
         (DataType::List(_), DataType::List(item)) => conform_list(array, item),
