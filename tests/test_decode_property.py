@@ -61,14 +61,17 @@ def _value(draw: st.DrawFn, kind: str, page: int) -> Any:
 
 @st.composite
 def fetches(draw: st.DrawFn) -> tuple[list[dict[str, Any]], int]:
-    """Rows (keys sometimes missing, some columns late), and a page size."""
+    """Rows (keys sometimes missing, some columns late), and a page size.
+
+    Each row has its `call_id` first: the listing refuses rows without one.
+    """
     names = draw(st.lists(st.sampled_from(["id", "a", "b", "é😀", 'q"k', "late"]), unique=True))
     kinds = {name: draw(st.sampled_from(KINDS)) for name in names}
     page_size = draw(st.integers(1, 5))
     rows = []
     for i in range(draw(st.integers(0, 14))):
         page = i // page_size
-        row = {}
+        row: dict[str, Any] = {"call_id": i + 1}
         for name in names:
             late = name == "late" and page == 0
             if not late and draw(st.integers(0, 9)) > 0:

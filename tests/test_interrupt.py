@@ -130,31 +130,48 @@ def test_a_signal_pending_at_hand_out_keeps_the_page_for_the_next_call():
     assert sorted(seen) == sorted(pa.table(everything).column("call_id").to_pylist())
 
 
-def _interrupt_as_the_stream_returns(frame, event, arg):
-    # A Ctrl-C arriving just as TableStream.__next__'s call into the Rust stream returns: Python
-    # raises it there, after the page left the stream and before the frame could bind it.
-    if (
-        event == "c_return"
-        and frame.f_code.co_name == "__next__"
-        and "_table" in frame.f_code.co_filename
-    ):
-        import _thread
+def _signal_as_the_stream_returns(signum: int):
+    # A signal arriving just as TableStream.__next__'s call into the Rust stream returns: Python
+    # runs its handler there, after the page left the stream and before the frame could bind it.
+    def hook(frame, event, arg):
+        if (
+            event == "c_return"
+            and frame.f_code.co_name == "__next__"
+            and "_table" in frame.f_code.co_filename
+        ):
+            import _thread
 
-        sys.setprofile(None)
-        _thread.interrupt_main()
+            sys.setprofile(None)
+            _thread.interrupt_main(signum)
+
+    return hook
 
 
-def test_a_signal_raised_as_next_returns_keeps_the_page():
+def _raise_timeout(signum, frame):
+    raise TimeoutError("the task's time is up")
+
+
+# A Ctrl-C, and a handler of another signal raising its own exception (a SIGALRM timeout, an
+# Airflow task's SIGTERM): either loses the page unless the stream takes it back.
+SIGNALS = {
+    "ctrl-c": (signal.SIGINT, signal.default_int_handler, KeyboardInterrupt),
+    "handler-raising": (signal.SIGUSR1, _raise_timeout, TimeoutError),
+}
+
+
+@pytest.mark.parametrize("case", list(SIGNALS))
+def test_a_signal_raised_as_next_returns_keeps_the_page(case):
     import pyarrow as pa
 
-    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    signum, handler, raised = SIGNALS[case]
+    previous = signal.signal(signum, handler)
     try:
         with Emulator(calls=20_000, reps=5) as emu:
             stream = emu.client(progress=False).iter_calls(page_size=10_000)
             seen = pa.table(next(stream)).column("call_id").to_pylist()
-            sys.setprofile(_interrupt_as_the_stream_returns)
+            sys.setprofile(_signal_as_the_stream_returns(signum))
             try:
-                with pytest.raises(KeyboardInterrupt):
+                with pytest.raises(raised):
                     next(stream)
             finally:
                 sys.setprofile(None)
@@ -163,5 +180,5 @@ def test_a_signal_raised_as_next_returns_keeps_the_page():
                 seen.extend(pa.table(page).column("call_id").to_pylist())
             everything = emu.client(progress=False).calls(columns=["call_id"])
     finally:
-        signal.signal(signal.SIGINT, previous)
+        signal.signal(signum, previous)
     assert sorted(seen) == sorted(pa.table(everything).column("call_id").to_pylist())

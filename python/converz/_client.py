@@ -27,6 +27,7 @@ from converz._query import (
     _Query,
 )
 from converz._schema import (
+    check_key_type,
     check_schema,
     documented_columns,
     unknown_schema_keys,
@@ -314,6 +315,7 @@ class Client:
         stream: bool,
     ) -> dict[str, Any]:
         schema = check_schema(schema) or None
+        check_key_type(query.endpoint, schema or {})
         check_int("page_size", page_size, optional=True)
         check_flag("parse_dates", parse_dates)
         return {

@@ -9,6 +9,7 @@ overrides win.
 
 from __future__ import annotations
 
+import datetime as _dt
 import difflib
 import sys
 from collections.abc import Iterable, Mapping
@@ -27,6 +28,7 @@ __all__ = [
     "align",
     "as_list",
     "calls_schema",
+    "check_key_type",
     "check_schema",
     "documented_columns",
     "override_types",
@@ -357,7 +359,7 @@ def schema_type_names() -> str:
 
 
 def resolve_type(column: str, given: Any, *, names_only: bool = False) -> SchemaType:
-    """The type ``schema[column]`` names: a spelling, a pyarrow type or a polars type.
+    """The type ``schema[column]`` names: a spelling, or a Python, pyarrow or polars type.
 
     Raises:
         InvalidParameterError: Anything else, listing what is taken (``parameter="schema"``).
@@ -385,8 +387,24 @@ def resolve_type(column: str, given: Any, *, names_only: bool = False) -> Schema
     return found
 
 
+# Python's own types, as their words spell them ("int" is int64, "datetime" timestamp[us]).
+_PYTHON_TYPES: dict[type, str] = {
+    bool: "bool",
+    int: "int64",
+    float: "float64",
+    str: "string",
+    _dt.date: "date32",
+    _dt.datetime: "timestamp[us]",
+}
+
+
 def _object_spelling(given: Any) -> Optional[str]:
-    """How a type object spells its type, if it is a pyarrow, Arrow (C schema) or polars type."""
+    """How a type object spells its type.
+
+    One of Python's (``int``), a pyarrow, Arrow (C schema) or polars type; else None.
+    """
+    if isinstance(given, type) and given in _PYTHON_TYPES:
+        return _PYTHON_TYPES[given]
     polars = sys.modules.get("polars")
     if polars is not None:
         is_class = isinstance(given, type) and issubclass(given, polars.DataType)
@@ -474,6 +492,38 @@ def override_types(schema: Optional[Mapping[str, Any]]) -> Optional[dict[str, pl
         constructor, *args = _BY_SPELLING[_key(core)].polars
         types[column] = getattr(pl, constructor)(*args)
     return types
+
+
+# The types a listing's key may be forced to: each keeps every id distinct. A float would
+# round distinct large ids onto one (16777217 is 16777216 in float32), and the listing would
+# then drop the second call as a repeat.
+_KEY_TYPES = ("Int8", "Int16", "Int32", "Int64", "UInt8", "UInt16", "UInt32", "UInt64")
+_KEY_TEXT_TYPES = ("Utf8", "LargeUtf8", "Utf8View")
+
+
+def check_key_type(endpoint: str, schema: Mapping[str, str]) -> None:
+    """Refuses a ``schema=`` type for the listing's key that could merge distinct ids.
+
+    Args:
+        endpoint: ``"calls"``, ``"reps"`` or ``"report"``.
+        schema: The checked overrides (:func:`check_schema`'s core names).
+
+    Raises:
+        InvalidParameterError: ``call_id`` or ``rep_id`` forced to a type other than an integer
+            or text type.
+    """
+    key = {"calls": "call_id", "reps": "rep_id"}.get(endpoint)
+    if key is None or key not in schema:
+        return
+    if schema[key] not in _KEY_TYPES + _KEY_TEXT_TYPES:
+        raise InvalidParameterError(
+            f"schema gives {key!r}, the key that keeps each row once, the type {schema[key]}, "
+            "which could make distinct ids equal (a float rounds large ids) and drop rows as "
+            "repeats",
+            parameter="schema",
+            hint=f"give {key!r} an integer or text type, e.g. schema={{{key!r}: 'int64'}}, "
+            "and cast it after the fetch",
+        )
 
 
 def unknown_schema_keys(

@@ -334,10 +334,12 @@ class TableStream:
     def __next__(self) -> Table:
         try:
             page: Table = next(self._raw)
-        except KeyboardInterrupt:
-            # Python raises a Ctrl-C as a call returns, so one that came just as the stream
+        except BaseException:
+            # Python runs signal handlers as a call returns, so a Ctrl-C (or whatever another
+            # handler raises: a SIGALRM timeout, a SIGTERM exit) that came just as the stream
             # handed a page out lands here with the page gone: put it back for the next call.
-            # (One raised inside the stream found the page still there, kept.)
+            # (One raised inside the stream found the page still there, kept; take_back() is
+            # then a no-op.)
             self._raw.take_back()
             raise
         return page
