@@ -3,7 +3,8 @@
 //! arrow-json 59 fills such a column without a word: a `Date32` column given
 //! `"2025-07-01 10:20:30"` keeps the date and drops the time (arrow-cast's `parse_date`), a
 //! `Timestamp(Second)` column drops fractions of a second, and an integer column given `1.5`
-//! keeps 1 (`NumCast` truncates). Inference never picks such a type, so only forced columns
+//! keeps 1 (`NumCast` truncates), as does a date or timestamp column (a number is a count of
+//! its units since 1970). Inference never picks such a type, so only forced columns
 //! need this: the classifier hands every value of a checked column here as it walks the row,
 //! on every path a page can take (the fast path declines pages with forced columns), and a
 //! value that would lose part of itself fails the page with a [`DecodeError`] that names a type
@@ -31,8 +32,8 @@ impl Grain {
     pub fn of(data_type: &DataType) -> Option<Self> {
         match data_type {
             DataType::Date32 => Some(Self::Day),
-            // Nanoseconds are the finest unit text can give arrow-cast: nothing to drop.
-            DataType::Timestamp(TimeUnit::Nanosecond, _) => None,
+            // Nanoseconds are the finest unit text can give arrow-cast, but a number's
+            // fraction of a nanosecond is still dropped.
             DataType::Timestamp(unit, _) => Some(Self::Timestamp(*unit)),
             t if t.is_integer() => Some(Self::Integer),
             _ => None,
@@ -67,6 +68,17 @@ pub(crate) fn check(
                      to keep it, e.g. schema={{\"{name}\": \"float64\"}}"
             )
         }),
+        // A number is a count of the type's units since 1970 (arrow's reading): a fraction of
+        // one would be dropped.
+        (Grain::Day | Grain::Timestamp(_), Some(b'-' | b'0'..=b'9')) => {
+            has_fraction(raw).then(|| {
+                format!(
+                    "its fraction (column `{name}` is forced to {data_type}, which reads a \
+                     number as whole units since 1970-01-01): use a float type to keep it, \
+                     e.g. schema={{\"{name}\": \"float64\"}}"
+                )
+            })
+        }
         (Grain::Day | Grain::Timestamp(_), Some(b'"')) => {
             let text = unquote(raw);
             lost_time(grain, &text).map(|what| {

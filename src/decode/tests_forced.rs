@@ -122,6 +122,32 @@ fn an_integer_column_refuses_a_fraction_and_takes_whole_numbers() {
     }
 }
 
+/// Found by the outside trial: a number forced to a date or timestamp is a count of units
+/// since 1970, and `1.5` became day 1, second 1 or 1 ms without a word.
+#[test]
+fn a_temporal_column_refuses_a_number_with_a_fraction_and_takes_whole_ones() {
+    let temporal = [
+        DataType::Date32,
+        DataType::Timestamp(TimeUnit::Second, None),
+        DataType::Timestamp(TimeUnit::Millisecond, None),
+        DataType::Timestamp(TimeUnit::Nanosecond, None),
+    ];
+    for forced in &temporal {
+        for hint in hints() {
+            for bad in ["1.5", "-0.25", "1e-3"] {
+                let body = rows(&["1", bad]);
+                let err = decode_both(forced, &hint, &[body], &[]).unwrap_err();
+                assert!(err.contains(bad) && err.contains("since 1970-01-01"), "{err}");
+            }
+            let whole = rows(&["19000", "2.0", "1e3", "null"]);
+            let got = decode_both(forced, &hint, &[whole], &[]).unwrap();
+            let got = arrow_cast::cast(&got, &DataType::Int64).unwrap();
+            let values: Vec<_> = got.as_primitive::<Int64Type>().iter().collect();
+            assert_eq!(values, [Some(19000), Some(2), Some(1000), None], "{forced}");
+        }
+    }
+}
+
 /// One generated timestamp: its parts, and its text.
 #[derive(Clone, Debug)]
 struct Stamp {

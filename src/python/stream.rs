@@ -115,7 +115,11 @@ impl PyBatchStream {
         // Exhausted only: a stream read partly with next() goes on in a `for` loop.
         // try_lock, as everywhere here: a stream locked by a thread reading it is not
         // exhausted, and its next() says it is in use.
-        let consumed = slf.get().state.try_lock().is_ok_and(|state| state.is_none());
+        let consumed = slf
+            .get()
+            .state
+            .try_lock()
+            .is_ok_and(|state| state.is_none());
         if consumed {
             return Err(PyRuntimeError::new_err(
                 "this stream was already consumed; call iter_calls()/iter_reps() again for a new one",
