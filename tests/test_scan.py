@@ -252,6 +252,28 @@ def test_schema_overrides_win(emu: Emulator) -> None:
     assert report.collect().schema["n_calls"] == pl.Float64
 
 
+def test_overrides_type_an_empty_scan_and_declare_columns_the_probe_missed(
+    write_emulator: Emulator,
+) -> None:
+    """Found by the outside trial: with no rows to probe, `schema=` was ignored (duration
+    Int64 where calls() gives Int16), and a custom column that schema= declares but the
+    probe's first rows lack was left out of the frame (select() raised ColumnNotFoundError)."""
+    client = write_emulator.client(progress=False)
+    empty = _scan.scan_calls(client, start_date="2030-01-01", schema={"duration": "int16"})
+    eager = client.calls(start_date="2030-01-01", schema={"duration": "int16"}).to_polars()
+    assert empty.collect_schema()["duration"] == eager.schema["duration"] == pl.Int16
+    reps = _scan.scan_reps(client, rep_id="nobody", schema={"active": "int8"})
+    assert reps.collect_schema()["active"] == pl.Int8
+    ids = client.calls(columns=["call_id"]).to_polars()["call_id"]
+    client.push_updates(pl.DataFrame({"call_id": ids.tail(10), "late_score": [0.5] * 10}))
+    lf = _scan.scan_calls(client, schema={"late_score": "float64"})
+    assert lf.collect_schema()["late_score"] == pl.Float64
+    got = lf.select("call_id", "late_score").collect()
+    want = client.calls(schema={"late_score": "float64"}).to_polars().select(got.columns)
+    assert_frame_equal(got, want)
+    assert got["late_score"].drop_nulls().to_list() == [0.5] * 10
+
+
 def test_a_type_the_probe_could_not_see_is_refused_not_truncated(write_emulator: Emulator) -> None:
     client = write_emulator.client(progress=False)
     ids = client.calls(columns=["call_id"]).to_polars()["call_id"]

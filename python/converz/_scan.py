@@ -115,7 +115,7 @@ def scan_calls(
     }
     _check_fetch(client.iter_calls, base, fetch)
     probe = _probe(client.iter_calls, base, fetch)
-    full = calls_schema(base, probe, parse_dates)
+    full = calls_schema(base, probe, parse_dates, override_types(schema))
     lists: dict[str, Any] = {c: full[c] for c in _CALLS_LISTS if c in full}
     ranges: dict[str, Any] = {c: full[c] for c in ("date", "start_time") if c in full}
 
@@ -175,7 +175,7 @@ def scan_reps(
     }
     _check_fetch(client.iter_reps, base, fetch)
     probe = _probe(client.iter_reps, base, fetch)
-    full = reps_schema(probe, parse_dates)
+    full = reps_schema(probe, parse_dates, override_types(schema))
     lists: dict[str, Any] = {c: full[c] for c in ("rep_id", "department", "active") if c in full}
 
     def plan(request: dict[str, Any], pushed: Pushdown) -> Optional[dict[str, Any]]:

@@ -144,7 +144,10 @@ def as_list(value: Any) -> list[str]:
 
 
 def calls_schema(
-    filters: Mapping[str, Any], probe: Optional[pl.Schema], parse_dates: bool
+    filters: Mapping[str, Any],
+    probe: Optional[pl.Schema],
+    parse_dates: bool,
+    overrides: Optional[Mapping[str, pl.DataType]] = None,
 ) -> dict[str, pl.DataType]:
     """The columns a ``/calls`` query returns, in order, with their types.
 
@@ -153,11 +156,22 @@ def calls_schema(
         probe: The schema of a small first page fetched with the same query and ``schema=``
             overrides (it names custom metrics and carries the overridden types), if any.
         parse_dates: As in the fetch.
+        overrides: ``schema=`` as polars types (:func:`override_types`): they type their
+            columns when the probe found no rows, and a custom column they declare is in the
+            result even if the probe's rows lack it (the caller says it exists).
     """
     documented = {name: _dtype(kind, parse_dates) for name, kind in _CALLS}
-    probed = dict(probe or {})
+    probed = _with_overrides(probe, overrides)
     custom = [name for name in probed if name not in documented]
     return _typed(_calls_names(filters, custom), documented, probed)
+
+
+def _with_overrides(
+    probe: Optional[pl.Schema], overrides: Optional[Mapping[str, pl.DataType]]
+) -> dict[str, pl.DataType]:
+    """The probe's types, then those ``schema=`` gives to columns the probe did not see."""
+    probed = dict(probe or {})
+    return {**probed, **{n: t for n, t in (overrides or {}).items() if n not in probed}}
 
 
 def _calls_names(filters: Mapping[str, Any], custom: list[str]) -> list[str]:
@@ -170,10 +184,18 @@ def _calls_names(filters: Mapping[str, Any], custom: list[str]) -> list[str]:
     return names
 
 
-def reps_schema(probe: Optional[pl.Schema], parse_dates: bool) -> dict[str, pl.DataType]:
-    """The columns ``/reps`` returns: the documented ones, then attributes a POST added."""
+def reps_schema(
+    probe: Optional[pl.Schema],
+    parse_dates: bool,
+    overrides: Optional[Mapping[str, pl.DataType]] = None,
+) -> dict[str, pl.DataType]:
+    """The columns ``/reps`` returns: the documented ones, then attributes.
+
+    Attributes are those a POST added (the probe's) or ``overrides`` declared; see
+    :func:`calls_schema`.
+    """
     documented = {name: _dtype(kind, parse_dates) for name, kind in _REPS}
-    probed = dict(probe or {})
+    probed = _with_overrides(probe, overrides)
     names = [*documented, *(n for n in probed if n not in documented)]
     return _typed(names, documented, probed)
 
