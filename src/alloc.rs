@@ -68,8 +68,9 @@ static FETCHES: AtomicUsize = AtomicUsize::new(0);
 /// Held while a fetch runs: the cache of freed mappings may keep [`BUSY_CACHE_BYTES`] then, and
 /// when the last guard is dropped it unmaps all but [`IDLE_CACHE_BYTES`] of them, before the
 /// caller builds its frame. A process forked while a fetch ran keeps the larger bound (its
-/// guard's thread is gone): a bounded cost, and only for a child that allocates. The eager
-/// fetch holds one (`python::fetch`); without a guard the cache keeps nothing.
+/// guard's thread is gone): a bounded cost, and only for a child that allocates. Held by the
+/// eager fetch (`python::fetch`), every stream while it is read (`python::stream`) and every
+/// emulator POST being read (`emulator::post_read`); without a guard the cache keeps nothing.
 pub(crate) struct Recycling(());
 
 impl Recycling {

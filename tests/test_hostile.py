@@ -333,6 +333,16 @@ def test_calls_without_a_usable_call_id_are_a_decode_error(serve, case, stream):
     message = str(info.value)
     assert message.startswith("could not decode GET /calls: the page has"), message
     assert what in message and "exactly once by its `call_id`" in message, message
+    assert "report it to Converz" in str(info.value.hint), info.value.hint
+
+
+def test_a_404_says_to_check_that_base_url_ends_in_api_v1(serve):
+    """Found by the outside trial: a base_url without /api/v1 gets 404s, whose hint said to
+    fix "the parameter or body"."""
+    server = serve(always(response("404 Not Found", b'{"error":"no route","code":"not_found"}')))
+    err = failure("GET /calls", server.client())
+    assert isinstance(err, converz.InvalidRequestError) and err.status_code == 404
+    assert "/api/v1" in str(err.hint), err.hint
 
 
 def test_a_text_call_id_is_taken_when_the_caller_forced_its_type(serve):

@@ -372,6 +372,31 @@ def test_unreadable_frames_are_the_frames_fault(write_emulator, frame):
     assert "read as Arrow" in str(info.value)
 
 
+@pytest.mark.parametrize(
+    ("make", "says"),
+    [
+        (lambda: pl.LazyFrame({"call_id": [1], "x": [1]}), "collect it first"),
+        (lambda: pl.Series("x", [1, 2]), "polars Series"),
+        (lambda: pd.Series([1, 2]), "pandas Series"),
+        (lambda: pa.array([1, 2]), "pyarrow"),
+        (lambda: pa.chunked_array([[1, 2]]), "pyarrow ChunkedArray"),
+    ],
+)
+def test_a_lazy_frame_or_a_column_is_refused_saying_what_to_pass(write_emulator, make, says):
+    """Found by the outside trial: a Series failed with pyo3-arrow's "Unable to interpret C
+    data struct as a Schema", and a LazyFrame warned of a costly schema before its refusal."""
+    import warnings
+
+    client = write_emulator.client(progress=False)
+    before = write_emulator.wire_stats()["responses"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(converz.InvalidParameterError, match=says) as info:
+            client.push_updates(make())
+    assert info.value.parameter == "df"
+    assert write_emulator.wire_stats()["responses"] == before
+
+
 def _stop_a_slow_push(emu: Emulator, how: str, ids: list[int]) -> BaseException:
     """Starts a push of 50 chunks that needs ~10 s and stops it about a second in."""
     client = emu.client(max_concurrency=2, retries=0, progress=False)

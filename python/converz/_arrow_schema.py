@@ -39,7 +39,15 @@ def _arrow_type(column: str, name: str) -> Any:
     """
     import pyarrow as pa
 
-    return pa.type_for_alias(_schema.resolve_type(column, name, names_only=True).name)
+    chosen = _schema.resolve_type(column, name, names_only=True).name
+    try:
+        return pa.type_for_alias(chosen)
+    except ValueError as err:  # string_view needs pyarrow 16; the extras allow 14
+        raise InvalidParameterError(
+            f"schema[{column!r}]: pyarrow {pa.__version__} has no {chosen} type",
+            parameter="schema",
+            hint="upgrade pyarrow (pip install -U pyarrow) or choose another type",
+        ) from err
 
 
 def _selected(

@@ -26,6 +26,23 @@ __all__ = ["ChunkResult", "PushResult"]
 def arrow_input(data: Any) -> Any:
     """Anything Arrow-compatible, as an object with ``__arrow_c_stream__``."""
     module = type(data).__module__.split(".")[0]
+    kind = type(data).__name__
+    if module == "polars" and kind == "LazyFrame":
+        # Refused by name, before its schema is asked for (polars warns that is costly).
+        raise InvalidParameterError(
+            "cannot push a polars LazyFrame: collect it first, push_updates(lf.collect())",
+            parameter="df",
+        )
+    # A pyarrow StructArray is rows, as a RecordBatch is: taken.
+    one_column = kind in ("Series", "ChunkedArray") or (
+        module == "pyarrow" and kind.endswith("Array") and kind != "StructArray"
+    )
+    if one_column and module in ("polars", "pandas", "pyarrow"):
+        raise InvalidParameterError(
+            f"cannot push a {module} {kind}: a push takes a frame with the key column (call_id "
+            "or rep_id) and the columns to set, e.g. pl.DataFrame({'call_id': ids, 'qa': s})",
+            parameter="df",
+        )
     if module == "pandas":
         # pandas' own export keeps the index; ours must not push it as a column.
         try:

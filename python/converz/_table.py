@@ -292,7 +292,9 @@ def _fields(raw: Any) -> list[_Field]:
 
 
 class TableStream:
-    """An iterator of :class:`Table` s, one per page, each row once, consumed once.
+    """An iterator of :class:`Table` s, each row once, consumed once.
+
+    Each item is one of a page's batches (up to 4,096 rows).
 
     It runs the same listing as the eager fetch: a server that caps pages is re-paged, and
     rows that move while paging are kept once (a repair pass re-reads the listing in order and

@@ -68,7 +68,6 @@ impl Classifier {
     }
 
     /// Checks the value of checked column `check` at `raw` (leading whitespace allowed).
-    #[cold]
     fn check_value(&self, check: usize, raw: &[u8]) -> Step<()> {
         let start = raw.iter().position(|&c| !is_ws(c)).unwrap_or(raw.len());
         let (name, data_type, grain) = &self.checked[check];

@@ -20,6 +20,10 @@ use arrow_select::filter::filter_record_batch;
 
 use crate::{Error, Result};
 
+/// The words of every error for rows whose key cannot be trusted (the Python layer's hint
+/// keys on them).
+pub const UNKEYED: &str = "so rows without a usable one cannot be taken";
+
 /// Drops rows whose key column value was seen before, across every batch it is given.
 ///
 /// Integer keys of any width compare as `i64`; other keys compare by their text. A row with a
@@ -109,9 +113,8 @@ impl KeyDeduper {
         Error::Decode {
             endpoint: self.endpoint.clone(),
             message: format!(
-                "the page has {what}. Every row is kept exactly once by its `{key}`, so rows without a \
-                 usable one cannot be taken: the server broke the API's contract (report it to \
-                 Converz){or}",
+                "the page has {what}. Every row is kept exactly once by its `{key}`, {UNKEYED}: \
+                 the server broke the API's contract (report it to Converz){or}",
                 key = self.key
             ),
         }

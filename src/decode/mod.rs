@@ -107,7 +107,7 @@ use arrow_array::RecordBatch;
 use arrow_schema::{DataType, SchemaRef};
 use parking_lot::RwLock;
 
-pub use dedupe::KeyDeduper;
+pub use dedupe::{KeyDeduper, UNKEYED};
 pub use page::PageDecoder;
 pub use sort::sort_by_key;
 // The file writers conform streamed batches to one schema with the same casts as `finish`.

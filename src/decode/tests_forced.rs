@@ -137,7 +137,10 @@ fn a_temporal_column_refuses_a_number_with_a_fraction_and_takes_whole_ones() {
             for bad in ["1.5", "-0.25", "1e-3"] {
                 let body = rows(&["1", bad]);
                 let err = decode_both(forced, &hint, &[body], &[]).unwrap_err();
-                assert!(err.contains(bad) && err.contains("since 1970-01-01"), "{err}");
+                assert!(
+                    err.contains(bad) && err.contains("since 1970-01-01"),
+                    "{err}"
+                );
             }
             let whole = rows(&["19000", "2.0", "1e3", "null"]);
             let got = decode_both(forced, &hint, &[whole], &[]).unwrap();

@@ -161,8 +161,9 @@ impl<'a> Scanner<'a> {
         })
     }
 
-    /// A number as serde_json reads it: integers that fit stay integers (`u64` when
-    /// positive), a fraction or exponent makes a float. Rarer forms go to the reference.
+    /// A number as serde_json reads it: integers that fit stay integers (`Int`, which packs
+    /// as serde's `u64` of a positive one does), a fraction or exponent makes a float. Rarer
+    /// forms go to the reference.
     fn number(&mut self) -> Option<Scalar<'a>> {
         let start = self.at;
         let negative = self.body.get(self.at) == Some(&b'-');

@@ -16,7 +16,8 @@ use futures_util::StreamExt;
 
 use super::query::ApiError;
 
-/// The largest body read (what axum's default limit was raised to for these routes).
+/// The largest POST body read (100,000 rows of a wide frame are far beyond axum's 2 MB
+/// default; the routes read bodies here, not through an extractor that limits them).
 pub const MAX_BODY: usize = 1 << 30;
 
 /// Buffers kept for the next POSTs: one per request a client usually has in flight.

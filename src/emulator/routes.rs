@@ -62,8 +62,6 @@ pub fn router(state: Shared) -> Router {
                 .no_deflate()
                 .no_zstd(),
         )
-        // 100000 rows of a wide frame are far beyond axum's 2 MB default.
-        .layer(axum::extract::DefaultBodyLimit::max(1 << 30))
         // Outermost: the WAN profile paces bodies as sent, gzip-compressed or not.
         .layer(axum::middleware::map_response_with_state(
             Arc::clone(&state),
@@ -384,7 +382,8 @@ async fn apply_post(
     target: update::Target,
 ) -> Response {
     // The whole body is read before anything is answered (as the `Bytes` extractor did), so
-    // a refused request never leaves its body unread on a kept-alive connection.
+    // a refused request never leaves its body unread on a kept-alive connection (except one
+    // over `post_read::MAX_BODY`, refused with 413 unread).
     let mut lease = post_read::Lease::start();
     let body = match lease.read(headers, body).await {
         Ok(body) => body,

@@ -37,6 +37,11 @@ fn classify(err: &Error) -> (&'static str, Option<&'static str>) {
             "RateLimitError",
             Some("lower max_concurrency= or wait retry_after seconds before trying again"),
         ),
+        Error::Http { status: 404, .. } => (
+            "InvalidRequestError",
+            Some("the server has no such path: check that base_url ends in /api/v1 \
+                  (https://<tenant>.converz.co/api/v1)"),
+        ),
         Error::Http { .. } => (
             "InvalidRequestError",
             Some("the API refused the request; fix the parameter or body named in the message"),
@@ -52,6 +57,11 @@ fn classify(err: &Error) -> (&'static str, Option<&'static str>) {
         ),
         Error::Decode { message, .. } if is_type_mismatch(message) => ("DecodeError", Some(TYPE_HINT)),
         Error::Arrow(_) => ("DecodeError", Some(TYPE_HINT)),
+        Error::Decode { message, .. } if message.contains(crate::decode::UNKEYED) => (
+            "DecodeError",
+            Some("nothing was handed out from this listing's bad page; the server must send \
+                  every row with its key (report it to Converz)"),
+        ),
         Error::Decode { .. } | Error::Json(_) => (
             "DecodeError",
             Some("the server did not answer with the JSON rows the API documents: check that \
