@@ -25,6 +25,9 @@ pub(crate) enum Grain {
     Timestamp(TimeUnit),
     /// An integer type: a number with a fraction would be truncated.
     Integer,
+    /// A float type (`true`: 32 bits): a number beyond its range would become infinity
+    /// (arrow-json parses it without a word).
+    Float(bool),
 }
 
 impl Grain {
@@ -36,6 +39,8 @@ impl Grain {
             // fraction of a nanosecond is still dropped.
             DataType::Timestamp(unit, _) => Some(Self::Timestamp(*unit)),
             t if t.is_integer() => Some(Self::Integer),
+            DataType::Float32 => Some(Self::Float(true)),
+            DataType::Float64 => Some(Self::Float(false)),
             _ => None,
         }
     }
@@ -47,7 +52,7 @@ impl Grain {
             Self::Timestamp(TimeUnit::Second) => 1_000_000_000,
             Self::Timestamp(TimeUnit::Millisecond) => 1_000_000,
             Self::Timestamp(TimeUnit::Microsecond) => 1_000,
-            Self::Timestamp(TimeUnit::Nanosecond) | Self::Integer => 1,
+            Self::Timestamp(TimeUnit::Nanosecond) | Self::Integer | Self::Float(_) => 1,
         }
     }
 }
@@ -66,6 +71,13 @@ pub(crate) fn check(
             format!(
                 "its fraction (column `{name}` is forced to {data_type}): use a float type \
                      to keep it, e.g. schema={{\"{name}\": \"float64\"}}"
+            )
+        }),
+        (Grain::Float(single), Some(b'-' | b'0'..=b'9')) => overflows(raw, single).then(|| {
+            format!(
+                "its magnitude (column `{name}` is forced to {data_type}, which would hold \
+                     infinity): use a wider type or text to keep it, e.g. \
+                     schema={{\"{name}\": \"string\"}}"
             )
         }),
         // A number is a count of the type's units since 1970 (arrow's reading): a fraction of
@@ -135,6 +147,16 @@ fn unquote(raw: &[u8]) -> std::borrow::Cow<'_, str> {
         return String::from_utf8_lossy(body);
     }
     serde_json::from_slice::<String>(raw).map_or_else(|_| String::from_utf8_lossy(body), Into::into)
+}
+
+/// Whether a JSON number becomes infinity as an `f64`, or (`single`) as an `f32` (rounded
+/// through the `f64`, as arrow-json does). Rounding toward zero (`1e-50` in a float32) or to
+/// the nearest float is a float's nature and not refused.
+fn overflows(number: &[u8], single: bool) -> bool {
+    let value = std::str::from_utf8(number)
+        .ok()
+        .and_then(|text| text.parse::<f64>().ok());
+    value.is_some_and(|v| v.is_infinite() || (single && (v as f32).is_infinite()))
 }
 
 /// Whether a JSON number (grammar already checked by the classifier) has a non-zero fraction,

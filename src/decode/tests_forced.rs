@@ -5,7 +5,7 @@
 //! must agree; generated cases are checked against an oracle built from the generated parts.
 
 use arrow_array::cast::AsArray;
-use arrow_array::types::{Date32Type, Int64Type, Int8Type};
+use arrow_array::types::{Date32Type, Float32Type, Int64Type, Int8Type};
 use arrow_array::{Array, ArrayRef};
 use arrow_schema::{DataType, TimeUnit};
 use arrow_select::concat::concat_batches;
@@ -148,6 +148,27 @@ fn a_temporal_column_refuses_a_number_with_a_fraction_and_takes_whole_ones() {
             let values: Vec<_> = got.as_primitive::<Int64Type>().iter().collect();
             assert_eq!(values, [Some(19000), Some(2), Some(1000), None], "{forced}");
         }
+    }
+}
+
+/// Found by the outside trial: `1e300` forced to float32 (and `1e400` to float64) became
+/// infinity without a word.
+#[test]
+fn a_float_column_refuses_a_number_it_would_hold_as_infinity() {
+    for hint in hints() {
+        for (forced, bad) in [
+            (DataType::Float32, "1e300"),
+            (DataType::Float32, "-3.5e38"),
+            (DataType::Float64, "1e400"),
+            (DataType::Float64, "-2e308"),
+        ] {
+            let err = decode_both(&forced, &hint, &[rows(&["1.5", bad])], &[]).unwrap_err();
+            assert!(err.contains(bad) && err.contains("infinity"), "{err}");
+        }
+        let fine = rows(&["1e38", "1e-50", "16777217", "null"]);
+        let got = decode_both(&DataType::Float32, &hint, &[fine], &[]).unwrap();
+        let values: Vec<_> = got.as_primitive::<Float32Type>().iter().collect();
+        assert_eq!(values, [Some(1e38), Some(0.0), Some(16_777_216.0), None]);
     }
 }
 
