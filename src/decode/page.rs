@@ -10,7 +10,7 @@ use std::sync::Arc;
 use arrow_array::RecordBatch;
 use arrow_json::reader::Decoder;
 use arrow_json::ReaderBuilder;
-use arrow_schema::SchemaRef;
+use arrow_schema::{DataType, Field, Schema, SchemaRef};
 use bytes::Bytes;
 
 use super::classify::{Classifier, Stop};
@@ -127,6 +127,7 @@ impl PageDecoder {
                         || after.is_some_and(|a| a.schema == fast.snapshot().schema);
                     if stands {
                         self.shared.count(true);
+                        let batches = ints_as_held(batches, &columns, &self.shared.options)?;
                         return Ok(DecodedPage {
                             rows,
                             batches,
@@ -183,6 +184,7 @@ impl StreamSink {
             // Every row was `{}`: rows without columns (other pages may add some).
             (None, None) => batches = vec![no_columns(rows)?],
         }
+        let batches = ints_as_held(batches, &columns, &shared.options)?;
         Ok(DecodedPage {
             rows,
             batches,
@@ -190,6 +192,53 @@ impl StreamSink {
             fast: false,
         })
     }
+}
+
+/// `batches` with each Float64 column that the page itself held only integers in (decoded so
+/// because another page had shown floats first) as the Int64 it held. Which page finishes
+/// first must not change the result: a column that ends as text renders the integers as `10`,
+/// not as `10.0` when their page happened to decode after a float's (found by the outside
+/// trial, the result varying from run to run). Exact: a column with integers beyond 2^53 is
+/// left as decoded (the Float64 decode rounded them, and the column's warning says so).
+fn ints_as_held(
+    batches: Vec<RecordBatch>,
+    columns: &Fields,
+    options: &DecodeOptions,
+) -> Result<Vec<RecordBatch>> {
+    let held = super::infer::schema_of(columns, &options.schema_overrides);
+    // A Float64 field of a batch whose page held only integers in it, none beyond ±2^53 (the
+    // Float64 decode rounded those, and casting back could overflow i64).
+    let narrow = |f: &Field| {
+        f.data_type() == &DataType::Float64
+            && held
+                .field_with_name(f.name())
+                .is_ok_and(|h| h.data_type() == &DataType::Int64)
+            && columns
+                .position(f.name())
+                .is_some_and(|i| columns.cols[i].seen & bits::WIDE == 0)
+    };
+    if !batches
+        .iter()
+        .any(|b| b.schema().fields().iter().any(|f| narrow(f)))
+    {
+        return Ok(batches);
+    }
+    batches
+        .iter()
+        .map(|batch| {
+            let own = batch.schema();
+            let fields: Vec<Field> = own
+                .fields()
+                .iter()
+                .map(|f| match narrow(f) {
+                    true => f.as_ref().clone().with_data_type(DataType::Int64),
+                    false => f.as_ref().clone(),
+                })
+                .collect();
+            let schema = Schema::new_with_metadata(fields, own.metadata().clone());
+            super::unify::conform_batch(batch, &Arc::new(schema))
+        })
+        .collect()
 }
 
 impl Sink for StreamSink {
