@@ -39,14 +39,22 @@ pub fn views<O: OffsetSizeTrait>(strings: &GenericStringArray<O>) -> Option<Stri
             long_bytes += long;
             view
         })),
-        Some(nulls) => views.extend(offsets.windows(2).zip(nulls.iter()).map(|(w, valid)| {
-            if !valid {
-                return 0;
+        // The validity read 64 slots at a time, and a null slot's view zeroed by a mask rather
+        // than a branch (its bytes, if any, are still inside the buffer, so reading them is fine).
+        Some(nulls) => {
+            let chunks = nulls.inner().bit_chunks();
+            let words = chunks.iter().chain([chunks.remainder_bits()]);
+            for (k, bits) in words.enumerate() {
+                let first = 64 * k;
+                let last = (first + 64).min(strings.len());
+                for (j, w) in offsets[first..=last].windows(2).enumerate() {
+                    let valid = (bits >> j) & 1;
+                    let (view, long) = view_of(values, w[0].as_usize(), w[1].as_usize());
+                    views.push(view & 0u128.wrapping_sub(valid as u128));
+                    long_bytes += long & (valid as usize).wrapping_neg();
+                }
             }
-            let (view, long) = view_of(values, w[0].as_usize(), w[1].as_usize());
-            long_bytes += long;
-            view
-        })),
+        }
     }
     debug_assert_eq!(views.len(), strings.len());
     let buffers = if long_bytes == 0 {
@@ -74,34 +82,40 @@ pub fn views<O: OffsetSizeTrait>(strings: &GenericStringArray<O>) -> Option<Stri
     })
 }
 
+/// What a view keeps of `raw << 32` (the 16 bytes from a string's start, moved past the length
+/// field), by the string's length: the first `len` bytes for up to 12 (so the padding is zero),
+/// else only the first 4, its prefix. Index `len.min(13)`.
+const KEEP: [u128; 14] = {
+    let mut keep = [0u128; 14];
+    let mut len = 0;
+    while len <= 12 {
+        keep[len] = (u128::MAX >> (8 * (12 - len))) & !(u32::MAX as u128);
+        len += 1;
+    }
+    keep[13] = (u32::MAX as u128) << 32;
+    keep
+};
+
 /// The view of `values[start..end]` pointing at `start` in buffer 0, and how many bytes it
 /// keeps in that buffer (0 when inline). The caller guarantees `start <= end <= values.len()`
 /// and `end <= u32::MAX`.
 #[inline(always)]
 fn view_of(values: &[u8], start: usize, end: usize) -> (u128, usize) {
     let len = end - start;
+    let long = len > MAX_INLINE_VIEW_LEN as usize;
     let view = match values.get(start..start + 16) {
-        // The 16 bytes from the string's start in one load: its first 12 become the inline
-        // bytes (masked to the string's length, so the padding is zero) or the first 4 the
-        // prefix. Bytes past the string belong to the next ones and are masked off.
+        // The 16 bytes from the string's start in one load, masked to the inline bytes or the
+        // prefix (bytes past the string belong to the next ones). No branch on the length, so
+        // a column mixing short and long strings costs no mispredictions.
         Some(chunk) => {
             let raw = u128::from_le_bytes(chunk.try_into().expect("16 bytes"));
-            if len <= MAX_INLINE_VIEW_LEN as usize {
-                let inline = (raw << 32) & (u128::MAX >> (8 * (12 - len)));
-                inline | len as u128
-            } else {
-                len as u128 | ((raw as u32 as u128) << 32) | ((start as u128) << 96)
-            }
+            let place = if long { (start as u128) << 96 } else { 0 };
+            ((raw << 32) & KEEP[len.min(13)]) | place | len as u128
         }
         // Within 16 bytes of the buffer's end: arrow's own view maker.
         None => make_view(&values[start..end], 0, start as u32),
     };
-    let long = if len > MAX_INLINE_VIEW_LEN as usize {
-        len
-    } else {
-        0
-    };
-    (view, long)
+    (view, if long { len } else { 0 })
 }
 
 /// Copies the strings the long views among `views` point at in `values` into a buffer of
