@@ -3,9 +3,12 @@
 //! and the offsets of one at the other width (the value bytes and nulls shared as they are).
 //!
 //! arrow's own conversions do the same work through a builder (a capacity check, a call and a
-//! null bit per value) and, between offset widths, re-validate every string as UTF-8; on a
-//! million-row fetch of ten string columns that was a tenth of the fetch. The unsafe here is only
-//! the constructors that skip that validation; each SAFETY comment says why what they skip holds.
+//! null bit per value, then for mostly-short columns a second pass, `gc`, over the views) or,
+//! between offset widths, a checked cast of each offset; building the arrays ourselves with the
+//! safe constructors would validate every string as UTF-8 again. On the 1M-row `calls` fetch (nine
+//! string columns) the loops below halved the conversion's user CPU (0.27 s to 0.15 s); most of
+//! what remains is the kernel faulting in the new views' pages. The unsafe here is only the
+//! constructors that skip that validation; each SAFETY comment says why what they skip holds.
 #![allow(unsafe_code)]
 
 use arrow_array::builder::make_view;
