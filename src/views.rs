@@ -7,12 +7,19 @@
 //! (codes, ids, enums) needs none of its value bytes once it is a view array, so those are
 //! dropped instead of kept alive under the views; a column whose long strings use under half of
 //! its value bytes keeps only those, compacted. Going back from views to offsets copies.
+//!
+//! The views and the offsets at the other width are built in one loop each (`build`), trusting
+//! the UTF-8 arrow validated when the Utf8 array was made instead of checking it again.
 
 use std::sync::Arc;
 
 use arrow_array::cast::AsArray;
-use arrow_array::{Array, ArrayRef, RecordBatch, StringViewArray};
+use arrow_array::{Array, ArrayRef, RecordBatch};
 use arrow_schema::{ArrowError, DataType, Field, Schema, SchemaRef};
+
+mod build;
+#[cfg(test)]
+mod build_tests;
 
 /// How the string columns (declared Utf8) are laid out.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -92,26 +99,26 @@ fn convert(column: &ArrayRef, to: &DataType) -> Result<ArrayRef, ArrowError> {
     if from == to || !is_string(from) {
         return Ok(Arc::clone(column));
     }
-    Ok(match (from, to) {
-        // arrow's From shares the value buffer when its offsets fit u32 (always for i32
-        // offsets) and inlines strings of up to 12 bytes in their views.
-        (DataType::Utf8, DataType::Utf8View) => Arc::new(compact(column.as_string::<i32>().into())),
-        (DataType::LargeUtf8, DataType::Utf8View) => {
-            Arc::new(compact(column.as_string::<i64>().into()))
+    let built: Option<ArrayRef> = match (from, to) {
+        (DataType::Utf8, DataType::Utf8View) => {
+            build::views(column.as_string::<i32>()).map(|a| Arc::new(a) as _)
         }
-        // Between offset widths arrow shares the value buffer; from views it copies.
-        _ => arrow_cast::cast(column, to)?,
-    })
-}
-
-/// Drops the value bytes no view points into, when they are most of what the array holds
-/// (copying the few long strings that remain).
-fn compact(views: StringViewArray) -> StringViewArray {
-    let held: usize = views.data_buffers().iter().map(|b| b.len()).sum();
-    if views.total_buffer_bytes_used() * 2 <= held {
-        views.gc()
-    } else {
-        views
+        (DataType::LargeUtf8, DataType::Utf8View) => {
+            build::views(column.as_string::<i64>()).map(|a| Arc::new(a) as _)
+        }
+        (DataType::Utf8, DataType::LargeUtf8) => {
+            build::reoffset::<i32, i64>(column.as_string()).map(|a| Arc::new(a) as _)
+        }
+        (DataType::LargeUtf8, DataType::Utf8) => {
+            build::reoffset::<i64, i32>(column.as_string()).map(|a| Arc::new(a) as _)
+        }
+        _ => None,
+    };
+    match built {
+        Some(array) => Ok(array),
+        // From views (which copies the strings), or values past a view's u32 offset or
+        // Utf8's i32 (arrow then splits them into several buffers, or says they do not fit).
+        None => arrow_cast::cast(column, to),
     }
 }
 
