@@ -316,6 +316,8 @@ UNKEYED = {
     "text": (b'[{"call_id":1},{"call_id":"abc"}]', "values that are text"),
     "fraction": (b'[{"call_id":1},{"call_id":2.5}]', "values that are fractional numbers"),
     "bool": (b'[{"call_id":true}]', "values that are true/false"),
+    # Rows that move repeat across pages, never within one: this is not "rows moved".
+    "twice": (b'[{"call_id":1,"v":1},{"call_id":2},{"call_id":1,"v":2}]', "`call_id` 1 more"),
 }
 
 

@@ -415,6 +415,29 @@ fn a_text_column_renders_integers_alike_whichever_page_decoded_first() {
     assert_eq!(column_text(&t, "x"), ["2.5", "9007199254740992.0"]);
 }
 
+/// A page holding a key twice is refused (rows that move repeat across pages, never within
+/// one); repeats of earlier pages' keys are not.
+#[test]
+fn a_key_twice_within_one_page_is_refused() {
+    let fetch = FetchDecoder::new(DecodeOptions {
+        batch_size: 2,
+        ..DecodeOptions::default()
+    });
+    let d = KeyDeduper::new("call_id", "GET /calls").integer();
+    let fine = page(&fetch, &ids_body(&[1, 2, 3]));
+    assert!(d.check_page(&fine.batches).is_ok());
+    for ids in [&[1, 2, 1][..], &[4, 4], &[5, 6, 7, 8, 6]] {
+        let twice = page(&fetch, &ids_body(ids));
+        let err = d.check_page(&twice.batches).unwrap_err().to_string();
+        assert!(err.contains("more than once"), "{ids:?}: {err}");
+    }
+    let err = d.check_page(&page(&fetch, &ids_body(&[9, 8, 9])).batches);
+    assert!(err
+        .unwrap_err()
+        .to_string()
+        .contains("`call_id` 9 more than once"));
+}
+
 #[test]
 fn rows_without_columns_are_counted() {
     // Found by the differential fuzzing: `[{}]` on a first page was an error.

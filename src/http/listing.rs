@@ -167,10 +167,14 @@ impl Listing {
             return Ok(page);
         };
         let mut dropped = 0;
+        let received = page.batches.clone();
         for batch in &mut page.batches {
             let (kept, repeats) = deduper.filter(batch)?;
             *batch = kept;
             dropped += repeats;
+        }
+        if dropped > 0 {
+            deduper.check_page(&received)?;
         }
         page.batches.retain(|batch| batch.num_rows() > 0);
         if self.pass == Pass::Concurrent {
