@@ -200,8 +200,9 @@ impl Listing {
             return Err(Error::Decode {
                 endpoint: format!("GET {}", self.spec.path),
                 message: format!(
-                    "{} pages in a row brought only rows already received: the server seems \
-                     to ignore the page parameter, so the listing would never end",
+                    "{} pages in a row brought only rows already received, so the listing \
+                     would never end: the server's pages overlap (it may ignore the page \
+                     parameter, or page differently from the n_per_page it was asked)",
                     self.stale_pages
                 ),
             });

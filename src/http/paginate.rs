@@ -15,7 +15,18 @@
 //!   therefore only the end once the page after it comes back empty. If that next page has rows,
 //!   the server capped the page size: its offsets may be computed from the size we asked for, so
 //!   every page fetched with that size after the short one is discarded and paging restarts with
-//!   the observed size. Nothing is lost; rows fetched twice are removed by key.
+//!   the observed size. Nothing is lost; rows fetched twice are removed by key. That theory is
+//!   given one chance: a server that caps at the size it was re-paged with serves full pages, so
+//!   a short page followed by rows again refutes it (a server that drops rows from its pages
+//!   after paging them, say), and the listing fails with a [`Error::Decode`] that says so rather
+//!   than shrink the pages again and end on rows it never read.
+//! * **Gaps.** An empty page ends the listing only if no later page already in hand has rows.
+//!   Part B lets rows be *inserted* while we page, never removed, so an empty page N with rows on
+//!   page N+1 is legitimate only if N was served before rows were appended and N+1 after: N is
+//!   read again. If N was asked for after N+1 had arrived and is still empty, the listing shrank,
+//!   which the contract rules out: the pages are inconsistent and the listing fails (ending it
+//!   would silently drop every row after the gap). The same re-read tells a short page that rows
+//!   were appended behind from a refuted cap.
 //! * **Shifting rows.** Rows inserted while we page move later rows to later pages, so a row can
 //!   arrive twice. [`super::listing::Listing`] drops repeated keys and repairs what moved.
 
@@ -106,6 +117,20 @@ pub struct Pager {
     last_completed: Instant,
     finished: bool,
     warnings: Vec<String>,
+    /// The page-size cap the listing was re-paged for, once a short page with rows after it
+    /// was seen: the evidence a second such page refutes.
+    capped: Option<Cap>,
+}
+
+/// Why the pager believed the server caps its pages.
+#[derive(Debug, Clone, Copy)]
+struct Cap {
+    /// The short page.
+    page: u64,
+    /// Rows asked per page then.
+    asked: usize,
+    /// Rows the page held: the size paging restarted with.
+    rows: usize,
 }
 
 impl Pager {
@@ -142,6 +167,7 @@ impl Pager {
             last_completed: Instant::now(),
             finished: false,
             warnings: Vec::new(),
+            capped: None,
         }
     }
 
@@ -239,23 +265,41 @@ impl Pager {
     fn resolve_next(&mut self) -> Option<Option<Result<DecodedPage>>> {
         let page = self.next_to_yield;
         let arrived = self.done.get(&page)?;
-        let rows = arrived.page.rows;
+        let (rows, requested) = (arrived.page.rows, arrived.requested);
         if rows == 0 {
             // An empty page ends the listing only if it was asked for after every earlier page
             // arrived: rows inserted meanwhile may have pushed rows onto it.
-            if arrived.requested > self.last_completed {
+            if requested <= self.last_completed {
+                self.read_again(page);
+                return None;
+            }
+            // Nor while a later page already asked for may still bring rows.
+            if self.aborts.range(page + 1..).next().is_some() {
+                return None;
+            }
+            let Some(later) = self.later_rows(page) else {
                 self.finish();
                 return Some(None);
-            }
-            self.done.remove(&page);
-            self.spawn(page);
-            return None;
+            };
+            return match self.gap(page, requested, later) {
+                Ok(()) => None,
+                Err(err) => Some(Some(Err(self.fail(err)))),
+            };
         }
         if rows < self.page_size {
             // Short: the end if the next page is empty; a capped server if it is not.
             self.limit = Some(self.limit.map_or(page + 1, |l| l.min(page + 1)));
             self.abort_beyond(page + 1);
-            let next_rows = self.done.get(&(page + 1))?.page.rows;
+            let next = self.done.get(&(page + 1))?;
+            let (next_rows, next_completed) = (next.page.rows, next.completed);
+            if next_rows > 0 {
+                if let Some(cap) = self.capped {
+                    return match self.short_again(page, rows, requested, next_completed, cap) {
+                        Ok(()) => None,
+                        Err(err) => Some(Some(Err(self.fail(err)))),
+                    };
+                }
+            }
             let decoded = self.hand_out(page)?;
             if next_rows > 0 {
                 self.restart_capped(page, rows);
@@ -263,6 +307,86 @@ impl Pager {
             return Some(Some(Ok(decoded)));
         }
         self.hand_out(page).map(|decoded| Some(Ok(decoded)))
+    }
+
+    /// Asks for `page` again, forgetting its answer.
+    fn read_again(&mut self, page: u64) {
+        self.done.remove(&page);
+        self.spawn(page);
+    }
+
+    /// The first page after `page` in hand with rows: its number, rows and arrival.
+    fn later_rows(&self, page: u64) -> Option<(u64, usize, Instant)> {
+        self.done
+            .range(page + 1..)
+            .find(|(_, arrived)| arrived.page.rows > 0)
+            .map(|(&later, arrived)| (later, arrived.page.rows, arrived.completed))
+    }
+
+    /// Empty `page` (asked for at `requested`) with rows on a `later` page. Rows appended
+    /// between the two answers explain it only if `page` was asked for before the later page
+    /// arrived: then it is read again. Asked for after, the listing shrank between the
+    /// answers, which Part B rules out (rows are inserted, never removed): the pages are
+    /// inconsistent, and ending the listing here would silently drop every row after the gap.
+    fn gap(
+        &mut self,
+        page: u64,
+        requested: Instant,
+        (later, later_rows, later_completed): (u64, usize, Instant),
+    ) -> Result<()> {
+        if requested <= later_completed {
+            self.read_again(page);
+            return Ok(());
+        }
+        Err(Error::Decode {
+            endpoint: self.ctx.endpoint.clone(),
+            message: format!(
+                "page {page} was empty but page {later} had rows ({later_rows} at \
+                 n_per_page={size}, answered before page {page} was asked for): the server's \
+                 pages are inconsistent, so the listing cannot be read completely",
+                size = self.page_size
+            ),
+        })
+    }
+
+    /// Short `page` of `rows` rows (asked for at `requested`), with rows on the next page
+    /// (arrived at `next_completed`), after paging restarted at the size the server was taken
+    /// to cap at. Rows appended between the two answers explain it only if `page` was asked for
+    /// before the next page arrived: then it is read again, and paging past it resumes. Asked
+    /// for after, the server serves short pages that are not its last at the size it was taken
+    /// to cap at: the cap is refuted, and shrinking the pages again would only move the short
+    /// page (a server that drops rows from its pages after paging them does this), ending the
+    /// listing on rows it never read.
+    fn short_again(
+        &mut self,
+        page: u64,
+        rows: usize,
+        requested: Instant,
+        next_completed: Instant,
+        cap: Cap,
+    ) -> Result<()> {
+        if requested <= next_completed {
+            self.limit = None;
+            self.next_to_issue = page + 2;
+            self.read_again(page);
+            return Ok(());
+        }
+        Err(Error::Decode {
+            endpoint: self.ctx.endpoint.clone(),
+            message: format!(
+                "page {page} held {rows} rows where n_per_page={size} was asked, and page {next} \
+                 after it held rows, after the listing had been re-paged at n_per_page={size} \
+                 because page {cap_page} held {cap_rows} rows where {cap_asked} were asked: the \
+                 server does not cap its page size but serves short pages before the last (as a \
+                 server that drops rows from its pages after paging them does), so the listing \
+                 cannot be read completely",
+                size = self.page_size,
+                next = page + 1,
+                cap_page = cap.page,
+                cap_rows = cap.rows,
+                cap_asked = cap.asked,
+            ),
+        })
     }
 
     /// Removes `page` from the arrived pages and moves on to the next.
@@ -282,6 +406,11 @@ impl Pager {
             self.ctx.endpoint, self.page_size
         );
         self.warnings.push(message);
+        self.capped = Some(Cap {
+            page,
+            asked: self.page_size,
+            rows,
+        });
         self.generation += 1;
         self.page_size = rows;
         self.limit = None;
@@ -381,3 +510,7 @@ async fn fetch_page_once(
 fn ms(duration: std::time::Duration) -> f64 {
     duration.as_secs_f64() * 1e3
 }
+
+#[cfg(test)]
+#[path = "paginate_tests.rs"]
+mod tests;

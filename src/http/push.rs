@@ -27,7 +27,7 @@ use super::progress::Progress;
 use super::retry::Failure;
 use crate::encode::{PushPlan, Target};
 use crate::error::Error;
-use answer::{answer_limit, read_answer};
+use answer::{answer_limit, read_answer, Sent};
 
 /// What happened to one chunk.
 #[derive(Debug)]
@@ -251,7 +251,12 @@ async fn send_chunk(shared: &Shared, index: usize) -> bool {
                 let response = client
                     .send(Method::POST, target.path(), &[], Some(body.into_request()))
                     .await?;
-                let answer = read_answer(endpoint, response, rows, answer_limit(bytes)).await?;
+                let sent = Sent {
+                    plan,
+                    index,
+                    target: *target,
+                };
+                let answer = read_answer(endpoint, response, &sent, answer_limit(bytes)).await?;
                 Ok((answer, bytes as u64))
             }
         })

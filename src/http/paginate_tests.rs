@@ -1,0 +1,279 @@
+//! The pager against loopback servers whose pages contradict each other: a short page before
+//! the last at every page size (a server that drops rows from its pages after paging them), an
+//! empty page with rows after it. Either must end in an error that says so, never in a listing
+//! that silently stops at the gap; rows appended while paging (which the contract allows) must
+//! still arrive, each once.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use arrow_array::{Array, Int64Array};
+use parking_lot::Mutex;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+
+use super::PageSpec;
+use crate::config::ClientConfig;
+use crate::decode::{DecodeOptions, DecodedTable, FetchDecoder};
+use crate::error::{Error, Result};
+use crate::http::listing::{fetch_all, Listing};
+use crate::http::query::ListingKey;
+use crate::http::ApiClient;
+
+/// The `call_id`s a page holds, from its number, its size and the `(page, n_per_page)` of every
+/// request answered before it.
+type Rows = fn(usize, usize, &[(usize, usize)]) -> Vec<usize>;
+
+/// How long the server waits before answering a page.
+type Delay = fn(usize) -> Duration;
+
+/// What the server was asked: `(page, n_per_page)` in answering order.
+type Asked = Arc<Mutex<Vec<(usize, usize)>>>;
+
+/// Serves `rows` for every page, page `p` after `delay(p)`.
+async fn serve(rows: Rows, delay: Delay) -> (String, Asked) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/api/v1", listener.local_addr().unwrap());
+    let asked: Asked = Arc::default();
+    let log = Arc::clone(&asked);
+    tokio::spawn(async move {
+        while let Ok((conn, _)) = listener.accept().await {
+            tokio::spawn(connection(conn, rows, delay, Arc::clone(&log)));
+        }
+    });
+    (url, asked)
+}
+
+async fn connection(mut conn: TcpStream, rows: Rows, delay: Delay, asked: Asked) {
+    let mut buffer = Vec::new();
+    loop {
+        let head_end = loop {
+            if let Some(at) = buffer.windows(4).position(|w| w == b"\r\n\r\n") {
+                break at + 4;
+            }
+            let mut chunk = [0u8; 4096];
+            match conn.read(&mut chunk).await {
+                Ok(0) | Err(_) => return,
+                Ok(n) => buffer.extend_from_slice(&chunk[..n]),
+            }
+        };
+        let head = String::from_utf8_lossy(&buffer[..head_end]).into_owned();
+        buffer.drain(..head_end);
+        let (page, size) = (parameter(&head, "page"), parameter(&head, "n_per_page"));
+        tokio::time::sleep(delay(page)).await;
+        let ids = {
+            let mut asked = asked.lock();
+            let ids = rows(page, size, &asked);
+            asked.push((page, size));
+            ids
+        };
+        let ids: Vec<String> = ids
+            .iter()
+            .map(|id| format!("{{\"call_id\":{id}}}"))
+            .collect();
+        let body = format!("[{}]", ids.join(","));
+        let response = format!(
+            "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        );
+        if conn.write_all(response.as_bytes()).await.is_err() {
+            return;
+        }
+    }
+}
+
+/// The number after `name=` in a request line.
+fn parameter(head: &str, name: &str) -> usize {
+    let key = format!("{name}=");
+    let at = head.find(&key).unwrap() + key.len();
+    head[at..]
+        .split(|c: char| !c.is_ascii_digit())
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap()
+}
+
+/// `call_id`s 1..=total in pages of `size`: page `page`'s share.
+fn slice(total: usize, page: usize, size: usize) -> Vec<usize> {
+    let first = (page - 1) * size + 1;
+    (first..=(page * size).min(total)).collect()
+}
+
+async fn fetch(url: &str, page_size: usize, concurrency: usize) -> Result<DecodedTable> {
+    let config = ClientConfig::new(url, "key").with_max_concurrency(concurrency);
+    let spec = PageSpec {
+        path: "/calls",
+        query: Vec::new(),
+        page_size,
+        concurrency,
+    };
+    let decoder = Arc::new(FetchDecoder::new(DecodeOptions::default()));
+    let client = ApiClient::new(config).unwrap();
+    let key = Some(ListingKey::CALLS);
+    fetch_all(Listing::new(client, spec, decoder, key, Arc::default())).await
+}
+
+fn ids(table: &DecodedTable) -> Vec<i64> {
+    let mut all = Vec::new();
+    for batch in &table.batches {
+        let column = batch.column_by_name("call_id").unwrap();
+        let values = column.as_any().downcast_ref::<Int64Array>().unwrap();
+        all.extend(values.values().iter().copied());
+    }
+    all
+}
+
+fn decode_message(result: Result<DecodedTable>) -> String {
+    match result {
+        Err(Error::Decode { endpoint, message }) => {
+            assert_eq!(endpoint, "GET /calls");
+            message
+        }
+        Err(other) => panic!("not a decode error: {other}"),
+        Ok(table) => panic!("{} rows and no error", table.rows),
+    }
+}
+
+/// Pages from 4 on are answered late, so they arrive after the pages before them.
+fn later_pages_late(page: usize) -> Duration {
+    Duration::from_millis(if page >= 4 { 30 } else { 0 })
+}
+
+/// Page 3 is two rows short at any size, the pages after it full.
+fn short_page_three(page: usize, size: usize, _: &[(usize, usize)]) -> Vec<usize> {
+    let mut rows = slice(100, page, size);
+    if page == 3 {
+        rows.drain(..2.min(rows.len()));
+    }
+    rows
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_short_page_at_every_size_fails_after_one_re_paging() {
+    for concurrency in [1, 4] {
+        let (url, asked) = serve(short_page_three, later_pages_late).await;
+        let message = decode_message(fetch(&url, 10, concurrency).await);
+        for says in [
+            "page 3 held 6 rows where n_per_page=8 was asked",
+            "because page 3 held 8 rows where 10 were asked",
+            "cannot be read completely",
+        ] {
+            assert!(message.contains(says), "{concurrency}: {message}");
+        }
+        // Re-paged once, at the size the first short page showed, and never smaller.
+        let sizes: Vec<usize> = asked.lock().iter().map(|&(_, size)| size).collect();
+        assert!(sizes.iter().all(|size| [10, 8].contains(size)), "{sizes:?}");
+        assert!(sizes.contains(&8), "{sizes:?}");
+    }
+}
+
+/// Rows 25 and 26 are dropped from whatever page holds them, after paging.
+fn hidden_after_paging(page: usize, size: usize, _: &[(usize, usize)]) -> Vec<usize> {
+    let mut rows = slice(100, page, size);
+    rows.retain(|id| ![25, 26].contains(id));
+    rows
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rows_filtered_after_paging_fail_instead_of_shrinking_to_a_loss() {
+    let (url, asked) = serve(hidden_after_paging, later_pages_late).await;
+    let message = decode_message(fetch(&url, 10, 4).await);
+    assert!(
+        message.contains("page 4 held 6 rows where n_per_page=8"),
+        "{message}"
+    );
+    assert!(!message.contains("ignore the page parameter"), "{message}");
+    assert!(asked.lock().iter().all(|&(_, size)| size >= 8));
+}
+
+/// A server that caps every page at 8 rows, of 100.
+fn capped_at_eight(page: usize, size: usize, _: &[(usize, usize)]) -> Vec<usize> {
+    let mut rows = slice(100, page, size);
+    rows.truncate(8);
+    rows
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_that_does_cap_still_gives_every_row_once() {
+    let (url, _) = serve(capped_at_eight, later_pages_late).await;
+    let table = fetch(&url, 10, 4).await.unwrap();
+    assert_eq!(ids(&table), (1..=100).collect::<Vec<i64>>());
+    assert_eq!(table.warnings.len(), 1, "{:?}", table.warnings);
+}
+
+/// Page 4 is always empty; the pages after it hold rows.
+fn empty_page_four(page: usize, size: usize, _: &[(usize, usize)]) -> Vec<usize> {
+    match page {
+        4 => Vec::new(),
+        _ => slice(100, page, size),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_empty_page_with_rows_after_it_fails() {
+    for concurrency in [1, 4] {
+        let (url, _) = serve(empty_page_four, later_pages_late).await;
+        let message = decode_message(fetch(&url, 10, concurrency).await);
+        assert!(
+            message.contains("page 4 was empty but page 5 had rows")
+                && message.contains("inconsistent"),
+            "{concurrency}: {message}"
+        );
+    }
+}
+
+/// Page 4 answers 30 ms late, pages after it 100 ms late.
+fn slow_after_page_four(page: usize) -> Duration {
+    Duration::from_millis(match page {
+        ..4 => 0,
+        4 => 30,
+        _ => 100,
+    })
+}
+
+/// 30 rows until page 4 was answered, 100 after: rows appended behind page 3 while paging,
+/// seen by pages 5.. (answered later) but not by page 4's first answer.
+fn appended_behind_page_three(page: usize, size: usize, before: &[(usize, usize)]) -> Vec<usize> {
+    let appended = before.iter().any(|&(page, _)| page == 4);
+    slice(if appended { 100 } else { 30 }, page, size)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rows_appended_behind_an_empty_page_arrive_once() {
+    // Rows appended while paging are legitimate (Part B): page 4, empty when first asked for
+    // while pages after it were on their way, is read again, neither refused nor taken for
+    // the end (which lost the 70 rows after it).
+    for concurrency in [1, 4] {
+        let (url, asked) = serve(appended_behind_page_three, slow_after_page_four).await;
+        let table = fetch(&url, 10, concurrency).await.unwrap();
+        assert_eq!(ids(&table), (1..=100).collect::<Vec<i64>>());
+        let page_four = asked.lock().iter().filter(|&&(page, _)| page == 4).count();
+        assert!(page_four >= 2, "{:?}", asked.lock());
+    }
+}
+
+/// Page 8 answers 150 ms late.
+fn slow_page_eight(page: usize) -> Duration {
+    Duration::from_millis(if page == 8 { 150 } else { 0 })
+}
+
+/// Capped at 8 rows a page; 50 rows until page 7 was answered at n_per_page=8, 100 after: rows
+/// appended behind the short last page while page 8 was on its way.
+fn capped_then_appended(page: usize, size: usize, before: &[(usize, usize)]) -> Vec<usize> {
+    let total = if before.contains(&(7, 8)) { 100 } else { 50 };
+    let mut rows = slice(total, page, size);
+    rows.truncate(8);
+    rows
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rows_appended_behind_a_short_page_after_a_cap_arrive_once() {
+    // Not a refuted cap: page 7, short when asked for before page 8 arrived, is read again
+    // (now full), and paging goes on at the capped size.
+    let (url, asked) = serve(capped_then_appended, slow_page_eight).await;
+    let table = fetch(&url, 10, 4).await.unwrap();
+    assert_eq!(ids(&table), (1..=100).collect::<Vec<i64>>());
+    let sizes: Vec<usize> = asked.lock().iter().map(|&(_, size)| size).collect();
+    assert!(sizes.iter().all(|size| [10, 8].contains(size)), "{sizes:?}");
+}

@@ -1,0 +1,194 @@
+"""Hostile servers whose pages or push answers contradict themselves, over a raw socket.
+
+A listing must never end silently on a gap it cannot explain: a short page before the last at
+every page size (a server that drops rows from its pages after paging them) is not a page-size
+cap, and an empty page followed by pages with rows is not the end. Either is a
+:class:`converz.DecodeError` that says what the server did; rows appended while paging (which
+the contract allows) still arrive, each once. A push answer that does not account for every
+row of its chunk once leaves the chunk in ``remaining``.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import urllib.parse
+from collections.abc import Iterator
+from typing import Callable
+
+import polars as pl
+import pytest
+from hostile_support import KEY, RawServer, Request, Responder, response, serving
+
+import converz
+
+
+@pytest.fixture
+def serve() -> Iterator[Callable[[Responder], RawServer]]:
+    yield from serving()
+
+
+def page_of(request: Request) -> tuple[int, int]:
+    query = urllib.parse.parse_qs(urllib.parse.urlsplit(request.target).query)
+    return int(query["page"][0]), int(query["n_per_page"][0])
+
+
+def rows(ids: list[int]) -> bytes:
+    body = json.dumps([{"call_id": i} for i in ids]).encode()
+    return response("200 OK", body, "Content-Type: application/json")
+
+
+def share(total: int, page: int, size: int) -> list[int]:
+    """`call_id`s 1..total in pages of `size`: page `page`'s."""
+    return list(range((page - 1) * size + 1, min(page * size, total) + 1))
+
+
+READS: dict[str, Callable[[converz.Client], object]] = {
+    "calls": lambda c: c.calls(page_size=10),
+    "iter_calls": lambda c: list(c.iter_calls(page_size=10)),
+}
+
+
+def decode_error(server: RawServer, read: str, **options: object) -> str:
+    with pytest.raises(converz.DecodeError) as info:
+        READS[read](server.client(timeout=5.0, **options))
+    text = str(info.value)
+    assert KEY not in text and KEY not in repr(info.value)
+    return text
+
+
+def sizes(server: RawServer) -> set[int]:
+    return {page_of(r)[1] for r in server.requests if r.method == "GET"}
+
+
+def short_page_three(request: Request) -> bytes:
+    page, size = page_of(request)
+    ids = share(100, page, size)
+    return rows(ids[2:] if page == 3 else ids)
+
+
+@pytest.mark.parametrize("read", READS)
+@pytest.mark.parametrize("concurrency", [1, 4])
+def test_a_short_page_before_the_last_at_every_size_is_an_error(serve, read, concurrency):
+    # The defect: taken for a page-size cap again and again (10 -> 8 -> 6 -> 4 -> 2), the
+    # listing ended with 30 of 100 rows and warnings that said "so no row is lost".
+    server = serve(short_page_three)
+    text = decode_error(server, read, max_concurrency=concurrency)
+    assert "page 3 held 6 rows where n_per_page=8 was asked" in text, text
+    assert "because page 3 held 8 rows where 10 were asked" in text, text
+    assert "cannot be read completely" in text, text
+    assert sizes(server) == {10, 8}  # re-paged once, never smaller
+
+
+def hidden_after_paging(request: Request) -> bytes:
+    page, size = page_of(request)
+    return rows([i for i in share(100, page, size) if i not in (25, 26)])
+
+
+def test_rows_filtered_after_paging_are_an_error_not_a_loss(serve):
+    # The defect: 'the server seems to ignore the page parameter' after shrinking the pages to
+    # one row, or fewer rows than the server shows, without an error.
+    server = serve(hidden_after_paging)
+    text = decode_error(server, "calls")
+    assert "page 4 held 6 rows where n_per_page=8 was asked" in text, text
+    assert "ignore the page parameter" not in text
+    assert min(sizes(server)) == 8
+
+
+def empty_page_four(request: Request) -> bytes:
+    page, size = page_of(request)
+    if page >= 4:
+        time.sleep(0.03)  # later pages arrive after the ones before them
+    return rows([] if page == 4 else share(100, page, size))
+
+
+@pytest.mark.parametrize("read", READS)
+@pytest.mark.parametrize("concurrency", [1, 4])
+def test_an_empty_page_with_rows_after_it_is_an_error(serve, read, concurrency):
+    # The defect: the listing ended at page 4 with 30 of 100 rows, without a warning.
+    server = serve(empty_page_four)
+    text = decode_error(server, read, max_concurrency=concurrency)
+    assert "page 4 was empty but page 5 had rows" in text, text
+    assert "inconsistent" in text and "cannot be read completely" in text, text
+
+
+class AppendedBehindPageThree:
+    """30 rows until page 4 was answered, 100 after: rows appended while paging."""
+
+    def __init__(self) -> None:
+        self.appended = False
+
+    def __call__(self, request: Request) -> bytes:
+        page, size = page_of(request)
+        time.sleep({4: 0.03}.get(page, 0.1 if page > 4 else 0))
+        total = 100 if self.appended else 30
+        if page == 4:
+            self.appended = True
+        return rows(share(total, page, size))
+
+
+@pytest.mark.parametrize("concurrency", [1, 4])
+def test_rows_appended_behind_an_empty_page_arrive_once(serve, concurrency):
+    # Legitimate (Part B: rows may be inserted while paging): page 4, empty when first asked
+    # for while later pages were on their way, is read again, neither refused nor the end.
+    server = serve(AppendedBehindPageThree())
+    table = server.client(timeout=5.0, max_concurrency=concurrency).calls(page_size=10)
+    assert table.to_polars()["call_id"].to_list() == list(range(1, 101))
+    assert sum(page_of(r)[0] == 4 for r in server.requests) >= 2
+
+
+FRAME = pl.DataFrame({"call_id": [1, 2, 3], "v": [1, 2, 3]})
+
+
+@pytest.mark.parametrize(
+    ("answer", "says"),
+    [
+        (
+            {"updated": 1, "not_found": []},
+            "which leaves 2 of the 3 rows sent unaccounted for",
+        ),
+        (
+            {"updated": 2, "not_found": [777]},
+            "lists 777 in `not_found`, which the chunk did not send",
+        ),
+        (
+            {"updated": 2, "not_found": [2, 2]},
+            "more rows than the 3 sent",
+        ),
+        (
+            {"updated": 3, "not_found": [1]},
+            "`updated` 3 and 1 key in `not_found`, more rows than the 3 sent",
+        ),
+    ],
+)
+def test_a_push_answer_that_contradicts_the_chunk_leaves_it_remaining(serve, answer, says):
+    # The defect: each of these was reported as a success, the chunk's rows as written.
+    body = json.dumps(answer).encode()
+    server = serve(lambda request: response("200 OK", body, "Content-Type: application/json"))
+    with pytest.raises(converz.PushError) as info:
+        server.client().push_updates(FRAME)
+    err = info.value
+    assert isinstance(err.__cause__, converz.DecodeError)
+    assert says in str(err), str(err)
+    assert [c.status for c in err.result.chunks] == ["failed"]
+    assert "not known to be applied" in err.result.chunks[0].error
+    assert err.result.updated == 0
+    assert err.result.remaining.to_polars().equals(FRAME)
+    assert KEY not in str(err) and KEY not in err.result.report()
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        {"updated": 3, "not_found": []},
+        {"updated": 2, "not_found": [3]},
+        {"updated": 1, "not_found": ["2", 3]},  # a server may quote an integer key
+        {"updated": 0, "not_found": [1, 2, 3]},
+    ],
+)
+def test_a_push_answer_that_accounts_for_every_row_is_applied(serve, answer):
+    body = json.dumps(answer).encode()
+    server = serve(lambda request: response("200 OK", body, "Content-Type: application/json"))
+    result = server.client().push_updates(FRAME)
+    assert result.ok and result.remaining is None
+    assert result.updated == answer["updated"]
