@@ -54,6 +54,9 @@ def decode_error(server: RawServer, read: str, **options: object) -> str:
         READS[read](server.client(timeout=5.0, **options))
     text = str(info.value)
     assert KEY not in text and KEY not in repr(info.value)
+    if "cannot be read completely" in text:
+        # Not the generic "check base_url, not a login page" hint of a body that is not JSON.
+        assert "do not add up to one listing" in str(info.value.hint), info.value.hint
     return text
 
 

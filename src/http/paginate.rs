@@ -48,6 +48,10 @@ use super::query::Pairs;
 use crate::decode::{DecodedPage, FetchDecoder};
 use crate::error::{Error, Result};
 
+/// The words of every error for pages that do not add up to one listing (the Python layer's
+/// hint keys on them).
+pub const INCONSISTENT: &str = "the listing cannot be read completely";
+
 /// What to page through.
 #[derive(Debug, Clone)]
 pub struct PageSpec {
@@ -343,7 +347,7 @@ impl Pager {
             message: format!(
                 "page {page} was empty but page {later} had rows ({later_rows} at \
                  n_per_page={size}, answered before page {page} was asked for): the server's \
-                 pages are inconsistent, so the listing cannot be read completely",
+                 pages are inconsistent, so {INCONSISTENT}",
                 size = self.page_size
             ),
         })
@@ -378,8 +382,8 @@ impl Pager {
                  after it held rows, after the listing had been re-paged at n_per_page={size} \
                  because page {cap_page} held {cap_rows} rows where {cap_asked} were asked: the \
                  server does not cap its page size but serves short pages before the last (as a \
-                 server that drops rows from its pages after paging them does), so the listing \
-                 cannot be read completely",
+                 server that drops rows from its pages after paging them does), so \
+                 {INCONSISTENT}",
                 size = self.page_size,
                 next = page + 1,
                 cap_page = cap.page,

@@ -57,6 +57,11 @@ fn classify(err: &Error) -> (&'static str, Option<&'static str>) {
         ),
         Error::Decode { message, .. } if is_type_mismatch(message) => ("DecodeError", Some(TYPE_HINT)),
         Error::Arrow(_) => ("DecodeError", Some(TYPE_HINT)),
+        Error::Decode { message, .. } if message.contains(crate::http::paginate::INCONSISTENT) => (
+            "DecodeError",
+            Some("the server's pages do not add up to one listing (see the message); nothing \
+                  more can be read reliably, so report it to Converz"),
+        ),
         Error::Decode { message, .. } if message.contains(crate::decode::UNKEYED) => (
             "DecodeError",
             Some("nothing was handed out from this listing's bad page; the server must send \
