@@ -350,7 +350,12 @@ def test_a_404_says_to_check_that_base_url_ends_in_api_v1(serve):
 def test_a_text_call_id_is_taken_when_the_caller_forced_its_type(serve):
     """`schema={"call_id": "string"}` is the caller saying its ids are text: the listing keys
     rows by that text, and repeats are still dropped."""
-    body = b'[{"call_id":"a1"},{"call_id":"b2"},{"call_id":"a1"}]'
-    client = serve(first_page(body)).client()
-    table = client.calls(schema={"call_id": "string"}).to_polars()
+    pages = {"1": b'[{"call_id":"a1"},{"call_id":"b2"}]', "2": b'[{"call_id":"b2"}]'}
+
+    def respond(request: Request) -> bytes:
+        page = urllib.parse.parse_qs(urllib.parse.urlsplit(request.target).query)["page"][0]
+        return response("200 OK", pages.get(page, b"[]"), "Content-Type: application/json")
+
+    client = serve(respond).client()
+    table = client.calls(schema={"call_id": "string"}, page_size=2).to_polars()
     assert table["call_id"].to_list() == ["a1", "b2"]
