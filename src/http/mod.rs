@@ -24,5 +24,5 @@ pub use client::ApiClient;
 #[cfg(test)]
 mod body_limit_tests;
 #[cfg(test)]
-mod window_tests;
+pub(crate) mod window_tests;
 pub use progress::Progress;

@@ -18,6 +18,7 @@ use crate::decode::{DecodeOptions, DecodedTable, FetchDecoder};
 use crate::error::{Error, Result};
 use crate::http::listing::{fetch_all, Listing};
 use crate::http::query::ListingKey;
+use crate::http::window_tests::parameter;
 use crate::http::ApiClient;
 
 /// The `call_id`s a page holds, from its number, its size and the `(page, n_per_page)` of every
@@ -80,18 +81,6 @@ async fn connection(mut conn: TcpStream, rows: Rows, delay: Delay, asked: Asked)
             return;
         }
     }
-}
-
-/// The number after `name=` in a request line.
-fn parameter(head: &str, name: &str) -> usize {
-    let key = format!("{name}=");
-    let at = head.find(&key).unwrap() + key.len();
-    head[at..]
-        .split(|c: char| !c.is_ascii_digit())
-        .next()
-        .unwrap()
-        .parse()
-        .unwrap()
 }
 
 /// `call_id`s 1..=total in pages of `size`: page `page`'s share.

@@ -86,8 +86,8 @@ async fn connection(
     }
 }
 
-/// The number after `name=` in a request line.
-fn parameter(head: &str, name: &str) -> usize {
+/// The number after `name=` in a request line (also read by `paginate_tests`).
+pub(crate) fn parameter(head: &str, name: &str) -> usize {
     let key = format!("{name}=");
     let at = head.find(&key).unwrap() + key.len();
     head[at..]
