@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import json
 import signal
 import subprocess
@@ -13,6 +14,7 @@ import urllib.request
 import pytest
 from test_emulator import call, rows
 
+import converz
 from converz.exceptions import InvalidParameterError
 from converz.testing import Emulator
 
@@ -89,6 +91,38 @@ def test_command_line_refuses_out_of_range_settings_without_a_traceback():
     assert done.returncode == 2
     assert "--latency" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_command_line_today_sets_the_last_day_of_data():
+    """`--today` moves the tenant's period (docs/emulator.md); a bad date is a usage error."""
+    command = [sys.executable, "-m", "converz", "emulator", "--port", "0", "--calls", "200"]
+    bad = subprocess.run(
+        [*command, "--today", "2024-02-30"], capture_output=True, text=True, timeout=30
+    )
+    assert bad.returncode == 2
+    assert "--today" in bad.stderr
+    assert "Traceback" not in bad.stderr
+    with subprocess.Popen(
+        [*command, "--today", "2024-02-29", "--days", "10"], stdout=subprocess.PIPE, text=True
+    ) as server:
+        try:
+            assert server.stdout is not None
+            lines: dict[str, str] = {}
+            for line in server.stdout:
+                if line.startswith("  CONVERZ_"):
+                    name, value = line.strip().split("=", 1)
+                    lines[name] = value
+                if len(lines) == 2:
+                    break
+            client = converz.Client(
+                api_key=lines["CONVERZ_API_KEY"], base_url=lines["CONVERZ_BASE_URL"]
+            )
+            table = client.calls(start_date="2023-01-01", end_date="2025-12-31").to_arrow()
+            seen = {day.as_py() for day in table["date"]}
+            assert max(seen) == datetime.date(2024, 2, 29)
+            assert min(seen) >= datetime.date(2024, 2, 20)
+        finally:
+            server.terminate()
 
 
 def test_error_rate_is_a_fraction_and_reproducible():

@@ -28,6 +28,7 @@ def _emulator(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
             seed=args.seed,
             port=args.port,
             api_key=args.api_key,
+            today=args.today,
             days=args.days,
             **faults,
         )
@@ -90,7 +91,12 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     emu.add_argument("--calls", type=int, default=100_000)
     emu.add_argument("--reps", type=int, default=200)
     emu.add_argument("--seed", type=int, default=0)
-    emu.add_argument("--days", type=int, default=365)
+    emu.add_argument(
+        "--today",
+        default=None,
+        help='last day of data and the API\'s "today" (YYYY-MM-DD; default 2025-09-30)',
+    )
+    emu.add_argument("--days", type=int, default=365, help="days of data ending --today")
     emu.add_argument("--api-key", default=None)
     _add_fault_flags(emu)
     emu.add_argument("--no-retry-after", action="store_true", help="send 429s without Retry-After")
