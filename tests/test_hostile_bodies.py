@@ -283,6 +283,25 @@ def test_a_coding_we_did_not_ask_for_is_a_decode_error_naming_it(serve):
     assert len(first_page_requests(server)) == 1  # the same answer would come again
 
 
+@pytest.mark.parametrize(
+    ("body", "coding", "says"),
+    [
+        (gzip.compress(GZ), "gzip", "still gzip data"),
+        (GZ, "identity", "still gzip data"),
+        (b"\xef\xbb\xbf" + CALLS, "identity", "byte order mark"),
+        (CALLS.decode().encode("utf-16"), "identity", "UTF-16"),
+    ],
+    ids=["gzip-twice", "gzip-unlabelled", "utf8-bom", "utf16"],
+)
+def test_a_body_that_is_not_json_text_says_what_it_is(serve, body, coding, says):
+    # Lossy text of binary bytes is a line of replacement characters: name the mistake instead.
+    server = serve(gzip_calls((body, coding)))
+    with pytest.raises(converz.DecodeError) as info:
+        server.client(compression="gzip", retries=1).calls()
+    assert says in str(info.value), str(info.value)
+    assert "\ufffd" not in str(info.value)
+
+
 @pytest.mark.parametrize("compression", [None, "auto"])
 def test_a_gzip_body_sent_unasked_is_inflated_too(serve, compression):
     # A proxy may compress on its own; gzip bytes read as JSON would only make a garbled error.

@@ -154,17 +154,48 @@ impl Splitter {
     #[cold]
     fn unexpected(&self, chunk: &[u8], i: usize) -> Error {
         let end = (i + 60).min(chunk.len());
-        let near = String::from_utf8_lossy(&chunk[i..end]);
+        let near = shown(&chunk[i..end]);
         let what = match self.top {
             Top::Start => "expected a JSON array of rows",
             Top::First | Top::AfterComma => "expected a JSON object (a row)",
             Top::Next => "expected `,` or `]` after a row",
             Top::Done | Top::InElement => "unexpected data after the JSON array",
         };
+        let why = match (self.top, self.offset + i) {
+            (Top::Start, 0) => not_json_because(chunk),
+            _ => "",
+        };
         decode_error(format!(
-            "{what} at byte {}, found `{near}`",
+            "{what} at byte {}, found `{near}`{why}",
             self.offset + i
         ))
+    }
+}
+
+/// Bytes for an error message: the text if it is UTF-8, else their hex (lossy text of binary
+/// data is a line of replacement characters that tells the reader nothing).
+fn shown(bytes: &[u8]) -> String {
+    match std::str::from_utf8(bytes) {
+        Ok(text) => text.to_owned(),
+        Err(_) => {
+            let hex: Vec<String> = bytes.iter().take(16).map(|b| format!("{b:02x}")).collect();
+            format!("bytes {}", hex.join(" "))
+        }
+    }
+}
+
+/// Why a body that does not start a JSON array is probably not JSON at all, from its first
+/// bytes: the usual server mistakes each get a sentence saying what was sent.
+fn not_json_because(body: &[u8]) -> &'static str {
+    if body.starts_with(&[0x1f, 0x8b]) {
+        ": the body is still gzip data after any Content-Encoding was undone (compressed twice, \
+         or compressed without saying so)"
+    } else if body.starts_with(&[0xef, 0xbb, 0xbf]) {
+        ": the body starts with a UTF-8 byte order mark, which the API does not send"
+    } else if body.starts_with(&[0xff, 0xfe]) || body.starts_with(&[0xfe, 0xff]) {
+        ": the body is UTF-16 text; the API sends UTF-8"
+    } else {
+        ""
     }
 }
 
