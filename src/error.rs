@@ -1,5 +1,5 @@
-//! The one error type of the core. Every failure of the HTTP, decode, encode and emulator layers
-//! is a variant here; `python/errors.rs` maps it to the `converz.exceptions` hierarchy in one place.
+//! The one error type of the core. Every failure of the HTTP, decode, encode and emulator layers is
+//! a variant here; `python/errors.rs` maps it to the `converz.exceptions` hierarchy in one place.
 //!
 //! Messages never carry the API key: URLs are rendered without query secrets (the key travels in
 //! a header, never the URL) and headers are never formatted.

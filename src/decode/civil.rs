@@ -1,10 +1,10 @@
 //! `YYYY-MM-DD` to days since 1970-01-01, checked against the proleptic Gregorian calendar,
 //! with integer arithmetic only.
 //!
-//! Every date and timestamp value of a page goes through this (the fast decoder checks the
-//! date is real and keeps its value in one step, `classify::dated`), so it is on the hot path: chrono's
-//! `NaiveDate` construction and subtraction cost more than the rest of the value's decoding.
-//! The result equals chrono's for every 4-digit year (tested exhaustively below).
+//! Every date and timestamp value of a page goes through this (the fast decoder checks the date is
+//! real and keeps its value in one step, `classify::dated`), so it is on the hot path: chrono's
+//! `NaiveDate` construction and subtraction cost more than the rest of the value's decoding. The
+//! result equals chrono's for every 4-digit year (tested exhaustively below).
 
 /// Days since 1970-01-01 of the date `s[..10]` as `YYYY-MM-DD` (four-digit year, two-digit
 /// month and day, `-` between), or `None` if that is not the shape or not a calendar date.

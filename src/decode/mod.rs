@@ -25,14 +25,14 @@
 //!   refcounted: memory per in-flight page is its body size) under the widened shared schema.
 //!   Pages decoded under an older, narrower schema are cast in [`FetchDecoder::finish`].
 //!
-//! Inference rules (`infer.rs`): int + float → Float64; an integer beyond `i64` makes the
-//! column Utf8 holding the exact digits (decimal text never rounds, unlike Float64 or a fixed
-//! Decimal scale); bool, numbers and strings mixed → Utf8 plus a warning; `YYYY-MM-DD` →
-//! Date32 and `YYYY-MM-DD[ T]HH:MM:SS[.f]` → `Timestamp(Microsecond, None)` (dates mixed with
-//! timestamps → Timestamp; with other strings → Utf8); objects → Struct, arrays → List; nested
-//! values that disagree on a shape (object vs scalar, object vs array, anywhere inside) make the
-//! top-level column Utf8 JSON text plus a warning. A column seen only as `null` is `Null`.
-//! Columns keep first-appearance order, over pages in page order.
+//! Inference rules (`infer.rs`): int + float → Float64; an integer beyond `i64` makes the column
+//! Utf8 holding the exact digits (decimal text never rounds, unlike Float64 or a fixed Decimal
+//! scale); bool, numbers and strings mixed → Utf8 plus a warning; `YYYY-MM-DD` → Date32 and
+//! `YYYY-MM-DD[ T]HH:MM:SS[.f]` → `Timestamp(Microsecond, None)` (dates mixed with timestamps →
+//! Timestamp; with other strings → Utf8); objects → Struct, arrays → List; nested values that
+//! disagree on a shape (object vs scalar, object vs array, anywhere inside) make the top-level
+//! column Utf8 JSON text plus a warning. A column seen only as `null` is `Null`. Columns keep
+//! first-appearance order, over pages in page order.
 //!
 //! A key repeated within one row: arrow-json keeps one value, and every value sent counts for
 //! the column's type. A row `{}` is a row of nulls (a page of only `{}` rows has no columns).

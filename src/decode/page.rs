@@ -205,6 +205,16 @@ fn ints_as_held(
     columns: &Fields,
     options: &DecodeOptions,
 ) -> Result<Vec<RecordBatch>> {
+    let any_float = |b: &RecordBatch| {
+        b.schema()
+            .fields()
+            .iter()
+            .any(|f| f.data_type() == &DataType::Float64)
+    };
+    // Most pages have no Float64 column: they need not build the page's own schema.
+    if !batches.iter().any(any_float) {
+        return Ok(batches);
+    }
     let held = super::infer::schema_of(columns, &options.schema_overrides);
     // A Float64 field of a batch whose page held only integers in it, none beyond ±2^53 (the
     // Float64 decode rounded those, and casting back could overflow i64).

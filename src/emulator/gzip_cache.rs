@@ -3,9 +3,9 @@
 //! has, and the emulator, not the link, would be the bound. A page's body is compressed on
 //! its first request and served from memory until the store changes.
 //!
-//! * Key: the endpoint, the query (parameters in name order) and the `page_cap` fault (the
-//!   three decide the body), valid for one store generation ([`super::store::Store::generation`]): a POST or an
-//!   insert bumps it under the store's write lock, and the next lookup empties the cache.
+//! * Key: the endpoint, the query (parameters in name order) and the `page_cap` fault (the three
+//!   decide the body), valid for one store generation ([`super::store::Store::generation`]): a POST
+//!   or an insert bumps it under the store's write lock, and the next lookup empties the cache.
 //! * Bound: [`BUDGET`] bytes of compressed bodies; past it the oldest entries go first. A page
 //!   larger than the whole budget is compressed for its request and not kept.
 //! * Concurrent first requests for one page wait for one compression (a `OnceCell` per key),

@@ -1,15 +1,14 @@
 //! Concurrent paging of `GET /reps` and `GET /calls` into decoded pages, in page order.
 //!
-//! The API has no total count, so the pager keeps a window of pages in flight (one tokio task
-//! each) and stops at the first short or empty page. At most `concurrency` of them are requests
-//! on the wire at once (a download permit each). A page's body is inflated and decoded on the
-//! blocking pool as it arrives ([`read_body`](super::body::read_body)); once it is in, the page's permit goes to the
-//! next page while the decode finishes.
-//! The window is `concurrency` pages plus [`DECODING_BESIDE_THE_WIRE`] while the consumer keeps
-//! up: those extra pages wait for a permit, so the one freed by a page whose body is in is
-//! taken at once, and the link does not wait while pages decode. Requests are spaced so their
-//! bodies do not all end together ([`super::pacing`]). Two server behaviours from the contract
-//! need care (Part B §1):
+//! The API has no total count, so the pager keeps a window of pages in flight (one tokio task each)
+//! and stops at the first short or empty page. At most `concurrency` of them are requests on the
+//! wire at once (a download permit each). A page's body is inflated and decoded on the blocking
+//! pool as it arrives ([`read_body`](super::body::read_body)); once it is in, the page's permit
+//! goes to the next page while the decode finishes. The window is `concurrency` pages plus
+//! [`DECODING_BESIDE_THE_WIRE`] while the consumer keeps up: those extra pages wait for a permit,
+//! so the one freed by a page whose body is in is taken at once, and the link does not wait while
+//! pages decode. Requests are spaced so their bodies do not all end together ([`super::pacing`]).
+//! Two server behaviours from the contract need care (Part B §1):
 //!
 //! * **Capped pages.** A server may silently serve fewer rows than `n_per_page`. A short page is
 //!   therefore only the end once the page after it comes back empty. If that next page has rows,
