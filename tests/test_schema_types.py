@@ -20,7 +20,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import converz
-from converz._schema import SCHEMA_TYPES, SchemaType, check_schema
+from converz._schema_types import SCHEMA_TYPES, SchemaType, check_schema
 from converz.testing import Emulator
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from converz import _schema
+from converz import _schema, _schema_types
 from converz.exceptions import InvalidParameterError
 
 if TYPE_CHECKING:
@@ -39,7 +39,7 @@ def _arrow_type(column: str, name: str) -> Any:
     """
     import pyarrow as pa
 
-    chosen = _schema.resolve_type(column, name, names_only=True).name
+    chosen = _schema_types.resolve_type(column, name, names_only=True).name
     try:
         return pa.type_for_alias(chosen)
     except ValueError as err:  # string_view needs pyarrow 16; the extras allow 14

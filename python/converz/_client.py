@@ -26,13 +26,8 @@ from converz._query import (
     RepsQuery,
     _Query,
 )
-from converz._schema import (
-    check_key_type,
-    check_schema,
-    documented_columns,
-    unknown_schema_keys,
-    unseen_schema_warnings,
-)
+from converz._schema import documented_columns, unknown_schema_keys, unseen_schema_warnings
+from converz._schema_types import check_key_type, check_schema
 from converz._table import Table, TableStream
 from converz.exceptions import InvalidParameterError, InvalidParameterTypeError
 

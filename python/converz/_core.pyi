@@ -68,7 +68,7 @@ class BatchStream:
 
 # --- reads: one function for every query value ---
 # Every key present: page_size, parse_dates, schema, stream, progress. `schema` maps columns
-# to the core's type names (arrow-rs syntax), as `converz._schema.check_schema` returns them.
+# to the core's type names (arrow-rs syntax), as `converz._schema_types.check_schema` returns them.
 _FetchOptions = dict[str, Any]
 
 def check_query(query: _AnyQuery) -> None: ...

@@ -32,10 +32,10 @@ from converz._schema import (
     REP_KEY,
     align,
     calls_schema,
-    override_types,
     report_schema,
     reps_schema,
 )
+from converz._schema_types import override_types
 from converz.exceptions import InvalidParameterError, InvalidParameterTypeError
 
 if TYPE_CHECKING:

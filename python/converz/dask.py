@@ -32,7 +32,7 @@ from converz._plan import (
     query_from,
     reader_config,
 )
-from converz._schema import check_schema
+from converz._schema_types import check_schema
 
 if TYPE_CHECKING:
     import dask.dataframe

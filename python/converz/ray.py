@@ -35,7 +35,7 @@ from converz._plan import (
     query_from,
     reader_config,
 )
-from converz._schema import check_schema
+from converz._schema_types import check_schema
 
 __all__ = ["ConverzDatasource", "read_calls", "read_reps"]
 
