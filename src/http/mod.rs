@@ -24,5 +24,7 @@ pub use client::ApiClient;
 #[cfg(test)]
 mod body_limit_tests;
 #[cfg(test)]
-pub(crate) mod window_tests;
+mod test_server;
+#[cfg(test)]
+mod window_tests;
 pub use progress::Progress;

@@ -7,19 +7,12 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use arrow_array::{Array, Int64Array};
 use parking_lot::Mutex;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
 
-use super::PageSpec;
-use crate::config::ClientConfig;
-use crate::decode::{DecodeOptions, DecodedTable, FetchDecoder};
+use crate::decode::DecodedTable;
 use crate::error::{Error, Result};
-use crate::http::listing::{fetch_all, Listing};
-use crate::http::query::ListingKey;
-use crate::http::window_tests::parameter;
-use crate::http::ApiClient;
+use crate::http::listing::fetch_all;
+use crate::http::test_server::{call_ids, calls_listing, serve as serve_answers};
 
 /// The `call_id`s a page holds, from its number, its size and the `(page, n_per_page)` of every
 /// request answered before it.
@@ -33,54 +26,20 @@ type Asked = Arc<Mutex<Vec<(usize, usize)>>>;
 
 /// Serves `rows` for every page, page `p` after `delay(p)`.
 async fn serve(rows: Rows, delay: Delay) -> (String, Asked) {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}/api/v1", listener.local_addr().unwrap());
     let asked: Asked = Arc::default();
     let log = Arc::clone(&asked);
-    tokio::spawn(async move {
-        while let Ok((conn, _)) = listener.accept().await {
-            tokio::spawn(connection(conn, rows, delay, Arc::clone(&log)));
-        }
-    });
-    (url, asked)
-}
-
-async fn connection(mut conn: TcpStream, rows: Rows, delay: Delay, asked: Asked) {
-    let mut buffer = Vec::new();
-    loop {
-        let head_end = loop {
-            if let Some(at) = buffer.windows(4).position(|w| w == b"\r\n\r\n") {
-                break at + 4;
-            }
-            let mut chunk = [0u8; 4096];
-            match conn.read(&mut chunk).await {
-                Ok(0) | Err(_) => return,
-                Ok(n) => buffer.extend_from_slice(&chunk[..n]),
-            }
-        };
-        let head = String::from_utf8_lossy(&buffer[..head_end]).into_owned();
-        buffer.drain(..head_end);
-        let (page, size) = (parameter(&head, "page"), parameter(&head, "n_per_page"));
-        tokio::time::sleep(delay(page)).await;
-        let ids = {
-            let mut asked = asked.lock();
+    let url = serve_answers(Arc::new(move |page, size| {
+        let log = Arc::clone(&log);
+        Box::pin(async move {
+            tokio::time::sleep(delay(page)).await;
+            let mut asked = log.lock();
             let ids = rows(page, size, &asked);
             asked.push((page, size));
             ids
-        };
-        let ids: Vec<String> = ids
-            .iter()
-            .map(|id| format!("{{\"call_id\":{id}}}"))
-            .collect();
-        let body = format!("[{}]", ids.join(","));
-        let response = format!(
-            "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
-            body.len()
-        );
-        if conn.write_all(response.as_bytes()).await.is_err() {
-            return;
-        }
-    }
+        })
+    }))
+    .await;
+    (url, asked)
 }
 
 /// `call_id`s 1..=total in pages of `size`: page `page`'s share.
@@ -90,27 +49,11 @@ fn slice(total: usize, page: usize, size: usize) -> Vec<usize> {
 }
 
 async fn fetch(url: &str, page_size: usize, concurrency: usize) -> Result<DecodedTable> {
-    let config = ClientConfig::new(url, "key").with_max_concurrency(concurrency);
-    let spec = PageSpec {
-        path: "/calls",
-        query: Vec::new(),
-        page_size,
-        concurrency,
-    };
-    let decoder = Arc::new(FetchDecoder::new(DecodeOptions::default()));
-    let client = ApiClient::new(config).unwrap();
-    let key = Some(ListingKey::CALLS);
-    fetch_all(Listing::new(client, spec, decoder, key, Arc::default())).await
+    fetch_all(calls_listing(url, concurrency, page_size)).await
 }
 
 fn ids(table: &DecodedTable) -> Vec<i64> {
-    let mut all = Vec::new();
-    for batch in &table.batches {
-        let column = batch.column_by_name("call_id").unwrap();
-        let values = column.as_any().downcast_ref::<Int64Array>().unwrap();
-        all.extend(values.values().iter().copied());
-    }
-    all
+    call_ids(&table.batches)
 }
 
 fn decode_message(result: Result<DecodedTable>) -> String {

@@ -8,16 +8,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use arrow_array::{Array, Int64Array};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
-
-use super::listing::{fetch_all, Listing};
-use super::paginate::PageSpec;
-use super::query::ListingKey;
-use super::ApiClient;
-use crate::config::ClientConfig;
-use crate::decode::{DecodeOptions, DecodedPage, FetchDecoder};
+use super::listing::fetch_all;
+use super::test_server::{call_ids, calls_listing as listing, serve as serve_answers};
 
 /// What the server saw.
 #[derive(Default)]
@@ -28,104 +20,24 @@ struct Seen {
 }
 
 /// Serves `rows` calls (`call_id` 0..rows) in pages; page `p` is answered after
-/// `delay(p)`.
+/// `delay(p)`. A request counts as active from its arrival until its rows are chosen.
 async fn serve(rows: usize, delay: fn(usize) -> Duration) -> (String, Arc<Seen>) {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}/api/v1", listener.local_addr().unwrap());
     let seen = Arc::new(Seen::default());
     let counts = Arc::clone(&seen);
-    tokio::spawn(async move {
-        while let Ok((conn, _)) = listener.accept().await {
-            tokio::spawn(connection(conn, rows, delay, Arc::clone(&counts)));
-        }
-    });
+    let url = serve_answers(Arc::new(move |page, size| {
+        let seen = Arc::clone(&counts);
+        Box::pin(async move {
+            let active = seen.active.fetch_add(1, Ordering::SeqCst) + 1;
+            seen.peak.fetch_max(active, Ordering::SeqCst);
+            seen.requests.fetch_add(1, Ordering::SeqCst);
+            tokio::time::sleep(delay(page)).await;
+            let first = (page - 1) * size;
+            seen.active.fetch_sub(1, Ordering::SeqCst);
+            (first..(first + size).min(rows)).collect()
+        })
+    }))
+    .await;
     (url, seen)
-}
-
-/// Answers the requests of one keep-alive connection.
-async fn connection(
-    mut conn: TcpStream,
-    rows: usize,
-    delay: fn(usize) -> Duration,
-    seen: Arc<Seen>,
-) {
-    let mut buffer = Vec::new();
-    loop {
-        let head_end = loop {
-            if let Some(at) = buffer.windows(4).position(|w| w == b"\r\n\r\n") {
-                break at + 4;
-            }
-            let mut chunk = [0u8; 4096];
-            match conn.read(&mut chunk).await {
-                Ok(0) | Err(_) => return,
-                Ok(n) => buffer.extend_from_slice(&chunk[..n]),
-            }
-        };
-        let head = String::from_utf8_lossy(&buffer[..head_end]).into_owned();
-        buffer.drain(..head_end);
-        let active = seen.active.fetch_add(1, Ordering::SeqCst) + 1;
-        seen.peak.fetch_max(active, Ordering::SeqCst);
-        seen.requests.fetch_add(1, Ordering::SeqCst);
-        let page = parameter(&head, "page");
-        let size = parameter(&head, "n_per_page");
-        tokio::time::sleep(delay(page)).await;
-        let first = (page - 1) * size;
-        let ids: Vec<String> = (first..(first + size).min(rows))
-            .map(|id| format!("{{\"call_id\":{id}}}"))
-            .collect();
-        let body = format!("[{}]", ids.join(","));
-        let response = format!(
-            "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
-            body.len()
-        );
-        let written = conn.write_all(response.as_bytes()).await;
-        seen.active.fetch_sub(1, Ordering::SeqCst);
-        if written.is_err() {
-            return;
-        }
-    }
-}
-
-/// The number after `name=` in a request line (also read by `paginate_tests`).
-pub(crate) fn parameter(head: &str, name: &str) -> usize {
-    let key = format!("{name}=");
-    let at = head.find(&key).unwrap() + key.len();
-    head[at..]
-        .split(|c: char| !c.is_ascii_digit())
-        .next()
-        .unwrap()
-        .parse()
-        .unwrap()
-}
-
-fn listing(url: &str, concurrency: usize, page_size: usize) -> Listing {
-    let config = ClientConfig::new(url, "key").with_max_concurrency(concurrency);
-    let spec = PageSpec {
-        path: "/calls",
-        query: Vec::new(),
-        page_size,
-        concurrency,
-    };
-    let decoder = Arc::new(FetchDecoder::new(DecodeOptions::default()));
-    let client = ApiClient::new(config).unwrap();
-    Listing::new(
-        client,
-        spec,
-        decoder,
-        Some(ListingKey::CALLS),
-        Arc::default(),
-    )
-}
-
-fn ids(page: &DecodedPage) -> Vec<i64> {
-    let mut all = Vec::new();
-    for batch in &page.batches {
-        let column = batch.column_by_name("call_id").unwrap();
-        let values = column.as_any().downcast_ref::<Int64Array>().unwrap();
-        assert_eq!(values.null_count(), 0);
-        all.extend(values.values().iter().copied());
-    }
-    all
 }
 
 /// Pages finish out of order: every third is slow, the next one fast.
@@ -141,12 +53,7 @@ async fn every_row_once_and_never_more_than_concurrency_on_the_wire() {
         let table = fetch_all(listing(&url, concurrency, page_size))
             .await
             .unwrap();
-        let mut got = Vec::new();
-        for batch in &table.batches {
-            let column = batch.column_by_name("call_id").unwrap();
-            let values = column.as_any().downcast_ref::<Int64Array>().unwrap();
-            got.extend(values.values().iter().copied());
-        }
+        let got = call_ids(&table.batches);
         let expected: Vec<i64> = (0..rows as i64).collect();
         assert_eq!(got, expected, "concurrency {concurrency}");
         let peak = seen.peak.load(Ordering::SeqCst);
@@ -172,7 +79,7 @@ async fn a_slow_consumer_gets_every_row_once_in_order() {
     let mut got = Vec::new();
     let mut pages = 0;
     while let Some(page) = listing.next_page().await {
-        got.extend(ids(&page.unwrap()));
+        got.extend(call_ids(&page.unwrap().batches));
         pages += 1;
         // Every other page the consumer is slower than the server: decoded pages wait for it.
         if pages % 2 == 0 {
@@ -189,7 +96,7 @@ async fn a_consumer_that_stops_after_one_page_caused_only_the_first_window() {
     let (url, seen) = serve(rows, |_| Duration::from_millis(5)).await;
     let mut listing = listing(&url, concurrency, page_size);
     let first = listing.next_page().await.unwrap().unwrap();
-    assert_eq!(ids(&first), (0..100).collect::<Vec<i64>>());
+    assert_eq!(call_ids(&first.batches), (0..100).collect::<Vec<i64>>());
     tokio::time::sleep(Duration::from_millis(100)).await;
     let requests = seen.requests.load(Ordering::SeqCst);
     assert!(requests <= concurrency, "{requests} requests");
