@@ -165,13 +165,18 @@ impl ApiClient {
             })?
             .pop_if_empty()
             .extend(path.trim_start_matches('/').split('/'));
-        let http = self
+        let clients = self
             .pool
             .get(&endpoint, || build_http(&self.config))
             .map_err(|error| AttemptError {
                 failure: Failure::Permanent,
                 error,
             })?;
+        let http = if method == Method::GET {
+            clients.read
+        } else {
+            clients.push
+        };
         // Only GET answers are large enough to be worth it; a push's answer is a count and a
         // list of the keys it sent, read as is (`push::answer`).
         let asked_gzip = self.gzip && method == Method::GET;
@@ -240,8 +245,8 @@ impl ApiClient {
 async fn status_error(endpoint: &str, mut response: Response, key: &str) -> AttemptError {
     let status = response.status();
     let redirect = status.is_redirection() && response.headers().contains_key("location");
-    // Where it points, when that is this origin: only a push's body, which is sent once and
-    // not kept, makes a same-origin redirect end here.
+    // Where it points, when that is this origin: only a push, whose client follows no redirect
+    // (`pool::Clients`), makes a same-origin redirect end here.
     let same_origin_path = (response.headers().get("location"))
         .and_then(|l| response.url().join(l.to_str().ok()?).ok())
         .filter(|to| to.origin() == response.url().origin())

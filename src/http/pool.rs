@@ -18,11 +18,23 @@ use super::client::describe_reqwest_error;
 use crate::config::ClientConfig;
 use crate::error::{Error, Result};
 
-/// The reqwest client with the PID of the process that built it.
+/// The reqwest clients of one process: one for reads, one for pushes. They differ only in
+/// redirects. A read follows a redirect within its origin (a trailing-slash redirect, say); a
+/// push follows none. reqwest turns a POST answered 301, 302 or 303 into a GET without its body,
+/// and that GET's answer would stand as the push's answer (the outside trial found a push
+/// reported applied that no POST handler saw), so a push's redirect ends the request and says
+/// where it pointed.
+#[derive(Debug, Clone)]
+pub struct Clients {
+    pub read: reqwest::Client,
+    pub push: reqwest::Client,
+}
+
+/// The clients with the PID of the process that built them.
 #[derive(Debug)]
 struct Stamped {
     pid: u32,
-    http: reqwest::Client,
+    http: Clients,
 }
 
 /// A reqwest client per process, until closed. Shared by the clones of an `ApiClient`.
@@ -36,7 +48,7 @@ pub struct Pool {
 
 impl Pool {
     /// A pool around `http`, built by this process.
-    pub fn new(http: reqwest::Client) -> Self {
+    pub fn new(http: Clients) -> Self {
         Self {
             current: ArcSwapOption::from_pointee(Stamped {
                 pid: std::process::id(),
@@ -46,13 +58,9 @@ impl Pool {
         }
     }
 
-    /// The reqwest client of this process (`build` makes one after a fork), or
+    /// The reqwest clients of this process (`build` makes them after a fork), or
     /// [`Error::Closed`] naming `endpoint`.
-    pub fn get(
-        &self,
-        endpoint: &str,
-        build: impl FnOnce() -> Result<reqwest::Client>,
-    ) -> Result<reqwest::Client> {
+    pub fn get(&self, endpoint: &str, build: impl FnOnce() -> Result<Clients>) -> Result<Clients> {
         let closed = || Error::Closed {
             endpoint: endpoint.to_owned(),
         };
@@ -92,8 +100,18 @@ impl Pool {
     }
 }
 
-/// Builds the pooled reqwest client for `config`.
-pub fn build_http(config: &ClientConfig) -> Result<reqwest::Client> {
+/// Builds the pooled reqwest clients for `config`.
+pub fn build_http(config: &ClientConfig) -> Result<Clients> {
+    Ok(Clients {
+        read: build_one(config, same_origin_redirects())?,
+        push: build_one(config, reqwest::redirect::Policy::none())?,
+    })
+}
+
+fn build_one(
+    config: &ClientConfig,
+    redirects: reqwest::redirect::Policy,
+) -> Result<reqwest::Client> {
     let mut key = HeaderValue::from_str(&config.api_key)
         .map_err(|_| Error::invalid("api_key", "contains characters not allowed in a header"))?;
     key.set_sensitive(true);
@@ -108,7 +126,7 @@ pub fn build_http(config: &ClientConfig) -> Result<reqwest::Client> {
         .timeout(config.request_timeout)
         .pool_max_idle_per_host(64)
         .tcp_nodelay(true)
-        .redirect(same_origin_redirects())
+        .redirect(redirects)
         .build()
         .map_err(|e| Error::invalid("base_url", describe_reqwest_error(&e)))
 }

@@ -30,8 +30,9 @@ fn classify(err: &Error) -> (&'static str, Option<&'static str>) {
         ),
         Error::Http { status: 300..=399, .. } => (
             "InvalidRequestError",
-            Some("the server redirected to another host; it was not followed so the API key \
-                  stays with the host you named: check base_url"),
+            Some("the redirect was not followed (the API key stays with the host you named, \
+                  and a push's body is sent once, to the address it was meant for): set \
+                  base_url to the address the redirect names"),
         ),
         Error::Http { status: 429, .. } | Error::RateLimited { .. } => (
             "RateLimitError",
