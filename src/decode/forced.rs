@@ -67,6 +67,19 @@ pub(crate) fn check(
     raw: &[u8],
 ) -> Result<(), String> {
     let loss = match (grain, raw.first()) {
+        // arrow-json parses an integer it cannot read as i64 through f64 and casts back, and
+        // every number down to -2^63 - 1024 rounds onto -2^63 and fits: it would keep i64::MIN
+        // (found by the outside trial). Above i64::MAX the cast fails and arrow-json says so.
+        (Grain::Integer | Grain::Timestamp(_), Some(b'-'))
+            if matches!(data_type, DataType::Int64 | DataType::Timestamp(..))
+                && below_i64_min(raw) =>
+        {
+            Some(format!(
+                "its magnitude (column `{name}` is forced to {data_type}, whose 64 bits reach \
+                 down to {}): use text to keep it, e.g. schema={{\"{name}\": \"string\"}}",
+                i64::MIN
+            ))
+        }
         (Grain::Integer, Some(b'-' | b'0'..=b'9')) => has_fraction(raw).then(|| {
             format!(
                 "its fraction (column `{name}` is forced to {data_type}): use a float type \
@@ -159,10 +172,39 @@ fn overflows(number: &[u8], single: bool) -> bool {
     value.is_some_and(|v| v.is_infinite() || (single && (v as f32).is_infinite()))
 }
 
-/// Whether a JSON number (grammar already checked by the classifier) has a non-zero fraction,
-/// exactly: `2.50e1` is 25, `1e-1` is not whole. Decided on the digits, never through `f64`,
-/// which would round `9007199254740993.5` to a whole number.
-fn has_fraction(number: &[u8]) -> bool {
+/// Whether a negative JSON number (grammar already checked) is below `i64::MIN`, exactly, on
+/// its digits: a whole part of more than 19 digits, or of 19 past `9223372036854775808`, or
+/// equal to it with a fraction.
+fn below_i64_min(number: &[u8]) -> bool {
+    const MIN_MAGNITUDE: &[u8] = b"9223372036854775808";
+    let (digits, point) = digits_and_point(number);
+    let point = usize::try_from(point.max(0)).unwrap_or(usize::MAX);
+    let Some(first) = digits.iter().position(|&d| d != b'0') else {
+        return false; // zero
+    };
+    if first >= point {
+        return false; // less than one in magnitude
+    }
+    let whole_len = point - first;
+    if whole_len != MIN_MAGNITUDE.len() {
+        return whole_len > MIN_MAGNITUDE.len();
+    }
+    // Digits past those sent are zeros (an exponent moved the point past them).
+    let whole: Vec<u8> = (first..point)
+        .map(|i| digits.get(i).copied().unwrap_or(b'0'))
+        .collect();
+    match whole.as_slice().cmp(MIN_MAGNITUDE) {
+        std::cmp::Ordering::Greater => true,
+        std::cmp::Ordering::Less => false,
+        std::cmp::Ordering::Equal => digits
+            .get(point..)
+            .is_some_and(|f| f.iter().any(|&d| d != b'0')),
+    }
+}
+
+/// A JSON number's significant digits (integer and fraction digits, in order, sign dropped) and
+/// where the decimal point falls among them once the exponent is applied (saturating).
+fn digits_and_point(number: &[u8]) -> (Vec<u8>, i64) {
     let text = number.strip_prefix(b"-").unwrap_or(number);
     let (mantissa, exponent) = match text.iter().position(|c| matches!(c, b'e' | b'E')) {
         Some(e) => (&text[..e], &text[e + 1..]),
@@ -180,11 +222,19 @@ fn has_fraction(number: &[u8]) -> bool {
         _ if exponent.starts_with(b"-") => i64::MIN / 2,
         _ => i64::MAX / 2,
     };
-    // The digits are int ++ frac with the point after int.len(); the exponent moves the point.
     let digits: Vec<u8> = int.iter().chain(frac).copied().collect();
     let point = i64::try_from(int.len())
         .unwrap_or(i64::MAX / 2)
         .saturating_add(exponent);
+    (digits, point)
+}
+
+/// Whether a JSON number (grammar already checked by the classifier) has a non-zero fraction,
+/// exactly: `2.50e1` is 25, `1e-1` is not whole. Decided on the digits, never through `f64`,
+/// which would round `9007199254740993.5` to a whole number.
+fn has_fraction(number: &[u8]) -> bool {
+    // The digits with the point after `point` of them; the exponent moved the point.
+    let (digits, point) = digits_and_point(number);
     let whole = usize::try_from(point.max(0))
         .unwrap_or(usize::MAX)
         .min(digits.len());
@@ -194,6 +244,59 @@ fn has_fraction(number: &[u8]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn numbers_below_i64_min_are_found_on_the_digits() {
+        for below in [
+            "-9223372036854775809",
+            "-9223372036854775900",
+            "-9223372036854775808.5",
+            "-9.223372036854775809e18",
+            "-92233720368547758090e-1",
+            "-1e19",
+            "-1e300",
+            "-0009223372036854775809",
+        ] {
+            assert!(below_i64_min(below.as_bytes()), "{below}");
+        }
+        for within in [
+            "-9223372036854775808",
+            "-9223372036854775808.0",
+            "-9.223372036854775808e18",
+            "-922337203685477580.7e1",
+            "-1",
+            "-0",
+            "-0e30",
+            "-0.5",
+            "-1e-300",
+            "-0009223372036854775807",
+        ] {
+            assert!(!below_i64_min(within.as_bytes()), "{within}");
+        }
+    }
+
+    proptest::proptest! {
+        /// Against exact i128 arithmetic, around the boundary and in integer, fraction and
+        /// exponent spellings.
+        #[test]
+        fn below_i64_min_agrees_with_i128(offset in -5000i128..5000, zeros in 0usize..3) {
+            let value = i128::from(i64::MIN) + offset;
+            let expected = value < i128::from(i64::MIN);
+            let plain = value.to_string();
+            let digits = plain.trim_start_matches('-');
+            let spellings = [
+                plain.clone(),
+                format!("{plain}.{}", "0".repeat(zeros + 1)),
+                format!("-{}.{}e{}", &digits[..1], &digits[1..], digits.len() - 1),
+                format!("-{digits}{}e-{zeros}", "0".repeat(zeros)),
+            ];
+            for spelling in spellings {
+                if value < 0 {
+                    proptest::prop_assert_eq!(below_i64_min(spelling.as_bytes()), expected, "{}", spelling);
+                }
+            }
+        }
+    }
 
     #[test]
     fn fractions_are_found_on_the_digits() {

@@ -122,6 +122,29 @@ fn an_integer_column_refuses_a_fraction_and_takes_whole_numbers() {
     }
 }
 
+/// Found by the outside trial: arrow-json read numbers just below `i64::MIN` through f64 and
+/// kept `i64::MIN`, in an Int64 column and in a timestamp one.
+#[test]
+fn a_64_bit_column_refuses_a_number_below_its_minimum_and_takes_the_minimum() {
+    let stamp = DataType::Timestamp(TimeUnit::Second, None);
+    for hint in hints() {
+        for forced in [&DataType::Int64, &stamp] {
+            for below in ["-9223372036854775809", "-9223372036854775900", "-9.3e18"] {
+                let err = decode_both(forced, &hint, &[rows(&["1", below])], &[]).unwrap_err();
+                assert!(err.contains(below), "{forced} {below}: {err}");
+            }
+        }
+        let got = decode_both(
+            &DataType::Int64,
+            &hint,
+            &[rows(&["-9223372036854775808"])],
+            &[],
+        )
+        .unwrap();
+        assert_eq!(got.as_primitive::<Int64Type>().value(0), i64::MIN);
+    }
+}
+
 /// Found by the outside trial: a number forced to a date or timestamp is a count of units
 /// since 1970, and `1.5` became day 1, second 1 or 1 ms without a word.
 #[test]
