@@ -330,6 +330,7 @@ impl Pager {
             self.abort_beyond(page + 1);
             let next = self.done.get(&(page + 1))?;
             let (mut next_rows, next_completed) = (next.page.rows, next.completed);
+            let mut probed = false;
             if next_rows == 0 && page == 1 && self.capped.is_none() {
                 match self.cap_probe {
                     CapProbe::NotSent => {
@@ -337,7 +338,7 @@ impl Pager {
                         return None;
                     }
                     CapProbe::InFlight(_) => return None,
-                    CapProbe::Answered(more) => next_rows = usize::from(more),
+                    CapProbe::Answered(more) => (next_rows, probed) = (usize::from(more), more),
                 }
             }
             // The last page, if asked for before every earlier page was in (see the module's
@@ -362,7 +363,7 @@ impl Pager {
             }
             let decoded = self.hand_out(page)?;
             if next_rows > 0 {
-                self.restart_capped(page, rows);
+                self.restart_capped(page, rows, probed);
             }
             return Some(Some(Ok(decoded)));
         }
@@ -473,12 +474,25 @@ impl Pager {
 
     /// The server serves at most `rows` per page: re-page with that size.
     #[cold]
-    fn restart_capped(&mut self, page: u64, rows: usize) {
-        let message = format!(
-            "{}: the server returned {rows} rows on page {page} where {} were asked, and more \
-             rows after it: it caps the page size. Re-paging with n_per_page={rows} so no row is lost.",
-            self.ctx.endpoint, self.page_size
-        );
+    /// `probed`: the rows after it were found by [`Pager::probe_cap`], which rows added while
+    /// paging would also have found, so the warning says both.
+    fn restart_capped(&mut self, page: u64, rows: usize, probed: bool) {
+        let message = if probed {
+            format!(
+                "{}: the server returned {rows} rows on page 1 where {} were asked, an empty page \
+                 2, and rows on page 2 at n_per_page={rows}: either it limits pages to {rows} rows \
+                 (counting offsets in the size asked), or rows were added while paging. \
+                 Re-paging with n_per_page={rows} so no row is lost.",
+                self.ctx.endpoint, self.page_size
+            )
+        } else {
+            format!(
+                "{}: the server returned {rows} rows on page {page} where {} were asked, and \
+                 more rows after it: it caps the page size. Re-paging with n_per_page={rows} so \
+                 no row is lost.",
+                self.ctx.endpoint, self.page_size
+            )
+        };
         self.warnings.push(message);
         self.capped = Some(Cap {
             page,

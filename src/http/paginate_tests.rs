@@ -319,7 +319,9 @@ async fn a_cap_with_offsets_from_the_size_asked_loses_nothing() {
         assert_eq!(got, (1..=50).collect::<Vec<i64>>());
         let warnings = listing.warnings();
         assert!(
-            warnings.iter().any(|w| w.contains("caps the page size")),
+            warnings
+                .iter()
+                .any(|w| w.contains("it limits pages to 8 rows")),
             "{warnings:?}"
         );
     }
