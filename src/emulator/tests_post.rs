@@ -135,6 +135,20 @@ proptest! {
     }
 }
 
+#[test]
+fn a_null_is_set_only_where_it_clears_and_nothing_is_set_on_a_missing_row() {
+    use super::packed::tag;
+    use super::update::{Nulls, NOT_FOUND};
+    for nulls in [Nulls::Clear, Nulls::Keep] {
+        assert!(nulls.sets(0, tag::INT) && nulls.sets(7, tag::TEXT));
+        assert!(!nulls.sets(NOT_FOUND, tag::INT) && !nulls.sets(NOT_FOUND, tag::NULL));
+    }
+    assert!(Nulls::Clear.sets(3, tag::NULL));
+    assert!(!Nulls::Keep.sets(3, tag::NULL));
+    assert_eq!(Nulls::of_body(true), Nulls::Clear);
+    assert_eq!(Nulls::of_body(false), Nulls::Keep);
+}
+
 fn fresh_store(calls: usize) -> Store {
     Store::generate(&EmulatorConfig {
         calls,
