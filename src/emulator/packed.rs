@@ -133,8 +133,8 @@ impl ShortCodes {
     /// The slot where a probe for `key` starts, in a table of `slots` (a power of two).
     fn home(key: ShortKey, slots: usize) -> usize {
         let (len, first, last) = key;
-        let mixed = (first ^ last.rotate_left(29) ^ u64::from(len))
-            .wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        let mixed =
+            (first ^ last.rotate_left(29) ^ u64::from(len)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
         (mixed >> 32) as usize & (slots - 1)
     }
 
@@ -372,7 +372,9 @@ mod tests {
         for text in texts {
             packed.push(Scalar::Text(text));
         }
-        let codes = (0..packed.len()).map(|i| packed.payload(i) as u32).collect();
+        let codes = (0..packed.len())
+            .map(|i| packed.payload(i) as u32)
+            .collect();
         (codes, packed)
     }
 

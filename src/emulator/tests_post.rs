@@ -229,7 +229,13 @@ proptest! {
 
 #[test]
 fn plain_decimals_take_the_fast_path() {
-    for text in ["0.6369616873214543", "123.5", "-2.5", "9007199254740992.0", "0.1"] {
+    for text in [
+        "0.6369616873214543",
+        "123.5",
+        "-2.5",
+        "9007199254740992.0",
+        "0.1",
+    ] {
         let body = format!(r#"{{"call_id":[1],"x":[{text}]}}"#);
         assert!(agrees(&body, Target::Calls), "{text}");
     }
