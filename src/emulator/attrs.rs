@@ -17,6 +17,7 @@ use foldhash::fast::RandomState;
 use super::cell::Cell;
 use super::packed::tag::{ABSENT, FALSE, FLOAT, INT, NESTED, NULL, TEXT, TRUE, UINT};
 use super::packed::Packed;
+use super::update::Nulls;
 use crate::json_write::push_string;
 
 /// Dictionary entries a column may hold before the ones no row uses any more are dropped,
@@ -186,21 +187,20 @@ impl Attributes {
             column,
             &[row],
             Packed::from_cells(vec![cell]),
-            true,
+            Nulls::Clear,
             &mut touched,
         );
     }
 
     /// Sets a body's column `values` on column `column` (from [`Self::column`]): value `i` on
-    /// row `rows[i]`, skipping rows `u32::MAX` (no such row) and, unless `nulls_clear`, null
-    /// values; `touched[i]` is set for every value set. Each distinct text of the body is
-    /// looked up in the column's dictionary once.
+    /// row `rows[i]` where [`Nulls::sets`] says so; `touched[i]` is set for every value set.
+    /// Each distinct text of the body is looked up in the column's dictionary once.
     pub fn set_column(
         &mut self,
         column: usize,
         rows: &[u32],
         mut values: Packed,
-        nulls_clear: bool,
+        nulls: Nulls,
         touched: &mut [bool],
     ) {
         let column = &mut self.columns[column];
@@ -211,7 +211,7 @@ impl Attributes {
         let mut codes: Vec<u32> = Vec::new();
         for (at, &row) in rows.iter().enumerate() {
             let tag = values.tags()[at];
-            if row == u32::MAX || (tag == NULL && !nulls_clear) {
+            if !nulls.sets(row, tag) {
                 continue;
             }
             let row = row as usize;

@@ -64,69 +64,119 @@ pub struct Packed {
     /// Empty until a value with a payload is pushed; then one per value.
     payload: Vec<u64>,
     texts: Vec<Arc<str>>,
-    /// Each shared text's code.
-    codes: HashMap<Arc<str>, u32, RandomState>,
-    /// The codes of recently seen short shared texts, looked up without hashing.
-    recent: Recent,
+    /// The codes of shared texts of up to 16 bytes, found without hashing a slice.
+    short: ShortCodes,
+    /// The codes of longer shared texts.
+    long: HashMap<Arc<str>, u32, RandomState>,
     nested: Vec<Cell>,
 }
 
-/// Slots of [`Recent`].
-const RECENT: usize = 64;
+/// A short text as three integers: its length + 1 (never 0, which marks an empty slot) and
+/// its bytes as two words (see [`ShortCodes::key`]).
+type ShortKey = (u32, u64, u64);
 
-/// A direct-mapped cache of short texts' codes: a text of up to 16 bytes is its length and
-/// two 8-byte words, so it is compared as three integers instead of hashed and compared
-/// with `memcmp` (most texts a client sends are labels, dates or categories). Only texts the
-/// column shares are cached, so a code found here is the one the map would give.
-#[derive(Clone)]
-struct Recent {
-    /// (length + 1, first word, last word, code); length 0 marks an empty slot.
-    slots: Box<[(u32, u64, u64, u32); RECENT]>,
+/// The codes of a column's shared texts of up to 16 bytes (labels, dates, categories: most
+/// texts a client sends): an open-addressing table whose keys are compared as three integers
+/// instead of hashed and compared with `memcmp` behind a pointer. It holds every shared short
+/// text, so a text it lacks is new to the column.
+///
+/// Why: the direct-mapped cache of 64 slots it replaced missed on most values of a column of
+/// a year of dates (365 distinct), and each miss paid a hash map lookup.
+#[derive(Default)]
+struct ShortCodes {
+    /// (key, code) per slot; a power of two of them, at most half used. Empty until the first
+    /// short text.
+    slots: Vec<(ShortKey, u32)>,
+    used: usize,
 }
 
-impl Default for Recent {
-    fn default() -> Self {
-        Self {
-            slots: Box::new([(0, 0, 0, 0); RECENT]),
-        }
-    }
+/// Eight bytes as a word (`bytes` holds exactly eight).
+fn word8(bytes: &[u8]) -> u64 {
+    let mut word = [0u8; 8];
+    word.copy_from_slice(bytes);
+    u64::from_le_bytes(word)
 }
 
-/// Compared by content, never: the cache is derived from the codes.
-impl PartialEq for Recent {
+/// Four bytes as a word (`bytes` holds exactly four).
+fn word4(bytes: &[u8]) -> u64 {
+    let mut word = [0u8; 4];
+    word.copy_from_slice(bytes);
+    u64::from(u32::from_le_bytes(word))
+}
+
+/// Slots of a [`ShortCodes`] table when its first text comes.
+const FIRST_SLOTS: usize = 256;
+
+/// Compared by content, never: the table is derived from the texts.
+impl PartialEq for ShortCodes {
     fn eq(&self, _: &Self) -> bool {
         true
     }
 }
 
-impl Recent {
-    /// A short text's key and slot, or `None` for a text over 16 bytes.
-    fn key(text: &str) -> Option<((u32, u64, u64), usize)> {
+impl ShortCodes {
+    /// A text's key, or `None` for a text over 16 bytes. Two fixed-size loads that may
+    /// overlap (with the length, they still tell every text of up to 16 bytes apart) rather
+    /// than a copy of a variable length into a padded word, which costs a `memcpy` call.
+    fn key(text: &str) -> Option<ShortKey> {
         let bytes = text.as_bytes();
-        if bytes.len() > 16 {
-            return None;
-        }
-        // The first and the last (up to) 8 bytes: together every byte of the text.
-        let word = |part: &[u8]| {
-            let mut padded = [0u8; 8];
-            padded[..part.len()].copy_from_slice(part);
-            u64::from_le_bytes(padded)
+        let len = bytes.len();
+        let (first, last) = match len {
+            8..=16 => (word8(&bytes[..8]), word8(&bytes[len - 8..])),
+            4..=7 => (word4(&bytes[..4]), word4(&bytes[len - 4..])),
+            0..=3 => (bytes.iter().fold(0, |w, &b| w << 8 | u64::from(b)), 0),
+            _ => return None,
         };
-        let split = bytes.len().min(8);
-        let (first, last) = (word(&bytes[..split]), word(&bytes[split..]));
-        let len = bytes.len() as u32 + 1;
+        Some((len as u32 + 1, first, last))
+    }
+
+    /// The slot where a probe for `key` starts, in a table of `slots` (a power of two).
+    fn home(key: ShortKey, slots: usize) -> usize {
+        let (len, first, last) = key;
         let mixed =
             (first ^ last.rotate_left(29) ^ u64::from(len)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-        Some(((len, first, last), (mixed >> 58) as usize % RECENT))
+        (mixed >> 32) as usize & (slots - 1)
     }
 
-    fn get(&self, key: (u32, u64, u64), slot: usize) -> Option<u32> {
-        let (len, first, last, code) = self.slots[slot];
-        ((len, first, last) == key).then_some(code)
+    /// `key`'s code, or the slot where it would go.
+    fn find(&self, key: ShortKey) -> Result<u32, usize> {
+        if self.slots.is_empty() {
+            return Err(usize::MAX);
+        }
+        let mask = self.slots.len() - 1;
+        let mut at = Self::home(key, self.slots.len());
+        loop {
+            let (stored, code) = self.slots[at];
+            if stored == key {
+                return Ok(code);
+            }
+            if stored.0 == 0 {
+                return Err(at);
+            }
+            at = (at + 1) & mask;
+        }
     }
 
-    fn put(&mut self, key: (u32, u64, u64), slot: usize, code: u32) {
-        self.slots[slot] = (key.0, key.1, key.2, code);
+    /// Adds `key` (not in the table) with `code`.
+    fn insert(&mut self, key: ShortKey, code: u32) {
+        if 2 * (self.used + 1) > self.slots.len() {
+            let grown = (2 * self.slots.len()).max(FIRST_SLOTS);
+            let old = std::mem::replace(&mut self.slots, vec![((0, 0, 0), 0); grown]);
+            for (stored, code) in old.into_iter().filter(|(k, _)| k.0 != 0) {
+                self.put(stored, code);
+            }
+        }
+        self.put(key, code);
+        self.used += 1;
+    }
+
+    fn put(&mut self, key: ShortKey, code: u32) {
+        let mask = self.slots.len() - 1;
+        let mut at = Self::home(key, self.slots.len());
+        while self.slots[at].0 .0 != 0 {
+            at = (at + 1) & mask;
+        }
+        self.slots[at] = (key, code);
     }
 }
 
@@ -219,28 +269,24 @@ impl Packed {
 
     /// `text`'s code: a shared one among the column's first distinct texts.
     fn code(&mut self, text: &str) -> u32 {
-        let short = Recent::key(text);
-        if let Some((key, slot)) = short {
-            if let Some(code) = self.recent.get(key, slot) {
-                return code;
-            }
-        }
-        let code = match self.codes.get(text) {
-            Some(&code) => code,
-            None => {
-                let code =
-                    u32::try_from(self.texts.len()).expect("fewer than 2^32 texts per column");
-                let shared: Arc<str> = Arc::from(text);
-                self.texts.push(Arc::clone(&shared));
-                if self.codes.len() == SHARED_TEXTS {
-                    return code;
-                }
-                self.codes.insert(shared, code);
-                code
-            }
+        let short = ShortCodes::key(text);
+        let known = match short {
+            Some(key) => self.short.find(key).ok(),
+            None => self.long.get(text).copied(),
         };
-        if let Some((key, slot)) = short {
-            self.recent.put(key, slot, code);
+        if let Some(code) = known {
+            return code;
+        }
+        let code = u32::try_from(self.texts.len()).expect("fewer than 2^32 texts per column");
+        let shared: Arc<str> = Arc::from(text);
+        self.texts.push(Arc::clone(&shared));
+        if self.short.used + self.long.len() < SHARED_TEXTS {
+            match short {
+                Some(key) => self.short.insert(key, code),
+                None => {
+                    self.long.insert(shared, code);
+                }
+            }
         }
         code
     }
@@ -291,5 +337,102 @@ impl fmt::Debug for Packed {
             .field("values", &cells)
             .field("texts", &self.texts)
             .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// The codes `texts` get, by the rule [`Packed::code`] implements with its tables: codes
+    /// count up in order of first appearance, and only the first [`SHARED_TEXTS`] distinct
+    /// texts are shared (a later one gets a new code each time it comes).
+    fn reference_codes(texts: &[String]) -> Vec<u32> {
+        let mut shared: HashMap<&str, u32> = HashMap::new();
+        let mut next = 0;
+        texts
+            .iter()
+            .map(|text| {
+                if let Some(&code) = shared.get(text.as_str()) {
+                    return code;
+                }
+                let code = next;
+                next += 1;
+                if shared.len() < SHARED_TEXTS {
+                    shared.insert(text, code);
+                }
+                code
+            })
+            .collect()
+    }
+
+    fn packed_codes(texts: &[String]) -> (Vec<u32>, Packed) {
+        let mut packed = Packed::default();
+        for text in texts {
+            packed.push(Scalar::Text(text));
+        }
+        let codes = (0..packed.len())
+            .map(|i| packed.payload(i) as u32)
+            .collect();
+        (codes, packed)
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(1_000))]
+
+        /// Texts of 0 to 20 bytes (across the key's 3/4, 7/8 and 16/17-byte forms) from a
+        /// small alphabet, so texts that differ in one byte and repeats are common.
+        #[test]
+        fn texts_get_the_codes_of_the_first_appearance_rule(
+            texts in prop::collection::vec("[ab\u{e9}]{0,20}", 0..200),
+        ) {
+            let (codes, packed) = packed_codes(&texts);
+            prop_assert_eq!(&codes, &reference_codes(&texts));
+            for (at, text) in texts.iter().enumerate() {
+                prop_assert_eq!(packed.as_str(at), Some(text.as_str()));
+            }
+        }
+    }
+
+    #[test]
+    fn texts_past_the_shared_ones_get_a_code_each_time() {
+        // Short and long texts, distinct past SHARED_TEXTS, then all of them again: the table
+        // of short texts grows several times on the way.
+        let distinct: Vec<String> = (0..SHARED_TEXTS + 500)
+            .map(|i| match i % 3 {
+                0 => format!("{i}"),
+                1 => format!("2025-{i:06}"),
+                _ => format!("a longer text than sixteen bytes {i}"),
+            })
+            .collect();
+        let texts: Vec<String> = distinct.iter().chain(&distinct).cloned().collect();
+        let (codes, packed) = packed_codes(&texts);
+        assert_eq!(codes, reference_codes(&texts));
+        // The shared ones come back with their first code, the later ones with new codes.
+        let again = &codes[distinct.len()..];
+        assert!(again[..SHARED_TEXTS]
+            .iter()
+            .enumerate()
+            .all(|(i, &code)| code as usize == i));
+        assert!(again[SHARED_TEXTS..]
+            .iter()
+            .all(|&code| code as usize >= distinct.len()));
+        assert_eq!(packed.texts.len(), distinct.len() + 500);
+    }
+
+    #[test]
+    fn short_keys_tell_texts_apart_that_share_their_ends() {
+        for (a, b) in [
+            ("", "\0"),
+            ("a", "\0a"),
+            ("abcdXefgh", "abcdYefgh"),
+            ("abcdefgh12345678", "abcdefgX12345678"),
+            ("abc", "abcd"),
+            ("12345", "12x45"),
+        ] {
+            assert_ne!(ShortCodes::key(a), ShortCodes::key(b), "{a:?} {b:?}");
+        }
+        assert_eq!(ShortCodes::key(&"x".repeat(17)), None);
     }
 }

@@ -47,7 +47,7 @@ pub const MAX_COLUMNS: usize = 1_000;
 pub struct Parsed {
     pub keys: Option<Packed>,
     pub columns: Vec<(String, Packed)>,
-    /// Row-wise: a null clears. Columnar: a null leaves the value unchanged.
+    /// The body was an array of rows: what its nulls mean follows ([`super::update::Nulls`]).
     pub row_wise: bool,
 }
 

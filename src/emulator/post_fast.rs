@@ -1,9 +1,9 @@
 //! The fast path of the POST parser: a columnar body of plain values (what a client encoder
 //! writes), read with a byte scanner instead of serde's visitors. Integers and strings are
-//! read in place, floats go through `lexical-core` (exactly rounded, as serde_json's
-//! `float_roundtrip` is), and each value is packed as it is read ([`Packed`]: a tag byte and a
-//! payload word, the few distinct strings of a column coded once): a 100,000-row body
-//! allocates per distinct value, not per cell.
+//! read in place, floats are rounded exactly (as serde_json's `float_roundtrip` does: with one
+//! division where that is exact, else through `lexical-core`), and each value is packed as it
+//! is read ([`Packed`]: a tag byte and a payload word, the few distinct strings of a column
+//! coded once): a 100,000-row body allocates per distinct value, not per cell.
 //!
 //! It accepts a strict subset of the body grammar and answers `None` for anything else (a
 //! row-wise body, an escape, a nested value, an unusual number such as `-0` or `1e400`, a
@@ -17,9 +17,10 @@ use super::update::{column_type, ColumnType, Target, MAX_ROWS};
 
 /// A columnar body of plain values, or `None` when the reference parser must decide.
 pub fn parse(body: &[u8], target: Target) -> Option<Parsed> {
-    // Strings are sliced out of the body as they are: check the encoding once.
-    std::str::from_utf8(body).ok()?;
-    let mut scan = Scanner { body, at: 0 };
+    // Strings are sliced out of the body as they are: check the encoding once (a slice of
+    // the checked text between two quotes needs no second check).
+    let text = std::str::from_utf8(body).ok()?;
+    let mut scan = Scanner { text, body, at: 0 };
     scan.expect(b'{')?;
     let key = target.key();
     let mut parsed = Parsed {
@@ -67,6 +68,8 @@ pub fn parse(body: &[u8], target: Target) -> Option<Parsed> {
 }
 
 struct Scanner<'a> {
+    text: &'a str,
+    /// `text`'s bytes.
     body: &'a [u8],
     at: usize,
 }
@@ -120,8 +123,8 @@ impl<'a> Scanner<'a> {
             return None;
         }
         self.at = start + len + 1;
-        // The whole body is valid UTF-8 and a quote is never inside a multi-byte character.
-        std::str::from_utf8(&rest[..len]).ok()
+        // A quote is never inside a multi-byte character: both ends are character boundaries.
+        self.text.get(start..start + len)
     }
 
     /// `[v,v,...]`: each value read, admitted by `kind` and packed; `expected` values are
@@ -164,58 +167,92 @@ impl<'a> Scanner<'a> {
     /// A number as serde_json reads it: integers that fit stay integers (`Int`, which packs
     /// as serde's `u64` of a positive one does), a fraction or exponent makes a float. Rarer
     /// forms go to the reference.
+    ///
+    /// The digits are read once: summed as they are checked, so an integer is that sum and a
+    /// float without an exponent whose digits allow it is rounded from it with one division
+    /// ([`exact_float`]); other floats go to `lexical-core`.
     fn number(&mut self) -> Option<Scalar<'a>> {
+        let body = self.body;
         let start = self.at;
-        let negative = self.body.get(self.at) == Some(&b'-');
-        self.at += usize::from(negative);
-        let integer = self.digits();
-        let integer_text = &self.body[start + usize::from(negative)..self.at];
+        let negative = body.get(start) == Some(&b'-');
+        let first = start + usize::from(negative);
+        let (mut at, magnitude) = digits(body, first, 0);
+        let integer = at - first;
         // No digits, a leading zero (`01`, refused) or `-0` (a float in serde_json).
-        if integer == 0 || (integer_text[0] == b'0' && (integer > 1 || negative)) {
+        if integer == 0 || (body[first] == b'0' && (integer > 1 || negative)) {
             return None;
         }
-        let mut float = false;
-        if self.body.get(self.at) == Some(&b'.') {
-            self.at += 1;
-            float = true;
-            if self.digits() == 0 {
+        let (mut mantissa, mut fraction) = (magnitude, 0);
+        if body.get(at) == Some(&b'.') {
+            let (end, sum) = digits(body, at + 1, magnitude);
+            fraction = end - (at + 1);
+            if fraction == 0 {
                 return None;
             }
+            (at, mantissa) = (end, sum);
         }
-        if matches!(self.body.get(self.at), Some(b'e' | b'E')) {
-            self.at += 1;
-            float = true;
-            if matches!(self.body.get(self.at), Some(b'+' | b'-')) {
-                self.at += 1;
+        let exponent = matches!(body.get(at), Some(b'e' | b'E'));
+        if exponent {
+            at += 1;
+            if matches!(body.get(at), Some(b'+' | b'-')) {
+                at += 1;
             }
-            if self.digits() == 0 {
+            let (end, _) = digits(body, at, 0);
+            if end == at {
                 return None;
             }
+            at = end;
         }
-        let text = &self.body[start..self.at];
-        if float {
-            let value: f64 = lexical_core::parse(text).ok()?;
-            return value.is_finite().then_some(Scalar::Float(value));
+        self.at = at;
+        if fraction == 0 && !exponent {
+            // Up to 18 digits fit both i64 and u64; longer ones are left to the reference.
+            if integer > 18 {
+                return None;
+            }
+            // Both signs fit an i64, as serde_json keeps them (its `u64` of a positive one
+            // packs as the same integer).
+            let magnitude = magnitude as i64;
+            return Some(Scalar::Int(if negative { -magnitude } else { magnitude }));
         }
-        // Up to 18 digits fit both i64 and u64; longer ones are left to the reference.
-        if integer > 18 {
-            return None;
-        }
-        let magnitude = integer_text
-            .iter()
-            .fold(0u64, |n, &d| n * 10 + u64::from(d - b'0'));
-        // Both signs fit an i64, as serde_json keeps them (its `u64` of a positive one
-        // packs as the same integer).
-        let magnitude = magnitude as i64;
-        Some(Scalar::Int(if negative { -magnitude } else { magnitude }))
+        let exact = match exponent {
+            true => None,
+            false => exact_float(mantissa, integer + fraction, fraction),
+        };
+        let value = match exact {
+            Some(value) if negative => -value,
+            Some(value) => value,
+            None => lexical_core::parse(&body[start..at]).ok()?,
+        };
+        value.is_finite().then_some(Scalar::Float(value))
     }
+}
 
-    /// Skips ASCII digits; how many.
-    fn digits(&mut self) -> usize {
-        let start = self.at;
-        while self.body.get(self.at).is_some_and(u8::is_ascii_digit) {
-            self.at += 1;
+/// The ASCII digits of `body` from `at`: where they end, and `sum` with them appended as
+/// decimal digits (exact while the whole number has at most 19 digits; it wraps past that).
+fn digits(body: &[u8], mut at: usize, mut sum: u64) -> (usize, u64) {
+    while let Some(&byte) = body.get(at) {
+        let digit = byte.wrapping_sub(b'0');
+        if digit > 9 {
+            break;
         }
-        self.at - start
+        sum = sum.wrapping_mul(10).wrapping_add(u64::from(digit));
+        at += 1;
     }
+    (at, sum)
+}
+
+/// Powers of ten an `f64` holds exactly.
+const EXACT_POWERS: [f64; 23] = [
+    1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16,
+    1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
+];
+
+/// `mantissa / 10^fraction`, the value of a decimal of `digits` digits with `fraction` of
+/// them after the point, when one division rounds it exactly: `mantissa` is exact (at most 19
+/// digits were summed) and at most 2^53 (an `f64` holds it exactly), and 10^`fraction` is an
+/// exact `f64` (at most 10^22), so the one rounding is the division's, which IEEE 754 rounds
+/// to nearest (Clinger's fast path; `lexical-core` takes it too). Otherwise `None`.
+pub(super) fn exact_float(mantissa: u64, digits: usize, fraction: usize) -> Option<f64> {
+    (digits <= 19 && mantissa <= 1 << 53 && fraction < EXACT_POWERS.len())
+        .then(|| mantissa as f64 / EXACT_POWERS[fraction])
 }

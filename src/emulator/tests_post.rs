@@ -135,6 +135,112 @@ proptest! {
     }
 }
 
+#[test]
+fn a_null_is_set_only_where_it_clears_and_nothing_is_set_on_a_missing_row() {
+    use super::packed::tag;
+    use super::update::{Nulls, NOT_FOUND};
+    for nulls in [Nulls::Clear, Nulls::Keep] {
+        assert!(nulls.sets(0, tag::INT) && nulls.sets(7, tag::TEXT));
+        assert!(!nulls.sets(NOT_FOUND, tag::INT) && !nulls.sets(NOT_FOUND, tag::NULL));
+    }
+    assert!(Nulls::Clear.sets(3, tag::NULL));
+    assert!(!Nulls::Keep.sets(3, tag::NULL));
+    assert_eq!(Nulls::of_body(true), Nulls::Clear);
+    assert_eq!(Nulls::of_body(false), Nulls::Keep);
+}
+
+/// A number's text, well formed or not: integers, plain decimals the fast path rounds itself
+/// (up to 19 digits, at most 2^53), longer ones and exponents it hands to `lexical-core`, and
+/// forms it leaves to the reference (leading zeros, `-0`, out of range, malformed).
+fn number_text() -> impl Strategy<Value = String> {
+    let decimal = |int: &'static str| {
+        (
+            any::<bool>(),
+            int,
+            prop::option::of("[0-9]{0,24}"),
+            prop::option::of("[eE][+-]?[0-9]{0,4}"),
+        )
+            .prop_map(|(negative, int, fraction, exponent)| {
+                let sign = if negative { "-" } else { "" };
+                let fraction = fraction.map(|f| format!(".{f}")).unwrap_or_default();
+                format!("{sign}{int}{fraction}{}", exponent.unwrap_or_default())
+            })
+    };
+    prop_oneof![
+        decimal("[1-9][0-9]{0,20}"),
+        decimal("0"),
+        decimal("[0-9]{1,22}"),
+        any::<f64>().prop_map(|v| format!("{v:?}")),
+        any::<f64>().prop_map(|v| format!("{v:e}")),
+        prop::sample::select(vec![
+            "-0",
+            "-0.0",
+            "0.0",
+            "0.000",
+            "4.9e-324",
+            "5e-324",
+            "2.2250738585072011e-308",
+            "2.2250738585072014e-308",
+            "1.7976931348623157e308",
+            "1.7976931348623159e308",
+            "1e400",
+            "9007199254740992.0",
+            "9007199254740993.0",
+            "9007199254740993",
+            "0.30000000000000004",
+            "1234567890123456789.5",
+            "0.1234567890123456789",
+            "1e-7",
+            "1E+2",
+        ])
+        .prop_map(str::to_owned),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(3_000))]
+
+    /// A number in every column type parses as the reference parses it, bit for bit.
+    #[test]
+    fn numbers_parse_as_the_reference(text in number_text()) {
+        let body = format!(
+            r#"{{"call_id":[1],"x":[{text}],"sentiment":[{text}],"duration":[{text}]}}"#
+        );
+        agrees(&body, Target::Calls);
+        agrees(&format!(r#"{{"call_id":[1],"x":[{text}]}}"#), Target::Calls);
+        agrees(&format!(r#"{{"call_id":[{text}]}}"#), Target::Calls);
+    }
+
+    /// The one-division rounding gives `lexical-core`'s value (the parser it stands in for)
+    /// wherever it answers, and answers for every decimal of up to 19 digits up to 2^53.
+    #[test]
+    fn exact_floats_round_as_lexical_core(mantissa in 0u64..=(1 << 53), fraction in 0usize..=22) {
+        let digits = format!("{mantissa:0>width$}", width = fraction + 1);
+        let (int, frac) = digits.split_at(digits.len() - fraction);
+        let text = format!("{int}.{frac}0");
+        let exact = post_fast::exact_float(mantissa, digits.len(), fraction);
+        let lexical: f64 = lexical_core::parse(text.as_bytes()).unwrap();
+        prop_assert_eq!(exact.is_some(), digits.len() <= 19, "{}", text);
+        if let Some(exact) = exact {
+            prop_assert_eq!(exact.to_bits(), lexical.to_bits(), "{}", text);
+        }
+    }
+}
+
+#[test]
+fn plain_decimals_take_the_fast_path() {
+    for text in [
+        "0.6369616873214543",
+        "123.5",
+        "-2.5",
+        "9007199254740992.0",
+        "0.1",
+    ] {
+        let body = format!(r#"{{"call_id":[1],"x":[{text}]}}"#);
+        assert!(agrees(&body, Target::Calls), "{text}");
+    }
+}
+
 fn fresh_store(calls: usize) -> Store {
     Store::generate(&EmulatorConfig {
         calls,

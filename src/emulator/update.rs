@@ -1,4 +1,4 @@
-//! `POST /calls` and `POST /reps`: both body shapes with their null rules.
+//! `POST /calls` and `POST /reps`: both body shapes with their null rules ([`Nulls`]).
 //!
 //! * Columnar `{"call_id":[1,2],"campaign":["A",null]}`: a null leaves the value unchanged.
 //! * Row-wise `[{"call_id":1,"campaign":"A"}, ...]`: a key given for only some rows is set to
@@ -117,14 +117,40 @@ impl Target {
     }
 }
 
+/// What a POST `null` means: the one rule both the apply ([`apply`]) and the attribute store
+/// ([`super::attrs`]) follow.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Nulls {
+    /// A row-wise body's null (given, or a column the row lacks) clears: the row shows null.
+    Clear,
+    /// A columnar body's null leaves the row's value as it was.
+    Keep,
+}
+
+impl Nulls {
+    /// The meaning of a null in a body of that shape.
+    pub fn of_body(row_wise: bool) -> Self {
+        if row_wise {
+            Nulls::Clear
+        } else {
+            Nulls::Keep
+        }
+    }
+
+    /// Whether a value tagged `tag` is set on store row `row`: never on a key no row has
+    /// ([`NOT_FOUND`]), and a null only where it clears.
+    pub fn sets(self, row: u32, tag: u8) -> bool {
+        row != NOT_FOUND && (tag != tag::NULL || self == Nulls::Clear)
+    }
+}
+
 /// A parsed POST body as columns: the keys, then each column's new values. Both body shapes
 /// become this before the store is locked.
 pub struct Changes {
     target: Target,
     keys: Packed,
     columns: Vec<(String, Packed)>,
-    /// Row-wise bodies: a null clears. Columnar: a null leaves the value unchanged.
-    nulls_clear: bool,
+    nulls: Nulls,
 }
 
 fn missing_key(key: &str) -> ApiError {
@@ -172,12 +198,12 @@ pub fn parse(body: &[u8], target: Target) -> Result<Changes, ApiError> {
         target,
         keys,
         columns: parsed.columns,
-        nulls_clear: parsed.row_wise,
+        nulls: Nulls::of_body(parsed.row_wise),
     })
 }
 
 /// A key no store row has, in [`find_rows`]' answer.
-const NOT_FOUND: u32 = u32::MAX;
+pub const NOT_FOUND: u32 = u32::MAX;
 
 /// The store rows of `keys` ([`NOT_FOUND`]: no such row). Four bytes a key: a store has
 /// fewer than 2^32 - 1 rows.
@@ -215,7 +241,7 @@ pub fn apply(store: &mut Store, changes: Changes) -> Value {
         target,
         keys,
         columns,
-        nulls_clear,
+        nulls,
     } = changes;
     let rows = find_rows(store, target, &keys);
     let attributes = match target {
@@ -226,14 +252,12 @@ pub fn apply(store: &mut Store, changes: Changes) -> Value {
     let mut touched = vec![false; rows.len()];
     let mut added = Vec::new();
     for (name, values) in columns {
-        let wanted =
-            |(&row, &value): (&u32, &u8)| row != NOT_FOUND && (nulls_clear || value != tag::NULL);
         // A column becomes an attribute only once a value of it is set on some row.
-        if !rows.iter().zip(values.tags()).any(wanted) {
+        if !(rows.iter().zip(values.tags())).any(|(&row, &tag)| nulls.sets(row, tag)) {
             continue;
         }
         let column = attributes.column(&name);
-        attributes.set_column(column, &rows, values, nulls_clear, &mut touched);
+        attributes.set_column(column, &rows, values, nulls, &mut touched);
         added.push(Arc::clone(attributes.name(column)));
     }
     attributes.collect_garbage();
