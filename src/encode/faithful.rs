@@ -6,11 +6,17 @@
 //!   arrive as nulls (`pyarrow.Table.from_pandas`), polars' NaN does not.
 //! * Arrow extension types (pandas `Period` and `Interval`, ...): the C data interface hands
 //!   over their storage (a month ordinal, a `{left, right}` struct), not their value.
+//! * Dates and timestamps outside years 1 to 9999: the API's `YYYY-MM-DD` has no spelling for
+//!   them, and those chrono cannot represent at all would be written as `null`, "leave
+//!   unchanged" (found by the outside trial: a push reported such cells updated).
 
 use arrow_array::cast::AsArray;
-use arrow_array::types::{Float16Type, Float32Type, Float64Type};
+use arrow_array::types::{
+    Date32Type, Date64Type, Float16Type, Float32Type, Float64Type, TimestampMicrosecondType,
+    TimestampMillisecondType, TimestampNanosecondType, TimestampSecondType,
+};
 use arrow_array::{Array, ArrowPrimitiveType, OffsetSizeTrait, RecordBatch};
-use arrow_schema::{DataType, Field, Schema};
+use arrow_schema::{DataType, Field, Schema, TimeUnit};
 
 use crate::error::{Error, Result};
 
@@ -55,6 +61,94 @@ pub fn check_finite(batches: &[RecordBatch]) -> Result<()> {
         offset += batch.num_rows();
     }
     Ok(())
+}
+
+/// Seconds from 1970 to 0001-01-01 00:00:00 and to 9999-12-31 23:59:59 (proleptic Gregorian).
+const FIRST_SECOND: i64 = -62_135_596_800;
+const LAST_SECOND: i64 = 253_402_300_799;
+
+/// Refuses a top-level date or timestamp outside years 1 to 9999, naming the column and the
+/// first such row. A zone-aware timestamp is written on the tenant's wall clock, up to a day
+/// from its UTC instant, so it is held a day inside those years.
+pub fn check_years(batches: &[RecordBatch]) -> Result<()> {
+    let mut offset = 0;
+    for batch in batches {
+        for (field, column) in batch.schema().fields().iter().zip(batch.columns()) {
+            let (per_second, zoned) = match column.data_type() {
+                DataType::Date32 => (None, false),
+                DataType::Date64 => (Some(1_000), false),
+                DataType::Timestamp(unit, zone) => (
+                    Some(match unit {
+                        TimeUnit::Second => 1,
+                        TimeUnit::Millisecond => 1_000,
+                        TimeUnit::Microsecond => 1_000_000,
+                        TimeUnit::Nanosecond => 1_000_000_000,
+                    }),
+                    zone.is_some(),
+                ),
+                _ => continue,
+            };
+            let margin = if zoned { 86_400 } else { 0 };
+            let (low, high) = (FIRST_SECOND + margin, LAST_SECOND - margin);
+            let first_bad = match (column.data_type(), per_second) {
+                (DataType::Date32, _) => {
+                    let (low, high) = (low.div_euclid(86_400), high.div_euclid(86_400));
+                    outside(column.as_primitive::<Date32Type>(), |d| {
+                        !(low..=high).contains(&i64::from(d))
+                    })
+                }
+                (_, Some(per)) => {
+                    // Saturating: nanoseconds cover only 1677 to 2262, well inside.
+                    let (low, high) = (
+                        low.saturating_mul(per),
+                        high.saturating_mul(per).saturating_add(per - 1),
+                    );
+                    let out = |v: i64| !(low..=high).contains(&v);
+                    match column.data_type() {
+                        DataType::Date64 => outside(column.as_primitive::<Date64Type>(), out),
+                        DataType::Timestamp(TimeUnit::Second, _) => {
+                            outside(column.as_primitive::<TimestampSecondType>(), out)
+                        }
+                        DataType::Timestamp(TimeUnit::Millisecond, _) => {
+                            outside(column.as_primitive::<TimestampMillisecondType>(), out)
+                        }
+                        DataType::Timestamp(TimeUnit::Microsecond, _) => {
+                            outside(column.as_primitive::<TimestampMicrosecondType>(), out)
+                        }
+                        _ => outside(column.as_primitive::<TimestampNanosecondType>(), out),
+                    }
+                }
+                _ => None,
+            };
+            if let Some(row) = first_bad {
+                let what = if per_second.is_none() || matches!(column.data_type(), DataType::Date64)
+                {
+                    "a date"
+                } else {
+                    "a timestamp"
+                };
+                return Err(Error::encode(
+                    field.name(),
+                    format!(
+                        "has {what} outside years 1 to 9999 (row {}), which the API's \
+                         YYYY-MM-DD form cannot carry, and null would mean \"leave unchanged\": \
+                         correct it, or make it null to leave the stored value as it is",
+                        offset + row
+                    ),
+                ));
+            }
+        }
+        offset += batch.num_rows();
+    }
+    Ok(())
+}
+
+/// The first valid row of `array` whose value is `bad`.
+fn outside<T: ArrowPrimitiveType>(
+    array: &arrow_array::PrimitiveArray<T>,
+    bad: impl Fn(T::Native) -> bool,
+) -> Option<usize> {
+    array.iter().position(|v| v.is_some_and(&bad))
 }
 
 /// Per row of `array`, whether a valid row holds a NaN or ±inf (at any depth); `None` when

@@ -152,3 +152,67 @@ fn extension_types_are_refused_naming_the_column_and_the_way_out() {
     let json: ArrayRef = Arc::new(StringArray::from(vec![r#"{"a":1}"#, "[]"]));
     assert!(with_field(extension_field("j", DataType::Utf8, "arrow.json"), json).is_ok());
 }
+
+/// Found by the outside trial: dates and timestamps chrono cannot represent went out as `null`
+/// ("leave unchanged") and the push reported them updated; years past 9999 or before 1 went
+/// out in no form the API reads.
+#[test]
+fn dates_and_timestamps_outside_years_1_to_9999_are_refused_with_their_row() {
+    use arrow_array::{Date32Array, Date64Array, TimestampMillisecondArray, TimestampSecondArray};
+    let days = |d: i32| -> ArrayRef { Arc::new(Date32Array::from(vec![Some(0), None, Some(d)])) };
+    for bad in [i32::MAX, 2_932_897, -719_163, i32::MIN] {
+        let reason = refused(days(bad), false);
+        assert!(
+            reason.contains("a date outside years 1 to 9999 (row 2)"),
+            "{bad}: {reason}"
+        );
+    }
+    let seconds =
+        |s: i64| -> ArrayRef { Arc::new(TimestampSecondArray::from(vec![Some(0), None, Some(s)])) };
+    for bad in [253_402_300_800, -62_135_596_801, 1 << 62] {
+        let reason = refused(seconds(bad), false);
+        assert!(
+            reason.contains("a timestamp outside years 1 to 9999"),
+            "{bad}: {reason}"
+        );
+    }
+    let millis: ArrayRef = Arc::new(Date64Array::from(vec![Some(0), None, Some(1 << 62)]));
+    assert!(refused(millis, false).contains("a date outside"));
+    let zoned: ArrayRef = Arc::new(
+        TimestampMillisecondArray::from(vec![Some(0), None, Some(253_402_300_799_000)])
+            .with_timezone("UTC"),
+    );
+    assert!(refused(zoned, false).contains("a timestamp outside"));
+    // The first and last days and seconds of the years themselves are pushed.
+    for (column, last) in [
+        (days(2_932_896), "9999-12-31"),
+        (days(-719_162), "0001-01-01"),
+        (seconds(253_402_300_799), "9999-12-31 23:59:59"),
+        (seconds(-62_135_596_800), "0001-01-01 00:00:00"),
+    ] {
+        let batch =
+            RecordBatch::try_from_iter(vec![("call_id", ids(&[1, 2, 3])), ("v", column)]).unwrap();
+        let plan = PushPlan::new(vec![batch], EncoderOptions::new(Target::Calls)).unwrap();
+        let body = String::from_utf8(plan.encode(0).unwrap().to_vec()).unwrap();
+        assert!(body.contains(&format!("\"{last}\"")), "{body}");
+    }
+}
+
+/// Found by the outside trial: pandas' default `datetime64[ns]` lost its last three digits.
+#[test]
+fn nanoseconds_are_written_when_there_are_some() {
+    use arrow_array::TimestampNanosecondArray;
+    let at = 1_735_725_600_i64 * 1_000_000_000; // 2025-01-01 10:00:00
+    let column: ArrayRef = Arc::new(TimestampNanosecondArray::from(vec![
+        Some(at + 123_456_789),
+        Some(at + 123_456_000),
+        Some(at),
+    ]));
+    let batch =
+        RecordBatch::try_from_iter(vec![("call_id", ids(&[1, 2, 3])), ("v", column)]).unwrap();
+    let plan = PushPlan::new(vec![batch], EncoderOptions::new(Target::Calls)).unwrap();
+    let body = String::from_utf8(plan.encode(0).unwrap().to_vec()).unwrap();
+    assert!(body.contains("\"2025-01-01 10:00:00.123456789\""), "{body}");
+    assert!(body.contains("\"2025-01-01 10:00:00.123456\""), "{body}");
+    assert!(body.contains("\"2025-01-01 10:00:00\""), "{body}");
+}

@@ -362,9 +362,13 @@ impl ValueWriter for TimestampWriter {
         };
         out.push(b'"');
         push_datetime(out, t);
-        let micros = t.nanosecond() / 1_000;
-        if micros != 0 {
-            out.extend_from_slice(format!(".{micros:06}").as_bytes());
+        // Microseconds as Python and polars print them; nanoseconds (pandas' default unit)
+        // only when there are some, rather than dropped.
+        let nanos = t.nanosecond() % 1_000_000_000;
+        if nanos % 1_000 != 0 {
+            out.extend_from_slice(format!(".{nanos:09}").as_bytes());
+        } else if nanos != 0 {
+            out.extend_from_slice(format!(".{:06}", nanos / 1_000).as_bytes());
         }
         out.push(b'"');
     }
