@@ -100,11 +100,24 @@ def proxied(emu: Emulator, server: _Recorder, **kwargs: Any) -> converz.Client:
 
 
 def data_requests(server: _Recorder, path: str = "calls") -> list[dict[str, list[str]]]:
-    """Requests of the scan itself (the schema probe asks for PROBE_ROWS rows a page)."""
+    """Requests of the scan itself. The schema probe asks for PROBE_ROWS rows a page; when it
+    finds fewer, the pager asks for its page 2 at that size too (the cap check), with the
+    probe's own filters."""
+
+    def filters(params: dict[str, list[str]]) -> dict[str, list[str]]:
+        return {k: v for k, v in params.items() if k not in ("page", "n_per_page")}
+
+    seen = [params for p, params in server.seen if p == path]
+    probes = [filters(q) for q in seen if q.get("n_per_page") == [str(PROBE_ROWS)]]
+
+    def probes_cap_check(params: dict[str, list[str]]) -> bool:
+        size = int(params.get("n_per_page", ["0"])[0])
+        return params.get("page") == ["2"] and size < PROBE_ROWS and filters(params) in probes
+
     return [
         params
-        for p, params in server.seen
-        if p == path and params.get("n_per_page") != [str(PROBE_ROWS)]
+        for params in seen
+        if params.get("n_per_page") != [str(PROBE_ROWS)] and not probes_cap_check(params)
     ]
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import urllib.parse
 from collections.abc import Iterator
 from typing import Any
 
@@ -278,7 +279,8 @@ def serve() -> Iterator[Any]:
 
 def one_page(body: bytes) -> Responder:
     def respond(request: Request) -> bytes:
-        page = "page=1" in request.target or "page=" not in request.target
+        asked = urllib.parse.parse_qs(urllib.parse.urlsplit(request.target).query)
+        page = asked.get("page", ["1"]) == ["1"]
         return response("200 OK", body if page else b"[]", "Content-Type: application/json")
 
     return respond
