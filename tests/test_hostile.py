@@ -327,11 +327,29 @@ UNKEYED = {
     "null": (b'[{"call_id":1},{"call_id":null},{"call_id":null}]', "2 rows with a null"),
     "missing": (b'[{"call_id":1,"v":1},{"v":2}]', "1 row with a null or missing"),
     "text": (b'[{"call_id":1},{"call_id":"abc"}]', "values that are text"),
-    "fraction": (b'[{"call_id":1},{"call_id":2.5}]', "values that are fractional numbers"),
+    "fraction": (b'[{"call_id":1},{"call_id":2.5}]', "values that are numbers written as floats"),
+    "wide": (b'[{"call_id":1},{"call_id":9223372036854775808}]', "integers beyond 64 bits"),
     "bool": (b'[{"call_id":true}]', "values that are true/false"),
     # Rows that move repeat across pages, never within one: this is not "rows moved".
     "twice": (b'[{"call_id":1,"v":1},{"call_id":2},{"call_id":1,"v":2}]', "`call_id` 1 more"),
 }
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["eager", "stream"])
+def test_ids_beyond_64_bit_signed_are_kept_apart_as_uint64(serve, stream):
+    """The refusal of ids past i64::MAX offers schema={"call_id": "uint64"}; under it, distinct
+    ids must stay distinct (the key check once cast them to int64, where all became one)."""
+    big = 2**63
+    body = f'[{{"call_id":{big}}},{{"call_id":{big + 1}}},{{"call_id":{2**64 - 1}}}]'.encode()
+    client = serve(first_page(body)).client()
+    schema = {"call_id": "uint64"}
+    if stream:
+        ids = [
+            i for t in client.iter_calls(schema=schema) for i in t.to_arrow()["call_id"].to_pylist()
+        ]
+    else:
+        ids = client.calls(schema=schema).to_arrow()["call_id"].to_pylist()
+    assert ids == [big, big + 1, 2**64 - 1]
 
 
 @pytest.mark.parametrize("stream", [False, True], ids=["eager", "stream"])

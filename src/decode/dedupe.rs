@@ -12,8 +12,8 @@ use std::collections::HashSet;
 use std::hash::{BuildHasherDefault, Hasher};
 
 use arrow_array::cast::AsArray;
-use arrow_array::types::Int64Type;
-use arrow_array::{Array, BooleanArray, RecordBatch};
+use arrow_array::types::{Int64Type, UInt64Type};
+use arrow_array::{Array, ArrayRef, BooleanArray, RecordBatch};
 use arrow_cast::cast;
 use arrow_schema::DataType;
 use arrow_select::filter::filter_record_batch;
@@ -74,19 +74,35 @@ impl KeyDeduper {
             return Err(self.bad_key(what, ""));
         }
         if self.integer && !column.data_type().is_integer() {
-            return Err(self.bad_key(
+            let (what, first) = in_words(column);
+            let fix = if what == WIDE_INTEGERS && !first.starts_with("the first: -") {
                 format!(
-                    "`{}` values that are {}, not integers as the API documents",
-                    self.key,
-                    in_words(column.data_type())
-                ),
-                &format!(
+                    ", or pass schema={{\"{}\": \"uint64\"}} (or \"string\") if its ids \
+                     really are that large",
+                    self.key
+                )
+            } else {
+                format!(
                     ", or pass schema={{\"{}\": \"string\"}} if its ids really are text",
                     self.key
+                )
+            };
+            return Err(self.bad_key(
+                format!(
+                    "`{}` values that are {what} ({first}), not integers as the API documents",
+                    self.key
                 ),
+                &fix,
             ));
         }
-        let keep: BooleanArray = if column.data_type().is_integer() {
+        let keep: BooleanArray = if column.data_type() == &DataType::UInt64 {
+            // Reinterpreted, not cast: a cast would make ids past i64::MAX null, all read as
+            // 0, and keep one of them. `as` is one-to-one on u64.
+            let ids = column.as_primitive::<UInt64Type>();
+            (0..ids.len())
+                .map(|i| Some(self.ints.insert(ids.value(i) as i64)))
+                .collect()
+        } else if column.data_type().is_integer() {
             let ints = cast(column, &DataType::Int64)?;
             let ints = ints.as_primitive::<Int64Type>();
             (0..ints.len())
@@ -150,14 +166,40 @@ fn rows(n: usize) -> String {
     format!("{n} row{}", if n == 1 { "" } else { "s" })
 }
 
-/// What a non-integer key column holds, for its error.
-fn in_words(data_type: &DataType) -> &'static str {
-    match data_type {
-        DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => "text",
+const WIDE_INTEGERS: &str = "integers beyond 64 bits";
+
+/// What a non-integer key column (no nulls, checked before) holds, for its error, and its first
+/// value as sent. The column may have fallen back to text for another row's sake, so a text
+/// column is described by the value: inference widens a key beyond 64 bits, or mixed with
+/// booleans, to text too.
+fn in_words(column: &ArrayRef) -> (&'static str, String) {
+    // The first value that is no 64-bit integer: the one the column is not integers for.
+    let first = cast(column, &DataType::Utf8)
+        .ok()
+        .and_then(|t| {
+            let texts = t.as_string::<i32>();
+            let odd = texts.iter().flatten().find(|v| v.parse::<i64>().is_err());
+            odd.map(str::to_owned)
+        })
+        .unwrap_or_default();
+    let digits = first.strip_prefix('-').unwrap_or(&first);
+    let first_shown = format!("the first: {first}");
+    let what = match column.data_type() {
         DataType::Boolean => "true/false",
-        t if t.is_floating() => "fractional numbers",
+        // A float column holds no text of what was sent (`2` and `2.0` read alike).
+        t if t.is_floating() => return ("numbers written as floats", "such as 2.0".into()),
+        DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => {
+            if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) {
+                WIDE_INTEGERS
+            } else if first == "true" || first == "false" {
+                "true/false"
+            } else {
+                "text"
+            }
+        }
         _ => "values of another kind",
-    }
+    };
+    (what, first_shown)
 }
 
 /// The integer keys seen. While they came in ascending order (the usual order of a listing),

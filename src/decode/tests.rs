@@ -269,15 +269,43 @@ fn key_deduper_refuses_rows_it_cannot_key() {
     );
     let err = refused(r#"[{"v":1},{"v":2}]"#, false);
     assert!(err.contains("the page has 2 rows without a `k`"), "{err}");
-    for (body, kind) in [
-        (r#"[{"k":1},{"k":"abc"}]"#, "text"),
-        (r#"[{"k":1},{"k":2.5}]"#, "fractional numbers"),
-        (r#"[{"k":true}]"#, "true/false"),
+    // Named by what was sent, and the first such value, whatever the column fell back to
+    // (found by the outside trial: a 2^63 id and `true` were both "text", `2.0` "fractional").
+    for (body, kind, fix) in [
+        (
+            r#"[{"k":1},{"k":"abc"}]"#,
+            "text (the first: abc)",
+            "string",
+        ),
+        (
+            r#"[{"k":1},{"k":2.5}]"#,
+            "numbers written as floats (such as 2.0)",
+            "string",
+        ),
+        (
+            r#"[{"k":1},{"k":2.0}]"#,
+            "numbers written as floats (such as 2.0)",
+            "string",
+        ),
+        (r#"[{"k":true}]"#, "true/false (the first: true)", "string"),
+        (
+            r#"[{"k":1},{"k":"x"},{"k":true}]"#,
+            "text (the first: x)",
+            "string",
+        ),
+        (
+            r#"[{"k":1},{"k":9223372036854775808}]"#,
+            "integers beyond 64 bits (the first: 9223372036854775808)",
+            "uint64",
+        ),
     ] {
         let err = refused(body, true);
         let what = format!("the page has `k` values that are {kind}, not integers");
         assert!(err.contains(&what), "{err}");
-        assert!(err.contains(r#"schema={"k": "string"}"#), "{err}");
+        assert!(
+            err.contains(&format!(r#"schema={{"k": "{fix}"}}"#)),
+            "{err}"
+        );
     }
     // Text keys are fine where the key is not an integer one, and empty batches pass.
     let t = table(&[r#"[{"k":"abc"}]"#]);
@@ -484,4 +512,17 @@ fn escaped_astral_characters_decode_right() {
     let streamed = page(&fetch, r#"[{"s":"\uDBFF\uDFFF"}]"#);
     let t = fetch.finish(vec![streamed], None).unwrap();
     assert_eq!(column_text(&t, "s"), ["\u{10FFFF}"]);
+}
+
+/// The hint for keys beyond 64 bits offers `uint64`: distinct ids past `i64::MAX` must stay
+/// distinct (a cast to i64 would make them null, read as 0, and drop all but one as repeats).
+#[test]
+fn key_deduper_keeps_unsigned_ids_past_i64_max_apart() {
+    use arrow_array::UInt64Array;
+    let ids = UInt64Array::from(vec![u64::MAX, u64::MAX - 1, 1 << 63, 1 << 63]);
+    let batch =
+        RecordBatch::try_from_iter(vec![("k", Arc::new(ids) as arrow_array::ArrayRef)]).unwrap();
+    let mut deduper = KeyDeduper::new("k", "x").integer();
+    let (kept, dropped) = deduper.filter(&batch).unwrap();
+    assert_eq!((kept.num_rows(), dropped), (3, 1));
 }
