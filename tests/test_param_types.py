@@ -254,6 +254,15 @@ def test_progress_takes_true_false_or_none(client, emu, value):
     refused(emu, lambda: client.reps(progress=value), "progress")
 
 
+@pytest.mark.parametrize("method", ["iter_calls", "iter_reps", "scan_calls", "scan_reps"])
+def test_progress_on_a_stream_or_scan_is_refused_by_name(client, emu, method):
+    # The outside trial found "CallsQuery got unexpected keyword" for a stream's progress=.
+    refused(emu, lambda: getattr(client, method)(progress=True), "progress")
+    if method.startswith("iter"):
+        with pytest.raises(converz.InvalidParameterTypeError, match="eager fetches"):
+            getattr(client, method)(progress=True)
+
+
 def test_a_report_scan_checks_its_filters_when_built_not_when_collected(client, emu):
     # /report is fetched only at collect(); a wrong filter must still fail at the call.
     refused(emu, lambda: client.scan_report(groupby=5), "groupby")

@@ -60,6 +60,13 @@ def _query_of(cls: type[Q], query: Optional[Q], filters: Mapping[str, Any]) -> Q
         InvalidParameterTypeError: Both were given, or ``query`` is not a ``cls``
             (``parameter="query"``), or a filter has the wrong type or is unknown.
     """
+    if "progress" in filters:
+        # Only eager fetches draw a bar: a stream hands over each page as it comes.
+        raise InvalidParameterTypeError(
+            "progress= is taken by the eager fetches (calls, reps, report); a stream or scan "
+            "has no bar: count its pages as they arrive",
+            parameter="progress",
+        )
     if query is None:
         return cls(**filters)
     if filters:
