@@ -303,3 +303,53 @@ def test_a_2m_row_fetch_to_parquet_stays_under_300_mb(tmp_path):
     finally:
         server.terminate()
         server.communicate(timeout=30)
+
+
+def test_push_schema_types_csv_columns_instead_of_inference(tmp_path, monkeypatch, capsys):
+    """Found by the outside trial: a CSV's `00123` was inferred as the integer 123, and the
+    command had no way to say otherwise. `--schema code:string` keeps the text."""
+    with Emulator(calls=500, reps=10, seed=3) as emu:
+        ids = _ids(emu, 4)
+        path = tmp_path / "codes.csv"
+        path.write_text(
+            "call_id,code,score\n" + "".join(f"{i},00{n}7,{n}\n" for n, i in enumerate(ids))
+        )
+        monkeypatch.setenv("CONVERZ_BASE_URL", emu.url)
+        monkeypatch.setenv("CONVERZ_API_KEY", emu.api_key)
+        client = emu.client(progress=False)
+
+        def pushed() -> list:
+            got = client.calls(metric=["code", "score"]).to_polars()
+            return got.filter(pl.col("call_id").is_in(ids)).sort("call_id")["code"].to_list()
+
+        assert main(["push", str(path), "-q"]) == 0
+        assert pushed() == [7, 17, 27, 37]  # inferred: integers, as the file's text allows
+        argv = ["push", str(path), "-q", "--schema", "code:string", "--schema=score:float64"]
+        assert main(argv) == 0
+        assert pushed() == ["0007", "0017", "0027", "0037"]
+        capsys.readouterr()
+
+        # A column the file lacks, a bad pair, a typed file: refused before any request.
+        before = emu.wire_stats()["responses"]
+        parquet = tmp_path / "codes.parquet"
+        pl.read_csv(path).write_parquet(parquet)
+        for argv, words in [
+            (["push", str(path), "--schema", "cdoe:string"], "has no column `cdoe`"),
+            (["push", str(path), "--schema", "code"], "'name:type,name:type'"),
+            (["push", str(path), "--schema", "code:strng"], "strng"),
+            (["push", str(parquet), "--schema", "code:string"], "carries its own column types"),
+        ]:
+            assert main([*argv, "-q"]) == 1
+            err = capsys.readouterr().err
+            assert "InvalidParameterError" in err and words in err, err
+        assert emu.wire_stats()["responses"] == before
+
+
+def test_fetch_schema_forces_column_types(env, emu, tmp_path):
+    out = tmp_path / "calls.parquet"
+    argv = ["fetch", "calls", "-q", "-o", str(out), "--schema", "call_id:uint64,rep_id:string"]
+    assert main(argv) == 0
+    frame = pl.read_parquet(out)
+    assert frame.schema["call_id"] == pl.UInt64 and frame.schema["rep_id"] == pl.String
+    reference = emu.client(progress=False).calls().to_polars()
+    assert frame["call_id"].cast(pl.Int64).sort().to_list() == reference["call_id"].sort().to_list()

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, Callable, Optional, Union
 
 from converz._query import CallsQuery, ReportQuery, RepsQuery, list_filters, split_commas
+from converz._schema_types import check_schema, parse_schema_text
 from converz.exceptions import InvalidParameterError
 
 __all__ = ["add_commands", "fetch_to_file", "push_file"]
@@ -87,6 +88,25 @@ def _add_filters(
         group.add_argument(_flag(name), dest=name, help=f"one or more {name} values", **_LIST)
 
 
+def _schema_flag(parser: argparse.ArgumentParser, text: str) -> None:
+    parser.add_argument(
+        "--schema",
+        action="append",
+        default=[],
+        metavar="COL:TYPE",
+        help=f"{text}; repeats or takes commas (types as schema= spells them: int64, uint64, "
+        "string, float64, date, timestamp[ms], ...)",
+    )
+
+
+def _schema(args: argparse.Namespace) -> dict[str, str]:
+    """``--schema`` flags as ``schema=``, checked before any request or file is read."""
+    given: dict[str, str] = {}
+    for text in args.schema:
+        given.update(parse_schema_text(text, what="--schema"))
+    return check_schema(given)
+
+
 def _fetch_parser(fetch: argparse.ArgumentParser, formatter: Any) -> None:
     what = fetch.add_subparsers(dest="resource", required=True, metavar="{calls,reps,report}")
     specs: dict[str, tuple[dict[str, str], tuple[str, ...]]] = {
@@ -109,6 +129,7 @@ def _fetch_parser(fetch: argparse.ArgumentParser, formatter: Any) -> None:
         sub.add_argument(
             "--no-parse-dates", action="store_true", help="keep dates as text (YYYY-MM-DD)"
         )
+        _schema_flag(sub, "column types instead of the inferred ones (schema= of the fetch)")
         _common(sub)
         sub.set_defaults(run=_guard(_fetch))
 
@@ -124,6 +145,11 @@ def _push_parser(push: argparse.ArgumentParser, formatter: Any) -> None:
     push.add_argument("--chunk-rows", type=int, default=100_000, help="rows per request")
     push.add_argument("--timezone", help="the tenant's IANA zone for tz-aware timestamps")
     push.add_argument("--strict", action="store_true", help="fail on unknown keys")
+    _schema_flag(
+        push,
+        "types of CSV/NDJSON columns instead of the inferred ones, e.g. code:string keeps "
+        "00123 as text",
+    )
     _common(push)
     push.set_defaults(run=_guard(_push))
 
@@ -327,8 +353,13 @@ def _fetch_query(args: argparse.Namespace) -> dict[str, Any]:
         query = _filters(args, _REPORT_FLAGS, _REPORT_LISTS)
         if args.days is not None:
             query["days"] = args.days
-        return {**query, "parse_dates": parse_dates}
-    return {**query, "page_size": args.page_size, "parse_dates": parse_dates}
+        return {**query, "parse_dates": parse_dates, "schema": _schema(args) or None}
+    return {
+        **query,
+        "page_size": args.page_size,
+        "parse_dates": parse_dates,
+        "schema": _schema(args) or None,
+    }
 
 
 def _fetch(args: argparse.Namespace) -> int:
@@ -357,12 +388,21 @@ def _remaining_path(path: Path) -> Path:
     return path.with_name(stem + path.suffix)
 
 
-def push_file(client: Any, path: Union[str, Path], **options: Any) -> Any:
+def push_file(
+    client: Any,
+    path: Union[str, Path],
+    *,
+    schema: Optional[dict[str, Any]] = None,
+    **options: Any,
+) -> Any:
     """Pushes the rows of a file with :meth:`converz.Client.push_updates`.
 
     Args:
         client: A :class:`converz.Client`.
         path: A ``.parquet``, ``.csv``, ``.ndjson``/``.jsonl`` or ``.arrow``/``.feather`` file.
+        schema: Types of CSV or NDJSON columns instead of the inferred ones (spelled as
+            ``schema=`` of a fetch), e.g. ``{"code": "string"}`` to keep ``00123`` as text.
+            Parquet and Arrow files carry their own types and take none.
         **options: Keyword arguments of ``push_updates`` (``to``, ``clear``, ...).
 
     Returns:
@@ -375,7 +415,7 @@ def push_file(client: Any, path: Union[str, Path], **options: Any) -> Any:
     from converz import PushError, Table, _core
 
     path = Path(path)
-    data = Table(_core.read_file(str(path)))
+    data = Table(_core.read_file(str(path), check_schema(schema) or None))
     try:
         return client.push_updates(data, **options)
     except PushError as err:
@@ -407,6 +447,7 @@ def _push(args: argparse.Namespace) -> int:
             timezone=args.timezone,
             dry_run=args.dry_run,
             strict=args.strict,
+            schema=_schema(args),
             progress=not args.quiet and sys.stderr.isatty(),
         )
     except PushError as err:

@@ -25,6 +25,7 @@ __all__ = [
     "check_key_type",
     "check_schema",
     "override_types",
+    "parse_schema_text",
     "resolve_type",
     "schema_type_names",
 ]
@@ -234,6 +235,27 @@ def check_schema(schema: Any, *, names_only: bool = False) -> dict[str, str]:
             )
         checked[name] = resolve_type(name, kind, names_only=names_only).core
     return checked
+
+
+def parse_schema_text(text: str, *, what: str = "schema") -> dict[str, str]:
+    """``schema=`` written as text (a command-line flag, a Spark option), not yet checked.
+
+    ``name:type`` pairs separated by commas, types spelled as ``schema=`` takes them.
+
+    Example:
+        >>> parse_schema_text("call_id:uint64, code:string")
+        {'call_id': 'uint64', 'code': 'string'}
+
+    Raises:
+        InvalidParameterError: A pair without ``:`` or with an empty name or type.
+    """
+    pairs = [item.split(":", 1) for item in text.split(",") if item.strip()]
+    if any(len(pair) != 2 or not pair[0].strip() or not pair[1].strip() for pair in pairs):
+        raise InvalidParameterError(
+            f"{what} is 'name:type,name:type', e.g. 'qa_score:float64'; got {text!r}",
+            parameter="schema",
+        )
+    return {name.strip(): kind.strip() for name, kind in pairs}
 
 
 def override_types(schema: Optional[Mapping[str, Any]]) -> Optional[dict[str, pl.DataType]]:

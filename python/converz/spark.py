@@ -41,6 +41,7 @@ from pyspark.sql.types import StructType
 
 from converz._plan import ClientConfig, FetchTask, plan_calls, plan_reps, query_from
 from converz._query import CallsQuery, list_filters, split_commas
+from converz._schema_types import parse_schema_text
 from converz.exceptions import InvalidParameterError
 
 __all__ = ["ConverzDataSource"]
@@ -109,13 +110,7 @@ def _filters(options: Mapping[str, str]) -> dict[str, Any]:
 
 
 def _types(options: Mapping[str, str]) -> dict[str, str]:
-    text = options.get("schema", "")
-    pairs = [item.split(":", 1) for item in text.split(",") if item.strip()]
-    if any(len(pair) != 2 for pair in pairs):
-        raise InvalidParameterError(
-            "option schema is 'name:type,name:type', e.g. 'qa_score:float64'", parameter="schema"
-        )
-    return {name.strip(): kind.strip() for name, kind in pairs}
+    return parse_schema_text(options.get("schema", ""), what="option schema")
 
 
 def _partition(options: Mapping[str, str], endpoint: str, query: Any) -> Any:

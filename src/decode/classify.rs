@@ -307,6 +307,7 @@ impl Cursor<'_> {
             }
             float = true;
         }
+        let mut exponent = false;
         if matches!(self.byte(i)?, b'e' | b'E') {
             i += 1;
             if matches!(self.byte(i)?, b'+' | b'-') {
@@ -318,10 +319,11 @@ impl Cursor<'_> {
                 return Err(self.invalid("bad number"));
             }
             float = true;
+            exponent = true;
         }
         self.i = i;
         if float {
-            return Ok(bits::FLOAT);
+            return Ok(float_bits(&self.b[start..i], exponent));
         }
         // 15 digits are always within ±2^53; only longer ones need the exact value.
         let text = &self.b[start..i];
@@ -401,6 +403,19 @@ pub(crate) fn dated(s: &[u8]) -> (u16, i32) {
         (bits::TS, days)
     } else {
         (bits::STR, 0)
+    }
+}
+
+/// The bits of a JSON float literal (grammar checked): `FLOAT`, or `HUGE` when Float64 would
+/// hold it as infinity. Only a literal with an exponent or over 308 characters can be that
+/// large (without an exponent, 308 digits stay below 1e308), so most are never parsed here.
+pub(crate) fn float_bits(text: &[u8], exponent: bool) -> u16 {
+    if !exponent && text.len() <= 308 {
+        return bits::FLOAT;
+    }
+    match lexical_core::parse::<f64>(text) {
+        Ok(value) if value.is_finite() => bits::FLOAT,
+        _ => bits::HUGE,
     }
 }
 

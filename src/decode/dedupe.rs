@@ -74,8 +74,14 @@ impl KeyDeduper {
             return Err(self.bad_key(what, ""));
         }
         if self.integer && !column.data_type().is_integer() {
-            let (what, first) = in_words(column);
-            let fix = if what == WIDE_INTEGERS && !first.starts_with("the first: -") {
+            let (kind, first) = odd_keys(column);
+            let example = match &first {
+                Some(value) => format!("the first: {value}"),
+                // A float column holds no text of what was sent (`2` and `2.0` read alike).
+                None => "such as 2.0".to_owned(),
+            };
+            let negative = first.as_deref().is_some_and(|v| v.starts_with('-'));
+            let fix = if kind == KeyKind::WideIntegers && !negative {
                 format!(
                     ", or pass schema={{\"{}\": \"uint64\"}} (or \"string\") if its ids \
                      really are that large",
@@ -89,8 +95,9 @@ impl KeyDeduper {
             };
             return Err(self.bad_key(
                 format!(
-                    "`{}` values that are {what} ({first}), not integers as the API documents",
-                    self.key
+                    "`{}` values that are {} ({example}), not integers as the API documents",
+                    self.key,
+                    kind.in_words()
                 ),
                 &fix,
             ));
@@ -166,14 +173,36 @@ fn rows(n: usize) -> String {
     format!("{n} row{}", if n == 1 { "" } else { "s" })
 }
 
-const WIDE_INTEGERS: &str = "integers beyond 64 bits";
+/// What a non-integer key column holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum KeyKind {
+    WideIntegers,
+    Booleans,
+    Floats,
+    Text,
+    Other,
+}
+
+impl KeyKind {
+    fn in_words(self) -> &'static str {
+        match self {
+            KeyKind::WideIntegers => "integers beyond 64 bits",
+            KeyKind::Booleans => "true/false",
+            KeyKind::Floats => "numbers written as floats",
+            KeyKind::Text => "text",
+            KeyKind::Other => "values of another kind",
+        }
+    }
+}
 
 /// What a non-integer key column (no nulls, checked before) holds, for its error, and its first
-/// value as sent. The column may have fallen back to text for another row's sake, so a text
-/// column is described by the value: inference widens a key beyond 64 bits, or mixed with
-/// booleans, to text too.
-fn in_words(column: &ArrayRef) -> (&'static str, String) {
-    // The first value that is no 64-bit integer: the one the column is not integers for.
+/// value that is no 64-bit integer, as sent (none for floats: `2` and `2.0` read alike). The
+/// column may have fallen back to text for another row's sake, so a text column is described by
+/// the value: inference widens a key beyond 64 bits, or mixed with booleans, to text too.
+fn odd_keys(column: &ArrayRef) -> (KeyKind, Option<String>) {
+    if column.data_type().is_floating() {
+        return (KeyKind::Floats, None);
+    }
     let first = cast(column, &DataType::Utf8)
         .ok()
         .and_then(|t| {
@@ -183,23 +212,20 @@ fn in_words(column: &ArrayRef) -> (&'static str, String) {
         })
         .unwrap_or_default();
     let digits = first.strip_prefix('-').unwrap_or(&first);
-    let first_shown = format!("the first: {first}");
-    let what = match column.data_type() {
-        DataType::Boolean => "true/false",
-        // A float column holds no text of what was sent (`2` and `2.0` read alike).
-        t if t.is_floating() => return ("numbers written as floats", "such as 2.0".into()),
+    let kind = match column.data_type() {
+        DataType::Boolean => KeyKind::Booleans,
         DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => {
             if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) {
-                WIDE_INTEGERS
+                KeyKind::WideIntegers
             } else if first == "true" || first == "false" {
-                "true/false"
+                KeyKind::Booleans
             } else {
-                "text"
+                KeyKind::Text
             }
         }
-        _ => "values of another kind",
+        _ => KeyKind::Other,
     };
-    (what, first_shown)
+    (kind, Some(first))
 }
 
 /// The integer keys seen. While they came in ascending order (the usual order of a listing),

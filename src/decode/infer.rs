@@ -30,7 +30,10 @@ pub(crate) mod bits {
     pub const LIST: u16 = 1 << 9;
     /// Beside `INT`: the integer is beyond ±2^53, so a Float64 column cannot hold it exactly.
     pub const WIDE: u16 = 1 << 10;
-    pub const NUMBER: u16 = INT | BIGINT | FLOAT;
+    /// A number beyond Float64's range (`1e400`), which it would hold as infinity: kept exact
+    /// as text. JSON has no infinity, so infinity is never what was sent.
+    pub const HUGE: u16 = 1 << 11;
+    pub const NUMBER: u16 = INT | BIGINT | FLOAT | HUGE;
     pub const TEXT: u16 = DATE | TS | STR;
     pub const NESTED: u16 = OBJ | LIST;
 }
@@ -177,7 +180,8 @@ impl Col {
         // Dates or timestamps beside other strings: one bad date (`2025-02-30`, a `Z` suffix)
         // turns the whole column to text, which must not pass unsaid.
         let dates_and_text = s & (bits::DATE | bits::TS) != 0 && s & bits::STR != 0;
-        if groups > 1 || (s & bits::BIGINT != 0 && s & bits::FLOAT != 0) || dates_and_text {
+        let exact_and_float = s & (bits::BIGINT | bits::HUGE) != 0 && s & bits::FLOAT != 0;
+        if groups > 1 || exact_and_float || dates_and_text {
             return Some(format!("mixes {}; decoded as strings", kind_names(s)));
         }
         // Not a disagreement, but a column of numbers that arrives as text must not pass
@@ -185,6 +189,13 @@ impl Col {
         if s & bits::BIGINT != 0 {
             return Some(
                 "holds integers beyond 64 bits; decoded as strings to keep them exact".into(),
+            );
+        }
+        if s & bits::HUGE != 0 {
+            return Some(
+                "holds numbers beyond Float64's range (which it would hold as infinity); \
+                 decoded as strings to keep them exact"
+                    .into(),
             );
         }
         if self.seen & bits::WIDE != 0 && scalar_kind(s) == Kind::Float {
@@ -205,7 +216,7 @@ fn scalar_kind(s: u16) -> Kind {
         BOOL => Kind::Bool,
         INT => Kind::Int,
         _ if s & !(INT | FLOAT) == 0 => Kind::Float,
-        _ if s & !(INT | BIGINT) == 0 => Kind::BigInt,
+        _ if s & !(INT | BIGINT | HUGE) == 0 => Kind::BigInt,
         DATE => Kind::Date,
         _ if s & !(DATE | TS) == 0 => Kind::Timestamp,
         _ => Kind::Str,
@@ -218,6 +229,7 @@ fn kind_names(s: u16) -> String {
         (bits::INT, "integers"),
         (bits::BIGINT, "integers beyond 64 bits"),
         (bits::FLOAT, "floats"),
+        (bits::HUGE, "numbers beyond Float64's range"),
         (bits::DATE, "dates"),
         (bits::TS, "timestamps"),
         (bits::STR, "strings"),

@@ -244,6 +244,44 @@ fn a_date_column_with_one_other_string_becomes_text_with_a_warning() {
     assert!(t.warnings.is_empty(), "{:?}", t.warnings);
 }
 
+/// Found by the outside trial: an inferred `1e400` was read as infinity with no warning. JSON
+/// has no infinity, so the number is kept as sent, as text, and said so: on a first page (the
+/// reference decoder) and on a later one (the fast path, which must hand the page back).
+#[test]
+fn numbers_beyond_float64_are_kept_as_text_and_warned_of() {
+    for pages in [
+        vec![r#"[{"x":1e400},{"x":-2.5E+309}]"#],
+        vec![r#"[{"x":1.5},{"x":2}]"#, r#"[{"x":1e400},{"x":-2.5E+309}]"#],
+        vec![
+            r#"[{"x":1.5},{"x":2}]"#,
+            &format!(r#"[{{"x":{}.0}}]"#, "9".repeat(400)),
+        ],
+    ] {
+        let t = table(&pages);
+        assert_eq!(type_of(&t, "x"), DataType::Utf8, "{pages:?}");
+        let text = column_text(&t, "x");
+        assert!(
+            !text.iter().any(|v| v.contains("inf")),
+            "{pages:?}: {text:?}"
+        );
+        assert_eq!(t.warnings.len(), 1, "{:?}", t.warnings);
+        assert!(
+            t.warnings[0].contains("beyond Float64's range"),
+            "{:?}",
+            t.warnings
+        );
+    }
+    let t = table(&[r#"[{"x":1e400},{"x":-2.5E+309}]"#]);
+    assert_eq!(column_text(&t, "x"), ["1e400", "-2.5E+309"]);
+    // Within range, however spelled, and underflow to zero: still floats, no warning.
+    let t = table(&[
+        r#"[{"x":1.5}]"#,
+        r#"[{"x":1.7976931348623157e308},{"x":1e-400},{"x":1E+2}]"#,
+    ]);
+    assert_eq!(type_of(&t, "x"), DataType::Float64);
+    assert!(t.warnings.is_empty(), "{:?}", t.warnings);
+}
+
 #[test]
 fn numbers_a_column_cannot_hold_exactly_are_warned_of() {
     // Integers beyond 64 bits: text, to stay exact, and said so.

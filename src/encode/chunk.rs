@@ -14,7 +14,7 @@ use arrow_array::timezone::Tz;
 use arrow_array::RecordBatch;
 use bytes::Bytes;
 
-use super::faithful::{check_extensions, check_finite, check_years};
+use super::faithful::{check_extensions, check_values};
 use super::validate::{check_options, key_values, select_rows};
 use super::values::{json_key, make_writer, ValueWriter};
 use super::{schema_of, ChunkKind, ChunkSpec, EncoderOptions, RowRef};
@@ -131,8 +131,7 @@ impl PushPlan {
                     .collect::<Result<Vec<_>>>()
             })
             .collect::<Result<Vec<_>>>()?;
-        check_finite(&batches)?;
-        check_years(&batches)?;
+        check_values(&batches)?;
         let keys = key_values(&batches, key_index, options.target)?;
         let offsets = row_offsets(&batches);
         let selection =

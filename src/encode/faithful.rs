@@ -6,16 +6,14 @@
 //!   arrive as nulls (`pyarrow.Table.from_pandas`), polars' NaN does not.
 //! * Arrow extension types (pandas `Period` and `Interval`, ...): the C data interface hands
 //!   over their storage (a month ordinal, a `{left, right}` struct), not their value.
-//! * Dates and timestamps outside years 1 to 9999: the API's `YYYY-MM-DD` has no spelling for
-//!   them, and those chrono cannot represent at all would be written as `null`, "leave
-//!   unchanged" (found by the outside trial: a push reported such cells updated).
+//! * Dates and timestamps outside years 1 to 9999, at any depth too: the API's `YYYY-MM-DD` has
+//!   no spelling for them, and those chrono cannot represent at all would be written as `null`,
+//!   "leave unchanged" (found by the outside trial: a push reported such cells updated).
 
 use arrow_array::cast::AsArray;
-use arrow_array::types::{
-    Date32Type, Date64Type, Float16Type, Float32Type, Float64Type, TimestampMicrosecondType,
-    TimestampMillisecondType, TimestampNanosecondType, TimestampSecondType,
-};
+use arrow_array::types::{Float16Type, Float32Type, Float64Type, Int64Type};
 use arrow_array::{Array, ArrowPrimitiveType, OffsetSizeTrait, RecordBatch};
+use arrow_cast::cast;
 use arrow_schema::{DataType, Field, Schema, TimeUnit};
 
 use crate::error::{Error, Result};
@@ -32,10 +30,45 @@ enum Bad {
     Fine,
     Nan,
     Infinite,
+    DateOutsideYears,
+    TimestampOutsideYears,
 }
 
-/// Refuses NaN and ±inf anywhere in `batches`, naming the column and the first such row.
-pub fn check_finite(batches: &[RecordBatch]) -> Result<()> {
+impl Bad {
+    /// What the cell has, and what to do about it.
+    fn reason(self, row: usize) -> String {
+        let (what, cannot, fix) = match self {
+            Bad::Nan | Bad::Infinite => (
+                if self == Bad::Nan {
+                    "a NaN value"
+                } else {
+                    "an infinite value"
+                },
+                "JSON cannot carry it",
+                "replace it, or make it null (polars: `.fill_nan(None)`)",
+            ),
+            _ => (
+                if self == Bad::DateOutsideYears {
+                    "a date outside years 1 to 9999"
+                } else {
+                    "a timestamp outside years 1 to 9999"
+                },
+                "the API's YYYY-MM-DD form cannot carry it",
+                "correct it, or make it null",
+            ),
+        };
+        format!(
+            "has {what} (row {row}); {cannot}, and null would mean \"leave unchanged\": {fix} \
+             to leave the stored value as it is"
+        )
+    }
+}
+
+/// Refuses, before anything is sent, NaN and ±inf and dates and timestamps outside years 1
+/// to 9999 anywhere in `batches` (lists, structs and dictionary values included), naming the
+/// column and the first such row. One pass for every value check, so top-level and nested
+/// values cannot be held to different rules.
+pub fn check_values(batches: &[RecordBatch]) -> Result<()> {
     let mut offset = 0;
     for batch in batches {
         for (field, column) in batch.schema().fields().iter().zip(batch.columns()) {
@@ -43,19 +76,7 @@ pub fn check_finite(batches: &[RecordBatch]) -> Result<()> {
                 continue;
             };
             if let Some((row, bad)) = marks.iter().enumerate().find(|(_, b)| **b != Bad::Fine) {
-                let what = match bad {
-                    Bad::Nan => "a NaN value",
-                    _ => "an infinite value",
-                };
-                return Err(Error::encode(
-                    field.name(),
-                    format!(
-                        "has {what} (row {}); JSON cannot carry it, and null would mean \"leave \
-                         unchanged\": replace it, or make it null (polars: \
-                         `.fill_nan(None)`) to leave the stored value as it is",
-                        offset + row
-                    ),
-                ));
+                return Err(Error::encode(field.name(), bad.reason(offset + row)));
             }
         }
         offset += batch.num_rows();
@@ -67,97 +88,52 @@ pub fn check_finite(batches: &[RecordBatch]) -> Result<()> {
 const FIRST_SECOND: i64 = -62_135_596_800;
 const LAST_SECOND: i64 = 253_402_300_799;
 
-/// Refuses a top-level date or timestamp outside years 1 to 9999, naming the column and the
-/// first such row. A zone-aware timestamp is written on the tenant's wall clock, up to a day
-/// from its UTC instant, so it is held a day inside those years.
-pub fn check_years(batches: &[RecordBatch]) -> Result<()> {
-    let mut offset = 0;
-    for batch in batches {
-        for (field, column) in batch.schema().fields().iter().zip(batch.columns()) {
-            let (per_second, zoned) = match column.data_type() {
-                DataType::Date32 => (None, false),
-                DataType::Date64 => (Some(1_000), false),
-                DataType::Timestamp(unit, zone) => (
-                    Some(match unit {
-                        TimeUnit::Second => 1,
-                        TimeUnit::Millisecond => 1_000,
-                        TimeUnit::Microsecond => 1_000_000,
-                        TimeUnit::Nanosecond => 1_000_000_000,
-                    }),
-                    zone.is_some(),
-                ),
-                _ => continue,
+/// Per value of a date or timestamp array, whether it lies outside years 1 to 9999: chrono
+/// cannot represent some of those at all (they would be written as `null`), and the API's form
+/// has no spelling for the rest. A zone-aware timestamp is written on the tenant's wall clock,
+/// up to a day from its UTC instant, so it is held a day inside those years.
+fn years(array: &dyn Array) -> Option<Vec<Bad>> {
+    let (bad, per_second, zoned) = match array.data_type() {
+        DataType::Date32 => (Bad::DateOutsideYears, None, false),
+        DataType::Date64 => (Bad::DateOutsideYears, Some(1_000), false),
+        DataType::Timestamp(unit, zone) => {
+            let per_second = match unit {
+                TimeUnit::Second => 1,
+                TimeUnit::Millisecond => 1_000,
+                TimeUnit::Microsecond => 1_000_000,
+                TimeUnit::Nanosecond => 1_000_000_000,
             };
-            let margin = if zoned { 86_400 } else { 0 };
-            let (low, high) = (FIRST_SECOND + margin, LAST_SECOND - margin);
-            let first_bad = match (column.data_type(), per_second) {
-                (DataType::Date32, _) => {
-                    let (low, high) = (low.div_euclid(86_400), high.div_euclid(86_400));
-                    outside(column.as_primitive::<Date32Type>(), |d| {
-                        !(low..=high).contains(&i64::from(d))
-                    })
-                }
-                (_, Some(per)) => {
-                    // Saturating: nanoseconds cover only 1677 to 2262, well inside.
-                    let (low, high) = (
-                        low.saturating_mul(per),
-                        high.saturating_mul(per).saturating_add(per - 1),
-                    );
-                    let out = |v: i64| !(low..=high).contains(&v);
-                    match column.data_type() {
-                        DataType::Date64 => outside(column.as_primitive::<Date64Type>(), out),
-                        DataType::Timestamp(TimeUnit::Second, _) => {
-                            outside(column.as_primitive::<TimestampSecondType>(), out)
-                        }
-                        DataType::Timestamp(TimeUnit::Millisecond, _) => {
-                            outside(column.as_primitive::<TimestampMillisecondType>(), out)
-                        }
-                        DataType::Timestamp(TimeUnit::Microsecond, _) => {
-                            outside(column.as_primitive::<TimestampMicrosecondType>(), out)
-                        }
-                        _ => outside(column.as_primitive::<TimestampNanosecondType>(), out),
-                    }
-                }
-                _ => None,
-            };
-            if let Some(row) = first_bad {
-                let what = if per_second.is_none() || matches!(column.data_type(), DataType::Date64)
-                {
-                    "a date"
-                } else {
-                    "a timestamp"
-                };
-                return Err(Error::encode(
-                    field.name(),
-                    format!(
-                        "has {what} outside years 1 to 9999 (row {}), which the API's \
-                         YYYY-MM-DD form cannot carry, and null would mean \"leave unchanged\": \
-                         correct it, or make it null to leave the stored value as it is",
-                        offset + row
-                    ),
-                ));
-            }
+            (Bad::TimestampOutsideYears, Some(per_second), zone.is_some())
         }
-        offset += batch.num_rows();
-    }
-    Ok(())
+        _ => return None,
+    };
+    let margin = if zoned { 86_400 } else { 0 };
+    let (low, high) = (FIRST_SECOND + margin, LAST_SECOND - margin);
+    let range = match per_second {
+        None => low.div_euclid(86_400)..=high.div_euclid(86_400),
+        // Saturating: nanoseconds cover only 1677 to 2262, well inside.
+        Some(per) => low.saturating_mul(per)..=high.saturating_mul(per).saturating_add(per - 1),
+    };
+    // Each of these types is days or units since 1970, as Int64 without a change of value.
+    let values = cast(array, &DataType::Int64).ok()?;
+    Some(
+        values
+            .as_primitive::<Int64Type>()
+            .values()
+            .iter()
+            .map(|v| if range.contains(v) { Bad::Fine } else { bad })
+            .collect(),
+    )
 }
 
-/// The first valid row of `array` whose value is `bad`.
-fn outside<T: ArrowPrimitiveType>(
-    array: &arrow_array::PrimitiveArray<T>,
-    bad: impl Fn(T::Native) -> bool,
-) -> Option<usize> {
-    array.iter().position(|v| v.is_some_and(&bad))
-}
-
-/// Per row of `array`, whether a valid row holds a NaN or ±inf (at any depth); `None` when
-/// its type has no floats at all.
+/// Per row of `array`, whether a valid row holds a value [`check_values`] refuses (at any
+/// depth); `None` when its type has no floats, dates or timestamps at all.
 fn marks(array: &dyn Array) -> Option<Vec<Bad>> {
     let mut marks = match array.data_type() {
         DataType::Float16 => floats::<Float16Type>(array, f64::from),
         DataType::Float32 => floats::<Float32Type>(array, f64::from),
         DataType::Float64 => floats::<Float64Type>(array, |v| v),
+        DataType::Date32 | DataType::Date64 | DataType::Timestamp(_, _) => years(array)?,
         DataType::List(_) => lists::<i32>(array)?,
         DataType::LargeList(_) => lists::<i64>(array)?,
         DataType::Struct(_) => {

@@ -183,6 +183,28 @@ fn dates_and_timestamps_outside_years_1_to_9999_are_refused_with_their_row() {
             .with_timezone("UTC"),
     );
     assert!(refused(zoned, false).contains("a timestamp outside"));
+    // Nested: inside a list, a struct and a dictionary's values, named by the top-level row.
+    let mut list = ListBuilder::new(arrow_array::builder::Date32Builder::new());
+    list.append_value([Some(0)]);
+    list.append_value([Some(1), None]);
+    list.append_value([Some(2), Some(i32::MAX)]);
+    let list: ArrayRef = Arc::new(list.finish());
+    assert!(refused(list, false).contains("a date outside years 1 to 9999 (row 2)"));
+    let inner = seconds(1 << 62);
+    let field = Arc::new(Field::new("at", inner.data_type().clone(), true));
+    let structure: ArrayRef = Arc::new(arrow_array::StructArray::from(vec![(field, inner)]));
+    assert!(refused(structure, false).contains("a timestamp outside years 1 to 9999 (row 2)"));
+    let keys = arrow_array::Int8Array::from(vec![Some(1), None, Some(0)]);
+    let dictionary: ArrayRef =
+        Arc::new(arrow_array::DictionaryArray::try_new(keys, days(i32::MIN)).unwrap());
+    // Key 0 is day 0 (fine), key 1 is null; no row points at the bad day: pushed.
+    let batch =
+        RecordBatch::try_from_iter(vec![("call_id", ids(&[1, 2, 3])), ("v", dictionary)]).unwrap();
+    assert!(PushPlan::new(vec![batch], EncoderOptions::new(Target::Calls)).is_ok());
+    let keys = arrow_array::Int8Array::from(vec![Some(0), None, Some(2)]);
+    let dictionary: ArrayRef =
+        Arc::new(arrow_array::DictionaryArray::try_new(keys, days(i32::MIN)).unwrap());
+    assert!(refused(dictionary, false).contains("a date outside years 1 to 9999 (row 2)"));
     // The first and last days and seconds of the years themselves are pushed.
     for (column, last) in [
         (days(2_932_896), "9999-12-31"),

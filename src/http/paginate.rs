@@ -11,8 +11,11 @@
 //! Two server behaviours from the contract need care (Part B §1):
 //!
 //! * **Capped pages.** A server may silently serve fewer rows than `n_per_page`. A short page is
-//!   therefore only the end once the page after it comes back empty. If that next page has rows,
-//!   the server capped the page size: its offsets may be computed from the size we asked for, so
+//!   therefore only the end once the page after it comes back empty. A short page after full
+//!   ones with rows after it is first read again (if it was asked for before the next page
+//!   arrived), since rows appended between the two answers explain it and no cap below the full
+//!   pages can. A short page with rows after it otherwise means the server capped the page
+//!   size: its offsets may be computed from the size we asked for, so
 //!   every page fetched with that size after the short one is discarded and paging restarts with
 //!   the observed size. Nothing is lost; rows fetched twice are removed by key. That theory is
 //!   given one chance: a server that caps at the size it was re-paged with serves full pages, so
@@ -360,6 +363,17 @@ impl Pager {
                         Err(err) => Some(Some(Err(self.fail(err)))),
                     };
                 }
+                // Every page before this one was full at the size asked, so no cap below it
+                // explains this page: rows appended between its answer and the next's do, if
+                // it was asked for before the next arrived. It is read again, not taken for a
+                // cap (found by the outside trial: a listing that grew while paging was
+                // re-paged, the whole of it, at the short page's size, with a warning of a
+                // cap). Asked for again now, after the next page arrived, a page that is still
+                // short is taken for a cap below.
+                if page > 1 && requested <= next_completed {
+                    self.read_again_and_resume(page);
+                    return None;
+                }
             }
             let decoded = self.hand_out(page)?;
             if next_rows > 0 {
@@ -382,6 +396,14 @@ impl Pager {
         let task = tokio::spawn(async move { (PROBE, 2, fetch_page(&ctx, 2, rows).await) });
         self.cap_probe = CapProbe::InFlight(task.abort_handle());
         self.in_flight.push(task);
+    }
+
+    /// Asks for short `page` again, whose next page (in hand) has rows, and lifts the limit
+    /// the short page set, so paging goes on past the next page.
+    fn read_again_and_resume(&mut self, page: u64) {
+        self.limit = None;
+        self.next_to_issue = page + 2;
+        self.read_again(page);
     }
 
     /// Asks for `page` again, forgetting its answer.
@@ -441,9 +463,7 @@ impl Pager {
         cap: Cap,
     ) -> Result<()> {
         if requested <= next_completed {
-            self.limit = None;
-            self.next_to_issue = page + 2;
-            self.read_again(page);
+            self.read_again_and_resume(page);
             return Ok(());
         }
         Err(Error::Decode {

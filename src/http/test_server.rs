@@ -99,6 +99,15 @@ pub(crate) fn calls_listing(url: &str, concurrency: usize, page_size: usize) -> 
     )
 }
 
+/// Every page of `listing` read to the end, and the `call_id`s it handed over in order.
+pub(crate) async fn collect_ids(listing: &mut Listing) -> Vec<i64> {
+    let mut got = Vec::new();
+    while let Some(page) = listing.next_page().await {
+        got.extend(call_ids(&page.unwrap().batches));
+    }
+    got
+}
+
 /// The `call_id`s of `batches` in order (none may be null).
 pub(crate) fn call_ids(batches: &[RecordBatch]) -> Vec<i64> {
     let mut all = Vec::new();

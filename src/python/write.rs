@@ -7,9 +7,10 @@ use std::sync::{Arc, Mutex};
 
 use pyo3::exceptions::PyRuntimeError;
 use pyo3::prelude::*;
-use pyo3::types::PyBytes;
+use pyo3::types::{PyBytes, PyDict};
 use pyo3_arrow::input::AnyRecordBatch;
 
+use super::args::schema_overrides;
 use super::arrow::PyArrowTable;
 use crate::error::Error;
 use crate::write::{self, FileFormat, FileWriter};
@@ -90,10 +91,17 @@ impl PyFileWriter {
     }
 }
 
-/// Reads a Parquet, IPC, CSV or NDJSON file (by extension) into an Arrow table.
+/// Reads a Parquet, IPC, CSV or NDJSON file (by extension) into an Arrow table; `schema`
+/// (checked by the Python layer, as a fetch's) types CSV or NDJSON columns instead of inference.
 #[pyfunction]
-pub fn read_file(py: Python<'_>, path: PathBuf) -> PyResult<PyArrowTable> {
-    let (schema, batches) = py.detach(|| write::read_file(&path))?;
+#[pyo3(signature = (path, schema=None))]
+pub fn read_file(
+    py: Python<'_>,
+    path: PathBuf,
+    schema: Option<Bound<'_, PyDict>>,
+) -> PyResult<PyArrowTable> {
+    let types = schema_overrides(schema.as_ref())?;
+    let (schema, batches) = py.detach(|| write::read_file(&path, &types))?;
     Ok(PyArrowTable::new(schema, batches))
 }
 

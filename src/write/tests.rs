@@ -48,7 +48,7 @@ fn typed_formats_widen_to_one_schema() {
     for name in ["out.parquet", "out.arrow"] {
         let (dir, path, summary) = write_all(name);
         assert_eq!((summary.rows, summary.rewrites), (3, 1), "{name}");
-        let (schema, batches) = read_file(&path).unwrap();
+        let (schema, batches) = read_file(&path, &[]).unwrap();
         let types: Vec<_> = schema
             .fields()
             .iter()

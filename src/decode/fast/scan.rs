@@ -6,7 +6,7 @@
 //! the fast path decodes exactly like the reference: the page then goes the reference way,
 //! which also produces the error for invalid JSON. Declining is always safe, only slower.
 
-use super::super::classify::{dated, int_bits};
+use super::super::classify::{dated, float_bits, int_bits};
 use super::super::framing::{is_ws, quote_or_escape};
 use super::super::infer::bits;
 
@@ -74,8 +74,8 @@ pub(crate) fn literal(b: &[u8], i: usize, word: &[u8]) -> Read<usize> {
     }
 }
 
-/// A number's end and its classifier bits (`INT` (with `WIDE` beyond ±2^53), `BIGINT` or
-/// `FLOAT`), with the `i64` value when it is an `INT`. Checks JSON's grammar as the classifier
+/// A number's end and its classifier bits (`INT` (with `WIDE` beyond ±2^53), `BIGINT`,
+/// `FLOAT` or `HUGE`), with the `i64` value when it is an `INT`. Checks JSON's grammar as the classifier
 /// does.
 pub(crate) fn number(b: &[u8], start: usize) -> Read<(usize, u16, i64)> {
     let neg = b[start] == b'-';
@@ -107,6 +107,7 @@ pub(crate) fn number(b: &[u8], start: usize) -> Read<(usize, u16, i64)> {
         i = digits(b, i + 1)?;
         float = true;
     }
+    let mut exponent = false;
     if matches!(byte(b, i)?, b'e' | b'E') {
         i += 1;
         if matches!(byte(b, i)?, b'+' | b'-') {
@@ -114,9 +115,10 @@ pub(crate) fn number(b: &[u8], start: usize) -> Read<(usize, u16, i64)> {
         }
         i = digits(b, i)?;
         float = true;
+        exponent = true;
     }
     if float {
-        return Ok((i, bits::FLOAT, 0));
+        return Ok((i, float_bits(&b[start..i], exponent), 0));
     }
     let signed = if neg {
         -i128::from(value)
