@@ -375,3 +375,28 @@ def test_requests_on_the_wire_never_pass_max_concurrency(serve, concurrency):
     table = client.calls().to_polars()
     assert table["call_id"].to_list() == list(range(1, 401))
     assert 1 <= active[1] <= concurrency, active
+
+
+def test_columns_a_server_sends_unasked_are_left_out_and_warned_of(serve):
+    """Found by the outside trial: a server that ignores `columns=` leaked the other columns
+    into the result (only the key the client added was removed)."""
+    rows = (
+        b'[{"call_id":1,"rep_id":"kees500","secret":"x"},'
+        b'{"call_id":2,"rep_id":"a","secret":"y"}]'
+    )
+
+    def ignores_columns(request: Request) -> bytes:
+        page = urllib.parse.parse_qs(urllib.parse.urlsplit(request.target).query).get("page")
+        return response("200 OK", rows if page == ["1"] else b"[]")
+
+    client = serve(ignores_columns).client()
+    table = client.calls(columns=["rep_id"])
+    assert table.column_names == ["rep_id"]
+    assert table.to_polars()["rep_id"].to_list() == ["kees500", "a"]
+    assert any("did not ask for (secret)" in w for w in table.warnings), table.warnings
+    streamed = client.iter_calls(columns=["rep_id", "call_id"])
+    pages = list(streamed)
+    assert all(page.column_names == ["call_id", "rep_id"] for page in pages if page.num_rows)
+    assert any("did not ask for (secret)" in w for w in streamed.warnings), streamed.warnings
+    # Without columns= every column the server sends is the result.
+    assert client.calls().column_names == ["call_id", "rep_id", "secret"]

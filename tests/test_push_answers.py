@@ -128,6 +128,18 @@ def test_the_documented_body_still_counts_as_applied(serve):
     assert result.remaining is None
 
 
+def test_not_found_holds_keys_as_they_were_sent(serve):
+    """A server may quote an integer key or leave a digits-only rep_id unquoted; `not_found`
+    holds the keys as pushed, not a str among ints (found by the outside trial)."""
+    server = serve(body(b'{"updated": 1, "not_found": ["3", 2]}'))
+    result = server.client().push_updates(FRAME)
+    assert result.not_found == [3, 2]
+    reps = pl.DataFrame({"rep_id": ["kees500", "7"], "team": ["a", "b"]})
+    server = serve(body(b'{"updated": 1, "not_found": [7]}'))
+    result = server.client().push_updates(reps, to="reps")
+    assert result.not_found == ["7"]
+
+
 def test_a_long_error_answer_is_quoted_bounded(serve):
     long = b'{"error": "' + b"x" * 200_000 + b'", "code": "boom"}'
     err = failed_push(serve(body(long)))

@@ -90,3 +90,57 @@ proptest! {
         prop_assert_eq!(columnar, expected);
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    /// Found by the outside trial: Float32 values went out as their widened f64
+    /// (`0.1f32` as `0.10000000149011612`). Each goes out in the fewest digits that read back
+    /// as the same f32; Float16 values read back as the same f16.
+    #[test]
+    fn narrow_floats_go_out_as_their_shortest_text(
+        bits in proptest::collection::vec(any::<u32>(), 1..20),
+        halves in proptest::collection::vec(-65_000f32..65_000f32, 1..20),
+    ) {
+        use arrow_array::cast::AsArray;
+        use arrow_array::types::Float16Type;
+        let singles: Vec<f32> = bits
+            .into_iter()
+            .map(f32::from_bits)
+            .filter(|v| v.is_finite())
+            .collect();
+        // Rounded to the nearest f16 (all finite: f16 reaches 65,504).
+        let halves = arrow_cast::cast(
+            &arrow_array::Float32Array::from(halves),
+            &arrow_schema::DataType::Float16,
+        )
+        .unwrap();
+        let half_values: Vec<f32> = halves
+            .as_primitive::<Float16Type>()
+            .values()
+            .iter()
+            .map(|v| f32::from(*v))
+            .collect();
+        let singles_column: ArrayRef = Arc::new(arrow_array::Float32Array::from(singles.clone()));
+        for (column, values) in [(singles_column, singles), (halves, half_values)] {
+            if values.is_empty() {
+                continue;
+            }
+            let ids: ArrayRef = Arc::new(Int64Array::from_iter_values(0..values.len() as i64));
+            let batch = RecordBatch::try_from_iter(vec![("call_id", ids), ("v", column)]).unwrap();
+            let plan = PushPlan::new(vec![batch], EncoderOptions::new(Target::Calls)).unwrap();
+            let body = String::from_utf8(plan.encode(0).unwrap().to_vec()).unwrap();
+            let start = body.find("\"v\":[").unwrap() + 5;
+            let end = start + body[start..].find(']').unwrap();
+            let sent: Vec<&str> = body[start..end].split(',').collect();
+            prop_assert_eq!(sent.len(), values.len());
+            for (text, value) in sent.iter().zip(&values) {
+                // The fewest digits that read back as the same f32 (ryu's guarantee)...
+                let mut shortest = ryu::Buffer::new();
+                prop_assert_eq!(*text, shortest.format_finite(*value));
+                // ... and read back, it is the value pushed.
+                prop_assert_eq!(text.parse::<f32>().unwrap().to_bits(), value.to_bits());
+            }
+        }
+    }
+}

@@ -81,9 +81,9 @@ pub fn make_writer(name: &str, array: &ArrayRef, zone: &Tz) -> Result<Box<dyn Va
         D::UInt16 => int::<UInt16Type>(a),
         D::UInt32 => int::<UInt32Type>(a),
         D::UInt64 => int::<UInt64Type>(a),
-        D::Float16 => Box::new(FloatWriter::<Float16Type>(a, f64::from)),
-        D::Float32 => Box::new(FloatWriter::<Float32Type>(a, f64::from)),
-        D::Float64 => Box::new(FloatWriter::<Float64Type>(a, |v| v)),
+        D::Float16 => Box::new(FloatWriter::<Float16Type, f32>(a, f32::from)),
+        D::Float32 => Box::new(FloatWriter::<Float32Type, f32>(a, |v| v)),
+        D::Float64 => Box::new(FloatWriter::<Float64Type, f64>(a, |v| v)),
         D::Utf8 | D::LargeUtf8 | D::Utf8View => Box::new(StringWriter(a)),
         D::Date32 => Box::new(DateWriter(a)),
         D::Date64 => Box::new(DateWriter(a)),
@@ -197,8 +197,28 @@ where
     }
 }
 
-struct FloatWriter<T: ArrowPrimitiveType>(ArrayRef, fn(T::Native) -> f64);
-impl<T: ArrowPrimitiveType> ValueWriter for FloatWriter<T> {
+/// A float type written in the fewest digits that read back as the same value of that type:
+/// a Float32 `0.1` goes out as `0.1`, not as its widened f64 `0.10000000149011612` (found by the
+/// outside trial).
+trait Shortest: ryu::Float + Copy {
+    fn is_finite(self) -> bool;
+}
+
+impl Shortest for f32 {
+    fn is_finite(self) -> bool {
+        f32::is_finite(self)
+    }
+}
+
+impl Shortest for f64 {
+    fn is_finite(self) -> bool {
+        f64::is_finite(self)
+    }
+}
+
+/// Float16 goes out through f32 (exact), whose shortest text reads back as the same f16.
+struct FloatWriter<T: ArrowPrimitiveType, F: Shortest>(ArrayRef, fn(T::Native) -> F);
+impl<T: ArrowPrimitiveType, F: Shortest> ValueWriter for FloatWriter<T, F> {
     fn is_null(&self, row: usize) -> bool {
         let a: &PrimitiveArray<T> = self.0.as_primitive();
         a.is_null(row) || !(self.1)(a.value(row)).is_finite()

@@ -51,6 +51,10 @@ pub struct Listing {
     /// The key was added to a `columns=` that left it out: pages carry it for de-duplication,
     /// and [`Listing::present`] removes it before rows reach the caller.
     hidden_key: bool,
+    /// `columns=` as the caller gave it: a server that ignores it sends other columns too,
+    /// which [`Listing::present`] leaves out (found by the outside trial: they reached the
+    /// result).
+    asked_columns: Option<Vec<String>>,
     /// The columns of the pages a stream has handed out, for [`Listing::streamed`].
     streamed_columns: PageColumns,
 }
@@ -65,6 +69,11 @@ impl Listing {
         progress: Arc<Progress>,
     ) -> Self {
         let mut spec = spec;
+        let asked_columns = spec
+            .query
+            .iter()
+            .find(|(name, _)| name == "columns")
+            .map(|(_, columns)| columns.split(',').map(str::to_owned).collect());
         let hidden_key = key.is_some_and(|key| request_key_column(&mut spec.query, key.name));
         let endpoint = format!("GET {}", spec.path);
         let deduper = key.map(|key| {
@@ -96,15 +105,49 @@ impl Listing {
             stale_pages: 0,
             warnings: Vec::new(),
             hidden_key,
+            asked_columns,
         }
     }
 
-    /// `batch` as the caller asked for it: without the key column when only the listing needed it.
+    /// `batch` as the caller asked for it: only the columns `columns=` named (if given), and
+    /// without the key column when only the listing needed it.
     pub fn present(&self, batch: RecordBatch) -> RecordBatch {
+        let batch = match &self.asked_columns {
+            Some(asked) => {
+                let schema = batch.schema();
+                let keep: Vec<usize> = (0..schema.fields().len())
+                    .filter(|&i| self.was_asked(asked, schema.field(i).name()))
+                    .collect();
+                match keep.len() == schema.fields().len() {
+                    true => batch,
+                    // In range by construction: `project` cannot fail.
+                    false => batch.project(&keep).unwrap_or(batch),
+                }
+            }
+            None => batch,
+        };
         match (&self.key, self.hidden_key) {
             (Some(key), true) => without_column(batch, key),
             _ => batch,
         }
+    }
+
+    fn was_asked(&self, asked: &[String], column: &str) -> bool {
+        asked.iter().any(|c| c == column) || self.key.as_deref() == Some(column)
+    }
+
+    /// The warning for columns a server sent although `columns=` did not name them.
+    fn unasked_warning<'a>(&self, columns: impl Iterator<Item = &'a str>) -> Option<String> {
+        let asked = self.asked_columns.as_deref()?;
+        let unasked: Vec<&str> = columns.filter(|c| !self.was_asked(asked, c)).collect();
+        (!unasked.is_empty()).then(|| {
+            format!(
+                "GET {}: the server sent columns that columns= did not ask for ({}); they were \
+                 left out",
+                self.spec.path,
+                unasked.join(", ")
+            )
+        })
     }
 
     /// `page`'s batches as a stream hands them out: with every column the pages handed out so
@@ -129,6 +172,8 @@ impl Listing {
     pub fn warnings(&self) -> Vec<String> {
         let mut all = self.decoder.warnings();
         all.extend(self.warnings.iter().cloned());
+        let streamed = self.streamed_columns.names();
+        all.extend(self.unasked_warning(streamed.iter().map(String::as_str)));
         all
     }
 
@@ -253,13 +298,15 @@ pub async fn fetch_all(mut listing: Listing) -> Result<DecodedTable> {
         table.batches = sort_by_key(&table.schema, &table.batches, key)?;
         table.duplicates_dropped = listing.moved;
     }
-    if listing.hidden_key {
+    let unasked = listing.unasked_warning(table.schema.fields().iter().map(|f| f.name().as_str()));
+    if listing.hidden_key || unasked.is_some() {
         let batches = std::mem::take(&mut table.batches);
         let empty = RecordBatch::new_empty(Arc::clone(&table.schema));
         table.schema = listing.present(empty).schema();
         table.batches = batches.into_iter().map(|b| listing.present(b)).collect();
     }
     table.warnings.extend(listing.warnings);
+    table.warnings.extend(unasked);
     Ok(table)
 }
 

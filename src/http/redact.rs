@@ -18,17 +18,39 @@ pub fn redact(text: &str, key: &str) -> String {
     if key.is_empty() {
         return text.to_owned();
     }
-    // A server may echo the key as it was in a URL: percent-encoded (`+` as `%2B`, either case
-    // of hex digits). Those forms are redacted by the same rules, in the same pass, so a piece
-    // is replaced by the longest form it matches (the plain key and its encoding share a start).
-    let mut forms = vec![key.to_owned()];
-    for upper in [true, false] {
-        let encoded = percent_encoded(key, upper);
-        if !forms.contains(&encoded) {
-            forms.push(encoded);
+    redact_forms(text, &written_forms(key))
+}
+
+/// The forms a server may echo the key in: as sent; as it was in a URL, percent-encoded (`+` as
+/// `%2B`, either case of hex digits); lower- or upper-cased (a server that normalises what it
+/// logs); base64, standard or URL-safe (a server that echoes an encoded credential; found by
+/// the outside trial). Each is redacted by the same rules, in the same pass, so a piece is
+/// replaced by the longest form it matches (the plain key and its encodings share a start).
+fn written_forms(key: &str) -> Vec<String> {
+    use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+    use base64::Engine as _;
+    let mut candidates = vec![
+        key.to_owned(),
+        percent_encoded(key, true),
+        percent_encoded(key, false),
+    ];
+    // Only for keys long enough to be real ones: the other case of a short key (`A`) is
+    // ordinary text (`a`).
+    if key.len() >= MIN_PIECE {
+        candidates.extend([
+            key.to_ascii_lowercase(),
+            key.to_ascii_uppercase(),
+            STANDARD.encode(key),
+            URL_SAFE_NO_PAD.encode(key),
+        ]);
+    }
+    let mut forms: Vec<String> = Vec::with_capacity(candidates.len());
+    for form in candidates {
+        if !forms.contains(&form) {
+            forms.push(form);
         }
     }
-    redact_forms(text, &forms)
+    forms
 }
 
 /// `key` percent-encoded as a URL query value would carry it (every byte but the unreserved
@@ -189,6 +211,24 @@ mod tests {
         assert_eq!(redact(lower, key), "key=***");
         // A cut-off encoded echo loses its start or end like a plain one.
         assert_eq!(redact("key=Zm9vYmFy%2Babcdef", key), "key=***");
+    }
+
+    /// Found by the outside trial: a server echoing the key lower-cased or base64-encoded got
+    /// past the redaction.
+    #[test]
+    fn a_case_changed_or_base64_echo_is_replaced_too() {
+        let key = "sk_live.AbCdEf0123456789";
+        for echoed in [
+            "bad key sk_live.abcdef0123456789",
+            "bad key SK_LIVE.ABCDEF0123456789",
+            "bad key c2tfbGl2ZS5BYkNkRWYwMTIzNDU2Nzg5",
+            // Cut off after the first 12 characters of the base64.
+            "bad key c2tfbGl2ZS5B",
+        ] {
+            assert_eq!(redact(echoed, key), "bad key ***", "{echoed}");
+        }
+        // A short key's other case is ordinary text.
+        assert_eq!(redact("a valid key", "A"), "a valid key");
     }
 
     #[test]

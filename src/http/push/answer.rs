@@ -132,13 +132,14 @@ pub async fn read_answer(
             refused(endpoint, message)
         })?;
     }
-    let answer = parse_answer(&body, rows).map_err(|message| refused(endpoint, message))?;
+    let mut answer = parse_answer(&body, rows).map_err(|message| refused(endpoint, message))?;
     if !answer.not_found.is_empty() {
         let keys = sent
             .keys()
             .map_err(|err| AttemptError::decode(endpoint, err))?;
         check_not_found(&answer.not_found, keys, &body)
             .map_err(|message| refused(endpoint, message))?;
+        answer.not_found = as_sent(answer.not_found, sent.target);
     }
     Ok(answer)
 }
@@ -237,6 +238,23 @@ pub fn check_not_found(
         }
     }
     Ok(())
+}
+
+/// Listed keys (each checked to be one the chunk sent) as the type they were sent as: a
+/// server may quote an integer key (`"7"`) or write a text key that is all digits unquoted,
+/// and `not_found` should hold the keys the caller pushed, not a `str` among `int`s (found by
+/// the outside trial).
+fn as_sent(not_found: Vec<Value>, target: Target) -> Vec<Value> {
+    not_found
+        .into_iter()
+        .map(|key| match (target, key) {
+            (Target::Calls, Value::String(text)) => {
+                text.parse::<i64>().map_or(Value::String(text), Value::from)
+            }
+            (Target::Reps, Value::Number(number)) => Value::String(number.to_string()),
+            (_, key) => key,
+        })
+        .collect()
 }
 
 fn is_key(value: &Value) -> bool {
