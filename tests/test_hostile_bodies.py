@@ -381,8 +381,7 @@ def test_columns_a_server_sends_unasked_are_left_out_and_warned_of(serve):
     """Found by the outside trial: a server that ignores `columns=` leaked the other columns
     into the result (only the key the client added was removed)."""
     rows = (
-        b'[{"call_id":1,"rep_id":"kees500","secret":"x"},'
-        b'{"call_id":2,"rep_id":"a","secret":"y"}]'
+        b'[{"call_id":1,"rep_id":"kees500","secret":"x"},{"call_id":2,"rep_id":"a","secret":"y"}]'
     )
 
     def ignores_columns(request: Request) -> bytes:
