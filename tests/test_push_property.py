@@ -15,6 +15,7 @@ import os
 import zoneinfo
 from typing import Any, Callable, Optional
 
+import numpy as np
 import pandas as pd
 import polars as pl
 import pyarrow as pa
@@ -146,6 +147,16 @@ def _as_read(value: Any, zone: Optional[str]) -> Any:
     return value
 
 
+class _Single(float):
+    """A float32 cell: pushed as the shortest text that reads back as the same float32 (`0.1`,
+    not its widened `0.10000000149011612`), so what is read back is that float32 again."""
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, float) and bool(np.float32(other) == np.float32(float(self)))
+
+    __hash__ = float.__hash__
+
+
 def _same(want: Any, have: Any) -> bool:
     """Equal, floats exactly: the client encodes them shortest-round-trip and the emulator parses
     them correctly rounded (serde_json's `float_roundtrip`)."""
@@ -157,11 +168,14 @@ def _intended(before: pl.DataFrame, push: dict[str, Any]) -> dict[int, dict[str,
     state = {row["call_id"]: row for row in before.iter_rows(named=True)}
     # With on_duplicate="last" only each key's last row is sent.
     last = {row["call_id"]: row for row in push["table"].to_pylist()}
+    singles = {f.name for f in push["table"].schema if f.type == pa.float32()}
     for row in last.values():
         if row["call_id"] not in state:
             continue
         for name, value in row.items():
             shown = _as_read(value, push["timezone"])
+            if name in singles and isinstance(shown, float):
+                shown = _Single(shown)
             if shown is not None or name in push["clear"]:
                 state[row["call_id"]][name] = shown
     return state

@@ -256,9 +256,10 @@ def _typed(
 def align(df: pl.DataFrame, schema: Mapping[str, pl.DataType]) -> pl.DataFrame:
     """``df`` with exactly ``schema``'s columns, in its order and of its types.
 
-    Columns a page lacks become nulls; extra columns are dropped. Casts are strict: a value
-    that does not fit the declared type raises :class:`converz.DecodeError` rather than
-    becoming null.
+    Columns a page lacks become nulls; extra columns are dropped. A page's column is cast
+    only where the cast keeps every value as the eager fetch would (see :func:`_holds`);
+    otherwise, and for a value that does not fit, :class:`converz.DecodeError` is raised
+    rather than a value changed or made null.
     """
     import polars as pl
 
@@ -268,6 +269,11 @@ def align(df: pl.DataFrame, schema: Mapping[str, pl.DataType]) -> pl.DataFrame:
             exprs.append(pl.lit(None, dtype=dtype).alias(name))
         elif df.schema[name] != dtype:
             source = df.schema[name]
+            if not _holds(dtype, source):
+                raise _misfit(
+                    f"column {name} is {source} on a later page, which the scan's {dtype} "
+                    "cannot hold as sent (the eager fetch would widen the column instead)"
+                )
             # polars truncates 0.5 to 0 even in a strict cast: refuse fractions instead.
             if source.is_float() and dtype.is_integer() and (df[name] % 1 != 0).any():
                 raise _misfit(f"column {name} has fractions, declared {dtype}")
@@ -278,6 +284,26 @@ def align(df: pl.DataFrame, schema: Mapping[str, pl.DataType]) -> pl.DataFrame:
         return df.select(exprs)
     except pl.exceptions.PolarsError as err:
         raise _misfit(str(err)) from err
+
+
+def _holds(target: pl.DataType, source: pl.DataType) -> bool:
+    """Whether a column inferred as ``target`` (the probe's) takes a page's ``source`` column
+    without changing a value: where inference would have kept ``target`` over both (integers
+    in floats, dates in timestamps, anything in text), or a nested type cast strictly.
+
+    Found by the outside trial: a timestamp cast into the probe's Date lost its time, a text
+    ``"7"`` became 7 and ``"1e400"`` infinity, each where ``calls()`` widens the column.
+    """
+    import polars as pl
+
+    if source == pl.Null or target == pl.String:
+        return True
+    if source.is_integer() and target.is_float():
+        return True
+    if source == pl.Date and isinstance(target, pl.Datetime):
+        return True
+    # Forced (schema=) columns arrive in their own type; nested ones are cast strictly.
+    return source.is_nested() or target.is_nested()
 
 
 def _misfit(why: str) -> DecodeError:

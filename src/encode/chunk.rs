@@ -131,7 +131,7 @@ impl PushPlan {
                     .collect::<Result<Vec<_>>>()
             })
             .collect::<Result<Vec<_>>>()?;
-        check_values(&batches)?;
+        check_values(&batches, &zone)?;
         let keys = key_values(&batches, key_index, options.target)?;
         let offsets = row_offsets(&batches);
         let selection =

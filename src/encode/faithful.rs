@@ -11,10 +11,12 @@
 //!   "leave unchanged" (found by the outside trial: a push reported such cells updated).
 
 use arrow_array::cast::AsArray;
+use arrow_array::timezone::Tz;
 use arrow_array::types::{Float16Type, Float32Type, Float64Type, Int64Type};
 use arrow_array::{Array, ArrowPrimitiveType, OffsetSizeTrait, RecordBatch};
 use arrow_cast::cast;
 use arrow_schema::{DataType, Field, Schema, TimeUnit};
+use chrono::Datelike;
 
 use crate::error::{Error, Result};
 
@@ -68,11 +70,11 @@ impl Bad {
 /// to 9999 anywhere in `batches` (lists, structs and dictionary values included), naming the
 /// column and the first such row. One pass for every value check, so top-level and nested
 /// values cannot be held to different rules.
-pub fn check_values(batches: &[RecordBatch]) -> Result<()> {
+pub fn check_values(batches: &[RecordBatch], zone: &Tz) -> Result<()> {
     let mut offset = 0;
     for batch in batches {
         for (field, column) in batch.schema().fields().iter().zip(batch.columns()) {
-            let Some(marks) = marks(column.as_ref()) else {
+            let Some(marks) = marks(column.as_ref(), zone) else {
                 continue;
             };
             if let Some((row, bad)) = marks.iter().enumerate().find(|(_, b)| **b != Bad::Fine) {
@@ -90,9 +92,12 @@ const LAST_SECOND: i64 = 253_402_300_799;
 
 /// Per value of a date or timestamp array, whether it lies outside years 1 to 9999: chrono
 /// cannot represent some of those at all (they would be written as `null`), and the API's form
-/// has no spelling for the rest. A zone-aware timestamp is written on the tenant's wall clock,
-/// up to a day from its UTC instant, so it is held a day inside those years.
-fn years(array: &dyn Array) -> Option<Vec<Bad>> {
+/// has no spelling for the rest. A zone-aware timestamp is written on the tenant's wall clock
+/// (`zone`), up to a day from its UTC instant: within a day of the edges it is converted as the
+/// writer converts it, so `9999-12-31 23:59:59 UTC` pushed to a UTC tenant goes out, and only a
+/// wall-clock value outside the years is refused (found by the outside trial: a whole day of
+/// margin was refused whatever the zone).
+fn years(array: &dyn Array, zone: &Tz) -> Option<Vec<Bad>> {
     let (bad, per_second, zoned) = match array.data_type() {
         DataType::Date32 => (Bad::DateOutsideYears, None, false),
         DataType::Date64 => (Bad::DateOutsideYears, Some(1_000), false),
@@ -107,12 +112,29 @@ fn years(array: &dyn Array) -> Option<Vec<Bad>> {
         }
         _ => return None,
     };
-    let margin = if zoned { 86_400 } else { 0 };
-    let (low, high) = (FIRST_SECOND + margin, LAST_SECOND - margin);
-    let range = match per_second {
-        None => low.div_euclid(86_400)..=high.div_euclid(86_400),
+    let units = |margin: i64| match per_second {
+        None => {
+            (FIRST_SECOND + margin).div_euclid(86_400)..=(LAST_SECOND - margin).div_euclid(86_400)
+        }
         // Saturating: nanoseconds cover only 1677 to 2262, well inside.
-        Some(per) => low.saturating_mul(per)..=high.saturating_mul(per).saturating_add(per - 1),
+        Some(per) => {
+            (FIRST_SECOND + margin).saturating_mul(per)
+                ..=(LAST_SECOND - margin)
+                    .saturating_mul(per)
+                    .saturating_add(per - 1)
+        }
+    };
+    // Zone-aware: certainly inside a day in from the edges, certainly outside a day beyond them.
+    let (sure, possible) = match zoned {
+        true => (units(86_400), units(-86_400)),
+        false => (units(0), units(0)),
+    };
+    let per = per_second.unwrap_or(1);
+    let on_wall_clock = |v: i64| {
+        let nanos = v.rem_euclid(per) * (1_000_000_000 / per);
+        chrono::DateTime::from_timestamp(v.div_euclid(per), nanos as u32)
+            .map(|at| at.with_timezone(zone).naive_local().year())
+            .is_some_and(|year| (1..=9999).contains(&year))
     };
     // Each of these types is days or units since 1970, as Int64 without a change of value.
     let values = cast(array, &DataType::Int64).ok()?;
@@ -121,27 +143,31 @@ fn years(array: &dyn Array) -> Option<Vec<Bad>> {
             .as_primitive::<Int64Type>()
             .values()
             .iter()
-            .map(|v| if range.contains(v) { Bad::Fine } else { bad })
+            .map(|&v| match () {
+                _ if sure.contains(&v) => Bad::Fine,
+                _ if possible.contains(&v) && on_wall_clock(v) => Bad::Fine,
+                _ => bad,
+            })
             .collect(),
     )
 }
 
 /// Per row of `array`, whether a valid row holds a value [`check_values`] refuses (at any
 /// depth); `None` when its type has no floats, dates or timestamps at all.
-fn marks(array: &dyn Array) -> Option<Vec<Bad>> {
+fn marks(array: &dyn Array, zone: &Tz) -> Option<Vec<Bad>> {
     let mut marks = match array.data_type() {
         DataType::Float16 => floats::<Float16Type>(array, f64::from),
         DataType::Float32 => floats::<Float32Type>(array, f64::from),
         DataType::Float64 => floats::<Float64Type>(array, |v| v),
-        DataType::Date32 | DataType::Date64 | DataType::Timestamp(_, _) => years(array)?,
-        DataType::List(_) => lists::<i32>(array)?,
-        DataType::LargeList(_) => lists::<i64>(array)?,
+        DataType::Date32 | DataType::Date64 | DataType::Timestamp(_, _) => years(array, zone)?,
+        DataType::List(_) => lists::<i32>(array, zone)?,
+        DataType::LargeList(_) => lists::<i64>(array, zone)?,
         DataType::Struct(_) => {
             let children: Vec<Vec<Bad>> = array
                 .as_struct()
                 .columns()
                 .iter()
-                .filter_map(|c| marks(c))
+                .filter_map(|c| marks(c, zone))
                 .collect();
             if children.is_empty() {
                 return None;
@@ -161,7 +187,7 @@ fn marks(array: &dyn Array) -> Option<Vec<Bad>> {
             if dict.values().is_empty() {
                 return None;
             }
-            let values = marks(dict.values().as_ref())?;
+            let values = marks(dict.values().as_ref(), zone)?;
             dict.normalized_keys()
                 .iter()
                 .map(|k| values.get(*k).copied().unwrap_or(Bad::Fine))
@@ -191,9 +217,9 @@ fn floats<T: ArrowPrimitiveType>(array: &dyn Array, to_f64: fn(T::Native) -> f64
         .collect()
 }
 
-fn lists<O: OffsetSizeTrait>(array: &dyn Array) -> Option<Vec<Bad>> {
+fn lists<O: OffsetSizeTrait>(array: &dyn Array, zone: &Tz) -> Option<Vec<Bad>> {
     let list = array.as_list::<O>();
-    let items = marks(list.values().as_ref())?;
+    let items = marks(list.values().as_ref(), zone)?;
     Some(
         list.offsets()
             .windows(2)

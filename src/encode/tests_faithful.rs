@@ -178,11 +178,48 @@ fn dates_and_timestamps_outside_years_1_to_9999_are_refused_with_their_row() {
     }
     let millis: ArrayRef = Arc::new(Date64Array::from(vec![Some(0), None, Some(1 << 62)]));
     assert!(refused(millis, false).contains("a date outside"));
-    let zoned: ArrayRef = Arc::new(
-        TimestampMillisecondArray::from(vec![Some(0), None, Some(253_402_300_799_000)])
-            .with_timezone("UTC"),
-    );
-    assert!(refused(zoned, false).contains("a timestamp outside"));
+    // Zone-aware: refused only where the tenant's wall clock leaves the years (found by the
+    // outside trial: a whole day of margin was refused whatever the zone).
+    let zoned = |millis: i64| -> ArrayRef {
+        Arc::new(
+            TimestampMillisecondArray::from(vec![Some(0), None, Some(millis)]).with_timezone("UTC"),
+        )
+    };
+    let pushed_in = |column: ArrayRef, zone: &str| {
+        let batch =
+            RecordBatch::try_from_iter(vec![("call_id", ids(&[1, 2, 3])), ("v", column)]).unwrap();
+        let options = EncoderOptions {
+            timezone: Some(zone.into()),
+            ..EncoderOptions::new(Target::Calls)
+        };
+        PushPlan::new(vec![batch], options)
+            .map(|plan| String::from_utf8(plan.encode(0).unwrap().to_vec()).unwrap())
+    };
+    let last = 253_402_300_799_000; // 9999-12-31 23:59:59 UTC
+    let first = -62_135_596_800_000; // 0001-01-01 00:00:00 UTC
+    for (millis, zone, sent) in [
+        (last, "UTC", Some("9999-12-31 23:59:59")),
+        (
+            last - 9 * 3_600_000,
+            "Asia/Tokyo",
+            Some("9999-12-31 23:59:59"),
+        ),
+        (last, "America/New_York", Some("9999-12-31 18:59:59")),
+        (first, "UTC", Some("0001-01-01 00:00:00")),
+        (last, "Asia/Tokyo", None),
+        (last - 9 * 3_600_000 + 1_000, "Asia/Tokyo", None),
+        (first, "America/New_York", None),
+        (last + 1_000, "UTC", None),
+        (last + 2 * 86_400_000, "America/New_York", None),
+    ] {
+        match (pushed_in(zoned(millis), zone), sent) {
+            (Ok(body), Some(sent)) => assert!(body.contains(sent), "{millis} {zone}: {body}"),
+            (Err(Error::Encode { reason, .. }), None) => {
+                assert!(reason.contains("a timestamp outside"), "{reason}")
+            }
+            (other, _) => panic!("{millis} in {zone}: {:?}", other.map_err(|e| e.to_string())),
+        }
+    }
     // Nested: inside a list, a struct and a dictionary's values, named by the top-level row.
     let mut list = ListBuilder::new(arrow_array::builder::Date32Builder::new());
     list.append_value([Some(0)]);
