@@ -4,9 +4,11 @@ push_updates, partial failures leave a file to resume from, errors are one line.
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -219,6 +221,65 @@ def test_errors_are_one_line_and_never_show_the_key(env, tmp_path):
     assert done.returncode == 1 and "Traceback" in done.stderr
     done = run_cli("fetch", "calls", "--start-date", "2025-02-30", "-o", "-", env=env)
     assert done.returncode == 1 and "start_date" in done.stderr
+
+
+@pytest.fixture(scope="module")
+def slow_emu() -> Iterator[Emulator]:
+    """A tenant whose fetch takes seconds: time to stop the command mid-way."""
+    with Emulator(calls=40_000, reps=10, seed=3, latency=0.2) as emu:
+        yield emu
+
+
+@pytest.mark.parametrize(
+    ("signum", "status", "says"),
+    [(signal.SIGINT, 130, "interrupted"), (signal.SIGTERM, 143, "terminated")],
+)
+@pytest.mark.parametrize("ext", ["parquet", "csv", "arrow"])
+def test_a_stopped_fetch_leaves_no_file_and_says_so(slow_emu, tmp_path, ext, signum, status, says):
+    """Found by the outside trial: SIGTERM ended the process at once and left
+    ``.calls.parquet.converz-tmp*`` behind, where Ctrl-C cleaned up."""
+    env = {**os.environ, "CONVERZ_BASE_URL": slow_emu.url, "CONVERZ_API_KEY": slow_emu.api_key}
+    out = tmp_path / f"calls.{ext}"
+    command = [sys.executable, "-m", "converz", "fetch", "calls", "--page-size", "200", "-q"]
+    with subprocess.Popen(
+        [*command, "-o", str(out)], env=env, stderr=subprocess.PIPE, text=True
+    ) as child:
+        deadline = time.monotonic() + 60
+        while not list(tmp_path.glob(".*converz-tmp*")):  # pages are being written
+            assert child.poll() is None and time.monotonic() < deadline
+            time.sleep(0.02)
+        child.send_signal(signum)
+        _, stderr = child.communicate(timeout=30)
+    assert child.returncode == status, stderr
+    assert stderr.strip().splitlines() == [f"converz: {says}"]
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_the_sigterm_handler_is_the_commands_only_while_it_runs(env, tmp_path):
+    seen = []
+
+    def spy(_args):
+        seen.append(signal.getsignal(signal.SIGTERM))
+        return 0
+
+    before = signal.getsignal(signal.SIGTERM)
+    from converz._cli import _guard
+
+    assert _guard(spy)(None) == 0
+    assert seen[0] not in (before, signal.SIG_DFL, signal.SIG_IGN)
+    assert signal.getsignal(signal.SIGTERM) is before
+
+
+def test_the_emulator_command_still_stops_on_sigterm():
+    with subprocess.Popen(
+        [sys.executable, "-m", "converz", "emulator", "--calls", "100", "--port", "0"],
+        stdout=subprocess.PIPE,
+        text=True,
+    ) as server:
+        assert server.stdout is not None
+        assert any(line.startswith("Ctrl-C to stop") for line in server.stdout)
+        server.terminate()
+        assert server.wait(timeout=30) == 0
 
 
 def test_an_output_path_that_cannot_be_written_fails_before_any_request(

@@ -7,6 +7,8 @@ import datetime as dt
 import decimal
 import os
 import signal
+import subprocess
+import sys
 import threading
 import time
 
@@ -395,6 +397,35 @@ def test_a_lazy_frame_or_a_column_is_refused_saying_what_to_pass(write_emulator,
             client.push_updates(make())
     assert info.value.parameter == "df"
     assert write_emulator.wire_stats()["responses"] == before
+
+
+@pytest.mark.parametrize(
+    ("frame", "column", "where"),
+    [
+        ("pl.DataFrame({'call_id': [1], 'a\\x00b': [1]})", "'a\\x00b'", "its name"),
+        (
+            "pl.DataFrame({'call_id': [1], 's': [[{'a\\x00b': 1}]]})",
+            "'s'",
+            "the name of a field inside",
+        ),
+    ],
+)
+def test_a_nul_in_a_polars_name_is_refused_before_polars_exports_it(frame, column, where):
+    """Found by the outside trial: polars panics exporting such a name over the Arrow C data
+    interface, where it cannot unwind, and the process aborts. In a child process, so the
+    crash (without the check) fails this test instead of ending the run."""
+    code = f"""
+import converz, polars as pl
+client = converz.Client(api_key="k", base_url="http://127.0.0.1:9/api/v1", progress=False)
+try:
+    client.push_updates({frame})
+except converz.InvalidParameterError as err:
+    print(err.parameter, str(err).splitlines()[0])
+"""
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-400:]
+    assert done.stdout.startswith(f"df column {column}: {where}"), done.stdout
+    assert "holds a NUL character" in done.stdout
 
 
 def _stop_a_slow_push(emu: Emulator, how: str, ids: list[int]) -> BaseException:

@@ -162,6 +162,59 @@ def test_split_into_parts_tiles_the_seconds(start, length, parts):
         assert a.after <= a.before
 
 
+@settings(max_examples=40, deadline=None, derandomize=True, database=None)
+@given(
+    start=st.datetimes(dt.datetime(2025, 1, 1), dt.datetime(2025, 9, 1)),
+    length=st.integers(0, 5 * 86_400_000_000),
+    parts=st.integers(1, 50),
+)
+def test_split_counts_the_whole_seconds_the_api_is_asked_for(start, length, parts):
+    # The API's bounds are inclusive seconds: a fractional after= rounds up, before= down.
+    q = CallsQuery(after=start, before=start + dt.timedelta(microseconds=length))
+    first = q.after.replace(microsecond=0) + dt.timedelta(seconds=q.after.microsecond > 0)
+    last = q.before.replace(microsecond=0)
+    seconds = int((last - first).total_seconds()) + 1
+    if parts > seconds:
+        with pytest.raises(converz.InvalidParameterError) as err:
+            q.split(parts=parts)
+        if seconds >= 1:
+            assert f"the {seconds} whole seconds" in str(err.value)
+        return
+    pieces = q.split(parts=parts)
+    assert len(pieces) == parts
+    assert pieces[0].after == first and pieces[-1].before == last
+    for a, b in zip(pieces, pieces[1:]):
+        assert b.after == a.before + dt.timedelta(seconds=1)
+
+
+def test_split_counts_the_seconds_after_rounding_the_trials_range():
+    q = CallsQuery(after="2025-07-01 10:15:07.5", before="2025-07-01 10:15:09")
+    with pytest.raises(converz.InvalidParameterError, match="the 2 whole seconds"):
+        q.split(parts=7)
+    assert [(p.after.second, p.before.second) for p in q.split(parts=2)] == [(8, 8), (9, 9)]
+    # Dates and times together: the later lower bound and the earlier upper bound hold.
+    both = CallsQuery(start_date="2025-07-02", after="2025-07-01 10:00", end_date="2025-07-02")
+    halves = both.split(parts=2)
+    assert halves[0].after == dt.datetime(2025, 7, 2) and halves[1].after.hour == 12
+
+
+def test_split_of_a_fractional_after_keeps_its_seconds_rows_out(client):
+    # A row at T is outside after=T+0.5s; the first part must not start at T again.
+    times = client.calls(columns=["call_id", "start_time"]).to_polars()["start_time"]
+    at = times[100]
+    q = CallsQuery(
+        after=at + dt.timedelta(milliseconds=500),
+        before=at + dt.timedelta(hours=6),
+        columns=["call_id", "start_time"],
+    )
+    whole = client.calls(q).to_polars()
+    for parts in (1, 2, 3):
+        union = pl.concat([client.calls(p).to_polars() for p in q.split(parts=parts)])
+        assert union["call_id"].is_unique().all()
+        assert union.sort("call_id").equals(whole.sort("call_id")), parts
+    assert at not in whole["start_time"].to_list()
+
+
 @pytest.mark.parametrize("split", [{"by": "day"}, {"by": "week"}, {"by": "month"}, {"parts": 7}])
 def test_partitions_fetch_exactly_the_whole_query(client, split):
     q = CallsQuery(start_date="2025-07-20", end_date="2025-09-10", columns=["call_id", "date"])

@@ -185,6 +185,32 @@ def test_a_wrong_typed_argument_writes_nothing_and_sends_nothing(emu, tmp_path):
     assert state["query"]["campaign"] == ["sales"]
 
 
+def test_an_end_date_before_the_runs_first_day_says_that_day_comes_from_the_watermark(
+    emu, tmp_path
+):
+    """Found by the outside trial: "invalid parameter `start_date`: start_date=2025-09-27 is
+    after end_date=2025-09-15 ... fix the parameter", where the caller gave 2025-09-01."""
+    client = emu.client(progress=False)
+    first = sync_calls(client, tmp_path, start_date=START, end_date=FIRST_END)
+    since = first.watermark.date() - dt.timedelta(days=3)
+    early = since - dt.timedelta(days=5)
+    before, sent = _snapshot(tmp_path), emu.wire_stats()["responses"]
+    with pytest.raises(converz.InvalidParameterError) as err:
+        sync_calls(client, tmp_path, start_date=START, end_date=early)
+    message = str(err.value)
+    assert err.value.parameter == "end_date"
+    assert f"end_date={early} is before {since}, the first day this run fetches" in message
+    assert f"watermark ({first.watermark.isoformat(sep=' ')}" in message
+    assert "overlap_days=3" in message and "start_date=" not in message.split("hint")[0]
+    assert f"an end_date on or after {since}" in message and "full_refresh=True" in message
+    assert _snapshot(tmp_path) == before and emu.wire_stats()["responses"] == sent
+    # Both ways out the hint names work.
+    assert sync_calls(client, tmp_path, start_date=START, end_date=since).fetched_from == since
+    rebuilt = sync_calls(client, tmp_path, start_date=START, end_date=early, full_refresh=True)
+    assert rebuilt.fetched_from == dt.date.fromisoformat(START)
+    same(dataset(tmp_path, "parquet"), api(client, end_date=early.isoformat()))
+
+
 @pytest.mark.parametrize(
     ("filters", "fingerprint"),
     [

@@ -4,12 +4,39 @@ from __future__ import annotations
 
 import re
 import sys
+import urllib.parse
+from collections.abc import Iterator
 
 import polars as pl
 import pytest
+from hostile_support import RawServer, Request, response
 
 import converz
 from converz.testing import Emulator
+
+
+def one_page(body: bytes) -> RawServer:
+    """A server whose listing is `body` on page 1 and empty after it."""
+
+    def respond(request: Request) -> bytes:
+        page = urllib.parse.parse_qs(urllib.parse.urlsplit(request.target).query).get("page")
+        return response("200 OK", body if page == ["1"] else b"[]")
+
+    return RawServer(respond)
+
+
+@pytest.fixture
+def served() -> Iterator[RawServer]:
+    # \u001b is ESC; the text is what a hostile server (or a hostile row) could hold.
+    rows = (
+        b'[{"call_id":1,"x":"\\u001b[2J\\u001b]0;owned\\u0007\\u001b[31mRED\\nline\\ttab\\r",'
+        b'"\\u001b[1mname":"\\u202eevil\\u2028"},'
+        b'{"call_id":2,"x":"\xc3\xa9t\xc3\xa9 \xf0\x9f\x98\x80\xe2\x80\x8d\xf0\x9f\x91\x8d",'
+        b'"\\u001b[1mname":"a\\\\b"}]'
+    )
+    server = one_page(rows)
+    yield server
+    server.stop()
 
 
 @pytest.fixture(scope="module")
@@ -22,7 +49,8 @@ def test_repr_shows_shape_first_and_last_rows(calls: converz.Table) -> None:
     df = calls.to_polars()
     first = text.splitlines()[0]
     assert re.fullmatch(
-        rf"converz\.Table: {df.height:,} rows \u00d7 20 columns, \d+ pages?, \d+\.\d\d s", first
+        rf"converz\.Table: {df.height:,} rows \u00d7 20 columns, \d+ page requests?, \d+\.\d\d s",
+        first,
     )
     ids = df["call_id"].to_list()
     for shown in ids[:5] + ids[-5:]:
@@ -49,8 +77,8 @@ def test_small_tables_show_every_row(client: converz.Client) -> None:
 
 def test_summary_counts_pages_seconds_and_warnings(calls: converz.Table) -> None:
     table = converz.Table(calls._raw, ["first", "second"], elapsed=1.234, pages=3)
-    assert "3 pages, 1.23 s, 2 warnings" in repr(table).splitlines()[0]
-    assert "3 pages, 1.23 s, 2 warnings" in table._repr_html_()
+    assert "3 page requests, 1.23 s, 2 warnings" in repr(table).splitlines()[0]
+    assert "3 page requests, 1.23 s, 2 warnings" in table._repr_html_()
     assert "second" in table._repr_html_()
 
 
@@ -83,8 +111,56 @@ def test_a_fetch_counts_the_pages_it_read(client: converz.Client) -> None:
     # already in flight past it.
     assert table.pages is not None
     assert full_pages + 1 <= table.pages <= full_pages + 1 + client._raw.max_concurrency
-    assert f"{table.pages} pages" in repr(table).splitlines()[0]
+    assert f"{table.pages} page requests" in repr(table).splitlines()[0]
     assert client.report(groupby="campaign").pages == 1
+
+
+def test_the_page_count_is_called_requests_as_it_counts_the_end_too(served: RawServer) -> None:
+    # Two rows on one page, but the listing's end is confirmed by more requests: the repr
+    # names what it counts, so "3 pages" never stands for a one-page listing.
+    table = served.client().calls()
+    assert table.num_rows == 2 and table.pages is not None
+    # Answered requests: those cancelled in flight once the end was known are not counted.
+    assert 2 <= table.pages <= sum(1 for r in served.requests if r.method == "GET")
+    first = repr(table).splitlines()[0]
+    assert f", {table.pages} page requests, " in first and " pages," not in first
+
+
+def test_repr_escapes_control_characters_and_keeps_other_text(served: RawServer) -> None:
+    table = served.client().calls()
+    text = repr(table)
+    # No control character reaches the terminal: ESC, BEL, CR, tabs, bidi overrides, U+2028.
+    assert not [ch for ch in text if ch != "\n" and (ord(ch) < 32 or 0x7F <= ord(ch) < 0xA0)]
+    assert "\u202e" not in text and "\u2028" not in text
+    assert text.count("\n") == len(text.splitlines()) - 1  # only the box's own lines
+    assert "\\x1b[2J\\x1b]0;" in text  # cut at the cell's width, escaped as Python spells it
+    assert "\\x1b[1mname" in text and "\\u202eevil\\u2028" in text
+    # Ordinary text looks as it is: accents, emoji with their joiner, a backslash.
+    assert "\u00e9t\u00e9 \U0001f600\u200d\U0001f44d" in text and "a\\b" in text
+    # The plain form (neither pyarrow nor polars) escapes the column names too.
+    plain = converz.Table(table._raw)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setitem(sys.modules, "pyarrow", None)
+        patch.setitem(sys.modules, "polars", None)
+        listing = repr(plain)
+    assert "  \\x1b[1mname: Utf8" in listing and "\x1b" not in listing
+    # The notebook's HTML shows the same escapes.
+    assert "\x1b" not in table._repr_html_() and "\\x1b[1mname" in table._repr_html_()
+
+
+def test_a_nul_in_a_column_name_is_refused_before_any_library_reads_it() -> None:
+    server = one_page(b'[{"call_id":1,"a\\u0000b":5},{"call_id":2,"a\\u0000b":6}]')
+    try:
+        table = server.client().calls()
+    finally:
+        server.stop()
+    assert table.column_names == ["call_id", "a\x00b"]
+    for read in (table.to_polars, table.to_arrow, table.to_pandas, lambda: pl.DataFrame(table)):
+        with pytest.raises(converz.InvalidParameterError, match=r"'a\\x00b'.*NUL") as err:
+            read()
+        assert err.value.parameter == "a\x00b" and "columns=" in str(err.value)
+    # The repr cannot show rows no library can read; it lists the columns, escaped.
+    assert repr(table).splitlines()[1:] == ["  call_id: Int64", "  a\\x00b: Int64"]
 
 
 def test_a_stream_is_an_iterator_that_resumes_where_it_stopped(client: converz.Client) -> None:

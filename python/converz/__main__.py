@@ -36,15 +36,16 @@ def _emulator(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         # A usage error, not a crash: argparse's message and exit status 2, naming the flag.
         flag = f"--{err.parameter.replace('_', '-')}: " if err.parameter else ""
         parser.error(f"{flag}{err}")
+    stop = threading.Event()
+    # Handled explicitly: a shell without job control starts background commands with SIGINT
+    # ignored, and Python then never raises KeyboardInterrupt. Set before the lines below, so
+    # a caller that signals as soon as it has read them stops the server cleanly.
+    for name in ("SIGINT", "SIGTERM"):
+        signal.signal(getattr(signal, name), lambda *_: stop.set())
     print(f"Converz emulator serving {args.calls:,} calls and {args.reps:,} reps")
     print(f"  CONVERZ_BASE_URL={emu.url}")
     print(f"  CONVERZ_API_KEY={emu.api_key}")
     print("Ctrl-C to stop.", flush=True)
-    stop = threading.Event()
-    # Handled explicitly: a shell without job control starts background commands with SIGINT
-    # ignored, and Python then never raises KeyboardInterrupt.
-    for name in ("SIGINT", "SIGTERM"):
-        signal.signal(getattr(signal, name), lambda *_: stop.set())
     while not stop.wait(0.5):
         pass
     emu.stop()

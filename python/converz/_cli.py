@@ -3,13 +3,18 @@
 Configuration comes from ``CONVERZ_API_KEY`` and ``CONVERZ_BASE_URL`` (or ``--base-url`` /
 ``--tenant``); the key is never printed. Progress goes to stderr when it is a terminal. An error
 prints one line (the message and its hint) and exits 1; ``--debug`` shows the traceback.
+Ctrl-C exits 130 and SIGTERM 143, each after the command cleaned up (no temporary file left).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import signal
 import sys
+import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Callable, Optional, Union
 
@@ -205,15 +210,55 @@ def add_commands(commands: Any) -> None:
         options(parser, formatter)
 
 
+class _Terminated(KeyboardInterrupt):
+    """SIGTERM, raised where a Ctrl-C would be, so the command stops the same way."""
+
+
+# The shell's status for a command ended by a signal: 128 + its number.
+_EXIT_INTERRUPTED = 128 + signal.SIGINT
+_EXIT_TERMINATED = 128 + signal.SIGTERM
+
+
+def _on_sigterm(signum: int, frame: Any) -> None:
+    raise _Terminated
+
+
+@contextlib.contextmanager
+def _sigterm_as_interrupt() -> Iterator[None]:
+    """While the command runs, SIGTERM stops it as Ctrl-C does, then the old handler is back.
+
+    By default SIGTERM ends the process at once: no ``finally`` runs, and a fetch leaves its
+    temporary file behind. Raised as a :class:`KeyboardInterrupt`, it takes Ctrl-C's path
+    through the core (requests cancelled, the file's temporary removed, a push's result
+    kept). Signal handlers can only be set in the main thread; elsewhere nothing changes.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, _on_sigterm)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def _guard(run: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
-    """One clear line and exit status 1 on errors; the traceback only with ``--debug``."""
+    """One clear line and exit status 1 on errors; the traceback only with ``--debug``.
+
+    Ctrl-C exits 130 and SIGTERM 143 (as the shell reports a command killed by either), each
+    with one line, after the command has cleaned up.
+    """
 
     def guarded(args: argparse.Namespace) -> int:
         try:
-            return run(args)
+            with _sigterm_as_interrupt():
+                return run(args)
+        except _Terminated:
+            print("converz: terminated", file=sys.stderr)
+            return _EXIT_TERMINATED
         except KeyboardInterrupt:
             print("converz: interrupted", file=sys.stderr)
-            return 130
+            return _EXIT_INTERRUPTED
         except Exception as err:
             if args.debug:
                 raise

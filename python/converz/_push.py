@@ -55,6 +55,7 @@ def arrow_input(data: Any) -> Any:
     if module == "polars" and hasattr(data, "with_columns"):
         import polars as pl
 
+        _check_polars_names(pl, data.schema)
         nulls = [name for name, dtype in data.schema.items() if dtype == pl.Null]
         if nulls:
             # polars exports a Null column with a buffer the Arrow C data interface does not
@@ -68,6 +69,32 @@ def arrow_input(data: Any) -> Any:
         "Table/RecordBatch/RecordBatchReader, a converz.Table, or any Arrow PyCapsule exporter",
         parameter="df",
     )
+
+
+def _check_polars_names(pl: Any, schema: Any) -> None:
+    """Refuses a polars frame with a NUL character in a column or struct field name.
+
+    polars aborts the whole process exporting such a name over the Arrow C data interface (a
+    panic it cannot unwind, in its own code, before converz sees the data), so the frame's
+    schema is read first, which exports nothing.
+    """
+    for name, dtype in schema.items():
+        if "\x00" in name or _nul_in_fields(pl, dtype):
+            where = "its name" if "\x00" in name else "the name of a field inside it"
+            raise InvalidParameterError(
+                f"column {name!r}: {where} holds a NUL character (\\x00), which polars cannot "
+                "export (it would abort the process)",
+                parameter="df",
+                hint="rename it first (df.rename)",
+            )
+
+
+def _nul_in_fields(pl: Any, dtype: Any) -> bool:
+    """Whether a nested polars type (struct, list, array) has a field name with a NUL."""
+    if isinstance(dtype, pl.Struct):
+        return any("\x00" in f.name or _nul_in_fields(pl, f.dtype) for f in dtype.fields)
+    inner = getattr(dtype, "inner", None)
+    return inner is not None and _nul_in_fields(pl, inner)
 
 
 def push_arguments(

@@ -391,31 +391,45 @@ class CallsQuery(_Query):
             raise InvalidParameterError(f"parts={parts!r}: expected an int >= 1", parameter="parts")
         first, last = self._time_range()
         seconds = int((last - first).total_seconds()) + 1
+        if seconds < 1:
+            raise InvalidParameterError(
+                f"the range {first} \u2026 {last} holds no whole second (after= rounds up to "
+                "the next second, before= down), so it has no part to split",
+                parameter="parts",
+            )
         if parts > seconds:
             raise InvalidParameterError(
-                f"parts={parts} is more than the {seconds} seconds in the range", parameter="parts"
+                f"parts={parts} is more than the {seconds} whole seconds in the range "
+                f"{first} \u2026 {last}",
+                parameter="parts",
             )
         bounds = [first + _dt.timedelta(seconds=seconds * i // parts) for i in range(parts + 1)]
         for low, high in zip(bounds, bounds[1:]):
             yield low, high - _dt.timedelta(seconds=1)
 
     def _time_range(self) -> tuple[_dt.datetime, _dt.datetime]:
-        first = self.after or (
-            _dt.datetime.combine(self.start_date, _dt.time()) if self.start_date else None
-        )
-        last = self.before or (
-            _dt.datetime.combine(self.end_date, _dt.time(23, 59, 59)) if self.end_date else None
-        )
-        if first is None or last is None:
+        """The first and last whole second the query covers, as the API is asked for them.
+
+        Both bounds of each side count (the rows must be on or after ``start_date`` *and*
+        ``after``). The API's bounds are inclusive seconds, so a fractional ``after`` rounds up
+        (a row at 10:15:07 is before 10:15:07.5) and a fractional ``before`` rounds down, as
+        the core sends them.
+        """
+        lows = [self.after] if self.after else []
+        if self.start_date:
+            lows.append(_dt.datetime.combine(self.start_date, _dt.time()))
+        highs = [self.before] if self.before else []
+        if self.end_date:
+            highs.append(_dt.datetime.combine(self.end_date, _dt.time(23, 59, 59)))
+        if not lows or not highs:
             raise InvalidParameterError(
                 "split(parts=...) needs a bounded range: start_date/after and end_date/before",
                 parameter="parts",
             )
-        # Whole seconds: the API's bounds have second resolution.
-        first = first.replace(microsecond=0)
-        if last.microsecond:
-            last = last.replace(microsecond=0)
-        return max(first, first), last
+        first, last = max(lows), min(highs)
+        if first.microsecond:
+            first = first.replace(microsecond=0) + _dt.timedelta(seconds=1)
+        return first, last.replace(microsecond=0)
 
 
 class RepsQuery(_Query):

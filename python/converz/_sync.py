@@ -210,6 +210,30 @@ def _fetch_start(
     return max(since, start_date) if start_date else since
 
 
+def _check_end(
+    state: Optional[dict[str, Any]],
+    since: Optional[_dt.date],
+    end_date: Optional[_dt.date],
+    overlap_days: int,
+) -> None:
+    """Refuses an ``end_date`` before the first day a later run fetches, saying why.
+
+    That day is not the caller's ``start_date`` but the dataset's watermark less
+    ``overlap_days``, so the query's own "start_date is after end_date" would name a date
+    the caller never gave. (A first run's start_date and end_date are checked by the query.)
+    """
+    if state is None or since is None or end_date is None or since <= end_date:
+        return
+    raise InvalidParameterError(
+        f"end_date={end_date} is before {since}, the first day this run fetches: an "
+        f"incremental run starts at the dataset's watermark ({state.get('watermark')}, the "
+        f"latest start_time synced) less overlap_days={overlap_days}, not at start_date",
+        parameter="end_date",
+        hint=f"give an end_date on or after {since}, or full_refresh=True (--full-refresh) to "
+        "rebuild the dataset from start_date up to end_date",
+    )
+
+
 class _DayWriters:
     """Staged Parquet parts per day, with at most ``_OPEN_DAYS`` files open at once."""
 
@@ -376,7 +400,9 @@ def sync_calls(
 
     Raises:
         InvalidParameterError: The directory holds another query's dataset (or something that
-            is not a converz dataset), and ``full_refresh`` was not given; or a bad argument.
+            is not a converz dataset), and ``full_refresh`` was not given; or ``end_date`` is
+            before the day an incremental run starts (the watermark less ``overlap_days``); or a
+            bad argument.
             An argument of the wrong type is :class:`~converz.InvalidParameterTypeError`, also
             a ``TypeError``. Every argument is checked before anything is sent or written.
 
@@ -398,6 +424,7 @@ def sync_calls(
     _check_state(root, state, fingerprint, full_refresh)
     replace_all = full_refresh or state is None or state.get("watermark") is None
     since = _fetch_start(state, first_day, overlap_days, replace_all)
+    _check_end(state if not replace_all else None, since, query.get("end_date"), overlap_days)
     new_state: dict[str, Any] = {
         "version": 1,
         "format": format,

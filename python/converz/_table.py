@@ -9,8 +9,11 @@ from __future__ import annotations
 import functools
 import html
 import logging
+import unicodedata
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any, Optional, cast
+
+from converz.exceptions import InvalidParameterError
 
 if TYPE_CHECKING:
     import pandas
@@ -38,7 +41,11 @@ class Table:
         warnings: Things the fetch noticed (capped pages, rows that moved during paging, type
             conflicts). Each was also logged to the ``converz`` logger.
         elapsed: Seconds the fetch took, when known.
-        pages: Pages the fetch read, when known.
+        pages: Page requests the fetch completed, when known (the repr says "page requests").
+            The API has no total count, so this is more than the pages that held rows: it
+            also counts the page that showed the end of the listing (empty or short), pages
+            already answered past it, and pages read again (a short page confirmed, a capped
+            server re-paged, a repair pass). Retries of one page count once. A report is one.
 
     Example:
         >>> calls = client.calls(start_date="2025-07-01")  # doctest: +SKIP
@@ -63,11 +70,18 @@ class Table:
         self.pages = pages
 
     def __arrow_c_stream__(self, requested_schema: Optional[object] = None) -> object:
-        """Export the table through the Arrow PyCapsule stream interface (zero-copy)."""
+        """Export the table through the Arrow PyCapsule stream interface (zero-copy).
+
+        Raises:
+            InvalidParameterError: A column (or struct field) name holds a NUL character,
+                which the Arrow C data interface cannot carry.
+        """
+        _check_names(self._raw)
         return self._raw.__arrow_c_stream__(requested_schema)
 
     def __arrow_c_schema__(self) -> object:
         """Export the schema through the Arrow PyCapsule interface."""
+        _check_names(self._raw)
         return self._raw.__arrow_c_schema__()
 
     @property
@@ -141,7 +155,7 @@ class Table:
     def _summary(self) -> str:
         parts = [f"{_count(self.num_rows, 'row')} \u00d7 {_count(self.num_columns, 'column')}"]
         if self.pages is not None:
-            parts.append(_count(self.pages, "page"))
+            parts.append(_count(self.pages, "page request"))
         if self.elapsed is not None:
             parts.append(f"{self.elapsed:.2f} s")
         if self.warnings:
@@ -150,8 +164,10 @@ class Table:
 
     def __repr__(self) -> str:
         preview = _preview(self) if self.num_columns else None
-        if preview is None:  # neither pyarrow nor polars: the columns and their types
-            columns = "\n".join(f"  {name}: {dtype}" for name, dtype in self.schema.items())
+        if preview is None:  # no library can read it: the columns and their types
+            columns = "\n".join(
+                f"  {_printable(name)}: {_printable(dtype)}" for name, dtype in self.schema.items()
+            )
             return f"{self._summary()}\n{columns}"
         return f"{self._summary()}\n{_box(*preview)}"
 
@@ -203,7 +219,14 @@ def _rows(table: Table) -> Optional[tuple[list[dict[str, Any]], list[dict[str, A
 
 
 def _preview(table: Table) -> Optional[tuple[list[str], list[str], list[list[str]]]]:
-    """``(header, types, rows)`` as text, with ``…`` where rows or columns are left out."""
+    """``(header, types, rows)`` as text, with ``…`` where rows or columns are left out.
+
+    None when no library can read the table; the repr then lists the columns and types.
+    """
+    try:
+        _check_names(table._raw)
+    except InvalidParameterError:
+        return None  # the repr must not fail: the column list still shows the name, escaped
     rows = _rows(table)
     if rows is None:
         return None
@@ -212,7 +235,8 @@ def _preview(table: Table) -> Optional[tuple[list[str], list[str], list[list[str
     shown = names
     if len(names) > 2 * _EDGE_COLUMNS:
         shown = [*names[:_EDGE_COLUMNS], _MORE, *names[-_EDGE_COLUMNS:]]
-    types = [table.schema.get(c, "") for c in shown]
+    # A struct's type names its fields, which are the server's text too.
+    types = [_printable(table.schema.get(c, "")) for c in shown]
 
     def line(row: dict[str, Any]) -> list[str]:
         return [_MORE if c == _MORE else _cell(row.get(c)) for c in shown]
@@ -220,7 +244,8 @@ def _preview(table: Table) -> Optional[tuple[list[str], list[str], list[list[str
     body = [line(r) for r in head]
     if tail:
         body += [[_MORE] * len(shown)] + [line(r) for r in tail]
-    return shown, types, body
+    header = [c if c == _MORE else _printable(c) for c in shown]
+    return header, types, body
 
 
 def _count(n: int, noun: str) -> str:
@@ -228,9 +253,31 @@ def _count(n: int, noun: str) -> str:
 
 
 def _cell(value: Any) -> str:
-    text = "null" if value is None else str(value)
-    text = text.replace("\n", " ")
+    text = "null" if value is None else _printable(str(value))
     return text if len(text) <= _CELL_CHARS else text[: _CELL_CHARS - 1] + _MORE
+
+
+# Bidirectional overrides and isolates (format characters): they reorder the text after them
+# on screen, so a value could make the preview read as something else ("Trojan Source").
+_BIDI = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+# Control characters (C0, DEL, C1), line and paragraph separators, lone surrogates.
+_ESCAPED_CATEGORIES = frozenset({"Cc", "Zl", "Zp", "Cs"})
+
+
+def _printable(text: str) -> str:
+    r"""``text`` with the characters a terminal acts on escaped as Python spells them.
+
+    The server's text reaches the terminal through the repr: an ANSI escape sequence there
+    would recolour, move the cursor or retitle the window, and a newline would break the box.
+    So control characters read ``\x1b``, ``\n``, ``\u2028`` (as in ``repr(str)``); every
+    other character, accented letters and emoji included (with their joiners), is kept as is.
+    """
+    if text.isprintable():  # the common case, checked in C
+        return text
+    return "".join(
+        repr(ch)[1:-1] if ch in _BIDI or unicodedata.category(ch) in _ESCAPED_CATEGORIES else ch
+        for ch in text
+    )
 
 
 def _box(header: list[str], types: list[str], rows: list[list[str]]) -> str:
@@ -270,7 +317,28 @@ class _Stream:
         self._form = form
 
     def __arrow_c_stream__(self, requested_schema: Optional[object] = None) -> object:
+        _check_names(self._raw)
         return self._raw.stream_as(self._form, requested_schema)
+
+
+def _check_names(raw: Any) -> None:
+    """Refuses a table whose column or struct field names hold a NUL character.
+
+    The Arrow C data interface passes names as NUL-terminated strings, so such a name cannot
+    cross it: the core's export refuses it only once the consumer asks for the schema, which
+    then raises its own error (pyarrow's ArrowInvalid, polars' ValueError) naming no column.
+    Said here instead, before any library is handed the table.
+    """
+    for name, dtype in raw.column_types():
+        # A struct's type string spells its field names, so one test covers nested ones.
+        if "\x00" in name or "\x00" in dtype:
+            where = "its name" if "\x00" in name else "the name of a field inside it"
+            raise InvalidParameterError(
+                f"column {name!r}: {where} holds a NUL character (\\x00), which "
+                "the Arrow C data interface cannot pass to polars, pyarrow, pandas or DuckDB",
+                parameter=name,
+                hint="fetch again with columns= naming the other columns, to leave it out",
+            )
 
 
 def _large_str(pd: Any) -> bool:
