@@ -287,9 +287,10 @@ def align(df: pl.DataFrame, schema: Mapping[str, pl.DataType]) -> pl.DataFrame:
 
 
 def _holds(target: pl.DataType, source: pl.DataType) -> bool:
-    """Whether a column inferred as ``target`` (the probe's) takes a page's ``source`` column
-    without changing a value: where inference would have kept ``target`` over both (integers
-    in floats, dates in timestamps, anything in text), or a nested type cast strictly.
+    """Whether the probe's ``target`` type takes a page's ``source`` column unchanged.
+
+    That is where inference would have kept ``target`` over both (integers in floats, dates in
+    timestamps, anything in text), or a nested type, cast strictly.
 
     Found by the outside trial: a timestamp cast into the probe's Date lost its time, a text
     ``"7"`` became 7 and ``"1e400"`` infinity, each where ``calls()`` widens the column.
