@@ -301,6 +301,35 @@ def test_a_type_the_probe_could_not_see_is_refused_not_truncated(write_emulator:
     assert_frame_equal(declared.collect(), client.calls().to_polars())
 
 
+@pytest.mark.parametrize(
+    ("first", "later", "eager"),
+    [
+        # A timestamp on a later page: the probe's Date would drop its time.
+        (dt.date(2025, 3, 4), dt.datetime(2025, 3, 4, 17, 45), pl.Datetime("us")),
+        # Text on a later page: the probe's Int64 would read "7" as 7.
+        (7, "7", pl.String),
+    ],
+)
+def test_a_later_page_wider_than_the_probe_is_refused_not_cast(
+    write_emulator: Emulator, first: Any, later: Any, eager: pl.DataType
+) -> None:
+    """Found by the outside trial: later pages were cast to the probe's types, so a timestamp
+    lost its time and text became a number, with no word, where `calls()` widens the column."""
+    client = write_emulator.client(progress=False)
+    ids = client.calls(columns=["call_id"]).to_polars()["call_id"]
+    name = f"late_{type(later).__name__}"
+    client.push_updates(pl.DataFrame({"call_id": ids.head(5), name: [first] * 5}))
+    client.push_updates(pl.DataFrame({"call_id": ids.tail(5), name: [later] * 5}))
+    assert client.calls().to_polars().schema[name] == eager
+    lf = _scan.scan_calls(client)
+    assert lf.collect_schema()[name] != eager
+    with pytest.raises(converz.DecodeError, match=name):
+        lf.collect()
+    declared = _scan.scan_calls(client, schema={name: "string"})
+    got = declared.collect()[name].drop_nulls().to_list()
+    assert str(later) in [v[: len(str(later))] for v in got]
+
+
 def test_a_column_that_appears_after_the_probe_is_said_to_be_left_out(
     write_emulator: Emulator, caplog: pytest.LogCaptureFixture
 ) -> None:
