@@ -6,8 +6,9 @@
 //! `NaiveDate` construction and subtraction cost more than the rest of the value's decoding. The
 //! result equals chrono's for every 4-digit year (tested exhaustively below).
 
-/// Days since 1970-01-01 of the date `s[..10]` as `YYYY-MM-DD` (four-digit year, two-digit
-/// month and day, `-` between), or `None` if that is not the shape or not a calendar date.
+/// Days since 1970-01-01 of the date `s[..10]` as `YYYY-MM-DD` (four-digit year from 0001,
+/// two-digit month and day, `-` between), or `None` if that is not the shape or not a calendar
+/// date.
 #[inline]
 pub(crate) fn date_days(s: &[u8]) -> Option<i32> {
     let s = s.get(..10)?;
@@ -15,6 +16,12 @@ pub(crate) fn date_days(s: &[u8]) -> Option<i32> {
         return None;
     }
     let year = digits(&s[..4])?;
+    // Year 0 is no year of the API's calendar (nor of Python's `date`, which `repr` and pandas
+    // use): such a value is text, as `10000-01-01` is (found by the outside trial: a Date32 of
+    // year 0 made `repr` and `to_pandas()` raise).
+    if year == 0 {
+        return None;
+    }
     let (month, day) = (digits(&s[5..7])?, digits(&s[8..10])?);
     days_from_civil(year, month, day)
 }
@@ -84,7 +91,9 @@ mod tests {
     fn reads_only_the_documented_shape() {
         assert_eq!(date_days(b"1970-01-01"), Some(0));
         assert_eq!(date_days(b"2024-02-29 08:00:00"), Some(19_782));
-        assert_eq!(date_days(b"0000-03-01"), chrono_days(0, 3, 1));
+        // Year 0 is text, as years past 9999 are.
+        assert_eq!(date_days(b"0000-03-01"), None);
+        assert_eq!(date_days(b"0001-01-01"), chrono_days(1, 1, 1));
         for bad in [
             &b"2023-02-29"[..],
             b"2024-13-01",

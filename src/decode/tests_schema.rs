@@ -316,3 +316,26 @@ fn numbers_a_column_cannot_hold_exactly_are_warned_of() {
         assert!(t.warnings.is_empty(), "{pages:?}: {:?}", t.warnings);
     }
 }
+
+/// Found by the outside trial: `"0000-01-01"` was read as a Date32 of year 0, which Python's
+/// `date` (and so `repr` and pandas) cannot hold. Year 0 is text, with a warning, as 10000 is.
+#[test]
+fn year_zero_is_text_as_years_past_9999_are() {
+    for pages in [
+        [
+            r#"[{"d":"2025-01-01"},{"d":"0000-01-01"}]"#,
+            r#"[{"d":"2025-01-02"}]"#,
+        ],
+        [
+            r#"[{"d":"2025-01-01"}]"#,
+            r#"[{"d":"0000-01-01 00:00:00"}]"#,
+        ],
+    ] {
+        let t = table(&pages);
+        assert_eq!(type_of(&t, "d"), DataType::Utf8, "{pages:?}");
+        assert!(column_text(&t, "d")
+            .iter()
+            .any(|v| v.starts_with("0000-01-01")));
+        assert_eq!(t.warnings.len(), 1, "{:?}", t.warnings);
+    }
+}

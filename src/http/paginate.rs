@@ -328,9 +328,16 @@ impl Pager {
             };
         }
         if rows < self.page_size {
-            // Short: the end if the next page is empty; a capped server if it is not.
-            self.limit = Some(self.limit.map_or(page + 1, |l| l.min(page + 1)));
+            // Short: the end if the next page is empty; a capped server if it is not. The
+            // limit is this page's: one an earlier short page set is stale, since that page
+            // came back with more rows when read again (found by the outside trial: the
+            // stale limit kept the page after this one from being asked for, the listing
+            // ended without this page, and its rows were lost).
+            self.limit = Some(page + 1);
             self.abort_beyond(page + 1);
+            if !self.done.contains_key(&(page + 1)) && !self.aborts.contains_key(&(page + 1)) {
+                self.next_to_issue = page + 1;
+            }
             let next = self.done.get(&(page + 1))?;
             let (mut next_rows, next_completed) = (next.page.rows, next.completed);
             let mut probed = false;
@@ -380,6 +387,13 @@ impl Pager {
                 self.restart_capped(page, rows, probed);
             }
             return Some(Some(Ok(decoded)));
+        }
+        // Full: not the end. A limit at or below it was set by a short page that came back
+        // with more rows when read again: the pages after this one are wanted after all, and
+        // none is in flight (results beyond a limit are dropped as they come).
+        if self.limit.is_some_and(|limit| limit <= page) {
+            self.limit = None;
+            self.next_to_issue = page + 1;
         }
         self.hand_out(page).map(|decoded| Some(Ok(decoded)))
     }
