@@ -543,5 +543,5 @@ def test_a_push_of_a_missing_or_unreadable_file_names_it(tmp_path, monkeypatch, 
     bad.write_text("call_id,qa\n1,2\n")
     assert main(["push", str(bad)]) == 1
     err = capsys.readouterr().err
-    assert f"cannot read {bad} as a parquet file: " in err and "writing" not in err, err
+    assert f"cannot read {bad} as Parquet: " in err and "writing" not in err, err
     assert len(err.strip().splitlines()) == 1

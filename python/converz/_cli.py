@@ -490,11 +490,21 @@ def _read_input(path: Path, schema: Optional[dict[str, Any]]) -> Any:
         detail = err.message
         for prefix in (f"writing {path}: ", f"reading {path}: "):
             detail = detail.removeprefix(prefix)
-        kind = path.suffix.lstrip(".").lower()
+        kind = _FORMAT_NAMES.get(path.suffix.lower(), path.suffix)
         raise type(err)(
-            f"cannot read {path} as a {kind} file: {detail}",
-            hint=f"check that it is a {kind} file (the format follows the extension)",
+            f"cannot read {path} as {kind}: {detail}",
+            hint=f"check that the file holds {kind} (the format follows the extension)",
         ) from err
+
+
+_FORMAT_NAMES = {
+    ".parquet": "Parquet",
+    ".csv": "CSV",
+    ".ndjson": "NDJSON",
+    ".jsonl": "NDJSON",
+    ".arrow": "Arrow IPC",
+    ".feather": "Arrow IPC",
+}
 
 
 def _write_remaining(path: Path, remaining: Any) -> Path:
