@@ -4,6 +4,7 @@ push_updates, partial failures leave a file to resume from, errors are one line.
 from __future__ import annotations
 
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -18,7 +19,7 @@ from polars.testing import assert_frame_equal
 
 import converz
 from converz.__main__ import main
-from converz._cli import fetch_to_file
+from converz._cli import fetch_to_file, push_file, resume_source
 from converz.testing import Emulator
 
 FORMATS = ["parquet", "csv", "ndjson", "jsonl", "arrow", "feather"]
@@ -192,6 +193,71 @@ def test_push_partial_failure_writes_the_rest_to_resume(tmp_path, monkeypatch, c
         assert main(["push", str(remaining), "-q"]) == 0
         got = emu.client(progress=False).calls(metric=["qa_score"]).to_polars()
         assert got.filter(pl.col("qa_score") == 1.0).height == 2_500
+        # Found by the outside trial: the applied file stayed, inviting a later push of old
+        # values over newer ones.
+        assert not remaining.exists()
+        assert f"removed {remaining}" in capsys.readouterr().err
+
+
+def test_a_resumed_push_sends_only_the_rows_left_then_removes_their_file(tmp_path):
+    """Found by the outside trial: a retry pushed the whole file again, overwriting rows
+    changed since they were applied, and left the remaining file behind."""
+    with Emulator(calls=3_000, reps=20, seed=5) as emu:
+        ids = _ids(emu, 2_500)
+        path = tmp_path / "scores.parquet"
+        pl.DataFrame({"call_id": ids, "qa_score": 1.0}).write_parquet(path)
+        remaining = tmp_path / "scores.remaining.parquet"
+        # One request at a time: the emulator's seeded faults then fail the same chunks each run.
+        client = emu.client(progress=False, retries=0, max_concurrency=1)
+        emu.set_faults(error_rate=0.3)
+        with pytest.raises(converz.PushError, match=r"scores\.remaining\.parquet"):
+            push_file(client, path, chunk_rows=250)
+        left = pl.read_parquet(remaining)["call_id"].to_list()
+        assert 0 < len(left) < len(ids)
+        emu.set_faults()
+        applied = sorted(set(ids) - set(left))
+        # Changed after the failed run: resuming must not write the file's old value over it.
+        client.push_updates(pl.DataFrame({"call_id": [applied[0]], "qa_score": 2.0}))
+
+        assert resume_source(path) == remaining
+        notes: list[str] = []
+        result = push_file(client, resume_source(path), on_note=notes.append)
+        assert result.rows == result.updated == len(left)
+        assert not remaining.exists() and notes == [
+            f"removed {remaining} (every row of it is applied)"
+        ]
+        assert resume_source(path) == path
+        got = client.calls(metric=["qa_score"]).to_polars().filter(pl.col("call_id").is_in(ids))
+        scores = dict(zip(got["call_id"], got["qa_score"]))
+        assert scores[applied[0]] == 2.0
+        assert all(scores[i] == 1.0 for i in ids if i != applied[0])
+
+
+def test_a_file_newer_than_its_remaining_file_is_pushed_whole_and_the_stale_file_removed(
+    tmp_path, monkeypatch, capsys
+):
+    with Emulator(calls=1_000, reps=10, seed=5) as emu:
+        ids = _ids(emu, 300)
+        path = tmp_path / "scores.parquet"
+        remaining = tmp_path / "scores.remaining.parquet"
+        pl.DataFrame({"call_id": ids[:10], "qa_score": 9.0}).write_parquet(remaining)
+        pl.DataFrame({"call_id": ids, "qa_score": 1.0}).write_parquet(path)
+        stamp = remaining.stat().st_mtime_ns
+        os.utime(remaining, ns=(stamp - 10**9, stamp - 10**9))  # written before the new input
+        assert resume_source(path) == path
+        os.utime(remaining, ns=(stamp + 10**9, stamp + 10**9))
+        assert resume_source(path) == remaining
+        # The command pushes the file it is given; a complete push removes the remaining file.
+        monkeypatch.setenv("CONVERZ_BASE_URL", emu.url)
+        monkeypatch.setenv("CONVERZ_API_KEY", emu.api_key)
+        assert main(["push", str(path), "--dry-run", "-q"]) == 0
+        assert remaining.exists()  # a dry run removes nothing
+        assert main(["push", str(path), "-q"]) == 0
+        assert not remaining.exists()
+        err = capsys.readouterr().err
+        assert f"removed {remaining} (left by an earlier push; scores.parquet was pushed" in err
+        got = emu.client(progress=False).calls(metric=["qa_score"]).to_polars()
+        assert got.filter(pl.col("qa_score") == 1.0)["call_id"].sort().to_list() == ids
 
 
 def run_cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
@@ -414,3 +480,68 @@ def test_fetch_schema_forces_column_types(env, emu, tmp_path):
     assert frame.schema["call_id"] == pl.UInt64 and frame.schema["rep_id"] == pl.String
     reference = emu.client(progress=False).calls().to_polars()
     assert frame["call_id"].cast(pl.Int64).sort().to_list() == reference["call_id"].sort().to_list()
+
+
+@pytest.mark.parametrize(
+    ("signum", "status", "says"),
+    [(signal.SIGINT, 130, "interrupted"), (signal.SIGTERM, 143, "terminated")],
+)
+def test_a_stopped_push_keeps_the_rows_left_and_says_what_was_applied(
+    tmp_path, monkeypatch, signum, status, says
+):
+    """Found by the outside trial: Ctrl-C during a push exited 130 with no remaining file and
+    no count of rows applied, although the core hands both over."""
+    with Emulator(calls=30_000, reps=10, seed=3, latency=0.05) as emu:
+        ids = _ids(emu, 20_000)
+        path = tmp_path / "p.parquet"
+        pl.DataFrame({"call_id": ids, "qa_score": 1.5}).write_parquet(path)
+        env = {**os.environ, "CONVERZ_BASE_URL": emu.url, "CONVERZ_API_KEY": emu.api_key}
+        command = [sys.executable, "-m", "converz", "push", str(path), "--chunk-rows", "100", "-q"]
+        before = emu.wire_stats()["responses"]
+        with subprocess.Popen(command, env=env, stderr=subprocess.PIPE, text=True) as child:
+            deadline = time.monotonic() + 60
+            while emu.wire_stats()["responses"] < before + 10:  # some chunks applied
+                assert child.poll() is None and time.monotonic() < deadline
+                time.sleep(0.02)
+            child.send_signal(signum)
+            _, stderr = child.communicate(timeout=30)
+        assert child.returncode == status, stderr
+        lines = stderr.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith(f"converz: {says}: the push was stopped")
+        remaining = tmp_path / "p.remaining.parquet"
+        left = pl.read_parquet(remaining)["call_id"].to_list()
+        applied = re.search(r"chunks were applied \(([\d,]+) of 20,000 rows\)", lines[0])
+        assert applied, lines[0]
+        assert 0 < int(applied[1].replace(",", "")) == len(ids) - len(left)
+        assert f"rows not known to be applied are in {remaining}" in lines[0]
+        assert f"converz push {remaining}" in lines[0]
+        # Every row not in the file was applied; pushing the file completes the push.
+        client = emu.client(progress=False)
+        got = client.calls(metric=["qa_score"]).to_polars().filter(pl.col("call_id").is_in(ids))
+        done = set(got.filter(pl.col("qa_score") == 1.5)["call_id"])
+        assert set(ids) - set(left) <= done
+        monkeypatch.setenv("CONVERZ_BASE_URL", emu.url)
+        monkeypatch.setenv("CONVERZ_API_KEY", emu.api_key)
+        assert main(["push", str(remaining), "-q"]) == 0
+        got = client.calls(metric=["qa_score"]).to_polars().filter(pl.col("call_id").is_in(ids))
+        assert got["qa_score"].to_list() == [1.5] * len(ids)
+        assert not remaining.exists()
+
+
+def test_a_push_of_a_missing_or_unreadable_file_names_it(tmp_path, monkeypatch, capsys):
+    """Found by the outside trial: "No such file or directory (os error 2)" named no path, and
+    a file that is not Parquet was reported as "writing" it."""
+    monkeypatch.setenv("CONVERZ_BASE_URL", "http://127.0.0.1:9")
+    monkeypatch.setenv("CONVERZ_API_KEY", "k")
+    missing = tmp_path / "nope.csv"
+    assert main(["push", str(missing)]) == 1
+    err = capsys.readouterr().err
+    assert f"InvalidParameterError: cannot read {missing}: no such file" in err, err
+    assert main(["push", str(tmp_path)]) == 1
+    assert "it is a folder" in capsys.readouterr().err
+    bad = tmp_path / "bad.parquet"
+    bad.write_text("call_id,qa\n1,2\n")
+    assert main(["push", str(bad)]) == 1
+    err = capsys.readouterr().err
+    assert f"cannot read {bad} as Parquet: " in err and "writing" not in err, err
+    assert len(err.strip().splitlines()) == 1

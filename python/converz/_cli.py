@@ -3,7 +3,8 @@
 Configuration comes from ``CONVERZ_API_KEY`` and ``CONVERZ_BASE_URL`` (or ``--base-url`` /
 ``--tenant``); the key is never printed. Progress goes to stderr when it is a terminal. An error
 prints one line (the message and its hint) and exits 1; ``--debug`` shows the traceback.
-Ctrl-C exits 130 and SIGTERM 143, each after the command cleaned up (no temporary file left).
+Ctrl-C exits 130 and SIGTERM 143, each after the command cleaned up (no temporary file left;
+a stopped push leaves the rows not applied in ``NAME.remaining.EXT`` and says how many were).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from converz._query import CallsQuery, ReportQuery, RepsQuery, list_filters, spl
 from converz._schema_types import check_schema, parse_schema_text
 from converz.exceptions import InvalidParameterError
 
-__all__ = ["add_commands", "fetch_to_file", "push_file"]
+__all__ = ["add_commands", "fetch_to_file", "push_file", "resume_source"]
 
 _LIST: dict[str, Any] = {"action": "append", "metavar": "VALUE"}
 
@@ -57,8 +58,9 @@ _PUSH_EXAMPLES = """examples:
   converz push reps.ndjson --to reps --on-duplicate last
 
 Reads .parquet, .csv, .ndjson/.jsonl or .arrow/.feather and pushes it exactly like
-client.push_updates(). If some chunks fail, the rows not applied are written next to the input
-as NAME.remaining.EXT; push that file to resume."""
+client.push_updates(). If some chunks fail, or the push is stopped (Ctrl-C, SIGTERM), the rows
+not applied are written next to the input as NAME.remaining.EXT; push that file to resume.
+A complete push removes NAME.remaining.EXT (pushed itself, or beside NAME.EXT pushed whole)."""
 
 _SYNC_EXAMPLES = """examples:
   converz sync calls data/calls --start-date 2025-01-01 --campaign sales
@@ -242,6 +244,16 @@ def _sigterm_as_interrupt() -> Iterator[None]:
         signal.signal(signal.SIGTERM, previous)
 
 
+def _stopped_detail(stop: BaseException) -> str:
+    """What a stopped command had done, when it says (a push: rows applied, the file left)."""
+    from converz import ConverzError
+
+    cause = stop.__cause__
+    if not isinstance(cause, ConverzError):
+        return ""
+    return ": " + " ".join(str(cause).split("\n"))
+
+
 def _guard(run: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
     """One clear line and exit status 1 on errors; the traceback only with ``--debug``.
 
@@ -253,11 +265,11 @@ def _guard(run: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Names
         try:
             with _sigterm_as_interrupt():
                 return run(args)
-        except _Terminated:
-            print("converz: terminated", file=sys.stderr)
+        except _Terminated as err:
+            print(f"converz: terminated{_stopped_detail(err)}", file=sys.stderr)
             return _EXIT_TERMINATED
-        except KeyboardInterrupt:
-            print("converz: interrupted", file=sys.stderr)
+        except KeyboardInterrupt as err:
+            print(f"converz: interrupted{_stopped_detail(err)}", file=sys.stderr)
             return _EXIT_INTERRUPTED
         except Exception as err:
             if args.debug:
@@ -433,14 +445,93 @@ def _remaining_path(path: Path) -> Path:
     return path.with_name(stem + path.suffix)
 
 
+def resume_source(path: Union[str, Path]) -> Path:
+    """The file a resuming push sends: ``NAME.remaining.EXT`` when it is newer than ``path``.
+
+    A push that did not apply every row leaves those rows in ``NAME.remaining.EXT``, written
+    after ``path`` was read, so while it is the newer file it holds what is left to send. A
+    ``path`` newer than it was replaced since (new input): ``path`` itself is sent, and the
+    stale file is removed once that push is complete (see :func:`push_file`).
+    """
+    path = Path(path)
+    leftover = _remaining_path(path)
+    newer = (
+        leftover != path
+        and leftover.is_file()
+        and path.is_file()  # a missing input is reported by the push, not guessed around
+        and leftover.stat().st_mtime_ns > path.stat().st_mtime_ns
+    )
+    return leftover if newer else path
+
+
+def _read_input(path: Path, schema: Optional[dict[str, Any]]) -> Any:
+    """The rows of the file to push; a missing or unreadable file names itself."""
+    from converz import ConverzError, Table, _core
+
+    problem = None
+    if not path.exists():
+        problem = "no such file"
+    elif path.is_dir():
+        problem = "it is a folder"
+    if problem is not None:
+        raise InvalidParameterError(
+            f"cannot read {path}: {problem}",
+            parameter="path",
+            hint=f"give the file to push (relative paths start at {Path.cwd()})",
+        )
+    types = check_schema(schema) or None
+    try:
+        return Table(_core.read_file(str(path), types))
+    except InvalidParameterError:
+        raise
+    except ConverzError as err:
+        # The core words file errors as writing ("writing PATH: Parquet error ..."): name the
+        # file and what was being done instead.
+        detail = err.message
+        for prefix in (f"writing {path}: ", f"reading {path}: "):
+            detail = detail.removeprefix(prefix)
+        kind = _FORMAT_NAMES.get(path.suffix.lower(), path.suffix)
+        raise type(err)(
+            f"cannot read {path} as {kind}: {detail}",
+            hint=f"check that the file holds {kind} (the format follows the extension)",
+        ) from err
+
+
+_FORMAT_NAMES = {
+    ".parquet": "Parquet",
+    ".csv": "CSV",
+    ".ndjson": "NDJSON",
+    ".jsonl": "NDJSON",
+    ".arrow": "Arrow IPC",
+    ".feather": "Arrow IPC",
+}
+
+
+def _write_remaining(path: Path, remaining: Any) -> Path:
+    """Writes the rows not applied to ``NAME.remaining.EXT``; returns that path."""
+    from converz import _core
+
+    out = _remaining_path(path)
+    writer = _core.FileWriter(str(out))
+    writer.write(remaining)
+    writer.finish(remaining)
+    return out
+
+
 def push_file(
     client: Any,
     path: Union[str, Path],
     *,
     schema: Optional[dict[str, Any]] = None,
+    on_note: Optional[Callable[[str], None]] = None,
     **options: Any,
 ) -> Any:
     """Pushes the rows of a file with :meth:`converz.Client.push_updates`.
+
+    Rows not applied (a failed or interrupted push) are written to ``NAME.remaining.EXT``
+    beside the file (a push of that file rewrites it with what is still left). Once a push is
+    complete, ``NAME.remaining.EXT`` is removed: pushed itself, it is applied; left beside a
+    file that was just pushed whole, its rows were either in that file or are older than it.
 
     Args:
         client: A :class:`converz.Client`.
@@ -448,34 +539,60 @@ def push_file(
         schema: Types of CSV or NDJSON columns instead of the inferred ones (spelled as
             ``schema=`` of a fetch), e.g. ``{"code": "string"}`` to keep ``00123`` as text.
             Parquet and Arrow files carry their own types and take none.
+        on_note: Called with a line saying a remaining file was removed.
         **options: Keyword arguments of ``push_updates`` (``to``, ``clear``, ...).
 
     Returns:
         The :class:`converz.PushResult`.
 
     Raises:
+        InvalidParameterError: ``path`` is missing or a folder, before any request.
         PushError: Some chunks were not applied; the rows not applied were written to
             ``NAME.remaining.EXT`` beside the file, which the message names.
+        KeyboardInterrupt: The push was stopped; its ``__cause__`` (a ``PushError``) says how
+            many rows were applied and names ``NAME.remaining.EXT``, written as for a failure.
     """
-    from converz import PushError, Table, _core
+    from converz import PushError
 
     path = Path(path)
-    data = Table(_core.read_file(str(path), check_schema(schema) or None))
+    data = _read_input(path, schema)
     try:
-        return client.push_updates(data, **options)
+        result = client.push_updates(data, **options)
     except PushError as err:
         remaining = err.result.remaining
         if remaining is None:
             raise
-        out = _remaining_path(path)
-        writer = _core.FileWriter(str(out))
-        writer.write(remaining)
-        writer.finish(remaining)
+        out = _write_remaining(path, remaining)
         raise PushError(
             f"{err.message}; the {remaining.num_rows:,} rows not applied are in {out}",
             result=err.result,
             hint=f"push them again: converz push {out}",
         ) from err
+    except BaseException as stop:
+        # Ctrl-C or SIGTERM: the core hands what was applied over as the cause; the rows left
+        # are kept as after a failure, so stopping a long push loses no progress.
+        cause = stop.__cause__
+        if isinstance(cause, PushError) and cause.result.remaining is not None:
+            remaining = cause.result.remaining
+            out = _write_remaining(path, remaining)
+            stop.__cause__ = PushError(
+                f"{cause.message}; the {remaining.num_rows:,} rows not known to be applied are "
+                f"in {out}",
+                result=cause.result,
+                hint=f"push them again: converz push {out}",
+            )
+        raise
+    leftover = _remaining_path(path)
+    if not result.dry_run and leftover.is_file():
+        leftover.unlink()
+        why = (
+            "every row of it is applied"
+            if leftover == path
+            else f"left by an earlier push; {path.name} was pushed whole"
+        )
+        if on_note is not None:
+            on_note(f"removed {leftover} ({why})")
+    return result
 
 
 def _push(args: argparse.Namespace) -> int:
@@ -493,6 +610,7 @@ def _push(args: argparse.Namespace) -> int:
             dry_run=args.dry_run,
             strict=args.strict,
             schema=_schema(args),
+            on_note=lambda line: print(line, file=sys.stderr),
             progress=not args.quiet and sys.stderr.isatty(),
         )
     except PushError as err:

@@ -78,16 +78,26 @@ class ConverzFetchOperator(BaseOperator):
 class ConverzPushOperator(BaseOperator):
     """Pushes a file of updates to conversations or users (``push_updates``).
 
-    A partial failure fails the task with the push summary and writes the rows not applied to
-    ``NAME.remaining.EXT`` beside the file; a retry (or a task pointed at that file) pushes
-    only those. The return value (pushed to XCom) summarises the push.
+    A partial failure (or a stopped task) fails the task with the push summary and writes the
+    rows not applied to ``NAME.remaining.EXT`` beside the file. A retry, or any later run of
+    the task, pushes only that file while it is newer than ``path``, and removes it once every
+    row of it is applied; a ``path`` newer than it is new input, pushed whole, after which the
+    stale remaining file is removed. The return value (pushed to XCom) summarises the push and
+    names the file sent (``"pushed"``).
 
     Args:
         path: A ``.parquet``, ``.csv``, ``.ndjson``/``.jsonl`` or ``.arrow`` file. Templated.
         to: ``"calls"`` or ``"reps"``; None infers it from the key column.
         clear: Columns whose nulls clear values.
         on_duplicate: ``"error"`` or ``"last"``.
-        dry_run: Validate and encode only.
+        dry_run: Validate and encode only (no file is removed).
+        schema: Types of CSV or NDJSON columns instead of the inferred ones, as ``schema=`` of a
+            fetch spells them (``{"code": "string"}`` keeps ``00123`` as text).
+        chunk_rows: Rows per request.
+        timezone: The tenant's IANA zone, for time-zone-aware timestamps.
+        strict: Fail on keys the API does not know.
+        resume: Push ``NAME.remaining.EXT`` instead of ``path`` while it is the newer file;
+            False always pushes ``path``.
         converz_conn_id: The ``converz`` connection.
     """
 
@@ -102,6 +112,11 @@ class ConverzPushOperator(BaseOperator):
         clear: Optional[Sequence[str]] = None,
         on_duplicate: str = "error",
         dry_run: bool = False,
+        schema: Optional[dict[str, Any]] = None,
+        chunk_rows: int = 100_000,
+        timezone: Optional[str] = None,
+        strict: bool = False,
+        resume: bool = True,
         converz_conn_id: str = ConverzHook.default_conn_name,
         **kwargs: Any,
     ) -> None:
@@ -111,28 +126,43 @@ class ConverzPushOperator(BaseOperator):
         self.clear = list(clear or ())
         self.on_duplicate = on_duplicate
         self.dry_run = dry_run
+        self.schema = dict(schema) if schema else None
+        self.chunk_rows = chunk_rows
+        self.timezone = timezone
+        self.strict = strict
+        self.resume = resume
         self.converz_conn_id = converz_conn_id
 
     def execute(self, context: Any) -> dict[str, Any]:
         """Pushes the file; raises ``AirflowException`` when some chunk was not applied."""
         from converz import PushError
-        from converz._cli import push_file
+        from converz._cli import push_file, resume_source
 
+        path = Path(self.path)
+        source = resume_source(path) if self.resume else path
+        if source != path:
+            self.log.info("resuming: pushing %s (rows an earlier run did not apply)", source)
         client = ConverzHook(self.converz_conn_id).get_client()
         try:
             result = push_file(
                 client,
-                Path(self.path),
+                source,
                 to=self.to,
                 clear=self.clear,
                 on_duplicate=self.on_duplicate,
                 dry_run=self.dry_run,
+                schema=self.schema,
+                chunk_rows=self.chunk_rows,
+                timezone=self.timezone,
+                strict=self.strict,
+                on_note=self.log.info,
             )
         except PushError as err:
-            raise AirflowException(f"{err.message}\n{err.result.report()}") from err
+            raise AirflowException(f"{err}\n{err.result.report()}") from err
         self.log.info("%s", result)
         return {
             "path": self.path,
+            "pushed": str(source),
             "rows": result.rows,
             "updated": result.updated,
             "not_found": len(result.not_found),
