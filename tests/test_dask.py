@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -23,6 +24,7 @@ from scale_support import (
 
 import converz
 import converz.dask
+import converz.testing
 
 dd = pytest.importorskip("dask.dataframe")
 distributed = pytest.importorskip("distributed")
@@ -165,3 +167,59 @@ def test_settings_out_of_range_fail_on_the_driver_also_without_a_url(
     with pytest.raises(converz.InvalidParameterError) as err:
         converz.dask.read_calls(partition=None, **{setting: value})  # type: ignore[arg-type]
     assert err.value.parameter == setting
+
+
+@pytest.fixture
+def moved() -> Iterator[tuple[converz.testing.Emulator, int]]:
+    """A tenant of its own where a push set a 2025-09-29 call's ``date`` to 2025-09-05: the API
+    still lists the call under 09-29. Yields the emulator and the call."""
+    with converz.testing.Emulator(calls=3_000, reps=20, seed=3, days=30, today=TODAY) as emu:
+        client = emu.client(progress=False)
+        day = client.calls(start_date="2025-09-29", end_date="2025-09-29", columns=["call_id"])
+        call = day.to_polars()["call_id"][3]
+        client.push_updates(pl.DataFrame({"call_id": [call], "date": [dt.date(2025, 9, 5)]}))
+        yield emu, call
+
+
+def test_a_row_dated_outside_its_partition_fails_the_compute_instead_of_hiding_from_loc(
+    cluster: object, moved: tuple[converz.testing.Emulator, int]
+) -> None:
+    emu, call = moved
+    days = {"start_date": "2025-09-01", "end_date": "2025-09-30"}
+    ddf = converz.dask.read_calls(base_url=emu.url, api_key=emu.api_key, **days)
+    assert ddf.known_divisions
+    with pytest.raises(converz.ConverzError) as err:
+        ddf.compute()
+    assert "partition 28" in str(err.value) and "2025-09-05" in str(err.value)
+    assert f"call_id {call}" in str(err.value) and "divisions=False" in str(err.value.hint)
+    # The other partitions hold; the way out keeps the date index and finds the call.
+    assert len(ddf.partitions[27].compute()) > 0
+    free = converz.dask.read_calls(base_url=emu.url, api_key=emu.api_key, divisions=False, **days)
+    assert not free.known_divisions and free.index.name == "date"
+    fifth = free.loc[dt.date(2025, 9, 5) : dt.date(2025, 9, 5)].compute()
+    want = emu.client(progress=False).calls(**days).to_polars().filter(date=dt.date(2025, 9, 5))
+    assert call in fifth["call_id"].tolist() and len(fifth) == want.height
+
+
+def test_a_pushed_column_is_warned_of_unless_declared_and_a_misfit_is_a_decode_error(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    with converz.testing.Emulator(calls=3_000, reps=20, seed=2, days=30, today=TODAY) as emu:
+        client = emu.client(progress=False)
+        days = {"start_date": "2025-09-20", "end_date": "2025-09-30"}
+        ids = client.calls(**days).to_polars()["call_id"]
+        client.push_updates(pl.DataFrame({"call_id": ids, "qa_score": [0.5] * len(ids)}))
+        read = functools.partial(
+            converz.dask.read_calls, base_url=emu.url, api_key=emu.api_key, **days
+        )
+        with caplog.at_level("WARNING", logger="converz"):
+            undeclared = read().compute(scheduler="sync")  # in this process: its log is seen
+        assert "qa_score" not in undeclared.columns
+        said = [r.getMessage() for r in caplog.records if "'qa_score'" in r.getMessage()]
+        assert len(said) == 11 and all("schema=" in s for s in said)
+        declared = read(schema={"qa_score": "float64"}).compute(scheduler="sync")
+        assert declared["qa_score"].eq(0.5).all() and len(declared) == len(ids)
+        client.push_updates(pl.DataFrame({"call_id": [ids[-1]], "qa_score": ["n/a"]}))
+        with pytest.raises(converz.DecodeError) as err:
+            read(schema={"qa_score": "float64"}).compute(scheduler="sync")
+        assert "qa_score" in str(err.value)

@@ -179,3 +179,56 @@ def test_a_misspelt_schema_key_is_warned_of_once_on_the_driver(
     assert "'activ'" in said[1] and "/reps" in said[1] and "did you mean 'active'?" in said[1]
     # The plan is kept as asked: the key is a column, null where the data lacks it.
     assert tasks[0].fetch().column("duraton").null_count == tasks[0].fetch().num_rows
+
+
+@pytest.fixture
+def pushed() -> Iterator[Emulator]:
+    """A tenant of its own (these tests push): ``qa_score`` set on the calls of 2025-09-29."""
+    with Emulator(calls=3_000, reps=20, seed=2, days=30, today="2025-09-30") as emulator:
+        client = emulator.client(progress=False)
+        ids = client.calls(start_date="2025-09-29", end_date="2025-09-29").to_polars()["call_id"]
+        scores = [0.5 + i for i in range(len(ids))]
+        client.push_updates(pl.DataFrame({"call_id": ids, "qa_score": scores}))
+        yield emulator
+
+
+def test_a_pushed_column_the_plan_does_not_declare_is_warned_of_not_dropped_silently(
+    pushed: Emulator, caplog: pytest.LogCaptureFixture
+) -> None:
+    query = converz.CallsQuery(start_date="2025-09-28", end_date="2025-09-29")
+    quiet_day, pushed_day = plan_calls(query, config(pushed))
+    with caplog.at_level("WARNING", logger="converz"):
+        assert quiet_day.fetch().schema == arrow_schema("calls")
+        assert caplog.records == []
+        table = pushed_day.fetch()
+    assert "qa_score" not in table.column_names  # every partition keeps the planned columns
+    said = [r.getMessage() for r in caplog.records]
+    assert len(said) == 1, said
+    assert "calls 2025-09-29" in said[0] and "'qa_score'" in said[0]
+    assert "schema={'qa_score': 'float64'}" in said[0]
+
+
+def test_a_declared_column_is_fetched_with_its_type_and_absent_days_are_quiet(
+    pushed: Emulator, caplog: pytest.LogCaptureFixture
+) -> None:
+    query = converz.CallsQuery(start_date="2025-09-28", end_date="2025-09-29")
+    tasks = plan_calls(query, config(pushed), schema={"qa_score": "float64"})
+    with caplog.at_level("WARNING", logger="converz"):
+        tables = [task.fetch() for task in tasks]
+    # A day without the column has it as nulls, and no warning per partition says so.
+    assert [r.getMessage() for r in caplog.records] == []
+    assert tables[0].column("qa_score").null_count == tables[0].num_rows > 0
+    want = pushed.client(progress=False).calls(start_date="2025-09-29", end_date="2025-09-29")
+    assert tables[1].column("qa_score").equals(want.to_arrow().column("qa_score"))
+    assert tables[1].schema.field("qa_score").type == pa.float64()
+
+
+def test_a_value_that_does_not_fit_its_declared_type_is_a_decode_error(pushed: Emulator) -> None:
+    client = pushed.client(progress=False)
+    last = client.calls(start_date="2025-09-29", end_date="2025-09-29").to_polars()["call_id"][-1]
+    client.push_updates(pl.DataFrame({"call_id": [last], "qa_score": ["n/a"]}))
+    query = converz.CallsQuery(start_date="2025-09-29", end_date="2025-09-29")
+    (task,) = plan_calls(query, config(pushed), schema={"qa_score": "float64"})
+    with pytest.raises(converz.DecodeError) as err:
+        task.fetch()
+    assert "qa_score" in str(err.value) and err.value.hint

@@ -143,3 +143,24 @@ def test_a_bad_compression_fails_on_the_driver_naming_it(compression: object) ->
         with pytest.raises(converz.InvalidParameterError) as err:
             read(compression=compression)  # type: ignore[arg-type]
         assert err.value.parameter == "compression"
+
+
+def test_a_declared_pushed_column_is_read_and_a_misfit_is_a_decode_error(local_ray: Any) -> None:
+    import converz
+    import converz.ray
+    from converz.testing import Emulator
+
+    with Emulator(calls=3_000, reps=20, seed=2, days=30, today=TODAY) as emu:
+        client = emu.client(progress=False)
+        days = {"start_date": "2025-09-28", "end_date": "2025-09-30"}
+        ids = client.calls(**days).to_polars()["call_id"]
+        client.push_updates(pl.DataFrame({"call_id": ids, "qa": [0.25] * len(ids)}))
+        typed = {"qa": "float64"}
+        read = converz.ray.read_calls
+        got = collect(read(base_url=emu.url, api_key=emu.api_key, schema=typed, **days))
+        assert got.height == len(ids) and got["qa"].eq(0.25).all()
+        client.push_updates(pl.DataFrame({"call_id": [ids[-1]], "qa": ["n/a"]}))
+        # Ray re-raises the task's error as a RayTaskError that is also a DecodeError.
+        with pytest.raises(converz.DecodeError) as err:
+            collect(read(base_url=emu.url, api_key=emu.api_key, schema=typed, **days))
+        assert "qa" in str(err.value) and "ArrowInvalid" not in str(err.value)

@@ -24,6 +24,7 @@ __all__ = [
     "arrow_schema",
     "conform",
     "misspelt_warnings",
+    "undeclared_warning",
 ]
 
 # The column lists are the scans' (`converz._schema`); kinds there are int/float/str/date/datetime.
@@ -123,10 +124,39 @@ def misspelt_warnings(endpoint: str, schema: Mapping[str, str] | None) -> list[s
     return warnings
 
 
+def undeclared_warning(label: str, table: Any, schema: pyarrow.Schema) -> str | None:
+    """The warning for columns a partition returned that ``schema`` lacks, or None.
+
+    Those are custom columns (attributes a push added) that ``schema=`` did not declare. An
+    engine fixes every partition's columns before any is fetched, so :func:`conform` leaves
+    them out; this says so, naming them and the ``schema=`` that keeps them (with the types
+    this partition inferred).
+    """
+    extra = [field for field in table.schema if field.name not in schema.names]
+    if not extra:
+        return None
+    names = ", ".join(repr(field.name) for field in extra)
+    declare = ", ".join(f"{field.name!r}: {_type_name(field.type)!r}" for field in extra)
+    return (
+        f"{label}: the API returned custom column(s) {names} that schema= does not declare; "
+        f"they are left out, since every partition must have the columns planned before any "
+        f"was fetched: declare them to keep them, e.g. schema={{{declare}}}"
+    )
+
+
+def _type_name(arrow_type: Any) -> str:
+    """How ``schema=`` spells ``arrow_type`` (an inferred type), or ``"string"``."""
+    try:
+        return _schema_types.resolve_type("", arrow_type).name
+    except InvalidParameterError:  # a nested value: text holds anything
+        return "string"
+
+
 def conform(table: Any, schema: pyarrow.Schema) -> pyarrow.Table:
     """Give one partition's table exactly ``schema``: missing columns as nulls, types cast.
 
-    Columns the schema does not name (attributes pushed later, not asked for) are left out.
+    Columns the schema does not name (attributes pushed later, not declared) are left out;
+    :func:`undeclared_warning` says which.
     """
     import pyarrow as pa
 

@@ -21,11 +21,12 @@ import functools
 import hashlib
 import logging
 import os
+import threading
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal, Optional, Union
 
 from converz._args import check_client_settings, wrong_type
-from converz._arrow_schema import arrow_schema, conform, misspelt_warnings
+from converz._arrow_schema import arrow_schema, conform, misspelt_warnings, undeclared_warning
 from converz._client import tenant_url
 from converz.exceptions import InvalidParameterError, InvalidParameterTypeError
 
@@ -223,13 +224,30 @@ class FetchTask:
         return dataclasses.replace(self, query=self.query.replace(columns=tuple(columns)))
 
     def fetch(self) -> pyarrow.Table:
-        """Fetch this partition (in the calling process) as a ``pyarrow.Table``."""
+        """Fetch this partition (in the calling process) as a ``pyarrow.Table``.
+
+        The declared types (``schema=``) are the fetch's own, so a value that does not fit one
+        fails as the client's :class:`~converz.DecodeError` with its hint. A custom column the
+        plan does not declare is left out (every partition has the planned columns), with a
+        warning on the ``converz`` logger naming it.
+
+        Raises:
+            DecodeError: A value does not fit its declared type, or the body is not the API's.
+        """
+        import pyarrow as pa
+
         client = self.config.client()
-        if self.endpoint == "calls":
-            table = client.calls(self.query, progress=False)
-        else:
-            table = client.reps(self.query, progress=False)
-        return conform(table, self.schema)
+        fetch = client.calls if self.endpoint == "calls" else client.reps
+        _IN_TASK.active = True
+        try:
+            table = pa.table(fetch(self.query, schema=dict(self.types), progress=False))
+        finally:
+            _IN_TASK.active = False
+        schema = self.schema
+        warning = undeclared_warning(self.label, table, schema)
+        if warning is not None:
+            logging.getLogger("converz").warning(warning)
+        return conform(table, schema)
 
     @property
     def label(self) -> str:
@@ -247,6 +265,27 @@ class FetchTask:
     def __dask_tokenize__(self) -> tuple[Any, ...]:
         query = (type(self.query).__name__, repr(self.query))
         return ("converz.FetchTask", self.config.__dask_tokenize__(), self.endpoint, query)
+
+
+_IN_TASK = threading.local()
+
+
+class _TaskWarnings(logging.Filter):
+    """Drops, while a task fetches, the client's warning that a ``schema=`` key is not in the data.
+
+    A partition often lacks a declared custom column (a day nobody pushed it); the client warns
+    of that once per fetch, which across a plan is one warning per partition. The plan warned of
+    keys that look misspelt once, on the driver (:func:`_checked`), so in a task it is noise.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not getattr(_IN_TASK, "active", False):
+            return True
+        message = record.getMessage()
+        return not (message.startswith("schema names ") and "not in the data fetched" in message)
+
+
+logging.getLogger("converz").addFilter(_TaskWarnings())
 
 
 def _span(first: Any, last: Any) -> str:

@@ -5,6 +5,12 @@ run by ``dd.from_map``: the worker builds its own client from the task's configu
 fetches its slice through converz's listing engine. Columns keep their Arrow types
 (``pd.ArrowDtype``), so nothing is lost on the way (nullable ints stay ints).
 
+Custom columns (pushed attributes) are kept when ``schema=`` declares their types, and left
+out, with a warning on the ``converz`` logger, when it does not: Dask fixes every partition's
+columns (``meta``) before any is fetched. Date divisions are checked as each partition is
+computed: a row whose ``date`` is outside its partition's days raises rather than hide from
+``.loc`` (``divisions=False`` reads such data).
+
 Politeness: each task keeps at most ``max_concurrency`` page requests in flight (default 2), so
 the job's load on the API is at most ``max_concurrency`` times the worker threads of the cluster.
 
@@ -21,6 +27,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal, Optional
 
+from converz._args import check_flag
 from converz._plan import (
     DEFAULT_TASK_CONCURRENCY,
     DEFAULT_TASK_RETRIES,
@@ -33,6 +40,7 @@ from converz._plan import (
     reader_config,
 )
 from converz._schema_types import check_schema
+from converz.exceptions import ConverzError
 
 if TYPE_CHECKING:
     import dask.dataframe
@@ -57,13 +65,58 @@ def _frame(table: Any, index: Optional[str]) -> pandas.DataFrame:
 
 
 def _read_partition(
-    task: FetchTask, index: Optional[str] = None, columns: Optional[Sequence[str]] = None
+    task: FetchTask,
+    number: int,
+    index: Optional[str] = None,
+    columns: Optional[Sequence[str]] = None,
+    divided: bool = False,
 ) -> pandas.DataFrame:
-    """Fetch one partition (runs on a worker); ``columns`` is Dask's projection."""
+    """Fetch one partition (runs on a worker); ``columns`` is Dask's projection.
+
+    ``divided``: the collection declared date divisions, so every ``date`` must be within this
+    partition's days (:func:`_check_days`).
+    """
     if columns is not None:
         wanted = list(columns) if index is None else [index, *columns]
         task = task.project(list(dict.fromkeys(wanted)))
-    return _frame(task.fetch(), index)
+    table = task.fetch()
+    if divided:
+        _check_days(task, number, table)
+    return _frame(table, index)
+
+
+def _check_days(task: FetchTask, number: int, table: Any) -> None:
+    """Raise unless every ``date`` in ``table`` is within ``task``'s days.
+
+    Dask trusts declared divisions: a row whose ``date`` lies outside its partition's days (a
+    push can change a call's ``date``; the API still files it under the old day) would be
+    missed by ``.loc`` and joins on dates, silently. One min/max over the column is cheap
+    beside the fetch. Null dates are not compared (no date selects them).
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    first, last = task.query.start_date, task.query.end_date
+    dates = table.column("date")
+    if not pa.types.is_date(dates.type):  # schema= retyped it: no day to compare with
+        return
+    bounds = pc.min_max(dates)
+    low, high = bounds["min"].as_py(), bounds["max"].as_py()
+    if low is None or (first <= low and high <= last):
+        return
+    outside = table.filter(pc.or_(pc.less(dates, first), pc.greater(dates, last)))
+    row = outside.slice(0, 1).to_pylist()[0]
+    call = f" (call_id {row['call_id']})" if "call_id" in row else ""
+    raise ConverzError(
+        f"Dask partition {number} ({task.label}) holds {outside.num_rows} row(s) whose date is "
+        f"outside its days, e.g. {row['date']}{call}: the frame's date divisions would make "
+        ".loc and joins on dates miss them",
+        hint="read with divisions=False (the date index, divisions unknown: Dask then looks "
+        "in every partition), or partition=N / None; a push that sets a call's date does not "
+        "move it to that day's listing",
+        partition=number,
+        value=row["date"],
+    )
 
 
 def _collection(
@@ -74,7 +127,9 @@ def _collection(
     return dd.from_map(
         _read_partition,
         tasks,
+        list(range(len(tasks))),
         index=index,
+        divided=divisions is not None,
         meta=meta,
         divisions=divisions,
         label=f"converz-{tasks[0].endpoint}",
@@ -91,6 +146,7 @@ def read_calls(
     tenant: Optional[str] = None,
     partition: Partition = "day",
     schema: Optional[Mapping[str, str]] = None,
+    divisions: bool = True,
     max_concurrency: int = DEFAULT_TASK_CONCURRENCY,
     retries: int = DEFAULT_TASK_RETRIES,
     page_size: Optional[int] = None,
@@ -101,9 +157,17 @@ def read_calls(
     """Conversations as a Dask DataFrame, one partition per day, week, month or time slice.
 
     Partitioned by date, the index is ``date`` with known divisions (the partitions' first days
-    and the last day), so ``.loc`` on dates and date-aligned joins skip partitions. Otherwise
-    the index is a per-partition range. Selecting columns (``ddf[["call_id", "rep_id"]]``) is
-    pushed down to the API's ``columns=``.
+    and the last day), so ``.loc`` on dates and date-aligned joins skip partitions. Each
+    partition checks, when computed, that its rows' dates are within its days (a push can set
+    a call's ``date`` to another day): one that is not raises :class:`~converz.ConverzError`
+    naming the partition and the date, rather than let ``.loc`` miss the row; read such data
+    with ``divisions=False``. Otherwise the index is a per-partition range. Selecting columns
+    (``ddf[["call_id", "rep_id"]]``) is pushed down to the API's ``columns=``.
+
+    Every partition has the same columns, fixed before any is fetched: the documented ones and
+    those ``schema=`` declares. A custom column (a pushed attribute) that ``schema=`` does not
+    declare is left out, and the task that saw it logs a warning on the ``converz`` logger
+    naming it and the ``schema=`` that keeps it.
 
     Args:
         query: A :class:`converz.CallsQuery`, or None to build one from ``**filters``.
@@ -113,7 +177,11 @@ def read_calls(
         tenant: Shorthand for ``base_url=https://<tenant>.converz.co/api/v1``.
         partition: ``"day"``, ``"week"``, ``"month"`` (needs ``start_date`` and ``end_date``),
             an int N for N equal time slices, or None for a single partition.
-        schema: Types of custom columns (pushed attributes), e.g. ``{"qa_score": "float64"}``.
+        schema: Types of custom columns (pushed attributes), e.g. ``{"qa_score": "float64"}``;
+            undeclared ones are left out (with a warning). Each task's fetch decodes with these
+            types: a value that does not fit one raises :class:`~converz.DecodeError`.
+        divisions: Declare the date divisions of a date-partitioned read (True), or keep the
+            ``date`` index with divisions unknown (False), for data whose dates were pushed.
         max_concurrency: Page requests in flight per task.
         retries: Retries per page request (429 storms back off with ``Retry-After``).
         page_size: Rows per page; None uses the client's default.
@@ -132,17 +200,19 @@ def read_calls(
         InvalidParameterError: A filter or setting is invalid (before anything is sent);
             :class:`~converz.InvalidParameterTypeError` (also a ``TypeError``) when it has the
             wrong type, is an unknown filter, or a query value and filters were both given.
+        ConverzError: On compute, with divisions, a row's date outside its partition's days.
     """
+    check_flag("divisions", divisions)
     calls_query = query_from("calls", query, filters)
     types = check_schema(schema, names_only=True)
     config = reader_config(
         base_url, api_key, tenant, max_concurrency, retries, page_size, timeout, compression
     )
     tasks = plan_calls(calls_query, config, partition=partition, schema=types)
-    divisions = date_divisions(tasks) if isinstance(partition, str) else None
-    if divisions is None or "date" not in tasks[0].schema.names:
+    days = date_divisions(tasks) if isinstance(partition, str) else None
+    if days is None or "date" not in tasks[0].schema.names:
         return _collection(tasks, None, None)
-    return _collection(tasks, "date", divisions)
+    return _collection(tasks, "date", days if divisions else None)
 
 
 def read_reps(

@@ -9,6 +9,11 @@ Example:
     ... )
     >>> ds.write_parquet("/data/calls")  # doctest: +SKIP
 
+Columns: every read task returns the columns planned before any was fetched, the documented
+ones and those ``schema=`` declares (with those types: a value that does not fit one raises
+:class:`converz.DecodeError`). A custom column (a pushed attribute) that ``schema=`` does not
+declare is left out, and the task logs a warning on the ``converz`` logger naming it.
+
 Politeness: each read task keeps at most ``max_concurrency`` page requests in flight (default
 2); ``concurrency=`` caps the read tasks running at once (default: as many as Ray schedules, one
 per CPU), so the job's load on the API is at most their product.
@@ -100,8 +105,9 @@ def read_calls(
 ) -> ray.data.Dataset:
     """Conversations as a Ray Dataset, one read task per day, week, month or time slice.
 
-    Takes the arguments of :func:`converz.dask.read_calls`, plus ``concurrency``: the most
-    read tasks running at once (None: Ray's default). Rows keep their Arrow types.
+    Takes the arguments of :func:`converz.dask.read_calls` but ``divisions``, plus
+    ``concurrency``: the most read tasks running at once (None: Ray's default). Rows keep their
+    Arrow types; custom columns need ``schema=`` (undeclared ones are left out, with a warning).
     """
     calls_query = query_from("calls", query, filters)
     types = check_schema(schema, names_only=True)

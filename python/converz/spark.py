@@ -18,8 +18,10 @@ Options (all strings): ``endpoint`` (``calls``, the default, or ``reps``); every
 :meth:`converz.Client.calls` / :meth:`converz.Client.reps` (lists comma-separated); ``partition``
 (``day``, the default for calls with both dates, ``week``, ``month``, ``none`` or a number of
 slices; for reps a number of ``rep_id`` slices); ``schema`` (custom column types,
-``"qa_score:float64,label:string"``); ``base_url`` and ``api_key`` (absent: each executor's
-``CONVERZ_BASE_URL`` / ``CONVERZ_API_KEY``); ``max_concurrency`` (page requests per task,
+``"qa_score:float64,label:string"``: each task decodes with them, so a value that does not fit
+raises :class:`converz.DecodeError`; a custom column not declared is left out, and the executor
+logs a warning on the ``converz`` logger naming it); ``base_url`` and ``api_key`` (absent: each
+executor's ``CONVERZ_BASE_URL`` / ``CONVERZ_API_KEY``); ``max_concurrency`` (page requests per task,
 default 2: the job's load on the API is at most that times the executors' cores), ``retries``,
 ``page_size``, ``timeout``; ``compression`` (``auto``, the default: gzip except from loopback;
 ``gzip``: always, for a slow link; ``none``: plain JSON), as :class:`converz.Client` takes it.
