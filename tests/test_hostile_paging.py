@@ -225,7 +225,14 @@ def test_a_short_page_that_fills_when_read_again_does_not_end_the_listing(serve,
     ([10000]), read again it was full; page 4, empty, read again held [9000, 10000]. The limit
     the first short page 3 had set kept page 5 from being asked for, so the listing ended before
     page 4 was handed out: call 10000 was lost, with no warning."""
-    script = [(3, [3996]), (4, [2666, 6198, 2250]), (1, []), (2, []), (3, [6870, 7841]), (4, [2415])]
+    script = [
+        (3, [3996]),
+        (4, [2666, 6198, 2250]),
+        (1, []),
+        (2, []),
+        (3, [6870, 7841]),
+        (4, [2415]),
+    ]
     server = serve(Scripted(script))
     client = server.client(timeout=10.0, max_concurrency=4)
     result = getattr(client, read)(page_size=5)
