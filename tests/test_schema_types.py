@@ -330,3 +330,15 @@ def test_the_key_cannot_be_forced_to_a_type_that_merges_ids(emu, client, kind):
     assert table.num_rows == 300 and table.to_arrow().schema.field("call_id").type == pa.uint32()
     text = client.calls(schema={"call_id": "string"}, columns=["call_id"])
     assert text.num_rows == 300 and text.to_arrow().schema.field("call_id").type == pa.string()
+
+
+@pytest.mark.parametrize("kind", ["int64", "uint64", "int8"])
+def test_rep_id_cannot_be_forced_to_an_integer_type(emu, client, kind):
+    """Found by the outside trial: `schema={"rep_id": "int64"}` read "007" and "7" as the one
+    id 7 and dropped a user as a "repeat". rep_ids are text; refused before any request."""
+    before = emu.wire_stats()["responses"]
+    for read in (client.reps, client.iter_reps):
+        with pytest.raises(converz.InvalidParameterError, match="API sends rep_ids as text"):
+            read(schema={"rep_id": kind})
+    assert emu.wire_stats()["responses"] == before
+    assert client.reps(schema={"rep_id": "string"}).num_rows > 0

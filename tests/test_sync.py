@@ -332,3 +332,28 @@ def test_runs_killed_at_random_points_leave_a_consistent_dataset(emu, tmp_path, 
     assert got["call_id"].is_unique().all()
     same(got, expected)
     assert (got["run"] == 8).all()
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_rows_dated_outside_the_fetched_days_leave_the_dataset_unchanged(emu, tmp_path, fmt):
+    """Found by the outside trial (data loss): a push set `date` to an earlier day on a call the
+    API still lists under its own day; the next run replaced that earlier day's partition with
+    the one row, and its other calls were gone. Refused before the dataset is touched."""
+    client = emu.client(progress=False)
+    path = tmp_path / "calls"
+    sync_calls(client, path, start_date=START, end_date=FIRST_END, format=fmt)
+    before = dataset(path, fmt)
+    last = before.filter(pl.col("date") == before["date"].max())["call_id"][0]
+    early = before["date"].min()
+    client.push_updates(pl.DataFrame({"call_id": [last], "date": [early]}))
+    with pytest.raises(converz.ConverzError, match="dataset was left unchanged") as info:
+        sync_calls(client, path, start_date=START, end_date=FIRST_END, format=fmt)
+    assert "full_refresh=True" in (info.value.hint or "")
+    assert_frame_equal(dataset(path, fmt), before)
+    assert not (path / "_converz_staging").exists()
+    rebuilt = sync_calls(
+        client, path, start_date=START, end_date=FIRST_END, full_refresh=True, format=fmt
+    )
+    got = dataset(path, fmt)
+    assert rebuilt.full_refresh and got.height == before.height
+    assert got.filter(pl.col("call_id") == last)["date"].to_list() == [early]

@@ -287,12 +287,22 @@ def check_key_type(endpoint: str, schema: Mapping[str, str]) -> None:
         schema: The checked overrides (:func:`check_schema`'s core names).
 
     Raises:
-        InvalidParameterError: ``call_id`` or ``rep_id`` forced to a type other than an integer
-            or text type.
+        InvalidParameterError: ``call_id`` forced to a type other than an integer or text type,
+            or ``rep_id`` (text, as the API sends it) to a type other than a text type: an
+            integer type reads ``"007"``, ``"+7"`` and ``"7"`` as one id (found by the outside
+            trial: one user dropped as a "repeat").
     """
     key = {"calls": "call_id", "reps": "rep_id"}.get(endpoint)
     if key is None or key not in schema:
         return
+    if key == "rep_id" and schema[key] not in _KEY_TEXT_TYPES:
+        raise InvalidParameterError(
+            f"schema gives 'rep_id', the key that keeps each row once, the type {schema[key]}; "
+            "the API sends rep_ids as text, and any other type could make distinct ids equal "
+            '("007" and "7" as the integer 7) and drop rows as repeats',
+            parameter="schema",
+            hint="leave 'rep_id' as text (or give it 'string'), and cast it after the fetch",
+        )
     if schema[key] not in _KEY_TYPES + _KEY_TEXT_TYPES:
         raise InvalidParameterError(
             f"schema gives {key!r}, the key that keeps each row once, the type {schema[key]}, "

@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any, Optional, Union
 from converz import _core
 from converz._args import check_flag, check_int, wrong_type
 from converz._query import CallsQuery, list_filters
-from converz.exceptions import InvalidParameterError, InvalidParameterTypeError
+from converz.exceptions import ConverzError, InvalidParameterError, InvalidParameterTypeError
 
 if TYPE_CHECKING:
     from converz._client import Client
@@ -307,6 +307,31 @@ def _stage(
     return staged, rows, watermark
 
 
+def _refuse_days_outside(
+    staged: dict[_dt.date, list[Path]],
+    window: tuple[Optional[_dt.date], Optional[_dt.date]],
+    staging: Path,
+) -> None:
+    """Refuses, before the dataset is touched, rows the fetch returned for days outside the
+    days it fetched (a pushed ``date``, say, while the API still files the call under its old
+    day): each staged day replaces its partition whole, so such a day would keep only these
+    rows and lose all its others (found by the outside trial: 20 calls became 1)."""
+    outside = sorted(day for day in staged if not _in_range(day, *window))
+    if not outside:
+        return
+    shutil.rmtree(staging, ignore_errors=True)
+    start, end = window
+    raise ConverzError(
+        f"the API returned rows dated {', '.join(d.isoformat() for d in outside[:5])} for the "
+        f"days {start.isoformat() if start else 'start'} to {end.isoformat() if end else 'now'} "
+        "(their date field disagrees with the day the API lists them under); syncing them "
+        "would replace those days' partitions with these rows alone, so the dataset was left "
+        "unchanged",
+        hint="rebuild with full_refresh=True (converz sync --full-refresh), which replaces "
+        "every day",
+    )
+
+
 def _in_range(day: _dt.date, start: Optional[_dt.date], end: Optional[_dt.date]) -> bool:
     return (start is None or day >= start) and (end is None or day <= end)
 
@@ -443,6 +468,8 @@ def sync_calls(
     fetch = {**query, "start_date": since}
     staged, rows, latest = _stage(client, staging, fetch, drop_date=format == "parquet")
     window = (since, query.get("end_date"))
+    if not replace_all:
+        _refuse_days_outside(staged, window, staging)
     if format == "delta":
         _commit_delta(root, staged, replace_all, window)
         written, gone = sorted(staged), list[_dt.date]()
