@@ -312,10 +312,12 @@ def _refuse_days_outside(
     window: tuple[Optional[_dt.date], Optional[_dt.date]],
     staging: Path,
 ) -> None:
-    """Refuses, before the dataset is touched, rows the fetch returned for days outside the
-    days it fetched (a pushed ``date``, say, while the API still files the call under its old
-    day): each staged day replaces its partition whole, so such a day would keep only these
-    rows and lose all its others (found by the outside trial: 20 calls became 1)."""
+    """Refuses rows dated outside the days fetched, before the dataset is touched.
+
+    The API can return such rows (a pushed ``date``, while it still files the call under its
+    old day). Each staged day replaces its partition whole, so such a day would keep only these
+    rows and lose all its others (found by the outside trial: 20 calls became 1).
+    """
     outside = sorted(day for day in staged if not _in_range(day, *window))
     if not outside:
         return
