@@ -545,3 +545,64 @@ def test_a_push_of_a_missing_or_unreadable_file_names_it(tmp_path, monkeypatch, 
     err = capsys.readouterr().err
     assert f"cannot read {bad} as Parquet: " in err and "writing" not in err, err
     assert len(err.strip().splitlines()) == 1
+
+
+def test_a_reader_that_stops_early_ends_a_fetch_to_stdout_quietly(env):
+    """Found by the outside trial: the README's `converz fetch ... -o - | head` ended with
+    "BrokenPipeError" on stderr and exit status 1."""
+    command = f"{sys.executable} -m converz fetch calls --page-size 500 -o - | head -2"
+    done = subprocess.run(
+        ["bash", "-c", command + "; echo status=${PIPESTATUS[0]} >&2"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert len(done.stdout.splitlines()) == 2
+    assert done.stderr.strip() == "status=0", done.stderr
+
+
+def test_schema_giving_one_column_two_types_is_refused(env, tmp_path, capsys):
+    out = tmp_path / "calls.parquet"
+    for flags in (
+        ["--schema", "rep_id:string,rep_id:int64"],
+        ["--schema", "a:int8", "--schema=a:int16"],
+    ):
+        assert main(["fetch", "calls", "-q", "-o", str(out), *flags]) == 1
+        assert "two types" in capsys.readouterr().err
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("writer", ["pandas", "gzip", "feather", "feather-zstd"])
+def test_push_reads_other_writers_default_files_and_leaves_the_pandas_index_out(
+    tmp_path, monkeypatch, writer
+):
+    """Found by the outside trial: Parquet from pandas/pyarrow/DuckDB (snappy) and Feather from
+    pyarrow (lz4) could not be read ("Disabled feature at compile time"), and a filtered pandas
+    frame's file pushed its index as an attribute, `__index_level_0__`, on every call."""
+    pa = pytest.importorskip("pyarrow")
+    pd = pytest.importorskip("pandas")
+    from pyarrow import feather, parquet
+
+    with Emulator(calls=300, reps=5, seed=4) as emu:
+        ids = _ids(emu, 20)
+        frame = pd.DataFrame({"call_id": ids, "qa_score": [0.5] * len(ids)}).iloc[
+            [0, 2, 3, 5, 8, 13]
+        ]
+        table = pa.Table.from_pandas(frame)  # keeps the (non-range) index, as pandas does
+        assert "__index_level_0__" in table.column_names
+        path = tmp_path / ("scores.parquet" if writer in ("pandas", "gzip") else "scores.arrow")
+        if writer == "pandas":
+            frame.to_parquet(path)  # snappy
+        elif writer == "gzip":
+            parquet.write_table(table, path, compression="gzip")
+        else:
+            feather.write_feather(table, path, compression="zstd" if "zstd" in writer else "lz4")
+        monkeypatch.setenv("CONVERZ_BASE_URL", emu.url)
+        monkeypatch.setenv("CONVERZ_API_KEY", emu.api_key)
+        assert main(["push", str(path), "-q"]) == 0
+        got = emu.client(progress=False).calls().to_polars()
+        assert "__index_level_0__" not in got.columns
+        scored = got.filter(pl.col("qa_score") == 0.5)["call_id"].sort().to_list()
+        assert scored == sorted(frame["call_id"].tolist())

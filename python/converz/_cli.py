@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import os
 import signal
 import sys
 import threading
@@ -110,7 +111,13 @@ def _schema(args: argparse.Namespace) -> dict[str, str]:
     """``--schema`` flags as ``schema=``, checked before any request or file is read."""
     given: dict[str, str] = {}
     for text in args.schema:
-        given.update(parse_schema_text(text, what="--schema"))
+        for name, kind in parse_schema_text(text, what="--schema").items():
+            if given.get(name, kind) != kind:
+                raise InvalidParameterError(
+                    f"--schema gives column {name!r} two types, {given[name]!r} and {kind!r}",
+                    parameter="schema",
+                )
+            given[name] = kind
     return check_schema(given)
 
 
@@ -428,11 +435,16 @@ def _fetch(args: argparse.Namespace) -> int:
     if args.output == "-":
         out = sys.stdout.buffer
         columns: Optional[list[str]] = None
-        for page in _pages(client, args.resource, query):
-            out.write(_core.csv_bytes(page, columns))
-            columns = columns or list(page.schema)
-            progress.add(page.num_rows)
-        out.flush()
+        try:
+            for page in _pages(client, args.resource, query):
+                out.write(_core.csv_bytes(page, columns))
+                columns = columns or list(page.schema)
+                progress.add(page.num_rows)
+            out.flush()
+        except BrokenPipeError:
+            # The reader stopped (`| head`): the usual end of a pipe, not an error. stdout is
+            # pointed at /dev/null so Python's flush at exit does not fail on it again.
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
     rows = fetch_to_file(client, args.resource, args.output, on_page=progress.add, **query)
     if not args.quiet:

@@ -255,7 +255,16 @@ def parse_schema_text(text: str, *, what: str = "schema") -> dict[str, str]:
             f"{what} is 'name:type,name:type', e.g. 'qa_score:float64'; got {text!r}",
             parameter="schema",
         )
-    return {name.strip(): kind.strip() for name, kind in pairs}
+    parsed: dict[str, str] = {}
+    for name, kind in pairs:
+        name, kind = name.strip(), kind.strip()
+        if parsed.get(name, kind) != kind:
+            raise InvalidParameterError(
+                f"{what} gives column {name!r} two types, {parsed[name]!r} and {kind!r}",
+                parameter="schema",
+            )
+        parsed[name] = kind
+    return parsed
 
 
 def override_types(schema: Optional[Mapping[str, Any]]) -> Optional[dict[str, pl.DataType]]:

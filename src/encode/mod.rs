@@ -18,6 +18,7 @@
 mod chunk;
 mod faithful;
 mod nested;
+mod pandas_index;
 mod validate;
 mod values;
 
@@ -34,6 +35,7 @@ use arrow_array::RecordBatch;
 use arrow_schema::Schema;
 
 pub use chunk::PushPlan;
+pub use pandas_index::without_pandas_index;
 
 use crate::error::{Error, Result};
 

@@ -18,6 +18,9 @@ use crate::error::Error;
 /// every byte of a page until it is decoded.
 const BODY_BYTES_PER_ROW: u64 = 16 * 1024;
 
+/// The words every body-limit error starts with (the Python layer's hint keys on them).
+pub const PASSED_THE_LIMIT: &str = "the response body passed the";
+
 /// The least and the most bytes one response body may have, whatever the page size.
 pub const MIN_BODY_LIMIT: u64 = 64 << 20;
 /// See [`MIN_BODY_LIMIT`]; also the limit of a `/report` answer, which has no page size.
@@ -202,9 +205,9 @@ fn inflate_failed(err: inflate::InflateError, place: &str, limit: usize) -> Atte
 #[cold]
 fn body_too_large(place: &str, limit: u64) -> AttemptError {
     let message = format!(
-        "the response body passed the {} MiB limit ({} KiB per row asked for, within {} to {} \
-         MiB): far more than real rows take, so reading stopped (an endless or runaway body?); \
-         if the rows really are this large, lower page_size",
+        "{PASSED_THE_LIMIT} {} MiB limit ({} KiB per row asked for, within {} to {} MiB): far \
+         more than real rows take, so reading stopped (an endless or runaway body?); if the \
+         rows really are this large, lower page_size",
         limit >> 20,
         BODY_BYTES_PER_ROW >> 10,
         MIN_BODY_LIMIT >> 20,

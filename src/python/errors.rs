@@ -68,6 +68,12 @@ fn classify(err: &Error) -> (&'static str, Option<&'static str>) {
             Some("nothing was handed out from this listing's bad page; the server must send \
                   every row with its key (report it to Converz)"),
         ),
+        Error::Decode { message, .. } if message.contains(crate::http::body::PASSED_THE_LIMIT) => (
+            "DecodeError",
+            Some("rows this large (a long transcript, a JSON blob per call) need smaller pages: \
+                  pass a lower page_size= (e.g. page_size=1000); if the rows should be small, \
+                  check that base_url points at the Converz API"),
+        ),
         Error::Decode { .. } | Error::Json(_) => (
             "DecodeError",
             Some("the server did not answer with the JSON rows the API documents: check that \

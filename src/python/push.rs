@@ -60,7 +60,7 @@ fn read_frame(
     let batches = reader
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| unreadable(e.to_string()))?;
-    Ok((schema, batches))
+    Ok(crate::encode::without_pandas_index(schema, batches))
 }
 
 /// How to push, as `converz.Client.push_updates` passes it (one dict, every key present).

@@ -33,10 +33,19 @@ impl FileReader {
         let file = File::open(path)?;
         match format {
             FileFormat::Parquet => {
-                let reader = ParquetRecordBatchReaderBuilder::try_new(file)
-                    .and_then(|b| b.with_batch_size(BATCH_ROWS).build())
+                let builder = ParquetRecordBatchReaderBuilder::try_new(file)
                     .map_err(|e| file_error(path, e))?;
-                Ok(Self::boxed(reader))
+                // The file's schema, with its metadata (pandas' names its index columns); the
+                // built reader's schema has the fields only.
+                let schema = Arc::clone(builder.schema());
+                let reader = builder
+                    .with_batch_size(BATCH_ROWS)
+                    .build()
+                    .map_err(|e| file_error(path, e))?;
+                Ok(Self {
+                    schema,
+                    inner: Box::new(reader),
+                })
             }
             FileFormat::Ipc => {
                 let reader = arrow_ipc::reader::FileReader::try_new(BufReader::new(file), None)?;
@@ -144,7 +153,10 @@ pub fn read_file(
     };
     let schema = reader.schema();
     let batches = reader.collect::<Result<Vec<_>>>()?;
-    Ok((schema, batches))
+    // A file written from a pandas frame carries its index as columns, which a push must
+    // leave out as it does for the frame (the batches of a Parquet file do not carry the
+    // metadata naming them: only the file's schema does).
+    Ok(crate::encode::without_pandas_index(schema, batches))
 }
 
 /// `inferred` with the given `types` in place of the inferred ones; a column the file does not
