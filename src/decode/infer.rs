@@ -182,7 +182,11 @@ impl Col {
         let dates_and_text = s & (bits::DATE | bits::TS) != 0 && s & bits::STR != 0;
         let exact_and_float = s & (bits::BIGINT | bits::HUGE) != 0 && s & bits::FLOAT != 0;
         if groups > 1 || exact_and_float || dates_and_text {
-            return Some(format!("mixes {}; decoded as strings", kind_names(s)));
+            return Some(format!(
+                "mixes {}; decoded as strings{}",
+                kind_names(s),
+                self.respelled_note(s)
+            ));
         }
         // Not a disagreement, but a column of numbers that arrives as text must not pass
         // unsaid either.
@@ -206,6 +210,24 @@ impl Col {
             );
         }
         None
+    }
+
+    /// For a column that became text: what its earlier pages' numbers look like now. A page
+    /// decoded while the column was still Float64 holds doubles, not the literals the server
+    /// sent, so they come back as Float64 prints them (`101` as "101.0"), and integers beyond
+    /// 2^53 rounded (found by the outside trial: 123456789012345678 read back as
+    /// "1.2345678901234568e17"). Pages that show the first string keep their literals.
+    fn respelled_note(&self, s: u16) -> &'static str {
+        if s & bits::FLOAT == 0 {
+            ""
+        } else if self.seen & bits::WIDE != 0 {
+            "; numbers on pages read before the first string are written as Float64 prints them \
+             (101 as \"101.0\"), and integers beyond 2^53 among them were rounded: give the \
+             column as \"str\" in schema= to keep every value as sent"
+        } else {
+            "; numbers on pages read before the first string are written as Float64 prints them \
+             (101 as \"101.0\"): give the column as \"str\" in schema= to keep every value as sent"
+        }
     }
 }
 

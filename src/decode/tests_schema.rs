@@ -59,6 +59,38 @@ fn int_and_string_fall_back_to_text_with_a_warning() {
     assert_eq!(type_of(&t, "x"), DataType::Utf8);
 }
 
+/// A Float64 column that meets a string on a later page: the earlier pages hold doubles, not
+/// the literals sent, so their text is Float64's; the warning says so and how to keep them
+/// (outside trial: 123456789012345678 came back as "1.2345678901234568e17", unsaid).
+#[test]
+fn numbers_read_as_floats_before_text_are_said_to_be_respelled() {
+    let t = table(&[r#"[{"x":1.5},{"x":101}]"#, r#"[{"x":"abc"},{"x":7}]"#]);
+    assert_eq!(type_of(&t, "x"), DataType::Utf8);
+    // Page 2 shows the string: its number keeps its literal; page 1's are Float64's.
+    assert_eq!(column_text(&t, "x"), ["1.5", "101.0", "abc", "7"]);
+    assert_eq!(t.warnings.len(), 1, "{:?}", t.warnings);
+    let warning = &t.warnings[0];
+    assert!(warning.contains("as Float64 prints them"), "{warning}");
+    assert!(warning.contains(r#"as "str" in schema="#), "{warning}");
+    assert!(!warning.contains("rounded"), "{warning}");
+
+    let t = table(&[
+        r#"[{"x":0.5},{"x":123456789012345678}]"#,
+        r#"[{"x":"abc"}]"#,
+    ]);
+    assert_eq!(column_text(&t, "x")[1], "1.2345678901234568e17");
+    assert!(
+        t.warnings[0].contains("beyond 2^53 among them were rounded"),
+        "{:?}",
+        t.warnings
+    );
+
+    // Integers alone turn into text exactly: no such note.
+    let t = table(&[r#"[{"x":1},{"x":101}]"#, r#"[{"x":"abc"}]"#]);
+    assert_eq!(column_text(&t, "x"), ["1", "101", "abc"]);
+    assert!(!t.warnings[0].contains("Float64"), "{:?}", t.warnings);
+}
+
 #[test]
 fn dates_and_timestamps_are_parsed() {
     let t = table(&[
