@@ -172,6 +172,9 @@ impl Col {
         if self.is_json() {
             return Some("mixes nested and other values; kept as JSON text".into());
         }
+        if let Some(why) = self.nested_conflict() {
+            return Some(why);
+        }
         let s = self.seen & !(bits::NULL | bits::NESTED | bits::WIDE);
         let groups = [bits::BOOL, bits::NUMBER, bits::TEXT]
             .iter()
@@ -210,6 +213,23 @@ impl Col {
             );
         }
         None
+    }
+
+    /// The first conflict inside an object's fields or a list's items (outside trial: a nested
+    /// field mixing numbers and strings became text unsaid).
+    fn nested_conflict(&self) -> Option<String> {
+        let in_fields = self.fields.as_deref().and_then(|fields| {
+            fields
+                .names
+                .iter()
+                .zip(&fields.cols)
+                .find_map(|(name, col)| col.conflict().map(|why| format!("field `{name}` {why}")))
+        });
+        in_fields.or_else(|| {
+            self.item
+                .as_deref()
+                .and_then(|item| item.conflict().map(|why| format!("items {why}")))
+        })
     }
 
     /// For a column that became text: what its earlier pages' numbers look like now. A page

@@ -91,6 +91,30 @@ fn numbers_read_as_floats_before_text_are_said_to_be_respelled() {
     assert!(!t.warnings[0].contains("Float64"), "{:?}", t.warnings);
 }
 
+/// A conflict inside a nested value is said, with the path to it (outside trial: it was not).
+#[test]
+fn a_conflict_inside_a_nested_value_is_said() {
+    let t = table(&[
+        r#"[{"x":{"a":1,"b":true}}]"#,
+        r#"[{"x":{"a":"s","b":false}}]"#,
+    ]);
+    assert_eq!(t.warnings.len(), 1, "{:?}", t.warnings);
+    let warning = &t.warnings[0];
+    assert!(
+        warning.starts_with("column `x` field `a` mixes integers, strings"),
+        "{warning}"
+    );
+    let t = table(&[r#"[{"l":[1,2]}]"#, r#"[{"l":[3,"four"]}]"#]);
+    assert!(
+        t.warnings[0].starts_with("column `l` items mixes"),
+        "{:?}",
+        t.warnings
+    );
+    // Nested values that agree give no warning.
+    let t = table(&[r#"[{"x":{"a":1},"l":[1]}]"#, r#"[{"x":{"a":2},"l":[2,3]}]"#]);
+    assert!(t.warnings.is_empty(), "{:?}", t.warnings);
+}
+
 #[test]
 fn dates_and_timestamps_are_parsed() {
     let t = table(&[
