@@ -241,3 +241,44 @@ def test_a_short_page_that_fills_when_read_again_does_not_end_the_listing(serve,
     assert len(got) == len(set(got)), got
     missing = set(range(1000, 11000, 1000)) - set(got)
     assert not missing, (missing, [page_of(r) for r in server.requests])
+
+
+def ids_and_warnings(client: converz.Client, read: str, page_size: int) -> tuple[list, list]:
+    """The `call_id`s a read gives in order, and its warnings (a stream's once exhausted)."""
+    if read == "calls":
+        table = client.calls(page_size=page_size)
+        return table.to_arrow().column("call_id").to_pylist(), list(table.warnings)
+    stream = client.iter_calls(page_size=page_size)
+    got = [i for t in stream for i in t.to_arrow().column("call_id").to_pylist()]
+    return got, list(stream.warnings)
+
+
+@pytest.mark.parametrize("read", READS)
+def test_rows_pushed_onto_the_last_page_read_again_are_warned_of(serve, read):
+    """Found by the outside trial (F16): page 1, answered after call 1500 was inserted, lost
+    call 6000 to page 2, answered before it; the re-read of page 2 brought the call back with
+    no repeat, and no warning said that rows had moved."""
+    server = serve(Scripted([(2, []), (3, []), (1, [1500])]))
+    got, warnings = ids_and_warnings(server.client(timeout=10.0, max_concurrency=4), read, 6)
+    assert got == [1000, 1500, *range(2000, 11000, 1000)]
+    asked = [page_of(r)[0] for r in server.requests]
+    assert asked.count(2) == 2, asked
+    assert len(warnings) == 1 and "moved between pages" in warnings[0], warnings
+    assert "last page" in warnings[0], warnings
+
+
+def capped_from_page_three(request: Request) -> bytes:
+    page, size = page_of(request)
+    ids = share(100, page, size)
+    return rows(ids[:8] if size == 10 and page >= 3 else ids)
+
+
+@pytest.mark.parametrize("read", READS)
+def test_re_paging_after_a_cap_past_page_one_is_not_warned_of_as_moved_rows(serve, read):
+    """Found by the outside trial (F16): re-paging from page 1 at the capped size repeats the
+    rows of the first pages, and those repeats were warned of as rows that moved."""
+    server = serve(capped_from_page_three)
+    got, warnings = ids_and_warnings(server.client(timeout=10.0, max_concurrency=4), read, 10)
+    assert got == list(range(1, 101))
+    assert len(warnings) == 1 and "caps the page size" in warnings[0], warnings
+    assert sizes(server) == {10, 8}

@@ -33,6 +33,27 @@ def test_values_are_normalised_and_compare_by_value():
     assert RepsQuery(active=1).active is True
 
 
+def test_repeated_or_reordered_filter_values_make_one_query():
+    # Found by the outside trial: reps=["a", "a"] and ["a"] were two queries (unequal, two
+    # hashes, two sync fingerprints, so a sync refused its own dataset).
+    one = RepsQuery(rep_id=["a"], department=["sales", "support"])
+    for same in (
+        RepsQuery(rep_id=["a", "a"], department=["sales", "support"]),
+        RepsQuery(rep_id="a", department=["support", "sales", "support"]),
+    ):
+        assert same == one and hash(same) == hash(one) and repr(same) == repr(one)
+    assert one.department == ("sales", "support")
+    assert CallsQuery(campaign=["b", "a", "b"]).campaign == ("a", "b")
+    assert RepsQuery(rep_id=["a", "b"]) != one
+    # The order of columns, metrics and groupings is what the answer follows: kept, once each.
+    calls = CallsQuery(columns=["duration", "call_id", "duration"], metric=["m2", "m1", "m2"])
+    assert calls.columns == ("duration", "call_id") and calls.metric == ("m2", "m1")
+    report = ReportQuery(groupby=["week", "campaign", "week"])
+    assert report.groupby == ("week", "campaign")
+    reordered = CallsQuery(columns=["duration", "call_id"])
+    assert CallsQuery(columns=["call_id", "duration"]) != reordered
+
+
 @pytest.mark.parametrize(
     "query",
     [

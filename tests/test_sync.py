@@ -357,3 +357,35 @@ def test_rows_dated_outside_the_fetched_days_leave_the_dataset_unchanged(emu, tm
     got = dataset(path, fmt)
     assert rebuilt.full_refresh and got.height == before.height
     assert got.filter(pl.col("call_id") == last)["date"].to_list() == [early]
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_an_earlier_start_date_fetches_the_days_before_the_dataset(emu, tmp_path, fmt):
+    """Found by the outside trial: a dataset synced from the 10th, synced again from the 1st,
+    fetched from the last synced day on only, so the 1st to the 9th never arrived."""
+    client = emu.client(progress=False)
+    later = "2025-08-10"
+    first = sync_calls(client, tmp_path, start_date=later, end_date=FIRST_END, format=fmt)
+    assert dataset(tmp_path, fmt)["date"].min() >= dt.date.fromisoformat(later)
+    earlier = sync_calls(client, tmp_path, start_date=START, end_date=FIRST_END, format=fmt)
+    assert earlier.fetched_from == dt.date.fromisoformat(START) and not earlier.full_refresh
+    expected = api(client, end_date=FIRST_END)
+    assert expected["date"].min() < dt.date.fromisoformat(later)
+    same(dataset(tmp_path, fmt), expected)
+    state = json.loads((tmp_path / STATE_FILE).read_text())
+    assert state["start_date"] == START
+    # A later start_date again neither refetches the early days nor forgets they are held.
+    again = sync_calls(client, tmp_path, start_date=later, end_date=FIRST_END, format=fmt)
+    assert again.fetched_from == first.watermark.date() - dt.timedelta(days=3)
+    same(dataset(tmp_path, fmt), expected)
+    assert json.loads((tmp_path / STATE_FILE).read_text())["start_date"] == START
+
+
+def test_a_filter_value_given_twice_or_reordered_is_the_same_dataset(emu, tmp_path):
+    """Found by the outside trial: campaign=["sales", "sales"] was another query, so the next
+    run refused the dataset ("synced with a different query")."""
+    client = emu.client(progress=False)
+    first = sync_calls(client, tmp_path, start_date=START, campaign=["sales", "support"])
+    again = sync_calls(client, tmp_path, start_date=START, campaign=["support", "sales", "sales"])
+    assert not again.full_refresh and again.watermark == first.watermark
+    same(dataset(tmp_path, "parquet"), api(client, campaign=["sales", "support"]))

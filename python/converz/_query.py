@@ -161,9 +161,26 @@ def _strings(name: str, value: Any) -> tuple[str, ...]:
     return items
 
 
+# List filters whose order the answer follows (columns, then grouping, in the order asked);
+# every other list filter is a set of values to match.
+_ORDERED = frozenset({"columns", "metric", "groupby"})
+
+
+def _canonical(name: str, items: tuple[str, ...]) -> tuple[str, ...]:
+    """A list filter in one form per meaning: each value once, a set of values sorted.
+
+    So ``["a", "a"]`` and ``["a"]``, or ``["b", "a"]`` and ``["a", "b"]``, are one query
+    (equal, one hash, one sync fingerprint; found by the outside trial: they were not).
+    Columns, metrics and groupings keep the order first asked, which the answer follows.
+    """
+    if name in _ORDERED:
+        return tuple(dict.fromkeys(items))
+    return tuple(sorted(set(items)))
+
+
 def _normalise(kind: str, name: str, value: Any) -> Any:
     if kind == "list":
-        return _strings(name, value)
+        return _canonical(name, _strings(name, value))
     if value is None:
         return None
     if kind in ("date", "datetime"):

@@ -200,14 +200,45 @@ def _check_state(
         )
 
 
+def _held_from(state: Optional[dict[str, Any]]) -> Optional[_dt.date]:
+    """The first day the dataset was synced from (None: from the beginning of the data)."""
+    first = (state or {}).get("start_date")
+    return _dt.date.fromisoformat(first) if first else None
+
+
 def _fetch_start(
     state: Optional[dict[str, Any]], start_date: Optional[_dt.date], overlap_days: int, full: bool
 ) -> Optional[_dt.date]:
+    """The first day this run fetches: the watermark less ``overlap_days``, or earlier.
+
+    A ``start_date`` before the first day the dataset was synced from asks for days it never
+    had: the run fetches from there (found by the outside trial: they were silently never
+    fetched).
+    """
     watermark = None if (full or state is None) else state.get("watermark")
     if watermark is None:
         return start_date
     since = _dt.datetime.fromisoformat(watermark).date() - _dt.timedelta(days=overlap_days)
+    held = _held_from(state)
+    if start_date is not None and held is not None and start_date < held:
+        return start_date
     return max(since, start_date) if start_date else since
+
+
+def _dataset_start(
+    state: Optional[dict[str, Any]], start_date: Optional[_dt.date], replace_all: bool
+) -> Optional[_dt.date]:
+    """The first day the dataset holds after this run.
+
+    An incremental run keeps the days before a later ``start_date``, so that one does not
+    move it.
+    """
+    if replace_all:
+        return start_date
+    held = _held_from(state)
+    if held is None or start_date is None:
+        return held
+    return min(held, start_date)
 
 
 def _check_end(
@@ -415,7 +446,8 @@ def sync_calls(
         client: The client to fetch with.
         path: The dataset directory (created if missing).
         start_date: First day of data on the first run (None: all the API has). Later runs
-            start from the watermark.
+            start from the watermark, or from a ``start_date`` before the first day the
+            dataset was synced from (those days are fetched too).
         overlap_days: Days before the watermark fetched again, so late and updated rows land.
         format: ``"parquet"`` (hive partitions by day) or ``"delta"`` (a Delta Lake table).
         full_refresh: Rebuild from ``start_date``, also when the query changed.
@@ -451,13 +483,14 @@ def sync_calls(
     _check_state(root, state, fingerprint, full_refresh)
     replace_all = full_refresh or state is None or state.get("watermark") is None
     since = _fetch_start(state, first_day, overlap_days, replace_all)
+    held = _dataset_start(state, first_day, replace_all)
     _check_end(state if not replace_all else None, since, query.get("end_date"), overlap_days)
     new_state: dict[str, Any] = {
         "version": 1,
         "format": format,
         "fingerprint": fingerprint,
         "query": {k: (v.isoformat() if isinstance(v, _dt.date) else v) for k, v in query.items()},
-        "start_date": first_day.isoformat() if first_day else None,
+        "start_date": held.isoformat() if held else None,
         "watermark": None if replace_all else state and state.get("watermark"),
     }
     root.mkdir(parents=True, exist_ok=True)

@@ -6,7 +6,8 @@
 //! runs a **repair pass**: a concurrent pass can also have *skipped* rows (a page served after an
 //! insert loses rows to a neighbour served before it), so the listing is read again in order
 //! (sequentially, where rows can only repeat, never be skipped) and the rows not yet seen are
-//! handed out too. Memory is the page window plus one set of keys, never the result.
+//! handed out too. Memory is the page window plus one set of keys, never the result (two sets
+//! once a page-size cap made the pager start over from page 1: see [`Listing::keep_new_rows`]).
 
 use std::sync::Arc;
 
@@ -38,7 +39,14 @@ pub struct Listing {
     decoder: Arc<FetchDecoder>,
     progress: Arc<Progress>,
     key: Option<String>,
+    /// The key, for the set of keys a re-paging starts.
+    listing_key: Option<ListingKey>,
+    /// Every key handed out.
     deduper: Option<KeyDeduper>,
+    /// The keys read since the pager last started over from page 1 (none before it did).
+    since_repaging: Option<KeyDeduper>,
+    /// The pager's [`Pager::repagings`] when `since_repaging` was started.
+    repagings: u64,
     pager: Pager,
     pass: Pass,
     /// Repeated rows dropped in the concurrent pass: the evidence that rows moved.
@@ -76,19 +84,13 @@ impl Listing {
             .map(|(_, columns)| columns.split(',').map(str::to_owned).collect());
         let hidden_key = key.is_some_and(|key| request_key_column(&mut spec.query, key.name));
         let endpoint = format!("GET {}", spec.path);
-        let deduper = key.map(|key| {
-            let deduper = KeyDeduper::new(key.name, &endpoint);
-            // A caller who forced the key's type (`schema=`) chose what it holds.
-            match key.integer && !decoder.forces(key.name) {
-                true => deduper.integer(),
-                false => deduper,
-            }
-        });
+        let deduper = key.map(|key| new_deduper(key, &endpoint, &decoder));
         let pager = Pager::new(
             client.clone(),
             spec.clone(),
             Arc::clone(&decoder),
             Arc::clone(&progress),
+            key.map(|key| key.name),
         );
         Self {
             client,
@@ -96,7 +98,10 @@ impl Listing {
             decoder,
             progress,
             key: key.map(|key| key.name.to_owned()),
+            listing_key: key,
             deduper,
+            since_repaging: None,
+            repagings: 0,
             streamed_columns: PageColumns::default(),
             pager,
             pass: Pass::Concurrent,
@@ -195,8 +200,11 @@ impl Listing {
             if self.pass == Pass::Done {
                 return None;
             }
+            // A page comes from the paging the pager was in when asked: one it hands out may be
+            // the short page that makes it start over.
+            let repagings = self.pager.repagings();
             match self.pager.next_page().await {
-                Some(Ok(page)) => return Some(self.keep_new_rows(page)),
+                Some(Ok(page)) => return Some(self.keep_new_rows(page, repagings)),
                 Some(Err(err)) => {
                     self.pass = Pass::Done;
                     return Some(Err(err));
@@ -206,24 +214,44 @@ impl Listing {
         }
     }
 
-    /// Drops the rows whose key was handed out already.
-    fn keep_new_rows(&mut self, mut page: DecodedPage) -> Result<DecodedPage> {
+    /// Drops the rows whose key was handed out already. A repeat is evidence that rows moved,
+    /// except the repeats of a pager that started over from page 1 (`repagings` times so far)
+    /// of rows handed out before: those are evidence of a key repeated since (found by the
+    /// outside trial: re-paging after a cap past page 1 was warned of as moved rows, and read
+    /// the listing a third time).
+    fn keep_new_rows(&mut self, mut page: DecodedPage, repagings: u64) -> Result<DecodedPage> {
+        if repagings != self.repagings {
+            self.repagings = repagings;
+            let endpoint = format!("GET {}", self.spec.path);
+            self.since_repaging = self
+                .listing_key
+                .map(|key| new_deduper(key, &endpoint, &self.decoder));
+        }
         let Some(deduper) = self.deduper.as_mut() else {
             return Ok(page);
         };
-        let mut dropped = 0;
+        let (mut dropped, mut moved) = (0, 0);
         let received = page.batches.clone();
         for batch in &mut page.batches {
+            if let Some(since) = self.since_repaging.as_mut() {
+                let (kept, repeats) = since.filter(batch)?;
+                *batch = kept;
+                dropped += repeats;
+                moved += repeats;
+            }
             let (kept, repeats) = deduper.filter(batch)?;
             *batch = kept;
             dropped += repeats;
+            if self.since_repaging.is_none() {
+                moved += repeats;
+            }
         }
         if dropped > 0 {
             deduper.check_page(&received)?;
         }
         page.batches.retain(|batch| batch.num_rows() > 0);
         if self.pass == Pass::Concurrent {
-            self.moved += dropped;
+            self.moved += moved;
         }
         let kept = page.rows.saturating_sub(dropped);
         self.check_progress(page.rows, kept)?;
@@ -278,8 +306,19 @@ impl Listing {
                     sequential,
                     Arc::clone(&self.decoder),
                     Arc::clone(&self.progress),
+                    self.key.as_deref(),
                 );
+                self.repagings = 0;
+                self.since_repaging = None;
                 self.pass = Pass::Repair;
+            }
+            (Pass::Concurrent, Some(key)) if self.pager.moved_onto_last_page() => {
+                // Nothing repeated, so no row can be missing: the page before the last lost
+                // rows to it, and its re-read brought them (module docs of the pager).
+                self.warnings.push(format!(
+                    "rows moved between pages while paging (the data changed during the fetch):                      {key} rows pushed onto the last page after it was first read arrived when                      it was read again; every row is in the result once"
+                ));
+                self.pass = Pass::Done;
             }
             _ => self.pass = Pass::Done,
         }
@@ -308,6 +347,16 @@ pub async fn fetch_all(mut listing: Listing) -> Result<DecodedTable> {
     table.warnings.extend(listing.warnings);
     table.warnings.extend(unasked);
     Ok(table)
+}
+
+/// A set of the keys of `endpoint`'s rows. A caller who forced the key's type (`schema=`) chose
+/// what it holds; otherwise an integer key must hold integers.
+fn new_deduper(key: ListingKey, endpoint: &str, decoder: &FetchDecoder) -> KeyDeduper {
+    let deduper = KeyDeduper::new(key.name, endpoint);
+    match key.integer && !decoder.forces(key.name) {
+        true => deduper.integer(),
+        false => deduper,
+    }
 }
 
 /// Adds `key` to a `columns=` selection that leaves it out (rows cannot be de-duplicated

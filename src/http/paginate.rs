@@ -41,7 +41,9 @@
 //!   none was, the last page was served before the insert, so the short last page is read
 //!   again once every other page is in, when it was asked for before they all were: its rows
 //!   then start with rows an earlier page already gave (a repeat, so the repair pass runs), or,
-//!   when the page just before it is the one that lost them, with exactly the rows lost. A last
+//!   when the page just before it is the one that lost them, with exactly the rows lost (no
+//!   repeat then, so the re-read starting at another row than the first answer is what tells
+//!   the caller rows moved: [`Pager::moved_onto_last_page`]). A last
 //!   page asked for after every earlier page was in was served after all of them and needs no
 //!   re-read; neither does a sequential pass, where pages are served in order.
 
@@ -49,6 +51,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Instant;
 
+use arrow_array::{Array, ArrayRef};
 use futures_util::stream::FuturesUnordered;
 use futures_util::StreamExt;
 use reqwest::Method;
@@ -141,6 +144,16 @@ pub struct Pager {
     capped: Option<Cap>,
     /// The short last page was read again (see [`Pager::resolve_next`]).
     last_page_read_again: bool,
+    /// While that re-read is out: the page and the key its first answer started with.
+    first_answer: Option<(u64, Option<ArrayRef>)>,
+    /// The re-read of the last page started at another row than its first answer: rows an
+    /// insert pushed off the page before it moved onto it (module docs, "Hidden shifts").
+    moved_onto_last_page: bool,
+    /// The key column, whose first value tells whether rows moved onto a page read again.
+    key: Option<String>,
+    /// Times paging started over from page 1 at a capped size, reading again rows it had
+    /// handed out.
+    repagings: u64,
     /// Page 2 asked for at the size a short page 1 held (see [`Pager::probe_cap`]).
     cap_probe: CapProbe,
 }
@@ -175,6 +188,7 @@ impl Pager {
         spec: PageSpec,
         decoder: Arc<FetchDecoder>,
         progress: Arc<Progress>,
+        key: Option<&str>,
     ) -> Self {
         let page_size = spec.page_size;
         let endpoint = format!("GET {}", spec.path);
@@ -204,6 +218,10 @@ impl Pager {
             warnings: Vec::new(),
             capped: None,
             last_page_read_again: false,
+            first_answer: None,
+            moved_onto_last_page: false,
+            key: key.map(str::to_owned),
+            repagings: 0,
             cap_probe: CapProbe::NotSent,
         }
     }
@@ -216,6 +234,18 @@ impl Pager {
     /// Things the caller should tell the user (capped pages seen, ...).
     pub fn warnings(&self) -> &[String] {
         &self.warnings
+    }
+
+    /// Whether rows moved onto the last page, read again, that no repeated key shows (the
+    /// caller warns of moved rows once, whichever way it learnt of them).
+    pub fn moved_onto_last_page(&self) -> bool {
+        self.moved_onto_last_page
+    }
+
+    /// Times paging started over from page 1, so that rows handed out before arrive again:
+    /// those repeats are the re-paging's, not rows that moved.
+    pub fn repagings(&self) -> u64 {
+        self.repagings
     }
 
     /// The next page in order, or `None` after the last one.
@@ -360,6 +390,8 @@ impl Pager {
                 && requested <= self.last_completed
             {
                 self.last_page_read_again = true;
+                let first = self.first_key(&self.done[&page].page);
+                self.first_answer = Some((page, first));
                 self.read_again(page);
                 return None;
             }
@@ -498,9 +530,27 @@ impl Pager {
         })
     }
 
+    /// The key `page` starts with (`None` without a key or rows).
+    fn first_key(&self, page: &DecodedPage) -> Option<ArrayRef> {
+        let key = self.key.as_deref()?;
+        let batch = page.batches.iter().find(|batch| batch.num_rows() > 0)?;
+        Some(batch.column_by_name(key)?.slice(0, 1))
+    }
+
     /// Removes `page` from the arrived pages and moves on to the next.
     fn hand_out(&mut self, page: u64) -> Option<DecodedPage> {
         let arrived = self.done.remove(&page)?;
+        if let Some((_, first)) = self.first_answer.take_if(|(read, _)| *read == page) {
+            // Rows are only inserted: a page read again that starts at another row received
+            // rows from the page before it. One that starts at the same row and holds more
+            // was appended to, which moves nothing.
+            let now = self.first_key(&arrived.page);
+            let same = match (&first, &now) {
+                (Some(first), Some(now)) => first.to_data() == now.to_data(),
+                _ => first.is_none() && now.is_none(),
+            };
+            self.moved_onto_last_page |= !same;
+        }
         self.last_completed = self.last_completed.max(arrived.completed);
         self.next_to_yield = page + 1;
         Some(arrived.page)
@@ -536,11 +586,15 @@ impl Pager {
         self.generation += 1;
         self.page_size = rows;
         self.last_page_read_again = false;
+        self.first_answer = None;
         self.limit = None;
         self.abort_beyond(0);
         // Page 1 at the capped size is exactly what we already have; after a later short page
         // the old offsets are ambiguous, so start over and let the key dedupe drop repeats.
         let restart = if page == 1 { 2 } else { 1 };
+        if restart == 1 {
+            self.repagings += 1;
+        }
         self.next_to_issue = restart;
         self.next_to_yield = restart;
     }

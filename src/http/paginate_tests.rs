@@ -134,6 +134,69 @@ async fn a_server_that_does_cap_still_gives_every_row_once() {
     assert_eq!(table.warnings.len(), 1, "{:?}", table.warnings);
 }
 
+/// 100 calls; at n_per_page=10 the server serves at most 8 rows from page 3 on (a cap that shows
+/// only past the first pages), at any other size every row asked.
+fn capped_from_page_three(page: usize, size: usize, _: &[(usize, usize)]) -> Vec<usize> {
+    let mut rows = slice(100, page, size);
+    if size == 10 && page >= 3 {
+        rows.truncate(8);
+    }
+    rows
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn re_paging_after_a_cap_past_page_one_is_not_taken_for_moved_rows() {
+    // Found by the outside trial: re-paging from page 1 at the capped size reads the rows of
+    // pages 1 to 3 again, and those repeats were taken for rows that moved ("rows moved
+    // between pages" and a whole second, sequential pass).
+    for concurrency in [1, 4] {
+        let (url, asked) = serve(capped_from_page_three, later_pages_late).await;
+        let mut listing = calls_listing(&url, concurrency, 10);
+        let got = collect_ids(&mut listing).await;
+        assert_eq!(got, (1..=100).collect::<Vec<i64>>(), "{:?}", asked.lock());
+        assert!(
+            !listing.repaired(),
+            "{concurrency}: {:?}",
+            listing.warnings()
+        );
+        let warnings = listing.warnings();
+        assert_eq!(warnings.len(), 1, "{concurrency}: {warnings:?}");
+        assert!(warnings[0].contains("caps the page size"), "{warnings:?}");
+    }
+}
+
+/// Calls 10, 20, ..., 1000, capped as [`capped_from_page_three`]; call 5 is inserted once page 2
+/// was answered at n_per_page=8, while the listing is re-paged: the rows after it move on.
+fn capped_then_inserted(page: usize, size: usize, before: &[(usize, usize)]) -> Vec<usize> {
+    let mut ids: Vec<usize> = (1..=100).map(|i| 10 * i).collect();
+    if before.contains(&(2, 8)) {
+        ids.insert(0, 5);
+    }
+    let mut rows: Vec<usize> = ids.into_iter().skip((page - 1) * size).take(size).collect();
+    if size == 10 && page >= 3 {
+        rows.truncate(8);
+    }
+    rows
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rows_that_move_while_re_paging_after_a_cap_are_still_warned_of() {
+    let (url, asked) = serve(capped_then_inserted, |_| Duration::ZERO).await;
+    let mut listing = calls_listing(&url, 1, 10);
+    let mut got = collect_ids(&mut listing).await;
+    got.sort_unstable();
+    let mut expected: Vec<i64> = (1..=100).map(|i| 10 * i).collect();
+    expected.insert(0, 5);
+    assert_eq!(got, expected, "{:?}", asked.lock());
+    let warnings = listing.warnings();
+    assert_eq!(warnings.len(), 2, "{warnings:?}");
+    assert!(warnings[0].contains("caps the page size"), "{warnings:?}");
+    assert!(
+        warnings[1].contains("moved between pages") && warnings[1].contains("1 repeated"),
+        "{warnings:?}"
+    );
+}
+
 /// Page 4 is always empty; the pages after it hold rows.
 fn empty_page_four(page: usize, size: usize, _: &[(usize, usize)]) -> Vec<usize> {
     match page {
@@ -354,6 +417,42 @@ async fn a_row_pushed_onto_the_last_page_read_early_arrives_from_its_re_read() {
     assert_eq!(got, expected, "asked {:?}", asked.lock());
     // Nothing repeated: the re-read of the last page alone brought the row back.
     assert!(!listing.repaired(), "{:?}", listing.warnings());
+    // Yet call 100 moved from page 1 to page 2: the user is told the data changed (found by the
+    // outside trial: no warning).
+    let warnings = listing.warnings();
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    assert!(
+        warnings[0].contains("moved between pages") && warnings[0].contains("last page"),
+        "{warnings:?}"
+    );
+}
+
+/// Calls 10, 20, ..., 190 (19 rows); call 200 is appended just as page 1 is answered, after page
+/// 2 was: page 2 read again holds one more row, at its end, and no row moved between pages.
+fn appended_under_the_first_of_two(
+    page: usize,
+    size: usize,
+    before: &[(usize, usize)],
+) -> Vec<usize> {
+    let mut ids: Vec<usize> = (1..=19).map(|i| 10 * i).collect();
+    if page == 1 || before.iter().any(|&(p, _)| p == 1) {
+        ids.push(200);
+    }
+    ids.into_iter().skip((page - 1) * size).take(size).collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_row_appended_behind_the_last_page_read_early_moves_nothing() {
+    let (url, asked) = serve(appended_under_the_first_of_two, slow_page_one).await;
+    let mut listing = calls_listing(&url, 4, 10);
+    let got = collect_ids(&mut listing).await;
+    assert_eq!(got, (1..=20).map(|i| 10 * i).collect::<Vec<i64>>());
+    let asked = asked.lock();
+    assert!(
+        asked.iter().filter(|&&(page, _)| page == 2).count() >= 2,
+        "{asked:?}"
+    );
+    assert!(listing.warnings().is_empty(), "{:?}", listing.warnings());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -362,6 +461,7 @@ async fn a_listing_that_did_not_grow_reads_its_last_page_at_most_twice() {
         let (url, asked) = serve(|page, size, _| slice(35, page, size), later_pages_late).await;
         let table = fetch(&url, 10, concurrency).await.unwrap();
         assert_eq!(ids(&table), (1..=35).collect::<Vec<i64>>());
+        assert!(table.warnings.is_empty(), "{:?}", table.warnings);
         let asked = asked.lock();
         let last = asked.iter().filter(|&&(page, _)| page == 4).count();
         // Sequential paging serves pages in order: no re-read is needed.

@@ -66,9 +66,14 @@ class ConverzHook(BaseHook):
         )
 
     def test_connection(self) -> tuple[bool, str]:
-        """Fetches one user to check the URL and key (the connection form's Test button)."""
+        """Reads the first page of users to check the URL and key (the Test button).
+
+        At the page size the connection's fetches ask for, so a server that refuses that size
+        fails the test, and after one page. ``reps(page_size=1)`` (found by the outside trial)
+        read every user, one request each, and passed where every fetch then failed.
+        """
         try:
-            self.get_client().reps(page_size=1, progress=False)
+            next(iter(self.get_client().iter_reps()), None)
         except Exception as err:
             return False, str(err)
         return True, "connected"
