@@ -495,13 +495,12 @@ def _read_input(path: Path, schema: Optional[dict[str, Any]]) -> Any:
     try:
         return Table(_core.read_file(str(path), types))
     except InvalidParameterError:
+        # A file not of its format, or a value a --schema type would change: the core names
+        # the file (and the line); nothing was sent.
         raise
     except ConverzError as err:
-        # The core words file errors as writing ("writing PATH: Parquet error ..."): name the
-        # file and what was being done instead.
-        detail = err.message
-        for prefix in (f"writing {path}: ", f"reading {path}: "):
-            detail = detail.removeprefix(prefix)
+        # The system's error reading it (a permission, a disk): name the file and the format.
+        detail = err.message.removeprefix(f"reading {path}: ")
         kind = _FORMAT_NAMES.get(path.suffix.lower(), path.suffix)
         raise type(err)(
             f"cannot read {path} as {kind}: {detail}",

@@ -128,3 +128,18 @@ mod tempdir {
         }
     }
 }
+
+/// Found by the outside trial: a Parquet file that failed to *read* was reported as "writing"
+/// it (by `converz push`, and by sync's merges).
+#[test]
+fn a_parquet_file_that_fails_to_read_is_said_to_be_read() {
+    let dir = tempdir::Dir::new();
+    let path = dir.0.join("bad.parquet");
+    std::fs::write(&path, b"call_id,qa\n1,2\n").unwrap();
+    let reading = format!("reading {}: Parquet error: ", path.display());
+    let open = super::FileReader::open(&path, FileFormat::Parquet, None);
+    let err = open.err().expect("not Parquet").to_string();
+    assert!(err.starts_with(&reading), "{err}");
+    let err = super::parquet_schema(&path).unwrap_err().to_string();
+    assert!(err.starts_with(&reading), "{err}");
+}
