@@ -549,6 +549,7 @@ def push_file(
         path: A ``.parquet``, ``.csv``, ``.ndjson``/``.jsonl`` or ``.arrow``/``.feather`` file.
         schema: Types of CSV or NDJSON columns instead of the inferred ones (spelled as
             ``schema=`` of a fetch), e.g. ``{"code": "string"}`` to keep ``00123`` as text.
+            A value its type would change (``1.5`` under ``int64``) is refused, with its line.
             Parquet and Arrow files carry their own types and take none.
         on_note: Called with a line saying a remaining file was removed.
         **options: Keyword arguments of ``push_updates`` (``to``, ``clear``, ...).
@@ -557,7 +558,8 @@ def push_file(
         The :class:`converz.PushResult`.
 
     Raises:
-        InvalidParameterError: ``path`` is missing or a folder, before any request.
+        InvalidParameterError: Before any request: ``path`` is missing, a folder or not of its
+            format (corrupt, cut short), or a value does not fit the type ``schema`` gives it.
         PushError: Some chunks were not applied; the rows not applied were written to
             ``NAME.remaining.EXT`` beside the file, which the message names.
         KeyboardInterrupt: The push was stopped; its ``__cause__`` (a ``PushError``) says how

@@ -69,8 +69,7 @@ pub(super) fn check_csv(
     columns.finish(&schema)
 }
 
-/// [`check_csv`] for an NDJSON file: one JSON object per line (an object spread over several
-/// lines is checked too, named by its first line).
+/// [`check_csv`] for an NDJSON file: one JSON object per line.
 pub(super) fn check_ndjson(
     path: &Path,
     schema: SchemaRef,
@@ -87,45 +86,26 @@ pub(super) fn check_ndjson(
         .map(|(i, c)| (c.name.to_owned(), i))
         .collect();
     let mut reader = BufReader::new(File::open(path)?);
-    let (mut line, mut first_line) = (0_u64, 0_u64);
-    let mut pending: Vec<u8> = Vec::new();
-    let mut next = Vec::new();
+    let mut text = Vec::new();
+    let mut line = 0_u64;
     loop {
-        next.clear();
-        if reader.read_until(b'\n', &mut next)? == 0 {
+        text.clear();
+        if reader.read_until(b'\n', &mut text)? == 0 {
             break;
         }
         line += 1;
-        if pending.is_empty() {
-            if next.iter().all(u8::is_ascii_whitespace) {
-                continue;
-            }
-            first_line = line;
+        if text.iter().all(u8::is_ascii_whitespace) {
+            continue;
         }
-        pending.extend_from_slice(&next);
-        let rows = serde_json::Deserializer::from_slice(&pending)
-            .into_iter::<HashMap<String, &RawValue>>();
-        let mut complete = true;
-        for row in rows {
-            match row {
-                Ok(row) => {
-                    for (key, value) in row {
-                        if let Some(&i) = index.get(&key) {
-                            columns.0[i].json(first_line, value)?;
-                        }
-                    }
-                }
-                // An object that goes on past this line: read the next one into it.
-                Err(e) if e.is_eof() => {
-                    complete = false;
-                    break;
-                }
-                // Not JSON objects: arrow-json's read reports it.
-                Err(_) => return columns.finish(&schema),
+        // One object per line, as arrow-json's inference has already required; a line that
+        // is not one ends the check, and the read that follows reports it.
+        let Ok(row) = serde_json::from_slice::<HashMap<String, &RawValue>>(&text) else {
+            break;
+        };
+        for (key, value) in row {
+            if let Some(&i) = index.get(&key) {
+                columns.0[i].json(line, value)?;
             }
-        }
-        if complete {
-            pending.clear();
         }
     }
     columns.finish(&schema)
