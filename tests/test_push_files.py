@@ -68,6 +68,13 @@ def refused(emu: Emulator, argv: list[str], capsys: pytest.CaptureFixture[str]) 
             "n:int64",
             ["1.5", "its fraction", '"float64"'],
         ),
+        # A float column held infinity.
+        (
+            "f.csv",
+            "call_id,f\n{0},1\n{1},-1e400\n",
+            "f:float64",
+            ["-1e400", "its magnitude", '"string"'],
+        ),
         # A date column kept the day of a time.
         (
             "d.ndjson",

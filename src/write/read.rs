@@ -4,7 +4,10 @@
 //! Parquet and IPC carry their schema. CSV and NDJSON are inferred over the whole file (two
 //! passes over the file, one batch in memory), with the types a user gave for some columns
 //! (`converz push --schema code:string` keeps `00123`), or, given a schema, read with every
-//! column as text, which copies a CSV this module wrote byte for byte.
+//! column as text, which copies a CSV this module wrote byte for byte. Before a CSV or NDJSON
+//! file is read into Arrow, its values are checked against the types they will be read with
+//! ([`super::exact`]): a given type must keep each value whole, and times with a UTC offset
+//! make their column zone-aware.
 
 use std::fs::File;
 use std::io::{BufReader, Seek, SeekFrom};
