@@ -495,13 +495,12 @@ def _read_input(path: Path, schema: Optional[dict[str, Any]]) -> Any:
     try:
         return Table(_core.read_file(str(path), types))
     except InvalidParameterError:
+        # A file not of its format, or a value a --schema type would change: the core names
+        # the file (and the line); nothing was sent.
         raise
     except ConverzError as err:
-        # The core words file errors as writing ("writing PATH: Parquet error ..."): name the
-        # file and what was being done instead.
-        detail = err.message
-        for prefix in (f"writing {path}: ", f"reading {path}: "):
-            detail = detail.removeprefix(prefix)
+        # The system's error reading it (a permission, a disk): name the file and the format.
+        detail = err.message.removeprefix(f"reading {path}: ")
         kind = _FORMAT_NAMES.get(path.suffix.lower(), path.suffix)
         raise type(err)(
             f"cannot read {path} as {kind}: {detail}",
@@ -550,6 +549,7 @@ def push_file(
         path: A ``.parquet``, ``.csv``, ``.ndjson``/``.jsonl`` or ``.arrow``/``.feather`` file.
         schema: Types of CSV or NDJSON columns instead of the inferred ones (spelled as
             ``schema=`` of a fetch), e.g. ``{"code": "string"}`` to keep ``00123`` as text.
+            A value its type would change (``1.5`` under ``int64``) is refused, with its line.
             Parquet and Arrow files carry their own types and take none.
         on_note: Called with a line saying a remaining file was removed.
         **options: Keyword arguments of ``push_updates`` (``to``, ``clear``, ...).
@@ -558,7 +558,8 @@ def push_file(
         The :class:`converz.PushResult`.
 
     Raises:
-        InvalidParameterError: ``path`` is missing or a folder, before any request.
+        InvalidParameterError: Before any request: ``path`` is missing, a folder or not of its
+            format (corrupt, cut short), or a value does not fit the type ``schema`` gives it.
         PushError: Some chunks were not applied; the rows not applied were written to
             ``NAME.remaining.EXT`` beside the file, which the message names.
         KeyboardInterrupt: The push was stopped; its ``__cause__`` (a ``PushError``) says how

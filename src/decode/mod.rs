@@ -70,7 +70,8 @@ mod civil;
 mod classify;
 mod dedupe;
 mod fast;
-mod forced;
+// Also the check of `converz push --schema` (src/write/exact.rs): one rule for both sides.
+pub(crate) mod forced;
 mod framing;
 mod infer;
 mod json_text;

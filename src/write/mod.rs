@@ -12,6 +12,7 @@
 //! Output is written beside the target as `.<name>.converz-tmp` and renamed over the target by
 //! [`FileWriter::finish`], so a killed run never leaves a half-written file under the real name.
 
+mod exact;
 mod partition;
 mod read;
 mod schema;
@@ -83,6 +84,16 @@ impl FileFormat {
                 "format",
                 format!("{other:?} is not a format; use parquet, ipc, csv or ndjson"),
             )),
+        }
+    }
+
+    /// The format's name, for messages.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Parquet => "Parquet",
+            Self::Ipc => "Arrow IPC",
+            Self::Csv => "CSV",
+            Self::Ndjson => "NDJSON",
         }
     }
 

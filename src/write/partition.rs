@@ -12,7 +12,7 @@ use arrow_schema::{DataType, SchemaRef, TimeUnit};
 use arrow_select::take::take_record_batch;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 
-use super::sink::file_error;
+use super::sink::read_error;
 use super::{merge_schemas, FileFormat, FileReader, FileWriter};
 use crate::error::{Error, Result};
 
@@ -68,7 +68,7 @@ pub fn latest_time(batch: &RecordBatch, time_column: &str) -> Option<i64> {
 pub fn parquet_schema(path: &Path) -> Result<SchemaRef> {
     let file = std::fs::File::open(path)?;
     let builder =
-        ParquetRecordBatchReaderBuilder::try_new(file).map_err(|e| file_error(path, e))?;
+        ParquetRecordBatchReaderBuilder::try_new(file).map_err(|e| read_error(path, e))?;
     Ok(Arc::clone(builder.schema()))
 }
 
@@ -90,7 +90,7 @@ pub fn merged_schema(paths: &[PathBuf]) -> Result<Option<SchemaRef>> {
 pub fn conform_parquet(inputs: &[PathBuf], output: &Path, schema: &SchemaRef) -> Result<usize> {
     if let [only] = inputs {
         let meta = ParquetRecordBatchReaderBuilder::try_new(std::fs::File::open(only)?)
-            .map_err(|e| file_error(only, e))?;
+            .map_err(|e| read_error(only, e))?;
         if meta.schema().fields() == schema.fields() {
             let rows = usize::try_from(meta.metadata().file_metadata().num_rows()).unwrap_or(0);
             std::fs::rename(only, output)?;

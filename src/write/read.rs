@@ -4,7 +4,10 @@
 //! Parquet and IPC carry their schema. CSV and NDJSON are inferred over the whole file (two
 //! passes over the file, one batch in memory), with the types a user gave for some columns
 //! (`converz push --schema code:string` keeps `00123`), or, given a schema, read with every
-//! column as text, which copies a CSV this module wrote byte for byte.
+//! column as text, which copies a CSV this module wrote byte for byte. Before a CSV or NDJSON
+//! file is read into Arrow, its values are checked against the types they will be read with
+//! ([`super::exact`]): a given type must keep each value whole, and times with a UTC offset
+//! make their column zone-aware.
 
 use std::fs::File;
 use std::io::{BufReader, Seek, SeekFrom};
@@ -14,9 +17,10 @@ use std::sync::Arc;
 use arrow_array::{RecordBatch, RecordBatchReader};
 use arrow_schema::{ArrowError, DataType, Field, Schema, SchemaRef};
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use parquet::errors::ParquetError;
 
-use super::sink::file_error;
-use super::FileFormat;
+use super::sink::read_error;
+use super::{exact, FileFormat};
 use crate::error::{Error, Result};
 
 const BATCH_ROWS: usize = 8_192;
@@ -32,30 +36,17 @@ impl FileReader {
     pub fn open(path: &Path, format: FileFormat, text_schema: Option<&SchemaRef>) -> Result<Self> {
         let file = File::open(path)?;
         match format {
-            FileFormat::Parquet => {
-                let builder = ParquetRecordBatchReaderBuilder::try_new(file)
-                    .map_err(|e| file_error(path, e))?;
-                // The file's schema, with its metadata (pandas' names its index columns); the
-                // built reader's schema has the fields only.
-                let schema = Arc::clone(builder.schema());
-                let reader = builder
-                    .with_batch_size(BATCH_ROWS)
-                    .build()
-                    .map_err(|e| file_error(path, e))?;
-                Ok(Self {
-                    schema,
-                    inner: Box::new(reader),
-                })
-            }
+            FileFormat::Parquet => open_parquet(file).map_err(|e| read_error(path, e)),
             FileFormat::Ipc => {
                 let reader = arrow_ipc::reader::FileReader::try_new(BufReader::new(file), None)?;
                 Ok(Self::boxed(reader))
             }
             FileFormat::Csv => open_csv(
+                path,
                 file,
                 text_schema.map_or(Columns::Inferred(&[]), Columns::AllText),
             ),
-            FileFormat::Ndjson => open_ndjson(file, &[]),
+            FileFormat::Ndjson => open_ndjson(path, file, &[]),
         }
     }
 
@@ -80,6 +71,18 @@ impl Iterator for FileReader {
     }
 }
 
+fn open_parquet(file: File) -> std::result::Result<FileReader, ParquetError> {
+    let builder = ParquetRecordBatchReaderBuilder::try_new(file)?;
+    // The file's schema, with its metadata (pandas' names its index columns); the built
+    // reader's schema has the fields only.
+    let schema = Arc::clone(builder.schema());
+    let reader = builder.with_batch_size(BATCH_ROWS).build()?;
+    Ok(FileReader {
+        schema,
+        inner: Box::new(reader),
+    })
+}
+
 /// How a CSV file's columns are typed.
 enum Columns<'a> {
     /// Inferred, but for these columns, given these types.
@@ -88,7 +91,7 @@ enum Columns<'a> {
     AllText(&'a SchemaRef),
 }
 
-fn open_csv(mut file: File, columns: Columns<'_>) -> Result<FileReader> {
+fn open_csv(path: &Path, mut file: File, columns: Columns<'_>) -> Result<FileReader> {
     let schema = match columns {
         Columns::AllText(schema) => {
             let fields: Vec<Field> = schema
@@ -102,7 +105,7 @@ fn open_csv(mut file: File, columns: Columns<'_>) -> Result<FileReader> {
             let format = arrow_csv::reader::Format::default().with_header(true);
             let (schema, _) = format.infer_schema(BufReader::new(&mut file), None)?;
             file.seek(SeekFrom::Start(0))?;
-            with_types(schema, types)?
+            exact::check_csv(path, with_types(schema, types)?, types)?
         }
     };
     let reader = arrow_csv::ReaderBuilder::new(Arc::clone(&schema))
@@ -115,12 +118,15 @@ fn open_csv(mut file: File, columns: Columns<'_>) -> Result<FileReader> {
     })
 }
 
-fn open_ndjson(file: File, types: &[(String, DataType)]) -> Result<FileReader> {
+fn open_ndjson(path: &Path, file: File, types: &[(String, DataType)]) -> Result<FileReader> {
     let mut buffered = BufReader::new(file);
     let (schema, _) = arrow_json::reader::infer_json_schema_from_seekable(&mut buffered, None)?;
-    let schema = with_types(schema, types)?;
+    let schema = exact::check_ndjson(path, with_types(schema, types)?, types)?;
     let reader = arrow_json::ReaderBuilder::new(Arc::clone(&schema))
         .with_batch_size(BATCH_ROWS)
+        // A number or boolean in a text column (`--schema code:string` over `{"code": 1.50}`)
+        // is read as its JSON text, as written.
+        .with_coerce_primitive(true)
         .build(buffered)?;
     Ok(FileReader {
         schema,
@@ -130,7 +136,8 @@ fn open_ndjson(file: File, types: &[(String, DataType)]) -> Result<FileReader> {
 
 /// Reads a whole file (format from its extension): its schema and batches. `types` replace
 /// the inferred types of those CSV or NDJSON columns; a Parquet or IPC file carries its own
-/// and takes none.
+/// and takes none. A value a given type would change, and a file that is not of its format,
+/// are [`Error::InvalidParameter`]s (bad input to a push, refused before any request).
 pub fn read_file(
     path: &Path,
     types: &[(String, DataType)],
@@ -146,13 +153,33 @@ pub fn read_file(
             ),
         ));
     }
+    // Failing to open is the system's error (no such file, no permission); anything after
+    // is the file's content.
+    let file = File::open(path)?;
+    let unreadable = |err: &dyn std::fmt::Display| {
+        Error::invalid(
+            "path",
+            format!(
+                "cannot read {} as {}: {err}",
+                path.display(),
+                format.label()
+            ),
+        )
+    };
+    let content = |err: Error| match err {
+        Error::InvalidParameter { .. } | Error::Io(_) => err,
+        other => unreadable(&other),
+    };
     let reader = match format {
-        FileFormat::Csv => open_csv(File::open(path)?, Columns::Inferred(types))?,
-        FileFormat::Ndjson => open_ndjson(File::open(path)?, types)?,
-        _ => FileReader::open(path, format, None)?,
+        FileFormat::Parquet => open_parquet(file).map_err(|e| unreadable(&e))?,
+        FileFormat::Ipc => arrow_ipc::reader::FileReader::try_new(BufReader::new(file), None)
+            .map(FileReader::boxed)
+            .map_err(|e| unreadable(&e))?,
+        FileFormat::Csv => open_csv(path, file, Columns::Inferred(types)).map_err(content)?,
+        FileFormat::Ndjson => open_ndjson(path, file, types).map_err(content)?,
     };
     let schema = reader.schema();
-    let batches = reader.collect::<Result<Vec<_>>>()?;
+    let batches = reader.collect::<Result<Vec<_>>>().map_err(content)?;
     // A file written from a pandas frame carries its index as columns, which a push must
     // leave out as it does for the frame (the batches of a Parquet file do not carry the
     // metadata naming them: only the file's schema does).

@@ -30,10 +30,18 @@ pub(super) trait Sink: Send {
     fn finish(self: Box<Self>) -> Result<()>;
 }
 
-/// Parquet and IPC errors as I/O errors: they happen while writing a local file.
+/// Parquet errors while writing a local file, as I/O errors.
 pub(super) fn file_error(path: &Path, err: impl std::fmt::Display) -> Error {
     Error::Io(std::io::Error::other(format!(
         "writing {}: {err}",
+        path.display()
+    )))
+}
+
+/// Parquet errors while reading a local file, as I/O errors.
+pub(super) fn read_error(path: &Path, err: impl std::fmt::Display) -> Error {
+    Error::Io(std::io::Error::other(format!(
+        "reading {}: {err}",
         path.display()
     )))
 }

@@ -128,3 +128,73 @@ mod tempdir {
         }
     }
 }
+
+/// Found by the outside trial: a Parquet file that failed to *read* was reported as "writing"
+/// it (by `converz push`, and by sync's merges).
+#[test]
+fn a_parquet_file_that_fails_to_read_is_said_to_be_read() {
+    let dir = tempdir::Dir::new();
+    let path = dir.0.join("bad.parquet");
+    std::fs::write(&path, b"call_id,qa\n1,2\n").unwrap();
+    let reading = format!("reading {}: Parquet error: ", path.display());
+    let open = super::FileReader::open(&path, FileFormat::Parquet, None);
+    let err = open.err().expect("not Parquet").to_string();
+    assert!(err.starts_with(&reading), "{err}");
+    let err = super::parquet_schema(&path).unwrap_err().to_string();
+    assert!(err.starts_with(&reading), "{err}");
+}
+
+/// A typed value that would change is named by its line: the line a CSV record starts on
+/// (past a quoted newline), and an NDJSON object's line (past a blank line).
+#[test]
+fn typed_values_that_would_change_are_named_by_their_line() {
+    let dir = tempdir::Dir::new();
+    let refused = |name: &str, text: &str, types: &[(String, DataType)]| {
+        let path = dir.0.join(name);
+        std::fs::write(&path, text).unwrap();
+        let err = read_file(&path, types).unwrap_err();
+        assert!(
+            matches!(err, crate::Error::InvalidParameter { .. }),
+            "{err}"
+        );
+        err.to_string()
+    };
+    let seconds = [(
+        "at".to_owned(),
+        DataType::Timestamp(arrow_schema::TimeUnit::Second, None),
+    )];
+    let csv = "id,note,at\n1,\"two\nlines\",2026-01-05 10:00:00\n2,x,2026-01-05 10:00:00.25\n";
+    let err = refused("t.csv", csv, &seconds);
+    assert!(
+        err.contains("line 4 of ") && err.contains("10:00:00.25"),
+        "{err}"
+    );
+
+    let integer = [("n".to_owned(), DataType::Int64)];
+    let ndjson = "{\"id\": 1, \"n\": 2}\n\n{\"id\": 2, \"n\": 2.5e-1}\n";
+    let err = refused("n.ndjson", ndjson, &integer);
+    assert!(
+        err.contains("line 3 of ") && err.contains("2.5e-1"),
+        "{err}"
+    );
+    // Values the type holds whole are read.
+    let path = dir.0.join("ok.ndjson");
+    std::fs::write(
+        &path,
+        "{\"id\": 1, \"n\": 2.0}\n{\"id\": 2, \"n\": 25e-1}\n",
+    )
+    .unwrap();
+    assert!(read_file(&path, &integer).is_err_and(|e| e.to_string().contains("line 2 of ")));
+    std::fs::write(
+        &path,
+        "{\"id\": 1, \"n\": 2.0}\n{\"id\": 2, \"n\": 250e-1}\n",
+    )
+    .unwrap();
+    let (_, batches) = read_file(&path, &integer).unwrap();
+    let n = batches[0]
+        .column(1)
+        .as_any()
+        .downcast_ref::<Int64Array>()
+        .unwrap();
+    assert_eq!(n.values(), &[2, 25]);
+}

@@ -1,0 +1,337 @@
+//! The values of a CSV or NDJSON file about to be pushed, checked against the column types it
+//! will be read with, before any row is read into Arrow: a type the user gave (`converz push
+//! --schema`) must keep every value whole, and a column of times must name instants one way.
+//!
+//! arrow-csv and arrow-json fill a typed column without a word when the type keeps only part
+//! of a value: a `Timestamp(Second)` column drops fractions of a second, an integer column
+//! given the JSON number `1.5` keeps 1. The fetch side refuses such values by the same rule
+//! (`decode::forced`), which this module applies to each value of a file, with its line.
+//!
+//! Times with a UTC offset (`2026-01-05T10:00:00+02:00`, `...Z`) name an instant; arrow-csv
+//! reads them into a naive column as UTC wall clock, which a push would then send as the
+//! tenant's wall clock. A column whose times all carry an offset is read as zone-aware UTC
+//! instead, so the push converts it to `timezone=` as it does a zone-aware frame column; a
+//! column mixing both spellings is refused (the times without one have no instant).
+
+use std::collections::HashMap;
+use std::fs::File;
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::sync::Arc;
+
+use arrow_schema::{DataType, Field, Schema, SchemaRef};
+use serde_json::value::RawValue;
+
+use crate::decode::forced::{self, Grain};
+use crate::error::{Error, Result};
+
+/// The zone of a column of times that carry a UTC offset.
+const UTC: &str = "UTC";
+
+/// `schema` with each column of naive times whose values all carry a UTC offset made
+/// zone-aware (UTC), after checking every value of the columns typed by the user (`typed`)
+/// against its type; `path` is a CSV file with a header row.
+pub(super) fn check_csv(
+    path: &Path,
+    schema: SchemaRef,
+    typed: &[(String, DataType)],
+) -> Result<SchemaRef> {
+    let mut columns = Watched::new(path, &schema, typed);
+    if columns.is_empty() {
+        return Ok(schema);
+    }
+    // The CSV reader arrow-csv uses, with its defaults; a record that reader would refuse
+    // ends the check, and the read that follows reports it.
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(true)
+        .flexible(true)
+        .from_reader(BufReader::new(File::open(path)?));
+    let Ok(header) = reader.headers() else {
+        return Ok(schema);
+    };
+    let at: Vec<(usize, usize)> = columns
+        .0
+        .iter()
+        .enumerate()
+        .filter_map(|(i, c)| Some((i, header.iter().position(|h| h == c.name)?)))
+        .collect();
+    let mut record = csv::StringRecord::new();
+    while let Ok(true) = reader.read_record(&mut record) {
+        let line = record.position().map_or(0, csv::Position::line);
+        for &(watch, field) in &at {
+            // arrow-csv reads an empty field as null.
+            match record.get(field) {
+                Some(text) if !text.is_empty() => columns.0[watch].text(line, text)?,
+                _ => {}
+            }
+        }
+    }
+    columns.finish(&schema)
+}
+
+/// [`check_csv`] for an NDJSON file: one JSON object per line.
+pub(super) fn check_ndjson(
+    path: &Path,
+    schema: SchemaRef,
+    typed: &[(String, DataType)],
+) -> Result<SchemaRef> {
+    let mut columns = Watched::new(path, &schema, typed);
+    if columns.is_empty() {
+        return Ok(schema);
+    }
+    let index: HashMap<String, usize> = columns
+        .0
+        .iter()
+        .enumerate()
+        .map(|(i, c)| (c.name.to_owned(), i))
+        .collect();
+    let mut reader = BufReader::new(File::open(path)?);
+    let mut text = Vec::new();
+    let mut line = 0_u64;
+    loop {
+        text.clear();
+        if reader.read_until(b'\n', &mut text)? == 0 {
+            break;
+        }
+        line += 1;
+        if text.iter().all(u8::is_ascii_whitespace) {
+            continue;
+        }
+        // One object per line, as arrow-json's inference has already required; a line that
+        // is not one ends the check, and the read that follows reports it.
+        let Ok(row) = serde_json::from_slice::<HashMap<String, &RawValue>>(&text) else {
+            break;
+        };
+        for (key, value) in row {
+            if let Some(&i) = index.get(&key) {
+                columns.0[i].json(line, value)?;
+            }
+        }
+    }
+    columns.finish(&schema)
+}
+
+/// The columns a check looks at.
+struct Watched<'a>(Vec<Column<'a>>);
+
+/// One column: whether its type can drop part of a value the user gave, and the first value
+/// with and without a UTC offset, for a column of times.
+struct Column<'a> {
+    path: &'a Path,
+    name: &'a str,
+    data_type: &'a DataType,
+    /// Set for a column the user typed with a type that can keep only part of a value.
+    grain: Option<Grain>,
+    /// A column of naive times.
+    times: bool,
+    with_offset: Option<(u64, String)>,
+    without_offset: Option<(u64, String)>,
+}
+
+impl<'a> Watched<'a> {
+    fn new(path: &'a Path, schema: &'a Schema, typed: &'a [(String, DataType)]) -> Self {
+        let columns = schema
+            .fields()
+            .iter()
+            .filter_map(|field| {
+                let data_type = field.data_type();
+                let grain = typed
+                    .iter()
+                    .any(|(name, _)| name == field.name())
+                    .then(|| Grain::of(data_type))
+                    .flatten();
+                let times = matches!(data_type, DataType::Timestamp(_, None));
+                (grain.is_some() || times).then_some(Column {
+                    path,
+                    name: field.name(),
+                    data_type,
+                    grain,
+                    times,
+                    with_offset: None,
+                    without_offset: None,
+                })
+            })
+            .collect();
+        Self(columns)
+    }
+
+    fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// `schema` with the columns whose times all carry an offset made zone-aware (UTC).
+    fn finish(self, schema: &SchemaRef) -> Result<SchemaRef> {
+        let mut zoned = Vec::new();
+        for column in &self.0 {
+            match (&column.with_offset, &column.without_offset) {
+                (Some((a, with)), Some((b, without))) => {
+                    return Err(Error::invalid(
+                        "path",
+                        format!(
+                            "column `{}` of {} mixes times with a UTC offset (line {a}: \
+                             {with}) and without one (line {b}: {without}); one without an \
+                             offset names no instant: give every time of the column an \
+                             offset, or none (times are then the tenant's wall clock)",
+                            column.name,
+                            column.path.display()
+                        ),
+                    ));
+                }
+                (Some(_), None) => zoned.push(column.name.to_owned()),
+                _ => {}
+            }
+        }
+        if zoned.is_empty() {
+            return Ok(Arc::clone(schema));
+        }
+        let fields: Vec<Field> = schema
+            .fields()
+            .iter()
+            .map(|field| match field.data_type() {
+                DataType::Timestamp(unit, None) if zoned.contains(field.name()) => Field::new(
+                    field.name(),
+                    DataType::Timestamp(*unit, Some(UTC.into())),
+                    field.is_nullable(),
+                ),
+                _ => field.as_ref().clone(),
+            })
+            .collect();
+        Ok(Arc::new(Schema::new_with_metadata(
+            fields,
+            schema.metadata().clone(),
+        )))
+    }
+}
+
+impl Column<'_> {
+    /// A CSV field (not empty).
+    fn text(&mut self, line: u64, text: &str) -> Result<()> {
+        if let Some(grain) = self.grain {
+            // The check reads JSON text: a number as itself (when it is one; any other text an
+            // integer or float column refuses when it is read), a time as a JSON string.
+            let raw = match grain {
+                Grain::Integer | Grain::Float(_) => is_number(text).then(|| text.to_owned()),
+                Grain::Day | Grain::Timestamp(_) => Some(serde_json::to_string(text)?),
+            };
+            if let Some(raw) = raw {
+                self.check(grain, line, raw.as_bytes())?;
+            }
+        }
+        self.offset(line, text);
+        Ok(())
+    }
+
+    /// An NDJSON value, as its JSON text.
+    fn json(&mut self, line: u64, value: &RawValue) -> Result<()> {
+        let raw = value.get();
+        if let Some(grain) = self.grain {
+            self.check(grain, line, raw.as_bytes())?;
+        }
+        // Only a string can carry an offset (a number is a count of units since 1970).
+        if raw.starts_with('"') {
+            let text: String = serde_json::from_str(raw)?;
+            self.offset(line, &text);
+        }
+        Ok(())
+    }
+
+    fn check(&self, grain: Grain, line: u64, raw: &[u8]) -> Result<()> {
+        forced::check(grain, self.name, self.data_type, raw).map_err(|reason| {
+            Error::invalid(
+                format!("schema[{:?}]", self.name),
+                format!("line {line} of {}: {reason}", self.path.display()),
+            )
+        })
+    }
+
+    /// Notes the first time with and without a UTC offset.
+    fn offset(&mut self, line: u64, text: &str) {
+        if !self.times {
+            return;
+        }
+        let slot = if has_offset(text) {
+            &mut self.with_offset
+        } else {
+            &mut self.without_offset
+        };
+        if slot.is_none() {
+            *slot = Some((line, text.to_owned()));
+        }
+    }
+}
+
+/// Whether a time's text ends in a UTC offset (`Z`, `+02:00`, `-0530`, `+02`) as arrow-cast
+/// reads one: a sign or `Z` after the date (`YYYY-MM-DD`, whose dashes are not signs).
+fn has_offset(text: &str) -> bool {
+    let text = text.trim();
+    let time = text
+        .char_indices()
+        .nth(10)
+        .map_or("", |(at, _)| &text[at..]);
+    time.ends_with(['Z', 'z']) || time.contains(['+', '-'])
+}
+
+/// Whether CSV text is a number in JSON's grammar (leading zeros allowed, as arrow-csv
+/// reads them), which [`forced::check`] expects of a number.
+fn is_number(text: &str) -> bool {
+    let rest = text.strip_prefix('-').unwrap_or(text).as_bytes();
+    let digits = |s: &[u8]| s.iter().take_while(|b| b.is_ascii_digit()).count();
+    let whole = digits(rest);
+    if whole == 0 {
+        return false;
+    }
+    let mut rest = &rest[whole..];
+    if let Some(fraction) = rest.strip_prefix(b".") {
+        let n = digits(fraction);
+        if n == 0 {
+            return false;
+        }
+        rest = &fraction[n..];
+    }
+    if let Some(exponent) = rest.strip_prefix(b"e").or_else(|| rest.strip_prefix(b"E")) {
+        let exponent = exponent
+            .strip_prefix(b"+")
+            .or_else(|| exponent.strip_prefix(b"-"))
+            .unwrap_or(exponent);
+        let n = digits(exponent);
+        return n > 0 && n == exponent.len();
+    }
+    rest.is_empty()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn offsets_are_told_from_the_dashes_of_a_date() {
+        for with in [
+            "2026-01-05T10:00:00Z",
+            "2026-01-05 10:00:00.5+02:00",
+            "2026-01-05T10:00:00-0530",
+            "2026-01-05T10:00:00+02",
+            " 2026-01-05T10:00:00z ",
+        ] {
+            assert!(has_offset(with), "{with}");
+        }
+        for without in [
+            "2026-01-05",
+            "2026-01-05T10:00:00",
+            "2026-01-05 10:00:00.123456",
+        ] {
+            assert!(!has_offset(without), "{without}");
+        }
+    }
+
+    #[test]
+    fn numbers_are_json_numbers() {
+        for number in ["0", "-1", "007", "1.5", "-2.50e1", "1E+3", "1e400"] {
+            assert!(is_number(number), "{number}");
+        }
+        for text in [
+            "", "-", "1.", ".5", "1e", "1.2.3", "12abc", "+5", "inf", " 1",
+        ] {
+            assert!(!is_number(text), "{text}");
+        }
+    }
+}

@@ -1,0 +1,189 @@
+"""`converz push FILE`: the types a user gives (`--schema`) never change a value, times with a
+UTC offset keep their instant, and a file that is not of its format is refused alike in every
+format, before any request (each found by the outside trial)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from converz.__main__ import main
+from converz.testing import Emulator
+
+
+@pytest.fixture(scope="module")
+def emu() -> Iterator[Emulator]:
+    with Emulator(calls=300, reps=5, seed=8) as emu:
+        yield emu
+
+
+@pytest.fixture
+def ids(emu: Emulator, monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    monkeypatch.setenv("CONVERZ_BASE_URL", emu.url)
+    monkeypatch.setenv("CONVERZ_API_KEY", emu.api_key)
+    calls = emu.client(progress=False).calls(columns=["call_id"]).to_polars()
+    return calls["call_id"].sort().head(3).to_list()
+
+
+def held(emu: Emulator, ids: list[int], column: str) -> list:
+    """What the emulator holds in `column` for `ids`, in order."""
+    got = emu.client(progress=False).calls(metric=[column]).to_polars()
+    return got.filter(pl.col("call_id").is_in(ids)).sort("call_id")[column].to_list()
+
+
+def refused(emu: Emulator, argv: list[str], capsys: pytest.CaptureFixture[str]) -> str:
+    """The one-line error of a command refused before any request."""
+    before = emu.wire_stats()["responses"]
+    assert main([*argv, "-q"]) == 1
+    err = capsys.readouterr().err
+    assert emu.wire_stats()["responses"] == before, err
+    assert len(err.strip().splitlines()) == 1, err
+    return err
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "flag", "words"),
+    [
+        # arrow-csv kept 10:30:15 of 10:30:15.123456.
+        (
+            "at.csv",
+            "call_id,at\n{0},2026-01-05T10:30:15\n{1},2026-01-05T10:30:15.123456\n",
+            "at:timestamp[s]",
+            ['"2026-01-05T10:30:15.123456"', "fraction of a second", '"timestamp[ns]"'],
+        ),
+        # arrow-json kept 1 of 1.5.
+        (
+            "n.ndjson",
+            '{{"call_id": {0}, "n": 2}}\n{{"call_id": {1}, "n": 1.5}}\n',
+            "n:int64",
+            ["1.5", "its fraction", '"float64"'],
+        ),
+        (
+            "n.csv",
+            "call_id,n\n{0},2\n{1},1.5\n",
+            "n:int64",
+            ["1.5", "its fraction", '"float64"'],
+        ),
+        # A float column held infinity.
+        (
+            "f.csv",
+            "call_id,f\n{0},1\n{1},-1e400\n",
+            "f:float64",
+            ["-1e400", "its magnitude", '"string"'],
+        ),
+        # A date column kept the day of a time.
+        (
+            "d.ndjson",
+            '{{"call_id": {0}, "d": "2026-01-05"}}\n'
+            '\n{{"call_id": {1}, "d": "2026-01-05 10:00:00"}}\n',
+            "d:date32",
+            ['"2026-01-05 10:00:00"', "time of day", '"timestamp"'],
+        ),
+    ],
+)
+def test_a_type_that_would_change_a_value_is_refused_naming_it(
+    emu, ids, tmp_path, capsys, name, text, flag, words
+):
+    path = tmp_path / name
+    path.write_text(text.format(*ids))
+    column = flag.split(":")[0]
+    err = refused(emu, ["push", str(path), "--schema", flag], capsys)
+    assert "InvalidParameterError" in err and f'schema["{column}"]' in err, err
+    # The second row's line: after the header (CSV), after a blank line (the NDJSON date file).
+    line = 3 if name.endswith(".csv") or name.startswith("d.") else 2
+    assert f"line {line} of {path}" in err, err
+    for word in words:
+        assert word in err, err
+
+
+def test_a_type_that_holds_every_value_pushes_them_exactly(emu, ids, tmp_path):
+    path = tmp_path / "exact.csv"
+    path.write_text(
+        "call_id,exact_at,exact_n\n"
+        f"{ids[0]},2026-01-05T10:30:15,2\n{ids[1]},2026-01-05T10:30:15.123456,1.5\n"
+    )
+    argv = ["push", str(path), "-q", "--schema", "exact_at:timestamp[us],exact_n:float64"]
+    assert main(argv) == 0
+    assert held(emu, ids[:2], "exact_at") == [
+        dt.datetime(2026, 1, 5, 10, 30, 15),
+        dt.datetime(2026, 1, 5, 10, 30, 15, 123456),
+    ]
+    assert held(emu, ids[:2], "exact_n") == [2.0, 1.5]
+
+
+def test_ndjson_numbers_in_a_text_column_are_pushed_as_written(emu, ids, tmp_path):
+    """`--schema code:string` refused `{"code": 123}`; the number's text is kept as written."""
+    path = tmp_path / "codes.ndjson"
+    codes = ["123", "1.50", "-0.0e3"]
+    path.write_text("".join(f'{{"call_id": {i}, "code": {c}}}\n' for i, c in zip(ids, codes)))
+    assert main(["push", str(path), "-q", "--schema", "code:string"]) == 0
+    assert held(emu, ids, "code") == codes
+
+
+def test_csv_times_with_an_offset_are_pushed_as_the_instants_they_name(emu, ids, tmp_path):
+    """Read as naive UTC wall clock, `10:00+02:00` was pushed as 08:00 of the tenant's clock
+    whatever --timezone said. The emulator must hold what a zone-aware frame pushes."""
+    zone = "America/New_York"
+    times = ["2026-01-05T10:00:00+02:00", "2026-01-05T08:00:00Z", "2026-07-01 23:30:00.5-05:30"]
+    path = tmp_path / "times.csv"
+    path.write_text("call_id,seen_at\n" + "".join(f"{i},{t}\n" for i, t in zip(ids, times)))
+    assert main(["push", str(path), "-q", "--timezone", zone]) == 0
+    instants = [dt.datetime.fromisoformat(t.replace("Z", "+00:00")) for t in times]
+    frame = pl.DataFrame({"call_id": ids, "framed_at": instants})
+    assert frame.schema["framed_at"].time_zone == "UTC"  # type: ignore[attr-defined]
+    emu.client(progress=False).push_updates(frame, timezone=zone)
+    wall = held(emu, ids, "seen_at")
+    assert wall == held(emu, ids, "framed_at")
+    assert wall[0] == dt.datetime(2026, 1, 5, 3, 0)  # 08:00 UTC in New York
+
+    # The same under a --schema timestamp type, and in NDJSON.
+    ndjson = tmp_path / "times.ndjson"
+    ndjson.write_text(
+        "".join(f'{{"call_id": {i}, "typed_at": "{t}"}}\n' for i, t in zip(ids, times))
+    )
+    argv = ["push", str(ndjson), "-q", "--timezone", zone, "--schema", "typed_at:timestamp[ms]"]
+    assert main(argv) == 0
+    assert held(emu, ids, "typed_at") == wall
+
+
+def test_times_with_and_without_an_offset_in_one_column_are_refused(emu, ids, tmp_path, capsys):
+    path = tmp_path / "mixed.csv"
+    path.write_text(f"call_id,at\n{ids[0]},2026-01-05T10:00:00Z\n{ids[1]},2026-01-05T10:00:00\n")
+    err = refused(emu, ["push", str(path)], capsys)
+    assert "InvalidParameterError" in err and "column `at`" in err, err
+    assert "(line 2: 2026-01-05T10:00:00Z)" in err and "(line 3: 2026-01-05T10:00:00)" in err
+
+
+def corrupt(path: Path) -> None:
+    """A file of `path`'s format cut short (or, for CSV, a row longer than its header)."""
+    frame = pl.DataFrame({"call_id": [1, 2, 3], "qa_score": [0.5, 1.0, 1.5]})
+    suffix = path.suffix
+    if suffix == ".csv":
+        path.write_text("call_id,qa_score\n1,0.5\n2,1.0,7\n")
+        return
+    if suffix == ".parquet":
+        frame.write_parquet(path)
+    elif suffix == ".arrow":
+        frame.write_ipc(path)
+    else:
+        frame.write_ndjson(path)
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) - 12])
+
+
+@pytest.mark.parametrize(
+    ("ext", "kind"),
+    [("parquet", "Parquet"), ("arrow", "Arrow IPC"), ("csv", "CSV"), ("ndjson", "NDJSON")],
+)
+def test_a_corrupt_file_is_refused_alike_in_every_format(emu, ids, tmp_path, capsys, ext, kind):
+    """Corrupt Parquet raised ConverzError "writing PATH", the other formats DecodeError (an
+    answer of the API): each is bad input to the push, refused before any request."""
+    path = tmp_path / f"scores.{ext}"
+    corrupt(path)
+    err = refused(emu, ["push", str(path)], capsys)
+    assert f"InvalidParameterError: invalid parameter `path`: cannot read {path} as {kind}: " in err
+    assert "writing" not in err and "nothing was sent" in err, err
