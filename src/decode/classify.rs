@@ -400,7 +400,16 @@ pub(crate) fn dated(s: &[u8]) -> (u16, i32) {
             (Some(h), Some(m), Some(s)) if h < 24 && m < 60 && s < 60
         );
     if time_ok {
-        (bits::TS, days)
+        // Digits past the sixth that are not all zero are cut by a Timestamp(µs): say so.
+        let finer = t.get(16..).is_some_and(|d| d.iter().any(|&c| c != b'0'));
+        (
+            if finer {
+                bits::TS | bits::FINE
+            } else {
+                bits::TS
+            },
+            days,
+        )
     } else {
         (bits::STR, 0)
     }

@@ -33,6 +33,9 @@ pub(crate) mod bits {
     /// A number beyond Float64's range (`1e400`), which it would hold as infinity: kept exact
     /// as text. JSON has no infinity, so infinity is never what was sent.
     pub const HUGE: u16 = 1 << 11;
+    /// Beside `TS`: a fraction of a second finer than microseconds (`.123456789`), which a
+    /// Timestamp(µs) column cuts off.
+    pub const FINE: u16 = 1 << 12;
     pub const NUMBER: u16 = INT | BIGINT | FLOAT | HUGE;
     pub const TEXT: u16 = DATE | TS | STR;
     pub const NESTED: u16 = OBJ | LIST;
@@ -163,7 +166,7 @@ impl Col {
             let item = self.item.as_deref().map_or(Kind::Null, Col::kind);
             return Kind::List(Box::new(item));
         }
-        scalar_kind(self.seen & !(bits::NULL | bits::WIDE))
+        scalar_kind(self.seen & !(bits::NULL | bits::WIDE | bits::FINE))
     }
 
     /// Why this column's values may not be what was sent (decoded as text, or rounded by
@@ -175,7 +178,7 @@ impl Col {
         if let Some(why) = self.nested_conflict() {
             return Some(why);
         }
-        let s = self.seen & !(bits::NULL | bits::NESTED | bits::WIDE);
+        let s = self.seen & !(bits::NULL | bits::NESTED | bits::WIDE | bits::FINE);
         let groups = [bits::BOOL, bits::NUMBER, bits::TEXT]
             .iter()
             .filter(|g| s & **g != 0)
@@ -202,6 +205,13 @@ impl Col {
             return Some(
                 "holds numbers beyond Float64's range (which it would hold as infinity); \
                  decoded as strings to keep them exact"
+                    .into(),
+            );
+        }
+        if self.seen & bits::FINE != 0 && scalar_kind(s) == Kind::Timestamp {
+            return Some(
+                "holds fractions of a second finer than microseconds, which it cuts to \
+                 microseconds; give it as \"timestamp[ns]\" (or \"str\") in schema= to keep them"
                     .into(),
             );
         }

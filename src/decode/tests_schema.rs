@@ -115,6 +115,33 @@ fn a_conflict_inside_a_nested_value_is_said() {
     assert!(t.warnings.is_empty(), "{:?}", t.warnings);
 }
 
+/// A timestamp's fraction finer than microseconds is cut by Timestamp(µs): warned of, on the
+/// first page and on a later one (the fast path's), and not for trailing zeros (outside trial:
+/// `.123456789` came back as `.123456`, unsaid).
+#[test]
+fn nanoseconds_cut_to_microseconds_are_warned_of() {
+    let micros = DataType::Timestamp(TimeUnit::Microsecond, None);
+    let first =
+        r#"[{"id":1,"t":"2025-01-01 10:00:00.123456789"},{"id":2,"t":"2025-01-01 10:00:00.5"}]"#;
+    let later = r#"[{"id":3,"t":"2025-01-01 10:00:01.000000001"}]"#;
+    let plain =
+        r#"[{"id":1,"t":"2025-01-01 10:00:00.25"},{"id":2,"t":"2025-01-01 10:00:00.123456000"}]"#;
+    for pages in [vec![first], vec![plain, later]] {
+        let t = table(&pages);
+        assert_eq!(type_of(&t, "t"), micros);
+        assert_eq!(t.warnings.len(), 1, "{:?}", t.warnings);
+        let warning = &t.warnings[0];
+        assert!(
+            warning.starts_with("column `t` holds fractions of a second finer"),
+            "{warning}"
+        );
+        assert!(warning.contains(r#""timestamp[ns]""#), "{warning}");
+    }
+    let t = table(&[plain, plain]);
+    assert_eq!(type_of(&t, "t"), micros);
+    assert!(t.warnings.is_empty(), "{:?}", t.warnings);
+}
+
 #[test]
 fn dates_and_timestamps_are_parsed() {
     let t = table(&[
