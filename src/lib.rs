@@ -12,6 +12,7 @@ pub mod encode;
 pub mod error;
 pub mod http;
 pub mod json_write;
+pub mod printable;
 pub mod python;
 pub mod runtime;
 pub mod views;

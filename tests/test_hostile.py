@@ -12,6 +12,8 @@ they still check that undecodable bytes give a ``DecodeError``.
 from __future__ import annotations
 
 import gzip
+import json
+import logging
 import socket
 import time
 import urllib.parse
@@ -390,3 +392,45 @@ def test_a_text_call_id_is_taken_when_the_caller_forced_its_type(serve):
     client = serve(respond).client()
     table = client.calls(schema={"call_id": "string"}, page_size=2).to_polars()
     assert table["call_id"].to_list() == ["a1", "b2"]
+
+
+# What a terminal acts on: escape sequences (clear screen, colour) and a bidi override.
+TERMINAL_CODES = "\x1b[2J\x1b[31m\u202e"
+
+
+def _raw_codes(text: str) -> bool:
+    return "\x1b" in text or "\u202e" in text
+
+
+def test_terminal_codes_from_the_server_are_escaped_in_errors_and_logs(serve, caplog):
+    body = json.dumps({"error": f"bad {TERMINAL_CODES}red", "code": "x\x1b[0m"}).encode()
+    server = serve(always(response("400 Bad Request", body)))
+    err = failure("GET /calls", server.client())
+    assert isinstance(err, converz.InvalidRequestError)
+    for text in (str(err), err.message, err.code or "", repr(err)):
+        assert not _raw_codes(text), repr(text)
+    assert "\\x1b[2J" in str(err), str(err)  # shown, escaped, not dropped
+    # A retried answer is logged with the server's text: escaped there too.
+    server = serve(always(response("503 Service Unavailable", body)))
+    with caplog.at_level(logging.WARNING, logger="converz"):
+        failure("GET /calls", server.client(retries=1))
+    assert caplog.records, "the retry was not logged"
+    assert not any(_raw_codes(r.getMessage()) for r in caplog.records), caplog.text
+
+
+def test_terminal_codes_in_a_column_name_are_escaped_in_warnings(serve, caplog):
+    name = f"c{TERMINAL_CODES}"
+    rows = json.dumps([{"call_id": 1, name: 1}, {"call_id": 2, name: "x"}]).encode()
+
+    def respond(request):
+        return response("200 OK", rows if "page=1&" in request.target + "&" else b"[]")
+
+    server = serve(respond)
+    with caplog.at_level(logging.WARNING, logger="converz"):
+        table = server.client().calls()
+        stream = server.client().iter_calls()
+        list(stream)
+    assert table.warnings and stream.warnings
+    for text in [*table.warnings, *stream.warnings, *(r.getMessage() for r in caplog.records)]:
+        assert not _raw_codes(text), repr(text)
+    assert any("\\x1b[2J" in w for w in table.warnings), table.warnings

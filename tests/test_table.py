@@ -107,10 +107,13 @@ def test_same_preview_without_pyarrow_and_plain_without_either(
 def test_a_fetch_counts_the_pages_it_read(client: converz.Client) -> None:
     table = client.calls(start_date="2025-09-01", page_size=1_000)
     full_pages = -(-table.num_rows // 1_000)
-    # Every page with rows, the page that showed the end, and at most the window of pages
-    # already in flight past it.
+    # Every page with rows, the page that showed the end, at most the window of pages already
+    # in flight past it (a slot freed as the end arrives may be refilled once before the end is
+    # known), and the short last page read again when it was asked for before the pages ahead of
+    # it were in (a loaded machine: seen in a full run).
     assert table.pages is not None
-    assert full_pages + 1 <= table.pages <= full_pages + 1 + client._raw.max_concurrency
+    window = client._raw.max_concurrency + 1
+    assert full_pages + 1 <= table.pages <= full_pages + 1 + window + 1
     assert f"{table.pages} page requests" in repr(table).splitlines()[0]
     assert client.report(groupby="campaign").pages == 1
 

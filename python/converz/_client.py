@@ -261,9 +261,10 @@ class Client:
 
     def _table(self, raw: tuple[Any, list[str], int], started: float) -> Table:
         table, warnings, pages = raw
-        for warning in warnings:
+        result = Table(table, warnings, elapsed=time.perf_counter() - started, pages=pages)
+        for warning in result.warnings:  # as Table escaped them
             logger.warning(warning)
-        return Table(table, warnings, elapsed=time.perf_counter() - started, pages=pages)
+        return result
 
     def _fetch(
         self,

@@ -9,10 +9,10 @@ from __future__ import annotations
 import functools
 import html
 import logging
-import unicodedata
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any, Optional, cast
 
+from converz._printable import printable as _printable
 from converz.exceptions import InvalidParameterError
 
 if TYPE_CHECKING:
@@ -65,7 +65,8 @@ class Table:
         pages: Optional[int] = None,
     ) -> None:
         self._raw = raw
-        self.warnings: list[str] = list(warnings or [])
+        # Server text (column names, values) must not reach a terminal raw.
+        self.warnings: list[str] = [_printable(w) for w in warnings or []]
         self.elapsed = elapsed
         self.pages = pages
 
@@ -257,29 +258,6 @@ def _cell(value: Any) -> str:
     return text if len(text) <= _CELL_CHARS else text[: _CELL_CHARS - 1] + _MORE
 
 
-# Bidirectional overrides and isolates (format characters): they reorder the text after them
-# on screen, so a value could make the preview read as something else ("Trojan Source").
-_BIDI = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
-# Control characters (C0, DEL, C1), line and paragraph separators, lone surrogates.
-_ESCAPED_CATEGORIES = frozenset({"Cc", "Zl", "Zp", "Cs"})
-
-
-def _printable(text: str) -> str:
-    r"""``text`` with the characters a terminal acts on escaped as Python spells them.
-
-    The server's text reaches the terminal through the repr: an ANSI escape sequence there
-    would recolour, move the cursor or retitle the window, and a newline would break the box.
-    So control characters read ``\x1b``, ``\n``, ``\u2028`` (as in ``repr(str)``); every
-    other character, accented letters and emoji included (with their joiners), is kept as is.
-    """
-    if text.isprintable():  # the common case, checked in C
-        return text
-    return "".join(
-        repr(ch)[1:-1] if ch in _BIDI or unicodedata.category(ch) in _ESCAPED_CATEGORIES else ch
-        for ch in text
-    )
-
-
 def _box(header: list[str], types: list[str], rows: list[list[str]]) -> str:
     """A polars-style text table."""
     widths = [
@@ -434,6 +412,7 @@ def _end_of_stream(
     """
     if unseen is not None:
         warnings = [*warnings, *unseen(columns)]
+    warnings = [_printable(w) for w in warnings]
     for warning in warnings:
         logging.getLogger("converz").warning(warning)
     return warnings

@@ -32,6 +32,8 @@ from __future__ import annotations
 import functools
 from typing import TYPE_CHECKING, Any, Optional
 
+from converz._printable import printable
+
 if TYPE_CHECKING:
     from converz._push import PushResult
 
@@ -70,11 +72,14 @@ class ConverzError(Exception):
         endpoint: Optional[str] = None,
         **extra: Any,
     ) -> None:
+        # The message may quote the server (an error body, a column name) or a file: what a
+        # terminal would act on is escaped, the message's own line breaks kept.
+        message = printable(str(message), keep_newlines=True)
         super().__init__(message)
         self.message = message
-        self.hint = hint
+        self.hint = None if hint is None else printable(str(hint), keep_newlines=True)
         self.status_code = status_code
-        self.code = code
+        self.code = None if code is None else printable(str(code))
         self.endpoint = endpoint
         for name, value in extra.items():
             setattr(self, name, value)

@@ -229,7 +229,7 @@ impl ApiClient {
             let wait = backoff(retry, tries, &failed.failure).min(self.config.request_timeout);
             log::warn!(target: "converz",
                 "{endpoint}: attempt {tries} failed ({}); retrying in {:.2} s",
-                failed.error,
+                crate::printable::printable(&failed.error.to_string()),
                 wait.as_secs_f64()
             );
             if let Some(progress) = progress {
