@@ -330,7 +330,7 @@ UNKEYED = {
     "missing": (b'[{"call_id":1,"v":1},{"v":2}]', "1 row with a null or missing"),
     "text": (b'[{"call_id":1},{"call_id":"abc"}]', "values that are text"),
     "fraction": (b'[{"call_id":1},{"call_id":2.5}]', "values that are numbers written as floats"),
-    "wide": (b'[{"call_id":1},{"call_id":9223372036854775808}]', "integers beyond 64 bits"),
+    "wide": (b'[{"call_id":1},{"call_id":9223372036854775808}]', "integers beyond int64"),
     "bool": (b'[{"call_id":true}]', "values that are true/false"),
     # Rows that move repeat across pages, never within one: this is not "rows moved".
     "twice": (b'[{"call_id":1,"v":1},{"call_id":2},{"call_id":1,"v":2}]', "`call_id` 1 more"),

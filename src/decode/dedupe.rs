@@ -180,13 +180,15 @@ enum KeyKind {
     Booleans,
     Floats,
     Text,
+    QuotedIntegers,
     Other,
 }
 
 impl KeyKind {
     fn in_words(self) -> &'static str {
         match self {
-            KeyKind::WideIntegers => "integers beyond 64 bits",
+            KeyKind::WideIntegers => "integers beyond int64",
+            KeyKind::QuotedIntegers => "integers sent as text, in quotes",
             KeyKind::Booleans => "true/false",
             KeyKind::Floats => "numbers written as floats",
             KeyKind::Text => "text",
@@ -198,19 +200,23 @@ impl KeyKind {
 /// What a non-integer key column (no nulls, checked before) holds, for its error, and its first
 /// value that is no 64-bit integer, as sent (none for floats: `2` and `2.0` read alike). The
 /// column may have fallen back to text for another row's sake, so a text column is described by
-/// the value: inference widens a key beyond 64 bits, or mixed with booleans, to text too.
+/// the value: inference widens a key beyond int64, or mixed with booleans, to text too.
 fn odd_keys(column: &ArrayRef) -> (KeyKind, Option<String>) {
     if column.data_type().is_floating() {
         return (KeyKind::Floats, None);
     }
-    let first = cast(column, &DataType::Utf8)
-        .ok()
-        .and_then(|t| {
-            let texts = t.as_string::<i32>();
-            let odd = texts.iter().flatten().find(|v| v.parse::<i64>().is_err());
-            odd.map(str::to_owned)
-        })
-        .unwrap_or_default();
+    let texts = cast(column, &DataType::Utf8).ok();
+    let texts = texts.as_ref().map(|t| t.as_string::<i32>());
+    let odd = texts.and_then(|t| t.iter().flatten().find(|v| v.parse::<i64>().is_err()));
+    if odd.is_none() && column.data_type() != &DataType::Boolean {
+        // Every value is an integer, sent in quotes (outside trial: the message named an
+        // empty "first" value).
+        let first = texts
+            .and_then(|t| t.iter().flatten().next())
+            .map(|v| format!("\"{v}\""));
+        return (KeyKind::QuotedIntegers, first);
+    }
+    let first = odd.map(str::to_owned).unwrap_or_default();
     let digits = first.strip_prefix('-').unwrap_or(&first);
     let kind = match column.data_type() {
         DataType::Boolean => KeyKind::Booleans,

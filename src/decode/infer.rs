@@ -198,7 +198,7 @@ impl Col {
         // unsaid either.
         if s & bits::BIGINT != 0 {
             return Some(
-                "holds integers beyond 64 bits; decoded as strings to keep them exact".into(),
+                "holds integers beyond int64; decoded as strings to keep them exact".into(),
             );
         }
         if s & bits::HUGE != 0 {
@@ -279,7 +279,7 @@ fn kind_names(s: u16) -> String {
     let names = [
         (bits::BOOL, "booleans"),
         (bits::INT, "integers"),
-        (bits::BIGINT, "integers beyond 64 bits"),
+        (bits::BIGINT, "integers beyond int64"),
         (bits::FLOAT, "floats"),
         (bits::HUGE, "numbers beyond Float64's range"),
         (bits::DATE, "dates"),

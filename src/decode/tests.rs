@@ -295,8 +295,13 @@ fn key_deduper_refuses_rows_it_cannot_key() {
         ),
         (
             r#"[{"k":1},{"k":9223372036854775808}]"#,
-            "integers beyond 64 bits (the first: 9223372036854775808)",
+            "integers beyond int64 (the first: 9223372036854775808)",
             "uint64",
+        ),
+        (
+            r#"[{"k":"1"},{"k":"2"}]"#,
+            r#"integers sent as text, in quotes (the first: "1")"#,
+            "string",
         ),
     ] {
         let err = refused(body, true);
@@ -514,7 +519,7 @@ fn escaped_astral_characters_decode_right() {
     assert_eq!(column_text(&t, "s"), ["\u{10FFFF}"]);
 }
 
-/// The hint for keys beyond 64 bits offers `uint64`: distinct ids past `i64::MAX` must stay
+/// The hint for keys beyond int64 offers `uint64`: distinct ids past `i64::MAX` must stay
 /// distinct (a cast to i64 would make them null, read as 0, and drop all but one as repeats).
 #[test]
 fn key_deduper_keeps_unsigned_ids_past_i64_max_apart() {

@@ -253,7 +253,7 @@ fn big_integers_stay_exact() {
     );
     // Exact, but no longer a number column: said so.
     assert_eq!(t.warnings.len(), 1, "{:?}", t.warnings);
-    assert!(t.warnings[0].contains("beyond 64 bits"), "{:?}", t.warnings);
+    assert!(t.warnings[0].contains("beyond int64"), "{:?}", t.warnings);
 }
 
 #[test]
@@ -367,12 +367,12 @@ fn numbers_beyond_float64_are_kept_as_text_and_warned_of() {
 
 #[test]
 fn numbers_a_column_cannot_hold_exactly_are_warned_of() {
-    // Integers beyond 64 bits: text, to stay exact, and said so.
+    // Integers beyond int64: text, to stay exact, and said so.
     let t = table(&[r#"[{"x":3},{"x":18446744073709551617}]"#]);
     assert_eq!(type_of(&t, "x"), DataType::Utf8);
     assert_eq!(t.warnings.len(), 1, "{:?}", t.warnings);
     assert!(
-        t.warnings[0].contains("`x` holds integers beyond 64 bits"),
+        t.warnings[0].contains("`x` holds integers beyond int64"),
         "{:?}",
         t.warnings
     );
