@@ -189,3 +189,25 @@ def test_a_refused_key_says_to_check_it_not_to_push_again(tmp_path):
     assert from_python.value.hint.startswith("the API refused the API key: check it")
     for err in (from_cli.value, from_python.value):
         assert "not-the-key" not in str(err) + repr(err)
+
+
+def test_the_resume_command_is_quoted_for_the_shell_and_parses_back():
+    from converz._cli import resume_command
+
+    command = resume_command(
+        Path("my files/in.remaining.csv"),
+        {"code": "string", "when": pl.Datetime("ms")},
+        {"to": "calls", "clear": ["note", "a b"], "on_duplicate": "last", "chunk_rows": 100_000},
+    )
+    words = shlex.split(command)
+    assert words[:3] == ["converz", "push", "my files/in.remaining.csv"]
+    assert words[-3:] == ["--clear", "note", "a b"]  # last: --clear takes every word after it
+    assert words[5:7] == ["--schema", "code:string"]
+    assert "--on-duplicate" in words and "--chunk-rows" not in words  # the default is left out
+    # A polars type is spelled as the core parses it, which --schema takes back.
+    from converz._schema_types import check_schema, parse_schema_text
+
+    when = words[words.index("--schema", 7) + 1]
+    assert check_schema(parse_schema_text(when, what="--schema")) == check_schema(
+        {"when": pl.Datetime("ms")}
+    )

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any, Callable, Optional, Union
 
 from converz._query import CallsQuery, ReportQuery, RepsQuery, list_filters, split_commas
-from converz._schema_types import check_schema, parse_schema_text
+from converz._schema_types import check_schema, parse_schema_text, resolve_type
 from converz.exceptions import InvalidParameterError
 
 __all__ = ["add_commands", "fetch_to_file", "push_file", "resume_command", "resume_source"]
@@ -546,9 +546,9 @@ def resume_command(
     if options.get("to") is not None:
         words += ["--to", options["to"]]
     for name, kind in (schema or {}).items():
-        # A pyarrow or polars type (from Python) as the name the core parses, which --schema
-        # takes too.
-        spelled = kind if isinstance(kind, str) else check_schema({name: kind})[name]
+        # A pyarrow or polars type (from Python) by its schema= name ("timestamp[ms]"): the
+        # core's name for it can hold a comma, which --schema would split on.
+        spelled = kind if isinstance(kind, str) else resolve_type(name, kind).name
         words += ["--schema", f"{name}:{spelled}"]
     if options.get("timezone") is not None:
         words += ["--timezone", options["timezone"]]
