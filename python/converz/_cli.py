@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
+import shlex
 import signal
 import sys
 import threading
@@ -21,10 +22,10 @@ from pathlib import Path
 from typing import Any, Callable, Optional, Union
 
 from converz._query import CallsQuery, ReportQuery, RepsQuery, list_filters, split_commas
-from converz._schema_types import check_schema, parse_schema_text
+from converz._schema_types import check_schema, parse_schema_text, resolve_type
 from converz.exceptions import InvalidParameterError
 
-__all__ = ["add_commands", "fetch_to_file", "push_file", "resume_source"]
+__all__ = ["add_commands", "fetch_to_file", "push_file", "resume_command", "resume_source"]
 
 _LIST: dict[str, Any] = {"action": "append", "metavar": "VALUE"}
 
@@ -60,7 +61,8 @@ _PUSH_EXAMPLES = """examples:
 
 Reads .parquet, .csv, .ndjson/.jsonl or .arrow/.feather and pushes it exactly like
 client.push_updates(). If some chunks fail, or the push is stopped (Ctrl-C, SIGTERM), the rows
-not applied are written next to the input as NAME.remaining.EXT; push that file to resume.
+not applied are written next to the input as NAME.remaining.EXT; push that file with the same
+flags to resume (the error's hint spells the command).
 A complete push removes NAME.remaining.EXT (pushed itself, or beside NAME.EXT pushed whole)."""
 
 _SYNC_EXAMPLES = """examples:
@@ -118,7 +120,9 @@ def _schema(args: argparse.Namespace) -> dict[str, str]:
                     parameter="schema",
                 )
             given[name] = kind
-    return check_schema(given)
+    check_schema(given)
+    # As spelled (code:string, not its core name): a resume hint repeats it to the user.
+    return given
 
 
 def _fetch_parser(fetch: argparse.ArgumentParser, formatter: Any) -> None:
@@ -529,6 +533,58 @@ def _write_remaining(path: Path, remaining: Any) -> Path:
     return out
 
 
+def resume_command(
+    path: Union[str, Path], schema: Optional[dict[str, Any]], options: dict[str, Any]
+) -> str:
+    """The ``converz push`` command that sends ``path`` as the push given these options would.
+
+    Every option that changes what is sent or how is repeated: without ``--clear`` the nulls
+    left to clear would mean "leave unchanged", without ``--schema`` a CSV's ``00123`` would be
+    read as 123, without ``--timezone`` times would be converted to UTC. Quoted for a POSIX shell.
+    """
+    words = ["converz", "push", str(path)]
+    if options.get("to") is not None:
+        words += ["--to", options["to"]]
+    for name, kind in (schema or {}).items():
+        # A pyarrow or polars type (from Python) by its schema= name ("timestamp[ms]"): the
+        # core's name for it can hold a comma, which --schema would split on.
+        spelled = kind if isinstance(kind, str) else resolve_type(name, kind).name
+        words += ["--schema", f"{name}:{spelled}"]
+    if options.get("timezone") is not None:
+        words += ["--timezone", options["timezone"]]
+    if options.get("on_duplicate", "error") != "error":
+        words += ["--on-duplicate", options["on_duplicate"]]
+    if options.get("chunk_rows", _DEFAULT_CHUNK_ROWS) != _DEFAULT_CHUNK_ROWS:
+        words += ["--chunk-rows", str(options["chunk_rows"])]
+    if options.get("strict"):
+        words.append("--strict")
+    clear = options.get("clear") or []
+    if clear:
+        # Last: --clear takes every word after it, so nothing may follow its column names.
+        words += ["--clear", *([clear] if isinstance(clear, str) else clear)]
+    return shlex.join(words)
+
+
+_DEFAULT_CHUNK_ROWS = 100_000
+
+
+def _resume_hint(
+    err: Any, out: Path, schema: Optional[dict[str, Any]], options: dict[str, Any]
+) -> str:
+    """Push the rest with the same flags; after a refused key, fix it first."""
+    from converz import AuthenticationError
+
+    command = resume_command(out, schema, options)
+    if isinstance(err.__cause__, AuthenticationError):
+        applied = any(chunk.status == "applied" for chunk in err.result.chunks)
+        done = "the rest was not applied" if applied else "nothing was applied"
+        return (
+            f"the API refused the API key ({done}): check CONVERZ_API_KEY, then push the rest: "
+            f"{command}"
+        )
+    return f"push them again with the same flags: {command}"
+
+
 def push_file(
     client: Any,
     path: Union[str, Path],
@@ -579,7 +635,7 @@ def push_file(
         raise PushError(
             f"{err.message}; the {remaining.num_rows:,} rows not applied are in {out}",
             result=err.result,
-            hint=f"push them again: converz push {out}",
+            hint=_resume_hint(err, out, schema, options),
         ) from err
     except BaseException as stop:
         # Ctrl-C or SIGTERM: the core hands what was applied over as the cause; the rows left
@@ -592,7 +648,7 @@ def push_file(
                 f"{cause.message}; the {remaining.num_rows:,} rows not known to be applied are "
                 f"in {out}",
                 result=cause.result,
-                hint=f"push them again: converz push {out}",
+                hint=_resume_hint(cause, out, schema, options),
             )
         raise
     leftover = _remaining_path(path)

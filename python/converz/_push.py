@@ -44,7 +44,7 @@ def arrow_input(data: Any) -> Any:
             parameter="df",
         )
     if module == "pandas":
-        # pandas' own export keeps the index; ours must not push it as a column.
+        # pandas' own export keeps an unnamed index too; ours must not push it as a column.
         try:
             import pyarrow as pa
         except ImportError as err:
@@ -141,8 +141,12 @@ def _from_pandas(pa: Any, frame: Any) -> Any:
         raise InvalidParameterError(
             f"column names must be unique; repeated: {', '.join(repeated)}", parameter="df"
         )
+    # A named index level is data the user chose (df.set_index("call_id")): it stays a column.
+    # An unnamed one is row numbering: not exported, or exported as __index_level_N__, which
+    # the core drops.
+    named = any(name is not None for name in frame.index.names)
     try:
-        return pa.Table.from_pandas(frame, preserve_index=False)
+        return pa.Table.from_pandas(frame, preserve_index=named)
     except (pa.ArrowException, ValueError, TypeError) as err:
         for name in frame.columns:
             try:

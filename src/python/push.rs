@@ -95,6 +95,14 @@ pub fn push(
         strict,
         progress,
     } = options;
+    let again = resume_call(
+        to.as_deref(),
+        &clear,
+        chunk_rows,
+        &on_duplicate,
+        &timezone,
+        strict,
+    );
     let (schema, batches) = read_frame(data)?;
     let target = parse_target(to.as_deref(), &schema)?;
     let options = EncoderOptions {
@@ -115,7 +123,7 @@ pub fn push(
         return Py::new(py, result);
     }
     let api = client.get().api.clone();
-    let result = send(py, &api, &plan, target, &sink)?;
+    let result = send(py, &api, &plan, target, &sink, &again)?;
     let unknown = result.unknown_keys();
     if strict && !unknown.is_empty() {
         let shown: Vec<String> = unknown.iter().take(5).map(ToString::to_string).collect();
@@ -139,6 +147,7 @@ fn send(
     plan: &Arc<PushPlan>,
     target: Target,
     sink: &ProgressSink,
+    again: &str,
 ) -> PyResult<PyPushResult> {
     let ledger = Arc::new(PushLedger::new(plan.chunks().len()));
     let sending = push_plan(
@@ -155,31 +164,138 @@ fn send(
         Ok(())
     });
     let (result, first_error) = PyPushResult::new(py, plan, target, ledger.outcome(), false)?;
+    let resume = format!("push the rest with the same arguments (updates are idempotent): {again}");
     if let Err(stop) = sent {
-        return Err(stopped(py, stop, result)?);
+        let err = stopped(py, stop, result)?;
+        set_hint(py, &err, &resume)?;
+        return Err(err);
     }
     if let Some((index, err)) = first_error {
-        let message = failure_message(&result, plan, index, &err);
+        let message = failure_message(py, &result, plan, index, &err);
+        // A refused key fails every chunk alike: pushing again only helps once it is fixed.
+        let refused_key = matches!(
+            err,
+            Error::Http {
+                status: 401 | 403,
+                ..
+            }
+        );
         let result = Py::new(py, result)?.into_any();
-        return Err(push_error(py, &message, result, Some(err.into()))?);
+        let err = push_error(py, &message, result, Some(err.into()))?;
+        let hint = if refused_key {
+            format!(
+                "the API refused the API key: check it (api_key=... or CONVERZ_API_KEY), then \
+                 {resume}"
+            )
+        } else {
+            resume
+        };
+        set_hint(py, &err, &hint)?;
+        return Err(err);
     }
     Ok(result)
 }
 
+/// `push_updates(err.result.remaining, ...)` with every argument of this push that changes what
+/// is sent or how, so following the hint sends what the first push would have (a `clear=` left
+/// out would turn the remaining clears into "leave unchanged").
+fn resume_call(
+    to: Option<&str>,
+    clear: &[String],
+    chunk_rows: usize,
+    on_duplicate: &str,
+    timezone: &Option<String>,
+    strict: bool,
+) -> String {
+    let mut call = String::from("push_updates(err.result.remaining");
+    if let Some(to) = to {
+        call.push_str(&format!(", to={}", python_str(to)));
+    }
+    if !clear.is_empty() {
+        let names: Vec<String> = clear.iter().map(|c| python_str(c)).collect();
+        call.push_str(&format!(", clear=[{}]", names.join(", ")));
+    }
+    if chunk_rows != DEFAULT_CHUNK_ROWS {
+        call.push_str(&format!(", chunk_rows={chunk_rows}"));
+    }
+    if on_duplicate != "error" {
+        call.push_str(&format!(", on_duplicate={}", python_str(on_duplicate)));
+    }
+    if let Some(zone) = timezone {
+        call.push_str(&format!(", timezone={}", python_str(zone)));
+    }
+    if strict {
+        call.push_str(", strict=True");
+    }
+    call.push(')');
+    call
+}
+
+/// `push_updates`' default `chunk_rows`, left out of the hint.
+const DEFAULT_CHUNK_ROWS: usize = 100_000;
+
+/// `text` as a Python string literal (single quotes, as `repr` writes the common case).
+fn python_str(text: &str) -> String {
+    let mut out = String::from("'");
+    for c in text.chars() {
+        match c {
+            '\\' | '\'' => {
+                out.push('\\');
+                out.push(c);
+            }
+            c if c.is_control() => out.push_str(&c.escape_unicode().to_string()),
+            c => out.push(c),
+        }
+    }
+    out.push('\'');
+    out
+}
+
+/// Replaces the hint of the `PushError` in `err` (or of its cause, for a `KeyboardInterrupt`).
+fn set_hint(py: Python<'_>, err: &PyErr, hint: &str) -> PyResult<()> {
+    let push_error = if err.is_instance_of::<PyException>(py) {
+        Some(err.value(py).clone().into_any())
+    } else {
+        err.cause(py)
+            .map(|cause| cause.value(py).clone().into_any())
+    };
+    if let Some(push_error) = push_error {
+        push_error.setattr("hint", hint)?;
+    }
+    Ok(())
+}
+
 /// `"3 of 20 chunks were not applied (17,000 of 20,000 rows were); first failure, chunk 4
 /// (keys 30 .. 40): <the chunk's error>"`: the chunk's error read once, its hint left to it.
-fn failure_message(result: &PyPushResult, plan: &PushPlan, index: usize, err: &Error) -> String {
+fn failure_message(
+    py: Python<'_>,
+    result: &PyPushResult,
+    plan: &PushPlan,
+    index: usize,
+    err: &Error,
+) -> String {
     let spec = &plan.chunks()[index];
     format!(
-        "{} of {} chunks were not applied ({} of {} rows were); first failure, chunk {index} \
+        "{} of {} chunks were not applied ({} of {} rows were{}); first failure, chunk {index} \
          (keys {} .. {}): {err}",
         result.chunk_count() - result.count("applied"),
         result.chunk_count(),
-        grouped(result.applied_rows()),
+        grouped(result.applied_of_rows(py)),
         grouped(plan.rows()),
+        in_full(result),
         spec.first_key,
         spec.last_key,
     )
+}
+
+/// What the row count means when clears were sent apart from the updates: a row whose update
+/// was applied but whose clear was not is not applied (it is among the rows left to send).
+fn in_full(result: &PyPushResult) -> &'static str {
+    if result.has_clears() {
+        " in full: the update and every clear"
+    } else {
+        ""
+    }
 }
 
 /// The error to raise when the push was stopped by `stop` (Ctrl-C, or an exception from the
@@ -190,13 +306,14 @@ fn failure_message(result: &PyPushResult, plan: &PushPlan, index: usize, err: &E
 /// ordinary exception becomes the cause of a `PushError`.
 fn stopped(py: Python<'_>, stop: PyErr, result: PyPushResult) -> PyResult<PyErr> {
     let message = format!(
-        "the push was stopped ({}): {} of {} chunks were applied ({} of {} rows), {} were in \
+        "the push was stopped ({}): {} of {} chunks were applied ({} of {} rows{}), {} were in \
          flight and may or may not be applied, {} were not sent",
         stop.get_type(py).name()?,
         result.count("applied"),
         result.chunk_count(),
-        grouped(result.applied_rows()),
+        grouped(result.applied_of_rows(py)),
         grouped(result.total_rows()),
+        in_full(&result),
         result.count("interrupted"),
         result.count("not_sent"),
     );

@@ -245,6 +245,11 @@ impl PyPushResult {
             .sum()
     }
 
+    /// Whether some chunks send clears (row-wise nulls) apart from the updates.
+    pub fn has_clears(&self) -> bool {
+        self.each().any(|c| c.kind == "clear")
+    }
+
     /// Chunks with `status`.
     pub fn count(&self, status: &str) -> usize {
         self.each().filter(|c| c.status == status).count()
@@ -252,7 +257,7 @@ impl PyPushResult {
 
     /// Input rows known to be applied: all but [`Self::remaining`]'s (exact where chunks of
     /// updates and clears share rows), else the applied chunks' rows.
-    fn applied_of_rows(&self, py: Python<'_>) -> usize {
+    pub fn applied_of_rows(&self, py: Python<'_>) -> usize {
         match &self.remaining {
             None => self.rows,
             Some(table) => match table.bind(py).len() {

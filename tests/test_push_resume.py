@@ -1,0 +1,213 @@
+"""Resuming a stopped push the way its hint says sends exactly what the first push would have.
+
+Each push is stopped after a few chunks (the progress callback raises, as Ctrl-C would), then
+the hinted call or command is run verbatim; the emulator must then hold what one uninterrupted
+push gives a control emulator of the same seed (outside trial 13: the hint dropped ``--clear``,
+``--schema`` and ``--timezone``, so the resume cleared nothing and read "00000" as 0).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import re
+import shlex
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+import pytest
+
+import converz
+from converz.__main__ import main
+from converz._cli import push_file
+from converz.testing import Emulator
+
+CALLS = 600
+SEED = 13
+COLUMNS = ["call_id", "code", "note", "seen"]
+
+
+def _stopping_bar(after_chunks: int):
+    """A stand-in for converz's progress bar whose callback stops the push mid-way."""
+
+    @contextlib.contextmanager
+    def bar(*args: Any, **kwargs: Any) -> Iterator[Any]:
+        def callback(rows: int, chunks: int, *rest: int) -> None:
+            if chunks >= after_chunks:
+                raise KeyboardInterrupt
+
+        yield callback
+
+    return bar
+
+
+def _prepared(emu: Emulator) -> list[int]:
+    """Every call gets note 'old' (to be cleared) and returns the ids."""
+    client = emu.client(progress=False)
+    ids = client.calls(columns=["call_id"]).to_polars()["call_id"].to_list()
+    client.push_updates(pl.DataFrame({"call_id": ids, "note": ["old"] * len(ids)}))
+    return ids
+
+
+def _updates(ids: list[int]) -> pl.DataFrame:
+    ten_utc = dt.datetime(2025, 9, 1, 10, tzinfo=dt.timezone.utc)
+    return pl.DataFrame(
+        {
+            "call_id": ids,
+            "code": [f"{i:05d}" for i in range(len(ids))],
+            "note": pl.Series([None] * len(ids), dtype=pl.String),
+            "seen": [ten_utc] * len(ids),
+        }
+    )
+
+
+def _held(emu: Emulator) -> pl.DataFrame:
+    got = emu.client(progress=False).calls().to_polars()
+    return got.select([name for name in COLUMNS if name in got.columns]).sort("call_id")
+
+
+def _control(push: Any) -> pl.DataFrame:
+    """What one uninterrupted push (``push(client, ids)``) leaves on a fresh emulator."""
+    with Emulator(calls=CALLS, reps=5, seed=SEED) as emu:
+        push(emu.client(progress=False, max_concurrency=1), _prepared(emu))
+        return _held(emu)
+
+
+def test_the_python_hint_repeats_clear_and_timezone_and_the_resume_matches(monkeypatch):
+    options = {"clear": ["note"], "timezone": "Europe/Amsterdam", "chunk_rows": 50}
+    with Emulator(calls=CALLS, reps=5, seed=SEED) as emu:
+        ids = _prepared(emu)
+        client = emu.client(progress=False, max_concurrency=1)
+        with monkeypatch.context() as patch:
+            patch.setattr("converz._client.progress_bar", _stopping_bar(3))
+            emu.set_faults(latency=0.1)  # slow enough to stop mid-way
+            with pytest.raises(KeyboardInterrupt) as info:
+                client.push_updates(_updates(ids), **options)
+            emu.set_faults()
+        err = info.value.__cause__
+        assert isinstance(err, converz.PushError)
+        call = re.search(r"push_updates\(err\.result\.remaining[^)]*\)", err.hint)
+        assert call is not None, err.hint
+        assert call.group(0) == (
+            "push_updates(err.result.remaining, clear=['note'], chunk_rows=50, "
+            "timezone='Europe/Amsterdam')"
+        )
+        assert emu.api_key not in err.hint
+        # The counts agree: rows applied in full plus the rows left are every row.
+        full = re.search(
+            r"\(([\d,]+) of ([\d,]+) rows in full: the update and every clear\)", err.message
+        )
+        assert full is not None, err.message
+        applied, total = (int(n.replace(",", "")) for n in full.groups())
+        assert total == CALLS
+        assert applied + err.result.remaining.num_rows == total
+        statuses = {chunk.status for chunk in err.result.chunks}
+        assert {"applied", "not_sent"} <= statuses  # it did stop mid-way
+        eval("client." + call.group(0), {"client": client, "err": err})  # the hint, verbatim
+        resumed = _held(emu)
+    expected = _control(lambda c, ids: c.push_updates(_updates(ids), **options))
+    assert resumed["note"].null_count() == CALLS  # every clear was sent
+    assert resumed.equals(expected)
+
+
+def _write_input(ids: list[int], folder: Path, kind: str) -> Path:
+    frame = _updates(ids)
+    if kind == "csv":
+        path = folder / "in.csv"
+        frame.drop("seen").write_csv(path)
+    else:
+        path = folder / "in.parquet"
+        frame.write_parquet(path)
+    return path
+
+
+# Flags that change what is sent: CSV text kept as text (--schema), nulls that clear
+# (--clear), tz-aware times converted to the tenant's zone (--timezone).
+CLI_CASES = {
+    "csv": ["--schema", "code:string", "--clear", "note"],
+    "parquet": ["--timezone", "Europe/Amsterdam", "--clear", "note"],
+}
+
+
+@pytest.mark.parametrize("kind", list(CLI_CASES))
+def test_the_cli_hint_repeats_the_flags_and_the_resume_matches(kind, tmp_path, monkeypatch, capsys):
+    flags = [*CLI_CASES[kind], "--chunk-rows", "50", "--quiet"]
+    with Emulator(calls=CALLS, reps=5, seed=SEED) as emu:
+        monkeypatch.setenv("CONVERZ_BASE_URL", emu.url)
+        monkeypatch.setenv("CONVERZ_API_KEY", emu.api_key)
+        path = _write_input(_prepared(emu), tmp_path, kind)
+        with monkeypatch.context() as patch:
+            patch.setattr("converz._client.progress_bar", _stopping_bar(3))
+            emu.set_faults(latency=0.1)
+            assert main(["push", str(path), *flags]) == 130
+            emu.set_faults()
+        said = capsys.readouterr().err
+        command = re.search(r"same flags: (converz push .*)$", said.strip())
+        assert command is not None, said
+        words = shlex.split(command.group(1))
+        for flag in CLI_CASES[kind]:
+            assert flag in words, said
+        assert emu.api_key not in said
+        assert main(words[1:]) == 0  # the hint, verbatim
+        assert "every row of it is applied" in capsys.readouterr().err
+        resumed = _held(emu)
+
+    def uninterrupted(client: converz.Client, ids: list[int]) -> None:
+        push_file(
+            client,
+            _write_input(ids, tmp_path / "control", kind),
+            schema={"code": "string"} if kind == "csv" else None,
+            clear=["note"],
+            timezone="Europe/Amsterdam" if kind == "parquet" else None,
+            chunk_rows=50,
+        )
+
+    (tmp_path / "control").mkdir()
+    expected = _control(uninterrupted)
+    assert resumed["note"].null_count() == CALLS
+    if kind == "csv":
+        assert resumed["code"].to_list()[:2] == ["00000", "00001"]
+    assert resumed.equals(expected)
+
+
+def test_a_refused_key_says_to_check_it_not_to_push_again(tmp_path):
+    with Emulator(calls=50, reps=5, seed=SEED) as emu:
+        ids = emu.client(progress=False).calls(columns=["call_id"]).to_polars()["call_id"]
+        path = tmp_path / "in.parquet"
+        pl.DataFrame({"call_id": ids, "x": 1}).write_parquet(path)
+        wrong = converz.Client(base_url=emu.url, api_key="not-the-key", retries=0, progress=False)
+        with pytest.raises(converz.PushError) as from_cli:
+            push_file(wrong, path, clear=["x"])
+        with pytest.raises(converz.PushError) as from_python:
+            wrong.push_updates(pl.DataFrame({"call_id": ids, "x": 1}))
+    assert from_cli.value.hint.startswith(
+        "the API refused the API key (nothing was applied): check CONVERZ_API_KEY"
+    )
+    assert "converz push" in from_cli.value.hint and "--clear x" in from_cli.value.hint
+    assert from_python.value.hint.startswith("the API refused the API key: check it")
+    for err in (from_cli.value, from_python.value):
+        assert "not-the-key" not in str(err) + repr(err)
+
+
+def test_the_resume_command_is_quoted_for_the_shell_and_parses_back():
+    from converz._cli import resume_command
+
+    command = resume_command(
+        Path("my files/in.remaining.csv"),
+        {"code": "string", "when": pl.Datetime("ms")},
+        {"to": "calls", "clear": ["note", "a b"], "on_duplicate": "last", "chunk_rows": 100_000},
+    )
+    words = shlex.split(command)
+    assert words[:3] == ["converz", "push", "my files/in.remaining.csv"]
+    assert words[-3:] == ["--clear", "note", "a b"]  # last: --clear takes every word after it
+    assert words[5:7] == ["--schema", "code:string"]
+    assert "--on-duplicate" in words and "--chunk-rows" not in words  # the default is left out
+    # A polars type is spelled as the core parses it, which --schema takes back.
+    from converz._schema_types import check_schema, parse_schema_text
+
+    when = words[words.index("--schema", 7) + 1]
+    assert check_schema(parse_schema_text(when, what="--schema")) == check_schema(
+        {"when": pl.Datetime("ms")}
+    )
