@@ -14,6 +14,7 @@
 
 mod exact;
 mod partition;
+mod quoted;
 mod read;
 mod schema;
 mod serial;

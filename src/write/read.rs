@@ -7,7 +7,9 @@
 //! column as text, which copies a CSV this module wrote byte for byte. Before a CSV or NDJSON
 //! file is read into Arrow, its values are checked against the types they will be read with
 //! ([`super::exact`]): a given type must keep each value whole, and times with a UTC offset
-//! make their column zone-aware.
+//! make their column zone-aware. A CSV text field written `""` is an empty string, an empty
+//! field a null ([`super::quoted`]). Columns the API documents as text (`rep_id`,
+//! `vendor_call_id`, ...) are read as text unless typed.
 
 use std::fs::File;
 use std::io::{BufReader, Seek, SeekFrom};
@@ -19,11 +21,24 @@ use arrow_schema::{ArrowError, DataType, Field, Schema, SchemaRef};
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use parquet::errors::ParquetError;
 
+use super::quoted::EmptyStrings;
 use super::sink::read_error;
 use super::{exact, FileFormat};
 use crate::error::{Error, Result};
 
 const BATCH_ROWS: usize = 8_192;
+
+/// Columns the API documents as text (ids and labels): read from CSV and NDJSON as written,
+/// whatever they look like (`00123` stays `00123`, not 123), unless a type is given.
+const DOCUMENTED_TEXT: [&str; 7] = [
+    "rep_id",
+    "vendor_call_id",
+    "vendor",
+    "campaign",
+    "subcampaign",
+    "department",
+    "gender",
+];
 
 /// Batches of one file, in order.
 pub struct FileReader {
@@ -105,23 +120,27 @@ fn open_csv(path: &Path, mut file: File, columns: Columns<'_>) -> Result<FileRea
             let format = arrow_csv::reader::Format::default().with_header(true);
             let (schema, _) = format.infer_schema(BufReader::new(&mut file), None)?;
             file.seek(SeekFrom::Start(0))?;
-            exact::check_csv(path, with_types(schema, types)?, types)?
+            let types = with_documented_text(&schema, types);
+            exact::check_csv(path, with_types(schema, &types)?, &types)?
         }
     };
+    let empty_strings = EmptyStrings::scan(path, &schema)?;
     let reader = arrow_csv::ReaderBuilder::new(Arc::clone(&schema))
         .with_header(true)
         .with_batch_size(BATCH_ROWS)
         .build(BufReader::new(file))?;
-    Ok(FileReader {
-        schema,
-        inner: Box::new(reader),
-    })
+    let inner: Box<dyn Iterator<Item = _> + Send> = match empty_strings {
+        Some(mut empty) => Box::new(reader.map(move |batch| empty.restore(batch?))),
+        None => Box::new(reader),
+    };
+    Ok(FileReader { schema, inner })
 }
 
 fn open_ndjson(path: &Path, file: File, types: &[(String, DataType)]) -> Result<FileReader> {
     let mut buffered = BufReader::new(file);
     let (schema, _) = arrow_json::reader::infer_json_schema_from_seekable(&mut buffered, None)?;
-    let schema = exact::check_ndjson(path, with_types(schema, types)?, types)?;
+    let types = with_documented_text(&schema, types);
+    let schema = exact::check_ndjson(path, with_types(schema, &types)?, &types)?;
     let reader = arrow_json::ReaderBuilder::new(Arc::clone(&schema))
         .with_batch_size(BATCH_ROWS)
         // A number or boolean in a text column (`--schema code:string` over `{"code": 1.50}`)
@@ -184,6 +203,21 @@ pub fn read_file(
     // leave out as it does for the frame (the batches of a Parquet file do not carry the
     // metadata naming them: only the file's schema does).
     Ok(crate::encode::without_pandas_index(schema, batches))
+}
+
+/// The given `types`, and text for each [`DOCUMENTED_TEXT`] column of `inferred` given none.
+fn with_documented_text(
+    inferred: &Schema,
+    types: &[(String, DataType)],
+) -> Vec<(String, DataType)> {
+    let mut all = types.to_vec();
+    for field in inferred.fields() {
+        let name = field.name();
+        if DOCUMENTED_TEXT.contains(&name.as_str()) && !types.iter().any(|(n, _)| n == name) {
+            all.push((name.clone(), DataType::Utf8));
+        }
+    }
+    all
 }
 
 /// `inferred` with the given `types` in place of the inferred ones; a column the file does not
