@@ -253,3 +253,27 @@ def test_documented_text_columns_are_pushed_as_written(emu, ids, tmp_path, ext, 
         )
     assert main(["push", str(path), "-q"]) == 0
     assert held(emu, ids, "vendor_call_id", builtin=True) == codes
+
+
+def test_csv_words_for_a_missing_number_leave_the_value_and_keep_the_column_numeric(
+    emu, ids, tmp_path
+):
+    """R writes NA, pandas NaN or null: the column became text ("1.5" pushed as a string)."""
+    path = tmp_path / "na.csv"
+    path.write_text(f"call_id,na_f,na_t\n{ids[0]},NA,NA\n{ids[1]},1.5,x\n{ids[2]},NaN,null\n")
+    before = tmp_path / "before.csv"
+    before.write_text(f"call_id,na_f\n{ids[0]},2.5\n{ids[2]},3\n")
+    assert main(["push", str(before), "-q"]) == 0
+    assert main(["push", str(path), "-q"]) == 0
+    # Each word leaves the value unchanged; 1.5 is a number.
+    assert held(emu, ids, "na_f") == [2.5, 1.5, 3.0]
+    # A column with other text keeps its words as text.
+    assert held(emu, ids, "na_t") == ["NA", "x", "null"]
+
+
+def test_a_csv_of_another_separator_is_refused_naming_its_one_column(emu, ids, tmp_path, capsys):
+    """It was "the data has neither a call_id nor a rep_id column"."""
+    path = tmp_path / "semi.csv"
+    path.write_text("call_id;s\n1000;2\n")
+    err = refused(emu, ["push", str(path)], capsys)
+    assert 'one column named "call_id;s"' in err and "separated by ';'" in err, err

@@ -356,7 +356,7 @@ fn float_rounds(integer: &str) -> bool {
 
 /// Whether CSV text is a number in JSON's grammar (leading zeros allowed, as arrow-csv
 /// reads them), which [`forced::check`] expects of a number.
-fn is_number(text: &str) -> bool {
+pub(super) fn is_number(text: &str) -> bool {
     let rest = text.strip_prefix('-').unwrap_or(text).as_bytes();
     let digits = |s: &[u8]| s.iter().take_while(|b| b.is_ascii_digit()).count();
     let whole = digits(rest);

@@ -19,6 +19,7 @@ mod read;
 mod schema;
 mod serial;
 mod sink;
+mod tokens;
 
 #[cfg(test)]
 mod tests;

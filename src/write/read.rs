@@ -23,7 +23,7 @@ use parquet::errors::ParquetError;
 
 use super::quoted::EmptyStrings;
 use super::sink::read_error;
-use super::{exact, FileFormat};
+use super::{exact, tokens, FileFormat};
 use crate::error::{Error, Result};
 
 const BATCH_ROWS: usize = 8_192;
@@ -107,33 +107,77 @@ enum Columns<'a> {
 }
 
 fn open_csv(path: &Path, mut file: File, columns: Columns<'_>) -> Result<FileReader> {
-    let schema = match columns {
+    // The schema handed out, and the one arrow-csv reads with: the same but for columns of
+    // numbers and words for a missing one, read as text and turned into numbers after.
+    let (schema, read_schema) = match columns {
         Columns::AllText(schema) => {
             let fields: Vec<Field> = schema
                 .fields()
                 .iter()
                 .map(|f| Field::new(f.name(), DataType::Utf8, true))
                 .collect();
-            Arc::new(Schema::new(fields))
+            let schema = Arc::new(Schema::new(fields));
+            (Arc::clone(&schema), schema)
         }
         Columns::Inferred(types) => {
             let format = arrow_csv::reader::Format::default().with_header(true);
             let (schema, _) = format.infer_schema(BufReader::new(&mut file), None)?;
             file.seek(SeekFrom::Start(0))?;
+            one_column_of_another_separator(path, &schema)?;
             let types = with_documented_text(&schema, types);
-            exact::check_csv(path, with_types(schema, &types)?, &types)?
+            let typed = with_types(schema, &types)?;
+            let numeric = tokens::numeric_columns(path, &typed, &types)?;
+            let schema = exact::check_csv(path, tokens::with_numbers(&typed, &numeric), &types)?;
+            let read_schema = if numeric.is_empty() {
+                Arc::clone(&schema)
+            } else {
+                let text = numeric
+                    .keys()
+                    .map(|n| (n.clone(), DataType::Utf8))
+                    .collect();
+                tokens::with_numbers(&schema, &text)
+            };
+            (schema, read_schema)
         }
     };
     let empty_strings = EmptyStrings::scan(path, &schema)?;
-    let reader = arrow_csv::ReaderBuilder::new(Arc::clone(&schema))
+    let reader = arrow_csv::ReaderBuilder::new(Arc::clone(&read_schema))
         .with_header(true)
         .with_batch_size(BATCH_ROWS)
         .build(BufReader::new(file))?;
-    let inner: Box<dyn Iterator<Item = _> + Send> = match empty_strings {
+    let mut inner: Box<dyn Iterator<Item = _> + Send> = match empty_strings {
         Some(mut empty) => Box::new(reader.map(move |batch| empty.restore(batch?))),
         None => Box::new(reader),
     };
+    if read_schema != schema {
+        let numbers = Arc::clone(&schema);
+        inner = Box::new(inner.map(move |batch| tokens::to_numbers(batch?, &numbers)));
+    }
     Ok(FileReader { schema, inner })
+}
+
+/// Refuses a header read as one column whose name holds another separator (`call_id;s`):
+/// the file is separated by `;`, tabs or `|`, and converz reads commas.
+fn one_column_of_another_separator(path: &Path, schema: &Schema) -> Result<()> {
+    let [field] = &schema.fields()[..] else {
+        return Ok(());
+    };
+    match [';', '\t', '|']
+        .into_iter()
+        .find(|&c| field.name().contains(c))
+    {
+        Some(separator) => Err(Error::invalid(
+            "path",
+            format!(
+                "the header of {} reads as one column named {:?}: its columns look separated \
+                 by {separator:?}, and a CSV file is read with commas between columns; write \
+                 it with `,` as the separator",
+                path.display(),
+                field.name()
+            ),
+        )),
+        None => Ok(()),
+    }
 }
 
 fn open_ndjson(path: &Path, file: File, types: &[(String, DataType)]) -> Result<FileReader> {
