@@ -277,3 +277,14 @@ def test_a_csv_of_another_separator_is_refused_naming_its_one_column(emu, ids, t
     path.write_text("call_id;s\n1000;2\n")
     err = refused(emu, ["push", str(path)], capsys)
     assert 'one column named "call_id;s"' in err and "separated by ';'" in err, err
+
+
+def test_an_ndjson_column_of_numbers_and_text_is_refused_naming_lines(emu, ids, tmp_path, capsys):
+    """It was read as text ("1" pushed for 1) or, before, refused as "not NDJSON"."""
+    path = tmp_path / "nj.ndjson"
+    path.write_text(f'{{"call_id": {ids[0]}, "nj": 1}}\n{{"call_id": {ids[1]}, "nj": "x"}}\n')
+    err = refused(emu, ["push", str(path)], capsys)
+    assert '(line 2: "x")' in err and "(line 1: 1)" in err, err
+    assert "--schema nj:string" in err, err
+    assert main(["push", str(path), "-q", "--schema", "nj:string"]) == 0
+    assert held(emu, ids[:2], "nj") == ["1", "x"]

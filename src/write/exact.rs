@@ -145,6 +145,11 @@ struct Column<'a> {
     fraction: Option<(u64, String)>,
     /// Its first integer a float would round.
     rounded: Option<(u64, String)>,
+    /// An NDJSON text column arrow-json made so from strings and other values (no type given).
+    inferred_text: bool,
+    /// Its first string and its first number or boolean.
+    string: Option<(u64, String)>,
+    scalar: Option<(u64, String)>,
 }
 
 impl<'a> Watched<'a> {
@@ -163,7 +168,9 @@ impl<'a> Watched<'a> {
                 let grain = given.then(|| Grain::of(data_type)).flatten();
                 let times = matches!(data_type, DataType::Timestamp(_, None));
                 let inferred_float = !given && *data_type == DataType::Float64;
-                (grain.is_some() || times || inferred_float).then_some(Column {
+                let inferred_text =
+                    !given && format == Format::Ndjson && *data_type == DataType::Utf8;
+                (grain.is_some() || times || inferred_float || inferred_text).then_some(Column {
                     path,
                     name: field.name(),
                     data_type,
@@ -174,6 +181,9 @@ impl<'a> Watched<'a> {
                     inferred_float,
                     fraction: None,
                     rounded: None,
+                    inferred_text,
+                    string: None,
+                    scalar: None,
                 })
             })
             .collect();
@@ -190,6 +200,19 @@ impl<'a> Watched<'a> {
         let mut zoned = Vec::new();
         let mut text = Vec::new();
         for column in &self.0 {
+            if let (Some((a, string)), Some((b, scalar))) = (&column.string, &column.scalar) {
+                return Err(Error::invalid(
+                    format!("schema[{:?}]", column.name),
+                    format!(
+                        "column `{name}` of {} holds text (line {a}: {string}) and other \
+                         values (line {b}: {scalar}): give --schema {name}:string \
+                         (schema={{\"{name}\": \"string\"}}) to push each value as text, as \
+                         written, or fix the values",
+                        column.path.display(),
+                        name = column.name,
+                    ),
+                ));
+            }
             match (&column.rounded, &column.fraction) {
                 (Some(_), None) if self.1 == Format::Ndjson => text.push(column.name.to_owned()),
                 (Some((a, integer)), fraction) => {
@@ -282,6 +305,16 @@ impl Column<'_> {
         }
         if self.inferred_float && raw.starts_with(|c: char| c == '-' || c.is_ascii_digit()) {
             self.number(line, raw);
+        }
+        if self.inferred_text && raw != "null" && !raw.starts_with(['[', '{']) {
+            let slot = if raw.starts_with('"') {
+                &mut self.string
+            } else {
+                &mut self.scalar
+            };
+            if slot.is_none() {
+                *slot = Some((line, raw.to_owned()));
+            }
         }
         // Only a string can carry an offset (a number is a count of units since 1970).
         if raw.starts_with('"') {
