@@ -29,9 +29,14 @@ def ids(emu: Emulator, monkeypatch: pytest.MonkeyPatch) -> list[int]:
     return calls["call_id"].sort().head(3).to_list()
 
 
-def held(emu: Emulator, ids: list[int], column: str) -> list:
-    """What the emulator holds in `column` for `ids`, in order."""
-    got = emu.client(progress=False).calls(metric=[column]).to_polars()
+def held(emu: Emulator, ids: list[int], column: str, *, builtin: bool = False) -> list:
+    """What the emulator holds in `column` (an attribute a push set, or a `builtin` one) for
+    `ids`, in order."""
+    client = emu.client(progress=False)
+    if builtin:
+        got = client.calls(columns=["call_id", column]).to_polars()
+    else:
+        got = client.calls(metric=[column]).to_polars()
     return got.filter(pl.col("call_id").is_in(ids)).sort("call_id")[column].to_list()
 
 
@@ -187,3 +192,99 @@ def test_a_corrupt_file_is_refused_alike_in_every_format(emu, ids, tmp_path, cap
     err = refused(emu, ["push", str(path)], capsys)
     assert f"InvalidParameterError: invalid parameter `path`: cannot read {path} as {kind}: " in err
     assert "writing" not in err and "nothing was sent" in err, err
+
+
+def test_ndjson_integers_beyond_int64_are_pushed_as_written(emu, ids, tmp_path):
+    """arrow-json read the column as Float64: 12345678901234567891 arrived as
+    1.2345678901234567e19. A column of integers is read as text, as CSV reads it."""
+    path = tmp_path / "big.ndjson"
+    values = ["12345678901234567891", "1", "-7"]
+    path.write_text("".join(f'{{"call_id": {i}, "big_nd": {v}}}\n' for i, v in zip(ids, values)))
+    assert main(["push", str(path), "-q"]) == 0
+    assert held(emu, ids, "big_nd") == values
+
+
+@pytest.mark.parametrize(
+    ("name", "text"),
+    [
+        (
+            "mixed.ndjson",
+            '{{"call_id": {0}, "m": 1.5}}\n{{"call_id": {1}, "m": 9007199254740993}}\n',
+        ),
+        ("mixed.csv", "call_id,m\n{0},1.5\n{1},9007199254740993\n"),
+    ],
+)
+def test_an_integer_a_float_column_would_round_is_refused(emu, ids, tmp_path, capsys, name, text):
+    """A column of fractions and 2^53 + 1 was pushed as Float64, 9007199254740992."""
+    path = tmp_path / name
+    path.write_text(text.format(*ids))
+    err = refused(emu, ["push", str(path)], capsys)
+    line = 3 if name.endswith(".csv") else 2
+    assert "InvalidParameterError" in err and f"line {line} of {path}" in err, err
+    assert "9007199254740993" in err and "--schema m:string" in err, err
+
+
+def test_a_csv_empty_string_is_pushed_and_an_empty_field_leaves_the_value(emu, ids, tmp_path):
+    """polars writes "" for an empty string and nothing for a null; both were read as null
+    (leave unchanged), so the empty string was never set."""
+    before = tmp_path / "before.csv"
+    before.write_text("call_id,es\n" + "".join(f"{i},old\n" for i in ids))
+    assert main(["push", str(before), "-q"]) == 0
+    path = tmp_path / "es.csv"
+    pl.DataFrame({"call_id": ids, "es": ["", None, 'a ""q"" ,']}).write_csv(path)
+    assert '""' in path.read_text()
+    assert main(["push", str(path), "-q"]) == 0
+    assert held(emu, ids, "es") == ["", "old", 'a ""q"" ,']
+
+
+@pytest.mark.parametrize(
+    ("ext", "codes"), [("csv", ["00123", "7", "0.50"]), ("ndjson", ["123", "7", "0.50"])]
+)
+def test_documented_text_columns_are_pushed_as_written(emu, ids, tmp_path, ext, codes):
+    """A CSV `00123` in vendor_call_id was read as the integer 123 (rep ids `007` as 7), an
+    NDJSON number as a number: the API documents the column as text."""
+    path = tmp_path / f"vendor.{ext}"
+    if ext == "csv":
+        rows = "".join(f"{i},{c}\n" for i, c in zip(ids, codes))
+        path.write_text("call_id,vendor_call_id\n" + rows)
+    else:
+        path.write_text(
+            "".join(f'{{"call_id": {i}, "vendor_call_id": {c}}}\n' for i, c in zip(ids, codes))
+        )
+    assert main(["push", str(path), "-q"]) == 0
+    assert held(emu, ids, "vendor_call_id", builtin=True) == codes
+
+
+def test_csv_words_for_a_missing_number_leave_the_value_and_keep_the_column_numeric(
+    emu, ids, tmp_path
+):
+    """R writes NA, pandas NaN or null: the column became text ("1.5" pushed as a string)."""
+    path = tmp_path / "na.csv"
+    path.write_text(f"call_id,na_f,na_t\n{ids[0]},NA,NA\n{ids[1]},1.5,x\n{ids[2]},NaN,null\n")
+    before = tmp_path / "before.csv"
+    before.write_text(f"call_id,na_f\n{ids[0]},2.5\n{ids[2]},3\n")
+    assert main(["push", str(before), "-q"]) == 0
+    assert main(["push", str(path), "-q"]) == 0
+    # Each word leaves the value unchanged; 1.5 is a number.
+    assert held(emu, ids, "na_f") == [2.5, 1.5, 3.0]
+    # A column with other text keeps its words as text.
+    assert held(emu, ids, "na_t") == ["NA", "x", "null"]
+
+
+def test_a_csv_of_another_separator_is_refused_naming_its_one_column(emu, ids, tmp_path, capsys):
+    """It was "the data has neither a call_id nor a rep_id column"."""
+    path = tmp_path / "semi.csv"
+    path.write_text("call_id;s\n1000;2\n")
+    err = refused(emu, ["push", str(path)], capsys)
+    assert 'one column named "call_id;s"' in err and "separated by ';'" in err, err
+
+
+def test_an_ndjson_column_of_numbers_and_text_is_refused_naming_lines(emu, ids, tmp_path, capsys):
+    """It was read as text ("1" pushed for 1) or, before, refused as "not NDJSON"."""
+    path = tmp_path / "nj.ndjson"
+    path.write_text(f'{{"call_id": {ids[0]}, "nj": 1}}\n{{"call_id": {ids[1]}, "nj": "x"}}\n')
+    err = refused(emu, ["push", str(path)], capsys)
+    assert '(line 2: "x")' in err and "(line 1: 1)" in err, err
+    assert "--schema nj:string" in err, err
+    assert main(["push", str(path), "-q", "--schema", "nj:string"]) == 0
+    assert held(emu, ids[:2], "nj") == ["1", "x"]

@@ -12,6 +12,12 @@
 //! tenant's wall clock. A column whose times all carry an offset is read as zone-aware UTC
 //! instead, so the push converts it to `timezone=` as it does a zone-aware frame column; a
 //! column mixing both spellings is refused (the times without one have no instant).
+//!
+//! A column of numbers the file's own spelling makes Float64 (no `--schema`) would round an
+//! integer past 2^53 that does not fit a float (`12345678901234567891`). arrow-json makes a
+//! column Float64 for an integer beyond int64 alone: such a column of integers is read as
+//! text, as written (arrow-csv reads one so too). A column mixing fractions with such an
+//! integer is refused with a type that keeps it.
 
 use std::collections::HashMap;
 use std::fs::File;
@@ -36,7 +42,7 @@ pub(super) fn check_csv(
     schema: SchemaRef,
     typed: &[(String, DataType)],
 ) -> Result<SchemaRef> {
-    let mut columns = Watched::new(path, &schema, typed);
+    let mut columns = Watched::new(path, &schema, typed, Format::Csv);
     if columns.is_empty() {
         return Ok(schema);
     }
@@ -75,7 +81,7 @@ pub(super) fn check_ndjson(
     schema: SchemaRef,
     typed: &[(String, DataType)],
 ) -> Result<SchemaRef> {
-    let mut columns = Watched::new(path, &schema, typed);
+    let mut columns = Watched::new(path, &schema, typed, Format::Ndjson);
     if columns.is_empty() {
         return Ok(schema);
     }
@@ -111,8 +117,15 @@ pub(super) fn check_ndjson(
     columns.finish(&schema)
 }
 
+/// The text format a check reads.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Format {
+    Csv,
+    Ndjson,
+}
+
 /// The columns a check looks at.
-struct Watched<'a>(Vec<Column<'a>>);
+struct Watched<'a>(Vec<Column<'a>>, Format);
 
 /// One column: whether its type can drop part of a value the user gave, and the first value
 /// with and without a UTC offset, for a column of times.
@@ -126,22 +139,38 @@ struct Column<'a> {
     times: bool,
     with_offset: Option<(u64, String)>,
     without_offset: Option<(u64, String)>,
+    /// A Float64 column the file's numbers made so (no type given).
+    inferred_float: bool,
+    /// Its first number written with a fraction or an exponent.
+    fraction: Option<(u64, String)>,
+    /// Its first integer a float would round.
+    rounded: Option<(u64, String)>,
+    /// An NDJSON text column arrow-json made so from strings and other values (no type given).
+    inferred_text: bool,
+    /// Its first string and its first number or boolean.
+    string: Option<(u64, String)>,
+    scalar: Option<(u64, String)>,
 }
 
 impl<'a> Watched<'a> {
-    fn new(path: &'a Path, schema: &'a Schema, typed: &'a [(String, DataType)]) -> Self {
+    fn new(
+        path: &'a Path,
+        schema: &'a Schema,
+        typed: &'a [(String, DataType)],
+        format: Format,
+    ) -> Self {
         let columns = schema
             .fields()
             .iter()
             .filter_map(|field| {
                 let data_type = field.data_type();
-                let grain = typed
-                    .iter()
-                    .any(|(name, _)| name == field.name())
-                    .then(|| Grain::of(data_type))
-                    .flatten();
+                let given = typed.iter().any(|(name, _)| name == field.name());
+                let grain = given.then(|| Grain::of(data_type)).flatten();
                 let times = matches!(data_type, DataType::Timestamp(_, None));
-                (grain.is_some() || times).then_some(Column {
+                let inferred_float = !given && *data_type == DataType::Float64;
+                let inferred_text =
+                    !given && format == Format::Ndjson && *data_type == DataType::Utf8;
+                (grain.is_some() || times || inferred_float || inferred_text).then_some(Column {
                     path,
                     name: field.name(),
                     data_type,
@@ -149,20 +178,61 @@ impl<'a> Watched<'a> {
                     times,
                     with_offset: None,
                     without_offset: None,
+                    inferred_float,
+                    fraction: None,
+                    rounded: None,
+                    inferred_text,
+                    string: None,
+                    scalar: None,
                 })
             })
             .collect();
-        Self(columns)
+        Self(columns, format)
     }
 
     fn is_empty(&self) -> bool {
         self.0.is_empty()
     }
 
-    /// `schema` with the columns whose times all carry an offset made zone-aware (UTC).
+    /// `schema` with the columns whose times all carry an offset made zone-aware (UTC), and
+    /// the NDJSON columns of integers a float would round made text.
     fn finish(self, schema: &SchemaRef) -> Result<SchemaRef> {
         let mut zoned = Vec::new();
+        let mut text = Vec::new();
         for column in &self.0 {
+            if let (Some((a, string)), Some((b, scalar))) = (&column.string, &column.scalar) {
+                return Err(Error::invalid(
+                    format!("schema[{:?}]", column.name),
+                    format!(
+                        "column `{name}` of {} holds text (line {a}: {string}) and other \
+                         values (line {b}: {scalar}): give --schema {name}:string \
+                         (schema={{\"{name}\": \"string\"}}) to push each value as text, as \
+                         written, or fix the values",
+                        column.path.display(),
+                        name = column.name,
+                    ),
+                ));
+            }
+            match (&column.rounded, &column.fraction) {
+                (Some(_), None) if self.1 == Format::Ndjson => text.push(column.name.to_owned()),
+                (Some((a, integer)), fraction) => {
+                    let besides = fraction.as_ref().map_or(String::new(), |(b, number)| {
+                        format!(" (with numbers such as {number}, line {b})")
+                    });
+                    return Err(Error::invalid(
+                        format!("schema[{:?}]", column.name),
+                        format!(
+                            "line {a} of {}: the integer {integer} would be rounded in the \
+                             float column `{name}` its numbers make{besides}: give \
+                             --schema {name}:string (schema={{\"{name}\": \"string\"}}) \
+                             to push each value as written",
+                            column.path.display(),
+                            name = column.name,
+                        ),
+                    ));
+                }
+                _ => {}
+            }
             match (&column.with_offset, &column.without_offset) {
                 (Some((a, with)), Some((b, without))) => {
                     return Err(Error::invalid(
@@ -181,7 +251,7 @@ impl<'a> Watched<'a> {
                 _ => {}
             }
         }
-        if zoned.is_empty() {
+        if zoned.is_empty() && text.is_empty() {
             return Ok(Arc::clone(schema));
         }
         let fields: Vec<Field> = schema
@@ -193,6 +263,9 @@ impl<'a> Watched<'a> {
                     DataType::Timestamp(*unit, Some(UTC.into())),
                     field.is_nullable(),
                 ),
+                _ if text.contains(field.name()) => {
+                    Field::new(field.name(), DataType::Utf8, field.is_nullable())
+                }
                 _ => field.as_ref().clone(),
             })
             .collect();
@@ -217,6 +290,9 @@ impl Column<'_> {
                 self.check(grain, line, raw.as_bytes())?;
             }
         }
+        if self.inferred_float && is_number(text) {
+            self.number(line, text);
+        }
         self.offset(line, text);
         Ok(())
     }
@@ -226,6 +302,19 @@ impl Column<'_> {
         let raw = value.get();
         if let Some(grain) = self.grain {
             self.check(grain, line, raw.as_bytes())?;
+        }
+        if self.inferred_float && raw.starts_with(|c: char| c == '-' || c.is_ascii_digit()) {
+            self.number(line, raw);
+        }
+        if self.inferred_text && raw != "null" && !raw.starts_with(['[', '{']) {
+            let slot = if raw.starts_with('"') {
+                &mut self.string
+            } else {
+                &mut self.scalar
+            };
+            if slot.is_none() {
+                *slot = Some((line, raw.to_owned()));
+            }
         }
         // Only a string can carry an offset (a number is a count of units since 1970).
         if raw.starts_with('"') {
@@ -242,6 +331,20 @@ impl Column<'_> {
                 format!("line {line} of {}: {reason}", self.path.display()),
             )
         })
+    }
+
+    /// Notes the first number with a fraction, and the first integer a float would round.
+    fn number(&mut self, line: u64, number: &str) {
+        let slot = if number.contains(['.', 'e', 'E']) {
+            &mut self.fraction
+        } else if float_rounds(number) {
+            &mut self.rounded
+        } else {
+            return;
+        };
+        if slot.is_none() {
+            *slot = Some((line, number.to_owned()));
+        }
     }
 
     /// Notes the first time with and without a UTC offset.
@@ -271,9 +374,22 @@ fn has_offset(text: &str) -> bool {
     time.ends_with(['Z', 'z']) || time.contains(['+', '-'])
 }
 
+/// Whether an integer (digits, maybe a sign) has no f64 of its exact value.
+fn float_rounds(integer: &str) -> bool {
+    let digits = integer.trim_start_matches('-').trim_start_matches('0');
+    // Every integer up to 2^53 (16 digits) is a float; past 15 digits, compare the float's
+    // exact decimal expansion.
+    if digits.len() <= 15 {
+        return false;
+    }
+    digits
+        .parse::<f64>()
+        .map_or(true, |float| format!("{float:.0}") != digits)
+}
+
 /// Whether CSV text is a number in JSON's grammar (leading zeros allowed, as arrow-csv
 /// reads them), which [`forced::check`] expects of a number.
-fn is_number(text: &str) -> bool {
+pub(super) fn is_number(text: &str) -> bool {
     let rest = text.strip_prefix('-').unwrap_or(text).as_bytes();
     let digits = |s: &[u8]| s.iter().take_while(|b| b.is_ascii_digit()).count();
     let whole = digits(rest);
@@ -320,6 +436,16 @@ mod tests {
             "2026-01-05 10:00:00.123456",
         ] {
             assert!(!has_offset(without), "{without}");
+        }
+    }
+
+    #[test]
+    fn integers_a_float_rounds_are_told() {
+        for exact in ["0", "-007", "9007199254740992", "9223372036854775808"] {
+            assert!(!float_rounds(exact), "{exact}");
+        }
+        for rounded in ["9007199254740993", "-12345678901234567891"] {
+            assert!(float_rounds(rounded), "{rounded}");
         }
     }
 

@@ -14,10 +14,12 @@
 
 mod exact;
 mod partition;
+mod quoted;
 mod read;
 mod schema;
 mod serial;
 mod sink;
+mod tokens;
 
 #[cfg(test)]
 mod tests;

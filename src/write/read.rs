@@ -7,7 +7,9 @@
 //! column as text, which copies a CSV this module wrote byte for byte. Before a CSV or NDJSON
 //! file is read into Arrow, its values are checked against the types they will be read with
 //! ([`super::exact`]): a given type must keep each value whole, and times with a UTC offset
-//! make their column zone-aware.
+//! make their column zone-aware. A CSV text field written `""` is an empty string, an empty
+//! field a null ([`super::quoted`]). Columns the API documents as text (`rep_id`,
+//! `vendor_call_id`, ...) are read as text unless typed.
 
 use std::fs::File;
 use std::io::{BufReader, Seek, SeekFrom};
@@ -19,11 +21,24 @@ use arrow_schema::{ArrowError, DataType, Field, Schema, SchemaRef};
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use parquet::errors::ParquetError;
 
+use super::quoted::EmptyStrings;
 use super::sink::read_error;
-use super::{exact, FileFormat};
+use super::{exact, tokens, FileFormat};
 use crate::error::{Error, Result};
 
 const BATCH_ROWS: usize = 8_192;
+
+/// Columns the API documents as text (ids and labels): read from CSV and NDJSON as written,
+/// whatever they look like (`00123` stays `00123`, not 123), unless a type is given.
+const DOCUMENTED_TEXT: [&str; 7] = [
+    "rep_id",
+    "vendor_call_id",
+    "vendor",
+    "campaign",
+    "subcampaign",
+    "department",
+    "gender",
+];
 
 /// Batches of one file, in order.
 pub struct FileReader {
@@ -92,36 +107,84 @@ enum Columns<'a> {
 }
 
 fn open_csv(path: &Path, mut file: File, columns: Columns<'_>) -> Result<FileReader> {
-    let schema = match columns {
+    // The schema handed out, and the one arrow-csv reads with: the same but for columns of
+    // numbers and words for a missing one, read as text and turned into numbers after.
+    let (schema, read_schema) = match columns {
         Columns::AllText(schema) => {
             let fields: Vec<Field> = schema
                 .fields()
                 .iter()
                 .map(|f| Field::new(f.name(), DataType::Utf8, true))
                 .collect();
-            Arc::new(Schema::new(fields))
+            let schema = Arc::new(Schema::new(fields));
+            (Arc::clone(&schema), schema)
         }
         Columns::Inferred(types) => {
             let format = arrow_csv::reader::Format::default().with_header(true);
             let (schema, _) = format.infer_schema(BufReader::new(&mut file), None)?;
             file.seek(SeekFrom::Start(0))?;
-            exact::check_csv(path, with_types(schema, types)?, types)?
+            one_column_of_another_separator(path, &schema)?;
+            let types = with_documented_text(&schema, types);
+            let typed = with_types(schema, &types)?;
+            let numeric = tokens::numeric_columns(path, &typed, &types)?;
+            let schema = exact::check_csv(path, tokens::with_numbers(&typed, &numeric), &types)?;
+            let read_schema = if numeric.is_empty() {
+                Arc::clone(&schema)
+            } else {
+                let text = numeric
+                    .keys()
+                    .map(|n| (n.clone(), DataType::Utf8))
+                    .collect();
+                tokens::with_numbers(&schema, &text)
+            };
+            (schema, read_schema)
         }
     };
-    let reader = arrow_csv::ReaderBuilder::new(Arc::clone(&schema))
+    let empty_strings = EmptyStrings::scan(path, &schema)?;
+    let reader = arrow_csv::ReaderBuilder::new(Arc::clone(&read_schema))
         .with_header(true)
         .with_batch_size(BATCH_ROWS)
         .build(BufReader::new(file))?;
-    Ok(FileReader {
-        schema,
-        inner: Box::new(reader),
-    })
+    let mut inner: Box<dyn Iterator<Item = _> + Send> = match empty_strings {
+        Some(mut empty) => Box::new(reader.map(move |batch| empty.restore(batch?))),
+        None => Box::new(reader),
+    };
+    if read_schema != schema {
+        let numbers = Arc::clone(&schema);
+        inner = Box::new(inner.map(move |batch| tokens::to_numbers(batch?, &numbers)));
+    }
+    Ok(FileReader { schema, inner })
+}
+
+/// Refuses a header read as one column whose name holds another separator (`call_id;s`):
+/// the file is separated by `;`, tabs or `|`, and converz reads commas.
+fn one_column_of_another_separator(path: &Path, schema: &Schema) -> Result<()> {
+    let [field] = &schema.fields()[..] else {
+        return Ok(());
+    };
+    match [';', '\t', '|']
+        .into_iter()
+        .find(|&c| field.name().contains(c))
+    {
+        Some(separator) => Err(Error::invalid(
+            "path",
+            format!(
+                "the header of {} reads as one column named {:?}: its columns look separated \
+                 by {separator:?}, and a CSV file is read with commas between columns; write \
+                 it with `,` as the separator",
+                path.display(),
+                field.name()
+            ),
+        )),
+        None => Ok(()),
+    }
 }
 
 fn open_ndjson(path: &Path, file: File, types: &[(String, DataType)]) -> Result<FileReader> {
     let mut buffered = BufReader::new(file);
     let (schema, _) = arrow_json::reader::infer_json_schema_from_seekable(&mut buffered, None)?;
-    let schema = exact::check_ndjson(path, with_types(schema, types)?, types)?;
+    let types = with_documented_text(&schema, types);
+    let schema = exact::check_ndjson(path, with_types(schema, &types)?, &types)?;
     let reader = arrow_json::ReaderBuilder::new(Arc::clone(&schema))
         .with_batch_size(BATCH_ROWS)
         // A number or boolean in a text column (`--schema code:string` over `{"code": 1.50}`)
@@ -184,6 +247,21 @@ pub fn read_file(
     // leave out as it does for the frame (the batches of a Parquet file do not carry the
     // metadata naming them: only the file's schema does).
     Ok(crate::encode::without_pandas_index(schema, batches))
+}
+
+/// The given `types`, and text for each [`DOCUMENTED_TEXT`] column of `inferred` given none.
+fn with_documented_text(
+    inferred: &Schema,
+    types: &[(String, DataType)],
+) -> Vec<(String, DataType)> {
+    let mut all = types.to_vec();
+    for field in inferred.fields() {
+        let name = field.name();
+        if DOCUMENTED_TEXT.contains(&name.as_str()) && !types.iter().any(|(n, _)| n == name) {
+            all.push((name.clone(), DataType::Utf8));
+        }
+    }
+    all
 }
 
 /// `inferred` with the given `types` in place of the inferred ones; a column the file does not

@@ -198,3 +198,28 @@ fn typed_values_that_would_change_are_named_by_their_line() {
         .unwrap();
     assert_eq!(n.values(), &[2, 25]);
 }
+
+/// `""` is an empty string and an empty field a null, past escaped quotes, a quoted newline,
+/// CRLF endings, a blank line and a last field without a line end.
+#[test]
+fn a_csv_quoted_empty_field_is_an_empty_string() {
+    let dir = tempdir::Dir::new();
+    let path = dir.0.join("e.csv");
+    let text = "id,s,t\r\n1,\"\",\"a\"\"\"\r\n2,,\"x\ny\"\r\n\r\n3,\"\"\"\",\"\"\n4,\"\"x,\"\"";
+    std::fs::write(&path, text).unwrap();
+    let (_, batches) = read_file(&path, &[]).unwrap();
+    let column = |i: usize| {
+        let strings = batches[0]
+            .column(i)
+            .as_any()
+            .downcast_ref::<StringArray>()
+            .unwrap();
+        strings
+            .iter()
+            .map(|v| v.map(str::to_owned))
+            .collect::<Vec<_>>()
+    };
+    let some = |s: &str| Some(s.to_owned());
+    assert_eq!(column(1), [some(""), None, some("\""), some("x")]);
+    assert_eq!(column(2), [some("a\""), some("x\ny"), some(""), some("")]);
+}
