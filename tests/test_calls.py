@@ -129,8 +129,10 @@ def test_iter_calls_streams_every_row_once(client):
 def test_stream_is_consumed_once(client):
     stream = client.iter_calls(columns=["call_id"], page_size=10_000)
     assert sum(len(p) for p in stream) == READ_CALLS
-    with pytest.raises(RuntimeError, match="already consumed"):
+    # A converz error (outside trial: it was a plain RuntimeError), and still a RuntimeError.
+    with pytest.raises(converz.StreamError, match="already consumed") as info:
         list(stream)
+    assert isinstance(info.value, RuntimeError) and "new stream" in info.value.hint
 
 
 def test_a_stream_read_partly_goes_on_through_its_iterator(client):

@@ -30,6 +30,7 @@ from converz.exceptions import (
     PushError,
     RateLimitError,
     ServerError,
+    StreamError,
     TransportError,
 )
 
@@ -53,6 +54,7 @@ __all__ = [
     "RepsFilters",
     "RepsQuery",
     "ServerError",
+    "StreamError",
     "Table",
     "TableStream",
     "TransportError",

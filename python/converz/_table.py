@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any, Optional, cast
 
 from converz._printable import printable as _printable
-from converz.exceptions import InvalidParameterError
+from converz.exceptions import InvalidParameterError, StreamError
 
 if TYPE_CHECKING:
     import pandas
@@ -371,9 +371,10 @@ class TableStream:
 
     def __iter__(self) -> Iterator[Table]:
         if self._raw.exhausted:
-            raise RuntimeError(
+            raise StreamError(
                 "this stream was already consumed; call iter_calls()/iter_reps() again for a "
-                "new one"
+                "new one",
+                hint="call iter_calls()/iter_reps() again for a new stream; no row was lost",
             )
         # The Rust stream itself, so a `for` loop runs no bytecode of ours between a page
         # leaving the stream and the loop variable holding it.

@@ -13,6 +13,7 @@ The hierarchy::
     ├── InvalidParameterError         bad input, caught before any request (also ValueError)
     │   └── InvalidParameterTypeError a value of the wrong type, or an unknown keyword
     │                                 (also TypeError)
+    ├── StreamError                   a stream used in a way it cannot serve (also RuntimeError)
     └── PushError                     some chunks of a push were not applied (.result)
 
 Every error carries ``hint`` (what to do next) and, where it applies, ``status_code``, the
@@ -48,6 +49,7 @@ __all__ = [
     "PushError",
     "RateLimitError",
     "ServerError",
+    "StreamError",
     "TransportError",
 ]
 
@@ -165,6 +167,20 @@ class InvalidParameterTypeError(InvalidParameterError, TypeError):
         ... except converz.ConverzError as err:
         ...     print(type(err).__name__, err.parameter, isinstance(err, TypeError))
         InvalidParameterTypeError campaign True
+    """
+
+
+class StreamError(ConverzError, RuntimeError):
+    """A stream (``iter_calls()``, ``iter_reps()``) was used in a way it cannot serve.
+
+    No row was lost. It was already consumed, is being read from another thread, was started before
+    ``fork()``, or stopped mid-page (Ctrl-C) so it cannot tell which rows it still owes. Also a
+    ``RuntimeError``. The hint says what to do: start a new stream.
+
+    Example:
+        >>> import converz
+        >>> issubclass(converz.StreamError, RuntimeError)
+        True
     """
 
 

@@ -189,3 +189,20 @@ impl From<Error> for PyErr {
         Python::attach(|py| build(py, &err).unwrap_or_else(|e| e))
     }
 }
+
+/// `converz.exceptions.StreamError(message, hint=...)`: a stream used in a way it cannot serve
+/// (found by the outside trial: these were plain `RuntimeError`s, outside the hierarchy).
+pub fn stream_error(message: impl AsRef<str>) -> PyErr {
+    Python::attach(|py| {
+        let kwargs = PyDict::new(py);
+        kwargs.set_item(
+            "hint",
+            "call iter_calls()/iter_reps() again for a new stream; no row was lost",
+        )?;
+        let class = py.import("converz.exceptions")?.getattr("StreamError")?;
+        Ok(PyErr::from_value(
+            class.call((message.as_ref(),), Some(&kwargs))?,
+        ))
+    })
+    .unwrap_or_else(|e| e)
+}

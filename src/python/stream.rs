@@ -9,7 +9,6 @@ use std::collections::VecDeque;
 use std::sync::{Mutex, OnceLock};
 
 use arrow_array::RecordBatch;
-use pyo3::exceptions::PyRuntimeError;
 use pyo3::prelude::*;
 use pyo3::IntoPyObjectExt;
 
@@ -122,7 +121,7 @@ impl PyBatchStream {
             .try_lock()
             .is_ok_and(|state| state.is_none());
         if consumed {
-            return Err(PyRuntimeError::new_err(
+            return Err(super::errors::stream_error(
                 "this stream was already consumed; call iter_calls()/iter_reps() again for a new one",
             ));
         }
@@ -133,7 +132,7 @@ impl PyBatchStream {
         // try_lock: blocking here while holding the GIL could deadlock with the thread that
         // holds the lock and needs the GIL for its progress tick.
         let mut guard = self.state.try_lock().map_err(|_| {
-            PyRuntimeError::new_err("this stream is being read from another thread")
+            super::errors::stream_error("this stream is being read from another thread")
         })?;
         let Some(state) = guard.as_mut() else {
             return Ok(None);
@@ -141,13 +140,13 @@ impl PyBatchStream {
         // The caller holds the page the previous call handed out.
         state.last = None;
         if let Some(why) = &state.broken {
-            return Err(PyRuntimeError::new_err(format!(
+            return Err(super::errors::stream_error(format!(
                 "this stream stopped at {why} while reading a page, so it cannot tell which \
                  rows it still owes you; call iter_calls()/iter_reps() again for a new one"
             )));
         }
         if state.pid != std::process::id() {
-            return Err(PyRuntimeError::new_err(
+            return Err(super::errors::stream_error(
                 "this stream was started before fork() and its pages in flight stayed with the \
                  parent process; call iter_calls()/iter_reps() again in the child",
             ));
@@ -198,14 +197,14 @@ impl PyBatchStream {
     fn deliver_as(&self, wrap: Py<PyAny>, on_end: Py<PyAny>) -> PyResult<()> {
         self.delivery
             .set(Delivery { wrap, on_end })
-            .map_err(|_| PyRuntimeError::new_err("this stream's delivery is already set"))
+            .map_err(|_| super::errors::stream_error("this stream's delivery is already set"))
     }
 
     /// Puts the page the latest `__next__` handed out back at the front, for a caller that
     /// lost it to a Ctrl-C raised as that call returned; returns whether there was one.
     fn take_back(&self) -> PyResult<bool> {
         let mut guard = self.state.try_lock().map_err(|_| {
-            PyRuntimeError::new_err("this stream is being read from another thread")
+            super::errors::stream_error("this stream is being read from another thread")
         })?;
         let Some(state) = guard.as_mut() else {
             return Ok(false);
@@ -233,5 +232,5 @@ impl PyBatchStream {
 }
 
 fn poisoned() -> PyErr {
-    PyRuntimeError::new_err("stream state poisoned by an earlier panic")
+    super::errors::stream_error("stream state poisoned by an earlier panic")
 }
