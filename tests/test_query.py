@@ -114,6 +114,21 @@ def test_bad_values_fail_when_built_naming_the_parameter(make, error, names):
         assert info.value.parameter == names
 
 
+def test_an_empty_projection_is_refused_in_its_own_words():
+    # columns=[] is no filter that matches nothing (outside trial: it was worded as one).
+    for make, name in [
+        (lambda: CallsQuery(columns=[]), "columns"),
+        (lambda: ReportQuery(groupby=[]), "groupby"),
+    ]:
+        with pytest.raises(converz.InvalidParameterError) as info:
+            make()
+        assert info.value.parameter == name
+        assert f"{name}=[] names no {name}" in str(info.value), str(info.value)
+        assert "match nothing" not in str(info.value) and f"{name}=None" in info.value.hint
+    with pytest.raises(converz.InvalidParameterError, match=r"campaign=\[\] would match nothing"):
+        CallsQuery(campaign=[])
+
+
 def test_reads_take_a_query_or_keywords_not_both(client):
     q = CallsQuery(start_date="2025-09-01", end_date="2025-09-07", columns=["call_id"])
     by_value = client.calls(q).to_polars()

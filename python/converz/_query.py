@@ -142,6 +142,14 @@ def _strings(name: str, value: Any) -> tuple[str, ...]:
     if isinstance(value, (bytes, Mapping)) or not hasattr(value, "__iter__"):
         raise wrong_type(name, "a string or a list of strings", value)
     items = tuple(value)
+    if not items and name in _ORDERED:
+        # A projection or grouping, not a match (outside trial: the filter's wording misled).
+        raise InvalidParameterError(
+            f"{name}=[] names no {name}, which the API cannot ask for, and leaving it out "
+            f"would return all of them",
+            parameter=name,
+            hint=f"name at least one, or pass {name}=None for all of them",
+        )
     if not items:
         # Sent as nothing, an empty list would fetch every row: a computed list that matched
         # nothing must not silently widen the fetch.
