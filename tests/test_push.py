@@ -180,6 +180,17 @@ def test_not_found_and_strict(write_emulator):
         (pl.DataFrame({"call_id": [1], "a": [1]}), {"to": "users"}, "to"),
         (pl.DataFrame({"call_id": [1], "a": [1]}), {"on_duplicate": "first"}, "on_duplicate"),
         (pl.DataFrame({"rep_id": [1], "a": [1]}), {"to": "reps"}, "rep_id"),
+        # A pandas categorical key is told how to cast in pandas' words too (outside trial).
+        (
+            pd.DataFrame({"call_id": pd.Categorical([1, 2]), "a": [1, 2]}),
+            {},
+            r'df\["call_id"\]\.astype\("int64"\) in pandas',
+        ),
+        (
+            pl.DataFrame({"rep_id": [1], "a": [1]}),
+            {"to": "reps"},
+            r'df\["rep_id"\]\.astype\(str\) in pandas, pl.col\("rep_id"\)',
+        ),
         # A key beyond the API's 64-bit integers (it was reported as a null key).
         (
             pa.table({"call_id": pa.array([7, 2**63], pa.uint64()), "a": [1, 2]}),

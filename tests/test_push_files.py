@@ -194,6 +194,14 @@ def test_a_corrupt_file_is_refused_alike_in_every_format(emu, ids, tmp_path, cap
     assert "writing" not in err and "nothing was sent" in err, err
 
 
+def test_a_feather_v1_file_is_named_as_such(emu, ids, tmp_path, capsys):
+    """arrow says only "does not contain correct footer" (outside trial)."""
+    path = tmp_path / "old.feather"
+    path.write_bytes(b"FEA1" + bytes(64))
+    err = refused(emu, ["push", str(path)], capsys)
+    assert "Feather V1 file" in err and "write_feather" in err, err
+
+
 def test_ndjson_integers_beyond_int64_are_pushed_as_written(emu, ids, tmp_path):
     """arrow-json read the column as Float64: 12345678901234567891 arrived as
     1.2345678901234567e19. A column of integers is read as text, as CSV reads it."""

@@ -107,12 +107,20 @@ fn check_key_type(target: Target, data_type: &DataType) -> Result<()> {
     if ok {
         return Ok(());
     }
+    // In the words of both frame libraries (outside trial: a pandas user with a categorical
+    // `call_id` was told only polars').
     let (key, want) = match target {
         Target::Calls => (
             "call_id",
-            "an integer type; cast it (e.g. pl.col(\"call_id\").cast(pl.Int64))",
+            "an integer type (a categorical of ids is not one); cast it: \
+             df[\"call_id\"].astype(\"int64\") in pandas, pl.col(\"call_id\").cast(pl.Int64) \
+             in polars, --schema call_id:int64 for a CSV or NDJSON file",
         ),
-        Target::Reps => ("rep_id", "a string type; cast it to str"),
+        Target::Reps => (
+            "rep_id",
+            "a string type; cast it: df[\"rep_id\"].astype(str) in pandas, \
+             pl.col(\"rep_id\").cast(pl.String) in polars",
+        ),
     };
     Err(Error::encode(
         key,

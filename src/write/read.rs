@@ -28,6 +28,19 @@ use crate::error::{Error, Result};
 
 const BATCH_ROWS: usize = 8_192;
 
+/// What to do with a Feather V1 file, which arrow reads only as "does not contain correct
+/// footer" (outside trial).
+const FEATHER_V1: &str = "it is a Feather V1 file (its first bytes are FEA1), which predates \
+     Arrow IPC; write it again as Feather V2: pyarrow.feather.write_feather(table, path) or \
+     pandas' df.to_feather(path)";
+
+/// Whether the file at `path` starts with Feather V1's magic bytes.
+fn is_feather_v1(path: &Path) -> bool {
+    use std::io::Read;
+    let mut magic = [0u8; 4];
+    File::open(path).is_ok_and(|mut file| file.read_exact(&mut magic).is_ok()) && &magic == b"FEA1"
+}
+
 /// Columns the API documents as text (ids and labels): read from CSV and NDJSON as written,
 /// whatever they look like (`00123` stays `00123`, not 123), unless a type is given.
 const DOCUMENTED_TEXT: [&str; 7] = [
@@ -237,7 +250,10 @@ pub fn read_file(
         FileFormat::Parquet => open_parquet(file).map_err(|e| unreadable(&e))?,
         FileFormat::Ipc => arrow_ipc::reader::FileReader::try_new(BufReader::new(file), None)
             .map(FileReader::boxed)
-            .map_err(|e| unreadable(&e))?,
+            .map_err(|e| match is_feather_v1(path) {
+                true => unreadable(&FEATHER_V1),
+                false => unreadable(&e),
+            })?,
         FileFormat::Csv => open_csv(path, file, Columns::Inferred(types)).map_err(content)?,
         FileFormat::Ndjson => open_ndjson(path, file, types).map_err(content)?,
     };
