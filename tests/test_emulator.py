@@ -316,3 +316,13 @@ def test_gzip_when_asked(emu):
     assert status == 200
     assert headers.get("content-encoding") == "gzip"
     assert len(payload) == 500
+
+
+def test_a_client_keeps_the_emulator_that_made_it_running():
+    """``Emulator(...).client()`` on one line (outside trial: the emulator was collected at
+    once and the client failed, after its retries, with "connection refused")."""
+    import gc
+
+    client = Emulator(calls=50, reps=5, seed=2).client(progress=False, retries=0)
+    gc.collect()
+    assert client.calls().num_rows == 50

@@ -217,6 +217,8 @@ class Client:
         )
         self._page_size: Optional[int] = self._raw.page_size
         self._progress = None if progress is None else bool(progress)
+        # What must live as long as this client: the emulator that made it (testing.Emulator).
+        self._keep_alive: object = None
 
     @property
     def base_url(self) -> str:

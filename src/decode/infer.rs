@@ -170,8 +170,9 @@ impl Col {
     }
 
     /// Why this column's values may not be what was sent (decoded as text, or rounded by
-    /// Float64), if so; for warnings.
-    pub fn conflict(&self) -> Option<String> {
+    /// Float64), if so; for warnings. `respelled` says what pages decoded as Float64 before
+    /// the column became text did to their numbers.
+    pub fn conflict(&self, respelled: Respelled) -> Option<String> {
         if self.is_json() {
             return Some("mixes nested and other values; kept as JSON text".into());
         }
@@ -191,7 +192,7 @@ impl Col {
             return Some(format!(
                 "mixes {}; decoded as strings{}",
                 kind_names(s),
-                self.respelled_note(s)
+                respelled.note()
             ));
         }
         // Not a disagreement, but a column of numbers that arrives as text must not pass
@@ -233,31 +234,17 @@ impl Col {
                 .names
                 .iter()
                 .zip(&fields.cols)
-                .find_map(|(name, col)| col.conflict().map(|why| format!("field `{name}` {why}")))
+                .find_map(|(name, col)| {
+                    col.conflict(Respelled::No)
+                        .map(|why| format!("field `{name}` {why}"))
+                })
         });
         in_fields.or_else(|| {
-            self.item
-                .as_deref()
-                .and_then(|item| item.conflict().map(|why| format!("items {why}")))
+            self.item.as_deref().and_then(|item| {
+                item.conflict(Respelled::No)
+                    .map(|why| format!("items {why}"))
+            })
         })
-    }
-
-    /// For a column that became text: what its earlier pages' numbers look like now. A page
-    /// decoded while the column was still Float64 holds doubles, not the literals the server
-    /// sent, so they come back as Float64 prints them (`101` as "101.0"), and integers beyond
-    /// 2^53 rounded (found by the outside trial: 123456789012345678 read back as
-    /// "1.2345678901234568e17"). Pages that show the first string keep their literals.
-    fn respelled_note(&self, s: u16) -> &'static str {
-        if s & bits::FLOAT == 0 {
-            ""
-        } else if self.seen & bits::WIDE != 0 {
-            "; numbers on pages read before the first string are written as Float64 prints them \
-             (101 as \"101.0\"), and integers beyond 2^53 among them were rounded: give the \
-             column as \"str\" in schema= to keep every value as sent"
-        } else {
-            "; numbers on pages read before the first string are written as Float64 prints them \
-             (101 as \"101.0\"): give the column as \"str\" in schema= to keep every value as sent"
-        }
     }
 }
 
@@ -357,12 +344,57 @@ pub(crate) fn schema_of(fields: &Fields, overrides: &[(String, DataType)]) -> Ar
 }
 
 /// Warnings for every column whose values disagree, in column order.
-pub(crate) fn warnings_of(fields: &Fields, overrides: &[(String, DataType)]) -> Vec<String> {
+/// One warning per column of `fields` whose values may not be what was sent (not counting
+/// columns the user typed); `respelled` says, for a column, what decoding it as Float64 on
+/// some page did to its numbers before it became text.
+pub(crate) fn warnings_of(
+    fields: &Fields,
+    overrides: &[(String, DataType)],
+    respelled: impl Fn(&str) -> Respelled,
+) -> Vec<String> {
     fields
         .names
         .iter()
         .zip(&fields.cols)
         .filter(|(name, _)| !overrides.iter().any(|(n, _)| **n == ***name))
-        .filter_map(|(name, col)| col.conflict().map(|why| format!("column `{name}` {why}")))
+        .filter_map(|(name, col)| {
+            col.conflict(respelled(name))
+                .map(|why| format!("column `{name}` {why}"))
+        })
         .collect()
+}
+
+/// What became of the numbers of a column that turned to text, on the pages decoded while it
+/// was still Float64: those hold doubles, not the literals the server sent, so they come back
+/// as Float64 prints them (`101` as "101.0"), integers beyond 2^53 rounded (outside trial:
+/// 123456789012345678 read back as "1.2345678901234568e17"). Pages decoded as integers or
+/// already as text keep their literals, so a fetch whose pages all were says nothing (outside
+/// trial 14: the note was given whenever floats were seen, though no page held them as such).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Default)]
+pub(crate) enum Respelled {
+    /// No page decoded the column as Float64 (or the column did not become text).
+    #[default]
+    No,
+    /// Some page did: its numbers are Float64's spelling.
+    Float,
+    /// Some page did, and held integers beyond 2^53: those were rounded.
+    Rounded,
+}
+
+impl Respelled {
+    fn note(self) -> &'static str {
+        match self {
+            Respelled::No => "",
+            Respelled::Float => {
+                "; numbers on pages decoded as Float64 before the first string are written as \
+                 Float64 prints them (101 as \"101.0\"): give the column as \"str\" in schema= to \
+                 keep every value as sent"
+            }
+            Respelled::Rounded => {
+                "; numbers on pages decoded as Float64 before the first string are written as \
+                 Float64 prints them (101 as \"101.0\"), and integers beyond 2^53 among them were \
+                 rounded: give the column as \"str\" in schema= to keep every value as sent"
+            }
+        }
+    }
 }

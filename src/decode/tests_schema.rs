@@ -91,6 +91,41 @@ fn numbers_read_as_floats_before_text_are_said_to_be_respelled() {
     assert!(!t.warnings[0].contains("Float64"), "{:?}", t.warnings);
 }
 
+/// The note follows what the pages were decoded as, not which kinds the column held (outside
+/// trial 14: integers beyond 2^53 on an Int64 page arrived exact, yet the note said they were
+/// rounded; pages decoded after the first string keep their literals, yet it said respelled).
+#[test]
+fn the_respelled_note_follows_how_each_page_was_decoded() {
+    let pages = [
+        r#"[{"x":101},{"x":9007199254740993}]"#,
+        r#"[{"x":2.5},{"x":3}]"#,
+        r#"[{"x":"abc"}]"#,
+    ];
+    // In order: page 2 is decoded as Float64 (3 becomes "3.0"); page 1's integers stay exact.
+    let t = table(&pages);
+    assert_eq!(
+        column_text(&t, "x"),
+        ["101", "9007199254740993", "2.5", "3.0", "abc"]
+    );
+    let warning = &t.warnings[0];
+    assert!(warning.contains("as Float64 prints them"), "{warning}");
+    assert!(!warning.contains("rounded"), "{warning}");
+
+    // The string's page decoded first (pages run concurrently): no page holds Float64, every
+    // literal is kept, and the warning says nothing of respelling.
+    let fetch = FetchDecoder::new(DecodeOptions::default());
+    let third = page(&fetch, pages[2]);
+    let (first, second) = (page(&fetch, pages[0]), page(&fetch, pages[1]));
+    let t = fetch.finish(vec![first, second, third], None).unwrap();
+    assert_eq!(
+        column_text(&t, "x"),
+        ["101", "9007199254740993", "2.5", "3", "abc"]
+    );
+    let warning = &t.warnings[0];
+    assert!(warning.contains("decoded as strings"), "{warning}");
+    assert!(!warning.contains("Float64"), "{warning}");
+}
+
 /// A conflict inside a nested value is said, with the path to it (outside trial: it was not).
 #[test]
 fn a_conflict_inside_a_nested_value_is_said() {

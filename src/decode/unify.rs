@@ -13,12 +13,45 @@ use arrow_schema::{DataType, FieldRef, Fields as ArrowFields, SchemaRef};
 use arrow_select::concat::concat_batches;
 
 use super::dedupe::KeyDeduper;
-use super::infer::{schema_of, warnings_of, Fields};
+use super::infer::{bits, schema_of, warnings_of, Fields, Respelled};
 use super::json_text::to_json_text;
 use super::{DecodeOptions, DecodedPage, DecodedTable};
 use crate::Result;
 
 pub(crate) use super::json_text::quote_nested;
+
+/// The columns that end as text (`schema`) but were decoded as Float64 on some page, with what
+/// that did to their numbers: such a page holds doubles, cast to text as Float64 prints them.
+fn respelled_columns(pages: &[DecodedPage], schema: &SchemaRef) -> Vec<(String, Respelled)> {
+    let mut found: Vec<(String, Respelled)> = Vec::new();
+    for page in pages {
+        let Some(batch) = page.batches.first() else {
+            continue;
+        };
+        for field in batch.schema().fields() {
+            let ends_as_text = schema
+                .field_with_name(field.name())
+                .is_ok_and(|f| f.data_type() == &DataType::Utf8);
+            if field.data_type() != &DataType::Float64 || !ends_as_text {
+                continue;
+            }
+            let wide = page
+                .columns
+                .position(field.name())
+                .is_some_and(|i| page.columns.cols[i].seen & bits::WIDE != 0);
+            let this = if wide {
+                Respelled::Rounded
+            } else {
+                Respelled::Float
+            };
+            match found.iter_mut().find(|(n, _)| n == field.name()) {
+                Some((_, r)) => *r = (*r).max(this),
+                None => found.push((field.name().clone(), this)),
+            }
+        }
+    }
+    found
+}
 
 /// See [`FetchDecoder::finish`](super::FetchDecoder::finish).
 pub(crate) fn finish(
@@ -32,7 +65,13 @@ pub(crate) fn finish(
         fields.merge(&page.columns);
     }
     let schema = schema_of(&fields, overrides);
-    let mut warnings = warnings_of(&fields, overrides);
+    let respelled = respelled_columns(&pages, &schema);
+    let mut warnings = warnings_of(&fields, overrides, |name| {
+        respelled
+            .iter()
+            .find(|(n, _)| n == name)
+            .map_or(Respelled::No, |(_, r)| *r)
+    });
     let mut deduper = match key {
         Some(k) if schema.index_of(k).is_ok() => Some(KeyDeduper::new(k, "the pages")),
         Some(k) if !fields.is_empty() => {

@@ -77,10 +77,18 @@ class Emulator:
         return str(self._raw.api_key)
 
     def client(self, **kwargs: Any) -> Client:
-        """A :class:`converz.Client` for this emulator; keyword arguments go to the client."""
+        """A :class:`converz.Client` for this emulator; keyword arguments go to the client.
+
+        The client keeps the emulator running while it lives, so
+        ``client = Emulator(calls=100).client()`` works on one line (outside trial: the
+        emulator was collected at once and every call failed, after its retries, with
+        "connection refused"). ``stop()`` still stops it.
+        """
         from converz import Client
 
-        return Client(base_url=self.url, api_key=self.api_key, **kwargs)
+        client = Client(base_url=self.url, api_key=self.api_key, **kwargs)
+        client._keep_alive = self
+        return client
 
     def set_faults(self, **faults: Any) -> None:
         """Replace the fault settings (see :class:`Faults`; unnamed ones turn off)."""
