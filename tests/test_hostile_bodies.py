@@ -152,6 +152,18 @@ def test_status_999_is_an_unexpected_status_not_a_5xx(serve):
     assert len(server.requests) == 1
 
 
+@pytest.mark.parametrize("text", [r"a\ud800b", r"a\udc00", r"\ud800"])
+def test_a_lone_surrogate_in_a_row_is_named_not_blamed_on_base_url(serve, text):
+    """A string with half a surrogate pair (outside trial: the hint said to check that
+    base_url points at the API, not at a login page)."""
+    body = ('[{"call_id": 1, "x": "' + text + '"}]').encode()
+    server = serve(always(response("200 OK", body, "Content-Type: application/json")))
+    err = failure("GET /calls", server.client(retries=0))
+    assert isinstance(err, converz.DecodeError), repr(err)
+    assert "surrogate" in (err.hint or ""), err.hint
+    assert "base_url" not in (err.hint or ""), err.hint
+
+
 def test_a_huge_json_error_body_is_called_too_large_not_non_json(serve):
     body = b'{"error": "' + b"x" * 5_000_000 + b'", "code": "invalid_parameter"}'
     server = serve(lambda request: response("400 Bad Request", body))

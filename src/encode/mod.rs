@@ -75,12 +75,44 @@ impl Target {
         } else if schema.field_with_name("rep_id").is_ok() {
             Ok(Target::Reps)
         } else {
+            let near = [Target::Calls, Target::Reps]
+                .iter()
+                .find_map(|t| near_key(schema, t.key()))
+                .unwrap_or_default();
             Err(Error::invalid(
                 "to",
-                "the data has neither a call_id nor a rep_id column; add the key column or pass to=",
+                format!(
+                    "the data has neither a call_id nor a rep_id column{near}; add the key \
+                     column or pass to="
+                ),
             ))
         }
     }
+}
+
+/// What in `schema` looks like the `key` column but is not it, as a clause for an error
+/// (outside trial: a header `call_id ` or Excel's `sep=,` line was refused for having no key,
+/// without a word of what was there): a name equal to the key but for case, surrounding
+/// white space or a byte order mark, or a first column that is Excel's separator line.
+pub(crate) fn near_key(schema: &Schema, key: &str) -> Option<String> {
+    let fields = schema.fields();
+    if let Some(field) = fields.iter().find(|f| {
+        let name = f.name().trim_start_matches('\u{feff}').trim();
+        name.eq_ignore_ascii_case(key) && f.name() != key
+    }) {
+        return Some(format!(
+            " (a column is named {:?}, which differs from `{key}` only by case, white space \
+             or a byte order mark: rename it `{key}`)",
+            field.name()
+        ));
+    }
+    let first = fields.first()?.name();
+    first.to_ascii_lowercase().starts_with("sep=").then(|| {
+        format!(
+            " (the first line is {first:?}, Excel's separator line, read as the header: delete \
+             that line so the header comes first)"
+        )
+    })
 }
 
 /// What to do with a key that appears more than once.

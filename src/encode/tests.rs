@@ -429,3 +429,32 @@ fn bodies_encoded_into_a_reused_buffer_are_the_fresh_bodies() {
     }
     assert!(p.encode_into(p.chunks().len(), &mut reused).is_err());
 }
+
+/// A column that is the key but for case, white space or a BOM, and Excel's `sep=` line read as
+/// the header, are named when the key is missing (outside trial: "neither a call_id nor a
+/// rep_id column", with no word of what was there).
+#[test]
+fn a_near_miss_of_the_key_is_named() {
+    let message = |names: &[&str]| {
+        let columns = names.iter().map(|n| (*n, ids(&[1]))).collect();
+        Target::infer(&batch(columns).schema())
+            .unwrap_err()
+            .to_string()
+    };
+    let spaced = message(&["call_id ", "x"]);
+    assert!(spaced.contains(r#"named "call_id ""#), "{spaced}");
+    assert!(spaced.contains("rename it `call_id`"), "{spaced}");
+    let bom = message(&["\u{feff}rep_id", "x"]);
+    assert!(bom.contains("byte order mark"), "{bom}");
+    let upper = message(&["CALL_ID"]);
+    assert!(upper.contains("rename it `call_id`"), "{upper}");
+    let excel = message(&["sep=,"]);
+    assert!(excel.contains("Excel's separator line"), "{excel}");
+    let plain = message(&["x", "y"]);
+    assert!(!plain.contains('('), "{plain}");
+    // With to=, the missing key's error says the same.
+    let options = EncoderOptions::new(Target::Calls);
+    let schema = batch(vec![("Call_Id", ids(&[1]))]).schema();
+    let err = super::validate::check_options(&options, &schema).unwrap_err();
+    assert!(err.to_string().contains(r#"named "Call_Id""#), "{err}");
+}

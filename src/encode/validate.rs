@@ -33,7 +33,8 @@ pub fn check_options(options: &EncoderOptions, schema: &Schema) -> Result<usize>
         Error::encode(
             key,
             format!(
-                "the key column `{key}` is missing; pushing to {} needs it",
+                "the key column `{key}` is missing{}; pushing to {} needs it",
+                super::near_key(schema, key).unwrap_or_default(),
                 options.target.path()
             ),
         )

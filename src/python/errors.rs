@@ -74,6 +74,12 @@ fn classify(err: &Error) -> (&'static str, Option<&'static str>) {
                   pass a lower page_size= (e.g. page_size=1000); if the rows should be small, \
                   check that base_url points at the Converz API"),
         ),
+        Error::Decode { message, .. } if message.contains("surrogate") => (
+            "DecodeError",
+            Some("a string on this page holds an escaped UTF-16 surrogate without its pair (such \
+                  as \\ud800), which is no character and cannot be held as text: the server's \
+                  data is damaged there, so report it to Converz"),
+        ),
         Error::Decode { .. } | Error::Json(_) => (
             "DecodeError",
             Some("the server did not answer with the JSON rows the API documents: check that \
