@@ -43,6 +43,9 @@ def test_results_are_frozen_native_objects(write_emulator):
     assert first != result.chunks[1]
     assert repr(first).startswith("ChunkResult(index=0, kind='update', rows=20,")
     assert str(result).startswith("PushResult(to='calls': sent 30 rows in 3 requests")
+    # The first and last key in the frame's order, said as such (outside trial: "1000 .. 7"
+    # under a "keys" header read as a range).
+    assert "first .. last key" in result.report().splitlines()[0]
     assert result.report().splitlines()[1].split()[:6] == [
         "0",
         "update",

@@ -388,11 +388,12 @@ impl PyPushResult {
             .collect()
     }
 
-    /// A text table of every chunk: kind, key range, rows and status.
+    /// A text table of every chunk: kind, first and last key (in the frame's order, which
+    /// need not be sorted: not a range), rows and status.
     fn report(&self) -> String {
         let mut lines = vec![format!(
             "{:>4}  {:<6}  {:<32}  {:>7}  status",
-            "#", "kind", "keys", "rows"
+            "#", "kind", "first .. last key", "rows"
         )];
         for c in self.each() {
             let keys = format!("{} .. {}", plain(&c.first_key), plain(&c.last_key));

@@ -272,11 +272,10 @@ fn key_text(value: &Value) -> String {
 /// The first [`EXCERPT_CHARS`] characters of `body`, control characters shown escaped.
 fn excerpt(body: &[u8]) -> String {
     let text = String::from_utf8_lossy(body);
-    let mut out: String = text
-        .chars()
-        .take(EXCERPT_CHARS)
-        .flat_map(char::escape_debug)
-        .collect();
+    // Control characters escaped as every message escapes them, quotes left as sent (outside
+    // trial: `{\"updated\": 5}`).
+    let head: String = text.chars().take(EXCERPT_CHARS).collect();
+    let mut out = crate::printable::printable(&head).into_owned();
     if text.chars().nth(EXCERPT_CHARS).is_some() {
         out.push('…');
     }
@@ -338,6 +337,10 @@ mod tests {
         assert!(error.ends_with('…'), "{error}");
         let error = refused(&format!(r#"{{"error": "{}"}}"#, "e".repeat(50_000)), 3);
         assert!(error.len() < 2_000, "{}", error.len());
+        // Quotes as sent, control characters escaped.
+        let error = refused("{\"updated\": 9, \"x\": \"\u{1b}[2J\"}", 3);
+        assert!(error.contains(r#"{"updated": 9"#), "{error}");
+        assert!(!error.contains('\u{1b}'), "{error}");
     }
 
     #[test]
