@@ -150,6 +150,10 @@ def test_the_cli_hint_repeats_the_flags_and_the_resume_matches(kind, tmp_path, m
         for flag in CLI_CASES[kind]:
             assert flag in words, said
         assert emu.api_key not in said
+        assert words[words.index("--base-url") + 1] == emu.url
+        # Run from a shell whose CONVERZ_BASE_URL is another tenant (outside trial 14: the
+        # hint had no --base-url, so the rest went there).
+        monkeypatch.setenv("CONVERZ_BASE_URL", "http://127.0.0.1:9/api/v1")
         assert main(words[1:]) == 0  # the hint, verbatim
         assert "every row of it is applied" in capsys.readouterr().err
         resumed = _held(emu)

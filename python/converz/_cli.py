@@ -534,15 +534,24 @@ def _write_remaining(path: Path, remaining: Any) -> Path:
 
 
 def resume_command(
-    path: Union[str, Path], schema: Optional[dict[str, Any]], options: dict[str, Any]
+    path: Union[str, Path],
+    schema: Optional[dict[str, Any]],
+    options: dict[str, Any],
+    *,
+    base_url: Optional[str] = None,
 ) -> str:
     """The ``converz push`` command that sends ``path`` as the push given these options would.
 
     Every option that changes what is sent or how is repeated: without ``--clear`` the nulls
     left to clear would mean "leave unchanged", without ``--schema`` a CSV's ``00123`` would be
-    read as 123, without ``--timezone`` times would be converted to UTC. Quoted for a POSIX shell.
+    read as 123, without ``--timezone`` times would be converted to UTC. ``base_url`` (the
+    tenant the push went to) is repeated as ``--base-url``: without it the command goes to
+    whatever ``CONVERZ_BASE_URL`` says in the shell it is run from (outside trial: another
+    tenant's). The key never is. Quoted for a POSIX shell.
     """
     words = ["converz", "push", str(path)]
+    if base_url is not None:
+        words += ["--base-url", base_url]
     if options.get("to") is not None:
         words += ["--to", options["to"]]
     for name, kind in (schema or {}).items():
@@ -569,12 +578,12 @@ _DEFAULT_CHUNK_ROWS = 100_000
 
 
 def _resume_hint(
-    err: Any, out: Path, schema: Optional[dict[str, Any]], options: dict[str, Any]
+    err: Any, out: Path, schema: Optional[dict[str, Any]], options: dict[str, Any], base_url: str
 ) -> str:
-    """Push the rest with the same flags; after a refused key, fix it first."""
+    """Push the rest with the same flags, to the same tenant; after a refused key, fix it first."""
     from converz import AuthenticationError
 
-    command = resume_command(out, schema, options)
+    command = resume_command(out, schema, options, base_url=base_url)
     if isinstance(err.__cause__, AuthenticationError):
         applied = any(chunk.status == "applied" for chunk in err.result.chunks)
         done = "the rest was not applied" if applied else "nothing was applied"
@@ -635,7 +644,7 @@ def push_file(
         raise PushError(
             f"{err.message}; the {remaining.num_rows:,} rows not applied are in {out}",
             result=err.result,
-            hint=_resume_hint(err, out, schema, options),
+            hint=_resume_hint(err, out, schema, options, client.base_url),
         ) from err
     except BaseException as stop:
         # Ctrl-C or SIGTERM: the core hands what was applied over as the cause; the rows left
@@ -648,7 +657,7 @@ def push_file(
                 f"{cause.message}; the {remaining.num_rows:,} rows not known to be applied are "
                 f"in {out}",
                 result=cause.result,
-                hint=_resume_hint(cause, out, schema, options),
+                hint=_resume_hint(cause, out, schema, options, client.base_url),
             )
         raise
     leftover = _remaining_path(path)
