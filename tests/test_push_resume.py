@@ -215,3 +215,30 @@ def test_the_resume_command_is_quoted_for_the_shell_and_parses_back():
     assert check_schema(parse_schema_text(when, what="--schema")) == check_schema(
         {"when": pl.Datetime("ms")}
     )
+
+
+def test_the_python_hint_is_python_for_any_column_name(monkeypatch):
+    """Control characters, quotes and backslashes in a ``clear=`` name are spelled as Python
+    spells them (outside trial 14: ``'tab\\u{9}here'`` was a SyntaxError)."""
+    import ast
+
+    names = ["tab\there", "new\nline", "esc\x1b[2J", "q'uote\\back", "c\x85x", "é\u202e"]
+    with Emulator(calls=60, reps=5, seed=SEED) as emu:
+        client = emu.client(progress=False, max_concurrency=1)
+        ids = client.calls(columns=["call_id"]).to_polars()["call_id"].to_list()
+        frame = pl.DataFrame(
+            {"call_id": ids, **{n: pl.Series([None] * 60, dtype=pl.String) for n in names}}
+        )
+        with monkeypatch.context() as patch:
+            patch.setattr("converz._client.progress_bar", _stopping_bar(1))
+            emu.set_faults(latency=0.05)
+            with pytest.raises(KeyboardInterrupt) as info:
+                client.push_updates(frame, clear=names, chunk_rows=20)
+            emu.set_faults()
+    err = info.value.__cause__
+    assert isinstance(err, converz.PushError)
+    call = re.search(
+        r"push_updates\(err\.result\.remaining, clear=(\[.*\]), chunk_rows=20\)", err.hint
+    )
+    assert call is not None, err.hint
+    assert ast.literal_eval(call.group(1)) == names

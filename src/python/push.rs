@@ -234,7 +234,8 @@ fn resume_call(
 /// `push_updates`' default `chunk_rows`, left out of the hint.
 const DEFAULT_CHUNK_ROWS: usize = 100_000;
 
-/// `text` as a Python string literal (single quotes, as `repr` writes the common case).
+/// `text` as a Python string literal (single quotes, as `repr` writes the common case), its
+/// control characters in Python's escapes (outside trial: Rust's `\u{9}` is a SyntaxError).
 fn python_str(text: &str) -> String {
     let mut out = String::from("'");
     for c in text.chars() {
@@ -243,7 +244,11 @@ fn python_str(text: &str) -> String {
                 out.push('\\');
                 out.push(c);
             }
-            c if c.is_control() => out.push_str(&c.escape_unicode().to_string()),
+            '\t' => out.push_str("\\t"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            // Every control character is below U+0100 (C0, DEL, C1).
+            c if c.is_control() => out.push_str(&format!("\\x{:02x}", u32::from(c))),
             c => out.push(c),
         }
     }
