@@ -508,6 +508,7 @@ def test_a_stopped_push_keeps_the_rows_left_and_says_what_was_applied(
         assert child.returncode == status, stderr
         lines = stderr.strip().splitlines()
         assert len(lines) == 1 and lines[0].startswith(f"converz: {says}: the push was stopped")
+        assert "(_" not in lines[0], lines[0]  # no private class name (was "(_Terminated)")
         remaining = tmp_path / "p.remaining.parquet"
         left = pl.read_parquet(remaining)["call_id"].to_list()
         applied = re.search(r"chunks were applied \(([\d,]+) of 20,000 rows\)", lines[0])

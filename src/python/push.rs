@@ -310,10 +310,13 @@ fn in_full(result: &PyPushResult) -> &'static str {
 /// never swallows a Ctrl-C; the `PushError` saying what was applied becomes its `__cause__`. An
 /// ordinary exception becomes the cause of a `PushError`.
 fn stopped(py: Python<'_>, stop: PyErr, result: PyPushResult) -> PyResult<PyErr> {
+    // A private class's name without its underscore: the CLI's SIGTERM is `_Terminated`
+    // (outside trial: "stopped (_Terminated)").
+    let name = stop.get_type(py).name()?.to_string();
     let message = format!(
         "the push was stopped ({}): {} of {} chunks were applied ({} of {} rows{}), {} were in \
          flight and may or may not be applied, {} were not sent",
-        stop.get_type(py).name()?,
+        name.trim_start_matches('_'),
         result.count("applied"),
         result.chunk_count(),
         grouped(result.applied_of_rows(py)),
