@@ -61,8 +61,12 @@ def test_a_fetched_csv_pushed_back_sets_its_empty_strings_and_clears_its_nulls(
     '(arrow-csv\'s inference), so quoted.rs never puts its "" back and nothing is set, yet '
     "the push reports the rows updated (open in session 14; read.rs was another helper's)",
 )
-def test_a_csv_column_holding_only_empty_strings_sets_them(tmp_path: Path) -> None:
+def test_a_csv_column_holding_only_empty_strings_sets_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     with Emulator(calls=20, reps=3, seed=14) as emu:
+        monkeypatch.setenv("CONVERZ_BASE_URL", emu.url)
+        monkeypatch.setenv("CONVERZ_API_KEY", emu.api_key)
         client = emu.client(progress=False)
         ids = client.calls(columns=["call_id"]).to_polars()["call_id"].sort().to_list()
         client.push_updates(pl.DataFrame({"call_id": ids, "note": ["old"] * len(ids)}))
