@@ -20,6 +20,7 @@ from polars.testing import assert_frame_equal
 import converz
 from converz.__main__ import main
 from converz._cli import fetch_to_file, push_file, resume_source
+from converz._remaining import record, record_path
 from converz.testing import Emulator
 
 FORMATS = ["parquet", "csv", "ndjson", "jsonl", "arrow", "feather"]
@@ -241,6 +242,8 @@ def test_a_file_newer_than_its_remaining_file_is_pushed_whole_and_the_stale_file
         path = tmp_path / "scores.parquet"
         remaining = tmp_path / "scores.remaining.parquet"
         pl.DataFrame({"call_id": ids[:10], "qa_score": 9.0}).write_parquet(remaining)
+        # Its options, recorded with it by the push that left it: other than this push's.
+        record(remaining, "calls", None, {"clear": ["qa_score"]})
         pl.DataFrame({"call_id": ids, "qa_score": 1.0}).write_parquet(path)
         stamp = remaining.stat().st_mtime_ns
         os.utime(remaining, ns=(stamp - 10**9, stamp - 10**9))  # written before the new input
@@ -251,9 +254,9 @@ def test_a_file_newer_than_its_remaining_file_is_pushed_whole_and_the_stale_file
         monkeypatch.setenv("CONVERZ_BASE_URL", emu.url)
         monkeypatch.setenv("CONVERZ_API_KEY", emu.api_key)
         assert main(["push", str(path), "--dry-run", "-q"]) == 0
-        assert remaining.exists()  # a dry run removes nothing
+        assert remaining.exists() and record_path(remaining).exists()  # a dry run removes nothing
         assert main(["push", str(path), "-q"]) == 0
-        assert not remaining.exists()
+        assert not remaining.exists() and not record_path(remaining).exists()
         err = capsys.readouterr().err
         assert f"removed {remaining} (left by an earlier push; scores.parquet was pushed" in err
         got = emu.client(progress=False).calls(metric=["qa_score"]).to_polars()

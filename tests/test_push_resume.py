@@ -242,3 +242,39 @@ def test_the_python_hint_is_python_for_any_column_name(monkeypatch):
     )
     assert call is not None, err.hint
     assert ast.literal_eval(call.group(1)) == names
+
+
+def test_a_resumed_csv_push_sets_the_empty_strings_of_the_rows_left(tmp_path, monkeypatch, capsys):
+    """The rows left are written to ``in.remaining.csv`` with "" quoted (outside session 14:
+    written as empty fields, read back as nulls, so the resume left those notes unchanged)."""
+
+    def updates(ids: list[int]) -> pl.DataFrame:
+        notes = ["" if i % 2 == 0 else f"n{i}" for i in range(len(ids))]
+        return pl.DataFrame({"call_id": ids, "note": notes})
+
+    def write(ids: list[int], folder: Path) -> Path:
+        path = folder / "in.csv"
+        updates(ids).write_csv(path)  # polars writes "" quoted and a null as an empty field
+        return path
+
+    with Emulator(calls=CALLS, reps=5, seed=SEED) as emu:
+        monkeypatch.setenv("CONVERZ_BASE_URL", emu.url)
+        monkeypatch.setenv("CONVERZ_API_KEY", emu.api_key)
+        path = write(_prepared(emu), tmp_path)
+        with monkeypatch.context() as patch:
+            patch.setattr("converz._client.progress_bar", _stopping_bar(3))
+            emu.set_faults(latency=0.1)
+            assert main(["push", str(path), "--chunk-rows", "50", "--quiet"]) == 130
+            emu.set_faults()
+        said = capsys.readouterr().err
+        command = re.search(r"same flags: (converz push .*)$", said.strip())
+        assert command is not None, said
+        left = pl.read_csv(tmp_path / "in.remaining.csv")
+        assert 0 < left.height < CALLS and "" in left["note"].to_list()
+        assert main(shlex.split(command.group(1))[1:]) == 0  # the hint, verbatim
+        resumed = _held(emu)
+
+    (tmp_path / "control").mkdir()
+    expected = _control(lambda c, ids: push_file(c, write(ids, tmp_path / "control")))
+    assert resumed["note"].to_list().count("") == CALLS // 2
+    assert resumed.equals(expected)

@@ -22,6 +22,9 @@ from pathlib import Path
 from typing import Any, Callable, Optional, Union
 
 from converz._query import CallsQuery, ReportQuery, RepsQuery, list_filters, split_commas
+from converz._remaining import check_options
+from converz._remaining import forget as forget_options
+from converz._remaining import record as record_options
 from converz._schema_types import check_schema, parse_schema_text, resolve_type
 from converz.exceptions import InvalidParameterError
 
@@ -62,8 +65,10 @@ _PUSH_EXAMPLES = """examples:
 Reads .parquet, .csv, .ndjson/.jsonl or .arrow/.feather and pushes it exactly like
 client.push_updates(). If some chunks fail, or the push is stopped (Ctrl-C, SIGTERM), the rows
 not applied are written next to the input as NAME.remaining.EXT; push that file with the same
-flags to resume (the error's hint spells the command).
-A complete push removes NAME.remaining.EXT (pushed itself, or beside NAME.EXT pushed whole)."""
+flags to resume (the error's hint spells the command). The flags are recorded beside it
+(NAME.remaining.EXT.json): a push of it with flags that would send other values is refused.
+A complete push removes NAME.remaining.EXT and its .json (pushed itself, or beside NAME.EXT
+pushed whole)."""
 
 _SYNC_EXAMPLES = """examples:
   converz sync calls data/calls --start-date 2025-01-01 --campaign sales
@@ -522,14 +527,22 @@ _FORMAT_NAMES = {
 }
 
 
-def _write_remaining(path: Path, remaining: Any) -> Path:
-    """Writes the rows not applied to ``NAME.remaining.EXT``; returns that path."""
+def _write_remaining(
+    path: Path, result: Any, schema: Optional[dict[str, Any]], options: dict[str, Any]
+) -> Path:
+    """Writes the rows not applied to ``NAME.remaining.EXT``; returns that path.
+
+    Beside it go the options they are to be pushed with (``NAME.remaining.EXT.json``, see
+    :mod:`converz._remaining`).
+    """
     from converz import _core
 
+    remaining = result.remaining
     out = _remaining_path(path)
     writer = _core.FileWriter(str(out))
     writer.write(remaining)
     writer.finish(remaining)
+    record_options(out, result.target, schema, options)
     return out
 
 
@@ -605,9 +618,12 @@ def push_file(
     """Pushes the rows of a file with :meth:`converz.Client.push_updates`.
 
     Rows not applied (a failed or interrupted push) are written to ``NAME.remaining.EXT``
-    beside the file (a push of that file rewrites it with what is still left). Once a push is
-    complete, ``NAME.remaining.EXT`` is removed: pushed itself, it is applied; left beside a
-    file that was just pushed whole, its rows were either in that file or are older than it.
+    beside the file (a push of that file rewrites it with what is still left), and the options
+    they are to be sent with to ``NAME.remaining.EXT.json``: a push of ``NAME.remaining.EXT``
+    with options that would send other values (``clear``, ``schema``, ``timezone``, ``to``,
+    ``on_duplicate``, ``strict``) is refused before any request. Once a push is complete,
+    ``NAME.remaining.EXT`` and its options are removed: pushed itself, it is applied; left
+    beside a file that was just pushed whole, its rows were either in that file or are older.
 
     Args:
         client: A :class:`converz.Client`.
@@ -624,7 +640,9 @@ def push_file(
 
     Raises:
         InvalidParameterError: Before any request: ``path`` is missing, a folder or not of its
-            format (corrupt, cut short), or a value does not fit the type ``schema`` gives it.
+            format (corrupt, cut short), or a value does not fit the type ``schema`` gives it;
+            or ``path`` is a remaining file whose recorded options differ from these (or cannot
+            be read): the hint gives the command with the recorded ones.
         PushError: Some chunks were not applied; the rows not applied were written to
             ``NAME.remaining.EXT`` beside the file, which the message names.
         KeyboardInterrupt: The push was stopped; its ``__cause__`` (a ``PushError``) says how
@@ -633,6 +651,7 @@ def push_file(
     from converz import PushError
 
     path = Path(path)
+    check_options(path, schema, options)
     data = _read_input(path, schema)
     try:
         result = client.push_updates(data, **options)
@@ -640,7 +659,7 @@ def push_file(
         remaining = err.result.remaining
         if remaining is None:
             raise
-        out = _write_remaining(path, remaining)
+        out = _write_remaining(path, err.result, schema, options)
         raise PushError(
             f"{err.message}; the {remaining.num_rows:,} rows not applied are in {out}",
             result=err.result,
@@ -652,7 +671,7 @@ def push_file(
         cause = stop.__cause__
         if isinstance(cause, PushError) and cause.result.remaining is not None:
             remaining = cause.result.remaining
-            out = _write_remaining(path, remaining)
+            out = _write_remaining(path, cause.result, schema, options)
             stop.__cause__ = PushError(
                 f"{cause.message}; the {remaining.num_rows:,} rows not known to be applied are "
                 f"in {out}",
@@ -661,6 +680,8 @@ def push_file(
             )
         raise
     leftover = _remaining_path(path)
+    if not result.dry_run:
+        forget_options(leftover)
     if not result.dry_run and leftover.is_file():
         leftover.unlink()
         why = (

@@ -308,7 +308,8 @@ class Client:
         # The eager fetch's warnings for schema= keys the data never had, over the stream's
         # columns, given at its end.
         unseen = functools.partial(unseen_schema_warnings, query.endpoint, filters, unknown)
-        return TableStream(raw, unseen=unseen)
+        shown = ", ".join(f"{name}={value!r}" for name, value in filters.items())
+        return TableStream(raw, unseen=unseen, query=f"{query.endpoint}({shown})")
 
     def _options(
         self,

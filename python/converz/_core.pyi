@@ -64,6 +64,9 @@ class BatchStream:
     @property
     def exhausted(self) -> bool: ...
     @property
+    def progress(self) -> tuple[int, int, int, str]:
+        """(pages read, tables handed out, their rows, state), reading nothing."""
+    @property
     def warnings(self) -> list[str]: ...
 
 # --- reads: one function for every query value ---

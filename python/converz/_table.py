@@ -353,12 +353,18 @@ class TableStream:
         ...     page.to_polars().write_parquet(f"calls-{i}.parquet")
     """
 
-    __slots__ = ("_raw",)
+    __slots__ = ("_query", "_raw")
 
     def __init__(
-        self, raw: Any, *, unseen: Optional[Callable[[list[str]], list[str]]] = None
+        self,
+        raw: Any,
+        *,
+        unseen: Optional[Callable[[list[str]], list[str]]] = None,
+        query: Optional[str] = None,
     ) -> None:
         self._raw = raw
+        # What it lists, for the repr: "calls(start_date=...)".
+        self._query = query
         # The Rust stream wraps each page and logs the warnings itself: a Python __next__
         # around it would take a Ctrl-C as the page came back, and the page would be lost.
         # Neither callable refers to this object, so dropping it still stops the requests.
@@ -400,7 +406,17 @@ class TableStream:
         )
 
     def __repr__(self) -> str:
-        return "converz.TableStream(...)"
+        """What it lists, what it handed out so far and whether it can go on; reads nothing.
+
+        Example: ``converz.TableStream: calls(campaign=('sales',)); 2 pages read, 6 tables
+        (24,576 rows) handed out; open``.
+        """
+        pages, tables, rows, state = self._raw.progress
+        what = f"{self._query}; " if self._query else ""
+        handed = f"{_count(tables, 'table')} ({_count(rows, 'row')}) handed out"
+        warned = f", {_count(len(self.warnings), 'warning')}" if self._raw.warnings else ""
+        text = f"{what}{_count(pages, 'page')} read, {handed}{warned}; {state}"
+        return "converz.TableStream: " + _printable(text)
 
 
 def _end_of_stream(

@@ -6,6 +6,7 @@
 //! so far (`Listing::streamed`).
 
 use std::collections::VecDeque;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, OnceLock};
 
 use arrow_array::RecordBatch;
@@ -44,6 +45,34 @@ pub struct PyBatchStream {
     warnings: Mutex<Vec<String>>,
     /// How pages reach the caller, once `deliver_as` set it (else as Arrow tables).
     delivery: OnceLock<Delivery>,
+    /// What was read and handed out so far, for the repr; kept outside `state`, which ends
+    /// with the stream, and read without its lock, which a reading thread may hold.
+    counts: Counts,
+}
+
+/// Counters of a stream's progress.
+#[derive(Default)]
+struct Counts {
+    /// Pages the listing has read (repair pass included).
+    pages: AtomicU64,
+    /// Tables handed out (not counting one taken back).
+    tables: AtomicU64,
+    /// Their rows.
+    rows: AtomicU64,
+}
+
+impl Counts {
+    fn handed_out(&self, batch: &RecordBatch) {
+        self.tables.fetch_add(1, Ordering::Relaxed);
+        self.rows
+            .fetch_add(batch.num_rows() as u64, Ordering::Relaxed);
+    }
+
+    fn taken_back(&self, batch: &RecordBatch) {
+        self.tables.fetch_sub(1, Ordering::Relaxed);
+        self.rows
+            .fetch_sub(batch.num_rows() as u64, Ordering::Relaxed);
+    }
 }
 
 /// What the Python layer wants done at hand-out and at the end, done here rather than in a
@@ -72,6 +101,7 @@ impl PyBatchStream {
             })),
             warnings: Mutex::default(),
             delivery: OnceLock::new(),
+            counts: Counts::default(),
         }
     }
 
@@ -98,6 +128,7 @@ impl PyBatchStream {
         });
         match delivered {
             Ok(page) => {
+                self.counts.handed_out(&batch);
                 state.last = Some(batch);
                 Ok(page)
             }
@@ -185,6 +216,7 @@ impl PyBatchStream {
                 }
                 return Ok(None);
             };
+            self.counts.pages.fetch_add(1, Ordering::Relaxed);
             let batches = state.listing.streamed(page).inspect_err(|err| {
                 state.broken = Some(format!("an error ({err})"));
             })?;
@@ -211,6 +243,7 @@ impl PyBatchStream {
         };
         Ok(match state.last.take() {
             Some(batch) => {
+                self.counts.taken_back(&batch);
                 state.pending.push_front(batch);
                 true
             }
@@ -222,6 +255,29 @@ impl PyBatchStream {
     #[getter]
     fn exhausted(&self) -> PyResult<bool> {
         Ok(self.state.try_lock().is_ok_and(|state| state.is_none()))
+    }
+
+    /// `(pages read, tables handed out, their rows, state)`, without reading anything: state
+    /// is `"not started"`, `"open"`, `"finished"`, `"in use"` (another thread is reading it),
+    /// `"broken: ..."` (why it cannot go on) or `"forked"` (started in a parent process).
+    #[getter]
+    fn progress(&self) -> (u64, u64, u64, String) {
+        let pages = self.counts.pages.load(Ordering::Relaxed);
+        let tables = self.counts.tables.load(Ordering::Relaxed);
+        let rows = self.counts.rows.load(Ordering::Relaxed);
+        let state = match self.state.try_lock() {
+            Err(_) => "in use".to_owned(),
+            Ok(guard) => match guard.as_ref() {
+                None => "finished".to_owned(),
+                Some(state) => match &state.broken {
+                    Some(why) => format!("broken: stopped at {why} while reading a page"),
+                    None if state.pid != std::process::id() => "forked".to_owned(),
+                    None if pages == 0 && tables == 0 => "not started".to_owned(),
+                    None => "open".to_owned(),
+                },
+            },
+        };
+        (pages, tables, rows, state)
     }
 
     /// What the listing noticed (capped pages, rows that moved); complete once exhausted.

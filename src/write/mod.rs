@@ -12,6 +12,7 @@
 //! Output is written beside the target as `.<name>.converz-tmp` and renamed over the target by
 //! [`FileWriter::finish`], so a killed run never leaves a half-written file under the real name.
 
+mod csv_text;
 mod exact;
 mod partition;
 mod quoted;
@@ -45,7 +46,8 @@ pub enum FileFormat {
     Parquet,
     /// Arrow IPC file format (Feather v2).
     Ipc,
-    /// CSV with a header row; timestamps as the API writes them (`YYYY-MM-DD HH:MM:SS`).
+    /// CSV with a header row; timestamps as the API writes them (`YYYY-MM-DD HH:MM:SS`); an
+    /// empty string written `""`, a null as an empty field.
     Csv,
     /// One JSON object per line, nulls written explicitly.
     Ndjson,

@@ -1,8 +1,9 @@
 //! One open output file per format behind the [`Sink`] trait: zstd Parquet (bounded row groups),
-//! Arrow IPC, CSV and NDJSON, all through buffered writes.
+//! Arrow IPC, CSV (`csv_text.rs`: empty strings kept apart from nulls) and NDJSON, all through
+//! buffered writes.
 
 use std::fs::File;
-use std::io::{BufWriter, Write};
+use std::io::BufWriter;
 use std::path::Path;
 
 use arrow_array::RecordBatch;
@@ -11,6 +12,7 @@ use parquet::arrow::ArrowWriter;
 use parquet::basic::{Compression, ZstdLevel};
 use parquet::file::properties::WriterProperties;
 
+use super::csv_text::CsvWriter;
 use super::FileFormat;
 use crate::error::{Error, Result};
 
@@ -66,19 +68,12 @@ pub(super) fn open(path: &Path, format: FileFormat, schema: &SchemaRef) -> Resul
             Box::new(IpcSink { writer })
         }
         FileFormat::Csv => Box::new(CsvSink {
-            writer: csv_writer(file, true),
+            writer: CsvWriter::new(file, true),
         }),
         FileFormat::Ndjson => Box::new(NdjsonSink {
             writer: ndjson_writer(file),
         }),
     })
-}
-
-fn csv_writer<W: Write>(out: W, header: bool) -> arrow_csv::Writer<W> {
-    arrow_csv::WriterBuilder::new()
-        .with_header(header)
-        .with_timestamp_format(TIMESTAMP_FORMAT.to_owned())
-        .build(out)
 }
 
 type NdjsonWriter = arrow_json::Writer<BufWriter<File>, arrow_json::writer::LineDelimited>;
@@ -125,12 +120,12 @@ impl Sink for IpcSink {
 }
 
 struct CsvSink {
-    writer: arrow_csv::Writer<BufWriter<File>>,
+    writer: CsvWriter<BufWriter<File>>,
 }
 
 impl Sink for CsvSink {
     fn write(&mut self, batch: &RecordBatch) -> Result<()> {
-        Ok(self.writer.write(batch)?)
+        self.writer.write(batch)
     }
 
     fn finish(self: Box<Self>) -> Result<()> {
@@ -162,7 +157,7 @@ fn finish_file(file: BufWriter<File>) -> Result<()> {
 
 /// See [`super::csv_bytes`].
 pub(super) fn csv_bytes(batches: &[RecordBatch], header: bool) -> Result<Vec<u8>> {
-    let mut writer = csv_writer(Vec::new(), header);
+    let mut writer = CsvWriter::new(Vec::new(), header);
     for batch in batches {
         writer.write(batch)?;
     }

@@ -82,8 +82,11 @@ class ConverzPushOperator(BaseOperator):
     rows not applied to ``NAME.remaining.EXT`` beside the file. A retry, or any later run of
     the task, pushes only that file while it is newer than ``path``, and removes it once every
     row of it is applied; a ``path`` newer than it is new input, pushed whole, after which the
-    stale remaining file is removed. The return value (pushed to XCom) summarises the push and
-    names the file sent (``"pushed"``).
+    stale remaining file is removed. The options the rows were left with are recorded beside
+    them (``NAME.remaining.EXT.json``): a retry whose options would send other values (the DAG
+    edited since: ``clear``, ``schema``, ``timezone``, ``to``, ``on_duplicate``, ``strict``)
+    fails before any request with an ``InvalidParameterError`` naming them. The return value
+    (pushed to XCom) summarises the push and names the file sent (``"pushed"``).
 
     Args:
         path: A ``.parquet``, ``.csv``, ``.ndjson``/``.jsonl`` or ``.arrow`` file. Templated.

@@ -1,0 +1,249 @@
+//! CSV as arrow-csv writes it, except that an empty string is written `""` and a null as an
+//! empty field.
+//!
+//! arrow-csv's writer writes both as an empty field, and its options cannot quote one without
+//! the other (its null text applies to every column; quoting all fields quotes every value). But
+//! converz's own reader (`quoted.rs`), polars, pandas and R read an empty field as a null and
+//! `""` as an empty string, and a push sends a null as "leave unchanged": a file converz wrote
+//! and pushed back (a fetch's output, a stopped push's `NAME.remaining.csv`) would never set
+//! its empty strings. So the fields are formatted here with the options arrow-csv uses
+//! (`arrow_cast::display`, same null text, same timestamp format) and quoted by csv-core's own
+//! rule for arrow-csv's settings, with one addition: a value that is not null but prints as
+//! nothing is quoted.
+
+use std::io::Write;
+
+use arrow_array::{Array, RecordBatch};
+use arrow_cast::display::{ArrayFormatter, FormatOptions};
+use arrow_schema::ArrowError;
+
+use super::sink::TIMESTAMP_FORMAT;
+use crate::error::Result;
+
+/// A CSV writer of record batches: a header before the first batch (when asked), `,` between
+/// fields, `"` around fields that need it (a `,`, `"`, `\r` or `\n` inside, or an empty
+/// string), `""` for a quote inside, `\n` after each record.
+pub(super) struct CsvWriter<W: Write> {
+    out: W,
+    /// The header is still to be written (before the first batch).
+    header: bool,
+    /// csv-core configured as arrow-csv configures it, asked only which fields need quotes.
+    quoting: csv_core::Writer,
+    /// One record's bytes, reused.
+    line: Vec<u8>,
+    /// One field's text, reused.
+    text: String,
+}
+
+impl<W: Write> CsvWriter<W> {
+    /// A writer into `out`; `header` writes the column names before the first batch.
+    pub(super) fn new(out: W, header: bool) -> Self {
+        Self {
+            out,
+            header,
+            quoting: csv_core::WriterBuilder::new()
+                .quote_style(csv_core::QuoteStyle::Necessary)
+                .build(),
+            line: Vec::with_capacity(1024),
+            text: String::with_capacity(256),
+        }
+    }
+
+    /// Appends the rows of `batch` (and the header first, if still due).
+    pub(super) fn write(&mut self, batch: &RecordBatch) -> Result<()> {
+        if self.header {
+            self.header = false;
+            self.line.clear();
+            let schema = batch.schema();
+            for (i, field) in schema.fields().iter().enumerate() {
+                if i > 0 {
+                    self.line.push(b',');
+                }
+                push_field(&self.quoting, &mut self.line, field.name());
+            }
+            self.end_record()?;
+        }
+        let options = FormatOptions::default()
+            .with_null("")
+            .with_timestamp_format(Some(TIMESTAMP_FORMAT));
+        let mut columns = Vec::with_capacity(batch.num_columns());
+        for array in batch.columns() {
+            if array.data_type().is_nested() {
+                return Err(ArrowError::CsvError(format!(
+                    "Nested type {} is not supported in CSV",
+                    array.data_type()
+                ))
+                .into());
+            }
+            // Logical nulls: a dictionary's null values and a Null column's rows count too.
+            columns.push((
+                ArrayFormatter::try_new(array.as_ref(), &options)?,
+                array.logical_nulls(),
+            ));
+        }
+        for row in 0..batch.num_rows() {
+            self.line.clear();
+            for (col, (formatter, nulls)) in columns.iter().enumerate() {
+                if col > 0 {
+                    self.line.push(b',');
+                }
+                if nulls.as_ref().is_some_and(|n| n.is_null(row)) {
+                    continue;
+                }
+                self.text.clear();
+                formatter.value(row).write(&mut self.text).map_err(|e| {
+                    ArrowError::CsvError(format!(
+                        "Error processing row {}, col {}: {e}",
+                        row + 1,
+                        col + 1
+                    ))
+                })?;
+                push_field(&self.quoting, &mut self.line, &self.text);
+            }
+            self.end_record()?;
+        }
+        Ok(())
+    }
+
+    /// Ends the record in `line` and writes it out.
+    fn end_record(&mut self) -> Result<()> {
+        if self.line.is_empty() {
+            // As csv-core does: a record of one empty field would be a blank line, which
+            // readers skip, so it is written `""` and the row is kept.
+            self.line.extend_from_slice(b"\"\"");
+        }
+        self.line.push(b'\n');
+        self.out.write_all(&self.line)?;
+        Ok(())
+    }
+
+    /// The output, after the last batch.
+    pub(super) fn into_inner(self) -> W {
+        self.out
+    }
+}
+
+/// Appends one non-null field: quoted when csv-core would quote it, or when it is empty (so
+/// that it reads back as an empty string, not a null).
+fn push_field(quoting: &csv_core::Writer, line: &mut Vec<u8>, text: &str) {
+    let bytes = text.as_bytes();
+    if !bytes.is_empty() && !quoting.should_quote(bytes) {
+        line.extend_from_slice(bytes);
+        return;
+    }
+    line.push(b'"');
+    for &b in bytes {
+        if b == b'"' {
+            line.push(b'"');
+        }
+        line.push(b);
+    }
+    line.push(b'"');
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use arrow_array::types::Int32Type;
+    use arrow_array::{
+        ArrayRef, DictionaryArray, Float64Array, Int64Array, NullArray, StringArray,
+        TimestampMillisecondArray,
+    };
+    use arrow_schema::{Field, Schema};
+
+    use super::*;
+
+    fn batch(columns: Vec<(&str, ArrayRef)>) -> RecordBatch {
+        let fields: Vec<Field> = columns
+            .iter()
+            .map(|(n, a)| Field::new(*n, a.data_type().clone(), true))
+            .collect();
+        let arrays = columns.into_iter().map(|(_, a)| a).collect();
+        RecordBatch::try_new(Arc::new(Schema::new(fields)), arrays).unwrap()
+    }
+
+    fn written(batches: &[RecordBatch], header: bool) -> String {
+        let mut writer = CsvWriter::new(Vec::new(), header);
+        for b in batches {
+            writer.write(b).unwrap();
+        }
+        String::from_utf8(writer.into_inner()).unwrap()
+    }
+
+    fn arrow_csv(batches: &[RecordBatch]) -> String {
+        let mut writer = arrow_csv::WriterBuilder::new()
+            .with_timestamp_format(TIMESTAMP_FORMAT.to_owned())
+            .build(Vec::new());
+        for b in batches {
+            writer.write(b).unwrap();
+        }
+        String::from_utf8(writer.into_inner()).unwrap()
+    }
+
+    #[test]
+    fn an_empty_string_is_quoted_and_a_null_is_an_empty_field() {
+        let b = batch(vec![
+            ("id", Arc::new(Int64Array::from(vec![1, 2, 3, 4, 5]))),
+            (
+                "s",
+                Arc::new(StringArray::from(vec![
+                    Some(""),
+                    None,
+                    Some("a,b"),
+                    Some("a\"b"),
+                    Some("x\ny"),
+                ])),
+            ),
+        ]);
+        assert_eq!(
+            written(&[b], true),
+            "id,s\n1,\"\"\n2,\n3,\"a,b\"\n4,\"a\"\"b\"\n5,\"x\ny\"\n"
+        );
+    }
+
+    #[test]
+    fn other_fields_are_written_as_arrow_csv_writes_them() {
+        let b = batch(vec![
+            ("a,b", Arc::new(Int64Array::from(vec![Some(1), None]))),
+            (
+                "x",
+                Arc::new(Float64Array::from(vec![Some(0.5), Some(1e20)])),
+            ),
+            (
+                "t",
+                Arc::new(TimestampMillisecondArray::from(vec![
+                    Some(1_756_720_800_123),
+                    Some(1_756_720_800_000),
+                ])),
+            ),
+            ("n", Arc::new(NullArray::new(2))),
+            (
+                "s",
+                Arc::new(StringArray::from(vec![Some("p\rq"), Some("ok")])),
+            ),
+        ]);
+        let ours = written(&[b.clone(), b.clone()], true);
+        assert_eq!(ours, arrow_csv(&[b.clone(), b]));
+        assert!(ours.contains("2025-09-01 10:00:00.123"), "{ours}");
+    }
+
+    #[test]
+    fn a_dictionary_null_value_is_a_null_and_its_empty_value_an_empty_string() {
+        let keys = arrow_array::Int32Array::from(vec![Some(0), Some(1), None]);
+        let values = StringArray::from(vec![Some(""), None]);
+        let dict = DictionaryArray::<Int32Type>::try_new(keys, Arc::new(values)).unwrap();
+        let b = batch(vec![
+            ("d", Arc::new(dict)),
+            ("k", Arc::new(Int64Array::from(vec![1, 2, 3]))),
+        ]);
+        assert_eq!(written(&[b], false), "\"\",1\n,2\n,3\n");
+    }
+
+    #[test]
+    fn a_header_is_written_once_and_only_when_asked() {
+        let b = batch(vec![("s", Arc::new(StringArray::from(vec!["v"])))]);
+        assert_eq!(written(&[b.clone(), b.clone()], true), "s\nv\nv\n");
+        assert_eq!(written(&[b], false), "v\n");
+    }
+}
