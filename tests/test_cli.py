@@ -576,6 +576,13 @@ def test_schema_giving_one_column_two_types_is_refused(env, tmp_path, capsys):
         assert main(["fetch", "calls", "-q", "-o", str(out), *flags]) == 1
         assert "two types" in capsys.readouterr().err
     assert not out.exists()
+    # One type in two spellings is one type (outside trial 14: refused as "two types").
+    for flags in (
+        ["--schema", "rep_id:string", "--schema", "rep_id:str"],
+        ["--schema", "rep_id:string,rep_id:utf8"],
+    ):
+        assert main(["fetch", "calls", "-q", "-o", str(out), "--page-size", "500", *flags]) == 0
+        assert "two types" not in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("writer", ["pandas", "gzip", "feather", "feather-zstd"])

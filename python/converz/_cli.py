@@ -25,7 +25,7 @@ from converz._query import CallsQuery, ReportQuery, RepsQuery, list_filters, spl
 from converz._remaining import check_options
 from converz._remaining import forget as forget_options
 from converz._remaining import record as record_options
-from converz._schema_types import check_schema, parse_schema_text, resolve_type
+from converz._schema_types import check_schema, parse_schema_text, resolve_type, same_type
 from converz.exceptions import InvalidParameterError
 
 __all__ = ["add_commands", "fetch_to_file", "push_file", "resume_command", "resume_source"]
@@ -119,7 +119,7 @@ def _schema(args: argparse.Namespace) -> dict[str, str]:
     given: dict[str, str] = {}
     for text in args.schema:
         for name, kind in parse_schema_text(text, what="--schema").items():
-            if given.get(name, kind) != kind:
+            if not same_type(name, given.get(name, kind), kind):
                 raise InvalidParameterError(
                     f"--schema gives column {name!r} two types, {given[name]!r} and {kind!r}",
                     parameter="schema",

@@ -258,13 +258,26 @@ def parse_schema_text(text: str, *, what: str = "schema") -> dict[str, str]:
     parsed: dict[str, str] = {}
     for name, kind in pairs:
         name, kind = name.strip(), kind.strip()
-        if parsed.get(name, kind) != kind:
+        if not same_type(name, parsed.get(name, kind), kind):
             raise InvalidParameterError(
                 f"{what} gives column {name!r} two types, {parsed[name]!r} and {kind!r}",
                 parameter="schema",
             )
         parsed[name] = kind
     return parsed
+
+
+def same_type(column: str, first: str, second: str) -> bool:
+    """Whether two spellings name one type, as ``string`` and ``str`` do.
+
+    A column given twice so is not given two types (outside trial: refused as "two types").
+
+    Raises:
+        InvalidParameterError: A spelling that names no type.
+    """
+    if first == second:
+        return True
+    return resolve_type(column, first).name == resolve_type(column, second).name
 
 
 def override_types(schema: Optional[Mapping[str, Any]]) -> Optional[dict[str, pl.DataType]]:
