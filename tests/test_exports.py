@@ -30,12 +30,25 @@ def test_native_module_matches_its_stub():
     assert (importlib.resources.files("converz") / "py.typed").is_file()
 
 
-def test_progress_is_off_when_not_a_tty(monkeypatch):
+def test_progress_is_off_when_not_a_tty(monkeypatch, capsys):
     monkeypatch.delenv("CI", raising=False)
-    with _progress.progress_bar(None, "x") as callback:
-        assert callback is None  # pytest captures stderr: not a terminal
-    with _progress.progress_bar(False, "x") as callback:
-        assert callback is None
+    monkeypatch.setattr(_progress, "_DELAY_SECONDS", 0.0)
+    for progress in (None, False):  # pytest captures stderr: not a terminal
+        with _progress.progress_bar(progress, "x") as callback:
+            assert callback is not None  # the log lines' (see below), drawing nothing
+            callback(10, 1, 100, 0)
+        assert capsys.readouterr().err == ""
+
+
+def test_a_long_fetch_logs_its_progress_without_a_bar(read_emulator, caplog, monkeypatch):
+    """Airflow and cron logs see a long fetch move (outside trial: a listing that never ended
+    said nothing)."""
+    monkeypatch.setattr(_progress, "LOG_EVERY_SECONDS", 0.0)
+    caplog.set_level(logging.INFO, logger="converz")
+    read_emulator.client(progress=False).calls(columns=["call_id"], page_size=1_000)
+    lines = [r.getMessage() for r in caplog.records if r.levelno == logging.INFO]
+    assert any(line.startswith("calls: ") and " rows, " in line for line in lines), lines
+    assert any("30,000 rows" in line for line in lines), lines
 
 
 def test_forced_progress_draws_and_reports_totals(read_emulator, capsys, monkeypatch):

@@ -1,20 +1,28 @@
-"""Progress bars for long fetches and pushes.
+"""Progress bars and log lines for long fetches and pushes.
 
-tqdm (notebook-aware) when installed, a plain terminal line otherwise, and nothing when output
-is not a terminal (CI, cron, Airflow logs).
+tqdm (notebook-aware) when installed, a plain terminal line otherwise, and no bar when output
+is not a terminal (CI, cron, Airflow logs). Whatever the bar, a fetch or push that runs longer
+than :data:`LOG_EVERY_SECONDS` logs its counters at INFO on the ``converz`` logger that often,
+so a long task's log shows it moving (outside trial: a listing that never ended said nothing).
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 import time
 from typing import Any, Callable, Optional, Union
 
+logger = logging.getLogger("converz")
+
 ProgressCallback = Callable[[int, int, int, int], None]
 
 # Below this many seconds a bar is noise: it only appears once an operation runs longer.
 _DELAY_SECONDS = 0.5
+
+# How often a running operation logs its counters (INFO).
+LOG_EVERY_SECONDS = 30.0
 
 
 def _in_notebook() -> bool:
@@ -76,8 +84,39 @@ def _make_tqdm(description: str) -> Any:
     return tqdm(desc=description, unit=" rows", unit_scale=True, leave=True)
 
 
+class _Log:
+    """Logs the core's counters every :data:`LOG_EVERY_SECONDS`, and passes them on to a bar."""
+
+    def __init__(self, description: str, unit: str, bar: Optional[_Bar]) -> None:
+        self._description = description
+        self._unit = unit
+        self._bar = bar
+        self._started = time.monotonic()
+        self._next = self._started + LOG_EVERY_SECONDS
+
+    def __call__(self, rows: int, pages: int, nbytes: int, retries: int) -> None:
+        if self._bar is not None:
+            self._bar(rows, pages, nbytes, retries)
+        now = time.monotonic()
+        if now < self._next:
+            return
+        self._next = now + LOG_EVERY_SECONDS
+        logger.info(
+            "%s: %s rows, %d %s, %.0f MB%s so far (%.0f s)",
+            self._description,
+            f"{rows:,}",
+            pages,
+            self._unit,
+            nbytes / 1e6,
+            f", {retries} retries" if retries else "",
+            now - self._started,
+        )
+
+
 class progress_bar:  # noqa: N801 - used like a function in a with-statement
-    """Context manager giving the callback to hand to the core, or None when bars are off.
+    """Context manager giving the callback to hand to the core.
+
+    It draws a bar when bars are on, and always logs as :class:`_Log` does.
 
     Args:
         progress: True/False to force; None decides from the environment (TTY or notebook).
@@ -87,9 +126,10 @@ class progress_bar:  # noqa: N801 - used like a function in a with-statement
 
     def __init__(self, progress: Optional[bool], description: str, unit: str = "pages") -> None:
         self._bar: Union[_Bar, None] = _Bar(description, unit) if _wanted(progress) else None
+        self._log = _Log(description, unit, self._bar)
 
     def __enter__(self) -> Optional[ProgressCallback]:
-        return self._bar
+        return self._log
 
     def __exit__(self, *exc: object) -> None:
         if self._bar is not None:
