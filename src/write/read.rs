@@ -125,7 +125,7 @@ fn open_csv(path: &Path, mut file: File, columns: Columns<'_>) -> Result<FileRea
     // The schema handed out, and the one arrow-csv reads with: the same but for columns of
     // values of one type and words for a missing one, read as text and turned into their type
     // after.
-    let (schema, read_schema) = match columns {
+    let (schema, read_schema, empty_strings) = match columns {
         Columns::AllText(schema) => {
             let fields: Vec<Field> = schema
                 .fields()
@@ -133,7 +133,8 @@ fn open_csv(path: &Path, mut file: File, columns: Columns<'_>) -> Result<FileRea
                 .map(|f| Field::new(f.name(), DataType::Utf8, true))
                 .collect();
             let schema = Arc::new(Schema::new(fields));
-            (Arc::clone(&schema), schema)
+            let empty_strings = EmptyStrings::scan(path, &schema)?;
+            (Arc::clone(&schema), schema, empty_strings)
         }
         Columns::Inferred(types) => {
             let format = arrow_csv::reader::Format::default().with_header(true);
@@ -142,10 +143,9 @@ fn open_csv(path: &Path, mut file: File, columns: Columns<'_>) -> Result<FileRea
             one_column_of_another_separator(path, &schema)?;
             let types = with_documented_text(&schema, types);
             let settled = scan::settle(path, with_types(schema, &types)?, &types)?;
-            (settled.schema, settled.read)
+            (settled.schema, settled.read, settled.empty_strings)
         }
     };
-    let empty_strings = EmptyStrings::scan(path, &schema)?;
     let reader = arrow_csv::ReaderBuilder::new(Arc::clone(&read_schema))
         .with_header(true)
         .with_batch_size(BATCH_ROWS)

@@ -3,7 +3,8 @@
 //! words for a missing value ([`super::tokens`]) and the checks of the types the columns will
 //! be read with ([`super::exact`]). The types the words settle are known only at the end, and
 //! the checks that depend on a type (a float column's integers, a time column's offsets) are
-//! applied then, to the settled types.
+//! applied then, to the settled types. The same pass finds the text fields written `""`
+//! ([`super::quoted`]).
 
 use std::fs::File;
 use std::io::Read;
@@ -13,6 +14,7 @@ use std::sync::Arc;
 use arrow_schema::{DataType, Field, Schema, SchemaRef};
 
 use super::exact::CsvChecks;
+use super::quoted::{text_columns, EmptyStrings, Finder, Raw};
 use super::tokens::Words;
 use crate::error::Result;
 
@@ -23,6 +25,8 @@ pub(super) struct Settled {
     /// The schema arrow-csv reads with: the same, but for the columns of words and values of
     /// one type, read as text and turned into their type after ([`super::tokens::to_typed`]).
     pub(super) read: SchemaRef,
+    /// The text fields written `""`.
+    pub(super) empty_strings: Option<EmptyStrings>,
 }
 
 /// The csv crate's reader (the one arrow-csv reads with) over `input`: a header row, records
@@ -58,12 +62,20 @@ pub(super) fn settle(
     let mut watched: Vec<usize> = (0..open.len())
         .filter(|&i| open[i] || checks.watches(i))
         .collect();
-    if !watched.is_empty() {
-        let mut reader = records(File::open(path)?);
+    let mut finder = Finder::new(text_columns(&typed));
+    let mut whole = true;
+    if !watched.is_empty() || finder.is_some() {
+        let mut reader = records(Raw::new(File::open(path)?));
         let mut record = csv::StringRecord::new();
         // A record the reader refuses ends the pass; the read that follows reports it.
         while let Ok(true) = reader.read_record(&mut record) {
-            let line = record.position().map_or(0, csv::Position::line);
+            let (start, end) = (record.position(), reader.position().byte());
+            let line = start.map_or(0, csv::Position::line);
+            if let Some(finder) = &mut finder {
+                let from = start.map_or(end, csv::Position::byte);
+                finder.record(&record, reader.get_ref().bytes(from, end));
+                reader.get_mut().forget(end);
+            }
             let mut text = false;
             for &field in &watched {
                 // arrow-csv reads an empty field as null.
@@ -83,11 +95,12 @@ pub(super) fn settle(
                 // A column that stays text has nothing more to tell; an open column has no
                 // other checks (the user gave it no type).
                 watched.retain(|&i| !words[i].as_ref().is_some_and(Words::is_text));
-                if watched.is_empty() {
+                if watched.is_empty() && finder.is_none() {
                     break;
                 }
             }
         }
+        whole = reader.is_done();
     }
     let types: Vec<Option<DataType>> = words
         .iter()
@@ -99,7 +112,18 @@ pub(super) fn settle(
         true => retyped(&schema, |i| types[i].as_ref().map(|_| DataType::Utf8)),
         false => Arc::clone(&schema),
     };
-    Ok(Settled { schema, read })
+    let empty_strings = match (finder, whole) {
+        (Some(finder), true) => finder.finish(&schema),
+        // Never for a file arrow-csv reads (it refuses what the csv crate refuses), but the
+        // `""` fields stay those of the whole file.
+        (Some(_), false) => EmptyStrings::scan(path, &schema)?,
+        (None, _) => None,
+    };
+    Ok(Settled {
+        schema,
+        read,
+        empty_strings,
+    })
 }
 
 /// `schema` with field `i` of type `new(i)` where that is some.
