@@ -46,62 +46,14 @@ pub(super) fn settle(
     typed: SchemaRef,
     given: &[(String, DataType)],
 ) -> Result<Settled> {
-    // Text columns not typed by the user may be numbers, booleans or times with words for a
-    // missing one.
-    let mut words: Vec<Option<Words>> = typed
-        .fields()
-        .iter()
-        .map(|f| {
-            let open =
-                f.data_type() == &DataType::Utf8 && !given.iter().any(|(n, _)| n == f.name());
-            open.then(Words::default)
-        })
-        .collect();
-    let open: Vec<bool> = words.iter().map(Option::is_some).collect();
-    let mut checks = CsvChecks::new(path, &typed, given, &open);
-    let mut watched: Vec<usize> = (0..open.len())
-        .filter(|&i| open[i] || checks.watches(i))
-        .collect();
-    let mut finder = Finder::new(text_columns(&typed));
-    let mut whole = true;
-    if !watched.is_empty() || finder.is_some() {
-        let mut reader = records(Raw::new(File::open(path)?));
-        let mut record = csv::StringRecord::new();
-        // A record the reader refuses ends the pass; the read that follows reports it.
-        while let Ok(true) = reader.read_record(&mut record) {
-            let (start, end) = (record.position(), reader.position().byte());
-            let line = start.map_or(0, csv::Position::line);
-            if let Some(finder) = &mut finder {
-                let from = start.map_or(end, csv::Position::byte);
-                finder.record(&record, reader.get_ref().bytes(from, end));
-                reader.get_mut().forget(end);
-            }
-            let mut text = false;
-            for &field in &watched {
-                // arrow-csv reads an empty field as null.
-                let Some(value) = record.get(field).filter(|v| !v.is_empty()) else {
-                    continue;
-                };
-                if let Some(column) = &mut words[field] {
-                    let word = column.note(value);
-                    text |= column.is_text();
-                    if word {
-                        continue;
-                    }
-                }
-                checks.value(field, line, value)?;
-            }
-            if text {
-                // A column that stays text has nothing more to tell; an open column has no
-                // other checks (the user gave it no type).
-                watched.retain(|&i| !words[i].as_ref().is_some_and(Words::is_text));
-                if watched.is_empty() && finder.is_none() {
-                    break;
-                }
-            }
-        }
-        whole = reader.is_done();
-    }
+    let mut rules = Rules::new(path, &typed, given);
+    let whole = rules.is_done() || feed(path, &mut rules)?;
+    let Rules {
+        words,
+        checks,
+        finder,
+        ..
+    } = rules;
     let types: Vec<Option<DataType>> = words
         .iter()
         .map(|w| w.as_ref().and_then(Words::data_type))
@@ -124,6 +76,96 @@ pub(super) fn settle(
         read,
         empty_strings,
     })
+}
+
+/// Feeds each record of `path` to `rules`, until they are done; whether the whole file was
+/// read.
+fn feed(path: &Path, rules: &mut Rules<'_>) -> Result<bool> {
+    let mut reader = records(Raw::new(File::open(path)?));
+    let mut record = csv::StringRecord::new();
+    // A record the reader refuses ends the pass; the read that follows reports it.
+    while let Ok(true) = reader.read_record(&mut record) {
+        let end = reader.position().byte();
+        let start = record.position().map_or(end, csv::Position::byte);
+        rules.record(&record, reader.get_ref().bytes(start, end))?;
+        reader.get_mut().forget(end);
+        if rules.is_done() {
+            break;
+        }
+    }
+    Ok(reader.is_done())
+}
+
+/// What the pass feeds each record to.
+struct Rules<'a> {
+    /// Per field: the words of a text column not typed by the user (it may be numbers,
+    /// booleans or times with words for a missing one).
+    words: Vec<Option<Words>>,
+    checks: CsvChecks<'a>,
+    /// The fields with words or checks, less the columns found to stay text.
+    watched: Vec<usize>,
+    finder: Option<Finder>,
+}
+
+impl<'a> Rules<'a> {
+    fn new(path: &'a Path, typed: &'a SchemaRef, given: &'a [(String, DataType)]) -> Self {
+        let words: Vec<Option<Words>> = typed
+            .fields()
+            .iter()
+            .map(|f| {
+                let open =
+                    f.data_type() == &DataType::Utf8 && !given.iter().any(|(n, _)| n == f.name());
+                open.then(Words::default)
+            })
+            .collect();
+        let open: Vec<bool> = words.iter().map(Option::is_some).collect();
+        let checks = CsvChecks::new(path, typed, given, &open);
+        let watched = (0..open.len())
+            .filter(|&i| open[i] || checks.watches(i))
+            .collect();
+        Self {
+            words,
+            checks,
+            watched,
+            finder: Finder::new(text_columns(typed)),
+        }
+    }
+
+    /// Whether the rest of the file can tell nothing more.
+    fn is_done(&self) -> bool {
+        self.watched.is_empty() && self.finder.is_none()
+    }
+
+    /// One record, and its raw bytes.
+    fn record(&mut self, record: &csv::StringRecord, raw: &[u8]) -> Result<()> {
+        if let Some(finder) = &mut self.finder {
+            finder.record(record, raw);
+        }
+        let line = record.position().map_or(0, csv::Position::line);
+        let mut text = false;
+        for &field in &self.watched {
+            // arrow-csv reads an empty field as null.
+            let Some(value) = record.get(field).filter(|v| !v.is_empty()) else {
+                continue;
+            };
+            if let Some(column) = &mut self.words[field] {
+                let word = column.note(value);
+                text |= column.is_text();
+                if word {
+                    continue;
+                }
+            }
+            self.checks.value(field, line, value)?;
+        }
+        if text {
+            // A column that stays text has nothing more to tell; an open column has no other
+            // checks (the user gave it no type).
+            let words = &self.words;
+            self.watched
+                .retain(|&i| !words[i].as_ref().is_some_and(Words::is_text));
+        }
+        Ok(())
+    }
 }
 
 /// `schema` with field `i` of type `new(i)` where that is some.
