@@ -279,6 +279,52 @@ def test_csv_words_for_a_missing_number_leave_the_value_and_keep_the_column_nume
     assert held(emu, ids, "na_t") == ["NA", "x", "null"]
 
 
+def test_csv_words_for_a_missing_boolean_date_or_time_leave_the_value_and_keep_the_type(
+    emu, ids, tmp_path
+):
+    """`true,NA` and `2026-01-05,NA` were read as text: "true" and "2026-01-05" were pushed
+    as strings. Each word leaves the value unchanged; times with an offset keep their instant."""
+    zone = "America/New_York"
+    before = tmp_path / "before.csv"
+    old = "true,2026-01-01,2026-01-01 00:00:00,2026-01-01 00:00:00"
+    before.write_text("call_id,na_b,na_d,na_at,na_z\n" + "".join(f"{i},{old}\n" for i in ids))
+    assert main(["push", str(before), "-q"]) == 0
+    path = tmp_path / "na.csv"
+    path.write_text(
+        "call_id,na_b,na_d,na_at,na_z\n"
+        f"{ids[0]},True,2026-01-05,2026-01-05 10:00:00.25,2026-01-05T10:00:00+02:00\n"
+        f"{ids[1]},NA,null,N/A,NA\n"
+        f"{ids[2]},false,2026-02-28,2026-01-06T11:30:00,2026-01-05T08:00:00Z\n"
+    )
+    assert main(["push", str(path), "-q", "--timezone", zone]) == 0
+    assert held(emu, ids, "na_b") == [True, True, False]
+    assert held(emu, ids, "na_d") == [
+        dt.date(2026, 1, 5),
+        dt.date(2026, 1, 1),
+        dt.date(2026, 2, 28),
+    ]
+    assert held(emu, ids, "na_at") == [
+        dt.datetime(2026, 1, 5, 10, 0, 0, 250000),
+        dt.datetime(2026, 1, 1),
+        dt.datetime(2026, 1, 6, 11, 30),
+    ]
+    # 08:00 UTC in New York, and the value left as it was.
+    three = dt.datetime(2026, 1, 5, 3, 0)
+    assert held(emu, ids, "na_z") == [three, dt.datetime(2026, 1, 1), three]
+
+
+def test_csv_booleans_or_dates_with_other_text_stay_text(emu, ids, tmp_path):
+    """A column with any other text keeps every value as written, words and all."""
+    path = tmp_path / "text.csv"
+    path.write_text(
+        "call_id,tx_b,tx_d\n"
+        f"{ids[0]},true,2026-01-05\n{ids[1]},NA,NA\n{ids[2]},yes,2026-01-05 soon\n"
+    )
+    assert main(["push", str(path), "-q"]) == 0
+    assert held(emu, ids, "tx_b") == ["true", "NA", "yes"]
+    assert held(emu, ids, "tx_d") == ["2026-01-05", "NA", "2026-01-05 soon"]
+
+
 def test_a_csv_of_another_separator_is_refused_naming_its_one_column(emu, ids, tmp_path, capsys):
     """It was "the data has neither a call_id nor a rep_id column"."""
     path = tmp_path / "semi.csv"

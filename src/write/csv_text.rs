@@ -147,21 +147,12 @@ mod tests {
 
     use arrow_array::types::Int32Type;
     use arrow_array::{
-        ArrayRef, DictionaryArray, Float64Array, Int64Array, NullArray, StringArray,
+        DictionaryArray, Float64Array, Int64Array, NullArray, StringArray,
         TimestampMillisecondArray,
     };
-    use arrow_schema::{Field, Schema};
 
+    use super::super::tests::batch;
     use super::*;
-
-    fn batch(columns: Vec<(&str, ArrayRef)>) -> RecordBatch {
-        let fields: Vec<Field> = columns
-            .iter()
-            .map(|(n, a)| Field::new(*n, a.data_type().clone(), true))
-            .collect();
-        let arrays = columns.into_iter().map(|(_, a)| a).collect();
-        RecordBatch::try_new(Arc::new(Schema::new(fields)), arrays).unwrap()
-    }
 
     fn written(batches: &[RecordBatch], header: bool) -> String {
         let mut writer = CsvWriter::new(Vec::new(), header);

@@ -34,54 +34,65 @@ use crate::error::{Error, Result};
 /// The zone of a column of times that carry a UTC offset.
 const UTC: &str = "UTC";
 
-/// `schema` with each column of naive times whose values all carry a UTC offset made
-/// zone-aware (UTC), after checking every value of the columns typed by the user (`typed`)
-/// against its type; `path` is a CSV file with a header row.
-pub(super) fn check_csv(
-    path: &Path,
-    schema: SchemaRef,
-    typed: &[(String, DataType)],
-) -> Result<SchemaRef> {
-    let mut columns = Watched::new(path, &schema, typed, Format::Csv);
-    if columns.is_empty() {
-        return Ok(schema);
-    }
-    // The CSV reader arrow-csv uses, with its defaults; a record that reader would refuse
-    // ends the check, and the read that follows reports it.
-    let mut reader = csv::ReaderBuilder::new()
-        .has_headers(true)
-        .flexible(true)
-        .from_reader(BufReader::new(File::open(path)?));
-    let Ok(header) = reader.headers() else {
-        return Ok(schema);
-    };
-    let at: Vec<(usize, usize)> = columns
-        .0
-        .iter()
-        .enumerate()
-        .filter_map(|(i, c)| Some((i, header.iter().position(|h| h == c.name)?)))
-        .collect();
-    let mut record = csv::StringRecord::new();
-    while let Ok(true) = reader.read_record(&mut record) {
-        let line = record.position().map_or(0, csv::Position::line);
-        for &(watch, field) in &at {
-            // arrow-csv reads an empty field as null.
-            match record.get(field) {
-                Some(text) if !text.is_empty() => columns.0[watch].text(line, text)?,
-                _ => {}
-            }
-        }
-    }
-    columns.finish(&schema)
+/// The checks of a CSV file's values, fed one value at a time by the file's one pass
+/// ([`super::scan`]), then [`finish`](Self::finish)ed with the types the pass settled.
+pub(super) struct CsvChecks<'a> {
+    columns: Watched<'a>,
+    /// Per field of the schema (the header's columns, in order): its column in `columns`.
+    at: Vec<Option<usize>>,
 }
 
-/// [`check_csv`] for an NDJSON file: one JSON object per line.
+impl<'a> CsvChecks<'a> {
+    /// The checks of `schema`'s columns (`typed`: those the user typed) and of its `open` ones:
+    /// text columns the pass may settle as another type (numbers and words for a missing one,
+    /// [`super::tokens`]), whose values are followed as a float column's and a time column's
+    /// until their type is known.
+    pub(super) fn new(
+        path: &'a Path,
+        schema: &'a Schema,
+        typed: &'a [(String, DataType)],
+        open: &[bool],
+    ) -> Self {
+        let columns = Watched::new(path, schema, typed, Format::Csv, open);
+        let mut at = vec![None; schema.fields().len()];
+        for (i, column) in columns.0.iter().enumerate() {
+            at[column.field] = Some(i);
+        }
+        Self { columns, at }
+    }
+
+    /// Whether the values of field `field` are checked.
+    pub(super) fn watches(&self, field: usize) -> bool {
+        self.at[field].is_some()
+    }
+
+    /// A value (not empty: arrow-csv reads an empty field as null) of field `field`, on the
+    /// file's line `line`: refused if the column's given type would change it.
+    pub(super) fn value(&mut self, field: usize, line: u64, text: &str) -> Result<()> {
+        match self.at[field] {
+            Some(i) => self.columns.0[i].text(line, text),
+            None => Ok(()),
+        }
+    }
+
+    /// `settled` (the types the pass settled) with each column of naive times whose values all
+    /// carry a UTC offset made zone-aware (UTC); an error for a column of times mixing both, or
+    /// an integer its float column would round.
+    pub(super) fn finish(self, settled: &SchemaRef) -> Result<SchemaRef> {
+        self.columns.finish(settled)
+    }
+}
+
+/// `schema` with each column of naive times whose values all carry a UTC offset made
+/// zone-aware (UTC), and each column of integers a float would round made text, after checking
+/// every value of the columns typed by the user (`typed`) against its type; `path` is an NDJSON
+/// file: one JSON object per line.
 pub(super) fn check_ndjson(
     path: &Path,
     schema: SchemaRef,
     typed: &[(String, DataType)],
 ) -> Result<SchemaRef> {
-    let mut columns = Watched::new(path, &schema, typed, Format::Ndjson);
+    let mut columns = Watched::new(path, &schema, typed, Format::Ndjson, &[]);
     if columns.is_empty() {
         return Ok(schema);
     }
@@ -131,15 +142,18 @@ struct Watched<'a>(Vec<Column<'a>>, Format);
 /// with and without a UTC offset, for a column of times.
 struct Column<'a> {
     path: &'a Path,
+    /// Its place in the schema.
+    field: usize,
     name: &'a str,
     data_type: &'a DataType,
     /// Set for a column the user typed with a type that can keep only part of a value.
     grain: Option<Grain>,
-    /// A column of naive times.
+    /// A column of naive times (or an open one, which may be).
     times: bool,
     with_offset: Option<(u64, String)>,
     without_offset: Option<(u64, String)>,
-    /// A Float64 column the file's numbers made so (no type given).
+    /// A Float64 column the file's numbers made so (no type given), or an open one, which
+    /// may be.
     inferred_float: bool,
     /// Its first number written with a fraction or an exponent.
     fraction: Option<(u64, String)>,
@@ -158,20 +172,24 @@ impl<'a> Watched<'a> {
         schema: &'a Schema,
         typed: &'a [(String, DataType)],
         format: Format,
+        open: &[bool],
     ) -> Self {
         let columns = schema
             .fields()
             .iter()
-            .filter_map(|field| {
+            .enumerate()
+            .filter_map(|(i, field)| {
                 let data_type = field.data_type();
                 let given = typed.iter().any(|(name, _)| name == field.name());
+                let open = open.get(i).copied().unwrap_or(false);
                 let grain = given.then(|| Grain::of(data_type)).flatten();
-                let times = matches!(data_type, DataType::Timestamp(_, None));
-                let inferred_float = !given && *data_type == DataType::Float64;
+                let times = open || matches!(data_type, DataType::Timestamp(_, None));
+                let inferred_float = open || !given && *data_type == DataType::Float64;
                 let inferred_text =
                     !given && format == Format::Ndjson && *data_type == DataType::Utf8;
                 (grain.is_some() || times || inferred_float || inferred_text).then_some(Column {
                     path,
+                    field: i,
                     name: field.name(),
                     data_type,
                     grain,
@@ -194,12 +212,14 @@ impl<'a> Watched<'a> {
         self.0.is_empty()
     }
 
-    /// `schema` with the columns whose times all carry an offset made zone-aware (UTC), and
-    /// the NDJSON columns of integers a float would round made text.
+    /// `schema` (each column's settled type: an open column's is known only now) with the
+    /// columns whose times all carry an offset made zone-aware (UTC), and the NDJSON columns
+    /// of integers a float would round made text.
     fn finish(self, schema: &SchemaRef) -> Result<SchemaRef> {
         let mut zoned = Vec::new();
         let mut text = Vec::new();
         for column in &self.0 {
+            let settled = schema.field(column.field).data_type();
             if let (Some((a, string)), Some((b, scalar))) = (&column.string, &column.scalar) {
                 return Err(Error::invalid(
                     format!("schema[{:?}]", column.name),
@@ -214,6 +234,7 @@ impl<'a> Watched<'a> {
                 ));
             }
             match (&column.rounded, &column.fraction) {
+                _ if *settled != DataType::Float64 => {}
                 (Some(_), None) if self.1 == Format::Ndjson => text.push(column.name.to_owned()),
                 (Some((a, integer)), fraction) => {
                     let besides = fraction.as_ref().map_or(String::new(), |(b, number)| {
@@ -234,6 +255,7 @@ impl<'a> Watched<'a> {
                 _ => {}
             }
             match (&column.with_offset, &column.without_offset) {
+                _ if !matches!(settled, DataType::Timestamp(_, None)) => {}
                 (Some((a, with)), Some((b, without))) => {
                     return Err(Error::invalid(
                         "path",

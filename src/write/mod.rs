@@ -17,6 +17,7 @@ mod exact;
 mod partition;
 mod quoted;
 mod read;
+mod scan;
 mod schema;
 mod serial;
 mod sink;

@@ -2,8 +2,8 @@
 //! (`quoting`) and R write a missing value as an empty field and an empty string as `""`;
 //! arrow-csv strips the quotes and reads both as null, which a push sends as "leave
 //! unchanged", so the empty string was never set. This module finds the `""` fields of text
-//! columns in the raw bytes (arrow-csv does not say which fields were quoted) and puts the
-//! empty strings back into the batches read.
+//! columns in the raw bytes (neither arrow-csv nor the csv crate says which fields were
+//! quoted) and puts the empty strings back into the batches read.
 
 use std::collections::VecDeque;
 use std::fs::File;
@@ -41,11 +41,7 @@ enum State {
 impl EmptyStrings {
     /// Scans `path`; `None` when no text column holds `""`.
     pub(super) fn scan(path: &Path, schema: &SchemaRef) -> Result<Option<Self>> {
-        let text: Vec<bool> = schema
-            .fields()
-            .iter()
-            .map(|f| f.data_type() == &DataType::Utf8)
-            .collect();
+        let text = text_columns(schema);
         if !text.contains(&true) {
             return Ok(None);
         }
@@ -58,56 +54,33 @@ impl EmptyStrings {
         };
         let mut reader = BufReader::new(File::open(path)?);
         let mut chunk = vec![0_u8; 64 * 1024];
-        let (mut state, mut record, mut field, mut content) = (State::StartRecord, 0_u64, 0, false);
+        let mut tokens = Tokenizer::default();
         loop {
             let n = reader.read(&mut chunk)?;
             if n == 0 {
                 break;
             }
-            for &byte in &chunk[..n] {
-                if state == State::StartRecord {
-                    if matches!(byte, b'\r' | b'\n') {
-                        continue;
-                    }
-                    field = 0;
-                    state = State::StartField;
-                }
-                let end = matches!(byte, b'\r' | b'\n');
-                state = match (state, byte) {
-                    (State::StartField, b'"') => {
-                        content = false;
-                        State::Quoted
-                    }
-                    (State::Quoted, b'"') => State::QuoteInQuoted,
-                    (State::Quoted, _) => {
-                        content = true;
-                        State::Quoted
-                    }
-                    (State::QuoteInQuoted, b'"') => {
-                        content = true;
-                        State::Quoted
-                    }
-                    (State::QuoteInQuoted, _) if end || byte == b',' => {
-                        if !content {
-                            mark(record, field);
-                        }
-                        next(byte, &mut record, &mut field)
-                    }
-                    // Text after a closing quote is part of the field (csv-core's reading).
-                    (State::QuoteInQuoted, _) => State::Unquoted,
-                    (_, b',') => next(byte, &mut record, &mut field),
-                    (_, _) if end => next(byte, &mut record, &mut field),
-                    _ => State::Unquoted,
-                };
+            tokens.feed(&chunk[..n], &mut mark);
+        }
+        tokens.end(&mut mark);
+        Ok(Self::found(rows))
+    }
+
+    /// The `rows` (per field, ascending) found written `""`; `None` when there are none.
+    pub(super) fn found(rows: Vec<VecDeque<u64>>) -> Option<Self> {
+        rows.iter()
+            .any(|r| !r.is_empty())
+            .then_some(Self { rows, seen: 0 })
+    }
+
+    /// `self` for the text columns of `schema` only (`None` when none of those holds `""`).
+    pub(super) fn of_text(mut self, schema: &SchemaRef) -> Option<Self> {
+        for (rows, text) in self.rows.iter_mut().zip(text_columns(schema)) {
+            if !text {
+                rows.clear();
             }
         }
-        if state == State::QuoteInQuoted && !content {
-            mark(record, field);
-        }
-        Ok(rows
-            .iter()
-            .any(|r| !r.is_empty())
-            .then_some(Self { rows, seen: 0 }))
+        Self::found(self.rows)
     }
 
     /// `batch` (the next rows of the file) with `""` for each null written `""`.
@@ -154,13 +127,180 @@ impl EmptyStrings {
     }
 }
 
-/// The state after a field's end (`,`) or a record's (`\r`, `\n`).
-fn next(byte: u8, record: &mut u64, field: &mut usize) -> State {
-    if byte == b',' {
-        *field += 1;
-        State::StartField
-    } else {
-        *record += 1;
-        State::StartRecord
+/// The `""` fields of a CSV file's text columns, found record by record as the file's one
+/// csv-crate pass ([`super::scan`]) reads them: a record with an empty text field and a quote
+/// is tokenized again from its raw bytes ([`Raw`]), since the csv crate does not say which
+/// fields were quoted.
+pub(super) struct Finder {
+    text: Vec<bool>,
+    rows: Vec<VecDeque<u64>>,
+    /// Data records read so far.
+    records: u64,
+}
+
+impl Finder {
+    /// A finder for the fields `text` says are text; `None` when there are none.
+    pub(super) fn new(text: Vec<bool>) -> Option<Self> {
+        text.contains(&true).then(|| Self {
+            rows: vec![VecDeque::new(); text.len()],
+            text,
+            records: 0,
+        })
+    }
+
+    /// The next data record, as the csv crate read it, and its raw bytes.
+    pub(super) fn record(&mut self, record: &csv::StringRecord, raw: &[u8]) {
+        let row = self.records;
+        self.records += 1;
+        let empty = |(i, text): (usize, &bool)| *text && record.get(i) == Some("");
+        if !self.text.iter().enumerate().any(empty) || memchr::memchr(b'"', raw).is_none() {
+            return;
+        }
+        let (text, rows) = (&self.text, &mut self.rows);
+        let mut mark = |record: u64, field: usize| {
+            if record == 0 && text.get(field) == Some(&true) {
+                rows[field].push_back(row);
+            }
+        };
+        let mut tokens = Tokenizer::default();
+        tokens.feed(raw, &mut mark);
+        tokens.end(&mut mark);
+    }
+
+    /// What was found, for the text columns of `schema` (the file's, as settled).
+    pub(super) fn finish(self, schema: &SchemaRef) -> Option<EmptyStrings> {
+        EmptyStrings::found(self.rows)?.of_text(schema)
+    }
+}
+
+/// A reader that keeps the bytes it has read since [`forget`](Self::forget) was last told,
+/// so a record's raw bytes can be looked at once the csv crate has read it.
+pub(super) struct Raw<R> {
+    inner: R,
+    kept: Vec<u8>,
+    /// The file offset of `kept[0]`.
+    start: u64,
+}
+
+impl<R: Read> Raw<R> {
+    pub(super) fn new(inner: R) -> Self {
+        Self {
+            inner,
+            kept: Vec::new(),
+            start: 0,
+        }
+    }
+
+    /// The bytes from file offset `from` to `to`, read and kept.
+    pub(super) fn bytes(&self, from: u64, to: u64) -> &[u8] {
+        let at = |offset: u64| usize::try_from(offset - self.start).unwrap_or(usize::MAX);
+        &self.kept[at(from)..at(to)]
+    }
+
+    /// Drops the bytes before file offset `to` (once a megabyte has piled up: the copy is
+    /// then rare).
+    pub(super) fn forget(&mut self, to: u64) {
+        let n = usize::try_from(to - self.start).unwrap_or(usize::MAX);
+        if n >= 1 << 20 {
+            self.kept.drain(..n);
+            self.start = to;
+        }
+    }
+}
+
+impl<R: Read> Read for Raw<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.kept.extend_from_slice(&buf[..n]);
+        Ok(n)
+    }
+}
+
+/// Per field of `schema`: whether it is text.
+pub(super) fn text_columns(schema: &SchemaRef) -> Vec<bool> {
+    schema
+        .fields()
+        .iter()
+        .map(|f| f.data_type() == &DataType::Utf8)
+        .collect()
+}
+
+/// The `""` fields of CSV bytes fed in order, told as (record, field), record 0 first.
+pub(super) struct Tokenizer {
+    state: State,
+    record: u64,
+    field: usize,
+    /// Whether the quoted field read holds anything.
+    content: bool,
+}
+
+impl Default for Tokenizer {
+    fn default() -> Self {
+        Self {
+            state: State::StartRecord,
+            record: 0,
+            field: 0,
+            content: false,
+        }
+    }
+}
+
+impl Tokenizer {
+    /// The next bytes; `found` is told each `""` field they end.
+    pub(super) fn feed(&mut self, bytes: &[u8], found: &mut impl FnMut(u64, usize)) {
+        for &byte in bytes {
+            if self.state == State::StartRecord {
+                if matches!(byte, b'\r' | b'\n') {
+                    continue;
+                }
+                self.field = 0;
+                self.state = State::StartField;
+            }
+            let end = matches!(byte, b'\r' | b'\n');
+            self.state = match (self.state, byte) {
+                (State::StartField, b'"') => {
+                    self.content = false;
+                    State::Quoted
+                }
+                (State::Quoted, b'"') => State::QuoteInQuoted,
+                (State::Quoted, _) => {
+                    self.content = true;
+                    State::Quoted
+                }
+                (State::QuoteInQuoted, b'"') => {
+                    self.content = true;
+                    State::Quoted
+                }
+                (State::QuoteInQuoted, _) if end || byte == b',' => {
+                    if !self.content {
+                        found(self.record, self.field);
+                    }
+                    self.next(byte)
+                }
+                // Text after a closing quote is part of the field (csv-core's reading).
+                (State::QuoteInQuoted, _) => State::Unquoted,
+                (_, b',') => self.next(byte),
+                (_, _) if end => self.next(byte),
+                _ => State::Unquoted,
+            };
+        }
+    }
+
+    /// The end of the bytes: a last field written `""` without a line end.
+    pub(super) fn end(&mut self, found: &mut impl FnMut(u64, usize)) {
+        if self.state == State::QuoteInQuoted && !self.content {
+            found(self.record, self.field);
+        }
+    }
+
+    /// The state after a field's end (`,`) or a record's (`\r`, `\n`).
+    fn next(&mut self, byte: u8) -> State {
+        if byte == b',' {
+            self.field += 1;
+            State::StartField
+        } else {
+            self.record += 1;
+            State::StartRecord
+        }
     }
 }

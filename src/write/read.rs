@@ -7,7 +7,9 @@
 //! column as text, which copies a CSV this module wrote byte for byte. Before a CSV or NDJSON
 //! file is read into Arrow, its values are checked against the types they will be read with
 //! ([`super::exact`]): a given type must keep each value whole, and times with a UTC offset
-//! make their column zone-aware. A CSV text field written `""` is an empty string, an empty
+//! make their column zone-aware. A CSV column of numbers, booleans or times that holds words
+//! for a missing value (`NA`) is read as that type ([`super::tokens`]); one pass over a CSV's
+//! records settles both ([`super::scan`]). A CSV text field written `""` is an empty string, an empty
 //! field a null ([`super::quoted`]). Columns the API documents as text (`rep_id`,
 //! `vendor_call_id`, ...) are read as text unless typed.
 
@@ -23,7 +25,7 @@ use parquet::errors::ParquetError;
 
 use super::quoted::EmptyStrings;
 use super::sink::read_error;
-use super::{exact, tokens, FileFormat};
+use super::{exact, scan, tokens, FileFormat};
 use crate::error::{Error, Result};
 
 const BATCH_ROWS: usize = 8_192;
@@ -121,8 +123,9 @@ enum Columns<'a> {
 
 fn open_csv(path: &Path, mut file: File, columns: Columns<'_>) -> Result<FileReader> {
     // The schema handed out, and the one arrow-csv reads with: the same but for columns of
-    // numbers and words for a missing one, read as text and turned into numbers after.
-    let (schema, read_schema) = match columns {
+    // values of one type and words for a missing one, read as text and turned into their type
+    // after.
+    let (schema, read_schema, empty_strings) = match columns {
         Columns::AllText(schema) => {
             let fields: Vec<Field> = schema
                 .fields()
@@ -130,7 +133,8 @@ fn open_csv(path: &Path, mut file: File, columns: Columns<'_>) -> Result<FileRea
                 .map(|f| Field::new(f.name(), DataType::Utf8, true))
                 .collect();
             let schema = Arc::new(Schema::new(fields));
-            (Arc::clone(&schema), schema)
+            let empty_strings = EmptyStrings::scan(path, &schema)?;
+            (Arc::clone(&schema), schema, empty_strings)
         }
         Columns::Inferred(types) => {
             let format = arrow_csv::reader::Format::default().with_header(true);
@@ -138,22 +142,10 @@ fn open_csv(path: &Path, mut file: File, columns: Columns<'_>) -> Result<FileRea
             file.seek(SeekFrom::Start(0))?;
             one_column_of_another_separator(path, &schema)?;
             let types = with_documented_text(&schema, types);
-            let typed = with_types(schema, &types)?;
-            let numeric = tokens::numeric_columns(path, &typed, &types)?;
-            let schema = exact::check_csv(path, tokens::with_numbers(&typed, &numeric), &types)?;
-            let read_schema = if numeric.is_empty() {
-                Arc::clone(&schema)
-            } else {
-                let text = numeric
-                    .keys()
-                    .map(|n| (n.clone(), DataType::Utf8))
-                    .collect();
-                tokens::with_numbers(&schema, &text)
-            };
-            (schema, read_schema)
+            let settled = scan::settle(path, with_types(schema, &types)?, &types)?;
+            (settled.schema, settled.read, settled.empty_strings)
         }
     };
-    let empty_strings = EmptyStrings::scan(path, &schema)?;
     let reader = arrow_csv::ReaderBuilder::new(Arc::clone(&read_schema))
         .with_header(true)
         .with_batch_size(BATCH_ROWS)
@@ -163,8 +155,8 @@ fn open_csv(path: &Path, mut file: File, columns: Columns<'_>) -> Result<FileRea
         None => Box::new(reader),
     };
     if read_schema != schema {
-        let numbers = Arc::clone(&schema);
-        inner = Box::new(inner.map(move |batch| tokens::to_numbers(batch?, &numbers)));
+        let typed = Arc::clone(&schema);
+        inner = Box::new(inner.map(move |batch| tokens::to_typed(batch?, &typed)));
     }
     Ok(FileReader { schema, inner })
 }

@@ -8,7 +8,13 @@ use arrow_schema::{DataType, Field, Schema};
 
 use super::{read_file, FileFormat, FileWriter};
 
-fn batch(columns: Vec<(&str, ArrayRef)>) -> RecordBatch {
+/// A string column's values, null as `None`.
+fn strings(column: &ArrayRef) -> Vec<Option<String>> {
+    let column = column.as_any().downcast_ref::<StringArray>().unwrap();
+    column.iter().map(|v| v.map(str::to_owned)).collect()
+}
+
+pub(super) fn batch(columns: Vec<(&str, ArrayRef)>) -> RecordBatch {
     let fields: Vec<Field> = columns
         .iter()
         .map(|(n, a)| Field::new(*n, a.data_type().clone(), true))
@@ -208,17 +214,7 @@ fn a_csv_quoted_empty_field_is_an_empty_string() {
     let text = "id,s,t\r\n1,\"\",\"a\"\"\"\r\n2,,\"x\ny\"\r\n\r\n3,\"\"\"\",\"\"\n4,\"\"x,\"\"";
     std::fs::write(&path, text).unwrap();
     let (_, batches) = read_file(&path, &[]).unwrap();
-    let column = |i: usize| {
-        let strings = batches[0]
-            .column(i)
-            .as_any()
-            .downcast_ref::<StringArray>()
-            .unwrap();
-        strings
-            .iter()
-            .map(|v| v.map(str::to_owned))
-            .collect::<Vec<_>>()
-    };
+    let column = |i: usize| strings(batches[0].column(i));
     let some = |s: &str| Some(s.to_owned());
     assert_eq!(column(1), [some(""), None, some("\""), some("x")]);
     assert_eq!(column(2), [some("a\""), some("x\ny"), some(""), some("")]);
@@ -252,18 +248,57 @@ fn a_written_csv_keeps_empty_strings_apart_from_nulls() {
     writer.finish(None).unwrap();
     let (_, batches) = read_file(&path, &[]).unwrap();
     let table = arrow_select::concat::concat_batches(&batches[0].schema(), &batches).unwrap();
-    let column = |i: usize| {
-        let strings = table
-            .column(i)
-            .as_any()
-            .downcast_ref::<StringArray>()
-            .unwrap();
-        strings
-            .iter()
-            .map(|v| v.map(str::to_owned))
-            .collect::<Vec<_>>()
-    };
+    let column = |i: usize| strings(table.column(i));
     let some = |s: &str| Some(s.to_owned());
     assert_eq!(column(1), [some(""), None, some("a,\"b\""), some(""), None]);
     assert_eq!(column(2), [None, None, None, some(""), some("x")]);
+}
+
+/// The one pass over a CSV settles what its rules need of one another: a column of integers
+/// and `NA` that a fraction makes Float64 has a float column's check (an integer past 2^53 is
+/// refused), one without a fraction is Int64; and `""` fields are found past the megabyte of
+/// raw bytes the pass keeps at a time.
+#[test]
+fn one_csv_pass_settles_words_checks_and_empty_strings() {
+    let dir = tempdir::Dir::new();
+    let path = dir.0.join("p.csv");
+    std::fs::write(&path, "id,a\n1,1.5\n2,NA\n3,9007199254740993\n").unwrap();
+    let err = read_file(&path, &[]).unwrap_err().to_string();
+    assert!(
+        err.contains("line 4 of ") && err.contains("rounded"),
+        "{err}"
+    );
+
+    std::fs::write(&path, "id,a\n1,9007199254740993\n2,NA\n").unwrap();
+    let (schema, batches) = read_file(&path, &[]).unwrap();
+    assert_eq!(schema.field(1).data_type(), &DataType::Int64);
+    let a = batches[0].column(1);
+    let a = a.as_any().downcast_ref::<Int64Array>().unwrap();
+    assert_eq!(a.iter().collect::<Vec<_>>(), [Some(9007199254740993), None]);
+
+    let rows = 200_000;
+    let mut text = String::from("id,s,n\n");
+    for i in 0..rows {
+        match i % 3 {
+            0 => text.push_str(&format!("{i},\"\",NA\n")),
+            1 => text.push_str(&format!("{i},,{i}\n")),
+            _ => text.push_str(&format!("{i},\"x,y\",\n")),
+        }
+    }
+    assert!(text.len() > 2 << 20);
+    std::fs::write(&path, text).unwrap();
+    let (schema, batches) = read_file(&path, &[]).unwrap();
+    assert_eq!(schema.field(2).data_type(), &DataType::Int64);
+    let table = arrow_select::concat::concat_batches(&schema, &batches).unwrap();
+    let s = table
+        .column(1)
+        .as_any()
+        .downcast_ref::<StringArray>()
+        .unwrap();
+    for i in 0..rows {
+        let expected = [Some(""), None, Some("x,y")][i % 3];
+        assert_eq!(s.is_valid(i).then(|| s.value(i)), expected, "row {i}");
+    }
+    let numbers = (0..rows).filter(|i| i % 3 == 1).count();
+    assert_eq!(table.column(2).null_count(), rows - numbers);
 }

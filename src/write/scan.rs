@@ -1,0 +1,183 @@
+//! The one pass over a CSV file's records between arrow-csv's inference and its read. Each
+//! value of a column that has rules is fed to them as the record is read: a text column's
+//! words for a missing value ([`super::tokens`]) and the checks of the types the columns will
+//! be read with ([`super::exact`]). The types the words settle are known only at the end, and
+//! the checks that depend on a type (a float column's integers, a time column's offsets) are
+//! applied then, to the settled types. The same pass finds the text fields written `""`
+//! ([`super::quoted`]).
+
+use std::fs::File;
+use std::io::Read;
+use std::path::Path;
+use std::sync::Arc;
+
+use arrow_schema::{DataType, Field, Schema, SchemaRef};
+
+use super::exact::CsvChecks;
+use super::quoted::{text_columns, EmptyStrings, Finder, Raw};
+use super::tokens::Words;
+use crate::error::Result;
+
+/// The types a CSV file is read with.
+pub(super) struct Settled {
+    /// The file's schema, as handed out.
+    pub(super) schema: SchemaRef,
+    /// The schema arrow-csv reads with: the same, but for the columns of words and values of
+    /// one type, read as text and turned into their type after ([`super::tokens::to_typed`]).
+    pub(super) read: SchemaRef,
+    /// The text fields written `""`.
+    pub(super) empty_strings: Option<EmptyStrings>,
+}
+
+/// The csv crate's reader (the one arrow-csv reads with) over `input`: a header row, records
+/// of any length.
+fn records<R: Read>(input: R) -> csv::Reader<R> {
+    csv::ReaderBuilder::new()
+        .has_headers(true)
+        .flexible(true)
+        .buffer_capacity(64 * 1024)
+        .from_reader(input)
+}
+
+/// Reads `path` (a CSV file with a header row) once, for `typed`: the inferred schema with the
+/// user's types (`given`) in place.
+pub(super) fn settle(
+    path: &Path,
+    typed: SchemaRef,
+    given: &[(String, DataType)],
+) -> Result<Settled> {
+    let mut rules = Rules::new(path, &typed, given);
+    let whole = rules.is_done() || feed(path, &mut rules)?;
+    let Rules {
+        words,
+        checks,
+        finder,
+        ..
+    } = rules;
+    let types: Vec<Option<DataType>> = words
+        .iter()
+        .map(|w| w.as_ref().and_then(Words::data_type))
+        .collect();
+    let settled = retyped(&typed, |i| types[i].clone());
+    let schema = checks.finish(&settled)?;
+    let read = match types.iter().any(Option::is_some) {
+        true => retyped(&schema, |i| types[i].as_ref().map(|_| DataType::Utf8)),
+        false => Arc::clone(&schema),
+    };
+    let empty_strings = match (finder, whole) {
+        (Some(finder), true) => finder.finish(&schema),
+        // Never for a file arrow-csv reads (it refuses what the csv crate refuses), but the
+        // `""` fields stay those of the whole file.
+        (Some(_), false) => EmptyStrings::scan(path, &schema)?,
+        (None, _) => None,
+    };
+    Ok(Settled {
+        schema,
+        read,
+        empty_strings,
+    })
+}
+
+/// Feeds each record of `path` to `rules`, until they are done; whether the whole file was
+/// read.
+fn feed(path: &Path, rules: &mut Rules<'_>) -> Result<bool> {
+    let mut reader = records(Raw::new(File::open(path)?));
+    let mut record = csv::StringRecord::new();
+    // A record the reader refuses ends the pass; the read that follows reports it.
+    while let Ok(true) = reader.read_record(&mut record) {
+        let end = reader.position().byte();
+        let start = record.position().map_or(end, csv::Position::byte);
+        rules.record(&record, reader.get_ref().bytes(start, end))?;
+        reader.get_mut().forget(end);
+        if rules.is_done() {
+            break;
+        }
+    }
+    Ok(reader.is_done())
+}
+
+/// What the pass feeds each record to.
+struct Rules<'a> {
+    /// Per field: the words of a text column not typed by the user (it may be numbers,
+    /// booleans or times with words for a missing one).
+    words: Vec<Option<Words>>,
+    checks: CsvChecks<'a>,
+    /// The fields with words or checks, less the columns found to stay text.
+    watched: Vec<usize>,
+    finder: Option<Finder>,
+}
+
+impl<'a> Rules<'a> {
+    fn new(path: &'a Path, typed: &'a SchemaRef, given: &'a [(String, DataType)]) -> Self {
+        let words: Vec<Option<Words>> = typed
+            .fields()
+            .iter()
+            .map(|f| {
+                let open =
+                    f.data_type() == &DataType::Utf8 && !given.iter().any(|(n, _)| n == f.name());
+                open.then(Words::default)
+            })
+            .collect();
+        let open: Vec<bool> = words.iter().map(Option::is_some).collect();
+        let checks = CsvChecks::new(path, typed, given, &open);
+        let watched = (0..open.len())
+            .filter(|&i| open[i] || checks.watches(i))
+            .collect();
+        Self {
+            words,
+            checks,
+            watched,
+            finder: Finder::new(text_columns(typed)),
+        }
+    }
+
+    /// Whether the rest of the file can tell nothing more.
+    fn is_done(&self) -> bool {
+        self.watched.is_empty() && self.finder.is_none()
+    }
+
+    /// One record, and its raw bytes.
+    fn record(&mut self, record: &csv::StringRecord, raw: &[u8]) -> Result<()> {
+        if let Some(finder) = &mut self.finder {
+            finder.record(record, raw);
+        }
+        let line = record.position().map_or(0, csv::Position::line);
+        let mut text = false;
+        for &field in &self.watched {
+            // arrow-csv reads an empty field as null.
+            let Some(value) = record.get(field).filter(|v| !v.is_empty()) else {
+                continue;
+            };
+            if let Some(column) = &mut self.words[field] {
+                let word = column.note(value);
+                text |= column.is_text();
+                if word {
+                    continue;
+                }
+            }
+            self.checks.value(field, line, value)?;
+        }
+        if text {
+            // A column that stays text has nothing more to tell; an open column has no other
+            // checks (the user gave it no type).
+            let words = &self.words;
+            self.watched
+                .retain(|&i| !words[i].as_ref().is_some_and(Words::is_text));
+        }
+        Ok(())
+    }
+}
+
+/// `schema` with field `i` of type `new(i)` where that is some.
+fn retyped(schema: &SchemaRef, new: impl Fn(usize) -> Option<DataType>) -> SchemaRef {
+    let fields: Vec<Field> = schema
+        .fields()
+        .iter()
+        .enumerate()
+        .map(|(i, f)| match new(i) {
+            Some(data_type) => Field::new(f.name(), data_type, true),
+            None => f.as_ref().clone(),
+        })
+        .collect();
+    Arc::new(Schema::new_with_metadata(fields, schema.metadata().clone()))
+}
