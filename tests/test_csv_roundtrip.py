@@ -55,12 +55,6 @@ def test_a_fetched_csv_pushed_back_sets_its_empty_strings_and_clears_its_nulls(
         assert _held(emu).equals(fetched)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason='src/write/read.rs infers a CSV column of only "" and empty fields as Null '
-    '(arrow-csv\'s inference), so quoted.rs never puts its "" back and nothing is set, yet '
-    "the push reports the rows updated (open in session 14; read.rs was another helper's)",
-)
 def test_a_csv_column_holding_only_empty_strings_sets_them(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -167,6 +167,11 @@ impl Finder {
         tokens.end(&mut mark);
     }
 
+    /// Per field: whether any of its fields was written `""`.
+    pub(super) fn fields_found(&self) -> Vec<bool> {
+        self.rows.iter().map(|rows| !rows.is_empty()).collect()
+    }
+
     /// What was found, for the text columns of `schema` (the file's, as settled).
     pub(super) fn finish(self, schema: &SchemaRef) -> Option<EmptyStrings> {
         EmptyStrings::found(self.rows)?.of_text(schema)
@@ -222,6 +227,16 @@ pub(super) fn text_columns(schema: &SchemaRef) -> Vec<bool> {
         .fields()
         .iter()
         .map(|f| f.data_type() == &DataType::Utf8)
+        .collect()
+}
+
+/// Per field of `schema`: whether it may hold `""` fields: text, or a column arrow-csv found
+/// no value in (Null), which is text if it holds some.
+pub(super) fn text_or_empty_columns(schema: &SchemaRef) -> Vec<bool> {
+    schema
+        .fields()
+        .iter()
+        .map(|f| matches!(f.data_type(), DataType::Utf8 | DataType::Null))
         .collect()
 }
 

@@ -14,7 +14,7 @@ use std::sync::Arc;
 use arrow_schema::{DataType, Field, Schema, SchemaRef};
 
 use super::exact::CsvChecks;
-use super::quoted::{text_columns, EmptyStrings, Finder, Raw};
+use super::quoted::{text_or_empty_columns, EmptyStrings, Finder, Raw};
 use super::tokens::Words;
 use crate::error::Result;
 
@@ -54,9 +54,23 @@ pub(super) fn settle(
         finder,
         ..
     } = rules;
+    // A column arrow-csv found no value in (Null) is text when it holds `""`: its empty
+    // strings are values to set (outside trial: a column of only `""` was never set).
+    let quoted = finder
+        .as_ref()
+        .map(Finder::fields_found)
+        .unwrap_or_default();
     let types: Vec<Option<DataType>> = words
         .iter()
-        .map(|w| w.as_ref().and_then(Words::data_type))
+        .zip(typed.fields())
+        .enumerate()
+        .map(|(i, (w, f))| match w {
+            Some(words) => words.data_type(),
+            None if f.data_type() == &DataType::Null && quoted.get(i) == Some(&true) => {
+                Some(DataType::Utf8)
+            }
+            None => None,
+        })
         .collect();
     let settled = retyped(&typed, |i| types[i].clone());
     let schema = checks.finish(&settled)?;
@@ -127,7 +141,7 @@ impl<'a> Rules<'a> {
             words,
             checks,
             watched,
-            finder: Finder::new(text_columns(typed)),
+            finder: Finder::new(text_or_empty_columns(typed)),
         }
     }
 
