@@ -278,3 +278,41 @@ def test_a_resumed_csv_push_sets_the_empty_strings_of_the_rows_left(tmp_path, mo
     expected = _control(lambda c, ids: push_file(c, write(ids, tmp_path / "control")))
     assert resumed["note"].to_list().count("") == CALLS // 2
     assert resumed.equals(expected)
+
+
+def test_a_resumed_csv_keeps_text_columns_text_without_schema(tmp_path, monkeypatch, capsys):
+    """A CSV column is text because of rows already applied (``abc``); the rows left are
+    ``00002``-like and ``NA``: resumed verbatim, they stay text (outside trial 14: the
+    remaining file was inferred afresh, so "00002" was stored as 2 and "NA" left unchanged)."""
+
+    def write(ids: list[int], path: Path) -> Path:
+        codes = ["abc" if i < 50 else f"{i:05d}" for i in range(len(ids))]
+        tags = ["x" if i < 50 else "NA" for i in range(len(ids))]
+        pl.DataFrame({"call_id": ids, "code": codes, "tag": tags}).write_csv(path)
+        return path
+
+    with Emulator(calls=CALLS, reps=5, seed=SEED) as emu:
+        monkeypatch.setenv("CONVERZ_BASE_URL", emu.url)
+        monkeypatch.setenv("CONVERZ_API_KEY", emu.api_key)
+        path = write(_prepared(emu), tmp_path / "in.csv")
+        with monkeypatch.context() as patch:
+            patch.setattr("converz._client.progress_bar", _stopping_bar(2))
+            emu.set_faults(latency=0.1)
+            assert main(["push", str(path), "--chunk-rows", "50", "--quiet"]) == 130
+            emu.set_faults()
+        said = capsys.readouterr().err
+        command = re.search(r"same flags: (converz push .*)$", said.strip())
+        assert command is not None, said
+        words = shlex.split(command.group(1))
+        assert "code:string" in words and "tag:string" in words, words
+        assert main(words[1:]) == 0  # the hint, verbatim
+        got = emu.client(progress=False).calls(metric=["code", "tag"]).to_polars()
+    got = got.sort("call_id")
+    assert got["code"].to_list()[-1] == f"{CALLS - 1:05d}"
+    assert got["tag"].to_list()[-1] == "NA"
+
+    with Emulator(calls=CALLS, reps=5, seed=SEED) as control:
+        client = control.client(progress=False)
+        push_file(client, write(_prepared(control), tmp_path / "control.csv"), chunk_rows=50)
+        expected = client.calls(metric=["code", "tag"]).to_polars().sort("call_id")
+    assert got.select("call_id", "code", "tag").equals(expected.select("call_id", "code", "tag"))

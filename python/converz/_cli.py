@@ -546,6 +546,27 @@ def _write_remaining(
     return out
 
 
+def _resume_schema(
+    path: Path, schema: Optional[dict[str, Any]], remaining: Any
+) -> Optional[dict[str, Any]]:
+    """``schema`` plus ``string`` for each text column of a CSV's rows left to push.
+
+    A CSV has no types: its remaining file is inferred afresh, and a column that was text
+    because of a row already applied (``abc`` beside ``00002``) would be read as numbers, its
+    ``NA`` as a missing value (outside trial: the resumed push stored 2 for "00002"). The
+    resume repeats the types the rows were read with instead.
+    """
+    if path.suffix.lower() != ".csv":
+        return schema
+    given = schema or {}
+    text = {
+        name: "string"
+        for name, kind in remaining.schema.items()
+        if kind in ("Utf8", "LargeUtf8", "Utf8View") and name not in given
+    }
+    return {**given, **text} if text else schema
+
+
 def resume_command(
     path: Union[str, Path],
     schema: Optional[dict[str, Any]],
@@ -659,11 +680,12 @@ def push_file(
         remaining = err.result.remaining
         if remaining is None:
             raise
-        out = _write_remaining(path, err.result, schema, options)
+        resume = _resume_schema(path, schema, remaining)
+        out = _write_remaining(path, err.result, resume, options)
         raise PushError(
             f"{err.message}; the {remaining.num_rows:,} rows not applied are in {out}",
             result=err.result,
-            hint=_resume_hint(err, out, schema, options, client.base_url),
+            hint=_resume_hint(err, out, resume, options, client.base_url),
         ) from err
     except BaseException as stop:
         # Ctrl-C or SIGTERM: the core hands what was applied over as the cause; the rows left
@@ -671,12 +693,13 @@ def push_file(
         cause = stop.__cause__
         if isinstance(cause, PushError) and cause.result.remaining is not None:
             remaining = cause.result.remaining
-            out = _write_remaining(path, cause.result, schema, options)
+            resume = _resume_schema(path, schema, remaining)
+            out = _write_remaining(path, cause.result, resume, options)
             stop.__cause__ = PushError(
                 f"{cause.message}; the {remaining.num_rows:,} rows not known to be applied are "
                 f"in {out}",
                 result=cause.result,
-                hint=_resume_hint(cause, out, schema, options, client.base_url),
+                hint=_resume_hint(cause, out, resume, options, client.base_url),
             )
         raise
     leftover = _remaining_path(path)
