@@ -279,6 +279,19 @@ def test_csv_words_for_a_missing_number_leave_the_value_and_keep_the_column_nume
     assert held(emu, ids, "na_t") == ["NA", "x", "null"]
 
 
+def test_csv_nan_as_the_only_word_leaves_the_value(emu, ids, tmp_path):
+    """`NaN` alone beside numbers makes arrow-csv's column Float64 with float NaNs, which a push
+    refuses (outside trial 14: refused with a DataFrame hint, where the README says NaN is read
+    as a missing number)."""
+    before = tmp_path / "before.csv"
+    before.write_text(f"call_id,nan_f\n{ids[0]},2.5\n{ids[1]},4\n{ids[2]},3\n")
+    assert main(["push", str(before), "-q"]) == 0
+    path = tmp_path / "nan.csv"
+    path.write_text(f"call_id,nan_f\n{ids[0]},NaN\n{ids[1]},1.5\n{ids[2]},nan\n")
+    assert main(["push", str(path), "-q"]) == 0
+    assert held(emu, ids, "nan_f") == [2.5, 1.5, 3.0]
+
+
 def test_csv_words_for_a_missing_boolean_date_or_time_leave_the_value_and_keep_the_type(
     emu, ids, tmp_path
 ):

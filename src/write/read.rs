@@ -158,6 +158,13 @@ fn open_csv(path: &Path, mut file: File, columns: Columns<'_>) -> Result<FileRea
         let typed = Arc::clone(&schema);
         inner = Box::new(inner.map(move |batch| tokens::to_typed(batch?, &typed)));
     }
+    if schema
+        .fields()
+        .iter()
+        .any(|f| f.data_type() == &DataType::Float64)
+    {
+        inner = Box::new(inner.map(|batch| tokens::nan_as_null(batch?)));
+    }
     Ok(FileReader { schema, inner })
 }
 

@@ -181,6 +181,38 @@ pub(super) fn to_typed(
     RecordBatch::try_new(Arc::clone(schema), columns)
 }
 
+/// `batch` with every NaN of its Float64 columns made null. A CSV spells a missing number
+/// `NaN` as often as `NA` (pandas writes it), and arrow-csv reads `NaN` into a Float64 column
+/// as the float NaN, which a push refuses; it is one of the [`MISSING`] words, so it means
+/// "leave unchanged" as they do (outside trial: `1.5,NaN` was refused with a DataFrame hint).
+pub(super) fn nan_as_null(batch: RecordBatch) -> std::result::Result<RecordBatch, ArrowError> {
+    use arrow_array::cast::AsArray;
+    use arrow_array::types::Float64Type;
+    use arrow_buffer::NullBuffer;
+
+    let mut columns: Vec<ArrayRef> = batch.columns().to_vec();
+    let mut changed = false;
+    for column in &mut columns {
+        let Some(floats) = column.as_primitive_opt::<Float64Type>() else {
+            continue;
+        };
+        if !floats.values().iter().any(|v| v.is_nan()) {
+            continue;
+        }
+        let numbers: NullBuffer = floats.values().iter().map(|v| !v.is_nan()).collect();
+        let nulls = NullBuffer::union(floats.nulls(), Some(&numbers));
+        *column = Arc::new(arrow_array::Float64Array::new(
+            floats.values().clone(),
+            nulls,
+        ));
+        changed = true;
+    }
+    if !changed {
+        return Ok(batch);
+    }
+    RecordBatch::try_new(batch.schema(), columns)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
