@@ -80,6 +80,19 @@ def refused(emu: Emulator, argv: list[str], capsys: pytest.CaptureFixture[str]) 
             "f:float64",
             ["-1e400", "its magnitude", '"string"'],
         ),
+        # A float column rounded a whole number past 2^53 (outside trial 14).
+        (
+            "w.csv",
+            "call_id,w\n{0},1.5\n{1},9007199254740993\n",
+            "w:float64",
+            ["9007199254740993", "its last digits", '"int64"'],
+        ),
+        (
+            "w.ndjson",
+            '{{"call_id": {0}, "w": 2.5}}\n{{"call_id": {1}, "w": 9007199254740993}}\n',
+            "w:float64",
+            ["9007199254740993", "its last digits", '"int64"'],
+        ),
         # A date column kept the day of a time.
         (
             "d.ndjson",

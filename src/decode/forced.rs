@@ -86,13 +86,24 @@ pub(crate) fn check(
                      to keep it, e.g. schema={{\"{name}\": \"float64\"}}"
             )
         }),
-        (Grain::Float(single), Some(b'-' | b'0'..=b'9')) => overflows(raw, single).then(|| {
-            format!(
+        (Grain::Float(single), Some(b'-' | b'0'..=b'9')) if overflows(raw, single) => {
+            Some(format!(
                 "its magnitude (column `{name}` is forced to {data_type}, which would hold \
                      infinity): use a wider type or text to keep it, e.g. \
                      schema={{\"{name}\": \"string\"}}"
-            )
-        }),
+            ))
+        }
+        (Grain::Float(single), Some(b'-' | b'0'..=b'9')) => {
+            rounded_integer(raw, single).map(|(whole, held)| {
+                let exact = if single { "2^24" } else { "2^53" };
+                format!(
+                    "its last digits (column `{name}` is forced to {data_type}, whose whole \
+                     numbers are exact only up to {exact}: {whole} would be held as {held}): \
+                     use an integer type or text to keep it, e.g. \
+                     schema={{\"{name}\": \"int64\"}}"
+                )
+            })
+        }
         // A number is a count of the type's units since 1970 (arrow's reading): a fraction of
         // one would be dropped.
         (Grain::Day | Grain::Timestamp(_), Some(b'-' | b'0'..=b'9')) => {
@@ -170,6 +181,35 @@ fn overflows(number: &[u8], single: bool) -> bool {
         .ok()
         .and_then(|text| text.parse::<f64>().ok());
     value.is_some_and(|v| v.is_infinite() || (single && (v as f32).is_infinite()))
+}
+
+/// A whole number (however spelled: `9007199254740993`, `…993.0`, `…993e0`) of at most 20
+/// digits that a float (`single`: 32-bit) would hold as another whole number: its magnitude
+/// and the one held (outside trial: integers past 2^53 under `float64` arrived rounded). Past
+/// 20 digits (`1e300`) a number is read as a float's magnitude, not as exact digits.
+fn rounded_integer(number: &[u8], single: bool) -> Option<(u128, u128)> {
+    let (digits, point) = digits_and_point(number);
+    let point = usize::try_from(point)
+        .ok()
+        .filter(|p| (1..=20).contains(p))?;
+    if digits
+        .get(point..)
+        .is_some_and(|f| f.iter().any(|&d| d != b'0'))
+    {
+        return None; // a fraction: rounding it is what a float does
+    }
+    let mut whole: u128 = 0;
+    for k in 0..point {
+        whole = whole * 10 + u128::from(digits.get(k).map_or(0, |d| d - b'0'));
+    }
+    // Casts to a float round to nearest; back to an integer they are exact for these sizes.
+    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+    let held = if single {
+        whole as f32 as u128
+    } else {
+        whole as f64 as u128
+    };
+    (held != whole).then_some((whole, held))
 }
 
 /// Whether a negative JSON number (grammar already checked) is below `i64::MIN`, exactly, on
