@@ -131,22 +131,30 @@ CLI_CASES = {
 }
 
 
+def _stopped_cli_push(
+    emu: Emulator, argv: list[str], monkeypatch: Any, capsys: Any, after_chunks: int = 3
+) -> tuple[list[str], str]:
+    """Runs ``converz push ARGV`` against ``emu`` until it is stopped after ``after_chunks``
+    chunks, as Ctrl-C would; the words of the command its hint gives, and what it said."""
+    monkeypatch.setenv("CONVERZ_BASE_URL", emu.url)
+    monkeypatch.setenv("CONVERZ_API_KEY", emu.api_key)
+    with monkeypatch.context() as patch:
+        patch.setattr("converz._client.progress_bar", _stopping_bar(after_chunks))
+        emu.set_faults(latency=0.1)  # slow enough to stop mid-way
+        assert main(["push", *argv]) == 130
+        emu.set_faults()
+    said = capsys.readouterr().err
+    command = re.search(r"same flags: (converz push .*)$", said.strip())
+    assert command is not None, said
+    return shlex.split(command.group(1)), said
+
+
 @pytest.mark.parametrize("kind", list(CLI_CASES))
 def test_the_cli_hint_repeats_the_flags_and_the_resume_matches(kind, tmp_path, monkeypatch, capsys):
     flags = [*CLI_CASES[kind], "--chunk-rows", "50", "--quiet"]
     with Emulator(calls=CALLS, reps=5, seed=SEED) as emu:
-        monkeypatch.setenv("CONVERZ_BASE_URL", emu.url)
-        monkeypatch.setenv("CONVERZ_API_KEY", emu.api_key)
         path = _write_input(_prepared(emu), tmp_path, kind)
-        with monkeypatch.context() as patch:
-            patch.setattr("converz._client.progress_bar", _stopping_bar(3))
-            emu.set_faults(latency=0.1)
-            assert main(["push", str(path), *flags]) == 130
-            emu.set_faults()
-        said = capsys.readouterr().err
-        command = re.search(r"same flags: (converz push .*)$", said.strip())
-        assert command is not None, said
-        words = shlex.split(command.group(1))
+        words, said = _stopped_cli_push(emu, [str(path), *flags], monkeypatch, capsys)
         for flag in CLI_CASES[kind]:
             assert flag in words, said
         assert emu.api_key not in said
@@ -258,20 +266,12 @@ def test_a_resumed_csv_push_sets_the_empty_strings_of_the_rows_left(tmp_path, mo
         return path
 
     with Emulator(calls=CALLS, reps=5, seed=SEED) as emu:
-        monkeypatch.setenv("CONVERZ_BASE_URL", emu.url)
-        monkeypatch.setenv("CONVERZ_API_KEY", emu.api_key)
         path = write(_prepared(emu), tmp_path)
-        with monkeypatch.context() as patch:
-            patch.setattr("converz._client.progress_bar", _stopping_bar(3))
-            emu.set_faults(latency=0.1)
-            assert main(["push", str(path), "--chunk-rows", "50", "--quiet"]) == 130
-            emu.set_faults()
-        said = capsys.readouterr().err
-        command = re.search(r"same flags: (converz push .*)$", said.strip())
-        assert command is not None, said
+        argv = [str(path), "--chunk-rows", "50", "--quiet"]
+        words, _ = _stopped_cli_push(emu, argv, monkeypatch, capsys)
         left = pl.read_csv(tmp_path / "in.remaining.csv")
         assert 0 < left.height < CALLS and "" in left["note"].to_list()
-        assert main(shlex.split(command.group(1))[1:]) == 0  # the hint, verbatim
+        assert main(words[1:]) == 0  # the hint, verbatim
         resumed = _held(emu)
 
     (tmp_path / "control").mkdir()
@@ -292,18 +292,9 @@ def test_a_resumed_csv_keeps_text_columns_text_without_schema(tmp_path, monkeypa
         return path
 
     with Emulator(calls=CALLS, reps=5, seed=SEED) as emu:
-        monkeypatch.setenv("CONVERZ_BASE_URL", emu.url)
-        monkeypatch.setenv("CONVERZ_API_KEY", emu.api_key)
         path = write(_prepared(emu), tmp_path / "in.csv")
-        with monkeypatch.context() as patch:
-            patch.setattr("converz._client.progress_bar", _stopping_bar(2))
-            emu.set_faults(latency=0.1)
-            assert main(["push", str(path), "--chunk-rows", "50", "--quiet"]) == 130
-            emu.set_faults()
-        said = capsys.readouterr().err
-        command = re.search(r"same flags: (converz push .*)$", said.strip())
-        assert command is not None, said
-        words = shlex.split(command.group(1))
+        argv = [str(path), "--chunk-rows", "50", "--quiet"]
+        words, _ = _stopped_cli_push(emu, argv, monkeypatch, capsys, after_chunks=2)
         assert "code:string" in words and "tag:string" in words, words
         assert main(words[1:]) == 0  # the hint, verbatim
         got = emu.client(progress=False).calls(metric=["code", "tag"]).to_polars()
