@@ -307,3 +307,34 @@ def test_a_resumed_csv_keeps_text_columns_text_without_schema(tmp_path, monkeypa
         push_file(client, write(_prepared(control), tmp_path / "control.csv"), chunk_rows=50)
         expected = client.calls(metric=["code", "tag"]).to_polars().sort("call_id")
     assert got.select("call_id", "code", "tag").equals(expected.select("call_id", "code", "tag"))
+
+
+def test_rows_left_go_to_a_temporary_folder_when_the_remaining_file_cannot_be_written(
+    tmp_path, caplog, monkeypatch
+):
+    """``NAME.remaining.EXT`` cannot be written (here a folder has its name): the rows left
+    still go to a file, named in the error with the counts (outside trial 14: only "could not
+    move the finished file" was said, and the rows were nowhere)."""
+    with Emulator(calls=40, reps=5, seed=SEED) as emu:
+        client = emu.client(progress=False, retries=0)
+        ids = client.calls(columns=["call_id"]).to_polars()["call_id"].to_list()
+        path = tmp_path / "in.csv"
+        pl.DataFrame({"call_id": ids, "v": list(range(40))}).write_csv(path)
+        (tmp_path / "in.remaining.csv").mkdir()
+        emu.set_faults(error_rate=1.0)
+        with pytest.raises(converz.PushError) as info:
+            push_file(client, path, chunk_rows=10)
+        emu.set_faults()
+        err = info.value
+        assert err.result.remaining.num_rows == 40
+        written = re.search(r"the 40 rows not applied are in (\S+remaining\.csv)", err.message)
+        assert written is not None, err.message
+        fallback = Path(written.group(1))
+        assert fallback.parent != tmp_path and fallback.is_file()
+        assert any("could not write" in r.getMessage() for r in caplog.records)
+        words = shlex.split(re.search(r"(converz push .*)$", err.hint).group(1))
+        assert words[2] == str(fallback)
+        monkeypatch.setenv("CONVERZ_API_KEY", emu.api_key)
+        assert main(words[1:]) == 0  # the hint, verbatim, pushes the rows left
+        got = emu.client(progress=False).calls(metric=["v"]).to_polars().sort("call_id")
+    assert got["v"].to_list() == list(range(40))

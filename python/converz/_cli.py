@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import logging
 import os
 import shlex
 import signal
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -27,6 +29,8 @@ from converz._remaining import forget as forget_options
 from converz._remaining import record as record_options
 from converz._schema_types import check_schema, parse_schema_text, resolve_type, same_type
 from converz.exceptions import InvalidParameterError
+
+logger = logging.getLogger("converz")
 
 __all__ = ["add_commands", "fetch_to_file", "push_file", "resume_command", "resume_source"]
 
@@ -535,15 +539,31 @@ def _write_remaining(
     Beside it go the options they are to be pushed with (``NAME.remaining.EXT.json``, see
     :mod:`converz._remaining`).
     """
-    from converz import _core
+    from converz import ConverzError
 
     remaining = result.remaining
     out = _remaining_path(path)
-    writer = _core.FileWriter(str(out))
-    writer.write(remaining)
-    writer.finish(remaining)
+    try:
+        _write_rows(out, remaining)
+    except (ConverzError, OSError) as err:
+        # The folder is read-only, full, or the name is taken by a folder: the rows must still
+        # go somewhere (outside trial: the push's counts and rows were lost with this error).
+        fallback = Path(tempfile.mkdtemp(prefix="converz-remaining-")) / out.name
+        _write_rows(fallback, remaining)
+        logger.warning(
+            "could not write %s (%s); the rows not applied are in %s", out, err, fallback
+        )
+        out = fallback
     record_options(out, result.target, schema, options)
     return out
+
+
+def _write_rows(out: Path, rows: Any) -> None:
+    from converz import _core
+
+    writer = _core.FileWriter(str(out))
+    writer.write(rows)
+    writer.finish(rows)
 
 
 def _resume_schema(
