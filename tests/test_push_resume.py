@@ -225,6 +225,18 @@ def test_the_resume_command_is_quoted_for_the_shell_and_parses_back():
     )
 
 
+def test_the_resume_command_parses_back_to_the_same_clear_names(monkeypatch):
+    """Names that start with `-` (outside trial 14: `--clear -x` was an argparse error)."""
+    from converz._cli import resume_command
+
+    names = ["note", "-x", "--y", "a b", "-"]
+    command = resume_command(Path("in.remaining.csv"), None, {"clear": names})
+    seen: dict[str, object] = {}
+    monkeypatch.setattr("converz._cli._push", lambda args: seen.update(clear=args.clear) or 0)
+    assert main(shlex.split(command)[1:]) == 0
+    assert sorted(seen["clear"]) == sorted(names)
+
+
 def test_the_python_hint_is_python_for_any_column_name(monkeypatch):
     """Control characters, quotes and backslashes in a ``clear=`` name are spelled as Python
     spells them (outside trial 14: ``'tab\\u{9}here'`` was a SyntaxError)."""

@@ -165,7 +165,12 @@ def _push_parser(push: argparse.ArgumentParser, formatter: Any) -> None:
     push.add_argument("path", help="a .parquet, .csv, .ndjson/.jsonl or .arrow/.feather file")
     push.add_argument("--to", choices=["calls", "reps"], help="default: from the key column")
     push.add_argument(
-        "--clear", nargs="+", default=[], metavar="COL", help="columns whose nulls clear values"
+        "--clear",
+        nargs="+",
+        action="extend",  # `--clear a --clear=-b` is both (the resume hint writes the second)
+        default=[],
+        metavar="COL",
+        help="columns whose nulls clear values",
     )
     push.add_argument("--dry-run", action="store_true", help="validate and encode, send nothing")
     push.add_argument("--on-duplicate", choices=["error", "last"], default="error")
@@ -624,7 +629,13 @@ def resume_command(
     clear = options.get("clear") or []
     if clear:
         # Last: --clear takes every word after it, so nothing may follow its column names.
-        words += ["--clear", *([clear] if isinstance(clear, str) else clear)]
+        names = [clear] if isinstance(clear, str) else list(clear)
+        # A name starting with `-` would read as a flag: it goes in `--clear=NAME` form
+        # (outside trial: `--clear -x` was an argparse error).
+        words += [f"--clear={name}" for name in names if name.startswith("-")]
+        plain = [name for name in names if not name.startswith("-")]
+        if plain:
+            words += ["--clear", *plain]
     return shlex.join(words)
 
 
