@@ -207,6 +207,19 @@ def test_a_corrupt_file_is_refused_alike_in_every_format(emu, ids, tmp_path, cap
     assert "writing" not in err and "nothing was sent" in err, err
 
 
+@pytest.mark.parametrize(
+    ("encoding", "says"),
+    [("latin-1", "not UTF-8"), ("utf-16", "UTF-16 text"), ("cp1252", "not UTF-8")],
+)
+def test_a_csv_not_in_utf8_is_named_with_how_to_save_it(emu, ids, tmp_path, capsys, encoding, says):
+    """Excel's "CSV" (Windows-1252) and "Unicode Text" files got arrow's bare UTF-8 error
+    (outside trial 14)."""
+    path = tmp_path / "excel.csv"
+    path.write_bytes(f"call_id,name\n{ids[0]},café €\n".encode(encoding, errors="replace"))
+    err = refused(emu, ["push", str(path)], capsys)
+    assert "InvalidParameterError" in err and says in err and "CSV UTF-8" in err, err
+
+
 def test_a_feather_v1_file_is_named_as_such(emu, ids, tmp_path, capsys):
     """arrow says only "does not contain correct footer" (outside trial)."""
     path = tmp_path / "old.feather"

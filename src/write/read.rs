@@ -232,10 +232,17 @@ pub fn read_file(
     // is the file's content.
     let file = File::open(path)?;
     let unreadable = |err: &dyn std::fmt::Display| {
+        let text = err.to_string();
+        let encoding = match format {
+            FileFormat::Csv | FileFormat::Ndjson if text.to_lowercase().contains("utf-8") => {
+                not_utf8(path)
+            }
+            _ => "",
+        };
         Error::invalid(
             "path",
             format!(
-                "cannot read {} as {}: {err}",
+                "cannot read {} as {}: {text}{encoding}",
                 path.display(),
                 format.label()
             ),
@@ -262,6 +269,24 @@ pub fn read_file(
     // leave out as it does for the frame (the batches of a Parquet file do not carry the
     // metadata naming them: only the file's schema does).
     Ok(crate::encode::without_pandas_index(schema, batches))
+}
+
+/// What a text file that is not UTF-8 probably is, from its first bytes, and how to save it
+/// as UTF-8 (outside trial: Excel's "CSV" and "Unicode Text" files got arrow's bare UTF-8
+/// error, with no word of the encoding).
+fn not_utf8(path: &Path) -> &'static str {
+    let mut head = [0_u8; 2];
+    let utf16 = File::open(path)
+        .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut head))
+        .is_ok_and(|()| head == [0xff, 0xfe] || head == [0xfe, 0xff]);
+    if utf16 {
+        "; the file is UTF-16 text (Excel's \"Unicode Text\"), and converz reads UTF-8: save \
+         it as \"CSV UTF-8\" (or convert it: iconv -f UTF-16 -t UTF-8)"
+    } else {
+        "; the file is not UTF-8 (Excel's plain \"CSV\" is Windows-1252 or Latin-1), and \
+         converz reads UTF-8: save it as \"CSV UTF-8\" (or convert it: iconv -f CP1252 -t \
+         UTF-8)"
+    }
 }
 
 /// The given `types`, and text for each [`DOCUMENTED_TEXT`] column of `inferred` given none.
