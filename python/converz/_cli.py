@@ -27,6 +27,7 @@ from converz._query import CallsQuery, ReportQuery, RepsQuery, list_filters, spl
 from converz._remaining import check_options
 from converz._remaining import forget as forget_options
 from converz._remaining import record as record_options
+from converz._remaining import types_of as recorded_types
 from converz._schema_types import check_schema, parse_schema_text, resolve_type, same_type
 from converz.exceptions import InvalidParameterError
 
@@ -537,7 +538,11 @@ _FORMAT_NAMES = {
 
 
 def _write_remaining(
-    path: Path, result: Any, schema: Optional[dict[str, Any]], options: dict[str, Any]
+    path: Path,
+    result: Any,
+    schema: Optional[dict[str, Any]],
+    options: dict[str, Any],
+    types: dict[str, str],
 ) -> Path:
     """Writes the rows not applied to ``NAME.remaining.EXT``; returns that path.
 
@@ -559,7 +564,7 @@ def _write_remaining(
             "could not write %s (%s); the rows not applied are in %s", out, err, fallback
         )
         out = fallback
-    record_options(out, result.target, schema, options)
+    record_options(out, result.target, schema, options, types)
     return out
 
 
@@ -571,25 +576,22 @@ def _write_rows(out: Path, rows: Any) -> None:
     writer.finish(rows)
 
 
-def _resume_schema(
-    path: Path, schema: Optional[dict[str, Any]], remaining: Any
-) -> Optional[dict[str, Any]]:
-    """``schema`` plus ``string`` for each text column of a CSV's rows left to push.
+def _text_types(path: Path, schema: Optional[dict[str, Any]], remaining: Any) -> dict[str, str]:
+    """``string`` for each text column of a CSV's rows left to push that ``schema`` lacks.
 
-    A CSV has no types: its remaining file is inferred afresh, and a column that was text
-    because of a row already applied (``abc`` beside ``00002``) would be read as numbers, its
-    ``NA`` as a missing value (outside trial: the resumed push stored 2 for "00002"). The
-    resume repeats the types the rows were read with instead.
+    A CSV has no types: its remaining file would be inferred afresh, and a column that was
+    text because of a row already applied (``abc`` beside ``00002``) read as numbers, its
+    ``NA`` as a missing value (outside trial: the resumed push stored 2 for "00002"). They are
+    recorded beside the file and read so by any push of it (:func:`converz._remaining.types_of`).
     """
     if path.suffix.lower() != ".csv":
-        return schema
+        return {}
     given = schema or {}
-    text = {
+    return {
         name: "string"
         for name, kind in remaining.schema.items()
         if kind in ("Utf8", "LargeUtf8", "Utf8View") and name not in given
     }
-    return {**given, **text} if text else schema
 
 
 def resume_command(
@@ -704,19 +706,22 @@ def push_file(
 
     path = Path(path)
     check_options(path, schema, options)
-    data = _read_input(path, schema)
+    # A remaining file's rows are read with the types they were read with before (recorded),
+    # under any the push gives.
+    read_schema = {**recorded_types(path), **(schema or {})} or schema
+    data = _read_input(path, read_schema)
     try:
         result = client.push_updates(data, **options)
     except PushError as err:
         remaining = err.result.remaining
         if remaining is None:
             raise
-        resume = _resume_schema(path, schema, remaining)
-        out = _write_remaining(path, err.result, resume, options)
+        types = _text_types(path, schema, remaining)
+        out = _write_remaining(path, err.result, schema, options, types)
         raise PushError(
             f"{err.message}; the {remaining.num_rows:,} rows not applied are in {out}",
             result=err.result,
-            hint=_resume_hint(err, out, resume, options, client.base_url),
+            hint=_resume_hint(err, out, schema, options, client.base_url),
         ) from err
     except BaseException as stop:
         # Ctrl-C or SIGTERM: the core hands what was applied over as the cause; the rows left
@@ -724,13 +729,13 @@ def push_file(
         cause = stop.__cause__
         if isinstance(cause, PushError) and cause.result.remaining is not None:
             remaining = cause.result.remaining
-            resume = _resume_schema(path, schema, remaining)
-            out = _write_remaining(path, cause.result, resume, options)
+            types = _text_types(path, schema, remaining)
+            out = _write_remaining(path, cause.result, schema, options, types)
             stop.__cause__ = PushError(
                 f"{cause.message}; the {remaining.num_rows:,} rows not known to be applied are "
                 f"in {out}",
                 result=cause.result,
-                hint=_resume_hint(cause, out, resume, options, client.base_url),
+                hint=_resume_hint(cause, out, schema, options, client.base_url),
             )
         raise
     leftover = _remaining_path(path)

@@ -19,7 +19,7 @@ from typing import Any, Optional
 from converz._schema_types import check_schema, resolve_type
 from converz.exceptions import InvalidParameterError
 
-__all__ = ["check_options", "forget", "record", "record_path"]
+__all__ = ["check_options", "forget", "record", "record_path", "types_of"]
 
 _KIND = "converz push options"
 _VERSION = 1
@@ -64,14 +64,27 @@ def _options(target: Optional[str], schema: Any, options: dict[str, Any]) -> dic
     return out
 
 
-def record(remaining: Path, target: Optional[str], schema: Any, options: dict[str, Any]) -> Path:
+def record(
+    remaining: Path,
+    target: Optional[str],
+    schema: Any,
+    options: dict[str, Any],
+    types: Optional[dict[str, str]] = None,
+) -> Path:
     """Writes the options ``remaining`` was left with (``target``: the endpoint pushed to).
 
+    ``types`` are the types its rows were read with that the file cannot say itself (a CSV's
+    text columns): a push of it reads them so whatever its options (see :func:`types_of`).
     Written to a temporary name and renamed, so a stopped write never leaves half a record.
     """
     path = record_path(remaining)
     text = json.dumps(
-        {"kind": _KIND, "version": _VERSION, "options": _options(target, schema, options)},
+        {
+            "kind": _KIND,
+            "version": _VERSION,
+            "options": _options(target, schema, options),
+            "types": types or {},
+        },
         indent=1,
     )
     tmp = path.with_name(f".{path.name}.converz-tmp")
@@ -126,6 +139,25 @@ def _recorded(remaining: Path) -> Optional[dict[str, Any]]:
     except InvalidParameterError as err:
         raise _corrupt(remaining, path, f"schema: {err.message}") from err
     return out
+
+
+def types_of(remaining: Path) -> dict[str, str]:
+    """The types ``remaining``'s rows were read with, as recorded; none without a record.
+
+    A CSV column that was text because of a row already applied (``abc`` beside ``00002``)
+    would be inferred afresh as numbers: the push reads it as recorded instead, so a retry
+    with the original options (an Airflow task's) sends what the first push would have.
+    """
+    if not remaining.stem.endswith(".remaining"):
+        return {}
+    try:
+        data = json.loads(record_path(remaining).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError):
+        return {}  # no record, or a corrupt one, which check_options refuses
+    types = data.get("types") if isinstance(data, dict) else None
+    if not isinstance(types, dict):
+        return {}
+    return {str(name): str(kind) for name, kind in types.items()}
 
 
 def _differences(recorded: dict[str, Any], given: dict[str, Any]) -> list[str]:
