@@ -45,6 +45,11 @@ pub enum Error {
     /// The operation was interrupted (Ctrl-C).
     #[error("interrupted")]
     Interrupted,
+    /// A page that kept none of its body met a row the schema-specialised decoder does not
+    /// take ([`FetchDecoder::page_read_again`](crate::decode::FetchDecoder::page_read_again)):
+    /// the pager reads the page again for the reference decoder. Never reaches the caller.
+    #[error("the page is read again for the reference decoder")]
+    ReadAgain,
     #[error(transparent)]
     Arrow(#[from] arrow_schema::ArrowError),
     #[error(transparent)]

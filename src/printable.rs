@@ -1,12 +1,15 @@
 //! Text from a server or a file, made safe for a log line: what a terminal would act on is
 //! escaped. An ANSI escape sequence in an error body would otherwise recolour the terminal or
 //! move its cursor when the log is printed (found by the outside trial); the Python layer
-//! escapes errors and warnings the same way (`converz._printable`).
+//! escapes errors and warnings the same way (`converz._printable`), and both spell an escaped
+//! character as Python does (`\x1b`, `\u202e`): a message passes through both, and showed
+//! `\u{1b}` beside `\x1b` (outside trial 15).
 
 use std::borrow::Cow;
+use std::fmt::Write;
 
-/// `text` with control characters and bidirectional overrides shown as `\u{..}` escapes;
-/// borrowed when there is none (the common case).
+/// `text` with control characters and bidirectional overrides escaped as Python's `repr`
+/// spells them (`\n`, `\x1b`, `\u202e`); borrowed when there is none (the common case).
 pub fn printable(text: &str) -> Cow<'_, str> {
     if !text.chars().any(acted_on) {
         return Cow::Borrowed(text);
@@ -14,12 +17,26 @@ pub fn printable(text: &str) -> Cow<'_, str> {
     let mut out = String::with_capacity(text.len() + 8);
     for c in text.chars() {
         if acted_on(c) {
-            out.extend(c.escape_unicode());
+            escape(c, &mut out);
         } else {
             out.push(c);
         }
     }
     Cow::Owned(out)
+}
+
+/// `c` as Python's `repr` spells it in a string.
+fn escape(c: char, out: &mut String) {
+    let code = u32::from(c);
+    // Writing to a String cannot fail.
+    let _ = match c {
+        '\t' => out.write_str("\\t"),
+        '\n' => out.write_str("\\n"),
+        '\r' => out.write_str("\\r"),
+        _ if code < 0x100 => write!(out, "\\x{code:02x}"),
+        _ if code < 0x1_0000 => write!(out, "\\u{code:04x}"),
+        _ => write!(out, "\\U{code:08x}"),
+    };
 }
 
 /// Control characters (C0, DEL, C1), line and paragraph separators, and the bidirectional
@@ -37,10 +54,17 @@ fn acted_on(c: char) -> bool {
 mod tests {
     use super::printable;
 
+    /// The table `converz._printable`'s tests read too: each side spells a character alike.
     #[test]
-    fn what_a_terminal_acts_on_is_escaped_and_the_rest_kept() {
-        assert_eq!(printable("bad \u{1b}[2Jred"), "bad \\u{1b}[2Jred");
-        assert_eq!(printable("a\u{202e}b\nc"), "a\\u{202e}b\\u{a}c");
+    fn what_a_terminal_acts_on_is_escaped_as_python_spells_it() {
+        let table: serde_json::Value =
+            serde_json::from_str(include_str!("../tests/printable_cases.json")).unwrap();
+        let cases = table["cases"].as_array().unwrap();
+        assert!(cases.len() > 5);
+        for case in cases {
+            let (text, shown) = (case[0].as_str().unwrap(), case[1].as_str().unwrap());
+            assert_eq!(printable(text), shown, "{text:?}");
+        }
         assert!(matches!(
             printable("Café “ok” 😀"),
             std::borrow::Cow::Borrowed(_)

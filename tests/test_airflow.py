@@ -99,7 +99,8 @@ with Emulator(calls=3_000, reps=20, seed=5) as emu:
     got = got.filter(pl.col("call_id").is_in(ids)).sort("call_id")
     out["scores"] = got["qa_score"].to_list()
     out["codes"] = sorted(set(got["code"].to_list()))
-    # New input beside a stale remaining file: the new file is pushed whole, the stale removed.
+    # New input beside a remaining file converz did not write (no record): the new file is
+    # pushed whole, and the other file is left alone (outside trial 15: it was deleted).
     pl.DataFrame({"call_id": ids[:5], "qa_score": 9.0, "code": "9"}).write_csv(remaining)
     pl.DataFrame({"call_id": ids, "qa_score": 1.0, "code": "007"}).write_csv(path)
     stamp = remaining.stat().st_mtime_ns + 10**9  # a clock tick may hold both writes
@@ -143,4 +144,4 @@ def test_push_operator_retry_pushes_only_the_rows_left(tmp_path):
     assert out["codes"] == ["007"]
     fresh = out["try3"]
     assert fresh["pushed"] == str(tmp_path / "scores.csv") and fresh["rows"] == len(ids)
-    assert not out["remaining_after_try3"] and out["scores3"] == [1.0]
+    assert out["remaining_after_try3"] and out["scores3"] == [1.0]

@@ -20,7 +20,7 @@ from polars.testing import assert_frame_equal
 import converz
 from converz.__main__ import main
 from converz._cli import fetch_to_file, push_file, resume_source
-from converz._remaining import record, record_path
+from converz._remaining import identify, record, record_path
 from converz.testing import Emulator
 
 FORMATS = ["parquet", "csv", "ndjson", "jsonl", "arrow", "feather"]
@@ -234,23 +234,26 @@ def test_a_resumed_push_sends_only_the_rows_left_then_removes_their_file(tmp_pat
         assert all(scores[i] == 1.0 for i in ids if i != applied[0])
 
 
-def test_a_file_newer_than_its_remaining_file_is_pushed_whole_and_the_stale_file_removed(
+def test_a_remaining_file_stands_in_for_its_input_whatever_the_times_and_goes_once_pushed_whole(
     tmp_path, monkeypatch, capsys
 ):
+    """The input's bytes decide, not the files' times (outside trial 15: a new input older
+    than a stale remaining file was never pushed; tests/test_remaining_ownership.py)."""
     with Emulator(calls=1_000, reps=10, seed=5) as emu:
         ids = _ids(emu, 300)
         path = tmp_path / "scores.parquet"
         remaining = tmp_path / "scores.remaining.parquet"
-        pl.DataFrame({"call_id": ids[:10], "qa_score": 9.0}).write_parquet(remaining)
-        # Its options, recorded with it by the push that left it: other than this push's.
-        record(remaining, "calls", None, {"clear": ["qa_score"]})
         pl.DataFrame({"call_id": ids, "qa_score": 1.0}).write_parquet(path)
+        pl.DataFrame({"call_id": ids[:10], "qa_score": 9.0}).write_parquet(remaining)
+        # Its options and input, recorded with it by the push that left it: options other
+        # than this push's.
+        record(remaining, "calls", None, {"clear": ["qa_score"]}, source=identify(path))
         stamp = remaining.stat().st_mtime_ns
-        os.utime(remaining, ns=(stamp - 10**9, stamp - 10**9))  # written before the new input
-        assert resume_source(path) == path
-        os.utime(remaining, ns=(stamp + 10**9, stamp + 10**9))
-        assert resume_source(path) == remaining
-        # The command pushes the file it is given; a complete push removes the remaining file.
+        for moved in (-(10**9), 10**9):  # written before or after the input: the same
+            os.utime(remaining, ns=(stamp + moved, stamp + moved))
+            assert resume_source(path) == remaining
+        # The command pushes the file it is given; a complete push of the same bytes removes
+        # the remaining file (its rows were in it).
         monkeypatch.setenv("CONVERZ_BASE_URL", emu.url)
         monkeypatch.setenv("CONVERZ_API_KEY", emu.api_key)
         assert main(["push", str(path), "--dry-run", "-q"]) == 0
@@ -258,7 +261,7 @@ def test_a_file_newer_than_its_remaining_file_is_pushed_whole_and_the_stale_file
         assert main(["push", str(path), "-q"]) == 0
         assert not remaining.exists() and not record_path(remaining).exists()
         err = capsys.readouterr().err
-        assert f"removed {remaining} (left by an earlier push; scores.parquet was pushed" in err
+        assert f"removed {remaining} (left by an earlier push of scores.parquet, now pushed" in err
         got = emu.client(progress=False).calls(metric=["qa_score"]).to_polars()
         assert got.filter(pl.col("qa_score") == 1.0)["call_id"].sort().to_list() == ids
 
@@ -617,3 +620,27 @@ def test_push_reads_other_writers_default_files_and_leaves_the_pandas_index_out(
         assert "__index_level_0__" not in got.columns
         scored = got.filter(pl.col("qa_score") == 0.5)["call_id"].sort().to_list()
         assert scored == sorted(frame["call_id"].tolist())
+
+
+@pytest.mark.parametrize(
+    ("key", "then"),
+    [
+        # Text, or a whole number beyond int64: no call's; --schema then names the value.
+        ("99999999999999999999", "'99999999999999999999'"),
+        ("abc", "'abc'"),
+    ],
+)
+def test_a_file_key_column_that_is_text_is_told_its_value_is_no_calls(
+    env, tmp_path, capsys, key, then
+):
+    """Outside trial 15: a 20-digit key was told ``--schema call_id:int64``, as if a cast
+    would do; the message now says such a value is no call's, and that flag names it."""
+    path = tmp_path / "keys.csv"
+    path.write_text(f"call_id,x\n1000,1\n{key},2\n", encoding="utf-8")
+    assert main(["push", str(path), "--dry-run", "-q"]) == 1
+    said = capsys.readouterr().err
+    assert "some value is not a whole number within int64" in said, said
+    assert "which no call_id is: fix or drop that row" in said
+    assert main(["push", str(path), "--dry-run", "-q", "--schema", "call_id:int64"]) == 1
+    said = capsys.readouterr().err
+    assert then in said and "line 3" in said, said

@@ -47,7 +47,7 @@ def test_a_fetched_csv_pushed_back_sets_its_empty_strings_and_clears_its_nulls(
         # Stdout is written by the same writer.
         assert main([*argv, "-"]) == 0
         lines = capsysbinary.readouterr().out.decode().splitlines()
-        assert lines[:4] == ["call_id,note", f'{ids[0]},""', f"{ids[1]},", f"{ids[2]},n2"]
+        assert lines[:4] == ["call_id,note", f'{ids[0]},""', f"{ids[1]},", f'{ids[2]},"n2"']
 
         # Every note changed, then the file pushed back (nulls clearing) restores them exactly.
         client.push_updates(pl.DataFrame({"call_id": ids, "note": ["changed"] * len(ids)}))

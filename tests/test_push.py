@@ -191,6 +191,12 @@ def test_not_found_and_strict(write_emulator):
             {"to": "reps"},
             r'df\["rep_id"\]\.astype\(str\) in pandas, pl.col\("rep_id"\)',
         ),
+        # Ids held as text in a frame: a cast fixes them.
+        (
+            pl.DataFrame({"call_id": ["1", "2"], "a": [1, 2]}),
+            {},
+            r'ids held as text are cast with pl.col\("call_id"\)\.cast\(pl.Int64\) in polars',
+        ),
         # A key beyond the API's 64-bit integers (it was reported as a null key).
         (
             pa.table({"call_id": pa.array([7, 2**63], pa.uint64()), "a": [1, 2]}),

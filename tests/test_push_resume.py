@@ -145,7 +145,7 @@ def _stopped_cli_push(
         assert main(["push", *argv]) == 130
         emu.set_faults()
     said = capsys.readouterr().err
-    command = re.search(r"same flags: (converz push .*)$", said.strip())
+    command = re.search(r"same flags: (converz push .*?) \(in Python: ", said.strip())
     assert command is not None, said
     return shlex.split(command.group(1)), said
 
@@ -293,10 +293,15 @@ def test_a_resumed_csv_push_sets_the_empty_strings_of_the_rows_left(tmp_path, mo
     assert resumed.equals(expected)
 
 
-def test_a_resumed_csv_keeps_text_columns_text_without_schema(tmp_path, monkeypatch, capsys):
+@pytest.mark.parametrize("record", ["kept", "deleted", "moved"])
+def test_a_resumed_csv_keeps_text_columns_text_without_schema(
+    record, tmp_path, monkeypatch, capsys
+):
     """A CSV column is text because of rows already applied (``abc``); the rows left are
     ``00002``-like and ``NA``: resumed verbatim, they stay text (outside trial 14: the
-    remaining file was inferred afresh, so "00002" was stored as 2 and "NA" left unchanged)."""
+    remaining file was inferred afresh, so "00002" was stored as 2 and "NA" left unchanged).
+    The hint itself carries their types, so it is enough without the record too: deleted, or
+    the file moved to another folder (outside trial 15: "00050" was pushed as 50)."""
 
     def write(ids: list[int], path: Path) -> Path:
         codes = ["abc" if i < 50 else f"{i:05d}" for i in range(len(ids))]
@@ -308,12 +313,22 @@ def test_a_resumed_csv_keeps_text_columns_text_without_schema(tmp_path, monkeypa
         path = write(_prepared(emu), tmp_path / "in.csv")
         argv = [str(path), "--chunk-rows", "50", "--quiet"]
         words, _ = _stopped_cli_push(emu, argv, monkeypatch, capsys, after_chunks=2)
-        # The types the rows were read with travel in the record, not in the options: a retry
-        # with the original options (an Airflow task's) is taken and reads them so too.
-        assert "code:string" not in words, words
-        record = json.loads((tmp_path / "in.remaining.csv.json").read_text())
-        assert record["types"] == {"code": "string", "tag": "string"}
+        assert words[5:9] == ["--schema", "code:string", "--schema", "tag:string"], words
+        remaining = tmp_path / "in.remaining.csv"
+        record_file = tmp_path / "in.remaining.csv.json"
+        assert json.loads(record_file.read_text())["types"] == {
+            "code": "string",
+            "tag": "string",
+        }
+        if record == "deleted":
+            record_file.unlink()
+        elif record == "moved":
+            (tmp_path / "elsewhere").mkdir()
+            remaining = remaining.rename(tmp_path / "elsewhere" / remaining.name)
+            words[2] = str(remaining)
         assert main(words[1:]) == 0  # the hint, verbatim
+        # Without its record the file is the user's: kept, saying so.
+        assert remaining.exists() == (record != "kept"), capsys.readouterr().err
         got = emu.client(progress=False).calls(metric=["code", "tag"]).to_polars()
     got = got.sort("call_id")
     assert got["code"].to_list()[-1] == f"{CALLS - 1:05d}"
@@ -349,7 +364,7 @@ def test_rows_left_go_to_a_temporary_folder_when_the_remaining_file_cannot_be_wr
         fallback = Path(written.group(1))
         assert fallback.parent != tmp_path and fallback.is_file()
         assert any("could not write" in r.getMessage() for r in caplog.records)
-        words = shlex.split(re.search(r"(converz push .*)$", err.hint).group(1))
+        words = shlex.split(re.search(r"(converz push .*?) \(in Python: ", err.hint).group(1))
         assert words[2] == str(fallback)
         monkeypatch.setenv("CONVERZ_API_KEY", emu.api_key)
         assert main(words[1:]) == 0  # the hint, verbatim, pushes the rows left

@@ -68,9 +68,11 @@ def test_pushed_by_hand_without_its_flags_it_is_refused_naming_them_then_works_w
     before = _held(emu)
     assert main(["push", str(remaining), "--quiet"]) == 1
     said = capsys.readouterr().err
-    assert "InvalidParameterError" in said and "schema (left with {'code': 'string'}" in said
-    assert "clear (left with ['note'], given [])" in said
-    assert "(in Python or the Airflow operator: to='calls', schema={'code': 'string'}" in said
+    assert "InvalidParameterError" in said and "clear (left with ['note'], given [])" in said
+    # Not schema: its rows are read with the recorded text types (code among them) anyway.
+    assert "schema (left with" not in said
+    call = f"client.push_file({str(remaining)!r}, to='calls', schema={{'code': 'string'}}"
+    assert f"(in Python: {call}, clear=['note'], chunk_rows=50)" in said
     assert emu.api_key not in said
     assert _held(emu).equals(before)  # nothing was sent
     command = re.search(r"left with: (converz push .*?) \(in Python", said)
@@ -103,11 +105,13 @@ def test_a_corrupt_record_is_refused_saying_what_to_do(stopped, capsys):
     assert main(["push", str(remaining), *FLAGS, "--quiet"]) == 1
     said = capsys.readouterr().err
     assert f"cannot read the push options recorded for {remaining}" in said
-    assert f"after removing {record_path(remaining)}" in said
+    assert f"move {record_path(remaining)} aside, then run the resume hint" in said
     assert _held(emu).equals(before)
     record_path(remaining).unlink()  # as the hint says
     assert main(["push", str(remaining), *FLAGS, "--quiet"]) == 0
-    assert not remaining.exists()
+    # Without its record it is not converz's file: pushed as any file, and kept.
+    assert "pushed as an ordinary file, and kept" in capsys.readouterr().err
+    assert remaining.exists()
 
 
 @pytest.mark.parametrize(
@@ -115,7 +119,7 @@ def test_a_corrupt_record_is_refused_saying_what_to_do(stopped, capsys):
     [
         ("not json", "Expecting value"),
         ('{"kind": "x", "version": 1, "options": {}}', "not a record converz wrote"),
-        ('{"kind": "converz push options", "version": 9, "options": {}}', "version 9, not 1"),
+        ('{"kind": "converz push options", "version": 9, "options": {}}', "version 9, not 2"),
         ('{"kind": "converz push options", "version": 1, "options": {"clear": "a"}}', "clear"),
         (
             '{"kind": "converz push options", "version": 1, "options": {"schema": {"a": "z"}}}',
@@ -129,7 +133,7 @@ def test_each_kind_of_corrupt_record_is_named(tmp_path, text, says):
     record_path(remaining).write_text(text, encoding="utf-8")
     with pytest.raises(converz.InvalidParameterError) as info:
         check_options(remaining, None, {})
-    assert says in info.value.message and "nothing was sent" in info.value.hint
+    assert says in info.value.message and "Nothing was sent" in info.value.hint
 
 
 @pytest.mark.parametrize(
@@ -220,3 +224,20 @@ def test_the_airflow_operator_refuses_a_remaining_file_left_with_other_options(
     assert out["pushed"] == str(remaining)
     assert not remaining.exists() and not record_path(remaining).exists()
     assert _held(emu)["note"].null_count() == CALLS
+
+
+def test_the_record_is_read_once_per_push_of_its_file(stopped, monkeypatch):
+    """Its options (checked) and its types (read with) came from two reads and parses of it."""
+    _, remaining = stopped
+    reads: list[Path] = []
+    read_text = Path.read_text
+
+    def counted(self: Path, *args: Any, **kwargs: Any) -> str:
+        if self == record_path(remaining):
+            reads.append(self)
+        return read_text(self, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "read_text", counted)
+    assert main(["push", str(remaining), *FLAGS, "--chunk-rows", "50", "--quiet"]) == 0
+    assert len(reads) == 1
+    assert not remaining.exists()

@@ -389,3 +389,19 @@ def test_a_filter_value_given_twice_or_reordered_is_the_same_dataset(emu, tmp_pa
     again = sync_calls(client, tmp_path, start_date=START, campaign=["support", "sales", "sales"])
     assert not again.full_refresh and again.watermark == first.watermark
     same(dataset(tmp_path, "parquet"), api(client, campaign=["sales", "support"]))
+
+
+def test_the_repr_shows_a_long_list_of_days_as_its_count_and_range():
+    """Outside trial 15: a year's sync printed 365 ``datetime.date(...)`` entries."""
+    import datetime as dt
+
+    from converz._sync import SyncResult
+
+    year = tuple(dt.date(2025, 1, 1) + dt.timedelta(days=i) for i in range(365))
+    few = year[:2]
+    result = SyncResult("d", "parquet", 10, year[0], year, few, None, False)
+    shown = repr(result)
+    assert "partitions_written=<365 days: 2025-01-01 .. 2025-12-31>" in shown
+    assert f"partitions_deleted={few!r}" in shown  # a few are listed as they are
+    assert shown.startswith("SyncResult(path='d', format='parquet', rows=10, ")
+    assert shown.count("datetime.date") == 3

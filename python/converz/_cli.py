@@ -23,17 +23,26 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Callable, Optional, Union
 
+from converz._printable import printable
+from converz._progress import PROGRESS_RECORD, _Log
 from converz._query import CallsQuery, ReportQuery, RepsQuery, list_filters, split_commas
-from converz._remaining import check_options
+from converz._remaining import Record, check_options, identify, record_path, same_input
 from converz._remaining import forget as forget_options
+from converz._remaining import load as load_record
 from converz._remaining import record as record_options
-from converz._remaining import types_of as recorded_types
 from converz._schema_types import check_schema, parse_schema_text, resolve_type, same_type
 from converz.exceptions import InvalidParameterError
 
 logger = logging.getLogger("converz")
 
-__all__ = ["add_commands", "fetch_to_file", "push_file", "resume_command", "resume_source"]
+__all__ = [
+    "add_commands",
+    "fetch_to_file",
+    "push_file",
+    "python_call",
+    "resume_command",
+    "resume_source",
+]
 
 _LIST: dict[str, Any] = {"action": "append", "metavar": "VALUE"}
 
@@ -73,7 +82,9 @@ not applied are written next to the input as NAME.remaining.EXT; push that file 
 flags to resume (the error's hint spells the command). The flags are recorded beside it
 (NAME.remaining.EXT.json): a push of it with flags that would send other values is refused.
 A complete push removes NAME.remaining.EXT and its .json (pushed itself, or beside NAME.EXT
-pushed whole)."""
+pushed whole when NAME.EXT holds the bytes its rows came from). A NAME.remaining.EXT without
+its .json is not converz's: pushed as any file, never removed or written over.
+A column name may hold ':' (--schema r:x:string is column r:x)."""
 
 _SYNC_EXAMPLES = """examples:
   converz sync calls data/calls --start-date 2025-01-01 --campaign sales
@@ -289,7 +300,7 @@ def _guard(run: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Names
 
     def guarded(args: argparse.Namespace) -> int:
         try:
-            with _sigterm_as_interrupt():
+            with _sigterm_as_interrupt(), _progress_lines(args):
                 return run(args)
         except _Terminated as err:
             print(f"converz: terminated{_stopped_detail(err)}", file=sys.stderr)
@@ -305,6 +316,31 @@ def _guard(run: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Names
             return 1
 
     return guarded
+
+
+@contextlib.contextmanager
+def _progress_lines(args: argparse.Namespace) -> Iterator[None]:
+    """When stderr is not a terminal (cron, a CI or Airflow log), the 30 s progress lines on it.
+
+    A terminal has the progress line instead; ``--quiet`` has neither. Only those INFO lines
+    are shown, and warnings as Python shows them without a handler.
+    """
+    if getattr(args, "quiet", False) or sys.stderr.isatty():
+        yield
+        return
+    handler = logging.StreamHandler(sys.stderr)
+    handler.addFilter(
+        lambda record: getattr(record, PROGRESS_RECORD, False) or record.levelno >= logging.WARNING
+    )
+    level = logger.level
+    logger.addHandler(handler)
+    if logger.getEffectiveLevel() > logging.INFO:
+        logger.setLevel(logging.INFO)
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
 
 
 def _client(args: argparse.Namespace) -> Any:
@@ -412,16 +448,26 @@ def fetch_to_file(
 
     _check_output(Path(path))
     writer = _core.FileWriter(str(path))
+    # The INFO line every LOG_EVERY_SECONDS an eager fetch logs, so an Airflow or cron log
+    # shows a long fetch to a file moving (outside trial: 43 s without a line).
+    log = _Log(f"fetch {resource}", "pages", None, sized=False)
+    rows = pages = 0
     try:
         for page in _pages(client, resource, query):
             writer.write(page)
+            rows, pages = rows + page.num_rows, pages + 1
+            log(rows, pages, 0, 0)
             if on_page is not None:
                 on_page(page.num_rows)
     except BaseException:
         writer.abort()
         raise
-    rows, _ = writer.finish()
-    return int(rows)
+    written, _ = writer.finish()
+    # The stream's warnings said what the fetch decoded; these say what the file holds of a
+    # column that turned to text late (earlier values as their first type prints them).
+    for note in writer.notes:
+        logger.warning("%s: %s", path, note)
+    return int(written)
 
 
 def _fetch_query(args: argparse.Namespace) -> dict[str, Any]:
@@ -471,28 +517,49 @@ def _fetch(args: argparse.Namespace) -> int:
     return 0
 
 
-def _remaining_path(path: Path) -> Path:
-    stem = path.stem if path.stem.endswith(".remaining") else f"{path.stem}.remaining"
-    return path.with_name(stem + path.suffix)
+def _remaining_path(path: Path, own: bool = False) -> Path:
+    """Where the rows of ``path`` not applied go: ``NAME.remaining.EXT`` beside it.
+
+    ``own``: ``path`` is itself a remaining file converz wrote (it has a record), rewritten in
+    place with what is still left. Any other file, ``q3.remaining.csv`` included, is the user's
+    and never written over: its rows go to ``q3.remaining.remaining.csv``.
+    """
+    return path if own else path.with_name(f"{path.stem}.remaining{path.suffix}")
 
 
 def resume_source(path: Union[str, Path]) -> Path:
-    """The file a resuming push sends: ``NAME.remaining.EXT`` when it is newer than ``path``.
+    """The file a resuming push sends: ``NAME.remaining.EXT`` while it holds ``path``'s rows.
 
-    A push that did not apply every row leaves those rows in ``NAME.remaining.EXT``, written
-    after ``path`` was read, so while it is the newer file it holds what is left to send. A
-    ``path`` newer than it was replaced since (new input): ``path`` itself is sent, and the
-    stale file is removed once that push is complete (see :func:`push_file`).
+    A push that did not apply every row leaves those rows in ``NAME.remaining.EXT`` and records
+    beside it which input they came from (its bytes' SHA-256). While ``path`` is still that
+    input, the remaining file is what is left to send. A ``path`` with other bytes is new input,
+    whatever the files' times say (a copy made with ``cp -p`` keeps an older one): ``path`` is
+    sent, and the stale file is kept, with a warning (its rows were never applied). A
+    ``NAME.remaining.EXT`` without a record is the user's own file, never taken.
     """
     path = Path(path)
     leftover = _remaining_path(path)
-    newer = (
-        leftover != path
-        and leftover.is_file()
-        and path.is_file()  # a missing input is reported by the push, not guessed around
-        and leftover.stat().st_mtime_ns > path.stat().st_mtime_ns
-    )
-    return leftover if newer else path
+    if not (leftover.is_file() and path.is_file()):  # a missing input is the push's to report
+        return path
+    try:
+        found = load_record(leftover)
+    except InvalidParameterError as err:
+        logger.warning("%s is not resumed from, %s is pushed: %s", leftover, path, err.message)
+        return path
+    if found is None:
+        return path  # not converz's: the user's own file, left alone
+    if not same_input(found.source, path):
+        logger.warning(
+            "%s holds rows an earlier push of another %s did not apply (the input has changed "
+            "since, see %s): %s is pushed and that file is kept; push it (with its resume "
+            "hint) or remove it",
+            leftover,
+            path.name,
+            record_path(leftover),
+            path,
+        )
+        return path
+    return leftover
 
 
 def _read_input(path: Path, schema: Optional[dict[str, Any]]) -> Any:
@@ -542,30 +609,61 @@ def _write_remaining(
     result: Any,
     schema: Optional[dict[str, Any]],
     options: dict[str, Any],
-    types: dict[str, str],
-) -> Path:
-    """Writes the rows not applied to ``NAME.remaining.EXT``; returns that path.
+    own: Optional[Record],
+    before: Optional[os.stat_result],
+) -> tuple[Path, dict[str, str]]:
+    """Writes the rows not applied to ``NAME.remaining.EXT``; returns it and its text types.
 
-    Beside it go the options they are to be pushed with (``NAME.remaining.EXT.json``, see
-    :mod:`converz._remaining`).
+    Beside it go the options they are to be pushed with, the types of a CSV's text columns
+    and the input they came from (``NAME.remaining.EXT.json``, see :mod:`converz._remaining`):
+    ``own``'s input when ``path`` is itself a remaining file, else ``path`` as it was read
+    (``before``: its stat then).
     """
     from converz import ConverzError
 
     remaining = result.remaining
-    out = _remaining_path(path)
+    out = _remaining_path(path, own is not None)
+    source = own.source if own is not None else identify(path, before)
     try:
+        if own is None:
+            _check_replaceable(out, path)
         _write_rows(out, remaining)
     except (ConverzError, OSError) as err:
-        # The folder is read-only, full, or the name is taken by a folder: the rows must still
-        # go somewhere (outside trial: the push's counts and rows were lost with this error).
+        # The folder is read-only, full, or the name is taken by a folder or a file that is
+        # not converz's: the rows must still go somewhere (outside trial: the push's counts
+        # and rows were lost with this error).
         fallback = Path(tempfile.mkdtemp(prefix="converz-remaining-")) / out.name
         _write_rows(fallback, remaining)
         logger.warning(
             "could not write %s (%s); the rows not applied are in %s", out, err, fallback
         )
         out = fallback
-    record_options(out, result.target, schema, options, types)
-    return out
+    types = _text_types(path, schema, remaining)
+    record_options(out, result.target, schema, options, types, source)
+    return out, types
+
+
+def _check_replaceable(out: Path, path: Path) -> None:
+    """Refuses (``FileExistsError``) to write over a file at ``out`` converz did not write.
+
+    The user's own ``inventory.remaining.csv`` beside a pushed ``inventory.csv`` is kept, and
+    the rows go to a temporary folder instead. One converz left for another input holds rows
+    never applied: replaced, with a warning.
+    """
+    if not out.exists():
+        return
+    try:
+        found = load_record(out)
+    except InvalidParameterError:
+        found = None
+    if found is None:
+        raise FileExistsError(f"{out} exists and is not a remaining file converz wrote")
+    if not same_input(found.source, path):
+        logger.warning(
+            "replacing %s, which held rows an earlier push of another %s did not apply",
+            out,
+            path.name,
+        )
 
 
 def _write_rows(out: Path, rows: Any) -> None:
@@ -582,16 +680,59 @@ def _text_types(path: Path, schema: Optional[dict[str, Any]], remaining: Any) ->
     A CSV has no types: its remaining file would be inferred afresh, and a column that was
     text because of a row already applied (``abc`` beside ``00002``) read as numbers, its
     ``NA`` as a missing value (outside trial: the resumed push stored 2 for "00002"). They are
-    recorded beside the file and read so by any push of it (:func:`converz._remaining.types_of`).
+    recorded beside the file and read so by any push of it
+    (:func:`converz._remaining.check_options` returns them).
     """
     if path.suffix.lower() != ".csv":
         return {}
-    given = schema or {}
+    # Columns the push's schema made text too: a resumed push given that schema (the resume
+    # hint's, which repeats these types) leaves a record a retry without it still matches.
     return {
         name: "string"
         for name, kind in remaining.schema.items()
-        if kind in ("Utf8", "LargeUtf8", "Utf8View") and name not in given
+        if kind in ("Utf8", "LargeUtf8", "Utf8View")
     }
+
+
+def _shell_word(word: str) -> str:
+    r"""``word`` quoted for bash, so the command runs as printed.
+
+    shlex's single quotes keep every character as it is, but an error shows a control
+    character, a bidirectional override or a line separator escaped (a terminal would act on
+    it), and ``'tab\there'`` run from the screen names another file (outside trial). Such a
+    word goes in bash's ``$'...'``, which reads those escapes back: ``\t``, ``\n``, and
+    ``\xHH`` for each UTF-8 byte of the others (or the byte a file name held that is not UTF-8,
+    a surrogate to Python).
+    """
+    if printable(word) == word:
+        return shlex.quote(word)
+    out = []
+    for ch in word:
+        code = ord(ch)
+        if ch in "\\'":
+            out.append("\\" + ch)
+        elif ch in _NAMED_ESCAPES:
+            out.append(_NAMED_ESCAPES[ch])
+        elif printable(ch) == ch:
+            out.append(ch)
+        elif 0xDC80 <= code <= 0xDCFF:
+            out.append(f"\\x{code - 0xDC00:02x}")
+        else:
+            # Its UTF-8 bytes: bash reads \u escapes only in a UTF-8 locale, \x in any.
+            out.extend(f"\\x{byte:02x}" for byte in ch.encode("utf-8"))
+    return "$'" + "".join(out) + "'"
+
+
+_NAMED_ESCAPES = {"\t": "\\t", "\n": "\\n", "\r": "\\r"}
+
+
+def _flag_value(flag: str, value: str) -> list[str]:
+    """``--flag VALUE``, or ``--flag=VALUE`` when VALUE starts with ``-``.
+
+    argparse would take such a value for a flag (outside trial: ``--schema -x:string`` was a
+    usage error).
+    """
+    return [f"{flag}={value}"] if value.startswith("-") else [flag, value]
 
 
 def resume_command(
@@ -605,40 +746,81 @@ def resume_command(
 
     Every option that changes what is sent or how is repeated: without ``--clear`` the nulls
     left to clear would mean "leave unchanged", without ``--schema`` a CSV's ``00123`` would be
-    read as 123, without ``--timezone`` times would be converted to UTC. ``base_url`` (the
-    tenant the push went to) is repeated as ``--base-url``: without it the command goes to
-    whatever ``CONVERZ_BASE_URL`` says in the shell it is run from (outside trial: another
-    tenant's). The key never is. Quoted for a POSIX shell.
+    read as 123 (``schema`` holds the text columns its rows were read with too, so the command
+    alone reads them so, without the record), without ``--timezone`` times would be converted
+    to UTC. ``base_url`` (the tenant the push went to) is repeated as ``--base-url``: without
+    it the command goes to whatever ``CONVERZ_BASE_URL`` says in the shell it is run from
+    (outside trial: another tenant's). The key never is. Quoted for bash (a word with a
+    control character in ``$'...'``; any POSIX shell otherwise).
     """
     words = ["converz", "push", str(path)]
     if base_url is not None:
         words += ["--base-url", base_url]
     if options.get("to") is not None:
         words += ["--to", options["to"]]
-    for name, kind in (schema or {}).items():
-        # A pyarrow or polars type (from Python) by its schema= name ("timestamp[ms]"): the
-        # core's name for it can hold a comma, which --schema would split on.
-        spelled = kind if isinstance(kind, str) else resolve_type(name, kind).name
-        words += ["--schema", f"{name}:{spelled}"]
+    for name, kind in _spelled(schema).items():
+        words += _flag_value("--schema", f"{name}:{kind}")
     if options.get("timezone") is not None:
-        words += ["--timezone", options["timezone"]]
+        words += _flag_value("--timezone", options["timezone"])
     if options.get("on_duplicate", "error") != "error":
         words += ["--on-duplicate", options["on_duplicate"]]
     if options.get("chunk_rows", _DEFAULT_CHUNK_ROWS) != _DEFAULT_CHUNK_ROWS:
         words += ["--chunk-rows", str(options["chunk_rows"])]
     if options.get("strict"):
         words.append("--strict")
-    clear = options.get("clear") or []
+    clear = _clear_names(options.get("clear"))
     if clear:
         # Last: --clear takes every word after it, so nothing may follow its column names.
-        names = [clear] if isinstance(clear, str) else list(clear)
         # A name starting with `-` would read as a flag: it goes in `--clear=NAME` form
         # (outside trial: `--clear -x` was an argparse error).
-        words += [f"--clear={name}" for name in names if name.startswith("-")]
-        plain = [name for name in names if not name.startswith("-")]
+        words += [f"--clear={name}" for name in clear if name.startswith("-")]
+        plain = [name for name in clear if not name.startswith("-")]
         if plain:
             words += ["--clear", *plain]
-    return shlex.join(words)
+    return " ".join(_shell_word(word) for word in words)
+
+
+def _spelled(schema: Optional[dict[str, Any]]) -> dict[str, str]:
+    """``schema`` by ``schema=`` names.
+
+    A pyarrow or polars type (from Python) by its name ("timestamp[ms]"): the core's name for
+    it can hold a comma, which --schema would split on.
+    """
+    return {
+        name: kind if isinstance(kind, str) else resolve_type(name, kind).name
+        for name, kind in (schema or {}).items()
+    }
+
+
+def _clear_names(clear: Any) -> list[str]:
+    return [clear] if isinstance(clear, str) else list(clear or [])
+
+
+def python_call(
+    path: Union[str, Path], schema: Optional[dict[str, Any]], options: dict[str, Any]
+) -> str:
+    """:meth:`converz.Client.push_file` sending ``path`` as :func:`resume_command` does.
+
+    Python literals (``repr``), so any name or path is valid Python as printed.
+    """
+    words = [repr(str(path))]
+    if options.get("to") is not None:
+        words.append(f"to={options['to']!r}")
+    spelled = _spelled(schema)
+    if spelled:
+        words.append(f"schema={spelled!r}")
+    clear = _clear_names(options.get("clear"))
+    if clear:
+        words.append(f"clear={clear!r}")
+    if options.get("chunk_rows", _DEFAULT_CHUNK_ROWS) != _DEFAULT_CHUNK_ROWS:
+        words.append(f"chunk_rows={options['chunk_rows']!r}")
+    if options.get("on_duplicate", "error") != "error":
+        words.append(f"on_duplicate={options['on_duplicate']!r}")
+    if options.get("timezone") is not None:
+        words.append(f"timezone={options['timezone']!r}")
+    if options.get("strict"):
+        words.append("strict=True")
+    return f"client.push_file({', '.join(words)})"
 
 
 _DEFAULT_CHUNK_ROWS = 100_000
@@ -647,18 +829,22 @@ _DEFAULT_CHUNK_ROWS = 100_000
 def _resume_hint(
     err: Any, out: Path, schema: Optional[dict[str, Any]], options: dict[str, Any], base_url: str
 ) -> str:
-    """Push the rest with the same flags, to the same tenant; after a refused key, fix it first."""
+    """Push the rest with the same flags, to the same tenant; after a refused key, fix it first.
+
+    The command and the Python call, each alone enough (``schema`` holds the text types).
+    """
     from converz import AuthenticationError
 
     command = resume_command(out, schema, options, base_url=base_url)
+    again = f"{command} (in Python: {python_call(out, schema, options)})"
     if isinstance(err.__cause__, AuthenticationError):
         applied = any(chunk.status == "applied" for chunk in err.result.chunks)
         done = "the rest was not applied" if applied else "nothing was applied"
         return (
             f"the API refused the API key ({done}): check CONVERZ_API_KEY, then push the rest: "
-            f"{command}"
+            f"{again}"
         )
-    return f"push them again with the same flags: {command}"
+    return f"push them again with the same flags: {again}"
 
 
 def push_file(
@@ -673,11 +859,13 @@ def push_file(
 
     Rows not applied (a failed or interrupted push) are written to ``NAME.remaining.EXT``
     beside the file (a push of that file rewrites it with what is still left), and the options
-    they are to be sent with to ``NAME.remaining.EXT.json``: a push of ``NAME.remaining.EXT``
-    with options that would send other values (``clear``, ``schema``, ``timezone``, ``to``,
-    ``on_duplicate``, ``strict``) is refused before any request. Once a push is complete,
-    ``NAME.remaining.EXT`` and its options are removed: pushed itself, it is applied; left
-    beside a file that was just pushed whole, its rows were either in that file or are older.
+    they are to be sent with, and the input they came from, to ``NAME.remaining.EXT.json``: a
+    push of ``NAME.remaining.EXT`` with options that would send other values (``clear``,
+    ``schema``, ``timezone``, ``to``, ``on_duplicate``, ``strict``) is refused before any
+    request. Once a push is complete, ``NAME.remaining.EXT`` and its record are removed:
+    pushed itself, it is applied; left beside a file that was just pushed whole and still
+    holds the bytes its rows came from, they were in that file. Only a file with its record is
+    converz's (see :func:`_after_complete`).
 
     Args:
         client: A :class:`converz.Client`.
@@ -705,10 +893,16 @@ def push_file(
     from converz import PushError
 
     path = Path(path)
-    check_options(path, schema, options)
+    own = check_options(path, schema, options)
+    if own is None and path.stem.endswith(".remaining") and on_note is not None:
+        on_note(
+            f"{path} has no converz record beside it ({record_path(path).name}): it is pushed "
+            "as an ordinary file, and kept"
+        )
     # A remaining file's rows are read with the types they were read with before (recorded),
     # under any the push gives.
-    read_schema = {**recorded_types(path), **(schema or {})} or schema
+    read_schema = ({**own.types, **(schema or {})} if own is not None else None) or schema
+    before = _stat(path)
     data = _read_input(path, read_schema)
     try:
         result = client.push_updates(data, **options)
@@ -716,12 +910,11 @@ def push_file(
         remaining = err.result.remaining
         if remaining is None:
             raise
-        types = _text_types(path, schema, remaining)
-        out = _write_remaining(path, err.result, schema, options, types)
+        out, types = _write_remaining(path, err.result, schema, options, own, before)
         raise PushError(
             f"{err.message}; the {remaining.num_rows:,} rows not applied are in {out}",
             result=err.result,
-            hint=_resume_hint(err, out, schema, options, client.base_url),
+            hint=_resume_hint(err, out, {**types, **(schema or {})}, options, client.base_url),
         ) from err
     except BaseException as stop:
         # Ctrl-C or SIGTERM: the core hands what was applied over as the cause; the rows left
@@ -729,28 +922,78 @@ def push_file(
         cause = stop.__cause__
         if isinstance(cause, PushError) and cause.result.remaining is not None:
             remaining = cause.result.remaining
-            types = _text_types(path, schema, remaining)
-            out = _write_remaining(path, cause.result, schema, options, types)
+            out, types = _write_remaining(path, cause.result, schema, options, own, before)
             stop.__cause__ = PushError(
                 f"{cause.message}; the {remaining.num_rows:,} rows not known to be applied are "
                 f"in {out}",
                 result=cause.result,
-                hint=_resume_hint(cause, out, schema, options, client.base_url),
+                hint=_resume_hint(
+                    cause, out, {**types, **(schema or {})}, options, client.base_url
+                ),
             )
         raise
-    leftover = _remaining_path(path)
     if not result.dry_run:
-        forget_options(leftover)
-    if not result.dry_run and leftover.is_file():
-        leftover.unlink()
-        why = (
-            "every row of it is applied"
-            if leftover == path
-            else f"left by an earlier push; {path.name} was pushed whole"
-        )
-        if on_note is not None:
-            on_note(f"removed {leftover} ({why})")
+        _after_complete(path, own, before, on_note)
     return result
+
+
+def _stat(path: Path) -> Optional[os.stat_result]:
+    try:
+        return path.stat()
+    except OSError:
+        return None  # the read names the problem
+
+
+def _after_complete(
+    path: Path,
+    own: Optional[Record],
+    before: Optional[os.stat_result],
+    on_note: Optional[Callable[[str], None]],
+) -> None:
+    """After a complete push of ``path``: the remaining file it was, or one beside it, goes.
+
+    Only a file converz wrote (with its record) is removed: ``path`` itself when it was one
+    (every row of it is applied), or ``NAME.remaining.EXT`` left by a push of these same bytes
+    (its rows were in ``path``, pushed whole). One left by a push of another input holds rows
+    never applied: kept, with a warning.
+    """
+    if own is not None:
+        _remove(path, f"{path} (every row of it is applied)", on_note)
+        return
+    leftover = _remaining_path(path)
+    if not leftover.is_file():
+        return
+    try:
+        found = load_record(leftover)
+    except InvalidParameterError:
+        found = None  # unreadable: not known to be converz's, so left alone
+    if found is None:
+        return
+    # The bytes pushed: ``path`` as read (``before``), unless it changed since.
+    now = _stat(path)
+    unchanged = (
+        now is not None
+        and before is not None
+        and (now.st_size, now.st_mtime_ns) == (before.st_size, before.st_mtime_ns)
+    )
+    if unchanged and same_input(found.source, path):
+        said = f"{leftover} (left by an earlier push of {path.name}, now pushed whole)"
+        _remove(leftover, said, on_note)
+        return
+    logger.warning(
+        "%s holds rows an earlier push of another %s did not apply: kept (push it with its "
+        "resume hint, or remove it and %s)",
+        leftover,
+        path.name,
+        record_path(leftover).name,
+    )
+
+
+def _remove(remaining: Path, said: str, on_note: Optional[Callable[[str], None]]) -> None:
+    forget_options(remaining)
+    remaining.unlink(missing_ok=True)
+    if on_note is not None:
+        on_note(f"removed {said}")
 
 
 def _push(args: argparse.Namespace) -> int:

@@ -694,6 +694,99 @@ class Client:
         logger.info("%s", result)
         return result
 
+    def push_file(
+        self,
+        path: Union[str, os.PathLike[str]],
+        *,
+        to: Optional[Target] = None,
+        schema: Optional[Mapping[str, Any]] = None,
+        clear: Optional[Sequence[str]] = None,
+        chunk_rows: int = 100_000,
+        on_duplicate: Literal["error", "last"] = "error",
+        timezone: Optional[str] = None,
+        dry_run: bool = False,
+        strict: bool = False,
+        progress: Optional[bool] = None,
+    ) -> PushResult:
+        """Push the rows of a file, as ``converz push`` does: :meth:`push_updates` of a file.
+
+        A CSV or NDJSON file's types are inferred, so ``schema=`` gives a column its type
+        instead (``{"code": "string"}`` keeps ``00050`` as text; types as a fetch's ``schema=``
+        spells them); a value its type would change is refused, naming its line. If some
+        chunks fail, or the push is stopped, the rows not applied are written beside the file
+        as ``NAME.remaining.EXT`` with the options they are to be sent with
+        (``NAME.remaining.EXT.json``), and the error's hint is the call that resumes: a push
+        of that file with options that would send other values is refused before any request.
+        A complete push removes a remaining file converz wrote: the one pushed, or one left by
+        an earlier push of these same bytes; never a ``*.remaining.*`` without its record.
+
+        Args:
+            path: A ``.parquet``, ``.csv``, ``.ndjson``/``.jsonl`` or ``.arrow``/``.feather``
+                file.
+            to: ``"calls"`` or ``"reps"``; None infers it from the key column.
+            schema: Types of CSV or NDJSON columns instead of the inferred ones (Parquet and
+                Arrow files carry their own).
+            clear: Columns whose nulls mean "clear this value".
+            chunk_rows: Rows per request, at most 100000.
+            on_duplicate: ``"error"`` refuses repeated keys; ``"last"`` keeps the last row.
+            timezone: The tenant's IANA time zone, for time-zone-aware timestamps.
+            dry_run: Validate and encode everything, send nothing (no file is removed).
+            strict: Raise if the API reports keys it does not know.
+            progress: Override the client's progress setting.
+
+        Returns:
+            A :class:`converz.PushResult`.
+
+        Raises:
+            InvalidParameterError: Before any request: the file is missing or not of its
+                format, a value does not fit its ``schema=`` type, or it is a remaining file
+                whose recorded options differ from these.
+            PushError: Some chunks were not applied; the message names the remaining file,
+                the hint the call (and the command) that pushes it.
+
+        Example:
+            >>> res = client.push_file("codes.csv", schema={"code": "string"})  # doctest: +SKIP
+            >>> # after a PushError, its hint, e.g.:
+            >>> res = client.push_file(  # doctest: +SKIP
+            ...     "codes.remaining.csv", to="calls", schema={"code": "string"}
+            ... )
+        """
+        from converz._cli import push_file
+
+        if not isinstance(path, (str, os.PathLike)):
+            raise wrong_type("path", "a str or path", path)
+        if schema is not None and not isinstance(schema, Mapping):
+            raise wrong_type("schema", "a mapping of column to type, or None", schema)
+        # Before a remaining file's record is compared with them (push_updates checks them
+        # again): a wrong type is named, not a TypeError from the comparison.
+        clear = push_arguments(
+            to,
+            clear,
+            chunk_rows,
+            on_duplicate,
+            timezone,
+            dry_run=dry_run,
+            strict=strict,
+            progress=progress,
+        )
+        return cast(
+            PushResult,
+            push_file(
+                self,
+                os.fspath(path),
+                schema=dict(schema) if schema is not None else None,
+                on_note=logger.info,
+                to=to,
+                clear=clear,
+                chunk_rows=chunk_rows,
+                on_duplicate=on_duplicate,
+                timezone=timezone,
+                dry_run=dry_run,
+                strict=strict,
+                progress=progress,
+            ),
+        )
+
     def update_calls(self, df: Any, **kwargs: Any) -> PushResult:
         """:meth:`push_updates` to conversations (``to="calls"``)."""
         return self.push_updates(df, to="calls", **kwargs)

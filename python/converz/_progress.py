@@ -24,6 +24,10 @@ _DELAY_SECONDS = 0.5
 # How often a running operation logs its counters (INFO).
 LOG_EVERY_SECONDS = 30.0
 
+# The attribute set on those log records, so the CLI can show them alone (see
+# :func:`converz._cli` ``_progress_lines``).
+PROGRESS_RECORD = "converz_progress"
+
 
 def _in_notebook() -> bool:
     shell = sys.modules.get("IPython")
@@ -87,10 +91,13 @@ def _make_tqdm(description: str) -> Any:
 class _Log:
     """Logs the core's counters every :data:`LOG_EVERY_SECONDS`, and passes them on to a bar."""
 
-    def __init__(self, description: str, unit: str, bar: Optional[_Bar]) -> None:
+    def __init__(
+        self, description: str, unit: str, bar: Optional[_Bar], *, sized: bool = True
+    ) -> None:
         self._description = description
         self._unit = unit
         self._bar = bar
+        self._sized = sized  # False: the caller has no byte count (a stream's pages)
         self._started = time.monotonic()
         self._next = self._started + LOG_EVERY_SECONDS
 
@@ -102,14 +109,15 @@ class _Log:
             return
         self._next = now + LOG_EVERY_SECONDS
         logger.info(
-            "%s: %s rows, %d %s, %.0f MB%s so far (%.0f s)",
+            "%s: %s rows, %d %s%s%s so far (%.0f s)",
             self._description,
             f"{rows:,}",
             pages,
             self._unit,
-            nbytes / 1e6,
+            f", {nbytes / 1e6:.0f} MB" if self._sized else "",
             f", {retries} retries" if retries else "",
             now - self._started,
+            extra={PROGRESS_RECORD: True},
         )
 
 

@@ -240,7 +240,8 @@ def check_schema(schema: Any, *, names_only: bool = False) -> dict[str, str]:
 def parse_schema_text(text: str, *, what: str = "schema") -> dict[str, str]:
     """``schema=`` written as text (a command-line flag, a Spark option), not yet checked.
 
-    ``name:type`` pairs separated by commas, types spelled as ``schema=`` takes them.
+    ``name:type`` pairs separated by commas, types spelled as ``schema=`` takes them; a name
+    may hold ``:`` (the pair splits before the type).
 
     Example:
         >>> parse_schema_text("call_id:uint64, code:string")
@@ -249,7 +250,7 @@ def parse_schema_text(text: str, *, what: str = "schema") -> dict[str, str]:
     Raises:
         InvalidParameterError: A pair without ``:`` or with an empty name or type.
     """
-    pairs = [item.split(":", 1) for item in text.split(",") if item.strip()]
+    pairs = [_split_pair(item) for item in text.split(",") if item.strip()]
     if any(len(pair) != 2 or not pair[0].strip() or not pair[1].strip() for pair in pairs):
         raise InvalidParameterError(
             f"{what} is 'name:type,name:type', e.g. 'qa_score:float64'; got {text!r}",
@@ -265,6 +266,20 @@ def parse_schema_text(text: str, *, what: str = "schema") -> dict[str, str]:
             )
         parsed[name] = kind
     return parsed
+
+
+def _split_pair(item: str) -> list[str]:
+    """``name:type`` split at the last ``:`` whose right side names a type.
+
+    So a column name may hold ``:`` (``r:x:string`` is column ``r:x``; outside trial it was
+    column ``r``, type ``x:string``). Without such a ``:``, at the first, so the error names
+    the type given.
+    """
+    at = len(item)
+    while (at := item.rfind(":", 0, at)) > 0:
+        if _key(item[at + 1 :]) in _BY_SPELLING:
+            return [item[:at], item[at + 1 :]]
+    return item.split(":", 1)
 
 
 def same_type(column: str, first: str, second: str) -> bool:

@@ -50,7 +50,22 @@ _FILTERS = ("end_date", *list_filters(CallsQuery))
 _REQUIRED_COLUMNS = ("call_id", "date", "start_time")
 
 
-@dataclasses.dataclass(frozen=True)
+# Days a SyncResult's repr lists one by one; more are shown as their count and range.
+_DAYS_SHOWN = 3
+
+
+class _DayRange:
+    """``<365 days: 2025-01-01 .. 2025-12-31>``, in a repr."""
+
+    def __init__(self, days: tuple[_dt.date, ...]) -> None:
+        self._days = days
+
+    def __repr__(self) -> str:
+        first, last = min(self._days), max(self._days)
+        return f"<{len(self._days)} days: {first.isoformat()} .. {last.isoformat()}>"
+
+
+@dataclasses.dataclass(frozen=True, repr=False)
 class SyncResult:
     """What one sync run did.
 
@@ -73,6 +88,19 @@ class SyncResult:
     partitions_deleted: tuple[_dt.date, ...]
     watermark: Optional[_dt.datetime]
     full_refresh: bool
+
+    def __repr__(self) -> str:
+        """Every field; a long list of days as its count and range.
+
+        Outside trial 15: a year's sync printed 365 ``datetime.date(...)``.
+        """
+        fields = []
+        for field in dataclasses.fields(self):
+            value = getattr(self, field.name)
+            if isinstance(value, tuple) and len(value) > _DAYS_SHOWN:
+                value = _DayRange(value)
+            fields.append(f"{field.name}={value!r}")
+        return f"SyncResult({', '.join(fields)})"
 
     def __str__(self) -> str:
         since = self.fetched_from.isoformat() if self.fetched_from else "the beginning"

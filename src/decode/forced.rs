@@ -25,8 +25,9 @@ pub(crate) enum Grain {
     Timestamp(TimeUnit),
     /// An integer type: a number with a fraction would be truncated.
     Integer,
-    /// A float type (`true`: 32 bits): a number beyond its range would become infinity
-    /// (arrow-json parses it without a word).
+    /// A float type (`true`: 32 bits): a number beyond its range would become infinity, and a
+    /// whole number it cannot hold would become another (arrow-json parses both without a
+    /// word, from a JSON number or from text).
     Float(bool),
 }
 
@@ -86,24 +87,17 @@ pub(crate) fn check(
                      to keep it, e.g. schema={{\"{name}\": \"float64\"}}"
             )
         }),
-        (Grain::Float(single), Some(b'-' | b'0'..=b'9')) if overflows(raw, single) => {
-            Some(format!(
-                "its magnitude (column `{name}` is forced to {data_type}, which would hold \
-                     infinity): use a wider type or text to keep it, e.g. \
-                     schema={{\"{name}\": \"string\"}}"
-            ))
-        }
         (Grain::Float(single), Some(b'-' | b'0'..=b'9')) => {
-            rounded_integer(raw, single).map(|(whole, held)| {
-                let exact = if single { "2^24" } else { "2^53" };
-                format!(
-                    "its last digits (column `{name}` is forced to {data_type}, whose whole \
-                     numbers are exact only up to {exact}: {whole} would be held as {held}): \
-                     use an integer type or text to keep it, e.g. \
-                     schema={{\"{name}\": \"int64\"}}"
-                )
-            })
+            float_loss(&String::from_utf8_lossy(raw), single)
+                .map(|loss| loss.reason(name, data_type, single))
         }
+        // arrow-json parses a string into a float column with arrow-cast, which reads text
+        // spellings of numbers (`"9007199254740993"`, `" +1e400 "`) as numbers: the same rule
+        // holds for them (outside trial 15: they arrived rounded). Text naming NaN or infinity
+        // (`"NaN"`, `"-inf"`) is held as that very float and kept.
+        (Grain::Float(single), Some(b'"')) => number_text(&unquote(raw))
+            .and_then(|number| float_loss(&number, single))
+            .map(|loss| loss.reason(name, data_type, single)),
         // A number is a count of the type's units since 1970 (arrow's reading): a fraction of
         // one would be dropped.
         (Grain::Day | Grain::Timestamp(_), Some(b'-' | b'0'..=b'9')) => {
@@ -173,43 +167,132 @@ fn unquote(raw: &[u8]) -> std::borrow::Cow<'_, str> {
     serde_json::from_slice::<String>(raw).map_or_else(|_| String::from_utf8_lossy(body), Into::into)
 }
 
-/// Whether a JSON number becomes infinity as an `f64`, or (`single`) as an `f32` (rounded
-/// through the `f64`, as arrow-json does). Rounding toward zero (`1e-50` in a float32) or to
-/// the nearest float is a float's nature and not refused.
-fn overflows(number: &[u8], single: bool) -> bool {
-    let value = std::str::from_utf8(number)
-        .ok()
-        .and_then(|text| text.parse::<f64>().ok());
-    value.is_some_and(|v| v.is_infinite() || (single && (v as f32).is_infinite()))
+/// What a float type would change of a number.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum FloatLoss {
+    /// A finite number the type would hold as infinity.
+    Infinite,
+    /// A whole number the type would hold as another (`whole` would be held as `held`).
+    Rounded { whole: String, held: String },
 }
 
-/// A whole number (however spelled: `9007199254740993`, `…993.0`, `…993e0`) of at most 20
-/// digits that a float (`single`: 32-bit) would hold as another whole number: its magnitude
-/// and the one held (outside trial: integers past 2^53 under `float64` arrived rounded). Past
-/// 20 digits (`1e300`) a number is read as a float's magnitude, not as exact digits.
-fn rounded_integer(number: &[u8], single: bool) -> Option<(u128, u128)> {
-    let (digits, point) = digits_and_point(number);
-    let point = usize::try_from(point)
-        .ok()
-        .filter(|p| (1..=20).contains(p))?;
-    if digits
-        .get(point..)
-        .is_some_and(|f| f.iter().any(|&d| d != b'0'))
-    {
-        return None; // a fraction: rounding it is what a float does
+impl FloatLoss {
+    /// What the value would lose, for [`check`]'s message.
+    fn reason(&self, name: &str, data_type: &DataType, single: bool) -> String {
+        match self {
+            Self::Infinite => format!(
+                "its magnitude (column `{name}` is forced to {data_type}, which would hold \
+                 infinity): use a wider type or text to keep it, e.g. \
+                 schema={{\"{name}\": \"string\"}}"
+            ),
+            Self::Rounded { whole, held } => {
+                let exact = if single { "2^24" } else { "2^53" };
+                format!(
+                    "its last digits (column `{name}` is forced to {data_type}, whose whole \
+                     numbers are exact only up to {exact}: {whole} would be held as {held}): \
+                     use an integer type or text to keep it, e.g. \
+                     schema={{\"{name}\": \"int64\"}}"
+                )
+            }
+        }
     }
-    let mut whole: u128 = 0;
-    for k in 0..point {
-        whole = whole * 10 + u128::from(digits.get(k).map_or(0, |d| d - b'0'));
-    }
-    // Casts to a float round to nearest; back to an integer they are exact for these sizes.
-    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
-    let held = if single {
-        whole as f32 as u128
+}
+
+/// What a float (`single`: 32-bit) would change of `number` (`-`, digits with at most one
+/// point, an exponent; no `+`), parsed as arrow-json parses it: straight to the type, rounded
+/// to nearest. A finite number that becomes infinity is refused, and so is a whole number,
+/// of any length and spelling (`9007199254740993`, `…993.0`, `9.007199254740993e15`), that
+/// the float neither holds exactly nor prints as (outside trial 15: a 21-digit id arrived
+/// rounded). A float prints as the shortest digits that read back to it, so `1e23` or
+/// `6.02e23`, not exact in binary, come back as sent and are kept; rounding a fraction, or
+/// toward zero (`1e-50` in a float32), is a float's nature and kept too.
+pub(crate) fn float_loss(number: &str, single: bool) -> Option<FloatLoss> {
+    // Rust's parsers round to nearest, as lexical-core (arrow-json's) does.
+    let (held_exact, held_shortest) = if single {
+        let v = number.parse::<f32>().ok()?;
+        if v.is_infinite() {
+            return Some(FloatLoss::Infinite);
+        }
+        (format!("{:.0}", v.abs()), format!("{:e}", v.abs()))
     } else {
-        whole as f64 as u128
+        let v = number.parse::<f64>().ok()?;
+        if v.is_infinite() {
+            return Some(FloatLoss::Infinite);
+        }
+        (format!("{:.0}", v.abs()), format!("{:e}", v.abs()))
     };
-    (held != whole).then_some((whole, held))
+    let (digits, point) = digits_and_point(number.as_bytes());
+    let first = digits.iter().position(|&d| d != b'0')?; // zero is exact
+    let last = digits.iter().rposition(|&d| d != b'0')?;
+    let point = usize::try_from(point).ok()?;
+    if last >= point {
+        return None; // a fraction (or less than one): rounding it is what a float does
+    }
+    // The whole number as significant digits and the power of ten of the first one; finite,
+    // so at most a few hundred digits long.
+    let significant = &digits[first..=last];
+    let magnitude = point - first - 1;
+    if held_shortest == scientific(significant, magnitude) {
+        return None;
+    }
+    let mut whole = String::from_utf8_lossy(significant).into_owned();
+    whole.extend(std::iter::repeat_n('0', point - last - 1));
+    if held_exact == whole {
+        return None;
+    }
+    let sign = if number.starts_with('-') { "-" } else { "" };
+    // A number of hundreds of digits is named by its float's spelling.
+    let held = if held_exact.len() <= 40 {
+        held_exact
+    } else {
+        held_shortest
+    };
+    let whole = if whole.len() <= 40 {
+        whole
+    } else {
+        number.trim_start_matches('-').to_owned()
+    };
+    Some(FloatLoss::Rounded {
+        whole: format!("{sign}{whole}"),
+        held: format!("{sign}{held}"),
+    })
+}
+
+/// Significant digits (no leading or trailing zero) and the power of ten of the first, spelled
+/// as Rust's `{:e}` spells a float (`9.007199254740992e15`, `1e23`).
+fn scientific(significant: &[u8], magnitude: usize) -> String {
+    let (head, tail) = significant.split_at(1);
+    let head = String::from_utf8_lossy(head);
+    if tail.is_empty() {
+        format!("{head}e{magnitude}")
+    } else {
+        format!("{head}.{}e{magnitude}", String::from_utf8_lossy(tail))
+    }
+}
+
+/// Text arrow-cast reads as a decimal number into a float column (ASCII whitespace around it
+/// trimmed, a sign, digits with at most one point and at least one digit, an exponent), as
+/// [`float_loss`] takes it (a `+` dropped); `None` for any other text (`NaN`, `inf`, or text
+/// arrow-cast refuses and arrow-json reports).
+pub(crate) fn number_text(text: &str) -> Option<String> {
+    let text = text.trim_ascii();
+    let (sign, rest) = match text.as_bytes().first() {
+        Some(b'-') => ("-", &text[1..]),
+        Some(b'+') => ("", &text[1..]),
+        _ => ("", text),
+    };
+    let (mantissa, exponent) = match rest.find(['e', 'E']) {
+        Some(e) => (&rest[..e], Some(&rest[e + 1..])),
+        None => (rest, None),
+    };
+    let (int, frac) = mantissa.split_once('.').unwrap_or((mantissa, ""));
+    let all_digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
+    let mantissa_ok = all_digits(int) && all_digits(frac) && !(int.is_empty() && frac.is_empty());
+    let exponent_ok = exponent.is_none_or(|e| {
+        let e = e.strip_prefix(['+', '-']).unwrap_or(e);
+        !e.is_empty() && all_digits(e)
+    });
+    (mantissa_ok && exponent_ok).then(|| format!("{sign}{rest}"))
 }
 
 /// Whether a negative JSON number (grammar already checked) is below `i64::MIN`, exactly, on
@@ -359,6 +442,113 @@ mod tests {
         assert!(!has_fraction(b"1e99999999999999999999"));
         assert!(has_fraction(b"1e-99999999999999999999"));
         assert!(!has_fraction(b"0e-99999999999999999999"));
+    }
+
+    #[test]
+    fn whole_numbers_a_float_changes_are_found_at_any_length() {
+        let rounded = |n: &str, single| match float_loss(n, single) {
+            Some(FloatLoss::Rounded { whole, held }) => Some((whole, held)),
+            _ => None,
+        };
+        // Outside trial 15: 21 digits and more were let through.
+        for (n, whole, held) in [
+            ("9007199254740993", "9007199254740993", "9007199254740992"),
+            (
+                "-9007199254740993.0",
+                "-9007199254740993",
+                "-9007199254740992",
+            ),
+            (
+                "9.007199254740993e15",
+                "9007199254740993",
+                "9007199254740992",
+            ),
+            (
+                "123456789012345678901",
+                "123456789012345678901",
+                "123456789012345683968",
+            ),
+            (
+                "1234567890123456789012345",
+                "1234567890123456789012345",
+                "1234567890123456824475648",
+            ),
+        ] {
+            let got = rounded(n, false);
+            assert_eq!(got, Some((whole.into(), held.into())), "{n}");
+        }
+        assert!(rounded("16777217", true).is_some());
+        assert!(rounded("1.6777217e7", true).is_some());
+        let long = format!("1{}1", "0".repeat(300));
+        let Some((whole, held)) = rounded(&long, false) else {
+            panic!("{long}")
+        };
+        assert_eq!((whole.as_str(), held.as_str()), (long.as_str(), "1e301"));
+        // Exact in binary, or printed back as sent (the shortest digits reading back to the
+        // float): kept, as are fractions, zero and tiny numbers.
+        for kept in [
+            "9007199254740992",
+            "9223372036854775808",
+            "18446744073709551616",
+            "1e23",
+            "6.02e23",
+            "-1e300",
+            "100000000000000000000000",
+            "1.2345678901234567e19",
+            "0.1",
+            "9007199254740993.5",
+            "0",
+            "-0.0e5",
+            "1e-300",
+        ] {
+            assert_eq!(float_loss(kept, false), None, "{kept}");
+        }
+        for kept in ["16777216", "1e38", "0.1", "3.4028235e38"] {
+            assert_eq!(float_loss(kept, true), None, "{kept}");
+        }
+        assert_eq!(float_loss("1e400", false), Some(FloatLoss::Infinite));
+        assert_eq!(float_loss("3.5e38", true), Some(FloatLoss::Infinite));
+    }
+
+    #[test]
+    fn text_arrow_cast_reads_as_a_number_is_one() {
+        for (text, number) in [
+            ("9007199254740993", "9007199254740993"),
+            (" +1e400 ", "1e400"),
+            ("-.5", "-.5"),
+            ("5.", "5."),
+            ("1E+5", "1E+5"),
+            ("007", "007"),
+        ] {
+            assert_eq!(number_text(text).as_deref(), Some(number), "{text}");
+        }
+        for text in [
+            "NaN", "-inf", "Infinity", "", ".", "+", "1e", "1_0", "0x10", "1 2", "--1",
+        ] {
+            assert_eq!(number_text(text), None, "{text}");
+        }
+    }
+
+    #[test]
+    fn text_forced_to_a_float_follows_the_rule_of_numbers() {
+        let check = |raw: &str, t: &DataType| {
+            let grain = Grain::of(t).unwrap();
+            check(grain, "x", t, raw.as_bytes())
+        };
+        let err = check(r#""9007199254740993""#, &DataType::Float64).unwrap_err();
+        assert!(
+            err.contains(r#""9007199254740993""#)
+                && err.contains("held as 9007199254740992")
+                && err.contains(r#""int64""#),
+            "{err}"
+        );
+        let err = check(r#""16777217""#, &DataType::Float32).unwrap_err();
+        assert!(err.contains("held as 16777216"), "{err}");
+        let err = check(r#"" 1e400""#, &DataType::Float64).unwrap_err();
+        assert!(err.contains("infinity"), "{err}");
+        for kept in [r#""NaN""#, r#""-inf""#, r#""1.5""#, r#""abc""#, r#""1e23""#] {
+            assert_eq!(check(kept, &DataType::Float64), Ok(()), "{kept}");
+        }
     }
 
     #[test]

@@ -235,13 +235,13 @@ impl Col {
                 .iter()
                 .zip(&fields.cols)
                 .find_map(|(name, col)| {
-                    col.conflict(Respelled::No)
+                    col.conflict(Respelled::NO)
                         .map(|why| format!("field `{name}` {why}"))
                 })
         });
         in_fields.or_else(|| {
             self.item.as_deref().and_then(|item| {
-                item.conflict(Respelled::No)
+                item.conflict(Respelled::NO)
                     .map(|why| format!("items {why}"))
             })
         })
@@ -364,14 +364,21 @@ pub(crate) fn warnings_of(
         .collect()
 }
 
-/// What became of the numbers of a column that turned to text, on the pages decoded while it
-/// was still Float64: those hold doubles, not the literals the server sent, so they come back
-/// as Float64 prints them (`101` as "101.0"), integers beyond 2^53 rounded (outside trial:
-/// 123456789012345678 read back as "1.2345678901234568e17"). Pages decoded as integers or
-/// already as text keep their literals, so a fetch whose pages all were says nothing (outside
-/// trial 14: the note was given whenever floats were seen, though no page held them as such).
+/// What became of the values of a column that turned to text, on the pages decoded while it
+/// was still Float64 or a timestamp: those hold doubles or instants, not the literals the
+/// server sent, so they come back as arrow prints them. Pages decoded as integers or already as
+/// text keep their literals, so a fetch whose pages all were says nothing (outside trial 14:
+/// the note was given whenever floats were seen, though no page held them as such).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub(crate) struct Respelled {
+    pub floats: Floats,
+    pub times: Times,
+}
+
+/// Numbers on pages decoded as Float64 (outside trial: 123456789012345678 read back as
+/// "1.2345678901234568e17").
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Default)]
-pub(crate) enum Respelled {
+pub(crate) enum Floats {
     /// No page decoded the column as Float64 (or the column did not become text).
     #[default]
     No,
@@ -381,20 +388,75 @@ pub(crate) enum Respelled {
     Rounded,
 }
 
+/// Times on pages decoded as timestamps (outside trial 15: `2025-01-02T03:04:05` came back
+/// as "2025-01-02 03:04:05", `.123456789` as `.123456`, without a word).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Default)]
+pub(crate) enum Times {
+    /// No page decoded the column as timestamps (or the column did not become text).
+    #[default]
+    No,
+    /// Some page did: its times are re-printed.
+    Printed,
+    /// Some page did, and held fractions finer than microseconds: those were cut.
+    Cut,
+    /// Some page did; whether it held finer fractions is not known (a file written from
+    /// pages as they came).
+    Unknown,
+}
+
 impl Respelled {
-    fn note(self) -> &'static str {
-        match self {
-            Respelled::No => "",
-            Respelled::Float => {
-                "; numbers on pages decoded as Float64 before the first string are written as \
-                 Float64 prints them (101 as \"101.0\"): give the column as \"str\" in schema= to \
-                 keep every value as sent"
-            }
-            Respelled::Rounded => {
-                "; numbers on pages decoded as Float64 before the first string are written as \
-                 Float64 prints them (101 as \"101.0\"), and integers beyond 2^53 among them were \
-                 rounded: give the column as \"str\" in schema= to keep every value as sent"
-            }
+    /// Nothing respelled.
+    pub const NO: Self = Self {
+        floats: Floats::No,
+        times: Times::No,
+    };
+
+    /// What either did.
+    pub fn max(self, other: Self) -> Self {
+        Self {
+            floats: self.floats.max(other.floats),
+            times: self.times.max(other.times),
         }
+    }
+
+    /// The warning's tail (`; …: give the column as "str" …`), empty when nothing was.
+    pub fn note(self) -> String {
+        let mut parts = Vec::new();
+        match self.floats {
+            Floats::No => {}
+            Floats::Float => parts.push(
+                "numbers on pages decoded as Float64 before the first string are written as \
+                 Float64 prints them (101 as \"101.0\")",
+            ),
+            Floats::Rounded => parts.push(
+                "numbers on pages decoded as Float64 before the first string are written as \
+                 Float64 prints them (101 as \"101.0\"), and integers beyond 2^53 among them were \
+                 rounded",
+            ),
+        }
+        match self.times {
+            Times::No => {}
+            Times::Printed => parts.push(
+                "times on pages decoded as timestamps before the first string are re-printed \
+                 as YYYY-MM-DD HH:MM:SS[.fff[fff]] (a `T` as a space)",
+            ),
+            Times::Cut => parts.push(
+                "times on pages decoded as timestamps before the first string are re-printed \
+                 as YYYY-MM-DD HH:MM:SS[.fff[fff]] (a `T` as a space), and fractions of a second \
+                 finer than microseconds among them were cut to microseconds",
+            ),
+            Times::Unknown => parts.push(
+                "times on pages decoded as timestamps before the first string are re-printed \
+                 as YYYY-MM-DD HH:MM:SS[.fff[fff]] (a `T` as a space, a fraction of a second \
+                 finer than microseconds cut to microseconds)",
+            ),
+        }
+        if parts.is_empty() {
+            return String::new();
+        }
+        format!(
+            "; {}: give the column as \"str\" in schema= to keep every value as sent",
+            parts.join("; ")
+        )
     }
 }

@@ -12,6 +12,8 @@
 //! straight into Arrow buffers, recording the classifier's kind bits as it goes. Anything else
 //! makes it decline and the page takes the reference path below from its retained chunks,
 //! which stays the definition of the result (`tests_fast.rs` checks both agree page for page).
+//! The pager's pages retain nothing while the fast path decodes them under a schema earlier
+//! pages settled ([`FetchDecoder::page_read_again`]): a page it declines is read again instead.
 //! The reference path:
 //! - `framing.rs` peels the top-level `[`, `,` and `]` off the chunks (arrow-json 59 reads
 //!   concatenated objects only) and hands on one row at a time, in place; only a row cut by a
@@ -101,7 +103,7 @@ mod tests_schema;
 #[cfg(test)]
 mod throughput;
 
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use arrow_array::RecordBatch;
@@ -112,6 +114,7 @@ pub use dedupe::{KeyDeduper, UNKEYED};
 pub use page::PageDecoder;
 pub use sort::sort_by_key;
 // The file writers conform streamed batches to one schema with the same casts as `finish`.
+pub(crate) use infer::{Floats, Respelled, Times};
 pub(crate) use unify::conform_batch;
 
 use infer::{Fields, Kind};
@@ -168,6 +171,10 @@ pub(crate) struct Shared {
     /// Pages finished, and how many of them by the fast path (for the debug log and tests).
     pages: AtomicUsize,
     fast_pages: AtomicUsize,
+    /// A page of this fetch was read again because the fast path declined it
+    /// ([`FetchDecoder::page_read_again`]): later pages keep their bodies instead, so a server
+    /// whose every page declines costs one extra request per page in the window, not per page.
+    read_again: AtomicBool,
 }
 
 /// An immutable view of the shared schema that a page decodes with.
@@ -244,15 +251,30 @@ impl FetchDecoder {
             hint,
             pages: AtomicUsize::new(0),
             fast_pages: AtomicUsize::new(0),
+            read_again: AtomicBool::new(false),
         };
         Self {
             shared: Arc::new(shared),
         }
     }
 
-    /// Starts decoding one page's body.
+    /// Starts decoding one page's body, keeping all of it until the page is finished, so a
+    /// page the fast path declines is decoded again from those bytes.
     pub fn page(&self) -> PageDecoder {
-        PageDecoder::new(Arc::clone(&self.shared))
+        PageDecoder::new(Arc::clone(&self.shared), true)
+    }
+
+    /// Starts decoding one page's body for a caller that can read the page again: while the
+    /// fast path decodes it under a schema earlier pages settled, each piece of the body is
+    /// freed once decoded, and a row the fast path declines fails the page with
+    /// [`Error::ReadAgain`](crate::Error::ReadAgain) instead; the caller then reads it again
+    /// with [`page`](Self::page). Why: a page's body is ~1.6 times its decoded rows, and the
+    /// pager's window holds up to six pages, so keeping bodies for a decline that almost never
+    /// comes was most of a fetch's memory beyond its result (and all of a stream's). Once a page
+    /// was read again, every later page of the fetch keeps its body.
+    pub fn page_read_again(&self) -> PageDecoder {
+        let keep = self.shared.read_again.load(Ordering::Relaxed);
+        PageDecoder::new(Arc::clone(&self.shared), keep)
     }
 
     /// The schema the finished pages add up to so far, if any page had a column.
@@ -298,7 +320,7 @@ impl FetchDecoder {
         // A stream hands each page out at the type of its time (Float64 numbers as floats),
         // so nothing was respelled.
         infer::warnings_of(&state.0, &self.shared.options.schema_overrides, |_| {
-            infer::Respelled::No
+            infer::Respelled::NO
         })
     }
 }

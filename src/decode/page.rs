@@ -3,8 +3,12 @@
 //! Rows are classified as they arrive and, while they fit the schema the page started with,
 //! decoded straight away. A page that started with no schema, or met a row that does not fit,
 //! is decoded at `finish` from its retained chunks under the shared schema widened by what the
-//! page saw (see the `mod.rs` docs).
+//! page saw (see the `mod.rs` docs). A page made by
+//! [`FetchDecoder::page_read_again`](super::FetchDecoder::page_read_again) retains nothing
+//! while the fast path decodes it, and fails with [`Error::ReadAgain`] where it would have
+//! gone back to its chunks.
 
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use arrow_array::RecordBatch;
@@ -20,7 +24,7 @@ use super::infer::{bits, Fields, Kind};
 use super::surrogates::{has_pair_escape, unescape_pairs};
 use super::unify::quote_nested;
 use super::{DecodeOptions, DecodedPage, Shared, Snapshot};
-use crate::Result;
+use crate::{Error, Result};
 
 /// Decodes one page's body; made by [`FetchDecoder::page`](super::FetchDecoder::page).
 ///
@@ -30,8 +34,11 @@ pub struct PageDecoder {
     splitter: Splitter,
     mode: Mode,
     /// The body so far (refcounted, not copied), for a re-decode under a wider schema or
-    /// when the fast path declines.
+    /// when the fast path declines; empty while `keep` is false.
     chunks: Vec<Bytes>,
+    /// Whether the body is kept: false only for a page on the fast path under a settled
+    /// schema whose caller can read it again (see `FetchDecoder::page_read_again`).
+    keep: bool,
     /// The shared schema when the page started; `None` before any page finished, when the
     /// fast path speculates on the hint (`DecodeOptions::hint`).
     started: Option<Arc<Snapshot>>,
@@ -57,7 +64,9 @@ struct StreamSink {
 }
 
 impl PageDecoder {
-    pub(crate) fn new(shared: Arc<Shared>) -> Self {
+    /// `keep`: keep the body even where the fast path would let it go (the caller cannot
+    /// read the page again).
+    pub(crate) fn new(shared: Arc<Shared>, keep: bool) -> Self {
         let snapshot = shared.snapshot();
         let batch_size = shared.options.batch_size.max(1);
         let parse_dates = shared.options.parse_dates;
@@ -66,6 +75,9 @@ impl PageDecoder {
             .or(shared.hint.as_ref())
             .filter(|_| shared.fast_path)
             .and_then(|s| FastSink::new(s, parse_dates, batch_size));
+        // A page that speculates on the hint keeps its body: the hint may turn out not to be
+        // the schema, and then the whole page is decoded again (`finish`).
+        let keep = keep || fast.is_none() || snapshot.is_none();
         let mode = match fast {
             Some(sink) => Mode::Fast(sink),
             None => Mode::Reference(StreamSink::new(snapshot.clone(), &shared.options)),
@@ -75,6 +87,7 @@ impl PageDecoder {
             splitter: Splitter::default(),
             mode,
             chunks: Vec::new(),
+            keep,
             started: snapshot,
         }
     }
@@ -88,7 +101,7 @@ impl PageDecoder {
             }
             Mode::Fast(sink) => self.splitter.feed(&chunk, sink).is_ok(),
         };
-        if !chunk.is_empty() {
+        if self.keep && !chunk.is_empty() {
             self.chunks.push(chunk);
         }
         if !fast_ok {
@@ -98,12 +111,17 @@ impl PageDecoder {
     }
 
     /// Leaves the fast path: decodes the body so far again the reference way, which also
-    /// reports the error if the body is not valid.
+    /// reports the error if the body is not valid; without the body, asks for the page to be
+    /// read again ([`Error::ReadAgain`]).
     #[cold]
     fn fall_back(&mut self) -> Result<()> {
         let Mode::Fast(_) = &self.mode else {
             return Ok(());
         };
+        if !self.keep {
+            self.shared.read_again.store(true, Ordering::Relaxed);
+            return Err(Error::ReadAgain);
+        }
         let mut sink = StreamSink::new(self.started.clone(), &self.shared.options);
         self.splitter = Splitter::default();
         for chunk in &self.chunks {

@@ -22,7 +22,25 @@ pub(super) fn try_page(
     body: &[u8],
     cuts: &[usize],
 ) -> crate::Result<DecodedPage> {
-    let mut page = fetch.page();
+    feed_cut(fetch.page(), body, cuts)
+}
+
+/// Decodes `body` as the pager reads a page: first with a decoder that keeps none of what
+/// the fast path decoded, then, if that asks for it, again with one that keeps the body.
+/// Also says whether the page was read again.
+pub(super) fn try_page_as_pager(
+    fetch: &FetchDecoder,
+    body: &[u8],
+    cuts: &[usize],
+) -> (crate::Result<DecodedPage>, bool) {
+    match feed_cut(fetch.page_read_again(), body, cuts) {
+        Err(crate::Error::ReadAgain) => (try_page(fetch, body, cuts), true),
+        first => (first, false),
+    }
+}
+
+/// Feeds `body` to `page` in the pieces `cuts` makes, and finishes it.
+fn feed_cut(mut page: PageDecoder, body: &[u8], cuts: &[usize]) -> crate::Result<DecodedPage> {
     let body = Bytes::copy_from_slice(body);
     let mut at = 0;
     for &cut in cuts.iter().chain(std::iter::once(&body.len())) {

@@ -1,12 +1,14 @@
 //! Differential tests of the fast path (`fast/`) against the reference path (classifier +
 //! arrow-json): the same pages, cut at the same points, decoded by a fetch with the fast path
 //! and by one without, must give equal pages (rows, batches, column state) or the same error.
+//! A third fetch decodes them as the pager does (`try_page_as_pager`: keeping no body on the
+//! fast path, and reading a declined page again), and must give the same too.
 //! Generated fetches are decoded twice over, so the second pass has a schema for every page;
 //! the explicit tests pin the cases where the fast path must decline.
 
 use proptest::prelude::*;
 
-use super::tests::try_page;
+use super::tests::{try_page, try_page_as_pager};
 use super::tests_fuzz::config;
 use super::tests_gen::{cuts, mutate, pages, Shape};
 use super::{DecodeOptions, DecodedPage, FetchDecoder};
@@ -14,28 +16,36 @@ use super::{DecodeOptions, DecodedPage, FetchDecoder};
 /// Decodes `bodies` twice over with and without the fast path; returns how many pages took it.
 fn differential(options: &DecodeOptions, bodies: &[Vec<u8>], seed: u64) -> Result<usize, String> {
     let fast = FetchDecoder::new(options.clone());
+    let as_pager = FetchDecoder::new(options.clone());
     let reference = FetchDecoder::reference(options.clone());
     let mut taken = 0;
     for pass in 0..2u64 {
         for (p, body) in bodies.iter().enumerate() {
             let cut = cuts(seed ^ (p as u64) ^ (pass << 32), body.len());
-            match (
-                try_page(&fast, body, &cut),
-                try_page(&reference, body, &cut),
-            ) {
-                (Ok(got), Ok(want)) => {
-                    same(&got, &want)?;
-                    taken += usize::from(got.fast);
-                }
-                (Err(got), Err(want)) if got.to_string() == want.to_string() => {}
-                (got, want) => {
-                    let page = String::from_utf8_lossy(body);
-                    return Err(format!("fast {got:?}\nreference {want:?}\npage {page}"));
-                }
-            }
+            let want = try_page(&reference, body, &cut);
+            let got = try_page(&fast, body, &cut);
+            agree(&got, &want, body)?;
+            agree(&try_page_as_pager(&as_pager, body, &cut).0, &want, body)?;
+            taken += usize::from(got.is_ok_and(|page| page.fast));
         }
     }
     Ok(taken)
+}
+
+/// Whether a page decoded two ways gave the same page, or the same error.
+fn agree(
+    got: &crate::Result<DecodedPage>,
+    want: &crate::Result<DecodedPage>,
+    body: &[u8],
+) -> Result<(), String> {
+    match (got, want) {
+        (Ok(got), Ok(want)) => same(got, want),
+        (Err(got), Err(want)) if got.to_string() == want.to_string() => Ok(()),
+        (got, want) => {
+            let page = String::from_utf8_lossy(body);
+            Err(format!("got {got:?}\nreference {want:?}\npage {page}"))
+        }
+    }
 }
 
 fn same(got: &DecodedPage, want: &DecodedPage) -> Result<(), String> {
@@ -100,17 +110,26 @@ const FIRST: &str = r#"[
   {"id":2,"x":-2,"ok":false,"s":null,"d":null,"t":"2025-07-02","n":null}
 ]"#;
 
-/// Decodes `FIRST`, then `body` cut at every byte, with and without the fast path; checks
-/// both agree and returns whether the fast path decoded `body` (`None` if both failed).
+/// Decodes `FIRST`, then `body` cut at every byte, with and without the fast path, and as the
+/// pager does; checks all three agree and returns whether the fast path decoded `body` (`None`
+/// if all failed). The pager's way reads the page again exactly when the fast path declined.
 fn second_page(body: &str, options: &DecodeOptions) -> Option<bool> {
     let fast = FetchDecoder::new(options.clone());
+    let as_pager = FetchDecoder::new(options.clone());
     let reference = FetchDecoder::reference(options.clone());
-    for fetch in [&fast, &reference] {
+    for fetch in [&fast, &as_pager, &reference] {
         try_page(fetch, FIRST.as_bytes(), &[]).unwrap();
     }
     let every_byte: Vec<usize> = (1..body.len()).collect();
     let got = try_page(&fast, body.as_bytes(), &every_byte);
     let want = try_page(&reference, body.as_bytes(), &every_byte);
+    let (paged, read_again) = try_page_as_pager(&as_pager, body.as_bytes(), &every_byte);
+    agree(&paged, &want, body.as_bytes()).unwrap();
+    let declined = !got.as_ref().is_ok_and(|page| page.fast);
+    assert_eq!(
+        read_again, declined,
+        "read again exactly when the fast path declined"
+    );
     match (got, want) {
         (Ok(got), Ok(want)) => {
             same(&got, &want).unwrap();

@@ -184,6 +184,8 @@ fn a_float_column_refuses_a_number_it_would_hold_as_infinity() {
             (DataType::Float32, "-3.5e38"),
             (DataType::Float64, "1e400"),
             (DataType::Float64, "-2e308"),
+            (DataType::Float64, r#""1e400""#),
+            (DataType::Float32, r#""-1e39""#),
         ] {
             let err = decode_both(&forced, &hint, &[rows(&["1.5", bad])], &[]).unwrap_err();
             assert!(err.contains(bad) && err.contains("infinity"), "{err}");
@@ -197,7 +199,8 @@ fn a_float_column_refuses_a_number_it_would_hold_as_infinity() {
 
 /// A whole number the float type would hold as another (past 2^53 for Float64, 2^24 for
 /// Float32), however spelled, is refused (outside trial 14: 9007199254740993 under `float64`
-/// arrived as ...992); fractions, and magnitudes past 20 digits, are a float's to round.
+/// arrived as ...992; trial 15: past 20 digits, or sent as text, too); fractions, and numbers
+/// the float prints back as sent (`1e300`), are a float's to round.
 #[test]
 fn a_float_column_refuses_a_whole_number_it_would_round() {
     for hint in hints() {
@@ -211,6 +214,17 @@ fn a_float_column_refuses_a_whole_number_it_would_round() {
                 "12345678901234567168",
             ),
             (DataType::Float32, "16777217", "16777216"),
+            (
+                DataType::Float64,
+                "123456789012345678901",
+                "123456789012345683968",
+            ),
+            (
+                DataType::Float64,
+                r#""9007199254740993""#,
+                "9007199254740992",
+            ),
+            (DataType::Float32, r#"" 16777217""#, "16777216"),
         ] {
             let err = decode_both(&forced, &hint, &[rows(&["1.5", bad])], &[]).unwrap_err();
             assert!(err.contains(bad) && err.contains(held), "{err}");
@@ -220,8 +234,10 @@ fn a_float_column_refuses_a_whole_number_it_would_round() {
             "9007199254740992",
             "0.1",
             "1e300",
-            "123456789012345678901234",
+            "6.02e23",
             "3.0",
+            r#""0.5""#,
+            r#""NaN""#,
         ]);
         assert!(decode_both(&DataType::Float64, &hint, &[fine], &[]).is_ok());
     }

@@ -126,6 +126,34 @@ fn the_respelled_note_follows_how_each_page_was_decoded() {
     assert!(!warning.contains("Float64"), "{warning}");
 }
 
+/// Timestamps decoded as such before a later page turns the column to text are re-printed
+/// (`T` as a space, nanoseconds cut): the warning says so (outside trial 15: it said only
+/// "decoded as strings"); pages decoded after the string keep their text.
+#[test]
+fn times_read_as_timestamps_before_text_are_said_to_be_re_printed() {
+    let t = table(&[
+        r#"[{"x":"2025-01-02T03:04:05"},{"x":"2025-01-02 03:04:05.123456789"}]"#,
+        r#"[{"x":"later"}]"#,
+    ]);
+    assert_eq!(type_of(&t, "x"), DataType::Utf8);
+    assert_eq!(
+        column_text(&t, "x"),
+        ["2025-01-02 03:04:05", "2025-01-02 03:04:05.123456", "later"]
+    );
+    assert_eq!(t.warnings.len(), 1, "{:?}", t.warnings);
+    let warning = &t.warnings[0];
+    assert!(
+        warning.contains("re-printed as YYYY-MM-DD HH:MM:SS")
+            && warning.contains("finer than microseconds among them were cut")
+            && warning.contains(r#"as "str" in schema="#),
+        "{warning}"
+    );
+    let t = table(&[r#"[{"x":"2025-01-02T03:04:05"}]"#, r#"[{"x":"later"}]"#]);
+    let warning = &t.warnings[0];
+    assert!(warning.contains("re-printed"), "{warning}");
+    assert!(!warning.contains("cut"), "{warning}");
+}
+
 /// A conflict inside a nested value is said, with the path to it (outside trial: it was not).
 #[test]
 fn a_conflict_inside_a_nested_value_is_said() {

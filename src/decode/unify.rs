@@ -13,15 +13,16 @@ use arrow_schema::{DataType, FieldRef, Fields as ArrowFields, SchemaRef};
 use arrow_select::concat::concat_batches;
 
 use super::dedupe::KeyDeduper;
-use super::infer::{bits, schema_of, warnings_of, Fields, Respelled};
+use super::infer::{bits, schema_of, warnings_of, Fields, Floats, Respelled, Times};
 use super::json_text::to_json_text;
 use super::{DecodeOptions, DecodedPage, DecodedTable};
 use crate::Result;
 
 pub(crate) use super::json_text::quote_nested;
 
-/// The columns that end as text (`schema`) but were decoded as Float64 on some page, with what
-/// that did to their numbers: such a page holds doubles, cast to text as Float64 prints them.
+/// The columns that end as text (`schema`) but were decoded as Float64 or as timestamps on
+/// some page, with what that did to their values: such a page holds doubles or instants, cast
+/// to text as arrow prints them.
 fn respelled_columns(pages: &[DecodedPage], schema: &SchemaRef) -> Vec<(String, Respelled)> {
     let mut found: Vec<(String, Respelled)> = Vec::new();
     for page in pages {
@@ -32,20 +33,35 @@ fn respelled_columns(pages: &[DecodedPage], schema: &SchemaRef) -> Vec<(String, 
             let ends_as_text = schema
                 .field_with_name(field.name())
                 .is_ok_and(|f| f.data_type() == &DataType::Utf8);
-            if field.data_type() != &DataType::Float64 || !ends_as_text {
+            if !ends_as_text {
                 continue;
             }
-            let wide = page
-                .columns
-                .position(field.name())
-                .is_some_and(|i| page.columns.cols[i].seen & bits::WIDE != 0);
-            let this = if wide {
-                Respelled::Rounded
-            } else {
-                Respelled::Float
+            let seen = |bit: u16| {
+                page.columns
+                    .position(field.name())
+                    .is_some_and(|i| page.columns.cols[i].seen & bit != 0)
+            };
+            let this = match field.data_type() {
+                DataType::Float64 if seen(bits::WIDE) => Respelled {
+                    floats: Floats::Rounded,
+                    ..Respelled::NO
+                },
+                DataType::Float64 => Respelled {
+                    floats: Floats::Float,
+                    ..Respelled::NO
+                },
+                DataType::Timestamp(..) if seen(bits::FINE) => Respelled {
+                    times: Times::Cut,
+                    ..Respelled::NO
+                },
+                DataType::Timestamp(..) => Respelled {
+                    times: Times::Printed,
+                    ..Respelled::NO
+                },
+                _ => continue,
             };
             match found.iter_mut().find(|(n, _)| n == field.name()) {
-                Some((_, r)) => *r = (*r).max(this),
+                Some((_, r)) => *r = r.max(this),
                 None => found.push((field.name().clone(), this)),
             }
         }
@@ -70,7 +86,7 @@ pub(crate) fn finish(
         respelled
             .iter()
             .find(|(n, _)| n == name)
-            .map_or(Respelled::No, |(_, r)| *r)
+            .map_or(Respelled::NO, |(_, r)| *r)
     });
     let mut deduper = match key {
         Some(k) if schema.index_of(k).is_ok() => Some(KeyDeduper::new(k, "the pages")),

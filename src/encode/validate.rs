@@ -108,6 +108,27 @@ fn check_key_type(target: Target, data_type: &DataType) -> Result<()> {
     if ok {
         return Ok(());
     }
+    let text = matches!(
+        data_type,
+        DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View
+    );
+    if target == Target::Calls && text {
+        // A file's key column is text when a value is not an integer of int64 (`abc`, a
+        // 20-digit number): no cast helps, the value is no call's (outside trial 15: told
+        // `--schema call_id:int64`, which then failed on that value). A frame's may be ids
+        // held as text, which a cast fixes.
+        return Err(Error::encode(
+            "call_id",
+            format!(
+                "has type {data_type}, but must be an integer type: a frame's ids held as text \
+                 are cast with pl.col(\"call_id\").cast(pl.Int64) in polars, \
+                 df[\"call_id\"].astype(\"int64\") in pandas; a CSV or NDJSON file's column \
+                 is text because some value is not a whole number within int64 (text, or one \
+                 beyond 9223372036854775807), which no call_id is: fix or drop that row \
+                 (--schema call_id:int64 names the first such value and its line)"
+            ),
+        ));
+    }
     // In the words of both frame libraries (outside trial: a pandas user with a categorical
     // `call_id` was told only polars').
     let (key, want) = match target {

@@ -14,8 +14,8 @@ use crate::error::Error;
 /// Bytes of body allowed per row asked for. Real rows are well under 1 KiB (a call row with
 /// its summaries is about 700 bytes); sixteen times more keeps any real page far below its
 /// limit while a server that streams without end (an endless string, `[` then whitespace, a
-/// gzip bomb) is stopped. Counted after gzip, as the bytes reach the decoder, which keeps
-/// every byte of a page until it is decoded.
+/// gzip bomb) is stopped. Counted after gzip, as the bytes reach the decoder, which may keep
+/// every byte of a page until it is decoded (a page on the reference path does).
 const BODY_BYTES_PER_ROW: u64 = 16 * 1024;
 
 /// The words every body-limit error starts with (the Python layer's hint keys on them).

@@ -66,9 +66,15 @@ impl AttemptError {
     }
 
     /// A failure of a page's decoder: a body cut off inside its JSON array is a transport
-    /// failure (retried: the next attempt may arrive whole), anything else a decode error.
+    /// failure (retried: the next attempt may arrive whole), a page to be read again for the
+    /// reference decoder goes back to the pager as it is (not retried here: the pager reads
+    /// it again with another decoder), anything else a decode error.
     pub fn from_decoder(place: &str, err: Error) -> Self {
         match err {
+            Error::ReadAgain => AttemptError {
+                failure: Failure::Permanent,
+                error: Error::ReadAgain,
+            },
             Error::Transport { message, .. } => AttemptError {
                 failure: Failure::Transport,
                 error: Error::Transport {

@@ -222,7 +222,11 @@ impl Gunzip {
             let status = self
                 .inflater
                 .decompress_vec(input, &mut self.out, FlushDecompress::None)
-                .map_err(|err| broken(&format!("the gzip data is corrupt ({err})")))?;
+                // Not the inflater's own words: after some corruptions zlib-rs reports one
+                // error or another depending on where the body was split ("invalid distance
+                // too far back" whole, "repeated call with bad state" in pieces; found by the
+                // split property test below), and neither helps a reader.
+                .map_err(|_| broken("the gzip data is corrupt (not a valid deflate stream)"))?;
             let consumed = (self.inflater.total_in() - before_in) as usize;
             let produced = self.out.len() - before_out;
             self.crc.update(&self.out[before_out..]);

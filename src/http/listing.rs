@@ -261,14 +261,19 @@ impl Listing {
 
     /// A server that ignores `page=` serves the same full page forever. Re-reading rows is
     /// normal (a capped-page restart reads from page 1 again), but never more pages of old rows
-    /// in a row than the rows handed out could fill: past that, the listing cannot end.
+    /// in a row than the rows handed out could fill: past that, the listing cannot end. Pages
+    /// are counted at the size asked when they hold more: a server whose pages hold more rows
+    /// than asked, at offsets of the size asked, overlaps each page with the next, and a repair
+    /// pass reads as many pages as the size asked makes (found by the outside trial: it was
+    /// stopped short of the end, as a listing that never ends).
     fn check_progress(&mut self, rows: usize, kept: usize) -> Result<()> {
         if rows == 0 || kept > 0 {
             self.stale_pages = 0;
             return Ok(());
         }
         self.stale_pages += 1;
-        if self.stale_pages > self.handed_out / rows + 3 {
+        let per_page = rows.min(self.pager.page_size()).max(1);
+        if self.stale_pages > self.handed_out / per_page + 3 {
             self.pass = Pass::Done;
             return Err(Error::Decode {
                 endpoint: format!("GET {}", self.spec.path),
@@ -288,10 +293,15 @@ impl Listing {
         self.warnings.extend(self.pager.warnings().iter().cloned());
         match (self.pass, &self.key) {
             (Pass::Concurrent, Some(key)) if self.moved > 0 => {
+                let why = if self.pager.pages_oversized() {
+                    "rows repeated between pages (pages larger than asked overlap, or the data \
+                     changed during the fetch)"
+                } else {
+                    "rows moved between pages while paging (the data changed during the fetch)"
+                };
                 self.warnings.push(format!(
-                    "rows moved between pages while paging (the data changed during the fetch): \
-                     {} repeated {key} rows were dropped, and the listing was read again in order \
-                     so no row is missed; every row is in the result once",
+                    "{why}: {} repeated {key} rows were dropped, and the listing was read again \
+                     in order so no row is missed; every row is in the result once",
                     self.moved
                 ));
                 // At the page size the first pass settled on: a server found to cap pages

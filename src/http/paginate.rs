@@ -139,6 +139,8 @@ pub struct Pager {
     last_completed: Instant,
     finished: bool,
     warnings: Vec<String>,
+    /// A page held more rows than asked, and the warning saying so was given.
+    oversized_warned: bool,
     /// The page-size cap the listing was re-paged for, once a short page with rows after it
     /// was seen: the evidence a second such page refutes.
     capped: Option<Cap>,
@@ -216,6 +218,7 @@ impl Pager {
             last_completed: Instant::now(),
             finished: false,
             warnings: Vec::new(),
+            oversized_warned: false,
             capped: None,
             last_page_read_again: false,
             first_answer: None,
@@ -240,6 +243,12 @@ impl Pager {
     /// caller warns of moved rows once, whichever way it learnt of them).
     pub fn moved_onto_last_page(&self) -> bool {
         self.moved_onto_last_page
+    }
+
+    /// Whether a page held more rows than asked: repeated rows may be the overlap of such
+    /// pages rather than rows that moved.
+    pub fn pages_oversized(&self) -> bool {
+        self.oversized_warned
     }
 
     /// Times paging started over from page 1, so that rows handed out before arrive again:
@@ -419,6 +428,15 @@ impl Pager {
                 self.restart_capped(page, rows, probed);
             }
             return Some(Some(Ok(decoded)));
+        }
+        if rows > self.page_size && !self.oversized_warned {
+            self.oversized_warned = true;
+            self.warnings.push(format!(
+                "{}: the server returned {rows} rows on page {page}, more rows than the {} \
+                 asked (n_per_page): its pages are not the size asked, so they may overlap; rows \
+                 received twice are in the result once",
+                self.ctx.endpoint, self.page_size
+            ));
         }
         // Full: not the end. A limit at or below it was set by a short page that came back
         // with more rows when read again: the pages after this one are wanted after all, and
@@ -631,13 +649,29 @@ impl Drop for Pager {
 
 /// One page, with retries; a body cut off mid-way restarts the page's decoder. Also returns
 /// when the request that was answered was sent.
+///
+/// The first reading keeps none of the body the fast path has decoded
+/// ([`FetchDecoder::page_read_again`]); a page the fast path declines is read again, once,
+/// with a decoder that keeps it. Reading a page again is what a retry after a cut-off body
+/// does too: rows that moved in between are the listing's to find (see `listing.rs`).
 async fn fetch_page(ctx: &PageContext, page: u64, size: usize) -> Result<(DecodedPage, Instant)> {
-    let (decoded, requested) = ctx
-        .client
-        .with_retries(&ctx.endpoint, Some(&ctx.progress), || {
-            fetch_page_once(ctx, page, size)
-        })
-        .await?;
+    let mut keep_body = false;
+    let (decoded, requested) = loop {
+        let read = ctx
+            .client
+            .with_retries(&ctx.endpoint, Some(&ctx.progress), || {
+                fetch_page_once(ctx, page, size, keep_body)
+            })
+            .await;
+        match read {
+            Err(Error::ReadAgain) if !keep_body => {
+                log::debug!(target: "converz",
+                    "{} page {page}: read again for the reference decoder", ctx.endpoint);
+                keep_body = true;
+            }
+            other => break other?,
+        }
+    };
     ctx.progress.add_page(decoded.rows as u64);
     Ok((decoded, requested))
 }
@@ -646,6 +680,7 @@ async fn fetch_page_once(
     ctx: &PageContext,
     page: u64,
     size: usize,
+    keep_body: bool,
 ) -> Result<(DecodedPage, Instant), AttemptError> {
     // Never closed, so acquiring cannot fail; the permit is dropped once the body is in.
     let permit = ctx.downloads.acquire().await.ok();
@@ -661,14 +696,12 @@ async fn fetch_page_once(
     let place = format!("{} page {page}", ctx.endpoint);
     let limit = page_body_limit(size);
     let first_byte = Instant::now();
-    let decoding = read_body(
-        &mut response,
-        ctx.decoder.page(),
-        &place,
-        limit,
-        Some(&ctx.progress),
-    )
-    .await?;
+    let decoder = if keep_body {
+        ctx.decoder.page()
+    } else {
+        ctx.decoder.page_read_again()
+    };
+    let decoding = read_body(&mut response, decoder, &place, limit, Some(&ctx.progress)).await?;
     drop(permit);
     let body_in = Instant::now();
     ctx.pacing
@@ -694,3 +727,7 @@ fn ms(duration: std::time::Duration) -> f64 {
 #[cfg(test)]
 #[path = "paginate_tests.rs"]
 mod tests;
+
+#[cfg(test)]
+#[path = "read_again_tests.rs"]
+mod read_again_tests;

@@ -508,3 +508,32 @@ async fn a_listing_on_one_short_page_costs_one_small_probe() {
     // confirmed once more (rows may have been appended), and the probe is the one more.
     assert!(asked.len() <= 5, "{asked:?}");
 }
+
+/// 95 calls; every page holds five rows more than asked, from an offset computed with the size
+/// asked, so each page repeats the next one's first rows (outside trial 15).
+fn oversized_with_asked_offsets(page: usize, size: usize, _: &[(usize, usize)]) -> Vec<usize> {
+    let start = (page - 1) * size;
+    (start + 1..=(start + size + 5).min(95)).collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pages_larger_than_asked_that_overlap_lose_nothing_and_are_named() {
+    for concurrency in [1, 4] {
+        let (url, _) = serve(oversized_with_asked_offsets, later_pages_late).await;
+        let table = fetch(&url, 10, concurrency).await.unwrap();
+        assert_eq!(ids(&table), (1..=95).collect::<Vec<i64>>());
+        assert!(
+            table
+                .warnings
+                .iter()
+                .any(|w| w.contains("more rows than the 10 asked")),
+            "{:?}",
+            table.warnings
+        );
+        assert!(
+            !table.warnings.iter().any(|w| w.starts_with("rows moved")),
+            "no claim that the data changed: {:?}",
+            table.warnings
+        );
+    }
+}

@@ -1,7 +1,9 @@
-//! A loopback HTTP/1.1 server for the pager's tests (`window_tests`, `paginate_tests`): it
-//! answers every `GET /calls?page=P&n_per_page=N` on keep-alive connections with a JSON array
-//! of `{"call_id": id}` rows, the ids chosen (and the answer timed) by the test's `answer`.
-//! Each test decides what its server does wrong; this module only speaks HTTP.
+//! A loopback HTTP/1.1 server for the pager's tests (`window_tests`, `paginate_tests`,
+//! `read_again_tests`): it answers every `GET /calls?page=P&n_per_page=N` on keep-alive
+//! connections with a JSON array of `{"call_id": id}` rows, the ids chosen (and the answer
+//! timed) by the test's `answer` ([`serve`]), or with whatever body the test makes
+//! ([`serve_bodies`]). Each test decides what its server does wrong; this module only speaks
+//! HTTP.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -23,8 +25,28 @@ use crate::decode::{DecodeOptions, FetchDecoder};
 pub(crate) type Answer =
     Arc<dyn Fn(usize, usize) -> Pin<Box<dyn Future<Output = Vec<usize>> + Send>> + Send + Sync>;
 
+/// The body of the page a request asks for, given its `(page, n_per_page)`.
+pub(crate) type BodyAnswer =
+    Arc<dyn Fn(usize, usize) -> Pin<Box<dyn Future<Output = String> + Send>> + Send + Sync>;
+
 /// Starts the server; returns its base URL (`http://127.0.0.1:PORT/api/v1`).
 pub(crate) async fn serve(answer: Answer) -> String {
+    serve_bodies(Arc::new(move |page, size| {
+        let ids = answer(page, size);
+        Box::pin(async move {
+            let rows: Vec<String> = ids
+                .await
+                .iter()
+                .map(|id| format!("{{\"call_id\":{id}}}"))
+                .collect();
+            format!("[{}]", rows.join(","))
+        })
+    }))
+    .await
+}
+
+/// Starts a server that answers each page with the body `answer` makes; returns its base URL.
+pub(crate) async fn serve_bodies(answer: BodyAnswer) -> String {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}/api/v1", listener.local_addr().unwrap());
     tokio::spawn(async move {
@@ -36,7 +58,7 @@ pub(crate) async fn serve(answer: Answer) -> String {
 }
 
 /// Answers the requests of one keep-alive connection, in order.
-async fn connection(mut conn: TcpStream, answer: Answer) {
+async fn connection(mut conn: TcpStream, answer: BodyAnswer) {
     let mut buffer = Vec::new();
     loop {
         let head_end = loop {
@@ -51,12 +73,7 @@ async fn connection(mut conn: TcpStream, answer: Answer) {
         };
         let head = String::from_utf8_lossy(&buffer[..head_end]).into_owned();
         buffer.drain(..head_end);
-        let ids = answer(parameter(&head, "page"), parameter(&head, "n_per_page")).await;
-        let rows: Vec<String> = ids
-            .iter()
-            .map(|id| format!("{{\"call_id\":{id}}}"))
-            .collect();
-        let body = format!("[{}]", rows.join(","));
+        let body = answer(parameter(&head, "page"), parameter(&head, "n_per_page")).await;
         let response = format!(
             "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
             body.len()

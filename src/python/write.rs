@@ -21,6 +21,8 @@ pub struct PyFileWriter {
     // `None` once finished or aborted. Locked with `try_lock`: blocking on it with the GIL held
     // could deadlock with a thread that holds it and waits to re-attach.
     inner: Mutex<Option<FileWriter>>,
+    /// The finished file's warnings (`WriteSummary::notes`).
+    notes: Mutex<Vec<String>>,
 }
 
 fn closed() -> PyErr {
@@ -43,6 +45,7 @@ impl PyFileWriter {
         };
         Ok(Self {
             inner: Mutex::new(Some(FileWriter::new(&path, format))),
+            notes: Mutex::default(),
         })
     }
 
@@ -80,7 +83,15 @@ impl PyFileWriter {
             .take()
             .ok_or_else(closed)?;
         let summary = py.detach(|| writer.finish(empty_schema))?;
+        *self.notes.try_lock().map_err(|_| busy())? = summary.notes;
         Ok((summary.rows, summary.rewrites))
+    }
+
+    /// Once finished: one warning per column whose earlier values the file holds as another
+    /// type prints them (a column that turned to text on a later page).
+    #[getter]
+    fn notes(&self) -> PyResult<Vec<String>> {
+        Ok(self.notes.try_lock().map_err(|_| busy())?.clone())
     }
 
     /// Stops without a file (the temporary output is removed); idempotent.
@@ -215,7 +226,7 @@ pub fn read_parquet_files(py: Python<'_>, paths: Vec<PathBuf>) -> PyResult<PyArr
             .unwrap_or_else(|| Arc::new(arrow_schema::Schema::empty()));
         let mut batches = Vec::new();
         for path in &paths {
-            for batch in write::FileReader::open(path, FileFormat::Parquet, None)? {
+            for batch in write::FileReader::open(path, FileFormat::Parquet)? {
                 batches.push(crate::decode::conform_batch(&batch?, &schema)?);
             }
         }

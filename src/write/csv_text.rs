@@ -8,21 +8,30 @@
 //! and pushed back (a fetch's output, a stopped push's `NAME.remaining.csv`) would never set
 //! its empty strings. So the fields are formatted here with the options arrow-csv uses
 //! (`arrow_cast::display`, same null text, same timestamp format) and quoted by csv-core's own
-//! rule for arrow-csv's settings, with one addition: a value that is not null but prints as
-//! nothing is quoted.
+//! rule for arrow-csv's settings, with two additions: a value that is not null but prints as
+//! nothing is quoted, and so is every value of a text column.
+//!
+//! A text column's values are quoted (Python's `csv.QUOTE_NONNUMERIC` convention, R's
+//! `write.csv`'s) because a reader infers a column's type from its values: the text `00050`
+//! written bare was pushed back as the integer 50 (outside trial 15). converz's reader
+//! ([`super::scan`]) reads a column whose every value is quoted as text, as written.
 
+use std::fs::File;
 use std::io::Write;
+use std::path::Path;
 
 use arrow_array::{Array, RecordBatch};
 use arrow_cast::display::{ArrayFormatter, FormatOptions};
-use arrow_schema::ArrowError;
+use arrow_schema::{ArrowError, DataType, Schema};
+
+use super::quoted::Raw;
 
 use super::sink::TIMESTAMP_FORMAT;
 use crate::error::Result;
 
 /// A CSV writer of record batches: a header before the first batch (when asked), `,` between
-/// fields, `"` around fields that need it (a `,`, `"`, `\r` or `\n` inside, or an empty
-/// string), `""` for a quote inside, `\n` after each record.
+/// fields, `"` around fields that need it (a `,`, `"`, `\r` or `\n` inside, an empty
+/// string, or any value of a text column), `""` for a quote inside, `\n` after each record.
 pub(super) struct CsvWriter<W: Write> {
     out: W,
     /// The header is still to be written (before the first batch).
@@ -49,20 +58,63 @@ impl<W: Write> CsvWriter<W> {
         }
     }
 
+    /// Writes the header of `schema`, if still due.
+    fn header(&mut self, schema: &Schema) -> Result<()> {
+        if !self.header {
+            return Ok(());
+        }
+        self.header = false;
+        self.line.clear();
+        for (i, field) in schema.fields().iter().enumerate() {
+            if i > 0 {
+                self.line.push(b',');
+            }
+            push_field(&self.quoting, &mut self.line, field.name(), false);
+        }
+        self.end_record()
+    }
+
+    /// Appends the records of `from`, a CSV file this writer wrote under the first columns of
+    /// `schema` (a narrower schema), byte for byte, with an empty field for each column it
+    /// lacks; and the header of `schema` first, if still due. Read back as text and written
+    /// again, a column of numbers would be quoted as text is.
+    pub(super) fn copy_records(&mut self, from: &Path, schema: &Schema) -> Result<()> {
+        self.header(schema)?;
+        let mut reader = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .flexible(true)
+            .from_reader(Raw::new(File::open(from)?));
+        let mut record = csv::ByteRecord::new();
+        let mut header = true;
+        while reader
+            .read_byte_record(&mut record)
+            .map_err(std::io::Error::from)?
+        {
+            let end = reader.position().byte();
+            let start = record.position().map_or(end, csv::Position::byte);
+            if !std::mem::take(&mut header) {
+                let raw = reader.get_ref().bytes(start, end);
+                let kept = raw.len()
+                    - raw
+                        .iter()
+                        .rev()
+                        .take_while(|b| matches!(b, b'\r' | b'\n'))
+                        .count();
+                self.line.clear();
+                self.line.extend_from_slice(&raw[..kept]);
+                let lacking = schema.fields().len().saturating_sub(record.len());
+                self.line.extend(std::iter::repeat_n(b',', lacking));
+                self.line.push(b'\n');
+                self.out.write_all(&self.line)?;
+            }
+            reader.get_mut().forget(end);
+        }
+        Ok(())
+    }
+
     /// Appends the rows of `batch` (and the header first, if still due).
     pub(super) fn write(&mut self, batch: &RecordBatch) -> Result<()> {
-        if self.header {
-            self.header = false;
-            self.line.clear();
-            let schema = batch.schema();
-            for (i, field) in schema.fields().iter().enumerate() {
-                if i > 0 {
-                    self.line.push(b',');
-                }
-                push_field(&self.quoting, &mut self.line, field.name());
-            }
-            self.end_record()?;
-        }
+        self.header(&batch.schema())?;
         let options = FormatOptions::default()
             .with_null("")
             .with_timestamp_format(Some(TIMESTAMP_FORMAT));
@@ -79,11 +131,12 @@ impl<W: Write> CsvWriter<W> {
             columns.push((
                 ArrayFormatter::try_new(array.as_ref(), &options)?,
                 array.logical_nulls(),
+                is_text(array.data_type()),
             ));
         }
         for row in 0..batch.num_rows() {
             self.line.clear();
-            for (col, (formatter, nulls)) in columns.iter().enumerate() {
+            for (col, (formatter, nulls, text)) in columns.iter().enumerate() {
                 if col > 0 {
                     self.line.push(b',');
                 }
@@ -98,7 +151,7 @@ impl<W: Write> CsvWriter<W> {
                         col + 1
                     ))
                 })?;
-                push_field(&self.quoting, &mut self.line, &self.text);
+                push_field(&self.quoting, &mut self.line, &self.text, *text);
             }
             self.end_record()?;
         }
@@ -123,11 +176,20 @@ impl<W: Write> CsvWriter<W> {
     }
 }
 
-/// Appends one non-null field: quoted when csv-core would quote it, or when it is empty (so
-/// that it reads back as an empty string, not a null).
-fn push_field(quoting: &csv_core::Writer, line: &mut Vec<u8>, text: &str) {
+/// Whether a column of `data_type` holds text (a dictionary of text too).
+fn is_text(data_type: &DataType) -> bool {
+    match data_type {
+        DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => true,
+        DataType::Dictionary(_, values) => is_text(values),
+        _ => false,
+    }
+}
+
+/// Appends one non-null field: quoted when csv-core would quote it, when it is empty (so
+/// that it reads back as an empty string, not a null), or when it is `text`.
+fn push_field(quoting: &csv_core::Writer, line: &mut Vec<u8>, text: &str, always: bool) {
     let bytes = text.as_bytes();
-    if !bytes.is_empty() && !quoting.should_quote(bytes) {
+    if !always && !bytes.is_empty() && !quoting.should_quote(bytes) {
         line.extend_from_slice(bytes);
         return;
     }
@@ -209,10 +271,6 @@ mod tests {
                 ])),
             ),
             ("n", Arc::new(NullArray::new(2))),
-            (
-                "s",
-                Arc::new(StringArray::from(vec![Some("p\rq"), Some("ok")])),
-            ),
         ]);
         let ours = written(&[b.clone(), b.clone()], true);
         assert_eq!(ours, arrow_csv(&[b.clone(), b]));
@@ -234,7 +292,31 @@ mod tests {
     #[test]
     fn a_header_is_written_once_and_only_when_asked() {
         let b = batch(vec![("s", Arc::new(StringArray::from(vec!["v"])))]);
-        assert_eq!(written(&[b.clone(), b.clone()], true), "s\nv\nv\n");
-        assert_eq!(written(&[b], false), "v\n");
+        assert_eq!(written(&[b.clone(), b.clone()], true), "s\n\"v\"\n\"v\"\n");
+        assert_eq!(written(&[b], false), "\"v\"\n");
+    }
+
+    #[test]
+    fn every_value_of_a_text_column_is_quoted_and_no_other() {
+        let keys = arrow_array::Int32Array::from(vec![0, 0, 0]);
+        let dict =
+            DictionaryArray::<Int32Type>::try_new(keys, Arc::new(StringArray::from(vec!["7"])))
+                .unwrap();
+        let b = batch(vec![
+            ("id", Arc::new(Int64Array::from(vec![1, 2, 3]))),
+            (
+                "code",
+                Arc::new(StringArray::from(vec![Some("00050"), None, Some("p\rq")])),
+            ),
+            ("d", Arc::new(dict)),
+            (
+                "x",
+                Arc::new(Float64Array::from(vec![Some(0.5), None, Some(2.0)])),
+            ),
+        ]);
+        assert_eq!(
+            written(&[b], true),
+            "id,code,d,x\n1,\"00050\",\"7\",0.5\n2,,\"7\",\n3,\"p\rq\",\"7\",2.0\n"
+        );
     }
 }

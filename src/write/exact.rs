@@ -159,6 +159,10 @@ struct Column<'a> {
     fraction: Option<(u64, String)>,
     /// Its first integer a float would round.
     rounded: Option<(u64, String)>,
+    /// Its first infinity or NaN that is not a word for a missing value (`inf`, `-inf`),
+    /// for a float column's or an open one's (a float type the user gave, or one the file's
+    /// numbers make).
+    not_finite: Option<(u64, String)>,
     /// An NDJSON text column arrow-json made so from strings and other values (no type given).
     inferred_text: bool,
     /// Its first string and its first number or boolean.
@@ -199,6 +203,7 @@ impl<'a> Watched<'a> {
                     inferred_float,
                     fraction: None,
                     rounded: None,
+                    not_finite: None,
                     inferred_text,
                     string: None,
                     scalar: None,
@@ -228,6 +233,21 @@ impl<'a> Watched<'a> {
                          values (line {b}: {scalar}): give --schema {name}:string \
                          (schema={{\"{name}\": \"string\"}}) to push each value as text, as \
                          written, or fix the values",
+                        column.path.display(),
+                        name = column.name,
+                    ),
+                ));
+            }
+            if let (Some((a, value)), true) = (&column.not_finite, settled.is_floating()) {
+                // The push would refuse it naming a row of its frame, with polars' advice
+                // (outside trial 15), where the file has a line.
+                return Err(Error::invalid(
+                    format!("schema[{:?}]", column.name),
+                    format!(
+                        "line {a} of {}: column `{name}` holds {value}, which is not a finite \
+                         number, and JSON (so the API) has none: leave the field empty (or \
+                         write NA) to leave the value unchanged, or --schema {name}:string \
+                         (schema={{\"{name}\": \"string\"}}) to push the column as text",
                         column.path.display(),
                         name = column.name,
                     ),
@@ -303,10 +323,15 @@ impl Column<'_> {
     fn text(&mut self, line: u64, text: &str) -> Result<()> {
         if let Some(grain) = self.grain {
             // The check reads JSON text: a number as itself (when it is one; any other text an
-            // integer or float column refuses when it is read), a time as a JSON string.
+            // integer column refuses when it is read), a time as a JSON string. A float column
+            // also reads `+5`, ` 5` or `.5` as numbers: as a JSON string, the check reads them
+            // as arrow does.
             let raw = match grain {
-                Grain::Integer | Grain::Float(_) => is_number(text).then(|| text.to_owned()),
-                Grain::Day | Grain::Timestamp(_) => Some(serde_json::to_string(text)?),
+                Grain::Integer | Grain::Float(_) if is_number(text) => Some(text.to_owned()),
+                Grain::Integer => None,
+                Grain::Float(_) | Grain::Day | Grain::Timestamp(_) => {
+                    Some(serde_json::to_string(text)?)
+                }
             };
             if let Some(raw) = raw {
                 self.check(grain, line, raw.as_bytes())?;
@@ -314,6 +339,10 @@ impl Column<'_> {
         }
         if self.inferred_float && is_number(text) {
             self.number(line, text);
+        }
+        let float = self.inferred_float || matches!(self.grain, Some(Grain::Float(_)));
+        if float && self.not_finite.is_none() && not_finite(text) {
+            self.not_finite = Some((line, text.to_owned()));
         }
         self.offset(line, text);
         Ok(())
@@ -407,6 +436,14 @@ fn float_rounds(integer: &str) -> bool {
     digits
         .parse::<f64>()
         .map_or(true, |float| format!("{float:.0}") != digits)
+}
+
+/// Whether CSV text is a float that is not a finite number (`inf`, `-inf`, `Infinity`, `NAN`)
+/// and not one of the words for a missing value (`NaN`, `nan`).
+fn not_finite(text: &str) -> bool {
+    !super::tokens::MISSING.contains(&text)
+        && !is_number(text)
+        && text.parse::<f64>().is_ok_and(|f| !f.is_finite())
 }
 
 /// Whether CSV text is a number in JSON's grammar (leading zeros allowed, as arrow-csv

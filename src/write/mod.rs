@@ -12,8 +12,10 @@
 //! Output is written beside the target as `.<name>.converz-tmp` and renamed over the target by
 //! [`FileWriter::finish`], so a killed run never leaves a half-written file under the real name.
 
+mod csv_line;
 mod csv_text;
 mod exact;
+mod notes;
 mod partition;
 mod quoted;
 mod read;
@@ -117,17 +119,28 @@ pub struct WriteSummary {
     pub rewrites: usize,
     /// The file's schema (None when no batch was written).
     pub schema: Option<SchemaRef>,
+    /// Columns whose earlier values the file holds as another type prints them, one warning
+    /// each (`notes.rs`).
+    pub notes: Vec<String>,
 }
 
 /// Writes batches into one file; see the module docs.
 pub struct FileWriter {
     path: PathBuf,
     format: FileFormat,
-    /// The temporary file being written, and its alternate name for copies under a new schema.
+    /// The temporary file being written, and its alternate name for copies under a new schema
+    /// (text formats).
     tmp: [PathBuf; 2],
     current: usize,
     sink: Option<Box<dyn Sink>>,
+    /// The open file's schema (for a typed format, the open segment's).
     schema: Option<SchemaRef>,
+    /// Typed formats: finished segments, each a temporary file with its schema, in order.
+    segments: Vec<(PathBuf, SchemaRef)>,
+    /// The types every batch so far adds up to, as the eager fetch would have them.
+    merged: Option<SchemaRef>,
+    /// The types each column was written with, for [`WriteSummary::notes`].
+    written: notes::Written,
     rows: usize,
     rewrites: usize,
     finished: bool,
@@ -151,6 +164,9 @@ impl FileWriter {
             current: 0,
             sink: None,
             schema: None,
+            segments: Vec::new(),
+            merged: None,
+            written: notes::Written::default(),
             rows: 0,
             rewrites: 0,
             finished: false,
@@ -159,6 +175,9 @@ impl FileWriter {
 
     /// The file schema so far.
     pub fn schema(&self) -> Option<&SchemaRef> {
+        if self.format.typed() {
+            return self.merged.as_ref();
+        }
         self.schema.as_ref()
     }
 
@@ -169,6 +188,13 @@ impl FileWriter {
 
     /// Writes one batch, widening the file's schema first if the batch needs it.
     pub fn write(&mut self, batch: &RecordBatch) -> Result<()> {
+        self.written.batch(batch);
+        let merged = match &self.merged {
+            None => batch.schema(),
+            Some(current) => merge_schemas(current, &batch.schema(), true)
+                .unwrap_or_else(|| std::sync::Arc::clone(current)),
+        };
+        self.merged = Some(merged);
         if self.format == FileFormat::Ndjson {
             // Each line names its own keys: nothing to conform, nothing to rewrite.
             if self.sink.is_none() {
@@ -178,32 +204,73 @@ impl FileWriter {
             self.rows += batch.num_rows();
             return Ok(());
         }
+        if self.format.typed() {
+            return self.write_typed(batch);
+        }
         let merged = match &self.schema {
             None => Some(batch.schema()),
-            Some(current) => merge_schemas(current, &batch.schema(), self.format.typed()),
+            Some(current) => merge_schemas(current, &batch.schema(), false),
         };
         if let Some(wider) = merged {
             self.widen(wider)?;
         }
         let schema = self.schema.as_ref().expect("set by widen");
-        let batch = if self.format.typed() {
-            conform_batch(batch, schema)?
-        } else {
-            conform_names(batch, schema)?
-        };
+        let batch = conform_names(batch, schema)?;
         self.sink.as_mut().expect("open").write(&batch)?;
         self.rows += batch.num_rows();
         Ok(())
+    }
+
+    /// A typed format keeps each batch at the types it came with: a batch whose types differ
+    /// from the open segment's starts a new segment, and [`finish`](Self::finish) casts each
+    /// segment once to the final types, as the eager fetch casts each page (outside trial 15:
+    /// copying the rows at every widening cast `9007199254740993` to Float64 and then to
+    /// text, "9007199254740992.0", where `client.calls()` and the CSV file kept it).
+    fn write_typed(&mut self, batch: &RecordBatch) -> Result<()> {
+        let merged = self.merged.as_ref().expect("set by write");
+        let shape = segment_schema(merged, &batch.schema());
+        if self.schema.as_ref() != Some(&shape) {
+            let next = self.tmp_segment(self.segments.len() + usize::from(self.sink.is_some()));
+            let sink = sink::open(&next, self.format, &shape)?;
+            if let (Some(old), Some(schema)) = (self.sink.take(), self.schema.take()) {
+                old.finish()?;
+                let path = self.tmp_segment(self.segments.len());
+                self.segments.push((path, schema));
+            }
+            self.sink = Some(sink);
+            self.schema = Some(shape);
+        }
+        let schema = self.schema.as_ref().expect("set above");
+        let batch = conform_batch(batch, schema)?;
+        self.sink.as_mut().expect("open").write(&batch)?;
+        self.rows += batch.num_rows();
+        Ok(())
+    }
+
+    /// The temporary name of typed segment `k`.
+    fn tmp_segment(&self, k: usize) -> PathBuf {
+        if k == 0 {
+            return self.tmp[0].clone();
+        }
+        let mut name = self.tmp[0].clone().into_os_string();
+        name.push(format!("-{k}"));
+        PathBuf::from(name)
     }
 
     /// Moves to `schema`: opens the first file, or copies what was written into a new one.
     fn widen(&mut self, schema: SchemaRef) -> Result<()> {
         let next = 1 - self.current;
         let mut sink = sink::open(&self.tmp[next], self.format, &schema)?;
-        if let (Some(old), Some(old_schema)) = (self.sink.take(), &self.schema) {
+        if let (Some(old), Some(_)) = (self.sink.take(), &self.schema) {
             old.finish()?;
-            let reader = FileReader::open(&self.tmp[self.current], self.format, Some(old_schema))?;
-            for batch in reader {
+            let from = &self.tmp[self.current];
+            // A CSV's rows are copied as written (its text quoted, its numbers bare).
+            let copied = sink.copy_rows(from, &schema)?;
+            let reader = match copied {
+                true => None,
+                false => Some(FileReader::open(from, self.format)?),
+            };
+            for batch in reader.into_iter().flatten() {
                 let batch = batch?;
                 let batch = if self.format.typed() {
                     conform_batch(&batch, &schema)?
@@ -221,6 +288,40 @@ impl FileWriter {
         Ok(())
     }
 
+    /// Typed formats: the segments and the open one, cast to the final types into one file
+    /// (unless the one segment has them already).
+    fn join_segments(&mut self) -> Result<()> {
+        let (Some(open), Some(schema)) = (self.sink.take(), self.schema.take()) else {
+            return Ok(());
+        };
+        open.finish()?;
+        let last = self.tmp_segment(self.segments.len());
+        self.segments.push((last, schema));
+        let merged = self.merged.clone().expect("set by write");
+        // The one segment is the first temporary file: it is the file if its types are final.
+        if let [(_, schema)] = self.segments.as_slice() {
+            if *schema == merged {
+                self.segments.clear();
+                self.current = 0;
+                self.schema = Some(merged);
+                return Ok(());
+            }
+        }
+        let mut sink = sink::open(&self.tmp[1], self.format, &merged)?;
+        for (path, _) in std::mem::take(&mut self.segments) {
+            let reader = FileReader::open(&path, self.format)?;
+            for batch in reader {
+                sink.write(&conform_batch(&batch?, &merged)?)?;
+            }
+            std::fs::remove_file(&path)?;
+        }
+        sink.finish()?;
+        self.rewrites += 1;
+        self.current = 1;
+        self.schema = Some(merged);
+        Ok(())
+    }
+
     /// Finishes the file and renames it over the target. A writer that saw no batch writes
     /// an empty file of `empty_schema` (a header-only CSV, a zero-row Parquet file).
     pub fn finish(mut self, empty_schema: Option<SchemaRef>) -> Result<WriteSummary> {
@@ -228,8 +329,12 @@ impl FileWriter {
             let schema =
                 empty_schema.unwrap_or_else(|| std::sync::Arc::new(arrow_schema::Schema::empty()));
             self.widen(schema)?;
+        } else if self.format.typed() {
+            self.join_segments()?;
         }
-        self.sink.take().expect("open").finish()?;
+        if let Some(sink) = self.sink.take() {
+            sink.finish()?;
+        }
         std::fs::rename(&self.tmp[self.current], &self.path).map_err(|e| {
             Error::Io(std::io::Error::new(
                 e.kind(),
@@ -240,12 +345,38 @@ impl FileWriter {
             ))
         })?;
         self.finished = true;
+        let notes = self
+            .merged
+            .as_ref()
+            .map_or_else(Vec::new, |merged| self.written.notes(merged, self.format));
+        let schema = if self.format.typed() && self.merged.is_some() {
+            self.merged.take()
+        } else {
+            self.schema.take()
+        };
         Ok(WriteSummary {
             rows: self.rows,
             rewrites: self.rewrites,
-            schema: self.schema.take(),
+            schema,
+            notes,
         })
     }
+}
+
+/// A typed segment's schema for `batch`: the types so far (`merged`), each column the batch
+/// holds at the batch's own type (a column of nulls at the merged one).
+fn segment_schema(merged: &SchemaRef, batch: &SchemaRef) -> SchemaRef {
+    let fields: Vec<arrow_schema::FieldRef> = merged
+        .fields()
+        .iter()
+        .map(|field| match batch.field_with_name(field.name()) {
+            Ok(own) if own.data_type() != &arrow_schema::DataType::Null => std::sync::Arc::new(
+                arrow_schema::Field::new(field.name(), own.data_type().clone(), true),
+            ),
+            _ => std::sync::Arc::clone(field),
+        })
+        .collect();
+    std::sync::Arc::new(arrow_schema::Schema::new(fields))
 }
 
 impl Drop for FileWriter {
@@ -255,6 +386,9 @@ impl Drop for FileWriter {
             self.sink = None;
             for tmp in &self.tmp {
                 let _ = std::fs::remove_file(tmp);
+            }
+            for k in 1..=self.segments.len() {
+                let _ = std::fs::remove_file(self.tmp_segment(k));
             }
         }
     }

@@ -101,7 +101,7 @@ pub fn conform_parquet(inputs: &[PathBuf], output: &Path, schema: &SchemaRef) ->
     // The first write fixes the file schema: an empty batch of the target schema.
     writer.write(&RecordBatch::new_empty(Arc::clone(schema)))?;
     for input in inputs {
-        for batch in FileReader::open(input, FileFormat::Parquet, None)? {
+        for batch in FileReader::open(input, FileFormat::Parquet)? {
             writer.write(&batch?)?;
         }
     }

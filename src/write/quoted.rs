@@ -319,3 +319,143 @@ impl Tokenizer {
         }
     }
 }
+
+/// Which columns of a CSV file have every value quoted, found record by record as the file's
+/// one csv-crate pass ([`super::scan`]) reads them. converz writes each value of a text
+/// column quoted and numbers bare (as R's `write.csv` and Python's `csv.QUOTE_NONNUMERIC`
+/// do): such a column is text, as written (`"00050"` stays `00050`). A file whose every value
+/// is quoted (`csv.QUOTE_ALL`) says nothing by it, and its columns are typed as a bare file's.
+pub(super) struct Quoting {
+    /// Per field: it is followed (no type given).
+    followed: Vec<bool>,
+    /// Per field: some value (not empty) written bare.
+    bare: Vec<bool>,
+    /// Per field: some value written quoted (`""` too).
+    quoted: Vec<bool>,
+    /// One record's fields, quoted or not (reused).
+    fields: Vec<bool>,
+}
+
+impl Quoting {
+    /// Follows the fields `followed` says (those with no type given: the user's type wins).
+    pub(super) fn new(followed: Vec<bool>) -> Self {
+        let n = followed.len();
+        Self {
+            followed,
+            bare: vec![false; n],
+            quoted: vec![false; n],
+            fields: Vec::new(),
+        }
+    }
+
+    /// Whether the rest of the file can tell nothing more: each field has a bare value.
+    pub(super) fn is_done(&self) -> bool {
+        !self.bare.contains(&false)
+    }
+
+    /// The next data record, as the csv crate read it, and its raw bytes.
+    pub(super) fn record(&mut self, record: &csv::StringRecord, raw: &[u8]) {
+        if self.is_done() {
+            return;
+        }
+        if memchr::memchr(b'"', raw).is_none() {
+            for (i, value) in record.iter().enumerate() {
+                if let Some(bare) = self.bare.get_mut(i) {
+                    *bare |= !value.is_empty();
+                }
+            }
+            return;
+        }
+        quoted_fields(raw, &mut self.fields);
+        for (i, (value, &quoted)) in record.iter().zip(&self.fields).enumerate() {
+            let (Some(bare), Some(seen)) = (self.bare.get_mut(i), self.quoted.get_mut(i)) else {
+                continue;
+            };
+            *seen |= quoted;
+            *bare |= !quoted && !value.is_empty();
+        }
+    }
+
+    /// Per field: whether it is text by its quotes (every value quoted, in a file with values
+    /// written bare).
+    pub(super) fn text(&self) -> Vec<bool> {
+        let bare_somewhere = self.bare.contains(&true);
+        (0..self.followed.len())
+            .map(|i| bare_somewhere && self.followed[i] && self.quoted[i] && !self.bare[i])
+            .collect()
+    }
+}
+
+/// Per field of one record's raw bytes (csv-core's reading, as [`Tokenizer`]'s): whether it
+/// starts with a quote, into `out`.
+fn quoted_fields(raw: &[u8], out: &mut Vec<bool>) {
+    out.clear();
+    let (mut start, mut quoted, mut inside) = (true, false, false);
+    for &byte in raw {
+        if inside {
+            // A quote ends the quoted part; `""` enters it again at once.
+            inside = byte != b'"';
+            continue;
+        }
+        match byte {
+            b'"' if start || quoted => {
+                (quoted, inside) = (true, true);
+                start = false;
+            }
+            b',' => {
+                out.push(quoted);
+                (start, quoted) = (true, false);
+            }
+            b'\r' | b'\n' => break,
+            _ => start = false,
+        }
+    }
+    out.push(quoted);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn quoted(raw: &str) -> Vec<bool> {
+        let mut out = Vec::new();
+        quoted_fields(raw.as_bytes(), &mut out);
+        out
+    }
+
+    #[test]
+    fn the_quoted_fields_of_a_record_are_told() {
+        assert_eq!(quoted("1,\"a\",,\"\"\n"), [false, true, false, true]);
+        assert_eq!(quoted("\"a,\"\"b\"\"\nc\",2\r\n"), [true, false]);
+        assert_eq!(quoted("x\"y\",\"z\""), [false, true]);
+        assert_eq!(quoted(""), [false]);
+    }
+
+    fn text_of(rows: &[&str]) -> Vec<bool> {
+        let mut quoting = Quoting::new(vec![true, true, true]);
+        let text = rows.concat();
+        let mut reader = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .from_reader(text.as_bytes());
+        for (row, raw) in reader.records().zip(rows) {
+            quoting.record(&row.unwrap(), raw.as_bytes());
+        }
+        quoting.text()
+    }
+
+    #[test]
+    fn a_column_whose_every_value_is_quoted_is_text_where_others_are_bare() {
+        // converz's (and R's) writing: the text column `b`, an empty one `c`.
+        assert_eq!(
+            text_of(&["1,\"00050\",\n", "2,,\n", "3,\"\",\n"]),
+            [false, true, false]
+        );
+        // A bare value makes a column not so; an empty field does not.
+        assert_eq!(text_of(&["1,\"5\",\"\"\n", "2,6,\n"]), [false, false, true]);
+        // Every value quoted (QUOTE_ALL): the quotes tell nothing.
+        assert_eq!(
+            text_of(&["\"1\",\"5\",\"\"\n", "\"2\",,\"x\"\n"]),
+            [false; 3]
+        );
+    }
+}

@@ -3,9 +3,8 @@
 //!
 //! Parquet and IPC carry their schema. CSV and NDJSON are inferred over the whole file (two
 //! passes over the file, one batch in memory), with the types a user gave for some columns
-//! (`converz push --schema code:string` keeps `00123`), or, given a schema, read with every
-//! column as text, which copies a CSV this module wrote byte for byte. Before a CSV or NDJSON
-//! file is read into Arrow, its values are checked against the types they will be read with
+//! (`converz push --schema code:string` keeps `00123`). Before a CSV or NDJSON file is read
+//! into Arrow, its values are checked against the types they will be read with
 //! ([`super::exact`]): a given type must keep each value whole, and times with a UTC offset
 //! make their column zone-aware. A CSV column of numbers, booleans or times that holds words
 //! for a missing value (`NA`) is read as that type ([`super::tokens`]); one pass over a CSV's
@@ -23,9 +22,8 @@ use arrow_schema::{ArrowError, DataType, Field, Schema, SchemaRef};
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use parquet::errors::ParquetError;
 
-use super::quoted::EmptyStrings;
 use super::sink::read_error;
-use super::{exact, scan, tokens, FileFormat};
+use super::{csv_line, exact, scan, tokens, FileFormat};
 use crate::error::{Error, Result};
 
 const BATCH_ROWS: usize = 8_192;
@@ -62,8 +60,8 @@ pub struct FileReader {
 }
 
 impl FileReader {
-    /// Opens `path`. `text_schema` (CSV only) reads those columns as Utf8, no inference.
-    pub fn open(path: &Path, format: FileFormat, text_schema: Option<&SchemaRef>) -> Result<Self> {
+    /// Opens `path`.
+    pub fn open(path: &Path, format: FileFormat) -> Result<Self> {
         let file = File::open(path)?;
         match format {
             FileFormat::Parquet => open_parquet(file).map_err(|e| read_error(path, e)),
@@ -71,11 +69,7 @@ impl FileReader {
                 let reader = arrow_ipc::reader::FileReader::try_new(BufReader::new(file), None)?;
                 Ok(Self::boxed(reader))
             }
-            FileFormat::Csv => open_csv(
-                path,
-                file,
-                text_schema.map_or(Columns::Inferred(&[]), Columns::AllText),
-            ),
+            FileFormat::Csv => open_csv(path, file, &[]),
             FileFormat::Ndjson => open_ndjson(path, file, &[]),
         }
     }
@@ -113,39 +107,19 @@ fn open_parquet(file: File) -> std::result::Result<FileReader, ParquetError> {
     })
 }
 
-/// How a CSV file's columns are typed.
-enum Columns<'a> {
-    /// Inferred, but for these columns, given these types.
-    Inferred(&'a [(String, DataType)]),
-    /// Every column of this schema as Utf8.
-    AllText(&'a SchemaRef),
-}
-
-fn open_csv(path: &Path, mut file: File, columns: Columns<'_>) -> Result<FileReader> {
+/// Reads a CSV file with its inferred types, but for the columns given `types`.
+fn open_csv(path: &Path, mut file: File, types: &[(String, DataType)]) -> Result<FileReader> {
     // The schema handed out, and the one arrow-csv reads with: the same but for columns of
     // values of one type and words for a missing one, read as text and turned into their type
     // after.
-    let (schema, read_schema, empty_strings) = match columns {
-        Columns::AllText(schema) => {
-            let fields: Vec<Field> = schema
-                .fields()
-                .iter()
-                .map(|f| Field::new(f.name(), DataType::Utf8, true))
-                .collect();
-            let schema = Arc::new(Schema::new(fields));
-            let empty_strings = EmptyStrings::scan(path, &schema)?;
-            (Arc::clone(&schema), schema, empty_strings)
-        }
-        Columns::Inferred(types) => {
-            let format = arrow_csv::reader::Format::default().with_header(true);
-            let (schema, _) = format.infer_schema(BufReader::new(&mut file), None)?;
-            file.seek(SeekFrom::Start(0))?;
-            one_column_of_another_separator(path, &schema)?;
-            let types = with_documented_text(&schema, types);
-            let settled = scan::settle(path, with_types(schema, &types)?, &types)?;
-            (settled.schema, settled.read, settled.empty_strings)
-        }
-    };
+    let format = arrow_csv::reader::Format::default().with_header(true);
+    let (inferred, _) = format.infer_schema(BufReader::new(&mut file), None)?;
+    file.seek(SeekFrom::Start(0))?;
+    one_column_of_another_separator(path, &inferred)?;
+    let types = with_documented_text(&inferred, types);
+    let settled = scan::settle(path, with_types(inferred, &types)?, &types)?;
+    let (schema, read_schema, empty_strings) =
+        (settled.schema, settled.read, settled.empty_strings);
     let reader = arrow_csv::ReaderBuilder::new(Arc::clone(&read_schema))
         .with_header(true)
         .with_batch_size(BATCH_ROWS)
@@ -156,15 +130,20 @@ fn open_csv(path: &Path, mut file: File, columns: Columns<'_>) -> Result<FileRea
     };
     if read_schema != schema {
         let typed = Arc::clone(&schema);
-        inner = Box::new(inner.map(move |batch| tokens::to_typed(batch?, &typed)));
+        // The record of each batch's first row, as arrow-csv counts them (the header is 0).
+        let mut first = 1;
+        inner = Box::new(inner.map(move |batch| {
+            let batch = tokens::to_typed(batch?, &typed, first)?;
+            first += batch.num_rows();
+            Ok(batch)
+        }));
     }
-    if schema
-        .fields()
-        .iter()
-        .any(|f| f.data_type() == &DataType::Float64)
-    {
-        inner = Box::new(inner.map(|batch| tokens::nan_as_null(batch?)));
-    }
+    // A value its column's type does not hold is named with its line in the file.
+    let (named, columns) = (path.to_owned(), Arc::clone(&read_schema));
+    inner =
+        Box::new(inner.map(move |batch| {
+            batch.map_err(|err| csv_line::with_file_line(&named, &columns, err))
+        }));
     Ok(FileReader { schema, inner })
 }
 
@@ -260,7 +239,7 @@ pub fn read_file(
                 true => unreadable(&FEATHER_V1),
                 false => unreadable(&e),
             })?,
-        FileFormat::Csv => open_csv(path, file, Columns::Inferred(types)).map_err(content)?,
+        FileFormat::Csv => open_csv(path, file, types).map_err(content)?,
         FileFormat::Ndjson => open_ndjson(path, file, types).map_err(content)?,
     };
     let schema = reader.schema();

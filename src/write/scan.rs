@@ -3,8 +3,11 @@
 //! words for a missing value ([`super::tokens`]) and the checks of the types the columns will
 //! be read with ([`super::exact`]). The types the words settle are known only at the end, and
 //! the checks that depend on a type (a float column's integers, a time column's offsets) are
-//! applied then, to the settled types. The same pass finds the text fields written `""`
-//! ([`super::quoted`]).
+//! applied then, to the settled types. A column the user typed (`--schema n:int64`) takes the
+//! same words as a missing value, and an integer type a whole number spelled as a float
+//! (`1e2`, `1.0`), as an NDJSON file's does: such a column is read as text too, and turned
+//! into its type after. The same pass finds the text fields written `""`, and the columns
+//! whose every value is quoted, which are text ([`super::quoted`]).
 
 use std::fs::File;
 use std::io::Read;
@@ -14,8 +17,8 @@ use std::sync::Arc;
 use arrow_schema::{DataType, Field, Schema, SchemaRef};
 
 use super::exact::CsvChecks;
-use super::quoted::{text_or_empty_columns, EmptyStrings, Finder, Raw};
-use super::tokens::Words;
+use super::quoted::{text_or_empty_columns, EmptyStrings, Finder, Quoting, Raw};
+use super::tokens::{Declared, Words};
 use crate::error::Result;
 
 /// The types a CSV file is read with.
@@ -50,10 +53,13 @@ pub(super) fn settle(
     let whole = rules.is_done() || feed(path, &mut rules)?;
     let Rules {
         words,
+        declared,
         checks,
         finder,
+        quoting,
         ..
     } = rules;
+    let quoted_text = quoting.text();
     // A column arrow-csv found no value in (Null) is text when it holds `""`: its empty
     // strings are values to set (outside trial: a column of only `""` was never set).
     let quoted = finder
@@ -65,7 +71,12 @@ pub(super) fn settle(
         .zip(typed.fields())
         .enumerate()
         .map(|(i, (w, f))| match w {
+            // Every value quoted, where others are bare: text, as written.
+            _ if quoted_text[i] => Some(DataType::Utf8),
             Some(words) => words.data_type(),
+            None if declared[i].as_ref().is_some_and(Declared::as_text) => {
+                Some(f.data_type().clone())
+            }
             None if f.data_type() == &DataType::Null && quoted.get(i) == Some(&true) => {
                 Some(DataType::Utf8)
             }
@@ -78,7 +89,13 @@ pub(super) fn settle(
         true => retyped(&schema, |i| types[i].as_ref().map(|_| DataType::Utf8)),
         false => Arc::clone(&schema),
     };
+    // The finder follows the columns arrow-csv made text (or found empty): one the quotes
+    // made text it did not follow has its `""` fields found by another pass.
+    let unfollowed = (0..quoted_text.len()).any(|i| {
+        quoted_text[i] && !matches!(typed.field(i).data_type(), DataType::Utf8 | DataType::Null)
+    });
     let empty_strings = match (finder, whole) {
+        _ if unfollowed => EmptyStrings::scan(path, &schema)?,
         (Some(finder), true) => finder.finish(&schema),
         // Never for a file arrow-csv reads (it refuses what the csv crate refuses), but the
         // `""` fields stay those of the whole file.
@@ -112,13 +129,17 @@ fn feed(path: &Path, rules: &mut Rules<'_>) -> Result<bool> {
 
 /// What the pass feeds each record to.
 struct Rules<'a> {
-    /// Per field: the words of a text column not typed by the user (it may be numbers,
-    /// booleans or times with words for a missing one).
+    /// Per field: the words of a text or float column not typed by the user (it may be
+    /// numbers, booleans or times with words for a missing one, or words alone).
     words: Vec<Option<Words>>,
+    /// Per field: a column the user typed with a type other than text, whose values may be
+    /// words for a missing one.
+    declared: Vec<Option<Declared>>,
     checks: CsvChecks<'a>,
-    /// The fields with words or checks, less the columns found to stay text.
+    /// The fields with words, declared types or checks, less the columns found to stay text.
     watched: Vec<usize>,
     finder: Option<Finder>,
+    quoting: Quoting,
 }
 
 impl<'a> Rules<'a> {
@@ -127,27 +148,45 @@ impl<'a> Rules<'a> {
             .fields()
             .iter()
             .map(|f| {
-                let open =
-                    f.data_type() == &DataType::Utf8 && !given.iter().any(|(n, _)| n == f.name());
+                // arrow-csv reads `NaN` and `nan` into a float: a Float64 column may be
+                // integers and words.
+                let open = matches!(f.data_type(), DataType::Utf8 | DataType::Float64)
+                    && !given.iter().any(|(n, _)| n == f.name());
                 open.then(Words::default)
+            })
+            .collect();
+        let declared: Vec<Option<Declared>> = typed
+            .fields()
+            .iter()
+            .map(|f| {
+                let typed_so = given.iter().any(|(n, _)| n == f.name());
+                typed_so.then(|| Declared::new(f.data_type())).flatten()
             })
             .collect();
         let open: Vec<bool> = words.iter().map(Option::is_some).collect();
         let checks = CsvChecks::new(path, typed, given, &open);
         let watched = (0..open.len())
-            .filter(|&i| open[i] || checks.watches(i))
+            .filter(|&i| open[i] || declared[i].is_some() || checks.watches(i))
+            .collect();
+        // The key is an integer however it is quoted.
+        let followed = typed
+            .fields()
+            .iter()
+            .map(|f| f.name() != "call_id" && !given.iter().any(|(n, _)| n == f.name()))
             .collect();
         Self {
             words,
+            declared,
             checks,
             watched,
             finder: Finder::new(text_or_empty_columns(typed)),
+            quoting: Quoting::new(followed),
         }
     }
 
     /// Whether the rest of the file can tell nothing more.
     fn is_done(&self) -> bool {
-        self.watched.is_empty() && self.finder.is_none()
+        self.watched.is_empty() && self.finder.is_none() && self.quoting.is_done()
     }
 
     /// One record, and its raw bytes.
@@ -155,6 +194,7 @@ impl<'a> Rules<'a> {
         if let Some(finder) = &mut self.finder {
             finder.record(record, raw);
         }
+        self.quoting.record(record, raw);
         let line = record.position().map_or(0, csv::Position::line);
         let mut text = false;
         for &field in &self.watched {
@@ -166,6 +206,11 @@ impl<'a> Rules<'a> {
                 let word = column.note(value);
                 text |= column.is_text();
                 if word {
+                    continue;
+                }
+            }
+            if let Some(column) = &mut self.declared[field] {
+                if column.note(value) {
                     continue;
                 }
             }

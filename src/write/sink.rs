@@ -30,6 +30,12 @@ pub(super) trait Sink: Send {
     fn write(&mut self, batch: &RecordBatch) -> Result<()>;
     /// Writes the footer (if any) and flushes to disk.
     fn finish(self: Box<Self>) -> Result<()>;
+    /// Appends the rows of `from`, a file of this format written under a narrower schema, as
+    /// they are written there, widened to `schema`; `false` when the format cannot (its rows
+    /// are then read and written again).
+    fn copy_rows(&mut self, _from: &Path, _schema: &SchemaRef) -> Result<bool> {
+        Ok(false)
+    }
 }
 
 /// Parquet errors while writing a local file, as I/O errors.
@@ -130,6 +136,11 @@ impl Sink for CsvSink {
 
     fn finish(self: Box<Self>) -> Result<()> {
         finish_file(self.writer.into_inner())
+    }
+
+    fn copy_rows(&mut self, from: &Path, schema: &SchemaRef) -> Result<bool> {
+        self.writer.copy_records(from, schema)?;
+        Ok(true)
     }
 }
 

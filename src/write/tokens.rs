@@ -3,10 +3,22 @@
 //! booleans, dates or times holding one into a text column (`1.5` pushed as the string "1.5",
 //! `true` as "true"). A column whose values are of one such type and such words is read as
 //! that type, each word a null (a push leaves the value unchanged, as for an empty field); a
-//! column with any other text stays text, words and all.
+//! column with any other text stays text, words and all. A column of words alone is all
+//! missing, as a column of empty fields is (it was pushed as the text `NA` on every row,
+//! where a column of `NaN` was missing: outside trial 15).
 //!
-//! [`Words`] follows one text column value by value (in the file's one pass, [`super::scan`]);
-//! [`to_typed`] turns the text arrow-csv read for such a column into its type.
+//! arrow-csv itself reads `NaN` and `nan` as a float: a column of integers holding one became
+//! Float64 (`7` pushed as `7.0`). So a column arrow-csv makes Float64 is followed as a text
+//! column is, and `NaN` is a word as any other: integers and `NaN` are Int64 with nulls.
+//!
+//! A column the user typed (`--schema n:int64`) takes the same words, under any type but text
+//! (which keeps them as written): arrow-csv refused them. An integer type also takes a whole
+//! number spelled as a float (`1e2`, `1.0`; a fraction is refused by [`super::exact`]), as
+//! arrow-json and the fetch side do, where arrow-csv refused it.
+//!
+//! [`Words`] follows one text column value by value (in the file's one pass, [`super::scan`]),
+//! [`Declared`] one typed column; [`to_typed`] turns the text arrow-csv read for such a column
+//! into its type.
 
 use std::sync::Arc;
 
@@ -39,6 +51,11 @@ impl Spelled {
             let float = text.contains(['.', 'e', 'E']) || text.parse::<i64>().is_err();
             return Some(if float { Self::Float } else { Self::Integer });
         }
+        // The other numbers arrow-csv reads as floats (`.5`, `5.`, and `inf`, which
+        // [`super::exact`] refuses in a column of numbers, naming its line).
+        if arrow_float(text) {
+            return Some(Self::Float);
+        }
         if text.eq_ignore_ascii_case("true") || text.eq_ignore_ascii_case("false") {
             return Some(Self::Boolean);
         }
@@ -65,6 +82,27 @@ impl Spelled {
             Self::Time(unit) => DataType::Timestamp(unit, None),
         }
     }
+}
+
+/// Whether arrow-csv reads `text` as a float though JSON spells none so: a point with digits
+/// on one side only (`.5`, `-5.`, `5.e3`), or an infinity (`inf`, `-inf`).
+fn arrow_float(text: &str) -> bool {
+    if matches!(text, "inf" | "-inf") {
+        return true;
+    }
+    let unsigned = text.strip_prefix('-').unwrap_or(text);
+    let mantissa = unsigned.split_once(['e', 'E']).map_or(unsigned, |(m, e)| {
+        let e = e.strip_prefix(['+', '-']).unwrap_or(e);
+        match !e.is_empty() && e.bytes().all(|b| b.is_ascii_digit()) {
+            true => m,
+            false => "",
+        }
+    });
+    let Some((int, frac)) = mantissa.split_once('.') else {
+        return false;
+    };
+    let digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
+    digits(int) && digits(frac) && !(int.is_empty() && frac.is_empty())
 }
 
 /// A date (`2026-01-05`) or a time (`2026-01-05T10:00:00`, `2026-01-05 10:00:00.25+02:00`),
@@ -145,20 +183,100 @@ impl Words {
         self.other
     }
 
-    /// The type the column is read as, when its values are words and values of one type.
+    /// The type the column is read as, when its values are words and values of one type:
+    /// that type; when every value is a word, Null (every value is missing, as in a column of
+    /// empty fields: a push leaves them unchanged).
     pub(super) fn data_type(&self) -> Option<DataType> {
         match self.spelled {
-            Some(spelled) if self.missing && !self.other => Some(spelled.data_type()),
-            _ => None,
+            _ if !self.missing || self.other => None,
+            Some(spelled) => Some(spelled.data_type()),
+            None => Some(DataType::Null),
         }
     }
 }
 
-/// `batch`, read with the columns of words as text, under `schema` (theirs typed): each word
-/// a null, each other value cast to the column's type (which [`Words`] found it spells).
+/// What one column the user typed with a type other than text holds, so far.
+pub(super) struct Declared {
+    integer: bool,
+    as_text: bool,
+}
+
+impl Declared {
+    /// The follower of a column typed `data_type`; none for a text type, whose words are text.
+    pub(super) fn new(data_type: &DataType) -> Option<Self> {
+        let text = matches!(
+            data_type,
+            DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View
+        );
+        (!text).then(|| Self {
+            integer: data_type.is_integer(),
+            as_text: false,
+        })
+    }
+
+    /// Notes a value (not empty); whether it is a word for a missing value.
+    pub(super) fn note(&mut self, text: &str) -> bool {
+        let word = MISSING.contains(&text);
+        if word || self.integer && whole_spelled_as_float(text).is_some() {
+            self.as_text = true;
+        }
+        word
+    }
+
+    /// Whether the column is read as text and turned into its type after: it holds a word,
+    /// or a whole number arrow-csv would refuse.
+    pub(super) fn as_text(&self) -> bool {
+        self.as_text
+    }
+}
+
+/// A number written with a point or an exponent (`1e2`, `-2.50e1`, `1.0`) that is whole, as
+/// the integer it is (`100`, `-25`, `1`); at most 40 digits (no integer type has more).
+fn whole_spelled_as_float(text: &str) -> Option<String> {
+    if !super::exact::is_number(text) || !text.contains(['.', 'e', 'E']) {
+        return None;
+    }
+    let (negative, unsigned) = match text.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, text),
+    };
+    let (mantissa, exponent) = match unsigned.split_once(['e', 'E']) {
+        Some((m, e)) => (m, e.parse::<i32>().ok()?),
+        None => (unsigned, 0),
+    };
+    let (int, frac) = mantissa.split_once('.').unwrap_or((mantissa, ""));
+    let digits: String = format!("{int}{frac}");
+    // The point falls after `point` of the digits once the exponent moves it.
+    let point = i32::try_from(int.len()).ok()?.checked_add(exponent)?;
+    let point = usize::try_from(point).unwrap_or(0);
+    if digits
+        .get(point..)
+        .is_some_and(|f| f.bytes().any(|d| d != b'0'))
+    {
+        return None;
+    }
+    let whole = digits.get(..point.min(digits.len())).unwrap_or("");
+    let zeros = point.saturating_sub(digits.len());
+    let whole = format!("{whole}{}", "0".repeat(zeros.min(41)));
+    let whole = whole.trim_start_matches('0');
+    if whole.len() > 40 {
+        return None;
+    }
+    Some(match (whole.is_empty(), negative) {
+        (true, _) => "0".to_owned(),
+        (false, true) => format!("-{whole}"),
+        (false, false) => whole.to_owned(),
+    })
+}
+
+/// `batch`, read with some columns as text, under `schema` (theirs typed): each word a null,
+/// each other value of the column's type (which [`Words`] found it spells, or the user gave).
+/// `first` is the file's record of the batch's first row (the header is record 0): a value the
+/// type does not hold is refused as arrow-csv refuses one, naming its column and record.
 pub(super) fn to_typed(
     batch: RecordBatch,
     schema: &SchemaRef,
+    first: usize,
 ) -> std::result::Result<RecordBatch, ArrowError> {
     let mut columns: Vec<ArrayRef> = batch.columns().to_vec();
     for (i, field) in schema.fields().iter().enumerate() {
@@ -168,49 +286,51 @@ pub(super) fn to_typed(
         let Some(text) = columns[i].as_any().downcast_ref::<StringArray>() else {
             continue;
         };
+        let integer = field.data_type().is_integer();
         let values: StringArray = text
             .iter()
-            .map(|v| v.filter(|v| !v.is_empty() && !MISSING.contains(v)))
+            .map(|v| {
+                let v = v.filter(|v| !v.is_empty() && !MISSING.contains(v))?;
+                match integer.then(|| whole_spelled_as_float(v)).flatten() {
+                    Some(whole) => Some(std::borrow::Cow::Owned(whole)),
+                    None => Some(std::borrow::Cow::Borrowed(v)),
+                }
+            })
             .collect();
-        let options = arrow_cast::CastOptions {
-            safe: false,
-            ..Default::default()
+        // Safe: a value the type does not hold becomes a null, found below with its row.
+        let typed: ArrayRef = match field.data_type() {
+            // Every value a word (arrow-cast casts nothing to Null).
+            DataType::Null => Arc::new(arrow_array::NullArray::new(values.len())),
+            // arrow-cast also reads `yes`, `1`, `t`...; arrow-csv, for the columns it types,
+            // only `true` and `false`.
+            DataType::Boolean => Arc::new(
+                values
+                    .iter()
+                    .map(|v| v.and_then(csv_bool))
+                    .collect::<arrow_array::BooleanArray>(),
+            ),
+            data_type => arrow_cast::cast(&values, data_type)?,
         };
-        columns[i] = arrow_cast::cast_with_options(&values, field.data_type(), &options)?;
+        if let Some(row) = (0..values.len()).find(|&r| values.is_valid(r) && typed.is_null(r)) {
+            return Err(ArrowError::ParseError(format!(
+                "Error while parsing value '{}' as type '{}' for column {i} at line {}",
+                text.value(row),
+                field.data_type(),
+                first + row
+            )));
+        }
+        columns[i] = typed;
     }
     RecordBatch::try_new(Arc::clone(schema), columns)
 }
 
-/// `batch` with every NaN of its Float64 columns made null. A CSV spells a missing number
-/// `NaN` as often as `NA` (pandas writes it), and arrow-csv reads `NaN` into a Float64 column
-/// as the float NaN, which a push refuses; it is one of the [`MISSING`] words, so it means
-/// "leave unchanged" as they do (outside trial: `1.5,NaN` was refused with a DataFrame hint).
-pub(super) fn nan_as_null(batch: RecordBatch) -> std::result::Result<RecordBatch, ArrowError> {
-    use arrow_array::cast::AsArray;
-    use arrow_array::types::Float64Type;
-    use arrow_buffer::NullBuffer;
-
-    let mut columns: Vec<ArrayRef> = batch.columns().to_vec();
-    let mut changed = false;
-    for column in &mut columns {
-        let Some(floats) = column.as_primitive_opt::<Float64Type>() else {
-            continue;
-        };
-        if !floats.values().iter().any(|v| v.is_nan()) {
-            continue;
-        }
-        let numbers: NullBuffer = floats.values().iter().map(|v| !v.is_nan()).collect();
-        let nulls = NullBuffer::union(floats.nulls(), Some(&numbers));
-        *column = Arc::new(arrow_array::Float64Array::new(
-            floats.values().clone(),
-            nulls,
-        ));
-        changed = true;
+/// A boolean as arrow-csv reads one.
+fn csv_bool(text: &str) -> Option<bool> {
+    match text {
+        _ if text.eq_ignore_ascii_case("true") => Some(true),
+        _ if text.eq_ignore_ascii_case("false") => Some(false),
+        _ => None,
     }
-    if !changed {
-        return Ok(batch);
-    }
-    RecordBatch::try_new(batch.schema(), columns)
 }
 
 #[cfg(test)]
@@ -245,8 +365,12 @@ mod tests {
             ),
             // No word: arrow-csv's own type stands.
             (&["1", "2"], None),
-            // Only words.
-            (&["NA", "null"], None),
+            // Only words: every value is missing.
+            (&["NA", "null", "NaN"], Some(DataType::Null)),
+            // What arrow-csv reads as floats: NaN a word as any other.
+            (&["7", "NaN", "nan"], Some(DataType::Int64)),
+            (&[".5", "NaN", "-5.", "1.e3"], Some(DataType::Float64)),
+            (&["7", "inf", "NA"], Some(DataType::Float64)),
             // Other text, or two families.
             (&["1", "NA", "x"], None),
             (&["true", "NA", "1"], None),
@@ -255,6 +379,40 @@ mod tests {
         ];
         for (values, expected) in cases {
             assert_eq!(column(values), expected, "{values:?}");
+        }
+    }
+
+    #[test]
+    fn whole_numbers_spelled_as_floats_are_their_integers() {
+        for (text, whole) in [
+            ("1e2", "100"),
+            ("-2.50e1", "-25"),
+            ("7.0", "7"),
+            ("1E+3", "1000"),
+            ("0.0", "0"),
+            ("-0e-5", "0"),
+            ("1234.5e1", "12345"),
+            ("9.223372036854775807e18", "9223372036854775807"),
+            ("1e39", "1000000000000000000000000000000000000000"),
+        ] {
+            assert_eq!(
+                whole_spelled_as_float(text).as_deref(),
+                Some(whole),
+                "{text}"
+            );
+        }
+        // Integers as written, fractions, too many digits, and what is not a number.
+        for text in [
+            "12",
+            "1.5",
+            "2.5e-1",
+            "1e-400",
+            "1e41",
+            "1e99999999999",
+            "x",
+            "1.e2",
+        ] {
+            assert_eq!(whole_spelled_as_float(text), None, "{text}");
         }
     }
 

@@ -80,12 +80,15 @@ class ConverzPushOperator(BaseOperator):
 
     A partial failure (or a stopped task) fails the task with the push summary and writes the
     rows not applied to ``NAME.remaining.EXT`` beside the file. A retry, or any later run of
-    the task, pushes only that file while it is newer than ``path``, and removes it once every
-    row of it is applied; a ``path`` newer than it is new input, pushed whole, after which the
-    stale remaining file is removed. The options the rows were left with are recorded beside
-    them (``NAME.remaining.EXT.json``): a retry whose options would send other values (the DAG
-    edited since: ``clear``, ``schema``, ``timezone``, ``to``, ``on_duplicate``, ``strict``)
-    fails before any request with an ``InvalidParameterError`` naming them. The return value
+    the task, pushes only that file while ``path`` still holds the bytes its rows came from
+    (recorded beside it; the files' times do not matter), and removes it once every row of it
+    is applied; a ``path`` with other bytes is new input, pushed whole, and the stale remaining
+    file is kept with a warning (its rows were never applied). A ``NAME.remaining.EXT``
+    without its record is the user's, never taken. The options the rows were left with are
+    recorded beside them (``NAME.remaining.EXT.json``): a retry whose options would send other
+    values (the DAG edited since: ``clear``, ``schema``, ``timezone``, ``to``,
+    ``on_duplicate``, ``strict``) fails before any request with an ``InvalidParameterError``
+    naming them. The return value
     (pushed to XCom) summarises the push and names the file sent (``"pushed"``).
 
     Args:
@@ -99,8 +102,8 @@ class ConverzPushOperator(BaseOperator):
         chunk_rows: Rows per request.
         timezone: The tenant's IANA zone, for time-zone-aware timestamps.
         strict: Fail on keys the API does not know.
-        resume: Push ``NAME.remaining.EXT`` instead of ``path`` while it is the newer file;
-            False always pushes ``path``.
+        resume: Push ``NAME.remaining.EXT`` instead of ``path`` while ``path`` is the input
+            its rows came from; False always pushes ``path``.
         converz_conn_id: The ``converz`` connection.
     """
 

@@ -8,7 +8,8 @@
 //! evolves identically). Anything else — a key out of order, missing or extra, a nested value,
 //! a value the column's type would have to widen for, an escape it does not decode, invalid
 //! UTF-8 or JSON — makes it decline, and [`PageDecoder`](super::PageDecoder) decodes the page
-//! again the reference way from its retained chunks. Declining is always correct, only slower.
+//! again the reference way from its retained chunks (or, for the pager's pages, which retain
+//! none, the pager reads the page again). Declining is always correct, only slower.
 //!
 //! UTF-8 is checked once per column and batch (arrow's `StringArray::try_new`): bytes outside
 //! strings must be ASCII JSON syntax anyway, and the checker also rejects offsets that split a
