@@ -26,7 +26,14 @@ from typing import Any, Callable, Optional, Union
 from converz._printable import printable
 from converz._progress import PROGRESS_RECORD, _Log
 from converz._query import CallsQuery, ReportQuery, RepsQuery, list_filters, split_commas
-from converz._remaining import Record, check_options, identify, record_path, same_input
+from converz._remaining import (
+    Record,
+    check_options,
+    identify,
+    not_ours,
+    record_path,
+    same_input,
+)
 from converz._remaining import forget as forget_options
 from converz._remaining import load as load_record
 from converz._remaining import record as record_options
@@ -534,8 +541,9 @@ def resume_source(path: Union[str, Path]) -> Path:
     beside it which input they came from (its bytes' SHA-256). While ``path`` is still that
     input, the remaining file is what is left to send. A ``path`` with other bytes is new input,
     whatever the files' times say (a copy made with ``cp -p`` keeps an older one): ``path`` is
-    sent, and the stale file is kept, with a warning (its rows were never applied). A
-    ``NAME.remaining.EXT`` without a record is the user's own file, never taken.
+    returned, and its push refused before any request while the other input's rows are left
+    (see :func:`_refuse_over_unsent`). A ``NAME.remaining.EXT`` that is not converz's (no
+    record, or one not for it) is the user's own file, never taken.
     """
     path = Path(path)
     leftover = _remaining_path(path)
@@ -549,15 +557,8 @@ def resume_source(path: Union[str, Path]) -> Path:
     if found is None:
         return path  # not converz's: the user's own file, left alone
     if not same_input(found.source, path):
-        logger.warning(
-            "%s holds rows an earlier push of another %s did not apply (the input has changed "
-            "since, see %s): %s is pushed and that file is kept; push it (with its resume "
-            "hint) or remove it",
-            leftover,
-            path.name,
-            record_path(leftover),
-            path,
-        )
+        # New input: not resumed from. Its push is refused before any request while that
+        # file holds rows never applied (:func:`push_file` says what to do).
         return path
     return leftover
 
@@ -611,6 +612,7 @@ def _write_remaining(
     options: dict[str, Any],
     own: Optional[Record],
     before: Optional[os.stat_result],
+    base_url: Optional[str] = None,
 ) -> tuple[Path, dict[str, str]]:
     """Writes the rows not applied to ``NAME.remaining.EXT``; returns it and its text types.
 
@@ -639,16 +641,28 @@ def _write_remaining(
         )
         out = fallback
     types = _text_types(path, schema, remaining)
-    record_options(out, result.target, schema, options, types, source)
+    record_options(
+        out,
+        result.target,
+        schema,
+        options,
+        types,
+        source,
+        rows=remaining.num_rows,
+        base_url=base_url,
+    )
     return out, types
 
 
 def _check_replaceable(out: Path, path: Path) -> None:
-    """Refuses (``FileExistsError``) to write over a file at ``out`` converz did not write.
+    """Refuses (``FileExistsError``) to write over a file at ``out`` that is not ``path``'s.
 
     The user's own ``inventory.remaining.csv`` beside a pushed ``inventory.csv`` is kept, and
-    the rows go to a temporary folder instead. One converz left for another input holds rows
-    never applied: replaced, with a warning.
+    the rows go to a temporary folder instead. So does one converz left for another input: it
+    holds rows never applied (outside trial 16: they were replaced, then lost). :func:`push_file`
+    refuses such a push before any request; this is for a file that appeared since. One left
+    by a push of these same bytes is replaced: its rows were in ``path``, and those this push
+    did not apply are in what replaces it.
     """
     if not out.exists():
         return
@@ -659,10 +673,8 @@ def _check_replaceable(out: Path, path: Path) -> None:
     if found is None:
         raise FileExistsError(f"{out} exists and is not a remaining file converz wrote")
     if not same_input(found.source, path):
-        logger.warning(
-            "replacing %s, which held rows an earlier push of another %s did not apply",
-            out,
-            path.name,
+        raise FileExistsError(
+            f"{out} holds rows an earlier push of another {path.name} did not apply"
         )
 
 
@@ -865,7 +877,9 @@ def push_file(
     request. Once a push is complete, ``NAME.remaining.EXT`` and its record are removed:
     pushed itself, it is applied; left beside a file that was just pushed whole and still
     holds the bytes its rows came from, they were in that file. Only a file with its record is
-    converz's (see :func:`_after_complete`).
+    converz's (see :func:`_after_complete`). While ``NAME.remaining.EXT`` holds rows of other
+    bytes (an earlier input), ``path`` is refused before any request: rows never applied are
+    never written over.
 
     Args:
         client: A :class:`converz.Client`.
@@ -884,7 +898,9 @@ def push_file(
         InvalidParameterError: Before any request: ``path`` is missing, a folder or not of its
             format (corrupt, cut short), or a value does not fit the type ``schema`` gives it;
             or ``path`` is a remaining file whose recorded options differ from these (or cannot
-            be read): the hint gives the command with the recorded ones.
+            be read): the hint gives the command with the recorded ones; or
+            ``NAME.remaining.EXT`` beside it holds rows a push of other bytes did not apply
+            (see :func:`_refuse_over_unsent`): the hint says how to push or drop them.
         PushError: Some chunks were not applied; the rows not applied were written to
             ``NAME.remaining.EXT`` beside the file, which the message names.
         KeyboardInterrupt: The push was stopped; its ``__cause__`` (a ``PushError``) says how
@@ -895,10 +911,11 @@ def push_file(
     path = Path(path)
     own = check_options(path, schema, options)
     if own is None and path.stem.endswith(".remaining") and on_note is not None:
-        on_note(
-            f"{path} has no converz record beside it ({record_path(path).name}): it is pushed "
-            "as an ordinary file, and kept"
-        )
+        why = not_ours(path) if path.is_file() else None
+        if why is not None:
+            on_note(f"{path} is pushed as an ordinary file, and kept: {why}")
+    if own is None:
+        _refuse_over_unsent(path, client)
     # A remaining file's rows are read with the types they were read with before (recorded),
     # under any the push gives.
     read_schema = ({**own.types, **(schema or {})} if own is not None else None) or schema
@@ -910,7 +927,9 @@ def push_file(
         remaining = err.result.remaining
         if remaining is None:
             raise
-        out, types = _write_remaining(path, err.result, schema, options, own, before)
+        out, types = _write_remaining(
+            path, err.result, schema, options, own, before, client.base_url
+        )
         raise PushError(
             f"{err.message}; the {remaining.num_rows:,} rows not applied are in {out}",
             result=err.result,
@@ -922,7 +941,9 @@ def push_file(
         cause = stop.__cause__
         if isinstance(cause, PushError) and cause.result.remaining is not None:
             remaining = cause.result.remaining
-            out, types = _write_remaining(path, cause.result, schema, options, own, before)
+            out, types = _write_remaining(
+                path, cause.result, schema, options, own, before, client.base_url
+            )
             stop.__cause__ = PushError(
                 f"{cause.message}; the {remaining.num_rows:,} rows not known to be applied are "
                 f"in {out}",
@@ -935,6 +956,60 @@ def push_file(
     if not result.dry_run:
         _after_complete(path, own, before, on_note)
     return result
+
+
+def _refuse_over_unsent(path: Path, client: Any) -> None:
+    """Refuses, before any request, to push ``path`` while another input's rows are left.
+
+    ``NAME.remaining.EXT`` beside ``path`` may hold rows a push of an earlier ``NAME.EXT``
+    (other bytes) did not apply. Were this push to stop partway too, its own rows left would
+    go to that name: written over, those rows would be lost (outside trial 16), and written
+    elsewhere, two files of rows left would wait, to be pushed in the right order. Refusing
+    before anything is sent is the one simple guarantee, and it also gets the order right: the
+    older rows pushed first, then ``path``, whose values are newer (pushed the other way round,
+    the old values would write over the new). A dry run is refused too: the push it checks
+    would be. The same bytes are no other input: a push of them sends every row the file holds
+    again, and may replace it (see :func:`_check_replaceable`).
+    """
+    leftover = _remaining_path(path)
+    if not (path.is_file() and leftover.is_file()):
+        return  # a missing input is named by its read
+    try:
+        found = load_record(leftover)
+    except InvalidParameterError:
+        found = None  # a damaged record: never written over (_check_replaceable), so no risk
+    if found is None or same_input(found.source, path):
+        return
+    rows = _row_count(leftover, found)
+    came_from = (found.source or {}).get("name")
+    origin = f"an earlier push of {came_from}" if came_from else "an earlier push"
+    base_url = found.base_url or getattr(client, "base_url", None)
+    schema = found.read_schema()
+    command = resume_command(leftover, schema, found.options, base_url=base_url)
+    call = python_call(leftover, schema, found.options)
+    raise InvalidParameterError(
+        f"{path} was not pushed: {leftover} holds {rows} not yet applied, left by {origin} "
+        f"whose bytes were not those {path} holds now; were this push to stop partway, its "
+        "own rows left would have to go where those are. Nothing was sent",
+        parameter="path",
+        hint=f"push those rows first, with the options they were left with: {command} (in "
+        f"Python: {call}), then push {path} again (in that order: pushed after it, the older "
+        f"values would write over the newer); or, to drop those rows, delete {leftover} and "
+        f"{record_path(leftover)}",
+    )
+
+
+def _row_count(remaining: Path, found: Record) -> str:
+    """``"1,234 rows"``: as recorded, else counted (a record of an older converz)."""
+    from converz import ConverzError, _core
+
+    rows = found.rows
+    if rows is None:
+        try:
+            rows = int(_core.read_file(str(remaining), None).num_rows)
+        except (ConverzError, OSError):
+            return "rows"
+    return f"{rows:,} row" + ("" if rows == 1 else "s")
 
 
 def _stat(path: Path) -> Optional[os.stat_result]:

@@ -719,6 +719,9 @@ class Client:
         of that file with options that would send other values is refused before any request.
         A complete push removes a remaining file converz wrote: the one pushed, or one left by
         an earlier push of these same bytes; never a ``*.remaining.*`` without its record.
+        While one left by a push of other bytes (an earlier input) is there, the file is
+        refused before any request: its rows were never applied, and a push of the file that
+        stopped too would have to write its own there.
 
         Args:
             path: A ``.parquet``, ``.csv``, ``.ndjson``/``.jsonl`` or ``.arrow``/``.feather``
@@ -739,8 +742,10 @@ class Client:
 
         Raises:
             InvalidParameterError: Before any request: the file is missing or not of its
-                format, a value does not fit its ``schema=`` type, or it is a remaining file
-                whose recorded options differ from these.
+                format, a value does not fit its ``schema=`` type, it is a remaining file
+                whose recorded options differ from these, or ``NAME.remaining.EXT`` beside it
+                holds rows a push of other bytes did not apply (the hint: push them first, or
+                delete them).
             PushError: Some chunks were not applied; the message names the remaining file,
                 the hint the call (and the command) that pushes it.
 

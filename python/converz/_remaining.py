@@ -16,6 +16,13 @@ both were deleted after a push). And it identifies the input the rows came from 
 modification time, SHA-256 of its bytes): the file stands in for that input only while the
 input is still those bytes, whatever the times say (outside trial: a new ``in.csv`` copied
 with ``cp -p``, older than a stale remaining file, was never pushed).
+
+A record is the file's only while it is converz's and for these bytes: a JSON beside the file
+that is not a converz record is the user's (outside trial 16: a ``rep.remaining.csv`` of the
+user's, beside a JSON of theirs, was refused with advice about converz's resume hint), and one
+written for other bytes (the file was edited, or replaced, after converz wrote it) describes
+another file. Either way the file is an ordinary one. The record also says how many rows the
+file holds and the tenant they were for, so that a refusal to push over them can say both.
 """
 
 from __future__ import annotations
@@ -37,6 +44,7 @@ __all__ = [
     "identify",
     "load",
     "record",
+    "not_ours",
     "record_path",
     "same_input",
 ]
@@ -73,11 +81,15 @@ class Record:
         options: Every option of :data:`_DEFAULTS`, as recorded.
         types: The types its rows were read with that the file cannot say (a CSV's text columns).
         source: The input the rows came from (see :func:`identify`); None when not known.
+        rows: The rows the file held when written; None in a record of an older converz.
+        base_url: The tenant the rows were for; None in a record of an older converz.
     """
 
     options: dict[str, Any]
     types: dict[str, str]
     source: Optional[dict[str, Any]]
+    rows: Optional[int] = None
+    base_url: Optional[str] = None
 
     def read_schema(self) -> dict[str, Any]:
         """The types its rows are read with: the recorded ones, under the push's ``schema``."""
@@ -161,15 +173,21 @@ def record(
     options: dict[str, Any],
     types: Optional[dict[str, str]] = None,
     source: Optional[dict[str, Any]] = None,
+    *,
+    rows: Optional[int] = None,
+    base_url: Optional[str] = None,
 ) -> Path:
     """Writes the options ``remaining`` was left with (``target``: the endpoint pushed to).
 
     ``source`` identifies the input its rows came from (:func:`identify`). ``types`` are the
     types its rows were read with that the file cannot say itself (a CSV's text columns): a
-    push of it reads them so whatever its options (see :func:`check_options`).
+    push of it reads them so whatever its options (see :func:`check_options`). ``rows`` and
+    ``base_url`` (the tenant) are for messages. ``remaining``'s own size and SHA-256 are
+    recorded too: the record is its only while it holds those bytes (see :func:`load`).
     Written to a temporary name and renamed, so a stopped write never leaves half a record.
     """
     path = record_path(remaining)
+    own = identify(remaining)
     text = json.dumps(
         {
             "kind": _KIND,
@@ -177,6 +195,11 @@ def record(
             "options": _options(target, schema, options),
             "types": types or {},
             "source": source,
+            "rows": rows,
+            "base_url": base_url,
+            # Extra keys: a record of version 2 without them is still read, and read by an
+            # older converz.
+            "file": None if own is None else {"size": own["size"], "sha256": own["sha256"]},
         },
         indent=1,
     )
@@ -203,22 +226,53 @@ def _corrupt(remaining: Path, path: Path, problem: str) -> InvalidParameterError
 
 
 def load(remaining: Path) -> Optional[Record]:
-    """The record of ``remaining``, None when there is none (then it is not converz's).
+    """The record of ``remaining``, None when the file is not converz's (see :func:`not_ours`).
 
     Raises:
-        InvalidParameterError: A record whose options are not as written; types that are not
-            a mapping are read as none, a source that is not one as unknown.
+        InvalidParameterError: A converz record (its ``kind`` says so) whose options are not
+            as written, or that cannot be read; types that are not a mapping are read as none,
+            a source that is not one as unknown.
     """
+    return _read(remaining)[0]
+
+
+def not_ours(remaining: Path) -> Optional[str]:
+    """Why ``remaining`` is not a remaining file converz wrote, or None when it is one.
+
+    Said neutrally, for a note: the file may well be the user's own.
+
+    Raises:
+        InvalidParameterError: As :func:`load`.
+    """
+    return _read(remaining)[1]
+
+
+def _read(remaining: Path) -> tuple[Optional[Record], Optional[str]]:
+    """The record of ``remaining`` and None, or None and why the file is not converz's."""
     path = record_path(remaining)
+    foreign = f"{path.name} beside it is not a record converz wrote"
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        return None
-    except (OSError, UnicodeDecodeError, ValueError) as err:
+        return None, f"it has no converz record beside it ({path.name})"
+    except UnicodeDecodeError:
+        return None, foreign
+    except OSError as err:
         raise _corrupt(remaining, path, str(err)) from err
+    try:
+        data = json.loads(text)
+    except ValueError as err:
+        # converz renames its record into place whole, but a copy can be cut short: one that
+        # names its kind is converz's, damaged (its options are not to be guessed); any other
+        # text is the user's.
+        if _KIND[:7] in text:
+            raise _corrupt(remaining, path, str(err)) from err
+        return None, foreign
     options = data.get("options") if isinstance(data, dict) else None
-    if not isinstance(data, dict) or data.get("kind") != _KIND or not isinstance(options, dict):
-        raise _corrupt(remaining, path, "not a record converz wrote")
+    if not isinstance(data, dict) or data.get("kind") != _KIND:
+        return None, foreign
+    if not isinstance(options, dict):
+        raise _corrupt(remaining, path, "it has no options")
     if data.get("version") not in _READ_VERSIONS:
         raise _corrupt(remaining, path, f"version {data.get('version')!r}, not {_VERSION}")
     out = {**_DEFAULTS, **options}
@@ -238,15 +292,41 @@ def load(remaining: Path) -> Optional[Record]:
         check_schema(out["schema"])
     except InvalidParameterError as err:
         raise _corrupt(remaining, path, f"schema: {err.message}") from err
+    if not _holds(data.get("file"), remaining):
+        return None, (
+            f"{path.name} beside it is converz's record of other bytes (the file was changed "
+            "or replaced since converz wrote it)"
+        )
     types = data.get("types")
     if not isinstance(types, dict):
         types = {}
     source = data.get("source")
-    return Record(
+    rows = data.get("rows")
+    base_url = data.get("base_url")
+    found = Record(
         out,
         {str(name): str(kind) for name, kind in types.items()},
         source if isinstance(source, dict) else None,
+        rows if isinstance(rows, int) and not isinstance(rows, bool) else None,
+        base_url if isinstance(base_url, str) else None,
     )
+    return found, None
+
+
+def _holds(recorded: Any, remaining: Path) -> bool:
+    """Whether ``remaining`` holds the bytes its record was written for.
+
+    A record without them (written by an older converz, or beside a file that could not be
+    hashed) is taken for the file's, as before they were recorded.
+    """
+    if not isinstance(recorded, dict) or "sha256" not in recorded:
+        return True
+    try:
+        if recorded.get("size") != remaining.stat().st_size:
+            return False
+        return bool(recorded["sha256"] == _sha256(remaining))
+    except OSError:
+        return False
 
 
 def _differences(found: Record, given: dict[str, Any]) -> list[str]:
