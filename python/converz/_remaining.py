@@ -43,8 +43,8 @@ __all__ = [
     "forget",
     "identify",
     "load",
-    "record",
     "not_ours",
+    "record",
     "record_path",
     "same_input",
 ]
