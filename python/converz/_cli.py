@@ -89,8 +89,11 @@ not applied are written next to the input as NAME.remaining.EXT; push that file 
 flags to resume (the error's hint spells the command). The flags are recorded beside it
 (NAME.remaining.EXT.json): a push of it with flags that would send other values is refused.
 A complete push removes NAME.remaining.EXT and its .json (pushed itself, or beside NAME.EXT
-pushed whole when NAME.EXT holds the bytes its rows came from). A NAME.remaining.EXT without
-its .json is not converz's: pushed as any file, never removed or written over.
+pushed whole when NAME.EXT holds the bytes its rows came from). While it holds rows an earlier
+NAME.EXT (other bytes) left, a push of NAME.EXT is refused before any request: push it first,
+or delete it and its .json to drop them; rows not applied are never written over. A
+NAME.remaining.EXT without its .json (or with one converz did not write for it) is not
+converz's: pushed as any file, never removed or written over.
 A column name may hold ':' (--schema r:x:string is column r:x)."""
 
 _SYNC_EXAMPLES = """examples:
