@@ -37,6 +37,7 @@ from converz._remaining import (
 from converz._remaining import forget as forget_options
 from converz._remaining import load as load_record
 from converz._remaining import record as record_options
+from converz._row_names import check_row_names
 from converz._schema_types import check_schema, parse_schema_text, resolve_type, same_type
 from converz.exceptions import InvalidParameterError
 
@@ -924,6 +925,7 @@ def push_file(
     read_schema = ({**own.types, **(schema or {})} if own is not None else None) or schema
     before = _stat(path)
     data = _read_input(path, read_schema)
+    check_row_names(path, data.column_names)
     try:
         result = client.push_updates(data, **options)
     except PushError as err:
