@@ -987,15 +987,19 @@ def _refuse_over_unsent(path: Path, client: Any) -> None:
         return
     rows = _row_count(leftover, found)
     came_from = (found.source or {}).get("name")
-    origin = f"an earlier push of {came_from}" if came_from else "an earlier push"
+    origin = (
+        f"an earlier push of {came_from} when it held other bytes"
+        if came_from
+        else "an earlier push of an input not recorded"
+    )
     base_url = found.base_url or getattr(client, "base_url", None)
     schema = found.read_schema()
     command = resume_command(leftover, schema, found.options, base_url=base_url)
     call = python_call(leftover, schema, found.options)
     raise InvalidParameterError(
-        f"{path} was not pushed: {leftover} holds {rows} not yet applied, left by {origin} "
-        f"whose bytes were not those {path} holds now; were this push to stop partway, its "
-        "own rows left would have to go where those are. Nothing was sent",
+        f"{path} was not pushed: {leftover} holds {rows} not yet applied, left by {origin}; "
+        "were this push to stop partway too, its own rows left would have to go where those "
+        "are. Nothing was sent",
         parameter="path",
         hint=f"push those rows first, with the options they were left with: {command} (in "
         f"Python: {call}), then push {path} again (in that order: pushed after it, the older "
