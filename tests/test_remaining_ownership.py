@@ -212,3 +212,26 @@ def test_a_failed_push_beside_a_users_remaining_file_writes_elsewhere(emu, tmp_p
     push_file(emu.client(progress=False), left)
     held = _held(emu, "score")
     assert [held[i] for i in ids] == [1, 1, 1]
+
+
+def test_an_operator_run_on_new_input_fails_before_any_request_while_old_rows_are_left(
+    emu, tmp_path, operator_type, monkeypatch
+):
+    """A later run whose ``path`` holds other bytes is not resumed from the old rows, nor
+    pushed over them: the task fails with the CLI's refusal, and the rows are kept."""
+    from converz.airflow.hooks import ConverzHook
+
+    monkeypatch.setattr(ConverzHook, "get_client", lambda self: emu.client(progress=False))
+    ids = _ids(emu)
+    path = _csv(tmp_path / "in.csv", ids[:2], "score", 1)
+    remaining = _stopped(emu, path)
+    stale = remaining.read_bytes()
+    _csv(path, ids, "score", 2)
+    op = operator_type(task_id="push", path=str(path))
+    with pytest.raises(converz.InvalidParameterError, match="push those rows first"):
+        op.execute(context={})
+    assert remaining.read_bytes() == stale and _held(emu, "score") == {}
+    remaining.unlink()  # the operator's user drops them, as the hint says
+    record_path(remaining).unlink()
+    done = op.execute(context={})
+    assert done["pushed"] == str(path) and done["rows"] == 3
