@@ -109,6 +109,8 @@ mod tests_hint;
 #[cfg(test)]
 mod tests_oracle;
 #[cfg(test)]
+pub(crate) mod tests_order;
+#[cfg(test)]
 mod tests_schema;
 #[cfg(test)]
 mod throughput;
@@ -324,7 +326,20 @@ impl FetchDecoder {
         (pages, self.shared.fast_pages.load(Ordering::Relaxed))
     }
 
-    /// Type conflicts seen so far by finished pages, one line per column.
+    /// Type conflicts in the pages a stream handed out (`seen`, merged in page order by
+    /// [`merged_schema`](Self::merged_schema)), one line per column in the eager table's
+    /// order. Not [`warnings`](Self::warnings): its columns come in the order pages finished
+    /// decoding, which varies from run to run (and it counts pages read but not handed out).
+    pub fn stream_warnings(&self, seen: &PageColumns) -> Vec<String> {
+        // A stream hands each page out at the type of its time (Float64 numbers as floats),
+        // so nothing was respelled.
+        infer::warnings_of(&seen.0, &self.shared.options.schema_overrides, |_| {
+            infer::Respelled::NO
+        })
+    }
+
+    /// Type conflicts seen so far by finished pages, one line per column, in the order the
+    /// pages finished.
     pub fn warnings(&self) -> Vec<String> {
         let state = self.shared.state.read();
         // A stream hands each page out at the type of its time (Float64 numbers as floats),
