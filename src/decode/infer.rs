@@ -393,9 +393,10 @@ pub(crate) fn warnings_of(
         .collect()
 }
 
-/// What became of the values of a column that turned to text, on the pages decoded while it
-/// was still Float64 or a timestamp: those hold doubles or instants, not the literals the
-/// server sent, so they come back as arrow prints them. Pages decoded as integers or already as
+/// What became of the values of a column that turned to text, on the pages decoded as Float64
+/// or as timestamps (in a fetch, the pages whose own values are floats or times; in a stream,
+/// the pages handed out while the column was so): those hold doubles or instants, not the
+/// literals the server sent, so they come back as arrow prints them. Pages decoded as integers or already as
 /// text keep their literals, so a fetch whose pages all were says nothing (outside trial 14:
 /// the note was given whenever floats were seen, though no page held them as such).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]

@@ -272,9 +272,10 @@ fn exact_cast(from: &DataType, to: &DataType, col: &super::infer::Col) -> bool {
         // Text holds an integer's or a boolean's JSON text as sent, which parses back exactly.
         (DataType::Utf8, DataType::Int64 | DataType::Boolean) => true,
         (DataType::Struct(from), DataType::Struct(to)) => to.iter().all(|t| {
-            let child = col.fields.as_deref().and_then(|f| {
-                f.position(t.name()).map(|i| &f.cols[i])
-            });
+            let child = col
+                .fields
+                .as_deref()
+                .and_then(|f| f.position(t.name()).map(|i| &f.cols[i]));
             match (from.iter().find(|f| f.name() == t.name()), child) {
                 (Some(f), Some(child)) => exact_cast(f.data_type(), t.data_type(), child),
                 _ => t.data_type() == &DataType::Null,

@@ -55,7 +55,9 @@ pub(crate) fn schedules(pages: usize, random: usize, seed: u64) -> Vec<Vec<Event
     }
     let in_order = (0..pages).flat_map(|p| [Event::Start(p), Event::Finish(p)]);
     all.push(in_order.collect());
-    let reversed = (0..pages).rev().flat_map(|p| [Event::Start(p), Event::Finish(p)]);
+    let reversed = (0..pages)
+        .rev()
+        .flat_map(|p| [Event::Start(p), Event::Finish(p)]);
     all.push(reversed.collect());
     let mut rng = SmallRng::seed_from_u64(seed);
     for _ in 0..random {
@@ -287,7 +289,11 @@ fn an_integer_beyond_2_53_on_a_float_page_stays_exact_when_the_column_ends_as_te
         text(&got, "x"),
         ["1.5", "9007199254740992.0", "101.0", "2.0"]
     );
-    assert!(got.warnings[0].contains("Float64 rounds"), "{:?}", got.warnings);
+    assert!(
+        got.warnings[0].contains("Float64 rounds"),
+        "{:?}",
+        got.warnings
+    );
 }
 
 /// Dates on their own page, timestamps on another, text on a third: a date page decoded
@@ -483,7 +489,9 @@ fn check_sent(bodies: &[String], got: &Outcome, name: &str) -> Result<(), String
                 }
             }
             DataType::Date32 => {
-                let v = column.as_primitive::<arrow_array::types::Date32Type>().value(row);
+                let v = column
+                    .as_primitive::<arrow_array::types::Date32Type>()
+                    .value(row);
                 if date_days(want.trim_matches('"')) != Some(v) {
                     return bad(v.to_string());
                 }

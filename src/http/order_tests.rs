@@ -58,7 +58,12 @@ fn rows(batches: &[RecordBatch]) -> Vec<String> {
                 .iter()
                 .map(|c| ArrayFormatter::try_new(c.as_ref(), &options).unwrap())
                 .collect();
-            let names: Vec<String> = batch.schema().fields().iter().map(|f| f.to_string()).collect();
+            let names: Vec<String> = batch
+                .schema()
+                .fields()
+                .iter()
+                .map(|f| f.to_string())
+                .collect();
             (0..batch.num_rows())
                 .map(|i| {
                     let cells: Vec<String> = f.iter().map(|f| f.value(i).to_string()).collect();
@@ -118,18 +123,31 @@ async fn every_arrival_order_gives_the_same_table_stream_files_and_warnings() {
         let want = fetch(pages, &[0, 0, 0], &dir).await;
         for delays in ORDERS {
             let got = fetch(pages, &delays, &dir).await;
-            assert_eq!(got, want, "{} pages answered after {delays:?} ms", pages.len());
+            assert_eq!(
+                got,
+                want,
+                "{} pages answered after {delays:?} ms",
+                pages.len()
+            );
         }
         let text = String::from_utf8(want.files[0].0.clone()).unwrap();
         if pages.len() == 3 {
             // The column ends as text: the integer exact everywhere, in the table and files.
-            assert!(want.eager[0].contains("\"9007199254740993\""), "{:?}", want.eager);
+            assert!(
+                want.eager[0].contains("\"9007199254740993\""),
+                "{:?}",
+                want.eager
+            );
             assert!(text.contains("9007199254740993"), "{text}");
             assert_eq!(want.eager_warnings.len(), 1, "{:?}", want.eager_warnings);
             assert!(!want.eager_warnings[0].contains("rounded"));
         } else {
             // Float64: rounded, and the warning says so.
-            assert!(want.eager[0].contains("\"9007199254740992.0\""), "{:?}", want.eager);
+            assert!(
+                want.eager[0].contains("\"9007199254740992.0\""),
+                "{:?}",
+                want.eager
+            );
             assert!(
                 want.eager_warnings[0].contains("Float64 rounds"),
                 "{:?}",
