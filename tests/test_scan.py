@@ -301,6 +301,29 @@ def test_a_type_the_probe_could_not_see_is_refused_not_truncated(write_emulator:
     assert_frame_equal(declared.collect(), client.calls().to_polars())
 
 
+def test_a_type_change_hint_names_the_column_that_changed(write_emulator: Emulator) -> None:
+    """Found by the outside trial: the hint of a column that changed type across pages named
+    `qa_score`, whatever the column; another column widening on the same page must not be
+    named either."""
+    client = write_emulator.client(progress=False)
+    ids = client.calls(columns=["call_id"]).to_polars()["call_id"]
+    client.push_updates(
+        pl.DataFrame({"call_id": ids.head(5), "late_ratio": [1] * 5, "late_note": ["a"] * 5})
+    )
+    client.push_updates(
+        pl.DataFrame({"call_id": ids.tail(5), "late_ratio": [0.5] * 5, "late_note": ["b"] * 5})
+    )
+    lf = _scan.scan_calls(client)
+    assert lf.collect_schema()["late_ratio"] == pl.Int64
+    with pytest.raises(converz.DecodeError, match="late_ratio") as err:
+        lf.collect()
+    assert err.value.hint is not None
+    assert "schema={'late_ratio': 'float64'}" in err.value.hint, err.value.hint
+    assert "qa_score" not in err.value.hint and "late_note" not in str(err.value)
+    declared = _scan.scan_calls(client, schema={"late_ratio": "float64"})
+    assert declared.collect()["late_ratio"].drop_nulls().to_list() == [1.0] * 5 + [0.5] * 5
+
+
 @pytest.mark.parametrize(
     ("first", "later", "eager"),
     [
@@ -323,8 +346,11 @@ def test_a_later_page_wider_than_the_probe_is_refused_not_cast(
     assert client.calls().to_polars().schema[name] == eager
     lf = _scan.scan_calls(client)
     assert lf.collect_schema()[name] != eager
-    with pytest.raises(converz.DecodeError, match=name):
+    with pytest.raises(converz.DecodeError, match=name) as err:
         lf.collect()
+    # The hint names this column and a type that holds both (it named qa_score, always).
+    holding = "timestamp[us]" if eager == pl.Datetime("us") else "str"
+    assert err.value.hint is not None and f"schema={{{name!r}: {holding!r}}}" in err.value.hint
     declared = _scan.scan_calls(client, schema={name: "string"})
     got = declared.collect()[name].drop_nulls().to_list()
     assert str(later) in [v[: len(str(later))] for v in got]

@@ -263,7 +263,7 @@ def align(df: pl.DataFrame, schema: Mapping[str, pl.DataType]) -> pl.DataFrame:
     """
     import polars as pl
 
-    exprs = []
+    exprs: list[pl.Expr | pl.Series] = []
     for name, dtype in schema.items():
         if name not in df.columns:
             exprs.append(pl.lit(None, dtype=dtype).alias(name))
@@ -271,19 +271,23 @@ def align(df: pl.DataFrame, schema: Mapping[str, pl.DataType]) -> pl.DataFrame:
             source = df.schema[name]
             if not _holds(dtype, source):
                 raise _misfit(
+                    name,
+                    dtype,
+                    source,
                     f"column {name} is {source} on a later page, which the scan's {dtype} "
-                    "cannot hold as sent (the eager fetch would widen the column instead)"
+                    "cannot hold as sent (the eager fetch would widen the column instead)",
                 )
             # polars truncates 0.5 to 0 even in a strict cast: refuse fractions instead.
             if source.is_float() and dtype.is_integer() and (df[name] % 1 != 0).any():
-                raise _misfit(f"column {name} has fractions, declared {dtype}")
-            exprs.append(pl.col(name).cast(dtype, strict=True))
+                raise _misfit(name, dtype, source, f"column {name} has fractions, declared {dtype}")
+            # Cast column by column, so a failing cast names its own column.
+            try:
+                exprs.append(df.select(pl.col(name).cast(dtype, strict=True)).to_series())
+            except pl.exceptions.PolarsError as err:
+                raise _misfit(name, dtype, source, f"column {name}: {err}") from err
         else:
             exprs.append(pl.col(name))
-    try:
-        return df.select(exprs)
-    except pl.exceptions.PolarsError as err:
-        raise _misfit(str(err)) from err
+    return df.select(exprs)
 
 
 def _holds(target: pl.DataType, source: pl.DataType) -> bool:
@@ -307,11 +311,32 @@ def _holds(target: pl.DataType, source: pl.DataType) -> bool:
     return source.is_nested() or target.is_nested()
 
 
-def _misfit(why: str) -> DecodeError:
+def _misfit(name: str, target: pl.DataType, source: pl.DataType, why: str) -> DecodeError:
+    """The error for column ``name``, whose page type ``source`` the scan's ``target`` lacks.
+
+    The hint names that column and a type that holds both (found by the outside trial: it
+    always named ``qa_score``, whatever the column).
+    """
     return DecodeError(
         f"a page does not fit the scan's schema: {why}",
-        hint="declare the column's type with schema=, e.g. schema={'qa_score': 'float64'}",
+        hint=f"declare the column's type with schema=, e.g. schema={{{name!r}: "
+        f"{_holding(target, source)!r}}}",
     )
+
+
+def _holding(target: pl.DataType, source: pl.DataType) -> str:
+    """The ``schema=`` type that holds a column of both types, as the eager fetch widens them.
+
+    Numbers as float64, dates and timestamps as a timestamp, anything else as text.
+    """
+    import polars as pl
+
+    if target.is_numeric() and source.is_numeric():
+        return "float64"
+    temporal = (pl.Date, pl.Datetime)
+    if isinstance(target, temporal) and isinstance(source, temporal):
+        return "timestamp[us]"
+    return "str"
 
 
 def unknown_schema_keys(

@@ -343,6 +343,35 @@ pub(crate) fn schema_of(fields: &Fields, overrides: &[(String, DataType)]) -> Ar
     Arc::new(Schema::new(columns))
 }
 
+/// The Arrow schema a page's batches are handed on with: [`schema_of`] the page's own
+/// columns, except that a column of floats holding integers beyond ±2^53 is Utf8 with the
+/// numbers as sent. Why: the values of a fetch must depend on the pages' contents only, never
+/// on which page finished decoding first, so each page is kept at the types its own values
+/// give and cast once to the fetch's types at the end; and a Float64 page would round those
+/// integers before the end could know whether the column stays Float64 (then the cast from
+/// text rounds them alike, with the column's warning) or ends as text (then they stay exact).
+pub(crate) fn held_schema(fields: &Fields, overrides: &[(String, DataType)]) -> Arc<Schema> {
+    let schema = schema_of(fields, overrides);
+    let literal = |i: usize| {
+        let col = &fields.cols[i];
+        let forced = overrides.iter().any(|(n, _)| **n == *fields.names[i]);
+        !forced && col.seen & bits::WIDE != 0 && col.kind() == Kind::Float
+    };
+    if !(0..fields.cols.len()).any(literal) {
+        return schema;
+    }
+    let columns: Vec<Field> = schema
+        .fields()
+        .iter()
+        .enumerate()
+        .map(|(i, f)| match literal(i) {
+            true => f.as_ref().clone().with_data_type(DataType::Utf8),
+            false => f.as_ref().clone(),
+        })
+        .collect();
+    Arc::new(Schema::new(columns))
+}
+
 /// Warnings for every column whose values disagree, in column order.
 /// One warning per column of `fields` whose values may not be what was sent (not counting
 /// columns the user typed); `respelled` says, for a column, what decoding it as Float64 on
@@ -364,9 +393,10 @@ pub(crate) fn warnings_of(
         .collect()
 }
 
-/// What became of the values of a column that turned to text, on the pages decoded while it
-/// was still Float64 or a timestamp: those hold doubles or instants, not the literals the
-/// server sent, so they come back as arrow prints them. Pages decoded as integers or already as
+/// What became of the values of a column that turned to text, on the pages decoded as Float64
+/// or as timestamps (in a fetch, the pages whose own values are floats or times; in a stream,
+/// the pages handed out while the column was so): those hold doubles or instants, not the
+/// literals the server sent, so they come back as arrow prints them. Pages decoded as integers or already as
 /// text keep their literals, so a fetch whose pages all were says nothing (outside trial 14:
 /// the note was given whenever floats were seen, though no page held them as such).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -425,28 +455,27 @@ impl Respelled {
         match self.floats {
             Floats::No => {}
             Floats::Float => parts.push(
-                "numbers on pages decoded as Float64 before the first string are written as \
-                 Float64 prints them (101 as \"101.0\")",
+                "numbers on pages decoded as Float64 are \
+                 written as Float64 prints them (101 as \"101.0\")",
             ),
             Floats::Rounded => parts.push(
-                "numbers on pages decoded as Float64 before the first string are written as \
-                 Float64 prints them (101 as \"101.0\"), and integers beyond 2^53 among them were \
-                 rounded",
+                "numbers on pages decoded as Float64 are written as Float64 prints them (101 as \
+                 \"101.0\"), and integers beyond 2^53 among them were rounded",
             ),
         }
         match self.times {
             Times::No => {}
             Times::Printed => parts.push(
-                "times on pages decoded as timestamps before the first string are re-printed \
+                "times on pages decoded as timestamps are re-printed \
                  as YYYY-MM-DD HH:MM:SS[.fff[fff]] (a `T` as a space)",
             ),
             Times::Cut => parts.push(
-                "times on pages decoded as timestamps before the first string are re-printed \
+                "times on pages decoded as timestamps are re-printed \
                  as YYYY-MM-DD HH:MM:SS[.fff[fff]] (a `T` as a space), and fractions of a second \
                  finer than microseconds among them were cut to microseconds",
             ),
             Times::Unknown => parts.push(
-                "times on pages decoded as timestamps before the first string are re-printed \
+                "times on pages decoded as timestamps are re-printed \
                  as YYYY-MM-DD HH:MM:SS[.fff[fff]] (a `T` as a space, a fraction of a second \
                  finer than microseconds cut to microseconds)",
             ),

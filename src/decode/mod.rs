@@ -24,10 +24,20 @@
 //! - If the page started with a known schema, each row goes straight into arrow-json's
 //!   `Decoder` (strict mode, `coerce_primitive`) until a row does not fit that schema; then the
 //!   page stops decoding, and at `finish` re-decodes from its retained chunks (`Bytes` are
-//!   refcounted: memory per in-flight page is its body size) under the widened shared schema.
-//!   Pages decoded under an older, narrower schema are cast in [`FetchDecoder::finish`].
+//!   refcounted: memory per in-flight page is its body size) under its own types.
 //!
-//! Inference rules (`infer.rs`): int + float → Float64; an integer beyond `i64` makes the column
+//! A finished page holds every column at the type its own values give (`infer::held_schema`),
+//! whichever schema it was decoded under: a page decoded under the shared schema is cast there
+//! when that is exact (ints decoded as Float64 within ±2^53, all-null columns, dates decoded
+//! as timestamps), else decoded again under its own types (`page.rs`, `as_held`). The shared
+//! schema depends on which pages finished first; a page's own types do not, so neither do the
+//! values and warnings that every path (eager, stream, file) casts from them (outside trial 16:
+//! an integer beyond 2^53 was rounded or not from run to run). [`FetchDecoder::finish`] casts
+//! each page once to the fetch's types.
+//!
+//! Inference rules (`infer.rs`): int + float → Float64 (an integer beyond ±2^53 is then
+//! rounded, with a warning, unless the column ends as text: a page holding one keeps its
+//! numbers as sent until the end); an integer beyond `i64` makes the column
 //! Utf8 holding the exact digits (decimal text never rounds, unlike Float64 or a fixed Decimal
 //! scale); bool, numbers and strings mixed → Utf8 plus a warning; `YYYY-MM-DD` → Date32 and
 //! `YYYY-MM-DD[ T]HH:MM:SS[.f]` → `Timestamp(Microsecond, None)` (dates mixed with timestamps →
@@ -43,8 +53,8 @@
 //! `surrogates.rs`. `tests_fuzz.rs` checks all this against a serde_json reference.
 //!
 //! JSON-text columns hold a string value's content as is, a number or bool as its JSON text,
-//! and an object or array as its JSON text (as sent; re-encoded compactly for pages decoded
-//! as Struct/List before the conflict showed). Schema overrides for columns that never appear
+//! and an object or array as its JSON text (as sent on pages that mix shapes themselves;
+//! re-encoded compactly from pages that held only objects or only arrays). Schema overrides for columns that never appear
 //! add no column.
 //!
 //! Measured with `DECODE_ROWS=1000000 cargo test --release --lib -- --ignored --nocapture
@@ -98,6 +108,8 @@ mod tests_gen;
 mod tests_hint;
 #[cfg(test)]
 mod tests_oracle;
+#[cfg(test)]
+pub(crate) mod tests_order;
 #[cfg(test)]
 mod tests_schema;
 #[cfg(test)]
@@ -314,7 +326,20 @@ impl FetchDecoder {
         (pages, self.shared.fast_pages.load(Ordering::Relaxed))
     }
 
-    /// Type conflicts seen so far by finished pages, one line per column.
+    /// Type conflicts in the pages a stream handed out (`seen`, merged in page order by
+    /// [`merged_schema`](Self::merged_schema)), one line per column in the eager table's
+    /// order. Not [`warnings`](Self::warnings): its columns come in the order pages finished
+    /// decoding, which varies from run to run (and it counts pages read but not handed out).
+    pub fn stream_warnings(&self, seen: &PageColumns) -> Vec<String> {
+        // A stream hands each page out at the type of its time (Float64 numbers as floats),
+        // so nothing was respelled.
+        infer::warnings_of(&seen.0, &self.shared.options.schema_overrides, |_| {
+            infer::Respelled::NO
+        })
+    }
+
+    /// Type conflicts seen so far by finished pages, one line per column, in the order the
+    /// pages finished.
     pub fn warnings(&self) -> Vec<String> {
         let state = self.shared.state.read();
         // A stream hands each page out at the type of its time (Float64 numbers as floats),
@@ -352,6 +377,14 @@ impl Shared {
 }
 
 impl Snapshot {
+    /// The page's own schema (`infer::held_schema`), to decode a page under when what it was
+    /// decoded under cannot be cast to it exactly.
+    fn held(fields: &Fields, overrides: &[(String, DataType)]) -> Self {
+        let mut snapshot = Self::new(fields.clone(), overrides);
+        snapshot.schema = infer::held_schema(fields, overrides);
+        snapshot
+    }
+
     fn new(fields: Fields, overrides: &[(String, DataType)]) -> Self {
         let forced = fields
             .names

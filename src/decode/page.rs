@@ -14,7 +14,7 @@ use std::sync::Arc;
 use arrow_array::RecordBatch;
 use arrow_json::reader::Decoder;
 use arrow_json::ReaderBuilder;
-use arrow_schema::{DataType, Field, Schema, SchemaRef};
+use arrow_schema::{DataType, SchemaRef};
 use bytes::Bytes;
 
 use super::classify::{Classifier, Stop};
@@ -136,16 +136,11 @@ impl PageDecoder {
         if let Mode::Fast(fast) = &mut self.mode {
             if self.splitter.finish().is_ok() {
                 if let Some((batches, columns, rows)) = fast.finish() {
-                    let after = self.shared.merge(&columns);
-                    // A page that speculated on the hint stands only if the hint was exactly
-                    // the schema the reference would have decoded it with (an empty page has
-                    // no batches and no columns either way).
-                    let stands = self.started.is_some()
-                        || rows == 0
-                        || after.is_some_and(|a| a.schema == fast.snapshot().schema);
-                    if stands {
+                    self.shared.merge(&columns);
+                    // Under a settled schema or the hint alike, the page stands if it casts
+                    // exactly to its own types, which is what the reference gives.
+                    if let Some(batches) = as_held(batches, &columns, &self.shared.options)? {
                         self.shared.count(true);
-                        let batches = ints_as_held(batches, &columns, &self.shared.options)?;
                         return Ok(DecodedPage {
                             rows,
                             batches,
@@ -194,15 +189,26 @@ impl StreamSink {
             ..
         } = self;
         let columns = classifier.fields;
-        let after = shared.merge(&columns);
-        match (decoder, after) {
-            _ if rows == 0 => batches.clear(),
-            (Some(mut decoder), _) => batches.extend(decoder.flush()?),
-            (None, Some(after)) => batches = redecode(chunks, &after, &columns, batch_size)?,
+        shared.merge(&columns);
+        let overrides = &shared.options.schema_overrides;
+        let streamed = match decoder {
+            _ if rows == 0 => Some(Vec::new()),
+            Some(mut decoder) => {
+                batches.extend(decoder.flush()?);
+                as_held(batches, &columns, &shared.options)?
+            }
+            None => None,
+        };
+        let batches = match streamed {
+            Some(batches) => batches,
             // Every row was `{}`: rows without columns (other pages may add some).
-            (None, None) => batches = vec![no_columns(rows)?],
-        }
-        let batches = ints_as_held(batches, &columns, &shared.options)?;
+            None if columns.is_empty() => vec![no_columns(rows)?],
+            // Decoded under the page's own types, whatever other pages showed.
+            None => {
+                let held = Snapshot::held(&columns, overrides);
+                redecode(chunks, &held, &columns, batch_size)?
+            }
+        };
         Ok(DecodedPage {
             rows,
             batches,
@@ -212,61 +218,75 @@ impl StreamSink {
     }
 }
 
-/// `batches` with each Float64 column that the page itself held only integers in (decoded so
-/// because another page had shown floats first) as the Int64 it held. Which page finishes
-/// first must not change the result: a column that ends as text renders the integers as `10`,
-/// not as `10.0` when their page happened to decode after a float's (found by the outside
-/// trial, the result varying from run to run). Exact: a column with integers beyond 2^53 is
-/// left as decoded (the Float64 decode rounded them, and the column's warning says so).
-fn ints_as_held(
+/// `batches`, decoded under the shared schema of their time, at the page's own types
+/// (`infer::held_schema`), or `None` if some column cannot be cast there exactly (the caller
+/// then decodes the page under its own types). Why: which pages finished first decides the
+/// schema a page decodes under, and that must not show in any value or warning (outside trial
+/// 16: an integer beyond 2^53 on a page decoded after another page had made its column Float64
+/// was rounded, and kept exact when its page decoded first, from run to run). At its own types
+/// a page is a function of its contents, and every path casts it from there alike.
+fn as_held(
     batches: Vec<RecordBatch>,
     columns: &Fields,
     options: &DecodeOptions,
-) -> Result<Vec<RecordBatch>> {
-    let any_float = |b: &RecordBatch| {
-        b.schema()
-            .fields()
-            .iter()
-            .any(|f| f.data_type() == &DataType::Float64)
+) -> Result<Option<Vec<RecordBatch>>> {
+    let Some(first) = batches.first() else {
+        return Ok(Some(batches));
     };
-    // Most pages have no Float64 column: they need not build the page's own schema.
-    if !batches.iter().any(any_float) {
-        return Ok(batches);
+    let held = super::infer::held_schema(columns, &options.schema_overrides);
+    let from = first.schema();
+    if from == held {
+        return Ok(Some(batches));
     }
-    let held = super::infer::schema_of(columns, &options.schema_overrides);
-    // A Float64 field of a batch whose page held only integers in it, none beyond ±2^53 (the
-    // Float64 decode rounded those, and casting back could overflow i64).
-    let narrow = |f: &Field| {
-        f.data_type() == &DataType::Float64
-            && held
-                .field_with_name(f.name())
-                .is_ok_and(|h| h.data_type() == &DataType::Int64)
-            && columns
-                .position(f.name())
-                .is_some_and(|i| columns.cols[i].seen & bits::WIDE == 0)
-    };
-    if !batches
-        .iter()
-        .any(|b| b.schema().fields().iter().any(|f| narrow(f)))
-    {
-        return Ok(batches);
+    let exact = held.fields().iter().all(|to| {
+        let col = columns.position(to.name()).map(|i| &columns.cols[i]);
+        match (from.field_with_name(to.name()), col) {
+            (Ok(f), Some(col)) => exact_cast(f.data_type(), to.data_type(), col),
+            // A column the page has but the batch lacks: not a decode this function knows.
+            _ => to.data_type() == &DataType::Null,
+        }
+    });
+    if !exact {
+        return Ok(None);
     }
     batches
         .iter()
-        .map(|batch| {
-            let own = batch.schema();
-            let fields: Vec<Field> = own
-                .fields()
-                .iter()
-                .map(|f| match narrow(f) {
-                    true => f.as_ref().clone().with_data_type(DataType::Int64),
-                    false => f.as_ref().clone(),
-                })
-                .collect();
-            let schema = Schema::new_with_metadata(fields, own.metadata().clone());
-            super::unify::conform_batch(batch, &Arc::new(schema))
-        })
-        .collect()
+        .map(|batch| super::unify::conform_batch(batch, &held))
+        .collect::<Result<_>>()
+        .map(Some)
+}
+
+/// Whether a column of values `col` (one page's) decoded as `from` casts to `to` (the page's
+/// own type for them) with every value as a decode as `to` would have made it. Only casts
+/// known to be exact are listed; anything else makes the page decode again, which is always
+/// right, only slower.
+fn exact_cast(from: &DataType, to: &DataType, col: &super::infer::Col) -> bool {
+    match (from, to) {
+        _ if from == to => true,
+        // Every value on the page was null.
+        (_, DataType::Null) => true,
+        // Integers within ±2^53 are exact doubles (beyond, the double was rounded).
+        (DataType::Float64, DataType::Int64) => col.seen & bits::WIDE == 0,
+        // A date decoded as a timestamp is its midnight.
+        (DataType::Timestamp(_, None), DataType::Date32) => true,
+        // Text holds an integer's or a boolean's JSON text as sent, which parses back exactly.
+        (DataType::Utf8, DataType::Int64 | DataType::Boolean) => true,
+        (DataType::Struct(from), DataType::Struct(to)) => to.iter().all(|t| {
+            let child = col
+                .fields
+                .as_deref()
+                .and_then(|f| f.position(t.name()).map(|i| &f.cols[i]));
+            match (from.iter().find(|f| f.name() == t.name()), child) {
+                (Some(f), Some(child)) => exact_cast(f.data_type(), t.data_type(), child),
+                _ => t.data_type() == &DataType::Null,
+            }
+        }),
+        (DataType::List(from), DataType::List(to)) => col
+            .item
+            .as_deref()
+            .is_some_and(|item| exact_cast(from.data_type(), to.data_type(), item)),
+        _ => false,
+    }
 }
 
 impl Sink for StreamSink {

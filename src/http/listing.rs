@@ -175,7 +175,7 @@ impl Listing {
     /// the columns whose values disagree or cannot be held exactly (over every page read), then
     /// what the listing noticed (capped pages, moved rows).
     pub fn warnings(&self) -> Vec<String> {
-        let mut all = self.decoder.warnings();
+        let mut all = self.decoder.stream_warnings(&self.streamed_columns);
         all.extend(self.warnings.iter().cloned());
         let streamed = self.streamed_columns.names();
         all.extend(self.unasked_warning(streamed.iter().map(String::as_str)));

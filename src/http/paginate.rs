@@ -731,3 +731,7 @@ mod tests;
 #[cfg(test)]
 #[path = "read_again_tests.rs"]
 mod read_again_tests;
+
+#[cfg(test)]
+#[path = "order_tests.rs"]
+mod order_tests;

@@ -96,11 +96,6 @@ impl FastSink {
         })
     }
 
-    /// The snapshot this page decodes under (the reference path starts from the same one).
-    pub fn snapshot(&self) -> &Arc<Snapshot> {
-        &self.snapshot
-    }
-
     /// The decoded page, or `None` if its last batch failed to build (invalid UTF-8).
     pub fn finish(&mut self) -> Option<FastPage> {
         if self.rows == 0 {
