@@ -468,7 +468,7 @@ impl BareWords {
 
 /// Per field of one record's raw bytes (csv-core's reading, as [`Tokenizer`]'s): whether it
 /// starts with a quote, into `out`.
-fn quoted_fields(raw: &[u8], out: &mut Vec<bool>) {
+pub(super) fn quoted_fields(raw: &[u8], out: &mut Vec<bool>) {
     out.clear();
     let (mut start, mut quoted, mut inside) = (true, false, false);
     for &byte in raw {
@@ -542,7 +542,10 @@ mod tests {
         assert_eq!(words.rows[1], [1]);
         assert!(words.rows[0].is_empty() && words.rows[2].is_empty());
         // A file of quoted text and bare NA alone is not QUOTE_ALL: the NA are written bare.
-        assert_eq!(text_of(&["\"a\",NA,\"x\"\n", "NA,\"b\",\"y\"\n"]), [true; 3]);
+        assert_eq!(
+            text_of(&["\"a\",NA,\"x\"\n", "NA,\"b\",\"y\"\n"]),
+            [true; 3]
+        );
         // Any other bare value makes a column not text, whatever its words.
         assert_eq!(text_of(&["1,\"a\",NA\n", "2,b,NA\n"]), [false; 3]);
     }

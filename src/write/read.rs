@@ -257,6 +257,7 @@ pub fn read_file(
         FileFormat::Csv => without_row_names(schema, batches)?,
         _ => (schema, batches),
     };
+    check_call_ids(path, format, &schema, &batches)?;
     // A file written from a pandas frame carries its index as columns, which a push must
     // leave out as it does for the frame (the batches of a Parquet file do not carry the
     // metadata naming them: only the file's schema does).
@@ -283,6 +284,153 @@ fn without_row_names(
         .map(|b| b.project(&kept))
         .collect::<std::result::Result<Vec<_>, _>>()?;
     Ok((schema, batches))
+}
+
+/// Refuses a `call_id` column that is not integers, naming its first value that is not an
+/// integer of int64 as written, and where: its line in a CSV or NDJSON file, its row in a
+/// Parquet or Arrow one (outside trial 16: `123.0`, `1.5` or an NDJSON `"123"` got an error
+/// naming the column's type, or a value the file does not hold, and no place).
+fn check_call_ids(
+    path: &Path,
+    format: FileFormat,
+    schema: &Schema,
+    batches: &[RecordBatch],
+) -> Result<()> {
+    let Ok(column) = schema.index_of("call_id") else {
+        return Ok(());
+    };
+    if schema.field(column).data_type().is_integer() {
+        return Ok(());
+    }
+    let found = match format {
+        FileFormat::Csv => first_csv_non_id(path)?,
+        FileFormat::Ndjson => first_ndjson_non_id(path)?,
+        FileFormat::Parquet | FileFormat::Ipc => first_row_non_id(batches, column)?,
+    };
+    let Some((place, value)) = found else {
+        return Ok(());
+    };
+    let bare = value.trim_start_matches("the text ");
+    let bare = bare.trim_end_matches(" (quoted)").trim_matches('"');
+    let whole = bare.parse::<f64>().is_ok_and(|v| v.fract() == 0.0);
+    let how = match format {
+        FileFormat::Csv | FileFormat::Ndjson if whole => {
+            " (--schema call_id:int64 reads a whole number written as a float or as text, \
+             such as 123.0 or \"123\", as the integer)"
+        }
+        FileFormat::Parquet | FileFormat::Ipc if whole => {
+            " (cast the column to int64 before writing the file: \
+             df[\"call_id\"].astype(\"int64\") in pandas, pl.col(\"call_id\").cast(pl.Int64) in \
+             polars)"
+        }
+        _ => "",
+    };
+    Err(Error::invalid(
+        "path",
+        format!(
+            "{place} of {}: call_id is {value}, which is no call's id (an integer from {} to {}): \
+             fix or drop that row{how}",
+            path.display(),
+            i64::MIN,
+            i64::MAX
+        ),
+    ))
+}
+
+/// Whether `text` is an integer of int64, written as one (digits, maybe a `-`).
+fn is_id(text: &str) -> bool {
+    let digits = text.strip_prefix('-').unwrap_or(text);
+    !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) && text.parse::<i64>().is_ok()
+}
+
+/// The line and text (as written, quoted or not) of the first `call_id` field of a CSV file
+/// that is not empty and not an id.
+fn first_csv_non_id(path: &Path) -> Result<Option<(String, String)>> {
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(true)
+        .flexible(true)
+        .from_reader(super::quoted::Raw::new(File::open(path)?));
+    let headers = reader.headers().map_err(std::io::Error::from)?;
+    let Some(column) = headers.iter().position(|h| h == "call_id") else {
+        return Ok(None);
+    };
+    let mut record = csv::StringRecord::new();
+    while reader
+        .read_record(&mut record)
+        .map_err(std::io::Error::from)?
+    {
+        let end = reader.position().byte();
+        let Some(value) = record.get(column).filter(|v| !v.is_empty() && !is_id(v)) else {
+            reader.get_mut().forget(end);
+            continue;
+        };
+        let line = record.position().map_or(0, csv::Position::line);
+        let start = record.position().map_or(end, csv::Position::byte);
+        let raw = reader.get_ref().bytes(start, end);
+        let mut quoted = Vec::new();
+        super::quoted::quoted_fields(raw, &mut quoted);
+        let value = match quoted.get(column) {
+            Some(true) => format!("{value:?} (quoted)"),
+            _ => value.to_owned(),
+        };
+        return Ok(Some((format!("line {line}"), value)));
+    }
+    Ok(None)
+}
+
+/// The line and JSON text of the first `call_id` of an NDJSON file that is not null and not
+/// an id.
+fn first_ndjson_non_id(path: &Path) -> Result<Option<(String, String)>> {
+    use std::io::BufRead;
+    for (i, line) in BufReader::new(File::open(path)?).lines().enumerate() {
+        let line = line?;
+        let Ok(row) = serde_json::from_str::<
+            std::collections::HashMap<String, &serde_json::value::RawValue>,
+        >(&line) else {
+            continue;
+        };
+        let Some(raw) = row.get("call_id").map(|v| v.get()) else {
+            continue;
+        };
+        if raw != "null" && !is_id(raw) {
+            let what = match raw.starts_with('"') {
+                true => format!("the text {raw}"),
+                false => raw.to_owned(),
+            };
+            return Ok(Some((format!("line {}", i + 1), what)));
+        }
+    }
+    Ok(None)
+}
+
+/// The row (counted from 0) and value of the first `call_id` of `batches` that is not null and
+/// not an id.
+fn first_row_non_id(batches: &[RecordBatch], column: usize) -> Result<Option<(String, String)>> {
+    let mut first = 0;
+    for batch in batches {
+        let text = arrow_cast::cast(batch.column(column), &DataType::Utf8)?;
+        let text = text.as_any().downcast_ref::<arrow_array::StringArray>();
+        if let Some(text) = text {
+            let quote = matches!(
+                batch.column(column).data_type(),
+                DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View
+            );
+            for (row, value) in text.iter().enumerate() {
+                match value {
+                    Some(v) if !is_id(v) => {
+                        let v = match quote {
+                            true => format!("the text {v:?}"),
+                            false => v.to_owned(),
+                        };
+                        return Ok(Some((format!("row {} (counted from 0)", first + row), v)));
+                    }
+                    _ => {}
+                }
+            }
+        }
+        first += batch.num_rows();
+    }
+    Ok(None)
 }
 
 /// What a text file that is not UTF-8 probably is, from its first bytes, and how to save it
