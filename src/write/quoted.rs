@@ -338,6 +338,8 @@ pub(super) struct Quoting {
     bare: Vec<bool>,
     /// Per field: some value written quoted (`""` too).
     quoted: Vec<bool>,
+    /// Per field: some value written quoted that is not empty.
+    quoted_value: Vec<bool>,
     /// Some value (not empty) written bare anywhere, a word for a missing value too: the file
     /// does not quote every value.
     any_bare: bool,
@@ -359,6 +361,7 @@ impl Quoting {
             followed,
             bare: vec![false; n],
             quoted: vec![false; n],
+            quoted_value: vec![false; n],
             any_bare: false,
             words: vec![VecDeque::new(); n],
             records: 0,
@@ -386,6 +389,7 @@ impl Quoting {
             let quoted = !all_bare && self.fields.get(i) == Some(&true);
             if let Some(seen) = self.quoted.get_mut(i) {
                 *seen |= quoted;
+                self.quoted_value[i] |= quoted && !value.is_empty();
             }
             if quoted || value.is_empty() || i >= self.bare.len() {
                 continue;
@@ -404,10 +408,19 @@ impl Quoting {
     }
 
     /// Per field: whether it is text by its quotes (every value quoted but for bare words for
-    /// a missing value, in a file with values written bare).
+    /// a missing value, in a file with values written bare). A column of bare words and `""`
+    /// alone is not: a writer that quotes text quotes a value, and `""` beside words is a
+    /// missing value as they are (outside trial 15).
     pub(super) fn text(&self) -> Vec<bool> {
         (0..self.followed.len())
-            .map(|i| self.any_bare && self.followed[i] && self.quoted[i] && !self.bare[i])
+            .map(|i| {
+                let words = !self.words[i].is_empty();
+                self.any_bare
+                    && self.followed[i]
+                    && self.quoted[i]
+                    && !self.bare[i]
+                    && (!words || self.quoted_value[i])
+            })
             .collect()
     }
 
@@ -437,7 +450,7 @@ pub(super) struct BareWords {
 
 impl BareWords {
     /// `batch` (the next rows of the file) with a null for each bare word.
-    pub(super) fn to_nulls(
+    pub(super) fn nullify(
         &mut self,
         batch: RecordBatch,
     ) -> std::result::Result<RecordBatch, ArrowError> {
@@ -545,6 +558,11 @@ mod tests {
         assert_eq!(
             text_of(&["\"a\",NA,\"x\"\n", "NA,\"b\",\"y\"\n"]),
             [true; 3]
+        );
+        // Bare words and `""` alone are all missing: no quoted value says text.
+        assert_eq!(
+            text_of(&["1,NA,\"a\"\n", "2,\"\",\"b\"\n"]),
+            [false, false, true]
         );
         // Any other bare value makes a column not text, whatever its words.
         assert_eq!(text_of(&["1,\"a\",NA\n", "2,b,NA\n"]), [false; 3]);

@@ -135,7 +135,7 @@ fn open_csv(path: &Path, mut file: File, types: &[(String, DataType)]) -> Result
         None => Box::new(reader),
     };
     if let Some(mut words) = bare_words {
-        inner = Box::new(inner.map(move |batch| words.to_nulls(batch?)));
+        inner = Box::new(inner.map(move |batch| words.nullify(batch?)));
     }
     if read_schema != schema {
         let typed = Arc::clone(&schema);
