@@ -159,6 +159,9 @@ struct Column<'a> {
     fraction: Option<(u64, String)>,
     /// Its first integer a float would round.
     rounded: Option<(u64, String)>,
+    /// Its first number a Float64 would hold as another but for rounding a fraction (as
+    /// infinity, as 0, as a subnormal with fewer digits), and what it would hold.
+    changed: Option<(u64, String, FloatChange)>,
     /// Its first infinity or NaN that is not a word for a missing value (`inf`, `-inf`),
     /// for a float column's or an open one's (a float type the user gave, or one the file's
     /// numbers make).
@@ -189,8 +192,12 @@ impl<'a> Watched<'a> {
                 let grain = given.then(|| Grain::of(data_type)).flatten();
                 let times = open || matches!(data_type, DataType::Timestamp(_, None));
                 let inferred_float = open || !given && *data_type == DataType::Float64;
-                let inferred_text =
-                    !given && format == Format::Ndjson && *data_type == DataType::Utf8;
+                // The key is an integer (a text one is named by `read::check_call_ids`, with
+                // advice that fits a key).
+                let inferred_text = !given
+                    && format == Format::Ndjson
+                    && *data_type == DataType::Utf8
+                    && field.name() != "call_id";
                 (grain.is_some() || times || inferred_float || inferred_text).then_some(Column {
                     path,
                     field: i,
@@ -203,6 +210,7 @@ impl<'a> Watched<'a> {
                     inferred_float,
                     fraction: None,
                     rounded: None,
+                    changed: None,
                     not_finite: None,
                     inferred_text,
                     string: None,
@@ -249,6 +257,19 @@ impl<'a> Watched<'a> {
                          write NA) to leave the value unchanged, or --schema {name}:string \
                          (schema={{\"{name}\": \"string\"}}) to push the column as text",
                         column.path.display(),
+                        name = column.name,
+                    ),
+                ));
+            }
+            if let (Some((a, value, change)), true) = (&column.changed, settled.is_floating()) {
+                return Err(Error::invalid(
+                    format!("schema[{:?}]", column.name),
+                    format!(
+                        "line {a} of {}: column `{name}` holds {value}, which {}, its numbers \
+                         make a Float64 column: give --schema {name}:string \
+                         (schema={{\"{name}\": \"string\"}}) to push each value as written",
+                        column.path.display(),
+                        change.held_as(),
                         name = column.name,
                     ),
                 ));
@@ -376,22 +397,51 @@ impl Column<'_> {
     }
 
     fn check(&self, grain: Grain, line: u64, raw: &[u8]) -> Result<()> {
-        forced::check(grain, self.name, self.data_type, raw).map_err(|reason| {
+        let refused = |reason: String| {
             Error::invalid(
                 format!("schema[{:?}]", self.name),
                 format!("line {line} of {}: {reason}", self.path.display()),
             )
-        })
+        };
+        forced::check(grain, self.name, self.data_type, raw).map_err(refused)?;
+        let Grain::Float(single) = grain else {
+            return Ok(());
+        };
+        // What the fetch's rule keeps and a push refuses (outside trial 16): a number held as
+        // 0 or as a subnormal with fewer digits, and a whole number written out in digits
+        // that the float holds as another.
+        let number = match raw.first() {
+            Some(b'"') => serde_json::from_slice::<String>(raw)
+                .ok()
+                .and_then(|text| forced::number_text(&text)),
+            _ => std::str::from_utf8(raw).ok().map(str::to_owned),
+        };
+        match number.and_then(|n| float_change(&n, single)) {
+            Some(change) => Err(refused(change.reason(
+                &String::from_utf8_lossy(raw),
+                self.name,
+                self.data_type,
+            ))),
+            None => Ok(()),
+        }
     }
 
-    /// Notes the first number with a fraction, and the first integer a float would round.
+    /// Notes the first number with a fraction, the first integer a float would round, and
+    /// the first number a Float64 would hold as another (as infinity, as 0...).
     fn number(&mut self, line: u64, number: &str) {
-        let slot = if number.contains(['.', 'e', 'E']) {
-            &mut self.fraction
-        } else if float_rounds(number) {
-            &mut self.rounded
-        } else {
-            return;
+        // Up to 15 digits and no exponent, a number is a Float64's, rounded to nearest.
+        let short = number.len() <= 15 && !number.contains(['e', 'E']);
+        let change = (!short).then(|| float_change(number, false)).flatten();
+        let slot = match change {
+            Some(FloatChange::Rounded { .. }) => &mut self.rounded,
+            Some(change) => {
+                if self.changed.is_none() {
+                    self.changed = Some((line, number.to_owned(), change));
+                }
+                return;
+            }
+            None if number.contains(['.', 'e', 'E']) => &mut self.fraction,
+            None => return,
         };
         if slot.is_none() {
             *slot = Some((line, number.to_owned()));
@@ -425,17 +475,193 @@ fn has_offset(text: &str) -> bool {
     time.ends_with(['Z', 'z']) || time.contains(['+', '-'])
 }
 
-/// Whether an integer (digits, maybe a sign) has no f64 of its exact value.
-fn float_rounds(integer: &str) -> bool {
-    let digits = integer.trim_start_matches('-').trim_start_matches('0');
-    // Every integer up to 2^53 (16 digits) is a float; past 15 digits, compare the float's
-    // exact decimal expansion.
-    if digits.len() <= 15 {
-        return false;
+/// What a float type would make of a number, other than round its fraction.
+#[derive(Debug, PartialEq, Eq)]
+pub(super) enum FloatChange {
+    /// A finite number held as infinity.
+    Infinite,
+    /// A whole number held as another.
+    Rounded { whole: String, held: String },
+    /// A number not zero held as 0, or as a subnormal (spelled `held`) that does not print
+    /// back as written: it keeps fewer digits than the type's others do.
+    Small { held: String },
+}
+
+impl FloatChange {
+    /// What the type would hold, for a message: "would be held as ...".
+    fn held_as(&self) -> String {
+        match self {
+            Self::Infinite => "would be held as infinity".to_owned(),
+            Self::Rounded { held, .. } => format!("would be held as {held}"),
+            Self::Small { held } if held == "0" => "would be held as 0".to_owned(),
+            Self::Small { held } => format!(
+                "would be held as {held}, a subnormal float keeping fewer digits than written"
+            ),
+        }
     }
-    digits
-        .parse::<f64>()
-        .map_or(true, |float| format!("{float:.0}") != digits)
+
+    /// Why `raw` is refused in column `name`, forced to `data_type`, with a type that keeps it.
+    fn reason(&self, raw: &str, name: &str, data_type: &DataType) -> String {
+        let keep = match (self, data_type) {
+            (Self::Small { .. } | Self::Infinite, DataType::Float32) => "float64",
+            _ => "string",
+        };
+        format!(
+            "failed to parse {raw} as {data_type} without losing its value (column `{name}` \
+             is forced to {data_type}, in which it {}): use a type that keeps it, e.g. \
+             schema={{\"{name}\": \"{keep}\"}}",
+            self.held_as()
+        )
+    }
+}
+
+/// What a float (`single`: 32-bit) would change of `number` (JSON's grammar, a `-` but no
+/// `+`), besides rounding a fraction to nearest, which is a float's nature: what
+/// [`forced::float_loss`] refuses (infinity; a whole number the float neither holds nor prints
+/// back as sent, `9007199254740993`), and besides (outside trial 16: they arrived changed
+/// without a word) a whole number written out in digits that the float holds as another
+/// (`100000000000000000000000`, 10^23, is 99999999999999991611392 as a Float64; `1e23` prints
+/// back as written and is kept), a number not zero held as 0 (`1e-50` in a Float32, `1e-400`
+/// in a Float64), and one held as a subnormal that does not print back as written
+/// (`1.234567e-44` in a Float32 is `1.3e-44`; `1e-40` is kept).
+pub(super) fn float_change(number: &str, single: bool) -> Option<FloatChange> {
+    use forced::FloatLoss;
+    match forced::float_loss(number, single) {
+        Some(FloatLoss::Infinite) => return Some(FloatChange::Infinite),
+        Some(FloatLoss::Rounded { whole, held }) => {
+            return Some(FloatChange::Rounded { whole, held })
+        }
+        None => {}
+    }
+    let (zero, subnormal, exact, shortest) = if single {
+        let v = number.parse::<f32>().ok()?;
+        (
+            v == 0.0,
+            v.is_subnormal(),
+            format!("{:.0}", v.abs()),
+            format!("{:e}", v.abs()),
+        )
+    } else {
+        let v = number.parse::<f64>().ok()?;
+        (
+            v == 0.0,
+            v.is_subnormal(),
+            format!("{:.0}", v.abs()),
+            format!("{:e}", v.abs()),
+        )
+    };
+    let written = Written::of(number)?;
+    if written.significant.is_empty() {
+        return None; // zero, however written
+    }
+    let sign = if number.starts_with('-') { "-" } else { "" };
+    if zero {
+        return Some(FloatChange::Small {
+            held: "0".to_owned(),
+        });
+    }
+    if subnormal && shortest != written.scientific() {
+        return Some(FloatChange::Small {
+            held: format!("{sign}{shortest}"),
+        });
+    }
+    match written.whole_digits() {
+        // A number of hundreds of digits is named as written, and its float by its spelling.
+        Some(whole) if whole != exact => Some(FloatChange::Rounded {
+            whole: match whole.len() <= 40 {
+                true => format!("{sign}{whole}"),
+                false => number.to_owned(),
+            },
+            held: match exact.len() <= 40 {
+                true => format!("{sign}{exact}"),
+                false => format!("{sign}{shortest}"),
+            },
+        }),
+        _ => None,
+    }
+}
+
+/// A number as written: its significant digits (no leading or trailing zero), the power of
+/// ten of the first, and where the written digits end.
+struct Written {
+    significant: String,
+    /// The power of ten of the first significant digit.
+    magnitude: i64,
+    /// Written without an exponent.
+    plain: bool,
+}
+
+impl Written {
+    fn of(number: &str) -> Option<Self> {
+        let unsigned = number.strip_prefix('-').unwrap_or(number);
+        let (mantissa, exponent) = match unsigned.split_once(['e', 'E']) {
+            // An exponent of more digits than an i64 holds is clamped: the float is 0 or
+            // infinite either way.
+            Some((m, e)) => (
+                m,
+                Some(e.parse::<i64>().unwrap_or(if e.starts_with('-') {
+                    -1 << 40
+                } else {
+                    1 << 40
+                })),
+            ),
+            None => (unsigned, None),
+        };
+        let (int, frac) = mantissa.split_once('.').unwrap_or((mantissa, ""));
+        let digits: Vec<u8> = int.bytes().chain(frac.bytes()).collect();
+        if !digits.iter().all(u8::is_ascii_digit) || digits.is_empty() {
+            return None;
+        }
+        let point = i64::try_from(int.len()).ok()? + exponent.unwrap_or(0);
+        let (Some(first), Some(last)) = (
+            digits.iter().position(|&d| d != b'0'),
+            digits.iter().rposition(|&d| d != b'0'),
+        ) else {
+            return Some(Self {
+                significant: String::new(),
+                magnitude: 0,
+                plain: false,
+            });
+        };
+        let at = |i: usize| point - 1 - i64::try_from(i).unwrap_or(i64::MAX);
+        Some(Self {
+            significant: String::from_utf8_lossy(&digits[first..=last]).into_owned(),
+            magnitude: at(first),
+            plain: exponent.is_none(),
+        })
+    }
+
+    /// Spelled as Rust's `{:e}` spells a float (`1e-40`, `1.5e-45`).
+    fn scientific(&self) -> String {
+        let (head, tail) = self.significant.split_at(1);
+        match tail {
+            "" => format!("{head}e{}", self.magnitude),
+            _ => format!("{head}.{tail}e{}", self.magnitude),
+        }
+    }
+
+    /// The whole number written out in digits (no exponent; a fraction of zeros allowed,
+    /// `100.0`), without its sign: `None` for one with a fraction or an exponent.
+    fn whole_digits(&self) -> Option<String> {
+        if !self.plain {
+            return None;
+        }
+        let last_significant = self.magnitude + 1 - i64::try_from(self.significant.len()).ok()?;
+        if last_significant < 0 || self.magnitude > 400 {
+            return None;
+        }
+        let zeros = usize::try_from(last_significant).ok()?;
+        Some(format!("{}{}", self.significant, "0".repeat(zeros)))
+    }
+}
+
+/// Whether an integer (digits, maybe a sign) has no f64 of its exact value.
+#[cfg(test)]
+fn float_rounds(integer: &str) -> bool {
+    matches!(
+        float_change(integer, false),
+        Some(FloatChange::Rounded { .. })
+    )
 }
 
 /// Whether CSV text is a float that is not a finite number (`inf`, `-inf`, `Infinity`, `NAN`)
@@ -505,6 +731,59 @@ mod tests {
         }
         for rounded in ["9007199254740993", "-12345678901234567891"] {
             assert!(float_rounds(rounded), "{rounded}");
+        }
+    }
+
+    /// Outside trial 16: `1e-50` under float32 became 0 and `100000000000000000000000`
+    /// under float64 99999999999999991611392, both without a word.
+    #[test]
+    fn a_float_type_changes_only_fractions_by_rounding() {
+        let small = |held: &str| Some(FloatChange::Small { held: held.into() });
+        assert_eq!(float_change("1e-50", true), small("0"));
+        assert_eq!(float_change("-1e-400", false), small("0"));
+        assert_eq!(
+            float_change("0.1e-999999999999999999999", false),
+            small("0")
+        );
+        assert_eq!(float_change("1.234567e-44", true), small("1.3e-44"));
+        assert_eq!(
+            float_change("-1.2345678901e-320", false),
+            small("-1.2347e-320")
+        );
+        assert_eq!(
+            float_change("100000000000000000000000", false),
+            Some(FloatChange::Rounded {
+                whole: "100000000000000000000000".into(),
+                held: "99999999999999991611392".into()
+            })
+        );
+        assert!(matches!(
+            float_change("-100000000000000000000000.000", false),
+            Some(FloatChange::Rounded { held, .. }) if held == "-99999999999999991611392"
+        ));
+        assert!(matches!(
+            float_change("16777217", true),
+            Some(FloatChange::Rounded { .. })
+        ));
+        assert_eq!(float_change("1e400", false), Some(FloatChange::Infinite));
+        // Kept: rounding a fraction, what prints back as written, zero, exact whole numbers.
+        for kept in [
+            "1e23",
+            "1.0e23",
+            "0.1",
+            "1.00000001",
+            "1e-40",
+            "1e-45",
+            "0.0",
+            "-0e-999",
+            "0",
+            "10000000000000000000000",
+            "9007199254740992",
+            "1e-300",
+            "2.2250738585072014e-308",
+        ] {
+            assert_eq!(float_change(kept, kept.contains("-4")), None, "{kept}");
+            assert_eq!(float_change(kept, false), None, "{kept}");
         }
     }
 

@@ -14,6 +14,7 @@ use std::sync::Arc;
 use arrow_array::{Array, ArrayRef, RecordBatch, StringArray};
 use arrow_schema::{ArrowError, DataType, SchemaRef};
 
+use super::tokens::MISSING;
 use crate::error::Result;
 
 /// The data rows (0 for the first row after the header) where each column of a file holds
@@ -325,13 +326,29 @@ impl Tokenizer {
 /// column quoted and numbers bare (as R's `write.csv` and Python's `csv.QUOTE_NONNUMERIC`
 /// do): such a column is text, as written (`"00050"` stays `00050`). A file whose every value
 /// is quoted (`csv.QUOTE_ALL`) says nothing by it, and its columns are typed as a bare file's.
+///
+/// R's `write.csv` quotes text but writes a missing value as a bare `NA` (outside trial 16:
+/// `"00050"` beside a bare `NA` was read as the number 50). A bare word for a missing value
+/// ([`MISSING`]) does not make a column not text: in a column found text it is a null, where
+/// the same word quoted (`"NA"`) is the text it spells.
 pub(super) struct Quoting {
     /// Per field: it is followed (no type given).
     followed: Vec<bool>,
-    /// Per field: some value (not empty) written bare.
+    /// Per field: some value (not empty, not a bare word for a missing value) written bare.
     bare: Vec<bool>,
     /// Per field: some value written quoted (`""` too).
     quoted: Vec<bool>,
+    /// Per field: some value written quoted that is not empty.
+    quoted_value: Vec<bool>,
+    /// Some value (not empty) written bare anywhere, a word for a missing value too: the file
+    /// does not quote every value.
+    any_bare: bool,
+    /// Per field: the data rows (0 after the header) holding a bare word for a missing value,
+    /// ascending, while the field has no other bare value (then it is not text, and its rows
+    /// are dropped).
+    words: Vec<VecDeque<u64>>,
+    /// Data records read so far.
+    records: u64,
     /// One record's fields, quoted or not (reused).
     fields: Vec<bool>,
 }
@@ -344,6 +361,10 @@ impl Quoting {
             followed,
             bare: vec![false; n],
             quoted: vec![false; n],
+            quoted_value: vec![false; n],
+            any_bare: false,
+            words: vec![VecDeque::new(); n],
+            records: 0,
             fields: Vec::new(),
         }
     }
@@ -355,40 +376,112 @@ impl Quoting {
 
     /// The next data record, as the csv crate read it, and its raw bytes.
     pub(super) fn record(&mut self, record: &csv::StringRecord, raw: &[u8]) {
+        let row = self.records;
+        self.records += 1;
         if self.is_done() {
             return;
         }
-        if memchr::memchr(b'"', raw).is_none() {
-            for (i, value) in record.iter().enumerate() {
-                if let Some(bare) = self.bare.get_mut(i) {
-                    *bare |= !value.is_empty();
-                }
-            }
-            return;
+        let all_bare = memchr::memchr(b'"', raw).is_none();
+        if !all_bare {
+            quoted_fields(raw, &mut self.fields);
         }
-        quoted_fields(raw, &mut self.fields);
-        for (i, (value, &quoted)) in record.iter().zip(&self.fields).enumerate() {
-            let (Some(bare), Some(seen)) = (self.bare.get_mut(i), self.quoted.get_mut(i)) else {
+        for (i, value) in record.iter().enumerate() {
+            let quoted = !all_bare && self.fields.get(i) == Some(&true);
+            if let Some(seen) = self.quoted.get_mut(i) {
+                *seen |= quoted;
+                self.quoted_value[i] |= quoted && !value.is_empty();
+            }
+            if quoted || value.is_empty() || i >= self.bare.len() {
                 continue;
-            };
-            *seen |= quoted;
-            *bare |= !quoted && !value.is_empty();
+            }
+            self.any_bare = true;
+            if self.bare[i] {
+                continue;
+            }
+            if self.followed[i] && MISSING.contains(&value) {
+                self.words[i].push_back(row);
+            } else {
+                self.bare[i] = true;
+                self.words[i] = VecDeque::new();
+            }
         }
     }
 
-    /// Per field: whether it is text by its quotes (every value quoted, in a file with values
-    /// written bare).
+    /// Per field: whether it is text by its quotes (every value quoted but for bare words for
+    /// a missing value, in a file with values written bare). A column of bare words and `""`
+    /// alone is not: a writer that quotes text quotes a value, and `""` beside words is a
+    /// missing value as they are (outside trial 15).
     pub(super) fn text(&self) -> Vec<bool> {
-        let bare_somewhere = self.bare.contains(&true);
         (0..self.followed.len())
-            .map(|i| bare_somewhere && self.followed[i] && self.quoted[i] && !self.bare[i])
+            .map(|i| {
+                let words = !self.words[i].is_empty();
+                self.any_bare
+                    && self.followed[i]
+                    && self.quoted[i]
+                    && !self.bare[i]
+                    && (!words || self.quoted_value[i])
+            })
             .collect()
+    }
+
+    /// The bare words for a missing value of the fields `text` says are text (as
+    /// [`text`](Self::text) found them); `None` when they hold none.
+    pub(super) fn bare_words(self, text: &[bool]) -> Option<BareWords> {
+        let mut rows = self.words;
+        for (rows, text) in rows.iter_mut().zip(text) {
+            if !text {
+                rows.clear();
+            }
+        }
+        rows.iter()
+            .any(|r| !r.is_empty())
+            .then_some(BareWords { rows, seen: 0 })
+    }
+}
+
+/// The rows of a CSV file's quoted text columns that hold a bare word for a missing value
+/// (R's `NA`), which arrow-csv reads as the text it spells: each becomes a null.
+pub(super) struct BareWords {
+    /// Per field of the read schema: its rows holding a bare word, ascending.
+    rows: Vec<VecDeque<u64>>,
+    /// Rows of the batches handed out so far.
+    seen: u64,
+}
+
+impl BareWords {
+    /// `batch` (the next rows of the file) with a null for each bare word.
+    pub(super) fn nullify(
+        &mut self,
+        batch: RecordBatch,
+    ) -> std::result::Result<RecordBatch, ArrowError> {
+        let (start, end) = (self.seen, self.seen + batch.num_rows() as u64);
+        self.seen = end;
+        let mut columns: Vec<ArrayRef> = batch.columns().to_vec();
+        for (i, rows) in self.rows.iter_mut().enumerate() {
+            let mut here = vec![false; batch.num_rows()];
+            let mut any = false;
+            while let Some(&row) = rows.front() {
+                if row >= end {
+                    break;
+                }
+                rows.pop_front();
+                if row >= start {
+                    here[(row - start) as usize] = true;
+                    any = true;
+                }
+            }
+            if any {
+                let mask = arrow_array::BooleanArray::from(here);
+                columns[i] = arrow_select::nullif::nullif(columns[i].as_ref(), &mask)?;
+            }
+        }
+        RecordBatch::try_new(batch.schema(), columns)
     }
 }
 
 /// Per field of one record's raw bytes (csv-core's reading, as [`Tokenizer`]'s): whether it
 /// starts with a quote, into `out`.
-fn quoted_fields(raw: &[u8], out: &mut Vec<bool>) {
+pub(super) fn quoted_fields(raw: &[u8], out: &mut Vec<bool>) {
     out.clear();
     let (mut start, mut quoted, mut inside) = (true, false, false);
     for &byte in raw {
@@ -441,6 +534,38 @@ mod tests {
             quoting.record(&row.unwrap(), raw.as_bytes());
         }
         quoting.text()
+    }
+
+    #[test]
+    fn a_bare_word_for_a_missing_value_leaves_a_quoted_column_text_and_is_found() {
+        // R's write.csv: text quoted, NA bare, numbers bare.
+        let rows = ["1,\"00050\",NA\n", "2,NA,1.5\n", "3,\"NA\",NA\n"];
+        let mut quoting = Quoting::new(vec![true, true, true]);
+        let text = rows.concat();
+        let mut reader = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .from_reader(text.as_bytes());
+        for (row, raw) in reader.records().zip(rows) {
+            quoting.record(&row.unwrap(), raw.as_bytes());
+        }
+        let text = quoting.text();
+        assert_eq!(text, [false, true, false]);
+        // Only the bare NA of the text column (row 1), not the quoted one (row 2).
+        let words = quoting.bare_words(&text).unwrap();
+        assert_eq!(words.rows[1], [1]);
+        assert!(words.rows[0].is_empty() && words.rows[2].is_empty());
+        // A file of quoted text and bare NA alone is not QUOTE_ALL: the NA are written bare.
+        assert_eq!(
+            text_of(&["\"a\",NA,\"x\"\n", "NA,\"b\",\"y\"\n"]),
+            [true; 3]
+        );
+        // Bare words and `""` alone are all missing: no quoted value says text.
+        assert_eq!(
+            text_of(&["1,NA,\"a\"\n", "2,\"\",\"b\"\n"]),
+            [false, false, true]
+        );
+        // Any other bare value makes a column not text, whatever its words.
+        assert_eq!(text_of(&["1,\"a\",NA\n", "2,b,NA\n"]), [false; 3]);
     }
 
     #[test]

@@ -9,7 +9,9 @@
 //! make their column zone-aware. A CSV column of numbers, booleans or times that holds words
 //! for a missing value (`NA`) is read as that type ([`super::tokens`]); one pass over a CSV's
 //! records settles both ([`super::scan`]). A CSV text field written `""` is an empty string, an empty
-//! field a null ([`super::quoted`]). Columns the API documents as text (`rep_id`,
+//! field a null ([`super::quoted`]); in a column whose values are quoted (text), a bare `NA` is a
+//! null and a quoted `"NA"` the text, as R writes them. A first column with an empty header
+//! (R's row names, pandas' index) is left out. Columns the API documents as text (`rep_id`,
 //! `vendor_call_id`, ...) are read as text unless typed.
 
 use std::fs::File;
@@ -118,8 +120,12 @@ fn open_csv(path: &Path, mut file: File, types: &[(String, DataType)]) -> Result
     one_column_of_another_separator(path, &inferred)?;
     let types = with_documented_text(&inferred, types);
     let settled = scan::settle(path, with_types(inferred, &types)?, &types)?;
-    let (schema, read_schema, empty_strings) =
-        (settled.schema, settled.read, settled.empty_strings);
+    let (schema, read_schema, empty_strings, bare_words) = (
+        settled.schema,
+        settled.read,
+        settled.empty_strings,
+        settled.bare_words,
+    );
     let reader = arrow_csv::ReaderBuilder::new(Arc::clone(&read_schema))
         .with_header(true)
         .with_batch_size(BATCH_ROWS)
@@ -128,6 +134,9 @@ fn open_csv(path: &Path, mut file: File, types: &[(String, DataType)]) -> Result
         Some(mut empty) => Box::new(reader.map(move |batch| empty.restore(batch?))),
         None => Box::new(reader),
     };
+    if let Some(mut words) = bare_words {
+        inner = Box::new(inner.map(move |batch| words.nullify(batch?)));
+    }
     if read_schema != schema {
         let typed = Arc::clone(&schema);
         // The record of each batch's first row, as arrow-csv counts them (the header is 0).
@@ -244,10 +253,184 @@ pub fn read_file(
     };
     let schema = reader.schema();
     let batches = reader.collect::<Result<Vec<_>>>().map_err(content)?;
+    let (schema, batches) = match format {
+        FileFormat::Csv => without_row_names(schema, batches)?,
+        _ => (schema, batches),
+    };
+    check_call_ids(path, format, &schema, &batches)?;
     // A file written from a pandas frame carries its index as columns, which a push must
     // leave out as it does for the frame (the batches of a Parquet file do not carry the
     // metadata naming them: only the file's schema does).
     Ok(crate::encode::without_pandas_index(schema, batches))
+}
+
+/// `schema` and `batches` without a first column whose header is empty: the row names R's
+/// `write.csv` writes by default (`"","call_id",...`, each row's `"1"`, `"2"`...) and the
+/// index pandas' `to_csv` writes unless told `index=False`. They number or name the rows of
+/// the frame the file was written from, as the pandas index a Parquet file carries does, and
+/// a push leaves them out as it does that (outside trial 16: such a file was refused for its
+/// empty column name, which no attribute can have).
+fn without_row_names(
+    schema: SchemaRef,
+    batches: Vec<RecordBatch>,
+) -> Result<(SchemaRef, Vec<RecordBatch>)> {
+    if schema.fields().is_empty() || !schema.field(0).name().is_empty() {
+        return Ok((schema, batches));
+    }
+    let kept: Vec<usize> = (1..schema.fields().len()).collect();
+    let schema = Arc::new(schema.project(&kept)?);
+    let batches = batches
+        .iter()
+        .map(|b| b.project(&kept))
+        .collect::<std::result::Result<Vec<_>, _>>()?;
+    Ok((schema, batches))
+}
+
+/// Refuses a `call_id` column that is not integers, naming its first value that is not an
+/// integer of int64 as written, and where: its line in a CSV or NDJSON file, its row in a
+/// Parquet or Arrow one (outside trial 16: `123.0`, `1.5` or an NDJSON `"123"` got an error
+/// naming the column's type, or a value the file does not hold, and no place).
+fn check_call_ids(
+    path: &Path,
+    format: FileFormat,
+    schema: &Schema,
+    batches: &[RecordBatch],
+) -> Result<()> {
+    let Ok(column) = schema.index_of("call_id") else {
+        return Ok(());
+    };
+    if schema.field(column).data_type().is_integer() {
+        return Ok(());
+    }
+    let found = match format {
+        FileFormat::Csv => first_csv_non_id(path)?,
+        FileFormat::Ndjson => first_ndjson_non_id(path)?,
+        FileFormat::Parquet | FileFormat::Ipc => first_row_non_id(batches, column)?,
+    };
+    let Some((place, value)) = found else {
+        return Ok(());
+    };
+    let bare = value.trim_start_matches("the text ");
+    let bare = bare.trim_end_matches(" (quoted)").trim_matches('"');
+    let whole = bare.parse::<f64>().is_ok_and(|v| v.fract() == 0.0);
+    let how = match format {
+        FileFormat::Csv | FileFormat::Ndjson if whole => {
+            " (--schema call_id:int64 reads a whole number written as a float or as text, \
+             such as 123.0 or \"123\", as the integer)"
+        }
+        FileFormat::Parquet | FileFormat::Ipc if whole => {
+            " (cast the column to int64 before writing the file: \
+             df[\"call_id\"].astype(\"int64\") in pandas, pl.col(\"call_id\").cast(pl.Int64) in \
+             polars)"
+        }
+        _ => "",
+    };
+    Err(Error::invalid(
+        "path",
+        format!(
+            "{place} of {}: call_id is {value}, which is no call's id (an integer from {} to {}): \
+             fix or drop that row{how}",
+            path.display(),
+            i64::MIN,
+            i64::MAX
+        ),
+    ))
+}
+
+/// Whether `text` is an integer of int64, written as one (digits, maybe a `-`).
+fn is_id(text: &str) -> bool {
+    let digits = text.strip_prefix('-').unwrap_or(text);
+    !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) && text.parse::<i64>().is_ok()
+}
+
+/// The line and text (as written, quoted or not) of the first `call_id` field of a CSV file
+/// that is not empty and not an id.
+fn first_csv_non_id(path: &Path) -> Result<Option<(String, String)>> {
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(true)
+        .flexible(true)
+        .from_reader(super::quoted::Raw::new(File::open(path)?));
+    let headers = reader.headers().map_err(std::io::Error::from)?;
+    let Some(column) = headers.iter().position(|h| h == "call_id") else {
+        return Ok(None);
+    };
+    let mut record = csv::StringRecord::new();
+    while reader
+        .read_record(&mut record)
+        .map_err(std::io::Error::from)?
+    {
+        let end = reader.position().byte();
+        let Some(value) = record.get(column).filter(|v| !v.is_empty() && !is_id(v)) else {
+            reader.get_mut().forget(end);
+            continue;
+        };
+        let line = record.position().map_or(0, csv::Position::line);
+        let start = record.position().map_or(end, csv::Position::byte);
+        let raw = reader.get_ref().bytes(start, end);
+        let mut quoted = Vec::new();
+        super::quoted::quoted_fields(raw, &mut quoted);
+        let value = match quoted.get(column) {
+            Some(true) => format!("{value:?} (quoted)"),
+            _ => value.to_owned(),
+        };
+        return Ok(Some((format!("line {line}"), value)));
+    }
+    Ok(None)
+}
+
+/// The line and JSON text of the first `call_id` of an NDJSON file that is not null and not
+/// an id.
+fn first_ndjson_non_id(path: &Path) -> Result<Option<(String, String)>> {
+    use std::io::BufRead;
+    for (i, line) in BufReader::new(File::open(path)?).lines().enumerate() {
+        let line = line?;
+        let Ok(row) = serde_json::from_str::<
+            std::collections::HashMap<String, &serde_json::value::RawValue>,
+        >(&line) else {
+            continue;
+        };
+        let Some(raw) = row.get("call_id").map(|v| v.get()) else {
+            continue;
+        };
+        if raw != "null" && !is_id(raw) {
+            let what = match raw.starts_with('"') {
+                true => format!("the text {raw}"),
+                false => raw.to_owned(),
+            };
+            return Ok(Some((format!("line {}", i + 1), what)));
+        }
+    }
+    Ok(None)
+}
+
+/// The row (counted from 0) and value of the first `call_id` of `batches` that is not null and
+/// not an id.
+fn first_row_non_id(batches: &[RecordBatch], column: usize) -> Result<Option<(String, String)>> {
+    let mut first = 0;
+    for batch in batches {
+        let text = arrow_cast::cast(batch.column(column), &DataType::Utf8)?;
+        let text = text.as_any().downcast_ref::<arrow_array::StringArray>();
+        if let Some(text) = text {
+            let quote = matches!(
+                batch.column(column).data_type(),
+                DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View
+            );
+            for (row, value) in text.iter().enumerate() {
+                match value {
+                    Some(v) if !is_id(v) => {
+                        let v = match quote {
+                            true => format!("the text {v:?}"),
+                            false => v.to_owned(),
+                        };
+                        return Ok(Some((format!("row {} (counted from 0)", first + row), v)));
+                    }
+                    _ => {}
+                }
+            }
+        }
+        first += batch.num_rows();
+    }
+    Ok(None)
 }
 
 /// What a text file that is not UTF-8 probably is, from its first bytes, and how to save it
@@ -309,4 +492,77 @@ fn with_types(inferred: Schema, types: &[(String, DataType)]) -> Result<SchemaRe
         *field = Field::new(name, data_type.clone(), true);
     }
     Ok(Arc::new(Schema::new(fields)))
+}
+
+#[cfg(test)]
+mod tests {
+    use arrow_array::{Array, Int64Array, StringArray};
+
+    use super::*;
+
+    /// `text` read as a CSV file (written to a temporary file, removed after).
+    fn read_csv(text: &str, types: &[(String, DataType)]) -> Result<(SchemaRef, RecordBatch)> {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        static N: AtomicUsize = AtomicUsize::new(0);
+        let n = N.fetch_add(1, Ordering::Relaxed);
+        let path =
+            std::env::temp_dir().join(format!("converz-read-{}-{n}.csv", std::process::id()));
+        std::fs::write(&path, text).unwrap();
+        let read = read_file(&path, types);
+        let _ = std::fs::remove_file(&path);
+        let (schema, batches) = read?;
+        let table = arrow_select::concat::concat_batches(&schema, &batches).unwrap();
+        Ok((schema, table))
+    }
+
+    fn strings(table: &RecordBatch, name: &str) -> Vec<Option<String>> {
+        let column = table.column_by_name(name).unwrap();
+        let column = column.as_any().downcast_ref::<StringArray>().unwrap();
+        column.iter().map(|v| v.map(str::to_owned)).collect()
+    }
+
+    /// R's `write.csv(df, row.names = FALSE)` and with its default row names: text quoted,
+    /// numbers bare, a missing value a bare NA in every column (outside trial 16: `"00050"`
+    /// beside a bare NA was read as the number 50, a bare NA as the text NA).
+    #[test]
+    fn files_as_rs_write_csv_writes_them_keep_text_and_missing_values() {
+        let body = "1,\"00050\",NA,\"a\"\n2,NA,1.5,NA\n3,\"NA\",NA,\"\"\n";
+        for header in [
+            "\"call_id\",\"code\",\"x\",\"note\"\n",
+            "\"\",\"call_id\",\"code\",\"x\",\"note\"\n",
+        ] {
+            let text = match header.starts_with("\"\"") {
+                false => format!("{header}{body}"),
+                true => {
+                    let rows = body.lines().enumerate();
+                    let named: String = rows.map(|(i, l)| format!("\"{}\",{l}\n", i + 1)).collect();
+                    format!("{header}{named}")
+                }
+            };
+            let (schema, table) = read_csv(&text, &[]).unwrap();
+            let names: Vec<&str> = schema.fields().iter().map(|f| f.name().as_str()).collect();
+            assert_eq!(names, ["call_id", "code", "x", "note"], "{text}");
+            let s = |v: &str| Some(v.to_owned());
+            assert_eq!(strings(&table, "code"), [s("00050"), None, s("NA")]);
+            assert_eq!(strings(&table, "note"), [s("a"), None, s("")]);
+            let x = table.column_by_name("x").unwrap();
+            assert_eq!(x.data_type(), &DataType::Float64);
+            assert_eq!((x.null_count(), x.is_valid(1)), (2, true));
+            let ids = table.column(0).as_any().downcast_ref::<Int64Array>();
+            assert_eq!(ids.unwrap().values(), &[1, 2, 3]);
+        }
+    }
+
+    /// pandas' `to_csv(quoting=csv.QUOTE_NONNUMERIC)`: text quoted, a missing value `""` (an
+    /// empty string in a text column: pandas writes both so), `"NA"` the text.
+    #[test]
+    fn a_pandas_quote_nonnumeric_file_keeps_its_text() {
+        let text = "\"\",\"call_id\",\"code\",\"x\"\n0,1,\"00050\",1.5\n1,2,\"NA\",\"\"\n";
+        let (schema, table) = read_csv(text, &[]).unwrap();
+        assert_eq!(schema.fields().len(), 3);
+        let s = |v: &str| Some(v.to_owned());
+        assert_eq!(strings(&table, "code"), [s("00050"), s("NA")]);
+        let x = table.column_by_name("x").unwrap();
+        assert_eq!((x.data_type(), x.null_count()), (&DataType::Float64, 1));
+    }
 }

@@ -7,7 +7,8 @@
 //! same words as a missing value, and an integer type a whole number spelled as a float
 //! (`1e2`, `1.0`), as an NDJSON file's does: such a column is read as text too, and turned
 //! into its type after. The same pass finds the text fields written `""`, and the columns
-//! whose every value is quoted, which are text ([`super::quoted`]).
+//! whose every value is quoted (but for bare words for a missing value, R's `NA`), which are
+//! text ([`super::quoted`]).
 
 use std::fs::File;
 use std::io::Read;
@@ -17,7 +18,7 @@ use std::sync::Arc;
 use arrow_schema::{DataType, Field, Schema, SchemaRef};
 
 use super::exact::CsvChecks;
-use super::quoted::{text_or_empty_columns, EmptyStrings, Finder, Quoting, Raw};
+use super::quoted::{text_or_empty_columns, BareWords, EmptyStrings, Finder, Quoting, Raw};
 use super::tokens::{Declared, Words};
 use crate::error::Result;
 
@@ -30,6 +31,9 @@ pub(super) struct Settled {
     pub(super) read: SchemaRef,
     /// The text fields written `""`.
     pub(super) empty_strings: Option<EmptyStrings>,
+    /// The bare words for a missing value (R's `NA`) in the columns whose quotes make them
+    /// text: nulls.
+    pub(super) bare_words: Option<BareWords>,
 }
 
 /// The csv crate's reader (the one arrow-csv reads with) over `input`: a header row, records
@@ -60,6 +64,7 @@ pub(super) fn settle(
         ..
     } = rules;
     let quoted_text = quoting.text();
+    let bare_words = quoting.bare_words(&quoted_text);
     // A column arrow-csv found no value in (Null) is text when it holds `""`: its empty
     // strings are values to set (outside trial: a column of only `""` was never set).
     let quoted = finder
@@ -106,6 +111,7 @@ pub(super) fn settle(
         schema,
         read,
         empty_strings,
+        bare_words,
     })
 }
 

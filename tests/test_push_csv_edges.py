@@ -1,0 +1,241 @@
+"""`converz push FILE` of files other tools write, and values a float type would change (outside
+trial 16), against the emulator over HTTP: R's `write.csv` (text quoted, a missing value a bare
+`NA`, row names), pandas' `csv.QUOTE_NONNUMERIC`, a float type that would hold a number as 0 or
+round a whole number written out, a `call_id` that is no integer, and a fetched CSV pushed back
+unchanged."""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterator
+from pathlib import Path
+
+import polars as pl
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from converz.__main__ import main
+from converz.testing import Emulator
+
+
+@pytest.fixture(scope="module")
+def emu() -> Iterator[Emulator]:
+    with Emulator(calls=60, reps=5, seed=16) as emu:
+        yield emu
+
+
+@pytest.fixture
+def ids(emu: Emulator, monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    monkeypatch.setenv("CONVERZ_BASE_URL", emu.url)
+    monkeypatch.setenv("CONVERZ_API_KEY", emu.api_key)
+    calls = emu.client(progress=False).calls(columns=["call_id"]).to_polars()
+    return calls["call_id"].sort().head(3).to_list()
+
+
+def held(emu: Emulator, ids: list[int], *columns: str) -> list[tuple[object, ...]]:
+    """What the emulator holds in the attributes `columns` for `ids`, as sent (text)."""
+    got = (
+        emu.client(progress=False)
+        .calls(metric=list(columns), schema=dict.fromkeys(columns, "string"))
+        .to_polars()
+    )
+    got = got.filter(pl.col("call_id").is_in(ids)).sort("call_id")
+    return list(got.select(columns).iter_rows())
+
+
+def refused(emu: Emulator, argv: list[str], capsys: pytest.CaptureFixture[str]) -> str:
+    """The one-line error of a command refused before any request."""
+    before = emu.wire_stats()["responses"]
+    assert main([*argv, "-q"]) == 1
+    err = capsys.readouterr().err
+    assert emu.wire_stats()["responses"] == before, err
+    return err
+
+
+R_BODY = '{0},"00050",NA,"a"\n{1},NA,1.5,NA\n{2},"NA",NA,"b"\n'
+
+
+@pytest.mark.parametrize("row_names", [False, True])
+def test_a_file_as_rs_write_csv_writes_it_keeps_its_text_and_leaves_na_unchanged(
+    emu: Emulator, ids: list[int], tmp_path: Path, row_names: bool
+) -> None:
+    # Values the bare NAs must leave as they are.
+    emu.client(progress=False).push_updates(
+        pl.DataFrame({"call_id": ids, "rcode": ["old"] * 3, "rx": [9.5] * 3, "rnote": ["n"] * 3})
+    )
+    lines = R_BODY.format(*ids).splitlines()
+    header = '"call_id","rcode","rx","rnote"'
+    if row_names:  # write.csv's default: a first column "" of quoted row names
+        header = '"",' + header
+        lines = [f'"{i + 1}",{line}' for i, line in enumerate(lines)]
+    path = tmp_path / "r.csv"
+    path.write_text("\n".join([header, *lines]) + "\n")
+    assert main(["push", str(path), "-q"]) == 0
+    assert held(emu, ids, "rcode", "rx", "rnote") == [
+        ("00050", "9.5", "a"),
+        ("old", "1.5", "n"),
+        ("NA", "9.5", "b"),
+    ]
+
+
+def test_a_file_as_pandas_writes_it_with_quote_nonnumeric_keeps_its_text(
+    emu: Emulator, ids: list[int], tmp_path: Path
+) -> None:
+    pd = pytest.importorskip("pandas")
+    frame = pd.DataFrame({"call_id": ids, "pcode": ["00050", "NA", "7"], "px": [1.5, None, 2.0]})
+    path = tmp_path / "p.csv"
+    for index in (False, True):
+        frame.to_csv(path, index=index, quoting=csv.QUOTE_NONNUMERIC)
+        assert main(["push", str(path), "-q"]) == 0
+        assert held(emu, ids, "pcode") == [("00050",), ("NA",), ("7",)]
+
+
+@pytest.mark.parametrize(
+    ("text", "flag", "words"),
+    [
+        # A nonzero number a float type holds as 0.
+        ("1e-50", "f:float32", ["line 3 ", "1e-50", "held as 0", '"float64"']),
+        ("-1e-400", "f:float64", ["line 3 ", "-1e-400", "held as 0", '"string"']),
+        # A subnormal that keeps fewer digits than written.
+        ("1.234567e-44", "f:float32", ["line 3 ", "held as 1.3e-44", "subnormal"]),
+        # A whole number written out that the float holds as another (10^23).
+        (
+            "100000000000000000000000",
+            "f:float64",
+            ["line 3 ", "held as 99999999999999991611392", '"string"'],
+        ),
+    ],
+)
+def test_a_float_type_that_would_change_a_number_is_refused_with_its_line(
+    emu: Emulator,
+    ids: list[int],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    text: str,
+    flag: str,
+    words: list[str],
+) -> None:
+    path = tmp_path / "f.csv"
+    path.write_text(f"call_id,f\n{ids[0]},1.5\n{ids[1]},{text}\n")
+    err = refused(emu, ["push", str(path), "--schema", flag], capsys)
+    assert "column `f`" in err, err
+    for word in words:
+        assert word in err, err
+
+
+def test_numbers_a_float_holds_as_written_are_pushed(
+    emu: Emulator, ids: list[int], tmp_path: Path
+) -> None:
+    path = tmp_path / "g.csv"
+    path.write_text(f"call_id,g\n{ids[0]},1e23\n{ids[1]},1e-40\n{ids[2]},0.1\n")
+    assert main(["push", str(path), "--schema", "g:float32", "-q"]) == 0
+    path.write_text(f"call_id,g\n{ids[0]},1e23\n{ids[1]},10000000000000000000000\n")
+    assert main(["push", str(path), "--schema", "g:float64", "-q"]) == 0
+    assert held(emu, ids[:2], "g") == [("1e23",), ("1e22",)]
+
+
+def test_a_float_column_of_the_files_own_numbers_refuses_what_it_would_change(
+    emu: Emulator, ids: list[int], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "h.csv"
+    for value, words in [
+        ("100000000000000000000000.0", ["line 3 ", "rounded"]),
+        ("1e-400", ["line 3 ", "held as 0", "h:string"]),
+        ("1e400", ["line 3 ", "held as infinity"]),
+    ]:
+        path.write_text(f"call_id,h\n{ids[0]},1.5\n{ids[1]},{value}\n")
+        err = refused(emu, ["push", str(path)], capsys)
+        for word in [value, *words]:
+            assert word in err, err
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "words"),
+    [
+        ("k.csv", "call_id,v\n{0},1\n{1}.0,2\n", ["line 3 ", "call_id is {1}.0", "int64"]),
+        ("k.csv", 'call_id,v\n"{0}",1\n1.5,2\n', ["line 3 ", "call_id is 1.5"]),
+        ("k.csv", 'call_id,v\n{0},1\n"x{1}",2\n', ["line 3 ", 'call_id is "x{1}" (quoted)']),
+        (
+            "k.ndjson",
+            '{{"call_id": {0}}}\n{{"call_id": "{1}"}}\n',
+            ["line 2 ", 'text "{1}"', "int64"],
+        ),
+        ("k.ndjson", '{{"call_id": {0}}}\n{{"call_id": 1.5}}\n', ["line 2 ", "call_id is 1.5"]),
+    ],
+)
+def test_a_call_id_that_is_no_integer_is_named_with_its_line(
+    emu: Emulator,
+    ids: list[int],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    name: str,
+    text: str,
+    words: list[str],
+) -> None:
+    path = tmp_path / name
+    path.write_text(text.format(*ids))
+    err = refused(emu, ["push", str(path)], capsys)
+    for word in words:
+        assert word.format(*ids) in err, err
+
+
+def test_a_parquet_call_id_that_is_no_integer_is_named_with_its_row(
+    emu: Emulator, ids: list[int], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "k.parquet"
+    pl.DataFrame({"call_id": [float(ids[0]), 2.5], "v": [1, 2]}).write_parquet(path)
+    err = refused(emu, ["push", str(path)], capsys)
+    assert "row 0 (counted from 0)" in err and f"call_id is {ids[0]}.0" in err, err
+
+
+# Text values that look like other things: numbers, words for a missing value, dates, the
+# server's timestamps. Dates and timestamps are not drawn into one column: the fetch reads such
+# a column as timestamps (a known change, in the xfail test below).
+_NUMBERS = st.from_regex(r"\A-?[0-9]{1,25}(\.[0-9]{1,6})?([eE][-+]?[0-9]{1,3})?\Z")
+_WORDS = st.sampled_from(["NA", "null", "NaN", "true", "FALSE", "inf", "", " 1", "00050"])
+_DATES = st.dates().map(str)
+_TIMES = st.datetimes().map(lambda t: t.strftime("%Y-%m-%d %H:%M:%S"))
+LOOKALIKES = st.one_of(
+    st.lists(st.one_of(_NUMBERS, _WORDS, _DATES), min_size=3, max_size=3),
+    st.lists(st.one_of(_NUMBERS, _WORDS, _TIMES), min_size=3, max_size=3),
+)
+
+
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(values=LOOKALIKES)
+def test_a_fetched_csv_pushed_back_leaves_every_text_value_as_it_was(
+    emu: Emulator, ids: list[int], tmp_path: Path, values: list[str]
+) -> None:
+    client = emu.client(progress=False)
+    client.push_updates(pl.DataFrame({"call_id": ids, "look": values}))
+    before = held(emu, ids, "look")
+    path = tmp_path / "rt.csv"
+    assert main(["fetch", "calls", "--columns", "call_id,look", "-o", str(path), "-q"]) == 0
+    assert main(["push", str(path), "-q"]) == 0
+    assert held(emu, ids, "look") == before == [(v,) for v in values]
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="the fetch infers text spelled as a time (a 'T', a short fraction; a date beside a "
+    "time) as a Timestamp, "
+    "which the CSV and the push print as the API's 'YYYY-MM-DD HH:MM:SS[.ffffff]' "
+    "(src/decode/classify.rs `dated`, not this helper's; see the csv16 report)",
+)
+@pytest.mark.parametrize(
+    "values",
+    [["2025-01-01T10:00:00"], ["2025-01-01 10:00:00.5"], ["2025-01-01", "2025-01-01 10:00:00"]],
+)
+def test_text_spelled_as_another_time_survives_a_csv_round_trip(
+    emu: Emulator, ids: list[int], tmp_path: Path, values: list[str]
+) -> None:
+    client = emu.client(progress=False)
+    ids = ids[: len(values)]
+    client.push_updates(pl.DataFrame({"call_id": ids, "when": values}))
+    path = tmp_path / "rt.csv"
+    assert main(["fetch", "calls", "--columns", "call_id,when", "-o", str(path), "-q"]) == 0
+    assert main(["push", str(path), "-q"]) == 0
+    assert held(emu, ids, "when") == [(v,) for v in values]
