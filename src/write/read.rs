@@ -10,8 +10,9 @@
 //! for a missing value (`NA`) is read as that type ([`super::tokens`]); one pass over a CSV's
 //! records settles both ([`super::scan`]). A CSV text field written `""` is an empty string, an empty
 //! field a null ([`super::quoted`]); in a column whose values are quoted (text), a bare `NA` is a
-//! null and a quoted `"NA"` the text, as R writes them. A first column with an empty header
-//! (R's row names, pandas' index) is left out. Columns the API documents as text (`rep_id`,
+//! null and a quoted `"NA"` the text, as R writes them. (A first column with an empty header,
+//! R's row names or pandas' index, is refused with advice by the Python layer,
+//! `_row_names.py`: it may also be data whose header was forgotten.) Columns the API documents as text (`rep_id`,
 //! `vendor_call_id`, ...) are read as text unless typed.
 
 use std::fs::File;
@@ -253,37 +254,11 @@ pub fn read_file(
     };
     let schema = reader.schema();
     let batches = reader.collect::<Result<Vec<_>>>().map_err(content)?;
-    let (schema, batches) = match format {
-        FileFormat::Csv => without_row_names(schema, batches)?,
-        _ => (schema, batches),
-    };
     check_call_ids(path, format, &schema, &batches)?;
     // A file written from a pandas frame carries its index as columns, which a push must
     // leave out as it does for the frame (the batches of a Parquet file do not carry the
     // metadata naming them: only the file's schema does).
     Ok(crate::encode::without_pandas_index(schema, batches))
-}
-
-/// `schema` and `batches` without a first column whose header is empty: the row names R's
-/// `write.csv` writes by default (`"","call_id",...`, each row's `"1"`, `"2"`...) and the
-/// index pandas' `to_csv` writes unless told `index=False`. They number or name the rows of
-/// the frame the file was written from, as the pandas index a Parquet file carries does, and
-/// a push leaves them out as it does that (outside trial 16: such a file was refused for its
-/// empty column name, which no attribute can have).
-fn without_row_names(
-    schema: SchemaRef,
-    batches: Vec<RecordBatch>,
-) -> Result<(SchemaRef, Vec<RecordBatch>)> {
-    if schema.fields().is_empty() || !schema.field(0).name().is_empty() {
-        return Ok((schema, batches));
-    }
-    let kept: Vec<usize> = (1..schema.fields().len()).collect();
-    let schema = Arc::new(schema.project(&kept)?);
-    let batches = batches
-        .iter()
-        .map(|b| b.project(&kept))
-        .collect::<std::result::Result<Vec<_>, _>>()?;
-    Ok((schema, batches))
 }
 
 /// Refuses a `call_id` column that is not integers, naming its first value that is not an
@@ -521,7 +496,8 @@ mod tests {
         column.iter().map(|v| v.map(str::to_owned)).collect()
     }
 
-    /// R's `write.csv(df, row.names = FALSE)` and with its default row names: text quoted,
+    /// R's `write.csv(df, row.names = FALSE)` (with row names, the first column's empty name
+    /// is kept for the Python layer to refuse): text quoted,
     /// numbers bare, a missing value a bare NA in every column (outside trial 16: `"00050"`
     /// beside a bare NA was read as the number 50, a bare NA as the text NA).
     #[test]
@@ -541,14 +517,20 @@ mod tests {
             };
             let (schema, table) = read_csv(&text, &[]).unwrap();
             let names: Vec<&str> = schema.fields().iter().map(|f| f.name().as_str()).collect();
-            assert_eq!(names, ["call_id", "code", "x", "note"], "{text}");
+            let row_names = header.starts_with("\"\"");
+            assert_eq!(
+                names[usize::from(row_names)..],
+                ["call_id", "code", "x", "note"]
+            );
+            assert_eq!(row_names, names[0].is_empty(), "{text}");
             let s = |v: &str| Some(v.to_owned());
             assert_eq!(strings(&table, "code"), [s("00050"), None, s("NA")]);
             assert_eq!(strings(&table, "note"), [s("a"), None, s("")]);
             let x = table.column_by_name("x").unwrap();
             assert_eq!(x.data_type(), &DataType::Float64);
             assert_eq!((x.null_count(), x.is_valid(1)), (2, true));
-            let ids = table.column(0).as_any().downcast_ref::<Int64Array>();
+            let ids = table.column_by_name("call_id").unwrap();
+            let ids = ids.as_any().downcast_ref::<Int64Array>();
             assert_eq!(ids.unwrap().values(), &[1, 2, 3]);
         }
     }
@@ -557,7 +539,7 @@ mod tests {
     /// empty string in a text column: pandas writes both so), `"NA"` the text.
     #[test]
     fn a_pandas_quote_nonnumeric_file_keeps_its_text() {
-        let text = "\"\",\"call_id\",\"code\",\"x\"\n0,1,\"00050\",1.5\n1,2,\"NA\",\"\"\n";
+        let text = "\"call_id\",\"code\",\"x\"\n1,\"00050\",1.5\n2,\"NA\",\"\"\n";
         let (schema, table) = read_csv(text, &[]).unwrap();
         assert_eq!(schema.fields().len(), 3);
         let s = |v: &str| Some(v.to_owned());
