@@ -280,27 +280,39 @@ _EXIT_INTERRUPTED = 128 + signal.SIGINT
 _EXIT_TERMINATED = 128 + signal.SIGTERM
 
 
-def _on_sigterm(signum: int, frame: Any) -> None:
-    raise _Terminated
-
-
 @contextlib.contextmanager
-def _sigterm_as_interrupt() -> Iterator[None]:
-    """While the command runs, SIGTERM stops it as Ctrl-C does, then the old handler is back.
+def _stop_signals() -> Iterator[None]:
+    """While the command runs, SIGTERM stops it as Ctrl-C does, and only the first stop counts.
 
     By default SIGTERM ends the process at once: no ``finally`` runs, and a fetch leaves its
     temporary file behind. Raised as a :class:`KeyboardInterrupt`, it takes Ctrl-C's path
     through the core (requests cancelled, the file's temporary removed, a push's result
-    kept). Signal handlers can only be set in the main thread; elsewhere nothing changes.
+    kept). A second signal, of either kind, while the first is handled is ignored: raised
+    there, it would cut short the writing of a push's remaining file and its summary (outside
+    trial 16: Ctrl-C then SIGTERM 20 ms apart exited 143 with neither; two of one kind
+    arrive as one). Ctrl-C ignored when the command started (a background job) stays
+    ignored. Signal handlers can only be set in the main thread; elsewhere nothing changes.
     """
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    previous = signal.signal(signal.SIGTERM, _on_sigterm)
+    stopping: list[int] = []
+
+    def stop(signum: int, frame: Any) -> None:
+        if stopping:
+            return  # the first stop is being handled: it ends the command
+        stopping.append(signum)
+        raise _Terminated if signum == signal.SIGTERM else KeyboardInterrupt
+
+    kinds = [signal.SIGTERM]
+    if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+        kinds.append(signal.SIGINT)
+    previous = {kind: signal.signal(kind, stop) for kind in kinds}
     try:
         yield
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for kind, handler in previous.items():
+            signal.signal(kind, handler)
 
 
 def _stopped_detail(stop: BaseException) -> str:
@@ -321,21 +333,24 @@ def _guard(run: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Names
     """
 
     def guarded(args: argparse.Namespace) -> int:
-        try:
-            with _sigterm_as_interrupt(), _progress_lines(args):
-                return run(args)
-        except _Terminated as err:
-            print(f"converz: terminated{_stopped_detail(err)}", file=sys.stderr)
-            return _EXIT_TERMINATED
-        except KeyboardInterrupt as err:
-            print(f"converz: interrupted{_stopped_detail(err)}", file=sys.stderr)
-            return _EXIT_INTERRUPTED
-        except Exception as err:
-            if args.debug:
-                raise
-            message = " ".join(str(err).split("\n"))
-            print(f"converz: error: {type(err).__name__}: {message}", file=sys.stderr)
-            return 1
+        # The handlers stay while the stop is reported: a second signal then is ignored too
+        # (restored first, a late Ctrl-C escaped as a signal death, not 130 or 143).
+        with _stop_signals():
+            try:
+                with _progress_lines(args):
+                    return run(args)
+            except _Terminated as err:
+                print(f"converz: terminated{_stopped_detail(err)}", file=sys.stderr)
+                return _EXIT_TERMINATED
+            except KeyboardInterrupt as err:
+                print(f"converz: interrupted{_stopped_detail(err)}", file=sys.stderr)
+                return _EXIT_INTERRUPTED
+            except Exception as err:
+                if args.debug:
+                    raise
+                message = " ".join(str(err).split("\n"))
+                print(f"converz: error: {type(err).__name__}: {message}", file=sys.stderr)
+                return 1
 
     return guarded
 

@@ -747,9 +747,9 @@ class Client:
             InvalidParameterError: Before any request: the file is missing or not of its
                 format, a value does not fit its ``schema=`` type, it is a remaining file
                 whose recorded options differ from these, left for another tenant than this
-                client's, or (without ``force_old``) of an input that changed while pushed, or ``NAME.remaining.EXT`` beside it
-                holds rows a push of other bytes did not apply (the hint: push them first, or
-                delete them).
+                client's, or (without ``force_old``) of an input that changed while pushed; or
+                ``NAME.remaining.EXT`` beside it holds rows a push of other bytes did not apply
+                (the hint: push them first, or delete them).
             PushError: Some chunks were not applied; the message names the remaining file,
                 the hint the call (and the command) that pushes it.
 
