@@ -1053,8 +1053,13 @@ def push_file(
     before = _stat(path)
     data = _read_input(path, read_schema)
     check_row_names(path, data.column_names)
+    _check_not_empty(path, data.column_names)
     try:
         result = client.push_updates(data, **options)
+    except InvalidParameterError as err:
+        if err.parameter == "to" and "neither a call_id nor a rep_id" in err.message:
+            raise _no_key(path, err) from err
+        raise
     except PushError as err:
         remaining = err.result.remaining
         if remaining is None:
@@ -1090,6 +1095,35 @@ def push_file(
     if not result.dry_run:
         _after_complete(path, own, before, on_note, result, client.base_url)
     return result
+
+
+def _check_not_empty(path: Path, columns: list[str]) -> None:
+    """Refuses a file with no columns, saying it is empty.
+
+    The core said it had no key column and "pass to=" (outside trial 16).
+    """
+    if not columns:
+        raise InvalidParameterError(
+            f"{path} is empty: it has no columns and no rows",
+            parameter="path",
+            hint="give the file to push (a header line with call_id or rep_id, then rows); "
+            "nothing was sent",
+        )
+
+
+def _no_key(path: Path, err: InvalidParameterError) -> InvalidParameterError:
+    """The core's "neither a call_id nor a rep_id column" for a file: named, for any user.
+
+    Its "pass to=" was a keyword a command line user does not have, and no endpoint stands in
+    for the key (outside trial 16).
+    """
+    said = err.message.split("the data ", 1)[-1].split("; add the key column", 1)[0]
+    return InvalidParameterError(
+        f"{path} {said}: each row needs the key of the call or rep it updates",
+        parameter="path",
+        hint="name the key column call_id (calls) or rep_id (reps) in the file; --to (to= in "
+        "Python) picks the endpoint but cannot stand in for the key. Nothing was sent",
+    )
 
 
 def _refuse_elsewhere(path: Path, own: Record, client: Any, force_old: bool) -> None:
