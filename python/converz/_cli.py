@@ -34,6 +34,7 @@ from converz._remaining import (
     record_path,
     same_input,
     same_tenant,
+    text_as_one,
 )
 from converz._remaining import forget as forget_options
 from converz._remaining import load as load_record
@@ -608,7 +609,8 @@ def _read_input(path: Path, schema: Optional[dict[str, Any]]) -> Any:
             parameter="path",
             hint=f"give the file to push (relative paths start at {Path.cwd()})",
         )
-    types = check_schema(schema) or None
+    # Any text type is read as the one the readers take: the same text either way.
+    types = text_as_one(check_schema(schema)) or None
     try:
         return Table(_core.read_file(str(path), types))
     except InvalidParameterError:

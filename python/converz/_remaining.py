@@ -48,6 +48,7 @@ __all__ = [
     "record_path",
     "same_input",
     "same_tenant",
+    "text_as_one",
 ]
 
 _KIND = "converz push options"
@@ -359,7 +360,7 @@ def _differences(found: Record, given: dict[str, Any]) -> list[str]:
         elif name == "schema":
             # The rows are read with the recorded types under either: a schema that repeats
             # them (as the resume hint does) reads the same values.
-            same = _text_as_one(check_schema({**found.types, **left})) == _text_as_one(
+            same = text_as_one(check_schema({**found.types, **left})) == text_as_one(
                 check_schema({**found.types, **now})
             )
         elif name == "clear":
@@ -375,11 +376,12 @@ def _differences(found: Record, given: dict[str, Any]) -> list[str]:
 _TEXT_TYPES = ("Utf8", "LargeUtf8", "Utf8View")
 
 
-def _text_as_one(schema: dict[str, str]) -> dict[str, str]:
+def text_as_one(schema: dict[str, str]) -> dict[str, str]:
     """``schema`` (core names) with every text type as one: they read and send the same text.
 
     Outside trial 16: a resume given ``large_string`` where ``string`` was recorded was refused
-    as sending "other values".
+    as sending "other values". A file's rows are read so too: the core's CSV reader takes only
+    ``Utf8`` (``large_string`` was "Unsupported data type LargeUtf8").
     """
     return {name: "Utf8" if kind in _TEXT_TYPES else kind for name, kind in schema.items()}
 
