@@ -80,6 +80,8 @@ def test_pushed_by_hand_without_its_flags_it_is_refused_naming_them_then_works_w
     words = shlex.split(command.group(1))
     assert words[2:] == [
         str(remaining),
+        "--base-url",  # the tenant its rows are for (outside trial 16)
+        emu.url,
         "--to",
         "calls",
         "--schema",
@@ -90,7 +92,7 @@ def test_pushed_by_hand_without_its_flags_it_is_refused_naming_them_then_works_w
         "note",
     ]
     # Another --chunk-rows only sizes the requests: taken.
-    assert main([*words[1:7], "--chunk-rows", "70", *words[9:]]) == 0
+    assert main([*words[1:9], "--chunk-rows", "70", *words[11:]]) == 0
     assert "every row of it is applied" in capsys.readouterr().err
     assert not remaining.exists() and not record_path(remaining).exists()
     resumed = _held(emu)

@@ -116,7 +116,9 @@ def test_a_stopped_push_resumes_with_its_hint_run_by_bash(tmp_path):
             )
         emu.set_faults()
         hint = info.value.hint
-        command = re.search(r"same flags: (converz push .*?) \(in Python: ", hint)
+        # Its $'...' words are bash's, and the hint says so (outside trial 16: run in sh).
+        assert "same flags, in bash (its $'...' quoting is not sh's): " in hint
+        command = re.search(r"not sh's\): (converz push .*?) \(in Python: ", hint)
         assert command is not None, hint
         env = {
             **os.environ,

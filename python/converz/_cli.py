@@ -33,6 +33,8 @@ from converz._remaining import (
     not_ours,
     record_path,
     same_input,
+    same_tenant,
+    text_as_one,
 )
 from converz._remaining import forget as forget_options
 from converz._remaining import load as load_record
@@ -94,7 +96,11 @@ pushed whole when NAME.EXT holds the bytes its rows came from). While it holds r
 NAME.EXT (other bytes) left, a push of NAME.EXT is refused before any request: push it first,
 or delete it and its .json to drop them; rows not applied are never written over. A
 NAME.remaining.EXT without its .json (or with one converz did not write for it) is not
-converz's: pushed as any file, never removed or written over.
+converz's: pushed as any file, never removed or written over. A remaining file is pushed only
+to the tenant its rows were for (--base-url / CONVERZ_BASE_URL; another is refused before any
+request). When NAME.EXT changed while it was pushed, its rows left are the OLD version's: a
+push of them is refused unless given --force-old (they would write old values over anything
+pushed since).
 A column name may hold ':' (--schema r:x:string is column r:x)."""
 
 _SYNC_EXAMPLES = """examples:
@@ -200,6 +206,12 @@ def _push_parser(push: argparse.ArgumentParser, formatter: Any) -> None:
     push.add_argument("--chunk-rows", type=int, default=100_000, help="rows per request")
     push.add_argument("--timezone", help="the tenant's IANA zone for tz-aware timestamps")
     push.add_argument("--strict", action="store_true", help="fail on unknown keys")
+    push.add_argument(
+        "--force-old",
+        action="store_true",
+        help="push a remaining file whose input changed while it was pushed: its rows are the "
+        "older version's, and write their values over anything pushed since",
+    )
     _schema_flag(
         push,
         "types of CSV/NDJSON columns instead of the inferred ones, e.g. code:string keeps "
@@ -269,27 +281,39 @@ _EXIT_INTERRUPTED = 128 + signal.SIGINT
 _EXIT_TERMINATED = 128 + signal.SIGTERM
 
 
-def _on_sigterm(signum: int, frame: Any) -> None:
-    raise _Terminated
-
-
 @contextlib.contextmanager
-def _sigterm_as_interrupt() -> Iterator[None]:
-    """While the command runs, SIGTERM stops it as Ctrl-C does, then the old handler is back.
+def _stop_signals() -> Iterator[None]:
+    """While the command runs, SIGTERM stops it as Ctrl-C does, and only the first stop counts.
 
     By default SIGTERM ends the process at once: no ``finally`` runs, and a fetch leaves its
     temporary file behind. Raised as a :class:`KeyboardInterrupt`, it takes Ctrl-C's path
     through the core (requests cancelled, the file's temporary removed, a push's result
-    kept). Signal handlers can only be set in the main thread; elsewhere nothing changes.
+    kept). A second signal, of either kind, while the first is handled is ignored: raised
+    there, it would cut short the writing of a push's remaining file and its summary (outside
+    trial 16: Ctrl-C then SIGTERM 20 ms apart exited 143 with neither; two of one kind
+    arrive as one). Ctrl-C ignored when the command started (a background job) stays
+    ignored. Signal handlers can only be set in the main thread; elsewhere nothing changes.
     """
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    previous = signal.signal(signal.SIGTERM, _on_sigterm)
+    stopping: list[int] = []
+
+    def stop(signum: int, frame: Any) -> None:
+        if stopping:
+            return  # the first stop is being handled: it ends the command
+        stopping.append(signum)
+        raise _Terminated if signum == signal.SIGTERM else KeyboardInterrupt
+
+    kinds = [signal.SIGTERM]
+    if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+        kinds.append(signal.SIGINT)
+    previous = {kind: signal.signal(kind, stop) for kind in kinds}
     try:
         yield
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for kind, handler in previous.items():
+            signal.signal(kind, handler)
 
 
 def _stopped_detail(stop: BaseException) -> str:
@@ -310,21 +334,24 @@ def _guard(run: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Names
     """
 
     def guarded(args: argparse.Namespace) -> int:
-        try:
-            with _sigterm_as_interrupt(), _progress_lines(args):
-                return run(args)
-        except _Terminated as err:
-            print(f"converz: terminated{_stopped_detail(err)}", file=sys.stderr)
-            return _EXIT_TERMINATED
-        except KeyboardInterrupt as err:
-            print(f"converz: interrupted{_stopped_detail(err)}", file=sys.stderr)
-            return _EXIT_INTERRUPTED
-        except Exception as err:
-            if args.debug:
-                raise
-            message = " ".join(str(err).split("\n"))
-            print(f"converz: error: {type(err).__name__}: {message}", file=sys.stderr)
-            return 1
+        # The handlers stay while the stop is reported: a second signal then is ignored too
+        # (restored first, a late Ctrl-C escaped as a signal death, not 130 or 143).
+        with _stop_signals():
+            try:
+                with _progress_lines(args):
+                    return run(args)
+            except _Terminated as err:
+                print(f"converz: terminated{_stopped_detail(err)}", file=sys.stderr)
+                return _EXIT_TERMINATED
+            except KeyboardInterrupt as err:
+                print(f"converz: interrupted{_stopped_detail(err)}", file=sys.stderr)
+                return _EXIT_INTERRUPTED
+            except Exception as err:
+                if args.debug:
+                    raise
+                message = " ".join(str(err).split("\n"))
+                print(f"converz: error: {type(err).__name__}: {message}", file=sys.stderr)
+                return 1
 
     return guarded
 
@@ -582,7 +609,8 @@ def _read_input(path: Path, schema: Optional[dict[str, Any]]) -> Any:
             parameter="path",
             hint=f"give the file to push (relative paths start at {Path.cwd()})",
         )
-    types = check_schema(schema) or None
+    # Any text type is read as the one the readers take: the same text either way.
+    types = text_as_one(check_schema(schema)) or None
     try:
         return Table(_core.read_file(str(path), types))
     except InvalidParameterError:
@@ -617,8 +645,10 @@ def _write_remaining(
     own: Optional[Record],
     before: Optional[os.stat_result],
     base_url: Optional[str] = None,
-) -> tuple[Path, dict[str, str]]:
-    """Writes the rows not applied to ``NAME.remaining.EXT``; returns it and its text types.
+) -> tuple[Path, dict[str, str], bool]:
+    """Writes the rows not applied to ``NAME.remaining.EXT``; returns it, types, ``changed``.
+
+    ``changed``: the input changed while it was pushed (its rows are an older version's).
 
     Beside it go the options they are to be pushed with, the types of a CSV's text columns
     and the input they came from (``NAME.remaining.EXT.json``, see :mod:`converz._remaining`):
@@ -630,9 +660,10 @@ def _write_remaining(
     remaining = result.remaining
     out = _remaining_path(path, own is not None)
     source = own.source if own is not None else identify(path, before)
+    changed = own.changed if own is not None else _changed_since(path, before)
     try:
         if own is None:
-            _check_replaceable(out, path)
+            _check_replaceable(out, path, base_url)
         _write_rows(out, remaining)
     except (ConverzError, OSError) as err:
         # The folder is read-only, full, or the name is taken by a folder or a file that is
@@ -654,11 +685,24 @@ def _write_remaining(
         source,
         rows=remaining.num_rows,
         base_url=base_url,
+        changed=changed,
     )
-    return out, types
+    return out, types, changed
 
 
-def _check_replaceable(out: Path, path: Path) -> None:
+def _changed_since(path: Path, before: Optional[os.stat_result]) -> bool:
+    """Whether ``path`` is there with another size or time than ``before``, its stat when read.
+
+    Then it was replaced while it was pushed (outside trial 16: a newer version saved and
+    pushed meanwhile). Gone is not changed: its rows left are still the newest known.
+    """
+    now = _stat(path)
+    if now is None or before is None:
+        return False
+    return (now.st_size, now.st_mtime_ns) != (before.st_size, before.st_mtime_ns)
+
+
+def _check_replaceable(out: Path, path: Path, base_url: Optional[str] = None) -> None:
     """Refuses (``FileExistsError``) to write over a file at ``out`` that is not ``path``'s.
 
     The user's own ``inventory.remaining.csv`` beside a pushed ``inventory.csv`` is kept, and
@@ -680,6 +724,8 @@ def _check_replaceable(out: Path, path: Path) -> None:
         raise FileExistsError(
             f"{out} holds rows an earlier push of another {path.name} did not apply"
         )
+    if not same_tenant(found.base_url, base_url):
+        raise FileExistsError(f"{out} holds rows left for another tenant, {found.base_url}")
 
 
 def _write_rows(out: Path, rows: Any) -> None:
@@ -757,6 +803,7 @@ def resume_command(
     options: dict[str, Any],
     *,
     base_url: Optional[str] = None,
+    force_old: bool = False,
 ) -> str:
     """The ``converz push`` command that sends ``path`` as the push given these options would.
 
@@ -767,9 +814,12 @@ def resume_command(
     to UTC. ``base_url`` (the tenant the push went to) is repeated as ``--base-url``: without
     it the command goes to whatever ``CONVERZ_BASE_URL`` says in the shell it is run from
     (outside trial: another tenant's). The key never is. Quoted for bash (a word with a
-    control character in ``$'...'``; any POSIX shell otherwise).
+    control character in ``$'...'``, see :func:`in_bash`; any POSIX shell otherwise). A
+    relative path starting with ``-`` is written ``./-x``: argparse would take it for a flag
+    (outside trial 16). ``force_old``: ``--force-old`` (see :func:`push_file`).
     """
-    words = ["converz", "push", str(path)]
+    target = str(path)
+    words = ["converz", "push", f"./{target}" if target.startswith("-") else target]
     if base_url is not None:
         words += ["--base-url", base_url]
     if options.get("to") is not None:
@@ -784,6 +834,8 @@ def resume_command(
         words += ["--chunk-rows", str(options["chunk_rows"])]
     if options.get("strict"):
         words.append("--strict")
+    if force_old:
+        words.append("--force-old")
     clear = _clear_names(options.get("clear"))
     if clear:
         # Last: --clear takes every word after it, so nothing may follow its column names.
@@ -794,6 +846,19 @@ def resume_command(
         if plain:
             words += ["--clear", *plain]
     return " ".join(_shell_word(word) for word in words)
+
+
+def in_bash(command: str) -> str:
+    r"""``", in bash (...)"`` when ``command`` has a ``$'...'`` word, else ``""``: for its hint.
+
+    ``$'...'`` is bash's (and zsh's, ksh's): ``sh`` (dash: cron, ``subprocess(shell=True)``)
+    reads ``$'tab\there'`` as other words (outside trial 16). The other way, literal control
+    characters in single quotes, would be POSIX but is shown escaped, or acted on, by a
+    terminal, and copied from it is another name (outside trial 15).
+    """
+    if " $'" not in command:
+        return ""
+    return ", in bash (its $'...' quoting is not sh's)"
 
 
 def _spelled(schema: Optional[dict[str, Any]]) -> dict[str, str]:
@@ -813,11 +878,20 @@ def _clear_names(clear: Any) -> list[str]:
 
 
 def python_call(
-    path: Union[str, Path], schema: Optional[dict[str, Any]], options: dict[str, Any]
+    path: Union[str, Path],
+    schema: Optional[dict[str, Any]],
+    options: dict[str, Any],
+    *,
+    base_url: Optional[str] = None,
+    force_old: bool = False,
 ) -> str:
     """:meth:`converz.Client.push_file` sending ``path`` as :func:`resume_command` does.
 
-    Python literals (``repr``), so any name or path is valid Python as printed.
+    Python literals (``repr``), so any name or path is valid Python as printed. ``base_url``
+    (the tenant the rows are for) follows as a comment naming the client to call it on: any
+    client would take the call, and another tenant's would apply the rows there (outside
+    trial 16); a push of a remaining file to another tenant is refused, the comment says
+    which to use. A comment keeps the call one expression (``eval`` takes it).
     """
     words = [repr(str(path))]
     if options.get("to") is not None:
@@ -836,31 +910,79 @@ def python_call(
         words.append(f"timezone={options['timezone']!r}")
     if options.get("strict"):
         words.append("strict=True")
-    return f"client.push_file({', '.join(words)})"
+    if force_old:
+        words.append("force_old=True")
+    call = f"client.push_file({', '.join(words)})"
+    if base_url is not None:
+        call += f"  # client = converz.Client(base_url={base_url!r})"
+    return call
 
 
 _DEFAULT_CHUNK_ROWS = 100_000
 
 
+def _push_again(
+    path: Path,
+    schema: Optional[dict[str, Any]],
+    options: dict[str, Any],
+    base_url: Optional[str],
+    *,
+    force_old: bool = False,
+) -> tuple[str, str]:
+    """``(where, "COMMAND (in Python: CALL)")``: ``where`` is :func:`in_bash`'s note."""
+    command = resume_command(path, schema, options, base_url=base_url, force_old=force_old)
+    call = python_call(path, schema, options, base_url=base_url, force_old=force_old)
+    return in_bash(command), f"{command} (in Python: {call})"
+
+
+def old_rows_hint(path: Path, found: Record, base_url: Optional[str], lead: str) -> str:
+    """The hint for rows left by a push whose input changed while it was pushed.
+
+    They are the older bytes' rows: pushed after a newer version of the input, they would
+    write old values over new (outside trial 16: the hint said to push them again, and 1,200
+    of 2,000 calls went back to the old version). So not a plain resume: the command needs
+    ``--force-old``, and dropping them is said first.
+    """
+    where, again = _push_again(
+        path, found.read_schema(), found.options, found.base_url or base_url, force_old=True
+    )
+    return (
+        f"{lead}; their input changed while it was pushed, so these are rows of its OLD "
+        "version, and pushed now they would write those old values over anything pushed "
+        "since (a newer version of it included). If a newer version was pushed, drop them: "
+        f"delete {path} and {record_path(path)}; only if nothing newer was pushed since, push "
+        f"them with --force-old{where}: {again}"
+    )
+
+
 def _resume_hint(
-    err: Any, out: Path, schema: Optional[dict[str, Any]], options: dict[str, Any], base_url: str
+    err: Any,
+    out: Path,
+    schema: Optional[dict[str, Any]],
+    options: dict[str, Any],
+    base_url: str,
+    changed: bool = False,
 ) -> str:
     """Push the rest with the same flags, to the same tenant; after a refused key, fix it first.
 
     The command and the Python call, each alone enough (``schema`` holds the text types).
+    ``changed``: the input changed while it was pushed (see :func:`old_rows_hint`).
     """
     from converz import AuthenticationError
 
-    command = resume_command(out, schema, options, base_url=base_url)
-    again = f"{command} (in Python: {python_call(out, schema, options)})"
+    if changed:
+        found = load_record(out)
+        if found is not None:
+            return old_rows_hint(out, found, base_url, f"{out} holds the rows not applied")
+    where, again = _push_again(out, schema, options, base_url)
     if isinstance(err.__cause__, AuthenticationError):
         applied = any(chunk.status == "applied" for chunk in err.result.chunks)
         done = "the rest was not applied" if applied else "nothing was applied"
         return (
-            f"the API refused the API key ({done}): check CONVERZ_API_KEY, then push the rest: "
-            f"{again}"
+            f"the API refused the API key ({done}): check CONVERZ_API_KEY, then push the rest"
+            f"{where}: {again}"
         )
-    return f"push them again with the same flags: {again}"
+    return f"push them again with the same flags{where}: {again}"
 
 
 def push_file(
@@ -869,6 +991,7 @@ def push_file(
     *,
     schema: Optional[dict[str, Any]] = None,
     on_note: Optional[Callable[[str], None]] = None,
+    force_old: bool = False,
     **options: Any,
 ) -> Any:
     """Pushes the rows of a file with :meth:`converz.Client.push_updates`.
@@ -893,6 +1016,8 @@ def push_file(
             A value its type would change (``1.5`` under ``int64``) is refused, with its line.
             Parquet and Arrow files carry their own types and take none.
         on_note: Called with a line saying a remaining file was removed.
+        force_old: Push a remaining file whose input changed while it was pushed (its rows
+            are the older version's: see :func:`old_rows_hint`); refused without it.
         **options: Keyword arguments of ``push_updates`` (``to``, ``clear``, ...).
 
     Returns:
@@ -904,7 +1029,9 @@ def push_file(
             or ``path`` is a remaining file whose recorded options differ from these (or cannot
             be read): the hint gives the command with the recorded ones; or
             ``NAME.remaining.EXT`` beside it holds rows a push of other bytes did not apply
-            (see :func:`_refuse_over_unsent`): the hint says how to push or drop them.
+            (see :func:`_refuse_over_unsent`): the hint says how to push or drop them; or
+            ``path`` is a remaining file left for another tenant than ``client``'s, or (without
+            ``force_old``) by a push whose input changed under it.
         PushError: Some chunks were not applied; the rows not applied were written to
             ``NAME.remaining.EXT`` beside the file, which the message names.
         KeyboardInterrupt: The push was stopped; its ``__cause__`` (a ``PushError``) says how
@@ -914,6 +1041,8 @@ def push_file(
 
     path = Path(path)
     own = check_options(path, schema, options)
+    if own is not None:
+        _refuse_elsewhere(path, own, client, force_old)
     if own is None and path.stem.endswith(".remaining") and on_note is not None:
         why = not_ours(path) if path.is_file() else None
         if why is not None:
@@ -926,19 +1055,26 @@ def push_file(
     before = _stat(path)
     data = _read_input(path, read_schema)
     check_row_names(path, data.column_names)
+    _check_not_empty(path, data.column_names)
     try:
         result = client.push_updates(data, **options)
+    except InvalidParameterError as err:
+        if err.parameter == "to" and "neither a call_id nor a rep_id" in err.message:
+            raise _no_key(path, err) from err
+        raise
     except PushError as err:
         remaining = err.result.remaining
         if remaining is None:
             raise
-        out, types = _write_remaining(
+        out, types, changed = _write_remaining(
             path, err.result, schema, options, own, before, client.base_url
         )
         raise PushError(
             f"{err.message}; the {remaining.num_rows:,} rows not applied are in {out}",
             result=err.result,
-            hint=_resume_hint(err, out, {**types, **(schema or {})}, options, client.base_url),
+            hint=_resume_hint(
+                err, out, {**types, **(schema or {})}, options, client.base_url, changed
+            ),
         ) from err
     except BaseException as stop:
         # Ctrl-C or SIGTERM: the core hands what was applied over as the cause; the rows left
@@ -946,7 +1082,7 @@ def push_file(
         cause = stop.__cause__
         if isinstance(cause, PushError) and cause.result.remaining is not None:
             remaining = cause.result.remaining
-            out, types = _write_remaining(
+            out, types, changed = _write_remaining(
                 path, cause.result, schema, options, own, before, client.base_url
             )
             stop.__cause__ = PushError(
@@ -954,13 +1090,73 @@ def push_file(
                 f"in {out}",
                 result=cause.result,
                 hint=_resume_hint(
-                    cause, out, {**types, **(schema or {})}, options, client.base_url
+                    cause, out, {**types, **(schema or {})}, options, client.base_url, changed
                 ),
             )
         raise
     if not result.dry_run:
-        _after_complete(path, own, before, on_note)
+        _after_complete(path, own, before, on_note, result, client.base_url)
     return result
+
+
+def _check_not_empty(path: Path, columns: list[str]) -> None:
+    """Refuses a file with no columns, saying it is empty.
+
+    The core said it had no key column and "pass to=" (outside trial 16).
+    """
+    if not columns:
+        raise InvalidParameterError(
+            f"{path} is empty: it has no columns and no rows",
+            parameter="path",
+            hint="give the file to push (a header line with call_id or rep_id, then rows); "
+            "nothing was sent",
+        )
+
+
+def _no_key(path: Path, err: InvalidParameterError) -> InvalidParameterError:
+    """The core's "neither a call_id nor a rep_id column" for a file: named, for any user.
+
+    Its "pass to=" was a keyword a command line user does not have, and no endpoint stands in
+    for the key (outside trial 16).
+    """
+    said = err.message.split("the data ", 1)[-1].split("; add the key column", 1)[0]
+    return InvalidParameterError(
+        f"{path} {said}: each row needs the key of the call or rep it updates",
+        parameter="path",
+        hint="name the key column call_id (calls) or rep_id (reps) in the file; --to (to= in "
+        "Python) picks the endpoint but cannot stand in for the key. Nothing was sent",
+    )
+
+
+def _refuse_elsewhere(path: Path, own: Record, client: Any, force_old: bool) -> None:
+    """Refuses, before any request, a remaining file pushed where its rows would do harm.
+
+    To another tenant than the one they were left for (``CONVERZ_BASE_URL`` pointing elsewhere,
+    or any client given the Python call): there they are applied to its calls of the same ids
+    or not found, and the file was then removed as applied (outside trial 16: 1,400 rows never
+    reached their tenant, their only copy gone). And, without ``force_old``, rows whose input
+    changed while it was pushed: old values, which would write over newer ones.
+    """
+    base_url = getattr(client, "base_url", None)
+    rows = _row_count(path, own)
+    if not same_tenant(own.base_url, base_url):
+        where, again = _push_again(
+            path, own.read_schema(), own.options, own.base_url, force_old=own.changed
+        )
+        raise InvalidParameterError(
+            f"{path} holds {rows} left for the tenant {own.base_url}, and this push goes to "
+            f"{base_url}: there they would be applied to its rows of the same keys, or not "
+            "found. Nothing was sent",
+            parameter="base_url",
+            hint=f"push them to {own.base_url}{where}: {again}",
+        )
+    if own.changed and not force_old:
+        raise InvalidParameterError(
+            f"{path} holds {rows} of an OLD version of its input (it changed while it was "
+            "pushed), refused without --force-old (force_old=True). Nothing was sent",
+            parameter="force_old",
+            hint=old_rows_hint(path, own, base_url, f"{path} holds rows not applied"),
+        )
 
 
 def _refuse_over_unsent(path: Path, client: Any) -> None:
@@ -983,27 +1179,38 @@ def _refuse_over_unsent(path: Path, client: Any) -> None:
         found = load_record(leftover)
     except InvalidParameterError:
         found = None  # a damaged record: never written over (_check_replaceable), so no risk
-    if found is None or same_input(found.source, path):
+    client_url = getattr(client, "base_url", None)
+    same = same_input(found.source, path) if found is not None else True
+    if found is None or (same and same_tenant(found.base_url, client_url)):
         return
     rows = _row_count(leftover, found)
     came_from = (found.source or {}).get("name")
-    origin = (
-        f"an earlier push of {came_from} when it held other bytes"
-        if came_from
-        else "an earlier push of an input not recorded"
-    )
-    base_url = found.base_url or getattr(client, "base_url", None)
-    schema = found.read_schema()
-    command = resume_command(leftover, schema, found.options, base_url=base_url)
-    call = python_call(leftover, schema, found.options)
-    raise InvalidParameterError(
+    if same:
+        origin = f"a push of these same bytes to another tenant, {found.base_url}"
+    elif found.changed:
+        origin = f"a push of an older {path.name}, which changed while it was pushed"
+    elif came_from:
+        origin = f"an earlier push of {came_from} when it held other bytes"
+    else:
+        origin = "an earlier push of an input not recorded"
+    message = (
         f"{path} was not pushed: {leftover} holds {rows} not yet applied, left by {origin}; "
         "were this push to stop partway too, its own rows left would have to go where those "
-        "are. Nothing was sent",
+        "are. Nothing was sent"
+    )
+    if found.changed:
+        lead = f"{path} is newer than those rows, so they are most likely to be dropped"
+        hint = old_rows_hint(leftover, found, client_url, lead) + f"; then push {path} again"
+        raise InvalidParameterError(message, parameter="path", hint=hint)
+    where, again = _push_again(
+        leftover, found.read_schema(), found.options, found.base_url or client_url
+    )
+    raise InvalidParameterError(
+        message,
         parameter="path",
-        hint=f"push those rows first, with the options they were left with: {command} (in "
-        f"Python: {call}), then push {path} again (in that order: pushed after it, the older "
-        f"values would write over the newer); or, to drop those rows, delete {leftover} and "
+        hint=f"push those rows first, with the options they were left with{where}: {again}, "
+        f"then push {path} again (in that order: pushed after it, the older values would "
+        f"write over the newer); or, to drop those rows, delete {leftover} and "
         f"{record_path(leftover)}",
     )
 
@@ -1033,16 +1240,29 @@ def _after_complete(
     own: Optional[Record],
     before: Optional[os.stat_result],
     on_note: Optional[Callable[[str], None]],
+    result: Any = None,
+    base_url: Optional[str] = None,
 ) -> None:
     """After a complete push of ``path``: the remaining file it was, or one beside it, goes.
 
     Only a file converz wrote (with its record) is removed: ``path`` itself when it was one
     (every row of it is applied), or ``NAME.remaining.EXT`` left by a push of these same bytes
     (its rows were in ``path``, pushed whole). One left by a push of another input holds rows
-    never applied: kept, with a warning.
+    never applied: kept, with a warning. A remaining file whose rows came back not found
+    (strict off) is removed too, its rows are as applied as they can be there, but the note
+    says how many were not found rather than "every row applied" (outside trial 16).
     """
     if own is not None:
-        _remove(path, f"{path} (every row of it is applied)", on_note)
+        missing = len(result.not_found) if result is not None else 0
+        if missing:
+            said = (
+                f"{path}: every row of it was sent, but {missing:,} of them were not found at "
+                f"{base_url} (keys it does not know: nothing changed for them; the push's "
+                "not_found lists them)"
+            )
+        else:
+            said = f"{path} (every row of it is applied)"
+        _remove(path, said, on_note)
         return
     leftover = _remaining_path(path)
     if not leftover.is_file():
@@ -1060,7 +1280,7 @@ def _after_complete(
         and before is not None
         and (now.st_size, now.st_mtime_ns) == (before.st_size, before.st_mtime_ns)
     )
-    if unchanged and same_input(found.source, path):
+    if unchanged and same_input(found.source, path) and same_tenant(found.base_url, base_url):
         said = f"{leftover} (left by an earlier push of {path.name}, now pushed whole)"
         _remove(leftover, said, on_note)
         return
@@ -1094,6 +1314,7 @@ def _push(args: argparse.Namespace) -> int:
             timezone=args.timezone,
             dry_run=args.dry_run,
             strict=args.strict,
+            force_old=args.force_old,
             schema=_schema(args),
             on_note=lambda line: print(line, file=sys.stderr),
             progress=not args.quiet and sys.stderr.isatty(),

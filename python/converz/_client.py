@@ -707,6 +707,7 @@ class Client:
         dry_run: bool = False,
         strict: bool = False,
         progress: Optional[bool] = None,
+        force_old: bool = False,
     ) -> PushResult:
         """Push the rows of a file, as ``converz push`` does: :meth:`push_updates` of a file.
 
@@ -736,6 +737,8 @@ class Client:
             dry_run: Validate and encode everything, send nothing (no file is removed).
             strict: Raise if the API reports keys it does not know.
             progress: Override the client's progress setting.
+            force_old: Push a remaining file whose input changed while it was pushed: its
+                rows are the older version's, and write over anything pushed since.
 
         Returns:
             A :class:`converz.PushResult`.
@@ -743,9 +746,10 @@ class Client:
         Raises:
             InvalidParameterError: Before any request: the file is missing or not of its
                 format, a value does not fit its ``schema=`` type, it is a remaining file
-                whose recorded options differ from these, or ``NAME.remaining.EXT`` beside it
-                holds rows a push of other bytes did not apply (the hint: push them first, or
-                delete them).
+                whose recorded options differ from these, left for another tenant than this
+                client's, or (without ``force_old``) of an input that changed while pushed; or
+                ``NAME.remaining.EXT`` beside it holds rows a push of other bytes did not apply
+                (the hint: push them first, or delete them).
             PushError: Some chunks were not applied; the message names the remaining file,
                 the hint the call (and the command) that pushes it.
 
@@ -789,6 +793,7 @@ class Client:
                 dry_run=dry_run,
                 strict=strict,
                 progress=progress,
+                force_old=bool(force_old),
             ),
         )
 

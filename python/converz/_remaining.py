@@ -47,6 +47,8 @@ __all__ = [
     "record",
     "record_path",
     "same_input",
+    "same_tenant",
+    "text_as_one",
 ]
 
 _KIND = "converz push options"
@@ -83,6 +85,8 @@ class Record:
         source: The input the rows came from (see :func:`identify`); None when not known.
         rows: The rows the file held when written; None in a record of an older converz.
         base_url: The tenant the rows were for; None in a record of an older converz.
+        changed: The input changed while it was pushed: the rows are its older bytes', and
+            values pushed since (a newer input's) would be written over by them.
     """
 
     options: dict[str, Any]
@@ -90,6 +94,7 @@ class Record:
     source: Optional[dict[str, Any]]
     rows: Optional[int] = None
     base_url: Optional[str] = None
+    changed: bool = False
 
     def read_schema(self) -> dict[str, Any]:
         """The types its rows are read with: the recorded ones, under the push's ``schema``."""
@@ -144,6 +149,16 @@ def same_input(source: Optional[dict[str, Any]], path: Path) -> bool:
         return False
 
 
+def same_tenant(recorded: Optional[str], base_url: Optional[str]) -> bool:
+    """Whether ``base_url`` is the tenant a record's rows were for (unknown: taken as it).
+
+    A trailing ``/`` is the same URL; anything else is another tenant (or another server).
+    """
+    if recorded is None or base_url is None:
+        return True
+    return recorded.rstrip("/") == base_url.rstrip("/")
+
+
 def _spelled_schema(schema: Optional[dict[str, Any]]) -> dict[str, str]:
     """``schema=`` as text: a pyarrow or polars type by its ``schema=`` name."""
     return {
@@ -176,13 +191,15 @@ def record(
     *,
     rows: Optional[int] = None,
     base_url: Optional[str] = None,
+    changed: bool = False,
 ) -> Path:
     """Writes the options ``remaining`` was left with (``target``: the endpoint pushed to).
 
     ``source`` identifies the input its rows came from (:func:`identify`). ``types`` are the
     types its rows were read with that the file cannot say itself (a CSV's text columns): a
     push of it reads them so whatever its options (see :func:`check_options`). ``rows`` and
-    ``base_url`` (the tenant) are for messages. ``remaining``'s own size and SHA-256 are
+    ``base_url`` (the tenant) are for messages; ``changed``: the input changed while it was
+    pushed (see :class:`Record`). ``remaining``'s own size and SHA-256 are
     recorded too: the record is its only while it holds those bytes (see :func:`load`).
     Written to a temporary name and renamed, so a stopped write never leaves half a record.
     """
@@ -197,6 +214,7 @@ def record(
             "source": source,
             "rows": rows,
             "base_url": base_url,
+            "changed": changed,
             # Extra keys: a record of version 2 without them is still read, and read by an
             # older converz.
             "file": None if own is None else {"size": own["size"], "sha256": own["sha256"]},
@@ -309,6 +327,7 @@ def _read(remaining: Path) -> tuple[Optional[Record], Optional[str]]:
         source if isinstance(source, dict) else None,
         rows if isinstance(rows, int) and not isinstance(rows, bool) else None,
         base_url if isinstance(base_url, str) else None,
+        data.get("changed") is True,
     )
     return found, None
 
@@ -341,7 +360,9 @@ def _differences(found: Record, given: dict[str, Any]) -> list[str]:
         elif name == "schema":
             # The rows are read with the recorded types under either: a schema that repeats
             # them (as the resume hint does) reads the same values.
-            same = check_schema({**found.types, **left}) == check_schema({**found.types, **now})
+            same = text_as_one(check_schema({**found.types, **left})) == text_as_one(
+                check_schema({**found.types, **now})
+            )
         elif name == "clear":
             same = set(left) == set(now)
         else:
@@ -349,6 +370,20 @@ def _differences(found: Record, given: dict[str, Any]) -> list[str]:
         if not same:
             out.append(f"{name} (left with {left!r}, given {now!r})")
     return out
+
+
+# The core's text types: each reads and sends a CSV's or NDJSON's text as it is written.
+_TEXT_TYPES = ("Utf8", "LargeUtf8", "Utf8View")
+
+
+def text_as_one(schema: dict[str, str]) -> dict[str, str]:
+    """``schema`` (core names) with every text type as one: they read and send the same text.
+
+    Outside trial 16: a resume given ``large_string`` where ``string`` was recorded was refused
+    as sending "other values". A file's rows are read so too: the core's CSV reader takes only
+    ``Utf8`` (``large_string`` was "Unsupported data type LargeUtf8").
+    """
+    return {name: "Utf8" if kind in _TEXT_TYPES else kind for name, kind in schema.items()}
 
 
 def check_options(path: Path, schema: Any, options: dict[str, Any]) -> Optional[Record]:
@@ -371,7 +406,7 @@ def check_options(path: Path, schema: Any, options: dict[str, Any]) -> Optional[
             sent differs from it; the message names each such option, the hint gives the
             command with the recorded ones.
     """
-    from converz._cli import python_call, resume_command
+    from converz._cli import in_bash, python_call, resume_command
 
     if not path.stem.endswith(".remaining") or not path.is_file():
         return None
@@ -382,12 +417,13 @@ def check_options(path: Path, schema: Any, options: dict[str, Any]) -> Optional[
     if not differ:
         return found
     schema_needed = found.read_schema()
-    command = resume_command(path, schema_needed, found.options)
-    call = python_call(path, schema_needed, found.options)
+    url, old = found.base_url, found.changed
+    command = resume_command(path, schema_needed, found.options, base_url=url, force_old=old)
+    call = python_call(path, schema_needed, found.options, base_url=url, force_old=old)
     raise InvalidParameterError(
         f"{path} was left by a push with other options, and would send other values with "
         f"these: {'; '.join(differ)}",
         parameter="options",
-        hint=f"push it with the options it was left with: {command} (in Python: {call}; the "
-        "Airflow operator takes the same keywords); nothing was sent",
+        hint=f"push it with the options it was left with{in_bash(command)}: {command} (in "
+        f"Python: {call}; the Airflow operator takes the same keywords); nothing was sent",
     )
