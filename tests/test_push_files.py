@@ -412,6 +412,22 @@ def test_a_csv_of_another_separator_is_refused_naming_its_one_column(emu, ids, t
     assert 'one column named "call_id;s"' in err and "separated by ';'" in err, err
 
 
+@pytest.mark.parametrize("bom_crlf", [False, True])
+def test_a_semicolon_csv_with_decimal_commas_is_refused_naming_the_separator(
+    emu, ids, tmp_path, capsys, bom_crlf
+):
+    """Excel's export where the comma is the decimal mark (outside trial 16): its rows read as
+    two fields against a header of one, and the error was arrow-csv's "unequal lengths"."""
+    text = f"call_id;x_note;x_val\n{ids[0]};hello;1,5\n{ids[1]};bye;2\n"
+    if bom_crlf:
+        text = "\ufeff" + text.replace("\n", "\r\n")
+    path = tmp_path / "excel.csv"
+    path.write_bytes(text.encode())
+    err = refused(emu, ["push", str(path)], capsys)
+    assert 'one column named "call_id;x_note;x_val"' in err, err
+    assert "separated by ';'" in err and "decimal mark" in err, err
+
+
 def test_an_ndjson_column_of_numbers_and_text_is_refused_naming_lines(emu, ids, tmp_path, capsys):
     """It was read as text ("1" pushed for 1) or, before, refused as "not NDJSON"."""
     path = tmp_path / "nj.ndjson"

@@ -116,7 +116,29 @@ fn open_csv(path: &Path, mut file: File, types: &[(String, DataType)]) -> Result
     // values of one type and words for a missing one, read as text and turned into their type
     // after.
     let format = arrow_csv::reader::Format::default().with_header(true);
-    let (inferred, _) = format.infer_schema(BufReader::new(&mut file), None)?;
+    let inferred = match format.infer_schema(BufReader::new(&mut file), None) {
+        Ok((inferred, _)) => inferred,
+        // A `;` file with decimal commas (`1000;hello;1,5`, Excel's export where the comma is
+        // the decimal mark) reads as one column in its header and two in its rows: arrow-csv
+        // fails on the ragged rows before the header check below could explain the
+        // separator (outside trial 16).
+        Err(err) => {
+            // Only a header that reads as UTF-8 text is looked at: any other failure (a
+            // UTF-16 file, say) keeps arrow-csv's error, which the caller explains.
+            let mut header = Vec::new();
+            let read = file.seek(SeekFrom::Start(0)).and_then(|_| {
+                std::io::BufRead::read_until(&mut BufReader::new(&mut file), b'\n', &mut header)
+            });
+            if let (Ok(_), Ok(header)) = (read, std::str::from_utf8(&header)) {
+                let header = header.trim_start_matches('\u{feff}').trim_end();
+                if !header.contains(',') {
+                    let one = Schema::new(vec![Field::new(header, DataType::Utf8, true)]);
+                    one_column_of_another_separator(path, &one)?;
+                }
+            }
+            return Err(err.into());
+        }
+    };
     file.seek(SeekFrom::Start(0))?;
     one_column_of_another_separator(path, &inferred)?;
     let types = with_documented_text(&inferred, types);
@@ -172,7 +194,9 @@ fn one_column_of_another_separator(path: &Path, schema: &Schema) -> Result<()> {
             format!(
                 "the header of {} reads as one column named {:?}: its columns look separated \
                  by {separator:?}, and a CSV file is read with commas between columns; write \
-                 it with `,` as the separator",
+                 it with `,` between columns and `.` as the decimal mark (where the comma is \
+                 the decimal mark, Excel writes `;` and decimal commas; pandas reads such a file \
+                 with `sep=\";\", decimal=\",\"`)",
                 path.display(),
                 field.name()
             ),
@@ -287,7 +311,10 @@ fn check_call_ids(
     };
     let bare = value.trim_start_matches("the text ");
     let bare = bare.trim_end_matches(" (quoted)").trim_matches('"');
-    let whole = bare.parse::<f64>().is_ok_and(|v| v.fract() == 0.0);
+    // Within int64: a 20-digit integer is whole, but no cast makes it an id (outside trial 15).
+    let whole = bare
+        .parse::<f64>()
+        .is_ok_and(|v| v.fract() == 0.0 && v.abs() < 9.2e18);
     let how = match format {
         FileFormat::Csv | FileFormat::Ndjson if whole => {
             " (--schema call_id:int64 reads a whole number written as a float or as text, \
