@@ -89,6 +89,7 @@ demo: build ## start the emulator and run the main job end to end
 .PHONY: bench
 bench: build ## the benchmarks: converz against requests+pandas and httpx+polars; rewrites README's tables
 	$(PY) bench/run.py
+	$(PY) bench/cpu_split.py --rounds 3
 
 # The standard library is all bench/readme.py needs: no venv, no build.
 .PHONY: bench-readme

@@ -63,6 +63,11 @@ class EmulatorProcess:
         """What the emulator has sent so far (see ``Emulator.wire_stats``)."""
         return dict(self._ask("wire"))
 
+    @property
+    def pid(self) -> int | None:
+        """The emulator process's id (to read its CPU time from ``/proc``)."""
+        return self._process.pid
+
     def rss_mb(self) -> dict[str, float]:
         """The emulator process's current and peak RSS in MB."""
         return dict(self._ask("rss"))
