@@ -225,6 +225,9 @@ def test_two_stop_signals_of_different_kinds_still_leave_the_rows_and_hint(
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
+            # As from a terminal: under a CI script's background job SIGINT starts ignored,
+            # and the command rightly keeps ignoring it (then only SIGTERM stops it: 143).
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
         )
         deadline = time.monotonic() + 60
         while _requests(emu) == start and time.monotonic() < deadline:
@@ -235,10 +238,9 @@ def test_two_stop_signals_of_different_kinds_still_leave_the_rows_and_hint(
         _, err = proc.communicate(timeout=60)
     finally:
         emu.set_faults()
-    # Both pending at one check of the signals, Python runs SIGINT's handler first: 130 then.
+    # Which signal is handled first depends on scheduling (on a loaded CI machine SIGINT sent
+    # first once came out as 143): the guarantee is one of the two codes, the rows and the hint.
     assert proc.returncode in (130, 143), err
-    if first == "SIGINT":
-        assert proc.returncode == 130, err
     remaining = tmp_path / "in.remaining.csv"
     assert remaining.is_file() and load(remaining) is not None, err
     assert "chunks were applied" in err and "hint: push them again" in err, err
