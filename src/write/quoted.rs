@@ -93,16 +93,7 @@ impl EmptyStrings {
         self.seen = end;
         let mut columns: Vec<ArrayRef> = batch.columns().to_vec();
         for (i, rows) in self.rows.iter_mut().enumerate() {
-            let mut here = Vec::new();
-            while let Some(&row) = rows.front() {
-                if row >= end {
-                    break;
-                }
-                rows.pop_front();
-                if row >= start {
-                    here.push((row - start) as usize);
-                }
-            }
+            let here = take_batch_rows(rows, start, end);
             if here.is_empty() {
                 continue;
             }
@@ -458,25 +449,33 @@ impl BareWords {
         self.seen = end;
         let mut columns: Vec<ArrayRef> = batch.columns().to_vec();
         for (i, rows) in self.rows.iter_mut().enumerate() {
-            let mut here = vec![false; batch.num_rows()];
-            let mut any = false;
-            while let Some(&row) = rows.front() {
-                if row >= end {
-                    break;
-                }
-                rows.pop_front();
-                if row >= start {
-                    here[(row - start) as usize] = true;
-                    any = true;
-                }
-            }
-            if any {
-                let mask = arrow_array::BooleanArray::from(here);
+            let here = take_batch_rows(rows, start, end);
+            if !here.is_empty() {
+                let mut mask = vec![false; batch.num_rows()];
+                here.into_iter().for_each(|row| mask[row] = true);
+                let mask = arrow_array::BooleanArray::from(mask);
                 columns[i] = arrow_select::nullif::nullif(columns[i].as_ref(), &mask)?;
             }
         }
         RecordBatch::try_new(batch.schema(), columns)
     }
+}
+
+/// Takes from `rows` (file rows, ascending) those before `end`, the end of a batch that starts
+/// at file row `start`; returns the ones in the batch, as indexes into it. Rows before `start`
+/// belong to batches already handed out and are dropped.
+fn take_batch_rows(rows: &mut VecDeque<u64>, start: u64, end: u64) -> Vec<usize> {
+    let mut here = Vec::new();
+    while let Some(&row) = rows.front() {
+        if row >= end {
+            break;
+        }
+        rows.pop_front();
+        if row >= start {
+            here.push((row - start) as usize);
+        }
+    }
+    here
 }
 
 /// Per field of one record's raw bytes (csv-core's reading, as [`Tokenizer`]'s): whether it
