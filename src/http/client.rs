@@ -11,7 +11,7 @@ use super::inflate::{coding, gunzip_prefix, Coding};
 use super::pool::{build_http, Pool};
 use super::progress::Progress;
 use super::redact::{redact, redact_error};
-use super::retry::{backoff, parse_retry_after, Failure};
+use super::retry::{backoff, Failure, RetryAfter};
 use crate::config::ClientConfig;
 use crate::error::{Error, Result};
 
@@ -233,8 +233,18 @@ impl ApiClient {
             // Never idle longer between attempts than one attempt may take: a caller who set a
             // 1 s timeout does not want a 30 s pause (whatever the server's Retry-After says).
             let wait = backoff(retry, tries, &failed.failure).min(self.config.request_timeout);
+            // What the server said about waiting, when it said anything: an invalid hint is
+            // named as such (it is ignored, and the wait shows it).
+            let said = match &failed.failure {
+                Failure::RateLimited(hint) | Failure::Server(hint)
+                    if *hint != RetryAfter::Absent =>
+                {
+                    format!("; {hint}")
+                }
+                _ => String::new(),
+            };
             log::warn!(target: "converz",
-                "{endpoint}: attempt {tries} failed ({}); retrying in {:.2} s",
+                "{endpoint}: attempt {tries} failed ({}{said}); retrying in {:.2} s",
                 crate::printable::printable(&failed.error.to_string()),
                 wait.as_secs_f64()
             );
@@ -258,11 +268,12 @@ async fn status_error(endpoint: &str, mut response: Response, key: &str) -> Atte
         .filter(|to| to.origin() == response.url().origin())
         .map(|to| to.path().to_owned());
     let status = status.as_u16();
-    let retry_after = parse_retry_after(
+    // Raw bytes: a value that is not visible ASCII is an invalid hint to report, not none.
+    let retry_after = RetryAfter::from_header(
         response
             .headers()
             .get("retry-after")
-            .and_then(|v| v.to_str().ok()),
+            .map(reqwest::header::HeaderValue::as_bytes),
     );
     let gzip = coding(response.headers()) == Ok(Coding::Gzip);
     let mut body = Vec::new();

@@ -130,7 +130,7 @@ fn build(py: Python<'_>, err: &Error) -> PyResult<PyErr> {
             kwargs.set_item("status_code", 429)?;
             kwargs.set_item("code", "rate_limited")?;
             kwargs.set_item("endpoint", endpoint)?;
-            kwargs.set_item("retry_after", retry_after)?;
+            kwargs.set_item("retry_after", retry_after.seconds())?;
         }
         Error::Transport { endpoint, .. }
         | Error::Decode { endpoint, .. }
