@@ -253,6 +253,21 @@ def test_a_503s_retry_after_is_waited_for(serve):
     assert asked[1] - asked[0] >= 0.95, asked
 
 
+def test_a_response_header_too_large_is_not_a_timeout(serve):
+    """A 200 whose head is over the client's limit (hyper: about 400 KiB) is a TransportError
+    that says so, not retried, with a hint that does not send the reader to ``timeout=``
+    (outside trial 17)."""
+    big = "a" * 1_000_000
+    server = serve(lambda req: response("200 OK", good_body(req), f"X-Big: {big}"))
+    err = failure("GET /reps", server.client(retries=2))
+    assert type(err) is converz.TransportError, repr(err)
+    assert "response headers are larger than the client accepts" in str(err), str(err)
+    assert err.hint is not None and "timeout" not in err.hint and "administrator" in err.hint
+    assert "timed out" not in str(err) and len(str(err)) < 2_000
+    # Every page of the first round asked once; none retried (the same head comes back).
+    assert len(server.requests) <= 4, len(server.requests)
+
+
 @pytest.mark.parametrize("operation", list(OPERATIONS))
 def test_a_huge_retry_after_then_success(serve, operation):
     """The hint that used to panic: the retry waits (capped) and then succeeds."""
