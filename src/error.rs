@@ -16,12 +16,12 @@ pub enum Error {
         code: String,
         message: String,
     },
-    /// 429 after every retry; `retry_after` is the server's last hint in seconds.
-    #[error("{endpoint} is rate limited (HTTP 429) after {attempts} attempts; {}", retry_hint(*.retry_after))]
+    /// 429 after every retry; `retry_after` is the server's last `Retry-After`, said in words.
+    #[error("{endpoint} is rate limited (HTTP 429) after {attempts} attempts; {retry_after}")]
     RateLimited {
         endpoint: String,
         attempts: u32,
-        retry_after: Option<f64>,
+        retry_after: crate::http::retry::RetryAfter,
     },
     /// The connection failed or the body was cut off, after every retry.
     #[error("transport error on {endpoint} after {attempts} attempts: {message}")]
@@ -58,18 +58,6 @@ pub enum Error {
     Io(#[from] std::io::Error),
 }
 
-/// The end of a rate-limit message: the server's `Retry-After`, in words.
-fn retry_hint(retry_after: Option<f64>) -> String {
-    match retry_after {
-        // Hints are clamped to a day when parsed, so a day is "a day or more".
-        Some(seconds) if seconds >= crate::http::retry::MAX_RETRY_AFTER => {
-            "the server asked to retry after a day or more".to_owned()
-        }
-        Some(seconds) => format!("the server asked to retry after {seconds} s"),
-        None => "the server gave no Retry-After".to_owned(),
-    }
-}
-
 /// `Result` with [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
@@ -99,6 +87,7 @@ mod tests {
 
     #[test]
     fn rate_limit_messages_say_the_hint_in_words() {
+        use crate::http::retry::RetryAfter;
         let limited = |retry_after| {
             Error::RateLimited {
                 endpoint: "GET /reps".into(),
@@ -108,13 +97,17 @@ mod tests {
             .to_string()
         };
         assert_eq!(
-            limited(Some(1.5)),
+            limited(RetryAfter::Seconds(1.5)),
             "GET /reps is rate limited (HTTP 429) after 2 attempts; the server asked to retry \
              after 1.5 s"
         );
         assert_eq!(
-            limited(None),
+            limited(RetryAfter::Absent),
             "GET /reps is rate limited (HTTP 429) after 2 attempts; the server gave no Retry-After"
         );
+        assert!(limited(RetryAfter::from_header(Some(b"-5"))).ends_with(
+            "after 2 attempts; the server sent an invalid Retry-After \"-5\" (not a \
+                        number of seconds nor an HTTP-date; ignored)"
+        ));
     }
 }

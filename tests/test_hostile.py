@@ -180,40 +180,92 @@ def test_a_transient_5xx_is_retried(serve):
     assert len(server.requests) == 3
 
 
-RETRY_AFTER = {
-    "huge": ("1e20", 86_400.0),
-    "huge-integer": ("99999999999999999999999", 86_400.0),
-    "negative": ("-5", None),
-    "nan": ("NaN", None),
-    "inf": ("inf", None),
-    "date-past": ("Wed, 21 Oct 2015 07:28:00 GMT", 0.0),
-    "date-far-future": ("Fri, 31 Dec 9999 23:59:59 GMT", 86_400.0),
-    "garbage": ("in a while", None),
-    "non-utf8": ("\xff\xfe", None),
-    "absent": (None, None),
+# form: (header value or None, the `retry_after` reported, how an invalid value is quoted)
+RETRY_AFTER: dict[str, tuple[str | None, float | None, str | None]] = {
+    "huge": ("1e20", 86_400.0, None),
+    "huge-integer": ("99999999999999999999999", 86_400.0, None),
+    "negative": ("-5", None, "-5"),
+    "nan": ("NaN", None, "NaN"),
+    "inf": ("inf", None, "inf"),
+    "date-past": ("Wed, 21 Oct 2015 07:28:00 GMT", 0.0, None),
+    "date-far-future": ("Fri, 31 Dec 9999 23:59:59 GMT", 86_400.0, None),
+    "garbage": ("in a while", None, "in a while"),
+    "long-garbage": ("x" * 5_000, None, "x" * 40 + "\u2026"),
+    "non-utf8": ("\xff\xfe", None, "\\xff\\xfe"),
+    "absent": (None, None, None),
 }
 
 
 @pytest.mark.parametrize("status", ["429 Too Many Requests", "503 Service Unavailable"])
 @pytest.mark.parametrize("form", list(RETRY_AFTER))
-def test_retry_after_forms_neither_panic_nor_stall(serve, form, status):
-    value, expected = RETRY_AFTER[form]
+def test_retry_after_forms_neither_panic_nor_stall(serve, form, status, caplog):
+    value, expected, shown = RETRY_AFTER[form]
     headers = [] if value is None else [f"Retry-After: {value}"]
     server = serve(always(response(status, b'{"error":"slow down","code":"busy"}', *headers)))
-    err = failure("GET /report", server.client(retries=1))
+    with caplog.at_level(logging.WARNING, logger="converz"):
+        err = failure("GET /report", server.client(retries=1))
     assert len(server.requests) == 2  # retried once, after a wait capped at timeout=1 s
+    # An invalid value is named as such, quoted escaped and bounded (outside trial 17: a
+    # negative one was "no Retry-After"), in the error of a 429 and in the log of either.
+    invalid = None if shown is None else f'the server sent an invalid Retry-After "{shown}"'
+    logged = caplog.text
+    if invalid is not None:
+        assert invalid in logged and "no Retry-After" not in logged, logged
+    assert KEY not in logged
     if status.startswith("429"):
         assert isinstance(err, converz.RateLimitError)
         assert err.retry_after == expected
         # Said in words, not as Rust's `Some(1.5)` / `None`.
         assert "Some(" not in str(err) and "None" not in str(err), str(err)
-        said = "no Retry-After" if expected is None else "asked to retry after"
+        said = (
+            "the server gave no Retry-After"
+            if value is None
+            else invalid or "the server asked to retry after"
+        )
         assert said in str(err), str(err)
+        assert (value is None) == ("no Retry-After" in str(err)), str(err)
+        assert len(str(err)) < 600, str(err)
         # A clamped hint is not reported as if the server had said exactly a day.
         clamped = expected == 86_400.0
         assert ("a day or more" in str(err)) == clamped and "86400" not in str(err), str(err)
     else:
         assert isinstance(err, converz.ServerError) and err.status_code == 503
+
+
+def test_a_503s_retry_after_is_waited_for(serve):
+    """A 503 with ``Retry-After: 1`` is retried a second later, not at once (outside trial 17:
+    only a 429's was honoured); the page's rows arrive once."""
+    asked: list[float] = []
+
+    def respond(request: Request) -> bytes:
+        page = urllib.parse.parse_qs(urllib.parse.urlsplit(request.target).query).get("page")
+        if page == ["1"]:
+            asked.append(time.monotonic())
+            if len(asked) == 1:
+                return response("503 Service Unavailable", b"<h1>busy</h1>", "Retry-After: 1")
+        return response("200 OK", good_body(request))
+
+    server = serve(respond)
+    calls = server.client(retries=2, timeout=5).calls().to_polars()
+    assert calls["call_id"].to_list() == [1, 2]
+    assert len(asked) == 2
+    # Measured where the requests arrive: the backoff alone (0.01 s) would retry at once.
+    assert asked[1] - asked[0] >= 0.95, asked
+
+
+def test_a_response_header_too_large_is_not_a_timeout(serve):
+    """A 200 whose head is over the client's limit (hyper: about 400 KiB) is a TransportError
+    that says so, not retried, with a hint that does not send the reader to ``timeout=``
+    (outside trial 17)."""
+    big = "a" * 1_000_000
+    server = serve(lambda req: response("200 OK", good_body(req), f"X-Big: {big}"))
+    err = failure("GET /reps", server.client(retries=2))
+    assert type(err) is converz.TransportError, repr(err)
+    assert "response headers are larger than the client accepts" in str(err), str(err)
+    assert err.hint is not None and "timeout" not in err.hint and "administrator" in err.hint
+    assert "timed out" not in str(err) and len(str(err)) < 2_000
+    # Every page of the first round asked once; none retried (the same head comes back).
+    assert len(server.requests) <= 4, len(server.requests)
 
 
 @pytest.mark.parametrize("operation", list(OPERATIONS))

@@ -140,9 +140,9 @@ class Client:
         connect_timeout: Seconds to establish a connection.
         retries: Retries per request on connection errors, cut bodies, 429 and transient 5xx
             (500, 502, 503, 504; other 5xx such as 501 describe the request and are not
-            retried), with exponential backoff and jitter, honouring ``Retry-After``; one wait
-            is at most 30 s (or ``backoff``, if larger) and at most ``timeout``. 0 turns
-            retrying off; at most 1000.
+            retried), with exponential backoff and jitter, honouring ``Retry-After`` (on a 429
+            or a 5xx); one wait is at most 30 s (or ``backoff``, if larger) and at most
+            ``timeout``. 0 turns retrying off; at most 1000.
         backoff: First backoff in seconds; it doubles per attempt.
         max_concurrency: Page requests (or push chunks) in flight at once, 1 to 64.
         page_size: Rows per page (``n_per_page``), 1 to 1,000,000; None uses the benchmarked

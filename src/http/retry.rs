@@ -3,6 +3,7 @@
 //! is retried as a whole *including its streamed body*: a connection dropped mid-body restarts
 //! the page's decoder, which a request-level middleware cannot see.
 
+use std::fmt;
 use std::time::Duration;
 
 use crate::config::RetryConfig;
@@ -12,15 +13,100 @@ use crate::config::RetryConfig;
 /// waited for in full (every wait is capped by `RetryConfig::max_backoff`).
 pub const MAX_RETRY_AFTER: f64 = 86_400.0;
 
+/// Characters of an invalid `Retry-After` quoted in a message: enough to recognise it, short
+/// enough that a hostile 8 KiB header does not flood the log.
+const SHOWN_LIMIT: usize = 40;
+
+/// A response's `Retry-After` header, as a wait and as words for a message. An invalid one is
+/// kept apart from an absent one (it was "no Retry-After", outside trial 17): a server that
+/// sends `-5` has a bug its operator should hear about, one that sends none does not.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RetryAfter {
+    /// No header.
+    Absent,
+    /// A wait in seconds (delay-seconds or an HTTP-date), at most [`MAX_RETRY_AFTER`].
+    Seconds(f64),
+    /// A header that is neither (negative, NaN, garbage, not UTF-8): ignored for the wait; its
+    /// text printable-escaped and bounded, for messages.
+    Invalid(String),
+}
+
+impl RetryAfter {
+    /// Reads the header's raw bytes, if the response had one (see [`parse_retry_after`]).
+    pub fn from_header(value: Option<&[u8]>) -> Self {
+        let Some(bytes) = value else {
+            return RetryAfter::Absent;
+        };
+        match std::str::from_utf8(bytes)
+            .ok()
+            .map(|text| parse_retry_after(Some(text)))
+        {
+            Some(Some(seconds)) => RetryAfter::Seconds(seconds),
+            _ => RetryAfter::Invalid(shown(bytes)),
+        }
+    }
+
+    /// The wait the server asked for, if it asked validly.
+    pub fn seconds(&self) -> Option<f64> {
+        match self {
+            RetryAfter::Seconds(seconds) => Some(*seconds),
+            _ => None,
+        }
+    }
+}
+
+/// The end of a message about the server's `Retry-After`, in words.
+impl fmt::Display for RetryAfter {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            // Hints are clamped to a day when parsed, so a day is "a day or more".
+            RetryAfter::Seconds(seconds) if *seconds >= MAX_RETRY_AFTER => {
+                f.write_str("the server asked to retry after a day or more")
+            }
+            RetryAfter::Seconds(seconds) => {
+                write!(f, "the server asked to retry after {seconds} s")
+            }
+            RetryAfter::Absent => f.write_str("the server gave no Retry-After"),
+            RetryAfter::Invalid(value) => write!(
+                f,
+                "the server sent an invalid Retry-After \"{value}\" (not a number of seconds \
+                 nor an HTTP-date; ignored)"
+            ),
+        }
+    }
+}
+
+/// Header bytes as text for a message: bytes outside ASCII that are not UTF-8 as `\xNN`,
+/// what a terminal acts on escaped, at most [`SHOWN_LIMIT`] characters.
+fn shown(bytes: &[u8]) -> String {
+    let text = match std::str::from_utf8(bytes) {
+        Ok(text) => text.to_owned(),
+        Err(_) => bytes
+            .iter()
+            .map(|&b| match b {
+                b if b.is_ascii() => char::from(b).to_string(),
+                b => format!("\\x{b:02x}"),
+            })
+            .collect(),
+    };
+    let mut text = crate::printable::printable(&text).into_owned();
+    if let Some((end, _)) = text.char_indices().nth(SHOWN_LIMIT) {
+        text.truncate(end);
+        text.push('…');
+    }
+    text
+}
+
 /// Why an attempt failed, as far as retrying cares.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Failure {
     /// Connect error, timeout or a body cut off: always worth another try.
     Transport,
-    /// 429, with the server's hint in seconds if it gave one.
-    RateLimited(Option<f64>),
-    /// A transient server status: 500, 502, 503, 504 (see [`is_transient_status`]).
-    Server,
+    /// 429, with the server's `Retry-After`.
+    RateLimited(RetryAfter),
+    /// A transient server status: 500, 502, 503, 504 (see [`is_transient_status`]), with the
+    /// server's `Retry-After` (RFC 9110 §10.2.3 names it for 503; honoured on any of them).
+    Server(RetryAfter),
     /// Anything else (400, 401, 404, 413, 501, 505, ...): retrying cannot help.
     Permanent,
 }
@@ -36,10 +122,10 @@ pub fn is_transient_status(status: u16) -> bool {
 
 impl Failure {
     /// Classifies an HTTP status that is not a success.
-    pub fn from_status(status: u16, retry_after: Option<f64>) -> Self {
+    pub fn from_status(status: u16, retry_after: RetryAfter) -> Self {
         match status {
             429 => Failure::RateLimited(retry_after),
-            s if is_transient_status(s) => Failure::Server,
+            s if is_transient_status(s) => Failure::Server(retry_after),
             _ => Failure::Permanent,
         }
     }
@@ -63,23 +149,30 @@ pub fn backoff(config: &RetryConfig, attempt: u32, failure: &Failure) -> Duratio
     let bound = exp.min(config.max_backoff);
     // A factor in [0, 1) never overflows nor goes negative, so `mul_f64` cannot panic.
     let jittered = bound.mul_f64(rand::random::<f64>());
-    match failure {
-        Failure::RateLimited(Some(seconds)) => {
+    // One path for a 429's hint and a 5xx's: both are the server saying when it can serve.
+    let hint = match failure {
+        Failure::RateLimited(retry_after) | Failure::Server(retry_after) => retry_after.seconds(),
+        Failure::Transport | Failure::Permanent => None,
+    };
+    match (hint, failure) {
+        (Some(seconds), _) => {
             // `try_from`: a hint that slipped past `parse_retry_after` must still not panic.
-            let hint = Duration::try_from_secs_f64(*seconds).unwrap_or(config.max_backoff);
+            let hint = Duration::try_from_secs_f64(seconds).unwrap_or(config.max_backoff);
             hint.min(config.max_backoff).max(jittered)
         }
-        // 429 without a hint: wait at least the full exponential bound, not a jittered sliver.
-        Failure::RateLimited(None) => bound,
-        _ => jittered,
+        // 429 without a (valid) hint: wait at least the full exponential bound, not a
+        // jittered sliver.
+        (None, Failure::RateLimited(_)) => bound,
+        (None, _) => jittered,
     }
 }
 
 /// Parses a `Retry-After` header: delay-seconds (decimals accepted) or an HTTP-date.
 ///
-/// Anything else (negative, NaN, `inf`, garbage) is ignored: `None`, as if the header were
-/// absent. A date in the past means "now" (0); values above [`MAX_RETRY_AFTER`] are clamped.
-pub fn parse_retry_after(value: Option<&str>) -> Option<f64> {
+/// Anything else (negative, NaN, `inf`, garbage) is `None`: waited for as if absent, reported
+/// as [`RetryAfter::Invalid`]. A date in the past means "now" (0); values above
+/// [`MAX_RETRY_AFTER`] are clamped.
+fn parse_retry_after(value: Option<&str>) -> Option<f64> {
     let value = value?.trim();
     let seconds = match value.parse::<f64>() {
         Ok(seconds) => seconds,
@@ -106,11 +199,14 @@ mod tests {
 
     #[test]
     fn classifies_statuses() {
-        assert_eq!(Failure::from_status(429, None), Failure::RateLimited(None));
-        assert!(Failure::from_status(503, None).is_retryable());
-        assert!(Failure::from_status(500, None).is_retryable());
+        assert_eq!(
+            Failure::from_status(429, RetryAfter::Absent),
+            Failure::RateLimited(RetryAfter::Absent)
+        );
+        assert!(Failure::from_status(503, RetryAfter::Absent).is_retryable());
+        assert!(Failure::from_status(500, RetryAfter::Absent).is_retryable());
         for permanent in [400, 401, 404, 405, 413] {
-            assert!(!Failure::from_status(permanent, None).is_retryable());
+            assert!(!Failure::from_status(permanent, RetryAfter::Absent).is_retryable());
         }
     }
 
@@ -118,21 +214,27 @@ mod tests {
     fn backoff_grows_and_is_capped() {
         let c = config();
         for _ in 0..100 {
-            assert!(backoff(&c, 1, &Failure::Server) <= Duration::from_millis(100));
-            assert!(backoff(&c, 3, &Failure::Server) <= Duration::from_millis(400));
-            assert!(backoff(&c, 30, &Failure::Server) <= Duration::from_secs(2));
+            assert!(
+                backoff(&c, 1, &Failure::Server(RetryAfter::Absent)) <= Duration::from_millis(100)
+            );
+            assert!(
+                backoff(&c, 3, &Failure::Server(RetryAfter::Absent)) <= Duration::from_millis(400)
+            );
+            assert!(
+                backoff(&c, 30, &Failure::Server(RetryAfter::Absent)) <= Duration::from_secs(2)
+            );
         }
     }
 
     #[test]
     fn retry_after_is_honoured_and_capped() {
         let c = config();
-        let wait = backoff(&c, 1, &Failure::RateLimited(Some(1.5)));
+        let wait = backoff(&c, 1, &Failure::RateLimited(RetryAfter::Seconds(1.5)));
         assert!(wait >= Duration::from_millis(1500));
-        let capped = backoff(&c, 1, &Failure::RateLimited(Some(3600.0)));
+        let capped = backoff(&c, 1, &Failure::RateLimited(RetryAfter::Seconds(3600.0)));
         assert_eq!(capped, Duration::from_secs(2));
         assert_eq!(
-            backoff(&c, 2, &Failure::RateLimited(None)),
+            backoff(&c, 2, &Failure::RateLimited(RetryAfter::Absent)),
             Duration::from_millis(200)
         );
     }
@@ -177,7 +279,7 @@ mod tests {
         }
         let c = config();
         for hint in [1e20, f64::MAX, f64::INFINITY, f64::NAN, -1.0] {
-            let wait = backoff(&c, 1, &Failure::RateLimited(Some(hint)));
+            let wait = backoff(&c, 1, &Failure::RateLimited(RetryAfter::Seconds(hint)));
             assert!(wait <= c.max_backoff, "{hint}: {wait:?}");
         }
     }
@@ -185,10 +287,63 @@ mod tests {
     #[test]
     fn only_transient_5xx_are_retried() {
         for status in [500, 502, 503, 504] {
-            assert_eq!(Failure::from_status(status, None), Failure::Server);
+            assert_eq!(
+                Failure::from_status(status, RetryAfter::Absent),
+                Failure::Server(RetryAfter::Absent)
+            );
         }
         for status in [501, 505, 506, 507, 508, 510, 511, 599] {
-            assert_eq!(Failure::from_status(status, None), Failure::Permanent);
+            assert_eq!(
+                Failure::from_status(status, RetryAfter::Absent),
+                Failure::Permanent
+            );
         }
+    }
+
+    /// A 503's `Retry-After` is a floor for the wait as a 429's is (outside trial 17: it was
+    /// ignored, the retry went at once), capped alike; an invalid one is ignored alike.
+    #[test]
+    fn a_server_errors_retry_after_is_honoured_and_capped_like_a_429s() {
+        let c = config();
+        let server = |retry_after| Failure::Server(retry_after);
+        for _ in 0..100 {
+            let wait = backoff(&c, 1, &server(RetryAfter::Seconds(1.5)));
+            assert!(wait >= Duration::from_millis(1500), "{wait:?}");
+            let invalid = RetryAfter::from_header(Some(b"-5"));
+            assert!(backoff(&c, 1, &server(invalid)) <= Duration::from_millis(100));
+        }
+        let huge = RetryAfter::from_header(Some(b"1e20"));
+        assert_eq!(backoff(&c, 1, &server(huge)), c.max_backoff);
+        for hint in [f64::MAX, f64::INFINITY, f64::NAN, -1.0] {
+            let wait = backoff(&c, 1, &server(RetryAfter::Seconds(hint)));
+            assert!(wait <= c.max_backoff, "{hint}: {wait:?}");
+        }
+    }
+
+    /// The header's forms as a message says them: an invalid one is not "no Retry-After"
+    /// (outside trial 17), and its text is shown escaped and bounded.
+    #[test]
+    fn retry_after_in_words_tells_absent_from_invalid() {
+        let said = |value: Option<&[u8]>| RetryAfter::from_header(value).to_string();
+        assert_eq!(said(None), "the server gave no Retry-After");
+        assert_eq!(said(Some(b"1.5")), "the server asked to retry after 1.5 s");
+        assert_eq!(
+            said(Some(b"1e20")),
+            "the server asked to retry after a day or more"
+        );
+        let invalid = |shown: &str| {
+            format!(
+                "the server sent an invalid Retry-After \"{shown}\" (not a number of seconds nor \
+                 an HTTP-date; ignored)"
+            )
+        };
+        assert_eq!(said(Some(b"-5")), invalid("-5"));
+        assert_eq!(said(Some(b"in a while")), invalid("in a while"));
+        assert_eq!(said(Some(b"NaN")), invalid("NaN"));
+        assert_eq!(said(Some(b"")), invalid(""));
+        assert_eq!(said(Some(b"\xff\xfe")), invalid("\\xff\\xfe"));
+        assert_eq!(said(Some(b"1\t\x1b[31m")), invalid("1\\t\\x1b[31m"));
+        let long = said(Some("é".repeat(5_000).as_bytes()));
+        assert_eq!(long, invalid(&format!("{}…", "é".repeat(SHOWN_LIMIT))));
     }
 }

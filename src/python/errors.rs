@@ -47,6 +47,12 @@ fn classify(err: &Error) -> (&'static str, Option<&'static str>) {
             "InvalidRequestError",
             Some("the API refused the request; fix the parameter or body named in the message"),
         ),
+        Error::Transport { message, .. } if message.contains(crate::http::client::HEAD_TOO_LARGE) => (
+            "TransportError",
+            Some("the server, or a proxy in front of it, sent response headers larger than the \
+                  client accepts; retrying cannot help: ask the administrator of the server or \
+                  proxy to send smaller headers"),
+        ),
         Error::Transport { .. } => (
             "TransportError",
             Some("check base_url and the network; raise timeout= for slow links"),
@@ -130,7 +136,7 @@ fn build(py: Python<'_>, err: &Error) -> PyResult<PyErr> {
             kwargs.set_item("status_code", 429)?;
             kwargs.set_item("code", "rate_limited")?;
             kwargs.set_item("endpoint", endpoint)?;
-            kwargs.set_item("retry_after", retry_after)?;
+            kwargs.set_item("retry_after", retry_after.seconds())?;
         }
         Error::Transport { endpoint, .. }
         | Error::Decode { endpoint, .. }
