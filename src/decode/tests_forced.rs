@@ -5,7 +5,7 @@
 //! must agree; generated cases are checked against an oracle built from the generated parts.
 
 use arrow_array::cast::AsArray;
-use arrow_array::types::{Date32Type, Float32Type, Int64Type, Int8Type};
+use arrow_array::types::{Date32Type, Float32Type, Float64Type, Int64Type, Int8Type};
 use arrow_array::{Array, ArrayRef};
 use arrow_schema::{DataType, TimeUnit};
 use arrow_select::concat::concat_batches;
@@ -190,10 +190,43 @@ fn a_float_column_refuses_a_number_it_would_hold_as_infinity() {
             let err = decode_both(&forced, &hint, &[rows(&["1.5", bad])], &[]).unwrap_err();
             assert!(err.contains(bad) && err.contains("infinity"), "{err}");
         }
-        let fine = rows(&["1e38", "1e-50", "16777216", "null"]);
+        let fine = rows(&["1e38", "1e-40", "16777216", "null"]);
         let got = decode_both(&DataType::Float32, &hint, &[fine], &[]).unwrap();
         let values: Vec<_> = got.as_primitive::<Float32Type>().iter().collect();
-        assert_eq!(values, [Some(1e38), Some(0.0), Some(16_777_216.0), None]);
+        assert_eq!(values, [Some(1e38), Some(1e-40), Some(16_777_216.0), None]);
+    }
+}
+
+/// The fetch refuses what the push refuses (`write::exact`, outside trial 16): one rule, in
+/// `forced::float_change`. A number not zero that the type would hold as 0, as a subnormal of
+/// fewer digits than written, or a whole number written out in digits that it would hold as
+/// another (10^23 in full) used to arrive changed without a word.
+#[test]
+fn a_float_column_refuses_what_the_push_refuses() {
+    for hint in hints() {
+        for (forced, bad, held) in [
+            (DataType::Float32, "1e-50", "as 0"),
+            (DataType::Float64, "-1e-400", "as 0"),
+            (DataType::Float32, "1.234567e-44", "as 1.3e-44"),
+            (DataType::Float64, r#""1e-400""#, "as 0"),
+            (
+                DataType::Float64,
+                "100000000000000000000000",
+                "as 99999999999999991611392",
+            ),
+        ] {
+            let err = decode_both(&forced, &hint, &[rows(&["1.5", bad])], &[]).unwrap_err();
+            assert!(err.contains(bad) && err.contains(held), "{bad}: {err}");
+            assert!(err.contains("schema={"), "{bad}: {err}");
+        }
+        // Printed back as written: kept, as are fractions rounded to nearest.
+        let fine = rows(&["1e23", "0.1", "1e-300", "0e-999", "null"]);
+        let got = decode_both(&DataType::Float64, &hint, &[fine], &[]).unwrap();
+        let values: Vec<_> = got.as_primitive::<Float64Type>().iter().collect();
+        assert_eq!(
+            values,
+            [Some(1e23), Some(0.1), Some(1e-300), Some(0.0), None]
+        );
     }
 }
 

@@ -36,7 +36,8 @@ fn classify(err: &Error) -> (&'static str, Option<&'static str>) {
         ),
         Error::Http { status: 429, .. } | Error::RateLimited { .. } => (
             "RateLimitError",
-            Some("lower max_concurrency= or wait retry_after seconds before trying again"),
+            Some("lower max_concurrency=, or wait before trying again: retry_after is the \
+                  server's wait in seconds when it sent a valid Retry-After (else None)"),
         ),
         Error::Http { status: 404, .. } => (
             "InvalidRequestError",

@@ -28,7 +28,7 @@ use std::sync::Arc;
 use arrow_schema::{DataType, Field, Schema, SchemaRef};
 use serde_json::value::RawValue;
 
-use crate::decode::forced::{self, Grain};
+use crate::decode::forced::{self, float_change, FloatChange, Grain};
 use crate::error::{Error, Result};
 
 /// The zone of a column of times that carry a UTC offset.
@@ -475,31 +475,7 @@ fn has_offset(text: &str) -> bool {
     time.ends_with(['Z', 'z']) || time.contains(['+', '-'])
 }
 
-/// What a float type would make of a number, other than round its fraction.
-#[derive(Debug, PartialEq, Eq)]
-pub(super) enum FloatChange {
-    /// A finite number held as infinity.
-    Infinite,
-    /// A whole number held as another.
-    Rounded { whole: String, held: String },
-    /// A number not zero held as 0, or as a subnormal (spelled `held`) that does not print
-    /// back as written: it keeps fewer digits than the type's others do.
-    Small { held: String },
-}
-
 impl FloatChange {
-    /// What the type would hold, for a message: "would be held as ...".
-    fn held_as(&self) -> String {
-        match self {
-            Self::Infinite => "would be held as infinity".to_owned(),
-            Self::Rounded { held, .. } => format!("would be held as {held}"),
-            Self::Small { held } if held == "0" => "would be held as 0".to_owned(),
-            Self::Small { held } => format!(
-                "would be held as {held}, a subnormal float keeping fewer digits than written"
-            ),
-        }
-    }
-
     /// Why `raw` is refused in column `name`, forced to `data_type`, with a type that keeps it.
     fn reason(&self, raw: &str, name: &str, data_type: &DataType) -> String {
         let keep = match (self, data_type) {
@@ -512,146 +488,6 @@ impl FloatChange {
              schema={{\"{name}\": \"{keep}\"}}",
             self.held_as()
         )
-    }
-}
-
-/// What a float (`single`: 32-bit) would change of `number` (JSON's grammar, a `-` but no
-/// `+`), besides rounding a fraction to nearest, which is a float's nature: what
-/// [`forced::float_loss`] refuses (infinity; a whole number the float neither holds nor prints
-/// back as sent, `9007199254740993`), and besides (outside trial 16: they arrived changed
-/// without a word) a whole number written out in digits that the float holds as another
-/// (`100000000000000000000000`, 10^23, is 99999999999999991611392 as a Float64; `1e23` prints
-/// back as written and is kept), a number not zero held as 0 (`1e-50` in a Float32, `1e-400`
-/// in a Float64), and one held as a subnormal that does not print back as written
-/// (`1.234567e-44` in a Float32 is `1.3e-44`; `1e-40` is kept).
-pub(super) fn float_change(number: &str, single: bool) -> Option<FloatChange> {
-    use forced::FloatLoss;
-    match forced::float_loss(number, single) {
-        Some(FloatLoss::Infinite) => return Some(FloatChange::Infinite),
-        Some(FloatLoss::Rounded { whole, held }) => {
-            return Some(FloatChange::Rounded { whole, held })
-        }
-        None => {}
-    }
-    let (zero, subnormal, exact, shortest) = if single {
-        let v = number.parse::<f32>().ok()?;
-        (
-            v == 0.0,
-            v.is_subnormal(),
-            format!("{:.0}", v.abs()),
-            format!("{:e}", v.abs()),
-        )
-    } else {
-        let v = number.parse::<f64>().ok()?;
-        (
-            v == 0.0,
-            v.is_subnormal(),
-            format!("{:.0}", v.abs()),
-            format!("{:e}", v.abs()),
-        )
-    };
-    let written = Written::of(number)?;
-    if written.significant.is_empty() {
-        return None; // zero, however written
-    }
-    let sign = if number.starts_with('-') { "-" } else { "" };
-    if zero {
-        return Some(FloatChange::Small {
-            held: "0".to_owned(),
-        });
-    }
-    if subnormal && shortest != written.scientific() {
-        return Some(FloatChange::Small {
-            held: format!("{sign}{shortest}"),
-        });
-    }
-    match written.whole_digits() {
-        // A number of hundreds of digits is named as written, and its float by its spelling.
-        Some(whole) if whole != exact => Some(FloatChange::Rounded {
-            whole: match whole.len() <= 40 {
-                true => format!("{sign}{whole}"),
-                false => number.to_owned(),
-            },
-            held: match exact.len() <= 40 {
-                true => format!("{sign}{exact}"),
-                false => format!("{sign}{shortest}"),
-            },
-        }),
-        _ => None,
-    }
-}
-
-/// A number as written: its significant digits (no leading or trailing zero), the power of
-/// ten of the first, and where the written digits end.
-struct Written {
-    significant: String,
-    /// The power of ten of the first significant digit.
-    magnitude: i64,
-    /// Written without an exponent.
-    plain: bool,
-}
-
-impl Written {
-    fn of(number: &str) -> Option<Self> {
-        let unsigned = number.strip_prefix('-').unwrap_or(number);
-        let (mantissa, exponent) = match unsigned.split_once(['e', 'E']) {
-            // An exponent of more digits than an i64 holds is clamped: the float is 0 or
-            // infinite either way.
-            Some((m, e)) => (
-                m,
-                Some(e.parse::<i64>().unwrap_or(if e.starts_with('-') {
-                    -1 << 40
-                } else {
-                    1 << 40
-                })),
-            ),
-            None => (unsigned, None),
-        };
-        let (int, frac) = mantissa.split_once('.').unwrap_or((mantissa, ""));
-        let digits: Vec<u8> = int.bytes().chain(frac.bytes()).collect();
-        if !digits.iter().all(u8::is_ascii_digit) || digits.is_empty() {
-            return None;
-        }
-        let point = i64::try_from(int.len()).ok()? + exponent.unwrap_or(0);
-        let (Some(first), Some(last)) = (
-            digits.iter().position(|&d| d != b'0'),
-            digits.iter().rposition(|&d| d != b'0'),
-        ) else {
-            return Some(Self {
-                significant: String::new(),
-                magnitude: 0,
-                plain: false,
-            });
-        };
-        let at = |i: usize| point - 1 - i64::try_from(i).unwrap_or(i64::MAX);
-        Some(Self {
-            significant: String::from_utf8_lossy(&digits[first..=last]).into_owned(),
-            magnitude: at(first),
-            plain: exponent.is_none(),
-        })
-    }
-
-    /// Spelled as Rust's `{:e}` spells a float (`1e-40`, `1.5e-45`).
-    fn scientific(&self) -> String {
-        let (head, tail) = self.significant.split_at(1);
-        match tail {
-            "" => format!("{head}e{}", self.magnitude),
-            _ => format!("{head}.{tail}e{}", self.magnitude),
-        }
-    }
-
-    /// The whole number written out in digits (no exponent; a fraction of zeros allowed,
-    /// `100.0`), without its sign: `None` for one with a fraction or an exponent.
-    fn whole_digits(&self) -> Option<String> {
-        if !self.plain {
-            return None;
-        }
-        let last_significant = self.magnitude + 1 - i64::try_from(self.significant.len()).ok()?;
-        if last_significant < 0 || self.magnitude > 400 {
-            return None;
-        }
-        let zeros = usize::try_from(last_significant).ok()?;
-        Some(format!("{}{}", self.significant, "0".repeat(zeros)))
     }
 }
 
