@@ -133,3 +133,22 @@ def test_connection_refused_is_transport_error():
         client.reps()
     assert isinstance(info.value, ConnectionError)
     assert info.value.endpoint == "GET /reps"
+
+
+def test_a_list_column_forced_to_text_gets_a_hint_that_can_help(write_emulator):
+    """Outside trial 16c: a pushed list column fetched with schema={col: str} failed with a hint
+    recommending "str", the very type that failed. The hint now says what can work, and what it
+    says works does."""
+    pl = pytest.importorskip("polars")
+    client = write_emulator.client(progress=False)
+    ids = client.calls(page_size=5_000).to_polars()["call_id"].head(3).to_list()
+    frame = pl.DataFrame({"call_id": ids, "tags": [["a", "b"], ["c"], []]})
+    assert client.push_updates(frame).updated == 3
+    with pytest.raises(converz.DecodeError) as failed:
+        client.calls(metric=["tags"], schema={"tags": str})
+    hint = failed.value.hint
+    assert "list or object" in hint and "schema=" in hint
+    assert '"str"' not in hint
+    # Following the hint (no schema= for the column) reads the lists.
+    table = client.calls(metric=["tags"]).to_polars()
+    assert table.filter(pl.col("call_id").is_in(ids))["tags"].to_list() == [["a", "b"], ["c"], []]
