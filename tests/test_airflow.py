@@ -93,6 +93,18 @@ with Emulator(calls=3_000, reps=20, seed=5) as emu:
     applied = sorted(set(ids) - set(out["left"]))
     out["changed"] = applied[0]
     client.push_updates(pl.DataFrame({"call_id": [applied[0]], "qa_score": 2.0}))
+    # As if scores.csv had changed while try 1 pushed it: its rows left are the old version's,
+    # pushed only with force_old (the CLI's --force-old; the operator lacked it).
+    from converz._remaining import record_path
+    record = record_path(remaining)
+    kept = record.read_text()
+    record.write_text(json.dumps({**json.loads(kept), "changed": True}))
+    try:
+        op.execute(context={})
+    except Exception as err:
+        out["try2_old"] = f"{type(err).__name__}: {err}"
+    out["remaining_after_old"] = remaining.exists()
+    op.force_old = True
     out["try2"] = op.execute(context={})
     out["remaining_after_try2"] = remaining.exists()
     got = client.calls(metric=["qa_score", "code"]).to_polars()
@@ -132,6 +144,8 @@ def test_push_operator_retry_pushes_only_the_rows_left(tmp_path):
     out = json.loads(done.stdout.strip().splitlines()[-1])
     ids, left = out["ids"], out["left"]
     assert "AirflowException" in out["try1"] and "scores.remaining.csv" in out["try1"]
+    assert "InvalidParameterError" in out["try2_old"], out["try2_old"]
+    assert "changed while it was pushed" in out["try2_old"] and out["remaining_after_old"]
     assert 0 < len(left) < len(ids)
     retry = out["try2"]
     assert retry["pushed"] == str(tmp_path / "scores.remaining.csv")

@@ -104,6 +104,9 @@ class ConverzPushOperator(BaseOperator):
         strict: Fail on keys the API does not know.
         resume: Push ``NAME.remaining.EXT`` instead of ``path`` while ``path`` is the input
             its rows came from; False always pushes ``path``.
+        force_old: Push a remaining file whose input changed while it was pushed: its rows
+            are the older version's, and write over anything pushed since (without it such a
+            file is refused before any request).
         converz_conn_id: The ``converz`` connection.
     """
 
@@ -123,6 +126,7 @@ class ConverzPushOperator(BaseOperator):
         timezone: Optional[str] = None,
         strict: bool = False,
         resume: bool = True,
+        force_old: bool = False,
         converz_conn_id: str = ConverzHook.default_conn_name,
         **kwargs: Any,
     ) -> None:
@@ -137,6 +141,7 @@ class ConverzPushOperator(BaseOperator):
         self.timezone = timezone
         self.strict = strict
         self.resume = resume
+        self.force_old = force_old
         self.converz_conn_id = converz_conn_id
 
     def execute(self, context: Any) -> dict[str, Any]:
@@ -162,6 +167,7 @@ class ConverzPushOperator(BaseOperator):
                 timezone=self.timezone,
                 strict=self.strict,
                 on_note=self.log.info,
+                force_old=bool(self.force_old),
             )
         except PushError as err:
             raise AirflowException(f"{err}\n{err.result.report()}") from err
