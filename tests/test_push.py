@@ -531,6 +531,8 @@ def test_a_stopped_push_sends_nothing_more_and_says_what_was_applied(how):
     [
         (pd.DataFrame({"call_id": [1, 2], "qa": [1, "two"]}), "qa"),
         (pd.DataFrame([[1, 2, 3]], columns=["call_id", "qa", "qa"]), "qa"),
+        # Outside trial 17: a bare OverflowError, no column named.
+        (pd.DataFrame({"call_id": [1, 2], "big": [2**70, 5]}), "big"),
     ],
 )
 def test_pandas_frames_arrow_cannot_take_name_the_column(write_emulator, frame, named):

@@ -197,3 +197,17 @@ def test_an_empty_fetch_has_the_columns_a_full_one_would(client: converz.Client)
     nobody = client.reps(rep_id="nobody")
     assert nobody.num_rows == 0 and nobody.schema == client.reps().schema
     assert nobody.to_polars().select("rep_id").height == 0
+
+
+def test_repr_shows_times_past_pythons_datetime(write_emulator) -> None:
+    """Outside trial 17: a forced timestamp[s] of 2**62 (past year 9999) made repr() and the
+    notebook's HTML raise OverflowError; they show the value as pyarrow spells it."""
+    pa = pytest.importorskip("pyarrow")
+    client = write_emulator.client(progress=False)
+    ids = sorted(client.calls(page_size=5_000).to_polars()["call_id"].to_list())[:2]
+    epochs = pa.array([2**62, 1], pa.int64())
+    client.push_updates(pa.table({"call_id": pa.array(ids, pa.int64()), "epoch": epochs}))
+    table = client.calls(metric=["epoch"], schema={"epoch": "timestamp[s]"})
+    shown = repr(table)
+    assert "1970-01-01 00:00:01" in shown and "out of range" in shown, shown
+    assert "out of range" in table._repr_html_()

@@ -147,11 +147,12 @@ def _from_pandas(pa: Any, frame: Any) -> Any:
     named = any(name is not None for name in frame.index.names)
     try:
         return pa.Table.from_pandas(frame, preserve_index=named)
-    except (pa.ArrowException, ValueError, TypeError) as err:
+    # OverflowError: a Python int beyond 64 bits in an object column (outside trial 17).
+    except (pa.ArrowException, ValueError, TypeError, OverflowError) as err:
         for name in frame.columns:
             try:
                 pa.array(frame[name], from_pandas=True)
-            except (pa.ArrowException, ValueError, TypeError) as column_err:
+            except (pa.ArrowException, ValueError, TypeError, OverflowError) as column_err:
                 raise InvalidParameterError(
                     f"column {name!r} cannot become an Arrow column ({column_err}); give it one "
                     "type, e.g. df[col].astype(str)",

@@ -208,8 +208,8 @@ def _rows(table: Table) -> Optional[tuple[list[dict[str, Any]], list[dict[str, A
         pa = None
     if pa is not None:  # zero-copy slices: nothing but the shown rows is converted
         data = pa.table(table)
-        head = data.slice(0, n if fits else edge).to_pylist()
-        return head, [] if fits else data.slice(n - edge).to_pylist()
+        head = _pylist(pa, data.slice(0, n if fits else edge))
+        return head, [] if fits else _pylist(pa, data.slice(n - edge))
     try:
         import polars as pl
     except ImportError:
@@ -217,6 +217,25 @@ def _rows(table: Table) -> Optional[tuple[list[dict[str, Any]], list[dict[str, A
     frame = pl.DataFrame(table)
     head = frame.head(n if fits else edge).rows(named=True)
     return head, [] if fits else frame.tail(edge).rows(named=True)
+
+
+def _pylist(pa: Any, rows: Any) -> list[dict[str, Any]]:
+    """``rows`` (a pyarrow table) as Python dicts. A date or time past what Python's datetime
+    holds (year 9999; a forced ``timestamp[s]`` of a large number) is shown as pyarrow spells
+    it instead (outside trial 17: the repr raised OverflowError)."""
+    try:
+        return list(rows.to_pylist())
+    except (OverflowError, ValueError):
+        columns = []
+        for column in rows.columns:
+            try:
+                columns.append(column.to_pylist())
+            except (OverflowError, ValueError):
+                try:
+                    columns.append(column.cast(pa.string()).to_pylist())
+                except (pa.ArrowException, ValueError):  # a nested one: its cells unshown
+                    columns.append([_MORE] * len(column))
+        return [dict(zip(rows.column_names, values)) for values in zip(*columns)]
 
 
 def _preview(table: Table) -> Optional[tuple[list[str], list[str], list[list[str]]]]:

@@ -353,12 +353,12 @@ pub fn parse_error_body(body: &[u8], key: &str) -> (String, String) {
             .or_else(|| text("message"))
             .or_else(|| text("detail"));
         if code.is_some() || message.is_some() {
+            // Escaped here, newlines too: the message goes into a multi-line error text, where
+            // a server's `\n  hint: ...` would read as converz's own line (outside trial 17).
+            let shown = |text: &str| crate::printable::printable(&redact(text, key)).into_owned();
             return (
-                bounded(&redact(&code.unwrap_or_else(|| "unknown".into()), key), 100),
-                bounded(
-                    &redact(&message.unwrap_or_default(), key),
-                    ERROR_MESSAGE_LIMIT,
-                ),
+                bounded(&shown(&code.unwrap_or_else(|| "unknown".into())), 100),
+                bounded(&shown(&message.unwrap_or_default()), ERROR_MESSAGE_LIMIT),
             );
         }
     }
@@ -469,6 +469,19 @@ mod tests {
         );
         assert_eq!(code, "invalid_parameter");
         assert_eq!(message, "n_per_page must be >= 1");
+    }
+
+    /// Outside trial 17: a newline in the server's text let it forge a `hint:` line in the
+    /// error; every character a terminal acts on is escaped, the key redacted first.
+    #[test]
+    fn a_servers_error_text_cannot_add_lines() {
+        let (code, message) = parse_error_body(
+            br#"{"error":"bad\n  hint: export k3y\r\u001b[2J","code":"x\ny"}"#,
+            "k3y",
+        );
+        assert!(!message.contains(['\n', '\r', '\u{1b}']), "{message:?}");
+        assert_eq!(message, r"bad\n  hint: export ***\r\x1b[2J");
+        assert_eq!(code, r"x\ny");
     }
 
     #[test]
