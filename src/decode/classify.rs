@@ -366,50 +366,50 @@ fn unescape(key: &[u8]) -> Step<String> {
     serde_json::from_slice(&quoted).map_err(|e| Stop::Invalid(format!("bad key: {e}")))
 }
 
-/// `DATE` for `YYYY-MM-DD`, `TS` for `YYYY-MM-DD[ T]HH:MM:SS[.fraction]`, else `STR`.
+/// `DATE` for `YYYY-MM-DD`, `TS` for `YYYY-MM-DD HH:MM:SS[.ffffff]` (see [`dated`]), else `STR`.
 ///
-/// Only shapes that arrow-cast parses identically are accepted, and the calendar is checked,
-/// so a column typed by this never fails to decode.
+/// The calendar and the clock are checked, so a column typed by this never fails to decode.
 pub(crate) fn date_kind(s: &[u8]) -> u16 {
     dated(s).0
 }
 
 /// [`date_kind`] of `s`, with the days since 1970-01-01 of its date when it is `DATE` or `TS`
 /// (0 for `STR`): the fast decoder needs both, and the date is parsed once.
+///
+/// A string is a date or a time only when every way converz writes that value back spells it
+/// byte for byte as it came, so that `fetch` then `push` (of a frame, or of a file `fetch -o`
+/// wrote) sends the text the server holds (outside trial 17 F6: `2025-01-01T10:00:00` came back
+/// as `2025-01-01 10:00:00`, `.5` as `.500000`). The writers are: a push of a timestamp, which
+/// writes no fraction when it is zero and else six digits (`encode::values`); and CSV and
+/// NDJSON files, which write chrono's `%.f`, no fraction, three digits when the fraction is whole
+/// milliseconds, else six (`write::sink::TIMESTAMP_FORMAT`), and an NDJSON string is pushed as
+/// text. Both agree only on no fraction and on six digits that are not whole milliseconds, so
+/// those are the times: `.123456` is one, `.123000` (NDJSON writes `.123`) and `.123` (a push
+/// writes `.123000`) are text, as are a `T`, a zone, and seven to nine digits. A date is written
+/// `YYYY-MM-DD` everywhere.
 #[inline]
 pub(crate) fn dated(s: &[u8]) -> (u16, i32) {
     let Some(days) = super::civil::date_days(s) else {
         return (bits::STR, 0);
     };
-    if s.len() == 10 {
-        return (bits::DATE, days);
-    }
-    let t = &s[10..];
-    let fraction_ok = match t.get(9..) {
-        None | Some([]) => true,
-        Some([b'.', digits @ ..]) => {
-            (1..=9).contains(&digits.len()) && digits.iter().all(u8::is_ascii_digit)
-        }
-        Some(_) => false,
+    let clock = match s.len() {
+        10 => return (bits::DATE, days),
+        19 => true,
+        // Six digits whose last three are not all zero.
+        26 => s[19] == b'.' && s[20..].iter().all(u8::is_ascii_digit) && &s[23..] != b"000",
+        _ => false,
     };
-    let shape_ok =
-        t.len() >= 9 && matches!(t[0], b' ' | b'T') && t[3] == b':' && t[6] == b':' && fraction_ok;
-    let time_ok = shape_ok
+    let t = &s[10..];
+    let time_ok = clock
+        && t[0] == b' '
+        && t[3] == b':'
+        && t[6] == b':'
         && matches!(
             (two(&t[1..3]), two(&t[4..6]), two(&t[7..9])),
             (Some(h), Some(m), Some(s)) if h < 24 && m < 60 && s < 60
         );
     if time_ok {
-        // Digits past the sixth that are not all zero are cut by a Timestamp(µs): say so.
-        let finer = t.get(16..).is_some_and(|d| d.iter().any(|&c| c != b'0'));
-        (
-            if finer {
-                bits::TS | bits::FINE
-            } else {
-                bits::TS
-            },
-            days,
-        )
+        (bits::TS, days)
     } else {
         (bits::STR, 0)
     }
