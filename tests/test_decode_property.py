@@ -3,10 +3,11 @@ from ``client.calls()`` with the values an independent decode (``json.loads`` pl
 inference rules) gives.
 
 Rules checked (README / ``src/decode/mod.rs``): ints stay Int64; ints mixed with floats widen to
-Float64; ``YYYY-MM-DD`` strings become dates and ``YYYY-MM-DD HH:MM:SS[.ffffff]`` timestamps, in
-the spellings converz writes back (no ``T``, six fraction digits not ending ``000`` or none), and
-not mixed with each other; other strings stay text as sent; a column only ever null is all null;
-a column missing from a row is null there; columns keep first-appearance order.
+Float64; ``YYYY-MM-DD`` strings become dates and ``YYYY-MM-DD HH:MM:SS[.fff|.ffffff]``
+timestamps, in the spellings converz writes back (no ``T``; a fraction as chrono's ``%.f`` writes
+it: none when zero, three digits for whole milliseconds, else six), and not mixed with each other;
+other strings stay text as sent; a column only ever null is all null; a column missing from a row
+is null there; columns keep first-appearance order.
 """
 
 from __future__ import annotations
@@ -107,8 +108,8 @@ def _date(s: str) -> dt.date | None:
 
 
 def _ts(s: str) -> dt.datetime | None:
-    """The time `s` spells, if converz writes it back as `s`: a push prints six digits of a
-    fraction (none when zero), a CSV or NDJSON file three when they are whole milliseconds."""
+    """The time `s` spells, if converz writes it back as `s` (a push, a CSV or NDJSON file): a
+    fraction in three digits when it is whole milliseconds, else six, none when zero."""
     if len(s) < 19 or _date(s[:10]) is None or s[10] not in " T":
         return None
     clock, _, fraction = s[11:].partition(".")
@@ -119,11 +120,9 @@ def _ts(s: str) -> dt.datetime | None:
         t = dt.datetime.fromisoformat(f"{s[:10]} {clock}").replace(microsecond=micros)
     except ValueError:
         return None
-    pushed = t.isoformat(sep=" ")
-    in_a_file = t.isoformat(sep=" ", timespec="milliseconds") if micros % 1000 == 0 else pushed
-    if micros == 0:
-        in_a_file = pushed
-    return t if s == pushed == in_a_file else None
+    whole_ms = micros % 1000 == 0 and micros
+    written = t.isoformat(sep=" ", timespec="milliseconds" if whole_ms else "auto")
+    return t if s == written else None
 
 
 class _Pages(BaseHTTPRequestHandler):

@@ -238,18 +238,21 @@ def test_text_spelled_as_another_time_survives_a_csv_round_trip(
 
 
 def _canonical(value: object) -> str:
-    """How converz writes a fetched date or time back (a push; `fetch -o` in every format)."""
-    # isoformat: six digits of a fraction, none when it is zero; years below 1000 with zeros.
+    """How converz writes a fetched date or time back (a push; `fetch -o` in every format):
+    chrono's `%.f`, no fraction when it is zero, milliseconds when they are whole, else six
+    digits (isoformat pads years below 1000 with zeros, as chrono does; strftime does not)."""
     if isinstance(value, datetime):
-        return value.isoformat(sep=" ")
+        whole_ms = value.microsecond % 1000 == 0 and value.microsecond
+        return value.isoformat(sep=" ", timespec="milliseconds" if whole_ms else "auto")
     assert isinstance(value, date), value
     return value.isoformat()
 
 
 _DIGIT = st.sampled_from("0000123456789")
-# No fraction and six digits (the spellings that may be times) are drawn often.
+# No fraction, three and six digits (the spellings that may be times) are drawn often.
 _DIGITS = st.one_of(
     st.just(""),
+    st.lists(_DIGIT, min_size=3, max_size=3).map("".join),
     st.lists(_DIGIT, min_size=6, max_size=6).map("".join),
     st.lists(_DIGIT, max_size=9).map("".join),
 )

@@ -366,7 +366,8 @@ fn unescape(key: &[u8]) -> Step<String> {
     serde_json::from_slice(&quoted).map_err(|e| Stop::Invalid(format!("bad key: {e}")))
 }
 
-/// `DATE` for `YYYY-MM-DD`, `TS` for `YYYY-MM-DD HH:MM:SS[.ffffff]` (see [`dated`]), else `STR`.
+/// `DATE` for `YYYY-MM-DD`, `TS` for `YYYY-MM-DD HH:MM:SS[.fff|.ffffff]` (see [`dated`]), else
+/// `STR`.
 ///
 /// The calendar and the clock are checked, so a column typed by this never fails to decode.
 pub(crate) fn date_kind(s: &[u8]) -> u16 {
@@ -379,24 +380,25 @@ pub(crate) fn date_kind(s: &[u8]) -> u16 {
 /// A string is a date or a time only when every way converz writes that value back spells it
 /// byte for byte as it came, so that `fetch` then `push` (of a frame, or of a file `fetch -o`
 /// wrote) sends the text the server holds (outside trial 17 F6: `2025-01-01T10:00:00` came back
-/// as `2025-01-01 10:00:00`, `.5` as `.500000`). The writers are: a push of a timestamp, which
-/// writes no fraction when it is zero and else six digits (`encode::values`); and CSV and
-/// NDJSON files, which write chrono's `%.f`, no fraction, three digits when the fraction is whole
-/// milliseconds, else six (`write::sink::TIMESTAMP_FORMAT`), and an NDJSON string is pushed as
-/// text. Both agree only on no fraction and on six digits that are not whole milliseconds, so
-/// those are the times: `.123456` is one, `.123000` (NDJSON writes `.123`) and `.123` (a push
-/// writes `.123000`) are text, as are a `T`, a zone, and seven to nine digits. A date is written
-/// `YYYY-MM-DD` everywhere.
+/// as `2025-01-01 10:00:00`, `.5` as `.500000`). CSV and NDJSON files write a time with chrono's
+/// `%.f` (`write::sink::TIMESTAMP_FORMAT`; an NDJSON string is pushed back as that text), and a
+/// push of a timestamp writes its fraction the same way (`encode::values`): none when it is
+/// zero, three digits when it is whole milliseconds, else six. So those are the times: `.123`
+/// and `.123456` are, `.123000`, `.000`, `.5`, nine digits, a `T` and a zone are text, as sent.
+/// A date is written `YYYY-MM-DD` everywhere.
 #[inline]
 pub(crate) fn dated(s: &[u8]) -> (u16, i32) {
     let Some(days) = super::civil::date_days(s) else {
         return (bits::STR, 0);
     };
+    // `%.f`'s fraction: three digits, or six, whose last three are not all zero.
+    let fraction = |s: &[u8]| {
+        s[19] == b'.' && s[20..].iter().all(u8::is_ascii_digit) && &s[s.len() - 3..] != b"000"
+    };
     let clock = match s.len() {
         10 => return (bits::DATE, days),
         19 => true,
-        // Six digits whose last three are not all zero.
-        26 => s[19] == b'.' && s[20..].iter().all(u8::is_ascii_digit) && &s[23..] != b"000",
+        23 | 26 => fraction(s),
         _ => false,
     };
     let t = &s[10..];

@@ -23,7 +23,7 @@ pub(crate) mod bits {
     pub const FLOAT: u16 = 1 << 4;
     /// A string `YYYY-MM-DD`.
     pub const DATE: u16 = 1 << 5;
-    /// A string `YYYY-MM-DD HH:MM:SS[.ffffff]`, spelled as converz writes a time back
+    /// A string `YYYY-MM-DD HH:MM:SS[.fff|.ffffff]`, spelled as converz writes a time back
     /// (`classify::dated`).
     pub const TS: u16 = 1 << 6;
     pub const STR: u16 = 1 << 7;

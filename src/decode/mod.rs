@@ -40,8 +40,8 @@
 //! numbers as sent until the end); an integer beyond `i64` makes the column
 //! Utf8 holding the exact digits (decimal text never rounds, unlike Float64 or a fixed Decimal
 //! scale); bool, numbers and strings mixed → Utf8 plus a warning; `YYYY-MM-DD` → Date32 and
-//! `YYYY-MM-DD HH:MM:SS[.ffffff]` → `Timestamp(Microsecond, None)`, only in the spellings converz
-//! writes back byte for byte (`classify::dated`: no `T`, no zone, six fraction digits or none);
+//! `YYYY-MM-DD HH:MM:SS[.fff|.ffffff]` → `Timestamp(Microsecond, None)`, only in the spellings
+//! converz writes back byte for byte (`classify::dated`: no `T`, no zone, chrono's `%.f`);
 //! dates mixed with timestamps, or either with other strings → Utf8 as sent plus a warning;
 //! objects → Struct, arrays → List; nested values that
 //! disagree on a shape (object vs scalar, object vs array, anywhere inside) make the top-level
@@ -136,7 +136,7 @@ use infer::{Fields, Kind};
 /// How pages are decoded.
 #[derive(Clone, Debug)]
 pub struct DecodeOptions {
-    /// Turn `YYYY-MM-DD` strings into Date32 and `YYYY-MM-DD HH:MM:SS[.ffffff]` into naive
+    /// Turn `YYYY-MM-DD` strings into Date32 and `YYYY-MM-DD HH:MM:SS[.fff|.ffffff]` into naive
     /// microsecond timestamps (default `true`; see `classify::dated`); `false` keeps them Utf8.
     pub parse_dates: bool,
     /// Column types forced by the user; they win over inference.

@@ -191,22 +191,15 @@ pub(super) fn date_days(s: &str) -> Option<i32> {
     i32::try_from((date - epoch).num_days()).ok()
 }
 
-/// Whether `s` is a time that every writer of converz spells back as `s`: a push (no
-/// fraction when it is zero, else six digits) and a CSV or NDJSON file (chrono's `%.f`).
+/// Whether `s` is a time that converz's writers (a push, a CSV or NDJSON file) spell back as
+/// `s`: chrono's `%.f`, no fraction when it is zero, three digits for whole milliseconds, else
+/// six.
 pub(super) fn written_back(s: &str) -> bool {
     let Some(micros) = ts_micros(s) else {
         return false;
     };
-    let Some(t) = chrono::DateTime::from_timestamp_micros(micros).map(|t| t.naive_utc()) else {
-        return false;
-    };
-    let fraction = t.and_utc().timestamp_subsec_micros();
-    let pushed = match fraction {
-        0 => t.format("%Y-%m-%d %H:%M:%S").to_string(),
-        f => format!("{}.{f:06}", t.format("%Y-%m-%d %H:%M:%S")),
-    };
-    let in_a_file = t.format("%Y-%m-%d %H:%M:%S%.f").to_string();
-    pushed == s && in_a_file == s
+    chrono::DateTime::from_timestamp_micros(micros)
+        .is_some_and(|t| t.naive_utc().format("%Y-%m-%d %H:%M:%S%.f").to_string() == s)
 }
 
 /// Microseconds since the epoch for `YYYY-MM-DD[ T]HH:MM:SS[.f{1,9}]` (nanoseconds floored).

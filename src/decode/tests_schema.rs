@@ -172,9 +172,9 @@ fn a_conflict_inside_a_nested_value_is_said() {
     assert!(t.warnings.is_empty(), "{:?}", t.warnings);
 }
 
-/// A timestamp's fraction finer than microseconds, or of any length but six, is text as sent:
-/// Timestamp(µs) would cut `.123456789`, and converz writes `.5` back as `.500000` (outside trial:
-/// `.123456789` came back as `.123456`; outside trial 17 F6: `.5` as `.500000`). A column of
+/// A timestamp's fraction finer than microseconds, or of a length `%.f` does not write, is text
+/// as sent: Timestamp(µs) would cut `.123456789`, and converz writes `.5` back as `.500` (outside
+/// trial: `.123456789` came back as `.123456`; outside trial 17 F6: `.5` as `.500000`). A column of
 /// such times has no other value to disagree with: it is text without a warning.
 #[test]
 fn times_of_other_fraction_lengths_stay_text_as_sent() {
@@ -204,16 +204,24 @@ fn dates_and_timestamps_are_parsed() {
     let t = table(&[
         r#"[{"d":"2025-07-15","ts":"2025-07-15 12:00:03","us":"2025-07-15 12:00:03.250001"}]"#,
         r#"[{"d":"2024-02-29","ts":null,"us":"2025-01-01 00:00:00.000001"}]"#,
+        r#"[{"d":null,"ts":"2025-07-15 12:00:03.250","us":"2025-01-01 00:00:00.999"}]"#,
     ]);
     assert_eq!(type_of(&t, "d"), DataType::Date32);
     let micros = DataType::Timestamp(TimeUnit::Microsecond, None);
     assert_eq!(type_of(&t, "ts"), micros);
     assert_eq!(type_of(&t, "us"), micros);
-    assert_eq!(column_text(&t, "d"), ["2025-07-15", "2024-02-29"]);
-    assert_eq!(column_text(&t, "ts"), ["2025-07-15T12:00:03", "null"]);
+    assert_eq!(column_text(&t, "d"), ["2025-07-15", "2024-02-29", "null"]);
+    assert_eq!(
+        column_text(&t, "ts"),
+        ["2025-07-15T12:00:03", "null", "2025-07-15T12:00:03.250"]
+    );
     assert_eq!(
         column_text(&t, "us"),
-        ["2025-07-15T12:00:03.250001", "2025-01-01T00:00:00.000001"]
+        [
+            "2025-07-15T12:00:03.250001",
+            "2025-01-01T00:00:00.000001",
+            "2025-01-01T00:00:00.999"
+        ]
     );
     // Spellings converz would write back otherwise are text, as sent (outside trial 17 F6).
     for other in [
@@ -221,6 +229,8 @@ fn dates_and_timestamps_are_parsed() {
         "2025-07-15 12:00:03.25",
         "2025-07-15 12:00:03.250000",
         "2025-07-15 12:00:03.000000",
+        "2025-07-15 12:00:03.000",
+        "2025-07-15 12:00:03.2500",
         "2025-07-15 12:00:03Z",
         "2025-07-15 12:00:03+01:00",
         "2025-07-15 12:00",
