@@ -231,9 +231,9 @@ pub(crate) fn dated_bit(text: &[u8], parse_dates: bool, seen: u16) -> (u16, i32)
     }
 }
 
-/// Microseconds since the epoch of a `DATE` or `TS` string that [`date_kind`] accepted, whose
-/// date is `days` since 1970-01-01, as arrow-cast computes them (fraction digits beyond the
-/// sixth are truncated).
+/// Microseconds since the epoch of a `DATE` or `TS` string that [`dated`] accepted, whose
+/// date is `days` since 1970-01-01, as arrow-cast computes them (a `TS` fraction has three or
+/// six digits).
 pub(crate) fn micros(s: &[u8], days: i32) -> i64 {
     let day = i64::from(days);
     if s.len() == 10 {
