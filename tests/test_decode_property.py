@@ -3,9 +3,11 @@ from ``client.calls()`` with the values an independent decode (``json.loads`` pl
 inference rules) gives.
 
 Rules checked (README / ``src/decode/mod.rs``): ints stay Int64; ints mixed with floats widen to
-Float64; ``YYYY-MM-DD`` strings become dates and ``YYYY-MM-DD[ T]HH:MM:SS[.f]`` timestamps
-(microseconds, truncated); other strings stay text as sent; a column only ever null is all null;
-a column missing from a row is null there; columns keep first-appearance order.
+Float64; ``YYYY-MM-DD`` strings become dates and ``YYYY-MM-DD HH:MM:SS[.fff|.ffffff]``
+timestamps, in the spellings converz writes back (no ``T``; a fraction as chrono's ``%.f`` writes
+it: none when zero, three digits for whole milliseconds, else six), and not mixed with each other;
+other strings stay text as sent; a column only ever null is all null; a column missing from a row
+is null there; columns keep first-appearance order.
 """
 
 from __future__ import annotations
@@ -91,8 +93,8 @@ def _expected_column(values: list[Any]) -> list[Any]:
         return [None if v is None else float(v) for v in values]
     if present and all(isinstance(v, str) and _date(v) for v in present):
         return [None if v is None else _date(v) for v in values]
-    if present and all(isinstance(v, str) and (_date(v) or _ts(v)) for v in present):
-        return [None if v is None else _ts(v) or _midnight(v) for v in values]
+    if present and all(isinstance(v, str) and _ts(v) for v in present):
+        return [None if v is None else _ts(v) for v in values]
     return values
 
 
@@ -105,20 +107,22 @@ def _date(s: str) -> dt.date | None:
         return None
 
 
-def _midnight(s: str) -> dt.datetime:
-    date = _date(s)
-    assert date is not None
-    return dt.datetime(date.year, date.month, date.day)
-
-
 def _ts(s: str) -> dt.datetime | None:
+    """The time `s` spells, if converz writes it back as `s` (a push, a CSV or NDJSON file): a
+    fraction in three digits when it is whole milliseconds, else six, none when zero."""
     if len(s) < 19 or _date(s[:10]) is None or s[10] not in " T":
         return None
     clock, _, fraction = s[11:].partition(".")
     if len(clock) != 8 or (fraction and not fraction.isdigit()):
         return None
     micros = int((fraction + "000000")[:6]) if fraction else 0
-    return dt.datetime.fromisoformat(f"{s[:10]} {clock}").replace(microsecond=micros)
+    try:
+        t = dt.datetime.fromisoformat(f"{s[:10]} {clock}").replace(microsecond=micros)
+    except ValueError:
+        return None
+    whole_ms = micros % 1000 == 0 and micros
+    written = t.isoformat(sep=" ", timespec="milliseconds" if whole_ms else "auto")
+    return t if s == written else None
 
 
 class _Pages(BaseHTTPRequestHandler):

@@ -349,7 +349,10 @@ class Client:
         Args:
             query: A :class:`converz.RepsQuery`, or None to use the keyword filters.
             page_size: Rows per page; None uses the client's setting.
-            parse_dates: Turn ISO date and timestamp strings into Date32/Timestamp columns.
+            parse_dates: Turn ``YYYY-MM-DD`` strings into Date32 and ``YYYY-MM-DD HH:MM:SS``
+                (``.fff`` or ``.ffffff`` after it, as converz writes a fraction) into
+                Timestamp(us) columns; any other spelling (a ``T``, a zone, ``.5``,
+                ``.500000``) stays text, as sent.
             schema: Force column types, e.g. ``{"team": "string"}`` (as in :meth:`calls`).
             progress: Override the client's progress setting.
             **filters: ``rep_id``, ``department``, ``active`` (see :class:`converz.RepsFilters`).
@@ -386,7 +389,10 @@ class Client:
         Args:
             query: A :class:`converz.CallsQuery`, or None to use the keyword filters.
             page_size: Rows per page; None uses the client's setting.
-            parse_dates: Turn ISO date and timestamp strings into Date32/Timestamp columns.
+            parse_dates: Turn ``YYYY-MM-DD`` strings into Date32 and ``YYYY-MM-DD HH:MM:SS``
+                (``.fff`` or ``.ffffff`` after it, as converz writes a fraction) into
+                Timestamp(us) columns; any other spelling (a ``T``, a zone, ``.5``,
+                ``.500000``) stays text, as sent.
             schema: Force column types, e.g. ``{"sentiment": "float64"}``: a type name
                 (``"int8"``, ``"timestamp[ms]"``, polars' ``"i8"``) or a pyarrow or polars
                 type (README § Forcing types). A key naming no column is warned of.

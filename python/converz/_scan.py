@@ -86,7 +86,9 @@ def scan_calls(
         client: The :class:`converz.Client` to fetch with.
         query: A :class:`converz.CallsQuery`, or None to use the keyword filters.
         page_size: Rows per page; None uses the client's setting.
-        parse_dates: Turn ISO dates and timestamps into ``pl.Date`` / ``pl.Datetime("us")``.
+        parse_dates: Turn ``YYYY-MM-DD`` into ``pl.Date`` and ``YYYY-MM-DD HH:MM:SS``
+            (``.fff`` or ``.ffffff`` after it) into ``pl.Datetime("us")``; other spellings
+            stay text, as sent.
         schema: Force column types, e.g. ``{"qa_score": "float64"}``.
         batch_size: Rows per batch handed to polars; None: one batch per page (or polars'
             own hint when it gives one).

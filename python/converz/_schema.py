@@ -293,8 +293,9 @@ def align(df: pl.DataFrame, schema: Mapping[str, pl.DataType]) -> pl.DataFrame:
 def _holds(target: pl.DataType, source: pl.DataType) -> bool:
     """Whether the probe's ``target`` type takes a page's ``source`` column unchanged.
 
-    That is where inference would have kept ``target`` over both (integers in floats, dates in
-    timestamps, anything in text), or a nested type, cast strictly.
+    That is where inference would have kept ``target`` over both (integers in floats, anything
+    in text), or a nested type, cast strictly. Dates beside timestamps are text in the eager
+    fetch (a timestamp would write a date back with a midnight time), so neither holds the other.
 
     Found by the outside trial: a timestamp cast into the probe's Date lost its time, a text
     ``"7"`` became 7 and ``"1e400"`` infinity, each where ``calls()`` widens the column.
@@ -304,8 +305,6 @@ def _holds(target: pl.DataType, source: pl.DataType) -> bool:
     if source == pl.Null or target == pl.String:
         return True
     if source.is_integer() and target.is_float():
-        return True
-    if source == pl.Date and isinstance(target, pl.Datetime):
         return True
     # Forced (schema=) columns arrive in their own type; nested ones are cast strictly.
     return source.is_nested() or target.is_nested()
@@ -327,15 +326,10 @@ def _misfit(name: str, target: pl.DataType, source: pl.DataType, why: str) -> De
 def _holding(target: pl.DataType, source: pl.DataType) -> str:
     """The ``schema=`` type that holds a column of both types, as the eager fetch widens them.
 
-    Numbers as float64, dates and timestamps as a timestamp, anything else as text.
+    Numbers as float64, anything else (dates beside timestamps too) as text.
     """
-    import polars as pl
-
     if target.is_numeric() and source.is_numeric():
         return "float64"
-    temporal = (pl.Date, pl.Datetime)
-    if isinstance(target, temporal) and isinstance(source, temporal):
-        return "timestamp[us]"
     return "str"
 
 

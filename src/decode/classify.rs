@@ -366,50 +366,52 @@ fn unescape(key: &[u8]) -> Step<String> {
     serde_json::from_slice(&quoted).map_err(|e| Stop::Invalid(format!("bad key: {e}")))
 }
 
-/// `DATE` for `YYYY-MM-DD`, `TS` for `YYYY-MM-DD[ T]HH:MM:SS[.fraction]`, else `STR`.
+/// `DATE` for `YYYY-MM-DD`, `TS` for `YYYY-MM-DD HH:MM:SS[.fff|.ffffff]` (see [`dated`]), else
+/// `STR`.
 ///
-/// Only shapes that arrow-cast parses identically are accepted, and the calendar is checked,
-/// so a column typed by this never fails to decode.
+/// The calendar and the clock are checked, so a column typed by this never fails to decode.
 pub(crate) fn date_kind(s: &[u8]) -> u16 {
     dated(s).0
 }
 
 /// [`date_kind`] of `s`, with the days since 1970-01-01 of its date when it is `DATE` or `TS`
 /// (0 for `STR`): the fast decoder needs both, and the date is parsed once.
+///
+/// A string is a date or a time only when every way converz writes that value back spells it
+/// byte for byte as it came, so that `fetch` then `push` (of a frame, or of a file `fetch -o`
+/// wrote) sends the text the server holds (outside trial 17 F6: `2025-01-01T10:00:00` came back
+/// as `2025-01-01 10:00:00`, `.5` as `.500000`). CSV and NDJSON files write a time with chrono's
+/// `%.f` (`write::sink::TIMESTAMP_FORMAT`; an NDJSON string is pushed back as that text), and a
+/// push of a timestamp writes its fraction the same way (`encode::values`): none when it is
+/// zero, three digits when it is whole milliseconds, else six. So those are the times: `.123`
+/// and `.123456` are, `.123000`, `.000`, `.5`, nine digits, a `T` and a zone are text, as sent.
+/// A date is written `YYYY-MM-DD` everywhere.
 #[inline]
 pub(crate) fn dated(s: &[u8]) -> (u16, i32) {
     let Some(days) = super::civil::date_days(s) else {
         return (bits::STR, 0);
     };
-    if s.len() == 10 {
-        return (bits::DATE, days);
-    }
-    let t = &s[10..];
-    let fraction_ok = match t.get(9..) {
-        None | Some([]) => true,
-        Some([b'.', digits @ ..]) => {
-            (1..=9).contains(&digits.len()) && digits.iter().all(u8::is_ascii_digit)
-        }
-        Some(_) => false,
+    // `%.f`'s fraction: three digits, or six, whose last three are not all zero.
+    let fraction = |s: &[u8]| {
+        s[19] == b'.' && s[20..].iter().all(u8::is_ascii_digit) && &s[s.len() - 3..] != b"000"
     };
-    let shape_ok =
-        t.len() >= 9 && matches!(t[0], b' ' | b'T') && t[3] == b':' && t[6] == b':' && fraction_ok;
-    let time_ok = shape_ok
+    let clock = match s.len() {
+        10 => return (bits::DATE, days),
+        19 => true,
+        23 | 26 => fraction(s),
+        _ => false,
+    };
+    let t = &s[10..];
+    let time_ok = clock
+        && t[0] == b' '
+        && t[3] == b':'
+        && t[6] == b':'
         && matches!(
             (two(&t[1..3]), two(&t[4..6]), two(&t[7..9])),
             (Some(h), Some(m), Some(s)) if h < 24 && m < 60 && s < 60
         );
     if time_ok {
-        // Digits past the sixth that are not all zero are cut by a Timestamp(µs): say so.
-        let finer = t.get(16..).is_some_and(|d| d.iter().any(|&c| c != b'0'));
-        (
-            if finer {
-                bits::TS | bits::FINE
-            } else {
-                bits::TS
-            },
-            days,
-        )
+        (bits::TS, days)
     } else {
         (bits::STR, 0)
     }

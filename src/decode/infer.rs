@@ -23,7 +23,8 @@ pub(crate) mod bits {
     pub const FLOAT: u16 = 1 << 4;
     /// A string `YYYY-MM-DD`.
     pub const DATE: u16 = 1 << 5;
-    /// A string `YYYY-MM-DD[ T]HH:MM:SS[.f]`.
+    /// A string `YYYY-MM-DD HH:MM:SS[.fff|.ffffff]`, spelled as converz writes a time back
+    /// (`classify::dated`).
     pub const TS: u16 = 1 << 6;
     pub const STR: u16 = 1 << 7;
     pub const OBJ: u16 = 1 << 8;
@@ -33,9 +34,6 @@ pub(crate) mod bits {
     /// A number beyond Float64's range (`1e400`), which it would hold as infinity: kept exact
     /// as text. JSON has no infinity, so infinity is never what was sent.
     pub const HUGE: u16 = 1 << 11;
-    /// Beside `TS`: a fraction of a second finer than microseconds (`.123456789`), which a
-    /// Timestamp(µs) column cuts off.
-    pub const FINE: u16 = 1 << 12;
     pub const NUMBER: u16 = INT | BIGINT | FLOAT | HUGE;
     pub const TEXT: u16 = DATE | TS | STR;
     pub const NESTED: u16 = OBJ | LIST;
@@ -166,7 +164,7 @@ impl Col {
             let item = self.item.as_deref().map_or(Kind::Null, Col::kind);
             return Kind::List(Box::new(item));
         }
-        scalar_kind(self.seen & !(bits::NULL | bits::WIDE | bits::FINE))
+        scalar_kind(self.seen & !(bits::NULL | bits::WIDE))
     }
 
     /// Why this column's values may not be what was sent (decoded as text, or rounded by
@@ -179,14 +177,15 @@ impl Col {
         if let Some(why) = self.nested_conflict() {
             return Some(why);
         }
-        let s = self.seen & !(bits::NULL | bits::NESTED | bits::WIDE | bits::FINE);
+        let s = self.seen & !(bits::NULL | bits::NESTED | bits::WIDE);
         let groups = [bits::BOOL, bits::NUMBER, bits::TEXT]
             .iter()
             .filter(|g| s & **g != 0)
             .count();
         // Dates or timestamps beside other strings: one bad date (`2025-02-30`, a `Z` suffix)
-        // turns the whole column to text, which must not pass unsaid.
-        let dates_and_text = s & (bits::DATE | bits::TS) != 0 && s & bits::STR != 0;
+        // turns the whole column to text, which must not pass unsaid; so do dates beside times.
+        let dated = s & (bits::DATE | bits::TS);
+        let dates_and_text = (dated != 0 && s & bits::STR != 0) || dated == bits::DATE | bits::TS;
         let exact_and_float = s & (bits::BIGINT | bits::HUGE) != 0 && s & bits::FLOAT != 0;
         if groups > 1 || exact_and_float || dates_and_text {
             return Some(format!(
@@ -206,13 +205,6 @@ impl Col {
             return Some(
                 "holds numbers beyond Float64's range (which it would hold as infinity); \
                  decoded as strings to keep them exact"
-                    .into(),
-            );
-        }
-        if self.seen & bits::FINE != 0 && scalar_kind(s) == Kind::Timestamp {
-            return Some(
-                "holds fractions of a second finer than microseconds, which it cuts to \
-                 microseconds; give it as \"timestamp[ns]\" (or \"str\") in schema= to keep them"
                     .into(),
             );
         }
@@ -257,7 +249,10 @@ fn scalar_kind(s: u16) -> Kind {
         _ if s & !(INT | FLOAT) == 0 => Kind::Float,
         _ if s & !(INT | BIGINT | HUGE) == 0 => Kind::BigInt,
         DATE => Kind::Date,
-        _ if s & !(DATE | TS) == 0 => Kind::Timestamp,
+        // Dates beside times are text, not times: a Timestamp would hold `2025-01-01` as
+        // midnight and write it back as `2025-01-01 00:00:00`, which a push then sends, changing
+        // the value (outside trial 17 F6). As text, both are kept as sent.
+        TS => Kind::Timestamp,
         _ => Kind::Str,
     }
 }
@@ -394,15 +389,15 @@ pub(crate) fn warnings_of(
 }
 
 /// What became of the values of a column that turned to text, on the pages decoded as Float64
-/// or as timestamps (in a fetch, the pages whose own values are floats or times; in a stream,
-/// the pages handed out while the column was so): those hold doubles or instants, not the
-/// literals the server sent, so they come back as arrow prints them. Pages decoded as integers or already as
-/// text keep their literals, so a fetch whose pages all were says nothing (outside trial 14:
-/// the note was given whenever floats were seen, though no page held them as such).
+/// (in a fetch, the pages whose own values are floats; in a stream, the pages handed out while
+/// the column was so): those hold doubles, not the literals the server sent, so they come back
+/// as arrow prints them. Pages decoded as integers or already as text keep their literals, so a
+/// fetch whose pages all were says nothing (outside trial 14: the note was given whenever floats
+/// were seen, though no page held them as such). Pages decoded as dates or timestamps need no
+/// note: only spellings that print back as they came are decoded so (`classify::dated`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub(crate) struct Respelled {
     pub floats: Floats,
-    pub times: Times,
 }
 
 /// Numbers on pages decoded as Float64 (outside trial: 123456789012345678 read back as
@@ -418,34 +413,14 @@ pub(crate) enum Floats {
     Rounded,
 }
 
-/// Times on pages decoded as timestamps (outside trial 15: `2025-01-02T03:04:05` came back
-/// as "2025-01-02 03:04:05", `.123456789` as `.123456`, without a word).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Default)]
-pub(crate) enum Times {
-    /// No page decoded the column as timestamps (or the column did not become text).
-    #[default]
-    No,
-    /// Some page did: its times are re-printed.
-    Printed,
-    /// Some page did, and held fractions finer than microseconds: those were cut.
-    Cut,
-    /// Some page did; whether it held finer fractions is not known (a file written from
-    /// pages as they came).
-    Unknown,
-}
-
 impl Respelled {
     /// Nothing respelled.
-    pub const NO: Self = Self {
-        floats: Floats::No,
-        times: Times::No,
-    };
+    pub const NO: Self = Self { floats: Floats::No };
 
     /// What either did.
     pub fn max(self, other: Self) -> Self {
         Self {
             floats: self.floats.max(other.floats),
-            times: self.times.max(other.times),
         }
     }
 
@@ -461,23 +436,6 @@ impl Respelled {
             Floats::Rounded => parts.push(
                 "numbers on pages decoded as Float64 are written as Float64 prints them (101 as \
                  \"101.0\"), and integers beyond 2^53 among them were rounded",
-            ),
-        }
-        match self.times {
-            Times::No => {}
-            Times::Printed => parts.push(
-                "times on pages decoded as timestamps are re-printed \
-                 as YYYY-MM-DD HH:MM:SS[.fff[fff]] (a `T` as a space)",
-            ),
-            Times::Cut => parts.push(
-                "times on pages decoded as timestamps are re-printed \
-                 as YYYY-MM-DD HH:MM:SS[.fff[fff]] (a `T` as a space), and fractions of a second \
-                 finer than microseconds among them were cut to microseconds",
-            ),
-            Times::Unknown => parts.push(
-                "times on pages decoded as timestamps are re-printed \
-                 as YYYY-MM-DD HH:MM:SS[.fff[fff]] (a `T` as a space, a fraction of a second \
-                 finer than microseconds cut to microseconds)",
             ),
         }
         if parts.is_empty() {

@@ -40,8 +40,10 @@
 //! numbers as sent until the end); an integer beyond `i64` makes the column
 //! Utf8 holding the exact digits (decimal text never rounds, unlike Float64 or a fixed Decimal
 //! scale); bool, numbers and strings mixed → Utf8 plus a warning; `YYYY-MM-DD` → Date32 and
-//! `YYYY-MM-DD[ T]HH:MM:SS[.f]` → `Timestamp(Microsecond, None)` (dates mixed with timestamps →
-//! Timestamp; with other strings → Utf8); objects → Struct, arrays → List; nested values that
+//! `YYYY-MM-DD HH:MM:SS[.fff|.ffffff]` → `Timestamp(Microsecond, None)`, only in the spellings
+//! converz writes back byte for byte (`classify::dated`: no `T`, no zone, chrono's `%.f`);
+//! dates mixed with timestamps, or either with other strings → Utf8 as sent plus a warning;
+//! objects → Struct, arrays → List; nested values that
 //! disagree on a shape (object vs scalar, object vs array, anywhere inside) make the top-level
 //! column Utf8 JSON text plus a warning. A column seen only as `null` is `Null`. Columns keep
 //! first-appearance order, over pages in page order.
@@ -126,7 +128,7 @@ pub use dedupe::{KeyDeduper, UNKEYED};
 pub use page::PageDecoder;
 pub use sort::sort_by_key;
 // The file writers conform streamed batches to one schema with the same casts as `finish`.
-pub(crate) use infer::{Floats, Respelled, Times};
+pub(crate) use infer::{Floats, Respelled};
 pub(crate) use unify::conform_batch;
 
 use infer::{Fields, Kind};
@@ -134,8 +136,8 @@ use infer::{Fields, Kind};
 /// How pages are decoded.
 #[derive(Clone, Debug)]
 pub struct DecodeOptions {
-    /// Turn `YYYY-MM-DD` strings into Date32 and `YYYY-MM-DD HH:MM:SS` into naive microsecond
-    /// timestamps (default `true`); `false` keeps them Utf8.
+    /// Turn `YYYY-MM-DD` strings into Date32 and `YYYY-MM-DD HH:MM:SS[.fff|.ffffff]` into naive
+    /// microsecond timestamps (default `true`; see `classify::dated`); `false` keeps them Utf8.
     pub parse_dates: bool,
     /// Column types forced by the user; they win over inference.
     pub schema_overrides: Vec<(String, DataType)>,

@@ -142,7 +142,7 @@ fn class(raw: &Raw, parse_dates: bool) -> Option<Class> {
         Raw::Num(t) if t.parse::<i64>().is_ok() => Class::Int,
         Raw::Num(_) => Class::BigInt,
         Raw::Str(s) if parse_dates && date_days(s).is_some() => Class::Date,
-        Raw::Str(s) if parse_dates && ts_micros(s).is_some() => Class::Ts,
+        Raw::Str(s) if parse_dates && written_back(s) => Class::Ts,
         Raw::Str(_) => Class::Str,
         Raw::Nested(Value::Object(_)) => Class::Obj,
         Raw::Nested(_) => Class::List,
@@ -171,7 +171,7 @@ fn type_of(column: &[Raw], parse_dates: bool) -> Option<DataType> {
         [Class::Int] => DataType::Int64,
         [Class::Date] => DataType::Date32,
         _ if only(&[Class::Int, Class::Float]) => DataType::Float64,
-        _ if only(&[Class::Date, Class::Ts]) => DataType::Timestamp(TimeUnit::Microsecond, None),
+        [Class::Ts] => DataType::Timestamp(TimeUnit::Microsecond, None),
         _ => DataType::Utf8,
     })
 }
@@ -189,6 +189,17 @@ pub(super) fn date_days(s: &str) -> Option<i32> {
     let date = NaiveDate::parse_from_str(s, "%Y-%m-%d").ok()?;
     let epoch = NaiveDate::from_ymd_opt(1970, 1, 1)?;
     i32::try_from((date - epoch).num_days()).ok()
+}
+
+/// Whether `s` is a time that converz's writers (a push, a CSV or NDJSON file) spell back as
+/// `s`: chrono's `%.f`, no fraction when it is zero, three digits for whole milliseconds, else
+/// six.
+pub(super) fn written_back(s: &str) -> bool {
+    let Some(micros) = ts_micros(s) else {
+        return false;
+    };
+    chrono::DateTime::from_timestamp_micros(micros)
+        .is_some_and(|t| t.naive_utc().format("%Y-%m-%d %H:%M:%S%.f").to_string() == s)
 }
 
 /// Microseconds since the epoch for `YYYY-MM-DD[ T]HH:MM:SS[.f{1,9}]` (nanoseconds floored).

@@ -124,13 +124,14 @@ fn the_respelled_note_follows_how_each_page_was_decoded() {
     assert!(!t.warnings[0].contains("Float64"), "{:?}", t.warnings);
 }
 
-/// Timestamps decoded as such before a later page turns the column to text are re-printed
-/// (`T` as a space, nanoseconds cut): the warning says so (outside trial 15: it said only
-/// "decoded as strings"); pages decoded after the string keep their text.
+/// Timestamps decoded as such before a later page turns the column to text keep the text they
+/// were sent as: only spellings that print back as they came are timestamps (outside trial 15:
+/// `2025-01-02T03:04:05` came back as "2025-01-02 03:04:05"; outside trial 17 F6: so did a push
+/// of a fetched CSV). The warning says the column is text, and nothing of a re-printing.
 #[test]
-fn times_read_as_timestamps_before_text_are_said_to_be_re_printed() {
+fn times_decoded_as_timestamps_before_text_keep_their_text() {
     let t = table(&[
-        r#"[{"x":"2025-01-02T03:04:05"},{"x":"2025-01-02 03:04:05.123456789"}]"#,
+        r#"[{"x":"2025-01-02 03:04:05"},{"x":"2025-01-02 03:04:05.123456"}]"#,
         r#"[{"x":"later"}]"#,
     ]);
     assert_eq!(type_of(&t, "x"), DataType::Utf8);
@@ -141,15 +142,10 @@ fn times_read_as_timestamps_before_text_are_said_to_be_re_printed() {
     assert_eq!(t.warnings.len(), 1, "{:?}", t.warnings);
     let warning = &t.warnings[0];
     assert!(
-        warning.contains("re-printed as YYYY-MM-DD HH:MM:SS")
-            && warning.contains("finer than microseconds among them were cut")
-            && warning.contains(r#"as "str" in schema="#),
+        warning.contains("mixes timestamps, strings; decoded as strings")
+            && !warning.contains("re-printed"),
         "{warning}"
     );
-    let t = table(&[r#"[{"x":"2025-01-02T03:04:05"}]"#, r#"[{"x":"later"}]"#]);
-    let warning = &t.warnings[0];
-    assert!(warning.contains("re-printed"), "{warning}");
-    assert!(!warning.contains("cut"), "{warning}");
 }
 
 /// A conflict inside a nested value is said, with the path to it (outside trial: it was not).
@@ -176,49 +172,73 @@ fn a_conflict_inside_a_nested_value_is_said() {
     assert!(t.warnings.is_empty(), "{:?}", t.warnings);
 }
 
-/// A timestamp's fraction finer than microseconds is cut by Timestamp(µs): warned of, on the
-/// first page and on a later one (the fast path's), and not for trailing zeros (outside trial:
-/// `.123456789` came back as `.123456`, unsaid).
+/// A timestamp's fraction finer than microseconds, or of a length `%.f` does not write, is text
+/// as sent: Timestamp(µs) would cut `.123456789`, and converz writes `.5` back as `.500` (outside
+/// trial: `.123456789` came back as `.123456`; outside trial 17 F6: `.5` as `.500000`). A column of
+/// such times has no other value to disagree with: it is text without a warning.
 #[test]
-fn nanoseconds_cut_to_microseconds_are_warned_of() {
-    let micros = DataType::Timestamp(TimeUnit::Microsecond, None);
+fn times_of_other_fraction_lengths_stay_text_as_sent() {
     let first =
         r#"[{"id":1,"t":"2025-01-01 10:00:00.123456789"},{"id":2,"t":"2025-01-01 10:00:00.5"}]"#;
     let later = r#"[{"id":3,"t":"2025-01-01 10:00:01.000000001"}]"#;
     let plain =
         r#"[{"id":1,"t":"2025-01-01 10:00:00.25"},{"id":2,"t":"2025-01-01 10:00:00.123456000"}]"#;
-    for pages in [vec![first], vec![plain, later]] {
+    for pages in [vec![first], vec![plain, later], vec![plain, plain]] {
         let t = table(&pages);
-        assert_eq!(type_of(&t, "t"), micros);
-        assert_eq!(t.warnings.len(), 1, "{:?}", t.warnings);
-        let warning = &t.warnings[0];
-        assert!(
-            warning.starts_with("column `t` holds fractions of a second finer"),
-            "{warning}"
-        );
-        assert!(warning.contains(r#""timestamp[ns]""#), "{warning}");
+        assert_eq!(type_of(&t, "t"), DataType::Utf8);
+        assert!(t.warnings.is_empty(), "{:?}", t.warnings);
     }
-    let t = table(&[plain, plain]);
-    assert_eq!(type_of(&t, "t"), micros);
-    assert!(t.warnings.is_empty(), "{:?}", t.warnings);
+    let t = table(&[first, later]);
+    assert_eq!(
+        column_text(&t, "t"),
+        [
+            "2025-01-01 10:00:00.123456789",
+            "2025-01-01 10:00:00.5",
+            "2025-01-01 10:00:01.000000001"
+        ]
+    );
 }
 
 #[test]
 fn dates_and_timestamps_are_parsed() {
     let t = table(&[
-        r#"[{"d":"2025-07-15","ts":"2025-07-15 12:00:03","iso":"2025-07-15T12:00:03.25"}]"#,
-        r#"[{"d":"2024-02-29","ts":null,"iso":"2025-01-01 00:00:00.000001"}]"#,
+        r#"[{"d":"2025-07-15","ts":"2025-07-15 12:00:03","us":"2025-07-15 12:00:03.250001"}]"#,
+        r#"[{"d":"2024-02-29","ts":null,"us":"2025-01-01 00:00:00.000001"}]"#,
+        r#"[{"d":null,"ts":"2025-07-15 12:00:03.250","us":"2025-01-01 00:00:00.999"}]"#,
     ]);
     assert_eq!(type_of(&t, "d"), DataType::Date32);
     let micros = DataType::Timestamp(TimeUnit::Microsecond, None);
     assert_eq!(type_of(&t, "ts"), micros);
-    assert_eq!(type_of(&t, "iso"), micros);
-    assert_eq!(column_text(&t, "d"), ["2025-07-15", "2024-02-29"]);
-    assert_eq!(column_text(&t, "ts"), ["2025-07-15T12:00:03", "null"]);
+    assert_eq!(type_of(&t, "us"), micros);
+    assert_eq!(column_text(&t, "d"), ["2025-07-15", "2024-02-29", "null"]);
     assert_eq!(
-        column_text(&t, "iso"),
-        ["2025-07-15T12:00:03.250", "2025-01-01T00:00:00.000001"]
+        column_text(&t, "ts"),
+        ["2025-07-15T12:00:03", "null", "2025-07-15T12:00:03.250"]
     );
+    assert_eq!(
+        column_text(&t, "us"),
+        [
+            "2025-07-15T12:00:03.250001",
+            "2025-01-01T00:00:00.000001",
+            "2025-01-01T00:00:00.999"
+        ]
+    );
+    // Spellings converz would write back otherwise are text, as sent (outside trial 17 F6).
+    for other in [
+        "2025-07-15T12:00:03",
+        "2025-07-15 12:00:03.25",
+        "2025-07-15 12:00:03.250000",
+        "2025-07-15 12:00:03.000000",
+        "2025-07-15 12:00:03.000",
+        "2025-07-15 12:00:03.2500",
+        "2025-07-15 12:00:03Z",
+        "2025-07-15 12:00:03+01:00",
+        "2025-07-15 12:00",
+    ] {
+        let t = table(&[&format!(r#"[{{"t":"{other}"}}]"#)]);
+        assert_eq!(type_of(&t, "t"), DataType::Utf8, "{other}");
+        assert_eq!(column_text(&t, "t"), [other]);
+    }
 }
 
 #[test]
@@ -238,17 +258,14 @@ fn not_quite_dates_stay_text() {
     // A date column that meets a non-date on a later page: earlier pages become text.
     let t = table(&[r#"[{"d":"2025-07-15 12:00:03"}]"#, r#"[{"d":"soon"}]"#]);
     assert_eq!(column_text(&t, "d"), ["2025-07-15 12:00:03", "soon"]);
-    // Dates then timestamps widen to timestamps.
+    // Dates then timestamps are text, as sent: a Timestamp would write the date back with a
+    // midnight time (outside trial 17 F6).
     let t = table(&[
         r#"[{"d":"2025-07-15"}]"#,
         r#"[{"d":"2025-07-16 08:30:00"}]"#,
     ]);
-    let micros = DataType::Timestamp(TimeUnit::Microsecond, None);
-    assert_eq!(type_of(&t, "d"), micros);
-    assert_eq!(
-        column_text(&t, "d"),
-        ["2025-07-15T00:00:00", "2025-07-16T08:30:00"]
-    );
+    assert_eq!(type_of(&t, "d"), DataType::Utf8);
+    assert_eq!(column_text(&t, "d"), ["2025-07-15", "2025-07-16 08:30:00"]);
 }
 
 #[test]
@@ -383,9 +400,15 @@ fn a_date_column_with_one_other_string_becomes_text_with_a_warning() {
             t.warnings
         );
     }
-    // Dates beside timestamps widen to Timestamp losslessly: nothing to warn about.
+    // Dates beside timestamps are text too (a Timestamp would write the date back as
+    // `2025-07-01 00:00:00`), and said so.
     let t = table(&[r#"[{"d":"2025-07-01"},{"d":"2025-07-01 10:00:00"}]"#]);
-    assert!(t.warnings.is_empty(), "{:?}", t.warnings);
+    assert_eq!(type_of(&t, "d"), DataType::Utf8);
+    assert_eq!(column_text(&t, "d"), ["2025-07-01", "2025-07-01 10:00:00"]);
+    assert_eq!(
+        t.warnings,
+        ["column `d` mixes dates, timestamps; decoded as strings"]
+    );
 }
 
 /// Found by the outside trial: an inferred `1e400` was read as infinity with no warning. JSON

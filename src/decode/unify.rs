@@ -13,16 +13,16 @@ use arrow_schema::{DataType, FieldRef, Fields as ArrowFields, SchemaRef};
 use arrow_select::concat::concat_batches;
 
 use super::dedupe::KeyDeduper;
-use super::infer::{bits, schema_of, warnings_of, Fields, Floats, Respelled, Times};
+use super::infer::{bits, schema_of, warnings_of, Fields, Floats, Respelled};
 use super::json_text::to_json_text;
 use super::{DecodeOptions, DecodedPage, DecodedTable};
 use crate::Result;
 
 pub(crate) use super::json_text::quote_nested;
 
-/// The columns that end as text (`schema`) but were decoded as Float64 or as timestamps on
-/// some page, with what that did to their values: such a page holds doubles or instants, cast
-/// to text as arrow prints them.
+/// The columns that end as text (`schema`) but were decoded as Float64 on some page, with what
+/// that did to their values: such a page holds doubles, cast to text as arrow prints them. (A
+/// page of dates or timestamps casts to the text it was sent as: `classify::dated`.)
 fn respelled_columns(pages: &[DecodedPage], schema: &SchemaRef) -> Vec<(String, Respelled)> {
     let mut found: Vec<(String, Respelled)> = Vec::new();
     for page in pages {
@@ -44,19 +44,9 @@ fn respelled_columns(pages: &[DecodedPage], schema: &SchemaRef) -> Vec<(String, 
             let this = match field.data_type() {
                 DataType::Float64 if seen(bits::WIDE) => Respelled {
                     floats: Floats::Rounded,
-                    ..Respelled::NO
                 },
                 DataType::Float64 => Respelled {
                     floats: Floats::Float,
-                    ..Respelled::NO
-                },
-                DataType::Timestamp(..) if seen(bits::FINE) => Respelled {
-                    times: Times::Cut,
-                    ..Respelled::NO
-                },
-                DataType::Timestamp(..) => Respelled {
-                    times: Times::Printed,
-                    ..Respelled::NO
                 },
                 _ => continue,
             };

@@ -2,7 +2,8 @@
 //! gets a page's values at the type the page was decoded with, and a column that turns to text
 //! on a later page keeps the earlier pages' values as that type prints them (outside trial 15:
 //! a Parquet file re-printed timestamps and Float64 numbers, with a warning that said only
-//! "decoded as strings"). The notes are the eager fetch's (`decode::Respelled`), so a file
+//! "decoded as strings"; timestamps are now only those that print back as sent,
+//! `decode::classify::dated`, so they need no note). The notes are the eager fetch's (`decode::Respelled`), so a file
 //! and `client.calls()` say the same of the same values.
 
 use arrow_array::cast::AsArray;
@@ -11,7 +12,7 @@ use arrow_array::RecordBatch;
 use arrow_schema::{DataType, SchemaRef};
 
 use super::FileFormat;
-use crate::decode::{Floats, Respelled, Times};
+use crate::decode::{Floats, Respelled};
 
 /// The smallest magnitude from which a Float64 may hold a rounded integer.
 const EXACT_LIMIT: f64 = 9_007_199_254_740_992.0;
@@ -24,7 +25,6 @@ pub(super) struct Written(Vec<(String, Kinds)>);
 #[derive(Debug, Default, Clone, Copy)]
 struct Kinds {
     floats: Floats,
-    times: bool,
     /// Numbers or booleans (an NDJSON line writes them as such, not as text).
     scalars: bool,
 }
@@ -56,7 +56,6 @@ impl Written {
                     kinds.floats = kinds.floats.max(this);
                     kinds.scalars = true;
                 }
-                DataType::Timestamp(..) => kinds.times = true,
                 t if t.is_integer() || *t == DataType::Boolean => kinds.scalars = true,
                 _ => {}
             }
@@ -74,11 +73,6 @@ impl Written {
             if !text {
                 continue;
             }
-            let times = if kinds.times {
-                Times::Unknown
-            } else {
-                Times::No
-            };
             if format == FileFormat::Ndjson {
                 if kinds.scalars {
                     notes.push(format!(
@@ -88,17 +82,12 @@ impl Written {
                          in schema= to have every value as text, as sent"
                     ));
                 }
-                // An NDJSON line writes a timestamp as text, re-printed.
-                let floats = Floats::No;
-                let note = Respelled { floats, times }.note();
-                if !note.is_empty() {
-                    notes.push(format!("column `{name}` ends as text{note}"));
-                }
+                // An NDJSON line writes a number as a JSON number, as sent: no note of Float64
+                // (nor of a timestamp, written as the text it was sent as).
                 continue;
             }
             let note = Respelled {
                 floats: kinds.floats,
-                times,
             }
             .note();
             if !note.is_empty() {

@@ -2,9 +2,9 @@
 //! to a schema by column name for the text formats.
 //!
 //! The rules mirror the decoder's inference (`decode/infer.rs`): a column only seen as `Null`
-//! takes the other side's type; integers and floats meet at `Float64`; a date meets a timestamp
-//! at the timestamp; structs merge field by field and lists by item; anything else meets at
-//! `Utf8`, which the decoder's cast turns into the API's text.
+//! takes the other side's type; integers and floats meet at `Float64`; structs merge field by field and lists by item; anything else meets at
+//! `Utf8`, which the decoder's cast turns into the API's text (a date meeting a timestamp too:
+//! as a timestamp, the date would be written back with a midnight time, changing it).
 
 use std::sync::Arc;
 
@@ -39,13 +39,11 @@ pub fn merge_schemas(current: &SchemaRef, next: &SchemaRef, typed: bool) -> Opti
 
 /// The narrowest type that holds values of both `a` and `b`.
 pub fn merge_type(a: &DataType, b: &DataType) -> DataType {
-    use DataType::{Date32, Float64, Int64, List, Null, Struct, Timestamp, Utf8};
+    use DataType::{Float64, Int64, List, Null, Struct, Utf8};
     match (a, b) {
         _ if a == b => a.clone(),
         (Null, x) | (x, Null) => x.clone(),
         (Int64 | Float64, Int64 | Float64) => Float64,
-        (Date32, Timestamp(..)) => b.clone(),
-        (Timestamp(..), Date32) => a.clone(),
         (Struct(x), Struct(y)) => Struct(merge_fields(x, y)),
         (List(x), List(y)) => {
             let item = merge_type(x.data_type(), y.data_type());

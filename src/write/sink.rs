@@ -21,7 +21,11 @@ use crate::error::{Error, Result};
 const ROW_GROUP_ROWS: usize = 128 * 1024;
 /// Flush a row group earlier when its encoded size passes this.
 const ROW_GROUP_BYTES: usize = 64 * 1024 * 1024;
-/// Timestamps in text formats as the API writes them; fractions only when present.
+/// Timestamps in text formats as the API writes them; fractions only when present (chrono's
+/// `%.f`: three digits for whole milliseconds, else six or nine). A push writes a fraction the
+/// same way (`encode::values`), and a fetch reads as a time only this spelling
+/// (`decode::classify::dated`), so that fetch, file and push give back the text sent: change
+/// all three together.
 pub(super) const TIMESTAMP_FORMAT: &str = "%Y-%m-%d %H:%M:%S%.f";
 
 /// An open output file.

@@ -231,9 +231,9 @@ pub(crate) fn dated_bit(text: &[u8], parse_dates: bool, seen: u16) -> (u16, i32)
     }
 }
 
-/// Microseconds since the epoch of a `DATE` or `TS` string that [`date_kind`] accepted, whose
-/// date is `days` since 1970-01-01, as arrow-cast computes them (fraction digits beyond the
-/// sixth are truncated).
+/// Microseconds since the epoch of a `DATE` or `TS` string that [`dated`] accepted, whose
+/// date is `days` since 1970-01-01, as arrow-cast computes them (a `TS` fraction has three or
+/// six digits).
 pub(crate) fn micros(s: &[u8], days: i32) -> i64 {
     let day = i64::from(days);
     if s.len() == 10 {
@@ -263,6 +263,78 @@ mod tests {
         ) {
             prop_assert_eq!(same_bytes(&a, &b), a == b);
             prop_assert!(same_bytes(&a, &a.clone()));
+        }
+    }
+}
+
+#[cfg(test)]
+mod written_back {
+    use chrono::{NaiveDate, NaiveDateTime, Timelike};
+    use proptest::prelude::*;
+
+    use super::{bits, dated, micros};
+
+    /// How converz writes a Timestamp(µs) back: a push and a CSV or NDJSON file alike
+    /// (chrono's `%.f`: no fraction when it is zero, three digits for whole milliseconds, else
+    /// six; `encode`'s tests check the push's).
+    fn written(t: NaiveDateTime) -> [String; 1] {
+        // A Timestamp(µs) holds microseconds.
+        let t = t.with_nanosecond(t.nanosecond() / 1_000 * 1_000).unwrap();
+        [t.format("%Y-%m-%d %H:%M:%S%.f").to_string()]
+    }
+
+    /// A time-like spelling: a date (some not in the calendar), alone or with a clock after
+    /// ` ` or `T`, a fraction of 0 to 9 digits (zeros often) and maybe a zone.
+    fn spelling() -> impl Strategy<Value = String> {
+        let date = (1u32..=9999, 1u32..=12, 1u32..=31, any::<bool>()).prop_map(|(y, m, d, low)| {
+            // Low years too: `0001` must be written with its zeros.
+            let y = if low { y % 30 + 1 } else { y };
+            format!("{y:04}-{m:02}-{d:02}")
+        });
+        let digit = prop_oneof![3 => Just('0'), 2 => proptest::char::range('1', '9')];
+        let clock = (
+            prop::sample::select(vec![' ', 'T']),
+            0u32..25,
+            0u32..61,
+            0u32..61,
+            prop::collection::vec(digit, 0..=9),
+            prop::sample::select(vec!["", "", "Z", "+01:00"]),
+        )
+            .prop_map(|(sep, h, m, s, fraction, zone)| {
+                let fraction: String = fraction.into_iter().collect();
+                let dot = if fraction.is_empty() { "" } else { "." };
+                format!("{sep}{h:02}:{m:02}:{s:02}{dot}{fraction}{zone}")
+            });
+        (date, prop::option::of(clock)).prop_map(|(d, c)| d + &c.unwrap_or_default())
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(4096))]
+
+        /// A string is a date or a time exactly when every writer of converz spells its value
+        /// back as the string itself, so a fetch pushed back sends what it got (outside trial
+        /// 17 F6); the days and microseconds decoded are chrono's.
+        #[test]
+        fn dates_and_times_are_exactly_the_spellings_written_back(s in spelling()) {
+            let (bit, days) = dated(s.as_bytes());
+            let date = NaiveDate::parse_from_str(&s, "%Y-%m-%d").ok();
+            // chrono reads `:60` as a leap second, which no Timestamp holds.
+            let time = NaiveDateTime::parse_from_str(&s, "%Y-%m-%d %H:%M:%S%.f")
+                .ok()
+                .filter(|t| t.nanosecond() < 1_000_000_000);
+            let date_back = date.is_some_and(|d| d.format("%Y-%m-%d").to_string() == s);
+            let time_back = time.is_some_and(|t| written(t).iter().all(|w| *w == s));
+            prop_assert_eq!(bit == bits::DATE, date_back, "{}", s);
+            prop_assert_eq!(bit == bits::TS, time_back, "{}", s);
+            if bit != bits::STR {
+                prop_assert_eq!(bit & (bits::DATE | bits::TS), bit);
+                let epoch = NaiveDate::from_ymd_opt(1970, 1, 1).unwrap();
+                let day = date.or(time.map(|t| t.date())).unwrap();
+                prop_assert_eq!(i64::from(days), (day - epoch).num_days());
+            }
+            if let (bits::TS, Some(t)) = (bit, time) {
+                prop_assert_eq!(micros(s.as_bytes(), days), t.and_utc().timestamp_micros());
+            }
         }
     }
 }
