@@ -220,9 +220,12 @@ def _rows(table: Table) -> Optional[tuple[list[dict[str, Any]], list[dict[str, A
 
 
 def _pylist(pa: Any, rows: Any) -> list[dict[str, Any]]:
-    """``rows`` (a pyarrow table) as Python dicts. A date or time past what Python's datetime
-    holds (year 9999; a forced ``timestamp[s]`` of a large number) is shown as pyarrow spells
-    it instead (outside trial 17: the repr raised OverflowError)."""
+    """``rows`` (a pyarrow table) as Python dicts.
+
+    A date or time past what Python's datetime holds (year 9999; a forced ``timestamp[s]`` of a
+    large number) is shown as pyarrow spells it instead (outside trial 17: repr raised
+    OverflowError).
+    """
     try:
         return list(rows.to_pylist())
     except (OverflowError, ValueError):
