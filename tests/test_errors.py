@@ -152,3 +152,26 @@ def test_a_list_column_forced_to_text_gets_a_hint_that_can_help(write_emulator):
     # Following the hint (no schema= for the column) reads the lists.
     table = client.calls(metric=["tags"]).to_polars()
     assert table.filter(pl.col("call_id").is_in(ids))["tags"].to_list() == [["a", "b"], ["c"], []]
+
+
+def test_a_list_column_gets_hints_that_do_not_loop(write_emulator, tmp_path, monkeypatch, capsys):
+    """Outside trial 17: a list column forced to int64, or written to CSV, got the type hint
+    ("str"), whose advice failed in turn. Each now says what works."""
+    pl = pytest.importorskip("polars")
+    from converz.__main__ import main
+
+    client = write_emulator.client(progress=False)
+    ids = client.calls(page_size=5_000).to_polars()["call_id"].head(2).to_list()
+    assert client.push_updates(pl.DataFrame({"call_id": ids, "l": [[1, 2], [3]]})).updated == 2
+    with pytest.raises(converz.DecodeError) as failed:
+        client.calls(metric=["l"], schema={"l": "int64"})
+    assert "list or object" in failed.value.hint and '"str"' not in failed.value.hint
+    monkeypatch.setenv("CONVERZ_BASE_URL", write_emulator.url)
+    monkeypatch.setenv("CONVERZ_API_KEY", write_emulator.api_key)
+    out = tmp_path / "calls.csv"
+    assert main(["fetch", "calls", "--metric", "l", "-o", str(out)]) == 1
+    said = capsys.readouterr().err
+    assert ".parquet" in said and '"str"' not in said, said
+    # What the hint says works.
+    assert main(["fetch", "calls", "--metric", "l", "-o", str(tmp_path / "calls.parquet")]) == 0
+    assert not out.exists()

@@ -65,9 +65,18 @@ fn classify(err: &Error) -> (&'static str, Option<&'static str>) {
         ),
         Error::Decode { message, .. } if is_nested_under_text(message) => (
             "DecodeError",
-            Some("a list or object cannot be held as text: leave this column out of schema= (it \
-                  is then read as a list or struct, which polars, pandas and pyarrow hold), or \
-                  leave it out of the query"),
+            Some("a list or object cannot be held as text or a number: leave this column out \
+                  of schema= (it is then read as a list or struct, which polars, pandas and \
+                  pyarrow hold), or leave it out of the query"),
+        ),
+        // Outside trial 17: `fetch -o x.csv` of a list column got the type hint ("str"), whose
+        // advice then failed with the hint above: a loop.
+        Error::Decode { message, .. } | Error::Arrow(arrow_schema::ArrowError::CsvError(message))
+            if message.contains("not supported in CSV") =>
+        (
+            "DecodeError",
+            Some("CSV holds no lists or structs: write the file as .parquet, .ndjson or \
+                  .arrow, which do, or leave the column out (--columns)"),
         ),
         Error::Decode { message, .. } if is_type_mismatch(message) => ("DecodeError", Some(TYPE_HINT)),
         Error::Arrow(_) => ("DecodeError", Some(TYPE_HINT)),
@@ -119,11 +128,13 @@ fn is_type_mismatch(message: &str) -> bool {
     message.contains("whilst decoding field") || message.contains("failed to parse")
 }
 
-/// Whether a decode failure is a list or object in a column given a text type (outside trial
-/// 16c: the hint recommended "str", the very type that failed). arrow-json's words for it.
+/// Whether a decode failure is a list or object in a column given a type that holds neither,
+/// text or a number (outside trials 16c and 17: the hint recommended "str", which fails as
+/// well). arrow-json's words for it: "expected string got [..." or "expected primitive got {...".
 fn is_nested_under_text(message: &str) -> bool {
     message.contains("whilst decoding field")
-        && (message.contains("expected string got [") || message.contains("expected string got {"))
+        && (message.contains(" got [") || message.contains(" got {"))
+        && (message.contains("expected string") || message.contains("expected primitive"))
 }
 
 fn build(py: Python<'_>, err: &Error) -> PyResult<PyErr> {
