@@ -105,9 +105,11 @@ mod tests {
             limited(RetryAfter::Absent),
             "GET /reps is rate limited (HTTP 429) after 2 attempts; the server gave no Retry-After"
         );
-        assert!(limited(RetryAfter::from_header(Some(b"-5"))).ends_with(
-            "after 2 attempts; the server sent an invalid Retry-After \"-5\" (not a \
+        assert!(
+            limited(RetryAfter::from_header(Some(b"-5"), "k3y")).ends_with(
+                "after 2 attempts; the server sent an invalid Retry-After \"-5\" (not a \
                         number of seconds nor an HTTP-date; ignored)"
-        ));
+            )
+        );
     }
 }

@@ -216,7 +216,9 @@ def test_retry_after_forms_neither_panic_nor_stall(serve, form, status, caplog):
         assert isinstance(err, converz.RateLimitError)
         assert err.retry_after == expected
         # Said in words, not as Rust's `Some(1.5)` / `None`.
-        assert "Some(" not in str(err) and "None" not in str(err), str(err)
+        # (The message's first line: the hint names `None` as the attribute's value.)
+        message = str(err).splitlines()[0]
+        assert "Some(" not in message and "None" not in message, str(err)
         said = (
             "the server gave no Retry-After"
             if value is None
@@ -230,6 +232,59 @@ def test_retry_after_forms_neither_panic_nor_stall(serve, form, status, caplog):
         assert ("a day or more" in str(err)) == clamped and "86400" not in str(err), str(err)
     else:
         assert isinstance(err, converz.ServerError) and err.status_code == 503
+
+
+def _key_of(length: int) -> str:
+    return ("Sk9-leakTest_" + "0123456789abcdefghijklmnopqrstuvwxyz" * 3)[:length]
+
+
+@pytest.mark.parametrize("operation", ["GET /calls", "POST /calls"])
+@pytest.mark.parametrize("status", ["429 Too Many Requests", "503 Service Unavailable"])
+@pytest.mark.parametrize("length", [8, 40, 100])
+@pytest.mark.parametrize("around", ["{}", "junk {} junk", "x" * 30 + "{}"])
+def test_a_key_echoed_in_retry_after_never_shows(serve, operation, status, length, around, caplog):
+    """A server (or proxy) that echoes the API key in an invalid ``Retry-After`` does not get
+    it, nor its first characters, into the error or the log (outside trial 17: it was quoted
+    unredacted, and cut at 40 characters, so a long key's start survived any redaction)."""
+    key = _key_of(length)
+    value = around.format(key)
+    server = serve(
+        always(response(status, b'{"error":"slow down","code":"busy"}', f"Retry-After: {value}"))
+    )
+    client = converz.Client(
+        api_key=key, base_url=server.url, progress=False, timeout=1.0, retries=1, backoff=0.01
+    )
+    with (
+        caplog.at_level(logging.WARNING, logger="converz"),
+        pytest.raises(converz.ConverzError) as info,
+    ):
+        OPERATIONS[operation](client)
+    assert len(server.requests) >= 2  # retried (a listing asks for pages side by side)
+    err = info.value
+    texts = [str(err), repr(err), str(err.hint), caplog.text]
+    if err.__cause__ is not None:
+        texts += [str(err.__cause__), repr(err.__cause__)]
+    assert "invalid Retry-After" in caplog.text, caplog.text
+    for text in texts:
+        assert key[:8] not in text, text
+        assert key[:8].lower() not in text.lower(), text
+
+
+def test_a_final_503_says_its_attempts_and_retry_after(serve):
+    """A 503 that outlasts every retry says how many attempts were made and what Retry-After
+    the server sent, as a 429 does (outside trial 17: it said neither)."""
+    for header, said in [
+        ([], "the server gave no Retry-After"),
+        (["Retry-After: -5"], 'invalid Retry-After "-5"'),
+        (["Retry-After: 0"], "the server asked to retry after 0 s"),
+    ]:
+        server = serve(
+            always(response("503 Service Unavailable", b'{"error":"busy","code":"x"}', *header))
+        )
+        err = failure("GET /calls", server.client(retries=2))
+        assert isinstance(err, converz.ServerError) and err.status_code == 503
+        assert "after 3 attempts" in str(err) and said in str(err), str(err)
+        assert len(str(err).splitlines()[0]) < 300, str(err)
 
 
 def test_a_503s_retry_after_is_waited_for(serve):
@@ -300,8 +355,27 @@ def test_redirect_to_another_host_is_not_followed(serve):
     err = failure("GET /report", server.client(retries=2))
     assert isinstance(err, converz.InvalidRequestError) and err.status_code == 302
     assert "another host" in str(err)
+    # Named, so the hint "set base_url to the address the redirect names" can be followed
+    # (outside trial 17: it was not).
+    assert f"http://localhost:{elsewhere.port}/api/v1/report" in str(err), str(err)
     assert elsewhere.requests == []  # the key never reached the other server
     assert len(server.requests) == 1  # and a redirect is not retried
+
+
+def test_a_redirect_target_is_named_without_query_userinfo_or_key(serve):
+    """The redirect target quoted in the message is scheme://host[:port]/path only: no query
+    string, no userinfo, the key redacted, escaped and bounded."""
+    target = (
+        f"https://user:pw@new-tenant.example:8443/api/v1/{KEY}/"
+        + "p" * 500
+        + f"?token=SECRET&key={KEY}#frag"
+    )
+    server = serve(always(response("301 Moved Permanently", b"", f"Location: {target}")))
+    err = failure("GET /calls", server.client())
+    assert "https://new-tenant.example:8443/api/v1/***/ppp" in str(err), str(err)
+    for absent in ["SECRET", "token", "user", "pw@", "frag", KEY[:8]]:
+        assert absent not in str(err), str(err)
+    assert len(str(err)) < 800, str(err)
 
 
 def test_redirect_within_the_same_server_is_followed(serve):

@@ -273,10 +273,18 @@ async fn status_error(endpoint: &str, mut response: Response, key: &str) -> Atte
     let redirect = status.is_redirection() && response.headers().contains_key("location");
     // Where it points, when that is this origin: only a push, whose client follows no redirect
     // (`pool::Clients`), makes a same-origin redirect end here.
-    let same_origin_path = (response.headers().get("location"))
-        .and_then(|l| response.url().join(l.to_str().ok()?).ok())
+    let target = (response.headers().get("location"))
+        .and_then(|l| response.url().join(l.to_str().ok()?).ok());
+    let same_origin_path = (target.as_ref())
         .filter(|to| to.origin() == response.url().origin())
-        .map(|to| to.path().to_owned());
+        .map(|to| shown_location(to.path(), key));
+    // Another host's address, named so the hint "set base_url to the address the redirect
+    // names" can be followed (outside trial 17: it was never named).
+    let other_host = target.as_ref().map(|to| {
+        let port = to.port().map(|p| format!(":{p}")).unwrap_or_default();
+        let host = to.host_str().unwrap_or_default();
+        shown_location(&format!("{}://{host}{port}{}", to.scheme(), to.path()), key)
+    });
     let status = status.as_u16();
     // Raw bytes: a value that is not visible ASCII is an invalid hint to report, not none.
     let retry_after = RetryAfter::from_header(
@@ -284,6 +292,7 @@ async fn status_error(endpoint: &str, mut response: Response, key: &str) -> Atte
             .headers()
             .get("retry-after")
             .map(reqwest::header::HeaderValue::as_bytes),
+        key,
     );
     let gzip = coding(response.headers()) == Ok(Coding::Gzip);
     let mut body = Vec::new();
@@ -304,9 +313,15 @@ async fn status_error(endpoint: &str, mut response: Response, key: &str) -> Atte
                  new address; set base_url to the address the API redirects to"
             ),
             // A redirect to another origin is never followed (see `same_origin_redirects`).
-            None => {
-                "redirect to another host not followed, so the API key is not sent there".to_owned()
-            }
+            None => match other_host {
+                Some(to) => format!(
+                    "redirect to another host ({to}) not followed, so the API key is not sent \
+                     there"
+                ),
+                None => "redirect to another host (its Location is not a valid URL) not \
+                         followed, so the API key is not sent there"
+                    .to_owned(),
+            },
         };
         ("redirect".to_owned(), message)
     } else if !(400..600).contains(&status) {
@@ -403,9 +418,36 @@ fn bounded(text: &str, limit: usize) -> String {
     }
 }
 
-/// The error after the last attempt, with the attempt count filled in.
+/// Characters of a redirect's target quoted in a message.
+const LOCATION_LIMIT: usize = 200;
+
+/// A redirect target (scheme, host, port and path only: no userinfo, no query, no fragment)
+/// for a message: `key` redacted before it is escaped and cut, so no piece of it survives.
+fn shown_location(text: &str, key: &str) -> String {
+    super::retry::bounded_printable(&redact(text, key), LOCATION_LIMIT)
+}
+
+/// The error after the last attempt, with the attempt count filled in. A transient 5xx says,
+/// as a 429 does, how many attempts were made and what the server said about waiting.
 fn final_error(failed: AttemptError, endpoint: &str, attempts: u32) -> Error {
     match (failed.failure, failed.error) {
+        (
+            Failure::Server(retry_after),
+            Error::Http {
+                status,
+                endpoint: place,
+                code,
+                message,
+            },
+        ) => Error::Http {
+            status,
+            endpoint: place,
+            code,
+            message: format!(
+                "{message} (after {attempts} attempt{}; {retry_after})",
+                if attempts == 1 { "" } else { "s" }
+            ),
+        },
         (Failure::RateLimited(retry_after), Error::Http { .. }) => Error::RateLimited {
             endpoint: endpoint.to_owned(),
             attempts,

@@ -33,7 +33,10 @@ pub enum RetryAfter {
 
 impl RetryAfter {
     /// Reads the header's raw bytes, if the response had one (see [`parse_retry_after`]).
-    pub fn from_header(value: Option<&[u8]>) -> Self {
+    /// `key` (the API key) is redacted from an invalid value before it is escaped and cut: a
+    /// server that echoes the key here must not get it, or its first 40 characters, into a
+    /// message or a log line (outside trial 17).
+    pub fn from_header(value: Option<&[u8]>, key: &str) -> Self {
         let Some(bytes) = value else {
             return RetryAfter::Absent;
         };
@@ -42,7 +45,7 @@ impl RetryAfter {
             .map(|text| parse_retry_after(Some(text)))
         {
             Some(Some(seconds)) => RetryAfter::Seconds(seconds),
-            _ => RetryAfter::Invalid(shown(bytes)),
+            _ => RetryAfter::Invalid(shown(bytes, key)),
         }
     }
 
@@ -77,8 +80,9 @@ impl fmt::Display for RetryAfter {
 }
 
 /// Header bytes as text for a message: bytes outside ASCII that are not UTF-8 as `\xNN`,
-/// what a terminal acts on escaped, at most [`SHOWN_LIMIT`] characters.
-fn shown(bytes: &[u8]) -> String {
+/// `key` redacted (first, so no cut can leave a piece of it that no longer matches), what a
+/// terminal acts on escaped, at most [`SHOWN_LIMIT`] characters.
+fn shown(bytes: &[u8], key: &str) -> String {
     let text = match std::str::from_utf8(bytes) {
         Ok(text) => text.to_owned(),
         Err(_) => bytes
@@ -89,8 +93,15 @@ fn shown(bytes: &[u8]) -> String {
             })
             .collect(),
     };
-    let mut text = crate::printable::printable(&text).into_owned();
-    if let Some((end, _)) = text.char_indices().nth(SHOWN_LIMIT) {
+    let text = super::redact::redact(&text, key);
+    bounded_printable(&text, SHOWN_LIMIT)
+}
+
+/// `text` with what a terminal acts on escaped, cut to at most `limit` characters (with an
+/// ellipsis when cut). The caller redacts the key first.
+pub fn bounded_printable(text: &str, limit: usize) -> String {
+    let mut text = crate::printable::printable(text).into_owned();
+    if let Some((end, _)) = text.char_indices().nth(limit) {
         text.truncate(end);
         text.push('…');
     }
@@ -174,6 +185,17 @@ pub fn backoff(config: &RetryConfig, attempt: u32, failure: &Failure) -> Duratio
 /// [`MAX_RETRY_AFTER`] are clamped.
 fn parse_retry_after(value: Option<&str>) -> Option<f64> {
     let value = value?.trim();
+    // delay-seconds is `1*DIGIT` (RFC 9110 §10.2.3), with no bound: a run of digits too long
+    // for an f64 is still a valid, huge wait, clamped like any other (outside trial 17: 400
+    // nines were "invalid" and retried at once).
+    if !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit()) {
+        let seconds = value.parse::<f64>().unwrap_or(f64::INFINITY);
+        return Some(if seconds.is_finite() {
+            seconds.min(MAX_RETRY_AFTER)
+        } else {
+            MAX_RETRY_AFTER
+        });
+    }
     let seconds = match value.parse::<f64>() {
         Ok(seconds) => seconds,
         Err(_) => {
@@ -182,7 +204,9 @@ fn parse_retry_after(value: Option<&str>) -> Option<f64> {
                 .map_or(0.0, |wait| wait.as_secs_f64())
         }
     };
-    (seconds.is_finite() && seconds >= 0.0).then(|| seconds.min(MAX_RETRY_AFTER))
+    // `-0` (or `-1e-400`) is a negative like `-5`: invalid, not "retry after -0 s".
+    (seconds.is_finite() && seconds >= 0.0 && !seconds.is_sign_negative())
+        .then(|| seconds.min(MAX_RETRY_AFTER))
 }
 
 #[cfg(test)]
@@ -284,6 +308,61 @@ mod tests {
         }
     }
 
+    /// Outside trial 17: 400 nines are a valid delay-seconds (`1*DIGIT`), a huge wait capped
+    /// like 11 nines, not "invalid"; `-0` is a negative like `-5`, not "retry after -0 s".
+    #[test]
+    fn long_digit_runs_are_huge_waits_and_negative_zero_is_invalid() {
+        for value in [
+            "9".repeat(400),
+            "0".repeat(400) + "99999999999",
+            "99999999999".into(),
+        ] {
+            assert_eq!(
+                parse_retry_after(Some(&value)),
+                Some(MAX_RETRY_AFTER),
+                "{value}"
+            );
+            let said = RetryAfter::from_header(Some(value.as_bytes()), "k3y").to_string();
+            assert_eq!(said, "the server asked to retry after a day or more");
+        }
+        assert_eq!(parse_retry_after(Some(&"0".repeat(400))), Some(0.0));
+        for value in ["-0", "-0.0", "-1e-400", "-00", " -0 "] {
+            assert_eq!(parse_retry_after(Some(value)), None, "{value:?}");
+        }
+        let said = RetryAfter::from_header(Some(b"-0"), "k3y").to_string();
+        assert!(said.contains("invalid Retry-After \"-0\""), "{said}");
+    }
+
+    /// Outside trial 17: a server echoing the key in `Retry-After` got it (or, for a long key,
+    /// its first 40 characters, past the cut) into messages and log lines.
+    #[test]
+    fn the_key_never_survives_in_an_invalid_retry_after() {
+        for len in [8, 40, 100] {
+            let key: String = "sKey-0123456789abcdefghijklmnopqrstuvwxyz"
+                .chars()
+                .cycle()
+                .take(len)
+                .collect();
+            for value in [
+                key.clone(),
+                format!("junk {key} junk"),
+                format!("x{key}"),
+                format!("{}{key}", "j".repeat(30)),
+                key.to_ascii_lowercase(),
+            ] {
+                let said = RetryAfter::from_header(Some(value.as_bytes()), &key).to_string();
+                assert!(said.contains("invalid Retry-After"), "{said}");
+                assert!(!said.contains(&key[..8]), "{len}: {value:?} -> {said}");
+                assert!(
+                    !said
+                        .to_ascii_lowercase()
+                        .contains(&key[..8].to_ascii_lowercase()),
+                    "{said}"
+                );
+            }
+        }
+    }
+
     #[test]
     fn only_transient_5xx_are_retried() {
         for status in [500, 502, 503, 504] {
@@ -309,10 +388,10 @@ mod tests {
         for _ in 0..100 {
             let wait = backoff(&c, 1, &server(RetryAfter::Seconds(1.5)));
             assert!(wait >= Duration::from_millis(1500), "{wait:?}");
-            let invalid = RetryAfter::from_header(Some(b"-5"));
+            let invalid = RetryAfter::from_header(Some(b"-5"), "k3y-not-in-text");
             assert!(backoff(&c, 1, &server(invalid)) <= Duration::from_millis(100));
         }
-        let huge = RetryAfter::from_header(Some(b"1e20"));
+        let huge = RetryAfter::from_header(Some(b"1e20"), "k3y-not-in-text");
         assert_eq!(backoff(&c, 1, &server(huge)), c.max_backoff);
         for hint in [f64::MAX, f64::INFINITY, f64::NAN, -1.0] {
             let wait = backoff(&c, 1, &server(RetryAfter::Seconds(hint)));
@@ -324,7 +403,8 @@ mod tests {
     /// (outside trial 17), and its text is shown escaped and bounded.
     #[test]
     fn retry_after_in_words_tells_absent_from_invalid() {
-        let said = |value: Option<&[u8]>| RetryAfter::from_header(value).to_string();
+        let said =
+            |value: Option<&[u8]>| RetryAfter::from_header(value, "k3y-not-in-text").to_string();
         assert_eq!(said(None), "the server gave no Retry-After");
         assert_eq!(said(Some(b"1.5")), "the server asked to retry after 1.5 s");
         assert_eq!(
