@@ -106,7 +106,7 @@ def refused(emu: Emulator, argv: list[str], capsys: pytest.CaptureFixture[str]) 
             "l.csv",
             "call_id,l\n{0},1.5\n{1},123456789012345678901\n",
             "l:float64",
-            ["123456789012345678901", "held as 123456789012345683968", '"int64"'],
+            ["123456789012345678901", "held as 123456789012345683968", '"string"'],
         ),
         # A date column kept the day of a time.
         (

@@ -67,7 +67,7 @@ pub(crate) fn check(
     data_type: &DataType,
     raw: &[u8],
 ) -> Result<(), String> {
-    let loss = match (grain, raw.first()) {
+    let loss = whole_loss(grain, name, data_type, raw).or_else(|| match (grain, raw.first()) {
         // arrow-json parses an integer it cannot read as i64 through f64 and casts back, and
         // every number down to -2^63 - 1024 rounds onto -2^63 and fits: it would keep i64::MIN
         // (found by the outside trial). Above i64::MAX the cast fails and arrow-json says so.
@@ -124,7 +124,7 @@ pub(crate) fn check(
             })
         }
         _ => None,
-    };
+    });
     match loss {
         // "failed to parse" is arrow-json's wording for a value that does not fit its column's
         // type: the error gets that hint too.
@@ -134,6 +134,99 @@ pub(crate) fn check(
         )),
         None => Ok(()),
     }
+}
+
+/// What a date, timestamp or integer type would change of a whole JSON number's magnitude
+/// (`raw`, grammar checked), and a type that keeps it. arrow-json reads a number it cannot read
+/// as the type's integer through f64, then casts: into a timestamp with `as i64`, which
+/// saturates (outside trial 17: `1e20`, `9.3e18` under `timestamp[s]` became i64::MAX, year
+/// 2262, without a word), and into any of them a whole number written with a point or an
+/// exponent past 2^53 arrives rounded (`9007199254740993.0` as ...992). Fractions are left to
+/// [`check`]'s other rules; an integer type's own range to arrow-json, which reports it.
+fn whole_loss(grain: Grain, name: &str, data_type: &DataType, raw: &[u8]) -> Option<String> {
+    if !matches!(raw.first(), Some(b'-' | b'0'..=b'9'))
+        || !matches!(grain, Grain::Integer | Grain::Timestamp(_) | Grain::Day)
+    {
+        return None;
+    }
+    let negative = raw.starts_with(b"-");
+    let whole = whole_part(raw);
+    // The magnitudes of the type's bounds: Date32 counts days in an i32.
+    let (max, min) = match grain {
+        Grain::Day => ("2147483647", "2147483648"),
+        _ => ("9223372036854775807", "9223372036854775808"),
+    };
+    let beyond = |bound: &str| {
+        whole
+            .as_ref()
+            .is_none_or(|w| w.len() > bound.len() || (w.len() == bound.len() && w.as_str() > bound))
+    };
+    if grain != Grain::Integer && beyond(if negative { min } else { max }) {
+        let (bits, limit) = match grain {
+            Grain::Day => (
+                "32-bit count of days",
+                if negative {
+                    i64::from(i32::MIN)
+                } else {
+                    i64::from(i32::MAX)
+                },
+            ),
+            _ => (
+                "64-bit count of units",
+                if negative { i64::MIN } else { i64::MAX },
+            ),
+        };
+        let keep = match whole.as_deref().map(str::parse::<i64>) {
+            Some(Ok(_)) if grain == Grain::Day => "int64",
+            _ => "string",
+        };
+        return Some(format!(
+            "its magnitude (column `{name}` is forced to {data_type}, whose {bits} since \
+             1970-01-01 stops at {limit}): use a type that keeps it, e.g. \
+             schema={{\"{name}\": \"{keep}\"}}"
+        ));
+    }
+    // Written with a point or an exponent: read through f64, exact only up to 2^53.
+    if !raw.iter().any(|&c| matches!(c, b'.' | b'e' | b'E')) || has_fraction(raw) {
+        return None;
+    }
+    let whole = whole.filter(|w| w.len() <= 20)?;
+    let held = format!(
+        "{:.0}",
+        std::str::from_utf8(raw).ok()?.parse::<f64>().ok()?.abs()
+    );
+    if held == whole || (whole.is_empty() && held == "0") {
+        return None;
+    }
+    let sign = if negative { "-" } else { "" };
+    Some(format!(
+        "its last digits (column `{name}` is forced to {data_type}, and a number written with \
+         a point or an exponent is read through a 64-bit float, whose whole numbers are exact \
+         only up to 2^53: {sign}{whole} would be held as {sign}{held}): write it without the \
+         point or exponent, or use text to keep it, e.g. schema={{\"{name}\": \"string\"}}"
+    ))
+}
+
+/// The whole part of a JSON number's magnitude (grammar checked) in digits, without leading
+/// zeros (empty for less than one); `None` past 400 digits, beyond every type here.
+fn whole_part(number: &[u8]) -> Option<String> {
+    let (digits, point) = digits_and_point(number);
+    let point = usize::try_from(point.max(0)).ok()?;
+    let first = digits
+        .iter()
+        .position(|&d| d != b'0')
+        .unwrap_or(digits.len());
+    if point <= first {
+        return Some(String::new());
+    }
+    if point - first > 400 {
+        return None;
+    }
+    Some(
+        (first..point)
+            .map(|i| char::from(digits.get(i).copied().unwrap_or(b'0')))
+            .collect(),
+    )
 }
 
 /// The part of timestamp text `s` a type of `grain` would drop, parsed as arrow-json parses it
@@ -365,21 +458,27 @@ impl FloatChange {
             ),
             Self::Rounded { whole, held } => {
                 let exact = if single { "2^24" } else { "2^53" };
+                // Outside trial 17: a number past int64 was told to use int64.
+                let (advice, keep) = match whole.parse::<i64>() {
+                    Ok(_) => ("an integer type or text to keep it", "int64"),
+                    Err(_) => ("text to keep it", "string"),
+                };
                 format!(
                     "its last digits (column `{name}` is forced to {data_type}, whose whole \
                      numbers are exact only up to {exact}: {whole} would be held as {held}): \
-                     use an integer type or text to keep it, e.g. \
-                     schema={{\"{name}\": \"int64\"}}"
+                     use {advice}, e.g. schema={{\"{name}\": \"{keep}\"}}"
                 )
             }
             // Outside trial 16: the push refused these and the fetch let them through changed;
             // one rule now holds for both.
-            Self::Small { held } => {
+            // Outside trial 17: `3e-324` was said to keep "fewer digits than written"; it is
+            // held as 5e-324, another value. The push's wording (`held_as`) is the one here.
+            Self::Small { .. } => {
                 let wider = if single { "float64" } else { "string" };
                 format!(
-                    "its magnitude (column `{name}` is forced to {data_type}, which would hold \
-                     it as {held}, fewer digits than written): use a type that keeps it, e.g. \
-                     schema={{\"{name}\": \"{wider}\"}}"
+                    "its magnitude (column `{name}` is forced to {data_type}, in which it {}): \
+                     use a type that keeps it, e.g. schema={{\"{name}\": \"{wider}\"}}",
+                    self.held_as()
                 )
             }
         }
@@ -394,7 +493,7 @@ impl FloatChange {
             Self::Rounded { held, .. } => format!("would be held as {held}"),
             Self::Small { held } if held == "0" => "would be held as 0".to_owned(),
             Self::Small { held } => format!(
-                "would be held as {held}, a subnormal float keeping fewer digits than written"
+                "would be held as {held}, a subnormal float too close to 0 to hold it as written"
             ),
         }
     }

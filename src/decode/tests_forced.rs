@@ -261,7 +261,11 @@ fn a_float_column_refuses_a_whole_number_it_would_round() {
         ] {
             let err = decode_both(&forced, &hint, &[rows(&["1.5", bad])], &[]).unwrap_err();
             assert!(err.contains(bad) && err.contains(held), "{err}");
-            assert!(err.contains(r#""int64""#), "{err}");
+            // Outside trial 17: a number past int64 was told to use int64.
+            let digits = bad.trim_matches(['"', ' ', '-']).split(['.', 'e']).next();
+            let fits = digits.is_some_and(|d| d.len() <= 18);
+            let keep = if fits { r#""int64""# } else { r#""string""# };
+            assert!(err.contains(keep), "{err}");
         }
         let fine = rows(&[
             "9007199254740992",
@@ -273,6 +277,95 @@ fn a_float_column_refuses_a_whole_number_it_would_round() {
             r#""NaN""#,
         ]);
         assert!(decode_both(&DataType::Float64, &hint, &[fine], &[]).is_ok());
+    }
+}
+
+/// Outside trial 17: a number past what a timestamp's i64 (or a Date32's i32 days) holds was
+/// saturated by arrow-json's `as i64` (`1e20` under `timestamp[s]` became i64::MAX, year 2262)
+/// without a word. It is refused, naming a type that keeps it; the bounds themselves are kept.
+#[test]
+fn a_temporal_column_refuses_a_number_beyond_its_range() {
+    let stamps = [TimeUnit::Second, TimeUnit::Nanosecond].map(|u| DataType::Timestamp(u, None));
+    for hint in hints() {
+        for forced in &stamps {
+            for bad in [
+                "1e20",
+                "1e23",
+                "9.3e18",
+                "9223372036854775808",
+                "-9223372036854775809",
+                "1e999999",
+            ] {
+                let err = decode_both(forced, &hint, &[rows(&["1", bad])], &[]).unwrap_err();
+                assert!(err.contains(bad) && err.contains("magnitude"), "{err}");
+                assert!(err.contains(r#""string""#), "{err}");
+            }
+            let edges = rows(&["9223372036854775807", "-9223372036854775808"]);
+            let got = decode_both(forced, &hint, &[edges], &[]).unwrap();
+            let got = arrow_cast::cast(&got, &DataType::Int64).unwrap();
+            let values: Vec<_> = got.as_primitive::<Int64Type>().iter().collect();
+            assert_eq!(values, [Some(i64::MAX), Some(i64::MIN)]);
+        }
+        for (bad, keep) in [
+            ("2147483648", "int64"),
+            ("-3e9", "int64"),
+            ("1e20", "string"),
+        ] {
+            let err = decode_both(&DataType::Date32, &hint, &[rows(&["1", bad])], &[]);
+            let err = err.unwrap_err();
+            assert!(
+                err.contains(bad) && err.contains(&format!(r#""{keep}""#)),
+                "{err}"
+            );
+        }
+        let edges = rows(&["2147483647", "-2147483648"]);
+        let got = decode_both(&DataType::Date32, &hint, &[edges], &[]).unwrap();
+        let values: Vec<_> = got.as_primitive::<Date32Type>().iter().collect();
+        assert_eq!(values, [Some(i32::MAX), Some(i32::MIN)]);
+    }
+}
+
+/// Outside trial 17: arrow-json reads a number written with a point or an exponent through
+/// f64, so `9007199254740993.0` under `int64` (or a timestamp) arrived as ...992. A whole
+/// number f64 would round is refused, naming text; ones it holds exactly are kept.
+#[test]
+fn an_integer_column_refuses_a_float_spelling_it_would_round() {
+    let stamp = DataType::Timestamp(TimeUnit::Nanosecond, None);
+    for hint in hints() {
+        for forced in [&DataType::Int64, &stamp] {
+            for (bad, held) in [
+                ("9007199254740993.0", "9007199254740992"),
+                ("-9007199254740993.00", "-9007199254740992"),
+                ("9.007199254740993e15", "9007199254740992"),
+                ("1234567890123456789e0", "1234567890123456768"),
+            ] {
+                let err = decode_both(forced, &hint, &[rows(&["1", bad])], &[]).unwrap_err();
+                assert!(err.contains(bad) && err.contains(held), "{err}");
+                assert!(err.contains(r#""string""#), "{err}");
+            }
+            let fine = rows(&["9007199254740993", "9007199254740992.0", "1e18", "2.5e1"]);
+            let got = decode_both(forced, &hint, &[fine], &[]).unwrap();
+            let got = arrow_cast::cast(&got, &DataType::Int64).unwrap();
+            let values: Vec<_> = got.as_primitive::<Int64Type>().iter().collect();
+            let want = [
+                9_007_199_254_740_993,
+                9_007_199_254_740_992,
+                10i64.pow(18),
+                25,
+            ];
+            assert_eq!(values, want.map(Some));
+        }
+    }
+}
+
+/// Outside trial 17: `3e-324` was said to keep "fewer digits than written" under float64; it
+/// is held as 5e-324, another value, and the message says so.
+#[test]
+fn a_float_column_names_the_subnormal_it_would_hold() {
+    for hint in hints() {
+        let err = decode_both(&DataType::Float64, &hint, &[rows(&["3e-324"])], &[]).unwrap_err();
+        assert!(err.contains("would be held as 5e-324"), "{err}");
+        assert!(!err.contains("fewer digits"), "{err}");
     }
 }
 

@@ -341,8 +341,14 @@ fn a_float_type_refuses_a_whole_number_it_would_round_however_written() {
         let path = dir.0.join(name);
         std::fs::write(&path, text).unwrap();
         let err = read_file(&path, &float).unwrap_err().to_string();
+        // Outside trial 17: a number past int64 was told to use int64.
+        let keep = if name.starts_with("long") {
+            r#""string""#
+        } else {
+            r#""int64""#
+        };
         assert!(
-            err.contains(value) && err.contains("would be held as") && err.contains("int64"),
+            err.contains(value) && err.contains("would be held as") && err.contains(keep),
             "{name}: {err}"
         );
     }
