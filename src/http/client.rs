@@ -11,7 +11,7 @@ use super::inflate::{coding, gunzip_prefix, Coding};
 use super::pool::{build_http, Pool};
 use super::progress::Progress;
 use super::redact::{redact, redact_error};
-use super::retry::{backoff, Failure, RetryAfter};
+use super::retry::{backoff, bounded_printable, Failure, RetryAfter};
 use crate::config::ClientConfig;
 use crate::error::{Error, Result};
 
@@ -370,10 +370,10 @@ pub fn parse_error_body(body: &[u8], key: &str) -> (String, String) {
         if code.is_some() || message.is_some() {
             // Escaped here, newlines too: the message goes into a multi-line error text, where
             // a server's `\n  hint: ...` would read as converz's own line (outside trial 17).
-            let shown = |text: &str| crate::printable::printable(&redact(text, key)).into_owned();
+            let shown = |text: &str, limit| bounded_printable(&redact(text, key), limit);
             return (
-                bounded(&shown(&code.unwrap_or_else(|| "unknown".into())), 100),
-                bounded(&shown(&message.unwrap_or_default()), ERROR_MESSAGE_LIMIT),
+                shown(&code.unwrap_or_else(|| "unknown".into()), 100),
+                shown(&message.unwrap_or_default(), ERROR_MESSAGE_LIMIT),
             );
         }
     }
@@ -411,7 +411,7 @@ pub fn parse_error_body(body: &[u8], key: &str) -> (String, String) {
 }
 
 /// At most `limit` characters of `text`, with an ellipsis when cut.
-fn bounded(text: &str, limit: usize) -> String {
+pub(crate) fn bounded(text: &str, limit: usize) -> String {
     match text.char_indices().nth(limit) {
         Some((end, _)) => format!("{}…", &text[..end]),
         None => text.to_owned(),
@@ -424,7 +424,7 @@ const LOCATION_LIMIT: usize = 200;
 /// A redirect target (scheme, host, port and path only: no userinfo, no query, no fragment)
 /// for a message: `key` redacted before it is escaped and cut, so no piece of it survives.
 fn shown_location(text: &str, key: &str) -> String {
-    super::retry::bounded_printable(&redact(text, key), LOCATION_LIMIT)
+    bounded_printable(&redact(text, key), LOCATION_LIMIT)
 }
 
 /// The error after the last attempt, with the attempt count filled in. A transient 5xx says,

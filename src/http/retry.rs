@@ -100,12 +100,7 @@ fn shown(bytes: &[u8], key: &str) -> String {
 /// `text` with what a terminal acts on escaped, cut to at most `limit` characters (with an
 /// ellipsis when cut). The caller redacts the key first.
 pub fn bounded_printable(text: &str, limit: usize) -> String {
-    let mut text = crate::printable::printable(text).into_owned();
-    if let Some((end, _)) = text.char_indices().nth(limit) {
-        text.truncate(end);
-        text.push('…');
-    }
-    text
+    super::client::bounded(&crate::printable::printable(text), limit)
 }
 
 /// Why an attempt failed, as far as retrying cares.
