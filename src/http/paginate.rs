@@ -5,7 +5,8 @@
 //! wire at once (a download permit each). A page's body is inflated and decoded on the blocking
 //! pool as it arrives ([`read_body`](super::body::read_body)); once it is in, the page's permit
 //! goes to the next page while the decode finishes. The window is `concurrency` pages plus
-//! [`DECODING_BESIDE_THE_WIRE`] while the consumer keeps up: those extra pages wait for a permit,
+//! [`DECODING_BESIDE_THE_WIRE`] while the consumer keeps up (always, for an eager fetch, which
+//! takes every page as soon as the pages before it are in): those extra pages wait for a permit,
 //! so the one freed by a page whose body is in is taken at once, and the link does not wait while
 //! pages decode. Requests are spaced so their bodies do not all end together ([`super::pacing`]).
 //! Two server behaviours from the contract need care (Part B §1):
@@ -81,6 +82,11 @@ pub struct PageSpec {
     pub page_size: usize,
     /// Pages in flight at once.
     pub concurrency: usize,
+    /// The consumer takes every page as soon as the pages before it are in (an eager fetch):
+    /// no `head()` stops it after the first page, and an arrived page waiting for an earlier
+    /// one is order, not a slow consumer, so the window keeps its pages beside the wire from
+    /// the first request on.
+    pub reads_all: bool,
 }
 
 /// Shared by every page task of one fetch.
@@ -108,7 +114,10 @@ struct PageContext {
 /// window is `concurrency` pages again, so a slow consumer (a stream into Parquet) keeps about
 /// what it kept before. Before the first page is handed
 /// out the window is `concurrency` pages too, so a consumer that stops after one page
-/// (`head(10)`) caused no request beyond those.
+/// (`head(10)`) caused no request beyond those. An eager fetch ([`PageSpec::reads_all`]) has
+/// neither kind of consumer: it keeps the two pages from the start, and an arrived page that
+/// waits for a slower earlier one does not shrink its window (the link kept waiting for page 1's
+/// decode at the start of every WAN fetch).
 const DECODING_BESIDE_THE_WIRE: usize = 2;
 
 /// A page's generation, number, and its decoded rows with when its answered request was sent.
@@ -314,7 +323,8 @@ impl Pager {
     /// Starts page tasks until the window is full or the limit is reached.
     fn issue(&mut self) {
         let downloads = self.ctx.spec.concurrency.max(1);
-        let window = if self.next_to_yield > 1 && self.done.is_empty() {
+        let keeping_up = self.next_to_yield > 1 && self.done.is_empty();
+        let window = if self.ctx.spec.reads_all || keeping_up {
             downloads + DECODING_BESIDE_THE_WIRE
         } else {
             downloads

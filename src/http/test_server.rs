@@ -96,14 +96,25 @@ fn parameter(head: &str, name: &str) -> usize {
         .unwrap()
 }
 
-/// A listing of `/calls` at `url`, keyed by `call_id`, with default decoding.
+/// A listing of `/calls` at `url`, keyed by `call_id`, with default decoding, for a consumer
+/// that may stop early (a stream).
 pub(crate) fn calls_listing(url: &str, concurrency: usize, page_size: usize) -> Listing {
+    listing_of_calls(url, concurrency, page_size, false)
+}
+
+/// The same listing for an eager fetch, which reads every page ([`PageSpec::reads_all`]).
+pub(crate) fn calls_listing_read_whole(url: &str, concurrency: usize, page_size: usize) -> Listing {
+    listing_of_calls(url, concurrency, page_size, true)
+}
+
+fn listing_of_calls(url: &str, concurrency: usize, page_size: usize, reads_all: bool) -> Listing {
     let config = ClientConfig::new(url, "key").with_max_concurrency(concurrency);
     let spec = PageSpec {
         path: "/calls",
         query: Vec::new(),
         page_size,
         concurrency,
+        reads_all,
     };
     let decoder = Arc::new(FetchDecoder::new(DecodeOptions::default()));
     let client = ApiClient::new(config).unwrap();

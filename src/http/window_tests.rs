@@ -9,7 +9,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::listing::fetch_all;
-use super::test_server::{call_ids, calls_listing as listing, serve as serve_answers};
+use super::test_server::{
+    call_ids, calls_listing as listing, calls_listing_read_whole, serve as serve_answers,
+};
 
 /// What the server saw.
 #[derive(Default)]
@@ -47,12 +49,18 @@ fn uneven(page: usize) -> Duration {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_row_once_and_never_more_than_concurrency_on_the_wire() {
-    for concurrency in [1, 2, 3, 5] {
+    for (concurrency, whole) in [1, 2, 3, 5]
+        .into_iter()
+        .flat_map(|c| [(c, false), (c, true)])
+    {
         let (rows, page_size) = (3_050, 200);
         let (url, seen) = serve(rows, uneven).await;
-        let table = fetch_all(listing(&url, concurrency, page_size))
-            .await
-            .unwrap();
+        let make = if whole {
+            calls_listing_read_whole
+        } else {
+            listing
+        };
+        let table = fetch_all(make(&url, concurrency, page_size)).await.unwrap();
         let got = call_ids(&table.batches);
         let expected: Vec<i64> = (0..rows as i64).collect();
         assert_eq!(got, expected, "concurrency {concurrency}");
@@ -101,4 +109,34 @@ async fn a_consumer_that_stops_after_one_page_caused_only_the_first_window() {
     let requests = seen.requests.load(Ordering::SeqCst);
     assert!(requests <= concurrency, "{requests} requests");
     drop(listing);
+}
+
+/// Page 1 answers last. A stream's window stays at `concurrency` pages until the consumer has
+/// page 1 (it may stop there); an eager fetch's also keeps pages waiting for page 1 beside
+/// the wire, so the link does not idle while the first page is slow. Both get every row once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_eager_fetch_keeps_requesting_while_the_first_page_is_slow() {
+    let (rows, page_size, concurrency) = (2_000, 100, 2);
+    for whole in [false, true] {
+        let (url, seen) = serve(rows, |page| {
+            Duration::from_millis(if page == 1 { 1_500 } else { 5 })
+        })
+        .await;
+        let make = if whole {
+            calls_listing_read_whole
+        } else {
+            listing
+        };
+        let fetch = tokio::spawn(fetch_all(make(&url, concurrency, page_size)));
+        tokio::time::sleep(Duration::from_millis(600)).await;
+        let requests = seen.requests.load(Ordering::SeqCst);
+        let expected = if whole { concurrency + 2 } else { concurrency };
+        assert_eq!(requests, expected, "eager: {whole}");
+        let table = fetch.await.unwrap().unwrap();
+        assert_eq!(
+            call_ids(&table.batches),
+            (0..rows as i64).collect::<Vec<_>>()
+        );
+        assert!(seen.peak.load(Ordering::SeqCst) <= concurrency);
+    }
 }

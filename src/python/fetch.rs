@@ -67,6 +67,7 @@ pub fn fetch(
         query: pairs,
         page_size: page_size(options.page_size)?,
         concurrency: api.config().max_concurrency,
+        reads_all: !options.stream,
     };
     if options.stream {
         let listing = Listing::new(api, spec, decoder, Some(key), Arc::default());
