@@ -357,6 +357,44 @@ def test_a_later_page_wider_than_the_probe_is_refused_not_cast(
     assert str(later) in [v[: len(str(later))] for v in got]
 
 
+@pytest.mark.parametrize(
+    "values",
+    [
+        ["2025-01-01 00:00:00.123", "2025-01-01 00:00:00", "2025-01-02 03:04:05.123456"],
+        [1e20, 0.1, 1.7976931348623157e308, -0.0],
+        [True, False],
+        ["2025-01-01", "0001-01-01"],
+        [[1, 2], [3]],
+    ],
+    ids=["timestamps", "floats", "booleans", "dates", "lists"],
+)
+def test_a_text_column_is_spelled_as_the_eager_fetch_spells_it(values: list[Any]) -> None:
+    """Found by the outside trial: the probe types a column as text, but the filtered pages
+    hold only timestamps (or floats...), so they decode typed and the scan cast them to text
+    with polars' spelling (`.000000`, `1e+20`); pushed back, the scan rewrote the server's
+    values. The scan now spells them as `client.calls()` does, and a push of it changes none."""
+    with Emulator(calls=2_000, reps=20, seed=0) as emu:
+        client = emu.client(progress=False)
+        calls = client.calls(columns=["call_id", "campaign"]).to_polars()
+        other = calls.filter(pl.col("campaign") != "sales")["call_id"][0]
+        sales = calls.filter(pl.col("campaign") == "sales")["call_id"].head(len(values))
+        client.push_updates(pl.DataFrame({"call_id": [other], "v": ["text"]}))
+        client.push_updates(pl.DataFrame({"call_id": sales, "v": values}, strict=False))
+        picked = pl.col("call_id").is_in(sales.to_list())
+
+        def eager() -> pl.DataFrame:
+            frame = client.calls().to_polars().filter(picked)
+            return frame.select("call_id", "v").sort("call_id")
+
+        before = eager()
+        lf = _scan.scan_calls(client).filter(pl.col("campaign") == "sales").filter(picked)
+        scan = lf.select("call_id", "v").collect().sort("call_id")
+        assert scan.schema["v"] == pl.String
+        assert_frame_equal(scan, before)
+        client.push_updates(scan)
+        assert_frame_equal(eager(), before)
+
+
 def test_a_column_that_appears_after_the_probe_is_said_to_be_left_out(
     write_emulator: Emulator, caplog: pytest.LogCaptureFixture
 ) -> None:

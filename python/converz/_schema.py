@@ -263,10 +263,13 @@ def align(df: pl.DataFrame, schema: Mapping[str, pl.DataType]) -> pl.DataFrame:
     """
     import polars as pl
 
+    texts = _as_text(df, [n for n, t in schema.items() if t == pl.String and n in df.columns])
     exprs: list[pl.Expr | pl.Series] = []
     for name, dtype in schema.items():
         if name not in df.columns:
             exprs.append(pl.lit(None, dtype=dtype).alias(name))
+        elif name in texts:
+            exprs.append(texts[name])
         elif df.schema[name] != dtype:
             source = df.schema[name]
             if not _holds(dtype, source):
@@ -288,6 +291,26 @@ def align(df: pl.DataFrame, schema: Mapping[str, pl.DataType]) -> pl.DataFrame:
         else:
             exprs.append(pl.col(name))
     return df.select(exprs)
+
+
+def _as_text(df: pl.DataFrame, names: list[str]) -> dict[str, pl.Series]:
+    """The columns ``names`` of ``df`` that are not text, spelled as ``client.calls()`` does.
+
+    That is the text the eager fetch makes of a column that ends as text: the native module's
+    rules, one code path for both.
+
+    Found by the outside trial: polars' own cast printed a page's timestamps with ``.000000``
+    and floats as ``1e+20``, and a scan pushed back rewrote the server's values.
+    """
+    import polars as pl
+
+    from converz import _core
+
+    typed = [n for n in names if df.schema[n] != pl.String]
+    if not typed:
+        return {}
+    texts = pl.DataFrame(_core.text_columns(df.select(typed)))
+    return {name: texts[name] for name in typed}
 
 
 def _holds(target: pl.DataType, source: pl.DataType) -> bool:

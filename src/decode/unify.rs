@@ -237,6 +237,23 @@ fn conform_list(array: &ArrayRef, item: &FieldRef) -> Result<ArrayRef> {
     Ok(Arc::new(out))
 }
 
+/// A column as the text the eager fetch makes of a page's column that ends as text
+/// ([`conform`]'s rules): timestamps as the API spells them, nested values as their JSON, the
+/// rest as arrow casts them. For the polars scan, whose pages are typed one by one: polars'
+/// own cast prints a timestamp with `.000000` and a float as `1e+20`, so a scan pushed back
+/// would rewrite what the server holds. Takes polars' forms too (views, large lists).
+pub(crate) fn as_text(array: &ArrayRef) -> Result<ArrayRef> {
+    match array.data_type() {
+        DataType::LargeList(_) => to_json_text(array.as_ref()),
+        DataType::Utf8View | DataType::LargeUtf8 => Ok(cast_with_options(
+            array,
+            &DataType::Utf8,
+            &CastOptions::default(),
+        )?),
+        _ => conform(array, &DataType::Utf8),
+    }
+}
+
 /// Timestamps as the API writes them (`YYYY-MM-DD HH:MM:SS[.f]`), not arrow's `T` form.
 fn cast_timestamp_text(array: &ArrayRef) -> Result<ArrayRef> {
     let format = FormatOptions::default().with_timestamp_format(Some("%Y-%m-%d %H:%M:%S%.f"));

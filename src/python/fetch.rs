@@ -6,6 +6,7 @@ use std::sync::Arc;
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 use pyo3::IntoPyObjectExt;
+use pyo3_arrow::input::AnyRecordBatch;
 
 use super::args::schema_overrides;
 use super::arrow::PyArrowTable;
@@ -13,7 +14,7 @@ use super::client::PyRawClient;
 use super::query::PyQuery;
 use super::runtime::{enter_converz, ProgressSink};
 use super::stream::PyBatchStream;
-use crate::decode::{DecodeOptions, DecodedTable, FetchDecoder};
+use crate::decode::{as_text, DecodeOptions, DecodedTable, FetchDecoder};
 use crate::error::Error;
 use crate::http::listing::{fetch_all, Listing};
 use crate::http::paginate::PageSpec;
@@ -119,4 +120,40 @@ pub fn empty_table(py: Python<'_>, columns: &Bound<'_, PyDict>) -> PyResult<Py<P
         .collect();
     let schema = Arc::new(arrow_schema::Schema::new(fields));
     PyArrowTable::new(schema, Vec::new()).into_py_any(py)
+}
+
+/// Every column of `data` (a polars frame's columns, say) as the text the eager fetch makes of
+/// a column that ends as text: what the polars scan gives a page's column its schema types as
+/// text (`converz._schema.align`), so the scan spells values as `client.calls()` does.
+#[pyfunction]
+pub fn text_columns(py: Python<'_>, data: AnyRecordBatch) -> PyResult<Py<PyAny>> {
+    let reader = data.into_reader()?;
+    let declared = reader.schema();
+    let batches = reader.collect::<Result<Vec<_>, _>>().map_err(Error::from)?;
+    let fields: Vec<arrow_schema::Field> = declared
+        .fields()
+        .iter()
+        .map(|f| arrow_schema::Field::new(f.name(), arrow_schema::DataType::Utf8, true))
+        .collect();
+    let schema = Arc::new(arrow_schema::Schema::new(fields));
+    let texts = py.detach(|| {
+        batches
+            .iter()
+            .map(|batch| {
+                let columns = batch
+                    .columns()
+                    .iter()
+                    .map(as_text)
+                    .collect::<Result<Vec<_>, Error>>()?;
+                let options =
+                    arrow_array::RecordBatchOptions::new().with_row_count(Some(batch.num_rows()));
+                Ok(arrow_array::RecordBatch::try_new_with_options(
+                    Arc::clone(&schema),
+                    columns,
+                    &options,
+                )?)
+            })
+            .collect::<Result<Vec<_>, Error>>()
+    })?;
+    PyArrowTable::new(schema, texts).into_py_any(py)
 }
