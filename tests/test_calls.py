@@ -152,3 +152,30 @@ def test_concurrency_does_not_change_the_result(read_emulator, client, concurren
     narrow = read_emulator.client(max_concurrency=concurrency, progress=False)
     got = narrow.calls(columns=["call_id"], page_size=7_000).to_polars()["call_id"]
     assert got.to_list() == client.calls(columns=["call_id"]).to_polars()["call_id"].to_list()
+
+
+def test_a_documented_column_holding_only_nulls_keeps_its_documented_type() -> None:
+    """Found by the outside trial: a day whose calls all had `sentiment` and `duration`
+    cleared came back with both typed Null (an empty result has them Float64 and Int64), so
+    the day did not concatenate with the next one."""
+    from converz.testing import Emulator
+
+    with Emulator(calls=2_000, reps=20, seed=0) as emu:
+        client = emu.client(progress=False)
+        day = client.calls(columns=["call_id", "date"]).to_polars()["date"].min()
+        ids = client.calls(start_date=day, end_date=day, columns=["call_id"]).to_polars()
+        cleared = pl.DataFrame(
+            {"call_id": ids["call_id"], "sentiment": None, "duration": None},
+            schema={"call_id": pl.Int64, "sentiment": pl.Float64, "duration": pl.Int64},
+        )
+        client.push_updates(cleared, clear=["sentiment", "duration"])
+        documented = client.calls(start_date="2030-01-01").to_polars().schema
+        one_day = client.calls(start_date=day, end_date=day)
+        assert not one_day.warnings
+        frame = one_day.to_polars()
+        for name in ("sentiment", "duration"):
+            assert frame.schema[name] == documented[name] != pl.Null
+            assert frame[name].null_count() == frame.height == len(ids)
+        next_day = day + dt.timedelta(days=1)
+        both = pl.concat([frame, client.calls(start_date=next_day, end_date=next_day).to_polars()])
+        assert both.schema == documented

@@ -254,6 +254,44 @@ pub(crate) fn as_text(array: &ArrayRef) -> Result<ArrayRef> {
     }
 }
 
+/// `table` with each column that only ever held nulls (typed Null) given its documented type
+/// from `documented` (the query's documented columns), as a fetch with no rows has it. Found by
+/// the outside trial: a day whose calls all had `sentiment` cleared came back with `sentiment:
+/// Null`, so it did not concatenate with the next day. Done on the finished table, not by the
+/// decoder, whose documented columns are only a speed hint that never changes a page.
+pub(crate) fn documented_when_null(
+    mut table: DecodedTable,
+    documented: &[(String, DataType)],
+) -> Result<DecodedTable> {
+    let typed = |f: &FieldRef| match documented.iter().find(|(n, _)| n == f.name()) {
+        Some((_, t)) if f.data_type() == &DataType::Null => Some(t.clone()),
+        _ => None,
+    };
+    if !table.schema.fields().iter().any(|f| typed(f).is_some()) {
+        return Ok(table);
+    }
+    let fields: Vec<FieldRef> = table
+        .schema
+        .fields()
+        .iter()
+        .map(|f| match typed(f) {
+            Some(t) => Arc::new(f.as_ref().clone().with_data_type(t).with_nullable(true)),
+            None => Arc::clone(f),
+        })
+        .collect();
+    let schema: SchemaRef = Arc::new(arrow_schema::Schema::new_with_metadata(
+        fields,
+        table.schema.metadata().clone(),
+    ));
+    table.batches = table
+        .batches
+        .iter()
+        .map(|b| conform_batch(b, &schema))
+        .collect::<Result<_>>()?;
+    table.schema = schema;
+    Ok(table)
+}
+
 /// Timestamps as the API writes them (`YYYY-MM-DD HH:MM:SS[.f]`), not arrow's `T` form.
 fn cast_timestamp_text(array: &ArrayRef) -> Result<ArrayRef> {
     let format = FormatOptions::default().with_timestamp_format(Some("%Y-%m-%d %H:%M:%S%.f"));

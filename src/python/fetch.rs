@@ -14,7 +14,7 @@ use super::client::PyRawClient;
 use super::query::PyQuery;
 use super::runtime::{enter_converz, ProgressSink};
 use super::stream::PyBatchStream;
-use crate::decode::{as_text, DecodeOptions, DecodedTable, FetchDecoder};
+use crate::decode::{as_text, documented_when_null, DecodeOptions, DecodedTable, FetchDecoder};
 use crate::error::Error;
 use crate::http::listing::{fetch_all, Listing};
 use crate::http::paginate::PageSpec;
@@ -45,10 +45,11 @@ pub fn fetch(
 ) -> PyResult<Py<PyAny>> {
     let query = query.0;
     let pairs = query.to_pairs()?;
+    let documented = schema_overrides(options.hint.as_ref().map(|d| d.bind(py)))?;
     let decode = DecodeOptions {
         parse_dates: options.parse_dates,
         schema_overrides: schema_overrides(options.schema.as_ref().map(|d| d.bind(py)))?,
-        hint: schema_overrides(options.hint.as_ref().map(|d| d.bind(py)))?,
+        hint: documented.clone(),
         ..DecodeOptions::default()
     };
     let decoder = Arc::new(FetchDecoder::new(decode));
@@ -61,6 +62,7 @@ pub fn fetch(
         let table = enter_converz(py, &sink, async move {
             fetch_report(&api, pairs, decoder).await
         })?;
+        let table = documented_when_null(table, &documented)?;
         return table_to_python(py, table, 1)?.into_py_any(py);
     };
     let spec = PageSpec {
@@ -82,6 +84,7 @@ pub fn fetch(
     let recycling = crate::alloc::Recycling::start();
     let table = enter_converz(py, &sink, async move { fetch_all(listing).await })?;
     drop(recycling);
+    let table = documented_when_null(table, &documented)?;
     let (decoded, fast) = decoder.pages_decoded();
     log::debug!(target: "converz", "decoded {decoded} pages, {fast} by the schema-specialised path");
     let pages = sink.counters.snapshot().pages;
