@@ -402,6 +402,10 @@ def test_redirect_to_another_host_is_not_followed(serve):
     # Named, so the hint "set base_url to the address the redirect names" can be followed
     # (outside trial 17: it was not).
     assert f"http://localhost:{elsewhere.port}/api/v1/report" in str(err), str(err)
+    # That address is an endpoint's: base_url is its …/api/v1 part (outside trial 18: the hint
+    # said to set base_url to the address itself).
+    assert err.hint is not None and "set base_url to its part up to /api/v1" in err.hint
+    assert "https://<host>/api/v1/calls, whose base_url is https://<host>/api/v1" in err.hint
     assert elsewhere.requests == []  # the key never reached the other server
     assert len(server.requests) == 1  # and a redirect is not retried
 
