@@ -10,11 +10,14 @@ until the table knows it.
 from __future__ import annotations
 
 import argparse
+import logging
 import re
+import urllib.parse
 from pathlib import Path
 
 import polars as pl
 import pytest
+from hostile_support import KEY, RawServer, Request, response
 
 from converz import _cli
 from converz.__main__ import main
@@ -240,3 +243,27 @@ class RefusingPort:
 
     def __exit__(self, *exc: object) -> None:
         return None
+
+
+def test_a_warning_of_the_core_names_the_flag_too(tmp_path, monkeypatch, capsys, caplog):
+    # A column that turns to text on a late page: the file's note says how to keep its values
+    # as text, "in schema=" in Python, "in --schema" here.
+    def respond(request: Request) -> bytes:
+        page = urllib.parse.parse_qs(urllib.parse.urlsplit(request.target).query).get("page")
+        pages = {"1": b'[{"call_id":1,"x":5}]', "2": b'[{"call_id":2,"x":"a"}]'}
+        return response("200 OK", pages.get((page or ["1"])[0], b"[]"))
+
+    server = RawServer(respond)
+    try:
+        monkeypatch.setenv("CONVERZ_BASE_URL", server.url)
+        monkeypatch.setenv("CONVERZ_API_KEY", KEY)
+        out = tmp_path / "c.ndjson"
+        argv = ["fetch", "calls", "-q", "-o", str(out), "--page-size", "1", "--retries", "0"]
+        with caplog.at_level(logging.WARNING, logger="converz"):
+            assert main(argv) == 0, capsys.readouterr().err
+    finally:
+        server.stop()
+    notes = [line for line in caplog.messages if "ends as text" in line]
+    assert notes and all("in --schema" in line and "schema=" not in line for line in notes), (
+        caplog.messages
+    )

@@ -351,7 +351,7 @@ def _guard(run: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Names
         # (restored first, a late Ctrl-C escaped as a signal death, not 130 or 143).
         with _stop_signals():
             try:
-                with _progress_lines(args):
+                with _progress_lines(args), _warnings_in_cli_words(args):
                     return run(args)
             except _Terminated as err:
                 print(f"converz: terminated{_stopped_detail(err)}", file=sys.stderr)
@@ -368,6 +368,27 @@ def _guard(run: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Names
                 return 1
 
     return guarded
+
+
+@contextlib.contextmanager
+def _warnings_in_cli_words(args: argparse.Namespace) -> Iterator[None]:
+    """While the command runs, converz's log lines name its flags as its errors do.
+
+    A warning of the core says ``give the column as "str" in schema=``; here that is
+    ``--schema``. A filter on the ``converz`` logger rewrites each record once, before any
+    handler (Python's last-resort one included) prints it.
+    """
+
+    def reword(record: logging.LogRecord) -> bool:
+        record.msg = for_cli(record.getMessage(), args)
+        record.args = None
+        return True
+
+    logger.addFilter(reword)
+    try:
+        yield
+    finally:
+        logger.removeFilter(reword)
 
 
 @contextlib.contextmanager
