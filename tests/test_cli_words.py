@@ -159,6 +159,9 @@ def test_every_core_hint_names_the_commands_flags_or_says_it_has_none(command):
             None,
         ),
         ("--to (to= in Python) picks the endpoint", "push", None),
+        # A path or a URL's query is the user's or the server's text, kept.
+        ("cannot read data/to=calls/days=3.csv: no such file", "push", None),
+        ("GET /calls?columns=a&timeout=3 answered 400", "fetch calls", None),
     ],
 )
 def test_python_spellings_become_flags(text, command, said):

@@ -76,10 +76,11 @@ _PHRASES: tuple[tuple[str, str], ...] = (
 # What is rewritten, in one pass (a flag written is never read again): ``schema={...}`` (the
 # types, or the hint's ``{column: type}``); ``name=`` and the value after it, if any (quoted
 # text, a number, True, None or [...]); ``base_url`` named without ``=`` ("check that base_url
-# ..."); the parameter of an InvalidParameterError's message.
+# ..."); the parameter of an InvalidParameterError's message. Not inside a path or a URL's query
+# (``data/to=x/part.csv``, ``?columns=a``): those are the user's or the server's text.
 _WORDS = re.compile(
-    r"(?<![\w.-])schema=\{(?P<schema>[^{}]*)\}"
-    r"|(?<![\w.-])(?P<name>[a-z][a-z_]*)="
+    r"(?<![\w.?&-])(?<![\w.-]/)schema=\{(?P<schema>[^{}]*)\}"
+    r"|(?<![\w.?&-])(?<![\w.-]/)(?P<name>[a-z][a-z_]*)="
     r"(?P<value>\"[^\"]*\"|'[^']*'|\d[\d_]*|True|None|\[[^\]]*\])?"
     r"|(?<![\w.`-])(?P<bare>base_url)(?![\w=])"
     r"|invalid parameter `(?P<parameter>[a-z_]+)`"
