@@ -17,14 +17,16 @@ pub enum Error {
         message: String,
     },
     /// 429 after every retry; `retry_after` is the server's last `Retry-After`, said in words.
-    #[error("{endpoint} is rate limited (HTTP 429) after {attempts} attempts; {retry_after}")]
+    /// `max_concurrency` is the client's: the hint says to lower it only when it can be.
+    #[error("{endpoint} is rate limited (HTTP 429) after {attempts} attempt{}; {retry_after}", plural(.attempts))]
     RateLimited {
         endpoint: String,
         attempts: u32,
         retry_after: crate::http::retry::RetryAfter,
+        max_concurrency: usize,
     },
     /// The connection failed or the body was cut off, after every retry.
-    #[error("transport error on {endpoint} after {attempts} attempts: {message}")]
+    #[error("transport error on {endpoint} after {attempts} attempt{}: {message}", plural(.attempts))]
     Transport {
         endpoint: String,
         attempts: u32,
@@ -56,6 +58,15 @@ pub enum Error {
     Json(#[from] serde_json::Error),
     #[error(transparent)]
     Io(#[from] std::io::Error),
+}
+
+/// The "s" of "attempts", none for one (outside trial 18: "after 1 attempts").
+fn plural(count: &u32) -> &'static str {
+    if *count == 1 {
+        ""
+    } else {
+        "s"
+    }
 }
 
 /// `Result` with [`Error`].
@@ -93,6 +104,7 @@ mod tests {
                 endpoint: "GET /reps".into(),
                 attempts: 2,
                 retry_after,
+                max_concurrency: 4,
             }
             .to_string()
         };

@@ -323,6 +323,51 @@ def test_a_response_header_too_large_is_not_a_timeout(serve):
     assert len(server.requests) <= 4, len(server.requests)
 
 
+def test_a_rate_limit_at_one_request_at_a_time_does_not_say_to_lower_it(serve):
+    """A 429 to a client already at max_concurrency=1 says to wait, not to lower it (outside
+    trial 18); at 2 and more, lowering it is still the advice."""
+    server = serve(always(response("429 Too Many Requests", b'{"error":"slow","code":"x"}')))
+    alone = failure("GET /report", server.client(retries=0, max_concurrency=1))
+    assert isinstance(alone, converz.RateLimitError) and alone.hint is not None
+    assert "lower max_concurrency" not in alone.hint and "wait" in alone.hint, alone.hint
+    assert "one request at a time" in alone.hint, alone.hint
+    several = failure("GET /report", server.client(retries=0, max_concurrency=2))
+    assert several.hint is not None and "lower max_concurrency=" in several.hint, several.hint
+
+
+def test_a_retried_transport_error_is_logged_once_per_attempt_without_a_count(serve, caplog):
+    """Each retry's log line says the attempt's error, not the final error's "after 1
+    attempts" nested inside "attempt 1 failed" (outside trial 18)."""
+    server = serve(lambda request: response("200 OK", b"[", length=1_000))
+    with caplog.at_level(logging.WARNING, logger="converz"):
+        err = failure("GET /report", server.client(retries=2))
+    assert isinstance(err, converz.TransportError) and "after 3 attempts" in str(err), str(err)
+    lines = [line for line in caplog.messages if "failed" in line]
+    assert len(lines) == 2, caplog.messages
+    for number, line in enumerate(lines, 1):
+        assert f"GET /report: attempt {number} failed (transport error: " in line, line
+        assert "attempts" not in line and line.count("GET /report") == 1, line
+
+
+def test_a_redirect_loop_is_said_and_not_retried(serve):
+    """A server that redirects within itself forever: a TransportError saying so, not retried,
+    with a hint that does not send the reader to timeout= (outside trial 18)."""
+
+    def respond(request: Request) -> bytes:
+        step = int(request.path.rsplit("/", 1)[-1]) if request.path[-1].isdigit() else 0
+        return response("302 Found", b"", f"Location: /api/v1/loop/{step + 1}")
+
+    server = serve(respond)
+    err = failure("GET /report", server.client(retries=2))
+    assert type(err) is converz.TransportError, repr(err)
+    assert "redirects this request in a loop" in str(err), str(err)
+    assert err.hint is not None and "timeout=" not in err.hint, err.hint
+    assert "nor a longer timeout can help" in err.hint, err.hint
+    assert "redirecting" in err.hint and "base_url" in err.hint, err.hint
+    assert "after 1 attempt:" in str(err), str(err)  # not "1 attempts"
+    assert len(server.requests) <= 7, len(server.requests)  # one request and its redirects
+
+
 @pytest.mark.parametrize("operation", list(OPERATIONS))
 def test_a_huge_retry_after_then_success(serve, operation):
     """The hint that used to panic: the retry waits (capped) and then succeeds."""
@@ -358,6 +403,10 @@ def test_redirect_to_another_host_is_not_followed(serve):
     # Named, so the hint "set base_url to the address the redirect names" can be followed
     # (outside trial 17: it was not).
     assert f"http://localhost:{elsewhere.port}/api/v1/report" in str(err), str(err)
+    # That address is an endpoint's: base_url is its …/api/v1 part (outside trial 18: the hint
+    # said to set base_url to the address itself).
+    assert err.hint is not None and "set base_url to its part up to /api/v1" in err.hint
+    assert "https://<host>/api/v1/calls, whose base_url is https://<host>/api/v1" in err.hint
     assert elsewhere.requests == []  # the key never reached the other server
     assert len(server.requests) == 1  # and a redirect is not retried
 

@@ -145,6 +145,20 @@ def test_pandas_frames_nan_and_categorical(write_emulator):
     assert "__index_level_0__" not in got.columns
 
 
+def test_a_pandas_nan_is_missing_leaving_the_value_or_clearing_it(write_emulator):
+    # As the README says (outside trial 18: it said push refuses NaN): pandas' NaN is its
+    # missing value, pushed as null, so "unchanged", and cleared in a clear= column.
+    client = write_emulator.client(progress=False)
+    ids = _calls(client)["call_id"][:3].to_list()
+    client.push_updates(pd.DataFrame({"call_id": ids, "nan_doc": [1.0, 2.0, 3.0]}))
+    client.push_updates(pd.DataFrame({"call_id": ids, "nan_doc": [9.0, float("nan"), 7.0]}))
+    client.push_updates(
+        pd.DataFrame({"call_id": ids, "nan_doc": [9.0, 2.0, float("nan")]}), clear=["nan_doc"]
+    )
+    got = client.calls().to_polars().filter(pl.col("call_id").is_in(ids)).sort("call_id")
+    assert got["nan_doc"].to_list() == [9.0, 2.0, None]
+
+
 def test_reps_target_inference_and_update_reps(write_emulator):
     client = write_emulator.client(progress=False)
     reps = client.reps().to_polars()

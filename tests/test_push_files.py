@@ -53,60 +53,66 @@ def refused(emu: Emulator, argv: list[str], capsys: pytest.CaptureFixture[str]) 
 
 @pytest.mark.parametrize(
     ("name", "text", "flag", "words"),
+    # The type to use, as the command line says it (tests/test_cli_words.py).
     [
         # arrow-csv kept 10:30:15 of 10:30:15.123456.
         (
             "at.csv",
             "call_id,at\n{0},2026-01-05T10:30:15\n{1},2026-01-05T10:30:15.123456\n",
             "at:timestamp[s]",
-            ['"2026-01-05T10:30:15.123456"', "fraction of a second", '"timestamp[ns]"'],
+            ['"2026-01-05T10:30:15.123456"', "fraction of a second", "--schema 'at:timestamp[ns]'"],
         ),
         # arrow-json kept 1 of 1.5.
         (
             "n.ndjson",
             '{{"call_id": {0}, "n": 2}}\n{{"call_id": {1}, "n": 1.5}}\n',
             "n:int64",
-            ["1.5", "its fraction", '"float64"'],
+            ["1.5", "its fraction", "--schema n:float64"],
         ),
         (
             "n.csv",
             "call_id,n\n{0},2\n{1},1.5\n",
             "n:int64",
-            ["1.5", "its fraction", '"float64"'],
+            ["1.5", "its fraction", "--schema n:float64"],
         ),
         # A float column held infinity.
         (
             "f.csv",
             "call_id,f\n{0},1\n{1},-1e400\n",
             "f:float64",
-            ["-1e400", "its magnitude", '"string"'],
+            ["-1e400", "its magnitude", "--schema f:string"],
         ),
         # A float column rounded a whole number past 2^53 (outside trial 14).
         (
             "w.csv",
             "call_id,w\n{0},1.5\n{1},9007199254740993\n",
             "w:float64",
-            ["9007199254740993", "its last digits", '"int64"'],
+            ["9007199254740993", "its last digits", "--schema w:int64"],
         ),
         (
             "w.ndjson",
             '{{"call_id": {0}, "w": 2.5}}\n{{"call_id": {1}, "w": 9007199254740993}}\n',
             "w:float64",
-            ["9007199254740993", "its last digits", '"int64"'],
+            ["9007199254740993", "its last digits", "--schema w:int64"],
         ),
         # Text read into a float column was rounded (outside trial 15; CSV refused it).
         (
             "t.ndjson",
             '{{"call_id": {0}, "t": 2.5}}\n{{"call_id": {1}, "t": "9007199254740993"}}\n',
             "t:float64",
-            ['"9007199254740993"', "its last digits", "held as 9007199254740992", '"int64"'],
+            [
+                '"9007199254740993"',
+                "its last digits",
+                "held as 9007199254740992",
+                "--schema t:int64",
+            ],
         ),
         # Past 20 digits a whole number was rounded (outside trial 15).
         (
             "l.csv",
             "call_id,l\n{0},1.5\n{1},123456789012345678901\n",
             "l:float64",
-            ["123456789012345678901", "held as 123456789012345683968", '"string"'],
+            ["123456789012345678901", "held as 123456789012345683968", "--schema l:string"],
         ),
         # A date column kept the day of a time.
         (
@@ -114,7 +120,7 @@ def refused(emu: Emulator, argv: list[str], capsys: pytest.CaptureFixture[str]) 
             '{{"call_id": {0}, "d": "2026-01-05"}}\n'
             '\n{{"call_id": {1}, "d": "2026-01-05 10:00:00"}}\n',
             "d:date32",
-            ['"2026-01-05 10:00:00"', "time of day", '"timestamp"'],
+            ['"2026-01-05 10:00:00"', "time of day", "--schema d:timestamp"],
         ),
     ],
 )

@@ -114,6 +114,33 @@ def test_bad_values_fail_when_built_naming_the_parameter(make, error, names):
         assert info.value.parameter == names
 
 
+@pytest.mark.parametrize("name", ["start_date", "end_date"])
+@pytest.mark.parametrize("text", ["10000-01-01", "2025-07-01x", "2025-13-01", "0000-01-01"])
+def test_a_date_parameter_past_its_range_is_said_not_to_be_a_date(name, text):
+    # Outside trial 18: "10000-01-01" (longer than a date) was "not a naive date-time; use a
+    # datetime.datetime", advice for another parameter; "2025-13-01" was already a date's.
+    for make in (CallsQuery, ReportQuery):
+        with pytest.raises(converz.InvalidParameterError) as info:
+            make(**{name: text})
+        assert info.value.parameter == name
+        assert f"{text!r}".replace("'", '"') + " is not a date;" in str(info.value), info.value
+        assert "date-time" not in str(info.value) and "datetime.datetime" not in str(info.value)
+
+
+@pytest.mark.parametrize("blank", [" ", "\t", "  \n"])
+def test_a_blank_filter_value_is_said_to_be_blank(blank):
+    # Outside trial 18: rep_id=" " was refused as "contains an empty value".
+    for make in (CallsQuery, RepsQuery):
+        with pytest.raises(converz.InvalidParameterError) as info:
+            make(rep_id=[blank])
+        assert info.value.parameter == "rep_id"
+        assert "contains a blank value" in str(info.value) and "only white space" in str(
+            info.value
+        ), info.value
+    with pytest.raises(converz.InvalidParameterError, match="contains an empty value"):
+        CallsQuery(rep_id=[""])
+
+
 def test_an_empty_projection_is_refused_in_its_own_words():
     # columns=[] is no filter that matches nothing (outside trial: it was worded as one).
     for make, name in [

@@ -23,6 +23,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Callable, Optional, Union
 
+from converz._cli_words import for_cli
 from converz._printable import printable
 from converz._progress import PROGRESS_RECORD, _Log
 from converz._query import CallsQuery, ReportQuery, RepsQuery, list_filters, split_commas
@@ -122,6 +123,18 @@ def _common(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--base-url", help="API base URL (default: $CONVERZ_BASE_URL)")
     group.add_argument("--tenant", help="shorthand for https://TENANT.converz.co/api/v1")
     group.add_argument("--retries", type=int, default=8, help="retries per request (default 8)")
+    group.add_argument(
+        "--timeout",
+        type=float,
+        metavar="SECONDS",
+        help="seconds for one request, one page or push chunk, body included (default 300)",
+    )
+    group.add_argument(
+        "--max-concurrency",
+        type=int,
+        metavar="N",
+        help="requests in flight at once, 1 to 64 (default 4); lower it when rate limited",
+    )
     group.add_argument("--quiet", "-q", action="store_true", help="no progress on stderr")
     group.add_argument("--debug", action="store_true", help="show tracebacks on errors")
 
@@ -338,7 +351,7 @@ def _guard(run: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Names
         # (restored first, a late Ctrl-C escaped as a signal death, not 130 or 143).
         with _stop_signals():
             try:
-                with _progress_lines(args):
+                with _progress_lines(args), _warnings_in_cli_words(args):
                     return run(args)
             except _Terminated as err:
                 print(f"converz: terminated{_stopped_detail(err)}", file=sys.stderr)
@@ -349,11 +362,33 @@ def _guard(run: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Names
             except Exception as err:
                 if args.debug:
                     raise
-                message = " ".join(str(err).split("\n"))
+                # In the command line's words: --max-concurrency, not max_concurrency=.
+                message = for_cli(" ".join(str(err).split("\n")), args)
                 print(f"converz: error: {type(err).__name__}: {message}", file=sys.stderr)
                 return 1
 
     return guarded
+
+
+@contextlib.contextmanager
+def _warnings_in_cli_words(args: argparse.Namespace) -> Iterator[None]:
+    """While the command runs, converz's log lines name its flags as its errors do.
+
+    A warning of the core says ``give the column as "str" in schema=``; here that is
+    ``--schema``. A filter on the ``converz`` logger rewrites each record once, before any
+    handler (Python's last-resort one included) prints it.
+    """
+
+    def reword(record: logging.LogRecord) -> bool:
+        record.msg = for_cli(record.getMessage(), args)
+        record.args = None
+        return True
+
+    logger.addFilter(reword)
+    try:
+        yield
+    finally:
+        logger.removeFilter(reword)
 
 
 @contextlib.contextmanager
@@ -384,7 +419,19 @@ def _progress_lines(args: argparse.Namespace) -> Iterator[None]:
 def _client(args: argparse.Namespace) -> Any:
     from converz import Client
 
-    return Client(base_url=args.base_url, tenant=args.tenant, retries=args.retries, progress=False)
+    # Unset flags leave the Client's own defaults (one place says them).
+    settings = {
+        name: getattr(args, name)
+        for name in ("timeout", "max_concurrency")
+        if getattr(args, name, None) is not None
+    }
+    return Client(
+        base_url=args.base_url,
+        tenant=args.tenant,
+        retries=args.retries,
+        progress=False,
+        **settings,
+    )
 
 
 def _lists(args: argparse.Namespace, names: tuple[str, ...]) -> dict[str, Any]:

@@ -40,13 +40,20 @@ pub struct AttemptError {
 pub const HEAD_TOO_LARGE: &str = "the server's response headers are larger than the client \
                                   accepts (over about 400 KiB, or over 100 header lines)";
 
+/// How the message of a request the server redirected in a loop begins; the Python layer gives
+/// it its own hint (`python/errors.rs`): no timeout nor retry can help (outside trial 18: it
+/// was retried, with the hint "raise timeout= for slow links").
+pub const REDIRECT_LOOP: &str = "the server redirects this request in a loop (more than 5 \
+                                 redirects within its own host)";
+
 impl AttemptError {
     /// A transport failure (connect, timeout, cut body) on `endpoint`. Retried, except a
-    /// response head too large to read: the server sends the same head every time.
+    /// response head too large to read or a redirect loop: the server answers the same way
+    /// every time.
     #[cold]
     pub fn transport(endpoint: &str, err: &reqwest::Error) -> Self {
         AttemptError {
-            failure: if head_too_large(err) {
+            failure: if head_too_large(err) || err.is_redirect() {
                 Failure::Permanent
             } else {
                 Failure::Transport
@@ -238,7 +245,12 @@ impl ApiClient {
             // of the body or a transport error may quote what the server sent, key included.
             failed.error = redact_error(failed.error, &self.config.api_key);
             if !failed.failure.is_retryable() || tries > retry.max_retries {
-                return Err(final_error(failed, endpoint, tries));
+                return Err(final_error(
+                    failed,
+                    endpoint,
+                    tries,
+                    self.config.max_concurrency,
+                ));
             }
             // Never idle longer between attempts than one attempt may take: a caller who set a
             // 1 s timeout does not want a 30 s pause (whatever the server's Retry-After says).
@@ -255,7 +267,7 @@ impl ApiClient {
             };
             log::warn!(target: "converz",
                 "{endpoint}: attempt {tries} failed ({}{said}); retrying in {:.2} s",
-                crate::printable::printable(&failed.error.to_string()),
+                crate::printable::printable(&attempt_said(&failed.error)),
                 wait.as_secs_f64()
             );
             if let Some(progress) = progress {
@@ -427,9 +439,24 @@ fn shown_location(text: &str, key: &str) -> String {
     bounded_printable(&redact(text, key), LOCATION_LIMIT)
 }
 
+/// What one failed attempt's log line says of its error: a transport error without the
+/// "after 1 attempts" its final form has (outside trial 18: each retry line read "attempt 3
+/// failed (transport error on GET /calls after 1 attempts: ...)").
+fn attempt_said(error: &Error) -> String {
+    match error {
+        Error::Transport { message, .. } => format!("transport error: {message}"),
+        other => other.to_string(),
+    }
+}
+
 /// The error after the last attempt, with the attempt count filled in. A transient 5xx says,
 /// as a 429 does, how many attempts were made and what the server said about waiting.
-fn final_error(failed: AttemptError, endpoint: &str, attempts: u32) -> Error {
+fn final_error(
+    failed: AttemptError,
+    endpoint: &str,
+    attempts: u32,
+    max_concurrency: usize,
+) -> Error {
     match (failed.failure, failed.error) {
         (
             Failure::Server(retry_after),
@@ -452,6 +479,7 @@ fn final_error(failed: AttemptError, endpoint: &str, attempts: u32) -> Error {
             endpoint: endpoint.to_owned(),
             attempts,
             retry_after,
+            max_concurrency,
         },
         (_, Error::Transport { message, .. }) => Error::Transport {
             endpoint: endpoint.to_owned(),
@@ -467,6 +495,9 @@ fn final_error(failed: AttemptError, endpoint: &str, attempts: u32) -> Error {
 pub fn describe_reqwest_error(err: &reqwest::Error) -> String {
     let kind = if head_too_large(err) {
         HEAD_TOO_LARGE
+    } else if err.is_redirect() {
+        // Its cause is the policy's own "too many redirects": said better here.
+        return REDIRECT_LOOP.to_owned();
     } else if err.is_timeout() {
         "timed out"
     } else if err.is_connect() {

@@ -42,12 +42,16 @@ pub fn coding(headers: &HeaderMap) -> Result<Coding, String> {
         [one] if one.eq_ignore_ascii_case("gzip") || one.eq_ignore_ascii_case("x-gzip") => {
             Ok(Coding::Gzip)
         }
+        // Bounded and escaped: the value is the server's, and may be as long as a header can be.
         _ => Err(format!(
-            "the response's Content-Encoding is {:?}: only gzip is understood",
-            codings.join(", ")
+            "the response's Content-Encoding is \"{}\": only gzip is understood",
+            super::retry::bounded_printable(&codings.join(", "), CODING_LIMIT)
         )),
     }
 }
+
+/// Characters of a response's Content-Encoding quoted in a message.
+const CODING_LIMIT: usize = 100;
 
 /// Why a gzip body could not be inflated.
 #[derive(Debug, Clone, PartialEq, Eq)]

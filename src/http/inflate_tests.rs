@@ -208,6 +208,29 @@ fn the_coding_token_is_case_insensitive_and_x_gzip_is_gzip() {
     }
 }
 
+#[test]
+fn a_huge_coding_is_quoted_bounded() {
+    // A hostile server's header value can be as long as the head allows: the message quotes
+    // its beginning only (outside trial 18: it was quoted whole).
+    let huge = format!("br{}", ", x".repeat(50_000));
+    let message = coding(&headers(&[&huge])).unwrap_err();
+    assert!(
+        message.starts_with("the response's Content-Encoding is \"br, x, x"),
+        "{message}"
+    );
+    assert!(
+        message.contains("…\": only gzip is understood"),
+        "{message}"
+    );
+    assert!(message.len() < 300, "{} chars", message.len());
+    // A short one is quoted whole, as before.
+    let short = coding(&headers(&["br"])).unwrap_err();
+    assert_eq!(
+        short,
+        "the response's Content-Encoding is \"br\": only gzip is understood"
+    );
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(64))]
 

@@ -352,10 +352,15 @@ fn refuse_commas(name: &str, values: &[String], what: &str) -> Result<()> {
 }
 
 fn check_values(name: &str, values: &[String]) -> Result<()> {
-    if values.iter().any(|v| v.trim().is_empty()) {
-        return Err(Error::invalid(name, "contains an empty value"));
+    match values.iter().find(|v| v.trim().is_empty()) {
+        Some(empty) if empty.is_empty() => Err(Error::invalid(name, "contains an empty value")),
+        // Said as what it is (outside trial 18: `rep_id=" "` was "an empty value").
+        Some(blank) => Err(Error::invalid(
+            name,
+            format!("contains a blank value ({blank:?}: only white space), which matches nothing"),
+        )),
+        None => Ok(()),
     }
-    Ok(())
 }
 
 #[cfg(test)]

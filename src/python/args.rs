@@ -130,7 +130,11 @@ impl DateArg {
     /// As a calendar date; a datetime is refused unless it is midnight.
     pub fn date(self, name: &str) -> Result<NaiveDate, Error> {
         if self.0.len() > 10 {
-            let datetime = parse_datetime(name, &self.0)?;
+            // Not a date-time either: said as a date's error, this being a date (outside trial
+            // 18: "10000-01-01" was "not a naive date-time; use a datetime.datetime").
+            let datetime = parse_datetime(name, &self.0).or_else(|_| {
+                parse_date(name, &self.0).map(|date| date.and_time(chrono::NaiveTime::MIN))
+            })?;
             if datetime.time() != chrono::NaiveTime::MIN {
                 return Err(Error::invalid(
                     name,

@@ -30,15 +30,22 @@ fn classify(err: &Error) -> (&'static str, Option<&'static str>) {
         ),
         Error::Http { status: 300..=399, .. } => (
             "InvalidRequestError",
+            // The address named is an endpoint's (…/api/v1/calls): base_url is its prefix
+            // (outside trial 18: "set base_url to the address" gave a base_url ending /calls).
             Some("the redirect was not followed (the API key stays with the host you named, \
-                  and a push's body is sent once, to the address it was meant for): set \
-                  base_url to the address the redirect names"),
+                  and a push's body is sent once, to the address it was meant for): if the \
+                  new address is right, set base_url to its part up to /api/v1 (it names an \
+                  endpoint, such as https://<host>/api/v1/calls, whose base_url is \
+                  https://<host>/api/v1)"),
         ),
-        Error::Http { status: 429, .. } | Error::RateLimited { .. } => (
-            "RateLimitError",
-            Some("lower max_concurrency=, or wait before trying again: retry_after is the \
-                  server's wait in seconds when it sent a valid Retry-After (else None)"),
-        ),
+        // One request at a time cannot be fewer (outside trial 18: "lower max_concurrency="
+        // was said to a client at max_concurrency=1).
+        Error::RateLimited {
+            max_concurrency: 1, ..
+        } => ("RateLimitError", Some(RATE_LIMITED_ALONE)),
+        Error::Http { status: 429, .. } | Error::RateLimited { .. } => {
+            ("RateLimitError", Some(RATE_LIMITED))
+        }
         Error::Http { status: 404, .. } => (
             "InvalidRequestError",
             Some("the server has no such path: check that base_url ends in /api/v1 \
@@ -53,6 +60,12 @@ fn classify(err: &Error) -> (&'static str, Option<&'static str>) {
             Some("the server, or a proxy in front of it, sent response headers larger than the \
                   client accepts; retrying cannot help: ask the administrator of the server or \
                   proxy to send smaller headers"),
+        ),
+        Error::Transport { message, .. } if message.contains(crate::http::client::REDIRECT_LOOP) => (
+            "TransportError",
+            Some("the server keeps redirecting this request within its own host, so neither a \
+                  retry nor a longer timeout can help: check that base_url is the API's address \
+                  (https://<tenant>.converz.co/api/v1), else ask the server's operator"),
         ),
         Error::Transport { .. } => (
             "TransportError",
@@ -116,6 +129,15 @@ fn classify(err: &Error) -> (&'static str, Option<&'static str>) {
         _ => ("ConverzError", None),
     }
 }
+
+/// The hint of a 429 after every retry, and of one to a client sending one request at a time.
+const RATE_LIMITED: &str = "lower max_concurrency= (fewer requests at once), or wait before \
+                            trying again: retry_after is the server's wait in seconds when it \
+                            sent a valid Retry-After (else None)";
+const RATE_LIMITED_ALONE: &str = "the client already sends one request at a time \
+                                  (max_concurrency=1): wait before trying again; retry_after is \
+                                  the server's wait in seconds when it sent a valid Retry-After \
+                                  (else None)";
 
 /// The hint of a page whose values do not fit the type a column was given.
 const TYPE_HINT: &str = "a column's values do not fit the type it was given (by schema= or by \
