@@ -7,6 +7,7 @@ import sys
 import urllib.parse
 from collections.abc import Iterator
 
+import pandas as pd
 import polars as pl
 import pytest
 from hostile_support import RawServer, Request, response
@@ -211,3 +212,33 @@ def test_repr_shows_times_past_pythons_datetime(write_emulator) -> None:
     shown = repr(table)
     assert "1970-01-01 00:00:01" in shown and "out of range" in shown, shown
     assert "out of range" in table._repr_html_()
+
+
+@pytest.mark.parametrize(
+    ("values", "dtype"),
+    [
+        ([9007199254740993, None, 7], "Int64"),
+        ([18446744073709551615, None, 0], "UInt64"),
+        ([9007199254740993, 7, -1], "int64"),
+    ],
+)
+def test_to_pandas_keeps_every_integer_of_a_column_with_nulls(
+    values: list[int | None], dtype: str
+) -> None:
+    """Found by the outside trial: an integer column with nulls became float64 in pandas, so
+    9007199254740993 arrived as 9007199254740992.0 and a frame pushed back wrote it rounded.
+    Such a column is pandas' nullable integer dtype; one without nulls stays numpy's."""
+    with Emulator(calls=60, reps=5, seed=0) as emu:
+        client = emu.client(progress=False)
+        ids = client.calls(columns=["call_id"]).to_polars()["call_id"].sort().to_list()
+        big = pl.UInt64 if dtype == "UInt64" else pl.Int64
+        column = (values * len(ids))[: len(ids)]
+        pushed = pl.DataFrame({"call_id": ids, "big": column}, schema_overrides={"big": big})
+        client.push_updates(pushed)
+        frame = client.calls(columns=["call_id", "big"], schema={"big": dtype.lower()}).to_pandas()
+        assert str(frame["big"].dtype) == dtype
+        got = frame.sort_values("call_id")["big"].tolist()
+        assert [None if v is pd.NA else v for v in got] == column
+        client.push_updates(frame)
+        again = client.calls(columns=["call_id", "big"], schema={"big": dtype.lower()})
+        assert again.to_polars().sort("call_id")["big"].to_list() == column

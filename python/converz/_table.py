@@ -141,17 +141,37 @@ class Table:
         with pyarrow installed, pandas 3), the table hands its string columns over in that form,
         converted batch by batch and kept in place of its Utf8 form, so the frame shares the
         string bytes with the table and no intermediate copy is made. The dtypes are pandas'
-        defaults either way.
+        defaults, but for an integer column holding nulls: pandas would make it ``float64``,
+        which turns ``7`` into ``7.0`` and rounds integers past 2**53 (a frame pushed back would
+        write the rounded values), so it gets pandas' nullable integer dtype (``Int64``).
 
         Args:
-            **kwargs: Passed to ``pyarrow.Table.to_pandas`` (e.g. ``types_mapper=pd.ArrowDtype``).
+            **kwargs: Passed to ``pyarrow.Table.to_pandas`` (e.g. ``types_mapper=pd.ArrowDtype``,
+                which then decides every dtype).
+
+        Example:
+            >>> frame = client.calls(start_date="2025-01-01").to_pandas()  # doctest: +SKIP
+            >>> frame["duration"].dtype  # doctest: +SKIP
+            Int64Dtype()
         """
         pa = _require("pyarrow", "pyarrow")
         pd = _require("pandas", "pandas")
         source: Any = self
         if not kwargs.keys() & {"types_mapper", "strings_to_categorical"} and _large_str(pd):
             source = _Stream(self._raw, "large_utf8")
-        return pa.table(source).to_pandas(**kwargs)
+        table = pa.table(source)
+        frame = table.to_pandas(**kwargs)
+        if "types_mapper" in kwargs:
+            return frame
+        for i, field in enumerate(table.schema):
+            if pa.types.is_integer(field.type) and table.column(i).null_count:
+                name = str(field.type)  # int64 → Int64, uint64 → UInt64
+                nullable = pd.api.types.pandas_dtype(
+                    "U" + name[1:].capitalize() if name.startswith("u") else name.capitalize()
+                )
+                column = table.column(i).to_pandas(types_mapper={field.type: nullable}.get)
+                frame[field.name] = column.set_axis(frame.index)
+        return frame
 
     def _summary(self) -> str:
         parts = [f"{_count(self.num_rows, 'row')} \u00d7 {_count(self.num_columns, 'column')}"]
