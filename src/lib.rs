@@ -28,7 +28,7 @@ mod _core {
     #[pymodule_export]
     use crate::python::client::PyRawClient;
     #[pymodule_export]
-    use crate::python::fetch::{empty_table, fetch, text_columns};
+    use crate::python::fetch::{concat_tables, empty_table, fetch, text_columns};
     #[pymodule_export]
     use crate::python::push::push;
     #[pymodule_export]

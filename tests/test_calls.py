@@ -179,3 +179,41 @@ def test_a_documented_column_holding_only_nulls_keeps_its_documented_type() -> N
         next_day = day + dt.timedelta(days=1)
         both = pl.concat([frame, client.calls(start_date=next_day, end_date=next_day).to_polars()])
         assert both.schema == documented
+
+
+@pytest.mark.parametrize("page_size", [1, 7, 100, 1_000])
+def test_a_streams_tables_concatenate_to_the_eager_result(page_size: int) -> None:
+    """Found by the outside trial: the README's recipe for a stream's tables,
+    `pl.concat(..., how="diagonal_relaxed")`, printed early timestamps with `.000000` and
+    floats as `1e+20`, and could not turn an early list into text. `Table.concat` casts them
+    by the fetch's own rules, so the stream gives what `calls()` gives, value for value."""
+    from converz.testing import Emulator
+
+    with Emulator(calls=600, reps=20, seed=0) as emu:
+        client = emu.client(progress=False)
+        ids = client.calls(columns=["call_id"]).to_polars()["call_id"].sort().to_list()
+        early = pl.DataFrame(
+            {
+                "call_id": ids[:2],
+                "v": ["2025-01-01 00:00:00", "2025-01-02 03:04:05.250"],
+                "f": [1.0, 1e20],
+                "d": ["2025-01-01", "2025-01-02"],
+            }
+        )
+        client.push_updates(early)
+        client.push_updates(pl.DataFrame({"call_id": [ids[1]], "m": [[1, 2]]}))
+        late = {"call_id": [ids[500]], "v": ["text"], "f": ["text"], "d": ["text"], "m": ["x"]}
+        client.push_updates(pl.DataFrame(late))
+        eager = client.calls(page_size=page_size).to_polars()
+        stream = converz.Table.concat(client.iter_calls(page_size=page_size)).to_polars()
+        assert stream.equals(eager)
+        first = stream.filter(pl.col("call_id").is_in(ids[:2])).sort("call_id")
+        assert first["v"].to_list() == ["2025-01-01 00:00:00", "2025-01-02 03:04:05.250"]
+        assert first["m"].to_list() == [None, "[1,2]"]
+
+
+def test_concat_refuses_what_is_not_a_streams_tables(client: converz.Client) -> None:
+    with pytest.raises(converz.InvalidParameterError, match="tables"):
+        converz.Table.concat([])
+    with pytest.raises(converz.InvalidParameterError, match="got a DataFrame"):
+        converz.Table.concat([client.calls(page_size=10).to_polars()])

@@ -9,7 +9,7 @@ from __future__ import annotations
 import functools
 import html
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any, Optional, cast
 
 from converz._printable import printable as _printable
@@ -120,6 +120,39 @@ class Table:
         """Return a ``pyarrow.Table`` (zero-copy). Needs pyarrow."""
         pa = _require("pyarrow", "pyarrow")
         return pa.table(self)
+
+    @staticmethod
+    def concat(tables: Iterable[Table]) -> Table:
+        """Combine a stream's tables into one, as ``client.calls()`` would have returned it.
+
+        Each table is cast to the last one's columns (every column seen so far, at the widest
+        type so far) by the fetch's own rules: a timestamp or date that ends in a text column
+        reads as it was sent and a list or object as its JSON. ``pl.concat(..., how=
+        "diagonal_relaxed")`` prints such a timestamp with ``.000000`` and cannot turn a list
+        into text. The tables' warnings are kept, each once.
+
+        Args:
+            tables: The tables of one stream, in order (``client.iter_calls(...)`` itself).
+
+        Example:
+            >>> stream = client.iter_calls(start_date="2025-07-01")  # doctest: +SKIP
+            >>> calls = converz.Table.concat(stream)  # doctest: +SKIP
+            >>> calls.to_polars()  # doctest: +SKIP
+        """
+        from converz import _core
+
+        parts = list(tables)
+        odd = next((t for t in parts if not isinstance(t, Table)), None)
+        if not parts or odd is not None:
+            got = "no tables" if not parts else f"a {type(odd).__name__}"
+            raise InvalidParameterError(
+                f"invalid parameter `tables`: expected the converz.Table objects of a stream, "
+                f"got {got}",
+                parameter="tables",
+                hint="pass client.iter_calls(...) (or a list of its tables) to Table.concat",
+            )
+        warnings = list(dict.fromkeys(w for t in parts for w in t.warnings))
+        return Table(_core.concat_tables([t._raw for t in parts]), warnings)
 
     def to_polars(self) -> polars.DataFrame:
         """Return a ``polars.DataFrame`` without copying any value. Needs polars.

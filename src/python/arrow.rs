@@ -43,6 +43,11 @@ impl PyArrowTable {
         Self { schema, slots }
     }
 
+    /// The declared schema.
+    pub fn schema(&self) -> &SchemaRef {
+        &self.schema
+    }
+
     /// The batches with the declared schema (shared buffers, except strings a `stream_as`
     /// turned into views, which are copied back to Utf8).
     pub fn batches(&self) -> Result<Vec<RecordBatch>, ArrowError> {

@@ -14,7 +14,9 @@ use super::client::PyRawClient;
 use super::query::PyQuery;
 use super::runtime::{enter_converz, ProgressSink};
 use super::stream::PyBatchStream;
-use crate::decode::{as_text, documented_when_null, DecodeOptions, DecodedTable, FetchDecoder};
+use crate::decode::{
+    as_text, conform_batch, documented_when_null, DecodeOptions, DecodedTable, FetchDecoder,
+};
 use crate::error::Error;
 use crate::http::listing::{fetch_all, Listing};
 use crate::http::paginate::PageSpec;
@@ -159,4 +161,29 @@ pub fn text_columns(py: Python<'_>, data: AnyRecordBatch) -> PyResult<Py<PyAny>>
             .collect::<Result<Vec<_>, Error>>()
     })?;
     PyArrowTable::new(schema, texts).into_py_any(py)
+}
+
+/// A stream's tables as one, in their order: each cast to the last table's schema (which has
+/// every column seen so far at the widest type so far) by the rules the eager fetch casts its
+/// pages with (`decode::conform_batch`): timestamps as sent, nested values as JSON. polars'
+/// `diagonal_relaxed` concat prints an early timestamp `.000000` and cannot cast a list to text.
+#[pyfunction]
+pub fn concat_tables(py: Python<'_>, tables: Vec<PyRef<'_, PyArrowTable>>) -> PyResult<Py<PyAny>> {
+    let Some(last) = tables.last() else {
+        return Err(Error::invalid("tables", "no tables to concatenate").into());
+    };
+    let schema = Arc::clone(last.schema());
+    let parts = tables
+        .iter()
+        .map(|t| t.batches())
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(Error::from)?;
+    let batches = py.detach(|| {
+        parts
+            .iter()
+            .flatten()
+            .map(|batch| conform_batch(batch, &schema))
+            .collect::<Result<Vec<_>, Error>>()
+    })?;
+    PyArrowTable::new(schema, batches).into_py_any(py)
 }
