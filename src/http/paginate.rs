@@ -5,8 +5,8 @@
 //! wire at once (a download permit each). A page's body is inflated and decoded on the blocking
 //! pool as it arrives ([`read_body`](super::body::read_body)); once it is in, the page's permit
 //! goes to the next page while the decode finishes. The window is `concurrency` pages plus
-//! [`DECODING_BESIDE_THE_WIRE`] while the consumer keeps up (always, for an eager fetch, which
-//! takes every page as soon as the pages before it are in): those extra pages wait for a permit,
+//! [`DECODING_BESIDE_THE_WIRE`] while the consumer keeps up (for an eager fetch, which takes
+//! every page as soon as the pages before it are in, once a page came back full): those extra pages wait for a permit,
 //! so the one freed by a page whose body is in is taken at once, and the link does not wait while
 //! pages decode. Requests are spaced so their bodies do not all end together ([`super::pacing`]).
 //! Two server behaviours from the contract need care (Part B §1):
@@ -115,9 +115,10 @@ struct PageContext {
 /// what it kept before. Before the first page is handed
 /// out the window is `concurrency` pages too, so a consumer that stops after one page
 /// (`head(10)`) caused no request beyond those. An eager fetch ([`PageSpec::reads_all`]) has
-/// neither kind of consumer: it keeps the two pages from the start, and an arrived page that
-/// waits for a slower earlier one does not shrink its window (the link kept waiting for page 1's
-/// decode at the start of every WAN fetch).
+/// neither kind of consumer: it keeps the two pages once any page came back full (so a listing
+/// of one short page asks for nothing more), and an arrived page that waits for a slower
+/// earlier one does not shrink its window (the link kept waiting for page 1's decode at the
+/// start of every WAN fetch).
 const DECODING_BESIDE_THE_WIRE: usize = 2;
 
 /// A page's generation, number, and its decoded rows with when its answered request was sent.
@@ -147,6 +148,10 @@ pub struct Pager {
     /// When the latest of the pages handed out so far arrived.
     last_completed: Instant,
     finished: bool,
+    /// A page came back with all the rows asked for: the listing goes on past it, so an eager
+    /// fetch's window may hold pages beside the wire (before, a listing of one short page
+    /// would have caused two requests more past its end).
+    full_page_arrived: bool,
     warnings: Vec<String>,
     /// A page held more rows than asked, and the warning saying so was given.
     oversized_warned: bool,
@@ -226,6 +231,7 @@ impl Pager {
             done: BTreeMap::new(),
             last_completed: Instant::now(),
             finished: false,
+            full_page_arrived: false,
             warnings: Vec::new(),
             oversized_warned: false,
             capped: None,
@@ -291,6 +297,7 @@ impl Pager {
                     self.aborts.remove(&page);
                     match result {
                         Ok((decoded, requested)) => {
+                            self.full_page_arrived |= decoded.rows >= self.page_size;
                             let arrived = Arrived {
                                 page: decoded,
                                 requested,
@@ -324,7 +331,7 @@ impl Pager {
     fn issue(&mut self) {
         let downloads = self.ctx.spec.concurrency.max(1);
         let keeping_up = self.next_to_yield > 1 && self.done.is_empty();
-        let window = if self.ctx.spec.reads_all || keeping_up {
+        let window = if (self.ctx.spec.reads_all && self.full_page_arrived) || keeping_up {
             downloads + DECODING_BESIDE_THE_WIRE
         } else {
             downloads

@@ -140,3 +140,28 @@ async fn an_eager_fetch_keeps_requesting_while_the_first_page_is_slow() {
         assert!(seen.peak.load(Ordering::SeqCst) <= concurrency);
     }
 }
+
+/// A listing of one short page: the eager fetch asks for no more pages than a stream does
+/// (its extra window waits for a page that came back full), whatever order pages finish in.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_eager_fetch_of_one_short_page_asks_for_no_more_than_a_stream() {
+    let (rows, page_size, concurrency) = (50, 100, 4);
+    for _ in 0..5 {
+        let mut requests = Vec::new();
+        for whole in [false, true] {
+            let (url, seen) = serve(rows, uneven).await;
+            let make = if whole {
+                calls_listing_read_whole
+            } else {
+                listing
+            };
+            let table = fetch_all(make(&url, concurrency, page_size)).await.unwrap();
+            assert_eq!(
+                call_ids(&table.batches),
+                (0..rows as i64).collect::<Vec<_>>()
+            );
+            requests.push(seen.requests.load(Ordering::SeqCst));
+        }
+        assert!(requests[1] <= requests[0], "stream, eager: {requests:?}");
+    }
+}
