@@ -521,7 +521,7 @@ pub(crate) fn float64_keeps_at_a_glance(number: &[u8]) -> bool {
         i += 1;
     }
     // A digit after the point (its index at or past the point's) is a fraction.
-    let fraction = |point: i64| last_nonzero > 0 && last_nonzero - 1 >= point;
+    let fraction = |point: i64| last_nonzero > 0 && last_nonzero > point;
     let Some(exponent) = number.get(i + 1..) else {
         return whole_digits <= 15 || fraction(whole_digits);
     };
