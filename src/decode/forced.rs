@@ -67,6 +67,27 @@ pub(crate) fn check(
     data_type: &DataType,
     raw: &[u8],
 ) -> Result<(), String> {
+    check_read(grain, name, data_type, raw, Offsets::Refused)
+}
+
+/// What a check does with a time's UTC offset under a naive timestamp type.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Offsets {
+    /// A fetch: the type would hold the UTC time and drop the offset.
+    Refused,
+    /// A file push: a column of times with offsets is read zone-aware and converted to the
+    /// tenant's zone (`write::exact`), so the offset is kept as the instant it names.
+    Instants,
+}
+
+/// [`check`], with what a naive timestamp type does with a UTC offset.
+pub(crate) fn check_read(
+    grain: Grain,
+    name: &str,
+    data_type: &DataType,
+    raw: &[u8],
+    offsets: Offsets,
+) -> Result<(), String> {
     let loss = whole_loss(grain, name, data_type, raw).or_else(|| match (grain, raw.first()) {
         // arrow-json parses an integer it cannot read as i64 through f64 and casts back, and
         // every number down to -2^63 - 1024 rounds onto -2^63 and fits: it would keep i64::MIN
@@ -111,16 +132,18 @@ pub(crate) fn check(
         }
         (Grain::Day | Grain::Timestamp(_), Some(b'"')) => {
             let text = unquote(raw);
-            lost_time(grain, &text).map(|what| {
-                let finer = if grain == Grain::Day {
-                    "timestamp"
-                } else {
-                    "timestamp[ns]"
-                };
-                format!(
-                    "its {what} (column `{name}` is forced to {data_type}): use a finer \
+            moved_time(&text, name, data_type, offsets).or_else(|| {
+                lost_time(grain, &text).map(|what| {
+                    let finer = if grain == Grain::Day {
+                        "timestamp"
+                    } else {
+                        "timestamp[ns]"
+                    };
+                    format!(
+                        "its {what} (column `{name}` is forced to {data_type}): use a finer \
                          timestamp type to keep it, e.g. schema={{\"{name}\": \"{finer}\"}}"
-                )
+                    )
+                })
             })
         }
         _ => None,
@@ -236,6 +259,35 @@ fn whole_of(digits: &[u8], point: i64) -> Option<String> {
     )
 }
 
+/// What a timestamp type would move of text `s` to another time, parsed as arrow-json parses
+/// it (arrow-cast's `string_to_datetime`, in UTC for a naive column), if anything: a leap
+/// second (`23:59:60`), which no timestamp holds (outside trial 18: `timestamp[s]` kept :59,
+/// `timestamp[ms]` the next minute, unsaid), and a UTC offset other than zero under a naive
+/// type, which would hold the UTC wall clock (`10:00+02:00` as 08:00) and drop the offset.
+/// Text keeps both.
+fn moved_time(s: &str, name: &str, data_type: &DataType, offsets: Offsets) -> Option<String> {
+    let at = arrow_cast::parse::string_to_datetime(&Utc, s).ok()?;
+    let keep = format!("use text to keep it, e.g. schema={{\"{name}\": \"string\"}}");
+    if at.time().nanosecond() >= 1_000_000_000 {
+        return Some(format!(
+            "its leap second (column `{name}` is forced to {data_type}, which has no second \
+             60 and would hold another time): {keep}"
+        ));
+    }
+    let offset = s
+        .get(10..)
+        .and_then(|time| time.rfind(['+', '-']).map(|at| &time[at..]));
+    let naive = offsets == Offsets::Refused && matches!(data_type, DataType::Timestamp(_, None));
+    if naive && offset.is_some_and(|o| o.bytes().any(|b| matches!(b, b'1'..=b'9'))) {
+        return Some(format!(
+            "its UTC offset (column `{name}` is forced to {data_type}, which holds no offset and \
+             would hold the UTC time, {}): {keep}",
+            at.naive_utc().format("%Y-%m-%d %H:%M:%S%.f")
+        ));
+    }
+    None
+}
+
 /// The part of timestamp text `s` a type of `grain` would drop, parsed as arrow-json parses it
 /// (arrow-cast's `string_to_datetime`, in UTC for a naive column), if any.
 fn lost_time(grain: Grain, s: &str) -> Option<&'static str> {
@@ -245,7 +297,7 @@ fn lost_time(grain: Grain, s: &str) -> Option<&'static str> {
     }
     let at = arrow_cast::parse::string_to_datetime(&Utc, s).ok()?;
     let time = at.time();
-    // A leap second's nanoseconds run past 10^9: never a whole unit.
+    // A leap second (nanoseconds past 10^9) is `moved_time`'s.
     let nanos =
         i64::from(time.num_seconds_from_midnight()) * 1_000_000_000 + i64::from(time.nanosecond());
     if nanos % grain.nanos() == 0 {
@@ -812,6 +864,47 @@ mod tests {
         for kept in [r#""NaN""#, r#""-inf""#, r#""1.5""#, r#""abc""#, r#""1e23""#] {
             assert_eq!(check(kept, &DataType::Float64), Ok(()), "{kept}");
         }
+    }
+
+    /// Outside trial 18: a leap second became :59 under `timestamp[s]` and the next minute
+    /// under `[ms]`, and `+02:00` under a naive type the UTC time, without a word.
+    #[test]
+    fn leap_seconds_and_offsets_a_timestamp_would_move_are_refused() {
+        let check = |raw: &str, t: &DataType| check(Grain::of(t).unwrap(), "t", t, raw.as_bytes());
+        for unit in [
+            TimeUnit::Second,
+            TimeUnit::Millisecond,
+            TimeUnit::Microsecond,
+            TimeUnit::Nanosecond,
+        ] {
+            let t = DataType::Timestamp(unit, None);
+            for leap in [r#""2016-12-31 23:59:60""#, r#""2016-12-31T23:59:60.5""#] {
+                let err = check(leap, &t).unwrap_err();
+                assert!(
+                    err.contains("leap second") && err.contains(r#""string""#),
+                    "{err}"
+                );
+            }
+            let err = check(r#""2025-07-01T10:00:00+02:00""#, &t).unwrap_err();
+            assert!(
+                err.contains("UTC offset")
+                    && err.contains("2025-07-01 08:00:00")
+                    && err.contains(r#""string""#),
+                "{err}"
+            );
+            assert!(check(r#""2025-07-01T10:00:00-0530""#, &t).is_err());
+            // Zero offsets name the time the column holds: kept.
+            for kept in [
+                r#""2025-07-01T10:00:00Z""#,
+                r#""2025-07-01T10:00:00+00:00""#,
+                r#""2025-07-01 10:00:00""#,
+                r#""2025-07-01""#,
+            ] {
+                assert_eq!(check(kept, &t), Ok(()), "{kept}");
+            }
+        }
+        let err = check(r#""2016-12-31 23:59:60""#, &DataType::Date32).unwrap_err();
+        assert!(err.contains("leap second"), "{err}");
     }
 
     #[test]

@@ -28,7 +28,7 @@ use std::sync::Arc;
 use arrow_schema::{DataType, Field, Schema, SchemaRef};
 use serde_json::value::RawValue;
 
-use crate::decode::forced::{self, float_change, FloatChange, Grain};
+use crate::decode::forced::{self, float_change, FloatChange, Grain, Offsets};
 use crate::error::{Error, Result};
 
 /// The zone of a column of times that carry a UTC offset.
@@ -406,7 +406,10 @@ impl Column<'_> {
                 format!("line {line} of {}: {reason}", self.path.display()),
             )
         };
-        forced::check(grain, self.name, self.data_type, raw).map_err(refused)?;
+        // A time with an offset names an instant here (see the module's docs), never refused
+        // for it.
+        forced::check_read(grain, self.name, self.data_type, raw, Offsets::Instants)
+            .map_err(refused)?;
         let Grain::Float(single) = grain else {
             return Ok(());
         };
