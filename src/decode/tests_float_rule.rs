@@ -188,3 +188,44 @@ proptest! {
         }
     }
 }
+
+/// The cost of the rule in inference, per float literal: `float_bits` on literals as servers
+/// write them (short decimals, 17-digit reprs, exponents), against parsing each with
+/// lexical-core (what a Float64 column's decode does anyway). Run it with
+/// `cargo test --release --lib -- --ignored --nocapture float_bits_cost`.
+#[test]
+#[ignore = "a measurement: run in release with --ignored --nocapture"]
+#[allow(clippy::print_stdout)]
+fn float_bits_cost() {
+    use std::time::Instant;
+    let literals: Vec<String> = (0..1_000_000u64)
+        .map(|i| match i % 4 {
+            0 => format!("{:.3}", (i % 2000) as f64 / 1000.0 - 1.0),
+            1 => format!("{}", (i as f64).sqrt() / 7.0),
+            2 => format!("{:e}", (i as f64 + 0.5) * 1e-9),
+            _ => format!("{}.5", i * 1_000_003),
+        })
+        .collect();
+    let time = |what: &str, f: &dyn Fn(&[u8]) -> u64| {
+        let start = Instant::now();
+        let mut sum = 0;
+        for _ in 0..5 {
+            sum += literals.iter().map(|l| f(l.as_bytes())).sum::<u64>();
+        }
+        let ns = start.elapsed().as_nanos() as f64 / (5.0 * literals.len() as f64);
+        println!("{what:<40} {ns:6.1} ns per literal ({sum})");
+    };
+    time("float_bits (the rule)", &|b| {
+        u64::from(super::classify::float_bits(b))
+    });
+    // Before the rule: only a literal with an exponent (the scanner knew) was parsed.
+    time("before the rule: range only", &|b| {
+        let exponent = b.contains(&b'e');
+        let finite = (!exponent && b.len() <= 308)
+            || lexical_core::parse::<f64>(b).is_ok_and(f64::is_finite);
+        u64::from(finite)
+    });
+    time("lexical-core parse (for scale)", &|b| {
+        u64::from(lexical_core::parse::<f64>(b).is_ok_and(f64::is_finite))
+    });
+}
