@@ -707,3 +707,17 @@ def test_a_csv_fetched_and_pushed_back_unchanged_sets_the_same_values(emu, ids, 
             else:
                 value = new[column]
                 assert (value, type(value)) == (old[column], type(old[column])), (column, old, new)
+
+
+@pytest.mark.parametrize("ext", ["csv", "ndjson"])
+def test_a_leap_second_under_a_timestamp_type_is_refused(emu, ids, tmp_path, capsys, ext):
+    """`23:59:60` under `--schema at:timestamp[s]` was pushed as :59, and under `[ms]` as the
+    next minute, without a word (outside trial 18)."""
+    path = tmp_path / f"leap.{ext}"
+    if ext == "csv":
+        path.write_text(f"call_id,at\n{ids[0]},2016-12-31 23:59:60\n")
+    else:
+        path.write_text(f'{{"call_id": {ids[0]}, "at": "2016-12-31 23:59:60"}}\n')
+    for unit in ["s", "ms"]:
+        err = refused(emu, ["push", str(path), "--schema", f"at:timestamp[{unit}]"], capsys)
+        assert "2016-12-31 23:59:60" in err and "leap second" in err, err

@@ -299,6 +299,24 @@ def test_zoned_timestamps_keep_their_time_or_are_refused(serve):
     assert days["started_at"].cast(pl.String).to_list() == ["2025-07-01"]
 
 
+@pytest.mark.parametrize("unit", ["s", "ms", "us", "ns"])
+@pytest.mark.parametrize(
+    ("text", "says"),
+    [("2016-12-31 23:59:60", "leap second"), ("2025-07-01T10:00:00+02:00", "UTC offset")],
+)
+def test_a_timestamp_type_refuses_a_time_it_would_move(serve, unit, text, says):
+    """Outside trial 18: a leap second became :59 under `timestamp[s]` and the next minute under
+    `[ms]`, and `+02:00` under a naive type the UTC time (08:00), without a word."""
+    body = f'[{{"call_id":1,"started_at":"{text}"}}]'.encode()
+    server: RawServer = serve(one_page(body))
+    with pytest.raises(converz.DecodeError) as info:
+        server.client().calls(schema={"started_at": f"timestamp[{unit}]"})
+    message = str(info.value)
+    assert text in message and says in message and '"string"' in message, message
+    kept = server.client().calls(schema={"started_at": "string"}).to_polars()
+    assert kept["started_at"].to_list() == [text]
+
+
 # --- a body cut mid-array says how much arrived ---------------------------------------------
 
 

@@ -172,7 +172,14 @@ impl Classifier {
             b't' => cur.literal(b"true", bits::BOOL)?,
             b'f' => cur.literal(b"false", bits::BOOL)?,
             b'n' => cur.literal(b"null", bits::NULL)?,
-            b'-' | b'0'..=b'9' => cur.number()?,
+            b'-' | b'0'..=b'9' => {
+                let start = cur.i;
+                let bit = cur.number()?;
+                if bit & (bits::HUGE | bits::CHANGED) != 0 {
+                    col.note_changed(&String::from_utf8_lossy(&cur.b[start..cur.i]));
+                }
+                bit
+            }
             _ => return Err(cur.invalid("expected a value")),
         };
         // `bit` may be two bits (`INT | WIDE`): new if either is.
@@ -307,7 +314,6 @@ impl Cursor<'_> {
             }
             float = true;
         }
-        let mut exponent = false;
         if matches!(self.byte(i)?, b'e' | b'E') {
             i += 1;
             if matches!(self.byte(i)?, b'+' | b'-') {
@@ -319,11 +325,10 @@ impl Cursor<'_> {
                 return Err(self.invalid("bad number"));
             }
             float = true;
-            exponent = true;
         }
         self.i = i;
         if float {
-            return Ok(float_bits(&self.b[start..i], exponent));
+            return Ok(float_bits(&self.b[start..i]));
         }
         // 15 digits are always within ±2^53; only longer ones need the exact value.
         let text = &self.b[start..i];
@@ -418,15 +423,25 @@ pub(crate) fn dated(s: &[u8]) -> (u16, i32) {
 }
 
 /// The bits of a JSON float literal (grammar checked): `FLOAT`, or `HUGE` when Float64 would
-/// hold it as infinity. Only a literal with an exponent or over 308 characters can be that
-/// large (without an exponent, 308 digits stay below 1e308), so most are never parsed here.
-pub(crate) fn float_bits(text: &[u8], exponent: bool) -> u16 {
-    if !exponent && text.len() <= 308 {
+/// hold it as infinity, or `CHANGED` when it would hold it as another number: the rule of
+/// `schema=` and of a push (`forced::float_change`). Most literals are told apart at a glance
+/// and never parsed here.
+pub(crate) fn float_bits(text: &[u8]) -> u16 {
+    if forced::float64_keeps_at_a_glance(text) {
         return bits::FLOAT;
     }
-    match lexical_core::parse::<f64>(text) {
-        Ok(value) if value.is_finite() => bits::FLOAT,
-        _ => bits::HUGE,
+    float_bits_closer(text)
+}
+
+#[cold]
+fn float_bits_closer(text: &[u8]) -> u16 {
+    let change = std::str::from_utf8(text)
+        .ok()
+        .and_then(|number| forced::float_change(number, false));
+    match change {
+        None => bits::FLOAT,
+        Some(forced::FloatChange::Infinite) => bits::HUGE,
+        Some(_) => bits::CHANGED,
     }
 }
 

@@ -34,7 +34,11 @@ pub(crate) mod bits {
     /// A number beyond Float64's range (`1e400`), which it would hold as infinity: kept exact
     /// as text. JSON has no infinity, so infinity is never what was sent.
     pub const HUGE: u16 = 1 << 11;
-    pub const NUMBER: u16 = INT | BIGINT | FLOAT | HUGE;
+    /// A number Float64 would hold as another (`forced::float_change`, the rule of `schema=`
+    /// and of a push: `9007199254740993.0` as ...992, `1e-400` as 0, `2.4703282292062328e-324`
+    /// as 5e-324): kept exact as text, as `HUGE` is (outside trial 18: rounded unsaid).
+    pub const CHANGED: u16 = 1 << 12;
+    pub const NUMBER: u16 = INT | BIGINT | FLOAT | HUGE | CHANGED;
     pub const TEXT: u16 = DATE | TS | STR;
     pub const NESTED: u16 = OBJ | LIST;
 }
@@ -48,6 +52,10 @@ pub(crate) struct Col {
     pub fields: Option<Box<Fields>>,
     /// The items of the lists seen in this column.
     pub item: Option<Box<Col>>,
+    /// A number seen that Float64 would not keep (`HUGE` or `CHANGED`), as sent, for the
+    /// warning: the shortest, then the first in byte order, so that it does not depend on the
+    /// order pages merge in.
+    pub changed: Option<Box<str>>,
 }
 
 /// Named columns in first-appearance order, with a name index.
@@ -123,12 +131,38 @@ impl Col {
     /// Merges what `other` saw into `self`.
     pub fn merge(&mut self, other: &Col) {
         self.seen |= other.seen;
+        if let Some(number) = &other.changed {
+            self.note_changed(number);
+        }
         if let Some(f) = &other.fields {
             self.fields.get_or_insert_with(Default::default).merge(f);
         }
         if let Some(item) = &other.item {
             self.item.get_or_insert_with(Default::default).merge(item);
         }
+    }
+
+    /// Notes a number Float64 would not keep (see [`Col::changed`]).
+    #[cold]
+    pub fn note_changed(&mut self, number: &str) {
+        let first = |a: &str, b: &str| (a.len(), a) < (b.len(), b);
+        if self
+            .changed
+            .as_deref()
+            .is_none_or(|seen| first(number, seen))
+        {
+            self.changed = Some(number.into());
+        }
+    }
+
+    /// The number noted by [`Col::note_changed`] and what Float64 would make of it, for a
+    /// warning: ` (9007199254740993.0 would be held as 9007199254740992)`.
+    fn changed_example(&self) -> String {
+        let Some(number) = self.changed.as_deref() else {
+            return String::new();
+        };
+        let held = super::forced::float_change(number, false).map(|c| c.held_as());
+        format!(" ({number} {})", held.unwrap_or_default())
     }
 
     /// True if this column, anywhere inside, holds values that disagree on a shape.
@@ -186,11 +220,13 @@ impl Col {
         // turns the whole column to text, which must not pass unsaid; so do dates beside times.
         let dated = s & (bits::DATE | bits::TS);
         let dates_and_text = (dated != 0 && s & bits::STR != 0) || dated == bits::DATE | bits::TS;
-        let exact_and_float = s & (bits::BIGINT | bits::HUGE) != 0 && s & bits::FLOAT != 0;
+        let kept_as_text = bits::BIGINT | bits::HUGE | bits::CHANGED;
+        let exact_and_float = s & kept_as_text != 0 && s & bits::FLOAT != 0;
         if groups > 1 || exact_and_float || dates_and_text {
             return Some(format!(
-                "mixes {}; decoded as strings{}",
+                "mixes {}{}; decoded as strings{}",
                 kind_names(s),
+                self.changed_example(),
                 respelled.note()
             ));
         }
@@ -201,12 +237,23 @@ impl Col {
                 "holds integers beyond int64; decoded as strings to keep them exact".into(),
             );
         }
-        if s & bits::HUGE != 0 {
-            return Some(
-                "holds numbers beyond Float64's range (which it would hold as infinity); \
-                 decoded as strings to keep them exact"
-                    .into(),
-            );
+        // The rule of `schema=` and of a push (`forced::float_change`): a number Float64 would
+        // hold as another is kept as sent, as text, and said so. Text rather than a refusal:
+        // nothing was asked of the column, and the caller loses no value; `schema=` with
+        // `float64` refuses them, with `string` keeps them without a word.
+        if s & bits::HUGE != 0 && s & bits::CHANGED == 0 {
+            return Some(format!(
+                "holds numbers beyond Float64's range (which it would hold as infinity){}; \
+                 decoded as strings to keep them exact",
+                self.changed_example()
+            ));
+        }
+        if s & bits::CHANGED != 0 {
+            return Some(format!(
+                "holds numbers Float64 would not hold as written{}; decoded as strings to keep \
+                 them exact",
+                self.changed_example()
+            ));
         }
         if self.seen & bits::WIDE != 0 && scalar_kind(s) == Kind::Float {
             return Some(
@@ -247,7 +294,7 @@ fn scalar_kind(s: u16) -> Kind {
         BOOL => Kind::Bool,
         INT => Kind::Int,
         _ if s & !(INT | FLOAT) == 0 => Kind::Float,
-        _ if s & !(INT | BIGINT | HUGE) == 0 => Kind::BigInt,
+        _ if s & !(INT | BIGINT | HUGE | CHANGED) == 0 => Kind::BigInt,
         DATE => Kind::Date,
         // Dates beside times are text, not times: a Timestamp would hold `2025-01-01` as
         // midnight and write it back as `2025-01-01 00:00:00`, which a push then sends, changing
@@ -264,6 +311,7 @@ fn kind_names(s: u16) -> String {
         (bits::BIGINT, "integers beyond int64"),
         (bits::FLOAT, "floats"),
         (bits::HUGE, "numbers beyond Float64's range"),
+        (bits::CHANGED, "numbers Float64 would not hold as written"),
         (bits::DATE, "dates"),
         (bits::TS, "timestamps"),
         (bits::STR, "strings"),

@@ -101,6 +101,8 @@ mod tests_cut;
 #[cfg(test)]
 mod tests_fast;
 #[cfg(test)]
+mod tests_float_rule;
+#[cfg(test)]
 mod tests_forced;
 #[cfg(test)]
 mod tests_fuzz;

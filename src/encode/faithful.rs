@@ -9,15 +9,24 @@
 //! * Dates and timestamps outside years 1 to 9999, at any depth too: the API's `YYYY-MM-DD` has
 //!   no spelling for them, and those chrono cannot represent at all would be written as `null`,
 //!   "leave unchanged" (found by the outside trial: a push reported such cells updated).
+//! * Decimals a Float64 would hold as another number (`decode::forced::float_change`, the rule
+//!   of a fetch's `schema=` and of a file push): a decimal goes out as its exact text, and the
+//!   API holds a number as a Float64, so `9007199254740993.0` would be stored as ...992 and
+//!   10^23 as 99999999999999991611392 without a word (outside trial 18; a CSV or NDJSON push
+//!   refused the same values). Fractions past a Float64's 17 digits are rounded, as a float's
+//!   are, and kept.
 
 use arrow_array::cast::AsArray;
 use arrow_array::timezone::Tz;
-use arrow_array::types::{Float16Type, Float32Type, Float64Type, Int64Type};
+use arrow_array::types::{
+    Decimal128Type, Decimal256Type, Float16Type, Float32Type, Float64Type, Int64Type,
+};
 use arrow_array::{Array, ArrowPrimitiveType, OffsetSizeTrait, RecordBatch};
 use arrow_cast::cast;
 use arrow_schema::{DataType, Field, Schema, TimeUnit};
 use chrono::Datelike;
 
+use crate::decode::forced::{float64_keeps_at_a_glance, float_change};
 use crate::error::{Error, Result};
 
 /// Field metadata key naming an Arrow extension type (Arrow's columnar format spec).
@@ -34,12 +43,23 @@ enum Bad {
     Infinite,
     DateOutsideYears,
     TimestampOutsideYears,
+    /// A decimal a Float64 would hold as another number.
+    DecimalChanged,
 }
 
 impl Bad {
     /// What the cell has, and what to do about it.
     fn reason(self, row: usize) -> String {
         let (what, cannot, fix) = match self {
+            // Sent as its exact text, it would be stored changed: no null involved.
+            Bad::DecimalChanged => {
+                return format!(
+                    "has a decimal (row {row}) that the API, which holds a number as a Float64, \
+                     would store as another number: cast the column to string to send each \
+                     value as written (polars: `.cast(pl.String)`, pandas: `.astype(str)`), or \
+                     round it"
+                )
+            }
             Bad::Nan | Bad::Infinite => (
                 if self == Bad::Nan {
                     "a NaN value"
@@ -78,7 +98,17 @@ pub fn check_values(batches: &[RecordBatch], zone: &Tz) -> Result<()> {
                 continue;
             };
             if let Some((row, bad)) = marks.iter().enumerate().find(|(_, b)| **b != Bad::Fine) {
-                return Err(Error::encode(field.name(), bad.reason(offset + row)));
+                let mut reason = bad.reason(offset + row);
+                // A decimal of the column itself is named, with what it would become.
+                if let Some(text) = decimal_text(column.as_ref(), row) {
+                    let held = float_change(&text, false).map(|c| c.held_as());
+                    reason = reason.replacen(
+                        "a decimal (row",
+                        &format!("the decimal {text} ({}; row", held.unwrap_or_default()),
+                        1,
+                    );
+                }
+                return Err(Error::encode(field.name(), reason));
             }
         }
         offset += batch.num_rows();
@@ -160,6 +190,17 @@ fn marks(array: &dyn Array, zone: &Tz) -> Option<Vec<Bad>> {
         DataType::Float32 => floats::<Float32Type>(array, f64::from),
         DataType::Float64 => floats::<Float64Type>(array, |v| v),
         DataType::Date32 | DataType::Date64 | DataType::Timestamp(_, _) => years(array, zone)?,
+        DataType::Decimal128(..) | DataType::Decimal256(..) => (0..array.len())
+            .map(|row| match decimal_text(array, row) {
+                Some(text)
+                    if !float64_keeps_at_a_glance(text.as_bytes())
+                        && float_change(&text, false).is_some() =>
+                {
+                    Bad::DecimalChanged
+                }
+                _ => Bad::Fine,
+            })
+            .collect(),
         DataType::List(_) => lists::<i32>(array, zone)?,
         DataType::LargeList(_) => lists::<i64>(array, zone)?,
         DataType::Struct(_) => {
@@ -202,6 +243,17 @@ fn marks(array: &dyn Array, zone: &Tz) -> Option<Vec<Bad>> {
         }
     }
     Some(marks)
+}
+
+/// The exact text of row `row` of a decimal array, as a push writes it (`values`); `None` for
+/// another type.
+pub(super) fn decimal_text(array: &dyn Array, row: usize) -> Option<String> {
+    let text = match array.data_type() {
+        DataType::Decimal128(..) => array.as_primitive::<Decimal128Type>().value_as_string(row),
+        DataType::Decimal256(..) => array.as_primitive::<Decimal256Type>().value_as_string(row),
+        _ => return None,
+    };
+    Some(text)
 }
 
 fn floats<T: ArrowPrimitiveType>(array: &dyn Array, to_f64: fn(T::Native) -> f64) -> Vec<Bad> {

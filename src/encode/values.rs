@@ -11,9 +11,9 @@ use std::sync::Arc;
 use arrow_array::cast::AsArray;
 use arrow_array::timezone::Tz;
 use arrow_array::types::{
-    Date32Type, Date64Type, Decimal128Type, Decimal256Type, Float16Type, Float32Type, Float64Type,
-    Int16Type, Int32Type, Int64Type, Int8Type, TimestampMicrosecondType, TimestampMillisecondType,
-    TimestampNanosecondType, TimestampSecondType, UInt16Type, UInt32Type, UInt64Type, UInt8Type,
+    Date32Type, Date64Type, Float16Type, Float32Type, Float64Type, Int16Type, Int32Type, Int64Type,
+    Int8Type, TimestampMicrosecondType, TimestampMillisecondType, TimestampNanosecondType,
+    TimestampSecondType, UInt16Type, UInt32Type, UInt64Type, UInt8Type,
 };
 use arrow_array::{Array, ArrayRef, ArrowPrimitiveType, PrimitiveArray};
 use arrow_schema::{DataType, TimeUnit};
@@ -81,7 +81,7 @@ pub fn make_writer(name: &str, array: &ArrayRef, zone: &Tz) -> Result<Box<dyn Va
         D::UInt16 => int::<UInt16Type>(a),
         D::UInt32 => int::<UInt32Type>(a),
         D::UInt64 => int::<UInt64Type>(a),
-        D::Float16 => Box::new(FloatWriter::<Float16Type, f32>(a, f32::from)),
+        D::Float16 => Box::new(FloatWriter::<Float16Type, f64>(a, shortest_f16)),
         D::Float32 => Box::new(FloatWriter::<Float32Type, f32>(a, |v| v)),
         D::Float64 => Box::new(FloatWriter::<Float64Type, f64>(a, |v| v)),
         D::Utf8 | D::LargeUtf8 | D::Utf8View => Box::new(StringWriter(a)),
@@ -216,7 +216,31 @@ impl Shortest for f64 {
     }
 }
 
-/// Float16 goes out through f32 (exact), whose shortest text reads back as the same f16.
+/// arrow's f16 (the `half` crate's, not a dependency of ours).
+type F16 = <Float16Type as ArrowPrimitiveType>::Native;
+
+/// A Float16 as the f64 of the fewest significant digits that read back as the same f16, so
+/// that ryu's shortest f64 text is those digits: `0.1` (outside trial 18: through f32, the
+/// shortest f32 digits of the f16 went out, `0.099975586`). An f16 has 11 significant bits: 5
+/// digits always tell it apart. A whole number goes out exact (`62592`, not `6.26e4`, which
+/// reads back as the same f16 but is another whole number: the API holds a Float64, and the
+/// number rule keeps whole numbers whole). Not finite is kept so (refused before anything is
+/// sent).
+fn shortest_f16(v: F16) -> f64 {
+    let wide = f64::from(v); // exact
+    if !wide.is_finite() || wide.fract() == 0.0 {
+        return wide;
+    }
+    for digits in 0..5 {
+        let near: f64 = format!("{wide:.digits$e}").parse().unwrap_or(wide);
+        if F16::from_f64(near) == v {
+            return near;
+        }
+    }
+    wide
+}
+
+/// A float column's writer: `T`'s values as `F`, written in `F`'s shortest digits.
 struct FloatWriter<T: ArrowPrimitiveType, F: Shortest>(ArrayRef, fn(T::Native) -> F);
 impl<T: ArrowPrimitiveType, F: Shortest> ValueWriter for FloatWriter<T, F> {
     fn is_null(&self, row: usize) -> bool {
@@ -410,12 +434,7 @@ impl ValueWriter for DecimalWriter {
             out.extend_from_slice(b"null");
             return;
         }
-        let text = match self.0.data_type() {
-            DataType::Decimal128(_, _) => {
-                self.0.as_primitive::<Decimal128Type>().value_as_string(row)
-            }
-            _ => self.0.as_primitive::<Decimal256Type>().value_as_string(row),
-        };
+        let text = super::faithful::decimal_text(self.0.as_ref(), row).unwrap_or_default();
         out.extend_from_slice(text.as_bytes());
     }
 }

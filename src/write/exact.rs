@@ -28,7 +28,7 @@ use std::sync::Arc;
 use arrow_schema::{DataType, Field, Schema, SchemaRef};
 use serde_json::value::RawValue;
 
-use crate::decode::forced::{self, float_change, FloatChange, Grain};
+use crate::decode::forced::{self, float_change, FloatChange, Grain, Offsets};
 use crate::error::{Error, Result};
 
 /// The zone of a column of times that carry a UTC offset.
@@ -155,9 +155,9 @@ struct Column<'a> {
     /// A Float64 column the file's numbers made so (no type given), or an open one, which
     /// may be.
     inferred_float: bool,
-    /// Its first number written with a fraction or an exponent.
+    /// Its first number written with a point or an exponent.
     fraction: Option<(u64, String)>,
-    /// Its first integer a float would round.
+    /// Its first whole number a float would round.
     rounded: Option<(u64, String)>,
     /// Its first number a Float64 would hold as another but for rounding a fraction (as
     /// infinity, as 0, as a subnormal with fewer digits), and what it would hold.
@@ -278,13 +278,16 @@ impl<'a> Watched<'a> {
                 _ if *settled != DataType::Float64 => {}
                 (Some(_), None) if self.1 == Format::Ndjson => text.push(column.name.to_owned()),
                 (Some((a, integer)), fraction) => {
-                    let besides = fraction.as_ref().map_or(String::new(), |(b, number)| {
-                        format!(" (with numbers such as {number}, line {b})")
-                    });
+                    let besides = match fraction {
+                        Some((b, number)) if b != a => {
+                            format!(" (with numbers such as {number}, line {b})")
+                        }
+                        _ => String::new(),
+                    };
                     return Err(Error::invalid(
                         format!("schema[{:?}]", column.name),
                         format!(
-                            "line {a} of {}: the integer {integer} would be rounded in the \
+                            "line {a} of {}: the whole number {integer} would be rounded in the \
                              float column `{name}` its numbers make{besides}: give \
                              --schema {name}:string (schema={{\"{name}\": \"string\"}}) \
                              to push each value as written",
@@ -403,7 +406,10 @@ impl Column<'_> {
                 format!("line {line} of {}: {reason}", self.path.display()),
             )
         };
-        forced::check(grain, self.name, self.data_type, raw).map_err(refused)?;
+        // A time with an offset names an instant here (see the module's docs), never refused
+        // for it.
+        forced::check_read(grain, self.name, self.data_type, raw, Offsets::Instants)
+            .map_err(refused)?;
         let Grain::Float(single) = grain else {
             return Ok(());
         };
@@ -426,25 +432,29 @@ impl Column<'_> {
         }
     }
 
-    /// Notes the first number with a fraction, the first integer a float would round, and
-    /// the first number a Float64 would hold as another (as infinity, as 0...).
+    /// Notes the first number written with a point or an exponent, the first whole number a
+    /// float would round, and the first number a Float64 would hold as another (as infinity,
+    /// as 0...): `forced::float_change`'s rule, told at a glance for most numbers.
     fn number(&mut self, line: u64, number: &str) {
-        // Up to 15 digits and no exponent, a number is a Float64's, rounded to nearest.
-        let short = number.len() <= 15 && !number.contains(['e', 'E']);
-        let change = (!short).then(|| float_change(number, false)).flatten();
-        let slot = match change {
-            Some(FloatChange::Rounded { .. }) => &mut self.rounded,
-            Some(change) => {
-                if self.changed.is_none() {
-                    self.changed = Some((line, number.to_owned(), change));
-                }
-                return;
+        // A whole number written as a float (`9007199254740993.0`) counts as one: a column
+        // holding it is no column of integers arrow-json read as floats, which is text as
+        // written, but a float column that would round it, refused as a CSV one is (outside
+        // trial 18: NDJSON pushed `9007199254740993.0` and `2` as text, unsaid).
+        if number.contains(['.', 'e', 'E']) && self.fraction.is_none() {
+            self.fraction = Some((line, number.to_owned()));
+        }
+        if forced::float64_keeps_at_a_glance(number.as_bytes()) {
+            return;
+        }
+        match float_change(number, false) {
+            Some(FloatChange::Rounded { .. }) if self.rounded.is_none() => {
+                self.rounded = Some((line, number.to_owned()));
             }
-            None if number.contains(['.', 'e', 'E']) => &mut self.fraction,
-            None => return,
-        };
-        if slot.is_none() {
-            *slot = Some((line, number.to_owned()));
+            Some(FloatChange::Rounded { .. }) | None => {}
+            Some(change) if self.changed.is_none() => {
+                self.changed = Some((line, number.to_owned(), change));
+            }
+            Some(_) => {}
         }
     }
 

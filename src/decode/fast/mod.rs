@@ -204,7 +204,7 @@ impl FastSink {
                 let (end, bit, _) = number(b, i)?;
                 // arrow-json parses every number of a Float64 column with lexical-core.
                 let x = lexical_core::parse::<f64>(&b[i..end]).map_err(|_| Miss::Decline)?;
-                if bit & (bits::BIGINT | bits::HUGE) != 0 {
+                if bit & (bits::BIGINT | bits::HUGE | bits::CHANGED) != 0 {
                     return Err(Miss::Decline);
                 }
                 v.push(x);

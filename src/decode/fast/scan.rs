@@ -75,7 +75,7 @@ pub(crate) fn literal(b: &[u8], i: usize, word: &[u8]) -> Read<usize> {
 }
 
 /// A number's end and its classifier bits (`INT` (with `WIDE` beyond ±2^53), `BIGINT`,
-/// `FLOAT` or `HUGE`), with the `i64` value when it is an `INT`. Checks JSON's grammar as the classifier
+/// `FLOAT`, `HUGE` or `CHANGED`), with the `i64` value when it is an `INT`. Checks JSON's grammar as the classifier
 /// does.
 pub(crate) fn number(b: &[u8], start: usize) -> Read<(usize, u16, i64)> {
     let neg = b[start] == b'-';
@@ -107,7 +107,6 @@ pub(crate) fn number(b: &[u8], start: usize) -> Read<(usize, u16, i64)> {
         i = digits(b, i + 1)?;
         float = true;
     }
-    let mut exponent = false;
     if matches!(byte(b, i)?, b'e' | b'E') {
         i += 1;
         if matches!(byte(b, i)?, b'+' | b'-') {
@@ -115,10 +114,9 @@ pub(crate) fn number(b: &[u8], start: usize) -> Read<(usize, u16, i64)> {
         }
         i = digits(b, i)?;
         float = true;
-        exponent = true;
     }
     if float {
-        return Ok((i, float_bits(&b[start..i], exponent), 0));
+        return Ok((i, float_bits(&b[start..i]), 0));
     }
     let signed = if neg {
         -i128::from(value)

@@ -1,0 +1,256 @@
+"""One number rule on every fetch and push path (`decode::forced::float_change`; outside trial
+18): a number is either kept exactly as written, or refused / warned of naming it, never
+changed without a word. Fetches are served raw (the emulator cannot send `1e-400`); pushes go
+to the emulator over real HTTP, which holds numbers as Float64, as the API does."""
+
+from __future__ import annotations
+
+import decimal
+import json
+import urllib.parse
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Callable
+
+import hypothesis.strategies as st
+import numpy as np
+import pandas as pd
+import polars as pl
+import pyarrow as pa
+import pytest
+from hostile_support import RawServer, Request, Responder, response, serving
+from hypothesis import HealthCheck, given, settings
+
+import converz
+from converz.__main__ import main
+from converz.testing import Emulator
+
+# Numbers a Float64 holds as another (and what), and numbers it keeps (0.1 is not exact in
+# binary, but prints back as written: kept).
+CHANGED = {
+    "9007199254740993.0": "9007199254740992",
+    "100000000000000000000000.0": "99999999999999991611392",
+    "1e-400": "0",
+    "2.4703282292062328e-324": "5e-324",
+}
+KEPT = ["0.1", "1e23", "0.30000000000000004", "5e-324", "123456789012345678.5", "-2.5e-7"]
+
+
+@pytest.fixture(scope="module")
+def emu() -> Iterator[Emulator]:
+    with Emulator(calls=100, reps=3, seed=18) as emu:
+        yield emu
+
+
+@pytest.fixture
+def ids(emu: Emulator, monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    monkeypatch.setenv("CONVERZ_BASE_URL", emu.url)
+    monkeypatch.setenv("CONVERZ_API_KEY", emu.api_key)
+    calls = emu.client(progress=False).calls(columns=["call_id"]).to_polars()
+    return calls["call_id"].sort().head(3).to_list()
+
+
+@pytest.fixture
+def serve() -> Iterator[Callable[[Responder], RawServer]]:
+    yield from serving()
+
+
+def rows_server(serve: Callable[[Responder], RawServer], numbers: list[str]) -> RawServer:
+    """A server whose /calls has one row per number, `x` written exactly as given."""
+    body = "[" + ",".join(f'{{"call_id":{i},"x":{n}}}' for i, n in enumerate(numbers)) + "]"
+
+    def respond(request: Request) -> bytes:
+        page = urllib.parse.parse_qs(urllib.parse.urlsplit(request.target).query).get("page")
+        page_body = body.encode() if page in (None, ["1"]) else b"[]"
+        return response("200 OK", page_body, "Content-Type: application/json")
+
+    return serve(respond)
+
+
+def held(emu: Emulator, ids: list[int], column: str) -> list:
+    got = emu.client(progress=False).calls(metric=[column]).to_polars()
+    return got.filter(pl.col("call_id").is_in(ids)).sort("call_id")[column].to_list()
+
+
+def refused_push(emu: Emulator, push: Callable[[], object]) -> str:
+    before = emu.wire_stats()["responses"]
+    with pytest.raises(converz.InvalidParameterError) as info:
+        push()
+    assert emu.wire_stats()["responses"] == before
+    return str(info.value)
+
+
+@pytest.mark.parametrize(("number", "held_as"), CHANGED.items())
+def test_a_fetch_keeps_a_number_float64_would_change_as_text_naming_it(serve, number, held_as):
+    """Inference rounded these unsaid (`1e400` was already text with a warning)."""
+    client = rows_server(serve, [number, "2"]).client()
+    table = client.calls()
+    got = table.to_arrow()
+    assert got.schema.field("x").type == pa.string()
+    assert got["x"].to_pylist() == [number, "2"]
+    assert any(
+        "column `x`" in w and f"{number} would be held as {held_as}" in w for w in table.warnings
+    ), table.warnings
+    # `schema=` with float64 refuses it (the same rule); with string keeps it unsaid.
+    with pytest.raises(converz.DecodeError, match=number.replace(".", r"\.").replace("+", r"\+")):
+        client.calls(schema={"x": "float64"})
+    assert client.calls(schema={"x": "str"}).warnings == []
+
+
+def test_a_fetch_keeps_numbers_float64_keeps_as_floats_without_a_warning(serve):
+    table = rows_server(serve, KEPT).client().calls()
+    got = table.to_arrow()["x"]
+    assert got.type == pa.float64() and table.warnings == []
+    assert got.to_pylist() == [float(n) for n in KEPT]
+
+
+@pytest.mark.parametrize("engine", ["pyarrow", "polars", "pandas"])
+def test_a_decimal_float64_would_change_is_refused_before_any_request(emu, ids, engine):
+    """A decimal went out as its exact text and the emulator stored it rounded, unsaid, while
+    a CSV or NDJSON push of the same number was refused."""
+    values = [decimal.Decimal("9007199254740993.0"), decimal.Decimal("1.5")]
+    table = pa.table(
+        {"call_id": pa.array(ids[:2], pa.int64()), "dx": pa.array(values, pa.decimal128(20, 1))}
+    )
+    frame: object = table
+    if engine == "polars":
+        frame = pl.from_arrow(table)
+    elif engine == "pandas":
+        frame = pd.DataFrame({"call_id": ids[:2], "dx": values})  # Decimal objects
+    client = emu.client(progress=False)
+    err = refused_push(emu, lambda: client.push_updates(frame))
+    assert "`dx`" in err and "9007199254740993.0" in err, err
+    assert "would be held as 9007199254740992" in err and "string" in err, err
+
+
+def test_a_decimal_float64_keeps_is_pushed_as_written(emu, ids):
+    values = [decimal.Decimal(v) for v in ("0.10", "12345678901234567.89", "-2.50")]
+    table = pa.table(
+        {"call_id": pa.array(ids, pa.int64()), "dk": pa.array(values, pa.decimal128(20, 2))}
+    )
+    emu.client(progress=False).push_updates(table)
+    assert held(emu, ids, "dk") == [float(v) for v in values]
+
+
+def test_a_float16_is_pushed_as_its_own_shortest_text(emu, ids):
+    """A float16 0.1 went out as 0.099975586 (the f32 digits of the f16). A whole number goes
+    out whole: 62592, not 6.26e4 (numpy's shortest), which is another whole number."""
+    halves = np.array([0.1, 1 / 3, 6e-08], dtype=np.float16)
+    table = pa.table({"call_id": pa.array(ids, pa.int64()), "h": pa.array(halves)})
+    emu.client(progress=False).push_updates(table)
+    # numpy prints a float16 in the fewest digits that read back as it.
+    assert held(emu, ids, "h") == [float(str(h)) for h in halves] == [0.1, 0.3333, 6e-08]
+    whole = np.array([62592, -2050], dtype=np.float16)
+    table = pa.table({"call_id": pa.array(ids[:2], pa.int64()), "hw": pa.array(whole)})
+    emu.client(progress=False).push_updates(table)
+    assert held(emu, ids[:2], "hw") == [62592.0, -2050.0]
+
+
+@pytest.mark.parametrize("ext", ["csv", "ndjson"])
+def test_a_whole_number_written_as_a_float_beside_integers_is_refused_in_either_format(
+    emu, ids, tmp_path, capsys, ext
+):
+    """NDJSON pushed `9007199254740993.0` and `2` as the strings "9007199254740993.0" and
+    "2"; CSV refused them. Both refuse, naming the value and the way to keep it."""
+    path = write(tmp_path, ext, "wn", ["9007199254740993.0", "2"], ids)
+    before = emu.wire_stats()["responses"]
+    assert main(["push", str(path), "-q"]) == 1
+    err = capsys.readouterr().err
+    assert emu.wire_stats()["responses"] == before
+    assert "9007199254740993.0 would be rounded" in err and "--schema wn:string" in err, err
+
+
+@pytest.mark.parametrize("ext", ["csv", "ndjson"])
+def test_a_whole_number_written_as_a_float_under_int64_is_treated_alike(
+    emu, ids, tmp_path, capsys, ext
+):
+    """Under `--schema x:int64`, NDJSON sent 9007199254740993.0 as 9007199254740992 while CSV
+    sent ...993: both refuse it now (read through a float), and both push it written bare."""
+    path = write(tmp_path, ext, f"wi_{ext}", ["9007199254740993.0", "2"], ids)
+    assert main(["push", str(path), "-q", "--schema", f"wi_{ext}:int64"]) == 1
+    err = capsys.readouterr().err
+    assert "9007199254740993 would be held as 9007199254740992" in err, err
+    path = write(tmp_path, ext, f"wi_{ext}", ["9007199254740993", "2"], ids)
+    assert main(["push", str(path), "-q", "--schema", f"wi_{ext}:int64"]) == 0
+    assert held(emu, ids[:2], f"wi_{ext}") == [9007199254740993, 2]
+
+
+def write(tmp_path: Path, ext: str, column: str, numbers: list[str], ids: list[int]) -> Path:
+    path = tmp_path / f"{column}.{ext}"
+    if ext == "csv":
+        lines = [f"call_id,{column}"] + [f"{i},{n}" for i, n in zip(ids, numbers)]
+    else:
+        lines = [f'{{"call_id": {i}, "{column}": {n}}}' for i, n in zip(ids, numbers)]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+# Number spellings a server or a file may hold: digits around a point, an exponent, lengths
+# past a Float64's 17 digits, near 2^53, near the ends of its range.
+digits = st.text("0123456789", min_size=1, max_size=26).map(lambda d: d.lstrip("0") or "0")
+spellings = st.builds(
+    lambda sign, whole, fraction, exponent: f"{sign}{whole}{fraction}{exponent}",
+    st.sampled_from(["", "-"]),
+    digits | st.sampled_from(["9007199254740993", "100000000000000000000000"]),
+    st.sampled_from(["", ".0", ".5"]) | digits.map(lambda d: "." + d),
+    st.sampled_from(["", "e0"])
+    | st.integers(-400, 400).map(lambda e: f"e{e}")
+    | st.integers(-330, -300).map(lambda e: f"e{e}"),
+).filter(lambda n: "." in n or "e" in n)
+
+
+def exact_float(number: str) -> float:
+    return float(number)
+
+
+@settings(
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@given(number=spellings)
+def test_every_path_keeps_a_number_exactly_or_says_so(emu, ids, serve, tmp_path, number):
+    """Fetch inference, forced fetch, frame push (as a decimal) and file push agree: a number
+    is held as exactly the float its spelling reads as, or it is text/refused, naming it."""
+    client = rows_server(serve, [number]).client()
+    table = client.calls()
+    inferred = table.to_arrow()["x"]
+    kept = inferred.type == pa.float64()
+    if kept:
+        assert table.warnings == [], table.warnings
+        assert inferred.to_pylist() == [exact_float(number)]
+        forced = client.calls(schema={"x": "float64"}).to_arrow()["x"].to_pylist()
+        assert forced == [exact_float(number)]
+    else:
+        assert inferred.to_pylist() == [number]
+        assert any(number in w for w in table.warnings), table.warnings
+        with pytest.raises(converz.DecodeError):
+            client.calls(schema={"x": "float64"})
+    # A file push: NDJSON, the number as written.
+    path = tmp_path / "prop.ndjson"
+    path.write_text(json.dumps({"call_id": ids[0]})[:-1] + f', "px": {number}}}\n')
+    code = main(["push", str(path), "-q", "--schema", "px:float64"])
+    if kept:
+        assert code == 0 and held(emu, ids[:1], "px") == [exact_float(number)]
+    else:
+        assert code == 1
+    # A frame push of the number as a decimal (the emulator holds a Float64).
+    value = decimal.Decimal(number)
+    if value.adjusted() > 60 or value.adjusted() < -60:
+        return  # beyond a decimal256's 76 digits at a useful scale
+    scale = max(0, -value.as_tuple().exponent)  # type: ignore[operator]
+    precision = max(scale, value.adjusted() + 1 + scale, 1)
+    if precision > 76:
+        return
+    typ = pa.decimal256(precision, scale)
+    frame = pa.table({"call_id": pa.array(ids[:1], pa.int64()), "pd": pa.array([value], typ)})
+    pushed = emu.client(progress=False)
+    # A decimal goes out as its own text (`1e23` as 100000000000000000000000, which a Float64
+    # holds as another): it is kept or refused as that text in a file is.
+    text = format(value, "f")
+    path.write_text(json.dumps({"call_id": ids[0]})[:-1] + f', "pe": {text}}}\n')
+    if main(["push", str(path), "-q", "--schema", "pe:float64"]) == 0:
+        pushed.push_updates(frame)
+        assert held(emu, ids[:1], "pd") == held(emu, ids[:1], "pe") == [float(text)]
+    else:
+        refused_push(emu, lambda: pushed.push_updates(frame))
