@@ -83,3 +83,40 @@ def test_an_empty_fetch_on_the_command_line_writes_the_header(env, tmp_path, cap
     assert nd.read_bytes() == b""
 
 
+# --- F15 and F3: time bounds ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "whole_days", "spelled"),
+    [
+        ("before", "2025-09-30", "end_date='2025-09-30'", "before='2025-09-30 23:59:59'"),
+        ("before", dt.date(2025, 9, 30), "end_date='2025-09-30'", "23:59:59"),
+        ("after", "2025-09-29", "start_date='2025-09-29'", "after='2025-09-29 00:00:00'"),
+    ],
+)
+def test_a_date_without_a_time_is_refused_as_a_time_bound(name, value, whole_days, spelled):
+    with pytest.raises(converz.InvalidParameterError) as caught:
+        converz.CallsQuery(**{name: value})
+    assert caught.value.parameter == name
+    assert whole_days in str(caught.value) and spelled in str(caught.value), caught.value
+    # The same day with its time spelled out is a time bound as before.
+    converz.CallsQuery(**{name: dt.datetime(2025, 9, 30)})
+    converz.CallsQuery(**{name: "2025-09-30 00:00"})
+
+
+def test_a_bare_date_on_the_command_line_names_the_flags(env, tmp_path, capsys):
+    out = tmp_path / "x.csv"
+    assert main(["fetch", "calls", "--before", "2025-09-30", "-q", "-o", str(out)]) == 1
+    err = capsys.readouterr().err
+    assert "invalid parameter `--before`" in err and "--end-date 2025-09-30" in err, err
+    assert "end_date=" not in err and not out.exists(), err
+
+
+def test_an_after_rounding_past_year_9999_is_refused_when_built():
+    with pytest.raises(converz.InvalidParameterError) as caught:
+        converz.CallsQuery(after="9999-12-31 23:59:59.5")
+    assert caught.value.parameter == "after"
+    assert "9999-12-31 23:59:59" in str(caught.value) and "+10000" not in str(caught.value)
+    converz.CallsQuery(after="9999-12-31 23:59:59", before="9999-12-31 23:59:59.5")
+
+
