@@ -120,3 +120,37 @@ def test_an_after_rounding_past_year_9999_is_refused_when_built():
     converz.CallsQuery(after="9999-12-31 23:59:59", before="9999-12-31 23:59:59.5")
 
 
+# --- F14: keywords of a push and of the client ----------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("call", "parameter", "said"),
+    [
+        (lambda c, df: c.push_updates(df, cleer=["v"]), "cleer", "did you mean clear=?"),
+        (lambda c, df: c.push_updates(df, "reps"), "df", "by position"),
+        (lambda c, df: c.push_updates(), "df", "missing its argument df"),
+        (lambda c, df: c.push_file("x.csv", shema={"v": "int64"}), "shema", "schema="),
+        (
+            lambda c, df: converz.Client(api_key="k", base_url=DEAD, max_concurency=2),
+            "max_concurency",
+            "did you mean max_concurrency=?",
+        ),
+        (lambda c, df: converz.Client("k"), "api_key", "keyword"),
+    ],
+)
+def test_a_wrong_keyword_is_a_converz_error_naming_it(call, parameter, said):
+    client = converz.Client(api_key="k", base_url=DEAD, retries=0)
+    frame = pl.DataFrame({"call_id": [1], "v": [1]})
+    with pytest.raises(converz.InvalidParameterTypeError) as caught:
+        call(client, frame)
+    assert isinstance(caught.value, TypeError) and isinstance(caught.value, converz.ConverzError)
+    assert caught.value.parameter == parameter and said in str(caught.value), caught.value
+
+
+def test_the_checked_methods_keep_their_signature_and_docs():
+    import inspect
+
+    assert "df" in inspect.signature(converz.Client.push_updates).parameters
+    assert converz.Client.push_file.__doc__.startswith("Push the rows of a file")
+
+

@@ -14,7 +14,13 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal, Optional, TypeVar, Union, cast
 
 from converz import _core
-from converz._args import check_client_settings, check_flag, check_int, wrong_type
+from converz._args import (
+    check_arguments,
+    check_client_settings,
+    check_flag,
+    check_int,
+    wrong_type,
+)
 from converz._progress import progress_bar
 from converz._push import PushResult, arrow_input, push_arguments
 from converz._query import (
@@ -185,6 +191,7 @@ class Client:
         converz.Client(base_url='https://acme.converz.co/api/v1')
     """
 
+    @check_arguments
     def __init__(
         self,
         *,
@@ -634,6 +641,7 @@ class Client:
             **filters,
         )
 
+    @check_arguments
     def push_updates(
         self,
         df: Any,
@@ -712,6 +720,7 @@ class Client:
         logger.info("%s", result)
         return result
 
+    @check_arguments
     def push_file(
         self,
         path: Union[str, os.PathLike[str]],
