@@ -154,3 +154,29 @@ def test_the_checked_methods_keep_their_signature_and_docs():
     assert converz.Client.push_file.__doc__.startswith("Push the rows of a file")
 
 
+# --- F18: --schema and a type's own commas --------------------------------------------------
+
+
+def test_schema_text_splits_only_at_commas_between_pairs():
+    text = "start_time:Datetime(time_unit='ms', time_zone=None), code:string"
+    assert parse_schema_text(text) == {
+        "start_time": "Datetime(time_unit='ms', time_zone=None)",
+        "code": "string",
+    }
+    assert parse_schema_text("a:Timestamp(Millisecond, None),b:int64") == {
+        "a": "Timestamp(Millisecond, None)",
+        "b": "int64",
+    }
+    with pytest.raises(converz.InvalidParameterError, match="name:type"):
+        parse_schema_text("a:int64,b")
+
+
+def test_a_documented_spelling_with_a_comma_is_taken_by_the_flag(env, tmp_path, capsys):
+    out = tmp_path / "c.parquet"
+    argv = ["fetch", "calls", "-q", "-o", str(out), "--columns", "call_id,start_time"]
+    assert main([*argv, "--schema", "start_time:Timestamp(Millisecond, None)"]) == 0, (
+        capsys.readouterr().err
+    )
+    assert read(out).schema["start_time"] == pl.Datetime("ms")
+
+
