@@ -180,3 +180,33 @@ def test_a_documented_spelling_with_a_comma_is_taken_by_the_flag(env, tmp_path, 
     assert read(out).schema["start_time"] == pl.Datetime("ms")
 
 
+# --- F13: the command line's words ----------------------------------------------------------
+
+
+def test_sync_refusals_name_the_flags_and_say_what_full_refresh_does(env, tmp_path, capsys):
+    folder = tmp_path / "mine"
+    folder.mkdir()
+    (folder / "notes.txt").write_text("keep me")
+    assert main(["sync", "calls", str(folder), "--start-date", "2025-09-01"]) == 1
+    err = capsys.readouterr().err
+    assert "--full-refresh" in err and "full_refresh=" not in err, err
+    assert "kept" in err and "replace it" not in err, err
+    assert main(["sync", "calls", str(folder), "--full-refresh", "--start-date", "2025-09-01"]) == 0
+    assert (folder / "notes.txt").read_text() == "keep me"  # as the hint says
+    capsys.readouterr()
+    assert main(["sync", "calls", str(tmp_path / "new"), "--overlap-days", "-1"]) == 1
+    err = capsys.readouterr().err
+    assert "--overlap-days must be a whole number >= 0, not -1" in err, err
+
+
+def test_a_strict_push_lists_the_keys_not_found(env, tmp_path, capsys):
+    client = env.client(progress=False)
+    known = client.calls(columns=["call_id"]).to_polars()["call_id"][0]
+    path = tmp_path / "s.csv"
+    path.write_text(f"call_id,stv\n{known},1\n999999999,2\n999999998,3\n")
+    assert main(["push", str(path), "--strict", "-q"]) == 1
+    err = capsys.readouterr().err
+    assert "2 keys not found: 999999999, 999999998" in err or (
+        "2 keys not found: 999999998, 999999999" in err
+    ), err
+    assert "err.result" not in err and "strict=True" not in err and "--strict" in err, err

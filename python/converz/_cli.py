@@ -242,7 +242,12 @@ def _sync_parser(sync: argparse.ArgumentParser, formatter: Any) -> None:
     flags["start_date"] = "first day on the first run (later runs start from the watermark)"
     _add_filters(calls, flags, _CALLS_LISTS)
     calls.add_argument("--overlap-days", type=int, default=3, help="days fetched again")
-    calls.add_argument("--full-refresh", action="store_true", help="rebuild from --start-date")
+    calls.add_argument(
+        "--full-refresh",
+        action="store_true",
+        help="rebuild from --start-date, also with other filters or in a directory holding other "
+        "files (the dataset's day directories are replaced; other files are kept)",
+    )
     calls.add_argument("--format", choices=["parquet", "delta"], default="parquet")
     _common(calls)
     calls.set_defaults(run=_guard(_sync))
@@ -1375,7 +1380,7 @@ def _remove(remaining: Path, said: str, on_note: Optional[Callable[[str], None]]
 
 
 def _push(args: argparse.Namespace) -> int:
-    from converz import PushError
+    from converz import InvalidRequestError, PushError
 
     try:
         result = push_file(
@@ -1395,6 +1400,14 @@ def _push(args: argparse.Namespace) -> int:
         )
     except PushError as err:
         print(err.result.report(), file=sys.stderr)
+        raise
+    except InvalidRequestError as err:
+        # --strict and keys the server does not know: which ones, since the command line has
+        # no err.result.not_found to read (outside trial 18: only "e.g. 999999999").
+        keys = list(err.result.not_found) if err.result is not None else []
+        if keys:
+            shown = ", ".join(map(str, keys))
+            print(f"converz: {len(keys):,} keys not found: {shown}", file=sys.stderr)
         raise
     print(result)
     return 0
