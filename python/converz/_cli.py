@@ -1407,7 +1407,8 @@ def _push(args: argparse.Namespace) -> int:
         keys = list(err.result.not_found) if err.result is not None else []
         if keys:
             shown = ", ".join(map(str, keys))
-            print(f"converz: {len(keys):,} keys not found: {shown}", file=sys.stderr)
+            said = f"{len(keys):,} key" + ("" if len(keys) == 1 else "s")
+            print(f"converz: {said} not found: {shown}", file=sys.stderr)
         raise
     print(result)
     return 0
