@@ -11,12 +11,16 @@ Messages show the type given, never the value: the value of a setting may be the
 
 from __future__ import annotations
 
+import difflib
+import functools
+import inspect
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Callable, TypeVar, cast
 
 from converz.exceptions import InvalidParameterTypeError
 
 __all__ = [
+    "check_arguments",
     "check_client_settings",
     "check_flag",
     "check_int",
@@ -120,3 +124,67 @@ def check_client_settings(settings: Mapping[str, Any]) -> None:
             raise wrong_type(name, _EXPECTED[kind], value)
         elif kind == "text" and not isinstance(value, str):
             raise wrong_type(name, _EXPECTED[kind] + (" or None" if optional else ""), value)
+
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def check_arguments(func: F) -> F:
+    """``func``, refusing arguments its signature does not take as the fetch methods do.
+
+    A misspelt keyword or one positional too many is an
+    :class:`~converz.InvalidParameterTypeError`, not Python's own ``TypeError``.
+
+    Python's own ``TypeError`` is not a ``ConverzError``, so a pipeline catching those around a
+    push let ``push_updates(df, cleer=[...])`` escape (outside trial 18); this one names the
+    keyword, the closest the call takes, and all of them. Only the binding is checked here:
+    types and values stay with ``func``.
+    """
+    signature = inspect.signature(func)
+
+    @functools.wraps(func)
+    def checked(*args: Any, **kwargs: Any) -> Any:
+        try:
+            signature.bind(*args, **kwargs)
+        except TypeError:
+            raise _binding_error(func.__qualname__, signature, args, kwargs) from None
+        return func(*args, **kwargs)
+
+    return cast("F", checked)
+
+
+def _binding_error(
+    name: str, signature: inspect.Signature, args: tuple[Any, ...], kwargs: Mapping[str, Any]
+) -> InvalidParameterTypeError:
+    params = [p for p in signature.parameters.values() if p.name != "self"]
+    by_name = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
+    keywords = [p.name for p in params if p.kind in by_name]
+    by_position = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+    positional = [p.name for p in params if p.kind in by_position]
+    call = name.replace(".__init__", "")
+    takes = ", ".join(f"{k}=" for k in keywords)
+    unknown = [k for k in kwargs if k not in keywords]
+    if unknown:
+        close = difflib.get_close_matches(unknown[0], keywords, n=1)
+        also = f" (did you mean {close[0]}=?)" if close else ""
+        return InvalidParameterTypeError(
+            f"{call}() got an unexpected keyword argument {unknown[0]!r}{also}; it takes {takes}",
+            parameter=unknown[0],
+        )
+    required = [
+        p.name
+        for p in params
+        if p.default is inspect.Parameter.empty
+        and p.kind not in (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD)
+    ]
+    given = len(args) - (1 if "self" in signature.parameters else 0)
+    missing = [n for n in required[given:] if n not in kwargs]
+    if missing:
+        return InvalidParameterTypeError(
+            f"{call}() is missing its argument {missing[0]}", parameter=missing[0]
+        )
+    lead = f"{', '.join(positional)} by position and the rest" if positional else "arguments"
+    return InvalidParameterTypeError(
+        f"{call}() takes {lead} by keyword ({takes}); got {given} by position",
+        parameter=positional[-1] if positional else keywords[0],
+    )

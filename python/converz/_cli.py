@@ -242,7 +242,12 @@ def _sync_parser(sync: argparse.ArgumentParser, formatter: Any) -> None:
     flags["start_date"] = "first day on the first run (later runs start from the watermark)"
     _add_filters(calls, flags, _CALLS_LISTS)
     calls.add_argument("--overlap-days", type=int, default=3, help="days fetched again")
-    calls.add_argument("--full-refresh", action="store_true", help="rebuild from --start-date")
+    calls.add_argument(
+        "--full-refresh",
+        action="store_true",
+        help="rebuild from --start-date, also with other filters or in a directory holding other "
+        "files (the dataset's day directories are replaced; other files are kept)",
+    )
     calls.add_argument("--format", choices=["parquet", "delta"], default="parquet")
     _common(calls)
     calls.set_defaults(run=_guard(_sync))
@@ -484,6 +489,25 @@ def _pages(client: Any, resource: str, query: dict[str, Any]) -> Any:
     )
 
 
+def _empty_page(client: Any, resource: str, query: dict[str, Any], last: Any) -> Any:
+    """What a fetch that found no rows writes, as ``client.calls()`` returns it.
+
+    The columns of its last page (a report's empty table has them), else the documented columns
+    of the query (outside trial 18: an empty fetch made a 0-byte CSV and a Parquet file with no
+    columns, which downstream readers refuse or cannot union with the other days' files).
+    """
+    from converz._client import _query_of, empty_result
+
+    if last is not None and last.column_names:
+        return last
+    kinds = {"calls": CallsQuery, "reps": RepsQuery, "report": ReportQuery}
+    options = ("page_size", "parse_dates", "schema", "query")
+    filters = {k: v for k, v in query.items() if k not in options}
+    built = _query_of(kinds[resource], query.get("query"), filters)
+    parse_dates = query.get("parse_dates", True)
+    return empty_result(built, parse_dates, check_schema(query.get("schema")))
+
+
 def _check_output(path: Path) -> None:
     """Refuses, before any request, a path the file could not be written to once fetched."""
     folder = path.parent
@@ -537,17 +561,19 @@ def fetch_to_file(
     # shows a long fetch to a file moving (outside trial: 43 s without a line).
     log = _Log(f"fetch {resource}", "pages", None, sized=False)
     rows = pages = 0
+    last = None
     try:
         for page in _pages(client, resource, query):
             writer.write(page)
-            rows, pages = rows + page.num_rows, pages + 1
+            rows, pages, last = rows + page.num_rows, pages + 1, page
             log(rows, pages, 0, 0)
             if on_page is not None:
                 on_page(page.num_rows)
+        empty = _empty_page(client, resource, query, last) if rows == 0 else None
     except BaseException:
         writer.abort()
         raise
-    written, _ = writer.finish()
+    written, _ = writer.finish(empty)
     # The stream's warnings said what the fetch decoded; these say what the file holds of a
     # column that turned to text late (earlier values as their first type prints them).
     for note in writer.notes:
@@ -586,10 +612,16 @@ def _fetch(args: argparse.Namespace) -> int:
         out = sys.stdout.buffer
         columns: Optional[list[str]] = None
         try:
+            last = None
             for page in _pages(client, args.resource, query):
-                out.write(_core.csv_bytes(page, columns))
-                columns = columns or list(page.schema)
+                if page.num_rows or (columns is None and page.column_names):
+                    out.write(_core.csv_bytes(page, columns))
+                    columns = columns or list(page.schema)
                 progress.add(page.num_rows)
+                last = page
+            if columns is None:
+                # No rows: the header alone, as the file of the same fetch has it.
+                out.write(_core.csv_bytes(_empty_page(client, args.resource, query, last)))
             out.flush()
         except BrokenPipeError:
             # The reader stopped (`| head`): the usual end of a pipe, not an error. stdout is
@@ -1348,7 +1380,7 @@ def _remove(remaining: Path, said: str, on_note: Optional[Callable[[str], None]]
 
 
 def _push(args: argparse.Namespace) -> int:
-    from converz import PushError
+    from converz import InvalidRequestError, PushError
 
     try:
         result = push_file(
@@ -1368,6 +1400,15 @@ def _push(args: argparse.Namespace) -> int:
         )
     except PushError as err:
         print(err.result.report(), file=sys.stderr)
+        raise
+    except InvalidRequestError as err:
+        # --strict and keys the server does not know: which ones, since the command line has
+        # no err.result.not_found to read (outside trial 18: only "e.g. 999999999").
+        keys = list(err.result.not_found) if err.result is not None else []
+        if keys:
+            shown = ", ".join(map(str, keys))
+            said = f"{len(keys):,} key" + ("" if len(keys) == 1 else "s")
+            print(f"converz: {said} not found: {shown}", file=sys.stderr)
         raise
     print(result)
     return 0

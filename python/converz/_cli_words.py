@@ -47,6 +47,8 @@ FLAGS: dict[str, str] = {
     "timezone": "--timezone",
     "strict": "--strict",
     "force_old": "--force-old",
+    "full_refresh": "--full-refresh",
+    "overlap_days": "--overlap-days",
 }
 
 # The list filters of the three endpoints, each a flag of the fetch (and sync) of its endpoint.
@@ -67,6 +69,8 @@ _PHRASES: tuple[tuple[str, str], ...] = (
     ("api_key=... or CONVERZ_API_KEY", "CONVERZ_API_KEY"),
     ("pass api_key= instead", "set CONVERZ_API_KEY instead"),
     ("use a datetime.date or 'YYYY-MM-DD'", "use YYYY-MM-DD"),
+    # A --strict push's unknown keys: the command prints them on the line before its error.
+    ("err.result.not_found lists them", "the line above lists them"),
     (
         "use a datetime.datetime without tzinfo or 'YYYY-MM-DD HH:MM[:SS]'",
         "use 'YYYY-MM-DD HH:MM[:SS]'",

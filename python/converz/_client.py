@@ -14,7 +14,13 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal, Optional, TypeVar, Union, cast
 
 from converz import _core
-from converz._args import check_client_settings, check_flag, check_int, wrong_type
+from converz._args import (
+    check_arguments,
+    check_client_settings,
+    check_flag,
+    check_int,
+    wrong_type,
+)
 from converz._progress import progress_bar
 from converz._push import PushResult, arrow_input, push_arguments
 from converz._query import (
@@ -51,6 +57,20 @@ _ENV_URL = "CONVERZ_BASE_URL"
 
 
 Q = TypeVar("Q", bound=_Query)
+
+
+def empty_result(query: _Query, parse_dates: bool, schema: Mapping[str, Any]) -> Any:
+    """The table of a fetch of ``query`` that found no rows.
+
+    Its documented columns, typed as a full result would be (``schema`` overrides included),
+    so an empty day's file or frame has the columns every other day's has.
+
+    Shared by the eager fetch and :func:`converz.fetch_to_file` (outside trial 18: an empty
+    fetch to a CSV file was 0 bytes, to Parquet a file with no columns).
+    """
+    columns = documented_columns(query.endpoint, query.to_kwargs(), parse_dates)
+    overrides = {n: t for n, t in schema.items() if n in columns}
+    return _core.empty_table({**columns, **overrides})
 
 
 def _query_of(cls: type[Q], query: Optional[Q], filters: Mapping[str, Any]) -> Q:
@@ -171,6 +191,7 @@ class Client:
         converz.Client(base_url='https://acme.converz.co/api/v1')
     """
 
+    @check_arguments
     def __init__(
         self,
         *,
@@ -286,9 +307,7 @@ class Client:
             raw = _core.fetch(self._raw, query, {**options, "progress": callback})
         table, warnings, pages = cast("tuple[Any, list[str], int]", raw)
         if table.num_rows == 0 and not table.column_types():
-            columns = documented_columns(query.endpoint, query.to_kwargs(), parse_dates)
-            overrides = {n: t for n, t in schema.items() if n in columns}
-            table = _core.empty_table({**columns, **overrides})
+            table = empty_result(query, parse_dates, schema)
         seen = [name for name, _ in table.column_types()]
         warnings += unseen_schema_warnings(query.endpoint, query.to_kwargs(), unknown, seen)
         return self._table((table, warnings, pages), started)
@@ -622,6 +641,7 @@ class Client:
             **filters,
         )
 
+    @check_arguments
     def push_updates(
         self,
         df: Any,
@@ -700,6 +720,7 @@ class Client:
         logger.info("%s", result)
         return result
 
+    @check_arguments
     def push_file(
         self,
         path: Union[str, os.PathLike[str]],

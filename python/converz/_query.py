@@ -33,7 +33,9 @@ __all__ = [
 ]
 
 DateLike = Union[_dt.date, str]
-DateTimeLike = Union[_dt.datetime, _dt.date, str]
+# Not a bare `date`: a time bound needs its time of day (a date alone is refused, pointing at
+# start_date=/end_date= for whole days).
+DateTimeLike = Union[_dt.datetime, str]
 StrOrList = Union[str, Sequence[str]]
 
 
@@ -44,8 +46,9 @@ class CallsFilters(TypedDict, total=False):
         start_date: First day (inclusive), a ``date`` or ``"YYYY-MM-DD"``.
         end_date: Last day (inclusive).
         after: Earliest ``start_time`` (inclusive), a naive ``datetime`` or
-            ``"YYYY-MM-DD HH:MM[:SS]"`` in the tenant's local time.
-        before: Latest ``start_time`` (inclusive).
+            ``"YYYY-MM-DD HH:MM[:SS]"`` in the tenant's local time. A date without a time is
+            refused (it would mean midnight): whole days are ``start_date``/``end_date``.
+        before: Latest ``start_time`` (inclusive), as ``after``.
         metric: Metric columns to include (behavioural or pushed custom metrics).
         rep_id: One user id or a list.
         vendor: One vendor or a list.

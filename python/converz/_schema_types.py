@@ -250,7 +250,7 @@ def parse_schema_text(text: str, *, what: str = "schema") -> dict[str, str]:
     Raises:
         InvalidParameterError: A pair without ``:`` or with an empty name or type.
     """
-    pairs = [_split_pair(item) for item in text.split(",") if item.strip()]
+    pairs = [_split_pair(item) for item in _split_items(text) if item.strip()]
     if any(len(pair) != 2 or not pair[0].strip() or not pair[1].strip() for pair in pairs):
         raise InvalidParameterError(
             f"{what} is 'name:type,name:type', e.g. 'qa_score:float64'; got {text!r}",
@@ -266,6 +266,35 @@ def parse_schema_text(text: str, *, what: str = "schema") -> dict[str, str]:
             )
         parsed[name] = kind
     return parsed
+
+
+def _split_items(text: str) -> list[str]:
+    """``text`` split at the commas outside brackets and quotes.
+
+    The type table's own spellings hold commas (``Datetime(time_unit='ms', time_zone=None)``,
+    ``Timestamp(Millisecond, None)``); split at every comma, they were refused as a wrong
+    ``name:type`` shape (outside trial 18). Brackets that do not balance split at every comma,
+    so the message quotes what was given.
+    """
+    items, depth, quote, start = [], 0, "", 0
+    for at, char in enumerate(text):
+        if quote:
+            quote = "" if char == quote else quote
+        elif char in "'\"":
+            quote = char
+        elif char in "([{":
+            depth += 1
+        elif char in ")]}":
+            depth -= 1
+            if depth < 0:
+                break
+        elif char == "," and depth == 0:
+            items.append(text[start:at])
+            start = at + 1
+    else:
+        if depth == 0 and not quote:
+            return [*items, text[start:]]
+    return text.split(",")
 
 
 def _split_pair(item: str) -> list[str]:

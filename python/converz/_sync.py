@@ -157,7 +157,7 @@ def _check_options(overlap_days: object, format: object, full_refresh: object) -
     days = operator.index(overlap_days)  # type: ignore[arg-type]
     if days < 0:
         raise InvalidParameterError(
-            f"overlap_days must be a whole number >= 0, not {days!r}", parameter="overlap_days"
+            f"overlap_days= must be a whole number >= 0, not {days!r}", parameter="overlap_days"
         )
     if not isinstance(format, str):
         raise wrong_type("format", "'parquet' or 'delta'", format)
@@ -216,7 +216,9 @@ def _check_state(
             raise InvalidParameterError(
                 f"{root} is not empty and holds no converz sync state",
                 parameter="path",
-                hint="sync into a new or empty directory, or pass full_refresh=True to replace it",
+                hint="sync into a new or empty directory, or pass full_refresh=True to write "
+                "the dataset in it anyway, beside the files already there (they are kept, and a "
+                "**/*.parquet glob would read them too)",
             )
         return
     if state.get("fingerprint") != fingerprint:

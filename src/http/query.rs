@@ -160,7 +160,18 @@ impl CallsQuery {
             Some(t) if t.nanosecond() != 0 => Some(
                 t.with_nanosecond(0)
                     .and_then(|t| t.checked_add_signed(chrono::TimeDelta::seconds(1)))
-                    .ok_or_else(|| Error::invalid("after", format!("{t} is out of range")))?,
+                    .filter(|up| in_python_range(up.year()))
+                    // Not sent as "+10000-01-01 00:00:00", a value the caller never wrote
+                    // (outside trial 18): refused when the query is built.
+                    .ok_or_else(|| {
+                        Error::invalid(
+                            "after",
+                            format!(
+                                "{t} rounds up past 9999-12-31 23:59:59 (the API takes whole \
+                                 seconds, and no row is later); give a time up to that"
+                            ),
+                        )
+                    })?,
             ),
             other => other,
         };
@@ -266,8 +277,10 @@ fn in_python_range(year: i32) -> bool {
     (1..=9999).contains(&year)
 }
 
-/// Parses a naive date-time: `YYYY-MM-DD HH:MM[:SS[.f]]` (`T` also accepted) or a bare date
-/// (midnight).
+/// Parses a naive date-time: `YYYY-MM-DD HH:MM[:SS[.f]]` (`T` also accepted). A bare date is
+/// refused: `after`/`before` bound `start_time` to the second, and midnight is rarely what a
+/// date means there (outside trial 18: `before="2025-09-30"` silently dropped all of the 30th
+/// but its first second), as a date with a time is refused for `start_date`/`end_date`.
 pub fn parse_datetime(name: &str, text: &str) -> Result<NaiveDateTime> {
     let text = text.trim();
     for format in [
@@ -286,7 +299,7 @@ pub fn parse_datetime(name: &str, text: &str) -> Result<NaiveDateTime> {
     }
     if let Ok(date) = NaiveDate::parse_from_str(text, "%Y-%m-%d") {
         if in_python_range(date.year()) {
-            return Ok(date.and_time(chrono::NaiveTime::MIN));
+            return Err(bare_date(name, date));
         }
     }
     Err(Error::invalid(
@@ -296,6 +309,23 @@ pub fn parse_datetime(name: &str, text: &str) -> Result<NaiveDateTime> {
              'YYYY-MM-DD HH:MM[:SS]' (the API works in the tenant's local time)"
         ),
     ))
+}
+
+/// The refusal of a date without a time for a date-time bound, with the two ways to say what
+/// was meant: whole days, or the time spelled out.
+fn bare_date(name: &str, date: NaiveDate) -> Error {
+    let (days, time) = match name {
+        "before" => ("end_date", "23:59:59"),
+        "after" => ("start_date", "00:00:00"),
+        _ => ("start_date=/end_date", "00:00:00"),
+    };
+    Error::invalid(
+        name,
+        format!(
+            "\"{date}\" is a date without a time of day, and {name}= bounds start_time to the \
+             second; pass {days}='{date}' for whole days, or the time ({name}='{date} {time}')"
+        ),
+    )
 }
 
 fn check_order<T: PartialOrd + std::fmt::Display>(

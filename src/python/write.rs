@@ -150,7 +150,12 @@ pub fn csv_bytes<'py>(
     columns: Option<Vec<String>>,
 ) -> PyResult<Bound<'py, PyBytes>> {
     let reader = data.into_reader()?;
-    let batches = reader.collect::<Result<Vec<_>, _>>().map_err(Error::from)?;
+    let schema = reader.schema();
+    let mut batches = reader.collect::<Result<Vec<_>, _>>().map_err(Error::from)?;
+    if batches.is_empty() {
+        // A table with no rows may hold no batch: an empty one still gives the header.
+        batches.push(arrow_array::RecordBatch::new_empty(schema));
+    }
     let bytes = write::csv_bytes(&batches, columns.as_deref())?;
     Ok(PyBytes::new(py, &bytes))
 }

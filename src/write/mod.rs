@@ -328,7 +328,14 @@ impl FileWriter {
         if self.sink.is_none() {
             let schema =
                 empty_schema.unwrap_or_else(|| std::sync::Arc::new(arrow_schema::Schema::empty()));
-            self.widen(schema)?;
+            self.widen(schema.clone())?;
+            if self.format == FileFormat::Csv {
+                // A CSV writes its header before its first batch: an empty one, so a file with
+                // no rows still names its columns (outside trial 18: 0 bytes, which readers
+                // refuse as "empty CSV").
+                let sink = self.sink.as_mut().expect("set by widen");
+                sink.write(&RecordBatch::new_empty(schema))?;
+            }
         } else if self.format.typed() {
             self.join_segments()?;
         }

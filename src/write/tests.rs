@@ -464,3 +464,23 @@ fn one_csv_pass_settles_words_checks_and_empty_strings() {
     let numbers = (0..rows).filter(|i| i % 3 == 1).count();
     assert_eq!(table.column(2).null_count(), rows - numbers);
 }
+
+#[test]
+fn a_file_with_no_rows_holds_the_columns_it_was_given() {
+    let schema = Arc::new(Schema::new(vec![
+        Field::new("call_id", DataType::Int64, true),
+        Field::new("topic", DataType::Utf8, true),
+    ]));
+    for name in ["none.csv", "none.parquet", "none.arrow"] {
+        let dir = tempdir::Dir::new();
+        let path = dir.0.join(name);
+        let writer = FileWriter::new(&path, FileFormat::from_path(&path).unwrap());
+        assert_eq!(writer.finish(Some(schema.clone())).unwrap().rows, 0);
+        if name.ends_with(".csv") {
+            // The header line: a 0-byte CSV is refused by readers as "empty CSV".
+            assert_eq!(std::fs::read_to_string(&path).unwrap(), "call_id,topic\n");
+        } else {
+            assert_eq!(read_file(&path, &[]).unwrap().0, schema, "{name}");
+        }
+    }
+}

@@ -57,9 +57,50 @@ fn bad_dates_name_the_parameter() {
         "{err}"
     );
     assert!(parse_datetime("after", "2025-07-01 25:00").is_err());
-    assert_eq!(
-        parse_datetime("after", "2025-07-01").unwrap().to_string(),
-        "2025-07-01 00:00:00"
+}
+
+#[test]
+fn a_bare_date_is_refused_as_a_time_bound_naming_the_whole_day_parameter() {
+    let before = parse_datetime("before", "2025-09-30")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        before.contains("`before`")
+            && before.contains("end_date='2025-09-30'")
+            && before.contains("before='2025-09-30 23:59:59'"),
+        "{before}"
+    );
+    let after = parse_datetime("after", " 2025-09-29 ")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        after.contains("start_date='2025-09-29'") && after.contains("after='2025-09-29 00:00:00'"),
+        "{after}"
+    );
+    assert!(parse_datetime("after", "2025-09-29 00:00").is_ok());
+}
+
+#[test]
+fn an_after_rounding_up_past_year_9999_is_refused_naming_after() {
+    let query = CallsQuery {
+        after: Some(parse_datetime("after", "9999-12-31 23:59:59.5").unwrap()),
+        ..CallsQuery::default()
+    };
+    let err = query.to_pairs().unwrap_err().to_string();
+    assert!(
+        err.contains("`after`") && err.contains("9999-12-31 23:59:59"),
+        "{err}"
+    );
+    let last = CallsQuery {
+        after: Some(parse_datetime("after", "9999-12-31 23:59:58.5").unwrap()),
+        ..CallsQuery::default()
+    };
+    let pairs = last.to_pairs().unwrap();
+    assert!(
+        pairs
+            .iter()
+            .any(|(k, v)| k == "after" && v == "9999-12-31 23:59:59"),
+        "{pairs:?}"
     );
 }
 
