@@ -15,15 +15,22 @@ pub enum Error {
         endpoint: String,
         code: String,
         message: String,
+        /// A transient 5xx's `Retry-After` in seconds, as the server said it (else None).
+        /// Boxed: set only on a final 5xx, and an `Error` must stay small (it is every
+        /// attempt's `Err`).
+        retry_after: Option<Box<f64>>,
     },
     /// 429 after every retry; `retry_after` is the server's last `Retry-After`, said in words.
     /// `max_concurrency` is the client's: the hint says to lower it only when it can be.
-    #[error("{endpoint} is rate limited (HTTP 429) after {attempts} attempt{}; {retry_after}", plural(.attempts))]
+    /// `not_retried` is empty, or "; not retried: ..." when the server's wait was too long for
+    /// the retries left (then the hint says to come back later, not to lower concurrency).
+    #[error("{endpoint} is rate limited (HTTP 429) after {attempts} attempt{}; {retry_after}{not_retried}", plural(.attempts))]
     RateLimited {
         endpoint: String,
         attempts: u32,
         retry_after: crate::http::retry::RetryAfter,
         max_concurrency: usize,
+        not_retried: String,
     },
     /// The connection failed or the body was cut off, after every retry.
     #[error("transport error on {endpoint} after {attempts} attempt{}: {message}", plural(.attempts))]
@@ -105,6 +112,7 @@ mod tests {
                 attempts: 2,
                 retry_after,
                 max_concurrency: 4,
+                not_retried: String::new(),
             }
             .to_string()
         };

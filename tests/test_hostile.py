@@ -11,6 +11,7 @@ they still check that undecodable bytes give a ``DecodeError``.
 
 from __future__ import annotations
 
+import datetime
 import gzip
 import json
 import logging
@@ -180,15 +181,20 @@ def test_a_transient_5xx_is_retried(serve):
     assert len(server.requests) == 3
 
 
-# form: (header value or None, the `retry_after` reported, how an invalid value is quoted)
+# The seconds from now to 9999-12-31 23:59:59 UTC, as the client converts that HTTP-date.
+FAR_FUTURE = datetime.datetime(9999, 12, 31, 23, 59, 59, tzinfo=datetime.timezone.utc)
+
+# form: (header value or None, the `retry_after` reported, how an invalid value is quoted);
+# a wait of a day or more is reported as the server said it (outside trial 18: it was 86400)
+# and not retried.
 RETRY_AFTER: dict[str, tuple[str | None, float | None, str | None]] = {
-    "huge": ("1e20", 86_400.0, None),
-    "huge-integer": ("99999999999999999999999", 86_400.0, None),
+    "huge": ("1e20", 1e20, None),
+    "huge-integer": ("99999999999999999999999", 1e23, None),
     "negative": ("-5", None, "-5"),
     "nan": ("NaN", None, "NaN"),
     "inf": ("inf", None, "inf"),
     "date-past": ("Wed, 21 Oct 2015 07:28:00 GMT", 0.0, None),
-    "date-far-future": ("Fri, 31 Dec 9999 23:59:59 GMT", 86_400.0, None),
+    "date-far-future": ("Fri, 31 Dec 9999 23:59:59 GMT", -1.0, None),
     "garbage": ("in a while", None, "in a while"),
     "long-garbage": ("x" * 5_000, None, "x" * 40 + "\u2026"),
     "non-utf8": ("\xff\xfe", None, "\\xff\\xfe"),
@@ -204,7 +210,13 @@ def test_retry_after_forms_neither_panic_nor_stall(serve, form, status, caplog):
     server = serve(always(response(status, b'{"error":"slow down","code":"busy"}', *headers)))
     with caplog.at_level(logging.WARNING, logger="converz"):
         err = failure("GET /report", server.client(retries=1))
-    assert len(server.requests) == 2  # retried once, after a wait capped at timeout=1 s
+    if expected == -1.0:
+        expected = (FAR_FUTURE - datetime.datetime.now(datetime.timezone.utc)).total_seconds()
+    too_long = expected is not None and expected >= 86_400
+    # Retried once, after a wait capped at timeout=1 s; a wait of a day or more is not retried.
+    assert len(server.requests) == (1 if too_long else 2)
+    if expected is not None:
+        assert err.retry_after == pytest.approx(expected, rel=1e-6)  # type: ignore[attr-defined]
     # An invalid value is named as such, quoted escaped and bounded (outside trial 17: a
     # negative one was "no Retry-After"), in the error of a 429 and in the log of either.
     invalid = None if shown is None else f'the server sent an invalid Retry-After "{shown}"'
@@ -212,9 +224,12 @@ def test_retry_after_forms_neither_panic_nor_stall(serve, form, status, caplog):
     if invalid is not None:
         assert invalid in logged and "no Retry-After" not in logged, logged
     assert KEY not in logged
+    if too_long:
+        assert "not retried, as a wait of a day or more never is" in str(err), str(err)
     if status.startswith("429"):
         assert isinstance(err, converz.RateLimitError)
-        assert err.retry_after == expected
+        if expected is None:
+            assert err.retry_after is None
         # Said in words, not as Rust's `Some(1.5)` / `None`.
         # (The message's first line: the hint names `None` as the attribute's value.)
         message = str(err).splitlines()[0]
@@ -227,9 +242,8 @@ def test_retry_after_forms_neither_panic_nor_stall(serve, form, status, caplog):
         assert said in str(err), str(err)
         assert (value is None) == ("no Retry-After" in str(err)), str(err)
         assert len(str(err)) < 600, str(err)
-        # A clamped hint is not reported as if the server had said exactly a day.
-        clamped = expected == 86_400.0
-        assert ("a day or more" in str(err)) == clamped and "86400" not in str(err), str(err)
+        # A long hint is said as sent, not as a clamp to a day.
+        assert "86400" not in str(err), str(err)
     else:
         assert isinstance(err, converz.ServerError) and err.status_code == 503
 
@@ -369,22 +383,77 @@ def test_a_redirect_loop_is_said_and_not_retried(serve):
 
 
 @pytest.mark.parametrize("operation", list(OPERATIONS))
-def test_a_huge_retry_after_then_success(serve, operation):
-    """The hint that used to panic: the retry waits (capped) and then succeeds."""
+def test_a_long_retry_after_within_the_retries_then_success(serve, operation):
+    """A Retry-After longer than one capped wait but within what the retries left could wait
+    is still retried (each wait capped at timeout=), and then succeeds."""
     seen: set[str] = set()
 
     def respond(request: Request) -> bytes:
         if request.target not in seen:
             seen.add(request.target)
-            return response("429 Too Many Requests", b"{}", "Retry-After: 1e20")
+            return response("429 Too Many Requests", b"{}", "Retry-After: 0.5")
         return response("200 OK", good_body(request))
 
     server = serve(respond)
-    result: Any = OPERATIONS[operation](server.client(retries=1))
+    result: Any = OPERATIONS[operation](server.client(retries=2, timeout=0.3))
     if isinstance(result, converz.PushResult):
         assert result.updated == 2
     else:
         assert len(result) == 2
+
+
+@pytest.mark.parametrize("status", ["429 Too Many Requests", "503 Service Unavailable"])
+@pytest.mark.parametrize("value", ["99999999999", "Wed, 21 Oct 2099 07:28:00 GMT", "3600", "241"])
+def test_a_retry_after_beyond_the_retries_fails_at_once(serve, status, value):
+    """Outside trial 18 (F1): a default Client told `Retry-After: 99999999999` (or a 2099
+    date) retried every 30 s for 4 minutes, 33 requests, then said "a day or more" with
+    retry_after 86400. A wait longer than the retries left could wait in all (8 x 30 s by
+    default) fails on the first answer, with the server's wait and when it ends."""
+    server = serve(
+        always(response(status, b'{"error":"busy","code":"x"}', f"Retry-After: {value}"))
+    )
+    client = converz.Client(api_key=KEY, base_url=server.url, progress=False)  # the defaults
+    started = time.monotonic()
+    with pytest.raises(converz.ConverzError) as info:
+        client.report()
+    assert time.monotonic() - started < 5
+    assert len(server.requests) == 1
+    err = info.value
+    if value.startswith("Wed"):
+        end = datetime.datetime(2099, 10, 21, 7, 28, tzinfo=datetime.timezone.utc)
+        expected = (end - datetime.datetime.now(datetime.timezone.utc)).total_seconds()
+    else:
+        expected = float(value)
+    assert err.retry_after == pytest.approx(expected, abs=5)  # type: ignore[attr-defined]
+    expected_class = converz.RateLimitError if status[0:3] == "429" else converz.ServerError
+    assert type(err) is expected_class, repr(err)
+    message = str(err)
+    assert "not retried" in message and "86400" not in message, message
+    if value.startswith("Wed"):
+        assert "until 2099-10-21 07:28:00 UTC" in message, message
+    elif value == "99999999999":
+        assert "99999999999 s (about 3169 years, until " in message, message
+    elif value == "241":
+        assert "longer than the 8 retries left would wait in all (at most 30 s each" in message
+    assert err.hint is not None and "try again then" in err.hint, err.hint
+    assert "lower max_concurrency" not in err.hint, err.hint
+
+
+def test_a_short_retry_after_is_still_waited_for_by_default(serve):
+    """What the default Client's retries can cover (Retry-After: 1) is waited for and retried,
+    as before F1."""
+    seen: list[float] = []
+
+    def respond(request: Request) -> bytes:
+        seen.append(time.monotonic())
+        if len(seen) == 1:
+            return response("429 Too Many Requests", b"{}", "Retry-After: 1")
+        return response("200 OK", good_body(request))
+
+    server = serve(respond)
+    client = converz.Client(api_key=KEY, base_url=server.url, progress=False)
+    assert len(client.report()) == 2
+    assert len(seen) == 2 and seen[1] - seen[0] >= 0.95, seen
 
 
 def test_non_utf8_header_on_a_good_response_is_ignored(serve):

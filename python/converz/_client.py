@@ -223,19 +223,33 @@ class Client:
                 "compression": compression,
             }
         )
-        self._raw = _core.RawClient(
-            {
-                "base_url": _resolve_base_url(base_url, tenant),
-                "api_key": api_key if api_key is not None else os.environ.get(_ENV_KEY, ""),
-                "timeout": timeout,
-                "connect_timeout": connect_timeout,
-                "retries": retries,
-                "backoff": backoff,
-                "max_concurrency": max_concurrency,
-                "page_size": page_size,
-                "compression": compression,
-            }
-        )
+        from_env = api_key is None and bool(os.environ.get(_ENV_KEY))
+        settings: _core._ClientSettings = {
+            "base_url": _resolve_base_url(base_url, tenant),
+            "api_key": api_key if api_key is not None else os.environ.get(_ENV_KEY, ""),
+            "timeout": timeout,
+            "connect_timeout": connect_timeout,
+            "retries": retries,
+            "backoff": backoff,
+            "max_concurrency": max_concurrency,
+            "page_size": page_size,
+            "compression": compression,
+        }
+        try:
+            self._raw = _core.RawClient(settings)
+        except InvalidParameterError as err:
+            if not (from_env and err.parameter == "api_key"):
+                raise
+            # Outside trial 18 (F9): a bad key read from the environment (a trailing newline
+            # from `export CONVERZ_API_KEY=$(cat key.txt)`) was blamed on `api_key` alone.
+            reason = err.message.split("`api_key`: ", 1)[-1]
+            raise InvalidParameterError(
+                f"invalid environment variable {_ENV_KEY} (read because api_key= was not "
+                f"given): {reason}",
+                parameter="api_key",
+                hint=f"fix {_ENV_KEY} (a newline or space around the key, as $(cat key.txt) "
+                "or a CRLF file leaves, is the usual cause), or pass api_key=...",
+            ) from None
         self._page_size: Optional[int] = self._raw.page_size
         self._progress = None if progress is None else bool(progress)
         # What must live as long as this client: the emulator that made it (testing.Emulator).

@@ -110,17 +110,31 @@ class InvalidRequestError(APIError):
 
 
 class RateLimitError(APIError):
-    """429 after every retry.
+    """429 after every retry, or at once when its ``Retry-After`` is too long.
+
+    Too long: longer than the retries left could wait in all, or a day or more; the message
+    then says when the server can serve.
 
     Attributes:
-        retry_after: The server's last ``Retry-After`` hint in seconds, or None.
+        retry_after: The server's last ``Retry-After`` in seconds (an HTTP-date converted), as
+            it said it (not capped), or None.
     """
 
     retry_after: Optional[float] = None
 
 
 class ServerError(APIError):
-    """The server failed (5xx) on every attempt."""
+    """The server failed (5xx) on every attempt.
+
+    A 500/502/503/504 whose ``Retry-After`` asks for longer than the retries left could wait
+    (or a day or more) fails at once, its message saying when the server can serve again.
+
+    Attributes:
+        retry_after: The server's last ``Retry-After`` in seconds (an HTTP-date converted), as
+            it said it, on a 500/502/503/504; else None.
+    """
+
+    retry_after: Optional[float] = None
 
 
 class TransportError(ConverzError, ConnectionError):

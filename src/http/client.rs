@@ -48,12 +48,12 @@ pub const REDIRECT_LOOP: &str = "the server redirects this request in a loop (mo
 
 impl AttemptError {
     /// A transport failure (connect, timeout, cut body) on `endpoint`. Retried, except a
-    /// response head too large to read or a redirect loop: the server answers the same way
-    /// every time.
+    /// response head too large to read, a redirect loop or a TLS certificate refused: the
+    /// server answers the same way every time.
     #[cold]
     pub fn transport(endpoint: &str, err: &reqwest::Error) -> Self {
         AttemptError {
-            failure: if head_too_large(err) || err.is_redirect() {
+            failure: if head_too_large(err) || err.is_redirect() || certificate_refused(err) {
                 Failure::Permanent
             } else {
                 Failure::Transport
@@ -203,7 +203,14 @@ impl ApiClient {
         // Only GET answers are large enough to be worth it; a push's answer is a count and a
         // list of the keys it sent, read as is (`push::answer`).
         let asked_gzip = self.gzip && method == Method::GET;
-        let mut request = http.request(method, url).query(query);
+        if !query.is_empty() {
+            url.query_pairs_mut().extend_pairs(query);
+        }
+        check_url_length(&url, query).map_err(|error| AttemptError {
+            failure: Failure::Permanent,
+            error,
+        })?;
+        let mut request = http.request(method, url);
         if asked_gzip {
             request = request.header(ACCEPT_ENCODING, "gzip");
         }
@@ -250,10 +257,29 @@ impl ApiClient {
                     endpoint,
                     tries,
                     self.config.max_concurrency,
+                    None,
                 ));
             }
             // Never idle longer between attempts than one attempt may take: a caller who set a
             // 1 s timeout does not want a 30 s pause (whatever the server's Retry-After says).
+            let per_wait = retry.max_backoff.min(self.config.request_timeout);
+            // A server that asks for more time than every retry left could wait will refuse
+            // each of them: fail now, saying when it can serve (outside trial 18, F1).
+            let too_long = match &failed.failure {
+                Failure::RateLimited(hint) | Failure::Server(hint) => {
+                    hint.too_long(retry.max_retries + 1 - tries, per_wait)
+                }
+                Failure::Transport | Failure::Permanent => None,
+            };
+            if let Some(why) = too_long {
+                return Err(final_error(
+                    failed,
+                    endpoint,
+                    tries,
+                    self.config.max_concurrency,
+                    Some(why),
+                ));
+            }
             let wait = backoff(retry, tries, &failed.failure).min(self.config.request_timeout);
             // What the server said about waiting, when it said anything: an invalid hint is
             // named as such (it is ignored, and the wait shows it).
@@ -276,6 +302,64 @@ impl ApiClient {
             tokio::time::sleep(wait).await;
         }
     }
+}
+
+/// The longest request URL sent, in bytes. The HTTP stack cannot send one past 64 KiB at all
+/// (hyper: "Parsed Url is not a valid Uri"), which was retried as a transport error, with
+/// network advice, 9 times a page (outside trial 18, F10); a little under that, so the check
+/// is ours and its error says which filter to split.
+pub const URL_LIMIT: usize = 60 * 1024;
+
+/// How the reason of a URL too long begins; the Python layer gives it its hint.
+pub const URL_TOO_LONG: &str = "a request URL of";
+
+/// Refuses, before anything is sent, a URL longer than [`URL_LIMIT`], naming the query
+/// parameter that takes the most room (a long list filter) and how many of its values fit.
+fn check_url_length(url: &url::Url, query: &[(String, String)]) -> Result<()> {
+    let length = url.as_str().len();
+    if length <= URL_LIMIT {
+        return Ok(());
+    }
+    // Per parameter: its bytes in the URL (as encoded) and its values (repeated keys, or a
+    // comma-joined list).
+    let mut sizes: Vec<(&str, usize, usize)> = Vec::new();
+    for (name, value) in query {
+        let bytes = name.len()
+            + 2
+            + url::form_urlencoded::byte_serialize(value.as_bytes())
+                .map(str::len)
+                .sum::<usize>();
+        let values = value.split(',').count();
+        match sizes.iter_mut().find(|(n, _, _)| n == name) {
+            Some(entry) => {
+                entry.1 += bytes;
+                entry.2 += values;
+            }
+            None => sizes.push((name, bytes, values)),
+        }
+    }
+    let Some(&(name, bytes, values)) = sizes.iter().max_by_key(|(_, bytes, _)| *bytes) else {
+        return Err(Error::invalid(
+            "base_url",
+            format!("{URL_TOO_LONG} {length} bytes, over the {URL_LIMIT} the client sends"),
+        ));
+    };
+    let room = URL_LIMIT.saturating_sub(length - bytes);
+    let fit = (values * room / bytes.max(1)).max(1);
+    Err(Error::invalid(
+        name,
+        format!(
+            "its {values} {} {URL_TOO_LONG} {length} bytes, over the {URL_LIMIT} the client \
+             can send; nothing was sent. Split the list: fetch about {fit} values at a time \
+             (e.g. client.calls(query.replace({name}=chunk)) per chunk, then concatenate), or \
+             fetch without this filter and filter the rows yourself",
+            if values == 1 {
+                "value gives"
+            } else {
+                "values give"
+            }
+        ),
+    ))
 }
 
 /// Turns a non-success response into an [`AttemptError`], reading the API's `{error, code}`
@@ -314,9 +398,23 @@ async fn status_error(endpoint: &str, mut response: Response, key: &str) -> Atte
             break;
         }
     }
+    // What went wrong reading the body itself, said after the server's text (outside trial
+    // 18, F9: a JSON body mislabelled gzip showed an empty message, a cut one no word of it).
+    let mut body_note = "";
     if gzip {
         // Only quoted: as much text as the bytes read inflate to, within the same bound.
-        body = gunzip_prefix(&body, ERROR_BODY_LIMIT);
+        let (inflated, whole) = gunzip_prefix(&body, ERROR_BODY_LIMIT);
+        if inflated.is_empty() && !body.is_empty() && !body.starts_with(&[0x1f, 0x8b]) {
+            // Not gzip at all: shown as sent (bounded and escaped like any error body).
+            body_note = " (the error body was labelled Content-Encoding: gzip but is not gzip; \
+                         shown as sent)";
+        } else {
+            if !whole && body.len() < ERROR_BODY_LIMIT {
+                body_note = " (the gzip error body was cut off or corrupt; shown as far as it \
+                             inflated)";
+            }
+            body = inflated;
+        }
     }
     let (code, message) = if redirect {
         let message = match same_origin_path {
@@ -349,7 +447,8 @@ async fn status_error(endpoint: &str, mut response: Response, key: &str) -> Atte
             ),
         )
     } else {
-        parse_error_body(&body, key)
+        let (code, message) = parse_error_body(&body, key);
+        (code, format!("{message}{body_note}"))
     };
     AttemptError {
         failure: Failure::from_status(status, retry_after),
@@ -358,6 +457,7 @@ async fn status_error(endpoint: &str, mut response: Response, key: &str) -> Atte
             endpoint: endpoint.to_owned(),
             code,
             message,
+            retry_after: None,
         },
     }
 }
@@ -375,8 +475,19 @@ pub fn parse_error_body(body: &[u8], key: &str) -> (String, String) {
             Some(serde_json::Value::Number(n)) => Some(n.to_string()),
             _ => None,
         };
-        let code = text("code");
+        // `{"error": {"message": "...", "code": "..."}}` (another common shape): its text and
+        // code (outside trial 18, F9: the object was dropped and the message left empty).
+        let nested = |name: &str| match fields.get("error") {
+            Some(serde_json::Value::Object(inner)) => match inner.get(name) {
+                Some(serde_json::Value::String(s)) => Some(s.clone()),
+                Some(serde_json::Value::Number(n)) => Some(n.to_string()),
+                _ => None,
+            },
+            _ => None,
+        };
+        let code = text("code").or_else(|| nested("code"));
         let message = text("error")
+            .or_else(|| nested("message"))
             .or_else(|| text("message"))
             .or_else(|| text("detail"));
         if code.is_some() || message.is_some() {
@@ -450,13 +561,19 @@ fn attempt_said(error: &Error) -> String {
 }
 
 /// The error after the last attempt, with the attempt count filled in. A transient 5xx says,
-/// as a 429 does, how many attempts were made and what the server said about waiting.
+/// as a 429 does, how many attempts were made and what the server said about waiting, and
+/// carries the server's wait. `not_retried` says why a wait the server asked for was not
+/// waited (too long for the retries left).
 fn final_error(
     failed: AttemptError,
     endpoint: &str,
     attempts: u32,
     max_concurrency: usize,
+    not_retried: Option<String>,
 ) -> Error {
+    let not_retried = not_retried
+        .map(|why| format!("; {why}"))
+        .unwrap_or_default();
     match (failed.failure, failed.error) {
         (
             Failure::Server(retry_after),
@@ -465,21 +582,24 @@ fn final_error(
                 endpoint: place,
                 code,
                 message,
+                ..
             },
         ) => Error::Http {
             status,
             endpoint: place,
             code,
             message: format!(
-                "{message} (after {attempts} attempt{}; {retry_after})",
+                "{message} (after {attempts} attempt{}; {retry_after}{not_retried})",
                 if attempts == 1 { "" } else { "s" }
             ),
+            retry_after: retry_after.seconds().map(Box::new),
         },
         (Failure::RateLimited(retry_after), Error::Http { .. }) => Error::RateLimited {
             endpoint: endpoint.to_owned(),
             attempts,
             retry_after,
             max_concurrency,
+            not_retried,
         },
         (_, Error::Transport { message, .. }) => Error::Transport {
             endpoint: endpoint.to_owned(),
@@ -495,6 +615,8 @@ fn final_error(
 pub fn describe_reqwest_error(err: &reqwest::Error) -> String {
     let kind = if head_too_large(err) {
         HEAD_TOO_LARGE
+    } else if certificate_refused(err) {
+        CERTIFICATE_REFUSED
     } else if err.is_redirect() {
         // Its cause is the policy's own "too many redirects": said better here.
         return REDIRECT_LOOP.to_owned();
@@ -515,6 +637,35 @@ pub fn describe_reqwest_error(err: &reqwest::Error) -> String {
         source = cause.source();
     }
     message
+}
+
+/// How the message of a connection whose TLS certificate the client refused begins; the
+/// Python layer gives it its own hint: no retry nor timeout can help (outside trial 18, F19:
+/// it was retried, with "check the network; raise timeout=").
+pub const CERTIFICATE_REFUSED: &str = "the server's TLS certificate was refused";
+
+/// Whether rustls refused the server's certificate (not valid for the host, untrusted,
+/// expired, ...), somewhere in `err`'s cause chain. An `io::Error` hides its inner error from
+/// `source()`, so it is looked into as well.
+fn certificate_refused(err: &reqwest::Error) -> bool {
+    let mut source = std::error::Error::source(err);
+    while let Some(cause) = source {
+        // Through every `io::Error` layer (tokio-rustls wraps rustls' error in one or more).
+        let mut inner: Option<&(dyn std::error::Error + 'static)> = Some(cause);
+        while let Some(error) = inner {
+            if matches!(
+                error.downcast_ref::<rustls::Error>(),
+                Some(rustls::Error::InvalidCertificate(_) | rustls::Error::NoCertificatesPresented)
+            ) {
+                return true;
+            }
+            inner = (error.downcast_ref::<std::io::Error>())
+                .and_then(std::io::Error::get_ref)
+                .map(|e| e as &(dyn std::error::Error + 'static));
+        }
+        source = cause.source();
+    }
+    false
 }
 
 /// Whether hyper refused the response's head as too large (HTTP/1.1: over its ~400 KiB read
@@ -589,6 +740,22 @@ mod tests {
         assert!(read("<html>oops</html>")
             .1
             .starts_with("non-JSON error body"));
+    }
+
+    /// Outside trial 18 (F9): `{"error": {"message": ...}}` lost its message.
+    #[test]
+    fn an_error_object_gives_its_message_and_code() {
+        let (code, message) = parse_error_body(
+            br#"{"error":{"message":"n_per_page too large","field":"n_per_page"},"code":"invalid_parameter"}"#,
+            "k3y",
+        );
+        assert_eq!(
+            (code.as_str(), message.as_str()),
+            ("invalid_parameter", "n_per_page too large")
+        );
+        let (code, message) =
+            parse_error_body(br#"{"error":{"message":"no k3y","code":"quota"}}"#, "k3y");
+        assert_eq!((code.as_str(), message.as_str()), ("quota", "no ***"));
     }
 
     #[test]

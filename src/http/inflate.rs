@@ -295,13 +295,14 @@ impl Gunzip {
 }
 
 /// The first bytes (at most `max`) a gzip body inflates to, whatever follows them: for an
-/// error body, whose text is only quoted, and which may have been read only in part.
-pub fn gunzip_prefix(body: &[u8], max: usize) -> Vec<u8> {
+/// error body, whose text is only quoted, and which may have been read only in part. The flag
+/// is false when the stream was cut off or corrupt before `max` bytes (so a message can say so).
+pub fn gunzip_prefix(body: &[u8], max: usize) -> (Vec<u8>, bool) {
     let mut out = Vec::new();
     let reader = flate2::read::MultiGzDecoder::new(body);
     // An error (cut off, corrupt) keeps what was inflated before it, which is all we want.
-    let _ = reader.take(max as u64).read_to_end(&mut out);
-    out
+    let whole = reader.take(max as u64).read_to_end(&mut out).is_ok();
+    (out, whole)
 }
 
 #[cold]

@@ -145,11 +145,13 @@ pub fn redact_error(err: Error, key: &str) -> Error {
             endpoint,
             code,
             message,
+            retry_after,
         } => Error::Http {
             status,
             endpoint,
             code: redact(&code, key),
             message: redact(&message, key),
+            retry_after,
         },
         Error::Decode { endpoint, message } => Error::Decode {
             endpoint,
@@ -252,6 +254,7 @@ mod tests {
             endpoint: "GET /reps".into(),
             code: format!("bad-{KEY}"),
             message: format!("unknown key {KEY}"),
+            retry_after: None,
         };
         let shown = redact_error(http, KEY).to_string();
         assert!(!shown.contains("0123456789"), "{shown}");

@@ -8,9 +8,11 @@ use std::time::Duration;
 
 use crate::config::RetryConfig;
 
-/// The largest `Retry-After` hint kept, in seconds (one day). A bigger value, or an HTTP-date
-/// further away, is clamped to this: it is reported as `RateLimitError.retry_after` and never
-/// waited for in full (every wait is capped by `RetryConfig::max_backoff`).
+/// The longest `Retry-After` retried at all, in seconds (one day). A wait as long or longer, or
+/// one longer than the retries left could wait in all, fails at once ([`RetryAfter::too_long`]):
+/// the server said when it can serve, and asking every 30 s until then only earns refusals
+/// (outside trial 18: a 2099 date meant 4 minutes of 33 refused requests). The server's value
+/// is kept as sent, not clamped, so `retry_after` and the message say what the server said.
 pub const MAX_RETRY_AFTER: f64 = 86_400.0;
 
 /// Characters of an invalid `Retry-After` quoted in a message: enough to recognise it, short
@@ -24,7 +26,8 @@ const SHOWN_LIMIT: usize = 40;
 pub enum RetryAfter {
     /// No header.
     Absent,
-    /// A wait in seconds (delay-seconds or an HTTP-date), at most [`MAX_RETRY_AFTER`].
+    /// A wait in seconds (delay-seconds or an HTTP-date), as the server said it: finite, or
+    /// infinite for a run of digits past what an f64 holds.
     Seconds(f64),
     /// A header that is neither (negative, NaN, garbage, not UTF-8): ignored for the wait; its
     /// text printable-escaped and bounded, for messages.
@@ -56,16 +59,71 @@ impl RetryAfter {
             _ => None,
         }
     }
+
+    /// Why the server's wait is not worth retrying for, if it is not: a day or more, or longer
+    /// than `budget`, the most the retries left could wait in all (`retries_left` waits of at
+    /// most `per_wait`). Said after the hint in the error ("; not retried: ...").
+    pub fn too_long(&self, retries_left: u32, per_wait: Duration) -> Option<String> {
+        let seconds = self.seconds()?;
+        if seconds >= MAX_RETRY_AFTER {
+            return Some("not retried, as a wait of a day or more never is".to_owned());
+        }
+        let budget = per_wait.saturating_mul(retries_left);
+        let wait = Duration::try_from_secs_f64(seconds).unwrap_or(Duration::MAX);
+        (wait > budget).then(|| {
+            format!(
+                "not retried: that is longer than the {retries_left} retr{} left would wait in all \
+                 (at most {} s each; retries= and timeout= set them)",
+                if retries_left == 1 { "y" } else { "ies" },
+                per_wait.as_secs_f64()
+            )
+        })
+    }
+}
+
+/// A long wait in words: roughly how long, and when it ends (UTC), so a reader of "retry after
+/// 2310000000 s" need not do the sum. The end is left out past what a date can hold.
+fn long_wait_words(seconds: f64) -> String {
+    const HOUR: f64 = 3_600.0;
+    const DAY: f64 = 86_400.0;
+    const YEAR: f64 = 365.25 * DAY;
+    let about = if seconds < 2.0 * DAY {
+        format!("about {:.0} hours", seconds / HOUR)
+    } else if seconds < 2.0 * YEAR {
+        format!("about {:.0} days", seconds / DAY)
+    } else {
+        format!("about {:.0} years", seconds / YEAR)
+    };
+    // Rounded to the second: the date is computed again from "now" when said, a few ms later.
+    let end = chrono::TimeDelta::try_milliseconds((seconds * 1_000.0) as i64)
+        .and_then(|wait| chrono::Utc::now().checked_add_signed(wait))
+        .and_then(|end| end.checked_add_signed(chrono::TimeDelta::milliseconds(500)));
+    match end {
+        Some(end) if seconds < 1e15 => {
+            format!("{about}, until {} UTC", end.format("%Y-%m-%d %H:%M:%S"))
+        }
+        _ => about,
+    }
 }
 
 /// The end of a message about the server's `Retry-After`, in words.
 impl fmt::Display for RetryAfter {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            // Hints are clamped to a day when parsed, so a day is "a day or more".
-            RetryAfter::Seconds(seconds) if *seconds >= MAX_RETRY_AFTER => {
-                f.write_str("the server asked to retry after a day or more")
-            }
+            RetryAfter::Seconds(seconds) if seconds.is_infinite() => f.write_str(
+                "the server asked to retry after more seconds than a float holds (never, in effect)",
+            ),
+            RetryAfter::Seconds(seconds) if *seconds >= 1e15 => write!(
+                f,
+                "the server asked to retry after {seconds:e} s ({})",
+                long_wait_words(*seconds)
+            ),
+            // Whole seconds: an HTTP-date's wait is a difference with "now", its fraction noise.
+            RetryAfter::Seconds(seconds) if *seconds >= 3_600.0 => write!(
+                f,
+                "the server asked to retry after {seconds:.0} s ({})",
+                long_wait_words(*seconds)
+            ),
             RetryAfter::Seconds(seconds) => {
                 write!(f, "the server asked to retry after {seconds} s")
             }
@@ -176,20 +234,16 @@ pub fn backoff(config: &RetryConfig, attempt: u32, failure: &Failure) -> Duratio
 /// Parses a `Retry-After` header: delay-seconds (decimals accepted) or an HTTP-date.
 ///
 /// Anything else (negative, NaN, `inf`, garbage) is `None`: waited for as if absent, reported
-/// as [`RetryAfter::Invalid`]. A date in the past means "now" (0); values above
-/// [`MAX_RETRY_AFTER`] are clamped.
+/// as [`RetryAfter::Invalid`]. A date in the past means "now" (0). A huge value is kept as
+/// sent (a run of digits past what an f64 holds is infinite): the caller decides it is too
+/// long to wait for ([`RetryAfter::too_long`]) and reports it as the server said it.
 fn parse_retry_after(value: Option<&str>) -> Option<f64> {
     let value = value?.trim();
     // delay-seconds is `1*DIGIT` (RFC 9110 §10.2.3), with no bound: a run of digits too long
-    // for an f64 is still a valid, huge wait, clamped like any other (outside trial 17: 400
-    // nines were "invalid" and retried at once).
+    // for an f64 is still a valid, huge wait (outside trial 17: 400 nines were "invalid" and
+    // retried at once).
     if !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit()) {
-        let seconds = value.parse::<f64>().unwrap_or(f64::INFINITY);
-        return Some(if seconds.is_finite() {
-            seconds.min(MAX_RETRY_AFTER)
-        } else {
-            MAX_RETRY_AFTER
-        });
+        return Some(value.parse::<f64>().unwrap_or(f64::INFINITY));
     }
     let seconds = match value.parse::<f64>() {
         Ok(seconds) => seconds,
@@ -200,8 +254,7 @@ fn parse_retry_after(value: Option<&str>) -> Option<f64> {
         }
     };
     // `-0` (or `-1e-400`) is a negative like `-5`: invalid, not "retry after -0 s".
-    (seconds.is_finite() && seconds >= 0.0 && !seconds.is_sign_negative())
-        .then(|| seconds.min(MAX_RETRY_AFTER))
+    (seconds.is_finite() && seconds >= 0.0 && !seconds.is_sign_negative()).then_some(seconds)
 }
 
 #[cfg(test)]
@@ -263,15 +316,13 @@ mod tests {
         assert_eq!(parse_retry_after(Some("2")), Some(2.0));
         assert_eq!(parse_retry_after(Some(" 0.5 ")), Some(0.5));
         assert_eq!(parse_retry_after(None), None);
-        // A date in the past means "now"; one far ahead is clamped like a huge number.
+        // A date in the past means "now"; one far ahead is kept as the server said it.
         assert_eq!(
             parse_retry_after(Some("Wed, 21 Oct 2015 07:28:00 GMT")),
             Some(0.0)
         );
-        assert_eq!(
-            parse_retry_after(Some("Fri, 31 Dec 9999 23:59:59 GMT")),
-            Some(MAX_RETRY_AFTER)
-        );
+        let far = parse_retry_after(Some("Fri, 31 Dec 9999 23:59:59 GMT")).unwrap();
+        assert!(far > 2.5e11, "{far}");
         let soon = httpdate::fmt_http_date(std::time::SystemTime::now() + Duration::from_secs(120));
         let parsed = parse_retry_after(Some(&soon)).unwrap();
         assert!((100.0..=120.0).contains(&parsed), "{parsed}");
@@ -279,17 +330,13 @@ mod tests {
 
     #[test]
     fn hostile_retry_after_values_neither_panic_nor_stall() {
-        for value in [
-            "1e20",
-            "1e300",
-            "18446744073709551616",
-            "99999999999999999999999",
+        for (value, seconds) in [
+            ("1e20", 1e20),
+            ("1e300", 1e300),
+            ("18446744073709551616", 18446744073709551616.0),
+            ("99999999999999999999999", 1e23),
         ] {
-            assert_eq!(
-                parse_retry_after(Some(value)),
-                Some(MAX_RETRY_AFTER),
-                "{value}"
-            );
+            assert_eq!(parse_retry_after(Some(value)), Some(seconds), "{value}");
         }
         for value in [
             "-1", "NaN", "nan", "inf", "-inf", "soon", "", "1,5", "\u{fffd}",
@@ -303,22 +350,29 @@ mod tests {
         }
     }
 
-    /// Outside trial 17: 400 nines are a valid delay-seconds (`1*DIGIT`), a huge wait capped
-    /// like 11 nines, not "invalid"; `-0` is a negative like `-5`, not "retry after -0 s".
+    /// Outside trial 17: 400 nines are a valid delay-seconds (`1*DIGIT`), a huge wait, not
+    /// "invalid"; `-0` is a negative like `-5`, not "retry after -0 s". Outside trial 18: the
+    /// wait is kept as sent (it was clamped to a day, and said as "a day or more").
     #[test]
     fn long_digit_runs_are_huge_waits_and_negative_zero_is_invalid() {
-        for value in [
-            "9".repeat(400),
-            "0".repeat(400) + "99999999999",
-            "99999999999".into(),
-        ] {
-            assert_eq!(
-                parse_retry_after(Some(&value)),
-                Some(MAX_RETRY_AFTER),
-                "{value}"
+        let said = |value: &str| RetryAfter::from_header(Some(value.as_bytes()), "k3y").to_string();
+        assert_eq!(
+            parse_retry_after(Some(&"9".repeat(400))),
+            Some(f64::INFINITY)
+        );
+        assert_eq!(
+            said(&"9".repeat(400)),
+            "the server asked to retry after more seconds than a float holds (never, in effect)"
+        );
+        for value in ["0".repeat(400) + "99999999999", "99999999999".into()] {
+            assert_eq!(parse_retry_after(Some(&value)), Some(99_999_999_999.0));
+            let said = said(&value);
+            assert!(
+                said.starts_with(
+                    "the server asked to retry after 99999999999 s (about 3169 years, until "
+                ),
+                "{said}"
             );
-            let said = RetryAfter::from_header(Some(value.as_bytes()), "k3y").to_string();
-            assert_eq!(said, "the server asked to retry after a day or more");
         }
         assert_eq!(parse_retry_after(Some(&"0".repeat(400))), Some(0.0));
         for value in ["-0", "-0.0", "-1e-400", "-00", " -0 "] {
@@ -374,6 +428,32 @@ mod tests {
         }
     }
 
+    /// Outside trial 18 (F1): a wait of a day or more, or longer than the retries left could
+    /// wait in all, is not worth retrying for; a shorter one is waited for as before.
+    #[test]
+    fn a_wait_beyond_the_retries_left_or_a_day_is_too_long() {
+        let cap = Duration::from_secs(30);
+        let hint = RetryAfter::Seconds;
+        assert_eq!(hint(240.0).too_long(8, cap), None);
+        assert_eq!(hint(1.5).too_long(1, Duration::from_secs(2)), None);
+        assert_eq!(RetryAfter::Absent.too_long(0, cap), None);
+        assert_eq!(RetryAfter::Invalid("x".into()).too_long(0, cap), None);
+        let why = hint(241.0).too_long(8, cap).unwrap();
+        assert_eq!(
+            why,
+            "not retried: that is longer than the 8 retries left would wait in all (at most 30 s \
+             each; retries= and timeout= set them)"
+        );
+        assert!(hint(2.0)
+            .too_long(1, Duration::from_secs(1))
+            .unwrap()
+            .contains("1 retry left"));
+        for seconds in [MAX_RETRY_AFTER, 99_999_999_999.0, f64::INFINITY, f64::MAX] {
+            let why = hint(seconds).too_long(u32::MAX, Duration::MAX).unwrap();
+            assert!(why.contains("a day or more"), "{seconds}: {why}");
+        }
+    }
+
     /// A 503's `Retry-After` is a floor for the wait as a 429's is (outside trial 17: it was
     /// ignored, the retry went at once), capped alike; an invalid one is ignored alike.
     #[test]
@@ -404,8 +484,14 @@ mod tests {
         assert_eq!(said(Some(b"1.5")), "the server asked to retry after 1.5 s");
         assert_eq!(
             said(Some(b"1e20")),
-            "the server asked to retry after a day or more"
+            "the server asked to retry after 1e20 s (about 3168808781403 years)"
         );
+        let hours = said(Some(b"7200"));
+        assert!(
+            hours.starts_with("the server asked to retry after 7200 s (about 2 hours, until 2"),
+            "{hours}"
+        );
+        assert!(hours.ends_with(" UTC)"), "{hours}");
         let invalid = |shown: &str| {
             format!(
                 "the server sent an invalid Retry-After \"{shown}\" (not a number of seconds nor \

@@ -14,6 +14,17 @@ fn classify(err: &Error) -> (&'static str, Option<&'static str>) {
             "AuthenticationError",
             Some("check the API key: pass api_key=... or set CONVERZ_API_KEY"),
         ),
+        // The server named a wait longer than the retries could cover (outside trial 18, F1).
+        Error::Http {
+            status,
+            message,
+            ..
+        } if crate::http::retry::is_transient_status(*status) && message.contains(NOT_RETRIED) => {
+            ("ServerError", Some(COME_BACK_LATER))
+        }
+        Error::RateLimited { not_retried, .. } if !not_retried.is_empty() => {
+            ("RateLimitError", Some(COME_BACK_LATER))
+        }
         Error::Http { status, .. } if crate::http::retry::is_transient_status(*status) => (
             "ServerError",
             Some("the Converz server failed on every attempt; try again later or raise retries="),
@@ -46,14 +57,45 @@ fn classify(err: &Error) -> (&'static str, Option<&'static str>) {
         Error::Http { status: 429, .. } | Error::RateLimited { .. } => {
             ("RateLimitError", Some(RATE_LIMITED))
         }
+        Error::InvalidParameter { reason, .. } if reason.contains(crate::http::client::URL_TOO_LONG) => (
+            "InvalidParameterError",
+            Some("split the list filter named above into chunks and fetch each (nothing was sent)"),
+        ),
+        Error::Http { status: 414, .. } => (
+            "InvalidRequestError",
+            Some("the server refused the request's URL as too long: split a long list filter \
+                  (such as vendor_call_id=) into chunks and fetch each, then concatenate"),
+        ),
         Error::Http { status: 404, .. } => (
             "InvalidRequestError",
             Some("the server has no such path: check that base_url ends in /api/v1 \
                   (https://<tenant>.converz.co/api/v1)"),
         ),
-        Error::Http { .. } => (
+        // Outside trial 18 (F9): a 402 or 409 was told to "fix the parameter"; only the
+        // statuses about the request itself get that advice.
+        Error::Http { status: 400 | 405 | 413 | 422, .. } => (
             "InvalidRequestError",
             Some("the API refused the request; fix the parameter or body named in the message"),
+        ),
+        Error::Http { status: 402, .. } => (
+            "InvalidRequestError",
+            Some("the server wants payment (HTTP 402): the account's subscription or quota, \
+                  not this request, is the problem; check it with Converz, then try again"),
+        ),
+        Error::Http { status: 409, .. } => (
+            "InvalidRequestError",
+            Some("the request conflicts with the server's current state (HTTP 409), such as \
+                  another job running: the request itself may be right; act on the server's \
+                  message, e.g. try again once that job is done"),
+        ),
+        Error::Http { status, .. } if *status == 408 || *status == 425 => (
+            "InvalidRequestError",
+            Some("the server gave up waiting or refused too early (see the message); try again"),
+        ),
+        Error::Http { .. } => (
+            "InvalidRequestError",
+            Some("the API refused the request with a status it does not document (see the \
+                  message): act on the server's words; converz checked the parameters it knows"),
         ),
         Error::Transport { message, .. } if message.contains(crate::http::client::HEAD_TOO_LARGE) => (
             "TransportError",
@@ -66,6 +108,15 @@ fn classify(err: &Error) -> (&'static str, Option<&'static str>) {
             Some("the server keeps redirecting this request within its own host, so neither a \
                   retry nor a longer timeout can help: check that base_url is the API's address \
                   (https://<tenant>.converz.co/api/v1), else ask the server's operator"),
+        ),
+        Error::Transport { message, .. }
+            if message.contains(crate::http::client::CERTIFICATE_REFUSED) =>
+        (
+            "TransportError",
+            Some("the server's TLS certificate is not valid for the host in base_url, or is not \
+                  trusted (see the message), so nothing was sent and no retry can help: check \
+                  base_url's host; behind a proxy that intercepts TLS, or with a company CA, \
+                  add that CA to the system's trust store (SSL_CERT_FILE / SSL_CERT_DIR)"),
         ),
         Error::Transport { .. } => (
             "TransportError",
@@ -130,6 +181,14 @@ fn classify(err: &Error) -> (&'static str, Option<&'static str>) {
     }
 }
 
+/// How the message of a 429 or 5xx says its wait was too long to retry for
+/// (`retry::RetryAfter::too_long`).
+const NOT_RETRIED: &str = "; not retried";
+
+/// The hint of a 429 or 5xx whose `Retry-After` was too long to retry for.
+const COME_BACK_LATER: &str = "the server said when it can serve again (see the message): try \
+                               again then; retrying sooner only earns refusals";
+
 /// The hint of a 429 after every retry, and of one to a client sending one request at a time.
 const RATE_LIMITED: &str = "lower max_concurrency= (fewer requests at once), or wait before \
                             trying again: retry_after is the server's wait in seconds when it \
@@ -169,11 +228,15 @@ fn build(py: Python<'_>, err: &Error) -> PyResult<PyErr> {
             status,
             endpoint,
             code,
+            retry_after,
             ..
         } => {
             kwargs.set_item("status_code", status)?;
             kwargs.set_item("code", code)?;
             kwargs.set_item("endpoint", endpoint)?;
+            if crate::http::retry::is_transient_status(*status) {
+                kwargs.set_item("retry_after", retry_after.as_deref())?;
+            }
         }
         Error::RateLimited {
             endpoint,

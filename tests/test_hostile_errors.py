@@ -1,0 +1,218 @@
+"""Errors a user must be able to act on, from servers and networks that misbehave (outside trial
+18: F9 error text lost or mis-hinted, F10 a URL too long retried as a network failure, F19 a
+TLS certificate refused and retried as a network failure).
+
+Each test starts raw-socket servers (``hostile_support``); none needs the emulator.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import logging
+import os
+import shutil
+import socket
+import ssl
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from typing import Callable
+
+import pytest
+from hostile_support import KEY, RawServer, Responder, always, good_body, response, serving
+
+import converz
+
+
+@pytest.fixture
+def serve() -> Iterator[Callable[[Responder], RawServer]]:
+    yield from serving()
+
+
+def fails(client: converz.Client) -> converz.ConverzError:
+    with pytest.raises(converz.ConverzError) as info:
+        client.calls()
+    err = info.value
+    assert KEY not in str(err) and KEY not in repr(err)
+    return err
+
+
+# F10 --------------------------------------------------------------------------------------------
+
+
+def test_a_list_filter_too_long_for_a_url_is_refused_before_any_request(serve, caplog):
+    """1500 vendor_call_ids make a ~60 KB URL the HTTP stack cannot send: it was retried 9
+    times a page as a "transport error" with network advice. Now InvalidParameterError
+    naming the filter, saying how many values fit, and nothing sent."""
+    server = serve(lambda request: response("200 OK", good_body(request)))
+    ids = [f"vendor-call-{i:06d}-0123456789abcdef0123" for i in range(1_500)]
+    client = server.client(retries=8)
+    started = time.monotonic()
+    with (
+        caplog.at_level(logging.WARNING, logger="converz"),
+        pytest.raises(converz.InvalidParameterError) as info,
+    ):
+        client.calls(vendor_call_id=ids)
+    assert time.monotonic() - started < 2
+    assert server.requests == []
+    assert "attempt" not in caplog.text, caplog.text  # nothing retried
+    err = info.value
+    assert err.parameter == "vendor_call_id"
+    assert type(err) is converz.InvalidParameterError
+    message = str(err)
+    assert "its 1500 values give a request URL of" in message, message
+    assert "nothing was sent" in message and "Split the list" in message, message
+    assert "replace(vendor_call_id=chunk)" in message, message
+    assert "network" not in message and "timeout" not in message, message
+    assert err.hint is not None and "split" in err.hint, err.hint
+    # The count said to fit does fit: that many of the same ids are sent and answered.
+    fit = int(message.split("fetch about ")[1].split(" ")[0])
+    assert 1_000 <= fit < 1_500, message
+    assert len(client.calls(vendor_call_id=ids[:fit])) == 2
+    assert len(server.requests) >= 1
+
+
+# F19 --------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def self_signed(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, str]:
+    """A certificate for the name `elsewhere.invalid`, trusted by nobody."""
+    openssl = shutil.which("openssl")
+    if openssl is None:
+        pytest.skip("openssl is needed to make a certificate")
+    folder = tmp_path_factory.mktemp("tls")
+    cert, key = folder / "cert.pem", folder / "key.pem"
+    subprocess.run(
+        [
+            *(openssl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2"),
+            *("-subj", "/CN=elsewhere.invalid", "-keyout", str(key), "-out", str(cert)),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    return str(cert), str(key)
+
+
+def serve_tls(cert: str, key: str) -> tuple[int, list[int]]:
+    """A TLS server that counts handshakes attempted; returns its port and the counter."""
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    listener = socket.create_server(("127.0.0.1", 0))
+    handshakes: list[int] = []
+
+    def accept() -> None:
+        while True:
+            conn, _ = listener.accept()
+            handshakes.append(1)
+            try:
+                with context.wrap_socket(conn, server_side=True) as tls:
+                    tls.recv(1)
+            except (OSError, ssl.SSLError):
+                pass
+
+    threading.Thread(target=accept, daemon=True).start()
+    return listener.getsockname()[1], handshakes
+
+
+def test_a_refused_tls_certificate_is_not_retried_nor_blamed_on_the_network(self_signed, caplog):
+    cert, key = self_signed
+    port, handshakes = serve_tls(cert, key)
+    client = converz.Client(
+        api_key=KEY, base_url=f"https://127.0.0.1:{port}/api/v1", retries=3, backoff=0.01
+    )
+    with caplog.at_level(logging.WARNING, logger="converz"):
+        err = fails(client)
+    assert type(err) is converz.TransportError, repr(err)
+    assert "the server's TLS certificate was refused" in str(err), str(err)
+    assert "after 1 attempt:" in str(err), str(err)
+    assert "retrying" not in caplog.text, caplog.text
+    assert len(handshakes) <= 4, handshakes  # the first round of pages, none again
+    assert err.hint is not None and "certificate" in err.hint, err.hint
+    assert "timeout=" not in err.hint and "base_url" in err.hint, err.hint
+
+
+# F9 ---------------------------------------------------------------------------------------------
+
+ERROR = b'{"error":"start_date is after end_date","code":"invalid_parameter"}'
+
+
+def test_an_error_body_mislabelled_gzip_is_shown_as_sent(serve):
+    server = serve(always(response("400 Bad Request", ERROR, "Content-Encoding: gzip")))
+    err = fails(server.client())
+    assert isinstance(err, converz.InvalidRequestError) and err.code == "invalid_parameter"
+    assert "start_date is after end_date" in str(err), str(err)
+    assert "labelled Content-Encoding: gzip but is not gzip" in str(err), str(err)
+
+
+def test_a_cut_gzip_error_body_says_it_was_cut(serve):
+    cut = gzip.compress(ERROR)[:20]
+    server = serve(always(response("400 Bad Request", cut, "Content-Encoding: gzip")))
+    err = fails(server.client())
+    assert "cut off or corrupt" in str(err), str(err)
+
+
+def test_a_whole_gzip_error_body_has_no_note(serve):
+    body = gzip.compress(ERROR)
+    server = serve(always(response("400 Bad Request", body, "Content-Encoding: gzip")))
+    err = fails(server.client())
+    assert "start_date is after end_date" in str(err) and "gzip" not in str(err), str(err)
+
+
+def test_an_error_object_keeps_its_message(serve):
+    body = json.dumps(
+        {"error": {"message": "n_per_page too large", "field": "n_per_page"}, "code": "bad"}
+    ).encode()
+    err = fails(serve(always(response("400 Bad Request", body))).client())
+    assert "(bad): n_per_page too large" in str(err), str(err)
+
+
+@pytest.mark.parametrize(
+    ("status", "said", "words"),
+    [
+        ("402 Payment Required", "your subscription expired", "subscription"),
+        ("409 Conflict", "a bulk job is running, retry later", "conflicts"),
+        ("418 I'm a teapot", "no", "does not document"),
+    ],
+)
+def test_statuses_not_about_a_parameter_are_not_told_to_fix_one(serve, status, said, words):
+    body = json.dumps({"error": said, "code": "x"}).encode()
+    err = fails(serve(always(response(status, body))).client())
+    assert isinstance(err, converz.InvalidRequestError), repr(err)
+    assert said in str(err), str(err)
+    assert err.hint is not None and "fix the parameter" not in err.hint, err.hint
+    assert words in err.hint, err.hint
+
+
+def test_a_400_is_still_told_to_fix_the_parameter(serve):
+    err = fails(serve(always(response("400 Bad Request", ERROR))).client())
+    assert err.hint is not None and "fix the parameter" in err.hint, err.hint
+
+
+@pytest.mark.parametrize("value", ["k\n", "k\r", " k"])
+def test_a_bad_key_from_the_environment_names_the_variable(value):
+    code = (
+        "import converz\n"
+        "try:\n"
+        "    converz.Client(base_url='http://127.0.0.1:9/api/v1')\n"
+        "except converz.InvalidParameterError as err:\n"
+        "    print(err.parameter); print(err)\n"
+    )
+    env = dict(os.environ, CONVERZ_API_KEY=value)
+    out = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
+    ).stdout
+    assert out.startswith("api_key\n"), out
+    assert "invalid environment variable CONVERZ_API_KEY" in out, out
+    assert "hint: fix CONVERZ_API_KEY" in out, out
+
+
+def test_a_bad_key_passed_as_an_argument_does_not_name_the_variable(monkeypatch):
+    monkeypatch.setenv("CONVERZ_API_KEY", "fine-key")
+    with pytest.raises(converz.InvalidParameterError) as info:
+        converz.Client(api_key="k\n", base_url="http://127.0.0.1:9/api/v1")
+    assert info.value.parameter == "api_key"
+    assert "environment" not in str(info.value), str(info.value)
