@@ -233,8 +233,13 @@ impl Col {
         // Not a disagreement, but a column of numbers that arrives as text must not pass
         // unsaid either.
         if s & bits::BIGINT != 0 {
+            // Found by the outside trial: such a column pushed back goes out as text, and
+            // nothing said that `uint64` keeps it as numbers.
             return Some(
-                "holds integers beyond int64; decoded as strings to keep them exact".into(),
+                "holds integers beyond int64; decoded as strings to keep them exact (a frame \
+                 pushed back sends them as text): give the column as \"uint64\" in schema= to \
+                 keep them as numbers, if none is negative"
+                    .into(),
             );
         }
         // The rule of `schema=` and of a push (`forced::float_change`): a number Float64 would

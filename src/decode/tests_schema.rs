@@ -461,6 +461,14 @@ fn numbers_a_column_cannot_hold_exactly_are_warned_of() {
         "{:?}",
         t.warnings
     );
+    // It says what a push of them would send and which type keeps them as numbers (the
+    // outside trial pushed such a column back and found it stored as text).
+    assert!(
+        t.warnings[0].contains("sends them as text")
+            && t.warnings[0].contains(r#"give the column as "uint64" in schema="#),
+        "{:?}",
+        t.warnings
+    );
     // Integers beyond 2^53 beside floats: Float64 rounds them, which must not pass unsaid,
     // whichever page (and so whichever decoder) they come in.
     for pages in [
