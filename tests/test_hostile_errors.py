@@ -75,6 +75,27 @@ def test_a_list_filter_too_long_for_a_url_is_refused_before_any_request(serve, c
     assert len(server.requests) >= 1
 
 
+def test_the_command_line_says_a_url_too_long_in_its_own_words(
+    serve, monkeypatch, capsys, tmp_path
+):
+    """The same refusal from `converz fetch`: the filter named as its flag, the advice one a
+    shell user can follow, the Python call only as an aside (outside trial 18: Python only)."""
+    from converz.__main__ import main
+
+    server = serve(lambda request: response("200 OK", good_body(request)))
+    monkeypatch.setenv("CONVERZ_BASE_URL", server.url)
+    monkeypatch.setenv("CONVERZ_API_KEY", KEY)
+    ids = ",".join(f"vendor-call-{i:06d}-0123456789abcdef0123" for i in range(1_500))
+    out = str(tmp_path / "calls.csv")
+    assert main(["fetch", "calls", "-o", out, "--vendor-call-id", ids, "-q"]) == 1
+    err = capsys.readouterr().err
+    assert server.requests == []
+    assert "--vendor-call-id" in err and "values at a time and concatenate" in err, err
+    assert "(in Python: client.calls(query.replace(vendor_call_id=chunk)) per chunk)" in err, err
+    assert "a setting of the Python API" not in err, err
+    assert KEY not in err
+
+
 # F19 --------------------------------------------------------------------------------------------
 
 
@@ -133,6 +154,19 @@ def test_a_refused_tls_certificate_is_not_retried_nor_blamed_on_the_network(self
     assert len(handshakes) <= 4, handshakes  # the first round of pages, none again
     assert err.hint is not None and "certificate" in err.hint, err.hint
     assert "timeout=" not in err.hint and "base_url" in err.hint, err.hint
+
+
+def test_only_converz_logs_a_refused_tls_certificate(self_signed, caplog):
+    # rustls logged its own ERROR line per refused connection (outside trial 18): the
+    # TransportError already says it, so the bridge passes only the package's own records.
+    cert, key = self_signed
+    port, _ = serve_tls(cert, key)
+    client = converz.Client(api_key=KEY, base_url=f"https://127.0.0.1:{port}/api/v1", retries=0)
+    with caplog.at_level(logging.DEBUG):
+        err = fails(client)
+    assert type(err) is converz.TransportError, repr(err)
+    strangers = [(r.name, r.getMessage()) for r in caplog.records if r.name != "converz"]
+    assert strangers == [], strangers
 
 
 # F9 ---------------------------------------------------------------------------------------------

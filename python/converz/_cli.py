@@ -1406,9 +1406,10 @@ def _push(args: argparse.Namespace) -> int:
         # no err.result.not_found to read (outside trial 18: only "e.g. 999999999").
         keys = list(err.result.not_found) if err.result is not None else []
         if keys:
-            shown = ", ".join(map(str, keys))
+            # One a line, so a long list can be read, counted and grepped (it was one line).
             said = f"{len(keys):,} key" + ("" if len(keys) == 1 else "s")
-            print(f"converz: {said} not found: {shown}", file=sys.stderr)
+            lines = "".join(f"\n  {key}" for key in keys)
+            print(f"converz: {said} not found:{lines}", file=sys.stderr)
         raise
     print(result)
     return 0

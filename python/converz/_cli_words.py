@@ -70,7 +70,7 @@ _PHRASES: tuple[tuple[str, str], ...] = (
     ("pass api_key= instead", "set CONVERZ_API_KEY instead"),
     ("use a datetime.date or 'YYYY-MM-DD'", "use YYYY-MM-DD"),
     # A --strict push's unknown keys: the command prints them on the line before its error.
-    ("err.result.not_found lists them", "the line above lists them"),
+    ("err.result.not_found lists them", "the lines above list them"),
     (
         "use a datetime.datetime without tzinfo or 'YYYY-MM-DD HH:MM[:SS]'",
         "use 'YYYY-MM-DD HH:MM[:SS]'",

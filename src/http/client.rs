@@ -351,8 +351,8 @@ fn check_url_length(url: &url::Url, query: &[(String, String)]) -> Result<()> {
         format!(
             "its {values} {} {URL_TOO_LONG} {length} bytes, over the {URL_LIMIT} the client \
              can send; nothing was sent. Split the list: fetch about {fit} values at a time \
-             (e.g. client.calls(query.replace({name}=chunk)) per chunk, then concatenate), or \
-             fetch without this filter and filter the rows yourself",
+             and concatenate the results (in Python: client.calls(query.replace({name}=chunk)) \
+             per chunk), or fetch without this filter and filter the rows yourself",
             if values == 1 {
                 "value gives"
             } else {

@@ -28,8 +28,13 @@ pub fn init_module(m: &Bound<'_, PyModule>) -> PyResult<()> {
             "release"
         },
     )?;
-    // Records go to the `converz` logger (every call site sets `target: "converz"`). A second
-    // import in the same process (subinterpreters, reloads) keeps the first bridge.
-    let _ = pyo3_log::try_init();
+    // Records go to the `converz` logger (every call site sets `target: "converz"`), and only
+    // those: the crates below log too (rustls an ERROR line per refused certificate, outside
+    // trial 18), saying again what the raised error says, under loggers a user never set up.
+    // A second import in the same process (subinterpreters, reloads) keeps the first bridge.
+    let _ = pyo3_log::Logger::new(m.py(), pyo3_log::Caching::LoggersAndLevels)?
+        .filter(log::LevelFilter::Off)
+        .filter_target("converz".to_owned(), log::LevelFilter::Debug)
+        .install();
     Ok(())
 }
