@@ -474,3 +474,36 @@ def test_a_client_says_why_it_cannot_be_pickled(emu):
             pickle.dumps(client, protocol=protocol)
         assert key not in str(info.value) and "RawClient" not in str(info.value)
         assert "CONVERZ_API_KEY" in str(info.value)
+
+
+HUGE = [10**20, -(2**70), 2**64]
+
+
+@pytest.mark.parametrize("value", HUGE)
+@pytest.mark.parametrize(
+    ("call", "parameter"),
+    [
+        (lambda client, v: client.calls(page_size=v), "page_size"),
+        (lambda client, v: list(client.iter_calls(page_size=v)), "page_size"),
+        (lambda client, v: client.reps(page_size=v), "page_size"),
+        (
+            lambda client, v: client.push_updates(
+                pl.DataFrame({"call_id": [1], "qa_score": [0.5]}), chunk_rows=v
+            ),
+            "chunk_rows",
+        ),
+        (lambda client, v: client.scan_calls(batch_size=v), "batch_size"),
+    ],
+    ids=["calls", "iter_calls", "reps", "push_updates", "scan_calls"],
+)
+def test_an_int_past_any_range_is_refused_by_name_not_by_overflow(
+    client, emu, call, parameter, value
+):
+    """Outside trial 19: per-call ints past 64 bits escaped as a bare TypeError naming a core
+    struct's field (or an OverflowError at collect()); the Client's own setting said its range."""
+    before = emu.wire_stats()["responses"]
+    with pytest.raises(converz.InvalidParameterError) as info:
+        call(client, value)
+    assert info.value.parameter == parameter, info.value
+    assert "between 1 and" in str(info.value), info.value
+    assert emu.wire_stats()["responses"] == before, "a request was sent"

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import inspect
 import logging
+import sys
 from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, Optional
 
@@ -373,9 +374,12 @@ def _check_options(page_size: object, parse_dates: object, batch_size: object) -
     check_int("page_size", page_size, optional=True)
     check_flag("parse_dates", parse_dates)
     check_int("batch_size", batch_size, optional=True)
-    if batch_size is not None and batch_size < 1:  # type: ignore[operator]
+    # Up to what a row count can be (polars and pyarrow count rows in 64 bits): past it, an
+    # OverflowError naming nothing came out of collect() (outside trial 19).
+    if batch_size is not None and not 1 <= batch_size <= sys.maxsize:  # type: ignore[operator]
         raise InvalidParameterError(
-            f"batch_size must be at least 1, got {batch_size}", parameter="batch_size"
+            f"batch_size must be between 1 and {sys.maxsize}, got {batch_size}",
+            parameter="batch_size",
         )
 
 

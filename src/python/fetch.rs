@@ -8,7 +8,7 @@ use pyo3::types::PyDict;
 use pyo3::IntoPyObjectExt;
 use pyo3_arrow::input::AnyRecordBatch;
 
-use super::args::schema_overrides;
+use super::args::{schema_overrides, AnyInt};
 use super::arrow::PyArrowTable;
 use super::client::PyRawClient;
 use super::query::PyQuery;
@@ -27,7 +27,9 @@ use crate::http::report::fetch_report;
 #[derive(FromPyObject)]
 #[pyo3(from_item_all)]
 pub struct FetchOptions {
-    page_size: Option<i64>,
+    /// Any Python int: one past `u64` is refused by the range check, naming `page_size`, not by
+    /// pyo3's extraction with a bare `TypeError` (outside trial 19).
+    page_size: Option<AnyInt>,
     parse_dates: bool,
     schema: Option<Py<PyDict>>,
     /// The query's documented columns (name → type name, in the API's order): a speed hint
@@ -93,8 +95,8 @@ pub fn fetch(
     table_to_python(py, table, pages)?.into_py_any(py)
 }
 
-fn page_size(given: Option<i64>) -> Result<usize, Error> {
-    let size = given.unwrap_or(DEFAULT_PAGE_SIZE as i64);
+fn page_size(given: Option<AnyInt>) -> Result<usize, Error> {
+    let size = given.map_or(DEFAULT_PAGE_SIZE as i128, |size| size.0);
     let size = usize::try_from(size).unwrap_or(0);
     check_page_size(size)
 }

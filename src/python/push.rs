@@ -9,6 +9,7 @@ use pyo3::exceptions::PyException;
 use pyo3::prelude::*;
 use pyo3_arrow::input::AnyRecordBatch;
 
+use super::args::AnyInt;
 use super::client::PyRawClient;
 use super::errors::{push_error, unknown_keys_error};
 use super::push_result::{grouped, PyPushResult};
@@ -69,7 +70,9 @@ fn read_frame(
 pub struct PushOptions {
     to: Option<String>,
     clear: Vec<String>,
-    chunk_rows: usize,
+    /// Any Python int, checked with the other options (outside trial 19: `10**20` was a bare
+    /// `TypeError` from pyo3's extraction).
+    chunk_rows: AnyInt,
     on_duplicate: String,
     timezone: Option<String>,
     dry_run: bool,
@@ -95,6 +98,8 @@ pub fn push(
         strict,
         progress,
     } = options;
+    // Past `usize` either way: 0 is refused by the range check, as any count out of range is.
+    let chunk_rows = usize::try_from(chunk_rows.0).unwrap_or(0);
     let again = resume_call(
         to.as_deref(),
         &clear,
