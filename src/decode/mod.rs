@@ -131,7 +131,7 @@ pub use page::PageDecoder;
 pub use sort::sort_by_key;
 // The file writers conform streamed batches to one schema with the same casts as `finish`.
 pub(crate) use infer::{Floats, Respelled};
-pub(crate) use unify::{as_text, conform_batch, documented_when_null};
+pub(crate) use unify::{as_text, conform_batch, documented_schema, documented_when_null};
 
 use infer::{Fields, Kind};
 
@@ -291,6 +291,12 @@ impl FetchDecoder {
     pub fn page_read_again(&self) -> PageDecoder {
         let keep = self.shared.read_again.load(Ordering::Relaxed);
         PageDecoder::new(Arc::clone(&self.shared), keep)
+    }
+
+    /// The query's documented columns ([`DecodeOptions::hint`]): the types a column holding
+    /// only nulls is given in what a fetch hands out.
+    pub fn documented(&self) -> &[(String, DataType)] {
+        &self.shared.options.hint
     }
 
     /// The schema the finished pages add up to so far, if any page had a column.

@@ -263,26 +263,9 @@ pub(crate) fn documented_when_null(
     mut table: DecodedTable,
     documented: &[(String, DataType)],
 ) -> Result<DecodedTable> {
-    let typed = |f: &FieldRef| match documented.iter().find(|(n, _)| n == f.name()) {
-        Some((_, t)) if f.data_type() == &DataType::Null => Some(t.clone()),
-        _ => None,
-    };
-    if !table.schema.fields().iter().any(|f| typed(f).is_some()) {
+    let Some(schema) = documented_schema(&table.schema, documented) else {
         return Ok(table);
-    }
-    let fields: Vec<FieldRef> = table
-        .schema
-        .fields()
-        .iter()
-        .map(|f| match typed(f) {
-            Some(t) => Arc::new(f.as_ref().clone().with_data_type(t).with_nullable(true)),
-            None => Arc::clone(f),
-        })
-        .collect();
-    let schema: SchemaRef = Arc::new(arrow_schema::Schema::new_with_metadata(
-        fields,
-        table.schema.metadata().clone(),
-    ));
+    };
     table.batches = table
         .batches
         .iter()
@@ -290,6 +273,35 @@ pub(crate) fn documented_when_null(
         .collect::<Result<_>>()?;
     table.schema = schema;
     Ok(table)
+}
+
+/// `schema` with each column typed Null given its type from `documented`, or `None` when no
+/// column changes. The eager table ([`documented_when_null`]) and each table of a stream
+/// (`Listing::streamed`, outside trial 19: streams, `Table.concat` and `fetch -o` files kept
+/// `Null`) type such a column the same way.
+pub(crate) fn documented_schema(
+    schema: &SchemaRef,
+    documented: &[(String, DataType)],
+) -> Option<SchemaRef> {
+    let typed = |f: &FieldRef| match documented.iter().find(|(n, _)| n == f.name()) {
+        Some((_, t)) if f.data_type() == &DataType::Null => Some(t.clone()),
+        _ => None,
+    };
+    if !schema.fields().iter().any(|f| typed(f).is_some()) {
+        return None;
+    }
+    let fields: Vec<FieldRef> = schema
+        .fields()
+        .iter()
+        .map(|f| match typed(f) {
+            Some(t) => Arc::new(f.as_ref().clone().with_data_type(t).with_nullable(true)),
+            None => Arc::clone(f),
+        })
+        .collect();
+    Some(Arc::new(arrow_schema::Schema::new_with_metadata(
+        fields,
+        schema.metadata().clone(),
+    )))
 }
 
 /// Timestamps as the API writes them (`YYYY-MM-DD HH:MM:SS[.f]`), not arrow's `T` form.

@@ -18,7 +18,8 @@ use super::paginate::{PageSpec, Pager};
 use super::progress::Progress;
 use super::query::{ListingKey, Pairs};
 use crate::decode::{
-    conform_batch, sort_by_key, DecodedPage, DecodedTable, FetchDecoder, KeyDeduper, PageColumns,
+    conform_batch, documented_schema, sort_by_key, DecodedPage, DecodedTable, FetchDecoder,
+    KeyDeduper, PageColumns,
 };
 use crate::error::{Error, Result};
 
@@ -165,6 +166,9 @@ impl Listing {
         let schema = self
             .decoder
             .merged_schema(&mut self.streamed_columns, &page);
+        // A documented column null on every page so far has its documented type, as in the
+        // eager table: only in what is handed out, so a later page's values still decide.
+        let schema = documented_schema(&schema, self.decoder.documented()).unwrap_or(schema);
         page.batches
             .iter()
             .map(|batch| Ok(self.present(conform_batch(batch, &schema)?)))
