@@ -37,6 +37,26 @@ def write_emulator() -> Iterator[Emulator]:
         yield emu
 
 
+@pytest.fixture(scope="module")
+def emu(request: pytest.FixtureRequest) -> Iterator[Emulator]:
+    """A small tenant per test module that pushes over the command line (`ids`). The module
+    sizes it with ``EMULATOR = {"calls": ..., "reps": ..., "seed": ...}``; a module's own
+    ``emu`` fixture replaces this one."""
+    size = getattr(request.module, "EMULATOR", {"calls": 100, "reps": 3, "seed": 0})
+    with Emulator(**size) as emu:
+        yield emu
+
+
+@pytest.fixture
+def ids(emu: Emulator, monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The first three call ids of `emu`, with `CONVERZ_BASE_URL`/`CONVERZ_API_KEY` naming it
+    for the test (`converz push` and the `Client()` of a test read them)."""
+    monkeypatch.setenv("CONVERZ_BASE_URL", emu.url)
+    monkeypatch.setenv("CONVERZ_API_KEY", emu.api_key)
+    calls = emu.client(progress=False).calls(columns=["call_id"]).to_polars()
+    return calls["call_id"].sort().head(3).to_list()
+
+
 def raw_get(emu: Emulator, path: str, **params: Any) -> Any:
     """One plain request, parsed by Python's json: the reference the client is checked against."""
     query = urllib.parse.urlencode(params, doseq=True)

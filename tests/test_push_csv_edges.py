@@ -7,7 +7,6 @@ unchanged."""
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterator
 from datetime import date, datetime
 from pathlib import Path
 
@@ -19,19 +18,8 @@ from hypothesis import strategies as st
 from converz.__main__ import main
 from converz.testing import Emulator
 
-
-@pytest.fixture(scope="module")
-def emu() -> Iterator[Emulator]:
-    with Emulator(calls=60, reps=5, seed=16) as emu:
-        yield emu
-
-
-@pytest.fixture
-def ids(emu: Emulator, monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    monkeypatch.setenv("CONVERZ_BASE_URL", emu.url)
-    monkeypatch.setenv("CONVERZ_API_KEY", emu.api_key)
-    calls = emu.client(progress=False).calls(columns=["call_id"]).to_polars()
-    return calls["call_id"].sort().head(3).to_list()
+# The tenant of the `emu` and `ids` fixtures (tests/conftest.py).
+EMULATOR = {"calls": 60, "reps": 5, "seed": 16}
 
 
 def held(emu: Emulator, ids: list[int], *columns: str) -> list[tuple[object, ...]]:

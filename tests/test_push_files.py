@@ -5,7 +5,6 @@ format, before any request (each found by the outside trial)."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
 from pathlib import Path
 
 import polars as pl
@@ -15,19 +14,8 @@ import converz
 from converz.__main__ import main
 from converz.testing import Emulator
 
-
-@pytest.fixture(scope="module")
-def emu() -> Iterator[Emulator]:
-    with Emulator(calls=300, reps=5, seed=8) as emu:
-        yield emu
-
-
-@pytest.fixture
-def ids(emu: Emulator, monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    monkeypatch.setenv("CONVERZ_BASE_URL", emu.url)
-    monkeypatch.setenv("CONVERZ_API_KEY", emu.api_key)
-    calls = emu.client(progress=False).calls(columns=["call_id"]).to_polars()
-    return calls["call_id"].sort().head(3).to_list()
+# The tenant of the `emu` and `ids` fixtures (tests/conftest.py).
+EMULATOR = {"calls": 300, "reps": 5, "seed": 8}
 
 
 def held(emu: Emulator, ids: list[int], column: str, *, builtin: bool = False) -> list:

@@ -36,18 +36,8 @@ CHANGED = {
 KEPT = ["0.1", "1e23", "0.30000000000000004", "5e-324", "123456789012345678.5", "-2.5e-7"]
 
 
-@pytest.fixture(scope="module")
-def emu() -> Iterator[Emulator]:
-    with Emulator(calls=100, reps=3, seed=18) as emu:
-        yield emu
-
-
-@pytest.fixture
-def ids(emu: Emulator, monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    monkeypatch.setenv("CONVERZ_BASE_URL", emu.url)
-    monkeypatch.setenv("CONVERZ_API_KEY", emu.api_key)
-    calls = emu.client(progress=False).calls(columns=["call_id"]).to_polars()
-    return calls["call_id"].sort().head(3).to_list()
+# The tenant of the `emu` and `ids` fixtures (tests/conftest.py).
+EMULATOR = {"calls": 100, "reps": 3, "seed": 18}
 
 
 @pytest.fixture

@@ -242,3 +242,97 @@ def test_to_pandas_keeps_every_integer_of_a_column_with_nulls(
         client.push_updates(frame)
         again = client.calls(columns=["call_id", "big"], schema={"big": dtype.lower()})
         assert again.to_polars().sort("call_id")["big"].to_list() == column
+
+
+def arrow_table(columns: dict[str, object]) -> converz.Table:
+    """A `converz.Table` holding `columns` (a pyarrow table), through the IPC stream a pickled
+    table travels as: the same core table a fetch returns, with no server."""
+    pa = pytest.importorskip("pyarrow")
+    from converz._table import _unpickle_table
+
+    data = pa.table(columns)
+    sink = pa.BufferOutputStream()
+    with pa.ipc.new_stream(sink, data.schema) as writer:
+        writer.write_table(data)
+    return _unpickle_table(sink.getvalue().to_pybytes(), [], None, None)
+
+
+def nullable_ints() -> converz.Table:
+    pa = pytest.importorskip("pyarrow")
+    return arrow_table(
+        {
+            "call_id": pa.array([1, 2, 3], pa.int64()),
+            "big": pa.array([9007199254740993, None, -9007199254740993], pa.int64()),
+            "huge": pa.array([18446744073709551615, None, 0], pa.uint64()),
+            "small": pa.array([None, -7, 7], pa.int32()),
+            "text": pa.array(["a", None, "c"]),
+        }
+    )
+
+
+def test_to_pandas_gives_integer_columns_with_nulls_pandas_nullable_dtypes_in_place() -> None:
+    frame = nullable_ints().to_pandas()
+    assert list(frame.columns) == ["call_id", "big", "huge", "small", "text"]
+    # call_id has the type of `big` (int64) but no nulls: it stays numpy's int64.
+    dtypes = {name: str(dtype) for name, dtype in frame.dtypes.items()}
+    assert dtypes == {
+        "call_id": "int64",
+        "big": "Int64",
+        "huge": "UInt64",
+        "small": "Int32",
+        "text": str(frame["text"].dtype),
+    }
+    assert frame["call_id"].tolist() == [1, 2, 3]
+    assert frame["big"].tolist() == [9007199254740993, pd.NA, -9007199254740993]
+    assert frame["huge"].tolist() == [18446744073709551615, pd.NA, 0]
+    assert frame["small"].tolist() == [pd.NA, -7, 7]
+    assert frame["text"].tolist()[::2] == ["a", "c"]
+
+
+def test_to_pandas_never_makes_an_integer_column_with_nulls_float(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The review of session 18: the column went to float64 first (pyarrow's default) and was
+    converted again, so 2**53+1 existed as a float for a moment. Every frame pyarrow builds is
+    watched: none may hold such a column as float, and each is converted from Arrow once."""
+    pytest.importorskip("pyarrow")
+    import pyarrow.pandas_compat as compat
+
+    built: list[dict[str, str]] = []
+    to_frame = compat.table_to_dataframe
+
+    def watched(*args: object, **kwargs: object) -> pd.DataFrame:
+        frame = to_frame(*args, **kwargs)
+        built.append({str(n): str(d) for n, d in frame.dtypes.items()})
+        return frame
+
+    converted: list[str] = []
+
+    def spy(dtype: type) -> None:
+        original = dtype.__from_arrow__
+
+        def from_arrow(self: object, array: object) -> object:
+            converted.append(str(self))
+            return original(self, array)
+
+        monkeypatch.setattr(dtype, "__from_arrow__", from_arrow)
+
+    monkeypatch.setattr(compat, "table_to_dataframe", watched)
+    for dtype in (pd.Int64Dtype, pd.UInt64Dtype, pd.Int32Dtype):
+        spy(dtype)
+    frame = nullable_ints().to_pandas()
+    assert built, "the spy saw pyarrow build the frame"
+    for dtypes in built:
+        assert not any(dtypes.get(c, "").startswith("float") for c in ("big", "huge", "small"))
+    assert sorted(converted) == ["Int32", "Int64", "UInt64"]
+    assert frame["big"].tolist()[0] == 9007199254740993
+
+
+def test_to_pandas_leaves_every_dtype_to_a_given_types_mapper() -> None:
+    pa = pytest.importorskip("pyarrow")
+    mapper = {pa.int64(): pd.ArrowDtype(pa.int64())}.get
+    frame = nullable_ints().to_pandas(types_mapper=mapper)
+    assert frame["call_id"].dtype == frame["big"].dtype == pd.ArrowDtype(pa.int64())
+    # The mapper maps no uint64: pyarrow's default (float64) is what the user asked for.
+    assert str(frame["huge"].dtype) == "float64"
+    assert frame["big"].tolist()[0] == 9007199254740993

@@ -207,26 +207,12 @@ class Client:
         progress: Optional[bool] = None,
         compression: Optional[Literal["auto", "gzip"]] = "auto",
     ) -> None:
-        # Types here (a wrong one is also a TypeError); ranges and formats in the core.
-        check_client_settings(
-            {
-                "api_key": api_key,
-                "base_url": base_url,
-                "tenant": tenant,
-                "timeout": timeout,
-                "connect_timeout": connect_timeout,
-                "retries": retries,
-                "backoff": backoff,
-                "max_concurrency": max_concurrency,
-                "page_size": page_size,
-                "progress": progress,
-                "compression": compression,
-            }
-        )
-        from_env = api_key is None and bool(os.environ.get(_ENV_KEY))
-        settings: _core._ClientSettings = {
-            "base_url": _resolve_base_url(base_url, tenant),
-            "api_key": api_key if api_key is not None else os.environ.get(_ENV_KEY, ""),
+        # One dict of the settings the core takes. Their types (and those of `tenant` and
+        # `progress`, which it does not take) are checked here, before base_url and api_key are
+        # resolved (a wrong type is also a TypeError); ranges and formats in the core.
+        settings: dict[str, Any] = {
+            "api_key": api_key,
+            "base_url": base_url,
             "timeout": timeout,
             "connect_timeout": connect_timeout,
             "retries": retries,
@@ -235,8 +221,13 @@ class Client:
             "page_size": page_size,
             "compression": compression,
         }
+        check_client_settings({**settings, "tenant": tenant, "progress": progress})
+        from_env = api_key is None and bool(os.environ.get(_ENV_KEY))
+        settings["base_url"] = _resolve_base_url(base_url, tenant)
+        if api_key is None:
+            settings["api_key"] = os.environ.get(_ENV_KEY, "")
         try:
-            self._raw = _core.RawClient(settings)
+            self._raw = _core.RawClient(cast("_core._ClientSettings", settings))
         except InvalidParameterError as err:
             if not (from_env and err.parameter == "api_key"):
                 raise

@@ -193,18 +193,9 @@ class Table:
         if not kwargs.keys() & {"types_mapper", "strings_to_categorical"} and _large_str(pd):
             source = _Stream(self._raw, "large_utf8")
         table = pa.table(source)
-        frame = table.to_pandas(**kwargs)
         if "types_mapper" in kwargs:
-            return frame
-        for i, field in enumerate(table.schema):
-            if pa.types.is_integer(field.type) and table.column(i).null_count:
-                name = str(field.type)  # int64 → Int64, uint64 → UInt64
-                nullable = pd.api.types.pandas_dtype(
-                    "U" + name[1:].capitalize() if name.startswith("u") else name.capitalize()
-                )
-                column = table.column(i).to_pandas(types_mapper={field.type: nullable}.get)
-                frame[field.name] = column.set_axis(frame.index)
-        return frame
+            return table.to_pandas(**kwargs)
+        return _with_nullable_ints(pa, pd, table, kwargs)
 
     def _summary(self) -> str:
         parts = [f"{_count(self.num_rows, 'row')} \u00d7 {_count(self.num_columns, 'column')}"]
@@ -392,6 +383,40 @@ def _check_names(raw: Any) -> None:
                 parameter=name,
                 hint="fetch again with columns= naming the other columns, to leave it out",
             )
+
+
+def _with_nullable_ints(pa: Any, pd: Any, table: Any, kwargs: dict[str, Any]) -> Any:
+    """``table.to_pandas(**kwargs)``, with each integer column holding nulls pandas' nullable.
+
+    Such a column is converted once, straight to pandas' nullable dtype, never through float64
+    (pyarrow's default, which rounds integers past 2**53). Those columns are converted on their
+    own and put in their places: pyarrow's ``types_mapper`` is keyed by type, not column, so
+    giving it to the whole table would also turn an integer column without nulls (``call_id``)
+    into ``Int64``, where it stays numpy's.
+    """
+    nullable = [
+        i
+        for i, field in enumerate(table.schema)
+        if pa.types.is_integer(field.type) and table.column(i).null_count
+    ]
+    if not nullable:
+        return table.to_pandas(**kwargs)
+    rest = [i for i in range(table.num_columns) if i not in nullable]
+    frame = table.select(rest).to_pandas(**kwargs)
+    dtypes = {
+        pa.int8(): pd.Int8Dtype(),
+        pa.int16(): pd.Int16Dtype(),
+        pa.int32(): pd.Int32Dtype(),
+        pa.int64(): pd.Int64Dtype(),
+        pa.uint8(): pd.UInt8Dtype(),
+        pa.uint16(): pd.UInt16Dtype(),
+        pa.uint32(): pd.UInt32Dtype(),
+        pa.uint64(): pd.UInt64Dtype(),
+    }
+    for i in nullable:  # in order, so each index is the column's final place
+        column = table.column(i).to_pandas(types_mapper=dtypes.get)
+        frame.insert(i, table.schema.field(i).name, column.array, allow_duplicates=True)
+    return frame
 
 
 def _large_str(pd: Any) -> bool:

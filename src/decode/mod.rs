@@ -131,7 +131,7 @@ pub use page::PageDecoder;
 pub use sort::sort_by_key;
 // The file writers conform streamed batches to one schema with the same casts as `finish`.
 pub(crate) use infer::{Floats, Respelled};
-pub(crate) use unify::{as_text, conform_batch, documented_schema, documented_when_null};
+pub(crate) use unify::{conform_batch, documented_schema, documented_when_null, text_schema};
 
 use infer::{Fields, Kind};
 

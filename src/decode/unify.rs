@@ -198,7 +198,11 @@ fn conform(array: &ArrayRef, to: &DataType) -> Result<ArrayRef> {
         (_, DataType::Null) if array.logical_null_count() == array.len() => {
             Ok(new_null_array(to, array.len()))
         }
-        (DataType::Struct(_) | DataType::List(_), DataType::Utf8) => to_json_text(array.as_ref()),
+        // LargeList is polars' list form (the scan's pages, `text_schema`): the List's JSON.
+        // (polars' Utf8View and LargeUtf8 cast to the same text as Utf8, below.)
+        (DataType::Struct(_) | DataType::List(_) | DataType::LargeList(_), DataType::Utf8) => {
+            to_json_text(array.as_ref())
+        }
         (DataType::Struct(_), DataType::Struct(fields)) => conform_struct(array, fields),
         (DataType::List(_), DataType::List(item)) => conform_list(array, item),
         (DataType::Timestamp(_, _), DataType::Utf8) => cast_timestamp_text(array),
@@ -237,21 +241,19 @@ fn conform_list(array: &ArrayRef, item: &FieldRef) -> Result<ArrayRef> {
     Ok(Arc::new(out))
 }
 
-/// A column as the text the eager fetch makes of a page's column that ends as text
-/// ([`conform`]'s rules): timestamps as the API spells them, nested values as their JSON, the
-/// rest as arrow casts them. For the polars scan, whose pages are typed one by one: polars'
-/// own cast prints a timestamp with `.000000` and a float as `1e+20`, so a scan pushed back
-/// would rewrite what the server holds. Takes polars' forms too (views, large lists).
-pub(crate) fn as_text(array: &ArrayRef) -> Result<ArrayRef> {
-    match array.data_type() {
-        DataType::LargeList(_) => to_json_text(array.as_ref()),
-        DataType::Utf8View | DataType::LargeUtf8 => Ok(cast_with_options(
-            array,
-            &DataType::Utf8,
-            &CastOptions::default(),
-        )?),
-        _ => conform(array, &DataType::Utf8),
-    }
+/// `declared` with every column Utf8: what [`conform_batch`] turns a batch into the text the
+/// eager fetch makes of a page's column that ends as text ([`conform`]'s rules: timestamps as
+/// the API spells them, nested values as their JSON, the rest as arrow casts them; polars'
+/// Utf8View, LargeUtf8 and LargeList forms give the text their Utf8 and List forms give). For
+/// the polars scan, whose pages are typed one by one: polars' own cast prints a timestamp with
+/// `.000000` and a float as `1e+20`, so a scan pushed back would rewrite what the server holds.
+pub(crate) fn text_schema(declared: &arrow_schema::Schema) -> SchemaRef {
+    let fields: Vec<FieldRef> = declared
+        .fields()
+        .iter()
+        .map(|f| Arc::new(arrow_schema::Field::new(f.name(), DataType::Utf8, true)))
+        .collect();
+    Arc::new(arrow_schema::Schema::new(fields))
 }
 
 /// `table` with each column that only ever held nulls (typed Null) given its documented type
@@ -312,4 +314,141 @@ fn cast_timestamp_text(array: &ArrayRef) -> Result<ArrayRef> {
         format_options: format,
     };
     Ok(cast_with_options(array, &DataType::Utf8, &options)?)
+}
+
+#[cfg(test)]
+mod tests {
+    //! polars' forms (views, large strings, large lists) give exactly the text of the Utf8 and
+    //! List forms the eager fetch conforms, so the scan and `client.calls()` spell values alike.
+
+    use arrow_array::builder::{
+        GenericListBuilder, ListBuilder, StringBuilder, StringViewBuilder, StructBuilder,
+    };
+    use arrow_array::cast::AsArray;
+    use arrow_array::{LargeStringArray, StringArray, StringViewArray};
+    use arrow_schema::{Field, Schema};
+
+    use super::*;
+
+    const WORDS: [Option<&str>; 5] = [
+        Some("short"),
+        None,
+        Some(""),
+        Some("longer than the twelve bytes a view holds inline \u{e9}\u{1f600}"),
+        Some("quote \" and \\ and \n"),
+    ];
+
+    fn text(array: ArrayRef) -> Vec<Option<String>> {
+        let out = conform(&array, &DataType::Utf8).expect("conforms to text");
+        assert_eq!(out.data_type(), &DataType::Utf8);
+        out.as_string::<i32>()
+            .iter()
+            .map(|v| v.map(str::to_owned))
+            .collect()
+    }
+
+    /// Lists of `WORDS` slices (one null list, one empty): as List<Utf8> and as polars'
+    /// LargeList<Utf8View>.
+    fn lists() -> (ArrayRef, ArrayRef) {
+        let rows: [Option<&[Option<&str>]>; 4] =
+            [Some(&WORDS[..2]), None, Some(&[]), Some(&WORDS[2..])];
+        let mut list = ListBuilder::new(StringBuilder::new());
+        let mut large = GenericListBuilder::<i64, _>::new(StringViewBuilder::new());
+        for row in rows {
+            match row {
+                Some(items) => {
+                    for item in items {
+                        list.values().append_option(*item);
+                        large.values().append_option(*item);
+                    }
+                    list.append(true);
+                    large.append(true);
+                }
+                None => {
+                    list.append(false);
+                    large.append(false);
+                }
+            }
+        }
+        (Arc::new(list.finish()), Arc::new(large.finish()))
+    }
+
+    #[test]
+    fn string_views_and_large_strings_give_the_utf8_text() {
+        let utf8 = text(Arc::new(StringArray::from(WORDS.to_vec())));
+        assert_eq!(
+            utf8,
+            WORDS.map(|w| w.map(str::to_owned)).to_vec(),
+            "Utf8 passes through"
+        );
+        assert_eq!(text(Arc::new(StringViewArray::from(WORDS.to_vec()))), utf8);
+        assert_eq!(text(Arc::new(LargeStringArray::from(WORDS.to_vec()))), utf8);
+    }
+
+    #[test]
+    fn a_large_list_of_views_gives_the_lists_json() {
+        let (list, large) = lists();
+        let want = text(list);
+        assert_eq!(want[0].as_deref(), Some(r#"["short",null]"#));
+        assert_eq!(want[1], None, "a null list stays null, not \"null\"");
+        assert_eq!(want[2].as_deref(), Some("[]"));
+        assert_eq!(text(large), want);
+    }
+
+    #[test]
+    fn a_struct_holding_polars_forms_gives_the_structs_json() {
+        let (list, large) = lists();
+        let strukt = |tags: ArrayRef, name: ArrayRef| -> ArrayRef {
+            let fields = vec![
+                Field::new("tags", tags.data_type().clone(), true),
+                Field::new("name", name.data_type().clone(), true),
+            ];
+            Arc::new(StructArray::new(fields.into(), vec![tags, name], None))
+        };
+        let words: Vec<Option<&str>> = WORDS[..4].to_vec();
+        let want = text(strukt(list, Arc::new(StringArray::from(words.clone()))));
+        assert!(want[0]
+            .as_deref()
+            .unwrap()
+            .contains(r#""tags":["short",null]"#));
+        let got = text(strukt(large, Arc::new(StringViewArray::from(words))));
+        assert_eq!(got, want);
+        // Built through a StructBuilder too: the JSON encoder sees the same field forms.
+        let mut b =
+            StructBuilder::from_fields(vec![Field::new("name", DataType::Utf8View, true)], 1);
+        b.field_builder::<StringViewBuilder>(0)
+            .expect("a view builder")
+            .append_value("x");
+        b.append(true);
+        assert_eq!(
+            text(Arc::new(b.finish())),
+            [Some(r#"{"name":"x"}"#.to_owned())]
+        );
+    }
+
+    #[test]
+    fn a_polars_batch_rebuilds_as_the_text_of_its_utf8_and_list_twin() {
+        let (list, large) = lists();
+        let batch = |tags: ArrayRef, name: ArrayRef| {
+            let schema = Schema::new(vec![
+                Field::new("tags", tags.data_type().clone(), true),
+                Field::new("name", name.data_type().clone(), true),
+            ]);
+            RecordBatch::try_new(Arc::new(schema), vec![tags, name]).expect("a batch")
+        };
+        let words: Vec<Option<&str>> = WORDS[..4].to_vec();
+        let twin = batch(list, Arc::new(StringArray::from(words.clone())));
+        let polars = batch(large, Arc::new(StringViewArray::from(words)));
+        let schema = text_schema(&polars.schema());
+        assert!(schema
+            .fields()
+            .iter()
+            .all(|f| f.data_type() == &DataType::Utf8));
+        let want = conform_batch(&twin, &text_schema(&twin.schema())).expect("conforms");
+        assert_eq!(conform_batch(&polars, &schema).expect("conforms"), want);
+        assert_eq!(
+            want.column(0).as_string::<i32>().value(0),
+            r#"["short",null]"#
+        );
+    }
 }

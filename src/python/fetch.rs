@@ -15,7 +15,7 @@ use super::query::PyQuery;
 use super::runtime::{enter_converz, ProgressSink};
 use super::stream::PyBatchStream;
 use crate::decode::{
-    as_text, conform_batch, documented_when_null, DecodeOptions, DecodedTable, FetchDecoder,
+    conform_batch, documented_when_null, text_schema, DecodeOptions, DecodedTable, FetchDecoder,
 };
 use crate::error::Error;
 use crate::http::listing::{fetch_all, Listing};
@@ -131,35 +131,17 @@ pub fn empty_table(py: Python<'_>, columns: &Bound<'_, PyDict>) -> PyResult<Py<P
 
 /// Every column of `data` (a polars frame's columns, say) as the text the eager fetch makes of
 /// a column that ends as text: what the polars scan gives a page's column its schema types as
-/// text (`converz._schema.align`), so the scan spells values as `client.calls()` does.
+/// text (`converz._schema.align`), so the scan spells values as `client.calls()` does. Columns
+/// are matched by name, which a polars frame keeps unique.
 #[pyfunction]
 pub fn text_columns(py: Python<'_>, data: AnyRecordBatch) -> PyResult<Py<PyAny>> {
     let reader = data.into_reader()?;
-    let declared = reader.schema();
+    let schema = text_schema(&reader.schema());
     let batches = reader.collect::<Result<Vec<_>, _>>().map_err(Error::from)?;
-    let fields: Vec<arrow_schema::Field> = declared
-        .fields()
-        .iter()
-        .map(|f| arrow_schema::Field::new(f.name(), arrow_schema::DataType::Utf8, true))
-        .collect();
-    let schema = Arc::new(arrow_schema::Schema::new(fields));
     let texts = py.detach(|| {
         batches
             .iter()
-            .map(|batch| {
-                let columns = batch
-                    .columns()
-                    .iter()
-                    .map(as_text)
-                    .collect::<Result<Vec<_>, Error>>()?;
-                let options =
-                    arrow_array::RecordBatchOptions::new().with_row_count(Some(batch.num_rows()));
-                Ok(arrow_array::RecordBatch::try_new_with_options(
-                    Arc::clone(&schema),
-                    columns,
-                    &options,
-                )?)
-            })
+            .map(|batch| conform_batch(batch, &schema))
             .collect::<Result<Vec<_>, Error>>()
     })?;
     PyArrowTable::new(schema, texts).into_py_any(py)
