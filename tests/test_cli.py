@@ -292,8 +292,12 @@ def test_errors_are_one_line_and_never_show_the_key(env, tmp_path):
     done = run_cli("fetch", "calls", "-o", str(tmp_path / "x.xlsx"), env=env)
     assert done.returncode == 1 and "InvalidParameterError" in done.stderr
     assert "Traceback" not in done.stderr
+    assert "invalid parameter `-o`" in done.stderr, done.stderr
     done = run_cli("fetch", "calls", "--debug", "-o", str(tmp_path / "x.xlsx"), env=env)
     assert done.returncode == 1 and "Traceback" in done.stderr
+    # Then the same line as without --debug, in the command's words (outside trial 19).
+    last = done.stderr.strip().splitlines()[-1]
+    assert last.startswith("converz: error: InvalidParameterError: invalid parameter `-o`"), last
     done = run_cli("fetch", "calls", "--start-date", "2025-02-30", "-o", "-", env=env)
     assert done.returncode == 1 and "invalid parameter `--start-date`" in done.stderr
 

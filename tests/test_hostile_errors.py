@@ -244,6 +244,30 @@ def test_a_bad_key_from_the_environment_names_the_variable(value):
     assert "hint: fix CONVERZ_API_KEY" in out, out
 
 
+@pytest.mark.parametrize("value", ["http://127.0.0.1:9/api/v1\n", "ftp://127.0.0.1:9/api/v1"])
+def test_a_bad_base_url_from_the_environment_names_the_variable(value, monkeypatch, capsys):
+    """Outside trial 19: it was `base_url` (and `--base-url` in the command line), which the
+    user never gave."""
+    from converz.__main__ import main
+
+    monkeypatch.setenv("CONVERZ_API_KEY", "k")
+    monkeypatch.setenv("CONVERZ_BASE_URL", value)
+    with pytest.raises(converz.InvalidParameterError) as info:
+        converz.Client()
+    err = info.value
+    assert err.parameter == "base_url"
+    assert str(err).startswith("invalid environment variable CONVERZ_BASE_URL"), str(err)
+    assert err.hint is not None and err.hint.startswith("fix CONVERZ_BASE_URL"), err.hint
+    assert main(["fetch", "reps", "-o", "-", "-q"]) == 1
+    said = capsys.readouterr().err
+    assert "invalid environment variable CONVERZ_BASE_URL" in said, said
+    assert "api_key=" not in said and "base_url=" not in said, said
+    # Given as an argument, the argument is named.
+    with pytest.raises(converz.InvalidParameterError) as info:
+        converz.Client(base_url=value)
+    assert "environment" not in str(info.value), str(info.value)
+
+
 def test_a_bad_key_passed_as_an_argument_does_not_name_the_variable(monkeypatch):
     monkeypatch.setenv("CONVERZ_API_KEY", "fine-key")
     with pytest.raises(converz.InvalidParameterError) as info:

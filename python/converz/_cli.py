@@ -17,6 +17,7 @@ import shlex
 import signal
 import sys
 import tempfile
+import traceback
 import threading
 import time
 from collections.abc import Iterator
@@ -366,7 +367,9 @@ def _guard(run: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Names
                 return _EXIT_INTERRUPTED
             except Exception as err:
                 if args.debug:
-                    raise
+                    # The traceback, then the same line as without --debug (outside trial 19:
+                    # the traceback's message alone gave the Python wording, "retries=").
+                    traceback.print_exc()
                 # In the command line's words: --max-concurrency, not max_concurrency=.
                 message = for_cli(" ".join(str(err).split("\n")), args)
                 print(f"converz: error: {type(err).__name__}: {message}", file=sys.stderr)
@@ -1060,6 +1063,18 @@ def _resume_hint(
         return (
             f"the API refused the API key ({done}): check CONVERZ_API_KEY, then push the rest"
             f"{where}: {again}"
+        )
+    if getattr(err.__cause__, "status_code", None) == 413:
+        # The same chunks would be refused again (outside trial 19: the hint said "the same
+        # flags"); half the refused chunk's rows each.
+        failed = [chunk.rows for chunk in err.result.chunks if chunk.status == "failed"]
+        rows = failed[0] if failed else options.get("chunk_rows", _DEFAULT_CHUNK_ROWS)
+        smaller = dict(options, chunk_rows=max(1, rows // 2))
+        where, again = _push_again(out, schema, smaller, base_url)
+        return (
+            f"the server refused a request body of {rows:,} rows as too large (HTTP 413, a limit "
+            f"of the server or a proxy before it): push them again in smaller chunks{where}: "
+            f"{again}"
         )
     return f"push them again with the same flags{where}: {again}"
 

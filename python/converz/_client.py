@@ -222,24 +222,34 @@ class Client:
             "compression": compression,
         }
         check_client_settings({**settings, "tenant": tenant, "progress": progress})
-        from_env = api_key is None and bool(os.environ.get(_ENV_KEY))
+        # The settings read from the environment, each with its variable.
+        from_env = {
+            name: variable
+            for name, variable, given in (
+                ("api_key", _ENV_KEY, api_key),
+                ("base_url", _ENV_URL, base_url if tenant is None else tenant),
+            )
+            if given is None and os.environ.get(variable)
+        }
         settings["base_url"] = _resolve_base_url(base_url, tenant)
         if api_key is None:
             settings["api_key"] = os.environ.get(_ENV_KEY, "")
         try:
             self._raw = _core.RawClient(cast("_core._ClientSettings", settings))
         except InvalidParameterError as err:
-            if not (from_env and err.parameter == "api_key"):
+            variable = from_env.get(err.parameter or "")
+            if variable is None:
                 raise
-            # Outside trial 18 (F9): a bad key read from the environment (a trailing newline
-            # from `export CONVERZ_API_KEY=$(cat key.txt)`) was blamed on `api_key` alone.
-            reason = err.message.split("`api_key`: ", 1)[-1]
+            # Outside trials 18 (F9) and 19: a bad key or URL read from the environment (a
+            # trailing newline from `export CONVERZ_API_KEY=$(cat key.txt)`) was blamed on the
+            # argument `api_key`/`base_url`, which the user never passed.
+            reason = err.message.split(f"`{err.parameter}`: ", 1)[-1]
             raise InvalidParameterError(
-                f"invalid environment variable {_ENV_KEY} (read because api_key= was not "
-                f"given): {reason}",
-                parameter="api_key",
-                hint=f"fix {_ENV_KEY} (a newline or space around the key, as $(cat key.txt) "
-                "or a CRLF file leaves, is the usual cause), or pass api_key=...",
+                f"invalid environment variable {variable} (read because {err.parameter}= was "
+                f"not given): {reason}",
+                parameter=err.parameter,
+                hint=f"fix {variable} (a newline or space around the value, as $(cat key.txt) "
+                f"or a CRLF file leaves, is the usual cause), or pass {err.parameter}=...",
             ) from None
         self._page_size: Optional[int] = self._raw.page_size
         self._progress = None if progress is None else bool(progress)
