@@ -31,9 +31,20 @@ CHANGED = {
     "9007199254740993.0": "9007199254740992",
     "100000000000000000000000.0": "99999999999999991611392",
     "1e-400": "0",
-    "2.4703282292062328e-324": "5e-324",
+    "2.4703282292062328e-324": "4.9406564584124654e-324",
 }
-KEPT = ["0.1", "1e23", "0.30000000000000004", "5e-324", "123456789012345678.5", "-2.5e-7"]
+# Subnormals are kept to the digits written (outside trial 18, F8): `4.9e-324` is 4.94e-324, and
+# `2.2250738585072011e-308` is rounded by one ulp, as a normal float would be.
+KEPT = [
+    "0.1",
+    "1e23",
+    "0.30000000000000004",
+    "5e-324",
+    "123456789012345678.5",
+    "-2.5e-7",
+    "4.9e-324",
+    "2.2250738585072011e-308",
+]
 
 
 # The tenant of the `emu` and `ids` fixtures (tests/conftest.py).
@@ -128,8 +139,11 @@ def test_a_float16_is_pushed_as_its_own_shortest_text(emu, ids):
     halves = np.array([0.1, 1 / 3, 6e-08], dtype=np.float16)
     table = pa.table({"call_id": pa.array(ids, pa.int64()), "h": pa.array(halves)})
     emu.client(progress=False).push_updates(table)
-    # numpy prints a float16 in the fewest digits that read back as it.
-    assert held(emu, ids, "h") == [float(str(h)) for h in halves] == [0.1, 0.3333, 6e-08]
+    # numpy prints a float16 in the fewest digits that read back as it; a subnormal goes out
+    # as close to its value as a normal float16's digits are: its shortest, 6e-08, is 0.7% from
+    # the 5.9604645e-08 it holds, and the API would hold 6e-08 (outside trial 18, F8).
+    assert [float(str(h)) for h in halves] == [0.1, 0.3333, 6e-08]
+    assert held(emu, ids, "h") == [0.1, 0.3333, 5.96e-08]
     whole = np.array([62592, -2050], dtype=np.float16)
     table = pa.table({"call_id": pa.array(ids[:2], pa.int64()), "hw": pa.array(whole)})
     emu.client(progress=False).push_updates(table)
@@ -244,3 +258,37 @@ def test_every_path_keeps_a_number_exactly_or_says_so(emu, ids, serve, tmp_path,
         assert held(emu, ids[:1], "pd") == held(emu, ids[:1], "pe") == [float(text)]
     else:
         refused_push(emu, lambda: pushed.push_updates(frame))
+
+
+def test_a_subnormal_is_judged_by_its_value_on_every_path(emu, ids, serve, tmp_path):
+    """Outside trial 18 (F8): `1.4e-45` under float32 (held as 1.4012984e-45) was refused as
+    "held as 1e-45" while `1e-45` was kept; `4.9e-324` under float64 was refused. The value to
+    the digits written decides now, the same on a fetch and a push; a float32 subnormal goes
+    out in digits as close to it as a normal float32's (the API holds a Float64 of them), not
+    its shortest spelling `1e-45`."""
+    least32 = float(np.float32(1.4e-45))  # 1.401298464324817e-45
+    client = rows_server(serve, ["1.4e-45", "1e-45", "1.40e-45"]).client()
+    got = client.calls(schema={"x": "float32"}).to_arrow()["x"].to_pylist()
+    assert got == [least32] * 3
+    for number, held_as in [("1e-46", "held as 0"), ("1.1e-45", "held as 1.4e-45")]:
+        with pytest.raises(converz.DecodeError) as info:
+            rows_server(serve, [number]).client().calls(schema={"x": "float32"})
+        assert number in str(info.value) and held_as in str(info.value), info.value
+    # A push: the file's number and a frame's float32 arrive as the float32's value.
+    path = tmp_path / "sub.ndjson"
+    path.write_text(f'{{"call_id": {ids[0]}, "sx": 1.4e-45}}\n')
+    assert main(["push", str(path), "-q", "--schema", "sx:float32"]) == 0
+    frame = pa.table(
+        {"call_id": pa.array(ids[1:2], pa.int64()), "sx": pa.array([least32], pa.float32())}
+    )
+    emu.client(progress=False).push_updates(frame)
+    for value in held(emu, ids[:2], "sx"):
+        assert abs(value - least32) <= least32 * 2**-24, value
+    path.write_text(f'{{"call_id": {ids[0]}, "sy": 4.9e-324}}\n')
+    assert main(["push", str(path), "-q", "--schema", "sy:float64"]) == 0
+    assert held(emu, ids[:1], "sy") == [5e-324]
+    # Refused before any request: a number far from the float it would be.
+    before = emu.wire_stats()["responses"]
+    path.write_text(f'{{"call_id": {ids[0]}, "sz": 3e-324}}\n')
+    assert main(["push", str(path), "-q", "--schema", "sz:float64"]) == 1
+    assert emu.wire_stats()["responses"] == before

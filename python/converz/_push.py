@@ -13,6 +13,7 @@ Example:
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -141,6 +142,7 @@ def _from_pandas(pa: Any, frame: Any) -> Any:
         raise InvalidParameterError(
             f"column names must be unique; repeated: {', '.join(repeated)}", parameter="df"
         )
+    _check_index_columns(frame, names)
     # A named index level is data the user chose (df.set_index("call_id")): it stays a column.
     # An unnamed one is row numbering: not exported, or exported as __index_level_N__, which
     # the core drops.
@@ -161,3 +163,52 @@ def _from_pandas(pa: Any, frame: Any) -> Any:
         raise InvalidParameterError(
             f"the frame cannot become an Arrow table: {err}", parameter="df"
         ) from err
+
+
+# The names reset_index() gives an unnamed index it turns into a column: "index", or "level_0"
+# when a column "index" exists already (a second reset_index()), "level_N" for a MultiIndex.
+_RESET_INDEX = re.compile(r"index|level_\d+")
+
+
+def _check_index_columns(frame: Any, names: list[str]) -> None:
+    """Refuses, before any request, pandas' row positions as a column and a doubled name.
+
+    Outside trial 18: ``df[df.qa > 0.4].sort_values("qa").reset_index()`` keeps the old row
+    positions as an integer column ``index``, and the push created an attribute ``index`` on
+    every row it sent, unsaid. Such a column is told by its name and its integer type (which
+    values were row positions cannot be known), and refused; a column really named so is
+    pushed from Arrow (``pa.Table.from_pandas(df, preserve_index=False)``), taken as given.
+
+    And an index level named as a column (``call_id`` twice) is two values for one field: the
+    push sent the column and dropped the index. Refused when they differ; the same values
+    (``set_index("call_id", drop=False)``) are one, pushed once from the column.
+    """
+    import pandas as pd
+
+    for name in frame.columns:
+        if not isinstance(name, str) or not _RESET_INDEX.fullmatch(name):
+            continue
+        if not pd.api.types.is_integer_dtype(frame[name].dtype):
+            continue
+        raise InvalidParameterError(
+            f"column {name!r} looks like pandas' old row positions, which reset_index() keeps "
+            f"as a column: pushed, it would become an attribute {name!r} on every row",
+            parameter=name,
+            hint=f"drop it (df.drop(columns={name!r}), or reset_index(drop=True) instead of "
+            f"reset_index()); to push a column that is really named {name!r}, pass the frame "
+            "as Arrow: push_updates(pa.Table.from_pandas(df, preserve_index=False)). Nothing "
+            "was sent",
+        )
+    for position, level in enumerate(frame.index.names):
+        if level is None or str(level) not in names:
+            continue
+        values = frame.index.get_level_values(position)
+        if values.equals(pd.Index(frame[level])):
+            continue  # set_index(..., drop=False): one field, the column is pushed
+        raise InvalidParameterError(
+            f"both the index and a column are named {str(level)!r}, and they hold different "
+            "values: a push can send only one of them",
+            parameter=str(level),
+            hint=f"keep one: df.reset_index(drop=True) pushes the column, "
+            f"df.drop(columns={str(level)!r}) pushes the index. Nothing was sent",
+        )

@@ -425,8 +425,8 @@ pub(crate) enum FloatChange {
     Infinite,
     /// A whole number held as another (`whole` would be held as `held`).
     Rounded { whole: String, held: String },
-    /// A number not zero held as 0, or as a subnormal (spelled `held`) that does not print
-    /// back as written: it keeps fewer digits than the type's others do.
+    /// A number not zero held as 0, or as a subnormal that is not the number to the digits
+    /// written (`held`: the subnormal to as many digits, so that it shows the difference).
     Small { held: String },
 }
 
@@ -474,7 +474,8 @@ impl FloatChange {
             Self::Rounded { held, .. } => format!("would be held as {held}"),
             Self::Small { held } if held == "0" => "would be held as 0".to_owned(),
             Self::Small { held } => format!(
-                "would be held as {held}, a subnormal float too close to 0 to hold it as written"
+                "would be held as {held}, a subnormal float: too close to 0 for the type to \
+                 keep the digits written"
             ),
         }
     }
@@ -491,8 +492,11 @@ impl FloatChange {
 ///   are kept; but one written out in digits is changed when the float holds another (outside
 ///   trial 16: `100000000000000000000000`, 10^23, is 99999999999999991611392 as a Float64);
 /// - a number not zero held as 0 (`1e-50` in a Float32, `1e-400` in a Float64), or as a
-///   subnormal that does not print back as written (`1.234567e-44` in a Float32 is `1.3e-44`;
-///   `1e-40` is kept).
+///   subnormal that is not the number to the significant digits written, nor as close to it as
+///   a normal float of the type would be (`Held::keeps`): `1.234567e-44` in a Float32 is
+///   1.261169e-44; `1.4e-45` (1.4012984e-45) and `1e-40` are kept. The rule reads the value,
+///   not a spelling of it: `1e-45`'s float is 1.4e-45 (outside trial 18 found the shortest
+///   spelling judged, which refused the accurate `1.4e-45` and kept `1e-45` alone).
 ///
 /// The one rule for a float's values: a fetch under `schema=` ([`check`]), inference without
 /// one (`classify::float_bits`), a file push (`write::exact`).
@@ -527,9 +531,9 @@ pub(crate) fn float_change(number: &str, single: bool) -> Option<FloatChange> {
             held: "0".to_owned(),
         });
     }
-    if held.subnormal && held.shortest != written.scientific() {
+    if held.subnormal && !held.keeps(&written, single) {
         return Some(FloatChange::Small {
-            held: format!("{sign}{}", held.shortest),
+            held: format!("{sign}{}", held.spelled(&written, single)),
         });
     }
     None
@@ -597,6 +601,8 @@ struct Held {
     infinite: bool,
     zero: bool,
     subnormal: bool,
+    /// Its magnitude, widened to f64 when the type is Float32 (exactly: every f32 is an f64).
+    magnitude: f64,
     /// Its magnitude written out in whole digits (`{:.0}`).
     exact: String,
     /// Its magnitude in the shortest digits that read back to it (`{:e}`: `1e23`).
@@ -605,25 +611,100 @@ struct Held {
 
 impl Held {
     fn of(number: &str, single: bool) -> Option<Self> {
-        let (infinite, zero, subnormal, exact, shortest) = if single {
+        let (infinite, zero, subnormal, magnitude) = if single {
             let v = number.parse::<f32>().ok()?;
-            let m = v.abs();
-            let (exact, shortest) = (format!("{m:.0}"), format!("{m:e}"));
-            (v.is_infinite(), v == 0.0, v.is_subnormal(), exact, shortest)
+            let (i, z, s) = (v.is_infinite(), v == 0.0, v.is_subnormal());
+            (i, z, s, f64::from(v.abs()))
         } else {
             let v = number.parse::<f64>().ok()?;
-            let m = v.abs();
-            let (exact, shortest) = (format!("{m:.0}"), format!("{m:e}"));
-            (v.is_infinite(), v == 0.0, v.is_subnormal(), exact, shortest)
+            (v.is_infinite(), v == 0.0, v.is_subnormal(), v.abs())
+        };
+        // Spelled as the type itself spells it: an f32's shortest digits are its own.
+        let (exact, shortest) = if single {
+            #[allow(clippy::cast_possible_truncation)] // exact: widened from an f32 above
+            let m = magnitude as f32;
+            (format!("{m:.0}"), format!("{m:e}"))
+        } else {
+            (format!("{magnitude:.0}"), format!("{magnitude:e}"))
         };
         Some(Self {
             infinite,
             zero,
             subnormal,
+            magnitude,
             exact,
             shortest,
         })
     }
+
+    /// Its exact value rounded to `k` significant digits: the digits (no trailing zero) and
+    /// the power of ten of the first. Rust's `{:.*e}` rounds the float's exact binary value
+    /// (never a shorter spelling of it), half to even; past 800 digits nothing is left to
+    /// round, as no subnormal has more (2^-1074 x an integer below 2^52 has at most 767).
+    fn rounded(&self, k: usize) -> (String, i64) {
+        let text = format!("{:.*e}", k.clamp(1, 801) - 1, self.magnitude);
+        let (mantissa, exponent) = text.split_once('e').unwrap_or((&text, "0"));
+        let digits: String = mantissa.chars().filter(char::is_ascii_digit).collect();
+        let digits = digits.trim_end_matches('0').to_owned();
+        (digits, exponent.parse().unwrap_or(0))
+    }
+
+    /// Whether a subnormal keeps `written` (not zero): whether the float, rounded to as many
+    /// significant digits as were written, reads the same (the rule of outside trial 18:
+    /// `1.4e-45` under float32 is held as 1.4012984e-45, kept to the two digits written; `1e-46`
+    /// is held as 0 and `1.1e-45` as 1.4e-45, refused), or whether it is as close to the
+    /// number as a normal float of the type is to any number it rounds (a relative error of at
+    /// most 2^-24 for Float32, 2^-53 for Float64): `2.2250738585072011e-308`, one ulp from
+    /// Float64's largest subnormal, is rounded as its normal neighbours are, and kept as they
+    /// are. A spelling's digits past what a normal float tells apart are noise either way.
+    fn keeps(&self, written: &Written, single: bool) -> bool {
+        let (digits, power) = self.rounded(written.precision);
+        if digits == written.significant && power == written.magnitude {
+            return true;
+        }
+        let (exact, power) = self.rounded(801);
+        let bits = if single { 24 } else { 53 };
+        relative_gap(written, &exact, power).is_some_and(|gap| gap <= 0.5f64.powi(bits))
+    }
+
+    /// The float spelled for a message: to the digits written (as many as the type tells
+    /// apart at most, 9 or 17; a refused number differs from it within those), so that it
+    /// shows where it differs (outside trial 18: `1.1e-45` is held as 1.4e-45, not as its
+    /// shortest spelling `1e-45`).
+    fn spelled(&self, written: &Written, single: bool) -> String {
+        let most = if single { 9 } else { 17 };
+        let (digits, power) = self.rounded(written.precision.min(most));
+        let (head, tail) = digits.split_at(1.min(digits.len()));
+        match tail {
+            "" => format!("{head}e{power}"),
+            _ => format!("{head}.{tail}e{power}"),
+        }
+    }
+}
+
+/// |held - written| / written, for a `held` value given by its exact significant digits and
+/// the power of ten of the first, to about 36 digits (far finer than the 2^-53 it is held
+/// against); `None` when the two are a power of ten or more apart.
+fn relative_gap(written: &Written, held: &str, power: i64) -> Option<f64> {
+    // Each value times 10^(36 - the written number's power), truncated to an integer: 37
+    // digits for the written one, 36 to 38 for a held one within a power of ten of it, all
+    // below i128's 1.7e38.
+    let scaled = |digits: &str, power: i64| -> Option<i128> {
+        let n = usize::try_from(power - written.magnitude + 37).ok()?;
+        if !(36..=38).contains(&n) {
+            return None;
+        }
+        let taken: String = digits
+            .chars()
+            .chain(std::iter::repeat('0'))
+            .take(n)
+            .collect();
+        taken.parse().ok()
+    };
+    let x = scaled(&written.significant, written.magnitude)?;
+    let h = scaled(held, power)?;
+    #[allow(clippy::cast_precision_loss)] // a ratio to compare with 2^-53: 36 digits to spare
+    Some((h - x).abs() as f64 / x as f64)
 }
 
 /// A number as written, on its digits (never through a float).
@@ -632,6 +713,10 @@ struct Written {
     significant: String,
     /// The power of ten of the first significant digit.
     magnitude: i64,
+    /// How many digits were written from the first significant one on, trailing zeros
+    /// included: `1.40e-45` claims three (1.4012984e-45 is 1.40e-45 to three; `1.400e-45`
+    /// would claim more than the float holds).
+    precision: usize,
     /// Written without an exponent.
     plain: bool,
     /// Its magnitude in whole digits ([`whole_part`]) when it has no fraction.
@@ -653,6 +738,7 @@ impl Written {
             return Some(Self {
                 significant: String::new(),
                 magnitude: 0,
+                precision: 0,
                 plain,
                 whole: None,
             });
@@ -665,6 +751,7 @@ impl Written {
             magnitude: point
                 .saturating_sub(1)
                 .saturating_sub(i64::try_from(first).unwrap_or(i64::MAX)),
+            precision: digits.len() - first,
             plain,
             whole,
         })

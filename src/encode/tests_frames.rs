@@ -153,11 +153,25 @@ proptest! {
                     }
                     continue;
                 }
-                // The fewest digits that read back as the same f32 (ryu's guarantee)...
+                // Read back, it is the value pushed...
+                prop_assert_eq!(text.parse::<f32>().unwrap().to_bits(), value.to_bits());
+                if value.is_subnormal() {
+                    // ... and a subnormal is as close to its digits as a normal f32 (the API
+                    // holds them as a Float64), in the fewest digits that are.
+                    let wide = f64::from(*value);
+                    let close = |t: f64| (t - wide).abs() <= wide.abs() / f64::from(1u32 << 24);
+                    prop_assert!(close(text.parse().unwrap()), "{}", text);
+                    let significant = format!("{:e}", text.parse::<f64>().unwrap())
+                        .split('e').next().unwrap().replace(['.', '-'], "").len();
+                    for fewer in 1..significant {
+                        let near: f64 = format!("{:.*e}", fewer - 1, wide).parse().unwrap();
+                        prop_assert!(!close(near) || near as f32 != *value, "{} then {}", text, near);
+                    }
+                    continue;
+                }
+                // ... in the fewest digits that read back as the same f32 (ryu's guarantee).
                 let mut shortest = ryu::Buffer::new();
                 prop_assert_eq!(*text, shortest.format_finite(*value));
-                // ... and read back, it is the value pushed.
-                prop_assert_eq!(text.parse::<f32>().unwrap().to_bits(), value.to_bits());
             }
         }
     }

@@ -202,11 +202,31 @@ where
 /// outside trial).
 trait Shortest: ryu::Float + Copy {
     fn is_finite(self) -> bool;
+
+    /// Writes the value (finite) in its shortest digits.
+    fn put(self, digits: &mut ryu::Buffer, out: &mut Vec<u8>) {
+        out.extend_from_slice(digits.format_finite(self).as_bytes());
+    }
 }
 
 impl Shortest for f32 {
     fn is_finite(self) -> bool {
         f32::is_finite(self)
+    }
+
+    /// A subnormal's shortest digits can be far from it (the least f32, 1.4012984e-45, reads
+    /// back from `1e-45`), and the API holds a Float64 of the digits sent: it goes out in the
+    /// fewest digits that are as close to it as a normal f32's shortest digits are
+    /// ([`near_digits`]): `1.4012985e-45`. Normal values keep ryu's digits.
+    fn put(self, digits: &mut ryu::Buffer, out: &mut Vec<u8>) {
+        let text = if self.is_subnormal() {
+            #[allow(clippy::cast_possible_truncation)] // the f64 read back, as an f32
+            let near = near_digits(f64::from(self), 24, |near| near as f32 == self);
+            digits.format_finite(near)
+        } else {
+            digits.format_finite(self)
+        };
+        out.extend_from_slice(text.as_bytes());
     }
 }
 
@@ -214,6 +234,22 @@ impl Shortest for f64 {
     fn is_finite(self) -> bool {
         f64::is_finite(self)
     }
+}
+
+/// The f64 of the fewest significant digits that read back as the same value of a narrower
+/// type (`same`) and lie within 2^-`bits` of it, relatively (`bits`: the type's significant
+/// bits): as close as the shortest digits of any normal value of that type are (half an ulp).
+/// For a normal value that is its shortest digits; for a subnormal, whose shortest digits may
+/// be tens of percent away (a float32 1.4012984e-45 went out as `1e-45`, which the API's
+/// Float64 holds as 1e-45: found with outside trial 18's F8), more of them. `wide` is the value, exactly.
+fn near_digits(wide: f64, bits: i32, same: impl Fn(f64) -> bool) -> f64 {
+    for digits in 0..17 {
+        let near: f64 = format!("{wide:.digits$e}").parse().unwrap_or(wide);
+        if same(near) && (near - wide).abs() <= wide.abs() * 0.5f64.powi(bits) {
+            return near;
+        }
+    }
+    wide
 }
 
 /// arrow's f16 (the `half` crate's, not a dependency of ours).
@@ -231,13 +267,8 @@ fn shortest_f16(v: F16) -> f64 {
     if !wide.is_finite() || wide.fract() == 0.0 {
         return wide;
     }
-    for digits in 0..5 {
-        let near: f64 = format!("{wide:.digits$e}").parse().unwrap_or(wide);
-        if F16::from_f64(near) == v {
-            return near;
-        }
-    }
-    wide
+    // 11 significant bits: 5 digits tell a normal f16 apart; a subnormal may need more.
+    near_digits(wide, 11, |near| F16::from_f64(near) == v)
 }
 
 /// A float column's writer: `T`'s values as `F`, written in `F`'s shortest digits.
@@ -255,7 +286,7 @@ impl<T: ArrowPrimitiveType, F: Shortest> ValueWriter for FloatWriter<T, F> {
         if a.is_null(row) || !v.is_finite() {
             out.extend_from_slice(b"null");
         } else {
-            out.extend_from_slice(ryu::Buffer::new().format_finite(v).as_bytes());
+            v.put(&mut ryu::Buffer::new(), out);
         }
     }
 
@@ -265,7 +296,7 @@ impl<T: ArrowPrimitiveType, F: Shortest> ValueWriter for FloatWriter<T, F> {
         run_of(a, rows, out, |row, out| {
             let v = (self.1)(a.value(row));
             if v.is_finite() {
-                out.extend_from_slice(digits.format_finite(v).as_bytes());
+                v.put(&mut digits, out);
             } else {
                 out.extend_from_slice(b"null");
             }
