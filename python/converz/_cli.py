@@ -17,9 +17,9 @@ import shlex
 import signal
 import sys
 import tempfile
-import traceback
 import threading
 import time
+import traceback
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Callable, Optional, Union
