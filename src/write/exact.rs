@@ -177,7 +177,7 @@ fn twice<'a>(row: &'a [(String, &RawValue)]) -> Option<(&'a str, &'a str, &'a st
         .find(|k| !seen.insert(k.as_str()))?;
     let mut values = row.iter().filter(|(k, _)| k == key).map(|(_, v)| v.get());
     let first = values.next()?;
-    Some((key, first, values.last().unwrap_or(first)))
+    Some((key, first, values.next_back().unwrap_or(first)))
 }
 
 /// The text format a check reads.
