@@ -213,7 +213,7 @@ def _push_parser(push: argparse.ArgumentParser, formatter: Any) -> None:
         action="extend",  # `--clear a --clear=-b` is both (the resume hint writes the second)
         default=[],
         metavar="COL",
-        help="columns whose nulls clear values",
+        help="columns whose nulls clear values (an NDJSON line without the key counts as null)",
     )
     push.add_argument("--dry-run", action="store_true", help="validate and encode, send nothing")
     push.add_argument("--on-duplicate", choices=["error", "last"], default="error")

@@ -93,9 +93,6 @@ pub(super) fn check_ndjson(
     typed: &[(String, DataType)],
 ) -> Result<SchemaRef> {
     let mut columns = Watched::new(path, &schema, typed, Format::Ndjson, &[]);
-    if columns.is_empty() {
-        return Ok(schema);
-    }
     let index: HashMap<String, usize> = columns
         .0
         .iter()
@@ -116,9 +113,23 @@ pub(super) fn check_ndjson(
         }
         // One object per line, as arrow-json's inference has already required; a line that
         // is not one ends the check, and the read that follows reports it.
-        let Ok(row) = serde_json::from_slice::<HashMap<String, &RawValue>>(&text) else {
+        let Ok(Entries(row)) = serde_json::from_slice::<Entries<'_>>(&text) else {
             break;
         };
+        if let Some((key, first, last)) = twice(&row) {
+            return Err(Error::invalid(
+                "path",
+                format!(
+                    "line {line} of {}: key {key:?} appears twice in one object ({first}, then \
+                     {last}); a JSON reader keeps one and drops the other without a word: \
+                     remove one of them",
+                    path.display()
+                ),
+            ));
+        }
+        if columns.is_empty() {
+            continue;
+        }
         for (key, value) in row {
             if let Some(&i) = index.get(&key) {
                 columns.0[i].json(line, value)?;
@@ -126,6 +137,47 @@ pub(super) fn check_ndjson(
         }
     }
     columns.finish(&schema)
+}
+
+/// One NDJSON line's keys and values, in order, a key written twice kept twice (a map keeps
+/// the last: outside trial 18, `{"call_id":1,"x":1,"x":2}` pushed 2 without a word).
+struct Entries<'a>(Vec<(String, &'a RawValue)>);
+
+impl<'de> serde::Deserialize<'de> for Entries<'de> {
+    fn deserialize<D: serde::Deserializer<'de>>(input: D) -> std::result::Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = Entries<'de>;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> std::result::Result<Entries<'de>, A::Error> {
+                let mut all = Vec::new();
+                while let Some(entry) = map.next_entry::<String, &'de RawValue>()? {
+                    all.push(entry);
+                }
+                Ok(Entries(all))
+            }
+        }
+        input.deserialize_map(Visit)
+    }
+}
+
+/// The first key of `row` written twice, with its first and last value's JSON text.
+fn twice<'a>(row: &'a [(String, &RawValue)]) -> Option<(&'a str, &'a str, &'a str)> {
+    let mut seen = std::collections::HashSet::with_capacity(row.len());
+    let key = row
+        .iter()
+        .map(|(k, _)| k)
+        .find(|k| !seen.insert(k.as_str()))?;
+    let mut values = row.iter().filter(|(k, _)| k == key).map(|(_, v)| v.get());
+    let first = values.next()?;
+    Some((key, first, values.next_back().unwrap_or(first)))
 }
 
 /// The text format a check reads.
@@ -171,6 +223,14 @@ struct Column<'a> {
     /// Its first string and its first number or boolean.
     string: Option<(u64, String)>,
     scalar: Option<(u64, String)>,
+    /// Its first boolean and its first number (a column of both and no string is text to
+    /// arrow-json too).
+    boolean: Option<(u64, String)>,
+    number: Option<(u64, String)>,
+    /// A CSV column of naive times the file's spelling made so (no type given): its first
+    /// time (or date) a push would send spelled otherwise than written.
+    respelled: Option<(u64, String)>,
+    respell: bool,
 }
 
 impl<'a> Watched<'a> {
@@ -191,6 +251,7 @@ impl<'a> Watched<'a> {
                 let open = open.get(i).copied().unwrap_or(false);
                 let grain = given.then(|| Grain::of(data_type)).flatten();
                 let times = open || matches!(data_type, DataType::Timestamp(_, None));
+                let respell = times && !given && format == Format::Csv;
                 let inferred_float = open || !given && *data_type == DataType::Float64;
                 // The key is an integer (a text one is named by `read::check_call_ids`, with
                 // advice that fits a key).
@@ -215,6 +276,10 @@ impl<'a> Watched<'a> {
                     inferred_text,
                     string: None,
                     scalar: None,
+                    boolean: None,
+                    number: None,
+                    respelled: None,
+                    respell,
                 })
             })
             .collect();
@@ -244,6 +309,19 @@ impl<'a> Watched<'a> {
                         column.path.display(),
                         name = column.name,
                     ),
+                ));
+            }
+            // Booleans and numbers in one column (`true` and `1`): arrow-json makes it text,
+            // which would send `"true"` and `"1"`, strings the user never wrote (outside trial
+            // 18, F11). Sending each as the JSON it is would need a column of two types, which
+            // an Arrow column (and a frame pushed instead of the file) cannot hold, and the
+            // API's field has one type: which one is the user's call, not converz's guess.
+            if let (Some((a, boolean)), Some((b, number))) = (&column.boolean, &column.number) {
+                return Err(mixed_kinds(
+                    column.path,
+                    column.name,
+                    ("booleans", *a, boolean),
+                    ("numbers", *b, number),
                 ));
             }
             if let (Some((a, value)), true) = (&column.not_finite, settled.is_floating()) {
@@ -315,6 +393,17 @@ impl<'a> Watched<'a> {
                 }
                 (Some(_), None) => zoned.push(column.name.to_owned()),
                 _ => {}
+            }
+            // Naive times a push would spell otherwise than the file (a date beside times
+            // sent as its midnight, `.1234567` as `.123456700`, a `T` as a space) are sent as
+            // the text written, as the same values of an NDJSON file are, and as a fetch keeps
+            // such a column (outside trial 18, F6). A column every value of which the push
+            // spells back as written keeps its type.
+            if matches!(settled, DataType::Timestamp(_, None))
+                && column.with_offset.is_none()
+                && column.respelled.is_some()
+            {
+                text.push(column.name.to_owned());
             }
         }
         if zoned.is_empty() && text.is_empty() {
@@ -390,6 +479,14 @@ impl Column<'_> {
             if slot.is_none() {
                 *slot = Some((line, raw.to_owned()));
             }
+            let slot = match raw {
+                _ if raw.starts_with('"') => None,
+                "true" | "false" => Some(&mut self.boolean),
+                _ => Some(&mut self.number),
+            };
+            if let Some(slot @ None) = slot {
+                *slot = Some((line, raw.to_owned()));
+            }
         }
         // Only a string can carry an offset (a number is a count of units since 1970).
         if raw.starts_with('"') {
@@ -463,7 +560,8 @@ impl Column<'_> {
         if !self.times {
             return;
         }
-        let slot = if has_offset(text) {
+        let with = has_offset(text);
+        let slot = if with {
             &mut self.with_offset
         } else {
             &mut self.without_offset
@@ -471,7 +569,57 @@ impl Column<'_> {
         if slot.is_none() {
             *slot = Some((line, text.to_owned()));
         }
+        // A time with an offset names an instant, which the push sends on the tenant's wall
+        // clock by design (module docs); one without is sent as the push spells a time.
+        if self.respell && !with && self.respelled.is_none() && respelled(text) {
+            self.respelled = Some((line, text.to_owned()));
+        }
     }
+}
+
+/// Whether a push would send the naive time (or date) `text` spelled otherwise than written:
+/// it is sent as `YYYY-MM-DD HH:MM:SS` and the fraction the encoder writes (`encode::values`,
+/// `TimestampWriter`: none when zero, else 3, 6 or 9 digits, the fewest that hold it).
+fn respelled(text: &str) -> bool {
+    let Ok(at) = arrow_cast::parse::string_to_datetime(&chrono::Utc, text) else {
+        return false;
+    };
+    let at = at.naive_utc();
+    let mut sent = Vec::with_capacity(29);
+    crate::json_write::push_datetime(&mut sent, at);
+    let nanos = chrono::Timelike::nanosecond(&at) % 1_000_000_000;
+    let fraction = if nanos % 1_000 != 0 {
+        format!(".{nanos:09}")
+    } else if nanos % 1_000_000 != 0 {
+        format!(".{:06}", nanos / 1_000)
+    } else if nanos != 0 {
+        format!(".{:03}", nanos / 1_000_000)
+    } else {
+        String::new()
+    };
+    sent.extend_from_slice(fraction.as_bytes());
+    sent != text.as_bytes()
+}
+
+/// The refusal of a column whose values are of two kinds, `a` and `b` (what they are, the
+/// line of the first of each, its text: booleans `true` and numbers `1`), which a push would
+/// send as text, naming the type that sends them so, as written.
+pub(super) fn mixed_kinds(
+    path: &Path,
+    name: &str,
+    (a, line_a, value_a): (&str, u64, &str),
+    (b, line_b, value_b): (&str, u64, &str),
+) -> Error {
+    Error::invalid(
+        format!("schema[{name:?}]"),
+        format!(
+            "column `{name}` of {} holds {a} (line {line_a}: {value_a}) and {b} (line \
+             {line_b}: {value_b}), and a column has one type: give --schema {name}:string \
+             (schema={{\"{name}\": \"string\"}}) to push each value as text, as written, or \
+             fix the values",
+            path.display(),
+        ),
+    )
 }
 
 /// Whether a time's text ends in a UTC offset (`Z`, `+02:00`, `-0530`, `+02`) as arrow-cast

@@ -143,11 +143,12 @@ fn open_csv(path: &Path, mut file: File, types: &[(String, DataType)]) -> Result
     one_column_of_another_separator(path, &inferred)?;
     let types = with_documented_text(&inferred, types);
     let settled = scan::settle(path, with_types(inferred, &types)?, &types)?;
-    let (schema, read_schema, empty_strings, bare_words) = (
+    let (schema, read_schema, empty_strings, bare_words, words_in_text) = (
         settled.schema,
         settled.read,
         settled.empty_strings,
         settled.bare_words,
+        settled.words_in_text,
     );
     let reader = arrow_csv::ReaderBuilder::new(Arc::clone(&read_schema))
         .with_header(true)
@@ -159,6 +160,9 @@ fn open_csv(path: &Path, mut file: File, types: &[(String, DataType)]) -> Result
     };
     if let Some(mut words) = bare_words {
         inner = Box::new(inner.map(move |batch| words.nullify(batch?)));
+    }
+    if !words_in_text.is_empty() {
+        inner = Box::new(inner.map(move |batch| tokens::words_to_nulls(batch?, &words_in_text)));
     }
     if read_schema != schema {
         let typed = Arc::clone(&schema);

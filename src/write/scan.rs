@@ -34,6 +34,9 @@ pub(super) struct Settled {
     /// The bare words for a missing value (R's `NA`) in the columns whose quotes make them
     /// text: nulls.
     pub(super) bare_words: Option<BareWords>,
+    /// The columns of times and words for a missing value sent as text, as written
+    /// ([`super::exact`]): their words are nulls still ([`super::tokens::words_to_nulls`]).
+    pub(super) words_in_text: Vec<usize>,
 }
 
 /// The csv crate's reader (the one arrow-csv reads with) over `input`: a header row, records
@@ -88,8 +91,25 @@ pub(super) fn settle(
             None => None,
         })
         .collect();
+    // Values of two families and nothing else (`true` and `1`): as text, each would be sent
+    // as a string the file spells as a boolean, a number or a time, as a column of it alone
+    // is read; refused as the same values of an NDJSON file are (outside trial 18, F11). A
+    // column whose every value is quoted is text, as written.
+    for (i, words) in words.iter().enumerate() {
+        if let (Some([a, b]), false) = (words.as_ref().and_then(Words::mixed), quoted_text[i]) {
+            return Err(super::exact::mixed_kinds(path, typed.field(i).name(), a, b));
+        }
+    }
     let settled = retyped(&typed, |i| types[i].clone());
     let schema = checks.finish(&settled)?;
+    let words_in_text = (0..types.len())
+        .filter(|&i| {
+            let word_typed = types[i]
+                .as_ref()
+                .is_some_and(|t| !matches!(t, DataType::Utf8 | DataType::Null));
+            word_typed && schema.field(i).data_type() == &DataType::Utf8
+        })
+        .collect();
     let read = match types.iter().any(Option::is_some) {
         true => retyped(&schema, |i| types[i].as_ref().map(|_| DataType::Utf8)),
         false => Arc::clone(&schema),
@@ -112,6 +132,7 @@ pub(super) fn settle(
         read,
         empty_strings,
         bare_words,
+        words_in_text,
     })
 }
 
@@ -209,7 +230,7 @@ impl<'a> Rules<'a> {
                 continue;
             };
             if let Some(column) = &mut self.words[field] {
-                let word = column.note(value);
+                let word = column.note(line, value);
                 text |= column.is_text();
                 if word {
                     continue;

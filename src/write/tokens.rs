@@ -63,14 +63,18 @@ impl Spelled {
     }
 
     /// What a column holding both spells; `None` when they are of different families (a
-    /// number and a date: the column is text).
+    /// number and a date).
     fn join(self, other: Self) -> Option<Self> {
-        let family = |s: Self| match s {
+        (self.family() == other.family()).then(|| self.max(other))
+    }
+
+    /// Its family: numbers, booleans, or dates and times (an index into [`FAMILIES`]).
+    fn family(self) -> usize {
+        match self {
             Self::Integer | Self::Float => 0,
             Self::Boolean => 1,
             Self::Date | Self::Time(_) => 2,
-        };
-        (family(self) == family(other)).then(|| self.max(other))
+        }
     }
 
     fn data_type(self) -> DataType {
@@ -152,29 +156,39 @@ fn time(text: &str) -> Option<Spelled> {
         .then_some(spelled)
 }
 
+/// The families of values a CSV field can spell, as a message names them.
+const FAMILIES: [&str; 3] = ["numbers", "booleans", "dates or times"];
+
 /// What one text column's values were, so far.
 #[derive(Default)]
 pub(super) struct Words {
     missing: bool,
     spelled: Option<Spelled>,
+    /// A value that spells none of the families: the column is text.
     other: bool,
+    /// The first value of each family, with its line.
+    firsts: [Option<(u64, String)>; 3],
 }
 
 impl Words {
-    /// Notes a value (not empty); whether it is a word for a missing value.
-    pub(super) fn note(&mut self, text: &str) -> bool {
+    /// Notes a value (not empty) on line `line`; whether it is a word for a missing value.
+    pub(super) fn note(&mut self, line: u64, text: &str) -> bool {
         if MISSING.contains(&text) {
             self.missing = true;
             return true;
         }
-        let spelled = match (Spelled::of(text), self.spelled) {
-            (Some(now), Some(before)) => now.join(before),
-            (now, _) => now,
+        let Some(now) = Spelled::of(text) else {
+            self.other = true;
+            return false;
         };
-        match spelled {
-            Some(spelled) => self.spelled = Some(spelled),
-            None => self.other = true,
+        let first = &mut self.firsts[now.family()];
+        if first.is_none() {
+            *first = Some((line, text.to_owned()));
         }
+        self.spelled = match self.spelled {
+            Some(before) => now.join(before).or(Some(before)),
+            None => Some(now),
+        };
         false
     }
 
@@ -183,16 +197,54 @@ impl Words {
         self.other
     }
 
+    /// The first value of each of two families (`true` and `1`, `1` and `2026-01-05`), with
+    /// their lines and what they are, when the column holds nothing else: every value spells
+    /// a typed one, but no one type holds them all.
+    pub(super) fn mixed(&self) -> Option<[(&'static str, u64, &str); 2]> {
+        if self.other {
+            return None;
+        }
+        let mut seen = FAMILIES
+            .iter()
+            .zip(&self.firsts)
+            .filter_map(|(kind, first)| first.as_ref().map(|(line, v)| (*kind, *line, &**v)));
+        let mut two = [seen.next()?, seen.next()?];
+        // The one met first, first.
+        two.sort_by_key(|&(_, line, _)| line);
+        Some(two)
+    }
+
     /// The type the column is read as, when its values are words and values of one type:
     /// that type; when every value is a word, Null (every value is missing, as in a column of
     /// empty fields: a push leaves them unchanged).
     pub(super) fn data_type(&self) -> Option<DataType> {
         match self.spelled {
-            _ if !self.missing || self.other => None,
+            _ if !self.missing || self.other || self.mixed().is_some() => None,
             Some(spelled) => Some(spelled.data_type()),
             None => Some(DataType::Null),
         }
     }
+}
+
+/// `batch` with each word for a missing value in text columns `columns` a null: the columns
+/// of times and words the push sends as text, as written ([`super::exact`]), whose words are
+/// missing values still.
+pub(super) fn words_to_nulls(
+    batch: RecordBatch,
+    columns: &[usize],
+) -> std::result::Result<RecordBatch, ArrowError> {
+    let mut all: Vec<ArrayRef> = batch.columns().to_vec();
+    for &i in columns {
+        let Some(text) = all[i].as_any().downcast_ref::<StringArray>() else {
+            continue;
+        };
+        let kept: StringArray = text
+            .iter()
+            .map(|v| v.filter(|v| !MISSING.contains(v)))
+            .collect();
+        all[i] = Arc::new(kept);
+    }
+    RecordBatch::try_new(batch.schema(), all)
 }
 
 /// What one column the user typed with a type other than text holds, so far.
@@ -340,7 +392,7 @@ mod tests {
     fn column(values: &[&str]) -> Option<DataType> {
         let mut words = Words::default();
         for value in values {
-            words.note(value);
+            words.note(1, value);
         }
         words.data_type()
     }
