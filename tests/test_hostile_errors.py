@@ -156,6 +156,22 @@ def test_a_refused_tls_certificate_is_not_retried_nor_blamed_on_the_network(self
     assert "timeout=" not in err.hint and "base_url" in err.hint, err.hint
 
 
+def test_https_to_a_plain_http_server_is_said_and_not_retried(serve, caplog):
+    """Outside trial 19: "received corrupt message of type InvalidContentType" was retried
+    with the hint "raise timeout= for slow links"."""
+    server = serve(lambda request: response("200 OK", good_body(request)))
+    url = server.url.replace("http://", "https://")
+    client = converz.Client(api_key=KEY, base_url=url, retries=3, backoff=0.01, progress=False)
+    with caplog.at_level(logging.WARNING, logger="converz"):
+        err = fails(client)
+    assert type(err) is converz.TransportError, repr(err)
+    assert "the server did not answer in TLS" in str(err), str(err)
+    assert "after 1 attempt:" in str(err), str(err)
+    assert "retrying" not in caplog.text, caplog.text
+    assert err.hint is not None and "https://" in err.hint, err.hint
+    assert "timeout=" not in err.hint, err.hint
+
+
 def test_only_converz_logs_a_refused_tls_certificate(self_signed, caplog):
     # rustls logged its own ERROR line per refused connection (outside trial 18): the
     # TransportError already says it, so the bridge passes only the package's own records.

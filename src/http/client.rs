@@ -48,12 +48,16 @@ pub const REDIRECT_LOOP: &str = "the server redirects this request in a loop (mo
 
 impl AttemptError {
     /// A transport failure (connect, timeout, cut body) on `endpoint`. Retried, except a
-    /// response head too large to read, a redirect loop or a TLS certificate refused: the
-    /// server answers the same way every time.
+    /// response head too large to read, a redirect loop, a TLS certificate refused or a server
+    /// that does not speak TLS: the server answers the same way every time.
     #[cold]
     pub fn transport(endpoint: &str, err: &reqwest::Error) -> Self {
         AttemptError {
-            failure: if head_too_large(err) || err.is_redirect() || certificate_refused(err) {
+            failure: if head_too_large(err)
+                || err.is_redirect()
+                || certificate_refused(err)
+                || not_tls(err)
+            {
                 Failure::Permanent
             } else {
                 Failure::Transport
@@ -617,6 +621,8 @@ pub fn describe_reqwest_error(err: &reqwest::Error) -> String {
         HEAD_TOO_LARGE
     } else if certificate_refused(err) {
         CERTIFICATE_REFUSED
+    } else if not_tls(err) {
+        NOT_TLS
     } else if err.is_redirect() {
         // Its cause is the policy's own "too many redirects": said better here.
         return REDIRECT_LOOP.to_owned();
@@ -644,19 +650,42 @@ pub fn describe_reqwest_error(err: &reqwest::Error) -> String {
 /// it was retried, with "check the network; raise timeout=").
 pub const CERTIFICATE_REFUSED: &str = "the server's TLS certificate was refused";
 
+/// How the message of an https:// connection to a server that answered in plain HTTP (or
+/// anything but TLS) begins; the Python layer gives it its own hint (outside trial 19: it was
+/// retried, with "raise timeout= for slow links").
+pub const NOT_TLS: &str = "the server did not answer in TLS (is it an http:// server?)";
+
 /// Whether rustls refused the server's certificate (not valid for the host, untrusted,
-/// expired, ...), somewhere in `err`'s cause chain. An `io::Error` hides its inner error from
-/// `source()`, so it is looked into as well.
+/// expired, ...), somewhere in `err`'s cause chain.
 fn certificate_refused(err: &reqwest::Error) -> bool {
+    rustls_error(err, |error| {
+        matches!(
+            error,
+            rustls::Error::InvalidCertificate(_) | rustls::Error::NoCertificatesPresented
+        )
+    })
+}
+
+/// Whether the TLS handshake read something that is not TLS (a plain-HTTP answer reads as a
+/// record of an invalid content type), somewhere in `err`'s cause chain.
+fn not_tls(err: &reqwest::Error) -> bool {
+    rustls_error(err, |error| {
+        matches!(
+            error,
+            rustls::Error::InvalidMessage(rustls::InvalidMessage::InvalidContentType)
+        )
+    })
+}
+
+/// Whether a rustls error in `err`'s cause chain is one `is`. An `io::Error` hides its inner
+/// error from `source()`, so it is looked into as well.
+fn rustls_error(err: &reqwest::Error, is: impl Fn(&rustls::Error) -> bool) -> bool {
     let mut source = std::error::Error::source(err);
     while let Some(cause) = source {
         // Through every `io::Error` layer (tokio-rustls wraps rustls' error in one or more).
         let mut inner: Option<&(dyn std::error::Error + 'static)> = Some(cause);
         while let Some(error) = inner {
-            if matches!(
-                error.downcast_ref::<rustls::Error>(),
-                Some(rustls::Error::InvalidCertificate(_) | rustls::Error::NoCertificatesPresented)
-            ) {
+            if error.downcast_ref::<rustls::Error>().is_some_and(&is) {
                 return true;
             }
             inner = (error.downcast_ref::<std::io::Error>())

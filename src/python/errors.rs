@@ -118,6 +118,12 @@ fn classify(err: &Error) -> (&'static str, Option<&'static str>) {
                   base_url's host; behind a proxy that intercepts TLS, or with a company CA, \
                   add that CA to the system's trust store (SSL_CERT_FILE / SSL_CERT_DIR)"),
         ),
+        Error::Transport { message, .. } if message.contains(crate::http::client::NOT_TLS) => (
+            "TransportError",
+            Some("base_url says https:// but the server there answered without TLS, so no \
+                  retry can help: use the server's https:// address (plain http:// is \
+                  accepted only for loopback, such as the emulator)"),
+        ),
         Error::Transport { .. } => (
             "TransportError",
             Some("check base_url and the network; raise timeout= for slow links"),
