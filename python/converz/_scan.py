@@ -25,6 +25,7 @@ from converz._schema import (
     REP_KEY,
     align,
     calls_schema,
+    guessed_columns,
     report_schema,
     reps_schema,
 )
@@ -81,6 +82,12 @@ def scan_calls(
     the request, as in ``client.calls(...)``. Pages stream: ``collect(engine="streaming")``
     and ``sink_*`` never hold the whole result.
 
+    The schema is fixed before the rows are read: a later page whose values the probe's
+    types cannot hold as sent (fractions in an integer column, a struct field or text the
+    probe did not see, a value in a column null on the probe's rows) raises
+    :class:`converz.DecodeError` naming the column and the fix (a ``schema=`` type, or the
+    eager fetch for a list or struct), never a value changed.
+
     Args:
         client: The :class:`converz.Client` to fetch with.
         query: A :class:`converz.CallsQuery`, or None to use the keyword filters.
@@ -118,12 +125,13 @@ def scan_calls(
     probe = _probe(client.iter_calls, base, fetch)
     full = calls_schema(base, probe, parse_dates, override_types(schema))
     lists: dict[str, Any] = {c: full[c] for c in _CALLS_LISTS if c in full}
+    guessed = guessed_columns("calls", full, probe, schema)
 
     def plan(request: dict[str, Any], pushed: Pushdown) -> Optional[dict[str, Any]]:
         return request if narrow_lists(request, pushed, lists) else None
 
     return _register(
-        client.iter_calls, "/calls", base, fetch, full, plan, lists, batch_size, CALL_KEY
+        client.iter_calls, "/calls", base, fetch, full, plan, lists, guessed, batch_size, CALL_KEY
     )
 
 
@@ -173,11 +181,14 @@ def scan_reps(
     probe = _probe(client.iter_reps, base, fetch)
     full = reps_schema(probe, parse_dates, override_types(schema))
     lists: dict[str, Any] = {c: full[c] for c in _REPS_LISTS if c in full}
+    guessed = guessed_columns("reps", full, probe, schema)
 
     def plan(request: dict[str, Any], pushed: Pushdown) -> Optional[dict[str, Any]]:
         return request if narrow_lists(request, pushed, lists) else None
 
-    return _register(client.iter_reps, "/reps", base, fetch, full, plan, lists, batch_size, REP_KEY)
+    return _register(
+        client.iter_reps, "/reps", base, fetch, full, plan, lists, guessed, batch_size, REP_KEY
+    )
 
 
 def scan_report(
@@ -227,7 +238,9 @@ def scan_report(
         return request if narrow_lists(request, pushed, lists) else None
 
     fetch = {"parse_dates": parse_dates, "schema": schema}
-    return _register(fetch_report, "/report", base, fetch, full, plan, lists, batch_size, None)
+    return _register(
+        fetch_report, "/report", base, fetch, full, plan, lists, frozenset(), batch_size, None
+    )
 
 
 def _register(
@@ -238,6 +251,7 @@ def _register(
     full: dict[str, pl.DataType],
     plan: Plan,
     lists: Mapping[str, Any],
+    guessed: frozenset[str],
     batch_size: Optional[int],
     key: Optional[str],
 ) -> pl.LazyFrame:
@@ -279,7 +293,7 @@ def _register(
                     ", ".join(map(repr, late)),
                     endpoint.strip("/"),
                 )
-            frame = align(page, full)
+            frame = align(page, full, guessed, f"client.{endpoint.strip('/')}()")
             if predicate is not None:
                 frame = frame.filter(predicate)
             frame = frame.select(wanted)
