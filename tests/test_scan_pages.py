@@ -37,7 +37,8 @@ def pager(rows: list[dict[str, Any]]) -> Callable[[Request], bytes]:
         kept = [r for r in rows if not campaigns or r.get("campaign") in campaigns]
         if columns:
             kept = [{c: r.get(c) for c in columns} for r in kept]
-        body = json.dumps(kept[(page - 1) * size : page * size]).encode()
+        # Compact, as the API writes it.
+        body = json.dumps(kept[(page - 1) * size : page * size], separators=(",", ":")).encode()
         return response("200 OK", body, "Content-Type: application/json")
 
     return respond
@@ -234,3 +235,20 @@ def test_a_cleared_campaign_is_scanned_as_the_eager_fetch_reads_it(
         client.scan_calls(start_date=day, end_date=day).select("call_id", "campaign").collect(),
         eager.select("call_id", "campaign"),
     )
+
+
+@pytest.mark.parametrize(
+    "later", [lambda i: [], lambda i: [None], lambda i: {"a": None}], ids=["empty", "null", "field"]
+)
+def test_a_text_column_whose_page_holds_only_empty_lists_is_spelled_as_the_eager_fetch(
+    serve: Callable[..., RawServer], later: Callable[[int], Any]
+) -> None:
+    """Found by the differential test: the probe saw text, a filtered page held only `[]`
+    (List(Null)), and the core's text spelling failed on the Null items."""
+    # campaign=support (sent to the API) keeps only the rows with `later` values.
+    rows = [call(i, x=f"t{i}" if i % 3 else later(i)) for i in range(1, 301)]
+    client = serve(pager(rows)).client(page_size=50)
+    eager = client.calls().to_polars()
+    assert eager.schema["x"] == pl.String
+    support = pl.col("campaign") == "support"
+    assert_frame_equal(client.scan_calls().filter(support).collect(), eager.filter(support))

@@ -335,8 +335,26 @@ def _as_text(df: pl.DataFrame, names: list[str]) -> dict[str, pl.Series]:
     typed = [n for n in names if df.schema[n] != pl.String]
     if not typed:
         return {}
-    texts = pl.DataFrame(_core.text_columns(df.select(typed)))
+    # The core cannot read a Null array, nor one inside a list or struct (`[]` on every row
+    # of a page is List(Null)): those items are null whatever their type, and spelled so.
+    columns = [pl.col(n).cast(_no_null(df.schema[n])) for n in typed]
+    texts = pl.DataFrame(_core.text_columns(df.select(columns)))
     return {name: texts[name] for name in typed}
+
+
+def _no_null(dtype: Any) -> Any:
+    """``dtype`` with Null, at any depth, made String (a cast that keeps every value)."""
+    import polars as pl
+
+    if dtype == pl.Null:
+        return pl.String()
+    if isinstance(dtype, pl.List):
+        return pl.List(_no_null(dtype.inner))
+    if isinstance(dtype, pl.Array):
+        return pl.Array(_no_null(dtype.inner), dtype.shape)
+    if isinstance(dtype, pl.Struct):
+        return pl.Struct({f.name: _no_null(f.dtype) for f in dtype.fields})
+    return dtype
 
 
 def _holds(target: pl.DataType, source: pl.DataType) -> bool:
