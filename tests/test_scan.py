@@ -249,6 +249,19 @@ def test_filters_meet_the_query_filters(emu: Emulator, proxy: _Recorder) -> None
     assert empty.collect_schema() == {"call_id": pl.Int64, "qa_score": pl.Float64}
 
 
+def test_a_list_too_long_for_a_url_stays_in_polars(emu: Emulator, proxy: _Recorder) -> None:
+    """Found by the outside trial: a long polars is_in was sent as the API's filter and failed
+    with the URL-length error (and advice for an eager fetch the user had not written)."""
+    client = proxied(emu, proxy)
+    reps = client.reps().to_polars()["rep_id"].head(3).to_list()
+    wanted = reps + [f"nobody-{i:05d}-{'x' * 20}" for i in range(3_000)]
+    predicate = pl.col("rep_id").is_in(wanted)
+    got = _scan.scan_calls(client).filter(predicate).collect()
+    assert data_requests(proxy) and not any("rep_id" in p for p in data_requests(proxy))
+    assert_frame_equal(got, client.calls().to_polars().filter(predicate))
+    assert got.height > 0
+
+
 def test_reps_and_report_push_their_filters(emu: Emulator, proxy: _Recorder) -> None:
     client = proxied(emu, proxy)
     reps = _scan.scan_reps(client)

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import io
 import json
+import urllib.parse
 import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -40,6 +41,8 @@ if TYPE_CHECKING:
 __all__ = ["Pushdown", "narrow_lists", "push_predicate"]
 
 _MISSING = object()
+# URL bytes a pushed list may add; the client refuses a URL over 60 KiB (src/http/client.rs).
+_BUDGET = 16 * 1024
 
 
 @dataclass
@@ -194,12 +197,19 @@ def _get(node: Any, *path: str) -> Any:
 
 
 def narrow_lists(request: dict[str, Any], pushed: Pushdown, columns: Mapping[str, Any]) -> bool:
-    """Intersect the request's list filters with the pushed ones; False if none can match."""
+    """Intersect the request's list filters with the pushed ones; False if none can match.
+
+    A list the query did not have and too long for a URL (the client sends at most 60 KiB)
+    is not sent: polars applies it anyway. Found by the outside trial: a long ``is_in`` failed
+    with the URL-length error and advice for an eager fetch the user had not written.
+    """
     for column, values in pushed.values.items():
         if column not in columns:
             continue
         allowed = {str(v) for v in values}
         base = _as_list(request.get(column))
+        if not base and sum(len(urllib.parse.quote(v, safe="")) + 1 for v in allowed) > _BUDGET:
+            continue
         kept = [v for v in base if v in allowed] if base else sorted(allowed)
         if not kept:
             return False
