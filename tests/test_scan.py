@@ -156,30 +156,64 @@ def test_head_asks_small_pages_at_any_concurrency(emu: Emulator, proxy: _Recorde
     assert_frame_equal(got, client.calls(campaign="support").to_polars().head(7))
 
 
-def test_dates_and_times_become_bounds(emu: Emulator, proxy: _Recorder) -> None:
+def test_dates_times_and_ids_stay_in_polars(emu: Emulator, proxy: _Recorder) -> None:
+    """The API bounds a call's recorded start and matches its generated id, not the values a
+    push may have set, so these filters are not sent; the scan's own start_date= is."""
     client = proxied(emu, proxy)
     lf = _scan.scan_calls(client, start_date="2025-03-01")
-    query = lf.filter(
+    predicate = (
         pl.col("date").is_between(dt.date(2025, 2, 1), dt.date(2025, 4, 30))
         & (pl.col("start_time") > dt.datetime(2025, 3, 10, 12, 30, 15, 500))
         & (pl.col("start_time") < dt.datetime(2025, 4, 2, 9, 0, 0, 1))
         & pl.col("vendor_call_id").is_not_null()
+        & (pl.col("campaign") == "sales")
     )
-    got = query.collect()
-    (sent,) = [p for p in data_requests(proxy) if p["page"] == ["1"]]
-    # The base start_date is tighter than the filter's; strict bounds are sent inclusive and a
-    # fractional second widens outwards.
-    assert sent["start_date"] == ["2025-03-01"] and sent["end_date"] == ["2025-04-30"]
-    assert sent["after"] == ["2025-03-10 12:30:15"] and sent["before"] == ["2025-04-02 09:00:01"]
+    got = lf.filter(predicate).collect()
+    sent = data_requests(proxy)
+    assert sent and all(p["start_date"] == ["2025-03-01"] for p in sent)
+    assert all(p["campaign"] == ["sales"] for p in sent)
+    for name in ("end_date", "after", "before", "vendor_call_id"):
+        assert not any(name in p for p in sent), name
     eager = client.calls(start_date="2025-03-01").to_polars()
-    want = eager.lazy().filter(
-        pl.col("date").is_between(dt.date(2025, 2, 1), dt.date(2025, 4, 30))
-        & (pl.col("start_time") > dt.datetime(2025, 3, 10, 12, 30, 15, 500))
-        & (pl.col("start_time") < dt.datetime(2025, 4, 2, 9, 0, 0, 1))
-        & pl.col("vendor_call_id").is_not_null()
-    )
-    assert_frame_equal(got, want.collect())
+    assert_frame_equal(got, eager.filter(predicate))
     assert got.height > 0
+
+
+def test_a_call_a_push_moved_is_found_by_the_scan(write_emulator: Emulator) -> None:
+    """Found by the outside trial: `date == d` was sent as start_date=end_date=d, which the API
+    applies to the call's recorded start, so a call whose `date` a push set to d was missing
+    from the scan (and so for start_time/after, vendor_call_id, and /reps' active)."""
+    client = write_emulator.client(progress=False)
+    first = client.calls(columns=["call_id"]).to_polars()["call_id"].head(3).to_list()
+    day, moment = dt.date(2025, 3, 3), dt.datetime(2025, 5, 5, 10, 0, 0)
+    client.push_updates(
+        pl.DataFrame(
+            {
+                "call_id": first,
+                "date": [day, None, None],
+                "start_time": [None, moment, None],
+                "vendor_call_id": [None, None, "my-own-id"],
+            }
+        )
+    )
+    eager = client.calls().to_polars()
+    for predicate, call_id in [
+        (pl.col("date") == day, first[0]),
+        (pl.col("date").is_between(day, day), first[0]),
+        (pl.col("start_time") == moment, first[1]),
+        (pl.col("start_time") >= moment - dt.timedelta(seconds=1), first[1]),
+        (pl.col("vendor_call_id") == "my-own-id", first[2]),
+    ]:
+        got = _scan.scan_calls(client).filter(predicate).collect()
+        assert call_id in got["call_id"].to_list(), predicate
+        assert_frame_equal(got, eager.filter(predicate))
+
+    reps = client.reps().to_polars()
+    rep = reps.filter(pl.col("active") == 1)["rep_id"][0]
+    client.push_updates(pl.DataFrame({"rep_id": [rep], "active": [0]}), to="reps")
+    got = _scan.scan_reps(client).filter(pl.col("active") == 0).collect()
+    assert rep in got["rep_id"].to_list()
+    assert_frame_equal(got, client.reps().to_polars().filter(pl.col("active") == 0))
 
 
 def test_what_is_not_pushed_stays_in_polars(emu: Emulator, proxy: _Recorder) -> None:
@@ -215,13 +249,27 @@ def test_filters_meet_the_query_filters(emu: Emulator, proxy: _Recorder) -> None
     assert empty.collect_schema() == {"call_id": pl.Int64, "qa_score": pl.Float64}
 
 
+def test_a_list_too_long_for_a_url_stays_in_polars(emu: Emulator, proxy: _Recorder) -> None:
+    """Found by the outside trial: a long polars is_in was sent as the API's filter and failed
+    with the URL-length error (and advice for an eager fetch the user had not written)."""
+    client = proxied(emu, proxy)
+    reps = client.reps().to_polars()["rep_id"].head(3).to_list()
+    wanted = reps + [f"nobody-{i:05d}-{'x' * 20}" for i in range(3_000)]
+    predicate = pl.col("rep_id").is_in(wanted)
+    got = _scan.scan_calls(client).filter(predicate).collect()
+    assert data_requests(proxy) and not any("rep_id" in p for p in data_requests(proxy))
+    assert_frame_equal(got, client.calls().to_polars().filter(predicate))
+    assert got.height > 0
+
+
 def test_reps_and_report_push_their_filters(emu: Emulator, proxy: _Recorder) -> None:
     client = proxied(emu, proxy)
     reps = _scan.scan_reps(client)
     predicate = (pl.col("active") == 1) & pl.col("department").is_in(["sales", "support"])
     got = reps.filter(predicate).collect()
     sent = data_requests(proxy, "reps")
-    assert sent and all(p["active"] == ["1"] for p in sent)
+    # `active` stays in polars: the API filters the original flag, not one a push set.
+    assert sent and not any("active" in p for p in sent)
     assert all(sorted(p["department"]) == ["sales", "support"] for p in sent)
     assert_frame_equal(got, client.reps().to_polars().filter(predicate))
 

@@ -19,20 +19,14 @@ from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, Optional
 
 from converz._args import check_flag, check_int, wrong_type
-from converz._pushdown import (
-    Pushdown,
-    as_date,
-    as_datetime,
-    narrow_lists,
-    narrow_range,
-    push_predicate,
-)
+from converz._pushdown import Pushdown, narrow_lists, push_predicate
 from converz._query import CallsQuery, ReportQuery, RepsQuery, _Query, list_filters
 from converz._schema import (
     CALL_KEY,
     REP_KEY,
     align,
     calls_schema,
+    guessed_columns,
     report_schema,
     reps_schema,
 )
@@ -49,8 +43,13 @@ __all__ = ["scan_calls", "scan_report", "scan_reps"]
 logger = logging.getLogger("converz")
 
 # The list filters that name a column, which a pushed-down filter on that column narrows.
-_CALLS_LISTS = tuple(f for f in list_filters(CallsQuery) if f not in ("metric", "columns"))
+# Not vendor_call_id: the API matches the generated id, and a push may have changed the
+# column (see converz._pushdown); nor, on /reps, active.
+_CALLS_LISTS = tuple(
+    f for f in list_filters(CallsQuery) if f not in ("metric", "columns", "vendor_call_id")
+)
 _REPORT_LISTS = tuple(f for f in list_filters(ReportQuery) if f not in ("metric", "groupby"))
+_REPS_LISTS = ("rep_id", "department")
 # Rows of the probe that finds custom metrics and the types `schema=` forces.
 _PROBE_ROWS = 100
 _DEFAULT_PAGE_SIZE = 20_000
@@ -75,13 +74,20 @@ def scan_calls(
     One small request (the first rows of the query) runs now, to learn custom metric columns
     and the types ``schema=`` forces; the rest runs when the frame is collected. Then
     ``select`` becomes ``columns=``, filters with ``==``, ``is_in`` and ``&`` on ``rep_id``,
-    ``vendor``, ``campaign``, ``subcampaign``, ``department`` and ``vendor_call_id``
-    become those filters, comparisons and ``is_between`` on ``date`` become
-    ``start_date``/``end_date`` and on ``start_time`` become ``after``/``before``, and
+    ``vendor``, ``campaign``, ``subcampaign`` and ``department`` become those filters, and
     ``head(n)`` stops paging once ``n`` rows arrived. Filters that cannot be pushed run in
     polars on each batch, so the result is exactly ``client.calls(...)`` followed by the same
-    query. Pages stream: ``collect(engine="streaming")`` and ``sink_*`` never hold the whole
-    result.
+    query. Filters on ``date``, ``start_time`` and ``vendor_call_id`` run in polars: the
+    API's ``start_date``/``after``/``vendor_call_id`` match the call's recorded start and
+    id, not a value a push changed; give ``start_date=`` etc. to the scan itself to narrow
+    the request, as in ``client.calls(...)``. Pages stream: ``collect(engine="streaming")``
+    and ``sink_*`` never hold the whole result.
+
+    The schema is fixed before the rows are read: a later page whose values the probe's
+    types cannot hold as sent (fractions in an integer column, a struct field or text the
+    probe did not see, a value in a column null on the probe's rows) raises
+    :class:`converz.DecodeError` naming the column and the fix (a ``schema=`` type, or the
+    eager fetch for a list or struct), never a value changed.
 
     Args:
         client: The :class:`converz.Client` to fetch with.
@@ -120,17 +126,13 @@ def scan_calls(
     probe = _probe(client.iter_calls, base, fetch)
     full = calls_schema(base, probe, parse_dates, override_types(schema))
     lists: dict[str, Any] = {c: full[c] for c in _CALLS_LISTS if c in full}
-    ranges: dict[str, Any] = {c: full[c] for c in ("date", "start_time") if c in full}
+    guessed = guessed_columns("calls", full, probe, schema)
 
     def plan(request: dict[str, Any], pushed: Pushdown) -> Optional[dict[str, Any]]:
-        if not narrow_lists(request, pushed, lists):
-            return None
-        dates = narrow_range(request, pushed, "date", ("start_date", "end_date"), as_date)
-        times = narrow_range(request, pushed, "start_time", ("after", "before"), as_datetime)
-        return request if dates and times else None
+        return request if narrow_lists(request, pushed, lists) else None
 
     return _register(
-        client.iter_calls, "/calls", base, fetch, full, plan, lists, ranges, batch_size, CALL_KEY
+        client.iter_calls, "/calls", base, fetch, full, plan, lists, guessed, batch_size, CALL_KEY
     )
 
 
@@ -148,9 +150,9 @@ def scan_reps(
     """Users (reps) as a lazy polars frame, with filter and limit pushdown.
 
     Like :func:`scan_calls`: filters with ``==``, ``is_in`` and ``&`` on ``rep_id`` and
-    ``department``, and ``active == 0/1``, are sent as the API's filters; ``head(n)`` stops
-    paging early; everything else runs in polars on each page. ``/reps`` has no column
-    selection, so projections run in polars.
+    ``department`` are sent as the API's filters; ``head(n)`` stops paging early; everything
+    else runs in polars on each page (``active`` too: the API filters the original flag, not
+    one a push set). ``/reps`` has no column selection, so projections run in polars.
 
     Args:
         client: The :class:`converz.Client` to fetch with.
@@ -179,21 +181,14 @@ def scan_reps(
     _check_fetch(client.iter_reps, base, fetch)
     probe = _probe(client.iter_reps, base, fetch)
     full = reps_schema(probe, parse_dates, override_types(schema))
-    lists: dict[str, Any] = {c: full[c] for c in ("rep_id", "department", "active") if c in full}
+    lists: dict[str, Any] = {c: full[c] for c in _REPS_LISTS if c in full}
+    guessed = guessed_columns("reps", full, probe, schema)
 
     def plan(request: dict[str, Any], pushed: Pushdown) -> Optional[dict[str, Any]]:
-        active = pushed.values.pop("active", None)
-        if active is not None:
-            if len(active) != 1 or not active <= {0, 1}:
-                active = None  # several values (or none): the API takes one; polars filters
-            elif request.get("active") is not None and int(request["active"]) not in active:
-                return None
-            else:
-                request["active"] = next(iter(active))
         return request if narrow_lists(request, pushed, lists) else None
 
     return _register(
-        client.iter_reps, "/reps", base, fetch, full, plan, lists, {}, batch_size, REP_KEY
+        client.iter_reps, "/reps", base, fetch, full, plan, lists, guessed, batch_size, REP_KEY
     )
 
 
@@ -244,7 +239,9 @@ def scan_report(
         return request if narrow_lists(request, pushed, lists) else None
 
     fetch = {"parse_dates": parse_dates, "schema": schema}
-    return _register(fetch_report, "/report", base, fetch, full, plan, lists, {}, batch_size, None)
+    return _register(
+        fetch_report, "/report", base, fetch, full, plan, lists, frozenset(), batch_size, None
+    )
 
 
 def _register(
@@ -255,7 +252,7 @@ def _register(
     full: dict[str, pl.DataType],
     plan: Plan,
     lists: Mapping[str, Any],
-    ranges: Mapping[str, Any],
+    guessed: frozenset[str],
     batch_size: Optional[int],
     key: Optional[str],
 ) -> pl.LazyFrame:
@@ -268,7 +265,7 @@ def _register(
         n_rows: Optional[int],
         hint: Optional[int],
     ) -> Iterator[pl.DataFrame]:
-        pushed = push_predicate(predicate, lists, ranges)
+        pushed = push_predicate(predicate, lists)
         request = plan(dict(base), pushed)
         wanted = list(full) if with_columns is None else list(with_columns)
         if request is None or n_rows == 0:
@@ -297,7 +294,7 @@ def _register(
                     ", ".join(map(repr, late)),
                     endpoint.strip("/"),
                 )
-            frame = align(page, full)
+            frame = align(page, full, guessed, f"client.{endpoint.strip('/')}()")
             if predicate is not None:
                 frame = frame.filter(predicate)
             frame = frame.select(wanted)

@@ -10,7 +10,7 @@ overrides win.
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, Optional
 
 from converz.exceptions import DecodeError, InvalidParameterError
@@ -25,6 +25,7 @@ __all__ = [
     "as_list",
     "calls_schema",
     "documented_columns",
+    "guessed_columns",
     "report_schema",
     "reps_schema",
     "unknown_schema_keys",
@@ -253,21 +254,42 @@ def _typed(
     return schema
 
 
-def align(df: pl.DataFrame, schema: Mapping[str, pl.DataType]) -> pl.DataFrame:
+def align(
+    df: pl.DataFrame,
+    schema: Mapping[str, pl.DataType],
+    guessed: Collection[str] = (),
+    eager: str = "client.calls()",
+) -> pl.DataFrame:
     """``df`` with exactly ``schema``'s columns, in its order and of its types.
 
-    Columns a page lacks become nulls; extra columns are dropped. A page's column is cast
-    only where the cast keeps every value as the eager fetch would (see :func:`_holds`);
-    otherwise, and for a value that does not fit, :class:`converz.DecodeError` is raised
-    rather than a value changed or made null.
+    Columns a page lacks, or holds as nulls only (typed Null), become nulls of the scan's
+    type. Extra columns are dropped. A page's column is cast only where the cast keeps every
+    value as the eager fetch would (see :func:`_holds`); otherwise, and for a value that does
+    not fit, :class:`converz.DecodeError` is raised rather than a value changed or made null.
+
+    Args:
+        df: One page.
+        schema: The scan's schema.
+        guessed: Columns whose scan type is a guess (:func:`guessed_columns`): text, which
+            a page of text fits, and any other page type is refused (the eager fetch would
+            type the column by its values).
+        eager: The eager call that reads every row, for messages.
     """
     import polars as pl
 
-    texts = _as_text(df, [n for n, t in schema.items() if t == pl.String and n in df.columns])
+    # A page whose column is null on every row types it Null; it holds nothing to convert
+    # (and the core cannot spell a Null column as text: found by the outside trial).
+    present = {n for n in df.columns if df.schema[n] != pl.Null}
+    for name in guessed:
+        source = df.schema.get(name)
+        if name in present and source != pl.String and source is not None:
+            raise _guess_refused(name, source, eager)
+    texts = _as_text(df, [n for n, t in schema.items() if t == pl.String and n in present])
     exprs: list[pl.Expr | pl.Series] = []
     for name, dtype in schema.items():
-        if name not in df.columns:
-            exprs.append(pl.lit(None, dtype=dtype).alias(name))
+        if name not in present:
+            # A Series, not a literal: a page of only such columns keeps its height.
+            exprs.append(pl.repeat(None, df.height, dtype=dtype, eager=True).alias(name))
         elif name in texts:
             exprs.append(texts[name])
         elif df.schema[name] != dtype:
@@ -278,16 +300,20 @@ def align(df: pl.DataFrame, schema: Mapping[str, pl.DataType]) -> pl.DataFrame:
                     dtype,
                     source,
                     f"column {name} is {source} on a later page, which the scan's {dtype} "
-                    "cannot hold as sent (the eager fetch would widen the column instead)",
+                    f"cannot hold as sent ({eager} widens the column instead)",
+                    eager,
                 )
             # polars truncates 0.5 to 0 even in a strict cast: refuse fractions instead.
             if source.is_float() and dtype.is_integer() and (df[name] % 1 != 0).any():
-                raise _misfit(name, dtype, source, f"column {name} has fractions, declared {dtype}")
-            # Cast column by column, so a failing cast names its own column.
+                raise _misfit(
+                    name, dtype, source, f"column {name} has fractions, declared {dtype}", eager
+                )
+            # Cast column by column, so a failing cast names its own column. An expression's
+            # cast matches struct fields by name (a Series' cast by position).
             try:
                 exprs.append(df.select(pl.col(name).cast(dtype, strict=True)).to_series())
             except pl.exceptions.PolarsError as err:
-                raise _misfit(name, dtype, source, f"column {name}: {err}") from err
+                raise _misfit(name, dtype, source, f"column {name}: {err}", eager) from err
         else:
             exprs.append(pl.col(name))
     return df.select(exprs)
@@ -309,16 +335,35 @@ def _as_text(df: pl.DataFrame, names: list[str]) -> dict[str, pl.Series]:
     typed = [n for n in names if df.schema[n] != pl.String]
     if not typed:
         return {}
-    texts = pl.DataFrame(_core.text_columns(df.select(typed)))
+    # The core cannot read a Null array, nor one inside a list or struct (`[]` on every row
+    # of a page is List(Null)): those items are null whatever their type, and spelled so.
+    columns = [pl.col(n).cast(_no_null(df.schema[n])) for n in typed]
+    texts = pl.DataFrame(_core.text_columns(df.select(columns)))
     return {name: texts[name] for name in typed}
+
+
+def _no_null(dtype: Any) -> Any:
+    """``dtype`` with Null, at any depth, made String (a cast that keeps every value)."""
+    import polars as pl
+
+    if dtype == pl.Null:
+        return pl.String()
+    if isinstance(dtype, pl.List):
+        return pl.List(_no_null(dtype.inner))
+    if isinstance(dtype, pl.Array):
+        return pl.Array(_no_null(dtype.inner), dtype.shape)
+    if isinstance(dtype, pl.Struct):
+        return pl.Struct({f.name: _no_null(f.dtype) for f in dtype.fields})
+    return dtype
 
 
 def _holds(target: pl.DataType, source: pl.DataType) -> bool:
     """Whether the probe's ``target`` type takes a page's ``source`` column unchanged.
 
     That is where inference would have kept ``target`` over both (integers in floats, anything
-    in text), or a nested type, cast strictly. Dates beside timestamps are text in the eager
-    fetch (a timestamp would write a date back with a midnight time), so neither holds the other.
+    in text), and, for nested types, where every list item and struct field fits the same way
+    (:func:`_nested_holds`). Dates beside timestamps are text in the eager fetch (a timestamp
+    would write a date back with a midnight time), so neither holds the other.
 
     Found by the outside trial: a timestamp cast into the probe's Date lost its time, a text
     ``"7"`` became 7 and ``"1e400"`` infinity, each where ``calls()`` widens the column.
@@ -329,28 +374,120 @@ def _holds(target: pl.DataType, source: pl.DataType) -> bool:
         return True
     if source.is_integer() and target.is_float():
         return True
-    # Forced (schema=) columns arrive in their own type; nested ones are cast strictly.
-    return source.is_nested() or target.is_nested()
+    return _nested_holds(target, source) if target.is_nested() or source.is_nested() else False
 
 
-def _misfit(name: str, target: pl.DataType, source: pl.DataType, why: str) -> DecodeError:
+def _nested_holds(target: Any, source: Any) -> bool:
+    """:func:`_holds` inside lists and structs, where text does not hold other values.
+
+    (``Any``: an inner type may be a polars type class, ``pl.Int64``, as well as an instance.)
+
+    Found by the outside trial: polars' cast, strict or not, cut ``[151.5]`` to ``[151]``
+    and dropped a struct field the probe had not seen, where ``calls()`` widens the column.
+    Inside a nested value the eager fetch's spelling of a number as text is not known here,
+    so text holds only text.
+    """
+    import polars as pl
+
+    if source == target or source == pl.Null:
+        return True
+    if source.is_integer() and target.is_float():
+        return True
+    if isinstance(target, pl.List) and isinstance(source, pl.List):
+        return _nested_holds(target.inner, source.inner)
+    if isinstance(target, pl.Array) and isinstance(source, pl.Array):
+        return target.shape == source.shape and _nested_holds(target.inner, source.inner)
+    if isinstance(target, pl.Struct) and isinstance(source, pl.Struct):
+        # Fields the page lacks are null; a field only the page has would be dropped.
+        fields = {f.name: f.dtype for f in target.fields}
+        return all(
+            f.name in fields and _nested_holds(fields[f.name], f.dtype) for f in source.fields
+        )
+    return False
+
+
+def _misfit(
+    name: str, target: pl.DataType, source: pl.DataType, why: str, eager: str
+) -> DecodeError:
     """The error for column ``name``, whose page type ``source`` the scan's ``target`` lacks.
 
     The hint names that column and a type that holds both (found by the outside trial: it
-    always named ``qa_score``, whatever the column).
+    always named ``qa_score``, whatever the column), or, for a list or struct, which
+    ``schema=`` cannot type, the eager fetch, which reads every row before it types a column.
     """
+    holding = _holding(target, source)
     return DecodeError(
-        f"a page does not fit the scan's schema: {why}",
-        hint=f"declare the column's type with schema=, e.g. schema={{{name!r}: "
-        f"{_holding(target, source)!r}}}",
+        f"a page does not fit the scan's schema: {why}", hint=_fix(name, holding, eager)
     )
 
 
-def _holding(target: pl.DataType, source: pl.DataType) -> str:
+def _guess_refused(name: str, source: pl.DataType, eager: str) -> DecodeError:
+    """The error for a column the probe saw no value of, which a later page types ``source``.
+
+    Found by the outside trial: the scan typed it as text and returned ``'151'``,
+    ``'[151]'``, ``'{"a":151}'`` where ``calls()`` gives a number, a list, a struct.
+    """
+    from converz._schema_types import resolve_type
+
+    try:
+        kind: Optional[str] = resolve_type(name, source).name
+    except InvalidParameterError:  # a list or struct: schema= takes no nested type
+        kind = None
+    return DecodeError(
+        f"a page does not fit the scan's schema: column {name} was null or absent on every "
+        "row the scan's schema was probed on, so the scan typed it as text, but a later page "
+        f"holds {source} values ({eager} types the column by its values)",
+        hint=_fix(name, kind, eager),
+    )
+
+
+def _fix(name: str, kind: Optional[str], eager: str) -> str:
+    """What the user does about column ``name``: declare ``kind``, or read eagerly."""
+    if kind is None:
+        # The core refuses a list or object in a column schema= makes text.
+        return (
+            f"read it with {eager}, which types the column from every row (schema= takes no "
+            f"list or struct type), or leave {name!r} out of the scan's select()"
+        )
+    return (
+        f"declare the column's type with schema=, e.g. schema={{{name!r}: {kind!r}}}, "
+        f"or read it with {eager}"
+    )
+
+
+def guessed_columns(
+    endpoint: str,
+    schema: Mapping[str, pl.DataType],
+    probe: Optional[pl.Schema],
+    overrides: Optional[Mapping[str, Any]],
+) -> frozenset[str]:
+    """The columns of a scan's ``schema`` whose type (text) is a guess.
+
+    Those are the custom columns the probe saw no value of (null on its rows, or named by
+    ``columns=`` and absent) and ``schema=`` does not type: a documented column has its
+    documented type, a probed one the type of its values.
+    """
+    import polars as pl
+
+    documented = dict(_REPS if endpoint == "reps" else _CALLS)
+    probed = dict(probe or {})
+    return frozenset(
+        name
+        for name in schema
+        if name not in documented
+        and name not in (overrides or {})
+        and probed.get(name, pl.Null) == pl.Null
+    )
+
+
+def _holding(target: pl.DataType, source: pl.DataType) -> Optional[str]:
     """The ``schema=`` type that holds a column of both types, as the eager fetch widens them.
 
-    Numbers as float64, anything else (dates beside timestamps too) as text.
+    Numbers as float64, anything else (dates beside timestamps too) as text; None when either
+    is a list or struct, which ``schema=`` cannot type (nor make text).
     """
+    if target.is_nested() or source.is_nested():
+        return None
     if target.is_numeric() and source.is_numeric():
         return "float64"
     return "str"
