@@ -156,14 +156,16 @@ def test_a_refused_tls_certificate_is_not_retried_nor_blamed_on_the_network(self
     assert "timeout=" not in err.hint and "base_url" in err.hint, err.hint
 
 
-def test_https_to_a_plain_http_server_is_said_and_not_retried(serve, caplog):
+def test_https_to_a_plain_http_server_is_said_and_not_retried(caplog):
     """Outside trial 19: "received corrupt message of type InvalidContentType" was retried
     with the hint "raise timeout= for slow links"."""
-    server = serve(lambda request: response("200 OK", good_body(request)))
-    url = server.url.replace("http://", "https://")
-    client = converz.Client(api_key=KEY, base_url=url, retries=3, backoff=0.01, progress=False)
-    with caplog.at_level(logging.WARNING, logger="converz"):
-        err = fails(client)
+    from converz.testing import Emulator
+
+    with Emulator(calls=10, reps=2, seed=0) as emu:  # answers a TLS hello with HTTP's 400
+        url = emu.url.replace("http://", "https://")
+        client = converz.Client(api_key=KEY, base_url=url, retries=3, backoff=0.01)
+        with caplog.at_level(logging.WARNING, logger="converz"):
+            err = fails(client)
     assert type(err) is converz.TransportError, repr(err)
     assert "the server did not answer in TLS" in str(err), str(err)
     assert "after 1 attempt:" in str(err), str(err)
