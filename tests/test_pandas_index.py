@@ -138,3 +138,23 @@ def test_set_index_without_drop_is_one_field_pushed_once():
         frame = pd.DataFrame({"call_id": ids, "mark": [1, 2, 3]}).set_index("call_id", drop=False)
         assert emu.client(progress=False).push_updates(frame).updated == 3
         assert _marked(emu) == dict(zip(ids, [1, 2, 3]))
+
+
+@pytest.mark.parametrize("zone", [None, "Europe/Amsterdam"])
+def test_an_object_column_mixing_zoned_and_naive_times_is_refused(zone):
+    """Outside trial 19: pyarrow made the mix one naive column, so 09:00Z was sent as 09:00
+    wall clock (10:00 in Amsterdam). Refused as the file push refuses it; one kind alone goes."""
+    import datetime as dt
+
+    with Emulator(calls=20, reps=2, seed=19) as emu:
+        client = emu.client(progress=False)
+        ids = client.calls(columns=["call_id"]).to_polars()["call_id"].to_list()[:2]
+        naive, aware = dt.datetime(2025, 1, 1, 9), dt.datetime(2025, 1, 1, 9, tzinfo=dt.UTC)
+        mixed = pd.DataFrame({"call_id": ids, "x": pd.Series([naive, aware], dtype=object)})
+        before = emu.wire_stats()["responses"]
+        with pytest.raises(converz.InvalidParameterError) as info:
+            client.push_updates(mixed, timezone=zone)
+        assert "'x' mixes date-times with a time zone and without one" in str(info.value)
+        assert emu.wire_stats()["responses"] == before, "a request was sent"
+        one_kind = pd.DataFrame({"call_id": ids, "x": pd.Series([aware, aware], dtype=object)})
+        assert client.push_updates(one_kind, timezone=zone).updated == 2

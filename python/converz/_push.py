@@ -13,6 +13,7 @@ Example:
 
 from __future__ import annotations
 
+import datetime
 import re
 from collections.abc import Sequence
 from typing import Any
@@ -143,6 +144,7 @@ def _from_pandas(pa: Any, frame: Any) -> Any:
             f"column names must be unique; repeated: {', '.join(repeated)}", parameter="df"
         )
     _check_index_columns(frame, names)
+    _check_mixed_zones(frame)
     # A named index level is data the user chose (df.set_index("call_id")): it stays a column.
     # An unnamed one is row numbering: not exported, or exported as __index_level_N__, which
     # the core drops.
@@ -163,6 +165,37 @@ def _from_pandas(pa: Any, frame: Any) -> Any:
         raise InvalidParameterError(
             f"the frame cannot become an Arrow table: {err}", parameter="df"
         ) from err
+
+
+def _check_mixed_zones(frame: Any) -> None:
+    """Refuses an object column mixing times with and without a zone, before any request.
+
+    pyarrow makes such a column one naive timestamp, so its aware values skipped the
+    conversion to ``timezone=`` and landed hours off (outside trial 19); a file push refuses
+    the same mix. Only object columns pandas infers as datetimes are looked at.
+    """
+    import pandas as pd
+
+    for name in frame.columns:
+        column = frame[name]
+        if column.dtype != object:
+            continue
+        if pd.api.types.infer_dtype(column, skipna=True) not in ("datetime", "mixed"):
+            continue
+        zoned = {
+            value.tzinfo is not None and value.utcoffset() is not None
+            for value in column
+            if isinstance(value, datetime.datetime)
+        }
+        if len(zoned) == 2:
+            raise InvalidParameterError(
+                f"column {name!r} mixes date-times with a time zone and without one: those "
+                "without are the tenant's wall clock (timezone=), those with are converted to "
+                "it, and one Arrow column cannot hold both; nothing was sent",
+                parameter="df",
+                hint=f"give every value of {name!r} a zone, or none (e.g. "
+                "pd.to_datetime(df[col], utc=True) if the naive ones are UTC)",
+            )
 
 
 # The names reset_index() gives an unnamed index it turns into a column: "index", or "level_0"
