@@ -222,7 +222,10 @@ fn conform_struct(array: &ArrayRef, fields: &ArrowFields) -> Result<ArrayRef> {
             None => Ok(new_null_array(f.data_type(), s.len())),
         })
         .collect::<Result<Vec<_>>>()?;
-    let out = StructArray::try_new(fields.clone(), children, s.nulls().cloned())?;
+    // With its length given: a struct of no fields (a page of `{}` only) has no child to
+    // take it from, and `try_new` refused it (outside trial 19, a fetch of `{}` then `{"a":1}`).
+    let out =
+        StructArray::try_new_with_length(fields.clone(), children, s.nulls().cloned(), s.len())?;
     Ok(Arc::new(out))
 }
 
@@ -450,5 +453,16 @@ mod tests {
             want.column(0).as_string::<i32>().value(0),
             r#"["short",null]"#
         );
+    }
+
+    /// A page of `{}` only (a struct of no fields) conforms to the struct later pages make.
+    #[test]
+    fn a_struct_of_no_fields_conforms_to_a_wider_one() {
+        let empty: ArrayRef = Arc::new(StructArray::new_empty_fields(3, None));
+        let wide = ArrowFields::from(vec![Field::new("a", DataType::Int64, true)]);
+        let out = conform(&empty, &DataType::Struct(wide.clone())).expect("conforms");
+        assert_eq!(out.len(), 3);
+        assert_eq!(out.data_type(), &DataType::Struct(wide));
+        assert_eq!(out.as_struct().column(0).null_count(), 3);
     }
 }
