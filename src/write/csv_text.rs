@@ -186,7 +186,7 @@ pub(super) fn check_flat(schema: &Schema) -> Result<()> {
         "output",
         format!(
             "column `{}` holds {kind} ({}), which a CSV file cannot hold: leave it out \
-             (--columns / columns= without it), or write .parquet, .arrow or .ndjson, which \
+             with columns= naming the others, or write .parquet, .arrow or .ndjson, which \
              keep it",
             field.name(),
             field.data_type()

@@ -107,8 +107,8 @@ pub(super) fn check_parquet(schema: &Schema) -> Result<()> {
         "output",
         format!(
             "column `{}` holds only empty objects ({{}}), which a Parquet file cannot hold: \
-             write .arrow or .ndjson, which keep them, or leave the column out (--columns / \
-             columns= without it)",
+             write .arrow or .ndjson, which keep them, or leave the column out with \
+             columns= naming the others",
             field.name()
         ),
     ))
