@@ -128,6 +128,12 @@ fn classify(err: &Error) -> (&'static str, Option<&'static str>) {
             "TransportError",
             Some("check base_url and the network; raise timeout= for slow links"),
         ),
+        // A file fetch's output refused (a list column in a CSV, `{}` in Parquet): the
+        // default hint ("...data named above; nothing was sent") reads as a push's.
+        Error::InvalidParameter { name, .. } if name == "output" => (
+            "InvalidParameterError",
+            Some("no file was written; fetch again as the message says"),
+        ),
         Error::InvalidParameter { .. } => ("InvalidParameterError", None),
         Error::Encode { .. } => (
             "InvalidParameterError",

@@ -14,6 +14,7 @@
 
 mod csv_line;
 mod csv_text;
+mod empty;
 mod exact;
 mod notes;
 mod partition;
@@ -139,10 +140,17 @@ pub struct FileWriter {
     schema: Option<SchemaRef>,
     /// Typed formats: finished segments, each a temporary file with its schema, in order.
     segments: Vec<(PathBuf, SchemaRef)>,
-    /// The types every batch so far adds up to, as the eager fetch would have them.
+    /// The types every batch so far adds up to, as the eager fetch would have them: each
+    /// column's from the batches that hold a value of it (`seen`), else as the batches name it
+    /// (`announced`); see [`FileWriter::write`].
     merged: Option<SchemaRef>,
+    announced: Option<SchemaRef>,
+    seen: Option<SchemaRef>,
     /// The types each column was written with, for [`WriteSummary::notes`].
     written: notes::Written,
+    /// CSV: columns some of whose values were written bare, as a type other than text; those
+    /// that end as text are quoted by [`finish`](Self::finish) (`csv_text::requote`).
+    bare: Vec<String>,
     rows: usize,
     rewrites: usize,
     finished: bool,
@@ -168,7 +176,10 @@ impl FileWriter {
             schema: None,
             segments: Vec::new(),
             merged: None,
+            announced: None,
+            seen: None,
             written: notes::Written::default(),
+            bare: Vec::new(),
             rows: 0,
             rewrites: 0,
             finished: false,
@@ -191,12 +202,21 @@ impl FileWriter {
     /// Writes one batch, widening the file's schema first if the batch needs it.
     pub fn write(&mut self, batch: &RecordBatch) -> Result<()> {
         self.written.batch(batch);
-        let merged = match &self.merged {
-            None => batch.schema(),
-            Some(current) => merge_schemas(current, &batch.schema(), true)
+        // A stream may hand out a column that holds only nulls so far as text; the eager fetch
+        // types it by its values (outside trial 19: a column null on three pages and `true` on
+        // the fourth was a Boolean in calls() but text in the file, merged from the stream's
+        // announced types). Its announced type counts only while no page held a value.
+        let values = nulls_as_null(batch)?;
+        let merge = |current: &Option<SchemaRef>, next: SchemaRef| match current {
+            None => next,
+            Some(current) => merge_schemas(current, &next, true)
                 .unwrap_or_else(|| std::sync::Arc::clone(current)),
         };
-        self.merged = Some(merged);
+        let announced = merge(&self.announced, batch.schema());
+        let seen = merge(&self.seen, values.schema());
+        self.merged = Some(settled(&seen, &announced));
+        self.announced = Some(announced);
+        self.seen = Some(seen);
         if self.format == FileFormat::Ndjson {
             // Each line names its own keys: nothing to conform, nothing to rewrite.
             if self.sink.is_none() {
@@ -207,7 +227,7 @@ impl FileWriter {
             return Ok(());
         }
         if self.format.typed() {
-            return self.write_typed(batch);
+            return self.write_typed(&values);
         }
         let merged = match &self.schema {
             None => Some(batch.schema()),
@@ -220,6 +240,44 @@ impl FileWriter {
         let batch = conform_names(batch, schema)?;
         self.sink.as_mut().expect("open").write(&batch)?;
         self.rows += batch.num_rows();
+        for (field, column) in batch.schema().fields().iter().zip(batch.columns()) {
+            let bare = !csv_text::is_text(field.data_type()) && column.null_count() < column.len();
+            if bare && !self.bare.contains(field.name()) {
+                self.bare.push(field.name().clone());
+            }
+        }
+        Ok(())
+    }
+
+    /// CSV: the file re-written with every value of a column that ends as text quoted, when
+    /// some were written bare (a page before the column's first string); see
+    /// `csv_text::requote`.
+    fn quote_late_text(&mut self) -> Result<()> {
+        let (Some(schema), Some(merged)) = (&self.schema, &self.merged) else {
+            return Ok(());
+        };
+        let quote: Vec<bool> = schema
+            .fields()
+            .iter()
+            .map(|f| {
+                self.bare.contains(f.name())
+                    && merged
+                        .field_with_name(f.name())
+                        .is_ok_and(|m| csv_text::is_text(m.data_type()))
+            })
+            .collect();
+        if !quote.contains(&true) {
+            return Ok(());
+        }
+        let next = 1 - self.current;
+        let mut out =
+            std::io::BufWriter::with_capacity(1 << 20, std::fs::File::create(&self.tmp[next])?);
+        csv_text::requote(&self.tmp[self.current], &mut out, &quote)?;
+        let file = out.into_inner().map_err(|e| e.into_error())?;
+        file.sync_all()?;
+        std::fs::remove_file(&self.tmp[self.current])?;
+        self.current = next;
+        self.rewrites += 1;
         Ok(())
     }
 
@@ -233,7 +291,8 @@ impl FileWriter {
         let shape = segment_schema(merged, &batch.schema());
         if self.schema.as_ref() != Some(&shape) {
             let next = self.tmp_segment(self.segments.len() + usize::from(self.sink.is_some()));
-            let sink = sink::open(&next, self.format, &shape)?;
+            let file_shape = empty::marked(&shape);
+            let sink = sink::open(&next, self.format, file_shape.as_ref().unwrap_or(&shape))?;
             if let (Some(old), Some(schema)) = (self.sink.take(), self.schema.take()) {
                 old.finish()?;
                 let path = self.tmp_segment(self.segments.len());
@@ -243,7 +302,10 @@ impl FileWriter {
             self.schema = Some(shape);
         }
         let schema = self.schema.as_ref().expect("set above");
-        let batch = conform_batch(batch, schema)?;
+        let mut batch = conform_batch(batch, schema)?;
+        if let Some(file_shape) = empty::marked(schema) {
+            batch = empty::mark(&batch, &file_shape)?;
+        }
         self.sink.as_mut().expect("open").write(&batch)?;
         self.rows += batch.num_rows();
         Ok(())
@@ -302,18 +364,26 @@ impl FileWriter {
         let merged = self.merged.clone().expect("set by write");
         // The one segment is the first temporary file: it is the file if its types are final.
         if let [(_, schema)] = self.segments.as_slice() {
-            if *schema == merged {
+            if *schema == merged && empty::marked(schema).is_none() {
                 self.segments.clear();
                 self.current = 0;
                 self.schema = Some(merged);
                 return Ok(());
             }
         }
+        if self.format == FileFormat::Parquet {
+            empty::check_parquet(&merged)?;
+        }
         let mut sink = sink::open(&self.tmp[1], self.format, &merged)?;
-        for (path, _) in std::mem::take(&mut self.segments) {
+        for (path, schema) in std::mem::take(&mut self.segments) {
+            let marked = empty::marked(&schema).is_some();
             let reader = FileReader::open(&path, self.format)?;
             for batch in reader {
-                sink.write(&conform_batch(&batch?, &merged)?)?;
+                let mut batch = batch?;
+                if marked {
+                    batch = empty::unmark(&batch, &schema)?;
+                }
+                sink.write(&conform_batch(&batch, &merged)?)?;
             }
             std::fs::remove_file(&path)?;
         }
@@ -344,6 +414,9 @@ impl FileWriter {
         if let Some(sink) = self.sink.take() {
             sink.finish()?;
         }
+        if self.format == FileFormat::Csv {
+            self.quote_late_text()?;
+        }
         std::fs::rename(&self.tmp[self.current], &self.path).map_err(|e| {
             Error::Io(std::io::Error::new(
                 e.kind(),
@@ -370,6 +443,53 @@ impl FileWriter {
             notes,
         })
     }
+}
+
+/// `batch` with each column that holds only nulls as a `Null` column (the fetch's cast gives
+/// it any type).
+fn nulls_as_null(batch: &RecordBatch) -> Result<RecordBatch> {
+    use arrow_array::Array;
+    let all_null = |c: &arrow_array::ArrayRef| {
+        c.data_type() != &arrow_schema::DataType::Null && c.logical_null_count() == c.len()
+    };
+    if !batch.columns().iter().any(all_null) {
+        return Ok(batch.clone());
+    }
+    let (fields, columns): (Vec<_>, Vec<_>) = batch
+        .schema()
+        .fields()
+        .iter()
+        .zip(batch.columns())
+        .map(|(f, c)| match all_null(c) {
+            true => (
+                arrow_schema::Field::new(f.name(), arrow_schema::DataType::Null, true),
+                std::sync::Arc::new(arrow_array::NullArray::new(c.len())) as arrow_array::ArrayRef,
+            ),
+            false => (f.as_ref().clone(), std::sync::Arc::clone(c)),
+        })
+        .unzip();
+    let options = arrow_array::RecordBatchOptions::new().with_row_count(Some(batch.num_rows()));
+    Ok(RecordBatch::try_new_with_options(
+        std::sync::Arc::new(arrow_schema::Schema::new(fields)),
+        columns,
+        &options,
+    )?)
+}
+
+/// Each column of `seen` at its type there, or at `announced`'s while `seen` has only nulls
+/// of it (a column documented as text stays text; one only ever null keeps the stream's type).
+fn settled(seen: &SchemaRef, announced: &SchemaRef) -> SchemaRef {
+    let fields: Vec<arrow_schema::FieldRef> = seen
+        .fields()
+        .iter()
+        .map(
+            |f| match (f.data_type(), announced.field_with_name(f.name())) {
+                (arrow_schema::DataType::Null, Ok(a)) => std::sync::Arc::new(a.clone()),
+                _ => std::sync::Arc::clone(f),
+            },
+        )
+        .collect();
+    std::sync::Arc::new(arrow_schema::Schema::new(fields))
 }
 
 /// A typed segment's schema for `batch`: the types so far (`merged`), each column the batch
