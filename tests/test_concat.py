@@ -74,6 +74,7 @@ def test_an_earlier_wider_type_is_kept(
     whole = served.fetch(rows)
     assert joined.schema == whole.schema
     assert pa.table(joined).equals(pa.table(whole))
+    assert joined.warnings == whole.warnings  # e.g. "column `x` mixes integers, strings; ..."
 
 
 def test_a_column_the_last_table_lacks_is_kept_with_the_fetchs_warning(

@@ -472,8 +472,10 @@ def _nested(pa: Any, dtype: Any) -> bool:
 
 
 def _null_ints(pa: Any, array: Any) -> bool:
-    """Whether ``array`` (a list or struct array) has integers inside that hold a null, which
-    pyarrow's pandas conversion turns into floats."""
+    """Whether ``array`` (a list or struct array) has integers inside that hold a null.
+
+    pyarrow's pandas conversion turns those into floats.
+    """
     dtype = array.type
     if pa.types.is_integer(dtype):
         return bool(array.null_count)

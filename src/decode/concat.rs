@@ -86,25 +86,27 @@ pub(crate) fn conform_part(batch: &RecordBatch, schema: &SchemaRef) -> Result<Re
 /// The type of column `name` in the joined table, and the fetch's warning if the join changed
 /// a table's type for it.
 fn column_type(name: &str, parts: &[Part<'_>]) -> Result<(DataType, Option<String>)> {
-    // (type, what its values showed, or None for a type the fetch never infers)
-    let mut seen: Vec<(DataType, Option<Col>)> = Vec::new();
+    let mut columns: Vec<(&DataType, Vec<ArrayRef>)> = Vec::new();
     for (schema, batches) in parts {
         let Ok(field) = schema.field_with_name(name) else {
             continue;
         };
-        let arrays: Vec<ArrayRef> = batches
+        let arrays = batches
             .iter()
             .filter_map(|b| b.column_by_name(name).cloned())
             .collect();
-        seen.push((
-            field.data_type().clone(),
-            observe(field.data_type(), &arrays),
-        ));
+        columns.push((field.data_type(), arrays));
     }
-    let first = &seen[0].0;
-    if seen.iter().all(|(t, _)| t == first) {
-        return Ok((first.clone(), None)); // the fetch's rules map every type they give to itself
+    let first = columns[0].0;
+    if columns.iter().all(|(t, _)| *t == first) {
+        // The fetch's rules map every type they give to itself; no value need be read.
+        return Ok((first.clone(), None));
     }
+    // (type, what its values showed, or None for a type the fetch never infers)
+    let seen: Vec<(DataType, Option<Col>)> = columns
+        .iter()
+        .map(|(t, arrays)| ((*t).clone(), observe(t, arrays)))
+        .collect();
     // Tables whose column holds values; a column of nulls takes any type without a change.
     let valued = |c: &Option<Col>| c.as_ref().is_none_or(|c| c.seen != bits::NULL);
     let mut typed = seen.iter().filter(|(_, c)| valued(c)).map(|(t, _)| t);
@@ -196,7 +198,7 @@ fn observe(data_type: &DataType, arrays: &[ArrayRef]) -> Option<Col> {
         DataType::Float64 => bits::FLOAT,
         DataType::Date32 => bits::DATE,
         DataType::Timestamp(TimeUnit::Microsecond, None) => bits::TS,
-        DataType::Utf8 => bits::STR,
+        DataType::Utf8 => text_bits(arrays),
         DataType::List(item) => {
             let values: Vec<ArrayRef> = arrays
                 .iter()
@@ -221,4 +223,81 @@ fn observe(data_type: &DataType, arrays: &[ArrayRef]) -> Option<Col> {
         _ => return None,
     };
     Some(col)
+}
+
+/// What a fetch saw in a text column: integers beyond int64, if every value is an integer and
+/// one is beyond (the fetch keeps those as text, and warns of them so, not as "strings"), else
+/// strings. (A server's string of digits reads alike; only the warning's words depend on it.)
+fn text_bits(arrays: &[ArrayRef]) -> u16 {
+    let integer = |v: &str| {
+        let digits = v.strip_prefix('-').unwrap_or(v);
+        !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit())
+    };
+    let mut beyond = false;
+    for array in arrays {
+        for v in array.as_string::<i32>().iter().flatten() {
+            if !integer(v) {
+                return bits::STR;
+            }
+            beyond |= v.parse::<i64>().is_err();
+        }
+    }
+    match beyond {
+        true => bits::BIGINT,
+        false => bits::STR,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use arrow_array::{Float64Array, Int64Array, NullArray, StringArray};
+
+    use super::*;
+
+    fn table(name: &str, array: ArrayRef) -> (SchemaRef, Vec<RecordBatch>) {
+        let schema = Arc::new(Schema::new(vec![Field::new(
+            name,
+            array.data_type().clone(),
+            true,
+        )]));
+        let batch = RecordBatch::try_new(Arc::clone(&schema), vec![array]).expect("a batch");
+        (schema, vec![batch])
+    }
+
+    fn joined(tables: &[(SchemaRef, Vec<RecordBatch>)]) -> Result<(SchemaRef, Vec<String>)> {
+        let parts: Vec<Part<'_>> = tables.iter().map(|(s, b)| (s, b.as_slice())).collect();
+        concat_schema(&parts)
+    }
+
+    #[test]
+    fn an_earlier_float_is_not_narrowed_and_a_missing_column_is_kept() {
+        let a = table("x", Arc::new(Float64Array::from(vec![1.5])));
+        let b = table("y", Arc::new(Int64Array::from(vec![2])));
+        let c = table("x", Arc::new(Int64Array::from(vec![2])));
+        let (schema, warnings) = joined(&[a, b, c]).expect("joins");
+        let names: Vec<_> = schema.fields().iter().map(|f| f.name().as_str()).collect();
+        assert_eq!(names, ["x", "y"]);
+        assert_eq!(schema.field(0).data_type(), &DataType::Float64);
+        assert!(warnings.is_empty(), "{warnings:?}");
+    }
+
+    #[test]
+    fn text_beside_integers_is_text_with_the_fetchs_warning() {
+        let a = table("x", Arc::new(StringArray::from(vec!["abc"])));
+        let b = table("x", Arc::new(Int64Array::from(vec![2])));
+        let (schema, warnings) = joined(&[a, b]).expect("joins");
+        assert_eq!(schema.field(0).data_type(), &DataType::Utf8);
+        assert_eq!(
+            warnings,
+            ["column `x` mixes integers, strings; decoded as strings"]
+        );
+    }
+
+    #[test]
+    fn a_column_of_nulls_takes_the_other_tables_type() {
+        let a = table("x", Arc::new(NullArray::new(2)));
+        let b = table("x", Arc::new(arrow_array::UInt64Array::from(vec![5])));
+        let (schema, _) = joined(&[a, b]).expect("joins");
+        assert_eq!(schema.field(0).data_type(), &DataType::UInt64);
+    }
 }
