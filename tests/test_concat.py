@@ -92,6 +92,16 @@ def test_a_column_the_last_table_lacks_is_kept_with_the_fetchs_warning(
     assert "column `n` mixes integers" in caplog.text
 
 
+def test_a_streams_join_warns_as_the_eager_fetch_does(served: Rows) -> None:
+    served.rows = [{"call_id": 1, "x": 1}, {"call_id": 2, "x": "two"}, {"call_id": 3, "x": 3}]
+    client = served.server.client()
+    joined = converz.Table.concat(client.iter_calls(page_size=1))
+    eager = client.calls(page_size=1)
+    assert pa.table(joined).equals(pa.table(eager))
+    assert joined.warnings == eager.warnings
+    assert eager.warnings
+
+
 def test_integers_past_2_53_beside_floats_warn_as_the_fetch_does(served: Rows) -> None:
     rows = [{"call_id": 1, "x": 2**53 + 1}, {"call_id": 2, "x": 0.5}]
     joined = converz.Table.concat([served.fetch(rows[:1]), served.fetch(rows[1:])])

@@ -134,8 +134,9 @@ class Table:
         elsewhere). Tables whose types no rule joins (``schema=`` types that differ) raise
         :class:`~converz.InvalidParameterError`. ``pl.concat(..., how="diagonal_relaxed")``
         prints such a timestamp with ``.000000`` and cannot turn a list into text. The tables'
-        warnings are kept, each once, then the join's own (also logged). Rows are not
-        de-duplicated: tables of overlapping queries keep both copies.
+        warnings are kept (and a stream's own, once it ended), each once, then the join's own
+        (also logged). Rows are not de-duplicated: tables of overlapping queries keep both
+        copies.
 
         Args:
             tables: The tables, in order: ``client.iter_calls(...)`` itself (not yet read
@@ -180,7 +181,10 @@ class Table:
                 hint=hint,
             )
         raw, joined = _core.concat_tables([t._raw for t in parts])
-        kept = list(dict.fromkeys(w for t in parts for w in t.warnings))
+        kept = [w for t in parts for w in t.warnings]
+        if isinstance(tables, TableStream):  # what the listing noticed, logged at its end
+            kept += tables.warnings
+        kept = list(dict.fromkeys(kept))
         added = [w for w in joined if w not in kept]
         for warning in added:
             logging.getLogger("converz").warning(_printable(warning))
