@@ -343,7 +343,8 @@ class Client:
         # columns, given at its end.
         unseen = functools.partial(unseen_schema_warnings, query.endpoint, filters, unknown)
         shown = ", ".join(f"{name}={value!r}" for name, value in filters.items())
-        return TableStream(raw, unseen=unseen, query=f"{query.endpoint}({shown})")
+        empty = functools.partial(empty_result, query, parse_dates, check_schema(schema))
+        return TableStream(raw, unseen=unseen, query=f"{query.endpoint}({shown})", empty=empty)
 
     def _options(
         self,

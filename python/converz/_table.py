@@ -123,16 +123,35 @@ class Table:
 
     @staticmethod
     def concat(tables: Iterable[Table]) -> Table:
-        """Combine a stream's tables into one, as ``client.calls()`` would have returned it.
+        """Join tables into one, as one fetch of all their rows would have returned it.
 
-        Each table is cast to the last one's columns (every column seen so far, at the widest
-        type so far) by the fetch's own rules: a timestamp or date that ends in a text column
-        reads as it was sent and a list or object as its JSON. ``pl.concat(..., how=
-        "diagonal_relaxed")`` prints such a timestamp with ``.000000`` and cannot turn a list
-        into text. The tables' warnings are kept, each once.
+        The result has every column any table has (in first-appearance order), each at the
+        type one fetch of all the rows gives, by the fetch's own merge rules: integers and
+        floats make floats, a column that mixes kinds (numbers and text, dates and times,
+        lists and text) becomes text with the fetch's warning, a timestamp or date in a text
+        column reads as it was sent and a list or object as its JSON. No value is narrowed:
+        ``1.5`` never becomes ``1``, a column the last table lacks is kept (its rows null
+        elsewhere). Tables whose types no rule joins (``schema=`` types that differ) raise
+        :class:`~converz.InvalidParameterError`. ``pl.concat(..., how="diagonal_relaxed")``
+        prints such a timestamp with ``.000000`` and cannot turn a list into text. The tables'
+        warnings are kept (and a stream's own, once it ended), each once, then the join's own
+        (also logged). Rows are not de-duplicated: tables of overlapping queries keep both
+        copies.
 
         Args:
-            tables: The tables of one stream, in order (``client.iter_calls(...)`` itself).
+            tables: The tables, in order: ``client.iter_calls(...)`` itself (not yet read
+                from), a list of its tables, or the tables of several fetches (e.g. one per
+                chunk of a long id list).
+
+        Returns:
+            The joined table. A stream with no rows gives the typed empty table ``calls()``
+            gives.
+
+        Raises:
+            StreamError: ``tables`` is a stream that already handed out tables, which would be
+                left out: pass them too, ``Table.concat([first, *stream])``.
+            InvalidParameterError: ``tables`` is empty or holds something other than a
+                ``converz.Table``, or a column's types cannot be joined.
 
         Example:
             >>> stream = client.iter_calls(start_date="2025-07-01")  # doctest: +SKIP
@@ -141,18 +160,35 @@ class Table:
         """
         from converz import _core
 
+        if isinstance(tables, TableStream):
+            tables._check_unread()
         parts = list(tables)
+        if not parts and isinstance(tables, TableStream) and tables._empty is not None:
+            # A listing with no rows: the documented columns, typed, as calls() returns them.
+            return Table(tables._empty(), tables.warnings)
         odd = next((t for t in parts if not isinstance(t, Table)), None)
         if not parts or odd is not None:
             got = "no tables" if not parts else f"a {type(odd).__name__}"
-            raise InvalidParameterError(
-                f"invalid parameter `tables`: expected the converz.Table objects of a stream, "
-                f"got {got}",
-                parameter="tables",
-                hint="pass client.iter_calls(...) (or a list of its tables) to Table.concat",
+            hint = (
+                "pass a non-empty list of converz.Table (or client.iter_calls(...) itself, "
+                "which gives the typed empty table when no row matched)"
+                if not parts
+                else "pass client.iter_calls(...) (or a list of converz.Table) to Table.concat"
             )
-        warnings = list(dict.fromkeys(w for t in parts for w in t.warnings))
-        return Table(_core.concat_tables([t._raw for t in parts]), warnings)
+            raise InvalidParameterError(
+                f"invalid parameter `tables`: expected converz.Table objects, got {got}",
+                parameter="tables",
+                hint=hint,
+            )
+        raw, joined = _core.concat_tables([t._raw for t in parts])
+        kept = [w for t in parts for w in t.warnings]
+        if isinstance(tables, TableStream):  # what the listing noticed, logged at its end
+            kept += tables.warnings
+        kept = list(dict.fromkeys(kept))
+        added = [w for w in joined if w not in kept]
+        for warning in added:
+            logging.getLogger("converz").warning(_printable(warning))
+        return Table(raw, kept + added)
 
     def to_polars(self) -> polars.DataFrame:
         """Return a ``polars.DataFrame`` without copying any value. Needs polars.
@@ -176,7 +212,10 @@ class Table:
         string bytes with the table and no intermediate copy is made. The dtypes are pandas'
         defaults, but for an integer column holding nulls: pandas would make it ``float64``,
         which turns ``7`` into ``7.0`` and rounds integers past 2**53 (a frame pushed back would
-        write the rounded values), so it gets pandas' nullable integer dtype (``Int64``).
+        write the rounded values), so it gets pandas' nullable integer dtype (``Int64``);
+        likewise a list or struct column with integers inside (at any depth) that hold a null
+        gets ``pd.ArrowDtype(its Arrow type)``: its cells stay exact Arrow values, and a push of
+        the frame sends them as they are.
 
         Args:
             **kwargs: Passed to ``pyarrow.Table.to_pandas`` (e.g. ``types_mapper=pd.ArrowDtype``,
@@ -386,23 +425,23 @@ def _check_names(raw: Any) -> None:
 
 
 def _with_nullable_ints(pa: Any, pd: Any, table: Any, kwargs: dict[str, Any]) -> Any:
-    """``table.to_pandas(**kwargs)``, with each integer column holding nulls pandas' nullable.
+    """``table.to_pandas(**kwargs)``, with each column whose integers hold nulls kept exact.
 
-    Such a column is converted once, straight to pandas' nullable dtype, never through float64
-    (pyarrow's default, which rounds integers past 2**53). Those columns are converted on their
-    own and put in their places: pyarrow's ``types_mapper`` is keyed by type, not column, so
-    giving it to the whole table would also turn an integer column without nulls (``call_id``)
-    into ``Int64``, where it stays numpy's.
+    pyarrow's default turns such integers into float64, which turns ``7`` into ``7.0`` and
+    rounds integers past 2**53 (a frame pushed back would write the rounded values). So:
+
+    * a top-level integer column holding nulls becomes pandas' nullable dtype (``Int64``),
+      converted once, straight to it;
+    * a list or struct column with integers inside (at any depth) that hold a null becomes
+      ``pd.ArrowDtype(its Arrow type)`` (outside trial 19: ``[9007199254740993, None]`` came
+      back as ``[9007199254740992.0, nan]``, and a struct's int field as a float). Its cells
+      are Arrow values, exact, and a push sends them through Arrow as they are.
+
+    Those columns are converted on their own and put in their places: pyarrow's
+    ``types_mapper`` is keyed by type, not column, so giving it to the whole table would also
+    change columns without nulls (``call_id`` stays numpy's int64, a list of ints without nulls
+    numpy int arrays).
     """
-    nullable = [
-        i
-        for i, field in enumerate(table.schema)
-        if pa.types.is_integer(field.type) and table.column(i).null_count
-    ]
-    if not nullable:
-        return table.to_pandas(**kwargs)
-    rest = [i for i in range(table.num_columns) if i not in nullable]
-    frame = table.select(rest).to_pandas(**kwargs)
     dtypes = {
         pa.int8(): pd.Int8Dtype(),
         pa.int16(): pd.Int16Dtype(),
@@ -413,10 +452,44 @@ def _with_nullable_ints(pa: Any, pd: Any, table: Any, kwargs: dict[str, Any]) ->
         pa.uint32(): pd.UInt32Dtype(),
         pa.uint64(): pd.UInt64Dtype(),
     }
-    for i in nullable:  # in order, so each index is the column's final place
-        column = table.column(i).to_pandas(types_mapper=dtypes.get)
+    special: dict[int, Any] = {}
+    for i, field in enumerate(table.schema):
+        column = table.column(i)
+        if pa.types.is_integer(field.type) and column.null_count:
+            special[i] = dtypes.get
+        elif _nested(pa, field.type) and any(_null_ints(pa, c) for c in column.chunks):
+            special[i] = {field.type: pd.ArrowDtype(field.type)}.get
+    if not special:
+        return table.to_pandas(**kwargs)
+    rest = [i for i in range(table.num_columns) if i not in special]
+    frame = table.select(rest).to_pandas(**kwargs)
+    for i, mapper in special.items():  # in order, so each index is the column's final place
+        column = table.column(i).to_pandas(types_mapper=mapper)
         frame.insert(i, table.schema.field(i).name, column.array, allow_duplicates=True)
     return frame
+
+
+def _nested(pa: Any, dtype: Any) -> bool:
+    return bool(
+        pa.types.is_list(dtype) or pa.types.is_large_list(dtype) or pa.types.is_struct(dtype)
+    )
+
+
+def _null_ints(pa: Any, array: Any) -> bool:
+    """Whether ``array`` (a list or struct array) has integers inside that hold a null.
+
+    pyarrow's pandas conversion turns those into floats.
+    """
+    dtype = array.type
+    if pa.types.is_integer(dtype):
+        return bool(array.null_count)
+    if pa.types.is_list(dtype) or pa.types.is_large_list(dtype):
+        return _null_ints(pa, array.flatten())
+    if pa.types.is_struct(dtype):
+        # A null struct's fields are null in its children: pyarrow gives it None, not floats,
+        # but counting them only errs toward keeping the column exact.
+        return any(_null_ints(pa, array.field(j)) for j in range(dtype.num_fields))
+    return False
 
 
 def _large_str(pd: Any) -> bool:
@@ -453,7 +526,7 @@ class TableStream:
         ...     page.to_polars().write_parquet(f"calls-{i}.parquet")
     """
 
-    __slots__ = ("_query", "_raw")
+    __slots__ = ("_empty", "_query", "_raw")
 
     def __init__(
         self,
@@ -461,8 +534,12 @@ class TableStream:
         *,
         unseen: Optional[Callable[[list[str]], list[str]]] = None,
         query: Optional[str] = None,
+        empty: Optional[Callable[[], Any]] = None,
     ) -> None:
         self._raw = raw
+        # The typed empty table of the listing (its documented columns), for Table.concat of a
+        # stream with no rows, which returns what calls() returns.
+        self._empty = empty
         # What it lists, for the repr: "calls(start_date=...)".
         self._query = query
         # The Rust stream wraps each page and logs the warnings itself: a Python __next__
@@ -498,6 +575,20 @@ class TableStream:
             self._raw.take_back()
             raise
         return page
+
+    def _check_unread(self) -> None:
+        """Refuses, for Table.concat, a stream that already handed out tables.
+
+        Their rows would be missing from the joined table, unsaid (outside trial 19: after a
+        ``next(stream)`` to peek at the columns, 9,000 of 10,000 rows).
+        """
+        _, tables, rows, _ = self._raw.progress
+        if tables:
+            raise StreamError(
+                f"Table.concat(stream): this stream already handed out {_count(tables, 'table')} "
+                f"({_count(rows, 'row')}), which the joined table would leave out",
+                hint="pass them too, in order: Table.concat([first, *stream]); no row was lost",
+            )
 
     def __reduce__(self) -> Any:
         raise TypeError(

@@ -82,6 +82,7 @@
 
 mod civil;
 mod classify;
+mod concat;
 mod dedupe;
 mod fast;
 // Also the check of `converz push --schema` (src/write/exact.rs): one rule for both sides.
@@ -130,6 +131,7 @@ pub use dedupe::{KeyDeduper, UNKEYED};
 pub use page::PageDecoder;
 pub use sort::sort_by_key;
 // The file writers conform streamed batches to one schema with the same casts as `finish`.
+pub(crate) use concat::{concat_schema, conform_part, Part};
 pub(crate) use infer::{Floats, Respelled};
 pub(crate) use unify::{conform_batch, documented_schema, documented_when_null, text_schema};
 

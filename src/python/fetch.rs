@@ -15,7 +15,8 @@ use super::query::PyQuery;
 use super::runtime::{enter_converz, ProgressSink};
 use super::stream::PyBatchStream;
 use crate::decode::{
-    conform_batch, documented_when_null, text_schema, DecodeOptions, DecodedTable, FetchDecoder,
+    concat_schema, conform_batch, conform_part, documented_when_null, text_schema, DecodeOptions,
+    DecodedTable, FetchDecoder, Part,
 };
 use crate::error::Error;
 use crate::http::listing::{fetch_all, Listing};
@@ -147,27 +148,42 @@ pub fn text_columns(py: Python<'_>, data: AnyRecordBatch) -> PyResult<Py<PyAny>>
     PyArrowTable::new(schema, texts).into_py_any(py)
 }
 
-/// A stream's tables as one, in their order: each cast to the last table's schema (which has
-/// every column seen so far at the widest type so far) by the rules the eager fetch casts its
-/// pages with (`decode::conform_batch`): timestamps as sent, nested values as JSON. polars'
-/// `diagonal_relaxed` concat prints an early timestamp `.000000` and cannot cast a list to text.
+/// Tables as one, in their order: every column any has (first-appearance order), at the type
+/// one fetch of all their rows gives (`decode::concat_schema`, the fetch's own merge rules), each
+/// cast by the rules the eager fetch casts its pages with (`decode::conform_batch`): timestamps
+/// as sent, nested values as JSON. Returns `(table, warnings)`: the fetch's warnings for the
+/// columns the join changed. polars' `diagonal_relaxed` concat prints an early timestamp
+/// `.000000` and cannot cast a list to text.
 #[pyfunction]
-pub fn concat_tables(py: Python<'_>, tables: Vec<PyRef<'_, PyArrowTable>>) -> PyResult<Py<PyAny>> {
-    let Some(last) = tables.last() else {
+pub fn concat_tables(
+    py: Python<'_>,
+    tables: Vec<PyRef<'_, PyArrowTable>>,
+) -> PyResult<(Py<PyAny>, Vec<String>)> {
+    if tables.is_empty() {
         return Err(Error::invalid("tables", "no tables to concatenate").into());
-    };
-    let schema = Arc::clone(last.schema());
+    }
+    let schemas: Vec<_> = tables.iter().map(|t| Arc::clone(t.schema())).collect();
     let parts = tables
         .iter()
         .map(|t| t.batches())
         .collect::<Result<Vec<_>, _>>()
         .map_err(Error::from)?;
-    let batches = py.detach(|| {
-        parts
+    let (schema, batches, warnings) = py.detach(|| {
+        let joined: Vec<Part<'_>> = schemas
+            .iter()
+            .zip(&parts)
+            .map(|(s, b)| (s, b.as_slice()))
+            .collect();
+        let (schema, warnings) = concat_schema(&joined)?;
+        let batches = parts
             .iter()
             .flatten()
-            .map(|batch| conform_batch(batch, &schema))
-            .collect::<Result<Vec<_>, Error>>()
+            .map(|batch| conform_part(batch, &schema))
+            .collect::<Result<Vec<_>, Error>>()?;
+        Ok::<_, Error>((schema, batches, warnings))
     })?;
-    PyArrowTable::new(schema, batches).into_py_any(py)
+    Ok((
+        PyArrowTable::new(schema, batches).into_py_any(py)?,
+        warnings,
+    ))
 }
