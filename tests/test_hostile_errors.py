@@ -292,3 +292,36 @@ def test_a_bad_key_passed_as_an_argument_does_not_name_the_variable(monkeypatch)
         converz.Client(api_key="k\n", base_url="http://127.0.0.1:9/api/v1")
     assert info.value.parameter == "api_key"
     assert "environment" not in str(info.value), str(info.value)
+
+
+# 413 ------------------------------------------------------------------------------------------
+
+TOO_LARGE = b'{"error":"request body too large","code":"too_large"}'
+
+
+def test_a_body_too_large_is_resumed_in_smaller_chunks(serve, tmp_path, monkeypatch, capsys):
+    """Outside trial 19: a chunk answered 413 was told to push the rest with the same
+    arguments (and the CLI's resume used the same chunks): it fails the same way."""
+    import polars as pl
+
+    from converz.__main__ import main
+
+    server = serve(always(response("413 Payload Too Large", TOO_LARGE)))
+    frame = pl.DataFrame({"call_id": list(range(1, 11)), "x": [1] * 10})
+    with pytest.raises(converz.PushError) as info:
+        server.client().push_updates(frame)
+    hint = info.value.hint or ""
+    assert "10 rows as too large (HTTP 413" in hint and "chunk_rows=5)" in hint, hint
+    with pytest.raises(converz.PushError) as info:
+        server.client().push_updates(frame.head(1))
+    hint = info.value.hint or ""
+    assert "one row as too large" in hint and "chunk_rows=" not in hint, hint
+    # The command line: its resume command halves the chunk with --chunk-rows.
+    path = tmp_path / "scores.csv"
+    frame.write_csv(path)
+    monkeypatch.setenv("CONVERZ_BASE_URL", server.url)
+    monkeypatch.setenv("CONVERZ_API_KEY", KEY)
+    assert main(["push", str(path), "--retries", "0", "-q"]) == 1
+    said = capsys.readouterr().err
+    assert "push them again in smaller chunks" in said and "--chunk-rows 5" in said, said
+    assert KEY not in said

@@ -148,13 +148,33 @@ def test_an_object_column_mixing_zoned_and_naive_times_is_refused(zone):
 
     with Emulator(calls=20, reps=2, seed=19) as emu:
         client = emu.client(progress=False)
-        ids = client.calls(columns=["call_id"]).to_polars()["call_id"].to_list()[:2]
+        ids = client.calls(columns=["call_id"]).to_polars()["call_id"].to_list()[:3]
         naive, aware = dt.datetime(2025, 1, 1, 9), dt.datetime(2025, 1, 1, 9, tzinfo=dt.UTC)
-        mixed = pd.DataFrame({"call_id": ids, "x": pd.Series([naive, aware], dtype=object)})
-        before = emu.wire_stats()["responses"]
-        with pytest.raises(converz.InvalidParameterError) as info:
-            client.push_updates(mixed, timezone=zone)
-        assert "'x' mixes date-times with a time zone and without one" in str(info.value)
-        assert emu.wire_stats()["responses"] == before, "a request was sent"
-        one_kind = pd.DataFrame({"call_id": ids, "x": pd.Series([aware, aware], dtype=object)})
+        day = dt.date(2025, 1, 1)
+        zones = "mixes date-times with a time zone and without one"
+        dates = "mixes dates with date-times"
+        # Outside trial 19b: inside lists and dicts, and a date before a time (whose time was
+        # cut to its day, whichever came first after a None).
+        cases = [
+            ([naive, aware], "'x' " + zones),
+            ([[naive, aware], [aware]], "'x' (inside it, at items) " + zones),
+            ([{"t": naive}, {"t": aware}], "'x' (inside it, at t) " + zones),
+            ([day, dt.datetime(2025, 1, 2, 9, 30)], "'x' " + dates),
+            ([None, day, pd.Timestamp("2025-01-02 09:30")], "'x' " + dates),
+            ([[day], [naive]], "'x' (inside it, at items) " + dates),
+        ]
+        for values, said in cases:
+            keys = ids[: len(values)]
+            mixed = pd.DataFrame({"call_id": keys, "x": pd.Series(values, dtype=object)})
+            before = emu.wire_stats()["responses"]
+            with pytest.raises(converz.InvalidParameterError) as info:
+                client.push_updates(mixed, timezone=zone)
+            assert said in str(info.value), str(info.value)
+            assert emu.wire_stats()["responses"] == before, "a request was sent"
+        # Different places may hold different kinds: a date in one key, a time in another.
+        apart = pd.DataFrame(
+            {"call_id": ids[:2], "x": pd.Series([{"d": day, "t": naive}] * 2, dtype=object)}
+        )
+        assert client.push_updates(apart, timezone=zone).updated == 2
+        one_kind = pd.DataFrame({"call_id": ids[:2], "x": pd.Series([aware, aware], dtype=object)})
         assert client.push_updates(one_kind, timezone=zone).updated == 2

@@ -1069,6 +1069,13 @@ def _resume_hint(
         # flags"); half the refused chunk's rows each.
         failed = [chunk.rows for chunk in err.result.chunks if chunk.status == "failed"]
         rows = failed[0] if failed else options.get("chunk_rows", _DEFAULT_CHUNK_ROWS)
+        if rows == 1:
+            return (
+                "the server refused a request body of one row as too large (HTTP 413, a limit "
+                "of the server or a proxy before it): no smaller chunk can be sent, so shorten "
+                f"that row's values (long text, say) or ask the server's operator; {out} holds "
+                "the rows not applied"
+            )
         smaller = dict(options, chunk_rows=max(1, rows // 2))
         where, again = _push_again(out, schema, smaller, base_url)
         return (

@@ -67,6 +67,7 @@ _PHRASES: tuple[tuple[str, str], ...] = (
     ),
     ("pass api_key=... or set CONVERZ_API_KEY", "set CONVERZ_API_KEY"),
     (", or pass api_key=...", ""),
+    (" (read because api_key= was not given)", ""),
     (", or pass base_url=...", ", or give --base-url"),
     ("api_key=... or CONVERZ_API_KEY", "CONVERZ_API_KEY"),
     ("pass api_key= instead", "set CONVERZ_API_KEY instead"),
@@ -143,7 +144,7 @@ def _render(text: str, args: Any, missing: list[str]) -> str:
             return "--base-url (or CONVERZ_BASE_URL)" if _has("base_url", args) else "base_url"
         parameter = found.group("parameter")
         shown = FLAGS[parameter] if _has(parameter, args) else parameter
-        if parameter == "path" and hasattr(args, "output"):
+        if parameter in ("path", "output") and hasattr(args, "output"):
             shown = "-o"  # the file a fetch writes: the core names it as Python's path=
         return f"invalid parameter `{shown}`"
 

@@ -168,11 +168,13 @@ def _from_pandas(pa: Any, frame: Any) -> Any:
 
 
 def _check_mixed_zones(frame: Any) -> None:
-    """Refuses an object column mixing times with and without a zone, before any request.
+    """Refuses an object column mixing dates, naive and zoned date-times, before any request.
 
-    pyarrow makes such a column one naive timestamp, so its aware values skipped the
-    conversion to ``timezone=`` and landed hours off (outside trial 19); a file push refuses
-    the same mix. Only object columns pandas infers as datetimes are looked at.
+    pyarrow makes such a column one type from its first value: its zoned values skipped the
+    conversion to ``timezone=`` and landed hours off, and after a date the times were cut to
+    their day (outside trials 19 and 19b); a file push refuses the same mixes. Inside lists and
+    dicts each place (a dict's key, a list's items) is judged on its own. Only object columns
+    pandas infers as holding dates, date-times or a mix are looked at.
     """
     import pandas as pd
 
@@ -180,22 +182,51 @@ def _check_mixed_zones(frame: Any) -> None:
         column = frame[name]
         if column.dtype != object:
             continue
-        if pd.api.types.infer_dtype(column, skipna=True) not in ("datetime", "mixed"):
+        if pd.api.types.infer_dtype(column, skipna=True) not in ("datetime", "date", "mixed"):
             continue
-        zoned = {
-            value.tzinfo is not None and value.utcoffset() is not None
-            for value in column
-            if isinstance(value, datetime.datetime)
-        }
-        if len(zoned) == 2:
-            raise InvalidParameterError(
-                f"column {name!r} mixes date-times with a time zone and without one: those "
-                "without are the tenant's wall clock (timezone=), those with are converted to "
-                "it, and one Arrow column cannot hold both; nothing was sent",
-                parameter="df",
-                hint=f"give every value of {name!r} a zone, or none (e.g. "
-                "pd.to_datetime(df[col], utc=True) if the naive ones are UTC)",
-            )
+        kinds: dict[tuple[str, ...], set[str]] = {}
+        for value in column:
+            _time_kinds(value, (), kinds, 0)
+        for place, found in kinds.items():
+            inside = ".".join("items" if step == "[]" else step for step in place)
+            where = f"column {name!r}" + (f" (inside it, at {inside})" if place else "")
+            if {"naive", "zoned"} <= found:
+                raise InvalidParameterError(
+                    f"{where} mixes date-times with a time zone and without one: those without "
+                    "are the tenant's wall clock (timezone=), those with are converted to it, "
+                    "and one Arrow column cannot hold both; nothing was sent",
+                    parameter="df",
+                    hint=f"give every value of {name!r} a zone, or none (e.g. "
+                    "pd.to_datetime(df[col], utc=True) if the naive ones are UTC)",
+                )
+            if "date" in found and found & {"naive", "zoned"}:
+                raise InvalidParameterError(
+                    f"{where} mixes dates with date-times: one Arrow column takes the type of "
+                    "its first value, so the times would be cut to their day or the dates made "
+                    "midnights; nothing was sent",
+                    parameter="df",
+                    hint=f"make {name!r} all dates or all date-times (e.g. "
+                    "pd.to_datetime(df[col]) for date-times), or text with .astype(str)",
+                )
+
+
+def _time_kinds(value: Any, place: tuple[str, ...], kinds: dict[Any, set[str]], depth: int) -> None:
+    """Adds to ``kinds`` the kind of ``value`` at ``place``, and of the values inside it.
+
+    A kind is a date, a naive or a zoned date-time; inside are a list's items and a dict's
+    values by key.
+    """
+    if isinstance(value, datetime.datetime):
+        zoned = value.tzinfo is not None and value.utcoffset() is not None
+        kinds.setdefault(place, set()).add("zoned" if zoned else "naive")
+    elif isinstance(value, datetime.date):
+        kinds.setdefault(place, set()).add("date")
+    elif depth < 16 and isinstance(value, (list, tuple)):
+        for item in value:
+            _time_kinds(item, (*place, "[]"), kinds, depth + 1)
+    elif depth < 16 and isinstance(value, dict):
+        for key, item in value.items():
+            _time_kinds(item, (*place, str(key)), kinds, depth + 1)
 
 
 # The names reset_index() gives an unnamed index it turns into a column: "index", or "level_0"

@@ -213,9 +213,10 @@ class Table:
         defaults, but for an integer column holding nulls: pandas would make it ``float64``,
         which turns ``7`` into ``7.0`` and rounds integers past 2**53 (a frame pushed back would
         write the rounded values), so it gets pandas' nullable integer dtype (``Int64``);
-        likewise a list or struct column with integers inside (at any depth) that hold a null
-        gets ``pd.ArrowDtype(its Arrow type)``: its cells stay exact Arrow values, and a push of
-        the frame sends them as they are.
+        likewise a list or struct column with integers inside (at any depth) gets
+        ``pd.ArrowDtype(its Arrow type)``, whatever its values (so two days' frames join
+        exactly): its cells stay exact Arrow values, and a push of the frame sends them as
+        they are.
 
         Args:
             **kwargs: Passed to ``pyarrow.Table.to_pandas`` (e.g. ``types_mapper=pd.ArrowDtype``,
@@ -432,15 +433,14 @@ def _with_nullable_ints(pa: Any, pd: Any, table: Any, kwargs: dict[str, Any]) ->
 
     * a top-level integer column holding nulls becomes pandas' nullable dtype (``Int64``),
       converted once, straight to it;
-    * a list or struct column with integers inside (at any depth) that hold a null becomes
+    * a list or struct column with integers inside (at any depth) becomes
       ``pd.ArrowDtype(its Arrow type)`` (outside trial 19: ``[9007199254740993, None]`` came
       back as ``[9007199254740992.0, nan]``, and a struct's int field as a float). Its cells
       are Arrow values, exact, and a push sends them through Arrow as they are.
 
     Those columns are converted on their own and put in their places: pyarrow's
     ``types_mapper`` is keyed by type, not column, so giving it to the whole table would also
-    change columns without nulls (``call_id`` stays numpy's int64, a list of ints without nulls
-    numpy int arrays).
+    change columns without nulls (``call_id`` stays numpy's int64).
     """
     dtypes = {
         pa.int8(): pd.Int8Dtype(),
@@ -457,7 +457,10 @@ def _with_nullable_ints(pa: Any, pd: Any, table: Any, kwargs: dict[str, Any]) ->
         column = table.column(i)
         if pa.types.is_integer(field.type) and column.null_count:
             special[i] = dtypes.get
-        elif _nested(pa, field.type) and any(_null_ints(pa, c) for c in column.chunks):
+        elif _nested(pa, field.type) and _has_ints(pa, field.type):
+            # By type, not by whether this fetch's values hold a null: the frames of two days
+            # of one query then join exactly (outside trial 19: a day without nulls gave numpy
+            # object lists, and pd.concat with an ArrowDtype day rounded the ids).
             special[i] = {field.type: pd.ArrowDtype(field.type)}.get
     if not special:
         return table.to_pandas(**kwargs)
@@ -475,20 +478,17 @@ def _nested(pa: Any, dtype: Any) -> bool:
     )
 
 
-def _null_ints(pa: Any, array: Any) -> bool:
-    """Whether ``array`` (a list or struct array) has integers inside that hold a null.
+def _has_ints(pa: Any, dtype: Any) -> bool:
+    """Whether a list or struct type has integers inside, at any depth.
 
-    pyarrow's pandas conversion turns those into floats.
+    pyarrow's pandas conversion turns those into floats as soon as one holds a null.
     """
-    dtype = array.type
     if pa.types.is_integer(dtype):
-        return bool(array.null_count)
+        return True
     if pa.types.is_list(dtype) or pa.types.is_large_list(dtype):
-        return _null_ints(pa, array.flatten())
+        return _has_ints(pa, dtype.value_type)
     if pa.types.is_struct(dtype):
-        # A null struct's fields are null in its children: pyarrow gives it None, not floats,
-        # but counting them only errs toward keeping the column exact.
-        return any(_null_ints(pa, array.field(j)) for j in range(dtype.num_fields))
+        return any(_has_ints(pa, dtype.field(j).type) for j in range(dtype.num_fields))
     return False
 
 

@@ -202,6 +202,12 @@ fn send(
                 "the API refused the API key: check it (api_key=... or CONVERZ_API_KEY), then \
                  {resume}"
             )
+        } else if too_large && plan.chunks()[index].rows == 1 {
+            "the server refused a request body of one row as too large (HTTP 413, a limit of \
+             the server or a proxy before it): no smaller chunk can be sent, so shorten that \
+             row's values (long text, say) or ask the server's operator; err.result.remaining \
+             holds the rows not applied"
+                .to_owned()
         } else if too_large {
             let rows = plan.chunks()[index].rows;
             format!(
