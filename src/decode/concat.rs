@@ -16,13 +16,11 @@ use arrow_array::types::Int64Type;
 use arrow_array::{new_null_array, Array, ArrayRef, RecordBatch};
 use arrow_schema::{DataType, Field, Schema, SchemaRef, TimeUnit};
 
+use super::classify::int_bits;
 use super::infer::{bits, Col, Fields, Floats, Kind, Respelled};
 use super::unify::conform_batch;
 use crate::error::Error;
 use crate::Result;
-
-/// Integers a Float64 holds exactly: ±2^53.
-const EXACT_IN_FLOAT: u64 = 1 << 53;
 
 /// One table's batches (all under its own schema).
 pub(crate) type Part<'a> = (&'a SchemaRef, &'a [RecordBatch]);
@@ -186,15 +184,11 @@ fn observe(data_type: &DataType, arrays: &[ArrayRef]) -> Option<Col> {
     };
     col.seen |= match data_type {
         DataType::Boolean => bits::BOOL,
-        DataType::Int64 => {
-            let wide = arrays.iter().any(|a| {
-                a.as_primitive::<Int64Type>()
-                    .iter()
-                    .flatten()
-                    .any(|v| v.unsigned_abs() > EXACT_IN_FLOAT)
-            });
-            bits::INT | if wide { bits::WIDE } else { 0 }
-        }
+        // The bits the fetch's classifier gives each integer (`WIDE` beyond ±2^53), joined.
+        DataType::Int64 => arrays
+            .iter()
+            .flat_map(|a| a.as_primitive::<Int64Type>().iter().flatten())
+            .fold(bits::INT, |seen, v| seen | int_bits(v)),
         DataType::Float64 => bits::FLOAT,
         DataType::Date32 => bits::DATE,
         DataType::Timestamp(TimeUnit::Microsecond, None) => bits::TS,
