@@ -481,10 +481,13 @@ class _Progress:
 
 def _pages(client: Any, resource: str, query: dict[str, Any]) -> Any:
     """The pages of a fetch: a stream for the paged endpoints, one table for a report."""
-    if resource == "calls":
-        return client.iter_calls(**query)
-    if resource == "reps":
-        return client.iter_reps(**query)
+    if resource in ("calls", "reps"):
+        stream = getattr(client, f"iter_{resource}")(**query)
+        # The writer casts each page once at its end, from the page's own types, as calls()
+        # casts each page: a stream's widest-so-far types would print an integer page after a
+        # float page as `1.0` in a column that ends as text, where calls() has `1`.
+        stream._raw.keep_own_types()
+        return stream
     if resource == "report":
         return [client.report(**query)]
     raise InvalidParameterError(

@@ -12,6 +12,7 @@
 use std::sync::Arc;
 
 use arrow_array::RecordBatch;
+use arrow_schema::{DataType, FieldRef, Schema, SchemaRef};
 
 use super::client::ApiClient;
 use super::paginate::{PageSpec, Pager};
@@ -66,6 +67,9 @@ pub struct Listing {
     asked_columns: Option<Vec<String>>,
     /// The columns of the pages a stream has handed out, for [`Listing::streamed`].
     streamed_columns: PageColumns,
+    /// Whether [`Listing::streamed`] keeps each page's own scalar types (see
+    /// [`Listing::keep_own_types`]).
+    own_types: bool,
 }
 
 impl Listing {
@@ -112,7 +116,17 @@ impl Listing {
             warnings: Vec::new(),
             hidden_key,
             asked_columns,
+            own_types: false,
         }
+    }
+
+    /// From now on [`streamed`](Self::streamed) hands each page's scalar columns out at the
+    /// page's own types, not the widest so far: for a file writer, which casts each page once
+    /// at its end as the eager fetch casts each page. Otherwise an integer page after a float
+    /// page was handed out as floats, and a column that ended as text read `1.0` in a file
+    /// where `client.calls()` has `1` (CI, hypothesis).
+    pub fn keep_own_types(&mut self) {
+        self.own_types = true;
     }
 
     /// `batch` as the caller asked for it: only the columns `columns=` named (if given), and
@@ -171,7 +185,13 @@ impl Listing {
         let schema = documented_schema(&schema, self.decoder.documented()).unwrap_or(schema);
         page.batches
             .iter()
-            .map(|batch| Ok(self.present(conform_batch(batch, &schema)?)))
+            .map(|batch| {
+                let to = match self.own_types {
+                    true => own_scalar_types(&schema, &batch.schema()),
+                    false => Arc::clone(&schema),
+                };
+                Ok(self.present(conform_batch(batch, &to)?))
+            })
             .collect()
     }
 
@@ -391,4 +411,29 @@ fn without_column(mut batch: RecordBatch, name: &str) -> RecordBatch {
         batch.remove_column(index);
     }
     batch
+}
+
+/// `schema` with each scalar column `batch` holds at the batch's own type (a column of nulls,
+/// or a nested one, at `schema`'s): what [`Listing::keep_own_types`] hands out.
+fn own_scalar_types(schema: &SchemaRef, batch: &SchemaRef) -> SchemaRef {
+    let fields: Vec<FieldRef> = schema
+        .fields()
+        .iter()
+        .map(|field| match batch.field_with_name(field.name()) {
+            Ok(own)
+                if !own.data_type().is_nested()
+                    && own.data_type() != &DataType::Null
+                    && own.data_type() != field.data_type() =>
+            {
+                Arc::new(
+                    field
+                        .as_ref()
+                        .clone()
+                        .with_data_type(own.data_type().clone()),
+                )
+            }
+            _ => Arc::clone(field),
+        })
+        .collect();
+    Arc::new(Schema::new_with_metadata(fields, schema.metadata().clone()))
 }

@@ -232,6 +232,23 @@ impl PyBatchStream {
             .map_err(|_| super::errors::stream_error("this stream's delivery is already set"))
     }
 
+    /// Pages are handed out with each scalar column at the page's own type (see
+    /// `Listing::keep_own_types`): for a file writer; set before the first page.
+    fn keep_own_types(&self) -> PyResult<()> {
+        let mut guard = self.state.try_lock().map_err(|_| {
+            super::errors::stream_error("this stream is being read from another thread")
+        })?;
+        match guard.as_mut() {
+            Some(state) if self.counts.pages.load(Ordering::Relaxed) == 0 => {
+                state.listing.keep_own_types();
+                Ok(())
+            }
+            _ => Err(super::errors::stream_error(
+                "keep_own_types() comes before the first page",
+            )),
+        }
+    }
+
     /// Puts the page the latest `__next__` handed out back at the front, for a caller that
     /// lost it to a Ctrl-C raised as that call returned; returns whether there was one.
     fn take_back(&self) -> PyResult<bool> {
