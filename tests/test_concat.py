@@ -159,6 +159,40 @@ def test_a_stream_that_handed_out_tables_is_refused() -> None:
         assert joined.num_rows == client.calls().num_rows
 
 
+def test_a_streams_tables_missing_or_repeated_are_refused_not_joined() -> None:
+    """Found by the outside trial (19b, N5): a generator over a stream someone peeked at lost
+    the first table's rows, and a list naming a table twice joined its rows twice, unsaid."""
+    with Emulator(calls=3000, reps=5, seed=0) as emu:
+        client = emu.client(progress=False)
+        whole = client.calls().num_rows
+        stream = client.iter_calls(page_size=1000)
+        first = next(stream)
+        rest = list(stream)
+        assert len(rest) >= 2
+        for given, match in [
+            ((t for t in rest), "table 0 .* is missing"),
+            ([first, *rest[1:]], "table 1 .* is missing"),
+            ([first, rest[1], rest[0], *rest[2:]], "out of order"),
+        ]:
+            with pytest.raises(converz.StreamError, match=match) as err:
+                converz.Table.concat(given)
+            assert err.value.hint is not None and "[first, *stream]" in err.value.hint
+        with pytest.raises(converz.InvalidParameterError, match="table 1 is table 0 again"):
+            converz.Table.concat([first, first, *rest])
+        # Every table once, in order: every row; the first tables alone (a preview) are fine.
+        assert converz.Table.concat([first, *rest]).num_rows == whole
+        assert converz.Table.concat([first, rest[0]]).num_rows == first.num_rows + rest[0].num_rows
+        # Two streams' tables interleave freely; each stream's own order is what counts.
+        one, two = client.iter_calls(page_size=1500), client.iter_calls(page_size=1500)
+        a, b = list(one), list(two)
+        assert converz.Table.concat([a[0], b[0], a[1], b[1], *a[2:], *b[2:]]).num_rows == 2 * whole
+        # A pickled table is a plain table: the place is the stream's, not the rows'.
+        import pickle
+
+        again = pickle.loads(pickle.dumps(first))
+        assert converz.Table.concat([again, first, *rest]).num_rows == whole + first.num_rows
+
+
 def test_a_stream_with_no_rows_gives_the_typed_empty_table() -> None:
     """Found by the outside trial: it raised "got no tables", hinting to pass iter_calls(...),
     which was passed."""

@@ -105,7 +105,7 @@ impl PyBatchStream {
         }
     }
 
-    /// The page as the caller takes it: `wrap(table)`, or the table. The page goes back to
+    /// The page as the caller takes it: `wrap(table, place)`, or the table. The page goes back to
     /// the front of `pending` if that fails or a signal came meanwhile, so the next call hands
     /// it out again.
     fn hand_out(
@@ -121,7 +121,10 @@ impl PyBatchStream {
             let Some(delivery) = self.delivery.get() else {
                 return Ok(table);
             };
-            let page = delivery.wrap.call1(py, (table,))?;
+            // The table's place in the stream: tables handed out so far (one taken back is
+            // not counted, so it keeps its place when handed out again).
+            let place = self.counts.tables.load(Ordering::Relaxed);
+            let page = delivery.wrap.call1(py, (table, place))?;
             // `wrap` ran Python code, which may have let a signal in without raising it yet.
             py.check_signals()?;
             Ok(page)
@@ -224,7 +227,7 @@ impl PyBatchStream {
         }
     }
 
-    /// Pages are handed out as `wrap(table)`, and `warnings = on_end(warnings, columns)` is
+    /// Pages are handed out as `wrap(table, place)` (`place`: 0 for the first table), and `warnings = on_end(warnings, columns)` is
     /// called once the listing has ended; set once, before the first page.
     fn deliver_as(&self, wrap: Py<PyAny>, on_end: Py<PyAny>) -> PyResult<()> {
         self.delivery
