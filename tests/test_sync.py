@@ -407,3 +407,33 @@ def test_the_repr_shows_a_long_list_of_days_as_its_count_and_range():
     assert f"partitions_deleted={few!r}" in shown  # a few are listed as they are
     assert shown.startswith("SyncResult(path='d', format='parquet', rows=10, ")
     assert shown.count("datetime.date") == 3
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_a_later_run_that_widens_a_column_widens_the_days_it_kept(tmp_path, fmt):
+    """Found by the outside trial (19b, N4): a run that widened a column (ints to floats, ints
+    to text, a struct's new key) wrote the fetched days at the new type and left the days it
+    kept at the old one, so `pl.scan_parquet` of the dataset failed with a type mismatch."""
+    with Emulator(calls=400, reps=5, seed=0, days=6) as emu:
+        client = emu.client(progress=False)
+        dates = client.calls(columns=["call_id", "date"]).to_polars()
+        days = sorted(dates["date"].unique().to_list())
+        first, last = (dates.filter(pl.col("date") == d)["call_id"] for d in (days[0], days[-1]))
+        n, m = len(first), len(last)
+        client.push_updates(
+            pl.DataFrame({"call_id": first, "x": [1] * n, "s": [1] * n, "o": [{"a": 1}] * n})
+        )
+        path = tmp_path / "calls"
+        sync_calls(client, path, start_date=days[0], overlap_days=1, format=fmt)
+        client.push_updates(
+            pl.DataFrame(
+                {"call_id": last, "x": [1.5] * m, "s": ["t"] * m, "o": [{"a": 2, "b": "z"}] * m}
+            )
+        )
+        second = sync_calls(client, path, overlap_days=1, format=fmt)
+        assert days[0] not in second.partitions_written  # kept, not fetched again
+        got = dataset(path, fmt).select("call_id", "x", "s", "o")
+        expected = client.calls(start_date=days[0]).to_polars().sort("call_id")
+        same(got, expected.select("call_id", "x", "s", "o"))
+        assert got.schema["x"] == pl.Float64 and got.schema["s"] == pl.String
+        assert got.filter(pl.col("call_id").is_in(first))["s"].to_list() == ["1"] * n

@@ -23,6 +23,7 @@ import dataclasses
 import datetime as _dt
 import hashlib
 import json
+import logging
 import operator
 import os
 import shutil
@@ -450,13 +451,51 @@ def _commit_delta(
     clauses = [f"date >= '{start.isoformat()}'"] if start else []
     if end:
         clauses.append(f"date <= '{end.isoformat()}'")
+    predicate = " AND ".join(clauses) or None
+    try:
+        write_deltalake(
+            str(root),
+            table,
+            mode="overwrite",
+            partition_by=["date"],
+            predicate=predicate,
+            schema_mode="merge",
+        )
+    except Exception as err:  # deltalake's DeltaError, SchemaMismatchError: nothing committed
+        if predicate is None:
+            raise
+        # A column the fetched days hold at a wider type (ints now floats or text): a Delta
+        # table cannot widen it in place (outside trial 19b, N4: the run failed with a cast
+        # error). The table is written again, its other days cast as one fetch would.
+        logging.getLogger("converz").warning(
+            "%s: the fetched days widen a column's type (%s); the Delta table is written again "
+            "with every day at the wider types",
+            root,
+            str(err).splitlines()[0][:200],
+        )
+        _rewrite_delta(root, paths, predicate)
+
+
+def _rewrite_delta(root: Path, paths: list[str], predicate: str) -> None:
+    """Writes the Delta table again, in one transaction.
+
+    Its rows outside ``predicate`` and the staged days, under the types one fetch of all of
+    them gives.
+    """
+    from deltalake import DeltaTable, QueryBuilder, write_deltalake
+
+    kept = Path(paths[0]).parent / "kept.parquet.part"
+    query = QueryBuilder().register("t", DeltaTable(str(root)))
+    writer = _core.FileWriter(str(kept), "parquet")
+    try:
+        writer.write(query.execute(f"SELECT * FROM t WHERE NOT ({predicate})"))
+    except BaseException:
+        writer.abort()
+        raise
+    rows, _ = writer.finish()
+    table = _core.read_parquet_files([str(kept), *paths] if rows else paths)
     write_deltalake(
-        str(root),
-        table,
-        mode="overwrite",
-        partition_by=["date"],
-        predicate=" AND ".join(clauses) or None,
-        schema_mode="merge",
+        str(root), table, mode="overwrite", partition_by=["date"], schema_mode="overwrite"
     )
 
 

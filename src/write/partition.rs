@@ -14,6 +14,7 @@ use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 
 use super::sink::read_error;
 use super::{merge_schemas, FileFormat, FileReader, FileWriter};
+use crate::decode::conform_batch;
 use crate::error::{Error, Result};
 
 /// `batch`'s rows grouped by day (days since 1970-01-01, ascending), each group in row order.
@@ -102,7 +103,10 @@ pub fn conform_parquet(inputs: &[PathBuf], output: &Path, schema: &SchemaRef) ->
     writer.write(&RecordBatch::new_empty(Arc::clone(schema)))?;
     for input in inputs {
         for batch in FileReader::open(input, FileFormat::Parquet)? {
-            writer.write(&batch?)?;
+            // Cast here: the writer types a column by the values it was given, so a day's
+            // Int64 column kept Int64 under a Float64 target, and the dataset's days no longer
+            // scanned together (outside trial 19b, N4).
+            writer.write(&conform_batch(&batch?, schema)?)?;
         }
     }
     Ok(writer.finish(Some(Arc::clone(schema)))?.rows)
