@@ -211,3 +211,23 @@ def test_a_parquet_file_of_only_empty_objects_is_refused_by_name(
     assert "InvalidParameterError" in err and "no file was written" in err, err
     assert list(tmp_path.iterdir()) == []
     assert main([*argv, str(tmp_path / "x.arrow"), "--quiet"]) == 0
+
+
+@pytest.mark.parametrize("values", [[[{}], [{}]], [{"a": {}}, {"a": {}}]])
+def test_a_parquet_file_of_empty_objects_inside_lists_or_objects_is_refused_by_name(
+    cli: Emulator, tmp_path: Path, capsys: pytest.CaptureFixture[str], values: list[Any]
+) -> None:
+    """Outside trial 19b (N6): `[{}]` or `{"a": {}}` failed the write with arrow's "Parquet
+    does not support writing empty structs", naming no column."""
+    column = f"inner_{next(_names)}"
+    _push_pages(cli, column, [values])
+    argv = ["fetch", "calls", "--columns", f"call_id,{column}", "--page-size", "2", "-o"]
+    assert main([*argv, str(tmp_path / "x.parquet"), "--quiet"]) != 0
+    err = capsys.readouterr().err
+    assert f"column `{column}` holds empty objects ({{}}) inside lists or objects" in err, err
+    assert "InvalidParameterError" in err and "no file was written" in err, err
+    assert list(tmp_path.iterdir()) == []
+    # What the message offers works, and keeps the values.
+    assert main([*argv, str(tmp_path / "x.arrow"), "--quiet"]) == 0
+    read = pl.read_ipc(tmp_path / "x.arrow").sort("call_id")
+    assert read.equals(_calls(cli, column))

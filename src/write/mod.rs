@@ -290,6 +290,9 @@ impl FileWriter {
         let merged = self.merged.as_ref().expect("set by write");
         let shape = segment_schema(merged, &batch.schema());
         if self.schema.as_ref() != Some(&shape) {
+            if self.format == FileFormat::Parquet {
+                empty::check_parquet(&shape, false)?;
+            }
             let next = self.tmp_segment(self.segments.len() + usize::from(self.sink.is_some()));
             let file_shape = empty::marked(&shape);
             let sink = sink::open(&next, self.format, file_shape.as_ref().unwrap_or(&shape))?;
@@ -372,7 +375,7 @@ impl FileWriter {
             }
         }
         if self.format == FileFormat::Parquet {
-            empty::check_parquet(&merged)?;
+            empty::check_parquet(&merged, true)?;
         }
         let mut sink = sink::open(&self.tmp[1], self.format, &merged)?;
         for (path, schema) in std::mem::take(&mut self.segments) {
