@@ -335,10 +335,7 @@ impl Cursor<'_> {
         if text.len() <= 15 {
             return Ok(bits::INT);
         }
-        let value = std::str::from_utf8(text)
-            .ok()
-            .and_then(|t| t.parse::<i64>().ok());
-        Ok(value.map_or(bits::BIGINT, int_bits))
+        Ok(integer_bits(text))
     }
 
     /// The byte at `i`; running out of bytes mid-number means the row is incomplete.
@@ -446,6 +443,24 @@ fn float_bits_closer(text: &[u8]) -> u16 {
 }
 
 /// The bits of an integer that fits `i64`: `INT`, with `WIDE` beyond ±2^53.
+/// What the classifier makes of an integer literal (`-?digits`, as `number` reads it):
+/// `INT` (with `WIDE` past ±2^53), or `BIGINT` beyond int64, which the fetch keeps as text.
+pub(crate) fn integer_bits(text: &[u8]) -> u16 {
+    let value = std::str::from_utf8(text)
+        .ok()
+        .and_then(|t| t.parse::<i64>().ok());
+    value.map_or(bits::BIGINT, int_bits)
+}
+
+/// Whether `text` is an integer literal as JSON writes one: `-?` then digits without a
+/// leading zero (`number` refuses `0123`).
+pub(crate) fn is_integer_literal(text: &[u8]) -> bool {
+    let digits = text.strip_prefix(b"-").unwrap_or(text);
+    !digits.is_empty()
+        && digits.iter().all(u8::is_ascii_digit)
+        && !(digits.len() > 1 && digits[0] == b'0')
+}
+
 pub(crate) fn int_bits(value: i64) -> u16 {
     if value.unsigned_abs() > 1 << 53 {
         bits::INT | bits::WIDE

@@ -16,7 +16,7 @@ use arrow_array::types::Int64Type;
 use arrow_array::{new_null_array, Array, ArrayRef, RecordBatch};
 use arrow_schema::{DataType, Field, Schema, SchemaRef, TimeUnit};
 
-use super::classify::int_bits;
+use super::classify::{self, int_bits};
 use super::infer::{bits, Col, Fields, Floats, Kind, Respelled};
 use super::unify::conform_batch;
 use crate::error::Error;
@@ -223,17 +223,13 @@ fn observe(data_type: &DataType, arrays: &[ArrayRef]) -> Option<Col> {
 /// one is beyond (the fetch keeps those as text, and warns of them so, not as "strings"), else
 /// strings. (A server's string of digits reads alike; only the warning's words depend on it.)
 fn text_bits(arrays: &[ArrayRef]) -> u16 {
-    let integer = |v: &str| {
-        let digits = v.strip_prefix('-').unwrap_or(v);
-        !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit())
-    };
     let mut beyond = false;
     for array in arrays {
         for v in array.as_string::<i32>().iter().flatten() {
-            if !integer(v) {
+            if !classify::is_integer_literal(v.as_bytes()) {
                 return bits::STR;
             }
-            beyond |= v.parse::<i64>().is_err();
+            beyond |= classify::integer_bits(v.as_bytes()) == bits::BIGINT;
         }
     }
     match beyond {
