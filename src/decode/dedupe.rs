@@ -12,7 +12,7 @@ use std::collections::HashSet;
 use std::hash::{BuildHasherDefault, Hasher};
 
 use arrow_array::cast::AsArray;
-use arrow_array::types::{Int64Type, UInt64Type};
+use arrow_array::types::{Float64Type, Int64Type, UInt64Type};
 use arrow_array::{Array, ArrayRef, BooleanArray, RecordBatch};
 use arrow_cast::cast;
 use arrow_schema::DataType;
@@ -65,20 +65,19 @@ impl KeyDeduper {
             let what = format!("{} without a `{}`", rows(batch.num_rows()), self.key);
             return Err(self.bad_key(what, ""));
         };
-        if column.null_count() > 0 {
-            let what = format!(
-                "{} with a null or missing `{}`",
-                rows(column.null_count()),
-                self.key
-            );
+        // Logical: a column of only nulls is typed Null, whose `null_count` is 0 (outside
+        // trial 20: such keys were called "integers sent as text, in quotes").
+        let nulls = column.logical_null_count();
+        if nulls > 0 {
+            let what = format!("{} with a null or missing `{}`", rows(nulls), self.key);
             return Err(self.bad_key(what, ""));
         }
         if self.integer && !column.data_type().is_integer() {
             let (kind, first) = odd_keys(column);
-            let example = match &first {
-                Some(value) => format!("the first: {value}"),
-                // A float column holds no text of what was sent (`2` and `2.0` read alike).
-                None => "such as 2.0".to_owned(),
+            let example = match (&first, kind) {
+                (Some(value), KeyKind::Floats) => format!("such as {value}"),
+                (Some(value), _) => format!("the first: {value}"),
+                (None, _) => "none shown".to_owned(),
             };
             let negative = first.as_deref().is_some_and(|v| v.starts_with('-'));
             let fix = if kind == KeyKind::WideIntegers && !negative {
@@ -203,7 +202,18 @@ impl KeyKind {
 /// the value: inference widens a key beyond int64, or mixed with booleans, to text too.
 fn odd_keys(column: &ArrayRef) -> (KeyKind, Option<String>) {
     if column.data_type().is_floating() {
-        return (KeyKind::Floats, None);
+        // The first value that is not whole, as Float64 prints it (the message cited "2.0"
+        // whatever was sent). Whole ones hold no trace of how they were written (`2`, `2.0`).
+        let floats = cast(column, &DataType::Float64).ok();
+        let values: Vec<f64> = floats
+            .as_ref()
+            .map(|f| f.as_primitive::<Float64Type>().iter().flatten().collect())
+            .unwrap_or_default();
+        let first = values
+            .iter()
+            .find(|v| v.fract() != 0.0 || !v.is_finite())
+            .map_or_else(|| "2.0".to_owned(), |v| format!("{v:?}"));
+        return (KeyKind::Floats, Some(first));
     }
     let texts = cast(column, &DataType::Utf8).ok();
     let texts = texts.as_ref().map(|t| t.as_string::<i32>());

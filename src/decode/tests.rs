@@ -285,6 +285,12 @@ fn key_deduper_refuses_rows_it_cannot_key() {
         err.contains("the page has 1 row with a null or missing `k`"),
         "{err}"
     );
+    // A key null on every row (a Null-typed column).
+    let err = refused(r#"[{"k":null},{"k":null}]"#, true);
+    assert!(
+        err.contains("the page has 2 rows with a null or missing `k`"),
+        "{err}"
+    );
     let err = refused(r#"[{"v":1},{"v":2}]"#, false);
     assert!(err.contains("the page has 2 rows without a `k`"), "{err}");
     // Named by what was sent, and the first such value, whatever the column fell back to
@@ -297,7 +303,7 @@ fn key_deduper_refuses_rows_it_cannot_key() {
         ),
         (
             r#"[{"k":1},{"k":2.5}]"#,
-            "numbers written as floats (such as 2.0)",
+            "numbers written as floats (such as 2.5)",
             "string",
         ),
         (
