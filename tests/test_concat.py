@@ -179,18 +179,46 @@ def test_a_streams_tables_missing_or_repeated_are_refused_not_joined() -> None:
             assert err.value.hint is not None and "[first, *stream]" in err.value.hint
         with pytest.raises(converz.InvalidParameterError, match="table 1 is table 0 again"):
             converz.Table.concat([first, first, *rest])
-        # Every table once, in order: every row; the first tables alone (a preview) are fine.
+        # Every table once, in order: every row.
         assert converz.Table.concat([first, *rest]).num_rows == whole
-        assert converz.Table.concat([first, rest[0]]).num_rows == first.num_rows + rest[0].num_rows
+        # A finished stream's first tables alone leave rows out (outside trial 20).
+        with pytest.raises(converz.StreamError, match=r"these are its first 2: table 2 .* is"):
+            converz.Table.concat([first, rest[0]])
+        # An open stream's first tables are a preview of what it handed out so far.
+        preview = client.iter_calls(page_size=1000)
+        a, b = next(preview), next(preview)
+        assert converz.Table.concat([a, b]).num_rows == a.num_rows + b.num_rows
         # Two streams' tables interleave freely; each stream's own order is what counts.
         one, two = client.iter_calls(page_size=1500), client.iter_calls(page_size=1500)
         a, b = list(one), list(two)
         assert converz.Table.concat([a[0], b[0], a[1], b[1], *a[2:], *b[2:]]).num_rows == 2 * whole
-        # A pickled table is a plain table: the place is the stream's, not the rows'.
+        # A pickled table (one sent back by a worker process) keeps its place.
         import pickle
 
-        again = pickle.loads(pickle.dumps(first))
-        assert converz.Table.concat([again, first, *rest]).num_rows == whole + first.num_rows
+        again = [pickle.loads(pickle.dumps(t)) for t in [first, *rest]]
+        assert converz.Table.concat(again).num_rows == whole
+        with pytest.raises(converz.StreamError, match="table 0 is given twice"):
+            converz.Table.concat([again[0], first, *rest])
+        with pytest.raises(converz.StreamError, match="is missing"):
+            converz.Table.concat(again[:-1])
+
+
+def test_the_tables_of_a_stream_stopped_by_an_error_are_refused() -> None:
+    """Outside trial 20: a stream stopped by a Ctrl-C while it waited for a page is broken, and
+    `Table.concat` of the tables it handed out returned part of the rows, unsaid."""
+    with Emulator(calls=20_000, reps=5, seed=0) as emu:
+        client = emu.client(progress=False, retries=0, max_concurrency=1)
+        stream = client.iter_calls(page_size=100)
+        first = next(stream)
+        emu.stop()  # the server goes away: the next page fails and the stream breaks
+        with pytest.raises(converz.ConverzError):
+            list(stream)
+        assert "broken" in repr(stream)
+        with pytest.raises(converz.StreamError, match="stopped at an error") as err:
+            converz.Table.concat([first])
+        assert err.value.hint is not None and "fetch again" in err.value.hint
+        with pytest.raises(converz.StreamError, match="broken"):
+            converz.Table.concat(stream)
 
 
 def test_a_stream_with_no_rows_gives_the_typed_empty_table() -> None:

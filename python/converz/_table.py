@@ -9,6 +9,8 @@ from __future__ import annotations
 import functools
 import html
 import logging
+import uuid
+import weakref
 from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any, Optional, cast
 
@@ -65,8 +67,8 @@ class Table:
         pages: Optional[int] = None,
     ) -> None:
         self._raw = raw
-        # A stream's table: (the stream's token, its place in the stream), for Table.concat.
-        self._place: Optional[tuple[object, int]] = None
+        # A stream's table: (what is known of the stream, its place in it), for Table.concat.
+        self._place: Optional[tuple[_StreamMark, int]] = None
         # Server text (column names, values) must not reach a terminal raw.
         self.warnings: list[str] = [_printable(w) for w in warnings or []]
         self.elapsed = elapsed
@@ -116,7 +118,10 @@ class Table:
         from converz import _core
 
         data = _core.ipc_stream_bytes(self)
-        return (_unpickle_table, (data, self.warnings, self.elapsed, self.pages))
+        # A stream's table keeps its place, so Table.concat still tells one missing or
+        # repeated among tables that came back from other processes (outside trial 20).
+        place = None if self._place is None else (self._place[0].snapshot(), self._place[1])
+        return (_unpickle_table, (data, self.warnings, self.elapsed, self.pages, place))
 
     def to_arrow(self) -> pyarrow.Table:
         """Return a ``pyarrow.Table`` (zero-copy). Needs pyarrow."""
@@ -133,7 +138,7 @@ class Table:
         lists and text) becomes text with the fetch's warning, a timestamp or date in a text
         column reads as it was sent and a list or object as its JSON. No value is narrowed:
         ``1.5`` never becomes ``1``, a column the last table lacks is kept (its rows null
-        elsewhere). Tables whose types no rule joins (``schema=`` types that differ) raise
+        elsewhere). Tables whose types no rule joins (``int8`` beside ``int64``) raise
         :class:`~converz.InvalidParameterError`. ``pl.concat(..., how="diagonal_relaxed")``
         prints such a timestamp with ``.000000`` and cannot turn a list into text. The tables'
         warnings are kept (and a stream's own, once it ended), each once, then the join's own
@@ -531,7 +536,7 @@ class TableStream:
         ...     page.to_polars().write_parquet(f"calls-{i}.parquet")
     """
 
-    __slots__ = ("_empty", "_query", "_raw", "_token")
+    __slots__ = ("__weakref__", "_empty", "_mark", "_query", "_raw")
 
     def __init__(
         self,
@@ -550,11 +555,12 @@ class TableStream:
         # The Rust stream wraps each page and logs the warnings itself: a Python __next__
         # around it would take a Ctrl-C as the page came back, and the page would be lost.
         # Neither callable refers to this object, so dropping it still stops the requests.
-        # Each table knows its place in this stream (`_token`), so Table.concat can tell a
+        # Each table knows its place in this stream (`_mark`), so Table.concat can tell a
         # table missing or repeated.
-        self._token = object()
+        self._mark = _StreamMark(self)
         raw.deliver_as(
-            functools.partial(_stream_table, self._token), functools.partial(_end_of_stream, unseen)
+            functools.partial(_stream_table, self._mark),
+            functools.partial(_end_of_stream, unseen, self._mark),
         )
 
     @property
@@ -592,7 +598,13 @@ class TableStream:
         Their rows would be missing from the joined table, unsaid (outside trial 19: after a
         ``next(stream)`` to peek at the columns, 9,000 of 10,000 rows).
         """
-        _, tables, rows, _ = self._raw.progress
+        _, tables, rows, state = self._raw.progress
+        if state.startswith("broken"):
+            raise StreamError(
+                f"Table.concat(stream): this stream is {state}, so it cannot tell which rows it "
+                "still owes; the joined table would miss them",
+                hint="fetch again: a new iter_calls()/iter_reps() stream, or calls()/reps()",
+            )
         if tables:
             raise StreamError(
                 f"Table.concat(stream): this stream already handed out {_count(tables, 'table')} "
@@ -620,10 +632,43 @@ class TableStream:
         return "converz.TableStream: " + _printable(text)
 
 
-def _stream_table(token: object, raw: Any, place: int) -> Table:
-    """Table ``place`` (0 first) of the stream ``token`` names."""
+class _StreamMark:
+    """What Table.concat knows of the stream a table came from.
+
+    How many tables it handed out, whether it finished or broke. A pickled table carries a
+    snapshot (``of``).
+    """
+
+    __slots__ = ("_stream", "broken", "ended", "handed", "id")
+
+    def __init__(self, stream: Optional[TableStream]) -> None:
+        self.id = uuid.uuid4().hex
+        self.handed = 0
+        self.ended = False
+        self.broken = False
+        self._stream = None if stream is None else weakref.ref(stream)
+
+    @classmethod
+    def of(cls, id: str, handed: int, ended: bool, broken: bool) -> _StreamMark:
+        mark = cls(None)
+        mark.id, mark.handed, mark.ended, mark.broken = id, handed, ended, broken
+        return mark
+
+    def snapshot(self) -> tuple[str, int, bool, bool]:
+        return (self.id, self.handed, self.ended, self.is_broken())
+
+    def is_broken(self) -> bool:
+        stream = None if self._stream is None else self._stream()
+        if stream is not None and stream._raw.progress[3].startswith("broken"):
+            self.broken = True
+        return self.broken
+
+
+def _stream_table(mark: _StreamMark, raw: Any, place: int) -> Table:
+    """Table ``place`` (0 first) of the stream ``mark`` stands for."""
+    mark.handed = max(mark.handed, place + 1)
     table = Table(raw)
-    table._place = (token, place)
+    table._place = (mark, place)
     return table
 
 
@@ -644,12 +689,29 @@ def _check_each_once(parts: list[Table]) -> None:
                 hint="pass each table once",
             )
         seen[id(table)] = k
-    places: dict[int, list[int]] = {}
+    places: dict[str, list[int]] = {}
+    marks: dict[str, list[_StreamMark]] = {}
     for table in parts:
         if table._place is not None:
-            token, place = table._place
-            places.setdefault(id(token), []).append(place)
-    for got in places.values():
+            mark, place = table._place
+            places.setdefault(mark.id, []).append(place)
+            marks.setdefault(mark.id, []).append(mark)
+    for key, got in places.items():
+        handed = max(m.handed for m in marks[key])
+        if any(m.is_broken() for m in marks[key]):
+            raise StreamError(
+                "Table.concat: a stream these tables came from stopped at an error, so it "
+                "cannot tell which rows it still owed; the joined table would miss them",
+                hint="fetch again: a new iter_calls()/iter_reps() stream, or calls()/reps()",
+            )
+        if any(m.ended for m in marks[key]) and got == list(range(len(got))) and len(got) < handed:
+            raise StreamError(
+                f"Table.concat: the stream handed out {_count(handed, 'table')} and these are "
+                f"its first {len(got)}: table {len(got)} (0 is the first) is missing, so rows "
+                "would be left out",
+                hint="pass the stream itself, or every table it handed out, in order: "
+                "Table.concat([first, *stream]); no row was lost",
+            )
         if got != list(range(len(got))):
             missing = sorted(set(range(max(got) + 1)) - set(got))
             twice = sorted({place for place in got if got.count(place) > 1})
@@ -668,13 +730,17 @@ def _check_each_once(parts: list[Table]) -> None:
 
 
 def _end_of_stream(
-    unseen: Optional[Callable[[list[str]], list[str]]], warnings: list[str], columns: list[str]
+    unseen: Optional[Callable[[list[str]], list[str]]],
+    mark: _StreamMark,
+    warnings: list[str],
+    columns: list[str],
 ) -> list[str]:
     """The stream's warnings once it has ended, each logged.
 
     The listing's come first, then ``unseen(columns)``: what the columns the stream's pages had
     say of the caller's ``schema=``.
     """
+    mark.ended = True
     if unseen is not None:
         warnings = [*warnings, *unseen(columns)]
     warnings = [_printable(w) for w in warnings]
@@ -684,8 +750,15 @@ def _end_of_stream(
 
 
 def _unpickle_table(
-    data: bytes, warnings: list[str], elapsed: Optional[float], pages: Optional[int]
+    data: bytes,
+    warnings: list[str],
+    elapsed: Optional[float],
+    pages: Optional[int],
+    place: Optional[tuple[tuple[str, int, bool, bool], int]] = None,
 ) -> Table:
     from converz import _core
 
-    return Table(_core.read_ipc_stream(data), warnings, elapsed=elapsed, pages=pages)
+    table = Table(_core.read_ipc_stream(data), warnings, elapsed=elapsed, pages=pages)
+    if place is not None:
+        table._place = (_StreamMark.of(*place[0]), place[1])
+    return table
