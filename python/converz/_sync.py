@@ -19,6 +19,7 @@ days replace the table's rows for those days with one predicate overwrite, one t
 from __future__ import annotations
 
 import collections
+import contextlib
 import dataclasses
 import datetime as _dt
 import hashlib
@@ -27,6 +28,9 @@ import logging
 import operator
 import os
 import shutil
+import signal
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Optional, Union
 
@@ -329,6 +333,58 @@ class _DayWriters:
             writer.abort()
 
 
+@contextlib.contextmanager
+def _one_run_at_a_time(root: Path) -> Iterator[None]:
+    """Holds an exclusive lock on the directory ``root`` for one run.
+
+    Released when the process ends, also by SIGKILL. Two runs at once (an overlapping cron)
+    moved each other's staged files away and failed with bare file errors (outside trial 20).
+    """
+    try:
+        import fcntl
+    except ImportError:  # Windows: no advisory locks; runs are not guarded against each other
+        yield
+        return
+    fd = os.open(root, os.O_RDONLY)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise ConverzError(
+                f"another sync run is writing {root} (an overlapping schedule?); this run "
+                "stopped before fetching or writing anything",
+                hint="let the other run finish, then run again (it fetches from the watermark "
+                "the other run leaves)",
+            ) from None
+        yield
+    finally:
+        os.close(fd)
+
+
+@contextlib.contextmanager
+def _uninterrupted() -> Iterator[None]:
+    """A Ctrl-C (SIGINT) during the block is raised once it ends.
+
+    The block moves the fetched days into place one rename at a time; stopped half-way, a
+    column the run widened was at two types across the days, and a scan of the dataset failed
+    until the next run (outside trial 20). A SIGKILL can still do that; the next run mends it.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    caught: list[int] = []
+    previous = signal.signal(signal.SIGINT, lambda signum, _frame: caught.append(signum))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if caught:
+        if callable(previous):
+            previous(signal.SIGINT, None)
+        elif previous != signal.SIG_IGN:
+            raise KeyboardInterrupt
+
+
 def _partition(root: Path, day: _dt.date) -> Path:
     return root / f"date={day.isoformat()}"
 
@@ -548,6 +604,30 @@ def sync_calls(
     fingerprint = _fingerprint(query, format)
     root = Path(path)
     _check_directory(root)
+    made = not root.exists()
+    root.mkdir(parents=True, exist_ok=True)
+    try:
+        with _one_run_at_a_time(root):
+            return _run(
+                client, root, format, fingerprint, first_day, query, overlap_days, full_refresh
+            )
+    except BaseException:
+        if made and not any(root.iterdir()):
+            root.rmdir()  # refused before anything was written: leave no directory behind
+        raise
+
+
+def _run(
+    client: Client,
+    root: Path,
+    format: str,
+    fingerprint: str,
+    first_day: Optional[_dt.date],
+    query: dict[str, Any],
+    overlap_days: int,
+    full_refresh: bool,
+) -> SyncResult:
+    """One run of :func:`sync_calls` into the existing directory ``root``, locked."""
     state = _load_state(root)
     _check_state(root, state, fingerprint, full_refresh)
     replace_all = full_refresh or state is None or state.get("watermark") is None
@@ -562,7 +642,6 @@ def sync_calls(
         "start_date": held.isoformat() if held else None,
         "watermark": None if replace_all else state and state.get("watermark"),
     }
-    root.mkdir(parents=True, exist_ok=True)
     if replace_all:
         # Claims the directory first, so a killed first run is recognised as ours.
         _save_state(root, new_state)
@@ -574,18 +653,19 @@ def sync_calls(
     window = (since, query.get("end_date"))
     if not replace_all:
         _refuse_days_outside(staged, window, staging)
-    if format == "delta":
-        _commit_delta(root, staged, replace_all, window)
-        written, gone = sorted(staged), list[_dt.date]()
-    else:
-        written, gone = _commit_parquet(root, staging, staged, replace_all, window)
     old = new_state["watermark"]
     watermark = latest
     if old is not None:
         old_dt = _dt.datetime.fromisoformat(old)
         watermark = old_dt if latest is None else max(old_dt, latest)
     new_state["watermark"] = watermark.isoformat(sep=" ") if watermark else None
-    _save_state(root, new_state)
+    with _uninterrupted():
+        if format == "delta":
+            _commit_delta(root, staged, replace_all, window)
+            written, gone = sorted(staged), list[_dt.date]()
+        else:
+            written, gone = _commit_parquet(root, staging, staged, replace_all, window)
+        _save_state(root, new_state)
     shutil.rmtree(staging, ignore_errors=True)
     return SyncResult(
         path=str(root),
