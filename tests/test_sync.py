@@ -11,6 +11,7 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -485,3 +486,27 @@ def test_a_ctrl_c_while_days_move_into_place_waits_for_the_move(emu, tmp_path, m
     state = json.loads((path / STATE_FILE).read_text())
     assert state["watermark"] is not None  # saved before the Ctrl-C was raised
     same(dataset(path, "parquet"), api(client, end_date=FIRST_END))
+
+
+@pytest.mark.parametrize("date", ["2025-09-19 00:00:00", None])
+def test_a_server_row_whose_date_is_not_a_date_is_named_as_the_servers(emu, tmp_path, date):
+    """Outside trial 20: a row whose `date` a push made a timestamp or null was refused as
+    "invalid parameter `date`", a parameter the caller never gave, with no way out."""
+    client = emu.client(progress=False)
+    path = tmp_path / "calls"
+    sync_calls(client, path, start_date=START, end_date=FIRST_END)
+    files = lambda: sorted((p, p.stat().st_mtime_ns) for p in path.rglob("*.parquet"))  # noqa: E731
+    before, state = files(), (path / STATE_FILE).read_text()
+    recent = api(client, end_date=FIRST_END).filter(pl.col("date") == pl.date(2025, 9, 19))
+    call = recent["call_id"][0]
+    # As another tool could write it: raw JSON (converz's own push sends a date as a date).
+    body = json.dumps([{"call_id": call, "date": date}]).encode()
+    headers = {"X-API-Key": emu.api_key, "Content-Type": "application/json"}
+    request = urllib.request.Request(f"{emu.url}/calls", body, headers, method="POST")
+    urllib.request.urlopen(request).close()
+    with pytest.raises(converz.DecodeError) as err:
+        sync_calls(client, path, start_date=START, end_date=FIRST_END)
+    text = str(err.value)
+    assert "invalid parameter" not in text and f"for call {call}" in text, text
+    assert err.value.hint is not None and "fix that row's date on the server" in err.value.hint
+    assert files() == before and (path / STATE_FILE).read_text() == state

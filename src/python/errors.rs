@@ -161,6 +161,11 @@ fn classify(err: &Error) -> (&'static str, Option<&'static str>) {
             Some("the server's pages do not add up to one listing (see the message); nothing \
                   more can be read reliably, so report it to Converz"),
         ),
+        Error::Decode { message, .. } if message.contains(crate::write::UNDATED) => (
+            "DecodeError",
+            Some("the dataset was left unchanged: fix that row's date on the server (push it as \
+                  YYYY-MM-DD), or leave the row out with a filter, then run again"),
+        ),
         Error::Decode { message, .. } if message.contains(crate::decode::UNKEYED) => (
             "DecodeError",
             Some("nothing was handed out from this listing's bad page; the server must send \

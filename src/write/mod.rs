@@ -36,7 +36,9 @@ use std::path::{Path, PathBuf};
 use arrow_array::RecordBatch;
 use arrow_schema::SchemaRef;
 
-pub use partition::{conform_parquet, latest_time, merged_schema, parquet_schema, split_by_day};
+pub use partition::{
+    conform_parquet, latest_time, merged_schema, parquet_schema, split_by_day, UNDATED,
+};
 pub use read::{read_file, FileReader};
 pub use schema::{conform_names, merge_schemas};
 pub use serial::{from_ipc_stream, ipc_stream_into, ipc_stream_len};

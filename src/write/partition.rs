@@ -17,6 +17,19 @@ use super::{merge_schemas, FileFormat, FileReader, FileWriter};
 use crate::decode::conform_batch;
 use crate::error::{Error, Result};
 
+/// Says a row's date is not one a synced dataset can be partitioned by (for the error's hint).
+pub const UNDATED: &str = "a synced dataset is partitioned by";
+
+/// ` for call 1040` when `batch` has a `call_id` at `row`, else nothing.
+fn call_of(batch: &RecordBatch, row: usize) -> String {
+    let id = batch
+        .column_by_name("call_id")
+        .and_then(|c| c.as_primitive_opt::<arrow_array::types::Int64Type>())
+        .filter(|ids| ids.is_valid(row))
+        .map(|ids| ids.value(row));
+    id.map_or_else(String::new, |id| format!(" for call {id}"))
+}
+
 /// `batch`'s rows grouped by day (days since 1970-01-01, ascending), each group in row order.
 pub fn split_by_day(batch: &RecordBatch, date_column: &str) -> Result<Vec<(i32, RecordBatch)>> {
     let Some(column) = batch.column_by_name(date_column) else {
@@ -25,17 +38,34 @@ pub fn split_by_day(batch: &RecordBatch, date_column: &str) -> Result<Vec<(i32, 
             format!("a synced dataset needs the `{date_column}` column to partition by"),
         ));
     };
-    let Some(days) = column.as_primitive_opt::<Date32Type>() else {
-        return Err(Error::invalid(
-            date_column,
-            format!("is {} where a date was expected", column.data_type()),
-        ));
+    // The server's data, not the caller's parameter (outside trial 20: "invalid parameter
+    // `date`" for a row whose date a push had made a timestamp or null).
+    let odd = |what: String, row: usize| Error::Decode {
+        endpoint: "GET /calls".to_owned(),
+        message: format!(
+            "the API sent {what}{}, where the API documents a date; {UNDATED} `{date_column}`",
+            call_of(batch, row)
+        ),
     };
-    if days.null_count() > 0 {
-        return Err(Error::invalid(
-            date_column,
-            "rows without a date cannot be partitioned",
-        ));
+    let Some(days) = column.as_primitive_opt::<Date32Type>() else {
+        // The first value that is not a date as the API writes one (`YYYY-MM-DD`).
+        let dated = |v: &str| v.len() == 10 && v.as_bytes()[4] == b'-' && v.as_bytes()[7] == b'-';
+        let row = column
+            .as_string_opt::<i32>()
+            .and_then(|texts| {
+                (0..texts.len()).find(|&i| texts.is_valid(i) && !dated(texts.value(i)))
+            })
+            .or_else(|| (0..column.len()).find(|&i| column.is_valid(i)))
+            .unwrap_or(0);
+        let text =
+            arrow_cast::display::ArrayFormatter::try_new(column.as_ref(), &Default::default())
+                .map(|f| f.value(row).to_string())
+                .unwrap_or_default();
+        let what = format!("`{date_column}` as {} ({text:?})", column.data_type());
+        return Err(odd(what, row));
+    };
+    if let Some(row) = (0..days.len()).find(|&i| days.is_null(i)) {
+        return Err(odd(format!("a null `{date_column}`"), row));
     }
     let mut groups: BTreeMap<i32, Vec<u32>> = BTreeMap::new();
     for (row, day) in days.values().iter().enumerate() {
