@@ -232,6 +232,32 @@ def test_a_forced_type_that_loses_values_is_told_as_a_schema_flag(tmp_path, monk
     assert "--schema qa_score:" in err and "schema={" not in err, err
 
 
+@pytest.mark.parametrize(
+    ("endpoint", "schema", "said"),
+    [
+        ("calls", "duraton:int64", "--schema names `duraton`, which is not a documented column"),
+        ("report", "nope:int64", "--schema names `nope`, which this report does not return"),
+        ("calls", "summary:i4", "--schema summary:i4 (did you mean 'int32'?"),
+    ],
+)
+def test_a_schema_column_or_type_is_named_as_the_flag_gave_it(endpoint, schema, said, tmp_path):
+    """Outside trial 20: `schema names 'duraton'` and `schema['summary']: 'i4'`, in Python.
+    Run as a user runs it: its warnings reach the terminal through the command's own handler."""
+    import os
+    import subprocess
+    import sys
+
+    with Emulator(calls=50, reps=2, seed=0) as emu:
+        env = {**os.environ, "CONVERZ_BASE_URL": emu.url, "CONVERZ_API_KEY": emu.api_key}
+        argv = ["fetch", endpoint, "-q", "-o", str(tmp_path / "x.csv"), "--schema", schema]
+        run = subprocess.run(
+            [sys.executable, "-m", "converz", *argv], env=env, capture_output=True, text=True
+        )
+    err = run.stderr
+    assert said in err, err
+    assert "schema names '" not in err and "schema['" not in err, err
+
+
 class RefusingPort:
     """A loopback port with nothing listening (bound, then closed)."""
 

@@ -130,9 +130,18 @@ def for_cli(text: str, args: Any) -> str:
     return said
 
 
+# ``schema names 'x'`` and ``schema['x']: 'i4'``, as the schema checks word a column and its
+# type (outside trial 20); written as the command's ``--schema x:i4``.
+_SCHEMA_NAMES = re.compile(r"\bschema names '([^']*)'")
+_SCHEMA_ITEM = re.compile(r"\bschema\['([^']*)'\]: '([^']*)'")
+
+
 def _render(text: str, args: Any, missing: list[str]) -> str:
     for python, cli in _PHRASES:
         text = text.replace(python, cli)
+    if _has("schema", args):
+        text = _SCHEMA_NAMES.sub(r"--schema names `\1`", text)
+        text = _SCHEMA_ITEM.sub(r"--schema \1:\2", text)
 
     def word(found: re.Match[str]) -> str:
         name = found.group("name")
