@@ -523,12 +523,14 @@ def _commit_delta(
         # A column the fetched days hold at a wider type (ints now floats or text): a Delta
         # table cannot widen it in place (outside trial 19b, N4: the run failed with a cast
         # error). The table is written again, its other days cast as one fetch would.
-        logging.getLogger("converz").warning(
-            "%s: the fetched days widen a column's type (%s); the Delta table is written again "
-            "with every day at the wider types",
+        log = logging.getLogger("converz")
+        log.info(
+            "%s: the fetched days widen a column's type (ints now floats or text, a struct "
+            "with a new key); the Delta table is written again with every day at the wider "
+            "types",
             root,
-            str(err).splitlines()[0][:200],
         )
+        log.debug("%s: deltalake refused the day-wise overwrite: %s", root, err)
         _rewrite_delta(root, paths, predicate)
 
 
