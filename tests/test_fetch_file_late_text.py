@@ -240,3 +240,33 @@ def test_a_parquet_file_of_empty_objects_inside_lists_or_objects_is_refused_by_n
     assert main([*argv, str(tmp_path / "x.arrow"), "--quiet"]) == 0
     read = pl.read_ipc(tmp_path / "x.arrow").sort("call_id")
     assert read.equals(_calls(cli, column))
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_an_ndjson_file_writes_floats_in_shortest_digits_and_pushes_back_unchanged(
+    cli: Emulator, tmp_path: Path, dtype: str
+) -> None:
+    """Outside trial 20: `5e-324` was written `5.0e-324`, whose trailing zero claims a digit
+    the float does not hold, and `converz push` of the unchanged file refused it."""
+    column = f"floats_{dtype}_{next(_names)}"
+    values = (
+        [5e-324, 2.2250738585072014e-308, 0.1, 1e22, -1.5, 123456789.125]
+        if dtype == "float64"
+        else [1.401298464324817e-45, 0.1, 3.4028234663852886e38, -1.5, 1e-40, 7.0]
+    )
+    ids = _ids(cli)
+    frame = pl.DataFrame(
+        {"call_id": ids[: len(values)], column: pl.Series(values, dtype=getattr(pl, dtype.title()))}
+    )
+    cli.client(progress=False).push_updates(frame)
+    before = _calls(cli, column)
+    out = tmp_path / "x.ndjson"
+    argv = ["fetch", "calls", "--columns", f"call_id,{column}", "-o", str(out), "--quiet"]
+    if dtype == "float32":
+        argv += ["--schema", f"{column}:float32"]
+    assert main(argv) == 0
+    text = out.read_text()
+    assert "e-324" not in text or "5e-324" in text, text
+    assert ".0e" not in text, text
+    assert main(["push", str(out), "--quiet"]) == 0
+    assert _calls(cli, column).equals(before)

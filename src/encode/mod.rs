@@ -36,6 +36,7 @@ use arrow_schema::Schema;
 
 pub use chunk::PushPlan;
 pub use pandas_index::without_pandas_index;
+pub(crate) use values::Shortest;
 
 use crate::error::{Error, Result};
 

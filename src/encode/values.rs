@@ -200,7 +200,7 @@ where
 /// A float type written in the fewest digits that read back as the same value of that type:
 /// a Float32 `0.1` goes out as `0.1`, not as its widened f64 `0.10000000149011612` (found by the
 /// outside trial).
-trait Shortest: ryu::Float + Copy {
+pub(crate) trait Shortest: ryu::Float + Copy {
     fn is_finite(self) -> bool;
 
     /// Writes the value (finite) in its shortest digits.

@@ -6,8 +6,13 @@ use std::fs::File;
 use std::io::BufWriter;
 use std::path::Path;
 
-use arrow_array::RecordBatch;
-use arrow_schema::SchemaRef;
+use std::sync::Arc;
+
+use arrow_array::cast::AsArray;
+use arrow_array::types::{Float32Type, Float64Type};
+use arrow_array::{Array, ArrowPrimitiveType, PrimitiveArray, RecordBatch};
+use arrow_json::writer::{Encoder, EncoderFactory, EncoderOptions, NullableEncoder};
+use arrow_schema::{ArrowError, DataType, FieldRef, SchemaRef};
 use parquet::arrow::ArrowWriter;
 use parquet::basic::{Compression, ZstdLevel};
 use parquet::file::properties::WriterProperties;
@@ -92,7 +97,51 @@ fn ndjson_writer(out: BufWriter<File>) -> NdjsonWriter {
     arrow_json::WriterBuilder::new()
         .with_explicit_nulls(true)
         .with_timestamp_format(TIMESTAMP_FORMAT.to_owned())
+        .with_encoder_factory(Arc::new(ShortestFloats))
         .build(out)
+}
+
+/// Floats, at any depth, as their shortest round-trip digits (`5e-324`, `0.1`, `1e22`), not
+/// arrow-json's `5.0e-324`: that trailing zero claims a digit the float does not hold, and
+/// `converz push` of the file refused the smallest subnormal it had just written (outside
+/// trial 20). Not finite: `null`, as arrow-json writes them.
+#[derive(Debug)]
+struct ShortestFloats;
+
+impl EncoderFactory for ShortestFloats {
+    fn make_default_encoder<'a>(
+        &self,
+        _field: &'a FieldRef,
+        array: &'a dyn Array,
+        _options: &'a EncoderOptions,
+    ) -> std::result::Result<Option<NullableEncoder<'a>>, ArrowError> {
+        let encoder: Box<dyn Encoder + 'a> = match array.data_type() {
+            DataType::Float64 => Box::new(Shortest(array.as_primitive::<Float64Type>())),
+            DataType::Float32 => Box::new(Shortest(array.as_primitive::<Float32Type>())),
+            _ => return Ok(None),
+        };
+        Ok(Some(NullableEncoder::new(encoder, array.nulls().cloned())))
+    }
+}
+
+struct Shortest<'a, T: ArrowPrimitiveType>(&'a PrimitiveArray<T>);
+
+impl<T> Encoder for Shortest<'_, T>
+where
+    T: ArrowPrimitiveType,
+    T::Native: crate::encode::Shortest,
+{
+    /// As a push sends the value (`encode::Shortest`: a Float32 subnormal in the digits that
+    /// are as close to it as a normal f32's, `1.4012985e-45`, not ryu's `1e-45`), so that a
+    /// push of the file sends what a push of the frame would.
+    fn encode(&mut self, idx: usize, out: &mut Vec<u8>) {
+        use crate::encode::Shortest as _;
+        let value = self.0.value(idx);
+        match value.is_finite() {
+            true => value.put(&mut ryu::Buffer::new(), out),
+            false => out.extend_from_slice(b"null"),
+        }
+    }
 }
 
 struct ParquetSink {
