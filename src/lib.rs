@@ -54,6 +54,8 @@ mod _core {
     #[pymodule_export]
     use crate::python::write::split_days;
     #[pymodule_export]
+    use crate::python::write::widened_columns;
+    #[pymodule_export]
     use crate::python::write::PyFileWriter;
 
     #[pymodule_init]

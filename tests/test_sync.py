@@ -411,6 +411,33 @@ def test_the_repr_shows_a_long_list_of_days_as_its_count_and_range():
 
 
 @pytest.mark.parametrize("fmt", FORMATS)
+@pytest.mark.parametrize(
+    ("old", "new"),
+    [(1, 2.5), (True, "t"), (True, 5), ("2025-01-01", "2025-01-02 10:00:00"), ([1], [1.5])],
+)
+def test_a_later_runs_wider_values_are_not_cast_down_to_the_kept_days_type(tmp_path, fmt, old, new):
+    """Outside trial 20b: in a Delta table, a run whose days widened a column wrote their values
+    cast down to the table's type (2.5 as 2, "t" as true, a list [1.5] as [1]), silently."""
+    with Emulator(calls=400, reps=5, seed=0, days=6) as emu:
+        client = emu.client(progress=False)
+        dates = client.calls(columns=["call_id", "date"]).to_polars()
+        days = sorted(dates["date"].unique().to_list())
+        first, last = (dates.filter(pl.col("date") == d)["call_id"][0] for d in (days[0], days[-1]))
+        client.push_updates(pl.DataFrame({"call_id": [first], "v": [old]}))
+        path = tmp_path / "calls"
+        sync_calls(client, path, start_date=days[0], overlap_days=1, format=fmt)
+        client.push_updates(pl.DataFrame({"call_id": [last], "v": [new]}))
+        sync_calls(client, path, overlap_days=1, format=fmt)
+        got = dataset(path, fmt).filter(pl.col("call_id").is_in([first, last]))
+        expected = (
+            client.calls(start_date=days[0])
+            .to_polars()
+            .filter(pl.col("call_id").is_in([first, last]))
+        )
+        same(got.select("call_id", "v"), expected.select("call_id", "v"))
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
 def test_a_later_run_that_widens_a_column_widens_the_days_it_kept(tmp_path, fmt):
     """Found by the outside trial (19b, N4): a run that widened a column (ints to floats, ints
     to text, a struct's new key) wrote the fetched days at the new type and left the days it

@@ -508,6 +508,17 @@ def _commit_delta(
     if end:
         clauses.append(f"date <= '{end.isoformat()}'")
     predicate = " AND ".join(clauses) or None
+    if predicate is not None and _widens_delta(root, paths):
+        # deltalake would cast the fetched days' values down to the table's types (2.5 to
+        # 2, "t" to true: outside trial 20b), and refuses only the casts it cannot do.
+        logging.getLogger("converz").info(
+            "%s: the fetched days widen a column's type (ints now floats or text, a struct "
+            "with a new key); the Delta table is written again with every day at the wider "
+            "types",
+            root,
+        )
+        _rewrite_delta(root, paths, predicate)
+        return
     try:
         write_deltalake(
             str(root),
@@ -532,6 +543,19 @@ def _commit_delta(
         )
         log.debug("%s: deltalake refused the day-wise overwrite: %s", root, err)
         _rewrite_delta(root, paths, predicate)
+
+
+def _widens_delta(root: Path, paths: list[str]) -> bool:
+    """Whether the staged Parquet ``paths`` widen a column of the Delta table at ``root``."""
+    from urllib.parse import unquote, urlsplit
+
+    from deltalake import DeltaTable
+
+    files = []
+    for uri in DeltaTable(str(root)).file_uris():
+        parts = urlsplit(uri)
+        files.append(unquote(parts.path) if parts.scheme == "file" else uri)
+    return bool(_core.widened_columns(files, paths))
 
 
 def _rewrite_delta(root: Path, paths: list[str], predicate: str) -> None:

@@ -222,6 +222,37 @@ pub fn conform_days(
     .map_err(PyErr::from)
 }
 
+/// The columns of Parquet files `existing` whose type the files `staged` widen: those whose
+/// type in the schema all of them add up to differs from the type `existing` alone add up to.
+/// For a Delta table, which would cast the staged values down to its types instead.
+#[pyfunction]
+pub fn widened_columns(
+    py: Python<'_>,
+    existing: Vec<PathBuf>,
+    staged: Vec<PathBuf>,
+) -> PyResult<Vec<String>> {
+    py.detach(|| {
+        let Some(before) = write::merged_schema(&existing)? else {
+            return Ok(Vec::new());
+        };
+        let all: Vec<PathBuf> = existing.iter().chain(&staged).cloned().collect();
+        let after = write::merged_schema(&all)?.unwrap_or_else(|| Arc::clone(&before));
+        Ok::<_, Error>(
+            before
+                .fields()
+                .iter()
+                .filter(|old| {
+                    after
+                        .field_with_name(old.name())
+                        .is_ok_and(|new| new.data_type() != old.data_type())
+                })
+                .map(|old| old.name().clone())
+                .collect(),
+        )
+    })
+    .map_err(PyErr::from)
+}
+
 /// The rows of Parquet `paths`, in order, as one table under their merged schema (for
 /// handing a day's staged parts to another writer, such as deltalake).
 #[pyfunction]
