@@ -490,10 +490,22 @@ def test_a_second_run_on_a_locked_directory_stops_before_writing(emu, tmp_path):
     assert sync_calls(client, path, start_date=START).rows > 0
 
 
-def test_a_ctrl_c_while_days_move_into_place_waits_for_the_move(emu, tmp_path, monkeypatch):
-    """Outside trial 20: a Ctrl-C between two days' renames left a widened column at two
-    types across the days. It is raised once every day and the state are in place."""
+class TerminatedError(Exception):
+    """What a SIGTERM handler raises here (the CLI's exits with 143)."""
+
+
+def _terminate(signum, frame):
+    raise TerminatedError
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_a_ctrl_c_while_days_move_into_place_waits_for_the_move(emu, tmp_path, monkeypatch, signum):
+    """Outside trials 20 and 20b: a Ctrl-C (or a SIGTERM, as `timeout`, systemd and Airflow
+    send) between two days' renames left a widened column at two types across the days. It is
+    acted on once every day and the state are in place."""
     import converz._sync as sync
+
+    previous = signal.signal(signal.SIGTERM, _terminate)
 
     client = emu.client(progress=False)
     path = tmp_path / "calls"
@@ -501,14 +513,17 @@ def test_a_ctrl_c_while_days_move_into_place_waits_for_the_move(emu, tmp_path, m
     commit = sync._commit_parquet
 
     def interrupted(*args, **kwargs):
-        os.kill(os.getpid(), signal.SIGINT)
+        os.kill(os.getpid(), signum)
         time.sleep(0.05)  # the handler runs now, in the middle of the commit
         moved.append(True)
         return commit(*args, **kwargs)
 
     monkeypatch.setattr(sync, "_commit_parquet", interrupted)
-    with pytest.raises(KeyboardInterrupt):
-        sync_calls(client, path, start_date=START, end_date=FIRST_END)
+    try:
+        with pytest.raises(KeyboardInterrupt if signum == signal.SIGINT else TerminatedError):
+            sync_calls(client, path, start_date=START, end_date=FIRST_END)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
     assert moved == [True]
     state = json.loads((path / STATE_FILE).read_text())
     assert state["watermark"] is not None  # saved before the Ctrl-C was raised

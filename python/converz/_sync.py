@@ -363,26 +363,35 @@ def _one_run_at_a_time(root: Path) -> Iterator[None]:
 
 @contextlib.contextmanager
 def _uninterrupted() -> Iterator[None]:
-    """A Ctrl-C (SIGINT) during the block is raised once it ends.
+    """A Ctrl-C (SIGINT) or SIGTERM during the block is acted on once it ends.
 
     The block moves the fetched days into place one rename at a time; stopped half-way, a
     column the run widened was at two types across the days, and a scan of the dataset failed
-    until the next run (outside trial 20). A SIGKILL can still do that; the next run mends it.
+    until the next run (outside trials 20 and 20b: SIGTERM is what `timeout`, systemd, docker
+    and Airflow send). A SIGKILL can still do that; the next run mends it.
     """
     if threading.current_thread() is not threading.main_thread():
         yield
         return
     caught: list[int] = []
-    previous = signal.signal(signal.SIGINT, lambda signum, _frame: caught.append(signum))
+    wanted = [signal.SIGINT, *([signal.SIGTERM] if hasattr(signal, "SIGTERM") else [])]
+    previous: dict[int, Any] = {
+        int(signum): signal.signal(signum, lambda got, _frame: caught.append(got))
+        for signum in wanted
+    }
     try:
         yield
     finally:
-        signal.signal(signal.SIGINT, previous)
-    if caught:
-        if callable(previous):
-            previous(signal.SIGINT, None)
-        elif previous != signal.SIG_IGN:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+    for signum in dict.fromkeys(caught):
+        handler = previous[signum]
+        if callable(handler):
+            handler(signum, None)
+        elif handler == signal.SIG_DFL and signum == signal.SIGINT:
             raise KeyboardInterrupt
+        elif handler == signal.SIG_DFL:
+            signal.raise_signal(signum)  # the default action: the process ends
 
 
 def _partition(root: Path, day: _dt.date) -> Path:
