@@ -530,7 +530,7 @@ def test_a_ctrl_c_while_days_move_into_place_waits_for_the_move(emu, tmp_path, m
     same(dataset(path, "parquet"), api(client, end_date=FIRST_END))
 
 
-@pytest.mark.parametrize("date", ["2025-09-19 00:00:00", None])
+@pytest.mark.parametrize("date", ["2025-09-19 00:00:00", None, "2025-02-30"])
 def test_a_server_row_whose_date_is_not_a_date_is_named_as_the_servers(emu, tmp_path, date):
     """Outside trial 20: a row whose `date` a push made a timestamp or null was refused as
     "invalid parameter `date`", a parameter the caller never gave, with no way out."""

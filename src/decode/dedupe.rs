@@ -75,9 +75,9 @@ impl KeyDeduper {
         if self.integer && !column.data_type().is_integer() {
             let (kind, first) = odd_keys(column);
             let example = match (&first, kind) {
-                (Some(value), KeyKind::Floats) => format!("such as {value}"),
-                (Some(value), _) => format!("the first: {value}"),
-                (None, _) => "none shown".to_owned(),
+                (Some(value), KeyKind::Floats) => format!(" (such as {value})"),
+                (Some(value), _) => format!(" (the first: {value})"),
+                (None, _) => String::new(),
             };
             let negative = first.as_deref().is_some_and(|v| v.starts_with('-'));
             let fix = if kind == KeyKind::WideIntegers && !negative {
@@ -94,7 +94,7 @@ impl KeyDeduper {
             };
             return Err(self.bad_key(
                 format!(
-                    "`{}` values that are {} ({example}), not integers as the API documents",
+                    "`{}` values that are {}{example}, not integers as the API documents",
                     self.key,
                     kind.in_words()
                 ),
@@ -181,6 +181,8 @@ enum KeyKind {
     Text,
     QuotedIntegers,
     Other,
+    /// `objects` or `lists`.
+    Nested(&'static str),
 }
 
 impl KeyKind {
@@ -192,6 +194,7 @@ impl KeyKind {
             KeyKind::Floats => "numbers written as floats",
             KeyKind::Text => "text",
             KeyKind::Other => "values of another kind",
+            KeyKind::Nested(kind) => kind,
         }
     }
 }
@@ -214,6 +217,14 @@ fn odd_keys(column: &ArrayRef) -> (KeyKind, Option<String>) {
             .find(|v| v.fract() != 0.0 || !v.is_finite())
             .map_or_else(|| "2.0".to_owned(), |v| format!("{v:?}"));
         return (KeyKind::Floats, Some(first));
+    }
+    if column.data_type().is_nested() {
+        // Objects or lists (outside trial 20b: called "integers sent as text, in quotes").
+        let kind = match column.data_type() {
+            DataType::Struct(_) => "objects",
+            _ => "lists",
+        };
+        return (KeyKind::Nested(kind), None);
     }
     let texts = cast(column, &DataType::Utf8).ok();
     let texts = texts.as_ref().map(|t| t.as_string::<i32>());

@@ -312,6 +312,8 @@ fn key_deduper_refuses_rows_it_cannot_key() {
             "string",
         ),
         (r#"[{"k":true}]"#, "true/false (the first: true)", "string"),
+        (r#"[{"k":{"a":1}}]"#, "objects", "string"),
+        (r#"[{"k":[1]}]"#, "lists", "string"),
         (
             r#"[{"k":1},{"k":"x"},{"k":true}]"#,
             "text (the first: x)",

@@ -49,7 +49,9 @@ pub fn split_by_day(batch: &RecordBatch, date_column: &str) -> Result<Vec<(i32, 
     };
     let Some(days) = column.as_primitive_opt::<Date32Type>() else {
         // The first value that is not a date as the API writes one (`YYYY-MM-DD`).
-        let dated = |v: &str| v.len() == 10 && v.as_bytes()[4] == b'-' && v.as_bytes()[7] == b'-';
+        // (A real day: `2025-02-30` is shaped like one but is none; outside trial 20b.)
+        let dated =
+            |v: &str| v.len() == 10 && chrono::NaiveDate::parse_from_str(v, "%Y-%m-%d").is_ok();
         let row = column
             .as_string_opt::<i32>()
             .and_then(|texts| {
