@@ -296,3 +296,23 @@ def test_a_warning_of_the_core_names_the_flag_too(tmp_path, monkeypatch, capsys,
     assert notes and all("in --schema" in line and "schema=" not in line for line in notes), (
         caplog.messages
     )
+
+
+@pytest.mark.parametrize(
+    ("rows", "flags", "said"),
+    [
+        ("call_id,x\n1,true\n2,1\n", [], "invalid column `x`: column `x` of "),
+        ("call_id,x\n1,5\n", ["--schema", "y:int64"], "invalid column `y`: the file has no column"),
+    ],
+)
+def test_a_push_names_a_files_column_not_pythons_schema_key(
+    rows, flags, said, tmp_path, monkeypatch, capsys
+):
+    """Outside trial 20b: ``invalid parameter `schema["x"]` `` for a column of the file."""
+    monkeypatch.setenv("CONVERZ_BASE_URL", "http://127.0.0.1:9/api/v1")
+    monkeypatch.setenv("CONVERZ_API_KEY", "k")
+    path = tmp_path / "f.csv"
+    path.write_text(rows)
+    assert main(["push", str(path), "--dry-run", *flags]) != 0
+    err = capsys.readouterr().err
+    assert said in err and 'schema["' not in err, err

@@ -134,6 +134,7 @@ def for_cli(text: str, args: Any) -> str:
 # type (outside trial 20); written as the command's ``--schema x:i4``.
 _SCHEMA_NAMES = re.compile(r"\bschema names '([^']*)'")
 _SCHEMA_ITEM = re.compile(r"\bschema\['([^']*)'\]: '([^']*)'")
+_SCHEMA_PARAMETER = re.compile(r'invalid parameter `schema\["([^"]*)"\]`')
 
 
 def _render(text: str, args: Any, missing: list[str]) -> str:
@@ -142,6 +143,7 @@ def _render(text: str, args: Any, missing: list[str]) -> str:
     if _has("schema", args):
         text = _SCHEMA_NAMES.sub(r"--schema names `\1`", text)
         text = _SCHEMA_ITEM.sub(r"--schema \1:\2", text)
+        text = _SCHEMA_PARAMETER.sub(r"invalid column `\1`", text)
 
     def word(found: re.Match[str]) -> str:
         name = found.group("name")

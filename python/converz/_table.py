@@ -632,6 +632,10 @@ class TableStream:
         return "converz.TableStream: " + _printable(text)
 
 
+# The marks of the streams alive in this process, by id, for tables unpickled here.
+_LIVE_MARKS: weakref.WeakValueDictionary[str, _StreamMark] = weakref.WeakValueDictionary()
+
+
 class _StreamMark:
     """What Table.concat knows of the stream a table came from.
 
@@ -639,7 +643,7 @@ class _StreamMark:
     snapshot (``of``).
     """
 
-    __slots__ = ("_stream", "broken", "ended", "handed", "id")
+    __slots__ = ("__weakref__", "_stream", "broken", "ended", "handed", "id")
 
     def __init__(self, stream: Optional[TableStream]) -> None:
         self.id = uuid.uuid4().hex
@@ -647,9 +651,19 @@ class _StreamMark:
         self.ended = False
         self.broken = False
         self._stream = None if stream is None else weakref.ref(stream)
+        if stream is not None:
+            _LIVE_MARKS[self.id] = self
 
     @classmethod
     def of(cls, id: str, handed: int, ended: bool, broken: bool) -> _StreamMark:
+        """The mark of a pickled table: its stream's own, while that lives in this process.
+
+        So a table pickled while the stream was open still learns that it ended or broke
+        (outside trial 20b: the last tables missing were joined as a preview).
+        """
+        live = _LIVE_MARKS.get(id)
+        if live is not None:
+            return live
         mark = cls(None)
         mark.id, mark.handed, mark.ended, mark.broken = id, handed, ended, broken
         return mark
