@@ -270,3 +270,22 @@ def test_an_ndjson_file_writes_floats_in_shortest_digits_and_pushes_back_unchang
     assert ".0e" not in text, text
     assert main(["push", str(out), "--quiet"]) == 0
     assert _calls(cli, column).equals(before)
+
+
+@pytest.mark.parametrize("ext", ["parquet", "arrow"])
+@pytest.mark.parametrize(
+    "values", [[{"a": 1}, {"a": 2}], [{"a": 1}, {"b": 2.5}], [[1], [1.5]], [{"a": [1]}, None]]
+)
+def test_a_column_named_in_columns_that_a_first_page_lacks_is_typed_by_later_pages(
+    cli: Emulator, tmp_path: Path, ext: str, values: list[Any]
+) -> None:
+    """Outside trial 20b: `fetch --columns ...,obj -o x.parquet` failed ("Casting from Utf8 to
+    Struct") when the first page lacked the object column, which `columns=` had named."""
+    column = f"late_obj_{ext}_{next(_names)}"
+    _push_pages(cli, column, [None, values])
+    fetched = _calls(cli, column)
+    out = tmp_path / f"x.{ext}"
+    argv = ["fetch", "calls", "--columns", f"call_id,{column}", "--page-size", "2"]
+    assert main([*argv, "-o", str(out), "--quiet"]) == 0
+    read = pl.read_parquet(out) if ext == "parquet" else pl.read_ipc(out)
+    assert read.sort("call_id").equals(fetched), (read, fetched)

@@ -192,12 +192,13 @@ fn conform(array: &ArrayRef, to: &DataType) -> Result<ArrayRef> {
     }
     match (from, to) {
         (DataType::Null, _) => Ok(new_null_array(to, array.len())),
-        // A page decoded after a later page had shown the column's type holds it typed, but
-        // all null; a stream hands it out before that later page, when the column is still
-        // Null (arrow cannot cast to Null, so this is done here).
-        (_, DataType::Null) if array.logical_null_count() == array.len() => {
-            Ok(new_null_array(to, array.len()))
-        }
+        // A column of nulls only is nulls of any type. A page decoded after a later page had
+        // shown the column's type holds it typed, but all null; a stream hands it out before
+        // that later page, when the column is still Null (arrow cannot cast to Null). And a
+        // column `columns=` named that a page lacks is handed out as text until a page shows
+        // it, which arrow cannot cast to an object's type (outside trial 20b: `fetch --columns
+        // ...,obj -o x.parquet` failed when the first page lacked `obj`).
+        _ if array.logical_null_count() == array.len() => Ok(new_null_array(to, array.len())),
         // LargeList is polars' list form (the scan's pages, `text_schema`): the List's JSON.
         // (polars' Utf8View and LargeUtf8 cast to the same text as Utf8, below.)
         (DataType::Struct(_) | DataType::List(_) | DataType::LargeList(_), DataType::Utf8) => {
