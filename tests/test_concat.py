@@ -184,10 +184,20 @@ def test_a_streams_tables_missing_or_repeated_are_refused_not_joined() -> None:
         # A finished stream's first tables alone leave rows out (outside trial 20).
         with pytest.raises(converz.StreamError, match=r"these are its first 2: table 2 .* is"):
             converz.Table.concat([first, rest[0]])
-        # An open stream's first tables are a preview of what it handed out so far.
+        # An open stream's first tables are a preview of what it handed out so far, and the
+        # preview joins with the rest (outside trial 20b: "table 0 is missing").
         preview = client.iter_calls(page_size=1000)
         a, b = next(preview), next(preview)
-        assert converz.Table.concat([a, b]).num_rows == a.num_rows + b.num_rows
+        first_two = converz.Table.concat([a, b])
+        assert first_two.num_rows == a.num_rows + b.num_rows
+        assert converz.Table.concat([first_two, *preview]).num_rows == whole
+        # Joined step by step, as the tables come.
+        acc = None
+        for table in client.iter_calls(page_size=1000):
+            acc = table if acc is None else converz.Table.concat([acc, table])
+        assert acc is not None and acc.num_rows == whole
+        with pytest.raises(converz.StreamError, match="given twice"):
+            converz.Table.concat([first_two, b])
         # Two streams' tables interleave freely; each stream's own order is what counts.
         one, two = client.iter_calls(page_size=1500), client.iter_calls(page_size=1500)
         a, b = list(one), list(two)

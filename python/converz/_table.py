@@ -56,7 +56,7 @@ class Table:
         >>> duckdb.sql("select rep_id, count(*) from calls group by 1")  # doctest: +SKIP
     """
 
-    __slots__ = ("_place", "_raw", "elapsed", "pages", "warnings")
+    __slots__ = ("_places", "_raw", "elapsed", "pages", "warnings")
 
     def __init__(
         self,
@@ -67,8 +67,10 @@ class Table:
         pages: Optional[int] = None,
     ) -> None:
         self._raw = raw
-        # A stream's table: (what is known of the stream, its place in it), for Table.concat.
-        self._place: Optional[tuple[_StreamMark, int]] = None
+        # The stream tables it holds, for Table.concat: runs of (what is known of the stream,
+        # first place, last place); a stream's table is one run of one, a joined table one
+        # run per stream it joined (from its first table).
+        self._places: tuple[tuple[_StreamMark, int, int], ...] = ()
         # Server text (column names, values) must not reach a terminal raw.
         self.warnings: list[str] = [_printable(w) for w in warnings or []]
         self.elapsed = elapsed
@@ -120,8 +122,8 @@ class Table:
         data = _core.ipc_stream_bytes(self)
         # A stream's table keeps its place, so Table.concat still tells one missing or
         # repeated among tables that came back from other processes (outside trial 20).
-        place = None if self._place is None else (self._place[0].snapshot(), self._place[1])
-        return (_unpickle_table, (data, self.warnings, self.elapsed, self.pages, place))
+        places = tuple((mark.snapshot(), first, last) for mark, first, last in self._places)
+        return (_unpickle_table, (data, self.warnings, self.elapsed, self.pages, places))
 
     def to_arrow(self) -> pyarrow.Table:
         """Return a ``pyarrow.Table`` (zero-copy). Needs pyarrow."""
@@ -189,7 +191,7 @@ class Table:
                 parameter="tables",
                 hint=hint,
             )
-        _check_each_once(parts)
+        places = _check_each_once(parts)
         raw, joined = _core.concat_tables([t._raw for t in parts])
         kept = [w for t in parts for w in t.warnings]
         if isinstance(tables, TableStream):  # what the listing noticed, logged at its end
@@ -198,7 +200,10 @@ class Table:
         added = [w for w in joined if w not in kept]
         for warning in added:
             logging.getLogger("converz").warning(_printable(warning))
-        return Table(raw, kept + added)
+        table = Table(raw, kept + added)
+        # So that it joins with the stream's next tables (`acc = Table.concat([acc, t])`).
+        table._places = places
+        return table
 
     def to_polars(self) -> polars.DataFrame:
         """Return a ``polars.DataFrame`` without copying any value. Needs polars.
@@ -682,16 +687,17 @@ def _stream_table(mark: _StreamMark, raw: Any, place: int) -> Table:
     """Table ``place`` (0 first) of the stream ``mark`` stands for."""
     mark.handed = max(mark.handed, place + 1)
     table = Table(raw)
-    table._place = (mark, place)
+    table._places = ((mark, place, place),)
     return table
 
 
-def _check_each_once(parts: list[Table]) -> None:
+def _check_each_once(parts: list[Table]) -> tuple[tuple[_StreamMark, int, int], ...]:
     """Refuses, for Table.concat, a table given twice or a stream's tables with one missing.
 
     Either would join rows twice or leave them out, unsaid (outside trial 19b: a generator over
     a stream someone had peeked at lost the first table's rows; a list naming one table twice
-    joined its rows twice).
+    joined its rows twice). Returns the stream tables the joined table holds
+    (``Table._places``).
     """
     seen: dict[int, int] = {}
     for k, table in enumerate(parts):
@@ -706,9 +712,8 @@ def _check_each_once(parts: list[Table]) -> None:
     places: dict[str, list[int]] = {}
     marks: dict[str, list[_StreamMark]] = {}
     for table in parts:
-        if table._place is not None:
-            mark, place = table._place
-            places.setdefault(mark.id, []).append(place)
+        for mark, first, last in table._places:
+            places.setdefault(mark.id, []).extend(range(first, last + 1))
             marks.setdefault(mark.id, []).append(mark)
     for key, got in places.items():
         handed = max(m.handed for m in marks[key])
@@ -741,6 +746,7 @@ def _check_each_once(parts: list[Table]) -> None:
                 hint="pass the stream itself, or every table it handed out, in order: "
                 "Table.concat([first, *stream]); no row was lost",
             )
+    return tuple((marks[key][0], 0, len(got) - 1) for key, got in places.items())
 
 
 def _end_of_stream(
@@ -768,11 +774,10 @@ def _unpickle_table(
     warnings: list[str],
     elapsed: Optional[float],
     pages: Optional[int],
-    place: Optional[tuple[tuple[str, int, bool, bool], int]] = None,
+    places: tuple[tuple[tuple[str, int, bool, bool], int, int], ...] = (),
 ) -> Table:
     from converz import _core
 
     table = Table(_core.read_ipc_stream(data), warnings, elapsed=elapsed, pages=pages)
-    if place is not None:
-        table._place = (_StreamMark.of(*place[0]), place[1])
+    table._places = tuple((_StreamMark.of(*mark), first, last) for mark, first, last in places)
     return table
