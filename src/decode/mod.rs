@@ -80,7 +80,7 @@
 //! ~20 bytes) roughly halved every reference figure.
 //! Tried and dropped: pooling arrow-json decoders across pages (no measurable gain).
 
-mod civil;
+pub(crate) mod civil;
 mod classify;
 mod concat;
 mod dedupe;

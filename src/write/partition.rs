@@ -49,9 +49,10 @@ pub fn split_by_day(batch: &RecordBatch, date_column: &str) -> Result<Vec<(i32, 
     };
     let Some(days) = column.as_primitive_opt::<Date32Type>() else {
         // The first value that is not a date as the API writes one (`YYYY-MM-DD`).
-        // (A real day: `2025-02-30` is shaped like one but is none; outside trial 20b.)
+        // A real day, by the decoder's own date rule (`2025-02-30` is shaped like one but is
+        // none; outside trial 20b).
         let dated =
-            |v: &str| v.len() == 10 && chrono::NaiveDate::parse_from_str(v, "%Y-%m-%d").is_ok();
+            |v: &str| v.len() == 10 && crate::decode::civil::date_days(v.as_bytes()).is_some();
         let row = column
             .as_string_opt::<i32>()
             .and_then(|texts| {
