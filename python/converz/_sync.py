@@ -528,30 +528,16 @@ def _commit_delta(
         )
         _rewrite_delta(root, paths, predicate)
         return
-    try:
-        write_deltalake(
-            str(root),
-            table,
-            mode="overwrite",
-            partition_by=["date"],
-            predicate=predicate,
-            schema_mode="merge",
-        )
-    except Exception as err:  # deltalake's DeltaError, SchemaMismatchError: nothing committed
-        if predicate is None:
-            raise
-        # A column the fetched days hold at a wider type (ints now floats or text): a Delta
-        # table cannot widen it in place (outside trial 19b, N4: the run failed with a cast
-        # error). The table is written again, its other days cast as one fetch would.
-        log = logging.getLogger("converz")
-        log.info(
-            "%s: the fetched days widen a column's type (ints now floats or text, a struct "
-            "with a new key); the Delta table is written again with every day at the wider "
-            "types",
-            root,
-        )
-        log.debug("%s: deltalake refused the day-wise overwrite: %s", root, err)
-        _rewrite_delta(root, paths, predicate)
+    # A refusal here is not a widening (`_widens_delta` found none): it reaches the caller,
+    # with nothing committed, rather than a full rewrite that would hide it.
+    write_deltalake(
+        str(root),
+        table,
+        mode="overwrite",
+        partition_by=["date"],
+        predicate=predicate,
+        schema_mode="merge",
+    )
 
 
 def _widens_delta(root: Path, paths: list[str]) -> bool:
