@@ -133,7 +133,9 @@ pub use sort::sort_by_key;
 // The file writers conform streamed batches to one schema with the same casts as `finish`.
 pub(crate) use concat::{concat_schema, conform_part, Part};
 pub(crate) use infer::{Floats, Respelled};
-pub(crate) use unify::{conform_batch, documented_schema, documented_when_null, text_schema};
+pub(crate) use unify::{
+    conform_batch, documented_schema, documented_when_null, text_schema, with_own_types,
+};
 
 use infer::{Fields, Kind};
 

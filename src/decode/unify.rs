@@ -9,7 +9,7 @@ use std::sync::Arc;
 use arrow_array::{new_null_array, Array, ArrayRef, ListArray, RecordBatch, StructArray};
 use arrow_cast::display::FormatOptions;
 use arrow_cast::{cast_with_options, CastOptions};
-use arrow_schema::{DataType, FieldRef, Fields as ArrowFields, SchemaRef};
+use arrow_schema::{DataType, FieldRef, Fields as ArrowFields, Schema, SchemaRef};
 use arrow_select::concat::concat_batches;
 
 use super::dedupe::KeyDeduper;
@@ -182,6 +182,38 @@ pub(crate) fn conform_batch(batch: &RecordBatch, schema: &SchemaRef) -> Result<R
         columns,
         &options,
     )?)
+}
+
+/// `schema` with each column `batch` holds (not as nulls only) at the batch's own type, where
+/// `takes(own)` allows it; the others at `schema`'s. A page then keeps the types it
+/// was decoded with, and one cast at the end takes it to the final types, as the eager fetch
+/// casts each page once.
+pub(crate) fn with_own_types(
+    schema: &SchemaRef,
+    batch: &SchemaRef,
+    takes: impl Fn(&DataType) -> bool,
+) -> SchemaRef {
+    let fields: Vec<FieldRef> = schema
+        .fields()
+        .iter()
+        .map(|field| match batch.field_with_name(field.name()) {
+            Ok(own)
+                if own.data_type() != &DataType::Null
+                    && own.data_type() != field.data_type()
+                    && takes(own.data_type()) =>
+            {
+                Arc::new(
+                    field
+                        .as_ref()
+                        .clone()
+                        .with_data_type(own.data_type().clone())
+                        .with_nullable(true),
+                )
+            }
+            _ => Arc::clone(field),
+        })
+        .collect();
+    Arc::new(Schema::new_with_metadata(fields, schema.metadata().clone()))
 }
 
 /// `array` as `to`; see the module docs.

@@ -12,15 +12,15 @@
 use std::sync::Arc;
 
 use arrow_array::RecordBatch;
-use arrow_schema::{DataType, FieldRef, Schema, SchemaRef};
+use arrow_schema::{DataType, SchemaRef};
 
 use super::client::ApiClient;
 use super::paginate::{PageSpec, Pager};
 use super::progress::Progress;
 use super::query::{ListingKey, Pairs};
 use crate::decode::{
-    conform_batch, documented_schema, sort_by_key, DecodedPage, DecodedTable, FetchDecoder,
-    KeyDeduper, PageColumns,
+    conform_batch, documented_schema, sort_by_key, with_own_types, DecodedPage, DecodedTable,
+    FetchDecoder, KeyDeduper, PageColumns,
 };
 use crate::error::{Error, Result};
 
@@ -420,25 +420,7 @@ fn without_column(mut batch: RecordBatch, name: &str) -> RecordBatch {
 /// numbers, and a writer merging by the page's types would have made the column text where
 /// `client.calls()` has Float64 (outside trial 20).
 fn own_scalar_types(schema: &SchemaRef, batch: &SchemaRef) -> SchemaRef {
-    let fields: Vec<FieldRef> = schema
-        .fields()
-        .iter()
-        .map(|field| match batch.field_with_name(field.name()) {
-            Ok(own)
-                if !own.data_type().is_nested()
-                    && own.data_type() != &DataType::Null
-                    && own.data_type() != &DataType::Utf8
-                    && own.data_type() != field.data_type() =>
-            {
-                Arc::new(
-                    field
-                        .as_ref()
-                        .clone()
-                        .with_data_type(own.data_type().clone()),
-                )
-            }
-            _ => Arc::clone(field),
-        })
-        .collect();
-    Arc::new(Schema::new_with_metadata(fields, schema.metadata().clone()))
+    with_own_types(schema, batch, |own| {
+        !own.is_nested() && own != &DataType::Utf8
+    })
 }

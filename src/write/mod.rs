@@ -500,17 +500,7 @@ fn settled(seen: &SchemaRef, announced: &SchemaRef) -> SchemaRef {
 /// A typed segment's schema for `batch`: the types so far (`merged`), each column the batch
 /// holds at the batch's own type (a column of nulls at the merged one).
 fn segment_schema(merged: &SchemaRef, batch: &SchemaRef) -> SchemaRef {
-    let fields: Vec<arrow_schema::FieldRef> = merged
-        .fields()
-        .iter()
-        .map(|field| match batch.field_with_name(field.name()) {
-            Ok(own) if own.data_type() != &arrow_schema::DataType::Null => std::sync::Arc::new(
-                arrow_schema::Field::new(field.name(), own.data_type().clone(), true),
-            ),
-            _ => std::sync::Arc::clone(field),
-        })
-        .collect();
-    std::sync::Arc::new(arrow_schema::Schema::new(fields))
+    crate::decode::with_own_types(merged, batch, |_| true)
 }
 
 impl Drop for FileWriter {
