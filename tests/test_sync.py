@@ -467,6 +467,34 @@ def test_a_later_run_that_widens_a_column_widens_the_days_it_kept(tmp_path, fmt)
         assert got.filter(pl.col("call_id").is_in(first))["s"].to_list() == ["1"] * n
 
 
+@pytest.mark.parametrize("fmt", FORMATS)
+@pytest.mark.parametrize("later", [False, True])
+def test_an_object_column_asked_for_stays_an_object_on_days_without_it(tmp_path, fmt, later):
+    """Outside trial 20b, N3: with `columns=[..., "o"]`, a day whose rows lack `o` was staged
+    with `o` as text (the stream hands a column asked for and not yet seen as text), and the
+    merge of text with the other days' struct made `o` JSON text in the whole dataset. Also
+    when the days with `o` come in a later run (the kept days are then rewritten)."""
+    with Emulator(calls=300, reps=5, seed=3, days=5) as emu:
+        client = emu.client(progress=False, page_size=20)
+        dates = client.calls(columns=["call_id", "date"]).to_polars()
+        days = sorted(dates["date"].unique().to_list())
+        last = dates.filter(pl.col("date") == days[-1])["call_id"]
+        client.push_updates(
+            pl.DataFrame({"call_id": last, "o": [{"a": 1, "b": "x"}] * len(last), "n": 7})
+        )
+        # Small pages: the first pages hold no `o`, so the stream hands it out as text.
+        query = {"columns": ["call_id", "date", "o", "n"]}
+        path = tmp_path / "calls"
+        if later:
+            sync_calls(client, path, start_date=days[0], end_date=days[-2], format=fmt, **query)
+        sync_calls(client, path, start_date=days[0], overlap_days=1, format=fmt, **query)
+        got = dataset(path, fmt)
+        expected = client.calls(start_date=days[0], **query).to_polars()
+        assert expected.schema["o"] == pl.Struct({"a": pl.Int64, "b": pl.String})
+        assert got.schema["o"] == expected.schema["o"] and got.schema["n"] == pl.Int64
+        same(got, expected.sort("call_id"))
+
+
 def test_a_second_run_on_a_locked_directory_stops_before_writing(emu, tmp_path):
     """Outside trial 20: two runs at once (an overlapping cron) moved each other's staged
     files away and failed with bare file errors, sometimes not a ConverzError at all."""

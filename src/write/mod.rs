@@ -483,7 +483,7 @@ fn nulls_as_null(batch: &RecordBatch) -> Result<RecordBatch> {
 
 /// Each column of `seen` at its type there, or at `announced`'s while `seen` has only nulls
 /// of it (a column documented as text stays text; one only ever null keeps the stream's type).
-fn settled(seen: &SchemaRef, announced: &SchemaRef) -> SchemaRef {
+pub(super) fn settled(seen: &SchemaRef, announced: &SchemaRef) -> SchemaRef {
     let fields: Vec<arrow_schema::FieldRef> = seen
         .fields()
         .iter()

@@ -8,12 +8,12 @@ use std::sync::Arc;
 use arrow_array::cast::AsArray;
 use arrow_array::types::{Date32Type, TimestampMicrosecondType};
 use arrow_array::{Array, RecordBatch, UInt32Array};
-use arrow_schema::{DataType, SchemaRef, TimeUnit};
+use arrow_schema::{DataType, Field, FieldRef, Schema, SchemaRef, TimeUnit};
 use arrow_select::take::take_record_batch;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 
 use super::sink::read_error;
-use super::{merge_schemas, FileFormat, FileReader, FileWriter};
+use super::{merge_schemas, settled, FileFormat, FileReader, FileWriter};
 use crate::decode::conform_batch;
 use crate::error::{Error, Result};
 
@@ -106,17 +106,66 @@ pub fn parquet_schema(path: &Path) -> Result<SchemaRef> {
     Ok(Arc::clone(builder.schema()))
 }
 
-/// One schema holding every file's schema (typed widening), None for no files.
+/// One schema holding every file's schema (typed widening), None for no files. A flat column
+/// that a file holds only nulls of takes its type from the files that hold values of it, as
+/// the eager fetch types a column by its values: a day whose rows lack an object column
+/// `columns=` asked for was staged as text, and made that column JSON text in every day
+/// (outside trial 20b, N3). A column null in every file keeps the type the files name.
 pub fn merged_schema(paths: &[PathBuf]) -> Result<Option<SchemaRef>> {
-    let mut merged: Option<SchemaRef> = None;
+    let merge = |current: Option<SchemaRef>, next: SchemaRef| match current {
+        None => next,
+        Some(current) => merge_schemas(&current, &next, true).unwrap_or(current),
+    };
+    let (mut named, mut valued) = (None, None);
     for path in paths {
-        let schema = parquet_schema(path)?;
-        merged = Some(match merged {
-            None => schema,
-            Some(current) => merge_schemas(&current, &schema, true).unwrap_or(current),
-        });
+        let (schema, values) = schema_and_values(path)?;
+        named = Some(merge(named, schema));
+        valued = Some(merge(valued, values));
     }
-    Ok(merged)
+    Ok(named
+        .zip(valued)
+        .map(|(named, valued)| settled(&valued, &named)))
+}
+
+/// The Parquet schema of `path`, and the same with each flat column the file holds only nulls
+/// of (by its statistics; none counts as values) as `Null`.
+fn schema_and_values(path: &Path) -> Result<(SchemaRef, SchemaRef)> {
+    let file = std::fs::File::open(path)?;
+    let builder =
+        ParquetRecordBatchReaderBuilder::try_new(file).map_err(|e| read_error(path, e))?;
+    let schema = Arc::clone(builder.schema());
+    let meta = builder.metadata();
+    let rows = u64::try_from(meta.file_metadata().num_rows()).unwrap_or(0);
+    let leaves = meta.file_metadata().schema_descr();
+    let only_nulls = |name: &str| {
+        let Some(leaf) =
+            (0..leaves.num_columns()).find(|&c| leaves.column(c).path().parts() == [name])
+        else {
+            return false;
+        };
+        let nulls: Option<u64> = meta
+            .row_groups()
+            .iter()
+            .map(|group| {
+                group
+                    .column(leaf)
+                    .statistics()
+                    .and_then(|s| s.null_count_opt())
+            })
+            .sum();
+        nulls == Some(rows)
+    };
+    let fields: Vec<FieldRef> = schema
+        .fields()
+        .iter()
+        .map(
+            |f| match !f.data_type().is_nested() && only_nulls(f.name()) {
+                true => Arc::new(Field::new(f.name(), DataType::Null, true)),
+                false => Arc::clone(f),
+            },
+        )
+        .collect();
+    Ok((Arc::clone(&schema), Arc::new(Schema::new(fields))))
 }
 
 /// Writes `inputs` (Parquet, in order) into one Parquet file at `output` under `schema`.
