@@ -44,7 +44,8 @@ def dataset(path: Path, fmt: str) -> pl.DataFrame:
 
 
 def api(client: converz.Client, **query: object) -> pl.DataFrame:
-    return client.calls(start_date=START, **query).to_polars().sort("call_id")
+    query = {"start_date": START, **query}
+    return client.calls(**query).to_polars().sort("call_id")
 
 
 def same(got: pl.DataFrame, expected: pl.DataFrame) -> None:
@@ -495,6 +496,29 @@ def test_an_object_column_asked_for_stays_an_object_on_days_without_it(tmp_path,
         same(got, expected.sort("call_id"))
 
 
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_a_start_time_far_past_its_date_does_not_stop_later_runs(tmp_path, fmt):
+    """Outside trial 21b: one call whose start_time a push set to 2099 (its date unchanged)
+    moved the watermark to 2099, and every later run fetched from 2099 on: 0 rows, while the
+    updates of the days it should fetch again never reached the dataset."""
+    with Emulator(calls=300, reps=5, seed=4, days=5) as emu:
+        client = emu.client(progress=False)
+        dates = client.calls(columns=["call_id", "date"]).to_polars()
+        days = sorted(dates["date"].unique().to_list())
+        last = dates.filter(pl.col("date") == days[-1])["call_id"]
+        odd = pl.DataFrame({"call_id": [last[0]], "start_time": ["2099-09-30 10:00:00"]})
+        client.push_updates(odd)
+        path = tmp_path / "calls"
+        first = sync_calls(client, path, start_date=days[0], overlap_days=1, format=fmt)
+        assert first.watermark < dt.datetime(days[-1].year, days[-1].month, days[-1].day) + (
+            dt.timedelta(days=1)
+        )
+        client.push_updates(pl.DataFrame({"call_id": last, "late": 1}))
+        second = sync_calls(client, path, overlap_days=1, format=fmt)
+        assert second.fetched_from <= days[-1] and second.rows >= len(last)
+        same(dataset(path, fmt), api(client, start_date=days[0]))
+
+
 def test_a_second_run_on_a_locked_directory_stops_before_writing(emu, tmp_path):
     """Outside trial 20: two runs at once (an overlapping cron) moved each other's staged
     files away and failed with bare file errors, sometimes not a ConverzError at all."""
@@ -580,3 +604,16 @@ def test_a_server_row_whose_date_is_not_a_date_is_named_as_the_servers(emu, tmp_
     assert "invalid parameter" not in text and f"for call {call}" in text, text
     assert err.value.hint is not None and "fix that row's date on the server" in err.value.hint
     assert files() == before and (path / STATE_FILE).read_text() == state
+
+
+def test_a_watermark_in_the_future_is_the_present(tmp_path, caplog):
+    """A call dated in the future (date and start_time) cannot hold the watermark there."""
+    from converz._sync import _not_after_now
+
+    before = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+    with caplog.at_level("WARNING", logger="converz"):
+        got = _not_after_now(tmp_path, dt.datetime(2099, 9, 30, 10))
+    assert before <= got <= dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+    assert "in the future" in caplog.text
+    assert _not_after_now(tmp_path, dt.datetime(2025, 1, 1)) == dt.datetime(2025, 1, 1)
+    assert _not_after_now(tmp_path, None) is None

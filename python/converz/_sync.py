@@ -638,6 +638,28 @@ def sync_calls(
         raise
 
 
+def _not_after_now(root: Path, watermark: Optional[_dt.datetime]) -> Optional[_dt.datetime]:
+    """``watermark``, at most the present (UTC).
+
+    A call dated in the future (a typo in a pushed ``date`` and ``start_time``) would move the
+    watermark there for good, and every later run would fetch from then on and never see the
+    updates of the days it should fetch again (outside trial 21b). A watermark ahead only by a
+    time zone (the API's times are the tenant's) is pulled back too: the next run then starts a
+    few hours earlier, which loses nothing.
+    """
+    now = _dt.datetime.now(_dt.timezone.utc).replace(tzinfo=None)
+    if watermark is None or watermark <= now:
+        return watermark
+    if watermark - now > _dt.timedelta(days=1):
+        logging.getLogger("converz").warning(
+            "%s: the latest start_time the API returned (%s) is in the future; the watermark "
+            "is the present instead, so later runs still fetch the days since",
+            root,
+            watermark,
+        )
+    return now
+
+
 def _run(
     client: Client,
     root: Path,
@@ -679,6 +701,7 @@ def _run(
     if old is not None:
         old_dt = _dt.datetime.fromisoformat(old)
         watermark = old_dt if latest is None else max(old_dt, latest)
+    watermark = _not_after_now(root, watermark)
     new_state["watermark"] = watermark.isoformat(sep=" ") if watermark else None
     with _uninterrupted():
         if format == "delta":

@@ -179,7 +179,7 @@ pub fn split_days(
     let mut latest: Option<i64> = None;
     for batch in reader {
         let batch = batch.map_err(Error::from)?;
-        latest = latest.max(write::latest_time(&batch, time_column));
+        latest = latest.max(write::latest_time(&batch, time_column, date_column));
         let keep: Vec<usize> = (0..batch.num_columns())
             .filter(|&i| !drop_date || batch.schema().field(i).name() != date_column)
             .collect();

@@ -85,16 +85,30 @@ pub fn split_by_day(batch: &RecordBatch, date_column: &str) -> Result<Vec<(i32, 
         .collect()
 }
 
-/// The latest non-null value of a microsecond timestamp column, if the batch has one.
-pub fn latest_time(batch: &RecordBatch, time_column: &str) -> Option<i64> {
+/// The latest non-null value of a microsecond timestamp column, if the batch has one, each
+/// row's no later than the end of its `date_column` day. A row whose start time lies days past
+/// its own date (a typo, a clock bug: 2099 on a call of 2025) would otherwise move a sync's
+/// watermark there for good, and every later run would fetch from 2099 and miss the updates
+/// of the days it should fetch again (outside trial 21b).
+pub fn latest_time(batch: &RecordBatch, time_column: &str, date_column: &str) -> Option<i64> {
+    const DAY: i64 = 86_400_000_000;
     let column = batch.column_by_name(time_column)?;
     if column.data_type() != &DataType::Timestamp(TimeUnit::Microsecond, None) {
         return None;
     }
-    column
-        .as_primitive::<TimestampMicrosecondType>()
-        .iter()
-        .flatten()
+    let times = column.as_primitive::<TimestampMicrosecondType>();
+    let days = batch
+        .column_by_name(date_column)
+        .and_then(|c| c.as_primitive_opt::<Date32Type>());
+    (0..times.len())
+        .filter(|&row| times.is_valid(row))
+        .map(|row| {
+            let time = times.value(row);
+            match days.filter(|d| d.is_valid(row)) {
+                Some(days) => time.min((i64::from(days.value(row)) + 1) * DAY - 1),
+                None => time,
+            }
+        })
         .max()
 }
 
