@@ -20,7 +20,7 @@ import pytest
 from polars.testing import assert_frame_equal
 
 import converz
-from converz._sync import STATE_FILE, sync_calls
+from converz._sync import STATE_FILE, SyncResult, sync_calls
 from converz.testing import Emulator
 
 START = "2025-08-01"
@@ -617,3 +617,53 @@ def test_a_watermark_in_the_future_is_the_present(tmp_path, caplog):
     assert "in the future" in caplog.text
     assert _not_after_now(tmp_path, dt.datetime(2025, 1, 1)) == dt.datetime(2025, 1, 1)
     assert _not_after_now(tmp_path, None) is None
+
+
+def _sync_at_once(client: converz.Client, path: Path, runs: int) -> list[object]:
+    """What each of `runs` threads started at once on `path` got: a result or an error."""
+    import threading
+
+    start = threading.Barrier(runs)
+    outcomes: list[object] = []
+
+    def run() -> None:
+        start.wait()
+        try:
+            outcomes.append(sync_calls(client, path, start_date="2025-01-01"))
+        except BaseException as err:
+            outcomes.append(err)
+
+    threads = [threading.Thread(target=run) for _ in range(runs)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return outcomes
+
+
+def test_runs_started_at_once_on_a_new_directory(tmp_path):
+    """Outside trial 21b: two runs started at once on a new directory both saw it as theirs;
+    the one the lock refused removed it from under the other, which died with a bare
+    FileNotFoundError. Now one run (or each, one after the other) writes the dataset, a refused
+    one says so with a ConverzError, and the dataset is whole."""
+    with Emulator(calls=200, reps=5, seed=5, days=4) as emu:
+        client = emu.client(progress=False)
+        expected = api(client, start_date="2025-01-01")
+        for trial in range(12):
+            path = tmp_path / str(trial)
+            outcomes = _sync_at_once(client, path, 3)
+            kinds = (converz.ConverzError, SyncResult)
+            assert all(isinstance(o, kinds) for o in outcomes), [repr(o) for o in outcomes]
+            assert any(isinstance(o, SyncResult) for o in outcomes)
+            same(dataset(path, "parquet"), expected)
+
+
+def test_a_dangling_symlink_is_refused_by_name(tmp_path, emu):
+    """Outside trial 21b: a path that is a symbolic link to a missing directory raised a bare
+    FileExistsError."""
+    link = tmp_path / "link"
+    link.symlink_to(tmp_path / "missing")
+    for path in (link, link / "calls"):
+        with pytest.raises(converz.InvalidParameterError, match=r"symbolic link.*does not exist"):
+            sync_calls(emu.client(progress=False), path, start_date=START)
+    assert not (tmp_path / "missing").exists()

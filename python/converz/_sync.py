@@ -176,6 +176,14 @@ def _check_options(overlap_days: object, format: object, full_refresh: object) -
 
 def _check_directory(root: Path) -> None:
     """``root`` is a directory or can become one: no file where a directory must be."""
+    dangling = next((p for p in (root, *root.parents) if p.is_symlink() and not p.exists()), None)
+    if dangling is not None:
+        raise InvalidParameterError(
+            f"{dangling} is a symbolic link to {os.readlink(dangling)}, which does not exist; "
+            "sync keeps its dataset in a directory",
+            parameter="path",
+            hint="create the directory the link points to, or pass another path",
+        )
     blocker = next((p for p in (root, *root.parents) if p.exists()), None)
     if blocker is not None and not blocker.is_dir():
         where = "is a file" if blocker == root else f"is inside {blocker}, which is a file"
@@ -356,6 +364,18 @@ def _one_run_at_a_time(root: Path) -> Iterator[None]:
                 hint="let the other run finish, then run again (it fetches from the watermark "
                 "the other run leaves)",
             ) from None
+        try:
+            same = os.path.samestat(os.fstat(fd), os.stat(root))
+        except FileNotFoundError:
+            same = False
+        if not same:
+            # Another run removed the directory after this one opened it (and may have made it
+            # again): the lock held is not the dataset's.
+            raise ConverzError(
+                f"another sync run removed or replaced {root} while this run started; this run "
+                "stopped before fetching or writing anything",
+                hint="run again",
+            )
         yield
     finally:
         os.close(fd)
@@ -627,15 +647,18 @@ def sync_calls(
     _check_directory(root)
     made = not root.exists()
     root.mkdir(parents=True, exist_ok=True)
-    try:
-        with _one_run_at_a_time(root):
+    with _one_run_at_a_time(root):
+        try:
             return _run(
                 client, root, format, fingerprint, first_day, query, overlap_days, full_refresh
             )
-    except BaseException:
-        if made and not any(root.iterdir()):
-            root.rmdir()  # refused before anything was written: leave no directory behind
-        raise
+        except BaseException:
+            # Refused before anything was written: no directory left behind. Only by the run
+            # holding the lock: a run refused by it removed the directory from under the run
+            # that held it (outside trial 21b: two runs started at once on a new directory).
+            if made and not any(root.iterdir()):
+                root.rmdir()
+            raise
 
 
 def _not_after_now(root: Path, watermark: Optional[_dt.datetime]) -> Optional[_dt.datetime]:
