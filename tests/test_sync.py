@@ -519,6 +519,36 @@ def test_a_start_time_far_past_its_date_does_not_stop_later_runs(tmp_path, fmt):
         same(dataset(path, fmt), api(client, start_date=days[0]))
 
 
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_a_timestamp_in_a_text_column_keeps_its_spelling_on_later_runs(tmp_path, fmt):
+    """Outside trial 21b: a text column (dates on a kept day, a timestamp on the last day)
+    read `2024-01-01T10:00:00` from the second run on, where `calls()` has the value as sent:
+    the fetched days held only the timestamp, and deltalake cast it to the table's text; a list
+    of timestamps was re-spelled in Parquet too."""
+    with Emulator(calls=300, reps=5, seed=6, days=5) as emu:
+        client = emu.client(progress=False)
+        dates = client.calls(columns=["call_id", "date"]).to_polars()
+        days = sorted(dates["date"].unique().to_list())
+        first, last = (
+            dates.filter(pl.col("date") == d)["call_id"][:1] for d in (days[0], days[-1])
+        )
+        client.push_updates(pl.DataFrame({"call_id": first, "t": ["2024-01-01"], "l": [["a"]]}))
+        client.push_updates(
+            pl.DataFrame(
+                {"call_id": last, "t": ["2024-01-01 10:00:00"], "l": [["2024-01-01 10:00:00"]]}
+            )
+        )
+        path = tmp_path / "calls"
+        for _ in range(3):
+            sync_calls(client, path, start_date=days[0], overlap_days=1, format=fmt)
+            got = dataset(path, fmt)
+            expected = api(client, start_date=days[0])
+            assert got.filter(pl.col("call_id").is_in(last))["t"].to_list() == [
+                "2024-01-01 10:00:00"
+            ]
+            same(got, expected)
+
+
 def test_a_second_run_on_a_locked_directory_stops_before_writing(emu, tmp_path):
     """Outside trial 20: two runs at once (an overlapping cron) moved each other's staged
     files away and failed with bare file errors, sometimes not a ConverzError at all."""

@@ -526,8 +526,8 @@ def _commit_delta(
     paths = [str(p) for day in sorted(staged) for p in staged[day]]
     if not paths:
         return
-    table = _core.read_parquet_files(paths)
     if replace_all:
+        table = _core.read_parquet_files(paths)
         write_deltalake(
             str(root), table, mode="overwrite", partition_by=["date"], schema_mode="overwrite"
         )
@@ -537,7 +537,8 @@ def _commit_delta(
     if end:
         clauses.append(f"date <= '{end.isoformat()}'")
     predicate = " AND ".join(clauses) or None
-    if predicate is not None and _widens_delta(root, paths):
+    existing = _delta_files(root)
+    if predicate is not None and _core.widened_columns(existing, paths):
         # deltalake would cast the fetched days' values down to the table's types (2.5 to
         # 2, "t" to true: outside trial 20b), and refuses only the casts it cannot do.
         logging.getLogger("converz").info(
@@ -548,11 +549,11 @@ def _commit_delta(
         )
         _rewrite_delta(root, paths, predicate)
         return
-    # A refusal here is not a widening (`_widens_delta` found none): it reaches the caller,
-    # with nothing committed, rather than a full rewrite that would hide it.
+    # A refusal here is not a widening (none was found above): it reaches the caller, with
+    # nothing committed, rather than a full rewrite that would hide it.
     write_deltalake(
         str(root),
-        table,
+        _core.read_parquet_files(paths, existing),
         mode="overwrite",
         partition_by=["date"],
         predicate=predicate,
@@ -560,8 +561,8 @@ def _commit_delta(
     )
 
 
-def _widens_delta(root: Path, paths: list[str]) -> bool:
-    """Whether the staged Parquet ``paths`` widen a column of the Delta table at ``root``."""
+def _delta_files(root: Path) -> list[str]:
+    """The Parquet files of the Delta table at ``root``, as local paths where they are local."""
     from urllib.parse import unquote, urlsplit
 
     from deltalake import DeltaTable
@@ -570,7 +571,7 @@ def _widens_delta(root: Path, paths: list[str]) -> bool:
     for uri in DeltaTable(str(root)).file_uris():
         parts = urlsplit(uri)
         files.append(unquote(parts.path) if parts.scheme == "file" else uri)
-    return bool(_core.widened_columns(files, paths))
+    return files
 
 
 def _rewrite_delta(root: Path, paths: list[str], predicate: str) -> None:

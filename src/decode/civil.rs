@@ -6,6 +6,10 @@
 //! `NaiveDate` construction and subtraction cost more than the rest of the value's decoding. The
 //! result equals chrono's for every 4-digit year (tested exhaustively below).
 
+/// A timestamp as the API writes it (`YYYY-MM-DD HH:MM:SS[.f]`), for chrono and arrow's
+/// formatters (arrow's own is the `T` form).
+pub(crate) const API_TIMESTAMP: &str = "%Y-%m-%d %H:%M:%S%.f";
+
 /// Days since 1970-01-01 of the date `s[..10]` as `YYYY-MM-DD` (four-digit year from 0001,
 /// two-digit month and day, `-` between), or `None` if that is not the shape or not a calendar
 /// date.

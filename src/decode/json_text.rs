@@ -100,9 +100,14 @@ fn push_quoted(text: &[u8], out: &mut Vec<u8>) {
 }
 
 /// The JSON text of each value of a (Struct or List) array, as Utf8; nulls stay null.
+/// Timestamps inside are spelled as the API writes them: a page that typed a list's items as
+/// timestamps otherwise gave `["2024-01-01T10:00:00"]` where a page holding the column's text
+/// keeps `["2024-01-01 10:00:00"]`, so the value read by page size (outside trial 21b).
 pub(crate) fn to_json_text(array: &dyn Array) -> Result<ArrayRef> {
     let field = Arc::new(Field::new("value", array.data_type().clone(), true));
-    let options = EncoderOptions::default().with_explicit_nulls(true);
+    let options = EncoderOptions::default()
+        .with_explicit_nulls(true)
+        .with_timestamp_format(super::civil::API_TIMESTAMP.to_owned());
     let mut encoder = make_encoder(&field, array, &options)?;
     let mut builder = StringBuilder::with_capacity(array.len(), array.len() * 16);
     let mut buf = Vec::new();

@@ -344,7 +344,7 @@ pub(crate) fn documented_schema(
 
 /// Timestamps as the API writes them (`YYYY-MM-DD HH:MM:SS[.f]`), not arrow's `T` form.
 fn cast_timestamp_text(array: &ArrayRef) -> Result<ArrayRef> {
-    let format = FormatOptions::default().with_timestamp_format(Some("%Y-%m-%d %H:%M:%S%.f"));
+    let format = FormatOptions::default().with_timestamp_format(Some(super::civil::API_TIMESTAMP));
     let options = CastOptions {
         safe: false,
         format_options: format,

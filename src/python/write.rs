@@ -253,13 +253,22 @@ pub fn widened_columns(
     .map_err(PyErr::from)
 }
 
-/// The rows of Parquet `paths`, in order, as one table under their merged schema (for
-/// handing a day's staged parts to another writer, such as deltalake).
+/// The rows of Parquet `paths`, in order, as one table under the schema they and the files
+/// `like` add up to (for handing a day's staged parts to another writer, such as deltalake:
+/// `like` are the table's files, so each value is cast here, as one fetch casts it, and not by
+/// the other writer: deltalake spelled a timestamp cast to the table's text `2024-01-01T10:00:00`,
+/// outside trial 21b).
 #[pyfunction]
-pub fn read_parquet_files(py: Python<'_>, paths: Vec<PathBuf>) -> PyResult<PyArrowTable> {
+#[pyo3(signature = (paths, like = Vec::new()))]
+pub fn read_parquet_files(
+    py: Python<'_>,
+    paths: Vec<PathBuf>,
+    like: Vec<PathBuf>,
+) -> PyResult<PyArrowTable> {
     let (schema, batches) = py.detach(|| {
-        let schema = write::merged_schema(&paths)?
-            .unwrap_or_else(|| Arc::new(arrow_schema::Schema::empty()));
+        let all: Vec<PathBuf> = like.iter().chain(&paths).cloned().collect();
+        let schema =
+            write::merged_schema(&all)?.unwrap_or_else(|| Arc::new(arrow_schema::Schema::empty()));
         let mut batches = Vec::new();
         for path in &paths {
             for batch in write::FileReader::open(path, FileFormat::Parquet)? {

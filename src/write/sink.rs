@@ -31,7 +31,7 @@ const ROW_GROUP_BYTES: usize = 64 * 1024 * 1024;
 /// same way (`encode::values`), and a fetch reads as a time only this spelling
 /// (`decode::classify::dated`), so that fetch, file and push give back the text sent: change
 /// all three together.
-pub(super) const TIMESTAMP_FORMAT: &str = "%Y-%m-%d %H:%M:%S%.f";
+pub(super) const TIMESTAMP_FORMAT: &str = crate::decode::civil::API_TIMESTAMP;
 
 /// An open output file.
 pub(super) trait Sink: Send {
