@@ -370,3 +370,22 @@ def test_rows_left_go_to_a_temporary_folder_when_the_remaining_file_cannot_be_wr
         assert main(words[1:]) == 0  # the hint, verbatim, pushes the rows left
         got = emu.client(progress=False).calls(metric=["v"]).to_polars().sort("call_id")
     assert got["v"].to_list() == list(range(40))
+
+
+def test_a_stop_after_the_last_chunk_says_nothing_is_left(monkeypatch):
+    """Outside trial 21: a Ctrl-C landing as the last chunk was answered gave the hint "push
+    the rest: push_updates(err.result.remaining, ...)", and `remaining` is None then, so the
+    hinted call failed."""
+    with Emulator(calls=CALLS, reps=5, seed=SEED) as emu:
+        client = emu.client(progress=False)
+        ids = client.calls(columns=["call_id"]).to_polars()["call_id"]
+        chunks = -(-len(ids) // 200)
+        with monkeypatch.context() as patch, pytest.raises(KeyboardInterrupt) as stop:
+            patch.setattr("converz._client.progress_bar", _stopping_bar(chunks))
+            client.push_updates(pl.DataFrame({"call_id": ids, "g": 1}), chunk_rows=200)
+        err = stop.value.__cause__
+        assert isinstance(err, converz.PushError)
+        assert err.result.remaining is None
+        assert [c.status for c in err.result.chunks] == ["applied"] * chunks
+        assert "nothing is left to push" in err.hint and "push_updates(" not in err.hint
+        assert client.calls(columns=["call_id", "g"]).to_polars()["g"].to_list() == [1] * len(ids)

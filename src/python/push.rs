@@ -174,8 +174,17 @@ fn send(
         again.call(again.chunk_rows)
     );
     if let Err(stop) = sent {
+        // Stopped as the last chunk was answered: every chunk applied, nothing to push again
+        // (outside trial 21: the hint said to push `err.result.remaining`, which is None then).
+        let done = result.count("applied") == result.chunk_count();
         let err = stopped(py, stop, result)?;
-        set_hint(py, &err, &resume)?;
+        let hint = match done {
+            true => "every chunk was applied before the stop: nothing is left to push \
+                     (err.result.remaining is None)"
+                .to_owned(),
+            false => resume,
+        };
+        set_hint(py, &err, &hint)?;
         return Err(err);
     }
     if let Some((index, err)) = first_error {
