@@ -180,6 +180,18 @@ def test_a_comma_in_a_filter_is_refused_before_any_request(client):
     assert info.value.parameter == "campaign"
 
 
+@pytest.mark.parametrize("value", ["  lead", "sales ", " x ", "a\t"])
+def test_a_filter_value_with_spaces_at_an_end_is_refused_before_any_request(client, value):
+    """Outside trial 21: the API trims list values, so `subcampaign="  lead"` matched `lead`
+    and returned none of the rows holding "  lead", without a word."""
+    for name in ("subcampaign", "campaign", "rep_id", "vendor_call_id"):
+        with pytest.raises(converz.InvalidParameterError, match="white space") as info:
+            client.calls(**{name: ["ok", value]})
+        assert info.value.parameter == name
+    with pytest.raises(converz.InvalidParameterError, match="white space"):
+        client.calls(columns=["call_id", value])
+
+
 def test_wrong_types_name_the_parameter(client):
     with pytest.raises(TypeError, match="start_date"):
         client.calls(start_date=20250101)

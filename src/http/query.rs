@@ -353,7 +353,7 @@ fn push_date(pairs: &mut Pairs, name: &str, value: Option<NaiveDate>) {
 /// a value that contains one would silently match other values: it is refused.
 fn push_repeated(pairs: &mut Pairs, name: &str, values: &[String]) -> Result<()> {
     check_values(name, values)?;
-    refuse_commas(name, values, "array filter")?;
+    refuse_misread(name, values, "array filter")?;
     pairs.extend(values.iter().map(|v| (name.to_owned(), v.clone())));
     Ok(())
 }
@@ -361,20 +361,35 @@ fn push_repeated(pairs: &mut Pairs, name: &str, values: &[String]) -> Result<()>
 /// `columns`, `metric` and `groupby` are documented as comma-separated lists.
 fn push_joined(pairs: &mut Pairs, name: &str, values: &[String]) -> Result<()> {
     check_values(name, values)?;
-    refuse_commas(name, values, "list parameter")?;
+    refuse_misread(name, values, "list parameter")?;
     if !values.is_empty() {
         pairs.push((name.into(), values.join(",")));
     }
     Ok(())
 }
 
-fn refuse_commas(name: &str, values: &[String], what: &str) -> Result<()> {
-    match values.iter().find(|v| v.contains(',')) {
-        Some(bad) => Err(Error::invalid(
+/// Refuses a value the API would read as another: it splits list values on commas and trims
+/// each piece (Part B §2; the scan's push-down knows the same, `_pushdown.py`). A value with
+/// spaces at an end matched the trimmed value, and none of the rows holding it as given
+/// (outside trial 21: `subcampaign="  lead"` returned 0 rows, silently).
+fn refuse_misread(name: &str, values: &[String], what: &str) -> Result<()> {
+    if let Some(bad) = values.iter().find(|v| v.contains(',')) {
+        return Err(Error::invalid(
             name,
             format!(
                 "{bad:?} contains a comma: the API splits {what} values on commas, so it would \
                  match other values instead; such a value cannot be asked for"
+            ),
+        ));
+    }
+    match values.iter().find(|v| v.trim() != v.as_str()) {
+        Some(bad) => Err(Error::invalid(
+            name,
+            format!(
+                "{bad:?} has white space at its start or end: the API trims {what} values, so \
+                 it would match {:?} instead; such a value cannot be asked for (a lazy scan's \
+                 filter, pl.col(...) == value, finds it)",
+                bad.trim()
             ),
         )),
         None => Ok(()),
