@@ -454,6 +454,27 @@ def _stage(
     return staged, rows, watermark
 
 
+def _remove_format(root: Path, fmt: str) -> None:
+    """Removes the files a dataset of format ``fmt`` kept in ``root``, once the other's are in.
+
+    A full refresh into the other format left them, so the ``**/*.parquet`` glob read every
+    row twice and ``read_delta`` a stale table (outside trial 21b).
+    """
+    days = [day for day in root.glob("date=*") if day.is_dir()]
+    if fmt == "delta":
+        shutil.rmtree(root / "_delta_log", ignore_errors=True)
+        # Every data file of the table, also those of earlier versions (never vacuumed).
+        stale = [f for day in days for f in day.glob("*.parquet") if f.name != "part-0.parquet"]
+    else:
+        stale = [day / "part-0.parquet" for day in days]
+    for path in stale:
+        if path.is_file():
+            path.unlink()
+    for day in days:
+        if not any(day.iterdir()):
+            day.rmdir()
+
+
 def _refuse_days_outside(
     staged: dict[_dt.date, list[Path]],
     window: tuple[Optional[_dt.date], Optional[_dt.date]],
@@ -709,6 +730,11 @@ def _run(
         "start_date": held.isoformat() if held else None,
         "watermark": None if replace_all else state and state.get("watermark"),
     }
+    # The other format whose files the directory holds (a switch of format, or one a killed
+    # run claimed but did not finish): they are removed once this run's days are in place.
+    other = {(state or {}).get("format"), (state or {}).get("previous_format")} - {None, format}
+    if other:
+        new_state["previous_format"] = other.pop()
     if replace_all:
         # Claims the directory first, so a killed first run is recognised as ours.
         _save_state(root, new_state)
@@ -733,6 +759,9 @@ def _run(
             written, gone = sorted(staged), list[_dt.date]()
         else:
             written, gone = _commit_parquet(root, staging, staged, replace_all, window)
+        previous = new_state.pop("previous_format", None)
+        if previous is not None:
+            _remove_format(root, previous)
         _save_state(root, new_state)
     shutil.rmtree(staging, ignore_errors=True)
     return SyncResult(
