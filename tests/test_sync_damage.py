@@ -106,3 +106,18 @@ def test_a_format_switch_killed_before_its_days_land_is_finished_by_the_next_run
     assert other_format_files(tmp_path, "delta") == []
     same_as_api(tmp_path, "delta", client, start)
     assert "previous_format" not in json.loads((tmp_path / STATE_FILE).read_text())
+
+
+# F6
+
+
+def test_a_format_change_is_refused_as_a_format_change(emu, tmp_path):
+    """F6: the refusal said "a different query ({})" when only the format differed."""
+    client = emu.client(progress=False)
+    start = first_day(client)
+    sync_calls(client, tmp_path, start_date=start)
+    with pytest.raises(converz.InvalidParameterError) as err:
+        sync_calls(client, tmp_path, start_date=start, format="delta")
+    assert err.value.parameter == "format"
+    assert "from parquet to delta" in str(err.value) and "query" not in err.value.message
+    assert err.value.hint is not None and "--full-refresh" in err.value.hint

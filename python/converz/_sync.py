@@ -55,6 +55,9 @@ _FILTERS = ("end_date", *list_filters(CallsQuery))
 _REQUIRED_COLUMNS = ("call_id", "date", "start_time")
 
 
+# How hints name a full refresh (the CLI shows the flag once).
+_REBUILD = "full_refresh=True (--full-refresh)"
+
 # Days a SyncResult's repr lists one by one; more are shown as their count and range.
 _DAYS_SHOWN = 3
 
@@ -220,7 +223,7 @@ def _save_state(root: Path, state: dict[str, Any]) -> None:
 
 
 def _check_state(
-    root: Path, state: Optional[dict[str, Any]], fingerprint: str, full_refresh: bool
+    root: Path, state: Optional[dict[str, Any]], fingerprint: str, fmt: str, full_refresh: bool
 ) -> None:
     if full_refresh:
         return
@@ -234,6 +237,18 @@ def _check_state(
                 "**/*.parquet glob would read them too)",
             )
         return
+    if state.get("format") != fmt:
+        # Said as such: "a different query ({})" named the filters, which had not changed
+        # (outside trial 21b).
+        held = state.get("format")
+        raise InvalidParameterError(
+            f"{root} holds a {held} dataset and this run writes {fmt}: the format changed "
+            f"(from {held} to {fmt}), and one directory holds one format",
+            parameter="format",
+            hint=f"pass format={held!r} (--format {held}) to keep syncing it, or "
+            f"{_REBUILD} to rebuild it as "
+            f"{fmt} (its {held} files are then removed)",
+        )
     if state.get("fingerprint") != fingerprint:
         raise InvalidParameterError(
             f"{root} was synced with a different query ({state.get('query')}); refusing to mix "
@@ -717,7 +732,7 @@ def _run(
 ) -> SyncResult:
     """One run of :func:`sync_calls` into the existing directory ``root``, locked."""
     state = _load_state(root)
-    _check_state(root, state, fingerprint, full_refresh)
+    _check_state(root, state, fingerprint, format, full_refresh)
     replace_all = full_refresh or state is None or state.get("watermark") is None
     since = _fetch_start(state, first_day, overlap_days, replace_all)
     held = _dataset_start(state, first_day, replace_all)
