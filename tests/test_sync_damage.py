@@ -6,10 +6,11 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import shutil
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import polars as pl
 import pytest
@@ -17,7 +18,7 @@ from polars.testing import assert_frame_equal
 
 import converz
 from converz import _sync
-from converz._sync import STATE_FILE, sync_calls
+from converz._sync import STAGING_DIR, STATE_FILE, sync_calls
 from converz.testing import Emulator
 
 FORMATS = ["parquet", "delta"]
@@ -121,3 +122,99 @@ def test_a_format_change_is_refused_as_a_format_change(emu, tmp_path):
     assert err.value.parameter == "format"
     assert "from parquet to delta" in str(err.value) and "query" not in err.value.message
     assert err.value.hint is not None and "--full-refresh" in err.value.hint
+
+
+# F14
+
+
+def _write_state(path: Path, change: Callable[[dict[str, Any]], Any]) -> None:
+    state = json.loads((path / STATE_FILE).read_text())
+    (path / STATE_FILE).write_text(json.dumps(change(state)))
+
+
+def _truncate(path: Path) -> None:
+    text = (path / STATE_FILE).read_text()
+    (path / STATE_FILE).write_text(text[:20])
+
+
+def _field(name: str, value: object) -> Callable[[Path], None]:
+    return lambda path: _write_state(path, lambda state: {**state, name: value})
+
+
+STATE_DAMAGE: dict[str, Callable[[Path], None]] = {
+    "truncated": _truncate,
+    "empty": lambda path: (path / STATE_FILE).write_text(""),
+    "a list": lambda path: (path / STATE_FILE).write_text("[1, 2]"),
+    "not utf-8": lambda path: (path / STATE_FILE).write_bytes(b'{"a": "\xff"}'),
+    "watermark text": _field("watermark", "yesterday"),
+    "watermark number": _field("watermark", 5),
+    "start_date text": _field("start_date", "x"),
+    "a later version": _field("version", 99),
+    "no fingerprint": _field("fingerprint", None),
+}
+
+
+@pytest.mark.parametrize("damage", sorted(STATE_DAMAGE))
+def test_a_damaged_state_is_named_and_a_full_refresh_rebuilds(emu, tmp_path, damage):
+    """F14: a damaged or hand-edited state gave bare JSONDecodeError, AttributeError,
+    ValueError, TypeError; a later version was read as if it were this one's."""
+    client = emu.client(progress=False)
+    start = first_day(client)
+    sync_calls(client, tmp_path, start_date=start)
+    STATE_DAMAGE[damage](tmp_path)
+    broken = (tmp_path / STATE_FILE).read_bytes()
+    with pytest.raises(converz.InvalidParameterError) as err:
+        sync_calls(client, tmp_path, start_date=start)
+    assert err.value.parameter == "path" and STATE_FILE in str(err.value)
+    assert err.value.hint is not None and "--full-refresh" in err.value.hint
+    assert (tmp_path / STATE_FILE).read_bytes() == broken  # refused before writing
+    if damage == "a later version":
+        assert "later converz" in str(err.value)
+    sync_calls(client, tmp_path, start_date=start, full_refresh=True)
+    same_as_api(tmp_path, "parquet", client, start)
+    sync_calls(client, tmp_path, start_date=start)  # the state is whole again
+
+
+def _state_dir(path: Path) -> None:
+    (path / STATE_FILE).unlink()
+    (path / STATE_FILE).mkdir()
+
+
+def _last_day(path: Path) -> Path:
+    return sorted(path.glob("date=*"))[-1]
+
+
+def _day_a_file(path: Path) -> None:
+    day = _last_day(path)
+    shutil.rmtree(day)
+    day.write_text("x")
+
+
+def _part_a_dir(path: Path) -> None:
+    part = _last_day(path) / "part-0.parquet"
+    part.unlink()
+    part.mkdir()
+
+
+LAYOUT_DAMAGE: dict[str, tuple[Callable[[Path], None], str]] = {
+    "state a directory": (_state_dir, STATE_FILE),
+    "staging a file": (lambda path: (path / STAGING_DIR).write_text("x"), STAGING_DIR),
+    "a day a file": (_day_a_file, "date="),
+    "part-0 a directory": (_part_a_dir, "part-0.parquet"),
+}
+
+
+@pytest.mark.parametrize("full_refresh", [False, True])
+@pytest.mark.parametrize("damage", sorted(LAYOUT_DAMAGE))
+def test_a_damaged_layout_is_named_before_anything_is_fetched(emu, tmp_path, damage, full_refresh):
+    """F14: a file where the dataset keeps a directory, or the reverse, gave a bare
+    FileExistsError or IsADirectoryError, after the fetch."""
+    client = emu.client(progress=False)
+    start = first_day(client)
+    sync_calls(client, tmp_path, start_date=start)
+    change, named = LAYOUT_DAMAGE[damage]
+    change(tmp_path)
+    with pytest.raises(converz.InvalidParameterError) as err:
+        sync_calls(client, tmp_path, start_date=start, full_refresh=full_refresh)
+    assert err.value.parameter == "path" and named in str(err.value)
+    assert err.value.hint is not None and "aside" in err.value.hint

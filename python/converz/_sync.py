@@ -55,6 +55,9 @@ _FILTERS = ("end_date", *list_filters(CallsQuery))
 _REQUIRED_COLUMNS = ("call_id", "date", "start_time")
 
 
+# What a state file's fields may be; one written by a later converz says a higher version.
+_STATE_VERSION = 1
+_FORMATS = ("parquet", "delta")
 # How hints name a full refresh (the CLI shows the flag once).
 _REBUILD = "full_refresh=True (--full-refresh)"
 
@@ -204,13 +207,82 @@ def _fingerprint(filters: dict[str, Any], fmt: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-def _load_state(root: Path) -> Optional[dict[str, Any]]:
+def _load_state(root: Path, full_refresh: bool) -> Optional[dict[str, Any]]:
+    """The state file's contents, checked once here (None: there is none).
+
+    A damaged or hand-edited one failed later as a bare ``JSONDecodeError``, ``ValueError`` or
+    ``AttributeError`` (outside trial 21b). A full refresh rebuilds the state, so it goes on
+    over a damaged one (with a warning); the state path being a directory stops it too, since
+    the new state could not be written there.
+    """
+    path = root / STATE_FILE
+    if path.is_dir():
+        raise _damaged(path, "is a directory, not the sync state file", rebuild=False)
     try:
-        with open(root / STATE_FILE, encoding="utf-8") as f:
-            state: dict[str, Any] = json.load(f)
-        return state
+        with open(path, "rb") as f:
+            state = json.loads(f.read().decode("utf-8"))
     except FileNotFoundError:
         return None
+    except (UnicodeDecodeError, json.JSONDecodeError) as err:
+        problem: Optional[str] = f"is not JSON ({err})"
+    else:
+        problem = _state_problem(state)
+    if problem is None:
+        return dict(state)
+    if not full_refresh:
+        raise _damaged(path, problem, rebuild=True)
+    logging.getLogger("converz").warning("%s %s; the full refresh rebuilds it", path, problem)
+    return None
+
+
+def _state_problem(state: Any) -> Optional[str]:
+    """What is wrong with a state file's parsed JSON, or None."""
+    if not isinstance(state, dict):
+        return f"holds a JSON {type(state).__name__}, not the sync state's object"
+    version = state.get("version")
+    if isinstance(version, int) and not isinstance(version, bool) and version > _STATE_VERSION:
+        return (
+            f"was written by a later converz (state version {version}; this one reads "
+            f"version {_STATE_VERSION})"
+        )
+    if version != _STATE_VERSION or isinstance(version, bool):
+        return f'has "version" {version!r}, not {_STATE_VERSION}'
+    if state.get("format") not in _FORMATS:
+        return f'has "format" {state.get("format")!r}, not "parquet" or "delta"'
+    if state.get("previous_format", "parquet") not in _FORMATS:
+        return f'has "previous_format" {state.get("previous_format")!r}'
+    if not isinstance(state.get("fingerprint"), str) or not isinstance(state.get("query"), dict):
+        return 'lacks the "fingerprint" or "query" of the filters'
+    for name, parse in (
+        ("watermark", _dt.datetime.fromisoformat),
+        ("start_date", _dt.date.fromisoformat),
+    ):
+        value = state.get(name)
+        try:
+            if value is not None:
+                parse(value)
+        except (TypeError, ValueError):
+            return f"has {name!r} {value!r}, not a {'date' if name == 'start_date' else 'time'}"
+    return None
+
+
+def _damaged(path: Path, problem: str, rebuild: bool) -> InvalidParameterError:
+    """The refusal of a damaged dataset file or directory, saying how to go on.
+
+    ``rebuild``: a full refresh mends it as it is (a state file's contents); else the entry
+    must be moved aside first, and a full refresh then fetches any day it held again.
+    """
+    if rebuild:
+        hint = f"rebuild the dataset with {_REBUILD}, which writes a new state"
+    elif path.name == STAGING_DIR:
+        hint = f"move {path.name} aside (or remove it), then run again"
+    else:
+        hint = f"move {path.name} aside (or remove it), then rebuild with {_REBUILD}"
+    return InvalidParameterError(
+        f"{path} {problem}; this run stopped before fetching or writing anything",
+        parameter="path",
+        hint=hint,
+    )
 
 
 def _save_state(root: Path, state: dict[str, Any]) -> None:
@@ -237,10 +309,10 @@ def _check_state(
                 "**/*.parquet glob would read them too)",
             )
         return
-    if state.get("format") != fmt:
+    if state["format"] != fmt:
         # Said as such: "a different query ({})" named the filters, which had not changed
         # (outside trial 21b).
-        held = state.get("format")
+        held = state["format"]
         raise InvalidParameterError(
             f"{root} holds a {held} dataset and this run writes {fmt}: the format changed "
             f"(from {held} to {fmt}), and one directory holds one format",
@@ -249,13 +321,34 @@ def _check_state(
             f"{_REBUILD} to rebuild it as "
             f"{fmt} (its {held} files are then removed)",
         )
-    if state.get("fingerprint") != fingerprint:
+    if state["fingerprint"] != fingerprint:
         raise InvalidParameterError(
-            f"{root} was synced with a different query ({state.get('query')}); refusing to mix "
+            f"{root} was synced with a different query ({state['query']}); refusing to mix "
             "rows of two queries",
             parameter="filters",
             hint="use the same filters, or full_refresh=True (--full-refresh) to rebuild",
         )
+
+
+def _check_layout(root: Path) -> None:
+    """No file where the dataset keeps a directory, and no directory where it keeps a file.
+
+    Each failed later as a bare ``FileExistsError`` or ``IsADirectoryError`` (outside trial
+    21b), after the fetch.
+    """
+    staging = root / STAGING_DIR
+    if staging.is_symlink() or (staging.exists() and not staging.is_dir()):
+        raise _damaged(staging, "is not a directory (sync stages its files there)", False)
+    for entry in root.glob("date=*"):
+        try:
+            _dt.date.fromisoformat(entry.name[5:])
+        except ValueError:
+            continue
+        if not entry.is_dir():
+            raise _damaged(entry, "is not a directory (sync keeps that day's rows in one)", False)
+        part = entry / "part-0.parquet"
+        if part.is_dir():
+            raise _damaged(part, "is a directory, not the day's Parquet file", False)
 
 
 def _held_from(state: Optional[dict[str, Any]]) -> Optional[_dt.date]:
@@ -731,14 +824,15 @@ def _run(
     full_refresh: bool,
 ) -> SyncResult:
     """One run of :func:`sync_calls` into the existing directory ``root``, locked."""
-    state = _load_state(root)
+    state = _load_state(root, full_refresh)
     _check_state(root, state, fingerprint, format, full_refresh)
+    _check_layout(root)
     replace_all = full_refresh or state is None or state.get("watermark") is None
     since = _fetch_start(state, first_day, overlap_days, replace_all)
     held = _dataset_start(state, first_day, replace_all)
     _check_end(state if not replace_all else None, since, query.get("end_date"), overlap_days)
     new_state: dict[str, Any] = {
-        "version": 1,
+        "version": _STATE_VERSION,
         "format": format,
         "fingerprint": fingerprint,
         "query": {k: (v.isoformat() if isinstance(v, _dt.date) else v) for k, v in query.items()},
