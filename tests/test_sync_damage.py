@@ -218,3 +218,20 @@ def test_a_damaged_layout_is_named_before_anything_is_fetched(emu, tmp_path, dam
         sync_calls(client, tmp_path, start_date=start, full_refresh=full_refresh)
     assert err.value.parameter == "path" and named in str(err.value)
     assert err.value.hint is not None and "aside" in err.value.hint
+
+
+# F18
+
+
+@pytest.mark.parametrize("days", [800_000, 10**9, 10**20])
+def test_a_huge_overlap_is_refused_before_anything_is_sent(emu, tmp_path, days):
+    """F18: 800000, 10**9 and 10**20 days passed the check and overflowed the date arithmetic
+    as a bare OverflowError."""
+    client = emu.client(progress=False)
+    start = first_day(client)
+    sync_calls(client, tmp_path, start_date=start)
+    state = (tmp_path / STATE_FILE).read_text()
+    with pytest.raises(converz.InvalidParameterError) as err:
+        sync_calls(client, tmp_path, start_date=start, overlap_days=days)
+    assert err.value.parameter == "overlap_days" and "at most" in str(err.value)
+    assert (tmp_path / STATE_FILE).read_text() == state

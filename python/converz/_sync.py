@@ -55,6 +55,8 @@ _FILTERS = ("end_date", *list_filters(CallsQuery))
 _REQUIRED_COLUMNS = ("call_id", "date", "start_time")
 
 
+# The largest overlap_days: a century, far more than any dataset needs fetched again.
+_MAX_OVERLAP_DAYS = 36_500
 # What a state file's fields may be; one written by a later converz says a higher version.
 _STATE_VERSION = 1
 _FORMATS = ("parquet", "delta")
@@ -169,6 +171,13 @@ def _check_options(overlap_days: object, format: object, full_refresh: object) -
     if days < 0:
         raise InvalidParameterError(
             f"overlap_days= must be a whole number >= 0, not {days!r}", parameter="overlap_days"
+        )
+    if days > _MAX_OVERLAP_DAYS:
+        # A larger one overflowed the date arithmetic after the checks (outside trial 21b).
+        raise InvalidParameterError(
+            f"overlap_days= must be at most {_MAX_OVERLAP_DAYS} (a century), not {days!r}",
+            parameter="overlap_days",
+            hint=f"to fetch every day again, rebuild with {_REBUILD}",
         )
     if not isinstance(format, str):
         raise wrong_type("format", "'parquet' or 'delta'", format)
