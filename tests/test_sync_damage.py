@@ -235,3 +235,18 @@ def test_a_huge_overlap_is_refused_before_anything_is_sent(emu, tmp_path, days):
         sync_calls(client, tmp_path, start_date=start, overlap_days=days)
     assert err.value.parameter == "overlap_days" and "at most" in str(err.value)
     assert (tmp_path / STATE_FILE).read_text() == state
+
+
+# F20
+
+
+@pytest.mark.parametrize("when", [dt.datetime(2025, 9, 25, 12, 30), "2025-09-25 12:30:00"])
+def test_a_start_date_with_a_time_is_refused_in_syncs_words(emu, tmp_path, when):
+    """F20: the refusal said "use after=/before= for times", which sync refuses in turn."""
+    client = emu.client(progress=False)
+    with pytest.raises(converz.InvalidParameterError) as err:
+        sync_calls(client, tmp_path / "calls", start_date=when)
+    assert err.value.parameter == "start_date"
+    assert "after" not in str(err.value) and "whole days" in str(err.value)
+    assert err.value.hint is not None and "'2025-09-25'" in err.value.hint
+    assert not (tmp_path / "calls").exists()

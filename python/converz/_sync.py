@@ -27,6 +27,7 @@ import json
 import logging
 import operator
 import os
+import re
 import shutil
 import signal
 import threading
@@ -152,7 +153,10 @@ def _normalise(
             parameter=unknown[0],
         )
     given = {name: value for name, value in filters.items() if name in _FILTERS}
-    query = CallsQuery(start_date=start_date, **given)
+    try:
+        query = CallsQuery(start_date=start_date, **given)
+    except InvalidParameterError as err:
+        raise _whole_days(err) from None
     out: dict[str, Any] = {}
     for name in _FILTERS:
         if given.get(name) is None:
@@ -162,6 +166,22 @@ def _normalise(
     if "columns" in out:
         out["columns"] = sorted(set(out["columns"]) | set(_REQUIRED_COLUMNS))
     return query.start_date, out
+
+
+def _whole_days(err: InvalidParameterError) -> InvalidParameterError:
+    """``err``, or for a date with a time of day, the same refusal in sync's words.
+
+    The query's own advice, "use after=/before= for times", sends the caller to filters sync
+    refuses (outside trial 21b): sync fetches whole days, so the date alone is the way.
+    """
+    found = re.search(r'"([^"]*)" has a time of day', str(err))
+    if found is None or "after=/before=" not in str(err):
+        return err
+    return InvalidParameterError(
+        f"{err.parameter}={found.group(1)!r} has a time of day; sync fetches whole days",
+        parameter=err.parameter,
+        hint=f"pass the date alone, {found.group(1)[:10]!r} (a datetime's .date())",
+    )
 
 
 def _check_options(overlap_days: object, format: object, full_refresh: object) -> int:
