@@ -250,3 +250,34 @@ def test_a_start_date_with_a_time_is_refused_in_syncs_words(emu, tmp_path, when)
     assert "after" not in str(err.value) and "whole days" in str(err.value)
     assert err.value.hint is not None and "'2025-09-25'" in err.value.hint
     assert not (tmp_path / "calls").exists()
+
+
+# F15
+
+
+def test_delta_refuses_columns_differing_only_in_case_by_name(tmp_path):
+    """F15: two API columns `Cs` and `cs` stopped every delta sync with a bare `Exception`
+    from deltalake; Parquet holds both."""
+    with Emulator(calls=200, reps=5, seed=8, days=4) as emu:
+        client = emu.client(progress=False)
+        start = first_day(client)
+        call = client.calls(columns=["call_id"]).to_polars()["call_id"][0]
+        post(emu, [{"call_id": call, "Cs": 1, "cs": 2}])
+        with pytest.raises(converz.ConverzError) as err:
+            sync_calls(client, tmp_path / "d", start_date=start, format="delta")
+        assert "`Cs`" in str(err.value) and "`cs`" in str(err.value)
+        assert err.value.hint is not None and "--columns" in err.value.hint
+        assert "parquet" in err.value.hint
+        assert not (tmp_path / "d" / "_delta_log").exists()
+        sync_calls(client, tmp_path / "p", start_date=start)
+        same_as_api(tmp_path / "p", "parquet", client, start)
+        columns = client.calls(start_date=start).to_polars().drop("cs").columns
+        sync_calls(
+            client,
+            tmp_path / "d",
+            start_date=start,
+            format="delta",
+            columns=columns,
+            full_refresh=True,
+        )
+        assert "Cs" in pl.read_delta(str(tmp_path / "d")).columns

@@ -565,15 +565,25 @@ def _existing_days(root: Path) -> dict[_dt.date, Path]:
     return days
 
 
-def _stage(
-    client: Client, staging: Path, query: dict[str, Any], drop_date: bool
-) -> tuple[dict[_dt.date, list[Path]], int, Optional[_dt.datetime]]:
+@dataclasses.dataclass
+class _Staged:
+    """What :func:`_stage` fetched: per-day Parquet parts, rows, watermark, column names."""
+
+    days: dict[_dt.date, list[Path]]
+    rows: int
+    watermark: Optional[_dt.datetime]
+    columns: list[str]
+
+
+def _stage(client: Client, staging: Path, query: dict[str, Any], drop_date: bool) -> _Staged:
     """Fetches `query` into per-day Parquet parts under `staging`."""
     writers = _DayWriters(staging, drop_date)
     latest: Optional[int] = None
     rows = 0
+    columns: dict[str, None] = {}
     try:
         for page in client.iter_calls(**query):
+            columns.update(dict.fromkeys(page.column_names))
             days, page_latest = _core.split_days(page, "date", "start_time", writers.drop_date)
             if page_latest is not None:
                 latest = page_latest if latest is None else max(latest, page_latest)
@@ -588,7 +598,31 @@ def _stage(
     if latest is not None:
         watermark = _dt.datetime(1970, 1, 1) + _dt.timedelta(microseconds=latest)
     staged = {_EPOCH + _dt.timedelta(days=day): paths for day, paths in parts.items()}
-    return staged, rows, watermark
+    return _Staged(staged, rows, watermark, list(columns))
+
+
+def _check_delta_names(root: Path, columns: list[str], replace_all: bool) -> None:
+    """Refuses column names that differ only in case, which a Delta table cannot hold.
+
+    deltalake refused them with a bare ``Exception`` (outside trial 21b); a table the run keeps
+    counts too, its columns merging with the fetched ones.
+    """
+    names = list(columns)
+    if not replace_all and (root / "_delta_log").is_dir():
+        from deltalake import DeltaTable
+
+        names += [field.name for field in DeltaTable(str(root)).schema().fields]
+    seen: dict[str, str] = {}
+    for name in dict.fromkeys(names):
+        other = seen.setdefault(name.casefold(), name)
+        if other != name:
+            raise ConverzError(
+                f"columns `{other}` and `{name}` differ only in case, which a Delta table "
+                "cannot hold (its column names are case-insensitive); nothing was written",
+                hint=f"leave one out: columns= (--columns) naming the others, with "
+                f"{_REBUILD} since that changes the query; or sync as format='parquet' "
+                "(--format parquet), which holds both",
+            )
 
 
 def _remove_format(root: Path, fmt: str) -> None:
@@ -880,23 +914,29 @@ def _run(
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir()
     fetch = {**query, "start_date": since}
-    staged, rows, latest = _stage(client, staging, fetch, drop_date=format == "parquet")
+    staged = _stage(client, staging, fetch, drop_date=format == "parquet")
     window = (since, query.get("end_date"))
     if not replace_all:
-        _refuse_days_outside(staged, window, staging)
+        _refuse_days_outside(staged.days, window, staging)
+    if format == "delta":
+        try:
+            _check_delta_names(root, staged.columns, replace_all)
+        except ConverzError:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
     old = new_state["watermark"]
-    watermark = latest
+    watermark = staged.watermark
     if old is not None:
         old_dt = _dt.datetime.fromisoformat(old)
-        watermark = old_dt if latest is None else max(old_dt, latest)
+        watermark = old_dt if watermark is None else max(old_dt, watermark)
     watermark = _not_after_now(root, watermark)
     new_state["watermark"] = watermark.isoformat(sep=" ") if watermark else None
     with _uninterrupted():
         if format == "delta":
-            _commit_delta(root, staged, replace_all, window)
-            written, gone = sorted(staged), list[_dt.date]()
+            _commit_delta(root, staged.days, replace_all, window)
+            written, gone = sorted(staged.days), list[_dt.date]()
         else:
-            written, gone = _commit_parquet(root, staging, staged, replace_all, window)
+            written, gone = _commit_parquet(root, staging, staged.days, replace_all, window)
         previous = new_state.pop("previous_format", None)
         if previous is not None:
             _remove_format(root, previous)
@@ -905,7 +945,7 @@ def _run(
     return SyncResult(
         path=str(root),
         format=format,
-        rows=rows,
+        rows=staged.rows,
         fetched_from=since,
         partitions_written=tuple(written),
         partitions_deleted=tuple(gone),
