@@ -281,3 +281,24 @@ def test_delta_refuses_columns_differing_only_in_case_by_name(tmp_path):
             full_refresh=True,
         )
         assert "Cs" in pl.read_delta(str(tmp_path / "d")).columns
+
+
+# F7
+
+
+def test_a_column_of_empty_objects_is_refused_in_syncs_words(tmp_path):
+    """F7: one `{}` in the window stopped every run with fetch's advice (parameter `output`,
+    "write .arrow or .ndjson", "fetch again")."""
+    with Emulator(calls=200, reps=5, seed=9, days=4) as emu:
+        client = emu.client(progress=False)
+        start = first_day(client)
+        sync_calls(client, tmp_path, start_date=start)
+        before = sorted((p, p.stat().st_mtime_ns) for p in tmp_path.rglob("*"))
+        calls = client.calls(columns=["call_id", "date"]).to_polars().sort("date")
+        post(emu, [{"call_id": calls["call_id"][-1], "eo": {}}])
+        with pytest.raises(converz.ConverzError) as err:
+            sync_calls(client, tmp_path, start_date=start)
+        text = str(err.value)
+        assert "`eo`" in text and "output" not in text and ".arrow" not in text
+        assert "fetch again" not in text and "--columns" in text
+        assert sorted((p, p.stat().st_mtime_ns) for p in tmp_path.rglob("*")) == before

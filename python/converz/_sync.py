@@ -591,6 +591,12 @@ def _stage(client: Client, staging: Path, query: dict[str, Any], drop_date: bool
                 writers.write(day, table)
                 rows += table.num_rows
         parts = writers.finish()
+    except InvalidParameterError as err:
+        writers.abort()
+        if err.parameter != "output":
+            raise
+        shutil.rmtree(staging, ignore_errors=True)
+        raise _empty_objects(err) from None
     except BaseException:
         writers.abort()
         raise
@@ -599,6 +605,23 @@ def _stage(client: Client, staging: Path, query: dict[str, Any], drop_date: bool
         watermark = _dt.datetime(1970, 1, 1) + _dt.timedelta(microseconds=latest)
     staged = {_EPOCH + _dt.timedelta(days=day): paths for day, paths in parts.items()}
     return _Staged(staged, rows, watermark, list(columns))
+
+
+def _empty_objects(err: InvalidParameterError) -> ConverzError:
+    """The file writer's refusal of a column of empty objects, in sync's words.
+
+    Its own words are for ``fetch -o`` (write .arrow or .ndjson, fetch again), neither of
+    which a sync can do (outside trial 21b: one ``{}`` pushed to one call stopped every run).
+    """
+    found = re.search(r"column `(.*)` (holds (only )?empty objects[^,]*)", str(err))
+    column, what = (found.group(1), found.group(2)) if found else ("?", "holds empty objects")
+    return ConverzError(
+        f"column `{column}` {what} in the days this run fetched; neither Parquet nor Delta can "
+        "hold an object with no fields, so nothing was written and the dataset is as it was",
+        hint=f"leave the column out: columns= (--columns) naming the others, "
+        f"with {_REBUILD} since that changes the query; or give `{column}` another value on "
+        "the server (null, or an object with a field)",
+    )
 
 
 def _check_delta_names(root: Path, columns: list[str], replace_all: bool) -> None:
