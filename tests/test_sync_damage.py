@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import shutil
 import urllib.request
 from collections.abc import Iterator
@@ -302,3 +303,37 @@ def test_a_column_of_empty_objects_is_refused_in_syncs_words(tmp_path):
         assert "`eo`" in text and "output" not in text and ".arrow" not in text
         assert "fetch again" not in text and "--columns" in text
         assert sorted((p, p.stat().st_mtime_ns) for p in tmp_path.rglob("*")) == before
+
+
+# F11
+
+
+def test_an_os_error_while_days_move_is_a_converz_error_and_the_next_run_mends(
+    tmp_path, monkeypatch
+):
+    """F11: a rename refused while the days moved into place (a read-only day folder) was a
+    bare PermissionError; the days already moved had a new column the others lacked."""
+    with Emulator(calls=200, reps=5, seed=10, days=4) as emu:
+        client = emu.client(progress=False)
+        start = first_day(client)
+        sync_calls(client, tmp_path, start_date=start, overlap_days=5)
+        calls = client.calls(columns=["call_id", "date"]).to_polars()
+        client.push_updates(pl.DataFrame({"call_id": calls["call_id"], "ro": "t"}))
+        replace = os.replace
+        moved: list[str] = []
+
+        def refused(src: str, dst: str) -> None:
+            if str(dst).endswith("part-0.parquet") and moved:
+                raise PermissionError(1, "Operation not permitted", str(src), None, str(dst))
+            moved.append(str(dst))
+            replace(src, dst)
+
+        monkeypatch.setattr(_sync.os, "replace", refused)
+        with pytest.raises(converz.ConverzError) as err:
+            sync_calls(client, tmp_path, start_date=start, overlap_days=5)
+        monkeypatch.undo()
+        assert isinstance(err.value.__cause__, PermissionError)
+        assert "Operation not permitted" in str(err.value) and str(tmp_path) in str(err.value)
+        assert "next run" in str(err.value) and err.value.hint is not None
+        sync_calls(client, tmp_path, start_date=start, overlap_days=5)
+        same_as_api(tmp_path, "parquet", client, start)

@@ -861,20 +861,44 @@ def sync_calls(
     fingerprint = _fingerprint(query, format)
     root = Path(path)
     _check_directory(root)
-    made = not root.exists()
-    root.mkdir(parents=True, exist_ok=True)
-    with _one_run_at_a_time(root):
-        try:
-            return _run(
-                client, root, format, fingerprint, first_day, query, overlap_days, full_refresh
-            )
-        except BaseException:
-            # Refused before anything was written: no directory left behind. Only by the run
-            # holding the lock: a run refused by it removed the directory from under the run
-            # that held it (outside trial 21b: two runs started at once on a new directory).
-            if made and not any(root.iterdir()):
-                root.rmdir()
-            raise
+    try:
+        made = not root.exists()
+        root.mkdir(parents=True, exist_ok=True)
+        with _one_run_at_a_time(root):
+            try:
+                return _run(
+                    client, root, format, fingerprint, first_day, query, overlap_days, full_refresh
+                )
+            except BaseException:
+                # Refused before anything was written: no directory left behind. Only by the
+                # run holding the lock: a run refused by it removed the directory from under
+                # the run that held it (outside trial 21b: two runs at once on a new directory).
+                with contextlib.suppress(OSError):
+                    if made and not any(root.iterdir()):
+                        root.rmdir()
+                raise
+    except ConverzError:
+        raise  # (a TransportError is also an OSError: it says what to do already)
+    except OSError as err:
+        raise _file_error(root, err) from err
+
+
+def _file_error(root: Path, err: OSError) -> ConverzError:
+    """An OS error of a run (a read-only directory, a full disk, a rename refused), said so.
+
+    They surfaced as bare ``PermissionError`` or ``OSError`` (outside trial 21b). The state is
+    replaced only after every day is in place, so the next run starts from the old watermark
+    and fetches again every day this one may have moved, as after a SIGKILL.
+    """
+    where = " -> ".join(str(f) for f in (err.filename, err.filename2) if f is not None)
+    cause = err.strerror or str(err) or type(err).__name__
+    return ConverzError(
+        f"sync of {root} stopped on a file system error: {cause}"
+        + (f" ({where})" if where else "")
+        + "; any day this run already moved into place is fetched again by the next run "
+        "that succeeds (the state still holds the old watermark), which mends the dataset",
+        hint="fix the cause (permissions, a read-only mount, disk space), then run again",
+    )
 
 
 def _not_after_now(root: Path, watermark: Optional[_dt.datetime]) -> Optional[_dt.datetime]:
