@@ -337,3 +337,28 @@ def test_an_os_error_while_days_move_is_a_converz_error_and_the_next_run_mends(
         assert "next run" in str(err.value) and err.value.hint is not None
         sync_calls(client, tmp_path, start_date=start, overlap_days=5)
         same_as_api(tmp_path, "parquet", client, start)
+
+
+def test_an_os_error_in_a_delta_write_is_a_converz_error(emu, tmp_path, monkeypatch):
+    """F11: a Delta write refused by the file system (a read-only day folder) was a bare
+    DeltaError; a run is one transaction, so the table stays as it was."""
+    import deltalake
+    from deltalake.exceptions import DeltaError
+
+    client = emu.client(progress=False)
+    start = first_day(client)
+    sync_calls(client, tmp_path, start_date=start, format="delta")
+
+    def refused(*args: object, **kwargs: object) -> None:
+        raise DeltaError(
+            "Failed to parse parquet: External: Generic LocalFileSystem error: Unable to open "
+            f"file {tmp_path}/date=x/part-00000.parquet: Operation not permitted (os error 1)"
+        )
+
+    monkeypatch.setattr(deltalake, "write_deltalake", refused)
+    with pytest.raises(converz.ConverzError) as err:
+        sync_calls(client, tmp_path, start_date=start, format="delta")
+    monkeypatch.undo()
+    assert isinstance(err.value.__cause__, DeltaError) and str(tmp_path) in str(err.value)
+    assert "Operation not permitted" in str(err.value) and err.value.hint is not None
+    same_as_api(tmp_path, "delta", client, start)

@@ -735,9 +735,32 @@ def _commit_delta(
 ) -> None:
     """One Delta transaction: the window's rows replaced by the staged days."""
     try:
-        from deltalake import write_deltalake
+        from deltalake.exceptions import DeltaError
     except ImportError as err:
         raise ImportError("format='delta' needs deltalake: pip install 'converz[delta]'") from err
+    try:
+        _write_delta(root, staged, replace_all, window)
+    except DeltaError as err:
+        # deltalake's words for an OS error (a read-only day folder, a full disk) end with
+        # "(os error N)"; they reached the caller as a bare DeltaError (outside trial 21b).
+        if "(os error" not in str(err):
+            raise
+        raise ConverzError(
+            f"the Delta write to {root} stopped on a file system error: {err}; nothing was "
+            "committed (a run is one Delta transaction), so the table is as it was",
+            hint="fix the cause (permissions, a read-only mount, disk space), then run again",
+        ) from err
+
+
+def _write_delta(
+    root: Path,
+    staged: dict[_dt.date, list[Path]],
+    replace_all: bool,
+    window: tuple[Optional[_dt.date], Optional[_dt.date]],
+) -> None:
+    """The body of :func:`_commit_delta`."""
+    from deltalake import write_deltalake
+
     paths = [str(p) for day in sorted(staged) for p in staged[day]]
     if not paths:
         return
