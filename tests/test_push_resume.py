@@ -380,9 +380,11 @@ def test_a_stop_after_the_last_chunk_says_nothing_is_left(monkeypatch):
         client = emu.client(progress=False)
         ids = client.calls(columns=["call_id"]).to_polars()["call_id"]
         chunks = -(-len(ids) // 200)
-        with monkeypatch.context() as patch, pytest.raises(KeyboardInterrupt) as stop:
+        frame = pl.DataFrame({"call_id": ids, "g": 1})
+        with monkeypatch.context() as patch:
             patch.setattr("converz._client.progress_bar", _stopping_bar(chunks))
-            client.push_updates(pl.DataFrame({"call_id": ids, "g": 1}), chunk_rows=200)
+            with pytest.raises(KeyboardInterrupt) as stop:
+                client.push_updates(frame, chunk_rows=200)
         err = stop.value.__cause__
         assert isinstance(err, converz.PushError)
         assert err.result.remaining is None
