@@ -316,3 +316,18 @@ def test_a_push_names_a_files_column_not_pythons_schema_key(
     assert main(["push", str(path), "--dry-run", *flags]) != 0
     err = capsys.readouterr().err
     assert said in err and 'schema["' not in err, err
+
+
+def test_sync_names_its_date_flags(monkeypatch, tmp_path, capsys):
+    """Outside trial 21b, F16: `converz sync calls DIR --end-date <before the window>` hinted
+    "give an end_date on or after ..., or --full-refresh to rebuild ... from start_date"."""
+    with Emulator(calls=300, reps=5, seed=4, days=6) as emu:
+        monkeypatch.setenv("CONVERZ_BASE_URL", emu.url)
+        monkeypatch.setenv("CONVERZ_API_KEY", emu.api_key)
+        path = str(tmp_path / "calls")
+        assert main(["sync", "calls", path, "--start-date", "2025-01-01", "-q"]) == 0
+        capsys.readouterr()
+        assert main(["sync", "calls", path, "--end-date", "2025-01-02", "-q"]) == 1
+        err = capsys.readouterr().err
+    assert "--end-date" in err and "--start-date" in err, err
+    assert not re.search(r"\b(end_date|start_date|overlap_days|full_refresh)\b", err), err

@@ -290,20 +290,13 @@ def stale_page_three(request: Request) -> bytes:
     return rows(share(50, 2 if page == 3 else page, size))
 
 
-def shifted_pages(request: Request) -> bytes:
-    """An off-by-one: every page after the first starts one row early."""
-    page, size = page_of(request)
-    ids = share(50, page, size)
-    return rows([ids[0] - 1, *ids[:-1]] if page > 1 and ids else ids)
-
-
 @pytest.mark.parametrize("read", READS)
-@pytest.mark.parametrize("server_kind", [stale_page_three, shifted_pages])
-def test_a_page_the_in_order_read_repeats_is_not_called_complete(serve, read, server_kind):
-    """Outside trial 21: rows the in-order re-read also repeats mean the server served a page
-    again (or shifted it), so rows can be missing (10 of 50 here, or 1 of 50); the warning said
-    "every row is in the result once". It now says rows may be missing."""
-    server = serve(server_kind)
+def test_a_page_the_in_order_read_serves_again_is_not_called_complete(serve, read):
+    """Outside trial 21: a whole page the in-order re-read serves again means the server
+    served a page twice, so rows are missing (10 of 50 here); the warning said "every row is
+    in the result once". It now says rows may be missing. (A server that shifts its pages by
+    a row looks like rows inserted while paging, which skip none: not told apart.)"""
+    server = serve(stale_page_three)
     got, warnings = ids_and_warnings(server.client(timeout=10.0, max_concurrency=4), read, 10)
     assert len(got) == len(set(got)) < 50
     assert len(warnings) == 1 and "rows may be missing" in warnings[0], warnings

@@ -188,8 +188,20 @@ def test_a_filter_value_with_spaces_at_an_end_is_refused_before_any_request(clie
         with pytest.raises(converz.InvalidParameterError, match="white space") as info:
             client.calls(**{name: ["ok", value]})
         assert info.value.parameter == name
-    with pytest.raises(converz.InvalidParameterError, match="white space"):
+    with pytest.raises(converz.InvalidParameterError, match="white space") as info:
         client.calls(columns=["call_id", value])
+    assert "scan" not in str(info.value)  # no scan selects such a column (outside trial 21c)
+
+
+@pytest.mark.parametrize("value", ["  x", "x  "])
+def test_the_cli_refuses_a_filter_value_with_spaces_at_an_end(value, capsys, monkeypatch):
+    """Outside trial 21c: the CLI stripped `--campaign "  x"` and fetched campaign x's rows."""
+    from converz.__main__ import main
+
+    monkeypatch.setenv("CONVERZ_BASE_URL", "http://127.0.0.1:9/api/v1")
+    monkeypatch.setenv("CONVERZ_API_KEY", "k")
+    assert main(["fetch", "calls", "--campaign", value, "-o", "-", "-q"]) == 1
+    assert "white space" in capsys.readouterr().err
 
 
 def test_wrong_types_name_the_parameter(client):

@@ -469,6 +469,20 @@ def test_a_query_value_or_keywords(emu: Emulator) -> None:
     assert by_value.height > 0
 
 
+def test_a_query_of_another_endpoint_is_refused(emu: Emulator) -> None:
+    """Outside trial 21: a scan read a query of another endpoint as its own (scan_reps of a
+    CallsQuery read every rep), where calls() and reps() refuse it."""
+    client = emu.client(progress=False)
+    for scan, query in [
+        (client.scan_calls, converz.RepsQuery()),
+        (client.scan_calls, converz.ReportQuery(days=7)),
+        (client.scan_reps, converz.CallsQuery()),
+    ]:
+        with pytest.raises(converz.InvalidParameterTypeError, match="query") as info:
+            scan(query)
+        assert info.value.parameter == "query"
+
+
 def test_batches_stream_page_by_page(emu: Emulator, proxy: _Recorder) -> None:
     client = proxied(emu, proxy, max_concurrency=1, page_size=125)
     batches = iter(_scan.scan_calls(client).collect_batches())

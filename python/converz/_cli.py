@@ -1184,8 +1184,13 @@ def push_file(
         # Ctrl-C or SIGTERM: the core hands what was applied over as the cause; the rows left
         # are kept as after a failure, so stopping a long push loses no progress.
         cause = stop.__cause__
-        if isinstance(cause, PushError) and cause.result.remaining is not None:
-            remaining = cause.result.remaining
+        remaining = cause.result.remaining if isinstance(cause, PushError) else None
+        if isinstance(cause, PushError) and remaining is None:
+            # Stopped after every chunk was applied: as complete as a push that ran to its
+            # end, so a remaining file it resumed goes (outside trial 21c: it was kept).
+            if not cause.result.dry_run:
+                _after_complete(path, own, before, on_note, cause.result, client.base_url)
+        elif isinstance(cause, PushError) and remaining is not None:
             out, types, changed = _write_remaining(
                 path, cause.result, schema, options, own, before, client.base_url
             )

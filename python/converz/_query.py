@@ -235,9 +235,11 @@ def list_filters(query_type: type[_Query]) -> tuple[str, ...]:
 def split_commas(texts: Iterable[str]) -> list[str]:
     """The values of a list filter given as text (command-line flags, Spark options).
 
-    Each text is split on commas and each piece stripped. Empty pieces are kept, so the query
-    refuses them as it refuses ``campaign=[""]``: an unset shell variable must not silently
-    widen a fetch to every row.
+    Each text with a comma is split on commas and each piece stripped. A text without one is
+    kept as given, so the query refuses white space at its ends as the API would trim it
+    (outside trial 21c: ``--campaign "  x"`` fetched campaign ``x``, without a word). Empty
+    pieces are kept, so the query refuses them as it refuses ``campaign=[""]``: an unset shell
+    variable must not silently widen a fetch to every row.
 
     Example:
         >>> split_commas(["sales, support", "billing"])
@@ -245,7 +247,12 @@ def split_commas(texts: Iterable[str]) -> list[str]:
         >>> split_commas([""])
         ['']
     """
-    return [piece.strip() for text in texts for piece in text.split(",")]
+    # Blank pieces are stripped to "" too, so they are refused as empty, as the API reads them.
+    return [
+        piece.strip() if "," in text or not piece.strip() else piece
+        for text in texts
+        for piece in text.split(",")
+    ]
 
 
 Q = TypeVar("Q", bound="_Query")

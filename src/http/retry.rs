@@ -87,12 +87,17 @@ fn long_wait_words(seconds: f64) -> String {
     const HOUR: f64 = 3_600.0;
     const DAY: f64 = 86_400.0;
     const YEAR: f64 = 365.25 * DAY;
+    // "about 1 hour", not "about 1 hours" (outside trial 21).
+    let about = |count: f64, unit: &str| match format!("{count:.0}") {
+        one if one == "1" => format!("about 1 {unit}"),
+        many => format!("about {many} {unit}s"),
+    };
     let about = if seconds < 2.0 * DAY {
-        format!("about {:.0} hours", seconds / HOUR)
+        about(seconds / HOUR, "hour")
     } else if seconds < 2.0 * YEAR {
-        format!("about {:.0} days", seconds / DAY)
+        about(seconds / DAY, "day")
     } else {
-        format!("about {:.0} years", seconds / YEAR)
+        about(seconds / YEAR, "year")
     };
     // Rounded to the second: the date is computed again from "now" when said, a few ms later.
     let end = chrono::TimeDelta::try_milliseconds((seconds * 1_000.0) as i64)
@@ -486,6 +491,7 @@ mod tests {
             said(Some(b"1e20")),
             "the server asked to retry after 1e20 s (about 3168808781403 years)"
         );
+        assert!(said(Some(b"4000")).contains("(about 1 hour, until"));
         let hours = said(Some(b"7200"));
         assert!(
             hours.starts_with("the server asked to retry after 7200 s (about 2 hours, until 2"),
