@@ -154,6 +154,9 @@ def test_a_stream_that_handed_out_tables_is_refused() -> None:
         with pytest.raises(converz.StreamError, match="already handed out 1 table") as err:
             converz.Table.concat(stream)
         assert err.value.hint is not None and "[first, *stream]" in err.value.hint
+        # When the tables are gone (a Ctrl-C inside an earlier Table.concat(stream) took them:
+        # outside trial 21), the hint says what then.
+        assert "start a new stream" in err.value.hint
         # Nothing was read by the refusal: the recipe gives every row.
         joined = converz.Table.concat([first, *stream])
         assert joined.num_rows == client.calls().num_rows
@@ -371,3 +374,67 @@ def test_to_pandas_keeps_nested_integers_exact_and_pushes_them_back() -> None:
         # types_mapper still decides everything.
         mapped = table.to_pandas(types_mapper={}.get)
         assert not isinstance(mapped["ids"].dtype, pd.ArrowDtype)
+
+
+@pytest.mark.parametrize(
+    "tables", [None, 5, {"a": 1}, "ab", b"ab", pa.table({"a": [1]}), pa.record_batch({"a": [1]})]
+)
+def test_what_is_not_a_list_of_tables_is_a_type_error_naming_it(tables: Any) -> None:
+    """Outside trial 21: `Table.concat(None)` and `(5)` were bare TypeErrors; a dict's keys
+    were reported as "got a int"."""
+    with pytest.raises(converz.InvalidParameterTypeError) as info:
+        converz.Table.concat(tables)
+    assert info.value.parameter == "tables" and type(tables).__name__ in str(info.value)
+
+
+def test_a_pyarrow_table_in_the_list_is_named_as_one() -> None:
+    with pytest.raises(converz.InvalidParameterError, match=r"got a pyarrow\.lib\.Table"):
+        converz.Table.concat([pa.table({"a": [1]})])
+    with pytest.raises(converz.InvalidParameterError, match=r"got a dict\b"):
+        converz.Table.concat([{"a": 1}])
+    # Outside trial 21c: a bare AttributeError.
+    with pytest.raises(converz.InvalidParameterError, match=r"got a NoneType\b"):
+        converz.Table.concat([None])
+
+
+def test_a_whole_streams_tables_keep_the_streams_warnings_and_no_others() -> None:
+    """Outside trial 21: `Table.concat(list(stream))` and `Table.concat([first, *stream])` lost
+    the fetch's warnings, and the join added its own, judging the stream's types: a column of
+    booleans and integers was said to mix "booleans, strings"."""
+    import polars as pl
+
+    with Emulator(calls=1000, reps=5, seed=7) as emu:
+        client = emu.client(progress=False)
+        ids = client.calls(columns=["call_id"]).to_polars()["call_id"].to_list()
+        client.push_updates(pl.DataFrame({"call_id": ids[10:11], "flag": [True]}))
+        client.push_updates(pl.DataFrame({"call_id": ids[900:901], "flag": [7]}))
+        stream = client.iter_calls(page_size=100)
+        tables = list(stream)
+        first, *rest = tables
+        for joined in (
+            converz.Table.concat(tables),
+            converz.Table.concat([first, *rest]),
+            converz.Table.concat(client.iter_calls(page_size=100)),
+        ):
+            assert joined.warnings == stream.warnings, joined.warnings
+            assert any("`flag` mixes booleans, integers" in w for w in joined.warnings)
+
+
+def test_a_stream_joined_step_by_step_keeps_the_streams_warnings() -> None:
+    """Outside trial 21c: `acc = Table.concat([acc, t])` over a stream ended with no warnings:
+    the last join runs before the stream has ended."""
+    import polars as pl
+
+    with Emulator(calls=600, reps=5, seed=7) as emu:
+        client = emu.client(progress=False)
+        ids = client.calls(columns=["call_id"]).to_polars()["call_id"].sort().to_list()
+        client.push_updates(pl.DataFrame({"call_id": [ids[0]], "m": ["text"]}))
+        client.push_updates(pl.DataFrame({"call_id": [ids[-1]], "m": [5]}))
+        stream = client.iter_calls(page_size=100)
+        acc = None
+        for t in stream:
+            acc = t if acc is None else converz.Table.concat([acc, t])
+        assert acc is not None
+        assert acc.warnings == stream.warnings and acc.warnings, acc.warnings
+        assert any("`m` mixes integers, strings" in w for w in acc.warnings)
+        assert acc.to_polars().equals(client.calls(page_size=100).to_polars())

@@ -16,7 +16,10 @@ from converz.testing import Emulator
 
 CHILD = textwrap.dedent(
     """
-    import sys, polars as pl, converz
+    import signal, sys, polars as pl, converz
+    # As in a terminal or notebook: a process started with SIGINT ignored (a background job
+    # of a non-interactive shell) would not raise KeyboardInterrupt at all.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     client = converz.Client(base_url=sys.argv[1], api_key=sys.argv[2], progress=False)
     print("started", flush=True)
     try:
@@ -52,7 +55,8 @@ def test_ctrl_c_interrupts_a_request_in_flight(action):
 
 STREAM_CHILD = textwrap.dedent(
     """
-    import sys, converz
+    import signal, sys, converz
+    signal.signal(signal.SIGINT, signal.default_int_handler)  # as in CHILD
     client = converz.Client(base_url=sys.argv[1], api_key=sys.argv[2], progress=False)
     stream = client.iter_calls(page_size=10)
     print("started", flush=True)

@@ -56,7 +56,7 @@ class Table:
         >>> duckdb.sql("select rep_id, count(*) from calls group by 1")  # doctest: +SKIP
     """
 
-    __slots__ = ("_places", "_raw", "elapsed", "pages", "warnings")
+    __slots__ = ("__weakref__", "_kept", "_places", "_raw", "elapsed", "pages", "warnings")
 
     def __init__(
         self,
@@ -71,6 +71,9 @@ class Table:
         # first place, last place); a stream's table is one run of one, a joined table one
         # run per stream it joined (from its first table).
         self._places: tuple[tuple[_StreamMark, int, int], ...] = ()
+        # A join of every table an open stream had handed out: its tables' warnings, to which
+        # the stream's are added if it ends with no further table (`_end_of_stream`).
+        self._kept: list[str] = []
         # Server text (column names, values) must not reach a terminal raw.
         self.warnings: list[str] = [_printable(w) for w in warnings or []]
         self.elapsed = elapsed
@@ -169,17 +172,39 @@ class Table:
             >>> calls = converz.Table.concat(stream)  # doctest: +SKIP
             >>> calls.to_polars()  # doctest: +SKIP
         """
-        from converz import _core
+        from collections.abc import Mapping
 
+        from converz import _core
+        from converz._args import wrong_type
+
+        # Not iterable, or iterable as something else (a dict's keys, a table's columns):
+        # refused by what it is (outside trial 21: `Table.concat(None)` was a bare TypeError).
+        frame = not isinstance(tables, TableStream) and (
+            hasattr(tables, "__arrow_c_stream__") or hasattr(tables, "__dataframe__")
+        )  # a polars or pandas frame iterates as its columns
+        if (
+            frame
+            or isinstance(tables, (Table, Mapping, str, bytes))
+            or not isinstance(tables, Iterable)
+        ):
+            raise wrong_type(
+                "tables",
+                "a stream (client.iter_calls(...)) or a list of converz.Table",
+                tables,
+            )
         if isinstance(tables, TableStream):
             tables._check_unread()
         parts = list(tables)
         if not parts and isinstance(tables, TableStream) and tables._empty is not None:
             # A listing with no rows: the documented columns, typed, as calls() returns them.
             return Table(tables._empty(), tables.warnings)
-        odd = next((t for t in parts if not isinstance(t, Table)), None)
-        if not parts or odd is not None:
-            got = "no tables" if not parts else f"a {type(odd).__name__}"
+        odd = [t for t in parts if not isinstance(t, Table)][:1]  # a list: None is an odd one too
+        if not parts or odd:
+            # Named with its module: "got a Table" read as if a converz.Table were refused.
+            kind = type(odd[0]) if odd else type(None)
+            name = kind.__qualname__
+            name = name if kind.__module__ == "builtins" else f"{kind.__module__}.{name}"
+            got = "no tables" if not parts else f"a {name}"
             hint = (
                 "pass a non-empty list of converz.Table (or client.iter_calls(...) itself, "
                 "which gives the typed empty table when no row matched)"
@@ -194,15 +219,23 @@ class Table:
         places = _check_each_once(parts)
         raw, joined = _core.concat_tables([t._raw for t in parts])
         kept = [w for t in parts for w in t.warnings]
+        whole = _whole_stream(parts, places)
         if isinstance(tables, TableStream):  # what the listing noticed, logged at its end
             kept += tables.warnings
+        elif whole is not None:
+            kept += whole.warnings
         kept = list(dict.fromkeys(kept))
-        added = [w for w in joined if w not in kept]
+        # Every table of one ended stream: the stream's warnings are the eager fetch's. The
+        # join's own would judge the stream's types instead of the server's values (outside
+        # trial 21: a column of booleans and integers, handed out as booleans and then as
+        # text, was said to mix "booleans, strings").
+        added = [] if whole is not None else [w for w in joined if w not in kept]
         for warning in added:
             logging.getLogger("converz").warning(_printable(warning))
         table = Table(raw, kept + added)
         # So that it joins with the stream's next tables (`acc = Table.concat([acc, t])`).
         table._places = places
+        _await_end(table, parts, places, kept)
         return table
 
     def to_polars(self) -> polars.DataFrame:
@@ -614,7 +647,11 @@ class TableStream:
             raise StreamError(
                 f"Table.concat(stream): this stream already handed out {_count(tables, 'table')} "
                 f"({_count(rows, 'row')}), which the joined table would leave out",
-                hint="pass them too, in order: Table.concat([first, *stream]); no row was lost",
+                # Also after a Ctrl-C inside an earlier Table.concat(stream), whose tables went
+                # to the interrupted call (outside trial 21): the hint says what then.
+                hint="pass them too, in order: Table.concat([first, *stream]); no row was lost. "
+                "If you no longer have them (an earlier Table.concat(stream) was interrupted), "
+                "start a new stream: client.iter_calls(...) again",
             )
 
     def __reduce__(self) -> Any:
@@ -648,7 +685,7 @@ class _StreamMark:
     snapshot (``of``).
     """
 
-    __slots__ = ("__weakref__", "_stream", "broken", "ended", "handed", "id")
+    __slots__ = ("__weakref__", "_stream", "broken", "ended", "handed", "id", "waiting")
 
     def __init__(self, stream: Optional[TableStream]) -> None:
         self.id = uuid.uuid4().hex
@@ -656,6 +693,8 @@ class _StreamMark:
         self.ended = False
         self.broken = False
         self._stream = None if stream is None else weakref.ref(stream)
+        # Joins of all its tables so far, waiting for its end (`_await_end`).
+        self.waiting: weakref.WeakSet[Table] = weakref.WeakSet()
         if stream is not None:
             _LIVE_MARKS[self.id] = self
 
@@ -689,6 +728,40 @@ def _stream_table(mark: _StreamMark, raw: Any, place: int) -> Table:
     table = Table(raw)
     table._places = ((mark, place, place),)
     return table
+
+
+def _await_end(
+    table: Table,
+    parts: list[Table],
+    places: tuple[tuple[_StreamMark, int, int], ...],
+    kept: list[str],
+) -> None:
+    """Has a join of every table an open stream handed out take the stream's warnings at its end.
+
+    Only if the stream ends with no further table. Joined step by step
+    (``acc = Table.concat([acc, t])``), the last join runs before the stream has ended, and
+    the result kept none of the fetch's warnings (outside trial 21c).
+    """
+    if len(places) != 1 or not all(t._places for t in parts):
+        return
+    mark, first, last = places[0]
+    if mark.ended or mark._stream is None or (first, last + 1) != (0, mark.handed):
+        return
+    table._kept = kept
+    mark.waiting.add(table)
+
+
+def _whole_stream(
+    parts: list[Table], places: tuple[tuple[_StreamMark, int, int], ...]
+) -> Optional[TableStream]:
+    """The stream ``parts`` are every table of, once it has ended and lives in this process."""
+    if len(places) != 1 or not all(t._places for t in parts):
+        return None
+    mark, first, last = places[0]
+    stream = None if mark._stream is None else mark._stream()
+    if stream is None or not mark.ended or (first, last + 1) != (0, mark.handed):
+        return None
+    return stream
 
 
 def _check_each_once(parts: list[Table]) -> tuple[tuple[_StreamMark, int, int], ...]:
@@ -766,6 +839,10 @@ def _end_of_stream(
     warnings = [_printable(w) for w in warnings]
     for warning in warnings:
         logging.getLogger("converz").warning(warning)
+    for table in list(mark.waiting):
+        if table._places and table._places[0][2] + 1 == mark.handed:
+            table.warnings = list(dict.fromkeys([*table._kept, *warnings]))
+    mark.waiting.clear()
     return warnings
 
 
