@@ -711,3 +711,71 @@ def test_a_leap_second_under_a_timestamp_type_is_refused(emu, ids, tmp_path, cap
     for unit in ["s", "ms"]:
         err = refused(emu, ["push", str(path), "--schema", f"at:timestamp[{unit}]"], capsys)
         assert "2016-12-31 23:59:60" in err and "leap second" in err, err
+
+
+def test_the_advice_for_an_infinity_in_a_frame_removes_it(emu, ids):
+    """Outside trial 21b, F10: the advice for an infinite value was polars' `.fill_nan(None)`,
+    which leaves an infinity as it is, so the push was refused again."""
+    client = emu.client(progress=False)
+    frame = pl.DataFrame({"call_id": ids[:3], "inf_x": [1.5, float("inf"), -float("inf")]})
+    with pytest.raises(converz.ConverzError, match="infinite value") as info:
+        client.push_updates(frame)
+    assert '.replace([float("inf"), -float("inf")], None)' in str(info.value)
+    assert "np.inf" in str(info.value)
+    fixed = frame.with_columns(pl.col("inf_x").replace([float("inf"), -float("inf")], None))
+    assert client.push_updates(fixed).updated == 3
+    pandas = frame.to_pandas()
+    import numpy as np
+
+    pandas["inf_x"] = pandas["inf_x"].replace([np.inf, -np.inf], np.nan)
+    assert client.push_updates(pandas).updated == 3
+
+
+def test_files_of_other_writers_are_read_or_refused_saying_what_to_do(emu, ids, tmp_path):
+    """Outside trial 21b, F13: an Arrow IPC stream named .arrow ("does not contain correct
+    footer"), a brotli Parquet ("Disabled feature at compile time") and an NDJSON file with a
+    UTF-8 BOM ("expected value at line 1 column 1") gave errors that said nothing to do."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    client = emu.client(progress=False)
+    table = pa.table({"call_id": pa.array(ids[:2], pa.int64()), "f13": ["a", "b"]})
+    stream = tmp_path / "stream.arrow"
+    with pa.OSFile(str(stream), "wb") as sink, pa.ipc.new_stream(sink, table.schema) as out:
+        out.write_table(table)
+    assert client.push_file(stream).updated == 2
+    got = client.calls(columns=["call_id", "f13"]).to_polars().drop_nulls()
+    assert sorted(got["f13"].to_list()) == ["a", "b"]
+
+    brotli = tmp_path / "brotli.parquet"
+    pq.write_table(table, brotli, compression="brotli")
+    with pytest.raises(converz.InvalidParameterError, match=r"brotli.*zstd"):
+        client.push_file(brotli)
+
+    bom = tmp_path / "bom.ndjson"
+    bom.write_bytes(b"\xef\xbb\xbf" + f'{{"call_id": {ids[0]}, "f13": "c"}}\n'.encode())
+    with pytest.raises(converz.InvalidParameterError, match="byte order mark") as err:
+        client.push_file(bom)
+    assert "1252" not in str(err.value)  # the note for text that is not UTF-8 (trial 21c)
+
+
+def test_the_advice_for_an_infinity_inside_a_list_removes_it(emu, ids):
+    """Outside trial 21c: the flat column's advice failed for a list column (polars refuses
+    `.replace` on a list; pandas leaves the value inside), so the push was refused again."""
+    client = emu.client(progress=False)
+    frame = pl.DataFrame({"call_id": ids[:2], "inf_l": [[1.5, float("inf")], [2.0]]})
+    with pytest.raises(converz.ConverzError, match="inside the column's lists") as info:
+        client.push_updates(frame)
+    assert "list.eval(pl.element().replace(" in str(info.value)
+    c = "inf_l"
+    fixed = frame.with_columns(
+        pl.col(c).list.eval(pl.element().replace([float("inf"), -float("inf")], None))
+    )
+    assert client.push_updates(fixed).updated == 2
+    # A NaN gets the advice that removes a NaN.
+    nan = pl.DataFrame({"call_id": ids[:2], "nan_l": [[1.5, float("nan")], [2.0]]})
+    with pytest.raises(converz.ConverzError, match="inside the column's lists") as info:
+        client.push_updates(nan)
+    assert "list.eval(pl.element().fill_nan(None))" in str(info.value)
+    fixed = nan.with_columns(pl.col("nan_l").list.eval(pl.element().fill_nan(None)))
+    assert client.push_updates(fixed).updated == 2

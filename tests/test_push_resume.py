@@ -390,4 +390,29 @@ def test_a_stop_after_the_last_chunk_says_nothing_is_left(monkeypatch):
         assert err.result.remaining is None
         assert [c.status for c in err.result.chunks] == ["applied"] * chunks
         assert "nothing is left to push" in err.hint and "push_updates(" not in err.hint
+        assert "err.result" not in err.hint  # the CLI shows it too (outside trial 21c)
         assert client.calls(columns=["call_id", "g"]).to_polars()["g"].to_list() == [1] * len(ids)
+
+
+def test_a_resumed_push_stopped_after_its_last_chunk_removes_the_remaining_file(
+    tmp_path, monkeypatch, capsys
+):
+    """Outside trial 21c: a resume of NAME.remaining.csv stopped by Ctrl-C after every chunk
+    was applied said "nothing is left to push" and kept the remaining file and its record."""
+    with Emulator(calls=CALLS, reps=5, seed=SEED) as emu:
+        ids = _prepared(emu)
+        path = tmp_path / "in.csv"
+        pl.DataFrame({"call_id": ids, "code": [f"c{i}" for i in range(len(ids))]}).write_csv(path)
+        words, _ = _stopped_cli_push(
+            emu, [str(path), "--chunk-rows", "100", "-q"], monkeypatch, capsys, after_chunks=2
+        )
+        remaining = tmp_path / "in.remaining.csv"
+        left = pl.read_csv(remaining).height
+        chunks = -(-left // 100)
+        with monkeypatch.context() as patch:
+            patch.setattr("converz._client.progress_bar", _stopping_bar(chunks))
+            assert main(words[1:]) == 130
+        assert "nothing is left to push" in capsys.readouterr().err
+        assert not remaining.exists() and not (tmp_path / "in.remaining.csv.json").exists()
+        got = emu.client(progress=False).calls(metric=["code"]).to_polars().sort("call_id")
+        assert got["code"].to_list() == [f"c{i}" for i in range(len(ids))]

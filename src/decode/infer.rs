@@ -236,8 +236,8 @@ impl Col {
             // Found by the outside trial: such a column pushed back goes out as text, and
             // nothing said that `uint64` keeps it as numbers.
             return Some(
-                "holds integers beyond int64; decoded as strings to keep them exact (a frame \
-                 pushed back sends them as text): give the column as \"uint64\" in schema= to \
+                "holds integers beyond int64; decoded as strings to keep them exact (pushed back, \
+                 they are sent as text): give the column as \"uint64\" in schema= to \
                  keep them as numbers, if none is negative"
                     .into(),
             );

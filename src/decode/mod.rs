@@ -131,8 +131,10 @@ pub use dedupe::{KeyDeduper, UNKEYED};
 pub use page::PageDecoder;
 pub use sort::sort_by_key;
 // The file writers conform streamed batches to one schema with the same casts as `finish`.
+pub(crate) use classify::is_integer_literal;
 pub(crate) use concat::{concat_schema, conform_part, Part};
 pub(crate) use infer::{Floats, Respelled};
+pub(crate) use json_text::to_json_text;
 pub(crate) use unify::{
     conform_batch, documented_schema, documented_when_null, text_schema, with_own_types,
 };

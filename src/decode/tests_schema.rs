@@ -464,7 +464,7 @@ fn numbers_a_column_cannot_hold_exactly_are_warned_of() {
     // It says what a push of them would send and which type keeps them as numbers (the
     // outside trial pushed such a column back and found it stored as text).
     assert!(
-        t.warnings[0].contains("sends them as text")
+        t.warnings[0].contains("they are sent as text")
             && t.warnings[0].contains(r#"give the column as "uint64" in schema="#),
         "{:?}",
         t.warnings

@@ -48,8 +48,10 @@ enum Bad {
 }
 
 impl Bad {
-    /// What the cell has, and what to do about it.
-    fn reason(self, row: usize) -> String {
+    /// What the cell has, and what to do about it; `nested`: the cell is inside a list or
+    /// object, where the flat column's advice fails (polars' `.replace` refuses a list column,
+    /// pandas' leaves the value inside: outside trial 21c).
+    fn reason(self, row: usize, nested: bool) -> String {
         let (what, cannot, fix) = match self {
             // Sent as its exact text, it would be stored changed: no null involved.
             Bad::DecimalChanged => {
@@ -60,14 +62,31 @@ impl Bad {
                      round it"
                 )
             }
-            Bad::Nan | Bad::Infinite => (
-                if self == Bad::Nan {
-                    "a NaN value"
-                } else {
-                    "an infinite value"
-                },
+            Bad::Nan if nested => (
+                "a NaN value",
+                "JSON cannot carry it",
+                "it is inside the column's lists or objects, so replace it there (polars, a \
+                 list column: `pl.col(c).list.eval(pl.element().fill_nan(None))`), or make the \
+                 whole value null",
+            ),
+            Bad::Nan => (
+                "a NaN value",
                 "JSON cannot carry it",
                 "replace it, or make it null (polars: `.fill_nan(None)`)",
+            ),
+            Bad::Infinite if nested => (
+                "an infinite value",
+                "JSON cannot carry it",
+                "it is inside the column's lists or objects, so replace it there (polars, a \
+                 list column: `pl.col(c).list.eval(pl.element().replace([float(\"inf\"), \
+                 -float(\"inf\")], None))`), or make the whole value null",
+            ),
+            // `.fill_nan(None)` leaves an infinity as it is (outside trial 21b, F10).
+            Bad::Infinite => (
+                "an infinite value",
+                "JSON cannot carry it",
+                "replace it, or make it null (polars: `.replace([float(\"inf\"), \
+                 -float(\"inf\")], None)`, pandas: `.replace([np.inf, -np.inf], np.nan)`)",
             ),
             _ => (
                 if self == Bad::DateOutsideYears {
@@ -98,7 +117,7 @@ pub fn check_values(batches: &[RecordBatch], zone: &Tz) -> Result<()> {
                 continue;
             };
             if let Some((row, bad)) = marks.iter().enumerate().find(|(_, b)| **b != Bad::Fine) {
-                let mut reason = bad.reason(offset + row);
+                let mut reason = bad.reason(offset + row, column.data_type().is_nested());
                 // A decimal of the column itself is named, with what it would become.
                 if let Some(text) = decimal_text(column.as_ref(), row) {
                     let held = float_change(&text, false).map(|c| c.held_as());

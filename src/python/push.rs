@@ -179,9 +179,7 @@ fn send(
         let done = result.count("applied") == result.chunk_count();
         let err = stopped(py, stop, result)?;
         let hint = match done {
-            true => "every chunk was applied before the stop: nothing is left to push \
-                     (err.result.remaining is None)"
-                .to_owned(),
+            true => "every chunk was applied before the stop: nothing is left to push".to_owned(),
             false => resume,
         };
         set_hint(py, &err, &hint)?;

@@ -99,6 +99,12 @@ pub(super) fn check_ndjson(
         .enumerate()
         .map(|(i, c)| (c.name.to_owned(), i))
         .collect();
+    let nested: HashMap<&str, &DataType> = schema
+        .fields()
+        .iter()
+        .filter(|f| f.data_type().is_nested())
+        .map(|f| (f.name().as_str(), f.data_type()))
+        .collect();
     let mut reader = BufReader::new(File::open(path)?);
     let mut text = Vec::new();
     let mut line = 0_u64;
@@ -127,6 +133,22 @@ pub(super) fn check_ndjson(
                 ),
             ));
         }
+        for (key, value) in &row {
+            let Some(data_type) = nested.get(key.as_str()) else {
+                continue;
+            };
+            if let Some((what, inside)) = super::exact_nested::changed(value, data_type) {
+                return Err(Error::invalid(
+                    "path",
+                    format!(
+                        "column `{key}` of {} holds {what} inside its lists or objects (line \
+                         {line}: {inside}); each place inside them has one type: fix the values \
+                         so that a place holds one kind",
+                        path.display()
+                    ),
+                ));
+            }
+        }
         if columns.is_empty() {
             continue;
         }
@@ -141,7 +163,7 @@ pub(super) fn check_ndjson(
 
 /// One NDJSON line's keys and values, in order, a key written twice kept twice (a map keeps
 /// the last: outside trial 18, `{"call_id":1,"x":1,"x":2}` pushed 2 without a word).
-struct Entries<'a>(Vec<(String, &'a RawValue)>);
+pub(super) struct Entries<'a>(pub(super) Vec<(String, &'a RawValue)>);
 
 impl<'de> serde::Deserialize<'de> for Entries<'de> {
     fn deserialize<D: serde::Deserializer<'de>>(input: D) -> std::result::Result<Self, D::Error> {

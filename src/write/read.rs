@@ -37,12 +37,29 @@ const FEATHER_V1: &str = "it is a Feather V1 file (its first bytes are FEA1), wh
      Arrow IPC; write it again as Feather V2: pyarrow.feather.write_feather(table, path) or \
      pandas' df.to_feather(path)";
 
+/// Whether the file at `path` starts with `magic`.
+fn starts_with(path: &Path, magic: &[u8]) -> bool {
+    use std::io::Read;
+    let mut first = vec![0u8; magic.len()];
+    File::open(path).is_ok_and(|mut file| file.read_exact(&mut first).is_ok()) && first == magic
+}
+
 /// Whether the file at `path` starts with Feather V1's magic bytes.
 fn is_feather_v1(path: &Path) -> bool {
-    use std::io::Read;
-    let mut magic = [0u8; 4];
-    File::open(path).is_ok_and(|mut file| file.read_exact(&mut magic).is_ok()) && &magic == b"FEA1"
+    starts_with(path, b"FEA1")
 }
+
+/// An NDJSON file that starts with a UTF-8 byte order mark, which JSON does not allow
+/// (outside trial 21b, F13: Notepad and PowerShell write one; the error was "expected value at
+/// line 1 column 1").
+const NDJSON_BOM: &str = "it starts with a UTF-8 byte order mark (Notepad and PowerShell write \
+     one), which JSON does not allow; save it as UTF-8 without a BOM (PowerShell 7: \
+     -Encoding utf8NoBOM)";
+
+/// A Parquet file compressed with brotli, which this build does not read (F13: the error named
+/// a "feature disabled at compile time").
+const BROTLI: &str = "it is compressed with brotli, which converz does not read; write it \
+     again with zstd (the default of polars and pyarrow) or snappy";
 
 /// Columns the API documents as text (ids and labels): read from CSV and NDJSON as written,
 /// whatever they look like (`00123` stays `00123`, not 123), unless a type is given.
@@ -269,19 +286,41 @@ pub fn read_file(
         Error::InvalidParameter { .. } | Error::Io(_) => err,
         other => unreadable(&other),
     };
+    if format == FileFormat::Ndjson && starts_with(path, b"\xEF\xBB\xBF") {
+        // Not through `unreadable`, whose note for text that is not UTF-8 does not apply.
+        return Err(Error::invalid(
+            "path",
+            format!("cannot read {} as NDJSON: {NDJSON_BOM}", path.display()),
+        ));
+    }
     let reader = match format {
         FileFormat::Parquet => open_parquet(file).map_err(|e| unreadable(&e))?,
-        FileFormat::Ipc => arrow_ipc::reader::FileReader::try_new(BufReader::new(file), None)
-            .map(FileReader::boxed)
-            .map_err(|e| match is_feather_v1(path) {
-                true => unreadable(&FEATHER_V1),
-                false => unreadable(&e),
-            })?,
+        // The IPC file format, or the stream format under a file's name (`write_ipc_stream`,
+        // `pa.ipc.new_stream`: "does not contain correct footer", F13).
+        FileFormat::Ipc => match arrow_ipc::reader::FileReader::try_new(BufReader::new(file), None)
+        {
+            Ok(reader) => FileReader::boxed(reader),
+            Err(_) if !is_feather_v1(path) && starts_with(path, &[0xFF; 4]) => {
+                let stream = BufReader::new(File::open(path)?);
+                arrow_ipc::reader::StreamReader::try_new(stream, None)
+                    .map(FileReader::boxed)
+                    .map_err(|e| unreadable(&e))?
+            }
+            Err(e) => match is_feather_v1(path) {
+                true => return Err(unreadable(&FEATHER_V1)),
+                false => return Err(unreadable(&e)),
+            },
+        },
         FileFormat::Csv => open_csv(path, file, types).map_err(content)?,
         FileFormat::Ndjson => open_ndjson(path, file, types).map_err(content)?,
     };
     let schema = reader.schema();
-    let batches = reader.collect::<Result<Vec<_>>>().map_err(content)?;
+    let batches = reader.collect::<Result<Vec<_>>>().map_err(|err| {
+        match format == FileFormat::Parquet && err.to_string().contains("brotli") {
+            true => unreadable(&BROTLI),
+            false => content(err),
+        }
+    })?;
     check_call_ids(path, format, &schema, &batches)?;
     // A file written from a pandas frame carries its index as columns, which a push must
     // leave out as it does for the frame (the batches of a Parquet file do not carry the
