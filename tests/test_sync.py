@@ -206,7 +206,7 @@ def test_an_end_date_before_the_runs_first_day_says_that_day_comes_from_the_wate
     assert f"end_date={early} is before {since}, the first day this run fetches" in message
     assert f"watermark ({first.watermark.isoformat(sep=' ')}" in message
     assert "overlap_days=3" in message and "start_date=" not in message.split("hint")[0]
-    assert f"an end_date on or after {since}" in message and "full_refresh=True" in message
+    assert f"end_date= on or after {since}" in message and "full_refresh=True" in message
     assert _snapshot(tmp_path) == before and emu.wire_stats()["responses"] == sent
     # Both ways out the hint names work.
     assert sync_calls(client, tmp_path, start_date=START, end_date=since).fetched_from == since
@@ -634,6 +634,24 @@ def test_a_server_row_whose_date_is_not_a_date_is_named_as_the_servers(emu, tmp_
     assert "invalid parameter" not in text and f"for call {call}" in text, text
     assert err.value.hint is not None and "fix that row's date on the server" in err.value.hint
     assert files() == before and (path / STATE_FILE).read_text() == state
+
+
+@pytest.mark.parametrize("written", ["2025-09-30T10:00:00Z", "2025-09-30"])
+def test_a_start_time_column_made_text_still_gives_a_watermark(tmp_path, written):
+    """Outside trial 21b, F19: one start_time written with a zone or as a date alone made the
+    column text, the run stored no watermark, and every later run fetched everything again."""
+    with Emulator(calls=300, reps=5, seed=8, days=5) as emu:
+        client = emu.client(progress=False)
+        dates = client.calls(columns=["call_id", "date"]).to_polars()
+        days = sorted(dates["date"].unique().to_list())
+        last = dates.filter(pl.col("date") == days[-1])["call_id"]
+        client.push_updates(pl.DataFrame({"call_id": [last[0]], "start_time": [written]}))
+        path = tmp_path / "calls"
+        first = sync_calls(client, path, start_date=days[0], overlap_days=1)
+        assert first.watermark is not None and first.watermark.date() == days[-1]
+        second = sync_calls(client, path, start_date=days[0], overlap_days=1)
+        assert not second.full_refresh and second.fetched_from == days[-2]
+        same(dataset(path, "parquet"), api(client, start_date=days[0]))
 
 
 def test_a_watermark_in_the_future_is_the_present(tmp_path, caplog):

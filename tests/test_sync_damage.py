@@ -99,7 +99,7 @@ def test_a_format_switch_killed_before_its_days_land_is_finished_by_the_next_run
     def killed(*args: object, **kwargs: object) -> None:
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(_sync, "_commit_delta", killed)
+    monkeypatch.setattr(_sync._sync_delta, "commit_delta", killed)
     with pytest.raises(KeyboardInterrupt):
         sync_calls(client, tmp_path, start_date=start, format="delta", full_refresh=True)
     monkeypatch.undo()
@@ -149,6 +149,9 @@ STATE_DAMAGE: dict[str, Callable[[Path], None]] = {
     "not utf-8": lambda path: (path / STATE_FILE).write_bytes(b'{"a": "\xff"}'),
     "watermark text": _field("watermark", "yesterday"),
     "watermark number": _field("watermark", 5),
+    # Outside trial 21c: a bare OverflowError (the overlap before year 1) and TypeError.
+    "watermark year 1": _field("watermark", "0001-01-01 00:00:00"),
+    "watermark with a zone": _field("watermark", "2025-09-28T10:00:00+05:00"),
     "start_date text": _field("start_date", "x"),
     "a later version": _field("version", 99),
     "no fingerprint": _field("fingerprint", None),
@@ -362,3 +365,89 @@ def test_an_os_error_in_a_delta_write_is_a_converz_error(emu, tmp_path, monkeypa
     assert isinstance(err.value.__cause__, DeltaError) and str(tmp_path) in str(err.value)
     assert "Operation not permitted" in str(err.value) and err.value.hint is not None
     same_as_api(tmp_path, "delta", client, start)
+
+
+def test_a_state_watermark_in_the_future_still_fetches_the_overlap(emu, tmp_path):
+    """Outside trial 21c: a hand-edited watermark of 2099 made the run fetch from 2098 (nothing),
+    skipping the overlap's days; it counts as the present."""
+    client = emu.client(progress=False)
+    start = first_day(client)
+    sync_calls(client, tmp_path, start_date=start)
+    _field("watermark", "2099-01-01 00:00:00")(tmp_path)
+    result = sync_calls(client, tmp_path, start_date=start, overlap_days=2)
+    today = dt.datetime.now(dt.timezone.utc).date()
+    assert result.fetched_from is not None and result.fetched_from <= today - dt.timedelta(days=1)
+
+
+def test_a_full_refresh_keeps_files_that_were_never_the_datasets(emu, tmp_path):
+    """Outside trial 21c: a switch from Delta back to Parquet removed every `*.parquet` in the
+    day folders but `part-0.parquet`, the user's own among them; and a directory another
+    writer laid out as `date=.../part-0.parquet` lost its days to a full refresh, where the
+    README says a full refresh keeps the files it finds."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    client = emu.client(progress=False)
+    start = first_day(client)
+    sync_calls(client, tmp_path, start_date=start)
+    day = sorted(tmp_path.glob("date=*"))[-1]
+    mine = [day / "mine.parquet", tmp_path / "date=2024-01-01" / "old.parquet"]
+    mine[1].parent.mkdir()
+    for path in mine:
+        pq.write_table(pa.table({"x": [1]}), path)
+    sync_calls(client, tmp_path, start_date=start, format="delta", full_refresh=True)
+    sync_calls(client, tmp_path, start_date=start, format="parquet", full_refresh=True)
+    assert all(path.is_file() for path in mine)
+    assert sorted(other_format_files(tmp_path, "parquet")) == sorted(mine)  # no Delta file left
+
+    other = tmp_path.parent / "written_by_pyarrow"
+    (other / "date=2024-01-02").mkdir(parents=True)
+    pq.write_table(pa.table({"x": [1]}), other / "date=2024-01-02" / "part-0.parquet")
+    with pytest.raises(converz.InvalidParameterError, match=r"part-0\.parquet") as err:
+        sync_calls(client, other, start_date=start, full_refresh=True)
+    assert err.value.parameter == "path"
+    assert sorted(p.name for p in other.rglob("*")) == ["date=2024-01-02", "part-0.parquet"]
+
+
+def test_delta_names_are_compared_as_deltalake_compares_them(tmp_path):
+    """Outside trial 21c: casefold() refused `straße` beside `STRASSE`, which deltalake holds."""
+    from converz import _sync_delta
+
+    _sync_delta.check_delta_names(tmp_path, ["straße", "STRASSE"], True)
+    for pair in (["Topic", "topic"], ["\u212aey", "key"]):
+        with pytest.raises(converz.ConverzError, match="differ only in case"):
+            _sync_delta.check_delta_names(tmp_path, pair, True)
+
+
+def test_a_delta_write_deltalake_refuses_is_a_converz_error(emu, tmp_path):
+    """Outside trial 21c: a refusal by deltalake (a CHECK constraint the user added, which the
+    new rows break) was a bare DeltaError."""
+    from deltalake import DeltaTable
+
+    client = emu.client(progress=False)
+    start = first_day(client)
+    sync_calls(client, tmp_path, start_date=start, format="delta")
+    longest = pl.read_delta(str(tmp_path))["duration"].max()
+    DeltaTable(str(tmp_path)).alter.add_constraint({"dur_ok": f"duration <= {longest}"})
+    ids = client.calls(columns=["call_id"]).to_polars()["call_id"]
+    client.push_updates(pl.DataFrame({"call_id": [ids[-1]], "duration": [longest + 1000]}))
+    version = DeltaTable(str(tmp_path)).version()
+    with pytest.raises(converz.ConverzError, match="deltalake refused") as err:
+        sync_calls(client, tmp_path, start_date=start, format="delta")
+    assert "nothing was committed" in str(err.value)
+    assert DeltaTable(str(tmp_path)).version() == version
+
+
+def test_odd_paths_are_refused_by_name_and_a_tilde_is_the_home(emu, tmp_path, monkeypatch):
+    """Outside trial 21c: a name too long was a bare OSError, a NUL a bare ValueError, and
+    `~/data` made a folder named `~` in the working directory."""
+    client = emu.client(progress=False)
+    start = first_day(client)
+    for path in (tmp_path / ("x" * 300), str(tmp_path / "a\0b")):
+        with pytest.raises(converz.InvalidParameterError) as err:
+            sync_calls(client, path, start_date=start)
+        assert err.value.parameter == "path"
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.chdir(tmp_path)
+    sync_calls(client, "~/data", start_date=start)
+    assert (tmp_path / "home" / "data" / STATE_FILE).is_file() and not (tmp_path / "~").exists()

@@ -35,7 +35,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Optional, Union
 
-from converz import _core
+from converz import _core, _sync_delta
 from converz._args import check_flag, check_int, wrong_type
 from converz._query import CallsQuery, list_filters
 from converz.exceptions import ConverzError, InvalidParameterError, InvalidParameterTypeError
@@ -62,7 +62,7 @@ _MAX_OVERLAP_DAYS = 36_500
 _STATE_VERSION = 1
 _FORMATS = ("parquet", "delta")
 # How hints name a full refresh (the CLI shows the flag once).
-_REBUILD = "full_refresh=True (--full-refresh)"
+_REBUILD = _sync_delta.REBUILD
 
 # Days a SyncResult's repr lists one by one; more are shown as their count and range.
 _DAYS_SHOWN = 3
@@ -287,11 +287,18 @@ def _state_problem(state: Any) -> Optional[str]:
         ("start_date", _dt.date.fromisoformat),
     ):
         value = state.get(name)
+        what = "date" if name == "start_date" else "time"
         try:
-            if value is not None:
-                parse(value)
+            parsed = None if value is None else parse(value)
         except (TypeError, ValueError):
-            return f"has {name!r} {value!r}, not a {'date' if name == 'start_date' else 'time'}"
+            return f"has {name!r} {value!r}, not a {what}"
+        # A zone, or a year the overlap would take before year 1: later a bare TypeError or
+        # OverflowError (outside trial 21c). A watermark in the future is pulled back to the
+        # present when used (`_fetch_start`).
+        if isinstance(parsed, _dt.datetime) and parsed.tzinfo is not None:
+            return f"has {name!r} {value!r}, a time with a zone (the state's times have none)"
+        if parsed is not None and parsed.year < 1000:
+            return f"has {name!r} {value!r}, before year 1000"
     return None
 
 
@@ -326,6 +333,8 @@ def _save_state(root: Path, state: dict[str, Any]) -> None:
 def _check_state(
     root: Path, state: Optional[dict[str, Any]], fingerprint: str, fmt: str, full_refresh: bool
 ) -> None:
+    if state is None and not (root / STATE_FILE).exists():  # a damaged state is still ours
+        _refuse_foreign_days(root)
     if full_refresh:
         return
     if state is None:
@@ -356,6 +365,24 @@ def _check_state(
             "rows of two queries",
             parameter="filters",
             hint="use the same filters, or full_refresh=True (--full-refresh) to rebuild",
+        )
+
+
+def _refuse_foreign_days(root: Path) -> None:
+    """Refuses a directory of no converz dataset that holds ``date=.../part-0.parquet`` files.
+
+    A run writes its days under those names, and a full refresh removes days the fetch does not
+    have: another writer's dataset of that layout (pyarrow's ``write_dataset``) lost its days,
+    where the README says a full refresh keeps the files it finds (outside trial 21c).
+    """
+    taken = sorted(str(p.relative_to(root)) for p in root.glob("date=*/part-0.parquet"))
+    if taken:
+        raise InvalidParameterError(
+            f"{root} holds no converz sync state but holds {', '.join(taken[:_DAYS_SHOWN])}"
+            f"{' ...' if len(taken) > _DAYS_SHOWN else ''}: files named as a synced dataset's "
+            "days, which a run would replace or remove",
+            parameter="path",
+            hint="sync into a new or empty directory (or move those files away first)",
         )
 
 
@@ -398,7 +425,11 @@ def _fetch_start(
     watermark = None if (full or state is None) else state.get("watermark")
     if watermark is None:
         return start_date
-    since = _dt.datetime.fromisoformat(watermark).date() - _dt.timedelta(days=overlap_days)
+    # Not after the present: a state's watermark in the future (hand-edited, or saved before
+    # the watermark was capped) would skip the overlap's days (outside trial 21c).
+    now = _dt.datetime.now(_dt.timezone.utc).replace(tzinfo=None)
+    mark = min(_dt.datetime.fromisoformat(watermark), now)
+    since = mark.date() - _dt.timedelta(days=overlap_days)
     held = _held_from(state)
     if start_date is not None and held is not None and start_date < held:
         return start_date
@@ -438,10 +469,12 @@ def _check_end(
     raise InvalidParameterError(
         f"end_date={end_date} is before {since}, the first day this run fetches: an "
         f"incremental run starts at the dataset's watermark ({state.get('watermark')}, the "
-        f"latest start_time synced) less overlap_days={overlap_days}, not at start_date",
+        f"latest start_time synced) less overlap_days={overlap_days}, not at the first day "
+        "synced",
         parameter="end_date",
-        hint=f"give an end_date on or after {since}, or full_refresh=True (--full-refresh) to "
-        "rebuild the dataset from start_date up to end_date",
+        # `name=` forms, which the CLI says as its flags (outside trial 21b, F16).
+        hint=f"give end_date= on or after {since}, or full_refresh=True (--full-refresh) to "
+        "rebuild the dataset from start_date= up to end_date=",
     )
 
 
@@ -624,30 +657,6 @@ def _empty_objects(err: InvalidParameterError) -> ConverzError:
     )
 
 
-def _check_delta_names(root: Path, columns: list[str], replace_all: bool) -> None:
-    """Refuses column names that differ only in case, which a Delta table cannot hold.
-
-    deltalake refused them with a bare ``Exception`` (outside trial 21b); a table the run keeps
-    counts too, its columns merging with the fetched ones.
-    """
-    names = list(columns)
-    if not replace_all and (root / "_delta_log").is_dir():
-        from deltalake import DeltaTable
-
-        names += [field.name for field in DeltaTable(str(root)).schema().fields]
-    seen: dict[str, str] = {}
-    for name in dict.fromkeys(names):
-        other = seen.setdefault(name.casefold(), name)
-        if other != name:
-            raise ConverzError(
-                f"columns `{other}` and `{name}` differ only in case, which a Delta table "
-                "cannot hold (its column names are case-insensitive); nothing was written",
-                hint=f"leave one out: columns= (--columns) naming the others, with "
-                f"{_REBUILD} since that changes the query; or sync as format='parquet' "
-                "(--format parquet), which holds both",
-            )
-
-
 def _remove_format(root: Path, fmt: str) -> None:
     """Removes the files a dataset of format ``fmt`` kept in ``root``, once the other's are in.
 
@@ -656,9 +665,11 @@ def _remove_format(root: Path, fmt: str) -> None:
     """
     days = [day for day in root.glob("date=*") if day.is_dir()]
     if fmt == "delta":
+        # Every data file the table's log ever added (earlier versions' too, never vacuumed),
+        # and no other: files of the user's in the day folders are kept (outside trial 21c:
+        # every `*.parquet` but `part-0.parquet` was removed).
+        stale = [root / name for name in _sync_delta.logged_files(root)]
         shutil.rmtree(root / "_delta_log", ignore_errors=True)
-        # Every data file of the table, also those of earlier versions (never vacuumed).
-        stale = [f for day in days for f in day.glob("*.parquet") if f.name != "part-0.parquet"]
     else:
         stale = [day / "part-0.parquet" for day in days]
     for path in stale:
@@ -727,114 +738,6 @@ def _commit_parquet(
     return written, gone
 
 
-def _commit_delta(
-    root: Path,
-    staged: dict[_dt.date, list[Path]],
-    replace_all: bool,
-    window: tuple[Optional[_dt.date], Optional[_dt.date]],
-) -> None:
-    """One Delta transaction: the window's rows replaced by the staged days."""
-    try:
-        from deltalake.exceptions import DeltaError
-    except ImportError as err:
-        raise ImportError("format='delta' needs deltalake: pip install 'converz[delta]'") from err
-    try:
-        _write_delta(root, staged, replace_all, window)
-    except DeltaError as err:
-        # deltalake's words for an OS error (a read-only day folder, a full disk) end with
-        # "(os error N)"; they reached the caller as a bare DeltaError (outside trial 21b).
-        if "(os error" not in str(err):
-            raise
-        raise ConverzError(
-            f"the Delta write to {root} stopped on a file system error: {err}; nothing was "
-            "committed (a run is one Delta transaction), so the table is as it was",
-            hint="fix the cause (permissions, a read-only mount, disk space), then run again",
-        ) from err
-
-
-def _write_delta(
-    root: Path,
-    staged: dict[_dt.date, list[Path]],
-    replace_all: bool,
-    window: tuple[Optional[_dt.date], Optional[_dt.date]],
-) -> None:
-    """The body of :func:`_commit_delta`."""
-    from deltalake import write_deltalake
-
-    paths = [str(p) for day in sorted(staged) for p in staged[day]]
-    if not paths:
-        return
-    if replace_all:
-        table = _core.read_parquet_files(paths)
-        write_deltalake(
-            str(root), table, mode="overwrite", partition_by=["date"], schema_mode="overwrite"
-        )
-        return
-    start, end = window
-    clauses = [f"date >= '{start.isoformat()}'"] if start else []
-    if end:
-        clauses.append(f"date <= '{end.isoformat()}'")
-    predicate = " AND ".join(clauses) or None
-    existing = _delta_files(root)
-    if predicate is not None and _core.widened_columns(existing, paths):
-        # deltalake would cast the fetched days' values down to the table's types (2.5 to
-        # 2, "t" to true: outside trial 20b), and refuses only the casts it cannot do.
-        logging.getLogger("converz").info(
-            "%s: the fetched days widen a column's type (ints now floats or text, a struct "
-            "with a new key); the Delta table is written again with every day at the wider "
-            "types",
-            root,
-        )
-        _rewrite_delta(root, paths, predicate)
-        return
-    # A refusal here is not a widening (none was found above): it reaches the caller, with
-    # nothing committed, rather than a full rewrite that would hide it.
-    write_deltalake(
-        str(root),
-        _core.read_parquet_files(paths, existing),
-        mode="overwrite",
-        partition_by=["date"],
-        predicate=predicate,
-        schema_mode="merge",
-    )
-
-
-def _delta_files(root: Path) -> list[str]:
-    """The Parquet files of the Delta table at ``root``, as local paths where they are local."""
-    from urllib.parse import unquote, urlsplit
-
-    from deltalake import DeltaTable
-
-    files = []
-    for uri in DeltaTable(str(root)).file_uris():
-        parts = urlsplit(uri)
-        files.append(unquote(parts.path) if parts.scheme == "file" else uri)
-    return files
-
-
-def _rewrite_delta(root: Path, paths: list[str], predicate: str) -> None:
-    """Writes the Delta table again, in one transaction.
-
-    Its rows outside ``predicate`` and the staged days, under the types one fetch of all of
-    them gives.
-    """
-    from deltalake import DeltaTable, QueryBuilder, write_deltalake
-
-    kept = Path(paths[0]).parent / "kept.parquet.part"
-    query = QueryBuilder().register("t", DeltaTable(str(root)))
-    writer = _core.FileWriter(str(kept), "parquet")
-    try:
-        writer.write(query.execute(f"SELECT * FROM t WHERE NOT ({predicate})"))
-    except BaseException:
-        writer.abort()
-        raise
-    rows, _ = writer.finish()
-    table = _core.read_parquet_files([str(kept), *paths] if rows else paths)
-    write_deltalake(
-        str(root), table, mode="overwrite", partition_by=["date"], schema_mode="overwrite"
-    )
-
-
 def sync_calls(
     client: Client,
     path: Union[str, os.PathLike[str]],
@@ -882,8 +785,20 @@ def sync_calls(
     full_refresh = bool(full_refresh)
     first_day, query = _normalise(start_date, filters)
     fingerprint = _fingerprint(query, format)
-    root = Path(path)
-    _check_directory(root)
+    # `~` is the home directory, as in a shell (outside trial 21c: a folder named `~` was
+    # made in the working directory); a NUL or a name too long for the system is refused by
+    # name, not as a bare ValueError or OSError.
+    root = Path(path).expanduser()
+    if "\0" in str(root):
+        raise InvalidParameterError(
+            f"{str(root)!r} holds a NUL character, which no file name can", parameter="path"
+        )
+    try:
+        _check_directory(root)
+    except OSError as err:
+        raise InvalidParameterError(
+            f"cannot use {root}: {err.strerror or err}", parameter="path"
+        ) from err
     try:
         made = not root.exists()
         root.mkdir(parents=True, exist_ok=True)
@@ -990,7 +905,7 @@ def _run(
         _refuse_days_outside(staged.days, window, staging)
     if format == "delta":
         try:
-            _check_delta_names(root, staged.columns, replace_all)
+            _sync_delta.check_delta_names(root, staged.columns, replace_all)
         except ConverzError:
             shutil.rmtree(staging, ignore_errors=True)
             raise
@@ -1003,7 +918,7 @@ def _run(
     new_state["watermark"] = watermark.isoformat(sep=" ") if watermark else None
     with _uninterrupted():
         if format == "delta":
-            _commit_delta(root, staged.days, replace_all, window)
+            _sync_delta.commit_delta(root, staged.days, replace_all, window)
             written, gone = sorted(staged.days), list[_dt.date]()
         else:
             written, gone = _commit_parquet(root, staging, staged.days, replace_all, window)

@@ -93,23 +93,58 @@ pub fn split_by_day(batch: &RecordBatch, date_column: &str) -> Result<Vec<(i32, 
 pub fn latest_time(batch: &RecordBatch, time_column: &str, date_column: &str) -> Option<i64> {
     const DAY: i64 = 86_400_000_000;
     let column = batch.column_by_name(time_column)?;
-    if column.data_type() != &DataType::Timestamp(TimeUnit::Microsecond, None) {
-        return None;
-    }
-    let times = column.as_primitive::<TimestampMicrosecondType>();
+    let time_of: Box<dyn Fn(usize) -> Option<i64>> = match column.data_type() {
+        DataType::Timestamp(TimeUnit::Microsecond, None) => {
+            let times = column.as_primitive::<TimestampMicrosecondType>();
+            Box::new(move |row| times.is_valid(row).then(|| times.value(row)))
+        }
+        // A column that one odd value made text (`...Z`, a date alone): its times as written,
+        // read as the wall clock they name. Without them no run had a watermark, and every
+        // run fetched everything again (outside trial 21b, F19).
+        DataType::Utf8 => {
+            let texts = column.as_string::<i32>();
+            Box::new(move |row| {
+                texts
+                    .is_valid(row)
+                    .then(|| written_time(texts.value(row)))?
+            })
+        }
+        _ => return None,
+    };
     let days = batch
         .column_by_name(date_column)
         .and_then(|c| c.as_primitive_opt::<Date32Type>());
-    (0..times.len())
-        .filter(|&row| times.is_valid(row))
-        .map(|row| {
-            let time = times.value(row);
-            match days.filter(|d| d.is_valid(row)) {
+    (0..column.len())
+        .filter_map(|row| {
+            let time = time_of(row)?;
+            Some(match days.filter(|d| d.is_valid(row)) {
                 Some(days) => time.min((i64::from(days.value(row)) + 1) * DAY - 1),
                 None => time,
-            }
+            })
         })
         .max()
+}
+
+/// Microseconds since 1970-01-01 of a time written `YYYY-MM-DD`, then maybe ` ` or `T` and
+/// `HH:MM:SS` (anything after the seconds, a fraction or a zone, ignored: the watermark only
+/// picks the day a later run starts from, less its overlap).
+fn written_time(text: &str) -> Option<i64> {
+    let b = text.trim().as_bytes();
+    let days = i64::from(crate::decode::civil::date_days(b)?);
+    let clock = match b.get(10) {
+        None => 0,
+        Some(b' ' | b'T') if b.len() >= 19 && b[13] == b':' && b[16] == b':' => {
+            let two = |k: usize| -> Option<i64> {
+                let (h, l) = (b[k], b[k + 1]);
+                (h.is_ascii_digit() && l.is_ascii_digit())
+                    .then(|| i64::from(h - b'0') * 10 + i64::from(l - b'0'))
+            };
+            let (h, m, s) = (two(11)?, two(14)?, two(17)?);
+            (h < 24 && m < 60 && s < 60).then_some(((h * 60 + m) * 60 + s) * 1_000_000)?
+        }
+        Some(_) => return None,
+    };
+    Some(days * 86_400_000_000 + clock)
 }
 
 /// The Parquet schema of `path` (footer only).
@@ -206,4 +241,43 @@ pub fn conform_parquet(inputs: &[PathBuf], output: &Path, schema: &SchemaRef) ->
         }
     }
     Ok(writer.finish(Some(Arc::clone(schema)))?.rows)
+}
+
+#[cfg(test)]
+mod tests {
+    use arrow_array::{Date32Array, StringArray};
+    use arrow_schema::{Field, Schema};
+
+    use super::*;
+
+    #[test]
+    fn times_written_as_text_give_a_watermark_within_their_day() {
+        assert_eq!(written_time("1970-01-02"), Some(86_400_000_000));
+        assert_eq!(written_time("1970-01-01T00:00:01Z"), Some(1_000_000));
+        assert_eq!(written_time("1970-01-01 00:01:00.5"), Some(60_000_000));
+        for odd in [
+            "",
+            "soon",
+            "1970-02-30",
+            "1970-01-01 25:00:00",
+            "1970-01-01x",
+        ] {
+            assert_eq!(written_time(odd), None, "{odd}");
+        }
+        let schema = Schema::new(vec![
+            Field::new("start_time", DataType::Utf8, true),
+            Field::new("date", DataType::Date32, true),
+        ]);
+        let times = StringArray::from(vec![Some("1970-01-02T10:00:00Z"), None, Some("2099-01-01")]);
+        let batch = RecordBatch::try_new(
+            Arc::new(schema),
+            vec![Arc::new(times), Arc::new(Date32Array::from(vec![1, 1, 1]))],
+        )
+        .expect("batch");
+        // 2099 on a call of day 1 counts as the end of day 1.
+        assert_eq!(
+            latest_time(&batch, "start_time", "date"),
+            Some(2 * 86_400_000_000 - 1)
+        );
+    }
 }
