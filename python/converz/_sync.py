@@ -427,7 +427,7 @@ def _fetch_start(
         return start_date
     # Not after the present: a state's watermark in the future (hand-edited, or saved before
     # the watermark was capped) would skip the overlap's days (outside trial 21c).
-    now = _dt.datetime.now(_dt.timezone.utc).replace(tzinfo=None)
+    now = _utc_now()
     mark = min(_dt.datetime.fromisoformat(watermark), now)
     since = mark.date() - _dt.timedelta(days=overlap_days)
     held = _held_from(state)
@@ -839,6 +839,11 @@ def _file_error(root: Path, err: OSError) -> ConverzError:
     )
 
 
+def _utc_now() -> _dt.datetime:
+    """The present in UTC, naive, as the state's watermark is kept."""
+    return _dt.datetime.now(_dt.timezone.utc).replace(tzinfo=None)
+
+
 def _not_after_now(root: Path, watermark: Optional[_dt.datetime]) -> Optional[_dt.datetime]:
     """``watermark``, at most the present (UTC).
 
@@ -848,7 +853,7 @@ def _not_after_now(root: Path, watermark: Optional[_dt.datetime]) -> Optional[_d
     time zone (the API's times are the tenant's) is pulled back too: the next run then starts a
     few hours earlier, which loses nothing.
     """
-    now = _dt.datetime.now(_dt.timezone.utc).replace(tzinfo=None)
+    now = _utc_now()
     if watermark is None or watermark <= now:
         return watermark
     if watermark - now > _dt.timedelta(days=1):

@@ -64,17 +64,18 @@ def commit_delta(
         # deltalake's words for an OS error (a read-only day folder, a full disk) end with
         # "(os error N)"; they reached the caller as a bare DeltaError (outside trial 21b), as
         # did any other refusal (a CHECK constraint the user added: trial 21c).
-        if "(os error" not in str(err):
-            raise ConverzError(
-                f"deltalake refused the write to {root}: {err}; nothing was committed (a run "
-                "is one Delta transaction), so the table is as it was",
-                hint="fix what deltalake names (a constraint, a property of the table), then "
-                "run again",
-            ) from err
+        os_error = "(os error" in str(err)
+        what = (
+            f"the Delta write to {root} stopped on a file system error: {err}"
+            if os_error
+            else f"deltalake refused the write to {root}: {err}"
+        )
         raise ConverzError(
-            f"the Delta write to {root} stopped on a file system error: {err}; nothing was "
-            "committed (a run is one Delta transaction), so the table is as it was",
-            hint="fix the cause (permissions, a read-only mount, disk space), then run again",
+            f"{what}; nothing was committed (a run is one Delta transaction), so the table is "
+            "as it was",
+            hint="fix the cause (permissions, a read-only mount, disk space), then run again"
+            if os_error
+            else "fix what deltalake names (a constraint, a property of the table), then run again",
         ) from err
 
 

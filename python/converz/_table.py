@@ -730,6 +730,16 @@ def _stream_table(mark: _StreamMark, raw: Any, place: int) -> Table:
     return table
 
 
+def _all_handed(
+    parts: list[Table], places: tuple[tuple[_StreamMark, int, int], ...]
+) -> Optional[_StreamMark]:
+    """The stream mark whose every table so far (0 to handed - 1) ``parts`` are, else None."""
+    if len(places) != 1 or not all(t._places for t in parts):
+        return None
+    mark, first, last = places[0]
+    return mark if (first, last + 1) == (0, mark.handed) else None
+
+
 def _await_end(
     table: Table,
     parts: list[Table],
@@ -742,10 +752,8 @@ def _await_end(
     (``acc = Table.concat([acc, t])``), the last join runs before the stream has ended, and
     the result kept none of the fetch's warnings (outside trial 21c).
     """
-    if len(places) != 1 or not all(t._places for t in parts):
-        return
-    mark, first, last = places[0]
-    if mark.ended or mark._stream is None or (first, last + 1) != (0, mark.handed):
+    mark = _all_handed(parts, places)
+    if mark is None or mark.ended or mark._stream is None:
         return
     table._kept = kept
     mark.waiting.add(table)
@@ -755,13 +763,10 @@ def _whole_stream(
     parts: list[Table], places: tuple[tuple[_StreamMark, int, int], ...]
 ) -> Optional[TableStream]:
     """The stream ``parts`` are every table of, once it has ended and lives in this process."""
-    if len(places) != 1 or not all(t._places for t in parts):
+    mark = _all_handed(parts, places)
+    if mark is None or not mark.ended or mark._stream is None:
         return None
-    mark, first, last = places[0]
-    stream = None if mark._stream is None else mark._stream()
-    if stream is None or not mark.ended or (first, last + 1) != (0, mark.handed):
-        return None
-    return stream
+    return mark._stream()
 
 
 def _check_each_once(parts: list[Table]) -> tuple[tuple[_StreamMark, int, int], ...]:
