@@ -30,6 +30,18 @@ pub(crate) fn date_days(s: &[u8]) -> Option<i32> {
     days_from_civil(year, month, day)
 }
 
+/// Seconds since midnight of the clock `s[..8]` as `HH:MM:SS` (hours below 24, minutes and
+/// seconds below 60: no leap second), or `None` if that is not the shape.
+#[inline]
+pub(crate) fn clock_seconds(s: &[u8]) -> Option<u32> {
+    let s = s.get(..8)?;
+    if s[2] != b':' || s[5] != b':' {
+        return None;
+    }
+    let (h, m, sec) = (digits(&s[..2])?, digits(&s[3..5])?, digits(&s[6..8])?);
+    (h < 24 && m < 60 && sec < 60).then_some((h * 60 + m) * 60 + sec)
+}
+
 /// The number the ASCII digits `s` spell, or `None` if one is not a digit.
 #[inline]
 fn digits(s: &[u8]) -> Option<u32> {

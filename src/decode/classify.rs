@@ -403,15 +403,7 @@ pub(crate) fn dated(s: &[u8]) -> (u16, i32) {
         23 | 26 => fraction(s),
         _ => false,
     };
-    let t = &s[10..];
-    let time_ok = clock
-        && t[0] == b' '
-        && t[3] == b':'
-        && t[6] == b':'
-        && matches!(
-            (two(&t[1..3]), two(&t[4..6]), two(&t[7..9])),
-            (Some(h), Some(m), Some(s)) if h < 24 && m < 60 && s < 60
-        );
+    let time_ok = clock && s[10] == b' ' && super::civil::clock_seconds(&s[11..]).is_some();
     if time_ok {
         (bits::TS, days)
     } else {
@@ -466,12 +458,5 @@ pub(crate) fn int_bits(value: i64) -> u16 {
         bits::INT | bits::WIDE
     } else {
         bits::INT
-    }
-}
-
-fn two(s: &[u8]) -> Option<u8> {
-    match s {
-        [a @ b'0'..=b'9', b @ b'0'..=b'9'] => Some((a - b'0') * 10 + (b - b'0')),
-        _ => None,
     }
 }

@@ -252,6 +252,13 @@ impl Listing {
         }
     }
 
+    /// An empty set of the listing's keys (none when the listing has no key).
+    fn fresh_deduper(&self) -> Option<KeyDeduper> {
+        let endpoint = format!("GET {}", self.spec.path);
+        self.listing_key
+            .map(|key| new_deduper(key, &endpoint, &self.decoder))
+    }
+
     /// Drops the rows whose key was handed out already. A repeat is evidence that rows moved,
     /// except the repeats of a pager that started over from page 1 (`repagings` times so far)
     /// of rows handed out before: those are evidence of a key repeated since (found by the
@@ -260,14 +267,9 @@ impl Listing {
     fn keep_new_rows(&mut self, mut page: DecodedPage, repagings: u64) -> Result<DecodedPage> {
         if repagings != self.repagings {
             self.repagings = repagings;
-            let endpoint = format!("GET {}", self.spec.path);
-            self.since_repaging = self
-                .listing_key
-                .map(|key| new_deduper(key, &endpoint, &self.decoder));
+            self.since_repaging = self.fresh_deduper();
             if self.pass == Pass::Repair {
-                self.repair_seen = self
-                    .listing_key
-                    .map(|key| new_deduper(key, &endpoint, &self.decoder));
+                self.repair_seen = self.fresh_deduper();
             }
         }
         if let (Pass::Repair, Some(seen)) = (self.pass, self.repair_seen.as_mut()) {
@@ -368,10 +370,7 @@ impl Listing {
                 );
                 self.repagings = 0;
                 self.since_repaging = None;
-                let endpoint = format!("GET {}", self.spec.path);
-                self.repair_seen = self
-                    .listing_key
-                    .map(|key| new_deduper(key, &endpoint, &self.decoder));
+                self.repair_seen = self.fresh_deduper();
                 self.pass = Pass::Repair;
             }
             (Pass::Repair, Some(key)) => {

@@ -133,15 +133,7 @@ fn written_time(text: &str) -> Option<i64> {
     let days = i64::from(crate::decode::civil::date_days(b)?);
     let clock = match b.get(10) {
         None => 0,
-        Some(b' ' | b'T') if b.len() >= 19 && b[13] == b':' && b[16] == b':' => {
-            let two = |k: usize| -> Option<i64> {
-                let (h, l) = (b[k], b[k + 1]);
-                (h.is_ascii_digit() && l.is_ascii_digit())
-                    .then(|| i64::from(h - b'0') * 10 + i64::from(l - b'0'))
-            };
-            let (h, m, s) = (two(11)?, two(14)?, two(17)?);
-            (h < 24 && m < 60 && s < 60).then_some(((h * 60 + m) * 60 + s) * 1_000_000)?
-        }
+        Some(b' ' | b'T') => i64::from(crate::decode::civil::clock_seconds(&b[11..])?) * 1_000_000,
         Some(_) => return None,
     };
     Some(days * 86_400_000_000 + clock)
