@@ -20,7 +20,8 @@ import pytest
 from polars.testing import assert_frame_equal
 
 import converz
-from converz._sync import STATE_FILE, SyncResult, sync_calls
+from converz._sync import SyncResult, sync_calls
+from converz._sync_state import STATE_FILE
 from converz.testing import Emulator
 
 START = "2025-08-01"
@@ -229,7 +230,8 @@ def test_an_end_date_before_the_runs_first_day_says_that_day_comes_from_the_wate
     ],
 )
 def test_existing_datasets_keep_their_fingerprint(filters, fingerprint):
-    from converz._sync import _fingerprint, _normalise
+    from converz._sync import _normalise
+    from converz._sync_state import query_fingerprint as _fingerprint
 
     assert _fingerprint(_normalise(None, filters)[1], "parquet") == fingerprint
 

@@ -19,7 +19,8 @@ from polars.testing import assert_frame_equal
 
 import converz
 from converz import _sync
-from converz._sync import STAGING_DIR, STATE_FILE, sync_calls
+from converz._sync import sync_calls
+from converz._sync_state import STAGING_DIR, STATE_FILE
 from converz.testing import Emulator
 
 FORMATS = ["parquet", "delta"]

@@ -22,8 +22,6 @@ import collections
 import contextlib
 import dataclasses
 import datetime as _dt
-import hashlib
-import json
 import logging
 import operator
 import os
@@ -38,6 +36,16 @@ from typing import TYPE_CHECKING, Any, Optional, Union
 from converz import _core, _sync_delta
 from converz._args import check_flag, check_int, wrong_type
 from converz._query import CallsQuery, list_filters
+from converz._sync_state import (
+    DAYS_SHOWN,
+    STAGING_DIR,
+    STATE_VERSION,
+    check_layout,
+    check_state,
+    load_state,
+    query_fingerprint,
+    save_state,
+)
 from converz.exceptions import ConverzError, InvalidParameterError, InvalidParameterTypeError
 
 if TYPE_CHECKING:
@@ -45,8 +53,6 @@ if TYPE_CHECKING:
 
 __all__ = ["SyncResult", "sync_calls"]
 
-STATE_FILE = "_converz_sync.json"
-STAGING_DIR = "_converz_staging"
 _EPOCH = _dt.date(1970, 1, 1)
 # Day writers kept open at once; rows arrive in time order, so a day rarely reopens.
 _OPEN_DAYS = 8
@@ -58,14 +64,8 @@ _REQUIRED_COLUMNS = ("call_id", "date", "start_time")
 
 # The largest overlap_days: a century, far more than any dataset needs fetched again.
 _MAX_OVERLAP_DAYS = 36_500
-# What a state file's fields may be; one written by a later converz says a higher version.
-_STATE_VERSION = 1
-_FORMATS = ("parquet", "delta")
 # How hints name a full refresh (the CLI shows the flag once).
 _REBUILD = _sync_delta.REBUILD
-
-# Days a SyncResult's repr lists one by one; more are shown as their count and range.
-_DAYS_SHOWN = 3
 
 
 class _DayRange:
@@ -111,7 +111,7 @@ class SyncResult:
         fields = []
         for field in dataclasses.fields(self):
             value = getattr(self, field.name)
-            if isinstance(value, tuple) and len(value) > _DAYS_SHOWN:
+            if isinstance(value, tuple) and len(value) > DAYS_SHOWN:
                 value = _DayRange(value)
             fields.append(f"{field.name}={value!r}")
         return f"SyncResult({', '.join(fields)})"
@@ -227,184 +227,6 @@ def _check_directory(root: Path) -> None:
             parameter="path",
             hint="pass the path of a new or existing directory",
         )
-
-
-def _fingerprint(filters: dict[str, Any], fmt: str) -> str:
-    """A hash of what defines the dataset's rows and columns (not its time range)."""
-    query = {k: v for k, v in filters.items() if k != "end_date"}
-    text = json.dumps({"format": fmt, "query": query}, sort_keys=True)
-    return hashlib.sha256(text.encode()).hexdigest()[:16]
-
-
-def _load_state(root: Path, full_refresh: bool) -> Optional[dict[str, Any]]:
-    """The state file's contents, checked once here (None: there is none).
-
-    A damaged or hand-edited one failed later as a bare ``JSONDecodeError``, ``ValueError`` or
-    ``AttributeError`` (outside trial 21b). A full refresh rebuilds the state, so it goes on
-    over a damaged one (with a warning); the state path being a directory stops it too, since
-    the new state could not be written there.
-    """
-    path = root / STATE_FILE
-    if path.is_dir():
-        raise _damaged(path, "is a directory, not the sync state file", rebuild=False)
-    try:
-        with open(path, "rb") as f:
-            state = json.loads(f.read().decode("utf-8"))
-    except FileNotFoundError:
-        return None
-    except (UnicodeDecodeError, json.JSONDecodeError) as err:
-        problem: Optional[str] = f"is not JSON ({err})"
-    else:
-        problem = _state_problem(state)
-    if problem is None:
-        return dict(state)
-    if not full_refresh:
-        raise _damaged(path, problem, rebuild=True)
-    logging.getLogger("converz").warning("%s %s; the full refresh rebuilds it", path, problem)
-    return None
-
-
-def _state_problem(state: Any) -> Optional[str]:
-    """What is wrong with a state file's parsed JSON, or None."""
-    if not isinstance(state, dict):
-        return f"holds a JSON {type(state).__name__}, not the sync state's object"
-    version = state.get("version")
-    if isinstance(version, int) and not isinstance(version, bool) and version > _STATE_VERSION:
-        return (
-            f"was written by a later converz (state version {version}; this one reads "
-            f"version {_STATE_VERSION})"
-        )
-    if version != _STATE_VERSION or isinstance(version, bool):
-        return f'has "version" {version!r}, not {_STATE_VERSION}'
-    if state.get("format") not in _FORMATS:
-        return f'has "format" {state.get("format")!r}, not "parquet" or "delta"'
-    if state.get("previous_format", "parquet") not in _FORMATS:
-        return f'has "previous_format" {state.get("previous_format")!r}'
-    if not isinstance(state.get("fingerprint"), str) or not isinstance(state.get("query"), dict):
-        return 'lacks the "fingerprint" or "query" of the filters'
-    for name, parse in (
-        ("watermark", _dt.datetime.fromisoformat),
-        ("start_date", _dt.date.fromisoformat),
-    ):
-        value = state.get(name)
-        what = "date" if name == "start_date" else "time"
-        try:
-            parsed = None if value is None else parse(value)
-        except (TypeError, ValueError):
-            return f"has {name!r} {value!r}, not a {what}"
-        # A zone, or a year the overlap would take before year 1: later a bare TypeError or
-        # OverflowError (outside trial 21c). A watermark in the future is pulled back to the
-        # present when used (`_fetch_start`).
-        if isinstance(parsed, _dt.datetime) and parsed.tzinfo is not None:
-            return f"has {name!r} {value!r}, a time with a zone (the state's times have none)"
-        if parsed is not None and parsed.year < 1000:
-            return f"has {name!r} {value!r}, before year 1000"
-    return None
-
-
-def _damaged(path: Path, problem: str, rebuild: bool) -> InvalidParameterError:
-    """The refusal of a damaged dataset file or directory, saying how to go on.
-
-    ``rebuild``: a full refresh mends it as it is (a state file's contents); else the entry
-    must be moved aside first, and a full refresh then fetches any day it held again.
-    """
-    if rebuild:
-        hint = f"rebuild the dataset with {_REBUILD}, which writes a new state"
-    elif path.name == STAGING_DIR:
-        hint = f"move {path.name} aside (or remove it), then run again"
-    else:
-        hint = f"move {path.name} aside (or remove it), then rebuild with {_REBUILD}"
-    return InvalidParameterError(
-        f"{path} {problem}; this run stopped before fetching or writing anything",
-        parameter="path",
-        hint=hint,
-    )
-
-
-def _save_state(root: Path, state: dict[str, Any]) -> None:
-    tmp = root / f".{STATE_FILE}.tmp"
-    with open(tmp, "w", encoding="utf-8") as f:
-        json.dump(state, f, indent=2, sort_keys=True, default=str)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, root / STATE_FILE)
-
-
-def _check_state(
-    root: Path, state: Optional[dict[str, Any]], fingerprint: str, fmt: str, full_refresh: bool
-) -> None:
-    if state is None and not (root / STATE_FILE).exists():  # a damaged state is still ours
-        _refuse_foreign_days(root)
-    if full_refresh:
-        return
-    if state is None:
-        if root.exists() and any(p.name != STAGING_DIR for p in root.iterdir()):
-            raise InvalidParameterError(
-                f"{root} is not empty and holds no converz sync state",
-                parameter="path",
-                hint="sync into a new or empty directory, or pass full_refresh=True to write "
-                "the dataset in it anyway, beside the files already there (they are kept, and a "
-                "**/*.parquet glob would read them too)",
-            )
-        return
-    if state["format"] != fmt:
-        # Said as such: "a different query ({})" named the filters, which had not changed
-        # (outside trial 21b).
-        held = state["format"]
-        raise InvalidParameterError(
-            f"{root} holds a {held} dataset and this run writes {fmt}: the format changed "
-            f"(from {held} to {fmt}), and one directory holds one format",
-            parameter="format",
-            hint=f"pass format={held!r} (--format {held}) to keep syncing it, or "
-            f"{_REBUILD} to rebuild it as "
-            f"{fmt} (its {held} files are then removed)",
-        )
-    if state["fingerprint"] != fingerprint:
-        raise InvalidParameterError(
-            f"{root} was synced with a different query ({state['query']}); refusing to mix "
-            "rows of two queries",
-            parameter="filters",
-            hint="use the same filters, or full_refresh=True (--full-refresh) to rebuild",
-        )
-
-
-def _refuse_foreign_days(root: Path) -> None:
-    """Refuses a directory of no converz dataset that holds ``date=.../part-0.parquet`` files.
-
-    A run writes its days under those names, and a full refresh removes days the fetch does not
-    have: another writer's dataset of that layout (pyarrow's ``write_dataset``) lost its days,
-    where the README says a full refresh keeps the files it finds (outside trial 21c).
-    """
-    taken = sorted(str(p.relative_to(root)) for p in root.glob("date=*/part-0.parquet"))
-    if taken:
-        raise InvalidParameterError(
-            f"{root} holds no converz sync state but holds {', '.join(taken[:_DAYS_SHOWN])}"
-            f"{' ...' if len(taken) > _DAYS_SHOWN else ''}: files named as a synced dataset's "
-            "days, which a run would replace or remove",
-            parameter="path",
-            hint="sync into a new or empty directory (or move those files away first)",
-        )
-
-
-def _check_layout(root: Path) -> None:
-    """No file where the dataset keeps a directory, and no directory where it keeps a file.
-
-    Each failed later as a bare ``FileExistsError`` or ``IsADirectoryError`` (outside trial
-    21b), after the fetch.
-    """
-    staging = root / STAGING_DIR
-    if staging.is_symlink() or (staging.exists() and not staging.is_dir()):
-        raise _damaged(staging, "is not a directory (sync stages its files there)", False)
-    for entry in root.glob("date=*"):
-        try:
-            _dt.date.fromisoformat(entry.name[5:])
-        except ValueError:
-            continue
-        if not entry.is_dir():
-            raise _damaged(entry, "is not a directory (sync keeps that day's rows in one)", False)
-        part = entry / "part-0.parquet"
-        if part.is_dir():
-            raise _damaged(part, "is a directory, not the day's Parquet file", False)
 
 
 def _held_from(state: Optional[dict[str, Any]]) -> Optional[_dt.date]:
@@ -784,7 +606,7 @@ def sync_calls(
     overlap_days = _check_options(overlap_days, format, full_refresh)
     full_refresh = bool(full_refresh)
     first_day, query = _normalise(start_date, filters)
-    fingerprint = _fingerprint(query, format)
+    fingerprint = query_fingerprint(query, format)
     # `~` is the home directory, as in a shell (outside trial 21c: a folder named `~` was
     # made in the working directory); a NUL or a name too long for the system is refused by
     # name, not as a bare ValueError or OSError.
@@ -877,15 +699,15 @@ def _run(
     full_refresh: bool,
 ) -> SyncResult:
     """One run of :func:`sync_calls` into the existing directory ``root``, locked."""
-    state = _load_state(root, full_refresh)
-    _check_state(root, state, fingerprint, format, full_refresh)
-    _check_layout(root)
+    state = load_state(root, full_refresh)
+    check_state(root, state, fingerprint, format, full_refresh)
+    check_layout(root)
     replace_all = full_refresh or state is None or state.get("watermark") is None
     since = _fetch_start(state, first_day, overlap_days, replace_all)
     held = _dataset_start(state, first_day, replace_all)
     _check_end(state if not replace_all else None, since, query.get("end_date"), overlap_days)
     new_state: dict[str, Any] = {
-        "version": _STATE_VERSION,
+        "version": STATE_VERSION,
         "format": format,
         "fingerprint": fingerprint,
         "query": {k: (v.isoformat() if isinstance(v, _dt.date) else v) for k, v in query.items()},
@@ -899,7 +721,7 @@ def _run(
         new_state["previous_format"] = other.pop()
     if replace_all:
         # Claims the directory first, so a killed first run is recognised as ours.
-        _save_state(root, new_state)
+        save_state(root, new_state)
     staging = root / STAGING_DIR
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir()
@@ -930,7 +752,7 @@ def _run(
         previous = new_state.pop("previous_format", None)
         if previous is not None:
             _remove_format(root, previous)
-        _save_state(root, new_state)
+        save_state(root, new_state)
     shutil.rmtree(staging, ignore_errors=True)
     return SyncResult(
         path=str(root),
