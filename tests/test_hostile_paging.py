@@ -11,6 +11,9 @@ row of its chunk once leaves the chunk in ``remaining``.
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 import threading
 import time
 import urllib.parse
@@ -291,13 +294,20 @@ def stale_page_three(request: Request) -> bytes:
 
 
 @pytest.mark.parametrize("read", READS)
-def test_a_page_the_in_order_read_serves_again_is_not_called_complete(serve, read):
+def test_a_page_the_in_order_read_serves_again_ends_the_listing_in_an_error(serve, read, tmp_path):
     """Outside trial 21: a whole page the in-order re-read serves again means the server
     served a page twice, so rows are missing (10 of 50 here); the warning said "every row is
-    in the result once". It now says rows may be missing. (A server that shifts its pages by
-    a row looks like rows inserted while paging, which skip none: not told apart.)"""
+    in the result once". Trial 22: a warning that rows may be missing still let `calls()`
+    return and `fetch -o` write its file and exit 0. It is now an error, after which no file
+    is left. (A server that shifts its pages by a row looks like rows inserted while paging,
+    which skip none: not told apart.)"""
     server = serve(stale_page_three)
-    got, warnings = ids_and_warnings(server.client(timeout=10.0, max_concurrency=4), read, 10)
-    assert len(got) == len(set(got)) < 50
-    assert len(warnings) == 1 and "rows may be missing" in warnings[0], warnings
-    assert "every row is in the result once" not in warnings[0]
+    text = decode_error(server, read, max_concurrency=4)
+    assert "stale page" in text and "may be missing" in text, text
+    assert "every row is in the result once" not in text
+    out = tmp_path / "calls.parquet"
+    env = {**os.environ, "CONVERZ_API_KEY": KEY, "CONVERZ_BASE_URL": server.url}
+    cli = [sys.executable, "-m", "converz", "fetch", "calls", "--page-size", "10", "-o", str(out)]
+    done = subprocess.run(cli, env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode != 0 and "stale page" in done.stderr, done.stderr
+    assert list(tmp_path.iterdir()) == []

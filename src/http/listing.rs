@@ -34,6 +34,10 @@ enum Pass {
     Done,
 }
 
+/// What a listing that could not vouch for every row says (its hint: `python::errors`).
+pub const STALE_PAGES: &str =
+    "rows the server never served may be missing, and the listing ends in this error instead of a result that may lack them";
+
 /// Pages of one listing, in order, each key once, repaired when rows moved.
 pub struct Listing {
     client: ApiClient,
@@ -247,7 +251,12 @@ impl Listing {
                     self.pass = Pass::Done;
                     return Some(Err(err));
                 }
-                None => self.end_pass(),
+                None => {
+                    if let Err(err) = self.end_pass() {
+                        self.pass = Pass::Done;
+                        return Some(Err(err));
+                    }
+                }
             }
         }
     }
@@ -342,8 +351,10 @@ impl Listing {
         Ok(())
     }
 
-    /// The pager ran out: start the repair pass if rows moved, else end.
-    fn end_pass(&mut self) {
+    /// The pager ran out: start the repair pass if rows moved, else end. A repair pass that
+    /// was served a stale page cannot vouch for its rows: an error, not a result that may lack
+    /// rows (outside trial 22: `fetch -o` wrote such a result and exited 0, with a warning).
+    fn end_pass(&mut self) -> Result<()> {
         self.warnings.extend(self.pager.warnings().iter().cloned());
         match (self.pass, &self.key) {
             (Pass::Concurrent, Some(key)) if self.moved > 0 => {
@@ -375,21 +386,23 @@ impl Listing {
             }
             (Pass::Repair, Some(key)) => {
                 let (why, moved) = (self.repair_why, self.moved);
-                self.warnings.push(match self.stale_pages_again {
-                    0 => format!(
-                        "{why}: {moved} repeated {key} rows were dropped, and the listing was \
-                         read again in order so no row is missed; every row is in the result \
-                         once"
-                    ),
-                    again => format!(
-                        "{why}: {moved} repeated {key} rows were dropped, and the listing was \
-                         read again in order, where the server served {again} full page{} \
-                         holding only rows it had served before (a stale page), so rows may \
-                         be missing; fetch again, or compare the count with another source",
-                        if again == 1 { "" } else { "s" }
-                    ),
-                });
                 self.pass = Pass::Done;
+                if let again @ 1.. = self.stale_pages_again {
+                    return Err(Error::Decode {
+                        endpoint: format!("GET {}", self.spec.path),
+                        message: format!(
+                            "{moved} {key} rows repeated between pages, so the listing was \
+                             read again in order, and that read was served {again} full page{} \
+                             holding only rows it had served before (a stale page): \
+                             {STALE_PAGES}",
+                            if again == 1 { "" } else { "s" }
+                        ),
+                    });
+                }
+                self.warnings.push(format!(
+                    "{why}: {moved} repeated {key} rows were dropped, and the listing was read \
+                     again in order so no row is missed; every row is in the result once"
+                ));
             }
             (Pass::Concurrent, Some(key)) if self.pager.moved_onto_last_page() => {
                 // Nothing repeated, so no row can be missing: the page before the last lost
@@ -401,6 +414,7 @@ impl Listing {
             }
             _ => self.pass = Pass::Done,
         }
+        Ok(())
     }
 }
 

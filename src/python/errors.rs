@@ -161,6 +161,11 @@ fn classify(err: &Error) -> (&'static str, Option<&'static str>) {
             Some("the server's pages do not add up to one listing (see the message); nothing \
                   more can be read reliably, so report it to Converz"),
         ),
+        Error::Decode { message, .. } if message.contains(crate::http::listing::STALE_PAGES) => (
+            "DecodeError",
+            Some("fetch again: a cache or proxy in front of the API may have served an old \
+                  page; if it happens again, report it to Converz with the message"),
+        ),
         Error::Decode { message, .. } if message.contains(crate::write::UNDATED) => (
             "DecodeError",
             Some("the dataset was left unchanged: fix that row's date on the server (push it as \
