@@ -325,3 +325,44 @@ def test_a_body_too_large_is_resumed_in_smaller_chunks(serve, tmp_path, monkeypa
     said = capsys.readouterr().err
     assert "push them again in smaller chunks" in said and "--chunk-rows 5" in said, said
     assert KEY not in said
+
+
+# 400 ------------------------------------------------------------------------------------------
+
+
+def test_data_the_server_refuses_is_not_said_to_be_pushed_again_as_it_is(tmp_path, capsys):
+    """Outside trial 22: a chunk answered 400 invalid_body (a float in an integer column) was
+    told to push the rest with the same arguments (the CLI: the same flags), which fails the
+    same way every time. The hint now says to fix what the server named first, and that the
+    earlier chunk stays applied."""
+    import polars as pl
+
+    from converz.__main__ import main
+    from converz.testing import Emulator
+
+    with Emulator(calls=40, reps=3, seed=1) as emu:
+        client = emu.client(progress=False)
+        ids = client.calls(columns=["call_id"]).to_polars()["call_id"].to_list()[:20]
+        frame = pl.DataFrame({"call_id": ids, "duration": [60.0] * 19 + [60.5]})
+        with pytest.raises(converz.PushError) as info:
+            client.push_updates(frame, chunk_rows=10)
+        hint = info.value.hint or ""
+        assert "refused the data (HTTP 400" in hint and "fix what it names" in hint, hint
+        assert "same arguments" not in hint, hint
+        result = info.value.result
+        assert [c.status for c in result.chunks] == ["applied", "failed"]
+        assert result.remaining is not None and result.remaining.num_rows == 10
+        applied = client.calls(columns=["call_id", "duration"]).to_polars()
+        assert applied.filter(pl.col("call_id").is_in(ids[:10]))["duration"].to_list() == [60] * 10
+        # The command line names the file of rows left, and the way to push a corrected input.
+        path = tmp_path / "fix.csv"
+        frame.write_csv(path)
+        env = {"CONVERZ_BASE_URL": emu.url, "CONVERZ_API_KEY": emu.api_key}
+        with pytest.MonkeyPatch.context() as mp:
+            for name, value in env.items():
+                mp.setenv(name, value)
+            assert main(["push", str(path), "--chunk-rows", "10", "-q"]) == 1
+        said = capsys.readouterr().err
+        assert "refused the data (HTTP 400" in said and "fix.remaining.csv" in said, said
+        assert "same flags" not in said and "delete" in said, said
+        assert emu.api_key not in said

@@ -1086,6 +1086,16 @@ def _resume_hint(
             f"of the server or a proxy before it): push them again in smaller chunks{where}: "
             f"{again}"
         )
+    if getattr(err.__cause__, "status_code", None) == 400:
+        # The data itself was refused: sent again unchanged it fails the same way (outside
+        # trial 22: the hint said "the same flags", which failed forever).
+        return (
+            "the server refused the data (HTTP 400, see the message), and sent unchanged it is "
+            f"refused again: fix what it names in {out} (it holds the rows not applied), "
+            f"then push it{where}: {again}; or, to push a corrected copy of the whole input "
+            f"instead, delete {out} and {record_path(out)} first (rows applied twice are "
+            "applied alike)"
+        )
     return f"push them again with the same flags{where}: {again}"
 
 

@@ -204,6 +204,9 @@ fn send(
         // A body too large fails again at the same size (outside trial 19: the hint said to
         // push the rest with the same arguments, and the CLI's resume used the same chunks).
         let too_large = matches!(err_status, Some(413));
+        // The data itself refused: the same rows fail the same way (outside trial 22: the hint
+        // said to push the rest with the same arguments, which failed forever).
+        let refused_data = matches!(err_status, Some(400));
         let hint = if refused_key {
             format!(
                 "the API refused the API key: check it (api_key=... or CONVERZ_API_KEY), then \
@@ -222,6 +225,13 @@ fn send(
                  limit of the server or a proxy before it): push the rest in smaller chunks \
                  (updates are idempotent): {}",
                 again.call((rows / 2).max(1))
+            )
+        } else if refused_data {
+            format!(
+                "the server refused the data (HTTP 400, see the message), and sent unchanged it \
+                 is refused again: fix what it names in err.result.remaining (the rows \
+                 not applied), then push those: {}",
+                again.call(again.chunk_rows)
             )
         } else {
             resume
