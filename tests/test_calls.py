@@ -135,6 +135,31 @@ def test_stream_is_consumed_once(client):
     assert isinstance(info.value, RuntimeError) and "new stream" in info.value.hint
 
 
+def test_a_stream_given_to_polars_pyarrow_or_duckdb_whole_gives_every_row(client):
+    """Outside trial 22: `pl.DataFrame(client.iter_calls(...))` iterated the stream as rows of
+    objects, then asked once more and got "already consumed"; `pa.table(stream)` refused it.
+    A stream is now one Arrow stream of all its rows (Table.concat's), at the eager types."""
+    import pyarrow as pa
+
+    eager = client.calls(page_size=10_000).to_polars()
+    frame = pl.DataFrame(client.iter_calls(page_size=10_000))
+    assert frame.equals(eager)
+    table = pa.table(client.iter_calls(columns=["call_id"], page_size=10_000))
+    assert table.column("call_id").to_pylist() == eager["call_id"].to_list()
+    # DuckDB reads it twice (its schema, then its rows).
+    import duckdb
+
+    stream = client.iter_calls(columns=["call_id"], page_size=10_000)
+    assert duckdb.sql("select count(*), count(distinct call_id) from stream").fetchall() == [
+        (READ_CALLS, READ_CALLS)
+    ]
+    # One that handed a table out already would lose its rows: refused, as Table.concat is.
+    stream = client.iter_calls(columns=["call_id"], page_size=10_000)
+    next(stream)
+    with pytest.raises(converz.StreamError):
+        pl.DataFrame(stream)
+
+
 def test_a_stream_read_partly_goes_on_through_its_iterator(client):
     # iter(it) is it, as for any iterator: a loop over the iterator after a next() goes on.
     pages = iter(client.iter_calls(columns=["call_id"], page_size=10_000))
