@@ -121,6 +121,17 @@ def test_a_2xx_that_is_not_the_success_body_fails_its_chunk(serve, answer, says)
     assert server.posts == 1  # the same answer would come again: not retried
 
 
+@pytest.mark.parametrize("status", [201, 202, 203, 206])
+def test_a_2xx_other_than_200_fails_its_chunk_even_with_the_success_body(serve, status):
+    """Outside trial 22: a 202 Accepted (queued, not applied) with the documented body was
+    counted as applied. Only the documented 200 says the updates were applied."""
+    server = serve(body(b'{"updated": 3, "not_found": []}', status))
+    err = failed_push(server)
+    assert f"HTTP {status}" in str(err) and "not the documented 200" in str(err), str(err)
+    assert "not known to be applied" in err.result.chunks[0].error
+    assert server.posts == 1
+
+
 def test_the_documented_body_still_counts_as_applied(serve):
     server = serve(body(b'{"updated": 2, "not_found": [3]}'))
     result = server.client().push_updates(FRAME)

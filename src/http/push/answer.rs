@@ -99,6 +99,17 @@ pub async fn read_answer(
     limit: usize,
 ) -> Result<UpdateAnswer, AttemptError> {
     let rows = sent.rows();
+    // Only the documented 200 says the chunk was applied: a 202 (Accepted) says it was queued,
+    // a 201 or 204 is no answer of this API (outside trial 22: counted as applied).
+    let status = response.status();
+    if status != reqwest::StatusCode::OK {
+        let message = format!(
+            "the answer to a {rows}-row chunk was HTTP {status}, not the documented 200 with \
+             {{\"updated\": n, \"not_found\": [...]}}, so the chunk is not known to be \
+             applied (a 202 says it was only queued)"
+        );
+        return Err(refused(endpoint, message));
+    }
     // Never asked for, but a proxy may compress on its own: read as bytes, it would fail a
     // chunk the API applied.
     let coding = coding(response.headers()).map_err(|message| refused(endpoint, message))?;
