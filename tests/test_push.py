@@ -405,6 +405,43 @@ def test_unreadable_frames_are_the_frames_fault(write_emulator, frame):
     assert "read as Arrow" in str(info.value)
 
 
+def test_a_polars_frame_with_nested_nulls_pushes_as_pyarrow_does(write_emulator):
+    """Outside trial 22: a struct with an all-null field (as `calls().to_polars()` types it)
+    or a List(Null) could not be pushed from polars ("C Data interface error", no column
+    named); the same rows from pyarrow could. Both now apply the same values."""
+    client = write_emulator.client(progress=False)
+    ids = client.calls(columns=["call_id"], page_size=1000).to_polars()["call_id"][:4].to_list()
+    meta = [{"a": None, "b": i} for i in range(2)]
+    tags: list[list[None]] = [[None], []]
+    polars_frame = pl.DataFrame({"call_id": ids[:2], "meta_t22": meta, "tags_t22": tags})
+    assert polars_frame.schema["meta_t22"] == pl.Struct({"a": pl.Null, "b": pl.Int64})
+    assert polars_frame.schema["tags_t22"] == pl.List(pl.Null)
+    arrow_frame = pa.table({"call_id": ids[2:], "meta_t22": meta, "tags_t22": tags})
+    assert client.push_updates(polars_frame).updated == 2
+    assert client.push_updates(arrow_frame).updated == 2
+    back = client.calls(columns=["call_id", "meta_t22", "tags_t22"]).to_polars()
+    back = back.filter(pl.col("call_id").is_in(ids)).sort("call_id")
+    rows = back.drop("call_id").to_dicts()
+    assert rows[:2] == rows[2:] and len(rows) == 4, rows
+    # What a fetch typed that way gives back pushes too (the round trip the trial broke).
+    fetched = client.calls(columns=["call_id", "meta_t22"]).to_polars().head(2)
+    assert fetched.schema["meta_t22"] == pl.Struct({"a": pl.Null, "b": pl.Int64})
+    assert client.push_updates(fetched, dry_run=True).rows == 2
+
+
+@pytest.mark.parametrize("dtype", ["Int128", "UInt128"])
+def test_a_polars_128_bit_column_is_refused_by_name(write_emulator, dtype):
+    client = write_emulator.client(progress=False)
+    frame = pl.DataFrame({"call_id": [1], "big": [5]}).with_columns(
+        pl.col("big").cast(getattr(pl, dtype))
+    )
+    before = write_emulator.wire_stats()["responses"]
+    with pytest.raises(converz.InvalidParameterError) as info:
+        client.push_updates(frame)
+    assert "'big'" in str(info.value) and "pl.Int64" in str(info.value.hint)
+    assert write_emulator.wire_stats()["responses"] == before
+
+
 @pytest.mark.parametrize(
     ("make", "says"),
     [
