@@ -104,3 +104,32 @@ def test_a_closed_client_stays_closed_in_the_child(client):
         os._exit(code)
     _, status = os.waitpid(pid, 0)
     assert os.waitstatus_to_exitcode(status) == 0
+
+
+def test_an_emulator_started_before_fork_refuses_to_set_faults_in_the_child(emulator):
+    """Outside trial 22: set_faults() in a forked child returned, but the server (in the
+    parent) never saw it, so a test believed its faults were on."""
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        code = 1
+        try:
+            os.close(read_end)
+            try:
+                emulator.set_faults(error_rate=1.0)
+                said = "set_faults returned"
+            except RuntimeError as err:
+                said = str(err)
+                code = 0
+            os.write(write_end, said.encode())
+        finally:
+            os._exit(code)
+    os.close(write_end)
+    with os.fdopen(read_end, "rb") as pipe:
+        report = pipe.read().decode()
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0, report
+    assert "forked process" in report and str(os.getpid()) in report, report
+    # In the parent it still works.
+    emulator.set_faults()
+    assert emulator.wire_stats()["responses"] >= 0

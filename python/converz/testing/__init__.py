@@ -14,6 +14,7 @@ Example:
 from __future__ import annotations
 
 import datetime as _dt
+import os
 from typing import TYPE_CHECKING, Any, Optional, Union
 
 from converz import _core
@@ -52,6 +53,9 @@ class Emulator:
         days: int = 365,
         **faults: Any,
     ) -> None:
+        # The process the server runs in: a forked child has a copy of this object, whose
+        # changes that server never sees.
+        self._pid = os.getpid()
         self._raw = _core.Emulator(
             {
                 "calls": calls,
@@ -91,8 +95,23 @@ class Emulator:
         return client
 
     def set_faults(self, **faults: Any) -> None:
-        """Replace the fault settings (see :class:`Faults`; unnamed ones turn off)."""
+        """Replace the fault settings (see :class:`Faults`; unnamed ones turn off).
+
+        Raises:
+            RuntimeError: Called in a process forked after the emulator started: its server
+                runs in the parent, which this call could not reach (outside trial 22: it
+                returned as if the faults were on).
+        """
+        self._check_process("set_faults")
         self._raw.set_faults(Faults(**faults))
+
+    def _check_process(self, what: str) -> None:
+        if os.getpid() != self._pid:
+            raise RuntimeError(
+                f"Emulator.{what}() in a forked process: this emulator's server runs in "
+                f"process {self._pid}, which a forked child cannot reach, so call it there "
+                "(before forking), or start an Emulator in this process"
+            )
 
     def wire_stats(self) -> dict[str, int]:
         """What the server has sent so far, as it went on the wire.
@@ -105,6 +124,7 @@ class Emulator:
         Raises:
             RuntimeError: The emulator is stopped.
         """
+        self._check_process("wire_stats")
         responses, gzip_responses, body_bytes = self._raw.wire_stats()
         return {
             "responses": responses,
