@@ -61,6 +61,19 @@ def test_forced_progress_draws_and_reports_totals(read_emulator, capsys, monkeyp
     assert "30,000 rows" in err
 
 
+def test_the_bar_draws_nothing_before_the_first_rows(monkeypatch, capsys):
+    """Outside trial 22: tqdm's scaled count drew "0.00 rows" while the first page was on its
+    way."""
+    monkeypatch.setattr(_progress, "_DELAY_SECONDS", 0.0)
+    monkeypatch.setattr(_progress, "_make_tqdm", lambda description: None)
+    with _progress.progress_bar(True, "calls") as callback:
+        assert callback is not None
+        callback(0, 0, 0, 0)
+        assert capsys.readouterr().err == ""
+        callback(5, 1, 100, 0)
+    assert capsys.readouterr().err == "\rcalls: 5 rows, 1 pages, 0 MB\n"
+
+
 def test_retries_are_logged_to_the_converz_logger(caplog):
     from converz.testing import Emulator
 

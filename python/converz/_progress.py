@@ -57,7 +57,8 @@ class _Bar:
         self._line_drawn = False
 
     def __call__(self, rows: int, pages: int, nbytes: int, retries: int) -> None:
-        if time.monotonic() - self._started < _DELAY_SECONDS:
+        # Nothing to show before the first rows (tqdm's scaled count would read "0.00 rows").
+        if time.monotonic() - self._started < _DELAY_SECONDS or rows == 0:
             return
         postfix = f"{pages} {self._unit}, {nbytes / 1e6:.0f} MB" + (
             f", {retries} retries" if retries else ""
