@@ -40,6 +40,8 @@ mod _core {
     #[pymodule_export]
     use crate::python::testing::PyEmulator;
     #[pymodule_export]
+    use crate::python::write::carry_unseen;
+    #[pymodule_export]
     use crate::python::write::conform_days;
     #[pymodule_export]
     use crate::python::write::csv_bytes;

@@ -717,3 +717,38 @@ def test_a_dangling_symlink_is_refused_by_name(tmp_path, emu):
         with pytest.raises(converz.InvalidParameterError, match=r"symbolic link.*does not exist"):
             sync_calls(emu.client(progress=False), path, start_date=START)
     assert not (tmp_path / "missing").exists()
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_a_run_without_start_date_adds_no_day_before_the_dataset(emu, tmp_path, fmt):
+    """Outside trial 22b (F1): the README's later-run form (no start_date=) fetched the
+    overlap's days before the dataset's first day, which it was never asked for, so a second
+    identical run changed the dataset."""
+    client = emu.client(progress=False)
+    late = "2025-09-19"
+    sync_calls(client, tmp_path, start_date=late, end_date=FIRST_END, format=fmt)
+    again = sync_calls(client, tmp_path, end_date=FIRST_END, format=fmt, overlap_days=10)
+    assert again.fetched_from == dt.date.fromisoformat(late)
+    expected = api(client, start_date=late, end_date=FIRST_END)
+    same(dataset(tmp_path, fmt), expected)
+    assert json.loads((tmp_path / STATE_FILE).read_text())["start_date"] == late
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_a_call_dated_into_the_window_by_a_push_is_kept_by_an_incremental_run(emu, tmp_path, fmt):
+    """Outside trial 22b (F2): a call started before a run's first day whose `date` a push
+    moved inside the window is not listed by the run's fetch (the API lists calls by their
+    recorded start), and replacing its day dropped it from the dataset, unsaid."""
+    client = emu.client(progress=False)
+    early = api(client, end_date="2025-08-02")["call_id"][0]
+    client.push_updates(pl.DataFrame({"call_id": [early], "date": ["2025-09-19"]}))
+    sync_calls(client, tmp_path, start_date=START, end_date=FIRST_END, format=fmt)
+    expected = api(client, end_date=FIRST_END)
+    assert expected.filter(pl.col("call_id") == early)["date"].to_list() == [dt.date(2025, 9, 19)]
+    same(dataset(tmp_path, fmt), expected)
+    # The next run's window (watermark less 3 days) holds 09-19 but not the call's start.
+    again = sync_calls(client, tmp_path, start_date=START, end_date=FIRST_END, format=fmt)
+    assert again.fetched_from > dt.date(2025, 8, 2) and not again.full_refresh
+    got = dataset(tmp_path, fmt)
+    assert got["call_id"].is_unique().all()
+    same(got, expected)

@@ -33,7 +33,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Optional, Union
 
-from converz import _core, _sync_delta
+from converz import _core, _sync_carry, _sync_delta
 from converz._args import check_flag, check_int, wrong_type
 from converz._query import CallsQuery, list_filters
 from converz._sync_state import (
@@ -255,7 +255,10 @@ def _fetch_start(
     held = _held_from(state)
     if start_date is not None and held is not None and start_date < held:
         return start_date
-    return max(since, start_date) if start_date else since
+    # Never before the first day the dataset holds: a run without start_date= fetched the
+    # overlap's days before it, which the dataset was never asked for (outside trial 22b).
+    floor = start_date if start_date is not None else held
+    return max(since, floor) if floor is not None else since
 
 
 def _dataset_start(
@@ -513,7 +516,7 @@ def _refuse_days_outside(
     old day). Each staged day replaces its partition whole, so such a day would keep only these
     rows and lose all its others (found by the outside trial: 20 calls became 1).
     """
-    outside = sorted(day for day in staged if not _in_range(day, *window))
+    outside = sorted(day for day in staged if not _sync_carry.in_range(day, *window))
     if not outside:
         return
     shutil.rmtree(staging, ignore_errors=True)
@@ -529,10 +532,6 @@ def _refuse_days_outside(
     )
 
 
-def _in_range(day: _dt.date, start: Optional[_dt.date], end: Optional[_dt.date]) -> bool:
-    return (start is None or day >= start) and (end is None or day <= end)
-
-
 def _commit_parquet(
     root: Path,
     staging: Path,
@@ -542,7 +541,13 @@ def _commit_parquet(
 ) -> tuple[list[_dt.date], list[_dt.date]]:
     """Moves the staged days into place; deletes days of the window the fetch no longer has."""
     existing = _existing_days(root)
-    gone = sorted(d for d in existing if d not in staged and (replace_all or _in_range(d, *window)))
+    if not replace_all:
+        days = {d: [str(p)] for d, p in existing.items() if _sync_carry.in_range(d, *window)}
+        carried = _sync_carry.carry_unseen(root, staging, staged, days, with_date=False)
+        for day, parts in carried.items():
+            staged.setdefault(day, []).extend(parts)
+    in_window = [d for d in existing if replace_all or _sync_carry.in_range(d, *window)]
+    gone = sorted(d for d in in_window if d not in staged)
     kept = {d: p for d, p in existing.items() if d not in staged and d not in gone}
     written = sorted(staged)
     jobs = [([str(p) for p in staged[d]], str(staging / f"day-{d}.parquet.part")) for d in written]
@@ -745,7 +750,7 @@ def _run(
     new_state["watermark"] = watermark.isoformat(sep=" ") if watermark else None
     with _uninterrupted():
         if format == "delta":
-            _sync_delta.commit_delta(root, staged.days, replace_all, window)
+            _sync_delta.commit_delta(root, staging, staged.days, replace_all, window)
             written, gone = sorted(staged.days), list[_dt.date]()
         else:
             written, gone = _commit_parquet(root, staging, staged.days, replace_all, window)

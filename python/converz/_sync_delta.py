@@ -14,7 +14,7 @@ import logging
 from pathlib import Path
 from typing import Optional
 
-from converz import _core
+from converz import _core, _sync_carry
 from converz.exceptions import ConverzError
 
 # How a hint names a rebuild, in the Python API's words and the CLI's flag.
@@ -49,6 +49,7 @@ def check_delta_names(root: Path, columns: list[str], replace_all: bool) -> None
 
 def commit_delta(
     root: Path,
+    staging: Path,
     staged: dict[_dt.date, list[Path]],
     replace_all: bool,
     window: tuple[Optional[_dt.date], Optional[_dt.date]],
@@ -59,7 +60,7 @@ def commit_delta(
     except ImportError as err:
         raise ImportError("format='delta' needs deltalake: pip install 'converz[delta]'") from err
     try:
-        _write(root, staged, replace_all, window)
+        _write(root, staging, staged, replace_all, window)
     except DeltaError as err:
         # deltalake's words for an OS error (a read-only day folder, a full disk) end with
         # "(os error N)"; they reached the caller as a bare DeltaError (outside trial 21b), as
@@ -81,6 +82,7 @@ def commit_delta(
 
 def _write(
     root: Path,
+    staging: Path,
     staged: dict[_dt.date, list[Path]],
     replace_all: bool,
     window: tuple[Optional[_dt.date], Optional[_dt.date]],
@@ -88,6 +90,14 @@ def _write(
     """The body of :func:`commit_delta`."""
     from deltalake import write_deltalake
 
+    if not replace_all:
+        days: dict[_dt.date, list[str]] = {}
+        for path in _files(root):
+            day = _partition_day(path)
+            if day is not None and _sync_carry.in_range(day, *window):
+                days.setdefault(day, []).append(path)
+        carried = _sync_carry.carry_unseen(root, staging, staged, days, with_date=True)
+        staged = {d: staged.get(d, []) + carried.get(d, []) for d in {*staged, *carried}}
     paths = [str(p) for day in sorted(staged) for p in staged[day]]
     if not paths:
         return
@@ -124,6 +134,17 @@ def _write(
         predicate=predicate,
         schema_mode="merge",
     )
+
+
+def _partition_day(path: str) -> Optional[_dt.date]:
+    """The day of a Delta data file's ``date=YYYY-MM-DD`` folder, if it is in one."""
+    for part in reversed(Path(path).parts[:-1]):
+        if part.startswith("date="):
+            try:
+                return _dt.date.fromisoformat(part[5:])
+            except ValueError:
+                return None
+    return None
 
 
 def _files(root: Path) -> list[str]:

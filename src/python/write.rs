@@ -191,6 +191,26 @@ pub fn split_days(
     Ok((days, latest))
 }
 
+/// For each `(old, output, day)` day file of a dataset, writes to `output` its rows whose `key` no
+/// file of `fetched` holds (the rows a run's fetch did not return, which replacing the day
+/// would drop), with a `date` column of `day` (days since 1970-01-01) if it has none;
+/// returns how many each day carries (0: no file written).
+#[pyfunction]
+pub fn carry_unseen(
+    py: Python<'_>,
+    fetched: Vec<PathBuf>,
+    days: Vec<(PathBuf, PathBuf, Option<i32>)>,
+    key: String,
+) -> PyResult<Vec<usize>> {
+    py.detach(|| {
+        let seen = write::keys_in(&fetched, &key)?;
+        days.iter()
+            .map(|(old, output, day)| write::carry_unseen(old, &seen, &key, output, *day))
+            .collect::<Result<Vec<_>, Error>>()
+    })
+    .map_err(PyErr::from)
+}
+
 /// Writes each `(inputs, output)` day into one Parquet file under the schema all `days`
 /// inputs and `existing` files add up to, and rewrites each `(file, output)` of `existing`
 /// whose schema differs from it. Returns the rows of each day and the rewritten existing files.

@@ -1,16 +1,19 @@
 //! Day partitions for sync: split a batch by its `date` column, track the latest `start_time`,
 //! and turn a day's staged part files into one file under the dataset's schema.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use arrow_array::cast::AsArray;
 use arrow_array::types::{Date32Type, TimestampMicrosecondType};
-use arrow_array::{Array, RecordBatch, UInt32Array};
+use arrow_array::{Array, BooleanArray, Date32Array, RecordBatch, UInt32Array};
+use arrow_cast::cast;
 use arrow_schema::{DataType, Field, FieldRef, Schema, SchemaRef, TimeUnit};
+use arrow_select::filter::filter_record_batch;
 use arrow_select::take::take_record_batch;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use parquet::arrow::ProjectionMask;
 
 use super::sink::read_error;
 use super::{merge_schemas, settled, FileFormat, FileReader, FileWriter};
@@ -233,6 +236,76 @@ pub fn conform_parquet(inputs: &[PathBuf], output: &Path, schema: &SchemaRef) ->
         }
     }
     Ok(writer.finish(Some(Arc::clone(schema)))?.rows)
+}
+
+/// The keys in column `key` of the Parquet files `paths` (that column alone is read), as
+/// text: an integer key as its digits.
+pub fn keys_in(paths: &[PathBuf], key: &str) -> Result<HashSet<String>> {
+    let mut keys = HashSet::new();
+    for path in paths {
+        let builder = ParquetRecordBatchReaderBuilder::try_new(std::fs::File::open(path)?)
+            .map_err(|e| read_error(path, e))?;
+        let Some(index) = builder.schema().index_of(key).ok() else {
+            continue;
+        };
+        let mask = ProjectionMask::roots(builder.parquet_schema(), [index]);
+        for batch in builder
+            .with_projection(mask)
+            .build()
+            .map_err(|e| read_error(path, e))?
+        {
+            let batch = batch.map_err(Error::from)?;
+            let texts = cast(batch.column(0), &DataType::Utf8)?;
+            keys.extend(texts.as_string::<i32>().iter().flatten().map(str::to_owned));
+        }
+    }
+    Ok(keys)
+}
+
+/// Writes the rows of the Parquet file `old` whose `key` is not in `seen` to `output` (no
+/// file when there are none); returns how many. A row without the key column is carried.
+/// `day` (days since 1970-01-01): added as a `date` column when `old` has none (a Delta
+/// table's files keep their partition's date in their path only).
+pub fn carry_unseen(
+    old: &Path,
+    seen: &HashSet<String>,
+    key: &str,
+    output: &Path,
+    day: Option<i32>,
+) -> Result<usize> {
+    let mut writer: Option<FileWriter> = None;
+    for batch in FileReader::open(old, FileFormat::Parquet)? {
+        let mut batch = batch?;
+        if let (Some(day), Err(_)) = (day, batch.schema().index_of("date")) {
+            let dates = Date32Array::from(vec![day; batch.num_rows()]);
+            let mut fields = batch.schema().fields().to_vec();
+            fields.push(Arc::new(Field::new("date", DataType::Date32, true)));
+            let mut columns = batch.columns().to_vec();
+            columns.push(Arc::new(dates));
+            batch = RecordBatch::try_new(Arc::new(Schema::new(fields)), columns)?;
+        }
+        let keep: BooleanArray = match batch.schema().index_of(key) {
+            Ok(index) => {
+                let texts = cast(batch.column(index), &DataType::Utf8)?;
+                texts
+                    .as_string::<i32>()
+                    .iter()
+                    .map(|k| Some(k.is_none_or(|k| !seen.contains(k))))
+                    .collect()
+            }
+            Err(_) => BooleanArray::from(vec![true; batch.num_rows()]),
+        };
+        let kept = filter_record_batch(&batch, &keep)?;
+        if kept.num_rows() > 0 {
+            writer
+                .get_or_insert_with(|| FileWriter::new(output, FileFormat::Parquet))
+                .write(&kept)?;
+        }
+    }
+    match writer {
+        Some(writer) => Ok(writer.finish(None)?.rows),
+        None => Ok(0),
+    }
 }
 
 #[cfg(test)]

@@ -1,0 +1,65 @@
+"""Rows a sync run keeps although its fetch did not return them.
+
+The API lists a call by its recorded start; a synced dataset keeps it under its ``date``, which
+a push can move. A run fetches the days from its first day on, and replaces those days: a call
+started before that day but dated inside the window is not fetched again, and replacing its
+day dropped it (outside trial 22b). Every row of a replaced day whose ``call_id`` the fetch did
+not return is kept as it was.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import logging
+from pathlib import Path
+from typing import Optional
+
+from converz import _core
+
+_EPOCH = _dt.date(1970, 1, 1)
+
+
+def in_range(day: _dt.date, start: Optional[_dt.date], end: Optional[_dt.date]) -> bool:
+    """Whether ``day`` is in ``start``..``end`` (either open when None)."""
+    return (start is None or day >= start) and (end is None or day <= end)
+
+
+def carry_unseen(
+    root: Path,
+    staging: Path,
+    staged: dict[_dt.date, list[Path]],
+    days: dict[_dt.date, list[str]],
+    with_date: bool,
+) -> dict[_dt.date, list[Path]]:
+    """Files of the rows of the dataset's ``days`` (their files each) the fetch did not return.
+
+    The API lists a call by its recorded start, and the dataset keeps it under its ``date``,
+    which a push can move: a call started before the run's window but dated inside it is not
+    fetched again, and replacing its day dropped it (outside trial 22b). Such rows are kept
+    as they were (a full refresh fetches them again), in files staged beside the fetched
+    ones. ``with_date``: add the day as a ``date`` column (a Delta table's files have none).
+    """
+    fetched = [str(p) for paths in staged.values() for p in paths]
+    owners = [(day, path) for day in sorted(days) for path in days[day]]
+    jobs = [
+        (path, str(staging / f"carry-{k}.parquet"), (day - _EPOCH).days if with_date else None)
+        for k, (day, path) in enumerate(owners)
+    ]
+    if not jobs:
+        return {}
+    counts = _core.carry_unseen(fetched, jobs, "call_id")
+    carried: dict[_dt.date, list[Path]] = {}
+    for (day, _), (_, out, _), count in zip(owners, jobs, counts):
+        if count:
+            carried.setdefault(day, []).append(Path(out))
+    if carried:
+        logging.getLogger("converz").info(
+            "%s: %s rows of the days %s to %s were not returned by this run's fetch (calls "
+            "started before its first day, dated inside it by a push); they are kept as they "
+            "were, and a full refresh fetches them again",
+            root,
+            f"{sum(counts):,}",
+            min(carried),
+            max(carried),
+        )
+    return carried
