@@ -355,6 +355,9 @@ def test_rows_dated_outside_the_fetched_days_leave_the_dataset_unchanged(emu, tm
     with pytest.raises(converz.ConverzError, match="dataset was left unchanged") as info:
         sync_calls(client, path, start_date=START, end_date=FIRST_END, format=fmt)
     assert "full_refresh=True" in (info.value.hint or "")
+    # With the dataset's first day: a full refresh without it fetches the whole history
+    # (outside trial 22b).
+    assert f"start_date='{START}'" in (info.value.hint or ""), info.value.hint
     assert_frame_equal(dataset(path, fmt), before)
     assert not (path / "_converz_staging").exists()
     rebuilt = sync_calls(
@@ -752,3 +755,23 @@ def test_a_call_dated_into_the_window_by_a_push_is_kept_by_an_incremental_run(em
     got = dataset(tmp_path, fmt)
     assert got["call_id"].is_unique().all()
     same(got, expected)
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_a_day_whose_calls_left_the_filter_is_deleted_and_said_to_be(emu, tmp_path, fmt):
+    """Outside trial 22b (F4): after a push moved a whole day's calls out of a filtered sync's
+    query, the next run must delete that day (its calls no longer match), and a Delta result
+    said "0 deleted" where Parquet's said 1. Rows kept because the fetch could not see them
+    (started before its window) must not keep these: they started inside it."""
+    client = emu.client(progress=False)
+    days = api(client, start_date="2025-09-18", end_date="2025-09-19")
+    client.push_updates(days.select("call_id", campaign=pl.lit("tagged")))
+    query = {"end_date": FIRST_END, "campaign": "tagged", "format": fmt}
+    sync_calls(client, tmp_path, start_date=START, **query)
+    last = days.filter(pl.col("date") == pl.date(2025, 9, 19))
+    client.push_updates(last.select("call_id", campaign=pl.lit("other")))
+    again = sync_calls(client, tmp_path, **query)
+    assert dt.date(2025, 9, 19) in again.partitions_deleted, again
+    expected = api(client, end_date=FIRST_END, campaign="tagged")
+    assert set(expected["date"].to_list()) == {dt.date(2025, 9, 18)}
+    same(dataset(tmp_path, fmt), expected)

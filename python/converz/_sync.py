@@ -509,6 +509,7 @@ def _refuse_days_outside(
     staged: dict[_dt.date, list[Path]],
     window: tuple[Optional[_dt.date], Optional[_dt.date]],
     staging: Path,
+    first_day: Optional[_dt.date],
 ) -> None:
     """Refuses rows dated outside the days fetched, before the dataset is touched.
 
@@ -527,8 +528,16 @@ def _refuse_days_outside(
         "(their date field disagrees with the day the API lists them under); syncing them "
         "would replace those days' partitions with these rows alone, so the dataset was left "
         "unchanged",
+        # With the dataset's first day: without start_date= a full refresh fetches the whole
+        # history (outside trial 22b: 365 days where the dataset held 30).
         hint="rebuild with full_refresh=True (converz sync --full-refresh), which replaces "
-        "every day",
+        "every day"
+        + (
+            f", and start_date={first_day.isoformat()!r} (--start-date {first_day}), the "
+            "dataset's first day, so that it keeps its extent"
+            if first_day
+            else ""
+        ),
     )
 
 
@@ -543,7 +552,7 @@ def _commit_parquet(
     existing = _existing_days(root)
     if not replace_all:
         days = {d: [str(p)] for d, p in existing.items() if _sync_carry.in_range(d, *window)}
-        carried = _sync_carry.carry_unseen(root, staging, staged, days, with_date=False)
+        carried = _sync_carry.carry_unseen(root, staging, staged, days, window[0], with_date=False)
         for day, parts in carried.items():
             staged.setdefault(day, []).extend(parts)
     in_window = [d for d in existing if replace_all or _sync_carry.in_range(d, *window)]
@@ -734,7 +743,7 @@ def _run(
     staged = _stage(client, staging, fetch, drop_date=format == "parquet")
     window = (since, query.get("end_date"))
     if not replace_all:
-        _refuse_days_outside(staged.days, window, staging)
+        _refuse_days_outside(staged.days, window, staging, held)
     if format == "delta":
         try:
             _sync_delta.check_delta_names(root, staged.columns, replace_all)
@@ -750,8 +759,9 @@ def _run(
     new_state["watermark"] = watermark.isoformat(sep=" ") if watermark else None
     with _uninterrupted():
         if format == "delta":
-            _sync_delta.commit_delta(root, staging, staged.days, replace_all, window)
-            written, gone = sorted(staged.days), list[_dt.date]()
+            written, gone = _sync_delta.commit_delta(
+                root, staging, staged.days, replace_all, window
+            )
         else:
             written, gone = _commit_parquet(root, staging, staged.days, replace_all, window)
         previous = new_state.pop("previous_format", None)

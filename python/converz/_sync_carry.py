@@ -29,6 +29,7 @@ def carry_unseen(
     staging: Path,
     staged: dict[_dt.date, list[Path]],
     days: dict[_dt.date, list[str]],
+    since: Optional[_dt.date],
     with_date: bool,
 ) -> dict[_dt.date, list[Path]]:
     """Files of the rows of the dataset's ``days`` (their files each) the fetch did not return.
@@ -37,8 +38,12 @@ def carry_unseen(
     which a push can move: a call started before the run's window but dated inside it is not
     fetched again, and replacing its day dropped it (outside trial 22b). Such rows are kept
     as they were (a full refresh fetches them again), in files staged beside the fetched
-    ones. ``with_date``: add the day as a ``date`` column (a Delta table's files have none).
+    ones. Only rows whose ``start_time`` is before ``since`` (the fetch's first day) are kept:
+    one started on or after it that the fetch did not return has left the query. ``with_date``:
+    add the day as a ``date`` column (a Delta table's files have none).
     """
+    if since is None:  # the fetch started at the beginning: it saw every call
+        return {}
     fetched = [str(p) for paths in staged.values() for p in paths]
     owners = [(day, path) for day in sorted(days) for path in days[day]]
     jobs = [
@@ -47,7 +52,10 @@ def carry_unseen(
     ]
     if not jobs:
         return {}
-    counts = _core.carry_unseen(fetched, jobs, "call_id")
+    # Only rows whose start is before the fetch's first day: one started within it and not
+    # fetched left the query (a push changed a filtered column), and goes (outside trial 22b).
+    before = (since - _EPOCH).days * 86_400_000_000
+    counts = _core.carry_unseen(fetched, jobs, "call_id", before)
     carried: dict[_dt.date, list[Path]] = {}
     for (day, _), (_, out, _), count in zip(owners, jobs, counts):
         if count:

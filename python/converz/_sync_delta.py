@@ -53,14 +53,17 @@ def commit_delta(
     staged: dict[_dt.date, list[Path]],
     replace_all: bool,
     window: tuple[Optional[_dt.date], Optional[_dt.date]],
-) -> None:
-    """One Delta transaction: the window's rows replaced by the staged days."""
+) -> tuple[list[_dt.date], list[_dt.date]]:
+    """One Delta transaction: the window's rows replaced by the staged days.
+
+    Returns the days written and the days removed (held before, in the window, not written).
+    """
     try:
         from deltalake.exceptions import DeltaError
     except ImportError as err:
         raise ImportError("format='delta' needs deltalake: pip install 'converz[delta]'") from err
     try:
-        _write(root, staging, staged, replace_all, window)
+        return _write(root, staging, staged, replace_all, window)
     except DeltaError as err:
         # deltalake's words for an OS error (a read-only day folder, a full disk) end with
         # "(os error N)"; they reached the caller as a bare DeltaError (outside trial 21b), as
@@ -86,27 +89,30 @@ def _write(
     staged: dict[_dt.date, list[Path]],
     replace_all: bool,
     window: tuple[Optional[_dt.date], Optional[_dt.date]],
-) -> None:
+) -> tuple[list[_dt.date], list[_dt.date]]:
     """The body of :func:`commit_delta`."""
     from deltalake import write_deltalake
 
-    if not replace_all:
-        days: dict[_dt.date, list[str]] = {}
+    held: dict[_dt.date, list[str]] = {}
+    if (root / "_delta_log").is_dir():
         for path in _files(root):
             day = _partition_day(path)
-            if day is not None and _sync_carry.in_range(day, *window):
-                days.setdefault(day, []).append(path)
-        carried = _sync_carry.carry_unseen(root, staging, staged, days, with_date=True)
+            if day is not None and (replace_all or _sync_carry.in_range(day, *window)):
+                held.setdefault(day, []).append(path)
+    if not replace_all:
+        carried = _sync_carry.carry_unseen(root, staging, staged, held, window[0], with_date=True)
         staged = {d: staged.get(d, []) + carried.get(d, []) for d in {*staged, *carried}}
     paths = [str(p) for day in sorted(staged) for p in staged[day]]
     if not paths:
-        return
+        return [], []
+    # A Delta result said "0 deleted" where Parquet's said 1 (outside trial 22b).
+    done = sorted(staged), sorted(d for d in held if d not in staged)
     if replace_all:
         table = _core.read_parquet_files(paths)
         write_deltalake(
             str(root), table, mode="overwrite", partition_by=["date"], schema_mode="overwrite"
         )
-        return
+        return done
     start, end = window
     clauses = [f"date >= '{start.isoformat()}'"] if start else []
     if end:
@@ -123,7 +129,7 @@ def _write(
             root,
         )
         _rewrite(root, paths, predicate)
-        return
+        return done
     # A refusal here is not a widening (none was found above): it reaches the caller, with
     # nothing committed, rather than a full rewrite that would hide it.
     write_deltalake(
@@ -134,6 +140,7 @@ def _write(
         predicate=predicate,
         schema_mode="merge",
     )
+    return done
 
 
 def _partition_day(path: str) -> Optional[_dt.date]:

@@ -192,7 +192,8 @@ pub fn split_days(
 }
 
 /// For each `(old, output, day)` day file of a dataset, writes to `output` its rows whose `key` no
-/// file of `fetched` holds (the rows a run's fetch did not return, which replacing the day
+/// file of `fetched` holds and whose `start_time` is before `before` (µs since 1970-01-01: the
+/// rows a run's fetch could not return, by their recorded start, which replacing the day
 /// would drop), with a `date` column of `day` (days since 1970-01-01) if it has none;
 /// returns how many each day carries (0: no file written).
 #[pyfunction]
@@ -201,11 +202,12 @@ pub fn carry_unseen(
     fetched: Vec<PathBuf>,
     days: Vec<(PathBuf, PathBuf, Option<i32>)>,
     key: String,
+    before: i64,
 ) -> PyResult<Vec<usize>> {
     py.detach(|| {
         let seen = write::keys_in(&fetched, &key)?;
         days.iter()
-            .map(|(old, output, day)| write::carry_unseen(old, &seen, &key, output, *day))
+            .map(|(old, output, day)| write::carry_unseen(old, &seen, &key, before, output, *day))
             .collect::<Result<Vec<_>, Error>>()
     })
     .map_err(PyErr::from)

@@ -96,24 +96,7 @@ pub fn split_by_day(batch: &RecordBatch, date_column: &str) -> Result<Vec<(i32, 
 pub fn latest_time(batch: &RecordBatch, time_column: &str, date_column: &str) -> Option<i64> {
     const DAY: i64 = 86_400_000_000;
     let column = batch.column_by_name(time_column)?;
-    let time_of: Box<dyn Fn(usize) -> Option<i64>> = match column.data_type() {
-        DataType::Timestamp(TimeUnit::Microsecond, None) => {
-            let times = column.as_primitive::<TimestampMicrosecondType>();
-            Box::new(move |row| times.is_valid(row).then(|| times.value(row)))
-        }
-        // A column that one odd value made text (`...Z`, a date alone): its times as written,
-        // read as the wall clock they name. Without them no run had a watermark, and every
-        // run fetched everything again (outside trial 21b, F19).
-        DataType::Utf8 => {
-            let texts = column.as_string::<i32>();
-            Box::new(move |row| {
-                texts
-                    .is_valid(row)
-                    .then(|| written_time(texts.value(row)))?
-            })
-        }
-        _ => return None,
-    };
+    let time_of = times_of(column.as_ref())?;
     let days = batch
         .column_by_name(date_column)
         .and_then(|c| c.as_primitive_opt::<Date32Type>());
@@ -126,6 +109,32 @@ pub fn latest_time(batch: &RecordBatch, time_column: &str, date_column: &str) ->
             })
         })
         .max()
+}
+
+/// Each row's time in microseconds since 1970-01-01 (None: null or unreadable) of a
+/// microsecond timestamp column, or of a text column of times as written; None for another
+/// type.
+fn times_of(column: &dyn Array) -> Option<Box<dyn Fn(usize) -> Option<i64> + '_>> {
+    match column.data_type() {
+        DataType::Timestamp(TimeUnit::Microsecond, None) => {
+            let times = column.as_primitive::<TimestampMicrosecondType>();
+            Some(Box::new(move |row| {
+                times.is_valid(row).then(|| times.value(row))
+            }))
+        }
+        // A column that one odd value made text (`...Z`, a date alone): its times as written,
+        // read as the wall clock they name. Without them no run had a watermark, and every
+        // run fetched everything again (outside trial 21b, F19).
+        DataType::Utf8 => {
+            let texts = column.as_string::<i32>();
+            Some(Box::new(move |row| {
+                texts
+                    .is_valid(row)
+                    .then(|| written_time(texts.value(row)))?
+            }))
+        }
+        _ => None,
+    }
 }
 
 /// Microseconds since 1970-01-01 of a time written `YYYY-MM-DD`, then maybe ` ` or `T` and
@@ -262,14 +271,17 @@ pub fn keys_in(paths: &[PathBuf], key: &str) -> Result<HashSet<String>> {
     Ok(keys)
 }
 
-/// Writes the rows of the Parquet file `old` whose `key` is not in `seen` to `output` (no
-/// file when there are none); returns how many. A row without the key column is carried.
-/// `day` (days since 1970-01-01): added as a `date` column when `old` has none (a Delta
-/// table's files keep their partition's date in their path only).
+/// Writes the rows of the Parquet file `old` whose `key` is not in `seen` and whose
+/// `start_time` is before `before` (µs since 1970-01-01) to `output` (no file when there are
+/// none); returns how many. A row not fetched whose start is in the fetched range left the
+/// query (a push changed a filtered column): it is not carried. `day` (days since
+/// 1970-01-01): added as a `date` column when `old` has none (a Delta table's files keep
+/// their partition's date in their path only).
 pub fn carry_unseen(
     old: &Path,
     seen: &HashSet<String>,
     key: &str,
+    before: i64,
     output: &Path,
     day: Option<i32>,
 ) -> Result<usize> {
@@ -284,17 +296,25 @@ pub fn carry_unseen(
             columns.push(Arc::new(dates));
             batch = RecordBatch::try_new(Arc::new(Schema::new(fields)), columns)?;
         }
-        let keep: BooleanArray = match batch.schema().index_of(key) {
-            Ok(index) => {
-                let texts = cast(batch.column(index), &DataType::Utf8)?;
-                texts
-                    .as_string::<i32>()
-                    .iter()
-                    .map(|k| Some(k.is_none_or(|k| !seen.contains(k))))
-                    .collect()
-            }
-            Err(_) => BooleanArray::from(vec![true; batch.num_rows()]),
+        let (Ok(index), Some(times)) = (
+            batch.schema().index_of(key),
+            batch.column_by_name("start_time"),
+        ) else {
+            continue;
         };
+        let Some(time_of) = times_of(times.as_ref()) else {
+            continue;
+        };
+        let texts = cast(batch.column(index), &DataType::Utf8)?;
+        let keep: BooleanArray = texts
+            .as_string::<i32>()
+            .iter()
+            .enumerate()
+            .map(|(row, k)| {
+                let unseen = k.is_some_and(|k| !seen.contains(k));
+                Some(unseen && time_of(row).is_some_and(|t| t < before))
+            })
+            .collect();
         let kept = filter_record_batch(&batch, &keep)?;
         if kept.num_rows() > 0 {
             writer
