@@ -444,11 +444,13 @@ def test_odd_paths_are_refused_by_name_and_a_tilde_is_the_home(emu, tmp_path, mo
     `~/data` made a folder named `~` in the working directory."""
     client = emu.client(progress=False)
     start = first_day(client)
-    for path in (tmp_path / ("x" * 300), str(tmp_path / "a\0b")):
+    monkeypatch.chdir(tmp_path)
+    # An empty path is no directory, not the working one (outside trial 22b).
+    for path in (tmp_path / ("x" * 300), str(tmp_path / "a\0b"), "", "  "):
         with pytest.raises(converz.InvalidParameterError) as err:
             sync_calls(client, path, start_date=start)
         assert err.value.parameter == "path"
+    assert list(tmp_path.iterdir()) == []
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
-    monkeypatch.chdir(tmp_path)
     sync_calls(client, "~/data", start_date=start)
     assert (tmp_path / "home" / "data" / STATE_FILE).is_file() and not (tmp_path / "~").exists()

@@ -624,6 +624,13 @@ def sync_calls(
     # `~` is the home directory, as in a shell (outside trial 21c: a folder named `~` was
     # made in the working directory); a NUL or a name too long for the system is refused by
     # name, not as a bare ValueError or OSError.
+    if not os.fspath(path).strip():
+        # Path("") is the working directory (outside trial 22b: `converz sync calls ""`).
+        raise InvalidParameterError(
+            f"path={os.fspath(path)!r} names no directory",
+            parameter="path",
+            hint="give the dataset's directory, e.g. path='calls' (or '.' for this one)",
+        )
     root = Path(path).expanduser()
     if "\0" in str(root):
         raise InvalidParameterError(
