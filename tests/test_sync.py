@@ -341,31 +341,27 @@ def test_runs_killed_at_random_points_leave_a_consistent_dataset(emu, tmp_path, 
 
 
 @pytest.mark.parametrize("fmt", FORMATS)
-def test_rows_dated_outside_the_fetched_days_leave_the_dataset_unchanged(emu, tmp_path, fmt):
+def test_rows_dated_before_the_window_join_their_day_once(emu, tmp_path, fmt):
     """Found by the outside trial (data loss): a push set `date` to an earlier day on a call the
     API still lists under its own day; the next run replaced that earlier day's partition with
-    the one row, and its other calls were gone. Refused before the dataset is touched."""
+    the one row, and its other calls were gone. Then such rows were refused, and every run
+    failed while the call's start stayed in the window (outside trial 22b, F3). Now the row
+    joins its day beside the day's other rows, and its copy in the day that held it goes."""
     client = emu.client(progress=False)
     path = tmp_path / "calls"
     sync_calls(client, path, start_date=START, end_date=FIRST_END, format=fmt)
     before = dataset(path, fmt)
     last = before.filter(pl.col("date") == before["date"].max())["call_id"][0]
     early = before["date"].min()
-    client.push_updates(pl.DataFrame({"call_id": [last], "date": [early]}))
-    with pytest.raises(converz.ConverzError, match="dataset was left unchanged") as info:
-        sync_calls(client, path, start_date=START, end_date=FIRST_END, format=fmt)
-    assert "full_refresh=True" in (info.value.hint or "")
-    # With the dataset's first day: a full refresh without it fetches the whole history
-    # (outside trial 22b).
-    assert f"start_date='{START}'" in (info.value.hint or ""), info.value.hint
-    assert_frame_equal(dataset(path, fmt), before)
-    assert not (path / "_converz_staging").exists()
-    rebuilt = sync_calls(
-        client, path, start_date=START, end_date=FIRST_END, full_refresh=True, format=fmt
-    )
-    got = dataset(path, fmt)
-    assert rebuilt.full_refresh and got.height == before.height
-    assert got.filter(pl.col("call_id") == last)["date"].to_list() == [early]
+    for day in (early, early + dt.timedelta(days=1)):
+        client.push_updates(pl.DataFrame({"call_id": [last], "date": [day]}))
+        run = sync_calls(client, path, start_date=START, end_date=FIRST_END, format=fmt)
+        assert not run.full_refresh and day in run.partitions_written, run
+        got = dataset(path, fmt)
+        assert got["call_id"].is_unique().all() and got.height == before.height
+        assert got.filter(pl.col("call_id") == last)["date"].to_list() == [day]
+        same(got, api(client, end_date=FIRST_END))
+        assert not (path / "_converz_staging").exists()
 
 
 @pytest.mark.parametrize("fmt", FORMATS)

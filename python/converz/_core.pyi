@@ -260,8 +260,11 @@ def split_days(
     data: _ArrowData, date_column: str, time_column: str, drop_date: bool = True
 ) -> tuple[list[tuple[int, ArrowTable]], Optional[int]]: ...
 def carry_unseen(
-    fetched: list[str], days: list[tuple[str, str, Optional[int]]], key: str, before: int
-) -> list[int]: ...
+    fetched: list[str],
+    days: list[tuple[str, str, Optional[int]]],
+    key: str,
+    before: Optional[int],
+) -> list[tuple[int, int]]: ...
 def conform_days(
     days: list[tuple[list[str], str]], existing: list[tuple[str, str]]
 ) -> tuple[list[int], list[str]]: ...

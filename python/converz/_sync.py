@@ -505,40 +505,35 @@ def _remove_format(root: Path, fmt: str) -> None:
             day.rmdir()
 
 
-def _refuse_days_outside(
+def _merge_outside(
+    root: Path,
+    staging: Path,
     staged: dict[_dt.date, list[Path]],
     window: tuple[Optional[_dt.date], Optional[_dt.date]],
-    staging: Path,
-    first_day: Optional[_dt.date],
-) -> None:
-    """Refuses rows dated outside the days fetched, before the dataset is touched.
+    existing: dict[_dt.date, Path],
+) -> list[_dt.date]:
+    """Adds to ``staged`` the rows a Parquet dataset keeps of the days the run replaces.
 
-    The API can return such rows (a pushed ``date``, while it still files the call under its
-    old day). Each staged day replaces its partition whole, so such a day would keep only these
-    rows and lose all its others (found by the outside trial: 20 calls became 1).
+    Rows of the window's days that the fetch could not see are kept (``carry_unseen``). Rows
+    the fetch returned dated outside the window (a push moved a call's ``date`` back) go to
+    their day beside its other rows, and every copy of those calls elsewhere goes: it was
+    refused (outside trial 22b: the run failed until the call's start left the window).
+    Returns the days outside the window it rewrites.
     """
-    outside = sorted(day for day in staged if not _sync_carry.in_range(day, *window))
-    if not outside:
-        return
-    shutil.rmtree(staging, ignore_errors=True)
-    start, end = window
-    raise ConverzError(
-        f"the API returned rows dated {', '.join(d.isoformat() for d in outside[:5])} for the "
-        f"days {start.isoformat() if start else 'start'} to {end.isoformat() if end else 'now'} "
-        "(their date field disagrees with the day the API lists them under); syncing them "
-        "would replace those days' partitions with these rows alone, so the dataset was left "
-        "unchanged",
-        # With the dataset's first day: without start_date= a full refresh fetches the whole
-        # history (outside trial 22b: 365 days where the dataset held 30).
-        hint="rebuild with full_refresh=True (converz sync --full-refresh), which replaces "
-        "every day"
-        + (
-            f", and start_date={first_day.isoformat()!r} (--start-date {first_day}), the "
-            "dataset's first day, so that it keeps its extent"
-            if first_day
-            else ""
-        ),
-    )
+    fetched = {d: list(parts) for d, parts in staged.items()}
+    inside = {d: [str(p)] for d, p in existing.items() if _sync_carry.in_range(d, *window)}
+    for day, parts in _sync_carry.carry_unseen(
+        root, staging, fetched, inside, window[0], with_date=False
+    ).items():
+        staged.setdefault(day, []).extend(parts)
+    if all(_sync_carry.in_range(d, *window) for d in fetched):
+        return []
+    outside = {d: [str(p)] for d, p in existing.items() if not _sync_carry.in_range(d, *window)}
+    rest = _sync_carry.without_fetched(staging, fetched, outside, with_date=False)
+    for day, parts in rest.items():
+        if parts:
+            staged.setdefault(day, []).extend(parts)
+    return list(rest)
 
 
 def _commit_parquet(
@@ -550,13 +545,10 @@ def _commit_parquet(
 ) -> tuple[list[_dt.date], list[_dt.date]]:
     """Moves the staged days into place; deletes days of the window the fetch no longer has."""
     existing = _existing_days(root)
+    replaced = [d for d in existing if replace_all or _sync_carry.in_range(d, *window)]
     if not replace_all:
-        days = {d: [str(p)] for d, p in existing.items() if _sync_carry.in_range(d, *window)}
-        carried = _sync_carry.carry_unseen(root, staging, staged, days, window[0], with_date=False)
-        for day, parts in carried.items():
-            staged.setdefault(day, []).extend(parts)
-    in_window = [d for d in existing if replace_all or _sync_carry.in_range(d, *window)]
-    gone = sorted(d for d in in_window if d not in staged)
+        replaced += _merge_outside(root, staging, staged, window, existing)
+    gone = sorted(d for d in replaced if d not in staged)
     kept = {d: p for d, p in existing.items() if d not in staged and d not in gone}
     written = sorted(staged)
     jobs = [([str(p) for p in staged[d]], str(staging / f"day-{d}.parquet.part")) for d in written]
@@ -749,8 +741,6 @@ def _run(
     fetch = {**query, "start_date": since}
     staged = _stage(client, staging, fetch, drop_date=format == "parquet")
     window = (since, query.get("end_date"))
-    if not replace_all:
-        _refuse_days_outside(staged.days, window, staging, held)
     if format == "delta":
         try:
             _sync_delta.check_delta_names(root, staged.columns, replace_all)

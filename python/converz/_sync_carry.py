@@ -44,30 +44,67 @@ def carry_unseen(
     """
     if since is None:  # the fetch started at the beginning: it saw every call
         return {}
-    fetched = [str(p) for paths in staged.values() for p in paths]
-    owners = [(day, path) for day in sorted(days) for path in days[day]]
-    jobs = [
-        (path, str(staging / f"carry-{k}.parquet"), (day - _EPOCH).days if with_date else None)
-        for k, (day, path) in enumerate(owners)
-    ]
-    if not jobs:
-        return {}
-    # Only rows whose start is before the fetch's first day: one started within it and not
-    # fetched left the query (a push changed a filtered column), and goes (outside trial 22b).
     before = (since - _EPOCH).days * 86_400_000_000
-    counts = _core.carry_unseen(fetched, jobs, "call_id", before)
-    carried: dict[_dt.date, list[Path]] = {}
-    for (day, _), (_, out, _), count in zip(owners, jobs, counts):
-        if count:
-            carried.setdefault(day, []).append(Path(out))
-    if carried:
+    carried = _carry(staging, staged, days, before, with_date, "carry")
+    kept = {day: [path for path, n, _ in parts if n] for day, parts in carried.items()}
+    kept = {day: paths for day, paths in kept.items() if paths}
+    if kept:
         logging.getLogger("converz").info(
             "%s: %s rows of the days %s to %s were not returned by this run's fetch (calls "
             "started before its first day, dated inside it by a push); they are kept as they "
             "were, and a full refresh fetches them again",
             root,
-            f"{sum(counts):,}",
-            min(carried),
-            max(carried),
+            f"{sum(n for parts in carried.values() for _, n, _ in parts):,}",
+            min(kept),
+            max(kept),
         )
+    return kept
+
+
+def without_fetched(
+    staging: Path,
+    staged: dict[_dt.date, list[Path]],
+    days: dict[_dt.date, list[str]],
+    with_date: bool,
+) -> dict[_dt.date, list[Path]]:
+    """The days of ``days`` the fetch touches, each as the files of its rows not fetched.
+
+    Touched: it holds a row the fetch returned, or the fetch has rows dated on it. For the
+    days outside a run's window when the fetch returned rows dated there (a push moved a
+    call's ``date`` back): the call's row goes to its day beside the day's other rows, and its
+    copy in whatever day held it before must go, or the dataset would hold it twice. A day
+    listed with no file holds nothing else (it is removed); other days are left out.
+    """
+    carried = _carry(staging, staged, days, None, with_date, "rest")
+    return {
+        day: [path for path, kept, _ in parts if kept]
+        for day, parts in carried.items()
+        if day in staged or any(kept < total for _, kept, total in parts)
+    }
+
+
+def _carry(
+    staging: Path,
+    staged: dict[_dt.date, list[Path]],
+    days: dict[_dt.date, list[str]],
+    before: Optional[int],
+    with_date: bool,
+    tag: str,
+) -> dict[_dt.date, list[tuple[Path, int, int]]]:
+    """Per day of ``days``: (file, rows kept, rows) of each of its files.
+
+    Kept: the rows whose ``call_id`` no staged file holds (``_core.carry_unseen``).
+    """
+    fetched = [str(p) for paths in staged.values() for p in paths]
+    owners = [(day, path) for day in sorted(days) for path in days[day]]
+    jobs = [
+        (path, str(staging / f"{tag}-{k}.parquet"), (day - _EPOCH).days if with_date else None)
+        for k, (day, path) in enumerate(owners)
+    ]
+    if not jobs:
+        return {}
+    counts = _core.carry_unseen(fetched, jobs, "call_id", before)
+    carried: dict[_dt.date, list[tuple[Path, int, int]]] = {}
+    for (day, _), (_, out, _), (kept, total) in zip(owners, jobs, counts):
+        carried.setdefault(day, []).append((Path(out), kept, total))
     return carried

@@ -94,19 +94,34 @@ def _write(
     from deltalake import write_deltalake
 
     held: dict[_dt.date, list[str]] = {}
+    others: dict[_dt.date, list[str]] = {}
     if (root / "_delta_log").is_dir():
         for path in _files(root):
             day = _partition_day(path)
             if day is not None and (replace_all or _sync_carry.in_range(day, *window)):
                 held.setdefault(day, []).append(path)
+            elif day is not None:
+                others.setdefault(day, []).append(path)
+    touched: list[_dt.date] = []
     if not replace_all:
-        carried = _sync_carry.carry_unseen(root, staging, staged, held, window[0], with_date=True)
-        staged = {d: staged.get(d, []) + carried.get(d, []) for d in {*staged, *carried}}
+        fetched = staged
+        carried = _sync_carry.carry_unseen(root, staging, fetched, held, window[0], with_date=True)
+        # Rows dated before the window go to their day, and their copies elsewhere go (see
+        # `_sync._merge_outside`).
+        rest: dict[_dt.date, list[Path]] = {}
+        if not all(_sync_carry.in_range(d, *window) for d in fetched):
+            rest = _sync_carry.without_fetched(staging, fetched, others, with_date=True)
+            touched = sorted({*rest, *(d for d in fetched if not _sync_carry.in_range(d, *window))})
+        staged = {
+            d: fetched.get(d, []) + carried.get(d, []) + rest.get(d, [])
+            for d in {*fetched, *carried, *rest}
+        }
+        staged = {d: parts for d, parts in staged.items() if parts}
     paths = [str(p) for day in sorted(staged) for p in staged[day]]
     if not paths:
         return [], []
     # A Delta result said "0 deleted" where Parquet's said 1 (outside trial 22b).
-    done = sorted(staged), sorted(d for d in held if d not in staged)
+    done = sorted(staged), sorted(d for d in [*held, *touched] if d not in staged)
     if replace_all:
         table = _core.read_parquet_files(paths)
         write_deltalake(
@@ -118,6 +133,9 @@ def _write(
     if end:
         clauses.append(f"date <= '{end.isoformat()}'")
     predicate = " AND ".join(clauses) or None
+    if predicate is not None and touched:
+        days = " OR ".join(f"date = '{day.isoformat()}'" for day in touched)
+        predicate = f"({predicate}) OR {days}"
     existing = _files(root)
     if predicate is not None and _core.widened_columns(existing, paths):
         # deltalake would cast the fetched days' values down to the table's types (2.5 to

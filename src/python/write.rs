@@ -192,18 +192,18 @@ pub fn split_days(
 }
 
 /// For each `(old, output, day)` day file of a dataset, writes to `output` its rows whose `key` no
-/// file of `fetched` holds and whose `start_time` is before `before` (µs since 1970-01-01: the
-/// rows a run's fetch could not return, by their recorded start, which replacing the day
-/// would drop), with a `date` column of `day` (days since 1970-01-01) if it has none;
-/// returns how many each day carries (0: no file written).
+/// file of `fetched` holds, and with `before` whose `start_time` is before it (µs since
+/// 1970-01-01: the rows a run's fetch could not return, by their recorded start, which
+/// replacing the day would drop), with a `date` column of `day` (days since 1970-01-01) if it
+/// has none; returns how many rows each day carries (0: no file written) of how many it has.
 #[pyfunction]
 pub fn carry_unseen(
     py: Python<'_>,
     fetched: Vec<PathBuf>,
     days: Vec<(PathBuf, PathBuf, Option<i32>)>,
     key: String,
-    before: i64,
-) -> PyResult<Vec<usize>> {
+    before: Option<i64>,
+) -> PyResult<Vec<(usize, usize)>> {
     py.detach(|| {
         let seen = write::keys_in(&fetched, &key)?;
         days.iter()

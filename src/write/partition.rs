@@ -271,23 +271,26 @@ pub fn keys_in(paths: &[PathBuf], key: &str) -> Result<HashSet<String>> {
     Ok(keys)
 }
 
-/// Writes the rows of the Parquet file `old` whose `key` is not in `seen` and whose
-/// `start_time` is before `before` (µs since 1970-01-01) to `output` (no file when there are
-/// none); returns how many. A row not fetched whose start is in the fetched range left the
-/// query (a push changed a filtered column): it is not carried. `day` (days since
-/// 1970-01-01): added as a `date` column when `old` has none (a Delta table's files keep
-/// their partition's date in their path only).
+/// Writes the rows of the Parquet file `old` whose `key` is not in `seen` (and, with `before`
+/// (µs since 1970-01-01), whose `start_time` is before it) to `output`, no file when there
+/// are none; returns how many rows it kept of how many. With `before`, a row not fetched
+/// whose start is in the fetched range left the query (a push changed a filtered column): it
+/// is not carried, nor is one whose start cannot be read. `day` (days since 1970-01-01): added
+/// as a `date` column when `old` has none (a Delta table's files keep their partition's date
+/// in their path only).
 pub fn carry_unseen(
     old: &Path,
     seen: &HashSet<String>,
     key: &str,
-    before: i64,
+    before: Option<i64>,
     output: &Path,
     day: Option<i32>,
-) -> Result<usize> {
+) -> Result<(usize, usize)> {
     let mut writer: Option<FileWriter> = None;
+    let mut total = 0;
     for batch in FileReader::open(old, FileFormat::Parquet)? {
         let mut batch = batch?;
+        total += batch.num_rows();
         if let (Some(day), Err(_)) = (day, batch.schema().index_of("date")) {
             let dates = Date32Array::from(vec![day; batch.num_rows()]);
             let mut fields = batch.schema().fields().to_vec();
@@ -296,24 +299,23 @@ pub fn carry_unseen(
             columns.push(Arc::new(dates));
             batch = RecordBatch::try_new(Arc::new(Schema::new(fields)), columns)?;
         }
-        let (Ok(index), Some(times)) = (
-            batch.schema().index_of(key),
-            batch.column_by_name("start_time"),
-        ) else {
+        let Ok(index) = batch.schema().index_of(key) else {
             continue;
         };
-        let Some(time_of) = times_of(times.as_ref()) else {
-            continue;
+        let time_of = batch
+            .column_by_name("start_time")
+            .and_then(|times| times_of(times.as_ref()));
+        let started_before = |row: usize| match (before, &time_of) {
+            (None, _) => true,
+            (Some(before), Some(time_of)) => time_of(row).is_some_and(|t| t < before),
+            (Some(_), None) => false,
         };
         let texts = cast(batch.column(index), &DataType::Utf8)?;
         let keep: BooleanArray = texts
             .as_string::<i32>()
             .iter()
             .enumerate()
-            .map(|(row, k)| {
-                let unseen = k.is_some_and(|k| !seen.contains(k));
-                Some(unseen && time_of(row).is_some_and(|t| t < before))
-            })
+            .map(|(row, k)| Some(k.is_some_and(|k| !seen.contains(k)) && started_before(row)))
             .collect();
         let kept = filter_record_batch(&batch, &keep)?;
         if kept.num_rows() > 0 {
@@ -322,10 +324,11 @@ pub fn carry_unseen(
                 .write(&kept)?;
         }
     }
-    match writer {
-        Some(writer) => Ok(writer.finish(None)?.rows),
-        None => Ok(0),
-    }
+    let kept = match writer {
+        Some(writer) => writer.finish(None)?.rows,
+        None => 0,
+    };
+    Ok((kept, total))
 }
 
 #[cfg(test)]
