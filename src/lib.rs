@@ -46,6 +46,8 @@ mod _core {
     #[pymodule_export]
     use crate::python::write::csv_bytes;
     #[pymodule_export]
+    use crate::python::write::files_holding;
+    #[pymodule_export]
     use crate::python::write::ipc_stream_bytes;
     #[pymodule_export]
     use crate::python::write::read_file;

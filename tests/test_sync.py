@@ -346,14 +346,17 @@ def test_rows_dated_before_the_window_join_their_day_once(emu, tmp_path, fmt):
     API still lists under its own day; the next run replaced that earlier day's partition with
     the one row, and its other calls were gone. Then such rows were refused, and every run
     failed while the call's start stayed in the window (outside trial 22b, F3). Now the row
-    joins its day beside the day's other rows, and its copy in the day that held it goes."""
+    joins its day beside the day's other rows, and its copy in the day that held it goes,
+    also when its date moves back into the window."""
     client = emu.client(progress=False)
     path = tmp_path / "calls"
     sync_calls(client, path, start_date=START, end_date=FIRST_END, format=fmt)
     before = dataset(path, fmt)
-    last = before.filter(pl.col("date") == before["date"].max())["call_id"][0]
+    last_day = before["date"].max()
+    last = before.filter(pl.col("date") == last_day)["call_id"][0]
     early = before["date"].min()
-    for day in (early, early + dt.timedelta(days=1)):
+    # Back into the window at the end: the copy in the early day must go then too.
+    for day in (early, early + dt.timedelta(days=1), last_day):
         client.push_updates(pl.DataFrame({"call_id": [last], "date": [day]}))
         run = sync_calls(client, path, start_date=START, end_date=FIRST_END, format=fmt)
         assert not run.full_refresh and day in run.partitions_written, run

@@ -516,8 +516,9 @@ def _merge_outside(
 
     Rows of the window's days that the fetch could not see are kept (``carry_unseen``). Rows
     the fetch returned dated outside the window (a push moved a call's ``date`` back) go to
-    their day beside its other rows, and every copy of those calls elsewhere goes: it was
-    refused (outside trial 22b: the run failed until the call's start left the window).
+    their day beside its other rows, and every copy of a fetched call elsewhere goes
+    (``touched_outside``): such rows were refused (outside trial 22b: the run failed until
+    the call's start left the window).
     Returns the days outside the window it rewrites.
     """
     fetched = {d: list(parts) for d, parts in staged.items()}
@@ -526,10 +527,9 @@ def _merge_outside(
         root, staging, fetched, inside, window[0], with_date=False
     ).items():
         staged.setdefault(day, []).extend(parts)
-    if all(_sync_carry.in_range(d, *window) for d in fetched):
-        return []
     outside = {d: [str(p)] for d, p in existing.items() if not _sync_carry.in_range(d, *window)}
-    rest = _sync_carry.without_fetched(staging, fetched, outside, with_date=False)
+    touched = _sync_carry.touched_outside(fetched, outside, window)
+    rest = _sync_carry.without_fetched(staging, fetched, touched, with_date=False)
     for day, parts in rest.items():
         if parts:
             staged.setdefault(day, []).extend(parts)

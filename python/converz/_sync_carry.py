@@ -61,6 +61,25 @@ def carry_unseen(
     return kept
 
 
+def touched_outside(
+    staged: dict[_dt.date, list[Path]],
+    outside: dict[_dt.date, list[str]],
+    window: tuple[Optional[_dt.date], Optional[_dt.date]],
+) -> dict[_dt.date, list[str]]:
+    """The days of ``outside`` (those before or after the window) a run must rewrite.
+
+    Those it has rows for (a push moved a call's ``date`` back), and those holding a copy of a
+    call it fetched: a call's date moved out of the window and back in again left its copy
+    behind. Reads every such day's ``call_id``s, the price of holding each call once.
+    """
+    paths = [(day, path) for day in sorted(outside) for path in outside[day]]
+    fetched = [str(p) for parts in staged.values() for p in parts]
+    holding = _core.files_holding(fetched, [path for _, path in paths], "call_id") if paths else []
+    days = {day for (day, _), held in zip(paths, holding) if held}
+    days |= {day for day in staged if not in_range(day, *window)}
+    return {day: outside[day] for day in sorted(days) if day in outside}
+
+
 def without_fetched(
     staging: Path,
     staged: dict[_dt.date, list[Path]],

@@ -108,10 +108,9 @@ def _write(
         carried = _sync_carry.carry_unseen(root, staging, fetched, held, window[0], with_date=True)
         # Rows dated before the window go to their day, and their copies elsewhere go (see
         # `_sync._merge_outside`).
-        rest: dict[_dt.date, list[Path]] = {}
-        if not all(_sync_carry.in_range(d, *window) for d in fetched):
-            rest = _sync_carry.without_fetched(staging, fetched, others, with_date=True)
-            touched = sorted({*rest, *(d for d in fetched if not _sync_carry.in_range(d, *window))})
+        outside = _sync_carry.touched_outside(fetched, others, window)
+        rest = _sync_carry.without_fetched(staging, fetched, outside, with_date=True)
+        touched = sorted({*rest, *(d for d in fetched if not _sync_carry.in_range(d, *window))})
         staged = {
             d: fetched.get(d, []) + carried.get(d, []) + rest.get(d, [])
             for d in {*fetched, *carried, *rest}

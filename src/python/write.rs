@@ -191,6 +191,22 @@ pub fn split_days(
     Ok((days, latest))
 }
 
+/// Whether each file of `paths` holds a `key` some file of `fetched` holds (Parquet; only
+/// the key column is read).
+#[pyfunction]
+pub fn files_holding(
+    py: Python<'_>,
+    fetched: Vec<PathBuf>,
+    paths: Vec<PathBuf>,
+    key: String,
+) -> PyResult<Vec<bool>> {
+    py.detach(|| {
+        let seen = write::keys_in(&fetched, &key)?;
+        write::files_holding(&paths, &key, &seen)
+    })
+    .map_err(PyErr::from)
+}
+
 /// For each `(old, output, day)` day file of a dataset, writes to `output` its rows whose `key` no
 /// file of `fetched` holds, and with `before` whose `start_time` is before it (µs since
 /// 1970-01-01: the rows a run's fetch could not return, by their recorded start, which

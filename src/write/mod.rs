@@ -38,8 +38,8 @@ use arrow_array::RecordBatch;
 use arrow_schema::SchemaRef;
 
 pub use partition::{
-    carry_unseen, conform_parquet, keys_in, latest_time, merged_schema, parquet_schema,
-    split_by_day, UNDATED,
+    carry_unseen, conform_parquet, files_holding, keys_in, latest_time, merged_schema,
+    parquet_schema, split_by_day, UNDATED,
 };
 pub use read::{read_file, FileReader};
 pub use schema::{conform_names, merge_schemas};

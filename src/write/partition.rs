@@ -252,23 +252,53 @@ pub fn conform_parquet(inputs: &[PathBuf], output: &Path, schema: &SchemaRef) ->
 pub fn keys_in(paths: &[PathBuf], key: &str) -> Result<HashSet<String>> {
     let mut keys = HashSet::new();
     for path in paths {
-        let builder = ParquetRecordBatchReaderBuilder::try_new(std::fs::File::open(path)?)
-            .map_err(|e| read_error(path, e))?;
-        let Some(index) = builder.schema().index_of(key).ok() else {
-            continue;
-        };
-        let mask = ProjectionMask::roots(builder.parquet_schema(), [index]);
-        for batch in builder
-            .with_projection(mask)
-            .build()
-            .map_err(|e| read_error(path, e))?
-        {
-            let batch = batch.map_err(Error::from)?;
-            let texts = cast(batch.column(0), &DataType::Utf8)?;
-            keys.extend(texts.as_string::<i32>().iter().flatten().map(str::to_owned));
-        }
+        for_each_key(path, key, |k| {
+            keys.insert(k.to_owned());
+            true
+        })?;
     }
     Ok(keys)
+}
+
+/// Whether each Parquet file of `paths` holds a key of `seen` in column `key` (that column
+/// alone is read, up to the first such key).
+pub fn files_holding(paths: &[PathBuf], key: &str, seen: &HashSet<String>) -> Result<Vec<bool>> {
+    paths
+        .iter()
+        .map(|path| {
+            let mut found = false;
+            for_each_key(path, key, |k| {
+                found = seen.contains(k);
+                !found
+            })?;
+            Ok(found)
+        })
+        .collect()
+}
+
+/// Calls `each` with every non-null key of column `key` in the Parquet file `path` (as text),
+/// until it answers false.
+fn for_each_key(path: &Path, key: &str, mut each: impl FnMut(&str) -> bool) -> Result<()> {
+    let builder = ParquetRecordBatchReaderBuilder::try_new(std::fs::File::open(path)?)
+        .map_err(|e| read_error(path, e))?;
+    let Some(index) = builder.schema().index_of(key).ok() else {
+        return Ok(());
+    };
+    let mask = ProjectionMask::roots(builder.parquet_schema(), [index]);
+    for batch in builder
+        .with_projection(mask)
+        .build()
+        .map_err(|e| read_error(path, e))?
+    {
+        let batch = batch.map_err(Error::from)?;
+        let texts = cast(batch.column(0), &DataType::Utf8)?;
+        for k in texts.as_string::<i32>().iter().flatten() {
+            if !each(k) {
+                return Ok(());
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Writes the rows of the Parquet file `old` whose `key` is not in `seen` (and, with `before`
