@@ -209,7 +209,9 @@ def test_retry_after_forms_neither_panic_nor_stall(serve, form, status, caplog):
     headers = [] if value is None else [f"Retry-After: {value}"]
     server = serve(always(response(status, b'{"error":"slow down","code":"busy"}', *headers)))
     with caplog.at_level(logging.WARNING, logger="converz"):
-        err = failure("GET /report", server.client(retries=1))
+        # timeout=5: with the helper's 1 s, a loaded CI machine once let the retry time out
+        # before this server's thread read it (1 request seen where 2 were sent).
+        err = failure("GET /report", server.client(retries=1, timeout=5.0))
     if expected == -1.0:
         expected = (FAR_FUTURE - datetime.datetime.now(datetime.timezone.utc)).total_seconds()
     too_long = expected is not None and expected >= 86_400
