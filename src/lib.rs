@@ -40,13 +40,9 @@ mod _core {
     #[pymodule_export]
     use crate::python::testing::PyEmulator;
     #[pymodule_export]
-    use crate::python::write::carry_unseen;
-    #[pymodule_export]
     use crate::python::write::conform_days;
     #[pymodule_export]
     use crate::python::write::csv_bytes;
-    #[pymodule_export]
-    use crate::python::write::files_holding;
     #[pymodule_export]
     use crate::python::write::ipc_stream_bytes;
     #[pymodule_export]
@@ -61,6 +57,8 @@ mod _core {
     use crate::python::write::widened_columns;
     #[pymodule_export]
     use crate::python::write::PyFileWriter;
+    #[pymodule_export]
+    use crate::python::write::PyKeySet;
 
     #[pymodule_init]
     fn init(m: &pyo3::Bound<'_, pyo3::types::PyModule>) -> pyo3::PyResult<()> {

@@ -505,37 +505,6 @@ def _remove_format(root: Path, fmt: str) -> None:
             day.rmdir()
 
 
-def _merge_outside(
-    root: Path,
-    staging: Path,
-    staged: dict[_dt.date, list[Path]],
-    window: tuple[Optional[_dt.date], Optional[_dt.date]],
-    existing: dict[_dt.date, Path],
-) -> list[_dt.date]:
-    """Adds to ``staged`` the rows a Parquet dataset keeps of the days the run replaces.
-
-    Rows of the window's days that the fetch could not see are kept (``carry_unseen``). Rows
-    the fetch returned dated outside the window (a push moved a call's ``date`` back) go to
-    their day beside its other rows, and every copy of a fetched call elsewhere goes
-    (``touched_outside``): such rows were refused (outside trial 22b: the run failed until
-    the call's start left the window).
-    Returns the days outside the window it rewrites.
-    """
-    fetched = {d: list(parts) for d, parts in staged.items()}
-    inside = {d: [str(p)] for d, p in existing.items() if _sync_carry.in_range(d, *window)}
-    for day, parts in _sync_carry.carry_unseen(
-        root, staging, fetched, inside, window[0], with_date=False
-    ).items():
-        staged.setdefault(day, []).extend(parts)
-    outside = {d: [str(p)] for d, p in existing.items() if not _sync_carry.in_range(d, *window)}
-    touched = _sync_carry.touched_outside(fetched, outside, window)
-    rest = _sync_carry.without_fetched(staging, fetched, touched, with_date=False)
-    for day, parts in rest.items():
-        if parts:
-            staged.setdefault(day, []).extend(parts)
-    return list(rest)
-
-
 def _commit_parquet(
     root: Path,
     staging: Path,
@@ -547,7 +516,13 @@ def _commit_parquet(
     existing = _existing_days(root)
     replaced = [d for d in existing if replace_all or _sync_carry.in_range(d, *window)]
     if not replace_all:
-        replaced += _merge_outside(root, staging, staged, window, existing)
+        inside = {d: [str(p)] for d, p in existing.items() if _sync_carry.in_range(d, *window)}
+        outside = {d: [str(p)] for d, p in existing.items() if d not in inside}
+        merged, rewritten_outside = _sync_carry.merge_run(
+            root, staging, staged, inside, outside, window, with_date=False
+        )
+        staged = merged
+        replaced += rewritten_outside
     gone = sorted(d for d in replaced if d not in staged)
     kept = {d: p for d, p in existing.items() if d not in staged and d not in gone}
     written = sorted(staged)

@@ -24,10 +24,39 @@ def in_range(day: _dt.date, start: Optional[_dt.date], end: Optional[_dt.date]) 
     return (start is None or day >= start) and (end is None or day <= end)
 
 
+def merge_run(
+    root: Path,
+    staging: Path,
+    fetched: dict[_dt.date, list[Path]],
+    inside: dict[_dt.date, list[str]],
+    outside: dict[_dt.date, list[str]],
+    window: tuple[Optional[_dt.date], Optional[_dt.date]],
+    with_date: bool,
+) -> tuple[dict[_dt.date, list[Path]], list[_dt.date]]:
+    """What an incremental run writes, per day, and the days outside its window it rewrites.
+
+    ``fetched``: the run's staged files per day; ``inside``/``outside``: the dataset's files of
+    the days in and out of the ``window``. The run writes, per day, its fetched rows, then the
+    rows of the window's days its fetch could not see (:func:`carry_unseen`), then the rows
+    of each day outside the window it touches that it did not fetch (:func:`without_fetched`):
+    rows the fetch returned dated outside the window (a push moved a call's ``date`` back) go
+    to their day beside its other rows, and every copy of a fetched call elsewhere goes
+    (:func:`touched_outside`). The fetched files' ``call_id``s are read once for all three.
+    ``with_date``: carried files get a ``date`` column (a Delta table's files have none).
+    """
+    seen = _core.KeySet([str(p) for parts in fetched.values() for p in parts], "call_id")
+    carried = carry_unseen(root, staging, seen, inside, window[0], with_date)
+    touched = touched_outside(seen, fetched, outside, window)
+    rest = without_fetched(staging, seen, fetched, touched, with_date)
+    days = {*fetched, *carried, *rest}
+    merged = {d: fetched.get(d, []) + carried.get(d, []) + rest.get(d, []) for d in sorted(days)}
+    return {d: parts for d, parts in merged.items() if parts}, list(rest)
+
+
 def carry_unseen(
     root: Path,
     staging: Path,
-    staged: dict[_dt.date, list[Path]],
+    seen: _core.KeySet,
     days: dict[_dt.date, list[str]],
     since: Optional[_dt.date],
     with_date: bool,
@@ -39,13 +68,13 @@ def carry_unseen(
     fetched again, and replacing its day dropped it (outside trial 22b). Such rows are kept
     as they were (a full refresh fetches them again), in files staged beside the fetched
     ones. Only rows whose ``start_time`` is before ``since`` (the fetch's first day) are kept:
-    one started on or after it that the fetch did not return has left the query. ``with_date``:
-    add the day as a ``date`` column (a Delta table's files have none).
+    one started on or after it that the fetch did not return has left the query. ``seen``:
+    the fetched ``call_id``s.
     """
     if since is None:  # the fetch started at the beginning: it saw every call
         return {}
     before = (since - _EPOCH).days * 86_400_000_000
-    carried = _carry(staging, staged, days, before, with_date, "carry")
+    carried = _carry(staging, seen, days, before, with_date, "carry")
     kept = {day: [path for path, n, _ in parts if n] for day, parts in carried.items()}
     kept = {day: paths for day, paths in kept.items() if paths}
     if kept:
@@ -62,49 +91,50 @@ def carry_unseen(
 
 
 def touched_outside(
-    staged: dict[_dt.date, list[Path]],
+    seen: _core.KeySet,
+    fetched: dict[_dt.date, list[Path]],
     outside: dict[_dt.date, list[str]],
     window: tuple[Optional[_dt.date], Optional[_dt.date]],
 ) -> dict[_dt.date, list[str]]:
     """The days of ``outside`` (those before or after the window) a run must rewrite.
 
     Those it has rows for (a push moved a call's ``date`` back), and those holding a copy of a
-    call it fetched: a call's date moved out of the window and back in again left its copy
-    behind. Reads every such day's ``call_id``s, the price of holding each call once.
+    call it fetched (``seen``): a call's date moved out of the window and back in again left
+    its copy behind. Reads every such day's ``call_id``s, the price of holding each call once.
     """
     paths = [(day, path) for day in sorted(outside) for path in outside[day]]
-    fetched = [str(p) for parts in staged.values() for p in parts]
-    holding = _core.files_holding(fetched, [path for _, path in paths], "call_id") if paths else []
+    holding = seen.files_holding([path for _, path in paths]) if paths else []
     days = {day for (day, _), held in zip(paths, holding) if held}
-    days |= {day for day in staged if not in_range(day, *window)}
+    days |= {day for day in fetched if not in_range(day, *window)}
     return {day: outside[day] for day in sorted(days) if day in outside}
 
 
 def without_fetched(
     staging: Path,
-    staged: dict[_dt.date, list[Path]],
+    seen: _core.KeySet,
+    fetched: dict[_dt.date, list[Path]],
     days: dict[_dt.date, list[str]],
     with_date: bool,
 ) -> dict[_dt.date, list[Path]]:
     """The days of ``days`` the fetch touches, each as the files of its rows not fetched.
 
-    Touched: it holds a row the fetch returned, or the fetch has rows dated on it. For the
-    days outside a run's window when the fetch returned rows dated there (a push moved a
-    call's ``date`` back): the call's row goes to its day beside the day's other rows, and its
-    copy in whatever day held it before must go, or the dataset would hold it twice. A day
+    Touched: it holds a row the fetch returned (``seen``), or the fetch has rows dated on it.
+    For the days outside a run's window when the fetch returned rows dated there (a push moved
+    a call's ``date`` back): the call's row goes to its day beside the day's other rows, and
+    its copy in whatever day held it before must go, or the dataset would hold it twice. A day
     listed with no file holds nothing else (it is removed); other days are left out.
     """
-    carried = _carry(staging, staged, days, None, with_date, "rest")
+    carried = _carry(staging, seen, days, None, with_date, "rest")
     return {
         day: [path for path, kept, _ in parts if kept]
         for day, parts in carried.items()
-        if day in staged or any(kept < total for _, kept, total in parts)
+        if day in fetched or any(kept < total for _, kept, total in parts)
     }
 
 
 def _carry(
     staging: Path,
-    staged: dict[_dt.date, list[Path]],
+    seen: _core.KeySet,
     days: dict[_dt.date, list[str]],
     before: Optional[int],
     with_date: bool,
@@ -112,9 +142,8 @@ def _carry(
 ) -> dict[_dt.date, list[tuple[Path, int, int]]]:
     """Per day of ``days``: (file, rows kept, rows) of each of its files.
 
-    Kept: the rows whose ``call_id`` no staged file holds (``_core.carry_unseen``).
+    Kept: the rows whose ``call_id`` is not in ``seen`` (``KeySet.carry_unseen``).
     """
-    fetched = [str(p) for paths in staged.values() for p in paths]
     owners = [(day, path) for day in sorted(days) for path in days[day]]
     jobs = [
         (path, str(staging / f"{tag}-{k}.parquet"), (day - _EPOCH).days if with_date else None)
@@ -122,7 +151,7 @@ def _carry(
     ]
     if not jobs:
         return {}
-    counts = _core.carry_unseen(fetched, jobs, "call_id", before)
+    counts = seen.carry_unseen(jobs, before)
     carried: dict[_dt.date, list[tuple[Path, int, int]]] = {}
     for (day, _), (_, out, _), (kept, total) in zip(owners, jobs, counts):
         carried.setdefault(day, []).append((Path(out), kept, total))

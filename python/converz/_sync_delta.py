@@ -95,27 +95,20 @@ def _write(
 
     held: dict[_dt.date, list[str]] = {}
     others: dict[_dt.date, list[str]] = {}
-    if (root / "_delta_log").is_dir():
-        for path in _files(root):
-            day = _partition_day(path)
-            if day is not None and (replace_all or _sync_carry.in_range(day, *window)):
-                held.setdefault(day, []).append(path)
-            elif day is not None:
-                others.setdefault(day, []).append(path)
+    existing = _files(root) if (root / "_delta_log").is_dir() else []
+    for path in existing:
+        day = _partition_day(path)
+        if day is not None and (replace_all or _sync_carry.in_range(day, *window)):
+            held.setdefault(day, []).append(path)
+        elif day is not None:
+            others.setdefault(day, []).append(path)
     touched: list[_dt.date] = []
     if not replace_all:
         fetched = staged
-        carried = _sync_carry.carry_unseen(root, staging, fetched, held, window[0], with_date=True)
-        # Rows dated before the window go to their day, and their copies elsewhere go (see
-        # `_sync._merge_outside`).
-        outside = _sync_carry.touched_outside(fetched, others, window)
-        rest = _sync_carry.without_fetched(staging, fetched, outside, with_date=True)
+        staged, rest = _sync_carry.merge_run(
+            root, staging, fetched, held, others, window, with_date=True
+        )
         touched = sorted({*rest, *(d for d in fetched if not _sync_carry.in_range(d, *window))})
-        staged = {
-            d: fetched.get(d, []) + carried.get(d, []) + rest.get(d, [])
-            for d in {*fetched, *carried, *rest}
-        }
-        staged = {d: parts for d, parts in staged.items() if parts}
     paths = [str(p) for day in sorted(staged) for p in staged[day]]
     if not paths:
         return [], []
@@ -135,7 +128,6 @@ def _write(
     if predicate is not None and touched:
         days = " OR ".join(f"date = '{day.isoformat()}'" for day in touched)
         predicate = f"({predicate}) OR {days}"
-    existing = _files(root)
     if predicate is not None and _core.widened_columns(existing, paths):
         # deltalake would cast the fetched days' values down to the table's types (2.5 to
         # 2, "t" to true: outside trial 20b), and refuses only the casts it cannot do.

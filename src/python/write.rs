@@ -2,6 +2,7 @@
 //! `src/write/` for the CLI, `client.sync_calls` and the Airflow operators. Writes run with the
 //! GIL released; Arrow crosses the boundary through the PyCapsule interface.
 
+use std::collections::HashSet;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
@@ -191,42 +192,59 @@ pub fn split_days(
     Ok((days, latest))
 }
 
-/// Whether each file of `paths` holds a `key` some file of `fetched` holds (Parquet; only
-/// the key column is read).
-#[pyfunction]
-pub fn files_holding(
-    py: Python<'_>,
-    fetched: Vec<PathBuf>,
-    paths: Vec<PathBuf>,
+/// The `key` values of a sync run's fetched files, read once (only the key column) and asked
+/// by every step that needs them: which day files hold a fetched key, and the rows of day
+/// files the fetch did not return.
+#[pyclass(name = "KeySet", module = "converz._core", frozen)]
+pub struct PyKeySet {
     key: String,
-) -> PyResult<Vec<bool>> {
-    py.detach(|| {
-        let seen = write::keys_in(&fetched, &key)?;
-        write::files_holding(&paths, &key, &seen)
-    })
-    .map_err(PyErr::from)
+    seen: HashSet<String>,
 }
 
-/// For each `(old, output, day)` day file of a dataset, writes to `output` its rows whose `key` no
-/// file of `fetched` holds, and with `before` whose `start_time` is before it (µs since
-/// 1970-01-01: the rows a run's fetch could not return, by their recorded start, which
-/// replacing the day would drop), with a `date` column of `day` (days since 1970-01-01) if it
-/// has none; returns how many rows each day carries (0: no file written) of how many it has.
-#[pyfunction]
-pub fn carry_unseen(
-    py: Python<'_>,
-    fetched: Vec<PathBuf>,
-    days: Vec<(PathBuf, PathBuf, Option<i32>)>,
-    key: String,
-    before: Option<i64>,
-) -> PyResult<Vec<(usize, usize)>> {
-    py.detach(|| {
-        let seen = write::keys_in(&fetched, &key)?;
-        days.iter()
-            .map(|(old, output, day)| write::carry_unseen(old, &seen, &key, before, output, *day))
-            .collect::<Result<Vec<_>, Error>>()
-    })
-    .map_err(PyErr::from)
+#[pymethods]
+impl PyKeySet {
+    /// The `key` values of the Parquet files `fetched`.
+    #[new]
+    fn new(py: Python<'_>, fetched: Vec<PathBuf>, key: String) -> PyResult<Self> {
+        let seen = py
+            .detach(|| write::keys_in(&fetched, &key))
+            .map_err(PyErr::from)?;
+        Ok(Self { key, seen })
+    }
+
+    fn __len__(&self) -> usize {
+        self.seen.len()
+    }
+
+    /// Whether each file of `paths` holds one of the keys (Parquet; only the key column is
+    /// read).
+    fn files_holding(&self, py: Python<'_>, paths: Vec<PathBuf>) -> PyResult<Vec<bool>> {
+        py.detach(|| write::files_holding(&paths, &self.key, &self.seen))
+            .map_err(PyErr::from)
+    }
+
+    /// For each `(old, output, day)` day file of a dataset, writes to `output` its rows whose
+    /// key is not one of these, and with `before` whose `start_time` is before it (µs since
+    /// 1970-01-01: the rows a run's fetch could not return, by their recorded start, which
+    /// replacing the day would drop), with a `date` column of `day` (days since 1970-01-01) if
+    /// it has none; returns how many rows each day carries (0: no file written) of how many it
+    /// has.
+    #[pyo3(signature = (days, before=None))]
+    fn carry_unseen(
+        &self,
+        py: Python<'_>,
+        days: Vec<(PathBuf, PathBuf, Option<i32>)>,
+        before: Option<i64>,
+    ) -> PyResult<Vec<(usize, usize)>> {
+        py.detach(|| {
+            days.iter()
+                .map(|(old, output, day)| {
+                    write::carry_unseen(old, &self.seen, &self.key, before, output, *day)
+                })
+                .collect::<Result<Vec<_>, Error>>()
+        })
+        .map_err(PyErr::from)
+    }
 }
 
 /// Writes each `(inputs, output)` day into one Parquet file under the schema all `days`
