@@ -21,7 +21,7 @@ use chrono::{NaiveDateTime, Timelike};
 
 use super::nested;
 use crate::error::{Error, Result};
-use crate::json_write::{push_date, push_datetime, push_string};
+use crate::json_write::{push_date, push_datetime, push_epoch_days, push_string};
 
 /// Writes the JSON text of one cell (including `null`).
 pub trait ValueWriter: Send + Sync {
@@ -382,7 +382,15 @@ impl ValueWriter for DateWriter {
         };
         if let DataType::Date32 = self.0.data_type() {
             let a = self.0.as_primitive::<Date32Type>();
-            run_of(a, rows, out, |row, out| quoted(a.value_as_date(row), out));
+            run_of(a, rows, out, |row, out| {
+                out.push(b'"');
+                if push_epoch_days(out, a.value(row)) {
+                    out.push(b'"');
+                } else {
+                    out.pop();
+                    quoted(a.value_as_date(row), out);
+                }
+            });
         } else {
             let a = self.0.as_primitive::<Date64Type>();
             run_of(a, rows, out, |row, out| quoted(a.value_as_date(row), out));
