@@ -183,6 +183,22 @@ def read_wan_converz(args: argparse.Namespace) -> tuple[int, int]:
     return df.height, int(df.estimated_size())
 
 
+def read_wan_converz_table(args: argparse.Namespace) -> tuple[int, int]:
+    """The same fetch into converz's Arrow table, no frame built: what the link and the
+    decode take, without polars' string views (built by ``to_polars()``)."""
+    import converz
+
+    client = converz.Client(
+        api_key=args.key,
+        base_url=args.url,
+        max_concurrency=args.concurrency,
+        compression="gzip",
+        progress=False,
+    )
+    table = client.calls(page_size=args.page_size)
+    return table.num_rows, 0
+
+
 def read_wan_httpx_polars(args: argparse.Namespace) -> tuple[int, int]:
     """The savvy baseline on the WAN link: httpx (gzip), orjson, polars.from_dicts."""
     return read_httpx_polars(args)

@@ -49,6 +49,7 @@ LABELS = {
     "latency_report": "`report()`, 90 days grouped by date and campaign (median of 25 calls)",
     "latency_one_rep": "a one-row `reps()` call, client start-up included",
     "read_wan_converz": "converz → polars (gzip)",
+    "read_wan_converz_table": "converz → its Arrow table, no frame (gzip)",
     "read_wan_httpx_polars": "httpx + orjson + polars.from_dicts (gzip)",
     "read_wan_transfer_ceiling": "transfer only (httpx, compressed bytes counted, not inflated)",
     "single": "`client.calls()` → polars, one process",

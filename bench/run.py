@@ -46,7 +46,12 @@ READ = [
 STREAM = ["iter_converz"]
 WRITE = ["write_converz", "write_requests"]
 LATENCY = ["latency_report", "latency_one_rep"]
-WAN = ["read_wan_converz", "read_wan_httpx_polars", "read_wan_transfer_ceiling"]
+WAN = [
+    "read_wan_converz",
+    "read_wan_converz_table",
+    "read_wan_httpx_polars",
+    "read_wan_transfer_ceiling",
+]
 KEY = "bench-key"
 # The WAN profile: the emulator waits this long before every answer (a request and its answer's
 # first byte each cross the link once: one round trip) and paces all bodies to the bandwidth.
@@ -205,10 +210,13 @@ def run_wan(args: argparse.Namespace) -> dict[str, object]:
         converz_concurrency = args.wan_concurrency or args.concurrency
         settings = {
             "read_wan_converz": ["--page-size", str(args.wan_page_size)],
+            "read_wan_converz_table": ["--page-size", str(args.wan_page_size)],
             "read_wan_httpx_polars": ["--gzip"],
             "read_wan_transfer_ceiling": ["--gzip"],
         }
-        concurrency = {m: args.concurrency for m in WAN} | {"read_wan_converz": converz_concurrency}
+        concurrency = {m: args.concurrency for m in WAN} | {
+            m: converz_concurrency for m in WAN if m.startswith("read_wan_converz")
+        }
 
         def one(method: str) -> dict:
             before = emulator.wire_stats()["body_bytes"]
