@@ -81,3 +81,26 @@ def test_retries_are_logged_to_the_converz_logger(caplog):
     with Emulator(calls=500, reps=5, seed=3, error_rate=0.5) as emu:
         emu.client(retries=20, backoff=0.001, progress=False).calls(page_size=50)
     assert any("retrying" in r.getMessage() and r.name == "converz" for r in caplog.records)
+
+
+def test_a_level_set_after_the_first_fetch_is_seen_by_the_next(read_emulator, caplog):
+    """The log bridge caches the `converz` logger's level on first use; a level lowered later
+    (DEBUG in a notebook, to see a slow fetch's per-page timings) was never seen, so those
+    records never came. Each operation now sees the level as it is when it starts."""
+    client = read_emulator.client(progress=False)
+    logger = logging.getLogger("converz")
+    old = logger.level
+    try:
+        logger.setLevel(logging.WARNING)
+        client.calls(columns=["call_id"], page_size=10_000)  # the bridge caches WARNING
+        caplog.clear()
+        caplog.set_level(logging.DEBUG, logger="converz")
+        client.calls(columns=["call_id"], page_size=10_000)
+        debug = [r.getMessage() for r in caplog.records if r.levelno == logging.DEBUG]
+        assert any("into the listing" in line for line in debug), debug
+        caplog.clear()
+        logger.setLevel(logging.WARNING)  # and raised again: they stop
+        client.calls(columns=["call_id"], page_size=10_000)
+        assert not [r for r in caplog.records if r.levelno < logging.WARNING]
+    finally:
+        logger.setLevel(old)

@@ -365,6 +365,26 @@ def test_a_retried_transport_error_is_logged_once_per_attempt_without_a_count(se
         assert "attempts" not in line and line.count("GET /report") == 1, line
 
 
+def test_pages_in_flight_failing_together_log_one_warning_a_round(serve, caplog):
+    """A server answering 503 to every page in flight: one warning line per attempt round,
+    not one per page (outside trial 22b); the repeats are kept at the debug level."""
+    server = serve(always(response("503 Service Unavailable", b'{"code":"server_error"}')))
+    client = server.client(retries=2, max_concurrency=4)
+    with caplog.at_level(logging.DEBUG, logger="converz"):
+        failure("GET /calls", client)
+    said = [r for r in caplog.records if r.name == "converz" and "retrying" in r.getMessage()]
+    warned = [r.getMessage().split(";")[0] for r in said if r.levelno == logging.WARNING]
+    repeats = [r for r in said if r.levelno == logging.DEBUG]
+    assert len(warned) == 2, warned
+    for number, line in enumerate(warned, 1):
+        assert line.startswith(f"GET /calls: attempt {number} failed (") and "503" in line, line
+    # Four pages were in flight: the others said the same at the debug level (how many of
+    # their rounds ran before the first page's last failure ended the listing is timing).
+    assert repeats, [r.getMessage() for r in said]
+    for record in repeats:
+        assert record.getMessage().split(";")[0] in warned, record.getMessage()
+
+
 def test_a_redirect_loop_is_said_and_not_retried(serve):
     """A server that redirects within itself forever: a TransportError saying so, not retried,
     with a hint that does not send the reader to timeout= (outside trial 18)."""

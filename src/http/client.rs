@@ -6,6 +6,7 @@ use reqwest::header::ACCEPT_ENCODING;
 use reqwest::{Method, Response};
 use std::future::Future;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use super::inflate::{coding, gunzip_prefix, Coding};
 use super::pool::{build_http, Pool};
@@ -135,6 +136,36 @@ pub struct ApiClient {
     config: ClientConfig,
     /// Whether requests ask for gzip (`compression`, and for "auto" the host).
     gzip: bool,
+    retry_log: Arc<RetryLog>,
+}
+
+/// How long a retry's warning line stays "just said": the same line from another request
+/// within it (the other pages in flight, failing in the same round) goes to the debug level.
+const REPEAT_WINDOW: Duration = Duration::from_secs(5);
+
+/// The latest retry warning said, so the requests in flight that fail together (a server
+/// answering 503 to all of them) log one warning a round, not one per page (outside trial
+/// 22b: a line per page in flight, each attempt).
+#[derive(Debug, Default)]
+struct RetryLog {
+    last: parking_lot::Mutex<Option<(String, Instant)>>,
+}
+
+impl RetryLog {
+    /// Whether `line` was said within [`REPEAT_WINDOW`] before `now`; if not, it is the line
+    /// said now. Never waits: a lock held by another thread (or, in a process forked while a
+    /// thread held it, forever) makes the line a new one.
+    fn is_repeat(&self, line: &str, now: Instant) -> bool {
+        let Some(mut last) = self.last.try_lock() else {
+            return false;
+        };
+        let repeat = matches!(&*last, Some((said, at))
+            if said == line && now.saturating_duration_since(*at) < REPEAT_WINDOW);
+        if !repeat {
+            *last = Some((line.to_owned(), now));
+        }
+        repeat
+    }
 }
 
 impl ApiClient {
@@ -154,6 +185,7 @@ impl ApiClient {
             base,
             config,
             gzip,
+            retry_log: Arc::default(),
         })
     }
 
@@ -295,11 +327,17 @@ impl ApiClient {
                 }
                 _ => String::new(),
             };
-            log::warn!(target: "converz",
-                "{endpoint}: attempt {tries} failed ({}{said}); retrying in {:.2} s",
+            let line = format!(
+                "{endpoint}: attempt {tries} failed ({}{said})",
                 crate::printable::printable(&attempt_said(&failed.error)),
-                wait.as_secs_f64()
             );
+            let level = if self.retry_log.is_repeat(&line, Instant::now()) {
+                log::Level::Debug
+            } else {
+                log::Level::Warn
+            };
+            log::log!(target: "converz", level,
+                "{line}; retrying in {:.2} s", wait.as_secs_f64());
             if let Some(progress) = progress {
                 progress.add_retry();
             }
@@ -843,6 +881,22 @@ mod tests {
             }
         });
         (url, answered)
+    }
+
+    #[test]
+    fn a_retry_line_said_again_soon_is_a_repeat_and_another_is_not() {
+        let log = RetryLog::default();
+        let now = Instant::now();
+        let line = "GET /calls: attempt 1 failed (HTTP 503)";
+        assert!(!log.is_repeat(line, now));
+        assert!(log.is_repeat(line, now + Duration::from_millis(10)));
+        // The next round says another attempt number; a line long after is news again.
+        assert!(!log.is_repeat("GET /calls: attempt 2 failed (HTTP 503)", now));
+        assert!(!log.is_repeat(line, now));
+        assert!(!log.is_repeat(line, now + REPEAT_WINDOW));
+        // Held by another thread: said, never waited for.
+        let _held = log.last.lock();
+        assert!(!log.is_repeat(line, now + REPEAT_WINDOW));
     }
 
     /// A response head over hyper's limit (outside trial 17: "raise timeout=", and retried):

@@ -15,7 +15,36 @@ pub mod stream;
 pub mod testing;
 pub mod write;
 
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::OnceLock;
+
 use pyo3::prelude::*;
+
+/// Clears the bridge's cached logger levels (see [`refresh_log_level`]).
+static LOG_RESET: OnceLock<pyo3_log::ResetHandle> = OnceLock::new();
+/// The `converz` logger's effective level when the last operation started (-1: none yet).
+static LOG_LEVEL_SEEN: AtomicI64 = AtomicI64::new(-1);
+
+/// Makes the log bridge see the `converz` logger's level as it is now. The bridge caches a
+/// logger's level on first use, so that a record below it costs no GIL; without this, a level
+/// set after the first fetch (`logging.getLogger("converz").setLevel("DEBUG")` in a notebook,
+/// to see where a slow fetch's time goes) was never seen, and its records never came. Called
+/// with the GIL held as every operation starts ([`runtime::enter_converz`]); the cache is
+/// cleared only when the level changed, so the threads that log keep short-circuiting.
+pub(crate) fn refresh_log_level(py: Python<'_>) {
+    let Some(reset) = LOG_RESET.get() else {
+        return;
+    };
+    let level = py
+        .import("logging")
+        .and_then(|logging| logging.call_method1("getLogger", ("converz",)))
+        .and_then(|logger| logger.call_method0("getEffectiveLevel"))
+        .and_then(|level| level.extract::<i64>())
+        .unwrap_or(-1);
+    if LOG_LEVEL_SEEN.swap(level, Ordering::Relaxed) != level {
+        reset.reset();
+    }
+}
 
 /// Adds module attributes and routes Rust `log` records to Python's `logging`.
 pub fn init_module(m: &Bound<'_, PyModule>) -> PyResult<()> {
@@ -32,9 +61,12 @@ pub fn init_module(m: &Bound<'_, PyModule>) -> PyResult<()> {
     // those: the crates below log too (rustls an ERROR line per refused certificate, outside
     // trial 18), saying again what the raised error says, under loggers a user never set up.
     // A second import in the same process (subinterpreters, reloads) keeps the first bridge.
-    let _ = pyo3_log::Logger::new(m.py(), pyo3_log::Caching::LoggersAndLevels)?
+    let installed = pyo3_log::Logger::new(m.py(), pyo3_log::Caching::LoggersAndLevels)?
         .filter(log::LevelFilter::Off)
         .filter_target("converz".to_owned(), log::LevelFilter::Debug)
         .install();
+    if let Ok(reset) = installed {
+        let _ = LOG_RESET.set(reset);
+    }
     Ok(())
 }

@@ -49,6 +49,7 @@ where
     F: Future<Output = Result<T>> + Send,
     T: Send,
 {
+    super::refresh_log_level(py);
     let runtime = crate::runtime::runtime();
     let outcome: PyResult<Result<T>> = py.detach(|| {
         runtime.block_on(async {
