@@ -33,7 +33,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Optional, Union
 
-from converz import _core, _sync_carry, _sync_delta
+from converz import _core, _sync_carry, _sync_commit, _sync_delta
 from converz._args import check_flag, check_int, wrong_type
 from converz._query import CallsQuery, list_filters
 from converz._sync_state import (
@@ -482,37 +482,19 @@ def _empty_objects(err: InvalidParameterError) -> ConverzError:
     )
 
 
-def _remove_format(root: Path, fmt: str) -> None:
-    """Removes the files a dataset of format ``fmt`` kept in ``root``, once the other's are in.
-
-    A full refresh into the other format left them, so the ``**/*.parquet`` glob read every
-    row twice and ``read_delta`` a stale table (outside trial 21b).
-    """
-    days = [day for day in root.glob("date=*") if day.is_dir()]
-    if fmt == "delta":
-        # Every data file the table's log ever added (earlier versions' too, never vacuumed),
-        # and no other: files of the user's in the day folders are kept (outside trial 21c:
-        # every `*.parquet` but `part-0.parquet` was removed).
-        stale = [root / name for name in _sync_delta.logged_files(root)]
-        shutil.rmtree(root / "_delta_log", ignore_errors=True)
-    else:
-        stale = [day / "part-0.parquet" for day in days]
-    for path in stale:
-        if path.is_file():
-            path.unlink()
-    for day in days:
-        if not any(day.iterdir()):
-            day.rmdir()
-
-
 def _commit_parquet(
     root: Path,
     staging: Path,
     staged: dict[_dt.date, list[Path]],
     replace_all: bool,
     window: tuple[Optional[_dt.date], Optional[_dt.date]],
-) -> tuple[list[_dt.date], list[_dt.date]]:
-    """Moves the staged days into place; deletes days of the window the fetch no longer has."""
+) -> tuple[list[_dt.date], list[_dt.date], list[tuple[Path, Path]], list[Path]]:
+    """Writes the days of a Parquet run into ``staging``; moves nothing.
+
+    Each day is written under the schema all days add up to, with the kept days that schema
+    changes. Returns the days written and removed, the (staged file, its place) renames that
+    put them in place, and the day folders to remove: the run's commit plan (``_sync_commit``).
+    """
     existing = _existing_days(root)
     replaced = [d for d in existing if replace_all or _sync_carry.in_range(d, *window)]
     if not replace_all:
@@ -529,16 +511,14 @@ def _commit_parquet(
     jobs = [([str(p) for p in staged[d]], str(staging / f"day-{d}.parquet.part")) for d in written]
     keep_jobs = [(str(p), str(staging / f"keep-{d}.parquet.part")) for d, p in kept.items()]
     _, rewritten = _core.conform_days(jobs, keep_jobs)
-    for day in written:
-        _partition(root, day).mkdir(exist_ok=True)
-        os.replace(staging / f"day-{day}.parquet.part", _partition(root, day) / "part-0.parquet")
+    moves = [
+        (staging / f"day-{day}.parquet.part", _partition(root, day) / "part-0.parquet")
+        for day in written
+    ]
     for path in map(Path, rewritten):
         day = _dt.date.fromisoformat(path.parent.name[5:])
-        os.replace(staging / f"keep-{day}.parquet.part", path)
-    for day in gone:
-        (_partition(root, day) / "part-0.parquet").unlink()
-        shutil.rmtree(_partition(root, day), ignore_errors=True)
-    return written, gone
+        moves.append((staging / f"keep-{day}.parquet.part", path))
+    return written, gone, moves, [_partition(root, day) for day in gone]
 
 
 def sync_calls(
@@ -634,17 +614,17 @@ def sync_calls(
 def _file_error(root: Path, err: OSError) -> ConverzError:
     """An OS error of a run (a read-only directory, a full disk, a rename refused), said so.
 
-    They surfaced as bare ``PermissionError`` or ``OSError`` (outside trial 21b). The state is
-    replaced only after every day is in place, so the next run starts from the old watermark
-    and fetches again every day this one may have moved, as after a SIGKILL.
+    They surfaced as bare ``PermissionError`` or ``OSError`` (outside trial 21b). Once a run's
+    commit plan is written, the next run first finishes it (``_sync_commit``), as after a
+    SIGKILL; before that, nothing moved, and the state still holds the old watermark.
     """
     where = " -> ".join(str(f) for f in (err.filename, err.filename2) if f is not None)
     cause = err.strerror or str(err) or type(err).__name__
     return ConverzError(
         f"sync of {root} stopped on a file system error: {cause}"
         + (f" ({where})" if where else "")
-        + "; any day this run already moved into place is fetched again by the next run "
-        "that succeeds (the state still holds the old watermark), which mends the dataset",
+        + "; the next run first finishes moving this run's days into place (or, if none had "
+        "begun to move, fetches them again), which mends the dataset",
         hint="fix the cause (permissions, a read-only mount, disk space), then run again",
     )
 
@@ -687,6 +667,7 @@ def _run(
     full_refresh: bool,
 ) -> SyncResult:
     """One run of :func:`sync_calls` into the existing directory ``root``, locked."""
+    _sync_commit.finish_stopped_commit(root)
     state = load_state(root, full_refresh)
     check_state(root, state, fingerprint, format, full_refresh)
     check_layout(root)
@@ -730,16 +711,18 @@ def _run(
     watermark = _not_after_now(root, watermark)
     new_state["watermark"] = watermark.isoformat(sep=" ") if watermark else None
     with _uninterrupted():
+        previous = new_state.pop("previous_format", None)
+        moves: list[tuple[Path, Path]] = []
+        removed: list[Path] = []
         if format == "delta":
             written, gone = _sync_delta.commit_delta(
                 root, staging, staged.days, replace_all, window
             )
         else:
-            written, gone = _commit_parquet(root, staging, staged.days, replace_all, window)
-        previous = new_state.pop("previous_format", None)
-        if previous is not None:
-            _remove_format(root, previous)
-        save_state(root, new_state)
+            written, gone, moves, removed = _commit_parquet(
+                root, staging, staged.days, replace_all, window
+            )
+        _sync_commit.commit(root, moves, removed, previous, new_state)
     shutil.rmtree(staging, ignore_errors=True)
     return SyncResult(
         path=str(root),

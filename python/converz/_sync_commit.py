@@ -1,0 +1,146 @@
+"""A sync run's commit as one plan: written before the first file moves, finished by the next run.
+
+A Parquet run moves its days into place one rename at a time. Killed half-way, some days were
+new and some old; the next run fetched its own window again, which mends only the days in that
+window. When the killed run's window was larger (a back-fill with a large ``overlap_days``,
+then the scheduled run), the days between the two windows stayed half-moved: a call whose
+``date`` a push had changed was in its old day and its new one, or in neither (outside trial
+23: calls lost or repeated for good). So the run writes its plan (every rename, every day
+removed, the format whose files go, the new state) into the staging directory, atomically,
+before it moves anything; the moves are done from the plan, and the state is saved last. A
+run that finds a plan there first finishes it (:func:`finish_stopped_commit`): every step can
+be done again, so a plan stopped at any point, even while being finished, ends the same.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+from pathlib import Path, PurePath
+from typing import Any, Optional
+
+from converz import _sync_delta
+from converz._sync_state import FORMATS, STAGING_DIR, save_state
+
+PLAN_FILE = "_commit_plan.json"
+
+
+def commit(
+    root: Path,
+    moves: list[tuple[Path, Path]],
+    removed_days: list[Path],
+    previous_format: Optional[str],
+    state: dict[str, Any],
+) -> None:
+    """Writes the plan into ``root``'s staging directory, then carries it out.
+
+    ``moves``: (staged file, its place) pairs; ``removed_days``: day folders whose file goes;
+    ``previous_format``: the other format whose files go; ``state``: saved last.
+    """
+    plan = {
+        "moves": [[_relative(root, src), _relative(root, dst)] for src, dst in moves],
+        "removed_days": [_relative(root, day) for day in removed_days],
+        "previous_format": previous_format,
+        "state": state,
+    }
+    path = root / STAGING_DIR / PLAN_FILE
+    tmp = path.with_name(f".{PLAN_FILE}.tmp")
+    with open(tmp, "w", encoding="utf-8") as f:
+        json.dump(plan, f, default=str)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+    _carry_out(root, plan)
+
+
+def finish_stopped_commit(root: Path) -> bool:
+    """Finishes the plan a killed run left in ``root``'s staging directory, if any.
+
+    A plan that cannot be read, or that names a path outside ``root``, was not written by a
+    run (whose plans are written whole, by a rename): it is ignored, and the staging directory
+    is cleared as before. Returns whether a plan was finished.
+    """
+    path = root / STAGING_DIR / PLAN_FILE
+    if not path.is_file():
+        return False
+    try:
+        plan = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError):
+        return False
+    if not _well_formed(plan):
+        return False
+    logging.getLogger("converz").info(
+        "%s: the previous run was stopped while it moved its days into place; finishing its "
+        "commit (%d files, %d days removed) before this run",
+        root,
+        len(plan["moves"]),
+        len(plan["removed_days"]),
+    )
+    _carry_out(root, plan)
+    path.unlink()
+    return True
+
+
+def _carry_out(root: Path, plan: dict[str, Any]) -> None:
+    """Every step of ``plan``, each one a no-op when it was done already."""
+    for src, dst in plan["moves"]:
+        source, target = root / src, root / dst
+        if source.exists():  # else it moved before the run was stopped
+            target.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(source, target)
+    for day in plan["removed_days"]:
+        (root / day / "part-0.parquet").unlink(missing_ok=True)
+        shutil.rmtree(root / day, ignore_errors=True)
+    if plan["previous_format"] is not None:
+        remove_format(root, plan["previous_format"])
+    save_state(root, plan["state"])
+
+
+def remove_format(root: Path, fmt: str) -> None:
+    """Removes the files a dataset of format ``fmt`` kept in ``root``, once the other's are in.
+
+    A full refresh into the other format left them, so the ``**/*.parquet`` glob read every
+    row twice and ``read_delta`` a stale table (outside trial 21b).
+    """
+    days = [day for day in root.glob("date=*") if day.is_dir()]
+    if fmt == "delta":
+        # Every data file the table's log ever added (earlier versions' too, never vacuumed),
+        # and no other: files of the user's in the day folders are kept (outside trial 21c:
+        # every `*.parquet` but `part-0.parquet` was removed).
+        stale = [root / name for name in _sync_delta.logged_files(root)]
+        shutil.rmtree(root / "_delta_log", ignore_errors=True)
+    else:
+        stale = [day / "part-0.parquet" for day in days]
+    for path in stale:
+        if path.is_file():
+            path.unlink()
+    for day in days:
+        if not any(day.iterdir()):
+            day.rmdir()
+
+
+def _relative(root: Path, path: Path) -> str:
+    return path.relative_to(root).as_posix()
+
+
+def _inside(text: Any) -> bool:
+    """Whether ``text`` is a relative path that stays inside the dataset."""
+    if not isinstance(text, str) or not text:
+        return False
+    path = PurePath(text)
+    return not path.is_absolute() and ".." not in path.parts
+
+
+def _well_formed(plan: Any) -> bool:
+    """Whether ``plan`` has the shape :func:`commit` writes, every path inside the dataset."""
+    if not isinstance(plan, dict) or not isinstance(plan.get("state"), dict):
+        return False
+    moves, days = plan.get("moves"), plan.get("removed_days")
+    if not isinstance(moves, list) or not isinstance(days, list):
+        return False
+    pairs_ok = all(
+        isinstance(pair, list) and len(pair) == 2 and all(map(_inside, pair)) for pair in moves
+    )
+    return pairs_ok and all(map(_inside, days)) and plan.get("previous_format") in (None, *FORMATS)
