@@ -149,6 +149,8 @@ def test_a_list_column_forced_to_text_gets_a_hint_that_can_help(write_emulator):
     hint = failed.value.hint
     assert "list or object" in hint and "schema=" in hint
     assert '"str"' not in hint
+    # The value is named, not re-printed by arrow-json (which drops an object's commas).
+    assert "got a list" in str(failed.value) and '"a"' not in str(failed.value)
     # Following the hint (no schema= for the column) reads the lists.
     table = client.calls(metric=["tags"]).to_polars()
     assert table.filter(pl.col("call_id").is_in(ids))["tags"].to_list() == [["a", "b"], ["c"], []]
@@ -166,6 +168,12 @@ def test_a_list_column_gets_hints_that_do_not_loop(write_emulator, tmp_path, mon
     with pytest.raises(converz.DecodeError) as failed:
         client.calls(metric=["l"], schema={"l": "int64"})
     assert "list or object" in failed.value.hint and '"str"' not in failed.value.hint
+    struct = pl.DataFrame({"call_id": ids, "o": [{"a": 1, "b": "x"}, {"a": 2, "b": "y"}]})
+    assert client.push_updates(struct).updated == 2
+    with pytest.raises(converz.DecodeError) as failed:
+        client.calls(metric=["o"], schema={"o": "str"})
+    assert "got an object" in str(failed.value) and '""' not in str(failed.value)
+    assert "list or object" in failed.value.hint
     monkeypatch.setenv("CONVERZ_BASE_URL", write_emulator.url)
     monkeypatch.setenv("CONVERZ_API_KEY", write_emulator.api_key)
     out = tmp_path / "calls.csv"

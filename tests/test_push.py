@@ -443,6 +443,26 @@ def test_a_polars_128_bit_column_is_refused_by_name(write_emulator, dtype):
 
 
 @pytest.mark.parametrize(
+    ("column", "says"),
+    [
+        (pa.array([[dt.date(2025, 1, 1)] * 2], pa.list_(pa.date32(), 2)), "plain list"),
+        (pa.array([[1, 2]], pa.list_view(pa.int64())), "plain list"),
+        (pa.RunEndEncodedArray.from_arrays([1], [dt.date(2025, 1, 1)]), "run_end_decode"),
+        (pa.array([b"x"]), "decode the bytes"),
+    ],
+)
+def test_a_layout_json_has_no_form_for_is_refused_with_its_cast(write_emulator, column, says):
+    """Outside trial 23: a fixed-size list of dates (or a run-end encoded date column) was told
+    to "cast it to a number, string or date first", though its values were dates already."""
+    client = write_emulator.client(progress=False)
+    before = write_emulator.wire_stats()["responses"]
+    with pytest.raises(converz.InvalidParameterError, match=says) as info:
+        client.push_updates(pa.table({"call_id": [1], "odd": column}))
+    assert "'odd'" in str(info.value) or "odd" in str(info.value.parameter)
+    assert write_emulator.wire_stats()["responses"] == before
+
+
+@pytest.mark.parametrize(
     ("make", "says"),
     [
         (lambda: pl.LazyFrame({"call_id": [1], "x": [1]}), "collect it first"),

@@ -108,15 +108,30 @@ pub fn make_writer(name: &str, array: &ArrayRef, zone: &Tz) -> Result<Box<dyn Va
         D::Dictionary(_, _) => nested::dictionary(name, array, zone)?,
         D::List(_) | D::LargeList(_) => nested::list(name, array, zone)?,
         D::Struct(fields) => nested::structure(name, array, fields, zone)?,
-        other => {
-            return Err(Error::encode(
-                name,
-                format!(
-                "type {other} cannot be sent as JSON; cast it to a number, string or date first"
-            ),
-            ))
-        }
+        other => return Err(Error::encode(name, not_sendable(other))),
     })
+}
+
+/// Why a column of type `other` is refused, and the cast that makes it sendable: its values
+/// may be dates or numbers already, held in a layout JSON has no form for (outside trial 23:
+/// a fixed-size list of dates was told to cast to a date).
+fn not_sendable(other: &DataType) -> String {
+    use DataType as D;
+    let what = match other {
+        D::FixedSizeList(..) | D::ListView(_) | D::LargeListView(_) => {
+            "cast it to a plain list of the same values first (pyarrow: `pa.list_(value type)`, \
+             polars: `pl.List(value type)`)"
+        }
+        D::RunEndEncoded(..) => {
+            "decode its runs first (`pyarrow.compute.run_end_decode`), which gives the values \
+             as a plain column"
+        }
+        D::Binary | D::LargeBinary | D::BinaryView | D::FixedSizeBinary(_) => {
+            "decode the bytes to a string first (JSON has no bytes)"
+        }
+        _ => "cast it to a number, string, date, list or struct first",
+    };
+    format!("type {other} cannot be sent as JSON; {what}")
 }
 
 /// `"name":` with the name escaped, ready to paste.

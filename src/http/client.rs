@@ -115,7 +115,7 @@ impl AttemptError {
     pub fn decode(place: &str, err: Error) -> Self {
         let message = match err {
             Error::Decode { message, .. } => message,
-            other => other.to_string(),
+            other => nested_said_plainly(other.to_string()),
         };
         AttemptError {
             failure: Failure::Permanent,
@@ -125,6 +125,26 @@ impl AttemptError {
             },
         }
     }
+}
+
+/// What arrow-json says of a list or object where a column's type wants text or a number,
+/// after "got " (the rest of its message was the value, re-printed from its tape).
+pub const GOT_OBJECT: &str = "got an object (a JSON {...})";
+pub const GOT_LIST: &str = "got a list (a JSON [...])";
+
+/// `message` (an arrow-json error) with a list or object it re-printed after "expected ... got "
+/// named instead: arrow-json 59 prints an object's members without the commas between them
+/// (`{"a": 1"b": 2}`) and strings unescaped, which read as a broken body (outside trial 23).
+fn nested_said_plainly(message: String) -> String {
+    let Some(at) = message.find(" got {").or_else(|| message.find(" got [")) else {
+        return message;
+    };
+    let said = if message[at..].starts_with(" got {") {
+        GOT_OBJECT
+    } else {
+        GOT_LIST
+    };
+    format!("{} {said}", &message[..at])
 }
 
 /// The Converz HTTP client shared by every request of a `converz.Client`. Clones share one
@@ -881,6 +901,20 @@ mod tests {
             }
         });
         (url, answered)
+    }
+
+    #[test]
+    fn a_nested_value_arrow_json_reprinted_is_named_instead() {
+        let object =
+            "Json error: whilst decoding field 's': expected string got {\"a\": 1\"b\": 2}";
+        assert_eq!(
+            nested_said_plainly(object.to_owned()),
+            format!("Json error: whilst decoding field 's': expected string {GOT_OBJECT}")
+        );
+        let list = "whilst decoding field 'l': expected primitive got [1, 2]";
+        assert!(nested_said_plainly(list.to_owned()).ends_with(GOT_LIST));
+        let plain = "whilst decoding field 'x': failed to parse \"abc\" as Int64";
+        assert_eq!(nested_said_plainly(plain.to_owned()), plain);
     }
 
     #[test]

@@ -233,10 +233,12 @@ fn is_type_mismatch(message: &str) -> bool {
 
 /// Whether a decode failure is a list or object in a column given a type that holds neither,
 /// text or a number (outside trials 16c and 17: the hint recommended "str", which fails as
-/// well). arrow-json's words for it: "expected string got [..." or "expected primitive got {...".
+/// well). arrow-json's words for it, "expected string got [..." or "expected primitive got
+/// {...", with the value named plainly (`AttemptError::decode`).
 fn is_nested_under_text(message: &str) -> bool {
+    use crate::http::client::{GOT_LIST, GOT_OBJECT};
     message.contains("whilst decoding field")
-        && (message.contains(" got [") || message.contains(" got {"))
+        && (message.contains(GOT_LIST) || message.contains(GOT_OBJECT))
         && (message.contains("expected string") || message.contains("expected primitive"))
 }
 
