@@ -168,8 +168,8 @@ def read_decode_ceiling(args: argparse.Namespace) -> tuple[int, int]:
 # carries compressed bytes and each client inflates them.
 
 
-def read_wan_converz(args: argparse.Namespace) -> tuple[int, int]:
-    """converz → polars with gzip forced on (``compression="gzip"``; "auto" skips loopback)."""
+def _gzip_table(args: argparse.Namespace) -> Any:
+    """converz's fetch with gzip forced on (``compression="gzip"``; "auto" skips loopback)."""
     import converz
 
     client = converz.Client(
@@ -179,24 +179,19 @@ def read_wan_converz(args: argparse.Namespace) -> tuple[int, int]:
         compression="gzip",
         progress=False,
     )
-    df = client.calls(page_size=args.page_size).to_polars()
+    return client.calls(page_size=args.page_size)
+
+
+def read_wan_converz(args: argparse.Namespace) -> tuple[int, int]:
+    """converz → polars, gzip."""
+    df = _gzip_table(args).to_polars()
     return df.height, int(df.estimated_size())
 
 
 def read_wan_converz_table(args: argparse.Namespace) -> tuple[int, int]:
     """The same fetch into converz's Arrow table, no frame built: what the link and the
     decode take, without polars' string views (built by ``to_polars()``)."""
-    import converz
-
-    client = converz.Client(
-        api_key=args.key,
-        base_url=args.url,
-        max_concurrency=args.concurrency,
-        compression="gzip",
-        progress=False,
-    )
-    table = client.calls(page_size=args.page_size)
-    return table.num_rows, 0
+    return _gzip_table(args).num_rows, 0
 
 
 def read_wan_httpx_polars(args: argparse.Namespace) -> tuple[int, int]:
