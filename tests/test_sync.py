@@ -596,7 +596,7 @@ def test_a_ctrl_c_while_days_move_into_place_waits_for_the_move(emu, tmp_path, m
     client = emu.client(progress=False)
     path = tmp_path / "calls"
     moved = []
-    commit = sync._commit_parquet
+    commit = sync._sync_commit.prepare_parquet
 
     def interrupted(*args, **kwargs):
         os.kill(os.getpid(), signum)
@@ -604,7 +604,7 @@ def test_a_ctrl_c_while_days_move_into_place_waits_for_the_move(emu, tmp_path, m
         moved.append(True)
         return commit(*args, **kwargs)
 
-    monkeypatch.setattr(sync, "_commit_parquet", interrupted)
+    monkeypatch.setattr(sync._sync_commit, "prepare_parquet", interrupted)
     try:
         with pytest.raises(KeyboardInterrupt if signum == signal.SIGINT else TerminatedError):
             sync_calls(client, path, start_date=START, end_date=FIRST_END)

@@ -7,10 +7,11 @@ Layout (``format="parquet"``)::
 
 Each run fetches from (watermark - ``overlap_days``) on, in whole days, so late and updated
 rows land, and replaces every day it fetched. A run is crash-safe: new files are written under
-``DIR/_converz_staging`` and each day is moved into place with one atomic rename; the state is
-replaced (also atomically) only after every day is in place. A run killed at any point leaves
-each day entirely old or entirely new, and the next run, which starts from the old watermark,
-fetches every day the killed run touched again. Re-running gives the same dataset.
+``DIR/_converz_staging`` (``_sync_stage``), then the run's commit plan, and each day is moved
+into place with one atomic rename; the state is replaced (also atomically) only after every day
+is in place. A run killed before its plan was written moved nothing, and the next run starts
+from the old watermark; one killed later leaves its plan, which the next run finishes first
+(``_sync_commit``). Re-running gives the same dataset.
 
 ``format="delta"`` writes a Delta Lake table (``pip install 'converz[delta]'``): the fetched
 days replace the table's rows for those days with one predicate overwrite, one transaction.
@@ -18,7 +19,6 @@ days replace the table's rows for those days with one predicate overwrite, one t
 
 from __future__ import annotations
 
-import collections
 import contextlib
 import dataclasses
 import datetime as _dt
@@ -33,7 +33,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Optional, Union
 
-from converz import _core, _sync_carry, _sync_commit, _sync_delta
+from converz import _sync_commit, _sync_delta, _sync_stage
 from converz._args import check_flag, check_int, wrong_type
 from converz._query import CallsQuery, list_filters
 from converz._sync_state import (
@@ -53,9 +53,6 @@ if TYPE_CHECKING:
 
 __all__ = ["SyncResult", "sync_calls"]
 
-_EPOCH = _dt.date(1970, 1, 1)
-# Day writers kept open at once; rows arrive in time order, so a day rarely reopens.
-_OPEN_DAYS = 8
 # What defines a synced dataset: its last day and the list filters (it manages the start).
 _FILTERS = ("end_date", *list_filters(CallsQuery))
 # Columns the dataset needs whatever `columns=` says: the key, the partition and the watermark.
@@ -303,39 +300,6 @@ def _check_end(
     )
 
 
-class _DayWriters:
-    """Staged Parquet parts per day, with at most ``_OPEN_DAYS`` files open at once."""
-
-    def __init__(self, staging: Path, drop_date: bool) -> None:
-        self.staging = staging
-        self.drop_date = drop_date
-        self.open: collections.OrderedDict[int, Any] = collections.OrderedDict()
-        self.parts: dict[int, list[Path]] = collections.defaultdict(list)
-
-    def write(self, day: int, table: Any) -> None:
-        writer = self.open.get(day)
-        if writer is None:
-            if len(self.open) >= _OPEN_DAYS:
-                _, oldest = self.open.popitem(last=False)
-                oldest.finish()
-            # Not `*.parquet`: a killed run's leftovers must not match readers' globs.
-            path = self.staging / f"{day}-{len(self.parts[day])}.parquet.part"
-            self.parts[day].append(path)
-            writer = self.open[day] = _core.FileWriter(str(path), "parquet")
-        self.open.move_to_end(day)
-        writer.write(table)
-
-    def finish(self) -> dict[int, list[Path]]:
-        for writer in self.open.values():
-            writer.finish()
-        self.open.clear()
-        return dict(self.parts)
-
-    def abort(self) -> None:
-        for writer in self.open.values():
-            writer.abort()
-
-
 @contextlib.contextmanager
 def _one_run_at_a_time(root: Path) -> Iterator[None]:
     """Holds an exclusive lock on the directory ``root`` for one run.
@@ -407,118 +371,6 @@ def _uninterrupted() -> Iterator[None]:
             raise KeyboardInterrupt
         elif handler == signal.SIG_DFL:
             signal.raise_signal(signum)  # the default action: the process ends
-
-
-def _partition(root: Path, day: _dt.date) -> Path:
-    return root / f"date={day.isoformat()}"
-
-
-def _existing_days(root: Path) -> dict[_dt.date, Path]:
-    days = {}
-    for path in root.glob("date=*/part-0.parquet"):
-        try:
-            days[_dt.date.fromisoformat(path.parent.name[5:])] = path
-        except ValueError:
-            continue
-    return days
-
-
-@dataclasses.dataclass
-class _Staged:
-    """What :func:`_stage` fetched: per-day Parquet parts, rows, watermark, column names."""
-
-    days: dict[_dt.date, list[Path]]
-    rows: int
-    watermark: Optional[_dt.datetime]
-    columns: list[str]
-
-
-def _stage(client: Client, staging: Path, query: dict[str, Any], drop_date: bool) -> _Staged:
-    """Fetches `query` into per-day Parquet parts under `staging`."""
-    writers = _DayWriters(staging, drop_date)
-    latest: Optional[int] = None
-    rows = 0
-    columns: dict[str, None] = {}
-    try:
-        for page in client.iter_calls(**query):
-            columns.update(dict.fromkeys(page.column_names))
-            days, page_latest = _core.split_days(page, "date", "start_time", writers.drop_date)
-            if page_latest is not None:
-                latest = page_latest if latest is None else max(latest, page_latest)
-            for day, table in days:
-                writers.write(day, table)
-                rows += table.num_rows
-        parts = writers.finish()
-    except InvalidParameterError as err:
-        writers.abort()
-        if err.parameter != "output":
-            raise
-        shutil.rmtree(staging, ignore_errors=True)
-        raise _empty_objects(err) from None
-    except BaseException:
-        writers.abort()
-        raise
-    watermark = None
-    if latest is not None:
-        watermark = _dt.datetime(1970, 1, 1) + _dt.timedelta(microseconds=latest)
-    staged = {_EPOCH + _dt.timedelta(days=day): paths for day, paths in parts.items()}
-    return _Staged(staged, rows, watermark, list(columns))
-
-
-def _empty_objects(err: InvalidParameterError) -> ConverzError:
-    """The file writer's refusal of a column of empty objects, in sync's words.
-
-    Its own words are for ``fetch -o`` (write .arrow or .ndjson, fetch again), neither of
-    which a sync can do (outside trial 21b: one ``{}`` pushed to one call stopped every run).
-    """
-    found = re.search(r"column `(.*)` (holds (only )?empty objects[^,]*)", str(err))
-    column, what = (found.group(1), found.group(2)) if found else ("?", "holds empty objects")
-    return ConverzError(
-        f"column `{column}` {what} in the days this run fetched; neither Parquet nor Delta can "
-        "hold an object with no fields, so nothing was written and the dataset is as it was",
-        hint=f"leave the column out: columns= (--columns) naming the others, "
-        f"with {_REBUILD} since that changes the query; or give `{column}` another value on "
-        "the server (null, or an object with a field)",
-    )
-
-
-def _commit_parquet(
-    root: Path,
-    staging: Path,
-    staged: dict[_dt.date, list[Path]],
-    replace_all: bool,
-    window: tuple[Optional[_dt.date], Optional[_dt.date]],
-) -> tuple[list[_dt.date], list[_dt.date], list[tuple[Path, Path]], list[Path]]:
-    """Writes the days of a Parquet run into ``staging``; moves nothing.
-
-    Each day is written under the schema all days add up to, with the kept days that schema
-    changes. Returns the days written and removed, the (staged file, its place) renames that
-    put them in place, and the day folders to remove: the run's commit plan (``_sync_commit``).
-    """
-    existing = _existing_days(root)
-    replaced = [d for d in existing if replace_all or _sync_carry.in_range(d, *window)]
-    if not replace_all:
-        inside = {d: [str(p)] for d, p in existing.items() if _sync_carry.in_range(d, *window)}
-        outside = {d: [str(p)] for d, p in existing.items() if d not in inside}
-        merged, rewritten_outside = _sync_carry.merge_run(
-            root, staging, staged, inside, outside, window, with_date=False
-        )
-        staged = merged
-        replaced += rewritten_outside
-    gone = sorted(d for d in replaced if d not in staged)
-    kept = {d: p for d, p in existing.items() if d not in staged and d not in gone}
-    written = sorted(staged)
-    jobs = [([str(p) for p in staged[d]], str(staging / f"day-{d}.parquet.part")) for d in written]
-    keep_jobs = [(str(p), str(staging / f"keep-{d}.parquet.part")) for d, p in kept.items()]
-    _, rewritten = _core.conform_days(jobs, keep_jobs)
-    moves = [
-        (staging / f"day-{day}.parquet.part", _partition(root, day) / "part-0.parquet")
-        for day in written
-    ]
-    for path in map(Path, rewritten):
-        day = _dt.date.fromisoformat(path.parent.name[5:])
-        moves.append((staging / f"keep-{day}.parquet.part", path))
-    return written, gone, moves, [_partition(root, day) for day in gone]
 
 
 def sync_calls(
@@ -695,7 +547,7 @@ def _run(
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir()
     fetch = {**query, "start_date": since}
-    staged = _stage(client, staging, fetch, drop_date=format == "parquet")
+    staged = _sync_stage.stage(client, staging, fetch, drop_date=format == "parquet")
     window = (since, query.get("end_date"))
     if format == "delta":
         try:
@@ -719,7 +571,7 @@ def _run(
                 root, staging, staged.days, replace_all, window
             )
         else:
-            written, gone, moves, removed = _commit_parquet(
+            written, gone, moves, removed = _sync_commit.prepare_parquet(
                 root, staging, staged.days, replace_all, window
             )
         _sync_commit.commit(root, moves, removed, previous, new_state)

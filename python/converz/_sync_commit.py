@@ -10,10 +10,14 @@ removed, the format whose files go, the new state) into the staging directory, a
 before it moves anything; the moves are done from the plan, and the state is saved last. A
 run that finds a plan there first finishes it (:func:`finish_stopped_commit`): every step can
 be done again, so a plan stopped at any point, even while being finished, ends the same.
+
+:func:`prepare_parquet` writes a Parquet run's days (and the kept days a widened schema
+changes) into the staging directory and says the renames that put them in place.
 """
 
 from __future__ import annotations
 
+import datetime as _dt
 import json
 import logging
 import os
@@ -21,10 +25,63 @@ import shutil
 from pathlib import Path, PurePath
 from typing import Any, Optional
 
-from converz import _sync_delta
+from converz import _core, _sync_carry, _sync_delta
 from converz._sync_state import FORMATS, STAGING_DIR, save_state
 
 PLAN_FILE = "_commit_plan.json"
+
+
+def partition(root: Path, day: _dt.date) -> Path:
+    return root / f"date={day.isoformat()}"
+
+
+def existing_days(root: Path) -> dict[_dt.date, Path]:
+    days = {}
+    for path in root.glob("date=*/part-0.parquet"):
+        try:
+            days[_dt.date.fromisoformat(path.parent.name[5:])] = path
+        except ValueError:
+            continue
+    return days
+
+
+def prepare_parquet(
+    root: Path,
+    staging: Path,
+    staged: dict[_dt.date, list[Path]],
+    replace_all: bool,
+    window: tuple[Optional[_dt.date], Optional[_dt.date]],
+) -> tuple[list[_dt.date], list[_dt.date], list[tuple[Path, Path]], list[Path]]:
+    """Writes the days of a Parquet run into ``staging``; moves nothing.
+
+    Each day is written under the schema all days add up to, with the kept days that schema
+    changes. Returns the days written and removed, the (staged file, its place) renames that
+    put them in place, and the day folders to remove: the run's commit plan (:func:`commit`).
+    """
+    existing = existing_days(root)
+    replaced = [d for d in existing if replace_all or _sync_carry.in_range(d, *window)]
+    if not replace_all:
+        inside = {d: [str(p)] for d, p in existing.items() if _sync_carry.in_range(d, *window)}
+        outside = {d: [str(p)] for d, p in existing.items() if d not in inside}
+        merged, rewritten_outside = _sync_carry.merge_run(
+            root, staging, staged, inside, outside, window, with_date=False
+        )
+        staged = merged
+        replaced += rewritten_outside
+    gone = sorted(d for d in replaced if d not in staged)
+    kept = {d: p for d, p in existing.items() if d not in staged and d not in gone}
+    written = sorted(staged)
+    jobs = [([str(p) for p in staged[d]], str(staging / f"day-{d}.parquet.part")) for d in written]
+    keep_jobs = [(str(p), str(staging / f"keep-{d}.parquet.part")) for d, p in kept.items()]
+    _, rewritten = _core.conform_days(jobs, keep_jobs)
+    moves = [
+        (staging / f"day-{day}.parquet.part", partition(root, day) / "part-0.parquet")
+        for day in written
+    ]
+    for path in map(Path, rewritten):
+        day = _dt.date.fromisoformat(path.parent.name[5:])
+        moves.append((staging / f"keep-{day}.parquet.part", path))
+    return written, gone, moves, [partition(root, day) for day in gone]
 
 
 def commit(
