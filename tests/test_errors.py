@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 import pytest
 
@@ -135,45 +136,56 @@ def test_connection_refused_is_transport_error():
     assert info.value.endpoint == "GET /reps"
 
 
-def test_a_list_column_forced_to_text_gets_a_hint_that_can_help(write_emulator):
-    """Outside trial 16c: a pushed list column fetched with schema={col: str} failed with a hint
-    recommending "str", the very type that failed. The hint now says what can work, and what it
-    says works does."""
+def test_a_list_column_forced_to_text_keeps_its_json_text(write_emulator):
+    """Outside trial 16c: schema={col: str} on a list column failed, with a hint recommending
+    "str". Outside trial 23b: the README says "str" keeps every value as the server sent it, yet
+    it refused lists and objects. Each is now its JSON text, eager and streamed alike."""
     pl = pytest.importorskip("polars")
     client = write_emulator.client(progress=False)
     ids = client.calls(page_size=5_000).to_polars()["call_id"].head(3).to_list()
     frame = pl.DataFrame({"call_id": ids, "tags": [["a", "b"], ["c"], []]})
     assert client.push_updates(frame).updated == 3
-    with pytest.raises(converz.DecodeError) as failed:
-        client.calls(metric=["tags"], schema={"tags": str})
-    hint = failed.value.hint
-    assert "list or object" in hint and "schema=" in hint
-    assert '"str"' not in hint
-    # The value is named, not re-printed by arrow-json (which drops an object's commas).
-    assert "got a list" in str(failed.value) and '"a"' not in str(failed.value)
-    # Following the hint (no schema= for the column) reads the lists.
+    mine = pl.col("call_id").is_in(ids)
+    forced = client.calls(metric=["tags"], schema={"tags": str})
+    assert not forced.warnings
+    for table in (
+        forced,
+        converz.Table.concat(client.iter_calls(metric=["tags"], schema={"tags": "str"})),
+    ):
+        text = table.to_polars().filter(mine)["tags"]
+        assert text.dtype == pl.String
+        assert [json.loads(v) for v in text] == [["a", "b"], ["c"], []]
+    # Without schema= the column is read as lists.
     table = client.calls(metric=["tags"]).to_polars()
-    assert table.filter(pl.col("call_id").is_in(ids))["tags"].to_list() == [["a", "b"], ["c"], []]
+    assert table.filter(mine)["tags"].to_list() == [["a", "b"], ["c"], []]
 
 
 def test_a_list_column_gets_hints_that_do_not_loop(write_emulator, tmp_path, monkeypatch, capsys):
     """Outside trial 17: a list column forced to int64, or written to CSV, got the type hint
-    ("str"), whose advice failed in turn. Each now says what works."""
+    ("str"), whose advice failed in turn. Each now says what works, and what it says works."""
     pl = pytest.importorskip("polars")
     from converz.__main__ import main
 
     client = write_emulator.client(progress=False)
     ids = client.calls(page_size=5_000).to_polars()["call_id"].head(2).to_list()
     assert client.push_updates(pl.DataFrame({"call_id": ids, "l": [[1, 2], [3]]})).updated == 2
-    with pytest.raises(converz.DecodeError) as failed:
-        client.calls(metric=["l"], schema={"l": "int64"})
-    assert "list or object" in failed.value.hint and '"str"' not in failed.value.hint
+    mine = pl.col("call_id").is_in(ids)
+    for kind in ("int64", "bool", "date32"):
+        with pytest.raises(converz.DecodeError) as failed:
+            client.calls(metric=["l"], schema={"l": kind})
+        # The value is named, not re-printed by arrow-json (which drops an object's commas).
+        assert "got a list" in str(failed.value) and "[1" not in str(failed.value)
+        assert "list or object" in failed.value.hint and '"str"' in failed.value.hint
+    # What the hint says works.
+    text = client.calls(metric=["l"], schema={"l": "str"}).to_polars().filter(mine)["l"]
+    assert [json.loads(v) for v in text] == [[1, 2], [3]]
     struct = pl.DataFrame({"call_id": ids, "o": [{"a": 1, "b": "x"}, {"a": 2, "b": "y"}]})
     assert client.push_updates(struct).updated == 2
     with pytest.raises(converz.DecodeError) as failed:
-        client.calls(metric=["o"], schema={"o": "str"})
+        client.calls(metric=["o"], schema={"o": "float64"})
     assert "got an object" in str(failed.value) and '""' not in str(failed.value)
-    assert "list or object" in failed.value.hint
+    text = client.calls(metric=["o"], schema={"o": "str"}).to_polars().filter(mine)["o"]
+    assert [json.loads(v) for v in text] == [{"a": 1, "b": "x"}, {"a": 2, "b": "y"}]
     monkeypatch.setenv("CONVERZ_BASE_URL", write_emulator.url)
     monkeypatch.setenv("CONVERZ_API_KEY", write_emulator.api_key)
     out = tmp_path / "calls.csv"

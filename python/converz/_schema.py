@@ -412,8 +412,9 @@ def _misfit(
     """The error for column ``name``, whose page type ``source`` the scan's ``target`` lacks.
 
     The hint names that column and a type that holds both (found by the outside trial: it
-    always named ``qa_score``, whatever the column), or, for a list or struct, which
-    ``schema=`` cannot type, the eager fetch, which reads every row before it types a column.
+    always named ``qa_score``, whatever the column), or, for two lists or structs, whose
+    widened type ``schema=`` cannot give, the eager fetch, which reads every row before it
+    types a column.
     """
     holding = _holding(target, source)
     return DecodeError(
@@ -444,7 +445,6 @@ def _guess_refused(name: str, source: pl.DataType, eager: str) -> DecodeError:
 def _fix(name: str, kind: Optional[str], eager: str) -> str:
     """What the user does about column ``name``: declare ``kind``, or read eagerly."""
     if kind is None:
-        # The core refuses a list or object in a column schema= makes text.
         return (
             f"read it with {eager}, which types the column from every row (schema= takes no "
             f"list or struct type), or leave {name!r} out of the scan's select()"
@@ -483,10 +483,11 @@ def guessed_columns(
 def _holding(target: pl.DataType, source: pl.DataType) -> Optional[str]:
     """The ``schema=`` type that holds a column of both types, as the eager fetch widens them.
 
-    Numbers as float64, anything else (dates beside timestamps too) as text; None when either
-    is a list or struct, which ``schema=`` cannot type (nor make text).
+    Numbers as float64, anything else (dates beside timestamps too) as text, a list or struct
+    beside plain values too (each kept as its JSON text, as the eager fetch keeps such a
+    column); None when both are lists or structs, whose widened type ``schema=`` cannot give.
     """
-    if target.is_nested() or source.is_nested():
+    if target.is_nested() and source.is_nested():
         return None
     if target.is_numeric() and source.is_numeric():
         return "float64"

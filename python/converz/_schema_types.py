@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Optional
 
-from converz.exceptions import InvalidParameterError
+from converz.exceptions import InvalidParameterError, InvalidParameterTypeError
 
 if TYPE_CHECKING:
     import polars as pl
@@ -216,21 +216,23 @@ def check_schema(schema: Any, *, names_only: bool = False) -> dict[str, str]:
         (itself a spelling: checking the result again gives it back).
 
     Raises:
-        InvalidParameterError: ``schema`` is not such a mapping, or names a type it does not
-            take (``parameter="schema"``); the message lists the types taken.
+        InvalidParameterTypeError: ``schema`` is not a mapping, or a key is not a string.
+        InvalidParameterError: ``schema`` names a type it does not take
+            (``parameter="schema"``); the message lists the types taken.
     """
     example = "e.g. schema={'qa_score': 'float64'}"
     if schema is None:
         return {}
     if not isinstance(schema, Mapping):
-        raise InvalidParameterError(
+        # A wrong type, as the README promises for every argument: also a TypeError.
+        raise InvalidParameterTypeError(
             f"schema must map column names to types, {example}; got a {type(schema).__name__}",
             parameter="schema",
         )
     checked: dict[str, str] = {}
     for name, kind in schema.items():
         if not isinstance(name, str):
-            raise InvalidParameterError(
+            raise InvalidParameterTypeError(
                 f"schema's keys are column names (strings), not {name!r}", parameter="schema"
             )
         checked[name] = resolve_type(name, kind, names_only=names_only).core

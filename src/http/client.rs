@@ -4,6 +4,7 @@
 
 use reqwest::header::ACCEPT_ENCODING;
 use reqwest::{Method, Response};
+use std::collections::HashMap;
 use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -163,28 +164,38 @@ pub struct ApiClient {
 /// within it (the other pages in flight, failing in the same round) goes to the debug level.
 const REPEAT_WINDOW: Duration = Duration::from_secs(5);
 
-/// The latest retry warning said, so the requests in flight that fail together (a server
-/// answering 503 to all of them) log one warning a round, not one per page (outside trial
-/// 22b: a line per page in flight, each attempt).
+/// The most distinct retry lines remembered at once (attempts × reasons; a line older than
+/// [`REPEAT_WINDOW`] is forgotten first).
+const REMEMBERED_LINES: usize = 64;
+
+/// The retry warnings said lately, so the requests in flight that fail together (a server
+/// answering 503 to all of them) log each line once, not once per page (outside trial 22b: a
+/// line per page in flight, each attempt). Every line is kept, not only the latest: pages in
+/// flight reach their attempts at different times, and lines of different attempts alternate
+/// (outside trial 23b: ~300 warnings for one fetch at 64 pages in flight).
 #[derive(Debug, Default)]
 struct RetryLog {
-    last: parking_lot::Mutex<Option<(String, Instant)>>,
+    said: parking_lot::Mutex<HashMap<String, Instant>>,
 }
 
 impl RetryLog {
-    /// Whether `line` was said within [`REPEAT_WINDOW`] before `now`; if not, it is the line
-    /// said now. Never waits: a lock held by another thread (or, in a process forked while a
-    /// thread held it, forever) makes the line a new one.
+    /// Whether `line` was said within [`REPEAT_WINDOW`] before `now`; if not, it is said now.
+    /// Never waits: a lock held by another thread (or, in a process forked while a thread held
+    /// it, forever) makes the line a new one.
     fn is_repeat(&self, line: &str, now: Instant) -> bool {
-        let Some(mut last) = self.last.try_lock() else {
+        let Some(mut said) = self.said.try_lock() else {
             return false;
         };
-        let repeat = matches!(&*last, Some((said, at))
-            if said == line && now.saturating_duration_since(*at) < REPEAT_WINDOW);
-        if !repeat {
-            *last = Some((line.to_owned(), now));
+        let recent = |at: &Instant| now.saturating_duration_since(*at) < REPEAT_WINDOW;
+        if said.get(line).is_some_and(recent) {
+            return true;
         }
-        repeat
+        said.retain(|_, at| recent(at));
+        if said.len() >= REMEMBERED_LINES {
+            return false; // a storm of distinct lines: each is said
+        }
+        said.insert(line.to_owned(), now);
+        false
     }
 }
 
@@ -921,16 +932,26 @@ mod tests {
     fn a_retry_line_said_again_soon_is_a_repeat_and_another_is_not() {
         let log = RetryLog::default();
         let now = Instant::now();
-        let line = "GET /calls: attempt 1 failed (HTTP 503)";
-        assert!(!log.is_repeat(line, now));
-        assert!(log.is_repeat(line, now + Duration::from_millis(10)));
-        // The next round says another attempt number; a line long after is news again.
-        assert!(!log.is_repeat("GET /calls: attempt 2 failed (HTTP 503)", now));
-        assert!(!log.is_repeat(line, now));
-        assert!(!log.is_repeat(line, now + REPEAT_WINDOW));
+        let (first, second) = (
+            "GET /calls: attempt 1 failed (HTTP 503)",
+            "GET /calls: attempt 2 failed (HTTP 503)",
+        );
+        assert!(!log.is_repeat(first, now));
+        assert!(log.is_repeat(first, now + Duration::from_millis(10)));
+        // Another attempt's line is news; lines alternating after that are not.
+        assert!(!log.is_repeat(second, now));
+        assert!(log.is_repeat(first, now + Duration::from_millis(20)));
+        assert!(log.is_repeat(second, now + Duration::from_millis(30)));
+        // A line said longer ago than the window is news again.
+        assert!(!log.is_repeat(first, now + REPEAT_WINDOW));
+        // A storm of distinct lines is said line by line, the memory bounded.
+        for k in 0..2 * REMEMBERED_LINES {
+            assert!(!log.is_repeat(&format!("line {k}"), now + REPEAT_WINDOW));
+        }
+        assert!(log.said.lock().len() <= REMEMBERED_LINES);
         // Held by another thread: said, never waited for.
-        let _held = log.last.lock();
-        assert!(!log.is_repeat(line, now + REPEAT_WINDOW));
+        let _held = log.said.lock();
+        assert!(!log.is_repeat(first, now + REPEAT_WINDOW));
     }
 
     /// A response head over hyper's limit (outside trial 17: "raise timeout=", and retried):

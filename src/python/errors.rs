@@ -141,9 +141,11 @@ fn classify(err: &Error) -> (&'static str, Option<&'static str>) {
         ),
         Error::Decode { message, .. } if is_nested_under_text(message) => (
             "DecodeError",
-            Some("a list or object cannot be held as text or a number: leave this column out \
-                  of schema= (it is then read as a list or struct, which polars, pandas and \
-                  pyarrow hold), or leave it out of the query"),
+            Some("a list or object cannot be held as a number, boolean or date: leave this \
+                  column out of schema= (it is then read as a list or struct, which polars, \
+                  pandas and pyarrow hold), give it \"str\" to keep each value's JSON text, \
+                  or leave it out of the query with columns= (a scan's select() does not: a \
+                  scan reads every column's first rows to learn its schema)"),
         ),
         // Outside trial 17: `fetch -o x.csv` of a list column got the type hint ("str"), whose
         // advice then failed with the hint above: a loop.
@@ -231,15 +233,15 @@ fn is_type_mismatch(message: &str) -> bool {
     message.contains("whilst decoding field") || message.contains("failed to parse")
 }
 
-/// Whether a decode failure is a list or object in a column given a type that holds neither,
-/// text or a number (outside trials 16c and 17: the hint recommended "str", which fails as
-/// well). arrow-json's words for it, "expected string got [..." or "expected primitive got
-/// {...", with the value named plainly (`AttemptError::decode`).
+/// Whether a decode failure is a list or object in a column given a type that holds neither
+/// (text, a number, a boolean, a date: outside trials 16c and 17, where the hint recommended
+/// "str", which fails as well; 23b for booleans). arrow-json's words for it, "expected string
+/// got [...", "expected boolean got {...", ..., with the value named plainly
+/// (`AttemptError::decode`).
 fn is_nested_under_text(message: &str) -> bool {
     use crate::http::client::{GOT_LIST, GOT_OBJECT};
     message.contains("whilst decoding field")
         && (message.contains(GOT_LIST) || message.contains(GOT_OBJECT))
-        && (message.contains("expected string") || message.contains("expected primitive"))
 }
 
 fn build(py: Python<'_>, err: &Error) -> PyResult<PyErr> {

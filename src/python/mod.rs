@@ -22,26 +22,43 @@ use pyo3::prelude::*;
 
 /// Clears the bridge's cached logger levels (see [`refresh_log_level`]).
 static LOG_RESET: OnceLock<pyo3_log::ResetHandle> = OnceLock::new();
-/// The `converz` logger's effective level when the last operation started (-1: none yet).
+/// Which levels the `converz` logger took when the last operation started (-1: none yet).
 static LOG_LEVEL_SEEN: AtomicI64 = AtomicI64::new(-1);
+/// Python's levels for the bridge's Trace, Debug, Info, Warn and Error.
+const LEVELS: [i64; 5] = [5, 10, 20, 30, 40];
 
 /// Makes the log bridge see the `converz` logger's level as it is now. The bridge caches a
 /// logger's level on first use, so that a record below it costs no GIL; without this, a level
 /// set after the first fetch (`logging.getLogger("converz").setLevel("DEBUG")` in a notebook,
 /// to see where a slow fetch's time goes) was never seen, and its records never came. Called
 /// with the GIL held as every operation starts ([`runtime::enter_converz`]); the cache is
-/// cleared only when the level changed, so the threads that log keep short-circuiting.
+/// cleared only when what the logger takes changed, so the threads that log keep
+/// short-circuiting. What it takes is asked as the bridge asks it, level by level with
+/// `isEnabledFor`, which also sees `logging.disable()` and a logger set `disabled` (outside
+/// trial 23b: a fetch while logging was disabled left the bridge silent after it was enabled
+/// again, the level unchanged).
 pub(crate) fn refresh_log_level(py: Python<'_>) {
     let Some(reset) = LOG_RESET.get() else {
         return;
     };
-    let level = py
+    let taken = |logger: &Bound<'_, PyAny>| -> PyResult<i64> {
+        let mut mask = 0;
+        for (bit, level) in LEVELS.iter().enumerate() {
+            if logger
+                .call_method1("isEnabledFor", (*level,))?
+                .is_truthy()?
+            {
+                mask |= 1 << bit;
+            }
+        }
+        Ok(mask)
+    };
+    let mask = py
         .import("logging")
         .and_then(|logging| logging.call_method1("getLogger", ("converz",)))
-        .and_then(|logger| logger.call_method0("getEffectiveLevel"))
-        .and_then(|level| level.extract::<i64>())
+        .and_then(|logger| taken(&logger))
         .unwrap_or(-1);
-    if LOG_LEVEL_SEEN.swap(level, Ordering::Relaxed) != level {
+    if LOG_LEVEL_SEEN.swap(mask, Ordering::Relaxed) != mask {
         reset.reset();
     }
 }
