@@ -104,3 +104,25 @@ def test_a_level_set_after_the_first_fetch_is_seen_by_the_next(read_emulator, ca
         assert not [r for r in caplog.records if r.levelno < logging.WARNING]
     finally:
         logger.setLevel(old)
+
+
+def test_logging_disabled_for_one_fetch_does_not_silence_the_next(read_emulator, caplog):
+    """Outside trial 23b: a fetch while `logging.disable()` was on (or the logger `disabled`,
+    as `dictConfig` sets) left the bridge silent after logging was enabled again, the level
+    unchanged, until a fetch ran at another level."""
+    client = read_emulator.client(progress=False)
+    caplog.set_level(logging.DEBUG, logger="converz")
+    logger = logging.getLogger("converz")
+    for off, on in (
+        (lambda: logging.disable(logging.CRITICAL), lambda: logging.disable(logging.NOTSET)),
+        (lambda: setattr(logger, "disabled", True), lambda: setattr(logger, "disabled", False)),
+    ):
+        off()
+        try:
+            client.calls(columns=["call_id"], page_size=10_000)
+        finally:
+            on()
+        caplog.clear()
+        client.calls(columns=["call_id"], page_size=10_000)
+        debug = [r.getMessage() for r in caplog.records if r.levelno == logging.DEBUG]
+        assert any("into the listing" in line for line in debug), debug

@@ -385,6 +385,18 @@ def test_pages_in_flight_failing_together_log_one_warning_a_round(serve, caplog)
         assert record.getMessage().split(";")[0] in warned, record.getMessage()
 
 
+def test_a_retry_storm_says_each_line_once(serve, caplog):
+    """Outside trial 23b: at 64 pages in flight, pages reach their attempts at different times,
+    so lines of different attempts alternated and each was said again: ~300 warnings for one
+    fetch. Each distinct line is said once at WARNING."""
+    server = serve(always(response("503 Service Unavailable", b'{"code":"server_error"}')))
+    client = server.client(retries=4, backoff=0.01, max_concurrency=16)
+    with caplog.at_level(logging.WARNING, logger="converz"):
+        failure("GET /calls", client)
+    warned = [r.getMessage().split(";")[0] for r in caplog.records if "retrying" in r.getMessage()]
+    assert warned and len(warned) == len(set(warned)) <= 4, warned
+
+
 def test_a_redirect_loop_is_said_and_not_retried(serve):
     """A server that redirects within itself forever: a TransportError saying so, not retried,
     with a hint that does not send the reader to timeout= (outside trial 18)."""
