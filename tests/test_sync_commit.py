@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -22,6 +21,7 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
+import converz
 from converz._sync import sync_calls
 from converz._sync_commit import PLAN_FILE
 from converz._sync_state import STAGING_DIR
@@ -33,7 +33,7 @@ CHILD = textwrap.dedent(
     """
     import os, signal, sys
     import converz
-    url, key, path, fmt, overlap, kill_at = sys.argv[1:]
+    url, key, path, fmt, overlap, kill_at, start = sys.argv[1:]
     real, count = os.replace, [0]
 
     def replace(src, dst):
@@ -44,13 +44,15 @@ CHILD = textwrap.dedent(
 
     os.replace = replace
     client = converz.Client(api_key=key, base_url=url, progress=False)
-    client.sync_calls(path, format=fmt, overlap_days=int(overlap))
+    client.sync_calls(path, format=fmt, overlap_days=int(overlap), start_date=start or None)
     """
 )
 
 
-def killed_run(emu: Emulator, path: Path, fmt: str, overlap: int, kill_at: int) -> int:
-    args = [emu.url, emu.api_key, str(path), fmt, str(overlap), str(kill_at)]
+def killed_run(
+    emu: Emulator, path: Path, fmt: str, overlap: int, kill_at: int, start: str = ""
+) -> int:
+    args = [emu.url, emu.api_key, str(path), fmt, str(overlap), str(kill_at), start]
     done = subprocess.run([sys.executable, "-c", CHILD, *args], capture_output=True, text=True)
     return done.returncode
 
@@ -115,9 +117,29 @@ def test_a_back_fill_killed_mid_commit_is_finished_by_the_next_run(
         assert state["watermark"] is not None and result.watermark is not None
 
 
-def test_a_plan_naming_a_path_outside_the_dataset_is_ignored(tmp_path):
-    """A plan is written whole by a rename; one that is not (hand-made, or naming a path
-    outside the dataset) is not carried out, and the staging directory is cleared."""
+@pytest.mark.parametrize(
+    "damage",
+    [
+        lambda plan: plan.write_text('{"moves": [["day-1.parq'),  # torn
+        lambda plan: plan.write_text("[]"),
+        lambda plan: plan.mkdir(),
+        lambda plan: plan.write_text(
+            json.dumps(
+                {
+                    "moves": [["../victim.txt", "date=2000-01-01/part-0.parquet"]],
+                    "removed_days": [],
+                    "previous_format": None,
+                    "state": {"version": 1},
+                }
+            )
+        ),
+    ],
+    ids=["torn", "not-a-plan", "a-directory", "a-path-outside"],
+)
+def test_a_damaged_plan_is_refused_and_a_full_refresh_rebuilds(tmp_path, damage):
+    """Outside trial 23c: a plan that could not be read was dropped without a word, and the
+    half-moved dataset it was to finish stayed so for good. It is refused, nothing is changed,
+    and the hint's full refresh rebuilds. A path outside the dataset is never followed."""
     with Emulator(calls=200, reps=5, seed=4, days=5) as emu:
         client = emu.client(progress=False)
         start = client.calls(columns=["date"]).to_polars()["date"].min()
@@ -125,19 +147,47 @@ def test_a_plan_naming_a_path_outside_the_dataset_is_ignored(tmp_path):
         sync_calls(client, path, start_date=start)
         victim = tmp_path / "victim.txt"
         victim.write_text("keep me")
-        staging = path / STAGING_DIR
-        staging.mkdir()
-        plan = {
-            "moves": [["../victim.txt", "date=2000-01-01/part-0.parquet"]],
-            "removed_days": [],
-            "previous_format": None,
-            "state": {"version": 1},
-        }
-        (staging / PLAN_FILE).write_text(json.dumps(plan))
-        before = json.loads((path / "_converz_sync.json").read_text())
-        sync_calls(client, path)
+        (path / STAGING_DIR).mkdir()
+        damage(path / STAGING_DIR / PLAN_FILE)
+        before = sorted((p, p.stat().st_mtime_ns) for p in path.rglob("*.parquet"))
+        with pytest.raises(converz.InvalidParameterError) as err:
+            sync_calls(client, path)
+        assert PLAN_FILE in str(err.value) and "full_refresh=True" in str(err.value.hint)
+        assert sorted((p, p.stat().st_mtime_ns) for p in path.rglob("*.parquet")) == before
+        sync_calls(client, path, start_date=start, full_refresh=True)
         assert victim.read_text() == "keep me"
-        assert not (path / "date=2000-01-01").exists()
-        after = json.loads((path / "_converz_sync.json").read_text())
-        assert after["fingerprint"] == before["fingerprint"]
-        assert os.listdir(path / f"date={start}") == ["part-0.parquet"]
+        assert not (path / "date=2000-01-01").exists() and not (path / STAGING_DIR).exists()
+        expected = client.calls(start_date=start).to_polars().sort("call_id")
+        assert_frame_equal(dataset(path, "parquet").select(expected.columns), expected)
+
+
+def test_a_first_run_killed_before_its_first_rename_leaves_the_directory_usable(tmp_path):
+    """Outside trial 23c: the state's temporary file a first run killed mid-write leaves made
+    every later run refuse the directory as another's ("not empty ... no converz sync state")."""
+    with Emulator(calls=200, reps=5, seed=4, days=5) as emu:
+        client = emu.client(progress=False)
+        path = tmp_path / "calls"
+        path.mkdir()
+        (path / "._converz_sync.json.tmp").write_text('{"version": 1, "form')
+        sync_calls(client, path)
+        expected = client.calls().to_polars().sort("call_id")
+        assert_frame_equal(dataset(path, "parquet").select(expected.columns), expected)
+
+
+@pytest.mark.parametrize("fmt", ["parquet", "delta"])
+def test_a_first_run_killed_after_its_claim_keeps_its_start_date(tmp_path, fmt):
+    """Outside trial 23c: a first run with start_date= killed after it claimed the directory
+    (its state saved, no watermark yet) made the next run, without start_date=, fetch every
+    day from the beginning: days before the dataset's first."""
+    with Emulator(calls=600, reps=5, seed=5, days=20) as emu:
+        client = emu.client(progress=False)
+        days = client.calls(columns=["date"]).to_polars()["date"]
+        start = days.min() + dt.timedelta(days=10)
+        path = tmp_path / "calls"
+        # Rename 1 claims the directory (the state, no watermark); rename 2 is the plan's.
+        assert killed_run(emu, path, fmt, 3, 2, start.isoformat()) == -signal.SIGKILL
+        assert json.loads((path / "_converz_sync.json").read_text())["watermark"] is None
+        result = sync_calls(client, path, format=fmt)
+        assert result.fetched_from == start
+        expected = client.calls(start_date=start).to_polars().sort("call_id")
+        assert_frame_equal(dataset(path, fmt).select(expected.columns), expected)

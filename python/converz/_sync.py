@@ -519,8 +519,12 @@ def _run(
     full_refresh: bool,
 ) -> SyncResult:
     """One run of :func:`sync_calls` into the existing directory ``root``, locked."""
-    _sync_commit.finish_stopped_commit(root)
+    _sync_commit.finish_stopped_commit(root, full_refresh)
     state = load_state(root, full_refresh)
+    if first_day is None and not full_refresh and state and state.get("watermark") is None:
+        # A first run killed after it claimed the directory: the next one starts where it
+        # was asked to (outside trial 23c: it fetched every day from the beginning instead).
+        first_day = _held_from(state)
     check_state(root, state, fingerprint, format, full_refresh)
     check_layout(root)
     replace_all = full_refresh or state is None or state.get("watermark") is None

@@ -26,7 +26,7 @@ from pathlib import Path, PurePath
 from typing import Any, Optional
 
 from converz import _core, _sync_carry, _sync_delta
-from converz._sync_state import FORMATS, STAGING_DIR, save_state
+from converz._sync_state import FORMATS, STAGING_DIR, damaged, save_state
 
 PLAN_FILE = "_commit_plan.json"
 
@@ -112,21 +112,30 @@ def commit(
     _carry_out(root, plan)
 
 
-def finish_stopped_commit(root: Path) -> bool:
+def finish_stopped_commit(root: Path, full_refresh: bool) -> bool:
     """Finishes the plan a killed run left in ``root``'s staging directory, if any.
 
-    A plan that cannot be read, or that names a path outside ``root``, was not written by a
-    run (whose plans are written whole, by a rename): it is ignored, and the staging directory
-    is cleared as before. Returns whether a plan was finished.
+    Returns whether a plan was finished. A plan that cannot be read, or names a path outside
+    ``root``, was not written by a run (its plans are written whole, then renamed into place)
+    or was damaged since: its run may have moved part of its days, so going on would keep a
+    half-moved dataset for good (outside trial 23c: a call in two days, another in none). It
+    is refused, saying how to rebuild; a full refresh, which replaces every day, goes on over
+    it (with a warning).
     """
     path = root / STAGING_DIR / PLAN_FILE
-    if not path.is_file():
+    if not path.exists() and not path.is_symlink():
         return False
     try:
-        plan = json.loads(path.read_text(encoding="utf-8"))
+        plan = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
     except (OSError, UnicodeDecodeError, ValueError):
-        return False
-    if not _well_formed(plan):
+        plan = None
+    if plan is None or not _well_formed(plan):
+        problem = "is not a commit plan converz can carry out (damaged, or not converz's)"
+        if not full_refresh:
+            raise damaged(path, problem, rebuild=True)
+        logging.getLogger("converz").warning(
+            "%s %s; the full refresh replaces every day, so it is not needed", path, problem
+        )
         return False
     logging.getLogger("converz").info(
         "%s: the previous run was stopped while it moved its days into place; finishing its "

@@ -136,7 +136,11 @@ def check_state(
     if full_refresh:
         return
     if state is None:
-        if root.exists() and any(p.name != STAGING_DIR for p in root.iterdir()):
+        # Converz's own entries do not make the directory another's: the staging directory,
+        # and the state's temporary file a first run killed before its first rename leaves
+        # (outside trial 23c: every later run was refused, its hint speaking of user files).
+        ours = {STAGING_DIR, f".{STATE_FILE}.tmp"}
+        if root.exists() and any(p.name not in ours for p in root.iterdir()):
             raise InvalidParameterError(
                 f"{root} is not empty and holds no converz sync state",
                 parameter="path",
