@@ -33,7 +33,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Optional, Union
 
-from converz import _sync_commit, _sync_delta, _sync_stage
+from converz import _sync_carry, _sync_commit, _sync_delta, _sync_stage
 from converz._args import check_flag, check_int, wrong_type
 from converz._query import CallsQuery, list_filters
 from converz._sync_state import (
@@ -570,14 +570,11 @@ def _run(
         previous = new_state.pop("previous_format", None)
         moves: list[tuple[Path, Path]] = []
         removed: list[Path] = []
+        run = _sync_carry.RunFiles(root, staging, staged.days, replace_all, window)
         if format == "delta":
-            written, gone = _sync_delta.commit_delta(
-                root, staging, staged.days, replace_all, window
-            )
+            written, gone = _sync_delta.commit_delta(run)
         else:
-            written, gone, moves, removed = _sync_commit.prepare_parquet(
-                root, staging, staged.days, replace_all, window
-            )
+            written, gone, moves, removed = _sync_commit.prepare_parquet(run)
         _sync_commit.commit(root, moves, removed, previous, new_state)
     shutil.rmtree(staging, ignore_errors=True)
     return SyncResult(

@@ -9,6 +9,7 @@ not return is kept as it was.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as _dt
 import logging
 from pathlib import Path
@@ -17,6 +18,25 @@ from typing import Optional
 from converz import _core
 
 _EPOCH = _dt.date(1970, 1, 1)
+
+
+@dataclasses.dataclass(frozen=True)
+class RunFiles:
+    """What one run commits: its dataset, staging directory and staged days, and its window.
+
+    ``staged``: the fetched rows' files per day; ``replace_all``: a full refresh (every day of
+    the dataset is replaced); ``window``: the first and last day the run fetched (either open).
+    """
+
+    root: Path
+    staging: Path
+    staged: dict[_dt.date, list[Path]]
+    replace_all: bool
+    window: tuple[Optional[_dt.date], Optional[_dt.date]]
+
+    def replaces(self, day: _dt.date) -> bool:
+        """Whether the run replaces ``day`` of the dataset as it was."""
+        return self.replace_all or in_range(day, *self.window)
 
 
 def in_range(day: _dt.date, start: Optional[_dt.date], end: Optional[_dt.date]) -> bool:

@@ -46,11 +46,7 @@ def existing_days(root: Path) -> dict[_dt.date, Path]:
 
 
 def prepare_parquet(
-    root: Path,
-    staging: Path,
-    staged: dict[_dt.date, list[Path]],
-    replace_all: bool,
-    window: tuple[Optional[_dt.date], Optional[_dt.date]],
+    run: _sync_carry.RunFiles,
 ) -> tuple[list[_dt.date], list[_dt.date], list[tuple[Path, Path]], list[Path]]:
     """Writes the days of a Parquet run into ``staging``; moves nothing.
 
@@ -58,9 +54,10 @@ def prepare_parquet(
     changes. Returns the days written and removed, the (staged file, its place) renames that
     put them in place, and the day folders to remove: the run's commit plan (:func:`commit`).
     """
+    root, staging, staged, window = run.root, run.staging, run.staged, run.window
     existing = existing_days(root)
-    replaced = [d for d in existing if replace_all or _sync_carry.in_range(d, *window)]
-    if not replace_all:
+    replaced = [d for d in existing if run.replaces(d)]
+    if not run.replace_all:
         inside = {d: [str(p)] for d, p in existing.items() if _sync_carry.in_range(d, *window)}
         outside = {d: [str(p)] for d, p in existing.items() if d not in inside}
         merged, rewritten_outside = _sync_carry.merge_run(

@@ -47,13 +47,7 @@ def check_delta_names(root: Path, columns: list[str], replace_all: bool) -> None
             )
 
 
-def commit_delta(
-    root: Path,
-    staging: Path,
-    staged: dict[_dt.date, list[Path]],
-    replace_all: bool,
-    window: tuple[Optional[_dt.date], Optional[_dt.date]],
-) -> tuple[list[_dt.date], list[_dt.date]]:
+def commit_delta(run: _sync_carry.RunFiles) -> tuple[list[_dt.date], list[_dt.date]]:
     """One Delta transaction: the window's rows replaced by the staged days.
 
     Returns the days written and the days removed (held before, in the window, not written).
@@ -62,8 +56,9 @@ def commit_delta(
         from deltalake.exceptions import DeltaError
     except ImportError as err:
         raise ImportError("format='delta' needs deltalake: pip install 'converz[delta]'") from err
+    root = run.root
     try:
-        return _write(root, staging, staged, replace_all, window)
+        return _write(run)
     except DeltaError as err:
         # deltalake's words for an OS error (a read-only day folder, a full disk) end with
         # "(os error N)"; they reached the caller as a bare DeltaError (outside trial 21b), as
@@ -83,22 +78,24 @@ def commit_delta(
         ) from err
 
 
-def _write(
-    root: Path,
-    staging: Path,
-    staged: dict[_dt.date, list[Path]],
-    replace_all: bool,
-    window: tuple[Optional[_dt.date], Optional[_dt.date]],
-) -> tuple[list[_dt.date], list[_dt.date]]:
+def _write(run: _sync_carry.RunFiles) -> tuple[list[_dt.date], list[_dt.date]]:
     """The body of :func:`commit_delta`."""
     from deltalake import write_deltalake
+
+    root, staging, staged, replace_all, window = (
+        run.root,
+        run.staging,
+        run.staged,
+        run.replace_all,
+        run.window,
+    )
 
     held: dict[_dt.date, list[str]] = {}
     others: dict[_dt.date, list[str]] = {}
     existing = _files(root) if (root / "_delta_log").is_dir() else []
     for path in existing:
         day = _partition_day(path)
-        if day is not None and (replace_all or _sync_carry.in_range(day, *window)):
+        if day is not None and run.replaces(day):
             held.setdefault(day, []).append(path)
         elif day is not None:
             others.setdefault(day, []).append(path)
