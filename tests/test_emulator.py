@@ -326,3 +326,15 @@ def test_a_client_keeps_the_emulator_that_made_it_running():
     client = Emulator(calls=50, reps=5, seed=2).client(progress=False, retries=0)
     gc.collect()
     assert client.calls().num_rows == 50
+
+
+def test_a_client_may_be_given_another_key():
+    """Outside trial 23d: `emu.client(api_key="wrong")` was a plain TypeError ("got multiple
+    values for keyword argument 'api_key'"); a wrong key now reaches the server, which refuses
+    it as the API does."""
+    import converz
+
+    with Emulator(calls=10, reps=2, seed=2) as emu:
+        with pytest.raises(converz.AuthenticationError):
+            emu.client(api_key="wrong", progress=False, retries=0).reps()
+        assert emu.client(api_key=emu.api_key, progress=False).reps().num_rows == 2

@@ -83,14 +83,24 @@ class Emulator:
     def client(self, **kwargs: Any) -> Client:
         """A :class:`converz.Client` for this emulator; keyword arguments go to the client.
 
-        The client keeps the emulator running while it lives, so
-        ``client = Emulator(calls=100).client()`` works on one line (outside trial: the
-        emulator was collected at once and every call failed, after its retries, with
+        ``api_key`` and ``base_url`` default to the emulator's and may be given, e.g. a wrong
+        key to see the ``AuthenticationError`` (outside trial 23d: a plain ``TypeError``, "got
+        multiple values for keyword argument"). The client keeps the emulator running while it
+        lives, so ``client = Emulator(calls=100).client()`` works on one line (outside trial:
+        the emulator was collected at once and every call failed, after its retries, with
         "connection refused"). ``stop()`` still stops it.
+
+        Example:
+            >>> with Emulator(calls=10, reps=2) as emu:  # doctest: +SKIP
+            ...     emu.client(api_key="wrong").reps()
+            Traceback (most recent call last):
+            converz.exceptions.AuthenticationError: ...
         """
         from converz import Client
 
-        client = Client(base_url=self.url, api_key=self.api_key, **kwargs)
+        kwargs.setdefault("base_url", self.url)
+        kwargs.setdefault("api_key", self.api_key)
+        client = Client(**kwargs)
         client._keep_alive = self
         return client
 
