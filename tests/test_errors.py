@@ -195,3 +195,15 @@ def test_a_list_column_gets_hints_that_do_not_loop(write_emulator, tmp_path, mon
     # What the hint says works.
     assert main(["fetch", "calls", "--metric", "l", "-o", str(tmp_path / "calls.parquet")]) == 0
     assert not out.exists()
+
+
+def test_a_number_too_large_for_a_narrow_forced_type_names_the_wider_one():
+    """Outside trial 23d: `schema={"duration": "int8"}` over durations past 127 got the generic
+    hint ("str"); it names int64, which keeps them numbers, and following it works."""
+    with Emulator(calls=50, reps=2, seed=1) as emu:
+        client = emu.client(progress=False)
+        with pytest.raises(converz.DecodeError) as failed:
+            client.calls(schema={"duration": "int8"})
+        hint = str(failed.value.hint)
+        assert 'schema={"duration": "int64"}' in hint and "Int8" in hint, hint
+        assert client.calls(schema={"duration": "int64"}).num_rows == 50
