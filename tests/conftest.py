@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import gzip
 import json
+import tempfile
 import urllib.parse
 import urllib.request
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -45,6 +47,19 @@ def emu(request: pytest.FixtureRequest) -> Iterator[Emulator]:
     size = getattr(request.module, "EMULATOR", {"calls": 100, "reps": 3, "seed": 0})
     with Emulator(**size) as emu:
         yield emu
+
+
+@pytest.fixture
+def temp_folder(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The temporary directory (``tempfile``'s and a child's ``TMPDIR``) for this test only.
+
+    For tests whose rows left go to a ``converz-remaining-*`` folder there: they stay in
+    pytest's own folders, not the machine's /tmp (87 of them were left there).
+    """
+    folder = tmp_path_factory.mktemp("tempdir")
+    monkeypatch.setattr(tempfile, "tempdir", str(folder))
+    monkeypatch.setenv("TMPDIR", str(folder))
+    return folder
 
 
 @pytest.fixture

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
+import re
 
 import pytest
 
@@ -108,13 +110,23 @@ def test_wrong_key_is_authentication_error(read_emulator):
     assert isinstance(err, converz.APIError)
 
 
-def test_server_errors_after_retries_are_server_error():
-    with Emulator(calls=100, reps=5, error_rate=1.0, html_errors=True) as emu:
+def test_server_errors_after_retries_are_server_error(caplog):
+    with (
+        Emulator(calls=100, reps=5, error_rate=1.0, html_errors=True) as emu,
+        caplog.at_level(logging.WARNING, logger="converz"),
+    ):
         client = emu.client(retries=2, backoff=0.01, progress=False)
         with pytest.raises(converz.ServerError) as info:
             client.calls()
     assert info.value.status_code in (500, 503)
     assert "<" not in str(info.value)
+    # The page's <title> and its <h1> say the same: said once (outside trial 23d: each retry
+    # line read "503 Service Unavailable 503 Service Unavailable nginx").
+    retries = [r.getMessage() for r in caplog.records if "HTTP 5" in r.getMessage()]
+    lines = [str(info.value), *retries]
+    assert retries, caplog.text
+    for line in lines:  # "503 Service Unavailable nginx": the title, then the page's rest
+        assert re.search(r"non-JSON error body: 5\d\d [A-Za-z ]+ nginx", line), line
 
 
 def test_rate_limit_after_retries():

@@ -342,11 +342,12 @@ def test_a_resumed_csv_keeps_text_columns_text_without_schema(
 
 
 def test_rows_left_go_to_a_temporary_folder_when_the_remaining_file_cannot_be_written(
-    tmp_path, caplog, monkeypatch
+    tmp_path, caplog, monkeypatch, temp_folder
 ):
     """``NAME.remaining.EXT`` cannot be written (here a folder has its name): the rows left
     still go to a file, named in the error with the counts (outside trial 14: only "could not
-    move the finished file" was said, and the rows were nowhere)."""
+    move the finished file" was said, and the rows were nowhere). Once pushed, the file goes,
+    and its temporary folder with it (outside trial 23d: the empty folders were left)."""
     with Emulator(calls=40, reps=5, seed=SEED) as emu:
         client = emu.client(progress=False, retries=0)
         ids = client.calls(columns=["call_id"]).to_polars()["call_id"].to_list()
@@ -362,7 +363,7 @@ def test_rows_left_go_to_a_temporary_folder_when_the_remaining_file_cannot_be_wr
         written = re.search(r"the 40 rows not applied are in (\S+remaining\.csv)", err.message)
         assert written is not None, err.message
         fallback = Path(written.group(1))
-        assert fallback.parent != tmp_path and fallback.is_file()
+        assert fallback.parent.parent == temp_folder and fallback.is_file()
         assert any("could not write" in r.getMessage() for r in caplog.records)
         words = shlex.split(re.search(r"(converz push .*?) \(in Python: ", err.hint).group(1))
         assert words[2] == str(fallback)
@@ -370,6 +371,35 @@ def test_rows_left_go_to_a_temporary_folder_when_the_remaining_file_cannot_be_wr
         assert main(words[1:]) == 0  # the hint, verbatim, pushes the rows left
         got = emu.client(progress=False).calls(metric=["v"]).to_polars().sort("call_id")
     assert got["v"].to_list() == list(range(40))
+    assert not fallback.parent.exists() and list(temp_folder.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    ("name", "where", "other_file"),
+    [
+        ("converz-remaining-abc", "temp", False),  # converz's, empty: goes
+        ("converz-remaining-abc", "temp", True),  # something else in it: kept
+        ("converz-remaining-abc", "elsewhere", False),  # not in the temporary directory
+        ("my-files", "temp", False),  # not converz's
+    ],
+)
+def test_only_an_empty_temporary_folder_of_converz_goes_with_its_file(
+    tmp_path, temp_folder, name, where, other_file
+):
+    from converz._cli import _remove
+    from converz._remaining import record, record_path
+
+    folder = (temp_folder if where == "temp" else tmp_path) / name
+    folder.mkdir()
+    remaining = folder / "in.remaining.csv"
+    remaining.write_text("call_id\n1\n")
+    record(remaining, "calls", None, {}, source=None, rows=1)
+    if other_file:
+        (folder / "notes.txt").write_text("mine")
+    _remove(remaining, str(remaining), None)
+    assert not remaining.exists() and not record_path(remaining).exists()
+    goes = name.startswith("converz-remaining-") and where == "temp" and not other_file
+    assert folder.exists() != goes
 
 
 def test_a_stop_after_the_last_chunk_says_nothing_is_left(monkeypatch):

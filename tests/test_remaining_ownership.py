@@ -192,7 +192,9 @@ def test_an_operator_retry_without_a_record_pushes_path(emu, tmp_path, operator_
     assert [held[i] for i in ids] == [1, 1, 1]
 
 
-def test_a_failed_push_beside_a_users_remaining_file_writes_elsewhere(emu, tmp_path, caplog):
+def test_a_failed_push_beside_a_users_remaining_file_writes_elsewhere(
+    emu, tmp_path, caplog, temp_folder
+):
     ids = _ids(emu)
     path = _csv(tmp_path / "inventory.csv", ids, "score", 1)
     theirs = _csv(tmp_path / "inventory.remaining.csv", ids[:1], "stock", 7)  # no record
@@ -212,6 +214,7 @@ def test_a_failed_push_beside_a_users_remaining_file_writes_elsewhere(emu, tmp_p
     push_file(emu.client(progress=False), left)
     held = _held(emu, "score")
     assert [held[i] for i in ids] == [1, 1, 1]
+    assert list(temp_folder.iterdir()) == []  # its temporary folder went with it
 
 
 def test_an_operator_run_on_new_input_fails_before_any_request_while_old_rows_are_left(

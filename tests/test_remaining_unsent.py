@@ -210,7 +210,7 @@ def test_a_resume_stopped_again_keeps_what_is_still_left(env, tmp_path, monkeypa
 
 
 def test_rows_left_are_not_written_over_by_a_push_that_was_not_refused(
-    env, tmp_path, monkeypatch, caplog
+    env, tmp_path, monkeypatch, caplog, temp_folder
 ):
     """A remaining file that appears after the check (another process) is still kept: the
     failed push's rows go to a new temporary folder instead."""
@@ -260,7 +260,7 @@ def test_an_older_record_without_a_count_is_counted(env, tmp_path):
     ],
 )
 def test_a_users_remaining_named_file_beside_a_json_of_theirs_is_an_ordinary_file(
-    env, tmp_path, capsys, beside, why
+    env, tmp_path, capsys, beside, why, temp_folder
 ):
     ids = _ids(env)
     theirs = tmp_path / "rep.remaining.csv"

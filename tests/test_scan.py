@@ -457,6 +457,30 @@ def test_a_column_that_appears_after_the_probe_is_said_to_be_left_out(
     assert "late_score" in client.calls().column_names
 
 
+def test_a_column_that_appears_after_the_probe_is_had_by_naming_it_in_schema(
+    write_emulator: Emulator, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Outside trial 23d: selecting it failed in polars (ColumnNotFoundError, raised before
+    the scan runs, where converz cannot intercept it), and nothing converz said named the fix,
+    ``schema=``. The warning names it, with the column's type; the README says both."""
+    client = write_emulator.client(progress=False)
+    ids = client.calls(columns=["call_id"]).to_polars()["call_id"]
+    client.push_updates(pl.DataFrame({"call_id": ids.tail(3), "late_note": ["x"] * 3}))
+    scan = _scan.scan_calls(client, page_size=1_000)
+    with pytest.raises(pl.exceptions.ColumnNotFoundError, match="late_note"):
+        scan.select("call_id", "late_note").collect()
+    with caplog.at_level("WARNING", logger="converz"):
+        scan.collect()
+    said = [r.getMessage() for r in caplog.records if "late_note" in r.getMessage()]
+    assert len(said) == 1, caplog.text
+    assert "schema={'late_note': 'string'}" in said[0] and "ColumnNotFoundError" in said[0]
+    named = _scan.scan_calls(client, page_size=1_000, schema={"late_note": "string"})
+    got = named.select("call_id", "late_note").collect()
+    want = client.calls(columns=["call_id", "late_note"]).to_polars()
+    assert_frame_equal(got, want.select(got.columns), check_row_order=False)
+    assert got["late_note"].drop_nulls().to_list() == ["x"] * 3
+
+
 def test_a_query_value_or_keywords(emu: Emulator) -> None:
     class Query:  # what converz.CallsQuery offers a scan
         def to_kwargs(self) -> dict[str, Any]:

@@ -57,6 +57,8 @@ __all__ = [
 ]
 
 _LIST: dict[str, Any] = {"action": "append", "metavar": "VALUE"}
+# The temporary folders rows left go to when they cannot be written beside the input.
+_FALLBACK_PREFIX = "converz-remaining-"
 
 # Every parameter of the three endpoints: (flag, help), list-valued ones take repeats or commas.
 _CALLS_FLAGS = {
@@ -754,7 +756,7 @@ def _write_remaining(
         # The folder is read-only, full, or the name is taken by a folder or a file that is
         # not converz's: the rows must still go somewhere (outside trial: the push's counts
         # and rows were lost with this error).
-        fallback = Path(tempfile.mkdtemp(prefix="converz-remaining-")) / out.name
+        fallback = Path(tempfile.mkdtemp(prefix=_FALLBACK_PREFIX)) / out.name
         _write_rows(fallback, remaining)
         logger.warning(
             "could not write %s (%s); the rows not applied are in %s", out, err, fallback
@@ -1415,8 +1417,27 @@ def _after_complete(
 def _remove(remaining: Path, said: str, on_note: Optional[Callable[[str], None]]) -> None:
     forget_options(remaining)
     remaining.unlink(missing_ok=True)
+    _remove_empty_fallback_folder(remaining.parent)
     if on_note is not None:
         on_note(f"removed {said}")
+
+
+def _remove_empty_fallback_folder(folder: Path) -> None:
+    """Removes ``folder`` when it is a temporary folder of rows left, now empty.
+
+    :func:`_write_remaining` makes one when ``NAME.remaining.EXT`` cannot be written beside the
+    input; once its file is pushed whole it held nothing (outside trial 23d: 87 empty
+    ``converz-remaining-*`` folders in /tmp). Only converz's own (its prefix, directly in the
+    temporary directory) and only empty: ``rmdir`` leaves one with anything else in it.
+    """
+    try:
+        ours = folder.name.startswith(_FALLBACK_PREFIX) and os.path.samefile(
+            folder.parent, tempfile.gettempdir()
+        )
+        if ours:
+            folder.rmdir()
+    except OSError:
+        pass  # not empty, gone, or not ours to remove: left as it is
 
 
 def _push(args: argparse.Namespace) -> int:

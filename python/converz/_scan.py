@@ -30,7 +30,7 @@ from converz._schema import (
     report_schema,
     reps_schema,
 )
-from converz._schema_types import override_types
+from converz._schema_types import override_types, resolve_type
 from converz.exceptions import InvalidParameterError, InvalidParameterTypeError
 
 if TYPE_CHECKING:
@@ -87,7 +87,9 @@ def scan_calls(
     types cannot hold as sent (fractions in an integer column, a struct field or text the
     probe did not see, a value in a column null on the probe's rows) raises
     :class:`converz.DecodeError` naming the column and the fix (a ``schema=`` type, or the
-    eager fetch for a list or struct), never a value changed.
+    eager fetch for a list or struct), never a value changed. A custom column that first
+    appears after the probed rows is left out, with a warning; a ``select()`` naming it fails
+    in polars (``ColumnNotFoundError``): name it in ``schema=`` to have it.
 
     Args:
         client: The :class:`converz.Client` to fetch with.
@@ -287,13 +289,7 @@ def _register(
             if late:
                 # The frame's schema was fixed by the probe; polars cannot take a new column.
                 unseen.update(late)
-                logger.warning(
-                    "scan of %s: column(s) %s first appear after the rows the scan's schema "
-                    "was probed on, so the frame leaves them out; client.%s() reads every column",
-                    endpoint,
-                    ", ".join(map(repr, late)),
-                    endpoint.strip("/"),
-                )
+                logger.warning("%s", _left_out(endpoint, {c: page.schema[c] for c in late}))
             frame = align(page, full, guessed, f"client.{endpoint.strip('/')}()")
             if predicate is not None:
                 frame = frame.filter(predicate)
@@ -316,6 +312,30 @@ def _register(
         source,
         schema=pl.Schema(full),
         **{k: v for k, v in labels.items() if k in accepted},  # type: ignore[arg-type]
+    )
+
+
+def _left_out(endpoint: str, late: Mapping[str, pl.DataType]) -> str:
+    """The warning for custom columns first seen after the probed rows, left out of the frame.
+
+    It names the fix, ``schema=`` with each column's type: a ``select()`` or filter naming such
+    a column fails in polars (``ColumnNotFoundError``) before the scan runs, where converz
+    cannot add a word (outside trial 23d: only the README said ``schema=`` has them).
+    """
+
+    def kind(name: str, dtype: pl.DataType) -> str:
+        try:
+            return resolve_type(name, dtype).name
+        except InvalidParameterError:  # a list or struct, kept as its JSON text; or nulls
+            return "str"
+
+    names = ", ".join(map(repr, late))
+    example = ", ".join(f"{name!r}: {kind(name, dtype)!r}" for name, dtype in late.items())
+    return (
+        f"scan of {endpoint}: column(s) {names} first appear after the rows the scan's schema "
+        "was probed on, so the frame leaves them out, and a select() or filter naming them "
+        "fails in polars (ColumnNotFoundError); name them in the scan's schema= to have them, "
+        f"e.g. schema={{{example}}}, or read every column with client.{endpoint.strip('/')}()"
     )
 
 

@@ -579,20 +579,7 @@ pub fn parse_error_body(body: &[u8], key: &str) -> (String, String) {
         return ("unknown".into(), format!("{what}: {}", bounded(&json, 200)));
     }
     let text = String::from_utf8_lossy(body);
-    let mut plain = String::new();
-    let mut in_tag = false;
-    for c in text.chars() {
-        match c {
-            '<' => in_tag = true,
-            '>' => {
-                in_tag = false;
-                plain.push(' ');
-            }
-            _ if !in_tag => plain.push(c),
-            _ => {}
-        }
-    }
-    let plain = redact(&plain.split_whitespace().collect::<Vec<_>>().join(" "), key);
+    let plain = redact(&title_said_once(text_runs(&text), &text).join(" "), key);
     // Only the first ERROR_BODY_LIMIT bytes were read: a JSON body longer than that cannot
     // parse, and calling it "non-JSON" would send the reader the wrong way.
     let what = if body.len() >= ERROR_BODY_LIMIT {
@@ -602,8 +589,69 @@ pub fn parse_error_body(body: &[u8], key: &str) -> (String, String) {
     };
     (
         "unknown".into(),
-        format!("{what}: {}", bounded(&plain, 200)),
+        format!("{what}: {}", bounded_printable(&plain, 200)),
     )
+}
+
+/// The text of a body outside `<...>` tags, one entry per run between tags, each with its
+/// whitespace collapsed; runs with no text are left out.
+fn text_runs(html: &str) -> Vec<String> {
+    let mut runs = vec![String::new()];
+    let mut in_tag = false;
+    for c in html.chars() {
+        match c {
+            '<' | '>' => {
+                in_tag = c == '<';
+                runs.push(String::new());
+            }
+            _ if !in_tag => runs.last_mut().expect("never empty").push(c),
+            _ => {}
+        }
+    }
+    runs.iter()
+        .map(|run| collapsed(run))
+        .filter(|run| !run.is_empty())
+        .collect()
+}
+
+fn collapsed(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// An HTML page's text runs with its `<title>` said once: error pages repeat it as their
+/// heading (nginx: `<title>503 Service Unavailable</title>`, then an `<h1>` with the same
+/// text), and each retry line read "503 Service Unavailable 503 Service Unavailable nginx"
+/// (outside trial 23d). The title's own run stays; any other run that is the title, or words
+/// of it in order (`<h1>Bad Gateway</h1>` under "502 Bad Gateway"), says nothing more: it goes.
+fn title_said_once(runs: Vec<String>, html: &str) -> Vec<String> {
+    let Some(title) = html_title(html).map(collapsed) else {
+        return runs;
+    };
+    let Some(own) = runs.iter().position(|run| *run == title) else {
+        return runs;
+    };
+    let title_words: Vec<&str> = title.split(' ').collect();
+    let in_title = |run: &str| {
+        let words: Vec<&str> = run.split(' ').collect();
+        title_words
+            .windows(words.len())
+            .any(|part| part == words.as_slice())
+    };
+    runs.into_iter()
+        .enumerate()
+        .filter(|(at, run)| *at == own || !in_title(run))
+        .map(|(_, run)| run)
+        .collect()
+}
+
+/// The text inside the page's first `<title>...</title>` (any case), if it has one.
+fn html_title(html: &str) -> Option<&str> {
+    // ASCII lowercasing keeps every byte where it was, so offsets in it are offsets in `html`.
+    let lower = html.to_ascii_lowercase();
+    let tag = lower.find("<title")?;
+    let start = tag + lower[tag..].find('>')? + 1;
+    let end = start + lower[start..].find("</title")?;
+    Some(&html[start..end])
 }
 
 /// At most `limit` characters of `text`, with an ellipsis when cut.
@@ -813,6 +861,43 @@ mod tests {
         assert_eq!(code, "unknown");
         assert!(message.contains("502 Bad Gateway"), "{message}");
         assert!(!message.contains('<'), "{message}");
+    }
+
+    /// Outside trial 23d: an nginx 503 page's title and heading, flattened into one line, said
+    /// "503 Service Unavailable 503 Service Unavailable nginx" in every retry line.
+    #[test]
+    fn an_html_page_says_its_title_once() {
+        let said = |page: &str| parse_error_body(page.as_bytes(), "k3y").1;
+        let nginx = "<html><head><title>503 Service Unavailable</title></head><body>\r\n\
+                     <center><h1>503  Service\nUnavailable</h1></center><hr><center>nginx\
+                     </center></body></html>";
+        assert_eq!(
+            said(nginx),
+            "non-JSON error body: 503 Service Unavailable nginx"
+        );
+        // A heading that is part of the title says nothing more either.
+        assert_eq!(
+            said("<title>502 Bad Gateway</title><h1>Bad Gateway</h1><p>try later</p>"),
+            "non-JSON error body: 502 Bad Gateway try later"
+        );
+        // Text that adds to the title is kept, the title's words in it too.
+        assert_eq!(
+            said("<TITLE>Oops</TITLE><h1>Oops!</h1><p>Oops, Bad Gateway</p>"),
+            "non-JSON error body: Oops Oops! Oops, Bad Gateway"
+        );
+        assert_eq!(
+            said("<title>Error</title><p>Error 503: the backend is down</p>"),
+            "non-JSON error body: Error Error 503: the backend is down"
+        );
+        // No title, an empty one, or one never closed: every run, as sent.
+        assert_eq!(said("<h1>a</h1><p>a</p>"), "non-JSON error body: a a");
+        assert_eq!(said("<title></title><p>a</p>"), "non-JSON error body: a");
+        assert_eq!(said("<title>x<p>x</p>"), "non-JSON error body: x x");
+        // Printable: a control character in the page is escaped, not sent to the terminal.
+        assert_eq!(
+            said("<title>t</title><p>\u{1b}[2J</p>"),
+            r"non-JSON error body: t \x1b[2J"
+        );
     }
 
     /// JSON of another shape is reported as JSON (it was "non-JSON"), and the usual other
