@@ -458,3 +458,40 @@ fn a_near_miss_of_the_key_is_named() {
     let err = super::validate::check_options(&options, &schema).unwrap_err();
     assert!(err.to_string().contains(r#"named "Call_Id""#), "{err}");
 }
+
+/// The Date32 writer remembers recent days by slot: days that share a slot (1,024 apart, also
+/// before 1970), days near the first and last pushable years, repeats and nulls, in one
+/// column, each come out as the reference (chrono's date, `push_date`) writes them.
+#[test]
+fn date32_values_sharing_a_memo_slot_are_each_written_right() {
+    let epoch = chrono::NaiveDate::from_ymd_opt(1970, 1, 1).unwrap();
+    let mut days: Vec<Option<i32>> = Vec::new();
+    for base in [0, 19_000, -1, 2_930_000, -717_000] {
+        for step in [0, 1_024, 2_048, 0, 1, 1_025, -1_024] {
+            days.push(Some(base + step));
+        }
+        days.push(None);
+    }
+    let keys: Vec<i64> = (0..days.len() as i64).collect();
+    let b = batch(vec![
+        ("call_id", ids(&keys)),
+        ("day", Arc::new(Date32Array::from(days.clone()))),
+    ]);
+    let p = plan(vec![b], calls());
+    let written: Vec<Value> = (0..p.chunks().len())
+        .flat_map(|i| body(&p, i)["day"].as_array().unwrap().clone())
+        .collect();
+    let expected: Vec<Value> = days
+        .iter()
+        .map(|d| match d {
+            Some(d) => {
+                let mut text = Vec::new();
+                let date = epoch + chrono::TimeDelta::days((*d).into());
+                crate::json_write::push_date(&mut text, date);
+                Value::String(String::from_utf8(text).unwrap())
+            }
+            None => Value::Null,
+        })
+        .collect();
+    assert_eq!(written, expected);
+}

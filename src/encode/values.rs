@@ -21,7 +21,7 @@ use chrono::{NaiveDateTime, Timelike};
 
 use super::nested;
 use crate::error::{Error, Result};
-use crate::json_write::{push_date, push_datetime, push_epoch_days, push_string};
+use crate::json_write::{push_date, push_datetime, push_string, quoted_epoch_days};
 
 /// Writes the JSON text of one cell (including `null`).
 pub trait ValueWriter: Send + Sync {
@@ -397,18 +397,43 @@ impl ValueWriter for DateWriter {
         };
         if let DataType::Date32 = self.0.data_type() {
             let a = self.0.as_primitive::<Date32Type>();
-            run_of(a, rows, out, |row, out| {
-                out.push(b'"');
-                if push_epoch_days(out, a.value(row)) {
-                    out.push(b'"');
-                } else {
-                    out.pop();
-                    quoted(a.value_as_date(row), out);
-                }
+            let mut recent = RecentDays::default();
+            run_of(a, rows, out, |row, out| match recent.quoted(a.value(row)) {
+                Some(text) => out.extend_from_slice(&text),
+                None => quoted(a.value_as_date(row), out),
             });
         } else {
             let a = self.0.as_primitive::<Date64Type>();
             run_of(a, rows, out, |row, out| quoted(a.value_as_date(row), out));
+        }
+    }
+}
+
+/// The quoted text of the days a run wrote lately, by day: a date column holds few distinct
+/// days (a year of them in a million rows), so most are written by one copy.
+struct RecentDays {
+    slots: Box<[(i32, [u8; 12])]>,
+}
+
+impl RecentDays {
+    const SLOTS: usize = 1024;
+
+    fn quoted(&mut self, days: i32) -> Option<[u8; 12]> {
+        let slot = &mut self.slots[days as usize % Self::SLOTS];
+        // A slot's text starts with a quote once filled; `[0; 12]` marks it empty.
+        if slot.0 == days && slot.1[0] == b'"' {
+            return Some(slot.1);
+        }
+        let text = quoted_epoch_days(days)?;
+        *slot = (days, text);
+        Some(text)
+    }
+}
+
+impl Default for RecentDays {
+    fn default() -> Self {
+        Self {
+            slots: vec![(0, [0; 12]); Self::SLOTS].into_boxed_slice(),
         }
     }
 }
