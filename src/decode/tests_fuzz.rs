@@ -82,22 +82,22 @@ proptest! {
 
     #[test]
     fn flat_drifting_pages_match_the_reference(seed: u64, parse_dates: bool) {
-        generated_matches(seed, Shape { drift: 0.3, nested: false, complete: false }, parse_dates)?;
+        generated_matches(seed, Shape { drift: 0.3, nested: false, complete: false, absent: 0.15 }, parse_dates)?;
     }
 
     #[test]
     fn stable_pages_match_the_reference(seed: u64) {
-        generated_matches(seed, Shape { drift: 0.0, nested: false, complete: false }, true)?;
+        generated_matches(seed, Shape { drift: 0.0, nested: false, complete: false, absent: 0.15 }, true)?;
     }
 
     #[test]
     fn nested_pages_match_the_reference(seed: u64) {
-        generated_matches(seed, Shape { drift: 0.3, nested: true, complete: false }, true)?;
+        generated_matches(seed, Shape { drift: 0.3, nested: true, complete: false, absent: 0.15 }, true)?;
     }
 
     #[test]
     fn mutated_pages_decode_as_the_reference_or_fail_typed(seed: u64, mutation: u64) {
-        let mut bodies = pages(seed, Shape { drift: 0.2, nested: true, complete: false });
+        let mut bodies = pages(seed, Shape { drift: 0.2, nested: true, complete: false, absent: 0.15 });
         let target = (mutation % bodies.len() as u64) as usize;
         mutate(mutation, &mut bodies[target]);
         let want = expect(&bodies, true);

@@ -45,9 +45,11 @@ pub(super) struct Shape {
     pub drift: f64,
     /// Allow nested values (objects, arrays).
     pub nested: bool,
-    /// Every row holds every column, in column order, once: the API's stable row shape,
-    /// which the fast path (`fast/`) decodes.
+    /// Every column shows up on the first page, in column order, and no row repeats a key:
+    /// the API's stable row shape, which the fast path (`fast/`) decodes.
     pub complete: bool,
+    /// Probability that a row leaves a column out (a custom attribute set on some rows only).
+    pub absent: f64,
 }
 
 /// Generates the pages of one fetch as JSON array bodies.
@@ -90,7 +92,9 @@ pub(super) fn pages(seed: u64, shape: Shape) -> Vec<Vec<u8>> {
             }
             ws(&mut rng, &mut body);
             let cols: Vec<usize> = (0..n_cols)
-                .filter(|&c| first_page[c] <= p && (shape.complete || rng.random_bool(0.85)))
+                .filter(|&c| {
+                    first_page[c] <= p && (shape.absent == 0.0 || !rng.random_bool(shape.absent))
+                })
                 .collect();
             row(&mut rng, &cols, &profiles, !shape.complete, &mut body);
         }

@@ -138,7 +138,10 @@ fn class(raw: &Raw, parse_dates: bool) -> Option<Class> {
     Some(match raw {
         Raw::Null => return None,
         Raw::Bool(_) => Class::Bool,
-        Raw::Num(t) if t.contains(['.', 'e', 'E']) => Class::Float,
+        // A float Float64 would not keep (infinity, or another number) is kept as its text,
+        // as an integer beyond int64 is.
+        Raw::Num(t) if t.contains(['.', 'e', 'E']) && float64_keeps(t) => Class::Float,
+        Raw::Num(t) if t.contains(['.', 'e', 'E']) => Class::BigInt,
         Raw::Num(t) if t.parse::<i64>().is_ok() => Class::Int,
         Raw::Num(_) => Class::BigInt,
         Raw::Str(s) if parse_dates && date_days(s).is_some() => Class::Date,
@@ -147,6 +150,13 @@ fn class(raw: &Raw, parse_dates: bool) -> Option<Class> {
         Raw::Nested(Value::Object(_)) => Class::Obj,
         Raw::Nested(_) => Class::List,
     })
+}
+
+/// Whether Float64 keeps the float literal `text` by the one rule for a float's values
+/// (`forced::float_change`, which has tests of its own): a number it would hold as infinity
+/// or as another number is kept as its text.
+fn float64_keeps(text: &str) -> bool {
+    super::forced::float_change(text, false).is_none()
 }
 
 fn type_of(column: &[Raw], parse_dates: bool) -> Option<DataType> {

@@ -37,6 +37,9 @@ pub(crate) struct FastSink {
     columns: Vec<Column>,
     /// What the page's values were, recorded as the classifier would have.
     seen: Fields,
+    /// The columns in the order the page first showed each (a row may leave columns out, so
+    /// that can differ from the schema's; the classifier lists a page's columns so).
+    appeared: Vec<usize>,
     rows: usize,
     /// Rows in the batch being built.
     in_batch: usize,
@@ -82,6 +85,7 @@ impl FastSink {
             parse_dates,
             columns,
             seen,
+            appeared: Vec::new(),
             rows: 0,
             in_batch: 0,
             batch_size,
@@ -101,11 +105,30 @@ impl FastSink {
         if self.rows == 0 {
             return Some((Vec::new(), Fields::default(), 0));
         }
+        if self.appeared.is_empty() {
+            // Every row was `{}`: the reference gives such a page one batch without columns.
+            return None;
+        }
         if self.in_batch > 0 {
             self.flush().ok()?;
         }
         let batches = std::mem::take(&mut self.batches);
-        Some((batches, std::mem::take(&mut self.seen), self.rows))
+        Some((batches, self.page_columns(), self.rows))
+    }
+
+    /// The page's column state as the classifier records it: the columns the page showed, in
+    /// the order it first showed them.
+    fn page_columns(&mut self) -> Fields {
+        let seen = std::mem::take(&mut self.seen);
+        if self.appeared.iter().copied().eq(0..seen.cols.len()) {
+            return seen;
+        }
+        let mut columns = Fields::default();
+        for &c in &self.appeared {
+            let (i, _) = columns.position_or_insert(&seen.names[c]);
+            columns.cols[i] = seen.cols[c].clone();
+        }
+        columns
     }
 
     fn flush(&mut self) -> Result<(), ArrowError> {
@@ -131,48 +154,76 @@ impl FastSink {
         if b[0] != b'{' {
             return Err(Miss::Decline);
         }
-        for c in 0..n {
-            i = skip_ws(b, i)?;
+        // The next column a key may name: keys come in the schema's order, but a row may leave
+        // any column out (a custom attribute set on some calls only), which reads as null, as
+        // in the reference (where an absent key records nothing in the column's state).
+        let mut next = 0;
+        i = skip_ws(b, i)?;
+        if b[i] == b'}' {
+            self.absent(next..n);
+            return self.row_done(i + 1);
+        }
+        loop {
             if b[i] != b'"' {
                 return Err(Miss::Decline);
             }
-            i = self.key(c, b, i + 1)?;
-            i = skip_ws(b, i)?;
+            let (c, end) = self.key(next, b, i + 1)?;
+            self.absent(next..c);
+            i = skip_ws(b, end)?;
             if b[i] != b':' {
                 return Err(Miss::Decline);
             }
             i = skip_ws(b, i + 1)?;
             i = self.value(c, b, i)?;
             i = skip_ws(b, i)?;
-            if b[i] != if c + 1 == n { b'}' } else { b',' } {
-                return Err(Miss::Decline);
+            next = c + 1;
+            match b[i] {
+                b',' if next < n => i = skip_ws(b, i + 1)?,
+                b'}' => {
+                    self.absent(next..n);
+                    return self.row_done(i + 1);
+                }
+                _ => return Err(Miss::Decline),
             }
-            i += 1;
         }
-        self.rows += 1;
-        self.in_batch += 1;
-        Ok(i)
     }
 
-    /// Checks that the key starting at `b[i]` (after its quote) is column `c`'s name; returns
-    /// the index after its closing quote.
+    /// Counts the row just decoded, `len` bytes long.
+    fn row_done(&mut self, len: usize) -> Read<usize> {
+        self.rows += 1;
+        self.in_batch += 1;
+        Ok(len)
+    }
+
+    /// Columns `range` are absent from the row: each gets a null.
     #[inline]
-    fn key(&mut self, c: usize, b: &[u8], i: usize) -> Read<usize> {
-        let quoted = &self.quoted_keys[c];
-        let name = &quoted[..quoted.len() - 1];
-        match b.get(i..i + quoted.len()) {
-            Some(key) if same_bytes(key, quoted) => Ok(i + quoted.len()),
-            Some(_) => {
-                // An escaped key (never sent by the API, but valid JSON): compare it unescaped.
-                self.scratch.clear();
-                let (end, _) = string(b, i, &mut self.scratch)?;
-                if self.scratch != name {
-                    return Err(Miss::Decline);
-                }
-                Ok(end)
-            }
-            None => Err(Miss::Incomplete),
+    fn absent(&mut self, range: std::ops::Range<usize>) {
+        for c in range {
+            self.columns[c].push_null();
         }
+    }
+
+    /// The column at or after `next` that the key starting at `b[i]` (after its quote) names,
+    /// and the index after the key's closing quote. Column `next` is tried first with one
+    /// comparison (rows usually have every column); a key that names no column from `next` on
+    /// (unknown, repeated or out of order) declines.
+    #[inline]
+    fn key(&mut self, next: usize, b: &[u8], i: usize) -> Read<(usize, usize)> {
+        let expected = self.quoted_keys.get(next).ok_or(Miss::Decline)?;
+        if let Some(key) = b.get(i..i + expected.len()) {
+            if same_bytes(key, expected) {
+                return Ok((next, i + expected.len()));
+            }
+        }
+        // Another column's key, this one's escaped (never sent by the API, but valid JSON), or
+        // a row cut short (the string reports it): compare it unescaped.
+        self.scratch.clear();
+        let (end, _) = string(b, i, &mut self.scratch)?;
+        let later = self.quoted_keys[next..]
+            .iter()
+            .position(|quoted| &quoted[..quoted.len() - 1] == self.scratch.as_slice())
+            .ok_or(Miss::Decline)?;
+        Ok((next + later, end))
     }
 
     /// Decodes the value at `b[i]` into column `c`; returns the index after it.
@@ -247,6 +298,9 @@ impl FastSink {
     fn see(&mut self, c: usize, bit: u16) -> Read<()> {
         let col = &mut self.seen.cols[c];
         if col.seen & bit != bit {
+            if col.seen == 0 {
+                self.appeared.push(c);
+            }
             col.seen |= bit;
             if !fits(&self.snapshot, &self.seen) {
                 return Err(Miss::Decline);
