@@ -126,3 +126,16 @@ def test_logging_disabled_for_one_fetch_does_not_silence_the_next(read_emulator,
         client.calls(columns=["call_id"], page_size=10_000)
         debug = [r.getMessage() for r in caplog.records if r.levelno == logging.DEBUG]
         assert any("into the listing" in line for line in debug), debug
+
+
+def test_a_page_asked_for_again_says_why_in_its_debug_line(read_emulator, caplog):
+    """Outside trial 23b F8: the listing's last page is asked for again once every earlier
+    page is in (did rows move onto it?), and both lines read "GET /calls page 7": it looked
+    like one line logged twice. A page asked for again now says why."""
+    client = read_emulator.client(progress=False)
+    caplog.set_level(logging.DEBUG, logger="converz")
+    client.calls(columns=["call_id"], page_size=700)
+    lines = [r.getMessage() for r in caplog.records if "into the listing" in r.getMessage()]
+    labels = [line.split(": sent")[0] for line in lines]
+    assert len(labels) == len(set(labels)), labels
+    assert any("(read again: did rows move onto it?)" in label for label in labels), labels

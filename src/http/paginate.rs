@@ -343,16 +343,23 @@ impl Pager {
         {
             let page = self.next_to_issue;
             self.next_to_issue += 1;
-            self.spawn(page);
+            self.spawn(page, "");
         }
     }
 
-    /// Starts the task of one page.
-    fn spawn(&mut self, page: u64) {
+    /// Starts the task of one page; `why` says in its debug line why a page is asked for
+    /// again (empty for a first reading).
+    fn spawn(&mut self, page: u64, why: &'static str) {
         let ctx = Arc::clone(&self.ctx);
         let (generation, size) = (self.generation, self.page_size);
+        let why = match why {
+            "" if generation > 0 => " (at the capped page size)",
+            why => why,
+        };
         let task =
-            tokio::spawn(async move { (generation, page, fetch_page(&ctx, page, size).await) });
+            tokio::spawn(
+                async move { (generation, page, fetch_page(&ctx, page, size, why).await) },
+            );
         self.aborts.insert(page, task.abort_handle());
         self.in_flight.push(task);
     }
@@ -474,7 +481,8 @@ impl Pager {
     /// One small request, for listings that end on their first page.
     fn probe_cap(&mut self, rows: usize) {
         let ctx = Arc::clone(&self.ctx);
-        let task = tokio::spawn(async move { (PROBE, 2, fetch_page(&ctx, 2, rows).await) });
+        let why = " (asked at the first page's size: does the server cap pages?)";
+        let task = tokio::spawn(async move { (PROBE, 2, fetch_page(&ctx, 2, rows, why).await) });
         self.cap_probe = CapProbe::InFlight(task.abort_handle());
         self.in_flight.push(task);
     }
@@ -490,7 +498,7 @@ impl Pager {
     /// Asks for `page` again, forgetting its answer.
     fn read_again(&mut self, page: u64) {
         self.done.remove(&page);
-        self.spawn(page);
+        self.spawn(page, " (read again: did rows move onto it?)");
     }
 
     /// The first page after `page` in hand with rows: its number, rows and arrival.
@@ -671,19 +679,24 @@ impl Drop for Pager {
 /// ([`FetchDecoder::page_read_again`]); a page the fast path declines is read again, once,
 /// with a decoder that keeps it. Reading a page again is what a retry after a cut-off body
 /// does too: rows that moved in between are the listing's to find (see `listing.rs`).
-async fn fetch_page(ctx: &PageContext, page: u64, size: usize) -> Result<(DecodedPage, Instant)> {
+async fn fetch_page(
+    ctx: &PageContext,
+    page: u64,
+    size: usize,
+    why: &'static str,
+) -> Result<(DecodedPage, Instant)> {
     let mut keep_body = false;
     let (decoded, requested) = loop {
         let read = ctx
             .client
             .with_retries(&ctx.endpoint, Some(&ctx.progress), || {
-                fetch_page_once(ctx, page, size, keep_body)
+                fetch_page_once(ctx, page, size, keep_body, why)
             })
             .await;
         match read {
             Err(Error::ReadAgain) if !keep_body => {
                 log::debug!(target: "converz",
-                    "{} page {page}: read again for the reference decoder", ctx.endpoint);
+                    "{} page {page}{why}: read again for the reference decoder", ctx.endpoint);
                 keep_body = true;
             }
             other => break other?,
@@ -698,6 +711,7 @@ async fn fetch_page_once(
     page: u64,
     size: usize,
     keep_body: bool,
+    why: &'static str,
 ) -> Result<(DecodedPage, Instant), AttemptError> {
     // Never closed, so acquiring cannot fail; the permit is dropped once the body is in.
     let permit = ctx.downloads.acquire().await.ok();
@@ -726,8 +740,15 @@ async fn fetch_page_once(
     let decoded = decoding.finish(&place).await?;
     // Where a page's time went, for a slow fetch: the round trip, the body on the link, and
     // the decode left once the body was in (a wire that idles shows up here).
+    // A page asked for again says why, so the lines do not read as one logged twice (outside
+    // trial 23b F8: two lines "page 7").
+    let again = if keep_body {
+        " (read again for the reference decoder)"
+    } else {
+        why
+    };
     log::debug!(target: "converz",
-        "{place}: sent {:.1} ms into the listing, first byte {:.1} ms later, body {:.1} ms, \
+        "{place}{again}: sent {:.1} ms into the listing, first byte {:.1} ms later, body {:.1} ms, \
          decoded {:.1} ms after its last byte",
         ms(requested.saturating_duration_since(ctx.started)),
         ms(first_byte.saturating_duration_since(requested)),
