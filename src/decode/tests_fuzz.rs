@@ -11,7 +11,7 @@ use proptest::test_runner::{Config, RngSeed};
 
 use super::tests::try_page;
 use super::tests_gen::{cuts, mutate, pages, Shape};
-use super::tests_oracle::{check, expect};
+use super::tests_oracle::{check, expect, models};
 use super::{DecodeOptions, DecodedTable, FetchDecoder};
 
 pub(super) fn config() -> Config {
@@ -100,6 +100,7 @@ proptest! {
         let mut bodies = pages(seed, Shape { drift: 0.2, nested: true, complete: false, absent: 0.15 });
         let target = (mutation % bodies.len() as u64) as usize;
         mutate(mutation, &mut bodies[target]);
+        prop_assume!(models(&bodies));
         let want = expect(&bodies, true);
         match decode_fetch(&DecodeOptions::default(), &bodies, seed) {
             Ok(table) => {
