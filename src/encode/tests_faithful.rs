@@ -189,7 +189,10 @@ fn dates_and_timestamps_outside_years_1_to_9999_are_refused_with_their_row() {
     .unwrap();
     let plan = PushPlan::new(vec![batch], EncoderOptions::new(Target::Calls)).unwrap();
     let body: serde_json::Value = serde_json::from_slice(&plan.encode(0).unwrap()).unwrap();
-    assert_eq!(body["d"], serde_json::json!(["1970-01-01", null, "1970-01-02"]));
+    assert_eq!(
+        body["d"],
+        serde_json::json!(["1970-01-01", null, "1970-01-02"])
+    );
     let millis: ArrayRef = Arc::new(Date64Array::from(vec![Some(0), None, Some(1 << 62)]));
     assert!(refused(millis, false).contains("a date outside"));
     // Zone-aware: refused only where the tenant's wall clock leaves the years (found by the
