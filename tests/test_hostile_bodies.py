@@ -423,3 +423,22 @@ def test_columns_a_server_sends_unasked_are_left_out_and_warned_of(serve):
     assert any("did not ask for (secret)" in w for w in streamed.warnings), streamed.warnings
     # Without columns= every column the server sends is the result.
     assert client.calls().column_names == ["call_id", "rep_id", "secret"]
+
+
+def test_a_value_nested_past_the_limit_gets_a_hint_that_names_it(serve):
+    """Outside trial 24: a list nested 129 deep failed with the hint for a body that is not the
+    API's (check base_url, a login page or proxy), and schema= was no way out."""
+    deep = b"[" * 129 + b"1" + b"]" * 129
+    page = b'[{"call_id":1,"x":' + deep + b"}]"
+
+    def respond(request: Request) -> bytes:
+        body = page if "page=1&" in request.target + "&" else b"[]"
+        return response("200 OK", body, "Content-Type: application/json")
+
+    client = serve(respond).client()
+    with pytest.raises(converz.DecodeError) as info:
+        client.calls()
+    err = info.value
+    assert "nest deeper than 128 levels" in str(err), str(err)
+    assert err.hint is not None and "columns=" in err.hint and "base_url" not in err.hint, err.hint
+    assert KEY not in str(err)

@@ -28,6 +28,9 @@ type Step<T> = Result<T, Stop>;
 /// page of `[[[[…` would otherwise overflow the stack; 128 is serde_json's limit too.
 pub(crate) const MAX_DEPTH: usize = 128;
 
+/// Words of the error for values nested deeper than [`MAX_DEPTH`] (its hint keys on them).
+pub(crate) const TOO_DEEP: &str = "values nest deeper than";
+
 /// Classifies rows into a page's column state.
 #[derive(Debug, Default)]
 pub(crate) struct Classifier {
@@ -225,7 +228,7 @@ impl Cursor<'_> {
     fn descend(&mut self) -> Step<()> {
         self.depth += 1;
         if self.depth > MAX_DEPTH {
-            return Err(self.invalid(&format!("values nest deeper than {MAX_DEPTH} levels")));
+            return Err(self.invalid(&format!("{TOO_DEEP} {MAX_DEPTH} levels")));
         }
         Ok(())
     }

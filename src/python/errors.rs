@@ -184,6 +184,13 @@ fn classify(err: &Error) -> (&'static str, Option<&'static str>) {
                   pass a lower page_size= (e.g. page_size=1000); if the rows should be small, \
                   check that base_url points at the Converz API"),
         ),
+        // Outside trial 24: the generic hint below sent the reader to base_url.
+        Error::Decode { message, .. } if message.contains(crate::decode::TOO_DEEP) => (
+            "DecodeError",
+            Some("a value on this page is a list or object nested deeper than converz reads (a \
+                  guard against bodies built to exhaust the stack); schema= does not lift it: \
+                  leave that column out with columns=, and report the data to Converz"),
+        ),
         Error::Decode { message, .. } if message.contains("surrogate") => (
             "DecodeError",
             Some("a string on this page holds an escaped UTF-16 surrogate without its pair (such \
