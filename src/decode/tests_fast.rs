@@ -135,11 +135,16 @@ const FIRST: &str = r#"[
 /// pager does; checks all three agree and returns whether the fast path decoded `body` (`None`
 /// if all failed). The pager's way reads the page again exactly when the fast path declined.
 fn second_page(body: &str, options: &DecodeOptions) -> Option<bool> {
+    page_after(FIRST, body, options)
+}
+
+/// As [`second_page`], after `first` instead of `FIRST`.
+fn page_after(first: &str, body: &str, options: &DecodeOptions) -> Option<bool> {
     let fast = FetchDecoder::new(options.clone());
     let as_pager = FetchDecoder::new(options.clone());
     let reference = FetchDecoder::reference(options.clone());
     for fetch in [&fast, &as_pager, &reference] {
-        try_page(fetch, FIRST.as_bytes(), &[]).unwrap();
+        try_page(fetch, first.as_bytes(), &[]).unwrap();
     }
     let every_byte: Vec<usize> = (1..body.len()).collect();
     let got = try_page(&fast, body.as_bytes(), &every_byte);
@@ -201,6 +206,21 @@ fn escapes_the_fast_path_decodes() {
     let s = r#""id":3,"x":1,"ok":true,"s":"007","d":null,"t":null,"n":null"#;
     let date = r#""id":3,"x":1,"ok":true,"s":"2025-07-01","d":null,"t":null,"n":null"#;
     assert_eq!(second(&rows(&[s, date])), Some(true));
+}
+
+#[test]
+fn names_that_need_escaping_take_the_fast_path() {
+    // Outside trial 24: an attribute named `q"n` sent every page to the reference decoder.
+    let first = r#"[{"id":1,"q\"n":"a","tab\tb\\":2,"é😀":true}]"#;
+    let options = DecodeOptions::default();
+    let same = r#"[{"id":2,"q\"n":"b","tab\tb\\":3,"é😀":false}]"#;
+    assert_eq!(page_after(first, same, &options), Some(true));
+    // Spelled another way (escaped otherwise, one left out): compared unescaped.
+    let respelled = r#"[{"id":3,"q\u0022n":"c","\u00e9\ud83d\ude00":null}]"#;
+    assert_eq!(page_after(first, respelled, &options), Some(true));
+    // A name close to one of them is another column.
+    let other = r#"[{"id":4,"q\"m":"d"}]"#;
+    assert_eq!(page_after(first, other, &options), Some(false));
 }
 
 #[test]
