@@ -200,7 +200,12 @@ def test_a_resume_stopped_again_keeps_what_is_still_left(env, tmp_path, monkeypa
     assert found is not None and found.rows == len(second)
     held = _held(env, ids)
     applied = {(i, v) for i, v in held.items() if v == v1}
-    assert applied | second == {(i, v1) for i in ids} and not applied & second
+    # Every row is applied or still left; a row in both is one of the chunk in flight when
+    # Ctrl-C came (one at a time, 2 rows): the server may have applied it unseen, so it stays
+    # left, and pushing it again is idempotent (this failed under load when the stop landed
+    # mid-chunk).
+    assert applied | second == {(i, v1) for i in ids}
+    assert len(applied & second) <= 2, applied & second
     _input(path, ids[:3])
     with pytest.raises(converz.InvalidParameterError, match=f"holds {len(second)} rows"):
         push_file(env.client(progress=False), path)
