@@ -537,3 +537,51 @@ async fn pages_larger_than_asked_that_overlap_lose_nothing_and_are_named() {
         );
     }
 }
+
+/// When each request reached the server, and when page 5 (the first empty one) was answered,
+/// for the test below only.
+static ARRIVALS: Mutex<Vec<(usize, std::time::Instant)>> = Mutex::new(Vec::new());
+static EMPTY_ANSWERED: Mutex<Option<std::time::Instant>> = Mutex::new(None);
+
+/// Pages 2, 3 and 4 answered 150, 300 and 450 ms late, so they arrive one by one after the
+/// empty pages after the last (5 on, 30 ms late). Notes when each request arrived.
+fn pages_two_to_four_slow(page: usize) -> Duration {
+    ARRIVALS.lock().push((page, std::time::Instant::now()));
+    Duration::from_millis(match page {
+        2..=4 => 150 * page as u64 - 150,
+        5.. => 30,
+        _ => 0,
+    })
+}
+
+fn forty_rows_noting_page_five(page: usize, size: usize, _: &[(usize, usize)]) -> Vec<usize> {
+    if page == 5 {
+        EMPTY_ANSWERED
+            .lock()
+            .get_or_insert_with(std::time::Instant::now);
+    }
+    slice(40, page, size)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_page_past_an_empty_one_in_hand_is_asked_for() {
+    // While pages 2 to 4 keep the listing waiting, the empty pages 5 on are in hand: each
+    // page handed out freed a place in the window, and filling it past the end only cost
+    // requests (on the WAN profile the re-read that ends the listing waited behind them).
+    let (url, asked) = serve(forty_rows_noting_page_five, pages_two_to_four_slow).await;
+    let table = fetch(&url, 10, 8).await.unwrap();
+    assert_eq!(ids(&table), (1..=40).collect::<Vec<i64>>());
+    let answered = EMPTY_ANSWERED.lock().expect("page 5 was answered");
+    let late: Vec<usize> = ARRIVALS
+        .lock()
+        .iter()
+        // Page 5 itself is read again once pages 2 to 4 are in (it was asked for before).
+        .filter(|&&(page, at)| page > 5 && at > answered + Duration::from_millis(100))
+        .map(|&(page, _)| page)
+        .collect();
+    assert!(
+        late.is_empty(),
+        "asked past the end: {late:?}; all: {:?}",
+        asked.lock()
+    );
+}
