@@ -348,9 +348,9 @@ impl Pager {
         // meanwhile, which the empty page's own re-read finds (paging then resumes from
         // here): asking for them cost a listing a request per free slot at its end.
         let past_the_end = self.done.values().any(|arrived| arrived.page.rows == 0);
+        let window = if past_the_end { 0 } else { window };
         while (self.in_flight.len() + self.done.len() < window || self.in_flight.is_empty())
             && self.limit.is_none_or(|limit| self.next_to_issue <= limit)
-            && !(past_the_end && !self.in_flight.is_empty())
         {
             let page = self.next_to_issue;
             self.next_to_issue += 1;
