@@ -56,7 +56,7 @@ use arrow_array::{Array, ArrayRef};
 use futures_util::stream::FuturesUnordered;
 use futures_util::StreamExt;
 use reqwest::Method;
-use tokio::sync::Semaphore;
+use tokio::sync::{oneshot, Semaphore};
 use tokio::task::{AbortHandle, JoinHandle};
 
 use super::body::{page_body_limit, read_body};
@@ -150,6 +150,9 @@ pub struct Pager {
     in_flight: FuturesUnordered<PageTask>,
     /// Cancels the task of each page in flight, by page number.
     aborts: BTreeMap<u64, AbortHandle>,
+    /// At concurrency 1: told when the latest page task started is done, so the next one
+    /// starts after it (see [`Turn`]).
+    latest_turn: Option<oneshot::Receiver<()>>,
     done: BTreeMap<u64, Arrived>,
     /// When the latest of the pages handed out so far arrived.
     last_completed: Instant,
@@ -234,6 +237,7 @@ impl Pager {
             limit: None,
             in_flight: FuturesUnordered::new(),
             aborts: BTreeMap::new(),
+            latest_turn: None,
             done: BTreeMap::new(),
             last_completed: Instant::now(),
             finished: false,
@@ -367,12 +371,27 @@ impl Pager {
             "" if generation > 0 => " (at the capped page size)",
             why => why,
         };
-        let task =
-            tokio::spawn(
-                async move { (generation, page, fetch_page(&ctx, page, size, why).await) },
-            );
+        let turn = self.next_turn();
+        let task = tokio::spawn(async move {
+            (
+                generation,
+                page,
+                fetch_page(&ctx, page, size, why, turn).await,
+            )
+        });
         self.aborts.insert(page, task.abort_handle());
         self.in_flight.push(task);
+    }
+
+    /// The turn of the page task about to start: at concurrency 1, after the one started
+    /// before it.
+    fn next_turn(&mut self) -> Option<Turn> {
+        if self.ctx.spec.concurrency > 1 {
+            return None;
+        }
+        let (done, latest) = oneshot::channel();
+        let after = self.latest_turn.replace(latest);
+        Some(Turn { after, done })
     }
 
     /// Decides what the page at `next_to_yield` means, if it has arrived.
@@ -493,7 +512,8 @@ impl Pager {
     fn probe_cap(&mut self, rows: usize) {
         let ctx = Arc::clone(&self.ctx);
         let why = " (asked at the first page's size: does the server cap pages?)";
-        let task = tokio::spawn(async move { (PROBE, 2, fetch_page(&ctx, 2, rows, why).await) });
+        let task =
+            tokio::spawn(async move { (PROBE, 2, fetch_page(&ctx, 2, rows, why, None).await) });
         self.cap_probe = CapProbe::InFlight(task.abort_handle());
         self.in_flight.push(task);
     }
@@ -695,7 +715,11 @@ async fn fetch_page(
     page: u64,
     size: usize,
     why: &'static str,
+    turn: Option<Turn>,
 ) -> Result<(DecodedPage, Instant)> {
+    // Held until this page is done: its retries and its reading for the reference decoder
+    // go before any later page is sent.
+    let _turn = wait_for_turn(turn).await;
     let mut keep_body = false;
     let (decoded, requested) = loop {
         let read = ctx
@@ -769,6 +793,32 @@ async fn fetch_page_once(
         ms(body_in.elapsed()),
     );
     Ok((decoded, requested))
+}
+
+/// A page task's place in the order of sends at concurrency 1. There the pages beside the wire
+/// ([`DECODING_BESIDE_THE_WIRE`]) wait for the one download permit together, and a semaphore
+/// serves its waiters in the order they first asked, which is the order their tasks happened
+/// to run: pages went out as 1, 4, 3, 2 (found by outside trial 25). A sequential pass must be
+/// served in page order, since that is what lets it skip the last page's re-read and lets
+/// the repair pass trust that rows only repeat: one insert between two such sends lost a row
+/// with no warning. So each task starts only once the task started before it is done (its
+/// retries included); at concurrency 1 there is one page on the wire either way, and this
+/// gives up only decoding a page beside the next one's download.
+struct Turn {
+    /// Closed when the previous task is done.
+    after: Option<oneshot::Receiver<()>>,
+    /// Closed (dropped) when this task is done.
+    done: oneshot::Sender<()>,
+}
+
+/// Waits for `turn`, if any; returns what to drop when this task is done.
+async fn wait_for_turn(turn: Option<Turn>) -> Option<oneshot::Sender<()>> {
+    let Turn { after, done } = turn?;
+    if let Some(after) = after {
+        // An error only means the previous task ended (or was cancelled): the turn is ours.
+        let _ = after.await;
+    }
+    Some(done)
 }
 
 fn ms(duration: std::time::Duration) -> f64 {
