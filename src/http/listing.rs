@@ -355,7 +355,12 @@ impl Listing {
     /// was served a stale page cannot vouch for its rows: an error, not a result that may lack
     /// rows (outside trial 22: `fetch -o` wrote such a result and exited 0, with a warning).
     fn end_pass(&mut self) -> Result<()> {
-        self.warnings.extend(self.pager.warnings().iter().cloned());
+        // A repair pass meets what the first pass met (pages larger than asked): said once.
+        for warning in self.pager.warnings() {
+            if !self.warnings.contains(warning) {
+                self.warnings.push(warning.clone());
+            }
+        }
         match (self.pass, &self.key) {
             (Pass::Concurrent, Some(key)) if self.moved > 0 => {
                 let why = if self.pager.pages_oversized() {
@@ -408,7 +413,9 @@ impl Listing {
                 // Nothing repeated, so no row can be missing: the page before the last lost
                 // rows to it, and its re-read brought them (module docs of the pager).
                 self.warnings.push(format!(
-                    "rows moved between pages while paging (the data changed during the fetch):                      {key} rows pushed onto the last page after it was first read arrived when                      it was read again; every row is in the result once"
+                    "rows moved between pages while paging (the data changed during the fetch): \
+                     {key} rows pushed onto the last page after it was first read arrived when \
+                     it was read again; every row is in the result once"
                 ));
                 self.pass = Pass::Done;
             }

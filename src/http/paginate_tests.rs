@@ -425,6 +425,8 @@ async fn a_row_pushed_onto_the_last_page_read_early_arrives_from_its_re_read() {
         warnings[0].contains("moved between pages") && warnings[0].contains("last page"),
         "{warnings:?}"
     );
+    // One space between words (outside trial 25 F5: runs of 22, the source's indentation).
+    assert!(!warnings[0].contains("  "), "{warnings:?}");
 }
 
 /// Calls 10, 20, ..., 190 (19 rows); call 200 is appended just as page 1 is answered, after page
@@ -522,14 +524,13 @@ async fn pages_larger_than_asked_that_overlap_lose_nothing_and_are_named() {
         let (url, _) = serve(oversized_with_asked_offsets, later_pages_late).await;
         let table = fetch(&url, 10, concurrency).await.unwrap();
         assert_eq!(ids(&table), (1..=95).collect::<Vec<i64>>());
-        assert!(
-            table
-                .warnings
-                .iter()
-                .any(|w| w.contains("more rows than the 10 asked")),
-            "{:?}",
-            table.warnings
-        );
+        // Once, though the repair pass met the oversized pages again (outside trial 25 F6).
+        let oversized = table
+            .warnings
+            .iter()
+            .filter(|w| w.contains("more rows than the 10 asked"))
+            .count();
+        assert_eq!(oversized, 1, "{:?}", table.warnings);
         assert!(
             !table.warnings.iter().any(|w| w.starts_with("rows moved")),
             "no claim that the data changed: {:?}",
