@@ -153,6 +153,9 @@ pub struct Pager {
     /// At concurrency 1: told when the latest page task started is done, so the next one
     /// starts after it (see [`Turn`]).
     latest_turn: Option<oneshot::Receiver<()>>,
+    /// An empty page being read again: still past the end until it comes back with rows (found
+    /// by outside trial 25: while it was out of hand, the window filled past it again).
+    empty_read_again: Option<u64>,
     done: BTreeMap<u64, Arrived>,
     /// When the latest of the pages handed out so far arrived.
     last_completed: Instant,
@@ -238,6 +241,7 @@ impl Pager {
             in_flight: FuturesUnordered::new(),
             aborts: BTreeMap::new(),
             latest_turn: None,
+            empty_read_again: None,
             done: BTreeMap::new(),
             last_completed: Instant::now(),
             finished: false,
@@ -305,6 +309,7 @@ impl Pager {
                         && self.limit.is_none_or(|limit| page <= limit) =>
                 {
                     self.aborts.remove(&page);
+                    self.empty_read_again.take_if(|again| *again == page);
                     match result {
                         Ok((decoded, requested)) => {
                             self.full_page_arrived |= decoded.rows >= self.page_size;
@@ -341,6 +346,10 @@ impl Pager {
     fn issue(&mut self) {
         let downloads = self.ctx.spec.concurrency.max(1);
         let keeping_up = self.next_to_yield > 1 && self.done.is_empty();
+        // At concurrency 1 the pages beside the wire go one after another ([`Turn`]); they
+        // still serve: an empty page with rows after it is a hole or rows appended while
+        // paging, which only the pages after it show (a sequential pass pays for that with up
+        // to two requests past its end).
         let window = if (self.ctx.spec.reads_all && self.full_page_arrived) || keeping_up {
             downloads + DECODING_BESIDE_THE_WIRE
         } else {
@@ -351,7 +360,8 @@ impl Pager {
         // Past an empty page in hand lie only more empty pages, unless rows are inserted
         // meanwhile, which the empty page's own re-read finds (paging then resumes from
         // here): asking for them cost a listing a request per free slot at its end.
-        let past_the_end = self.done.values().any(|arrived| arrived.page.rows == 0);
+        let past_the_end = self.empty_read_again.is_some()
+            || self.done.values().any(|arrived| arrived.page.rows == 0);
         let window = if past_the_end { 0 } else { window };
         while (self.in_flight.len() + self.done.len() < window || self.in_flight.is_empty())
             && self.limit.is_none_or(|limit| self.next_to_issue <= limit)
@@ -528,7 +538,13 @@ impl Pager {
 
     /// Asks for `page` again, forgetting its answer.
     fn read_again(&mut self, page: u64) {
-        self.done.remove(&page);
+        if self
+            .done
+            .remove(&page)
+            .is_some_and(|arrived| arrived.page.rows == 0)
+        {
+            self.empty_read_again = Some(page);
+        }
         self.spawn(page, READ_AGAIN);
     }
 
@@ -661,6 +677,7 @@ impl Pager {
         self.page_size = rows;
         self.last_page_read_again = false;
         self.first_answer = None;
+        self.empty_read_again = None;
         self.limit = None;
         self.abort_beyond(0);
         // Page 1 at the capped size is exactly what we already have; after a later short page
