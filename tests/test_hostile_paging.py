@@ -305,6 +305,11 @@ def test_a_page_the_in_order_read_serves_again_ends_the_listing_in_an_error(serv
     text = decode_error(server, read, max_concurrency=4)
     assert "stale page" in text and "may be missing" in text, text
     assert "every row is in the result once" not in text
+    # A page's worth of calls inserted ahead of the read between two requests looks the same
+    # (outside trial 25 F3: legitimate inserts at page_size=1 were blamed on a cache): the
+    # message says both, and the hint leads with the larger page_size.
+    assert "inserted ahead of the read" in text and "n_per_page=10" in text, text
+    assert "hint: fetch again, with a larger page_size" in text, text
     out = tmp_path / "calls.parquet"
     env = {**os.environ, "CONVERZ_API_KEY": KEY, "CONVERZ_BASE_URL": server.url}
     cli = [sys.executable, "-m", "converz", "fetch", "calls", "--page-size", "10", "-o", str(out)]

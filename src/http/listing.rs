@@ -398,9 +398,11 @@ impl Listing {
                         message: format!(
                             "{moved} {key} rows repeated between pages, so the listing was \
                              read again in order, and that read was served {again} full page{} \
-                             holding only rows it had served before (a stale page): \
-                             {STALE_PAGES}",
-                            if again == 1 { "" } else { "s" }
+                             holding only rows it had served before: a stale page, or at least \
+                             n_per_page={size} rows inserted ahead of the read between two of \
+                             its requests, which look the same from here: {STALE_PAGES}",
+                            if again == 1 { "" } else { "s" },
+                            size = self.pager.page_size()
                         ),
                     });
                 }

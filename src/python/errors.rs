@@ -165,8 +165,10 @@ fn classify(err: &Error) -> (&'static str, Option<&'static str>) {
         ),
         Error::Decode { message, .. } if message.contains(crate::http::listing::STALE_PAGES) => (
             "DecodeError",
-            Some("fetch again: a cache or proxy in front of the API may have served an old \
-                  page; if it happens again, report it to Converz with the message"),
+            Some("fetch again, with a larger page_size if calls are being added quickly (a \
+                  page's worth inserted between two requests looks like an old page); if it \
+                  happens again while few calls are added, a cache or proxy in front of the API \
+                  may be serving old pages: report it to Converz with the message"),
         ),
         Error::Decode { message, .. } if message.contains(crate::write::UNDATED) => (
             "DecodeError",
