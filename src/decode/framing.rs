@@ -12,6 +12,14 @@ use memchr::memchr2;
 
 use crate::{Error, Result};
 
+/// How the error of a body that ends inside its array begins (`http::client` tells a body the
+/// server framed whole from one cut off on the way by these words).
+pub const CUT_OFF: &str = "the JSON array was cut off after";
+
+/// How such an error ends when the body arrived whole as the server framed it (the Python
+/// layer's hint keys on it).
+pub const SENT_INCOMPLETE: &str = "the server sent an incomplete JSON array";
+
 /// Receives the elements of the array.
 pub(crate) trait Sink {
     /// `bytes` starts at an element's first byte (`{` or `[`). Consume one element and return
@@ -139,7 +147,7 @@ impl Splitter {
                 endpoint: String::new(),
                 attempts: 1,
                 message: format!(
-                    "the JSON array was cut off after {} bytes, {}",
+                    "{CUT_OFF} {} bytes, {}",
                     self.offset,
                     match top {
                         Top::InElement => "inside a row",

@@ -87,7 +87,7 @@ mod dedupe;
 mod fast;
 // Also the check of `converz push --schema` (src/write/exact.rs): one rule for both sides.
 pub(crate) mod forced;
-mod framing;
+pub(crate) mod framing;
 mod infer;
 mod json_text;
 mod page;

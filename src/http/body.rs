@@ -109,8 +109,14 @@ pub(crate) async fn read_body(
     // was decoded anyway, and the worker frees each piece as it takes it).
     let (pieces, inbox) = tokio::sync::mpsc::unbounded_channel();
     let owned_place = place.to_owned();
+    let framed = is_framed(response.headers());
     let worker = tokio::task::spawn_blocking(move || {
-        decode_pieces(inbox, coding, decoder, limit, &owned_place)
+        let decoded = decode_pieces(inbox, coding, decoder, limit, &owned_place);
+        if framed {
+            decoded.map_err(|e| AttemptError::sent_incomplete(&owned_place, e))
+        } else {
+            decoded
+        }
     });
     let mut received = 0u64;
     loop {
@@ -136,6 +142,20 @@ pub(crate) async fn read_body(
         }
     }
     Ok(Decoding { worker })
+}
+
+/// Whether the body's end is the server's word: a length or chunks, which hyper checks, so a
+/// body that ends early fails as a transport error before its end is seen. A body delimited
+/// by the connection's close has no such word, and a close mid-way looks like its end.
+fn is_framed(headers: &reqwest::header::HeaderMap) -> bool {
+    headers.contains_key(reqwest::header::CONTENT_LENGTH)
+        || headers
+            .get_all(reqwest::header::TRANSFER_ENCODING)
+            .iter()
+            .any(|v| {
+                v.to_str()
+                    .is_ok_and(|v| v.to_ascii_lowercase().contains("chunked"))
+            })
 }
 
 /// The worker of [`read_body`]: takes pieces of a body until its end, inflating a gzip body

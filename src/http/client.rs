@@ -110,6 +110,30 @@ impl AttemptError {
         }
     }
 
+    /// `err` from a body whose end the server framed (a length or chunks, see `body.rs`): a
+    /// JSON array found cut off there was sent that way, so it is the server's malformed
+    /// answer, not a transport failure (outside trial 25 F4: `[{"call_id": 1,` with its
+    /// length was retried and called a network problem).
+    pub fn sent_incomplete(place: &str, err: AttemptError) -> Self {
+        match err {
+            AttemptError {
+                failure: Failure::Transport,
+                error: Error::Transport { message, .. },
+            } if message.starts_with(crate::decode::framing::CUT_OFF) => Self::decode(
+                place,
+                Error::Decode {
+                    endpoint: place.to_owned(),
+                    message: format!(
+                        "{message}, though the body arrived whole (as long as the server said): \
+                         {}",
+                        crate::decode::framing::SENT_INCOMPLETE
+                    ),
+                },
+            ),
+            other => other,
+        }
+    }
+
     /// A body that arrived whole but is not what the API promises. Not retried: the same
     /// bytes would fail the same way.
     #[cold]

@@ -163,6 +163,17 @@ fn classify(err: &Error) -> (&'static str, Option<&'static str>) {
             Some("the server's pages do not add up to one listing (see the message); nothing \
                   more can be read reliably, so report it to Converz"),
         ),
+        Error::Decode { message, .. }
+            if message.contains(crate::decode::framing::SENT_INCOMPLETE) =>
+        {
+            (
+                "DecodeError",
+                Some("the server (or a proxy in front of it) declared the body's length and \
+                      sent that much, but its JSON stops short: not a network failure, so it \
+                      was not retried; fetch again, and if it repeats report it to Converz \
+                      with the message"),
+            )
+        }
         Error::Decode { message, .. } if message.contains(crate::http::listing::STALE_PAGES) => (
             "DecodeError",
             Some("fetch again, with a larger page_size if calls are being added quickly (a \
