@@ -71,11 +71,37 @@ use crate::error::{Error, Result};
 /// hint keys on them).
 pub const INCONSISTENT: &str = "the listing cannot be read completely";
 
-/// Why a page is asked for again when rows may have moved onto it (its debug line says so).
-/// Such a request is not paced: it goes when the pages before it are in, so no body is left to
-/// keep apart from, and waiting behind the slots of requests already sent past the end cost
-/// a WAN listing up to a page's gap (36 ms) at its end.
-const READ_AGAIN: &str = " (read again: did rows move onto it?)";
+/// Why a page is asked for: its debug line says so, and it decides whether the request is paced.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Reading {
+    /// The page's first reading.
+    First,
+    /// A first reading after paging restarted at the size the server was found to cap at.
+    AtCappedSize,
+    /// Asked for again because rows may have moved onto it.
+    Again,
+    /// Page 2 asked for at page 1's size ([`Pager::probe_cap`]).
+    CapProbe,
+}
+
+impl Reading {
+    /// What the page's debug line adds after its number.
+    fn why(self) -> &'static str {
+        match self {
+            Reading::First => "",
+            Reading::AtCappedSize => " (at the capped page size)",
+            Reading::Again => " (read again: did rows move onto it?)",
+            Reading::CapProbe => " (asked at the first page's size: does the server cap pages?)",
+        }
+    }
+
+    /// A page read again is not paced: it goes when the pages before it are in, so no body is
+    /// left to keep apart from, and waiting behind the slots of requests already sent past the
+    /// end cost a WAN listing up to a page's gap (36 ms) at its end.
+    fn paced(self) -> bool {
+        self != Reading::Again
+    }
+}
 
 /// What to page through.
 #[derive(Debug, Clone)]
@@ -355,38 +381,38 @@ impl Pager {
         } else {
             downloads
         };
-        // Arrived pages waiting on a later one (a short page waits for the next) count against
-        // the window, so with nothing in flight one more request is always allowed.
         // Past an empty page in hand lie only more empty pages, unless rows are inserted
         // meanwhile, which the empty page's own re-read finds (paging then resumes from
         // here): asking for them cost a listing a request per free slot at its end.
         let past_the_end = self.empty_read_again.is_some()
             || self.done.values().any(|arrived| arrived.page.rows == 0);
         let window = if past_the_end { 0 } else { window };
+        // Arrived pages waiting on a later one (a short page waits for the next) count against
+        // the window, so with nothing in flight one more request is always allowed.
         while (self.in_flight.len() + self.done.len() < window || self.in_flight.is_empty())
             && self.limit.is_none_or(|limit| self.next_to_issue <= limit)
         {
             let page = self.next_to_issue;
             self.next_to_issue += 1;
-            self.spawn(page, "");
+            self.spawn(page, Reading::First);
         }
     }
 
-    /// Starts the task of one page; `why` says in its debug line why a page is asked for
-    /// again (empty for a first reading).
-    fn spawn(&mut self, page: u64, why: &'static str) {
+    /// Starts the task of one page, asked for the `reading` given (a first reading after a
+    /// restart is one at the capped size).
+    fn spawn(&mut self, page: u64, reading: Reading) {
         let ctx = Arc::clone(&self.ctx);
         let (generation, size) = (self.generation, self.page_size);
-        let why = match why {
-            "" if generation > 0 => " (at the capped page size)",
-            why => why,
+        let reading = match reading {
+            Reading::First if generation > 0 => Reading::AtCappedSize,
+            reading => reading,
         };
         let turn = self.next_turn();
         let task = tokio::spawn(async move {
             (
                 generation,
                 page,
-                fetch_page(&ctx, page, size, why, turn).await,
+                fetch_page(&ctx, page, size, reading, turn).await,
             )
         });
         self.aborts.insert(page, task.abort_handle());
@@ -521,9 +547,10 @@ impl Pager {
     /// One small request, for listings that end on their first page.
     fn probe_cap(&mut self, rows: usize) {
         let ctx = Arc::clone(&self.ctx);
-        let why = " (asked at the first page's size: does the server cap pages?)";
-        let task =
-            tokio::spawn(async move { (PROBE, 2, fetch_page(&ctx, 2, rows, why, None).await) });
+        let task = tokio::spawn(async move {
+            let reading = Reading::CapProbe;
+            (PROBE, 2, fetch_page(&ctx, 2, rows, reading, None).await)
+        });
         self.cap_probe = CapProbe::InFlight(task.abort_handle());
         self.in_flight.push(task);
     }
@@ -545,7 +572,7 @@ impl Pager {
         {
             self.empty_read_again = Some(page);
         }
-        self.spawn(page, READ_AGAIN);
+        self.spawn(page, Reading::Again);
     }
 
     /// The first page after `page` in hand with rows: its number, rows and arrival.
@@ -731,7 +758,7 @@ async fn fetch_page(
     ctx: &PageContext,
     page: u64,
     size: usize,
-    why: &'static str,
+    reading: Reading,
     turn: Option<Turn>,
 ) -> Result<(DecodedPage, Instant)> {
     // Held until this page is done: its retries and its reading for the reference decoder
@@ -742,13 +769,14 @@ async fn fetch_page(
         let read = ctx
             .client
             .with_retries(&ctx.endpoint, Some(&ctx.progress), || {
-                fetch_page_once(ctx, page, size, keep_body, why)
+                fetch_page_once(ctx, page, size, keep_body, reading)
             })
             .await;
         match read {
             Err(Error::ReadAgain) if !keep_body => {
                 log::debug!(target: "converz",
-                    "{} page {page}{why}: read again for the reference decoder", ctx.endpoint);
+                    "{} page {page}{}: read again for the reference decoder", ctx.endpoint,
+                    reading.why());
                 keep_body = true;
             }
             other => break other?,
@@ -763,11 +791,11 @@ async fn fetch_page_once(
     page: u64,
     size: usize,
     keep_body: bool,
-    why: &'static str,
+    reading: Reading,
 ) -> Result<(DecodedPage, Instant), AttemptError> {
     // Never closed, so acquiring cannot fail; the permit is dropped once the body is in.
     let permit = ctx.downloads.acquire().await.ok();
-    if why != READ_AGAIN {
+    if reading.paced() {
         tokio::time::sleep_until(ctx.pacing.reserve(Instant::now()).into()).await;
     }
     let requested = Instant::now();
@@ -799,7 +827,7 @@ async fn fetch_page_once(
     let again = if keep_body {
         " (read again for the reference decoder)"
     } else {
-        why
+        reading.why()
     };
     log::debug!(target: "converz",
         "{place}{again}: sent {:.1} ms into the listing, first byte {:.1} ms later, body {:.1} ms, \

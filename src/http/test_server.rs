@@ -73,13 +73,31 @@ async fn connection(mut conn: TcpStream, answer: BodyAnswer) {
         };
         let head = String::from_utf8_lossy(&buffer[..head_end]).into_owned();
         buffer.drain(..head_end);
-        let body = answer(parameter(&head, "page"), parameter(&head, "n_per_page")).await;
+        let answering = answer(parameter(&head, "page"), parameter(&head, "n_per_page"));
+        // A client that gives up on a request (a page past the end, aborted) closes its
+        // connection: the answer stops there, as a server's handler is cancelled.
+        let body = tokio::select! {
+            body = answering => body,
+            () = closed_by_peer(&mut conn, &mut buffer) => return,
+        };
         let response = format!(
             "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
             body.len()
         );
         if conn.write_all(response.as_bytes()).await.is_err() {
             return;
+        }
+    }
+}
+
+/// Returns once the peer closes `conn`; bytes it sends meanwhile (a next request) are kept in
+/// `buffer`.
+async fn closed_by_peer(conn: &mut TcpStream, buffer: &mut Vec<u8>) {
+    let mut chunk = [0u8; 4096];
+    loop {
+        match conn.read(&mut chunk).await {
+            Ok(0) | Err(_) => return,
+            Ok(n) => buffer.extend_from_slice(&chunk[..n]),
         }
     }
 }

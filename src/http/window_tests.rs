@@ -19,22 +19,45 @@ struct Seen {
     active: AtomicUsize,
     peak: AtomicUsize,
     requests: AtomicUsize,
+    /// The pages asked for, in the order they arrived (a failure prints them).
+    order: std::sync::Mutex<Vec<usize>>,
+}
+
+/// One request the server is answering; it stops counting when dropped.
+struct Active(Arc<Seen>);
+
+impl Active {
+    fn arrived(seen: Arc<Seen>, page: usize) -> Self {
+        seen.order.lock().unwrap().push(page);
+        let active = seen.active.fetch_add(1, Ordering::SeqCst) + 1;
+        seen.peak.fetch_max(active, Ordering::SeqCst);
+        seen.requests.fetch_add(1, Ordering::SeqCst);
+        Self(seen)
+    }
+}
+
+impl Drop for Active {
+    fn drop(&mut self) {
+        self.0.active.fetch_sub(1, Ordering::SeqCst);
+    }
 }
 
 /// Serves `rows` calls (`call_id` 0..rows) in pages; page `p` is answered after
-/// `delay(p)`. A request counts as active from its arrival until its rows are chosen.
+/// `delay(p)`. A request counts as active from its arrival until its rows are chosen, or
+/// until the client closes its connection: a page the pager gave up on (past the end of the
+/// listing) is aborted, and its permit goes to the next request at once. While that answer
+/// still slept, the next request made one more than `concurrency` at once here (a flaky
+/// failure in CI), though the client had only `concurrency` open.
 async fn serve(rows: usize, delay: fn(usize) -> Duration) -> (String, Arc<Seen>) {
     let seen = Arc::new(Seen::default());
     let counts = Arc::clone(&seen);
     let url = serve_answers(Arc::new(move |page, size| {
         let seen = Arc::clone(&counts);
         Box::pin(async move {
-            let active = seen.active.fetch_add(1, Ordering::SeqCst) + 1;
-            seen.peak.fetch_max(active, Ordering::SeqCst);
-            seen.requests.fetch_add(1, Ordering::SeqCst);
+            let active = Active::arrived(seen, page);
             tokio::time::sleep(delay(page)).await;
             let first = (page - 1) * size;
-            seen.active.fetch_sub(1, Ordering::SeqCst);
+            drop(active);
             (first..(first + size).min(rows)).collect()
         })
     }))
@@ -67,7 +90,8 @@ async fn every_row_once_and_never_more_than_concurrency_on_the_wire() {
         let peak = seen.peak.load(Ordering::SeqCst);
         assert!(
             (1..=concurrency).contains(&peak),
-            "{peak} requests at once with concurrency {concurrency}"
+            "{peak} requests at once with concurrency {concurrency} (pages asked: {:?})",
+            seen.order.lock().unwrap()
         );
         // Every page, and past the short last page at most the window's pages ahead.
         let pages = rows.div_ceil(page_size);
