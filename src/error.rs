@@ -4,6 +4,15 @@
 //! Messages never carry the API key: URLs are rendered without query secrets (the key travels in
 //! a header, never the URL) and headers are never formatted.
 
+/// The words a decode error uses for a value that does not fit its column's type, whichever
+/// part found it (arrow-json's "failed to parse V as T" is said in them too:
+/// `http::client::AttemptError::decode`). The Python layer's hints key on them, so they are
+/// ours rather than a dependency's.
+pub const DOES_NOT_FIT: &str = " does not fit ";
+
+/// How a decode error names the column it stopped in (arrow-json says "whilst decoding field").
+pub const IN_COLUMN: &str = "in column '";
+
 /// Everything that can go wrong in converz.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]

@@ -113,10 +113,10 @@ def test_every_core_hint_names_the_commands_flags_or_says_it_has_none(command):
             "links",
         ),
         (
-            "failed to parse 1.5 as Int64 (column `m` is forced to Int64): use a type that keeps"
+            "1.5 does not fit Int64 (column `m` is forced to Int64): use a type that keeps"
             ' it, e.g. schema={"m": "float64"}',
             "fetch calls",
-            "failed to parse 1.5 as Int64 (column `m` is forced to Int64): use a type that keeps"
+            "1.5 does not fit Int64 (column `m` is forced to Int64): use a type that keeps"
             " it, e.g. --schema m:float64",
         ),
         (

@@ -536,7 +536,7 @@ def test_whole_numbers_spelled_as_floats_are_integers_in_either_format(
     fraction = write("fraction", ["1", "2.5e-1"])
     err = refused(emu, ["push", str(fraction), "--schema", f"{column}:int64"], capsys)
     assert f"line {3 if ext == 'csv' else 2} of {fraction}" in err, err
-    assert "failed to parse 2.5e-1 as Int64 without losing its fraction" in err, err
+    assert "2.5e-1 does not fit Int64 without losing its fraction" in err, err
 
 
 def test_csv_nan_in_a_column_of_integers_keeps_it_integers(emu, ids, tmp_path):

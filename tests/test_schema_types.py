@@ -272,6 +272,26 @@ def test_an_integer_type_on_a_fraction_column_is_refused_not_truncated(client):
     assert "float64" in str(info.value)
 
 
+@pytest.mark.parametrize(
+    ("column", "given", "value"),
+    [("rep_id", "date32", '"'), ("start_time", "int64", '"'), ("rep_id", "uint64", '"')],
+)
+def test_a_value_that_does_not_fit_is_said_in_plain_words_naming_the_column(
+    client, column, given, value
+):
+    """Outside trial 24 F2: the message kept arrow-json's "Json error: whilst decoding field
+    ...: failed to parse ... as ...", and the hint said schema={column: type} without the
+    column. Now the message names the column and the value, and the hint the column."""
+    with pytest.raises(converz.DecodeError) as info:
+        client.calls(schema={column: given})
+    message = str(info.value).split("\n")[0]
+    for arrow_words in ("Json error", "whilst decoding", "failed to parse"):
+        assert arrow_words not in message, message
+    assert f"in column '{column}': {value}" in message and " does not fit " in message, message
+    hint = info.value.hint
+    assert hint is not None and f'schema={{"{column}": "str"}}' in hint, hint
+
+
 @pytest.fixture
 def serve() -> Iterator[Any]:
     yield from serving()

@@ -13,6 +13,7 @@
 //!
 //! [`DecodeError`]: crate::Error::Decode
 
+use crate::error::DOES_NOT_FIT;
 use arrow_schema::{DataType, TimeUnit};
 use chrono::{Timelike, Utc};
 
@@ -149,10 +150,10 @@ pub(crate) fn check_read(
         _ => None,
     });
     match loss {
-        // "failed to parse" is arrow-json's wording for a value that does not fit its column's
-        // type: the error gets that hint too.
+        // The words of every value that does not fit its column's type: the error gets that
+        // hint too.
         Some(loss) => Err(format!(
-            "failed to parse {} as {data_type} without losing {loss}",
+            "{}{DOES_NOT_FIT}{data_type} without losing {loss}",
             String::from_utf8_lossy(raw)
         )),
         None => Ok(()),

@@ -15,7 +15,7 @@ use super::progress::Progress;
 use super::redact::{redact, redact_error};
 use super::retry::{backoff, bounded_printable, Failure, RetryAfter};
 use crate::config::ClientConfig;
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, DOES_NOT_FIT, IN_COLUMN};
 
 /// Bytes of an error body read for the message: enough for any JSON error, short for HTML. The
 /// rest is never read (the connection is dropped), so a 50 MB error page costs 16 KiB.
@@ -140,7 +140,7 @@ impl AttemptError {
     pub fn decode(place: &str, err: Error) -> Self {
         let message = match err {
             Error::Decode { message, .. } => message,
-            other => nested_said_plainly(other.to_string()),
+            other => arrow_said_plainly(other.to_string()),
         };
         AttemptError {
             failure: Failure::Permanent,
@@ -157,10 +157,28 @@ impl AttemptError {
 pub const GOT_OBJECT: &str = "got an object (a JSON {...})";
 pub const GOT_LIST: &str = "got a list (a JSON [...])";
 
-/// `message` (an arrow-json error) with a list or object it re-printed after "expected ... got "
-/// named instead: arrow-json 59 prints an object's members without the commas between them
+/// `message` (an arrow-json error) in converz's words: the column it stopped in named as one
+/// ([`IN_COLUMN`], a field within it as a field), a value that does not fit its type said so
+/// ([`DOES_NOT_FIT`]) rather than "failed to parse", without the "Json error: " prefix (outside
+/// trial 24 F2), and a list or object it re-printed after "expected ... got " named instead:
+/// arrow-json 59 prints an object's members without the commas between them
 /// (`{"a": 1"b": 2}`) and strings unescaped, which read as a broken body (outside trial 23).
-fn nested_said_plainly(message: String) -> String {
+fn arrow_said_plainly(message: String) -> String {
+    const FIELD: &str = "whilst decoding field '";
+    const FAILED: &str = "failed to parse ";
+    let mut message = message
+        .strip_prefix("Json error: ")
+        .map_or_else(|| message.clone(), str::to_owned)
+        .replacen(FIELD, IN_COLUMN, 1)
+        .replace(FIELD, "in its field '");
+    // "failed to parse V as T": V is the value as sent (quoted if text), T a type name.
+    if let Some(at) = message.find(FAILED) {
+        let rest = &message[at + FAILED.len()..];
+        if let Some(cut) = rest.rfind(" as ") {
+            let (value, of_type) = (&rest[..cut], &rest[cut + " as ".len()..]);
+            message = format!("{}{value}{DOES_NOT_FIT}{of_type}", &message[..at]);
+        }
+    }
     let Some(at) = message.find(" got {").or_else(|| message.find(" got [")) else {
         return message;
     };
@@ -1032,13 +1050,36 @@ mod tests {
         let object =
             "Json error: whilst decoding field 's': expected string got {\"a\": 1\"b\": 2}";
         assert_eq!(
-            nested_said_plainly(object.to_owned()),
-            format!("Json error: whilst decoding field 's': expected string {GOT_OBJECT}")
+            arrow_said_plainly(object.to_owned()),
+            format!("in column 's': expected string {GOT_OBJECT}")
         );
         let list = "whilst decoding field 'l': expected primitive got [1, 2]";
-        assert!(nested_said_plainly(list.to_owned()).ends_with(GOT_LIST));
-        let plain = "whilst decoding field 'x': failed to parse \"abc\" as Int64";
-        assert_eq!(nested_said_plainly(plain.to_owned()), plain);
+        assert!(arrow_said_plainly(list.to_owned()).ends_with(GOT_LIST));
+    }
+
+    /// arrow-json's words for a value its column's type cannot hold are said as converz's
+    /// (outside trial 24 F2), which the Python layer's hints key on.
+    #[test]
+    fn a_value_that_does_not_fit_is_said_in_our_words() {
+        let cases = [
+            (
+                "Json error: whilst decoding field 'x': failed to parse \"abc\" as Int64",
+                "in column 'x': \"abc\" does not fit Int64",
+            ),
+            (
+                "Json error: whilst decoding field 'd': failed to parse \"a as b\" as Date32",
+                "in column 'd': \"a as b\" does not fit Date32",
+            ),
+            (
+                "Json error: whilst decoding field 's': whilst decoding field 'n': failed to \
+                 parse 331 as Int8",
+                "in column 's': in its field 'n': 331 does not fit Int8",
+            ),
+            ("Json error: something else", "something else"),
+        ];
+        for (arrow, ours) in cases {
+            assert_eq!(arrow_said_plainly(arrow.to_owned()), ours);
+        }
     }
 
     #[test]

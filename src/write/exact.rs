@@ -29,7 +29,7 @@ use arrow_schema::{DataType, Field, Schema, SchemaRef};
 use serde_json::value::RawValue;
 
 use crate::decode::forced::{self, float_change, FloatChange, Grain, Offsets};
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, DOES_NOT_FIT};
 
 /// The zone of a column of times that carry a UTC offset.
 const UTC: &str = "UTC";
@@ -663,7 +663,7 @@ impl FloatChange {
             _ => "string",
         };
         format!(
-            "failed to parse {raw} as {data_type} without losing its value (column `{name}` \
+            "{raw}{DOES_NOT_FIT}{data_type} without losing its value (column `{name}` \
              is forced to {data_type}, in which it {}): use a type that keeps it, e.g. \
              schema={{\"{name}\": \"{keep}\"}}",
             self.held_as()
