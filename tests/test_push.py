@@ -494,7 +494,7 @@ def test_a_lazy_frame_or_a_column_is_refused_saying_what_to_pass(write_emulator,
         (
             "pl.DataFrame({'call_id': [1], 's': [[{'a\\x00b': 1}]]})",
             "'s'",
-            "the name of a field inside",
+            "the name of its field",
         ),
     ],
 )
@@ -514,6 +514,43 @@ except converz.InvalidParameterError as err:
     assert done.returncode == 0, done.stderr[-400:]
     assert done.stdout.startswith(f"df column {column}: {where}"), done.stdout
     assert "holds a NUL character" in done.stdout
+
+
+_NUL_NAMED = {
+    "pyarrow table": lambda ids: pa.table({"call_id": ids, "campaign\x00_v2": ["X"] * len(ids)}),
+    "record batch": lambda ids: pa.record_batch(
+        {"call_id": ids, "campaign\x00_v2": ["X"] * len(ids)}
+    ),
+    "batch reader": lambda ids: pa.RecordBatchReader.from_batches(
+        pa.schema([("call_id", pa.int64()), ("campaign\x00_v2", pa.string())]),
+        [pa.record_batch({"call_id": ids, "campaign\x00_v2": ["X"] * len(ids)})],
+    ),
+    "struct array": lambda ids: pa.StructArray.from_arrays(
+        [pa.array(ids), pa.array(["X"] * len(ids))], names=["call_id", "campaign\x00_v2"]
+    ),
+    "pandas": lambda ids: pd.DataFrame({"call_id": ids, "campaign\x00_v2": ["X"] * len(ids)}),
+    "nested field": lambda ids: pa.table(
+        {"call_id": ids, "extra": pa.array([[{"a\x00b": 1}]] * len(ids))}
+    ),
+}
+
+
+@pytest.mark.parametrize("kind", list(_NUL_NAMED))
+def test_a_nul_in_any_frames_name_is_refused_before_it_is_cut_off(write_emulator, kind):
+    """Outside trial 26 F1: the Arrow C data interface carries names as C strings, so
+    "campaign\x00_v2" arrived as "campaign", and the push overwrote that column of the rows it
+    named without a word (a dry run said nothing either). Refused now, nothing sent, the
+    column as it was."""
+    client = write_emulator.client(progress=False)
+    before = client.calls(columns=["call_id", "campaign"]).to_arrow().to_pylist()[:3]
+    ids = [row["call_id"] for row in before]
+    sent = write_emulator.wire_stats()["responses"]
+    for dry_run in (True, False):
+        with pytest.raises(converz.InvalidParameterError, match="holds a NUL character") as info:
+            client.push_updates(_NUL_NAMED[kind](ids), dry_run=dry_run)
+        assert info.value.parameter == "df"
+    assert write_emulator.wire_stats()["responses"] == sent
+    assert client.calls(columns=["call_id", "campaign"]).to_arrow().to_pylist()[:3] == before
 
 
 def _stop_a_slow_push(emu: Emulator, how: str, ids: list[int]) -> BaseException:

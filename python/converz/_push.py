@@ -53,7 +53,12 @@ def arrow_input(data: Any) -> Any:
             raise ImportError(
                 "pushing a pandas DataFrame needs pyarrow: pip install 'converz[pandas]'"
             ) from err
-        return _from_pandas(pa, data)
+        table = _from_pandas(pa, data)
+        _check_arrow_names(table.schema)
+        return table
+    if module == "pyarrow":
+        schema = data.type if kind == "StructArray" else getattr(data, "schema", None)
+        _check_arrow_names(schema)
     if module == "polars" and hasattr(data, "with_columns"):
         import polars as pl
 
@@ -72,12 +77,71 @@ def arrow_input(data: Any) -> Any:
         if casts:
             data = data.with_columns(pl.col(name).cast(dtype) for name, dtype in casts.items())
     if hasattr(data, "__arrow_c_stream__") or hasattr(data, "__arrow_c_array__"):
+        _check_names((str(name), "") for name in _top_level_names(data))
         return data
     raise InvalidParameterError(
         f"cannot push a {type(data).__name__}: expected a polars or pandas DataFrame, a pyarrow "
         "Table/RecordBatch/RecordBatchReader, a converz.Table, or any Arrow PyCapsule exporter",
         parameter="df",
     )
+
+
+# A name holding NUL is cut there on its way through the Arrow C data interface, whose names are
+# C strings: "campaign\x00_v2" arrived as "campaign", and a push overwrote that column of
+# every row it named, without a word (outside trial 26 F1). So names are read on the Python
+# side, before anything is exported: every frame type converz knows, nested fields too.
+_NUL = "\x00"
+_CUT_OFF = (
+    "which the Arrow interface a frame is handed over by cuts off: the push would set another "
+    "column"
+)
+
+
+def _check_names(names: Any, why: str = _CUT_OFF) -> None:
+    """Refuses the first ``(column, field)`` pair holding a NUL, saying ``why``.
+
+    ``field`` is empty for the column's own name, else the path of a field inside it.
+    """
+    for column, field in names:
+        if _NUL in column or _NUL in field:
+            where = f"the name of its field {field!r}" if field else "its name"
+            raise InvalidParameterError(
+                f"column {column!r}: {where} holds a NUL character (\\x00), {why}",
+                parameter="df",
+                hint="rename it first",
+            )
+
+
+def _check_arrow_names(schema: Any) -> None:
+    """``_check_names`` over a pyarrow schema or struct type, nested fields included."""
+    if schema is None:
+        return
+    count = schema.num_fields if hasattr(schema, "num_fields") else len(schema)
+    fields = [schema.field(i) for i in range(count)]
+    _check_names((f.name, path) for f in fields for path in _arrow_field_paths(f.type))
+
+
+def _arrow_field_paths(arrow_type: Any, prefix: str = "") -> Any:
+    """``prefix`` for the type itself, then the dotted path of every field nested in it."""
+    yield prefix
+    for child in (arrow_type.field(i) for i in range(getattr(arrow_type, "num_fields", 0))):
+        yield from _arrow_field_paths(
+            child.type, f"{prefix}.{child.name}" if prefix else child.name
+        )
+
+
+def _top_level_names(data: Any) -> list[Any]:
+    """The column names another exporter gives in Python, else none.
+
+    A converz.Table says them in ``schema``, a frame in ``columns``.
+    """
+    for attribute in ("schema", "columns"):
+        names = getattr(data, attribute, None)
+        if isinstance(names, dict) or hasattr(names, "keys"):
+            return list(names.keys())
+        if isinstance(names, (list, tuple)):
+            return list(names)
+    return []
 
 
 def _check_polars_names(pl: Any, schema: Any) -> None:
@@ -87,15 +151,10 @@ def _check_polars_names(pl: Any, schema: Any) -> None:
     panic it cannot unwind, in its own code, before converz sees the data), so the frame's
     schema is read first, which exports nothing.
     """
-    for name, dtype in schema.items():
-        if "\x00" in name or _nul_in_fields(pl, dtype):
-            where = "its name" if "\x00" in name else "the name of a field inside it"
-            raise InvalidParameterError(
-                f"column {name!r}: {where} holds a NUL character (\\x00), which polars cannot "
-                "export (it would abort the process)",
-                parameter="df",
-                hint="rename it first (df.rename)",
-            )
+    _check_names(
+        ((name, path) for name, dtype in schema.items() for path in _polars_field_paths(pl, dtype)),
+        "which polars cannot export (it would abort the process)",
+    )
 
 
 def _check_polars_types(pl: Any, schema: Any) -> None:
@@ -138,12 +197,16 @@ def _without_null(pl: Any, dtype: Any) -> Any:
     return dtype
 
 
-def _nul_in_fields(pl: Any, dtype: Any) -> bool:
-    """Whether a nested polars type (struct, list, array) has a field name with a NUL."""
+def _polars_field_paths(pl: Any, dtype: Any, prefix: str = "") -> Any:
+    """``prefix`` for the type itself, then the dotted path of every struct field in it."""
+    yield prefix
     if isinstance(dtype, pl.Struct):
-        return any("\x00" in f.name or _nul_in_fields(pl, f.dtype) for f in dtype.fields)
+        for field in dtype.fields:
+            path = f"{prefix}.{field.name}" if prefix else field.name
+            yield from _polars_field_paths(pl, field.dtype, path)
     inner = getattr(dtype, "inner", None)
-    return inner is not None and _nul_in_fields(pl, inner)
+    if inner is not None:
+        yield from _polars_field_paths(pl, inner, prefix)
 
 
 def push_arguments(
