@@ -398,6 +398,36 @@ def test_a_retry_storm_says_each_line_once(serve, caplog):
     assert warned and len(warned) == len(set(warned)) <= 4, warned
 
 
+ROWS = b'[{"call_id": 1}]'
+MALFORMED = {
+    "a header line without a colon": b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\nNoColon\r\n\r\n"
+    % len(ROWS)
+    + ROWS,
+    "Content-Length not a number": b"HTTP/1.1 200 OK\r\nContent-Length: abc\r\n\r\n" + ROWS,
+    "two Content-Lengths": b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\nContent-Length: 3\r\n\r\n"
+    % len(ROWS)
+    + ROWS,
+    "a negative Content-Length": b"HTTP/1.1 200 OK\r\nContent-Length: -5\r\n\r\n" + ROWS,
+    "no status line (HTTP/0.9)": ROWS,
+}
+
+
+@pytest.mark.parametrize("case", list(MALFORMED))
+@pytest.mark.parametrize("operation", ["GET /calls", "POST /calls"])
+def test_an_answer_that_is_not_valid_http_is_said_and_not_retried(serve, case, operation):
+    """Outside trial 26 F3: a malformed response head was retried on every attempt and ended
+    in a TransportError whose hint said to check the network and raise timeout=. The server
+    answers the same way every time: said as such, once."""
+    server = serve(always(MALFORMED[case]))
+    # One request at a time, so the one request is the page's only attempt.
+    err = failure(operation, server.client(retries=3, max_concurrency=1))
+    assert type(err) is converz.TransportError, repr(err)
+    assert "not valid HTTP/1.1" in str(err), str(err)
+    assert err.hint is not None and "malformed HTTP response" in err.hint, err.hint
+    assert "timeout=" not in err.hint, err.hint
+    assert len(server.requests) == 1, len(server.requests)
+
+
 def test_a_redirect_loop_is_said_and_not_retried(serve):
     """A server that redirects within itself forever: a TransportError saying so, not retried,
     with a hint that does not send the reader to timeout= (outside trial 18)."""

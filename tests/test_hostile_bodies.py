@@ -134,6 +134,32 @@ def test_a_key_echoed_by_the_server_is_redacted_everywhere(serve, caplog, case, 
         assert "attempt 1 failed" in caplog.text  # the retry was logged, without the key
 
 
+@pytest.mark.parametrize(
+    ("template", "schema"),
+    [
+        ('[{"call_id": "{key}"}]', None),
+        ('[{"call_id": 1, "x": "{key}"}]', {"x": "int64"}),
+        ('[{"call_id": 1, "x": "{key}"}]', {"x": "date32"}),
+        ('[{"call_id": 1, "x": ["{key}"]}]', {"x": "float64"}),
+    ],
+)
+def test_a_key_echoed_in_a_row_value_is_redacted_from_the_decode_error(
+    serve, caplog, template, schema
+):
+    """Outside trial 26 F2: a server that echoed the key as a `call_id` had it quoted in the
+    DecodeError ("values that are text (the first: <key>)"): that error is made after its
+    request, where the per-request redaction does not reach. Every error raised to Python is
+    redacted now, whatever part of converz made it."""
+    caplog.set_level(logging.DEBUG)
+    server = serve(echo("200 OK", template))
+    with pytest.raises(converz.DecodeError) as info:
+        server.client(retries=0).calls(schema=schema)
+    err = info.value
+    shown = [str(err), repr(err), str(err.hint), "".join(traceback.format_exception(err))]
+    for text in [*shown, caplog.text]:
+        assert pieces_of_the_key(text) == [], text[-600:]
+
+
 def test_304_without_location_is_an_unexpected_status(serve):
     server = serve(lambda request: response("304 Not Modified"))
     err = failure("GET /report", server.client(retries=2))

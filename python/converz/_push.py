@@ -77,7 +77,8 @@ def arrow_input(data: Any) -> Any:
         if casts:
             data = data.with_columns(pl.col(name).cast(dtype) for name, dtype in casts.items())
     if hasattr(data, "__arrow_c_stream__") or hasattr(data, "__arrow_c_array__"):
-        _check_names((str(name), "") for name in _top_level_names(data))
+        if module not in ("pyarrow", "polars"):  # read above
+            _check_names((name, "") for name in _top_level_names(data))
         return data
     raise InvalidParameterError(
         f"cannot push a {type(data).__name__}: expected a polars or pandas DataFrame, a pyarrow "
@@ -138,9 +139,9 @@ def _top_level_names(data: Any) -> list[Any]:
     for attribute in ("schema", "columns"):
         names = getattr(data, attribute, None)
         if isinstance(names, dict) or hasattr(names, "keys"):
-            return list(names.keys())
+            names = list(names.keys())
         if isinstance(names, (list, tuple)):
-            return list(names)
+            return [name for name in names if isinstance(name, str)]
     return []
 
 

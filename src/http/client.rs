@@ -42,6 +42,12 @@ pub struct AttemptError {
 pub const HEAD_TOO_LARGE: &str = "the server's response headers are larger than the client \
                                   accepts (over about 400 KiB, or over 100 header lines)";
 
+/// How the message of a response that is not valid HTTP/1.1 begins (a header line without a
+/// colon, a `Content-Length` that is not one number, an HTTP/0.9 answer); the Python layer
+/// gives it its own hint: the server answers the same way every time, so it is not retried
+/// (outside trial 26 F3: it was retried, with "check the network; raise timeout=").
+pub const NOT_HTTP: &str = "the server's answer is not valid HTTP/1.1";
+
 /// How the message of a request the server redirected in a loop begins; the Python layer gives
 /// it its own hint (`python/errors.rs`): no timeout nor retry can help (outside trial 18: it
 /// was retried, with the hint "raise timeout= for slow links").
@@ -50,12 +56,13 @@ pub const REDIRECT_LOOP: &str = "the server redirects this request in a loop (mo
 
 impl AttemptError {
     /// A transport failure (connect, timeout, cut body) on `endpoint`. Retried, except a
-    /// response head too large to read, a redirect loop, a TLS certificate refused or a server
+    /// response head too large to read or not valid HTTP, a redirect loop, a TLS certificate refused or a server
     /// that does not speak TLS: the server answers the same way every time.
     #[cold]
     pub fn transport(endpoint: &str, err: &reqwest::Error) -> Self {
         AttemptError {
             failure: if head_too_large(err)
+                || not_http(err)
                 || err.is_redirect()
                 || certificate_refused(err)
                 || not_tls(err)
@@ -253,6 +260,7 @@ impl ApiClient {
         // reqwest is built without a default crypto provider (aws-lc needs cmake); ring is ours.
         // A second install in the same process fails harmlessly.
         let _ = rustls::crypto::ring::default_provider().install_default();
+        super::redact::remember_key(&config.api_key);
         let pool = Pool::new(build_http(&config)?);
         let gzip = config
             .compression
@@ -613,9 +621,18 @@ pub fn parse_error_body(body: &[u8], key: &str) -> (String, String) {
             // Escaped here, newlines too: the message goes into a multi-line error text, where
             // a server's `\n  hint: ...` would read as converz's own line (outside trial 17).
             let shown = |text: &str, limit| bounded_printable(&redact(text, key), limit);
+            // A code without a text we know (`{"error": {"msg": ...}, "code": 5}`): the body
+            // as sent, so the server's words are not dropped (outside trial 26 F5).
+            let message = message.unwrap_or_else(|| match fields.len() {
+                1 => String::new(),
+                _ => format!(
+                    "error body: {}",
+                    bounded(&serde_json::Value::Object(fields.clone()).to_string(), 200)
+                ),
+            });
             return (
                 shown(&code.unwrap_or_else(|| "unknown".into()), 100),
-                shown(&message.unwrap_or_default(), ERROR_MESSAGE_LIMIT),
+                shown(&message, ERROR_MESSAGE_LIMIT),
             );
         }
     }
@@ -630,6 +647,14 @@ pub fn parse_error_body(body: &[u8], key: &str) -> (String, String) {
     // parse, and calling it "non-JSON" would send the reader the wrong way.
     let what = if body.len() >= ERROR_BODY_LIMIT {
         "error body too large to read whole (over 16 KiB), it begins"
+    } else if plain.trim().is_empty() {
+        // Nothing to quote after a colon (outside trial 26 F5: "non-JSON error body: ").
+        let which = if body.trim_ascii().is_empty() {
+            "an empty body"
+        } else {
+            "a body of markup only"
+        };
+        return ("unknown".into(), format!("no error text ({which})"));
     } else {
         "non-JSON error body"
     };
@@ -782,6 +807,8 @@ fn final_error(
 pub fn describe_reqwest_error(err: &reqwest::Error) -> String {
     let kind = if head_too_large(err) {
         HEAD_TOO_LARGE
+    } else if not_http(err) {
+        NOT_HTTP
     } else if certificate_refused(err) {
         CERTIFICATE_REFUSED
     } else if not_tls(err) {
@@ -863,9 +890,22 @@ fn rustls_error(err: &reqwest::Error, is: impl Fn(&rustls::Error) -> bool) -> bo
 /// Whether hyper refused the response's head as too large (HTTP/1.1: over its ~400 KiB read
 /// buffer or over 100 header lines), somewhere in `err`'s cause chain.
 fn head_too_large(err: &reqwest::Error) -> bool {
+    hyper_error(err, hyper::Error::is_parse_too_large)
+}
+
+/// Whether hyper could not parse the response (its head, or the framing its head declares),
+/// somewhere in `err`'s cause chain; a head too large is [`head_too_large`].
+fn not_http(err: &reqwest::Error) -> bool {
+    hyper_error(err, |error| {
+        (error.is_parse() || error.is_parse_status()) && !error.is_parse_too_large()
+    })
+}
+
+/// Whether a hyper error in `err`'s cause chain is one `is`.
+fn hyper_error(err: &reqwest::Error, is: impl Fn(&hyper::Error) -> bool) -> bool {
     let mut source = std::error::Error::source(err);
     while let Some(cause) = source {
-        if (cause.downcast_ref::<hyper::Error>()).is_some_and(hyper::Error::is_parse_too_large) {
+        if (cause.downcast_ref::<hyper::Error>()).is_some_and(&is) {
             return true;
         }
         source = cause.source();
@@ -876,6 +916,30 @@ fn head_too_large(err: &reqwest::Error) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Outside trial 26 F5: a code beside an error object of another shape dropped the server's
+    /// words, and an empty body read "non-JSON error body: " with nothing after it.
+    #[test]
+    fn an_error_body_of_another_shape_or_none_is_said() {
+        let (code, message) =
+            parse_error_body(br#"{"error":{"msg":"quota spent"},"code":5}"#, "k3y");
+        assert_eq!(code, "5");
+        assert!(message.contains("quota spent"), "{message}");
+        let (_, message) = parse_error_body(br#"{"code":"x"}"#, "k3y");
+        assert_eq!(message, "");
+        for (body, says) in [
+            (&b""[..], "an empty body"),
+            (b" \r\n", "an empty body"),
+            (b"<p></p>", "markup"),
+        ] {
+            let (code, message) = parse_error_body(body, "k3y");
+            assert_eq!(code, "unknown");
+            assert!(
+                message.starts_with("no error text (") && message.contains(says),
+                "{message}"
+            );
+        }
+    }
 
     #[test]
     fn parses_api_error_bodies() {

@@ -103,6 +103,12 @@ fn classify(err: &Error) -> (&'static str, Option<&'static str>) {
                   client accepts; retrying cannot help: ask the administrator of the server or \
                   proxy to send smaller headers"),
         ),
+        Error::Transport { message, .. } if message.contains(crate::http::client::NOT_HTTP) => (
+            "TransportError",
+            Some("the server, or a proxy in front of it, answered with a malformed HTTP response \
+                  (see the message), the same way every time, so retrying cannot help: check \
+                  that base_url is the API's address, else ask the server's administrator"),
+        ),
         Error::Transport { message, .. } if message.contains(crate::http::client::REDIRECT_LOOP) => (
             "TransportError",
             Some("the server keeps redirecting this request within its own host, so neither a \
@@ -400,6 +406,7 @@ pub fn unknown_keys_error(
 
 impl From<Error> for PyErr {
     fn from(err: Error) -> PyErr {
+        let err = crate::http::redact::redact_known_keys(err);
         Python::attach(|py| build(py, &err).unwrap_or_else(|e| e))
     }
 }
