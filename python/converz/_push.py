@@ -137,8 +137,8 @@ def _top_level_names(data: Any) -> list[Any]:
     A converz.Table says them in ``schema``, a frame in ``columns``.
     """
     for attribute in ("schema", "columns"):
-        names = getattr(data, attribute, None)
-        if isinstance(names, dict) or hasattr(names, "keys"):
+        names: Any = getattr(data, attribute, None)
+        if hasattr(names, "keys"):
             names = list(names.keys())
         if isinstance(names, (list, tuple)):
             return [name for name in names if isinstance(name, str)]
