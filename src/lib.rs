@@ -34,7 +34,7 @@ mod _core {
     #[pymodule_export]
     use crate::python::push_result::{PyChunkResult, PyPushResult};
     #[pymodule_export]
-    use crate::python::query::{check_query, normalize_date, normalize_datetime};
+    use crate::python::query::{check_query, normalize_date, normalize_datetime, redact_keys};
     #[pymodule_export]
     use crate::python::stream::PyBatchStream;
     #[pymodule_export]

@@ -409,6 +409,13 @@ MALFORMED = {
     + ROWS,
     "a negative Content-Length": b"HTTP/1.1 200 OK\r\nContent-Length: -5\r\n\r\n" + ROWS,
     "no status line (HTTP/0.9)": ROWS,
+    # Trial 26b F3: the body's chunked framing, not only the head.
+    "a chunk size that is not hex": b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n"
+    + ROWS
+    + b"\r\n0\r\n\r\n",
+    "a chunk longer than its size": b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\n"
+    + ROWS
+    + b"\r\n0\r\n\r\n",
 }
 
 

@@ -160,6 +160,38 @@ def test_a_key_echoed_in_a_row_value_is_redacted_from_the_decode_error(
         assert pieces_of_the_key(text) == [], text[-600:]
 
 
+def test_a_column_named_by_the_key_is_redacted_from_warnings_and_logs(serve, caplog):
+    """Outside trial 26b F2: a server that named a column by the key had the key shown in the
+    table's warnings, in the log lines saying them, and in a stream's warnings."""
+    caplog.set_level(logging.DEBUG)
+    # Integers then text in the column named by the key: the fetch warns of the mix, naming it.
+    body = '[{"call_id": 1, "{key}": 1}, {"call_id": 2, "{key}": "a"}]'
+    first = echo("200 OK", body)
+
+    def respond(request: Request) -> bytes:
+        asked = urllib.parse.parse_qs(urllib.parse.urlsplit(request.target).query)
+        return first(request) if asked.get("page") == ["1"] else response("200 OK", b"[]")
+
+    server = serve(respond)
+    table = server.client(retries=0, max_concurrency=1).calls()
+    stream = server.client(retries=0, max_concurrency=1).iter_calls()
+    list(stream)
+    assert table.warnings and stream.warnings, (table.warnings, stream.warnings)
+    for text in [*table.warnings, *stream.warnings, caplog.text, repr(table)]:
+        assert pieces_of_the_key(text) == [], text[-600:]
+    assert any("***" in warning for warning in table.warnings), table.warnings
+
+
+def test_a_column_name_holding_quotes_is_named_whole_in_the_type_hint(serve):
+    """Outside trial 26b F5: the hint cut the column's name at its first quote."""
+    server = serve(echo("200 OK", '[{"call_id": 1, "it\'s \\"x\\"": "text"}]'))
+    with pytest.raises(converz.DecodeError) as info:
+        server.client(retries=0).calls(schema={'it\'s "x"': "int64"})
+    assert """in column 'it's "x"'""" in str(info.value), str(info.value)
+    assert info.value.hint is not None and """'it\'s "x"'""" not in info.value.hint
+    assert 'schema={"it\'s \\"x\\"": "str"}' in info.value.hint, info.value.hint
+
+
 def test_304_without_location_is_an_unexpected_status(serve):
     server = serve(lambda request: response("304 Not Modified"))
     err = failure("GET /report", server.client(retries=2))

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import unicodedata
 
+from converz._core import redact_keys
+
 # Bidirectional overrides and isolates (format characters): they reorder the text after them
 # on screen, so a value could make the text read as something else.
 _BIDI = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
@@ -21,7 +23,9 @@ _ESCAPED_CATEGORIES = frozenset({"Cc", "Zl", "Zp", "Cs"})
 def printable(text: str, *, keep_newlines: bool = False) -> str:
     r"""``text`` with the characters a terminal acts on escaped as Python spells them.
 
-    ``keep_newlines`` leaves ``\n`` as it is (an error's own lines: message, then hint).
+    ``keep_newlines`` leaves ``\n`` as it is (an error's own lines: message, then hint). The API
+    key of any client made in the process is replaced by ``***``: what is shown may quote a
+    server (a column it named by the key, outside trial 26b F2).
 
     Example:
         >>> printable("red\x1b[31m")
@@ -29,6 +33,7 @@ def printable(text: str, *, keep_newlines: bool = False) -> str:
         >>> printable("a\nb", keep_newlines=True)
         'a\nb'
     """
+    text = redact_keys(text)
     if text.isprintable():  # the common case, checked in C
         return text
     return "".join(

@@ -606,7 +606,7 @@ class TableStream:
     @property
     def warnings(self) -> list[str]:
         """What the listing noticed (capped pages, rows that moved); complete once exhausted."""
-        return list(self._raw.warnings)
+        return [_printable(w) for w in self._raw.warnings]
 
     def __arrow_c_stream__(self, requested_schema: Optional[object] = None) -> object:
         """The whole stream as one Arrow stream: ``Table.concat(stream)``'s, with its checks.

@@ -613,10 +613,12 @@ pub fn parse_error_body(body: &[u8], key: &str) -> (String, String) {
             _ => None,
         };
         let code = text("code").or_else(|| nested("code"));
+        // An empty text is none (`{"error": ""}` read "answered HTTP 400 (unknown): ").
         let message = text("error")
             .or_else(|| nested("message"))
             .or_else(|| text("message"))
-            .or_else(|| text("detail"));
+            .or_else(|| text("detail"))
+            .filter(|message| !message.trim().is_empty());
         if code.is_some() || message.is_some() {
             // Escaped here, newlines too: the message goes into a multi-line error text, where
             // a server's `\n  hint: ...` would read as converz's own line (outside trial 17).
@@ -642,7 +644,15 @@ pub fn parse_error_body(body: &[u8], key: &str) -> (String, String) {
         return ("unknown".into(), format!("{what}: {}", bounded(&json, 200)));
     }
     let text = String::from_utf8_lossy(body);
-    let plain = redact(&title_said_once(text_runs(&text), &text).join(" "), key);
+    // Markup is read for its text; plain text is the server's words as sent (outside trial 26b
+    // F4: "n_per_page must be < 1000 and > 0" lost what was between its < and >, and read
+    // "n_per_page must be 0").
+    let words = if text.trim_start().starts_with('<') {
+        title_said_once(text_runs(&text), &text).join(" ")
+    } else {
+        collapsed(&text)
+    };
+    let plain = redact(&words, key);
     // Only the first ERROR_BODY_LIMIT bytes were read: a JSON body longer than that cannot
     // parse, and calling it "non-JSON" would send the reader the wrong way.
     let what = if body.len() >= ERROR_BODY_LIMIT {
@@ -893,12 +903,35 @@ fn head_too_large(err: &reqwest::Error) -> bool {
     hyper_error(err, hyper::Error::is_parse_too_large)
 }
 
-/// Whether hyper could not parse the response (its head, or the framing its head declares),
+/// Whether hyper could not parse the response (its head, or the chunked framing of its body),
 /// somewhere in `err`'s cause chain; a head too large is [`head_too_large`].
 fn not_http(err: &reqwest::Error) -> bool {
     hyper_error(err, |error| {
         (error.is_parse() || error.is_parse_status()) && !error.is_parse_too_large()
-    })
+    }) || bad_chunk_framing(err)
+}
+
+/// Whether hyper refused a chunked body's framing (a chunk size that is not hex or overflows,
+/// a chunk longer than its size line): an `io::Error` of kind `InvalidData` or `InvalidInput`
+/// whose words name a chunk or trailer (hyper 1's, pinned by Cargo.lock). A body cut short is
+/// `UnexpectedEof` instead, and stays a retried transport failure (outside trial 26b F3:
+/// framing errors were retried with the network hint).
+fn bad_chunk_framing(err: &reqwest::Error) -> bool {
+    let mut source = std::error::Error::source(err);
+    while let Some(cause) = source {
+        if let Some(io) = cause.downcast_ref::<std::io::Error>() {
+            let words = io.to_string();
+            if matches!(
+                io.kind(),
+                std::io::ErrorKind::InvalidData | std::io::ErrorKind::InvalidInput
+            ) && (words.contains("chunk") || words.contains("trailer"))
+            {
+                return true;
+            }
+        }
+        source = cause.source();
+    }
+    false
 }
 
 /// Whether a hyper error in `err`'s cause chain is one `is`.
@@ -927,6 +960,14 @@ mod tests {
         assert!(message.contains("quota spent"), "{message}");
         let (_, message) = parse_error_body(br#"{"code":"x"}"#, "k3y");
         assert_eq!(message, "");
+        // Trial 26b F4: plain text keeps what stands between its < and >; an empty text is none.
+        let (_, message) = parse_error_body(b"n_per_page must be < 1000 and > 0", "k3y");
+        assert_eq!(
+            message,
+            "non-JSON error body: n_per_page must be < 1000 and > 0"
+        );
+        let (_, message) = parse_error_body(br#"{"error":""}"#, "k3y");
+        assert!(message.contains(r#"{"error":""}"#), "{message}");
         for (body, says) in [
             (&b""[..], "an empty body"),
             (b" \r\n", "an empty body"),

@@ -131,6 +131,13 @@ pub fn check_query(query: PyQuery) -> PyResult<()> {
     Ok(())
 }
 
+/// `text` with the API key of every client made in this process replaced by `***` (the Python
+/// layer's `printable` applies it to everything it shows of a server's words).
+#[pyfunction]
+pub fn redact_keys(text: &str) -> String {
+    crate::http::redact::redact_known_text(text)
+}
+
 /// One date parser for the whole package: `value` (a `date`, a `datetime` at midnight, or
 /// `"YYYY-MM-DD"`) as `"YYYY-MM-DD"`; errors name `name`.
 #[pyfunction]
