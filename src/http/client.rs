@@ -612,7 +612,9 @@ pub fn parse_error_body(body: &[u8], key: &str) -> (String, String) {
             },
             _ => None,
         };
-        let code = text("code").or_else(|| nested("code"));
+        let code = text("code")
+            .or_else(|| nested("code"))
+            .filter(|code| !code.trim().is_empty());
         // An empty text is none (`{"error": ""}` read "answered HTTP 400 (unknown): ").
         let message = text("error")
             .or_else(|| nested("message"))
@@ -647,7 +649,8 @@ pub fn parse_error_body(body: &[u8], key: &str) -> (String, String) {
     // Markup is read for its text; plain text is the server's words as sent (outside trial 26b
     // F4: "n_per_page must be < 1000 and > 0" lost what was between its < and >, and read
     // "n_per_page must be 0").
-    let words = if text.trim_start().starts_with('<') {
+    // A page has closing tags; "<none> is not a valid campaign" has none (outside trial 26c F4).
+    let words = if text.trim_start().starts_with('<') && text.contains("</") {
         title_said_once(text_runs(&text), &text).join(" ")
     } else {
         collapsed(&text)
@@ -966,6 +969,14 @@ mod tests {
             message,
             "non-JSON error body: n_per_page must be < 1000 and > 0"
         );
+        // Trial 26c F4: a text starting with "<" but with no closing tag is text.
+        let (_, message) = parse_error_body(b"<none> is not a valid campaign", "k3y");
+        assert_eq!(
+            message,
+            "non-JSON error body: <none> is not a valid campaign"
+        );
+        let (code, _) = parse_error_body(br#"{"code":"","error":"x"}"#, "k3y");
+        assert_eq!(code, "unknown");
         let (_, message) = parse_error_body(br#"{"error":""}"#, "k3y");
         assert!(message.contains(r#"{"error":""}"#), "{message}");
         for (body, says) in [

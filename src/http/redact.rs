@@ -88,6 +88,11 @@ fn written_forms(key: &str) -> Vec<String> {
             key.to_ascii_uppercase(),
             STANDARD.encode(key),
             URL_SAFE_NO_PAD.encode(key),
+            // As a quoted body writes it: JSON's `\/` (PHP's default), HTML's numeric
+            // entities (outside trial 26c F2: a piece between two escapes was shown).
+            key.replace('/', "\\/"),
+            escaped_for_html(key, false),
+            escaped_for_html(key, true),
         ]);
     }
     let mut forms: Vec<String> = Vec::with_capacity(candidates.len());
@@ -97,6 +102,18 @@ fn written_forms(key: &str) -> Vec<String> {
         }
     }
     forms
+}
+
+/// `key` with every character but ASCII letters, digits and `-._~` written as an HTML numeric
+/// entity, decimal (`&#47;`) or hex (`&#x2F;`).
+fn escaped_for_html(key: &str, hex: bool) -> String {
+    key.chars()
+        .map(|c| match c {
+            c if c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_' | '~') => c.to_string(),
+            c if hex => format!("&#x{:X};", u32::from(c)),
+            c => format!("&#{};", u32::from(c)),
+        })
+        .collect()
 }
 
 /// `key` percent-encoded as a URL query value would carry it (every byte but the unreserved
@@ -269,6 +286,22 @@ mod tests {
         for err in errors {
             let shown = redact_known_keys(err).to_string();
             assert!(!shown.contains(KEY) && !shown.contains(other), "{shown}");
+            assert!(shown.contains("***"), "{shown}");
+        }
+    }
+
+    /// Outside trial 26c F2: a body quoted with JSON's `\/` or HTML's entities showed the key
+    /// between its escapes.
+    #[test]
+    fn a_key_written_with_json_or_html_escapes_is_replaced() {
+        let key = "AbCdEfGh/IjKlMnOp/QrStUvWx+yz12";
+        for text in [
+            r#"{"oops":"AbCdEfGh\/IjKlMnOp\/QrStUvWx+yz12"}"#,
+            "bad key AbCdEfGh&#47;IjKlMnOp&#47;QrStUvWx&#43;yz12",
+            "bad key AbCdEfGh&#x2F;IjKlMnOp&#x2F;QrStUvWx&#x2B;yz12",
+        ] {
+            let shown = redact(text, key);
+            assert!(!shown.contains("IjKlMnOp"), "{shown}");
             assert!(shown.contains("***"), "{shown}");
         }
     }

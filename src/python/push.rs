@@ -199,6 +199,10 @@ fn send(
                 ..
             }
         );
+        // An answer that is not valid HTTP comes again for the same request (outside trial
+        // 26c F3: the hint said to push the rest with the same arguments).
+        let not_http = matches!(&err, Error::Transport { message, .. }
+            if message.contains(crate::http::client::NOT_HTTP));
         let result = Py::new(py, result)?.into_any();
         let err = push_error(py, &message, result, Some(err.into()))?;
         // A body too large fails again at the same size (outside trial 19: the hint said to
@@ -226,6 +230,12 @@ fn send(
                  (updates are idempotent): {}",
                 again.call((rows / 2).max(1))
             )
+        } else if not_http {
+            "the server, or a proxy in front of it, answered with a malformed HTTP response \
+             (see the message), the same way every time, so pushing again cannot help: check \
+             that base_url is the API's address, else ask the server's administrator; \
+             err.result.remaining holds the rows not applied"
+                .to_owned()
         } else if refused_data {
             format!(
                 "the server refused the data (HTTP 400, see the message), and sent unchanged it \
