@@ -103,12 +103,9 @@ fn classify(err: &Error) -> (&'static str, Option<&'static str>) {
                   client accepts; retrying cannot help: ask the administrator of the server or \
                   proxy to send smaller headers"),
         ),
-        Error::Transport { message, .. } if message.contains(crate::http::client::NOT_HTTP) => (
-            "TransportError",
-            Some("the server, or a proxy in front of it, answered with a malformed HTTP response \
-                  (see the message), the same way every time, so retrying cannot help: check \
-                  that base_url is the API's address, else ask the server's administrator"),
-        ),
+        Error::Transport { message, .. } if message.contains(crate::http::client::NOT_HTTP) => {
+            ("TransportError", Some(MALFORMED_ANSWER))
+        }
         Error::Transport { message, .. } if message.contains(crate::http::client::REDIRECT_LOOP) => (
             "TransportError",
             Some("the server keeps redirecting this request within its own host, so neither a \
@@ -247,6 +244,13 @@ const RATE_LIMITED_ALONE: &str = "the client already sends one request at a time
                                   (max_concurrency=1): wait before trying again; retry_after is \
                                   the server's wait in seconds when it sent a valid Retry-After \
                                   (else None)";
+
+/// The hint of an answer that is not valid HTTP (`http::client::NOT_HTTP`); a push's adds
+/// where its rows not applied are.
+pub const MALFORMED_ANSWER: &str = "the server, or a proxy in front of it, answered with a \
+                                    malformed HTTP response (see the message), the same way \
+                                    every time, so retrying cannot help: check that base_url \
+                                    is the API's address, else ask the server's administrator";
 
 /// The hint of a page whose values do not fit the type a column was given.
 const TYPE_HINT: &str = "a column's values do not fit the type it was given (by schema= or by \

@@ -231,11 +231,10 @@ fn send(
                 again.call((rows / 2).max(1))
             )
         } else if not_http {
-            "the server, or a proxy in front of it, answered with a malformed HTTP response \
-             (see the message), the same way every time, so pushing again cannot help: check \
-             that base_url is the API's address, else ask the server's administrator; \
-             err.result.remaining holds the rows not applied"
-                .to_owned()
+            format!(
+                "{}; err.result.remaining holds the rows not applied",
+                super::errors::MALFORMED_ANSWER
+            )
         } else if refused_data {
             format!(
                 "the server refused the data (HTTP 400, see the message), and sent unchanged it \
