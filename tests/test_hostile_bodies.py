@@ -500,3 +500,18 @@ def test_a_value_nested_past_the_limit_gets_a_hint_that_names_it(serve):
     assert "nest deeper than 128 levels" in str(err), str(err)
     assert err.hint is not None and "columns=" in err.hint and "base_url" not in err.hint, err.hint
     assert KEY not in str(err)
+
+
+def test_what_is_shown_loses_whole_keys_only_and_takes_any_text():
+    """The process-wide redaction of everything shown replaces whole keys, not their pieces:
+    with the emulator's key (`converz-emulator-key`) known, a fresh-clone CI run showed the
+    folder a push's rows left go to (`converz-remaining-...`) as `***remaining-...`. A path's
+    undecodable bytes (lone surrogates) pass through."""
+    from converz._printable import printable
+
+    converz.Client(api_key="converz-emulator-key", base_url="http://127.0.0.1:9/api/v1")
+    path = "/tmp/converz-remaining-ab12/in.remaining.csv"
+    assert printable(path) == path
+    assert printable("sent converz-emulator-key back") == "sent *** back"
+    assert "emulator-key" not in printable("CONVERZ-EMULATOR-KEY")
+    assert printable("caf\udce9.csv").startswith("caf")

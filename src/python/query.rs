@@ -4,6 +4,7 @@
 
 use pyo3::exceptions::{PyOverflowError, PyTypeError};
 use pyo3::prelude::*;
+use pyo3::types::PyString;
 
 use super::args::{DateArg, StrList};
 use crate::error::Error;
@@ -133,9 +134,18 @@ pub fn check_query(query: PyQuery) -> PyResult<()> {
 
 /// `text` with the API key of every client made in this process replaced by `***` (the Python
 /// layer's `printable` applies it to everything it shows of a server's words).
+/// A text that is not valid UTF-8 (a path's undecodable bytes, as lone surrogates) is returned
+/// as it is: no server's JSON holds one (the decoder refuses them).
 #[pyfunction]
-pub fn redact_keys(text: &str) -> String {
-    crate::http::redact::redact_known_text(text)
+pub fn redact_keys(text: Bound<'_, PyString>) -> Bound<'_, PyString> {
+    let Ok(plain) = text.to_cow() else {
+        return text;
+    };
+    let redacted = crate::http::redact::redact_known_text(&plain);
+    if redacted == plain {
+        return text;
+    }
+    PyString::new(text.py(), &redacted)
 }
 
 /// One date parser for the whole package: `value` (a `date`, a `datetime` at midnight, or
