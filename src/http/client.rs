@@ -883,8 +883,7 @@ fn not_tls(err: &reqwest::Error) -> bool {
 /// Whether a rustls error in `err`'s cause chain is one `is`. An `io::Error` hides its inner
 /// error from `source()`, so it is looked into as well.
 fn rustls_error(err: &reqwest::Error, is: impl Fn(&rustls::Error) -> bool) -> bool {
-    let mut source = std::error::Error::source(err);
-    while let Some(cause) = source {
+    any_cause(err, |cause| {
         // Through every `io::Error` layer (tokio-rustls wraps rustls' error in one or more).
         let mut inner: Option<&(dyn std::error::Error + 'static)> = Some(cause);
         while let Some(error) = inner {
@@ -894,6 +893,20 @@ fn rustls_error(err: &reqwest::Error, is: impl Fn(&rustls::Error) -> bool) -> bo
             inner = (error.downcast_ref::<std::io::Error>())
                 .and_then(std::io::Error::get_ref)
                 .map(|e| e as &(dyn std::error::Error + 'static));
+        }
+        false
+    })
+}
+
+/// Whether any error in `err`'s cause chain (its sources, not `err` itself) is one `is`.
+fn any_cause(
+    err: &reqwest::Error,
+    is: impl Fn(&(dyn std::error::Error + 'static)) -> bool,
+) -> bool {
+    let mut source = std::error::Error::source(err);
+    while let Some(cause) = source {
+        if is(cause) {
+            return true;
         }
         source = cause.source();
     }
@@ -920,33 +933,22 @@ fn not_http(err: &reqwest::Error) -> bool {
 /// `UnexpectedEof` instead, and stays a retried transport failure (outside trial 26b F3:
 /// framing errors were retried with the network hint).
 fn bad_chunk_framing(err: &reqwest::Error) -> bool {
-    let mut source = std::error::Error::source(err);
-    while let Some(cause) = source {
-        if let Some(io) = cause.downcast_ref::<std::io::Error>() {
+    any_cause(err, |cause| {
+        cause.downcast_ref::<std::io::Error>().is_some_and(|io| {
             let words = io.to_string();
-            if matches!(
+            matches!(
                 io.kind(),
                 std::io::ErrorKind::InvalidData | std::io::ErrorKind::InvalidInput
             ) && (words.contains("chunk") || words.contains("trailer"))
-            {
-                return true;
-            }
-        }
-        source = cause.source();
-    }
-    false
+        })
+    })
 }
 
 /// Whether a hyper error in `err`'s cause chain is one `is`.
 fn hyper_error(err: &reqwest::Error, is: impl Fn(&hyper::Error) -> bool) -> bool {
-    let mut source = std::error::Error::source(err);
-    while let Some(cause) = source {
-        if (cause.downcast_ref::<hyper::Error>()).is_some_and(&is) {
-            return true;
-        }
-        source = cause.source();
-    }
-    false
+    any_cause(err, |cause| {
+        cause.downcast_ref::<hyper::Error>().is_some_and(&is)
+    })
 }
 
 #[cfg(test)]

@@ -2,68 +2,52 @@
 //! sent in an error body (`"unknown key <key>"`); that text reaches error messages, log lines
 //! and tracebacks, so every occurrence is replaced by `***` before it is shown anywhere.
 
-use std::collections::BTreeSet;
-
 use arrow_schema::ArrowError;
 use parking_lot::Mutex;
 
 use crate::error::Error;
 
-/// The keys of every client made in this process, so an error raised to Python is redacted of
-/// them wherever it was made: one made after its request (a page's rows quoted in a decode
-/// error, outside trial 26 F2: a server that echoed the key as a `call_id` had it shown) does
-/// not pass through the per-request redaction.
-static KEYS: Mutex<BTreeSet<String>> = Mutex::new(BTreeSet::new());
+/// The written forms ([`written_forms`]) of the key of every client made in this process, so
+/// what the Python layer shows is redacted of them wherever it was made: an error made after
+/// its request (a page's rows quoted in a decode error, outside trial 26 F2: a server that
+/// echoed the key as a `call_id` had it shown), a warning naming a column. Worked out once,
+/// when a client is made: `printable` asks for them for every text it shows.
+static KNOWN_FORMS: Mutex<Vec<String>> = Mutex::new(Vec::new());
 
-/// Remembers `key` for [`redact_known_keys`]. A key shorter than [`MIN_PIECE`] is redacted only
-/// from its own client's requests: applied to every error of the process, a test's `"x"` would
-/// hide every column named `x` of every message.
+/// Remembers `key` for [`redact_known_text`]. A key shorter than [`MIN_PIECE`] is redacted only
+/// from its own client's requests: applied to every text shown, a test's `"x"` would hide
+/// every column named `x` of every message.
 pub fn remember_key(key: &str) {
-    if key.len() >= MIN_PIECE {
-        KEYS.lock().insert(key.to_owned());
+    if key.len() < MIN_PIECE {
+        return;
+    }
+    let mut known = KNOWN_FORMS.lock();
+    for form in written_forms(key) {
+        if !known.contains(&form) {
+            known.push(form);
+        }
     }
 }
 
-/// `err` with the key of every client made in this process redacted (see [`redact_error`]).
-pub fn redact_known_keys(err: Error) -> Error {
-    let keys = known_keys();
-    if keys.is_empty() {
-        return err;
-    }
-    redact_error_with(err, |text| whole_keys_redacted(text, &keys))
-}
-
-/// `text` with the key of every client made in this process redacted: what the Python layer
-/// shows of a server's words (a warning naming a column, an error made in Python) goes through
-/// it (outside trial 26b F2: a column named by the key was shown in warnings and log lines).
+/// `text` with every written form of the key of every client made in this process replaced
+/// whole, not the pieces [`redact`] also replaces: applied to everything shown, a piece matches
+/// ordinary text (the emulator's key starts with `converz-`, and so does the folder a push's
+/// rows left go to; a fresh-clone CI run found its paths shown as `***remaining-...`). The
+/// pieces are for a server's text cut mid-key, which each request's own redaction handles.
+///
+/// The lock is waited for at most 50 ms, never (after a fork) forever: a lock a thread held at
+/// the fork leaves the text as each request's own redaction left it.
 pub fn redact_known_text(text: &str) -> String {
-    whole_keys_redacted(text, &known_keys())
-}
-
-/// `text` with every written form of each of `keys` replaced whole, not the pieces
-/// [`redact`] also replaces: applied to everything shown, a piece matches ordinary text (the
-/// emulator's key starts with `converz-`, and so does the folder a push's rows left go to; a
-/// fresh-clone CI run found its paths shown as `***remaining-...`). The pieces are for a
-/// server's text cut mid-key, which each request's own redaction handles.
-fn whole_keys_redacted(text: &str, keys: &[String]) -> String {
+    let Some(known) = KNOWN_FORMS.try_lock_for(std::time::Duration::from_millis(50)) else {
+        return text.to_owned();
+    };
     let mut text = text.to_owned();
-    for key in keys {
-        for form in written_forms(key) {
-            if text.contains(form.as_str()) {
-                text = text.replace(form.as_str(), "***");
-            }
+    for form in known.iter() {
+        if text.contains(form.as_str()) {
+            text = text.replace(form.as_str(), "***");
         }
     }
     text
-}
-
-/// A copy of the remembered keys, so no lock is held while redacting, nor (after a fork) waited
-/// for forever: a lock a thread held at the fork is given up after 50 ms, and the per-request
-/// redaction is what is left then.
-fn known_keys() -> Vec<String> {
-    KEYS.try_lock_for(std::time::Duration::from_millis(50))
-        .map(|keys| keys.iter().cloned().collect())
-        .unwrap_or_default()
 }
 
 /// The shortest piece of the key redacted on its own: an excerpt cut to a fixed width may end
@@ -218,11 +202,7 @@ fn key_run(rest: &[u8], key: &[u8]) -> usize {
 /// `err` with the key redacted from every text it carries that a server may have written (the
 /// API's error text and code, a decoder's excerpt of the body, a transport error's causes).
 pub fn redact_error(err: Error, key: &str) -> Error {
-    redact_error_with(err, |text| redact(text, key))
-}
-
-/// `err` with `redact` applied to every text it carries.
-fn redact_error_with(err: Error, redact: impl Fn(&str) -> String) -> Error {
+    let redact = |text: &str| redact(text, key);
     match err {
         Error::Http {
             status,
@@ -280,12 +260,10 @@ mod tests {
     const KEY: &str = "sk-live-0123456789abcdef";
 
     /// Every variant that carries text a server's bytes may reach is redacted, and a key
-    /// remembered by any client is redacted from an error made anywhere (outside trial 26 F2).
+    /// remembered by any client is redacted whole from any text shown (outside trial 26 F2).
     #[test]
-    fn every_error_text_is_redacted_of_every_known_key() {
+    fn every_error_text_is_redacted_and_every_known_key_from_what_is_shown() {
         let other = "pk-other-tenant-9876543210";
-        remember_key(KEY);
-        remember_key(other);
         let errors = [
             Error::Decode {
                 endpoint: "GET /calls".into(),
@@ -293,22 +271,27 @@ mod tests {
             },
             Error::InvalidParameter {
                 name: "x".into(),
-                reason: format!("got {other}"),
+                reason: format!("got {KEY}"),
             },
             Error::Encode {
                 column: "x".into(),
                 reason: format!("value {KEY}"),
             },
             Error::Arrow(ArrowError::JsonError(format!(
-                "failed to parse \"{other}\" as Int64"
+                "failed to parse \"{KEY}\" as Int64"
             ))),
             Error::Arrow(ArrowError::CastError(format!("cannot cast {KEY}"))),
         ];
         for err in errors {
-            let shown = redact_known_keys(err).to_string();
-            assert!(!shown.contains(KEY) && !shown.contains(other), "{shown}");
-            assert!(shown.contains("***"), "{shown}");
+            let shown = redact_error(err, KEY).to_string();
+            assert!(!shown.contains(KEY) && shown.contains("***"), "{shown}");
         }
+        remember_key(KEY);
+        remember_key(other);
+        let shown = redact_known_text(&format!("{KEY} and {}", other.to_ascii_uppercase()));
+        assert_eq!(shown, "*** and ***");
+        // Whole keys only: a piece of one is ordinary text here.
+        assert_eq!(redact_known_text("sk-live-0123 x"), "sk-live-0123 x");
     }
 
     /// Outside trial 26c F2: a body quoted with JSON's `\/` or HTML's entities showed the key

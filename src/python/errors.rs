@@ -417,7 +417,6 @@ pub fn unknown_keys_error(
 
 impl From<Error> for PyErr {
     fn from(err: Error) -> PyErr {
-        let err = crate::http::redact::redact_known_keys(err);
         Python::attach(|py| build(py, &err).unwrap_or_else(|e| e))
     }
 }
