@@ -141,6 +141,12 @@ pub(crate) use unify::{
 
 use infer::{Fields, Kind};
 
+/// The most rows the reference path (arrow-json) decodes into one batch, whatever
+/// [`DecodeOptions::batch_size`] asks: its tape holds a copy of the rows it has not flushed, and
+/// with four 20,000-row pages in flight 16,384 rows cost 70 MB more peak memory than 4,096 and
+/// were slower (the tape left the cache). The fast path has no tape.
+pub(crate) const REFERENCE_BATCH_ROWS: usize = 4_096;
+
 /// How pages are decoded.
 #[derive(Clone, Debug)]
 pub struct DecodeOptions {
@@ -149,9 +155,11 @@ pub struct DecodeOptions {
     pub parse_dates: bool,
     /// Column types forced by the user; they win over inference.
     pub schema_overrides: Vec<(String, DataType)>,
-    /// Rows per `RecordBatch` (default 4 096). It also bounds arrow-json's tape, which holds a
-    /// copy of the rows it has not flushed: with four 20,000-row pages in flight, 16 384 cost
-    /// 70 MB more peak memory than 4 096 and was slower (the tape left the cache).
+    /// Rows per `RecordBatch` (default 20 000: one batch per page of the default page size).
+    /// The fast path builds batches this size; the reference path's are at most
+    /// [`REFERENCE_BATCH_ROWS`], the rows arrow-json's tape holds. On 1M calls, 20 000-row
+    /// batches took the fetch and `to_polars()` 0.64 s against 0.75 s for 4 096 (fewer
+    /// batches to finish, dedupe and join, and fewer chunks for polars to import).
     pub batch_size: usize,
     /// The columns the caller expects, in the order the API sends them, with their types:
     /// the documented columns of the query. Only a speed hint: pages that start before any
@@ -167,7 +175,7 @@ impl Default for DecodeOptions {
         Self {
             parse_dates: true,
             schema_overrides: Vec::new(),
-            batch_size: 4_096,
+            batch_size: 20_000,
             hint: Vec::new(),
         }
     }

@@ -23,7 +23,7 @@ use super::framing::{decode_error, ScanSink, Sink, Splitter};
 use super::infer::{bits, Fields, Kind};
 use super::surrogates::{has_pair_escape, unescape_pairs};
 use super::unify::quote_nested;
-use super::{DecodeOptions, DecodedPage, Shared, Snapshot};
+use super::{DecodeOptions, DecodedPage, Shared, Snapshot, REFERENCE_BATCH_ROWS};
 use crate::{Error, Result};
 
 /// Decodes one page's body; made by [`FetchDecoder::page`](super::FetchDecoder::page).
@@ -164,7 +164,7 @@ impl PageDecoder {
 
 impl StreamSink {
     fn new(snapshot: Option<Arc<Snapshot>>, options: &DecodeOptions) -> Self {
-        let batch_size = options.batch_size.max(1);
+        let batch_size = options.batch_size.clamp(1, REFERENCE_BATCH_ROWS);
         let decoder = snapshot
             .as_ref()
             .and_then(|s| build_decoder(Arc::clone(&s.schema), batch_size).ok());

@@ -414,6 +414,43 @@ fn finish_joins_small_pages_but_not_big_ones() {
     assert_eq!(t.rows, 40);
 }
 
+/// The default batch is a whole default page on the fast path, while the reference path's are
+/// capped at arrow-json's tape (`REFERENCE_BATCH_ROWS`); both make the same table, and neither
+/// kind of batch is copied again by `finish` (a lone small batch is not "joined" to nothing).
+#[test]
+fn a_page_past_the_reference_cap_is_one_fast_batch_and_the_same_table() {
+    let ids: Vec<i64> = (0..5_000).collect();
+    let body = ids_body(&ids);
+    let fast = FetchDecoder::new(DecodeOptions::default());
+    let reference = FetchDecoder::reference(DecodeOptions::default());
+    let mut tables = Vec::new();
+    for (fetch, want_sizes) in [(&fast, vec![5_000]), (&reference, vec![4_096, 904])] {
+        // The first page settles the schema; the second is the one the fast path can take.
+        let pages = vec![page(fetch, &ids_body(&[-1])), page(fetch, &body)];
+        assert_eq!(pages[1].fast, want_sizes.len() == 1);
+        let sizes: Vec<usize> = pages[1].batches.iter().map(RecordBatch::num_rows).collect();
+        assert_eq!(sizes, want_sizes);
+        let buffers: Vec<*const u8> = pages
+            .iter()
+            .flat_map(|p| &p.batches)
+            .map(|b| b.column(0).to_data().buffers()[0].as_ptr())
+            .collect();
+        let table = fetch.finish(pages, Some("call_id")).unwrap();
+        let kept: Vec<*const u8> = table
+            .batches
+            .iter()
+            .map(|b| b.column(0).to_data().buffers()[0].as_ptr())
+            .collect();
+        assert_eq!(
+            kept, buffers,
+            "finish copied a batch it had nothing to join to"
+        );
+        tables.push(concat_batches(&table.schema, &table.batches).unwrap());
+    }
+    assert_eq!(tables[0], tables[1]);
+    assert_eq!(tables[0].num_rows(), 5_001);
+}
+
 /// Found by the outside trial: a page whose column is all null, decoded after a later page had
 /// shown the column's type, holds it typed; a stream handing that page out first (the column
 /// still Null in page order) failed with "Casting from Int64 to Null not supported".

@@ -15,7 +15,7 @@ use arrow_select::concat::concat_batches;
 use super::dedupe::KeyDeduper;
 use super::infer::{bits, schema_of, warnings_of, Fields, Floats, Respelled};
 use super::json_text::to_json_text;
-use super::{DecodeOptions, DecodedPage, DecodedTable};
+use super::{DecodeOptions, DecodedPage, DecodedTable, REFERENCE_BATCH_ROWS};
 use crate::Result;
 
 pub(crate) use super::json_text::quote_nested;
@@ -108,11 +108,14 @@ pub(crate) fn finish(
 }
 
 /// Joins small batches (small pages, or pages thinned by dedupe) up to the batch size. Batches
-/// of at least half the batch size pass through uncopied: concatenating them would copy the
-/// whole table for no gain.
+/// of at least half the batch size pass through uncopied, and so do the reference path's (at
+/// most [`REFERENCE_BATCH_ROWS`] rows, so half that): concatenating them would copy the whole
+/// table for no gain.
 struct Coalescer<'a> {
     schema: &'a SchemaRef,
     batch_size: usize,
+    /// Batches of this many rows or more pass through.
+    large: usize,
     done: Vec<RecordBatch>,
     pending: Vec<RecordBatch>,
     pending_rows: usize,
@@ -124,6 +127,7 @@ impl<'a> Coalescer<'a> {
         Self {
             schema,
             batch_size: batch_size.max(1),
+            large: batch_size.clamp(1, REFERENCE_BATCH_ROWS) / 2,
             done: Vec::new(),
             pending: Vec::new(),
             pending_rows: 0,
@@ -134,7 +138,7 @@ impl<'a> Coalescer<'a> {
     fn push(&mut self, batch: RecordBatch) -> Result<()> {
         let n = batch.num_rows();
         self.rows += n;
-        if n >= self.batch_size / 2 {
+        if n >= self.large {
             self.flush()?;
             self.done.push(batch);
         } else if n > 0 {
@@ -148,11 +152,14 @@ impl<'a> Coalescer<'a> {
     }
 
     fn flush(&mut self) -> Result<()> {
-        if !self.pending.is_empty() {
-            self.done.push(concat_batches(self.schema, &self.pending)?);
-            self.pending.clear();
-            self.pending_rows = 0;
+        match self.pending.len() {
+            0 => {}
+            // One batch is joined to nothing: concatenating it would only copy it.
+            1 => self.done.append(&mut self.pending),
+            _ => self.done.push(concat_batches(self.schema, &self.pending)?),
         }
+        self.pending.clear();
+        self.pending_rows = 0;
         Ok(())
     }
 
