@@ -63,6 +63,22 @@ def test_page_sizes_do_not_change_the_result(client, page_size):
     assert ids.is_unique().all()
 
 
+@pytest.mark.parametrize(
+    ("page_size", "batches", "tables"),
+    [
+        # A page a little over the default is one batch, not 20,000 rows and a one-row tail.
+        (20_001, [20_001, 9_999], [20_001, 9_999]),
+        (30_000, [30_000], [30_000]),
+        # Small pages are joined up to 20,000 rows; a stream hands out each page as it comes.
+        (1_000, [20_000, 10_000], [1_000] * 30),
+    ],
+)
+def test_a_page_is_one_batch_and_small_pages_are_joined(client, page_size, batches, tables):
+    table = client.calls(page_size=page_size)
+    assert [b.num_rows for b in pa.table(table).to_batches()] == batches
+    assert [len(t) for t in client.iter_calls(page_size=page_size)] == tables
+
+
 def test_date_filters_accept_dates_and_strings(read_emulator, client):
     by_date = client.calls(start_date=dt.date(2025, 7, 1), end_date="2025-07-31").to_polars()
     ref = _reference(read_emulator, start_date="2025-07-01", end_date="2025-07-31")

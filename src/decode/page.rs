@@ -74,7 +74,7 @@ impl PageDecoder {
             .as_ref()
             .or(shared.hint.as_ref())
             .filter(|_| shared.fast_path)
-            .and_then(|s| FastSink::new(s, parse_dates, batch_size));
+            .and_then(|s| FastSink::new(s, parse_dates, batch_size, &shared.text_sizes()));
         // A page that speculates on the hint keeps its body: the hint may turn out not to be
         // the schema, and then the whole page is decoded again (`finish`).
         let keep = keep || fast.is_none() || snapshot.is_none();
@@ -137,6 +137,7 @@ impl PageDecoder {
             if self.splitter.finish().is_ok() {
                 if let Some((batches, columns, rows)) = fast.finish() {
                     self.shared.merge(&columns);
+                    self.shared.note_text_sizes(fast.text_sizes(rows));
                     // Under a settled schema or the hint alike, the page stands if it casts
                     // exactly to its own types, which is what the reference gives.
                     if let Some(batches) = as_held(batches, &columns, &self.shared.options)? {

@@ -15,8 +15,8 @@ use super::query::PyQuery;
 use super::runtime::{enter_converz, ProgressSink};
 use super::stream::PyBatchStream;
 use crate::decode::{
-    concat_schema, conform_batch, conform_part, documented_when_null, text_schema, DecodeOptions,
-    DecodedTable, FetchDecoder, Part,
+    batch_size_for_pages, concat_schema, conform_batch, conform_part, documented_when_null,
+    text_schema, DecodeOptions, DecodedTable, FetchDecoder, Part,
 };
 use crate::error::Error;
 use crate::http::listing::{fetch_all, Listing};
@@ -51,11 +51,12 @@ pub fn fetch(
     let query = query.0;
     let pairs = query.to_pairs()?;
     let documented = schema_overrides(options.hint.as_ref().map(|d| d.bind(py)))?;
+    let page_size = page_size(options.page_size)?;
     let decode = DecodeOptions {
         parse_dates: options.parse_dates,
         schema_overrides: schema_overrides(options.schema.as_ref().map(|d| d.bind(py)))?,
         hint: documented.clone(),
-        ..DecodeOptions::default()
+        batch_size: batch_size_for_pages(page_size),
     };
     let decoder = Arc::new(FetchDecoder::new(decode));
     let api = client.get().api.clone();
@@ -73,7 +74,7 @@ pub fn fetch(
     let spec = PageSpec {
         path: query.path(),
         query: pairs,
-        page_size: page_size(options.page_size)?,
+        page_size,
         concurrency: api.config().max_concurrency,
         reads_all: !options.stream,
     };

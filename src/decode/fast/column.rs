@@ -28,8 +28,9 @@ pub(crate) struct Column {
 }
 
 impl Column {
-    /// A builder for `data_type`, if the fast path decodes it.
-    pub fn new(data_type: &DataType, capacity: usize) -> Option<Self> {
+    /// A builder for `data_type`, if the fast path decodes it, with room for `capacity` values
+    /// and, for text, `text` bytes.
+    pub fn new(data_type: &DataType, capacity: usize, text: usize) -> Option<Self> {
         let values = match data_type {
             DataType::Null => Values::Null,
             DataType::Boolean => Values::Bool(BooleanBufferBuilder::new(capacity)),
@@ -39,7 +40,7 @@ impl Column {
             DataType::Timestamp(TimeUnit::Microsecond, None) => {
                 Values::Ts(Vec::with_capacity(capacity))
             }
-            DataType::Utf8 => Values::Str(Vec::with_capacity(capacity), Vec::new()),
+            DataType::Utf8 => Values::Str(Vec::with_capacity(capacity), Vec::with_capacity(text)),
             _ => return None,
         };
         let nulls = NullBufferBuilder::new(capacity);
