@@ -561,7 +561,8 @@ def _fields(raw: Any) -> list[_Field]:
 class TableStream:
     """An iterator of :class:`Table` s, each row once, consumed once.
 
-    Each item is one of a page's batches (up to 20,000 rows).
+    Each item is one of a page's batches: the whole page up to 65,536 rows (up to 4,096 rows
+    for a page decoded the reference way).
 
     It runs the same listing as the eager fetch: a server that caps pages is re-paged, and
     rows that move while paging are kept once (a repair pass re-reads the listing in order and

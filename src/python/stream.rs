@@ -1,5 +1,5 @@
 //! `_core.BatchStream`: a consume-once iterator of Arrow tables (a page's decoded batches, up to
-//! 20,000 rows each), for fetches larger than memory. It runs the same listing engine as the eager
+//! 65,536 rows each), for fetches larger than memory. It runs the same listing engine as the eager
 //! fetch (`http::listing`), so every row arrives once, with the same repair pass and warnings.
 //! Memory is bounded by the page window (`max_concurrency` pages in flight plus the page being
 //! handed out) and one set of keys. Each page carries every column seen so far, at the widest type
