@@ -76,18 +76,20 @@ impl Column {
         }
     }
 
-    /// Finishes the `rows` rows built so far into an array; the builder starts over empty.
-    /// Fails on invalid UTF-8 (checked once per column and batch, by arrow) or a string
-    /// buffer beyond `i32` offsets.
-    pub fn finish(&mut self, rows: usize) -> Result<ArrayRef, ArrowError> {
+    /// Finishes the `rows` rows built so far into an array; the builder starts over empty,
+    /// with room for another batch like this one if `more` rows follow (a page's last batch
+    /// leaves nothing allocated: a mapping made and unmapped untouched still costs two system
+    /// calls, and a 20,000-row page is usually one batch). Fails on invalid UTF-8 (checked once
+    /// per column and batch, by arrow) or a string buffer beyond `i32` offsets.
+    pub fn finish(&mut self, rows: usize, more: bool) -> Result<ArrayRef, ArrowError> {
         let nulls = self.nulls.finish();
         Ok(match &mut self.values {
             Values::Null => Arc::new(NullArray::new(rows)),
             Values::Bool(v) => Arc::new(BooleanArray::new(v.finish(), nulls)),
-            Values::Int(v) => Arc::new(primitive::<Int64Type>(v, nulls)),
-            Values::Float(v) => Arc::new(primitive::<Float64Type>(v, nulls)),
-            Values::Date(v) => Arc::new(primitive::<Date32Type>(v, nulls)),
-            Values::Ts(v) => Arc::new(primitive::<TimestampMicrosecondType>(v, nulls)),
+            Values::Int(v) => Arc::new(primitive::<Int64Type>(v, nulls, more)),
+            Values::Float(v) => Arc::new(primitive::<Float64Type>(v, nulls, more)),
+            Values::Date(v) => Arc::new(primitive::<Date32Type>(v, nulls, more)),
+            Values::Ts(v) => Arc::new(primitive::<TimestampMicrosecondType>(v, nulls, more)),
             Values::Str(ends, data) => {
                 let mut offsets = Vec::with_capacity(ends.len() + 1);
                 offsets.push(0);
@@ -96,7 +98,7 @@ impl Column {
                 // The next batch's strings are about as long: an eighth more room avoids most
                 // doubling copies; the finished buffer gives its slack back (over 1M calls
                 // the string buffers held 1.42× their bytes without this).
-                let next = data.len() + data.len() / 8;
+                let next = if more { data.len() + data.len() / 8 } else { 0 };
                 let mut data = std::mem::replace(data, Vec::with_capacity(next));
                 data.shrink_to_fit();
                 Arc::new(StringArray::try_new(offsets, data.into(), nulls)?)
@@ -108,8 +110,9 @@ impl Column {
 fn primitive<T: arrow_array::ArrowPrimitiveType>(
     v: &mut Vec<T::Native>,
     nulls: Option<arrow_buffer::NullBuffer>,
+    more: bool,
 ) -> PrimitiveArray<T> {
-    let capacity = v.capacity();
+    let capacity = if more { v.capacity() } else { 0 };
     let mut values = std::mem::replace(v, Vec::with_capacity(capacity));
     values.shrink_to_fit(); // a page's last batch is shorter than the rest
     PrimitiveArray::new(ScalarBuffer::from(values), nulls)

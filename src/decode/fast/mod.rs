@@ -137,7 +137,7 @@ impl FastSink {
             return None;
         }
         if self.in_batch > 0 {
-            self.flush().ok()?;
+            self.flush(false).ok()?;
         }
         let batches = std::mem::take(&mut self.batches);
         Some((batches, self.page_columns(), self.rows))
@@ -173,7 +173,7 @@ impl FastSink {
             .collect()
     }
 
-    fn flush(&mut self) -> Result<(), ArrowError> {
+    fn flush(&mut self, more: bool) -> Result<(), ArrowError> {
         let rows = self.in_batch;
         for (c, total) in self.columns.iter().zip(&mut self.text_bytes) {
             if let Values::Str(_, data) = &c.values {
@@ -183,7 +183,7 @@ impl FastSink {
         let arrays = self
             .columns
             .iter_mut()
-            .map(|c| c.finish(rows))
+            .map(|c| c.finish(rows, more))
             .collect::<Result<Vec<_>, _>>()?;
         let schema = Arc::clone(&self.snapshot.schema);
         self.batches.push(RecordBatch::try_new(schema, arrays)?);
@@ -194,7 +194,9 @@ impl FastSink {
     /// Decodes the row at the start of `b`; returns its length.
     fn row(&mut self, b: &[u8]) -> Read<usize> {
         if self.in_batch >= self.batch_size {
-            self.flush().map_err(|_| Miss::Decline)?;
+            // Only now, with a row of the next batch in hand: a page that ends on a full batch
+            // leaves no room allocated for one more.
+            self.flush(true).map_err(|_| Miss::Decline)?;
         }
         let n = self.columns.len();
         let mut i = 1; // `{`: the splitter hands on `{` or `[` only
