@@ -409,9 +409,32 @@ fn finish_joins_small_pages_but_not_big_ones() {
     pages.push(page(&fetch, &ids_body(&ids[30..])));
     let t = fetch.finish(pages, Some("call_id")).unwrap();
     let sizes: Vec<usize> = t.batches.iter().map(RecordBatch::num_rows).collect();
-    // The 10-row page is itself two batches (8 + 2); only small batches are joined.
-    assert_eq!(sizes, [9, 9, 9, 3, 8, 2]);
+    // The 10-row page is itself two batches (8 + 2); only small batches are joined, up to the
+    // batch size and never past it (outside trial 27b: 1,999-row pages made 21,989-row batches).
+    assert_eq!(sizes, [6, 6, 6, 6, 6, 8, 2]);
     assert_eq!(t.rows, 40);
+}
+
+/// Small pages of long text are joined up to `JOIN_BYTES`, not up to the batch size's rows:
+/// 20,000 rows of 120 KB text joined into one batch overflowed its 32-bit string offsets and
+/// failed the whole fetch (outside trial 27b).
+#[test]
+fn finish_joins_small_pages_up_to_a_byte_bound() {
+    let fetch = FetchDecoder::new(DecodeOptions::default());
+    let long = "x".repeat(25 << 20);
+    let pages: Vec<DecodedPage> = (0..5)
+        .map(|i| page(&fetch, &format!(r#"[{{"call_id":{i},"v":"{long}"}}]"#)))
+        .collect();
+    let t = fetch.finish(pages, Some("call_id")).unwrap();
+    let sizes: Vec<usize> = t.batches.iter().map(RecordBatch::num_rows).collect();
+    // 25 MB a row: two rows a join under 64 MiB.
+    assert_eq!(sizes, [2, 2, 1]);
+    let ids: Vec<i64> = t
+        .batches
+        .iter()
+        .flat_map(|b| b.column(0).as_primitive::<Int64Type>().values().to_vec())
+        .collect();
+    assert_eq!(ids, [0, 1, 2, 3, 4]);
 }
 
 /// The default batch is a whole default page on the fast path, while the reference path's are
