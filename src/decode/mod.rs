@@ -136,7 +136,8 @@ pub(crate) use concat::{concat_schema, conform_part, Part};
 pub(crate) use infer::{Floats, Respelled};
 pub(crate) use json_text::to_json_text;
 pub(crate) use unify::{
-    conform_batch, documented_schema, documented_when_null, text_schema, with_own_types,
+    conform_batch, documented_schema, documented_when_null, join_small_batches, text_schema,
+    with_own_types,
 };
 
 use infer::{Fields, Kind};

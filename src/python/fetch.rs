@@ -16,7 +16,7 @@ use super::runtime::{enter_converz, ProgressSink};
 use super::stream::PyBatchStream;
 use crate::decode::{
     batch_size_for_pages, concat_schema, conform_batch, conform_part, documented_when_null,
-    text_schema, DecodeOptions, DecodedTable, FetchDecoder, Part,
+    join_small_batches, text_schema, DecodeOptions, DecodedTable, FetchDecoder, Part,
 };
 use crate::error::Error;
 use crate::http::listing::{fetch_all, Listing};
@@ -181,6 +181,7 @@ pub fn concat_tables(
             .flatten()
             .map(|batch| conform_part(batch, &schema))
             .collect::<Result<Vec<_>, Error>>()?;
+        let batches = join_small_batches(&schema, batches)?;
         Ok::<_, Error>((schema, batches, warnings))
     })?;
     Ok((
