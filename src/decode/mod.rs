@@ -148,6 +148,10 @@ use infer::{Fields, Kind};
 /// were slower (the tape left the cache). The fast path has no tape.
 pub(crate) const REFERENCE_BATCH_ROWS: usize = 4_096;
 
+/// Rows per batch by default: one batch per page of the default page size (20,000), and what
+/// smaller pages are joined up to.
+pub(crate) const DEFAULT_BATCH_ROWS: usize = 20_000;
+
 /// The most rows the fast path puts in one batch: its column buffers are preallocated for a
 /// batch, and a stream hands out a batch at a time.
 pub const MAX_BATCH_ROWS: usize = 1 << 16;
@@ -157,7 +161,7 @@ pub const MAX_BATCH_ROWS: usize = 1 << 16;
 /// batch and a tail of a row or two (outside trial 27: `page_size=20001` gave batches of
 /// 20,000 and 1); smaller pages are joined up to the default's 20,000.
 pub fn batch_size_for_pages(page_size: usize) -> usize {
-    page_size.clamp(DecodeOptions::default().batch_size, MAX_BATCH_ROWS)
+    page_size.clamp(DEFAULT_BATCH_ROWS, MAX_BATCH_ROWS)
 }
 
 /// How pages are decoded.
@@ -188,7 +192,7 @@ impl Default for DecodeOptions {
         Self {
             parse_dates: true,
             schema_overrides: Vec::new(),
-            batch_size: 20_000,
+            batch_size: DEFAULT_BATCH_ROWS,
             hint: Vec::new(),
         }
     }
@@ -218,9 +222,9 @@ pub(crate) struct Shared {
     /// ([`FetchDecoder::page_read_again`]): later pages keep their bodies instead, so a server
     /// whose every page declines costs one extra request per page in the window, not per page.
     read_again: AtomicBool,
-    /// Bytes a row each text column held on the last page the fast path finished, by name: a
-    /// page's text buffers start near their final size instead of doubling from empty (a
-    /// 20,000-row page's summaries are ~6 MB, ten doublings).
+    /// The text bytes of a batch of each text column on the last page the fast path finished,
+    /// by name (`FastSink::text_sizes`): a page's text buffers start near their final size
+    /// instead of doubling from empty (a 20,000-row page's summaries are ~6 MB, ten doublings).
     text_sizes: Mutex<Vec<(Box<str>, usize)>>,
 }
 

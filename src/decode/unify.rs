@@ -15,7 +15,7 @@ use arrow_select::concat::concat_batches;
 use super::dedupe::KeyDeduper;
 use super::infer::{bits, schema_of, warnings_of, Fields, Floats, Respelled};
 use super::json_text::to_json_text;
-use super::{DecodeOptions, DecodedPage, DecodedTable, REFERENCE_BATCH_ROWS};
+use super::{DecodeOptions, DecodedPage, DecodedTable, DEFAULT_BATCH_ROWS, REFERENCE_BATCH_ROWS};
 use crate::Result;
 
 pub(crate) use super::json_text::quote_nested;
@@ -115,7 +115,7 @@ pub(crate) fn join_small_batches(
     schema: &SchemaRef,
     batches: Vec<RecordBatch>,
 ) -> Result<Vec<RecordBatch>> {
-    let mut out = Coalescer::new(schema, DecodeOptions::default().batch_size);
+    let mut out = Coalescer::new(schema, DEFAULT_BATCH_ROWS);
     for batch in batches {
         out.push(batch)?;
     }
