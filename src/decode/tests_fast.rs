@@ -317,6 +317,35 @@ fn invalid_utf8_fails_as_the_reference_does() {
     assert_eq!(got.to_string(), want.to_string());
 }
 
+/// Two values of a column whose bytes are each invalid but together one valid character
+/// (`€` is E2 82 AC): the batch's bytes pass a UTF-8 check as a whole, so the offset between
+/// the two must be caught, on both paths alike.
+#[test]
+fn a_character_split_between_two_values_fails_as_the_reference_does() {
+    let fast = FetchDecoder::new(DecodeOptions::default());
+    let reference = FetchDecoder::reference(DecodeOptions::default());
+    let text = rows(&[ROW, ROW]);
+    let parts: Vec<&str> = text.split("\"b\"").collect();
+    assert_eq!(parts.len(), 3, "{text}");
+    let mut body = parts[0].as_bytes().to_vec();
+    body.extend_from_slice(b"\"\xE2\"");
+    body.extend_from_slice(parts[1].as_bytes());
+    body.extend_from_slice(b"\"\x82\xAC\"");
+    body.extend_from_slice(parts[2].as_bytes());
+    for fetch in [&fast, &reference] {
+        try_page(fetch, FIRST.as_bytes(), &[]).unwrap();
+    }
+    let got = try_page(&fast, &body, &[]).unwrap_err();
+    let want = try_page(&reference, &body, &[]).unwrap_err();
+    assert_eq!(got.to_string(), want.to_string());
+    // The same bytes as one value decode on both paths, to the same character.
+    let whole = text.replacen("\"b\"", "\"\u{20AC}\"", 1);
+    let fast_page = try_page(&fast, whole.as_bytes(), &[]).unwrap();
+    let reference_page = try_page(&reference, whole.as_bytes(), &[]).unwrap();
+    assert!(fast_page.fast);
+    assert_eq!(fast_page.batches, reference_page.batches);
+}
+
 #[test]
 fn batch_boundaries_and_plain_dates_match() {
     let page = rows(&[ROW; 7]);

@@ -11,7 +11,7 @@
 //! again the reference way from its retained chunks (or, for the pager's pages, which retain
 //! none, the pager reads the page again). Declining is always correct, only slower.
 //!
-//! UTF-8 is checked once per column and batch (arrow's `StringArray::try_new`): bytes outside
+//! UTF-8 is checked once per column and batch (`column::strings`, as arrow would): bytes outside
 //! strings must be ASCII JSON syntax anyway, and the checker also rejects offsets that split a
 //! character, so two invalid halves cannot pass as one valid character.
 
@@ -328,11 +328,11 @@ impl FastSink {
                 v.push(scan::micros(text, days));
                 (end, bit)
             }
-            (Values::Str(ends, data), b'"') => {
+            (Values::Str(offsets, data), b'"') => {
                 let start = data.len();
                 let (end, escaped) = string(b, i + 1, data)?;
                 let bit = string_bit(&data[start..], escaped, self.parse_dates, seen);
-                ends.push(i32::try_from(data.len()).map_err(|_| Miss::Decline)?);
+                offsets.push(i32::try_from(data.len()).map_err(|_| Miss::Decline)?);
                 (end, bit)
             }
             _ => return Err(Miss::Decline),
