@@ -159,9 +159,14 @@ pub const MAX_BATCH_ROWS: usize = 1 << 16;
 /// The batch size for pages of `page_size` rows: a whole page per batch, up to
 /// [`MAX_BATCH_ROWS`], so a page a little over the default's 20,000 rows is not cut into a full
 /// batch and a tail of a row or two (outside trial 27: `page_size=20001` gave batches of
-/// 20,000 and 1); smaller pages are joined up to the default's 20,000.
+/// 20,000 and 1); a larger page is cut into as few batches as fit, of equal size (65,537 rows
+/// make two batches of about 32,768, not 65,536 and 1: outside trial 27b); smaller pages are
+/// joined up to the default's 20,000.
 pub fn batch_size_for_pages(page_size: usize) -> usize {
-    page_size.clamp(DEFAULT_BATCH_ROWS, MAX_BATCH_ROWS)
+    let parts = page_size.div_ceil(MAX_BATCH_ROWS).max(1);
+    page_size
+        .div_ceil(parts)
+        .clamp(DEFAULT_BATCH_ROWS, MAX_BATCH_ROWS)
 }
 
 /// How pages are decoded.

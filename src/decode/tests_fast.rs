@@ -11,7 +11,10 @@ use proptest::prelude::*;
 use super::tests::{try_page, try_page_as_pager};
 use super::tests_fuzz::config;
 use super::tests_gen::{cuts, mutate, pages, Shape};
-use super::{DecodeOptions, DecodedPage, FetchDecoder};
+use super::{
+    batch_size_for_pages, DecodeOptions, DecodedPage, FetchDecoder, DEFAULT_BATCH_ROWS,
+    MAX_BATCH_ROWS,
+};
 
 /// Decodes `bodies` twice over with and without the fast path; returns how many pages took it.
 fn differential(options: &DecodeOptions, bodies: &[Vec<u8>], seed: u64) -> Result<usize, String> {
@@ -362,4 +365,23 @@ fn batch_boundaries_and_plain_dates_match() {
         ..DecodeOptions::default()
     };
     assert_eq!(second_page(&page, &options), Some(true));
+}
+
+proptest! {
+    /// A page is one batch up to `MAX_BATCH_ROWS` rows; a larger one is as few batches as fit,
+    /// of equal size but for rounding (no tail of a few rows); a smaller one is joined up to
+    /// the default batch.
+    #[test]
+    fn pages_are_cut_into_as_few_even_batches_as_fit(page_size in 1usize..2_000_000) {
+        let batch = batch_size_for_pages(page_size);
+        prop_assert!(batch <= MAX_BATCH_ROWS);
+        let parts = page_size.div_ceil(batch);
+        prop_assert_eq!(parts, page_size.div_ceil(MAX_BATCH_ROWS).max(1));
+        if page_size <= DEFAULT_BATCH_ROWS {
+            prop_assert_eq!(batch, DEFAULT_BATCH_ROWS);
+        } else {
+            let last = page_size - (parts - 1) * batch;
+            prop_assert!(batch - last < parts, "{} rows: {} and {}", page_size, batch, last);
+        }
+    }
 }
