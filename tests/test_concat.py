@@ -182,6 +182,14 @@ def test_a_streams_tables_missing_or_repeated_are_refused_not_joined() -> None:
             assert err.value.hint is not None and "[first, *stream]" in err.value.hint
         with pytest.raises(converz.InvalidParameterError, match="table 1 is table 0 again"):
             converz.Table.concat([first, first, *rest])
+        # A fetch's table of no rows joins nothing, however often it is given (outside trial
+        # 27c); one with rows is still refused beside it.
+        empty = client.calls(start_date="2099-01-01")
+        assert empty.num_rows == 0
+        assert converz.Table.concat([empty, empty]).num_rows == 0
+        assert converz.Table.concat([empty, first, empty, *rest]).num_rows == whole
+        with pytest.raises(converz.InvalidParameterError, match="table 2 is table 0 again"):
+            converz.Table.concat([whole_table := client.calls(), empty, whole_table])
         # Every table once, in order: every row.
         assert converz.Table.concat([first, *rest]).num_rows == whole
         # A finished stream's first tables alone leave rows out (outside trial 20).
