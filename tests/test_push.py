@@ -227,6 +227,33 @@ def test_not_found_and_strict(write_emulator):
             {},
             "appears twice",
         ),
+        # A struct naming a field twice, at the top or deeper (outside trial 28: the first
+        # value was dropped, unsaid).
+        (
+            pa.table(
+                {
+                    "call_id": [1],
+                    "s": pa.StructArray.from_arrays([pa.array([1]), pa.array([2])], ["a", "a"]),
+                }
+            ),
+            {},
+            r'field name "a" appears twice in `s`',
+        ),
+        (
+            pa.table(
+                {
+                    "call_id": [1],
+                    "s": pa.array(
+                        [[{"in": {"b": 1, "c": 2}}]],
+                        pa.list_(
+                            pa.struct([("in", pa.struct([("b", pa.int64()), ("b", pa.int64())]))])
+                        ),
+                    ),
+                }
+            ),
+            {},
+            r'field name "b" appears twice in `s\[\]\.in`',
+        ),
     ],
 )
 def test_bad_input_sends_nothing(write_emulator, frame, kwargs, match):

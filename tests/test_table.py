@@ -167,6 +167,25 @@ def test_a_nul_in_a_column_name_is_refused_before_any_library_reads_it() -> None
     assert repr(table).splitlines()[1:] == ["  call_id: Int64", "  a\\x00b: Int64"]
 
 
+@pytest.mark.parametrize(
+    "value",
+    [b'{"x\\u0000":1}', b'[{"x\\u0000":1}]', b'{"in":[{"ok":1,"y\\u0000":2}]}'],
+)
+def test_a_nul_in_a_field_name_inside_a_column_is_refused_too(value: bytes) -> None:
+    """Outside trial 28: a struct field's NUL slipped past the check (the type's text spells it
+    ``\\0``), and pyarrow, polars and DuckDB raised their own errors naming no column."""
+    server = one_page(b'[{"call_id":1,"s":' + value + b"}]")
+    try:
+        table = server.client().calls()
+    finally:
+        server.stop()
+    assert table.column_names == ["call_id", "s"]
+    for read in (table.to_polars, table.to_arrow, table.to_pandas, lambda: pl.DataFrame(table)):
+        with pytest.raises(converz.InvalidParameterError, match="'s': the name of a field") as err:
+            read()
+        assert err.value.parameter == "s"
+
+
 def test_a_stream_is_an_iterator_that_resumes_where_it_stopped(client: converz.Client) -> None:
     whole = client.calls(start_date="2025-09-01", page_size=500).to_polars()
     stream = client.iter_calls(start_date="2025-09-01", page_size=500)

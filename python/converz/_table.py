@@ -462,16 +462,16 @@ def _check_names(raw: Any) -> None:
     then raises its own error (pyarrow's ArrowInvalid, polars' ValueError) naming no column.
     Said here instead, before any library is handed the table.
     """
-    for name, dtype in raw.column_types():
-        # A struct's type string spells its field names, so one test covers nested ones.
-        if "\x00" in name or "\x00" in dtype:
-            where = "its name" if "\x00" in name else "the name of a field inside it"
-            raise InvalidParameterError(
-                f"column {name!r}: {where} holds a NUL character (\\x00), which "
-                "the Arrow C data interface cannot pass to polars, pyarrow, pandas or DuckDB",
-                parameter=name,
-                hint="fetch again with columns= naming the other columns, to leave it out",
-            )
+    found = raw.name_with_nul()
+    if found is not None:
+        name, own = found
+        where = "its name" if own else "the name of a field inside it"
+        raise InvalidParameterError(
+            f"column {name!r}: {where} holds a NUL character (\\x00), which "
+            "the Arrow C data interface cannot pass to polars, pyarrow, pandas or DuckDB",
+            parameter=name,
+            hint="fetch again with columns= naming the other columns, to leave it out",
+        )
 
 
 def _with_nullable_ints(pa: Any, pd: Any, table: Any, kwargs: dict[str, Any]) -> Any:

@@ -53,6 +53,15 @@ pub fn check_options(options: &EncoderOptions, schema: &Schema) -> Result<usize>
                 ),
             ));
         }
+        if let Some((path, twice)) = nested_name_twice(field.name(), field.data_type()) {
+            return Err(Error::encode(
+                field.name(),
+                format!(
+                    "the field name {twice:?} appears twice in {path}; the API would keep one of \
+                     the two values and drop the other, so rename or drop one"
+                ),
+            ));
+        }
     }
     for name in &options.clear {
         if name == key {
@@ -69,6 +78,37 @@ pub fn check_options(options: &EncoderOptions, schema: &Schema) -> Result<usize>
         }
     }
     Ok(key_index)
+}
+
+/// The first struct, at any depth of `data_type` (the type of column `path`), that names one
+/// field twice: where it is (`s.inner`, `s[]` for a list's items) and the name. JSON objects
+/// keep one value per key, so the other would be lost unsaid (outside trial 28: a struct with
+/// two fields `a` was pushed, and the first `a` dropped).
+fn nested_name_twice(path: &str, data_type: &DataType) -> Option<(String, String)> {
+    match data_type {
+        DataType::Struct(fields) => {
+            let mut names = std::collections::HashSet::with_capacity(fields.len());
+            for field in fields {
+                if !names.insert(field.name().as_str()) {
+                    return Some((format!("`{path}`"), field.name().clone()));
+                }
+            }
+            fields.iter().find_map(|field| {
+                nested_name_twice(&format!("{path}.{}", field.name()), field.data_type())
+            })
+        }
+        DataType::List(item)
+        | DataType::LargeList(item)
+        | DataType::ListView(item)
+        | DataType::LargeListView(item)
+        | DataType::FixedSizeList(item, _) => {
+            nested_name_twice(&format!("{path}[]"), item.data_type())
+        }
+        DataType::Map(entries, _) => nested_name_twice(path, entries.data_type()),
+        DataType::Dictionary(_, values) => nested_name_twice(path, values),
+        DataType::RunEndEncoded(_, values) => nested_name_twice(path, values.data_type()),
+        _ => None,
+    }
 }
 
 /// Refuses a column name the API would store but `columns=` could never select again: an empty

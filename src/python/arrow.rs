@@ -16,7 +16,7 @@ use std::sync::Arc;
 
 use arc_swap::ArcSwap;
 use arrow_array::{ArrayRef, RecordBatch, StructArray};
-use arrow_schema::{ArrowError, Field, SchemaRef};
+use arrow_schema::{ArrowError, DataType, Field, SchemaRef};
 use pyo3::prelude::*;
 use pyo3::types::PyCapsule;
 use pyo3_arrow::error::PyArrowResult;
@@ -106,6 +106,24 @@ fn convert_all(slots: &Slots, schema: &SchemaRef) -> Result<(), ArrowError> {
     })
 }
 
+/// Whether a field anywhere inside `data_type` has a name holding a NUL character.
+fn nul_inside(data_type: &DataType) -> bool {
+    let named = |f: &Field| f.name().contains('\0') || nul_inside(f.data_type());
+    match data_type {
+        DataType::Struct(fields) => fields.iter().any(|f| named(f)),
+        DataType::Union(fields, _) => fields.iter().any(|(_, f)| named(f)),
+        DataType::List(item)
+        | DataType::LargeList(item)
+        | DataType::ListView(item)
+        | DataType::LargeListView(item)
+        | DataType::FixedSizeList(item, _)
+        | DataType::Map(item, _) => named(item),
+        DataType::Dictionary(_, values) => nul_inside(values),
+        DataType::RunEndEncoded(ends, values) => named(ends) || named(values),
+        _ => false,
+    }
+}
+
 /// A PyCapsule stream of `batches` with `schema` (as struct arrays, the stream protocol's form).
 fn stream<'py>(
     py: Python<'py>,
@@ -135,6 +153,19 @@ impl PyArrowTable {
             .iter()
             .map(|f| (f.name().clone(), f.data_type().to_string()))
             .collect()
+    }
+
+    /// The first column whose name, or the name of a field anywhere inside it, holds a NUL
+    /// character (which the Arrow C data interface cannot pass), and whether it is the
+    /// column's own name; `None` if no name does.
+    fn name_with_nul(&self) -> Option<(String, bool)> {
+        self.schema.fields().iter().find_map(|f| {
+            if f.name().contains('\0') {
+                Some((f.name().clone(), true))
+            } else {
+                nul_inside(f.data_type()).then(|| (f.name().clone(), false))
+            }
+        })
     }
 
     fn __len__(&self) -> usize {
