@@ -70,8 +70,13 @@ def test_the_bar_draws_nothing_before_the_first_rows(monkeypatch, capsys):
         assert callback is not None
         callback(0, 0, 0, 0)
         assert capsys.readouterr().err == ""
-        callback(5, 1, 100, 0)
-    assert capsys.readouterr().err == "\rcalls: 5 rows, 1 pages, 0 MB\n"
+        callback(1, 1, 100, 0)
+        callback(5, 2, 100, 1)
+    # One of a thing is said in the singular (outside trial 28: "1 pages").
+    assert (
+        capsys.readouterr().err
+        == "\rcalls: 1 row, 1 page, 0 MB\rcalls: 5 rows, 2 pages, 0 MB, 1 retry\n"
+    )
 
 
 def test_retries_are_logged_to_the_converz_logger(caplog):

@@ -72,9 +72,14 @@ def _add_fault_flags(parser: argparse.ArgumentParser) -> None:
     from converz.testing._faults import Faults
 
     helps = _field_help(Faults.__doc__ or "")
+    # The flag that stands for a field's None here (a flag cannot take None).
+    helps["retry_after"] = helps.get("retry_after", "").replace(
+        "None sends no header", "--no-retry-after sends none"
+    )
     for field in dataclasses.fields(Faults):
         flag = "--" + field.name.replace("_", "-")
-        description = helps.get(field.name, "").replace("%", "%%")
+        # Help is plain text: no reST literal quotes.
+        description = helps.get(field.name, "").replace("``", "").replace("%", "%%")
         kind = str(field.type)
         if kind == "bool":
             parser.add_argument(flag, action="store_true", help=description)

@@ -83,7 +83,8 @@ _FETCH_EXAMPLES = """examples:
 
 The format follows the extension: .parquet (zstd), .csv, .ndjson/.jsonl, .arrow/.feather
 (Arrow IPC); '-o -' writes CSV to stdout. Pages are written as they arrive: memory stays
-bounded by the pages in flight, however large the result."""
+bounded by the pages in flight (and 8 bytes a row of keys, to write each row once), however
+large the result."""
 
 _PUSH_EXAMPLES = """examples:
   converz push scores.parquet --to calls

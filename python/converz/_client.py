@@ -162,7 +162,10 @@ class Client:
             (500, 502, 503, 504; other 5xx such as 501 describe the request and are not
             retried), with exponential backoff and jitter, honouring ``Retry-After`` (on a 429
             or a 5xx); one wait is at most 30 s (or ``backoff``, if larger) and at most
-            ``timeout``. 0 turns retrying off; at most 1000.
+            ``timeout``. A ``Retry-After`` longer than the retries left could wait in all
+            (that many waits of that most), or of a day or more, is not waited for: the request
+            fails at once (:class:`~converz.RateLimitError` for a 429), with the server's
+            ``retry_after``. 0 turns retrying off; at most 1000.
         backoff: First backoff in seconds; it doubles per attempt.
         max_concurrency: Page requests (or push chunks) in flight at once, 1 to 64.
         page_size: Rows per page (``n_per_page``), 1 to 1,000,000; None uses the benchmarked
@@ -465,6 +468,9 @@ class Client:
         **filters: Unpack[CallsFilters],
     ) -> TableStream:
         """Stream conversations page by page, with memory bounded by the pages in flight.
+
+        It also keeps the key of every row it handed out, to hand out each row once: 8 bytes
+        a call (4 MB for 500,000 calls), which grows with the listing's length.
 
         The same listing as :meth:`calls` (every row once, the repair pass when rows move,
         the same warnings in ``stream.warnings`` once it ends); each item is a

@@ -60,8 +60,8 @@ class _Bar:
         # Nothing to show before the first rows (tqdm's scaled count would read "0.00 rows").
         if time.monotonic() - self._started < _DELAY_SECONDS or rows == 0:
             return
-        postfix = f"{pages} {self._unit}, {nbytes / 1e6:.0f} MB" + (
-            f", {retries} retries" if retries else ""
+        postfix = f"{_counted(pages, self._unit)}, {nbytes / 1e6:.0f} MB" + (
+            f", {_counted(retries, 'retries')}" if retries else ""
         )
         if self._tqdm is None and not self._line_drawn:
             self._tqdm = _make_tqdm(self._description)
@@ -69,7 +69,7 @@ class _Bar:
             self._tqdm.update(rows - self._last_rows)
             self._tqdm.set_postfix_str(postfix, refresh=False)
         else:
-            sys.stderr.write(f"\r{self._description}: {rows:,} rows, {postfix}")
+            sys.stderr.write(f"\r{self._description}: {_counted(rows, 'rows')}, {postfix}")
             sys.stderr.flush()
             self._line_drawn = True
         self._last_rows = rows
@@ -110,16 +110,23 @@ class _Log:
             return
         self._next = now + LOG_EVERY_SECONDS
         logger.info(
-            "%s: %s rows, %d %s%s%s so far (%.0f s)",
+            "%s: %s, %s%s%s so far (%.0f s)",
             self._description,
-            f"{rows:,}",
-            pages,
-            self._unit,
+            _counted(rows, "rows"),
+            _counted(pages, self._unit),
             f", {nbytes / 1e6:.0f} MB" if self._sized else "",
-            f", {retries} retries" if retries else "",
+            f", {_counted(retries, 'retries')}" if retries else "",
             now - self._started,
             extra={PROGRESS_RECORD: True},
         )
+
+
+_ONE = {"rows": "row", "pages": "page", "chunks": "chunk", "retries": "retry"}
+
+
+def _counted(n: int, unit: str) -> str:
+    """``n`` and ``unit`` ("pages", "rows", ...), singular for one: "1 page", "2,000 rows"."""
+    return f"{n:,} {_ONE.get(unit, unit) if n == 1 else unit}"
 
 
 class progress_bar:  # noqa: N801 - used like a function in a with-statement

@@ -614,8 +614,8 @@ class TableStream:
         """The whole stream as one Arrow stream: ``Table.concat(stream)``'s, with its checks.
 
         So ``pl.DataFrame(stream)``, ``pa.table(stream)`` and DuckDB read every row of a
-        stream nothing was taken from, at the types the eager fetch gives (outside trial 22:
-        polars iterated it as rows of objects, then failed).
+        stream nothing was taken from, at the types the eager fetch gives (rather than polars
+        iterating it as rows of objects).
 
         Example:
             >>> pl.DataFrame(client.iter_calls(start_date="2025-07-01"))  # doctest: +SKIP

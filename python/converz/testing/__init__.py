@@ -84,11 +84,10 @@ class Emulator:
         """A :class:`converz.Client` for this emulator; keyword arguments go to the client.
 
         ``api_key`` and ``base_url`` default to the emulator's and may be given, e.g. a wrong
-        key to see the ``AuthenticationError`` (outside trial 23d: a plain ``TypeError``, "got
-        multiple values for keyword argument"). The client keeps the emulator running while it
-        lives, so ``client = Emulator(calls=100).client()`` works on one line (outside trial:
-        the emulator was collected at once and every call failed, after its retries, with
-        "connection refused"). ``stop()`` still stops it.
+        key to see the ``AuthenticationError``. The client keeps the emulator running while it
+        lives, so ``client = Emulator(calls=100).client()`` works on one line (else the
+        emulator would be collected at once and every call would fail with "connection
+        refused"). ``stop()`` still stops it.
 
         Example:
             >>> with Emulator(calls=10, reps=2) as emu:  # doctest: +SKIP
@@ -109,8 +108,8 @@ class Emulator:
 
         Raises:
             RuntimeError: Called in a process forked after the emulator started: its server
-                runs in the parent, which this call could not reach (outside trial 22: it
-                returned as if the faults were on).
+                runs in the parent, which this call cannot reach (it would return as if the
+                faults were on).
         """
         self._check_process("set_faults")
         self._raw.set_faults(Faults(**faults))
