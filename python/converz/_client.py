@@ -171,7 +171,9 @@ class Client:
         page_size: Rows per page (``n_per_page``), 1 to 1,000,000; None uses the benchmarked
             default. It also bounds what one page's body may take (16 KiB a row, at least
             64 MiB, at most 2 GiB, after gzip): a server sending more fails the fetch with a
-            :class:`~converz.DecodeError` instead of filling memory.
+            :class:`~converz.DecodeError` instead of filling memory. Each page in flight may
+            take that much, so a server that misbehaves can hold up to ``max_concurrency``
+            times it before the fetch fails.
         progress: Progress bars: True/False to force; None shows them in notebooks and
             terminals and hides them in CI and logs.
         compression: How response bodies travel. ``"auto"`` (the default) asks for gzip
