@@ -355,3 +355,11 @@ def test_to_pandas_leaves_every_dtype_to_a_given_types_mapper() -> None:
     # The mapper maps no uint64: pyarrow's default (float64) is what the user asked for.
     assert str(frame["huge"].dtype) == "float64"
     assert frame["big"].tolist()[0] == 9007199254740993
+
+
+@pytest.mark.parametrize("raw", [None, 5, {"a": [1]}, pl.DataFrame({"a": [1]})])
+def test_a_table_made_by_hand_from_something_else_is_refused_at_once(raw: object) -> None:
+    """Outside trial 28: ``converz.Table(None)`` was made, then failed on first use with an
+    AttributeError."""
+    with pytest.raises(TypeError, match="is what calls"):
+        converz.Table(raw)

@@ -66,6 +66,15 @@ class Table:
         elapsed: Optional[float] = None,
         pages: Optional[int] = None,
     ) -> None:
+        from converz import _core
+
+        if not isinstance(raw, _core.ArrowTable):
+            # Made by the client's methods and Table.concat; a frame or Arrow table given here
+            # would only fail later, on first use, with an AttributeError (outside trial 28).
+            raise TypeError(
+                "converz.Table is what calls(), reps(), report(), iter_calls() and "
+                f"Table.concat() return; it is not made from a {type(raw).__name__}"
+            )
         self._raw = raw
         # The stream tables it holds, for Table.concat: runs of (what is known of the stream,
         # first place, last place); a stream's table is one run of one, a joined table one
