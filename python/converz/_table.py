@@ -150,7 +150,10 @@ class Table:
         type one fetch of all the rows gives, by the fetch's own merge rules: integers and
         floats make floats, a column that mixes kinds (numbers and text, dates and times,
         lists and text) becomes text with the fetch's warning, a timestamp or date in a text
-        column reads as it was sent and a list or object as its JSON. No value is narrowed:
+        column reads as it was sent and a list or object as its JSON. A number a table already
+        holds as a float reads as that float prints (``900.0``), where one fetch that saw the
+        text would keep ``900`` as sent; the join's warning says so, and ``schema=`` on the
+        fetches makes both the same. No value is narrowed:
         ``1.5`` never becomes ``1``, a column the last table lacks is kept (its rows null
         elsewhere). Tables whose types no rule joins (``int8`` beside ``int64``) raise
         :class:`~converz.InvalidParameterError`. ``pl.concat(..., how="diagonal_relaxed")``
