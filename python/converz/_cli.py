@@ -83,7 +83,7 @@ _FETCH_EXAMPLES = """examples:
 
 The format follows the extension: .parquet (zstd), .csv, .ndjson/.jsonl, .arrow/.feather
 (Arrow IPC); '-o -' writes CSV to stdout. Pages are written as they arrive: memory stays
-bounded by the pages in flight (and 8 bytes a row of keys, to write each row once), however
+bounded by the pages in flight (and 8 to 16 bytes a row of keys, to write each row once), however
 large the result."""
 
 _PUSH_EXAMPLES = """examples:

@@ -471,8 +471,9 @@ class Client:
     ) -> TableStream:
         """Stream conversations page by page, with memory bounded by the pages in flight.
 
-        It also keeps the key of every row it handed out, to hand out each row once: 8 bytes
-        a call (4 MB for 500,000 calls), which grows with the listing's length.
+        It also keeps the key of every row it handed out, to hand out each row once: 8 to 16
+        bytes a call (4 to 8 MB for 500,000 calls; ids out of order take the more), which grows
+        with the listing's length.
 
         The same listing as :meth:`calls` (every row once, the repair pass when rows move,
         the same warnings in ``stream.warnings`` once it ends); each item is a
