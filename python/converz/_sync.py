@@ -570,7 +570,8 @@ def _run(
         previous = new_state.pop("previous_format", None)
         moves: list[tuple[Path, Path]] = []
         removed: list[Path] = []
-        run = _sync_carry.RunFiles(root, staging, staged.days, replace_all, window)
+        filtered = any(query.get(name) for name in list_filters(CallsQuery))
+        run = _sync_carry.RunFiles(root, staging, staged.days, replace_all, window, filtered)
         if format == "delta":
             written, gone = _sync_delta.commit_delta(run)
         else:

@@ -4,7 +4,8 @@ The API lists a call by its recorded start; a synced dataset keeps it under its 
 a push can move. A run fetches the days from its first day on, and replaces those days: a call
 started before that day but dated inside the window is not fetched again, and replacing its
 day dropped it (outside trial 22b). Every row of a replaced day whose ``call_id`` the fetch did
-not return is kept as it was.
+not return is kept as it was, unless the sync's filters may have dropped it (see
+:func:`carry_unseen`).
 """
 
 from __future__ import annotations
@@ -25,7 +26,9 @@ class RunFiles:
     """What one run commits: its dataset, staging directory and staged days, and its window.
 
     ``staged``: the fetched rows' files per day; ``replace_all``: a full refresh (every day of
-    the dataset is replaced); ``window``: the first and last day the run fetched (either open).
+    the dataset is replaced); ``window``: the first and last day the run fetched (either open);
+    ``filtered``: the sync's query has list filters (``rep_id=``, ``campaign=``, ...), so a
+    call can leave it.
     """
 
     root: Path
@@ -33,6 +36,7 @@ class RunFiles:
     staged: dict[_dt.date, list[Path]]
     replace_all: bool
     window: tuple[Optional[_dt.date], Optional[_dt.date]]
+    filtered: bool
 
     def replaces(self, day: _dt.date) -> bool:
         """Whether the run replaces ``day`` of the dataset as it was."""
@@ -52,6 +56,7 @@ def merge_run(
     outside: dict[_dt.date, list[str]],
     window: tuple[Optional[_dt.date], Optional[_dt.date]],
     with_date: bool,
+    filtered: bool,
 ) -> tuple[dict[_dt.date, list[Path]], list[_dt.date]]:
     """What an incremental run writes, per day, and the days outside its window it rewrites.
 
@@ -63,9 +68,10 @@ def merge_run(
     to their day beside its other rows, and every copy of a fetched call elsewhere goes
     (:func:`touched_outside`). The fetched files' ``call_id``s are read once for all three.
     ``with_date``: carried files get a ``date`` column (a Delta table's files have none).
+    ``filtered``: see :class:`RunFiles`.
     """
     seen = _core.KeySet([str(p) for parts in fetched.values() for p in parts], "call_id")
-    carried = carry_unseen(root, staging, seen, inside, window[0], with_date)
+    carried = carry_unseen(root, staging, seen, inside, window[0], with_date, filtered)
     touched = touched_outside(seen, fetched, outside, window)
     rest = without_fetched(staging, seen, fetched, touched, with_date)
     days = {*fetched, *carried, *rest}
@@ -80,6 +86,7 @@ def carry_unseen(
     days: dict[_dt.date, list[str]],
     since: Optional[_dt.date],
     with_date: bool,
+    filtered: bool,
 ) -> dict[_dt.date, list[Path]]:
     """Files of the rows of the dataset's ``days`` (their files each) the fetch did not return.
 
@@ -87,13 +94,20 @@ def carry_unseen(
     which a push can move: a call started before the run's window but dated inside it is not
     fetched again, and replacing its day dropped it (outside trial 22b). Such rows are kept
     as they were (a full refresh fetches them again), in files staged beside the fetched
-    ones. Only rows whose ``start_time`` is before ``since`` (the fetch's first day) are kept:
-    one started on or after it that the fetch did not return has left the query. ``seen``:
-    the fetched ``call_id``s.
+    ones. ``seen``: the fetched ``call_id``s.
+
+    Without list filters every such row is kept: the API deletes no call and lists each by
+    the start it was recorded with, which no push changes, so a call once in the query stays
+    in it (outside trial 28b: a push that moved a call's ``start_time`` into the window as
+    well as its ``date`` made it look like a call that had left, and it was dropped). With
+    list filters a call leaves the query when a push changes the filtered value; then only
+    rows whose ``start_time`` is before ``since`` (the fetch's first day) are kept, as one
+    started on or after it that the fetch did not return has left the query, or had its
+    ``start_time`` pushed into the window (a full refresh fetches it again).
     """
     if since is None:  # the fetch started at the beginning: it saw every call
         return {}
-    before = (since - _EPOCH).days * 86_400_000_000
+    before = (since - _EPOCH).days * 86_400_000_000 if filtered else None
     carried = _carry(staging, seen, days, before, with_date, "carry")
     kept = {day: [path for path, n, _ in parts if n] for day, parts in carried.items()}
     kept = {day: paths for day, paths in kept.items() if paths}

@@ -61,7 +61,7 @@ def prepare_parquet(
         inside = {d: [str(p)] for d, p in existing.items() if _sync_carry.in_range(d, *window)}
         outside = {d: [str(p)] for d, p in existing.items() if d not in inside}
         merged, rewritten_outside = _sync_carry.merge_run(
-            root, staging, staged, inside, outside, window, with_date=False
+            root, staging, staged, inside, outside, window, with_date=False, filtered=run.filtered
         )
         staged = merged
         replaced += rewritten_outside

@@ -103,7 +103,7 @@ def _write(run: _sync_carry.RunFiles) -> tuple[list[_dt.date], list[_dt.date]]:
     if not replace_all:
         fetched = staged
         staged, rest = _sync_carry.merge_run(
-            root, staging, fetched, held, others, window, with_date=True
+            root, staging, fetched, held, others, window, with_date=True, filtered=run.filtered
         )
         touched = sorted({*rest, *(d for d in fetched if not _sync_carry.in_range(d, *window))})
     paths = [str(p) for day in sorted(staged) for p in staged[day]]
