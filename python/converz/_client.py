@@ -699,7 +699,10 @@ class Client:
                 a :class:`converz.Table`, or any Arrow PyCapsule exporter.
             to: ``"calls"`` or ``"reps"``; None infers it (``call_id`` → calls, else
                 ``rep_id`` → reps).
-            clear: Columns whose nulls mean "clear this value".
+            clear: Columns whose nulls mean "clear this value". The API clears values only
+                in a body of its own (row-wise), so they go after the values, in separate
+                requests: a reader in between may see a row with its new values and its old
+                value where a clear is still to come.
             chunk_rows: Rows per request, at most 100000 (the API's limit).
             on_duplicate: ``"error"`` refuses repeated keys; ``"last"`` keeps the last row.
             timezone: The tenant's IANA time zone; time-zone-aware timestamps are converted to
@@ -782,7 +785,8 @@ class Client:
             to: ``"calls"`` or ``"reps"``; None infers it from the key column.
             schema: Types of CSV or NDJSON columns instead of the inferred ones (Parquet and
                 Arrow files carry their own).
-            clear: Columns whose nulls mean "clear this value".
+            clear: Columns whose nulls mean "clear this value" (sent after the values, in
+                requests of their own, as with :meth:`push_updates`).
             chunk_rows: Rows per request, at most 100000.
             on_duplicate: ``"error"`` refuses repeated keys; ``"last"`` keeps the last row.
             timezone: The tenant's IANA time zone, for time-zone-aware timestamps.

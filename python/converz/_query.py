@@ -97,7 +97,8 @@ class ReportFilters(TypedDict, total=False):
         metric: Metrics to compute; None gives the API's default set.
         groupby: ``date``, ``week``, ``month``, ``quarter``, ``year``, ``half``, ``rep_id``,
             ``vendor``, ``campaign``, ``subcampaign``, ``department`` (one or a list);
-            ``week``/``month``/``quarter`` add a ``year`` column.
+            ``week``/``month``/``quarter`` add a ``year`` column. ``half`` is 1 or 2, the
+            earlier or later half of the requested period (not of the calendar year).
         rep_id: One user id or a list.
         vendor: One vendor or a list.
         campaign: One campaign or a list.
