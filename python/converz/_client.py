@@ -642,7 +642,10 @@ class Client:
 
         Args:
             path: The dataset's directory.
-            start_date: First day of the dataset (first run, or with ``full_refresh``).
+            start_date: First day of the dataset (first run, or with ``full_refresh``; a
+                full refresh without it rebuilds from the beginning). On a later run, a day
+                before the dataset's first fetches the days in between too (a backfill;
+                ``fetched_from`` in the result says from when).
             overlap_days: Days before the watermark fetched again, so late and updated rows land.
             format: ``"parquet"`` (hive partitions by day) or ``"delta"`` (needs ``deltalake``).
             full_refresh: Rebuild from ``start_date``, also when the filters changed.
