@@ -568,7 +568,7 @@ def fetch_to_file(
     writer = _core.FileWriter(str(path))
     # The INFO line every LOG_EVERY_SECONDS an eager fetch logs, so an Airflow or cron log
     # shows a long fetch to a file moving (outside trial: 43 s without a line).
-    log = _Log(f"fetch {resource}", "pages", None, sized=False)
+    log = _Log(f"fetch {resource}", "page", None, sized=False)
     rows = pages = 0
     last = None
     try:

@@ -736,7 +736,7 @@ class Client:
             progress=progress,
         )
         data = arrow_input(df)
-        with progress_bar(self._pick(progress), "push", unit="chunks") as callback:
+        with progress_bar(self._pick(progress), "push", unit="chunk") as callback:
             options: _PushOptions = {
                 "to": to,
                 "clear": clear,

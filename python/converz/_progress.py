@@ -14,6 +14,8 @@ import sys
 import time
 from typing import Any, Callable, Optional, Union
 
+from converz._words import count
+
 logger = logging.getLogger("converz")
 
 ProgressCallback = Callable[[int, int, int, int], None]
@@ -60,8 +62,8 @@ class _Bar:
         # Nothing to show before the first rows (tqdm's scaled count would read "0.00 rows").
         if time.monotonic() - self._started < _DELAY_SECONDS or rows == 0:
             return
-        postfix = f"{_counted(pages, self._unit)}, {nbytes / 1e6:.0f} MB" + (
-            f", {_counted(retries, 'retries')}" if retries else ""
+        postfix = f"{count(pages, self._unit)}, {nbytes / 1e6:.0f} MB" + (
+            f", {count(retries, 'retry', 'retries')}" if retries else ""
         )
         if self._tqdm is None and not self._line_drawn:
             self._tqdm = _make_tqdm(self._description)
@@ -69,7 +71,7 @@ class _Bar:
             self._tqdm.update(rows - self._last_rows)
             self._tqdm.set_postfix_str(postfix, refresh=False)
         else:
-            sys.stderr.write(f"\r{self._description}: {_counted(rows, 'rows')}, {postfix}")
+            sys.stderr.write(f"\r{self._description}: {count(rows, 'row')}, {postfix}")
             sys.stderr.flush()
             self._line_drawn = True
         self._last_rows = rows
@@ -112,21 +114,13 @@ class _Log:
         logger.info(
             "%s: %s, %s%s%s so far (%.0f s)",
             self._description,
-            _counted(rows, "rows"),
-            _counted(pages, self._unit),
+            count(rows, "row"),
+            count(pages, self._unit),
             f", {nbytes / 1e6:.0f} MB" if self._sized else "",
-            f", {_counted(retries, 'retries')}" if retries else "",
+            f", {count(retries, 'retry', 'retries')}" if retries else "",
             now - self._started,
             extra={PROGRESS_RECORD: True},
         )
-
-
-_ONE = {"rows": "row", "pages": "page", "chunks": "chunk", "retries": "retry"}
-
-
-def _counted(n: int, unit: str) -> str:
-    """``n`` and ``unit`` ("pages", "rows", ...), singular for one: "1 page", "2,000 rows"."""
-    return f"{n:,} {_ONE.get(unit, unit) if n == 1 else unit}"
 
 
 class progress_bar:  # noqa: N801 - used like a function in a with-statement
@@ -137,10 +131,10 @@ class progress_bar:  # noqa: N801 - used like a function in a with-statement
     Args:
         progress: True/False to force; None decides from the environment (TTY or notebook).
         description: Shown left of the bar.
-        unit: What the core's page counter counts ("pages" or "chunks").
+        unit: What the core's page counter counts, in the singular ("page" or "chunk").
     """
 
-    def __init__(self, progress: Optional[bool], description: str, unit: str = "pages") -> None:
+    def __init__(self, progress: Optional[bool], description: str, unit: str = "page") -> None:
         self._bar: Union[_Bar, None] = _Bar(description, unit) if _wanted(progress) else None
         self._log = _Log(description, unit, self._bar)
 

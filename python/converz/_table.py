@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any, Optional, cast
 
 from converz._printable import printable as _printable
+from converz._words import count
 from converz.exceptions import InvalidParameterError, StreamError
 
 if TYPE_CHECKING:
@@ -299,13 +300,13 @@ class Table:
         return _with_nullable_ints(pa, pd, table, kwargs)
 
     def _summary(self) -> str:
-        parts = [f"{_count(self.num_rows, 'row')} \u00d7 {_count(self.num_columns, 'column')}"]
+        parts = [f"{count(self.num_rows, 'row')} \u00d7 {count(self.num_columns, 'column')}"]
         if self.pages is not None:
-            parts.append(_count(self.pages, "page request"))
+            parts.append(count(self.pages, "page request"))
         if self.elapsed is not None:
             parts.append(f"{self.elapsed:.2f} s")
         if self.warnings:
-            parts.append(_count(len(self.warnings), "warning"))
+            parts.append(count(len(self.warnings), "warning"))
         return "converz.Table: " + ", ".join(parts)
 
     def __repr__(self) -> str:
@@ -414,10 +415,6 @@ def _preview(table: Table) -> Optional[tuple[list[str], list[str], list[list[str
         body += [[_MORE] * len(shown)] + [line(r) for r in tail]
     header = [c if c == _MORE else _printable(c) for c in shown]
     return header, types, body
-
-
-def _count(n: int, noun: str) -> str:
-    return f"{n:,} {noun}{'' if n == 1 else 's'}"
 
 
 def _cell(value: Any) -> str:
@@ -678,8 +675,8 @@ class TableStream:
             )
         if tables:
             raise StreamError(
-                f"Table.concat(stream): this stream already handed out {_count(tables, 'table')} "
-                f"({_count(rows, 'row')}), which the joined table would leave out",
+                f"Table.concat(stream): this stream already handed out {count(tables, 'table')} "
+                f"({count(rows, 'row')}), which the joined table would leave out",
                 # Also after a Ctrl-C inside an earlier Table.concat(stream), whose tables went
                 # to the interrupted call (outside trial 21): the hint says what then.
                 hint="pass them too, in order: Table.concat([first, *stream]); no row was lost. "
@@ -701,9 +698,9 @@ class TableStream:
         """
         pages, tables, rows, state = self._raw.progress
         what = f"{self._query}; " if self._query else ""
-        handed = f"{_count(tables, 'table')} ({_count(rows, 'row')}) handed out"
-        warned = f", {_count(len(self.warnings), 'warning')}" if self._raw.warnings else ""
-        text = f"{what}{_count(pages, 'page')} read, {handed}{warned}; {state}"
+        handed = f"{count(tables, 'table')} ({count(rows, 'row')}) handed out"
+        warned = f", {count(len(self.warnings), 'warning')}" if self._raw.warnings else ""
+        text = f"{what}{count(pages, 'page')} read, {handed}{warned}; {state}"
         return "converz.TableStream: " + _printable(text)
 
 
@@ -839,7 +836,7 @@ def _check_each_once(parts: list[Table]) -> tuple[tuple[_StreamMark, int, int], 
             )
         if any(m.ended for m in marks[key]) and got == list(range(len(got))) and len(got) < handed:
             raise StreamError(
-                f"Table.concat: the stream handed out {_count(handed, 'table')} and these are "
+                f"Table.concat: the stream handed out {count(handed, 'table')} and these are "
                 f"its first {len(got)}: table {len(got)} (0 is the first) is missing, so rows "
                 "would be left out",
                 hint="pass the stream itself, or every table it handed out, in order: "
