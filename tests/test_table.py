@@ -26,6 +26,15 @@ def one_page(body: bytes) -> RawServer:
     return RawServer(respond)
 
 
+def calls_of_one_page(body: bytes) -> converz.Table:
+    """``calls()`` of a server whose listing is ``body`` (see ``one_page``)."""
+    server = one_page(body)
+    try:
+        return server.client().calls()
+    finally:
+        server.stop()
+
+
 @pytest.fixture
 def served() -> Iterator[RawServer]:
     # \u001b is ESC; the text is what a hostile server (or a hostile row) could hold.
@@ -153,11 +162,7 @@ def test_repr_escapes_control_characters_and_keeps_other_text(served: RawServer)
 
 
 def test_a_nul_in_a_column_name_is_refused_before_any_library_reads_it() -> None:
-    server = one_page(b'[{"call_id":1,"a\\u0000b":5},{"call_id":2,"a\\u0000b":6}]')
-    try:
-        table = server.client().calls()
-    finally:
-        server.stop()
+    table = calls_of_one_page(b'[{"call_id":1,"a\\u0000b":5},{"call_id":2,"a\\u0000b":6}]')
     assert table.column_names == ["call_id", "a\x00b"]
     for read in (table.to_polars, table.to_arrow, table.to_pandas, lambda: pl.DataFrame(table)):
         with pytest.raises(converz.InvalidParameterError, match=r"'a\\x00b'.*NUL") as err:
@@ -174,11 +179,7 @@ def test_a_nul_in_a_column_name_is_refused_before_any_library_reads_it() -> None
 def test_a_nul_in_a_field_name_inside_a_column_is_refused_too(value: bytes) -> None:
     """Outside trial 28: a struct field's NUL slipped past the check (the type's text spells it
     ``\\0``), and pyarrow, polars and DuckDB raised their own errors naming no column."""
-    server = one_page(b'[{"call_id":1,"s":' + value + b"}]")
-    try:
-        table = server.client().calls()
-    finally:
-        server.stop()
+    table = calls_of_one_page(b'[{"call_id":1,"s":' + value + b"}]")
     assert table.column_names == ["call_id", "s"]
     for read in (table.to_polars, table.to_arrow, table.to_pandas, lambda: pl.DataFrame(table)):
         with pytest.raises(converz.InvalidParameterError, match="'s': the name of a field") as err:
