@@ -361,6 +361,10 @@ def test_to_pandas_leaves_every_dtype_to_a_given_types_mapper() -> None:
 @pytest.mark.parametrize("raw", [None, 5, {"a": [1]}, pl.DataFrame({"a": [1]})])
 def test_a_table_made_by_hand_from_something_else_is_refused_at_once(raw: object) -> None:
     """Outside trial 28: ``converz.Table(None)`` was made, then failed on first use with an
-    AttributeError."""
-    with pytest.raises(TypeError, match="is what calls"):
+    AttributeError; 28c: it is a typed error, and a Table given is said to be one."""
+    with pytest.raises(converz.InvalidParameterTypeError, match="is what calls") as err:
         converz.Table(raw)
+    assert isinstance(err.value, TypeError) and err.value.parameter == "raw"
+    table = calls_of_one_page(b'[{"call_id":1}]')
+    with pytest.raises(TypeError, match=r"an existing converz\.Table"):
+        converz.Table(table)

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Optional, cast
 
 from converz._printable import printable as _printable
 from converz._words import count
-from converz.exceptions import InvalidParameterError, StreamError
+from converz.exceptions import InvalidParameterError, InvalidParameterTypeError, StreamError
 
 if TYPE_CHECKING:
     import pandas
@@ -72,9 +72,15 @@ class Table:
         if not isinstance(raw, _core.ArrowTable):
             # Made by the client's methods and Table.concat; a frame or Arrow table given here
             # would only fail later, on first use, with an AttributeError (outside trial 28).
-            raise TypeError(
-                "converz.Table is what calls(), reps(), report(), iter_calls() and "
-                f"Table.concat() return; it is not made from a {type(raw).__name__}"
+            given = (
+                "an existing converz.Table (use it as it is)"
+                if isinstance(raw, Table)
+                else f"a {type(raw).__name__}"
+            )
+            raise InvalidParameterTypeError(
+                "raw: converz.Table is what calls(), reps(), report(), iter_calls() and "
+                f"Table.concat() return; it is not made from {given}",
+                parameter="raw",
             )
         self._raw = raw
         # The stream tables it holds, for Table.concat: runs of (what is known of the stream,
