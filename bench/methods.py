@@ -52,6 +52,18 @@ def read_converz_polars(args: argparse.Namespace) -> tuple[int, int]:
     return df.height, int(df.estimated_size())
 
 
+def read_converz_polars_frame(args: argparse.Namespace) -> tuple[int, int]:
+    """converz → polars with ``frame="polars"``: the views polars stores are built as each
+    page decodes, so ``to_polars()`` only hands the table over."""
+    import converz
+
+    client = converz.Client(
+        api_key=args.key, base_url=args.url, max_concurrency=args.concurrency, progress=False
+    )
+    df = client.calls(page_size=args.page_size, frame="polars").to_polars()
+    return df.height, int(df.estimated_size())
+
+
 def read_converz_pandas(args: argparse.Namespace) -> tuple[int, int]:
     import converz
 
@@ -168,7 +180,7 @@ def read_decode_ceiling(args: argparse.Namespace) -> tuple[int, int]:
 # carries compressed bytes and each client inflates them.
 
 
-def _gzip_table(args: argparse.Namespace) -> Any:
+def _gzip_table(args: argparse.Namespace, frame: str = "arrow") -> Any:
     """converz's fetch with gzip forced on (``compression="gzip"``; "auto" skips loopback)."""
     import converz
 
@@ -179,12 +191,19 @@ def _gzip_table(args: argparse.Namespace) -> Any:
         compression="gzip",
         progress=False,
     )
-    return client.calls(page_size=args.page_size)
+    return client.calls(page_size=args.page_size, frame=frame)
 
 
 def read_wan_converz(args: argparse.Namespace) -> tuple[int, int]:
     """converz → polars, gzip."""
     df = _gzip_table(args).to_polars()
+    return df.height, int(df.estimated_size())
+
+
+def read_wan_converz_frame(args: argparse.Namespace) -> tuple[int, int]:
+    """converz → polars, gzip, ``frame="polars"``: polars' string views built on the decode
+    threads while later pages download, instead of by ``to_polars()`` after the last."""
+    df = _gzip_table(args, frame="polars").to_polars()
     return df.height, int(df.estimated_size())
 
 

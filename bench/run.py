@@ -37,6 +37,7 @@ from pathlib import Path
 HERE = Path(__file__).parent
 READ = [
     "read_converz_polars",
+    "read_converz_polars_frame",
     "read_converz_pandas",
     "read_requests_pandas",
     "read_httpx_polars",
@@ -48,6 +49,7 @@ WRITE = ["write_converz", "write_requests"]
 LATENCY = ["latency_report", "latency_one_rep"]
 WAN = [
     "read_wan_converz",
+    "read_wan_converz_frame",
     "read_wan_converz_table",
     "read_wan_httpx_polars",
     "read_wan_transfer_ceiling",
@@ -210,6 +212,7 @@ def run_wan(args: argparse.Namespace) -> dict[str, object]:
         converz_concurrency = args.wan_concurrency or args.concurrency
         settings = {
             "read_wan_converz": ["--page-size", str(args.wan_page_size)],
+            "read_wan_converz_frame": ["--page-size", str(args.wan_page_size)],
             "read_wan_converz_table": ["--page-size", str(args.wan_page_size)],
             "read_wan_httpx_polars": ["--gzip"],
             "read_wan_transfer_ceiling": ["--gzip"],

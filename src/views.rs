@@ -30,7 +30,17 @@ pub enum Form {
 }
 
 impl Form {
-    fn data_type(self) -> DataType {
+    /// The form a name gives (`"utf8"`, `"utf8_view"`, `"large_utf8"`), or `None`.
+    pub fn named(name: &str) -> Option<Self> {
+        match name {
+            "utf8" => Some(Form::Utf8),
+            "utf8_view" => Some(Form::Utf8View),
+            "large_utf8" => Some(Form::LargeUtf8),
+            _ => None,
+        }
+    }
+
+    pub(crate) fn data_type(self) -> DataType {
         match self {
             Form::Utf8 => DataType::Utf8,
             Form::Utf8View => DataType::Utf8View,
@@ -90,11 +100,13 @@ pub fn to_form(batch: &RecordBatch, schema: &Schema) -> Result<RecordBatch, Arro
     RecordBatch::try_new(Arc::new(schema), columns)
 }
 
-fn is_string(t: &DataType) -> bool {
+pub(crate) fn is_string(t: &DataType) -> bool {
     matches!(t, DataType::Utf8 | DataType::Utf8View | DataType::LargeUtf8)
 }
 
-fn convert(column: &ArrayRef, to: &DataType) -> Result<ArrayRef, ArrowError> {
+/// `column` as `to` when both are string types (between offset widths and views without copying
+/// a string where `build` can); any other column as it is.
+pub(crate) fn convert(column: &ArrayRef, to: &DataType) -> Result<ArrayRef, ArrowError> {
     let from = column.data_type();
     if from == to || !is_string(from) {
         return Ok(Arc::clone(column));

@@ -29,6 +29,8 @@ FAULTS = {
         "drop_rate": 0.1,
     },
 }
+# The form of a table's text columns for each frame=.
+_TEXT_FORM = {"arrow": "Utf8", "polars": "Utf8View", "pandas": "LargeUtf8"}
 
 
 @pytest.fixture(scope="module")
@@ -72,6 +74,25 @@ def test_every_row_once_under_faults(big, reference, fault):
         assert any("caps the page size" in w for w in table.warnings)
 
 
+@pytest.mark.parametrize("frame", ["polars", "pandas"])
+@pytest.mark.parametrize("fault", ["everything", "capped_pages"])
+def test_a_table_laid_out_for_a_frame_keeps_every_row_once_under_faults(
+    big, reference, fault, frame
+):
+    # frame= converts each page's text columns on the decode threads: the same rows and values
+    # as the Arrow table, through every reader.
+    big.set_faults(**FAULTS[fault])
+    try:
+        client = big.client(retries=30, backoff=0.01, progress=False, frame=frame)
+        table = client.calls(page_size=20_000)
+    finally:
+        big.set_faults()
+    stored = {t for batch in table._raw.stored_types() for t in batch}
+    assert stored == {"Int64", "Float64", "Date32", "Timestamp(µs)", _TEXT_FORM[frame]}
+    assert table.to_arrow().equals(reference)
+    assert table.to_polars().equals(pl.from_arrow(reference))
+
+
 def test_streaming_under_faults_keeps_every_row_once(big, reference):
     big.set_faults(error_rate=0.1, drop_rate=0.1)
     try:
@@ -86,8 +107,8 @@ def test_streaming_under_faults_keeps_every_row_once(big, reference):
 def test_rows_inserted_while_paging_are_not_duplicated(reference):
     with Emulator(calls=N, reps=2_000, seed=0, insert_every=3) as emu:
         client = emu.client(retries=5, progress=False)
-        table = client.calls(columns=["call_id"], page_size=20_000)
-    ids = pl.from_arrow(table.to_arrow())["call_id"]
+        table = client.calls(columns=["call_id", "summary"], page_size=20_000, frame="polars")
+    ids = table.to_polars()["call_id"]
     assert ids.is_unique().all()
     original = pl.from_arrow(reference)["call_id"]
     assert original.is_in(ids.implode()).all()

@@ -17,13 +17,14 @@ import inspect
 from collections.abc import Mapping
 from typing import Any, Callable, TypeVar, cast
 
-from converz.exceptions import InvalidParameterTypeError
+from converz.exceptions import InvalidParameterError, InvalidParameterTypeError
 
 __all__ = [
     "check_arguments",
     "check_client_settings",
     "check_flag",
     "check_int",
+    "frame_form",
     "is_flag",
     "is_int",
     "wrong_type",
@@ -84,6 +85,34 @@ def check_flag(name: str, value: object, *, optional: bool = False) -> None:
     """
     if not (is_flag(value) or (optional and value is None)):
         raise wrong_type(name, "True, False or None" if optional else "True or False", value)
+
+
+# How each `frame=` lays out a table's text columns, as the core names the form: Arrow's
+# declared Utf8 (pyarrow, DuckDB), polars' views, pandas' 64-bit offsets (README § Tables).
+_FRAME_FORMS = {"arrow": "utf8", "polars": "utf8_view", "pandas": "large_utf8"}
+
+
+def frame_form(value: object) -> str:
+    """The core's name for the text layout ``frame=`` asks for.
+
+    Example:
+        >>> frame_form("polars")
+        'utf8_view'
+        >>> frame_form("spark")
+        Traceback (most recent call last):
+        ...
+        converz.exceptions.InvalidParameterError: frame: expected 'arrow', 'polars' or 'pandas' (lower case)
+    """  # noqa: E501
+    expected = "'arrow', 'polars' or 'pandas'"
+    if not isinstance(value, str):
+        raise wrong_type("frame", expected, value)
+    if value not in _FRAME_FORMS:
+        raise InvalidParameterError(
+            f"frame: expected {expected} (lower case)",
+            parameter="frame",
+            hint="frame= names the library the table is for; any table still converts to all",
+        )
+    return _FRAME_FORMS[value]
 
 
 # What each client setting must be (None is allowed where it means "the default").

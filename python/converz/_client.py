@@ -19,6 +19,7 @@ from converz._args import (
     check_client_settings,
     check_flag,
     check_int,
+    frame_form,
     wrong_type,
 )
 from converz._progress import progress_bar
@@ -51,6 +52,8 @@ __all__ = ["Client"]
 logger = logging.getLogger("converz")
 
 Target = Literal["calls", "reps"]
+# The library a table is for (`frame=`): how its text columns are laid out.
+Frame = Literal["arrow", "polars", "pandas"]
 
 _ENV_KEY = "CONVERZ_API_KEY"
 _ENV_URL = "CONVERZ_BASE_URL"
@@ -181,6 +184,13 @@ class Client:
             compressing costs more CPU than it saves; ``"gzip"`` always asks for it (a slow
             link, or the emulator's WAN profile); None never does (plain JSON). Like pandas'
             ``compression=``, None means uncompressed.
+        frame: The DataFrame library this client's tables are mostly for: ``"polars"`` or
+            ``"pandas"`` lays each table's text columns out as that library stores them
+            while the pages decode, so ``to_polars()`` / ``to_pandas()`` has nothing left to
+            convert after the last page; ``"arrow"`` (the default) keeps Arrow's Utf8, which
+            pyarrow and DuckDB read as it is. Every table still converts to every library,
+            with the same values; only where the conversion's time goes changes. A fetch's
+            own ``frame=`` overrides this.
 
     Raises:
         InvalidParameterError: A setting is out of range (its ``parameter`` names it),
@@ -211,6 +221,7 @@ class Client:
         page_size: Optional[int] = None,
         progress: Optional[bool] = None,
         compression: Optional[Literal["auto", "gzip"]] = "auto",
+        frame: Frame = "arrow",
     ) -> None:
         # One dict of the settings the core takes. Their types (and those of `tenant` and
         # `progress`, which it does not take) are checked here, before base_url and api_key are
@@ -258,6 +269,8 @@ class Client:
             ) from None
         self._page_size: Optional[int] = self._raw.page_size
         self._progress = None if progress is None else bool(progress)
+        frame_form(frame)  # checked here, before any request
+        self._frame: Frame = frame
         # What must live as long as this client: the emulator that made it (testing.Emulator).
         self._keep_alive: object = None
 
@@ -317,14 +330,16 @@ class Client:
         parse_dates: bool = True,
         schema: Optional[dict[str, Any]] = None,
         progress: Optional[bool] = None,
+        frame: Optional[Frame] = None,
     ) -> Table:
         started = time.perf_counter()
         check_flag("progress", progress, optional=True)
+        form = frame_form(self._frame if frame is None else frame)
         schema = check_schema(schema)
         unknown = unknown_schema_keys(query.endpoint, query.to_kwargs(), schema)
         with progress_bar(self._pick(progress), query.endpoint) as callback:
             options = self._options(query, page_size, parse_dates, schema, stream=False)
-            raw = _core.fetch(self._raw, query, {**options, "progress": callback})
+            raw = _core.fetch(self._raw, query, {**options, "form": form, "progress": callback})
         table, warnings, pages = cast("tuple[Any, list[str], int]", raw)
         if table.num_rows == 0 and not table.column_types():
             table = empty_result(query, parse_dates, schema)
@@ -343,7 +358,7 @@ class Client:
         options = self._options(query, page_size, parse_dates, schema, stream=True)
         filters = query.to_kwargs()
         unknown = unknown_schema_keys(query.endpoint, filters, check_schema(schema))
-        raw = _core.fetch(self._raw, query, {**options, "progress": None})
+        raw = _core.fetch(self._raw, query, {**options, "form": "utf8", "progress": None})
         # The eager fetch's warnings for schema= keys the data never had, over the stream's
         # columns, given at its end.
         unseen = functools.partial(unseen_schema_warnings, query.endpoint, filters, unknown)
@@ -382,6 +397,7 @@ class Client:
         parse_dates: bool = True,
         schema: Optional[dict[str, Any]] = None,
         progress: Optional[bool] = None,
+        frame: Optional[Frame] = None,
         **filters: Unpack[RepsFilters],
     ) -> Table:
         """Fetch users (reps), every page, into one Arrow table.
@@ -395,6 +411,8 @@ class Client:
                 ``.500000``) stays text, as sent.
             schema: Force column types, e.g. ``{"team": "string"}`` (as in :meth:`calls`).
             progress: Override the client's progress setting.
+            frame: ``"polars"``, ``"pandas"`` or ``"arrow"``: the library the table is for
+                (see :class:`Client`); None uses the client's setting.
             **filters: ``rep_id``, ``department``, ``active`` (see :class:`converz.RepsFilters`).
 
         Returns:
@@ -406,7 +424,12 @@ class Client:
         """
         q = _query_of(RepsQuery, query, filters)
         return self._fetch(
-            q, page_size=page_size, parse_dates=parse_dates, schema=schema, progress=progress
+            q,
+            page_size=page_size,
+            parse_dates=parse_dates,
+            schema=schema,
+            progress=progress,
+            frame=frame,
         )
 
     def calls(
@@ -418,6 +441,7 @@ class Client:
         parse_dates: bool = True,
         schema: Optional[dict[str, Any]] = None,
         progress: Optional[bool] = None,
+        frame: Optional[Frame] = None,
         **filters: Unpack[CallsFilters],
     ) -> Table:
         """Fetch conversations, every page concurrently, into one Arrow table.
@@ -437,6 +461,10 @@ class Client:
                 (``"int8"``, ``"timestamp[ms]"``, polars' ``"i8"``) or a pyarrow or polars
                 type (README § Forcing types). A key naming no column is warned of.
             progress: Override the client's progress setting.
+            frame: ``"polars"``, ``"pandas"`` or ``"arrow"``: the library the table is for.
+                ``"polars"`` builds polars' string views while later pages download, so
+                ``to_polars()`` is a hand-over; None uses the client's setting (see
+                :class:`Client`).
             **filters: ``start_date``, ``end_date``, ``after``, ``before``, ``metric``,
                 ``rep_id``, ``vendor``, ``campaign``, ``subcampaign``, ``department``,
                 ``vendor_call_id``, ``columns`` (see :class:`converz.CallsFilters`).
@@ -451,12 +479,19 @@ class Client:
             ...     campaign=["sales"], columns=["call_id", "rep_id", "duration", "summary"],
             ... )
             >>> calls.to_polars().group_by("rep_id").len()  # doctest: +SKIP
+            >>> calls = client.calls(start_date="2025-07-01", frame="polars")  # doctest: +SKIP
+            >>> df = calls.to_polars()  # views built while pages decoded  # doctest: +SKIP
             >>> q = converz.CallsQuery(start_date="2025-07-01", end_date="2025-07-31")
             >>> july = client.calls(q)  # doctest: +SKIP
         """
         q = _query_of(CallsQuery, query, filters)
         return self._fetch(
-            q, page_size=page_size, parse_dates=parse_dates, schema=schema, progress=progress
+            q,
+            page_size=page_size,
+            parse_dates=parse_dates,
+            schema=schema,
+            progress=progress,
+            frame=frame,
         )
 
     def iter_calls(
@@ -518,6 +553,7 @@ class Client:
         *,
         parse_dates: bool = True,
         schema: Optional[dict[str, Any]] = None,
+        frame: Optional[Frame] = None,
         **filters: Unpack[ReportFilters],
     ) -> Table:
         """Fetch aggregated analytics (one request, not paged).
@@ -527,6 +563,7 @@ class Client:
             parse_dates: Turn ISO date strings into Date32 columns.
             schema: Force column types (as in :meth:`calls`); a key that is not one of the
                 report's columns raises :class:`converz.InvalidParameterError` before the request.
+            frame: The library the table is for (as in :meth:`calls`).
             **filters: ``start_date``, ``end_date``, ``days``, ``metric``, ``groupby``,
                 ``rep_id``, ``vendor``, ``campaign``, ``subcampaign``, ``department`` (see
                 :class:`converz.ReportFilters`).
@@ -540,7 +577,7 @@ class Client:
             ... )
         """
         q = _query_of(ReportQuery, query, filters)
-        return self._fetch(q, parse_dates=parse_dates, schema=schema, progress=False)
+        return self._fetch(q, parse_dates=parse_dates, schema=schema, progress=False, frame=frame)
 
     def scan_calls(
         self,

@@ -106,6 +106,8 @@ mod tests_float_rule;
 #[cfg(test)]
 mod tests_forced;
 #[cfg(test)]
+mod tests_form;
+#[cfg(test)]
 mod tests_fuzz;
 #[cfg(test)]
 mod tests_gen;
@@ -123,6 +125,7 @@ mod throughput;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 
+use crate::views::Form;
 use arrow_array::RecordBatch;
 use arrow_schema::{DataType, SchemaRef};
 use parking_lot::{Mutex, RwLock};
@@ -190,6 +193,12 @@ pub struct DecodeOptions {
     /// another order, a wider type) is decoded again the reference way. It never changes the
     /// result (`tests_fast.rs` checks random hints against the reference).
     pub hint: Vec<(String, DataType)>,
+    /// How the text columns of the finished table are laid out (`crate::views`): as declared
+    /// (Utf8, the default), or as the DataFrame library the caller named stores them (polars'
+    /// views, pandas' 64-bit offsets). Each page's batches take that form on the thread that
+    /// decoded them, while later pages download, so the conversion a `to_polars()` would do
+    /// after the last page is done by then. Never a change to the values or the declared types.
+    pub form: Form,
 }
 
 impl Default for DecodeOptions {
@@ -199,6 +208,7 @@ impl Default for DecodeOptions {
             schema_overrides: Vec::new(),
             batch_size: DEFAULT_BATCH_ROWS,
             hint: Vec::new(),
+            form: Form::Utf8,
         }
     }
 }

@@ -24,6 +24,7 @@ use super::infer::{bits, Fields, Kind};
 use super::surrogates::{has_pair_escape, unescape_pairs};
 use super::unify::quote_nested;
 use super::{DecodeOptions, DecodedPage, Shared, Snapshot, REFERENCE_BATCH_ROWS};
+use crate::views::{form_schema, to_form, Form};
 use crate::{Error, Result};
 
 /// Decodes one page's body; made by [`FetchDecoder::page`](super::FetchDecoder::page).
@@ -131,8 +132,20 @@ impl PageDecoder {
         Ok(())
     }
 
-    /// Finishes the page; fails if the body was not one complete JSON array of objects.
-    pub fn finish(mut self) -> Result<DecodedPage> {
+    /// Finishes the page, its text columns in the fetch's form (`DecodeOptions::form`); fails
+    /// if the body was not one complete JSON array of objects.
+    pub fn finish(self) -> Result<DecodedPage> {
+        let form = self.shared.options.form;
+        let mut page = self.decoded()?;
+        if form != Form::Utf8 {
+            for batch in &mut page.batches {
+                *batch = to_form(batch, &form_schema(&batch.schema(), form))?;
+            }
+        }
+        Ok(page)
+    }
+
+    fn decoded(mut self) -> Result<DecodedPage> {
         if let Mode::Fast(fast) = &mut self.mode {
             if self.splitter.finish().is_ok() {
                 if let Some((batches, columns, rows)) = fast.finish() {

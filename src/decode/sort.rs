@@ -2,20 +2,17 @@
 //! (the repair pass appends rows out of order).
 
 use arrow_array::RecordBatch;
-use arrow_schema::SchemaRef;
 
 use crate::error::Result;
 
-/// The rows of `batches` in ascending `key` order, as one batch.
-pub fn sort_by_key(
-    schema: &SchemaRef,
-    batches: &[RecordBatch],
-    key: &str,
-) -> Result<Vec<RecordBatch>> {
+/// The rows of `batches` (all of one schema) in ascending `key` order, as one batch.
+pub fn sort_by_key(batches: &[RecordBatch], key: &str) -> Result<Vec<RecordBatch>> {
     if batches.is_empty() {
         return Ok(Vec::new());
     }
-    let all = arrow_select::concat::concat_batches(schema, batches)?;
+    // The batches' own schema, not the table's: that one may declare their text columns in
+    // another form (`DecodeOptions::form`).
+    let all = arrow_select::concat::concat_batches(&batches[0].schema(), batches)?;
     let Some(column) = all.column_by_name(key) else {
         return Ok(vec![all]);
     };

@@ -16,6 +16,7 @@ use super::dedupe::KeyDeduper;
 use super::infer::{bits, schema_of, warnings_of, Fields, Floats, Respelled};
 use super::json_text::to_json_text;
 use super::{DecodeOptions, DecodedPage, DecodedTable, DEFAULT_BATCH_ROWS, REFERENCE_BATCH_ROWS};
+use crate::views::{convert, form_schema, is_string, Form};
 use crate::Result;
 
 pub(crate) use super::json_text::quote_nested;
@@ -86,10 +87,12 @@ pub(crate) fn finish(
         }
         _ => None,
     };
-    let mut out = Coalescer::new(&schema, options.batch_size);
+    // The batches' own schema: the declared one with its text columns in the fetch's form.
+    let in_form = form_schema(&schema, options.form);
+    let mut out = Coalescer::new(&in_form, options.batch_size);
     let mut duplicates_dropped = 0;
     for batch in pages.into_iter().flat_map(|p| p.batches) {
-        let mut batch = conform_batch(&batch, &schema)?;
+        let mut batch = conform_batch_in(&batch, &schema, options.form)?;
         if let Some(d) = &mut deduper {
             let (kept, dropped) = d.filter(&batch)?;
             duplicates_dropped += dropped;
@@ -217,6 +220,42 @@ pub(crate) fn conform_batch(batch: &RecordBatch, schema: &SchemaRef) -> Result<R
     )?)
 }
 
+/// [`conform_batch`] with the text columns `declared` gives as Utf8 in `form` instead: what a
+/// table whose batches take that form (`DecodeOptions::form`) holds. A column already in some
+/// string form changes form without being cast (`views::convert`: no string is copied between
+/// Utf8 and views); any other goes through the declared cast first, so every form holds the
+/// same text.
+pub(crate) fn conform_batch_in(
+    batch: &RecordBatch,
+    declared: &SchemaRef,
+    form: Form,
+) -> Result<RecordBatch> {
+    if form == Form::Utf8 {
+        return conform_batch(batch, declared);
+    }
+    let target = form_schema(declared, form);
+    if batch.schema() == target {
+        return Ok(batch.clone());
+    }
+    let rows = batch.num_rows();
+    let columns = declared
+        .fields()
+        .iter()
+        .zip(target.fields())
+        .map(|(f, t)| match batch.column_by_name(f.name()) {
+            Some(a) if f.data_type() == &DataType::Utf8 && is_string(a.data_type()) => {
+                Ok(convert(a, t.data_type())?)
+            }
+            Some(a) => Ok(convert(&conform(a, f.data_type())?, t.data_type())?),
+            None => Ok(new_null_array(t.data_type(), rows)),
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let options = arrow_array::RecordBatchOptions::new().with_row_count(Some(rows));
+    Ok(RecordBatch::try_new_with_options(
+        target, columns, &options,
+    )?)
+}
+
 /// `schema` with each column `batch` holds (not as nulls only) at the batch's own type, where
 /// `takes(own)` allows it; the others at `schema`'s. A page then keeps the types it
 /// was decoded with, and one cast at the end takes it to the final types, as the eager fetch
@@ -333,6 +372,7 @@ pub(crate) fn text_schema(declared: &arrow_schema::Schema) -> SchemaRef {
 pub(crate) fn documented_when_null(
     mut table: DecodedTable,
     documented: &[(String, DataType)],
+    form: Form,
 ) -> Result<DecodedTable> {
     let Some(schema) = documented_schema(&table.schema, documented) else {
         return Ok(table);
@@ -340,7 +380,7 @@ pub(crate) fn documented_when_null(
     table.batches = table
         .batches
         .iter()
-        .map(|b| conform_batch(b, &schema))
+        .map(|b| conform_batch_in(b, &schema, form))
         .collect::<Result<_>>()?;
     table.schema = schema;
     Ok(table)

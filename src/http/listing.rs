@@ -436,7 +436,7 @@ pub async fn fetch_all(mut listing: Listing) -> Result<DecodedTable> {
     }
     let mut table = listing.decoder.finish(pages, None)?;
     if let (true, Some(key)) = (listing.repaired(), listing.key.as_deref()) {
-        table.batches = sort_by_key(&table.schema, &table.batches, key)?;
+        table.batches = sort_by_key(&table.batches, key)?;
         table.duplicates_dropped = listing.moved;
     }
     let unasked = listing.unasked_warning(table.schema.fields().iter().map(|f| f.name().as_str()));

@@ -168,6 +168,24 @@ impl PyArrowTable {
         })
     }
 
+    /// The arrow type each column is stored in now, per batch (`[[type, ...], ...]`): the
+    /// declared types, but for text columns a `frame=` fetch or a `stream_as` gave another
+    /// form. For tests and debugging; the exports never depend on it.
+    fn stored_types(&self) -> Vec<Vec<String>> {
+        self.slots
+            .iter()
+            .map(|slot| {
+                let batch = slot.load();
+                let schema = batch.schema();
+                schema
+                    .fields()
+                    .iter()
+                    .map(|f| f.data_type().to_string())
+                    .collect()
+            })
+            .collect()
+    }
+
     fn __len__(&self) -> usize {
         self.num_rows()
     }
@@ -195,9 +213,8 @@ impl PyArrowTable {
         form: &str,
         requested_schema: Option<Bound<'py, PyCapsule>>,
     ) -> PyArrowResult<Bound<'py, PyCapsule>> {
-        let form = match form {
-            "utf8_view" => Form::Utf8View,
-            "large_utf8" => Form::LargeUtf8,
+        let form = match Form::named(form) {
+            Some(form @ (Form::Utf8View | Form::LargeUtf8)) => form,
             _ => {
                 let message = "one of 'utf8_view', 'large_utf8'";
                 return Err(PyErr::from(Error::invalid("form", message)).into());

@@ -23,6 +23,7 @@ use crate::http::listing::{fetch_all, Listing};
 use crate::http::paginate::PageSpec;
 use crate::http::query::{check_page_size, DEFAULT_PAGE_SIZE};
 use crate::http::report::fetch_report;
+use crate::views::Form;
 
 /// How to fetch, as the Python layer passes it (one dict, every key present).
 #[derive(FromPyObject)]
@@ -37,6 +38,9 @@ pub struct FetchOptions {
     /// for the decoder's first pages (`DecodeOptions::hint`), never a change to the result.
     hint: Option<Py<PyDict>>,
     stream: bool,
+    /// The form of the table's text columns (`crate::views::Form::named`): `"utf8"`, or the
+    /// one the DataFrame library the caller named stores (`frame=`). Eager fetches only.
+    form: String,
     progress: Option<Py<PyAny>>,
 }
 
@@ -52,11 +56,19 @@ pub fn fetch(
     let pairs = query.to_pairs()?;
     let documented = schema_overrides(options.hint.as_ref().map(|d| d.bind(py)))?;
     let page_size = page_size(options.page_size)?;
+    let form = match Form::named(&options.form) {
+        Some(form) if form == Form::Utf8 || !options.stream => form,
+        _ => {
+            let message = "'utf8', 'utf8_view' or 'large_utf8' (an eager fetch's)";
+            return Err(Error::invalid("form", message).into());
+        }
+    };
     let decode = DecodeOptions {
         parse_dates: options.parse_dates,
         schema_overrides: schema_overrides(options.schema.as_ref().map(|d| d.bind(py)))?,
         hint: documented.clone(),
         batch_size: batch_size_for_pages(page_size),
+        form,
     };
     let decoder = Arc::new(FetchDecoder::new(decode));
     let api = client.get().api.clone();
@@ -68,7 +80,7 @@ pub fn fetch(
         let table = enter_converz(py, &sink, async move {
             fetch_report(&api, pairs, decoder).await
         })?;
-        let table = documented_when_null(table, &documented)?;
+        let table = documented_when_null(table, &documented, form)?;
         return table_to_python(py, table, 1)?.into_py_any(py);
     };
     let spec = PageSpec {
@@ -90,7 +102,7 @@ pub fn fetch(
     let recycling = crate::alloc::Recycling::start();
     let table = enter_converz(py, &sink, async move { fetch_all(listing).await })?;
     drop(recycling);
-    let table = documented_when_null(table, &documented)?;
+    let table = documented_when_null(table, &documented, form)?;
     let (decoded, fast) = decoder.pages_decoded();
     log::debug!(target: "converz", "decoded {decoded} pages, {fast} by the schema-specialised path");
     let pages = sink.counters.snapshot().pages;

@@ -1,0 +1,106 @@
+"""``frame=``: a table laid out for polars or pandas while its pages decode holds exactly what
+the default (Arrow) table holds, through every reader; the setting is the client's default and
+a fetch's own overrides it; a bad value is refused before any request."""
+
+from __future__ import annotations
+
+import pandas as pd
+import polars as pl
+import pytest
+
+import converz
+from converz.testing import Emulator
+
+FORMS = {"arrow": "Utf8", "polars": "Utf8View", "pandas": "LargeUtf8"}
+
+
+def text_forms(table: converz.Table) -> set[str]:
+    """The forms the table's declared text columns are stored in now."""
+    declared = [kind for _, kind in table._raw.column_types()]
+    return {
+        stored
+        for batch in table._raw.stored_types()
+        for kind, stored in zip(declared, batch)
+        if kind == "Utf8"
+    }
+
+
+@pytest.mark.parametrize("frame", ["polars", "pandas", "arrow"])
+@pytest.mark.parametrize(
+    "fetch",
+    [
+        lambda c, **kw: c.calls(page_size=3_000, **kw),
+        lambda c, **kw: c.calls(columns=["call_id", "summary", "campaign"], page_size=999, **kw),
+        lambda c, **kw: c.reps(page_size=50, **kw),
+        lambda c, **kw: c.report(groupby=["date", "campaign"], days=30, **kw),
+    ],
+    ids=["calls", "calls_columns", "reps", "report"],
+)
+def test_every_frame_holds_the_default_tables_values(client, frame, fetch):
+    reference = fetch(client)
+    table = fetch(client, frame=frame)
+    assert text_forms(table) == {FORMS[frame]}
+    assert table.schema == reference.schema
+    assert table.num_rows == reference.num_rows
+    assert table.to_polars().equals(reference.to_polars())
+    pd.testing.assert_frame_equal(table.to_pandas(), reference.to_pandas())
+    # Once more, each reader after the others: a table converted for one still gives the rest.
+    assert table.to_arrow().equals(reference.to_arrow())
+    assert table.to_polars().equals(reference.to_polars())
+
+
+def test_the_clients_frame_is_the_default_and_a_fetchs_own_wins(read_emulator):
+    client = read_emulator.client(progress=False, frame="polars")
+    assert text_forms(client.reps()) == {"Utf8View"}
+    assert text_forms(client.reps(frame="pandas")) == {"LargeUtf8"}
+    assert text_forms(client.reps(frame="arrow")) == {"Utf8"}
+    assert text_forms(read_emulator.client(progress=False).reps()) == {"Utf8"}
+
+
+def test_a_frame_table_concatenates_with_others(client):
+    parts = [
+        client.calls(start_date="2025-01-01", end_date="2025-01-31", frame="polars"),
+        client.calls(start_date="2025-02-01", end_date="2025-02-28"),
+        client.calls(start_date="2025-03-01", end_date="2025-03-31", frame="pandas"),
+    ]
+    whole = client.calls(start_date="2025-01-01", end_date="2025-03-31")
+    assert converz.Table.concat(parts).to_arrow().equals(whole.to_arrow())
+
+
+def test_text_a_later_page_brings_is_in_the_form_too():
+    # A pushed attribute holds numbers on the first pages and text on the last one: the column
+    # ends as text, and the pages decoded as numbers are made text at the end, in the form.
+    with Emulator(calls=2_000, reps=5, seed=2) as emu:
+        client = emu.client(progress=False)
+        ids = client.calls(columns=["call_id"]).to_polars()["call_id"]
+        numbers = pl.DataFrame({"call_id": ids[:1_900], "tag": range(1_900)})
+        words = pl.DataFrame({"call_id": ids[1_900:], "tag": [f"code {i}" for i in range(100)]})
+        assert client.push_updates(numbers).ok
+        assert client.push_updates(words).ok
+        reference = client.calls(columns=["call_id", "summary", "tag"], page_size=500)
+        table = client.calls(columns=["call_id", "summary", "tag"], page_size=500, frame="polars")
+    assert reference.schema["tag"] == table.schema["tag"] == reference.schema["summary"]
+    assert text_forms(table) == {"Utf8View"}
+    assert table.to_polars().equals(reference.to_polars())
+    assert table.to_arrow().equals(reference.to_arrow())
+
+
+@pytest.mark.parametrize(
+    ("frame", "error"),
+    [
+        ("Polars", converz.InvalidParameterError),
+        ("spark", converz.InvalidParameterError),
+        ("", converz.InvalidParameterError),
+        (1, converz.InvalidParameterTypeError),
+        (pl.DataFrame, converz.InvalidParameterTypeError),
+    ],
+)
+def test_a_bad_frame_is_refused_before_any_request(read_emulator, frame, error):
+    client = read_emulator.client(progress=False)
+    sent = read_emulator.wire_stats()["responses"]
+    with pytest.raises(error, match="frame: expected 'arrow', 'polars' or 'pandas'") as caught:
+        client.calls(frame=frame)
+    assert caught.value.parameter == "frame"
+    with pytest.raises(error):
+        read_emulator.client(progress=False, frame=frame)
+    assert read_emulator.wire_stats()["responses"] == sent
