@@ -254,6 +254,28 @@ def test_not_found_and_strict(write_emulator):
             {},
             r'field name "b" appears twice in `s\[\]\.in`',
         ),
+        # Nanoseconds past the microseconds: 9 digits, which a fetch reads back as text
+        # (outside trial 28c F1: pandas' datetime64[ns] column came back as text, unwarned).
+        (
+            pd.DataFrame(
+                {
+                    "call_id": [1, 2],
+                    "seen": pd.to_datetime([1_735_725_600_000_000_000, 1_735_725_600_123_456_700]),
+                }
+            ),
+            {},
+            r"`seen`.*finer than a microsecond \(row 1\).*\.dt\.round\(\"us\"\)",
+        ),
+        (
+            pa.table(
+                {
+                    "call_id": [1],
+                    "seen": pa.array([[1_735_725_600_000_000_001]], pa.list_(pa.timestamp("ns"))),
+                }
+            ),
+            {},
+            r"finer than a microsecond \(row 0\)",
+        ),
     ],
 )
 def test_bad_input_sends_nothing(write_emulator, frame, kwargs, match):

@@ -43,6 +43,8 @@ enum Bad {
     Infinite,
     DateOutsideYears,
     TimestampOutsideYears,
+    /// A timestamp with a fraction finer than a microsecond.
+    Nanoseconds,
     /// A decimal a Float64 would hold as another number.
     DecimalChanged,
 }
@@ -60,6 +62,17 @@ impl Bad {
                      would store as another number: cast the column to string to send each \
                      value as written (polars: `.cast(pl.String)`, pandas: `.astype(str)`), or \
                      round it"
+                )
+            }
+            // Not a value JSON cannot carry: one that would not read back as a time.
+            Bad::Nanoseconds => {
+                return format!(
+                    "has a timestamp with a fraction finer than a microsecond (row {row}): a \
+                     fetch reads times to the microsecond, so the column would read back as \
+                     text, every row of it. Round it to microseconds (polars: \
+                     `.dt.round(\"1us\")`, or `.dt.cast_time_unit(\"us\")` to truncate; \
+                     pandas: `.dt.round(\"us\")`), or cast it to string to store the text as \
+                     written"
                 )
             }
             Bad::Nan if nested => (
@@ -173,7 +186,9 @@ fn first_bad(array: &dyn Array, zone: &Tz) -> Option<(usize, Bad)> {
 const FIRST_SECOND: i64 = -62_135_596_800;
 const LAST_SECOND: i64 = 253_402_300_799;
 
-/// Per value of a date or timestamp array, whether it lies outside years 1 to 9999: chrono
+/// Per value of a date or timestamp array, whether it lies outside years 1 to 9999, or has
+/// nanoseconds past its microseconds (written as 9 digits, which a fetch reads as text: outside
+/// trial 28c F1, a pushed pandas column came back as text, unwarned). Outside the years: chrono
 /// cannot represent some of those at all (they would be written as `null`), and the API's form
 /// has no spelling for the rest. A zone-aware timestamp is written on the tenant's wall clock
 /// (`zone`), up to a day from its UTC instant: within a day of the edges it is converted as the
@@ -181,6 +196,10 @@ const LAST_SECOND: i64 = 253_402_300_799;
 /// wall-clock value outside the years is refused (found by the outside trial: a whole day of
 /// margin was refused whatever the zone).
 fn years(array: &dyn Array, zone: &Tz) -> Option<Vec<Bad>> {
+    let nanoseconds = matches!(
+        array.data_type(),
+        DataType::Timestamp(TimeUnit::Nanosecond, _)
+    );
     let (bad, per_second, zoned) = match array.data_type() {
         DataType::Date32 => (Bad::DateOutsideYears, None, false),
         DataType::Date64 => (Bad::DateOutsideYears, Some(1_000), false),
@@ -227,9 +246,9 @@ fn years(array: &dyn Array, zone: &Tz) -> Option<Vec<Bad>> {
             .values()
             .iter()
             .map(|&v| match () {
-                _ if sure.contains(&v) => Bad::Fine,
-                _ if possible.contains(&v) && on_wall_clock(v) => Bad::Fine,
-                _ => bad,
+                _ if !sure.contains(&v) && !(possible.contains(&v) && on_wall_clock(v)) => bad,
+                _ if nanoseconds && v % 1_000 != 0 => Bad::Nanoseconds,
+                _ => Bad::Fine,
             })
             .collect(),
     )

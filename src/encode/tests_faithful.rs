@@ -275,24 +275,43 @@ fn dates_and_timestamps_outside_years_1_to_9999_are_refused_with_their_row() {
 }
 
 /// Found by the outside trial: pandas' default `datetime64[ns]` lost its last three digits.
-/// A fraction is written as `fetch -o` writes it (chrono's `%.f`: 3, 6 or 9 digits, none when
-/// zero), so a fetch reads a pushed time back as a time (outside trial 17 F6).
+/// A fraction is written as `fetch -o` writes it (chrono's `%.f`: 3 or 6 digits, none when
+/// zero), so a fetch reads a pushed time back as a time (outside trial 17 F6). Nanoseconds past
+/// the microseconds would be 9 digits, which a fetch reads as text, turning the whole column
+/// into text: refused before anything is sent, naming the row (outside trial 28c F1).
 #[test]
-fn nanoseconds_are_written_when_there_are_some() {
+fn nanoseconds_are_written_as_a_fetch_reads_them_back_or_refused() {
     use arrow_array::TimestampNanosecondArray;
     let at = 1_735_725_600_i64 * 1_000_000_000; // 2025-01-01 10:00:00
     let column: ArrayRef = Arc::new(TimestampNanosecondArray::from(vec![
-        Some(at + 123_456_789),
         Some(at + 123_456_000),
         Some(at + 120_000_000),
         Some(at),
+        None,
     ]));
     let batch =
         RecordBatch::try_from_iter(vec![("call_id", ids(&[1, 2, 3, 4])), ("v", column)]).unwrap();
     let plan = PushPlan::new(vec![batch], EncoderOptions::new(Target::Calls)).unwrap();
     let body = String::from_utf8(plan.encode(0).unwrap().to_vec()).unwrap();
-    assert!(body.contains("\"2025-01-01 10:00:00.123456789\""), "{body}");
     assert!(body.contains("\"2025-01-01 10:00:00.123456\""), "{body}");
     assert!(body.contains("\"2025-01-01 10:00:00.120\""), "{body}");
     assert!(body.contains("\"2025-01-01 10:00:00\""), "{body}");
+    for zone in [None, Some("+02:00")] {
+        let column = TimestampNanosecondArray::from(vec![Some(at), None, Some(at + 123_456_789)])
+            .with_timezone_opt(zone);
+        let batch = RecordBatch::try_from_iter(vec![
+            ("call_id", ids(&[1, 2, 3])),
+            ("v", Arc::new(column) as ArrayRef),
+        ])
+        .unwrap();
+        let err = PushPlan::new(vec![batch], EncoderOptions::new(Target::Calls))
+            .err()
+            .expect("refused");
+        let text = err.to_string();
+        assert!(text.contains("finer than a microsecond (row 2)"), "{text}");
+        assert!(
+            text.contains("`v`") || text.contains("\"v\"") || text.contains(" v"),
+            "{text}"
+        );
+    }
 }
