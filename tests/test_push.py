@@ -180,6 +180,12 @@ def test_not_found_and_strict(write_emulator):
         client.push_updates(frame, strict=True)
 
 
+# Two strings, "a" and the bytes FF FE, as an Arrow string array no check has seen.
+_BAD_UTF8 = pa.Array.from_buffers(
+    pa.string(), 2, [None, pa.py_buffer(b"\0\0\0\0\1\0\0\0\3\0\0\0"), pa.py_buffer(b"a\xff\xfe")]
+)
+
+
 @pytest.mark.parametrize(
     ("frame", "kwargs", "match"),
     [
@@ -275,6 +281,14 @@ def test_not_found_and_strict(write_emulator):
             ),
             {},
             r"finer than a microsecond \(row 0\)",
+        ),
+        # Invalid UTF-8 in an Arrow string array (an unchecked producer): it was sent as it
+        # was, for the API to refuse the chunk (outside trial 28c F5); at any depth.
+        (pa.table({"call_id": [1, 2], "s": _BAD_UTF8}), {}, r"`s`: holds text that is not valid"),
+        (
+            pa.table({"call_id": [1], "l": pa.ListArray.from_arrays([0, 2], _BAD_UTF8)}),
+            {},
+            r"`l`: holds text that is not valid UTF-8",
         ),
     ],
 )

@@ -15,6 +15,10 @@
 //!   10^23 as 99999999999999991611392 without a word (outside trial 18; a CSV or NDJSON push
 //!   refused the same values). Fractions past a Float64's 17 digits are rounded, as a float's
 //!   are, and kept.
+//! * Text that is not valid UTF-8, at any depth: an Arrow string array from another producer
+//!   (pyarrow's unchecked casts, an FFI exporter) is taken over the C interface as it is, and
+//!   its bytes would go into the body as they are, for the API to refuse the whole chunk with a
+//!   400 (outside trial 28c F5).
 
 use arrow_array::cast::AsArray;
 use arrow_array::timezone::Tz;
@@ -126,6 +130,7 @@ pub fn check_values(batches: &[RecordBatch], zone: &Tz) -> Result<()> {
     let mut offset = 0;
     for batch in batches {
         for (field, column) in batch.schema().fields().iter().zip(batch.columns()) {
+            check_text(field.name(), column.as_ref())?;
             if let Some((row, bad)) = first_bad(column.as_ref(), zone) {
                 let mut reason = bad.reason(offset + row, column.data_type().is_nested());
                 // A decimal of the column itself is named, with what it would become.
@@ -143,6 +148,35 @@ pub fn check_values(batches: &[RecordBatch], zone: &Tz) -> Result<()> {
         offset += batch.num_rows();
     }
     Ok(())
+}
+
+/// Refuses a column holding text that is not valid UTF-8 (or, in any type that can hold text,
+/// buffers that break Arrow's layout rules), with arrow's own full validation: a string column
+/// is checked in one pass over its bytes, plus a character-boundary check per value.
+fn check_text(name: &str, column: &dyn Array) -> Result<()> {
+    let data_type = column.data_type();
+    let may_hold_text = data_type.is_nested()
+        || matches!(
+            data_type,
+            DataType::Utf8
+                | DataType::LargeUtf8
+                | DataType::Utf8View
+                | DataType::Dictionary(..)
+                | DataType::RunEndEncoded(..)
+        );
+    if !may_hold_text {
+        return Ok(());
+    }
+    column.to_data().validate_full().map_err(|err| {
+        Error::encode(
+            name,
+            format!(
+                "holds text that is not valid UTF-8, or an array its producer built wrongly \
+                 ({err}); JSON carries only UTF-8, and the API would refuse the chunk. Decode \
+                 the bytes with the right encoding, or replace the bad ones"
+            ),
+        )
+    })
 }
 
 /// The first valid row of `array` holding a value [`check_values`] refuses, and what it holds.
@@ -246,7 +280,7 @@ fn years(array: &dyn Array, zone: &Tz) -> Option<Vec<Bad>> {
             .values()
             .iter()
             .map(|&v| match () {
-                _ if !sure.contains(&v) && !(possible.contains(&v) && on_wall_clock(v)) => bad,
+                _ if !(sure.contains(&v) || possible.contains(&v) && on_wall_clock(v)) => bad,
                 _ if nanoseconds && v % 1_000 != 0 => Bad::Nanoseconds,
                 _ => Bad::Fine,
             })
