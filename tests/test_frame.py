@@ -50,6 +50,7 @@ def test_every_frame_holds_the_default_tables_values(client, frame, fetch):
 
 
 def test_the_clients_frame_is_the_default_and_a_fetchs_own_wins(read_emulator):
+    assert text_forms(read_emulator.client(progress=False, frame=None).reps()) == {"Utf8"}
     client = read_emulator.client(progress=False, frame="polars")
     assert text_forms(client.reps()) == {"Utf8View"}
     assert text_forms(client.reps(frame="pandas")) == {"LargeUtf8"}
@@ -104,3 +105,26 @@ def test_a_bad_frame_is_refused_before_any_request(read_emulator, frame, error):
     with pytest.raises(error):
         read_emulator.client(progress=False, frame=frame)
     assert read_emulator.wire_stats()["responses"] == sent
+
+
+@pytest.mark.parametrize("method", ["iter_calls", "iter_reps"])
+def test_a_stream_says_it_takes_no_frame(read_emulator, method):
+    client = read_emulator.client(progress=False, frame="polars")
+    sent = read_emulator.wire_stats()["responses"]
+    with pytest.raises(converz.InvalidParameterTypeError, match=rf"{method}\(\) takes no frame="):
+        getattr(client, method)(frame="polars")
+    assert read_emulator.wire_stats()["responses"] == sent
+    # The client's frame= does not reach a stream: its pages are Arrow tables, as always.
+    page = next(iter(getattr(client, method)()))
+    assert text_forms(page) <= {"Utf8"}
+
+
+def test_a_polars_that_cannot_read_streams_is_named(client, monkeypatch):
+    # polars 1.0-1.2 raised a TypeError naming converz's internal stream class (outside
+    # trial 29 F1); the extras ask for 1.3.
+    table = client.reps()
+    monkeypatch.setattr(pl, "__version__", "1.1.0")
+    with pytest.raises(ImportError, match=r"needs polars 1\.3 or later.*this is polars 1\.1\.0"):
+        table.to_polars()
+    monkeypatch.setattr(pl, "__version__", "1.3.0")
+    assert table.to_polars().height == table.num_rows

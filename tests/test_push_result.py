@@ -43,6 +43,8 @@ def test_results_are_frozen_native_objects(write_emulator):
     assert first != result.chunks[1]
     assert repr(first).startswith("ChunkResult(index=0, kind='update', rows=20,")
     assert str(result).startswith("PushResult(to='calls': sent 30 rows in 3 requests")
+    one = client.push_updates(frame.head(1), dry_run=True)
+    assert str(one).startswith("PushResult(to='calls': would send 1 row in 1 request,")
     # The first and last key in the frame's order, said as such (outside trial: "1000 .. 7"
     # under a "keys" header read as a range).
     assert "first .. last key" in result.report().splitlines()[0]

@@ -7,7 +7,7 @@ Example:
     >>> df = calls.to_polars()  # doctest: +SKIP
 """
 
-from converz._client import Client
+from converz._client import Client, Frame
 from converz._core import __version__, build_profile
 from converz._push import ChunkResult, PushResult
 from converz._query import (
@@ -43,6 +43,7 @@ __all__ = [
     "Client",
     "ConverzError",
     "DecodeError",
+    "Frame",
     "InvalidParameterError",
     "InvalidParameterTypeError",
     "InvalidRequestError",

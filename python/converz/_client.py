@@ -108,6 +108,16 @@ def _query_of(cls: type[Q], query: Optional[Q], filters: Mapping[str, Any]) -> Q
 _TENANT = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?")
 
 
+def _refuse_frame(method: str, filters: Mapping[str, Any]) -> None:
+    """A ``frame=`` given to a method that has none, said as such (not as an unknown filter)."""
+    if "frame" in filters:
+        raise InvalidParameterTypeError(
+            f"{method}() takes no frame=: it hands out tables of a page each, which their "
+            "to_polars() or to_pandas() converts (frame= is for calls(), reps() and report())",
+            parameter="frame",
+        )
+
+
 def tenant_url(tenant: object) -> str:
     """The base URL of ``tenant``, which must be a ``str`` that is one DNS label.
 
@@ -187,10 +197,12 @@ class Client:
         frame: The DataFrame library this client's tables are mostly for: ``"polars"`` or
             ``"pandas"`` lays each table's text columns out as that library stores them
             while the pages decode, so ``to_polars()`` / ``to_pandas()`` has nothing left to
-            convert after the last page; ``"arrow"`` (the default) keeps Arrow's Utf8, which
-            pyarrow and DuckDB read as it is. Every table still converts to every library,
-            with the same values; only where the conversion's time goes changes. A fetch's
-            own ``frame=`` overrides this.
+            convert after the last page; ``"arrow"`` (None, the default) keeps Arrow's Utf8,
+            which pyarrow and DuckDB read as it is. Every table still converts to every
+            library, with the same values, but a read in another form converts again each
+            time (``to_arrow()`` or a DuckDB query of a ``"polars"`` table copies the strings
+            back on every call), so name the library the tables mostly go to. A fetch's own
+            ``frame=`` overrides this; streams (``iter_calls``) have none.
 
     Raises:
         InvalidParameterError: A setting is out of range (its ``parameter`` names it),
@@ -221,7 +233,7 @@ class Client:
         page_size: Optional[int] = None,
         progress: Optional[bool] = None,
         compression: Optional[Literal["auto", "gzip"]] = "auto",
-        frame: Frame = "arrow",
+        frame: Optional[Frame] = None,
     ) -> None:
         # One dict of the settings the core takes. Their types (and those of `tenant` and
         # `progress`, which it does not take) are checked here, before base_url and api_key are
@@ -269,6 +281,7 @@ class Client:
             ) from None
         self._page_size: Optional[int] = self._raw.page_size
         self._progress = None if progress is None else bool(progress)
+        frame = "arrow" if frame is None else frame
         frame_form(frame)  # checked here, before any request
         self._frame: Frame = frame
         # What must live as long as this client: the emulator that made it (testing.Emulator).
@@ -524,6 +537,7 @@ class Client:
             >>> for page in client.iter_calls(start_date="2025-01-01"):  # doctest: +SKIP
             ...     total += page.num_rows
         """
+        _refuse_frame("iter_calls", filters)
         q = _query_of(CallsQuery, query, filters)
         return self._stream(q, page_size=page_size, parse_dates=parse_dates, schema=schema)
 
@@ -543,6 +557,7 @@ class Client:
             >>> for page in client.iter_reps(active=True):  # doctest: +SKIP
             ...     print(page.num_rows)
         """
+        _refuse_frame("iter_reps", filters)
         q = _query_of(RepsQuery, query, filters)
         return self._stream(q, page_size=page_size, parse_dates=parse_dates, schema=schema)
 

@@ -37,6 +37,26 @@ def _require(module: str, extra: str) -> Any:
         ) from err
 
 
+# The first polars whose DataFrame constructor reads an Arrow PyCapsule stream (1.0-1.2 raise a
+# TypeError naming converz's internal stream class: outside trial 29 F1).
+_POLARS_READS_STREAMS = (1, 3)
+
+
+def _polars() -> Any:
+    """polars, if it is one that reads an Arrow stream, else an ``ImportError`` saying so."""
+    pl = _require("polars", "polars")
+    try:
+        version = tuple(int(part) for part in pl.__version__.split(".")[:2])
+    except ValueError:  # a development build: let it try
+        return pl
+    if version < _POLARS_READS_STREAMS:
+        raise ImportError(
+            f"to_polars() needs polars 1.3 or later, which reads Arrow streams; this is polars "
+            f"{pl.__version__}: pip install -U 'polars>=1.3'"
+        )
+    return pl
+
+
 class Table:
     """A fetched table, held as Arrow record batches in Rust memory.
 
@@ -268,7 +288,7 @@ class Table:
         :attr:`schema` still says ``Utf8``, and a later :meth:`to_arrow` returns ``string``
         columns as before, at the cost of copying the strings back.
         """
-        pl = _require("polars", "polars")
+        pl = _polars()
         return pl.DataFrame(_Stream(self._raw, "utf8_view"))
 
     def to_pandas(self, **kwargs: Any) -> pandas.DataFrame:

@@ -415,12 +415,14 @@ impl PyPushResult {
         let applied = self.count("applied");
         if self.dry_run || applied == self.chunks.len() {
             let verb = if self.dry_run { "would send" } else { "sent" };
+            let requests = self.requests();
             return format!(
-                "PushResult(to='{}': {verb} {} rows in {} requests, updated={updated}, \
-                 not_found={unknown}, elapsed={:.2}s)",
+                "PushResult(to='{}': {verb} {} row{} in {requests} request{}, \
+                 updated={updated}, not_found={unknown}, elapsed={:.2}s)",
                 self.target(),
                 grouped(self.rows),
-                self.requests(),
+                if self.rows == 1 { "" } else { "s" },
+                if requests == 1 { "" } else { "s" },
                 self.elapsed,
             );
         }
