@@ -472,7 +472,9 @@ class Client:
                 ``.500000``) stays text, as sent.
             schema: Force column types, e.g. ``{"sentiment": "float64"}``: a type name
                 (``"int8"``, ``"timestamp[ms]"``, polars' ``"i8"``) or a pyarrow or polars
-                type (README § Forcing types). A key naming no column is warned of.
+                type (README § Forcing types). A key naming no column is warned of; under
+                ``columns=``, only one close to a fetched column's name (a typo), so one dict
+                serves queries of different columns.
             progress: Override the client's progress setting.
             frame: ``"polars"``, ``"pandas"`` or ``"arrow"``: the library the table is for.
                 ``"polars"`` builds polars' string views while later pages download, so
