@@ -10,6 +10,7 @@ use arrow_schema::{DataType, Schema};
 
 use super::{EncoderOptions, KeyValue, OnDuplicate, RowRef, Target, MAX_CHUNK_ROWS};
 use crate::error::{Error, Result};
+use crate::type_tree::{children, Step};
 
 /// A cast that fails on a value the target type cannot hold instead of making it null.
 const EXACT: arrow_cast::CastOptions<'static> = arrow_cast::CastOptions {
@@ -85,30 +86,22 @@ pub fn check_options(options: &EncoderOptions, schema: &Schema) -> Result<usize>
 /// keep one value per key, so the other would be lost unsaid (outside trial 28: a struct with
 /// two fields `a` was pushed, and the first `a` dropped).
 fn nested_name_twice(path: &str, data_type: &DataType) -> Option<(String, String)> {
-    match data_type {
-        DataType::Struct(fields) => {
-            let mut names = std::collections::HashSet::with_capacity(fields.len());
-            for field in fields {
-                if !names.insert(field.name().as_str()) {
-                    return Some((format!("`{path}`"), field.name().clone()));
-                }
+    if let DataType::Struct(fields) = data_type {
+        let mut names = std::collections::HashSet::with_capacity(fields.len());
+        for field in fields {
+            if !names.insert(field.name().as_str()) {
+                return Some((format!("`{path}`"), field.name().clone()));
             }
-            fields.iter().find_map(|field| {
-                nested_name_twice(&format!("{path}.{}", field.name()), field.data_type())
-            })
         }
-        DataType::List(item)
-        | DataType::LargeList(item)
-        | DataType::ListView(item)
-        | DataType::LargeListView(item)
-        | DataType::FixedSizeList(item, _) => {
-            nested_name_twice(&format!("{path}[]"), item.data_type())
-        }
-        DataType::Map(entries, _) => nested_name_twice(path, entries.data_type()),
-        DataType::Dictionary(_, values) => nested_name_twice(path, values),
-        DataType::RunEndEncoded(_, values) => nested_name_twice(path, values.data_type()),
-        _ => None,
     }
+    children(data_type).into_iter().find_map(|child| {
+        let path = match child.step {
+            Step::Field(name) => format!("{path}.{name}"),
+            Step::Item => format!("{path}[]"),
+            Step::Same => path.to_owned(),
+        };
+        nested_name_twice(&path, child.data_type)
+    })
 }
 
 /// Refuses a column name the API would store but `columns=` could never select again: an empty

@@ -23,6 +23,7 @@ use pyo3_arrow::error::PyArrowResult;
 use pyo3_arrow::ffi::{to_schema_pycapsule, to_stream_pycapsule, ArrayIterator};
 
 use crate::error::Error;
+use crate::type_tree::children;
 use crate::views::{form_schema, is_in, to_form, Form};
 
 /// The batches: each as declared, or in the form a `stream_as` last converted it to. Swapped
@@ -108,20 +109,9 @@ fn convert_all(slots: &Slots, schema: &SchemaRef) -> Result<(), ArrowError> {
 
 /// Whether a field anywhere inside `data_type` has a name holding a NUL character.
 fn nul_inside(data_type: &DataType) -> bool {
-    let named = |f: &Field| f.name().contains('\0') || nul_inside(f.data_type());
-    match data_type {
-        DataType::Struct(fields) => fields.iter().any(|f| named(f)),
-        DataType::Union(fields, _) => fields.iter().any(|(_, f)| named(f)),
-        DataType::List(item)
-        | DataType::LargeList(item)
-        | DataType::ListView(item)
-        | DataType::LargeListView(item)
-        | DataType::FixedSizeList(item, _)
-        | DataType::Map(item, _) => named(item),
-        DataType::Dictionary(_, values) => nul_inside(values),
-        DataType::RunEndEncoded(ends, values) => named(ends) || named(values),
-        _ => false,
-    }
+    children(data_type).into_iter().any(|child| {
+        child.name.is_some_and(|name| name.contains('\0')) || nul_inside(child.data_type)
+    })
 }
 
 /// A PyCapsule stream of `batches` with `schema` (as struct arrays, the stream protocol's form).

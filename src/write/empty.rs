@@ -16,6 +16,7 @@ use arrow_array::{new_null_array, Array, ArrayRef, RecordBatch, RecordBatchOptio
 use arrow_schema::{DataType, Field, Fields, Schema, SchemaRef};
 
 use crate::error::{Error, Result};
+use crate::type_tree::children;
 
 /// The child a segment gives an empty struct column (a name no API attribute has).
 pub(super) const MARK: &str = "converz:empty-object";
@@ -96,17 +97,9 @@ fn rebuild(batch: &RecordBatch, to: &SchemaRef, columns: Vec<ArrayRef>) -> Resul
 /// Whether `data_type` holds an empty struct below its top level (`[{}]`, `{"a": {}}`):
 /// segments mark only top-level ones, so Parquet cannot write such a column at all.
 fn holds_empty_inside(data_type: &DataType) -> bool {
-    let inside = |t: &DataType| is_empty_struct(t) || holds_empty_inside(t);
-    match data_type {
-        DataType::List(f)
-        | DataType::LargeList(f)
-        | DataType::ListView(f)
-        | DataType::LargeListView(f)
-        | DataType::FixedSizeList(f, _)
-        | DataType::Map(f, _) => inside(f.data_type()),
-        DataType::Struct(fields) => fields.iter().any(|f| inside(f.data_type())),
-        _ => false,
-    }
+    children(data_type)
+        .into_iter()
+        .any(|child| is_empty_struct(child.data_type) || holds_empty_inside(child.data_type))
 }
 
 /// Refuses a Parquet file whose final schema holds an empty struct column (only `{}` seen),
