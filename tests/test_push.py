@@ -12,6 +12,7 @@ import sys
 import threading
 import time
 
+import numpy as np
 import pandas as pd
 import polars as pl
 import pyarrow as pa
@@ -180,6 +181,28 @@ def test_not_found_and_strict(write_emulator):
         client.push_updates(frame, strict=True)
 
 
+class _Exporter:
+    """Any Arrow exporter but pyarrow's own: only the C stream interface."""
+
+    def __init__(self, table: pa.Table) -> None:
+        self._table = table
+
+    def __arrow_c_stream__(self, requested_schema: object = None) -> object:
+        return self._table.__arrow_c_stream__(requested_schema)
+
+
+def _past_the_bytes() -> pa.Table:
+    """A table of two strings whose last offset is moved, after pyarrow built it, past the 2
+    bytes there are (as a producer sharing the offsets' memory could)."""
+    offsets = np.array([0, 1, 2], np.int32)
+    strings = pa.Array.from_buffers(
+        pa.string(), 2, [None, pa.py_buffer(offsets), pa.py_buffer(b"a\xff")]
+    )
+    table = pa.table({"call_id": [1, 2], "s": strings})
+    offsets[2] = 64
+    return table
+
+
 # Two strings, "a" and the bytes FF FE, as an Arrow string array no check has seen.
 _BAD_UTF8 = pa.Array.from_buffers(
     pa.string(), 2, [None, pa.py_buffer(b"\0\0\0\0\1\0\0\0\3\0\0\0"), pa.py_buffer(b"a\xff\xfe")]
@@ -283,13 +306,23 @@ _BAD_UTF8 = pa.Array.from_buffers(
             r"finer than a microsecond \(row 0\)",
         ),
         # Invalid UTF-8 in an Arrow string array (an unchecked producer): it was sent as it
-        # was, for the API to refuse the chunk (outside trial 28c F5); at any depth.
-        (pa.table({"call_id": [1, 2], "s": _BAD_UTF8}), {}, r"`s`: holds text that is not valid"),
+        # was, for the API to refuse the chunk (outside trial 28c F5). pyarrow's own check
+        # catches it in a pyarrow table; any other exporter's goes through converz's, at any
+        # depth.
+        (pa.table({"call_id": [1, 2], "s": _BAD_UTF8}), {}, r"pyarrow finds it malformed"),
         (
-            pa.table({"call_id": [1], "l": pa.ListArray.from_arrays([0, 2], _BAD_UTF8)}),
+            _Exporter(pa.table({"call_id": [1, 2], "s": _BAD_UTF8})),
             {},
-            r"`l`: holds text that is not valid UTF-8",
+            r"`s`: holds text that is not valid UTF-8 \(row 1\)",
         ),
+        (
+            _Exporter(pa.table({"call_id": [1], "l": pa.ListArray.from_arrays([0, 2], _BAD_UTF8)})),
+            {},
+            r"`l`: is not a well-formed Arrow array, or holds text that is not valid UTF-8",
+        ),
+        # Offsets past the string bytes: the C interface passes no buffer sizes, so only
+        # pyarrow can tell; they were read beyond the buffer and sent (outside trial 29b F1).
+        (_past_the_bytes(), {}, r"pyarrow finds it malformed"),
     ],
 )
 def test_bad_input_sends_nothing(write_emulator, frame, kwargs, match):
@@ -744,3 +777,26 @@ def test_one_clear_column_may_be_named_without_a_list(write_emulator):
     assert result.ok
     row = client.calls(columns=["call_id", "qa"]).to_polars().filter(pl.col("call_id") == first)
     assert row["qa"].to_list() == [None]
+
+
+def test_bytes_a_push_does_not_send_need_not_be_text(write_emulator):
+    # A null's slot may hold any bytes: it is sent as null ("leave unchanged"), so the push
+    # goes ahead (outside trial 29b F3: it was refused).
+    client = write_emulator.client(progress=False)
+    ids = _calls(client)["call_id"][:2].to_list()
+    hidden = pa.Array.from_buffers(
+        pa.string(),
+        2,
+        [
+            pa.py_buffer(b"\x01"),
+            pa.py_buffer(b"\0\0\0\0\1\0\0\0\3\0\0\0"),
+            pa.py_buffer(b"a\xff\xfe"),
+        ],
+    )
+    result = client.push_updates(_Exporter(pa.table({"call_id": ids, "hidden": hidden})))
+    assert result.ok and result.updated == 2
+    got = client.calls(columns=["call_id", "hidden"]).to_polars()
+    assert got.filter(pl.col("call_id").is_in(ids)).sort("call_id")["hidden"].to_list() == [
+        "a",
+        None,
+    ]

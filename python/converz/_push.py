@@ -25,6 +25,30 @@ from converz.exceptions import InvalidParameterError, InvalidParameterTypeError
 __all__ = ["ChunkResult", "PushResult"]
 
 
+def _check_pyarrow_layout(data: Any, kind: str) -> None:
+    """pyarrow's full validation of a table or batch, which knows its buffers' sizes.
+
+    The Arrow C data interface passes no buffer sizes: a string array's last offset is taken
+    as its bytes' length, so an array built with ``from_buffers`` whose offsets point past its
+    data was read beyond it, sent to the API or crashed the process (outside trial 29b F1).
+    pyarrow can tell; past the interface, nothing can.
+    """
+    validate = getattr(data, "validate", None)
+    if validate is None:  # a RecordBatchReader: its batches come one at a time
+        return
+    import pyarrow as pa
+
+    try:
+        validate(full=True)
+    except pa.ArrowInvalid as err:
+        raise InvalidParameterError(
+            f"cannot push this pyarrow {kind}: pyarrow finds it malformed ({err})",
+            parameter="df",
+            hint="rebuild the arrays it names (pa.array(...) checks what it builds; "
+            "from_buffers does not); nothing was sent",
+        ) from None
+
+
 def arrow_input(data: Any) -> Any:
     """Anything Arrow-compatible, as an object with ``__arrow_c_stream__``."""
     module = type(data).__module__.split(".")[0]
@@ -59,6 +83,7 @@ def arrow_input(data: Any) -> Any:
     if module == "pyarrow":
         schema = data.type if kind == "StructArray" else getattr(data, "schema", None)
         _check_arrow_names(schema)
+        _check_pyarrow_layout(data, kind)
     if module == "polars" and hasattr(data, "with_columns"):
         import polars as pl
 

@@ -155,8 +155,10 @@ impl Classifier {
         let bit = match cur.skip_ws()? {
             b'"' => {
                 let (start, end, escaped) = cur.string()?;
-                // Once a column holds plain strings, dates cannot change its type: skip the check.
-                if self.parse_dates && !escaped && col.seen & bits::STR == 0 {
+                // Checked even once the column holds plain strings, where a date can no longer
+                // change its type: its warning ("mixes dates, strings") must not depend on
+                // whether the text came first (outside trial 28c F2).
+                if self.parse_dates && !escaped {
                     date_kind(&cur.b[start..end])
                 } else {
                     bits::STR

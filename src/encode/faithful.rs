@@ -130,7 +130,7 @@ pub fn check_values(batches: &[RecordBatch], zone: &Tz) -> Result<()> {
     let mut offset = 0;
     for batch in batches {
         for (field, column) in batch.schema().fields().iter().zip(batch.columns()) {
-            check_text(field.name(), column.as_ref())?;
+            check_text(field.name(), column.as_ref(), offset)?;
             if let Some((row, bad)) = first_bad(column.as_ref(), zone) {
                 let mut reason = bad.reason(offset + row, column.data_type().is_nested());
                 // A decimal of the column itself is named, with what it would become.
@@ -150,33 +150,68 @@ pub fn check_values(batches: &[RecordBatch], zone: &Tz) -> Result<()> {
     Ok(())
 }
 
-/// Refuses a column holding text that is not valid UTF-8 (or, in any type that can hold text,
-/// buffers that break Arrow's layout rules), with arrow's own full validation: a string column
-/// is checked in one pass over its bytes, plus a character-boundary check per value.
-fn check_text(name: &str, column: &dyn Array) -> Result<()> {
+/// Refuses a column holding text that is not valid UTF-8 where a value is sent, naming the row
+/// (`first_row`: the batch's first row in the frame), or, in any type that can hold text, an
+/// array whose buffers break Arrow's layout rules. A flat string column (the common case) is
+/// checked in one SIMD pass over its bytes; only when that fails are its values looked at one
+/// by one, so bytes no value sends (under a null, between offsets) refuse nothing (outside
+/// trial 29b F3). Text inside lists, objects or dictionaries gets arrow's full validation.
+fn check_text(name: &str, column: &dyn Array, first_row: usize) -> Result<()> {
     let data_type = column.data_type();
-    let may_hold_text = data_type.is_nested()
-        || matches!(
-            data_type,
-            DataType::Utf8
-                | DataType::LargeUtf8
-                | DataType::Utf8View
-                | DataType::Dictionary(..)
-                | DataType::RunEndEncoded(..)
-        );
-    if !may_hold_text {
-        return Ok(());
+    let bad_row = match data_type {
+        DataType::Utf8 => first_bad_string::<i32>(column),
+        DataType::LargeUtf8 => first_bad_string::<i64>(column),
+        _ if data_type.is_nested()
+            || matches!(
+                data_type,
+                DataType::Utf8View | DataType::Dictionary(..) | DataType::RunEndEncoded(..)
+            ) =>
+        {
+            column
+                .to_data()
+                .validate_full()
+                .map(|()| None)
+                .map_err(|_| ())
+        }
+        _ => return Ok(()),
+    };
+    let reason = match bad_row {
+        Ok(None) => return Ok(()),
+        Ok(Some(row)) => format!(
+            "holds text that is not valid UTF-8 (row {}); JSON carries only UTF-8, and the API \
+             would refuse the chunk: decode the bytes with their real encoding, or replace them",
+            first_row + row
+        ),
+        Err(()) => "is not a well-formed Arrow array, or holds text that is not valid UTF-8 \
+                    inside it: rebuild it (pyarrow's `validate(full=True)` names the fault)"
+            .to_owned(),
+    };
+    Err(Error::encode(name, reason))
+}
+
+/// The first valid row of a string array whose bytes are not UTF-8 on their own; `Err` when
+/// its offsets break the layout (not ascending, or past its bytes).
+fn first_bad_string<O: OffsetSizeTrait>(
+    column: &dyn Array,
+) -> std::result::Result<Option<usize>, ()> {
+    let strings = column.as_string::<O>();
+    let offsets = strings.value_offsets();
+    let bytes = strings.values().as_slice();
+    let ascending = offsets.windows(2).all(|w| w[0] <= w[1]);
+    let (first, last) = (offsets[0].as_usize(), offsets[offsets.len() - 1].as_usize());
+    if !ascending || last > bytes.len() {
+        return Err(());
     }
-    column.to_data().validate_full().map_err(|err| {
-        Error::encode(
-            name,
-            format!(
-                "holds text that is not valid UTF-8, or an array its producer built wrongly \
-                 ({err}); JSON carries only UTF-8, and the API would refuse the chunk. Decode \
-                 the bytes with the right encoding, or replace the bad ones"
-            ),
-        )
-    })
+    let continues = |o: &O| bytes.get(o.as_usize()).is_some_and(|&b| b & 0xC0 == 0x80);
+    if simdutf8::basic::from_utf8(&bytes[first..last]).is_ok() && !offsets.iter().any(continues) {
+        return Ok(None);
+    }
+    let nulls = strings.nulls();
+    Ok((0..strings.len()).find(|&row| {
+        nulls.is_none_or(|n| n.is_valid(row))
+            && std::str::from_utf8(&bytes[offsets[row].as_usize()..offsets[row + 1].as_usize()])
+                .is_err()
+    }))
 }
 
 /// The first valid row of `array` holding a value [`check_values`] refuses, and what it holds.

@@ -315,3 +315,58 @@ fn nanoseconds_are_written_as_a_fetch_reads_them_back_or_refused() {
         );
     }
 }
+
+/// A string array of `bytes` cut at `offsets`, with `valid` rows, that no check has seen.
+fn raw_strings(offsets: &[i32], bytes: &[u8], valid: Option<Vec<bool>>) -> ArrayRef {
+    use arrow_array::StringArray;
+    use arrow_buffer::{Buffer, NullBuffer, OffsetBuffer, ScalarBuffer};
+    let offsets = OffsetBuffer::new(ScalarBuffer::from(offsets.to_vec()));
+    let nulls = valid.map(NullBuffer::from);
+    // SAFETY (test): the offsets are within `bytes`; the bytes are deliberately not UTF-8.
+    #[allow(unsafe_code)]
+    let array = unsafe { StringArray::new_unchecked(offsets, Buffer::from(bytes.to_vec()), nulls) };
+    Arc::new(array)
+}
+
+fn push_error(column: ArrayRef) -> Option<String> {
+    let rows = column.len() as i64;
+    let keys: Vec<i64> = (1..=rows).collect();
+    let batch = RecordBatch::try_from_iter(vec![("call_id", ids(&keys)), ("s", column)]).unwrap();
+    PushPlan::new(vec![batch], EncoderOptions::new(Target::Calls))
+        .err()
+        .map(|e| e.to_string())
+}
+
+/// Found by the outside trial (29b): text that is not UTF-8 is refused naming its row, and
+/// only where a value is sent: bytes under a null, or between two values, refuse nothing.
+#[test]
+fn text_that_is_not_utf8_is_refused_where_it_is_sent() {
+    let bad = raw_strings(&[0, 1, 3, 4], b"a\xff\xfeb", None);
+    let err = push_error(bad).expect("refused");
+    assert!(err.contains("not valid UTF-8 (row 1)"), "{err}");
+    // The same bytes under a null: sent as null, so fine.
+    let hidden = raw_strings(&[0, 1, 3, 4], b"a\xff\xfeb", Some(vec![true, false, true]));
+    assert_eq!(push_error(hidden), None);
+    // Bytes before the first value (a sliced array's) send nothing either.
+    assert_eq!(push_error(raw_strings(&[1, 2], b"\xffa", None)), None);
+    assert_eq!(
+        push_error(raw_strings(&[0, 1, 3, 4], b"a\xff\xfeb", None).slice(2, 1)),
+        None
+    );
+    // A character split between two values: each value alone is not UTF-8.
+    let split = raw_strings(&[0, 1, 3], "a\u{20ac}".as_bytes(), None);
+    assert!(push_error(split).expect("refused").contains("(row 1)"));
+    // Inside a list: arrow's full validation, with no row.
+    let item = raw_strings(&[0, 1], b"\xff", None);
+    let list = arrow_array::ListArray::new(
+        Arc::new(Field::new("item", DataType::Utf8, true)),
+        arrow_buffer::OffsetBuffer::new(vec![0, 1].into()),
+        item,
+        None,
+    );
+    let err = push_error(Arc::new(list)).expect("refused");
+    assert!(
+        err.contains("is not a well-formed Arrow array, or holds text"),
+        "{err}"
+    );
+}

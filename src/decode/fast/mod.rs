@@ -278,7 +278,6 @@ impl FastSink {
     /// Decodes the value at `b[i]` into column `c`; returns the index after it.
     #[inline]
     fn value(&mut self, c: usize, b: &[u8], i: usize) -> Read<usize> {
-        let seen = self.seen.cols[c].seen;
         let col = &mut self.columns[c];
         let (end, bit) = match (&mut col.values, b[i]) {
             (_, b'n') => {
@@ -312,7 +311,7 @@ impl FastSink {
             }
             (Values::Date(v), b'"') => {
                 let (text, end) = plain_string(b, i + 1)?;
-                let (bit, days) = scan::dated_bit(text, self.parse_dates, seen);
+                let (bit, days) = scan::dated_bit(text, self.parse_dates);
                 if bit != bits::DATE {
                     return Err(Miss::Decline);
                 }
@@ -321,7 +320,7 @@ impl FastSink {
             }
             (Values::Ts(v), b'"') => {
                 let (text, end) = plain_string(b, i + 1)?;
-                let (bit, days) = scan::dated_bit(text, self.parse_dates, seen);
+                let (bit, days) = scan::dated_bit(text, self.parse_dates);
                 if bit & (bits::DATE | bits::TS) == 0 {
                     return Err(Miss::Decline);
                 }
@@ -331,7 +330,7 @@ impl FastSink {
             (Values::Str(offsets, data), b'"') => {
                 let start = data.len();
                 let (end, escaped) = string(b, i + 1, data)?;
-                let bit = string_bit(&data[start..], escaped, self.parse_dates, seen);
+                let bit = string_bit(&data[start..], escaped, self.parse_dates);
                 offsets.push(i32::try_from(data.len()).map_err(|_| Miss::Decline)?);
                 (end, bit)
             }

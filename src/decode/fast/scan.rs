@@ -207,22 +207,23 @@ fn hex4(b: &[u8], i: usize) -> Read<u32> {
     Ok(v)
 }
 
-/// The classifier's bit for a string value (`DATE`, `TS` or `STR`), by its rules: dates are
-/// only looked for while the page's column has held no plain string.
+/// The classifier's bit for a string value (`DATE`, `TS` or `STR`), by its rules: every plain
+/// string is looked at, also in a column that already held text, so a mix is warned of in
+/// whichever order its values come.
 #[inline]
-pub(crate) fn string_bit(text: &[u8], escaped: bool, parse_dates: bool, seen: u16) -> u16 {
+pub(crate) fn string_bit(text: &[u8], escaped: bool, parse_dates: bool) -> u16 {
     if escaped {
         bits::STR
     } else {
-        dated_bit(text, parse_dates, seen).0
+        dated_bit(text, parse_dates).0
     }
 }
 
 /// [`string_bit`] of an unescaped string, with the days since 1970-01-01 of its date when the
 /// bit is `DATE` or `TS`: the date is parsed once for both.
 #[inline]
-pub(crate) fn dated_bit(text: &[u8], parse_dates: bool, seen: u16) -> (u16, i32) {
-    if parse_dates && seen & bits::STR == 0 {
+pub(crate) fn dated_bit(text: &[u8], parse_dates: bool) -> (u16, i32) {
+    if parse_dates {
         dated(text)
     } else {
         (bits::STR, 0)
