@@ -618,3 +618,41 @@ fn key_deduper_keeps_unsigned_ids_past_i64_max_apart() {
     let (kept, dropped) = deduper.filter(&batch).unwrap();
     assert_eq!((kept.num_rows(), dropped), (3, 1));
 }
+
+/// Found by the outside trial (28c F2): a column of text and dates was warned of when a date
+/// came first and not when the text did. Dates are now looked for in every plain string, on
+/// both paths, so the warning is the same in any order, within a page and across pages.
+#[test]
+fn a_mix_of_dates_and_text_is_warned_of_in_any_order() {
+    let rows = |values: &[&str]| {
+        let rows: Vec<String> = values
+            .iter()
+            .enumerate()
+            .map(|(i, v)| format!(r#"{{"id":{i},"t":"{v}"}}"#))
+            .collect();
+        format!("[{}]", rows.join(","))
+    };
+    for (values, kind) in [
+        (["x", "2025-01-01 10:00:00"], "timestamps"),
+        (["2025-01-01 10:00:00", "x"], "timestamps"),
+        (["x", "2025-01-01"], "dates"),
+        (["2025-01-01", "x"], "dates"),
+    ] {
+        let want = format!("column `t` mixes {kind}, strings; decoded as strings");
+        // One page, then a page each; the second fetch's later pages take the fast path.
+        let one = table(&[&rows(&values)]);
+        let (first, second) = (rows(&values[..1]), rows(&values[1..]));
+        let two = table(&[&first, &second, &second]);
+        for got in [&one, &two] {
+            assert!(
+                got.warnings.contains(&want),
+                "{values:?}: {:?}",
+                got.warnings
+            );
+            assert_eq!(
+                got.schema.field_with_name("t").unwrap().data_type(),
+                &DataType::Utf8
+            );
+        }
+    }
+}
