@@ -26,7 +26,7 @@ __all__ = ["ChunkResult", "PushResult"]
 
 
 def _check_pyarrow_layout(data: Any, kind: str) -> None:
-    """pyarrow's full validation of a table or batch, which knows its buffers' sizes.
+    """Refuses a table or batch that fails pyarrow's full validation (it knows the sizes).
 
     The Arrow C data interface passes no buffer sizes: a string array's last offset is taken
     as its bytes' length, so an array built with ``from_buffers`` whose offsets point past its
