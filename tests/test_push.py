@@ -305,6 +305,15 @@ _BAD_UTF8 = pa.Array.from_buffers(
             {},
             r"finer than a microsecond \(row 0\)",
         ),
+        # A date64 holding a time of day: the time was dropped unsaid (outside trial 29b F7).
+        # (pyarrow's own validation refuses it in a pyarrow table; any other exporter's here.)
+        (
+            _Exporter(
+                pa.table({"call_id": [1, 2], "d": pa.array([86_400_000, 86_400_005], pa.date64())})
+            ),
+            {},
+            r"`d`: has a date64 value that is not a whole day \(row 1\)",
+        ),
         # Invalid UTF-8 in an Arrow string array (an unchecked producer): it was sent as it
         # was, for the API to refuse the chunk (outside trial 28c F5). pyarrow's own check
         # catches it in a pyarrow table; any other exporter's goes through converz's, at any

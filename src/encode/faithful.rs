@@ -49,6 +49,8 @@ enum Bad {
     TimestampOutsideYears,
     /// A timestamp with a fraction finer than a microsecond.
     Nanoseconds,
+    /// A Date64 that is not a whole day (Arrow's Date64 holds whole days in milliseconds).
+    PartDay,
     /// A decimal a Float64 would hold as another number.
     DecimalChanged,
 }
@@ -77,6 +79,14 @@ impl Bad {
                      `.dt.round(\"1us\")`, or `.dt.cast_time_unit(\"us\")` to truncate; \
                      pandas: `.dt.round(\"us\")`), or cast it to string to store the text as \
                      written"
+                )
+            }
+            // Written as its day, the time of day would be dropped unsaid (outside trial 29b F7).
+            Bad::PartDay => {
+                return format!(
+                    "has a date64 value that is not a whole day (row {row}), which Arrow's \
+                     date64 cannot be and the API's YYYY-MM-DD would drop the time of: cast the \
+                     column to a timestamp to push the time, or to a date to drop it"
                 )
             }
             Bad::Nan if nested => (
@@ -255,8 +265,8 @@ fn first_bad(array: &dyn Array, zone: &Tz) -> Option<(usize, Bad)> {
 const FIRST_SECOND: i64 = -62_135_596_800;
 const LAST_SECOND: i64 = 253_402_300_799;
 
-/// Per value of a date or timestamp array, whether it lies outside years 1 to 9999, or has
-/// nanoseconds past its microseconds (written as 9 digits, which a fetch reads as text: outside
+/// Per value of a date or timestamp array, whether it lies outside years 1 to 9999, is a
+/// date64 that is not a whole day, or has nanoseconds past its microseconds (written as 9 digits, which a fetch reads as text: outside
 /// trial 28c F1, a pushed pandas column came back as text, unwarned). Outside the years: chrono
 /// cannot represent some of those at all (they would be written as `null`), and the API's form
 /// has no spelling for the rest. A zone-aware timestamp is written on the tenant's wall clock
@@ -269,6 +279,7 @@ fn years(array: &dyn Array, zone: &Tz) -> Option<Vec<Bad>> {
         array.data_type(),
         DataType::Timestamp(TimeUnit::Nanosecond, _)
     );
+    let date64 = matches!(array.data_type(), DataType::Date64);
     let (bad, per_second, zoned) = match array.data_type() {
         DataType::Date32 => (Bad::DateOutsideYears, None, false),
         DataType::Date64 => (Bad::DateOutsideYears, Some(1_000), false),
@@ -317,6 +328,7 @@ fn years(array: &dyn Array, zone: &Tz) -> Option<Vec<Bad>> {
             .map(|&v| match () {
                 _ if !(sure.contains(&v) || possible.contains(&v) && on_wall_clock(v)) => bad,
                 _ if nanoseconds && v % 1_000 != 0 => Bad::Nanoseconds,
+                _ if date64 && v % 86_400_000 != 0 => Bad::PartDay,
                 _ => Bad::Fine,
             })
             .collect(),

@@ -370,3 +370,16 @@ fn text_that_is_not_utf8_is_refused_where_it_is_sent() {
         "{err}"
     );
 }
+
+/// Found by the outside trial (29b F7): a date64 holding a time of day (which Arrow's spec
+/// does not allow, but a producer can build) was pushed as its day, the time dropped unsaid.
+#[test]
+fn a_date64_that_is_not_a_whole_day_is_refused() {
+    use arrow_array::Date64Array;
+    let day = 86_400_000_i64;
+    let whole: ArrayRef = Arc::new(Date64Array::from(vec![Some(day), None, Some(-day)]));
+    assert_eq!(push_error(whole), None);
+    let part: ArrayRef = Arc::new(Date64Array::from(vec![Some(day), Some(day + 5)]));
+    let err = push_error(part).expect("refused");
+    assert!(err.contains("not a whole day (row 1)"), "{err}");
+}
