@@ -40,7 +40,7 @@ impl Form {
         }
     }
 
-    pub(crate) fn data_type(self) -> DataType {
+    fn data_type(self) -> DataType {
         match self {
             Form::Utf8 => DataType::Utf8,
             Form::Utf8View => DataType::Utf8View,

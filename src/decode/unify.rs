@@ -200,28 +200,12 @@ impl<'a> Coalescer<'a> {
 
 /// `batch` with exactly `schema`'s columns: matched by name, cast, missing ones null.
 pub(crate) fn conform_batch(batch: &RecordBatch, schema: &SchemaRef) -> Result<RecordBatch> {
-    if batch.schema() == *schema {
-        return Ok(batch.clone());
-    }
-    let rows = batch.num_rows();
-    let columns = schema
-        .fields()
-        .iter()
-        .map(|f| match batch.column_by_name(f.name()) {
-            Some(a) => conform(a, f.data_type()),
-            None => Ok(new_null_array(f.data_type(), rows)),
-        })
-        .collect::<Result<Vec<_>>>()?;
-    let options = arrow_array::RecordBatchOptions::new().with_row_count(Some(rows));
-    Ok(RecordBatch::try_new_with_options(
-        Arc::clone(schema),
-        columns,
-        &options,
-    )?)
+    conform_batch_in(batch, schema, Form::Utf8)
 }
 
-/// [`conform_batch`] with the text columns `declared` gives as Utf8 in `form` instead: what a
-/// table whose batches take that form (`DecodeOptions::form`) holds. A column already in some
+/// `batch` with exactly `declared`'s columns (matched by name, cast, missing ones null), the
+/// text columns `declared` gives as Utf8 in `form`: what a table whose batches take that form
+/// (`DecodeOptions::form`) holds; [`conform_batch`] is its `Utf8` case. A column already in some
 /// string form changes form without being cast (`views::convert`: no string is copied between
 /// Utf8 and views); any other goes through the declared cast first, so every form holds the
 /// same text.
@@ -230,10 +214,10 @@ pub(crate) fn conform_batch_in(
     declared: &SchemaRef,
     form: Form,
 ) -> Result<RecordBatch> {
-    if form == Form::Utf8 {
-        return conform_batch(batch, declared);
-    }
-    let target = form_schema(declared, form);
+    let target = match form {
+        Form::Utf8 => Arc::clone(declared),
+        _ => form_schema(declared, form),
+    };
     if batch.schema() == target {
         return Ok(batch.clone());
     }
