@@ -15,6 +15,7 @@ pub mod json_write;
 pub mod printable;
 pub mod python;
 pub mod runtime;
+pub mod text_cut;
 pub mod type_tree;
 pub mod views;
 pub mod write;

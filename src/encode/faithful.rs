@@ -32,6 +32,7 @@ use chrono::Datelike;
 
 use crate::decode::forced::{float64_keeps_at_a_glance, float_change};
 use crate::error::{Error, Result};
+use crate::text_cut::Cut;
 
 /// Field metadata key naming an Arrow extension type (Arrow's columnar format spec).
 const EXTENSION_NAME: &str = "ARROW:extension:name";
@@ -207,14 +208,10 @@ fn first_bad_string<O: OffsetSizeTrait>(
     let strings = column.as_string::<O>();
     let offsets = strings.value_offsets();
     let bytes = strings.values().as_slice();
-    let ascending = offsets.windows(2).all(|w| w[0] <= w[1]);
-    let (first, last) = (offsets[0].as_usize(), offsets[offsets.len() - 1].as_usize());
-    if !ascending || last > bytes.len() {
-        return Err(());
-    }
-    let continues = |o: &O| bytes.get(o.as_usize()).is_some_and(|&b| b & 0xC0 == 0x80);
-    if simdutf8::basic::from_utf8(&bytes[first..last]).is_ok() && !offsets.iter().any(continues) {
-        return Ok(None);
+    match crate::text_cut::check(bytes, offsets) {
+        Cut::Text => return Ok(None),
+        Cut::BadLayout => return Err(()),
+        Cut::NotUtf8 => {}
     }
     let nulls = strings.nulls();
     Ok((0..strings.len()).find(|&row| {

@@ -2,9 +2,9 @@
 //! into Arrow arrays without copying. A row cut by a chunk boundary is undone by truncating
 //! every column back to the rows before it.
 //!
-//! A text column's UTF-8 is checked once per batch, with simdutf8 (SIMD, picked at run time,
-//! so a baseline x86-64 or aarch64 wheel still runs): arrow's `StringArray::try_new` checks
-//! it with the standard library's validator, 3% of a 1M-call fetch's CPU. The array is then
+//! A text column's UTF-8 is checked once per batch ([`crate::text_cut`], with simdutf8):
+//! arrow's `StringArray::try_new` checks it with the standard library's validator, 3% of a
+//! 1M-call fetch's CPU. The array is then
 //! built with the constructor that skips arrow's check (the one `unsafe` here).
 #![allow(unsafe_code)]
 
@@ -16,6 +16,8 @@ use arrow_buffer::{
     BooleanBufferBuilder, NullBuffer, NullBufferBuilder, OffsetBuffer, ScalarBuffer,
 };
 use arrow_schema::{ArrowError, DataType, TimeUnit};
+
+use crate::text_cut::{self, Cut};
 
 /// The values of one column in the batch being built.
 pub(crate) enum Values {
@@ -140,34 +142,26 @@ fn offsets(capacity: usize) -> Vec<i32> {
 
 /// A string array of `data` cut at `offsets` (a leading 0, then non-decreasing ends, built by
 /// this module), after checking what `StringArray::try_new` would: the last offset within the
-/// bytes, one null bit a value, the bytes UTF-8 (simdutf8) and no offset inside a character.
+/// bytes, one null bit a value, and each value's bytes UTF-8 ([`text_cut::check`]).
 fn strings(
     offsets: Vec<i32>,
     data: Vec<u8>,
     nulls: Option<NullBuffer>,
 ) -> Result<StringArray, ArrowError> {
     let invalid = |what: &str| ArrowError::InvalidArgumentError(format!("text column: {what}"));
-    let values = offsets.len() - 1;
-    let end = *offsets.last().expect("the leading 0") as usize;
-    if offsets[0] != 0 || offsets.windows(2).any(|w| w[0] > w[1]) || end > data.len() {
-        return Err(invalid("offsets out of order or past the bytes"));
-    }
-    if nulls.as_ref().is_some_and(|n| n.len() != values) {
+    if nulls.as_ref().is_some_and(|n| n.len() != offsets.len() - 1) {
         return Err(invalid("a null bit for each value"));
     }
-    if simdutf8::basic::from_utf8(&data[..end]).is_err() {
-        return Err(invalid("invalid UTF-8"));
-    }
-    // A byte of the form 10xxxxxx continues a character; a value starting on one (or the
-    // previous value ending before it) would split that character between two values.
-    let splits = |&o: &i32| data.get(o as usize).is_some_and(|&b| b & 0xC0 == 0x80);
-    if offsets.iter().any(splits) {
-        return Err(invalid("an offset inside a UTF-8 character"));
-    }
-    // SAFETY: what `StringArray::try_new` checks was checked above: the offsets start at 0, do
-    // not decrease and end within `data` (so every value's bytes lie within it); there is one
-    // null bit a value; `data[..end]` is valid UTF-8 and no offset falls on a continuation byte,
-    // so every value's bytes are a whole number of characters, i.e. valid UTF-8 on their own.
+    match text_cut::check(&data, &offsets) {
+        _ if offsets.first() != Some(&0) => Err(invalid("offsets not starting at 0")),
+        Cut::Text => Ok(()),
+        Cut::BadLayout => Err(invalid("offsets out of order or past the bytes")),
+        Cut::NotUtf8 => Err(invalid("invalid UTF-8")),
+    }?;
+    // SAFETY: what `StringArray::try_new` checks was checked above: one null bit a value; the
+    // offsets start at 0, and `text_cut::check` found that they do not decrease and end within
+    // `data` (so every value's bytes lie within it), and that every value's bytes are valid
+    // UTF-8 on their own.
     let offsets = unsafe { OffsetBuffer::new_unchecked(ScalarBuffer::from(offsets)) };
     Ok(unsafe { StringArray::new_unchecked(offsets, data.into(), nulls) })
 }
