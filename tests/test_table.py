@@ -220,6 +220,36 @@ def test_an_empty_fetch_has_the_columns_a_full_one_would(client: converz.Client)
     assert nobody.to_polars().select("rep_id").height == 0
 
 
+def test_a_custom_column_without_values_is_typed_alike_with_or_without_columns() -> None:
+    """Outside trial 29 (F6): a custom column that held only nulls came back Null, but Utf8
+    when named in `columns=` (and in an empty result), so the days of one column did not
+    concatenate: a day with its values was Float64. Only values say its type."""
+    rows = b'[{"call_id": 1, "x": null}, {"call_id": 2, "x": null}]'
+    server = one_page(rows)
+    try:
+        client = server.client()
+        types = {str(c): client.calls(columns=c).schema["x"] for c in (None, ["call_id", "x"])}
+    finally:
+        server.stop()
+    assert types == {"None": "Null", "['call_id', 'x']": "Null"}
+    with Emulator(calls=200, reps=3, seed=0) as emu:
+        client = emu.client(progress=False)
+        dated = client.calls(columns=["call_id", "date"]).to_polars()
+        day = dated["date"].max()
+        valued = dated.filter(pl.col("date") == day)["call_id"].to_list()
+        client.push_updates(pl.DataFrame({"call_id": valued, "x": [1.5] * len(valued)}))
+        empty = client.calls(
+            columns=["call_id", "x"], start_date="2001-01-01", end_date="2001-01-01"
+        )
+        assert empty.num_rows == 0 and empty.schema == {"call_id": "Int64", "x": "Null"}
+        with_values = client.calls(columns=["call_id", "x"], start_date=day, end_date=day)
+        assert with_values.schema["x"] == "Float64"
+        both = converz.Table.concat([empty, with_values])
+        assert both.schema["x"] == "Float64" and both.num_rows == len(valued)
+        frames = [empty.to_polars(), with_values.to_polars()]
+        assert pl.concat(frames, how="vertical_relaxed").schema["x"] == pl.Float64
+
+
 def test_repr_shows_times_past_pythons_datetime(write_emulator) -> None:
     """Outside trial 17: a forced timestamp[s] of 2**62 (past year 9999) made repr() and the
     notebook's HTML raise OverflowError; they show the value as pyarrow spells it."""

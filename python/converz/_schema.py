@@ -225,7 +225,10 @@ def documented_columns(
     """The documented columns a query returns, as type names the core reads (``"int"``).
 
     What a fetch that found no rows holds, so the empty result has the columns a full one
-    would (custom metrics, which only rows reveal, are typed text when named in ``columns=``).
+    would. A custom metric named in ``columns=`` is ``"null"``: only its values could say its
+    type, so it is typed as a column that held only nulls is when ``columns=`` is not given
+    (outside trial 29, F6: it was text with ``columns=`` and Null without, so two days of the
+    same column did not concatenate alike).
     """
     if endpoint == "report":
         kinds = _report_kinds(filters)
@@ -233,7 +236,7 @@ def documented_columns(
         kinds = dict(_REPS)
     else:
         documented = dict(_CALLS)
-        kinds = {n: documented.get(n, "str") for n in _calls_names(filters, [])}
+        kinds = {n: documented.get(n, "null") for n in _calls_names(filters, [])}
     if not parse_dates:
         kinds = {n: "str" if k in ("date", "datetime") else k for n, k in kinds.items()}
     return kinds

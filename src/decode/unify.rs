@@ -379,7 +379,7 @@ pub(crate) fn documented_schema(
     documented: &[(String, DataType)],
 ) -> Option<SchemaRef> {
     let typed = |f: &FieldRef| match documented.iter().find(|(n, _)| n == f.name()) {
-        Some((_, t)) if f.data_type() == &DataType::Null => Some(t.clone()),
+        Some((_, t)) if f.data_type() == &DataType::Null && t != &DataType::Null => Some(t.clone()),
         _ => None,
     };
     if !schema.fields().iter().any(|f| typed(f).is_some()) {

@@ -224,6 +224,8 @@ fn parse_type_name(name: &str) -> Result<DataType, String> {
         "bool" => Some(DataType::Boolean),
         "date" => Some(DataType::Date32),
         "datetime" => Some(DataType::Timestamp(TimeUnit::Microsecond, None)),
+        // A custom column named in `columns=`, whose type only its values can say.
+        "null" => Some(DataType::Null),
         _ => None,
     };
     friendly.map(Ok).unwrap_or_else(|| {
