@@ -332,6 +332,14 @@ _BAD_UTF8 = pa.Array.from_buffers(
         # Offsets past the string bytes: the C interface passes no buffer sizes, so only
         # pyarrow can tell; they were read beyond the buffer and sent (outside trial 29b F1).
         (_past_the_bytes(), {}, r"pyarrow finds it malformed"),
+        # The same in a reader: its batches were not checked (outside trial 30 F1).
+        (
+            pa.RecordBatchReader.from_batches(
+                _past_the_bytes().schema, _past_the_bytes().to_batches()
+            ),
+            {},
+            r"pyarrow RecordBatchReader: pyarrow finds it malformed",
+        ),
     ],
 )
 def test_bad_input_sends_nothing(write_emulator, frame, kwargs, match):
@@ -809,3 +817,29 @@ def test_bytes_a_push_does_not_send_need_not_be_text(write_emulator):
         "a",
         None,
     ]
+
+
+@pytest.mark.parametrize("shape", ["table", "batch", "struct_array", "reader", "exporter"])
+def test_a_slice_of_a_struct_of_structs_is_pushed(write_emulator, shape):
+    """arrow-rs applied a sliced struct's offset twice to a struct inside it and panicked: a
+    PanicException, which `except Exception` misses (outside trial 30 F1b). pyarrow's inputs
+    are rebuilt from offset 0; another exporter's panic is a typed error, sending nothing."""
+    client = write_emulator.client(progress=False)
+    ids = _calls(client)["call_id"][:3].to_list()
+    meta = pa.array([{"a": {"x": 1}}, {"a": {"x": 2}}, {"a": None}])
+    table = pa.table({"call_id": pa.array(ids, pa.int64()), "meta": meta}).slice(1)
+    data: object = {
+        "table": table,
+        "batch": table.to_batches()[0],
+        "struct_array": table.to_struct_array().chunk(0),
+        "reader": pa.RecordBatchReader.from_batches(table.schema, table.to_batches()),
+        "exporter": _Exporter(table),
+    }[shape]
+    if shape == "exporter":
+        with pytest.raises(converz.InvalidParameterError, match="could not import its layout"):
+            client.push_updates(data)
+        return
+    result = client.push_updates(data)
+    assert result.ok and result.updated == 2
+    got = client.calls(columns=["call_id", "meta"]).to_polars().filter(pl.col("call_id").is_in(ids))
+    assert got.sort("call_id")["meta"].to_list() == [None, {"a": {"x": 2}}, {"a": None}]

@@ -398,3 +398,25 @@ def test_a_table_made_by_hand_from_something_else_is_refused_at_once(raw: object
     table = calls_of_one_page(b'[{"call_id":1}]')
     with pytest.raises(TypeError, match=r"an existing converz\.Table"):
         converz.Table(table)
+
+
+def test_a_requested_schema_is_honoured_only_where_no_value_changes() -> None:
+    """The PyCapsule stream cast to a consumer's requested schema as arrow does by default:
+    values that did not fit became null (`call_id` as int16), a fraction was cut (outside
+    trial 30 F8). A request that only changes layouts (text as large strings or views) is
+    honoured; any other gets the table's own schema, as the protocol allows."""
+    pa = pytest.importorskip("pyarrow")
+    with Emulator(calls=20, reps=3, seed=0) as emu:
+        table = emu.client(progress=False).calls(columns=["call_id", "sentiment", "rep_id"])
+        own = pa.table(table)
+        narrow = pa.schema(
+            [("call_id", pa.int16()), ("sentiment", pa.int64()), ("rep_id", pa.string())]
+        )
+        got = pa.RecordBatchReader.from_stream(table, schema=narrow).read_all()
+        assert got.schema == own.schema and got.equals(own)
+        views = pa.schema(
+            [("call_id", pa.int64()), ("sentiment", pa.float64()), ("rep_id", pa.string_view())]
+        )
+        got = pa.RecordBatchReader.from_stream(table, schema=views).read_all()
+        assert got.schema == views
+        assert got.column("rep_id").to_pylist() == own.column("rep_id").to_pylist()

@@ -33,13 +33,10 @@ def _check_pyarrow_layout(data: Any, kind: str) -> None:
     data was read beyond it, sent to the API or crashed the process (outside trial 29b F1).
     pyarrow can tell; past the interface, nothing can.
     """
-    validate = getattr(data, "validate", None)
-    if validate is None:  # a RecordBatchReader: its batches come one at a time
-        return
     import pyarrow as pa
 
     try:
-        validate(full=True)
+        data.validate(full=True)
     except pa.ArrowInvalid as err:
         raise InvalidParameterError(
             f"cannot push this pyarrow {kind}: pyarrow finds it malformed ({err})",
@@ -47,6 +44,39 @@ def _check_pyarrow_layout(data: Any, kind: str) -> None:
             hint="rebuild the arrays it names (pa.array(...) checks what it builds; "
             "from_buffers does not); nothing was sent",
         ) from None
+
+
+def _without_offsets_under_structs(pa: Any, data: Any) -> Any:
+    """``data`` with each column that has a struct inside a struct copied from offset 0.
+
+    arrow-rs 59 applies a sliced struct's offset twice to a struct inside it when it imports
+    it, and panics (outside trial 30 F1b: ``push_updates(table.slice(1))`` of a struct of
+    structs raised a ``PanicException``). Where a slice left its offset, on the column or on
+    a field inside it, pyarrow does not say without reading its buffers, so every such column
+    is copied (``take``): a cost only for these rare columns.
+    """
+    if isinstance(data, pa.StructArray):
+        return (
+            data.take(pa.array(range(len(data)), pa.int64()))
+            if _struct_in_struct(pa, data.type)
+            else data
+        )
+    nested = [i for i, field in enumerate(data.schema) if _struct_in_struct(pa, field.type)]
+    if not nested:
+        return data
+    rows = pa.array(range(data.num_rows), pa.int64())
+    for i in nested:
+        data = data.set_column(i, data.schema.field(i), data.column(i).take(rows))
+    return data
+
+
+def _struct_in_struct(pa: Any, dtype: Any) -> bool:
+    """Whether ``dtype`` holds a struct field directly inside a struct, at any depth."""
+    if pa.types.is_struct(dtype):
+        fields = [dtype.field(i).type for i in range(dtype.num_fields)]
+        return any(pa.types.is_struct(f) or _struct_in_struct(pa, f) for f in fields)
+    inner = getattr(dtype, "value_type", None) or getattr(dtype, "item_type", None)
+    return inner is not None and _struct_in_struct(pa, inner)
 
 
 def arrow_input(data: Any) -> Any:
@@ -81,9 +111,17 @@ def arrow_input(data: Any) -> Any:
         _check_arrow_names(table.schema)
         return table
     if module == "pyarrow":
+        import pyarrow as pa
+
         schema = data.type if kind == "StructArray" else getattr(data, "schema", None)
         _check_arrow_names(schema)
+        if isinstance(data, pa.RecordBatchReader):
+            # Read here so pyarrow can check its batches too (outside trial 30 F1: a reader's
+            # offsets past their buffer were read beyond it and sent, or crashed the process).
+            # A push reads every batch before its first request anyway, so this holds no more.
+            data, kind = data.read_all(), "RecordBatchReader"
         _check_pyarrow_layout(data, kind)
+        data = _without_offsets_under_structs(pa, data)
     if module == "polars" and hasattr(data, "with_columns"):
         import polars as pl
 

@@ -124,8 +124,41 @@ fn stream<'py>(
     let arrays = batches.map(|batch| Ok(Arc::new(StructArray::from(batch?)) as ArrayRef));
     let field = Field::new_struct("", schema.fields().clone(), false)
         .with_metadata(schema.metadata().clone());
+    let requested = match requested_schema {
+        Some(capsule) => {
+            let asked = pyo3_arrow::PyField::from_arrow_pycapsule(&capsule)?.into_inner();
+            same_values(field.data_type(), asked.data_type()).then_some(capsule)
+        }
+        None => None,
+    };
     let reader = Box::new(ArrayIterator::new(arrays, field.into()));
-    to_stream_pycapsule(py, reader, requested_schema)
+    to_stream_pycapsule(py, reader, requested)
+}
+
+/// Whether `a` and `b` hold the same values in other layouts only (text as Utf8, LargeUtf8 or
+/// views; lists as List or LargeList), so a cast between them loses nothing. A consumer's
+/// requested schema is honoured only then: pyo3-arrow casts as arrow does by default, making
+/// values that do not fit null (outside trial 30 F8: `call_id` asked for as int16 was all
+/// null, a timestamp asked for as a date lost its time, unsaid). The PyCapsule protocol lets a
+/// producer keep its own schema instead, which the consumer then sees.
+fn same_values(a: &DataType, b: &DataType) -> bool {
+    use DataType::{
+        Binary, BinaryView, LargeBinary, LargeList, LargeUtf8, List, Struct, Utf8, Utf8View,
+    };
+    match (a, b) {
+        (Utf8 | LargeUtf8 | Utf8View, Utf8 | LargeUtf8 | Utf8View) => true,
+        (Binary | LargeBinary | BinaryView, Binary | LargeBinary | BinaryView) => true,
+        (List(x) | LargeList(x), List(y) | LargeList(y)) => {
+            same_values(x.data_type(), y.data_type())
+        }
+        (Struct(x), Struct(y)) => {
+            x.len() == y.len()
+                && x.iter()
+                    .zip(y.iter())
+                    .all(|(f, g)| f.name() == g.name() && same_values(f.data_type(), g.data_type()))
+        }
+        _ => a == b,
+    }
 }
 
 #[pymethods]

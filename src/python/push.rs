@@ -53,14 +53,28 @@ fn read_frame(
             format!("the data could not be read as Arrow ({reason}); check the column types"),
         )
     };
-    let data = data
-        .extract::<AnyRecordBatch>()
-        .map_err(|e: PyErr| unreadable(e.to_string()))?;
-    let reader = data.into_reader().map_err(|e| unreadable(e.to_string()))?;
-    let schema = reader.schema();
-    let batches = reader
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| unreadable(e.to_string()))?;
+    // arrow-rs asserts on some layouts a foreign exporter may hand over (outside trial 30
+    // F1b: a sliced struct of structs); a frame it cannot import is the frame's fault, said as
+    // such, not a PanicException that `except Exception` does not catch.
+    let read = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        let data = data
+            .extract::<AnyRecordBatch>()
+            .map_err(|e: PyErr| unreadable(e.to_string()))?;
+        let reader = data.into_reader().map_err(|e| unreadable(e.to_string()))?;
+        let schema = reader.schema();
+        let batches = reader
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| unreadable(e.to_string()))?;
+        Ok::<_, Error>((schema, batches))
+    }));
+    let (schema, batches) = read.map_err(|panic| {
+        let said = panic
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| panic.downcast_ref::<String>().cloned())
+            .unwrap_or_default();
+        unreadable(format!("arrow-rs could not import its layout: {said}"))
+    })??;
     Ok(crate::encode::without_pandas_index(schema, batches))
 }
 
