@@ -485,8 +485,9 @@ def test_columns_a_server_sends_unasked_are_left_out_and_warned_of(serve):
 
 def test_a_value_nested_past_the_limit_gets_a_hint_that_names_it(serve):
     """Outside trial 24: a list nested 129 deep failed with the hint for a body that is not the
-    API's (check base_url, a login page or proxy), and schema= was no way out."""
-    deep = b"[" * 129 + b"1" + b"]" * 129
+    API's (check base_url, a login page or proxy), and schema= was no way out. The limit is 60
+    levels, the row's object one of them, since trial 30 F4 (pyarrow imports no deeper)."""
+    deep = b"[" * 60 + b"1" + b"]" * 60
     page = b'[{"call_id":1,"x":' + deep + b"}]"
 
     def respond(request: Request) -> bytes:
@@ -497,7 +498,7 @@ def test_a_value_nested_past_the_limit_gets_a_hint_that_names_it(serve):
     with pytest.raises(converz.DecodeError) as info:
         client.calls()
     err = info.value
-    assert "nest deeper than 128 levels" in str(err), str(err)
+    assert "nest deeper than 60 levels" in str(err), str(err)
     assert err.hint is not None and "columns=" in err.hint and "base_url" not in err.hint, err.hint
     assert KEY not in str(err)
 

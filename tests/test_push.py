@@ -843,3 +843,30 @@ def test_a_slice_of_a_struct_of_structs_is_pushed(write_emulator, shape):
     assert result.ok and result.updated == 2
     got = client.calls(columns=["call_id", "meta"]).to_polars().filter(pl.col("call_id").is_in(ids))
     assert got.sort("call_id")["meta"].to_list() == [None, {"a": {"x": 2}}, {"a": None}]
+
+
+def _nested_lists(depth: int) -> pa.Array:
+    """One row whose value is `[[...[1]...]]`, `depth` lists deep."""
+    array = pa.array([[1]], pa.list_(pa.int64()))
+    for _ in range(depth - 1):
+        array = pa.ListArray.from_arrays(pa.array([0, 1], pa.int32()), array)
+    return array
+
+
+def test_a_column_nested_deeper_than_a_fetch_reads_is_refused(write_emulator):
+    """A push took lists 62 deep, after which every full fetch's repr, to_arrow() and
+    to_pandas() failed with pyarrow's own error (its import stops at 64 levels): outside trial
+    30 F4. The deepest a fetch reads is pushed, fetched back and handed to pyarrow."""
+    client = write_emulator.client(progress=False)
+    ids = _calls(client)["call_id"][:1].to_list()
+    before = _calls(client)
+    with pytest.raises(converz.InvalidParameterError, match="at most 59 levels deep"):
+        client.push_updates(pa.table({"call_id": ids, "deep": _nested_lists(60)}))
+    assert _calls(client).equals(before)
+    deepest = _nested_lists(59)
+    assert client.push_updates(pa.table({"call_id": ids, "deep": deepest})).ok
+    table = client.calls()
+    assert "deep" in repr(table)
+    got = table.to_arrow()
+    row = got.filter(pa.compute.equal(got["call_id"], ids[0]))
+    assert row["deep"].to_pylist() == deepest.to_pylist()

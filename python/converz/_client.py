@@ -529,10 +529,13 @@ class Client:
         the same warnings in ``stream.warnings`` once it ends); each item is a
         :class:`converz.Table` of one page. A page has every column the pages so far have
         shown (null where it lacks one), at the widest type so far, so pages concatenate;
-        the schema changes only when a column first appears or widens (``int`` to ``float``
-        or text, named in ``stream.warnings``); pages handed out before that keep the narrower
-        type. For values identical to :meth:`calls`, pass ``schema=`` to fix the types from
-        the start (a column that turns to text reads as the eager table's text only then).
+        the schema changes only when a column first appears or widens (a column null on
+        every page so far, typed Null, to the type of its first values; ``int`` to ``float``;
+        anything to text, named in ``stream.warnings``); pages handed out before that keep
+        the narrower type, so join them with ``converz.Table.concat`` (or polars'
+        ``how="vertical_relaxed"``), not a plain concatenation. For values identical to
+        :meth:`calls`, pass ``schema=`` to fix the types from the start (a column that turns
+        to text reads as the eager table's text only then).
 
         Example:
             >>> total = 0

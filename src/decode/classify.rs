@@ -23,10 +23,15 @@ pub(crate) enum Stop {
 
 type Step<T> = Result<T, Stop>;
 
-/// Objects and arrays nested deeper than this make the row invalid. The classifier, the
-/// column-state tree it builds and arrow's nested builders all recurse per level, so a hostile
-/// page of `[[[[…` would otherwise overflow the stack; 128 is serde_json's limit too.
-pub(crate) const MAX_DEPTH: usize = 128;
+/// Objects and arrays nested deeper than this (the row's object is the first level) make the
+/// row invalid. The classifier, the column-state tree it builds and arrow's nested builders
+/// all recurse per level, so a hostile page of `[[[[…` would otherwise overflow the stack. And
+/// a table must be readable where it goes: pyarrow imports a schema at most 64 levels deep
+/// (the stream's struct, then each list or struct level), so a column nested 62 lists deep
+/// made every `to_arrow()`, `to_pandas()` and repr of the table fail with pyarrow's error
+/// (outside trial 30 F4; the limit was serde_json's 128). A push refuses a column nested
+/// deeper than a fetch reads (`encode::validate`).
+pub const MAX_DEPTH: usize = 60;
 
 /// Words of the error for values nested deeper than [`MAX_DEPTH`] (its hint keys on them).
 pub(crate) const TOO_DEEP: &str = "values nest deeper than";

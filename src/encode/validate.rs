@@ -54,6 +54,20 @@ pub fn check_options(options: &EncoderOptions, schema: &Schema) -> Result<usize>
                 ),
             ));
         }
+        let depth = json_depth(field.data_type());
+        if depth >= crate::decode::MAX_DEPTH {
+            return Err(Error::encode(
+                field.name(),
+                format!(
+                    "nests lists or objects {depth} levels deep, and a fetch reads values at \
+                     most {} levels deep (a guard against bodies built to exhaust the stack, \
+                     and pyarrow's limit), so it could not be read back: flatten the column, \
+                     or send each value as JSON text (polars: \
+                     `.map_elements(json.dumps, return_dtype=pl.String)`)",
+                    crate::decode::MAX_DEPTH - 1
+                ),
+            ));
+        }
         if let Some((path, twice)) = nested_name_twice(field.name(), field.data_type()) {
             return Err(Error::encode(
                 field.name(),
@@ -102,6 +116,16 @@ fn nested_name_twice(path: &str, data_type: &DataType) -> Option<(String, String
         };
         nested_name_twice(&path, child.data_type)
     })
+}
+
+/// How many JSON arrays or objects a value of `data_type` nests, at most (a dictionary's
+/// values sit where its keys do: no level of their own).
+fn json_depth(data_type: &DataType) -> usize {
+    children(data_type)
+        .into_iter()
+        .map(|child| json_depth(child.data_type) + usize::from(child.step != Step::Same))
+        .max()
+        .unwrap_or(usize::from(matches!(data_type, DataType::Struct(_))))
 }
 
 /// Refuses a column name the API would store but `columns=` could never select again: an empty
