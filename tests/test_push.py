@@ -325,6 +325,13 @@ def _view(values: list[bytes], valid: list[bool]) -> pa.Array:
             {},
             r"`d`: has a date64 value that is not a whole day \(row 1\)",
         ),
+        # The same in pyarrow's own table: pyarrow's check named a column number and the
+        # milliseconds, no name, no row (outside trial 30 F6).
+        (
+            pa.table({"call_id": [1, 2], "d": pa.array([86_400_000, 86_400_005], pa.date64())}),
+            {},
+            r"`d`: has a date64 value that is not a whole day \(row 1\)",
+        ),
         # Invalid UTF-8 in an Arrow string array (an unchecked producer): it was sent as it
         # was, for the API to refuse the chunk (outside trial 28c F5). pyarrow's own check
         # catches it in a pyarrow table; any other exporter's goes through converz's, at any
@@ -347,7 +354,7 @@ def _view(values: list[bytes], valid: list[bool]) -> pa.Array:
         ),
         # Offsets past the string bytes: the C interface passes no buffer sizes, so only
         # pyarrow can tell; they were read beyond the buffer and sent (outside trial 29b F1).
-        (_past_the_bytes(), {}, r"pyarrow finds it malformed"),
+        (_past_the_bytes(), {}, r"column `s` of this pyarrow Table: pyarrow finds it malformed"),
         # The same in a reader: its batches were not checked (outside trial 30 F1).
         (
             pa.RecordBatchReader.from_batches(
