@@ -7,7 +7,7 @@ use flate2::write::GzEncoder;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 
-use super::body::{decode_body, page_body_limit, MAX_BODY_LIMIT, MIN_BODY_LIMIT};
+use super::body::{body_too_large, decode_body, page_body_limit, MAX_BODY_LIMIT, MIN_BODY_LIMIT};
 use super::retry::Failure;
 use crate::decode::{DecodeOptions, FetchDecoder};
 use crate::error::Error;
@@ -88,9 +88,30 @@ async fn a_gzip_bomb_stops_at_the_limit_of_its_inflated_size() {
         Error::Decode { endpoint, message } => {
             assert_eq!(endpoint, place);
             assert!(message.contains("64 MiB limit"), "{message}");
+            // At the floor, one large row needs a larger page size, not a smaller one
+            // (outside trial 30 F11).
+            assert!(
+                message.contains("if one row is, raise page_size"),
+                "{message}"
+            );
         }
         other => panic!("expected a decode error, got {other:?}"),
     }
+}
+
+#[test]
+fn the_way_out_of_the_limit_depends_on_where_it_stands() {
+    let said = |limit| match body_too_large("GET /calls page 1", limit).error {
+        Error::Decode { message, .. } => message,
+        other => panic!("expected a decode error, got {other:?}"),
+    };
+    assert!(said(MAX_BODY_LIMIT).ends_with("lower page_size"));
+    let proportional = said(page_body_limit(20_000));
+    assert!(
+        proportional.contains("a page size cannot help"),
+        "{proportional}"
+    );
+    assert!(proportional.contains("columns="), "{proportional}");
 }
 
 #[tokio::test]

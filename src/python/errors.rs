@@ -196,9 +196,9 @@ fn classify(err: &Error) -> (&'static str, Option<&'static str>) {
         ),
         Error::Decode { message, .. } if message.contains(crate::http::body::PASSED_THE_LIMIT) => (
             "DecodeError",
-            Some("rows this large (a long transcript, a JSON blob per call) need smaller pages: \
-                  pass a lower page_size= (e.g. page_size=1000); if the rows should be small, \
-                  check that base_url points at the Converz API"),
+            Some("rows this large (a long transcript, a JSON blob per call) need another \
+                  page_size= (the message says which way); if the rows should be small, check \
+                  that base_url points at the Converz API"),
         ),
         // Outside trial 24: the generic hint below sent the reader to base_url.
         Error::Decode { message, .. } if message.contains(crate::decode::TOO_DEEP) => (
