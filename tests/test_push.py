@@ -228,6 +228,12 @@ def _view(values: list[bytes], valid: list[bool]) -> pa.Array:
         (pl.DataFrame({"call_id": [1.0, 2.0], "a": [1, 2]}), {}, "call_id"),
         (pl.DataFrame({"call_id": [1, 2], "a": [1.0, float("inf")]}), {}, "a"),
         (pl.DataFrame({"call_id": [1], "blob": [b"\x00"]}), {}, "blob"),
+        # Objects polars hands over as pointers (outside trial 30 F10: "decode the bytes").
+        (
+            pl.DataFrame({"call_id": [1], "o": pl.Series([object()], dtype=pl.Object)}),
+            {},
+            r"column 'o' is Object: Python objects",
+        ),
         (pl.DataFrame({"call_id": [1], "a": [1]}), {"clear": ["nope"]}, "nope"),
         (pl.DataFrame({"call_id": [1], "a": [1]}), {"clear": ["call_id"]}, "call_id"),
         (pl.DataFrame({"call_id": [1], "a": [1]}), {"chunk_rows": 100_001}, "chunk_rows"),

@@ -246,9 +246,10 @@ def _check_polars_names(pl: Any, schema: Any) -> None:
 
 
 def _check_polars_types(pl: Any, schema: Any) -> None:
-    """Refuses, naming the column, a polars type its Arrow export does not support.
+    """Refuses, naming the column, a polars type its Arrow export does not carry the values of.
 
-    polars' own error (``"_pli128" is still not supported``) named no column (outside trial 22).
+    polars' own error (``"_pli128" is still not supported``) named no column (outside trial 22);
+    an ``Object`` column goes out as pointers.
     """
     wide = tuple(getattr(pl, name) for name in ("Int128", "UInt128") if hasattr(pl, name))
     for name, dtype in schema.items():
@@ -259,6 +260,16 @@ def _check_polars_types(pl: Any, schema: Any) -> None:
                 parameter="df",
                 hint=f"cast it first: pl.col({name!r}).cast(pl.Int64) if its values fit, else "
                 "pl.String for their exact digits",
+            )
+        if _holds(pl, dtype, lambda d: d == pl.Object):
+            # Exported as 8-byte pointers, it was refused as bytes to decode (trial 30 F10).
+            raise InvalidParameterError(
+                f"column {name!r} is {dtype}: Python objects, which polars hands over as "
+                "memory addresses, not values",
+                parameter="df",
+                hint="build the column with a polars type instead (a dict per row makes a "
+                "Struct, a list a List), or turn each object into text first: "
+                f"pl.col({name!r}).map_elements(str, return_dtype=pl.String); nothing was sent",
             )
 
 
