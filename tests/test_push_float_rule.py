@@ -292,3 +292,19 @@ def test_a_subnormal_is_judged_by_its_value_on_every_path(emu, ids, serve, tmp_p
     path.write_text(f'{{"call_id": {ids[0]}, "sz": 3e-324}}\n')
     assert main(["push", str(path), "-q", "--schema", "sz:float64"]) == 1
     assert emu.wire_stats()["responses"] == before
+
+
+@pytest.mark.parametrize("dtype", [pa.decimal32(9, 2), pa.decimal64(18, 2)])
+def test_narrow_decimals_are_pushed_as_the_wide_ones_are(emu, ids, dtype):
+    """decimal32 and decimal64 were refused as "not a number" while decimal128 and 256 went out
+    as their exact text (outside trial 30): one rule for every decimal width."""
+    values = [decimal.Decimal("0.10"), decimal.Decimal("-1234567.89"), None]
+    table = pa.table({"call_id": pa.array(ids, pa.int64()), "dn": pa.array(values, dtype)})
+    emu.client(progress=False).push_updates(table)
+    assert held(emu, ids, "dn") == [0.1, -1234567.89, None]
+    if dtype.bit_width == 64:
+        changed = pa.array([decimal.Decimal("9007199254740993.00")], dtype)
+        client = emu.client(progress=False)
+        frame = pa.table({"call_id": pa.array(ids[:1], pa.int64()), "dc": changed})
+        err = refused_push(emu, lambda: client.push_updates(frame))
+        assert "9007199254740993.00" in err and "would be held as 9007199254740992" in err, err

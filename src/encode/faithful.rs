@@ -23,7 +23,8 @@
 use arrow_array::cast::AsArray;
 use arrow_array::timezone::Tz;
 use arrow_array::types::{
-    Date32Type, Decimal128Type, Decimal256Type, Float16Type, Float32Type, Float64Type, Int64Type,
+    Date32Type, Decimal128Type, Decimal256Type, Decimal32Type, Decimal64Type, Float16Type,
+    Float32Type, Float64Type, Int64Type,
 };
 use arrow_array::{Array, ArrowPrimitiveType, OffsetSizeTrait, RecordBatch};
 use arrow_cast::cast;
@@ -372,7 +373,10 @@ fn marks(array: &dyn Array, zone: &Tz) -> Option<Vec<Bad>> {
         DataType::Float32 => floats::<Float32Type>(array, f64::from),
         DataType::Float64 => floats::<Float64Type>(array, |v| v),
         DataType::Date32 | DataType::Date64 | DataType::Timestamp(_, _) => years(array, zone)?,
-        DataType::Decimal128(..) | DataType::Decimal256(..) => (0..array.len())
+        DataType::Decimal32(..)
+        | DataType::Decimal64(..)
+        | DataType::Decimal128(..)
+        | DataType::Decimal256(..) => (0..array.len())
             .map(|row| match decimal_text(array, row) {
                 Some(text)
                     if !float64_keeps_at_a_glance(text.as_bytes())
@@ -433,6 +437,8 @@ fn marks(array: &dyn Array, zone: &Tz) -> Option<Vec<Bad>> {
 /// another type.
 pub(super) fn decimal_text(array: &dyn Array, row: usize) -> Option<String> {
     let text = match array.data_type() {
+        DataType::Decimal32(..) => array.as_primitive::<Decimal32Type>().value_as_string(row),
+        DataType::Decimal64(..) => array.as_primitive::<Decimal64Type>().value_as_string(row),
         DataType::Decimal128(..) => array.as_primitive::<Decimal128Type>().value_as_string(row),
         DataType::Decimal256(..) => array.as_primitive::<Decimal256Type>().value_as_string(row),
         _ => return None,

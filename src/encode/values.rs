@@ -99,7 +99,9 @@ pub fn make_writer(name: &str, array: &ArrayRef, zone: &Tz) -> Result<Box<dyn Va
                 zone: *zone,
             })
         }
-        D::Decimal128(_, _) | D::Decimal256(_, _) => Box::new(DecimalWriter(a)),
+        D::Decimal32(..) | D::Decimal64(..) | D::Decimal128(..) | D::Decimal256(..) => {
+            Box::new(DecimalWriter(a))
+        }
         // An empty dictionary (every key null) has nothing to look up: `normalized_keys`
         // would panic on it.
         D::Dictionary(_, _) if array.as_any_dictionary().values().is_empty() => {
