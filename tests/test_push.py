@@ -910,3 +910,15 @@ def test_a_column_nested_deeper_than_a_fetch_reads_is_refused(write_emulator):
     got = table.to_arrow()
     row = got.filter(pa.compute.equal(got["call_id"], ids[0]))
     assert row["deep"].to_pylist() == deepest.to_pylist()
+
+
+def test_a_push_refused_says_what_the_api_answered(write_emulator):
+    """A push whose every chunk got 401 raised a PushError with status_code None: only its
+    __cause__ said 401 (outside trial 30)."""
+    client = write_emulator.client(progress=False, api_key="not-the-emulators-key")
+    with pytest.raises(converz.PushError) as info:
+        client.push_updates(pl.DataFrame({"call_id": [1, 2], "a": [1, 2]}))
+    err, cause = info.value, info.value.__cause__
+    assert isinstance(cause, converz.AuthenticationError)
+    assert (err.status_code, err.code, err.endpoint) == (401, cause.code, cause.endpoint)
+    assert err.endpoint is not None and err.endpoint.startswith("POST")

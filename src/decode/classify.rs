@@ -33,6 +33,15 @@ type Step<T> = Result<T, Stop>;
 /// deeper than a fetch reads (`encode::validate`).
 pub const MAX_DEPTH: usize = 60;
 
+/// The most different keys the rows of one page may have at one place (the row, or an object
+/// inside it): each becomes a column whose builders take memory whether or not it holds
+/// values, so a small hostile page of a row with 100,000 keys took 2.5 GB (outside trial 30).
+/// The API's rows have a few dozen columns and the custom attributes a tenant pushes.
+pub(crate) const MAX_KEYS: usize = 10_000;
+
+/// Words of the error for rows past [`MAX_KEYS`].
+pub(crate) const TOO_MANY_KEYS: &str = "rows hold more than";
+
 /// Words of the error for values nested deeper than [`MAX_DEPTH`] (its hint keys on them).
 pub(crate) const TOO_DEEP: &str = "values nest deeper than";
 
@@ -151,6 +160,11 @@ impl Classifier {
                 .map_err(|_| Stop::Invalid("a key is not UTF-8".into()))?
                 .to_owned()
         };
+        if f.names.len() >= MAX_KEYS && f.position(&name).is_none() {
+            return Err(Stop::Invalid(format!(
+                "{TOO_MANY_KEYS} {MAX_KEYS} different keys in one object's place on one page"
+            )));
+        }
         let (i, new) = f.position_or_insert(&name);
         self.changed |= new;
         Ok(i)

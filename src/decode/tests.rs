@@ -209,6 +209,27 @@ fn values_nested_beyond_the_limit_are_errors_not_stack_overflows() {
 }
 
 #[test]
+fn rows_with_more_keys_than_the_limit_are_errors() {
+    let object = |keys: usize| {
+        let fields: Vec<String> = (0..keys).map(|k| format!(r#""k{k}":{k}"#)).collect();
+        format!("{{{}}}", fields.join(","))
+    };
+    let over = classify::MAX_KEYS + 1;
+    for page in [
+        format!("[{}]", object(over)),
+        format!(r#"[{{"call_id":1,"x":{}}}]"#, object(over)),
+    ] {
+        let fetch = FetchDecoder::new(DecodeOptions::default());
+        let err = try_page(&fetch, page.as_bytes(), &[]).expect_err("too many keys");
+        assert!(err.to_string().contains(classify::TOO_MANY_KEYS), "{err}");
+    }
+    let fetch = FetchDecoder::new(DecodeOptions::default());
+    let page = format!("[{}]", object(classify::MAX_KEYS));
+    let page = try_page(&fetch, page.as_bytes(), &[]).expect("at the limit decodes");
+    assert_eq!(page.rows, 1);
+}
+
+#[test]
 fn batches_respect_batch_size() {
     let rows: Vec<String> = (0..10).map(|i| format!(r#"{{"a":{i}}}"#)).collect();
     let body = format!("[{}]", rows.join(","));

@@ -385,7 +385,18 @@ pub fn push_error(
         "hint",
         "push err.result.remaining again to apply only the rest (updates are idempotent)",
     )?;
-    let class = py.import("converz.exceptions")?.getattr("PushError")?;
+    // The chunk's failure says what the API answered (outside trial 30: a push every chunk of
+    // which got 401 raised a PushError whose status_code was None; only `__cause__` said 401).
+    let exceptions = py.import("converz.exceptions")?;
+    if let Some(cause) = &cause {
+        let answered = cause.value(py);
+        if answered.is_instance(&exceptions.getattr("ConverzError")?)? {
+            for said in ["status_code", "code", "endpoint"] {
+                kwargs.set_item(said, answered.getattr(said)?)?;
+            }
+        }
+    }
+    let class = exceptions.getattr("PushError")?;
     let err = PyErr::from_value(class.call((message,), Some(&kwargs))?);
     err.set_cause(py, cause);
     Ok(err)
