@@ -859,7 +859,9 @@ def test_bytes_a_push_does_not_send_need_not_be_text(write_emulator):
     ]
 
 
-@pytest.mark.parametrize("shape", ["table", "batch", "struct_array", "reader", "exporter"])
+@pytest.mark.parametrize(
+    "shape", ["table", "batch", "struct_array", "reader", "exporter", "chunks", "pandas"]
+)
 def test_a_slice_of_a_struct_of_structs_is_pushed(write_emulator, shape):
     """arrow-rs applied a sliced struct's offset twice to a struct inside it and panicked: a
     PanicException, which `except Exception` misses (outside trial 30 F1b). pyarrow's inputs
@@ -874,6 +876,10 @@ def test_a_slice_of_a_struct_of_structs_is_pushed(write_emulator, shape):
         "struct_array": table.to_struct_array().chunk(0),
         "reader": pa.RecordBatchReader.from_batches(table.schema, table.to_batches()),
         "exporter": _Exporter(table),
+        # Several chunks (a concat, a reader of two batches, row groups): copying the column
+        # into one chunk beside a key of two made the export slice it again (trial 30b F2).
+        "chunks": pa.concat_tables([table.slice(0, 1), table.slice(1)]),
+        "pandas": table.to_pandas(types_mapper=pd.ArrowDtype).iloc[0:],
     }[shape]
     if shape == "exporter":
         with pytest.raises(converz.InvalidParameterError, match="could not import its layout"):
@@ -922,3 +928,28 @@ def test_a_push_refused_says_what_the_api_answered(write_emulator):
     assert isinstance(cause, converz.AuthenticationError)
     assert (err.status_code, err.code, err.endpoint) == (401, cause.code, cause.endpoint)
     assert err.endpoint is not None and err.endpoint.startswith("POST")
+
+
+def test_pyarrow_readers_files_and_datasets_are_pushed_and_other_objects_refused(
+    write_emulator, tmp_path
+):
+    """An IPC file reader or a dataset raised AttributeError (outside trial 30b F4)."""
+    import pyarrow.dataset as ds
+    import pyarrow.ipc as ipc
+
+    client = write_emulator.client(progress=False)
+    ids = _calls(client)["call_id"][:3].to_list()
+    table = pa.table({"call_id": pa.array(ids, pa.int64()), "fr": [1, 2, 3]})
+    path = tmp_path / "t.arrow"
+    with ipc.new_file(str(path), table.schema) as writer:
+        writer.write_table(table)
+    assert client.push_updates(ipc.open_file(str(path))).updated == 3
+    assert client.push_updates(ds.dataset(str(path), format="ipc")).updated == 3
+    before = _calls(client)
+    for other in (table.schema, table.column(0).chunk(0)[0]):
+        with pytest.raises(converz.InvalidParameterError, match="cannot push a"):
+            client.push_updates(other)
+    assert _calls(client).equals(before)
+    ree = pa.RunEndEncodedArray.from_arrays(pa.array([3], pa.int32()), pa.array([{"a": {"b": 1}}]))
+    with pytest.raises(converz.InvalidParameterError, match="decode its runs first"):
+        client.push_updates(pa.table({"call_id": pa.array(ids, pa.int64()), "ree": ree}))

@@ -1,7 +1,9 @@
 """One number rule on every fetch and push path (`decode::forced::float_change`; outside trial
 18): a number is either kept exactly as written, or refused / warned of naming it, never
 changed without a word. Fetches are served raw (the emulator cannot send `1e-400`); pushes go
-to the emulator over real HTTP, which holds numbers as Float64, as the API does."""
+to the emulator over real HTTP, which holds numbers as Float64, as the API does. A decimal
+column is held to its type's digits too: a fraction the float would print back otherwise is
+refused there (outside trials 30 F2, 30b F5), where a number in a file is rounded as floats are."""
 
 from __future__ import annotations
 
@@ -124,8 +126,27 @@ def test_a_decimal_float64_would_change_is_refused_before_any_request(emu, ids, 
     assert "would be held as 9007199254740992" in err and "string" in err, err
 
 
+@pytest.mark.parametrize(
+    ("written", "held_as"),
+    [
+        ("12345678901234567.89", "12345678901234568"),
+        ("1234567890.1234567891", "1234567890.1234567"),
+        ("1.0000000000000001", "1"),
+        ("-99999999999999999999.99", "-100000000000000000000"),
+    ],
+)
+def test_a_decimal_whose_fraction_float64_would_change_is_refused(emu, ids, written, held_as):
+    """A decimal's type states its digits: one a Float64 prints back otherwise was stored
+    rounded, unsaid (outside trials 30 F2, 30b F5), while a float's rounding is kept."""
+    values = pa.array([decimal.Decimal(written)], pa.decimal128(38, 16))
+    frame = pa.table({"call_id": pa.array(ids[:1], pa.int64()), "df": values})
+    client = emu.client(progress=False)
+    err = refused_push(emu, lambda: client.push_updates(frame))
+    assert f"would be held as {held_as}" in err and "`df`" in err, err
+
+
 def test_a_decimal_float64_keeps_is_pushed_as_written(emu, ids):
-    values = [decimal.Decimal(v) for v in ("0.10", "12345678901234567.89", "-2.50")]
+    values = [decimal.Decimal(v) for v in ("0.10", "1234567890123.45", "-2.50")]
     table = pa.table(
         {"call_id": pa.array(ids, pa.int64()), "dk": pa.array(values, pa.decimal128(20, 2))}
     )
@@ -203,6 +224,23 @@ spellings = st.builds(
 ).filter(lambda n: "." in n or "e" in n)
 
 
+def plain(text: str) -> str:
+    """A number's plain digits without trailing zeros after its point (nor the point)."""
+    whole, _, fraction = text.partition(".")
+    fraction = fraction.rstrip("0")
+    return f"{whole}.{fraction}" if fraction else whole
+
+
+def fraction_changed(text: str) -> bool:
+    """Whether a Float64 prints a decimal with a fraction back as other digits: past 15
+    significant digits, its shortest digits differ from the decimal's."""
+    written = plain(text)
+    whole, _, fraction = written.partition(".")
+    if not fraction or len(whole.lstrip("-0")) + len(fraction) <= 15:
+        return False
+    return plain(format(decimal.Decimal(repr(float(text))), "f")) != written
+
+
 def exact_float(number: str) -> float:
     return float(number)
 
@@ -250,10 +288,12 @@ def test_every_path_keeps_a_number_exactly_or_says_so(emu, ids, serve, tmp_path,
     frame = pa.table({"call_id": pa.array(ids[:1], pa.int64()), "pd": pa.array([value], typ)})
     pushed = emu.client(progress=False)
     # A decimal goes out as its own text (`1e23` as 100000000000000000000000, which a Float64
-    # holds as another): it is kept or refused as that text in a file is.
+    # holds as another): it is kept or refused as that text in a file is, and refused too
+    # when it has a fraction the float prints back otherwise (its type states its digits).
     text = format(value, "f")
     path.write_text(json.dumps({"call_id": ids[0]})[:-1] + f', "pe": {text}}}\n')
-    if main(["push", str(path), "-q", "--schema", "pe:float64"]) == 0:
+    file_keeps = main(["push", str(path), "-q", "--schema", "pe:float64"]) == 0
+    if file_keeps and not fraction_changed(text):
         pushed.push_updates(frame)
         assert held(emu, ids[:1], "pd") == held(emu, ids[:1], "pe") == [float(text)]
     else:

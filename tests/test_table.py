@@ -420,3 +420,10 @@ def test_a_requested_schema_is_honoured_only_where_no_value_changes() -> None:
         got = pa.RecordBatchReader.from_stream(table, schema=views).read_all()
         assert got.schema == views
         assert got.column("rep_id").to_pylist() == own.column("rep_id").to_pylist()
+        # A column that may hold nulls asked for as non-nullable (trial 30b F7: honoured, and
+        # the stream failed at its first null).
+        assert own.column("sentiment").null_count > 0
+        not_null = pa.field("sentiment", pa.float64(), nullable=False)
+        strict = pa.schema([("call_id", pa.int64()), not_null, ("rep_id", pa.string())])
+        got = pa.RecordBatchReader.from_stream(table, schema=strict).read_all()
+        assert got.equals(own)

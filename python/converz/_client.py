@@ -767,7 +767,9 @@ class Client:
             on_duplicate: ``"error"`` refuses repeated keys; ``"last"`` keeps the last row.
             timezone: The tenant's IANA time zone; time-zone-aware timestamps are converted to
                 it and sent naive. None means UTC.
-            dry_run: Validate and encode everything, send nothing.
+            dry_run: Validate and encode everything, send nothing. A reader (a
+                ``RecordBatchReader``, an IPC reader, a stream exporter) is read by it, and
+                a push after it then finds no rows: pass a table to check, then push.
             strict: Raise :class:`~converz.InvalidRequestError` if the API reports keys it
                 does not know (``not_found``).
             progress: Override the client's progress setting.

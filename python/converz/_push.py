@@ -54,6 +54,18 @@ def _check_pyarrow_layout(data: Any, kind: str) -> None:
             ) from None
 
 
+def _read_pyarrow(pa: Any, read: Callable[[], Any], kind: str) -> Any:
+    """What ``read`` reads, or an :class:`InvalidParameterError` saying why it could not."""
+    try:
+        return read()
+    except pa.ArrowException as err:
+        raise InvalidParameterError(
+            f"cannot push this pyarrow {kind}: reading it failed ({err})",
+            parameter="df",
+            hint="read it with pyarrow to see the fault; nothing was sent",
+        ) from None
+
+
 def _part_day(pa: Any, column: Any, err: Exception) -> bool:
     """Whether pyarrow's only complaint about ``column`` is a date64 that is not a whole day.
 
@@ -76,22 +88,36 @@ def _without_offsets_under_structs(pa: Any, data: Any) -> Any:
     arrow-rs 59 applies a sliced struct's offset twice to a struct inside it when it imports
     it, and panics (outside trial 30 F1b: ``push_updates(table.slice(1))`` of a struct of
     structs raised a ``PanicException``). Where a slice left its offset, on the column or on
-    a field inside it, pyarrow does not say without reading its buffers, so every such column
-    is copied (``take``): a cost only for these rare columns.
+    a field inside it, pyarrow does not say without reading its buffers, so every such chunk
+    is copied (``take``), chunk by chunk: the table's chunks stay where they were, since a
+    column of one chunk beside columns of several is exported in slices again (trial 30b F2).
+    A cost only for these rare columns.
     """
     if isinstance(data, pa.StructArray):
-        return (
-            data.take(pa.array(range(len(data)), pa.int64()))
-            if _struct_in_struct(pa, data.type)
-            else data
-        )
-    nested = [i for i, field in enumerate(data.schema) if _struct_in_struct(pa, field.type)]
-    if not nested:
-        return data
-    rows = pa.array(range(data.num_rows), pa.int64())
-    for i in nested:
-        data = data.set_column(i, data.schema.field(i), data.column(i).take(rows))
+        return _from_offset_zero(pa, data) if _struct_in_struct(pa, data.type) else data
+    for i, field in enumerate(data.schema):
+        if _struct_in_struct(pa, field.type):
+            column = data.column(i)
+            chunks = column.chunks if isinstance(column, pa.ChunkedArray) else None
+            fresh = (
+                pa.chunked_array([_from_offset_zero(pa, c) for c in chunks], field.type)
+                if chunks is not None
+                else _from_offset_zero(pa, column)
+            )
+            data = data.set_column(i, field, fresh)
     return data
+
+
+def _from_offset_zero(pa: Any, array: Any) -> Any:
+    """``array`` rebuilt from offset 0, or as it is where pyarrow cannot take from it.
+
+    A run-end encoded column cannot be taken from; the push then refuses it in its own words
+    (outside trial 30b F3: pyarrow's ArrowNotImplementedError came out).
+    """
+    try:
+        return array.take(pa.array(range(len(array)), pa.int64()))
+    except pa.ArrowNotImplementedError:
+        return array
 
 
 def _struct_in_struct(pa: Any, dtype: Any) -> bool:
@@ -133,17 +159,25 @@ def arrow_input(data: Any) -> Any:
             ) from err
         table = _from_pandas(pa, data)
         _check_arrow_names(table.schema)
-        return table
+        return _without_offsets_under_structs(pa, table)
     if module == "pyarrow":
         import pyarrow as pa
 
-        schema = data.type if kind == "StructArray" else getattr(data, "schema", None)
-        _check_arrow_names(schema)
-        if isinstance(data, pa.RecordBatchReader):
+        if isinstance(data, pa.RecordBatchReader) or hasattr(data, "read_all"):
             # Read here so pyarrow can check its batches too (outside trial 30 F1: a reader's
             # offsets past their buffer were read beyond it and sent, or crashed the process).
             # A push reads every batch before its first request anyway, so this holds no more.
-            data, kind = data.read_all(), "RecordBatchReader"
+            # An IPC file reader too (trial 30b F4: an AttributeError).
+            data = _read_pyarrow(pa, data.read_all, kind)
+        elif hasattr(data, "to_table"):  # a dataset or scanner
+            data = _read_pyarrow(pa, data.to_table, kind)
+        if not isinstance(data, (pa.Table, pa.RecordBatch, pa.StructArray)):
+            raise InvalidParameterError(
+                f"cannot push a pyarrow {kind}: expected a Table, RecordBatch, "
+                "RecordBatchReader, StructArray, IPC reader or dataset",
+                parameter="df",
+            )
+        _check_arrow_names(data.type if isinstance(data, pa.StructArray) else data.schema)
         _check_pyarrow_layout(data, kind)
         data = _without_offsets_under_structs(pa, data)
     if module == "polars" and hasattr(data, "with_columns"):

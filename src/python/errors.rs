@@ -207,6 +207,13 @@ fn classify(err: &Error) -> (&'static str, Option<&'static str>) {
                   guard against bodies built to exhaust the stack); schema= does not lift it: \
                   leave that column out with columns=, and report the data to Converz"),
         ),
+        Error::Decode { message, .. } if message.contains(crate::decode::TOO_MANY_KEYS) => (
+            "DecodeError",
+            Some("an object on this page has more keys than converz reads in one place (a \
+                  guard against bodies built to exhaust memory); an object whose keys are \
+                  data (ids, dates) would be a column per key: leave that column out with \
+                  columns=, and report the data to Converz"),
+        ),
         Error::Decode { message, .. } if message.contains("surrogate") => (
             "DecodeError",
             Some("a string on this page holds an escaped UTF-16 surrogate without its pair (such \
