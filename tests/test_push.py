@@ -11,6 +11,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
 
 import numpy as np
 import pandas as pd
@@ -860,7 +861,8 @@ def test_bytes_a_push_does_not_send_need_not_be_text(write_emulator):
 
 
 @pytest.mark.parametrize(
-    "shape", ["table", "batch", "struct_array", "reader", "exporter", "chunks", "pandas"]
+    "shape",
+    ["table", "batch", "struct_array", "reader", "exporter", "chunks", "misaligned", "pandas"],
 )
 def test_a_slice_of_a_struct_of_structs_is_pushed(write_emulator, shape):
     """arrow-rs applied a sliced struct's offset twice to a struct inside it and panicked: a
@@ -879,6 +881,13 @@ def test_a_slice_of_a_struct_of_structs_is_pushed(write_emulator, shape):
         # Several chunks (a concat, a reader of two batches, row groups): copying the column
         # into one chunk beside a key of two made the export slice it again (trial 30b F2).
         "chunks": pa.concat_tables([table.slice(0, 1), table.slice(1)]),
+        # The key in two chunks, the struct in one (trial 30c F1: exported in slices again).
+        "misaligned": pa.table(
+            {
+                "call_id": pa.chunked_array([ids[1:2], ids[2:]], pa.int64()),
+                "meta": pa.chunked_array([table.column("meta").combine_chunks()]),
+            }
+        ),
         "pandas": table.to_pandas(types_mapper=pd.ArrowDtype).iloc[0:],
     }[shape]
     if shape == "exporter":
@@ -950,6 +959,15 @@ def test_pyarrow_readers_files_and_datasets_are_pushed_and_other_objects_refused
         with pytest.raises(converz.InvalidParameterError, match="cannot push a"):
             client.push_updates(other)
     assert _calls(client).equals(before)
+
+    def failing() -> Iterator[pa.RecordBatch]:
+        yield table.to_batches()[0]
+        raise RuntimeError("the source went away")
+
+    reader = pa.RecordBatchReader.from_batches(table.schema, failing())
+    with pytest.raises(converz.InvalidParameterError, match="RuntimeError") as info:
+        client.push_updates(reader)
+    assert isinstance(info.value.__cause__, RuntimeError)
     ree = pa.RunEndEncodedArray.from_arrays(pa.array([3], pa.int32()), pa.array([{"a": {"b": 1}}]))
     with pytest.raises(converz.InvalidParameterError, match="decode its runs first"):
         client.push_updates(pa.table({"call_id": pa.array(ids, pa.int64()), "ree": ree}))

@@ -58,12 +58,12 @@ def _read_pyarrow(pa: Any, read: Callable[[], Any], kind: str) -> Any:
     """What ``read`` reads, or an :class:`InvalidParameterError` saying why it could not."""
     try:
         return read()
-    except pa.ArrowException as err:
+    except Exception as err:  # the reader's own code, a file gone: anything (trial 30c F2)
         raise InvalidParameterError(
-            f"cannot push this pyarrow {kind}: reading it failed ({err})",
+            f"cannot push this pyarrow {kind}: reading it failed ({type(err).__name__}: {err})",
             parameter="df",
-            hint="read it with pyarrow to see the fault; nothing was sent",
-        ) from None
+            hint="its cause is the reader's error; nothing was sent",
+        ) from err
 
 
 def _part_day(pa: Any, column: Any, err: Exception) -> bool:
@@ -88,23 +88,27 @@ def _without_offsets_under_structs(pa: Any, data: Any) -> Any:
     arrow-rs 59 applies a sliced struct's offset twice to a struct inside it when it imports
     it, and panics (outside trial 30 F1b: ``push_updates(table.slice(1))`` of a struct of
     structs raised a ``PanicException``). Where a slice left its offset, on the column or on
-    a field inside it, pyarrow does not say without reading its buffers, so every such chunk
-    is copied (``take``), chunk by chunk: the table's chunks stay where they were, since a
-    column of one chunk beside columns of several is exported in slices again (trial 30b F2).
-    A cost only for these rare columns.
+    a field inside it, pyarrow does not say without reading its buffers, so every such column
+    is copied (``take``), after a table's columns are made one chunk each: a column's chunks
+    are exported in slices where other columns' chunks end (trials 30b F2, 30c F1). A cost
+    only for tables with these rare columns.
     """
     if isinstance(data, pa.StructArray):
         return _from_offset_zero(pa, data) if _struct_in_struct(pa, data.type) else data
-    for i, field in enumerate(data.schema):
-        if _struct_in_struct(pa, field.type):
-            column = data.column(i)
-            chunks = column.chunks if isinstance(column, pa.ChunkedArray) else None
-            fresh = (
-                pa.chunked_array([_from_offset_zero(pa, c) for c in chunks], field.type)
-                if chunks is not None
-                else _from_offset_zero(pa, column)
-            )
-            data = data.set_column(i, field, fresh)
+    nested = [i for i, field in enumerate(data.schema) if _struct_in_struct(pa, field.type)]
+    if nested and isinstance(data, pa.Table):
+        # Columns cut into chunks at other rows are exported in slices of each other's
+        # chunks, which would bring offsets back (trial 30c F1): one chunk each first.
+        data = data.combine_chunks()
+    for i in nested:
+        column = data.column(i)
+        chunks = column.chunks if isinstance(column, pa.ChunkedArray) else None
+        fresh = (
+            pa.chunked_array([_from_offset_zero(pa, c) for c in chunks], column.type)
+            if chunks is not None
+            else _from_offset_zero(pa, column)
+        )
+        data = data.set_column(i, data.schema.field(i), fresh)
     return data
 
 
