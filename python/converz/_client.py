@@ -755,8 +755,9 @@ class Client:
         exactly which key ranges were applied, and ``err.result.remaining`` holds the rest.
 
         Args:
-            df: A polars or pandas DataFrame, a pyarrow Table/RecordBatch/RecordBatchReader,
-                a :class:`converz.Table`, or any Arrow PyCapsule exporter.
+            df: A polars or pandas DataFrame, a pyarrow Table/RecordBatch/RecordBatchReader
+                (an IPC file reader, a dataset or scanner too), a :class:`converz.Table`, or
+                any Arrow PyCapsule exporter.
             to: ``"calls"`` or ``"reps"``; None infers it (``call_id`` → calls, else
                 ``rep_id`` → reps).
             clear: Columns whose nulls mean "clear this value". The API clears values only
