@@ -15,6 +15,7 @@ use arrow_array::RecordBatch;
 use bytes::Bytes;
 
 use super::faithful::{check_extensions, check_values};
+use super::layouts::with_plain_lists;
 use super::validate::{check_options, key_values, select_rows};
 use super::values::{json_key, make_writer, ValueWriter};
 use super::{schema_of, ChunkKind, ChunkSpec, EncoderOptions, RowRef};
@@ -118,6 +119,7 @@ impl PushPlan {
         };
         let key_index = check_options(&options, &schema)?;
         check_extensions(&schema)?;
+        let (schema, batches) = with_plain_lists(schema, batches)?;
         let zone = Tz::from_str(options.timezone.as_deref().unwrap_or("UTC"))
             .map_err(|e| Error::invalid("timezone", e.to_string()))?;
         let writers = batches

@@ -17,6 +17,7 @@
 
 mod chunk;
 mod faithful;
+mod layouts;
 mod nested;
 mod pandas_index;
 mod validate;
