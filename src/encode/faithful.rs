@@ -215,15 +215,15 @@ fn first_bad_view(column: &dyn Array) -> std::result::Result<Option<usize>, ()> 
         if nulls.is_some_and(|n| n.is_null(row)) {
             continue;
         }
-        // A view: the length (bits 0..32), then up to 12 bytes inline, or a 4-byte prefix,
-        // the buffer's index (bits 64..96) and the offset in it (bits 96..128).
+        // Up to 12 bytes sit in the view itself, after its length; longer values in a buffer.
         let len = view as u32 as usize;
         let inline = view.to_le_bytes();
         let bytes = if len <= 12 {
             &inline[4..4 + len]
         } else {
-            let buffer = buffers.get((view >> 64) as u32 as usize).ok_or(())?;
-            let start = (view >> 96) as u32 as usize;
+            let at = arrow_data::ByteView::from(view);
+            let buffer = buffers.get(at.buffer_index as usize).ok_or(())?;
+            let start = at.offset as usize;
             buffer.get(start..start + len).ok_or(())?
         };
         if simdutf8::basic::from_utf8(bytes).is_err() {
