@@ -4,6 +4,7 @@
 
 pub mod args;
 pub mod arrow;
+pub mod caught_panic;
 pub mod client;
 pub mod errors;
 pub mod fetch;

@@ -56,7 +56,7 @@ fn read_frame(
     // arrow-rs asserts on some layouts a foreign exporter may hand over (outside trial 30
     // F1b: a sliced struct of structs); a frame it cannot import is the frame's fault, said as
     // such, not a PanicException that `except Exception` does not catch.
-    let read = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+    let read = super::caught_panic::catch_quietly(|| {
         let data = data
             .extract::<AnyRecordBatch>()
             .map_err(|e: PyErr| unreadable(e.to_string()))?;
@@ -66,13 +66,9 @@ fn read_frame(
             .collect::<Result<Vec<_>, _>>()
             .map_err(|e| unreadable(e.to_string()))?;
         Ok::<_, Error>((schema, batches))
-    }));
+    });
     let (schema, batches) = read.map_err(|panic| {
-        let said = panic
-            .downcast_ref::<&str>()
-            .map(|s| s.to_string())
-            .or_else(|| panic.downcast_ref::<String>().cloned())
-            .unwrap_or_default();
+        let said = super::caught_panic::panic_message(panic.as_ref());
         unreadable(format!("arrow-rs could not import its layout: {said}"))
     })??;
     Ok(crate::encode::without_pandas_index(schema, batches))
