@@ -145,6 +145,20 @@ def test_a_decimal_whose_fraction_float64_would_change_is_refused(emu, ids, writ
     assert f"would be held as {held_as}" in err and "`df`" in err, err
 
 
+@pytest.mark.parametrize("written", ["1E+23", "-1E+23", "1.23E+25", "5E+30", "1E+37"])
+def test_a_whole_decimal_a_float64_prints_back_as_the_same_number_is_pushed(emu, ids, written):
+    """`Decimal("1E+23")` reaches Arrow as 100000000000000000000000 at scale 0 and was refused
+    as "would be held as 99999999999999991611392", while the float 1e23 was kept: that Float64
+    prints back as the same number (outside trial 30c F3)."""
+    value = decimal.Decimal(written)
+    frame = pa.table(
+        {"call_id": pa.array(ids[:1], pa.int64()), "dw": pa.array([value], pa.decimal256(40, 0))}
+    )
+    emu.client(progress=False).push_updates(frame)
+    assert held(emu, ids[:1], "dw") == [float(written)]
+    assert decimal.Decimal(repr(held(emu, ids[:1], "dw")[0])) == value
+
+
 def test_a_decimal_float64_keeps_is_pushed_as_written(emu, ids):
     values = [decimal.Decimal(v) for v in ("0.10", "1234567890123.45", "-2.50")]
     table = pa.table(
@@ -241,6 +255,18 @@ def fraction_changed(text: str) -> bool:
     return plain(format(decimal.Decimal(repr(float(text))), "f")) != written
 
 
+def whole_in_scientific_form(text: str) -> str | None:
+    """A whole decimal ending in zeros as its significant digits and a power of ten
+    (`-1500.00` → `-15e2`); None for any other, zero included."""
+    sign, digits = ("-", text[1:]) if text.startswith("-") else ("", text)
+    whole, _, fraction = digits.partition(".")
+    significant = whole.lstrip("0").rstrip("0")
+    zeros = len(whole) - len(whole.rstrip("0"))
+    if fraction.strip("0") or not significant or not zeros:
+        return None
+    return f"{sign}{significant}e{zeros}"
+
+
 def exact_float(number: str) -> float:
     return float(number)
 
@@ -287,11 +313,13 @@ def test_every_path_keeps_a_number_exactly_or_says_so(emu, ids, serve, tmp_path,
     typ = pa.decimal256(precision, scale)
     frame = pa.table({"call_id": pa.array(ids[:1], pa.int64()), "pd": pa.array([value], typ)})
     pushed = emu.client(progress=False)
-    # A decimal goes out as its own text (`1e23` as 100000000000000000000000, which a Float64
-    # holds as another): it is kept or refused as that text in a file is, and refused too
-    # when it has a fraction the float prints back otherwise (its type states its digits).
+    # A decimal states a value, not a spelling: it is kept or refused as that value in a file
+    # is, a whole one ending in zeros written with a power of ten (`1e23`, which a Float64
+    # prints back as the same number, where 100000000000000000000000 written out is refused),
+    # and refused too when it has a fraction the float prints back otherwise.
     text = format(value, "f")
-    path.write_text(json.dumps({"call_id": ids[0]})[:-1] + f', "pe": {text}}}\n')
+    judged = whole_in_scientific_form(text) or text
+    path.write_text(json.dumps({"call_id": ids[0]})[:-1] + f', "pe": {judged}}}\n')
     file_keeps = main(["push", str(path), "-q", "--schema", "pe:float64"]) == 0
     if file_keeps and not fraction_changed(text):
         pushed.push_updates(frame)

@@ -435,9 +435,17 @@ fn marks(array: &dyn Array, zone: &Tz) -> Option<Vec<Bad>> {
 /// (outside trials 30 F2 and 30b F5: 1234567890.1234567891 was stored as 1234567890.1234567,
 /// 12345678901234567.89 as 12345678901234568, 1.0000000000000001 as 1, unsaid). A float keeps
 /// any 15 significant digits, so shorter decimals pass at a glance.
+///
+/// A whole decimal ending in zeros is judged in scientific form: its type states a value, not
+/// a spelling, and one a Float64 prints back as the same number is kept, as the float `1e23`
+/// is (outside trial 30c F3: `Decimal("1E+23")` reaches Arrow as 100000000000000000000000 at
+/// scale 0, was judged as those digits written out, and was refused as "would be held as
+/// 99999999999999991611392", which prints back as 1e23).
 fn decimal_change(text: &str) -> Option<String> {
-    if !float64_keeps_at_a_glance(text.as_bytes()) {
-        if let Some(change) = float_change(text, false) {
+    let scientific = whole_in_scientific_form(text);
+    let judged = scientific.as_deref().unwrap_or(text);
+    if !float64_keeps_at_a_glance(judged.as_bytes()) {
+        if let Some(change) = float_change(judged, false) {
             return Some(change.held_as());
         }
     }
@@ -450,6 +458,22 @@ fn decimal_change(text: &str) -> Option<String> {
     let held: f64 = text.parse().ok()?;
     let printed = format!("{held}");
     (printed != format!("{whole}.{fraction}")).then(|| format!("would be held as {printed}"))
+}
+
+/// A whole decimal's text whose digits end in zeros, spelled as its significant digits and a
+/// power of ten (`-1500.00` → `-15e2`); `None` for any other, zero included.
+fn whole_in_scientific_form(text: &str) -> Option<String> {
+    let (sign, digits) = match text.strip_prefix('-') {
+        Some(rest) => ("-", rest),
+        None => ("", text),
+    };
+    let (whole, fraction) = digits.split_once('.').unwrap_or((digits, ""));
+    if !fraction.bytes().all(|d| d == b'0') {
+        return None;
+    }
+    let significant = whole.trim_start_matches('0').trim_end_matches('0');
+    let zeros = whole.len() - whole.trim_end_matches('0').len();
+    (!significant.is_empty() && zeros > 0).then(|| format!("{sign}{significant}e{zeros}"))
 }
 
 /// The exact text of row `row` of a decimal array, as a push writes it (`values`); `None` for
@@ -522,5 +546,45 @@ fn extension_in(field: &Field) -> Option<String> {
         DataType::List(child) | DataType::LargeList(child) => extension_in(child),
         DataType::Struct(children) => children.iter().find_map(|c| extension_in(c)),
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{decimal_change, whole_in_scientific_form};
+
+    #[test]
+    fn a_whole_decimal_ending_in_zeros_is_spelled_with_a_power_of_ten() {
+        assert_eq!(
+            whole_in_scientific_form("-1500.00").as_deref(),
+            Some("-15e2")
+        );
+        assert_eq!(whole_in_scientific_form("001500").as_deref(), Some("15e2"));
+        for other in ["15", "10.50", "0", "0.000", "-0", "1500.01"] {
+            assert_eq!(whole_in_scientific_form(other), None, "{other}");
+        }
+    }
+
+    #[test]
+    fn a_whole_decimal_a_float64_prints_back_as_the_same_number_is_kept() {
+        // Outside trial 30c F3: 10^23 (Decimal("1E+23")) prints back as 1e23.
+        for kept in [
+            "100000000000000000000000",
+            "-100000000000000000000000.00",
+            "1230000000000000000000000",
+            "1000000000000000000000000000000000000000000000000000000000000000000000",
+            // 2^200: held exactly.
+            "1606938044258990275541962092341162602522202993782792835301376",
+        ] {
+            assert_eq!(decimal_change(kept), None, "{kept}");
+        }
+        for (changed, held) in [
+            ("9007199254740993", "9007199254740992"),
+            ("9007199254740993.00", "9007199254740992"),
+            ("12345678901234567", "12345678901234568"),
+        ] {
+            let said = decimal_change(changed).expect(changed);
+            assert!(said.contains(held), "{changed}: {said}");
+        }
     }
 }
