@@ -446,3 +446,38 @@ def test_a_stream_joined_step_by_step_keeps_the_streams_warnings() -> None:
         assert acc.warnings == stream.warnings and acc.warnings, acc.warnings
         assert any("`m` mixes integers, strings" in w for w in acc.warnings)
         assert acc.to_polars().equals(client.calls(page_size=100).to_polars())
+
+
+# -- tables of other listings -----------------------------------------------------------------
+
+
+def test_tables_of_other_listings_are_refused_and_one_listings_join() -> None:
+    """Outside trial 31 (F2): calls and reps were joined into one table, the reps' rows with a
+    null call_id, and reports grouped by date and by campaign into one of both kinds of rows.
+    The listing survives a pickle (Dask, Ray) and a join, and a stream's tables carry it."""
+    import pickle
+
+    with Emulator(calls=60, reps=5) as emu:
+        client = emu.client(progress=False)
+        calls, reps = client.calls(), client.reps()
+        by_date = client.report(days=3, groupby="date")
+        for mixed, said in [
+            ([calls, reps], "calls and reps"),
+            (
+                [by_date, client.report(days=3, groupby="campaign")],
+                "report by date and report by campaign",
+            ),
+            ([pickle.loads(pickle.dumps(calls)), reps], "calls and reps"),
+            ([converz.Table.concat([calls]), *client.iter_reps()], "calls and reps"),
+            ([client.report(days=3)], None),
+        ]:
+            if said is None:
+                assert converz.Table.concat(mixed).num_rows == 1
+                continue
+            with pytest.raises(converz.InvalidParameterError, match=said):
+                converz.Table.concat(mixed)
+        # One listing joins, whatever else differs (days, filters, a stream's tables).
+        days = converz.Table.concat([by_date, client.report(days=5, groupby="date")])
+        assert days.num_rows == by_date.num_rows + client.report(days=5, groupby="date").num_rows
+        joined = converz.Table.concat([*client.iter_calls(page_size=25)])
+        assert converz.Table.concat([joined, client.calls(campaign="sales")]).num_rows > 60

@@ -35,7 +35,7 @@ from converz._query import (
 )
 from converz._schema import documented_columns, unknown_schema_keys, unseen_schema_warnings
 from converz._schema_types import check_key_type, check_schema
-from converz._table import Table, TableStream
+from converz._table import Table, TableStream, listing_of
 from converz.exceptions import InvalidParameterError, InvalidParameterTypeError
 
 if TYPE_CHECKING:
@@ -328,9 +328,10 @@ class Client:
         """
         self._raw.close()
 
-    def _table(self, raw: tuple[Any, list[str], int], started: float) -> Table:
+    def _table(self, raw: tuple[Any, list[str], int], started: float, listing: str) -> Table:
         table, warnings, pages = raw
         result = Table(table, warnings, elapsed=time.perf_counter() - started, pages=pages)
+        result._listing = listing
         for warning in result.warnings:  # as Table escaped them
             logger.warning(warning)
         return result
@@ -358,7 +359,7 @@ class Client:
             table = empty_result(query, parse_dates, schema)
         seen = [name for name, _ in table.column_types()]
         warnings += unseen_schema_warnings(query.endpoint, query.to_kwargs(), unknown, seen)
-        return self._table((table, warnings, pages), started)
+        return self._table((table, warnings, pages), started, listing_of(query))
 
     def _stream(
         self,
@@ -377,7 +378,13 @@ class Client:
         unseen = functools.partial(unseen_schema_warnings, query.endpoint, filters, unknown)
         shown = ", ".join(f"{name}={value!r}" for name, value in filters.items())
         empty = functools.partial(empty_result, query, parse_dates, check_schema(schema))
-        return TableStream(raw, unseen=unseen, query=f"{query.endpoint}({shown})", empty=empty)
+        return TableStream(
+            raw,
+            unseen=unseen,
+            query=f"{query.endpoint}({shown})",
+            empty=empty,
+            listing=listing_of(query),
+        )
 
     def _options(
         self,

@@ -77,7 +77,16 @@ class Table:
         >>> duckdb.sql("select rep_id, count(*) from calls group by 1")  # doctest: +SKIP
     """
 
-    __slots__ = ("__weakref__", "_kept", "_places", "_raw", "elapsed", "pages", "warnings")
+    __slots__ = (
+        "__weakref__",
+        "_kept",
+        "_listing",
+        "_places",
+        "_raw",
+        "elapsed",
+        "pages",
+        "warnings",
+    )
 
     def __init__(
         self,
@@ -110,6 +119,9 @@ class Table:
         # A join of every table an open stream had handed out: its tables' warnings, to which
         # the stream's are added if it ends with no further table (`_end_of_stream`).
         self._kept: list[str] = []
+        # What the fetch listed ("calls", "reps", "report by date"; `listing_of`), where
+        # known: Table.concat joins only tables of one listing.
+        self._listing: Optional[str] = None
         # Server text (column names, values) must not reach a terminal raw.
         self.warnings: list[str] = [_printable(w) for w in warnings or []]
         self.elapsed = elapsed
@@ -162,7 +174,10 @@ class Table:
         # A stream's table keeps its place, so Table.concat still tells one missing or
         # repeated among tables that came back from other processes (outside trial 20).
         places = tuple((mark.snapshot(), first, last) for mark, first, last in self._places)
-        return (_unpickle_table, (data, self.warnings, self.elapsed, self.pages, places))
+        return (
+            _unpickle_table,
+            (data, self.warnings, self.elapsed, self.pages, places, self._listing),
+        )
 
     def to_arrow(self) -> pyarrow.Table:
         """Return a ``pyarrow.Table`` (zero-copy). Needs pyarrow."""
@@ -256,6 +271,7 @@ class Table:
                 parameter="tables",
                 hint=hint,
             )
+        listing = _one_listing(parts)
         places = _check_each_once(parts)
         raw, joined = _core.concat_tables([t._raw for t in parts])
         kept = [w for t in parts for w in t.warnings]
@@ -273,6 +289,7 @@ class Table:
         for warning in added:
             logging.getLogger("converz").warning(_printable(warning))
         table = Table(raw, kept + added)
+        table._listing = listing
         # So that it joins with the stream's next tables (`acc = Table.concat([acc, t])`).
         table._places = places
         _await_end(table, parts, places, kept)
@@ -620,6 +637,7 @@ class TableStream:
         unseen: Optional[Callable[[list[str]], list[str]]] = None,
         query: Optional[str] = None,
         empty: Optional[Callable[[], Any]] = None,
+        listing: Optional[str] = None,
     ) -> None:
         self._raw = raw
         # The typed empty table of the listing (its documented columns), for Table.concat of a
@@ -636,7 +654,7 @@ class TableStream:
         # table missing or repeated.
         self._mark = _StreamMark(self)
         raw.deliver_as(
-            functools.partial(_stream_table, self._mark),
+            functools.partial(_stream_table, listing, self._mark),
             functools.partial(_end_of_stream, unseen, self._mark),
         )
 
@@ -778,10 +796,41 @@ class _StreamMark:
         return self.broken
 
 
-def _stream_table(mark: _StreamMark, raw: Any, place: int) -> Table:
-    """Table ``place`` (0 first) of the stream ``mark`` stands for."""
+def listing_of(query: Any) -> str:
+    """What a query lists, as Table.concat names it.
+
+    Its endpoint, and a report's grouping: a report's rows are one per group, so reports
+    grouped otherwise hold rows of other kinds.
+    """
+    if query.endpoint != "report":
+        return str(query.endpoint)
+    return f"report by {', '.join(query.groupby)}" if query.groupby else "report of one row"
+
+
+def _one_listing(parts: list[Table]) -> Optional[str]:
+    """The listing every table of a join comes from; tables of two are refused.
+
+    Outside trial 31 (F2): ``Table.concat([client.calls(), client.reps()])`` gave one table of
+    both, the reps' rows with a null ``call_id``, as no fetch returns; reports grouped by date
+    and by campaign were joined alike.
+    """
+    listings = list(dict.fromkeys(t._listing for t in parts if t._listing is not None))
+    if len(listings) > 1:
+        raise InvalidParameterError(
+            "invalid parameter `tables`: Table.concat joins the tables of one listing, as one "
+            f"fetch of all their rows; these come from {' and '.join(listings[:3])}",
+            parameter="tables",
+            hint="join tables of one endpoint (and, for reports, one groupby); to combine "
+            "listings, convert each (to_polars(), to_pandas()) and join the frames on a key",
+        )
+    return listings[0] if listings else None
+
+
+def _stream_table(listing: Optional[str], mark: _StreamMark, raw: Any, place: int) -> Table:
+    """Table ``place`` (0 first) of the stream ``mark`` stands for, which lists ``listing``."""
     mark.handed = max(mark.handed, place + 1)
     table = Table(raw)
+    table._listing = listing
     table._places = ((mark, place, place),)
     return table
 
@@ -916,9 +965,11 @@ def _unpickle_table(
     elapsed: Optional[float],
     pages: Optional[int],
     places: tuple[tuple[tuple[str, int, bool, bool], int, int], ...] = (),
+    listing: Optional[str] = None,
 ) -> Table:
     from converz import _core
 
     table = Table(_core.read_ipc_stream(data), warnings, elapsed=elapsed, pages=pages)
+    table._listing = listing
     table._places = tuple((_StreamMark.of(*mark), first, last) for mark, first, last in places)
     return table
