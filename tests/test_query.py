@@ -334,3 +334,32 @@ def test_the_apis_comma_form_of_groupby_is_refused_with_the_list_form():
     with pytest.raises(converz.InvalidParameterError, match=r"as a list, e\.g\. groupby=\["):
         ReportQuery(groupby="date,campaign")
     assert ReportQuery(groupby=["date", "campaign"]).groupby == ("date", "campaign")
+
+
+@pytest.mark.parametrize(
+    ("make", "name"),
+    [
+        (lambda c: CallsQuery(campaign="\ud800"), "campaign"),
+        (lambda c: c.calls(rep_id=["ok", "a\udcff"]), "rep_id"),
+        (lambda c: c.calls(columns=["call_id", "\udcff"]), "columns"),
+        (lambda c: ReportQuery(metric="\ud800"), "metric"),
+        (lambda c: CallsQuery(start_date="2025-01-0\ud800"), "start_date"),
+        (lambda c: CallsQuery(after="\ud800"), "after"),
+        (lambda c: c.calls(schema={"\ud800": "str"}), "schema"),
+        (lambda c: c.scan_calls(campaign="\ud800"), "campaign"),
+        (lambda c: converz.Client(api_key="k\ud800", base_url=c.base_url), "api_key"),
+        (lambda c: converz.Client(api_key="k" * 32, base_url=c.base_url + "\ud800"), "base_url"),
+    ],
+)
+def test_a_lone_surrogate_is_an_invalid_parameter_naming_it_before_any_request(make, name):
+    """A str may hold half of a UTF-16 pair, which no request can carry: a filter holding one
+    was a bare TypeError saying "got tuple", a key one "must be a str, got str" (outside trial
+    31 F1)."""
+    with converz.testing.Emulator(calls=5) as emu:
+        client = emu.client(progress=False)
+        before = emu.wire_stats()["responses"]
+        with pytest.raises(converz.InvalidParameterError, match="lone surrogate") as info:
+            make(client)
+        assert info.value.parameter == name
+        assert "k\ud800" not in str(info.value)
+        assert emu.wire_stats()["responses"] == before

@@ -2,7 +2,7 @@
 //! objects, see `python/converz/_query.py`) becomes the core's typed [`Query`] here, once. Each
 //! parameter name appears once in this layer, and a wrong type fails naming it.
 
-use pyo3::exceptions::{PyOverflowError, PyTypeError};
+use pyo3::exceptions::{PyOverflowError, PyTypeError, PyUnicodeEncodeError};
 use pyo3::prelude::*;
 use pyo3::types::PyString;
 
@@ -108,6 +108,15 @@ where
 {
     value.extract::<T>().map_err(|err: PyErr| {
         let py = value.py();
+        if err.is_instance_of::<PyUnicodeEncodeError>(py) {
+            // The right type, but a text that no request can carry; the error's `object` is
+            // the string (of a list, the item) that holds it.
+            let text = err.value(py).getattr("object").ok();
+            let shown = text
+                .and_then(|text| text.repr().ok())
+                .map_or_else(|| "a value".into(), |r| r.to_string());
+            return Error::invalid(name, format!("{shown} {}", super::args::NOT_UNICODE)).into();
+        }
         if err.is_instance_of::<PyTypeError>(py) {
             // Our own converters already say what they expected and what they got.
             return PyTypeError::new_err(format!("{name}: {}", err.value(py)));
