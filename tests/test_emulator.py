@@ -194,6 +194,22 @@ def test_report_metrics_and_activity(emu):
     assert [r["campaign"] for r in filtered] == ["sales"]
 
 
+def test_report_groups_without_data_for_the_metrics_asked_are_absent(emu):
+    """Part B.4: groups with no data are absent. A rep's activity made rows of n_calls 0 for
+    groups no call had, when only conversation metrics were asked (outside trial 31 F4)."""
+    week = {"start_date": "2025-09-24", "end_date": "2025-09-30", "groupby": "date,rep_id"}
+    calls = rows(emu, "/calls", start_date=week["start_date"], end_date=week["end_date"])
+    with_calls = {(c["date"], c["rep_id"]) for c in calls}
+    talk = call(emu, "/report", week)[1]
+    assert {(r["date"], r["rep_id"]) for r in talk} == with_calls
+    assert all(r["n_calls"] > 0 for r in talk)
+    both = call(emu, "/report", {**week, "metric": "n_calls,logins"})[1]
+    active = call(emu, "/report", {**week, "metric": "logins"})[1]
+    groups = {(r["date"], r["rep_id"]) for r in both}
+    assert groups == with_calls | {(r["date"], r["rep_id"]) for r in active}
+    assert groups > with_calls  # activity on days without a call keeps its rows
+
+
 # --- writes -----------------------------------------------------------------------------------
 
 

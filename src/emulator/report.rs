@@ -16,7 +16,9 @@
 //! | `tickets_handled` | in-app activity | sum |
 //!
 //! No `metric` gives `n_calls, duration, avg_duration, avg_sentiment`. A group exists when it
-//! has conversations or activity; groups without data are absent.
+//! has data for the metrics asked: conversations for a conversation metric, activity for an
+//! activity metric; groups without are absent (outside trial 31 F4: a rep's activity made a
+//! row of `n_calls` 0 for a group no call had, when only conversation metrics were asked).
 
 use std::collections::BTreeMap;
 
@@ -58,6 +60,13 @@ const CALL_SOURCES: [&str; 6] = [
     "words",
 ];
 const DIMENSIONS: &[&str] = &["rep_id", "vendor", "campaign", "subcampaign", "department"];
+/// The metrics of in-app activity; every other metric is of conversations.
+const ACTIVITY_METRICS: &[&str] = &[
+    "logins",
+    "active_minutes",
+    "avg_active_minutes",
+    "tickets_handled",
+];
 
 /// Filters on calls: a time window and dimension lists.
 pub struct CallFilter {
@@ -147,6 +156,8 @@ fn dims(query: &Query) -> Vec<(&'static str, Vec<String>)> {
 #[derive(Default, Clone)]
 struct Acc {
     calls: u64,
+    /// Whether any in-app activity fell in the group.
+    activity: bool,
     sums: BTreeMap<&'static str, (f64, u64)>,
 }
 
@@ -343,12 +354,18 @@ pub fn answer(store: &Store, raw: Option<&str>) -> Result<Vec<Bytes>, ApiError> 
             .entry(sort_key(&key))
             .or_insert_with(|| (key, Acc::default()))
             .1;
+        entry.activity = true;
         entry.add("logins", Some(f64::from(activity.logins)));
         entry.add("active_minutes", Some(f64::from(activity.active_minutes)));
         entry.add("tickets_handled", Some(f64::from(activity.tickets_handled)));
     }
+    let asks_activity = metrics.iter().any(|m| ACTIVITY_METRICS.contains(m));
+    let asks_calls = metrics.iter().any(|m| !ACTIVITY_METRICS.contains(m));
     Ok(acc
         .into_values()
+        .filter(|(_, totals)| {
+            (asks_calls && totals.calls > 0) || (asks_activity && totals.activity)
+        })
         .map(|(key, totals)| {
             let mut row = Map::new();
             for (name, value) in groups.iter().zip(key) {
