@@ -69,7 +69,7 @@ static FETCHES: AtomicUsize = AtomicUsize::new(0);
 /// when the last guard is dropped it unmaps all but [`IDLE_CACHE_BYTES`] of them, before the
 /// caller builds its frame. A process forked while a fetch ran keeps the larger bound (its
 /// guard's thread is gone): a bounded cost, and only for a child that allocates. Held by the
-/// eager fetch (`python::fetch`), every stream while it is read (`python::stream`) and every
+/// eager fetch (`python::fetch`) until its listing's end shows (`Pager::hold_until_the_end_shows`), every stream while it is read (`python::stream`) and every
 /// emulator POST being read (`emulator::post_read`); without a guard the cache keeps nothing.
 pub(crate) struct Recycling(());
 

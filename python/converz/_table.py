@@ -220,7 +220,8 @@ class Table:
                 a stream someone peeked at, a table given twice).
             InvalidParameterError: ``tables`` is empty, holds something other than a
                 ``converz.Table`` or one table twice (but for a fetch's table of no rows,
-                which joins nothing), or a column's types cannot be joined.
+                which joins nothing), holds tables of two listings (calls and reps, reports
+                of two groupings), or a column's types cannot be joined.
 
         Example:
             >>> stream = client.iter_calls(start_date="2025-07-01")  # doctest: +SKIP

@@ -147,6 +147,11 @@ impl Listing {
         self.own_types = true;
     }
 
+    /// Holds `held` until the end of the listing shows ([`Pager::hold_until_the_end_shows`]).
+    pub(crate) fn hold_until_the_end_shows(&mut self, held: Box<dyn Send>) {
+        self.pager.hold_until_the_end_shows(held);
+    }
+
     /// `batch` as the caller asked for it: only the columns `columns=` named (if given), and
     /// without the key column when only the listing needed it.
     pub fn present(&self, batch: RecordBatch) -> RecordBatch {

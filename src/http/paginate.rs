@@ -210,6 +210,9 @@ pub struct Pager {
     repagings: u64,
     /// Page 2 asked for at the size a short page 1 held (see [`Pager::probe_cap`]).
     cap_probe: CapProbe,
+    /// Dropped when the first short or empty page arrives (see
+    /// [`Pager::hold_until_the_end_shows`]).
+    until_the_end: Option<Box<dyn Send>>,
 }
 
 /// The generation of the cap probe's task, which no paging generation reaches.
@@ -281,7 +284,19 @@ impl Pager {
             key: key.map(str::to_owned),
             repagings: 0,
             cap_probe: CapProbe::NotSent,
+            until_the_end: None,
         }
+    }
+
+    /// Holds `held` until the first short or empty page arrives, when the pages still in
+    /// flight are the listing's last (a server that caps its pages sends more after it). The
+    /// eager fetch holds its cache of freed page buffers so (`alloc::Recycling`): past that
+    /// page no new body needs them, and what the cache keeps would only add to the fetch's
+    /// peak, which comes as the last pages join the table (`frame="polars"` peaked at 1.29×
+    /// the frame with the cache kept to the end, 1.27× without; 1.29× and 1.22× with
+    /// 100,000-row pages).
+    pub(crate) fn hold_until_the_end_shows(&mut self, held: Box<dyn Send>) {
+        self.until_the_end = Some(held);
     }
 
     /// Rows asked per page now: the size asked for, or the cap a server was found to keep.
@@ -339,6 +354,9 @@ impl Pager {
                     match result {
                         Ok((decoded, requested)) => {
                             self.full_page_arrived |= decoded.rows >= self.page_size;
+                            if decoded.rows < self.page_size {
+                                self.until_the_end = None;
+                            }
                             let arrived = Arrived {
                                 page: decoded,
                                 requested,

@@ -601,3 +601,33 @@ async fn one_page_at_a_time_is_served_in_page_order() {
         assert!(pages.is_sorted(), "served out of order: {pages:?}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn what_is_held_until_the_end_shows_goes_when_a_short_or_empty_page_arrives() {
+    // The eager fetch holds its cache of freed page buffers so: kept while bodies still come,
+    // given back as the listing's last pages are decoded, not only once the fetch returns.
+    let short: Rows = |page, size, _| slice(95, page, size);
+    let whole: Rows = |page, size, _| slice(100, page, size);
+    for (total, rows) in [(95, short), (100, whole)] {
+        let (url, _) = serve(rows, |_| Duration::ZERO).await;
+        let mut listing = calls_listing(&url, 4, 10);
+        let token = Arc::new(());
+        let held = Arc::downgrade(&token);
+        listing.hold_until_the_end_shows(Box::new(token));
+        // Before the first page is handed out only the first `concurrency` pages are asked for.
+        let first = listing.next_page().await.unwrap().unwrap();
+        assert_eq!(first.rows, 10);
+        assert!(
+            held.upgrade().is_some(),
+            "dropped before the end showed ({total} rows)"
+        );
+        let mut rows = first.rows;
+        while let Some(page) = listing.next_page().await {
+            rows += page.unwrap().rows;
+        }
+        assert_eq!(rows, total);
+        // The listing is still here: what it held went when the end showed.
+        assert!(held.upgrade().is_none(), "kept past the end ({total} rows)");
+        drop(listing);
+    }
+}

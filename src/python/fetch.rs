@@ -96,12 +96,11 @@ pub fn fetch(
     }
     let sink = ProgressSink::new(options.progress);
     let counters = Arc::clone(&sink.counters);
-    let listing = Listing::new(api, spec, Arc::clone(&decoder), Some(key), counters);
-    // Freed page buffers are reused while the fetch runs, and given back before the frame is
-    // built (see `alloc`): glibc's speed without its retention at the peak.
-    let recycling = crate::alloc::Recycling::start();
+    let mut listing = Listing::new(api, spec, Arc::clone(&decoder), Some(key), counters);
+    // Freed page buffers are reused while the fetch runs, and given back once its end shows,
+    // before the frame is built (see `alloc`): glibc's speed without its retention at the peak.
+    listing.hold_until_the_end_shows(Box::new(crate::alloc::Recycling::start()));
     let table = enter_converz(py, &sink, async move { fetch_all(listing).await })?;
-    drop(recycling);
     let table = documented_when_null(table, &documented, form)?;
     let (decoded, fast) = decoder.pages_decoded();
     log::debug!(target: "converz", "decoded {decoded} pages, {fast} by the schema-specialised path");
