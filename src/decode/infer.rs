@@ -64,6 +64,9 @@ pub(crate) struct Fields {
     pub names: Vec<Box<str>>,
     pub cols: Vec<Col>,
     index: HashMap<Box<str>, usize>,
+    /// Per column, the last object (`Classifier::objects`) whose keys named it: a key named
+    /// twice in one object is found with one comparison a key.
+    pub(crate) named_in: Vec<u64>,
 }
 
 impl PartialEq for Fields {

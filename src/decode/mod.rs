@@ -135,7 +135,7 @@ pub use page::PageDecoder;
 pub use sort::sort_by_key;
 // The file writers conform streamed batches to one schema with the same casts as `finish`.
 pub use classify::MAX_DEPTH;
-pub(crate) use classify::{is_integer_literal, TOO_DEEP, TOO_MANY_KEYS};
+pub(crate) use classify::{is_integer_literal, REPEATED_KEY, TOO_DEEP, TOO_MANY_KEYS};
 pub(crate) use concat::{concat_schema, conform_part, Part};
 pub(crate) use infer::{Floats, Respelled};
 pub(crate) use json_text::to_json_text;

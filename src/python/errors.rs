@@ -214,6 +214,12 @@ fn classify(err: &Error) -> (&'static str, Option<&'static str>) {
                   data (ids, dates) would be a column per key: leave that column out with \
                   columns=, and report the data to Converz"),
         ),
+        Error::Decode { message, .. } if message.contains(crate::decode::REPEATED_KEY) => (
+            "DecodeError",
+            Some("a row on this page (or an object in one) gives one key two values, and \
+                  nothing says which is meant (JSON parsers keep either); nothing from the \
+                  page was kept: report the data to Converz"),
+        ),
         Error::Decode { message, .. } if message.contains("surrogate") => (
             "DecodeError",
             Some("a string on this page holds an escaped UTF-16 surrogate without its pair (such \
