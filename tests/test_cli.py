@@ -3,6 +3,7 @@ push_updates, partial failures leave a file to resume from, errors are one line.
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import signal
@@ -656,3 +657,29 @@ def test_a_file_key_column_that_is_text_is_told_its_value_is_no_calls(
     assert main(["push", str(path), "--dry-run", "-q", "--schema", "call_id:int64"]) == 1
     said = capsys.readouterr().err
     assert then in said and "line 3" in said, said
+
+
+def test_a_column_turning_to_text_on_stdout_is_warned_of(capsysbinary, caplog, monkeypatch):
+    """A file is re-quoted at its end when a column turns to text on a late page; stdout
+    cannot be, and said nothing (outside trial 32 F6). It warns now, naming the column."""
+    with Emulator(calls=1_200, reps=5, seed=14) as emu:
+        client = emu.client(progress=False)
+        ids = client.calls(columns=["call_id"]).to_polars()["call_id"].sort()
+        client.push_updates(pl.DataFrame({"call_id": ids[:1_100], "lt": list(range(1_100))}))
+        client.push_updates(pl.DataFrame({"call_id": ids[1_100:], "lt": ["0042"] * 100}))
+        monkeypatch.setenv("CONVERZ_BASE_URL", emu.url)
+        monkeypatch.setenv("CONVERZ_API_KEY", emu.api_key)
+        argv = ["fetch", "calls", "--columns", "call_id,lt", "--page-size", "500", "-o", "-"]
+        with caplog.at_level(logging.WARNING, logger="converz"):
+            assert main([*argv, "-q"]) == 0
+        said = [r.getMessage() for r in caplog.records if "turned to text" in r.getMessage()]
+        assert len(said) == 1 and "'lt'" in said[0] and "--schema lt:string" in said[0], said
+        out = capsysbinary.readouterr().out.decode()
+        assert out.splitlines()[1].split(",")[1] == "0"  # the first page's value, bare
+        assert out.rstrip().endswith('"0042"')
+        # Quoted from the first page with the schema it names; no warning then.
+        caplog.clear()
+        with caplog.at_level(logging.WARNING, logger="converz"):
+            assert main([*argv, "-q", "--schema", "lt:string"]) == 0
+        assert not [r for r in caplog.records if "turned to text" in r.getMessage()]
+        assert capsysbinary.readouterr().out.decode().splitlines()[1].split(",")[1] == '"0"'

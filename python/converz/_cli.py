@@ -620,12 +620,18 @@ def _fetch(args: argparse.Namespace) -> int:
     if args.output == "-":
         out = sys.stdout.buffer
         columns: Optional[list[str]] = None
+        # Columns written bare (not text) so far, and those since found text: stdout cannot
+        # be re-quoted as a file is at its end (outside trial 32 F6), so it is said.
+        bare: set[str] = set()
+        late: set[str] = set()
         try:
             last = None
             for page in _pages(client, args.resource, query):
                 if page.num_rows or (columns is None and page.column_names):
                     out.write(_core.csv_bytes(page, columns))
                     columns = columns or list(page.schema)
+                    if page.num_rows:
+                        _note_late_text(page.schema, bare, late)
                 progress.add(page.num_rows)
                 last = page
             if columns is None:
@@ -641,6 +647,26 @@ def _fetch(args: argparse.Namespace) -> int:
     if not args.quiet:
         progress.done(f"wrote {rows:,} rows to {args.output}")
     return 0
+
+
+def _note_late_text(types: dict[str, str], bare: set[str], late: set[str]) -> None:
+    """Warns once per column that turned to text after earlier pages wrote it bare.
+
+    Those values are out on stdout unquoted, where a file is re-quoted at its end.
+    """
+    for name, kind in types.items():
+        if kind not in ("Utf8", "LargeUtf8", "Utf8View"):
+            if kind != "Null":
+                bare.add(name)
+        elif name in bare and name not in late:
+            late.add(name)
+            logger.warning(
+                "-o -: column %r turned to text on a later page; its values on the pages "
+                "before were written bare (a file is re-quoted at its end, stdout cannot be): "
+                "write a file, or pass --schema %s:string to quote every value",
+                name,
+                name,
+            )
 
 
 def _remaining_path(path: Path, own: bool = False) -> Path:
