@@ -336,6 +336,12 @@ def test_the_apis_comma_form_of_groupby_is_refused_with_the_list_form():
     assert ReportQuery(groupby=["date", "campaign"]).groupby == ("date", "campaign")
 
 
+def _frame() -> object:
+    import pyarrow as pa
+
+    return pa.table({"call_id": pa.array([1], pa.int64())})
+
+
 @pytest.mark.parametrize(
     ("make", "name"),
     [
@@ -349,6 +355,13 @@ def test_the_apis_comma_form_of_groupby_is_refused_with_the_list_form():
         (lambda c: c.scan_calls(campaign="\ud800"), "campaign"),
         (lambda c: converz.Client(api_key="k\ud800", base_url=c.base_url), "api_key"),
         (lambda c: converz.Client(api_key="k" * 32, base_url=c.base_url + "\ud800"), "base_url"),
+        # Trial 32 F1: the push's options, and paths.
+        (lambda c: c.push_updates({"call_id": [1]}, clear=["x\ud800"]), "clear"),
+        (lambda c: c.push_updates(_frame(), timezone="Europe/Amsterdam\ud800"), "timezone"),
+        (lambda c: c.push_updates(_frame(), to="calls\ud800"), "to"),
+        (lambda c: c.push_updates(_frame(), on_duplicate="last\ud800"), "on_duplicate"),
+        (lambda c: c.push_file("/tmp/x\ud800.csv", dry_run=True), "path"),
+        (lambda c: c.sync_calls("/tmp/converz-sync-\ud800"), "path"),
     ],
 )
 def test_a_lone_surrogate_is_an_invalid_parameter_naming_it_before_any_request(make, name):

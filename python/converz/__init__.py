@@ -18,6 +18,7 @@ from converz._query import (
     RepsFilters,
     RepsQuery,
 )
+from converz._sync import SyncResult
 from converz._table import Table, TableStream
 from converz.exceptions import (
     APIError,
@@ -56,6 +57,7 @@ __all__ = [
     "RepsQuery",
     "ServerError",
     "StreamError",
+    "SyncResult",
     "Table",
     "TableStream",
     "TransportError",

@@ -43,6 +43,40 @@ def wrong_type(name: str, expected: str, value: object) -> InvalidParameterTypeE
     )
 
 
+def check_unicode(name: str, *texts: str) -> None:
+    """Refuses a str holding a lone surrogate (U+D800, say), which no request can carry.
+
+    Said as the core says it for every other parameter (outside trial 32 F1: ``clear=`` and
+    ``timezone=`` raised the core's bare ``TypeError`` naming an internal struct).
+    """
+    from converz import _core
+
+    for text in texts:
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            raise InvalidParameterError(
+                f"invalid parameter `{name}`: {text!r} {_core.NOT_UNICODE}", parameter=name
+            ) from None
+
+
+def check_path(name: str, path: Any) -> None:
+    """Refuses a path no file system call can take, before anything is read or written.
+
+    Such a path holds a lone surrogate that is not an escaped byte (U+D800, say).
+    """
+    import os
+
+    try:
+        os.fsencode(path)
+    except UnicodeEncodeError:
+        raise InvalidParameterError(
+            f"invalid parameter `{name}`: {os.fspath(path)!r} names no file: it holds a "
+            "character the file system cannot encode (a lone surrogate)",
+            parameter=name,
+        ) from None
+
+
 def is_int(value: object) -> bool:
     """An int or an integer-like (``numpy.int64``), as the core counts them; a bool is not.
 

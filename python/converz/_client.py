@@ -19,6 +19,7 @@ from converz._args import (
     check_client_settings,
     check_flag,
     check_int,
+    check_path,
     frame_form,
     wrong_type,
 )
@@ -892,6 +893,8 @@ class Client:
             raise wrong_type("path", "a str or path", path)
         if schema is not None and not isinstance(schema, Mapping):
             raise wrong_type("schema", "a mapping of column to type, or None", schema)
+        if isinstance(path, (str, os.PathLike)):
+            check_path("path", path)
         # Before a remaining file's record is compared with them (push_updates checks them
         # again): a wrong type is named, not a TypeError from the comparison.
         clear = push_arguments(

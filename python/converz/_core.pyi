@@ -9,6 +9,7 @@ from converz.testing._faults import Faults
 
 __version__: Final[str]
 build_profile: Final[Literal["debug", "release"]]
+NOT_UNICODE: Final[str]
 
 _Date = Any  # datetime.date | datetime.datetime | str
 _AnyQuery = _Query  # CallsQuery, RepsQuery or ReportQuery

@@ -18,7 +18,7 @@ import re
 from collections.abc import Sequence
 from typing import Any, Callable
 
-from converz._args import check_flag, wrong_type
+from converz._args import check_flag, check_unicode, wrong_type
 from converz._core import ChunkResult, PushResult
 from converz.exceptions import InvalidParameterError, InvalidParameterTypeError
 
@@ -372,6 +372,8 @@ def push_arguments(
             f"{type(timezone).__name__}",
             parameter="timezone",
         )
+    check_unicode("clear", *clear)
+    check_unicode("timezone", *([] if timezone is None else [timezone]))
     for name, value in flags.items():
         check_flag(name, value, optional=name == "progress")
     # The core reads these as str (or None): another type would fail there naming no parameter.
@@ -379,6 +381,8 @@ def push_arguments(
         raise wrong_type("to", "'calls', 'reps' or None", to)
     if not isinstance(on_duplicate, str):
         raise wrong_type("on_duplicate", "'error' or 'last'", on_duplicate)
+    check_unicode("to", *([] if to is None else [to]))
+    check_unicode("on_duplicate", on_duplicate)
     return list(clear)
 
 

@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Optional, Union
 
 from converz import _sync_carry, _sync_commit, _sync_delta, _sync_stage
-from converz._args import check_flag, check_int, wrong_type
+from converz._args import check_flag, check_int, check_path, wrong_type
 from converz._query import CallsQuery, list_filters
 from converz._sync_state import (
     DAYS_SHOWN,
@@ -423,6 +423,7 @@ def sync_calls(
     # `~` is the home directory, as in a shell (outside trial 21c: a folder named `~` was
     # made in the working directory); a NUL or a name too long for the system is refused by
     # name, not as a bare ValueError or OSError.
+    check_path("path", path)
     if not os.fspath(path).strip():
         # Path("") is the working directory (outside trial 22b: `converz sync calls ""`).
         raise InvalidParameterError(

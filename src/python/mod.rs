@@ -75,6 +75,8 @@ pub fn init_module(m: &Bound<'_, PyModule>) -> PyResult<()> {
             "release"
         },
     )?;
+    // The words for a str no request can carry, for the Python layer's own checks.
+    m.add("NOT_UNICODE", args::NOT_UNICODE)?;
     // Records go to the `converz` logger (every call site sets `target: "converz"`), and only
     // those: the crates below log too (rustls an ERROR line per refused certificate, outside
     // trial 18), saying again what the raised error says, under loggers a user never set up.
