@@ -375,8 +375,8 @@ impl<R: Read> Read for QuotesChecked<R> {
     }
 }
 
-/// The words of the error for a file whose quotes do not close (the Python layer's hint and
-/// the file-line mapping key on them).
+/// The words of the error for a file whose quotes do not close (`read_file` quotes its
+/// message from them on, without arrow-csv's "Io error" before them).
 pub(super) const MALFORMED_QUOTES: &str = "the CSV file's quotes are not closed as written";
 
 impl Tokenizer {
