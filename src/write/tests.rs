@@ -384,7 +384,11 @@ fn a_csv_quoted_empty_field_is_an_empty_string() {
     // (outside trial 32 F2; `read::quote_tests`).
     std::fs::write(&path, text.replace("4,x,", "4,\"\"x,")).unwrap();
     let err = read_file(&path, &[]).expect_err("text after a closing quote");
-    assert!(err.to_string().contains("line 7: text follows the closing quote"), "{err}");
+    assert!(
+        err.to_string()
+            .contains("line 7: text follows the closing quote"),
+        "{err}"
+    );
 }
 
 /// A CSV converz writes reads back with its empty strings and nulls apart (outside session 14:
