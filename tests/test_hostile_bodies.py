@@ -545,3 +545,20 @@ def test_a_key_given_twice_in_a_row_is_a_decode_error_naming_it(serve, row):
         err = info.value
         assert f'names its key "{key.decode()}" twice' in str(err), str(err)
         assert err.hint is not None and "two values" in err.hint and "base_url" not in err.hint
+
+
+def test_a_timestamp_past_nanoseconds_gets_a_hint_naming_a_type_that_holds_it(serve):
+    """Outside trial 33 F2: `timestamp[ns]` given 1600-01-01 failed with the hint for a body
+    that is not the API's (check base_url)."""
+    page = b'[{"call_id":1,"t":"1600-01-01 00:00:00"}]'
+
+    def respond(request: Request) -> bytes:
+        query = urllib.parse.parse_qs(urllib.parse.urlsplit(request.target).query)
+        return response("200 OK", page if query["page"] == ["1"] else b"[]")
+
+    client = serve(respond).client()
+    assert client.calls().to_arrow()["t"][0].as_py().year == 1600
+    with pytest.raises(converz.DecodeError) as info:
+        client.calls(schema={"t": "timestamp[ns]"})
+    hint = info.value.hint
+    assert hint is not None and "timestamp[us]" in hint and "base_url" not in hint, hint

@@ -214,6 +214,14 @@ fn classify(err: &Error) -> (&'static str, Option<&'static str>) {
                   data (ids, dates) would be a column per key: leave that column out with \
                   columns=, and report the data to Converz"),
         ),
+        // arrow-json's words for a timestamp a nanosecond column cannot hold (outside trial
+        // 33 F2: the generic hint below sent the reader to base_url).
+        Error::Decode { message, .. } if message.contains("would overflow 64-bit signed nanoseconds") => (
+            "DecodeError",
+            Some("a timestamp outside the years 1677 to 2262 does not fit a nanosecond type: \
+                  give the column timestamp[us] (what a fetch reads it as without schema=), or \
+                  \"str\" to keep it as sent"),
+        ),
         Error::Decode { message, .. } if message.contains(crate::decode::REPEATED_KEY) => (
             "DecodeError",
             Some("a row on this page (or an object in one) gives one key two values, and \
