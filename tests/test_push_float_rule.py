@@ -376,22 +376,3 @@ def test_narrow_decimals_are_pushed_as_the_wide_ones_are(emu, ids, dtype):
         frame = pa.table({"call_id": pa.array(ids[:1], pa.int64()), "dc": changed})
         err = refused_push(emu, lambda: client.push_updates(frame))
         assert "9007199254740993.00" in err and "would be held as 9007199254740992" in err, err
-
-
-def test_a_whole_float32_past_2_24_reads_back_forced_to_float32(emu, ids):
-    """A float32 such as 7490050375811072 went out as `7490050400000000.0`, a whole number the
-    float32 does not hold, which the fetch under schema={col: "float32"} refused as changed
-    (outside trial 33 F1). It goes out with an exponent and reads back the same."""
-    # Below 2^53, where the API's Float64 prints them back as the exact integers they are.
-    values = [7490050375811072.0, -16777218.0, 123456790528.0]
-    frame = pa.table(
-        {"call_id": pa.array(ids[:3], pa.int64()), "f32": pa.array(values, pa.float32())}
-    )
-    emu.client(progress=False).push_updates(frame)
-    got = (
-        emu.client(progress=False)
-        .calls(columns=["call_id", "f32"], schema={"f32": "float32"})
-        .to_arrow()
-    )
-    read = dict(zip(got["call_id"].to_pylist(), got["f32"].to_pylist()))
-    assert [read[i] for i in ids[:3]] == pa.array(values, pa.float32()).to_pylist()

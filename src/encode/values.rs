@@ -235,25 +235,15 @@ impl Shortest for f32 {
     /// back from `1e-45`), and the API holds a Float64 of the digits sent: it goes out in the
     /// fewest digits that are as close to it as a normal f32's shortest digits are
     /// ([`near_digits`]): `1.4012985e-45`. Normal values keep ryu's digits.
-    ///
-    /// A whole value past 2^24 goes out as its exact integer (`7490050375811072`), as a whole
-    /// Float16 does: its shortest digits written out (`7490050400000000.0`) are a whole number
-    /// the float32 does not hold, which the API's Float64 then keeps, and which a fetch under
-    /// `schema={col: "float32"}` refuses as changed (outside trial 33 F1).
     fn put(self, digits: &mut ryu::Buffer, out: &mut Vec<u8>) {
-        if self.is_subnormal() {
+        let text = if self.is_subnormal() {
             #[allow(clippy::cast_possible_truncation)] // the f64 read back, as an f32
             let near = near_digits(f64::from(self), 24, |near| near as f32 == self);
-            out.extend_from_slice(digits.format_finite(near).as_bytes());
-        } else if self.abs() >= 16_777_216.0 && self.fract() == 0.0 {
-            // Exact: every finite f32 is below 2^128.
-            #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
-            let whole = self.abs() as u128;
-            let sign = if self < 0.0 { "-" } else { "" };
-            out.extend_from_slice(format!("{sign}{whole}").as_bytes());
+            digits.format_finite(near)
         } else {
-            out.extend_from_slice(digits.format_finite(self).as_bytes());
-        }
+            digits.format_finite(self)
+        };
+        out.extend_from_slice(text.as_bytes());
     }
 }
 
