@@ -376,3 +376,53 @@ def test_narrow_decimals_are_pushed_as_the_wide_ones_are(emu, ids, dtype):
         frame = pa.table({"call_id": pa.array(ids[:1], pa.int64()), "dc": changed})
         err = refused_push(emu, lambda: client.push_updates(frame))
         assert "9007199254740993.00" in err and "would be held as 9007199254740992" in err, err
+
+
+# float32 values across the ranges that print differently: below 2^24, whole from 2^24 to 10^16
+# (where the API's Float64 prints a number written out), and from 10^16 up (with an exponent).
+FLOAT32_EDGES = [
+    16777216.0,
+    -16777218.0,
+    123456790528.0,
+    7490050375811072.0,
+    float(np.float32(1e13)),
+    float(np.float32(9.9e15)),
+    float(np.float32(1e16)),
+    float(np.finfo(np.float32).max),
+    -float(np.finfo(np.float32).max),
+    0.1,
+]
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
+@given(
+    drawn=st.lists(
+        st.floats(width=32, allow_nan=False, allow_infinity=False) | st.sampled_from(FLOAT32_EDGES),
+        min_size=1,
+        max_size=20,
+    )
+)
+def test_a_float32_pushed_reads_back_the_same_under_float32(emu, drawn):
+    """A float32 such as 7490050375811072 went out in its shortest digits, `7.4900504e15`, which
+    the API's Float64 prints back written out, `7490050400000000.0`: a whole number the float32
+    does not hold, which a fetch under schema={col: "float32"} refused as changed (outside trial
+    33 F1). Every float32 pushed reads back as itself, and a float column (`16777216.0`)."""
+    values = pa.array(drawn, pa.float32())
+    every = emu.client(progress=False).calls(columns=["call_id"]).to_arrow()["call_id"]
+    ids = sorted(every.to_pylist())[: len(drawn)]
+    frame = pa.table({"call_id": pa.array(ids, pa.int64()), "f32": values})
+    emu.client(progress=False).push_updates(frame)
+    got = (
+        emu.client(progress=False)
+        .calls(columns=["call_id", "f32"], schema={"f32": "float32"})
+        .to_arrow()
+    )
+    read = dict(zip(got["call_id"].to_pylist(), got["f32"].to_pylist()))
+    assert [read[i] for i in ids] == values.to_pylist()
+    # Without a schema the column is a float column (Float64, as the API holds it) whose
+    # values are each the float32's, narrowed.
+    inferred = emu.client(progress=False).calls(columns=["call_id", "f32"]).to_arrow()
+    assert pa.types.is_floating(inferred.schema.field("f32").type)
+    wide = dict(zip(inferred["call_id"].to_pylist(), inferred["f32"].to_pylist()))
+    narrowed = pa.array([wide[i] for i in ids], pa.float64()).cast(pa.float32())
+    assert narrowed.to_pylist() == values.to_pylist()

@@ -234,16 +234,37 @@ impl Shortest for f32 {
     /// A subnormal's shortest digits can be far from it (the least f32, 1.4012984e-45, reads
     /// back from `1e-45`), and the API holds a Float64 of the digits sent: it goes out in the
     /// fewest digits that are as close to it as a normal f32's shortest digits are
-    /// ([`near_digits`]): `1.4012985e-45`. Normal values keep ryu's digits.
+    /// ([`near_digits`]): `1.4012985e-45`.
+    ///
+    /// A value from 2^24 up to 10^16 (whole: the f32's step there is 2 or more) goes out as
+    /// its exact integer with `.0` (`7490050375811072.0`). Its shortest digits
+    /// (`7.4900504e15`) are a number the float32 does not hold, and the API's Float64 prints
+    /// that number back written out below 10^16 (`7490050400000000.0`): a whole number, which
+    /// a fetch under `schema={col: "float32"}` refused as changed (outside trial 33 F1). The
+    /// exact integer is a Float64 too, printed back as sent (below 2^53 its only digits; above,
+    /// an f32 is even and the Float64's step is 2, so no shorter digits read back to it). From
+    /// 10^16 a Float64 prints with an exponent, and the f32's shortest digits come back as
+    /// sent, which that fetch keeps (`3.4028235e38`, where the exact integer would come back
+    /// as the Float64's `3.4028234663852886e38`). The `.0` keeps the column a float column
+    /// (`16777216` alone is inferred an integer). Other values keep ryu's digits.
     fn put(self, digits: &mut ryu::Buffer, out: &mut Vec<u8>) {
-        let text = if self.is_subnormal() {
+        let magnitude = self.abs();
+        if self.is_subnormal() {
             #[allow(clippy::cast_possible_truncation)] // the f64 read back, as an f32
             let near = near_digits(f64::from(self), 24, |near| near as f32 == self);
-            digits.format_finite(near)
+            out.extend_from_slice(digits.format_finite(near).as_bytes());
+        } else if (16_777_216.0..1e16).contains(&magnitude) {
+            // Exact: whole and below 2^64 here.
+            #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+            let whole = magnitude as u64;
+            if self < 0.0 {
+                out.push(b'-');
+            }
+            out.extend_from_slice(itoa::Buffer::new().format(whole).as_bytes());
+            out.extend_from_slice(b".0");
         } else {
-            digits.format_finite(self)
-        };
-        out.extend_from_slice(text.as_bytes());
+            out.extend_from_slice(digits.format_finite(self).as_bytes());
+        }
     }
 }
 
