@@ -283,3 +283,54 @@ def test_time_like_text_is_fetched_as_sent_or_as_a_time_spelled_as_sent(
     assert main(["fetch", "calls", "--columns", "call_id,when", "-o", str(path), "-q"]) == 0
     assert main(["push", str(path), "-q"]) == 0
     assert held(emu, ids, "when") == [(v,) for v in values]
+
+
+# A value each message names the line of: (the bad row's fields after call_id, --schema, what
+# the message says of it). The file's columns are call_id, v and a text column `t`.
+LINE_NAMED = [
+    ("1e-50", ["--schema", "v:float32"], "held as 0"),
+    ("x", ["--schema", "v:int64"], "column `v` at line"),
+    ("1.5", [], "call_id is 1.5"),
+    ('"never closed', [], "a quoted field opens here and is never closed"),
+]
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
+@given(
+    kind=st.sampled_from(LINE_NAMED),
+    end=st.sampled_from(["\n", "\r\n", "\r"]),
+    # Before the bad row: per good row, blank lines before it and whether its text spans lines.
+    before=st.lists(st.tuples(st.integers(0, 2), st.booleans()), max_size=4),
+    blanks_first=st.integers(0, 2),
+)
+def test_a_refusal_names_the_line_an_editor_shows(
+    emu: Emulator,
+    ids: list[int],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    kind: tuple[str, list[str], str],
+    end: str,
+    before: list[tuple[int, bool]],
+    blanks_first: int,
+) -> None:
+    """Messages counted the csv crate's record lines, which skip blank lines and count `\\r\\n`
+    inside a quoted field as two: a refusal named a line before the value's (outside trial 33
+    F3). Every kind of refusal names the line an editor shows the value on, whatever the line
+    ends, blank lines and quoted line breaks before it."""
+    value, flags, words = kind
+    lines = [""] * blanks_first + ["call_id,v,t"]
+    for blanks, spans in before:
+        text = f'"one{end}two"' if spans else "one"
+        lines += [""] * blanks + [f"{ids[0]},1,{text}"]
+    bad_line = 1 + sum(line.count(end) for line in lines) + len(lines)
+    if value == "1.5":
+        lines.append(f"{value},1,z")
+    elif value.startswith('"'):
+        lines.append(f"{ids[1]},1,{value}")
+    else:
+        lines.append(f"{ids[1]},{value},z")
+    path = tmp_path / "lines.csv"
+    path.write_bytes(end.join(lines).encode() + end.encode())
+    err = refused(emu, ["push", str(path), *flags], capsys)
+    assert words in err, err
+    assert f"line {bad_line}" in err, (err, bad_line)

@@ -9,6 +9,8 @@ use std::path::Path;
 
 use arrow_schema::{ArrowError, Schema};
 
+use super::quoted::Raw;
+
 /// `err`, its column and record (`column C at line R`) named as the column's name and the
 /// line the record starts on in `path`; any other error as it is.
 pub(super) fn with_file_line(path: &Path, schema: &Schema, err: ArrowError) -> ArrowError {
@@ -46,20 +48,28 @@ fn column_and_record(text: &str) -> Option<((usize, usize), usize, u64)> {
     Some(((start, end), column, record))
 }
 
-/// The line of `path` record `record` starts on (the header is record 0, on line 1), read as
-/// arrow-csv reads records (only when a read failed: the file is read again up to it).
+/// The line of `path` record `record` starts on (the header is record 0, on line 1 unless
+/// blank lines come first), read as arrow-csv reads records, and its lines counted as an
+/// editor does ([`super::lines`]), blank ones too (only when a read failed: the file is read
+/// again up to it).
 fn record_line(path: &Path, record: u64) -> Option<u64> {
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
-        .from_reader(File::open(path).ok()?);
-    let mut row = csv::StringRecord::new();
-    for _ in 0..=record {
-        if !reader.read_record(&mut row).ok()? {
+        .from_reader(Raw::new(File::open(path).ok()?));
+    let mut row = csv::ByteRecord::new();
+    for i in 0..=record {
+        if !reader.read_byte_record(&mut row).ok()? {
             return None;
         }
+        let end = reader.position().byte();
+        if i == record {
+            let start = row.position().map_or(end, csv::Position::byte);
+            return Some(reader.get_mut().line_of(start));
+        }
+        reader.get_mut().forget(end);
     }
-    row.position().map(csv::Position::line)
+    None
 }
 
 #[cfg(test)]

@@ -17,6 +17,7 @@ mod csv_text;
 mod empty;
 mod exact;
 mod exact_nested;
+mod lines;
 mod notes;
 mod partition;
 mod quoted;

@@ -14,6 +14,7 @@ use std::sync::Arc;
 use arrow_array::{Array, ArrayRef, RecordBatch, StringArray};
 use arrow_schema::{ArrowError, DataType, SchemaRef};
 
+use super::lines::Lines;
 use super::tokens::MISSING;
 use crate::error::Result;
 
@@ -177,6 +178,9 @@ pub(super) struct Raw<R> {
     kept: Vec<u8>,
     /// The file offset of `kept[0]`.
     start: u64,
+    /// The lines ended before file offset `counted` (at or past `start`).
+    lines: Lines,
+    counted: u64,
 }
 
 impl<R: Read> Raw<R> {
@@ -185,20 +189,43 @@ impl<R: Read> Raw<R> {
             inner,
             kept: Vec::new(),
             start: 0,
+            lines: Lines::default(),
+            counted: 0,
         }
+    }
+
+    /// Where file offset `offset` is in `kept`.
+    fn at(&self, offset: u64) -> usize {
+        usize::try_from(offset - self.start).unwrap_or(usize::MAX)
     }
 
     /// The bytes from file offset `from` to `to`, read and kept.
     pub(super) fn bytes(&self, from: u64, to: u64) -> &[u8] {
-        let at = |offset: u64| usize::try_from(offset - self.start).unwrap_or(usize::MAX);
-        &self.kept[at(from)..at(to)]
+        &self.kept[self.at(from)..self.at(to)]
+    }
+
+    /// The line (1 first) of the record the csv crate places at file offset `from` (before
+    /// the blank lines it skipped): its first byte's, as an editor counts lines
+    /// ([`Lines`]). Offsets are asked in order, each read and not forgotten.
+    pub(super) fn line_of(&mut self, from: u64) -> u64 {
+        self.count_to(from);
+        self.lines.first_text(&self.kept[self.at(from)..])
+    }
+
+    fn count_to(&mut self, to: u64) {
+        if to > self.counted {
+            let bytes = &self.kept[self.at(self.counted)..self.at(to)];
+            self.lines.count(bytes);
+            self.counted = to;
+        }
     }
 
     /// Drops the bytes before file offset `to` (once a megabyte has piled up: the copy is
-    /// then rare).
+    /// then rare), their lines counted.
     pub(super) fn forget(&mut self, to: u64) {
-        let n = usize::try_from(to - self.start).unwrap_or(usize::MAX);
+        let n = self.at(to);
         if n >= 1 << 20 {
+            self.count_to(to);
             self.kept.drain(..n);
             self.start = to;
         }
@@ -239,8 +266,8 @@ pub(super) struct Tokenizer {
     field: usize,
     /// Whether the quoted field read holds anything.
     content: bool,
-    /// The line of the byte read (1 first).
-    line: u64,
+    /// The lines of the bytes read.
+    lines: Lines,
     /// The line where the quoted field read opened.
     opened_at: u64,
     /// Why the bytes are not a CSV file whose fields csv-core reads as written, once found
@@ -255,7 +282,7 @@ impl Default for Tokenizer {
             record: 0,
             field: 0,
             content: false,
-            line: 1,
+            lines: Lines::default(),
             opened_at: 0,
             malformed: None,
         }
@@ -266,8 +293,7 @@ impl Tokenizer {
     /// The next bytes; `found` is told each `""` field they end.
     pub(super) fn feed(&mut self, bytes: &[u8], found: &mut impl FnMut(u64, usize)) {
         for &byte in bytes {
-            let line = self.line;
-            self.line += u64::from(byte == b'\n');
+            let line = self.lines.of(byte);
             if self.state == State::StartRecord {
                 if matches!(byte, b'\r' | b'\n') {
                     continue;

@@ -414,8 +414,8 @@ fn first_csv_non_id(path: &Path) -> Result<Option<(String, String)>> {
             reader.get_mut().forget(end);
             continue;
         };
-        let line = record.position().map_or(0, csv::Position::line);
         let start = record.position().map_or(end, csv::Position::byte);
+        let line = reader.get_mut().line_of(start);
         let raw = reader.get_ref().bytes(start, end);
         let mut quoted = Vec::new();
         super::quoted::quoted_fields(raw, &mut quoted);

@@ -145,7 +145,8 @@ fn feed(path: &Path, rules: &mut Rules<'_>) -> Result<bool> {
     while let Ok(true) = reader.read_record(&mut record) {
         let end = reader.position().byte();
         let start = record.position().map_or(end, csv::Position::byte);
-        rules.record(&record, reader.get_ref().bytes(start, end))?;
+        let line = reader.get_mut().line_of(start);
+        rules.record(&record, line, reader.get_ref().bytes(start, end))?;
         reader.get_mut().forget(end);
         if rules.is_done() {
             break;
@@ -216,13 +217,12 @@ impl<'a> Rules<'a> {
         self.watched.is_empty() && self.finder.is_none() && self.quoting.is_done()
     }
 
-    /// One record, and its raw bytes.
-    fn record(&mut self, record: &csv::StringRecord, raw: &[u8]) -> Result<()> {
+    /// One record, the line it starts on, and its raw bytes.
+    fn record(&mut self, record: &csv::StringRecord, line: u64, raw: &[u8]) -> Result<()> {
         if let Some(finder) = &mut self.finder {
             finder.record(record, raw);
         }
         self.quoting.record(record, raw);
-        let line = record.position().map_or(0, csv::Position::line);
         let mut text = false;
         for &field in &self.watched {
             // arrow-csv reads an empty field as null.
