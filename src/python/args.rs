@@ -97,9 +97,19 @@ pub fn text_arg(name: &str, value: &Bound<'_, PyAny>) -> Result<String, Error> {
             format!("must be a str, got {}", type_name(value)),
         ));
     };
+    unicode(text, name, || "the value".to_owned())
+}
+
+/// `text` as a Rust string, else the invalid-parameter error of a lone surrogate
+/// ([`NOT_UNICODE`]), naming `name` and calling the text `what()`.
+pub fn unicode(
+    text: &Bound<'_, PyString>,
+    name: &str,
+    what: impl FnOnce() -> String,
+) -> Result<String, Error> {
     text.to_cow()
         .map(|text| text.into_owned())
-        .map_err(|_| Error::invalid(name, format!("the value {NOT_UNICODE}")))
+        .map_err(|_| Error::invalid(name, format!("{} {NOT_UNICODE}", what())))
 }
 
 /// The type name of `value`, for messages.
@@ -207,9 +217,9 @@ pub fn schema_overrides(dict: Option<&Bound<'_, PyDict>>) -> PyResult<Vec<(Strin
     let mut overrides = Vec::with_capacity(dict.len());
     for (name, value) in dict.iter() {
         let name: String = match name.cast::<PyString>() {
-            Ok(text) => text.to_cow().map(|t| t.into_owned()).map_err(|_| {
+            Ok(text) => unicode(text, "schema", || {
                 let shown = name.repr().map_or_else(|_| "?".into(), |r| r.to_string());
-                Error::invalid("schema", format!("the column name {shown} {NOT_UNICODE}"))
+                format!("the column name {shown}")
             })?,
             Err(_) => name.extract()?,
         };
