@@ -80,7 +80,7 @@ def child(target: str, url: str, gzip: bool) -> dict[str, Any]:
     start, before = time.perf_counter(), _usage()
     if target == "polars":
         frame = polars.DataFrame(_Stream(table._raw, FORMS[target]))
-        size = frame.estimated_size()
+        size = 0  # after the peak is read (methods._frame_bytes)
     elif target == "pandas":
         frame = table.to_pandas()
         size = int(frame.memory_usage(deep=False).sum())
@@ -89,6 +89,10 @@ def child(target: str, url: str, gzip: bool) -> dict[str, Any]:
         size = frame.nbytes
     out |= _phase("import", start, before)
     peak = _status_mb("VmHWM") - base
+    if target == "polars":
+        from methods import _frame_bytes
+
+        size, _ = _frame_bytes(frame)
     return out | {"peak_mb": peak, "frame_mb": size / 2**20, "peak_x_frame": peak / (size / 2**20)}
 
 
