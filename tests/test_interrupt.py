@@ -9,6 +9,7 @@ import sys
 import textwrap
 import time
 
+import pyarrow as pa
 import pytest
 
 import converz
@@ -190,3 +191,37 @@ def test_a_signal_raised_as_next_returns_keeps_the_page(case):
     finally:
         signal.signal(signum, previous)
     assert sorted(seen) == sorted(pa.table(everything).column("call_id").to_pylist())
+
+
+@pytest.mark.parametrize("action", ["calls", "iter_calls", "push"])
+def test_a_stop_raised_while_the_logger_is_asked_stops_the_operation(monkeypatch, action):
+    """Each operation asks the `converz` logger which levels it takes, in Python; a signal
+    handler that ran there (Ctrl-C, the CLI's SIGTERM) raised into a call whose error was
+    dropped: the stop was lost, and the CLI, which takes one stop only, let a fetch sent
+    SIGTERM run to its end and exit 0 (a flaky CLI test). Such an exception now stops the
+    operation, before any request."""
+    import logging
+
+    with Emulator(calls=20, reps=2) as emu:
+        client = emu.client(progress=False)
+        # A first operation, so the log bridge is set up and asks the logger from now on.
+        client.reps()
+        logger = logging.getLogger("converz")
+        before = emu.wire_stats()["responses"]
+
+        def operation() -> object:
+            if action == "calls":
+                return client.calls()
+            if action == "iter_calls":
+                return next(iter(client.iter_calls()))
+            return client.push_updates(pa.table({"call_id": [1], "label": ["x"]}))
+
+        def stopped(level: int) -> bool:
+            raise KeyboardInterrupt
+
+        monkeypatch.setattr(logger, "isEnabledFor", stopped, raising=False)
+        with pytest.raises(KeyboardInterrupt):
+            operation()
+        assert emu.wire_stats()["responses"] == before
+        monkeypatch.undo()
+        assert operation() is not None

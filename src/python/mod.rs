@@ -38,9 +38,15 @@ const LEVELS: [i64; 5] = [5, 10, 20, 30, 40];
 /// `isEnabledFor`, which also sees `logging.disable()` and a logger set `disabled` (outside
 /// trial 23b: a fetch while logging was disabled left the bridge silent after it was enabled
 /// again, the level unchanged).
-pub(crate) fn refresh_log_level(py: Python<'_>) {
+///
+/// A logging set-up that fails to answer leaves the bridge as it was; an exception that is not
+/// an `Exception` (Ctrl-C's `KeyboardInterrupt`, the CLI's SIGTERM raised as one, `SystemExit`)
+/// is returned: a signal handler may run while the logger's Python code runs, and its exception
+/// dropped here was a stop lost, which the CLI's handler does not take twice (a fetch sent
+/// SIGTERM then ran to its end and exited 0).
+pub(crate) fn refresh_log_level(py: Python<'_>) -> PyResult<()> {
     let Some(reset) = LOG_RESET.get() else {
-        return;
+        return Ok(());
     };
     let taken = |logger: &Bound<'_, PyAny>| -> PyResult<i64> {
         let mut mask = 0;
@@ -54,14 +60,19 @@ pub(crate) fn refresh_log_level(py: Python<'_>) {
         }
         Ok(mask)
     };
-    let mask = py
+    let asked = py
         .import("logging")
         .and_then(|logging| logging.call_method1("getLogger", ("converz",)))
-        .and_then(|logger| taken(&logger))
-        .unwrap_or(-1);
+        .and_then(|logger| taken(&logger));
+    let mask = match asked {
+        Ok(mask) => mask,
+        Err(err) if !err.is_instance_of::<pyo3::exceptions::PyException>(py) => return Err(err),
+        Err(_) => -1,
+    };
     if LOG_LEVEL_SEEN.swap(mask, Ordering::Relaxed) != mask {
         reset.reset();
     }
+    Ok(())
 }
 
 /// Adds module attributes and routes Rust `log` records to Python's `logging`.

@@ -49,7 +49,7 @@ where
     F: Future<Output = Result<T>> + Send,
     T: Send,
 {
-    super::refresh_log_level(py);
+    super::refresh_log_level(py)?;
     let runtime = crate::runtime::runtime();
     let outcome: PyResult<Result<T>> = py.detach(|| {
         runtime.block_on(async {
@@ -60,14 +60,32 @@ where
                 tokio::select! {
                     result = &mut future => return Ok(result),
                     _ = tick.tick() => {
-                        Python::attach(|py| py.check_signals().and_then(|()| sink.report(py)))?;
+                        Python::attach(|py| {
+                            stray_stop(py)?;
+                            py.check_signals()?;
+                            sink.report(py)
+                        })?;
                     }
                 }
             }
         })
     });
     let result = outcome?;
+    stray_stop(py)?;
     // A last report so a bar ends at the true totals.
     sink.report(py)?;
     result.map_err(PyErr::from)
+}
+
+/// Takes the exception the log bridge may have left set on this thread: pyo3-log's `log`
+/// cannot return a Python logger's error, so it sets it as the current exception, where the
+/// next call into Python found it ("returned a result with an exception set"). A stop raised
+/// by a signal handler that ran inside the logger's Python code (`KeyboardInterrupt`, the
+/// CLI's SIGTERM raised as one) is returned, to stop the operation; anything else is dropped:
+/// a logging set-up that fails must not fail a fetch.
+fn stray_stop(py: Python<'_>) -> PyResult<()> {
+    match PyErr::take(py) {
+        Some(err) if !err.is_instance_of::<pyo3::exceptions::PyException>(py) => Err(err),
+        _ => Ok(()),
+    }
 }
