@@ -37,7 +37,7 @@ use arrow_schema::Schema;
 
 pub use chunk::PushPlan;
 pub use pandas_index::without_pandas_index;
-pub(crate) use values::Shortest;
+pub(crate) use values::put_float;
 
 use crate::error::{Error, Result};
 

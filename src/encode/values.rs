@@ -309,6 +309,30 @@ fn shortest_f16(v: F16) -> f64 {
     near_digits(wide, 11, |near| F16::from_f64(near) == v)
 }
 
+/// Writes row `row` of a Float16, Float32 or Float64 array (not null) as a push sends it, and
+/// says so; `false`, nothing written, for another type or a value not finite. The one
+/// spelling of a float for every file converz writes (CSV, NDJSON): a file pushed back sends
+/// what a push of the frame sends (outside trial 34 F1: a fetch's CSV spelled a float32
+/// 1727290368 as its shortest digits `1727290400.0`, another number, which the push back then
+/// stored).
+pub(crate) fn put_float(array: &dyn Array, row: usize, out: &mut Vec<u8>) -> bool {
+    fn put<F: Shortest>(value: F, out: &mut Vec<u8>) -> bool {
+        if value.is_finite() {
+            value.put(&mut ryu::Buffer::new(), out);
+        }
+        value.is_finite()
+    }
+    match array.data_type() {
+        DataType::Float16 => put(
+            shortest_f16(array.as_primitive::<Float16Type>().value(row)),
+            out,
+        ),
+        DataType::Float32 => put(array.as_primitive::<Float32Type>().value(row), out),
+        DataType::Float64 => put(array.as_primitive::<Float64Type>().value(row), out),
+        _ => false,
+    }
+}
+
 /// A float column's writer: `T`'s values as `F`, written in `F`'s shortest digits.
 struct FloatWriter<T: ArrowPrimitiveType, F: Shortest>(ArrayRef, fn(T::Native) -> F);
 impl<T: ArrowPrimitiveType, F: Shortest> ValueWriter for FloatWriter<T, F> {

@@ -126,15 +126,21 @@ impl<W: Write> CsvWriter<W> {
                 ArrayFormatter::try_new(array.as_ref(), &options)?,
                 array.logical_nulls(),
                 is_text(array.data_type()),
+                array,
             ));
         }
         for row in 0..batch.num_rows() {
             self.line.clear();
-            for (col, (formatter, nulls, text)) in columns.iter().enumerate() {
+            for (col, (formatter, nulls, text, array)) in columns.iter().enumerate() {
                 if col > 0 {
                     self.line.push(b',');
                 }
                 if nulls.as_ref().is_some_and(|n| n.is_null(row)) {
+                    continue;
+                }
+                // A float as a push sends it (a number: never quoted); one not finite as
+                // arrow-csv writes it.
+                if crate::encode::put_float(array.as_ref(), row, &mut self.line) {
                     continue;
                 }
                 self.text.clear();

@@ -8,9 +8,7 @@ use std::path::Path;
 
 use std::sync::Arc;
 
-use arrow_array::cast::AsArray;
-use arrow_array::types::{Float32Type, Float64Type};
-use arrow_array::{Array, ArrowPrimitiveType, PrimitiveArray, RecordBatch};
+use arrow_array::{Array, RecordBatch};
 use arrow_json::writer::{Encoder, EncoderFactory, EncoderOptions, NullableEncoder};
 use arrow_schema::{ArrowError, DataType, FieldRef, SchemaRef};
 use parquet::arrow::ArrowWriter;
@@ -101,7 +99,9 @@ fn ndjson_writer(out: BufWriter<File>) -> NdjsonWriter {
         .build(out)
 }
 
-/// Floats, at any depth, as their shortest round-trip digits (`5e-324`, `0.1`, `1e22`), not
+/// Floats, at any depth, as a push sends them ([`crate::encode::put_float`]: their shortest
+/// round-trip digits, `5e-324`, `0.1`, `1e22`, a Float32 subnormal in digits as close to it
+/// as a normal f32's, `1.4012985e-45`, a float32 from 2^24 to 10^16 as its exact integer), not
 /// arrow-json's `5.0e-324`: that trailing zero claims a digit the float does not hold, and
 /// `converz push` of the file refused the smallest subnormal it had just written (outside
 /// trial 20). Not finite: `null`, as arrow-json writes them.
@@ -115,31 +115,24 @@ impl EncoderFactory for ShortestFloats {
         array: &'a dyn Array,
         _options: &'a EncoderOptions,
     ) -> std::result::Result<Option<NullableEncoder<'a>>, ArrowError> {
-        let encoder: Box<dyn Encoder + 'a> = match array.data_type() {
-            DataType::Float64 => Box::new(Shortest(array.as_primitive::<Float64Type>())),
-            DataType::Float32 => Box::new(Shortest(array.as_primitive::<Float32Type>())),
-            _ => return Ok(None),
-        };
+        if !matches!(
+            array.data_type(),
+            DataType::Float16 | DataType::Float32 | DataType::Float64
+        ) {
+            return Ok(None);
+        }
+        let encoder = Box::new(AsPushed(array));
         Ok(Some(NullableEncoder::new(encoder, array.nulls().cloned())))
     }
 }
 
-struct Shortest<'a, T: ArrowPrimitiveType>(&'a PrimitiveArray<T>);
+/// A float array's values as a push writes them.
+struct AsPushed<'a>(&'a dyn Array);
 
-impl<T> Encoder for Shortest<'_, T>
-where
-    T: ArrowPrimitiveType,
-    T::Native: crate::encode::Shortest,
-{
-    /// As a push sends the value (`encode::Shortest`: a Float32 subnormal in the digits that
-    /// are as close to it as a normal f32's, `1.4012985e-45`, not ryu's `1e-45`), so that a
-    /// push of the file sends what a push of the frame would.
+impl Encoder for AsPushed<'_> {
     fn encode(&mut self, idx: usize, out: &mut Vec<u8>) {
-        use crate::encode::Shortest as _;
-        let value = self.0.value(idx);
-        match value.is_finite() {
-            true => value.put(&mut ryu::Buffer::new(), out),
-            false => out.extend_from_slice(b"null"),
+        if !crate::encode::put_float(self.0, idx, out) {
+            out.extend_from_slice(b"null");
         }
     }
 }
