@@ -292,6 +292,11 @@ LINE_NAMED = [
     ("x", ["--schema", "v:int64"], "column `v` at line"),
     ("1.5", [], "call_id is 1.5"),
     ('"never closed', [], "a quoted field opens here and is never closed"),
+    # Read errors of the record's shape or bytes (outside trial 34 F2: arrow-csv's and the csv
+    # crate's lines, one short with \r\n ends, line 1 with lone \r ends).
+    ("1,z,extra", [], "has 4 fields where the header has 3"),
+    ("1,\udcff", [], "is not UTF-8 text"),
+    ('"1,z', [], "a quoted field opens on line"),
 ]
 
 
@@ -325,12 +330,18 @@ def test_a_refusal_names_the_line_an_editor_shows(
     bad_line = 1 + sum(line.count(end) for line in lines) + len(lines)
     if value == "1.5":
         lines.append(f"{value},1,z")
+    elif value.startswith('"1'):
+        # A quote opened mid-row, more rows after it.
+        lines += [f"{ids[1]},{value}", f"{ids[2]},1,z"]
     elif value.startswith('"'):
         lines.append(f"{ids[1]},1,{value}")
+    elif value.startswith("1,"):
+        lines.append(f"{ids[1]},{value}")
     else:
         lines.append(f"{ids[1]},{value},z")
     path = tmp_path / "lines.csv"
-    path.write_bytes(end.join(lines).encode() + end.encode())
+    # `\udcff` stands for a byte that is not UTF-8.
+    path.write_bytes((end.join(lines) + end).encode("utf-8", "surrogateescape"))
     err = refused(emu, ["push", str(path), *flags], capsys)
     assert words in err, err
     assert f"line {bad_line}" in err, (err, bad_line)

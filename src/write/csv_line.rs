@@ -72,6 +72,82 @@ fn record_line(path: &Path, record: u64) -> Option<u64> {
     None
 }
 
+/// Whether `text`, an error of arrow-csv or of the csv crate, is about a record's shape or
+/// bytes: a count of fields unlike the header's, or bytes that are not UTF-8. Their line
+/// numbers are the csv crate's (which skips blank lines and read a file of `\r\n` ends one
+/// line short, of lone `\r` ends as line 1) or arrow-csv's count of records (outside trial 34
+/// F2); [`first_bad_record`] finds the record itself.
+pub(super) fn is_about_a_record(text: &str) -> bool {
+    [
+        "unequal lengths",
+        "incorrect number of fields",
+        "invalid UTF-8 data",
+        "UTF-8 error while reading",
+    ]
+    .iter()
+    .any(|words| text.contains(words))
+}
+
+/// The first record of `path` whose fields are not as many as the header's, or whose bytes
+/// are not UTF-8, told with the line an editor shows it on (and, for a record that runs over
+/// several lines, where its quote opened and what it took in).
+pub(super) fn first_bad_record(path: &Path) -> Option<String> {
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(Raw::new(File::open(path).ok()?));
+    let mut record = csv::ByteRecord::new();
+    let mut header: Option<Vec<String>> = None;
+    while reader.read_byte_record(&mut record).ok()? {
+        let end = reader.position().byte();
+        let start = record.position().map_or(end, csv::Position::byte);
+        let line = reader.get_mut().line_of(start);
+        let name = |i: usize| {
+            header
+                .as_ref()
+                .and_then(|h| h.get(i))
+                .map_or_else(String::new, |n| format!(" (`{n}`)"))
+        };
+        if let Some(field) = record.iter().position(|f| std::str::from_utf8(f).is_err()) {
+            return Some(format!(
+                "line {line}, field {}{}, is not UTF-8 text",
+                field + 1,
+                name(field)
+            ));
+        }
+        let Some(names) = &header else {
+            let names = record
+                .iter()
+                .map(|f| String::from_utf8_lossy(f).into_owned());
+            header = Some(names.collect());
+            reader.get_mut().forget(end);
+            continue;
+        };
+        if record.len() != names.len() {
+            let raw = reader.get_ref().bytes(start, end);
+            let body = raw.trim_ascii_end();
+            let mut lines = super::lines::Lines::default();
+            lines.count(body.trim_ascii_start());
+            let last = line + lines.first_text(b"x") - 1;
+            let spans = match last > line {
+                true => format!(
+                    ": a quoted field opens on line {line} and runs to line {last}, taking in \
+                     the separators and lines after its quote; close it, or double a quote \
+                     inside it (`\"\"`)"
+                ),
+                false => String::new(),
+            };
+            return Some(format!(
+                "line {line} has {} fields where the header has {}{spans}",
+                record.len(),
+                names.len()
+            ));
+        }
+        reader.get_mut().forget(end);
+    }
+    None
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

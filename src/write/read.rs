@@ -270,6 +270,9 @@ pub fn read_file(
         // Our own reading of the bytes, passed through arrow-csv as an I/O error.
         let text = match text.find(super::quoted::MALFORMED_QUOTES) {
             Some(at) => text[at..].to_owned(),
+            None if format == FileFormat::Csv && csv_line::is_about_a_record(&text) => {
+                csv_line::first_bad_record(path).unwrap_or(text)
+            }
             None => text,
         };
         let encoding = match format {
