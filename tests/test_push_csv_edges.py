@@ -345,3 +345,34 @@ def test_a_refusal_names_the_line_an_editor_shows(
     err = refused(emu, ["push", str(path), *flags], capsys)
     assert words in err, err
     assert f"line {bad_line}" in err, (err, bad_line)
+
+
+@pytest.mark.parametrize("end", ["\n", "\r\n", "\r"])
+@pytest.mark.parametrize(
+    ("header", "bad_row", "flags", "words"),
+    [
+        ("call_id,note,v", "{1},{note},x", ["--schema", "v:int64"], "column `v` at line 5"),
+        ("call_id,note,v", "{1},{note},1e-50", ["--schema", "v:float32"], "line 5 "),
+        ("note,call_id,v", "{note},1.5,1", [], "line 5 of"),
+    ],
+)
+def test_a_value_after_a_field_of_several_lines_is_named_on_its_own_line(
+    emu: Emulator,
+    ids: list[int],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    end: str,
+    header: str,
+    bad_row: str,
+    flags: list[str],
+    words: str,
+) -> None:
+    """A value after a quoted field of three lines was named on the line its record starts on
+    (outside trial 34 F4): the value is two lines further down."""
+    note = f'"a{end}b{end}c"'
+    first = "{0},plain,1" if header.startswith("call_id") else "plain,{0},1"
+    rows = [header, first.format(*ids), bad_row.format(*ids, note=note)]
+    path = tmp_path / "spans.csv"
+    path.write_bytes((end.join(rows) + end).encode())
+    err = refused(emu, ["push", str(path), *flags], capsys)
+    assert words in err, err

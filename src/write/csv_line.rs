@@ -20,7 +20,8 @@ pub(super) fn with_file_line(path: &Path, schema: &Schema, err: ArrowError) -> A
     let Some((span, column, record)) = column_and_record(text) else {
         return err;
     };
-    let (Some(field), Some(line)) = (schema.fields().get(column), record_line(path, record)) else {
+    let line = record_line(path, record, column);
+    let (Some(field), Some(line)) = (schema.fields().get(column), line) else {
         return err;
     };
     // The row arrow-csv appends can be long, and the line now finds it.
@@ -52,7 +53,7 @@ fn column_and_record(text: &str) -> Option<((usize, usize), usize, u64)> {
 /// blank lines come first), read as arrow-csv reads records, and its lines counted as an
 /// editor does ([`super::lines`]), blank ones too (only when a read failed: the file is read
 /// again up to it).
-fn record_line(path: &Path, record: u64) -> Option<u64> {
+fn record_line(path: &Path, record: u64, column: usize) -> Option<u64> {
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
@@ -65,7 +66,8 @@ fn record_line(path: &Path, record: u64) -> Option<u64> {
         let end = reader.position().byte();
         if i == record {
             let start = row.position().map_or(end, csv::Position::byte);
-            return Some(reader.get_mut().line_of(start));
+            let first = reader.get_mut().line_of(start);
+            return Some(super::lines::FieldLines::new(first, row.iter()).of(column));
         }
         reader.get_mut().forget(end);
     }

@@ -52,6 +52,52 @@ impl Lines {
     }
 }
 
+/// The lines a field's value ends (a quoted field may hold line ends): `\n`, `\r\n` and a
+/// lone `\r` one each, a `\r` last too.
+fn ended_in(value: &[u8]) -> u64 {
+    let mut lines = Lines::default();
+    lines.count(value);
+    lines.ended + u64::from(lines.after_cr)
+}
+
+/// The line each field of a record starts on: the record's first line, plus the line ends
+/// inside the fields before it (outside trial 34 F4: a value after a quoted field of three
+/// lines was named on the record's first line).
+pub(super) struct FieldLines {
+    /// Per field, its line; empty when the record is on one line.
+    lines: Vec<u64>,
+    first: u64,
+}
+
+impl FieldLines {
+    /// For a record of `fields` starting on line `first`.
+    pub(super) fn new<'a>(first: u64, fields: impl Iterator<Item = &'a [u8]>) -> Self {
+        let mut lines = Vec::new();
+        let mut line = first;
+        for (i, field) in fields.enumerate() {
+            let ended = if memchr::memchr2(b'\r', b'\n', field).is_some() {
+                ended_in(field)
+            } else {
+                0
+            };
+            if ended > 0 && lines.is_empty() {
+                lines.extend(std::iter::repeat_n(first, i + 1));
+            } else if !lines.is_empty() {
+                lines.push(line);
+            }
+            line += ended;
+        }
+        Self { lines, first }
+    }
+
+    /// The line field `field` starts on.
+    pub(super) fn of(&self, field: usize) -> u64 {
+        // Past the fields read (a short record): the last one's.
+        let line = self.lines.get(field).or(self.lines.last());
+        line.copied().unwrap_or(self.first)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -130,5 +176,15 @@ mod tests {
             let _ = reader.into_inner().read(&mut [0u8; 1]);
             proptest::prop_assert_eq!(got, starts);
         }
+    }
+
+    #[test]
+    fn each_field_starts_after_the_line_ends_of_the_fields_before_it() {
+        let fields: [&[u8]; 5] = [b"1", b"a\nb\r\nc", b"x", b"p\rq", b"z"];
+        let at = FieldLines::new(7, fields.into_iter());
+        let got: Vec<u64> = (0..5).map(|i| at.of(i)).collect();
+        assert_eq!(got, [7, 7, 9, 9, 10]);
+        let flat = FieldLines::new(3, [&b"a"[..], b"b"].into_iter());
+        assert_eq!((flat.of(0), flat.of(1), flat.of(5)), (3, 3, 3));
     }
 }

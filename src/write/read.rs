@@ -25,6 +25,7 @@ use arrow_schema::{ArrowError, DataType, Field, Schema, SchemaRef};
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use parquet::errors::ParquetError;
 
+use super::lines::FieldLines;
 use super::sink::read_error;
 use super::{csv_line, exact, scan, tokens, FileFormat};
 use crate::error::{Error, Result};
@@ -418,7 +419,8 @@ fn first_csv_non_id(path: &Path) -> Result<Option<(String, String)>> {
             continue;
         };
         let start = record.position().map_or(end, csv::Position::byte);
-        let line = reader.get_mut().line_of(start);
+        let first = reader.get_mut().line_of(start);
+        let line = FieldLines::new(first, record.iter().map(str::as_bytes)).of(column);
         let raw = reader.get_ref().bytes(start, end);
         let mut quoted = Vec::new();
         super::quoted::quoted_fields(raw, &mut quoted);

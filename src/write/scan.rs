@@ -18,6 +18,7 @@ use std::sync::Arc;
 use arrow_schema::{DataType, Field, Schema, SchemaRef};
 
 use super::exact::CsvChecks;
+use super::lines::FieldLines;
 use super::quoted::{text_or_empty_columns, BareWords, EmptyStrings, Finder, Quoting, Raw};
 use super::tokens::{Declared, Words};
 use crate::error::Result;
@@ -223,12 +224,19 @@ impl<'a> Rules<'a> {
             finder.record(record, raw);
         }
         self.quoting.record(record, raw);
+        // The line each value is on: a quoted field before it may span lines.
+        let spans = memchr::memchr2(b'\r', b'\n', raw.trim_ascii()).is_some();
+        let at = match spans {
+            true => FieldLines::new(line, record.iter().map(str::as_bytes)),
+            false => FieldLines::new(line, std::iter::empty()),
+        };
         let mut text = false;
         for &field in &self.watched {
             // arrow-csv reads an empty field as null.
             let Some(value) = record.get(field).filter(|v| !v.is_empty()) else {
                 continue;
             };
+            let line = at.of(field);
             if let Some(column) = &mut self.words[field] {
                 let word = column.note(line, value);
                 text |= column.is_text();
