@@ -376,3 +376,25 @@ def test_a_value_after_a_field_of_several_lines_is_named_on_its_own_line(
     path.write_bytes((end.join(rows) + end).encode())
     err = refused(emu, ["push", str(path), *flags], capsys)
     assert words in err, err
+
+
+@pytest.mark.parametrize("big", ["100000000000000000000000", "12345678901234567891"])
+def test_an_integer_past_int64_beside_numbers_is_judged_as_a_float_not_sent_as_text(
+    emu: Emulator, ids: list[int], tmp_path: Path, capsys: pytest.CaptureFixture[str], big: str
+) -> None:
+    """arrow-csv infers text for a column holding an integer past int64, so `1.5` beside
+    10^23 written out went out as the text "1.5", silently, where the NDJSON file is refused
+    (outside trial 34 F6). The column is a float column, whose rule refuses the whole number it
+    would round, naming its line; `--schema v:string` sends every value as written."""
+    path = tmp_path / "big.csv"
+    path.write_text(f"call_id,big\n{ids[0]},1.5\n{ids[1]},{big}\n")
+    err = refused(emu, ["push", str(path)], capsys)
+    assert "line 3 " in err and big in err and "would be rounded" in err, err
+    assert "--schema big:string" in err, err
+    ndjson = tmp_path / "big.ndjson"
+    ndjson.write_text(
+        f'{{"call_id": {ids[0]}, "big": 1.5}}\n{{"call_id": {ids[1]}, "big": {big}}}\n'
+    )
+    assert "would be rounded" in refused(emu, ["push", str(ndjson)], capsys)
+    assert main(["push", str(path), "--schema", "big:string", "-q"]) == 0
+    assert held(emu, ids[:2], "big") == [("1.5",), (big,)]

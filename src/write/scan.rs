@@ -82,7 +82,7 @@ pub(super) fn settle(
         .map(|(i, (w, f))| match w {
             // Every value quoted, where others are bare: text, as written.
             _ if quoted_text[i] => Some(DataType::Utf8),
-            Some(words) => words.data_type(),
+            Some(words) => words.data_type(f.name() == "call_id"),
             None if declared[i].as_ref().is_some_and(Declared::as_text) => {
                 Some(f.data_type().clone())
             }

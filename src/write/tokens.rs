@@ -163,6 +163,12 @@ const FAMILIES: [&str; 3] = ["numbers", "booleans", "dates or times"];
 #[derive(Default)]
 pub(super) struct Words {
     missing: bool,
+    /// An integer written out past Int64 (`100000000000000000000000`), for which arrow-csv
+    /// infers text where the other values are numbers (outside trial 34 F6: `1.5` beside it
+    /// was pushed as the text "1.5", silently, where the NDJSON file was refused).
+    past_int64: bool,
+    /// A number written with a fraction or an exponent (`1.5`, `1e3`).
+    float_spelled: bool,
     spelled: Option<Spelled>,
     /// A value that spells none of the families: the column is text.
     other: bool,
@@ -181,6 +187,12 @@ impl Words {
             self.other = true;
             return false;
         };
+        if now == Spelled::Float {
+            match text.contains(['.', 'e', 'E']) || !super::exact::is_number(text) {
+                true => self.float_spelled = true,
+                false => self.past_int64 = true,
+            }
+        }
         let first = &mut self.firsts[now.family()];
         if first.is_none() {
             *first = Some((line, text.to_owned()));
@@ -216,12 +228,19 @@ impl Words {
 
     /// The type the column is read as, when its values are words and values of one type:
     /// that type; when every value is a word, Null (every value is missing, as in a column of
-    /// empty fields: a push leaves them unchanged).
-    pub(super) fn data_type(&self) -> Option<DataType> {
+    /// empty fields: a push leaves them unchanged). A column of numbers with an integer past
+    /// Int64 and a number written as a float (`1.5`) is a float column too, words or not,
+    /// whose float rule then refuses what a float would round, naming its line, as for an
+    /// NDJSON file (`--schema col:string` keeps it as written); of integers alone it stays
+    /// text, as written, as an NDJSON column of them does. Not the key column (`key`): such a
+    /// value there is no call's id, which the key's own check says.
+    pub(super) fn data_type(&self, key: bool) -> Option<DataType> {
+        let past_int64 = self.past_int64 && self.float_spelled && !key;
         match self.spelled {
-            _ if !self.missing || self.other || self.mixed().is_some() => None,
-            Some(spelled) => Some(spelled.data_type()),
-            None => Some(DataType::Null),
+            _ if self.other || self.mixed().is_some() => None,
+            Some(spelled) if self.missing || past_int64 => Some(spelled.data_type()),
+            None if self.missing => Some(DataType::Null),
+            _ => None,
         }
     }
 }
@@ -394,7 +413,7 @@ mod tests {
         for value in values {
             words.note(1, value);
         }
-        words.data_type()
+        words.data_type(false)
     }
 
     #[test]
@@ -415,8 +434,16 @@ mod tests {
                 &["2026-01-05T10:00:00.1234567+02:00", "NaN"],
                 Some(DataType::Timestamp(TimeUnit::Nanosecond, None)),
             ),
-            // No word: arrow-csv's own type stands.
+            // No word: arrow-csv's own type stands...
             (&["1", "2"], None),
+            // ... but for an integer past Int64, for which it infers text (trial 34 F6).
+            (
+                &["1.5", "100000000000000000000000"],
+                Some(DataType::Float64),
+            ),
+            (&["12345678901234567891", "2e3"], Some(DataType::Float64)),
+            // Integers alone, some past Int64: text, as written.
+            (&["12345678901234567891", "7"], None),
             // Only words: every value is missing.
             (&["NA", "null", "NaN"], Some(DataType::Null)),
             // What arrow-csv reads as floats: NaN a word as any other.
