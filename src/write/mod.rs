@@ -18,6 +18,7 @@ mod empty;
 mod exact;
 mod exact_nested;
 mod lines;
+mod ndjson_line;
 mod notes;
 mod partition;
 mod quoted;

@@ -27,7 +27,7 @@ use parquet::errors::ParquetError;
 
 use super::lines::FieldLines;
 use super::sink::read_error;
-use super::{csv_line, exact, scan, tokens, FileFormat};
+use super::{csv_line, exact, ndjson_line, scan, tokens, FileFormat};
 use crate::error::{Error, Result};
 
 const BATCH_ROWS: usize = 8_192;
@@ -229,7 +229,8 @@ fn one_column_of_another_separator(path: &Path, schema: &Schema) -> Result<()> {
 
 fn open_ndjson(path: &Path, file: File, types: &[(String, DataType)]) -> Result<FileReader> {
     let mut buffered = BufReader::new(file);
-    let (schema, _) = arrow_json::reader::infer_json_schema_from_seekable(&mut buffered, None)?;
+    let (schema, _) = arrow_json::reader::infer_json_schema_from_seekable(&mut buffered, None)
+        .map_err(|err| ndjson_line::with_line(path, None, err))?;
     let types = with_documented_text(&schema, types);
     let schema = exact::check_ndjson(path, with_types(schema, &types)?, &types)?;
     let reader = arrow_json::ReaderBuilder::new(Arc::clone(&schema))
@@ -238,6 +239,10 @@ fn open_ndjson(path: &Path, file: File, types: &[(String, DataType)]) -> Result<
         // is read as its JSON text, as written.
         .with_coerce_primitive(true)
         .build(buffered)?;
+    let (named, read_with) = (path.to_owned(), Arc::clone(&schema));
+    let reader = reader.map(move |batch| {
+        batch.map_err(|err| ndjson_line::with_line(&named, Some(&read_with), err))
+    });
     Ok(FileReader {
         schema,
         inner: Box::new(reader),

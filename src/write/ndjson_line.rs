@@ -1,0 +1,69 @@
+//! The line of an NDJSON file a read failed on. arrow-json's errors name a field and a value
+//! but no line (`whilst decoding field 'v': failed to parse "x" as Int64`), and its schema
+//! inference parses line by line, so a line that is not JSON was told as `at line 1 column 21`
+//! whichever line it was (outside trial 34 F3). Only when a read failed is the file read
+//! again, a line at a time, to find the first line that fails the same way.
+
+use std::fs::File;
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::sync::Arc;
+
+use arrow_schema::{ArrowError, SchemaRef};
+
+/// `err` with the line of `path` it is about before it: the first line that is not one JSON
+/// value, or (with the schema read with) that arrow-json cannot decode; `err` as it is when
+/// no line fails alone or the file cannot be read again.
+pub(super) fn with_line(path: &Path, schema: Option<&SchemaRef>, err: ArrowError) -> ArrowError {
+    let Some((line, why)) = failing_line(path, schema) else {
+        return err;
+    };
+    let said = match (why, err) {
+        (Some(why), _) => why,
+        (None, ArrowError::JsonError(said) | ArrowError::ParseError(said)) => said,
+        (None, err) => err.to_string(),
+    };
+    ArrowError::JsonError(format!("line {line}: {said}"))
+}
+
+/// The first failing line (1 first; blank lines counted, as an editor shows them), and, for
+/// a line that is not JSON, what serde_json says of it.
+fn failing_line(path: &Path, schema: Option<&SchemaRef>) -> Option<(u64, Option<String>)> {
+    let mut reader = BufReader::new(File::open(path).ok()?);
+    let mut decoder = match schema {
+        Some(schema) => Some(
+            arrow_json::ReaderBuilder::new(Arc::clone(schema))
+                .with_coerce_primitive(true)
+                .build_decoder()
+                .ok()?,
+        ),
+        None => None,
+    };
+    let mut text = Vec::new();
+    let mut line = 0_u64;
+    loop {
+        text.clear();
+        if reader.read_until(b'\n', &mut text).ok()? == 0 {
+            return None;
+        }
+        line += 1;
+        if text.iter().all(u8::is_ascii_whitespace) {
+            continue;
+        }
+        if let Err(err) = serde_json::from_slice::<serde::de::IgnoredAny>(&text) {
+            // Its own position is within the line (`at line 1 column 21`, or line 2 for an
+            // object the line end cut short): left out.
+            let said = err.to_string();
+            let said = said
+                .rsplit_once(" at line ")
+                .map_or(&*said, |(what, _)| what);
+            return Some((line, Some(format!("not one JSON value: {said}"))));
+        }
+        if let Some(decoder) = &mut decoder {
+            let decoded = decoder.decode(&text).and_then(|_| decoder.flush());
+            if decoded.is_err() {
+                return Some((line, None));
+            }
+        }
+    }
+}
