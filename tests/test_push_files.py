@@ -801,3 +801,21 @@ def test_an_ndjson_line_arrow_json_refuses_is_named(
     err = refused(emu, ["push", str(path), *flags], capsys)
     assert f"line {2 + blanks}: " in err and words in err, err
     assert "line 1 column" not in err, err
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "line"),
+    [
+        ("m.csv", "call_id,v\n{0},1\n\n,2\n{1},3\n", 4),
+        ("m.csv", 'call_id,v\n{0},"a\nb"\nNA,2\n', 4),
+        ("m.ndjson", '{{"call_id": {0}, "v": 1}}\n\n{{"call_id": null, "v": 2}}\n', 3),
+        ("m.ndjson", '{{"call_id": {0}, "v": 1}}\n{{"v": 2}}\n', 2),
+    ],
+)
+def test_a_row_without_a_call_id_is_named_by_its_line(emu, ids, tmp_path, capsys, name, text, line):
+    """A file's row without a call_id was told as `rows [2]`, counted from 0 among the rows,
+    where every other message of a file names its line (outside trial 34 F7)."""
+    path = tmp_path / name
+    path.write_text(text.format(*ids))
+    err = refused(emu, ["push", str(path)], capsys)
+    assert f"line {line} of {path}: call_id is missing" in err, err

@@ -53,7 +53,7 @@ fn column_and_record(text: &str) -> Option<((usize, usize), usize, u64)> {
 /// blank lines come first), read as arrow-csv reads records, and its lines counted as an
 /// editor does ([`super::lines`]), blank ones too (only when a read failed: the file is read
 /// again up to it).
-fn record_line(path: &Path, record: u64, column: usize) -> Option<u64> {
+pub(super) fn record_line(path: &Path, record: u64, column: usize) -> Option<u64> {
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)

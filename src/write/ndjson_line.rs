@@ -67,3 +67,20 @@ fn failing_line(path: &Path, schema: Option<&SchemaRef>) -> Option<(u64, Option<
         }
     }
 }
+
+/// The line (1 first) of row `row` (0 first) of an NDJSON file: its `row`-th line that is not
+/// blank, as arrow-json reads one row a line.
+pub(super) fn row_line(path: &Path, row: usize) -> Option<u64> {
+    let reader = BufReader::new(File::open(path).ok()?);
+    let mut rows = 0;
+    for (i, line) in reader.split(b'\n').enumerate() {
+        if line.ok()?.iter().all(u8::is_ascii_whitespace) {
+            continue;
+        }
+        if rows == row {
+            return u64::try_from(i + 1).ok();
+        }
+        rows += 1;
+    }
+    None
+}
