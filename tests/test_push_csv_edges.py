@@ -398,3 +398,21 @@ def test_an_integer_past_int64_beside_numbers_is_judged_as_a_float_not_sent_as_t
     assert "would be rounded" in refused(emu, ["push", str(ndjson)], capsys)
     assert main(["push", str(path), "--schema", "big:string", "-q"]) == 0
     assert held(emu, ids[:2], "big") == [("1.5",), (big,)]
+
+
+@pytest.mark.parametrize("missing", ["", "NA", "NaN", "null", '""'])
+def test_integers_past_int64_alone_are_text_and_a_missing_value_leaves_its_value(
+    emu: Emulator, ids: list[int], tmp_path: Path, missing: str
+) -> None:
+    """A column of integers alone, one past int64, is pushed as text as written, and its
+    missing values leave theirs unchanged: beside `NA` it was refused as if it held a fraction
+    (outside trial 35 F7), and `""` (Python's `csv.QUOTE_NONNUMERIC` spelling of a missing
+    number) set the value to "" (outside trial 35 F8)."""
+    client = emu.client(progress=False)
+    client.push_updates(pl.DataFrame({"call_id": ids[:3], "big": ["PRE"] * 3}))
+    path = tmp_path / "big.csv"
+    path.write_text(
+        f"call_id,big\n{ids[0]},100000000000000000000000\n{ids[1]},{missing}\n{ids[2]},-5\n"
+    )
+    assert main(["push", str(path), "-q"]) == 0
+    assert held(emu, ids[:3], "big") == [("100000000000000000000000",), ("PRE",), ("-5",)]

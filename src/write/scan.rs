@@ -120,12 +120,19 @@ pub(super) fn settle(
     let unfollowed = (0..quoted_text.len()).any(|i| {
         quoted_text[i] && !matches!(typed.field(i).data_type(), DataType::Utf8 | DataType::Null)
     });
+    // Where `""` is an empty string: the text columns, but those of integers alone (some past
+    // Int64, kept as written), where it is a missing number.
+    let integers = |i: usize| {
+        let of_integers = words[i].as_ref().is_some_and(Words::is_integers_past_int64);
+        (of_integers && !quoted_text[i]).then_some(DataType::Int64)
+    };
+    let texts = retyped(&schema, integers);
     let empty_strings = match (finder, whole) {
-        _ if unfollowed => EmptyStrings::scan(path, &schema)?,
-        (Some(finder), true) => finder.finish(&schema),
+        _ if unfollowed => EmptyStrings::scan(path, &texts)?,
+        (Some(finder), true) => finder.finish(&texts),
         // Never for a file arrow-csv reads (it refuses what the csv crate refuses), but the
         // `""` fields stay those of the whole file.
-        (Some(_), false) => EmptyStrings::scan(path, &schema)?,
+        (Some(_), false) => EmptyStrings::scan(path, &texts)?,
         (None, _) => None,
     };
     Ok(Settled {

@@ -204,6 +204,14 @@ impl Words {
         false
     }
 
+    /// Whether the column is integers (and words for a missing value) alone, some past Int64:
+    /// text, as written, but of numbers, where `""` is a missing number (Python's
+    /// `csv.QUOTE_NONNUMERIC` writes one so), not an empty string (outside trial 35 F8: such a
+    /// `""` set the value it should have left unchanged to "").
+    pub(super) fn is_integers_past_int64(&self) -> bool {
+        self.past_int64 && !self.float_spelled && !self.other && self.mixed().is_none()
+    }
+
     /// Whether the column stays text, whatever its other values.
     pub(super) fn is_text(&self) -> bool {
         self.other
