@@ -416,3 +416,34 @@ def test_integers_past_int64_alone_are_text_and_a_missing_value_leaves_its_value
     )
     assert main(["push", str(path), "-q"]) == 0
     assert held(emu, ids[:3], "big") == [("100000000000000000000000",), ("PRE",), ("-5",)]
+
+
+@pytest.mark.parametrize(
+    ("text", "words"),
+    [
+        # After a quoted field of two lines in the same row (outside trial 35 F10).
+        (b'call_id,n,x\n{0},"a\nb",\xff\n', "line 3, field 3 (`x`), is not UTF-8 text"),
+        (b'call_id,n,x\n{0},"a\nb",1.5,9\n', "line 3 has 4 fields where the header has 3"),
+        # A quote never closed on line 3 runs on to the next one (outside trial 35 F4).
+        (
+            b'call_id,note,x\n{0},"a",1\n{1},"abc,2\n{2},"d",3\n',
+            "line 4: text follows the closing quote of a quoted field that opened on line 3",
+        ),
+    ],
+)
+def test_a_malformed_record_is_named_where_its_fault_is(
+    emu: Emulator,
+    ids: list[int],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    text: bytes,
+    words: str,
+) -> None:
+    path = tmp_path / "bad.csv"
+    path.write_bytes(
+        text.replace(b"{0}", b"%d" % ids[0])
+        .replace(b"{1}", b"%d" % ids[1])
+        .replace(b"{2}", b"%d" % ids[2])
+    )
+    err = refused(emu, ["push", str(path)], capsys)
+    assert words in err, err

@@ -819,3 +819,14 @@ def test_a_row_without_a_call_id_is_named_by_its_line(emu, ids, tmp_path, capsys
     path.write_text(text.format(*ids))
     err = refused(emu, ["push", str(path)], capsys)
     assert f"line {line} of {path}: call_id is missing" in err, err
+
+
+def test_an_ndjson_line_not_utf8_is_named_without_csv_advice(emu, ids, tmp_path, capsys):
+    """Bytes not UTF-8 in an NDJSON file got serde's message, no line, and Excel's CSV advice
+    (outside trial 35 F3)."""
+    path = tmp_path / "u.ndjson"
+    path.write_bytes(
+        b'{"call_id": %d, "x": "a"}\n\n{"call_id": %d, "x": "b\xffc"}\n' % tuple(ids[:2])
+    )
+    err = refused(emu, ["push", str(path)], capsys)
+    assert "line 3: not UTF-8 text" in err and "CSV" not in err, err

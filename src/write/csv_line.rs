@@ -110,9 +110,12 @@ pub(super) fn first_bad_record(path: &Path) -> Option<String> {
                 .and_then(|h| h.get(i))
                 .map_or_else(String::new, |n| format!(" (`{n}`)"))
         };
+        // Each field's own line: a quoted field before it may span lines (trial 35 F10).
+        let at = super::lines::FieldLines::new(line, record.iter());
         if let Some(field) = record.iter().position(|f| std::str::from_utf8(f).is_err()) {
             return Some(format!(
-                "line {line}, field {}{}, is not UTF-8 text",
+                "line {}, field {}{}, is not UTF-8 text",
+                at.of(field),
                 field + 1,
                 name(field)
             ));
@@ -125,6 +128,15 @@ pub(super) fn first_bad_record(path: &Path) -> Option<String> {
             reader.get_mut().forget(end);
             continue;
         };
+        if record.len() > names.len() {
+            // The first field past the header's, on its own line.
+            return Some(format!(
+                "line {} has {} fields where the header has {}",
+                at.of(names.len()),
+                record.len(),
+                names.len()
+            ));
+        }
         if record.len() != names.len() {
             let raw = reader.get_ref().bytes(start, end);
             let body = raw.trim_ascii_end();

@@ -50,6 +50,13 @@ fn failing_line(path: &Path, schema: Option<&SchemaRef>) -> Option<(u64, Option<
         if text.iter().all(u8::is_ascii_whitespace) {
             continue;
         }
+        if let Err(err) = std::str::from_utf8(&text) {
+            let at = err.valid_up_to() + 1;
+            return Some((
+                line,
+                Some(format!("not UTF-8 text (byte {at} of the line)")),
+            ));
+        }
         if let Err(err) = serde_json::from_slice::<serde::de::IgnoredAny>(&text) {
             // Its own position is within the line (`at line 1 column 21`, or line 2 for an
             // object the line end cut short): left out.

@@ -326,9 +326,19 @@ impl Tokenizer {
                 // Text after a closing quote is part of the field in csv-core's reading
                 // (`"ab"c` is `abc`), which a push would send silently changed.
                 (State::QuoteInQuoted, _) => {
+                    // A quote that opened on an earlier line is more likely one never closed
+                    // there, whose field ran on to the next quote (outside trial 35 F4).
+                    let opened = match self.opened_at < line {
+                        true => format!(
+                            " that opened on line {}: a quote never closed there runs on to \
+                             the next one",
+                            self.opened_at
+                        ),
+                        false => String::new(),
+                    };
                     self.malformed.get_or_insert_with(|| {
                         format!(
-                            "line {line}: text follows the closing quote of a quoted field \
+                            "line {line}: text follows the closing quote of a quoted field{opened} \
                              (a quote inside a quoted field is written twice: \"a \"\"b\"\" c\")"
                         )
                     });

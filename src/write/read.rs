@@ -274,6 +274,13 @@ pub fn read_file(
     let unreadable = |err: &dyn std::fmt::Display| {
         let text = err.to_string();
         // Our own reading of the bytes, passed through arrow-csv as an I/O error.
+        // Not UTF-8 in NDJSON: serde's "stream did not contain valid UTF-8" names no line.
+        let text = match format == FileFormat::Ndjson && text.contains("valid UTF-8") {
+            true => {
+                ndjson_line::with_line(path, None, ArrowError::JsonError(text.clone())).to_string()
+            }
+            false => text,
+        };
         let text = match text.find(super::quoted::MALFORMED_QUOTES) {
             Some(at) => text[at..].to_owned(),
             None if format == FileFormat::Csv && csv_line::is_about_a_record(&text) => {
@@ -283,7 +290,7 @@ pub fn read_file(
         };
         let encoding = match format {
             FileFormat::Csv | FileFormat::Ndjson if text.to_lowercase().contains("utf-8") => {
-                not_utf8(path)
+                not_utf8(path, format)
             }
             _ => "",
         };
@@ -546,11 +553,24 @@ fn first_row_non_id(batches: &[RecordBatch], column: usize) -> Result<Option<(St
 /// What a text file that is not UTF-8 probably is, from its first bytes, and how to save it
 /// as UTF-8 (outside trial: Excel's "CSV" and "Unicode Text" files got arrow's bare UTF-8
 /// error, with no word of the encoding).
-fn not_utf8(path: &Path) -> &'static str {
+fn not_utf8(path: &Path, format: FileFormat) -> &'static str {
     let mut head = [0_u8; 2];
     let utf16 = File::open(path)
         .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut head))
         .is_ok_and(|()| head == [0xff, 0xfe] || head == [0xfe, 0xff]);
+    if format == FileFormat::Ndjson {
+        // Excel's advice is for CSV files (outside trial 35 F3).
+        return match utf16 {
+            true => {
+                "; the file is UTF-16 text, and converz reads UTF-8: convert it (iconv -f \
+                     UTF-16 -t UTF-8)"
+            }
+            false => {
+                "; the file is not UTF-8, and converz reads UTF-8: write it as UTF-8 (or \
+                      convert it, e.g. iconv -f CP1252 -t UTF-8)"
+            }
+        };
+    }
     if utf16 {
         "; the file is UTF-16 text (Excel's \"Unicode Text\"), and converz reads UTF-8: save \
          it as \"CSV UTF-8\" (or convert it: iconv -f UTF-16 -t UTF-8)"
