@@ -66,8 +66,10 @@ pub(crate) fn refresh_log_level(py: Python<'_>) -> PyResult<()> {
         .and_then(|logger| taken(&logger));
     let mask = match asked {
         Ok(mask) => mask,
-        Err(err) if !err.is_instance_of::<pyo3::exceptions::PyException>(py) => return Err(err),
-        Err(_) => -1,
+        Err(err) => {
+            runtime::only_a_stop(py, err)?;
+            -1
+        }
     };
     if LOG_LEVEL_SEEN.swap(mask, Ordering::Relaxed) != mask {
         reset.reset();

@@ -84,8 +84,15 @@ where
 /// CLI's SIGTERM raised as one) is returned, to stop the operation; anything else is dropped:
 /// a logging set-up that fails must not fail a fetch.
 fn stray_stop(py: Python<'_>) -> PyResult<()> {
-    match PyErr::take(py) {
-        Some(err) if !err.is_instance_of::<pyo3::exceptions::PyException>(py) => Err(err),
-        _ => Ok(()),
+    PyErr::take(py).map_or(Ok(()), |err| only_a_stop(py, err))
+}
+
+/// `err` when it is a stop (not an `Exception`: `KeyboardInterrupt`, the CLI's SIGTERM raised
+/// as one, `SystemExit`), which must end the operation; `Ok` for any other, which the caller
+/// drops (a logging set-up that fails must not fail a fetch).
+pub(crate) fn only_a_stop(py: Python<'_>, err: PyErr) -> PyResult<()> {
+    match err.is_instance_of::<pyo3::exceptions::PyException>(py) {
+        true => Ok(()),
+        false => Err(err),
     }
 }
