@@ -54,10 +54,7 @@ fn column_and_record(text: &str) -> Option<((usize, usize), usize, u64)> {
 /// editor does ([`super::lines`]), blank ones too (only when a read failed: the file is read
 /// again up to it).
 pub(super) fn record_line(path: &Path, record: u64, column: usize) -> Option<u64> {
-    let mut reader = csv::ReaderBuilder::new()
-        .has_headers(false)
-        .flexible(true)
-        .from_reader(Raw::new(File::open(path).ok()?));
+    let mut reader = records(path)?;
     let mut row = csv::ByteRecord::new();
     for i in 0..=record {
         if !reader.read_byte_record(&mut row).ok()? {
@@ -94,10 +91,7 @@ pub(super) fn is_about_a_record(text: &str) -> bool {
 /// are not UTF-8, told with the line an editor shows it on (and, for a record that runs over
 /// several lines, where its quote opened and what it took in).
 pub(super) fn first_bad_record(path: &Path) -> Option<String> {
-    let mut reader = csv::ReaderBuilder::new()
-        .has_headers(false)
-        .flexible(true)
-        .from_reader(Raw::new(File::open(path).ok()?));
+    let mut reader = records(path)?;
     let mut record = csv::ByteRecord::new();
     let mut header: Option<Vec<String>> = None;
     while reader.read_byte_record(&mut record).ok()? {
@@ -138,11 +132,7 @@ pub(super) fn first_bad_record(path: &Path) -> Option<String> {
             ));
         }
         if record.len() != names.len() {
-            let raw = reader.get_ref().bytes(start, end);
-            let body = raw.trim_ascii_end();
-            let mut lines = super::lines::Lines::default();
-            lines.count(body.trim_ascii_start());
-            let last = line + lines.first_text(b"x") - 1;
+            let last = line + record.iter().map(super::lines::ended_in).sum::<u64>();
             let spans = match last > line {
                 true => format!(
                     ": a quoted field opens on line {line} and runs to line {last}, taking in \
@@ -160,6 +150,18 @@ pub(super) fn first_bad_record(path: &Path) -> Option<String> {
         reader.get_mut().forget(end);
     }
     None
+}
+
+/// The records of `path` as arrow-csv reads them (the header the first, rows of any length),
+/// their raw bytes kept for [`Raw::line_of`].
+fn records(path: &Path) -> Option<csv::Reader<Raw<File>>> {
+    let file = File::open(path).ok()?;
+    Some(
+        csv::ReaderBuilder::new()
+            .has_headers(false)
+            .flexible(true)
+            .from_reader(Raw::new(file)),
+    )
 }
 
 #[cfg(test)]

@@ -54,7 +54,7 @@ impl Lines {
 
 /// The lines a field's value ends (a quoted field may hold line ends): `\n`, `\r\n` and a
 /// lone `\r` one each, a `\r` last too.
-fn ended_in(value: &[u8]) -> u64 {
+pub(super) fn ended_in(value: &[u8]) -> u64 {
     let mut lines = Lines::default();
     lines.count(value);
     lines.ended + u64::from(lines.after_cr)

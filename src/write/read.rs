@@ -273,7 +273,6 @@ pub fn read_file(
     let file = File::open(path)?;
     let unreadable = |err: &dyn std::fmt::Display| {
         let text = err.to_string();
-        // Our own reading of the bytes, passed through arrow-csv as an I/O error.
         // Not UTF-8 in NDJSON: serde's "stream did not contain valid UTF-8" names no line.
         let text = match format == FileFormat::Ndjson && text.contains("valid UTF-8") {
             true => {
@@ -281,6 +280,7 @@ pub fn read_file(
             }
             false => text,
         };
+        // Our own reading of the bytes, passed through arrow-csv as an I/O error.
         let text = match text.find(super::quoted::MALFORMED_QUOTES) {
             Some(at) => text[at..].to_owned(),
             None if format == FileFormat::Csv && csv_line::is_about_a_record(&text) => {
