@@ -994,3 +994,32 @@ def test_pyarrow_readers_files_and_datasets_are_pushed_and_other_objects_refused
     ree = pa.RunEndEncodedArray.from_arrays(pa.array([3], pa.int32()), pa.array([{"a": {"b": 1}}]))
     with pytest.raises(converz.InvalidParameterError, match="decode its runs first"):
         client.push_updates(pa.table({"call_id": pa.array(ids, pa.int64()), "ree": ree}))
+
+
+@pytest.mark.parametrize("data", [None, 5, "calls.csv", [1, 2], {"call_id": [1]}])
+def test_something_that_is_no_frame_is_a_wrong_type(data):
+    """`push_updates(None)` raised an InvalidParameterError, no TypeError, where every other
+    wrong type raises InvalidParameterTypeError (outside trial 36 F6)."""
+    with Emulator(calls=5) as emu:
+        client = emu.client(progress=False)
+        before = emu.wire_stats()["responses"]
+        with pytest.raises(converz.InvalidParameterTypeError, match="cannot push a") as info:
+            client.push_updates(data)
+        assert isinstance(info.value, TypeError)
+        assert emu.wire_stats()["responses"] == before
+
+
+def test_a_pandas_column_of_sets_is_refused_before_any_request():
+    """A set has no order: pushed, it was stored in its hash order, another on each run
+    (outside trial 36 F4)."""
+    with Emulator(calls=5) as emu:
+        client = emu.client(progress=False)
+        ids = client.calls(columns=["call_id"]).to_arrow()["call_id"].to_pylist()[:2]
+        before = emu.wire_stats()["responses"]
+        frame = pd.DataFrame({"call_id": ids, "tags": [{"a", "b", "c"}, None]})
+        with pytest.raises(converz.InvalidParameterError, match="holds Python sets"):
+            client.push_updates(frame)
+        assert emu.wire_stats()["responses"] == before
+        # Sorted into lists, as the message says, it is pushed.
+        frame["tags"] = frame["tags"].map(lambda v: sorted(v) if v is not None else None)
+        assert client.push_updates(frame).updated == 2

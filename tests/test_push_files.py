@@ -788,6 +788,9 @@ def test_the_advice_for_an_infinity_inside_a_list_removes_it(emu, ids):
         ('{{"call_id": {1}, "v": "x"}}', ["--schema", "v:int64"], 'failed to parse "x" as Int64'),
         ('{{"call_id": {1}, "v": 300}}', ["--schema", "v:int8"], "failed to parse 300 as Int8"),
         ('{{"call_id": {1}, "v": 2', [], "not one JSON value"),
+        # Outside trial 36: a number out of range (F1) and a line that is no object (F2).
+        ('{{"call_id": {1}, "v": 1e999}}', [], "not one JSON value: number out of range"),
+        ("[1, 2]", [], "not a JSON object"),
     ],
 )
 def test_an_ndjson_line_arrow_json_refuses_is_named(

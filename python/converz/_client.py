@@ -541,7 +541,8 @@ class Client:
         every page so far, typed Null, to the type of its first values; ``int`` to ``float``;
         anything to text, named in ``stream.warnings``); pages handed out before that keep
         the narrower type, so join them with ``converz.Table.concat`` (or polars'
-        ``how="vertical_relaxed"``), not a plain concatenation. For values identical to
+        ``how="diagonal_relaxed"``, which also takes a column that first appears on a later
+        page), not a plain concatenation. For values identical to
         :meth:`calls`, pass ``schema=`` to fix the types from the start (a column that turns
         to text reads as the eager table's text only then).
 

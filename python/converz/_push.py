@@ -205,7 +205,8 @@ def arrow_input(data: Any) -> Any:
         if module not in ("pyarrow", "polars"):  # read above
             _check_names((name, "") for name in _top_level_names(data))
         return data
-    raise InvalidParameterError(
+    # Not a frame at all (None, a dict, a path): a wrong type (outside trial 36 F6).
+    raise InvalidParameterTypeError(
         f"cannot push a {type(data).__name__}: expected a polars or pandas DataFrame, a pyarrow "
         "Table/RecordBatch/RecordBatchReader, a converz.Table, or any Arrow PyCapsule exporter",
         parameter="df",
@@ -396,6 +397,7 @@ def _from_pandas(pa: Any, frame: Any) -> Any:
         )
     _check_index_columns(frame, names)
     _check_mixed_zones(frame)
+    _check_sets(frame)
     # A named index level is data the user chose (df.set_index("call_id")): it stays a column.
     # An unnamed one is row numbering: not exported, or exported as __index_level_N__, which
     # the core drops.
@@ -416,6 +418,28 @@ def _from_pandas(pa: Any, frame: Any) -> Any:
         raise InvalidParameterError(
             f"the frame cannot become an Arrow table: {err}", parameter="df"
         ) from err
+
+
+def _check_sets(frame: Any) -> None:
+    """Refuses an object column holding Python sets, before any request.
+
+    pyarrow takes a set as a list in its iteration order, which is its hash order and differs
+    from one process to the next for strings (outside trial 36 F4: the same frame stored
+    ``['d', 'a', ...]`` on one run and ``['c', 'b', ...]`` on another). Only columns pandas
+    infers as mixed objects are looked at.
+    """
+    import pandas as pd
+
+    for name in frame.columns:
+        column = frame[name]
+        if column.dtype != object or pd.api.types.infer_dtype(column, skipna=True) != "mixed":
+            continue
+        if any(isinstance(value, (set, frozenset)) for value in column):
+            raise InvalidParameterError(
+                f"column {name!r} holds Python sets, whose order differs from run to run: "
+                f"make them sorted lists first, e.g. df[{name!r}].map(sorted)",
+                parameter="df",
+            )
 
 
 def _check_mixed_zones(frame: Any) -> None:
