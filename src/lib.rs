@@ -32,6 +32,8 @@ mod _core {
     #[pymodule_export]
     use crate::python::fetch::{concat_tables, empty_table, fetch, text_columns};
     #[pymodule_export]
+    use crate::python::log_bridge::ignore_log_error;
+    #[pymodule_export]
     use crate::python::push::push;
     #[pymodule_export]
     use crate::python::push_result::{PyChunkResult, PyPushResult};

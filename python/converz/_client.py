@@ -6,7 +6,6 @@ Thin: every check and all network and decode work happen in the Rust core.
 from __future__ import annotations
 
 import functools
-import logging
 import os
 import re
 import time
@@ -23,6 +22,7 @@ from converz._args import (
     frame_form,
     wrong_type,
 )
+from converz._log import logger
 from converz._progress import progress_bar
 from converz._push import PushResult, arrow_input, push_arguments
 from converz._query import (
@@ -50,7 +50,6 @@ if TYPE_CHECKING:
 
 __all__ = ["Client"]
 
-logger = logging.getLogger("converz")
 
 Target = Literal["calls", "reps"]
 # The library a table is for (`frame=`): how its text columns are laid out.

@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any, Literal, Optional, Union
 from converz._args import check_client_settings, wrong_type
 from converz._arrow_schema import arrow_schema, conform, misspelt_warnings, undeclared_warning
 from converz._client import tenant_url
+from converz._log import logger
 from converz.exceptions import InvalidParameterError, InvalidParameterTypeError
 
 if TYPE_CHECKING:
@@ -246,7 +247,7 @@ class FetchTask:
         schema = self.schema
         warning = undeclared_warning(self.label, table, schema)
         if warning is not None:
-            logging.getLogger("converz").warning(warning)
+            logger.warning(warning)
         return conform(table, schema)
 
     @property
@@ -359,7 +360,7 @@ def _checked(tasks: list[FetchTask]) -> list[FetchTask]:
     first = tasks[0]
     first.schema  # noqa: B018 -- raises on a bad schema=
     for warning in misspelt_warnings(first.endpoint, dict(first.types)):
-        logging.getLogger("converz").warning(warning)
+        logger.warning(warning)
     return tasks
 
 

@@ -8,15 +8,13 @@ so a long task's log shows it moving (outside trial: a listing that never ended 
 
 from __future__ import annotations
 
-import logging
 import os
 import sys
 import time
 from typing import Any, Callable, Optional, Union
 
+from converz._log import logger
 from converz._words import count
-
-logger = logging.getLogger("converz")
 
 ProgressCallback = Callable[[int, int, int, int], None]
 

@@ -13,12 +13,12 @@ followed by the same polars query.
 from __future__ import annotations
 
 import inspect
-import logging
 import sys
 from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, Optional
 
 from converz._args import check_flag, check_int, wrong_type
+from converz._log import logger
 from converz._pushdown import Pushdown, narrow_lists, push_predicate
 from converz._query import CallsQuery, ReportQuery, RepsQuery, _Query, list_filters
 from converz._schema import (
@@ -40,7 +40,6 @@ if TYPE_CHECKING:
 
 __all__ = ["scan_calls", "scan_report", "scan_reps"]
 
-logger = logging.getLogger("converz")
 
 # The list filters that name a column, which a pushed-down filter on that column narrows.
 # Not vendor_call_id: the API matches the generated id, and a push may have changed the

@@ -22,7 +22,6 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import datetime as _dt
-import logging
 import operator
 import os
 import re
@@ -35,6 +34,7 @@ from typing import TYPE_CHECKING, Any, Optional, Union
 
 from converz import _sync_carry, _sync_commit, _sync_delta, _sync_stage
 from converz._args import check_flag, check_int, check_path, wrong_type
+from converz._log import logger
 from converz._query import CallsQuery, list_filters
 from converz._sync_state import (
     DAYS_SHOWN,
@@ -500,7 +500,7 @@ def _not_after_now(root: Path, watermark: Optional[_dt.datetime]) -> Optional[_d
     if watermark is None or watermark <= now:
         return watermark
     if watermark - now > _dt.timedelta(days=1):
-        logging.getLogger("converz").warning(
+        logger.warning(
             "%s: the latest start_time the API returned (%s) is in the future; the watermark "
             "is the present instead, so later runs still fetch the days since",
             root,

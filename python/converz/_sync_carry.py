@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as _dt
-import logging
 from pathlib import Path
 from typing import Optional
 
 from converz import _core
+from converz._log import logger
 
 _EPOCH = _dt.date(1970, 1, 1)
 
@@ -112,7 +112,7 @@ def carry_unseen(
     kept = {day: [path for path, n, _ in parts if n] for day, parts in carried.items()}
     kept = {day: paths for day, paths in kept.items() if paths}
     if kept:
-        logging.getLogger("converz").info(
+        logger.info(
             "%s: %s rows of the days %s to %s were not returned by this run's fetch (calls "
             "started before its first day, dated inside it by a push); they are kept as they "
             "were, and a full refresh fetches them again",

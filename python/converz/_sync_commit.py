@@ -19,13 +19,13 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
-import logging
 import os
 import shutil
 from pathlib import Path, PurePath
 from typing import Any, Optional
 
 from converz import _core, _sync_carry, _sync_delta
+from converz._log import logger
 from converz._sync_state import FORMATS, STAGING_DIR, damaged, save_state
 
 PLAN_FILE = "_commit_plan.json"
@@ -130,11 +130,11 @@ def finish_stopped_commit(root: Path, full_refresh: bool) -> bool:
         problem = "is not a commit plan converz can carry out (damaged, or not converz's)"
         if not full_refresh:
             raise damaged(path, problem, rebuild=True)
-        logging.getLogger("converz").warning(
+        logger.warning(
             "%s %s; the full refresh replaces every day, so it is not needed", path, problem
         )
         return False
-    logging.getLogger("converz").info(
+    logger.info(
         "%s: the previous run was stopped while it moved its days into place; finishing its "
         "commit (%d files, %d days removed) before this run",
         root,

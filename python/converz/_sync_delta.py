@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
-import logging
 from pathlib import Path
 from typing import Optional
 
 from converz import _core, _sync_carry
+from converz._log import logger
 from converz.exceptions import ConverzError
 
 # How a hint names a rebuild, in the Python API's words and the CLI's flag.
@@ -128,7 +128,7 @@ def _write(run: _sync_carry.RunFiles) -> tuple[list[_dt.date], list[_dt.date]]:
     if predicate is not None and _core.widened_columns(existing, paths):
         # deltalake would cast the fetched days' values down to the table's types (2.5 to
         # 2, "t" to true: outside trial 20b), and refuses only the casts it cannot do.
-        logging.getLogger("converz").info(
+        logger.info(
             "%s: the fetched days widen a column's type (ints now floats or text, a struct "
             "with a new key); the Delta table is written again with every day at the wider "
             "types",

@@ -10,11 +10,11 @@ from __future__ import annotations
 import datetime as _dt
 import hashlib
 import json
-import logging
 import os
 from pathlib import Path
 from typing import Any, Optional
 
+from converz._log import logger
 from converz._sync_delta import REBUILD
 from converz.exceptions import InvalidParameterError
 
@@ -58,7 +58,7 @@ def load_state(root: Path, full_refresh: bool) -> Optional[dict[str, Any]]:
         return dict(state)
     if not full_refresh:
         raise damaged(path, problem, rebuild=True)
-    logging.getLogger("converz").warning("%s %s; the full refresh rebuilds it", path, problem)
+    logger.warning("%s %s; the full refresh rebuilds it", path, problem)
     return None
 
 

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import functools
 import html
-import logging
 import uuid
 import weakref
 from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any, Optional, cast
 
+from converz._log import logger
 from converz._printable import printable as _printable
 from converz._words import count
 from converz.exceptions import InvalidParameterError, InvalidParameterTypeError, StreamError
@@ -288,7 +288,7 @@ class Table:
         # text, was said to mix "booleans, strings").
         added = [] if whole is not None else [w for w in joined if w not in kept]
         for warning in added:
-            logging.getLogger("converz").warning(_printable(warning))
+            logger.warning(_printable(warning))
         table = Table(raw, kept + added)
         table._listing = listing
         # So that it joins with the stream's next tables (`acc = Table.concat([acc, t])`).
@@ -952,7 +952,7 @@ def _end_of_stream(
         warnings = [*warnings, *unseen(columns)]
     warnings = [_printable(w) for w in warnings]
     for warning in warnings:
-        logging.getLogger("converz").warning(warning)
+        logger.warning(warning)
     for table in list(mark.waiting):
         if table._places and table._places[0][2] + 1 == mark.handed:
             table.warnings = list(dict.fromkeys([*table._kept, *warnings]))

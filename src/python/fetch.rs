@@ -100,10 +100,15 @@ pub fn fetch(
     // Freed page buffers are reused while the fetch runs, and given back once its end shows,
     // before the frame is built (see `alloc`): glibc's speed without its retention at the peak.
     listing.hold_until_the_end_shows(Box::new(crate::alloc::Recycling::start()));
-    let table = enter_converz(py, &sink, async move { fetch_all(listing).await })?;
+    let table = enter_converz(py, &sink, async move {
+        let table = fetch_all(listing).await;
+        // Logged inside the operation, whose end takes a stop a logging handler raised here
+        // (see `log_bridge`); after it, that stop would be left set as the call returned.
+        let (decoded, fast) = decoder.pages_decoded();
+        log::debug!(target: "converz", "decoded {decoded} pages, {fast} by the schema-specialised path");
+        table
+    })?;
     let table = documented_when_null(table, &documented, form)?;
-    let (decoded, fast) = decoder.pages_decoded();
-    log::debug!(target: "converz", "decoded {decoded} pages, {fast} by the schema-specialised path");
     let pages = sink.counters.snapshot().pages;
     table_to_python(py, table, pages)?.into_py_any(py)
 }

@@ -8,6 +8,7 @@ pub mod caught_panic;
 pub mod client;
 pub mod errors;
 pub mod fetch;
+pub mod log_bridge;
 pub mod push;
 pub mod push_result;
 pub mod query;
@@ -93,12 +94,7 @@ pub fn init_module(m: &Bound<'_, PyModule>) -> PyResult<()> {
     // Records go to the `converz` logger (every call site sets `target: "converz"`), and only
     // those: the crates below log too (rustls an ERROR line per refused certificate, outside
     // trial 18), saying again what the raised error says, under loggers a user never set up.
-    // A second import in the same process (subinterpreters, reloads) keeps the first bridge.
-    let installed = pyo3_log::Logger::new(m.py(), pyo3_log::Caching::LoggersAndLevels)?
-        .filter(log::LevelFilter::Off)
-        .filter_target("converz".to_owned(), log::LevelFilter::Debug)
-        .install();
-    if let Ok(reset) = installed {
+    if let Some(reset) = log_bridge::install(m.py())? {
         let _ = LOG_RESET.set(reset);
     }
     Ok(())

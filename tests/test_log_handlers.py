@@ -1,0 +1,134 @@
+"""A handler of the `converz` logger that raises cannot cost a call its result.
+
+The Rust side's records reach Python's `logging` through pyo3-log, which cannot return a
+handler's error and left it set as the thread's current exception: `calls()` and `reps()` then
+raised `SystemError: ... returned a result with an exception set` instead of their table. The
+Python side's records (a push's result, a fetch's warnings, a scan's requests) raised the
+handler's error after the work was done: a push applied and its `PushResult` lost. Now every
+operation returns its result, each handler error is reported through `sys.unraisablehook`
+naming the `converz` logger, and a stop raised in a handler (Ctrl-C while it runs) still stops.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Iterator
+from typing import Any, Callable
+
+import pyarrow as pa
+import pytest
+
+import converz
+from converz.testing import Emulator
+
+pl = pytest.importorskip("polars")
+
+
+class Broken(logging.Handler):
+    """Raises `error` for every record whose message starts with `prefix`."""
+
+    def __init__(self, error: type[BaseException], prefix: str = "") -> None:
+        super().__init__()
+        self.error = error
+        self.prefix = prefix
+        self.raised = 0
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.getMessage().startswith(self.prefix):
+            self.raised += 1
+            raise self.error(f"handler broke on {record.getMessage()[:50]!r}")
+
+
+@pytest.fixture
+def reported(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
+    """What `sys.unraisablehook` was given during the test."""
+    seen: list[Any] = []
+    monkeypatch.setattr(sys, "unraisablehook", seen.append)
+    return seen
+
+
+@pytest.fixture
+def install(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[logging.Handler], None]]:
+    """Makes a handler the `converz` logger's only one, at DEBUG; all undone at the end (and by
+    `monkeypatch.undo()`, but for the level, which `setLevel` sets so that logging's cache of
+    levels is cleared too)."""
+    logger = logging.getLogger("converz")
+    level = logger.level
+
+    def put(handler: logging.Handler) -> None:
+        monkeypatch.setattr(logger, "propagate", False)
+        monkeypatch.setattr(logger, "handlers", [handler])
+        logger.setLevel(logging.DEBUG)
+
+    yield put
+    logger.setLevel(level)
+
+
+def call_ids(table: Any) -> list[int]:
+    return sorted(pa.table(table).column("call_id").to_pylist())
+
+
+OPERATIONS: dict[str, Callable[[converz.Client], Any]] = {
+    "calls": lambda client: call_ids(client.calls()),
+    "reps": lambda client: pa.table(client.reps()).num_rows,
+    "iter_calls": lambda client: sorted(
+        i for page in client.iter_calls() for i in pa.table(page).column("call_id").to_pylist()
+    ),
+    "scan_calls": lambda client: sorted(client.scan_calls().collect()["call_id"].to_list()),
+    "calls, a warning logged": lambda client: client.calls(
+        schema={"no_such_column": "int64"}
+    ).warnings,
+}
+
+
+@pytest.mark.parametrize("operation", list(OPERATIONS))
+def test_a_handler_that_raises_is_reported_and_the_result_returned(
+    monkeypatch: pytest.MonkeyPatch, install: Any, reported: list[Any], operation: str
+) -> None:
+    with Emulator(calls=300, reps=20) as emu:
+        client = emu.client(progress=False, page_size=100)
+        expected = OPERATIONS[operation](client)
+        handler = Broken(ValueError)
+        install(handler)
+        assert OPERATIONS[operation](client) == expected
+    assert handler.raised > 0
+    assert len(reported) == handler.raised
+    for report in reported:
+        assert isinstance(report.exc_value, ValueError)
+        assert report.object is logging.getLogger("converz")
+
+
+def test_a_push_whose_result_a_handler_refuses_is_applied_once_and_returned(
+    monkeypatch: pytest.MonkeyPatch, install: Any, reported: list[Any]
+) -> None:
+    with Emulator(calls=50, reps=5) as emu:
+        client = emu.client(progress=False)
+        ids = call_ids(client.calls())[:3]
+        before = emu.wire_stats()["responses"]
+        install(Broken(ValueError))
+        result = client.push_updates(pl.DataFrame({"call_id": ids, "label": ["x", "y", "z"]}))
+        assert (result.updated, result.requests) == (3, 1)
+        assert emu.wire_stats()["responses"] == before + 1
+        monkeypatch.undo()
+        fetched = client.calls(columns=["call_id", "label"]).to_polars()
+    labels = dict(zip(fetched["call_id"], fetched["label"]))
+    assert [labels[i] for i in ids] == ["x", "y", "z"]
+    assert any("PushResult" in str(report.exc_value) for report in reported)
+
+
+@pytest.mark.parametrize("prefix", ["decoded", ""])
+def test_a_stop_raised_in_a_handler_on_the_calling_thread_still_stops(
+    monkeypatch: pytest.MonkeyPatch, install: Any, reported: list[Any], prefix: str
+) -> None:
+    """A signal handler runs on the main thread, inside whatever Python code runs there: a
+    logging handler's too. Its `KeyboardInterrupt` stops the fetch, and is raised as itself,
+    not as a `SystemError` about an exception left set."""
+    with Emulator(calls=300, reps=20) as emu:
+        client = emu.client(progress=False, page_size=100)
+        install(Broken(KeyboardInterrupt, prefix))
+        with pytest.raises(KeyboardInterrupt):
+            client.calls()
+        monkeypatch.undo()
+        assert len(call_ids(client.calls())) == 300
+    assert not [r for r in reported if isinstance(r.exc_value, KeyboardInterrupt)]
