@@ -791,6 +791,9 @@ def test_the_advice_for_an_infinity_inside_a_list_removes_it(emu, ids):
         # Outside trial 36: a number out of range (F1) and a line that is no object (F2).
         ('{{"call_id": {1}, "v": 1e999}}', [], "not one JSON value: number out of range"),
         ("[1, 2]", [], "not a JSON object"),
+        # F2's second case: values arrow-json's inference refuses, here or beside line 1's.
+        ('{{"call_id": {1}, "v": [1, {{"a": 2}}]}}', [], "Expected scalar value for scalar array"),
+        ('{{"call_id": {1}, "v": {{"a": 2}}}}', [], "Expected object json type"),
     ],
 )
 def test_an_ndjson_line_arrow_json_refuses_is_named(

@@ -27,64 +27,108 @@ pub(super) fn with_line(path: &Path, schema: Option<&SchemaRef>, err: ArrowError
 }
 
 /// The first failing line (1 first; blank lines counted, as an editor shows them), and, for
-/// a line that is not JSON, what serde_json says of it.
+/// a line that is not one JSON object, why not. With no schema, the lines' values go through
+/// arrow-json's inference one at a time, so a value it refuses (a list of numbers and objects,
+/// outside trial 36 F2) is named by its line too.
 fn failing_line(path: &Path, schema: Option<&SchemaRef>) -> Option<(u64, Option<String>)> {
-    let mut reader = BufReader::new(File::open(path).ok()?);
-    let mut decoder = match schema {
-        Some(schema) => Some(
-            arrow_json::ReaderBuilder::new(Arc::clone(schema))
-                .with_coerce_primitive(true)
-                .build_decoder()
-                .ok()?,
-        ),
-        None => None,
+    let rows = Rows::new(path)?;
+    let Some(schema) = schema else {
+        let mut last = 0;
+        let mut bad = None;
+        let values = rows.map_while(|(line, row)| {
+            last = line;
+            match row {
+                Ok(row) => Some(Ok::<_, ArrowError>(row.value)),
+                Err(why) => {
+                    bad = Some((line, Some(why)));
+                    None
+                }
+            }
+        });
+        // Inference stops at the first value it refuses: the last one taken.
+        let inferred = arrow_json::reader::infer_json_schema_from_iterator(values);
+        return bad.or_else(|| inferred.err().map(|_| (last, None)));
     };
-    let mut text = Vec::new();
-    let mut line = 0_u64;
-    loop {
-        text.clear();
-        if reader.read_until(b'\n', &mut text).ok()? == 0 {
-            return None;
+    let mut decoder = arrow_json::ReaderBuilder::new(Arc::clone(schema))
+        .with_coerce_primitive(true)
+        .build_decoder()
+        .ok()?;
+    for (line, row) in rows {
+        let row = match row {
+            Ok(row) => row,
+            Err(why) => return Some((line, Some(why))),
+        };
+        if decoder
+            .decode(&row.text)
+            .and_then(|_| decoder.flush())
+            .is_err()
+        {
+            return Some((line, None));
         }
-        line += 1;
-        if text.iter().all(u8::is_ascii_whitespace) {
-            continue;
-        }
-        if let Err(err) = std::str::from_utf8(&text) {
-            let at = err.valid_up_to() + 1;
-            return Some((
-                line,
-                Some(format!("not UTF-8 text (byte {at} of the line)")),
-            ));
-        }
-        // Parsed as values are (a number out of range, `1e999`, is an error here; skipped
-        // unparsed, it was not: outside trial 36 F1).
-        match serde_json::from_slice::<serde_json::Value>(&text) {
-            Err(err) => {
-                // Its own position is within the line (`at line 1 column 21`, or line 2 for
-                // an object the line end cut short): left out.
-                let said = err.to_string();
-                let said = said
-                    .rsplit_once(" at line ")
-                    .map_or(&*said, |(what, _)| what);
-                return Some((line, Some(format!("not one JSON value: {said}"))));
+    }
+    None
+}
+
+/// The lines of an NDJSON file that are not blank, read again one at a time, each with its
+/// number (1 first; blank lines counted) and its row, or why it is not one.
+struct Rows {
+    reader: BufReader<File>,
+    line: u64,
+}
+
+/// A line that is one JSON object: its text and its value.
+struct Row {
+    text: Vec<u8>,
+    value: serde_json::Value,
+}
+
+impl Rows {
+    fn new(path: &Path) -> Option<Self> {
+        let reader = BufReader::new(File::open(path).ok()?);
+        Some(Self { reader, line: 0 })
+    }
+}
+
+impl Iterator for Rows {
+    type Item = (u64, Result<Row, String>);
+
+    /// The next line that is not blank; `None` at the end or when the file cannot be read.
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            let mut text = Vec::new();
+            if self.reader.read_until(b'\n', &mut text).ok()? == 0 {
+                return None;
             }
-            // Each line is one row, an object (outside trial 36 F2: `[1,2]` was named by its
-            // value only).
-            Ok(value) if !value.is_object() => {
-                return Some((
-                    line,
-                    Some("not a JSON object (each line is one row)".into()),
-                ));
-            }
-            Ok(_) => {}
-        }
-        if let Some(decoder) = &mut decoder {
-            let decoded = decoder.decode(&text).and_then(|_| decoder.flush());
-            if decoded.is_err() {
-                return Some((line, None));
+            self.line += 1;
+            if !text.iter().all(u8::is_ascii_whitespace) {
+                return Some((self.line, row(text)));
             }
         }
+    }
+}
+
+/// `text` as a row, or why it is not one JSON object.
+fn row(text: Vec<u8>) -> Result<Row, String> {
+    if let Err(err) = std::str::from_utf8(&text) {
+        let at = err.valid_up_to() + 1;
+        return Err(format!("not UTF-8 text (byte {at} of the line)"));
+    }
+    // Parsed as values are (a number out of range, `1e999`, is an error here; skipped
+    // unparsed, it was not: outside trial 36 F1).
+    match serde_json::from_slice::<serde_json::Value>(&text) {
+        Err(err) => {
+            // Its own position is within the line (`at line 1 column 21`, or line 2 for an
+            // object the line end cut short): left out.
+            let said = err.to_string();
+            let said = said
+                .rsplit_once(" at line ")
+                .map_or(&*said, |(what, _)| what);
+            Err(format!("not one JSON value: {said}"))
+        }
+        // Each line is one row, an object (outside trial 36 F2: `[1,2]` was named by its
+        // value only).
+        Ok(value) if !value.is_object() => Err("not a JSON object (each line is one row)".into()),
+        Ok(value) => Ok(Row { text, value }),
     }
 }
 
