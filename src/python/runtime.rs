@@ -77,12 +77,11 @@ where
     result.map_err(PyErr::from)
 }
 
-/// Takes the exception the log bridge may have left set on this thread: pyo3-log's `log`
-/// cannot return a Python logger's error, so it sets it as the current exception, where the
-/// next call into Python found it ("returned a result with an exception set"). A stop raised
-/// by a signal handler that ran inside the logger's Python code (`KeyboardInterrupt`, the
-/// CLI's SIGTERM raised as one) is returned, to stop the operation; anything else is dropped:
-/// a logging set-up that fails must not fail a fetch.
+/// Takes the exception the log bridge left set on this thread: a stop raised by a signal
+/// handler that ran inside a logging handler's Python code (`KeyboardInterrupt`, the CLI's
+/// SIGTERM raised as one), which the bridge cannot return (see `log_bridge`) and which is
+/// returned here, to stop the operation. The bridge reports any other exception itself; one
+/// found here anyway is dropped: a logging set-up that fails must not fail a fetch.
 fn stray_stop(py: Python<'_>) -> PyResult<()> {
     PyErr::take(py).map_or(Ok(()), |err| only_a_stop(py, err))
 }
