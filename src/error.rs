@@ -63,6 +63,13 @@ pub enum Error {
     /// The operation was interrupted (Ctrl-C).
     #[error("interrupted")]
     Interrupted,
+    /// A converz call made while another runs on the same thread: from a logging handler or a
+    /// progress callback, which run inside the call that logs or reports.
+    #[error(
+        "a converz call was made from inside another converz call running on this thread (from a \
+         logging handler or a progress callback, which run inside the call that logs or reports)"
+    )]
+    Reentered,
     /// A page that kept none of its body met a row the schema-specialised decoder does not
     /// take ([`FetchDecoder::page_read_again`](crate::decode::FetchDecoder::page_read_again)):
     /// the pager reads the page again for the reference decoder. Never reaches the caller.

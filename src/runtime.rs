@@ -15,6 +15,10 @@ struct Stamped {
 
 static RUNTIME: Mutex<Option<Stamped>> = Mutex::new(None);
 
+/// The name of the runtime's threads: records they log wait for the calling thread to emit
+/// them (`python::log_bridge`).
+pub const THREAD_NAME: &str = "converz-io";
+
 /// The process-wide runtime; a fresh one in a forked child.
 ///
 /// # Panics
@@ -32,7 +36,7 @@ pub fn runtime() -> Arc<Runtime> {
             let runtime = Arc::new(
                 tokio::runtime::Builder::new_multi_thread()
                     .worker_threads(2)
-                    .thread_name("converz-io")
+                    .thread_name(THREAD_NAME)
                     .enable_all()
                     .build()
                     .expect("cannot start the converz tokio runtime"),

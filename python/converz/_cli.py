@@ -338,6 +338,60 @@ def _stop_signals() -> Iterator[None]:
             signal.signal(kind, handler)
 
 
+class _Stderr:
+    """The CLI's stderr while a command runs, whose messages cannot fail the command.
+
+    With stderr closed (``2>&-``, where Python's ``sys.stderr`` is ``None``) the command raised
+    ``AttributeError`` on ``isatty()`` before doing anything, and ``print(file=None)`` put its
+    error line on stdout, the data stream of ``fetch -o -``; with a reader that went away (a
+    broken pipe), a fetch that had written its file exited 1 on its last progress line
+    (outside trial 37 F3). Now the messages go nowhere then; fd 2 is pointed at the null
+    device after a broken pipe, so Python's own flush at exit does not fail either.
+    """
+
+    def __init__(self, stream: Any) -> None:
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        if self._stream is not None:
+            try:
+                return int(self._stream.write(text))
+            except (OSError, ValueError):  # a broken pipe; a closed file
+                self._drop()
+        return len(text)
+
+    def flush(self) -> None:
+        if self._stream is not None:
+            try:
+                self._stream.flush()
+            except (OSError, ValueError):
+                self._drop()
+
+    def isatty(self) -> bool:
+        try:
+            return self._stream is not None and bool(self._stream.isatty())
+        except (OSError, ValueError):
+            return False
+
+    def _drop(self) -> None:
+        self._stream = None
+        with contextlib.suppress(OSError):
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, 2)
+            os.close(devnull)
+
+
+@contextlib.contextmanager
+def _messages_that_cannot_fail() -> Iterator[None]:
+    """``sys.stderr`` is a :class:`_Stderr` while the command runs."""
+    original = sys.stderr
+    sys.stderr = _Stderr(original)
+    try:
+        yield
+    finally:
+        sys.stderr = original
+
+
 def _stopped_detail(stop: BaseException) -> str:
     """What a stopped command had done, when it says (a push: rows applied, the file left)."""
     from converz import ConverzError
@@ -358,7 +412,7 @@ def _guard(run: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Names
     def guarded(args: argparse.Namespace) -> int:
         # The handlers stay while the stop is reported: a second signal then is ignored too
         # (restored first, a late Ctrl-C escaped as a signal death, not 130 or 143).
-        with _stop_signals():
+        with _messages_that_cannot_fail(), _stop_signals():
             try:
                 with _progress_lines(args), _warnings_in_cli_words(args):
                     return run(args)

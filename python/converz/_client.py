@@ -37,7 +37,7 @@ from converz._query import (
 from converz._schema import documented_columns, unknown_schema_keys, unseen_schema_warnings
 from converz._schema_types import check_key_type, check_schema
 from converz._table import Table, TableStream, listing_of
-from converz.exceptions import InvalidParameterError, InvalidParameterTypeError
+from converz.exceptions import InvalidParameterError, InvalidParameterTypeError, PushError
 
 if TYPE_CHECKING:
     from datetime import date as _date
@@ -816,7 +816,7 @@ class Client:
                 "progress": callback,
             }
             result = _core.push(self._raw, data, options)
-        logger.info("%s", result)
+        _log_pushed(result)
         return result
 
     @check_arguments
@@ -936,3 +936,22 @@ class Client:
 
     def _pick(self, progress: Optional[bool]) -> Optional[bool]:
         return self._progress if progress is None else bool(progress)
+
+
+def _log_pushed(result: PushResult) -> None:
+    """Logs a push's result at INFO.
+
+    A stop raised there (Ctrl-C while a logging handler runs, the CLI's SIGTERM) comes after
+    the push ended: it is raised with a ``PushError`` cause that carries the result, as a stop
+    during the push is, so what was applied is not lost (outside trial 37 F1: the stop came
+    bare, and the result with it was gone).
+    """
+    try:
+        logger.info("%s", result)
+    except BaseException as stop:
+        said = type(stop).__name__.lstrip("_")
+        raise stop from PushError(
+            f"the push was stopped ({said}) after it ended: {result}",
+            result=result,
+            hint="the push ended before the stop; its result says what it did",
+        )

@@ -245,6 +245,11 @@ fn classify(err: &Error) -> (&'static str, Option<&'static str>) {
             Some("the client was closed (close() or the end of its `with` block); create a new converz.Client"),
         ),
         Error::Interrupted => ("ConverzError", None),
+        Error::Reentered => (
+            "ConverzError",
+            Some("make the call after the one running returns (e.g. have the handler queue the \
+                  work); a call from another thread is fine"),
+        ),
         _ => ("ConverzError", None),
     }
 }

@@ -1,5 +1,5 @@
 //! The bridge from Rust's `log` records to Python's `logging` (pyo3-log), guarded so that a
-//! Python logging handler that raises cannot fail the call that logged.
+//! Python logging handler can neither fail the call that logged nor block converz's threads.
 //!
 //! pyo3-log's `log` cannot return a handler's error, so it sets it as the thread's current
 //! exception. On the thread of the call that logged (a fetch logs its page count there after
@@ -9,9 +9,19 @@
 //! (`sys.unraisablehook`: "Exception ignored in: <Logger converz ...>" and its traceback) and
 //! the call goes on; a stop (`KeyboardInterrupt` from a signal handler that ran inside the
 //! handler's Python code) stays set, for the running operation to end on
-//! ([`super::runtime::enter_converz`] takes it at its next tick and at its end). Signal
-//! handlers run on the main thread only, so a stop comes from a record logged there: the
-//! operation's own future, polled on the calling thread, logs inside the operation.
+//! ([`super::runtime::enter_converz`] takes it at its next tick and at its end).
+//!
+//! Records logged on converz's own threads (`converz-io`: page lines, retries) are not handed
+//! to Python there: they wait in [`WAITING`] and the calling thread emits them at the
+//! operation's next tick and at its end ([`emit_waiting`]). Emitted on those threads, a handler
+//! that called converz back deadlocked (it held its lock on the calling thread while the
+//! threads serving the inner call waited for that lock to log), a stop a handler raised there
+//! was lost, and a record logged while the interpreter shut down crashed the process (outside
+//! trial 37 F2, F5, F6). So only the calling thread, which holds a Python thread state of its
+//! own, ever enters Python to log.
+
+use std::collections::VecDeque;
+use std::sync::{Mutex, TryLockError};
 
 use log::{LevelFilter, Log, Metadata, Record};
 use pyo3::exceptions::PyException;
@@ -28,6 +38,10 @@ impl Log for Guarded {
     fn log(&self, record: &Record) {
         // A record no logger takes costs no GIL (pyo3-log's `log` checks the same first).
         if !self.0.enabled(record.metadata()) {
+            return;
+        }
+        if std::thread::current().name() == Some(crate::runtime::THREAD_NAME) {
+            keep(record);
             return;
         }
         Python::attach(|py| {
@@ -78,4 +92,105 @@ pub fn ignore_log_error(err: Bound<'_, pyo3::exceptions::PyBaseException>) {
         .and_then(|logging| logging.call_method1("getLogger", ("converz",)))
         .ok();
     PyErr::from_value(err.into_any()).write_unraisable(py, logger.as_ref());
+}
+
+/// The most records that wait for the calling thread; past it, new ones are counted, not kept
+/// (a stream left unread while its pages come in logs a line a page, and no call emits them).
+const MOST_WAITING: usize = 10_000;
+
+/// Records logged on converz's threads, waiting for a calling thread to emit them.
+static WAITING: Mutex<Waiting> = Mutex::new(Waiting {
+    pid: 0,
+    records: VecDeque::new(),
+    dropped: 0,
+});
+
+struct Waiting {
+    /// The process whose threads logged them: a forked child does not emit its parent's.
+    pid: u32,
+    records: VecDeque<Kept>,
+    /// Records not kept since the last emit: too many waited, or the lock stayed taken.
+    dropped: u64,
+}
+
+/// A record's parts, owned.
+struct Kept {
+    level: log::Level,
+    target: String,
+    message: String,
+    module_path: Option<String>,
+    file: Option<String>,
+    line: Option<u32>,
+}
+
+/// Takes [`WAITING`] without blocking: held only to add or take records, it is free but for a
+/// moment; in a child forked while a thread held it, it stays taken, and there records are
+/// dropped instead of hanging the process. `None` when it stays taken.
+fn waiting() -> Option<std::sync::MutexGuard<'static, Waiting>> {
+    for _ in 0..1_000 {
+        match WAITING.try_lock() {
+            Ok(guard) => return Some(guard),
+            Err(TryLockError::Poisoned(poisoned)) => return Some(poisoned.into_inner()),
+            Err(TryLockError::WouldBlock) => std::thread::yield_now(),
+        }
+    }
+    None
+}
+
+/// Keeps `record` for the calling thread to emit.
+fn keep(record: &Record) {
+    let kept = Kept {
+        level: record.level(),
+        target: record.target().to_owned(),
+        message: record.args().to_string(),
+        module_path: record.module_path().map(str::to_owned),
+        file: record.file().map(str::to_owned),
+        line: record.line(),
+    };
+    let Some(mut waiting) = waiting() else {
+        return;
+    };
+    let pid = std::process::id();
+    if waiting.pid != pid {
+        *waiting = Waiting {
+            pid,
+            records: VecDeque::new(),
+            dropped: 0,
+        };
+    }
+    if waiting.records.len() < MOST_WAITING {
+        waiting.records.push_back(kept);
+    } else {
+        waiting.dropped += 1;
+    }
+}
+
+/// Emits the records converz's threads logged since the last call, on this thread (one with a
+/// Python thread state: the operation's calling thread), in the order they were logged.
+pub(crate) fn emit_waiting() {
+    let (records, dropped) = match waiting() {
+        Some(mut waiting) if waiting.pid == std::process::id() => (
+            std::mem::take(&mut waiting.records),
+            std::mem::take(&mut waiting.dropped),
+        ),
+        _ => return,
+    };
+    let logger = log::logger();
+    for kept in records {
+        logger.log(
+            &Record::builder()
+                .level(kept.level)
+                .target(&kept.target)
+                .args(format_args!("{}", kept.message))
+                .module_path(kept.module_path.as_deref())
+                .file(kept.file.as_deref())
+                .line(kept.line)
+                .build(),
+        );
+    }
+    if dropped > 0 {
+        log::warn!(target: "converz",
+            "{dropped} log records of converz's threads were dropped: more than {MOST_WAITING} \
+             waited to be emitted");
+    }
 }

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use pyo3::prelude::*;
 
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::http::Progress;
 
 const TICK: Duration = Duration::from_millis(100);
@@ -49,7 +49,16 @@ where
     F: Future<Output = Result<T>> + Send,
     T: Send,
 {
+    // A logging handler or progress callback runs inside the call that logs or reports, on its
+    // thread (the calling one, or an I/O thread for a record logged there): a converz call
+    // made from it would start the runtime inside itself, which panics (outside trial 37 F5).
+    if tokio::runtime::Handle::try_current().is_ok() {
+        return Err(Error::Reentered.into());
+    }
     super::refresh_log_level(py)?;
+    // Records converz's threads logged since the last operation (a stream's prefetched pages).
+    super::log_bridge::emit_waiting();
+    stray_stop(py)?;
     let runtime = crate::runtime::runtime();
     let outcome: PyResult<Result<T>> = py.detach(|| {
         runtime.block_on(async {
@@ -61,6 +70,7 @@ where
                     result = &mut future => return Ok(result),
                     _ = tick.tick() => {
                         Python::attach(|py| {
+                            super::log_bridge::emit_waiting();
                             stray_stop(py)?;
                             py.check_signals()?;
                             sink.report(py)
@@ -70,6 +80,7 @@ where
             }
         })
     });
+    super::log_bridge::emit_waiting();
     let result = outcome?;
     stray_stop(py)?;
     // A last report so a bar ends at the true totals.
