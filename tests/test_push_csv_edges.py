@@ -45,9 +45,12 @@ def refused(emu: Emulator, argv: list[str], capsys: pytest.CaptureFixture[str]) 
 R_BODY = '{0},"00050",NA,"a"\n{1},NA,1.5,NA\n{2},"NA",NA,"b"\n'
 
 
+# Outside trial 37 F9: with CRLF line ends (R on Windows, Python's csv module) every field was
+# read as unquoted: "00050" went out as 50 and a bare NA in a text column as the text NA.
+@pytest.mark.parametrize("line_end", ["\n", "\r\n"])
 @pytest.mark.parametrize("row_names", [False])  # with row names: refused, test_row_names.py
 def test_a_file_as_rs_write_csv_writes_it_keeps_its_text_and_leaves_na_unchanged(
-    emu: Emulator, ids: list[int], tmp_path: Path, row_names: bool
+    emu: Emulator, ids: list[int], tmp_path: Path, row_names: bool, line_end: str
 ) -> None:
     # Values the bare NAs must leave as they are.
     emu.client(progress=False).push_updates(
@@ -59,7 +62,7 @@ def test_a_file_as_rs_write_csv_writes_it_keeps_its_text_and_leaves_na_unchanged
         header = '"",' + header
         lines = [f'"{i + 1}",{line}' for i, line in enumerate(lines)]
     path = tmp_path / "r.csv"
-    path.write_text("\n".join([header, *lines]) + "\n")
+    path.write_bytes((line_end.join([header, *lines]) + line_end).encode())
     assert main(["push", str(path), "-q"]) == 0
     assert held(emu, ids, "rcode", "rx", "rnote") == [
         ("00050", "9.5", "a"),
@@ -74,8 +77,8 @@ def test_a_file_as_pandas_writes_it_with_quote_nonnumeric_keeps_its_text(
     pd = pytest.importorskip("pandas")
     frame = pd.DataFrame({"call_id": ids, "pcode": ["00050", "NA", "7"], "px": [1.5, None, 2.0]})
     path = tmp_path / "p.csv"
-    for index in (False,):  # with the index: refused, test_row_names.py
-        frame.to_csv(path, index=index, quoting=csv.QUOTE_NONNUMERIC)
+    for line_end in ("\n", "\r\n"):  # the csv module's default is "\r\n" (outside trial 37 F9)
+        frame.to_csv(path, index=False, quoting=csv.QUOTE_NONNUMERIC, lineterminator=line_end)
         assert main(["push", str(path), "-q"]) == 0
         assert held(emu, ids, "pcode") == [("00050",), ("NA",), ("7",)]
 
@@ -205,6 +208,11 @@ def test_a_fetched_csv_pushed_back_leaves_every_text_value_as_it_was(
     assert main(["fetch", "calls", "--columns", "call_id,look", "-o", str(path), "-q"]) == 0
     assert main(["push", str(path), "-q"]) == 0
     assert held(emu, ids, "look") == before == [(v,) for v in values]
+    # The same file with CRLF line ends, as a Windows editor saves it (outside trial 37 F9).
+    path.write_bytes(path.read_bytes().replace(b"\n", b"\r\n"))
+    client.push_updates(pl.DataFrame({"call_id": ids, "look": ["x"] * len(ids)}))
+    assert main(["push", str(path), "-q"]) == 0
+    assert held(emu, ids, "look") == before
 
 
 # Outside trial 17 F6: the fetch read these as timestamps, which the CSV and the push print as

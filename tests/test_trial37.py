@@ -222,3 +222,34 @@ def test_a_pandas_column_of_one_kind_with_nulls_is_pushed(emu) -> None:
         }
     )
     assert client.push_updates(frame).updated == 3
+
+
+class NoTerminal:
+    """A stderr some IDE hosts install: it writes, and has no `isatty`."""
+
+    def __init__(self) -> None:
+        self.text: list[str] = []
+
+    def write(self, text: str) -> int:
+        self.text.append(text)
+        return len(text)
+
+    def flush(self) -> None:
+        pass
+
+
+@pytest.mark.parametrize("stderr", [None, NoTerminal()], ids=["none", "no-isatty"])
+@pytest.mark.parametrize("progress", [None, True])
+def test_a_fetch_and_a_push_run_without_a_usable_stderr(emu, monkeypatch, stderr, progress):
+    """F3: with `sys.stderr` None (pythonw, fd 2 closed) or a writer without `isatty`, a fetch
+    and a push with the default `progress` raised `AttributeError` before sending anything."""
+    client = emu.client()
+    keys = ids(client, 2)
+    monkeypatch.delenv("CI", raising=False)
+    monkeypatch.delenv("CONVERZ_NO_PROGRESS", raising=False)
+    monkeypatch.setattr(sys, "stderr", stderr)
+    assert client.calls(progress=progress).num_rows == 2_000
+    pushed = client.push_updates(
+        pl.DataFrame({"call_id": keys, "label": ["e", "f"]}), progress=progress
+    )
+    assert pushed.updated == 2

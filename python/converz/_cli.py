@@ -26,7 +26,7 @@ from typing import Any, Callable, Optional, Union
 
 from converz._cli_words import for_cli
 from converz._printable import printable
-from converz._progress import PROGRESS_RECORD, _Log
+from converz._progress import PROGRESS_RECORD, _is_terminal, _Log
 from converz._query import CallsQuery, ReportQuery, RepsQuery, list_filters, split_commas
 from converz._remaining import (
     Record,
@@ -368,10 +368,7 @@ class _Stderr:
                 self._drop()
 
     def isatty(self) -> bool:
-        try:
-            return self._stream is not None and bool(self._stream.isatty())
-        except (OSError, ValueError):
-            return False
+        return _is_terminal(self._stream)
 
     def _drop(self) -> None:
         self._stream = None

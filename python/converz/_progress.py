@@ -42,7 +42,29 @@ def _wanted(progress: Optional[bool]) -> bool:
         return progress
     if os.environ.get("CI") or os.environ.get("CONVERZ_NO_PROGRESS"):
         return False
-    return _in_notebook() or sys.stderr.isatty()
+    return _in_notebook() or _is_terminal(sys.stderr)
+
+
+def _is_terminal(stream: Any) -> bool:
+    """Whether ``stream`` is a terminal.
+
+    Not when there is none (``pythonw``, fd 2 closed: ``sys.stderr`` is ``None``), it has no
+    ``isatty`` (some IDE hosts' writers) or it is closed (outside trial 37 F3: a fetch raised
+    ``AttributeError`` there before sending anything).
+    """
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError, OSError):
+        return False
+
+
+def _draw(text: str) -> None:
+    """Writes ``text`` on stderr, if there is one that takes it: a bar never fails a fetch."""
+    try:
+        sys.stderr.write(text)
+        sys.stderr.flush()
+    except (AttributeError, ValueError, OSError):
+        pass
 
 
 class _Bar:
@@ -69,8 +91,7 @@ class _Bar:
             self._tqdm.update(rows - self._last_rows)
             self._tqdm.set_postfix_str(postfix, refresh=False)
         else:
-            sys.stderr.write(f"\r{self._description}: {count(rows, 'row')}, {postfix}")
-            sys.stderr.flush()
+            _draw(f"\r{self._description}: {count(rows, 'row')}, {postfix}")
             self._line_drawn = True
         self._last_rows = rows
 
@@ -78,7 +99,7 @@ class _Bar:
         if self._tqdm is not None:
             self._tqdm.close()
         elif self._line_drawn:
-            sys.stderr.write("\n")
+            _draw("\n")
 
 
 def _make_tqdm(description: str) -> Any:

@@ -598,6 +598,14 @@ fn take_batch_rows(rows: &mut VecDeque<u64>, start: u64, end: u64) -> Vec<usize>
 /// starts with a quote, into `out`.
 pub(super) fn quoted_fields(raw: &[u8], out: &mut Vec<bool>) {
     out.clear();
+    // A record starts after its line end; the `\n` of a `\r\n` the csv crate ended the last
+    // record on (at its `\r`) is the first byte of the next one's span. Read as this record's
+    // end, it left every field of a CRLF file unquoted, and a quoted column was typed by its
+    // values (outside trial 37 F9: `"00050"` pushed as 50, a bare `NA` as the text NA).
+    let raw = &raw[raw
+        .iter()
+        .take_while(|b| matches!(b, b'\r' | b'\n'))
+        .count()..];
     let (mut start, mut quoted, mut inside) = (true, false, false);
     for &byte in raw {
         if inside {
@@ -629,6 +637,12 @@ mod tests {
         let mut out = Vec::new();
         quoted_fields(raw.as_bytes(), &mut out);
         out
+    }
+
+    #[test]
+    fn a_record_after_a_crlf_line_end_is_told_from_its_first_field() {
+        assert_eq!(quoted("\n\"a\",1,\"b\"\r"), [true, false, true]);
+        assert_eq!(quoted("\r\n1,\"a\"\r\n"), [false, true]);
     }
 
     #[test]
