@@ -253,3 +253,51 @@ def test_a_fetch_and_a_push_run_without_a_usable_stderr(emu, monkeypatch, stderr
         pl.DataFrame({"call_id": keys, "label": ["e", "f"]}), progress=progress
     )
     assert pushed.updated == 2
+
+
+EXITING = textwrap.dedent(
+    """
+    import atexit, logging, threading, time, converz
+    from converz.testing import Emulator
+
+    records = []
+
+    class Count(logging.Handler):
+        def emit(self, record):
+            records.append(record.getMessage())
+
+    logger = logging.getLogger("converz")
+    logger.setLevel(logging.DEBUG)
+    logger.addHandler(Count())
+    with Emulator(calls=3000, reps=5, latency=0.15) as emu:
+        client = emu.client(progress=False, page_size=100, max_concurrency=1)
+        fetch = threading.Thread(target=client.calls, daemon=True)
+        fetch.start()
+        while not records:
+            time.sleep(0.01)
+        atexit._run_exitfuncs()  # what the interpreter's exit runs first
+        time.sleep(0.3)  # a tick under way when the flag was set ends
+        seen = len(records)
+        time.sleep(1.0)
+        print("still fetching", fetch.is_alive(), flush=True)
+        print("entered Python while exiting", len(records) != seen, flush=True)
+        fetch.join()
+        print("emitted at the end", len(records) > seen, flush=True)
+    """
+)
+
+
+def test_once_the_interpreter_exits_a_daemon_threads_fetch_no_longer_enters_python() -> None:
+    """Trials 37 F6 and 38 F2: a script ending while a daemon thread fetched crashed now and
+    then (exit 139): the fetch's thread attached to the interpreter being torn down, at its
+    0.1 s tick. Once the interpreter's `atexit` callbacks run, the tick enters Python no more
+    (seen here by its log records stopping while the fetch goes on)."""
+    done = subprocess.run(
+        [sys.executable, "-c", EXITING], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.splitlines() == [
+        "still fetching True",
+        "entered Python while exiting False",
+        "emitted at the end True",
+    ], (done.stdout, done.stderr[-2000:])

@@ -94,6 +94,7 @@ pub fn init_module(m: &Bound<'_, PyModule>) -> PyResult<()> {
     // Records go to the `converz` logger (every call site sets `target: "converz"`), and only
     // those: the crates below log too (rustls an ERROR line per refused certificate, outside
     // trial 18), saying again what the raised error says, under loggers a user never set up.
+    runtime::watch_interpreter_exit(m.py())?;
     if let Some(reset) = log_bridge::install(m.py())? {
         let _ = LOG_RESET.set(reset);
     }

@@ -69,6 +69,13 @@ where
                 tokio::select! {
                     result = &mut future => return Ok(result),
                     _ = tick.tick() => {
+                        // Once the interpreter exits, a daemon thread's operation no longer
+                        // enters Python: attaching to an interpreter being torn down crashed
+                        // the process (outside trials 37 F6, 38 F2). The operation runs to its
+                        // end, or the process ends first.
+                        if interpreter_exits() {
+                            continue;
+                        }
                         Python::attach(|py| {
                             super::log_bridge::emit_waiting();
                             stray_stop(py)?;
@@ -105,4 +112,26 @@ pub(crate) fn only_a_stop(py: Python<'_>, err: PyErr) -> PyResult<()> {
         true => Ok(()),
         false => Err(err),
     }
+}
+
+/// Set when the interpreter starts to exit (an `atexit` callback, which runs before it tears
+/// anything down; registered by [`watch_interpreter_exit`]).
+static INTERPRETER_EXITS: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Whether the interpreter has started to exit.
+pub(crate) fn interpreter_exits() -> bool {
+    INTERPRETER_EXITS.load(std::sync::atomic::Ordering::Relaxed)
+}
+
+/// The `atexit` callback that says the interpreter exits.
+#[pyfunction]
+fn interpreter_exiting() {
+    INTERPRETER_EXITS.store(true, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// Registers [`interpreter_exiting`] with Python's `atexit`.
+pub(crate) fn watch_interpreter_exit(py: Python<'_>) -> PyResult<()> {
+    let callback = wrap_pyfunction!(interpreter_exiting, py)?;
+    py.import("atexit")?.call_method1("register", (callback,))?;
+    Ok(())
 }
