@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import gzip
 import json
+import logging
 import tempfile
 import urllib.parse
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -88,3 +89,20 @@ def raw_get(emu: Emulator, path: str, **params: Any) -> Any:
 
 def all_rows(emu: Emulator, path: str, **params: Any) -> list[dict[str, Any]]:
     return raw_get(emu, path, n_per_page=1_000_000, page=1, **params)
+
+
+@pytest.fixture
+def only_handler(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[logging.Handler], None]]:
+    """Makes a handler the `converz` logger's only one, at DEBUG; all undone at the end (and by
+    `monkeypatch.undo()`, but for the level, which `setLevel` sets so that logging's cache of
+    levels is cleared too)."""
+    logger = logging.getLogger("converz")
+    level = logger.level
+
+    def put(handler: logging.Handler) -> None:
+        monkeypatch.setattr(logger, "propagate", False)
+        monkeypatch.setattr(logger, "handlers", [handler])
+        logger.setLevel(logging.DEBUG)
+
+    yield put
+    logger.setLevel(level)

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import logging
 import sys
-from collections.abc import Iterator
 from typing import Any, Callable
 
 import pyarrow as pa
@@ -48,23 +47,6 @@ def reported(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
     return seen
 
 
-@pytest.fixture
-def install(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[logging.Handler], None]]:
-    """Makes a handler the `converz` logger's only one, at DEBUG; all undone at the end (and by
-    `monkeypatch.undo()`, but for the level, which `setLevel` sets so that logging's cache of
-    levels is cleared too)."""
-    logger = logging.getLogger("converz")
-    level = logger.level
-
-    def put(handler: logging.Handler) -> None:
-        monkeypatch.setattr(logger, "propagate", False)
-        monkeypatch.setattr(logger, "handlers", [handler])
-        logger.setLevel(logging.DEBUG)
-
-    yield put
-    logger.setLevel(level)
-
-
 def call_ids(table: Any) -> list[int]:
     return sorted(pa.table(table).column("call_id").to_pylist())
 
@@ -84,13 +66,13 @@ OPERATIONS: dict[str, Callable[[converz.Client], Any]] = {
 
 @pytest.mark.parametrize("operation", list(OPERATIONS))
 def test_a_handler_that_raises_is_reported_and_the_result_returned(
-    monkeypatch: pytest.MonkeyPatch, install: Any, reported: list[Any], operation: str
+    monkeypatch: pytest.MonkeyPatch, only_handler: Any, reported: list[Any], operation: str
 ) -> None:
     with Emulator(calls=300, reps=20) as emu:
         client = emu.client(progress=False, page_size=100)
         expected = OPERATIONS[operation](client)
         handler = Broken(ValueError)
-        install(handler)
+        only_handler(handler)
         assert OPERATIONS[operation](client) == expected
     assert handler.raised > 0
     assert len(reported) == handler.raised
@@ -100,13 +82,13 @@ def test_a_handler_that_raises_is_reported_and_the_result_returned(
 
 
 def test_a_push_whose_result_a_handler_refuses_is_applied_once_and_returned(
-    monkeypatch: pytest.MonkeyPatch, install: Any, reported: list[Any]
+    monkeypatch: pytest.MonkeyPatch, only_handler: Any, reported: list[Any]
 ) -> None:
     with Emulator(calls=50, reps=5) as emu:
         client = emu.client(progress=False)
         ids = call_ids(client.calls())[:3]
         before = emu.wire_stats()["responses"]
-        install(Broken(ValueError))
+        only_handler(Broken(ValueError))
         result = client.push_updates(pl.DataFrame({"call_id": ids, "label": ["x", "y", "z"]}))
         assert (result.updated, result.requests) == (3, 1)
         assert emu.wire_stats()["responses"] == before + 1
@@ -119,14 +101,14 @@ def test_a_push_whose_result_a_handler_refuses_is_applied_once_and_returned(
 
 @pytest.mark.parametrize("prefix", ["decoded", ""])
 def test_a_stop_raised_in_a_handler_on_the_calling_thread_still_stops(
-    monkeypatch: pytest.MonkeyPatch, install: Any, reported: list[Any], prefix: str
+    monkeypatch: pytest.MonkeyPatch, only_handler: Any, reported: list[Any], prefix: str
 ) -> None:
     """A signal handler runs on the main thread, inside whatever Python code runs there: a
     logging handler's too. Its `KeyboardInterrupt` stops the fetch, and is raised as itself,
     not as a `SystemError` about an exception left set."""
     with Emulator(calls=300, reps=20) as emu:
         client = emu.client(progress=False, page_size=100)
-        install(Broken(KeyboardInterrupt, prefix))
+        only_handler(Broken(KeyboardInterrupt, prefix))
         with pytest.raises(KeyboardInterrupt):
             client.calls()
         monkeypatch.undo()

@@ -26,21 +26,6 @@ def emu() -> Iterator[Emulator]:
         yield emu
 
 
-@pytest.fixture
-def handler_on(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    """Makes a handler the `converz` logger's only one, at DEBUG, until the test ends."""
-    logger = logging.getLogger("converz")
-    level = logger.level
-
-    def put(handler: logging.Handler) -> None:
-        monkeypatch.setattr(logger, "propagate", False)
-        monkeypatch.setattr(logger, "handlers", [handler])
-        logger.setLevel(logging.DEBUG)
-
-    yield put
-    logger.setLevel(level)
-
-
 class Seen(logging.Handler):
     """Keeps each record's message and thread; raises `error` on the first whose message starts
     with `prefix`, when given."""
@@ -62,13 +47,13 @@ def ids(client: converz.Client, n: int) -> list[int]:
     return sorted(client.calls(columns=["call_id"]).to_polars()["call_id"].to_list())[:n]
 
 
-def test_records_of_converzs_threads_are_emitted_on_the_calling_thread(emu, handler_on) -> None:
+def test_records_of_converzs_threads_are_emitted_on_the_calling_thread(emu, only_handler) -> None:
     """F2, F5, F6: page lines and retries were emitted on converz's own threads, where a
     handler's stop was lost, a handler calling converz back deadlocked, and a record at
     interpreter shutdown crashed the process. Every record now comes on the calling thread,
     before the call returns."""
     seen = Seen()
-    handler_on(seen)
+    only_handler(seen)
     client = emu.client(progress=False, page_size=300)
 
     def fetch() -> None:
@@ -83,21 +68,21 @@ def test_records_of_converzs_threads_are_emitted_on_the_calling_thread(emu, hand
 
 
 @pytest.mark.parametrize("stop", [KeyboardInterrupt, SystemExit])
-def test_a_stop_a_handler_raises_on_a_page_line_stops_a_sync(emu, handler_on, tmp_path, stop):
+def test_a_stop_a_handler_raises_on_a_page_line_stops_a_sync(emu, only_handler, tmp_path, stop):
     """F2: a stop raised on a page line (logged on converz's threads) vanished: sync_calls
     returned as if nothing happened, while calls() raised it."""
-    handler_on(Seen(stop(), prefix="GET /calls page"))
+    only_handler(Seen(stop(), prefix="GET /calls page"))
     client = emu.client(progress=False, page_size=300)
     with pytest.raises(stop):
         client.sync_calls(tmp_path / "data", start_date="2000-01-01")
 
 
-def test_a_stop_while_the_push_result_is_logged_keeps_the_result(emu, handler_on) -> None:
+def test_a_stop_while_the_push_result_is_logged_keeps_the_result(emu, only_handler) -> None:
     """F1: a stop raised by a handler on the push's result line (after every chunk was
     applied) came bare: the result, and what was applied, were lost."""
     client = emu.client(progress=False)
     keys = ids(client, 5)
-    handler_on(Seen(KeyboardInterrupt(), prefix="PushResult"))
+    only_handler(Seen(KeyboardInterrupt(), prefix="PushResult"))
     with pytest.raises(KeyboardInterrupt) as stopped:
         client.push_updates(pl.DataFrame({"call_id": keys, "label": ["t37"] * 5}))
     cause = stopped.value.__cause__
