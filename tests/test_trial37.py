@@ -286,3 +286,16 @@ def test_once_the_interpreter_exits_a_daemon_threads_fetch_no_longer_enters_pyth
         "entered Python while exiting False",
         "emitted at the end True",
     ], (done.stdout, done.stderr[-2000:])
+
+
+def test_fetch_to_stdout_with_stdout_closed_is_refused_before_any_request(emu) -> None:
+    """Trial 38 F3: `fetch -o -` with stdout closed (`1>&-`) exited 1 with an untyped
+    `AttributeError` on `sys.stdout.buffer`."""
+    before = emu.wire_stats()["responses"]
+    done = cli(
+        emu, "fetch", "calls", "-o", "-", stderr=subprocess.PIPE, preexec_fn=lambda: os.close(1)
+    )
+    assert done.returncode == 1
+    said = done.stderr.decode()
+    assert "InvalidParameterError" in said and "stdout, which is closed" in said, said
+    assert emu.wire_stats()["responses"] == before

@@ -669,6 +669,14 @@ def _fetch(args: argparse.Namespace) -> int:
     query = _fetch_query(args)
     progress = _Progress(args, f"fetch {args.resource}")
     if args.output == "-":
+        if sys.stdout is None:
+            # stdout closed (`1>&-`): nowhere to write, said before any request (outside
+            # trial 38 F3: an AttributeError on `sys.stdout.buffer`).
+            raise InvalidParameterError(
+                "-o - writes the rows to stdout, which is closed",
+                parameter="output",
+                hint="give a file: -o calls.csv (or .parquet, .arrow, .ndjson)",
+            )
         out = sys.stdout.buffer
         columns: Optional[list[str]] = None
         # Columns written bare (not text) so far, and those since found text: stdout cannot
