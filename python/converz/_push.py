@@ -397,8 +397,7 @@ def _from_pandas(pa: Any, frame: Any) -> Any:
         )
     _check_index_columns(frame, names)
     _check_mixed_zones(frame)
-    _check_sets(frame)
-    _check_bools_beside_numbers(frame)
+    _check_mixed_objects(frame)
     # A named index level is data the user chose (df.set_index("call_id")): it stays a column.
     # An unnamed one is row numbering: not exported, or exported as __index_level_N__, which
     # the core drops.
@@ -421,53 +420,52 @@ def _from_pandas(pa: Any, frame: Any) -> Any:
         ) from err
 
 
-def _check_sets(frame: Any) -> None:
-    """Refuses an object column holding Python sets, before any request.
+def _check_mixed_objects(frame: Any) -> None:
+    """Refuses object columns pyarrow would take wrongly, before any request.
+
+    First a column holding Python sets, then one holding both booleans and numbers; each
+    column's kinds are found in one pass over its values, for the columns pandas infers as
+    mixed.
 
     pyarrow takes a set as a list in its iteration order, which is its hash order and differs
     from one process to the next for strings (outside trial 36 F4: the same frame stored
-    ``['d', 'a', ...]`` on one run and ``['c', 'b', ...]`` on another). Only columns pandas
-    infers as mixed objects are looked at.
-    """
-    import pandas as pd
-
-    for name in frame.columns:
-        column = frame[name]
-        if column.dtype != object or pd.api.types.infer_dtype(column, skipna=True) != "mixed":
-            continue
-        if any(isinstance(value, (set, frozenset)) for value in column):
-            raise InvalidParameterError(
-                f"column {name!r} holds Python sets, whose order differs from run to run: "
-                f"make them sorted lists first, e.g. df[{name!r}].map(sorted)",
-                parameter="df",
-            )
-
-
-def _check_bools_beside_numbers(frame: Any) -> None:
-    """Refuses an object column holding both booleans and numbers, before any request.
-
-    pyarrow makes such a column numbers when a number comes first (``[1.5, True]`` is sent as
-    ``[1.5, 1.0]``) and refuses it when a boolean does (outside trial 37 F4); a file push
-    refuses the same mix, naming a line of each. Only columns pandas infers as mixed are
-    looked at.
+    ``['d', 'a', ...]`` on one run and ``['c', 'b', ...]`` on another). It makes booleans beside
+    numbers numbers when a number comes first (``[1.5, True]`` is sent as ``[1.5, 1.0]``) and
+    refuses them when a boolean does (outside trial 37 F4); a file push refuses the same mix,
+    naming a line of each.
     """
     import numbers
 
     import numpy  # comes with pandas
     import pandas as pd
 
+    # Per column: whether it holds sets, and the first (row, value) of each of the two kinds.
+    found: list[tuple[str, bool, dict[str, Any]]] = []
     for name in frame.columns:
         column = frame[name]
         if column.dtype != object:
             continue
-        if pd.api.types.infer_dtype(column, skipna=True) not in ("mixed", "mixed-integer"):
+        inferred = pd.api.types.infer_dtype(column, skipna=True)
+        if inferred not in ("mixed", "mixed-integer"):
             continue
+        sets = False
         first: dict[str, Any] = {}
         for label, value in column.items():
-            if isinstance(value, (bool, numpy.bool_)):
+            if isinstance(value, (set, frozenset)):
+                sets = True
+            elif isinstance(value, (bool, numpy.bool_)):
                 first.setdefault("boolean", (label, value))
             elif isinstance(value, numbers.Number):
                 first.setdefault("number", (label, value))
+        found.append((name, sets and inferred == "mixed", first))
+    for name, sets, _ in found:
+        if sets:
+            raise InvalidParameterError(
+                f"column {name!r} holds Python sets, whose order differs from run to run: "
+                f"make them sorted lists first, e.g. df[{name!r}].map(sorted)",
+                parameter="df",
+            )
+    for name, _, first in found:
         if len(first) == 2:
             (b_label, b_value), (n_label, n_value) = first["boolean"], first["number"]
             raise InvalidParameterError(
