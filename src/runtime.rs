@@ -8,6 +8,8 @@ use std::sync::{Arc, Mutex};
 
 use tokio::runtime::Runtime;
 
+pub mod call;
+
 struct Stamped {
     pid: u32,
     runtime: Arc<Runtime>,

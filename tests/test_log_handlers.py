@@ -114,3 +114,48 @@ def test_a_stop_raised_in_a_handler_on_the_calling_thread_still_stops(
         monkeypatch.undo()
         assert len(call_ids(client.calls())) == 300
     assert not [r for r in reported if isinstance(r.exc_value, KeyboardInterrupt)]
+
+
+class ByThread(logging.Handler):
+    """Keeps each record's message under the name of the thread that emitted it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.messages: dict[str, list[str]] = {}
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.setdefault(record.threadName, []).append(record.getMessage())
+
+
+def test_calls_in_two_threads_each_emit_only_their_own_records(only_handler) -> None:
+    """Outside trial 38 F1: records converz's threads log wait for a calling thread, and with
+    calls running in two threads either emitted both calls' records (so a handler's stop on one
+    call's record stopped the other). Each record now waits with its call, and only that call's
+    thread emits it: every page line of /calls on the thread fetching calls, every one of /reps
+    on the other, none lost."""
+    import threading
+
+    seen = ByThread()
+    only_handler(seen)
+    with Emulator(calls=1_500, reps=60, seed=38, latency=0.01) as emu:
+        client = emu.client(progress=False)
+        for _ in range(3):
+            seen.messages.clear()
+            threads = [
+                threading.Thread(target=lambda: client.calls(page_size=50), name="calls"),
+                threading.Thread(target=lambda: client.reps(page_size=2), name="reps"),
+            ]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
+            pages = {
+                name: [m for m in messages if " page " in m]
+                for name, messages in seen.messages.items()
+            }
+            assert set(pages) == {"calls", "reps"}, seen.messages
+            assert all(m.startswith("GET /calls page") for m in pages["calls"]), pages
+            assert all(m.startswith("GET /reps page") for m in pages["reps"]), pages
+            # 30 pages of calls and 30 of reps, each with the empty page after it (and its
+            # re-read) at least.
+            assert len(pages["calls"]) >= 31 and len(pages["reps"]) >= 31, pages

@@ -110,7 +110,7 @@ pub(crate) async fn read_body(
     let (pieces, inbox) = tokio::sync::mpsc::unbounded_channel();
     let owned_place = place.to_owned();
     let framed = is_framed(response.headers());
-    let worker = tokio::task::spawn_blocking(move || {
+    let worker = crate::runtime::call::spawn_blocking(move || {
         let decoded = decode_pieces(inbox, coding, decoder, limit, &owned_place);
         if framed {
             decoded.map_err(|e| AttemptError::sent_incomplete(&owned_place, e))

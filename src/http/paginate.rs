@@ -426,7 +426,7 @@ impl Pager {
             reading => reading,
         };
         let turn = self.next_turn();
-        let task = tokio::spawn(async move {
+        let task = crate::runtime::call::spawn(async move {
             (
                 generation,
                 page,
@@ -565,7 +565,7 @@ impl Pager {
     /// One small request, for listings that end on their first page.
     fn probe_cap(&mut self, rows: usize) {
         let ctx = Arc::clone(&self.ctx);
-        let task = tokio::spawn(async move {
+        let task = crate::runtime::call::spawn(async move {
             let reading = Reading::CapProbe;
             (PROBE, 2, fetch_page(&ctx, 2, rows, reading, None).await)
         });

@@ -193,12 +193,12 @@ pub async fn push_plan(
             break;
         }
         let (shared, stop) = (shared.clone(), Arc::clone(&stop));
-        let handle = tasks.spawn(async move {
+        let handle = tasks.spawn(crate::runtime::call::carry_call(async move {
             let _permit = permit;
             if !send_chunk(&shared, index).await {
                 stop.store(true, Ordering::Release);
             }
-        });
+        }));
         task_chunk.insert(handle.id(), index);
     }
     while let Some(joined) = tasks.join_next().await {

@@ -18,9 +18,12 @@
 //! threads serving the inner call waited for that lock to log), a stop a handler raised there
 //! was lost, and a record logged while the interpreter shut down crashed the process (outside
 //! trial 37 F2, F5, F6). So only the calling thread, which holds a Python thread state of its
-//! own, ever enters Python to log.
+//! own, ever enters Python to log. Each record waits with the call its task served
+//! ([`crate::runtime::call`]), and a call's thread emits its own call's records and those of
+//! calls no longer running (a stream's prefetched pages), never another running call's.
 
 use std::collections::VecDeque;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, TryLockError};
 
 use log::{LevelFilter, Log, Metadata, Record};
@@ -99,11 +102,7 @@ pub fn ignore_log_error(err: Bound<'_, pyo3::exceptions::PyBaseException>) {
 const MOST_WAITING: usize = 10_000;
 
 /// Records logged on converz's threads, waiting for a calling thread to emit them.
-static WAITING: Mutex<Waiting> = Mutex::new(Waiting {
-    pid: 0,
-    records: VecDeque::new(),
-    dropped: 0,
-});
+static WAITING: Mutex<Waiting> = Mutex::new(Waiting::new(0));
 
 struct Waiting {
     /// The process whose threads logged them: a forked child does not emit its parent's.
@@ -111,10 +110,24 @@ struct Waiting {
     records: VecDeque<Kept>,
     /// Records not kept since the last emit: too many waited, or the lock stayed taken.
     dropped: u64,
+    /// The calls running now ([`Call`]), whose records only their own thread emits.
+    running: Vec<u64>,
 }
 
-/// A record's parts, owned.
+impl Waiting {
+    const fn new(pid: u32) -> Self {
+        Self {
+            pid,
+            records: VecDeque::new(),
+            dropped: 0,
+            running: Vec::new(),
+        }
+    }
+}
+
+/// A record's parts, owned, with the call its task served.
 struct Kept {
+    call: Option<u64>,
     level: log::Level,
     target: String,
     message: String,
@@ -125,21 +138,61 @@ struct Kept {
 
 /// Takes [`WAITING`] without blocking: held only to add or take records, it is free but for a
 /// moment; in a child forked while a thread held it, it stays taken, and there records are
-/// dropped instead of hanging the process. `None` when it stays taken.
+/// dropped instead of hanging the process. `None` when it stays taken. What it holds is this
+/// process's: a forked child starts it afresh.
 fn waiting() -> Option<std::sync::MutexGuard<'static, Waiting>> {
     for _ in 0..1_000 {
-        match WAITING.try_lock() {
-            Ok(guard) => return Some(guard),
-            Err(TryLockError::Poisoned(poisoned)) => return Some(poisoned.into_inner()),
-            Err(TryLockError::WouldBlock) => std::thread::yield_now(),
+        let mut guard = match WAITING.try_lock() {
+            Ok(guard) => guard,
+            Err(TryLockError::Poisoned(poisoned)) => poisoned.into_inner(),
+            Err(TryLockError::WouldBlock) => {
+                std::thread::yield_now();
+                continue;
+            }
+        };
+        let pid = std::process::id();
+        if guard.pid != pid {
+            *guard = Waiting::new(pid);
         }
+        return Some(guard);
     }
     None
+}
+
+/// A running call, from [`Call::begin`] until dropped: its tasks' records are its own.
+pub(crate) struct Call {
+    id: u64,
+}
+
+impl Call {
+    /// A new call, running.
+    pub(crate) fn begin() -> Self {
+        static NEXT: AtomicU64 = AtomicU64::new(1);
+        let id = NEXT.fetch_add(1, Ordering::Relaxed);
+        if let Some(mut waiting) = waiting() {
+            waiting.running.push(id);
+        }
+        Self { id }
+    }
+
+    /// What its tasks carry ([`crate::runtime::call`]).
+    pub(crate) fn id(&self) -> u64 {
+        self.id
+    }
+}
+
+impl Drop for Call {
+    fn drop(&mut self) {
+        if let Some(mut waiting) = waiting() {
+            waiting.running.retain(|&id| id != self.id);
+        }
+    }
 }
 
 /// Keeps `record` for the calling thread to emit.
 fn keep(record: &Record) {
     let kept = Kept {
+        call: crate::runtime::call::current_call(),
         level: record.level(),
         target: record.target().to_owned(),
         message: record.args().to_string(),
@@ -150,14 +203,6 @@ fn keep(record: &Record) {
     let Some(mut waiting) = waiting() else {
         return;
     };
-    let pid = std::process::id();
-    if waiting.pid != pid {
-        *waiting = Waiting {
-            pid,
-            records: VecDeque::new(),
-            dropped: 0,
-        };
-    }
     if waiting.records.len() < MOST_WAITING {
         waiting.records.push_back(kept);
     } else {
@@ -165,15 +210,24 @@ fn keep(record: &Record) {
     }
 }
 
-/// Emits the records converz's threads logged since the last call, on this thread (one with a
-/// Python thread state: the operation's calling thread), in the order they were logged.
-pub(crate) fn emit_waiting() {
+/// Emits, on this thread (one with a Python thread state: `call`'s calling thread), in the
+/// order they were logged, the waiting records of `call` and of calls no longer running; those
+/// of other running calls wait for their own threads.
+pub(crate) fn emit_waiting(call: &Call) {
     let (records, dropped) = match waiting() {
-        Some(mut waiting) if waiting.pid == std::process::id() => (
-            std::mem::take(&mut waiting.records),
-            std::mem::take(&mut waiting.dropped),
-        ),
-        _ => return,
+        Some(mut waiting) => {
+            let waiting = &mut *waiting;
+            let (mine, others): (VecDeque<Kept>, VecDeque<Kept>) =
+                std::mem::take(&mut waiting.records)
+                    .into_iter()
+                    .partition(|kept| {
+                        kept.call
+                            .is_none_or(|id| id == call.id || !waiting.running.contains(&id))
+                    });
+            waiting.records = others;
+            (mine, std::mem::take(&mut waiting.dropped))
+        }
+        None => return,
     };
     let logger = log::logger();
     for kept in records {

@@ -56,12 +56,13 @@ where
         return Err(Error::Reentered.into());
     }
     super::refresh_log_level(py)?;
+    let call = super::log_bridge::Call::begin();
     // Records converz's threads logged since the last operation (a stream's prefetched pages).
-    super::log_bridge::emit_waiting();
+    super::log_bridge::emit_waiting(&call);
     stray_stop(py)?;
     let runtime = crate::runtime::runtime();
     let outcome: PyResult<Result<T>> = py.detach(|| {
-        runtime.block_on(async {
+        runtime.block_on(crate::runtime::call::in_call(call.id(), async {
             tokio::pin!(future);
             let mut tick = tokio::time::interval(TICK);
             tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
@@ -77,7 +78,7 @@ where
                             continue;
                         }
                         Python::attach(|py| {
-                            super::log_bridge::emit_waiting();
+                            super::log_bridge::emit_waiting(&call);
                             stray_stop(py)?;
                             py.check_signals()?;
                             sink.report(py)
@@ -85,9 +86,9 @@ where
                     }
                 }
             }
-        })
+        }))
     });
-    super::log_bridge::emit_waiting();
+    super::log_bridge::emit_waiting(&call);
     let result = outcome?;
     stray_stop(py)?;
     // A last report so a bar ends at the true totals.
