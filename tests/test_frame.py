@@ -107,16 +107,65 @@ def test_a_bad_frame_is_refused_before_any_request(read_emulator, frame, error):
     assert read_emulator.wire_stats()["responses"] == sent
 
 
+def assert_same_pages(stream: converz.TableStream, reference: converz.TableStream, frame: str):
+    """Page for page: the reference's schema, rows and values through every reader, stored in
+    the frame's form."""
+    pages, expected = list(stream), list(reference)
+    assert len(pages) == len(expected) > 1
+    for page, want in zip(pages, expected):
+        assert text_forms(page) <= {FORMS[frame]}
+        assert page.schema == want.schema
+        assert page.to_polars().equals(want.to_polars())
+        pd.testing.assert_frame_equal(page.to_pandas(), want.to_pandas())
+        assert page.to_arrow().equals(want.to_arrow())
+    assert stream.warnings == reference.warnings
+
+
+@pytest.mark.parametrize("frame", ["polars", "pandas", "arrow"])
+@pytest.mark.parametrize(
+    "stream",
+    [
+        lambda c, **kw: c.iter_calls(page_size=3_000, **kw),
+        # The key column is fetched for the listing and left out of every page.
+        lambda c, **kw: c.iter_calls(columns=["summary", "campaign"], page_size=999, **kw),
+        lambda c, **kw: c.iter_reps(page_size=50, **kw),
+    ],
+    ids=["calls", "calls_columns", "reps"],
+)
+def test_a_streams_frame_lays_out_its_pages_with_the_same_values(client, frame, stream):
+    assert_same_pages(stream(client, frame=frame), stream(client), frame)
+
+
+def test_a_streams_page_before_a_column_turns_to_text_keeps_its_type_in_every_frame():
+    # As test_text_a_later_page_brings_is_in_the_form_too, streamed: pages before the text
+    # keep the numbers, later ones have text in the frame's form.
+    with Emulator(calls=2_000, reps=5, seed=2) as emu:
+        client = emu.client(progress=False)
+        ids = client.calls(columns=["call_id"]).to_polars()["call_id"]
+        numbers = pl.DataFrame({"call_id": ids[:1_900], "tag": range(1_900)})
+        words = pl.DataFrame({"call_id": ids[1_900:], "tag": [f"code {i}" for i in range(100)]})
+        assert client.push_updates(numbers).ok
+        assert client.push_updates(words).ok
+        for frame in ("polars", "pandas"):
+
+            def stream(**kw):
+                return client.iter_calls(columns=["call_id", "summary", "tag"], page_size=500, **kw)
+
+            assert_same_pages(stream(frame=frame), stream(), frame)
+
+
 @pytest.mark.parametrize("method", ["iter_calls", "iter_reps"])
-def test_a_stream_says_it_takes_no_frame(read_emulator, method):
+def test_a_streams_frame_is_its_own_and_checked_before_any_request(read_emulator, method):
     client = read_emulator.client(progress=False, frame="polars")
     sent = read_emulator.wire_stats()["responses"]
-    with pytest.raises(converz.InvalidParameterTypeError, match=rf"{method}\(\) takes no frame="):
-        getattr(client, method)(frame="polars")
+    with pytest.raises(converz.InvalidParameterError, match="frame: expected 'arrow'"):
+        getattr(client, method)(frame="spark")
+    with pytest.raises(converz.InvalidParameterTypeError, match="frame: expected 'arrow'"):
+        getattr(client, method)(frame=1)
     assert read_emulator.wire_stats()["responses"] == sent
-    # The client's frame= does not reach a stream: its pages are Arrow tables, as always.
-    page = next(iter(getattr(client, method)()))
-    assert text_forms(page) <= {"Utf8"}
+    # The client's frame= does not reach a stream: its pages are Arrow tables unless asked.
+    assert text_forms(next(iter(getattr(client, method)()))) <= {"Utf8"}
+    assert text_forms(next(iter(getattr(client, method)(frame="polars")))) == {"Utf8View"}
 
 
 def test_a_polars_that_cannot_read_streams_is_named(client, monkeypatch):

@@ -279,7 +279,9 @@ def _register(
             return
         if endpoint == "/calls" and with_columns is not None:
             _project(request, full, wanted, predicate, key)
-        options = dict(fetch)
+        # The pages go to polars: their text columns become polars' views on the threads that
+        # decode them, while later pages download, instead of here, one page at a time.
+        options = {**fetch, "frame": "polars"}
         if n_rows is not None and endpoint != "/report":
             size = options.get("page_size") or _DEFAULT_PAGE_SIZE
             options["page_size"] = max(1, min(size, n_rows))
@@ -288,7 +290,7 @@ def _register(
         remaining = n_rows
         unseen: set[str] = set()
         for table in fetch_pages(**request, **options):
-            page = pl.DataFrame(table)
+            page = table.to_polars()
             late = [c for c in page.columns if c not in full and c not in unseen]
             if late:
                 # The frame's schema was fixed by the probe; polars cannot take a new column.

@@ -140,8 +140,8 @@ pub(crate) use concat::{concat_schema, conform_part, Part};
 pub(crate) use infer::{Floats, Respelled};
 pub(crate) use json_text::to_json_text;
 pub(crate) use unify::{
-    conform_batch, documented_schema, documented_when_null, join_small_batches, text_schema,
-    with_own_types,
+    conform_batch, conform_batch_in, documented_schema, documented_when_null, join_small_batches,
+    text_schema, with_own_types,
 };
 
 use infer::{Fields, Kind};
@@ -349,6 +349,11 @@ impl FetchDecoder {
     /// only nulls is given in what a fetch hands out.
     pub fn documented(&self) -> &[(String, DataType)] {
         &self.shared.options.hint
+    }
+
+    /// How the text columns of its pages are laid out ([`DecodeOptions::form`]).
+    pub fn form(&self) -> Form {
+        self.shared.options.form
     }
 
     /// The schema the finished pages add up to so far, if any page had a column.

@@ -12,17 +12,18 @@
 use std::sync::Arc;
 
 use arrow_array::RecordBatch;
-use arrow_schema::{DataType, SchemaRef};
+use arrow_schema::{DataType, Field, Schema, SchemaRef};
 
 use super::client::ApiClient;
 use super::paginate::{PageSpec, Pager};
 use super::progress::Progress;
 use super::query::{ListingKey, Pairs};
 use crate::decode::{
-    conform_batch, documented_schema, sort_by_key, with_own_types, DecodedPage, DecodedTable,
+    conform_batch_in, documented_schema, sort_by_key, with_own_types, DecodedPage, DecodedTable,
     FetchDecoder, KeyDeduper, PageColumns,
 };
 use crate::error::{Error, Result};
+use crate::views::Form;
 
 /// Which pass the listing is in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -37,6 +38,34 @@ enum Pass {
 /// What a listing that could not vouch for every row says (its hint: `python::errors`).
 pub const STALE_PAGES: &str =
     "rows the server never served may be missing, and the listing ends in this error instead of a result that may lack them";
+
+/// A batch a stream hands out: its text columns in the decoder's form, and its declared schema
+/// (those columns as the fetch types them), which the table made of it declares.
+pub struct StreamedBatch {
+    pub batch: RecordBatch,
+    pub declared: SchemaRef,
+}
+
+/// `formed`'s schema with each column at its type in `declared` (matched by name, which a
+/// listing's columns keep unique): the types its text columns had before `form` laid them out.
+fn declared_for(formed: &RecordBatch, declared: &Schema, form: Form) -> SchemaRef {
+    let own = formed.schema();
+    if form == Form::Utf8 {
+        return own;
+    }
+    let fields: Vec<Field> = own
+        .fields()
+        .iter()
+        .map(|field| match declared.field_with_name(field.name()) {
+            Ok(at) => field
+                .as_ref()
+                .clone()
+                .with_data_type(at.data_type().clone()),
+            Err(_) => field.as_ref().clone(),
+        })
+        .collect();
+    Arc::new(Schema::new_with_metadata(fields, own.metadata().clone()))
+}
 
 /// Pages of one listing, in order, each key once, repaired when rows moved.
 pub struct Listing {
@@ -198,14 +227,18 @@ impl Listing {
     /// widest type seen so far, then as
     /// [`present`](Self::present) leaves it. Pages then share one schema until a column first
     /// appears or widens (the stream's warnings name a column that widened), so a consumer can
-    /// concatenate them; the same cast as the eager table's end (`conform_batch`).
-    pub fn streamed(&mut self, page: DecodedPage) -> Result<Vec<RecordBatch>> {
+    /// concatenate them; the same cast as the eager table's end (`conform_batch_in`). Their
+    /// text columns take the decoder's form (`DecodeOptions::form`: polars' views for
+    /// `iter_calls(frame="polars")` and the scans), as each page did on the thread that decoded
+    /// it, so no string is converted here; each batch comes with its declared schema.
+    pub fn streamed(&mut self, page: DecodedPage) -> Result<Vec<StreamedBatch>> {
         let schema = self
             .decoder
             .merged_schema(&mut self.streamed_columns, &page);
         // A documented column null on every page so far has its documented type, as in the
         // eager table: only in what is handed out, so a later page's values still decide.
         let schema = documented_schema(&schema, self.decoder.documented()).unwrap_or(schema);
+        let form = self.decoder.form();
         page.batches
             .iter()
             .map(|batch| {
@@ -213,7 +246,12 @@ impl Listing {
                     true => own_scalar_types(&schema, &batch.schema()),
                     false => Arc::clone(&schema),
                 };
-                Ok(self.present(conform_batch(batch, &to)?))
+                let formed = self.present(conform_batch_in(batch, &to, form)?);
+                let declared = declared_for(&formed, &to, form);
+                Ok(StreamedBatch {
+                    batch: formed,
+                    declared,
+                })
             })
             .collect()
     }

@@ -83,7 +83,13 @@ async fn fetch(pages: &'static [&'static str], delays: &[u64], dir: &Path) -> Se
     let mut listing = calls_listing(&url, 3, PAGE_SIZE);
     let mut streamed = Vec::new();
     while let Some(page) = listing.next_page().await {
-        streamed.extend(listing.streamed(page.unwrap()).unwrap());
+        streamed.extend(
+            listing
+                .streamed(page.unwrap())
+                .unwrap()
+                .into_iter()
+                .map(|s| s.batch),
+        );
     }
     let mut files = Vec::new();
     for name in ["out.csv", "out.ndjson", "out.parquet", "out.arrow"] {

@@ -39,7 +39,7 @@ pub struct FetchOptions {
     hint: Option<Py<PyDict>>,
     stream: bool,
     /// The form of the table's text columns (`crate::views::Form::named`): `"utf8"`, or the
-    /// one the DataFrame library the caller named stores (`frame=`). Eager fetches only.
+    /// one the DataFrame library the caller named stores (`frame=`).
     form: String,
     progress: Option<Py<PyAny>>,
 }
@@ -56,12 +56,9 @@ pub fn fetch(
     let pairs = query.to_pairs()?;
     let documented = schema_overrides(options.hint.as_ref().map(|d| d.bind(py)))?;
     let page_size = page_size(options.page_size)?;
-    let form = match Form::named(&options.form) {
-        Some(form) if form == Form::Utf8 || !options.stream => form,
-        _ => {
-            let message = "'utf8', 'utf8_view' or 'large_utf8' (an eager fetch's)";
-            return Err(Error::invalid("form", message).into());
-        }
+    let Some(form) = Form::named(&options.form) else {
+        let message = "'utf8', 'utf8_view' or 'large_utf8'";
+        return Err(Error::invalid("form", message).into());
     };
     let decode = DecodeOptions {
         parse_dates: options.parse_dates,

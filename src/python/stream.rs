@@ -7,7 +7,7 @@
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Mutex, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use arrow_array::RecordBatch;
 use pyo3::prelude::*;
@@ -15,15 +15,15 @@ use pyo3::IntoPyObjectExt;
 
 use super::arrow::PyArrowTable;
 use super::runtime::{enter_converz, ProgressSink};
-use crate::http::listing::Listing;
+use crate::http::listing::{Listing, StreamedBatch};
 
 struct StreamState {
     listing: Listing,
-    pending: VecDeque<RecordBatch>,
+    pending: VecDeque<StreamedBatch>,
     /// The page the latest `__next__` handed out, until the next call: Python may raise a
     /// Ctrl-C in the caller's frame as the call returns, before the page is bound to anything,
     /// and `take_back` then puts it back.
-    last: Option<RecordBatch>,
+    last: Option<StreamedBatch>,
     /// Why the stream cannot go on, once it cannot: a page was being read when an error or a
     /// Ctrl-C stopped it, so that page's rows may already count as handed out (their keys
     /// kept) without having been; going on would skip them in silence.
@@ -112,12 +112,14 @@ impl PyBatchStream {
         &self,
         py: Python<'_>,
         state: &mut StreamState,
-        batch: RecordBatch,
+        streamed: StreamedBatch,
     ) -> PyResult<Py<PyAny>> {
         // A Ctrl-C that arrived while the page was fetched is raised by Python as soon as this
         // call returns, and the page handed out with it would be lost. Raise it here instead.
         let delivered = py.check_signals().and_then(|()| {
-            let table = PyArrowTable::new(batch.schema(), vec![batch.clone()]).into_py_any(py)?;
+            let declared = Arc::clone(&streamed.declared);
+            let table =
+                PyArrowTable::new(declared, vec![streamed.batch.clone()]).into_py_any(py)?;
             let Some(delivery) = self.delivery.get() else {
                 return Ok(table);
             };
@@ -131,12 +133,12 @@ impl PyBatchStream {
         });
         match delivered {
             Ok(page) => {
-                self.counts.handed_out(&batch);
-                state.last = Some(batch);
+                self.counts.handed_out(&streamed.batch);
+                state.last = Some(streamed);
                 Ok(page)
             }
             Err(err) => {
-                state.pending.push_front(batch);
+                state.pending.push_front(streamed);
                 Err(err)
             }
         }
@@ -262,9 +264,9 @@ impl PyBatchStream {
             return Ok(false);
         };
         Ok(match state.last.take() {
-            Some(batch) => {
-                self.counts.taken_back(&batch);
-                state.pending.push_front(batch);
+            Some(streamed) => {
+                self.counts.taken_back(&streamed.batch);
+                state.pending.push_front(streamed);
                 true
             }
             None => false,
