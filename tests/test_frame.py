@@ -177,3 +177,11 @@ def test_a_polars_that_cannot_read_streams_is_named(client, monkeypatch):
         table.to_polars()
     monkeypatch.setattr(pl, "__version__", "1.3.0")
     assert table.to_polars().height == table.num_rows
+
+
+@pytest.mark.parametrize("frame", ["polars", "pandas"])
+def test_a_framed_stream_concatenates_to_the_eager_table(client, frame):
+    whole = converz.Table.concat(client.iter_calls(frame=frame, page_size=700))
+    reference = client.calls()
+    assert whole.to_arrow().equals(reference.to_arrow())
+    assert whole.to_polars().equals(reference.to_polars())
