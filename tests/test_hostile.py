@@ -651,6 +651,11 @@ UNKEYED = {
     "missing": (b'[{"call_id":1,"v":1},{"v":2}]', "1 row with a null or missing"),
     "text": (b'[{"call_id":1},{"call_id":"abc"}]', "values that are text"),
     "fraction": (b'[{"call_id":1},{"call_id":2.5}]', "values that are numbers written as floats"),
+    # Outside trial 39 F2: the first value, a fine integer, was quoted as the odd one, and a
+    # whole float as "2.0" whatever the page held; which ones cannot be told, and it says so.
+    "quoted": (b'[{"call_id":101},{"call_id":"130"}]', "in quotes, among integers (which ones"),
+    "whole": (b'[{"call_id":101},{"call_id":130.0}]', "as floats, among integers (which ones"),
+    "quoted_only": (b'[{"call_id":"101"}]', 'in quotes (the first: "101")'),
     "wide": (b'[{"call_id":1},{"call_id":9223372036854775808}]', "integers beyond int64"),
     "bool": (b'[{"call_id":true}]', "values that are true/false"),
     # Rows that move repeat across pages, never within one: this is not "rows moved".
@@ -687,7 +692,7 @@ def test_calls_without_a_usable_call_id_are_a_decode_error(serve, case, stream):
     with pytest.raises(converz.DecodeError) as info:
         fetch()
     message = str(info.value)
-    assert message.startswith("could not decode GET /calls: the page has"), message
+    assert message.startswith("could not decode GET /calls page 1: the page has"), message
     assert what in message and "exactly once by its `call_id`" in message, message
     assert "report it to Converz" in str(info.value.hint), info.value.hint
 

@@ -18,6 +18,7 @@ use arrow_cast::cast;
 use arrow_schema::DataType;
 use arrow_select::filter::filter_record_batch;
 
+use super::infer::bits;
 use crate::{Error, Result};
 
 /// The words of every error for rows whose key cannot be trusted (the Python layer's hint
@@ -36,6 +37,20 @@ pub struct KeyDeduper {
     integer: bool,
     ints: IntKeys,
     texts: HashSet<Box<str>, Fast>,
+    /// The page being filtered, for the errors about its keys.
+    page: PageFacts,
+}
+
+/// What the listing knows of the page whose batches a [`KeyDeduper`] filters: its number, and
+/// the kinds of value its key column showed (`infer::bits`, 0 when unknown). A key column that
+/// mixes kinds is decoded as one type (integers beside quoted ones as text, beside floats as
+/// floats), after which the odd values cannot be picked out: the error then says so rather than
+/// quote a value that was fine (outside trial 39 F2: "the first: \"101\"" for a page whose
+/// quoted id was "130", and "such as 2.0" for ids no page held).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct PageFacts {
+    pub number: Option<u64>,
+    pub key_seen: u16,
 }
 
 impl KeyDeduper {
@@ -47,7 +62,13 @@ impl KeyDeduper {
             integer: false,
             ints: IntKeys::default(),
             texts: HashSet::default(),
+            page: PageFacts::default(),
         }
+    }
+
+    /// The batches filtered next are `page`'s.
+    pub fn at_page(&mut self, page: PageFacts) {
+        self.page = page;
     }
 
     /// This deduper, refusing keys that are not integers.
@@ -73,10 +94,15 @@ impl KeyDeduper {
             return Err(self.bad_key(what, ""));
         }
         if self.integer && !column.data_type().is_integer() {
-            let (kind, first) = odd_keys(column);
+            let (kind, first) = odd_keys(column, self.page.key_seen);
             let example = match (&first, kind) {
                 (Some(value), KeyKind::Floats) => format!(" (such as {value})"),
                 (Some(value), _) => format!(" (the first: {value})"),
+                (None, KeyKind::Floats | KeyKind::QuotedIntegers)
+                    if self.page.key_seen & bits::INT != 0 =>
+                {
+                    ", among integers (which ones, the decoded page cannot tell)".to_owned()
+                }
                 (None, _) => String::new(),
             };
             let negative = first.as_deref().is_some_and(|v| v.starts_with('-'));
@@ -156,8 +182,12 @@ impl KeyDeduper {
     /// The error for rows whose key cannot be trusted.
     #[cold]
     fn bad_key(&self, what: String, or: &str) -> Error {
+        let endpoint = match self.page.number {
+            Some(number) => format!("{} page {number}", self.endpoint),
+            None => self.endpoint.clone(),
+        };
         Error::Decode {
-            endpoint: self.endpoint.clone(),
+            endpoint,
             message: format!(
                 "the page has {what}. Every row is kept exactly once by its `{key}`, {UNKEYED}: \
                  the server broke the API's contract (report it to Converz){or}",
@@ -200,23 +230,28 @@ impl KeyKind {
 }
 
 /// What a non-integer key column (no nulls, checked before) holds, for its error, and its first
-/// value that is no 64-bit integer, as sent (none for floats: `2` and `2.0` read alike). The
-/// column may have fallen back to text for another row's sake, so a text column is described by
-/// the value: inference widens a key beyond int64, or mixed with booleans, to text too.
-fn odd_keys(column: &ArrayRef) -> (KeyKind, Option<String>) {
+/// value that is no 64-bit integer, as sent, when it can be told (`seen`: the kinds of value the
+/// page showed in it, 0 if unknown; see [`PageFacts`]). The column may have fallen back to text
+/// for another row's sake, so a text column is described by the value: inference widens a key
+/// beyond int64, or mixed with booleans, to text too.
+fn odd_keys(column: &ArrayRef, seen: u16) -> (KeyKind, Option<String>) {
+    let beside_integers = seen & bits::INT != 0;
     if column.data_type().is_floating() {
-        // The first value that is not whole, as Float64 prints it (the message cited "2.0"
-        // whatever was sent). Whole ones hold no trace of how they were written (`2`, `2.0`).
+        // The first value that is not whole, as Float64 prints it. Whole ones hold no trace of
+        // how they were written (`2`, `2.0`): on a page of floats only, the first is one; among
+        // integers, none can be named.
         let floats = cast(column, &DataType::Float64).ok();
         let values: Vec<f64> = floats
             .as_ref()
             .map(|f| f.as_primitive::<Float64Type>().iter().flatten().collect())
             .unwrap_or_default();
-        let first = values
-            .iter()
-            .find(|v| v.fract() != 0.0 || !v.is_finite())
-            .map_or_else(|| "2.0".to_owned(), |v| format!("{v:?}"));
-        return (KeyKind::Floats, Some(first));
+        let odd = values.iter().find(|v| v.fract() != 0.0 || !v.is_finite());
+        let first = match odd {
+            Some(v) => Some(format!("{v:?}")),
+            None if seen != 0 && !beside_integers => values.first().map(|v| format!("{v:?}")),
+            None => None,
+        };
+        return (KeyKind::Floats, first);
     }
     if column.data_type().is_nested() {
         // Objects or lists (outside trial 20b: called "integers sent as text, in quotes").
@@ -231,8 +266,9 @@ fn odd_keys(column: &ArrayRef) -> (KeyKind, Option<String>) {
     let odd = texts.and_then(|t| t.iter().flatten().find(|v| v.parse::<i64>().is_err()));
     if odd.is_none() && column.data_type() != &DataType::Boolean {
         // Every value is an integer, sent in quotes (outside trial: the message named an
-        // empty "first" value).
+        // empty "first" value); beside integers sent as numbers, which ones cannot be told.
         let first = texts
+            .filter(|_| !beside_integers)
             .and_then(|t| t.iter().flatten().next())
             .map(|v| format!("\"{v}\""));
         return (KeyKind::QuotedIntegers, first);

@@ -130,7 +130,7 @@ use arrow_array::RecordBatch;
 use arrow_schema::{DataType, SchemaRef};
 use parking_lot::{Mutex, RwLock};
 
-pub use dedupe::{KeyDeduper, UNKEYED};
+pub use dedupe::{KeyDeduper, PageFacts, UNKEYED};
 pub use page::PageDecoder;
 pub use sort::sort_by_key;
 // The file writers conform streamed batches to one schema with the same casts as `finish`.
@@ -266,6 +266,15 @@ pub struct DecodedPage {
     /// Decoded by the schema-specialised fast path (tests check it was taken).
     #[cfg_attr(not(test), allow(dead_code))]
     fast: bool,
+}
+
+impl DecodedPage {
+    /// The kinds of value (`infer::bits`) column `name` showed on this page; 0 if it had none.
+    pub(crate) fn kinds_seen(&self, name: &str) -> u16 {
+        self.columns
+            .position(name)
+            .map_or(0, |i| self.columns.cols[i].seen)
+    }
 }
 
 /// The columns of the pages a stream has handed out, merged in page order

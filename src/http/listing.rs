@@ -20,7 +20,7 @@ use super::progress::Progress;
 use super::query::{ListingKey, Pairs};
 use crate::decode::{
     conform_batch_in, documented_schema, sort_by_key, with_own_types, DecodedPage, DecodedTable,
-    FetchDecoder, KeyDeduper, PageColumns,
+    FetchDecoder, KeyDeduper, PageColumns, PageFacts,
 };
 use crate::error::{Error, Result};
 use crate::views::Form;
@@ -322,6 +322,19 @@ impl Listing {
             self.since_repaging = self.fresh_deduper();
             if self.pass == Pass::Repair {
                 self.repair_seen = self.fresh_deduper();
+            }
+        }
+        let facts = PageFacts {
+            number: Some(self.pager.handed_out_page()),
+            key_seen: self.key.as_deref().map_or(0, |key| page.kinds_seen(key)),
+        };
+        for deduper in [
+            &mut self.repair_seen,
+            &mut self.since_repaging,
+            &mut self.deduper,
+        ] {
+            if let Some(deduper) = deduper.as_mut() {
+                deduper.at_page(facts);
             }
         }
         if let (Pass::Repair, Some(seen)) = (self.pass, self.repair_seen.as_mut()) {

@@ -304,6 +304,12 @@ impl Pager {
         self.page_size
     }
 
+    /// The number of the page [`next_page`](Self::next_page) handed out last (in the paging
+    /// it was read in), for errors about its rows.
+    pub fn handed_out_page(&self) -> u64 {
+        self.next_to_yield.saturating_sub(1)
+    }
+
     /// Things the caller should tell the user (capped pages seen, ...).
     pub fn warnings(&self) -> &[String] {
         &self.warnings
