@@ -47,7 +47,19 @@ pub fn redact_known_text(text: &str) -> String {
             text = text.replace(form.as_str(), "***");
         }
     }
+    // A key written with JSON's escapes (`\u002B` for `+`) is matched character by character.
+    if text.contains('\\') {
+        text = redact_forms(&text, &known, Pieces::No);
+    }
     text
+}
+
+/// Whether [`redact_forms`] replaces the pieces of a key cut off at an excerpt's edge, or only
+/// whole keys.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Pieces {
+    Yes,
+    No,
 }
 
 /// The shortest piece of the key redacted on its own: an excerpt cut to a fixed width may end
@@ -64,7 +76,7 @@ pub fn redact(text: &str, key: &str) -> String {
     if key.is_empty() {
         return text.to_owned();
     }
-    redact_forms(text, &written_forms(key))
+    redact_forms(text, &written_forms(key), Pieces::Yes)
 }
 
 /// The forms a server may echo the key in: as sent; as it was in a URL, percent-encoded (`+` as
@@ -132,15 +144,15 @@ fn percent_encoded(key: &str, upper: bool) -> String {
     out
 }
 
-/// [`redact`] of the written forms of one key.
-fn redact_forms(text: &str, forms: &[String]) -> String {
+/// [`redact`] of the written forms of one key (or, with `Pieces::No`, of whole keys only).
+fn redact_forms(text: &str, forms: &[String], pieces: Pieces) -> String {
     let bytes = text.as_bytes();
     let mut out = String::with_capacity(text.len());
     let (mut at, mut copied) = (0, 0);
     while at < bytes.len() {
         let run = forms
             .iter()
-            .map(|form| piece_at(text, at, form.as_bytes()))
+            .map(|form| piece_at(text, at, form.as_bytes(), pieces))
             .max()
             .unwrap_or(0);
         if run > 0 {
@@ -156,16 +168,19 @@ fn redact_forms(text: &str, forms: &[String]) -> String {
     out
 }
 
-/// The length of the piece of `key` at `text[at..]` that is redacted, or 0.
-fn piece_at(text: &str, at: usize, key: &[u8]) -> usize {
+/// The length (in bytes of `text`) of the piece of `key` at `text[at..]` that is redacted, or 0.
+fn piece_at(text: &str, at: usize, key: &[u8], pieces: Pieces) -> usize {
     let bytes = text.as_bytes();
-    let run = key_run(&bytes[at..], key);
+    let (run, chars) = key_run(&bytes[at..], key);
+    if pieces == Pieces::No && chars < key.len() {
+        return 0;
+    }
     let min = key.len().min(MIN_PIECE);
     // A run never starts inside a multi-byte character: the key is ASCII (a header value),
     // and ASCII bytes only ever stand for themselves in UTF-8. A key that is not ASCII is
     // matched whole only, which starts on a boundary too.
-    let whole_word = run >= MIN_PIECE || stands_alone(bytes, at, run);
-    if run >= min && whole_word && text.is_char_boundary(at) && text.is_char_boundary(at + run) {
+    let whole_word = chars >= MIN_PIECE || stands_alone(bytes, at, run);
+    if chars >= min && whole_word && text.is_char_boundary(at) && text.is_char_boundary(at + run) {
         run
     } else {
         0
@@ -180,23 +195,62 @@ fn stands_alone(bytes: &[u8], at: usize, len: usize) -> bool {
     !before.is_some_and(word) && !bytes.get(at + len).is_some_and(word)
 }
 
-/// The length of the piece of `key` that `rest` starts with: the whole key, else the longest
-/// start of it, else the longest end of it (the caller ignores pieces shorter than
-/// [`MIN_PIECE`]).
-fn key_run(rest: &[u8], key: &[u8]) -> usize {
+/// The piece of `key` that `rest` starts with, as `(bytes of rest, characters of key)`: the
+/// whole key, else the longest start of it, else the longest end of it (the caller ignores
+/// pieces shorter than [`MIN_PIECE`]). Each character may be written as JSON escapes it
+/// ([`written_char`]).
+fn key_run(rest: &[u8], key: &[u8]) -> (usize, usize) {
     if !key.is_ascii() {
-        return if rest.starts_with(key) { key.len() } else { 0 };
+        return match rest.starts_with(key) {
+            true => (key.len(), key.len()),
+            false => (0, 0),
+        };
     }
-    let prefix = rest.iter().zip(key).take_while(|(a, b)| a == b).count();
-    if prefix == key.len() || prefix >= MIN_PIECE {
+    let prefix = written_prefix(rest, key);
+    if prefix.1 == key.len() || prefix.1 >= MIN_PIECE {
         return prefix;
     }
     // A key's end: the longest suffix first, so the whole remainder of the key is covered.
     (1..key.len())
         .map(|skip| &key[skip..])
         .take_while(|suffix| suffix.len() >= MIN_PIECE)
-        .find(|suffix| rest.starts_with(suffix))
-        .map_or(prefix, <[u8]>::len)
+        .map(|suffix| (written_prefix(rest, suffix), suffix.len()))
+        .find(|((_, chars), len)| chars == len)
+        .map_or(prefix, |(run, _)| run)
+}
+
+/// How much of `key`, from its first character, `rest` starts with: `(bytes, characters)`.
+fn written_prefix(rest: &[u8], key: &[u8]) -> (usize, usize) {
+    let (mut at, mut chars) = (0, 0);
+    for &c in key {
+        match written_char(&rest[at..], c) {
+            Some(len) => (at, chars) = (at + len, chars + 1),
+            None => break,
+        }
+    }
+    (at, chars)
+}
+
+/// The bytes ASCII character `c` takes at the start of `rest`, written as itself or as a JSON
+/// string escapes it: `\uXXXX` (hex digits of either case; System.Text.Json writes `+` as
+/// `\u002B` by default) or, for `/`, `"` and `\`, a backslash before it (PHP's `\/`). Outside
+/// trial 39 F3: a key echoed with one such escape was shown up to it.
+fn written_char(rest: &[u8], c: u8) -> Option<usize> {
+    match *rest.first()? {
+        b if b == c => Some(1),
+        b'\\' => match *rest.get(1)? {
+            b'u' => {
+                let hex = rest.get(2..6)?;
+                let digits = hex.iter().all(u8::is_ascii_hexdigit);
+                let code = std::str::from_utf8(hex).ok()?;
+                let code = u32::from_str_radix(code, 16).ok()?;
+                (digits && code == u32::from(c)).then_some(6)
+            }
+            e if e == c && matches!(c, b'/' | b'"' | b'\\') => Some(2),
+            _ => None,
+        },
+        _ => None,
+    }
 }
 
 /// `err` with the key redacted from every text it carries that a server may have written (the
@@ -308,6 +362,46 @@ mod tests {
             assert!(!shown.contains("IjKlMnOp"), "{shown}");
             assert!(shown.contains("***"), "{shown}");
         }
+    }
+
+    /// Outside trial 39 F3: System.Text.Json writes `+` as `\u002B`, and any character may be
+    /// written `\uXXXX`: the key was shown up to the first such escape, or whole.
+    #[test]
+    fn a_key_written_with_unicode_escapes_is_replaced() {
+        let key = "Ab3/xY9+kL2/mN7pQ==";
+        for (echoed, shown) in [
+            (
+                r#"{"error":"key Ab3/xY9\u002BkL2/mN7pQ=="}"#,
+                r#"{"error":"key ***"}"#,
+            ),
+            (r#"key Ab3\/xY9\u002bkL2\/mN7pQ\u003D= x"#, "key *** x"),
+            // Cut off mid-escape, after the start of the key.
+            (r#"key Ab3/xY9\u002BkL2\u"#, r#"key ***\u"#),
+            // Its end only, from an escape on.
+            (r#"found \u002BkL2/mN7pQ=="#, "found ***"),
+        ] {
+            assert_eq!(redact(echoed, key), shown, "{echoed}");
+        }
+        let every: String = "sekrit-KEY-123"
+            .bytes()
+            .map(|b| format!("\\u{b:04x}"))
+            .collect();
+        assert_eq!(
+            redact(&format!("names {every} twice"), "sekrit-KEY-123"),
+            "names *** twice"
+        );
+        assert_eq!(redact(r#"sekrit-\u004bEY-123"#, "sekrit-KEY-123"), "***");
+        // A known key, whole, in any text shown; an escape that is not the key's is text.
+        remember_key("sekrit-KEY-456");
+        assert_eq!(
+            redact_known_text(r#"col "sekrit-\u004BEY-456" x"#),
+            r#"col "***" x"#
+        );
+        assert_eq!(redact_known_text(r#"a \u004B b"#), r#"a \u004B b"#);
+        assert_eq!(
+            redact(r#"\u+04Bsekrit"#, "sekrit-KEY-123"),
+            r#"\u+04Bsekrit"#
+        );
     }
 
     #[test]

@@ -1,0 +1,101 @@
+"""Outside trial 39: a key echoed with JSON's escapes, the key error's page and value, and the
+text of objects on a page of objects when their column turns to text."""
+
+from __future__ import annotations
+
+import re
+import urllib.parse
+from collections.abc import Iterator
+from typing import Callable
+
+import pytest
+from hostile_support import RawServer, Request, Responder, response, serving
+
+import converz
+
+# A base64-like key: `+` is what System.Text.Json writes as `\u002B`, `/` what PHP writes `\/`.
+KEY = "Ab3/xY9+kL2/mN7pQ=="
+
+
+@pytest.fixture
+def serve() -> Iterator[Callable[[Responder], RawServer]]:
+    yield from serving()
+
+
+def paged(rows: list[bytes]) -> Responder:
+    """A `/calls` server paging `rows` (each a row's JSON) by `page` and `n_per_page`."""
+
+    def respond(request: Request) -> bytes:
+        query = urllib.parse.parse_qs(urllib.parse.urlsplit(request.target).query)
+        page, size = int(query["page"][0]), int(query["n_per_page"][0])
+        body = b"[" + b",".join(rows[(page - 1) * size : page * size]) + b"]"
+        return response("200 OK", body, "Content-Type: application/json")
+
+    return respond
+
+
+def echoed(key: str) -> list[str]:
+    """The ways the server below writes the key: `+` as `\\u002B`, `/` as `\\/`, and every
+    character as `\\uXXXX`."""
+    return [
+        key.replace("+", "\\u002B"),
+        key.replace("/", "\\/").replace("+", "\\u002b"),
+        "".join(f"\\u{ord(c):04x}" for c in key),
+    ]
+
+
+@pytest.mark.parametrize("spelling", range(3))
+def test_a_key_echoed_with_json_escapes_is_never_shown(serve, spelling):
+    """F3: the key was shown up to its first escape (`Ab3/xY9\\u002B***`), or whole."""
+    written = echoed(KEY)[spelling]
+    bodies = [
+        # Not rows: the excerpt quotes the body.
+        ('{"e":"%s"}' % written).encode(),
+        # A column named after the key, twice in a row.
+        ('[{"call_id":1,"%s":1,"%s":2}]' % (written, written)).encode(),
+    ]
+    for body in bodies:
+        server = serve(lambda request, body=body: response("200 OK", body))
+        client = converz.Client(api_key=KEY, base_url=server.url, progress=False, retries=0)
+        with pytest.raises(converz.DecodeError) as info:
+            client.calls()
+        shown = f"{info.value} {info.value.hint} {info.value!r}"
+        assert "***" in shown, shown
+        # Read as JSON would read it, no piece of the key as long as the redaction's shortest
+        # (8 characters) is left.
+        read = re.sub(r"\\u([0-9a-fA-F]{4})", lambda m: chr(int(m.group(1), 16)), shown)
+        read = read.replace("\\/", "/")
+        pieces = {KEY[i : i + 8] for i in range(len(KEY) - 7)}
+        assert not [p for p in pieces if p in read], shown
+
+
+def test_a_key_error_names_its_page_and_no_fine_value(serve):
+    """F2: the error quoted the page's first id, a fine integer, as the odd one, and said only
+    "the page"."""
+    rows = [b'{"call_id":%d}' % i for i in range(101, 201)]
+    rows[29] = b'{"call_id":"130"}'
+    client = serve(paged(rows)).client()
+    with pytest.raises(converz.DecodeError) as info:
+        client.calls(page_size=10)
+    message = str(info.value)
+    assert message.startswith("could not decode GET /calls page 3:"), message
+    assert "in quotes, among integers (which ones, the decoded page cannot tell)" in message
+    assert '"121"' not in message and '"101"' not in message, message
+
+
+def test_objects_on_a_page_of_objects_print_from_its_type_and_schema_str_keeps_them(serve):
+    """F1, documented: a column of objects that turns to text on a later page prints each
+    object of a page of objects from that page's object type (a key only another object had is
+    null), and the warning says so; `schema={"v": "str"}` keeps every value as sent."""
+    rows = [
+        b'{"call_id":1,"v":{"a":1}}',
+        b'{"call_id":2,"v":{"b":"e"}}',
+        b'{"call_id":3,"v":"x"}',
+    ]
+    client = serve(paged(rows)).client()
+    table = client.calls(page_size=2)
+    assert table.to_arrow()["v"].to_pylist() == ['{"a":1,"b":null}', '{"a":null,"b":"e"}', "x"]
+    (warning,) = [w for w in table.warnings if "`v`" in w]
+    assert "a key only other objects on it had is null" in warning, warning
+    kept = client.calls(page_size=2, schema={"v": "str"})
+    assert kept.to_arrow()["v"].to_pylist() == ['{"a":1}', '{"b":"e"}', "x"]
