@@ -50,9 +50,9 @@ def test_a_key_echoed_with_json_escapes_is_never_shown(serve, spelling):
     written = echoed(KEY)[spelling]
     bodies = [
         # Not rows: the excerpt quotes the body.
-        ('{"e":"%s"}' % written).encode(),
+        ('{"e":"' + written + '"}').encode(),
         # A column named after the key, twice in a row.
-        ('[{"call_id":1,"%s":1,"%s":2}]' % (written, written)).encode(),
+        ('[{"call_id":1,"' + written + '":1,"' + written + '":2}]').encode(),
     ]
     for body in bodies:
         server = serve(lambda request, body=body: response("200 OK", body))
