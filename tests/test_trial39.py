@@ -99,3 +99,41 @@ def test_objects_on_a_page_of_objects_print_from_its_type_and_schema_str_keeps_t
     assert "a key only other objects on it had is null" in warning, warning
     kept = client.calls(page_size=2, schema={"v": "str"})
     assert kept.to_arrow()["v"].to_pylist() == ['{"a":1}', '{"b":"e"}', "x"]
+
+
+@pytest.mark.parametrize("sent", ["2262-04-12 00:00:00", "1600-01-01"])
+def test_a_time_timestamp_ns_cannot_hold_names_its_column_as_sent(serve, sent):
+    """F4: arrow-rs's own error named no column and printed the time with an offset the
+    server never sent (`2262-04-12T00:00:00+00:00`)."""
+    rows = [b'{"call_id":1,"v":"2000-01-01 00:00:00"}', b'{"call_id":2,"v":"%s"}' % sent.encode()]
+    client = serve(paged(rows)).client()
+    with pytest.raises(converz.DecodeError) as info:
+        client.calls(schema={"v": "timestamp[ns]"})
+    message = str(info.value)
+    assert f'"{sent}" does not fit' in message and "column `v`" in message, message
+    assert "+00:00" not in message and '"timestamp[us]"' in message, message
+    # The type it names holds it.
+    held = client.calls(schema={"v": "timestamp[us]"}).to_arrow()["v"]
+    assert str(held[1].as_py())[:10] == sent[:10]
+
+
+def test_a_pandas_column_with_a_lone_surrogate_names_its_row_and_a_fix_that_works():
+    """F4: the advice was `astype(str)`, which keeps the surrogate, and no row was named."""
+    pd = pytest.importorskip("pandas")
+    from converz.testing import Emulator
+
+    with Emulator(calls=50, reps=5, seed=39) as emu:
+        client = emu.client(progress=False)
+        ids = client.calls(columns=["call_id"]).to_arrow()["call_id"].to_pylist()[:2]
+        frame = pd.DataFrame({"call_id": ids, "note": pd.Series(["ok", "a\ud800b"], dtype=object)})
+        frame.index = ["first", "second"]
+        sent = emu.wire_stats()["responses"]
+        with pytest.raises(converz.InvalidParameterError, match="at row 'second'") as info:
+            client.push_updates(frame)
+        assert "lone surrogate" in str(info.value)
+        assert emu.wire_stats()["responses"] == sent
+        # The fix the message gives makes the frame pushable.
+        frame["note"] = frame["note"].str.encode("utf-8", "replace").str.decode("utf-8")
+        assert client.push_updates(frame).ok
+        notes = client.calls(columns=["call_id", "note"]).to_polars()
+        assert sorted(n for n in notes["note"].to_list() if n) == ["a?b", "ok"]

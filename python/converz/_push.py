@@ -410,6 +410,7 @@ def _from_pandas(pa: Any, frame: Any) -> Any:
             try:
                 pa.array(frame[name], from_pandas=True)
             except (pa.ArrowException, ValueError, TypeError, OverflowError) as column_err:
+                _check_unencodable(frame[name], name)
                 raise InvalidParameterError(
                     f"column {name!r} cannot become an Arrow column ({column_err}); give it one "
                     "type, e.g. df[col].astype(str)",
@@ -418,6 +419,28 @@ def _from_pandas(pa: Any, frame: Any) -> Any:
         raise InvalidParameterError(
             f"the frame cannot become an Arrow table: {err}", parameter="df"
         ) from err
+
+
+def _check_unencodable(column: Any, name: Any) -> None:
+    """Refuses a column holding text UTF-8 cannot carry, naming its first such row.
+
+    Such text holds a lone surrogate, as ``surrogateescape`` decoding leaves; the generic
+    advice, ``astype(str)``, keeps it (outside trial 39 F4).
+    """
+    for label, value in column.items():
+        if not isinstance(value, str):
+            continue
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError as err:
+            bad = value[err.start : err.end]
+            raise InvalidParameterError(
+                f"column {name!r} holds text that is not valid Unicode at row {label!r} "
+                f"({bad!r} at position {err.start}: a lone surrogate, which UTF-8 cannot carry); "
+                "replace such characters first, e.g. df[col] = df[col].str.encode('utf-8', "
+                "'replace').str.decode('utf-8')",
+                parameter="df",
+            ) from None
 
 
 def _check_mixed_objects(frame: Any) -> None:

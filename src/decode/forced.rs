@@ -133,19 +133,21 @@ pub(crate) fn check_read(
         }
         (Grain::Day | Grain::Timestamp(_), Some(b'"')) => {
             let text = unquote(raw);
-            moved_time(&text, name, data_type, offsets).or_else(|| {
-                lost_time(grain, &text).map(|what| {
-                    let finer = if grain == Grain::Day {
-                        "timestamp"
-                    } else {
-                        "timestamp[ns]"
-                    };
-                    format!(
-                        "its {what} (column `{name}` is forced to {data_type}): use a finer \
+            moved_time(&text, name, data_type, offsets)
+                .or_else(|| beyond_nanoseconds(&text, name, data_type))
+                .or_else(|| {
+                    lost_time(grain, &text).map(|what| {
+                        let finer = if grain == Grain::Day {
+                            "timestamp"
+                        } else {
+                            "timestamp[ns]"
+                        };
+                        format!(
+                            "its {what} (column `{name}` is forced to {data_type}): use a finer \
                          timestamp type to keep it, e.g. schema={{\"{name}\": \"{finer}\"}}"
-                    )
+                        )
+                    })
                 })
-            })
         }
         _ => None,
     });
@@ -287,6 +289,23 @@ fn moved_time(s: &str, name: &str, data_type: &DataType, offsets: Offsets) -> Op
         ));
     }
     None
+}
+
+/// Why `timestamp[ns]` cannot hold time text `s` at all, if so: 64 bits of nanoseconds reach
+/// from 1677-09-21 to 2262-04-11. arrow-json's own error named no column and printed the time
+/// with an offset the server never sent (`2262-04-12T00:00:00+00:00`; outside trial 39 F4).
+fn beyond_nanoseconds(s: &str, name: &str, data_type: &DataType) -> Option<String> {
+    if !matches!(data_type, DataType::Timestamp(TimeUnit::Nanosecond, _)) {
+        return None;
+    }
+    let at = arrow_cast::parse::string_to_datetime(&Utc, s).ok()?;
+    at.timestamp_nanos_opt().is_none().then(|| {
+        format!(
+            "its time (column `{name}` is forced to {data_type}, whose 64 bits of nanoseconds \
+             reach from 1677-09-21 to 2262-04-11 only): use a coarser timestamp type to keep \
+             it, e.g. schema={{\"{name}\": \"timestamp[us]\"}}"
+        )
+    })
 }
 
 /// The part of timestamp text `s` a type of `grain` would drop, parsed as arrow-json parses it
@@ -952,6 +971,33 @@ mod tests {
         for kept in [r#""NaN""#, r#""-inf""#, r#""1.5""#, r#""abc""#, r#""1e23""#] {
             assert_eq!(check(kept, &DataType::Float64), Ok(()), "{kept}");
         }
+    }
+
+    /// Outside trial 39 F4: a time past what 64 bits of nanoseconds hold, under
+    /// `timestamp[ns]`, is named with its column and as sent; `[us]` holds it.
+    #[test]
+    fn times_beyond_nanoseconds_are_refused_naming_the_column() {
+        let ns = DataType::Timestamp(TimeUnit::Nanosecond, None);
+        let grain = Grain::of(&ns).unwrap();
+        for raw in [
+            r#""2262-04-12 00:00:00""#,
+            r#""1677-09-20""#,
+            r#""9999-12-31 23:59:59""#,
+        ] {
+            let err = check(grain, "v", &ns, raw.as_bytes()).unwrap_err();
+            assert!(err.starts_with(raw), "{err}");
+            assert!(
+                err.contains("column `v` is forced to Timestamp(ns)"),
+                "{err}"
+            );
+            assert!(err.contains(r#"schema={"v": "timestamp[us]"}"#), "{err}");
+        }
+        for raw in [r#""2262-04-11 23:47:16""#, r#""1970-01-01 00:00:00""#] {
+            assert_eq!(check(grain, "v", &ns, raw.as_bytes()), Ok(()), "{raw}");
+        }
+        let us = DataType::Timestamp(TimeUnit::Microsecond, None);
+        let grain = Grain::of(&us).unwrap();
+        assert_eq!(check(grain, "v", &us, br#""2262-04-12 00:00:00""#), Ok(()));
     }
 
     /// Outside trial 18: a leap second became :59 under `timestamp[s]` and the next minute
