@@ -291,6 +291,11 @@ fn moved_time(s: &str, name: &str, data_type: &DataType, offsets: Offsets) -> Op
     None
 }
 
+/// The words of the refusal of a time `timestamp[ns]` cannot hold (the Python layer's hint
+/// keys on them).
+pub(crate) const BEYOND_NANOSECONDS: &str =
+    "whose 64 bits of nanoseconds reach from 1677-09-21 to 2262-04-11";
+
 /// Why `timestamp[ns]` cannot hold time text `s` at all, if so: 64 bits of nanoseconds reach
 /// from 1677-09-21 to 2262-04-11. arrow-json's own error named no column and printed the time
 /// with an offset the server never sent (`2262-04-12T00:00:00+00:00`; outside trial 39 F4).
@@ -301,9 +306,8 @@ fn beyond_nanoseconds(s: &str, name: &str, data_type: &DataType) -> Option<Strin
     let at = arrow_cast::parse::string_to_datetime(&Utc, s).ok()?;
     at.timestamp_nanos_opt().is_none().then(|| {
         format!(
-            "its time (column `{name}` is forced to {data_type}, whose 64 bits of nanoseconds \
-             reach from 1677-09-21 to 2262-04-11 only): use a coarser timestamp type to keep \
-             it, e.g. schema={{\"{name}\": \"timestamp[us]\"}}"
+            "its time (column `{name}` is forced to {data_type}, {BEYOND_NANOSECONDS} only): use \
+             a coarser timestamp type to keep it, e.g. schema={{\"{name}\": \"timestamp[us]\"}}"
         )
     })
 }

@@ -137,6 +137,7 @@ pub use sort::sort_by_key;
 pub use classify::MAX_DEPTH;
 pub(crate) use classify::{is_integer_literal, REPEATED_KEY, TOO_DEEP, TOO_MANY_KEYS};
 pub(crate) use concat::{concat_schema, conform_part, Part};
+pub(crate) use forced::BEYOND_NANOSECONDS;
 pub(crate) use infer::{Floats, Respelled};
 pub(crate) use json_text::to_json_text;
 pub(crate) use unify::{

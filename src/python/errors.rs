@@ -159,6 +159,18 @@ fn classify(err: &Error) -> (&'static str, Option<&'static str>) {
             Some("CSV holds no lists or structs: write the file as .parquet, .ndjson or \
                   .arrow, which do, or leave the column out (--columns)"),
         ),
+        // A timestamp a nanosecond column cannot hold, in converz's words or arrow-json's
+        // (outside trial 33 F2: the generic hint sent the reader to base_url; trial 39 F4:
+        // converz's own refusal, named by column, had the generic type hint).
+        Error::Decode { message, .. }
+            if message.contains(crate::decode::BEYOND_NANOSECONDS)
+                || message.contains("would overflow 64-bit signed nanoseconds") =>
+        (
+            "DecodeError",
+            Some("a timestamp outside the years 1677 to 2262 does not fit a nanosecond type: \
+                  give the column timestamp[us] (what a fetch reads it as without schema=), or \
+                  \"str\" to keep it as sent"),
+        ),
         Error::Decode { message, .. } if is_type_mismatch(message) => ("DecodeError", Some(TYPE_HINT)),
         Error::Arrow(_) => ("DecodeError", Some(TYPE_HINT)),
         Error::Decode { message, .. } if message.contains(crate::http::paginate::INCONSISTENT) => (
@@ -213,14 +225,6 @@ fn classify(err: &Error) -> (&'static str, Option<&'static str>) {
                   guard against bodies built to exhaust memory); an object whose keys are \
                   data (ids, dates) would be a column per key: leave that column out with \
                   columns=, and report the data to Converz"),
-        ),
-        // arrow-json's words for a timestamp a nanosecond column cannot hold (outside trial
-        // 33 F2: the generic hint below sent the reader to base_url).
-        Error::Decode { message, .. } if message.contains("would overflow 64-bit signed nanoseconds") => (
-            "DecodeError",
-            Some("a timestamp outside the years 1677 to 2262 does not fit a nanosecond type: \
-                  give the column timestamp[us] (what a fetch reads it as without schema=), or \
-                  \"str\" to keep it as sent"),
         ),
         Error::Decode { message, .. } if message.contains(crate::decode::REPEATED_KEY) => (
             "DecodeError",
