@@ -4,6 +4,8 @@ a fetch's own overrides it; a bad value is refused before any request."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pandas as pd
 import polars as pl
 import pytest
@@ -68,9 +70,10 @@ def test_a_frame_table_concatenates_with_others(client):
     assert converz.Table.concat(parts).to_arrow().equals(whole.to_arrow())
 
 
-def test_text_a_later_page_brings_is_in_the_form_too():
-    # A pushed attribute holds numbers on the first pages and text on the last one: the column
-    # ends as text, and the pages decoded as numbers are made text at the end, in the form.
+@pytest.fixture(scope="module")
+def late_text() -> Iterator[converz.Client]:
+    """A client whose pushed attribute `tag` holds numbers on the first 1,900 calls and text on
+    the last 100: the column ends as text."""
     with Emulator(calls=2_000, reps=5, seed=2) as emu:
         client = emu.client(progress=False)
         ids = client.calls(columns=["call_id"]).to_polars()["call_id"]
@@ -78,8 +81,14 @@ def test_text_a_later_page_brings_is_in_the_form_too():
         words = pl.DataFrame({"call_id": ids[1_900:], "tag": [f"code {i}" for i in range(100)]})
         assert client.push_updates(numbers).ok
         assert client.push_updates(words).ok
-        reference = client.calls(columns=["call_id", "summary", "tag"], page_size=500)
-        table = client.calls(columns=["call_id", "summary", "tag"], page_size=500, frame="polars")
+        yield client
+
+
+def test_text_a_later_page_brings_is_in_the_form_too(late_text):
+    # The pages decoded as numbers are made text at the end, in the form.
+    columns = ["call_id", "summary", "tag"]
+    reference = late_text.calls(columns=columns, page_size=500)
+    table = late_text.calls(columns=columns, page_size=500, frame="polars")
     assert reference.schema["tag"] == table.schema["tag"] == reference.schema["summary"]
     assert text_forms(table) == {"Utf8View"}
     assert table.to_polars().equals(reference.to_polars())
@@ -136,22 +145,14 @@ def test_a_streams_frame_lays_out_its_pages_with_the_same_values(client, frame, 
     assert_same_pages(stream(client, frame=frame), stream(client), frame)
 
 
-def test_a_streams_page_before_a_column_turns_to_text_keeps_its_type_in_every_frame():
+def test_a_streams_page_before_a_column_turns_to_text_keeps_its_type_in_every_frame(late_text):
     # As test_text_a_later_page_brings_is_in_the_form_too, streamed: pages before the text
     # keep the numbers, later ones have text in the frame's form.
-    with Emulator(calls=2_000, reps=5, seed=2) as emu:
-        client = emu.client(progress=False)
-        ids = client.calls(columns=["call_id"]).to_polars()["call_id"]
-        numbers = pl.DataFrame({"call_id": ids[:1_900], "tag": range(1_900)})
-        words = pl.DataFrame({"call_id": ids[1_900:], "tag": [f"code {i}" for i in range(100)]})
-        assert client.push_updates(numbers).ok
-        assert client.push_updates(words).ok
-        for frame in ("polars", "pandas"):
+    def stream(**kw):
+        return late_text.iter_calls(columns=["call_id", "summary", "tag"], page_size=500, **kw)
 
-            def stream(**kw):
-                return client.iter_calls(columns=["call_id", "summary", "tag"], page_size=500, **kw)
-
-            assert_same_pages(stream(frame=frame), stream(), frame)
+    for frame in ("polars", "pandas"):
+        assert_same_pages(stream(frame=frame), stream(), frame)
 
 
 @pytest.mark.parametrize("method", ["iter_calls", "iter_reps"])
