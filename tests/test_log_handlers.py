@@ -159,3 +159,45 @@ def test_calls_in_two_threads_each_emit_only_their_own_records(only_handler) -> 
             # 30 pages of calls and 30 of reps, each with the empty page after it (and its
             # re-read) at least.
             assert len(pages["calls"]) >= 31 and len(pages["reps"]) >= 31, pages
+
+
+def test_a_streams_page_lines_come_on_the_thread_reading_it(only_handler) -> None:
+    """Outside trial 40 F2: each `next()` of a stream was a call of its own, so the lines of
+    pages fetched ahead between two `next()`s belonged to an ended call, and another thread's
+    call emitted them while the stream was still being read. A stream is now one call until it
+    ends: its lines wait for its next `next()`."""
+    import threading
+    import time
+
+    seen = ByThread()
+    only_handler(seen)
+    with Emulator(calls=4_000, reps=60, seed=40, latency=0.005) as emu:
+        client = emu.client(progress=False)
+        done = threading.Event()
+
+        def read() -> None:
+            try:
+                for _ in client.iter_calls(page_size=250):
+                    time.sleep(0.03)  # a consumer slower than the pages in flight
+            finally:
+                done.set()
+
+        def fetch_reps() -> None:
+            while not done.is_set():
+                client.reps(page_size=20)
+
+        threads = [
+            threading.Thread(target=read, name="stream"),
+            threading.Thread(target=fetch_reps, name="reps"),
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    calls_lines = {
+        name: [m for m in messages if m.startswith("GET /calls page")]
+        for name, messages in seen.messages.items()
+    }
+    assert calls_lines.get("reps", []) == [], calls_lines.get("reps")
+    # 16 pages and the empty one after them, at least.
+    assert len(calls_lines["stream"]) >= 17, calls_lines

@@ -49,6 +49,23 @@ where
     F: Future<Output = Result<T>> + Send,
     T: Send,
 {
+    enter_converz_in(py, sink, &super::log_bridge::Call::begin(), future)
+}
+
+/// [`enter_converz`] as part of `call`, a call that spans several operations: a stream's, whose
+/// pages are fetched ahead between its `next()`s, so that the records its tasks log then wait
+/// for the thread reading it (its next `next()`), not for whichever call runs next (outside
+/// trial 40 F2: another thread's call emitted them, and a handler's stop on them stopped it).
+pub(crate) fn enter_converz_in<T, F>(
+    py: Python<'_>,
+    sink: &ProgressSink,
+    call: &super::log_bridge::Call,
+    future: F,
+) -> PyResult<T>
+where
+    F: Future<Output = Result<T>> + Send,
+    T: Send,
+{
     // A logging handler or progress callback runs inside the call that logs or reports, on its
     // thread (the calling one, or an I/O thread for a record logged there): a converz call
     // made from it would start the runtime inside itself, which panics (outside trial 37 F5).
@@ -56,9 +73,9 @@ where
         return Err(Error::Reentered.into());
     }
     super::refresh_log_level(py)?;
-    let call = super::log_bridge::Call::begin();
-    // Records converz's threads logged since the last operation (a stream's prefetched pages).
-    super::log_bridge::emit_waiting(&call);
+    // Records converz's threads logged for this call since its last operation (a stream's
+    // pages fetched ahead), and for calls that have ended.
+    super::log_bridge::emit_waiting(call);
     stray_stop(py)?;
     let runtime = crate::runtime::runtime();
     let outcome: PyResult<Result<T>> = py.detach(|| {
@@ -78,7 +95,7 @@ where
                             continue;
                         }
                         Python::attach(|py| {
-                            super::log_bridge::emit_waiting(&call);
+                            super::log_bridge::emit_waiting(call);
                             stray_stop(py)?;
                             py.check_signals()?;
                             sink.report(py)
@@ -88,7 +105,7 @@ where
             }
         }))
     });
-    super::log_bridge::emit_waiting(&call);
+    super::log_bridge::emit_waiting(call);
     let result = outcome?;
     stray_stop(py)?;
     // A last report so a bar ends at the true totals.

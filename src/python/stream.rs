@@ -14,7 +14,8 @@ use pyo3::prelude::*;
 use pyo3::IntoPyObjectExt;
 
 use super::arrow::PyArrowTable;
-use super::runtime::{enter_converz, ProgressSink};
+use super::log_bridge::Call;
+use super::runtime::{enter_converz_in, ProgressSink};
 use crate::http::listing::{Listing, StreamedBatch};
 
 struct StreamState {
@@ -34,6 +35,9 @@ struct StreamState {
     /// Held from the first page to the end, so page buffers are reused from one page to the
     /// next instead of mapped afresh (see `alloc`); dropped with the state when the stream ends.
     recycling: Option<crate::alloc::Recycling>,
+    /// The call every `next()` runs as, until the stream ends: the records of its pages
+    /// fetched ahead wait for the thread reading it (`runtime::enter_converz_in`).
+    call: Call,
 }
 
 /// Pages of a listing as Arrow tables, in order, each row once.
@@ -98,6 +102,7 @@ impl PyBatchStream {
                 broken: None,
                 pid: std::process::id(),
                 recycling: None,
+                call: Call::begin(),
             })),
             warnings: Mutex::default(),
             delivery: OnceLock::new(),
@@ -196,11 +201,9 @@ impl PyBatchStream {
             }
             let sink = ProgressSink::new(None);
             let listing = &mut state.listing;
-            let page = enter_converz(
-                py,
-                &sink,
-                async move { listing.next_page().await.transpose() },
-            )
+            let page = enter_converz_in(py, &sink, &state.call, async move {
+                listing.next_page().await.transpose()
+            })
             .inspect_err(|err| {
                 let name = err.get_type(py).name().map(|n| n.to_string());
                 state.broken = Some(name.unwrap_or_else(|_| "an error".into()));
