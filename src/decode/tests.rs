@@ -382,7 +382,7 @@ fn key_deduper_refuses_rows_it_cannot_key() {
     for (body, kind, fix) in [
         (
             r#"[{"k":1},{"k":"abc"}]"#,
-            "text (the first: abc)",
+            r#"text (the first: "abc")"#,
             "string",
         ),
         (
@@ -401,7 +401,7 @@ fn key_deduper_refuses_rows_it_cannot_key() {
         (r#"[{"k":[1]}]"#, "lists", "string"),
         (
             r#"[{"k":1},{"k":"x"},{"k":true}]"#,
-            "text (the first: x)",
+            r#"text (the first: "x")"#,
             "string",
         ),
         (
@@ -477,6 +477,26 @@ fn a_key_error_names_a_value_only_where_the_page_can_tell_it() {
     let err = refused(r#"[{"k":101.0},{"k":130.0}]"#, bits::FLOAT, None);
     assert!(
         err.contains("numbers written as floats (such as 101.0)"),
+        "{err}"
+    );
+    // Outside trial 40 F3: a quoted id beside a float one was "text (the first: 131.0)"; a
+    // quoted id with a space lost its quotes; 1e400 was "text".
+    let err = refused(
+        r#"[{"k":1},{"k":"121"},{"k":131.0}]"#,
+        bits::INT | bits::STR | bits::FLOAT,
+        None,
+    );
+    let several = "of several kinds (text, numbers written as floats; which ones";
+    assert!(err.contains(several), "{err}");
+    assert!(!err.contains("131") && !err.contains("121"), "{err}");
+    let err = refused(r#"[{"k":1},{"k":" 61"}]"#, bits::INT | bits::STR, None);
+    assert!(
+        err.contains(r#"values that are text (the first: " 61")"#),
+        "{err}"
+    );
+    let err = refused(r#"[{"k":1},{"k":1e400}]"#, bits::INT | bits::HUGE, None);
+    assert!(
+        err.contains("numbers Float64 cannot hold (the first: 1e400)"),
         "{err}"
     );
     let err = refused(

@@ -170,21 +170,84 @@ fn redact_forms(text: &str, forms: &[String], pieces: Pieces) -> String {
 
 /// The length (in bytes of `text`) of the piece of `key` at `text[at..]` that is redacted, or 0.
 fn piece_at(text: &str, at: usize, key: &[u8], pieces: Pieces) -> usize {
-    let bytes = text.as_bytes();
-    let (run, chars) = key_run(&bytes[at..], key);
-    if pieces == Pieces::No && chars < key.len() {
-        return 0;
-    }
-    let min = key.len().min(MIN_PIECE);
+    let run = redacted_run(text.as_bytes(), at, key, pieces);
     // A run never starts inside a multi-byte character: the key is ASCII (a header value),
     // and ASCII bytes only ever stand for themselves in UTF-8. A key that is not ASCII is
     // matched whole only, which starts on a boundary too.
-    let whole_word = chars >= MIN_PIECE || stands_alone(bytes, at, run);
-    if chars >= min && whole_word && text.is_char_boundary(at) && text.is_char_boundary(at + run) {
+    if run > 0 && text.is_char_boundary(at) && text.is_char_boundary(at + run) {
         run
     } else {
         0
     }
+}
+
+/// The shortest piece of the key redacted where a text was cut ([`cut_after`], [`cut_before`]):
+/// an excerpt cut to a fixed width that ends inside an echoed key showed its first seven
+/// characters, nearly all of a short key (outside trial 40 F1). Elsewhere a piece needs
+/// [`MIN_PIECE`] characters: shorter ones match ordinary text too often.
+const CUT_PIECE: usize = 4;
+
+/// The bytes of `bytes[at..]` that are redacted as (a piece of) `key`, or 0: the whole key (one
+/// shorter than [`MIN_PIECE`] only where it stands as a word of its own); else, with `pieces`,
+/// the longest start of it, of [`MIN_PIECE`] characters or more, or of [`CUT_PIECE`] or more
+/// where the text was cut right after it; else the longest end of it likewise (cut right before
+/// it). Each character may be written as JSON escapes it ([`written_char`]).
+fn redacted_run(bytes: &[u8], at: usize, key: &[u8], pieces: Pieces) -> usize {
+    let rest = &bytes[at..];
+    if !key.is_ascii() {
+        return if rest.starts_with(key) { key.len() } else { 0 };
+    }
+    let (run, chars) = written_prefix(rest, key);
+    if chars == key.len() {
+        return match chars >= MIN_PIECE || stands_alone(bytes, at, run) {
+            true => run,
+            false => 0,
+        };
+    }
+    if pieces == Pieces::No {
+        return 0;
+    }
+    if chars >= MIN_PIECE || (chars >= CUT_PIECE && cut_after(bytes, at + run)) {
+        return run;
+    }
+    // A key's end: the longest suffix first, so the whole remainder of the key is covered.
+    (1..key.len())
+        .map(|skip| &key[skip..])
+        .take_while(|suffix| suffix.len() >= CUT_PIECE)
+        .map(|suffix| (written_prefix(rest, suffix), suffix.len()))
+        .find(|((_, chars), len)| chars == len && (*len >= MIN_PIECE || cut_before(bytes, at)))
+        .map_or(0, |((run, _), _)| run)
+}
+
+/// The mark of a text cut short: an ellipsis (what `bounded` and the decoder's excerpts add) or
+/// the backtick that closes (or opens) an excerpt of a body, which is cut to a fixed width.
+fn is_cut_mark(bytes: &[u8]) -> bool {
+    bytes.starts_with("…".as_bytes()) || bytes.first() == Some(&b'`')
+}
+
+/// Whether the text was cut right at `end`: a cut's mark follows. (A text's own end is not
+/// one: every excerpt converz cuts is marked, and a message that ends in `sk-live` is text.)
+fn cut_after(bytes: &[u8], end: usize) -> bool {
+    let rest = &bytes[end..];
+    // The next character's escape may be cut too (`\u00…`).
+    let partial = match rest {
+        [b'\\', b'u', tail @ ..] => {
+            2 + tail
+                .iter()
+                .take(3)
+                .take_while(|b| b.is_ascii_hexdigit())
+                .count()
+        }
+        [b'\\', ..] => 1,
+        _ => 0,
+    };
+    is_cut_mark(&rest[partial..])
+}
+
+/// Whether the text was cut right before `at`: a cut's mark precedes.
+fn cut_before(bytes: &[u8], at: usize) -> bool {
+    let before = &bytes[..at];
+    before.ends_with("…".as_bytes()) || before.last() == Some(&b'`')
 }
 
 /// True when `bytes[at..at + len]` is not part of a longer word: the bytes on either side (if
@@ -193,30 +256,6 @@ fn stands_alone(bytes: &[u8], at: usize, len: usize) -> bool {
     let word = |b: &u8| b.is_ascii_alphanumeric() || *b == b'-' || *b == b'_';
     let before = at.checked_sub(1).and_then(|i| bytes.get(i));
     !before.is_some_and(word) && !bytes.get(at + len).is_some_and(word)
-}
-
-/// The piece of `key` that `rest` starts with, as `(bytes of rest, characters of key)`: the
-/// whole key, else the longest start of it, else the longest end of it (the caller ignores
-/// pieces shorter than [`MIN_PIECE`]). Each character may be written as JSON escapes it
-/// ([`written_char`]).
-fn key_run(rest: &[u8], key: &[u8]) -> (usize, usize) {
-    if !key.is_ascii() {
-        return match rest.starts_with(key) {
-            true => (key.len(), key.len()),
-            false => (0, 0),
-        };
-    }
-    let prefix = written_prefix(rest, key);
-    if prefix.1 == key.len() || prefix.1 >= MIN_PIECE {
-        return prefix;
-    }
-    // A key's end: the longest suffix first, so the whole remainder of the key is covered.
-    (1..key.len())
-        .map(|skip| &key[skip..])
-        .take_while(|suffix| suffix.len() >= MIN_PIECE)
-        .map(|suffix| (written_prefix(rest, suffix), suffix.len()))
-        .find(|((_, chars), len)| chars == len)
-        .map_or(prefix, |(run, _)| run)
 }
 
 /// How much of `key`, from its first character, `rest` starts with: `(bytes, characters)`.
@@ -402,6 +441,44 @@ mod tests {
             redact(r#"\u+04Bsekrit"#, "sekrit-KEY-123"),
             r#"\u+04Bsekrit"#
         );
+    }
+
+    /// Outside trial 40 F1: an excerpt cut to a fixed width inside an echoed key showed its
+    /// first seven characters; where a text was cut (its end, an ellipsis, an excerpt's
+    /// backtick) four are enough. Elsewhere a piece needs eight: a column name sharing seven
+    /// with the key is ordinary text.
+    #[test]
+    fn a_piece_of_the_key_where_a_text_was_cut_is_replaced() {
+        let key = "k3Y9pQ2x";
+        for (cut, shown) in [
+            (
+                "found `{\"error\":\"key k3Y9pQ2`",
+                "found `{\"error\":\"key ***`",
+            ),
+            (
+                "names its key \"k3Y9…\" twice",
+                "names its key \"***…\" twice",
+            ),
+            ("at `9pQ2x\"}]`", "at `***\"}]`"),
+            ("…pQ2x rest", "…*** rest"),
+            ("found `\\u006b\\u0033\\u0059\\u0039`", "found `***`"),
+            // The next character's escape cut too.
+            (
+                "key \"\\u006b\\u0033\\u0059\\u0039\\u00…\"",
+                "key \"***\\u00…\"",
+            ),
+        ] {
+            assert_eq!(redact(cut, key), shown, "{cut}");
+        }
+        for text in [
+            "key k3Y9pQ2 and more",
+            "k3Y \" x",
+            "the k3Y9 column",
+            "`k3Y`",
+            "key k3Y9",
+        ] {
+            assert_eq!(redact(text, key), text);
+        }
     }
 
     #[test]
