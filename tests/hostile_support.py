@@ -6,6 +6,7 @@ Shared by ``test_hostile.py`` (lying headers, cut bodies, bad Retry-After, redir
 
 from __future__ import annotations
 
+import re
 import socket
 import threading
 import urllib.parse
@@ -166,3 +167,21 @@ def failure(operation: str, client: converz.Client) -> converz.ConverzError:
     for text in (str(err), repr(err), str(err.hint)):
         assert KEY not in text
     return err
+
+
+def shown_refusal(serve: Callable[[Responder], RawServer], body: bytes, key: str) -> str:
+    """What the DecodeError of a fetch shows (message, hint, repr) from a server answering every
+    request `200 OK` with `body`, to a client whose key is `key`."""
+    server = serve(lambda request: response("200 OK", body))
+    client = converz.Client(api_key=key, base_url=server.url, progress=False, retries=0)
+    with pytest.raises(converz.DecodeError) as info:
+        client.calls()
+    return f"{info.value} {info.value.hint} {info.value!r}"
+
+
+def longest_piece(key: str, shown: str) -> int:
+    """The longest piece of `key` in `shown` read as JSON reads it (`\\uXXXX`, `\\/`)."""
+    read = re.sub(r"\\u([0-9a-fA-F]{4})", lambda m: chr(int(m.group(1), 16)), shown)
+    read = read.replace("\\/", "/")
+    pieces = (key[i : i + n] for n in range(1, len(key) + 1) for i in range(len(key) - n + 1))
+    return max((len(piece) for piece in pieces if piece in read), default=0)
