@@ -44,7 +44,8 @@ def test_provider_dag_and_forked_worker():
         columns = [*query["columns"], "talk_ratio"]
         after = client.calls(**{**query, "columns": columns}).to_polars()
 
-    assert out["registered"] and out["hook_ok"]
+    assert out["registered"]
+    assert out["hook_ok"], out["hook_message"]
     assert out["run_state"] == "success", out
     assert set(out["states"].values()) == {"success"}, out["states"]
     assert out["fetched"]["rows"] == expected.height > 100

@@ -56,7 +56,7 @@ import converz_dag  # noqa: E402
 
 from converz.airflow import ConverzHook  # noqa: E402
 
-hook_ok = ConverzHook().test_connection()[0]
+hook_ok, hook_message = ConverzHook().test_connection()
 run = converz_dag.dag.test()
 states = {ti.task_id: str(ti.state) for ti in run.get_task_instances()}
 scores_path = run.get_task_instance("talk_ratio").xcom_pull(task_ids="talk_ratio")
@@ -126,6 +126,7 @@ print(
         {
             "registered": registered,
             "hook_ok": hook_ok,
+            "hook_message": hook_message,
             "run_state": str(run.state),
             "states": states,
             "fetched": fetched,
