@@ -409,10 +409,24 @@ impl Cursor<'_> {
 /// At most `limit` bytes of `bytes` as text, with `…` where they were cut.
 #[cold]
 pub(crate) fn cut_marked(bytes: &[u8], limit: usize) -> String {
-    let shown = String::from_utf8_lossy(&bytes[..bytes.len().min(limit)]);
+    cut_marked_as(bytes, limit, |kept| {
+        String::from_utf8_lossy(kept).into_owned()
+    })
+}
+
+/// At most `limit` bytes of `bytes` as `render` shows them, with `…` where they were cut: the
+/// one place the decoder's excerpts mark their cuts, so that the key redaction knows where a
+/// piece of a key may have been cut off (outside trial 40 F1).
+#[cold]
+pub(crate) fn cut_marked_as(
+    bytes: &[u8],
+    limit: usize,
+    render: impl Fn(&[u8]) -> String,
+) -> String {
+    let shown = render(&bytes[..bytes.len().min(limit)]);
     match bytes.len() > limit {
         true => format!("{shown}…"),
-        false => shown.into_owned(),
+        false => shown,
     }
 }
 

@@ -161,10 +161,7 @@ impl Splitter {
 
     #[cold]
     fn unexpected(&self, chunk: &[u8], i: usize) -> Error {
-        let end = (i + 60).min(chunk.len());
-        // Cut marked, so that the key redaction knows where (outside trial 40 F1).
-        let cut = if end < chunk.len() { "…" } else { "" };
-        let near = format!("{}{cut}", shown(&chunk[i..end]));
+        let near = super::classify::cut_marked_as(&chunk[i..], 60, shown);
         let what = match self.top {
             Top::Start => "expected a JSON array of rows",
             Top::First | Top::AfterComma => "expected a JSON object (a row)",
