@@ -636,8 +636,8 @@ def fetch_to_file(
     written, _ = writer.finish(empty)
     # The stream's warnings said what the fetch decoded; these say what the file holds of a
     # column that turned to text late (earlier values as their first type prints them).
-    for note in writer.notes:
-        logger.warning("%s: %s", path, note)
+    for note in writer.notes:  # they name the server's columns: redacted as its warnings are
+        logger.warning("%s: %s", path, client._shown_warning(note))
     return int(written)
 
 

@@ -23,6 +23,7 @@ from converz._args import (
     wrong_type,
 )
 from converz._log import logger
+from converz._printable import printable as _printable
 from converz._progress import progress_bar
 from converz._push import PushResult, arrow_input, push_arguments
 from converz._query import (
@@ -307,6 +308,14 @@ class Client:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+    def _shown_warning(self, text: str) -> str:
+        """``text``, which names the server's data, as a warning shows it.
+
+        This client's key is redacted as from the server's own text (pieces of it too), then the
+        text is made printable.
+        """
+        return _printable(self._raw.redacted([text])[0])
 
     def close(self) -> None:
         """Close the pooled connections; the client cannot be used afterwards.

@@ -354,9 +354,34 @@ def plan_reps(
     *,
     parts: Optional[int] = None,
     schema: Optional[Mapping[str, str]] = None,
+    option: str = "parts",
 ) -> list[FetchTask]:
-    """Split a reps query into tasks: N slices of its ``rep_id`` list, or one task."""
-    pieces = [query] if parts is None else query.split(parts=parts)
+    """Split a reps query into tasks: N slices of its ``rep_id`` list, or one task.
+
+    ``option`` is what the reader calls ``parts`` (Spark's ``partition``), for its errors: they
+    are said in the reader's words, not ``split(parts=...)``'s, which its user never wrote
+    (outside trial 41 F5).
+
+    Raises:
+        InvalidParameterTypeError: ``parts`` is not an int or None (``"day"`` is for calls).
+        InvalidParameterError: ``parts`` is given without ``rep_id``, or is out of range.
+    """
+    if parts is None:
+        pieces = [query]
+    elif isinstance(parts, bool) or not isinstance(parts, int):
+        raise InvalidParameterTypeError(
+            f"{option} must be an int N (N slices of rep_id) or None for users, not {parts!r} "
+            "(days, weeks and months split calls); nothing was fetched",
+            parameter=option,
+        )
+    elif not query.rep_id:
+        raise InvalidParameterError(
+            f"{option}={parts!r} needs rep_id: users are split by slices of the rep_id list "
+            f"given; give rep_id, or {option}=None for one task; nothing was fetched",
+            parameter=option,
+        )
+    else:
+        pieces = query.split(parts=parts)
     return _checked([FetchTask(config, "reps", piece, _types(schema)) for piece in pieces])
 
 

@@ -133,7 +133,17 @@ def scan_calls(
         return request if narrow_lists(request, pushed, lists) else None
 
     return _register(
-        client.iter_calls, "/calls", base, fetch, full, plan, lists, guessed, batch_size, CALL_KEY
+        client.iter_calls,
+        "/calls",
+        base,
+        fetch,
+        full,
+        plan,
+        lists,
+        guessed,
+        batch_size,
+        CALL_KEY,
+        shown=client._shown_warning,
     )
 
 
@@ -189,7 +199,17 @@ def scan_reps(
         return request if narrow_lists(request, pushed, lists) else None
 
     return _register(
-        client.iter_reps, "/reps", base, fetch, full, plan, lists, guessed, batch_size, REP_KEY
+        client.iter_reps,
+        "/reps",
+        base,
+        fetch,
+        full,
+        plan,
+        lists,
+        guessed,
+        batch_size,
+        REP_KEY,
+        shown=client._shown_warning,
     )
 
 
@@ -241,7 +261,17 @@ def scan_report(
 
     fetch = {"parse_dates": parse_dates, "schema": schema}
     return _register(
-        fetch_report, "/report", base, fetch, full, plan, lists, frozenset(), batch_size, None
+        fetch_report,
+        "/report",
+        base,
+        fetch,
+        full,
+        plan,
+        lists,
+        frozenset(),
+        batch_size,
+        None,
+        shown=client._shown_warning,
     )
 
 
@@ -256,6 +286,8 @@ def _register(
     guessed: frozenset[str],
     batch_size: Optional[int],
     key: Optional[str],
+    *,
+    shown: Callable[[str], str],
 ) -> pl.LazyFrame:
     import polars as pl
     from polars.io.plugins import register_io_source
@@ -295,7 +327,9 @@ def _register(
             if late:
                 # The frame's schema was fixed by the probe; polars cannot take a new column.
                 unseen.update(late)
-                logger.warning("%s", _left_out(endpoint, {c: page.schema[c] for c in late}))
+                # It names the server's columns: redacted of the key as its warnings are.
+                left_out = _left_out(endpoint, {c: page.schema[c] for c in late})
+                logger.warning("%s", shown(left_out))
             frame = align(page, full, guessed, f"client.{endpoint.strip('/')}()")
             if remaining is not None:
                 frame = frame.head(remaining)

@@ -889,9 +889,19 @@ def _check_each_once(parts: list[Table]) -> tuple[tuple[_StreamMark, int, int], 
             # No rows to join twice (outside trial 27c: `[empty, empty]` was refused).
             continue
         if id(table) in seen:
+            message = (
+                f"table {k} is table {seen[id(table)]} again, so its rows would be joined twice"
+            )
+            if table._places:
+                # A stream's table: refused as a stream's tables given out of order or with
+                # one missing are, as the README says (outside trial 41 F6).
+                raise StreamError(
+                    f"Table.concat: {message}",
+                    hint="pass the stream itself, or every table it handed out once, in order: "
+                    "Table.concat([first, *stream])",
+                )
             raise InvalidParameterError(
-                f"invalid parameter `tables`: table {k} is table {seen[id(table)]} again, so its "
-                "rows would be joined twice",
+                f"invalid parameter `tables`: {message}",
                 parameter="tables",
                 hint="pass each table once",
             )

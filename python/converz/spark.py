@@ -140,7 +140,7 @@ def _tasks(options: Mapping[str, str]) -> list[FetchTask]:
     partition = _partition(options, endpoint, query)
     if endpoint == "calls":
         return plan_calls(query, config, partition=partition, schema=_types(options))
-    return plan_reps(query, config, parts=partition, schema=_types(options))
+    return plan_reps(query, config, parts=partition, schema=_types(options), option="partition")
 
 
 class _TaskPartition(InputPartition):

@@ -264,7 +264,7 @@ impl Listing {
         all.extend(self.warnings.iter().cloned());
         let streamed = self.streamed_columns.names();
         all.extend(self.unasked_warning(streamed.iter().map(String::as_str)));
-        all
+        self.client.redacted(all)
     }
 
     /// The columns the pages handed out by [`streamed`](Self::streamed) had (a key that
@@ -504,6 +504,7 @@ pub async fn fetch_all(mut listing: Listing) -> Result<DecodedTable> {
     }
     table.warnings.extend(listing.warnings);
     table.warnings.extend(unasked);
+    table.warnings = listing.client.redacted(table.warnings);
     Ok(table)
 }
 

@@ -47,8 +47,9 @@ pub fn redact_known_text(text: &str) -> String {
             text = text.replace(form.as_str(), "***");
         }
     }
-    // A key written with JSON's escapes (`\u002B` for `+`) is matched character by character.
-    if text.contains('\\') {
+    // A key written with JSON's escapes (`\u002B` for `+`) or HTML's entities (`&quot;`) is
+    // matched character by character.
+    if text.contains(['\\', '&']) {
         text = redact_forms(&text, &known, Pieces::No);
     }
     text
@@ -84,6 +85,8 @@ pub fn redact(text: &str, key: &str) -> String {
 /// logs); base64, standard or URL-safe (a server that echoes an encoded credential; found by
 /// the outside trial). Each is redacted by the same rules, in the same pass, so a piece is
 /// replaced by the longest form it matches (the plain key and its encodings share a start).
+/// JSON's escapes and HTML's entities are matched character by character instead
+/// ([`written_lengths`]), so a key written with any mix of them is found too.
 fn written_forms(key: &str) -> Vec<String> {
     use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
     use base64::Engine as _;
@@ -100,11 +103,6 @@ fn written_forms(key: &str) -> Vec<String> {
             key.to_ascii_uppercase(),
             STANDARD.encode(key),
             URL_SAFE_NO_PAD.encode(key),
-            // As a quoted body writes it: JSON's `\/` (PHP's default), HTML's numeric
-            // entities (outside trial 26c F2: a piece between two escapes was shown).
-            key.replace('/', "\\/"),
-            escaped_for_html(key, false),
-            escaped_for_html(key, true),
         ]);
     }
     let mut forms: Vec<String> = Vec::with_capacity(candidates.len());
@@ -114,18 +112,6 @@ fn written_forms(key: &str) -> Vec<String> {
         }
     }
     forms
-}
-
-/// `key` with every character but ASCII letters, digits and `-._~` written as an HTML numeric
-/// entity, decimal (`&#47;`) or hex (`&#x2F;`).
-fn escaped_for_html(key: &str, hex: bool) -> String {
-    key.chars()
-        .map(|c| match c {
-            c if c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_' | '~') => c.to_string(),
-            c if hex => format!("&#x{:X};", u32::from(c)),
-            c => format!("&#{};", u32::from(c)),
-        })
-        .collect()
 }
 
 /// `key` percent-encoded as a URL query value would carry it (every byte but the unreserved
@@ -239,6 +225,14 @@ fn cut_after(bytes: &[u8], end: usize) -> bool {
                 .count()
         }
         [b'\\', ..] => 1,
+        // Or an entity's (`&quo…`).
+        [b'&', tail @ ..] => {
+            1 + tail
+                .iter()
+                .take(8)
+                .take_while(|b| b.is_ascii_alphanumeric() || **b == b'#')
+                .count()
+        }
         _ => 0,
     };
     is_cut_mark(&rest[partial..])
@@ -259,37 +253,89 @@ fn stands_alone(bytes: &[u8], at: usize, len: usize) -> bool {
 }
 
 /// How much of `key`, from its first character, `rest` starts with: `(bytes, characters)`.
+///
+/// A character may be written in more than one way at a place (`\\` is a backslash escaped,
+/// or two backslashes as they are), so every way is followed and the longest match kept: a key
+/// holding `\` echoed with JSON's `\\` was matched by its first byte only, and shown whole
+/// (outside trial 41 F1).
 fn written_prefix(rest: &[u8], key: &[u8]) -> (usize, usize) {
-    let (mut at, mut chars) = (0, 0);
-    for &c in key {
-        match written_char(&rest[at..], c) {
-            Some(len) => (at, chars) = (at + len, chars + 1),
-            None => break,
-        }
+    let Some(&first) = key.first() else {
+        return (0, 0);
+    };
+    // Most places of a text start no way of writing the key's first character.
+    if written_lengths(rest, first).next().is_none() {
+        return (0, 0);
     }
-    (at, chars)
+    // Where the characters matched so far may end, each once.
+    let mut ends = vec![0];
+    let mut chars = 0;
+    for &c in key {
+        let mut next: Vec<usize> = Vec::with_capacity(ends.len());
+        for &at in &ends {
+            for end in written_lengths(&rest[at..], c).map(|len| at + len) {
+                if !next.contains(&end) {
+                    next.push(end);
+                }
+            }
+        }
+        if next.is_empty() {
+            break;
+        }
+        (ends, chars) = (next, chars + 1);
+    }
+    (ends.into_iter().max().unwrap_or(0), chars)
 }
 
-/// The bytes ASCII character `c` takes at the start of `rest`, written as itself or as a JSON
-/// string escapes it: `\uXXXX` (hex digits of either case; System.Text.Json writes `+` as
-/// `\u002B` by default) or, for `/`, `"` and `\`, a backslash before it (PHP's `\/`). Outside
-/// trial 39 F3: a key echoed with one such escape was shown up to it.
-fn written_char(rest: &[u8], c: u8) -> Option<usize> {
-    match *rest.first()? {
-        b if b == c => Some(1),
-        b'\\' => match *rest.get(1)? {
-            b'u' => {
-                let hex = rest.get(2..6)?;
-                let digits = hex.iter().all(u8::is_ascii_hexdigit);
-                let code = std::str::from_utf8(hex).ok()?;
-                let code = u32::from_str_radix(code, 16).ok()?;
-                (digits && code == u32::from(c)).then_some(6)
-            }
-            e if e == c && matches!(c, b'/' | b'"' | b'\\') => Some(2),
-            _ => None,
-        },
+/// The ways ASCII character `c` may be written at the start of `rest`, as byte lengths: as
+/// itself; as a JSON string escapes it (`\uXXXX` in hex digits of either case, as
+/// System.Text.Json writes `+`; a backslash before `/`, `"` or `\`, as PHP writes `/`:
+/// outside trial 39 F3); as an HTML entity (`&#47;`, `&#x2F;`, or `&quot;`, `&amp;`, `&lt;`,
+/// `&gt;`, `&apos;` as template escapers write them: outside trial 41 F2).
+fn written_lengths(rest: &[u8], c: u8) -> impl Iterator<Item = usize> {
+    let itself = (rest.first() == Some(&c)).then_some(1);
+    [itself, json_escape(rest, c), html_entity(rest, c)]
+        .into_iter()
+        .flatten()
+}
+
+/// The length of the JSON escape of `c` that `rest` starts with, if it does.
+fn json_escape(rest: &[u8], c: u8) -> Option<usize> {
+    match rest {
+        [b'\\', b'u', tail @ ..] => {
+            let hex = tail.get(..4)?;
+            let code = std::str::from_utf8(hex).ok()?;
+            let digits = hex.iter().all(u8::is_ascii_hexdigit);
+            (digits && u32::from_str_radix(code, 16).ok()? == u32::from(c)).then_some(6)
+        }
+        [b'\\', e, ..] if *e == c && matches!(c, b'/' | b'"' | b'\\') => Some(2),
         _ => None,
     }
+}
+
+/// The length of the HTML entity of `c` that `rest` starts with, if it does.
+fn html_entity(rest: &[u8], c: u8) -> Option<usize> {
+    if rest.first() != Some(&b'&') {
+        return None;
+    }
+    // `&#x0000002F;` is the longest anyone writes; a `;` farther off ends no entity here.
+    let end = rest.iter().take(12).position(|&b| b == b';')?;
+    let code = match &rest[1..end] {
+        [b'#', b'x' | b'X', hex @ ..]
+            if !hex.is_empty() && hex.iter().all(u8::is_ascii_hexdigit) =>
+        {
+            u32::from_str_radix(std::str::from_utf8(hex).ok()?, 16).ok()?
+        }
+        [b'#', dec @ ..] if !dec.is_empty() && dec.iter().all(u8::is_ascii_digit) => {
+            std::str::from_utf8(dec).ok()?.parse().ok()?
+        }
+        b"quot" => u32::from(b'"'),
+        b"amp" => u32::from(b'&'),
+        b"lt" => u32::from(b'<'),
+        b"gt" => u32::from(b'>'),
+        b"apos" => u32::from(b'\''),
+        _ => return None,
+    };
+    (code == u32::from(c)).then_some(end + 1)
 }
 
 /// `err` with the key redacted from every text it carries that a server may have written (the
@@ -400,6 +446,74 @@ mod tests {
             let shown = redact(text, key);
             assert!(!shown.contains("IjKlMnOp"), "{shown}");
             assert!(shown.contains("***"), "{shown}");
+        }
+    }
+
+    /// Outside trial 41 F1: a key holding `\\` echoed as JSON writes it (`\\\\`, or
+    /// `\\u005C`) was matched by its first backslash only and shown whole; F2: HTML's named
+    /// entities (`&quot;`, `&lt;`, `&gt;`, `&amp;`), as template escapers write them, were not
+    /// matched at all.
+    #[test]
+    fn a_key_with_backslashes_or_html_named_entities_is_replaced_however_written() {
+        let cases = [
+            (
+                "abcDEF\\ghiJKL\\mnoPQR",
+                r#"found `{"echo": "abcDEF\\ghiJKL\\mnoPQR"}`"#,
+            ),
+            (
+                "abcDEF\\ghiJKL\\mnoPQR",
+                r#"x abcDEF\u005CghiJKL\u005cmnoPQR x"#,
+            ),
+            ("abcDEF\\ghiJKL\\mnoPQR", r#"x abcDEF\ghiJKL\mnoPQR x"#),
+            (
+                "Kq7+Zx/9Ab=Mn\"Pq\\Rs8Tu",
+                r#"x "Kq7+Zx\/9Ab=Mn\"Pq\\Rs8Tu" x"#,
+            ),
+            (
+                "q\"wertyUIOP\"asdfGHJK",
+                "<p>q&quot;wertyUIOP&quot;asdfGHJK</p>",
+            ),
+            (
+                "a<bcdefgh>ijklm&nopq",
+                "<p>a&lt;bcdefgh&gt;ijklm&amp;nopq</p>",
+            ),
+            (
+                "a<bcdefgh>ijklm&nopq",
+                "<p>a&#60;bcdefgh&#x3e;ijklm&#38;nopq</p>",
+            ),
+            ("it'sAKey12345", "<p>it&#x27;sAKey12345</p>"),
+            ("it'sAKey12345", "<p>it&apos;sAKey12345</p>"),
+            // Two backslashes in the key, written as they are: the first way of reading
+            // `\\\\` (one escaped backslash) is not the only one followed.
+            ("ab\\\\cdefghijk", r#"x ab\\cdefghijk x"#),
+        ];
+        for (key, text) in cases {
+            let shown = redact(text, key);
+            assert!(shown.contains("***"), "{key}: {shown}");
+            for piece in [
+                "ghiJKL",
+                "mnoPQR",
+                "Rs8Tu",
+                "wertyUIOP",
+                "bcdefgh",
+                "ijklm",
+                "sAKey",
+                "cdefghijk",
+            ] {
+                assert!(!shown.contains(piece), "{key}: {shown}");
+            }
+        }
+        remember_key("abcDEF\\ghiJKL\\mnoPQR");
+        remember_key("a<bcdefgh>ijklm&nopq");
+        for text in [
+            r#"{"echo": "abcDEF\\ghiJKL\\mnoPQR"}"#,
+            "a&lt;bcdefgh&gt;ijklm&amp;nopq",
+        ] {
+            let shown = redact_known_text(text);
+            assert!(
+                shown.contains("***") && !shown.contains("ijklm") && !shown.contains("ghiJKL"),
+                "{shown}"
+            );
         }
     }
 

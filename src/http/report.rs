@@ -30,5 +30,7 @@ pub async fn fetch_report(
             .await
         })
         .await?;
-    decoder.finish(vec![page], None)
+    let mut table = decoder.finish(vec![page], None)?;
+    table.warnings = client.redacted(table.warnings);
+    Ok(table)
 }

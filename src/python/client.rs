@@ -124,6 +124,12 @@ impl PyRawClient {
         }
     }
 
+    /// `texts` with this client's key redacted, pieces included, as a server's text is: for
+    /// what the Python layer says of the server's data (a file's notes, a scan's late columns).
+    fn redacted(&self, texts: Vec<String>) -> Vec<String> {
+        self.api.redacted(texts)
+    }
+
     fn __repr__(&self) -> String {
         format!("RawClient(base_url={:?})", self.api.config().base_url)
     }
