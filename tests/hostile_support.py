@@ -6,6 +6,8 @@ Shared by ``test_hostile.py`` (lying headers, cut bodies, bad Retry-After, redir
 
 from __future__ import annotations
 
+import html
+import logging
 import re
 import socket
 import threading
@@ -185,3 +187,45 @@ def longest_piece(key: str, shown: str) -> int:
     read = read.replace("\\/", "/")
     pieces = (key[i : i + n] for n in range(1, len(key) + 1) for i in range(len(key) - n + 1))
     return max((len(piece) for piece in pieces if piece in read), default=0)
+
+
+def read_back(shown: str) -> str:
+    """`shown` as a reader would decode it: HTML's entities (twice, for text escaped twice),
+    then JSON's escapes."""
+    text = html.unescape(html.unescape(shown))
+    escapes = {'"': '"', "\\": "\\", "/": "/", "b": "\b", "f": "\f", "n": "\n", "r": "\r"}
+
+    def one(match: re.Match[str]) -> str:
+        escape = match.group(1)
+        return chr(int(escape[1:], 16)) if escape[0] == "u" else escapes.get(escape, "\t")
+
+    return re.sub(r'\\(u[0-9a-fA-F]{4}|["\\/bfnrt])', one, text)
+
+
+def longest_piece_read(key: str, shown: str) -> int:
+    """The longest piece of `key` in `shown` once decoded ([`read_back`])."""
+    read = read_back(shown)
+    pieces = (key[i : i + n] for n in range(1, len(key) + 1) for i in range(len(key) - n + 1))
+    return max((len(piece) for piece in pieces if piece in read), default=0)
+
+
+def refused(serve: Callable[[Responder], RawServer], raw: Union[bytes, Responder], key: str) -> str:
+    """Everything a failed fetch shows, its retry lines at DEBUG included: from a server that
+    answers every request with `raw`, or as `raw` (a responder) answers it."""
+    server = serve(raw if callable(raw) else lambda request: raw)
+    client = converz.Client(api_key=key, base_url=server.url, progress=False, retries=1)
+    lines: list[str] = []
+    handler = logging.Handler()
+    handler.emit = lambda record: lines.append(record.getMessage())  # type: ignore[method-assign]
+    logger = logging.getLogger("converz")
+    old_level = logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.DEBUG)
+    try:
+        with pytest.raises(converz.ConverzError) as info:
+            client.calls()
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(old_level)
+    err = info.value
+    return " ".join([str(err), repr(err), str(err.hint), *lines])

@@ -7,13 +7,20 @@ from __future__ import annotations
 import html
 import json
 import logging
-import re
 import urllib.parse
 from collections.abc import Iterator
 from typing import Callable
 
 import pytest
-from hostile_support import RawServer, Request, Responder, response, serving
+from hostile_support import (
+    RawServer,
+    Request,
+    Responder,
+    longest_piece_read,
+    refused,
+    response,
+    serving,
+)
 
 import converz
 from converz._plan import ClientConfig, plan_reps, query_from
@@ -30,46 +37,6 @@ KEYS = [
 @pytest.fixture
 def serve() -> Iterator[Callable[[Responder], RawServer]]:
     yield from serving()
-
-
-def read_back(shown: str) -> str:
-    """`shown` as a reader would decode it: HTML's entities, then JSON's escapes."""
-    text = html.unescape(shown)
-    escapes = {'"': '"', "\\": "\\", "/": "/", "b": "\b", "f": "\f", "n": "\n", "r": "\r"}
-
-    def one(match: re.Match[str]) -> str:
-        escape = match.group(1)
-        return chr(int(escape[1:], 16)) if escape[0] == "u" else escapes.get(escape, "\t")
-
-    return re.sub(r'\\(u[0-9a-fA-F]{4}|["\\/bfnrt])', one, text)
-
-
-def longest_piece_read(key: str, shown: str) -> int:
-    """The longest piece of `key` in `shown` once decoded ([`read_back`])."""
-    read = read_back(shown)
-    pieces = (key[i : i + n] for n in range(1, len(key) + 1) for i in range(len(key) - n + 1))
-    return max((len(piece) for piece in pieces if piece in read), default=0)
-
-
-def refused(serve: Callable[[Responder], RawServer], raw: bytes, key: str) -> str:
-    """Everything a failed fetch shows, its retry lines at DEBUG included."""
-    server = serve(lambda request: raw)
-    client = converz.Client(api_key=key, base_url=server.url, progress=False, retries=1)
-    lines: list[str] = []
-    handler = logging.Handler()
-    handler.emit = lambda record: lines.append(record.getMessage())  # type: ignore[method-assign]
-    logger = logging.getLogger("converz")
-    old_level = logger.level
-    logger.addHandler(handler)
-    logger.setLevel(logging.DEBUG)
-    try:
-        with pytest.raises(converz.ConverzError) as info:
-            client.calls()
-    finally:
-        logger.removeHandler(handler)
-        logger.setLevel(old_level)
-    err = info.value
-    return " ".join([str(err), repr(err), str(err.hint), *lines])
 
 
 @pytest.mark.parametrize("key", KEYS)

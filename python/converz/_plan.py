@@ -380,6 +380,12 @@ def plan_reps(
             f"given; give rep_id, or {option}=None for one task; nothing was fetched",
             parameter=option,
         )
+    elif not 1 <= parts <= len(query.rep_id):
+        raise InvalidParameterError(
+            f"{option}={parts!r}: expected an int from 1 to {len(query.rep_id)} (the rep_id "
+            f"values given), or {option}=None for one task; nothing was fetched",
+            parameter=option,
+        )
     else:
         pieces = query.split(parts=parts)
     return _checked([FetchTask(config, "reps", piece, _types(schema)) for piece in pieces])

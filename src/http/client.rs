@@ -294,6 +294,13 @@ impl ApiClient {
         texts.into_iter().map(|text| redact(&text, key)).collect()
     }
 
+    /// `err` with this client's key redacted from its text, pieces included, as a request's
+    /// own errors are: for an error made from a page's rows after its request (a bad key
+    /// column's values; outside trial 42 F3: a `call_id` that nearly was the key was quoted).
+    pub fn redacted_error(&self, err: Error) -> Error {
+        redact_error(err, &self.config.api_key)
+    }
+
     /// The settings this client was built with.
     pub fn config(&self) -> &ClientConfig {
         &self.config
@@ -659,7 +666,10 @@ pub fn parse_error_body(body: &[u8], key: &str) -> (String, String) {
         let what = "error body in an unexpected JSON shape (no `error` or `code` text)";
         return ("unknown".into(), format!("{what}: {}", bounded(&json, 200)));
     }
-    let text = String::from_utf8_lossy(body);
+    // Redacted before markup is read for its text as well as after: a key holding `<` or `>`
+    // lost them with the tags, and what was left of it was no longer the key (outside trial
+    // 42 F1: `abcdefgh>ijklmnopqrst>uvwx` showed as `*** ijklmnopqrst uvwx`).
+    let text = redact(&String::from_utf8_lossy(body), key);
     // Markup is read for its text; plain text is the server's words as sent (outside trial 26b
     // F4: "n_per_page must be < 1000 and > 0" lost what was between its < and >, and read
     // "n_per_page must be 0").

@@ -289,7 +289,10 @@ impl Listing {
             // the short page that makes it start over.
             let repagings = self.pager.repagings();
             match self.pager.next_page().await {
-                Some(Ok(page)) => return Some(self.keep_new_rows(page, repagings)),
+                Some(Ok(page)) => {
+                    let kept = self.keep_new_rows(page, repagings);
+                    return Some(kept.map_err(|err| self.client.redacted_error(err)));
+                }
                 Some(Err(err)) => {
                     self.pass = Pass::Done;
                     return Some(Err(err));
@@ -297,7 +300,7 @@ impl Listing {
                 None => {
                     if let Err(err) = self.end_pass() {
                         self.pass = Pass::Done;
-                        return Some(Err(err));
+                        return Some(Err(self.client.redacted_error(err)));
                     }
                 }
             }
@@ -490,7 +493,8 @@ pub async fn fetch_all(mut listing: Listing) -> Result<DecodedTable> {
     while let Some(page) = listing.next_page().await {
         pages.push(page?);
     }
-    let mut table = listing.decoder.finish(pages, None)?;
+    let finished = listing.decoder.finish(pages, None);
+    let mut table = finished.map_err(|err| listing.client.redacted_error(err))?;
     if let (true, Some(key)) = (listing.repaired(), listing.key.as_deref()) {
         table.batches = sort_by_key(&table.batches, key)?;
         table.duplicates_dropped = listing.moved;
