@@ -114,3 +114,52 @@ def test_the_reps_readers_range_errors_say_their_own_option():
             plan_reps(query, config, parts=parts, option="partition")
         assert str(info.value).startswith(f"partition={parts}: expected an int from 1 to 2")
         assert info.value.parameter == "partition"
+
+
+def test_a_reader_given_the_other_readers_split_option_names_its_own():
+    """F7's rest: `read_reps(partition=2)` on Dask or Ray (which split with `parts=`), and
+    `parts=` on Spark or any `read_calls` (which split with `partition=`), said `RepsQuery got
+    unexpected keyword argument(s)`: a class the user never named, and no pointer to the
+    reader's own option. A misspelt filter gets the closest name the reader takes."""
+    import converz.dask
+    import converz.ray
+    from converz.spark import _tasks
+
+    where = {"api_key": "k" * 32, "base_url": "http://127.0.0.1:9/api/v1"}
+    cases = [
+        (converz.dask.read_reps, {"partition": 2}, "parts="),
+        (converz.ray.read_reps, {"partition": 2}, "parts="),
+        (converz.dask.read_calls, {"parts": 2}, "partition="),
+        (converz.ray.read_calls, {"parts": 2}, "partition="),
+        (converz.dask.read_reps, {"rep_idd": ["a"]}, "did you mean rep_id=?"),
+    ]
+    for reader, given, pointer in cases:
+        with pytest.raises(converz.InvalidParameterTypeError) as info:
+            reader(**where, **given)
+        assert info.value.parameter == next(iter(given))
+        said = str(info.value)
+        assert said.startswith(f"{reader.__module__}.{reader.__name__}() got an unexpected")
+        assert pointer in said and "Query" not in said, said
+    for endpoint in ("calls", "reps"):
+        with pytest.raises(converz.InvalidParameterTypeError) as info:
+            _tasks({"endpoint": endpoint, "parts": "2", **where})
+        assert info.value.parameter == "parts"
+        assert "unknown option 'parts' (this reader splits with partition=)" in str(info.value)
+
+
+def test_split_and_the_readers_check_parts_in_one_place():
+    """`RepsQuery.split` and the readers' `plan_reps` kept two copies of the same three checks;
+    one serves both now, each in its caller's words."""
+    config = ClientConfig(api_key="k" * 32, base_url="http://127.0.0.1:9/api/v1")
+    two = converz.RepsQuery(rep_id=["a", "b"])
+    for bad in (0, 3, "day", 1.0, True):
+        with pytest.raises(converz.InvalidParameterError) as split_info:
+            two.split(parts=bad)
+        with pytest.raises(converz.InvalidParameterError) as reader_info:
+            plan_reps(two, config, parts=bad)
+        errors = [split_info.value, reader_info.value]
+        assert type(errors[0]) is type(errors[1])
+        assert [e.parameter for e in errors] == ["parts", "parts"]
+        assert str(errors[1]).startswith(str(errors[0]).split(" (")[0].split(";")[0])
+    with pytest.raises(converz.InvalidParameterError, match="parts=2 needs rep_id"):
+        converz.RepsQuery().split(parts=2)

@@ -17,12 +17,14 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as _dt
+import difflib
 import functools
 import hashlib
+import inspect
 import logging
 import os
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal, Optional, Union
 
 from converz._args import check_client_settings, wrong_type
@@ -366,28 +368,7 @@ def plan_reps(
         InvalidParameterTypeError: ``parts`` is not an int or None (``"day"`` is for calls).
         InvalidParameterError: ``parts`` is given without ``rep_id``, or is out of range.
     """
-    if parts is None:
-        pieces = [query]
-    elif isinstance(parts, bool) or not isinstance(parts, int):
-        raise InvalidParameterTypeError(
-            f"{option} must be an int N (N slices of rep_id) or None for users, not {parts!r} "
-            "(days, weeks and months split calls); nothing was fetched",
-            parameter=option,
-        )
-    elif not query.rep_id:
-        raise InvalidParameterError(
-            f"{option}={parts!r} needs rep_id: users are split by slices of the rep_id list "
-            f"given; give rep_id, or {option}=None for one task; nothing was fetched",
-            parameter=option,
-        )
-    elif not 1 <= parts <= len(query.rep_id):
-        raise InvalidParameterError(
-            f"{option}={parts!r}: expected an int from 1 to {len(query.rep_id)} (the rep_id "
-            f"values given), or {option}=None for one task; nothing was fetched",
-            parameter=option,
-        )
-    else:
-        pieces = query.split(parts=parts)
+    pieces = [query] if parts is None else query._sliced(parts, option=option, reader=True)
     return _checked([FetchTask(config, "reps", piece, _types(schema)) for piece in pieces])
 
 
@@ -415,8 +396,26 @@ def date_divisions(tasks: Sequence[FetchTask]) -> Optional[tuple[_dt.date, ...]]
     return tuple(d for d in (*starts, ends[-1]) if d is not None)
 
 
-def query_from(endpoint: Endpoint, query: Any, filters: Mapping[str, Any]) -> Any:
+# Each reader splits with its own option: Dask's and Ray's read_reps take ``parts=``, Spark's
+# reps and every read_calls ``partition=``. A user moving between readers writes the other's
+# name, and is told the one this reader takes (outside trial 42 F7).
+_SPLIT_OPTIONS = {"parts": "partition", "partition": "parts"}
+
+
+def query_from(
+    endpoint: Endpoint,
+    query: Any,
+    filters: Mapping[str, Any],
+    *,
+    reader: Union[str, Callable[..., Any]] = "",
+    options: Collection[str] = (),
+) -> Any:
     """The query value of a reader call: the one given, or one built from keyword filters.
+
+    ``reader`` is the reader function (its keyword-only arguments are its options), or the name
+    of a reader that takes text ``options`` (Spark's data source). A name that is neither a
+    filter nor an option is refused in the reader's words, pointing to its own option when the
+    name is another reader's.
 
     Raises:
         InvalidParameterTypeError: Both were given, or ``query`` is not the endpoint's query
@@ -426,6 +425,19 @@ def query_from(endpoint: Endpoint, query: Any, filters: Mapping[str, Any]) -> An
     from converz import CallsQuery, RepsQuery
 
     cls = CallsQuery if endpoint == "calls" else RepsQuery
+    unknown = [name for name in filters if name not in cls._kinds]
+    if reader and unknown:
+        if callable(reader):
+            options = [
+                p.name
+                for p in inspect.signature(reader).parameters.values()
+                if p.kind is inspect.Parameter.KEYWORD_ONLY
+            ]
+            call = f"{reader.__module__}.{reader.__qualname__}()"
+            refusal = f"{call} got an unexpected keyword argument"
+        else:
+            refusal = f"{reader} got an unknown option"
+        raise _unknown_option(refusal, unknown[0], [*cls._kinds], options)
     if query is None:
         return cls(**filters)
     if filters:
@@ -436,3 +448,19 @@ def query_from(endpoint: Endpoint, query: Any, filters: Mapping[str, Any]) -> An
     if not isinstance(query, cls):
         raise wrong_type("query", f"a converz.{cls.__name__}", query)
     return query
+
+
+def _unknown_option(
+    refusal: str, name: str, filters: Sequence[str], options: Collection[str]
+) -> InvalidParameterTypeError:
+    own = _SPLIT_OPTIONS.get(name)
+    if own in options:
+        hint = f" (this reader splits with {own}=)"
+    else:
+        close = difflib.get_close_matches(name, [*filters, *options], n=1)
+        hint = f" (did you mean {close[0]}=?)" if close else ""
+    return InvalidParameterTypeError(
+        f"{refusal} {name!r}{hint}; it takes the filters "
+        f"{', '.join(filters)} and the options {', '.join(sorted(options))}; nothing was fetched",
+        parameter=name,
+    )

@@ -496,14 +496,40 @@ class RepsQuery(_Query):
             >>> [p.rep_id for p in q.split(parts=2)]
             [('a',), ('b', 'c')]
         """
+        return self._sliced(parts, option="parts")
+
+    def _sliced(self, parts: Any, *, option: str, reader: bool = False) -> list[RepsQuery]:
+        """:meth:`split`, its errors in the words of the caller's own option.
+
+        One check serves ``split(parts=...)`` and the reps readers (Dask's and Ray's
+        ``parts=``, Spark's ``partition``), so that their errors cannot drift apart and each
+        names the option its user wrote (outside trials 41 F5, 42 F7). ``reader`` adds what
+        only a reader takes: ``None`` for one task.
+
+        Raises:
+            InvalidParameterTypeError: ``parts`` is not an int (``"day"`` is for calls).
+            InvalidParameterError: ``rep_id`` was not given, or ``parts`` is out of range.
+        """
         ids = self.rep_id
-        if not ids:
-            raise InvalidParameterError("split(parts=...) needs rep_id", parameter="rep_id")
+        one_task = f", or {option}=None for one task; nothing was fetched" if reader else ""
         if isinstance(parts, bool) or not isinstance(parts, int):
-            raise wrong_type("parts", f"an int from 1 to {len(ids)}", parts)
+            raise InvalidParameterTypeError(
+                f"{option} must be an int N (N slices of rep_id)"
+                f"{' or None for users' if reader else ''}, not {parts!r} (days, weeks and "
+                f"months split calls){'; nothing was fetched' if reader else ''}",
+                parameter=option,
+            )
+        if not ids:
+            raise InvalidParameterError(
+                f"{option}={parts!r} needs rep_id: users are split by slices of the rep_id "
+                f"list given; give rep_id{one_task}",
+                parameter=option,
+            )
         if not 1 <= parts <= len(ids):
             raise InvalidParameterError(
-                f"parts={parts!r}: expected an int from 1 to {len(ids)}", parameter="parts"
+                f"{option}={parts!r}: expected an int from 1 to {len(ids)} (the rep_id values "
+                f"given){one_task}",
+                parameter=option,
             )
         cuts = [len(ids) * i // parts for i in range(parts + 1)]
         return [self.replace(rep_id=ids[a:b]) for a, b in zip(cuts, cuts[1:])]

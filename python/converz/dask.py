@@ -203,7 +203,7 @@ def read_calls(
         ConverzError: On compute, with divisions, a row's date outside its partition's days.
     """
     check_flag("divisions", divisions)
-    calls_query = query_from("calls", query, filters)
+    calls_query = query_from("calls", query, filters, reader=read_calls)
     types = check_schema(schema, names_only=True)
     config = reader_config(
         base_url, api_key, tenant, max_concurrency, retries, page_size, timeout, compression
@@ -236,7 +236,7 @@ def read_reps(
     Takes the configuration arguments of :func:`read_calls` and the filters of
     :meth:`converz.Client.reps` (``rep_id``, ``department``, ``active``).
     """
-    reps_query = query_from("reps", query, filters)
+    reps_query = query_from("reps", query, filters, reader=read_reps)
     types = check_schema(schema, names_only=True)
     config = reader_config(
         base_url, api_key, tenant, max_concurrency, retries, page_size, timeout, compression

@@ -109,7 +109,7 @@ def read_calls(
     ``concurrency``: the most read tasks running at once (None: Ray's default). Rows keep their
     Arrow types; custom columns need ``schema=`` (undeclared ones are left out, with a warning).
     """
-    calls_query = query_from("calls", query, filters)
+    calls_query = query_from("calls", query, filters, reader=read_calls)
     types = check_schema(schema, names_only=True)
     config = reader_config(
         base_url, api_key, tenant, max_concurrency, retries, page_size, timeout, compression
@@ -136,7 +136,7 @@ def read_reps(
     **filters: Any,
 ) -> ray.data.Dataset:
     """Users as a Ray Dataset; ``parts=N`` splits the ``rep_id`` list into N read tasks."""
-    reps_query = query_from("reps", query, filters)
+    reps_query = query_from("reps", query, filters, reader=read_reps)
     types = check_schema(schema, names_only=True)
     config = reader_config(
         base_url, api_key, tenant, max_concurrency, retries, page_size, timeout, compression

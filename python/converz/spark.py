@@ -58,6 +58,7 @@ _CONFIG = {
     "timeout",
     "compression",
 }
+_OPTIONS = _CONFIG | {"endpoint", "partition", "schema", "path"}
 # Comma-separated options: the calls filters that take lists (the reps ones are among them).
 _LISTS = frozenset(list_filters(CallsQuery))
 _BOOLEANS = {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False}
@@ -99,7 +100,7 @@ def _boolean(name: str, value: str) -> bool:
 def _filters(options: Mapping[str, str]) -> dict[str, Any]:
     filters: dict[str, Any] = {}
     for name, value in options.items():
-        if name in _CONFIG or name in ("endpoint", "partition", "schema", "path"):
+        if name in _OPTIONS:
             continue
         if name in _LISTS:
             # An empty option (an unset variable) reaches the query, which refuses it.
@@ -135,7 +136,13 @@ def _tasks(options: Mapping[str, str]) -> list[FetchTask]:
         raise InvalidParameterError(
             f"option endpoint must be 'calls' or 'reps', not {endpoint!r}", parameter="endpoint"
         )
-    query = query_from(endpoint, None, _filters(options))  # type: ignore[arg-type]
+    query = query_from(
+        endpoint,  # type: ignore[arg-type]
+        None,
+        _filters(options),
+        reader="spark.read.format('converz')",
+        options=_OPTIONS,
+    )
     config = _config(options)
     partition = _partition(options, endpoint, query)
     if endpoint == "calls":
