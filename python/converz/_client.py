@@ -315,7 +315,7 @@ class Client:
         This client's key is redacted as from the server's own text (pieces of it too), then the
         text is made printable.
         """
-        return _printable(self._raw.redacted([text])[0])
+        return _printable(self._raw.redacted(text))
 
     def close(self) -> None:
         """Close the pooled connections; the client cannot be used afterwards.

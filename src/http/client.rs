@@ -15,6 +15,7 @@ use super::progress::Progress;
 use super::redact::{redact, redact_error};
 use super::retry::{backoff, bounded_printable, Failure, RetryAfter};
 use crate::config::ClientConfig;
+use crate::decode::DecodedTable;
 use crate::error::{Error, Result, DOES_NOT_FIT, IN_COLUMN};
 
 /// Bytes of an error body read for the message: enough for any JSON error, short for HTML. The
@@ -285,18 +286,29 @@ impl ApiClient {
         self.pool.is_closed()
     }
 
-    /// `texts` with this client's key redacted as a server's text is, pieces included: for what
+    /// `text` with this client's key redacted as a server's text is, pieces included: for what
     /// a fetch says of the server's data (a warning naming a column), which the process-wide
     /// redaction (`redact_known_text`) covers for whole keys only (outside trial 41 F3: a
     /// column named the key but one character was shown in a warning).
-    pub fn redacted(&self, texts: Vec<String>) -> Vec<String> {
-        let key = &self.config.api_key;
-        texts.into_iter().map(|text| redact(&text, key)).collect()
+    pub fn redacted(&self, text: &str) -> String {
+        redact(text, &self.config.api_key)
+    }
+
+    /// What a fetch hands out, redacted as [`redacted`](Self::redacted) says: its error, or
+    /// the table's warnings. The one exit of every fetch that assembles a table (the listing's
+    /// and the report's), so an error made from the rows after their request (a bad key
+    /// column's values, a repair's sort; outside trial 42 F3: a `call_id` that nearly was the
+    /// key was quoted) cannot leave by a path that forgot it.
+    pub fn handed_out(&self, fetched: Result<DecodedTable>) -> Result<DecodedTable> {
+        let mut table = fetched.map_err(|err| self.redacted_error(err))?;
+        for warning in &mut table.warnings {
+            *warning = self.redacted(warning);
+        }
+        Ok(table)
     }
 
     /// `err` with this client's key redacted from its text, pieces included, as a request's
-    /// own errors are: for an error made from a page's rows after its request (a bad key
-    /// column's values; outside trial 42 F3: a `call_id` that nearly was the key was quoted).
+    /// own errors are.
     pub fn redacted_error(&self, err: Error) -> Error {
         redact_error(err, &self.config.api_key)
     }

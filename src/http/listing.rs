@@ -264,7 +264,9 @@ impl Listing {
         all.extend(self.warnings.iter().cloned());
         let streamed = self.streamed_columns.names();
         all.extend(self.unasked_warning(streamed.iter().map(String::as_str)));
-        self.client.redacted(all)
+        all.iter()
+            .map(|warning| self.client.redacted(warning))
+            .collect()
     }
 
     /// The columns the pages handed out by [`streamed`](Self::streamed) had (a key that
@@ -280,7 +282,15 @@ impl Listing {
 
     /// The next page with rows not handed out before (it may be empty after de-duplication),
     /// or `None` once the listing has ended.
+    ///
+    /// Its error is redacted of the client's key, pieces included, whichever step made it: the
+    /// page's request, or the rows after it (a bad key column's values, outside trial 42 F3).
     pub async fn next_page(&mut self) -> Option<Result<DecodedPage>> {
+        let next = self.next_kept_page().await?;
+        Some(next.map_err(|err| self.client.redacted_error(err)))
+    }
+
+    async fn next_kept_page(&mut self) -> Option<Result<DecodedPage>> {
         loop {
             if self.pass == Pass::Done {
                 return None;
@@ -289,10 +299,7 @@ impl Listing {
             // the short page that makes it start over.
             let repagings = self.pager.repagings();
             match self.pager.next_page().await {
-                Some(Ok(page)) => {
-                    let kept = self.keep_new_rows(page, repagings);
-                    return Some(kept.map_err(|err| self.client.redacted_error(err)));
-                }
+                Some(Ok(page)) => return Some(self.keep_new_rows(page, repagings)),
                 Some(Err(err)) => {
                     self.pass = Pass::Done;
                     return Some(Err(err));
@@ -300,7 +307,7 @@ impl Listing {
                 None => {
                     if let Err(err) = self.end_pass() {
                         self.pass = Pass::Done;
-                        return Some(Err(self.client.redacted_error(err)));
+                        return Some(Err(err));
                     }
                 }
             }
@@ -487,14 +494,19 @@ impl Listing {
 }
 
 /// Runs a listing to its end and assembles one table in one schema. After a repair pass the
-/// rows are sorted by key, the API's own order.
-pub async fn fetch_all(mut listing: Listing) -> Result<DecodedTable> {
+/// rows are sorted by key, the API's own order. What it hands out (its error or the table's
+/// warnings) leaves through the client's one redacting exit.
+pub async fn fetch_all(listing: Listing) -> Result<DecodedTable> {
+    let client = listing.client.clone();
+    client.handed_out(assemble(listing).await)
+}
+
+async fn assemble(mut listing: Listing) -> Result<DecodedTable> {
     let mut pages = Vec::new();
-    while let Some(page) = listing.next_page().await {
+    while let Some(page) = listing.next_kept_page().await {
         pages.push(page?);
     }
-    let finished = listing.decoder.finish(pages, None);
-    let mut table = finished.map_err(|err| listing.client.redacted_error(err))?;
+    let mut table = listing.decoder.finish(pages, None)?;
     if let (true, Some(key)) = (listing.repaired(), listing.key.as_deref()) {
         table.batches = sort_by_key(&table.batches, key)?;
         table.duplicates_dropped = listing.moved;
@@ -508,7 +520,6 @@ pub async fn fetch_all(mut listing: Listing) -> Result<DecodedTable> {
     }
     table.warnings.extend(listing.warnings);
     table.warnings.extend(unasked);
-    table.warnings = listing.client.redacted(table.warnings);
     Ok(table)
 }
 

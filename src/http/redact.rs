@@ -416,10 +416,10 @@ fn html_entity(rest: &[u8], c: u8) -> Option<usize> {
 
 /// [`html_entity`] escaped twice: `&amp;lt;`, an entity whose `&` was escaped again.
 fn html_entity_twice(rest: &[u8], c: u8) -> Option<usize> {
-    let amp = [&b"&amp;"[..], b"&#38;", b"&#x26;"]
-        .into_iter()
-        .find(|amp| rest.starts_with(amp))?;
-    entity_after_amp(&rest[amp.len()..], c).map(|len| len + amp.len())
+    // The first `&` is itself written as an entity, in any of its spellings (`&amp;`, `&AMP;`,
+    // `&#38;`, `&#x26;`, `&amp` ...), as the second escaper wrote it.
+    let amp = 1 + entity_after_amp(rest.strip_prefix(b"&")?, b'&')?;
+    entity_after_amp(&rest[amp..], c).map(|len| len + amp)
 }
 
 /// The length of the entity of `c` that `body` starts with, its `&` already read.
@@ -648,6 +648,23 @@ mod tests {
                 "{shown}"
             );
         }
+    }
+
+    /// A key escaped twice, its `&` written again in any spelling of `&` (`&amp;`, `&AMP;`,
+    /// `&#38;`, `&#x26;`, `&amp` without its `;`): each is one way of writing the character.
+    #[test]
+    fn a_key_escaped_twice_is_replaced_whatever_spelling_its_ampersand_has() {
+        let key = "a<bcdefgh>ijklm&nopq";
+        for amp in ["&amp;", "&AMP;", "&#38;", "&#x26;", "&#X0026;", "&amp"] {
+            let text = format!("<p>a{amp}lt;bcdefgh{amp}gt;ijklm{amp}amp;nopq</p>");
+            let shown = redact(&text, key);
+            assert!(
+                shown.contains("***") && !shown.contains("bcdefgh") && !shown.contains("ijklm"),
+                "{amp}: {shown}"
+            );
+        }
+        // An `&` entity followed by text that is not the key's is left as it is.
+        assert_eq!(redact("x &AMP;lt;bcd y", key), "x &AMP;lt;bcd y");
     }
 
     /// Outside trial 39 F3: System.Text.Json writes `+` as `\u002B`, and any character may be

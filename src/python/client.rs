@@ -124,10 +124,10 @@ impl PyRawClient {
         }
     }
 
-    /// `texts` with this client's key redacted, pieces included, as a server's text is: for
+    /// `text` with this client's key redacted, pieces included, as a server's text is: for
     /// what the Python layer says of the server's data (a file's notes, a scan's late columns).
-    fn redacted(&self, texts: Vec<String>) -> Vec<String> {
-        self.api.redacted(texts)
+    fn redacted(&self, text: &str) -> String {
+        self.api.redacted(text)
     }
 
     fn __repr__(&self) -> String {
