@@ -75,8 +75,7 @@ where
     super::refresh_log_level(py)?;
     // Records converz's threads logged for this call since its last operation (a stream's
     // pages fetched ahead), and for calls that have ended.
-    super::log_bridge::emit_waiting(call);
-    stray_stop(py)?;
+    emit_logged(py, call)?;
     let runtime = crate::runtime::runtime();
     let outcome: PyResult<Result<T>> = py.detach(|| {
         runtime.block_on(crate::runtime::call::in_call(call.id(), async {
@@ -95,8 +94,7 @@ where
                             continue;
                         }
                         Python::attach(|py| {
-                            super::log_bridge::emit_waiting(call);
-                            stray_stop(py)?;
+                            emit_logged(py, call)?;
                             py.check_signals()?;
                             sink.report(py)
                         })?;
@@ -105,12 +103,22 @@ where
             }
         }))
     });
-    super::log_bridge::emit_waiting(call);
+    // The records logged to the end are emitted whatever the outcome; the operation's own
+    // error comes before a stop raised by a handler on them.
+    let logged = emit_logged(py, call);
     let result = outcome?;
-    stray_stop(py)?;
+    logged?;
     // A last report so a bar ends at the true totals.
     sink.report(py)?;
     result.map_err(PyErr::from)
+}
+
+/// Emits the records converz's threads logged for `call` (and for calls that have ended), then
+/// takes a stop a logging handler raised on them ([`stray_stop`]): at an operation's start, at
+/// each tick and at its end.
+fn emit_logged(py: Python<'_>, call: &super::log_bridge::Call) -> PyResult<()> {
+    super::log_bridge::emit_waiting(call);
+    stray_stop(py)
 }
 
 /// Takes the exception the log bridge left set on this thread: a stop raised by a signal
