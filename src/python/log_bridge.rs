@@ -20,15 +20,19 @@
 //! trial 37 F2, F5, F6). So only the calling thread, which holds a Python thread state of its
 //! own, ever enters Python to log. Each record waits with the call its task served
 //! ([`crate::runtime::call`]), and a call's thread emits its own call's records and those of
-//! calls no longer running (a stream's prefetched pages), never another running call's.
+//! calls no longer running (a stream's prefetched pages), never another running call's. A
+//! record emitted so is dated when it was logged, not when it was emitted (outside trial 38
+//! F5/F6: a stream's page lines all bore the time of the `next()` that emitted them).
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, TryLockError};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use log::{LevelFilter, Log, Metadata, Record};
 use pyo3::exceptions::PyException;
 use pyo3::prelude::*;
+use pyo3::types::PyTuple;
 
 /// pyo3-log's logger, whose handlers' exceptions are reported instead of left set.
 struct Guarded(pyo3_log::Logger);
@@ -48,24 +52,32 @@ impl Log for Guarded {
             return;
         }
         Python::attach(|py| {
-            let before = PyErr::take(py);
-            self.0.log(record);
-            let stop = PyErr::take(py).and_then(|raised| {
-                if !raised.is_instance_of::<PyException>(py) {
-                    return Some(raised);
-                }
-                ignore_log_error(raised.into_value(py).into_bound(py));
-                None
-            });
-            // What was set before the record stays set, unless a stop came: ending the
-            // operation matters more than an exception it would have raised anyway.
-            if let Some(err) = stop.or(before) {
-                err.restore(py);
-            }
+            guarded(py, |py| {
+                self.0.log(record);
+                PyErr::take(py).map_or(Ok(()), Err)
+            })
         });
     }
 
     fn flush(&self) {}
+}
+
+/// Runs `log`, which hands a record to Python's handlers: an `Exception` it raises is reported
+/// ([`ignore_log_error`]), a stop is left set for the running operation to end on. What was set
+/// before stays set, unless a stop came: ending the operation matters more than an exception it
+/// would have raised anyway.
+fn guarded(py: Python<'_>, log: impl FnOnce(Python<'_>) -> PyResult<()>) {
+    let before = PyErr::take(py);
+    let stop = log(py).err().and_then(|raised| {
+        if !raised.is_instance_of::<PyException>(py) {
+            return Some(raised);
+        }
+        ignore_log_error(raised.into_value(py).into_bound(py));
+        None
+    });
+    if let Some(err) = stop.or(before) {
+        err.restore(py);
+    }
 }
 
 /// Installs the bridge as the process's `log` logger, passing on records of target `converz`
@@ -131,9 +143,10 @@ struct Kept {
     level: log::Level,
     target: String,
     message: String,
-    module_path: Option<String>,
     file: Option<String>,
     line: Option<u32>,
+    /// When it was logged: the Python record's time.
+    at: SystemTime,
 }
 
 /// Takes [`WAITING`] without blocking: held only to add or take records, it is free but for a
@@ -196,9 +209,9 @@ fn keep(record: &Record) {
         level: record.level(),
         target: record.target().to_owned(),
         message: record.args().to_string(),
-        module_path: record.module_path().map(str::to_owned),
         file: record.file().map(str::to_owned),
         line: record.line(),
+        at: SystemTime::now(),
     };
     let Some(mut waiting) = waiting() else {
         return;
@@ -213,7 +226,7 @@ fn keep(record: &Record) {
 /// Emits, on this thread (one with a Python thread state: `call`'s calling thread), in the
 /// order they were logged, the waiting records of `call` and of calls no longer running; those
 /// of other running calls wait for their own threads.
-pub(crate) fn emit_waiting(call: &Call) {
+pub(crate) fn emit_waiting(py: Python<'_>, call: &Call) {
     let (records, dropped) = match waiting() {
         Some(mut waiting) => {
             let waiting = &mut *waiting;
@@ -229,22 +242,56 @@ pub(crate) fn emit_waiting(call: &Call) {
         }
         None => return,
     };
-    let logger = log::logger();
     for kept in records {
-        logger.log(
-            &Record::builder()
-                .level(kept.level)
-                .target(&kept.target)
-                .args(format_args!("{}", kept.message))
-                .module_path(kept.module_path.as_deref())
-                .file(kept.file.as_deref())
-                .line(kept.line)
-                .build(),
-        );
+        guarded(py, |py| emit(py, &kept));
     }
     if dropped > 0 {
         log::warn!(target: "converz",
             "{dropped} log records of converz's threads were dropped: more than {MOST_WAITING} \
              waited to be emitted");
     }
+}
+
+/// Hands `kept` to Python's logger of its target as `pyo3_log` hands a record (the same logger
+/// name, level number and record fields), dated when it was logged.
+fn emit(py: Python<'_>, kept: &Kept) -> PyResult<()> {
+    let name = kept.target.replace("::", ".");
+    let logger = py
+        .import("logging")?
+        .call_method1("getLogger", (name.as_str(),))?;
+    let level = match kept.level {
+        log::Level::Error => 40,
+        log::Level::Warn => 30,
+        log::Level::Info => 20,
+        log::Level::Debug => 10,
+        log::Level::Trace => 5,
+    };
+    if !logger.call_method1("isEnabledFor", (level,))?.is_truthy()? {
+        return Ok(());
+    }
+    let record = logger.call_method1(
+        "makeRecord",
+        (
+            name,
+            level,
+            kept.file.as_deref(),
+            kept.line.unwrap_or_default(),
+            kept.message.as_str(),
+            PyTuple::empty(py),
+            py.None(),
+        ),
+    )?;
+    // Moved back from now to when it was logged: `created`, and the two fields Python derives
+    // from it (milliseconds within the second, and since `logging` was loaded), as it does.
+    let logged = kept
+        .at
+        .duration_since(UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64());
+    let now: f64 = record.getattr("created")?.extract()?;
+    let relative: f64 = record.getattr("relativeCreated")?.extract()?;
+    record.setattr("created", logged)?;
+    record.setattr("msecs", ((logged - logged.floor()) * 1000.0).floor())?;
+    record.setattr("relativeCreated", relative - (now - logged) * 1000.0)?;
+    logger.call_method1("handle", (record,))?;
+    Ok(())
 }
