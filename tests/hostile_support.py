@@ -190,16 +190,24 @@ def longest_piece(key: str, shown: str) -> int:
 
 
 def read_back(shown: str) -> str:
-    """`shown` as a reader would decode it: HTML's entities (twice, for text escaped twice),
-    then JSON's escapes."""
-    text = html.unescape(html.unescape(shown))
+    """`shown` as a reader would decode it: HTML's entities, JSON's escapes and
+    percent-encoding, each again on what the others decoded (an entity whose `&` is a JSON
+    escape, a key escaped twice), until nothing changes."""
     escapes = {'"': '"', "\\": "\\", "/": "/", "b": "\b", "f": "\f", "n": "\n", "r": "\r"}
 
     def one(match: re.Match[str]) -> str:
         escape = match.group(1)
         return chr(int(escape[1:], 16)) if escape[0] == "u" else escapes.get(escape, "\t")
 
-    return re.sub(r'\\(u[0-9a-fA-F]{4}|["\\/bfnrt])', one, text)
+    text = shown
+    for _ in range(6):
+        read = html.unescape(text)
+        read = re.sub(r'\\(u[0-9a-fA-F]{4}|["\\/bfnrt])', one, read)
+        read = urllib.parse.unquote(read)
+        if read == text:
+            break
+        text = read
+    return text
 
 
 def longest_piece_read(key: str, shown: str) -> int:

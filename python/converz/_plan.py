@@ -22,12 +22,13 @@ import functools
 import hashlib
 import inspect
 import logging
+import operator
 import os
 import threading
 from collections.abc import Callable, Collection, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal, Optional, Union
 
-from converz._args import check_client_settings, wrong_type
+from converz._args import check_client_settings, is_int, wrong_type
 from converz._arrow_schema import arrow_schema, conform, misspelt_warnings, undeclared_warning
 from converz._client import tenant_url
 from converz._log import logger
@@ -320,6 +321,8 @@ def plan_calls(
     Raises:
         InvalidParameterError: ``partition`` is not one of those, or the query cannot be split.
     """
+    if is_int(partition):
+        partition = operator.index(partition)  # type: ignore[arg-type]  # numpy's ints too
     if partition is None:
         parts = [query]
     elif isinstance(partition, bool) or not isinstance(partition, (str, int)):

@@ -148,11 +148,11 @@ def _strings(name: str, value: Any) -> tuple[str, ...]:
     items = tuple(value)
     if not items and name in _ORDERED:
         # A projection or grouping, not a match (outside trial: the filter's wording misled).
+        left_out = _LEFT_OUT.get(name, "returns all of them")
         raise InvalidParameterError(
-            f"{name}=[] names no {name}, which the API cannot ask for, and leaving it out "
-            f"would return all of them",
+            f"{name}=[] names no {name}, which the API cannot ask for; leaving it out {left_out}",
             parameter=name,
-            hint=f"name at least one, or pass {name}=None for all of them",
+            hint=f"name at least one, or pass {name}=None: {left_out}",
         )
     if not items:
         # Sent as nothing, an empty list would fetch every row: a computed list that matched
@@ -176,6 +176,12 @@ def _strings(name: str, value: Any) -> tuple[str, ...]:
 # List filters whose order the answer follows (columns, then grouping, in the order asked);
 # every other list filter is a set of values to match.
 _ORDERED = frozenset({"columns", "metric", "groupby"})
+# What the API does when each of those is left out, for the error of an empty one.
+_LEFT_OUT = {
+    "columns": "returns every column",
+    "metric": "returns the API's default metrics",
+    "groupby": "returns one row for the whole period",
+}
 
 
 def _canonical(name: str, items: tuple[str, ...]) -> tuple[str, ...]:
@@ -421,8 +427,9 @@ class CallsQuery(_Query):
             day = last + _dt.timedelta(days=1)
 
     def _slices(self, parts: Any) -> Iterator[tuple[_dt.datetime, _dt.datetime]]:
-        if isinstance(parts, bool) or not isinstance(parts, int):
+        if not is_int(parts):
             raise wrong_type("parts", "an int >= 1", parts)
+        parts = operator.index(parts)  # numpy's ints too, as everywhere an int is taken
         if parts < 1:
             raise InvalidParameterError(f"parts={parts!r}: expected an int >= 1", parameter="parts")
         first, last = self._time_range()
@@ -512,7 +519,7 @@ class RepsQuery(_Query):
         """
         ids = self.rep_id
         one_task = f", or {option}=None for one task; nothing was fetched" if reader else ""
-        if isinstance(parts, bool) or not isinstance(parts, int):
+        if not is_int(parts):
             raise InvalidParameterTypeError(
                 f"{option} must be an int N (N slices of rep_id)"
                 f"{' or None for users' if reader else ''}, not {parts!r} (days, weeks and "
@@ -525,10 +532,11 @@ class RepsQuery(_Query):
                 f"list given; give rep_id{one_task}",
                 parameter=option,
             )
+        parts = operator.index(parts)  # numpy's ints too, as everywhere an int is taken
         if not 1 <= parts <= len(ids):
             raise InvalidParameterError(
-                f"{option}={parts!r}: expected an int from 1 to {len(ids)} (the rep_id values "
-                f"given){one_task}",
+                f"{option}={parts!r}: expected an int from 1 to {len(ids)} (the distinct "
+                f"rep_id values given){one_task}",
                 parameter=option,
             )
         cuts = [len(ids) * i // parts for i in range(parts + 1)]

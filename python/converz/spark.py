@@ -123,7 +123,8 @@ def _partition(options: Mapping[str, str], endpoint: str, query: Any) -> Any:
         return "day" if endpoint == "calls" and has_dates else None
     if value.lower() == "none":
         return None
-    if value.isdigit():
+    if value.strip().lstrip("+-").isdigit():
+        # Negative too, so -1 is refused as out of range, not as a wrong type.
         return int(value)
     return value
 

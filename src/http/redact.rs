@@ -47,9 +47,10 @@ pub fn redact_known_text(text: &str) -> String {
             text = text.replace(form.as_str(), "***");
         }
     }
-    // A key written with JSON's escapes (`\u002B` for `+`) or HTML's entities (`&quot;`) is
+    // A key written with JSON's escapes (`\u002B` for `+`), HTML's entities (`&quot;`) or
+    // percent-encoding (`%2B`), or broken by markup (`<wbr>`) or an invisible character, is
     // matched character by character.
-    if text.contains(['\\', '&']) {
+    if text.contains(['\\', '&', '%', '<', SOFT_HYPHEN, ZERO_WIDTH_SPACE]) {
         text = redact_forms(&text, &known, Pieces::No);
     }
     text
@@ -80,21 +81,17 @@ pub fn redact(text: &str, key: &str) -> String {
     redact_forms(text, &written_forms(key), Pieces::Yes)
 }
 
-/// The forms a server may echo the key in: as sent; as it was in a URL, percent-encoded (`+` as
-/// `%2B`, either case of hex digits); lower- or upper-cased (a server that normalises what it
-/// logs); base64, standard or URL-safe (a server that echoes an encoded credential; found by
-/// the outside trial). Each is redacted by the same rules, in the same pass, so a piece is
-/// replaced by the longest form it matches (the plain key and its encodings share a start).
-/// JSON's escapes and HTML's entities are matched character by character instead
-/// ([`written_lengths`]), so a key written with any mix of them is found too.
+/// The forms a server may echo the key in: as sent; lower- or upper-cased (a server that
+/// normalises what it logs); base64, standard or URL-safe (a server that echoes an encoded
+/// credential; found by the outside trial). Each is redacted by the same rules, in the same
+/// pass, so a piece is replaced by the longest form it matches (the plain key and its encodings
+/// share a start). Percent-encoding, JSON's escapes and HTML's entities are matched character
+/// by character instead ([`written_lengths`]), so a key written with any mix of them is found
+/// too.
 fn written_forms(key: &str) -> Vec<String> {
     use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
     use base64::Engine as _;
-    let mut candidates = vec![
-        key.to_owned(),
-        percent_encoded(key, true),
-        percent_encoded(key, false),
-    ];
+    let mut candidates = vec![key.to_owned()];
     // Only for keys long enough to be real ones: the other case of a short key (`A`) is
     // ordinary text (`a`).
     if key.len() >= MIN_PIECE {
@@ -112,22 +109,6 @@ fn written_forms(key: &str) -> Vec<String> {
         }
     }
     forms
-}
-
-/// `key` percent-encoded as a URL query value would carry it (every byte but the unreserved
-/// `A-Z a-z 0-9 - . _ ~`), with upper- or lower-case hex digits.
-fn percent_encoded(key: &str, upper: bool) -> String {
-    let mut out = String::with_capacity(key.len());
-    for b in key.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
-            out.push(char::from(b));
-        } else if upper {
-            out.push_str(&format!("%{b:02X}"));
-        } else {
-            out.push_str(&format!("%{b:02x}"));
-        }
-    }
-    out
 }
 
 /// The most matching steps one text's redaction takes ([`written_prefix`]'s ways of writing
@@ -300,6 +281,18 @@ fn written_prefix(rest: &[u8], key: &[u8]) -> (usize, usize) {
     let mut ends = vec![0];
     let mut chars = 0;
     for &c in key {
+        // Between two of the key's characters, a break a page may put in a long token; a
+        // break after the last one matched is not part of the run.
+        let mut from = ends.clone();
+        if chars > 0 {
+            for &at in &ends {
+                if let Some(end) = break_length(&rest[at..]).map(|len| at + len) {
+                    if !from.contains(&end) {
+                        from.push(end);
+                    }
+                }
+            }
+        }
         let steps = STEPS_LEFT.with(|left| {
             let steps = left.get();
             left.set(steps.saturating_sub(1 + ends.len() as u64));
@@ -309,8 +302,8 @@ fn written_prefix(rest: &[u8], key: &[u8]) -> (usize, usize) {
             // Out of steps: the caller hides the rest of the text.
             return (0, 0);
         }
-        let mut next: Vec<usize> = Vec::with_capacity(ends.len());
-        for &at in &ends {
+        let mut next: Vec<usize> = Vec::with_capacity(from.len());
+        for &at in &from {
             for end in written_lengths(&rest[at..], c).map(|len| at + len) {
                 if !next.contains(&end) {
                     next.push(end);
@@ -325,21 +318,92 @@ fn written_prefix(rest: &[u8], key: &[u8]) -> (usize, usize) {
     (ends.into_iter().max().unwrap_or(0), chars)
 }
 
+/// U+00AD, a hyphen shown only where a line breaks.
+const SOFT_HYPHEN: char = '\u{ad}';
+/// U+200B, a place a line may break, shown as nothing.
+const ZERO_WIDTH_SPACE: char = '\u{200b}';
+
+/// The length of the break `rest` starts with, if it does: what a page puts inside a long
+/// token so it may wrap, shown as nothing or not at all (outside trial 43 F5: a key in chunks
+/// had its middle chunks shown). `<wbr>`, a soft hyphen or zero-width space (as they are, as
+/// JSON escapes or as entities), an HTML comment, a line end.
+fn break_length(rest: &[u8]) -> Option<usize> {
+    // Most places start none: every break starts with one of these bytes.
+    if !matches!(
+        rest.first(),
+        Some(b'<' | b'\r' | b'\n' | b'\\' | b'&' | 0xc2 | 0xe2)
+    ) {
+        return None;
+    }
+    const MARKUP: [&[u8]; 3] = [b"<wbr>", b"<wbr/>", b"<wbr />"];
+    if let Some(tag) = MARKUP
+        .iter()
+        .find(|tag| starts_with_ignoring_case(rest, tag))
+    {
+        return Some(tag.len());
+    }
+    if rest.starts_with(b"<!--") {
+        // A short comment only: a long one is not a break inside a token.
+        let within = &rest[..rest.len().min(64)];
+        return within.windows(3).position(|w| w == b"-->").map(|at| at + 3);
+    }
+    // A line end, as it is or as JSON escapes it.
+    match rest {
+        [b'\r', b'\n', ..] => return Some(2),
+        [b'\n' | b'\r', ..] => return Some(1),
+        [b'\\', b'r', b'\\', b'n', ..] => return Some(4),
+        [b'\\', b'n' | b'r', ..] => return Some(2),
+        _ => {}
+    }
+    INVISIBLE.into_iter().find_map(|(invisible, spellings)| {
+        let mut utf8 = [0; 4];
+        let itself = invisible.encode_utf8(&mut utf8).as_bytes();
+        let spelled = [itself]
+            .into_iter()
+            .chain(spellings.iter().copied())
+            .find(|spelling| starts_with_ignoring_case(rest, spelling));
+        match spelled {
+            Some(spelling) => Some(spelling.len()),
+            None => {
+                numeric_entity(rest.strip_prefix(b"&")?, u32::from(invisible)).map(|len| len + 1)
+            }
+        }
+    })
+}
+
+/// The invisible characters a break may be, each with its spellings besides itself and its
+/// numeric entities: its JSON escape, and its entity's name if it has one.
+const INVISIBLE: [(char, &[&[u8]]); 2] = [
+    (SOFT_HYPHEN, &[b"\\u00ad", b"&shy;"]),
+    (ZERO_WIDTH_SPACE, &[b"\\u200b"]),
+];
+
+fn starts_with_ignoring_case(rest: &[u8], prefix: &[u8]) -> bool {
+    rest.get(..prefix.len())
+        .is_some_and(|start| start.eq_ignore_ascii_case(prefix))
+}
+
 /// The ways ASCII character `c` may be written at the start of `rest`, as byte lengths: as
 /// itself; as a JSON string escapes it (`\uXXXX` in hex digits of either case, as
 /// System.Text.Json writes `+`; a backslash before `/`, `"` or `\`, as PHP writes `/`:
-/// outside trial 39 F3); as an HTML entity (`&#47;`, `&#x2F;`, or `&quot;`, `&amp;`, `&lt;`,
-/// `&gt;`, `&apos;` as template escapers write them: outside trial 41 F2).
-fn written_lengths(rest: &[u8], c: u8) -> impl Iterator<Item = usize> {
+/// outside trial 39 F3); percent-encoded (`%2B`, either case; any mix of encoded and plain
+/// characters, as `urllib.parse.quote` leaves `/`: outside trial 43 F4); as an HTML entity
+/// ([`html_entity`]).
+fn written_lengths(rest: &[u8], c: u8) -> impl Iterator<Item = usize> + '_ {
     let itself = (rest.first() == Some(&c)).then_some(1);
-    [
-        itself,
-        json_escape(rest, c),
-        html_entity(rest, c),
-        html_entity_twice(rest, c),
-    ]
-    .into_iter()
-    .flatten()
+    [itself, json_escape(rest, c), percent_escape(rest, c)]
+        .into_iter()
+        .flatten()
+        .chain(html_entity(rest, c))
+}
+
+/// The length of the percent-encoding of `c` (`%2F`, `%2f`) that `rest` starts with, if it does.
+fn percent_escape(rest: &[u8], c: u8) -> Option<usize> {
+    let [b'%', high, low, ..] = rest else {
+        return None;
+    };
+    let digit = |b: &u8| char::from(*b).to_digit(16);
+    (digit(high)? * 16 + digit(low)? == u32::from(c)).then_some(3)
 }
 
 /// The length of the JSON escape of `c` that `rest` starts with, if it does.
@@ -407,44 +471,33 @@ const NAMED: &[(&[u8], u8)] = &[
 /// The named entities HTML also reads without their `;`.
 const WITHOUT_SEMICOLON: &[&[u8]] = &[b"quot", b"QUOT", b"amp", b"AMP", b"lt", b"LT", b"gt", b"GT"];
 
-/// The length of the HTML entity of `c` that `rest` starts with, if it does: numeric (decimal
-/// or hex, any number of leading zeros, `;` optional as HTML reads it), named ([`NAMED`]), or
-/// escaped twice (`&amp;lt;`, an entity whose `&` was escaped again: outside trial 42 F2, F6).
-fn html_entity(rest: &[u8], c: u8) -> Option<usize> {
-    entity_after_amp(rest.strip_prefix(b"&")?, c).map(|len| len + 1)
+/// The lengths of the HTML entities of `c` that `rest` starts with: numeric (decimal or hex,
+/// any number of leading zeros, `;` optional as HTML reads it), or named ([`NAMED`]), its `&`
+/// written in any of the ways [`amp_lengths`] knows (outside trials 41 F2, 42 F2 and F6, 43
+/// F1 to F3).
+fn html_entity(rest: &[u8], c: u8) -> impl Iterator<Item = usize> + '_ {
+    amp_lengths(rest)
+        .into_iter()
+        .flatten()
+        .filter_map(move |amp| entity_after_amp(&rest[amp..], c).map(|len| amp + len))
 }
 
-/// [`html_entity`] escaped twice: `&amp;lt;`, an entity whose `&` was escaped again.
-fn html_entity_twice(rest: &[u8], c: u8) -> Option<usize> {
-    // The first `&` is itself written as an entity, in any of its spellings (`&amp;`, `&AMP;`,
-    // `&#38;`, `&#x26;`, `&amp` ...), as the second escaper wrote it.
-    let amp = 1 + entity_after_amp(rest.strip_prefix(b"&")?, b'&')?;
-    entity_after_amp(&rest[amp..], c).map(|len| len + amp)
+/// The ways the `&` an entity starts with may be written at the start of `rest`, as byte
+/// lengths: as itself; as a JSON escape (`\u0026`: System.Text.Json escapes `&` in a text that
+/// was HTML-encoded before, outside trial 43 F2); or as an entity itself, its own `&` written
+/// either way (escaped twice: `&amp;lt;`, `&AMP;lt;`, `&#38;lt;`, `\u0026amp;lt;`).
+fn amp_lengths(rest: &[u8]) -> [Option<usize>; 4] {
+    let itself = (rest.first() == Some(&b'&')).then_some(1);
+    let json = json_escape(rest, b'&');
+    let escaped_again =
+        |amp: Option<usize>| amp.and_then(|amp| Some(amp + entity_after_amp(&rest[amp..], b'&')?));
+    [itself, json, escaped_again(itself), escaped_again(json)]
 }
 
 /// The length of the entity of `c` that `body` starts with, its `&` already read.
 fn entity_after_amp(body: &[u8], c: u8) -> Option<usize> {
-    if let Some(numeric) = body.strip_prefix(b"#") {
-        let (radix, digits) = match numeric {
-            [b'x' | b'X', digits @ ..] => (16, digits),
-            digits => (10, digits),
-        };
-        let prefix = 1 + usize::from(radix == 16);
-        let count = digits
-            .iter()
-            .take(32)
-            .take_while(|b| char::from(**b).is_digit(radix))
-            .count();
-        let value = digits[..count].iter().try_fold(0u32, |value, b| {
-            let digit = char::from(*b).to_digit(radix)?;
-            value.checked_mul(radix)?.checked_add(digit)
-        })?;
-        let len = prefix + count;
-        return match count > 0 && value == u32::from(c) {
-            true if body.get(len) == Some(&b';') => Some(len + 1),
-            true => Some(len),
-            false => None,
-        };
+    if body.starts_with(b"#") {
+        return numeric_entity(body, u32::from(c));
     }
     let count = body
         .iter()
@@ -469,6 +522,33 @@ fn entity_after_amp(body: &[u8], c: u8) -> Option<usize> {
         .iter()
         .find(|legacy| body.starts_with(legacy))?;
     (named(legacy)? == c).then_some(legacy.len())
+}
+
+/// The length of the numeric entity of character `code` that `body` (after its `&`) starts
+/// with: decimal or hex, any number of leading zeros, as HTML reads them (outside trial 43 F1:
+/// 31 zeros and the key was shown whole; a longer number overflows and is no character), `;`
+/// optional.
+fn numeric_entity(body: &[u8], code: u32) -> Option<usize> {
+    let numeric = body.strip_prefix(b"#")?;
+    let (radix, digits) = match numeric {
+        [b'x' | b'X', digits @ ..] => (16, digits),
+        digits => (10, digits),
+    };
+    let prefix = 1 + usize::from(radix == 16);
+    let count = digits
+        .iter()
+        .take_while(|b| char::from(**b).is_digit(radix))
+        .count();
+    let value = digits[..count].iter().try_fold(0u32, |value, b| {
+        let digit = char::from(*b).to_digit(radix)?;
+        value.checked_mul(radix)?.checked_add(digit)
+    })?;
+    let len = prefix + count;
+    match count > 0 && value == code {
+        true if digits.get(count) == Some(&b';') => Some(len + 1),
+        true => Some(len),
+        false => None,
+    }
 }
 
 /// `err` with the key redacted from every text it carries that a server may have written (the
@@ -665,6 +745,49 @@ mod tests {
         }
         // An `&` entity followed by text that is not the key's is left as it is.
         assert_eq!(redact("x &AMP;lt;bcd y", key), "x &AMP;lt;bcd y");
+    }
+
+    /// Outside trial 43: a numeric entity with more than 32 digits (F1), an entity whose `&`
+    /// is a JSON escape (F2), a key percent-encoded in part (F4), a key broken into chunks by
+    /// markup or invisible characters (F5): each was shown, whole or its middle.
+    #[test]
+    fn a_key_in_the_spellings_of_outside_trial_43_is_replaced() {
+        let key = "AbCd/EfGh+IjKl=MnOp/QrSt";
+        let zeros = |n: usize| format!("AbCd&#{}47;EfGh+IjKl=MnOp/QrSt", "0".repeat(n));
+        let angled = "a<bcdefgh>ijklm&nopq";
+        let cases = [
+            (key, zeros(31)),
+            (key, zeros(200)),
+            (
+                key,
+                "AbCd&#x00000000000000000000000000000000002f;EfGh+IjKl=MnOp/QrSt".into(),
+            ),
+            (
+                angled,
+                r"a\u0026lt;bcdefgh\u0026gt;ijklm\u0026amp;nopq".into(),
+            ),
+            (angled, r"a\u0026amp;lt;bcdefgh\u0026#62;ijklm&nopq".into()),
+            (key, "AbCd/EfGh%2BIjKl%3DMnOp/QrSt".into()),
+            (key, "AbCd%2fEfGh+IjKl%3dMnOp/QrSt".into()),
+            (key, "AbCd/Ef<wbr>Gh+IjKl<WBR/>=MnOp/<!-- -->QrSt".into()),
+            (key, "AbCd/EfGh\u{ad}+IjKl=Mn\u{200b}Op/QrSt".into()),
+            (key, r"AbCd/EfGh&shy;+IjKl=Mn&#8203;Op/\u200BQrSt".into()),
+            (key, "AbCd/EfGh\n+IjKl=Mn\r\nOp/Qr\\nSt".into()),
+        ];
+        for (key, echo) in cases {
+            let shown = redact(&format!("unknown key {echo}."), key);
+            assert_eq!(shown, "unknown key ***.", "{echo}");
+        }
+        // A break after the key is not part of it, and markup between other words stays.
+        assert_eq!(redact(&format!("{key}\nnext"), key), "***\nnext");
+        assert_eq!(
+            redact("a<wbr>b\nc %41 &#0065;", key),
+            "a<wbr>b\nc %41 &#0065;"
+        );
+        remember_key(key);
+        assert_eq!(redact_known_text(&zeros(40)), "***");
+        assert_eq!(redact_known_text("AbCd<wbr>/EfGh+IjKl=MnOp/QrSt"), "***");
+        assert_eq!(redact_known_text("AbCd%2FEfGh+IjKl=MnOp%2fQrSt"), "***");
     }
 
     /// Outside trial 39 F3: System.Text.Json writes `+` as `\u002B`, and any character may be
