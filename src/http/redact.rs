@@ -484,14 +484,23 @@ fn html_entity(rest: &[u8], c: u8) -> impl Iterator<Item = usize> + '_ {
 
 /// The ways the `&` an entity starts with may be written at the start of `rest`, as byte
 /// lengths: as itself; as a JSON escape (`\u0026`: System.Text.Json escapes `&` in a text that
-/// was HTML-encoded before, outside trial 43 F2); or as an entity itself, its own `&` written
-/// either way (escaped twice: `&amp;lt;`, `&AMP;lt;`, `&#38;lt;`, `\u0026amp;lt;`).
-fn amp_lengths(rest: &[u8]) -> [Option<usize>; 4] {
+/// was HTML-encoded before, outside trial 43 F2); percent-encoded (`%26`); or as an entity
+/// itself, its own `&` written any of those ways (escaped twice: `&amp;lt;`, `&AMP;lt;`,
+/// `&#38;lt;`, `\u0026amp;lt;`).
+fn amp_lengths(rest: &[u8]) -> [Option<usize>; 6] {
     let itself = (rest.first() == Some(&b'&')).then_some(1);
     let json = json_escape(rest, b'&');
+    let percent = percent_escape(rest, b'&');
     let escaped_again =
         |amp: Option<usize>| amp.and_then(|amp| Some(amp + entity_after_amp(&rest[amp..], b'&')?));
-    [itself, json, escaped_again(itself), escaped_again(json)]
+    [
+        itself,
+        json,
+        percent,
+        escaped_again(itself),
+        escaped_again(json),
+        escaped_again(percent),
+    ]
 }
 
 /// The length of the entity of `c` that `body` starts with, its `&` already read.
@@ -767,6 +776,7 @@ mod tests {
                 r"a\u0026lt;bcdefgh\u0026gt;ijklm\u0026amp;nopq".into(),
             ),
             (angled, r"a\u0026amp;lt;bcdefgh\u0026#62;ijklm&nopq".into()),
+            (angled, "a%26lt;bcdefgh%26amp;gt;ijklm%26amp;nopq".into()),
             (key, "AbCd/EfGh%2BIjKl%3DMnOp/QrSt".into()),
             (key, "AbCd%2fEfGh+IjKl%3dMnOp/QrSt".into()),
             (key, "AbCd/Ef<wbr>Gh+IjKl<WBR/>=MnOp/<!-- -->QrSt".into()),
