@@ -54,6 +54,12 @@ def test_records_that_waited_to_be_emitted_keep_the_time_they_were_logged():
     created = [r.created for r, _ in pages]
     assert created == sorted(created)
     assert created[3] - created[1] > 0.1, created
+    # Every record reaches the handler in the order it was logged: the fetch's summary line,
+    # logged on the calling thread, after the page lines its tasks logged before it (outside
+    # trial 44 F4: it came first, dated after them).
+    dates = [r.created for r, _ in handler.seen]
+    assert all(b >= a - 0.005 for a, b in zip(dates, dates[1:])), dates
+    assert handler.seen[-1][0].getMessage().startswith("decoded "), handler.seen[-1][0].msg
     # The fields Python derives from `created` moved with it: the milliseconds within its
     # second, and the time since `logging` was loaded (the same start for every record).
     starts = [r.created * 1000 - r.relativeCreated for r, _ in handler.seen]

@@ -333,7 +333,7 @@ def plan_calls(
     elif isinstance(partition, int):
         if partition < 1:
             raise InvalidParameterError("partition must be at least 1", parameter="partition")
-        parts = query.split(parts=partition)
+        parts = query._sliced(partition, option="partition")
     elif partition in ("day", "week", "month"):
         if query.start_date is None or query.end_date is None:
             # In the reader's words, not `split(by=...)`'s, which no Dask, Ray or Spark user

@@ -127,15 +127,54 @@ std::thread_local! {
 /// A text that takes more than [`MATCH_STEPS`] to match is shown as far as it was matched,
 /// then `***` for the rest: never a piece of the key, whatever the cost.
 fn redact_forms(text: &str, forms: &[String], pieces: Pieces) -> String {
-    let bytes = text.as_bytes();
-    let mut out = String::with_capacity(text.len());
-    let (mut at, mut copied) = (0, 0);
     STEPS_LEFT.with(|left| left.set(MATCH_STEPS));
+    let mut hidden = hidden_ranges(text, forms, pieces);
+    // The same on each layer of the text's escapes read, its ranges mapped back to the text.
+    let mut layer = text.to_owned();
+    let mut to_text: Vec<(usize, usize)> = (0..text.len()).map(|at| (at, at + 1)).collect();
+    for _ in 0..LAYERS {
+        let Some((decoded, origin)) = decoded_layer(&layer) else {
+            break;
+        };
+        to_text = origin
+            .iter()
+            .map(|&(start, end)| (to_text[start].0, to_text[end - 1].1))
+            .collect();
+        hidden.extend(
+            hidden_ranges(&decoded, forms, pieces)
+                .into_iter()
+                .map(|(start, end)| (to_text[start].0, to_text[end - 1].1)),
+        );
+        layer = decoded;
+    }
+    hidden.sort_unstable();
+    let mut out = String::with_capacity(text.len());
+    let mut copied = 0;
+    for (start, end) in hidden {
+        if end <= copied {
+            continue;
+        }
+        // Ranges that overlap (one occurrence found on two layers) are hidden once.
+        if start >= copied {
+            out.push_str(&text[copied..start]);
+            out.push_str("***");
+        }
+        copied = end;
+    }
+    out.push_str(&text[copied..]);
+    out
+}
+
+/// The byte ranges of `text` that [`redact_forms`] hides: each written form of the key (or a
+/// piece of it) found, and, past [`MATCH_STEPS`], the rest of the text.
+fn hidden_ranges(text: &str, forms: &[String], pieces: Pieces) -> Vec<(usize, usize)> {
+    let bytes = text.as_bytes();
+    let mut hidden = Vec::new();
+    let mut at = 0;
     while at < bytes.len() {
         if STEPS_LEFT.with(std::cell::Cell::get) == 0 {
-            out.push_str(&text[copied..at]);
-            out.push_str("***");
-            return out;
+            hidden.push((at, bytes.len()));
+            break;
         }
         let run = forms
             .iter()
@@ -143,16 +182,13 @@ fn redact_forms(text: &str, forms: &[String], pieces: Pieces) -> String {
             .max()
             .unwrap_or(0);
         if run > 0 {
-            out.push_str(&text[copied..at]);
-            out.push_str("***");
+            hidden.push((at, at + run));
             at += run;
-            copied = at;
         } else {
             at += 1;
         }
     }
-    out.push_str(&text[copied..]);
-    out
+    hidden
 }
 
 /// The length (in bytes of `text`) of the piece of `key` at `text[at..]` that is redacted, or 0.
@@ -229,7 +265,7 @@ fn cut_after(bytes: &[u8], end: usize) -> bool {
     let rest = &bytes[end..];
     // The next character's escape may be cut too (`\u00…`).
     let partial = match rest {
-        [b'\\', b'u', tail @ ..] => {
+        [b'\\', b'u' | b'U', tail @ ..] => {
             2 + tail
                 .iter()
                 .take(3)
@@ -237,6 +273,14 @@ fn cut_after(bytes: &[u8], end: usize) -> bool {
                 .count()
         }
         [b'\\', ..] => 1,
+        // Or a break's markup (`<wb…`, `<!-…`).
+        [b'<', tail @ ..] => {
+            1 + tail
+                .iter()
+                .take(6)
+                .take_while(|b| b.is_ascii_alphabetic() || matches!(b, b'/' | b' ' | b'!' | b'-'))
+                .count()
+        }
         // Or an entity's (`&quo…`).
         [b'&', tail @ ..] => {
             1 + tail
@@ -281,18 +325,6 @@ fn written_prefix(rest: &[u8], key: &[u8]) -> (usize, usize) {
     let mut ends = vec![0];
     let mut chars = 0;
     for &c in key {
-        // Between two of the key's characters, a break a page may put in a long token; a
-        // break after the last one matched is not part of the run.
-        let mut from = ends.clone();
-        if chars > 0 {
-            for &at in &ends {
-                if let Some(end) = break_length(&rest[at..]).map(|len| at + len) {
-                    if !from.contains(&end) {
-                        from.push(end);
-                    }
-                }
-            }
-        }
         let steps = STEPS_LEFT.with(|left| {
             let steps = left.get();
             left.set(steps.saturating_sub(1 + ends.len() as u64));
@@ -302,8 +334,8 @@ fn written_prefix(rest: &[u8], key: &[u8]) -> (usize, usize) {
             // Out of steps: the caller hides the rest of the text.
             return (0, 0);
         }
-        let mut next: Vec<usize> = Vec::with_capacity(from.len());
-        for &at in &from {
+        let mut next: Vec<usize> = Vec::with_capacity(ends.len());
+        for &at in &ends {
             for end in written_lengths(&rest[at..], c).map(|len| at + len) {
                 if !next.contains(&end) {
                     next.push(end);
@@ -406,10 +438,11 @@ fn percent_escape(rest: &[u8], c: u8) -> Option<usize> {
     (digit(high)? * 16 + digit(low)? == u32::from(c)).then_some(3)
 }
 
-/// The length of the JSON escape of `c` that `rest` starts with, if it does.
+/// The length of the JSON escape of `c` that `rest` starts with, if it does (`\U` too, as
+/// writers that are not JSON's spell it: outside trial 44).
 fn json_escape(rest: &[u8], c: u8) -> Option<usize> {
     match rest {
-        [b'\\', b'u', tail @ ..] => {
+        [b'\\', b'u' | b'U', tail @ ..] => {
             let hex = tail.get(..4)?;
             let code = std::str::from_utf8(hex).ok()?;
             let digits = hex.iter().all(u8::is_ascii_hexdigit);
@@ -505,59 +538,133 @@ fn amp_lengths(rest: &[u8]) -> [Option<usize>; 6] {
 
 /// The length of the entity of `c` that `body` starts with, its `&` already read.
 fn entity_after_amp(body: &[u8], c: u8) -> Option<usize> {
-    if body.starts_with(b"#") {
-        return numeric_entity(body, u32::from(c));
+    let (value, len) = entity_value(body)?;
+    (value == u32::from(c)).then_some(len)
+}
+
+/// The character the entity `body` starts with (its `&` already read) stands for, and its
+/// length: numeric (decimal or hex, any number of leading zeros, as HTML reads them: outside
+/// trial 43 F1, 31 zeros and the key was shown whole; `;` optional), named ([`NAMED`]), or one
+/// of the few names HTML reads without their `;`, even run into the text after them (`&ltb`
+/// is `<b`).
+fn entity_value(body: &[u8]) -> Option<(u32, usize)> {
+    if let Some(numeric) = body.strip_prefix(b"#") {
+        let (radix, digits) = match numeric {
+            [b'x' | b'X', digits @ ..] => (16, digits),
+            digits => (10, digits),
+        };
+        let prefix = 1 + usize::from(radix == 16);
+        let count = digits
+            .iter()
+            .take_while(|b| char::from(**b).is_digit(radix))
+            .count();
+        // A number too long for a character overflows, and is none.
+        let value = digits[..count].iter().try_fold(0u32, |value, b| {
+            let digit = char::from(*b).to_digit(radix)?;
+            value.checked_mul(radix)?.checked_add(digit)
+        })?;
+        let len = prefix + count;
+        return match (count > 0, digits.get(count) == Some(&b';')) {
+            (false, _) => None,
+            (true, true) => Some((value, len + 1)),
+            (true, false) => Some((value, len)),
+        };
     }
     let count = body
         .iter()
         .take(32)
         .take_while(|b| b.is_ascii_alphanumeric())
         .count();
-    let name = &body[..count];
     let named = |name: &[u8]| {
         NAMED
             .iter()
             .find(|(known, _)| *known == name)
-            .map(|(_, v)| *v)
+            .map(|(_, v)| u32::from(*v))
     };
     if body.get(count) == Some(&b';') {
-        if let Some(value) = named(name) {
-            return (value == c).then_some(count + 1);
+        if let Some(value) = named(&body[..count]) {
+            return Some((value, count + 1));
         }
     }
-    // A few names are read without their `;`, even run into the text after them (`&ltb` is
-    // `<b`), as HTML reads them.
     let legacy = WITHOUT_SEMICOLON
         .iter()
         .find(|legacy| body.starts_with(legacy))?;
-    (named(legacy)? == c).then_some(legacy.len())
+    Some((named(legacy)?, legacy.len()))
 }
 
 /// The length of the numeric entity of character `code` that `body` (after its `&`) starts
-/// with: decimal or hex, any number of leading zeros, as HTML reads them (outside trial 43 F1:
-/// 31 zeros and the key was shown whole; a longer number overflows and is no character), `;`
-/// optional.
+/// with.
 fn numeric_entity(body: &[u8], code: u32) -> Option<usize> {
-    let numeric = body.strip_prefix(b"#")?;
-    let (radix, digits) = match numeric {
-        [b'x' | b'X', digits @ ..] => (16, digits),
-        digits => (10, digits),
+    let (value, len) = entity_value(body).filter(|_| body.starts_with(b"#"))?;
+    (value == code).then_some(len)
+}
+
+/// The character an escape at the start of `rest` stands for, and its length: an HTML entity,
+/// a JSON escape (`\uXXXX` but a lone surrogate, `\\`, `\"`, `\/`), an ASCII character
+/// percent-encoded.
+fn escaped_char(rest: &[u8]) -> Option<(char, usize)> {
+    let (code, len) = match rest {
+        [b'&', body @ ..] => entity_value(body).map(|(value, len)| (value, len + 1))?,
+        [b'\\', b'u' | b'U', tail @ ..] => {
+            let hex = std::str::from_utf8(tail.get(..4)?).ok()?;
+            let digits = hex.bytes().all(|b| b.is_ascii_hexdigit());
+            (u32::from_str_radix(hex, 16).ok().filter(|_| digits)?, 6)
+        }
+        [b'\\', e @ (b'\\' | b'"' | b'/'), ..] => (u32::from(*e), 2),
+        [b'%', ..] => {
+            let value = (0..0x80).find_map(|c| percent_escape(rest, c).map(|_| c))?;
+            (u32::from(value), 3)
+        }
+        _ => return None,
     };
-    let prefix = 1 + usize::from(radix == 16);
-    let count = digits
-        .iter()
-        .take_while(|b| char::from(**b).is_digit(radix))
-        .count();
-    let value = digits[..count].iter().try_fold(0u32, |value, b| {
-        let digit = char::from(*b).to_digit(radix)?;
-        value.checked_mul(radix)?.checked_add(digit)
-    })?;
-    let len = prefix + count;
-    match count > 0 && value == code {
-        true if digits.get(count) == Some(&b';') => Some(len + 1),
-        true => Some(len),
-        false => None,
+    Some((char::from_u32(code)?, len))
+}
+
+/// Whether the escape of `len` bytes `rest` starts with may be one cut short: an entity
+/// without its `;` right before a cut's mark (`&#820…` is `&#8203;` cut, not U+0334), which
+/// is left as it is, for [`cut_after`] to see the cut.
+fn cut_short(rest: &[u8], len: usize) -> bool {
+    rest[0] == b'&' && rest[len - 1] != b';' && is_cut_mark(&rest[len..])
+}
+
+/// How many times a text's escapes are read ([`decoded_layer`]): a key HTML-escaped three
+/// times, percent-encoded twice, or a `<wbr>` escaped again (outside trial 44), each layer one
+/// more writer's escaping.
+const LAYERS: usize = 4;
+
+/// `text` with its escapes read once ([`escaped_char`]) and its breaks taken out
+/// ([`break_length`]), and where each of its bytes came from in `text` (a byte range); `None`
+/// when there is nothing to read. Each layer of escaping a server's writers added is one call:
+/// the key is then matched on each layer, as [`written_lengths`] matches each character, so a
+/// key escaped any number of times (up to [`LAYERS`]), in any mix, is found.
+fn decoded_layer(text: &str) -> Option<(String, Vec<(usize, usize)>)> {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut origin = Vec::with_capacity(bytes.len());
+    let mut changed = false;
+    let mut at = 0;
+    while at < bytes.len() {
+        let rest = &bytes[at..];
+        if let Some(len) = break_length(rest) {
+            (at, changed) = (at + len, true);
+        } else if let Some((c, len)) = escaped_char(rest).filter(|&(_, len)| !cut_short(rest, len))
+        {
+            let mut utf8 = [0; 4];
+            for &b in c.encode_utf8(&mut utf8).as_bytes() {
+                out.push(b);
+                origin.push((at, at + len));
+            }
+            (at, changed) = (at + len, true);
+        } else {
+            out.push(bytes[at]);
+            origin.push((at, at + 1));
+            at += 1;
+        }
     }
+    // Every escape read is a whole character and every other byte is copied, so the text stays
+    // UTF-8.
+    let decoded = String::from_utf8(out).ok().filter(|_| changed)?;
+    Some((decoded, origin))
 }
 
 /// `err` with the key redacted from every text it carries that a server may have written (the
@@ -798,6 +905,36 @@ mod tests {
         assert_eq!(redact_known_text(&zeros(40)), "***");
         assert_eq!(redact_known_text("AbCd<wbr>/EfGh+IjKl=MnOp/QrSt"), "***");
         assert_eq!(redact_known_text("AbCd%2FEfGh+IjKl=MnOp%2fQrSt"), "***");
+    }
+
+    /// Outside trial 44: each layer of escaping is read in turn, so a key escaped by several
+    /// writers in a row is found; an excerpt cut right after a break, or inside an entity cut
+    /// short, shows at most three of the key's characters.
+    #[test]
+    fn a_key_under_layers_of_escaping_is_replaced_and_cuts_inside_them_are_seen() {
+        let key = "Kq7'Zx\"9Ab<Mn>Pq&Rs8Tu_9";
+        let percent_twice = "Kq7%2527Zx%25229Ab%253CMn%253EPq%2526Rs8Tu_9";
+        let html_three =
+            "Kq7&amp;amp;#39;Zx&amp;amp;quot;9Ab&amp;amp;lt;Mn&amp;amp;gt;Pq&amp;amp;amp;Rs8Tu_9";
+        let escaped_wbr = "Kq7'Zx&lt;wbr&gt;\"9Ab<Mn>Pq&Rs8&lt;wbr/&gt;Tu_9";
+        for echo in [percent_twice, html_three, escaped_wbr] {
+            assert_eq!(redact(&format!("key {echo}."), key), "key ***.", "{echo}");
+        }
+        let chunked = "sk_live_Q8v2LmN4pR7tX1zK9bW3yH6dF0gJ5cA";
+        for cut in [
+            "sk&#8203;_l&#8203;iv&#820…",
+            "sk<wbr>_l<wbr>iv<wb…",
+            "sk&#x5F;liv&#8…",
+        ] {
+            let shown = redact(&format!("found `{cut}`"), chunked);
+            assert!(
+                shown.contains("***") && !shown.contains("iv"),
+                "{cut}: {shown}"
+            );
+        }
+        // Text with escapes but no key is shown as it was.
+        let plain = "100%25 &amp;amp; a<wbr>b \\u0041";
+        assert_eq!(redact(plain, key), plain);
     }
 
     /// Outside trial 39 F3: System.Text.Json writes `+` as `\u002B`, and any character may be

@@ -52,6 +52,12 @@ impl Log for Guarded {
             return;
         }
         Python::attach(|py| {
+            // The records this call's tasks logged before this one go first: records reach
+            // Python in the order they were logged (outside trial 44 F4: a fetch's summary line
+            // came before its page lines, dated after them).
+            if let Some(call) = crate::runtime::call::current_call() {
+                emit_waiting(py, call);
+            }
             guarded(py, |py| {
                 self.0.log(record);
                 PyErr::take(py).map_or(Ok(()), Err)
@@ -226,7 +232,7 @@ fn keep(record: &Record) {
 /// Emits, on this thread (one with a Python thread state: `call`'s calling thread), in the
 /// order they were logged, the waiting records of `call` and of calls no longer running; those
 /// of other running calls wait for their own threads.
-pub(crate) fn emit_waiting(py: Python<'_>, call: &Call) {
+pub(crate) fn emit_waiting(py: Python<'_>, call: u64) {
     let (records, dropped) = match waiting() {
         Some(mut waiting) => {
             let waiting = &mut *waiting;
@@ -235,7 +241,7 @@ pub(crate) fn emit_waiting(py: Python<'_>, call: &Call) {
                     .into_iter()
                     .partition(|kept| {
                         kept.call
-                            .is_none_or(|id| id == call.id || !waiting.running.contains(&id))
+                            .is_none_or(|id| id == call || !waiting.running.contains(&id))
                     });
             waiting.records = others;
             (mine, std::mem::take(&mut waiting.dropped))

@@ -117,7 +117,7 @@ where
 /// takes a stop a logging handler raised on them ([`stray_stop`]): at an operation's start, at
 /// each tick and at its end.
 fn emit_logged(py: Python<'_>, call: &super::log_bridge::Call) -> PyResult<()> {
-    super::log_bridge::emit_waiting(py, call);
+    super::log_bridge::emit_waiting(py, call.id());
     stray_stop(py)
 }
 
