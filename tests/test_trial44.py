@@ -58,10 +58,13 @@ def test_a_key_under_layers_of_escaping_is_redacted(serve, name):
 
 def beside_cut(key: str, shown: str) -> int:
     """The most key characters (read back, breaks taken out) right before any cut's mark."""
+    # A piece is read back whole, so a longer piece than the key is never one.
     most = 0
     for before in shown.split("\u2026")[:-1]:
         read = read_back(BREAKS.sub("", read_back(before)))
-        most = max([most, *(n for n in range(1, len(key) + 1) if read.endswith(key[:n]))])
+        # Any piece of the key right before the cut: its start, or (a key hidden up to a break
+        # inside it) its middle or end.
+        most = max([most, *(n for n in range(1, min(len(read), len(key)) + 1) if read[-n:] in key)])
     return most
 
 
