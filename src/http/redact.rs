@@ -390,24 +390,30 @@ fn may_be_written_otherwise(byte: u8) -> bool {
 /// character asked about.
 fn readable_here(rest: &[u8]) -> [Option<u32>; 8] {
     let mut readable = [None; 8];
-    let Some(&first) = rest.first() else {
-        return readable;
-    };
-    readable[0] = Some(u32::from(first));
-    if !may_be_written_otherwise(first) {
-        return readable;
-    }
-    readable[1] = escaped_char(rest).map(|(c, _)| u32::from(c));
-    // The entities whose `&` is written another way than as itself (that one is read above).
-    for (slot, amp) in readable[2..]
-        .iter_mut()
-        .zip(amp_lengths(rest).into_iter().skip(1))
-    {
-        *slot = amp
-            .and_then(|amp| entity_value(&rest[amp..]))
-            .map(|(value, _)| value);
+    for (slot, (code, _)) in readable.iter_mut().zip(readings(rest)) {
+        *slot = Some(code);
     }
     readable
+}
+
+/// Every character (code point) that may be read at the start of `rest`, with the bytes it
+/// takes: as itself; as one escape ([`escaped_value`]: a JSON escape, percent-encoded, an
+/// entity); or as an entity whose `&` is written another way ([`amp_lengths`]). The one
+/// enumeration of the ways of writing a character, which [`written_lengths`] and
+/// [`readable_here`] both ask.
+fn readings(rest: &[u8]) -> impl Iterator<Item = (u32, usize)> + '_ {
+    let itself = rest.first().map(|&b| (u32::from(b), 1));
+    let others = rest
+        .first()
+        .is_some_and(|&b| may_be_written_otherwise(b))
+        .then(|| amp_lengths(rest));
+    let escaped_amps = others.into_iter().flatten().skip(1).flatten();
+    itself
+        .into_iter()
+        .chain(others.and_then(|_| escaped_value(rest)))
+        .chain(escaped_amps.filter_map(move |amp| {
+            entity_value(&rest[amp..]).map(|(value, len)| (value, amp + len))
+        }))
 }
 
 /// U+00AD, a hyphen shown only where a line breaks.
@@ -476,38 +482,25 @@ fn starts_with_ignoring_case(rest: &[u8], prefix: &[u8]) -> bool {
 /// itself; as a JSON string escapes it (`\uXXXX` in hex digits of either case, as
 /// System.Text.Json writes `+`; a backslash before `/`, `"` or `\`, as PHP writes `/`:
 /// outside trial 39 F3); percent-encoded (`%2B`, either case; any mix of encoded and plain
-/// characters, as `urllib.parse.quote` leaves `/`: outside trial 43 F4); as an HTML entity
-/// ([`html_entity`]).
+/// characters, as `urllib.parse.quote` leaves `/`: outside trial 43 F4); as an HTML entity:
+/// numeric (decimal or hex, any number of leading zeros, `;` optional as HTML reads it), or
+/// named ([`NAMED`]), its `&` written in any of the ways [`amp_lengths`] knows (outside trials
+/// 41 F2, 42 F2 and F6, 43 F1 to F3). Each as [`readings`] enumerates them.
 fn written_lengths(rest: &[u8], c: u8) -> impl Iterator<Item = usize> + '_ {
-    let itself = (rest.first() == Some(&c)).then_some(1);
-    [itself, json_escape(rest, c), percent_escape(rest, c)]
-        .into_iter()
-        .flatten()
-        .chain(html_entity(rest, c))
+    readings(rest).filter_map(move |(code, len)| (code == u32::from(c)).then_some(len))
 }
 
 /// The length of the percent-encoding of `c` (`%2F`, `%2f`) that `rest` starts with, if it does.
 fn percent_escape(rest: &[u8], c: u8) -> Option<usize> {
-    let [b'%', high, low, ..] = rest else {
-        return None;
-    };
-    let digit = |b: &u8| char::from(*b).to_digit(16);
-    (digit(high)? * 16 + digit(low)? == u32::from(c)).then_some(3)
+    let (code, len) = escaped_value(rest).filter(|_| rest.starts_with(b"%"))?;
+    (code == u32::from(c)).then_some(len)
 }
 
 /// The length of the JSON escape of `c` that `rest` starts with, if it does (`\U` too, as
 /// writers that are not JSON's spell it: outside trial 44).
 fn json_escape(rest: &[u8], c: u8) -> Option<usize> {
-    match rest {
-        [b'\\', b'u' | b'U', tail @ ..] => {
-            let hex = tail.get(..4)?;
-            let code = std::str::from_utf8(hex).ok()?;
-            let digits = hex.iter().all(u8::is_ascii_hexdigit);
-            (digits && u32::from_str_radix(code, 16).ok()? == u32::from(c)).then_some(6)
-        }
-        [b'\\', e, ..] if *e == c && matches!(c, b'/' | b'"' | b'\\') => Some(2),
-        _ => None,
-    }
+    let (code, len) = escaped_value(rest).filter(|_| rest.starts_with(b"\\"))?;
+    (code == u32::from(c)).then_some(len)
 }
 
 /// Named entities of visible ASCII characters: HTML5's names (PHP's `htmlentities` with
@@ -560,17 +553,6 @@ const NAMED: &[(&[u8], u8)] = &[
 
 /// The named entities HTML also reads without their `;`.
 const WITHOUT_SEMICOLON: &[&[u8]] = &[b"quot", b"QUOT", b"amp", b"AMP", b"lt", b"LT", b"gt", b"GT"];
-
-/// The lengths of the HTML entities of `c` that `rest` starts with: numeric (decimal or hex,
-/// any number of leading zeros, `;` optional as HTML reads it), or named ([`NAMED`]), its `&`
-/// written in any of the ways [`amp_lengths`] knows (outside trials 41 F2, 42 F2 and F6, 43
-/// F1 to F3).
-fn html_entity(rest: &[u8], c: u8) -> impl Iterator<Item = usize> + '_ {
-    amp_lengths(rest)
-        .into_iter()
-        .flatten()
-        .filter_map(move |amp| entity_after_amp(&rest[amp..], c).map(|len| amp + len))
-}
 
 /// The ways the `&` an entity starts with may be written at the start of `rest`, as byte
 /// lengths: as itself; as a JSON escape (`\u0026`: System.Text.Json escapes `&` in a text that
@@ -660,21 +642,29 @@ fn numeric_entity(body: &[u8], code: u32) -> Option<usize> {
 /// a JSON escape (`\uXXXX` but a lone surrogate, `\\`, `\"`, `\/`), an ASCII character
 /// percent-encoded.
 fn escaped_char(rest: &[u8]) -> Option<(char, usize)> {
-    let (code, len) = match rest {
-        [b'&', body @ ..] => entity_value(body).map(|(value, len)| (value, len + 1))?,
-        [b'\\', b'u' | b'U', tail @ ..] => {
-            let hex = std::str::from_utf8(tail.get(..4)?).ok()?;
-            let digits = hex.bytes().all(|b| b.is_ascii_hexdigit());
-            (u32::from_str_radix(hex, 16).ok().filter(|_| digits)?, 6)
-        }
-        [b'\\', e @ (b'\\' | b'"' | b'/'), ..] => (u32::from(*e), 2),
-        [b'%', ..] => {
-            let value = (0..0x80).find_map(|c| percent_escape(rest, c).map(|_| c))?;
-            (u32::from(value), 3)
-        }
-        _ => return None,
-    };
+    let (code, len) = escaped_value(rest)?;
     Some((char::from_u32(code)?, len))
+}
+
+/// The code point an escape at the start of `rest` stands for, and its length: an HTML entity,
+/// a JSON escape (`\uXXXX`, `\U` too, as writers that are not JSON's spell it; `\\`, `\"`,
+/// `\/`), an ASCII character percent-encoded.
+fn escaped_value(rest: &[u8]) -> Option<(u32, usize)> {
+    match rest {
+        [b'&', body @ ..] => entity_value(body).map(|(value, len)| (value, len + 1)),
+        [b'\\', b'u' | b'U', tail @ ..] => {
+            let hex = tail.get(..4)?;
+            let digits = hex.iter().all(u8::is_ascii_hexdigit);
+            let code = u32::from_str_radix(std::str::from_utf8(hex).ok()?, 16).ok();
+            Some((code.filter(|_| digits)?, 6))
+        }
+        [b'\\', e @ (b'\\' | b'"' | b'/'), ..] => Some((u32::from(*e), 2)),
+        [b'%', high, low, ..] => {
+            let digit = |b: &u8| char::from(*b).to_digit(16);
+            Some((digit(high)? * 16 + digit(low)?, 3)).filter(|&(value, _)| value < 0x80)
+        }
+        _ => None,
+    }
 }
 
 /// Whether the escape of `len` bytes `rest` starts with may be one cut short: an entity
