@@ -10,6 +10,7 @@ import html
 import logging
 import re
 import socket
+import struct
 import threading
 import urllib.parse
 from collections.abc import Iterator
@@ -48,6 +49,13 @@ class RawServer:
     respond: Responder
     requests: list[Request] = field(default_factory=list)
     closed_connections: int = 0
+    # After this many answers on one connection, the next request on it is read and the
+    # connection closed without an answer or a `Connection: close` (a server closing idle
+    # connections as a request arrives on one). None: no limit.
+    answers_per_connection: int | None = None
+    # ... and closed with a reset (SO_LINGER 0) instead of an orderly close.
+    reset_unanswered: bool = False
+    unanswered: int = 0
 
     def __post_init__(self) -> None:
         self._sock = socket.create_server(("127.0.0.1", 0))
@@ -79,6 +87,7 @@ class RawServer:
     def _serve(self, conn: socket.socket) -> None:
         """Keep-alive until a response carries `Connection: close` or the client hangs up."""
         buffer = b""
+        answered = 0
         with conn:
             try:
                 while not self._stop.is_set():
@@ -100,6 +109,13 @@ class RawServer:
                     buffer = buffer[length:]
                     request = Request(method, target, headers)
                     self.requests.append(request)
+                    if answered == self.answers_per_connection:
+                        self.unanswered += 1
+                        if self.reset_unanswered:
+                            linger = struct.pack("ii", 1, 0)
+                            conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, linger)
+                        return
+                    answered += 1
                     answer = self.respond(request)
                     if callable(answer):
                         answer(conn)
@@ -132,6 +148,11 @@ def response(status: str, body: bytes = b"", *headers: str, length: int | None =
     lines += [*headers, "Connection: close"]
     # latin-1: a header written as "\xff" goes out as the single byte 0xff, not as UTF-8.
     return "\r\n".join(lines).encode("latin-1") + b"\r\n\r\n" + body
+
+
+def kept_alive(body: bytes) -> bytes:
+    """A 200 response that leaves its connection open."""
+    return b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body)
 
 
 def good_body(request: Request) -> bytes:

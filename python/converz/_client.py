@@ -784,7 +784,8 @@ class Client:
                 ``rep_id`` → reps).
             clear: Columns whose nulls mean "clear this value". The API clears values only
                 in a body of its own (row-wise), so they go after the values, in separate
-                requests: a reader in between may see a row with its new values and its old
+                requests (one per ``chunk_rows`` rows holding such a null, however the nulls
+                fall): a reader in between may see a row with its new values and its old
                 value where a clear is still to come.
             chunk_rows: Rows per request, at most 100000 (the API's limit).
             on_duplicate: ``"error"`` refuses repeated keys; ``"last"`` keeps the last row.

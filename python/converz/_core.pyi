@@ -100,7 +100,8 @@ class ChunkResult:
 
     Attributes:
         index: Position in sending order.
-        kind: ``"update"`` (columnar values) or ``"clear"`` (row-wise explicit nulls).
+        kind: ``"update"`` (columnar values) or ``"clear"`` (row-wise: explicit nulls beside the
+            rows' values in the same ``clear=`` columns).
         rows: Rows in the chunk.
         first_key: Key of the first row.
         last_key: Key of the last row.
@@ -108,7 +109,8 @@ class ChunkResult:
             stopped: may or may not be applied), ``"not_sent"`` or ``"planned"`` (dry run).
         updated: The API's ``updated`` count (applied chunks).
         not_found: Keys the API did not know (applied chunks).
-        columns: Columns cleared (clear chunks).
+        columns: The ``clear=`` columns the body names, each null on at least one of its rows
+            (clear chunks).
         error: Why it failed (failed chunks).
     """
 

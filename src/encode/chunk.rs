@@ -1,12 +1,11 @@
 //! The push plan: which rows go in which body, and the rendering of one body on demand.
 //!
-//! Columnar chunks cover the selected rows in order, `chunk_rows` at a time. Clear chunks group
-//! the rows by *which* `clear` columns are null on them (a bitset of any width: a `u64` mask
-//! once wrapped past 64 columns and cleared columns that were never null), so each row-wise
-//! body has the same keys on every row, and are chunked the same way.
+//! Columnar chunks cover the selected rows in order, `chunk_rows` at a time. Clear chunks cover
+//! the rows with a null in some `clear` column, in order, chunked the same way; each row of a
+//! row-wise body names the same columns (those null on some row of the body), each with the
+//! row's value or `null`, so the API clears exactly the null cells.
 
 use std::borrow::Cow;
-use std::collections::BTreeMap;
 use std::ops::Range;
 use std::str::FromStr;
 
@@ -158,26 +157,21 @@ impl PushPlan {
             });
             rows.push(Rows::Range(start, end));
         }
-        for (mask, group) in clear_groups(&writers, &selection, &clear) {
-            let columns: Vec<usize> = (0..clear.len())
-                .filter(|&i| bit(&mask, i))
-                .map(|i| clear[i])
-                .collect();
-            let names: Vec<String> = columns
-                .iter()
-                .map(|&c| schema.field(c).name().clone())
-                .collect();
-            for part in group.chunks(options.chunk_rows) {
-                chunks.push(ChunkSpec {
-                    kind: ChunkKind::Clear {
-                        columns: names.clone(),
-                    },
-                    rows: part.len(),
-                    first_key: key_of(part[0]),
-                    last_key: key_of(part[part.len() - 1]),
-                });
-                rows.push(Rows::Clear(part.to_vec(), columns.clone()));
-            }
+        let clearing = clearing_rows(&writers, &selection, &clear);
+        for part in clearing.chunks(options.chunk_rows) {
+            let columns = named_clears(&writers, part, &clear);
+            chunks.push(ChunkSpec {
+                kind: ChunkKind::Clear {
+                    columns: columns
+                        .iter()
+                        .map(|&c| schema.field(c).name().clone())
+                        .collect(),
+                },
+                rows: part.len(),
+                first_key: key_of(part[0]),
+                last_key: key_of(part[part.len() - 1]),
+            });
+            rows.push(Rows::Clear(part.to_vec(), columns));
         }
         let names = schema.fields().iter().map(|f| json_key(f.name())).collect();
         Ok(Self {
@@ -232,7 +226,7 @@ impl PushPlan {
             Rows::Range(start, end) => {
                 self.columnar(&self.selection.runs(*start, *end), end - start, out);
             }
-            Rows::Clear(rows, columns) => self.row_wise_nulls(rows, columns, out),
+            Rows::Clear(rows, columns) => self.row_wise(rows, columns, out),
         }
         Ok(())
     }
@@ -258,8 +252,9 @@ impl PushPlan {
         out.push(b'}');
     }
 
-    /// `[{"key":k,"c1":null,...},...]`, the same keys on every row.
-    fn row_wise_nulls(&self, rows: &[RowRef], columns: &[usize], out: &mut Vec<u8>) {
+    /// `[{"key":k,"c1":null,"c2":0.5,...},...]`: the same keys on every row, each cell the
+    /// input's value or `null` (which the row-wise form clears).
+    fn row_wise(&self, rows: &[RowRef], columns: &[usize], out: &mut Vec<u8>) {
         out.reserve(rows.len() * 24 * (1 + columns.len()));
         out.push(b'[');
         for (n, &(b, r)) in rows.iter().enumerate() {
@@ -268,11 +263,12 @@ impl PushPlan {
             }
             out.push(b'{');
             out.extend_from_slice(&self.names[self.key_index]);
-            self.writers[b as usize][self.key_index].write(r as usize, out);
+            let writers = &self.writers[b as usize];
+            writers[self.key_index].write(r as usize, out);
             for &column in columns {
                 out.push(b',');
                 out.extend_from_slice(&self.names[column]);
-                out.extend_from_slice(b"null");
+                writers[column].write(r as usize, out);
             }
             out.push(b'}');
         }
@@ -328,43 +324,42 @@ fn clear_columns(names: &[String], schema: &arrow_schema::Schema) -> Vec<usize> 
     columns
 }
 
-/// Whether bit `i` of a bitset of `u64` words is set.
-fn bit(words: &[u64], i: usize) -> bool {
-    words[i / 64] & (1 << (i % 64)) != 0
-}
-
-/// Selected rows with at least one null `clear` column, grouped by which ones are null (a
-/// bitset, bit `i` for `clear[i]`). The row's bitset is built in one reused buffer and a group
-/// key is allocated only when a new pattern appears, so the scan allocates nothing per row.
-fn clear_groups(
+/// Selected rows with at least one null `clear` column, in input order.
+fn clearing_rows(
     writers: &[Vec<Box<dyn ValueWriter>>],
     selection: &Selection,
     clear: &[usize],
-) -> BTreeMap<Box<[u64]>, Vec<RowRef>> {
-    let mut groups: BTreeMap<Box<[u64]>, Vec<RowRef>> = BTreeMap::new();
+) -> Vec<RowRef> {
     if clear.is_empty() {
-        return groups;
+        return Vec::new();
     }
-    let mut mask = vec![0u64; clear.len().div_ceil(64)];
-    for &(b, r) in selection.range(0, selection.len()).iter() {
+    let mut rows = selection.range(0, selection.len()).into_owned();
+    rows.retain(|&(b, r)| {
         let writers = &writers[b as usize];
-        mask.fill(0);
-        for (i, &c) in clear.iter().enumerate() {
-            if writers[c].is_null(r as usize) {
-                mask[i / 64] |= 1 << (i % 64);
-            }
-        }
-        if mask.iter().all(|&word| word == 0) {
-            continue;
-        }
-        match groups.get_mut(mask.as_slice()) {
-            Some(rows) => rows.push((b, r)),
-            None => {
-                groups.insert(mask.clone().into_boxed_slice(), vec![(b, r)]);
-            }
-        }
-    }
-    groups
+        clear.iter().any(|&c| writers[c].is_null(r as usize))
+    });
+    rows
+}
+
+/// The `clear` columns null on at least one of `rows`: the keys of their row-wise body. Every
+/// row names all of them, with its value where it has one, so a row lacks no key the body
+/// names (the API clears a key a row lacks) and one body serves any mix of nulls (grouping rows
+/// by which columns are null took a request per pattern: 2,913 for 20,000 rows with scattered
+/// nulls in 12 columns, outside trial 46 F1). A column never null on them is left out, so it
+/// is not written twice.
+fn named_clears(
+    writers: &[Vec<Box<dyn ValueWriter>>],
+    rows: &[RowRef],
+    clear: &[usize],
+) -> Vec<usize> {
+    clear
+        .iter()
+        .copied()
+        .filter(|&c| {
+            rows.iter()
+                .any(|&(b, r)| writers[b as usize][c].is_null(r as usize))
+        })
+        .collect()
 }
 
 /// `rows` as runs of consecutive rows of one batch: a whole column of a run is written with

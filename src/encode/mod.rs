@@ -2,9 +2,10 @@
 //!
 //! The API's two body shapes have opposite null rules: in the columnar form a null means "leave
 //! unchanged", in the row-wise form a key missing from a row is *cleared*. So values always
-//! travel columnar (`{"call_id":[1,2],"score":[0.5,null]}`), and only the cells the caller asked
-//! to clear (`clear=[...]`) travel row-wise, grouped so every row of a row-wise body carries
-//! exactly the same keys (all of them explicit nulls). Nothing can be cleared by accident.
+//! travel columnar (`{"call_id":[1,2],"score":[0.5,null]}`), and the rows holding a cell the
+//! caller asked to clear (`clear=[...]`) travel row-wise too, every row of a row-wise body
+//! naming exactly the same keys, each with its value or an explicit null. Nothing can be
+//! cleared by accident.
 //!
 //! * [`validate`] checks everything before the first request (keys, types, duplicates), and
 //!   [`faithful`] refuses what JSON would carry wrongly (NaN, ±inf, extension types).
@@ -176,7 +177,7 @@ impl std::fmt::Display for KeyValue {
 /// One request body of a plan.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ChunkSpec {
-    /// Values (columnar) or clears (row-wise nulls).
+    /// Values (columnar) or clears (row-wise: explicit nulls beside the rows' other values).
     pub kind: ChunkKind,
     /// Rows in the body.
     pub rows: usize,
@@ -191,9 +192,10 @@ pub struct ChunkSpec {
 pub enum ChunkKind {
     /// `{"key":[...],"col":[...]}`: nulls leave values unchanged.
     Columnar,
-    /// `[{"key":k,"c1":null,...}]`: these columns are cleared on these rows.
+    /// `[{"key":k,"c1":null,"c2":0.5,...}]`: these columns are cleared where null on these
+    /// rows and set to their values elsewhere.
     Clear {
-        /// The cleared columns, the same on every row of the body.
+        /// The columns named on every row of the body (each null on at least one row).
         columns: Vec<String>,
     },
 }

@@ -9,7 +9,22 @@ use serde_json::Value;
 
 use super::*;
 
+/// `(row's key, the columns its row-wise body clears)`, sorted. Checks on the way that every
+/// row of a body names exactly the chunk's columns, and that a cell it does not clear holds the
+/// value the columnar body sends for that row (so the row-wise body changes nothing else).
 fn clears(plan: &PushPlan) -> Vec<(i64, Vec<String>)> {
+    let mut sent = std::collections::HashMap::new();
+    for (index, spec) in plan.chunks().iter().enumerate() {
+        if spec.kind == ChunkKind::Columnar {
+            let body: Value = serde_json::from_slice(&plan.encode(index).unwrap()).unwrap();
+            let body = body.as_object().unwrap();
+            for (n, id) in body["call_id"].as_array().unwrap().iter().enumerate() {
+                for (name, values) in body {
+                    sent.insert((id.as_i64().unwrap(), name.clone()), values[n].clone());
+                }
+            }
+        }
+    }
     let mut out = Vec::new();
     for (index, spec) in plan.chunks().iter().enumerate() {
         let ChunkKind::Clear { columns } = &spec.kind else {
@@ -23,7 +38,20 @@ fn clears(plan: &PushPlan) -> Vec<(i64, Vec<String>)> {
                 columns[..],
                 "every row carries exactly the chunk's columns"
             );
-            out.push((row["call_id"].as_i64().unwrap(), columns.clone()));
+            let id = row["call_id"].as_i64().unwrap();
+            let cleared: Vec<String> = columns
+                .iter()
+                .filter(|c| row[c.as_str()].is_null())
+                .cloned()
+                .collect();
+            for c in columns.iter().filter(|c| !row[c.as_str()].is_null()) {
+                assert_eq!(
+                    row[c.as_str()],
+                    sent[&(id, c.clone())],
+                    "row {id}, column {c}"
+                );
+            }
+            out.push((id, cleared));
         }
     }
     out.sort();

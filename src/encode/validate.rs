@@ -188,17 +188,27 @@ fn check_key_type(target: Target, data_type: &DataType) -> Result<()> {
     }
     // In the words of both frame libraries (outside trial: a pandas user with a categorical
     // `call_id` was told only polars').
+    // The categorical remark only where the column is one (outside trial 46: a Null- or
+    // Float64-typed key was told a categorical is not an integer type).
+    let categorical = if matches!(data_type, DataType::Dictionary(..)) {
+        " (a categorical of ids is not one)"
+    } else {
+        ""
+    };
     let (key, want) = match target {
         Target::Calls => (
             "call_id",
-            "an integer type (a categorical of ids is not one); cast it: \
-             df[\"call_id\"].astype(\"int64\") in pandas, pl.col(\"call_id\").cast(pl.Int64) \
-             in polars, --schema call_id:int64 for a CSV or NDJSON file",
+            format!(
+                "an integer type{categorical}; cast it: df[\"call_id\"].astype(\"int64\") in \
+                 pandas, pl.col(\"call_id\").cast(pl.Int64) in polars, --schema call_id:int64 \
+                 for a CSV or NDJSON file"
+            ),
         ),
         Target::Reps => (
             "rep_id",
             "a string type; cast it: df[\"rep_id\"].astype(str) in pandas, \
-             pl.col(\"rep_id\").cast(pl.String) in polars",
+             pl.col(\"rep_id\").cast(pl.String) in polars"
+                .to_owned(),
         ),
     };
     Err(Error::encode(

@@ -82,7 +82,8 @@ pub fn redact(text: &str, key: &str) -> String {
 }
 
 /// The forms a server may echo the key in: as sent; lower- or upper-cased (a server that
-/// normalises what it logs); base64, standard or URL-safe (a server that echoes an encoded
+/// normalises what it logs); base64, standard or URL-safe, at each offset it may start at in a
+/// longer encoded text ([`base64_inside`]; a server that echoes an encoded
 /// credential; found by the outside trial). Each is redacted by the same rules, in the same
 /// pass, so a piece is replaced by the longest form it matches (the plain key and its encodings
 /// share a start). Percent-encoding, JSON's escapes and HTML's entities are matched character
@@ -90,17 +91,17 @@ pub fn redact(text: &str, key: &str) -> String {
 /// too.
 fn written_forms(key: &str) -> Vec<String> {
     use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
-    use base64::Engine as _;
     let mut candidates = vec![key.to_owned()];
     // Only for keys long enough to be real ones: the other case of a short key (`A`) is
     // ordinary text (`a`).
     if key.len() >= MIN_PIECE {
-        candidates.extend([
-            key.to_ascii_lowercase(),
-            key.to_ascii_uppercase(),
-            STANDARD.encode(key),
-            URL_SAFE_NO_PAD.encode(key),
-        ]);
+        candidates.extend([key.to_ascii_lowercase(), key.to_ascii_uppercase()]);
+        for offset in 0..3 {
+            candidates.extend([
+                base64_inside(key, offset, &STANDARD),
+                base64_inside(key, offset, &URL_SAFE_NO_PAD),
+            ]);
+        }
     }
     let mut forms: Vec<String> = Vec::with_capacity(candidates.len());
     for form in candidates {
@@ -109,6 +110,25 @@ fn written_forms(key: &str) -> Vec<String> {
         }
     }
     forms
+}
+
+/// The base64 characters that `key` alone decides when it is encoded inside a longer text,
+/// starting `offset` bytes (0, 1 or 2) past a multiple of three: `base64("user:" + key)`, as a
+/// Basic-auth echo writes it, shows the key at offset 2 (outside trial 46 F2: only offset 0 was
+/// matched). The characters that mix in bits of the bytes before or after the key are left
+/// out; at offset 0 the whole encoding is kept, padding included (an echo of the key alone).
+fn base64_inside(key: &str, offset: usize, engine: &impl base64::Engine) -> String {
+    if offset == 0 {
+        return engine.encode(key);
+    }
+    let mut bytes = vec![0u8; offset];
+    bytes.extend_from_slice(key.as_bytes());
+    let encoded = engine.encode(&bytes);
+    // Each character holds 6 bits: the first whose bits all come from the key starts after
+    // the offset's bits; the last ends where the key's bits end.
+    let first = (8 * offset).div_ceil(6);
+    let end = 8 * bytes.len() / 6;
+    encoded[first..end].to_owned()
 }
 
 /// The most matching steps one text's redaction takes ([`written_prefix`]'s ways of writing
@@ -1120,6 +1140,33 @@ mod tests {
         }
         // A short key's other case is ordinary text.
         assert_eq!(redact("a valid key", "A"), "a valid key");
+    }
+
+    /// Outside trial 46 F2: the key base64-encoded inside a longer text was matched only when
+    /// it started at a multiple of three bytes (`base64("user:" + key)` showed it whole).
+    #[test]
+    fn a_base64_echo_is_replaced_at_any_offset_in_the_encoded_text() {
+        use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+        use base64::Engine as _;
+        let key = "sk_live_SECRETKEY1234567890abcdef";
+        for prefix in ["", "a", "ab", "abc", "user:", "{\"k\":\""] {
+            for suffix in ["", "x", "@host:443"] {
+                let plain = format!("{prefix}{key}{suffix}");
+                for encoded in [STANDARD.encode(&plain), URL_SAFE_NO_PAD.encode(&plain)] {
+                    let shown = redact(&format!("token {encoded} denied"), key);
+                    assert!(shown.contains("***"), "{prefix:?} {suffix:?}: {shown}");
+                    // No six characters of the key's encoding at any offset are left.
+                    for offset in 0..3 {
+                        let inner = base64_inside(key, offset, &STANDARD);
+                        let inner = inner.trim_end_matches('=').replace(['+', '/'], "");
+                        for window in inner.as_bytes().windows(6) {
+                            let window = std::str::from_utf8(window).unwrap();
+                            assert!(!shown.contains(window), "{prefix:?}: {shown}");
+                        }
+                    }
+                }
+            }
+        }
     }
 
     #[test]

@@ -1,0 +1,56 @@
+"""A kept-alive connection the server closes as a request arrives on it (outside trial 46 F3).
+
+A server may close an idle connection without having said `Connection: close`; the next
+request on it gets no answer at all. That request never reached the API's logic, so it is sent
+again at once without costing an attempt: with ``retries=0``, 16 of 150 one-page fetches failed
+with a ``TransportError`` before. A server that closes *every* request unanswered still fails
+the fetch, after one resend, not in a loop.
+"""
+
+from __future__ import annotations
+
+import pytest
+from hostile_support import RawServer, good_body, kept_alive
+
+import converz
+
+
+@pytest.mark.parametrize("reset", [False, True], ids=["closed", "reset"])
+def test_a_request_on_a_connection_closed_unanswered_is_sent_again_without_an_attempt(
+    reset: bool,
+) -> None:
+    server = RawServer(
+        lambda request: kept_alive(good_body(request)),
+        answers_per_connection=1,
+        reset_unanswered=reset,
+    )
+    try:
+        client = server.client(retries=0, max_concurrency=1)
+        for _ in range(10):
+            table = client.calls().to_arrow()
+            assert table.column("call_id").to_pylist() == [1, 2]
+        reps = client.reps().to_arrow()
+        assert reps.num_rows == 2
+        # The case happened (each connection answers once, so every later request on it is
+        # closed unanswered), and every fetch above still got all its rows with retries=0.
+        assert server.unanswered >= 10
+    finally:
+        server.stop()
+
+
+def test_a_server_closing_every_request_unanswered_fails_after_one_resend() -> None:
+    server = RawServer(lambda request: kept_alive(good_body(request)), answers_per_connection=0)
+    try:
+        client = server.client(retries=0, max_concurrency=1)
+        with pytest.raises(converz.TransportError, match="closed before message completed"):
+            client.calls()
+        assert len(server.requests) == 2
+        assert server.unanswered == 2
+        server.requests.clear()
+        client = server.client(retries=2, max_concurrency=1, backoff=0.01)
+        with pytest.raises(converz.TransportError, match="after 3 attempts"):
+            client.calls()
+        # Three attempts, each sent twice: the resend is bounded per attempt.
+        assert len(server.requests) == 6
+    finally:
+        server.stop()
