@@ -1,14 +1,15 @@
 """A kept-alive connection the server closes as a request arrives on it (outside trial 46 F3).
 
 A server may close an idle connection without having said `Connection: close`; the next
-request on it gets no answer at all. That request never reached the API's logic, so it is sent
-again at once without costing an attempt: with ``retries=0``, 16 of 150 one-page fetches failed
-with a ``TransportError`` before. A server that closes *every* request unanswered still fails
-the fetch, after one resend, not in a loop.
+request on it gets no answer at all. The request goes again at once on another connection
+without costing an attempt: with ``retries=0``, 16 of 150 one-page fetches failed with a
+``TransportError`` before. A push is encoded and sent again the same way. A server that closes
+*every* request unanswered still fails, after one resend an attempt, not in a loop.
 """
 
 from __future__ import annotations
 
+import polars as pl
 import pytest
 from hostile_support import RawServer, good_body, kept_alive
 
@@ -31,6 +32,12 @@ def test_a_request_on_a_connection_closed_unanswered_is_sent_again_without_an_at
             assert table.column("call_id").to_pylist() == [1, 2]
         reps = client.reps().to_arrow()
         assert reps.num_rows == 2
+        # A push's body is encoded again for the resend.
+        frame = pl.DataFrame({"call_id": [1, 2], "qa_score": [0.5, 0.25]})
+        for _ in range(3):
+            assert client.push_updates(frame, to="calls").updated == 2
+        posts = [r for r in server.requests if r.method == "POST"]
+        assert len(posts) >= 4, "a push went out again on a fresh connection"
         # The case happened (each connection answers once, so every later request on it is
         # closed unanswered), and every fetch above still got all its rows with retries=0.
         assert server.unanswered >= 10

@@ -368,25 +368,13 @@ impl ApiClient {
                 .header("content-type", "application/json")
                 .body(body);
         }
-        // Kept to send again if a reused connection turns out closed (a GET only: a push's body
-        // is sent once, not kept).
-        let again = request.try_clone();
-        let response = match (request.send().await, again) {
-            (Ok(response), _) => response,
-            (Err(e), Some(again)) if closed_unanswered(&e) => {
-                // The server closed a kept-alive connection as this request went out on it
-                // (without saying `Connection: close`): no byte of an answer came back. The
-                // pool has let the connection go, so sending again costs no attempt (outside
-                // trial 46 F3: 16 of 150 one-page fetches failed with retries=0).
-                log::debug!(target: "converz",
-                    "{endpoint}: the server closed the connection before answering; sent again");
-                again
-                    .send()
-                    .await
-                    .map_err(|e| AttemptError::transport(&endpoint, &e))?
+        let response = request.send().await.map_err(|e| {
+            let mut failed = AttemptError::transport(&endpoint, &e);
+            if closed_unanswered(&e) {
+                failed.failure = Failure::Unanswered;
             }
-            (Err(e), _) => return Err(AttemptError::transport(&endpoint, &e)),
-        };
+            failed
+        })?;
         if response.status().is_success() {
             return Ok(response);
         }
@@ -406,12 +394,31 @@ impl ApiClient {
     {
         let retry = &self.config.retry;
         let mut tries = 0u32;
+        // Whether this attempt's request was already sent again after going unanswered.
+        let mut resent = false;
         loop {
             tries = tries.saturating_add(1);
             let mut failed = match attempt().await {
                 Ok(value) => return Ok(value),
                 Err(failed) => failed,
             };
+            if failed.failure == Failure::Unanswered {
+                if !resent {
+                    // The connection ended before any answer: a kept-alive one the server had
+                    // closed as the request went out on it (without saying `Connection:
+                    // close`). The pool has let it go, so the request goes again at once on
+                    // another, and that costs no attempt (outside trial 46 F3: 16 of 150
+                    // one-page fetches failed with retries=0). Once: a server that closes
+                    // every request unanswered fails like any transport error.
+                    resent = true;
+                    tries -= 1;
+                    log::debug!(target: "converz",
+                        "{endpoint}: the server closed the connection before answering; sent again");
+                    continue;
+                }
+                failed.failure = Failure::Transport;
+            }
+            resent = false;
             // Every failure passes here before it is logged or returned: a decoder's excerpt
             // of the body or a transport error may quote what the server sent, key included.
             failed.error = redact_error(failed.error, &self.config.api_key);
@@ -433,7 +440,7 @@ impl ApiClient {
                 Failure::RateLimited(hint) | Failure::Server(hint) => {
                     hint.too_long(retry.max_retries + 1 - tries, per_wait)
                 }
-                Failure::Transport | Failure::Permanent => None,
+                Failure::Transport | Failure::Unanswered | Failure::Permanent => None,
             };
             if let Some(why) = too_long {
                 return Err(final_error(
@@ -996,7 +1003,8 @@ fn bad_chunk_framing(err: &reqwest::Error) -> bool {
 }
 
 /// Whether a hyper error in `err`'s cause chain is one `is`.
-/// Whether an established connection ended before the answer's head came back: closed
+/// Whether an established connection ended before the answer's head came back (asked of a
+/// request's send, not of its body's reading): closed
 /// (hyper's "connection closed before message completed") or reset (the server closed it with
 /// our request unread), as a server that closes idle connections does to the request that
 /// reuses one. A connection that could not be made is not one.

@@ -174,6 +174,10 @@ pub fn bounded_printable(text: &str, limit: usize) -> String {
 pub enum Failure {
     /// Connect error, timeout or a body cut off: always worth another try.
     Transport,
+    /// The connection ended before the answer's head (a kept-alive connection the server had
+    /// closed): sent again at once, without counting as an attempt, once an attempt; a second
+    /// one is a [`Failure::Transport`] (`ApiClient::with_retries`).
+    Unanswered,
     /// 429, with the server's `Retry-After`.
     RateLimited(RetryAfter),
     /// A transient server status: 500, 502, 503, 504 (see [`is_transient_status`]), with the
@@ -224,7 +228,7 @@ pub fn backoff(config: &RetryConfig, attempt: u32, failure: &Failure) -> Duratio
     // One path for a 429's hint and a 5xx's: both are the server saying when it can serve.
     let hint = match failure {
         Failure::RateLimited(retry_after) | Failure::Server(retry_after) => retry_after.seconds(),
-        Failure::Transport | Failure::Permanent => None,
+        Failure::Transport | Failure::Unanswered | Failure::Permanent => None,
     };
     match (hint, failure) {
         (Some(seconds), _) => {
