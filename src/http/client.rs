@@ -1002,12 +1002,11 @@ fn bad_chunk_framing(err: &reqwest::Error) -> bool {
     })
 }
 
-/// Whether a hyper error in `err`'s cause chain is one `is`.
 /// Whether an established connection ended before the answer's head came back (asked of a
-/// request's send, not of its body's reading): closed
-/// (hyper's "connection closed before message completed") or reset (the server closed it with
-/// our request unread), as a server that closes idle connections does to the request that
-/// reuses one. A connection that could not be made is not one.
+/// request's send, not of its body's reading): closed (hyper's "connection closed before
+/// message completed") or reset (the server closed it with our request unread), as a server
+/// that closes idle connections does to the request that reuses one. A connection that could
+/// not be made is not one.
 fn closed_unanswered(err: &reqwest::Error) -> bool {
     use std::io::ErrorKind::{BrokenPipe, ConnectionAborted, ConnectionReset};
     !err.is_connect()
@@ -1020,6 +1019,7 @@ fn closed_unanswered(err: &reqwest::Error) -> bool {
             }))
 }
 
+/// Whether a hyper error in `err`'s cause chain is one `is`.
 fn hyper_error(err: &reqwest::Error, is: impl Fn(&hyper::Error) -> bool) -> bool {
     any_cause(err, |cause| {
         cause.downcast_ref::<hyper::Error>().is_some_and(&is)
