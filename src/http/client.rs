@@ -345,9 +345,9 @@ impl ApiClient {
                 error,
             })?;
         let http = if method == Method::GET {
-            clients.read
+            &clients.read
         } else {
-            clients.push
+            &clients.push
         };
         // Only GET answers are large enough to be worth it; a push's answer is a count and a
         // list of the keys it sent, read as is (`push::answer`).
@@ -368,13 +368,18 @@ impl ApiClient {
                 .header("content-type", "application/json")
                 .body(body);
         }
-        let response = request.send().await.map_err(|e| {
-            let mut failed = AttemptError::transport(&endpoint, &e);
-            if closed_unanswered(&e) {
-                failed.failure = Failure::Unanswered;
+        let response = match request.send().await {
+            Ok(response) => response,
+            Err(e) => {
+                let mut failed = AttemptError::transport(&endpoint, &e);
+                if closed_unanswered(&e) {
+                    // The resend (`with_retries`) goes out on a new connection.
+                    self.pool.renew(&clients, || build_http(&self.config));
+                    failed.failure = Failure::Unanswered;
+                }
+                return Err(failed);
             }
-            failed
-        })?;
+        };
         if response.status().is_success() {
             return Ok(response);
         }
@@ -404,10 +409,10 @@ impl ApiClient {
             };
             if failed.failure == Failure::Unanswered {
                 if !resent {
-                    // The connection ended before any answer: a kept-alive one the server had
-                    // closed as the request went out on it (without saying `Connection:
-                    // close`). The pool has let it go, so the request goes again at once on
-                    // another, and that costs no attempt (outside trial 46 F3: 16 of 150
+                    // The connection ended before an answer's head: a kept-alive one the
+                    // server had closed as the request went out on it (without saying
+                    // `Connection: close`). `send` renewed the pool, so the request goes again
+                    // at once on a new connection, and that costs no attempt (outside trial 46 F3: 16 of 150
                     // one-page fetches failed with retries=0). Once: a server that closes
                     // every request unanswered fails like any transport error.
                     resent = true;

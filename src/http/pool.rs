@@ -8,7 +8,7 @@
 //! inherited connection waits until it times out. A child therefore builds its own client, as
 //! it builds its own runtime (`crate::runtime`).
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 
 use arc_swap::ArcSwapOption;
@@ -28,7 +28,13 @@ use crate::error::{Error, Result};
 pub struct Clients {
     pub read: reqwest::Client,
     pub push: reqwest::Client,
+    /// Which build these are (unique within the process): [`Pool::renew`] replaces only the
+    /// clients a failed request used, not ones another request renewed meanwhile.
+    built: u64,
 }
+
+/// How many [`Clients`] this process has built.
+static BUILT: AtomicU64 = AtomicU64::new(0);
 
 /// The clients with the PID of the process that built them.
 #[derive(Debug)]
@@ -87,6 +93,30 @@ impl Pool {
         Ok(http)
     }
 
+    /// Replaces `used` with clients `build` makes, if `used` are still this process's current
+    /// ones: their idle connections are not used again (they close once the requests in flight
+    /// on them end). Called when a request on a kept-alive connection went unanswered: the
+    /// server (or a load balancer, a NAT) had closed it, and an idle timeout closes every idle
+    /// connection at once, so the resend must not take the next one (outside trial 47 F1: it
+    /// did, and failed the same way). Clients another request renewed meanwhile are kept; a
+    /// failed build keeps the current ones.
+    pub fn renew(&self, used: &Clients, build: impl FnOnce() -> Result<Clients>) {
+        let pid = std::process::id();
+        let current = self.current.load_full();
+        let Some(stamped) = current.as_ref() else {
+            return;
+        };
+        if stamped.pid != pid || stamped.http.built != used.built {
+            return;
+        }
+        let Ok(http) = build() else {
+            return;
+        };
+        let fresh = Some(Arc::new(Stamped { pid, http }));
+        // Swapped only if nothing (a close, another renewal) changed the current clients.
+        self.current.compare_and_swap(&current, fresh);
+    }
+
     /// Drops the client: its idle connections close now; requests in flight hold their own
     /// handle and finish. Every later [`Pool::get`] fails.
     pub fn close(&self) {
@@ -105,6 +135,7 @@ pub fn build_http(config: &ClientConfig) -> Result<Clients> {
     Ok(Clients {
         read: build_one(config, same_origin_redirects())?,
         push: build_one(config, reqwest::redirect::Policy::none())?,
+        built: BUILT.fetch_add(1, Ordering::Relaxed),
     })
 }
 

@@ -148,21 +148,57 @@ std::thread_local! {
 /// then `***` for the rest: never a piece of the key, whatever the cost.
 fn redact_forms(text: &str, forms: &[String], pieces: Pieces) -> String {
     STEPS_LEFT.with(|left| left.set(MATCH_STEPS));
-    let mut hidden = hidden_ranges(text, forms, pieces);
+    let whole: Vec<(usize, usize)> = (0..text.len()).map(|at| (at, at + 1)).collect();
+    let mut hidden = layered_ranges(text, forms, pieces, whole);
+    // The same with the breaks taken out first, escapes left to the layers: a key holding what
+    // reads as an escape (`&#65;`), broken inside it (`Zq&#6<wbr>5;w9`), is split on the
+    // first layer (`&#6` read as a character) before the break is gone (outside trial 45 F1).
+    if let Some((unbroken, origin)) = decoded_layer(text, Read::BreaksOnly) {
+        hidden.extend(layered_ranges(&unbroken, forms, pieces, origin));
+    }
+    hidden.sort_unstable();
+    let mut out = String::with_capacity(text.len());
+    let mut copied = 0;
+    for (start, end) in hidden {
+        if end <= copied {
+            continue;
+        }
+        // Ranges that overlap (one occurrence found on two layers) are hidden once.
+        if start >= copied {
+            out.push_str(&text[copied..start]);
+            out.push_str("***");
+        }
+        copied = end;
+    }
+    out.push_str(&text[copied..]);
+    out
+}
+
+/// The ranges of the original text that the forms cover in `text` (whose byte `i` came from
+/// `to_text[i]` of it) and in each layer of its escapes read, up to [`LAYERS`].
+fn layered_ranges(
+    text: &str,
+    forms: &[String],
+    pieces: Pieces,
+    mut to_text: Vec<(usize, usize)>,
+) -> Vec<(usize, usize)> {
+    let mut hidden: Vec<(usize, usize)> = hidden_ranges(text, forms, pieces)
+        .into_iter()
+        .map(|(start, end)| (to_text[start].0, to_text[end - 1].1))
+        .collect();
     // The same on each layer of the text's escapes read, its ranges mapped back to the text.
     // A key may hold what reads as an escape (`%41`, `&#65;`): each layer is matched against
     // the forms read as many times as the text, too (outside trial 45 F1, F2: such a key,
     // broken by a `<wbr>` and cut, was shown almost whole).
     let mut forms = forms.to_vec();
     let mut layer = text.to_owned();
-    let mut to_text: Vec<(usize, usize)> = (0..text.len()).map(|at| (at, at + 1)).collect();
     for _ in 0..LAYERS {
-        let Some((decoded, origin)) = decoded_layer(&layer) else {
+        let Some((decoded, origin)) = decoded_layer(&layer, Read::All) else {
             break;
         };
         let read: Vec<String> = forms
             .iter()
-            .filter_map(|form| decoded_layer(form).map(|(read, _)| read))
+            .filter_map(|form| decoded_layer(form, Read::All).map(|(read, _)| read))
             .filter(|read| read.len() >= MIN_PIECE)
             .collect();
         for form in read {
@@ -181,22 +217,7 @@ fn redact_forms(text: &str, forms: &[String], pieces: Pieces) -> String {
         );
         layer = decoded;
     }
-    hidden.sort_unstable();
-    let mut out = String::with_capacity(text.len());
-    let mut copied = 0;
-    for (start, end) in hidden {
-        if end <= copied {
-            continue;
-        }
-        // Ranges that overlap (one occurrence found on two layers) are hidden once.
-        if start >= copied {
-            out.push_str(&text[copied..start]);
-            out.push_str("***");
-        }
-        copied = end;
-    }
-    out.push_str(&text[copied..]);
-    out
+    hidden
 }
 
 /// The byte ranges of `text` that [`redact_forms`] hides: each written form of the key (or a
@@ -694,6 +715,13 @@ fn cut_short(rest: &[u8], len: usize) -> bool {
     rest[0] == b'&' && rest[len - 1] != b';' && is_cut_mark(&rest[len..])
 }
 
+/// What [`decoded_layer`] reads: escapes and breaks, or breaks only.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Read {
+    All,
+    BreaksOnly,
+}
+
 /// How many times a text's escapes are read ([`decoded_layer`]): a key HTML-escaped three
 /// times, percent-encoded twice, or a `<wbr>` escaped again (outside trial 44), each layer one
 /// more writer's escaping.
@@ -703,8 +731,9 @@ const LAYERS: usize = 4;
 /// ([`break_length`]), and where each of its bytes came from in `text` (a byte range); `None`
 /// when there is nothing to read. Each layer of escaping a server's writers added is one call:
 /// the key is then matched on each layer, as [`written_lengths`] matches each character, so a
-/// key escaped any number of times (up to [`LAYERS`]), in any mix, is found.
-fn decoded_layer(text: &str) -> Option<(String, Vec<(usize, usize)>)> {
+/// key escaped any number of times (up to [`LAYERS`]), in any mix, is found. With
+/// `Read::BreaksOnly`, the breaks are taken out and the escapes left as they are.
+fn decoded_layer(text: &str, read: Read) -> Option<(String, Vec<(usize, usize)>)> {
     let bytes = text.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut origin = Vec::with_capacity(bytes.len());
@@ -714,7 +743,10 @@ fn decoded_layer(text: &str) -> Option<(String, Vec<(usize, usize)>)> {
         let rest = &bytes[at..];
         if let Some(len) = break_length(rest) {
             (at, changed) = (at + len, true);
-        } else if let Some((c, len)) = escaped_char(rest).filter(|&(_, len)| !cut_short(rest, len))
+        } else if let Some((c, len)) = (read == Read::All)
+            .then(|| escaped_char(rest))
+            .flatten()
+            .filter(|&(_, len)| !cut_short(rest, len))
         {
             let mut utf8 = [0; 4];
             for &b in c.encode_utf8(&mut utf8).as_bytes() {
@@ -996,6 +1028,20 @@ mod tests {
             let shown = redact(&format!("found `{cut}`"), chunked);
             assert!(
                 shown.contains("***") && !shown.contains("iv"),
+                "{cut}: {shown}"
+            );
+        }
+        // Outside trial 45 F1: a key holding what reads as an escape, broken inside it and
+        // cut mid-key, is seen on the text with its breaks taken out first.
+        let escapish = "Zq&#65;w9Xk%41mR2vB7nT4";
+        for cut in [
+            "Zq&#6<wbr>5;w9Xk%41mR…",
+            "Zq&#65;w9Xk%4<wbr>1mR2v…",
+            "Zq&#65<!-- -->;w9Xk%41mR2vB7nT4",
+        ] {
+            let shown = redact(&format!("key {cut}"), escapish);
+            assert!(
+                shown.starts_with("key ***") && !shown.contains("mR"),
                 "{cut}: {shown}"
             );
         }

@@ -174,9 +174,12 @@ pub fn bounded_printable(text: &str, limit: usize) -> String {
 pub enum Failure {
     /// Connect error, timeout or a body cut off: always worth another try.
     Transport,
-    /// The connection ended before the answer's head (a kept-alive connection the server had
-    /// closed): sent again at once, without counting as an attempt, once an attempt; a second
-    /// one is a [`Failure::Transport`] (`ApiClient::with_retries`).
+    /// The connection ended before the answer's head came whole (a kept-alive connection the
+    /// server had closed): sent again at once on a new connection, without counting as an
+    /// attempt, once an attempt; a second one is a [`Failure::Transport`]
+    /// (`ApiClient::with_retries`). A head cut off part-way reads the same to the client, so
+    /// it is sent again too (outside trial 47 F3): a push sets values, and one applied twice
+    /// is the same.
     Unanswered,
     /// 429, with the server's `Retry-After`.
     RateLimited(RetryAfter),
