@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::inflate::{coding, gunzip_prefix, Coding};
-use super::pool::{build_http, Pool};
+use super::pool::{build_http, build_unpooled, Pool};
 use super::progress::Progress;
 use super::redact::{redact, redact_error};
 use super::retry::{backoff, bounded_printable, Failure, RetryAfter};
@@ -28,6 +28,12 @@ const ERROR_MESSAGE_LIMIT: usize = 1_000;
 /// The `code` of an [`Error::Http`] whose status the API never uses (a 304, a 999): not the
 /// API's own code, so the Python layer can say what happened instead of guessing.
 pub const UNEXPECTED_STATUS: &str = "unexpected_status";
+
+tokio::task_local! {
+    /// Set while `with_retries` sends a request again because a kept-alive connection went
+    /// unanswered: `send` then takes a new connection.
+    static RESENDING: bool;
+}
 
 /// A failed attempt: how to treat it, and the error to raise if it was the last one.
 #[derive(Debug)]
@@ -337,13 +343,17 @@ impl ApiClient {
             })?
             .pop_if_empty()
             .extend(path.trim_start_matches('/').split('/'));
-        let clients = self
-            .pool
-            .get(&endpoint, || build_http(&self.config))
-            .map_err(|error| AttemptError {
-                failure: Failure::Permanent,
-                error,
-            })?;
+        let pooled = || build_http(&self.config);
+        let clients = if RESENDING.try_with(|resending| *resending).unwrap_or(false) {
+            self.pool
+                .unpooled(&endpoint, pooled, || build_unpooled(&self.config))
+        } else {
+            self.pool.get(&endpoint, pooled)
+        }
+        .map_err(|error| AttemptError {
+            failure: Failure::Permanent,
+            error,
+        })?;
         let http = if method == Method::GET {
             &clients.read
         } else {
@@ -373,8 +383,6 @@ impl ApiClient {
             Err(e) => {
                 let mut failed = AttemptError::transport(&endpoint, &e);
                 if closed_unanswered(&e) {
-                    // The resend (`with_retries`) goes out on a new connection.
-                    self.pool.renew(&clients, || build_http(&self.config));
                     failed.failure = Failure::Unanswered;
                 }
                 return Err(failed);
@@ -403,7 +411,12 @@ impl ApiClient {
         let mut resent = false;
         loop {
             tries = tries.saturating_add(1);
-            let mut failed = match attempt().await {
+            let sent = match resent {
+                // The resend goes out on a new connection (`send`, `Pool::unpooled`).
+                true => RESENDING.scope(true, attempt()).await,
+                false => attempt().await,
+            };
+            let mut failed = match sent {
                 Ok(value) => return Ok(value),
                 Err(failed) => failed,
             };
@@ -411,8 +424,8 @@ impl ApiClient {
                 if !resent {
                     // The connection ended before an answer's head: a kept-alive one the
                     // server had closed as the request went out on it (without saying
-                    // `Connection: close`). `send` renewed the pool, so the request goes again
-                    // at once on a new connection, and that costs no attempt (outside trial 46 F3: 16 of 150
+                    // `Connection: close`). The request goes again at once on a new connection,
+                    // and that costs no attempt (outside trial 46 F3: 16 of 150
                     // one-page fetches failed with retries=0). Once: a server that closes
                     // every request unanswered fails like any transport error.
                     resent = true;

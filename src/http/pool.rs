@@ -8,8 +8,8 @@
 //! inherited connection waits until it times out. A child therefore builds its own client, as
 //! it builds its own runtime (`crate::runtime`).
 
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, OnceLock};
 
 use arc_swap::ArcSwapOption;
 use reqwest::header::{HeaderMap, HeaderValue};
@@ -28,19 +28,25 @@ use crate::error::{Error, Result};
 pub struct Clients {
     pub read: reqwest::Client,
     pub push: reqwest::Client,
-    /// Which build these are (unique within the process): [`Pool::renew`] replaces only the
-    /// clients a failed request used, not ones another request renewed meanwhile.
-    built: u64,
 }
-
-/// How many [`Clients`] this process has built.
-static BUILT: AtomicU64 = AtomicU64::new(0);
 
 /// The clients with the PID of the process that built them.
 #[derive(Debug)]
 struct Stamped {
     pid: u32,
     http: Clients,
+    /// Clients that keep no connection idle, built when first needed ([`Pool::unpooled`]).
+    unpooled: OnceLock<Clients>,
+}
+
+impl Stamped {
+    fn new(http: Clients) -> Self {
+        Self {
+            pid: std::process::id(),
+            http,
+            unpooled: OnceLock::new(),
+        }
+    }
 }
 
 /// A reqwest client per process, until closed. Shared by the clones of an `ApiClient`.
@@ -56,10 +62,7 @@ impl Pool {
     /// A pool around `http`, built by this process.
     pub fn new(http: Clients) -> Self {
         Self {
-            current: ArcSwapOption::from_pointee(Stamped {
-                pid: std::process::id(),
-                http,
-            }),
+            current: ArcSwapOption::from_pointee(Stamped::new(http)),
             closed: AtomicBool::new(false),
         }
     }
@@ -67,6 +70,35 @@ impl Pool {
     /// The reqwest clients of this process (`build` makes them after a fork), or
     /// [`Error::Closed`] naming `endpoint`.
     pub fn get(&self, endpoint: &str, build: impl FnOnce() -> Result<Clients>) -> Result<Clients> {
+        Ok(self.stamped(endpoint, build)?.http.clone())
+    }
+
+    /// Clients of this process that open a new connection for every request and keep none
+    /// idle (`build_unpooled` makes them once): for a request sent again because a kept-alive
+    /// connection went unanswered. Another pooled connection may be just as dead, as may one
+    /// the pool took back a moment ago from a server that closes every connection after one
+    /// answer (outside trial 47 F1: the resend took the next pooled connection, and 5 of 6
+    /// fetches failed with retries=0). The dead connections left in the pool are dropped as
+    /// requests find them, each sent again this way.
+    pub fn unpooled(
+        &self,
+        endpoint: &str,
+        build: impl FnOnce() -> Result<Clients>,
+        build_unpooled: impl FnOnce() -> Result<Clients>,
+    ) -> Result<Clients> {
+        let stamped = self.stamped(endpoint, build)?;
+        if let Some(unpooled) = stamped.unpooled.get() {
+            return Ok(unpooled.clone());
+        }
+        let built = build_unpooled()?;
+        Ok(stamped.unpooled.get_or_init(|| built).clone())
+    }
+
+    fn stamped(
+        &self,
+        endpoint: &str,
+        build: impl FnOnce() -> Result<Clients>,
+    ) -> Result<Arc<Stamped>> {
         let closed = || Error::Closed {
             endpoint: endpoint.to_owned(),
         };
@@ -74,47 +106,19 @@ impl Pool {
             return Err(closed());
         }
         let pid = std::process::id();
-        if let Some(stamped) = self.current.load().as_ref() {
+        if let Some(stamped) = self.current.load_full() {
             if stamped.pid == pid {
-                return Ok(stamped.http.clone());
+                return Ok(stamped);
             }
         }
-        let http = build()?;
-        let fresh = Arc::new(Stamped {
-            pid,
-            http: http.clone(),
-        });
-        retire(self.current.swap(Some(fresh)));
+        let fresh = Arc::new(Stamped::new(build()?));
+        retire(self.current.swap(Some(Arc::clone(&fresh))));
         // A close() racing with the rebuild must win.
         if self.is_closed() {
             retire(self.current.swap(None));
             return Err(closed());
         }
-        Ok(http)
-    }
-
-    /// Replaces `used` with clients `build` makes, if `used` are still this process's current
-    /// ones: their idle connections are not used again (they close once the requests in flight
-    /// on them end). Called when a request on a kept-alive connection went unanswered: the
-    /// server (or a load balancer, a NAT) had closed it, and an idle timeout closes every idle
-    /// connection at once, so the resend must not take the next one (outside trial 47 F1: it
-    /// did, and failed the same way). Clients another request renewed meanwhile are kept; a
-    /// failed build keeps the current ones.
-    pub fn renew(&self, used: &Clients, build: impl FnOnce() -> Result<Clients>) {
-        let pid = std::process::id();
-        let current = self.current.load_full();
-        let Some(stamped) = current.as_ref() else {
-            return;
-        };
-        if stamped.pid != pid || stamped.http.built != used.built {
-            return;
-        }
-        let Ok(http) = build() else {
-            return;
-        };
-        let fresh = Some(Arc::new(Stamped { pid, http }));
-        // Swapped only if nothing (a close, another renewal) changed the current clients.
-        self.current.compare_and_swap(&current, fresh);
+        Ok(fresh)
     }
 
     /// Drops the client: its idle connections close now; requests in flight hold their own
@@ -132,16 +136,26 @@ impl Pool {
 
 /// Builds the pooled reqwest clients for `config`.
 pub fn build_http(config: &ClientConfig) -> Result<Clients> {
+    build_clients(config, 64)
+}
+
+/// Builds reqwest clients for `config` that keep no connection idle ([`Pool::unpooled`]).
+pub fn build_unpooled(config: &ClientConfig) -> Result<Clients> {
+    build_clients(config, 0)
+}
+
+fn build_clients(config: &ClientConfig, idle: usize) -> Result<Clients> {
     Ok(Clients {
-        read: build_one(config, same_origin_redirects())?,
-        push: build_one(config, reqwest::redirect::Policy::none())?,
-        built: BUILT.fetch_add(1, Ordering::Relaxed),
+        read: build_one(config, same_origin_redirects(), idle)?,
+        push: build_one(config, reqwest::redirect::Policy::none(), idle)?,
     })
 }
 
+/// One reqwest client keeping at most `idle` connections idle.
 fn build_one(
     config: &ClientConfig,
     redirects: reqwest::redirect::Policy,
+    idle: usize,
 ) -> Result<reqwest::Client> {
     let mut key = HeaderValue::from_str(&config.api_key)
         .map_err(|_| Error::invalid("api_key", "contains characters not allowed in a header"))?;
@@ -155,7 +169,7 @@ fn build_one(
         .gzip(false)
         .connect_timeout(config.connect_timeout)
         .timeout(config.request_timeout)
-        .pool_max_idle_per_host(64)
+        .pool_max_idle_per_host(idle)
         .tcp_nodelay(true)
         .redirect(redirects)
         .build()

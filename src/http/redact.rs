@@ -265,11 +265,17 @@ fn piece_at(text: &str, at: usize, key: &[u8], pieces: Pieces) -> usize {
 /// [`MIN_PIECE`] characters: shorter ones match ordinary text too often.
 const CUT_PIECE: usize = 4;
 
+/// The shortest piece from the key's middle redacted where the text was not cut beside it: a
+/// server quoting a window of the key without marking the cut. Longer than [`MIN_PIECE`]: a
+/// key holding a word shares its middle with ordinary text more often than its start.
+const MIDDLE_PIECE: usize = 12;
+
 /// The bytes of `bytes[at..]` that are redacted as (a piece of) `key`, or 0: the whole key (one
 /// shorter than [`MIN_PIECE`] only where it stands as a word of its own); else, with `pieces`,
 /// the longest start of it, of [`MIN_PIECE`] characters or more, or of [`CUT_PIECE`] or more
 /// where the text was cut right after it; else the longest end of it likewise (cut right before
-/// it). Each character may be written as JSON escapes it ([`written_char`]).
+/// it), or piece of its middle, of [`MIDDLE_PIECE`] characters or more, or of [`MIN_PIECE`] or
+/// more beside a cut. Each character may be written as JSON escapes it ([`written_char`]).
 fn redacted_run(bytes: &[u8], at: usize, key: &[u8], pieces: Pieces) -> usize {
     let rest = &bytes[at..];
     if !key.is_ascii() {
@@ -288,20 +294,34 @@ fn redacted_run(bytes: &[u8], at: usize, key: &[u8], pieces: Pieces) -> usize {
     if chars >= MIN_PIECE || (chars >= CUT_PIECE && cut_after(bytes, at + run)) {
         return run;
     }
-    // A key's end: the longest suffix first, so the whole remainder of the key is covered.
-    // Whether a character may start here, asked once per character: a key of few distinct
-    // characters has dozens of ends starting with the same one (outside trial 42 F4).
+    // A key's end or middle: the longest run that qualifies, so the whole remainder of the key
+    // is covered. Whether a character may start here, asked once per character: a key of few
+    // distinct characters has dozens of ends starting with the same one (outside trial 42 F4).
     // (Outside trial 45 F3: asked per character, a body of `&amp;amp;...` parsed each entity
     // once for every character of the key, at every place, on every layer.)
     let readable = readable_here(rest);
     let starts_here = |c: u8| readable.contains(&Some(u32::from(c)));
-    (1..key.len())
-        .map(|skip| &key[skip..])
-        .take_while(|suffix| suffix.len() >= CUT_PIECE)
-        .filter(|suffix| starts_here(suffix[0]))
-        .map(|suffix| (written_prefix(rest, suffix), suffix.len()))
-        .find(|((_, chars), len)| chars == len && (*len >= MIN_PIECE || cut_before(bytes, at)))
-        .map_or(0, |((run, _), _)| run)
+    let cut_here = cut_before(bytes, at);
+    let mut longest = 0;
+    for suffix in (1..key.len()).map(|skip| &key[skip..]) {
+        if suffix.len() < CUT_PIECE {
+            break;
+        }
+        if !starts_here(suffix[0]) {
+            continue;
+        }
+        let (run, chars) = written_prefix(rest, suffix);
+        let end = chars == suffix.len() && (chars >= MIN_PIECE || cut_here);
+        // A middle piece: an excerpt cut on both sides (`…ive_Q9vkZrNx7Lm3…`, a window around
+        // an error's position) holds neither the key's start nor its end (outside trial 47
+        // F2: 23 of 31 characters were shown).
+        let middle = chars >= MIDDLE_PIECE
+            || (chars >= MIN_PIECE && (cut_here || cut_after(bytes, at + run)));
+        if (end || middle) && run > longest {
+            longest = run;
+        }
+    }
+    longest
 }
 
 /// The mark of a text cut short: the ellipsis every cut converz makes adds (`bounded`, the
@@ -1186,6 +1206,34 @@ mod tests {
         }
         // A short key's other case is ordinary text.
         assert_eq!(redact("a valid key", "A"), "a valid key");
+    }
+
+    /// Outside trial 47 F2: an excerpt cut on both sides holds only the key's middle, plain or
+    /// base64-encoded; a middle piece unmarked by a cut needs twelve characters.
+    #[test]
+    fn a_piece_of_the_keys_middle_is_replaced() {
+        use base64::engine::general_purpose::STANDARD;
+        use base64::Engine as _;
+        let key = "sk_live_Q9vkZrNx7Lm3Np0Wc8Ty2Hb";
+        let encoded = STANDARD.encode(format!("user:{key}"));
+        for (echo, shown) in [
+            (
+                format!("near '…{}…'", &key[4..key.len() - 4]),
+                "near '…***…'",
+            ),
+            (format!("near '{}…'", &key[9..19]), "near '***…'"),
+            (format!("near '…{}'", &key[9..19]), "near '…***'"),
+            (format!("near '{}'", &key[9..22]), "near '***'"),
+            (
+                format!("near '…{}…'", &encoded[10..encoded.len() - 6]),
+                "near '…***…'",
+            ),
+        ] {
+            assert_eq!(redact(&echo, key), shown, "{echo}");
+        }
+        // Shorter middle pieces are ordinary text where nothing was cut.
+        assert_eq!(redact("near 'Q9vkZrNx7L'", key), "near 'Q9vkZrNx7L'");
+        assert_eq!(redact("live_Q9v and Lm3Np0", key), "live_Q9v and Lm3Np0");
     }
 
     /// Outside trial 46 F2: the key base64-encoded inside a longer text was matched only when
