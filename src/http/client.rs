@@ -307,10 +307,17 @@ impl ApiClient {
     /// key was quoted) cannot leave by a path that forgot it.
     pub fn handed_out(&self, fetched: Result<DecodedTable>) -> Result<DecodedTable> {
         let mut table = fetched.map_err(|err| self.redacted_error(err))?;
-        for warning in &mut table.warnings {
-            *warning = self.redacted(warning);
-        }
+        table.warnings = self.redacted_warnings(std::mem::take(&mut table.warnings));
         Ok(table)
+    }
+
+    /// A fetch's warnings, each [`redacted`](Self::redacted): the eager table's
+    /// ([`handed_out`](Self::handed_out)) and a stream's (`Listing::warnings`).
+    pub fn redacted_warnings(&self, warnings: Vec<String>) -> Vec<String> {
+        warnings
+            .iter()
+            .map(|warning| self.redacted(warning))
+            .collect()
     }
 
     /// `err` with this client's key redacted from its text, pieces included, as a request's

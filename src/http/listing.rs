@@ -264,9 +264,7 @@ impl Listing {
         all.extend(self.warnings.iter().cloned());
         let streamed = self.streamed_columns.names();
         all.extend(self.unasked_warning(streamed.iter().map(String::as_str)));
-        all.iter()
-            .map(|warning| self.client.redacted(warning))
-            .collect()
+        self.client.redacted_warnings(all)
     }
 
     /// The columns the pages handed out by [`streamed`](Self::streamed) had (a key that
