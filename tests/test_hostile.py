@@ -21,6 +21,7 @@ import urllib.parse
 from collections.abc import Iterator
 from typing import Any, Callable
 
+import polars as pl
 import pytest
 from hostile_support import (
     KEY,
@@ -632,6 +633,13 @@ def test_close_drops_pooled_connections(serve):
         client.report()
     assert "new converz.Client" in str(info.value.hint)
     assert len(server.requests) == seen  # nothing was sent
+    # A push on the closed client is told the same, not to push the rest on it (outside trial
+    # 48 F5: that hint failed forever).
+    with pytest.raises(converz.PushError, match="closed") as pushed:
+        client.push_updates(pl.DataFrame({"call_id": [1, 2], "qa_score": [0.5, 0.25]}))
+    assert "create a new converz.Client" in str(pushed.value.hint)
+    assert pushed.value.result.remaining.num_rows == 2
+    assert len(server.requests) == seen
     client.close()  # closing twice is harmless
 
 

@@ -213,6 +213,9 @@ fn send(
         // 26c F3: the hint said to push the rest with the same arguments).
         let not_http = matches!(&err, Error::Transport { message, .. }
             if message.contains(crate::http::client::NOT_HTTP));
+        // A closed client refuses every chunk alike (outside trial 48 F5: the hint said to
+        // push the rest with the same arguments, on the same client, which failed forever).
+        let closed = matches!(&err, Error::Closed { .. });
         let result = Py::new(py, result)?.into_any();
         let err = push_error(py, &message, result, Some(err.into()))?;
         // A body too large fails again at the same size (outside trial 19: the hint said to
@@ -221,7 +224,14 @@ fn send(
         // The data itself refused: the same rows fail the same way (outside trial 22: the hint
         // said to push the rest with the same arguments, which failed forever).
         let refused_data = matches!(err_status, Some(400));
-        let hint = if refused_key {
+        let hint = if closed {
+            format!(
+                "the client was closed (client.close(), or the end of its `with` block) before \
+                 every chunk was sent: create a new converz.Client and push the rest with it \
+                 (updates are idempotent): {}",
+                again.call(again.chunk_rows)
+            )
+        } else if refused_key {
             format!(
                 "the API refused the API key: check it (api_key=... or CONVERZ_API_KEY), then \
                  {resume}"
