@@ -363,7 +363,10 @@ fn redacted_run(
     }
     let (run, chars) = written_prefix(rest, key);
     if chars == key.len() {
-        return match chars >= MIN_PIECE || stands_alone(bytes, at, run) {
+        // A short key glued to a cut's mark is no word of a text either (outside trial 49 F1:
+        // `%E2%80%A6k3yZ` showed the whole key where its last four characters were hidden).
+        let beside_cut = cut_before(bytes, at) || cut_after(bytes, at + run);
+        return match chars >= MIN_PIECE || stands_alone(bytes, at, run) || beside_cut {
             true => run,
             false => 0,
         };
@@ -373,6 +376,14 @@ fn redacted_run(
     }
     if chars >= MIN_PIECE || (chars >= CUT_PIECE && cut_after(bytes, at + run)) {
         return run;
+    }
+    // The key's next character may be the mark's first (`acme.` then `...`): the piece ends
+    // where a mark starts inside the run (outside trial 49 F2).
+    if let Some(cut) = cut_inside(bytes, at, run) {
+        let (before, chars) = written_prefix(&bytes[at..cut], key);
+        if before == cut - at && chars >= CUT_PIECE {
+            return before;
+        }
     }
     // A key's end or middle: the longest run that qualifies, so the whole remainder of the key
     // is covered. Whether a character may start here, asked once per character: a key of few
@@ -402,6 +413,12 @@ fn redacted_run(
             || (chars >= MIN_PIECE && (cut_here || cut_after(bytes, at + run)));
         if (end || middle) && run > longest {
             longest = run;
+        } else if let Some(cut) = cut_inside(bytes, at, run) {
+            // As for the key's start: a middle piece whose run went on into a mark.
+            let (before, chars) = written_prefix(&bytes[at..cut], suffix);
+            if before == cut - at && chars >= MIN_PIECE && before > longest {
+                longest = before;
+            }
         }
     }
     longest
@@ -459,6 +476,12 @@ fn cut_after(bytes: &[u8], end: usize) -> bool {
         _ => 0,
     };
     is_cut_mark(rest) || is_cut_mark(&rest[partial..])
+}
+
+/// The first place inside `bytes[at..at + run]` (past `at`) where a cut's mark starts: a run
+/// of the key whose next character is also the mark's first one goes on into the mark.
+fn cut_inside(bytes: &[u8], at: usize, run: usize) -> Option<usize> {
+    (at + 1..at + run).find(|&place| is_cut_mark(&bytes[place..]))
 }
 
 /// Whether the text was cut right before `at`: a cut's mark precedes.
@@ -1333,6 +1356,23 @@ mod tests {
             (format!("k={}%E2%80%A6", &key[..5]), "k=***%E2%80%A6"),
         ] {
             assert_eq!(redact(&echo, key), shown, "{echo}");
+        }
+        // A piece whose next character is the mark's first (outside trial 49 F2).
+        let dotted = "acme.Q9vkZrNx7Lm3Np0Wc8";
+        assert_eq!(
+            redact("invalid key 'acme...'", dotted),
+            "invalid key '***...'"
+        );
+        // (Beside a cut before it, the run may take the mark's first dot: nothing is shown.)
+        let shown = redact("near 'Q9vkZrNx...'", "sk_live_Q9vkZrNx.7Lm3Np0Wc8");
+        assert_eq!(shown, "near '***...'");
+        // A short key whole beside a cut's mark, glued to a word or to the mark.
+        for (echo, shown) in [
+            ("key '%E2%80%A6k3yZ'", "key '%E2%80%A6***'"),
+            ("id xk3yZ… cut", "id x***… cut"),
+            ("id xk3yZ cut", "id xk3yZ cut"),
+        ] {
+            assert_eq!(redact(echo, "k3yZ"), shown, "{echo}");
         }
         // Shorter middle pieces are ordinary text where nothing was cut.
         assert_eq!(redact("near 'Q9vkZrNx7L'", key), "near 'Q9vkZrNx7L'");
