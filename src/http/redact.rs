@@ -152,12 +152,13 @@ std::thread_local! {
 fn redact_forms(text: &str, forms: &[String], pieces: Pieces) -> String {
     STEPS_LEFT.with(|left| left.set(MATCH_STEPS));
     let whole: Vec<(usize, usize)> = (0..text.len()).map(|at| (at, at + 1)).collect();
-    let mut hidden = layered_ranges(text, forms, pieces, whole);
+    let index = FormIndex::new(forms);
+    let mut hidden = layered_ranges(text, forms, &index, pieces, whole);
     // The same with the breaks taken out first, escapes left to the layers: a key holding what
     // reads as an escape (`&#65;`), broken inside it (`Zq&#6<wbr>5;w9`), is split on the
     // first layer (`&#6` read as a character) before the break is gone (outside trial 45 F1).
     if let Some((unbroken, origin)) = decoded_layer(text, Read::BreaksOnly) {
-        hidden.extend(layered_ranges(&unbroken, forms, pieces, origin));
+        hidden.extend(layered_ranges(&unbroken, forms, &index, pieces, origin));
     }
     hidden.sort_unstable();
     let mut out = String::with_capacity(text.len());
@@ -178,14 +179,16 @@ fn redact_forms(text: &str, forms: &[String], pieces: Pieces) -> String {
 }
 
 /// The ranges of the original text that the forms cover in `text` (whose byte `i` came from
-/// `to_text[i]` of it) and in each layer of its escapes read, up to [`LAYERS`].
+/// `to_text[i]` of it) and in each layer of its escapes read, up to [`LAYERS`]. `index` is the
+/// [`FormIndex`] of `forms`.
 fn layered_ranges(
     text: &str,
     forms: &[String],
+    index: &FormIndex,
     pieces: Pieces,
     mut to_text: Vec<(usize, usize)>,
 ) -> Vec<(usize, usize)> {
-    let mut hidden: Vec<(usize, usize)> = hidden_ranges(text, forms, pieces)
+    let mut hidden: Vec<(usize, usize)> = hidden_ranges(text, index, pieces)
         .into_iter()
         .map(|(start, end)| (to_text[start].0, to_text[end - 1].1))
         .collect();
@@ -194,6 +197,7 @@ fn layered_ranges(
     // the forms read as many times as the text, too (outside trial 45 F1, F2: such a key,
     // broken by a `<wbr>` and cut, was shown almost whole).
     let mut forms = forms.to_vec();
+    let mut grown: Option<FormIndex> = None;
     let mut layer = text.to_owned();
     for _ in 0..LAYERS {
         let Some((decoded, origin)) = decoded_layer(&layer, Read::All) else {
@@ -204,17 +208,21 @@ fn layered_ranges(
             .filter_map(|form| decoded_layer(form, Read::All).map(|(read, _)| read))
             .filter(|read| read.len() >= MIN_PIECE)
             .collect();
+        let known = forms.len();
         for form in read {
             if !forms.contains(&form) {
                 forms.push(form);
             }
+        }
+        if forms.len() > known {
+            grown = Some(FormIndex::new(&forms));
         }
         to_text = origin
             .iter()
             .map(|&(start, end)| (to_text[start].0, to_text[end - 1].1))
             .collect();
         hidden.extend(
-            hidden_ranges(&decoded, &forms, pieces)
+            hidden_ranges(&decoded, grown.as_ref().unwrap_or(index), pieces)
                 .into_iter()
                 .map(|(start, end)| (to_text[start].0, to_text[end - 1].1)),
         );
@@ -225,28 +233,14 @@ fn layered_ranges(
 
 /// The byte ranges of `text` that [`redact_forms`] hides: each written form of the key (or a
 /// piece of it) found, and, past [`MATCH_STEPS`], the rest of the text.
-fn hidden_ranges(text: &str, forms: &[String], pieces: Pieces) -> Vec<(usize, usize)> {
+fn hidden_ranges(text: &str, forms: &FormIndex, pieces: Pieces) -> Vec<(usize, usize)> {
     let bytes = text.as_bytes();
-    let indexed: Vec<Indexed<'_>> = forms.iter().map(|form| Indexed::new(form)).collect();
-    let mut in_forms = [false; 256];
-    for byte in forms.iter().flat_map(|form| form.bytes()) {
-        in_forms[usize::from(byte)] = true;
-    }
-    // Every piece redacted is at least CUT_PIECE characters of a form: where the next four
-    // bytes are written plainly (no escape nor break can start among them), a piece starts
-    // there only if they are four consecutive bytes of a form. One lookup rules out most
-    // places of ordinary text (outside trial 48 F2: a 300 KB header of plain text cost 0.3 s).
-    let grams: HashSet<[u8; CUT_PIECE], RandomState> = forms
-        .iter()
-        .flat_map(|form| form.as_bytes().windows(CUT_PIECE))
-        .filter_map(|gram| <[u8; CUT_PIECE]>::try_from(gram).ok())
-        .collect();
-    let filtered = forms.iter().all(|form| form.len() >= CUT_PIECE);
     let ruled_out = |at: usize| {
-        filtered
+        forms.filtered
             && bytes.get(at..at + CUT_PIECE).is_some_and(|next| {
                 !next.iter().any(|&b| may_be_written_otherwise(b))
-                    && !<[u8; CUT_PIECE]>::try_from(next).is_ok_and(|gram| grams.contains(&gram))
+                    && !<[u8; CUT_PIECE]>::try_from(next)
+                        .is_ok_and(|gram| forms.grams.contains(&gram))
             })
     };
     let mut hidden = Vec::new();
@@ -267,9 +261,10 @@ fn hidden_ranges(text: &str, forms: &[String], pieces: Pieces) -> Vec<(usize, us
         let run = match readable
             .iter()
             .flatten()
-            .any(|&c| usize::try_from(c).is_ok_and(|c| c < 256 && in_forms[c]))
+            .any(|&c| usize::try_from(c).is_ok_and(|c| c < 256 && forms.bytes[c]))
         {
-            true => indexed
+            true => forms
+                .indexed
                 .iter()
                 .map(|form| piece_at(text, at, form, pieces, &readable))
                 .max()
@@ -286,17 +281,52 @@ fn hidden_ranges(text: &str, forms: &[String], pieces: Pieces) -> Vec<(usize, us
     hidden
 }
 
+/// What [`hidden_ranges`] asks of the key's forms at every place of a text, built once for a
+/// set of forms (not again for each layer of a text that reads no new form).
+struct FormIndex {
+    indexed: Vec<Indexed>,
+    /// The bytes found in some form.
+    bytes: [bool; 256],
+    /// Every run of [`CUT_PIECE`] consecutive bytes of a form. Every piece redacted is at least
+    /// that many characters of a form: where the next four bytes of a text are written plainly
+    /// (no escape nor break can start among them), a piece starts there only if they are one of
+    /// these. One lookup rules out most places of ordinary text (outside trial 48 F2: a 300 KB
+    /// header of plain text cost 0.3 s).
+    grams: HashSet<[u8; CUT_PIECE], RandomState>,
+    /// Whether `grams` may rule places out: every form is at least [`CUT_PIECE`] bytes long.
+    filtered: bool,
+}
+
+impl FormIndex {
+    fn new(forms: &[String]) -> Self {
+        let mut bytes = [false; 256];
+        for byte in forms.iter().flat_map(|form| form.bytes()) {
+            bytes[usize::from(byte)] = true;
+        }
+        Self {
+            indexed: forms.iter().map(|form| Indexed::new(form)).collect(),
+            bytes,
+            grams: forms
+                .iter()
+                .flat_map(|form| form.as_bytes().windows(CUT_PIECE))
+                .filter_map(|gram| <[u8; CUT_PIECE]>::try_from(gram).ok())
+                .collect(),
+            filtered: forms.iter().all(|form| form.len() >= CUT_PIECE),
+        }
+    }
+}
+
 /// A form of the key with the places (past its first) where each of its bytes stands: where a
 /// piece of its end or middle may start.
-struct Indexed<'k> {
-    key: &'k [u8],
+struct Indexed {
+    key: Vec<u8>,
     /// `(byte, place)` for every place past the first, sorted.
     places: Vec<(u8, usize)>,
 }
 
-impl<'k> Indexed<'k> {
-    fn new(key: &'k str) -> Self {
-        let key = key.as_bytes();
+impl Indexed {
+    fn new(key: &str) -> Self {
+        let key = key.as_bytes().to_vec();
         let mut places: Vec<(u8, usize)> = (1..key.len()).map(|at| (key[at], at)).collect();
         places.sort_unstable();
         Self { key, places }
@@ -316,7 +346,7 @@ impl<'k> Indexed<'k> {
 fn piece_at(
     text: &str,
     at: usize,
-    key: &Indexed<'_>,
+    key: &Indexed,
     pieces: Pieces,
     readable: &[Option<u32>; 8],
 ) -> usize {
@@ -352,11 +382,11 @@ const MIDDLE_PIECE: usize = 12;
 fn redacted_run(
     bytes: &[u8],
     at: usize,
-    indexed: &Indexed<'_>,
+    indexed: &Indexed,
     pieces: Pieces,
     readable: &[Option<u32>; 8],
 ) -> usize {
-    let key = indexed.key;
+    let key = indexed.key.as_slice();
     let rest = &bytes[at..];
     if !key.is_ascii() {
         return if rest.starts_with(key) { key.len() } else { 0 };
@@ -377,13 +407,8 @@ fn redacted_run(
     if chars >= MIN_PIECE || (chars >= CUT_PIECE && cut_after(bytes, at + run)) {
         return run;
     }
-    // The key's next character may be the mark's first (`acme.` then `...`): the piece ends
-    // where a mark starts inside the run (outside trial 49 F2).
-    if let Some(cut) = cut_inside(bytes, at, run) {
-        let (before, chars) = written_prefix(&bytes[at..cut], key);
-        if before == cut - at && chars >= CUT_PIECE {
-            return before;
-        }
+    if let Some(before) = piece_before_cut(bytes, at, run, key, CUT_PIECE) {
+        return before;
     }
     // A key's end or middle: the longest run that qualifies, so the whole remainder of the key
     // is covered. Whether a character may start here, asked once per character: a key of few
@@ -413,12 +438,8 @@ fn redacted_run(
             || (chars >= MIN_PIECE && (cut_here || cut_after(bytes, at + run)));
         if (end || middle) && run > longest {
             longest = run;
-        } else if let Some(cut) = cut_inside(bytes, at, run) {
-            // As for the key's start: a middle piece whose run went on into a mark.
-            let (before, chars) = written_prefix(&bytes[at..cut], suffix);
-            if before == cut - at && chars >= MIN_PIECE && before > longest {
-                longest = before;
-            }
+        } else if let Some(before) = piece_before_cut(bytes, at, run, suffix, MIN_PIECE) {
+            longest = longest.max(before);
         }
     }
     longest
@@ -478,10 +499,15 @@ fn cut_after(bytes: &[u8], end: usize) -> bool {
     is_cut_mark(rest) || is_cut_mark(&rest[partial..])
 }
 
-/// The first place inside `bytes[at..at + run]` (past `at`) where a cut's mark starts: a run
-/// of the key whose next character is also the mark's first one goes on into the mark.
-fn cut_inside(bytes: &[u8], at: usize, run: usize) -> Option<usize> {
-    (at + 1..at + run).find(|&place| is_cut_mark(&bytes[place..]))
+/// The bytes from `at` to the first cut's mark inside `bytes[at..at + run]`, when they are a
+/// piece of `form` (its start) of `min` characters or more. The form's next character may be
+/// the mark's first (`acme.` then `...`): its run then goes on into the mark, and what is left
+/// of the text is no mark (outside trial 49 F2). Asked for the key's start and for its end and
+/// middle pieces, each with its own shortest piece.
+fn piece_before_cut(bytes: &[u8], at: usize, run: usize, form: &[u8], min: usize) -> Option<usize> {
+    let cut = (at + 1..at + run).find(|&place| is_cut_mark(&bytes[place..]))?;
+    let (before, chars) = written_prefix(&bytes[at..cut], form);
+    (before == cut - at && chars >= min).then_some(before)
 }
 
 /// Whether the text was cut right before `at`: a cut's mark precedes.
@@ -565,12 +591,18 @@ fn may_be_written_otherwise(byte: u8) -> bool {
 
 /// The characters (code points) that may be read at the start of `rest`, each way
 /// [`written_lengths`] knows: as itself, a JSON escape, percent-encoded, or an entity whose `&`
-/// is written any way [`amp_lengths`] knows. Worked out once for a place, not once for each
-/// character asked about.
+/// is written any way [`amp_lengths`] knows, each character once. Worked out once for a place,
+/// not once for each character asked about.
 fn readable_here(rest: &[u8]) -> [Option<u32>; 8] {
     let mut readable = [None; 8];
-    for (slot, (code, _)) in readable.iter_mut().zip(readings(rest)) {
-        *slot = Some(code);
+    let mut filled = 0;
+    for (code, _) in readings(rest) {
+        // Each character once, however many ways it is written here: the places of the key
+        // holding it are tried once.
+        if filled < readable.len() && !readable[..filled].contains(&Some(code)) {
+            readable[filled] = Some(code);
+            filled += 1;
+        }
     }
     readable
 }
