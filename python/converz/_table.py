@@ -750,7 +750,25 @@ class TableStream:
 
 
 # The marks of the streams alive in this process, by id, for tables unpickled here.
-_LIVE_MARKS: weakref.WeakValueDictionary[str, _StreamMark] = weakref.WeakValueDictionary()
+#
+# Held by plain weak references, without callbacks, and pruned as marks are added: a
+# `WeakValueDictionary` (or a `WeakSet`) runs Python code, its `remove` callback, when a
+# referent dies. A stream's objects die where the last reference goes, which may be inside a
+# C extension on the main thread, and a Ctrl-C handled while that callback runs is "ignored"
+# (printed as unraisable) and lost: iterating `scan_calls(...).collect_batches()`, the loop
+# ended normally with part of the rows (outside trial 50 F1).
+_LIVE_MARKS: dict[str, weakref.ref[_StreamMark]] = {}
+
+
+def _live_mark(id: str) -> Optional[_StreamMark]:
+    ref = _LIVE_MARKS.get(id)
+    return None if ref is None else ref()
+
+
+def _add_live_mark(mark: _StreamMark) -> None:
+    for id in [id for id, ref in _LIVE_MARKS.items() if ref() is None]:
+        del _LIVE_MARKS[id]
+    _LIVE_MARKS[mark.id] = weakref.ref(mark)
 
 
 class _StreamMark:
@@ -768,10 +786,11 @@ class _StreamMark:
         self.ended = False
         self.broken = False
         self._stream = None if stream is None else weakref.ref(stream)
-        # Joins of all its tables so far, waiting for its end (`_await_end`).
-        self.waiting: weakref.WeakSet[Table] = weakref.WeakSet()
+        # Joins of all its tables so far, waiting for its end (`_await_end`); weak references
+        # without callbacks, as `_LIVE_MARKS` says why.
+        self.waiting: list[weakref.ref[Table]] = []
         if stream is not None:
-            _LIVE_MARKS[self.id] = self
+            _add_live_mark(self)
 
     @classmethod
     def of(cls, id: str, handed: int, ended: bool, broken: bool) -> _StreamMark:
@@ -780,7 +799,7 @@ class _StreamMark:
         So a table pickled while the stream was open still learns that it ended or broke
         (outside trial 20b: the last tables missing were joined as a preview).
         """
-        live = _LIVE_MARKS.get(id)
+        live = _live_mark(id)
         if live is not None:
             return live
         mark = cls(None)
@@ -862,7 +881,8 @@ def _await_end(
     if mark is None or mark.ended or mark._stream is None:
         return
     table._kept = kept
-    mark.waiting.add(table)
+    mark.waiting = [ref for ref in mark.waiting if ref() is not None]
+    mark.waiting.append(weakref.ref(table))
 
 
 def _whole_stream(
@@ -963,8 +983,8 @@ def _end_of_stream(
     warnings = [_printable(w) for w in warnings]
     for warning in warnings:
         logger.warning(warning)
-    for table in list(mark.waiting):
-        if table._places and table._places[0][2] + 1 == mark.handed:
+    for table in [ref() for ref in mark.waiting]:
+        if table is not None and table._places and table._places[0][2] + 1 == mark.handed:
             table.warnings = list(dict.fromkeys([*table._kept, *warnings]))
     mark.waiting.clear()
     return warnings

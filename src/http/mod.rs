@@ -1,8 +1,9 @@
 //! Talking to the API: the client (`client`) and its connection pool (`pool`), the retry policy
 //! (`retry`), the query parameters of each endpoint (`query`), concurrent paging (`paginate`)
-//! with its requests spaced (`pacing`) and each body decoded as it arrives (`body`), one-shot
-//! `/report` (`report`), chunked pushes (`push`), gzip bodies inflated (`inflate`), and the key
-//! kept out of server-provided text (`redact`).
+//! with its requests spaced (`pacing`) and held back past the listing's end (`reach`), each
+//! body decoded as it arrives (`body`), one-shot `/report` (`report`), chunked pushes
+//! (`push`), gzip bodies inflated (`inflate`), and the key kept out of server-provided text
+//! (`redact`).
 
 pub mod body;
 pub mod client;
@@ -14,6 +15,7 @@ pub mod pool;
 pub mod progress;
 pub mod push;
 pub mod query;
+pub mod reach;
 pub mod redact;
 pub mod report;
 pub mod retry;

@@ -64,6 +64,7 @@ use super::client::{ApiClient, AttemptError};
 use super::pacing::Pacing;
 use super::progress::Progress;
 use super::query::Pairs;
+use super::reach::{Reach, Sent};
 use crate::decode::{DecodedPage, FetchDecoder};
 use crate::error::{Error, Result};
 
@@ -101,6 +102,12 @@ impl Reading {
     fn paced(self) -> bool {
         self != Reading::Again
     }
+
+    /// A first reading waits while it lies past an empty page in hand ([`super::reach`]);
+    /// a page read again or the cap probe is asked for because of what came back, and goes.
+    fn held_past_the_end(self) -> bool {
+        matches!(self, Reading::First | Reading::AtCappedSize)
+    }
 }
 
 /// What to page through.
@@ -133,6 +140,8 @@ struct PageContext {
     downloads: Semaphore,
     /// Spaces the requests so their bodies do not end together.
     pacing: Pacing,
+    /// First readings past the first empty page in hand wait ([`super::reach`]).
+    reach: Reach,
     /// When the pager was made, for the timings logged at debug level.
     started: Instant,
 }
@@ -174,8 +183,8 @@ pub struct Pager {
     /// Pages above this are never requested (set once a short page is seen).
     limit: Option<u64>,
     in_flight: FuturesUnordered<PageTask>,
-    /// Cancels the task of each page in flight, by page number.
-    aborts: BTreeMap<u64, AbortHandle>,
+    /// The task of each page in flight, by page number.
+    aborts: BTreeMap<u64, InFlight>,
     /// At concurrency 1: told when the latest page task started is done, so the next one
     /// starts after it (see [`Turn`]).
     latest_turn: Option<oneshot::Receiver<()>>,
@@ -213,6 +222,14 @@ pub struct Pager {
     /// Dropped when the first short or empty page arrives (see
     /// [`Pager::hold_until_the_end_shows`]).
     until_the_end: Option<Box<dyn Send>>,
+}
+
+/// A page task in flight.
+struct InFlight {
+    abort: AbortHandle,
+    /// Whether its request went out: one held back past the end ([`super::reach`]) has sent
+    /// nothing, so it can bring no rows.
+    sent: Arc<Sent>,
 }
 
 /// The generation of the cap probe's task, which no paging generation reaches.
@@ -260,6 +277,7 @@ impl Pager {
                 progress,
                 downloads,
                 pacing,
+                reach: Reach::default(),
                 started: Instant::now(),
             }),
             page_size,
@@ -408,9 +426,10 @@ impl Pager {
         // Past an empty page in hand lie only more empty pages, unless rows are inserted
         // meanwhile, which the empty page's own re-read finds (paging then resumes from
         // here): asking for them cost a listing a request per free slot at its end.
-        let past_the_end = self.empty_read_again.is_some()
-            || self.done.values().any(|arrived| arrived.page.rows == 0);
-        let window = if past_the_end { 0 } else { window };
+        let window = match self.hold_past_the_end() {
+            Some(_) => 0,
+            None => window,
+        };
         // Arrived pages waiting on a later one (a short page waits for the next) count against
         // the window, so with nothing in flight one more request is always allowed.
         while (self.in_flight.len() + self.done.len() < window || self.in_flight.is_empty())
@@ -420,6 +439,26 @@ impl Pager {
             self.next_to_issue += 1;
             self.spawn(page, Reading::First);
         }
+    }
+
+    /// The first empty page in hand (or being read again), if any; the tasks already started
+    /// for pages past it are held back from now on ([`super::reach`]). Asked before every
+    /// decision that waits for later pages, so that what it waits for and what is held back
+    /// agree (a page held back just after the pager chose to wait for it hung the listing).
+    /// Not at concurrency 1: there each task waits for the one before it (`Turn`), and the
+    /// empty page's re-read comes after them.
+    fn hold_past_the_end(&self) -> Option<u64> {
+        let first_empty = self
+            .done
+            .iter()
+            .filter(|(_, arrived)| arrived.page.rows == 0)
+            .map(|(&page, _)| page)
+            .chain(self.empty_read_again)
+            .min();
+        if self.ctx.spec.concurrency > 1 {
+            self.ctx.reach.hold_above(first_empty);
+        }
+        first_empty
     }
 
     /// Starts the task of one page, asked for the `reading` given (a first reading after a
@@ -432,14 +471,14 @@ impl Pager {
             reading => reading,
         };
         let turn = self.next_turn();
+        let sent = Arc::new(Sent::default());
+        let marks = Arc::clone(&sent);
         let task = crate::runtime::call::spawn(async move {
-            (
-                generation,
-                page,
-                fetch_page(&ctx, page, size, reading, turn).await,
-            )
+            let read = fetch_page(&ctx, page, size, reading, turn, &marks).await;
+            (generation, page, read)
         });
-        self.aborts.insert(page, task.abort_handle());
+        let abort = task.abort_handle();
+        self.aborts.insert(page, InFlight { abort, sent });
         self.in_flight.push(task);
     }
 
@@ -458,6 +497,7 @@ impl Pager {
     /// `None`: wait for more results. `Some(x)`: return `x` to the caller.
     fn resolve_next(&mut self) -> Option<Option<Result<DecodedPage>>> {
         let page = self.next_to_yield;
+        self.hold_past_the_end();
         let arrived = self.done.get(&page)?;
         let (rows, requested) = (arrived.page.rows, arrived.requested);
         if rows == 0 {
@@ -467,8 +507,13 @@ impl Pager {
                 self.read_again(page);
                 return None;
             }
-            // Nor while a later page already asked for may still bring rows.
-            if self.aborts.range(page + 1..).next().is_some() {
+            // Nor while a later page already asked for may still bring rows: one that was sent,
+            // or will be (not one held back past the end, which has asked for nothing).
+            if self
+                .aborts
+                .range(page + 1..)
+                .any(|(&later, task)| task.sent.get() || self.ctx.reach.allows(later))
+            {
                 return None;
             }
             let Some(later) = self.later_rows(page) else {
@@ -572,8 +617,12 @@ impl Pager {
     fn probe_cap(&mut self, rows: usize) {
         let ctx = Arc::clone(&self.ctx);
         let task = crate::runtime::call::spawn(async move {
-            let reading = Reading::CapProbe;
-            (PROBE, 2, fetch_page(&ctx, 2, rows, reading, None).await)
+            let (reading, sent) = (Reading::CapProbe, Sent::default());
+            (
+                PROBE,
+                2,
+                fetch_page(&ctx, 2, rows, reading, None, &sent).await,
+            )
         });
         self.cap_probe = CapProbe::InFlight(task.abort_handle());
         self.in_flight.push(task);
@@ -745,8 +794,8 @@ impl Pager {
     fn abort_beyond(&mut self, last_wanted: u64) {
         self.done.retain(|&page, _| page <= last_wanted);
         let above = self.aborts.split_off(&(last_wanted + 1));
-        for handle in above.values() {
-            handle.abort();
+        for task in above.values() {
+            task.abort.abort();
         }
     }
 
@@ -784,6 +833,7 @@ async fn fetch_page(
     size: usize,
     reading: Reading,
     turn: Option<Turn>,
+    sent: &Sent,
 ) -> Result<(DecodedPage, Instant)> {
     // Held until this page is done: its retries and its reading for the reference decoder
     // go before any later page is sent.
@@ -793,7 +843,7 @@ async fn fetch_page(
         let read = ctx
             .client
             .with_retries(&ctx.endpoint, Some(&ctx.progress), || {
-                fetch_page_once(ctx, page, size, keep_body, reading)
+                fetch_page_once(ctx, page, size, keep_body, reading, sent)
             })
             .await;
         match read {
@@ -816,12 +866,25 @@ async fn fetch_page_once(
     size: usize,
     keep_body: bool,
     reading: Reading,
+    sent: &Sent,
 ) -> Result<(DecodedPage, Instant), AttemptError> {
-    // Never closed, so acquiring cannot fail; the permit is dropped once the body is in.
-    let permit = ctx.downloads.acquire().await.ok();
-    if reading.paced() {
-        tokio::time::sleep_until(ctx.pacing.reserve(Instant::now()).into()).await;
-    }
+    let permit = loop {
+        let held = reading.held_past_the_end() && !sent.get();
+        if held {
+            ctx.reach.wait_for(page).await;
+        }
+        // Never closed, so acquiring cannot fail; the permit is dropped once the body is in.
+        let permit = ctx.downloads.acquire().await.ok();
+        if reading.paced() {
+            tokio::time::sleep_until(ctx.pacing.reserve(Instant::now()).into()).await;
+        }
+        // The listing's end may have come back while this page waited for its permit and
+        // its gap: it then gives the permit up unsent (the end page's re-read may need it).
+        if !held || ctx.reach.allows(page) {
+            break permit;
+        }
+    };
+    sent.mark();
     let requested = Instant::now();
     let mut query = ctx.spec.query.clone();
     query.push(("page".into(), page.to_string()));

@@ -189,3 +189,40 @@ async fn an_eager_fetch_of_one_short_page_asks_for_no_more_than_a_stream() {
         assert!(requests[1] <= requests[0], "stream, eager: {requests:?}");
     }
 }
+
+/// The listing's last page (10) is slow and the pages past it answer empty after 50 ms, so the
+/// tasks started beside the wire for pages 12 and 13 wait for a permit while page 11's empty
+/// answer is in hand: page 12 took its permit with page 11's, before that answer, but page 13
+/// takes one only once page 12's is in, 50 ms after the pager learnt where the listing ends.
+/// It is held back, never asked for (it used to go, as three requests past the end went on
+/// the WAN profile, ahead of the end page's re-read). Every row arrives once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_first_reading_goes_past_an_empty_page_in_hand() {
+    let (rows, page_size, concurrency) = (1_000, 100, 2);
+    for whole in [false, true] {
+        let (url, seen) = serve(rows, |page| {
+            Duration::from_millis(match page {
+                10 => 400,
+                11.. => 50,
+                _ => 0,
+            })
+        })
+        .await;
+        let make = if whole {
+            calls_listing_read_whole
+        } else {
+            listing
+        };
+        let table = fetch_all(make(&url, concurrency, page_size)).await.unwrap();
+        assert_eq!(
+            call_ids(&table.batches),
+            (0..rows as i64).collect::<Vec<_>>()
+        );
+        let order = seen.order.lock().unwrap().clone();
+        assert!(order.contains(&11), "{order:?}");
+        assert!(
+            !order.iter().any(|&page| page > 12),
+            "eager {whole}: {order:?}"
+        );
+    }
+}
