@@ -376,3 +376,30 @@ def test_a_lone_surrogate_is_an_invalid_parameter_naming_it_before_any_request(m
         assert info.value.parameter == name
         assert "k\ud800" not in str(info.value)
         assert emu.wire_stats()["responses"] == before
+
+
+@pytest.mark.parametrize("spell", ["timestamp", "text"])
+def test_a_bound_finer_than_a_microsecond_keeps_its_side_of_the_second(client, spell):
+    # Python's datetime holds microseconds: a pandas Timestamp one nanosecond after a row's
+    # start was cut to the row's own second, and `after=` returned the row before the bound
+    # (outside trial 50 F3). `after` rounds up, `before` down, as a fraction of a second does.
+    pd = pytest.importorskip("pandas")
+    rows = client.calls(columns=["call_id", "start_time"]).to_polars().sort("start_time")
+    start = rows["start_time"][len(rows) // 2]
+    earlier = rows.filter(pl.col("start_time") < start)["call_id"].to_list()
+    at = rows.filter(pl.col("start_time") == start)["call_id"].to_list()
+
+    def bound(nanoseconds: int) -> object:
+        moment = pd.Timestamp(start) + pd.Timedelta(nanoseconds, "ns")
+        return moment if spell == "timestamp" else moment.isoformat()
+
+    after = CallsQuery(after=bound(1))
+    assert after.after == start + dt.timedelta(microseconds=1)
+    got = set(client.calls(after.replace(columns=["call_id"])).to_polars()["call_id"].to_list())
+    assert got and not got & set(at + earlier)
+    before = CallsQuery(before=bound(-1))
+    assert before.before == start - dt.timedelta(microseconds=1)
+    got = set(client.calls(before.replace(columns=["call_id"])).to_polars()["call_id"].to_list())
+    assert got == set(earlier)
+    # A whole number of microseconds is kept as it is.
+    assert CallsQuery(after=bound(2_000)).after == start + dt.timedelta(microseconds=2)

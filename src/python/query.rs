@@ -167,11 +167,31 @@ pub fn normalize_date(name: &str, value: &Bound<'_, PyAny>) -> PyResult<String> 
 
 /// `value` (a naive `datetime`, a `date`, or `"YYYY-MM-DD[ HH:MM[:SS[.f]]]"`) as ISO text with
 /// a `T`, which `datetime.fromisoformat` reads on every supported Python.
+///
+/// Python's `datetime` holds microseconds. A finer value (a pandas `Timestamp`'s nanoseconds,
+/// nine digits of text) keeps its side of every whole second: `after` rounds up to the next
+/// microsecond (and so, when the request is built, to the next second), any other bound down
+/// (outside trial 50 F3: `after=` a row's time plus a nanosecond was cut to the row's own
+/// second, and the row before the bound was returned).
 #[pyfunction]
 pub fn normalize_datetime(name: &str, value: &Bound<'_, PyAny>) -> PyResult<String> {
     let value: DateArg = named(value, name, "a naive datetime or 'YYYY-MM-DD HH:MM[:SS]'")?;
-    Ok(value
-        .datetime(name)?
-        .format("%Y-%m-%dT%H:%M:%S%.6f")
-        .to_string())
+    let time = value.datetime(name)?;
+    use chrono::{Datelike, Timelike};
+    let below_a_microsecond = i64::from(time.nanosecond() % 1_000);
+    let time = match name == "after" && below_a_microsecond != 0 {
+        true => time
+            .checked_add_signed(chrono::TimeDelta::nanoseconds(1_000 - below_a_microsecond))
+            .filter(|up| up.year() <= 9999)
+            .ok_or_else(|| {
+                Error::invalid(
+                    name,
+                    format!(
+                        "{time} rounds up past 9999-12-31 23:59:59.999999; give an earlier time"
+                    ),
+                )
+            })?,
+        false => time,
+    };
+    Ok(time.format("%Y-%m-%dT%H:%M:%S%.6f").to_string())
 }
