@@ -249,8 +249,9 @@ def _sync_parser(sync: argparse.ArgumentParser, formatter: Any) -> None:
     calls.add_argument(
         "--full-refresh",
         action="store_true",
-        help="rebuild from --start-date, also with other filters or in a directory holding other "
-        "files (the dataset's day directories are replaced; other files are kept)",
+        help="rebuild from --start-date (without it, from the dataset's first day), also with "
+        "other filters or in a directory holding other files (the dataset's day directories are "
+        "replaced; other files are kept)",
     )
     calls.add_argument("--format", choices=["parquet", "delta"], default="parquet")
     _common(calls)

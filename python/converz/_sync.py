@@ -39,6 +39,7 @@ from converz._query import CallsQuery, list_filters
 from converz._sync_state import (
     DAYS_SHOWN,
     STAGING_DIR,
+    STATE_FILE,
     STATE_VERSION,
     check_layout,
     check_state,
@@ -88,7 +89,7 @@ class SyncResult:
         partitions_written: Days written (replaced or new), ascending.
         partitions_deleted: Days removed because the fetch found no rows for them any more.
         watermark: The latest ``start_time`` in the dataset after the run.
-        full_refresh: True when the run rebuilt the dataset from ``start_date``.
+        full_refresh: True when the run rebuilt the dataset from ``fetched_from``.
     """
 
     path: str
@@ -230,6 +231,21 @@ def _held_from(state: Optional[dict[str, Any]]) -> Optional[_dt.date]:
     """The first day the dataset was synced from (None: from the beginning of the data)."""
     first = (state or {}).get("start_date")
     return _dt.date.fromisoformat(first) if first else None
+
+
+def _first_partition(root: Path, format: str) -> Optional[_dt.date]:
+    """The first day directory of a Parquet dataset whose state could not be read.
+
+    None: there is none, or the dataset is a Delta table.
+    """
+    if format != "parquet":
+        return None
+    days = []
+    for entry in root.glob("date=*"):
+        with contextlib.suppress(ValueError):
+            if (entry / "part-0.parquet").is_file():
+                days.append(_dt.date.fromisoformat(entry.name[5:]))
+    return min(days, default=None)
 
 
 def _fetch_start(
@@ -393,7 +409,9 @@ def sync_calls(
             dataset was synced from (those days are fetched too).
         overlap_days: Days before the watermark fetched again, so late and updated rows land.
         format: ``"parquet"`` (hive partitions by day) or ``"delta"`` (a Delta Lake table).
-        full_refresh: Rebuild from ``start_date``, also when the query changed.
+        full_refresh: Rebuild from ``start_date``, also when the query changed; without
+            ``start_date``, from the first day the dataset was synced from (from the
+            beginning of the data for one synced without it).
         **filters: Filters of :meth:`converz.Client.calls` (``campaign=``, ``columns=``,
             ``end_date=``, ...). ``after``/``before`` are not supported (sync works in days).
 
@@ -406,7 +424,9 @@ def sync_calls(
             before the day an incremental run starts (the watermark less ``overlap_days``); or a
             bad argument.
             An argument of the wrong type is :class:`~converz.InvalidParameterTypeError`, also
-            a ``TypeError``. Every argument is checked before anything is sent or written.
+            a ``TypeError``. Every argument is checked before anything is sent or written,
+            and the first page fetched before the directory is claimed; a run that fails
+            before its days move puts the directory's state back as it was.
 
     Example:
         >>> from converz._sync import sync_calls
@@ -509,6 +529,36 @@ def _not_after_now(root: Path, watermark: Optional[_dt.datetime]) -> Optional[_d
     return now
 
 
+def _read_state_bytes(root: Path) -> Optional[bytes]:
+    """The state file's bytes as they are (None: there is none), for :func:`_undo_claim`."""
+    try:
+        return (root / STATE_FILE).read_bytes()
+    except FileNotFoundError:
+        return None
+
+
+def _undo_claim(root: Path, staging: Path, replace_all: bool, claimed: Optional[bytes]) -> None:
+    """Undoes what a run that failed before its commit wrote.
+
+    Its staged files are removed and, if it claimed the directory (``replace_all``), the state
+    it replaced, ``claimed``, is put back (None: there was none, and the claim is removed).
+    """
+    with contextlib.suppress(OSError):
+        shutil.rmtree(staging, ignore_errors=True)
+        if not replace_all:
+            return
+        tmp = root / f".{STATE_FILE}.tmp"
+        if claimed is None:
+            (root / STATE_FILE).unlink(missing_ok=True)
+            tmp.unlink(missing_ok=True)
+            return
+        with open(tmp, "wb") as f:
+            f.write(claimed)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, root / STATE_FILE)
+
+
 def _run(
     client: Client,
     root: Path,
@@ -526,6 +576,17 @@ def _run(
         # A first run killed after it claimed the directory: the next one starts where it
         # was asked to (outside trial 23c: it fetched every day from the beginning instead).
         first_day = _held_from(state)
+    if first_day is None and full_refresh:
+        # A rebuild keeps the dataset's first day: without start_date= it fetched every day
+        # the API has, days the dataset was never asked for (outside trial 50, F4).
+        first_day = _held_from(state) if state is not None else _first_partition(root, format)
+        if first_day is not None:
+            logger.info(
+                "%s: full refresh without start_date=: rebuilding from the dataset's first "
+                "day, %s (pass start_date= to rebuild from another)",
+                root,
+                first_day,
+            )
     check_state(root, state, fingerprint, format, full_refresh)
     check_layout(root)
     replace_all = full_refresh or state is None or state.get("watermark") is None
@@ -545,21 +606,31 @@ def _run(
     other = {(state or {}).get("format"), (state or {}).get("previous_format")} - {None, format}
     if other:
         new_state["previous_format"] = other.pop()
-    if replace_all:
-        # Claims the directory first, so a killed first run is recognised as ours.
-        save_state(root, new_state)
-    staging = root / STAGING_DIR
-    shutil.rmtree(staging, ignore_errors=True)
-    staging.mkdir()
     fetch = {**query, "start_date": since}
-    staged = _sync_stage.stage(client, staging, fetch, drop_date=format == "parquet")
-    window = (since, query.get("end_date"))
-    if format == "delta":
-        try:
+    # Before anything is written: a filter the client cannot send or the API refuses fails here.
+    pages = _sync_stage.open_pages(client, fetch)
+    staging = root / STAGING_DIR
+    claimed = _read_state_bytes(root) if replace_all else None
+    try:
+        if replace_all:
+            # Claims the directory first, so a killed first run is recognised as ours.
+            save_state(root, new_state)
+        shutil.rmtree(staging, ignore_errors=True)
+        staging.mkdir()
+        staged = _sync_stage.stage(
+            client, staging, fetch, drop_date=format == "parquet", pages=pages
+        )
+        if format == "delta":
             _sync_delta.check_delta_names(root, staged.columns, replace_all)
-        except ConverzError:
-            shutil.rmtree(staging, ignore_errors=True)
-            raise
+    except Exception:
+        # Nothing was committed: the state is put back as it was (none, for a first run), so a
+        # failed run's filters do not claim the directory (outside trial 50, F2: the corrected
+        # run was refused as "a different query"). A stop (Ctrl-C, SIGTERM) or a SIGKILL
+        # leaves the claim, as before: the next run without start_date= starts where this one
+        # was asked to (outside trial 23c).
+        _undo_claim(root, staging, replace_all, claimed)
+        raise
+    window = (since, query.get("end_date"))
     old = new_state["watermark"]
     watermark = staged.watermark
     if old is not None:

@@ -9,8 +9,10 @@ from __future__ import annotations
 import collections
 import dataclasses
 import datetime as _dt
+import itertools
 import re
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Optional
 
@@ -69,14 +71,36 @@ class Staged:
     columns: list[str]
 
 
-def stage(client: Client, staging: Path, query: dict[str, Any], drop_date: bool) -> Staged:
-    """Fetches `query` into per-day Parquet parts under `staging`."""
+def open_pages(client: Client, query: dict[str, Any]) -> Iterator[Any]:
+    """The pages of `query`, its first one already fetched.
+
+    A run opens its fetch before it claims the directory or stages a file: a filter the client
+    cannot send (a list too long for one URL) or one the API answers with a 400 (an unknown
+    ``metric=`` or column) then fails with nothing written (outside trial 50, F2: the refused
+    run's state blocked the corrected run).
+    """
+    pages = iter(client.iter_calls(**query))
+    first = next(pages, None)
+    return iter(()) if first is None else itertools.chain((first,), pages)
+
+
+def stage(
+    client: Client,
+    staging: Path,
+    query: dict[str, Any],
+    drop_date: bool,
+    pages: Optional[Iterator[Any]] = None,
+) -> Staged:
+    """Fetches `query` into per-day Parquet parts under `staging`.
+
+    ``pages``: the query's pages, already opened by :func:`open_pages`.
+    """
     writers = DayWriters(staging, drop_date)
     latest: Optional[int] = None
     rows = 0
     columns: dict[str, None] = {}
     try:
-        for page in client.iter_calls(**query):
+        for page in pages if pages is not None else client.iter_calls(**query):
             columns.update(dict.fromkeys(page.column_names))
             days, page_latest = _core.split_days(page, "date", "start_time", writers.drop_date)
             if page_latest is not None:
