@@ -43,7 +43,7 @@ pub(crate) async fn decode_body(
     limit: u64,
     progress: Option<&Progress>,
 ) -> Result<DecodedPage, AttemptError> {
-    read_body(response, decoder, place, limit, progress)
+    read_body(response, decoder, place, limit, progress, None)
         .await?
         .finish(place)
         .await
@@ -95,6 +95,7 @@ pub(crate) async fn read_body(
     place: &str,
     limit: u64,
     progress: Option<&Progress>,
+    on_received: Option<&(dyn Fn(u64) + Sync)>,
 ) -> Result<Decoding, AttemptError> {
     let coding = inflate::coding(response.headers()).map_err(|message| {
         AttemptError::decode(
@@ -128,6 +129,9 @@ pub(crate) async fn read_body(
                 }
                 if let Some(progress) = progress {
                     progress.add_bytes(chunk.len() as u64);
+                }
+                if let Some(on_received) = on_received {
+                    on_received(received);
                 }
                 if pieces.send(Piece::Bytes(chunk)).is_err() {
                     // The worker stopped on an error: it is the page's outcome.

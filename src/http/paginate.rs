@@ -6,7 +6,8 @@
 //! pool as it arrives ([`read_body`](super::body::read_body)); once it is in, the page's permit
 //! goes to the next page while the decode finishes. The window is `concurrency` pages plus
 //! [`DECODING_BESIDE_THE_WIRE`] while the consumer keeps up (for an eager fetch, which takes
-//! every page as soon as the pages before it are in, once a page came back full): those extra pages wait for a permit,
+//! every page as soon as the pages before it are in, from the first request on, the extra pages
+//! waiting until the listing shows it goes on: [`super::reach`]): those extra pages wait for a permit,
 //! so the one freed by a page whose body is in is taken at once, and the link does not wait while
 //! pages decode. Requests are spaced so their bodies do not all end together ([`super::pacing`]).
 //! Two server behaviours from the contract need care (Part B §1):
@@ -64,7 +65,7 @@ use super::client::{ApiClient, AttemptError};
 use super::pacing::Pacing;
 use super::progress::Progress;
 use super::query::Pairs;
-use super::reach::{Reach, Sent};
+use super::reach::{opening_bytes, Reach, Sent};
 use crate::decode::{DecodedPage, FetchDecoder};
 use crate::error::{Error, Result};
 
@@ -156,10 +157,12 @@ struct PageContext {
 /// what it kept before. Before the first page is handed
 /// out the window is `concurrency` pages too, so a consumer that stops after one page
 /// (`head(10)`) caused no request beyond those. An eager fetch ([`PageSpec::reads_all`]) has
-/// neither kind of consumer: it keeps the two pages once any page came back full (so a listing
-/// of one short page asks for nothing more), and an arrived page that waits for a slower
-/// earlier one does not shrink its window (the link kept waiting for page 1's decode at the
-/// start of every WAN fetch).
+/// neither kind of consumer: it starts the two pages with the first wave, and they wait to be
+/// sent until a page came back full or a body passed [`super::reach::opening_bytes`] (so a
+/// listing of one short page asks for nothing more, and the link no longer waits for page 1's
+/// decode before the pages past the first wave go); at concurrency 1 it starts them once a page came
+/// back full. An arrived page that waits for a slower earlier one does not shrink its window
+/// (the link kept waiting for page 1's decode at the start of every WAN fetch).
 const DECODING_BESIDE_THE_WIRE: usize = 2;
 
 /// A page's generation, number, and its decoded rows with when its answered request was sent.
@@ -268,6 +271,12 @@ impl Pager {
         let endpoint = format!("GET {}", spec.path);
         let downloads = Semaphore::new(spec.concurrency.max(1));
         let pacing = Pacing::new(spec.concurrency);
+        // An eager fetch's pages beside the wire start with the first wave and wait there
+        // (`super::reach`); at concurrency 1 they start once a page came back full.
+        let reach = match spec.reads_all && spec.concurrency > 1 {
+            true => Reach::first_wave(spec.concurrency as u64),
+            false => Reach::default(),
+        };
         Self {
             ctx: Arc::new(PageContext {
                 client,
@@ -277,7 +286,7 @@ impl Pager {
                 progress,
                 downloads,
                 pacing,
-                reach: Reach::default(),
+                reach,
                 started: Instant::now(),
             }),
             page_size,
@@ -377,7 +386,10 @@ impl Pager {
                     self.empty_read_again.take_if(|again| *again == page);
                     match result {
                         Ok((decoded, requested)) => {
-                            self.full_page_arrived |= decoded.rows >= self.page_size;
+                            if decoded.rows >= self.page_size {
+                                self.full_page_arrived = true;
+                                self.ctx.reach.open();
+                            }
                             if decoded.rows < self.page_size {
                                 self.until_the_end = None;
                             }
@@ -418,7 +430,8 @@ impl Pager {
         // still serve: an empty page with rows after it is a hole or rows appended while
         // paging, which only the pages after it show (a sequential pass pays for that with up
         // to two requests past its end).
-        let window = if (self.ctx.spec.reads_all && self.full_page_arrived) || keeping_up {
+        let eager = self.ctx.spec.reads_all && (self.full_page_arrived || downloads > 1);
+        let window = if eager || keeping_up {
             downloads + DECODING_BESIDE_THE_WIRE
         } else {
             downloads
@@ -901,7 +914,23 @@ async fn fetch_page_once(
     } else {
         ctx.decoder.page_read_again()
     };
-    let decoding = read_body(&mut response, decoder, &place, limit, Some(&ctx.progress)).await?;
+    // A body this long says the listing goes on past its first wave (`super::reach`).
+    let opening = opening_bytes(size);
+    let goes_on = |received: u64| {
+        if received >= opening {
+            ctx.reach.open();
+        }
+    };
+    let progress = Some(ctx.progress.as_ref());
+    let decoding = read_body(
+        &mut response,
+        decoder,
+        &place,
+        limit,
+        progress,
+        Some(&goes_on),
+    )
+    .await?;
     drop(permit);
     let body_in = Instant::now();
     ctx.pacing
