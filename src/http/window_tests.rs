@@ -65,6 +65,25 @@ async fn serve(rows: usize, delay: fn(usize) -> Duration) -> (String, Arc<Seen>)
     (url, seen)
 }
 
+/// An eager fetch (`whole`) or a stream of the listing at `url`: every call of `0..rows` once,
+/// in order.
+async fn fetch_every_row(
+    url: &str,
+    whole: bool,
+    concurrency: usize,
+    page_size: usize,
+    rows: usize,
+) {
+    let make = if whole {
+        calls_listing_read_whole
+    } else {
+        listing
+    };
+    let table = fetch_all(make(url, concurrency, page_size)).await.unwrap();
+    let expected: Vec<i64> = (0..rows as i64).collect();
+    assert_eq!(call_ids(&table.batches), expected, "eager {whole}");
+}
+
 /// Pages finish out of order: every third is slow, the next one fast.
 fn uneven(page: usize) -> Duration {
     Duration::from_millis([25, 2, 9][page % 3])
@@ -78,15 +97,7 @@ async fn every_row_once_and_never_more_than_concurrency_on_the_wire() {
     {
         let (rows, page_size) = (3_050, 200);
         let (url, seen) = serve(rows, uneven).await;
-        let make = if whole {
-            calls_listing_read_whole
-        } else {
-            listing
-        };
-        let table = fetch_all(make(&url, concurrency, page_size)).await.unwrap();
-        let got = call_ids(&table.batches);
-        let expected: Vec<i64> = (0..rows as i64).collect();
-        assert_eq!(got, expected, "concurrency {concurrency}");
+        fetch_every_row(&url, whole, concurrency, page_size, rows).await;
         let peak = seen.peak.load(Ordering::SeqCst);
         assert!(
             (1..=concurrency).contains(&peak),
@@ -174,16 +185,7 @@ async fn an_eager_fetch_of_one_short_page_asks_for_no_more_than_a_stream() {
         let mut requests = Vec::new();
         for whole in [false, true] {
             let (url, seen) = serve(rows, uneven).await;
-            let make = if whole {
-                calls_listing_read_whole
-            } else {
-                listing
-            };
-            let table = fetch_all(make(&url, concurrency, page_size)).await.unwrap();
-            assert_eq!(
-                call_ids(&table.batches),
-                (0..rows as i64).collect::<Vec<_>>()
-            );
+            fetch_every_row(&url, whole, concurrency, page_size, rows).await;
             requests.push(seen.requests.load(Ordering::SeqCst));
         }
         assert!(requests[1] <= requests[0], "stream, eager: {requests:?}");
@@ -234,16 +236,7 @@ async fn no_first_reading_goes_past_an_empty_page_in_hand() {
             })
         }))
         .await;
-        let make = if whole {
-            calls_listing_read_whole
-        } else {
-            listing
-        };
-        let table = fetch_all(make(&url, concurrency, page_size)).await.unwrap();
-        assert_eq!(
-            call_ids(&table.batches),
-            (0..rows as i64).collect::<Vec<_>>()
-        );
+        fetch_every_row(&url, whole, concurrency, page_size, rows).await;
         let (arrivals, empties) = (arrivals.lock().unwrap(), empties.lock().unwrap());
         let mut asked = std::collections::HashSet::new();
         for &(page, at) in arrivals.iter() {
