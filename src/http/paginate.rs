@@ -6,10 +6,10 @@
 //! pool as it arrives ([`read_body`](super::body::read_body)); once it is in, the page's permit
 //! goes to the next page while the decode finishes. The window is `concurrency` pages plus
 //! [`DECODING_BESIDE_THE_WIRE`] while the consumer keeps up (for an eager fetch, which takes
-//! every page as soon as the pages before it are in, from the first request on, the extra pages
-//! waiting until the listing shows it goes on: [`super::reach`]): those extra pages wait for a permit,
-//! so the one freed by a page whose body is in is taken at once, and the link does not wait while
-//! pages decode. Requests are spaced so their bodies do not all end together ([`super::pacing`]).
+//! every page as soon as the pages before it are in, from the first request on, the extra
+//! pages waiting until the listing shows it goes on: [`super::reach`]): those extra pages wait
+//! for a permit, so the one freed by a page whose body is in is taken at once, and the link
+//! does not wait while pages decode. Requests are spaced so their bodies do not all end together ([`super::pacing`]).
 //! Two server behaviours from the contract need care (Part B §1):
 //!
 //! * **Capped pages.** A server may silently serve fewer rows than `n_per_page`. A short page is
@@ -141,7 +141,8 @@ struct PageContext {
     downloads: Semaphore,
     /// Spaces the requests so their bodies do not end together.
     pacing: Pacing,
-    /// First readings past the first empty page in hand wait ([`super::reach`]).
+    /// First readings past the first empty page in hand wait, and an eager fetch's past its
+    /// first wave until the listing shows it goes on ([`super::reach`]).
     reach: Reach,
     /// When the pager was made, for the timings logged at debug level.
     started: Instant,
@@ -160,8 +161,8 @@ struct PageContext {
 /// neither kind of consumer: it starts the two pages with the first wave, and they wait to be
 /// sent until a page came back full or a body passed [`super::reach::opening_bytes`] (so a
 /// listing of one short page asks for nothing more, and the link no longer waits for page 1's
-/// decode before the pages past the first wave go); at concurrency 1 it starts them once a page came
-/// back full. An arrived page that waits for a slower earlier one does not shrink its window
+/// decode before the pages past the first wave go); at concurrency 1 it starts them once a page
+/// came back full. An arrived page that waits for a slower earlier one does not shrink its window
 /// (the link kept waiting for page 1's decode at the start of every WAN fetch).
 const DECODING_BESIDE_THE_WIRE: usize = 2;
 
