@@ -12,7 +12,9 @@ use parking_lot::Mutex;
 use crate::decode::DecodedTable;
 use crate::error::{Error, Result};
 use crate::http::listing::fetch_all;
-use crate::http::test_server::{call_ids, calls_listing, collect_ids, serve as serve_answers};
+use crate::http::test_server::{
+    call_ids, calls_listing, calls_listing_read_whole, collect_ids, serve as serve_answers,
+};
 
 /// The `call_id`s a page holds, from its number, its size and the `(page, n_per_page)` of every
 /// request answered before it.
@@ -132,6 +134,41 @@ async fn a_server_that_does_cap_still_gives_every_row_once() {
     let table = fetch(&url, 10, 4).await.unwrap();
     assert_eq!(ids(&table), (1..=100).collect::<Vec<i64>>());
     assert_eq!(table.warnings.len(), 1, "{:?}", table.warnings);
+}
+
+/// Page `page` at `size` rows asked of `total` calls, capped at 2 rows whatever the size.
+fn capped_at_two(total: usize, page: usize, size: usize) -> Vec<usize> {
+    let mut rows = slice(total, page, size);
+    rows.truncate(2);
+    rows
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_eager_fetch_of_a_capped_listing_past_its_first_wave_ends() {
+    // A listing of one capped page and a bit, every body too short to open the first wave:
+    // re-paged at the cap, its short page 2 waits for page 3, past the wave at concurrency 2,
+    // which was held back for ever (outside trial 51 F1: `calls()` hung).
+    for total in 3..=5 {
+        for concurrency in 2..=5 {
+            let rows: Rows = match total {
+                3 => |page, size, _| capped_at_two(3, page, size),
+                4 => |page, size, _| capped_at_two(4, page, size),
+                _ => |page, size, _| capped_at_two(5, page, size),
+            };
+            let (url, _) = serve(rows, |_| Duration::ZERO).await;
+            let listing = calls_listing_read_whole(&url, concurrency, 3);
+            let table = tokio::time::timeout(Duration::from_secs(20), fetch_all(listing))
+                .await
+                .unwrap_or_else(|_| panic!("{total} calls at concurrency {concurrency}: hung"))
+                .unwrap();
+            let expected: Vec<i64> = (1..=total as i64).collect();
+            assert_eq!(
+                ids(&table),
+                expected,
+                "{total} calls at concurrency {concurrency}"
+            );
+        }
+    }
 }
 
 /// 100 calls; at n_per_page=10 the server serves at most 8 rows from page 3 on (a cap that shows
