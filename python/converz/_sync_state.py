@@ -25,6 +25,8 @@ STATE_VERSION = 1
 FORMATS = ("parquet", "delta")
 # Days a SyncResult's repr or a refusal lists one by one; more are summed up.
 DAYS_SHOWN = 3
+# Values of a long list (ids, metrics) a refusal shows before it sums up the rest.
+VALUES_SHOWN = 3
 
 
 def query_fingerprint(filters: dict[str, Any], fmt: str) -> str:
@@ -164,8 +166,7 @@ def check_state(
     if state["fingerprint"] != fingerprint:
         raise InvalidParameterError(
             f"{root} was synced with a different query ({shown_query(state['query'])}); "
-            "refusing to mix "
-            "rows of two queries",
+            "refusing to mix rows of two queries",
             parameter="filters",
             hint="use the same filters, or full_refresh=True (--full-refresh) to rebuild",
         )
@@ -178,8 +179,8 @@ def shown_query(query: dict[str, Any]) -> str:
     """
     shown = []
     for name, value in query.items():
-        if isinstance(value, list) and len(value) > DAYS_SHOWN:
-            head = ", ".join(repr(v) for v in value[:DAYS_SHOWN])
+        if isinstance(value, list) and len(value) > VALUES_SHOWN:
+            head = ", ".join(repr(v) for v in value[:VALUES_SHOWN])
             text = f"[{head}, ... ({len(value):,} values)]"
         else:
             text = repr(value)

@@ -104,9 +104,10 @@ impl Reading {
         self != Reading::Again
     }
 
-    /// A first reading waits while it lies past an empty page in hand ([`super::reach`]);
-    /// a page read again or the cap probe is asked for because of what came back, and goes.
-    fn held_past_the_end(self) -> bool {
+    /// A first reading waits while the pager's reach does not allow it ([`super::reach`]):
+    /// past an empty page in hand, or past an eager fetch's first wave before a page showed the
+    /// listing is long. A page read again is asked for because of what came back, and goes.
+    fn held_back(self) -> bool {
         matches!(self, Reading::First | Reading::AtCappedSize)
     }
 }
@@ -890,7 +891,7 @@ async fn fetch_page_once(
     sent: &Sent,
 ) -> Result<(DecodedPage, Instant), AttemptError> {
     let permit = loop {
-        let held = reading.held_past_the_end() && !sent.get();
+        let held = reading.held_back() && !sent.get();
         if held {
             ctx.reach.wait_for(page).await;
         }
