@@ -426,6 +426,36 @@ def test_numpy_scalars_count_where_an_int_or_a_bool_does(client, emu):
     refused(emu, lambda: client.report(days=np.float64(30)), "days")
 
 
+# Arrays of more than one value where one int or number goes: numpy arrays have __index__ and
+# __float__ too, which raise for them, so a check asking only whether the method exists let them
+# through to a bare TypeError or ValueError later (outside trial 52).
+_ARRAY = np.array([1, 2])
+_FLOATS = np.array([1.0, 2.0])
+_SPAN = converz.CallsQuery(start_date="2025-09-20", end_date="2025-09-30")
+SEVERAL_VALUES = [
+    (lambda c, e: c.calls(page_size=_ARRAY), "page_size"),
+    (lambda c, e: c.iter_calls(page_size=_ARRAY), "page_size"),
+    (lambda c, e: c.reps(active=_ARRAY), "active"),
+    (lambda c, e: c.report(days=_ARRAY), "days"),
+    (lambda c, e: c.scan_calls(batch_size=_ARRAY), "batch_size"),
+    (lambda c, e: c.scan_calls(page_size=_ARRAY), "page_size"),
+    (lambda c, e: c.push_updates(pl.DataFrame({"call_id": [1]}), chunk_rows=_ARRAY), "chunk_rows"),
+    (lambda c, e: e.client(max_concurrency=_ARRAY), "max_concurrency"),
+    (lambda c, e: e.client(retries=_ARRAY), "retries"),
+    (lambda c, e: e.client(timeout=_FLOATS), "timeout"),
+    (lambda c, e: _SPAN.split(parts=_ARRAY), "parts"),
+]
+
+
+@pytest.mark.parametrize(("call", "parameter"), SEVERAL_VALUES)
+def test_an_array_of_several_values_is_no_int(client, emu, call, parameter):
+    refused(emu, lambda: call(client, emu), parameter)
+
+
+def test_a_zero_dimensional_array_counts_as_its_value(client):
+    assert client.calls(page_size=np.array(100)).num_rows == 300
+
+
 SYNC_OPTIONS = [
     ({"overlap_days": "3"}, "overlap_days"),
     ({"overlap_days": 1.5}, "overlap_days"),

@@ -14,6 +14,7 @@ from __future__ import annotations
 import difflib
 import functools
 import inspect
+import operator
 from collections.abc import Mapping
 from typing import Any, Callable, TypeVar, cast
 
@@ -83,8 +84,18 @@ def is_int(value: object) -> bool:
     Example:
         >>> is_int(3), is_int(True), is_int(3.0)
         (True, False, False)
+
+    Asked by converting, not by the presence of ``__index__``: a numpy array has that method
+    too, and of more than one value it raises, so ``page_size=np.array([1, 2])`` passed the
+    check and failed later as a bare ``TypeError`` or ``ValueError`` (outside trial 52).
     """
-    return not isinstance(value, bool) and hasattr(value, "__index__")
+    if isinstance(value, bool):
+        return False
+    try:
+        operator.index(value)  # type: ignore[arg-type]
+    except Exception:  # whatever a foreign __index__ raises: not an int
+        return False
+    return True
 
 
 def is_flag(value: object) -> bool:
@@ -101,9 +112,16 @@ def is_flag(value: object) -> bool:
 
 
 def _is_number(value: object) -> bool:
-    return not isinstance(value, (bool, str, bytes)) and (
-        hasattr(value, "__float__") or hasattr(value, "__index__")
-    )
+    """An int or a float, also as a numpy scalar; converted as :func:`is_int` says why."""
+    if isinstance(value, (bool, str, bytes)):
+        return False
+    if is_int(value):
+        return True
+    try:
+        float(value)  # type: ignore[arg-type]
+    except Exception:  # an array of several values, or a foreign __float__ that raises
+        return False
+    return True
 
 
 def check_int(name: str, value: object, *, optional: bool = False) -> None:

@@ -18,7 +18,7 @@ import re
 from collections.abc import Sequence
 from typing import Any, Callable
 
-from converz._args import check_flag, check_unicode, wrong_type
+from converz._args import check_flag, check_unicode, is_int, wrong_type
 from converz._core import ChunkResult, PushResult
 from converz.exceptions import InvalidParameterError, InvalidParameterTypeError
 
@@ -363,7 +363,7 @@ def push_arguments(
             f"clear takes column names (a str or a list of str), got {clear!r:.80}",
             parameter="clear",
         )
-    if isinstance(chunk_rows, bool) or not hasattr(chunk_rows, "__index__"):
+    if not is_int(chunk_rows):
         raise InvalidParameterTypeError(
             f"chunk_rows must be an int, got {type(chunk_rows).__name__}", parameter="chunk_rows"
         )
