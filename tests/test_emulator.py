@@ -10,9 +10,11 @@ import urllib.request
 from collections.abc import Iterator
 from typing import Any, Optional
 
+import numpy as np
 import pytest
 
-from converz.testing import Emulator
+import converz
+from converz.testing import Emulator, Faults
 
 
 @pytest.fixture(scope="module")
@@ -354,3 +356,36 @@ def test_a_client_may_be_given_another_key():
         with pytest.raises(converz.AuthenticationError):
             emu.client(api_key="wrong", progress=False, retries=0).reps()
         assert emu.client(api_key=emu.api_key, progress=False).reps().num_rows == 2
+
+
+@pytest.mark.parametrize(
+    ("settings", "parameter"),
+    [
+        ({"calls": "x"}, "calls"),
+        ({"calls": 1.5}, "calls"),
+        ({"reps": True}, "reps"),
+        ({"seed": np.array([1, 2])}, "seed"),
+        ({"days": None}, "days"),
+        ({"api_key": 5}, "api_key"),
+        ({"html_errors": "yes"}, "html_errors"),
+        ({"latency": "0.1"}, "latency"),
+        ({"page_cap": 2.5}, "page_cap"),
+        ({"error_rate": np.array([0.1, 0.2])}, "error_rate"),
+    ],
+)
+def test_a_setting_of_the_wrong_type_is_named(settings, parameter):
+    # Outside trial 52 F3: the core's refusal named a struct field, or no fault at all.
+    with pytest.raises(converz.InvalidParameterTypeError) as info:
+        Emulator(**settings)
+    assert info.value.parameter == parameter and isinstance(info.value, TypeError)
+
+
+def test_numpy_scalars_are_settings_as_plain_values():
+    faults = Faults(page_cap=np.int64(7), html_errors=np.bool_(True), latency=np.float32(0))
+    assert (type(faults.page_cap), type(faults.html_errors), type(faults.latency)) == (
+        int,
+        bool,
+        float,
+    )
+    with Emulator(calls=np.int64(20), reps=3, page_cap=np.int64(7)) as emu:
+        assert emu.client(progress=False).calls(page_size=10).num_rows == 20

@@ -341,6 +341,21 @@ def test_a_response_header_too_large_is_not_a_timeout(serve):
     assert len(server.requests) <= 4, len(server.requests)
 
 
+@pytest.mark.parametrize(
+    "body", [b"\x1f\x8bnot gzip at all", b"not gzip at all", GZIP_BODY[: len(GZIP_BODY) // 2]]
+)
+def test_a_gzip_body_that_never_inflates_points_at_the_compression_not_the_timeout(serve, body):
+    """A body labelled gzip that is not, or is cut, on every attempt: retried (a body cut on the
+    way arrives whole next time), then a hint that names the gzip layer and compression=None,
+    not ``timeout=`` (outside trial 52 F4)."""
+    server = serve(always(response("200 OK", body, "Content-Encoding: gzip")))
+    err = failure("GET /reps", server.client(retries=1))
+    assert type(err) is converz.TransportError, repr(err)
+    assert "gzip" in str(err), str(err)
+    assert err.hint is not None and "timeout=" not in err.hint.replace("longer timeout", "")
+    assert "compression=None" in err.hint, err.hint
+
+
 def test_a_rate_limit_at_one_request_at_a_time_does_not_say_to_lower_it(serve):
     """A 429 to a client already at max_concurrency=1 says to wait, not to lower it (outside
     trial 18); at 2 and more, lowering it is still the advice."""

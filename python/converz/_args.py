@@ -130,6 +130,12 @@ def check_int(name: str, value: object, *, optional: bool = False) -> None:
         raise wrong_type(name, "an int or None" if optional else "an int", value)
 
 
+def check_number(name: str, value: object, *, optional: bool = False) -> None:
+    """``value`` is an int or a float (or None, when ``optional``); a bool or a str is not."""
+    if not (_is_number(value) or (optional and value is None)):
+        raise wrong_type(name, "a number or None" if optional else "a number", value)
+
+
 def check_flag(name: str, value: object, *, optional: bool = False) -> None:
     """``value`` is True or False (or None, when ``optional``); ``"no"`` is not False.
 

@@ -124,6 +124,11 @@ impl Splitter {
         Ok(())
     }
 
+    /// The bytes of an element cut by a chunk boundary held so far.
+    pub fn carried(&self) -> usize {
+        self.carry.len()
+    }
+
     /// Keeps the head of an element that the chunk cut off.
     fn start_carry(&mut self, head: &[u8]) -> Result<()> {
         self.scan = ValueScan::default();

@@ -61,6 +61,12 @@ pub const NOT_HTTP: &str = "the server's answer is not valid HTTP/1.1";
 pub const REDIRECT_LOOP: &str = "the server redirects this request in a loop (more than 5 \
                                  redirects within its own host)";
 
+/// How the message of a body that ended early or could not be read begins. A gzip body that
+/// does not inflate says so after it, in `inflate`'s words (each names gzip), and the Python
+/// layer gives that its own hint (outside trial 52 F4: "raise timeout=" for a body the server
+/// broke the same way every time).
+pub const BODY_UNREADABLE: &str = "response body cut off or unreadable";
+
 impl AttemptError {
     /// A transport failure (connect, timeout, cut body) on `endpoint`. Retried, except a
     /// response head too large to read or not valid HTTP, a redirect loop, a TLS certificate refused or a server
@@ -97,7 +103,7 @@ impl AttemptError {
             error: Error::Transport {
                 endpoint: place.to_owned(),
                 attempts: 1,
-                message: format!("response body cut off or unreadable: {message}"),
+                message: format!("{BODY_UNREADABLE}: {message}"),
             },
         }
     }
@@ -917,7 +923,7 @@ pub fn describe_reqwest_error(err: &reqwest::Error) -> String {
     } else if err.is_connect() {
         "could not connect"
     } else if err.is_body() || err.is_decode() {
-        "response body cut off or unreadable"
+        BODY_UNREADABLE
     } else {
         "request failed"
     };

@@ -127,6 +127,16 @@ fn classify(err: &Error) -> (&'static str, Option<&'static str>) {
                   retry can help: use the server's https:// address (plain http:// is \
                   accepted only for loopback, such as the emulator)"),
         ),
+        Error::Transport { message, .. }
+            if message.starts_with(crate::http::client::BODY_UNREADABLE) && message.contains("gzip") =>
+        (
+            "TransportError",
+            Some("the body came gzip-coded (Content-Encoding: gzip) and did not inflate, on \
+                  every attempt: a body cut off on the way inflates when sent again, so this \
+                  one is likely broken where it is compressed (the server, or a proxy in \
+                  between), and a longer timeout cannot help: try compression=None (no gzip \
+                  asked for), else report it to the server's operator"),
+        ),
         Error::Transport { .. } => (
             "TransportError",
             Some("check base_url and the network; raise timeout= for slow links"),

@@ -18,6 +18,7 @@ import os
 from typing import TYPE_CHECKING, Any, Optional, Union
 
 from converz import _core
+from converz._args import check_int, wrong_type
 from converz.testing._faults import Faults
 
 if TYPE_CHECKING:
@@ -53,6 +54,13 @@ class Emulator:
         days: int = 365,
         **faults: Any,
     ) -> None:
+        # Checked here, by name: the core's refusal said "failed to extract field
+        # EmulatorSettings.calls" (outside trial 52 F3).
+        counts = {"calls": calls, "reps": reps, "seed": seed, "port": port, "days": days}
+        for name, count in counts.items():
+            check_int(name, count)
+        if api_key is not None and not isinstance(api_key, str):
+            raise wrong_type("api_key", "a str or None", api_key)
         # The process the server runs in: a forked child has a copy of this object, whose
         # changes that server never sees.
         self._pid = os.getpid()

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import dataclasses
+import operator
 from typing import Optional
+
+from converz._args import check_flag, check_int, check_number
 
 
 @dataclasses.dataclass(frozen=True)
@@ -42,3 +45,24 @@ class Faults:
     page_cap: Optional[int] = None
     insert_every: Optional[int] = None
     html_errors: bool = False
+
+    def __post_init__(self) -> None:
+        """Checks each setting's type, and keeps it as a plain Python value.
+
+        The core's refusal named no fault (outside trial 52 F3: ``html_errors="yes"`` said
+        "failed to extract field EmulatorSettings.faults").
+        """
+        for field in dataclasses.fields(self):
+            value = getattr(self, field.name)
+            optional = "Optional" in str(field.type)
+            if "bool" in str(field.type):
+                check_flag(field.name, value, optional=optional)
+                plain: object = bool(value)
+            elif "int" in str(field.type):
+                check_int(field.name, value, optional=optional)
+                plain = None if value is None else operator.index(value)
+            else:
+                check_number(field.name, value, optional=optional)
+                plain = None if value is None else float(value)
+            # As plain Python values, which the core reads (a numpy scalar it would not).
+            object.__setattr__(self, field.name, plain)
