@@ -8,8 +8,9 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 
 use super::body::{body_too_large, decode_body, page_body_limit, MAX_BODY_LIMIT, MIN_BODY_LIMIT};
+use super::client::AttemptError;
 use super::retry::Failure;
-use crate::decode::{DecodeOptions, FetchDecoder};
+use crate::decode::{DecodeOptions, DecodedPage, FetchDecoder};
 use crate::error::Error;
 
 /// Serves `head` + `body` once on a loopback port; returns its URL.
@@ -33,6 +34,17 @@ fn http(gzip: bool) -> reqwest::Client {
     let _ = rustls::crypto::ring::default_provider().install_default();
     reqwest::Client::builder().gzip(gzip).build().unwrap()
 }
+
+/// Serves `head` + `body` once and decodes the answer as page 1 of `/calls` within `limit`.
+async fn served_page(head: String, body: Vec<u8>, limit: u64) -> Result<DecodedPage, AttemptError> {
+    let url = serve_once(head, body).await;
+    let mut response = http(false).get(&url).send().await.unwrap();
+    let decoder = FetchDecoder::new(DecodeOptions::default());
+    decode_body(&mut response, decoder.page(), PLACE, limit, None).await
+}
+
+/// Where [`served_page`] says its errors happened.
+const PLACE: &str = "GET /calls page 1";
 
 /// `[` and then `spaces` spaces, gzip-compressed: valid JSON so far, so only the limit stops it.
 fn gzip_bomb(spaces: usize) -> Vec<u8> {
@@ -121,18 +133,7 @@ async fn a_body_under_the_limit_decodes() {
         "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
         body.len()
     );
-    let url = serve_once(head, body).await;
-    let mut response = http(false).get(&url).send().await.unwrap();
-    let decoder = FetchDecoder::new(DecodeOptions::default());
-    let page = decode_body(
-        &mut response,
-        decoder.page(),
-        "GET /calls page 1",
-        1 << 20,
-        None,
-    )
-    .await
-    .unwrap();
+    let page = served_page(head, body, 1 << 20).await.unwrap();
     assert_eq!(page.rows, 2);
 }
 
@@ -142,11 +143,7 @@ async fn a_close_delimited_body_cut_inside_the_array_is_a_transport_failure() {
     // only the decoder can tell it was cut off. The attempt must be retried, not given up.
     let body = br#"[{"call_id":1},{"call_id":2},{"call_"#.to_vec();
     let head = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n";
-    let url = serve_once(head.to_owned(), body).await;
-    let mut response = http(false).get(&url).send().await.unwrap();
-    let decoder = FetchDecoder::new(DecodeOptions::default());
-    let place = "GET /calls page 1";
-    let outcome = decode_body(&mut response, decoder.page(), place, 1 << 20, None).await;
+    let outcome = served_page(head.to_owned(), body, 1 << 20).await;
     let Err(failed) = outcome else {
         panic!("a cut-off body must fail the attempt");
     };
@@ -155,7 +152,7 @@ async fn a_close_delimited_body_cut_inside_the_array_is_a_transport_failure() {
         Error::Transport {
             endpoint, message, ..
         } => {
-            assert_eq!(endpoint, place);
+            assert_eq!(endpoint, PLACE);
             assert!(message.contains("cut off after"), "{message}");
         }
         other => panic!("expected a transport error, got {other:?}"),
@@ -179,30 +176,18 @@ async fn a_page_in_one_byte_chunks_decodes_whole() {
     body.extend_from_slice(b"0\r\n\r\n");
     let head = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n\
                 Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n";
-    let url = serve_once(head.to_owned(), body).await;
-    let mut response = http(false).get(&url).send().await.unwrap();
-    let decoder = FetchDecoder::new(DecodeOptions::default());
-    let page = decode_body(
-        &mut response,
-        decoder.page(),
-        "GET /calls page 1",
-        1 << 20,
-        None,
-    )
-    .await
-    .unwrap();
+    let page = served_page(head.to_owned(), body, 1 << 20).await.unwrap();
     assert_eq!(page.rows, 500);
 }
 
-/// A page of one row holding a string of `len` bytes, served whole.
-async fn one_long_row(len: usize) -> reqwest::Response {
+/// A page of one row holding a string of `len` bytes, served whole, decoded within `limit`.
+async fn one_long_row(len: usize, limit: u64) -> Result<DecodedPage, AttemptError> {
     let body = format!(r#"[{{"call_id":1,"s":"{}"}}]"#, "A".repeat(len)).into_bytes();
     let head = format!(
         "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
         body.len()
     );
-    let url = serve_once(head, body).await;
-    http(false).get(&url).send().await.unwrap()
+    served_page(head, body, limit).await
 }
 
 #[tokio::test]
@@ -211,32 +196,12 @@ async fn a_row_held_twice_over_counts_twice_against_the_limit() {
     // stitched in a copy: a gzip bomb's one endless string peaked at ~1.8 times the limit
     // (outside trial 52 F2). What the decoder holds is limited, not only what arrived.
     let limit = 1 << 20;
-    let decoder = FetchDecoder::new(DecodeOptions::default());
-    let mut response = one_long_row(700 << 10).await;
-    let outcome = decode_body(
-        &mut response,
-        decoder.page(),
-        "GET /calls page 1",
-        limit,
-        None,
-    )
-    .await;
-    match outcome.map(|page| page.rows) {
+    match one_long_row(700 << 10, limit).await.map(|page| page.rows) {
         Err(failed) => match failed.error {
             Error::Decode { message, .. } => assert!(message.contains("1 MiB limit"), "{message}"),
             other => panic!("expected a decode error, got {other:?}"),
         },
         Ok(rows) => panic!("a row held twice over the limit decoded ({rows} rows)"),
     }
-    let mut response = one_long_row(400 << 10).await;
-    let page = decode_body(
-        &mut response,
-        decoder.page(),
-        "GET /calls page 1",
-        limit,
-        None,
-    )
-    .await
-    .unwrap();
-    assert_eq!(page.rows, 1);
+    assert_eq!(one_long_row(400 << 10, limit).await.unwrap().rows, 1);
 }
