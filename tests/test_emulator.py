@@ -371,6 +371,10 @@ def test_a_client_may_be_given_another_key():
         ({"latency": "0.1"}, "latency"),
         ({"page_cap": 2.5}, "page_cap"),
         ({"error_rate": np.array([0.1, 0.2])}, "error_rate"),
+        # Outside trial 53 F2, F3: a date of the wrong type; numpy's bool is no number.
+        ({"today": 5}, "today"),
+        ({"today": np.datetime64("2025-01-01")}, "today"),
+        ({"latency": np.bool_(True)}, "latency"),
     ],
 )
 def test_a_setting_of_the_wrong_type_is_named(settings, parameter):
@@ -389,3 +393,21 @@ def test_numpy_scalars_are_settings_as_plain_values():
     )
     with Emulator(calls=np.int64(20), reps=3, page_cap=np.int64(7)) as emu:
         assert emu.client(progress=False).calls(page_size=10).num_rows == 20
+
+
+class _BigIndex:
+    """An integer-like whose value no setting can hold."""
+
+    def __index__(self) -> int:
+        return 2**100
+
+
+@pytest.mark.parametrize(
+    ("settings", "parameter"),
+    [({"bandwidth": 10**400}, "bandwidth"), ({"calls": _BigIndex()}, "calls")],
+)
+def test_a_setting_out_of_range_is_named(settings, parameter):
+    # Outside trial 53 F4, F5: a raw OverflowError, and an error naming a struct field.
+    with pytest.raises(converz.InvalidParameterError) as info:
+        Emulator(**settings)
+    assert info.value.parameter == parameter

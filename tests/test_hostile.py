@@ -356,6 +356,17 @@ def test_a_gzip_body_that_never_inflates_points_at_the_compression_not_the_timeo
     assert "compression=None" in err.hint, err.hint
 
 
+@pytest.mark.parametrize("coding", ["br", "gzip, gzip", "zstd"])
+def test_a_body_in_another_coding_points_at_the_compression(serve, coding):
+    """Outside trial 53: a body in a coding converz does not read was told to check base_url
+    (the hint of a page that is not JSON rows)."""
+    server = serve(always(response("200 OK", b"\x00\x01", f"Content-Encoding: {coding}")))
+    err = failure("GET /reps", server.client())
+    assert type(err) is converz.DecodeError, repr(err)
+    assert "only gzip is understood" in str(err), str(err)
+    assert err.hint is not None and "compression=None" in err.hint and "base_url" not in err.hint
+
+
 def test_a_rate_limit_at_one_request_at_a_time_does_not_say_to_lower_it(serve):
     """A 429 to a client already at max_concurrency=1 says to wait, not to lower it (outside
     trial 18); at 2 and more, lowering it is still the advice."""

@@ -456,6 +456,40 @@ def test_a_zero_dimensional_array_counts_as_its_value(client):
     assert client.calls(page_size=np.array(100)).num_rows == 300
 
 
+def test_numpys_bool_is_no_number(emu):
+    # Outside trial 53 F3: timeout=np.bool_(True) was a one-second timeout; True is refused.
+    refused(emu, lambda: emu.client(timeout=np.bool_(True)), "timeout")
+    refused(emu, lambda: emu.client(backoff=np.bool_(False)), "backoff")
+
+
+_ONE_ROW = pl.DataFrame({"call_id": [1]})
+
+
+class _BigIndex:
+    """An integer-like whose value is past every count."""
+
+    def __index__(self) -> int:
+        return 2**100
+
+
+@pytest.mark.parametrize(
+    ("call", "parameter"),
+    [
+        (lambda c: c.calls(page_size=_BigIndex()), "page_size"),
+        (lambda c: c.scan_calls(batch_size=_BigIndex()), "batch_size"),
+        (lambda c: c.push_updates(_ONE_ROW, chunk_rows=_BigIndex()), "chunk_rows"),
+    ],
+)
+def test_an_integer_like_is_passed_on_as_its_int(client, emu, call, parameter):
+    # Outside trial 53 F5: checked by converting, then passed on unconverted, it failed in the
+    # core with an error naming a struct field; the plain int 2**100 was refused by name.
+    before = emu.wire_stats()["responses"]
+    with pytest.raises(converz.InvalidParameterError) as info:
+        call(client)
+    assert info.value.parameter == parameter
+    assert emu.wire_stats()["responses"] == before
+
+
 SYNC_OPTIONS = [
     ({"overlap_days": "3"}, "overlap_days"),
     ({"overlap_days": 1.5}, "overlap_days"),

@@ -399,7 +399,7 @@ class Client:
     ) -> dict[str, Any]:
         schema = check_schema(schema) or None
         check_key_type(query.endpoint, schema or {})
-        check_int("page_size", page_size, optional=True)
+        page_size = check_int("page_size", page_size, optional=True)
         check_flag("parse_dates", parse_dates)
         return {
             "page_size": self._page_size if page_size is None else page_size,
@@ -823,7 +823,7 @@ class Client:
             options: _PushOptions = {
                 "to": to,
                 "clear": clear,
-                "chunk_rows": chunk_rows,
+                "chunk_rows": check_int("chunk_rows", chunk_rows),
                 "on_duplicate": on_duplicate,
                 "timezone": timezone,
                 "dry_run": bool(dry_run),

@@ -17,7 +17,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar, Literal, Optional, TypedDict, TypeVar, Union
 
 from converz import _core
-from converz._args import is_flag, is_int, wrong_type
+from converz._args import check_int, is_flag, is_int, wrong_type
 from converz.exceptions import InvalidParameterError, InvalidParameterTypeError
 
 if TYPE_CHECKING:
@@ -210,9 +210,7 @@ def _normalise(kind: str, name: str, value: Any) -> Any:
         raise InvalidParameterTypeError(
             f"{name}: expected True, False or None, got {value!r:.40}", parameter=name
         )
-    if not is_int(value):
-        raise wrong_type(name, "an int", value)
-    return operator.index(value)  # a plain int, so equal queries hash and pickle alike
+    return check_int(name, value)  # a plain int, so equal queries hash and pickle alike
 
 
 def _date_value(kind: str, name: str, value: Any) -> Any:

@@ -117,7 +117,7 @@ def scan_calls(
         ... )  # doctest: +SKIP
     """
     base = _base_filters(query, filters, CallsQuery, "scan_calls")
-    _check_options(page_size, parse_dates, batch_size)
+    page_size, batch_size = _check_options(page_size, parse_dates, batch_size)
     fetch = {
         "page_size": _page_size(client, page_size),
         "parse_dates": parse_dates,
@@ -183,7 +183,7 @@ def scan_reps(
         >>> lf.filter(pl.col("active") == 1).group_by("team").len().collect()  # doctest: +SKIP
     """
     base = _base_filters(query, filters, RepsQuery, "scan_reps")
-    _check_options(page_size, parse_dates, batch_size)
+    page_size, batch_size = _check_options(page_size, parse_dates, batch_size)
     fetch = {
         "page_size": _page_size(client, page_size),
         "parse_dates": parse_dates,
@@ -248,7 +248,7 @@ def scan_report(
         >>> lf.filter(pl.col("campaign") == "sales").collect()  # doctest: +SKIP
     """
     base = _base_filters(query, filters, ReportQuery, "scan_report")
-    _check_options(None, parse_dates, batch_size)
+    _, batch_size = _check_options(None, parse_dates, batch_size)
     full = report_schema(base, override_types(schema), parse_dates)
     lists: dict[str, Any] = {c: full[c] for c in _REPORT_LISTS if c in full}
 
@@ -429,18 +429,24 @@ def _base_filters(
     return query_type(**filters).to_kwargs()
 
 
-def _check_options(page_size: object, parse_dates: object, batch_size: object) -> None:
-    """The scan's own arguments, checked when it is built rather than when it is collected."""
-    check_int("page_size", page_size, optional=True)
+def _check_options(
+    page_size: object, parse_dates: object, batch_size: object
+) -> tuple[Optional[int], Optional[int]]:
+    """Checks the scan's own arguments when it is built rather than when it is collected.
+
+    Returns ``page_size`` and ``batch_size`` as plain ints (or None).
+    """
+    page_size = check_int("page_size", page_size, optional=True)
     check_flag("parse_dates", parse_dates)
-    check_int("batch_size", batch_size, optional=True)
+    batch_size = check_int("batch_size", batch_size, optional=True)
     # Up to what a row count can be (polars and pyarrow count rows in 64 bits): past it, an
     # OverflowError naming nothing came out of collect() (outside trial 19).
-    if batch_size is not None and not 1 <= batch_size <= sys.maxsize:  # type: ignore[operator]
+    if batch_size is not None and not 1 <= batch_size <= sys.maxsize:
         raise InvalidParameterError(
             f"batch_size must be between 1 and {sys.maxsize}, got {batch_size}",
             parameter="batch_size",
         )
+    return page_size, batch_size
 
 
 def _check_fetch(

@@ -37,8 +37,6 @@ pub struct PageDecoder {
     /// The body so far (refcounted, not copied), for a re-decode under a wider schema or
     /// when the fast path declines; empty while `keep` is false.
     chunks: Vec<Bytes>,
-    /// The bytes of `chunks`.
-    kept: usize,
     /// Whether the body is kept: false only for a page on the fast path under a settled
     /// schema whose caller can read it again (see `FetchDecoder::page_read_again`).
     keep: bool,
@@ -90,7 +88,6 @@ impl PageDecoder {
             splitter: Splitter::default(),
             mode,
             chunks: Vec::new(),
-            kept: 0,
             keep,
             started: snapshot,
         }
@@ -106,7 +103,6 @@ impl PageDecoder {
             Mode::Fast(sink) => self.splitter.feed(&chunk, sink).is_ok(),
         };
         if self.keep && !chunk.is_empty() {
-            self.kept += chunk.len();
             self.chunks.push(chunk);
         }
         if !fast_ok {
@@ -115,12 +111,10 @@ impl PageDecoder {
         Ok(())
     }
 
-    /// The bytes of the body this decoder holds: what it keeps, and the row cut by a chunk
-    /// boundary, which the splitter holds a copy of. A row of many chunks (a gzip bomb's one
-    /// endless string) is held twice over, so the body's limit is asked of this too (outside
-    /// trial 52 F2: a page peaked at ~1.8 times its limit).
-    pub fn held_bytes(&self) -> usize {
-        self.kept + self.splitter.carried()
+    /// The bytes of the row cut by a chunk boundary that the splitter holds a copy of, so far
+    /// (`http::body` counts them against the body's limit beside the body itself).
+    pub fn stitched_bytes(&self) -> usize {
+        self.splitter.carried()
     }
 
     /// Leaves the fast path: decodes the body so far again the reference way, which also

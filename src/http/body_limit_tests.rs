@@ -10,7 +10,7 @@ use tokio::net::TcpListener;
 use super::body::{body_too_large, decode_body, page_body_limit, MAX_BODY_LIMIT, MIN_BODY_LIMIT};
 use super::client::AttemptError;
 use super::retry::Failure;
-use crate::decode::{DecodeOptions, DecodedPage, FetchDecoder};
+use crate::decode::{DecodeOptions, DecodedPage, FetchDecoder, PageDecoder};
 use crate::error::Error;
 
 /// Serves `head` + `body` once on a loopback port; returns its URL.
@@ -37,10 +37,20 @@ fn http(gzip: bool) -> reqwest::Client {
 
 /// Serves `head` + `body` once and decodes the answer as page 1 of `/calls` within `limit`.
 async fn served_page(head: String, body: Vec<u8>, limit: u64) -> Result<DecodedPage, AttemptError> {
+    let decoder = FetchDecoder::new(DecodeOptions::default());
+    decoded_by(decoder.page(), head, body, limit).await
+}
+
+/// [`served_page`] with the page decoder given.
+async fn decoded_by(
+    page: PageDecoder,
+    head: String,
+    body: Vec<u8>,
+    limit: u64,
+) -> Result<DecodedPage, AttemptError> {
     let url = serve_once(head, body).await;
     let mut response = http(false).get(&url).send().await.unwrap();
-    let decoder = FetchDecoder::new(DecodeOptions::default());
-    decode_body(&mut response, decoder.page(), PLACE, limit, None).await
+    decode_body(&mut response, page, PLACE, limit, None).await
 }
 
 /// Where [`served_page`] says its errors happened.
@@ -180,28 +190,55 @@ async fn a_page_in_one_byte_chunks_decodes_whole() {
     assert_eq!(page.rows, 500);
 }
 
-/// A page of one row holding a string of `len` bytes, served whole, decoded within `limit`.
-async fn one_long_row(len: usize, limit: u64) -> Result<DecodedPage, AttemptError> {
+/// A page of one row holding a string of `len` bytes, served whole, decoded by `page` within
+/// `limit`.
+async fn one_long_row(
+    page: PageDecoder,
+    len: usize,
+    limit: u64,
+) -> Result<DecodedPage, AttemptError> {
     let body = format!(r#"[{{"call_id":1,"s":"{}"}}]"#, "A".repeat(len)).into_bytes();
     let head = format!(
         "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
         body.len()
     );
-    served_page(head, body, limit).await
+    decoded_by(page, head, body, limit).await
 }
 
 #[tokio::test]
-async fn a_row_held_twice_over_counts_twice_against_the_limit() {
-    // The body is kept for the reference decoder and the row cut by chunk boundaries is
-    // stitched in a copy: a gzip bomb's one endless string peaked at ~1.8 times the limit
-    // (outside trial 52 F2). What the decoder holds is limited, not only what arrived.
+async fn a_row_split_across_pieces_counts_twice_on_every_page() {
+    // The row cut by chunk boundaries is stitched in a copy beside the body: a gzip bomb's one
+    // endless string peaked at ~1.8 times the limit (outside trial 52 F2). It counts twice
+    // on every page alike: counted only where the page kept its body, a 40 MiB row failed on
+    // page 1 and decoded on page 2 (outside trial 53 F1).
     let limit = 1 << 20;
-    match one_long_row(700 << 10, limit).await.map(|page| page.rows) {
-        Err(failed) => match failed.error {
-            Error::Decode { message, .. } => assert!(message.contains("1 MiB limit"), "{message}"),
-            other => panic!("expected a decode error, got {other:?}"),
-        },
-        Ok(rows) => panic!("a row held twice over the limit decoded ({rows} rows)"),
+    let first = FetchDecoder::new(DecodeOptions::default());
+    // A page once the schema is settled, which a caller can read again, keeps no body.
+    let settled = FetchDecoder::new(DecodeOptions::default());
+    assert_eq!(
+        one_long_row(settled.page(), 10, limit).await.unwrap().rows,
+        1
+    );
+    let pages = [
+        ("a first page, which keeps its body", first.page()),
+        ("a page that keeps none", settled.page_read_again()),
+    ];
+    for (which, page) in pages {
+        match one_long_row(page, 700 << 10, limit)
+            .await
+            .map(|page| page.rows)
+        {
+            Err(failed) => match failed.error {
+                Error::Decode { message, .. } => {
+                    assert!(message.contains("1 MiB limit"), "{which}: {message}");
+                    assert!(message.contains("counts twice"), "{which}: {message}");
+                }
+                other => panic!("{which}: expected a decode error, got {other:?}"),
+            },
+            Ok(rows) => panic!("{which}: a row counted twice over the limit decoded ({rows} rows)"),
+        }
     }
-    assert_eq!(one_long_row(400 << 10, limit).await.unwrap().rows, 1);
+    for page in [first.page(), settled.page_read_again()] {
+        assert_eq!(one_long_row(page, 400 << 10, limit).await.unwrap().rows, 1);
+    }
 }

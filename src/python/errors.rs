@@ -152,6 +152,12 @@ fn classify(err: &Error) -> (&'static str, Option<&'static str>) {
             "InvalidParameterError",
             Some("nothing was sent; fix the data and push again"),
         ),
+        Error::Decode { message, .. } if message.contains(crate::http::inflate::ONLY_GZIP) => (
+            "DecodeError",
+            Some("the body came in a coding converz does not read (see the message); it asks \
+                  for gzip or for none, so the server or a proxy in between chose it on its \
+                  own: compression=None asks for none, else ask that server's operator"),
+        ),
         Error::Decode { message, .. } if is_nested_under_text(message) => (
             "DecodeError",
             Some("a list or object cannot be held as a number, boolean or date: leave this \

@@ -56,24 +56,23 @@ class Emulator:
     ) -> None:
         # Checked here, by name: the core's refusal said "failed to extract field
         # EmulatorSettings.calls" (outside trial 52 F3).
-        counts = {"calls": calls, "reps": reps, "seed": seed, "port": port, "days": days}
-        for name, count in counts.items():
-            check_int(name, count)
         if api_key is not None and not isinstance(api_key, str):
             raise wrong_type("api_key", "a str or None", api_key)
+        if today is not None and not isinstance(today, (str, _dt.date)):
+            raise wrong_type("today", "a date, an ISO date string or None", today)
         # The process the server runs in: a forked child has a copy of this object, whose
         # changes that server never sees.
         self._pid = os.getpid()
         self._raw = _core.Emulator(
             {
-                "calls": calls,
-                "reps": reps,
-                "seed": seed,
+                "calls": check_int("calls", calls),
+                "reps": check_int("reps", reps),
+                "seed": check_int("seed", seed),
                 "host": "127.0.0.1",
-                "port": port,
+                "port": check_int("port", port),
                 "api_key": api_key,
                 "today": today,
-                "days": days,
+                "days": check_int("days", days),
                 "faults": Faults(**faults),
             }
         )

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import operator
 from typing import Optional
 
 from converz._args import check_flag, check_int, check_number
@@ -59,10 +58,8 @@ class Faults:
                 check_flag(field.name, value, optional=optional)
                 plain: object = bool(value)
             elif "int" in str(field.type):
-                check_int(field.name, value, optional=optional)
-                plain = None if value is None else operator.index(value)
+                plain = check_int(field.name, value, optional=optional)
             else:
-                check_number(field.name, value, optional=optional)
-                plain = None if value is None else float(value)
+                plain = check_number(field.name, value, optional=optional)
             # As plain Python values, which the core reads (a numpy scalar it would not).
             object.__setattr__(self, field.name, plain)
