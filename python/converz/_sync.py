@@ -46,6 +46,7 @@ from converz._sync_state import (
     load_state,
     query_fingerprint,
     save_state,
+    write_durably,
 )
 from converz.exceptions import ConverzError, InvalidParameterError, InvalidParameterTypeError
 
@@ -547,16 +548,11 @@ def _undo_claim(root: Path, staging: Path, replace_all: bool, claimed: Optional[
         shutil.rmtree(staging, ignore_errors=True)
         if not replace_all:
             return
-        tmp = root / f".{STATE_FILE}.tmp"
         if claimed is None:
             (root / STATE_FILE).unlink(missing_ok=True)
-            tmp.unlink(missing_ok=True)
+            (root / f".{STATE_FILE}.tmp").unlink(missing_ok=True)
             return
-        with open(tmp, "wb") as f:
-            f.write(claimed)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, root / STATE_FILE)
+        write_durably(root / STATE_FILE, claimed)
 
 
 def _run(
@@ -617,9 +613,7 @@ def _run(
             save_state(root, new_state)
         shutil.rmtree(staging, ignore_errors=True)
         staging.mkdir()
-        staged = _sync_stage.stage(
-            client, staging, fetch, drop_date=format == "parquet", pages=pages
-        )
+        staged = _sync_stage.stage(staging, pages, drop_date=format == "parquet")
         if format == "delta":
             _sync_delta.check_delta_names(root, staged.columns, replace_all)
     except Exception:

@@ -26,7 +26,7 @@ from typing import Any, Optional
 
 from converz import _core, _sync_carry, _sync_delta
 from converz._log import logger
-from converz._sync_state import FORMATS, STAGING_DIR, damaged, save_state
+from converz._sync_state import FORMATS, STAGING_DIR, damaged, save_state, write_durably
 
 PLAN_FILE = "_commit_plan.json"
 
@@ -99,13 +99,7 @@ def commit(
         "previous_format": previous_format,
         "state": state,
     }
-    path = root / STAGING_DIR / PLAN_FILE
-    tmp = path.with_name(f".{PLAN_FILE}.tmp")
-    with open(tmp, "w", encoding="utf-8") as f:
-        json.dump(plan, f, default=str)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+    write_durably(root / STAGING_DIR / PLAN_FILE, json.dumps(plan, default=str).encode("utf-8"))
     _carry_out(root, plan)
 
 

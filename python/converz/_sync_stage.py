@@ -84,14 +84,8 @@ def open_pages(client: Client, query: dict[str, Any]) -> Iterator[Any]:
     return iter(()) if first is None else itertools.chain((first,), pages)
 
 
-def stage(
-    client: Client,
-    staging: Path,
-    query: dict[str, Any],
-    drop_date: bool,
-    pages: Optional[Iterator[Any]] = None,
-) -> Staged:
-    """Fetches `query` into per-day Parquet parts under `staging`.
+def stage(staging: Path, pages: Iterator[Any], drop_date: bool) -> Staged:
+    """Writes a query's `pages` as per-day Parquet parts under `staging`.
 
     ``pages``: the query's pages, already opened by :func:`open_pages`.
     """
@@ -100,7 +94,7 @@ def stage(
     rows = 0
     columns: dict[str, None] = {}
     try:
-        for page in pages if pages is not None else client.iter_calls(**query):
+        for page in pages:
             columns.update(dict.fromkeys(page.column_names))
             days, page_latest = _core.split_days(page, "date", "start_time", writers.drop_date)
             if page_latest is not None:

@@ -121,13 +121,23 @@ def damaged(path: Path, problem: str, rebuild: bool) -> InvalidParameterError:
     )
 
 
-def save_state(root: Path, state: dict[str, Any]) -> None:
-    tmp = root / f".{STATE_FILE}.tmp"
-    with open(tmp, "w", encoding="utf-8") as f:
-        json.dump(state, f, indent=2, sort_keys=True, default=str)
+def write_durably(path: Path, data: bytes) -> None:
+    """Writes ``data`` to ``path`` whole or not at all.
+
+    Into ``.<name>.tmp`` beside it, synced to disk, then renamed over it: a run killed
+    mid-write leaves the old file or the new one.
+    """
+    tmp = path.with_name(f".{path.name}.tmp")
+    with open(tmp, "wb") as f:
+        f.write(data)
         f.flush()
         os.fsync(f.fileno())
-    os.replace(tmp, root / STATE_FILE)
+    os.replace(tmp, path)
+
+
+def save_state(root: Path, state: dict[str, Any]) -> None:
+    text = json.dumps(state, indent=2, sort_keys=True, default=str)
+    write_durably(root / STATE_FILE, text.encode("utf-8"))
 
 
 def check_state(
