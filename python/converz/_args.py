@@ -89,13 +89,17 @@ def is_int(value: object) -> bool:
     too, and of more than one value it raises, so ``page_size=np.array([1, 2])`` passed the
     check and failed later as a bare ``TypeError`` or ``ValueError`` (outside trial 52).
     """
+    return _as_int(value) is not None
+
+
+def _as_int(value: object) -> Optional[int]:
+    """``value`` as a plain int, converted once; None when it is none (a bool is not one)."""
     if isinstance(value, bool):
-        return False
+        return None
     try:
-        operator.index(value)  # type: ignore[arg-type]
+        return operator.index(value)  # type: ignore[arg-type]
     except Exception:  # whatever a foreign __index__ raises: not an int
-        return False
-    return True
+        return None
 
 
 def is_flag(value: object) -> bool:
@@ -137,12 +141,10 @@ def check_int(name: str, value: object, *, optional: bool = False) -> Optional[i
     """
     if optional and value is None:
         return None
-    if not isinstance(value, bool):
-        try:
-            return operator.index(value)  # type: ignore[arg-type]
-        except Exception:  # whatever a foreign __index__ raises: not an int
-            pass
-    raise wrong_type(name, "an int or None" if optional else "an int", value)
+    plain = _as_int(value)
+    if plain is None:
+        raise wrong_type(name, "an int or None" if optional else "an int", value)
+    return plain
 
 
 def check_number(name: str, value: object, *, optional: bool = False) -> Optional[float]:
