@@ -375,6 +375,7 @@ def test_a_client_may_be_given_another_key():
         ({"today": 5}, "today"),
         ({"today": np.datetime64("2025-01-01")}, "today"),
         ({"latency": np.bool_(True)}, "latency"),
+        ({"error_rate": np.array(True)}, "error_rate"),
     ],
 )
 def test_a_setting_of_the_wrong_type_is_named(settings, parameter):

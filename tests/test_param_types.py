@@ -460,6 +460,9 @@ def test_numpys_bool_is_no_number(emu):
     # Outside trial 53 F3: timeout=np.bool_(True) was a one-second timeout; True is refused.
     refused(emu, lambda: emu.client(timeout=np.bool_(True)), "timeout")
     refused(emu, lambda: emu.client(backoff=np.bool_(False)), "backoff")
+    # Outside trial 54 F1: a 0-d array of a bool converts to 1.0 too.
+    refused(emu, lambda: emu.client(timeout=np.array(True)), "timeout")
+    refused(emu, lambda: emu.client(connect_timeout=np.array(False)), "connect_timeout")
 
 
 _ONE_ROW = pl.DataFrame({"call_id": [1]})

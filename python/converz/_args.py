@@ -116,8 +116,13 @@ def is_flag(value: object) -> bool:
 
 
 def _is_number(value: object) -> bool:
-    """An int or a float, also as a numpy scalar; converted as :func:`is_int` says why."""
-    if isinstance(value, (bool, str, bytes)) or is_flag(value):
+    """An int or a float, also as a numpy scalar; converted as :func:`is_int` says why.
+
+    No bool is one: numpy's scalar, nor a 0-d array of bools, which converts to 1.0 as well
+    (outside trial 54 F1: ``timeout=np.array(True)`` was a one-second timeout).
+    """
+    holds_bools = getattr(getattr(value, "dtype", None), "kind", None) == "b"
+    if isinstance(value, (bool, str, bytes)) or is_flag(value) or holds_bools:
         return False
     if is_int(value):
         return True

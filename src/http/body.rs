@@ -110,9 +110,15 @@ pub(crate) async fn read_body(
     // was decoded anyway, and the worker frees each piece as it takes it).
     let (pieces, inbox) = tokio::sync::mpsc::unbounded_channel();
     let owned_place = place.to_owned();
+    // The body's length as the server declared it, when it is also the decoder's (no gzip):
+    // what an error about a row too large for the limit can size its advice by.
+    let declared = match coding {
+        inflate::Coding::Identity => response.content_length(),
+        inflate::Coding::Gzip => None,
+    };
     let framed = is_framed(response.headers());
     let worker = crate::runtime::call::spawn_blocking(move || {
-        let decoded = decode_pieces(inbox, coding, decoder, limit, &owned_place);
+        let decoded = decode_pieces(inbox, coding, decoder, limit, declared, &owned_place);
         if framed {
             decoded.map_err(|e| AttemptError::sent_incomplete(&owned_place, e))
         } else {
@@ -214,6 +220,7 @@ fn decode_pieces(
     coding: inflate::Coding,
     mut decoder: PageDecoder,
     limit: u64,
+    declared: Option<u64>,
     place: &str,
 ) -> Result<DecodedPage, AttemptError> {
     let limit = usize::try_from(limit).unwrap_or(usize::MAX);
@@ -232,7 +239,7 @@ fn decode_pieces(
             .map_err(|e| AttemptError::from_decoder(place, e))?;
         let stitched = decoder.stitched_bytes();
         if fed.saturating_add(stitched) > limit {
-            return Err(row_too_large(place, limit as u64, fed, stitched));
+            return Err(row_too_large(place, limit as u64, fed, stitched, declared));
         }
         Ok(())
     };
@@ -281,17 +288,33 @@ fn inflate_failed(err: inflate::InflateError, place: &str, limit: usize) -> Atte
 }
 
 /// A body and the row being stitched from its pieces past `limit` ([`decode_pieces`]): says
-/// the sizes it saw, and the page size at which the limit would hold such a row.
+/// the sizes it saw and, when the body's length is known (`declared`), the page size whose
+/// limit holds it (a body and one open row within it take at most twice its length). Sized by
+/// the bytes seen so far, the advice fell short every time it was followed (outside trial 54).
 #[cold]
-pub(super) fn row_too_large(place: &str, limit: u64, fed: usize, stitched: usize) -> AttemptError {
-    let rows = (2 * stitched as u64).div_ceil(BODY_BYTES_PER_ROW);
+pub(super) fn row_too_large(
+    place: &str,
+    limit: u64,
+    fed: usize,
+    stitched: usize,
+    declared: Option<u64>,
+) -> AttemptError {
+    let way_out = match declared {
+        Some(length) => format!(
+            "page_size={} or more holds this {} MiB body",
+            length.saturating_mul(2).div_ceil(BODY_BYTES_PER_ROW),
+            length.div_ceil(1 << 20),
+        ),
+        None => "a page_size whose limit is twice the row's size holds it (the row's whole \
+                 size is not known here)"
+            .to_owned(),
+    };
     let message = format!(
-        "{PASSED_THE_LIMIT} {} MiB limit ({} KiB per row asked for, within {} to {} MiB) with \
-         {} MiB of body in which one row of at least {} MiB is still open: a row split across \
-         the body's pieces is held twice while it is stitched, so it counts twice. Far more \
-         than real rows take (an endless or runaway body?); if one row really is this large, \
-         raise page_size past {rows} at least (the limit follows it), or leave its column out \
-         with columns=",
+        "{PASSED_THE_LIMIT} {} MiB limit ({} KiB per row asked for, within {} to {} MiB): {} \
+         MiB of body read, with a row of at least {} MiB in it still open, which counts twice \
+         (it is held twice while it is stitched from the body's pieces). Far more than real \
+         rows take (an endless or runaway body?); if one row really is this large, raise \
+         page_size ({way_out}), or leave its column out with columns=",
         limit >> 20,
         BODY_BYTES_PER_ROW >> 10,
         MIN_BODY_LIMIT >> 20,
