@@ -6,7 +6,9 @@
 //! A view holds a string of at most 12 bytes inline. A column whose strings are all that short
 //! (codes, ids, enums) needs none of its value bytes once it is a view array, so those are
 //! dropped instead of kept alive under the views; a column whose long strings use under half of
-//! its value bytes keeps only those, compacted. Going back from views to offsets copies.
+//! its value bytes keeps only those, compacted. Going back from views to offsets shares the
+//! value bytes where the views still point at all of them in order (`build::strings_of_views`)
+//! and copies them otherwise.
 //!
 //! The views and the offsets at the other width are built in one loop each (`build`), trusting
 //! the UTF-8 arrow validated when the Utf8 array was made instead of checking it again.
@@ -124,12 +126,18 @@ pub(crate) fn convert(column: &ArrayRef, to: &DataType) -> Result<ArrayRef, Arro
         (DataType::LargeUtf8, DataType::Utf8) => {
             build::reoffset::<i64, i32>(column.as_string()).map(|a| Arc::new(a) as _)
         }
+        (DataType::Utf8View, DataType::Utf8) => {
+            build::strings_of_views::<i32>(column.as_string_view()).map(|a| Arc::new(a) as _)
+        }
+        (DataType::Utf8View, DataType::LargeUtf8) => {
+            build::strings_of_views::<i64>(column.as_string_view()).map(|a| Arc::new(a) as _)
+        }
         _ => None,
     };
     match built {
         Some(array) => Ok(array),
-        // From views (which copies the strings), or values past a view's u32 offset or
-        // Utf8's i32 (arrow then splits them into several buffers, or says they do not fit).
+        // Values past a view's u32 offset or Utf8's i32 (arrow then splits them into several
+        // buffers, or says they do not fit).
         None => arrow_cast::cast(column, to),
     }
 }

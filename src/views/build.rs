@@ -165,3 +165,117 @@ where
         )
     })
 }
+
+/// `views` as a string array with offsets of width `O` (Utf8 or LargeUtf8, nulls shared), or
+/// `None` when its bytes reach past what `O` holds.
+///
+/// Views that [`views`] made without compacting (every string of the Utf8 array they came from
+/// still in place, in order, in one buffer) give back that buffer, shared: the offsets are the
+/// running sum of the lengths. Any other views (short strings' buffer dropped, long ones
+/// compacted, or views from elsewhere) are copied into a new value buffer, in one loop. Both
+/// trust the UTF-8 arrow validated for the views (their type's invariant). arrow's cast copies
+/// every string through a builder: `to_arrow()` after a `frame="polars"` fetch of 1M calls took
+/// 0.34–0.54 s.
+pub fn strings_of_views<O: OffsetSizeTrait>(
+    views: &StringViewArray,
+) -> Option<GenericStringArray<O>> {
+    shared_strings(views).or_else(|| copied_strings(views))
+}
+
+/// The shared form of [`strings_of_views`]; `None` when the views are not laid out so (or
+/// their bytes do not fit `O`).
+fn shared_strings<O: OffsetSizeTrait>(views: &StringViewArray) -> Option<GenericStringArray<O>> {
+    let [buffer] = views.data_buffers() else {
+        return None;
+    };
+    let raw = views.views();
+    // Where the first string starts: the first long view says, less the bytes before it.
+    let mut before = 0usize;
+    let first_long = raw.iter().find_map(|&view| {
+        let len = view as u32 as usize;
+        if len > MAX_INLINE_VIEW_LEN as usize {
+            Some(ByteView::from(view).offset as usize)
+        } else {
+            before += len;
+            None
+        }
+    })?;
+    let base = first_long.checked_sub(before)?;
+    let values = buffer.as_slice().get(base..)?;
+    let mut offsets: Vec<O> = Vec::with_capacity(raw.len() + 1);
+    offsets.push(O::usize_as(0));
+    let mut end = 0usize;
+    for &view in raw.iter() {
+        let next = end + (view as u32 as usize);
+        // The view the string at `end` would get from `views` (inline bytes or prefix, buffer
+        // 0, offset): equal only if this string is those bytes. A null's zero view is an empty
+        // string; a null's other view must hold its bytes too, as a Utf8 null may.
+        let placed = next <= values.len() && next <= u32::MAX as usize;
+        if !placed || view_of(values, end, next).0 != rebased(view, base) {
+            return None;
+        }
+        end = next;
+        offsets.push(O::usize_as(end));
+    }
+    O::from_usize(end)?;
+    // SAFETY: the offsets start at 0 and grow by each view's length up to `end`, which fits
+    // `O` (checked), so they are monotonic and non-negative; the bytes of slot i,
+    // `values[offsets[i]..offsets[i+1]]`, are view i's string (compared above: its inline bytes
+    // whole, or its prefix and its place in the buffer), which arrow validated as UTF-8 when
+    // the views were made (their type's invariant), so every slot is UTF-8 and starts and ends
+    // on character boundaries; the nulls are the views' own, one bit a slot.
+    let offsets = unsafe { OffsetBuffer::new_unchecked(ScalarBuffer::from(offsets)) };
+    Some(unsafe {
+        GenericStringArray::new_unchecked(offsets, buffer.slice(base), views.nulls().cloned())
+    })
+}
+
+/// `view` as [`view_of`] makes it for a string `base` bytes earlier in the buffer: a long
+/// view's offset moved back by `base`. A long view into another buffer, or before `base`,
+/// becomes a view no string has (its complement), so it compares unequal.
+#[inline(always)]
+fn rebased(view: u128, base: usize) -> u128 {
+    if (view as u32) <= MAX_INLINE_VIEW_LEN {
+        return view;
+    }
+    let old = ByteView::from(view);
+    match (old.offset as usize).checked_sub(base) {
+        Some(at) if old.buffer_index == 0 => old.with_offset(at as u32).as_u128(),
+        _ => !view,
+    }
+}
+
+/// The copying form of [`strings_of_views`]. A null slot is an empty string, whatever its view.
+fn copied_strings<O: OffsetSizeTrait>(views: &StringViewArray) -> Option<GenericStringArray<O>> {
+    let raw = views.views();
+    let nulls = views.nulls().filter(|n| n.null_count() > 0);
+    let len_of = |i: usize, view: u128| match nulls {
+        Some(nulls) if nulls.is_null(i) => 0,
+        _ => view as u32 as usize,
+    };
+    let total: usize = raw.iter().enumerate().map(|(i, &v)| len_of(i, v)).sum();
+    O::from_usize(total)?;
+    let buffers = views.data_buffers();
+    let mut values: Vec<u8> = Vec::with_capacity(total);
+    let mut offsets: Vec<O> = Vec::with_capacity(raw.len() + 1);
+    offsets.push(O::usize_as(0));
+    for (i, &view) in raw.iter().enumerate() {
+        let len = len_of(i, view);
+        if len <= MAX_INLINE_VIEW_LEN as usize {
+            values.extend_from_slice(&view.to_le_bytes()[4..4 + len]);
+        } else {
+            let at = ByteView::from(view);
+            let start = at.offset as usize;
+            values.extend_from_slice(&buffers[at.buffer_index as usize][start..start + len]);
+        }
+        offsets.push(O::usize_as(values.len()));
+    }
+    // SAFETY: the offsets start at 0 and grow by each slot's length up to `total`, which fits
+    // `O` (checked); each valid slot's bytes are its view's string (inline bytes, or a range of
+    // a data buffer, bounds-checked by the slicing above), which arrow validated as UTF-8 (the
+    // view type's invariant), and each null slot is empty; the nulls are the views' own.
+    let offsets = unsafe { OffsetBuffer::new_unchecked(ScalarBuffer::from(offsets)) };
+    Some(unsafe {
+        GenericStringArray::new_unchecked(offsets, Buffer::from_vec(values), views.nulls().cloned())
+    })
+}

@@ -9,7 +9,7 @@ use arrow_buffer::NullBuffer;
 use proptest::collection::vec;
 use proptest::prelude::*;
 
-use super::build::{reoffset, views};
+use super::build::{reoffset, strings_of_views, views};
 
 fn string() -> impl Strategy<Value = String> {
     prop_oneof![
@@ -130,4 +130,78 @@ fn empty_and_all_null_columns() {
     let v = views(&nulls).unwrap();
     assert_eq!(v.null_count(), 5);
     assert!(v.views().iter().all(|&view| view == 0));
+}
+
+/// `strings_of_views` of views made from `strings` gives `strings`' values and nulls back, at
+/// both widths, valid; it shares the value bytes exactly when `views` kept them whole.
+fn check_back<O: OffsetSizeTrait>(strings: &GenericStringArray<O>) {
+    let made = views(strings).expect("small arrays fit a view's offsets");
+    let shared = made
+        .data_buffers()
+        .first()
+        .is_some_and(|b| b.as_ptr() == strings.values().as_ptr());
+    let narrow: StringArray = strings_of_views(&made).unwrap();
+    let wide: LargeStringArray = strings_of_views(&made).unwrap();
+    narrow.to_data().validate_full().unwrap();
+    wide.to_data().validate_full().unwrap();
+    assert!(narrow.iter().eq(strings.iter()));
+    assert!(wide.iter().eq(strings.iter()));
+    assert_eq!(narrow.logical_nulls(), strings.logical_nulls());
+    // Shared only from views that kept the buffer whole and nulls with no bytes under them.
+    let no_bytes_under_nulls =
+        (0..strings.len()).all(|i| strings.is_valid(i) || strings.value_length(i).as_usize() == 0);
+    if shared && no_bytes_under_nulls && strings.iter().flatten().any(|s| s.len() > 12) {
+        let start = strings.value_offsets()[0].as_usize();
+        assert_eq!(narrow.values().as_ptr(), strings.values()[start..].as_ptr());
+    }
+    // From views arrow made itself (nulls zeroed, nothing shared), as arrow casts them.
+    let reference = StringViewArray::from_iter(strings.iter());
+    let copied: StringArray = strings_of_views(&reference).unwrap();
+    copied.to_data().validate_full().unwrap();
+    assert!(copied.iter().eq(strings.iter()));
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(512))]
+
+    #[test]
+    fn views_go_back_to_strings((rows, start, len) in column()) {
+        for strings in arrays::<i32>(&rows, start, len) {
+            check_back(&strings);
+        }
+        for strings in arrays::<i64>(&rows, start, len) {
+            check_back(&strings);
+        }
+    }
+}
+
+#[test]
+fn views_out_of_order_are_copied_and_nulls_stay_null() {
+    let a = "a string past twelve bytes".to_owned();
+    let b = "another one past twelve".to_owned();
+    let strings = StringArray::from(vec![Some(a.as_str()), Some(b.as_str())]);
+    let made = views(&strings).unwrap();
+    // The same two views swapped: each still points into the shared buffer, out of order.
+    let swapped = StringViewArray::new(
+        vec![made.views()[1], made.views()[0]].into(),
+        made.data_buffers().to_vec(),
+        None,
+    );
+    let back: StringArray = strings_of_views(&swapped).unwrap();
+    back.to_data().validate_full().unwrap();
+    assert_eq!(back, StringArray::from(vec![b.as_str(), a.as_str()]));
+    assert_ne!(back.values().as_ptr(), strings.values().as_ptr());
+    // A null slot whose view still holds a string: null either way, shared or copied.
+    let nulls = NullBuffer::from(vec![true, false]);
+    for order in [[0, 1], [1, 0]] {
+        let over = StringViewArray::new(
+            order.map(|i| made.views()[i]).to_vec().into(),
+            made.data_buffers().to_vec(),
+            Some(nulls.clone()),
+        );
+        let back: StringArray = strings_of_views(&over).unwrap();
+        back.to_data().validate_full().unwrap();
+        let first = [a.as_str(), b.as_str()][order[0]];
+        assert_eq!(back, StringArray::from(vec![Some(first), None]));
+    }
 }
