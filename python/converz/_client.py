@@ -109,6 +109,22 @@ def _query_of(cls: type[Q], query: Optional[Q], filters: Mapping[str, Any]) -> Q
 _TENANT = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?")
 
 
+def _eager_form(frame: Optional[Frame]) -> str:
+    """The core's text layout for an eager fetch's ``frame=`` (None: no library named).
+
+    With no library named the table is Arrow's Utf8, but each page whose decode spent most
+    of its time waiting for the link is laid out as polars' views on that otherwise idle
+    thread, and the table takes the layout most of its rows came in ("auto"): ``to_polars()``
+    after a slow fetch then hands the table over instead of building the views after the last
+    page, and ``to_arrow()``/``to_pandas()`` go back without copying the longer strings.
+
+    Example:
+        >>> _eager_form(None), _eager_form("arrow"), _eager_form("polars")
+        ('auto', 'utf8', 'utf8_view')
+    """
+    return "auto" if frame is None else frame_form(frame)
+
+
 def tenant_url(tenant: object) -> str:
     """The base URL of ``tenant``, which must be a ``str`` that is one DNS label.
 
@@ -188,10 +204,12 @@ class Client:
         frame: The DataFrame library this client's tables are mostly for: ``"polars"`` or
             ``"pandas"`` lays each table's text columns out as that library stores them
             while the pages decode, so ``to_polars()`` / ``to_pandas()`` has nothing left to
-            convert after the last page; ``"arrow"`` (None, the default) keeps Arrow's Utf8,
-            which pyarrow and DuckDB read as it is. Every table still converts to every
-            library, with the same values, but a read in another form converts again each
-            time (``to_arrow()`` or a DuckDB query of a ``"polars"`` table copies the strings
+            convert after the last page; ``"arrow"`` keeps Arrow's Utf8, which pyarrow and
+            DuckDB read as it is. None (the default, no library named) keeps Utf8 too, but
+            over a link slower than the decode the pages are laid out for polars on the
+            threads the link leaves idle. Every table still converts to every library, with
+            the same values, but a read in another form converts again each time
+            (``to_arrow()`` or a DuckDB query of a ``"polars"`` table copies the short strings
             back on every call), so name the library the tables mostly go to. A fetch's own
             ``frame=`` overrides this; a stream's pages (``iter_calls``) are Utf8 unless the
             stream is given its own ``frame=``.
@@ -273,9 +291,11 @@ class Client:
             ) from None
         self._page_size: Optional[int] = self._raw.page_size
         self._progress = None if progress is None else bool(progress)
-        frame = "arrow" if frame is None else frame
-        frame_form(frame)  # checked here, before any request
-        self._frame: Frame = frame
+        if frame is not None:
+            frame_form(frame)  # checked here, before any request
+        # None: no library named, so the table's text is Arrow's Utf8, laid out for polars
+        # where a slow link leaves the decode idle (`_eager_form`).
+        self._frame: Optional[Frame] = frame
         # What must live as long as this client: the emulator that made it (testing.Emulator).
         self._keep_alive: object = None
 
@@ -348,7 +368,7 @@ class Client:
     ) -> Table:
         started = time.perf_counter()
         check_flag("progress", progress, optional=True)
-        form = frame_form(self._frame if frame is None else frame)
+        form = _eager_form(self._frame if frame is None else frame)
         schema = check_schema(schema)
         unknown = unknown_schema_keys(query.endpoint, query.to_kwargs(), schema)
         with progress_bar(self._pick(progress), query.endpoint) as callback:

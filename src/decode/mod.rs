@@ -201,6 +201,13 @@ pub struct DecodeOptions {
     /// decoded them, while later pages download, so the conversion a `to_polars()` would do
     /// after the last page is done by then. Never a change to the values or the declared types.
     pub form: Form,
+    /// With `form` Utf8: a page whose decode spent most of its time waiting for its body (a
+    /// link slower than the decode, [`PageDecoder::finish_waited`]) lays its text columns out
+    /// as polars' views on that otherwise idle thread, and the finished table takes the form
+    /// most of its rows came in (`unify::finish`), so a `to_polars()` after a slow fetch hands
+    /// the table over instead of building the views after the last page. Set for an eager
+    /// fetch whose caller named no library (`frame=`); any form gives the same values.
+    pub views_when_idle: bool,
 }
 
 impl Default for DecodeOptions {
@@ -211,6 +218,7 @@ impl Default for DecodeOptions {
             batch_size: DEFAULT_BATCH_ROWS,
             hint: Vec::new(),
             form: Form::Utf8,
+            views_when_idle: false,
         }
     }
 }
@@ -303,6 +311,9 @@ pub struct DecodedTable {
     pub duplicates_dropped: usize,
     /// Type conflicts resolved by falling back to text, one line per column.
     pub warnings: Vec<String>,
+    /// How the text columns of `batches` are laid out: the fetch's form, or with
+    /// [`DecodeOptions::views_when_idle`] the one most of its rows came in.
+    pub form: Form,
 }
 
 impl FetchDecoder {

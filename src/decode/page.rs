@@ -141,7 +141,18 @@ impl PageDecoder {
     /// Finishes the page, its text columns in the fetch's form (`DecodeOptions::form`); fails
     /// if the body was not one complete JSON array of objects.
     pub fn finish(self) -> Result<DecodedPage> {
-        let form = self.shared.options.form;
+        self.finish_waited(false)
+    }
+
+    /// [`finish`](Self::finish) for a page whose decode was `idle` most of the time, waiting
+    /// for its body: with `DecodeOptions::views_when_idle` its text columns become polars'
+    /// views here, on a thread the link left idle.
+    pub fn finish_waited(self, idle: bool) -> Result<DecodedPage> {
+        let options = &self.shared.options;
+        let form = match options.form {
+            Form::Utf8 if idle && options.views_when_idle => Form::Utf8View,
+            form => form,
+        };
         let mut page = self.decoded()?;
         if form != Form::Utf8 {
             for batch in &mut page.batches {

@@ -184,3 +184,89 @@ fn forms_are_named_as_the_python_layer_names_them() {
     let schema: SchemaRef = Arc::new(Schema::new(vec![Field::new("s", DataType::Utf8, true)]));
     assert_eq!(form_schema(&schema, Form::Utf8), schema);
 }
+
+/// `bodies` decoded with `views_when_idle`, page `i` finished as idle when `idle(i)`.
+fn fetch_waited(
+    bodies: &[Vec<u8>],
+    key: Option<&str>,
+    seed: u64,
+    idle: impl Fn(usize) -> bool,
+) -> Result<DecodedTable, String> {
+    let decoder = FetchDecoder::new(DecodeOptions {
+        views_when_idle: true,
+        ..options(seed)
+    });
+    let pages = bodies
+        .iter()
+        .enumerate()
+        .map(|(i, body)| {
+            let mut page = decoder.page();
+            page.feed(bytes::Bytes::copy_from_slice(body))?;
+            page.finish_waited(idle(i))
+        })
+        .collect::<crate::Result<Vec<_>>>()
+        .map_err(|e| e.to_string())?;
+    decoder.finish(pages, key).map_err(|e| e.to_string())
+}
+
+proptest! {
+    #![proptest_config(config())]
+
+    /// Pages decoded while waiting on the link take polars' views and the others Utf8: the
+    /// table is in one form, the one most rows came in, with Utf8's values, types and warnings.
+    #[test]
+    fn pages_laid_out_when_idle_make_one_table_of_utf8s_values(seed: u64, idle_pages: u64, keyed: bool) {
+        let shape = Shape { drift: 0.2, nested: seed % 2 == 0, complete: true, absent: 0.1 };
+        let bodies = pages(seed, shape);
+        let key = keyed.then_some("id");
+        let want = fetch(&options(seed), &bodies, key);
+        let idle = |i: usize| (idle_pages >> (i % 64)) & 1 == 1;
+        let got = fetch_waited(&bodies, key, seed, idle);
+        match (&got, &want) {
+            (Ok(got), Ok(want)) => {
+                prop_assert_eq!(&got.schema, &want.schema);
+                prop_assert!(all_in(got, got.form), "{:?}", got.form);
+                prop_assert!(got.form == Form::Utf8 || got.form == Form::Utf8View);
+                prop_assert_eq!(declared(got), want.batches.clone());
+                prop_assert_eq!(&got.warnings, &want.warnings);
+                if (0..bodies.len()).all(|i| !idle(i)) {
+                    prop_assert_eq!(got.form, Form::Utf8);
+                }
+            }
+            (Err(got), Err(want)) => prop_assert_eq!(got, want),
+            _ => prop_assert!(false, "{:?} against {:?}", got.as_ref().err(), want.as_ref().err()),
+        }
+    }
+}
+
+#[test]
+fn the_form_most_rows_came_in_wins() {
+    let body = |from: i64, rows: i64| {
+        let rows: Vec<String> = (from..from + rows)
+            .map(|i| {
+                format!(r#"{{"id":{i},"s":"a string well past twelve bytes {i}","c":"x{i}"}}"#)
+            })
+            .collect();
+        format!("[{}]", rows.join(",")).into_bytes()
+    };
+    let bodies = vec![body(0, 5), body(5, 3), body(8, 1)];
+    for (idle, form) in [
+        ([true, false, false], Form::Utf8View),
+        ([false, true, true], Form::Utf8),
+        ([false, true, false], Form::Utf8),
+        ([false, false, false], Form::Utf8),
+        ([true, true, true], Form::Utf8View),
+    ] {
+        let table = fetch_waited(&bodies, Some("id"), 1, |i| idle[i]).unwrap();
+        assert_eq!(table.form, form, "{idle:?}");
+        assert!(all_in(&table, form));
+        let want = fetch(&options(1), &bodies, Some("id")).unwrap();
+        assert_eq!(declared(&table), want.batches);
+    }
+    // Without views_when_idle an idle page keeps the fetch's form.
+    let decoder = FetchDecoder::new(DecodeOptions::default());
+    let mut page = decoder.page();
+    page.feed(bytes::Bytes::from(body(0, 2))).unwrap();
+    let page = page.finish_waited(true).unwrap();
+    assert_eq!(decoder.finish(vec![page], None).unwrap().form, Form::Utf8);
+}

@@ -87,12 +87,13 @@ pub(crate) fn finish(
         }
         _ => None,
     };
-    // The batches' own schema: the declared one with its text columns in the fetch's form.
-    let in_form = form_schema(&schema, options.form);
+    let form = table_form(options, &pages);
+    // The batches' own schema: the declared one with its text columns in the table's form.
+    let in_form = form_schema(&schema, form);
     let mut out = Coalescer::new(&in_form, options.batch_size);
     let mut duplicates_dropped = 0;
     for batch in pages.into_iter().flat_map(|p| p.batches) {
-        let mut batch = conform_batch_in(&batch, &schema, options.form)?;
+        let mut batch = conform_batch_in(&batch, &schema, form)?;
         if let Some(d) = &mut deduper {
             let (kept, dropped) = d.filter(&batch)?;
             duplicates_dropped += dropped;
@@ -107,7 +108,32 @@ pub(crate) fn finish(
         rows,
         duplicates_dropped,
         warnings,
+        form,
     })
+}
+
+/// The form the table's text columns take: the fetch's, or with
+/// [`DecodeOptions::views_when_idle`] polars' views when at least as many rows came in them
+/// (pages decoded while waiting on the link) as in Utf8. One form for the whole table, so its
+/// batches join and sort as one; the pages in the other are converted here (from views back to
+/// Utf8 without copying a string, `views::convert`).
+fn table_form(options: &DecodeOptions, pages: &[DecodedPage]) -> Form {
+    if !options.views_when_idle || options.form != Form::Utf8 {
+        return options.form;
+    }
+    let (mut views, mut utf8) = (0usize, 0usize);
+    for batch in pages.iter().flat_map(|p| &p.batches) {
+        let fields = batch.schema_ref().fields();
+        match fields.iter().map(|f| f.data_type()).find(|t| is_string(t)) {
+            Some(DataType::Utf8View) => views += batch.num_rows(),
+            Some(_) => utf8 += batch.num_rows(),
+            None => {}
+        }
+    }
+    match views >= utf8 && views > 0 {
+        true => Form::Utf8View,
+        false => Form::Utf8,
+    }
 }
 
 /// `batches` (all under `schema`) with runs of small ones joined as a fetch joins its pages'

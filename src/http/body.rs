@@ -2,6 +2,8 @@
 //! on tokio's blocking pool, within a limit on their size. Used by the pager for each page and
 //! by `/report`.
 
+use std::time::{Duration, Instant};
+
 use bytes::Bytes;
 use tokio::task::JoinHandle;
 
@@ -243,8 +245,17 @@ fn decode_pieces(
         }
         Ok(())
     };
+    // Time this thread spent waiting for the body against time it spent inflating and
+    // decoding: a page that mostly waited came over a link slower than its decode, which leaves
+    // time to lay its text out for polars (`PageDecoder::finish_waited`).
+    let (mut waited, mut worked) = (Duration::ZERO, Duration::ZERO);
+    let mut clock = Instant::now();
     loop {
-        let Some(piece) = inbox.blocking_recv() else {
+        let piece = inbox.blocking_recv();
+        let now = Instant::now();
+        waited += now - clock;
+        clock = now;
+        let Some(piece) = piece else {
             return Err(AttemptError::decode(
                 place,
                 Error::Decode {
@@ -265,6 +276,9 @@ fn decode_pieces(
             }
             (Piece::End, _) => break,
         }
+        let now = Instant::now();
+        worked += now - clock;
+        clock = now;
     }
     if let Some(gunzip) = gunzip {
         gunzip
@@ -275,7 +289,7 @@ fn decode_pieces(
         }
     }
     decoder
-        .finish()
+        .finish_waited(waited > worked)
         .map_err(|e| AttemptError::from_decoder(place, e))
 }
 

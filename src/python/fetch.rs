@@ -56,8 +56,16 @@ pub fn fetch(
     let pairs = query.to_pairs()?;
     let documented = schema_overrides(options.hint.as_ref().map(|d| d.bind(py)))?;
     let page_size = page_size(options.page_size)?;
-    let Some(form) = Form::named(&options.form) else {
-        let message = "'utf8', 'utf8_view' or 'large_utf8'";
+    // "auto": Utf8, laid out as polars' views where the link left the decode idle (an eager
+    // listing only: a stream's pages go to files and engines as Utf8, a report is one page).
+    let auto = options.form == "auto" && !options.stream;
+    let named = if options.form == "auto" {
+        "utf8"
+    } else {
+        options.form.as_str()
+    };
+    let Some(form) = Form::named(named) else {
+        let message = "'auto', 'utf8', 'utf8_view' or 'large_utf8'";
         return Err(Error::invalid("form", message).into());
     };
     let decode = DecodeOptions {
@@ -66,6 +74,7 @@ pub fn fetch(
         hint: documented.clone(),
         batch_size: batch_size_for_pages(page_size),
         form,
+        views_when_idle: auto && query.listing_key().is_some(),
     };
     let decoder = Arc::new(FetchDecoder::new(decode));
     let api = client.get().api.clone();
@@ -105,6 +114,7 @@ pub fn fetch(
         log::debug!(target: "converz", "decoded {decoded} pages, {fast} by the schema-specialised path");
         table
     })?;
+    let form = table.form;
     let table = documented_when_null(table, &documented, form)?;
     let pages = sink.counters.snapshot().pages;
     table_to_python(py, table, pages)?.into_py_any(py)
