@@ -243,6 +243,9 @@ pub(crate) struct Shared {
     /// Pages finished, and how many of them by the fast path (for the debug log and tests).
     pages: AtomicUsize,
     fast_pages: AtomicUsize,
+    /// Pages laid out as polars' views while the link left their decode idle
+    /// ([`DecodeOptions::views_when_idle`]).
+    idle_pages: AtomicUsize,
     /// A page of this fetch was read again because the fast path declined it
     /// ([`FetchDecoder::page_read_again`]): later pages keep their bodies instead, so a server
     /// whose every page declines costs one extra request per page in the window, not per page.
@@ -339,6 +342,7 @@ impl FetchDecoder {
             hint,
             pages: AtomicUsize::new(0),
             fast_pages: AtomicUsize::new(0),
+            idle_pages: AtomicUsize::new(0),
             read_again: AtomicBool::new(false),
             text_sizes: Mutex::new(Vec::new()),
         };
@@ -414,6 +418,12 @@ impl FetchDecoder {
         (pages, self.shared.fast_pages.load(Ordering::Relaxed))
     }
 
+    /// Pages laid out as polars' views while waiting on the link
+    /// ([`DecodeOptions::views_when_idle`]), for the fetch's debug line.
+    pub fn pages_laid_out_when_idle(&self) -> usize {
+        self.shared.idle_pages.load(Ordering::Relaxed)
+    }
+
     /// Type conflicts in the pages a stream handed out (`seen`, merged in page order by
     /// [`merged_schema`](Self::merged_schema)), one line per column in the eager table's
     /// order. Not [`warnings`](Self::warnings): its columns come in the order pages finished
@@ -468,6 +478,10 @@ impl Shared {
     }
 
     /// Counts a finished page.
+    fn count_idle(&self) {
+        self.idle_pages.fetch_add(1, Ordering::Relaxed);
+    }
+
     fn count(&self, fast: bool) {
         self.pages.fetch_add(1, Ordering::Relaxed);
         self.fast_pages

@@ -153,6 +153,9 @@ impl PageDecoder {
             Form::Utf8 if idle && options.views_when_idle => Form::Utf8View,
             form => form,
         };
+        if form != options.form {
+            self.shared.count_idle();
+        }
         let mut page = self.decoded()?;
         if form != Form::Utf8 {
             for batch in &mut page.batches {

@@ -111,7 +111,12 @@ pub fn fetch(
         // Logged inside the operation, whose end takes a stop a logging handler raised here
         // (see `log_bridge`); after it, that stop would be left set as the call returned.
         let (decoded, fast) = decoder.pages_decoded();
-        log::debug!(target: "converz", "decoded {decoded} pages, {fast} by the schema-specialised path");
+        let idle = decoder.pages_laid_out_when_idle();
+        log::debug!(
+            target: "converz",
+            "decoded {decoded} pages, {fast} by the schema-specialised path, {idle} laid out \
+             for polars while waiting on the link"
+        );
         table
     })?;
     let form = table.form;
