@@ -477,11 +477,12 @@ impl Shared {
         }
     }
 
-    /// Counts a finished page.
+    /// Counts a page laid out for polars while the link left its decode idle.
     fn count_idle(&self) {
         self.idle_pages.fetch_add(1, Ordering::Relaxed);
     }
 
+    /// Counts a finished page.
     fn count(&self, fast: bool) {
         self.pages.fetch_add(1, Ordering::Relaxed);
         self.fast_pages

@@ -116,7 +116,7 @@ pub(crate) fn finish(
 /// [`DecodeOptions::views_when_idle`] polars' views when at least as many rows came in them
 /// (pages decoded while waiting on the link) as in Utf8. One form for the whole table, so its
 /// batches join and sort as one; the pages in the other are converted here (from views back to
-/// Utf8 without copying a string, `views::convert`).
+/// Utf8 the long strings are shared and the short ones copied, `views::convert`).
 fn table_form(options: &DecodeOptions, pages: &[DecodedPage]) -> Form {
     if !options.views_when_idle || options.form != Form::Utf8 {
         return options.form;
