@@ -304,7 +304,9 @@ class Table:
         reads it and kept in place of its Utf8 form, which the frame and the table then share
         (strings of up to 12 bytes live in their views, so their bytes are dropped). The table's
         :attr:`schema` still says ``Utf8``, and a later :meth:`to_arrow` returns ``string``
-        columns as before, at the cost of copying the strings back.
+        columns as before, converting the table back once, in place: the short strings are
+        copied back, the long ones shared where a batch's views still point at all its strings
+        in order (pages joined into one batch are copied).
         """
         pl = _polars()
         return pl.DataFrame(_Stream(self._raw, "utf8_view"))

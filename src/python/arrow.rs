@@ -7,8 +7,10 @@
 //! Utf8View for polars, LargeUtf8 for pandas' pyarrow-backed `str`. It converts every batch on
 //! all cores before the reader pulls the first, and keeps each converted batch in place of the
 //! old one, so the table and the frame share every buffer and the old offsets are freed on the
-//! way: a fetch into a frame peaks at about the frame. A later declared export casts such
-//! batches back to Utf8 (from views this copies the strings; from LargeUtf8 only the offsets).
+//! way: a fetch into a frame peaks at about the frame. The declared export converts such
+//! batches back to Utf8 the same way, in place (from views it shares the long strings where a
+//! batch's views still point at all its strings in order, and copies the rest; from LargeUtf8
+//! only the offsets change).
 
 use std::num::NonZeroUsize;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -228,6 +230,12 @@ impl PyArrowTable {
         py: Python<'py>,
         requested_schema: Option<Bound<'py, PyCapsule>>,
     ) -> PyArrowResult<Bound<'py, PyCapsule>> {
+        // Batches in another form (polars' views or pandas' offsets) are converted back in
+        // place on every core first, as `stream_as` converts: once, not again by every export
+        // (outside trial 56: three `to_arrow()` of a table laid out for polars kept three copies
+        // of its strings), with each old batch freed as its slot is replaced.
+        py.detach(|| convert_all(&self.slots, &self.schema))
+            .map_err(|e| PyErr::from(Error::from(e)))?;
         let batches = converted(&self.slots, &self.schema);
         stream(py, &self.schema, batches, requested_schema)
     }
