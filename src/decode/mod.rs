@@ -122,8 +122,9 @@ mod tests_schema;
 #[cfg(test)]
 mod throughput;
 
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
+use std::time::Duration;
 
 use crate::views::Form;
 use arrow_array::RecordBatch;
@@ -246,6 +247,10 @@ pub(crate) struct Shared {
     /// Pages laid out as polars' views while the link left their decode idle
     /// ([`DecodeOptions::views_when_idle`]).
     idle_pages: AtomicUsize,
+    /// Nanoseconds the fetch's page decodes spent waiting for their bodies, and working on
+    /// them (`PageDecoder::finish_waited`).
+    waited_ns: AtomicU64,
+    worked_ns: AtomicU64,
     /// A page of this fetch was read again because the fast path declined it
     /// ([`FetchDecoder::page_read_again`]): later pages keep their bodies instead, so a server
     /// whose every page declines costs one extra request per page in the window, not per page.
@@ -343,6 +348,8 @@ impl FetchDecoder {
             pages: AtomicUsize::new(0),
             fast_pages: AtomicUsize::new(0),
             idle_pages: AtomicUsize::new(0),
+            waited_ns: AtomicU64::new(0),
+            worked_ns: AtomicU64::new(0),
             read_again: AtomicBool::new(false),
             text_sizes: Mutex::new(Vec::new()),
         };
@@ -475,6 +482,17 @@ impl Shared {
         if !sizes.is_empty() {
             *self.text_sizes.lock() = sizes;
         }
+    }
+
+    /// Adds a page's waiting and working time to the fetch's; whether the fetch's decode has
+    /// now waited at least half as long as it worked (and worked at all).
+    fn waited_half_as_long(&self, waited: Duration, worked: Duration) -> bool {
+        let nanos = |d: Duration| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX);
+        let waited = nanos(waited)
+            .saturating_add(self.waited_ns.fetch_add(nanos(waited), Ordering::Relaxed));
+        let worked = nanos(worked)
+            .saturating_add(self.worked_ns.fetch_add(nanos(worked), Ordering::Relaxed));
+        worked > 0 && waited.saturating_mul(2) >= worked
     }
 
     /// Counts a page laid out for polars while the link left its decode idle.

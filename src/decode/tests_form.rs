@@ -7,6 +7,7 @@ use arrow_array::RecordBatch;
 use arrow_schema::{DataType, Field, Schema, SchemaRef};
 use proptest::prelude::*;
 use std::sync::Arc;
+use std::time::Duration;
 
 use super::tests::try_page;
 use super::tests_fuzz::config;
@@ -185,12 +186,13 @@ fn forms_are_named_as_the_python_layer_names_them() {
     assert_eq!(form_schema(&schema, Form::Utf8), schema);
 }
 
-/// `bodies` decoded with `views_when_idle`, page `i` finished as idle when `idle(i)`.
+/// `bodies` decoded with `views_when_idle`, page `i` finished as having waited and worked
+/// `times(i)` (milliseconds).
 fn fetch_waited(
     bodies: &[Vec<u8>],
     key: Option<&str>,
     seed: u64,
-    idle: impl Fn(usize) -> bool,
+    times: impl Fn(usize) -> (u64, u64),
 ) -> Result<DecodedTable, String> {
     let decoder = FetchDecoder::new(DecodeOptions {
         views_when_idle: true,
@@ -202,7 +204,8 @@ fn fetch_waited(
         .map(|(i, body)| {
             let mut page = decoder.page();
             page.feed(bytes::Bytes::copy_from_slice(body))?;
-            page.finish_waited(idle(i))
+            let (waited, worked) = times(i);
+            page.finish_waited(Duration::from_millis(waited), Duration::from_millis(worked))
         })
         .collect::<crate::Result<Vec<_>>>()
         .map_err(|e| e.to_string())?;
@@ -212,8 +215,9 @@ fn fetch_waited(
 proptest! {
     #![proptest_config(config())]
 
-    /// Pages decoded while waiting on the link take polars' views and the others Utf8: the
-    /// table is in one form, the one most rows came in, with Utf8's values, types and warnings.
+    /// Pages decoded while the fetch waited on the link take polars' views and the others
+    /// Utf8: the table is in one form, the one most rows came in, with Utf8's values, types and
+    /// warnings.
     #[test]
     fn pages_laid_out_when_idle_make_one_table_of_utf8s_values(seed: u64, idle_pages: u64, keyed: bool) {
         let shape = Shape { drift: 0.2, nested: seed % 2 == 0, complete: true, absent: 0.1 };
@@ -221,7 +225,7 @@ proptest! {
         let key = keyed.then_some("id");
         let want = fetch(&options(seed), &bodies, key);
         let idle = |i: usize| (idle_pages >> (i % 64)) & 1 == 1;
-        let got = fetch_waited(&bodies, key, seed, idle);
+        let got = fetch_waited(&bodies, key, seed, |i| if idle(i) { (20, 1) } else { (0, 3) });
         match (&got, &want) {
             (Ok(got), Ok(want)) => {
                 prop_assert_eq!(&got.schema, &want.schema);
@@ -250,23 +254,29 @@ fn the_form_most_rows_came_in_wins() {
         format!("[{}]", rows.join(",")).into_bytes()
     };
     let bodies = vec![body(0, 5), body(5, 3), body(8, 1)];
-    for (idle, form) in [
-        ([true, false, false], Form::Utf8View),
-        ([false, true, true], Form::Utf8),
-        ([false, true, false], Form::Utf8),
-        ([false, false, false], Form::Utf8),
-        ([true, true, true], Form::Utf8View),
+    // (waited, worked) a page; a page is laid out for polars while the fetch's waits so far
+    // add up to at least half its work.
+    for (times, form) in [
+        // 10 >= 10/2: views (5 rows); then 10 < 40/2: Utf8 (4 rows).
+        ([(10, 10), (0, 30), (0, 30)], Form::Utf8View),
+        // Utf8 (5 rows); 30 >= 20/2 and 30 >= 30/2: views (4 rows).
+        ([(0, 10), (30, 10), (0, 10)], Form::Utf8),
+        ([(0, 10), (0, 10), (0, 10)], Form::Utf8),
+        ([(5, 10), (5, 10), (5, 10)], Form::Utf8View),
+        ([(4, 10), (5, 10), (9, 10)], Form::Utf8),
     ] {
-        let table = fetch_waited(&bodies, Some("id"), 1, |i| idle[i]).unwrap();
-        assert_eq!(table.form, form, "{idle:?}");
+        let table = fetch_waited(&bodies, Some("id"), 1, |i| times[i]).unwrap();
+        assert_eq!(table.form, form, "{times:?}");
         assert!(all_in(&table, form));
         let want = fetch(&options(1), &bodies, Some("id")).unwrap();
         assert_eq!(declared(&table), want.batches);
     }
-    // Without views_when_idle an idle page keeps the fetch's form.
+    // Without views_when_idle a page that only waited keeps the fetch's form.
     let decoder = FetchDecoder::new(DecodeOptions::default());
     let mut page = decoder.page();
     page.feed(bytes::Bytes::from(body(0, 2))).unwrap();
-    let page = page.finish_waited(true).unwrap();
+    let page = page
+        .finish_waited(Duration::from_secs(1), Duration::from_millis(1))
+        .unwrap();
     assert_eq!(decoder.finish(vec![page], None).unwrap().form, Form::Utf8);
 }

@@ -245,9 +245,9 @@ fn decode_pieces(
         }
         Ok(())
     };
-    // Time this thread spent waiting for the body against time it spent inflating and
-    // decoding: a page that mostly waited came over a link slower than its decode, which leaves
-    // time to lay its text out for polars (`PageDecoder::finish_waited`).
+    // Time this thread spent waiting for the body, and inflating and decoding it: a fetch whose
+    // decode waits on the link has time to lay its text out for polars
+    // (`PageDecoder::finish_waited`).
     let (mut waited, mut worked) = (Duration::ZERO, Duration::ZERO);
     let mut clock = Instant::now();
     loop {
@@ -289,7 +289,7 @@ fn decode_pieces(
         }
     }
     decoder
-        .finish_waited(waited > worked)
+        .finish_waited(waited, worked)
         .map_err(|e| AttemptError::from_decoder(place, e))
 }
 
