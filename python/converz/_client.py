@@ -112,11 +112,12 @@ _TENANT = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?")
 def _eager_form(frame: Optional[Frame]) -> str:
     """The core's text layout for an eager fetch's ``frame=`` (None: no library named).
 
-    With no library named the table is Arrow's Utf8, but each page whose decode spent most
-    of its time waiting for the link is laid out as polars' views on that otherwise idle
-    thread, and the table takes the layout most of its rows came in ("auto"): ``to_polars()``
-    after a slow fetch then hands the table over instead of building the views after the last
-    page, and ``to_arrow()``/``to_pandas()`` go back without copying the longer strings.
+    With no library named the table is Arrow's Utf8, but while the fetch's decode has waited
+    for the link at least half as long as it worked, each page it finishes is laid out as
+    polars' views on that decode thread, and the table takes the layout most of its rows came
+    in ("auto"): ``to_polars()`` after a slow fetch then hands the table over instead of
+    building the views after the last page, and ``to_arrow()``/``to_pandas()`` convert it back
+    once, sharing the long strings.
 
     Example:
         >>> _eager_form(None), _eager_form("arrow"), _eager_form("polars")
@@ -208,9 +209,10 @@ class Client:
             DuckDB read as it is. None (the default, no library named) keeps Utf8 too, but
             over a link slower than the decode the pages are laid out for polars on the
             threads the link leaves idle. Every table still converts to every library, with
-            the same values, but a read in another form converts again each time
-            (``to_arrow()`` or a DuckDB query of a ``"polars"`` table copies the short strings
-            back on every call), so name the library the tables mostly go to. A fetch's own
+            the same values, but a read in another form converts the table to that form (in
+            place, once: ``to_arrow()`` or a DuckDB query of a ``"polars"`` table copies the
+            short strings back, and a later ``to_polars()`` builds the views again), so name
+            the library the tables mostly go to. A fetch's own
             ``frame=`` overrides this; a stream's pages (``iter_calls``) are Utf8 unless the
             stream is given its own ``frame=``.
 

@@ -202,9 +202,10 @@ pub struct DecodeOptions {
     /// decoded them, while later pages download, so the conversion a `to_polars()` would do
     /// after the last page is done by then. Never a change to the values or the declared types.
     pub form: Form,
-    /// With `form` Utf8: a page whose decode spent most of its time waiting for its body (a
-    /// link slower than the decode, [`PageDecoder::finish_waited`]) lays its text columns out
-    /// as polars' views on that otherwise idle thread, and the finished table takes the form
+    /// With `form` Utf8: while the fetch's decode has waited for the bodies at least half as
+    /// long as it worked (a link slower than the decode, [`PageDecoder::finish_waited`]), each
+    /// page it finishes lays its text columns out as polars' views on its decode thread, on
+    /// time the link leaves, and the finished table takes the form
     /// most of its rows came in (`unify::finish`), so a `to_polars()` after a slow fetch hands
     /// the table over instead of building the views after the last page. Set for an eager
     /// fetch whose caller named no library (`frame=`); any form gives the same values.
