@@ -51,8 +51,8 @@ impl PyArrowTable {
         &self.schema
     }
 
-    /// The batches with the declared schema (shared buffers, except strings a `stream_as`
-    /// turned into views, which are copied back to Utf8).
+    /// The batches with the declared schema (shared buffers; text another form holds is
+    /// converted back to Utf8 as it is read, `views::convert`, the slots left as they are).
     pub fn batches(&self) -> Result<Vec<RecordBatch>, ArrowError> {
         converted(&self.slots, &self.schema).collect()
     }

@@ -58,11 +58,9 @@ pub fn fetch(
     let page_size = page_size(options.page_size)?;
     // "auto": Utf8, laid out as polars' views where the link left the decode idle (an eager
     // listing only: a stream's pages go to files and engines as Utf8, a report is one page).
-    let auto = options.form == "auto" && !options.stream;
-    let named = if options.form == "auto" {
-        "utf8"
-    } else {
-        options.form.as_str()
+    let (named, auto) = match options.form.as_str() {
+        "auto" => ("utf8", !options.stream),
+        named => (named, false),
     };
     let Some(form) = Form::named(named) else {
         let message = "'auto', 'utf8', 'utf8_view' or 'large_utf8'";
