@@ -207,9 +207,17 @@ fn check_text(name: &str, column: &dyn Array, first_row: usize) -> Result<()> {
 /// `Err` when a view points outside its buffers. A null's view is not read (outside trial 30
 /// F5: bytes under a null were refused in a view column alone, where arrow's full validation
 /// checked them).
+///
+/// ASCII, the common case, is told at a glance: a short value's bytes by one mask of its view,
+/// a long value's by whether its whole buffer is ASCII (looked at once, the first time a value
+/// points into it). Only other values are checked one by one: one check per value had taken
+/// a tenth of a 1M-row push's client CPU, all of it before the first request.
 fn first_bad_view(column: &dyn Array) -> std::result::Result<Option<usize>, ()> {
+    /// The high bit of each of a short value's bytes in its view (bytes 4 to 15).
+    const HIGH_BITS: u128 = 0x8080_8080_8080_8080_8080_8080 << 32;
     let strings = column.as_string_view();
     let buffers = strings.data_buffers();
+    let mut ascii_buffers: Vec<Option<bool>> = vec![None; buffers.len()];
     let nulls = strings.nulls();
     for (row, &view) in strings.views().iter().enumerate() {
         if nulls.is_some_and(|n| n.is_null(row)) {
@@ -219,12 +227,21 @@ fn first_bad_view(column: &dyn Array) -> std::result::Result<Option<usize>, ()> 
         let len = view as u32 as usize;
         let inline = view.to_le_bytes();
         let bytes = if len <= 12 {
+            let value_bits = ((1u128 << (8 * len)) - 1) << 32;
+            if view & value_bits & HIGH_BITS == 0 {
+                continue;
+            }
             &inline[4..4 + len]
         } else {
             let at = arrow_data::ByteView::from(view);
-            let buffer = buffers.get(at.buffer_index as usize).ok_or(())?;
+            let index = at.buffer_index as usize;
+            let buffer = buffers.get(index).ok_or(())?;
             let start = at.offset as usize;
-            buffer.get(start..start + len).ok_or(())?
+            let bytes = buffer.get(start..start + len).ok_or(())?;
+            if *ascii_buffers[index].get_or_insert_with(|| buffer.is_ascii()) {
+                continue;
+            }
+            bytes
         };
         if simdutf8::basic::from_utf8(bytes).is_err() {
             return Ok(Some(row));
@@ -551,7 +568,75 @@ fn extension_in(field: &Field) -> Option<String> {
 
 #[cfg(test)]
 mod tests {
-    use super::{decimal_change, whole_in_scientific_form};
+    use super::{decimal_change, first_bad_view, whole_in_scientific_form};
+
+    use arrow_array::{Array, StringViewArray};
+    use arrow_buffer::{Buffer, NullBuffer, ScalarBuffer};
+    use arrow_data::ByteView;
+    use proptest::prelude::*;
+
+    /// A value's bytes: ASCII, other UTF-8, any bytes (mostly not UTF-8), or ASCII with a last
+    /// byte of any kind, of 0 to 30 bytes, so short (in the view) and long (in a buffer) values
+    /// both come in each kind.
+    fn value_bytes() -> impl Strategy<Value = Vec<u8>> {
+        prop_oneof![
+            "[a-z0-9 ]{0,30}".prop_map(String::into_bytes),
+            "[a-z\u{e9}\u{20ac}\u{1f600}]{0,10}".prop_map(String::into_bytes),
+            proptest::collection::vec(any::<u8>(), 0..30),
+            // ASCII then one byte of any kind: its last byte alone decides, at every length.
+            ("[a-z]{0,15}", any::<u8>()).prop_map(|(ascii, last)| {
+                let mut bytes = ascii.into_bytes();
+                bytes.push(last);
+                bytes
+            }),
+        ]
+    }
+
+    /// A view array of `values` (with their validity) that no check has seen: long values go
+    /// into two buffers by turns, so one buffer can be ASCII while the other is not.
+    fn raw_views(values: &[(Vec<u8>, bool)]) -> StringViewArray {
+        let mut buffers = [Vec::new(), Vec::new()];
+        let views: Vec<u128> = (values.iter().enumerate())
+            .map(|(row, (bytes, _))| {
+                if bytes.len() <= 12 {
+                    let mut inline = [0u8; 16];
+                    inline[..4].copy_from_slice(&(bytes.len() as u32).to_le_bytes());
+                    inline[4..4 + bytes.len()].copy_from_slice(bytes);
+                    return u128::from_le_bytes(inline);
+                }
+                let buffer = &mut buffers[row % 2];
+                let view = ByteView::new(bytes.len() as u32, &bytes[..4])
+                    .with_buffer_index((row % 2) as u32)
+                    .with_offset(buffer.len() as u32);
+                buffer.extend_from_slice(bytes);
+                view.as_u128()
+            })
+            .collect();
+        let nulls = NullBuffer::from(values.iter().map(|(_, valid)| *valid).collect::<Vec<_>>());
+        let buffers: Vec<Buffer> = buffers.into_iter().map(Buffer::from_vec).collect();
+        // SAFETY (test): every view is in bounds; the bytes are deliberately not always UTF-8.
+        #[allow(unsafe_code)]
+        unsafe {
+            StringViewArray::new_unchecked(ScalarBuffer::from(views), buffers, Some(nulls))
+        }
+    }
+
+    proptest! {
+        /// The ASCII glances give the row a check of every value would: the first valid row
+        /// whose bytes are not UTF-8, whatever sits under a null.
+        #[test]
+        fn a_view_columns_first_row_of_bad_text_is_found(
+            values in proptest::collection::vec((value_bytes(), any::<bool>()), 0..40),
+            skip in 0usize..3,
+        ) {
+            let array = raw_views(&values);
+            let skip = skip.min(values.len());
+            let sliced = array.slice(skip, values.len() - skip);
+            let expected = (values[skip..].iter())
+                .position(|(bytes, valid)| *valid && std::str::from_utf8(bytes).is_err());
+            prop_assert_eq!(first_bad_view(&sliced as &dyn Array), Ok(expected));
+        }
+    }
 
     #[test]
     fn a_whole_decimal_ending_in_zeros_is_spelled_with_a_power_of_ten() {
