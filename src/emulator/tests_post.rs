@@ -211,6 +211,27 @@ proptest! {
         agrees(&format!(r#"{{"call_id":[{text}]}}"#), Target::Calls);
     }
 
+    /// Digits read eight at a time end where, and sum to what, reading them one at a time
+    /// does: runs of every length, next to the bytes either side of '0'..='9' (`/`, `:`) and
+    /// bytes with the high bit set, from any start and sum (wrapping past 19 digits alike).
+    #[test]
+    fn digits_read_eight_at_a_time_as_one_at_a_time(
+        bytes in prop::collection::vec(
+            prop_oneof![8 => (b'0'..=b'9'), 1 => Just(b'/'), 1 => Just(b':'), 1 => any::<u8>()],
+            0..48,
+        ),
+        at in 0usize..50,
+        sum in any::<u64>(),
+    ) {
+        let mut end = at;
+        let mut expected = sum;
+        while let Some(digit) = bytes.get(end).filter(|b| b.is_ascii_digit()) {
+            expected = expected.wrapping_mul(10).wrapping_add(u64::from(digit - b'0'));
+            end += 1;
+        }
+        prop_assert_eq!(post_fast::digits(&bytes, at, sum), (end, expected));
+    }
+
     /// The one-division rounding gives `lexical-core`'s value (the parser it stands in for)
     /// wherever it answers, and answers for every decimal of up to 19 digits up to 2^53.
     #[test]
