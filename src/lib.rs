@@ -42,7 +42,7 @@ mod _core {
     #[pymodule_export]
     use crate::python::stream::PyBatchStream;
     #[pymodule_export]
-    use crate::python::testing::PyEmulator;
+    use crate::python::testing::{check_faults, PyEmulator};
     #[pymodule_export]
     use crate::python::write::conform_days;
     #[pymodule_export]

@@ -16,7 +16,7 @@ from test_emulator import call, rows
 
 import converz
 from converz.exceptions import InvalidParameterError
-from converz.testing import Emulator
+from converz.testing import Emulator, Faults
 
 # --- faults -----------------------------------------------------------------------------------
 
@@ -79,6 +79,38 @@ def test_out_of_range_settings_are_refused_by_name(name, value):
     with pytest.raises(InvalidParameterError) as info:
         Emulator(**{"calls": 10, "reps": 2, name: value})
     assert info.value.parameter == name
+
+
+_FAULTS_OUT_OF_RANGE = [
+    ("error_rate", 5),
+    ("error_rate", -0.1),
+    ("rate_limit_rate", 1.01),
+    ("drop_rate", float("nan")),
+    ("latency", 1e30),
+    ("latency", -1.0),
+    ("retry_after", float("nan")),
+    ("bandwidth", 1.0),
+    ("bandwidth", float("inf")),
+    ("page_cap", -1),
+    ("insert_every", 10**40),
+]
+
+
+@pytest.mark.parametrize(("name", "value"), _FAULTS_OUT_OF_RANGE)
+def test_a_fault_out_of_range_is_refused_where_it_is_written(name, value):
+    """``Faults(...)`` alone checks ranges by the emulator's own check: a rate of 5 was
+    accepted and refused first where the faults were used."""
+    with pytest.raises(InvalidParameterError) as info:
+        Faults(**{name: value})
+    assert info.value.parameter == name
+    with pytest.raises(InvalidParameterError):
+        Emulator(**{"calls": 10, "reps": 2, name: value})
+
+
+def test_faults_in_range_are_kept_as_given():
+    edge = Faults(error_rate=1, rate_limit_rate=0, drop_rate=1.0, latency=0, bandwidth=1e3)
+    assert (edge.error_rate, edge.drop_rate, edge.bandwidth) == (1, 1.0, 1e3)
+    assert Faults(page_cap=0).page_cap == 0  # zero means off, as the emulator reads it
 
 
 def test_command_line_refuses_out_of_range_settings_without_a_traceback():

@@ -230,6 +230,13 @@ class _EmulatorSettings(TypedDict):
     days: int
     faults: Optional[Faults]
 
+def check_faults(faults: Faults) -> None:
+    """Refuses a fault setting out of its range as an emulator taking it would.
+
+    Raises:
+        InvalidParameterError: The setting named in it is out of range.
+    """
+
 @final
 class Emulator:
     def __new__(cls, settings: _EmulatorSettings) -> Emulator: ...

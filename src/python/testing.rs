@@ -33,7 +33,7 @@ const MAX_DAYS: i128 = 36_500;
 
 /// A `converz.testing.Faults` (a dataclass, so every attribute is present), read by name.
 #[derive(FromPyObject)]
-struct FaultSettings {
+pub struct FaultSettings {
     error_rate: f64,
     rate_limit_rate: f64,
     retry_after: Option<f64>,
@@ -103,6 +103,15 @@ impl FaultSettings {
             html_errors: self.html_errors,
         })
     }
+}
+
+/// Checks a `converz.testing.Faults` as an emulator would on taking it, so a fault out of range
+/// is refused where it is written (`Faults(error_rate=5)`), not first where it is used; one
+/// check ([`FaultSettings::validate`]) for both.
+#[pyfunction]
+pub fn check_faults(faults: FaultSettings) -> PyResult<()> {
+    faults.validate()?;
+    Ok(())
 }
 
 /// The settings of an emulator, as `converz.testing.Emulator` passes them (one dict, every key).

@@ -6,6 +6,7 @@ import dataclasses
 from typing import Optional
 
 from converz._args import check_flag, check_int, check_number
+from converz._core import check_faults
 
 
 @dataclasses.dataclass(frozen=True)
@@ -46,7 +47,7 @@ class Faults:
     html_errors: bool = False
 
     def __post_init__(self) -> None:
-        """Checks each setting's type, and keeps it as a plain Python value.
+        """Checks each setting's type and range, and keeps it as a plain Python value.
 
         The core's refusal named no fault (outside trial 52 F3: ``html_errors="yes"`` said
         "failed to extract field EmulatorSettings.faults").
@@ -63,3 +64,6 @@ class Faults:
                 plain = check_number(field.name, value, optional=optional)
             # As plain Python values, which the core reads (a numpy scalar it would not).
             object.__setattr__(self, field.name, plain)
+        # Ranges as an emulator checks them on taking these, by the same check: a rate of 5
+        # was accepted here and refused first where the faults were used.
+        check_faults(self)
