@@ -236,7 +236,6 @@ def check_faults(faults: Faults) -> None:
     Raises:
         InvalidParameterError: The setting named in it is out of range.
     """
-
 @final
 class Emulator:
     def __new__(cls, settings: _EmulatorSettings) -> Emulator: ...

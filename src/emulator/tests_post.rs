@@ -217,7 +217,7 @@ proptest! {
     #[test]
     fn digits_read_eight_at_a_time_as_one_at_a_time(
         bytes in prop::collection::vec(
-            prop_oneof![8 => (b'0'..=b'9'), 1 => Just(b'/'), 1 => Just(b':'), 1 => any::<u8>()],
+            prop_oneof![8 => b'0'..=b'9', 1 => Just(b'/'), 1 => Just(b':'), 1 => any::<u8>()],
             0..48,
         ),
         at in 0usize..50,
