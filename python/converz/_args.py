@@ -221,7 +221,7 @@ _SETTINGS: dict[str, tuple[str, bool]] = {
     "compression": ("text", True),
     "progress": ("flag", True),
 }
-_EXPECTED = {"text": "a str", "number": "a number (int or float)", "int": "an int"}
+_EXPECTED = {"text": "a str", "int": "an int"}
 
 
 def check_client_settings(settings: Mapping[str, Any]) -> None:
@@ -231,8 +231,8 @@ def check_client_settings(settings: Mapping[str, Any]) -> None:
         >>> check_client_settings({"timeout": "30"})
         Traceback (most recent call last):
         ...
-        converz.exceptions.InvalidParameterTypeError: timeout: expected a number (int or float), got str
-    """  # noqa: E501
+        converz.exceptions.InvalidParameterTypeError: timeout: expected a number, got str
+    """
     for name, value in settings.items():
         kind, optional = _SETTINGS.get(name, ("any", True))  # an unknown name fails its caller
         if kind == "any" or (optional and value is None):
@@ -241,8 +241,8 @@ def check_client_settings(settings: Mapping[str, Any]) -> None:
             check_flag(name, value, optional=optional)
         elif kind == "int":
             check_int(name, value, optional=optional)
-        elif kind == "number" and not _is_number(value):
-            raise wrong_type(name, _EXPECTED[kind], value)
+        elif kind == "number":
+            check_number(name, value, optional=optional)
         elif kind == "text" and not isinstance(value, str):
             raise wrong_type(name, _EXPECTED[kind] + (" or None" if optional else ""), value)
 
