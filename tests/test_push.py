@@ -215,6 +215,18 @@ _BAD_UTF8 = pa.Array.from_buffers(
 _VIEW_BYTES = [b"ab", b"\xff\xfe", b"a value longer than twelve bytes"]
 
 
+# The same three values as a string dictionary's entries, the middle one never used below.
+_VIEW_BYTES_TEXT = pa.Array.from_buffers(
+    pa.string(),
+    3,
+    [
+        None,
+        pa.py_buffer(b"\0\0\0\0\2\0\0\0\4\0\0\0\x24\0\0\0"),
+        pa.py_buffer(b"".join(_VIEW_BYTES)),
+    ],
+)
+
+
 def _view(values: list[bytes], valid: list[bool]) -> pa.Array:
     """A string_view array of `values` with `valid`'s null mask, built unchecked."""
     raw = pa.array(values, pa.binary_view())
@@ -365,7 +377,7 @@ def _view(values: list[bytes], valid: list[bool]) -> pa.Array:
         (
             _Exporter(pa.table({"call_id": [1], "l": pa.ListArray.from_arrays([0, 2], _BAD_UTF8)})),
             {},
-            r"`l`: is not a well-formed Arrow array, or holds text that is not valid UTF-8",
+            r"`l`: holds text that is not valid UTF-8 \(row 0\)",
         ),
         # Offsets past the string bytes: the C interface passes no buffer sizes, so only
         # pyarrow can tell; they were read beyond the buffer and sent (outside trial 29b F1).
@@ -385,6 +397,39 @@ def test_bad_input_sends_nothing(write_emulator, frame, kwargs, match):
     before = _calls(client)
     with pytest.raises(converz.InvalidParameterError, match=match):
         client.push_updates(frame, **kwargs)
+    assert _calls(client).equals(before)
+
+
+def test_text_no_value_sends_refuses_nothing_at_any_depth(write_emulator):
+    """Outside trial 58 F1: bytes that are not UTF-8 under a null inside a struct or a list,
+    or in a dictionary entry no row uses, refused the push (arrow's full validation reads
+    every byte), while the same bytes under a null in a flat column refused nothing: nulling
+    the bad row, as the flat column's error advises, did not help a struct or list of it."""
+    client = write_emulator.client(progress=False)
+    ids = _calls(client)["call_id"].head(3).to_list()
+    note = _view(_VIEW_BYTES, [True, False, True])
+    frame = pl.from_arrow(pa.table({"call_id": ids, "note": note}))
+    assert isinstance(frame, pl.DataFrame)
+    unused = pa.DictionaryArray.from_arrays(pa.array([0, 0, 2], pa.int32()), _VIEW_BYTES_TEXT)
+    nested = frame.select(
+        "call_id", pl.struct("note").alias("meta"), pl.concat_list("note").alias("notes")
+    )
+    client.push_updates(_Exporter(nested.to_arrow().append_column("label", unused)))
+    after = _calls(client).filter(pl.col("call_id").is_in(ids)).sort("call_id")
+    assert after["label"].to_list() == ["ab", "ab", _VIEW_BYTES[2].decode()]
+    assert [m and m["note"] for m in after["meta"].to_list()] == [
+        "ab",
+        None,
+        _VIEW_BYTES[2].decode(),
+    ]
+    assert after["notes"].to_list() == [["ab"], [None], [_VIEW_BYTES[2].decode()]]
+    # Used, the same bytes refuse the push and name the row; nothing is sent.
+    used = nested.with_columns(pl.from_arrow(_view(_VIEW_BYTES, [True] * 3)).alias("note"))
+    before = _calls(client)
+    with pytest.raises(converz.InvalidParameterError, match=r"`meta`: .*not valid UTF-8 \(row 1\)"):
+        client.push_updates(
+            _Exporter(used.select("call_id", pl.struct("note").alias("meta")).to_arrow())
+        )
     assert _calls(client).equals(before)
 
 

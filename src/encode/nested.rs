@@ -17,14 +17,19 @@ pub fn dictionary(name: &str, array: &ArrayRef, zone: &Tz) -> Result<Box<dyn Val
     let dict = array.as_any_dictionary();
     // Four bytes a row, not eight: these live as long as the push. A dictionary of more than
     // 2^32 values cannot be addressed by an Arrow array of this size anyway.
-    let keys = dict
-        .normalized_keys()
-        .into_iter()
-        .map(|key| u32::try_from(key).map_err(|_| Error::encode(name, "dictionary too large")))
+    // A null row's key is never read, whatever it holds (0 here: it may be any bits).
+    let keys = (dict.normalized_keys().into_iter().enumerate())
+        .map(|(row, key)| match dict.keys().is_null(row) {
+            true => Ok(0),
+            false => u32::try_from(key).map_err(|_| Error::encode(name, "dictionary too large")),
+        })
         .collect::<Result<Vec<u32>>>()?;
     let values = make_writer(name, dict.values(), zone)?;
     let count = dict.values().len();
-    let rendered = (count <= array.len()).then(|| render_all(&*values, count));
+    // Every value is rendered only when every value is well formed: the push's checks pass a
+    // dictionary whose bad text is in entries no row uses (those are then never read).
+    let rendered = (count <= array.len() && dict.values().to_data().validate_full().is_ok())
+        .then(|| render_all(&*values, count));
     Ok(Box::new(DictionaryWriter {
         array: Arc::clone(array),
         keys,

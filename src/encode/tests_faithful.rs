@@ -13,6 +13,8 @@ use arrow_array::{
 use arrow_schema::{DataType, Field, Schema};
 
 use super::*;
+use arrow_array::Array;
+use proptest::prelude::*;
 
 fn ids(values: &[i64]) -> ArrayRef {
     Arc::new(Int64Array::from(values.to_vec()))
@@ -365,10 +367,122 @@ fn text_that_is_not_utf8_is_refused_where_it_is_sent() {
         None,
     );
     let err = push_error(Arc::new(list)).expect("refused");
-    assert!(
-        err.contains("is not a well-formed Arrow array, or holds text"),
-        "{err}"
+    assert!(err.contains("not valid UTF-8 (row 0)"), "{err}");
+    // Offsets past the items, where a row is sent: the layout is named.
+    let item = raw_strings(&[0, 1], b"a", None);
+    let list = arrow_array::ListArray::new(
+        Arc::new(Field::new("item", DataType::Utf8, true)),
+        arrow_buffer::OffsetBuffer::new(vec![0, 1].into()),
+        item,
+        None,
     );
+    let broken = list
+        .to_data()
+        .into_builder()
+        .buffers(vec![arrow_buffer::Buffer::from_vec(vec![0i32, 5])]);
+    // SAFETY (test): deliberately broken offsets; the check must refuse, not read them.
+    #[allow(unsafe_code)]
+    let broken = arrow_array::make_array(unsafe { broken.build_unchecked() });
+    let err = push_error(broken).expect("refused");
+    assert!(err.contains("is not a well-formed Arrow array"), "{err}");
+}
+
+/// One list<string> row or struct<string> row as a strategy builds it: whether the row is
+/// valid, and its items: each valid or not, with its bytes (UTF-8 or not).
+type NestedRow = (bool, Vec<(bool, Vec<u8>)>);
+
+fn nested_rows() -> impl Strategy<Value = Vec<NestedRow>> {
+    let bytes = prop_oneof![
+        "[a-z]{0,6}".prop_map(String::into_bytes),
+        proptest::collection::vec(any::<u8>(), 0..4),
+    ];
+    let items = proptest::collection::vec((any::<bool>(), bytes), 0..3);
+    proptest::collection::vec((any::<bool>(), items), 1..12)
+}
+
+/// The strings of `rows`' items, in order, with their validity, that no check has seen.
+fn raw_items(rows: &[NestedRow]) -> (ArrayRef, Vec<i32>) {
+    let (mut offsets, mut bytes, mut valid, mut row_offsets) =
+        (vec![0], Vec::new(), vec![], vec![0]);
+    for (_, items) in rows {
+        for (ok, item) in items {
+            bytes.extend_from_slice(item);
+            offsets.push(bytes.len() as i32);
+            valid.push(*ok);
+        }
+        row_offsets.push(offsets.len() as i32 - 1);
+    }
+    (raw_strings(&offsets, &bytes, Some(valid)), row_offsets)
+}
+
+proptest! {
+    /// Text inside a list or a struct refuses the push exactly when some value sent holds
+    /// bytes that are not UTF-8 (naming the first such row); bytes under a null item, a null
+    /// row or a null struct refuse nothing, and what is then sent is UTF-8 (outside trial 58
+    /// F1: these were refused by arrow's full validation, which reads every byte).
+    #[test]
+    fn nested_text_is_refused_only_where_it_is_sent(rows in nested_rows()) {
+        let (items, row_offsets) = raw_items(&rows);
+        let row_valid: Vec<bool> = rows.iter().map(|(ok, _)| *ok).collect();
+        let sent_bad = |(ok, items): &NestedRow| {
+            *ok && items.iter().any(|(v, b)| *v && std::str::from_utf8(b).is_err())
+        };
+        let expected = rows.iter().position(sent_bad);
+        let list: ArrayRef = Arc::new(arrow_array::ListArray::new(
+            Arc::new(Field::new("item", DataType::Utf8, true)),
+            arrow_buffer::OffsetBuffer::new(row_offsets.into()),
+            items.clone(),
+            Some(row_valid.clone().into()),
+        ));
+        let err = push_error(list);
+        prop_assert_eq!(err.is_some(), expected.is_some(), "{:?}", err);
+        if let (Some(err), Some(row)) = (&err, expected) {
+            prop_assert!(err.contains(&format!("not valid UTF-8 (row {row})")), "{}", err);
+        }
+        // A struct of one item per row: the row's first item, under the row's validity.
+        let firsts: Vec<NestedRow> = (rows.iter())
+            .filter_map(|(ok, items)| items.first().map(|item| (*ok, vec![item.clone()])))
+            .collect();
+        let (field, _) = raw_items(&firsts);
+        let structure: ArrayRef = Arc::new(StructArray::new(
+            vec![Field::new("s", DataType::Utf8, true)].into(),
+            vec![field],
+            Some(firsts.iter().map(|(ok, _)| *ok).collect::<Vec<_>>().into()),
+        ));
+        let expected = firsts.iter().position(sent_bad);
+        let err = push_error(structure);
+        prop_assert_eq!(err.is_some(), expected.is_some(), "{:?}", err);
+        if let (Some(err), Some(row)) = (&err, expected) {
+            prop_assert!(err.contains(&format!("not valid UTF-8 (row {row})")), "{}", err);
+        }
+    }
+}
+
+/// A dictionary refuses only text a row uses: an unused entry that is not UTF-8 is never
+/// read, and the rows go out as their own values (outside trial 58 F1).
+#[test]
+fn a_dictionary_entry_no_row_uses_refuses_nothing() {
+    let values = raw_strings(&[0, 4, 6, 8], b"good\xff\xfeok", None);
+    let keys = Int32Array::from(vec![Some(0), None, Some(2), Some(0)]);
+    let unused = DictionaryArray::new(keys, values.clone());
+    let batch = RecordBatch::try_from_iter(vec![
+        ("call_id", ids(&[1, 2, 3, 4])),
+        ("s", Arc::new(unused) as ArrayRef),
+    ])
+    .unwrap();
+    let plan = PushPlan::new(vec![batch], EncoderOptions::new(Target::Calls)).expect("sent");
+    let body = plan.encode(0).unwrap();
+    let sent: serde_json::Value = serde_json::from_slice(&body).expect("UTF-8 JSON");
+    assert_eq!(sent["s"], serde_json::json!(["good", null, "ok", "good"]));
+    // A null row's key may hold any bits: never read either.
+    let keys = Int32Array::new(vec![0, -7, 2].into(), Some(vec![true, false, true].into()));
+    assert_eq!(
+        push_error(Arc::new(DictionaryArray::new(keys, values.clone()))),
+        None
+    );
+    let used = DictionaryArray::new(Int32Array::from(vec![0, 2, 1]), values);
+    let err = push_error(Arc::new(used)).expect("refused");
+    assert!(err.contains("not valid UTF-8 (row 2)"), "{err}");
 }
 
 /// Found by the outside trial (29b F7): a date64 holding a time of day (which Arrow's spec
