@@ -15,6 +15,13 @@ use crate::error::Error;
 
 /// Serves `head` + `body` once on a loopback port; returns its URL.
 async fn serve_once(head: String, body: Vec<u8>) -> String {
+    serve_in_two(head, body, 0).await
+}
+
+/// [`serve_once`], the body's first `cut` bytes sent, then a pause, then the rest: the client
+/// has read the first part by then, so the body reaches its decoder in at least two pieces
+/// (sent at once, a body of a few hundred KiB could arrive as one, as a CI run found).
+async fn serve_in_two(head: String, body: Vec<u8>, cut: usize) -> String {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}/calls", listener.local_addr().unwrap());
     tokio::spawn(async move {
@@ -23,7 +30,12 @@ async fn serve_once(head: String, body: Vec<u8>) -> String {
         let _ = conn.read(&mut request).await;
         let _ = conn.write_all(head.as_bytes()).await;
         // The client hangs up once it has seen enough: a write error is the expected end.
-        let _ = conn.write_all(&body).await;
+        if cut > 0 {
+            let _ = conn.write_all(&body[..cut]).await;
+            let _ = conn.flush().await;
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        let _ = conn.write_all(&body[cut..]).await;
     });
     url
 }
@@ -190,8 +202,8 @@ async fn a_page_in_one_byte_chunks_decodes_whole() {
     assert_eq!(page.rows, 500);
 }
 
-/// A page of one row holding a string of `len` bytes, served whole, decoded by `page` within
-/// `limit`.
+/// A page of one row holding a string of `len` bytes, served in two parts cut in the middle
+/// of the row (so the row is stitched from pieces), decoded by `page` within `limit`.
 async fn one_long_row(
     page: PageDecoder,
     len: usize,
@@ -202,7 +214,10 @@ async fn one_long_row(
         "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
         body.len()
     );
-    decoded_by(page, head, body, limit).await
+    let cut = body.len() / 2;
+    let url = serve_in_two(head, body, cut).await;
+    let mut response = http(false).get(&url).send().await.unwrap();
+    decode_body(&mut response, page, PLACE, limit, None).await
 }
 
 #[tokio::test]
