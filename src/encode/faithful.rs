@@ -229,7 +229,8 @@ fn first_bad_view(column: &dyn Array) -> std::result::Result<Option<usize>, ()> 
     Ok(None)
 }
 
-/// Whether the value of `view` is UTF-8; `Err` when it points outside `buffers`. Up to 12
+/// Whether the value of `view` is UTF-8; `Err` when it points outside `buffers` or its prefix
+/// is not its first four bytes. Up to 12
 /// bytes sit in the view itself, after its length (ASCII told by one mask); longer values in a
 /// buffer, told ASCII by the whole buffer when `ascii_buffers` keeps what each buffer is.
 fn view_is_utf8(
@@ -253,6 +254,11 @@ fn view_is_utf8(
     let buffer = buffers.get(index).ok_or(())?;
     let start = at.offset as usize;
     let bytes = buffer.get(start..start + len).ok_or(())?;
+    // The view's copy of the first four bytes must be them: what is sent is the buffer's, and
+    // a reader comparing or sorting by the prefix would see other text (outside trial 59 F1).
+    if bytes[..4] != at.prefix.to_le_bytes() {
+        return Err(());
+    }
     if let Some(ascii) = ascii_buffers {
         if *ascii[index].get_or_insert_with(|| buffer.is_ascii()) {
             return Ok(true);
@@ -739,6 +745,24 @@ mod tests {
         #[allow(unsafe_code)]
         unsafe {
             StringViewArray::new_unchecked(ScalarBuffer::from(views), buffers, Some(nulls))
+        }
+    }
+
+    /// A long value whose view's prefix is not its first bytes is a broken layout, whatever
+    /// its buffer holds: the buffer's bytes would be sent and the prefix shows other text
+    /// (outside trial 59 F1). Its twin with the right prefix passes.
+    #[test]
+    fn a_view_whose_prefix_is_not_its_text_is_refused() {
+        let text = b"yyyyyyyyyyyyyyyyyyyy";
+        for (prefix, expected) in [(b"zzzz", Err(())), (b"yyyy", Ok(None))] {
+            let view = ByteView::new(text.len() as u32, prefix).with_buffer_index(0);
+            let buffers = vec![Buffer::from_vec(text.to_vec())];
+            // SAFETY (test): in bounds; the prefix deliberately disagrees in the first case.
+            #[allow(unsafe_code)]
+            let array = unsafe {
+                StringViewArray::new_unchecked(vec![view.as_u128()].into(), buffers, None)
+            };
+            assert_eq!(first_bad_view(&array as &dyn Array), expected);
         }
     }
 
