@@ -836,3 +836,21 @@ def test_an_ndjson_line_not_utf8_is_named_without_csv_advice(emu, ids, tmp_path,
     )
     err = refused(emu, ["push", str(path)], capsys)
     assert "line 3: not UTF-8 text" in err and "CSV" not in err, err
+
+
+def test_an_arrow_file_with_text_not_utf8_says_how_to_push_what_is_sent(emu, ids, tmp_path, capsys):
+    """arrow's IPC reader checks every byte of a file's text, under nulls too, and named
+    neither column nor row (outside trial 59 F2): the refusal now says that, and how to push
+    the values that are sent (push_updates checks only those)."""
+    import pyarrow as pa
+
+    # "a" and, under a null, the bytes FF FE: nothing of the second row would be sent.
+    offsets = pa.py_buffer(b"\0\0\0\0\1\0\0\0\3\0\0\0")
+    validity = pa.array([True, False]).buffers()[1]
+    text = pa.Array.from_buffers(pa.string(), 2, [validity, offsets, pa.py_buffer(b"a\xff\xfe")])
+    table = pa.table({"call_id": pa.array(ids[:2], pa.int64()), "x": text})
+    path = tmp_path / "t.arrow"
+    with pa.ipc.new_file(path, table.schema) as writer:
+        writer.write_table(table)
+    err = refused(emu, ["push", str(path)], capsys)
+    assert "checked whole as it is read" in err and "push_updates" in err, err
