@@ -18,8 +18,9 @@ pub fn dictionary(name: &str, array: &ArrayRef, zone: &Tz) -> Result<Box<dyn Val
     // Four bytes a row, not eight: these live as long as the push. A dictionary of more than
     // 2^32 values cannot be addressed by an Arrow array of this size anyway.
     // A null row's key is never read, whatever it holds (0 here: it may be any bits).
+    let nulls = dict.keys().nulls();
     let keys = (dict.normalized_keys().into_iter().enumerate())
-        .map(|(row, key)| match dict.keys().is_null(row) {
+        .map(|(row, key)| match nulls.is_some_and(|n| n.is_null(row)) {
             true => Ok(0),
             false => u32::try_from(key).map_err(|_| Error::encode(name, "dictionary too large")),
         })
