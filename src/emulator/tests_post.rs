@@ -666,3 +666,25 @@ proptest! {
         prop_assert_eq!(s.call_pieces(0..ids.len()).join(&b","[..]), rows.join(&b","[..]));
     }
 }
+
+/// A call id past int64 is told as out of the ids' range, not as no integer (outside trial 58
+/// N4: "must be an integer, got 18446744073709551615"); a text id is told it is no integer.
+#[test]
+fn a_call_id_past_int64_is_named_out_of_range() {
+    for (id, says) in [
+        (
+            "18446744073709551615",
+            "from -2^63 to 2^63-1, got 18446744073709551615",
+        ),
+        (
+            "\"7\"",
+            "must be an integer from -2^63 to 2^63-1, got \"7\"",
+        ),
+    ] {
+        let body = format!(r#"{{"call_id":[{id}],"x":[1]}}"#);
+        let Err(err) = update::parse(body.as_bytes(), Target::Calls) else {
+            panic!("{id} taken as a call id");
+        };
+        assert!(err.message.contains(says), "{}", err.message);
+    }
+}

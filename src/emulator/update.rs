@@ -187,7 +187,9 @@ pub fn parse(body: &[u8], target: Target) -> Result<Changes, ApiError> {
         return Err(missing_key(key));
     }
     let (wanted, fits) = match target {
-        Target::Calls => ("an integer", tag::INT),
+        // An id past int64 is read as an unsigned integer: "must be an integer, got
+        // 18446744073709551615" named the wrong fault (outside trial 58 N4).
+        Target::Calls => ("an integer from -2^63 to 2^63-1", tag::INT),
         Target::Reps => ("a string", tag::TEXT),
     };
     if let Some(at) = keys.tags().iter().position(|&t| t != fits) {
