@@ -205,7 +205,8 @@ fn check_text(name: &str, column: &dyn Array, first_row: usize) -> Result<()> {
 }
 
 /// The first valid row of a string view array (polars' strings) whose bytes are not UTF-8;
-/// `Err` when a view points outside its buffers. A null's view is not read (outside trial 30
+/// `Err` when a view points outside its buffers or its prefix is not its text
+/// ([`view_is_utf8`]). A null's view is not read (outside trial 30
 /// F5: bytes under a null were refused in a view column alone, where arrow's full validation
 /// checked them).
 ///
@@ -230,9 +231,9 @@ fn first_bad_view(column: &dyn Array) -> std::result::Result<Option<usize>, ()> 
 }
 
 /// Whether the value of `view` is UTF-8; `Err` when it points outside `buffers` or its prefix
-/// is not its first four bytes. Up to 12
-/// bytes sit in the view itself, after its length (ASCII told by one mask); longer values in a
-/// buffer, told ASCII by the whole buffer when `ascii_buffers` keeps what each buffer is.
+/// is not its first four bytes. Up to 12 bytes sit in the view itself, after its length (ASCII
+/// told by one mask); longer values in a buffer, told ASCII by the whole buffer when
+/// `ascii_buffers` keeps what each buffer is.
 fn view_is_utf8(
     view: u128,
     buffers: &[arrow_buffer::Buffer],
@@ -359,7 +360,8 @@ fn items_are_utf8<O: OffsetSizeTrait>(
     Ok(true)
 }
 
-/// Key `at` of a dictionary's keys (any integer type) as an index; `None` when negative.
+/// Key `at` of a dictionary's keys (any integer type) as an index; `None` when negative (or
+/// the keys are not integers).
 fn key_at(keys: &dyn Array, at: usize) -> Option<usize> {
     use arrow_array::types::{
         Int16Type, Int32Type, Int8Type, UInt16Type, UInt32Type, UInt64Type, UInt8Type,
