@@ -853,4 +853,8 @@ def test_an_arrow_file_with_text_not_utf8_says_how_to_push_what_is_sent(emu, ids
     with pa.ipc.new_file(path, table.schema) as writer:
         writer.write_table(table)
     err = refused(emu, ["push", str(path)], capsys)
-    assert "checked whole as it is read" in err and "push_updates" in err, err
+    # One sentence, spaced as written (a line break in the source once left runs of spaces).
+    assert (
+        "an Arrow file's text is checked whole as it is read (bytes under nulls and dictionary "
+        "entries no row uses too): read it with pyarrow and push the table with push_updates"
+    ) in err, err

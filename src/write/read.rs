@@ -295,7 +295,10 @@ pub fn read_file(
             // arrow's IPC reader checks every byte of the file's text, and names neither column
             // nor row (outside trial 59 F2).
             FileFormat::Ipc if text.contains("Invalid UTF8") => {
-                "; the file holds text that is not UTF-8 somewhere, and an Arrow file's text is                  checked whole as it is read (bytes under nulls and dictionary entries no row                  uses too): read it with pyarrow and push the table with push_updates, which                  names the column and row of a value sent and refuses nothing else"
+                "; the file holds text that is not UTF-8 somewhere, and an Arrow file's text is \
+                 checked whole as it is read (bytes under nulls and dictionary entries no row \
+                 uses too): read it with pyarrow and push the table with push_updates, which \
+                 names the column and row of a value sent and refuses nothing else"
             }
             _ => "",
         };
