@@ -205,9 +205,9 @@ pub struct DecodeOptions {
     /// With `form` Utf8: while the fetch's decode has waited for the bodies at least half as
     /// long as it worked (a link slower than the decode, [`PageDecoder::finish_waited`]), each
     /// page it finishes lays its text columns out as polars' views on its decode thread, on
-    /// time the link leaves, and the finished table takes the form
-    /// most of its rows came in (`unify::finish`), so a `to_polars()` after a slow fetch hands
-    /// the table over instead of building the views after the last page. Set for an eager
+    /// time the link leaves, and the finished table takes the form most of its rows came in
+    /// (`unify::finish`), so a `to_polars()` after a slow fetch hands the table over instead
+    /// of building the views after the last page. Set for an eager
     /// fetch whose caller named no library (`frame=`); any form gives the same values.
     pub views_when_idle: bool,
 }
