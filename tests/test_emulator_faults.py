@@ -241,6 +241,18 @@ def test_page_cap_serves_fewer_rows_than_asked():
         assert first[-1]["call_id"] < second[0]["call_id"]
 
 
+def test_a_page_cap_or_insert_period_of_zero_is_off_as_the_docstring_says():
+    # Outside trial 60 F2: `page_cap=0` read as "no cap" was not said anywhere a user looks.
+    with Emulator(calls=1_000, reps=5, page_cap=0, insert_every=0) as emu:
+        first = call(emu, "/calls", {"n_per_page": 500, "page": 1})[1]
+        again = call(emu, "/calls", {"n_per_page": 500, "page": 1})[1]
+        assert len(first) == 500
+        assert again == first  # no rows inserted between the two reads
+        assert len(rows(emu, "/calls")) == 1_000
+    assert "None or 0 is no cap" in Faults.__doc__
+    assert "None or 0 is never" in Faults.__doc__
+
+
 def test_inserted_rows_shift_later_pages():
     with Emulator(calls=1_000, reps=5, insert_every=1) as emu:
         page2_before = call(emu, "/calls", {"n_per_page": 100, "page": 2})[1]

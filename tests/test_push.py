@@ -1072,6 +1072,38 @@ def test_pyarrow_readers_files_and_datasets_are_pushed_and_other_objects_refused
         client.push_updates(pa.table({"call_id": pa.array(ids, pa.int64()), "ree": ree}))
 
 
+def test_a_stream_reader_read_by_an_earlier_push_is_refused_not_pushed_empty(write_emulator):
+    """A push after a dry run of the same reader sent 0 rows and reported success (outside
+    trial 60 F1): a stream gives its rows once, and pyarrow reads a used one as empty."""
+    client = write_emulator.client(progress=False)
+    ids = _calls(client)["call_id"][:4].to_list()
+    table = pa.table({"call_id": pa.array(ids, pa.int64()), "rd": [1.5, 2.5, 3.5, 4.5]})
+
+    def reader() -> pa.RecordBatchReader:
+        return pa.RecordBatchReader.from_batches(table.schema, table.to_batches(max_chunksize=3))
+
+    used = reader()
+    assert client.push_updates(used, dry_run=True).rows == 4
+    before = write_emulator.wire_stats()["responses"]
+    for _ in range(2):  # a retry is refused alike
+        with pytest.raises(converz.InvalidParameterError, match="an earlier push_updates read"):
+            client.push_updates(used)
+    assert write_emulator.wire_stats()["responses"] == before
+    assert "rd" not in _calls(client).columns  # nothing of it was sent
+    # As the hint says: a new reader is pushed whole.
+    assert client.push_updates(reader()).updated == 4
+    got = _calls(client).filter(pl.col("call_id").is_in(ids)).sort("call_id")["rd"].to_list()
+    assert got == [1.5, 2.5, 3.5, 4.5]
+    # One the caller read first gives no rows: pushed as nothing, with a warning at this line.
+    mine = reader()
+    mine.read_all()
+    before = write_emulator.wire_stats()["responses"]
+    with pytest.warns(UserWarning, match="gave no rows, so nothing is pushed") as warned:
+        assert client.push_updates(mine).rows == 0
+    assert warned[0].filename == __file__
+    assert write_emulator.wire_stats()["responses"] == before
+
+
 @pytest.mark.parametrize("data", [None, 5, "calls.csv", [1, 2], {"call_id": [1]}])
 def test_something_that_is_no_frame_is_a_wrong_type(data):
     """`push_updates(None)` raised an InvalidParameterError, no TypeError, where every other

@@ -15,6 +15,9 @@ from __future__ import annotations
 
 import datetime
 import re
+import sys
+import warnings
+import weakref
 from collections.abc import Sequence
 from typing import Any, Callable
 
@@ -64,6 +67,49 @@ def _read_pyarrow(pa: Any, read: Callable[[], Any], kind: str) -> Any:
             parameter="df",
             hint="its cause is the reader's error; nothing was sent",
         ) from err
+
+
+# The stream readers a push has read, a dry run's too. A stream gives its rows once: read again
+# it gives none, and pyarrow says nothing (outside trial 60 F1: a push after a dry run of the
+# same reader sent 0 rows and reported success). One whose read failed is here too: pushing
+# it again would send only the batches after the failure.
+_READ_STREAMS: weakref.WeakSet[Any] = weakref.WeakSet()
+
+
+def _read_stream(pa: Any, reader: Any, kind: str) -> Any:
+    """The rows of a stream ``reader`` as a table, refusing one an earlier push has read.
+
+    A reader that gives no rows is pushed (nothing is sent) with a warning: it may have been
+    read before, by the caller.
+    """
+    if reader in _READ_STREAMS:
+        raise InvalidParameterError(
+            f"cannot push this pyarrow {kind}: an earlier push_updates read it (a dry run "
+            "reads it too), and a reader gives its rows only once",
+            parameter="df",
+            hint="make a new reader, or read it into a table first (table = "
+            "reader.read_all()) and push the table as often as needed; nothing was sent",
+        )
+    try:
+        table = _read_pyarrow(pa, reader.read_all, kind)
+    finally:
+        _READ_STREAMS.add(reader)
+    if table.num_rows == 0:
+        warnings.warn(
+            f"this pyarrow {kind} gave no rows, so nothing is pushed; a reader gives its rows "
+            "only once: if it was read before, make a new one",
+            UserWarning,
+            stacklevel=_caller_level(),
+        )
+    return table
+
+
+def _caller_level() -> int:
+    """The ``stacklevel`` of the first frame outside converz, so a warning names its line."""
+    frame, level = sys._getframe(1), 1
+    while frame is not None and frame.f_globals.get("__name__", "").startswith("converz"):
+        frame, level = frame.f_back, level + 1
+    return level
 
 
 def _part_day(pa: Any, column: Any, err: Exception) -> bool:
@@ -167,11 +213,13 @@ def arrow_input(data: Any) -> Any:
     if module == "pyarrow":
         import pyarrow as pa
 
-        if isinstance(data, pa.RecordBatchReader) or hasattr(data, "read_all"):
-            # Read here so pyarrow can check its batches too (outside trial 30 F1: a reader's
-            # offsets past their buffer were read beyond it and sent, or crashed the process).
-            # A push reads every batch before its first request anyway, so this holds no more.
-            # An IPC file reader too (trial 30b F4: an AttributeError).
+        # Readers are read here so pyarrow can check their batches too (outside trial 30 F1: a
+        # reader's offsets past their buffer were read beyond it and sent, or crashed the
+        # process). A push reads every batch before its first request anyway, so this holds
+        # no more.
+        if isinstance(data, pa.RecordBatchReader):
+            data = _read_stream(pa, data, kind)
+        elif hasattr(data, "read_all"):  # an IPC file reader (trial 30b F4), read at will
             data = _read_pyarrow(pa, data.read_all, kind)
         elif hasattr(data, "to_table"):  # a dataset or scanner
             data = _read_pyarrow(pa, data.to_table, kind)

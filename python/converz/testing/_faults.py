@@ -23,8 +23,9 @@ class Faults:
         bandwidth: Bytes per second that all response bodies share, as sent (after gzip when
             the client asked for it); None is unlimited. With ``latency``, a WAN profile.
         drop_rate: Fraction of GET bodies cut off mid-way (connection dropped).
-        page_cap: Silently serve at most this many rows per page.
-        insert_every: Every N-th ``GET /calls``, insert calls early in the order (rows shift).
+        page_cap: Silently serve at most this many rows per page; None or 0 is no cap.
+        insert_every: Every N-th ``GET /calls``, insert calls early in the order (rows shift);
+            None or 0 is never.
         html_errors: 5xx bodies are HTML pages instead of JSON.
 
     Example:
