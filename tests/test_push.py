@@ -473,6 +473,47 @@ def test_on_duplicate_last(write_emulator):
     assert got["qa_score"].to_list() == [2.0]
 
 
+@pytest.mark.parametrize("bad", ["nan", "inf", "year 10183"])
+def test_a_row_a_later_duplicate_replaces_is_never_sent_so_its_values_refuse_nothing(
+    write_emulator, bad
+):
+    """With on_duplicate="last", a NaN or an out-of-range date in a row a later duplicate
+    replaces refused the push, though that row is never sent (outside trial 58 N3). In a kept
+    row it is still refused, naming the row, with nothing sent."""
+    client = write_emulator.client(progress=False)
+    ids = _calls(client)["call_id"][:3].to_list()
+    values = {"nan": float("nan"), "inf": float("inf")}
+
+    def frame(bad_row: int) -> pl.DataFrame:
+        scores = [0.5, 1.5, 2.5, 3.5]
+        days = [10, 11, 12, 13]
+        if bad in values:
+            scores[bad_row] = values[bad]
+        else:
+            days[bad_row] = 3_000_000  # days after 1970: in the year 10183
+        return pl.DataFrame(
+            {
+                "call_id": [ids[0], ids[1], ids[0], ids[2]],
+                "dq": scores,
+                "dd": pl.Series(days, dtype=pl.Int32).cast(pl.Date),
+            }
+        )
+
+    before = write_emulator.wire_stats()["responses"]
+    with pytest.raises(converz.InvalidParameterError, match=r"\(row 2\)"):
+        client.push_updates(frame(2), on_duplicate="last")  # row 2 is kept
+    assert write_emulator.wire_stats()["responses"] == before
+    result = client.push_updates(frame(0), on_duplicate="last")  # row 0 is dropped for row 2
+    assert (result.rows, result.updated) == (3, 3)
+    got = _calls(client).filter(pl.col("call_id").is_in(ids)).sort("call_id")
+    want = {ids[0]: (2.5, 12), ids[1]: (1.5, 11), ids[2]: (3.5, 13)}
+    for call_id, score, day in got.select("call_id", "dq", "dd").iter_rows():
+        assert (score, day) == (
+            want[call_id][0],
+            dt.date(1970, 1, 1) + dt.timedelta(want[call_id][1]),
+        )
+
+
 def test_dry_run_and_empty_frames_send_nothing(write_emulator):
     client = write_emulator.client(progress=False)
     before = _calls(client)

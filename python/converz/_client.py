@@ -810,7 +810,8 @@ class Client:
                 fall): a reader in between may see a row with its new values and its old
                 value where a clear is still to come.
             chunk_rows: Rows per request, at most 100000 (the API's limit).
-            on_duplicate: ``"error"`` refuses repeated keys; ``"last"`` keeps the last row.
+            on_duplicate: ``"error"`` refuses repeated keys; ``"last"`` keeps each key's last
+                row (the rows it drops are neither sent nor checked).
             timezone: The tenant's IANA time zone; time-zone-aware timestamps are converted to
                 it and sent naive. None means UTC.
             dry_run: Validate and encode everything, send nothing. A reader (a
@@ -896,7 +897,8 @@ class Client:
             clear: Columns whose nulls mean "clear this value" (sent after the values, in
                 requests of their own, as with :meth:`push_updates`).
             chunk_rows: Rows per request, at most 100000.
-            on_duplicate: ``"error"`` refuses repeated keys; ``"last"`` keeps the last row.
+            on_duplicate: ``"error"`` refuses repeated keys; ``"last"`` keeps each key's last
+                row (the rows it drops are neither sent nor checked).
             timezone: The tenant's IANA time zone, for time-zone-aware timestamps.
             dry_run: Validate and encode everything, send nothing (no file is removed).
             strict: Raise if the API reports keys it does not know.

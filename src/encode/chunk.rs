@@ -132,7 +132,6 @@ impl PushPlan {
                     .collect::<Result<Vec<_>>>()
             })
             .collect::<Result<Vec<_>>>()?;
-        check_values(&batches, &zone)?;
         let keys = key_values(&batches, key_index, options.target)?;
         let offsets = row_offsets(&batches);
         let selection =
@@ -143,6 +142,11 @@ impl PushPlan {
                     total: keys.len(),
                 },
             };
+        let sent = match &selection {
+            Selection::Listed(rows) => Some(rows.as_slice()),
+            Selection::Every { .. } => None,
+        };
+        check_values(&batches, sent, &zone)?;
         let key_of = |(b, r): RowRef| keys.get(offsets[b as usize] + r as usize);
         let clear = clear_columns(&options.clear, &schema);
         let mut rows = Vec::new();

@@ -20,17 +20,23 @@
 //!   its bytes would go into the body as they are, for the API to refuse the whole chunk with a
 //!   400 (outside trial 28c F5).
 
+use std::sync::Arc;
+
 use arrow_array::cast::AsArray;
 use arrow_array::timezone::Tz;
 use arrow_array::types::{
     Date32Type, Decimal128Type, Decimal256Type, Decimal32Type, Decimal64Type, Float16Type,
     Float32Type, Float64Type, Int64Type,
 };
-use arrow_array::{Array, ArrowPrimitiveType, OffsetSizeTrait, RecordBatch};
+use arrow_array::{
+    Array, ArrayRef, ArrowPrimitiveType, BooleanArray, OffsetSizeTrait, RecordBatch,
+};
 use arrow_cast::cast;
 use arrow_schema::{DataType, Field, Schema, TimeUnit};
+use arrow_select::nullif::nullif;
 use chrono::Datelike;
 
+use super::RowRef;
 use crate::decode::forced::{float64_keeps_at_a_glance, float_change};
 use crate::error::{Error, Result};
 use crate::text_cut::Cut;
@@ -138,10 +144,19 @@ impl Bad {
 /// to 9999 anywhere in `batches` (lists, structs and dictionary values included), naming the
 /// column and the first such row. One pass for every value check, so top-level and nested
 /// values cannot be held to different rules.
-pub fn check_values(batches: &[RecordBatch], zone: &Tz) -> Result<()> {
+///
+/// `sent`: the rows `on_duplicate="last"` keeps, when it drops any. The rows it drops are never
+/// sent, so what they hold refuses nothing (outside trial 58 N3: bad text or a NaN in a row a
+/// later duplicate replaces refused the push): they are read as nulls here.
+pub fn check_values(batches: &[RecordBatch], sent: Option<&[RowRef]>, zone: &Tz) -> Result<()> {
+    let dropped = sent.map(|rows| dropped_rows(batches, rows));
     let mut offset = 0;
-    for batch in batches {
+    for (b, batch) in batches.iter().enumerate() {
         for (field, column) in batch.schema().fields().iter().zip(batch.columns()) {
+            let column = match &dropped {
+                Some(dropped) => as_null_where(column, &dropped[b]),
+                None => Arc::clone(column),
+            };
             check_text(field.name(), column.as_ref(), offset)?;
             if let Some((row, bad)) = first_bad(column.as_ref(), zone) {
                 let mut reason = bad.reason(offset + row, column.data_type().is_nested());
@@ -160,6 +175,27 @@ pub fn check_values(batches: &[RecordBatch], zone: &Tz) -> Result<()> {
         offset += batch.num_rows();
     }
     Ok(())
+}
+
+/// Per batch, which of its rows are not in `sent`.
+fn dropped_rows(batches: &[RecordBatch], sent: &[RowRef]) -> Vec<BooleanArray> {
+    let mut dropped: Vec<Vec<bool>> = batches.iter().map(|b| vec![true; b.num_rows()]).collect();
+    for &(b, r) in sent {
+        dropped[b as usize][r as usize] = false;
+    }
+    dropped.into_iter().map(BooleanArray::from).collect()
+}
+
+/// `column` with the rows `dropped` marks read as nulls (only its validity changes). A type
+/// with no validity of its own (union, run-end encoded) is kept whole, and checked whole.
+fn as_null_where(column: &ArrayRef, dropped: &BooleanArray) -> ArrayRef {
+    if matches!(
+        column.data_type(),
+        DataType::Null | DataType::Union(..) | DataType::RunEndEncoded(..)
+    ) {
+        return Arc::clone(column);
+    }
+    nullif(column.as_ref(), dropped).unwrap_or_else(|_| Arc::clone(column))
 }
 
 /// Refuses a column holding text that is not valid UTF-8 where a value is sent, naming the row
@@ -392,11 +428,10 @@ fn first_bad_string<O: OffsetSizeTrait>(
         Cut::BadLayout => return Err(()),
         Cut::NotUtf8 => {}
     }
+    // The layout is sound (checked above), so each value's bytes are there to check.
     let nulls = strings.nulls();
     Ok((0..strings.len()).find(|&row| {
-        nulls.is_none_or(|n| n.is_valid(row))
-            && std::str::from_utf8(&bytes[offsets[row].as_usize()..offsets[row + 1].as_usize()])
-                .is_err()
+        nulls.is_none_or(|n| n.is_valid(row)) && string_is_utf8(strings, row) == Ok(false)
     }))
 }
 

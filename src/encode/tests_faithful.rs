@@ -497,3 +497,69 @@ fn a_date64_that_is_not_a_whole_day_is_refused() {
     let err = push_error(part).expect("refused");
     assert!(err.contains("not a whole day (row 1)"), "{err}");
 }
+
+/// What `on_duplicate="last"` drops is never sent, so it refuses nothing; the same value in a
+/// row it keeps is refused, naming that row (outside trial 58 N3: a NaN or bad text in a row a
+/// later duplicate replaced refused the push). Two batches: keys [1, 2] then [1, 3], so frame
+/// row 0 is dropped for row 2, across the batch boundary.
+#[test]
+fn values_in_rows_a_later_duplicate_replaces_refuse_nothing() {
+    let floats = |v: [f64; 2]| Arc::new(Float64Array::from(v.to_vec())) as ArrayRef;
+    let dates = |v: [i32; 2]| Arc::new(arrow_array::Date32Array::from(v.to_vec())) as ArrayRef;
+    let texts = |first: &[u8]| {
+        let mut bytes = first.to_vec();
+        let end = bytes.len() as i32;
+        bytes.extend_from_slice(b"ok");
+        raw_strings(&[0, end, end + 2], &bytes, None)
+    };
+    let in_struct = |v: [f64; 2]| {
+        let field = Arc::new(Field::new("score", DataType::Float64, true));
+        Arc::new(StructArray::from(vec![(field, floats(v))])) as ArrayRef
+    };
+    let good: [(&str, ArrayRef); 5] = [
+        ("NaN", floats([0.5, 1.5])),
+        ("inf", floats([0.5, 1.5])),
+        ("date", dates([10, 20])),
+        ("text", texts(b"fine")),
+        ("struct", in_struct([0.5, 1.5])),
+    ];
+    let bad: [ArrayRef; 5] = [
+        floats([f64::NAN, 1.5]),
+        floats([f64::INFINITY, 1.5]),
+        dates([i32::MAX, 20]),
+        texts(b"\xff\xfe"),
+        in_struct([f64::NAN, 1.5]),
+    ];
+    let options = EncoderOptions {
+        on_duplicate: OnDuplicate::Last,
+        ..EncoderOptions::new(Target::Calls)
+    };
+    for ((what, good), bad) in good.into_iter().zip(bad) {
+        let frame = |first: &ArrayRef, second: &ArrayRef| {
+            vec![
+                RecordBatch::try_from_iter(vec![("call_id", ids(&[1, 2])), ("v", first.clone())])
+                    .unwrap(),
+                RecordBatch::try_from_iter(vec![("call_id", ids(&[1, 3])), ("v", second.clone())])
+                    .unwrap(),
+            ]
+        };
+        // Dropped (frame row 0): pushed, and the body holds the kept rows' values only.
+        let plan = PushPlan::new(frame(&bad, &good), options.clone())
+            .unwrap_or_else(|e| panic!("{what} in a dropped row refused: {e}"));
+        let body: serde_json::Value = serde_json::from_slice(&plan.encode(0).unwrap()).unwrap();
+        assert_eq!(body["call_id"], serde_json::json!([2, 1, 3]), "{what}");
+        // Kept (frame row 2): refused, naming it. Without duplicates too (frame row 0).
+        let reason = match PushPlan::new(frame(&good, &bad), options.clone()) {
+            Err(Error::Encode { column, reason }) if column == "v" => reason,
+            other => panic!("{what} in a kept row: {:?}", other.err()),
+        };
+        assert!(reason.contains("(row 2)"), "{what}: {reason}");
+        let single =
+            vec![RecordBatch::try_from_iter(vec![("call_id", ids(&[1, 2])), ("v", bad)]).unwrap()];
+        let reason = PushPlan::new(single, options.clone())
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(reason.contains("(row 0)"), "{what}: {reason}");
+    }
+}
