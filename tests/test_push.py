@@ -360,10 +360,14 @@ def _view(values: list[bytes], valid: list[bool]) -> pa.Array:
             r"`d`: has a date64 value that is not a whole day \(row 1\)",
         ),
         # Invalid UTF-8 in an Arrow string array (an unchecked producer): it was sent as it
-        # was, for the API to refuse the chunk (outside trial 28c F5). pyarrow's own check
-        # catches it in a pyarrow table; any other exporter's goes through converz's, at any
-        # depth.
-        (pa.table({"call_id": [1, 2], "s": _BAD_UTF8}), {}, r"pyarrow finds it malformed"),
+        # was, for the API to refuse the chunk (outside trial 28c F5). converz's check names
+        # the row, in a pyarrow table (where pyarrow's named neither column nor row) as in
+        # any other exporter's, at any depth.
+        (
+            pa.table({"call_id": [1, 2], "s": _BAD_UTF8}),
+            {},
+            r"`s`: holds text that is not valid UTF-8 \(row 1\)",
+        ),
         (
             _Exporter(pa.table({"call_id": [1, 2], "s": _BAD_UTF8})),
             {},
@@ -512,6 +516,32 @@ def test_a_row_a_later_duplicate_replaces_is_never_sent_so_its_values_refuse_not
             want[call_id][0],
             dt.date(1970, 1, 1) + dt.timedelta(want[call_id][1]),
         )
+
+
+def test_bad_text_in_a_row_a_later_duplicate_replaces_is_not_refused_in_a_pyarrow_table(
+    write_emulator,
+):
+    """pyarrow's own check refused it, naming neither column nor row (outside trial 58 N3);
+    converz's names the row where the text is sent and passes it where it is not."""
+    client = write_emulator.client(progress=False)
+    ids = _calls(client)["call_id"][:3].to_list()
+
+    def table(bad_row: int) -> pa.Table:
+        texts = [b"a", b"b", b"c", b"d"]
+        texts[bad_row] = b"\xff\xfe"
+        offsets = np.cumsum([0] + [len(t) for t in texts]).astype("<i4")
+        buffers = [None, pa.py_buffer(offsets.tobytes()), pa.py_buffer(b"".join(texts))]
+        keys = pa.array([ids[0], ids[1], ids[0], ids[2]], pa.int64())
+        return pa.table({"call_id": keys, "dt": pa.Array.from_buffers(pa.string(), 4, buffers)})
+
+    before = write_emulator.wire_stats()["responses"]
+    match = r"`dt`: holds text that is not valid UTF-8 \(row 2\)"
+    with pytest.raises(converz.InvalidParameterError, match=match):
+        client.push_updates(table(2), on_duplicate="last")
+    assert write_emulator.wire_stats()["responses"] == before
+    assert client.push_updates(table(0), on_duplicate="last").updated == 3
+    got = dict(_calls(client).filter(pl.col("call_id").is_in(ids)).select("call_id", "dt").rows())
+    assert got == {ids[0]: "c", ids[1]: "b", ids[2]: "d"}
 
 
 def test_dry_run_and_empty_frames_send_nothing(write_emulator):
