@@ -19,7 +19,8 @@ import sys
 import warnings
 import weakref
 from collections.abc import Sequence
-from typing import Any, Callable
+from types import FrameType
+from typing import Any, Callable, Optional
 
 from converz._args import check_flag, check_unicode, is_int, wrong_type
 from converz._core import ChunkResult, PushResult
@@ -106,7 +107,8 @@ def _read_stream(pa: Any, reader: Any, kind: str) -> Any:
 
 def _caller_level() -> int:
     """The ``stacklevel`` of the first frame outside converz, so a warning names its line."""
-    frame, level = sys._getframe(1), 1
+    frame: Optional[FrameType] = sys._getframe(1)
+    level = 1
     while frame is not None and frame.f_globals.get("__name__", "").startswith("converz"):
         frame, level = frame.f_back, level + 1
     return level
