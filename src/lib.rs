@@ -34,7 +34,7 @@ mod _core {
     #[pymodule_export]
     use crate::python::log_bridge::ignore_log_error;
     #[pymodule_export]
-    use crate::python::push::push;
+    use crate::python::push::{check_push_options, push};
     #[pymodule_export]
     use crate::python::push_result::{PyChunkResult, PyPushResult};
     #[pymodule_export]

@@ -12,7 +12,9 @@ import subprocess
 import sys
 import threading
 import time
+import warnings
 from collections.abc import Iterator
+from typing import Any, Callable
 
 import numpy as np
 import pandas as pd
@@ -1173,6 +1175,121 @@ def test_a_stream_reader_read_by_an_earlier_push_is_refused_not_pushed_empty(wri
         assert client.push_updates(mine).rows == 0
     assert warned[0].filename == __file__
     assert write_emulator.wire_stats()["responses"] == before
+
+
+class _StreamOf:
+    """Another library's stream exporter: each export hands out ``export()``'s stream."""
+
+    def __init__(self, export: Callable[[], Any]) -> None:
+        self.export = export
+
+    def __arrow_c_stream__(self, requested_schema: Any = None) -> Any:
+        return self.export().__arrow_c_stream__(requested_schema)
+
+
+def test_the_callers_own_column_names_are_shown_as_written_but_for_the_key_itself():
+    """The README's rule (outside trial 61 F3 read it as promising more): pieces of the key are
+    replaced in what the server sent; a name the caller wrote is shown as written, and only the
+    key's whole written forms are replaced in it."""
+    key = "sk_live_Q9vkZrNxT3pW8mYb2Lc7"
+    with Emulator(calls=20, reps=2, seed=3, api_key=key) as emu:
+        client = emu.client(progress=False)
+        ids = client.calls(columns=["call_id"]).to_arrow()["call_id"].to_pylist()[:1]
+        shown = {}
+        for name in (key, key[:-1], "x" + key):
+            with pytest.raises(converz.InvalidParameterError) as info:
+                client.push_updates(pa.table({"call_id": ids, name: [float("nan")]}))
+            shown[name] = str(info.value)
+    assert "column `***`" in shown[key] and key not in shown[key]
+    assert f"column `{key[:-1]}`" in shown[key[:-1]]
+    assert "column `x***`" in shown["x" + key] and key not in shown["x" + key]
+
+
+def test_a_one_shot_stream_exporter_that_gives_no_rows_warns_naming_the_earlier_push(
+    write_emulator,
+):
+    """polars' collect_batches() (or any exporter handing out a one-shot stream) pushed after a
+    dry run of it sent 0 rows, unwarned (outside trial 61 F1). converz cannot tell a one-shot
+    exporter before reading it; one that exports afresh each time is pushed every time."""
+    client = write_emulator.client(progress=False)
+    ids = _calls(client)["call_id"][:5].to_list()
+    frame = pl.DataFrame({"call_id": ids, "os": [1.0, 2.0, 3.0, 4.0, 5.0]})
+    table = frame.to_arrow()
+    one_shot = pa.RecordBatchReader.from_batches(table.schema, table.to_batches())
+    for stream in (frame.lazy().collect_batches(), _StreamOf(lambda: one_shot)):
+        assert client.push_updates(stream, dry_run=True).rows == 5
+        before = write_emulator.wire_stats()["responses"]
+        with pytest.warns(UserWarning, match="gave no rows.*an earlier push_updates read it"):
+            assert client.push_updates(stream).rows == 0
+        assert write_emulator.wire_stats()["responses"] == before
+    afresh = _StreamOf(lambda: table)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for _ in range(2):
+            assert client.push_updates(afresh).updated == 5
+    empty = _StreamOf(lambda: table.slice(0, 0))
+    with pytest.warns(UserWarning, match="gave no rows.*if it is a stream that was read before"):
+        assert client.push_updates(empty).rows == 0
+
+
+def _push_at_once(client: converz.Client, data: Any, threads: int) -> list[Any]:
+    """What pushes of ``data`` in ``threads`` threads started together each gave: the rows
+    sent, or the InvalidParameterError raised."""
+    start = threading.Barrier(threads)
+    outcomes: list[Any] = []
+
+    def push() -> None:
+        start.wait()
+        try:
+            outcomes.append(client.push_updates(data).rows)
+        except converz.InvalidParameterError as err:
+            outcomes.append(err)
+
+    started = [threading.Thread(target=push) for _ in range(threads)]
+    for thread in started:
+        thread.start()
+    for thread in started:
+        thread.join()
+    return outcomes
+
+
+def test_of_pushes_of_one_reader_in_several_threads_one_reads_it_and_the_rest_are_refused(
+    write_emulator,
+):
+    """Two pushes of one reader each sent part of its rows, or one sent none and reported
+    success (outside trial 61 F2): marking the reader read was not one step with checking."""
+    client = write_emulator.client(progress=False)
+    ids = _calls(client)["call_id"][:60].to_list()
+    table = pa.table({"call_id": pa.array(ids, pa.int64()), "th": [float(i) for i in range(60)]})
+    for _ in range(20):
+        reader = pa.RecordBatchReader.from_batches(table.schema, table.to_batches(max_chunksize=10))
+        outcomes = _push_at_once(client, reader, threads=3)
+        assert sorted(o for o in outcomes if isinstance(o, int)) == [60], outcomes
+        refused = [o for o in outcomes if not isinstance(o, int)]
+        assert len(refused) == 2
+        assert all("an earlier push_updates read it" in str(err) for err in refused)
+
+
+@pytest.mark.parametrize(
+    "wrong",
+    [{"chunk_rows": 0}, {"to": "bogus"}, {"on_duplicate": "x"}, {"timezone": "Mars/Olympus"}],
+)
+def test_an_option_value_wrong_whatever_the_frame_is_refused_before_a_reader_is_read(
+    write_emulator, wrong
+):
+    """The reader was read whole, then the value refused, and the corrected call found it read
+    (outside trial 61 F4)."""
+    client = write_emulator.client(progress=False)
+    ids = _calls(client)["call_id"][:4].to_list()
+    table = pa.table({"call_id": pa.array(ids, pa.int64()), "ov": [1, 2, 3, 4]})
+    reader = pa.RecordBatchReader.from_batches(table.schema, table.to_batches())
+    one_shot = _StreamOf(lambda: pa.RecordBatchReader.from_batches(table.schema, []))
+    name = next(iter(wrong))
+    for data in (reader, one_shot):
+        with pytest.raises(converz.InvalidParameterError) as info:
+            client.push_updates(data, **wrong)
+        assert info.value.parameter == name
+    assert client.push_updates(reader).updated == 4  # not read by the refused call
 
 
 @pytest.mark.parametrize("data", [None, 5, "calls.csv", [1, 2], {"call_id": [1]}])

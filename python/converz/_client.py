@@ -25,7 +25,7 @@ from converz._args import (
 from converz._log import logger
 from converz._printable import printable as _printable
 from converz._progress import progress_bar
-from converz._push import PushResult, arrow_input, push_arguments
+from converz._push import PushResult, arrow_input, push_arguments, warn_empty_stream
 from converz._query import (
     CallsFilters,
     CallsQuery,
@@ -814,9 +814,10 @@ class Client:
                 row (the rows it drops are neither sent nor checked).
             timezone: The tenant's IANA time zone; time-zone-aware timestamps are converted to
                 it and sent naive. None means UTC.
-            dry_run: Validate and encode everything, send nothing. A reader (a
-                ``RecordBatchReader``, an IPC reader, a stream exporter) is read by it, and
-                a push after it then finds no rows: pass a table to check, then push.
+            dry_run: Validate and encode everything, send nothing. A stream is read by it,
+                and gives its rows only once: pushing the same pyarrow ``RecordBatchReader``
+                after it is refused, and another stream exporter that then gives no rows is
+                pushed as nothing, with a warning. Pass a table to check, then push.
             strict: Raise :class:`~converz.InvalidRequestError` if the API reports keys it
                 does not know (``not_found``).
             progress: Override the client's progress setting.
@@ -841,19 +842,23 @@ class Client:
             strict=strict,
             progress=progress,
         )
-        data = arrow_input(df)
+        options: _PushOptions = {
+            "to": to,
+            "clear": clear,
+            "chunk_rows": check_int("chunk_rows", chunk_rows),
+            "on_duplicate": on_duplicate,
+            "timezone": timezone,
+            "dry_run": bool(dry_run),
+            "strict": bool(strict),
+            "progress": None,
+        }
+        # Before a row is read: a reader is read once (outside trial 61 F4).
+        _core.check_push_options(options)
+        data, stream = arrow_input(df)
         with progress_bar(self._pick(progress), "push", unit="chunk") as callback:
-            options: _PushOptions = {
-                "to": to,
-                "clear": clear,
-                "chunk_rows": check_int("chunk_rows", chunk_rows),
-                "on_duplicate": on_duplicate,
-                "timezone": timezone,
-                "dry_run": bool(dry_run),
-                "strict": bool(strict),
-                "progress": callback,
-            }
-            result = _core.push(self._raw, data, options)
+            result = _core.push(self._raw, data, {**options, "progress": callback})
+        if stream is not None and result.rows == 0:
+            warn_empty_stream(stream)
         _log_pushed(result)
         return result
 

@@ -207,6 +207,12 @@ class _PushOptions(TypedDict):
     strict: bool
     progress: _Progress
 
+def check_push_options(options: _PushOptions) -> None:
+    """Refuses option values that are wrong whatever the frame, before a row of it is read.
+
+    Checks ``to``, ``chunk_rows``, ``on_duplicate`` and ``timezone``.
+    """
+
 def push(client: RawClient, data: object, options: _PushOptions) -> PushResult:
     """Validates and sends ``data``; see :meth:`converz.Client.push_updates`.
 

@@ -13,9 +13,11 @@ Example:
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import re
 import sys
+import threading
 import warnings
 import weakref
 from collections.abc import Sequence
@@ -70,11 +72,59 @@ def _read_pyarrow(pa: Any, read: Callable[[], Any], kind: str) -> Any:
         ) from err
 
 
-# The stream readers a push has read, a dry run's too. A stream gives its rows once: read again
-# it gives none, and pyarrow says nothing (outside trial 60 F1: a push after a dry run of the
-# same reader sent 0 rows and reported success). One whose read failed is here too: pushing
-# it again would send only the batches after the failure.
+# The streams a push has read, a dry run's too. A stream gives its rows once: read again it
+# gives none, and pyarrow says nothing (outside trial 60 F1: a push after a dry run of the
+# same reader sent 0 rows and reported success). A stream is marked before it is read, under
+# a lock, so of pushes of one reader in several threads one reads it and the others are
+# refused (outside trial 61 F2: two pushes each sent part of its rows, or one sent none); one
+# whose read failed stays marked: pushing it again would send only the batches after that.
 _READ_STREAMS: weakref.WeakSet[Any] = weakref.WeakSet()
+_READ_STREAMS_LOCK = threading.Lock()
+
+
+def _claim(stream: Any) -> bool:
+    """Marks ``stream`` as read by a push; whether an earlier push had marked it.
+
+    An object that cannot be weakly referenced is not tracked (False).
+    """
+    with _READ_STREAMS_LOCK:
+        try:
+            if stream in _READ_STREAMS:
+                return True
+            _READ_STREAMS.add(stream)
+        except TypeError:
+            pass
+        return False
+
+
+@dataclasses.dataclass(frozen=True)
+class Stream:
+    """A stream exporter a push reads through the Arrow C stream interface.
+
+    It may give its rows only once, and converz cannot tell before reading it.
+    """
+
+    kind: str
+    read_before: bool
+
+
+def warn_empty_stream(stream: Stream) -> None:
+    """Warns that ``stream`` gave no rows, so a push sent nothing.
+
+    Outside trial 61 F1: a polars ``collect_batches()`` pushed after a dry run of it sent 0
+    rows, unwarned.
+    """
+    why = (
+        "an earlier push_updates read it (a dry run reads it too), and a stream gives its "
+        "rows only once: make a new one"
+        if stream.read_before
+        else "if it is a stream that was read before, make a new one"
+    )
+    warnings.warn(
+        f"this {stream.kind} gave no rows, so nothing was pushed; {why}",
+        UserWarning,
+        stacklevel=_caller_level(),
+    )
 
 
 def _read_stream(pa: Any, reader: Any, kind: str) -> Any:
@@ -83,7 +133,7 @@ def _read_stream(pa: Any, reader: Any, kind: str) -> Any:
     A reader that gives no rows is pushed (nothing is sent) with a warning: it may have been
     read before, by the caller.
     """
-    if reader in _READ_STREAMS:
+    if _claim(reader):
         raise InvalidParameterError(
             f"cannot push this pyarrow {kind}: an earlier push_updates read it (a dry run "
             "reads it too), and a reader gives its rows only once",
@@ -91,10 +141,7 @@ def _read_stream(pa: Any, reader: Any, kind: str) -> Any:
             hint="make a new reader, or read it into a table first (table = "
             "reader.read_all()) and push the table as often as needed; nothing was sent",
         )
-    try:
-        table = _read_pyarrow(pa, reader.read_all, kind)
-    finally:
-        _READ_STREAMS.add(reader)
+    table = _read_pyarrow(pa, reader.read_all, kind)
     if table.num_rows == 0:
         warnings.warn(
             f"this pyarrow {kind} gave no rows, so nothing is pushed; a reader gives its rows "
@@ -197,8 +244,11 @@ def _struct_in_struct(pa: Any, dtype: Any) -> bool:
     return inner is not None and _struct_in_struct(pa, inner)
 
 
-def arrow_input(data: Any) -> Any:
-    """Anything Arrow-compatible, as an object with ``__arrow_c_stream__``."""
+def arrow_input(data: Any) -> tuple[Any, Optional[Stream]]:
+    """Anything Arrow-compatible, as an object with ``__arrow_c_stream__``.
+
+    Also, for a stream exporter that may give its rows only once, what to say if it gives none.
+    """
     module = type(data).__module__.split(".")[0]
     kind = type(data).__name__
     if module == "polars" and kind == "LazyFrame":
@@ -227,7 +277,7 @@ def arrow_input(data: Any) -> Any:
             ) from err
         table = _from_pandas(pa, data)
         _check_arrow_names(table.schema)
-        return _without_offsets_under_structs(pa, table)
+        return _without_offsets_under_structs(pa, table), None
     if module == "pyarrow":
         import pyarrow as pa
 
@@ -270,13 +320,24 @@ def arrow_input(data: Any) -> Any:
     if hasattr(data, "__arrow_c_stream__") or hasattr(data, "__arrow_c_array__"):
         if module not in ("pyarrow", "polars"):  # read above
             _check_names((name, "") for name in _top_level_names(data))
-        return data
+        return data, _stream_of(data, module)
     # Not a frame at all (None, a dict, a path): a wrong type (outside trial 36 F6).
     raise InvalidParameterTypeError(
         f"cannot push a {type(data).__name__}: expected a polars or pandas DataFrame, a pyarrow "
         "Table/RecordBatch/RecordBatchReader, a converz.Table, or any Arrow PyCapsule exporter",
         parameter="df",
     )
+
+
+def _stream_of(data: Any, module: str) -> Optional[Stream]:
+    """``data`` as a :class:`Stream`, marked read, if it may give its rows only once.
+
+    None for a frame or table, which exports its rows each time it is asked.
+    """
+    frame = module in ("pyarrow", "converz") or (module == "polars" and hasattr(data, "columns"))
+    if frame or not hasattr(data, "__arrow_c_stream__"):
+        return None
+    return Stream(kind=f"{module} {type(data).__name__}", read_before=_claim(data))
 
 
 # A name holding NUL is cut there on its way through the Arrow C data interface, whose names are

@@ -109,6 +109,11 @@ pub struct PushPlan {
     chunks: Vec<ChunkSpec>,
 }
 
+/// The tenant's time zone a push writes zone-aware timestamps in; `None` is UTC.
+pub fn parse_zone(timezone: Option<&str>) -> Result<Tz> {
+    Tz::from_str(timezone.unwrap_or("UTC")).map_err(|e| Error::invalid("timezone", e.to_string()))
+}
+
 impl PushPlan {
     /// Validates `batches` against `options` and plans the bodies. Sends nothing.
     pub fn new(batches: Vec<RecordBatch>, options: EncoderOptions) -> Result<Self> {
@@ -119,8 +124,7 @@ impl PushPlan {
         let key_index = check_options(&options, &schema)?;
         check_extensions(&schema)?;
         let (schema, batches) = with_plain_lists(schema, batches)?;
-        let zone = Tz::from_str(options.timezone.as_deref().unwrap_or("UTC"))
-            .map_err(|e| Error::invalid("timezone", e.to_string()))?;
+        let zone = parse_zone(options.timezone.as_deref())?;
         let writers = batches
             .iter()
             .map(|batch| {

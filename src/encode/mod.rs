@@ -36,8 +36,9 @@ mod tests_frames;
 use arrow_array::RecordBatch;
 use arrow_schema::Schema;
 
-pub use chunk::PushPlan;
+pub use chunk::{parse_zone, PushPlan};
 pub use pandas_index::without_pandas_index;
+pub use validate::check_chunk_rows;
 pub(crate) use values::put_float;
 
 use crate::error::{Error, Result};

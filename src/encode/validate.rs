@@ -23,12 +23,7 @@ const EXAMPLES: usize = 5;
 
 /// Checks the options against the schema.
 pub fn check_options(options: &EncoderOptions, schema: &Schema) -> Result<usize> {
-    if options.chunk_rows == 0 || options.chunk_rows > MAX_CHUNK_ROWS {
-        return Err(Error::invalid(
-            "chunk_rows",
-            format!("must be between 1 and {MAX_CHUNK_ROWS} (the API's limit per request)"),
-        ));
-    }
+    check_chunk_rows(options.chunk_rows)?;
     let key = options.target.key();
     let key_index = schema.index_of(key).map_err(|_| {
         Error::encode(
@@ -93,6 +88,17 @@ pub fn check_options(options: &EncoderOptions, schema: &Schema) -> Result<usize>
         }
     }
     Ok(key_index)
+}
+
+/// Refuses a chunk size outside 1 to [`MAX_CHUNK_ROWS`].
+pub fn check_chunk_rows(chunk_rows: usize) -> Result<()> {
+    if chunk_rows == 0 || chunk_rows > MAX_CHUNK_ROWS {
+        return Err(Error::invalid(
+            "chunk_rows",
+            format!("must be between 1 and {MAX_CHUNK_ROWS} (the API's limit per request)"),
+        ));
+    }
+    Ok(())
 }
 
 /// The first struct, at any depth of `data_type` (the type of column `path`), that names one

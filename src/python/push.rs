@@ -14,7 +14,7 @@ use super::client::PyRawClient;
 use super::errors::{push_error, unknown_keys_error};
 use super::push_result::{grouped, PyPushResult};
 use super::runtime::{enter_converz, ProgressSink};
-use crate::encode::{EncoderOptions, OnDuplicate, PushPlan, Target};
+use crate::encode::{check_chunk_rows, parse_zone, EncoderOptions, OnDuplicate, PushPlan, Target};
 use crate::error::Error;
 use crate::http::push::{push_plan, ChunkStatus, PushLedger, PushOutcome};
 use crate::http::ApiClient;
@@ -22,9 +22,15 @@ use crate::http::ApiClient;
 fn parse_target(to: Option<&str>, schema: &arrow_schema::Schema) -> Result<Target, Error> {
     match to {
         None => Target::infer(schema),
-        Some("calls") => Ok(Target::Calls),
-        Some("reps") => Ok(Target::Reps),
-        Some(other) => Err(Error::invalid(
+        Some(to) => parse_to(to),
+    }
+}
+
+fn parse_to(to: &str) -> Result<Target, Error> {
+    match to {
+        "calls" => Ok(Target::Calls),
+        "reps" => Ok(Target::Reps),
+        other => Err(Error::invalid(
             "to",
             format!("{other:?} is not a target; use \"calls\" or \"reps\""),
         )),
@@ -40,6 +46,27 @@ fn parse_on_duplicate(value: &str) -> Result<OnDuplicate, Error> {
             format!("{other:?} is not allowed; use \"error\" or \"last\""),
         )),
     }
+}
+
+/// Refuses option values that are wrong whatever the frame: `to`, `chunk_rows`,
+/// `on_duplicate` and `timezone`. Checked before a row is read (outside trial 61 F4: a
+/// one-shot reader was read whole, then `chunk_rows=0` was refused, and the corrected call
+/// found the reader read).
+fn check_option_values(options: &PushOptions) -> Result<(), Error> {
+    if let Some(to) = &options.to {
+        parse_to(to)?;
+    }
+    check_chunk_rows(usize::try_from(options.chunk_rows.0).unwrap_or(0))?;
+    parse_on_duplicate(&options.on_duplicate)?;
+    parse_zone(options.timezone.as_deref())?;
+    Ok(())
+}
+
+/// `_core.check_push_options`: [`check_option_values`], for the Python layer to call before
+/// it reads a pyarrow reader itself.
+#[pyfunction]
+pub fn check_push_options(options: PushOptions) -> PyResult<()> {
+    Ok(check_option_values(&options)?)
 }
 
 /// The caller's frame as record batches. Anything wrong here is the frame's fault (a type the
@@ -98,6 +125,7 @@ pub fn push(
     data: &Bound<'_, PyAny>,
     options: PushOptions,
 ) -> PyResult<Py<PyPushResult>> {
+    check_option_values(&options)?;
     let PushOptions {
         to,
         clear,
