@@ -1187,6 +1187,69 @@ class _StreamOf:
         return self.export().__arrow_c_stream__(requested_schema)
 
 
+def test_polars_collect_batches_gets_a_frames_checks(write_emulator):
+    """Its batches went through polars' C export unchecked: a NUL in a name aborted the process
+    (outside trial 62 F1), and a Null column was refused by arrow-rs (F4). Read as frames, it
+    is checked as a frame is, pushed, and read once."""
+    client = write_emulator.client(progress=False)
+    ids = _calls(client)["call_id"][:3].to_list()
+    before = write_emulator.wire_stats()["responses"]
+    named = pl.LazyFrame({"call_id": ids, "cam\x00paign": ["a", "b", "c"]}).collect_batches()
+    with pytest.raises(converz.InvalidParameterError, match="NUL"):
+        client.push_updates(named, dry_run=True)
+    assert write_emulator.wire_stats()["responses"] == before
+    frame = pl.DataFrame({"call_id": ids, "cb": [1.5, 2.5, 3.5], "nothing": [None, None, None]})
+    batches = frame.lazy().collect_batches()
+    assert client.push_updates(batches).updated == 3
+    got = _calls(client).filter(pl.col("call_id").is_in(ids)).sort("call_id")["cb"].to_list()
+    assert got == [1.5, 2.5, 3.5]
+    with pytest.warns(UserWarning, match="an earlier push_updates read it"):
+        assert client.push_updates(batches).rows == 0
+
+
+def test_ctrl_c_in_a_streams_python_producer_stops_the_push(write_emulator):
+    """The producer's KeyboardInterrupt came out of the C stream as an InvalidParameterError
+    (outside trial 62 F3), so a loop catching ValueError could not be stopped."""
+    client = write_emulator.client(progress=False)
+    ids = _calls(client)["call_id"][:40].to_list()
+    table = pa.table({"call_id": pa.array(ids, pa.int64()), "kc": [1.0] * 40})
+
+    def stopped_at_the_third_batch() -> Iterator[pa.RecordBatch]:
+        for number, batch in enumerate(table.to_batches(max_chunksize=10)):
+            if number == 2:
+                raise KeyboardInterrupt
+            yield batch
+
+    before = write_emulator.wire_stats()["responses"]
+    reader = pa.RecordBatchReader.from_batches(table.schema, stopped_at_the_third_batch())
+    with pytest.raises(KeyboardInterrupt, match="stopped while its data was read"):
+        client.push_updates(_StreamOf(lambda: reader))
+    assert write_emulator.wire_stats()["responses"] == before
+    # Another failure of the producer stays what it was: the data could not be read.
+    failing = pa.RecordBatchReader.from_batches(table.schema, iter([table.to_batches()[0], 1]))
+    with pytest.raises(converz.InvalidParameterError, match="could not be read as Arrow"):
+        client.push_updates(_StreamOf(lambda: failing))
+
+
+def test_a_warning_names_the_line_of_a_user_module_whose_name_starts_with_converz(
+    write_emulator, tmp_path, monkeypatch
+):
+    """A user's `converz_jobs.py` was taken for converz's own, and the warning named its caller
+    (outside trial 62 F5)."""
+    (tmp_path / "converz_jobs.py").write_text(
+        "def push_it(client, data):\n    return client.push_updates(data)\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    import converz_jobs  # type: ignore[import-not-found]
+
+    client = write_emulator.client(progress=False)
+    empty = pa.table({"call_id": pa.array([], pa.int64())})
+    reader = pa.RecordBatchReader.from_batches(empty.schema, [])
+    with pytest.warns(UserWarning, match="gave no rows") as warned:
+        converz_jobs.push_it(client, reader)
+    assert (warned[0].filename, warned[0].lineno) == (str(tmp_path / "converz_jobs.py"), 2)
+
+
 def test_the_callers_own_column_names_are_shown_as_written_but_for_the_key_itself():
     """The README's rule (outside trial 61 F3 read it as promising more): pieces of the key are
     replaced in what the server sent; a name the caller wrote is shown as written, and only the

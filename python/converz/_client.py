@@ -854,7 +854,7 @@ class Client:
         }
         # Before a row is read: a reader is read once (outside trial 61 F4).
         _core.check_push_options(options)
-        data, stream = arrow_input(df)
+        data, stream = arrow_input(df, to)
         with progress_bar(self._pick(progress), "push", unit="chunk") as callback:
             result = _core.push(self._raw, data, {**options, "progress": callback})
         if stream is not None and result.rows == 0:

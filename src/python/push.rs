@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use arrow_array::RecordBatch;
-use pyo3::exceptions::PyException;
+use pyo3::exceptions::{PyException, PyKeyboardInterrupt};
 use pyo3::prelude::*;
 use pyo3_arrow::input::AnyRecordBatch;
 
@@ -89,9 +89,13 @@ fn read_frame(
             .map_err(|e: PyErr| unreadable(e.to_string()))?;
         let reader = data.into_reader().map_err(|e| unreadable(e.to_string()))?;
         let schema = reader.schema();
-        let batches = reader
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| unreadable(e.to_string()))?;
+        let batches = reader.collect::<Result<Vec<_>, _>>().map_err(|e| {
+            let said = e.to_string();
+            match producer_stopped(&said) {
+                true => Error::Interrupted,
+                false => unreadable(said),
+            }
+        })?;
         Ok::<_, Error>((schema, batches))
     });
     let (schema, batches) = read.map_err(|panic| {
@@ -99,6 +103,14 @@ fn read_frame(
         unreadable(format!("arrow-rs could not import its layout: {said}"))
     })??;
     Ok(crate::encode::without_pandas_index(schema, batches))
+}
+
+/// Whether a stream's error says Ctrl-C stopped its Python producer: pyarrow's C export turns
+/// the producer's exception into an error whose detail quotes its traceback, ending in the
+/// exception's line (outside trial 62 F3: the stop became an `InvalidParameterError`, so a loop
+/// catching `ValueError` could not be stopped).
+fn producer_stopped(said: &str) -> bool {
+    said.contains("Python exception:") && said.lines().any(|l| l.starts_with("KeyboardInterrupt"))
 }
 
 /// How to push, as `converz.Client.push_updates` passes it (one dict, every key present).
@@ -146,7 +158,14 @@ pub fn push(
         timezone: timezone.clone(),
         strict,
     };
-    let (schema, batches) = read_frame(data)?;
+    let (schema, batches) = match read_frame(data) {
+        Err(Error::Interrupted) => {
+            return Err(PyKeyboardInterrupt::new_err(
+                "the push was stopped while its data was read; nothing was sent",
+            ))
+        }
+        read => read?,
+    };
     let target = parse_target(to.as_deref(), &schema)?;
     let options = EncoderOptions {
         clear,
