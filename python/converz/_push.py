@@ -318,7 +318,7 @@ def arrow_input(data: Any, to: Optional[str] = None) -> tuple[Any, Optional[Stre
 
         stream = Stream(kind=f"polars {kind}", read_before=_claim(data))
         batches = _read(lambda: list(data), stream.kind)
-        # None gives no schema either (read before, or no rows): a key column alone, no rows.
+        # No batches give no schema (read before, or no rows): a key column alone, no rows.
         empty = {"call_id": pl.Int64} if to != "reps" else {"rep_id": pl.String}
         data = (
             pl.concat(batches, how="vertical", rechunk=False)
