@@ -5,28 +5,27 @@
 //! wire at once (a download permit each). A page's body is inflated and decoded on the blocking
 //! pool as it arrives ([`read_body`](super::body::read_body)); once it is in, the page's permit
 //! goes to the next page while the decode finishes. The window is `concurrency` pages plus
-//! [`DECODING_BESIDE_THE_WIRE`] while the consumer keeps up (for an eager fetch, which takes
-//! every page as soon as the pages before it are in, from the first request on, the extra
-//! pages waiting until the listing shows it goes on: [`super::reach`]): those extra pages wait
-//! for a permit, so the one freed by a page whose body is in is taken at once, and the link
-//! does not wait while pages decode. Requests are spaced so their bodies do not all end together ([`super::pacing`]).
+//! [`DECODING_BESIDE_THE_WIRE`] while the consumer keeps up (for an eager fetch, which takes every
+//! page as soon as the pages before it are in, from the first request on, the extra pages waiting
+//! until the listing shows it goes on: [`super::reach`]): those extra pages wait for a permit, so
+//! the one freed by a page whose body is in is taken at once, and the link does not wait while
+//! pages decode. Requests are spaced so their bodies do not all end together ([`super::pacing`]).
 //! Two server behaviours from the contract need care (Part B §1):
 //!
 //! * **Capped pages.** A server may silently serve fewer rows than `n_per_page`. A short page is
-//!   therefore only the end once the page after it comes back empty. A short page after full
-//!   ones with rows after it is first read again (if it was asked for before the next page
-//!   arrived), since rows appended between the two answers explain it and no cap below the full
-//!   pages can. A short page with rows after it otherwise means the server capped the page
-//!   size: its offsets may be computed from the size we asked for, so
-//!   every page fetched with that size after the short one is discarded and paging restarts with
-//!   the observed size. Nothing is lost; rows fetched twice are removed by key. That theory is
-//!   given one chance: a server that caps at the size it was re-paged with serves full pages, so
-//!   a short page followed by rows again refutes it (a server that drops rows from its pages
-//!   after paging them, say), and the listing fails with a [`Error::Decode`] that says so rather
-//!   than shrink the pages again and end on rows it never read. A server that takes its offsets
-//!   from the size asked while capping the rows makes a listing shorter than one asked page end
-//!   on page 1 with page 2 empty: page 2 is asked for once more at page 1's size
-//!   ([`Pager::probe_cap`]), where rows mean a cap.
+//!   therefore only the end once the page after it comes back empty. A short page after full ones
+//!   with rows after it is first read again (if it was asked for before the next page arrived),
+//!   since rows appended between the two answers explain it and no cap below the full pages can. A
+//!   short page with rows after it otherwise means the server capped the page size: its offsets may
+//!   be computed from the size we asked for, so every page fetched with that size after the short
+//!   one is discarded and paging restarts with the observed size. Nothing is lost; rows fetched
+//!   twice are removed by key. That theory is given one chance: a server that caps at the size it
+//!   was re-paged with serves full pages, so a short page followed by rows again refutes it (a
+//!   server that drops rows from its pages after paging them, say), and the listing fails with a
+//!   [`Error::Decode`] that says so rather than shrink the pages again and end on rows it never
+//!   read. A server that takes its offsets from the size asked while capping the rows makes a
+//!   listing shorter than one asked page end on page 1 with page 2 empty: page 2 is asked for once
+//!   more at page 1's size ([`Pager::probe_cap`]), where rows mean a cap.
 //! * **Gaps.** An empty page ends the listing only if no later page already in hand has rows.
 //!   Part B lets rows be *inserted* while we page, never removed, so an empty page N with rows on
 //!   page N+1 is legitimate only if N was served before rows were appended and N+1 after: N is

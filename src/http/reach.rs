@@ -9,14 +9,13 @@
 //!   end took the permits while the end page's re-read, which alone decides whether the
 //!   listing is over, waited behind them (12 ms of every fetch), and a listing at
 //!   `max_concurrency=16` sent up to 17 requests past its end.
-//! * **The first wave.** An eager fetch starts its pages beside the wire from the first request
-//!   on, but those past the first `concurrency` wait until the listing shows it goes on: a page
-//!   came back full, or a body passed [`opening_bytes`] while it downloaded; or until the pager
-//!   needs the page past a short one, or re-pages at a cap (outside trial 51 F1: it waited for
-//!   such a page, held for ever). The pager used to
-//!   start them only once a full page was decoded, so the link idled for page 1's decode (15 to
-//!   90 ms in a fresh process) and a round trip whenever the first pages ended together; a
-//!   listing of one short page still asks for nothing more.
+//! * **The first wave.** An eager fetch starts its pages beside the wire from the first request on,
+//!   but those past the first `concurrency` wait until the listing shows it goes on: a page came
+//!   back full, or a body passed [`opening_bytes`] while it downloaded; or until the pager needs
+//!   the page past a short one, or re-pages at a cap (outside trial 51 F1: it waited for such a
+//!   page, held for ever). The pager used to start them only once a full page was decoded, so the
+//!   link idled for page 1's decode (15 to 90 ms in a fresh process) and a round trip whenever the
+//!   first pages ended together; a listing of one short page still asks for nothing more.
 //!
 //! A task that waits here has sent nothing, so the pager neither waits for it nor learns
 //! anything from it: when the listing ends the task is cancelled, and if the listing goes on
