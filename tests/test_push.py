@@ -1171,7 +1171,7 @@ def test_a_stream_reader_read_by_an_earlier_push_is_refused_not_pushed_empty(wri
     mine = reader()
     mine.read_all()
     before = write_emulator.wire_stats()["responses"]
-    with pytest.warns(UserWarning, match="gave no rows, so nothing is pushed") as warned:
+    with pytest.warns(UserWarning, match="gave no rows, so nothing was pushed") as warned:
         assert client.push_updates(mine).rows == 0
     assert warned[0].filename == __file__
     assert write_emulator.wire_stats()["responses"] == before

@@ -99,7 +99,7 @@ def _claim(stream: Any) -> bool:
 
 @dataclasses.dataclass(frozen=True)
 class Stream:
-    """A stream exporter a push reads through the Arrow C stream interface.
+    """A stream a push reads: a reader, or an exporter read through the Arrow C stream.
 
     It may give its rows only once, and converz cannot tell before reading it.
     """
@@ -143,12 +143,7 @@ def _read_stream(pa: Any, reader: Any, kind: str) -> Any:
         )
     table = _read(reader.read_all, f"pyarrow {kind}")
     if table.num_rows == 0:
-        warnings.warn(
-            f"this pyarrow {kind} gave no rows, so nothing is pushed; a reader gives its rows "
-            "only once: if it was read before, make a new one",
-            UserWarning,
-            stacklevel=_caller_level(),
-        )
+        warn_empty_stream(Stream(kind=f"pyarrow {kind}", read_before=False))
     return table
 
 
