@@ -13,6 +13,7 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime
 import re
@@ -78,7 +79,12 @@ def _read(read: Callable[[], Any], what: str) -> Any:
 # a lock, so of pushes of one reader in several threads one reads it and the others are
 # refused (outside trial 61 F2: two pushes each sent part of its rows, or one sent none); one
 # whose read failed stays marked: pushing it again would send only the batches after that.
-_READ_STREAMS: weakref.WeakSet[Any] = weakref.WeakSet()
+#
+# By id, held by plain weak references without callbacks and pruned as marks are added, as
+# `_table._LIVE_MARKS` is: a `WeakSet` runs Python code when a referent dies, which may be
+# inside C code, and a Ctrl-C handled there is lost (outside trial 50 F1). The id of a dead
+# stream may come back for a new one: its reference then reads None, so it is not taken.
+_READ_STREAMS: dict[int, weakref.ref[Any]] = {}
 _READ_STREAMS_LOCK = threading.Lock()
 
 
@@ -88,12 +94,13 @@ def _claim(stream: Any) -> bool:
     An object that cannot be weakly referenced is not tracked (False).
     """
     with _READ_STREAMS_LOCK:
-        try:
-            if stream in _READ_STREAMS:
-                return True
-            _READ_STREAMS.add(stream)
-        except TypeError:
-            pass
+        known = _READ_STREAMS.get(id(stream))
+        if known is not None and known() is stream:
+            return True
+        for key in [key for key, ref in _READ_STREAMS.items() if ref() is None]:
+            del _READ_STREAMS[key]
+        with contextlib.suppress(TypeError):
+            _READ_STREAMS[id(stream)] = weakref.ref(stream)
         return False
 
 
