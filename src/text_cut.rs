@@ -41,6 +41,46 @@ pub fn check<O: OffsetSizeTrait>(bytes: &[u8], offsets: &[O]) -> Cut {
     Cut::Text
 }
 
+/// Checks the views of one string view column whose long values all lie in `data` (buffer 0),
+/// as the decoder builds them: a value of up to 12 bytes is read in its view (ASCII told by one
+/// mask, anything else checked on its own); the long ones by one pass over `data` and a look at
+/// each one's first byte, as [`check`] does with offsets. Views past `data`, or a prefix that is
+/// not the value's first four bytes, are a bad layout.
+pub fn check_views(views: &[u128], data: &[u8]) -> Cut {
+    /// The high bit of each byte a short value keeps in its view (bytes 4 to 15).
+    const HIGH_BITS: u128 = 0x8080_8080_8080_8080_8080_8080 << 32;
+    let data_is_text = simdutf8::basic::from_utf8(data).is_ok();
+    // A bad layout is told over every view first, as `check` tells it before any UTF-8.
+    let mut text = true;
+    for &view in views {
+        let len = view as u32 as usize;
+        if len <= 12 {
+            if view & HIGH_BITS != 0 {
+                let inline = view.to_le_bytes();
+                text &= std::str::from_utf8(&inline[4..4 + len]).is_ok();
+            }
+            continue;
+        }
+        let at = arrow_data::ByteView::from(view);
+        let start = at.offset as usize;
+        let Some(bytes) = data
+            .get(start..start + len)
+            .filter(|_| at.buffer_index == 0)
+        else {
+            return Cut::BadLayout;
+        };
+        if bytes[..4] != at.prefix.to_le_bytes() {
+            return Cut::BadLayout;
+        }
+        text &= data_is_text && bytes[0] & 0xC0 != 0x80;
+    }
+    if text {
+        Cut::Text
+    } else {
+        Cut::NotUtf8
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -116,6 +156,52 @@ mod tests {
             prop_assert_eq!(check(&bytes, &offsets), expected);
             if let Ok(narrow) = offsets.iter().map(|&o| i32::try_from(o)).collect::<Result<Vec<_>, _>>() {
                 prop_assert_eq!(check(&bytes, &narrow), expected);
+            }
+        }
+
+        /// Views built as the decoder builds them (short values inline, long ones side by side
+        /// in one buffer) agree with checking each value alone, over text cut anywhere; a view
+        /// moved past the buffer or given another prefix is a bad layout.
+        #[test]
+        fn views_agree_with_each_value_checked_alone(
+            text in "[a-zé€😀\u{80}]{0,40}",
+            stray in proptest::collection::vec((0usize..160, any::<u8>()), 0..2),
+            mut cuts in proptest::collection::vec(0usize..160, 1..8),
+            break_layout in 0u8..3,
+        ) {
+            let mut bytes = text.into_bytes();
+            for (at, byte) in stray {
+                if at < bytes.len() {
+                    bytes[at] = byte;
+                }
+            }
+            cuts.push(0);
+            cuts.push(bytes.len());
+            cuts.iter_mut().for_each(|c| *c = (*c).min(bytes.len()));
+            cuts.sort_unstable();
+            let (mut views, mut data) = (Vec::new(), Vec::new());
+            for w in cuts.windows(2) {
+                let value = &bytes[w[0]..w[1]];
+                let start = data.len();
+                data.extend_from_slice(value);
+                views.push(arrow_array::builder::make_view(&data[start..], 0, start as u32));
+                if value.len() <= 12 {
+                    data.truncate(start);
+                }
+            }
+            let offsets: Vec<i64> = cuts.iter().map(|&c| c as i64).collect();
+            let expected = reference(&bytes, &offsets);
+            prop_assert_eq!(check_views(&views, &data), expected);
+            let long = views.iter().position(|&v| v as u32 > 12);
+            if let (Some(k), true) = (long, break_layout > 0) {
+                let mut view = arrow_data::ByteView::from(views[k]);
+                if break_layout == 1 {
+                    view.offset = data.len() as u32;
+                } else {
+                    view.prefix ^= 1;
+                }
+                views[k] = view.as_u128();
+                prop_assert_eq!(check_views(&views, &data), Cut::BadLayout);
             }
         }
     }

@@ -76,7 +76,10 @@ impl PageDecoder {
             .as_ref()
             .or(shared.hint.as_ref())
             .filter(|_| shared.fast_path)
-            .and_then(|s| FastSink::new(s, parse_dates, batch_size, &shared.text_sizes()));
+            .and_then(|s| {
+                let sizes = shared.text_sizes();
+                FastSink::new(s, parse_dates, batch_size, &sizes, shared.options.form)
+            });
         // A page that speculates on the hint keeps its body: the hint may turn out not to be
         // the schema, and then the whole page is decoded again (`finish`).
         let keep = keep || fast.is_none() || snapshot.is_none();
@@ -179,7 +182,8 @@ impl PageDecoder {
                     self.shared.note_text_sizes(fast.text_sizes(rows));
                     // Under a settled schema or the hint alike, the page stands if it casts
                     // exactly to its own types, which is what the reference gives.
-                    if let Some(batches) = as_held(batches, &columns, &self.shared.options)? {
+                    let options = &self.shared.options;
+                    if let Some(batches) = as_held(batches, &columns, options, fast.form())? {
                         self.shared.count(true);
                         return Ok(DecodedPage {
                             rows,
@@ -235,7 +239,7 @@ impl StreamSink {
             _ if rows == 0 => Some(Vec::new()),
             Some(mut decoder) => {
                 batches.extend(decoder.flush()?);
-                as_held(batches, &columns, &shared.options)?
+                as_held(batches, &columns, &shared.options, Form::Utf8)?
             }
             None => None,
         };
@@ -269,13 +273,14 @@ fn as_held(
     batches: Vec<RecordBatch>,
     columns: &Fields,
     options: &DecodeOptions,
+    form: Form,
 ) -> Result<Option<Vec<RecordBatch>>> {
     let Some(first) = batches.first() else {
         return Ok(Some(batches));
     };
     let held = super::infer::held_schema(columns, &options.schema_overrides);
     let from = first.schema();
-    if from == held {
+    if from == held || (form != Form::Utf8 && from == form_schema(&held, form)) {
         return Ok(Some(batches));
     }
     let exact = held.fields().iter().all(|to| {
@@ -291,7 +296,7 @@ fn as_held(
     }
     batches
         .iter()
-        .map(|batch| super::unify::conform_batch(batch, &held))
+        .map(|batch| super::unify::conform_batch_in(batch, &held, form))
         .collect::<Result<_>>()
         .map(Some)
 }
@@ -311,6 +316,8 @@ fn exact_cast(from: &DataType, to: &DataType, col: &super::infer::Col) -> bool {
         (DataType::Timestamp(_, None), DataType::Date32) => true,
         // Text holds an integer's or a boolean's JSON text as sent, which parses back exactly.
         (DataType::Utf8, DataType::Int64 | DataType::Boolean) => true,
+        // Views built by the fast path are the text as Utf8, in the form the page keeps.
+        (DataType::Utf8View, DataType::Utf8) => true,
         (DataType::Struct(from), DataType::Struct(to)) => to.iter().all(|t| {
             let child = col
                 .fields

@@ -15,6 +15,7 @@ use super::{
     batch_size_for_pages, DecodeOptions, DecodedPage, FetchDecoder, DEFAULT_BATCH_ROWS,
     MAX_BATCH_ROWS,
 };
+use crate::views::Form;
 
 /// Decodes `bodies` twice over with and without the fast path; returns how many pages took it.
 fn differential(options: &DecodeOptions, bodies: &[Vec<u8>], seed: u64) -> Result<usize, String> {
@@ -59,10 +60,25 @@ fn same(got: &DecodedPage, want: &DecodedPage) -> Result<(), String> {
     Err(format!("fast {got:?}\nreference {want:?}"))
 }
 
+/// Text in polars' views on half the seeds: the fast path builds them itself, the reference
+/// converts its Utf8 (`PageDecoder::finish`).
 fn options(seed: u64, parse_dates: bool) -> DecodeOptions {
     DecodeOptions {
         parse_dates,
         batch_size: 1 + (seed % 5) as usize,
+        form: if seed & 0x100 == 0 {
+            Form::Utf8
+        } else {
+            Form::Utf8View
+        },
+        ..DecodeOptions::default()
+    }
+}
+
+/// The default options with text in `form`.
+fn in_form(form: Form) -> DecodeOptions {
+    DecodeOptions {
+        form,
         ..DecodeOptions::default()
     }
 }
@@ -173,8 +189,12 @@ fn page_after(first: &str, body: &str, options: &DecodeOptions) -> Option<bool> 
     }
 }
 
+/// [`second_page`] with text as Utf8 and as polars' views, which must agree.
 fn second(body: &str) -> Option<bool> {
-    second_page(body, &DecodeOptions::default())
+    let utf8 = second_page(body, &in_form(Form::Utf8));
+    let views = second_page(body, &in_form(Form::Utf8View));
+    assert_eq!(utf8, views, "views decode as Utf8 does: {body}");
+    utf8
 }
 
 /// One row of the `FIRST` shape with `fields` (the text between the braces) swapped in.
@@ -304,46 +324,93 @@ fn invalid_pages_fail_as_the_reference_does() {
 
 #[test]
 fn invalid_utf8_fails_as_the_reference_does() {
-    let fast = FetchDecoder::new(DecodeOptions::default());
-    let reference = FetchDecoder::reference(DecodeOptions::default());
-    let mut body = rows(&[ROW]).into_bytes();
-    let at = body.windows(3).position(|w| w == b"\"b\"").unwrap() + 1;
-    body[at] = 0xC3; // a lead byte with no continuation
-    for fetch in [&fast, &reference] {
-        try_page(fetch, FIRST.as_bytes(), &[]).unwrap();
+    // A short value (held in its view) and a long one (in the batch's buffer).
+    for (form, value) in [Form::Utf8, Form::Utf8View]
+        .into_iter()
+        .flat_map(|form| ["b", "bbbbbbbbbbbbbbbbbbbbb"].map(|value| (form, value)))
+    {
+        let fast = FetchDecoder::new(in_form(form));
+        let reference = FetchDecoder::reference(in_form(form));
+        let text = rows(&[ROW, ROW]).replacen("\"b\"", &format!("\"{value}\""), 1);
+        let mut body = text.into_bytes();
+        let at = body.windows(2).position(|w| w == b"\"b").unwrap() + 1;
+        body[at] = 0xC3; // a lead byte with no continuation
+        for fetch in [&fast, &reference] {
+            try_page(fetch, FIRST.as_bytes(), &[]).unwrap();
+        }
+        let got = try_page(&fast, &body, &[]).unwrap_err();
+        let want = try_page(&reference, &body, &[]).unwrap_err();
+        assert_eq!(got.to_string(), want.to_string(), "{form:?} {value}");
     }
-    let got = try_page(&fast, &body, &[]).unwrap_err();
-    let want = try_page(&reference, &body, &[]).unwrap_err();
-    assert_eq!(got.to_string(), want.to_string());
 }
 
 /// Two values of a column whose bytes are each invalid but together one valid character
 /// (`€` is E2 82 AC): the batch's bytes pass a UTF-8 check as a whole, so the offset between
 /// the two must be caught, on both paths alike.
+/// As views, short values are checked in their views and long ones in the batch's buffer,
+/// where two long values lie side by side as the offsets' values do.
 #[test]
 fn a_character_split_between_two_values_fails_as_the_reference_does() {
-    let fast = FetchDecoder::new(DecodeOptions::default());
-    let reference = FetchDecoder::reference(DecodeOptions::default());
-    let text = rows(&[ROW, ROW]);
-    let parts: Vec<&str> = text.split("\"b\"").collect();
-    assert_eq!(parts.len(), 3, "{text}");
-    let mut body = parts[0].as_bytes().to_vec();
-    body.extend_from_slice(b"\"\xE2\"");
-    body.extend_from_slice(parts[1].as_bytes());
-    body.extend_from_slice(b"\"\x82\xAC\"");
-    body.extend_from_slice(parts[2].as_bytes());
-    for fetch in [&fast, &reference] {
-        try_page(fetch, FIRST.as_bytes(), &[]).unwrap();
+    for form in [Form::Utf8, Form::Utf8View] {
+        for pad in ["", "aaaaaaaaaaaa"] {
+            let fast = FetchDecoder::new(in_form(form));
+            let reference = FetchDecoder::reference(in_form(form));
+            let text = rows(&[ROW, ROW]);
+            let parts: Vec<&str> = text.split("\"b\"").collect();
+            assert_eq!(parts.len(), 3, "{text}");
+            let mut body = parts[0].as_bytes().to_vec();
+            body.extend_from_slice(format!("\"{pad}").as_bytes());
+            body.extend_from_slice(b"\xE2\"");
+            body.extend_from_slice(parts[1].as_bytes());
+            body.extend_from_slice(b"\"\x82\xAC");
+            body.extend_from_slice(format!("{pad}\"").as_bytes());
+            body.extend_from_slice(parts[2].as_bytes());
+            for fetch in [&fast, &reference] {
+                try_page(fetch, FIRST.as_bytes(), &[]).unwrap();
+            }
+            let got = try_page(&fast, &body, &[]).unwrap_err();
+            let want = try_page(&reference, &body, &[]).unwrap_err();
+            assert_eq!(got.to_string(), want.to_string(), "{form:?} {pad}");
+            // The same bytes as one value decode on both paths, to the same character.
+            let whole = text.replacen("\"b\"", &format!("\"{pad}\u{20AC}{pad}\""), 1);
+            let fast_page = try_page(&fast, whole.as_bytes(), &[]).unwrap();
+            let reference_page = try_page(&reference, whole.as_bytes(), &[]).unwrap();
+            assert!(fast_page.fast);
+            assert_eq!(fast_page.batches, reference_page.batches);
+        }
     }
-    let got = try_page(&fast, &body, &[]).unwrap_err();
-    let want = try_page(&reference, &body, &[]).unwrap_err();
-    assert_eq!(got.to_string(), want.to_string());
-    // The same bytes as one value decode on both paths, to the same character.
-    let whole = text.replacen("\"b\"", "\"\u{20AC}\"", 1);
-    let fast_page = try_page(&fast, whole.as_bytes(), &[]).unwrap();
-    let reference_page = try_page(&reference, whole.as_bytes(), &[]).unwrap();
-    assert!(fast_page.fast);
-    assert_eq!(fast_page.batches, reference_page.batches);
+}
+
+/// Text around the 12 bytes a view holds, plain, escaped and non-ASCII, in one column with
+/// nulls: every cut of the page decodes as the reference in both forms, on the fast path.
+#[test]
+fn text_around_a_views_inline_length_decodes_as_the_reference() {
+    let values = [
+        r#""""#,
+        r#""a""#,
+        r#""aaaaaaaaaaa""#,
+        r#""aaaaaaaaaaaa""#,
+        r#""aaaaaaaaaaaaa""#,
+        r#""aaaaaaaaaaé""#,
+        r#""aaaaaaaaaaaé""#,
+        r#""aaaaaaaaaa\u00e9""#,
+        r#""aaaaaaaaaaa\n""#,
+        r#""aaaaaaaaaaaa\n""#,
+        r#""\ud83d\ude00aaaaaaaa""#,
+        r#""\ud83d\ude00aaaaaaaaa""#,
+        "null",
+        r#""Café-style follow-up note: “check again in 3 days”.""#,
+    ];
+    let fields: Vec<String> = values
+        .iter()
+        .map(|v| ROW.replacen(r#""s":"b""#, &format!(r#""s":{v}"#), 1))
+        .collect();
+    let fields: Vec<&str> = fields.iter().map(String::as_str).collect();
+    assert_eq!(second(&rows(&fields)), Some(true));
+    // Long values first, then only short ones: a row cut after a long value drops its bytes.
+    let mut reversed = fields.clone();
+    reversed.reverse();
+    assert_eq!(second(&rows(&reversed)), Some(true));
 }
 
 #[test]

@@ -2,6 +2,11 @@
 //! into Arrow arrays without copying. A row cut by a chunk boundary is undone by truncating
 //! every column back to the rows before it.
 //!
+//! Text is built in the fetch's form where that is polars' views: a value of up to 12 bytes
+//! goes into its view and leaves no bytes behind, a longer one is copied into the batch's one
+//! buffer. Built as offsets and converted after, a 1M-call fetch wrote every short value, and
+//! the offsets, into memory it then dropped, and went over each column twice.
+//!
 //! A text column's UTF-8 is checked once per batch ([`crate::text_cut`], with simdutf8):
 //! arrow's `StringArray::try_new` checks it with the standard library's validator, 3% of a
 //! 1M-call fetch's CPU. The array is then
@@ -10,11 +15,15 @@
 
 use std::sync::Arc;
 
+use arrow_array::builder::make_view;
 use arrow_array::types::{Date32Type, Float64Type, Int64Type, TimestampMicrosecondType};
-use arrow_array::{ArrayRef, BooleanArray, NullArray, PrimitiveArray, StringArray};
-use arrow_buffer::{
-    BooleanBufferBuilder, NullBuffer, NullBufferBuilder, OffsetBuffer, ScalarBuffer,
+use arrow_array::{
+    ArrayRef, BooleanArray, NullArray, PrimitiveArray, StringArray, StringViewArray,
 };
+use arrow_buffer::{
+    BooleanBufferBuilder, Buffer, NullBuffer, NullBufferBuilder, OffsetBuffer, ScalarBuffer,
+};
+use arrow_data::{ByteView, MAX_INLINE_VIEW_LEN};
 use arrow_schema::{ArrowError, DataType, TimeUnit};
 
 use crate::text_cut::{self, Cut};
@@ -29,6 +38,8 @@ pub(crate) enum Values {
     Ts(Vec<i64>),
     /// Offsets (a leading 0, then each value's end) and the UTF-8 bytes.
     Str(Vec<i32>, Vec<u8>),
+    /// Views (polars' form) and the bytes of the values longer than a view holds.
+    View(Vec<u128>, Vec<u8>),
 }
 
 /// One column: its values and which rows are valid.
@@ -39,8 +50,8 @@ pub(crate) struct Column {
 
 impl Column {
     /// A builder for `data_type`, if the fast path decodes it, with room for `capacity` values
-    /// and, for text, `text` bytes.
-    pub fn new(data_type: &DataType, capacity: usize, text: usize) -> Option<Self> {
+    /// and, for text, `text` bytes; text as views when `views`.
+    pub fn new(data_type: &DataType, capacity: usize, text: usize, views: bool) -> Option<Self> {
         let values = match data_type {
             DataType::Null => Values::Null,
             DataType::Boolean => Values::Bool(BooleanBufferBuilder::new(capacity)),
@@ -49,6 +60,9 @@ impl Column {
             DataType::Date32 => Values::Date(Vec::with_capacity(capacity)),
             DataType::Timestamp(TimeUnit::Microsecond, None) => {
                 Values::Ts(Vec::with_capacity(capacity))
+            }
+            DataType::Utf8 if views => {
+                Values::View(Vec::with_capacity(capacity), Vec::with_capacity(text))
             }
             DataType::Utf8 => Values::Str(offsets(capacity), Vec::with_capacity(text)),
             _ => return None,
@@ -67,7 +81,22 @@ impl Column {
             Values::Float(v) => v.push(0.0),
             Values::Date(v) => v.push(0),
             Values::Str(offsets, data) => offsets.push(data.len() as i32),
+            Values::View(views, _) => views.push(0),
         }
+    }
+
+    /// Finishes the value whose bytes `data[start..]` were just appended to a view column's
+    /// buffer: a short one moves into its view and its bytes are dropped. Declines a buffer
+    /// past what a view's `u32` offset addresses.
+    #[inline]
+    pub fn end_view(views: &mut Vec<u128>, data: &mut Vec<u8>, start: usize) -> Option<()> {
+        let offset = u32::try_from(start).ok()?;
+        u32::try_from(data.len()).ok()?;
+        views.push(make_view(&data[start..], 0, offset));
+        if data.len() - start <= MAX_INLINE_VIEW_LEN as usize {
+            data.truncate(start);
+        }
+        Some(())
     }
 
     /// Drops everything after the first `rows` rows.
@@ -82,6 +111,15 @@ impl Column {
             Values::Str(offsets, data) => {
                 offsets.truncate(rows + 1);
                 data.truncate(offsets.last().map_or(0, |&o| o as usize));
+            }
+            Values::View(views, data) => {
+                // The values dropped were the last ones pushed: their bytes, if any, are the
+                // buffer's tail from the first of them on.
+                let long = |v: &&u128| **v as u32 > MAX_INLINE_VIEW_LEN;
+                if let Some(first) = views.get(rows..).and_then(|cut| cut.iter().find(long)) {
+                    data.truncate(ByteView::from(*first).offset as usize);
+                }
+                views.truncate(rows);
             }
         }
     }
@@ -117,6 +155,15 @@ impl Column {
                 let mut data = std::mem::replace(data, Vec::with_capacity(next));
                 data.shrink_to_fit();
                 Arc::new(strings(offsets, data, nulls)?)
+            }
+            Values::View(views_so_far, data) => {
+                let capacity = if more { views_so_far.capacity() } else { 0 };
+                let mut views = std::mem::replace(views_so_far, Vec::with_capacity(capacity));
+                views.shrink_to_fit();
+                let next = if more { data.len() + data.len() / 8 } else { 0 };
+                let mut data = std::mem::replace(data, Vec::with_capacity(next));
+                data.shrink_to_fit();
+                Arc::new(string_views(views, data, nulls)?)
             }
         })
     }
@@ -164,4 +211,34 @@ fn strings(
     // UTF-8 on their own.
     let offsets = unsafe { OffsetBuffer::new_unchecked(ScalarBuffer::from(offsets)) };
     Ok(unsafe { StringArray::new_unchecked(offsets, data.into(), nulls) })
+}
+
+/// A string view array of `views` over `data`, after checking what `StringViewArray::try_new`
+/// would: one null bit a value, every long view inside `data` with its prefix, and every value
+/// UTF-8 ([`text_cut::check_views`]).
+fn string_views(
+    views: Vec<u128>,
+    data: Vec<u8>,
+    nulls: Option<NullBuffer>,
+) -> Result<StringViewArray, ArrowError> {
+    let invalid = |what: &str| ArrowError::InvalidArgumentError(format!("text column: {what}"));
+    if nulls.as_ref().is_some_and(|n| n.len() != views.len()) {
+        return Err(invalid("a null bit for each value"));
+    }
+    match text_cut::check_views(&views, &data) {
+        Cut::Text => Ok(()),
+        Cut::BadLayout => Err(invalid("a view past its bytes")),
+        Cut::NotUtf8 => Err(invalid("invalid UTF-8")),
+    }?;
+    // A column of short values only keeps no buffer, as `views::build` leaves one.
+    let buffers = if data.is_empty() {
+        Vec::new()
+    } else {
+        vec![Buffer::from_vec(data)]
+    };
+    // SAFETY: what `StringViewArray::try_new` checks was checked above: one null bit a value;
+    // `text_cut::check_views` found every view of more than 12 bytes inside buffer 0 (the only
+    // one) with its first four bytes as prefix, and every value UTF-8; the short views were
+    // made by arrow's `make_view`, which zero-pads them; a null's view is 0.
+    Ok(unsafe { StringViewArray::new_unchecked(ScalarBuffer::from(views), buffers, nulls) })
 }

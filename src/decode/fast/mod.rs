@@ -21,18 +21,21 @@ mod scan;
 use std::sync::Arc;
 
 use arrow_array::RecordBatch;
-use arrow_schema::ArrowError;
+use arrow_schema::{ArrowError, SchemaRef};
 
 use super::framing::{decode_error, quote_or_escape, Sink};
 use super::infer::{bits, Fields, Kind};
 use super::page::fits;
 use super::Snapshot;
+use crate::views::{form_schema, Form};
 use column::{Column, Values};
 use scan::{literal, number, same_bytes, skip_ws, string, string_bit, Miss, Read};
 
 /// A [`Sink`] decoding rows under a fixed primitive schema; see the module docs.
 pub(crate) struct FastSink {
     snapshot: Arc<Snapshot>,
+    /// The batches' schema: the snapshot's, its text as views when they are built here.
+    schema: SchemaRef,
     parse_dates: bool,
     columns: Vec<Column>,
     /// What the page's values were, recorded as the classifier would have.
@@ -61,12 +64,14 @@ impl FastSink {
     /// A fast sink for pages decoded under `snapshot`, if its schema is one the fast path
     /// decodes: primitive columns, no user overrides.
     /// `text_sizes`: the bytes of a batch of text columns on an earlier page, by name (see
-    /// `Shared::text_sizes`), to size their buffers.
+    /// `Shared::text_sizes`), to size their buffers. Text is built as polars' views when `form`
+    /// is theirs, and as Utf8 otherwise (the page's `finish` converts it to another form).
     pub fn new(
         snapshot: &Arc<Snapshot>,
         parse_dates: bool,
         batch_size: usize,
         text_sizes: &[(Box<str>, usize)],
+        form: Form,
     ) -> Option<Self> {
         let primitive = |k: &Kind| {
             use Kind::*;
@@ -92,15 +97,20 @@ impl FastSink {
                 // from empty moved a 20,000-row page's summaries ten times (`mremap`, each a
                 // TLB flush on every core): 11% of a 1M-call fetch's CPU.
                 let text = last / 8 * 9;
-                Column::new(f.data_type(), rows, text)
+                Column::new(f.data_type(), rows, text, form == Form::Utf8View)
             })
             .collect::<Option<Vec<_>>>()?;
+        let schema = match form {
+            Form::Utf8View => form_schema(&snapshot.schema, form),
+            _ => Arc::clone(&snapshot.schema),
+        };
         let mut seen = Fields::default();
         for name in &snapshot.fields.names {
             seen.position_or_insert(name);
         }
         Some(Self {
             snapshot: Arc::clone(snapshot),
+            schema,
             parse_dates,
             columns,
             seen,
@@ -125,6 +135,15 @@ impl FastSink {
                 })
                 .collect(),
         })
+    }
+
+    /// The form its text columns are built in: polars' views, or Utf8.
+    pub fn form(&self) -> Form {
+        if self.schema == self.snapshot.schema {
+            Form::Utf8
+        } else {
+            Form::Utf8View
+        }
     }
 
     /// The decoded page, or `None` if its last batch failed to build (invalid UTF-8).
@@ -168,7 +187,7 @@ impl FastSink {
             .iter()
             .zip(&self.text_bytes)
             .zip(names)
-            .filter(|((c, _), _)| matches!(c.values, Values::Str(..)))
+            .filter(|((c, _), _)| matches!(c.values, Values::Str(..) | Values::View(..)))
             .map(|((_, &bytes), name)| (name.clone(), bytes.div_ceil(rows.max(1)) * batch))
             .collect()
     }
@@ -176,7 +195,7 @@ impl FastSink {
     fn flush(&mut self, more: bool) -> Result<(), ArrowError> {
         let rows = self.in_batch;
         for (c, total) in self.columns.iter().zip(&mut self.text_bytes) {
-            if let Values::Str(_, data) = &c.values {
+            if let Values::Str(_, data) | Values::View(_, data) = &c.values {
                 *total += data.len();
             }
         }
@@ -185,7 +204,7 @@ impl FastSink {
             .iter_mut()
             .map(|c| c.finish(rows, more))
             .collect::<Result<Vec<_>, _>>()?;
-        let schema = Arc::clone(&self.snapshot.schema);
+        let schema = Arc::clone(&self.schema);
         self.batches.push(RecordBatch::try_new(schema, arrays)?);
         self.in_batch = 0;
         Ok(())
@@ -334,6 +353,13 @@ impl FastSink {
                 offsets.push(i32::try_from(data.len()).map_err(|_| Miss::Decline)?);
                 (end, bit)
             }
+            (Values::View(views, data), b'"') => {
+                let start = data.len();
+                let (end, escaped) = string(b, i + 1, data)?;
+                let bit = string_bit(&data[start..], escaped, self.parse_dates);
+                Column::end_view(views, data, start).ok_or(Miss::Decline)?;
+                (end, bit)
+            }
             _ => return Err(Miss::Decline),
         };
         col.nulls.append_non_null();
@@ -402,7 +428,7 @@ mod tests {
             ("s".to_owned(), DataType::Utf8),
         ];
         let snapshot = Arc::new(Snapshot::new(hint_fields(&hint).unwrap(), &[]));
-        let mut first = FastSink::new(&snapshot, true, 100, &[]).unwrap();
+        let mut first = FastSink::new(&snapshot, true, 100, &[], Form::Utf8).unwrap();
         let rows: Vec<String> = (0..10)
             .map(|i| format!(r#"{{"id":{i},"s":"{}"}}"#, "x".repeat(40 + i)))
             .collect();
@@ -415,7 +441,7 @@ mod tests {
         // 445 bytes over 10 rows: 45 a row, rounded up; the page was shorter than a batch.
         let sizes = first.text_sizes(rows);
         assert_eq!(sizes, [("s".into(), 450)]);
-        let second = FastSink::new(&snapshot, true, 100, &sizes).unwrap();
+        let second = FastSink::new(&snapshot, true, 100, &sizes, Form::Utf8).unwrap();
         let Values::Str(_, text) = &second.columns[1].values else {
             panic!("column s is text");
         };
