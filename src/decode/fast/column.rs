@@ -230,7 +230,7 @@ fn string_views(
         Cut::BadLayout => Err(invalid("a view past its bytes")),
         Cut::NotUtf8 => Err(invalid("invalid UTF-8")),
     }?;
-    // A column of short values only keeps no buffer, as `views::build` leaves one.
+    // A column whose values are all short keeps no buffer, as `views::build` leaves one.
     let buffers = if data.is_empty() {
         Vec::new()
     } else {

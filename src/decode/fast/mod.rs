@@ -34,7 +34,9 @@ use scan::{literal, number, same_bytes, skip_ws, string, string_bit, Miss, Read}
 /// A [`Sink`] decoding rows under a fixed primitive schema; see the module docs.
 pub(crate) struct FastSink {
     snapshot: Arc<Snapshot>,
-    /// The batches' schema: the snapshot's, its text as views when they are built here.
+    /// The form text is built in: polars' views, or Utf8 ([`FastSink::new`]).
+    form: Form,
+    /// The batches' schema: the snapshot's, its text in `form`.
     schema: SchemaRef,
     parse_dates: bool,
     columns: Vec<Column>,
@@ -100,9 +102,9 @@ impl FastSink {
                 Column::new(f.data_type(), rows, text, form == Form::Utf8View)
             })
             .collect::<Option<Vec<_>>>()?;
-        let schema = match form {
-            Form::Utf8View => form_schema(&snapshot.schema, form),
-            _ => Arc::clone(&snapshot.schema),
+        let (form, schema) = match form {
+            Form::Utf8View => (form, form_schema(&snapshot.schema, form)),
+            _ => (Form::Utf8, Arc::clone(&snapshot.schema)),
         };
         let mut seen = Fields::default();
         for name in &snapshot.fields.names {
@@ -110,6 +112,7 @@ impl FastSink {
         }
         Some(Self {
             snapshot: Arc::clone(snapshot),
+            form,
             schema,
             parse_dates,
             columns,
@@ -139,11 +142,7 @@ impl FastSink {
 
     /// The form its text columns are built in: polars' views, or Utf8.
     pub fn form(&self) -> Form {
-        if self.schema == self.snapshot.schema {
-            Form::Utf8
-        } else {
-            Form::Utf8View
-        }
+        self.form
     }
 
     /// The decoded page, or `None` if its last batch failed to build (invalid UTF-8).
