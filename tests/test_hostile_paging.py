@@ -320,3 +320,44 @@ def test_a_page_the_in_order_read_serves_again_ends_the_listing_in_an_error(serv
     done = subprocess.run(cli, env=env, capture_output=True, text=True, timeout=60)
     assert done.returncode != 0 and "stale page" in done.stderr, done.stderr
     assert list(tmp_path.iterdir()) == []
+
+
+def ties_in_random_order(seed: int) -> Responder:
+    """A server sorting by a time that four calls share, ties in a new order every request (as
+    ``ORDER BY start_time LIMIT .. OFFSET ..`` may): a read in order skips rows too."""
+    import random
+
+    draw = random.Random(seed)
+    lock = threading.Lock()
+
+    def respond(request: Request) -> bytes:
+        page, size = page_of(request)
+        with lock:
+            order = sorted(range(1, 96), key=lambda i: ((i - 1) // 4, draw.random()))
+        return rows(order[(page - 1) * size : page * size])
+
+    return respond
+
+
+@pytest.mark.parametrize("read", READS)
+def test_a_server_whose_order_changes_between_requests_loses_no_row_silently(serve, read):
+    """Outside trial 63 F1: ties in random order per request lost rows in 13 of 20 fetches
+    (89 of 95 rows), with a warning that every row was in the result once. A row the first
+    read was served and the in-order read was not shows the order changed: an error. Each
+    fetch either has every row once or ends in that error, and some end in it."""
+    failed = 0
+    for seed in range(12):
+        server = serve(ties_in_random_order(seed))
+        client = server.client(timeout=5.0, max_concurrency=4)
+        try:
+            got = READS[read](client)
+        except converz.DecodeError as err:
+            failed += 1
+            assert "row order changed between requests" in str(err), err
+            assert "every row is in the result once" not in str(err)
+            assert "page_size that holds the whole listing" in str(err.hint), err.hint
+            continue
+        batches = got if isinstance(got, list) else [got]
+        ids = [i for batch in batches for i in pl.DataFrame(batch)["call_id"].to_list()]
+        assert sorted(ids) == list(range(1, 96)), (seed, sorted(set(range(1, 96)) - set(ids)))
+    assert failed > 0, "no fetch met a changed order: the test tests nothing"

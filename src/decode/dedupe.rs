@@ -66,6 +66,16 @@ impl KeyDeduper {
         }
     }
 
+    /// How many keys it has seen.
+    pub fn len(&self) -> usize {
+        self.ints.len() + self.texts.len()
+    }
+
+    /// Whether it has seen no key.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
     /// The batches filtered next are `page`'s.
     pub fn at_page(&mut self, page: PageFacts) {
         self.page = page;
@@ -346,6 +356,12 @@ struct IntKeys {
 }
 
 impl IntKeys {
+    fn len(&self) -> usize {
+        self.unordered
+            .as_ref()
+            .map_or(self.ascending.len(), HashSet::len)
+    }
+
     /// Records `key`; whether it is new.
     #[inline]
     fn insert(&mut self, key: i64) -> bool {

@@ -205,6 +205,18 @@ fn classify(err: &Error) -> (&'static str, Option<&'static str>) {
                       with the message"),
             )
         }
+        Error::Decode { message, .. }
+            if message.contains(crate::http::listing::UNSTABLE_ORDER) =>
+        {
+            (
+                "DecodeError",
+                Some("no paged read can vouch for every row of a server that does not keep \
+                      one order: fetch with a page_size that holds the whole listing (one \
+                      request, up to 1,000,000 rows), or narrow it with filters (dates, reps) \
+                      until it does; if rows were not being removed, report the changing order \
+                      to Converz with the message"),
+            )
+        }
         Error::Decode { message, .. } if message.contains(crate::http::listing::STALE_PAGES) => (
             "DecodeError",
             Some("fetch again, with a larger page_size if calls are being added quickly (a \
