@@ -148,22 +148,11 @@ impl Column {
                 };
                 let mut offsets = std::mem::replace(offsets_so_far, self::offsets(capacity));
                 offsets.shrink_to_fit();
-                // The next batch's strings are about as long: an eighth more room avoids most
-                // doubling copies; the finished buffer gives its slack back (over 1M calls
-                // the string buffers held 1.42× their bytes without this).
-                let next = if more { data.len() + data.len() / 8 } else { 0 };
-                let mut data = std::mem::replace(data, Vec::with_capacity(next));
-                data.shrink_to_fit();
-                Arc::new(strings(offsets, data, nulls)?)
+                Arc::new(strings(offsets, take_text(data, more), nulls)?)
             }
-            Values::View(views_so_far, data) => {
-                let capacity = if more { views_so_far.capacity() } else { 0 };
-                let mut views = std::mem::replace(views_so_far, Vec::with_capacity(capacity));
-                views.shrink_to_fit();
-                let next = if more { data.len() + data.len() / 8 } else { 0 };
-                let mut data = std::mem::replace(data, Vec::with_capacity(next));
-                data.shrink_to_fit();
-                Arc::new(string_views(views, data, nulls)?)
+            Values::View(views, data) => {
+                let views = take(views, more);
+                Arc::new(string_views(views, take_text(data, more), nulls)?)
             }
         })
     }
@@ -174,10 +163,27 @@ fn primitive<T: arrow_array::ArrowPrimitiveType>(
     nulls: Option<arrow_buffer::NullBuffer>,
     more: bool,
 ) -> PrimitiveArray<T> {
+    PrimitiveArray::new(ScalarBuffer::from(take(v, more)), nulls)
+}
+
+/// The values built so far, without slack (a page's last batch is shorter than the rest); `v`
+/// starts over with as much room if `more` rows follow.
+fn take<T>(v: &mut Vec<T>, more: bool) -> Vec<T> {
     let capacity = if more { v.capacity() } else { 0 };
     let mut values = std::mem::replace(v, Vec::with_capacity(capacity));
-    values.shrink_to_fit(); // a page's last batch is shorter than the rest
-    PrimitiveArray::new(ScalarBuffer::from(values), nulls)
+    values.shrink_to_fit();
+    values
+}
+
+/// The text bytes built so far, without slack; `data` starts over with an eighth more room
+/// than they took if `more` rows follow. The next batch's strings are about as long: the
+/// eighth avoids most doubling copies, and giving the slack back matters (over 1M calls the
+/// string buffers held 1.42× their bytes without it).
+fn take_text(data: &mut Vec<u8>, more: bool) -> Vec<u8> {
+    let next = if more { data.len() + data.len() / 8 } else { 0 };
+    let mut text = std::mem::replace(data, Vec::with_capacity(next));
+    text.shrink_to_fit();
+    text
 }
 
 /// An empty offset list (its leading 0) with room for `capacity` values.
