@@ -13,7 +13,8 @@
 //!
 //! UTF-8 is checked once per column and batch (`column::strings`, as arrow would): bytes outside
 //! strings must be ASCII JSON syntax anyway, and the checker also rejects offsets that split a
-//! character, so two invalid halves cannot pass as one valid character.
+//! character, so two invalid halves cannot pass as one valid character. Text built as polars'
+//! views is checked the same way (`column::string_views`), its short values in their views.
 
 mod column;
 mod scan;
