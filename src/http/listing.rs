@@ -11,7 +11,7 @@
 
 use std::sync::Arc;
 
-use arrow_array::RecordBatch;
+use arrow_array::{Array, ArrayRef, RecordBatch};
 use arrow_schema::{DataType, Field, Schema, SchemaRef};
 
 use super::client::ApiClient;
@@ -99,6 +99,11 @@ pub struct Listing {
     /// rows on every fetch with concurrent inserts).
     repair_seen: Option<KeyDeduper>,
     stale_pages_again: usize,
+    /// The keys of the repair pass's last page, and the first of its pages whose repeats were
+    /// not the rows inserts push there (the previous page's last rows, at its start): the
+    /// server's order changed between requests (outside trial 64 F1).
+    last_keys: Option<ArrayRef>,
+    order_changed_on: Option<u64>,
     /// Why the repair pass ran, for its warning once it has ended.
     repair_why: &'static str,
     /// Rows handed out so far.
@@ -161,6 +166,8 @@ impl Listing {
             moved: 0,
             repair_seen: None,
             stale_pages_again: 0,
+            last_keys: None,
+            order_changed_on: None,
             repair_why: "",
             handed_out: 0,
             stale_pages: 0,
@@ -334,6 +341,7 @@ impl Listing {
             self.since_repaging = self.fresh_deduper();
             if self.pass == Pass::Repair {
                 self.repair_seen = self.fresh_deduper();
+                self.last_keys = None;
             }
         }
         let facts = PageFacts {
@@ -354,9 +362,23 @@ impl Listing {
             for batch in &page.batches {
                 repeats += seen.filter(batch)?.1;
             }
-            if page.rows > 0 && repeats == page.rows && page.rows >= self.pager.page_size() {
+            let stale =
+                page.rows > 0 && repeats == page.rows && page.rows >= self.pager.page_size();
+            if stale {
                 self.stale_pages_again += 1;
             }
+            let keys = self
+                .key
+                .as_deref()
+                .and_then(|key| keys_of(&page.batches, key));
+            if repeats > 0
+                && !stale
+                && !repeats_lead(self.last_keys.as_ref(), keys.as_ref(), repeats)
+            {
+                self.order_changed_on
+                    .get_or_insert(facts.number.unwrap_or(0));
+            }
+            self.last_keys = keys;
         }
         let Some(deduper) = self.deduper.as_mut() else {
             return Ok(page);
@@ -468,16 +490,28 @@ impl Listing {
                 // rows, with a warning that none was missed).
                 let seen = |d: &Option<KeyDeduper>| d.as_ref().map_or(0, KeyDeduper::len);
                 let unserved = seen(&self.deduper).saturating_sub(seen(&self.repair_seen));
-                if unserved > 0 {
+                let shown = match (unserved, self.order_changed_on) {
+                    (1.., _) => Some(format!(
+                        "was not served {unserved} {key} row{} the first read was",
+                        if unserved == 1 { "" } else { "s" }
+                    )),
+                    // Rows inserted ahead of an in-order read push the previous page's last rows
+                    // onto the start of the next page; repeats anywhere else are not theirs.
+                    (0, Some(page)) => Some(format!(
+                        "was served rows again on page {page} that rows inserted ahead of it \
+                         would not have pushed there (the previous page's last rows, at the \
+                         page's start)"
+                    )),
+                    (0, None) => None,
+                };
+                if let Some(shown) = shown {
                     return Err(Error::Decode {
                         endpoint: format!("GET {}", self.spec.path),
                         message: format!(
                             "{moved} {key} rows repeated between pages, so the listing was \
-                             read again in order, and that read was not served {unserved} \
-                             {key} row{} the first read was: {UNSTABLE_ORDER} (ties in what \
-                             it sorts by, or rows removed during the fetch), so a read in \
-                             order can skip rows too: {STALE_PAGES}",
-                            if unserved == 1 { "" } else { "s" },
+                             read again in order, and that read {shown}: {UNSTABLE_ORDER} \
+                             (ties in what it sorts by, or rows removed during the fetch), so a \
+                             read in order can skip rows too: {STALE_PAGES}"
                         ),
                     });
                 }
@@ -586,4 +620,26 @@ fn own_scalar_types(schema: &SchemaRef, batch: &SchemaRef) -> SchemaRef {
     with_own_types(schema, batch, |own| {
         !own.is_nested() && own != &DataType::Utf8
     })
+}
+
+/// The `key` column of a page's `batches`, in the order served (`None` without one).
+fn keys_of(batches: &[RecordBatch], key: &str) -> Option<ArrayRef> {
+    let columns: Vec<&dyn Array> = batches
+        .iter()
+        .map(|batch| batch.column_by_name(key).map(|c| c.as_ref()))
+        .collect::<Option<_>>()?;
+    arrow_select::concat::concat(&columns).ok()
+}
+
+/// Whether a page of an in-order read whose first `repeats` keys it had read before (`keys`)
+/// holds them where rows inserted ahead of the read put them: at its start, as the last keys of
+/// the previous page (`last`), in their order. A first page (no `last`) repeats only its own
+/// keys, which no insert explains either way, so it passes.
+fn repeats_lead(last: Option<&ArrayRef>, keys: Option<&ArrayRef>, repeats: usize) -> bool {
+    let (Some(last), Some(keys)) = (last, keys) else {
+        return last.is_none();
+    };
+    repeats <= last.len()
+        && repeats <= keys.len()
+        && keys.slice(0, repeats).to_data() == last.slice(last.len() - repeats, repeats).to_data()
 }
