@@ -661,3 +661,50 @@ fn repeats_lead(last: Option<&ArrayRef>, keys: Option<&ArrayRef>, repeats: usize
     }
     next == repeats
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use arrow_array::{ArrayRef, Int64Array, StringArray};
+
+    use super::repeats_lead;
+
+    fn ids(values: &[i64]) -> Option<ArrayRef> {
+        Some(Arc::new(Int64Array::from(values.to_vec())))
+    }
+
+    #[test]
+    fn repeats_are_the_last_page_s_tail_in_order_with_inserts_among_them() {
+        let last = ids(&[10, 20, 30, 40]);
+        // Two rows inserted ahead of the read: 30 and 40 lead the next page.
+        assert!(repeats_lead(last.as_ref(), ids(&[30, 40, 50]).as_ref(), 2));
+        // A row inserted between them comes along (outside trial 64: 2481 before 2490, 2500).
+        assert!(repeats_lead(last.as_ref(), ids(&[31, 40, 50]).as_ref(), 1));
+        assert!(repeats_lead(
+            last.as_ref(),
+            ids(&[30, 35, 40, 50]).as_ref(),
+            2
+        ));
+        // Another row than the tail, or the tail out of order: not what inserts do.
+        assert!(!repeats_lead(last.as_ref(), ids(&[20, 50]).as_ref(), 1));
+        assert!(!repeats_lead(last.as_ref(), ids(&[40, 30, 50]).as_ref(), 2));
+        assert!(!repeats_lead(last.as_ref(), ids(&[50, 10]).as_ref(), 1));
+        // A first page, and more repeats than a page (a stale page, told by its own count).
+        assert!(repeats_lead(None, ids(&[1, 1]).as_ref(), 1));
+        assert!(repeats_lead(ids(&[1]).as_ref(), ids(&[1, 2]).as_ref(), 2));
+        // Text keys compare the same way.
+        let text =
+            |v: &[&str]| -> Option<ArrayRef> { Some(Arc::new(StringArray::from(v.to_vec()))) };
+        assert!(repeats_lead(
+            text(&["a", "b"]).as_ref(),
+            text(&["b", "c"]).as_ref(),
+            1
+        ));
+        assert!(!repeats_lead(
+            text(&["a", "b"]).as_ref(),
+            text(&["a", "c"]).as_ref(),
+            1
+        ));
+    }
+}
