@@ -100,7 +100,7 @@ pub struct Listing {
     repair_seen: Option<KeyDeduper>,
     stale_pages_again: usize,
     /// The keys of the repair pass's last page, and the first of its pages whose repeats were
-    /// not the rows inserts push there (the previous page's last rows, at its start): the
+    /// not the rows inserts push there (the previous page's last rows, in their order): the
     /// server's order changed between requests (outside trial 64 F1).
     last_keys: Option<ArrayRef>,
     order_changed_on: Option<u64>,
@@ -496,11 +496,11 @@ impl Listing {
                         if unserved == 1 { "" } else { "s" }
                     )),
                     // Rows inserted ahead of an in-order read push the previous page's last rows
-                    // onto the start of the next page; repeats anywhere else are not theirs.
+                    // onto the next page, in their order; other repeats are not theirs.
                     (0, Some(page)) => Some(format!(
                         "was served rows again on page {page} that rows inserted ahead of it \
-                         would not have pushed there (the previous page's last rows, at the \
-                         page's start)"
+                         would not have pushed there (the previous page's last rows, in their \
+                         order)"
                     )),
                     (0, None) => None,
                 };
@@ -633,12 +633,12 @@ fn keys_of(batches: &[RecordBatch], key: &str) -> Option<ArrayRef> {
 
 /// Whether a page of an in-order read that repeats `repeats` keys it had read before (`keys`)
 /// holds them as rows inserted ahead of the read leave them: the last `repeats` keys of the
-/// previous page (`last`), in their order. The rows just before the read's
-/// place move onto the next page, so the rows inserted among them come along, between the
-/// repeats (outside trial 64: 2481 inserted before 2490 and 2500 led page 5). More repeats
-/// than the previous page held (more rows inserted between two requests than a page) are a
-/// stale page, told apart by its own count; a first page (no `last`) repeats only its own
-/// keys, which no insert explains either way. Both pass.
+/// previous page (`last`), in their order. The rows just before the read's place move onto
+/// the next page, so the rows inserted among them come along, between the repeats (outside
+/// trial 64: 2481 inserted before 2490 and 2500 led page 5). More repeats than the previous
+/// page held (more rows inserted between two requests than a page) are a stale page, told
+/// apart by its own count; a first page (no `last`) repeats only its own keys, which no insert
+/// explains either way. Both pass.
 fn repeats_lead(last: Option<&ArrayRef>, keys: Option<&ArrayRef>, repeats: usize) -> bool {
     let (Some(last), Some(keys)) = (last, keys) else {
         return last.is_none();
