@@ -20,13 +20,13 @@ import re
 import sys
 import threading
 import warnings
-import weakref
 from collections.abc import Sequence
 from types import FrameType
 from typing import Any, Callable, Optional
 
 from converz._args import check_flag, check_unicode, is_int, wrong_type
 from converz._core import ChunkResult, PushResult
+from converz._weak import WeakRegistry
 from converz.exceptions import InvalidParameterError, InvalidParameterTypeError
 
 __all__ = ["ChunkResult", "PushResult"]
@@ -80,11 +80,10 @@ def _read(read: Callable[[], Any], what: str) -> Any:
 # refused (outside trial 61 F2: two pushes each sent part of its rows, or one sent none); one
 # whose read failed stays marked: pushing it again would send only the batches after that.
 #
-# By id, held by plain weak references without callbacks and pruned as marks are added, as
-# `_table._LIVE_MARKS` is: a `WeakSet` runs Python code when a referent dies, which may be
-# inside C code, and a Ctrl-C handled there is lost (outside trial 50 F1). The id of a dead
-# stream may come back for a new one: its reference then reads None, so it is not taken.
-_READ_STREAMS: dict[int, weakref.ref[Any]] = {}
+# By id, in a `WeakRegistry` as `_table._LIVE_MARKS` is (a `WeakSet` can lose a Ctrl-C: outside
+# trial 50 F1). The id of a dead stream may come back for a new one: its reference then reads
+# None, so it is not taken.
+_READ_STREAMS: WeakRegistry[int, Any] = WeakRegistry()
 _READ_STREAMS_LOCK = threading.Lock()
 
 
@@ -94,13 +93,10 @@ def _claim(stream: Any) -> bool:
     An object that cannot be weakly referenced is not tracked (False).
     """
     with _READ_STREAMS_LOCK:
-        known = _READ_STREAMS.get(id(stream))
-        if known is not None and known() is stream:
+        if _READ_STREAMS.get(id(stream)) is stream:
             return True
-        for key in [key for key, ref in _READ_STREAMS.items() if ref() is None]:
-            del _READ_STREAMS[key]
         with contextlib.suppress(TypeError):
-            _READ_STREAMS[id(stream)] = weakref.ref(stream)
+            _READ_STREAMS.add(id(stream), stream)
         return False
 
 

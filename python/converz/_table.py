@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, Optional, cast
 
 from converz._log import logger
 from converz._printable import printable as _printable
+from converz._weak import WeakRegistry
 from converz._words import count
 from converz.exceptions import InvalidParameterError, InvalidParameterTypeError, StreamError
 
@@ -759,18 +760,7 @@ class TableStream:
 # C extension on the main thread, and a Ctrl-C handled while that callback runs is "ignored"
 # (printed as unraisable) and lost: iterating `scan_calls(...).collect_batches()`, the loop
 # ended normally with part of the rows (outside trial 50 F1).
-_LIVE_MARKS: dict[str, weakref.ref[_StreamMark]] = {}
-
-
-def _live_mark(id: str) -> Optional[_StreamMark]:
-    ref = _LIVE_MARKS.get(id)
-    return None if ref is None else ref()
-
-
-def _add_live_mark(mark: _StreamMark) -> None:
-    for id in [id for id, ref in _LIVE_MARKS.items() if ref() is None]:
-        del _LIVE_MARKS[id]
-    _LIVE_MARKS[mark.id] = weakref.ref(mark)
+_LIVE_MARKS: WeakRegistry[str, _StreamMark] = WeakRegistry()
 
 
 class _StreamMark:
@@ -792,7 +782,7 @@ class _StreamMark:
         # without callbacks, as `_LIVE_MARKS` says why.
         self.waiting: list[weakref.ref[Table]] = []
         if stream is not None:
-            _add_live_mark(self)
+            _LIVE_MARKS.add(self.id, self)
 
     @classmethod
     def of(cls, id: str, handed: int, ended: bool, broken: bool) -> _StreamMark:
@@ -801,7 +791,7 @@ class _StreamMark:
         So a table pickled while the stream was open still learns that it ended or broke
         (outside trial 20b: the last tables missing were joined as a preview).
         """
-        live = _live_mark(id)
+        live = _LIVE_MARKS.get(id)
         if live is not None:
             return live
         mark = cls(None)
