@@ -295,6 +295,21 @@ fn empty_input_plans_nothing_and_targets_are_inferred() {
     let empty = batch(vec![("call_id", ids(&[]))]);
     assert!(plan(vec![empty], calls()).chunks().is_empty());
     assert!(plan(vec![], calls()).chunks().is_empty());
+    // Without rows, the schema is still checked: a missing or text key is refused as it is
+    // with rows (outside trial 65 F1), whether the frame hands over an empty batch or none.
+    for keyed in [
+        ("x", ids(&[])),
+        (
+            "call_id",
+            Arc::new(StringArray::from(Vec::<&str>::new())) as ArrayRef,
+        ),
+    ] {
+        let wrong = batch(vec![keyed]);
+        let schema = Some(wrong.schema());
+        assert!(PushPlan::new(vec![wrong.clone()], calls()).is_err());
+        assert!(PushPlan::of_frame(schema.clone(), vec![], calls()).is_err());
+        assert!(PushPlan::of_frame(schema, vec![wrong], calls()).is_err());
+    }
     let reps = batch(vec![(
         "rep_id",
         Arc::new(StringArray::from(vec!["kees500"])) as ArrayRef,

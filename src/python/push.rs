@@ -177,7 +177,7 @@ pub fn push(
     let sink = ProgressSink::new(progress);
     // Validation and (for a dry run) encoding are CPU work: keep them off the GIL too.
     let plan = Arc::new(enter_converz(py, &sink, async move {
-        PushPlan::new(batches, options)
+        PushPlan::of_frame(Some(schema), batches, options)
     })?);
     if dry_run {
         let outcome = enter_converz(py, &sink, std::future::ready(dry_run_outcome(&plan)))?;
