@@ -287,6 +287,16 @@ pub struct DecodedPage {
 }
 
 impl DecodedPage {
+    /// This page with `rows` (batches of `other`, another reading of the same page) before
+    /// its own, and what `other`'s columns held merged into its own.
+    pub(crate) fn after_rows(mut self, other: &DecodedPage, rows: Vec<RecordBatch>) -> Self {
+        self.rows += rows.iter().map(RecordBatch::num_rows).sum::<usize>();
+        self.columns.merge(&other.columns);
+        self.fast &= other.fast;
+        self.batches.splice(0..0, rows);
+        self
+    }
+
     /// The kinds of value (`infer::bits`) column `name` showed on this page; 0 if it had none.
     pub(crate) fn kinds_seen(&self, name: &str) -> u16 {
         self.columns
