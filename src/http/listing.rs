@@ -428,17 +428,22 @@ impl Listing {
         let per_page = rows.min(self.pager.page_size()).max(1);
         if self.stale_pages > self.handed_out / per_page + 3 {
             self.pass = Pass::Done;
-            return Err(Error::Decode {
-                endpoint: format!("GET {}", self.spec.path),
-                message: format!(
-                    "{} pages in a row brought only rows already received, so the listing \
+            return Err(self.decode_error(format!(
+                "{} pages in a row brought only rows already received, so the listing \
                      would never end: the server's pages overlap (it may ignore the page \
                      parameter, or page differently from the n_per_page it was asked)",
-                    self.stale_pages
-                ),
-            });
+                self.stale_pages
+            )));
         }
         Ok(())
+    }
+
+    /// The listing's rows cannot be trusted, for the reason `message` gives.
+    fn decode_error(&self, message: String) -> Error {
+        Error::Decode {
+            endpoint: format!("GET {}", self.spec.path),
+            message,
+        }
     }
 
     /// The pager ran out: start the repair pass if rows moved, else end. A repair pass that
@@ -505,29 +510,23 @@ impl Listing {
                     (0, None) => None,
                 };
                 if let Some(shown) = shown {
-                    return Err(Error::Decode {
-                        endpoint: format!("GET {}", self.spec.path),
-                        message: format!(
-                            "{moved} {key} rows repeated between pages, so the listing was \
+                    return Err(self.decode_error(format!(
+                        "{moved} {key} rows repeated between pages, so the listing was \
                              read again in order, and that read {shown}: {UNSTABLE_ORDER} \
                              (ties in what it sorts by, or rows removed during the fetch), so a \
                              read in order can skip rows too: {STALE_PAGES}"
-                        ),
-                    });
+                    )));
                 }
                 if let again @ 1.. = self.stale_pages_again {
-                    return Err(Error::Decode {
-                        endpoint: format!("GET {}", self.spec.path),
-                        message: format!(
-                            "{moved} {key} rows repeated between pages, so the listing was \
+                    return Err(self.decode_error(format!(
+                        "{moved} {key} rows repeated between pages, so the listing was \
                              read again in order, and that read was served {again} full page{} \
                              holding only rows it had served before: a stale page, or at least \
                              n_per_page={size} rows inserted ahead of the read between two of \
                              its requests, which look the same from here: {STALE_PAGES}",
-                            if again == 1 { "" } else { "s" },
-                            size = self.pager.page_size()
-                        ),
-                    });
+                        if again == 1 { "" } else { "s" },
+                        size = self.pager.page_size()
+                    )));
                 }
                 self.warnings.push(format!(
                     "{why}: {moved} repeated {key} rows were dropped, and the listing was read \
