@@ -133,8 +133,8 @@ def warn_empty_stream(stream: Stream) -> None:
 def _read_stream(pa: Any, reader: Any, kind: str) -> Any:
     """The rows of a stream ``reader`` as a table, refusing one an earlier push has read.
 
-    A reader that gives no rows is pushed (nothing is sent) with a warning: it may have been
-    read before, by the caller.
+    A reader that gives no rows is pushed (nothing is sent), and the push then warns: it may
+    have been read before, by the caller.
     """
     if _claim(reader):
         raise InvalidParameterError(
@@ -144,10 +144,7 @@ def _read_stream(pa: Any, reader: Any, kind: str) -> Any:
             hint="make a new reader, or read it into a table first (table = "
             "reader.read_all()) and push the table as often as needed; nothing was sent",
         )
-    table = _read(reader.read_all, f"pyarrow {kind}")
-    if table.num_rows == 0:
-        warn_empty_stream(Stream(kind=f"pyarrow {kind}", read_before=False))
-    return table
+    return _read(reader.read_all, f"pyarrow {kind}")
 
 
 def _caller_level() -> int:
@@ -285,6 +282,7 @@ def arrow_input(data: Any, to: Optional[str] = None) -> tuple[Any, Optional[Stre
         table = _from_pandas(pa, data)
         _check_arrow_names(table.schema)
         return _without_offsets_under_structs(pa, table), None
+    stream = None
     if module == "pyarrow":
         import pyarrow as pa
 
@@ -293,6 +291,9 @@ def arrow_input(data: Any, to: Optional[str] = None) -> tuple[Any, Optional[Stre
         # process). A push reads every batch before its first request anyway, so this holds
         # no more.
         if isinstance(data, pa.RecordBatchReader):
+            # Warned of once the push found the schema fine and sent nothing (outside trial
+            # 66: a reader with a column no push takes was warned of as empty, then refused).
+            stream = Stream(kind=f"pyarrow {kind}", read_before=False)
             data = _read_stream(pa, data, kind)
         elif hasattr(data, "read_all"):  # an IPC file reader (trial 30b F4), read at will
             data = _read(data.read_all, f"pyarrow {kind}")
@@ -307,7 +308,6 @@ def arrow_input(data: Any, to: Optional[str] = None) -> tuple[Any, Optional[Stre
         _check_arrow_names(data.type if isinstance(data, pa.StructArray) else data.schema)
         _check_pyarrow_layout(data, kind)
         data = _without_offsets_under_structs(pa, data)
-    stream = None
     if module == "polars" and not hasattr(data, "with_columns") and hasattr(data, "__iter__"):
         # polars' `collect_batches()`: its batches are frames, read here so they get a frame's
         # checks (outside trial 62 F1: a NUL in a name aborted the process in polars' export;
