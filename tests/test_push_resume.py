@@ -405,7 +405,8 @@ def test_only_an_empty_temporary_folder_of_converz_goes_with_its_file(
 def test_a_stop_after_the_last_chunk_says_nothing_is_left(monkeypatch):
     """Outside trial 21: a Ctrl-C landing as the last chunk was answered gave the hint "push
     the rest: push_updates(err.result.remaining, ...)", and `remaining` is None then, so the
-    hinted call failed."""
+    hinted call failed. Trial 66 F5: a resume loop pushing `err.result.remaining` then failed
+    ("cannot push a NoneType"): it is a table without rows, and pushing it sends nothing."""
     with Emulator(calls=CALLS, reps=5, seed=SEED) as emu:
         client = emu.client(progress=False)
         ids = client.calls(columns=["call_id"]).to_polars()["call_id"]
@@ -417,8 +418,13 @@ def test_a_stop_after_the_last_chunk_says_nothing_is_left(monkeypatch):
                 client.push_updates(frame, chunk_rows=200)
         err = stop.value.__cause__
         assert isinstance(err, converz.PushError)
-        assert err.result.remaining is None
+        left = err.result.remaining
+        assert left is not None and left.num_rows == 0
+        assert left.column_names == ["call_id", "g"]
         assert [c.status for c in err.result.chunks] == ["applied"] * chunks
+        before = emu.wire_stats()["responses"]
+        assert client.push_updates(left, chunk_rows=200).rows == 0
+        assert emu.wire_stats()["responses"] == before
         assert "nothing is left to push" in err.hint and "push_updates(" not in err.hint
         assert "err.result" not in err.hint  # the CLI shows it too (outside trial 21c)
         assert client.calls(columns=["call_id", "g"]).to_polars()["g"].to_list() == [1] * len(ids)

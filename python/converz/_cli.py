@@ -1284,6 +1284,8 @@ def push_file(
         # are kept as after a failure, so stopping a long push loses no progress.
         cause = stop.__cause__
         remaining = cause.result.remaining if isinstance(cause, PushError) else None
+        if remaining is not None and remaining.num_rows == 0:
+            remaining = None  # every chunk applied: the core says so with a table without rows
         if isinstance(cause, PushError) and remaining is None:
             # Stopped after every chunk was applied: as complete as a push that ran to its
             # end, so a remaining file it resumed goes (outside trial 21c: it was kept).

@@ -153,7 +153,9 @@ class PushResult:
         elapsed: Seconds.
         dry_run: True when nothing was sent.
         remaining: The input rows not known to be applied (failed, interrupted or not sent),
-            ready to push again; None when everything was applied.
+            ready to push again; None when the push returned. A ``PushError`` raised after
+            every chunk was applied (a Ctrl-C as the last answer came) holds a table without
+            rows, so ``push_updates(err.result.remaining, ...)`` sends nothing.
 
     Example:
         >>> res = client.push_updates(df)  # doctest: +SKIP

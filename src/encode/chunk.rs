@@ -252,6 +252,11 @@ impl PushPlan {
         }
     }
 
+    /// The schema of the rows sent; `None` for a frame without rows.
+    pub fn schema(&self) -> Option<SchemaRef> {
+        schema_of(&self.batches)
+    }
+
     /// Rows that will be sent (after `on_duplicate=Last`).
     pub fn rows(&self) -> usize {
         self.selection.len()

@@ -234,6 +234,10 @@ fn send(
         // Stopped as the last chunk was answered: every chunk applied, nothing to push again
         // (outside trial 21: the hint said to push `err.result.remaining`, which is None then).
         let done = result.count("applied") == result.chunk_count();
+        let mut result = result;
+        if done {
+            result.nothing_remaining(py, plan)?;
+        }
         let err = stopped(py, stop, result)?;
         let hint = match done {
             true => "every chunk was applied before the stop: nothing is left to push".to_owned(),

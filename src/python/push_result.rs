@@ -6,6 +6,8 @@ mod pickle;
 
 use std::collections::HashSet;
 
+use arrow_array::RecordBatch;
+use arrow_schema::SchemaRef;
 use pyo3::prelude::*;
 use pyo3::types::{PyString, PyTuple};
 
@@ -166,7 +168,29 @@ pub struct PyPushResult {
     remaining: Option<Py<PyAny>>,
 }
 
+/// `batches` as a `converz.Table`.
+fn converz_table(
+    py: Python<'_>,
+    schema: SchemaRef,
+    batches: Vec<RecordBatch>,
+) -> PyResult<Py<PyAny>> {
+    let table = PyArrowTable::new(schema, batches);
+    let table_class = py.import("converz._table")?.getattr("Table")?;
+    Ok(table_class.call1((Py::new(py, table)?,))?.unbind())
+}
+
 impl PyPushResult {
+    /// For a push stopped after every chunk of `plan` was applied: `remaining` is a table
+    /// without rows, not None, so the resume its `PushError` documents,
+    /// `push_updates(err.result.remaining, ...)`, sends nothing instead of failing (outside
+    /// trial 66 F5: "cannot push a NoneType").
+    pub fn nothing_remaining(&mut self, py: Python<'_>, plan: &PushPlan) -> PyResult<()> {
+        if let Some(schema) = plan.schema() {
+            self.remaining = Some(converz_table(py, schema, Vec::new())?);
+        }
+        Ok(())
+    }
+
     /// The result of `plan` given `outcome`, and the first chunk error (index, error), taken out
     /// of the outcome so it can become the `PushError`'s cause.
     pub fn new(
@@ -181,9 +205,7 @@ impl PyPushResult {
             None
         } else {
             let batches = plan.remaining(&unapplied)?;
-            let table = PyArrowTable::new(batches[0].schema(), batches);
-            let table_class = py.import("converz._table")?.getattr("Table")?;
-            Some(table_class.call1((Py::new(py, table)?,))?.unbind())
+            Some(converz_table(py, batches[0].schema(), batches)?)
         };
         let mut first_error = None;
         let mut chunks = Vec::with_capacity(outcome.statuses.len());
