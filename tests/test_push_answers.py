@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import http.server
 import threading
+import time
 from collections.abc import Iterator
 from typing import Callable
 
@@ -49,7 +50,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
 
     def do_POST(self) -> None:
-        self.rfile.read(int(self.headers["Content-Length"]))
+        self.body = self.rfile.read(int(self.headers["Content-Length"]))
         self.server.posts += 1
         self.server.answer(self)
 
@@ -184,3 +185,46 @@ def test_an_endless_answer_is_cut_at_the_bound(serve):
     # The client hung up after about 1 MiB (plus what the socket buffers held), long before
     # the server's 256 MiB.
     assert server.written < 64 * 1024 * 1024, server.written
+
+
+@pytest.mark.parametrize("values_status", [200, 400])
+def test_clears_are_sent_after_the_values_are_applied_and_not_when_they_are_refused(
+    serve, values_status
+):
+    """Outside trial 66 F4: the clear body went out beside the values body (or before it),
+    so a row's clear was applied while its new values were refused. Clears go once every
+    value chunk is answered, and not when one was refused: then their rows stay to push."""
+    frame = pl.DataFrame({"call_id": [1, 2, 3], "x": [1.0, 2.0, 3.0], "note": ["a", None, "c"]})
+    events: list[str] = []
+    refused = b'{"error": "bad value", "code": "invalid_body"}'
+
+    def answer(handler: http.server.BaseHTTPRequestHandler) -> None:
+        if handler.body.startswith(b"["):  # type: ignore[attr-defined]  # a row-wise clear
+            events.append("clear sent")
+            body(b'{"updated": 1, "not_found": []}')(handler)
+            return
+        events.append("values sent")
+        time.sleep(0.3)  # answered late: a clear sent beside it would arrive first
+        events.append("values answered")
+        ok = b'{"updated": 3, "not_found": []}'
+        body(ok if values_status == 200 else refused, values_status)(handler)
+
+    server = serve(answer)
+    client = server.client()
+    if values_status == 200:
+        result = client.push_updates(frame, clear=["note"])
+        assert [(c.kind, c.status) for c in result.chunks] == [
+            ("update", "applied"),
+            ("clear", "applied"),
+        ]
+        assert events == ["values sent", "values answered", "clear sent"]
+        return
+    with pytest.raises(converz.PushError) as info:
+        client.push_updates(frame, clear=["note"])
+    assert events == ["values sent", "values answered"]
+    result = info.value.result
+    assert [(c.kind, c.status) for c in result.chunks] == [
+        ("update", "failed"),
+        ("clear", "not_sent"),
+    ]
+    assert result.remaining.to_polars().equals(frame)

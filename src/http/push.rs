@@ -25,7 +25,7 @@ use tokio::task::JoinSet;
 use super::client::{ApiClient, AttemptError};
 use super::progress::Progress;
 use super::retry::Failure;
-use crate::encode::{PushPlan, Target};
+use crate::encode::{ChunkKind, PushPlan, Target};
 use crate::error::Error;
 use answer::{answer_limit, read_answer, Sent};
 
@@ -180,7 +180,16 @@ pub async fn push_plan(
     let mut task_chunk = HashMap::new();
     // Declared after `tasks`, so dropped first: raised before the aborts are.
     let _stop_on_drop = StopOnDrop(Arc::clone(&stop));
+    let first_clear = (shared.plan.chunks().iter())
+        .position(|chunk| matches!(chunk.kind, ChunkKind::Clear { .. }));
     for index in 0..shared.plan.chunks().len() {
+        if Some(index) == first_clear {
+            // Clears go after the values, once every value chunk is answered, and not at all
+            // when one failed: a row is never cleared while its new values were refused
+            // (outside trial 66 F4: the clear chunk was sent beside the values, and applied
+            // when they were refused).
+            join_all(&mut tasks, &task_chunk, &ledger, target).await;
+        }
         // Chunks start in key order: the permit is taken here rather than inside each task,
         // where the runtime's threads would start whichever task they polled first (with one
         // chunk at a time, a failure must leave exactly the chunks after it unsent).
@@ -201,9 +210,19 @@ pub async fn push_plan(
         }));
         task_chunk.insert(handle.id(), index);
     }
+    join_all(&mut tasks, &task_chunk, &ledger, target).await;
+}
+
+/// Waits for every chunk task in `tasks`; a task that panicked (a bug) leaves its chunk
+/// failed, as not known to be applied.
+async fn join_all(
+    tasks: &mut JoinSet<()>,
+    task_chunk: &HashMap<tokio::task::Id, usize>,
+    ledger: &PushLedger,
+    target: Target,
+) {
     while let Some(joined) = tasks.join_next().await {
         if let Err(join) = joined {
-            // A panicking task (a bug): its chunk is not known to be applied.
             if let Some(&index) = task_chunk.get(&join.id()) {
                 ledger.set(
                     index,
