@@ -54,15 +54,19 @@ def test_a_server_closing_every_request_unanswered_fails_after_one_resend() -> N
     server = RawServer(lambda request: kept_alive(good_body(request)), answers_per_connection=0)
     try:
         client = server.client(retries=0, max_concurrency=1)
-        with pytest.raises(converz.TransportError, match="closed before message completed"):
+        # The error counts the requests sent, the resend too (outside trial 66 F3: two
+        # requests, "after 1 attempt").
+        with pytest.raises(converz.TransportError, match="after 2 attempts") as info:
             client.calls()
+        assert "closed before message completed" in str(info.value)
         assert len(server.requests) == 2
         assert server.unanswered == 2
         server.requests.clear()
         client = server.client(retries=2, max_concurrency=1, backoff=0.01)
-        with pytest.raises(converz.TransportError, match="after 3 attempts"):
+        with pytest.raises(converz.TransportError, match="after 6 attempts"):
             client.calls()
-        # Three attempts, each sent twice: the resend is bounded per attempt.
+        # Three attempts, each sent twice: the resend is bounded per attempt (each may have
+        # gone out on a pooled connection the server had closed; converz cannot tell).
         assert len(server.requests) == 6
     finally:
         server.stop()

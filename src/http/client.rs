@@ -422,6 +422,9 @@ impl ApiClient {
         let mut tries = 0u32;
         // Whether this attempt's request was already sent again after going unanswered.
         let mut resent = false;
+        // Requests sent again so, which no attempt counted: the errors count every request
+        // sent (outside trial 66 F3: two POSTs, "after 1 attempt").
+        let mut resends = 0u32;
         loop {
             tries = tries.saturating_add(1);
             let sent = match resent {
@@ -443,6 +446,7 @@ impl ApiClient {
                     // every request unanswered fails like any transport error.
                     resent = true;
                     tries -= 1;
+                    resends += 1;
                     log::debug!(target: "converz",
                         "{endpoint}: the server closed the connection before answering; sent again");
                     continue;
@@ -457,7 +461,7 @@ impl ApiClient {
                 return Err(final_error(
                     failed,
                     endpoint,
-                    tries,
+                    tries + resends,
                     self.config.max_concurrency,
                     None,
                 ));
@@ -477,7 +481,7 @@ impl ApiClient {
                 return Err(final_error(
                     failed,
                     endpoint,
-                    tries,
+                    tries + resends,
                     self.config.max_concurrency,
                     Some(why),
                 ));
@@ -494,7 +498,8 @@ impl ApiClient {
                 _ => String::new(),
             };
             let line = format!(
-                "{endpoint}: attempt {tries} failed ({}{said})",
+                "{endpoint}: attempt {} failed ({}{said})",
+                tries + resends,
                 crate::printable::printable(&attempt_said(&failed.error)),
             );
             let level = if self.retry_log.is_repeat(&line, Instant::now()) {
