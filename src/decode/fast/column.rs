@@ -201,22 +201,38 @@ fn strings(
     data: Vec<u8>,
     nulls: Option<NullBuffer>,
 ) -> Result<StringArray, ArrowError> {
-    let invalid = |what: &str| ArrowError::InvalidArgumentError(format!("text column: {what}"));
-    if nulls.as_ref().is_some_and(|n| n.len() != offsets.len() - 1) {
-        return Err(invalid("a null bit for each value"));
-    }
-    match text_cut::check(&data, &offsets) {
-        _ if offsets.first() != Some(&0) => Err(invalid("offsets not starting at 0")),
-        Cut::Text => Ok(()),
-        Cut::BadLayout => Err(invalid("offsets out of order or past the bytes")),
-        Cut::NotUtf8 => Err(invalid("invalid UTF-8")),
-    }?;
+    check_text(
+        offsets.len().saturating_sub(1),
+        nulls.as_ref(),
+        || match offsets.first() {
+            Some(0) => text_cut::check(&data, &offsets),
+            _ => Cut::BadLayout,
+        },
+    )?;
     // SAFETY: what `StringArray::try_new` checks was checked above: one null bit a value; the
     // offsets start at 0, and `text_cut::check` found that they do not decrease and end within
     // `data` (so every value's bytes lie within it), and that every value's bytes are valid
     // UTF-8 on their own.
     let offsets = unsafe { OffsetBuffer::new_unchecked(ScalarBuffer::from(offsets)) };
     Ok(unsafe { StringArray::new_unchecked(offsets, data.into(), nulls) })
+}
+
+/// What a text array's `try_new` checks: one null bit for each of `values`, and the layout
+/// and UTF-8 of the values (`cut`, run once the null bits are fine).
+fn check_text(
+    values: usize,
+    nulls: Option<&NullBuffer>,
+    cut: impl FnOnce() -> Cut,
+) -> Result<(), ArrowError> {
+    let invalid = |what: &str| ArrowError::InvalidArgumentError(format!("text column: {what}"));
+    if nulls.is_some_and(|n| n.len() != values) {
+        return Err(invalid("a null bit for each value"));
+    }
+    match cut() {
+        Cut::Text => Ok(()),
+        Cut::BadLayout => Err(invalid("values laid out past their bytes or out of order")),
+        Cut::NotUtf8 => Err(invalid("invalid UTF-8")),
+    }
 }
 
 /// A string view array of `views` over `data`, after checking what `StringViewArray::try_new`
@@ -227,15 +243,9 @@ fn string_views(
     data: Vec<u8>,
     nulls: Option<NullBuffer>,
 ) -> Result<StringViewArray, ArrowError> {
-    let invalid = |what: &str| ArrowError::InvalidArgumentError(format!("text column: {what}"));
-    if nulls.as_ref().is_some_and(|n| n.len() != views.len()) {
-        return Err(invalid("a null bit for each value"));
-    }
-    match text_cut::check_views(&views, &data) {
-        Cut::Text => Ok(()),
-        Cut::BadLayout => Err(invalid("a view past its bytes")),
-        Cut::NotUtf8 => Err(invalid("invalid UTF-8")),
-    }?;
+    check_text(views.len(), nulls.as_ref(), || {
+        text_cut::check_views(&views, &data)
+    })?;
     // A column whose values are all short keeps no buffer, as `views::build` leaves one.
     let buffers = if data.is_empty() {
         Vec::new()
