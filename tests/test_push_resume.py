@@ -19,6 +19,8 @@ from typing import Any
 
 import polars as pl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import converz
 from converz.__main__ import main
@@ -452,3 +454,42 @@ def test_a_resumed_push_stopped_after_its_last_chunk_removes_the_remaining_file(
         assert not remaining.exists() and not (tmp_path / "in.remaining.csv.json").exists()
         got = emu.client(progress=False).calls(metric=["code"]).to_polars().sort("call_id")
         assert got["code"].to_list() == [f"c{i}" for i in range(len(ids))]
+
+
+@settings(max_examples=8, deadline=None, database=None, derandomize=True)
+@given(
+    chunk_rows=st.sampled_from([23, 97, 600]),
+    concurrency=st.integers(1, 6),
+    error_rate=st.sampled_from([0.2, 0.4]),
+)
+def test_no_row_is_cleared_while_its_values_are_not_applied(chunk_rows, concurrency, error_rate):
+    """Outside trial 66 F4: clears went out beside the values, so a row could be cleared while
+    its new values were refused. Under failing requests (each push with retries=1), after every
+    failed push no row is cleared without its values, and resuming from ``remaining`` until a
+    push succeeds leaves exactly what one push without faults does."""
+    options = {"clear": ["note"], "chunk_rows": chunk_rows}
+    with Emulator(calls=CALLS, reps=5, seed=SEED) as emu:
+        ids = _prepared(emu)
+        updates = _updates(ids)
+        code_of = dict(zip(ids, updates["code"]))
+        client = emu.client(progress=False, retries=1, backoff=0.001, max_concurrency=concurrency)
+        emu.set_faults(error_rate=error_rate)
+        data: Any = updates
+        for _ in range(200):
+            try:
+                client.push_updates(data, **options)
+                break
+            except converz.PushError as err:
+                emu.set_faults()
+                held = _held(emu)
+                emu.set_faults(error_rate=error_rate)
+                cleared = held.filter(pl.col("note").is_null())
+                wrong = [k for k, c in cleared.select("call_id", "code").rows() if c != code_of[k]]
+                assert not wrong, f"cleared without their values: {wrong[:5]}"
+                data = err.result.remaining
+        else:
+            pytest.fail("200 pushes did not finish")
+        emu.set_faults()
+        resumed = _held(emu)
+    expected = _control(lambda c, ids: c.push_updates(_updates(ids), **options))
+    assert resumed.equals(expected)

@@ -807,8 +807,9 @@ class Client:
             clear: Columns whose nulls mean "clear this value". The API clears values only
                 in a body of its own (row-wise), so they go after the values, in separate
                 requests (one per ``chunk_rows`` rows holding such a null, however the nulls
-                fall): a reader in between may see a row with its new values and its old
-                value where a clear is still to come.
+                fall), each once the values of its rows are applied (never when they failed:
+                those rows stay in ``remaining``): a reader in between may see a row with its
+                new values and its old value where a clear is still to come.
             chunk_rows: Rows per request, at most 100000 (the API's limit).
             on_duplicate: ``"error"`` refuses repeated keys; ``"last"`` keeps each key's last
                 row (the rows it drops are neither sent nor checked).

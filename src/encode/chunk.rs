@@ -94,8 +94,9 @@ impl Selection {
 enum Rows {
     /// `selection[start..end]`.
     Range(usize, usize),
-    /// Listed rows, with the indices of the columns they clear.
-    Clear(Vec<RowRef>, Vec<usize>),
+    /// Listed rows, with the indices of the columns they clear, and the value chunks that
+    /// hold those rows.
+    Clear(Vec<RowRef>, Vec<usize>, Range<usize>),
 }
 
 /// Validated input, ready to be encoded chunk by chunk.
@@ -212,9 +213,13 @@ impl PushPlan {
             });
             rows.push(Rows::Range(start, end));
         }
-        let clearing = clearing_rows(&writers, &selection, &clear);
-        for part in clearing.chunks(options.chunk_rows) {
+        let (clearing, positions) = clearing_rows(&writers, &selection, &clear);
+        for (part, at) in
+            (clearing.chunks(options.chunk_rows)).zip(positions.chunks(options.chunk_rows))
+        {
             let columns = named_clears(&writers, part, &clear);
+            // Rows are cleared in selection order, so the value chunks holding them are one run.
+            let values = at[0] / options.chunk_rows..at[at.len() - 1] / options.chunk_rows + 1;
             chunks.push(ChunkSpec {
                 kind: ChunkKind::Clear {
                     columns: columns
@@ -226,7 +231,7 @@ impl PushPlan {
                 first_key: key_of(part[0]),
                 last_key: key_of(part[part.len() - 1]),
             });
-            rows.push(Rows::Clear(part.to_vec(), columns));
+            rows.push(Rows::Clear(part.to_vec(), columns, values));
         }
         let names = schema.fields().iter().map(|f| json_key(f.name())).collect();
         Ok(Self {
@@ -249,6 +254,16 @@ impl PushPlan {
             selection: Selection::Listed(Vec::new()),
             rows: Vec::new(),
             chunks: Vec::new(),
+        }
+    }
+
+    /// The value chunks holding the rows of chunk `index`, when it clears: it is sent only once
+    /// they are applied, so no row is cleared while its new values are not (outside trial 66
+    /// F4). Empty for a value chunk.
+    pub fn values_of(&self, index: usize) -> Range<usize> {
+        match self.rows.get(index) {
+            Some(Rows::Clear(_, _, values)) => values.clone(),
+            _ => 0..0,
         }
     }
 
@@ -286,7 +301,7 @@ impl PushPlan {
             Rows::Range(start, end) => {
                 self.columnar(&self.selection.runs(*start, *end), end - start, out);
             }
-            Rows::Clear(rows, columns) => self.row_wise(rows, columns, out),
+            Rows::Clear(rows, columns, _) => self.row_wise(rows, columns, out),
         }
         Ok(())
     }
@@ -341,7 +356,7 @@ impl PushPlan {
         for &index in chunk_indices {
             let rows: Cow<'_, [RowRef]> = match self.rows.get(index) {
                 Some(Rows::Range(start, end)) => self.selection.range(*start, *end),
-                Some(Rows::Clear(rows, _)) => Cow::Borrowed(rows.as_slice()),
+                Some(Rows::Clear(rows, ..)) => Cow::Borrowed(rows.as_slice()),
                 None => return Err(Error::invalid("chunk", format!("no chunk {index}"))),
             };
             for &(b, r) in rows.iter() {
@@ -384,21 +399,24 @@ fn clear_columns(names: &[String], schema: &arrow_schema::Schema) -> Vec<usize> 
     columns
 }
 
-/// Selected rows with at least one null `clear` column, in input order.
+/// Selected rows with at least one null `clear` column, in sending order, and their positions
+/// in it.
 fn clearing_rows(
     writers: &[Vec<Box<dyn ValueWriter>>],
     selection: &Selection,
     clear: &[usize],
-) -> Vec<RowRef> {
+) -> (Vec<RowRef>, Vec<usize>) {
     if clear.is_empty() {
-        return Vec::new();
+        return (Vec::new(), Vec::new());
     }
-    let mut rows = selection.range(0, selection.len()).into_owned();
-    rows.retain(|&(b, r)| {
-        let writers = &writers[b as usize];
-        clear.iter().any(|&c| writers[c].is_null(r as usize))
-    });
-    rows
+    let rows = selection.range(0, selection.len());
+    (rows.iter().copied().enumerate())
+        .filter(|&(_, (b, r))| {
+            let writers = &writers[b as usize];
+            clear.iter().any(|&c| writers[c].is_null(r as usize))
+        })
+        .map(|(at, row)| (row, at))
+        .unzip()
 }
 
 /// The `clear` columns null on at least one of `rows`: the keys of their row-wise body. Every

@@ -11,9 +11,11 @@ use super::*;
 
 /// `(row's key, the columns its row-wise body clears)`, sorted. Checks on the way that every
 /// row of a body names exactly the chunk's columns, and that a cell it does not clear holds the
-/// value the columnar body sends for that row (so the row-wise body changes nothing else).
+/// value the columnar body sends for that row (so the row-wise body changes nothing else),
+/// and that the value chunks a clear body waits for are exactly those holding its rows.
 fn clears(plan: &PushPlan) -> Vec<(i64, Vec<String>)> {
     let mut sent = std::collections::HashMap::new();
+    let mut value_chunk = std::collections::HashMap::new();
     for (index, spec) in plan.chunks().iter().enumerate() {
         if spec.kind == ChunkKind::Columnar {
             let body: Value = serde_json::from_slice(&plan.encode(index).unwrap()).unwrap();
@@ -22,6 +24,7 @@ fn clears(plan: &PushPlan) -> Vec<(i64, Vec<String>)> {
                 for (name, values) in body {
                     sent.insert((id.as_i64().unwrap(), name.clone()), values[n].clone());
                 }
+                value_chunk.insert(id.as_i64().unwrap(), index);
             }
         }
     }
@@ -31,6 +34,19 @@ fn clears(plan: &PushPlan) -> Vec<(i64, Vec<String>)> {
             continue;
         };
         let body: Value = serde_json::from_slice(&plan.encode(index).unwrap()).unwrap();
+        let holding: Vec<usize> = (body.as_array().unwrap().iter())
+            .map(|row| value_chunk[&row["call_id"].as_i64().unwrap()])
+            .collect();
+        let (first, last) = (holding.iter().min().unwrap(), holding.iter().max().unwrap());
+        assert_eq!(
+            plan.values_of(index),
+            *first..last + 1,
+            "clear chunk {index}"
+        );
+        assert_eq!(
+            plan.values_of(value_chunk[&body[0]["call_id"].as_i64().unwrap()]),
+            0..0
+        );
         for row in body.as_array().unwrap() {
             let keys: Vec<String> = row.as_object().unwrap().keys().cloned().collect();
             assert_eq!(
@@ -76,7 +92,6 @@ fn more_than_64_clear_columns_clear_exactly_the_null_cells() {
         clear: (0..130).map(|c| format!("c{c}")).collect(),
         ..EncoderOptions::new(Target::Calls)
     };
-    let plan = PushPlan::new(vec![batch], options).unwrap();
     let expected: Vec<(i64, Vec<String>)> = (0..6)
         .map(|r| {
             let mut names = vec![format!("c{r}"), format!("c{}", r + 64)];
@@ -86,7 +101,15 @@ fn more_than_64_clear_columns_clear_exactly_the_null_cells() {
             (r, names)
         })
         .collect();
-    assert_eq!(clears(&plan), expected);
+    // In chunks of any size, each clear body waiting for the value bodies of its rows.
+    for chunk_rows in [1, 2, 3, 4, 7, 100_000] {
+        let options = EncoderOptions {
+            chunk_rows,
+            ..options.clone()
+        };
+        let plan = PushPlan::new(vec![batch.clone()], options).unwrap();
+        assert_eq!(clears(&plan), expected, "chunk_rows={chunk_rows}");
+    }
 }
 
 #[test]

@@ -110,6 +110,14 @@ impl PushLedger {
         }
     }
 
+    /// Whether every chunk in `chunks` was applied.
+    fn all_applied(&self, chunks: std::ops::Range<usize>) -> bool {
+        let statuses = self.statuses.lock();
+        chunks
+            .into_iter()
+            .all(|index| matches!(statuses.get(index), Some(ChunkStatus::Applied { .. })))
+    }
+
     /// Takes the statuses recorded so far (a chunk still in flight stays
     /// [`ChunkStatus::Interrupted`]). Call once, after the push ended or was dropped.
     pub fn outcome(&self) -> PushOutcome {
@@ -182,13 +190,21 @@ pub async fn push_plan(
     let _stop_on_drop = StopOnDrop(Arc::clone(&stop));
     let first_clear = (shared.plan.chunks().iter())
         .position(|chunk| matches!(chunk.kind, ChunkKind::Clear { .. }));
-    for index in 0..shared.plan.chunks().len() {
+    let mut index = 0;
+    while index < shared.plan.chunks().len() {
         if Some(index) == first_clear {
-            // Clears go after the values, once every value chunk is answered, and not at all
-            // when one failed: a row is never cleared while its new values were refused
-            // (outside trial 66 F4: the clear chunk was sent beside the values, and applied
-            // when they were refused).
+            // Clears go after the values, once every value chunk is answered: a row is never
+            // cleared while its new values are not applied (outside trial 66 F4: the clear
+            // chunk was sent beside the values, and applied when they were refused). A value
+            // chunk that failed stops the value chunks after it, not the clears of the rows
+            // applied before it: without them every row that clears would stay to push, and
+            // a resume under a failure in each push would never get smaller.
             join_all(&mut tasks, &task_chunk, &ledger, target).await;
+            stop.store(false, Ordering::Release);
+        }
+        if !ledger.all_applied(shared.plan.values_of(index)) {
+            index += 1; // its rows' values are not applied: not sent, left to push
+            continue;
         }
         // Chunks start in key order: the permit is taken here rather than inside each task,
         // where the runtime's threads would start whichever task they polled first (with one
@@ -199,7 +215,11 @@ pub async fn push_plan(
         // A chunk that failed for good (bad key, 401, retries spent) means later chunks would
         // most likely fail the same way; stop so the caller can resume cleanly.
         if stop.load(Ordering::Acquire) {
-            break;
+            match first_clear {
+                Some(clears) if index < clears => index = clears,
+                _ => break,
+            }
+            continue;
         }
         let (shared, stop) = (shared.clone(), Arc::clone(&stop));
         let handle = tasks.spawn(crate::runtime::call::carry_call(async move {
@@ -209,6 +229,7 @@ pub async fn push_plan(
             }
         }));
         task_chunk.insert(handle.id(), index);
+        index += 1;
     }
     join_all(&mut tasks, &task_chunk, &ledger, target).await;
 }
