@@ -1231,6 +1231,25 @@ def test_ctrl_c_in_a_streams_python_producer_stops_the_push(write_emulator):
         client.push_updates(_StreamOf(lambda: failing))
 
 
+@pytest.mark.parametrize("dry_run", [False, True])
+def test_ctrl_c_in_an_exporters_own_export_stops_the_push(write_emulator, dry_run):
+    """Ctrl-C while a PyCapsule exporter's `__arrow_c_stream__` ran (a slow source) became an
+    InvalidParameterError, a ValueError (outside trial 67 F2)."""
+    client = write_emulator.client(progress=False)
+    ids = _calls(client)["call_id"][:3].to_list()
+    table = pa.table({"call_id": pa.array(ids, pa.int64()), "ke": [1.0] * 3})
+
+    class Stopped:
+        def __arrow_c_stream__(self, requested_schema: object = None) -> object:
+            raise KeyboardInterrupt
+
+    before = write_emulator.wire_stats()["responses"]
+    with pytest.raises(KeyboardInterrupt, match="stopped while its data was read"):
+        client.push_updates(Stopped(), dry_run=dry_run)
+    assert write_emulator.wire_stats()["responses"] == before
+    assert client.push_updates(_StreamOf(lambda: table), dry_run=dry_run).rows == 3
+
+
 def test_a_warning_names_the_line_of_a_user_module_whose_name_starts_with_converz(
     write_emulator, tmp_path, monkeypatch
 ):
@@ -1428,6 +1447,31 @@ def test_a_frame_without_rows_is_checked_as_one_with_rows(write_emulator, frame,
             with pytest.raises(converz.InvalidParameterError) as without_batches:
                 client.push_updates(no_batches, dry_run=dry_run, **kwargs)
             assert str(without_batches.value) == str(with_rows.value)
+    assert write_emulator.wire_stats()["responses"] == before
+
+
+@pytest.mark.parametrize(
+    "frame",
+    [
+        pl.DataFrame({"call_id": [None, None], "x": [1, 2]}),
+        pa.table({"call_id": pa.array([None, None], pa.null()), "x": [1, 2]}),
+        pd.DataFrame({"call_id": pd.Series([None, None], dtype=object), "x": [1, 2]}),
+    ],
+    ids=["polars", "pyarrow", "pandas"],
+)
+def test_a_key_of_only_nulls_is_refused_as_nulls_and_without_rows_sends_nothing(
+    write_emulator, frame
+):
+    """A Null-typed key (only nulls) was refused for its type, and from polars as "has type
+    Boolean" (outside trial 67 F3); without rows it has no null to refuse, as a frame built
+    from empty lists in any library has it, and sends nothing."""
+    client = write_emulator.client(progress=False)
+    before = write_emulator.wire_stats()["responses"]
+    with pytest.raises(converz.InvalidParameterError, match="null") as info:
+        client.push_updates(frame)
+    assert "Boolean" not in str(info.value)
+    empty = frame.iloc[:0] if isinstance(frame, pd.DataFrame) else frame.slice(0, 0)
+    assert client.push_updates(empty).rows == 0
     assert write_emulator.wire_stats()["responses"] == before
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import json
+import pickle
 import re
 import shlex
 from collections.abc import Iterator
@@ -423,6 +424,8 @@ def test_a_stop_after_the_last_chunk_says_nothing_is_left(monkeypatch):
         left = err.result.remaining
         assert left is not None and left.num_rows == 0
         assert left.column_names == ["call_id", "g"]
+        # Pickled too (a table without batches has its schema still).
+        assert pickle.loads(pickle.dumps(err.result)).remaining.column_names == ["call_id", "g"]
         assert [c.status for c in err.result.chunks] == ["applied"] * chunks
         before = emu.wire_stats()["responses"]
         assert client.push_updates(left, chunk_rows=200).rows == 0

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import os
+import pickle
 import subprocess
 import sys
 import textwrap
@@ -91,6 +92,13 @@ def test_a_stop_while_the_push_result_is_logged_keeps_the_result(emu, only_handl
     assert "after it ended" in str(cause)
     fetched = client.calls(columns=["call_id", "label"]).to_polars()
     assert fetched.filter(pl.col("call_id").is_in(keys))["label"].to_list() == ["t37"] * 5
+    # Outside trial 67 F4: `remaining` was None, and the documented resume failed ("cannot
+    # push a NoneType"). A table without rows, kept through pickling, which sends nothing.
+    only_handler(Seen(None, prefix="PushResult"))
+    for result in (cause.result, pickle.loads(pickle.dumps(cause.result))):
+        assert result.remaining is not None and result.remaining.num_rows == 0
+        assert result.remaining.column_names == ["call_id", "label"]
+        assert client.push_updates(result.remaining).rows == 0
 
 
 CALLS_BACK = textwrap.dedent(

@@ -995,8 +995,10 @@ def _log_pushed(result: PushResult) -> None:
         logger.info("%s", result)
     except BaseException as stop:
         said = type(stop).__name__.lstrip("_")
+        # Its `remaining` a table without rows, as after any stop once every chunk was
+        # applied, so the documented resume sends nothing (outside trial 67 F4).
         raise stop from PushError(
             f"the push was stopped ({said}) after it ended: {result}",
-            result=result,
+            result=result._ended(),
             hint="the push ended before the stop; its result says what it did",
         )

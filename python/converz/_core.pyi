@@ -194,6 +194,9 @@ class PushResult:
         """Chunks that failed, were interrupted or were not sent."""
     def report(self) -> str:
         """A text table of every chunk: kind, key range, rows and status."""
+    def _ended(self) -> PushResult:
+        """This result with ``remaining`` a table without rows (for a stop after it ended)."""
+        ...
     def __reduce__(self) -> tuple[Any, tuple[Any, ...]]: ...
     @classmethod
     def _restore(cls, *state: Any) -> PushResult:

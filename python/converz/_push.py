@@ -338,6 +338,11 @@ def arrow_input(data: Any, to: Optional[str] = None) -> tuple[Any, Optional[Stre
             for name, dtype in data.schema.items()
             if _holds(pl, dtype, lambda d: d == pl.Null)
         }
+        # A Null key (a frame built from empty lists, or keys all None) takes its key type,
+        # so its nulls are told as null keys (outside trial 67: "has type Boolean"), and a
+        # frame without rows is pushed as the same frame typed would be.
+        keys = {"call_id": pl.Int64, "rep_id": pl.String}
+        casts |= {name: keys[name] for name in keys if data.schema.get(name) == pl.Null}
         if casts:
             data = data.with_columns(pl.col(name).cast(dtype) for name, dtype in casts.items())
     if hasattr(data, "__arrow_c_stream__") or hasattr(data, "__arrow_c_array__"):

@@ -171,6 +171,18 @@ fn check_key_type(target: Target, data_type: &DataType) -> Result<()> {
     if ok {
         return Ok(());
     }
+    if data_type == &DataType::Null {
+        // No type of its own, only nulls: the values are what is wrong, as a null key is (a
+        // frame without rows takes a Null key as the target's key type, `PushPlan::of_frame`).
+        let key = target.key();
+        return Err(Error::encode(
+            key,
+            format!(
+                "holds only nulls (Arrow type Null), and every row needs its `{key}`: fill in \
+                 the keys, or drop the rows without one"
+            ),
+        ));
+    }
     let text = matches!(
         data_type,
         DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View

@@ -394,6 +394,9 @@ impl Pager {
                             if decoded.rows < self.page_size {
                                 self.until_the_end = None;
                             }
+                            // Before it is judged: a re-read left empty by deletes is not the
+                            // end of rows its first answer held (outside trial 67 F1).
+                            let decoded = self.with_rows_first_served(page, decoded);
                             let arrived = Arrived {
                                 page: decoded,
                                 requested,
@@ -747,11 +750,8 @@ impl Pager {
 
     /// Removes `page` from the arrived pages and moves on to the next.
     fn hand_out(&mut self, page: u64) -> Option<DecodedPage> {
-        let mut arrived = self.done.remove(&page)?;
+        let arrived = self.done.remove(&page)?;
         if let Some((_, first_answer)) = self.first_answer.take_if(|(read, _)| *read == page) {
-            if arrived.page.rows < self.page_size {
-                arrived.page = self.with_rows_first_served(arrived.page, &first_answer);
-            }
             // Rows are only inserted: a page read again that starts at another row received
             // rows from the page before it. One that starts at the same row and holds more
             // was appended to, which moves nothing.
@@ -773,15 +773,20 @@ impl Pager {
         Some(arrived.page)
     }
 
-    /// `again`, the short last page read again, after the rows of its `first` answer that it
-    /// lacks. Rows are only inserted (Part B), so the re-read holds every row the first answer
+    /// `again`, an answer to `page`: when it is the re-read of the short last page (see
+    /// [`Pager::first_answer`]) and short or empty, after the rows of the page's first answer
+    /// that it lacks. Rows are only inserted (Part B), so the re-read holds every row the first answer
     /// did; one it lacks was deleted, or moved onto a page read before it, while paging, and
     /// taking the re-read alone would lose a row the fetch was served and that may still exist
     /// (outside trial 64 F2: a delete ahead of the last page dropped its first row, and the
     /// warning said every row was in the result). It is kept as it was served, before the
-    /// re-read's rows, where it stood.
-    fn with_rows_first_served(&mut self, again: DecodedPage, first: &DecodedPage) -> DecodedPage {
-        let Some(key) = self.key.as_deref() else {
+    /// re-read's rows, where it stood; a re-read left empty so is no end of the listing
+    /// (outside trial 67 F1: it was, and the first answer's rows were lost unwarned).
+    fn with_rows_first_served(&mut self, page: u64, again: DecodedPage) -> DecodedPage {
+        let Some((_, first)) = self.first_answer.as_ref().filter(|(read, _)| *read == page) else {
+            return again;
+        };
+        let Some(key) = self.key.as_deref().filter(|_| again.rows < self.page_size) else {
             return again;
         };
         // Keys the deduper refuses (nulls, mixed kinds) are the listing's to report, on the

@@ -84,9 +84,15 @@ fn read_frame(
     // F1b: a sliced struct of structs); a frame it cannot import is the frame's fault, said as
     // such, not a PanicException that `except Exception` does not catch.
     let read = super::caught_panic::catch_quietly(|| {
-        let data = data
-            .extract::<AnyRecordBatch>()
-            .map_err(|e: PyErr| unreadable(e.to_string()))?;
+        // Ctrl-C in the exporter's own Python code (a slow `__arrow_c_stream__`) is a stop,
+        // not a frame at fault (outside trial 67 F2: an InvalidParameterError, a ValueError,
+        // which a loop catching ValueError kept running past).
+        let data = data.extract::<AnyRecordBatch>().map_err(|e: PyErr| match e
+            .is_instance_of::<PyKeyboardInterrupt>(data.py())
+        {
+            true => Error::Interrupted,
+            false => unreadable(e.to_string()),
+        })?;
         let reader = data.into_reader().map_err(|e| unreadable(e.to_string()))?;
         let schema = reader.schema();
         let batches = reader.collect::<Result<Vec<_>, _>>().map_err(|e| {
@@ -236,7 +242,7 @@ fn send(
         let done = result.count("applied") == result.chunk_count();
         let mut result = result;
         if done {
-            result.nothing_remaining(py, plan)?;
+            result.nothing_remaining(py)?;
         }
         let err = stopped(py, stop, result)?;
         let hint = match done {

@@ -5,6 +5,7 @@
 mod pickle;
 
 use std::collections::HashSet;
+use std::sync::Arc;
 
 use arrow_array::RecordBatch;
 use arrow_schema::SchemaRef;
@@ -166,6 +167,9 @@ pub struct PyPushResult {
     #[pyo3(get)]
     dry_run: bool,
     remaining: Option<Py<PyAny>>,
+    /// The schema of the rows sent, for a `remaining` without rows; `None` when no row was
+    /// (and after pickling a result whose `remaining` is None).
+    schema: Option<SchemaRef>,
 }
 
 /// `batches` as a `converz.Table`.
@@ -180,13 +184,13 @@ fn converz_table(
 }
 
 impl PyPushResult {
-    /// For a push stopped after every chunk of `plan` was applied: `remaining` is a table
-    /// without rows, not None, so the resume its `PushError` documents,
-    /// `push_updates(err.result.remaining, ...)`, sends nothing instead of failing (outside
-    /// trial 66 F5: "cannot push a NoneType").
-    pub fn nothing_remaining(&mut self, py: Python<'_>, plan: &PushPlan) -> PyResult<()> {
-        if let Some(schema) = plan.schema() {
-            self.remaining = Some(converz_table(py, schema, Vec::new())?);
+    /// For a push stopped after every chunk was applied: `remaining` is a table without rows,
+    /// not None, so the resume its `PushError` documents, `push_updates(err.result.remaining,
+    /// ...)`, sends nothing instead of failing (outside trial 66 F5: "cannot push a
+    /// NoneType").
+    pub fn nothing_remaining(&mut self, py: Python<'_>) -> PyResult<()> {
+        if let (None, Some(schema)) = (&self.remaining, &self.schema) {
+            self.remaining = Some(converz_table(py, Arc::clone(schema), Vec::new())?);
         }
         Ok(())
     }
@@ -251,6 +255,7 @@ impl PyPushResult {
             elapsed: outcome.elapsed.as_secs_f64(),
             dry_run,
             remaining,
+            schema: plan.schema(),
         };
         Ok((result, first_error))
     }
@@ -337,6 +342,24 @@ impl PyPushResult {
     #[getter]
     fn target(&self) -> &'static str {
         self.target_name()
+    }
+
+    /// This result, for a stop raised after the push ended (`converz._client._log_pushed`):
+    /// its `remaining` a table without rows (see [`PyPushResult::nothing_remaining`]; outside
+    /// trial 67 F4).
+    fn _ended(&self, py: Python<'_>) -> PyResult<Self> {
+        let mut result = Self {
+            target: self.target,
+            rows: self.rows,
+            chunks: self.chunks.iter().map(|c| c.clone_ref(py)).collect(),
+            bytes: self.bytes,
+            elapsed: self.elapsed,
+            dry_run: self.dry_run,
+            remaining: self.remaining.as_ref().map(|t| t.clone_ref(py)),
+            schema: self.schema.clone(),
+        };
+        result.nothing_remaining(py)?;
+        Ok(result)
     }
 
     fn __reduce__<'py>(

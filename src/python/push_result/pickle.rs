@@ -4,6 +4,7 @@
 //! travel as an Arrow IPC stream.
 
 use std::io::Cursor;
+use std::sync::Arc;
 
 use arrow_ipc::reader::StreamReader;
 use arrow_ipc::writer::StreamWriter;
@@ -123,12 +124,9 @@ fn ipc_stream(table: &PyArrowTable) -> PyResult<Vec<u8>> {
     let to_py = |e: arrow_schema::ArrowError| PyValueError::new_err(e.to_string());
     let mut bytes = Vec::new();
     let batches = table.batches().map_err(to_py)?;
-    // A remaining table always holds at least one batch (it is never empty).
-    let schema = batches
-        .first()
-        .map(arrow_array::RecordBatch::schema)
-        .ok_or_else(|| PyValueError::new_err("an empty remaining table"))?;
-    let mut writer = StreamWriter::try_new(&mut bytes, &schema).map_err(to_py)?;
+    // Its own schema: a push stopped after every chunk was applied leaves a table without
+    // batches.
+    let mut writer = StreamWriter::try_new(&mut bytes, table.schema()).map_err(to_py)?;
     for batch in &batches {
         writer.write(batch).map_err(to_py)?;
     }
@@ -157,10 +155,13 @@ pub fn restore_push(py: Python<'_>, state: PushState) -> PyResult<PyPushResult> 
                 .map_err(to_py)?;
             let schema = reader.schema();
             let batches = reader.collect::<Result<Vec<_>, _>>().map_err(to_py)?;
-            let table = PyArrowTable::new(schema, batches);
-            let table_class = py.import("converz._table")?.getattr("Table")?;
-            Some(table_class.call1((Py::new(py, table)?,))?.unbind())
+            Some((schema, batches))
         }
+    };
+    let schema = remaining.as_ref().map(|(schema, _)| Arc::clone(schema));
+    let remaining = match remaining {
+        Some((schema, batches)) => Some(super::converz_table(py, schema, batches)?),
+        None => None,
     };
     Ok(PyPushResult {
         target,
@@ -170,6 +171,7 @@ pub fn restore_push(py: Python<'_>, state: PushState) -> PyResult<PyPushResult> 
         elapsed,
         dry_run,
         remaining,
+        schema,
     })
 }
 
