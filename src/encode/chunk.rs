@@ -158,7 +158,7 @@ impl PushPlan {
         let mut batches: Vec<RecordBatch> =
             batches.into_iter().filter(|b| b.num_rows() > 0).collect();
         if batches.is_empty() {
-            let Some(schema) = schema.or_else(|| schema_of(&batches)) else {
+            let Some(schema) = schema else {
                 return Ok(Self::empty());
             };
             batches.push(RecordBatch::new_empty(keyed_without_values(

@@ -775,13 +775,13 @@ impl Pager {
 
     /// `again`, an answer to `page`: when it is the re-read of the short last page (see
     /// [`Pager::first_answer`]) and short or empty, after the rows of the page's first answer
-    /// that it lacks. Rows are only inserted (Part B), so the re-read holds every row the first answer
-    /// did; one it lacks was deleted, or moved onto a page read before it, while paging, and
-    /// taking the re-read alone would lose a row the fetch was served and that may still exist
-    /// (outside trial 64 F2: a delete ahead of the last page dropped its first row, and the
-    /// warning said every row was in the result). It is kept as it was served, before the
-    /// re-read's rows, where it stood; a re-read left empty so is no end of the listing
-    /// (outside trial 67 F1: it was, and the first answer's rows were lost unwarned).
+    /// that it lacks. Rows are only inserted (Part B), so the re-read holds every row the
+    /// first answer did; one it lacks was deleted, or moved onto a page read before it, while
+    /// paging, and taking the re-read alone would lose a row the fetch was served and that may
+    /// still exist (outside trial 64 F2: a delete ahead of the last page dropped its first
+    /// row, and the warning said every row was in the result). It is kept as it was served,
+    /// before the re-read's rows, where it stood; a re-read left empty so is no end of the
+    /// listing (outside trial 67 F1: it was, and the first answer's rows were lost unwarned).
     fn with_rows_first_served(&mut self, page: u64, again: DecodedPage) -> DecodedPage {
         let Some((_, first)) = self.first_answer.as_ref().filter(|(read, _)| *read == page) else {
             return again;
