@@ -9,6 +9,7 @@ so an endless one cannot grow memory. Each server here is real HTTP on loopback.
 from __future__ import annotations
 
 import http.server
+import json
 import threading
 import time
 from collections.abc import Iterator
@@ -228,3 +229,31 @@ def test_clears_are_sent_after_the_values_are_applied_and_not_when_they_are_refu
         ("clear", "not_sent"),
     ]
     assert result.remaining.to_polars().equals(frame)
+
+
+def test_a_failing_value_body_withholds_only_its_own_rows_clears(serve):
+    """Outside trial 68: one clear body spanned every value body, so the value body that kept
+    failing withheld the clears of rows whose values were applied, and `remaining` held them
+    again on every resume. Only the failing body's rows stay to push."""
+    frame = pl.DataFrame(
+        {
+            "call_id": list(range(1, 21)),
+            "a": [None if i % 5 == 0 else f"v{i}" for i in range(1, 21)],
+        }
+    )
+    refused = b'{"error": "bad value", "code": "invalid_body"}'
+
+    def answer(handler: http.server.BaseHTTPRequestHandler) -> None:
+        sent = json.loads(handler.body)  # type: ignore[attr-defined]
+        rows = sent if isinstance(sent, list) else [{"call_id": k} for k in sent["call_id"]]
+        if any(row["call_id"] == 1 for row in rows):
+            body(refused, 400)(handler)
+            return
+        body(json.dumps({"updated": len(rows), "not_found": []}).encode())(handler)
+
+    server = serve(answer)
+    with pytest.raises(converz.PushError) as info:
+        server.client().push_updates(frame, clear=["a"], chunk_rows=5)
+    result = info.value.result
+    assert [(c.kind, c.status) for c in result.chunks].count(("clear", "applied")) == 3
+    assert result.remaining.to_polars()["call_id"].to_list() == [1, 2, 3, 4, 5]

@@ -806,7 +806,7 @@ class Client:
                 ``rep_id`` → reps).
             clear: Columns whose nulls mean "clear this value". The API clears values only
                 in a body of its own (row-wise), so they go after the values, in separate
-                requests (one per ``chunk_rows`` rows holding such a null, however the nulls
+                requests (one per value request holding such a null, however the nulls
                 fall), each once the values of its rows are applied (never when they failed:
                 those rows stay in ``remaining``): a reader in between may see a row with its
                 new values and its old value where a clear is still to come.

@@ -214,12 +214,17 @@ impl PushPlan {
             rows.push(Rows::Range(start, end));
         }
         let (clearing, positions) = clearing_rows(&writers, &selection, &clear);
-        for (part, at) in
-            (clearing.chunks(options.chunk_rows)).zip(positions.chunks(options.chunk_rows))
-        {
+        // One row-wise body for the clearing rows of each value body: it is sent once that
+        // body is applied, so a value body that fails withholds only its own rows' clears
+        // (outside trial 68: a body spanning several value bodies withheld the clears of
+        // rows whose values were applied, and a resume under a failing body never shrank).
+        let value_chunk = |at: &usize| at / options.chunk_rows;
+        let mut start = 0;
+        for at in positions.chunk_by(|a, b| value_chunk(a) == value_chunk(b)) {
+            let part = &clearing[start..start + at.len()];
+            start += at.len();
             let columns = named_clears(&writers, part, &clear);
-            // Rows are cleared in selection order, so the value chunks holding them are one run.
-            let values = at[0] / options.chunk_rows..at[at.len() - 1] / options.chunk_rows + 1;
+            let values = value_chunk(&at[0])..value_chunk(&at[0]) + 1;
             chunks.push(ChunkSpec {
                 kind: ChunkKind::Clear {
                     columns: columns

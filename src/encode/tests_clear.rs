@@ -12,7 +12,7 @@ use super::*;
 /// `(row's key, the columns its row-wise body clears)`, sorted. Checks on the way that every
 /// row of a body names exactly the chunk's columns, and that a cell it does not clear holds the
 /// value the columnar body sends for that row (so the row-wise body changes nothing else),
-/// and that the value chunks a clear body waits for are exactly those holding its rows.
+/// and that a clear body waits for exactly the one value body holding its rows.
 fn clears(plan: &PushPlan) -> Vec<(i64, Vec<String>)> {
     let mut sent = std::collections::HashMap::new();
     let mut value_chunk = std::collections::HashMap::new();
@@ -38,6 +38,7 @@ fn clears(plan: &PushPlan) -> Vec<(i64, Vec<String>)> {
             .map(|row| value_chunk[&row["call_id"].as_i64().unwrap()])
             .collect();
         let (first, last) = (holding.iter().min().unwrap(), holding.iter().max().unwrap());
+        assert_eq!(first, last, "clear chunk {index} spans value chunks");
         assert_eq!(
             plan.values_of(index),
             *first..last + 1,
