@@ -169,7 +169,7 @@ impl PushPlan {
         let Some(schema) = schema_of(&batches) else {
             return Ok(Self::empty());
         };
-        let key_index = check_options(&options, &schema)?;
+        let key_index = check_options(&options, &schema, &batches)?;
         check_extensions(&schema)?;
         let (schema, batches) = with_plain_lists(schema, batches)?;
         let zone = parse_zone(options.timezone.as_deref())?;

@@ -479,7 +479,7 @@ fn a_near_miss_of_the_key_is_named() {
     // With to=, the missing key's error says the same.
     let options = EncoderOptions::new(Target::Calls);
     let schema = batch(vec![("Call_Id", ids(&[1]))]).schema();
-    let err = super::validate::check_options(&options, &schema).unwrap_err();
+    let err = super::validate::check_options(&options, &schema, &[]).unwrap_err();
     assert!(err.to_string().contains(r#"named "Call_Id""#), "{err}");
 }
 

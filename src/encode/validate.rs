@@ -21,8 +21,12 @@ const EXACT: arrow_cast::CastOptions<'static> = arrow_cast::CastOptions {
 /// How many offending rows or keys an error names.
 const EXAMPLES: usize = 5;
 
-/// Checks the options against the schema.
-pub fn check_options(options: &EncoderOptions, schema: &Schema) -> Result<usize> {
+/// Checks the options against the schema (and, for a key of the wrong type, its nulls).
+pub fn check_options(
+    options: &EncoderOptions,
+    schema: &Schema,
+    batches: &[RecordBatch],
+) -> Result<usize> {
     check_chunk_rows(options.chunk_rows)?;
     let key = options.target.key();
     let key_index = schema.index_of(key).map_err(|_| {
@@ -35,7 +39,8 @@ pub fn check_options(options: &EncoderOptions, schema: &Schema) -> Result<usize>
             ),
         )
     })?;
-    check_key_type(options.target, schema.field(key_index).data_type())?;
+    check_key_type(options.target, schema.field(key_index).data_type())
+        .map_err(|wrong_type| nulls_first(wrong_type, options.target, batches, key_index))?;
     let mut names = std::collections::HashSet::with_capacity(schema.fields().len());
     for field in schema.fields() {
         check_column_name(field.name())?;
@@ -154,6 +159,63 @@ fn check_column_name(name: &str) -> Result<()> {
              (it is a comma-separated list); rename the column before pushing"
         ),
     ))
+}
+
+/// A key of the wrong type that holds nulls is told as null keys first, with the cast after
+/// them: pandas reads an integer column with blanks as float64 with NaN, and the cast its
+/// type error suggests (`astype("int64")`) fails on the NaN, while `astype(str)` turns a
+/// `rep_id`'s blanks into the key "nan" (outside trial 68 F3).
+fn nulls_first(wrong_type: Error, target: Target, batches: &[RecordBatch], key: usize) -> Error {
+    let data_type = match batches.first() {
+        // A Null-typed key has no type to cast: its own error says it holds only nulls.
+        Some(batch) if batch.column(key).data_type() != &DataType::Null => {
+            batch.column(key).data_type().clone()
+        }
+        _ => return wrong_type,
+    };
+    let Some((total, rows)) = null_keys(batches, key) else {
+        return wrong_type;
+    };
+    let name = target.key();
+    let cast = match target {
+        Target::Calls => format!(
+            "df.dropna(subset=[\"{name}\"]).astype({{\"{name}\": \"int64\"}}) in pandas, \
+             whose integer column read with blanks is float64"
+        ),
+        Target::Reps => format!(
+            "df.dropna(subset=[\"{name}\"]).astype({{\"{name}\": str}}) in pandas (a cast \
+             before the drop makes each blank the key \"nan\")"
+        ),
+    };
+    Error::encode(
+        name,
+        format!(
+            "has {total} null keys (rows {rows:?}), and type {data_type}: drop the rows \
+             without a key, then cast the column: {cast}"
+        ),
+    )
+}
+
+/// How many rows' key is null, and the first few of them; `None` when none is.
+fn null_keys(batches: &[RecordBatch], key: usize) -> Option<(usize, Vec<usize>)> {
+    let mut total = 0;
+    let mut rows = Vec::new();
+    let mut first_row = 0;
+    for batch in batches {
+        let column = batch.column(key);
+        if let Some(nulls) = column.logical_nulls() {
+            total += nulls.null_count();
+            let room = EXAMPLES.saturating_sub(rows.len());
+            rows.extend(
+                (0..column.len())
+                    .filter(|&row| nulls.is_null(row))
+                    .take(room)
+                    .map(|row| first_row + row),
+            );
+        }
+        first_row += column.len();
+    }
+    (total > 0).then_some((total, rows))
 }
 
 fn check_key_type(target: Target, data_type: &DataType) -> Result<()> {
