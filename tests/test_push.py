@@ -191,12 +191,46 @@ def test_a_pandas_key_read_with_blanks_is_refused_as_null_keys_with_a_fix_that_w
     got = _calls(client).filter(pl.col("call_id").is_in(ids)).sort("call_id")
     assert got["blank_key"].to_list() == ["x", "z"]
 
-    reps = pd.read_csv(io.StringIO("rep_id,blank_key\n,x\n,y\n"))
+    # A fraction (a typo) or an id a float cannot hold exactly: the cast would make it another
+    # call's id, so the value is named instead (outside trial 69 F1).
+    sent = write_emulator.wire_stats()["responses"]
+    for bad, shown in [("1010.5", "1010.5"), ("9007199254740993", "9007199254740992")]:
+        typo = pd.read_csv(io.StringIO(f"call_id,blank_key\n{ids[0]},x\n,y\n{bad},z\n"))
+        with pytest.raises(converz.InvalidParameterError, match=rf"has {shown} \(row 2\)"):
+            client.push_updates(typo)
+    nan = pl.DataFrame({"call_id": [float(ids[0]), float("nan")], "blank_key": ["q", "r"]})
+    with pytest.raises(converz.InvalidParameterError, match=r"has NaN \(row 1\)"):
+        client.push_updates(nan)
+    # polars' spelling works on a polars frame (outside trial 69 F3).
+    frame = pl.DataFrame({"call_id": [float(ids[0]), None], "blank_key": ["p", "s"]})
     with pytest.raises(converz.InvalidParameterError) as info:
-        client.push_updates(reps, to="reps")
+        client.push_updates(frame)
+    fix = 'df.drop_nulls("call_id").cast({"call_id": pl.Int64})'
+    assert fix in str(info.value), info.value
+    assert write_emulator.wire_stats()["responses"] == sent  # every refusal sent nothing
+    assert client.push_updates(eval(fix, {"df": frame, "pl": pl})).rows == 1
+    assert _calls(client).filter(pl.col("call_id") == ids[0])["blank_key"].to_list() == ["p"]
+
+    # Rep ids read as numbers: a cast made "101.0" of 101 and "nan" of a blank (outside trials
+    # 68 F3, 69 F2); the message says to read them as text, which keeps `007` too.
+    rep = client.reps().to_polars()["rep_id"][0]
+    text = f"rep_id,blank_key\n{rep},x\n,y\n"
+    with pytest.raises(converz.InvalidParameterError) as info:
+        client.push_updates(pd.read_csv(io.StringIO(text)), to="reps")
     said = str(info.value)
-    assert "has 2 null keys (rows [0, 1]), and type Float64" in said, said
-    assert 'dropna(subset=["rep_id"]).astype({"rep_id": str})' in said, said
+    assert "has 1 null keys (rows [1])" in said, said  # text ids: the type is right
+    numeric = pd.read_csv(io.StringIO("rep_id,blank_key\n101,x\n,y\n007,z\n"))
+    with pytest.raises(converz.InvalidParameterError) as info:
+        client.push_updates(numeric, to="reps")
+    said = str(info.value)
+    assert "has 1 null keys (rows [1]), and type Float64" in said, said
+    reread = 'pd.read_csv(path, dtype={"rep_id": str})'
+    assert reread in said and "astype" not in said, said
+    as_text = eval(reread, {"pd": pd, "path": io.StringIO(numeric_text := "rep_id\n101\n007\n")})
+    assert as_text["rep_id"].to_list() == ["101", "007"], numeric_text
+    whole = pd.DataFrame({"rep_id": [101.0, 7.0], "blank_key": ["x", "z"]})
+    with pytest.raises(converz.InvalidParameterError, match="must be text: rep ids read as"):
+        client.push_updates(whole, to="reps")
     assert "nan" not in client.reps().to_polars()["rep_id"].to_list()
 
 

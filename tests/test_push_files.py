@@ -818,13 +818,22 @@ def test_an_ndjson_line_arrow_json_refuses_is_named(
         ("m.ndjson", '{{"call_id": {0}, "v": 1}}\n{{"v": 2}}\n', 2),
     ],
 )
-def test_a_row_without_a_call_id_is_named_by_its_line(emu, ids, tmp_path, capsys, name, text, line):
+@pytest.mark.parametrize("key", ["call_id", "rep_id"])
+def test_a_row_without_its_key_is_named_by_its_line(
+    emu, ids, tmp_path, capsys, name, text, line, key
+):
     """A file's row without a call_id was told as `rows [2]`, counted from 0 among the rows,
-    where every other message of a file names its line (outside trial 34 F7)."""
+    where every other message of a file names its line (outside trial 34 F7), and a reps
+    file's row without a rep_id still was (outside trial 69 F5)."""
     path = tmp_path / name
-    path.write_text(text.format(*ids))
-    err = refused(emu, ["push", str(path)], capsys)
-    assert f"line {line} of {path}: call_id is missing" in err, err
+    text = text.format(*ids)
+    if key == "rep_id":
+        # A rep_id column is text, where `NA` is a rep's id like any other word.
+        text = text.replace("call_id", key).replace("\nNA,", "\n,")
+    path.write_text(text)
+    flags = ["--to", "reps"] if key == "rep_id" else []
+    err = refused(emu, ["push", str(path), *flags], capsys)
+    assert f"line {line} of {path}: {key} is missing" in err, err
 
 
 def test_an_ndjson_line_not_utf8_is_named_without_csv_advice(emu, ids, tmp_path, capsys):

@@ -40,7 +40,7 @@ pub fn check_options(
         )
     })?;
     check_key_type(options.target, schema.field(key_index).data_type())
-        .map_err(|wrong_type| nulls_first(wrong_type, options.target, batches, key_index))?;
+        .map_err(|wrong_type| told_by_values(wrong_type, options.target, batches, key_index))?;
     let mut names = std::collections::HashSet::with_capacity(schema.fields().len());
     for field in schema.fields() {
         check_column_name(field.name())?;
@@ -161,11 +161,14 @@ fn check_column_name(name: &str) -> Result<()> {
     ))
 }
 
-/// A key of the wrong type that holds nulls is told as null keys first, with the cast after
-/// them: pandas reads an integer column with blanks as float64 with NaN, and the cast its
-/// type error suggests (`astype("int64")`) fails on the NaN, while `astype(str)` turns a
-/// `rep_id`'s blanks into the key "nan" (outside trial 68 F3).
-fn nulls_first(wrong_type: Error, target: Target, batches: &[RecordBatch], key: usize) -> Error {
+/// A key of the wrong type is told by its values where they matter more than its type, so
+/// the fix it spells cannot change a key (outside trials 68 F3, 69 F1–F3):
+/// - a float `call_id` holding a fraction, a non-finite value or one a float cannot hold
+///   exactly (beyond ±2^53) names that value: a cast would make it another call's id;
+/// - a key holding nulls is told as null keys, with the drop before the cast (pandas reads an
+///   integer column with blanks as float64 with NaN, and `astype("int64")` fails on NaN);
+/// - float `rep_id`s are told to be read again as text: a cast makes `101.0` of `101`.
+fn told_by_values(wrong_type: Error, target: Target, batches: &[RecordBatch], key: usize) -> Error {
     let data_type = match batches.first() {
         // A Null-typed key has no type to cast: its own error says it holds only nulls.
         Some(batch) if batch.column(key).data_type() != &DataType::Null => {
@@ -173,27 +176,72 @@ fn nulls_first(wrong_type: Error, target: Target, batches: &[RecordBatch], key: 
         }
         _ => return wrong_type,
     };
-    let Some((total, rows)) = null_keys(batches, key) else {
-        return wrong_type;
-    };
     let name = target.key();
-    let cast = match target {
-        Target::Calls => format!(
-            "df.dropna(subset=[\"{name}\"]).astype({{\"{name}\": \"int64\"}}) in pandas, \
-             whose integer column read with blanks is float64"
-        ),
-        Target::Reps => format!(
-            "df.dropna(subset=[\"{name}\"]).astype({{\"{name}\": str}}) in pandas (a cast \
-             before the drop makes each blank the key \"nan\")"
-        ),
-    };
-    Error::encode(
-        name,
+    if target == Target::Calls && data_type.is_floating() {
+        if let Some((row, value)) = first_inexact_id(batches, key) {
+            return Error::encode(
+                name,
+                format!(
+                    "has {value} (row {row}), which is no call_id, and a cast would make it \
+                     another call's: a float column cannot hold every id exactly (pandas \
+                     reads an integer column with blanks as float64); read the column as \
+                     integers, pd.read_csv(path, dtype={{\"{name}\": \"Int64\"}}) in \
+                     pandas, and fix or drop that row"
+                ),
+            );
+        }
+    }
+    let numeric_reps = target == Target::Reps && data_type.is_floating();
+    let fix = if numeric_reps {
         format!(
-            "has {total} null keys (rows {rows:?}), and type {data_type}: drop the rows \
-             without a key, then cast the column: {cast}"
+            "rep ids read as numbers have lost their text (`007` became 7, a cast makes \
+             \"7.0\" of it): read the column as text, pd.read_csv(path, dtype={{\"{name}\": \
+             str}}) in pandas, pl.read_csv(path, schema_overrides={{\"{name}\": pl.String}}) \
+             in polars"
+        )
+    } else {
+        let (pandas, polars) = match target {
+            Target::Calls => ("\"int64\"", "pl.Int64"),
+            Target::Reps => ("str", "pl.String"),
+        };
+        format!(
+            "drop the rows without a key, then cast the column: \
+             df.dropna(subset=[\"{name}\"]).astype({{\"{name}\": {pandas}}}) in pandas \
+             (df.reset_index() first when it is the index), \
+             df.drop_nulls(\"{name}\").cast({{\"{name}\": {polars}}}) in polars"
+        )
+    };
+    match null_keys(batches, key) {
+        Some((total, rows)) => Error::encode(
+            name,
+            format!("has {total} null keys (rows {rows:?}), and type {data_type}: {fix}"),
         ),
-    )
+        None if numeric_reps => Error::encode(
+            name,
+            format!("has type {data_type}, but must be text: {fix}"),
+        ),
+        None => wrong_type,
+    }
+}
+
+/// The first non-null value of a float key that no cast turns into the id it was read from
+/// (a fraction, NaN, an infinity, or one of 2^53 or more, which a float rounds), with its row.
+fn first_inexact_id(batches: &[RecordBatch], key: usize) -> Option<(usize, f64)> {
+    const EXACT: f64 = 9_007_199_254_740_992.0; // 2^53
+    let mut before = 0;
+    for batch in batches {
+        let column = arrow_cast::cast(batch.column(key), &DataType::Float64).ok()?;
+        let floats = column.as_primitive::<arrow_array::types::Float64Type>();
+        let found = (0..floats.len()).find(|&row| {
+            let v = floats.value(row);
+            floats.is_valid(row) && !(v.fract() == 0.0 && v.abs() < EXACT)
+        });
+        if let Some(row) = found {
+            return Some((before + row, floats.value(row)));
+        }
+        before += floats.len();
+    }
+    None
 }
 
 /// How many rows' key is null, and the first few of them; `None` when none is.

@@ -368,9 +368,14 @@ fn check_call_ids(
     batches: &[RecordBatch],
 ) -> Result<()> {
     let Ok(column) = schema.index_of("call_id") else {
+        // A file of reps (no call_id): its rows without a rep_id are named by line too
+        // (outside trial 69 F5: they were `rows [2]`, counted from 0 among the rows).
+        if let Ok(column) = schema.index_of("rep_id") {
+            check_missing_keys(path, format, (column, "rep_id", "rep"), batches)?;
+        }
         return Ok(());
     };
-    check_missing_call_ids(path, format, column, batches)?;
+    check_missing_keys(path, format, (column, "call_id", "call"), batches)?;
     if schema.field(column).data_type().is_integer() {
         return Ok(());
     }
@@ -412,14 +417,15 @@ fn check_call_ids(
     ))
 }
 
-/// Refuses rows without a `call_id` (an empty field, `null`, a word for a missing value, an
+/// Refuses rows without their key (an empty field, `null`, a word for a missing value, an
 /// NDJSON line without the key), naming the first one's line in a CSV or NDJSON file, its row
 /// in a Parquet or Arrow one (outside trial 34 F7: the push's own check said `rows [2]`,
 /// counted from 0 among the rows, where every other message of a file names its line).
-fn check_missing_call_ids(
+/// `key`: the column's index, its name, and what its values name (`call`).
+fn check_missing_keys(
     path: &Path,
     format: FileFormat,
-    column: usize,
+    (column, name, names): (usize, &str, &str),
     batches: &[RecordBatch],
 ) -> Result<()> {
     let mut before = 0;
@@ -454,8 +460,8 @@ fn check_missing_call_ids(
     Err(Error::invalid(
         "path",
         format!(
-            "{place} of {}: call_id is missing{more}, and each row is pushed to the call its \
-             call_id names: fill it in or drop that row",
+            "{place} of {}: {name} is missing{more}, and each row is pushed to the {names} its \
+             {name} names: fill it in or drop that row",
             path.display()
         ),
     ))
