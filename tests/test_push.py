@@ -234,6 +234,16 @@ def test_a_pandas_key_read_with_blanks_is_refused_as_null_keys_with_a_fix_that_w
     assert "nan" not in client.reps().to_polars()["rep_id"].to_list()
 
 
+def test_a_null_in_a_key_dictionarys_values_is_counted_as_a_null_key(write_emulator):
+    # The count took the dictionary's own nulls only, while the rows named came from its
+    # values: "has 0 null keys (rows [1])". One helper now finds both.
+    keys = pa.DictionaryArray.from_arrays(pa.array([0, 1, 0, 1], pa.int32()), pa.array(["a", None]))
+    frame = pa.table({"rep_id": keys, "team": ["x", "y", "z", "w"]})
+    client = write_emulator.client(progress=False)
+    with pytest.raises(converz.InvalidParameterError, match=r"has 2 null keys \(rows \[1, 3\]\)"):
+        client.push_updates(frame, to="reps")
+
+
 def test_reps_target_inference_and_update_reps(write_emulator):
     client = write_emulator.client(progress=False)
     reps = client.reps().to_polars()

@@ -244,8 +244,9 @@ fn first_inexact_id(batches: &[RecordBatch], key: usize) -> Option<(usize, f64)>
     None
 }
 
-/// How many rows' key is null, and the first few of them; `None` when none is.
-fn null_keys(batches: &[RecordBatch], key: usize) -> Option<(usize, Vec<usize>)> {
+/// How many rows' key is null (a dictionary's null values too), and the first few of them;
+/// `None` when none is.
+pub fn null_keys(batches: &[RecordBatch], key: usize) -> Option<(usize, Vec<usize>)> {
     let mut total = 0;
     let mut rows = Vec::new();
     let mut first_row = 0;
@@ -430,8 +431,13 @@ pub fn key_values(batches: &[RecordBatch], key_index: usize, target: Target) -> 
         Target::Calls => Keys::Int(Vec::with_capacity(rows)),
         Target::Reps => Keys::Str(Vec::with_capacity(rows)),
     };
+    if let Some((total, rows)) = null_keys(batches, key_index) {
+        return Err(Error::encode(
+            key,
+            format!("has {total} null keys (rows {rows:?}); drop or fill them"),
+        ));
+    }
     let mut row_number = 0;
-    let mut null_rows = Vec::new();
     for batch in batches {
         let column = batch.column(key_index);
         let typed = match target {
@@ -441,11 +447,6 @@ pub fn key_values(batches: &[RecordBatch], key_index: usize, target: Target) -> 
                 .map_err(|_| not_int64(key, column, row_number))?,
             Target::Reps => arrow_cast::cast(column, &DataType::Utf8)?,
         };
-        if typed.null_count() > 0 {
-            let nulls = (0..typed.len()).filter(|&row| typed.is_null(row));
-            let room = EXAMPLES.saturating_sub(null_rows.len());
-            null_rows.extend(nulls.take(room).map(|row| row_number + row));
-        }
         row_number += typed.len();
         match &mut keys {
             Keys::Int(keys) => keys.extend(typed.as_primitive::<Int64Type>().values().iter()),
@@ -454,16 +455,6 @@ pub fn key_values(batches: &[RecordBatch], key_index: usize, target: Target) -> 
                 keys.extend((0..typed.len()).map(|row| typed.value(row).to_owned()));
             }
         }
-    }
-    if !null_rows.is_empty() {
-        let total: usize = batches
-            .iter()
-            .map(|b| b.column(key_index).null_count())
-            .sum();
-        return Err(Error::encode(
-            key,
-            format!("has {total} null keys (rows {null_rows:?}); drop or fill them"),
-        ));
     }
     Ok(keys)
 }

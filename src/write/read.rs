@@ -428,22 +428,11 @@ fn check_missing_keys(
     (column, name, names): (usize, &str, &str),
     batches: &[RecordBatch],
 ) -> Result<()> {
-    let mut before = 0;
-    let mut first = None;
-    let mut total = 0;
-    for batch in batches {
-        let key = batch.column(column);
-        if let Some(nulls) = key.logical_nulls() {
-            total += nulls.null_count();
-            if first.is_none() {
-                first = (0..key.len())
-                    .find(|&i| nulls.is_null(i))
-                    .map(|i| before + i);
-            }
-        }
-        before += batch.num_rows();
-    }
-    let Some(row) = first else {
+    let missing = crate::encode::null_keys(batches, column);
+    let Some((total, &row)) = missing
+        .as_ref()
+        .and_then(|(n, rows)| Some((n, rows.first()?)))
+    else {
         return Ok(());
     };
     let line = match format {
