@@ -176,9 +176,11 @@ impl ClientConfig {
             ));
         }
         if self.max_concurrency == 0 || self.max_concurrency > 64 {
-            return Err(Error::invalid(
+            return Err(Error::out_of_range(
                 "max_concurrency",
-                "must be between 1 and 64",
+                1,
+                64,
+                self.max_concurrency,
             ));
         }
         // Checked here too, not only from Python: a Rust caller can pass `Duration::MAX`, and a
@@ -193,9 +195,11 @@ impl ClientConfig {
             seconds(name, value.as_secs_f64())?;
         }
         if self.retry.max_retries > MAX_RETRIES {
-            return Err(Error::invalid(
+            return Err(Error::out_of_range(
                 "retries",
-                format!("must be between 0 and {MAX_RETRIES}"),
+                0,
+                MAX_RETRIES,
+                self.retry.max_retries,
             ));
         }
         crate::http::url::validate_base_url(&self.base_url).map(|_| ())

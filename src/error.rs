@@ -96,6 +96,18 @@ fn plural(count: &u32) -> &'static str {
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 impl Error {
+    /// A number outside `min..=max`, worded the same for every parameter: "must be between 1
+    /// and 64, got 0" (`got`: the value given, or what it was).
+    #[cold]
+    pub fn out_of_range(
+        name: &str,
+        min: impl std::fmt::Display,
+        max: impl std::fmt::Display,
+        got: impl std::fmt::Display,
+    ) -> Self {
+        Error::invalid(name, format!("must be between {min} and {max}, got {got}"))
+    }
+
     /// Shorthand for [`Error::InvalidParameter`].
     #[cold]
     pub fn invalid(name: impl Into<String>, reason: impl Into<String>) -> Self {

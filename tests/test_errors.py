@@ -6,11 +6,12 @@ import datetime as dt
 import json
 import logging
 import re
+from typing import Any
 
 import pytest
 
 import converz
-from converz.testing import Emulator
+from converz.testing import Emulator, Faults
 
 
 def test_unknown_keyword_and_wrong_types(client):
@@ -219,3 +220,49 @@ def test_a_number_too_large_for_a_narrow_forced_type_names_the_wider_one():
         hint = str(failed.value.hint)
         assert 'schema={"duration": "int64"}' in hint and "Int8" in hint, hint
         assert client.calls(schema={"duration": "int64"}).num_rows == 50
+
+
+def _range_cases(client: converz.Client, url: str, tmp: Any) -> list[tuple[str, Any, str]]:
+    """(parameter, call, what it was given as the message shows it)."""
+    import polars as pl
+
+    frame = pl.DataFrame({"call_id": [1]})
+
+    def new(**kwargs: Any) -> Any:
+        return lambda: converz.Client(api_key="k", base_url=url, **kwargs)
+
+    return [
+        ("max_concurrency", new(max_concurrency=0), "0"),
+        ("max_concurrency", new(max_concurrency=65), "65"),
+        ("max_concurrency", new(max_concurrency=10**40), "a number beyond that"),
+        ("retries", new(retries=-1), "-1"),
+        ("page_size", lambda: client.calls(page_size=-1), "-1"),
+        ("page_size", lambda: client.reps(page_size=10**9), "1000000000"),
+        ("page_size", lambda: client.iter_calls(page_size=0), "0"),
+        ("chunk_rows", lambda: client.push_updates(frame, chunk_rows=-5), "-5"),
+        ("chunk_rows", lambda: client.push_updates(frame, chunk_rows=100_001), "100001"),
+        ("days", lambda: client.report(days=0), "0"),
+        ("batch_size", lambda: client.scan_calls(batch_size=0).collect(), "0"),
+        ("overlap_days", lambda: client.sync_calls(tmp, overlap_days=-1), "-1"),
+        ("overlap_days", lambda: client.sync_calls(tmp, overlap_days=36_501), "36501"),
+        ("error_rate", lambda: Faults(error_rate=2), "2"),
+        ("latency", lambda: Faults(latency=-1), "-1"),
+        ("bandwidth", lambda: Faults(bandwidth=1), "1"),
+    ]
+
+
+def test_every_number_out_of_range_is_told_the_same_way(tmp_path):
+    """A number outside its range was worded four ways (`days` said what it got, `page_size`
+    and `chunk_rows` did not, `batch_size` and `overlap_days` had their own sentences, and a
+    negative page size was told as 0): each now says its bounds and the value given, in one
+    form, before any request."""
+    with Emulator(calls=10, reps=2, seed=0) as emu:
+        client = emu.client(progress=False)
+        for parameter, call, given in _range_cases(client, emu.url, tmp_path / "sync"):
+            with pytest.raises(converz.InvalidParameterError) as info:
+                call()
+            said = str(info.value).splitlines()[0]
+            form = rf"invalid parameter `{parameter}`: must be between -?\d+ and \d+.*, got "
+            assert re.match(form + re.escape(given) + r"($|\W)", said), said
+            assert info.value.parameter == parameter, said
+        assert emu.wire_stats()["responses"] == 0

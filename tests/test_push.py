@@ -194,7 +194,7 @@ def test_a_pandas_key_read_with_blanks_is_refused_as_null_keys_with_a_fix_that_w
     # A fraction (a typo) or an id a float cannot hold exactly: the cast would make it another
     # call's id, so the value is named instead (outside trial 69 F1).
     sent = write_emulator.wire_stats()["responses"]
-    for bad, shown in [("1010.5", "1010.5"), ("9007199254740993", "9007199254740992")]:
+    for bad, shown in [("1010.5", "1010.5"), ("9007199254740993", "9007199254740992.0")]:
         typo = pd.read_csv(io.StringIO(f"call_id,blank_key\n{ids[0]},x\n,y\n{bad},z\n"))
         with pytest.raises(converz.InvalidParameterError, match=rf"has {shown} \(row 2\)"):
             client.push_updates(typo)
@@ -232,6 +232,69 @@ def test_a_pandas_key_read_with_blanks_is_refused_as_null_keys_with_a_fix_that_w
     with pytest.raises(converz.InvalidParameterError, match="must be text: rep ids read as"):
         client.push_updates(whole, to="reps")
     assert "nan" not in client.reps().to_polars()["rep_id"].to_list()
+
+
+def test_a_key_that_no_cast_makes_right_is_named_and_no_cast_is_spelled(write_emulator, tmp_path):
+    # Outside trial 70: a cast the message spelled changed keys (F1 `007` to "7" for an int
+    # rep_id, F3 a categorical/decimal key's 1010.5 to 1010, F4 float32's 16777217 to
+    # ...216, F10 a timestamp to its microseconds), and polars' categorical spelling failed,
+    # its own hint then sending category codes (F7); an empty rep_id was pushed (F8); a
+    # Parquet file's float key was told to cast for its first whole value (F2).
+    import decimal
+
+    client = write_emulator.client(progress=False)
+    ids = _calls(client)["call_id"][:2].to_list()
+    sent = write_emulator.wire_stats()["responses"]
+    refused = {
+        "has 1010.5 (row 1)": [
+            pd.DataFrame({"call_id": pd.Categorical([1000.0, 1010.5])}),
+            pa.table({"call_id": pa.array([1000.0, 1010.5]).dictionary_encode()}),
+            pl.DataFrame({"call_id": [decimal.Decimal("1000"), decimal.Decimal("1010.5")]}),
+        ],
+        "has 16777216.0 (row 0)": [pl.DataFrame({"call_id": [16777217]}, {"call_id": pl.Float32})],
+        "has 2048.0 (row 0)": [pa.table({"call_id": pa.array([2049.0], pa.float16())})],
+        "has 5e-324 (row 0)": [pl.DataFrame({"call_id": [5e-324]})],
+        "which holds no call ids": [
+            pl.DataFrame({"call_id": [dt.datetime(2025, 1, 1)]}),
+            pl.DataFrame({"call_id": [True]}),
+        ],
+    }
+    for says, frames in refused.items():
+        for frame in frames:
+            with pytest.raises(converz.InvalidParameterError) as info:
+                client.push_updates(frame)
+            assert says in str(info.value) and "astype" not in str(info.value), info.value
+    for frame in [
+        pl.DataFrame({"rep_id": [101, None]}),
+        pl.DataFrame({"rep_id": [101, 7]}),
+        pd.DataFrame({"rep_id": [101, 7]}),
+    ]:
+        with pytest.raises(converz.InvalidParameterError) as info:
+            client.push_updates(frame, to="reps")
+        said = str(info.value)
+        assert "rep ids read as numbers have lost their text" in said, said
+        assert "astype" not in said and ".cast(" not in said, said
+    for blank in ["", "  "]:
+        with pytest.raises(converz.InvalidParameterError, match=r"1 empty keys \(rows \[1\]\)"):
+            client.push_updates(pl.DataFrame({"rep_id": ["anna", blank]}), to="reps")
+    path = tmp_path / "f.parquet"
+    pl.DataFrame({"call_id": [float(ids[0]), ids[1] + 0.5]}).write_parquet(path)
+    with pytest.raises(converz.InvalidParameterError) as info:
+        client.push_file(path)
+    said = str(info.value)
+    assert f"row 1 (counted from 0) of {path}: call_id is {ids[1] + 0.5}" in said, said
+    assert "astype" not in said and "cast(" not in said, said
+    assert write_emulator.wire_stats()["responses"] == sent  # every refusal sent nothing
+
+    # The polars spelling for a categorical key works, and pushes the ids it holds.
+    frame = pl.DataFrame({"call_id": [str(ids[1]), None]}, {"call_id": pl.Categorical})
+    with pytest.raises(converz.InvalidParameterError) as info:
+        client.push_updates(frame.with_columns(blank_key=pl.lit("c")))
+    fix = 'df.drop_nulls("call_id").cast({"call_id": pl.String}).cast({"call_id": pl.Int64})'
+    assert fix in str(info.value), info.value
+    fixed = eval(fix, {"df": frame.with_columns(blank_key=pl.lit("c")), "pl": pl})
+    assert client.push_updates(fixed).rows == 1
+    assert _calls(client).filter(pl.col("call_id") == ids[1])["blank_key"].to_list() == ["c"]
 
 
 def test_a_null_in_a_key_dictionarys_values_is_counted_as_a_null_key(write_emulator):
@@ -350,9 +413,15 @@ def _view(values: list[bytes], valid: list[bool]) -> pa.Array:
             r"has type Float64, but must be an integer type; cast it",
         ),
         (
-            pl.DataFrame({"rep_id": [1], "a": [1]}),
+            pl.DataFrame({"rep_id": [True], "a": [1]}),
             {"to": "reps"},
             r'df\["rep_id"\]\.astype\(str\) in pandas, pl.col\("rep_id"\)',
+        ),
+        # ... but rep ids read as numbers are told to be read as text (outside trial 70 F1).
+        (
+            pl.DataFrame({"rep_id": [1], "a": [1]}),
+            {"to": "reps"},
+            r"has type Int64, but must be text: rep ids read as numbers have lost their text",
         ),
         # Ids held as text in a frame: a cast fixes them.
         (

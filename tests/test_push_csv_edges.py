@@ -175,10 +175,18 @@ def test_a_call_id_that_is_no_integer_is_named_with_its_line(
 def test_a_parquet_call_id_that_is_no_integer_is_named_with_its_row(
     emu: Emulator, ids: list[int], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    # The fraction is named, with no cast (outside trial 70 F2: the first value, `1000.0`, was
+    # named with a cast to int64, which made a later 1010.5 call 1010).
     path = tmp_path / "k.parquet"
     pl.DataFrame({"call_id": [float(ids[0]), 2.5], "v": [1, 2]}).write_parquet(path)
     err = refused(emu, ["push", str(path)], capsys)
+    assert "row 1 (counted from 0)" in err and "call_id is 2.5," in err, err
+    assert "astype" not in err, err
+    # Whole numbers only: the first is named, and the cast, now exact, is spelled.
+    pl.DataFrame({"call_id": [float(ids[0]), float(ids[1])], "v": [1, 2]}).write_parquet(path)
+    err = refused(emu, ["push", str(path)], capsys)
     assert "row 0 (counted from 0)" in err and f"call_id is {ids[0]}.0" in err, err
+    assert 'astype("int64")' in err, err
 
 
 # Text values that look like other things: numbers, words for a missing value, dates, the

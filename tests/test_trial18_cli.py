@@ -196,7 +196,7 @@ def test_sync_refusals_name_the_flags_and_say_what_full_refresh_does(env, tmp_pa
     capsys.readouterr()
     assert main(["sync", "calls", str(tmp_path / "new"), "--overlap-days", "-1"]) == 1
     err = capsys.readouterr().err
-    assert "--overlap-days must be a whole number >= 0, not -1" in err, err
+    assert "invalid parameter `--overlap-days`: must be between 0 and 36500, got -1" in err, err
 
 
 def test_a_strict_push_lists_the_keys_not_found(env, tmp_path, capsys):

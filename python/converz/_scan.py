@@ -443,7 +443,8 @@ def _check_options(
     # OverflowError naming nothing came out of collect() (outside trial 19).
     if batch_size is not None and not 1 <= batch_size <= sys.maxsize:
         raise InvalidParameterError(
-            f"batch_size must be between 1 and {sys.maxsize}, got {batch_size}",
+            f"invalid parameter `batch_size`: must be between 1 and {sys.maxsize}, "
+            f"got {batch_size}",
             parameter="batch_size",
         )
     return page_size, batch_size

@@ -189,12 +189,15 @@ def _check_options(overlap_days: object, format: object, full_refresh: object) -
     days = operator.index(overlap_days)  # type: ignore[arg-type]
     if days < 0:
         raise InvalidParameterError(
-            f"overlap_days= must be a whole number >= 0, not {days!r}", parameter="overlap_days"
+            f"invalid parameter `overlap_days`: must be between 0 and {_MAX_OVERLAP_DAYS}, "
+            f"got {days!r}",
+            parameter="overlap_days",
         )
     if days > _MAX_OVERLAP_DAYS:
         # A larger one overflowed the date arithmetic after the checks (outside trial 21b).
         raise InvalidParameterError(
-            f"overlap_days= must be at most {_MAX_OVERLAP_DAYS} (a century), not {days!r}",
+            f"invalid parameter `overlap_days`: must be between 0 and {_MAX_OVERLAP_DAYS} "
+            f"(a century), got {days!r}",
             parameter="overlap_days",
             hint=f"to fetch every day again, rebuild with {_REBUILD}",
         )

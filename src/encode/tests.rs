@@ -273,7 +273,8 @@ fn validation_refuses_bad_input_with_clear_messages() {
     )
     .contains("chunk_rows"));
     let int_reps = batch(vec![("rep_id", ids(&[1]))]);
-    assert!(refused(vec![int_reps], EncoderOptions::new(Target::Reps)).contains("string"));
+    let int_reps = refused(vec![int_reps], EncoderOptions::new(Target::Reps));
+    assert!(int_reps.contains("must be text"), "{int_reps}");
 }
 
 #[test]

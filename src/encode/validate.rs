@@ -27,7 +27,7 @@ pub fn check_options(
     schema: &Schema,
     batches: &[RecordBatch],
 ) -> Result<usize> {
-    check_chunk_rows(options.chunk_rows)?;
+    check_chunk_rows(options.chunk_rows as i128)?;
     let key = options.target.key();
     let key_index = schema.index_of(key).map_err(|_| {
         Error::encode(
@@ -95,12 +95,15 @@ pub fn check_options(
     Ok(key_index)
 }
 
-/// Refuses a chunk size outside 1 to [`MAX_CHUNK_ROWS`].
-pub fn check_chunk_rows(chunk_rows: usize) -> Result<()> {
-    if chunk_rows == 0 || chunk_rows > MAX_CHUNK_ROWS {
-        return Err(Error::invalid(
+/// Refuses a chunk size outside 1 to [`MAX_CHUNK_ROWS`] (the API's limit per request); any
+/// integer, so a negative one from Python is told as given.
+pub fn check_chunk_rows(chunk_rows: i128) -> Result<()> {
+    if !(1..=MAX_CHUNK_ROWS as i128).contains(&chunk_rows) {
+        return Err(Error::out_of_range(
             "chunk_rows",
-            format!("must be between 1 and {MAX_CHUNK_ROWS} (the API's limit per request)"),
+            1,
+            format!("{MAX_CHUNK_ROWS} (the API's limit per request)"),
+            chunk_rows,
         ));
     }
     Ok(())
@@ -177,12 +180,13 @@ fn told_by_values(wrong_type: Error, target: Target, batches: &[RecordBatch], ke
         _ => return wrong_type,
     };
     let name = target.key();
-    if target == Target::Calls && data_type.is_floating() {
-        if let Some((row, value)) = first_inexact_id(batches, key) {
+    let values = values_of(&data_type);
+    if target == Target::Calls {
+        if let Some((row, value)) = inexact_float_id(batches, key) {
             return Error::encode(
                 name,
                 format!(
-                    "has {value} (row {row}), which is no call_id, and a cast would make it \
+                    "has {value:?} (row {row}), which is no call_id, and a cast would make it \
                      another call's: a float column cannot hold every id exactly (pandas \
                      reads an integer column with blanks as float64); read the column as \
                      integers, pd.read_csv(path, dtype={{\"{name}\": \"Int64\"}}) in \
@@ -191,24 +195,29 @@ fn told_by_values(wrong_type: Error, target: Target, batches: &[RecordBatch], ke
             );
         }
     }
-    let numeric_reps = target == Target::Reps && data_type.is_floating();
+    // Integers too (outside trial 70 F1: polars reads `007` as 7, and a cast sent "7").
+    let numeric_reps = target == Target::Reps && values.is_numeric();
     let fix = if numeric_reps {
         format!(
-            "rep ids read as numbers have lost their text (`007` became 7, a cast makes \
-             \"7.0\" of it): read the column as text, pd.read_csv(path, dtype={{\"{name}\": \
-             str}}) in pandas, pl.read_csv(path, schema_overrides={{\"{name}\": pl.String}}) \
-             in polars"
+            "rep ids read as numbers have lost their text (`007` became 7, and a cast makes \
+             \"7\" or \"7.0\" of it): read the column as text, pd.read_csv(path, \
+             dtype={{\"{name}\": str}}) in pandas, pl.read_csv(path, \
+             schema_overrides={{\"{name}\": pl.String}}) in polars"
         )
     } else {
         let (pandas, polars) = match target {
             Target::Calls => ("\"int64\"", "pl.Int64"),
             Target::Reps => ("str", "pl.String"),
         };
+        let dropped = format!("df.drop_nulls(\"{name}\")");
         format!(
             "drop the rows without a key, then cast the column: \
              df.dropna(subset=[\"{name}\"]).astype({{\"{name}\": {pandas}}}) in pandas \
-             (df.reset_index() first when it is the index), \
-             df.drop_nulls(\"{name}\").cast({{\"{name}\": {polars}}}) in polars"
+             (df.reset_index() first when it is the index), {} in polars",
+            polars_cast(&data_type, &dropped, &format!("{{\"{name}\": {polars}}}")).replace(
+                "cast(pl.String)",
+                &format!("cast({{\"{name}\": pl.String}})")
+            )
         )
     };
     match null_keys(batches, key) {
@@ -224,17 +233,71 @@ fn told_by_values(wrong_type: Error, target: Target, batches: &[RecordBatch], ke
     }
 }
 
-/// The first non-null value of a float key that no cast turns into the id it was read from
-/// (a fraction, NaN, an infinity, or one of 2^53 or more, which a float rounds), with its row.
-fn first_inexact_id(batches: &[RecordBatch], key: usize) -> Option<(usize, f64)> {
-    const EXACT: f64 = 9_007_199_254_740_992.0; // 2^53
+/// For a float or decimal `call_id` (a categorical of them too), its first value no cast
+/// turns into the id it was read from, with its row (see [`first_inexact_id`]).
+pub fn inexact_float_id(batches: &[RecordBatch], key: usize) -> Option<(usize, f64)> {
+    let values = values_of(batches.first()?.column(key).data_type());
+    (values.is_floating() || is_decimal(values))
+        .then(|| first_inexact_id(batches, key, values))
+        .flatten()
+}
+
+/// The type of a key's values: a dictionary's (a categorical's) value type, else its own.
+fn values_of(data_type: &DataType) -> &DataType {
+    match data_type {
+        DataType::Dictionary(_, values) => values,
+        other => other,
+    }
+}
+
+fn is_text(data_type: &DataType) -> bool {
+    matches!(
+        values_of(data_type),
+        DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View
+    )
+}
+
+fn is_decimal(data_type: &DataType) -> bool {
+    matches!(
+        data_type,
+        DataType::Decimal32(..)
+            | DataType::Decimal64(..)
+            | DataType::Decimal128(..)
+            | DataType::Decimal256(..)
+    )
+}
+
+/// polars' cast of `frame` to `to`: a categorical goes through text first, where a direct
+/// cast to a number fails and polars' own hint (`.cat.physical()`) gives its codes, not its
+/// values (outside trial 70 F7).
+fn polars_cast(data_type: &DataType, frame: &str, to: &str) -> String {
+    match data_type {
+        DataType::Dictionary(..) => format!("{frame}.cast(pl.String).cast({to})"),
+        _ => format!("{frame}.cast({to})"),
+    }
+}
+
+/// The first non-null value of a float or decimal key (`values`: its value type) that no cast
+/// turns into the id it was read from, with its row: a fraction, NaN, an infinity, or a number
+/// the type cannot hold every whole number up to (2^53 for 64-bit floats and decimals, 2^24
+/// for 32-bit floats, 2^11 for 16-bit ones: outside trial 70 F4).
+fn first_inexact_id(
+    batches: &[RecordBatch],
+    key: usize,
+    values: &DataType,
+) -> Option<(usize, f64)> {
+    let exact = match values {
+        DataType::Float16 => 2_048.0,
+        DataType::Float32 => 16_777_216.0,
+        _ => 9_007_199_254_740_992.0,
+    };
     let mut before = 0;
     for batch in batches {
         let column = arrow_cast::cast(batch.column(key), &DataType::Float64).ok()?;
         let floats = column.as_primitive::<arrow_array::types::Float64Type>();
         let found = (0..floats.len()).find(|&row| {
             let v = floats.value(row);
-            floats.is_valid(row) && !(v.fract() == 0.0 && v.abs() < EXACT)
+            floats.is_valid(row) && !(v.fract() == 0.0 && v.abs() < exact)
         });
         if let Some(row) = found {
             return Some((before + row, floats.value(row)));
@@ -315,6 +378,17 @@ fn check_key_type(target: Target, data_type: &DataType) -> Result<()> {
             ),
         ));
     }
+    if target == Target::Calls && !(values_of(data_type).is_numeric() || is_text(data_type)) {
+        // Times, flags, bytes: a cast would make ids of them (a timestamp's microseconds,
+        // outside trial 70 F10), so none is suggested.
+        return Err(Error::encode(
+            "call_id",
+            format!(
+                "has type {data_type}, which holds no call ids: the key column must hold each \
+                 call's integer id"
+            ),
+        ));
+    }
     // In the words of both frame libraries (outside trial: a pandas user with a categorical
     // `call_id` was told only polars').
     // The categorical remark only where the column is one (outside trial 46: a Null- or
@@ -329,8 +403,8 @@ fn check_key_type(target: Target, data_type: &DataType) -> Result<()> {
             "call_id",
             format!(
                 "an integer type{categorical}; cast it: df[\"call_id\"].astype(\"int64\") in \
-                 pandas, pl.col(\"call_id\").cast(pl.Int64) in polars, --schema call_id:int64 \
-                 for a CSV or NDJSON file"
+                 pandas, {} in polars, --schema call_id:int64 for a CSV or NDJSON file",
+                polars_cast(data_type, "pl.col(\"call_id\")", "pl.Int64")
             ),
         ),
         Target::Reps => (
@@ -454,6 +528,26 @@ pub fn key_values(batches: &[RecordBatch], key_index: usize, target: Target) -> 
                 let typed = typed.as_string::<i32>();
                 keys.extend((0..typed.len()).map(|row| typed.value(row).to_owned()));
             }
+        }
+    }
+    if let Keys::Str(keys) = &keys {
+        // An empty rep_id names no rep (outside trial 70 F8: a CSV's `""`, which
+        // `csv.QUOTE_NONNUMERIC` writes for a missing value, was pushed as the key "").
+        let blank = |key: &&String| key.trim().is_empty();
+        let total = keys.iter().filter(blank).count();
+        if total > 0 {
+            let rows: Vec<usize> = (keys.iter().enumerate())
+                .filter(|(_, key)| blank(key))
+                .map(|(row, _)| row)
+                .take(EXAMPLES)
+                .collect();
+            return Err(Error::encode(
+                key,
+                format!(
+                    "has {total} empty keys (rows {rows:?}), and an empty {key} names no rep: \
+                     fill them in or drop those rows"
+                ),
+            ));
         }
     }
     Ok(keys)

@@ -211,10 +211,7 @@ impl ReportQuery {
         push_date(&mut pairs, "end_date", self.end_date);
         if let Some(days) = self.days {
             if !(1..=MAX_DAYS).contains(&days) {
-                return Err(Error::invalid(
-                    "days",
-                    format!("must be between 1 and {MAX_DAYS}, got {days}"),
-                ));
+                return Err(Error::out_of_range("days", 1, MAX_DAYS, days));
             }
             pairs.push(("days".into(), days.to_string()));
         }
@@ -251,9 +248,11 @@ impl ReportQuery {
 /// Checks a requested page size.
 pub fn check_page_size(page_size: usize) -> Result<usize> {
     if page_size == 0 || page_size > MAX_PAGE_SIZE {
-        return Err(Error::invalid(
+        return Err(Error::out_of_range(
             "page_size",
-            format!("must be between 1 and {MAX_PAGE_SIZE}"),
+            1,
+            MAX_PAGE_SIZE,
+            page_size,
         ));
     }
     Ok(page_size)

@@ -35,13 +35,13 @@ impl<'a, 'py> FromPyObject<'a, 'py> for AnyInt {
 impl AnyInt {
     /// The value if it lies in `min..=max`, else an error naming `name`.
     pub fn within(self, name: &str, min: i128, max: i128) -> Result<i128, Error> {
-        if (min..=max).contains(&self.0) {
-            Ok(self.0)
-        } else {
-            Err(Error::invalid(
-                name,
-                format!("must be an integer between {min} and {max}"),
-            ))
+        match self.0 {
+            value if (min..=max).contains(&value) => Ok(value),
+            // Clamped by `extract`: beyond what an i128 holds.
+            i128::MIN | i128::MAX => {
+                Err(Error::out_of_range(name, min, max, "a number beyond that"))
+            }
+            value => Err(Error::out_of_range(name, min, max, value)),
         }
     }
 

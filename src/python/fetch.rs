@@ -21,7 +21,7 @@ use crate::decode::{
 use crate::error::Error;
 use crate::http::listing::{fetch_all, Listing};
 use crate::http::paginate::PageSpec;
-use crate::http::query::{check_page_size, DEFAULT_PAGE_SIZE};
+use crate::http::query::{check_page_size, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
 use crate::http::report::fetch_report;
 use crate::views::Form;
 
@@ -124,9 +124,10 @@ pub fn fetch(
 }
 
 fn page_size(given: Option<AnyInt>) -> Result<usize, Error> {
-    let size = given.map_or(DEFAULT_PAGE_SIZE as i128, |size| size.0);
-    let size = usize::try_from(size).unwrap_or(0);
-    check_page_size(size)
+    let size = given.map_or(Ok(DEFAULT_PAGE_SIZE as i128), |size| {
+        size.within("page_size", 1, MAX_PAGE_SIZE as i128)
+    })?;
+    check_page_size(size as usize)
 }
 
 /// `(table, warnings, pages)` for the Python layer, which wraps the table in `converz.Table`.

@@ -56,7 +56,7 @@ fn check_option_values(options: &PushOptions) -> Result<(), Error> {
     if let Some(to) = &options.to {
         parse_to(to)?;
     }
-    check_chunk_rows(usize::try_from(options.chunk_rows.0).unwrap_or(0))?;
+    check_chunk_rows(options.chunk_rows.0)?;
     parse_on_duplicate(&options.on_duplicate)?;
     parse_zone(options.timezone.as_deref())?;
     Ok(())

@@ -54,16 +54,18 @@ impl FaultSettings {
             ("drop_rate", self.drop_rate),
         ] {
             if !(0.0..=1.0).contains(&rate) {
-                return Err(Error::invalid(name, "must be between 0 and 1"));
+                return Err(Error::out_of_range(name, 0, 1, rate));
             }
         }
         let seconds = |name, value: f64| {
             if (0.0..=MAX_SECONDS).contains(&value) {
                 Ok(value)
             } else {
-                Err(Error::invalid(
+                Err(Error::out_of_range(
                     name,
-                    format!("must be a number of seconds between 0 and {MAX_SECONDS}"),
+                    0,
+                    format!("{MAX_SECONDS} seconds"),
+                    value,
                 ))
             }
         };
@@ -87,12 +89,11 @@ impl FaultSettings {
                     if (MIN_BANDWIDTH..=MAX_BANDWIDTH).contains(&b) {
                         Ok(b)
                     } else {
-                        Err(Error::invalid(
+                        Err(Error::out_of_range(
                             "bandwidth",
-                            format!(
-                                "must be between {MIN_BANDWIDTH} and {MAX_BANDWIDTH} bytes per \
-                                 second (or None for unlimited)"
-                            ),
+                            MIN_BANDWIDTH,
+                            format!("{MAX_BANDWIDTH} bytes per second (or None for unlimited)"),
+                            b,
                         ))
                     }
                 })
