@@ -63,8 +63,9 @@ const BROTLI: &str = "it is compressed with brotli, which converz does not read;
      again with zstd (the default of polars and pyarrow) or snappy";
 
 /// Columns the API documents as text (ids and labels): read from CSV and NDJSON as written,
-/// whatever they look like (`00123` stays `00123`, not 123), unless a type is given.
-const DOCUMENTED_TEXT: [&str; 7] = [
+/// whatever they look like (`00123` stays `00123`, not 123), unless a type is given; a bare
+/// `NA` in one whose other values are quoted is a missing value still (`scan`).
+pub(super) const DOCUMENTED_TEXT: [&str; 7] = [
     "rep_id",
     "vendor_call_id",
     "vendor",

@@ -204,11 +204,18 @@ impl<'a> Rules<'a> {
         let watched = (0..open.len())
             .filter(|&i| open[i] || declared[i].is_some() || checks.watches(i))
             .collect();
-        // The key is an integer however it is quoted.
+        // The key is an integer however it is quoted. A column the API documents as text is
+        // given its type (text, as written) but its quotes are followed too: in R's
+        // `write.csv` output a missing campaign is a bare `NA` among quoted values, which was
+        // pushed as the text NA (outside trial 70 F5).
         let followed = typed
             .fields()
             .iter()
-            .map(|f| f.name() != "call_id" && !given.iter().any(|(n, _)| n == f.name()))
+            .map(|f| {
+                let name = f.name().as_str();
+                let documented = super::read::DOCUMENTED_TEXT.contains(&name);
+                name != "call_id" && (documented || !given.iter().any(|(n, _)| n == name))
+            })
             .collect();
         Self {
             words,
