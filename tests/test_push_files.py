@@ -836,6 +836,20 @@ def test_a_row_without_its_key_is_named_by_its_line(
     assert f"line {line} of {path}: {key} is missing" in err, err
 
 
+def test_a_reps_push_of_a_file_with_both_keys_names_its_rows_without_a_rep_id(
+    emu, ids, tmp_path, capsys
+):
+    """With `--to reps`, a file's `call_id` is an attribute: a row without one was refused as
+    a call's, and a row without a `rep_id` named as `rows [2]` (outside trial 70 F6)."""
+    rep = emu.client(progress=False).reps().to_polars()["rep_id"][0]
+    path = tmp_path / "both.csv"
+    path.write_text(f'call_id,rep_id,note\n1,{rep},"a\nb"\n,{rep},c\n2,,d\n')
+    err = refused(emu, ["push", str(path), "--to", "reps"], capsys)
+    assert f"line 5 of {path}: rep_id is missing" in err, err
+    path.write_text(f"call_id,rep_id,note\n,{rep},c\n")
+    assert main(["push", str(path), "--to", "reps", "-q"]) == 0
+
+
 def test_an_ndjson_line_not_utf8_is_named_without_csv_advice(emu, ids, tmp_path, capsys):
     """Bytes not UTF-8 in an NDJSON file got serde's message, no line, and Excel's CSV advice
     (outside trial 35 F3)."""

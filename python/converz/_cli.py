@@ -768,8 +768,8 @@ def resume_source(path: Union[str, Path]) -> Path:
     return leftover
 
 
-def _read_input(path: Path, schema: Optional[dict[str, Any]]) -> Any:
-    """The rows of the file to push; a missing or unreadable file names itself."""
+def _read_input(path: Path, schema: Optional[dict[str, Any]], to: Any) -> Any:
+    """The rows of the file to push (to ``to``, if given); an unreadable file names itself."""
     from converz import ConverzError, Table, _core
 
     problem = None
@@ -786,7 +786,7 @@ def _read_input(path: Path, schema: Optional[dict[str, Any]]) -> Any:
     # Any text type is read as the one the readers take: the same text either way.
     types = text_as_one(check_schema(schema)) or None
     try:
-        return Table(_core.read_file(str(path), types))
+        return Table(_core.read_file(str(path), types, to if isinstance(to, str) else None))
     except InvalidParameterError:
         # A file not of its format, or a value a --schema type would change: the core names
         # the file (and the line); nothing was sent.
@@ -1256,7 +1256,7 @@ def push_file(
     # under any the push gives.
     read_schema = ({**own.types, **(schema or {})} if own is not None else None) or schema
     before = _stat(path)
-    data = _read_input(path, read_schema)
+    data = _read_input(path, read_schema, options.get("to"))
     check_row_names(path, data.column_names)
     _check_not_empty(path, data.column_names)
     try:

@@ -104,16 +104,23 @@ impl PyFileWriter {
 }
 
 /// Reads a Parquet, IPC, CSV or NDJSON file (by extension) into an Arrow table; `schema`
-/// (checked by the Python layer, as a fetch's) types CSV or NDJSON columns instead of inference.
+/// (checked by the Python layer, as a fetch's) types CSV or NDJSON columns instead of inference;
+/// `to` (`"calls"` or `"reps"`, checked by the push) is the push's target, if given.
 #[pyfunction]
-#[pyo3(signature = (path, schema=None))]
+#[pyo3(signature = (path, schema=None, to=None))]
 pub fn read_file(
     py: Python<'_>,
     path: PathBuf,
     schema: Option<Bound<'_, PyDict>>,
+    to: Option<String>,
 ) -> PyResult<PyArrowTable> {
     let types = schema_overrides(schema.as_ref())?;
-    let (schema, batches) = py.detach(|| write::read_file(&path, &types))?;
+    let to = match to.as_deref() {
+        Some("reps") => Some(crate::encode::Target::Reps),
+        Some("calls") => Some(crate::encode::Target::Calls),
+        _ => None, // another value is the push's to refuse, naming it
+    };
+    let (schema, batches) = py.detach(|| write::read_file(&path, &types, to))?;
     Ok(PyArrowTable::new(schema, batches))
 }
 

@@ -28,6 +28,7 @@ use parquet::errors::ParquetError;
 use super::lines::FieldLines;
 use super::sink::read_error;
 use super::{csv_line, exact, ndjson_line, scan, tokens, FileFormat};
+use crate::encode::Target;
 use crate::error::{Error, Result};
 
 const BATCH_ROWS: usize = 8_192;
@@ -254,9 +255,12 @@ fn open_ndjson(path: &Path, file: File, types: &[(String, DataType)]) -> Result<
 /// the inferred types of those CSV or NDJSON columns; a Parquet or IPC file carries its own
 /// and takes none. A value a given type would change, and a file that is not of its format,
 /// are [`Error::InvalidParameter`]s (bad input to a push, refused before any request).
+/// `to`: the push's target when given, whose key's rows must each hold one; else the target
+/// a push infers (calls when the file has a `call_id`).
 pub fn read_file(
     path: &Path,
     types: &[(String, DataType)],
+    to: Option<Target>,
 ) -> Result<(SchemaRef, Vec<RecordBatch>)> {
     let format = FileFormat::from_path(path)?;
     if !types.is_empty() && !matches!(format, FileFormat::Csv | FileFormat::Ndjson) {
@@ -351,7 +355,7 @@ pub fn read_file(
             false => content(err),
         }
     })?;
-    check_call_ids(path, format, &schema, &batches)?;
+    check_keys(path, format, &schema, &batches, to)?;
     // A file written from a pandas frame carries its index as columns, which a push must
     // leave out as it does for the frame (the batches of a Parquet file do not carry the
     // metadata naming them: only the file's schema does).
@@ -362,6 +366,25 @@ pub fn read_file(
 /// integer of int64 as written, and where: its line in a CSV or NDJSON file, its row in a
 /// Parquet or Arrow one (outside trial 16: `123.0`, `1.5` or an NDJSON `"123"` got an error
 /// naming the column's type, or a value the file does not hold, and no place).
+/// A push to reps (`to`, or a file without `call_id`) names its rows without a `rep_id` by
+/// line too, and leaves `call_id` alone, an attribute there (outside trials 69 F5, 70 F6).
+fn check_keys(
+    path: &Path,
+    format: FileFormat,
+    schema: &Schema,
+    batches: &[RecordBatch],
+    to: Option<Target>,
+) -> Result<()> {
+    let call_id = schema.index_of("call_id").ok();
+    match (to, call_id) {
+        (Some(Target::Calls), _) | (None, Some(_)) => check_call_ids(path, format, schema, batches),
+        (Some(Target::Reps), _) | (None, None) => match schema.index_of("rep_id") {
+            Ok(column) => check_missing_keys(path, format, (column, "rep_id", "rep"), batches),
+            Err(_) => Ok(()),
+        },
+    }
+}
+
 fn check_call_ids(
     path: &Path,
     format: FileFormat,
@@ -369,11 +392,6 @@ fn check_call_ids(
     batches: &[RecordBatch],
 ) -> Result<()> {
     let Ok(column) = schema.index_of("call_id") else {
-        // A file of reps (no call_id): its rows without a rep_id are named by line too
-        // (outside trial 69 F5: they were `rows [2]`, counted from 0 among the rows).
-        if let Ok(column) = schema.index_of("rep_id") {
-            check_missing_keys(path, format, (column, "rep_id", "rep"), batches)?;
-        }
         return Ok(());
     };
     check_missing_keys(path, format, (column, "call_id", "call"), batches)?;
@@ -653,7 +671,7 @@ mod tests {
         let path =
             std::env::temp_dir().join(format!("converz-read-{}-{n}.csv", std::process::id()));
         std::fs::write(&path, text).unwrap();
-        let read = read_file(&path, types);
+        let read = read_file(&path, types, None);
         let _ = std::fs::remove_file(&path);
         let (schema, batches) = read?;
         let table = arrow_select::concat::concat_batches(&schema, &batches).unwrap();
@@ -730,7 +748,7 @@ mod quote_tests {
         let path =
             std::env::temp_dir().join(format!("converz-quotes-{}-{n}.csv", std::process::id()));
         std::fs::write(&path, text).unwrap();
-        let read = read_file(&path, &[]);
+        let read = read_file(&path, &[], None);
         let _ = std::fs::remove_file(&path);
         Ok(read?.1.iter().map(RecordBatch::num_rows).sum())
     }

@@ -54,7 +54,7 @@ fn typed_formats_widen_to_one_schema() {
     for name in ["out.parquet", "out.arrow"] {
         let (dir, path, summary) = write_all(name);
         assert_eq!((summary.rows, summary.rewrites), (3, 1), "{name}");
-        let (schema, batches) = read_file(&path, &[]).unwrap();
+        let (schema, batches) = read_file(&path, &[], None).unwrap();
         let types: Vec<_> = schema
             .fields()
             .iter()
@@ -100,7 +100,7 @@ fn a_column_that_turns_to_text_late_holds_what_the_eager_fetch_returns() {
         let summary = writer.finish(None).unwrap();
         let text = [("x".to_owned(), DataType::Utf8)];
         let types: &[_] = if name.ends_with(".csv") { &text } else { &[] };
-        let (schema, batches) = read_file(&path, types).unwrap();
+        let (schema, batches) = read_file(&path, types, None).unwrap();
         let table = arrow_select::concat::concat_batches(&schema, &batches).unwrap();
         let got: Vec<_> = strings(table.column(0)).into_iter().flatten().collect();
         assert_eq!(
@@ -137,7 +137,7 @@ fn a_column_that_turns_to_text_late_holds_what_the_eager_fetch_returns() {
         } else {
             &text
         };
-        let (schema, batches) = read_file(&path, types).unwrap();
+        let (schema, batches) = read_file(&path, types, None).unwrap();
         let table = arrow_select::concat::concat_batches(&schema, &batches).unwrap();
         let got: Vec<_> = strings(table.column(0)).into_iter().flatten().collect();
         assert_eq!(got, ["1970-01-01 00:00:01", "later"], "{name}");
@@ -262,7 +262,7 @@ fn typed_values_that_would_change_are_named_by_their_line() {
     let refused = |name: &str, text: &str, types: &[(String, DataType)]| {
         let path = dir.0.join(name);
         std::fs::write(&path, text).unwrap();
-        let err = read_file(&path, types).unwrap_err();
+        let err = read_file(&path, types, None).unwrap_err();
         assert!(
             matches!(err, crate::Error::InvalidParameter { .. }),
             "{err}"
@@ -294,13 +294,13 @@ fn typed_values_that_would_change_are_named_by_their_line() {
         "{\"id\": 1, \"n\": 2.0}\n{\"id\": 2, \"n\": 25e-1}\n",
     )
     .unwrap();
-    assert!(read_file(&path, &integer).is_err_and(|e| e.to_string().contains("line 2 of ")));
+    assert!(read_file(&path, &integer, None).is_err_and(|e| e.to_string().contains("line 2 of ")));
     std::fs::write(
         &path,
         "{\"id\": 1, \"n\": 2.0}\n{\"id\": 2, \"n\": 250e-1}\n",
     )
     .unwrap();
-    let (_, batches) = read_file(&path, &integer).unwrap();
+    let (_, batches) = read_file(&path, &integer, None).unwrap();
     let n = batches[0]
         .column(1)
         .as_any()
@@ -340,7 +340,7 @@ fn a_float_type_refuses_a_whole_number_it_would_round_however_written() {
     ] {
         let path = dir.0.join(name);
         std::fs::write(&path, text).unwrap();
-        let err = read_file(&path, &float).unwrap_err().to_string();
+        let err = read_file(&path, &float, None).unwrap_err().to_string();
         // Outside trial 17: a number past int64 was told to use int64.
         let keep = if name.starts_with("long") {
             r#""string""#
@@ -358,7 +358,7 @@ fn a_float_type_refuses_a_whole_number_it_would_round_however_written() {
         "{\"id\": 1, \"x\": \"0.5\"}\n{\"id\": 2, \"x\": 1e23}\n",
     )
     .unwrap();
-    let (_, batches) = read_file(&path, &float).unwrap();
+    let (_, batches) = read_file(&path, &float, None).unwrap();
     let x = batches[0]
         .column(1)
         .as_any()
@@ -375,7 +375,7 @@ fn a_csv_quoted_empty_field_is_an_empty_string() {
     let path = dir.0.join("e.csv");
     let text = "id,s,t\r\n1,\"\",\"a\"\"\"\r\n2,,\"x\ny\"\r\n\r\n3,\"\"\"\",\"\"\n4,x,\"\"";
     std::fs::write(&path, text).unwrap();
-    let (_, batches) = read_file(&path, &[]).unwrap();
+    let (_, batches) = read_file(&path, &[], None).unwrap();
     let column = |i: usize| strings(batches[0].column(i));
     let some = |s: &str| Some(s.to_owned());
     assert_eq!(column(1), [some(""), None, some("\""), some("x")]);
@@ -383,7 +383,7 @@ fn a_csv_quoted_empty_field_is_an_empty_string() {
     // Text after a closing quote (`""x`, csv-core's `x`) is refused, naming the line
     // (outside trial 32 F2; `read::quote_tests`).
     std::fs::write(&path, text.replace("4,x,", "4,\"\"x,")).unwrap();
-    let err = read_file(&path, &[]).expect_err("text after a closing quote");
+    let err = read_file(&path, &[], None).expect_err("text after a closing quote");
     assert!(
         err.to_string()
             .contains("line 7: text follows the closing quote"),
@@ -417,7 +417,7 @@ fn a_written_csv_keeps_empty_strings_apart_from_nulls() {
         ]))
         .unwrap();
     writer.finish(None).unwrap();
-    let (_, batches) = read_file(&path, &[]).unwrap();
+    let (_, batches) = read_file(&path, &[], None).unwrap();
     let table = arrow_select::concat::concat_batches(&batches[0].schema(), &batches).unwrap();
     let column = |i: usize| strings(table.column(i));
     let some = |s: &str| Some(s.to_owned());
@@ -434,14 +434,14 @@ fn one_csv_pass_settles_words_checks_and_empty_strings() {
     let dir = tempdir::Dir::new();
     let path = dir.0.join("p.csv");
     std::fs::write(&path, "id,a\n1,1.5\n2,NA\n3,9007199254740993\n").unwrap();
-    let err = read_file(&path, &[]).unwrap_err().to_string();
+    let err = read_file(&path, &[], None).unwrap_err().to_string();
     assert!(
         err.contains("line 4 of ") && err.contains("rounded"),
         "{err}"
     );
 
     std::fs::write(&path, "id,a\n1,9007199254740993\n2,NA\n").unwrap();
-    let (schema, batches) = read_file(&path, &[]).unwrap();
+    let (schema, batches) = read_file(&path, &[], None).unwrap();
     assert_eq!(schema.field(1).data_type(), &DataType::Int64);
     let a = batches[0].column(1);
     let a = a.as_any().downcast_ref::<Int64Array>().unwrap();
@@ -458,7 +458,7 @@ fn one_csv_pass_settles_words_checks_and_empty_strings() {
     }
     assert!(text.len() > 2 << 20);
     std::fs::write(&path, text).unwrap();
-    let (schema, batches) = read_file(&path, &[]).unwrap();
+    let (schema, batches) = read_file(&path, &[], None).unwrap();
     assert_eq!(schema.field(2).data_type(), &DataType::Int64);
     let table = arrow_select::concat::concat_batches(&schema, &batches).unwrap();
     let s = table
@@ -489,7 +489,7 @@ fn a_file_with_no_rows_holds_the_columns_it_was_given() {
             // The header line: a 0-byte CSV is refused by readers as "empty CSV".
             assert_eq!(std::fs::read_to_string(&path).unwrap(), "call_id,topic\n");
         } else {
-            assert_eq!(read_file(&path, &[]).unwrap().0, schema, "{name}");
+            assert_eq!(read_file(&path, &[], None).unwrap().0, schema, "{name}");
         }
     }
 }
@@ -533,7 +533,7 @@ fn a_csv_column_that_turns_to_text_late_is_quoted_throughout() {
          7,\"1970-01-01\"\n7,\"a,\"\"b\"\n7,\"\"\n7,\n"
     );
     // The push reader, given no types, reads it as text, as written.
-    let (schema, batches) = read_file(&path, &[]).unwrap();
+    let (schema, batches) = read_file(&path, &[], None).unwrap();
     assert_eq!(schema.field(1).data_type(), &DataType::Utf8);
     let table = arrow_select::concat::concat_batches(&schema, &batches).unwrap();
     assert_eq!(
@@ -626,7 +626,7 @@ fn typed_files_hold_empty_objects() {
             .write(&batch(vec![("meta", Arc::clone(&filled))]))
             .unwrap();
         writer.finish(None).unwrap();
-        let (schema, batches) = read_file(&path, &[]).unwrap();
+        let (schema, batches) = read_file(&path, &[], None).unwrap();
         assert_eq!(
             schema.field(0).data_type(),
             &DataType::Struct(a.clone()),

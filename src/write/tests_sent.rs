@@ -32,7 +32,7 @@ impl Drop for File {
 /// The one body a push of `text` (a file named `name`) sends, or the refusal's message.
 fn sent(name: &str, text: &str) -> Result<Value, String> {
     let file = File::new(name, text);
-    let (_, batches) = read_file(&file.0, &[]).map_err(|e| {
+    let (_, batches) = read_file(&file.0, &[], None).map_err(|e| {
         assert!(matches!(e, crate::Error::InvalidParameter { .. }), "{e}");
         e.to_string()
     })?;
