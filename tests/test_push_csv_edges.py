@@ -75,6 +75,22 @@ def test_a_file_as_rs_write_csv_writes_it_keeps_its_text_and_leaves_na_unchanged
     ]
 
 
+def test_a_documented_text_column_of_only_r_nas_leaves_every_value_unchanged(
+    emu: Emulator, ids: list[int], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """R's write.csv of a text column that is NA on every row writes it bare throughout: a
+    column the API documents as text went out as the text NA, and a reps file's keys as rep
+    "NA" (outside trial 71 F3, F4). Such a column is all missing, as any other column is."""
+    emu.client(progress=False).push_updates(pl.DataFrame({"call_id": ids[:2], "campaign": "old"}))
+    path = tmp_path / "r.csv"
+    path.write_text(f'"call_id","campaign","allna"\n{ids[0]},NA,"x"\n{ids[1]},NA,NA\n')
+    assert main(["push", str(path), "-q"]) == 0
+    assert held(emu, ids[:2], "campaign", "allna") == [("old", "x"), ("old", None)]
+    path.write_text('"rep_id","team"\nNA,"red"\nNA,"blue"\n')
+    err = refused(emu, ["push", str(path), "--to", "reps"], capsys)
+    assert f"line 2 of {path}: rep_id is missing (2 rows in all)" in err, err
+
+
 def test_a_file_as_pandas_writes_it_with_quote_nonnumeric_keeps_its_text(
     emu: Emulator, ids: list[int], tmp_path: Path
 ) -> None:

@@ -441,6 +441,8 @@ impl Tokenizer {
 pub(super) struct Quoting {
     /// Per field: it is followed (no type given).
     followed: Vec<bool>,
+    /// Per field: a column the API documents as text ([`Quoting::with_documented`]).
+    documented: Vec<bool>,
     /// Per field: some value (not empty, not a bare word for a missing value) written bare.
     bare: Vec<bool>,
     /// Per field: some value written quoted (`""` too).
@@ -466,6 +468,7 @@ impl Quoting {
         let n = followed.len();
         Self {
             followed,
+            documented: vec![false; n],
             bare: vec![false; n],
             quoted: vec![false; n],
             quoted_value: vec![false; n],
@@ -474,6 +477,15 @@ impl Quoting {
             records: 0,
             fields: Vec::new(),
         }
+    }
+
+    /// Marks the fields the API documents as text: read as text whatever their quotes, so a
+    /// bare word for a missing value in one is a missing value whenever the field holds no
+    /// other bare value, also when it holds nothing else (R's `write.csv` of a text column that
+    /// is NA on every row went out as the text NA: outside trial 71 F3, F4).
+    pub(super) fn with_documented(mut self, documented: Vec<bool>) -> Self {
+        self.documented = documented;
+        self
     }
 
     /// Whether the rest of the file can tell nothing more: each field has a bare value.
@@ -522,11 +534,12 @@ impl Quoting {
         (0..self.followed.len())
             .map(|i| {
                 let words = !self.words[i].is_empty();
-                self.any_bare
+                let by_quotes = self.any_bare
                     && self.followed[i]
                     && self.quoted[i]
                     && !self.bare[i]
-                    && (!words || self.quoted_value[i])
+                    && (!words || self.quoted_value[i]);
+                by_quotes || (self.documented[i] && self.followed[i] && !self.bare[i] && words)
             })
             .collect()
     }

@@ -223,7 +223,11 @@ impl<'a> Rules<'a> {
             checks,
             watched,
             finder: Finder::new(text_or_empty_columns(typed)),
-            quoting: Quoting::new(followed),
+            quoting: Quoting::new(followed).with_documented(
+                (typed.fields().iter())
+                    .map(|f| super::read::DOCUMENTED_TEXT.contains(&f.name().as_str()))
+                    .collect(),
+            ),
         }
     }
 
