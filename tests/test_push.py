@@ -252,8 +252,13 @@ def test_a_key_that_no_cast_makes_right_is_named_and_no_cast_is_spelled(write_em
             pl.DataFrame({"call_id": [decimal.Decimal("1000"), decimal.Decimal("1010.5")]}),
         ],
         "has 16777216.0 (row 0)": [pl.DataFrame({"call_id": [16777217]}, {"call_id": pl.Float32})],
-        "has 2048.0 (row 0)": [pa.table({"call_id": pa.array([2049.0], pa.float16())})],
+        "has 2048 (row 0)": [pa.table({"call_id": pa.array([2049.0], pa.float16())})],
         "has 5e-324 (row 0)": [pl.DataFrame({"call_id": [5e-324]})],
+        # A decimal judged on its digits: a fraction past a float's precision is named as
+        # written (outside trial 71 F2).
+        "has 1000.00000000000001 (row 0)": [
+            pa.table({"call_id": pa.array([decimal.Decimal("1000.00000000000001")])})
+        ],
         "which holds no call ids": [
             pl.DataFrame({"call_id": [dt.datetime(2025, 1, 1)]}),
             pl.DataFrame({"call_id": [True]}),
@@ -264,6 +269,12 @@ def test_a_key_that_no_cast_makes_right_is_named_and_no_cast_is_spelled(write_em
             with pytest.raises(converz.InvalidParameterError) as info:
                 client.push_updates(frame)
             assert says in str(info.value) and "astype" not in str(info.value), info.value
+    # ... and an exact id past 2^53 is not named as the float it is not: its cast is exact
+    # (outside trial 71 F1).
+    big = pa.table({"call_id": pa.array([decimal.Decimal(2**53 + 1)], pa.decimal128(20, 0))})
+    with pytest.raises(converz.InvalidParameterError) as info:
+        client.push_updates(big)
+    assert "must be an integer type" in str(info.value) and "(row" not in str(info.value)
     for frame in [
         pl.DataFrame({"rep_id": [101, None]}),
         pl.DataFrame({"rep_id": [101, 7]}),

@@ -186,7 +186,7 @@ fn told_by_values(wrong_type: Error, target: Target, batches: &[RecordBatch], ke
             return Error::encode(
                 name,
                 format!(
-                    "has {value:?} (row {row}), which is no call_id, and a cast would make it \
+                    "has {value} (row {row}), which is no call_id, and a cast would make it \
                      another call's: a float column cannot hold every id exactly (pandas \
                      reads an integer column with blanks as float64); read the column as \
                      integers, pd.read_csv(path, dtype={{\"{name}\": \"Int64\"}}) in \
@@ -235,7 +235,7 @@ fn told_by_values(wrong_type: Error, target: Target, batches: &[RecordBatch], ke
 
 /// For a float or decimal `call_id` (a categorical of them too), its first value no cast
 /// turns into the id it was read from, with its row (see [`first_inexact_id`]).
-pub fn inexact_float_id(batches: &[RecordBatch], key: usize) -> Option<(usize, f64)> {
+pub fn inexact_float_id(batches: &[RecordBatch], key: usize) -> Option<(usize, String)> {
     let values = values_of(batches.first()?.column(key).data_type());
     (values.is_floating() || is_decimal(values))
         .then(|| first_inexact_id(batches, key, values))
@@ -285,26 +285,66 @@ fn first_inexact_id(
     batches: &[RecordBatch],
     key: usize,
     values: &DataType,
-) -> Option<(usize, f64)> {
+) -> Option<(usize, String)> {
+    let mut before = 0;
+    for batch in batches {
+        let column = batch.column(key);
+        let found = match decimal_scale(values) {
+            Some(scale) => first_inexact_decimal(column, scale)?,
+            None => first_inexact_float(column, values)?,
+        };
+        if let Some(row) = found {
+            // As the frame holds it (a decimal's digits, not a float's rounding of them).
+            let text = arrow_cast::cast(column, &DataType::Utf8).ok()?;
+            return Some((before + row, text.as_string::<i32>().value(row).to_owned()));
+        }
+        before += column.len();
+    }
+    None
+}
+
+/// A decimal type's scale, when it is one a 128-bit decimal holds (0 to 38).
+fn decimal_scale(values: &DataType) -> Option<u32> {
+    match values {
+        DataType::Decimal32(_, s)
+        | DataType::Decimal64(_, s)
+        | DataType::Decimal128(_, s)
+        | DataType::Decimal256(_, s) => u32::try_from(*s).ok().filter(|&s| s <= 38),
+        _ => None,
+    }
+}
+
+/// The first row of a decimal column whose value is not a whole number within int64, judged
+/// on its digits (outside trial 71 F1, F2: judged as a float, an exact id past 2^53 was named
+/// as one it is not, and a fraction past a float's precision was not named at all).
+fn first_inexact_decimal(column: &ArrayRef, scale: u32) -> Option<Option<usize>> {
+    let wide = DataType::Decimal128(38, i8::try_from(scale).ok()?);
+    let Ok(decimals) = arrow_cast::cast(column, &wide) else {
+        return Some(Some(0)); // digits beyond a 128-bit decimal: no id
+    };
+    let decimals = decimals.as_primitive::<arrow_array::types::Decimal128Type>();
+    let unit = 10_i128.pow(scale);
+    Some((0..decimals.len()).find(|&row| {
+        let v = decimals.value(row);
+        decimals.is_valid(row) && (v % unit != 0 || i64::try_from(v / unit).is_err())
+    }))
+}
+
+/// The first row of a float column (`values`: its type) holding a fraction, NaN, an infinity,
+/// or a number the type cannot hold every whole number up to (2^53 for 64-bit floats, 2^24
+/// for 32-bit ones, 2^11 for 16-bit ones: outside trial 70 F4).
+fn first_inexact_float(column: &ArrayRef, values: &DataType) -> Option<Option<usize>> {
     let exact = match values {
         DataType::Float16 => 2_048.0,
         DataType::Float32 => 16_777_216.0,
         _ => 9_007_199_254_740_992.0,
     };
-    let mut before = 0;
-    for batch in batches {
-        let column = arrow_cast::cast(batch.column(key), &DataType::Float64).ok()?;
-        let floats = column.as_primitive::<arrow_array::types::Float64Type>();
-        let found = (0..floats.len()).find(|&row| {
-            let v = floats.value(row);
-            floats.is_valid(row) && !(v.fract() == 0.0 && v.abs() < exact)
-        });
-        if let Some(row) = found {
-            return Some((before + row, floats.value(row)));
-        }
-        before += floats.len();
-    }
-    None
+    let column = arrow_cast::cast(column, &DataType::Float64).ok()?;
+    let floats = column.as_primitive::<arrow_array::types::Float64Type>();
+    Some((0..floats.len()).find(|&row| {
+        let v = floats.value(row);
+        floats.is_valid(row) && !(v.fract() == 0.0 && v.abs() < exact)
+    }))
 }
 
 /// How many rows' key is null (a dictionary's null values too), and the first few of them;

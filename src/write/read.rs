@@ -405,10 +405,9 @@ fn check_call_ids(
         FileFormat::Parquet | FileFormat::Ipc => crate::encode::inexact_float_id(batches, column),
         FileFormat::Csv | FileFormat::Ndjson => None,
     };
+    let named = inexact.is_some();
     let found = match (format, inexact) {
-        (_, Some((row, value))) => {
-            Some((format!("row {row} (counted from 0)"), format!("{value:?}")))
-        }
+        (_, Some((row, value))) => Some((format!("row {row} (counted from 0)"), value)),
         (FileFormat::Csv, None) => first_csv_non_id(path)?,
         (FileFormat::Ndjson, None) => first_ndjson_non_id(path)?,
         (FileFormat::Parquet | FileFormat::Ipc, None) => first_row_non_id(batches, column)?,
@@ -419,7 +418,7 @@ fn check_call_ids(
     let bare = value.trim_start_matches("the text ");
     let bare = bare.trim_end_matches(" (quoted)").trim_matches('"');
     // Within int64: a 20-digit integer is whole, but no cast makes it an id (outside trial 15).
-    let whole = inexact.is_none()
+    let whole = !named
         && bare
             .parse::<f64>()
             .is_ok_and(|v| v.fract() == 0.0 && v.abs() < 9.2e18);
