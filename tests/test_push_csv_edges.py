@@ -24,7 +24,7 @@ EMULATOR = {"calls": 60, "reps": 5, "seed": 16}
 
 def held(emu: Emulator, ids: list[int], *columns: str) -> list[tuple[object, ...]]:
     """What the emulator holds in the attributes `columns` for `ids`, as sent (text)."""
-    custom = [c for c in columns if c != "campaign"]  # a documented column comes unasked
+    custom = [c for c in columns if c != "campaign"] or None  # a documented one comes unasked
     got = (
         emu.client(progress=False)
         .calls(metric=custom, schema=dict.fromkeys(columns, "string"))
@@ -86,6 +86,9 @@ def test_a_documented_text_column_of_only_r_nas_leaves_every_value_unchanged(
     path.write_text(f'"call_id","campaign","allna"\n{ids[0]},NA,"x"\n{ids[1]},NA,NA\n')
     assert main(["push", str(path), "-q"]) == 0
     assert held(emu, ids[:2], "campaign", "allna") == [("old", "x"), ("old", None)]
+    # A type the user gives wins: the words go out as text (outside trial 72 F3).
+    assert main(["push", str(path), "--schema", "campaign:string", "-q"]) == 0
+    assert held(emu, ids[:2], "campaign") == [("NA",), ("NA",)]
     path.write_text('"rep_id","team"\nNA,"red"\nNA,"blue"\n')
     err = refused(emu, ["push", str(path), "--to", "reps"], capsys)
     assert f"line 2 of {path}: rep_id is missing (2 rows in all)" in err, err

@@ -850,6 +850,25 @@ def test_a_reps_push_of_a_file_with_both_keys_names_its_rows_without_a_rep_id(
     assert main(["push", str(path), "--to", "reps", "-q"]) == 0
 
 
+@pytest.mark.parametrize(
+    ("name", "text", "line"),
+    [
+        ("e.csv", 'rep_id,note\n"a\nb",x\n"",y\n', 4),
+        ("e.csv", "rep_id,note\nanna,x\n   ,y\n", 3),
+        ("e.ndjson", '{"rep_id": "anna"}\n\n{"rep_id": "  "}\n', 3),
+    ],
+)
+def test_an_empty_rep_id_in_a_file_is_named_by_its_line(
+    emu, ids, tmp_path, capsys, name, text, line
+):
+    """An empty or blank rep_id was refused by its row, counted from 0 among the rows, where a
+    missing one is named by its line (outside trial 71 F5)."""
+    path = tmp_path / name
+    path.write_text(text)
+    err = refused(emu, ["push", str(path), "--to", "reps"], capsys)
+    assert f"line {line} of {path}: rep_id is missing" in err, err
+
+
 def test_a_call_id_a_float_would_round_is_told_the_fix_that_reads_it_exactly(
     emu, ids, tmp_path, capsys
 ):

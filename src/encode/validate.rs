@@ -182,15 +182,20 @@ fn told_by_values(wrong_type: Error, target: Target, batches: &[RecordBatch], ke
     let name = target.key();
     let values = values_of(&data_type);
     if target == Target::Calls {
-        if let Some((row, value)) = inexact_float_id(batches, key) {
+        if let Some((row, value)) = inexact_id(batches, key) {
+            let why = match is_decimal(values) {
+                true => "an id is a whole number within int64".to_owned(),
+                false => format!(
+                    "a float column cannot hold every id exactly (pandas reads an integer \
+                     column with blanks as float64); read the column as integers, \
+                     pd.read_csv(path, dtype={{\"{name}\": \"Int64\"}}) in pandas"
+                ),
+            };
             return Error::encode(
                 name,
                 format!(
                     "has {value} (row {row}), which is no call_id, and a cast would make it \
-                     another call's: a float column cannot hold every id exactly (pandas \
-                     reads an integer column with blanks as float64); read the column as \
-                     integers, pd.read_csv(path, dtype={{\"{name}\": \"Int64\"}}) in \
-                     pandas, and fix or drop that row"
+                     another call's: {why}; fix or drop that row"
                 ),
             );
         }
@@ -210,14 +215,12 @@ fn told_by_values(wrong_type: Error, target: Target, batches: &[RecordBatch], ke
             Target::Reps => ("str", "pl.String"),
         };
         let dropped = format!("df.drop_nulls(\"{name}\")");
+        let to = |to: &str| format!("{{\"{name}\": {to}}}");
         format!(
             "drop the rows without a key, then cast the column: \
              df.dropna(subset=[\"{name}\"]).astype({{\"{name}\": {pandas}}}) in pandas \
              (df.reset_index() first when it is the index), {} in polars",
-            polars_cast(&data_type, &dropped, &format!("{{\"{name}\": {polars}}}")).replace(
-                "cast(pl.String)",
-                &format!("cast({{\"{name}\": pl.String}})")
-            )
+            polars_cast(&data_type, &dropped, polars, to)
         )
     };
     match null_keys(batches, key) {
@@ -235,7 +238,7 @@ fn told_by_values(wrong_type: Error, target: Target, batches: &[RecordBatch], ke
 
 /// For a float or decimal `call_id` (a categorical of them too), its first value no cast
 /// turns into the id it was read from, with its row (see [`first_inexact_id`]).
-pub fn inexact_float_id(batches: &[RecordBatch], key: usize) -> Option<(usize, String)> {
+pub fn inexact_id(batches: &[RecordBatch], key: usize) -> Option<(usize, String)> {
     let values = values_of(batches.first()?.column(key).data_type());
     (values.is_floating() || is_decimal(values))
         .then(|| first_inexact_id(batches, key, values))
@@ -267,13 +270,25 @@ fn is_decimal(data_type: &DataType) -> bool {
     )
 }
 
-/// polars' cast of `frame` to `to`: a categorical goes through text first, where a direct
-/// cast to a number fails and polars' own hint (`.cat.physical()`) gives its codes, not its
-/// values (outside trial 70 F7).
-fn polars_cast(data_type: &DataType, frame: &str, to: &str) -> String {
+/// polars' cast of `frame` to the type `to` (spelled by `cast_to`: `pl.Int64` as itself or
+/// as `{"call_id": pl.Int64}`): a categorical goes through text first, where a direct cast to
+/// a number fails and polars' own hint (`.cat.physical()`) gives its codes, not its values
+/// (outside trial 70 F7).
+fn polars_cast(
+    data_type: &DataType,
+    frame: &str,
+    to: &str,
+    cast_to: impl Fn(&str) -> String,
+) -> String {
     match data_type {
-        DataType::Dictionary(..) => format!("{frame}.cast(pl.String).cast({to})"),
-        _ => format!("{frame}.cast({to})"),
+        DataType::Dictionary(..) => {
+            format!(
+                "{frame}.cast({}).cast({})",
+                cast_to("pl.String"),
+                cast_to(to)
+            )
+        }
+        _ => format!("{frame}.cast({})", cast_to(to)),
     }
 }
 
@@ -350,21 +365,34 @@ fn first_inexact_float(column: &ArrayRef, values: &DataType) -> Option<Option<us
 /// How many rows' key is null (a dictionary's null values too), and the first few of them;
 /// `None` when none is.
 pub fn null_keys(batches: &[RecordBatch], key: usize) -> Option<(usize, Vec<usize>)> {
+    missing_keys(batches, key, false)
+}
+
+/// [`null_keys`], and with `blank` the text keys that are empty or white space too: no rep's
+/// id (outside trial 70 F8: a CSV's `""` was pushed as the key "").
+pub fn missing_keys(
+    batches: &[RecordBatch],
+    key: usize,
+    blank: bool,
+) -> Option<(usize, Vec<usize>)> {
     let mut total = 0;
     let mut rows = Vec::new();
     let mut first_row = 0;
     for batch in batches {
         let column = batch.column(key);
-        if let Some(nulls) = column.logical_nulls() {
-            total += nulls.null_count();
-            let room = EXAMPLES.saturating_sub(rows.len());
-            rows.extend(
-                (0..column.len())
-                    .filter(|&row| nulls.is_null(row))
-                    .take(room)
-                    .map(|row| first_row + row),
-            );
-        }
+        let nulls = column.logical_nulls();
+        let text = blank
+            .then(|| arrow_cast::cast(column, &DataType::Utf8).ok())
+            .flatten();
+        let text = text.as_ref().map(|t| t.as_string::<i32>());
+        let missing = |row: usize| {
+            nulls.as_ref().is_some_and(|n| n.is_null(row))
+                || text.is_some_and(|t| t.is_valid(row) && t.value(row).trim().is_empty())
+        };
+        let found: Vec<usize> = (0..column.len()).filter(|&row| missing(row)).collect();
+        total += found.len();
+        let room = EXAMPLES.saturating_sub(rows.len());
+        rows.extend(found.into_iter().take(room).map(|row| first_row + row));
         first_row += column.len();
     }
     (total > 0).then_some((total, rows))
@@ -444,7 +472,7 @@ fn check_key_type(target: Target, data_type: &DataType) -> Result<()> {
             format!(
                 "an integer type{categorical}; cast it: df[\"call_id\"].astype(\"int64\") in \
                  pandas, {} in polars, --schema call_id:int64 for a CSV or NDJSON file",
-                polars_cast(data_type, "pl.col(\"call_id\")", "pl.Int64")
+                polars_cast(data_type, "pl.col(\"call_id\")", "pl.Int64", str::to_owned)
             ),
         ),
         Target::Reps => (
@@ -570,17 +598,9 @@ pub fn key_values(batches: &[RecordBatch], key_index: usize, target: Target) -> 
             }
         }
     }
-    if let Keys::Str(keys) = &keys {
-        // An empty rep_id names no rep (outside trial 70 F8: a CSV's `""`, which
-        // `csv.QUOTE_NONNUMERIC` writes for a missing value, was pushed as the key "").
-        let blank = |key: &&String| key.trim().is_empty();
-        let total = keys.iter().filter(blank).count();
-        if total > 0 {
-            let rows: Vec<usize> = (keys.iter().enumerate())
-                .filter(|(_, key)| blank(key))
-                .map(|(row, _)| row)
-                .take(EXAMPLES)
-                .collect();
+    if target == Target::Reps {
+        // Nulls were refused above: what is missing now is empty or white space.
+        if let Some((total, rows)) = missing_keys(batches, key_index, true) {
             return Err(Error::encode(
                 key,
                 format!(

@@ -161,8 +161,9 @@ fn open_csv(path: &Path, mut file: File, types: &[(String, DataType)]) -> Result
     };
     file.seek(SeekFrom::Start(0))?;
     one_column_of_another_separator(path, &inferred)?;
+    let user = types;
     let types = with_documented_text(&inferred, types);
-    let settled = scan::settle(path, with_types(inferred, &types)?, &types)?;
+    let settled = scan::settle(path, with_types(inferred, &types)?, &types, user)?;
     let (schema, read_schema, empty_strings, bare_words, words_in_text) = (
         settled.schema,
         settled.read,
@@ -402,7 +403,7 @@ fn check_call_ids(
     // cannot hold exactly, is named first, and no cast is suggested (outside trial 70 F2: the
     // cast suggested for the first value, `1000.0`, made call 1010 of a later `1010.5`).
     let inexact = match format {
-        FileFormat::Parquet | FileFormat::Ipc => crate::encode::inexact_float_id(batches, column),
+        FileFormat::Parquet | FileFormat::Ipc => crate::encode::inexact_id(batches, column),
         FileFormat::Csv | FileFormat::Ndjson => None,
     };
     let named = inexact.is_some();
@@ -457,7 +458,8 @@ fn check_missing_keys(
     (column, name, names): (usize, &str, &str),
     batches: &[RecordBatch],
 ) -> Result<()> {
-    let missing = crate::encode::null_keys(batches, column);
+    // An empty or blank rep_id is missing too (outside trial 71 F5: named by its row).
+    let missing = crate::encode::missing_keys(batches, column, name == "rep_id");
     let Some((total, &row)) = missing
         .as_ref()
         .and_then(|(n, rows)| Some((n, rows.first()?)))
