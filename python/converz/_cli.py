@@ -768,7 +768,7 @@ def resume_source(path: Union[str, Path]) -> Path:
     return leftover
 
 
-def _read_input(path: Path, schema: Optional[dict[str, Any]], to: Any) -> Any:
+def _read_input(path: Path, schema: Optional[dict[str, Any]], to: Any = None) -> Any:
     """The rows of the file to push (to ``to``, if given); an unreadable file names itself."""
     from converz import ConverzError, Table, _core
 
