@@ -9,6 +9,7 @@ use std::sync::{Arc, Mutex};
 use tokio::runtime::Runtime;
 
 pub mod call;
+pub mod cores;
 
 struct Stamped {
     pid: u32,

@@ -563,3 +563,70 @@ fn values_in_rows_a_later_duplicate_replaces_refuse_nothing() {
         assert!(reason.contains("(row 0)"), "{what}: {reason}");
     }
 }
+
+/// A frame large enough to be checked on every core names the same fault a column-by-column
+/// check names: the first in frame order (batch, then column), by its row in the frame.
+#[test]
+fn a_large_frame_checked_on_every_core_names_its_first_fault_in_frame_order() {
+    use arrow_array::Date32Array;
+    const ROWS: usize = 150_000;
+    let floats = |nan_at: Option<usize>| -> ArrayRef {
+        Arc::new(Float64Array::from_iter_values((0..ROWS).map(|r| {
+            if Some(r) == nan_at {
+                f64::NAN
+            } else {
+                r as f64
+            }
+        })))
+    };
+    let days = |bad_at: Option<usize>| -> ArrayRef {
+        Arc::new(Date32Array::from_iter_values((0..ROWS).map(|r| {
+            if Some(r) == bad_at {
+                i32::MIN
+            } else {
+                20_000
+            }
+        })))
+    };
+    let batch = |first: i64, f: ArrayRef, d: ArrayRef| {
+        let keys: Vec<i64> = (first..first + ROWS as i64).collect();
+        RecordBatch::try_from_iter(vec![("call_id", ids(&keys)), ("f", f), ("d", d)]).unwrap()
+    };
+    let fault = |batches: Vec<RecordBatch>| match PushPlan::new(
+        batches,
+        EncoderOptions::new(Target::Calls),
+    ) {
+        Err(Error::Encode { column, reason }) => format!("{column}: {reason}"),
+        Err(other) => panic!("expected an encode error, got {other}"),
+        Ok(_) => "none".to_owned(),
+    };
+    // Batch 0's float column comes before its date column, though its fault is later.
+    let told = fault(vec![
+        batch(1, floats(Some(7)), days(Some(5))),
+        batch(1 + ROWS as i64, floats(Some(1)), days(None)),
+    ]);
+    assert!(
+        told.starts_with("f: ") && told.contains("(row 7)"),
+        "{told}"
+    );
+    // Batch 0's date column comes before any column of batch 1.
+    let told = fault(vec![
+        batch(1, floats(None), days(Some(5))),
+        batch(1 + ROWS as i64, floats(Some(1)), days(None)),
+    ]);
+    assert!(
+        told.starts_with("d: ") && told.contains("(row 5)"),
+        "{told}"
+    );
+    // A fault in batch 1 is named by its row in the frame.
+    let told = fault(vec![
+        batch(1, floats(None), days(None)),
+        batch(1 + ROWS as i64, floats(None), days(Some(3))),
+    ]);
+    assert!(
+        told.starts_with("d: ") && told.contains(&format!("(row {})", ROWS + 3)),
+        "{told}"
+    );
+    let clean = fault(vec![batch(1, floats(None), days(None))]);
+    assert_eq!(clean, "none");
+}

@@ -12,8 +12,6 @@
 //! batch's views still point at all its strings in order, and copies the rest; from LargeUtf8
 //! only the offsets change).
 
-use std::num::NonZeroUsize;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use arc_swap::ArcSwap;
@@ -25,6 +23,7 @@ use pyo3_arrow::error::PyArrowResult;
 use pyo3_arrow::ffi::{to_schema_pycapsule, to_stream_pycapsule, ArrayIterator};
 
 use crate::error::Error;
+use crate::runtime::cores::map_on_cores;
 use crate::type_tree::children;
 use crate::views::{form_schema, is_in, to_form, Form};
 
@@ -78,35 +77,15 @@ fn converted(
 /// stores the result in its slot, on as many threads as there are cores. Memory is as with
 /// one batch at a time: each old batch is freed as its slot is replaced.
 fn convert_all(slots: &Slots, schema: &SchemaRef) -> Result<(), ArrowError> {
-    let next = AtomicUsize::new(0);
-    let convert_next = || loop {
-        let Some(slot) = slots.get(next.fetch_add(1, Ordering::Relaxed)) else {
-            return Ok(());
-        };
-        let batch = slot.load_full();
+    map_on_cores(slots.len(), |at| {
+        let batch = slots[at].load_full();
         if !is_in(&batch, schema) {
-            // A thread converting the same batch at once stores an equal batch: either is fine.
-            slot.store(Arc::new(to_form(&batch, schema)?));
+            slots[at].store(Arc::new(to_form(&batch, schema)?));
         }
-    };
-    let threads = std::thread::available_parallelism()
-        .map_or(1, NonZeroUsize::get)
-        .min(slots.len());
-    if threads <= 1 {
-        return convert_next();
-    }
-    std::thread::scope(|scope| {
-        let helpers: Vec<_> = (1..threads).map(|_| scope.spawn(convert_next)).collect();
-        let mine = convert_next();
-        helpers
-            .into_iter()
-            .map(|h| {
-                h.join()
-                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
-            })
-            .chain([mine])
-            .collect()
+        Ok(())
     })
+    .into_iter()
+    .collect()
 }
 
 /// Whether a field anywhere inside `data_type` has a name holding a NUL character.
