@@ -786,7 +786,7 @@ def _read_input(path: Path, schema: Optional[dict[str, Any]], to: Any = None) ->
     # Any text type is read as the one the readers take: the same text either way.
     types = text_as_one(check_schema(schema)) or None
     try:
-        return Table(_core.read_file(str(path), types, to if isinstance(to, str) else None))
+        return Table(_core.read_file(str(path), types, to))
     except InvalidParameterError:
         # A file not of its format, or a value a --schema type would change: the core names
         # the file (and the line); nothing was sent.

@@ -38,7 +38,7 @@ use arrow_schema::Schema;
 
 pub use chunk::{parse_zone, PushPlan};
 pub use pandas_index::without_pandas_index;
-pub use validate::{check_chunk_rows, inexact_id, missing_keys, null_keys};
+pub use validate::{check_chunk_rows, inexact_id, missing_keys};
 pub(crate) use values::put_float;
 
 use crate::error::{Error, Result};

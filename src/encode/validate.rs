@@ -364,7 +364,7 @@ fn first_inexact_float(column: &ArrayRef, values: &DataType) -> Option<Option<us
 
 /// How many rows' key is null (a dictionary's null values too), and the first few of them;
 /// `None` when none is.
-pub fn null_keys(batches: &[RecordBatch], key: usize) -> Option<(usize, Vec<usize>)> {
+fn null_keys(batches: &[RecordBatch], key: usize) -> Option<(usize, Vec<usize>)> {
     missing_keys(batches, key, false)
 }
 

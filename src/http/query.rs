@@ -245,19 +245,6 @@ impl ReportQuery {
     }
 }
 
-/// Checks a requested page size.
-pub fn check_page_size(page_size: usize) -> Result<usize> {
-    if page_size == 0 || page_size > MAX_PAGE_SIZE {
-        return Err(Error::out_of_range(
-            "page_size",
-            1,
-            MAX_PAGE_SIZE,
-            page_size,
-        ));
-    }
-    Ok(page_size)
-}
-
 /// Parses a calendar date given as `YYYY-MM-DD`.
 pub fn parse_date(name: &str, text: &str) -> Result<NaiveDate> {
     NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d")

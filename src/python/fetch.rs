@@ -21,7 +21,7 @@ use crate::decode::{
 use crate::error::Error;
 use crate::http::listing::{fetch_all, Listing};
 use crate::http::paginate::PageSpec;
-use crate::http::query::{check_page_size, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
+use crate::http::query::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
 use crate::http::report::fetch_report;
 use crate::views::Form;
 
@@ -123,11 +123,12 @@ pub fn fetch(
     table_to_python(py, table, pages)?.into_py_any(py)
 }
 
+/// The page size asked for, in 1..=`MAX_PAGE_SIZE` (a negative one told as given).
 fn page_size(given: Option<AnyInt>) -> Result<usize, Error> {
-    let size = given.map_or(Ok(DEFAULT_PAGE_SIZE as i128), |size| {
-        size.within("page_size", 1, MAX_PAGE_SIZE as i128)
-    })?;
-    check_page_size(size as usize)
+    given.map_or(Ok(DEFAULT_PAGE_SIZE), |size| {
+        let size = size.within("page_size", 1, MAX_PAGE_SIZE as i128)?;
+        Ok(usize::try_from(size).expect("within 1..=MAX_PAGE_SIZE"))
+    })
 }
 
 /// `(table, warnings, pages)` for the Python layer, which wraps the table in `converz.Table`.

@@ -6,7 +6,7 @@ use pyo3::exceptions::{PyOverflowError, PyTypeError, PyUnicodeEncodeError};
 use pyo3::prelude::*;
 use pyo3::types::PyString;
 
-use super::args::{DateArg, StrList};
+use super::args::{AnyInt, DateArg, StrList};
 use crate::error::Error;
 use crate::http::query::{CallsQuery, Query, ReportQuery, RepsQuery};
 
@@ -54,7 +54,17 @@ impl<'a, 'py> FromPyObject<'a, 'py> for PyQuery {
             "report" => Query::Report(ReportQuery {
                 start_date: f.date("start_date")?,
                 end_date: f.date("end_date")?,
-                days: f.get("days", "an int")?,
+                // Beyond an i64 is told in the range check's own form, as the core tells
+                // every other value out of range (outside trial 71 F7: `days=2**64`).
+                days: f
+                    .get::<Option<AnyInt>>("days", "an int")?
+                    .map(|days| {
+                        i64::try_from(days.0).or_else(|_| {
+                            let max = i128::from(crate::http::query::MAX_DAYS);
+                            days.within("days", 1, max).map(|d| d as i64)
+                        })
+                    })
+                    .transpose()?,
                 metric: f.list("metric")?,
                 groupby: f.list("groupby")?,
                 rep_id: f.list("rep_id")?,

@@ -112,13 +112,14 @@ pub fn read_file(
     py: Python<'_>,
     path: PathBuf,
     schema: Option<Bound<'_, PyDict>>,
-    to: Option<String>,
+    to: Option<Bound<'_, PyAny>>,
 ) -> PyResult<PyArrowTable> {
     let types = schema_overrides(schema.as_ref())?;
-    let to = match to.as_deref() {
+    // Any other value, of any type, is the push's to refuse, naming it.
+    let to = match to.and_then(|to| to.extract::<String>().ok()).as_deref() {
         Some("reps") => Some(crate::encode::Target::Reps),
         Some("calls") => Some(crate::encode::Target::Calls),
-        _ => None, // another value is the push's to refuse, naming it
+        _ => None,
     };
     let (schema, batches) = py.detach(|| write::read_file(&path, &types, to))?;
     Ok(PyArrowTable::new(schema, batches))
