@@ -94,6 +94,53 @@ def test_a_documented_text_column_of_only_r_nas_leaves_every_value_unchanged(
     assert f"line 2 of {path}: rep_id is missing (2 rows in all)" in err, err
 
 
+@pytest.mark.parametrize("writer", ["pandas", "polars"])
+def test_a_file_that_writes_text_bare_keeps_a_bare_na_as_the_text_it_is(
+    emu: Emulator, ids: list[int], tmp_path: Path, writer: str
+) -> None:
+    """pandas and polars quote a value only where they must and write a missing one as an
+    empty field, so a bare `NA` in their files is text, also in a column whose every other
+    value needed quotes (`"Sales, EMEA"`): it was read as missing, R's way, and the campaign
+    NA was lost (outside trial 72 F2). A file with text written bare anywhere is read so; R's
+    files quote every text value, and their bare NA stays missing (the tests above), beside
+    bare numbers, booleans, dates and infinities too (below)."""
+    emu.client(progress=False).push_updates(
+        pl.DataFrame({"call_id": ids, "campaign": "old", "note": "old"})
+    )
+    frame = pl.DataFrame(
+        {
+            "call_id": ids,
+            "campaign": ["Sales, EMEA", "NA", None],
+            "note": ["NA", "a, b", "NA"],
+            "label": ["good", "bad", "good"],
+        }
+    )
+    path = tmp_path / "minimal.csv"
+    if writer == "pandas":
+        pd = pytest.importorskip("pandas")
+        frame.to_pandas().to_csv(path, index=False)
+    else:
+        frame.write_csv(path)
+    assert 'NA,"a, b"' in path.read_text()  # bare NA, quotes only where needed
+    assert main(["push", str(path), "-q"]) == 0
+    assert held(emu, ids, "campaign", "note") == [
+        ("Sales, EMEA", "NA"),
+        ("NA", "a, b"),
+        ("old", "NA"),  # the empty field: missing, so left unchanged
+    ]
+    # R's way beside bare values that are no text: the bare NAs are missing.
+    emu.client(progress=False).push_updates(
+        pl.DataFrame({"call_id": ids, "campaign": "old", "note": "old"})
+    )
+    path.write_text(
+        '"call_id","campaign","note","flag","x","day"\n'
+        f'{ids[0]},"Sales, EMEA",NA,TRUE,Inf,2025-01-02\n'
+        f'{ids[1]},NA,"b",FALSE,-Inf,2025-01-03\n'
+    )
+    assert main(["push", str(path), "-q"]) == 0
+    assert held(emu, ids[:2], "campaign", "note") == [("Sales, EMEA", "old"), ("old", "b")]
+
+
 def test_a_file_as_pandas_writes_it_with_quote_nonnumeric_keeps_its_text(
     emu: Emulator, ids: list[int], tmp_path: Path
 ) -> None:

@@ -15,7 +15,7 @@ use arrow_array::{Array, ArrayRef, RecordBatch, StringArray};
 use arrow_schema::{ArrowError, DataType, SchemaRef};
 
 use super::lines::Lines;
-use super::tokens::MISSING;
+use super::tokens::{is_plain_text, MISSING};
 use crate::error::Result;
 
 /// The data rows (0 for the first row after the header) where each column of a file holds
@@ -452,6 +452,11 @@ pub(super) struct Quoting {
     /// Some value (not empty) written bare anywhere, a word for a missing value too: the file
     /// does not quote every value.
     any_bare: bool,
+    /// Some value written bare anywhere that can only be text ([`is_plain_text`]): the file's
+    /// writer quotes text only where it must, and writes a missing value as an empty field
+    /// (pandas, polars, Excel), so a bare word for a missing value in it is the text it spells
+    /// (outside trial 72 F2: pandas' `"Sales, EMEA"` beside the text `NA` lost the `NA`).
+    bare_text: bool,
     /// Per field: the data rows (0 after the header) holding a bare word for a missing value,
     /// ascending, while the field has no other bare value (then it is not text, and its rows
     /// are dropped).
@@ -473,6 +478,7 @@ impl Quoting {
             quoted: vec![false; n],
             quoted_value: vec![false; n],
             any_bare: false,
+            bare_text: false,
             words: vec![VecDeque::new(); n],
             records: 0,
             fields: Vec::new(),
@@ -514,6 +520,7 @@ impl Quoting {
                 continue;
             }
             self.any_bare = true;
+            self.bare_text = self.bare_text || is_plain_text(value);
             if self.bare[i] {
                 continue;
             }
@@ -527,13 +534,17 @@ impl Quoting {
     }
 
     /// Per field: whether it is text by its quotes (every value quoted but for bare words for
-    /// a missing value, in a file with values written bare). A column of bare words and `""`
+    /// a missing value, in a file with values written bare and no text written bare). A column of bare words and `""`
     /// alone is not: a writer that quotes text quotes a value, and `""` beside words is a
     /// missing value as they are (outside trial 15).
     pub(super) fn text(&self) -> Vec<bool> {
         (0..self.followed.len())
             .map(|i| {
                 let words = !self.words[i].is_empty();
+                // Where text is written bare, a bare word is a bare value like any other.
+                if words && self.bare_text {
+                    return false;
+                }
                 let by_quotes = self.any_bare
                     && self.followed[i]
                     && self.quoted[i]

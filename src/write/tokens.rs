@@ -30,6 +30,19 @@ pub(super) const MISSING: [&str; 11] = [
     "NA", "N/A", "n/a", "NaN", "nan", "-NaN", "null", "NULL", "None", "<NA>", "#N/A",
 ];
 
+/// Whether `text`, written bare, can only be text: it starts with a letter and is no number
+/// (an infinity in any case included), boolean, date or time, nor a word for a missing value.
+/// A file holding one quotes text only where it must (pandas, polars, Excel), unlike R's
+/// `write.csv`, which quotes every text value and writes a missing one as a bare `NA`.
+pub(super) fn is_plain_text(text: &str) -> bool {
+    let infinity = text.trim_start_matches(['-', '+']);
+    text.starts_with(|c: char| c.is_ascii_alphabetic())
+        && !MISSING.contains(&text)
+        && !infinity.eq_ignore_ascii_case("inf")
+        && !infinity.eq_ignore_ascii_case("infinity")
+        && Spelled::of(text).is_none()
+}
+
 /// What one value of a text column spells, ordered within a family by what holds the others
 /// (a float holds an integer, a time a date, nanoseconds seconds).
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
