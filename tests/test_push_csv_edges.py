@@ -117,7 +117,7 @@ def test_a_file_that_writes_text_bare_keeps_a_bare_na_as_the_text_it_is(
     )
     path = tmp_path / "minimal.csv"
     if writer == "pandas":
-        pd = pytest.importorskip("pandas")
+        pytest.importorskip("pandas")
         frame.to_pandas().to_csv(path, index=False)
     else:
         frame.write_csv(path)
