@@ -1392,6 +1392,49 @@ def test_ctrl_c_in_a_streams_python_producer_stops_the_push(write_emulator):
 
 
 @pytest.mark.parametrize("dry_run", [False, True])
+def test_ctrl_c_during_the_checks_stops_the_push_with_nothing_sent(write_emulator, dry_run):
+    """A stop during a push's checks was a bare KeyboardInterrupt, with no PushError cause (a
+    stop while sending has one) and no word that nothing was sent (outside trial 73 F1). The
+    signal is made pending and the push called in one chain of C calls (map over C callables),
+    so no Python bytecode runs between them: the push itself takes the stop, before reading or
+    after checking the frame, and before any request."""
+    import _thread
+    import functools
+    import operator
+
+    from converz import _core
+
+    client = write_emulator.client(progress=False)
+    ids = _calls(client)["call_id"][:40].to_list()
+    table = pa.table({"call_id": pa.array(ids, pa.int64()), "kd": [1.0] * 40})
+    options = {
+        "to": None,
+        "clear": [],
+        "chunk_rows": 100_000,
+        "on_duplicate": "error",
+        "timezone": None,
+        "dry_run": dry_run,
+        "strict": False,
+        "progress": None,
+    }
+    push = functools.partial(_core.push, client._raw, table, options)
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    before = write_emulator.wire_stats()["responses"]
+    try:
+        for _ in range(5):
+            with pytest.raises(KeyboardInterrupt) as stop:
+                list(map(operator.call, [_thread.interrupt_main, push]))
+            assert stop.value.__cause__ is None
+            said = str(stop.value)
+            assert said.endswith("; nothing was sent"), said
+            assert "was checked" in said or "was read" in said, said
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    assert write_emulator.wire_stats()["responses"] == before
+    assert client.push_updates(table, dry_run=dry_run).rows == 40
+
+
+@pytest.mark.parametrize("dry_run", [False, True])
 def test_ctrl_c_in_an_exporters_own_export_stops_the_push(write_emulator, dry_run):
     """Ctrl-C while a PyCapsule exporter's `__arrow_c_stream__` ran (a slow source) became an
     InvalidParameterError, a ValueError (outside trial 67 F2)."""

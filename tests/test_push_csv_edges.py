@@ -257,6 +257,19 @@ def test_a_parquet_call_id_that_is_no_integer_is_named_with_its_row(
     err = refused(emu, ["push", str(path)], capsys)
     assert "row 0 (counted from 0)" in err and f"call_id is {ids[0]}.0" in err, err
     assert 'astype("int64")' in err, err
+    assert "a whole number, but the column's type is Float64" in err, err
+    # A decimal of whole ids (a NUMERIC(10,3) column) is an id in the wrong type too, not "no
+    # call's id" (outside trial 72 F1).
+    import decimal
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    whole = [decimal.Decimal(f"{i}.000") for i in ids[:2]]
+    pq.write_table(pa.table({"call_id": pa.array(whole, pa.decimal128(10, 3))}), path)
+    err = refused(emu, ["push", str(path)], capsys)
+    assert f"call_id is {ids[0]}.000, a whole number" in err, err
+    assert "Decimal128(10, 3), not an integer type" in err and "no call's id" not in err, err
 
 
 # Text values that look like other things: numbers, words for a missing value, dates, the

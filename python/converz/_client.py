@@ -640,6 +640,12 @@ class Client:
             ...     groupby=["week", "campaign"], metric=["n_calls", "duration"], days=90
             ... )
         """
+        if "page_size" in filters:
+            # Named as report()'s, not as the query value's unknown field (outside trial 73 F2).
+            raise InvalidParameterTypeError(
+                "report() takes no page_size: the report comes in one response, not in pages",
+                parameter="page_size",
+            )
         q = _query_of(ReportQuery, query, filters)
         return self._fetch(q, parse_dates=parse_dates, schema=schema, progress=False, frame=frame)
 

@@ -166,9 +166,8 @@ pub fn push(
     };
     let (schema, batches) = match read_frame(data) {
         Err(Error::Interrupted) => {
-            return Err(PyKeyboardInterrupt::new_err(
-                "the push was stopped while its data was read; nothing was sent",
-            ))
+            let stop = PyKeyboardInterrupt::new_err("");
+            return Err(stopped_before_sending(py, stop, "read"));
         }
         read => read?,
     };
@@ -182,9 +181,15 @@ pub fn push(
     };
     let sink = ProgressSink::new(progress);
     // Validation and (for a dry run) encoding are CPU work: keep them off the GIL too.
-    let plan = Arc::new(enter_converz(py, &sink, async move {
+    let plan = enter_converz(py, &sink, async move {
         PushPlan::of_frame(Some(schema), batches, options)
-    })?);
+    })
+    .map_err(|err| stopped_before_sending(py, err, "checked"))?;
+    // The checks run as one step, so a Ctrl-C during them is pending when they end: taken
+    // here, before the first request, it always stops the push with nothing sent.
+    py.check_signals()
+        .map_err(|err| stopped_before_sending(py, err, "checked"))?;
+    let plan = Arc::new(plan);
     if dry_run {
         let outcome = enter_converz(py, &sink, std::future::ready(dry_run_outcome(&plan)))?;
         let (result, _) = PyPushResult::new(py, &plan, target, outcome, true)?;
@@ -205,6 +210,19 @@ pub fn push(
         return Err(unknown_keys_error(py, &message, &endpoint, result)?);
     }
     Py::new(py, result)
+}
+
+/// `err`, or for Ctrl-C (a plain `KeyboardInterrupt`) one that says nothing was sent: a stop
+/// before the first request has no chunks, so no `PushError` cause with a result (outside
+/// trial 73 F1: the bare interrupt of a stop during the checks said nothing at all). Another
+/// stop (the CLI's SIGTERM, a subclass) stays as it is.
+fn stopped_before_sending(py: Python<'_>, err: PyErr, while_data_was: &str) -> PyErr {
+    if !err.get_type(py).is(py.get_type::<PyKeyboardInterrupt>()) {
+        return err;
+    }
+    PyKeyboardInterrupt::new_err(format!(
+        "the push was stopped while its data was {while_data_was}; nothing was sent"
+    ))
 }
 
 /// Sends every chunk of `plan`. Raises `PushError` when one was not applied, and when the push
