@@ -522,7 +522,7 @@ fn date32_values_sharing_a_memo_slot_are_each_written_right() {
 }
 
 /// A dictionary column is written as the same column cast to plain text, whatever its key
-/// type, and a null row's key is never read (its bits here point far past the values).
+/// type, and a null row's key is never read.
 #[test]
 fn dictionaries_of_every_key_type_write_what_their_plain_cast_writes() {
     use arrow_array::types::{
@@ -536,7 +536,7 @@ fn dictionaries_of_every_key_type_write_what_their_plain_cast_writes() {
         <K as ArrowPrimitiveType>::Native: ArrowNativeType,
     {
         let values: ArrayRef = Arc::new(StringArray::from(vec![Some("a"), None, Some("é\"x")]));
-        // Row 3 is null, and its key is the largest the type holds.
+        // Row 3 is null, and its key (127) points far past the three values.
         let raw: Vec<K::Native> = keys
             .iter()
             .enumerate()

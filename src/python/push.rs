@@ -165,10 +165,7 @@ pub fn push(
         strict,
     };
     let (schema, batches) = match read_frame(data) {
-        Err(Error::Interrupted) => {
-            let stop = PyKeyboardInterrupt::new_err("");
-            return Err(stopped_before_sending(py, stop, "read"));
-        }
+        Err(Error::Interrupted) => return Err(nothing_sent("read")),
         read => read?,
     };
     let target = parse_target(to.as_deref(), &schema)?;
@@ -217,9 +214,14 @@ pub fn push(
 /// trial 73 F1: the bare interrupt of a stop during the checks said nothing at all). Another
 /// stop (the CLI's SIGTERM, a subclass) stays as it is.
 fn stopped_before_sending(py: Python<'_>, err: PyErr, while_data_was: &str) -> PyErr {
-    if !err.get_type(py).is(py.get_type::<PyKeyboardInterrupt>()) {
-        return err;
+    match err.get_type(py).is(py.get_type::<PyKeyboardInterrupt>()) {
+        true => nothing_sent(while_data_was),
+        false => err,
     }
+}
+
+/// The `KeyboardInterrupt` of a push stopped before its first request.
+fn nothing_sent(while_data_was: &str) -> PyErr {
     PyKeyboardInterrupt::new_err(format!(
         "the push was stopped while its data was {while_data_was}; nothing was sent"
     ))
