@@ -1427,11 +1427,35 @@ def test_ctrl_c_during_the_checks_stops_the_push_with_nothing_sent(write_emulato
             assert stop.value.__cause__ is None
             said = str(stop.value)
             assert said.endswith("; nothing was sent"), said
-            assert "was checked" in said or "was read" in said, said
+            assert "data was checked" in said or "data was read" in said, said
     finally:
         signal.signal(signal.SIGINT, previous)
     assert write_emulator.wire_stats()["responses"] == before
     assert client.push_updates(table, dry_run=dry_run).rows == 40
+
+
+def test_ctrl_c_while_a_file_is_read_stops_at_once_with_nothing_sent(tmp_path):
+    """A file to push is read on a blocking thread while the caller's takes Ctrl-C: a large
+    CSV had kept a stop waiting for its whole read, then raised it bare (outside trial 74 F3).
+    The signal is made pending and the read called in one chain of C calls, as above."""
+    import _thread
+    import functools
+    import operator
+
+    from converz import _core
+
+    path = tmp_path / "big.csv"
+    pl.DataFrame({"call_id": range(200_000), "v": [0.5] * 200_000}).write_csv(path)
+    read = functools.partial(_core.read_file, str(path), None, None)
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        with pytest.raises(KeyboardInterrupt) as stop:
+            list(map(operator.call, [_thread.interrupt_main, read]))
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    assert str(stop.value) == "the push was stopped while its file was read; nothing was sent"
+    assert stop.value.__cause__ is None
+    assert pa.table(read()).num_rows == 200_000  # and without a stop, the file is read
 
 
 @pytest.mark.parametrize("dry_run", [False, True])

@@ -103,7 +103,7 @@ def test_a_file_that_writes_text_bare_keeps_a_bare_na_as_the_text_it_is(
     value needed quotes (`"Sales, EMEA"`): it was read as missing, R's way, and the campaign
     NA was lost (outside trial 72 F2). A file with text written bare anywhere is read so; R's
     files quote every text value, and their bare NA stays missing (the tests above), beside
-    bare numbers, booleans, dates and infinities too (below)."""
+    bare numbers, booleans and dates too (below)."""
     emu.client(progress=False).push_updates(
         pl.DataFrame({"call_id": ids, "campaign": "old", "note": "old"})
     )
@@ -134,11 +134,32 @@ def test_a_file_that_writes_text_bare_keeps_a_bare_na_as_the_text_it_is(
     )
     path.write_text(
         '"call_id","campaign","note","flag","x","day"\n'
-        f'{ids[0]},"Sales, EMEA",NA,TRUE,Inf,2025-01-02\n'
-        f'{ids[1]},NA,"b",FALSE,-Inf,2025-01-03\n'
+        f'{ids[0]},"Sales, EMEA",NA,TRUE,1.5,2025-01-02\n'
+        f'{ids[1]},NA,"b",FALSE,NaN,2025-01-03\n'
     )
     assert main(["push", str(path), "-q"]) == 0
     assert held(emu, ids[:2], "campaign", "note") == [("Sales, EMEA", "old"), ("old", "b")]
+    # Text written bare with white space around it is text too (outside trial 74 F2).
+    path.write_text(f'call_id,campaign,note\n{ids[0]},"Sales, EMEA", good\n{ids[1]},NA,"b"\n')
+    assert main(["push", str(path), "-q"]) == 0
+    assert held(emu, ids[:2], "campaign", "note") == [("Sales, EMEA", " good"), ("NA", "b")]
+
+
+@pytest.mark.parametrize("infinity", ["Inf", "-Inf", "+Inf", "INF", "Infinity", "-infinity"])
+def test_an_infinity_as_r_writes_it_is_refused_in_a_column_of_numbers(
+    emu: Emulator, ids: list[int], tmp_path: Path, capsys: pytest.CaptureFixture[str], infinity: str
+) -> None:
+    """R's write.csv writes an infinite double as a bare `Inf` or `-Inf`, which arrow-csv does
+    not read as a number: the column was read as text and its numbers sent as strings, 0.5 as
+    "0.5" (outside trial 74 F1). Only `inf` and `-inf` had been refused, naming their line."""
+    path = tmp_path / "r.csv"
+    path.write_text(f'"call_id","qa"\n{ids[0]},0.5\n{ids[1]},NA\n{ids[2]},{infinity}\n')
+    err = refused(emu, ["push", str(path)], capsys)
+    assert f"line 4 of {path}: column `qa` holds {infinity}, which is not a finite number" in err
+    # A word that is no infinity keeps its column text, as written.
+    path.write_text(f'"call_id","qa"\n{ids[0]},0.5\n{ids[1]},Infinite\n')
+    assert main(["push", str(path), "-q"]) == 0
+    assert held(emu, ids[:2], "qa") == [("0.5",), ("Infinite",)]
 
 
 def test_a_file_as_pandas_writes_it_with_quote_nonnumeric_keeps_its_text(

@@ -165,7 +165,7 @@ pub fn push(
         strict,
     };
     let (schema, batches) = match read_frame(data) {
-        Err(Error::Interrupted) => return Err(nothing_sent("read")),
+        Err(Error::Interrupted) => return Err(nothing_sent("its data was read")),
         read => read?,
     };
     let target = parse_target(to.as_deref(), &schema)?;
@@ -181,14 +181,15 @@ pub fn push(
     let plan = enter_converz(py, &sink, async move {
         PushPlan::of_frame(Some(schema), batches, options)
     })
-    .map_err(|err| stopped_before_sending(py, err, "checked"))?;
+    .map_err(|err| stopped_before_sending(py, err, "its data was checked"))?;
     // The checks run as one step, so a Ctrl-C during them is pending when they end: taken
     // here, before the first request, it always stops the push with nothing sent.
     py.check_signals()
-        .map_err(|err| stopped_before_sending(py, err, "checked"))?;
+        .map_err(|err| stopped_before_sending(py, err, "its data was checked"))?;
     let plan = Arc::new(plan);
     if dry_run {
-        let outcome = enter_converz(py, &sink, std::future::ready(dry_run_outcome(&plan)))?;
+        let outcome = enter_converz(py, &sink, std::future::ready(dry_run_outcome(&plan)))
+            .map_err(|err| stopped_before_sending(py, err, "its data was encoded"))?;
         let (result, _) = PyPushResult::new(py, &plan, target, outcome, true)?;
         return Py::new(py, result);
     }
@@ -213,17 +214,18 @@ pub fn push(
 /// before the first request has no chunks, so no `PushError` cause with a result (outside
 /// trial 73 F1: the bare interrupt of a stop during the checks said nothing at all). Another
 /// stop (the CLI's SIGTERM, a subclass) stays as it is.
-fn stopped_before_sending(py: Python<'_>, err: PyErr, while_data_was: &str) -> PyErr {
+pub(super) fn stopped_before_sending(py: Python<'_>, err: PyErr, while_: &str) -> PyErr {
     match err.get_type(py).is(py.get_type::<PyKeyboardInterrupt>()) {
-        true => nothing_sent(while_data_was),
+        true => nothing_sent(while_),
         false => err,
     }
 }
 
-/// The `KeyboardInterrupt` of a push stopped before its first request.
-fn nothing_sent(while_data_was: &str) -> PyErr {
+/// The `KeyboardInterrupt` of a push stopped before its first request, while `while_` (`its
+/// data was read`).
+fn nothing_sent(while_: &str) -> PyErr {
     PyKeyboardInterrupt::new_err(format!(
-        "the push was stopped while its data was {while_data_was}; nothing was sent"
+        "the push was stopped while {while_}; nothing was sent"
     ))
 }
 

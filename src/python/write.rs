@@ -121,7 +121,19 @@ pub fn read_file(
         Some("calls") => Some(crate::encode::Target::Calls),
         _ => None,
     };
-    let (schema, batches) = py.detach(|| write::read_file(&path, &types, to))?;
+    // Read on a blocking thread while this one takes Ctrl-C: a large CSV had kept a stop
+    // waiting for its whole read, then raised it bare (outside trial 74 F3). A read stopped
+    // so runs on to its end in the background, and its rows are dropped.
+    let reading = async move {
+        let read = move || write::read_file(&path, &types, to);
+        match crate::runtime::call::spawn_blocking(read).await {
+            Ok(read) => read,
+            Err(failed) => std::panic::resume_unwind(failed.into_panic()),
+        }
+    };
+    let sink = super::runtime::ProgressSink::new(None);
+    let (schema, batches) = super::runtime::enter_converz(py, &sink, reading)
+        .map_err(|err| super::push::stopped_before_sending(py, err, "its file was read"))?;
     Ok(PyArrowTable::new(schema, batches))
 }
 

@@ -30,17 +30,26 @@ pub(super) const MISSING: [&str; 11] = [
     "NA", "N/A", "n/a", "NaN", "nan", "-NaN", "null", "NULL", "None", "<NA>", "#N/A",
 ];
 
-/// Whether `text`, written bare, can only be text: it starts with a letter and is no number
+/// Whether `text`, written bare, can only be text: it starts with a letter (after any white
+/// space) and is no number
 /// (an infinity in any case included), boolean, date or time, nor a word for a missing value.
 /// A file holding one quotes text only where it must (pandas, polars, Excel), unlike R's
 /// `write.csv`, which quotes every text value and writes a missing one as a bare `NA`.
 pub(super) fn is_plain_text(text: &str) -> bool {
-    let infinity = text.trim_start_matches(['-', '+']);
+    // Padded text (` good`) is text too (outside trial 74 F2).
+    let text = text.trim();
     text.starts_with(|c: char| c.is_ascii_alphabetic())
         && !MISSING.contains(&text)
-        && !infinity.eq_ignore_ascii_case("inf")
-        && !infinity.eq_ignore_ascii_case("infinity")
         && Spelled::of(text).is_none()
+}
+
+/// Whether `text` spells an infinity as a float parser reads one, in any case and with a
+/// sign or none: `inf` (pandas, polars), `Inf` and `-Inf` (R's `write.csv`), `Infinity`. Each is
+/// a number, so the column stays one of numbers, and an infinity in it is refused naming its
+/// line (outside trial 74 F1: R's `Inf` made a column of numbers text, sent as strings).
+pub(super) fn is_infinity(text: &str) -> bool {
+    let unsigned = text.strip_prefix(['-', '+']).unwrap_or(text);
+    unsigned.eq_ignore_ascii_case("inf") || unsigned.eq_ignore_ascii_case("infinity")
 }
 
 /// What one value of a text column spells, ordered within a family by what holds the others
@@ -104,7 +113,7 @@ impl Spelled {
 /// Whether arrow-csv reads `text` as a float though JSON spells none so: a point with digits
 /// on one side only (`.5`, `-5.`, `5.e3`), or an infinity (`inf`, `-inf`).
 fn arrow_float(text: &str) -> bool {
-    if matches!(text, "inf" | "-inf") {
+    if is_infinity(text) {
         return true;
     }
     let unsigned = text.strip_prefix('-').unwrap_or(text);
@@ -182,6 +191,9 @@ pub(super) struct Words {
     past_int64: bool,
     /// A number written with a fraction or an exponent (`1.5`, `1e3`).
     float_spelled: bool,
+    /// An infinity spelled as arrow-csv reads none (R's `Inf`, `-Inf`; [`is_infinity`]):
+    /// arrow-csv infers text for its column, which is one of numbers.
+    odd_infinity: bool,
     spelled: Option<Spelled>,
     /// A value that spells none of the families: the column is text.
     other: bool,
@@ -200,7 +212,9 @@ impl Words {
             self.other = true;
             return false;
         };
-        if now == Spelled::Float {
+        if now == Spelled::Float && is_infinity(text) {
+            self.odd_infinity |= !matches!(text, "inf" | "-inf");
+        } else if now == Spelled::Float {
             match text.contains(['.', 'e', 'E']) || !super::exact::is_number(text) {
                 true => self.float_spelled = true,
                 false => self.past_int64 = true,
@@ -259,7 +273,9 @@ impl Words {
         let past_int64 = self.past_int64 && self.float_spelled && !key;
         match self.spelled {
             _ if self.other || self.mixed().is_some() => None,
-            Some(spelled) if self.missing || past_int64 => Some(spelled.data_type()),
+            Some(spelled) if self.missing || past_int64 || self.odd_infinity => {
+                Some(spelled.data_type())
+            }
             None if self.missing => Some(DataType::Null),
             _ => None,
         }
@@ -471,6 +487,11 @@ mod tests {
             (&["7", "NaN", "nan"], Some(DataType::Int64)),
             (&[".5", "NaN", "-5.", "1.e3"], Some(DataType::Float64)),
             (&["7", "inf", "NA"], Some(DataType::Float64)),
+            // Infinities arrow-csv reads as text (R's `Inf`): numbers, words or not.
+            (&["0.5", "-Inf"], Some(DataType::Float64)),
+            (&["7", "Infinity", "NA"], Some(DataType::Float64)),
+            (&["0.5", "inf"], None), // arrow-csv reads this column as floats itself
+            (&["0.5", "Infinite"], None),
             // Other text, or two families.
             (&["1", "NA", "x"], None),
             (&["true", "NA", "1"], None),
