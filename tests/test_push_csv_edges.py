@@ -273,6 +273,12 @@ def test_a_parquet_call_id_that_is_no_integer_is_named_with_its_row(
     err = refused(emu, ["push", str(path)], capsys)
     assert "row 1 (counted from 0)" in err and "call_id is 2.5," in err, err
     assert "astype" not in err, err
+    # A whole float past a float's exact integers is not said to be "no call's id": it lies
+    # within int64 (outside trial 74 F7).
+    pl.DataFrame({"call_id": [2.0**53], "v": [1]}).write_parquet(path)
+    err = refused(emu, ["push", str(path)], capsys)
+    assert "call_id is 9007199254740992.0, which a float column cannot be sure" in err, err
+    assert "no call's id" not in err and "astype" not in err, err
     # Whole numbers only: the first is named, and the cast, now exact, is spelled.
     pl.DataFrame({"call_id": [float(ids[0]), float(ids[1])], "v": [1, 2]}).write_parquet(path)
     err = refused(emu, ["push", str(path)], capsys)
