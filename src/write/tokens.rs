@@ -31,10 +31,10 @@ pub(super) const MISSING: [&str; 11] = [
 ];
 
 /// Whether `text`, written bare, can only be text: it starts with a letter (after any white
-/// space) and is no number
-/// (an infinity in any case included), boolean, date or time, nor a word for a missing value.
-/// A file holding one quotes text only where it must (pandas, polars, Excel), unlike R's
-/// `write.csv`, which quotes every text value and writes a missing one as a bare `NA`.
+/// space) and is no number (an infinity in any case included), boolean, date or time, nor a
+/// word for a missing value. A file holding one quotes text only where it must (pandas,
+/// polars, Excel), unlike R's `write.csv`, which quotes every text value and writes a missing
+/// one as a bare `NA`.
 pub(super) fn is_plain_text(text: &str) -> bool {
     // Padded text (` good`) is text too (outside trial 74 F2).
     let text = text.trim();
@@ -110,8 +110,9 @@ impl Spelled {
     }
 }
 
-/// Whether arrow-csv reads `text` as a float though JSON spells none so: a point with digits
-/// on one side only (`.5`, `-5.`, `5.e3`), or an infinity (`inf`, `-inf`).
+/// Whether `text` is a float though JSON spells none so: a point with digits on one side only
+/// (`.5`, `-5.`, `5.e3`), which arrow-csv reads as a float, or an infinity in any spelling
+/// ([`is_infinity`]; arrow-csv reads only `inf` and `-inf`, the rest as text).
 fn arrow_float(text: &str) -> bool {
     if is_infinity(text) {
         return true;
