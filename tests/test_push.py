@@ -1434,6 +1434,26 @@ def test_ctrl_c_during_the_checks_stops_the_push_with_nothing_sent(write_emulato
     assert client.push_updates(table, dry_run=dry_run).rows == 40
 
 
+def test_a_bare_stop_between_the_cores_steps_says_nothing_was_sent():
+    """A Ctrl-C landing in Python code before the first request (pyarrow converting a pandas
+    frame, the line after a file's read) came out bare (outside trial 75 F2, F3), and the
+    CLI's line dropped the core's own "nothing was sent" (F4)."""
+    from converz._cli import _stopped_detail, _Terminated
+    from converz._push import stop_said
+
+    with pytest.raises(KeyboardInterrupt) as stop, stop_said("its data was read"):
+        raise KeyboardInterrupt
+    said = "the push was stopped while its data was read; nothing was sent"
+    assert str(stop.value) == said and stop.value.__cause__ is None
+    assert _stopped_detail(stop.value) == f": {said}"
+    # A stop that says something, or another kind of stop, passes as it is.
+    for other in (KeyboardInterrupt("stopped by the user"), _Terminated()):
+        with pytest.raises(KeyboardInterrupt) as stop, stop_said("its data was read"):
+            raise other
+        assert stop.value is other
+        assert _stopped_detail(other) == ""
+
+
 def test_ctrl_c_while_a_file_is_read_stops_at_once_with_nothing_sent(tmp_path):
     """A file to push is read on a blocking thread while the caller's takes Ctrl-C: a large
     CSV had kept a stop waiting for its whole read, then raised it bare (outside trial 74 F3).

@@ -139,10 +139,15 @@ def test_a_file_that_writes_text_bare_keeps_a_bare_na_as_the_text_it_is(
     )
     assert main(["push", str(path), "-q"]) == 0
     assert held(emu, ids[:2], "campaign", "note") == [("Sales, EMEA", "old"), ("old", "b")]
-    # Text written bare with white space around it is text too (outside trial 74 F2).
-    path.write_text(f'call_id,campaign,note\n{ids[0]},"Sales, EMEA", good\n{ids[1]},NA,"b"\n')
-    assert main(["push", str(path), "-q"]) == 0
-    assert held(emu, ids[:2], "campaign", "note") == [("Sales, EMEA", " good"), ("NA", "b")]
+    # A value written bare with white space around it is text as read, which R would have
+    # quoted: it marks such a file too (outside trials 74 F2, 75 F1).
+    for padded in [" good", " 5", " TRUE", " NA", " "]:
+        emu.client(progress=False).push_updates(pl.DataFrame({"call_id": ids, "campaign": "old"}))
+        path.write_text(
+            f'call_id,campaign,note\n{ids[0]},"Sales, EMEA",{padded}\n{ids[1]},NA,"b"\n'
+        )
+        assert main(["push", str(path), "-q"]) == 0
+        assert held(emu, ids[:2], "campaign", "note") == [("Sales, EMEA", padded), ("NA", "b")]
 
 
 @pytest.mark.parametrize("infinity", ["Inf", "-Inf", "+Inf", "INF", "Infinity", "-infinity"])

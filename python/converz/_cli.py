@@ -27,6 +27,7 @@ from typing import Any, Callable, Optional, Union
 from converz._cli_words import for_cli
 from converz._printable import printable
 from converz._progress import PROGRESS_RECORD, _is_terminal, _Log
+from converz._push import stop_said
 from converz._query import CallsQuery, ReportQuery, RepsQuery, list_filters, split_commas
 from converz._remaining import (
     Record,
@@ -395,9 +396,11 @@ def _stopped_detail(stop: BaseException) -> str:
     from converz import ConverzError
 
     cause = stop.__cause__
-    if not isinstance(cause, ConverzError):
-        return ""
-    return ": " + " ".join(str(cause).split("\n"))
+    if isinstance(cause, ConverzError):
+        return ": " + " ".join(str(cause).split("\n"))
+    # A stop before the first request says so itself (outside trial 75 F4).
+    said = str(stop) if type(stop) is KeyboardInterrupt else ""
+    return f": {said}" if said.endswith("nothing was sent") else ""
 
 
 def _guard(run: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
@@ -786,7 +789,8 @@ def _read_input(path: Path, schema: Optional[dict[str, Any]], to: Any = None) ->
     # Any text type is read as the one the readers take: the same text either way.
     types = text_as_one(check_schema(schema)) or None
     try:
-        return Table(_core.read_file(str(path), types, to))
+        with stop_said("its file was read"):
+            return Table(_core.read_file(str(path), types, to))
     except InvalidParameterError:
         # A file not of its format, or a value a --schema type would change: the core names
         # the file (and the line); nothing was sent.

@@ -25,7 +25,13 @@ from converz._args import (
 from converz._log import logger
 from converz._printable import printable as _printable
 from converz._progress import progress_bar
-from converz._push import PushResult, arrow_input, push_arguments, warn_empty_stream
+from converz._push import (
+    PushResult,
+    arrow_input,
+    push_arguments,
+    stop_said,
+    warn_empty_stream,
+)
 from converz._query import (
     CallsFilters,
     CallsQuery,
@@ -861,7 +867,8 @@ class Client:
         }
         # Before a row is read: a reader is read once (outside trial 61 F4).
         _core.check_push_options(options)
-        data, stream = arrow_input(df, to)
+        with stop_said("its data was read"):
+            data, stream = arrow_input(df, to)
         with progress_bar(self._pick(progress), "push", unit="chunk") as callback:
             result = _core.push(self._raw, data, {**options, "progress": callback})
         if stream is not None and result.rows == 0:

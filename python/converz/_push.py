@@ -20,7 +20,7 @@ import re
 import sys
 import threading
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from types import FrameType
 from typing import Any, Callable, Optional
 
@@ -30,6 +30,24 @@ from converz._weak import WeakRegistry
 from converz.exceptions import InvalidParameterError, InvalidParameterTypeError
 
 __all__ = ["ChunkResult", "PushResult"]
+
+
+@contextlib.contextmanager
+def stop_said(while_: str) -> Iterator[None]:
+    """A bare Ctrl-C raised while ``while_`` (before a push's first request) says so.
+
+    The core says "nothing was sent" for a stop it takes; one that lands in Python code
+    between its steps (pyarrow converting a pandas frame, the line after a file's read) came
+    out as a bare ``KeyboardInterrupt`` (outside trial 75 F2, F3). Another stop (the CLI's
+    SIGTERM, a subclass) passes as it is.
+    """
+    try:
+        yield
+    except KeyboardInterrupt as stop:
+        if type(stop) is KeyboardInterrupt and not stop.args:
+            said = f"the push was stopped while {while_}; nothing was sent"
+            raise KeyboardInterrupt(said) from None
+        raise
 
 
 def _check_pyarrow_layout(data: Any, kind: str) -> None:

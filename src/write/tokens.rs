@@ -30,14 +30,17 @@ pub(super) const MISSING: [&str; 11] = [
     "NA", "N/A", "n/a", "NaN", "nan", "-NaN", "null", "NULL", "None", "<NA>", "#N/A",
 ];
 
-/// Whether `text`, written bare, can only be text: it starts with a letter (after any white
-/// space) and is no number (an infinity in any case included), boolean, date or time, nor a
-/// word for a missing value. A file holding one quotes text only where it must (pandas,
+/// Whether `text`, written bare, can only be text: it has white space around it, or it starts
+/// with a letter and is no number (an infinity in any case included), boolean, date or time,
+/// nor a word for a missing value. A file holding one quotes text only where it must (pandas,
 /// polars, Excel), unlike R's `write.csv`, which quotes every text value and writes a missing
 /// one as a bare `NA`.
 pub(super) fn is_plain_text(text: &str) -> bool {
-    // Padded text (` good`) is text too (outside trial 74 F2).
-    let text = text.trim();
+    // A value with white space around it (` good`, ` 5`, ` NA`, ` `) is text as read, which
+    // R's `write.csv` would have quoted (outside trials 74 F2, 75 F1).
+    if text.trim() != text {
+        return true;
+    }
     text.starts_with(|c: char| c.is_ascii_alphabetic())
         && !MISSING.contains(&text)
         && Spelled::of(text).is_none()
