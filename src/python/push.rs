@@ -178,15 +178,13 @@ pub fn push(
     };
     let sink = ProgressSink::new(progress);
     // Validation and (for a dry run) encoding are CPU work: keep them off the GIL too.
+    // The checks run as one step, so a Ctrl-C during them is pending when they end: taken
+    // right after, before the first request, it always stops the push with nothing sent.
     let plan = enter_converz(py, &sink, async move {
         PushPlan::of_frame(Some(schema), batches, options)
     })
+    .and_then(|plan| py.check_signals().map(|()| Arc::new(plan)))
     .map_err(|err| stopped_before_sending(py, err, "its data was checked"))?;
-    // The checks run as one step, so a Ctrl-C during them is pending when they end: taken
-    // here, before the first request, it always stops the push with nothing sent.
-    py.check_signals()
-        .map_err(|err| stopped_before_sending(py, err, "its data was checked"))?;
-    let plan = Arc::new(plan);
     if dry_run {
         let outcome = enter_converz(py, &sink, std::future::ready(dry_run_outcome(&plan)))
             .map_err(|err| stopped_before_sending(py, err, "its data was encoded"))?;
