@@ -1737,3 +1737,32 @@ def test_an_empty_pandas_frame_whose_key_has_no_dtype_yet_sends_nothing(write_em
             assert (result.rows, result.chunks) == (0, ())
             assert result.target == ("calls" if key == "call_id" else "reps")
     assert write_emulator.wire_stats()["responses"] == before
+
+
+def test_a_push_stopped_while_no_connection_was_made_says_nothing_was_sent():
+    """A push to a server refusing every connection, stopped during its retries, said its
+    chunks "were in flight and may or may not be applied" (outside trial 75 F9): no request
+    was written, so each chunk is "not sent", and every row is left to send."""
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]  # closed again at once: connections to it are refused
+    client = converz.Client(
+        api_key="k", base_url=f"http://127.0.0.1:{port}", retries=8, backoff=0.2, progress=False
+    )
+    frame = pl.DataFrame({"call_id": list(range(1, 301)), "kd": 1.0})
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    stopper = threading.Timer(0.6, os.kill, (os.getpid(), signal.SIGINT))
+    try:
+        stopper.start()
+        with pytest.raises(KeyboardInterrupt) as stop:
+            client.push_updates(frame, chunk_rows=100)
+    finally:
+        stopper.cancel()
+        signal.signal(signal.SIGINT, previous)
+    error = stop.value.__cause__
+    assert isinstance(error, converz.PushError)
+    assert [c.status for c in error.result.chunks] == ["not_sent"] * 3
+    assert "0 were in flight" in str(error), str(error)
+    assert error.result.remaining.num_rows == 300

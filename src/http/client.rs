@@ -67,7 +67,18 @@ pub const REDIRECT_LOOP: &str = "the server redirects this request in a loop (mo
 /// broke the same way every time).
 pub const BODY_UNREADABLE: &str = "response body cut off or unreadable";
 
+/// How the message of a request that never reached a server begins: no connection was made,
+/// so nothing of the request was written.
+const COULD_NOT_CONNECT: &str = "could not connect";
+
 impl AttemptError {
+    /// Whether the attempt failed before a connection was made, so its request cannot have
+    /// reached the server (a push's chunk is then still "not sent", outside trial 75 F9).
+    pub fn never_sent(&self) -> bool {
+        matches!(&self.error, Error::Transport { message, .. }
+            if message.starts_with(COULD_NOT_CONNECT))
+    }
+
     /// A transport failure (connect, timeout, cut body) on `endpoint`. Retried, except a
     /// response head too large to read or not valid HTTP, a redirect loop, a TLS certificate refused or a server
     /// that does not speak TLS: the server answers the same way every time.
@@ -926,7 +937,7 @@ pub fn describe_reqwest_error(err: &reqwest::Error) -> String {
     } else if err.is_timeout() {
         "timed out"
     } else if err.is_connect() {
-        "could not connect"
+        COULD_NOT_CONNECT
     } else if err.is_body() || err.is_decode() {
         BODY_UNREADABLE
     } else {

@@ -44,8 +44,8 @@ pub enum ChunkStatus {
     /// Its request was sent, but the push stopped (Ctrl-C) before the answer came: it may or
     /// may not be applied. Every chunk is in this state while its request is in flight.
     Interrupted,
-    /// Not sent: an earlier chunk failed for good, the push was interrupted first, or (dry
-    /// run) nothing is sent.
+    /// Not sent: an earlier chunk failed for good, the push was interrupted first (or while
+    /// every attempt so far failed to connect), or (dry run) nothing is sent.
     NotSent,
 }
 
@@ -281,16 +281,28 @@ async fn send_chunk(shared: &Shared, index: usize) -> bool {
     } = shared;
     let endpoint = endpoint(*target);
     let rows = plan.chunks()[index].rows;
-    ledger.set(index, ChunkStatus::Interrupted);
+    // Whether any attempt's request may have reached the server: from then on a stop leaves
+    // the chunk "interrupted" (it may be applied), not "not sent".
+    let reached = AtomicBool::new(false);
     let answer = client
         .with_retries(&endpoint, Some(progress), || {
-            let endpoint = &endpoint;
+            let (endpoint, reached) = (&endpoint, &reached);
             async move {
                 let body = encode_body(plan, index, encoded, buffers).await?;
                 let bytes = body.len();
+                ledger.set(index, ChunkStatus::Interrupted);
                 let response = client
                     .send(Method::POST, target.path(), &[], Some(body.into_request()))
-                    .await?;
+                    .await;
+                match &response {
+                    // No connection, so no request (outside trial 75 F9: a push to a server
+                    // that refused every connection, stopped, said its chunks were in flight).
+                    Err(failed) if failed.never_sent() && !reached.load(Ordering::Acquire) => {
+                        ledger.set(index, ChunkStatus::NotSent);
+                    }
+                    _ => reached.store(true, Ordering::Release),
+                }
+                let response = response?;
                 let sent = Sent {
                     plan,
                     index,
