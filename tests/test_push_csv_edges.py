@@ -15,6 +15,7 @@ import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
+import converz
 from converz.__main__ import main
 from converz.testing import Emulator
 
@@ -161,6 +162,23 @@ def test_an_infinity_as_r_writes_it_is_refused_in_a_column_of_numbers(
     path.write_text(f'"call_id","qa"\n{ids[0]},0.5\n{ids[1]},NA\n{ids[2]},{infinity}\n')
     err = refused(emu, ["push", str(path)], capsys)
     assert f"line 4 of {path}: column `qa` holds {infinity}, which is not a finite number" in err
+    # The file's value is what to fix: the file is the parameter (outside trial 75 F7).
+    with pytest.raises(converz.InvalidParameterError) as info:
+        emu.client(progress=False).push_file(path)
+    assert info.value.parameter == "path"
+    # A key's infinity is no call's id: no empty field nor text makes one (trial 75 F5).
+    path.write_text(f'"call_id","qa"\n{ids[0]},0.5\n{infinity},0.7\n')
+    err = refused(emu, ["push", str(path)], capsys)
+    assert f"line 3 of {path}: call_id is {infinity}, which is no call's id" in err, err
+    assert "--schema" not in err and "leave the field empty" not in err, err
+    # NDJSON's "Inf" in a float column is named by its line, as in a CSV file (trial 75 F7).
+    lines = tmp_path / "r.ndjson"
+    lines.write_text(
+        f'{{"call_id": {ids[0]}, "qa": 0.5}}\n{{"call_id": {ids[1]}, "qa": "{infinity}"}}\n'
+    )
+    err = refused(emu, ["push", str(lines), "--schema", "qa:float64"], capsys)
+    assert f'line 2 of {lines}: column `qa` holds "{infinity}", which is not a finite' in err, err
+    assert "write null (or leave the key out)" in err, err
     # A word that is no infinity keeps its column text, as written.
     path.write_text(f'"call_id","qa"\n{ids[0]},0.5\n{ids[1]},Infinite\n')
     assert main(["push", str(path), "-q"]) == 0
@@ -302,6 +320,19 @@ def test_a_parquet_call_id_that_is_no_integer_is_named_with_its_row(
     err = refused(emu, ["push", str(path)], capsys)
     assert f"call_id is {ids[0]}.000, a whole number" in err, err
     assert "Decimal128(10, 3), not an integer type" in err and "no call's id" not in err, err
+    # Types whose every value reads as an id (scale 0, a half float, text) got the frame's
+    # message, whose fix named --schema, which a Parquet file does not take (trial 75 F6).
+    for column, named in [
+        (pa.array([decimal.Decimal(i) for i in ids[:2]], pa.decimal128(12, 0)), "Decimal128"),
+        (pa.array([decimal.Decimal(i) for i in ids[:2]], pa.decimal256(40, 0)), "Decimal256"),
+        (pa.array([1.0, 2.0], pa.float32()).cast(pa.float16()), "Float16"),
+        (pa.array([str(i) for i in ids[:2]]), "Utf8"),
+    ]:
+        pq.write_table(pa.table({"call_id": column, "v": [1, 2]}), path)
+        err = refused(emu, ["push", str(path)], capsys)
+        assert "row 0 (counted from 0)" in err and "a whole number" in err, err
+        assert f"the column's type is {named}" in err and 'astype("int64")' in err, err
+        assert "--schema" not in err, err
 
 
 # Text values that look like other things: numbers, words for a missing value, dates, the
