@@ -598,9 +598,16 @@ pub fn key_values(batches: &[RecordBatch], key_index: usize, target: Target) -> 
             }
         }
     }
-    if target == Target::Reps {
-        // Nulls were refused above: what is missing now is empty or white space.
-        if let Some((total, rows)) = missing_keys(batches, key_index, true) {
+    // Nulls were refused above: what is missing now is empty or white space, found in the
+    // text just built rather than by casting the column to text a second time.
+    if let Keys::Str(values) = &keys {
+        let blank = values
+            .iter()
+            .enumerate()
+            .filter(|(_, v)| v.trim().is_empty());
+        let rows: Vec<usize> = blank.clone().take(EXAMPLES).map(|(row, _)| row).collect();
+        if !rows.is_empty() {
+            let total = blank.count();
             return Err(Error::encode(
                 key,
                 format!(

@@ -211,9 +211,15 @@ pub fn push(
 /// `err`, or for Ctrl-C (a plain `KeyboardInterrupt`) one that says nothing was sent: a stop
 /// before the first request has no chunks, so no `PushError` cause with a result (outside
 /// trial 73 F1: the bare interrupt of a stop during the checks said nothing at all). Another
-/// stop (the CLI's SIGTERM, a subclass) stays as it is.
+/// stop (the CLI's SIGTERM, a subclass, or an interrupt that says something of its own) stays
+/// as it is: the rule of `converz._push.stop_said`, which covers the Python steps between.
 pub(super) fn stopped_before_sending(py: Python<'_>, err: PyErr, while_: &str) -> PyErr {
-    match err.get_type(py).is(py.get_type::<PyKeyboardInterrupt>()) {
+    let bare = err.get_type(py).is(py.get_type::<PyKeyboardInterrupt>())
+        && err
+            .value(py)
+            .getattr("args")
+            .is_ok_and(|args| args.is_empty().unwrap_or(false));
+    match bare {
         true => nothing_sent(while_),
         false => err,
     }

@@ -189,12 +189,11 @@ impl<'a> Rules<'a> {
         user: &[(String, DataType)],
     ) -> Self {
         // A documented column the user typed is theirs: `--schema vendor:string` pushes its
-        // words as text (outside trial 72 F3: they went out as nulls).
+        // words as text (outside trial 72 F3: they went out as nulls). The others are the
+        // types `read::with_documented_text` added: given, but not by the user.
+        let named = |types: &[(String, DataType)], name: &str| types.iter().any(|(n, _)| n == name);
         let documented: Vec<bool> = (typed.fields().iter())
-            .map(|f| {
-                let name = f.name().as_str();
-                super::read::DOCUMENTED_TEXT.contains(&name) && !user.iter().any(|(n, _)| n == name)
-            })
+            .map(|f| named(given, f.name()) && !named(user, f.name()))
             .collect();
         let words: Vec<Option<Words>> = typed
             .fields()
