@@ -129,13 +129,21 @@ impl PushLedger {
     }
 }
 
-/// Set when the push future is dropped, so a task already past its permit sends nothing new
-/// even in the instant before its abort lands.
-struct StopOnDrop(Arc<AtomicBool>);
+/// Set per kind of chunk when one of that kind failed for good: the chunks of its kind after
+/// it are not sent (they would most likely fail the same way), while the clears of the rows
+/// whose values were applied still go (see [`push_plan`]).
+#[derive(Default)]
+struct Stops {
+    values: AtomicBool,
+    clears: AtomicBool,
+}
 
-impl Drop for StopOnDrop {
-    fn drop(&mut self) {
-        self.0.store(true, Ordering::Release);
+impl Stops {
+    fn of(&self, kind: &ChunkKind) -> &AtomicBool {
+        match kind {
+            ChunkKind::Columnar => &self.values,
+            ChunkKind::Clear { .. } => &self.clears,
+        }
     }
 }
 
@@ -174,7 +182,7 @@ pub async fn push_plan(
     ledger: Arc<PushLedger>,
 ) {
     let permits = Arc::new(Semaphore::new(client.config().max_concurrency));
-    let stop = Arc::new(AtomicBool::new(false));
+    let stops = Arc::new(Stops::default());
     let shared = Shared {
         client: client.clone(),
         plan,
@@ -184,10 +192,9 @@ pub async fn push_plan(
         encoded: Arc::new(Semaphore::new(ENCODED_BODIES)),
         buffers: Arc::default(),
     };
+    // Dropped with the push's future: every chunk task is aborted at its next await.
     let mut tasks = JoinSet::new();
     let mut task_chunk = HashMap::new();
-    // Declared after `tasks`, so dropped first: raised before the aborts are.
-    let _stop_on_drop = StopOnDrop(Arc::clone(&stop));
     let first_clear = (shared.plan.chunks().iter())
         .position(|chunk| matches!(chunk.kind, ChunkKind::Clear { .. }));
     let mut index = 0;
@@ -200,7 +207,6 @@ pub async fn push_plan(
             // applied before it: without them every row that clears would stay to push, and
             // a resume under a failure in each push would never get smaller.
             join_all(&mut tasks, &task_chunk, &ledger, target).await;
-            stop.store(false, Ordering::Release);
         }
         if !ledger.all_applied(shared.plan.values_of(index)) {
             index += 1; // its rows' values are not applied: not sent, left to push
@@ -212,20 +218,20 @@ pub async fn push_plan(
         let Ok(permit) = Arc::clone(&permits).acquire_owned().await else {
             break;
         };
-        // A chunk that failed for good (bad key, 401, retries spent) means later chunks would
-        // most likely fail the same way; stop so the caller can resume cleanly.
-        if stop.load(Ordering::Acquire) {
+        let kind = &shared.plan.chunks()[index].kind;
+        if stops.of(kind).load(Ordering::Acquire) {
             match first_clear {
                 Some(clears) if index < clears => index = clears,
                 _ => break,
             }
             continue;
         }
-        let (shared, stop) = (shared.clone(), Arc::clone(&stop));
+        let (shared, stops) = (shared.clone(), Arc::clone(&stops));
         let handle = tasks.spawn(crate::runtime::call::carry_call(async move {
             let _permit = permit;
             if !send_chunk(&shared, index).await {
-                stop.store(true, Ordering::Release);
+                let kind = &shared.plan.chunks()[index].kind;
+                stops.of(kind).store(true, Ordering::Release);
             }
         }));
         task_chunk.insert(handle.id(), index);
