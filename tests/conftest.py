@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import json
 import logging
+import signal
 import tempfile
 import urllib.parse
 import urllib.request
@@ -31,6 +32,18 @@ def read_emulator() -> Iterator[Emulator]:
 @pytest.fixture(scope="session")
 def client(read_emulator: Emulator) -> converz.Client:
     return read_emulator.client(progress=False)
+
+
+@pytest.fixture
+def python_ctrl_c() -> Iterator[None]:
+    """Python's own Ctrl-C handler for the test: a process started with SIGINT ignored (a
+    background job of a shell without job control, as a CI script may be) would otherwise
+    ignore the SIGINT a test sends, rightly."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 @pytest.fixture

@@ -1454,7 +1454,7 @@ def test_a_bare_stop_between_the_cores_steps_says_nothing_was_sent():
         assert _stopped_detail(other) == ""
 
 
-def test_ctrl_c_while_a_file_is_read_stops_at_once_with_nothing_sent(tmp_path):
+def test_ctrl_c_while_a_file_is_read_stops_at_once_with_nothing_sent(tmp_path, python_ctrl_c):
     """A file to push is read on a blocking thread while the caller's takes Ctrl-C: a large
     CSV had kept a stop waiting for its whole read, then raised it bare (outside trial 74 F3).
     The signal is made pending and the read called in one chain of C calls, as above."""
@@ -1467,12 +1467,8 @@ def test_ctrl_c_while_a_file_is_read_stops_at_once_with_nothing_sent(tmp_path):
     path = tmp_path / "big.csv"
     pl.DataFrame({"call_id": range(200_000), "v": [0.5] * 200_000}).write_csv(path)
     read = functools.partial(_core.read_file, str(path), None, None)
-    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
-    try:
-        with pytest.raises(KeyboardInterrupt) as stop:
-            list(map(operator.call, [_thread.interrupt_main, read]))
-    finally:
-        signal.signal(signal.SIGINT, previous)
+    with pytest.raises(KeyboardInterrupt) as stop:
+        list(map(operator.call, [_thread.interrupt_main, read]))
     assert str(stop.value) == "the push was stopped while its file was read; nothing was sent"
     assert stop.value.__cause__ is None
     assert pa.table(read()).num_rows == 200_000  # and without a stop, the file is read
@@ -1739,7 +1735,7 @@ def test_an_empty_pandas_frame_whose_key_has_no_dtype_yet_sends_nothing(write_em
     assert write_emulator.wire_stats()["responses"] == before
 
 
-def test_a_push_stopped_while_no_connection_was_made_says_nothing_was_sent():
+def test_a_push_stopped_while_no_connection_was_made_says_nothing_was_sent(python_ctrl_c):
     """A push to a server refusing every connection, stopped during its retries, said its
     chunks "were in flight and may or may not be applied" (outside trial 75 F9): no request
     was written, so each chunk is "not sent", and every row is left to send."""
@@ -1752,15 +1748,11 @@ def test_a_push_stopped_while_no_connection_was_made_says_nothing_was_sent():
         api_key="k", base_url=f"http://127.0.0.1:{port}", retries=8, backoff=0.2, progress=False
     )
     frame = pl.DataFrame({"call_id": list(range(1, 301)), "kd": 1.0})
-    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
     stopper = threading.Timer(0.6, os.kill, (os.getpid(), signal.SIGINT))
-    try:
-        stopper.start()
-        with pytest.raises(KeyboardInterrupt) as stop:
-            client.push_updates(frame, chunk_rows=100)
-    finally:
-        stopper.cancel()
-        signal.signal(signal.SIGINT, previous)
+    stopper.start()
+    with pytest.raises(KeyboardInterrupt) as stop:
+        client.push_updates(frame, chunk_rows=100)
+    stopper.cancel()
     error = stop.value.__cause__
     assert isinstance(error, converz.PushError)
     assert [c.status for c in error.result.chunks] == ["not_sent"] * 3
