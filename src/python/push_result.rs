@@ -300,6 +300,13 @@ impl PyPushResult {
     }
 
     /// The chunks.
+    /// The first failed chunk's index and error.
+    pub fn first_failure(&self) -> Option<(usize, &str)> {
+        self.each()
+            .find(|c| c.status == "failed")
+            .map(|c| (c.index, c.error.as_deref().unwrap_or("no error recorded")))
+    }
+
     pub fn chunk_count(&self) -> usize {
         self.chunks.len()
     }
