@@ -285,9 +285,16 @@ def test_a_key_that_no_cast_makes_right_is_named_and_no_cast_is_spelled(write_em
         said = str(info.value)
         assert "rep ids read as numbers have lost their text" in said, said
         assert "astype" not in said and ".cast(" not in said, said
-    for blank in ["", "  "]:
+    # Keys of invisible or control characters alone were sent (outside trial 76 F2).
+    blanks = ["", "  ", "\u3000", "\u200b", "\ufeff\u200d", "\x1f", "\x00", "\u2800", "\xad"]
+    for blank in blanks:
         with pytest.raises(converz.InvalidParameterError, match=r"1 empty keys \(rows \[1\]\)"):
             client.push_updates(pl.DataFrame({"rep_id": ["anna", blank]}), to="reps")
+    rep_file = tmp_path / "reps.csv"
+    pl.DataFrame({"rep_id": ["anna", *blanks[2:]], "v": 1}).write_csv(rep_file)
+    with pytest.raises(converz.InvalidParameterError) as info:
+        client.push_file(rep_file)
+    assert f"({len(blanks) - 2} rows in all)" in str(info.value), str(info.value)
     path = tmp_path / "f.parquet"
     pl.DataFrame({"call_id": [float(ids[0]), ids[1] + 0.5]}).write_parquet(path)
     with pytest.raises(converz.InvalidParameterError) as info:
@@ -296,6 +303,8 @@ def test_a_key_that_no_cast_makes_right_is_named_and_no_cast_is_spelled(write_em
     assert f"row 1 (counted from 0) of {path}: call_id is {ids[1] + 0.5}" in said, said
     assert "astype" not in said and "cast(" not in said, said
     assert write_emulator.wire_stats()["responses"] == sent  # every refusal sent nothing
+    # A key that shows something is a key, invisible characters around it or not.
+    assert client.push_updates(pl.DataFrame({"rep_id": ["\u200banna"]}), to="reps").rows == 1
 
     # The polars spelling for a categorical key works, and pushes the ids it holds.
     frame = pl.DataFrame({"call_id": [str(ids[1]), None]}, {"call_id": pl.Categorical})

@@ -38,6 +38,7 @@ use arrow_schema::Schema;
 
 pub use chunk::{parse_zone, PushPlan};
 pub use pandas_index::without_pandas_index;
+pub(crate) use validate::polars_cast;
 pub use validate::{check_chunk_rows, inexact_id, missing_keys};
 pub(crate) use values::put_float;
 

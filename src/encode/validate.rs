@@ -274,7 +274,7 @@ fn is_decimal(data_type: &DataType) -> bool {
 /// as `{"call_id": pl.Int64}`): a categorical goes through text first, where a direct cast to
 /// a number fails and polars' own hint (`.cat.physical()`) gives its codes, not its values
 /// (outside trial 70 F7).
-fn polars_cast(
+pub(crate) fn polars_cast(
     data_type: &DataType,
     frame: &str,
     to: &str,
@@ -387,7 +387,7 @@ pub fn missing_keys(
         let text = text.as_ref().map(|t| t.as_string::<i32>());
         let missing = |row: usize| {
             nulls.as_ref().is_some_and(|n| n.is_null(row))
-                || text.is_some_and(|t| t.is_valid(row) && t.value(row).trim().is_empty())
+                || text.is_some_and(|t| t.is_valid(row) && is_blank(t.value(row)))
         };
         let found: Vec<usize> = (0..column.len()).filter(|&row| missing(row)).collect();
         total += found.len();
@@ -396,6 +396,41 @@ pub fn missing_keys(
         first_row += column.len();
     }
     (total > 0).then_some((total, rows))
+}
+
+/// Whether a text key shows nothing: empty, or only white space, control characters and the
+/// characters drawn as nothing (zero-width spaces and joiners, the byte order mark, soft
+/// hyphens, Hangul and braille fillers, variation selectors, tags). No rep is named so; such
+/// a key was sent, and came back "not found" (outside trial 76 F2).
+pub(crate) fn is_blank(key: &str) -> bool {
+    key.chars()
+        .all(|c| c.is_whitespace() || c.is_control() || draws_nothing(c))
+}
+
+/// Unicode's default-ignorable code points and the fillers drawn as blank space.
+fn draws_nothing(c: char) -> bool {
+    matches!(
+        c,
+        '\u{00AD}'
+            | '\u{034F}'
+            | '\u{061C}'
+            | '\u{115F}'
+            | '\u{1160}'
+            | '\u{17B4}'
+            | '\u{17B5}'
+            | '\u{180B}'..='\u{180F}'
+            | '\u{200B}'..='\u{200F}'
+            | '\u{202A}'..='\u{202E}'
+            | '\u{2060}'..='\u{206F}'
+            | '\u{2800}'
+            | '\u{3164}'
+            | '\u{FE00}'..='\u{FE0F}'
+            | '\u{FEFF}'
+            | '\u{FFA0}'
+            | '\u{1BCA0}'..='\u{1BCA3}'
+            | '\u{1D173}'..='\u{1D17A}'
+            | '\u{E0000}'..='\u{E0FFF}'
+    )
 }
 
 fn check_key_type(target: Target, data_type: &DataType) -> Result<()> {
@@ -601,18 +636,16 @@ pub fn key_values(batches: &[RecordBatch], key_index: usize, target: Target) -> 
     // Nulls were refused above: what is missing now is empty or white space, found in the
     // text just built rather than by casting the column to text a second time.
     if let Keys::Str(values) = &keys {
-        let blank = values
-            .iter()
-            .enumerate()
-            .filter(|(_, v)| v.trim().is_empty());
+        let blank = values.iter().enumerate().filter(|(_, v)| is_blank(v));
         let rows: Vec<usize> = blank.clone().take(EXAMPLES).map(|(row, _)| row).collect();
         if !rows.is_empty() {
             let total = blank.count();
             return Err(Error::encode(
                 key,
                 format!(
-                    "has {total} empty keys (rows {rows:?}), and an empty {key} names no rep: \
-                     fill them in or drop those rows"
+                    "has {total} empty keys (rows {rows:?}), and an empty {key} (no characters, \
+                     or only white space, control or invisible ones) names no rep: fill them in \
+                     or drop those rows"
                 ),
             ));
         }

@@ -353,33 +353,30 @@ impl<'a> Watched<'a> {
                 // (outside trial 15), where the file has a line. It is the file's value to fix,
                 // not a type to give: the file is the parameter (outside trial 75 F7).
                 if column.name == "call_id" {
-                    // No field left empty nor text makes a key (outside trial 75 F5).
-                    return Err(Error::invalid(
-                        "path",
-                        format!(
-                            "line {a} of {}: call_id is {value}, which is no call's id (an \
-                             integer from {} to {}): fix or drop that row",
-                            column.path.display(),
-                            i64::MIN,
-                            i64::MAX
-                        ),
-                    ));
+                    return Err(column.no_call_id(*a, value)); // outside trial 75 F5
                 }
                 let missing = match column.format {
                     Format::Csv => "leave the field empty (or write NA)",
                     Format::Ndjson => "write null (or leave the key out)",
                 };
+                // No text alternative is offered: pushed as text, the column would be text
+                // for every call, the rows not in the file too (outside trial 76 F5).
                 return Err(Error::invalid(
                     "path",
                     format!(
                         "line {a} of {}: column `{name}` holds {value}, which is not a finite \
                          number, and JSON (so the API) has none: {missing} to leave the value \
-                         unchanged, or --schema {name}:string (schema={{\"{name}\": \
-                         \"string\"}}) to push the column as text",
+                         unchanged, or write the number it stands for",
                         column.path.display(),
                         name = column.name,
                     ),
                 ));
+            }
+            if let (Some((a, value, _)), true, "call_id") =
+                (&column.changed, settled.is_floating(), column.name)
+            {
+                // As text it would be refused as no call's id in turn (outside trial 76 F3).
+                return Err(column.no_call_id(*a, value));
             }
             if let (Some((a, value, change)), true) = (&column.changed, settled.is_floating()) {
                 return Err(Error::invalid(
@@ -488,6 +485,21 @@ impl<'a> Watched<'a> {
 }
 
 impl Column<'_> {
+    /// The error of a `call_id` that is no call's id (an infinity, a number no integer holds):
+    /// no field left empty nor text makes a key, so the row is what to fix.
+    fn no_call_id(&self, line: u64, value: &str) -> Error {
+        Error::invalid(
+            "path",
+            format!(
+                "line {line} of {}: call_id is {value}, which is no call's id (an integer from \
+                 {} to {}): fix or drop that row",
+                self.path.display(),
+                i64::MIN,
+                i64::MAX
+            ),
+        )
+    }
+
     /// A CSV field (not empty).
     fn text(&mut self, line: u64, text: &str) -> Result<()> {
         if let Some(grain) = self.grain {

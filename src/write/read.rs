@@ -434,15 +434,17 @@ fn check_call_ids(
     // A whole value of a float or decimal column is an id held in the wrong type, not "no
     // call's id" (outside trial 72 F1: a NUMERIC(10,3) column of 1000.000 was told so).
     if whole && matches!(format, FileFormat::Parquet | FileFormat::Ipc) {
+        // A dictionary (a categorical) goes through text in polars (outside trial 76 F4).
+        let data_type = schema.field(column).data_type();
+        let polars =
+            crate::encode::polars_cast(data_type, "pl.col(\"call_id\")", "pl.Int64", str::to_owned);
         return Err(Error::invalid(
             "path",
             format!(
-                "{place} of {}: call_id is {value}, a whole number, but the column's type is {}, \
-                 not an integer type: cast the column to int64 before writing the file \
-                 (df[\"call_id\"].astype(\"int64\") in pandas, pl.col(\"call_id\").cast(pl.Int64) \
-                 in polars)",
+                "{place} of {}: call_id is {value}, a whole number, but the column's type is \
+                 {data_type}, not an integer type: cast the column to int64 before writing the \
+                 file (df[\"call_id\"].astype(\"int64\") in pandas, {polars} in polars)",
                 path.display(),
-                schema.field(column).data_type()
             ),
         ));
     }
