@@ -1767,3 +1767,16 @@ def test_a_push_stopped_while_no_connection_was_made_says_nothing_was_sent(pytho
     assert [c.status for c in error.result.chunks] == ["not_sent"] * 3
     assert "0 were in flight" in str(error), str(error)
     assert error.result.remaining.num_rows == 300
+
+
+@pytest.mark.parametrize("zone", ["Mars/Olympus", "", "UTC+5", "europe/amsterdam"])
+def test_a_timezone_that_is_none_says_how_one_is_spelt(write_emulator, zone):
+    """Arrow's own error ("Parser error: Invalid timezone") was the message (trial 76 F8)."""
+    client = write_emulator.client(progress=False)
+    ids = _calls(client)["call_id"][:1].to_list()
+    with pytest.raises(converz.InvalidParameterError) as info:
+        client.push_updates(pl.DataFrame({"call_id": ids, "kd": 1.0}), timezone=zone)
+    assert info.value.parameter == "timezone"
+    said = str(info.value)
+    assert f"{zone!r}".replace("'", '"') + " is no time zone" in said, said
+    assert "Europe/Amsterdam" in said and "Parser error" not in said, said

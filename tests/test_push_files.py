@@ -791,6 +791,11 @@ def test_the_advice_for_an_infinity_inside_a_list_removes_it(emu, ids):
         # Outside trial 36: a number out of range (F1) and a line that is no object (F2).
         ('{{"call_id": {1}, "v": 1e999}}', [], "not one JSON value: number out of range"),
         ("[1, 2]", [], "not a JSON object"),
+        # Python's json.dumps writes a float NaN or infinity as a bare word (outside trial 76
+        # F8: "not one JSON value: expected value").
+        ('{{"call_id": {1}, "v": NaN}}', [], "NaN is no JSON value (Python's json.dumps"),
+        ('{{"call_id": {1}, "v": Infinity}}', [], "Infinity is no JSON value"),
+        ('{{"call_id": {1}, "v":-Infinity}}', [], "-Infinity is no JSON value"),
         # F2's second case: values arrow-json's inference refuses, here or beside line 1's.
         ('{{"call_id": {1}, "v": [1, {{"a": 2}}]}}', [], "Expected scalar value for scalar array"),
         ('{{"call_id": {1}, "v": {{"a": 2}}}}', [], "Expected object json type"),

@@ -176,7 +176,13 @@ class PushResult:
     @property
     def dry_run(self) -> bool: ...
     @property
-    def remaining(self) -> Optional[Table]: ...
+    def remaining(self) -> Optional[Table]:
+        """The input rows not known to be applied, ready to push again.
+
+        None when every row was, except after a stop (Ctrl-C) that came once every chunk was
+        applied: then a table without rows, so the resume the ``PushError`` spells still runs
+        (and sends nothing). ``ok`` says whether every chunk was applied.
+        """
     @property
     def requests(self) -> int:
         """Request bodies sent (or planned, for a dry run)."""

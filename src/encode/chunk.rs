@@ -114,7 +114,18 @@ pub struct PushPlan {
 
 /// The tenant's time zone a push writes zone-aware timestamps in; `None` is UTC.
 pub fn parse_zone(timezone: Option<&str>) -> Result<Tz> {
-    Tz::from_str(timezone.unwrap_or("UTC")).map_err(|e| Error::invalid("timezone", e.to_string()))
+    let zone = timezone.unwrap_or("UTC");
+    // Arrow's own error began "Parser error: Invalid timezone" (outside trial 76 F8).
+    Tz::from_str(zone).map_err(|_| {
+        Error::invalid(
+            "timezone",
+            format!(
+                "{zone:?} is no time zone: give its IANA name, spelt as the tz database spells \
+                 it (\"Europe/Amsterdam\", \"America/New_York\", \"UTC\"), or a fixed offset \
+                 (\"+05:00\")"
+            ),
+        )
+    })
 }
 
 /// `schema`, with a key column typed Null given the target's key type: a column with no

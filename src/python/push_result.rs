@@ -393,7 +393,10 @@ impl PyPushResult {
         PyTuple::new(py, &self.chunks)
     }
 
-    /// The input rows not known to be applied, ready to push again; None when everything was.
+    /// The input rows not known to be applied, ready to push again: None when every row was,
+    /// except after a stop (Ctrl-C) that came once every chunk was applied, where it is a
+    /// table without rows, so the resume the `PushError` spells still runs (and sends
+    /// nothing). `ok` says whether every chunk was applied.
     #[getter]
     fn remaining(&self, py: Python<'_>) -> Option<Py<PyAny>> {
         self.remaining.as_ref().map(|t| t.clone_ref(py))

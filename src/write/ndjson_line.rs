@@ -116,20 +116,40 @@ fn row(text: Vec<u8>) -> Result<Row, String> {
     // Parsed as values are (a number out of range, `1e999`, is an error here; skipped
     // unparsed, it was not: outside trial 36 F1).
     match serde_json::from_slice::<serde_json::Value>(&text) {
-        Err(err) => {
-            // Its own position is within the line (`at line 1 column 21`, or line 2 for an
-            // object the line end cut short): left out.
-            let said = err.to_string();
-            let said = said
-                .rsplit_once(" at line ")
-                .map_or(&*said, |(what, _)| what);
-            Err(format!("not one JSON value: {said}"))
-        }
+        Err(err) => match python_float_word(&text, err.column()) {
+            Some(word) => Err(format!(
+                "{word} is no JSON value (Python's json.dumps writes a float NaN or infinity \
+                 so): write null there to leave the value unchanged (None in Python), or \
+                 write the number it stands for; json.dumps(..., allow_nan=False) refuses \
+                 such a value"
+            )),
+            None => {
+                // Its own position is within the line (`at line 1 column 21`, or line 2 for
+                // an object the line end cut short): left out.
+                let said = err.to_string();
+                let said = said
+                    .rsplit_once(" at line ")
+                    .map_or(&*said, |(what, _)| what);
+                Err(format!("not one JSON value: {said}"))
+            }
+        },
         // Each line is one row, an object (outside trial 36 F2: `[1,2]` was named by its
         // value only).
         Ok(value) if !value.is_object() => Err("not a JSON object (each line is one row)".into()),
         Ok(value) => Ok(Row { text, value }),
     }
+}
+
+/// The word for a float that is no number which Python's `json.dumps` writes (`NaN`,
+/// `Infinity`, `-Infinity`), where serde_json stopped at `column` (1 first) of `text`
+/// (outside trial 76 F8: the line was told "not one JSON value: expected value").
+fn python_float_word(text: &[u8], column: usize) -> Option<&'static str> {
+    let near = column.saturating_sub(2)..column.saturating_add(1);
+    near.filter_map(|at| text.get(at..)).find_map(|rest| {
+        ["NaN", "-Infinity", "Infinity"]
+            .into_iter()
+            .find(|word| rest.starts_with(word.as_bytes()))
+    })
 }
 
 /// The line (1 first) of row `row` (0 first) of an NDJSON file: its `row`-th line that is not
