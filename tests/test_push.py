@@ -218,12 +218,12 @@ def test_a_pandas_key_read_with_blanks_is_refused_as_null_keys_with_a_fix_that_w
     with pytest.raises(converz.InvalidParameterError) as info:
         client.push_updates(pd.read_csv(io.StringIO(text)), to="reps")
     said = str(info.value)
-    assert "has 1 null keys (rows [1])" in said, said  # text ids: the type is right
+    assert "has 1 null key (row 1)" in said, said  # text ids: the type is right
     numeric = pd.read_csv(io.StringIO("rep_id,blank_key\n101,x\n,y\n007,z\n"))
     with pytest.raises(converz.InvalidParameterError) as info:
         client.push_updates(numeric, to="reps")
     said = str(info.value)
-    assert "has 1 null keys (rows [1]), and type Float64" in said, said
+    assert "has 1 null key (row 1), and type Float64" in said, said
     reread = 'pd.read_csv(path, dtype={"rep_id": str})'
     assert reread in said and "astype" not in said, said
     as_text = eval(reread, {"pd": pd, "path": io.StringIO(numeric_text := "rep_id\n101\n007\n")})
@@ -288,7 +288,7 @@ def test_a_key_that_no_cast_makes_right_is_named_and_no_cast_is_spelled(write_em
     # Keys of invisible or control characters alone were sent (outside trial 76 F2).
     blanks = ["", "  ", "\u3000", "\u200b", "\ufeff\u200d", "\x1f", "\x00", "\u2800", "\xad"]
     for blank in blanks:
-        with pytest.raises(converz.InvalidParameterError, match=r"1 empty keys \(rows \[1\]\)"):
+        with pytest.raises(converz.InvalidParameterError, match=r"1 empty key \(row 1\)"):
             client.push_updates(pl.DataFrame({"rep_id": ["anna", blank]}), to="reps")
     rep_file = tmp_path / "reps.csv"
     pl.DataFrame({"rep_id": ["anna", *blanks[2:]], "v": 1}).write_csv(rep_file)

@@ -212,7 +212,18 @@ fn validation_refuses_bad_input_with_clear_messages() {
         "call_id",
         Arc::new(Int64Array::from(vec![Some(1), None])) as ArrayRef,
     )]);
-    assert!(refused(vec![nulls], calls()).contains("1 null keys (rows [1])"));
+    assert!(refused(vec![nulls], calls()).contains("1 null key (row 1)"));
+    // More than the rows shown: the rest are counted, not left out unsaid.
+    let many: Vec<Option<i64>> = (0..9).map(|i| (i % 3 == 0).then_some(i)).collect();
+    let many = batch(vec![(
+        "call_id",
+        Arc::new(Int64Array::from(many)) as ArrayRef,
+    )]);
+    let msg = refused(vec![many], calls());
+    assert!(
+        msg.contains("6 null keys (rows [1, 2, 4, 5, 7] and 1 more)"),
+        "{msg}"
+    );
     let floats = batch(vec![(
         "call_id",
         Arc::new(Float64Array::from(vec![1.0])) as ArrayRef,

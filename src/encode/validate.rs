@@ -226,7 +226,10 @@ fn told_by_values(wrong_type: Error, target: Target, batches: &[RecordBatch], ke
     match null_keys(batches, key) {
         Some((total, rows)) => Error::encode(
             name,
-            format!("has {total} null keys (rows {rows:?}), and type {data_type}: {fix}"),
+            format!(
+                "has {}, and type {data_type}: {fix}",
+                counted_rows(total, "null key", &rows)
+            ),
         ),
         None if numeric_reps => Error::encode(
             name,
@@ -396,6 +399,27 @@ pub fn missing_keys(
         first_row += column.len();
     }
     (total > 0).then_some((total, rows))
+}
+
+/// `"1 null key (row 1)"`, `"2 null keys (rows [1, 3])"`, `"7 null keys (rows [0, 1, 2, 3, 4]
+/// and 2 more)"`: `total` rows of `what`, `rows` the first of them (outside trial 76 F6: "1
+/// null keys", and five rows shown of thousands with no word that more were left out).
+fn counted_rows(total: usize, what: &str, rows: &[usize]) -> String {
+    let more = total.saturating_sub(rows.len());
+    let rows = match (rows, more) {
+        ([row], 0) => format!("row {row}"),
+        (rows, 0) => format!("rows {rows:?}"),
+        (rows, more) => format!("rows {rows:?} and {more} more"),
+    };
+    format!("{total} {what}{} ({rows})", plural(total))
+}
+
+/// The plural ending of a noun counted `count` times.
+fn plural(count: usize) -> &'static str {
+    match count {
+        1 => "",
+        _ => "s",
+    }
 }
 
 /// Whether a text key shows nothing: empty, or only white space, control characters and the
@@ -611,7 +635,10 @@ pub fn key_values(batches: &[RecordBatch], key_index: usize, target: Target) -> 
     if let Some((total, rows)) = null_keys(batches, key_index) {
         return Err(Error::encode(
             key,
-            format!("has {total} null keys (rows {rows:?}); drop or fill them"),
+            format!(
+                "has {}; drop or fill them",
+                counted_rows(total, "null key", &rows)
+            ),
         ));
     }
     let mut row_number = 0;
@@ -643,9 +670,9 @@ pub fn key_values(batches: &[RecordBatch], key_index: usize, target: Target) -> 
             return Err(Error::encode(
                 key,
                 format!(
-                    "has {total} empty keys (rows {rows:?}), and an empty {key} (no characters, \
-                     or only white space, control or invisible ones) names no rep: fill them in \
-                     or drop those rows"
+                    "has {}, and an empty {key} (no characters, or only white space, control \
+                     or invisible ones) names no rep: fill them in or drop those rows",
+                    counted_rows(total, "empty key", &rows)
                 ),
             ));
         }
@@ -676,7 +703,8 @@ pub fn select_rows(
         return Err(Error::encode(
             key,
             format!(
-                "has {duplicate_count} duplicate keys (e.g. {}); deduplicate, or pass on_duplicate=\"last\" to keep each key's last row",
+                "has {duplicate_count} duplicate key{} (e.g. {}); deduplicate, or pass on_duplicate=\"last\" to keep each key's last row",
+                plural(duplicate_count),
                 shown.join(", ")
             ),
         ));
