@@ -299,7 +299,6 @@ impl PyPushResult {
         self.rows
     }
 
-    /// The chunks.
     /// The first failed chunk's index and error.
     pub fn first_failure(&self) -> Option<(usize, &str)> {
         self.each()
@@ -307,6 +306,7 @@ impl PyPushResult {
             .map(|c| (c.index, c.error.as_deref().unwrap_or("no error recorded")))
     }
 
+    /// The chunks.
     pub fn chunk_count(&self) -> usize {
         self.chunks.len()
     }
