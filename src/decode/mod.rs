@@ -92,7 +92,7 @@ mod infer;
 mod json_text;
 mod page;
 mod sort;
-mod surrogates;
+pub(crate) mod surrogates;
 mod unify;
 
 #[cfg(test)]

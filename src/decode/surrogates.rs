@@ -6,7 +6,70 @@
 //! Rows holding such an escape are copied with each escaped pair written as plain UTF-8 before
 //! arrow-json sees them. Lone or malformed surrogates are left alone for arrow-json to reject.
 
+use std::io::{self, BufRead, Read};
+
 use memchr::memchr;
+
+/// A file of JSON lines as arrow-json should read it: each line holding an escaped pair copied
+/// with the pair written as UTF-8. A push of an NDJSON file as Python's `json.dumps` and
+/// pandas' `to_json` write them (every character past U+FFFF escaped as a pair) sent half of
+/// those characters as others, keys and column names too (outside trial 77 F1).
+pub(crate) struct PairsAsUtf8<R> {
+    inner: R,
+    /// The line being handed out, as read.
+    line: Vec<u8>,
+    /// The same line with its pairs as UTF-8, when it held any.
+    fixed: Option<Vec<u8>>,
+    /// Bytes of the line already handed out.
+    at: usize,
+}
+
+impl<R: BufRead> PairsAsUtf8<R> {
+    pub(crate) fn new(inner: R) -> Self {
+        Self {
+            inner,
+            line: Vec::new(),
+            fixed: None,
+            at: 0,
+        }
+    }
+
+    fn current(&self) -> &[u8] {
+        self.fixed.as_deref().unwrap_or(&self.line)
+    }
+}
+
+impl<R: BufRead> BufRead for PairsAsUtf8<R> {
+    fn fill_buf(&mut self) -> io::Result<&[u8]> {
+        if self.at == self.current().len() {
+            // An escape lies within a string, which no line end splits: a line at a time
+            // finds each pair whole.
+            self.line.clear();
+            self.at = 0;
+            self.inner.read_until(b'\n', &mut self.line)?;
+            self.fixed = has_pair_escape(&self.line).then(|| {
+                let mut fixed = Vec::with_capacity(self.line.len());
+                unescape_pairs(&self.line, &mut fixed);
+                fixed
+            });
+        }
+        Ok(&self.current()[self.at..])
+    }
+
+    fn consume(&mut self, amount: usize) {
+        self.at = (self.at + amount).min(self.current().len());
+    }
+}
+
+impl<R: BufRead> Read for PairsAsUtf8<R> {
+    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        let available = self.fill_buf()?;
+        let n = available.len().min(out.len());
+        out[..n].copy_from_slice(&available[..n]);
+        self.consume(n);
+        Ok(n)
+    }
+}
 
 /// True if `row` holds a `\uD800`–`\uDBFF` escape (the high half of a pair).
 pub(crate) fn has_pair_escape(row: &[u8]) -> bool {
@@ -71,6 +134,25 @@ fn low_half(row: &[u8], at: usize) -> Option<u16> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_file_read_through_pairs_as_utf8_has_its_pairs_as_the_characters_they_escape() {
+        let text =
+            "{\"a\": \"\\ud842\\udfb7x\"}\n{\"\\udbff\\udfff\": 1}\n\n{\"b\": \"\\\\ud842\"}";
+        let mut read = String::new();
+        PairsAsUtf8::new(text.as_bytes())
+            .read_to_string(&mut read)
+            .unwrap();
+        let want = "{\"a\": \"\u{20BB7}x\"}\n{\"\u{10FFFF}\": 1}\n\n{\"b\": \"\\\\ud842\"}";
+        assert_eq!(read, want);
+        // Read in pieces smaller than a line, every byte comes once, in order.
+        let mut pieces = PairsAsUtf8::new(text.as_bytes());
+        let (mut out, mut buf) = (Vec::new(), [0u8; 3]);
+        while let Ok(n @ 1..) = pieces.read(&mut buf) {
+            out.extend_from_slice(&buf[..n]);
+        }
+        assert_eq!(String::from_utf8(out).unwrap(), want);
+    }
 
     fn fixed(row: &str) -> String {
         let mut out = Vec::new();

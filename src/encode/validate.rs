@@ -284,7 +284,9 @@ pub(crate) fn polars_cast(
     cast_to: impl Fn(&str) -> String,
 ) -> String {
     match data_type {
-        DataType::Dictionary(..) => {
+        // Only a dictionary of text is a categorical in polars; one of numbers is read as its
+        // values' type, which a cast through text would make "5001.0" (outside trial 77 F2).
+        DataType::Dictionary(..) if is_text(data_type) => {
             format!(
                 "{frame}.cast({}).cast({})",
                 cast_to("pl.String"),

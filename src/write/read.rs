@@ -241,7 +241,7 @@ fn open_ndjson(path: &Path, file: File, types: &[(String, DataType)]) -> Result<
         // A number or boolean in a text column (`--schema code:string` over `{"code": 1.50}`)
         // is read as its JSON text, as written.
         .with_coerce_primitive(true)
-        .build(buffered)?;
+        .build(crate::decode::surrogates::PairsAsUtf8::new(buffered))?;
     let (named, read_with) = (path.to_owned(), Arc::clone(&schema));
     let reader = reader.map(move |batch| {
         batch.map_err(|err| ndjson_line::with_line(&named, Some(&read_with), err))
