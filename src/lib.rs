@@ -5,6 +5,7 @@
 #![deny(unsafe_code)]
 
 mod alloc;
+pub mod blank;
 pub mod config;
 pub mod decode;
 pub mod emulator;

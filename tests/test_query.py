@@ -127,9 +127,10 @@ def test_a_date_parameter_past_its_range_is_said_not_to_be_a_date(name, text):
         assert "date-time" not in str(info.value) and "datetime.datetime" not in str(info.value)
 
 
-@pytest.mark.parametrize("blank", [" ", "\t", "  \n"])
+@pytest.mark.parametrize("blank", [" ", "\t", "  \n", "\u200b", "\ufeff", "\x1f"])
 def test_a_blank_filter_value_is_said_to_be_blank(blank):
-    # Outside trial 18: rep_id=" " was refused as "contains an empty value".
+    # Outside trial 18: rep_id=" " was refused as "contains an empty value"; trial 77 F3: a
+    # zero-width space alone was sent, and matched nothing.
     for make in (CallsQuery, RepsQuery):
         with pytest.raises(converz.InvalidParameterError) as info:
             make(rep_id=[blank])

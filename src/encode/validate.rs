@@ -9,6 +9,7 @@ use arrow_array::{Array, ArrayRef, RecordBatch};
 use arrow_schema::{DataType, Schema};
 
 use super::{EncoderOptions, KeyValue, OnDuplicate, RowRef, Target, MAX_CHUNK_ROWS};
+use crate::blank::is_blank;
 use crate::error::{Error, Result};
 use crate::type_tree::{children, Step};
 
@@ -422,41 +423,6 @@ fn plural(count: usize) -> &'static str {
         1 => "",
         _ => "s",
     }
-}
-
-/// Whether a text key shows nothing: empty, or only white space, control characters and the
-/// characters drawn as nothing (zero-width spaces and joiners, the byte order mark, soft
-/// hyphens, Hangul and braille fillers, variation selectors, tags). No rep is named so; such
-/// a key was sent, and came back "not found" (outside trial 76 F2).
-pub(crate) fn is_blank(key: &str) -> bool {
-    key.chars()
-        .all(|c| c.is_whitespace() || c.is_control() || draws_nothing(c))
-}
-
-/// Unicode's default-ignorable code points and the fillers drawn as blank space.
-fn draws_nothing(c: char) -> bool {
-    matches!(
-        c,
-        '\u{00AD}'
-            | '\u{034F}'
-            | '\u{061C}'
-            | '\u{115F}'
-            | '\u{1160}'
-            | '\u{17B4}'
-            | '\u{17B5}'
-            | '\u{180B}'..='\u{180F}'
-            | '\u{200B}'..='\u{200F}'
-            | '\u{202A}'..='\u{202E}'
-            | '\u{2060}'..='\u{206F}'
-            | '\u{2800}'
-            | '\u{3164}'
-            | '\u{FE00}'..='\u{FE0F}'
-            | '\u{FEFF}'
-            | '\u{FFA0}'
-            | '\u{1BCA0}'..='\u{1BCA3}'
-            | '\u{1D173}'..='\u{1D17A}'
-            | '\u{E0000}'..='\u{E0FFF}'
-    )
 }
 
 fn check_key_type(target: Target, data_type: &DataType) -> Result<()> {

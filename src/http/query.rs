@@ -388,12 +388,15 @@ fn refuse_misread(name: &str, values: &[String], what: &str) -> Result<()> {
 }
 
 fn check_values(name: &str, values: &[String]) -> Result<()> {
-    match values.iter().find(|v| v.trim().is_empty()) {
+    match values.iter().find(|v| crate::blank::is_blank(v)) {
         Some(empty) if empty.is_empty() => Err(Error::invalid(name, "contains an empty value")),
         // Said as what it is (outside trial 18: `rep_id=" "` was "an empty value").
         Some(blank) => Err(Error::invalid(
             name,
-            format!("contains a blank value ({blank:?}: only white space), which matches nothing"),
+            format!(
+                "contains a blank value ({blank:?}: only white space, control or invisible \
+                 characters), which matches nothing"
+            ),
         )),
         None => Ok(()),
     }
