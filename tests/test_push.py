@@ -1780,3 +1780,27 @@ def test_a_timezone_that_is_none_says_how_one_is_spelt(write_emulator, zone):
     said = str(info.value)
     assert f"{zone!r}".replace("'", '"') + " is no time zone" in said, said
     assert "Europe/Amsterdam" in said and "Parser error" not in said, said
+
+
+def test_a_timezone_object_is_refused_with_the_name_to_pass(write_emulator):
+    """pandas' `.dt.tz` is a ZoneInfo, refused with no word of its name; a name in other case
+    was refused without its spelling (outside trial 77 F5)."""
+    import zoneinfo
+
+    client = write_emulator.client(progress=False)
+    frame = pl.DataFrame({"call_id": _calls(client)["call_id"][:1].to_list(), "kd": 1.0})
+    cases = [
+        (zoneinfo.ZoneInfo("Europe/Amsterdam"), "timezone='Europe/Amsterdam'"),
+        (dt.timezone.utc, "timezone='UTC'"),
+        (dt.timezone(dt.timedelta(hours=5, minutes=30)), "timezone='+05:30'"),
+    ]
+    for zone, named in cases:
+        with pytest.raises(converz.InvalidParameterTypeError, match="pass its name") as info:
+            client.push_updates(frame, timezone=zone)
+        assert named in str(info.value), str(info.value)
+        spelled = named.split("=")[1].strip("'")
+        assert client.push_updates(frame, timezone=spelled, dry_run=True).rows == 1
+    for given, spelt in [("utc", "UTC"), ("europe/amsterdam", "Europe/Amsterdam")]:
+        with pytest.raises(converz.InvalidParameterError) as info:
+            client.push_updates(frame, timezone=given)
+        assert f'the tz database spells it "{spelt}"' in str(info.value), str(info.value)

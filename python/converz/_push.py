@@ -50,6 +50,26 @@ def stop_said(while_: str) -> Iterator[None]:
         raise
 
 
+def _zone_named(zone: object) -> str:
+    """For a ``tzinfo`` given as ``timezone=``, the name to pass instead (outside trial 77 F5:
+    pandas' ``.dt.tz`` is a ``ZoneInfo``, refused with no word of its name).
+
+    Example:
+        >>> import datetime
+        >>> _zone_named(datetime.timezone(datetime.timedelta(hours=-5, minutes=-30)))
+        ", pass its name, timezone='-05:30'"
+    """
+    if not isinstance(zone, datetime.tzinfo):
+        return ""
+    name = getattr(zone, "key", None) or getattr(zone, "zone", None)  # ZoneInfo, pytz
+    if name is None and isinstance(zone, datetime.timezone):
+        offset = zone.utcoffset(None)
+        minutes = int(offset.total_seconds() // 60)
+        sign = "-" if minutes < 0 else "+"
+        name = "UTC" if not minutes else f"{sign}{abs(minutes) // 60:02}:{abs(minutes) % 60:02}"
+    return f", pass its name, timezone={name!r}" if isinstance(name, str) else ""
+
+
 def _check_pyarrow_layout(data: Any, kind: str) -> None:
     """Refuses a table or batch that fails pyarrow's full validation (it knows the sizes).
 
@@ -543,7 +563,7 @@ def push_arguments(
     if timezone is not None and not isinstance(timezone, str):
         raise InvalidParameterTypeError(
             f"timezone must be an IANA zone name such as 'Europe/Amsterdam', got "
-            f"{type(timezone).__name__}",
+            f"{type(timezone).__name__}{_zone_named(timezone)}",
             parameter="timezone",
         )
     check_unicode("clear", *clear)

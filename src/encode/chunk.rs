@@ -115,16 +115,20 @@ pub struct PushPlan {
 /// The tenant's time zone a push writes zone-aware timestamps in; `None` is UTC.
 pub fn parse_zone(timezone: Option<&str>) -> Result<Tz> {
     let zone = timezone.unwrap_or("UTC");
-    // Arrow's own error began "Parser error: Invalid timezone" (outside trial 76 F8).
+    // Arrow's own error began "Parser error: Invalid timezone" (outside trial 76 F8); a name
+    // in other case is told as the database spells it (outside trial 77 F5).
     Tz::from_str(zone).map_err(|_| {
-        Error::invalid(
-            "timezone",
-            format!(
-                "{zone:?} is no time zone: give its IANA name, spelt as the tz database spells \
-                 it (\"Europe/Amsterdam\", \"America/New_York\", \"UTC\"), or a fixed offset \
-                 (\"+05:00\")"
-            ),
-        )
+        let spelt = chrono_tz::TZ_VARIANTS
+            .iter()
+            .find(|known| known.name().eq_ignore_ascii_case(zone.trim()));
+        let fix = match spelt {
+            Some(known) => format!("the tz database spells it {:?}", known.name()),
+            None => "give its IANA name, spelt as the tz database spells it \
+                     (\"Europe/Amsterdam\", \"America/New_York\", \"UTC\"), or a fixed offset \
+                     (\"+05:00\")"
+                .to_owned(),
+        };
+        Error::invalid("timezone", format!("{zone:?} is no time zone: {fix}"))
     })
 }
 
