@@ -51,8 +51,10 @@ def stop_said(while_: str) -> Iterator[None]:
 
 
 def _zone_named(zone: object) -> str:
-    """For a ``tzinfo`` given as ``timezone=``, the name to pass instead (outside trial 77 F5:
-    pandas' ``.dt.tz`` is a ``ZoneInfo``, refused with no word of its name).
+    """For a ``tzinfo`` given as ``timezone=``, the name to pass instead.
+
+    pandas' ``.dt.tz`` is a ``ZoneInfo``, which was refused with no word of its name (outside
+    trial 77 F5).
 
     Example:
         >>> import datetime
