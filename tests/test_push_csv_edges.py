@@ -92,7 +92,7 @@ def test_a_documented_text_column_of_only_r_nas_leaves_every_value_unchanged(
     assert held(emu, ids[:2], "campaign") == [("NA",), ("NA",)]
     path.write_text('"rep_id","team"\nNA,"red"\nNA,"blue"\n')
     err = refused(emu, ["push", str(path), "--to", "reps"], capsys)
-    assert f"line 2 of {path}: rep_id is missing (2 rows in all)" in err, err
+    assert f"line 2 of {path}: rep_id is missing or blank (2 rows in all)" in err, err
 
 
 @pytest.mark.parametrize("writer", ["pandas", "polars"])

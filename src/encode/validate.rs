@@ -639,8 +639,12 @@ pub fn key_values(batches: &[RecordBatch], key_index: usize, target: Target) -> 
                 key,
                 format!(
                     "has {}, and an empty {key} (no characters, or only white space, control \
-                     or invisible ones) names no rep: fill them in or drop those rows",
-                    counted_rows(total, "empty key", &rows)
+                     or invisible ones) names no rep: {}",
+                    counted_rows(total, "empty key", &rows),
+                    match total {
+                        1 => "fill it in or drop that row",
+                        _ => "fill them in or drop those rows",
+                    }
                 ),
             ));
         }

@@ -462,11 +462,12 @@ fn failure_message(
     err: &Error,
 ) -> String {
     let spec = &plan.chunks()[index];
+    let unapplied = result.chunk_count() - result.count("applied");
     format!(
-        "{} of {} chunks were not applied ({} of {} rows were{}); first failure, chunk {index} \
-         (keys {} .. {}): {err}",
-        result.chunk_count() - result.count("applied"),
+        "{unapplied} of {} chunks {} not applied ({} of {} rows were{}); first failure, chunk \
+         {index} (keys {} .. {}): {err}",
         result.chunk_count(),
+        were(unapplied),
         grouped(result.applied_of_rows(py)),
         grouped(plan.rows()),
         in_full(result),

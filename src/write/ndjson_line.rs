@@ -117,7 +117,14 @@ fn row(text: Vec<u8>) -> Result<Row, String> {
     // unparsed, it was not: outside trial 36 F1).
     match serde_json::from_slice::<serde_json::Value>(&text) {
         Err(err) => match python_float_word(&text, err.column()) {
-            Some(word) => Err(format!(
+            // A key has no null to leave it unchanged (outside trial 77 F6).
+            Some((word, at)) if is_call_id_value(&text[..at]) => Err(format!(
+                "call_id is {word}, which is no call's id (an integer from {} to {}): fix or \
+                 drop that row",
+                i64::MIN,
+                i64::MAX
+            )),
+            Some((word, _)) => Err(format!(
                 "{word} is no JSON value (Python's json.dumps writes a float NaN or infinity \
                  so): write null there to leave the value unchanged (None in Python), or \
                  write the number it stands for; json.dumps(..., allow_nan=False) refuses \
@@ -143,13 +150,23 @@ fn row(text: Vec<u8>) -> Result<Row, String> {
 /// The word for a float that is no number which Python's `json.dumps` writes (`NaN`,
 /// `Infinity`, `-Infinity`), where serde_json stopped at `column` (1 first) of `text`
 /// (outside trial 76 F8: the line was told "not one JSON value: expected value").
-fn python_float_word(text: &[u8], column: usize) -> Option<&'static str> {
+fn python_float_word(text: &[u8], column: usize) -> Option<(&'static str, usize)> {
     let near = column.saturating_sub(2)..column.saturating_add(1);
-    near.filter_map(|at| text.get(at..)).find_map(|rest| {
-        ["NaN", "-Infinity", "Infinity"]
-            .into_iter()
-            .find(|word| rest.starts_with(word.as_bytes()))
-    })
+    near.filter_map(|at| Some((text.get(at..)?, at)))
+        .find_map(|(rest, at)| {
+            ["NaN", "-Infinity", "Infinity"]
+                .into_iter()
+                .find(|word| rest.starts_with(word.as_bytes()))
+                .map(|word| (word, at))
+        })
+}
+
+/// Whether the value after `before` is the `call_id` field's (`..."call_id": `).
+fn is_call_id_value(before: &[u8]) -> bool {
+    before
+        .trim_ascii_end()
+        .strip_suffix(b":")
+        .is_some_and(|key| key.trim_ascii_end().ends_with(b"\"call_id\""))
 }
 
 /// The line (1 first) of row `row` (0 first) of an NDJSON file: its `row`-th line that is not
