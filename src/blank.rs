@@ -6,8 +6,12 @@
 /// characters drawn as nothing (zero-width spaces and joiners, the byte order mark, soft
 /// hyphens, fillers, variation selectors, tags).
 pub fn is_blank(text: &str) -> bool {
-    text.chars()
-        .all(|c| c.is_whitespace() || c.is_control() || draws_nothing(c))
+    text.chars().all(shows_nothing)
+}
+
+/// Whether `c` alone shows nothing: white space, a control character, or one drawn as nothing.
+pub fn shows_nothing(c: char) -> bool {
+    c.is_whitespace() || c.is_control() || draws_nothing(c)
 }
 
 /// Unicode's default-ignorable code points, the format controls that join or annotate other

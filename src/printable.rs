@@ -25,6 +25,27 @@ pub fn printable(text: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
+/// `text` in double quotes as a Python user can paste it back: quotes, backslashes and every
+/// character that shows nothing (but a space) escaped as Python spells them (`"\u200b"`, not
+/// Rust's `"\u{200b}"`: outside trial 78 F2).
+pub fn quoted(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 2);
+    out.push('"');
+    for c in text.chars() {
+        match c {
+            '"' | '\\' => {
+                out.push('\\');
+                out.push(c);
+            }
+            ' ' => out.push(c),
+            _ if acted_on(c) || crate::blank::shows_nothing(c) => escape(c, &mut out),
+            _ => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
 /// `c` as Python's `repr` spells it in a string.
 fn escape(c: char, out: &mut String) {
     let code = u32::from(c);
@@ -69,5 +90,18 @@ mod tests {
             printable("Café “ok” 😀"),
             std::borrow::Cow::Borrowed(_)
         ));
+    }
+
+    #[test]
+    fn quoted_text_is_spelled_as_python_would_take_it_back() {
+        let cases = [
+            ("a b", r#""a b""#),
+            ("\u{200b}", r#""\u200b""#),
+            ("x\n\"y\\", r#""x\n\"y\\""#),
+            ("\u{e0020}é", r#""\U000e0020é""#),
+        ];
+        for (text, shown) in cases {
+            assert_eq!(super::quoted(text), shown, "{text:?}");
+        }
     }
 }

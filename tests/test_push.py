@@ -460,6 +460,9 @@ def _view(values: list[bytes], valid: list[bool]) -> pa.Array:
         (pl.DataFrame({"call_id": [1], "a,b": [1]}), {}, "comma in a column name"),
         (pl.DataFrame({"call_id": [1], " x": [1]}), {}, "white space"),
         (pl.DataFrame({"call_id": [1], "y\t": [1]}), {}, "white space"),
+        # One that shows nothing, which `columns=` refuses as blank (trial 78 F1).
+        (pl.DataFrame({"call_id": [1], "\u200b": [1]}), {}, "only white space, control or"),
+        (pl.DataFrame({"call_id": [1], "\ufeff\x1f": [1]}), {}, "only white space, control or"),
         (
             pa.table({"call_id": [1], "x": [1], "y": [2]}).rename_columns(["call_id", "x", "x"]),
             {},

@@ -138,6 +138,8 @@ def test_a_blank_filter_value_is_said_to_be_blank(blank):
         assert "contains a blank value" in str(info.value) and "only white space" in str(
             info.value
         ), info.value
+        # Spelt as Python spells it, to paste back (trial 78 F2: Rust's "\u{200b}").
+        assert f'"{repr(blank)[1:-1]}"' in str(info.value), info.value
     with pytest.raises(converz.InvalidParameterError, match="contains an empty value"):
         CallsQuery(rep_id=[""])
 

@@ -145,10 +145,13 @@ fn json_depth(data_type: &DataType) -> usize {
 
 /// Refuses a column name the API would store but `columns=` could never select again: an empty
 /// name, one with a comma (`columns` is a comma-separated list), or one that starts or ends
-/// with white space (each name of `columns` is trimmed, so ` x` would select `x`).
+/// with white space (each name of `columns` is trimmed, so ` x` would select `x`), or one that
+/// shows nothing (`columns=` refuses such a value as blank: outside trial 78 F1).
 fn check_column_name(name: &str) -> Result<()> {
     let why = if name.is_empty() {
         "an empty column name"
+    } else if is_blank(name) {
+        "a column name of only white space, control or invisible characters"
     } else if name.contains(',') {
         "a comma in a column name"
     } else if name.trim() != name {
@@ -159,8 +162,9 @@ fn check_column_name(name: &str) -> Result<()> {
     Err(Error::encode(
         name,
         format!(
-            "{why} ({name:?}) would become an attribute that `columns=` cannot select \
-             (it is a comma-separated list); rename the column before pushing"
+            "{why} ({}) would become an attribute that `columns=` cannot select \
+             (it is a comma-separated list); rename the column before pushing",
+            crate::printable::quoted(name)
         ),
     ))
 }

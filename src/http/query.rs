@@ -394,8 +394,9 @@ fn check_values(name: &str, values: &[String]) -> Result<()> {
         Some(blank) => Err(Error::invalid(
             name,
             format!(
-                "contains a blank value ({blank:?}: only white space, control or invisible \
-                 characters), which matches nothing"
+                "contains a blank value ({}: only white space, control or invisible \
+                 characters), which matches nothing",
+                crate::printable::quoted(blank)
             ),
         )),
         None => Ok(()),
