@@ -49,6 +49,14 @@ fn column_and_record(text: &str) -> Option<((usize, usize), usize, u64)> {
     Some(((start, end), column, record))
 }
 
+/// `"1 field"`, `"3 fields"` (outside trial 78 F3: "has 1 fields").
+fn fields(count: usize) -> String {
+    match count {
+        1 => "1 field".to_owned(),
+        n => format!("{n} fields"),
+    }
+}
+
 /// The line of `path` record `record` starts on (the header is record 0, on line 1 unless
 /// blank lines come first), read as arrow-csv reads records, and its lines counted as an
 /// editor does ([`super::lines`]), blank ones too (only when a read failed: the file is read
@@ -125,9 +133,9 @@ pub(super) fn first_bad_record(path: &Path) -> Option<String> {
         if record.len() > names.len() {
             // The first field past the header's, on its own line.
             return Some(format!(
-                "line {} has {} fields where the header has {}",
+                "line {} has {} where the header has {}",
                 at.of(names.len()),
-                record.len(),
+                fields(record.len()),
                 names.len()
             ));
         }
@@ -142,8 +150,8 @@ pub(super) fn first_bad_record(path: &Path) -> Option<String> {
                 false => String::new(),
             };
             return Some(format!(
-                "line {line} has {} fields where the header has {}{spans}",
-                record.len(),
+                "line {line} has {} where the header has {}{spans}",
+                fields(record.len()),
                 names.len()
             ));
         }

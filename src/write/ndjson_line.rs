@@ -130,6 +130,14 @@ fn row(text: Vec<u8>) -> Result<Row, String> {
                  write the number it stands for; json.dumps(..., allow_nan=False) refuses \
                  such a value"
             )),
+            // serde_json stops at 128 levels; a push takes far fewer (outside trial 78 F3:
+            // "recursion limit exceeded").
+            None if err.to_string().starts_with("recursion limit exceeded") => Err(format!(
+                "nests lists or objects more than 127 levels deep, and a push sends values \
+                 nested at most {} levels deep (a fetch could not read them back): flatten \
+                 it, or write the value as JSON text (a string)",
+                crate::decode::MAX_DEPTH - 1
+            )),
             None => {
                 // Its own position is within the line (`at line 1 column 21`, or line 2 for
                 // an object the line end cut short): left out.
