@@ -3,7 +3,8 @@
 //! move its cursor when the log is printed (found by the outside trial); the Python layer
 //! escapes errors and warnings the same way (`converz._printable`), and both spell an escaped
 //! character as Python does (`\x1b`, `\u202e`): a message passes through both, and showed
-//! `\u{1b}` beside `\x1b` (outside trial 15).
+//! `\u{1b}` beside `\x1b` (outside trial 15). Also the small spellings messages share: text
+//! quoted as Python would take it back, and plural endings.
 
 use std::borrow::Cow;
 use std::fmt::Write;
@@ -44,6 +45,15 @@ pub fn quoted(text: &str) -> String {
     }
     out.push('"');
     out
+}
+
+/// The plural ending of a noun counted `count` times, for messages ("1 null key", "2 null
+/// keys").
+pub fn plural(count: usize) -> &'static str {
+    match count {
+        1 => "",
+        _ => "s",
+    }
 }
 
 /// `c` as Python's `repr` spells it in a string.

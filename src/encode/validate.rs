@@ -11,6 +11,7 @@ use arrow_schema::{DataType, Schema};
 use super::{EncoderOptions, KeyValue, OnDuplicate, RowRef, Target, MAX_CHUNK_ROWS};
 use crate::blank::is_blank;
 use crate::error::{Error, Result};
+use crate::printable::plural;
 use crate::type_tree::{children, Step};
 
 /// A cast that fails on a value the target type cannot hold instead of making it null.
@@ -419,14 +420,6 @@ fn counted_rows(total: usize, what: &str, rows: &[usize]) -> String {
         (rows, more) => format!("rows {rows:?} and {more} more"),
     };
     format!("{total} {what}{} ({rows})", plural(total))
-}
-
-/// The plural ending of a noun counted `count` times.
-fn plural(count: usize) -> &'static str {
-    match count {
-        1 => "",
-        _ => "s",
-    }
 }
 
 fn check_key_type(target: Target, data_type: &DataType) -> Result<()> {

@@ -51,10 +51,7 @@ fn column_and_record(text: &str) -> Option<((usize, usize), usize, u64)> {
 
 /// `"1 field"`, `"3 fields"` (outside trial 78 F3: "has 1 fields").
 fn fields(count: usize) -> String {
-    match count {
-        1 => "1 field".to_owned(),
-        n => format!("{n} fields"),
-    }
+    format!("{count} field{}", crate::printable::plural(count))
 }
 
 /// The line of `path` record `record` starts on (the header is record 0, on line 1 unless
