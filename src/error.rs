@@ -55,7 +55,7 @@ pub enum Error {
     #[error("could not decode {endpoint}: {message}")]
     Decode { endpoint: String, message: String },
     /// Input data for a push could not be encoded or failed validation.
-    #[error("cannot push column `{column}`: {reason}")]
+    #[error("cannot push column `{}`: {reason}", crate::printable::spelled(.column))]
     Encode { column: String, reason: String },
     /// The client was closed (`Client.close()`, or the end of its `with` block).
     #[error("{endpoint}: the client is closed")]

@@ -32,19 +32,39 @@ pub fn printable(text: &str) -> Cow<'_, str> {
 pub fn quoted(text: &str) -> String {
     let mut out = String::with_capacity(text.len() + 2);
     out.push('"');
+    spell(text, true, &mut out);
+    out.push('"');
+    out
+}
+
+/// `text` with every character that shows nothing (but a space) escaped as Python spells it,
+/// for a name shown between backticks: a newline broke the message, and a zero-width space
+/// showed as nothing (outside trial 79 F3).
+pub fn spelled(text: &str) -> Cow<'_, str> {
+    if !text.chars().any(|c| c != ' ' && shown_escaped(c)) {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    spell(text, false, &mut out);
+    Cow::Owned(out)
+}
+
+fn spell(text: &str, in_quotes: bool, out: &mut String) {
     for c in text.chars() {
         match c {
-            '"' | '\\' => {
+            '"' | '\\' if in_quotes => {
                 out.push('\\');
                 out.push(c);
             }
             ' ' => out.push(c),
-            _ if acted_on(c) || crate::blank::shows_nothing(c) => escape(c, &mut out),
+            _ if shown_escaped(c) => escape(c, out),
             _ => out.push(c),
         }
     }
-    out.push('"');
-    out
+}
+
+fn shown_escaped(c: char) -> bool {
+    acted_on(c) || crate::blank::shows_nothing(c)
 }
 
 /// The plural ending of a noun counted `count` times, for messages ("1 null key", "2 null

@@ -463,6 +463,13 @@ def _view(values: list[bytes], valid: list[bool]) -> pa.Array:
         # One that shows nothing, which `columns=` refuses as blank (trial 78 F1).
         (pl.DataFrame({"call_id": [1], "\u200b": [1]}), {}, "only white space, control or"),
         (pl.DataFrame({"call_id": [1], "\ufeff\x1f": [1]}), {}, "only white space, control or"),
+        # Named as Python spells it, between the backticks too, with its own reason (trial 79
+        # F2, F3: a newline broke the line, and the comma's reason was given).
+        (
+            pl.DataFrame({"call_id": [1], "\u200b\n": [1]}),
+            {},
+            r'column `\\u200b\\n`: .* \("\\u200b\\n"\) .* \(it refuses such a name as blank\)',
+        ),
         (
             pa.table({"call_id": [1], "x": [1], "y": [2]}).rename_columns(["call_id", "x", "x"]),
             {},

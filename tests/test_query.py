@@ -406,3 +406,12 @@ def test_a_bound_finer_than_a_microsecond_keeps_its_side_of_the_second(client, s
     assert got == set(earlier)
     # A whole number of microseconds is kept as it is.
     assert CallsQuery(after=bound(2_000)).after == start + dt.timedelta(microseconds=2)
+
+
+def test_list_values_are_trimmed_as_the_api_trims_them():
+    """Python's str.strip() also strips \\x1c-\\x1f, which the API keeps: `--columns "\\x1fq"`
+    asked for column `q` (outside trial 79 F1)."""
+    from converz._query import split_commas
+
+    assert split_commas(["a, \x1fq,b"]) == ["a", "\x1fq", "b"]
+    assert split_commas([" \t"]) == [""]  # blank pieces still become empty, refused as such

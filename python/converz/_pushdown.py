@@ -33,6 +33,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Optional
 
+from converz._query import API_SPACE
 from converz._schema import as_list as _as_list
 
 if TYPE_CHECKING:
@@ -180,7 +181,7 @@ def _pushable(value: Any, dtype: Any) -> Any:
 
     if dtype == pl.String and isinstance(value, str):
         # The API splits list parameters on commas and trims each value.
-        if not value or value != value.strip() or "," in value:
+        if not value or value != value.strip(API_SPACE) or "," in value:
             return _MISSING
         return value
     if dtype.is_integer() and isinstance(value, int) and not isinstance(value, bool):

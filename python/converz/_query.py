@@ -254,11 +254,16 @@ def split_commas(texts: Iterable[str]) -> list[str]:
     """
     # Blank pieces are stripped to "" too, so they are refused as empty, as the API reads them.
     return [
-        piece.strip() if "," in text or not piece.strip() else piece
+        piece.strip(API_SPACE) if "," in text or not piece.strip(API_SPACE) else piece
         for text in texts
         for piece in text.split(",")
     ]
 
+
+# The white space the API trims from each list value: Unicode's White_Space, as the core reads
+# it. Python's `str.strip()` also strips \x1c-\x1f, which the API keeps: `--columns "\x1fq"`
+# asked for column `q` (outside trial 79 F1).
+API_SPACE = "".join(chr(c) for c in range(0x3001) if chr(c).isspace() and not 0x1C <= c <= 0x1F)
 
 Q = TypeVar("Q", bound="_Query")
 

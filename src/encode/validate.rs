@@ -149,22 +149,32 @@ fn json_depth(data_type: &DataType) -> usize {
 /// with white space (each name of `columns` is trimmed, so ` x` would select `x`), or one that
 /// shows nothing (`columns=` refuses such a value as blank: outside trial 78 F1).
 fn check_column_name(name: &str) -> Result<()> {
-    let why = if name.is_empty() {
-        "an empty column name"
+    let (why, because) = if name.is_empty() {
+        ("an empty column name", "")
     } else if is_blank(name) {
-        "a column name of only white space, control or invisible characters"
+        // Its own reason, not the comma's (outside trial 79 F2).
+        (
+            "a column name of only white space, control or invisible characters",
+            " (it refuses such a name as blank)",
+        )
     } else if name.contains(',') {
-        "a comma in a column name"
+        (
+            "a comma in a column name",
+            " (it is a comma-separated list)",
+        )
     } else if name.trim() != name {
-        "white space at the start or end of a column name"
+        (
+            "white space at the start or end of a column name",
+            " (it trims each name)",
+        )
     } else {
         return Ok(());
     };
     Err(Error::encode(
         name,
         format!(
-            "{why} ({}) would become an attribute that `columns=` cannot select \
-             (it is a comma-separated list); rename the column before pushing",
+            "{why} ({}) would become an attribute that `columns=` cannot select{because}; \
+             rename the column before pushing",
             crate::printable::quoted(name)
         ),
     ))

@@ -363,8 +363,9 @@ fn refuse_misread(name: &str, values: &[String], what: &str) -> Result<()> {
         return Err(Error::invalid(
             name,
             format!(
-                "{bad:?} contains a comma: the API splits {what} values on commas, so it would \
-                 match other values instead; such a value cannot be asked for"
+                "{} contains a comma: the API splits {what} values on commas, so it would \
+                 match other values instead; such a value cannot be asked for",
+                crate::printable::quoted(bad)
             ),
         ));
     }
@@ -378,9 +379,10 @@ fn refuse_misread(name: &str, values: &[String], what: &str) -> Result<()> {
         Some(bad) => Err(Error::invalid(
             name,
             format!(
-                "{bad:?} has white space at its start or end: the API trims {what} values, so \
-                 it would match {:?} instead; such a value cannot be asked for{scan}",
-                bad.trim()
+                "{} has white space at its start or end: the API trims {what} values, so \
+                 it would match {} instead; such a value cannot be asked for{scan}",
+                crate::printable::quoted(bad),
+                crate::printable::quoted(bad.trim())
             ),
         )),
         None => Ok(()),
