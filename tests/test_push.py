@@ -1814,3 +1814,14 @@ def test_a_timezone_object_is_refused_with_the_name_to_pass(write_emulator):
         with pytest.raises(converz.InvalidParameterError) as info:
             client.push_updates(frame, timezone=given)
         assert f'the tz database spells it "{spelt}"' in str(info.value), str(info.value)
+
+
+def test_a_clear_column_that_is_none_is_named_as_python_spells_it(write_emulator):
+    """A `clear=` name with a newline broke the message over two lines, and a zero-width space
+    in it showed as nothing (outside trial 80)."""
+    client = write_emulator.client(progress=False)
+    frame = pl.DataFrame({"call_id": _calls(client)["call_id"][:1].to_list(), "kd": 1.0})
+    for name, spelled in [("a\nb", "`a\\nb`"), ("\u200bq", "`\\u200bq`")]:
+        with pytest.raises(converz.InvalidParameterError) as info:
+            client.push_updates(frame, clear=[name], dry_run=True)
+        assert f"{spelled} is not a column of the data" in str(info.value), str(info.value)

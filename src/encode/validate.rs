@@ -90,7 +90,11 @@ pub fn check_options(
         if schema.field_with_name(name).is_err() {
             return Err(Error::invalid(
                 "clear",
-                format!("`{name}` is not a column of the data"),
+                // Spelled as Python spells it: a newline broke the message (trial 80).
+                format!(
+                    "`{}` is not a column of the data",
+                    crate::printable::spelled(name)
+                ),
             ));
         }
     }
