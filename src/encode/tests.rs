@@ -212,7 +212,7 @@ fn validation_refuses_bad_input_with_clear_messages() {
         "call_id",
         Arc::new(Int64Array::from(vec![Some(1), None])) as ArrayRef,
     )]);
-    assert!(refused(vec![nulls], calls()).contains("1 null key (row 1)"));
+    assert!(refused(vec![nulls], calls()).contains("1 null key (row 1); drop or fill it"));
     // More than the rows shown: the rest are counted, not left out unsaid.
     let many: Vec<Option<i64>> = (0..9).map(|i| (i % 3 == 0).then_some(i)).collect();
     let many = batch(vec![(

@@ -423,6 +423,15 @@ pub fn missing_keys(
     (total > 0).then_some((total, rows))
 }
 
+/// What to do with `total` null keys, in the number they take (outside trial 81 F1: "drop or
+/// fill them" of one).
+fn drop_or_fill(total: usize) -> &'static str {
+    match total {
+        1 => "drop or fill it",
+        _ => "drop or fill them",
+    }
+}
+
 /// `"1 null key (row 1)"`, `"2 null keys (rows [1, 3])"`, `"7 null keys (rows [0, 1, 2, 3, 4]
 /// and 2 more)"`: `total` rows of `what`, `rows` the first of them (outside trial 76 F6: "1
 /// null keys", and five rows shown of thousands with no word that more were left out).
@@ -618,8 +627,9 @@ pub fn key_values(batches: &[RecordBatch], key_index: usize, target: Target) -> 
         return Err(Error::encode(
             key,
             format!(
-                "has {}; drop or fill them",
-                counted_rows(*total, "null key", rows)
+                "has {}; {}",
+                counted_rows(*total, "null key", rows),
+                drop_or_fill(*total)
             ),
         ));
     }
@@ -655,13 +665,14 @@ pub fn key_values(batches: &[RecordBatch], key_index: usize, target: Target) -> 
         row_number += typed.len();
     }
     let blanks = (blank_total > 0).then(|| counted_rows(blank_total, "empty key", &blank_rows));
+    let null_total = nulls.as_ref().map_or(0, |(total, _)| *total);
     let nulls = nulls.map(|(total, rows)| counted_rows(total, "null key", &rows));
     let (said, one) = match (nulls, blanks) {
         (None, None) => return Ok(keys),
         (Some(nulls), None) => {
             return Err(Error::encode(
                 key,
-                format!("has {nulls}; drop or fill them"),
+                format!("has {nulls}; {}", drop_or_fill(null_total)),
             ))
         }
         (None, Some(blanks)) => (blanks, blank_total == 1),
