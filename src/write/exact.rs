@@ -491,11 +491,9 @@ impl Column<'_> {
         Error::invalid(
             "path",
             format!(
-                "line {line} of {}: call_id is {value}, which is no call's id (an integer from \
-                 {} to {}): fix or drop that row",
+                "line {line} of {}: call_id is {value}, {}: fix or drop that row",
                 self.path.display(),
-                i64::MIN,
-                i64::MAX
+                super::read::NO_CALL_ID
             ),
         )
     }

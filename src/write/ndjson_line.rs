@@ -119,10 +119,8 @@ fn row(text: Vec<u8>) -> Result<Row, String> {
         Err(err) => match python_float_word(&text, err.column()) {
             // A key has no null to leave it unchanged (outside trial 77 F6).
             Some((word, at)) if is_call_id_value(&text[..at]) => Err(format!(
-                "call_id is {word}, which is no call's id (an integer from {} to {}): fix or \
-                 drop that row",
-                i64::MIN,
-                i64::MAX
+                "call_id is {word}, {}: fix or drop that row",
+                super::read::NO_CALL_ID
             )),
             Some((word, _)) => Err(format!(
                 "{word} is no JSON value (Python's json.dumps writes a float NaN or infinity \

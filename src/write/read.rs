@@ -63,6 +63,10 @@ const NDJSON_BOM: &str = "it starts with a UTF-8 byte order mark (Notepad and Po
 const BROTLI: &str = "it is compressed with brotli, which converz does not read; write it \
      again with zstd (the default of polars and pyarrow) or snappy";
 
+/// What a `call_id` value that is no integer of int64 is told, wherever a file holds one.
+pub(super) const NO_CALL_ID: &str =
+    "which is no call's id (an integer from -9223372036854775808 to 9223372036854775807)";
+
 /// Columns the API documents as text (ids and labels): read from CSV and NDJSON as written,
 /// whatever they look like (`00123` stays `00123`, not 123), unless a type is given; a bare
 /// `NA` in one whose other values are quoted is a missing value still (`scan`).
@@ -465,11 +469,7 @@ fn check_call_ids(
         true => "which a float column cannot be sure to hold as the id it was written as (a \
                  fraction, NaN, an infinity, or a number beyond a float's exact integers)"
             .to_owned(),
-        false => format!(
-            "which is no call's id (an integer from {} to {})",
-            i64::MIN,
-            i64::MAX
-        ),
+        false => NO_CALL_ID.to_owned(),
     };
     Err(Error::invalid(
         "path",

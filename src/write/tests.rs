@@ -666,3 +666,9 @@ fn typed_files_hold_empty_objects() {
     assert_eq!(names.len(), 3, "{names:?}");
     assert!(!names.contains(&"only.parquet".to_owned()), "{names:?}");
 }
+
+#[test]
+fn the_no_call_id_phrase_names_int64s_bounds() {
+    let bounds = format!("from {} to {}", i64::MIN, i64::MAX);
+    assert!(super::read::NO_CALL_ID.contains(&bounds));
+}
