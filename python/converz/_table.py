@@ -196,7 +196,9 @@ class Table:
         column reads as it was sent and a list or object as its JSON. A number a table already
         holds as a float reads as that float prints (``900.0``), where one fetch that saw the
         text would keep ``900`` as sent; the join's warning says so, and ``schema=`` on the
-        fetches makes both the same. No value is narrowed:
+        fetches makes both the same. A stream's tables join at the types their pages were
+        decoded with (integers a stream handed out as floats after a float page read ``900``),
+        so they give the eager table exactly. No value is narrowed:
         ``1.5`` never becomes ``1``, a column the last table lacks is kept (its rows null
         elsewhere). Tables whose types no rule joins (``int8`` beside ``int64``) raise
         :class:`~converz.InvalidParameterError`. ``pl.concat(..., how="diagonal_relaxed")``

@@ -296,7 +296,7 @@ impl Col {
         in_fields.or_else(|| {
             self.item.as_deref().and_then(|item| {
                 item.conflict(Respelled::NO)
-                    .map(|why| format!("items {why}"))
+                    .map(|why| format!("(its list items) {why}"))
             })
         })
     }

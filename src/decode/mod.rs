@@ -242,6 +242,9 @@ pub(crate) struct Shared {
     state: RwLock<(Fields, Option<Arc<Snapshot>>)>,
     /// The snapshot of [`DecodeOptions::hint`], for pages that start with no state yet.
     hint: Option<Arc<Snapshot>>,
+    /// The query's documented columns with the types a fetch hands them out at when no row
+    /// says otherwise ([`FetchDecoder::documented`]).
+    documented: Vec<(String, DataType)>,
     /// Pages finished, and how many of them by the fast path (for the debug log and tests).
     pages: AtomicUsize,
     fast_pages: AtomicUsize,
@@ -260,6 +263,16 @@ pub(crate) struct Shared {
     /// by name (`FastSink::text_sizes`): a page's text buffers start near their final size
     /// instead of doubling from empty (a 20,000-row page's summaries are ~6 MB, ten doublings).
     text_sizes: Mutex<Vec<(Box<str>, usize)>>,
+}
+
+/// [`DecodeOptions::hint`] with each column `schema=` forces at the forced type.
+fn documented_types(options: &DecodeOptions) -> Vec<(String, DataType)> {
+    let forced = |name: &str| {
+        let found = options.schema_overrides.iter().find(|(n, _)| n == name);
+        found.map(|(_, t)| t.clone())
+    };
+    let typed = |(name, t): &(String, DataType)| (name.clone(), forced(name).unwrap_or(t.clone()));
+    options.hint.iter().map(typed).collect()
 }
 
 /// An immutable view of the shared schema that a page decodes with.
@@ -306,9 +319,10 @@ impl DecodedPage {
 }
 
 /// The columns of the pages a stream has handed out, merged in page order
-/// ([`FetchDecoder::merged_schema`]).
+/// ([`FetchDecoder::merged_schema`]), and those a page decoded as Float64 (for the warning of
+/// a column that ends as text, as the eager fetch gives it).
 #[derive(Debug, Default)]
-pub struct PageColumns(Fields);
+pub struct PageColumns(Fields, Vec<(String, Respelled)>);
 
 impl PageColumns {
     /// The column names, in first-appearance order.
@@ -351,11 +365,13 @@ impl FetchDecoder {
         let hint = infer::hint_fields(&options.hint)
             .filter(|_| fast_path)
             .map(|fields| Arc::new(Snapshot::new(fields, &options.schema_overrides)));
+        let documented = documented_types(&options);
         let shared = Shared {
             options,
             fast_path,
             state: RwLock::new((Fields::default(), None)),
             hint,
+            documented,
             pages: AtomicUsize::new(0),
             fast_pages: AtomicUsize::new(0),
             idle_pages: AtomicUsize::new(0),
@@ -388,10 +404,11 @@ impl FetchDecoder {
         PageDecoder::new(Arc::clone(&self.shared), keep)
     }
 
-    /// The query's documented columns ([`DecodeOptions::hint`]): the types a column holding
-    /// only nulls is given in what a fetch hands out.
+    /// The query's documented columns ([`DecodeOptions::hint`]), each at the type `schema=`
+    /// forces it to, if it does: the types a column holding only nulls, or left out of every
+    /// row, is given in what a fetch hands out, as a fetch with no rows has them.
     pub fn documented(&self) -> &[(String, DataType)] {
-        &self.shared.options.hint
+        &self.shared.documented
     }
 
     /// How the text columns of its pages are laid out ([`DecodeOptions::form`]).
@@ -421,6 +438,7 @@ impl FetchDecoder {
     /// even when later pages finished decoding first.
     pub(crate) fn merged_schema(&self, seen: &mut PageColumns, page: &DecodedPage) -> SchemaRef {
         seen.0.merge(&page.columns);
+        unify::merge_float_decodes(&mut seen.1, unify::float_decodes(page).into_iter());
         infer::schema_of(&seen.0, &self.shared.options.schema_overrides)
     }
 
@@ -447,10 +465,13 @@ impl FetchDecoder {
     /// order. Not [`warnings`](Self::warnings): its columns come in the order pages finished
     /// decoding, which varies from run to run (and it counts pages read but not handed out).
     pub fn stream_warnings(&self, seen: &PageColumns) -> Vec<String> {
-        // A stream hands each page out at the type of its time (Float64 numbers as floats),
-        // so nothing was respelled.
-        infer::warnings_of(&seen.0, &self.shared.options.schema_overrides, |_| {
-            infer::Respelled::NO
+        // The eager fetch's warnings (README: a stream has the same): the pages it decoded as
+        // Float64 are what a column that ends as text respells, in the eager table and in the
+        // stream's tables joined (`Table.concat` joins them at their pages' own types).
+        // Outside trial 82 F2: the stream's said nothing of it.
+        infer::warnings_of(&seen.0, &self.shared.options.schema_overrides, |name| {
+            let found = seen.1.iter().find(|(n, _)| n == name);
+            found.map_or(Respelled::NO, |(_, r)| *r)
         })
     }
 

@@ -167,7 +167,7 @@ fn a_column_null_on_every_page_takes_its_documented_type_in_the_form() {
             ..DecodeOptions::default()
         };
         let table = fetch(&options, std::slice::from_ref(&body), Some("id")).unwrap();
-        let table = documented_when_null(table, &documented, form).unwrap();
+        let table = documented_when_null(table, &documented, false, form).unwrap();
         let note = table.schema.field_with_name("note").unwrap();
         assert_eq!(note.data_type(), &DataType::Utf8, "declared as documented");
         assert!(all_in(&table, form), "{form:?}");

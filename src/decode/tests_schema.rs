@@ -163,7 +163,7 @@ fn a_conflict_inside_a_nested_value_is_said() {
     );
     let t = table(&[r#"[{"l":[1,2]}]"#, r#"[{"l":[3,"four"]}]"#]);
     assert!(
-        t.warnings[0].starts_with("column `l` items mixes"),
+        t.warnings[0].starts_with("column `l` (its list items) mixes"),
         "{:?}",
         t.warnings
     );

@@ -27,37 +27,54 @@ pub(crate) use super::json_text::quote_nested;
 fn respelled_columns(pages: &[DecodedPage], schema: &SchemaRef) -> Vec<(String, Respelled)> {
     let mut found: Vec<(String, Respelled)> = Vec::new();
     for page in pages {
-        let Some(batch) = page.batches.first() else {
-            continue;
+        let ends_as_text = |name: &str| {
+            schema
+                .field_with_name(name)
+                .is_ok_and(|f| f.data_type() == &DataType::Utf8)
         };
-        for field in batch.schema().fields() {
-            let ends_as_text = schema
-                .field_with_name(field.name())
-                .is_ok_and(|f| f.data_type() == &DataType::Utf8);
-            if !ends_as_text {
-                continue;
-            }
-            let seen = |bit: u16| {
-                page.columns
-                    .position(field.name())
-                    .is_some_and(|i| page.columns.cols[i].seen & bit != 0)
-            };
-            let this = match field.data_type() {
-                DataType::Float64 if seen(bits::WIDE) => Respelled {
-                    floats: Floats::Rounded,
-                },
-                DataType::Float64 => Respelled {
-                    floats: Floats::Float,
-                },
-                _ => continue,
-            };
-            match found.iter_mut().find(|(n, _)| n == field.name()) {
-                Some((_, r)) => *r = r.max(this),
-                None => found.push((field.name().clone(), this)),
-            }
-        }
+        let decodes = float_decodes(page).into_iter();
+        merge_float_decodes(&mut found, decodes.filter(|(name, _)| ends_as_text(name)));
     }
     found
+}
+
+/// The columns `page` decoded as Float64, each with what that does to its numbers if the
+/// column ends as text ([`Respelled`]).
+pub(crate) fn float_decodes(page: &DecodedPage) -> Vec<(String, Respelled)> {
+    let Some(batch) = page.batches.first() else {
+        return Vec::new();
+    };
+    let seen = |name: &str, bit: u16| {
+        page.columns
+            .position(name)
+            .is_some_and(|i| page.columns.cols[i].seen & bit != 0)
+    };
+    batch
+        .schema()
+        .fields()
+        .iter()
+        .filter(|f| f.data_type() == &DataType::Float64)
+        .map(|f| {
+            let floats = match seen(f.name(), bits::WIDE) {
+                true => Floats::Rounded,
+                false => Floats::Float,
+            };
+            (f.name().clone(), Respelled { floats })
+        })
+        .collect()
+}
+
+/// Adds `decodes` to `found`, keeping each column's worst.
+pub(crate) fn merge_float_decodes(
+    found: &mut Vec<(String, Respelled)>,
+    decodes: impl Iterator<Item = (String, Respelled)>,
+) {
+    for (name, this) in decodes {
+        match found.iter_mut().find(|(n, _)| *n == name) {
+            Some((_, r)) => *r = (*r).max(this),
+            None => found.push((name, this)),
+        }
+    }
 }
 
 /// See [`FetchDecoder::finish`](super::FetchDecoder::finish).
@@ -374,17 +391,25 @@ pub(crate) fn text_schema(declared: &arrow_schema::Schema) -> SchemaRef {
     Arc::new(arrow_schema::Schema::new(fields))
 }
 
-/// `table` with each column that only ever held nulls (typed Null) given its documented type
-/// from `documented` (the query's documented columns), as a fetch with no rows has it. Found by
-/// the outside trial: a day whose calls all had `sentiment` cleared came back with `sentiment:
-/// Null`, so it did not concatenate with the next day. Done on the finished table, not by the
-/// decoder, whose documented columns are only a speed hint that never changes a page.
+/// `table` laid out by [`documented_schema`]: each column that only ever held nulls (typed
+/// Null) given its documented type from `documented` (the query's documented columns); with
+/// `named` (the query named its columns, `columns=`), every one of them, in that order, those no
+/// row held as nulls of that type, as a fetch with no rows has them. Found by outside trials: a
+/// day whose calls all had `sentiment` cleared came back with `sentiment: Null`, so it did not
+/// concatenate with the next day; `columns=["duration"]` of rows that left `duration` out gave
+/// rows without columns, which DuckDB refuses (trial 83 F2). Done on the finished table, not by
+/// the decoder, whose documented columns are only a speed hint that never changes a page.
 pub(crate) fn documented_when_null(
     mut table: DecodedTable,
     documented: &[(String, DataType)],
+    named: bool,
     form: Form,
 ) -> Result<DecodedTable> {
-    let Some(schema) = documented_schema(&table.schema, documented) else {
+    if table.rows == 0 {
+        // A fetch with no rows is built from the documented columns by the caller.
+        return Ok(table);
+    }
+    let Some(schema) = documented_schema(&table.schema, documented, named) else {
         return Ok(table);
     };
     table.batches = table
@@ -396,29 +421,52 @@ pub(crate) fn documented_when_null(
     Ok(table)
 }
 
-/// `schema` with each column typed Null given its type from `documented`, or `None` when no
-/// column changes. The eager table ([`documented_when_null`]) and each table of a stream
-/// (`Listing::streamed`, outside trial 19: streams, `Table.concat` and `fetch -o` files kept
-/// `Null`) type such a column the same way.
+/// `schema` as a fetch hands it out: each column typed Null given its type from `documented`;
+/// with `named` (the query named its columns: `documented` is them), those columns first, in
+/// their order, each that no row held added, then the others (the listing's key, if it is not
+/// named, for its own use). `None` when that is `schema`. The eager table
+/// ([`documented_when_null`]) and each table of a stream (`Listing::streamed`, outside trial
+/// 19: streams, `Table.concat` and `fetch -o` files kept `Null`) are laid out alike, so a
+/// stream's tables join into the eager table's columns, in its order, whichever page first
+/// held a column.
 pub(crate) fn documented_schema(
     schema: &SchemaRef,
     documented: &[(String, DataType)],
+    named: bool,
 ) -> Option<SchemaRef> {
-    let typed = |f: &FieldRef| match documented.iter().find(|(n, _)| n == f.name()) {
-        Some((_, t)) if f.data_type() == &DataType::Null && t != &DataType::Null => Some(t.clone()),
-        _ => None,
+    let typed = |f: &FieldRef| -> FieldRef {
+        match documented.iter().find(|(n, _)| n == f.name()) {
+            Some((_, t)) if f.data_type() == &DataType::Null && t != &DataType::Null => Arc::new(
+                f.as_ref()
+                    .clone()
+                    .with_data_type(t.clone())
+                    .with_nullable(true),
+            ),
+            _ => Arc::clone(f),
+        }
     };
-    if !schema.fields().iter().any(|f| typed(f).is_some()) {
+    let fields: Vec<FieldRef> = if named {
+        let is_named = |name: &str| documented.iter().any(|(n, _)| n == name);
+        let first = documented
+            .iter()
+            .map(|(name, t)| match schema.field_with_name(name) {
+                Ok(f) => typed(&Arc::new(f.clone())),
+                Err(_) => Arc::new(arrow_schema::Field::new(name, t.clone(), true)),
+            });
+        let others = schema
+            .fields()
+            .iter()
+            .filter(|f| !is_named(f.name()))
+            .cloned();
+        first.chain(others).collect()
+    } else {
+        schema.fields().iter().map(typed).collect()
+    };
+    if fields.len() == schema.fields().len()
+        && fields.iter().zip(schema.fields()).all(|(a, b)| a == b)
+    {
         return None;
     }
-    let fields: Vec<FieldRef> = schema
-        .fields()
-        .iter()
-        .map(|f| match typed(f) {
-            Some(t) => Arc::new(f.as_ref().clone().with_data_type(t).with_nullable(true)),
-            None => Arc::clone(f),
-        })
-        .collect();
     Some(Arc::new(arrow_schema::Schema::new_with_metadata(
         fields,
         schema.metadata().clone(),

@@ -12,7 +12,7 @@
 use std::sync::Arc;
 
 use arrow_array::{Array, ArrayRef, RecordBatch};
-use arrow_schema::{DataType, Field, Schema, SchemaRef};
+use arrow_schema::{DataType, Field, FieldRef, Schema, SchemaRef};
 
 use super::client::ApiClient;
 use super::paginate::{PageSpec, Pager};
@@ -48,6 +48,11 @@ pub const UNSTABLE_ORDER: &str = "the server's row order changed between request
 pub struct StreamedBatch {
     pub batch: RecordBatch,
     pub declared: SchemaRef,
+    /// The columns the batch holds at a type wider than its page's own (integers after a
+    /// float page are handed out as floats), each as its index in `batch` and its values at
+    /// the page's own type: what `Table.concat` joins them by, so a column that ends as text
+    /// reads `3` where the eager table has `3`, not the float's `3.0` (outside trial 83 F1).
+    pub own: Vec<(usize, ArrayRef)>,
 }
 
 /// `formed`'s schema with each column at its type in `declared` (matched by name, which a
@@ -248,7 +253,8 @@ impl Listing {
             .merged_schema(&mut self.streamed_columns, &page);
         // A documented column null on every page so far has its documented type, as in the
         // eager table: only in what is handed out, so a later page's values still decide.
-        let schema = documented_schema(&schema, self.decoder.documented()).unwrap_or(schema);
+        let named = self.asked_columns.is_some();
+        let schema = documented_schema(&schema, self.decoder.documented(), named).unwrap_or(schema);
         let form = self.decoder.form();
         page.batches
             .iter()
@@ -259,9 +265,14 @@ impl Listing {
                 };
                 let formed = self.present(conform_batch_in(batch, &to, form)?);
                 let declared = declared_for(&formed, &to, form);
+                let own = match self.own_types {
+                    true => Vec::new(),
+                    false => widened_columns(batch, &formed, &schema),
+                };
                 Ok(StreamedBatch {
                     batch: formed,
                     declared,
+                    own,
                 })
             })
             .collect()
@@ -511,26 +522,29 @@ impl Listing {
                 };
                 if let Some(shown) = shown {
                     return Err(self.decode_error(format!(
-                        "{moved} {key} rows repeated between pages, so the listing was \
+                        "{moved} {key} {rows} repeated between pages, so the listing was \
                              read again in order, and that read {shown}: {UNSTABLE_ORDER} \
                              (ties in what it sorts by, or rows removed during the fetch), so a \
-                             read in order can skip rows too: {STALE_PAGES}"
+                             read in order can skip rows too: {STALE_PAGES}",
+                        rows = if moved == 1 { "row" } else { "rows" },
                     )));
                 }
                 if let again @ 1.. = self.stale_pages_again {
                     return Err(self.decode_error(format!(
-                        "{moved} {key} rows repeated between pages, so the listing was \
+                        "{moved} {key} {rows} repeated between pages, so the listing was \
                              read again in order, and that read was served {again} full page{} \
                              holding only rows it had served before: a stale page, or at least \
                              n_per_page={size} rows inserted ahead of the read between two of \
                              its requests, which look the same from here: {STALE_PAGES}",
                         if again == 1 { "" } else { "s" },
-                        size = self.pager.page_size()
+                        size = self.pager.page_size(),
+                        rows = if moved == 1 { "row" } else { "rows" },
                     )));
                 }
                 self.warnings.push(format!(
-                    "{why}: {moved} repeated {key} rows were dropped, and the listing was read \
-                     again in order so no row is missed; every row is in the result once"
+                    "{why}: {moved} repeated {key} row{} dropped, and the listing was read \
+                     again in order so no row is missed; every row is in the result once",
+                    if moved == 1 { " was" } else { "s were" }
                 ));
             }
             (Pass::Concurrent, Some(key)) if self.pager.moved_onto_last_page() => {
@@ -619,6 +633,34 @@ fn own_scalar_types(schema: &SchemaRef, batch: &SchemaRef) -> SchemaRef {
     with_own_types(schema, batch, |own| {
         !own.is_nested() && own != &DataType::Utf8
     })
+}
+
+/// The columns of `formed` (`batch` as handed out under `schema`) that `schema` widened from
+/// `batch`'s own scalar types ([`own_scalar_types`]): each one's index in `formed` and its
+/// values as the page decoded them.
+fn widened_columns(
+    batch: &RecordBatch,
+    formed: &RecordBatch,
+    schema: &SchemaRef,
+) -> Vec<(usize, ArrayRef)> {
+    let own = own_scalar_types(schema, &batch.schema());
+    own.fields()
+        .iter()
+        .zip(schema.fields())
+        // Text is text in any form (a page's own may be polars' views): only scalar types widen.
+        .filter(|(own, handed)| own.data_type() != handed.data_type() && !is_text(own))
+        .filter_map(|(own, _)| {
+            let index = formed.schema().index_of(own.name()).ok()?;
+            let values = batch.column_by_name(own.name())?;
+            (values.data_type() == own.data_type()).then(|| (index, Arc::clone(values)))
+        })
+        .collect()
+}
+
+/// Whether `field` holds text, in any of the forms a page's text takes.
+fn is_text(field: &FieldRef) -> bool {
+    use DataType::{LargeUtf8, Utf8, Utf8View};
+    matches!(field.data_type(), Utf8 | Utf8View | LargeUtf8)
 }
 
 /// The `key` column of a page's `batches`, in the order served (`None` without one).

@@ -826,18 +826,22 @@ impl Pager {
     fn restart_capped(&mut self, page: u64, rows: usize, probed: bool) {
         let message = if probed {
             format!(
-                "{}: the server returned {rows} rows on page 1 where {} were asked, an empty page \
-                 2, and rows on page 2 at n_per_page={rows}: either it limits pages to {rows} rows \
+                "{}: the server returned {rows} row{s} on page 1 where {} were asked, an empty page \
+                 2, and rows on page 2 at n_per_page={rows}: either it limits pages to {rows} row{s} \
                  (counting offsets in the size asked), or rows were added while paging. \
                  Re-paging with n_per_page={rows} so no row is lost.",
-                self.ctx.endpoint, self.page_size
+                self.ctx.endpoint,
+                self.page_size,
+                s = crate::printable::plural(rows),
             )
         } else {
             format!(
-                "{}: the server returned {rows} rows on page {page} where {} were asked, and \
+                "{}: the server returned {rows} row{} on page {page} where {} were asked, and \
                  more rows after it: it caps the page size. Re-paging with n_per_page={rows} so \
                  no row is lost.",
-                self.ctx.endpoint, self.page_size
+                self.ctx.endpoint,
+                crate::printable::plural(rows),
+                self.page_size
             )
         };
         self.warnings.push(message);

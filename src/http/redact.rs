@@ -85,7 +85,8 @@ pub fn redact(text: &str, key: &str) -> String {
 }
 
 /// The forms a server may echo the key in: as sent; lower- or upper-cased (a server that
-/// normalises what it logs); base64, standard or URL-safe, at each offset it may start at in a
+/// normalises what it logs); its bytes in hex, either case (a server that logs a token's
+/// bytes; outside trial 83 F3); base64, standard or URL-safe, at each offset it may start at in a
 /// longer encoded text ([`base64_inside`]; a server that echoes an encoded
 /// credential; found by the outside trial). Each is redacted by the same rules, in the same
 /// pass, so a piece is replaced by the longest form it matches (the plain key and its encodings
@@ -99,6 +100,8 @@ fn written_forms(key: &str) -> Vec<String> {
     // ordinary text (`a`).
     if key.len() >= MIN_PIECE {
         candidates.extend([key.to_ascii_lowercase(), key.to_ascii_uppercase()]);
+        let hex: String = key.bytes().map(|b| format!("{b:02x}")).collect();
+        candidates.extend([hex.to_ascii_uppercase(), hex]);
         for offset in 0..3 {
             candidates.extend([
                 base64_inside(key, offset, &STANDARD),
@@ -1029,6 +1032,16 @@ mod tests {
         assert_eq!(shown, "*** and ***");
         // Whole keys only: a piece of one is ordinary text here.
         assert_eq!(redact_known_text("sk-live-0123 x"), "sk-live-0123 x");
+    }
+
+    /// Outside trial 83 F3: a key echoed as its bytes in hex was shown, and so decodable.
+    #[test]
+    fn a_key_echoed_in_hex_is_replaced_in_either_case() {
+        let hex: String = KEY.bytes().map(|b| format!("{b:02x}")).collect();
+        for written in [hex.clone(), hex.to_ascii_uppercase()] {
+            let shown = redact(&format!("upstream rejected token {written}."), KEY);
+            assert_eq!(shown, "upstream rejected token ***.");
+        }
     }
 
     /// Outside trial 26c F2: a body quoted with JSON's `\/` or HTML's entities showed the key

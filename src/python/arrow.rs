@@ -16,7 +16,7 @@ use std::sync::Arc;
 
 use arc_swap::ArcSwap;
 use arrow_array::{ArrayRef, RecordBatch, StructArray};
-use arrow_schema::{ArrowError, DataType, Field, SchemaRef};
+use arrow_schema::{ArrowError, DataType, Field, FieldRef, Schema, SchemaRef};
 use pyo3::prelude::*;
 use pyo3::types::PyCapsule;
 use pyo3_arrow::error::PyArrowResult;
@@ -36,13 +36,56 @@ type Slots = Arc<[ArcSwap<RecordBatch>]>;
 pub struct PyArrowTable {
     schema: SchemaRef,
     slots: Slots,
+    /// A stream's table whose page was handed out at wider types than its own: those
+    /// columns' values at the page's own types (`StreamedBatch::own`), for `Table.concat`.
+    own: Vec<(usize, ArrayRef)>,
 }
 
 impl PyArrowTable {
     /// A table of `batches`, all with `schema`.
     pub fn new(schema: SchemaRef, batches: Vec<RecordBatch>) -> Self {
         let slots = batches.into_iter().map(ArcSwap::from_pointee).collect();
-        Self { schema, slots }
+        Self {
+            schema,
+            slots,
+            own: Vec::new(),
+        }
+    }
+
+    /// A stream's table of one `batch`, with the columns it holds wider than its page's own
+    /// types (`own`, indexes into `batch`).
+    pub fn streamed(schema: SchemaRef, batch: RecordBatch, own: Vec<(usize, ArrayRef)>) -> Self {
+        Self {
+            own,
+            ..Self::new(schema, vec![batch])
+        }
+    }
+
+    /// The schema and batches as the table's page decoded them: [`batches`](Self::batches)
+    /// with each widened column at its page's own type (what `Table.concat` joins by).
+    pub fn own_typed(&self) -> Result<(SchemaRef, Vec<RecordBatch>), ArrowError> {
+        let batches = self.batches()?;
+        let [batch] = batches.as_slice() else {
+            return Ok((Arc::clone(&self.schema), batches));
+        };
+        if self.own.is_empty() {
+            return Ok((Arc::clone(&self.schema), batches));
+        }
+        let mut fields: Vec<FieldRef> = self.schema.fields().iter().cloned().collect();
+        let mut columns = batch.columns().to_vec();
+        for (index, values) in &self.own {
+            let field = fields[*index].as_ref().clone();
+            fields[*index] = Arc::new(field.with_data_type(values.data_type().clone()));
+            columns[*index] = Arc::clone(values);
+        }
+        let schema = Arc::new(Schema::new_with_metadata(
+            fields,
+            self.schema.metadata().clone(),
+        ));
+        Ok((
+            Arc::clone(&schema),
+            vec![RecordBatch::try_new(schema, columns)?],
+        ))
     }
 
     /// The declared schema.

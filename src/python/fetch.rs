@@ -54,7 +54,9 @@ pub fn fetch(
 ) -> PyResult<Py<PyAny>> {
     let query = query.0;
     let pairs = query.to_pairs()?;
-    let documented = schema_overrides(options.hint.as_ref().map(|d| d.bind(py)))?;
+    // The query names its columns: the result has each, in that order, held by a row or not.
+    let columns_named = pairs.iter().any(|(name, _)| name == "columns");
+    let hint = schema_overrides(options.hint.as_ref().map(|d| d.bind(py)))?;
     let page_size = page_size(options.page_size)?;
     // "auto": Utf8, laid out as polars' views where the link left the decode idle (an eager
     // listing only: a stream's pages go to files and engines as Utf8, a report is one page).
@@ -69,12 +71,14 @@ pub fn fetch(
     let decode = DecodeOptions {
         parse_dates: options.parse_dates,
         schema_overrides: schema_overrides(options.schema.as_ref().map(|d| d.bind(py)))?,
-        hint: documented.clone(),
+        hint,
         batch_size: batch_size_for_pages(page_size),
         form,
         views_when_idle: auto && query.listing_key().is_some(),
     };
     let decoder = Arc::new(FetchDecoder::new(decode));
+    // The types a column no row held is handed out at (`schema=` wins over the documented).
+    let documented = decoder.documented().to_vec();
     let api = client.get().api.clone();
     let Some(key) = query.listing_key() else {
         if options.stream {
@@ -84,7 +88,7 @@ pub fn fetch(
         let table = enter_converz(py, &sink, async move {
             fetch_report(&api, pairs, decoder).await
         })?;
-        let table = documented_when_null(table, &documented, form)?;
+        let table = documented_when_null(table, &documented, columns_named, form)?;
         return table_to_python(py, table, 1)?.into_py_any(py);
     };
     let spec = PageSpec {
@@ -118,7 +122,7 @@ pub fn fetch(
         table
     })?;
     let form = table.form;
-    let table = documented_when_null(table, &documented, form)?;
+    let table = documented_when_null(table, &documented, columns_named, form)?;
     let pages = sink.counters.snapshot().pages;
     table_to_python(py, table, pages)?.into_py_any(py)
 }
@@ -191,12 +195,15 @@ pub fn concat_tables(
     if tables.is_empty() {
         return Err(Error::invalid("tables", "no tables to concatenate").into());
     }
-    let schemas: Vec<_> = tables.iter().map(|t| Arc::clone(t.schema())).collect();
-    let parts = tables
+    // A stream's tables join at their pages' own types (`PyArrowTable::own_typed`), as the
+    // eager fetch joins its pages.
+    let (schemas, parts): (Vec<_>, Vec<_>) = tables
         .iter()
-        .map(|t| t.batches())
+        .map(|t| t.own_typed())
         .collect::<Result<Vec<_>, _>>()
-        .map_err(Error::from)?;
+        .map_err(Error::from)?
+        .into_iter()
+        .unzip();
     let (schema, batches, warnings) = py.detach(|| {
         let joined: Vec<Part<'_>> = schemas
             .iter()

@@ -123,8 +123,9 @@ impl PyBatchStream {
         // call returns, and the page handed out with it would be lost. Raise it here instead.
         let delivered = py.check_signals().and_then(|()| {
             let declared = Arc::clone(&streamed.declared);
+            let own = streamed.own.clone();
             let table =
-                PyArrowTable::new(declared, vec![streamed.batch.clone()]).into_py_any(py)?;
+                PyArrowTable::streamed(declared, streamed.batch.clone(), own).into_py_any(py)?;
             let Some(delivery) = self.delivery.get() else {
                 return Ok(table);
             };
