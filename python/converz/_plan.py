@@ -257,11 +257,14 @@ class FetchTask:
     def label(self) -> str:
         """A short name for task lists and dashboards: the endpoint and the partition."""
         query = self.query
-        if getattr(query, "after", None) is not None or getattr(query, "before", None) is not None:
-            return f"{self.endpoint} {_span(query.after, query.before)}"
+        spans = []
+        # Both, when both are given: a day plan of a query with `after=` named every task by
+        # the `after=` span alone (outside trial 82 F3).
         if getattr(query, "start_date", None) is not None:
-            return f"{self.endpoint} {_span(query.start_date, query.end_date)}"
-        return self.endpoint
+            spans.append(_span(query.start_date, query.end_date))
+        if getattr(query, "after", None) is not None or getattr(query, "before", None) is not None:
+            spans.append(_span(query.after, query.before))
+        return " ".join([self.endpoint, ", ".join(spans)]) if spans else self.endpoint
 
     def __repr__(self) -> str:
         return f"converz.FetchTask({self.label})"

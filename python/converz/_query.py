@@ -170,7 +170,9 @@ def _strings(name: str, value: Any) -> tuple[str, ...]:
                 f"{type(item).__name__}",
                 parameter=name,
             )
-    return items
+    # As plain str: numpy's str_ (a list from an array or a frame's column) reprs as
+    # `np.str_('a')`, so the query's repr did not read back (outside trial 82 F5).
+    return tuple(str(item) for item in items)
 
 
 # List filters whose order the answer follows (columns, then grouping, in the order asked);
@@ -424,6 +426,7 @@ class CallsQuery(_Query):
             raise InvalidParameterError(
                 f"by={by!r}: expected 'day', 'week' or 'month'", parameter="by"
             )
+        periods = []
         day = self.start_date
         while day <= self.end_date:
             if by == "day":
@@ -433,8 +436,19 @@ class CallsQuery(_Query):
             else:
                 last = day.replace(day=calendar.monthrange(day.year, day.month)[1])
             last = min(last, self.end_date)
-            yield day, last
+            periods.append((day, last))
             day = last + _dt.timedelta(days=1)
+        # A period wholly before `after` or after `before` holds none of the query's rows: no
+        # partition for it (outside trial 82 F3: a day plan gave every such day a task). One is
+        # kept if none is left, so a split is never empty.
+        kept = [p for p in periods if self._may_hold(*p)]
+        yield from kept or periods[:1]
+
+    def _may_hold(self, first: _dt.date, last: _dt.date) -> bool:
+        """Whether the days ``first``..``last`` reach into the ``after``/``before`` range."""
+        if self.after is not None and _dt.datetime.combine(last, _dt.time.max) < self.after:
+            return False
+        return self.before is None or _dt.datetime.combine(first, _dt.time()) <= self.before
 
     def _slices(self, parts: Any, option: str) -> Iterator[tuple[_dt.datetime, _dt.datetime]]:
         if not is_int(parts):
@@ -444,7 +458,7 @@ class CallsQuery(_Query):
             raise InvalidParameterError(
                 f"{option}={parts!r}: expected an int >= 1", parameter=option
             )
-        first, last = self._time_range()
+        first, last = self._time_range(option)
         seconds = int((last - first).total_seconds()) + 1
         if seconds < 1:
             raise InvalidParameterError(
@@ -462,7 +476,7 @@ class CallsQuery(_Query):
         for low, high in zip(bounds, bounds[1:]):
             yield low, high - _dt.timedelta(seconds=1)
 
-    def _time_range(self) -> tuple[_dt.datetime, _dt.datetime]:
+    def _time_range(self, option: str = "parts") -> tuple[_dt.datetime, _dt.datetime]:
         """The first and last whole second the query covers, as the API is asked for them.
 
         Both bounds of each side count (the rows must be on or after ``start_date`` *and*
@@ -477,9 +491,10 @@ class CallsQuery(_Query):
         if self.end_date:
             highs.append(_dt.datetime.combine(self.end_date, _dt.time(23, 59, 59)))
         if not lows or not highs:
+            asked = "split(parts=...)" if option == "parts" else f"{option}=N"
             raise InvalidParameterError(
-                "split(parts=...) needs a bounded range: start_date/after and end_date/before",
-                parameter="parts",
+                f"{asked} needs a bounded range: start_date/after and end_date/before",
+                parameter=option,
             )
         first, last = max(lows), min(highs)
         if first.microsecond:

@@ -22,6 +22,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import datetime as _dt
+import importlib
 import operator
 import os
 import re
@@ -208,6 +209,16 @@ def _check_options(overlap_days: object, format: object, full_refresh: object) -
             f"{format!r} is not a sync format; use 'parquet' or 'delta'", parameter="format"
         )
     check_flag("full_refresh", full_refresh)
+    if format == "delta":
+        # Here, not when the run commits: found only then, the whole range had been fetched and
+        # staged first (outside trial 82 F0).
+        try:
+            importlib.import_module("deltalake")
+        except ImportError as err:
+            raise ImportError(
+                "format='delta' needs deltalake: pip install 'converz[delta]' (nothing was sent "
+                "or written)"
+            ) from err
     return days
 
 

@@ -224,6 +224,12 @@ fn classify(err: &Error) -> (&'static str, Option<&'static str>) {
                   happens again while few calls are added, a cache or proxy in front of the API \
                   may be serving old pages: report it to Converz with the message"),
         ),
+        Error::Decode { message, .. } if message.contains(crate::write::NO_DATE_COLUMN) => (
+            "DecodeError",
+            Some("the dataset was left unchanged: the server's rows lack a column the API \
+                  documents on every call; check that base_url is the Converz API's (…/api/v1), \
+                  or report it to Converz with the message"),
+        ),
         Error::Decode { message, .. } if message.contains(crate::write::UNDATED) => (
             "DecodeError",
             Some("the dataset was left unchanged: fix that row's date on the server (push it as \

@@ -41,7 +41,7 @@ use arrow_schema::SchemaRef;
 
 pub use partition::{
     carry_unseen, conform_parquet, files_holding, keys_in, latest_time, merged_schema,
-    parquet_schema, split_by_day, UNDATED,
+    parquet_schema, split_by_day, NO_DATE_COLUMN, UNDATED,
 };
 pub use read::{read_file, FileReader};
 pub use schema::{conform_names, merge_schemas};

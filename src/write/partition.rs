@@ -23,6 +23,10 @@ use crate::error::{Error, Result};
 /// Says a row's date is not one a synced dataset can be partitioned by (for the error's hint).
 pub const UNDATED: &str = "a synced dataset is partitioned by";
 
+/// Says the API's rows lacked the column a synced dataset is partitioned by (for the error's
+/// hint).
+pub const NO_DATE_COLUMN: &str = "the API sent rows without the";
+
 /// ` for call 1040` when `batch` has a `call_id` at `row`, else nothing.
 fn call_of(batch: &RecordBatch, row: usize) -> String {
     let id = batch
@@ -36,10 +40,16 @@ fn call_of(batch: &RecordBatch, row: usize) -> String {
 /// `batch`'s rows grouped by day (days since 1970-01-01, ascending), each group in row order.
 pub fn split_by_day(batch: &RecordBatch, date_column: &str) -> Result<Vec<(i32, RecordBatch)>> {
     let Some(column) = batch.column_by_name(date_column) else {
-        return Err(Error::invalid(
-            "columns",
-            format!("a synced dataset needs the `{date_column}` column to partition by"),
-        ));
+        // A sync always asks for the column (whatever `columns=` says), so the server left it
+        // out: its data, not a parameter of the caller's (outside trial 82 F1: "invalid
+        // parameter `columns`" and "nothing was sent" after the listing's requests).
+        return Err(Error::Decode {
+            endpoint: "GET /calls".to_owned(),
+            message: format!(
+                "{NO_DATE_COLUMN} `{date_column}` column, which it documents on every call; \
+                 {UNDATED} `{date_column}`"
+            ),
+        });
     };
     // The server's data, not the caller's parameter (outside trial 20: "invalid parameter
     // `date`" for a row whose date a push had made a timestamp or null).
