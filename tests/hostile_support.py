@@ -150,6 +150,19 @@ def response(status: str, body: bytes = b"", *headers: str, length: int | None =
     return "\r\n".join(lines).encode("latin-1") + b"\r\n\r\n" + body
 
 
+def paged(rows: list[bytes] | list[str]) -> Responder:
+    """A `/calls` server paging `rows` (each a row's JSON) by `page` and `n_per_page`."""
+    encoded = [row.encode() if isinstance(row, str) else row for row in rows]
+
+    def respond(request: Request) -> bytes:
+        query = urllib.parse.parse_qs(urllib.parse.urlsplit(request.target).query)
+        page, size = int(query["page"][0]), int(query["n_per_page"][0])
+        body = b"[" + b",".join(encoded[(page - 1) * size : page * size]) + b"]"
+        return response("200 OK", body, "Content-Type: application/json")
+
+    return respond
+
+
 def kept_alive(body: bytes) -> bytes:
     """A 200 response that leaves its connection open."""
     return b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body)

@@ -3,17 +3,15 @@ text of objects on a page of objects when their column turns to text."""
 
 from __future__ import annotations
 
-import urllib.parse
 from collections.abc import Iterator
 from typing import Callable
 
 import pytest
 from hostile_support import (
     RawServer,
-    Request,
     Responder,
     longest_piece,
-    response,
+    paged,
     serving,
     shown_refusal,
 )
@@ -27,18 +25,6 @@ KEY = "Ab3/xY9+kL2/mN7pQ=="
 @pytest.fixture
 def serve() -> Iterator[Callable[[Responder], RawServer]]:
     yield from serving()
-
-
-def paged(rows: list[bytes]) -> Responder:
-    """A `/calls` server paging `rows` (each a row's JSON) by `page` and `n_per_page`."""
-
-    def respond(request: Request) -> bytes:
-        query = urllib.parse.parse_qs(urllib.parse.urlsplit(request.target).query)
-        page, size = int(query["page"][0]), int(query["n_per_page"][0])
-        body = b"[" + b",".join(rows[(page - 1) * size : page * size]) + b"]"
-        return response("200 OK", body, "Content-Type: application/json")
-
-    return respond
 
 
 def echoed(key: str) -> list[str]:

@@ -5,14 +5,13 @@ joined pages give a column that ends as text, the key echoed in hex, numpy dtype
 from __future__ import annotations
 
 import json
-import urllib.parse
 from collections.abc import Iterator
 from typing import Callable
 
 import numpy as np
 import polars as pl
 import pytest
-from hostile_support import RawServer, Request, Responder, response, serving
+from hostile_support import RawServer, Responder, paged, serving
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -22,18 +21,6 @@ import converz
 @pytest.fixture
 def serve() -> Iterator[Callable[[Responder], RawServer]]:
     yield from serving()
-
-
-def paged(rows: list[str]) -> Responder:
-    """A `/calls` server paging `rows` (each a row's JSON) by `page` and `n_per_page`."""
-
-    def respond(request: Request) -> bytes:
-        query = urllib.parse.parse_qs(urllib.parse.urlsplit(request.target).query)
-        page, size = int(query["page"][0]), int(query["n_per_page"][0])
-        body = "[" + ",".join(rows[(page - 1) * size : page * size]) + "]"
-        return response("200 OK", body.encode(), "Content-Type: application/json")
-
-    return respond
 
 
 def with_nulls(rows: list[dict], names: list[str]) -> list[str]:
