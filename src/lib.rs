@@ -51,6 +51,8 @@ mod _core {
     #[pymodule_export]
     use crate::python::write::ipc_stream_bytes;
     #[pymodule_export]
+    use crate::python::write::own_columns;
+    #[pymodule_export]
     use crate::python::write::read_file;
     #[pymodule_export]
     use crate::python::write::read_ipc_stream;
@@ -60,6 +62,8 @@ mod _core {
     use crate::python::write::split_days;
     #[pymodule_export]
     use crate::python::write::widened_columns;
+    #[pymodule_export]
+    use crate::python::write::with_own_columns;
     #[pymodule_export]
     use crate::python::write::PyFileWriter;
     #[pymodule_export]

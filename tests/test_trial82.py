@@ -115,3 +115,6 @@ def test_numpy_strings_in_a_list_filter_are_plain_strings():
     assert all(type(v) is str for v in query.campaign + query.columns)
     assert "np.str_" not in repr(query)
     assert eval(repr(query), {"converz": converz}) == query
+    one = converz.CallsQuery(campaign=np.str_("sales"))
+    assert type(one.campaign[0]) is str
+    assert "np.str_" not in repr(one)

@@ -142,7 +142,7 @@ def _strings(name: str, value: Any) -> tuple[str, ...]:
     if value is None:
         return ()
     if isinstance(value, str):
-        return (value,)
+        return (str(value),)  # numpy's str_ as str (see below)
     if isinstance(value, (bytes, Mapping)) or not hasattr(value, "__iter__"):
         raise wrong_type(name, "a string or a list of strings", value)
     items = tuple(value)

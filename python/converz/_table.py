@@ -173,11 +173,15 @@ class Table:
 
         data = _core.ipc_stream_bytes(self)
         # A stream's table keeps its place, so Table.concat still tells one missing or
-        # repeated among tables that came back from other processes (outside trial 20).
+        # repeated among tables that came back from other processes (outside trial 20), and
+        # the columns it holds wider than its page's own at their own types, which the join
+        # reads (outside trial 84).
         places = tuple((mark.snapshot(), first, last) for mark, first, last in self._places)
+        own = _core.own_columns(self._raw)
+        kept = None if own is None else (_core.ipc_stream_bytes(own[0]), own[1])
         return (
             _unpickle_table,
-            (data, self.warnings, self.elapsed, self.pages, places, self._listing),
+            (data, self.warnings, self.elapsed, self.pages, places, self._listing, kept),
         )
 
     def to_arrow(self) -> pyarrow.Table:
@@ -283,7 +287,7 @@ class Table:
         if isinstance(tables, TableStream):  # what the listing noticed, logged at its end
             kept += tables.warnings
         elif whole is not None:
-            kept += whole.warnings
+            kept += whole
         kept = list(dict.fromkeys(kept))
         # Every table of one ended stream: the stream's warnings are the eager fetch's. The
         # join's own would judge the stream's types instead of the server's values (outside
@@ -772,13 +776,26 @@ class _StreamMark:
     snapshot (``of``).
     """
 
-    __slots__ = ("__weakref__", "_stream", "broken", "ended", "handed", "id", "waiting")
+    __slots__ = (
+        "__weakref__",
+        "_stream",
+        "broken",
+        "ended",
+        "handed",
+        "id",
+        "waiting",
+        "warnings",
+    )
 
     def __init__(self, stream: Optional[TableStream]) -> None:
         self.id = uuid.uuid4().hex
         self.handed = 0
         self.ended = False
         self.broken = False
+        # The stream's warnings once it ended (the eager fetch's): a join of all its tables
+        # says them also after the stream object is gone (outside trial 84 N2: it said
+        # nothing, or the join's own judgement of the types the stream handed out).
+        self.warnings: Optional[list[str]] = None
         self._stream = None if stream is None else weakref.ref(stream)
         # Joins of all its tables so far, waiting for its end (`_await_end`); weak references
         # without callbacks, as `_LIVE_MARKS` says why.
@@ -787,7 +804,14 @@ class _StreamMark:
             _LIVE_MARKS.add(self.id, self)
 
     @classmethod
-    def of(cls, id: str, handed: int, ended: bool, broken: bool) -> _StreamMark:
+    def of(
+        cls,
+        id: str,
+        handed: int,
+        ended: bool,
+        broken: bool,
+        warnings: Optional[list[str]] = None,
+    ) -> _StreamMark:
         """The mark of a pickled table: its stream's own, while that lives in this process.
 
         So a table pickled while the stream was open still learns that it ended or broke
@@ -798,10 +822,11 @@ class _StreamMark:
             return live
         mark = cls(None)
         mark.id, mark.handed, mark.ended, mark.broken = id, handed, ended, broken
+        mark.warnings = warnings
         return mark
 
-    def snapshot(self) -> tuple[str, int, bool, bool]:
-        return (self.id, self.handed, self.ended, self.is_broken())
+    def snapshot(self) -> tuple[str, int, bool, bool, Optional[list[str]]]:
+        return (self.id, self.handed, self.ended, self.is_broken(), self.warnings)
 
     def is_broken(self) -> bool:
         stream = None if self._stream is None else self._stream()
@@ -881,12 +906,12 @@ def _await_end(
 
 def _whole_stream(
     parts: list[Table], places: tuple[tuple[_StreamMark, int, int], ...]
-) -> Optional[TableStream]:
-    """The stream ``parts`` are every table of, once it has ended and lives in this process."""
+) -> Optional[list[str]]:
+    """The warnings of the stream ``parts`` are every table of, once it has ended."""
     mark = _all_handed(parts, places)
-    if mark is None or not mark.ended or mark._stream is None:
+    if mark is None or not mark.ended:
         return None
-    return mark._stream()
+    return mark.warnings
 
 
 def _check_each_once(parts: list[Table]) -> tuple[tuple[_StreamMark, int, int], ...]:
@@ -975,6 +1000,7 @@ def _end_of_stream(
     if unseen is not None:
         warnings = [*warnings, *unseen(columns)]
     warnings = [_printable(w) for w in warnings]
+    mark.warnings = warnings
     for warning in warnings:
         logger.warning(warning)
     for table in [ref() for ref in mark.waiting]:
@@ -989,12 +1015,16 @@ def _unpickle_table(
     warnings: list[str],
     elapsed: Optional[float],
     pages: Optional[int],
-    places: tuple[tuple[tuple[str, int, bool, bool], int, int], ...] = (),
+    places: tuple[tuple[tuple[Any, ...], int, int], ...] = (),
     listing: Optional[str] = None,
+    own: Optional[tuple[bytes, list[int]]] = None,
 ) -> Table:
     from converz import _core
 
-    table = Table(_core.read_ipc_stream(data), warnings, elapsed=elapsed, pages=pages)
+    raw = _core.read_ipc_stream(data)
+    if own is not None:
+        raw = _core.with_own_columns(raw, _core.read_ipc_stream(own[0]), own[1])
+    table = Table(raw, warnings, elapsed=elapsed, pages=pages)
     table._listing = listing
     table._places = tuple((_StreamMark.of(*mark), first, last) for mark, first, last in places)
     return table

@@ -12,7 +12,7 @@
 use std::sync::Arc;
 
 use arrow_array::{Array, ArrayRef, RecordBatch};
-use arrow_schema::{DataType, Field, FieldRef, Schema, SchemaRef};
+use arrow_schema::{DataType, Field, Schema, SchemaRef};
 
 use super::client::ApiClient;
 use super::paginate::{PageSpec, Pager};
@@ -635,30 +635,42 @@ fn own_scalar_types(schema: &SchemaRef, batch: &SchemaRef) -> SchemaRef {
     })
 }
 
-/// The columns of `formed` (`batch` as handed out under `schema`) that `schema` widened from
-/// `batch`'s own scalar types ([`own_scalar_types`]): each one's index in `formed` and its
-/// values as the page decoded them.
+/// The columns of `formed` (`batch` as handed out under `schema`) that `schema` hands out at
+/// another type than `batch`'s own: each one's index in `formed` and its values as the page
+/// decoded them (text as Utf8). Integers after a float page are handed out as floats; a
+/// float page with an integer past 2^53 is text by its own values (which keep that integer as
+/// sent) and is handed out as floats (outside trial 84 N1: joined, it read
+/// `9007199254740992.0` where the eager table has `9007199254740993`).
 fn widened_columns(
     batch: &RecordBatch,
     formed: &RecordBatch,
     schema: &SchemaRef,
 ) -> Vec<(usize, ArrayRef)> {
-    let own = own_scalar_types(schema, &batch.schema());
-    own.fields()
+    schema
+        .fields()
         .iter()
-        .zip(schema.fields())
-        // Text is text in any form (a page's own may be polars' views): only scalar types widen.
-        .filter(|(own, handed)| own.data_type() != handed.data_type() && !is_text(own))
-        .filter_map(|(own, _)| {
-            let index = formed.schema().index_of(own.name()).ok()?;
-            let values = batch.column_by_name(own.name())?;
-            (values.data_type() == own.data_type()).then(|| (index, Arc::clone(values)))
+        .filter_map(|handed| {
+            let own = batch.schema().field_with_name(handed.name()).ok()?.clone();
+            let own_type = own.data_type();
+            // Text is text in any form (a page's own may be polars' views); nulls and nested
+            // values take the handed-out type as they are.
+            let same = own_type == handed.data_type() || (is_text(&own) && is_text(handed));
+            if same || own_type == &DataType::Null || own_type.is_nested() {
+                return None;
+            }
+            let index = formed.schema().index_of(handed.name()).ok()?;
+            let values = batch.column_by_name(handed.name())?;
+            let values = match is_text(&own) {
+                true => crate::views::convert(values, &DataType::Utf8).ok()?,
+                false => Arc::clone(values),
+            };
+            Some((index, values))
         })
         .collect()
 }
 
 /// Whether `field` holds text, in any of the forms a page's text takes.
-fn is_text(field: &FieldRef) -> bool {
+fn is_text(field: &Field) -> bool {
     use DataType::{LargeUtf8, Utf8, Utf8View};
     matches!(field.data_type(), Utf8 | Utf8View | LargeUtf8)
 }

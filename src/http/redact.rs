@@ -538,16 +538,20 @@ fn written_prefix(rest: &[u8], key: &[u8]) -> (usize, usize) {
     let Some(&first) = key.first() else {
         return (0, 0);
     };
+    // A key long enough to be a real one is matched in any case, letter by letter (outside
+    // trial 84 N3: `sk_LIve_...` spelt each letter its own way, and only the key's whole
+    // other-case forms were matched).
+    let fold = key.len() >= MIN_PIECE;
     // Most places of a text start no way of writing the key's first character.
-    if written_lengths(rest, first).next().is_none() {
+    if written_lengths(rest, first, fold).next().is_none() {
         return (0, 0);
     }
     // Most others write it as itself and fail at the second, written as itself too: answered
     // without a step, so ordinary text spends none of the bound (outside trial 45: a 16 KiB
     // page against a 256-character key reached it, and was shown as `***`).
     if let ([a, b, ..], [_, second, ..]) = (rest, key) {
-        if *a == first
-            && b != second
+        if same_letter(u32::from(*a), first, fold)
+            && !same_letter(u32::from(*b), *second, fold)
             && !may_be_written_otherwise(*a)
             && !may_be_written_otherwise(*b)
         {
@@ -569,7 +573,7 @@ fn written_prefix(rest: &[u8], key: &[u8]) -> (usize, usize) {
         }
         let mut next: Vec<usize> = Vec::with_capacity(ends.len());
         for &at in &ends {
-            for end in written_lengths(&rest[at..], c).map(|len| at + len) {
+            for end in written_lengths(&rest[at..], c, fold).map(|len| at + len) {
                 if !next.contains(&end) {
                     next.push(end);
                 }
@@ -700,8 +704,14 @@ fn starts_with_ignoring_case(rest: &[u8], prefix: &[u8]) -> bool {
 /// numeric (decimal or hex, any number of leading zeros, `;` optional as HTML reads it), or
 /// named ([`NAMED`]), its `&` written in any of the ways [`amp_lengths`] knows (outside trials
 /// 41 F2, 42 F2 and F6, 43 F1 to F3). Each as [`readings`] enumerates them.
-fn written_lengths(rest: &[u8], c: u8) -> impl Iterator<Item = usize> + '_ {
-    readings(rest).filter_map(move |(code, len)| (code == u32::from(c)).then_some(len))
+fn written_lengths(rest: &[u8], c: u8, fold: bool) -> impl Iterator<Item = usize> + '_ {
+    readings(rest).filter_map(move |(code, len)| same_letter(code, c, fold).then_some(len))
+}
+
+/// Whether the character `code` is `c`, or with `fold` `c` in the other ASCII case.
+fn same_letter(code: u32, c: u8, fold: bool) -> bool {
+    let other = fold && c.is_ascii_alphabetic() && code == u32::from(c ^ 0x20);
+    code == u32::from(c) || other
 }
 
 /// The length of the percent-encoding of `c` (`%2F`, `%2f`) that `rest` starts with, if it does.
@@ -1032,6 +1042,25 @@ mod tests {
         assert_eq!(shown, "*** and ***");
         // Whole keys only: a piece of one is ordinary text here.
         assert_eq!(redact_known_text("sk-live-0123 x"), "sk-live-0123 x");
+    }
+
+    /// Outside trial 84 N3: a key whose characters were each written another way, some in
+    /// the other case, was matched only up to its first letter in another case, and showed
+    /// most of its characters around the `***`.
+    #[test]
+    fn a_key_spelt_each_letter_its_own_way_and_case_is_replaced_whole() {
+        let key = "sk_live_SECRETkey1234567890abcdef";
+        let spellings = [
+            r"%73&#107;\u005FLI\u0076e\u005f&#83;\u0045&#x43;&#82;%45T&#107;Ey1234567890aB%63&#x64;%65F",
+            r"S%6b&#95;%6C&#105;V&#x65;%5F%53%45C%52\u0045\u0054\u006b%65&#121;1%32&#51;4%35&#x36;%37%389%30A&#98;&#x63;dEF",
+            "SK_LIVE_secretKEY1234567890ABCDEF",
+        ];
+        for written in spellings {
+            let shown = redact(&format!("<html>token={written}</html>"), key);
+            assert_eq!(shown, "<html>token=***</html>", "{written}");
+        }
+        // A short key is matched in its own case only: `x` is not every `X`.
+        assert_eq!(redact("X and x", "x"), "X and ***");
     }
 
     /// Outside trial 83 F3: a key echoed as its bytes in hex was shown, and so decodable.

@@ -61,31 +61,10 @@ impl PyArrowTable {
         }
     }
 
-    /// The schema and batches as the table's page decoded them: [`batches`](Self::batches)
-    /// with each widened column at its page's own type (what `Table.concat` joins by).
-    pub fn own_typed(&self) -> Result<(SchemaRef, Vec<RecordBatch>), ArrowError> {
-        let batches = self.batches()?;
-        let [batch] = batches.as_slice() else {
-            return Ok((Arc::clone(&self.schema), batches));
-        };
-        if self.own.is_empty() {
-            return Ok((Arc::clone(&self.schema), batches));
-        }
-        let mut fields: Vec<FieldRef> = self.schema.fields().iter().cloned().collect();
-        let mut columns = batch.columns().to_vec();
-        for (index, values) in &self.own {
-            let field = fields[*index].as_ref().clone();
-            fields[*index] = Arc::new(field.with_data_type(values.data_type().clone()));
-            columns[*index] = Arc::clone(values);
-        }
-        let schema = Arc::new(Schema::new_with_metadata(
-            fields,
-            self.schema.metadata().clone(),
-        ));
-        Ok((
-            Arc::clone(&schema),
-            vec![RecordBatch::try_new(schema, columns)?],
-        ))
+    /// The columns the stream handed out at wider types than its page's own, at those own
+    /// types (see [`own_typed`]).
+    pub fn own(&self) -> &[(usize, ArrayRef)] {
+        &self.own
     }
 
     /// The declared schema.
@@ -98,6 +77,44 @@ impl PyArrowTable {
     pub fn batches(&self) -> Result<Vec<RecordBatch>, ArrowError> {
         converted(&self.slots, &self.schema).collect()
     }
+}
+
+/// A table's `batches` (with `schema`) as its page decoded them, for `Table.concat`: each column
+/// of `own` (a stream's table: the columns it handed out at wider types than its page's own,
+/// [`PyArrowTable::own`]) at its own type: integers as integers; a page's text of numbers (a
+/// float beside an integer past 2^53) only where the join makes the column text (`joined`),
+/// since to the fetch's merge rules its values are the numbers the floats handed out say.
+pub fn own_typed(
+    schema: &SchemaRef,
+    batches: Vec<RecordBatch>,
+    own: &[(usize, ArrayRef)],
+    joined: Option<&Schema>,
+) -> Result<(SchemaRef, Vec<RecordBatch>), ArrowError> {
+    let ends_as_text = |index: usize| {
+        let name = schema.field(index).name();
+        let field = joined.and_then(|j| j.field_with_name(name).ok());
+        field.is_some_and(|f| f.data_type() == &DataType::Utf8)
+    };
+    let own: Vec<&(usize, ArrayRef)> = own
+        .iter()
+        .filter(|(index, values)| values.data_type() != &DataType::Utf8 || ends_as_text(*index))
+        .collect();
+    let [batch] = batches.as_slice() else {
+        return Ok((Arc::clone(schema), batches));
+    };
+    if own.is_empty() {
+        return Ok((Arc::clone(schema), batches));
+    }
+    let mut fields: Vec<FieldRef> = schema.fields().iter().cloned().collect();
+    let mut columns = batch.columns().to_vec();
+    for (index, values) in own {
+        let field = fields[*index].as_ref().clone();
+        fields[*index] = Arc::new(field.with_data_type(values.data_type().clone()));
+        columns[*index] = Arc::clone(values);
+    }
+    let typed = Arc::new(Schema::new_with_metadata(fields, schema.metadata().clone()));
+    let batch = RecordBatch::try_new(Arc::clone(&typed), columns)?;
+    Ok((typed, vec![batch]))
 }
 
 /// The slots' batches with `schema` (a [`form_schema`] of the declared one), each converted

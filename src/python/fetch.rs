@@ -9,7 +9,7 @@ use pyo3::IntoPyObjectExt;
 use pyo3_arrow::input::AnyRecordBatch;
 
 use super::args::{schema_overrides, AnyInt};
-use super::arrow::PyArrowTable;
+use super::arrow::{own_typed, PyArrowTable};
 use super::client::PyRawClient;
 use super::query::PyQuery;
 use super::runtime::{enter_converz, ProgressSink};
@@ -195,27 +195,27 @@ pub fn concat_tables(
     if tables.is_empty() {
         return Err(Error::invalid("tables", "no tables to concatenate").into());
     }
-    // A stream's tables join at their pages' own types (`PyArrowTable::own_typed`), as the
-    // eager fetch joins its pages.
-    let (schemas, parts): (Vec<_>, Vec<_>) = tables
+    // A stream's tables join at their pages' own types (`arrow::own_typed`), as the eager
+    // fetch joins its pages: the join's types from them, then each table's batches for those
+    // types.
+    let sources = tables
         .iter()
-        .map(|t| t.own_typed())
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(Error::from)?
-        .into_iter()
-        .unzip();
+        .map(|t| Ok((Arc::clone(t.schema()), t.batches()?, Vec::from(t.own()))))
+        .collect::<Result<Vec<_>, arrow_schema::ArrowError>>()
+        .map_err(Error::from)?;
     let (schema, batches, warnings) = py.detach(|| {
-        let joined: Vec<Part<'_>> = schemas
+        let typed = sources
             .iter()
-            .zip(&parts)
-            .map(|(s, b)| (s, b.as_slice()))
-            .collect();
+            .map(|(schema, batches, own)| own_typed(schema, batches.clone(), own, None))
+            .collect::<Result<Vec<_>, _>>()?;
+        let joined: Vec<Part<'_>> = typed.iter().map(|(s, b)| (s, b.as_slice())).collect();
         let (schema, warnings) = concat_schema(&joined)?;
-        let batches = parts
-            .iter()
-            .flatten()
-            .map(|batch| conform_part(batch, &schema))
-            .collect::<Result<Vec<_>, Error>>()?;
+        let mut batches = Vec::new();
+        for (table_schema, table_batches, own) in sources {
+            for batch in own_typed(&table_schema, table_batches, &own, Some(&schema))?.1 {
+                batches.push(conform_part(&batch, &schema)?);
+            }
+        }
         let batches = join_small_batches(&schema, batches)?;
         Ok::<_, Error>((schema, batches, warnings))
     })?;

@@ -161,6 +161,65 @@ pub fn read_ipc_stream(py: Python<'_>, data: &[u8]) -> PyResult<PyArrowTable> {
     Ok(PyArrowTable::new(schema, batches))
 }
 
+/// A stream's table's columns handed out at wider types than its page's own
+/// (`PyArrowTable::own`), as a one-batch table and their indexes, for its pickle; `None` for a
+/// table without them. A table pickled without them joined as floats print (outside trial 84:
+/// `3` read `3.0` once the stream's tables had crossed a process).
+#[pyfunction]
+pub fn own_columns(table: &PyArrowTable) -> PyResult<Option<(PyArrowTable, Vec<usize>)>> {
+    let own = table.own();
+    if own.is_empty() {
+        return Ok(None);
+    }
+    let fields: Vec<arrow_schema::Field> = own
+        .iter()
+        .map(|(index, values)| {
+            arrow_schema::Field::new(index.to_string(), values.data_type().clone(), true)
+        })
+        .collect();
+    let schema = Arc::new(arrow_schema::Schema::new(fields));
+    let columns = own.iter().map(|(_, values)| Arc::clone(values)).collect();
+    let batch =
+        arrow_array::RecordBatch::try_new(Arc::clone(&schema), columns).map_err(Error::from)?;
+    let indexes = own.iter().map(|(index, _)| *index).collect();
+    Ok(Some((PyArrowTable::new(schema, vec![batch]), indexes)))
+}
+
+/// `table` with `own` (from [`own_columns`]) as its columns at their pages' own types: an
+/// unpickled stream's table.
+#[pyfunction]
+pub fn with_own_columns(
+    table: &PyArrowTable,
+    own: &PyArrowTable,
+    indexes: Vec<usize>,
+) -> PyResult<PyArrowTable> {
+    let batches = table.batches().map_err(Error::from)?;
+    let columns = own.batches().map_err(Error::from)?;
+    let invalid = || Error::invalid("own", "not the own columns of this table");
+    let [batch] = batches.as_slice() else {
+        return Err(invalid().into());
+    };
+    let [own_batch] = columns.as_slice() else {
+        return Err(invalid().into());
+    };
+    let fits = |(k, index): (usize, &usize)| {
+        *index < batch.num_columns() && own_batch.column(k).len() == batch.num_rows()
+    };
+    if indexes.len() != own_batch.num_columns() || !indexes.iter().enumerate().all(fits) {
+        return Err(invalid().into());
+    }
+    let own = indexes
+        .into_iter()
+        .enumerate()
+        .map(|(k, index)| (index, Arc::clone(own_batch.column(k))))
+        .collect();
+    Ok(PyArrowTable::streamed(
+        Arc::clone(table.schema()),
+        batch.clone(),
+        own,
+    ))
+}
+
 /// `data` as CSV bytes for streaming to stdout: with `columns` None, a header and the
 /// batch's columns; else no header and exactly `columns` (those of the first batch).
 #[pyfunction]
