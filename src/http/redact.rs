@@ -53,7 +53,13 @@ pub fn redact_known_text(text: &str) -> String {
     // A key written with JSON's escapes (`\u002B` for `+`), HTML's entities (`&quot;`) or
     // percent-encoding (`%2B`), or broken by markup (`<wbr>`) or an invisible character, is
     // matched character by character.
-    if text.contains(['\\', '&', '%', '<', SOFT_HYPHEN, ZERO_WIDTH_SPACE]) {
+    // So is one in another case, letter by letter (outside trial 85 F1: a column named so was
+    // shown whole in a table's repr).
+    let lower = text.to_ascii_lowercase();
+    let other_case = known
+        .iter()
+        .any(|form| form.len() >= MIN_PIECE && lower.contains(&form.to_ascii_lowercase()));
+    if other_case || text.contains(['\\', '&', '%', '<', SOFT_HYPHEN, ZERO_WIDTH_SPACE]) {
         text = redact_forms(&text, &known, Pieces::No);
     }
     text
@@ -242,8 +248,9 @@ fn hidden_ranges(text: &str, forms: &FormIndex, pieces: Pieces) -> Vec<(usize, u
         forms.filtered
             && bytes.get(at..at + CUT_PIECE).is_some_and(|next| {
                 !next.iter().any(|&b| may_be_written_otherwise(b))
-                    && !<[u8; CUT_PIECE]>::try_from(next)
-                        .is_ok_and(|gram| forms.grams.contains(&gram))
+                    && !<[u8; CUT_PIECE]>::try_from(next).is_ok_and(|gram| {
+                        forms.grams.contains(&gram.map(|b| b.to_ascii_lowercase()))
+                    })
             })
     };
     let mut hidden = Vec::new();
@@ -302,9 +309,12 @@ struct FormIndex {
 
 impl FormIndex {
     fn new(forms: &[String]) -> Self {
+        // In either case: a long key is matched letter by letter in either (`same_letter`);
+        // these only rule places out, so a short key's other case costs a look, not a match.
         let mut bytes = [false; 256];
         for byte in forms.iter().flat_map(|form| form.bytes()) {
-            bytes[usize::from(byte)] = true;
+            bytes[usize::from(byte.to_ascii_lowercase())] = true;
+            bytes[usize::from(byte.to_ascii_uppercase())] = true;
         }
         Self {
             indexed: forms.iter().map(|form| Indexed::new(form)).collect(),
@@ -313,6 +323,7 @@ impl FormIndex {
                 .iter()
                 .flat_map(|form| form.as_bytes().windows(CUT_PIECE))
                 .filter_map(|gram| <[u8; CUT_PIECE]>::try_from(gram).ok())
+                .map(|gram| gram.map(|b| b.to_ascii_lowercase()))
                 .collect(),
             filtered: forms.iter().all(|form| form.len() >= CUT_PIECE),
         }
@@ -335,8 +346,18 @@ impl Indexed {
         Self { key, places }
     }
 
-    /// The places past the first where `c` stands, in order.
+    /// The places past the first where `c` stands, in either case (a long key's pieces are
+    /// matched letter by letter in either: `same_letter`).
     fn places(&self, c: u8) -> impl Iterator<Item = usize> + '_ {
+        let other = match c.is_ascii_alphabetic() {
+            true => Some(c ^ 0x20),
+            false => None,
+        };
+        self.places_of(c)
+            .chain(other.into_iter().flat_map(|o| self.places_of(o)))
+    }
+
+    fn places_of(&self, c: u8) -> impl Iterator<Item = usize> + '_ {
         let start = self.places.partition_point(|&(b, _)| b < c);
         self.places[start..]
             .iter()
@@ -1061,6 +1082,19 @@ mod tests {
         }
         // A short key is matched in its own case only: `x` is not every `X`.
         assert_eq!(redact("X and x", "x"), "X and ***");
+        // Outside trial 85 F1: in any case, letter by letter, also as a whole form shown in a
+        // repr (a column named so), and a piece of it.
+        remember_key(key);
+        for written in [
+            "Sk_live_SECRETkey1234567890abcdef",
+            "sK_LiVe_sEcReTkEy1234567890AbCdEf",
+        ] {
+            assert_eq!(redact(&format!("token {written}."), key), "token ***.");
+            assert_eq!(
+                redact_known_text(&format!("column `{written}`")),
+                "column `***`"
+            );
+        }
     }
 
     /// Outside trial 83 F3: a key echoed as its bytes in hex was shown, and so decodable.
