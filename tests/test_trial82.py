@@ -118,3 +118,20 @@ def test_numpy_strings_in_a_list_filter_are_plain_strings():
     one = converz.CallsQuery(campaign=np.str_("sales"))
     assert type(one.campaign[0]) is str
     assert "np.str_" not in repr(one)
+
+
+def test_a_plan_of_tens_of_thousands_of_days_is_warned_of(emu, caplog):
+    """F7: a day plan of 1970..2100 (a typo'd year) built 47,847 tasks without a word. It is
+    warned of once, on the driver, naming the count; a plan of a few years is not."""
+    config = ClientConfig.resolve(base_url=emu.url, api_key=emu.api_key)
+    with caplog.at_level("WARNING", logger="converz"):
+        tasks = plan_calls(
+            converz.CallsQuery(start_date="1970-01-01", end_date="2100-12-31"), config
+        )
+    assert len(tasks) == 47_847
+    said = [r.getMessage() for r in caplog.records if "tasks" in r.getMessage()]
+    assert len(said) == 1 and "47,847 tasks" in said[0] and "1970-01-01" in said[0], said
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="converz"):
+        plan_calls(converz.CallsQuery(start_date="2020-01-01", end_date="2025-12-31"), config)
+    assert not [r for r in caplog.records if "tasks" in r.getMessage()]

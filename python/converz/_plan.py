@@ -305,6 +305,10 @@ def _types(schema: Optional[Mapping[str, str]]) -> tuple[tuple[str, str], ...]:
     return tuple(sorted((schema or {}).items()))
 
 
+# More tasks than this in a day, week or month plan are warned of: ~27 years of days.
+_MANY_TASKS = 10_000
+
+
 def plan_calls(
     query: CallsQuery,
     config: ClientConfig,
@@ -348,6 +352,15 @@ def plan_calls(
                 parameter="partition",
             )
         parts = query.split(by=partition)
+        if len(parts) > _MANY_TASKS:
+            # A typo'd year (1970 for 2025) builds tens of thousands of tasks, each a task the
+            # engine schedules and a client it builds; said once, on the driver (outside trial
+            # 82 F7: 47,847 day tasks, 130 s, without a word).
+            logger.warning(
+                f"partition={partition!r} splits {query.start_date}..{query.end_date} into "
+                f"{len(parts):,} tasks; check the dates, or take a longer partition "
+                "('week', 'month') or an int N for N slices"
+            )
     else:
         raise InvalidParameterError(
             f"partition must be 'day', 'week', 'month', an int or None, not {partition!r}",
