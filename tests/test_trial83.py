@@ -217,3 +217,24 @@ def test_a_streams_pickled_tables_join_as_the_eager_table(serve):
     # What each table hands out is unchanged by the pickle.
     for before, after in zip(client.iter_calls(page_size=2), tables):
         assert before.to_arrow().equals(after.to_arrow())
+
+
+def test_a_repeated_call_id_with_other_values_says_which_was_kept(serve):
+    """F4: a call_id repeated on the next page with another value kept the first, and the
+    warning did not say which of the two the result holds."""
+    rows = [
+        '{"call_id":1,"x":1}',
+        '{"call_id":2,"x":2}',
+        '{"call_id":2,"x":99}',
+        '{"call_id":3,"x":4}',
+    ]
+    server = serve(paged(rows))
+    client = converz.Client(api_key="k" * 32, base_url=server.url, progress=False)
+    table = client.calls(page_size=2)
+    assert table.to_arrow().to_pylist() == [
+        {"call_id": 1, "x": 1},
+        {"call_id": 2, "x": 2},
+        {"call_id": 3, "x": 4},
+    ]
+    (warning,) = [w for w in table.warnings if "repeated" in w]
+    assert "1 repeated call_id row was dropped (each row is kept as first read)" in warning

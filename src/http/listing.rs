@@ -542,8 +542,9 @@ impl Listing {
                     )));
                 }
                 self.warnings.push(format!(
-                    "{why}: {moved} repeated {key} row{} dropped, and the listing was read \
-                     again in order so no row is missed; every row is in the result once",
+                    "{why}: {moved} repeated {key} row{} dropped (each row is kept as first \
+                     read), and the listing was read again in order so no row is missed; every \
+                     row is in the result once",
                     if moved == 1 { " was" } else { "s were" }
                 ));
             }
