@@ -39,7 +39,9 @@ mod _core {
     #[pymodule_export]
     use crate::python::push_result::{PyChunkResult, PyPushResult};
     #[pymodule_export]
-    use crate::python::query::{check_query, normalize_date, normalize_datetime, redact_keys};
+    use crate::python::query::{
+        check_query, normalize_date, normalize_datetime, redact_keys, remember_key,
+    };
     #[pymodule_export]
     use crate::python::stream::PyBatchStream;
     #[pymodule_export]

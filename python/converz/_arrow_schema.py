@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from converz import _schema, _schema_types
-from converz.exceptions import InvalidParameterError
+from converz.exceptions import DecodeError, InvalidParameterError
 
 if TYPE_CHECKING:
     import pyarrow
@@ -152,11 +152,15 @@ def _type_name(arrow_type: Any) -> str:
         return "string"
 
 
-def conform(table: Any, schema: pyarrow.Schema) -> pyarrow.Table:
+def conform(table: Any, schema: pyarrow.Schema, label: str = "") -> pyarrow.Table:
     """Give one partition's table exactly ``schema``: missing columns as nulls, types cast.
 
     Columns the schema does not name (attributes pushed later, not declared) are left out;
-    :func:`undeclared_warning` says which.
+    :func:`undeclared_warning` says which. ``label`` names the partition in errors.
+
+    Raises:
+        DecodeError: A column's values do not fit the type the plan gives it (a documented
+            column the server sent as text, say), naming the column and the partition.
     """
     import pyarrow as pa
 
@@ -165,7 +169,27 @@ def conform(table: Any, schema: pyarrow.Schema) -> pyarrow.Table:
     for field in schema:
         if field.name in table.column_names:
             column = table.column(field.name)
-            arrays.append(column if column.type == field.type else column.cast(field.type))
+            arrays.append(column if column.type == field.type else _cast(column, field, label))
         else:
             arrays.append(pa.nulls(table.num_rows, field.type))
     return pa.Table.from_arrays(arrays, schema=schema)
+
+
+def _cast(column: Any, field: pyarrow.Field, label: str) -> Any:
+    """``column`` cast to ``field``'s type; Arrow's refusal as a :class:`DecodeError`.
+
+    Every partition has the plan's types, so a server's value that does not fit one cannot be
+    handed on: a raw ``ArrowInvalid`` named no column nor partition, and ``except
+    converz.ConverzError`` missed it (outside trial 86 N5).
+    """
+    import pyarrow as pa
+
+    try:
+        return column.cast(field.type)
+    except pa.ArrowException as err:
+        where = f" of {label}" if label else ""
+        raise DecodeError(
+            f"column `{field.name}`{where} holds values that are not {field.type}, the type "
+            f"every partition gives it (the server sent {column.type}): {err}",
+            hint=f"pass schema={{{field.name!r}: 'string'}} to read it as text in every partition",
+        ) from None

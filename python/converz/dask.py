@@ -24,6 +24,7 @@ Example:
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal, Optional
 
@@ -38,9 +39,10 @@ from converz._plan import (
     plan_reps,
     query_from,
     reader_config,
+    remember,
 )
 from converz._schema_types import check_schema
-from converz.exceptions import ConverzError
+from converz.exceptions import ConverzError, InvalidParameterError
 
 if TYPE_CHECKING:
     import dask.dataframe
@@ -79,36 +81,25 @@ def _read_partition(
     if columns is not None:
         wanted = list(columns) if index is None else [index, *columns]
         task = task.project(list(dict.fromkeys(wanted)))
-    table = task.fetch()
-    if divided:
-        _check_days(task, number, table)
-    return _frame(table, index)
+    outside = functools.partial(_outside_days, task, number) if divided else None
+    return _frame(task.fetch(outside=outside), index)
 
 
-def _check_days(task: FetchTask, number: int, table: Any) -> None:
-    """Raise unless every ``date`` in ``table`` is within ``task``'s days.
+def _outside_days(task: FetchTask, number: int, column: str, rows: Any) -> None:
+    """Raise for ``rows`` whose ``date`` is outside ``task``'s days; other bounds are warned of.
 
     Dask trusts declared divisions: a row whose ``date`` lies outside its partition's days (a
     push can change a call's ``date``; the API still files it under the old day) would be
-    missed by ``.loc`` and joins on dates, silently. One min/max over the column is cheap
-    beside the fetch. Null dates are not compared (no date selects them).
+    missed by ``.loc`` and joins on dates, silently. Without divisions such rows are warned of
+    by the task, as on every engine (:meth:`FetchTask.warn_outside`).
     """
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    first, last = task.query.start_date, task.query.end_date
-    dates = table.column("date")
-    if not pa.types.is_date(dates.type):  # schema= retyped it: no day to compare with
+    if column != "date":
+        task.warn_outside(column, rows)
         return
-    bounds = pc.min_max(dates)
-    low, high = bounds["min"].as_py(), bounds["max"].as_py()
-    if low is None or (first <= low and high <= last):
-        return
-    outside = table.filter(pc.or_(pc.less(dates, first), pc.greater(dates, last)))
-    row = outside.slice(0, 1).to_pylist()[0]
+    row = rows.slice(0, 1).to_pylist()[0]
     call = f" (call_id {row['call_id']})" if "call_id" in row else ""
     raise ConverzError(
-        f"Dask partition {number} ({task.label}) holds {outside.num_rows} row(s) whose date is "
+        f"Dask partition {number} ({task.label}) holds {rows.num_rows} row(s) whose date is "
         f"outside its days, e.g. {row['date']}{call}: the frame's date divisions would make "
         ".loc and joins on dates miss them",
         hint="read with divisions=False (the date index, divisions unknown: Dask then looks "
@@ -162,7 +153,10 @@ def read_calls(
     a call's ``date`` to another day): one that is not raises :class:`~converz.ConverzError`
     naming the partition and the date, rather than let ``.loc`` miss the row; read such data
     with ``divisions=False``. Otherwise the index is a per-partition range. Selecting columns
-    (``ddf[["call_id", "rep_id"]]``) is pushed down to the API's ``columns=``.
+    (``ddf[["call_id", "rep_id"]]``) is pushed down to the API's ``columns=``; partitioned by
+    date, ``date`` is fetched whatever ``columns=`` names (it is the index), and ``schema=``
+    cannot retype it. Every partition's rows outside its bounds are warned of
+    (:meth:`converz._plan.FetchTask.fetch`).
 
     Every partition has the same columns, fixed before any is fetched: the documented ones and
     those ``schema=`` declares. A custom column (a pushed attribute) that ``schema=`` does not
@@ -203,11 +197,25 @@ def read_calls(
         ConverzError: On compute, with divisions, a row's date outside its partition's days.
     """
     check_flag("divisions", divisions)
+    remember(api_key)  # before any check that may quote it
     calls_query = query_from("calls", query, filters, reader=read_calls)
     types = check_schema(schema, names_only=True)
     config = reader_config(
         base_url, api_key, tenant, max_concurrency, retries, page_size, timeout, compression
     )
+    if isinstance(partition, str):
+        # By date, `date` is the index and what each partition's rows are checked against:
+        # fetched whatever `columns=` names, as a projection does, and kept a date (outside
+        # trial 86 N6: without it the index, the divisions and the check were gone silently).
+        if calls_query.columns and "date" not in calls_query.columns:
+            calls_query = calls_query.replace(columns=(*calls_query.columns, "date"))
+        if "date" in (types or {}):
+            raise InvalidParameterError(
+                f"schema= cannot retype `date` in a read partitioned by {partition}: it is the "
+                "index, compared with the partitions' days (pass partition=N or None to read it "
+                "as another type)",
+                parameter="schema",
+            )
     tasks = plan_calls(calls_query, config, partition=partition, schema=types)
     days = date_divisions(tasks) if isinstance(partition, str) else None
     if days is None or "date" not in tasks[0].schema.names:
@@ -236,6 +244,7 @@ def read_reps(
     Takes the configuration arguments of :func:`read_calls` and the filters of
     :meth:`converz.Client.reps` (``rep_id``, ``department``, ``active``).
     """
+    remember(api_key)  # before any check that may quote it
     reps_query = query_from("reps", query, filters, reader=read_reps)
     types = check_schema(schema, names_only=True)
     config = reader_config(

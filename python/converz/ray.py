@@ -30,6 +30,7 @@ from ray.data.block import BlockMetadata
 from ray.data.context import DataContext
 from ray.data.datasource import Datasource, ReadTask
 
+from converz._args import is_int, wrong_type
 from converz._plan import (
     DEFAULT_TASK_CONCURRENCY,
     DEFAULT_TASK_RETRIES,
@@ -39,10 +40,30 @@ from converz._plan import (
     plan_reps,
     query_from,
     reader_config,
+    remember,
 )
 from converz._schema_types import check_schema
+from converz.exceptions import InvalidParameterError
 
 __all__ = ["ConverzDatasource", "read_calls", "read_reps"]
+
+
+def _concurrency(value: Any) -> Optional[int]:
+    """``concurrency=`` checked on the driver, as every other setting is.
+
+    Ray's own errors for 0 or ``"2"`` named no parameter, and ``2.5`` or ``True`` ran (outside
+    trial 86 N1).
+    """
+    if value is None:
+        return None
+    if not is_int(value):
+        raise wrong_type("concurrency", "an int or None", value)
+    if int(value) < 1:
+        raise InvalidParameterError(
+            f"concurrency must be at least 1 (or None for Ray's default), got {int(value)}",
+            parameter="concurrency",
+        )
+    return int(value)
 
 
 def _read(task: FetchTask) -> Iterable[Any]:
@@ -109,11 +130,13 @@ def read_calls(
     ``concurrency``: the most read tasks running at once (None: Ray's default). Rows keep their
     Arrow types; custom columns need ``schema=`` (undeclared ones are left out, with a warning).
     """
+    remember(api_key)  # before any check that may quote it
     calls_query = query_from("calls", query, filters, reader=read_calls)
     types = check_schema(schema, names_only=True)
     config = reader_config(
         base_url, api_key, tenant, max_concurrency, retries, page_size, timeout, compression
     )
+    concurrency = _concurrency(concurrency)
     tasks = plan_calls(calls_query, config, partition=partition, schema=types)
     return ray.data.read_datasource(ConverzDatasource(tasks), concurrency=concurrency)
 
@@ -136,10 +159,12 @@ def read_reps(
     **filters: Any,
 ) -> ray.data.Dataset:
     """Users as a Ray Dataset; ``parts=N`` splits the ``rep_id`` list into N read tasks."""
+    remember(api_key)  # before any check that may quote it
     reps_query = query_from("reps", query, filters, reader=read_reps)
     types = check_schema(schema, names_only=True)
     config = reader_config(
         base_url, api_key, tenant, max_concurrency, retries, page_size, timeout, compression
     )
+    concurrency = _concurrency(concurrency)
     tasks = plan_reps(reps_query, config, parts=parts, schema=types)
     return ray.data.read_datasource(ConverzDatasource(tasks), concurrency=concurrency)

@@ -41,7 +41,7 @@ from typing import Any, Optional
 from pyspark.sql.datasource import DataSource, DataSourceReader, InputPartition
 from pyspark.sql.types import StructType
 
-from converz._plan import ClientConfig, FetchTask, plan_calls, plan_reps, query_from
+from converz._plan import ClientConfig, FetchTask, plan_calls, plan_reps, query_from, remember
 from converz._query import CallsQuery, list_filters, split_commas
 from converz._schema_types import parse_schema_text
 from converz.exceptions import InvalidParameterError
@@ -132,6 +132,7 @@ def _partition(options: Mapping[str, str], endpoint: str, query: Any) -> Any:
 def _tasks(options: Mapping[str, str]) -> list[FetchTask]:
     # Spark lower-cases option names; values keep their case.
     options = {k.lower(): v for k, v in options.items()}
+    remember(options.get("api_key"))  # before any check that may quote it
     endpoint = options.get("endpoint", "calls")
     if endpoint not in ("calls", "reps"):
         raise InvalidParameterError(

@@ -155,6 +155,14 @@ pub fn check_query(query: PyQuery) -> PyResult<()> {
 /// layer's `printable` applies it to everything it shows of a server's words).
 /// A text that is not valid UTF-8 (a path's undecodable bytes, as lone surrogates) is returned
 /// as it is: no server's JSON holds one (the decoder refuses them).
+/// Remembers `key` for [`redact_keys`], as making a client with it does: a reader given a key
+/// (Dask, Ray, Spark) checks its settings on the driver before any client is made there, and
+/// an error quoting a setting must not show the key pasted into it (outside trial 86 N8).
+#[pyfunction]
+pub fn remember_key(key: &str) {
+    crate::http::redact::remember_key(key);
+}
+
 #[pyfunction]
 pub fn redact_keys(text: Bound<'_, PyString>) -> Bound<'_, PyString> {
     let Ok(plain) = text.to_cow() else {
