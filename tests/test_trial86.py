@@ -16,6 +16,7 @@ from test_trial85 import longest_piece_any_case
 
 import converz
 import converz.dask
+import converz.testing
 from converz._plan import ClientConfig, plan_calls
 
 KEY = "sk_live_SECRETkey1234567890abcdef"
