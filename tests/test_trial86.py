@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import logging
 import secrets
+import urllib.parse
 from collections.abc import Iterator
 from typing import Any, Callable
 
@@ -88,23 +89,50 @@ def test_a_key_given_only_to_a_reader_is_not_shown_in_its_errors(serve, reader):
     assert "***" in shown and longest_piece_any_case(key, shown) <= 3, shown
 
 
-@pytest.mark.parametrize("partition", [3, "day"])
-def test_rows_outside_a_partitions_bounds_are_warned_of(serve, caplog, partition):
-    """N3: against a server that ignores the date and time filters, time slices (and day
-    partitions without Dask's divisions, and every Ray and Spark partition) returned the range
-    three times over without a word. Each task says so now, naming the count and a call."""
+def test_rows_outside_a_time_slice_are_warned_of(serve, caplog):
+    """N3: against a server that ignores `after`/`before`, time slices returned the range three
+    times over without a word. Each task says so now, naming the count and a call."""
     server = serve(paged(ROWS))
     query = converz.CallsQuery(start_date=DAYS[0], end_date=DAYS[-1])
-    tasks = plan_calls(query, config(server), partition=partition)
-    assert len(tasks) == 3
+    tasks = plan_calls(query, config(server), partition=3)
     with caplog.at_level("WARNING", logger="converz"):
         rows = sum(task.fetch().num_rows for task in tasks)
     assert rows == 3 * len(ROWS)
     said = [w for w in warnings_of(caplog) if "outside the partition" in w]
     assert len(said) == 3, said
-    column = "start_time" if partition == 3 else "date"
-    assert all(f"10 rows whose {column} is outside" in w for w in said), said
-    assert all("call_id" in w and "repeat across partitions" in w for w in said), said
+    assert all("10 rows whose start_time is outside" in w for w in said), said
+    assert all("call_id" in w and "in other partitions too" in w for w in said), said
+
+
+def test_a_server_that_ignores_the_days_is_refused(serve):
+    """N3, trial 87 A1: against a server that ignores start_date/end_date, day partitions (Ray,
+    Spark, Dask without divisions) returned the range three times over, and the warning that
+    followed could not say so. Rows that started outside the days were sent against them: the
+    task refuses them, naming the partition and a call."""
+    server = serve(paged(ROWS))
+    query = converz.CallsQuery(start_date=DAYS[0], end_date=DAYS[-1])
+    for task in plan_calls(query, config(server), partition="day"):
+        with pytest.raises(converz.DecodeError) as caught:
+            task.fetch()
+        message = str(caught.value)
+        assert "ignored start_date/end_date" in message and task.label in message, message
+        assert "call_id" in message and "repeat rows" in message, message
+
+
+def by_start_day(rows: list[str]) -> Responder:
+    """A `/calls` server that lists a call by its start_time's day, as the API does: a row
+    whose `date` a push set stays under the day it started."""
+
+    def respond(request: Request) -> bytes:
+        query = urllib.parse.parse_qs(urllib.parse.urlsplit(request.target).query)
+        first, last = query["start_date"][0], query["end_date"][0]
+        held = [r for r in rows if first <= json.loads(r)["start_time"][:10] <= last]
+        return paged(held)(request)
+
+    return respond
+
+
+PUSHED = [*ROWS, row(99, DAYS[0], date=DAYS[2])]  # started on the first day, its date pushed
 
 
 def test_a_server_that_honours_the_bounds_gives_no_such_warning(caplog):
@@ -134,14 +162,19 @@ def test_rows_outside_are_checked_when_columns_leave_out_the_bounds(serve, caplo
     assert not [w for w in said if "custom column" in w], said
 
 
-def test_dask_without_divisions_warns_and_with_them_refuses(serve, caplog):
-    """N3: a day partition's rows of other days, computed without divisions, were silent."""
-    server = serve(paged(ROWS))
+def test_a_pushed_date_is_warned_of_without_divisions_and_refused_with_them(serve, caplog):
+    """N3: a day partition's rows of other days, computed without divisions, were silent. A
+    row whose date a push set (it started inside the days) is the API's, once: warned of; with
+    Dask's divisions it is refused, as `.loc` would miss it."""
+    server = serve(by_start_day(PUSHED))
     settings = dict(start_date=DAYS[0], end_date=DAYS[-1], base_url=server.url, api_key=KEY)
     ddf = converz.dask.read_calls(divisions=False, **settings)
     with caplog.at_level("WARNING", logger="converz"):
-        assert len(ddf.compute(scheduler="sync")) == 3 * len(ROWS)
-    assert len([w for w in warnings_of(caplog) if "outside the partition's days" in w]) == 3
+        frame = ddf.compute(scheduler="sync")
+    assert sorted(frame["call_id"]) == sorted(json.loads(r)["call_id"] for r in PUSHED)
+    said = [w for w in warnings_of(caplog) if "outside the partition's days" in w]
+    assert len(said) == 1 and "1 row whose date" in said[0] and "call_id 99" in said[0], said
+    assert "a push set their date" in said[0], said
     with pytest.raises(converz.ConverzError, match="outside its days"):
         converz.dask.read_calls(**settings).compute(scheduler="sync")
 
@@ -170,7 +203,7 @@ def test_a_value_that_does_not_fit_the_planned_type_is_a_decode_error(serve):
 def test_a_dask_date_read_keeps_its_index_whatever_columns_names(serve):
     """N6: `columns=` without `date` dropped the date index, the divisions and the check
     silently; `schema={"date": "string"}` made an index of text beside date divisions."""
-    server = serve(paged(ROWS))
+    server = serve(by_start_day(PUSHED))
     settings = dict(start_date=DAYS[0], end_date=DAYS[-1], base_url=server.url, api_key=KEY)
     ddf = converz.dask.read_calls(columns=["call_id", "duration"], **settings)
     assert ddf.index.name == "date" and ddf.known_divisions

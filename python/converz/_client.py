@@ -318,7 +318,9 @@ class Client:
         return self._raw.compression
 
     def __repr__(self) -> str:
-        return f"converz.Client(base_url={self.base_url!r})"
+        # Through the one redaction of everything shown: a key pasted into the URL's path (as
+        # some proxies take tokens) was printed whole (outside trial 87 A0).
+        return _printable(f"converz.Client(base_url={self.base_url!r})")
 
     def __reduce__(self) -> Any:
         # Without this, pickle fails deep inside on the core's client, naming no way out. A

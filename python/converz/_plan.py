@@ -33,7 +33,8 @@ from converz._arrow_schema import arrow_schema, conform, misspelt_warnings, unde
 from converz._client import tenant_url
 from converz._core import remember_key
 from converz._log import logger
-from converz.exceptions import InvalidParameterError, InvalidParameterTypeError
+from converz._printable import printable
+from converz.exceptions import DecodeError, InvalidParameterError, InvalidParameterTypeError
 
 if TYPE_CHECKING:
     import pyarrow
@@ -129,7 +130,7 @@ class ClientConfig:
     def __repr__(self) -> str:
         key = "<hidden>" if self.api_key is not None else "<worker env>"
         url = self.base_url if self.base_url is not None else "<worker env>"
-        return (
+        return printable(
             f"ClientConfig(base_url={url!r}, api_key={key}, retries={self.retries}, "
             f"max_concurrency={self.max_concurrency}, page_size={self.page_size}, "
             f"compression={self.compression!r})"
@@ -268,6 +269,8 @@ class FetchTask:
             _IN_TASK.active = False
         found = rows_outside(self.query, table)
         if found is not None:
+            if found[0] == "date":
+                self._refuse_ignored_days(found[1])
             (outside or self.warn_outside)(*found)
         # The columns fetched only to check the bounds are no custom columns to warn of.
         asked = getattr(self.query, "columns", ())
@@ -282,19 +285,56 @@ class FetchTask:
         """Says that ``rows`` break this partition's bounds on ``column``.
 
         A warning, not an error: a push can set a call's ``date`` (or ``start_time``), and the
-        API keeps listing it where it was, so such rows are the API's, once. Only a server that
-        ignores the bounds also hands them to the partitions they fall in, where they repeat
-        (outside trial 86 N3: Ray, Spark and Dask without divisions returned a range 3 to 6
-        times over without a word).
+        API keeps listing it by when it started, so such rows are the API's, once. A row of
+        another day by its ``start_time`` too was refused before this
+        (:meth:`_refuse_ignored_days`); a ``start_time`` outside ``after``..``before`` cannot be
+        told from one a server sent against them (outside trial 86 N3: Ray, Spark and Dask
+        without divisions returned a range 3 to 6 times over without a word).
         """
-        bounds = "days" if column == "date" else "after..before"
         first = rows.slice(0, 1).to_pylist()[0]
         call = f", call_id {first['call_id']}" if "call_id" in first else ""
-        logger.warning(
-            f"{self.label}: {_rows(rows.num_rows)} whose {column} is outside the partition's "
-            f"{bounds} (e.g. {first[column]}{call}): a push set it after the call was listed "
-            "(each such row is in the result once), or the server ignored the bounds, and its "
-            "rows repeat across partitions (compare the call_id count with client.calls())"
+        example = f"(e.g. {first[column]}{call})"
+        if column == "date":
+            said = (
+                f"whose date is outside the partition's days but whose start_time is inside "
+                f"them {example}: a push set their date, and the API lists a call by when it "
+                "started, so each is in the result once"
+            )
+        else:
+            said = (
+                f"whose start_time is outside the partition's after..before {example}: unless "
+                "a push set their start_time, the server ignored after/before and these rows "
+                "are in other partitions too (count distinct call_ids to tell)"
+            )
+        logger.warning(f"{self.label}: {_rows(rows.num_rows)} {said}")
+
+    def _refuse_ignored_days(self, rows: pyarrow.Table) -> None:
+        """Raise when ``rows`` (outside the days by ``date``) started outside them too.
+
+        The API lists a call by when it started, so such a row was sent against the partition's
+        ``start_date``..``end_date``: a server that ignores them hands every partition the same
+        rows, and the engine's result would hold each several times (outside trial 87 A1).
+        """
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        if "start_time" not in rows.column_names:
+            return
+        starts = rows.column("start_time")
+        if not pa.types.is_timestamp(starts.type):
+            return
+        days = pc.cast(starts, pa.date32())
+        ignored = rows.filter(_outside_mask(days, self.query.start_date, self.query.end_date))
+        if not ignored.num_rows:
+            return
+        first = ignored.slice(0, 1).to_pylist()[0]
+        raise DecodeError(
+            f"{self.label}: the server sent {_rows(ignored.num_rows)} of other days (e.g. "
+            f"call_id {first.get('call_id')}, started {first['start_time']}): it ignored "
+            "start_date/end_date, so every partition would hold them and the result would "
+            "repeat rows; nothing of this partition was returned",
+            hint="check that base_url is the Converz API; a server without date filters can "
+            "only be read whole (partition=None)",
         )
 
     @property
@@ -330,12 +370,14 @@ def _with_bounds(query: Any) -> Any:
     columns = getattr(query, "columns", ())
     if not columns:
         return query
-    needed = [
+    bounded = [
         name
         for name, low, high in _BOUNDS
-        if name not in columns
-        and (getattr(query, low, None) is not None or getattr(query, high, None) is not None)
+        if getattr(query, low, None) is not None or getattr(query, high, None) is not None
     ]
+    # A row's start_time tells a pushed date from a server that ignored the days.
+    wanted = ["date", "start_time"] if "date" in bounded else bounded
+    needed = [name for name in wanted if name not in columns]
     return query.replace(columns=(*columns, *needed)) if needed else query
 
 
@@ -351,7 +393,6 @@ def rows_outside(query: Any, table: pyarrow.Table) -> Optional[tuple[str, pyarro
     type (``schema=`` may retype it). Null values are not compared: no bound selects them.
     """
     import pyarrow as pa
-    import pyarrow.compute as pc
 
     typed_as = {"date": pa.types.is_date, "start_time": pa.types.is_timestamp}
     for name, low_name, high_name in _BOUNDS:
@@ -362,16 +403,23 @@ def rows_outside(query: Any, table: pyarrow.Table) -> Optional[tuple[str, pyarro
         column = table.column(name)
         if not typed(column.type):
             continue
-        breaks = [
-            compare(column, pa.scalar(bound, column.type))
-            for compare, bound in ((pc.less, low), (pc.greater, high))
-            if bound is not None
-        ]
-        mask = breaks[0] if len(breaks) == 1 else pc.or_(*breaks)
-        rows = table.filter(mask)
+        rows = table.filter(_outside_mask(column, low, high))
         if rows.num_rows:
             return name, rows
     return None
+
+
+def _outside_mask(column: Any, low: Any, high: Any) -> Any:
+    """Where ``column`` is below ``low`` or above ``high`` (either may be None, not both)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    breaks = [
+        compare(column, pa.scalar(bound, column.type))
+        for compare, bound in ((pc.less, low), (pc.greater, high))
+        if bound is not None
+    ]
+    return breaks[0] if len(breaks) == 1 else pc.or_(*breaks)
 
 
 def _rows(count: int) -> str:
