@@ -115,8 +115,8 @@ def test_a_server_that_ignores_the_days_is_refused(serve):
         with pytest.raises(converz.DecodeError) as caught:
             task.fetch()
         message = str(caught.value)
-        assert "ignored start_date/end_date" in message and task.label in message, message
-        assert "call_id" in message and "repeat rows" in message, message
+        assert "ignores start_date/end_date" in message and task.label in message, message
+        assert "call_id" in message and "repeat them" in message, message
 
 
 def by_start_day(rows: list[str]) -> Responder:

@@ -313,7 +313,9 @@ class FetchTask:
 
         The API lists a call by when it started, so such a row was sent against the partition's
         ``start_date``..``end_date``: a server that ignores them hands every partition the same
-        rows, and the engine's result would hold each several times (outside trial 87 A1).
+        rows, and the engine's result would hold each several times (outside trial 87 A1). A
+        push that set a call's ``start_time`` to another day looks the same from here: refused
+        too (loud, with the way out in the hint) rather than risk the repeats.
         """
         import pyarrow as pa
         import pyarrow.compute as pc
@@ -329,12 +331,13 @@ class FetchTask:
             return
         first = ignored.slice(0, 1).to_pylist()[0]
         raise DecodeError(
-            f"{self.label}: the server sent {_rows(ignored.num_rows)} of other days (e.g. "
-            f"call_id {first.get('call_id')}, started {first['start_time']}): it ignored "
-            "start_date/end_date, so every partition would hold them and the result would "
-            "repeat rows; nothing of this partition was returned",
-            hint="check that base_url is the Converz API; a server without date filters can "
-            "only be read whole (partition=None)",
+            f"{self.label}: the server sent {_rows(ignored.num_rows)} that started on other "
+            f"days (e.g. call_id {first.get('call_id')}, started {first['start_time']}): a "
+            "server that ignores start_date/end_date hands every partition the same rows, and "
+            "the result would repeat them; nothing of this partition was returned",
+            hint="check that base_url is the Converz API (a server without date filters can "
+            "only be read whole: partition=None); if a push set these calls' start_time to "
+            "another day, read the range with partition=None too",
         )
 
     @property
