@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import pytest
+
 import converz
+import converz.dask
 from converz._plan import ClientConfig
 
 KEY = "sk_live_SECRETkey1234567890abcdef"
@@ -18,3 +21,17 @@ def test_a_key_in_base_url_is_not_shown_by_reprs():
         for shown in (repr(client), str(client), repr(config)):
             assert "/***/api/v1" in shown, shown
             assert written not in shown and KEY.lower() not in shown.lower(), shown
+
+
+def test_a_schema_naming_no_column_is_refused():
+    """A4: `schema={"": "int64"}` was taken and typed nothing."""
+    for name in ("", "  "):
+        with pytest.raises(converz.InvalidParameterError) as caught:
+            converz.dask.read_calls(
+                start_date="2024-01-01",
+                end_date="2024-01-01",
+                base_url="http://127.0.0.1:9",
+                api_key=KEY,
+                schema={name: "int64"},
+            )
+        assert caught.value.parameter == "schema"

@@ -191,5 +191,6 @@ def _cast(column: Any, field: pyarrow.Field, label: str) -> Any:
         raise DecodeError(
             f"column `{field.name}`{where} holds values that are not {field.type}, the type "
             f"every partition gives it (the server sent {column.type}): {err}",
-            hint=f"pass schema={{{field.name!r}: 'string'}} to read it as text in every partition",
+            hint=f"pass schema={{{field.name!r}: 'string'}} (Spark: .option('schema', "
+            f"'{field.name}:string')) to read it as text in every partition",
         ) from None

@@ -272,6 +272,13 @@ def check_schema(schema: Any, *, names_only: bool = False) -> dict[str, str]:
             raise InvalidParameterTypeError(
                 f"schema's keys are column names (strings), not {name!r}", parameter="schema"
             )
+        if not name.strip():
+            # No column of the API's is so named; a typo'd or empty variable is (outside trial
+            # 87 A4: `schema={"": "int64"}` was taken and typed nothing).
+            raise InvalidParameterError(
+                f"schema names a column {name!r}: a column name is needed, {example}",
+                parameter="schema",
+            )
         checked[name] = resolve_type(name, kind, names_only=names_only).core
     return checked
 
