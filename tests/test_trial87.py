@@ -6,6 +6,7 @@ import pytest
 
 import converz
 import converz.dask
+import converz.testing
 from converz._plan import ClientConfig
 
 KEY = "sk_live_SECRETkey1234567890abcdef"
@@ -35,3 +36,28 @@ def test_a_schema_naming_no_column_is_refused():
                 schema={name: "int64"},
             )
         assert caught.value.parameter == "schema"
+
+
+def test_a_capped_page_size_is_said_once_across_a_plans_tasks(caplog):
+    """A6: the warning that the server caps the page size was logged by every partition's task
+    (130 identical lines for one day-partitioned job); it is the server's, said once."""
+    from converz._plan import plan_calls
+
+    with converz.testing.Emulator(calls=600, reps=5, seed=87, days=6, page_cap=7) as emu:
+        days = sorted(
+            converz.Client(base_url=emu.url, api_key=emu.api_key)
+            .calls()
+            .to_arrow()
+            .column("date")
+            .to_pylist()
+        )
+        config = ClientConfig.resolve(base_url=emu.url, api_key=emu.api_key, page_size=10)
+        query = converz.CallsQuery(start_date=days[0], end_date=days[-1])
+        tasks = plan_calls(query, config, partition="day")
+        assert len(tasks) >= 3
+        caplog.clear()
+        with caplog.at_level("WARNING", logger="converz"):
+            rows = sum(task.fetch().num_rows for task in tasks)
+    assert rows == len(days)
+    said = [r.getMessage() for r in caplog.records if "caps the page size" in r.getMessage()]
+    assert len(said) == 1, said
