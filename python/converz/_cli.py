@@ -150,8 +150,11 @@ def _add_filters(
     group = parser.add_argument_group("filters (list flags repeat or take commas)")
     for name, text in flags.items():
         group.add_argument(_flag(name), dest=name, help=text)
+    # "one or more columns": "columns values" read oddly (outside trial 87 A5).
+    special = {"columns": "one or more column names", "metric": "one or more metric names"}
     for name in lists:
-        group.add_argument(_flag(name), dest=name, help=f"one or more {name} values", **_LIST)
+        text = special.get(name, f"one or more {name} values")
+        group.add_argument(_flag(name), dest=name, help=text, **_LIST)
 
 
 def _schema_flag(parser: argparse.ArgumentParser, text: str) -> None:
