@@ -155,8 +155,9 @@ def read_calls(
     with ``divisions=False``. Otherwise the index is a per-partition range. Selecting columns
     (``ddf[["call_id", "rep_id"]]``) is pushed down to the API's ``columns=``; partitioned by
     date, ``date`` is fetched whatever ``columns=`` names (it is the index), and ``schema=``
-    cannot retype it. Every partition's rows outside its bounds are warned of
-    (:meth:`converz._plan.FetchTask.fetch`).
+    cannot retype it. Every partition's rows are checked against its bounds, as on every
+    engine (README, "Scaling out"): rows that started on other days are a
+    :class:`~converz.DecodeError`, a pushed ``date`` is warned of.
 
     Every partition has the same columns, fixed before any is fetched: the documented ones and
     those ``schema=`` declares. A custom column (a pushed attribute) that ``schema=`` does not
