@@ -89,19 +89,18 @@ def test_a_key_given_only_to_a_reader_is_not_shown_in_its_errors(serve, reader):
     assert "***" in shown and longest_piece_any_case(key, shown) <= 3, shown
 
 
-def test_rows_outside_a_time_slice_are_warned_of(serve, caplog):
+def test_a_server_that_ignores_after_before_is_refused(serve):
     """N3: against a server that ignores `after`/`before`, time slices returned the range three
-    times over without a word. Each task says so now, naming the count and a call."""
+    times over without a word (trial 87 A1, 88: then with a warning that could not tell it from
+    a push). The server lists the row where it started too: each slice refuses."""
     server = serve(paged(ROWS))
     query = converz.CallsQuery(start_date=DAYS[0], end_date=DAYS[-1])
-    tasks = plan_calls(query, config(server), partition=3)
-    with caplog.at_level("WARNING", logger="converz"):
-        rows = sum(task.fetch().num_rows for task in tasks)
-    assert rows == 3 * len(ROWS)
-    said = [w for w in warnings_of(caplog) if "outside the partition" in w]
-    assert len(said) == 3, said
-    assert all("10 rows whose start_time is outside" in w for w in said), said
-    assert all("call_id" in w and "in other partitions too" in w for w in said), said
+    for task in plan_calls(query, config(server), partition=3):
+        with pytest.raises(converz.DecodeError) as caught:
+            task.fetch()
+        message = str(caught.value)
+        assert "ignores after/before" in message and task.label in message, message
+        assert "call_id" in message and "repeat them" in message, message
 
 
 def test_a_server_that_ignores_the_days_is_refused(serve):
@@ -148,18 +147,14 @@ def test_a_server_that_honours_the_bounds_gives_no_such_warning(caplog):
     assert not [w for w in warnings_of(caplog) if "outside the partition" in w]
 
 
-def test_rows_outside_are_checked_when_columns_leave_out_the_bounds(serve, caplog):
-    """N3 with N6: `columns=` without `date` or `start_time` left nothing to check against.
-    The task fetches them too and leaves them out of its result."""
+def test_rows_outside_are_checked_when_columns_leave_out_the_bounds(serve):
+    """N3 with N6: `columns=` without `date`, `start_time` or `call_id` left nothing to check
+    against. The task fetches them too (and leaves them out of its result)."""
     server = serve(paged(ROWS))
     query = converz.CallsQuery(start_date=DAYS[0], end_date=DAYS[-1], columns=["duration"])
-    tasks = plan_calls(query, config(server), partition=3)
-    with caplog.at_level("WARNING", logger="converz"):
-        tables = [task.fetch() for task in tasks]
-    assert all(t.column_names == ["duration"] for t in tables)
-    said = warnings_of(caplog)
-    assert len([w for w in said if "outside the partition" in w]) == 3, said
-    assert not [w for w in said if "custom column" in w], said
+    for task in plan_calls(query, config(server), partition=3):
+        with pytest.raises(converz.DecodeError, match="ignores after/before"):
+            task.fetch()
 
 
 def test_a_pushed_date_is_warned_of_without_divisions_and_refused_with_them(serve, caplog):
@@ -174,7 +169,7 @@ def test_a_pushed_date_is_warned_of_without_divisions_and_refused_with_them(serv
     assert sorted(frame["call_id"]) == sorted(json.loads(r)["call_id"] for r in PUSHED)
     said = [w for w in warnings_of(caplog) if "outside the partition's days" in w]
     assert len(said) == 1 and "1 row whose date" in said[0] and "call_id 99" in said[0], said
-    assert "a push set their date" in said[0], said
+    assert "a push set it" in said[0], said
     with pytest.raises(converz.ConverzError, match="outside its days"):
         converz.dask.read_calls(**settings).compute(scheduler="sync")
 

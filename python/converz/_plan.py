@@ -269,8 +269,7 @@ class FetchTask:
             _IN_TASK.active = False
         found = rows_outside(self.query, table)
         if found is not None:
-            if found[0] == "date":
-                self._refuse_ignored_days(found[1])
+            self._refuse_ignored_bounds(client, *found)
             (outside or self.warn_outside)(*found)
         # The columns fetched only to check the bounds are no custom columns to warn of.
         asked = getattr(self.query, "columns", ())
@@ -282,62 +281,70 @@ class FetchTask:
         return conform(table, schema, self.label)
 
     def warn_outside(self, column: str, rows: pyarrow.Table) -> None:
-        """Says that ``rows`` break this partition's bounds on ``column``.
+        """Says that ``rows`` break this partition's bounds on ``column``: a push set it.
 
-        A warning, not an error: a push can set a call's ``date`` (or ``start_time``), and the
-        API keeps listing it by when it started, so such rows are the API's, once. A row of
-        another day by its ``start_time`` too was refused before this
-        (:meth:`_refuse_ignored_days`); a ``start_time`` outside ``after``..``before`` cannot be
-        told from one a server sent against them (outside trial 86 N3: Ray, Spark and Dask
-        without divisions returned a range 3 to 6 times over without a word).
+        The API lists a call by the start it recorded, whatever a push later writes into its
+        ``date`` or ``start_time``, so such rows are the API's, once (a server that sent them
+        against the bounds was refused first: :meth:`_refuse_ignored_bounds`). Said, since Dask's
+        ``.loc`` on dates and a user's own filters would read them by the pushed value.
         """
         first = rows.slice(0, 1).to_pylist()[0]
         call = f", call_id {first['call_id']}" if "call_id" in first else ""
-        example = f"(e.g. {first[column]}{call})"
-        if column == "date":
-            said = (
-                f"whose date is outside the partition's days but whose start_time is inside "
-                f"them {example}: a push set their date, and the API lists a call by when it "
-                "started, so each is in the result once"
-            )
-        else:
-            said = (
-                f"whose start_time is outside the partition's after..before {example}: unless "
-                "a push set their start_time, the server ignored after/before and these rows "
-                "are in other partitions too (count distinct call_ids to tell)"
-            )
-        logger.warning(f"{self.label}: {_rows(rows.num_rows)} {said}")
+        bounds = "days" if column == "date" else "after..before"
+        logger.warning(
+            f"{self.label}: {_rows(rows.num_rows)} whose {column} is outside the partition's "
+            f"{bounds} (e.g. {first[column]}{call}): a push set it, and the API lists a call "
+            "by the start it recorded, so each is in the result once"
+        )
 
-    def _refuse_ignored_days(self, rows: pyarrow.Table) -> None:
-        """Raise when ``rows`` (outside the days by ``date``) started outside them too.
+    def _refuse_ignored_bounds(self, client: Client, column: str, rows: pyarrow.Table) -> None:
+        """Raise when the server ignores this partition's bounds, which ``rows`` break.
 
-        The API lists a call by when it started, so such a row was sent against the partition's
-        ``start_date``..``end_date``: a server that ignores them hands every partition the same
-        rows, and the engine's result would hold each several times (outside trial 87 A1). A
-        push that set a call's ``start_time`` to another day looks the same from here: refused
-        too (loud, with the way out in the hint) rather than risk the repeats.
+        A row that started outside the partition's days (or its ``after``..``before``) is either
+        a call a push moved (the API lists it by the start it recorded, not where it now claims
+        to be) or one a server that ignores the bounds hands every partition, whose result would
+        repeat it (outside trials 86 N3, 87 A1). One listing of where the row claims it started
+        tells them apart: a server that ignores the bounds lists it there too (outside trial 88
+        B2: a start_time test alone refused every partitioning after an ordinary push).
         """
         import pyarrow as pa
         import pyarrow.compute as pc
 
-        if "start_time" not in rows.column_names:
+        if "call_id" not in rows.column_names or "start_time" not in rows.column_names:
             return
         starts = rows.column("start_time")
         if not pa.types.is_timestamp(starts.type):
             return
-        days = pc.cast(starts, pa.date32())
-        ignored = rows.filter(_outside_mask(days, self.query.start_date, self.query.end_date))
-        if not ignored.num_rows:
+        if column == "date":
+            # Only a row that started outside the days too can have been sent against them.
+            days = pc.cast(starts, pa.date32())
+            q = self.query
+            rows = rows.filter(_outside_mask(days, q.start_date, q.end_date))
+        first = next((r for r in rows.to_pylist() if r["start_time"] is not None), None)
+        if first is None:
             return
-        first = ignored.slice(0, 1).to_pylist()[0]
+        started = first["start_time"]
+        day = started.date()
+        # That day, and for a time slice that second: where the API would list the call.
+        moment = started if column == "start_time" else None
+        probe = self.query.replace(
+            start_date=day, end_date=day, after=moment, before=moment, columns=("call_id",)
+        )
+        _IN_TASK.active = True
+        try:
+            listed = client.calls(probe, progress=False).to_arrow().column("call_id").to_pylist()
+        finally:
+            _IN_TASK.active = False
+        if first["call_id"] not in listed:
+            return
+        which = "start_date/end_date" if column == "date" else "after/before"
         raise DecodeError(
-            f"{self.label}: the server sent {_rows(ignored.num_rows)} that started on other "
-            f"days (e.g. call_id {first.get('call_id')}, started {first['start_time']}): a "
-            "server that ignores start_date/end_date hands every partition the same rows, and "
-            "the result would repeat them; nothing of this partition was returned",
-            hint="check that base_url is the Converz API (a server without date filters can "
-            "only be read whole: partition=None); if a push set these calls' start_time to "
-            "another day, read the range with partition=None too",
+            f"{self.label}: the server sent call_id {first['call_id']}, which started "
+            f"{started}, outside this partition, and lists it where it started too: it ignores "
+            f"{which}, so every partition would hold the same rows and the result would repeat "
+            "them; nothing of this partition was returned",
+            hint="check that base_url is the Converz API: a server that ignores these filters "
+            "cannot be read by parts (client.calls() reads it whole)",
         )
 
     @property
@@ -378,8 +385,8 @@ def _with_bounds(query: Any) -> Any:
         for name, low, high in _BOUNDS
         if getattr(query, low, None) is not None or getattr(query, high, None) is not None
     ]
-    # A row's start_time tells a pushed date from a server that ignored the days.
-    wanted = ["date", "start_time"] if "date" in bounded else bounded
+    # A row's start_time and call_id tell a push from a server that ignored the bounds.
+    wanted = [*(["date"] if "date" in bounded else []), "start_time", "call_id"] if bounded else []
     needed = [name for name in wanted if name not in columns]
     return query.replace(columns=(*columns, *needed)) if needed else query
 

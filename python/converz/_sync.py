@@ -522,6 +522,31 @@ def _utc_now() -> _dt.datetime:
     return _dt.datetime.now(_dt.timezone.utc).replace(tzinfo=None)
 
 
+def _not_after_end(
+    root: Path, watermark: Optional[_dt.datetime], end_date: Optional[_dt.date]
+) -> Optional[_dt.datetime]:
+    """``watermark``, at most the end of ``end_date`` (the last day this run listed).
+
+    The API lists a call by the start it recorded, whatever a push later writes into its
+    ``start_time``: a row of the run's days holding a later ``start_time`` was pushed, and taken
+    for the watermark it made the next run start after days nobody fetched (outside trial 88
+    B1: a call corrected to a later day cost the next incremental run 851 calls, silently).
+    """
+    if watermark is None or end_date is None:
+        return watermark
+    end = _dt.datetime.combine(end_date, _dt.time(23, 59, 59))
+    if watermark <= end:
+        return watermark
+    logger.info(
+        "%s: a row of this run's days holds start_time %s, after end_date (a push set it); "
+        "the watermark is the end of %s, the last day listed",
+        root,
+        watermark,
+        end_date,
+    )
+    return end
+
+
 def _not_after_now(root: Path, watermark: Optional[_dt.datetime]) -> Optional[_dt.datetime]:
     """``watermark``, at most the present (UTC).
 
@@ -640,7 +665,7 @@ def _run(
         raise
     window = (since, query.get("end_date"))
     old = new_state["watermark"]
-    watermark = staged.watermark
+    watermark = _not_after_end(root, staged.watermark, query.get("end_date"))
     if old is not None:
         old_dt = _dt.datetime.fromisoformat(old)
         watermark = old_dt if watermark is None else max(old_dt, watermark)
