@@ -231,3 +231,19 @@ def test_rays_concurrency_is_checked_before_anything_runs(serve, value):
         )
     assert caught.value.parameter == "concurrency"
     assert hits == []
+
+
+def test_a_date_that_is_no_date_names_a_way_out_the_read_takes(serve):
+    """Trial 88 B5: the DecodeError for `date` sent as timestamps offered schema={'date':
+    'string'}, which a read by day refuses; it names partition=N or None with it."""
+    # Beside a date, the pushed timestamp makes the column text, as in the trial.
+    server = serve(paged([row(1, DAYS[0]), row(2, DAYS[0], date=f"{DAYS[0]} 00:00:00")]))
+    (task,) = plan_calls(converz.CallsQuery(start_date=DAYS[0], end_date=DAYS[0]), config(server))
+    with pytest.raises(converz.DecodeError) as caught:
+        task.fetch()
+    assert "`date`" in str(caught.value) and task.label in str(caught.value)
+    hint = str(caught.value.hint)
+    assert "partition=N or None" in hint and "schema={'date': 'string'}" in hint, hint
+    settings = dict(start_date=DAYS[0], end_date=DAYS[0], base_url=server.url, api_key=KEY)
+    table = converz.dask.read_calls(partition=None, schema={"date": "string"}, **settings)
+    assert table.compute(scheduler="sync")["date"].tolist() == [DAYS[0], f"{DAYS[0]} 00:00:00"]

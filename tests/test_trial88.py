@@ -85,3 +85,23 @@ def test_a_moved_call_is_checked_when_columns_leave_out_the_bounds(emu, caplog):
     assert table.column_names == ["duration"]
     said = [r.getMessage() for r in caplog.records]
     assert len(said) == 1 and f"call_id {call_id}" in said[0] and "a push set" in said[0], said
+
+
+@pytest.mark.parametrize("frame", ["pandas", "polars", "pyarrow"])
+def test_a_timestamp_date_is_refused_before_the_push(emu, frame):
+    """B4: `pd.to_datetime(...)` as `date` was pushed as "2024-10-02 00:00:00"; every typed read
+    of those days then read `date` as text or failed. Refused before any request, with the
+    conversion for each frame library."""
+    client = emu.client()
+    before = client.calls(start_date="2024-10-01", end_date="2024-10-02").to_arrow()
+    ids = before.column("call_id").to_pylist()[:3]
+    stamps = pd.to_datetime(["2024-10-02"] * 3)
+    data = {"pandas": pd.DataFrame({"call_id": ids, "date": stamps})}
+    data["polars"] = pl.from_pandas(data["pandas"])
+    data["pyarrow"] = data["polars"].to_arrow()
+    with pytest.raises(converz.InvalidParameterError) as caught:
+        client.push_updates(data[frame], progress=False)
+    message = str(caught.value)
+    assert "`date`" in message and "calendar date" in message and ".dt.date" in message, message
+    after = client.calls(start_date="2024-10-01", end_date="2024-10-02").to_arrow()
+    assert after.equals(before)

@@ -188,6 +188,15 @@ def _cast(column: Any, field: pyarrow.Field, label: str) -> Any:
         return column.cast(field.type)
     except pa.ArrowException as err:
         where = f" of {label}" if label else ""
+        if field.name == "date":
+            # A read by day cannot take `date` as text (it is the index and the bound), so the
+            # way out names the partitioning that can (outside trial 88 B5).
+            raise DecodeError(
+                f"column `date`{where} holds values that are not dates (the server sent "
+                f"{column.type}): {err}",
+                hint="a push wrote them (push dates as YYYY-MM-DD to mend them); meanwhile "
+                "read with partition=N or None and schema={'date': 'string'}",
+            ) from None
         raise DecodeError(
             f"column `{field.name}`{where} holds values that are not {field.type}, the type "
             f"every partition gives it (the server sent {column.type}): {err}",
