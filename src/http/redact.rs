@@ -93,8 +93,8 @@ pub fn redact(text: &str, key: &str) -> String {
 
 /// The forms a server may echo the key in: as sent; lower- or upper-cased (a server that
 /// normalises what it logs; for a key of [`MIN_PIECE`] characters or more these are the key's
-/// own form, matched letter by letter in either case: [`same_form`]); its bytes in hex, either case (a server that logs a token's
-/// bytes; outside trial 83 F3); base64, standard or URL-safe, at each offset it may start at in a
+/// own form, matched letter by letter in either case: [`same_form`]); its bytes in hex, either
+/// case (a server that logs a token's bytes; outside trial 83 F3); base64, standard or URL-safe, at each offset it may start at in a
 /// longer encoded text ([`base64_inside`]; a server that echoes an encoded
 /// credential; found by the outside trial). Each is redacted by the same rules, in the same
 /// pass, so a piece is replaced by the longest form it matches (the plain key and its encodings
@@ -591,7 +591,7 @@ fn written_prefix(rest: &[u8], key: &[u8]) -> (usize, usize) {
     // Most others write it as itself and fail at the second, written as itself too: answered
     // without a step, so ordinary text spends none of the bound (outside trial 45: a 16 KiB
     // page against a 256-character key reached it, and was shown as `***`).
-    // When the second may start an escape (`%`, `&`, `\\`), reading what it writes costs a
+    // When the second may start an escape (`%`, `&`, `\`), reading what it writes costs a
     // step, not the steps of matching on: a percent-encoded page against a 256-character key
     // spent the bound on its `3%` and `9%` and was shown as `***` (the test of outside trial
     // 45 F4 used a key of one repeated character, which never reached it).
