@@ -194,8 +194,8 @@ def _cast(column: Any, field: pyarrow.Field, label: str) -> Any:
             raise DecodeError(
                 f"column `date`{where} holds values that are not dates (the server sent "
                 f"{column.type}): {err}",
-                hint="a push wrote them (push dates as YYYY-MM-DD to mend them); meanwhile "
-                "read with partition=N or None and schema={'date': 'string'}",
+                hint="read with partition=N or None and schema={'date': 'string'}; if a push "
+                "wrote them, pushing those calls' dates as YYYY-MM-DD mends them",
             ) from None
         raise DecodeError(
             f"column `{field.name}`{where} holds values that are not {field.type}, the type "
