@@ -247,3 +247,29 @@ def test_a_date_that_is_no_date_names_a_way_out_the_read_takes(serve):
     settings = dict(start_date=DAYS[0], end_date=DAYS[0], base_url=server.url, api_key=KEY)
     table = converz.dask.read_calls(partition=None, schema={"date": "string"}, **settings)
     assert table.compute(scheduler="sync")["date"].tolist() == [DAYS[0], f"{DAYS[0]} 00:00:00"]
+
+
+def by_recorded_day(rows: list[tuple[str, str]]) -> Responder:
+    """A `/calls` server that honours start_date/end_date by each call's recorded day (the
+    first of each pair) and ignores after/before."""
+
+    def respond(request: Request) -> bytes:
+        query = urllib.parse.parse_qs(urllib.parse.urlsplit(request.target).query)
+        first, last = query["start_date"][0], query["end_date"][0]
+        return paged([r for day, r in rows if first <= day <= last])(request)
+
+    return respond
+
+
+def test_a_pushed_row_does_not_hide_a_server_that_ignores_after_before(serve):
+    """Trial 89 C1: a slice checked one row; when it was a pushed call (not listed where it
+    claims to have started) every row outside the slice was taken as pushed, and the read
+    held each call three times. Rows spread over those outside are checked."""
+    recorded = [(json.loads(r)["date"], r) for r in ROWS]
+    pushed = row(1, "2024-03-05", 9)  # call 1, recorded on the first day
+    rows = [(DAYS[0], pushed), *[(day, r) for day, r in recorded if json.loads(r)["call_id"] != 1]]
+    server = serve(by_recorded_day(rows))
+    query = converz.CallsQuery(start_date=DAYS[0], end_date=DAYS[-1])
+    for task in plan_calls(query, config(server), partition=3):
+        with pytest.raises(converz.DecodeError, match="ignores after/before"):
+            task.fetch()

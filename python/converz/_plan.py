@@ -268,9 +268,10 @@ class FetchTask:
         finally:
             _IN_TASK.active = False
         found = rows_outside(self.query, table)
-        if found is not None:
-            self._refuse_ignored_bounds(client, *found)
-            (outside or self.warn_outside)(*found)
+        for column, rows in found:
+            self._refuse_ignored_bounds(client, column, rows)
+        if found:  # said once, by the first bound broken (a pushed call breaks both)
+            (outside or self.warn_outside)(*found[0])
         # The columns fetched only to check the bounds are no custom columns to warn of.
         asked = getattr(self.query, "columns", ())
         added = [c for c in getattr(query, "columns", ()) if asked and c not in asked]
@@ -303,7 +304,7 @@ class FetchTask:
         A row that started outside the partition's days (or its ``after``..``before``) is either
         a call a push moved (the API lists it by the start it recorded, not where it now claims
         to be) or one a server that ignores the bounds hands every partition, whose result would
-        repeat it (outside trials 86 N3, 87 A1). One listing of where the row claims it started
+        repeat it (outside trials 86 N3, 87 A1). A listing of where a row claims it started
         tells them apart: a server that ignores the bounds lists it there too (outside trial 88
         B2: a start_time test alone refused every partitioning after an ordinary push).
         """
@@ -320,34 +321,45 @@ class FetchTask:
             days = pc.cast(starts, pa.date32())
             q = self.query
             rows = rows.filter(_outside_mask(days, q.start_date, q.end_date))
-        # One row is enough: a server that ignores the bounds sends every row of other days.
         rows = rows.filter(pc.is_valid(rows.column("start_time")))
-        if not rows.num_rows:
-            return
-        first = rows.slice(0, 1).to_pylist()[0]
-        started = first["start_time"]
-        day = started.date()
-        # That day, and for a time slice that second: where the API would list the call.
+        # A few rows, spread over them: a server that ignores the bounds sends every row of
+        # other days, of which a push explains only some (outside trial 89 C1: the one row
+        # checked was a pushed call, and a slice's 20 repeated rows were taken as pushed too).
+        places = sorted({0, rows.num_rows // 2, rows.num_rows - 1}) if rows.num_rows else []
+        for place in places:
+            row = rows.slice(place, 1).to_pylist()[0]
+            if self._listed_where_it_started(client, column, row):
+                which = "start_date/end_date" if column == "date" else "after/before"
+                raise DecodeError(
+                    f"{self.label}: the server sent call_id {row['call_id']}, which started "
+                    f"{row['start_time']}, outside this partition, and lists it where it started "
+                    f"too: it ignores {which}, so the partitions of a read would hold the same "
+                    "rows and its result repeat them; nothing of this partition was returned",
+                    hint="check that base_url is the Converz API: a server that ignores these "
+                    "filters cannot be read by parts (read it whole, without them, and filter "
+                    "the rows yourself)",
+                )
+
+    def _listed_where_it_started(self, client: Client, column: str, row: dict[str, Any]) -> bool:
+        """Whether the server lists ``row``'s call where its ``start_time`` says it started.
+
+        On that day, or for a time slice at that second, with the partition's other filters.
+        """
+        started = row["start_time"]
         moment = started if column == "start_time" else None
         probe = self.query.replace(
-            start_date=day, end_date=day, after=moment, before=moment, columns=("call_id",)
+            start_date=started.date(),
+            end_date=started.date(),
+            after=moment,
+            before=moment,
+            columns=("call_id",),
         )
         _IN_TASK.active = True
         try:
-            listed = client.calls(probe, progress=False).to_arrow().column("call_id").to_pylist()
+            listed = client.calls(probe, progress=False).to_arrow().column("call_id")
         finally:
             _IN_TASK.active = False
-        if first["call_id"] not in listed:
-            return
-        which = "start_date/end_date" if column == "date" else "after/before"
-        raise DecodeError(
-            f"{self.label}: the server sent call_id {first['call_id']}, which started "
-            f"{started}, outside this partition, and lists it where it started too: it ignores "
-            f"{which}, so every partition would hold the same rows and the result would repeat "
-            "them; nothing of this partition was returned",
-            hint="check that base_url is the Converz API: a server that ignores these filters "
-            "cannot be read by parts (client.calls() reads it whole)",
-        )
+        return row["call_id"] in listed.to_pylist()
 
     @property
     def label(self) -> str:
@@ -397,16 +409,17 @@ def _with_bounds(query: Any) -> Any:
 OutsideRows = Callable[[str, "pyarrow.Table"], None]
 
 
-def rows_outside(query: Any, table: pyarrow.Table) -> Optional[tuple[str, pyarrow.Table]]:
-    """The first of ``query``'s bounds that rows of ``table`` break, and those rows.
+def rows_outside(query: Any, table: pyarrow.Table) -> list[tuple[str, pyarrow.Table]]:
+    """Each of ``query``'s bounds that rows of ``table`` break, with those rows.
 
-    ``date`` against ``start_date``..``end_date``, then ``start_time`` against
+    ``date`` against ``start_date``..``end_date`` and ``start_time`` against
     ``after``..``before``, each only when the query bounds it and the column has its documented
     type (``schema=`` may retype it). Null values are not compared: no bound selects them.
     """
     import pyarrow as pa
 
     typed_as = {"date": pa.types.is_date, "start_time": pa.types.is_timestamp}
+    found = []
     for name, low_name, high_name in _BOUNDS:
         typed = typed_as[name]
         low, high = getattr(query, low_name, None), getattr(query, high_name, None)
@@ -417,8 +430,8 @@ def rows_outside(query: Any, table: pyarrow.Table) -> Optional[tuple[str, pyarro
             continue
         rows = table.filter(_outside_mask(column, low, high))
         if rows.num_rows:
-            return name, rows
-    return None
+            found.append((name, rows))
+    return found
 
 
 def _outside_mask(column: Any, low: Any, high: Any) -> Any:
