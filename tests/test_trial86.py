@@ -99,8 +99,8 @@ def test_a_server_that_ignores_after_before_is_refused(serve):
         with pytest.raises(converz.DecodeError) as caught:
             task.fetch()
         message = str(caught.value)
-        assert "ignores after/before" in message and task.label in message, message
-        assert "call_id" in message and "repeat them" in message, message
+        assert "does not keep to after/before" in message and task.label in message, message
+        assert "call_id" in message and "more than once" in message, message
 
 
 def test_a_server_that_ignores_the_days_is_refused(serve):
@@ -114,8 +114,8 @@ def test_a_server_that_ignores_the_days_is_refused(serve):
         with pytest.raises(converz.DecodeError) as caught:
             task.fetch()
         message = str(caught.value)
-        assert "ignores start_date/end_date" in message and task.label in message, message
-        assert "call_id" in message and "repeat them" in message, message
+        assert "does not keep to start_date/end_date" in message and task.label in message, message
+        assert "call_id" in message and "more than once" in message, message
 
 
 def by_start_day(rows: list[str]) -> Responder:
@@ -153,7 +153,7 @@ def test_rows_outside_are_checked_when_columns_leave_out_the_bounds(serve):
     server = serve(paged(ROWS))
     query = converz.CallsQuery(start_date=DAYS[0], end_date=DAYS[-1], columns=["duration"])
     for task in plan_calls(query, config(server), partition=3):
-        with pytest.raises(converz.DecodeError, match="ignores after/before"):
+        with pytest.raises(converz.DecodeError, match="does not keep to after/before"):
             task.fetch()
 
 
@@ -271,5 +271,5 @@ def test_a_pushed_row_does_not_hide_a_server_that_ignores_after_before(serve):
     server = serve(by_recorded_day(rows))
     query = converz.CallsQuery(start_date=DAYS[0], end_date=DAYS[-1])
     for task in plan_calls(query, config(server), partition=3):
-        with pytest.raises(converz.DecodeError, match="ignores after/before"):
+        with pytest.raises(converz.DecodeError, match="does not keep to after/before"):
             task.fetch()

@@ -333,8 +333,8 @@ class FetchTask:
                 raise DecodeError(
                     f"{self.label}: the server sent call_id {row['call_id']}, which started "
                     f"{row['start_time']}, outside this partition, and lists it where it started "
-                    f"too: it ignores {which}, so the partitions of a read would hold the same "
-                    "rows and its result repeat them; nothing of this partition was returned",
+                    f"too: it does not keep to {which}, so a read by parts would hold such rows "
+                    "more than once; nothing of this partition was returned",
                     hint="check that base_url is the Converz API: a server that ignores these "
                     "filters cannot be read by parts (read it whole, without them, and filter "
                     "the rows yourself)",
