@@ -15,6 +15,7 @@ and of the Dask token, so it never appears in task names, graphs, plans or logs.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as _dt
 import difflib
@@ -25,7 +26,7 @@ import logging
 import operator
 import os
 import threading
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal, Optional, Union
 
 from converz._args import check_client_settings, is_int, wrong_type
@@ -34,6 +35,7 @@ from converz._client import tenant_url
 from converz._core import remember_key
 from converz._log import logger
 from converz._printable import printable
+from converz._words import count
 from converz.exceptions import DecodeError, InvalidParameterError, InvalidParameterTypeError
 
 if TYPE_CHECKING:
@@ -261,12 +263,9 @@ class FetchTask:
 
         client = self.config.client()
         fetch = client.calls if self.endpoint == "calls" else client.reps
-        _IN_TASK.active = True
-        try:
-            query = _with_bounds(self.query)
+        query = _with_bounds(self.query)
+        with _in_task():
             table = pa.table(fetch(query, schema=dict(self.types), progress=False))
-        finally:
-            _IN_TASK.active = False
         found = rows_outside(self.query, table)
         for column, rows in found:
             self._refuse_ignored_bounds(client, column, rows)
@@ -292,8 +291,9 @@ class FetchTask:
         first = rows.slice(0, 1).to_pylist()[0]
         call = f", call_id {first['call_id']}" if "call_id" in first else ""
         bounds = "days" if column == "date" else "after..before"
+        said = count(rows.num_rows, "row")
         logger.warning(
-            f"{self.label}: {_rows(rows.num_rows)} whose {column} is outside the partition's "
+            f"{self.label}: {said} whose {column} is outside the partition's "
             f"{bounds} (e.g. {first[column]}{call}): a push set it, and the API lists a call "
             "by the start it recorded, so each is in the result once"
         )
@@ -354,11 +354,8 @@ class FetchTask:
             before=moment,
             columns=("call_id",),
         )
-        _IN_TASK.active = True
-        try:
+        with _in_task():
             listed = client.calls(probe, progress=False).to_arrow().column("call_id")
-        finally:
-            _IN_TASK.active = False
         return row["call_id"] in listed.to_pylist()
 
     @property
@@ -447,11 +444,17 @@ def _outside_mask(column: Any, low: Any, high: Any) -> Any:
     return breaks[0] if len(breaks) == 1 else pc.or_(*breaks)
 
 
-def _rows(count: int) -> str:
-    return f"{count:,} row" if count == 1 else f"{count:,} rows"
-
-
 _IN_TASK = threading.local()
+
+
+@contextlib.contextmanager
+def _in_task() -> Iterator[None]:
+    """While a task's client fetches: :class:`_TaskWarnings` drops what each task would repeat."""
+    _IN_TASK.active = True
+    try:
+        yield
+    finally:
+        _IN_TASK.active = False
 
 
 class _TaskWarnings(logging.Filter):
