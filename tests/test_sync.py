@@ -649,7 +649,13 @@ def test_a_start_time_column_made_text_still_gives_a_watermark(tmp_path, written
         dates = client.calls(columns=["call_id", "date"]).to_polars()
         days = sorted(dates["date"].unique().to_list())
         last = dates.filter(pl.col("date") == days[-1])["call_id"]
-        client.push_updates(pl.DataFrame({"call_id": [last[0]], "start_time": [written]}))
+        # As another tool could write it: converz's own push refuses both spellings.
+        body = json.dumps([{"call_id": last[0], "start_time": written}]).encode()
+        headers = {"X-API-Key": emu.api_key, "Content-Type": "application/json"}
+        request = urllib.request.Request(f"{emu.url}/calls", body, headers, method="POST")
+        urllib.request.urlopen(request).close()
+        with pytest.raises(converz.InvalidParameterError, match="start_time"):
+            client.push_updates(pl.DataFrame({"call_id": [last[0]], "start_time": [written]}))
         path = tmp_path / "calls"
         first = sync_calls(client, path, start_date=days[0], overlap_days=1)
         assert first.watermark is not None and first.watermark.date() == days[-1]

@@ -66,6 +66,9 @@ _PHRASES: tuple[tuple[str, str], ...] = (
         "the message says how long the server asked to wait, if it did",
     ),
     ("pass api_key=... or set CONVERZ_API_KEY", "set CONVERZ_API_KEY"),
+    # The command has no key flag (a key on the command line stays in the shell's history):
+    # its key errors name the variable, not a parameter it cannot give (outside trial 87 A5).
+    ("invalid parameter `api_key`: no API key", "no API key"),
     (", or pass api_key=...", ""),
     (" (read because api_key= was not given)", ""),
     (", or pass base_url=...", ", or give --base-url"),

@@ -148,6 +148,26 @@ pub(crate) use unify::{
 
 use infer::{Fields, Kind};
 
+/// What a fetch reads a JSON string as, by the decoder's one rule (`classify::dated`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum TextForm {
+    /// `YYYY-MM-DD`: read as a date.
+    Date,
+    /// `YYYY-MM-DD HH:MM:SS`, with 3 or 6 fraction digits: read as a timestamp.
+    Time,
+    /// Anything else: read as text.
+    Text,
+}
+
+/// The [`TextForm`] of string `s`, as a fetch decodes it.
+pub(crate) fn text_form(s: &[u8]) -> TextForm {
+    match classify::dated(s).0 {
+        infer::bits::DATE => TextForm::Date,
+        infer::bits::TS => TextForm::Time,
+        _ => TextForm::Text,
+    }
+}
+
 /// The most rows the reference path (arrow-json) decodes into one batch, whatever
 /// [`DecodeOptions::batch_size`] asks: its tape holds a copy of the rows it has not flushed, and
 /// with four 20,000-row pages in flight 16,384 rows cost 70 MB more peak memory than 4,096 and

@@ -214,6 +214,7 @@ impl PushPlan {
             Selection::Every { .. } => None,
         };
         check_values(&batches, sent, &zone)?;
+        super::documented::check_text(options.target, &batches, sent)?;
         let key_of = |(b, r): RowRef| keys.get(offsets[b as usize] + r as usize);
         let clear = clear_columns(&options.clear, &schema);
         let mut rows = Vec::new();

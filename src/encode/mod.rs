@@ -8,7 +8,9 @@
 //! cleared by accident.
 //!
 //! * [`validate`] checks everything before the first request (keys, types, duplicates), and
-//!   [`faithful`] refuses what JSON would carry wrongly (NaN, ±inf, extension types).
+//!   [`faithful`] refuses what JSON would carry wrongly (NaN, ±inf, extension types), and
+//!   [`documented`] what the API would keep in another form (the calls' `date` and
+//!   `start_time`).
 //! * [`values`] writes one JSON value per Arrow type family.
 //! * [`chunk`] plans the bodies (≤ 100000 rows) and renders one on demand, so only the chunks in
 //!   flight exist as bytes.
@@ -17,6 +19,7 @@
 //! of `chunk.rs`.
 
 mod chunk;
+mod documented;
 mod faithful;
 mod layouts;
 mod nested;

@@ -70,7 +70,7 @@ pub fn check_options(
                 ),
             ));
         }
-        check_date_column(options.target, field.name(), field.data_type())?;
+        check_time_column(options.target, field.name(), field.data_type())?;
         if let Some((path, twice)) = nested_name_twice(field.name(), field.data_type()) {
             return Err(Error::encode(
                 field.name(),
@@ -102,22 +102,16 @@ pub fn check_options(
     Ok(key_index)
 }
 
-/// Refuses timestamps for the calls' documented `date` column: the API's `date` is a calendar
-/// date (`YYYY-MM-DD`), and a timestamp was kept as text that every typed read of those days
+/// Refuses a type that cannot hold the form of the calls' documented `date` or `start_time`
+/// (`documented`): a timestamp in `date` was kept as text that every typed read of those days
 /// then refused or read as strings (outside trial 88 B4: `pd.to_datetime(...)`, pandas' usual
-/// way to hold dates, was pushed as `"2024-10-02 00:00:00"`).
-fn check_date_column(target: Target, name: &str, data_type: &DataType) -> Result<()> {
-    if target != Target::Calls || name != "date" || !matches!(data_type, DataType::Timestamp(..)) {
-        return Ok(());
+/// way to hold dates, was pushed as `"2024-10-02 00:00:00"`), and a date in `start_time` as a
+/// time of no hour (89 C3).
+fn check_time_column(target: Target, name: &str, data_type: &DataType) -> Result<()> {
+    match super::documented::time_column(target, name) {
+        Some(column) => super::documented::check_type(column, data_type),
+        None => Ok(()),
     }
-    Err(Error::encode(
-        name,
-        format!(
-            "holds timestamps ({data_type}), and the API's `date` is a calendar date \
-             (YYYY-MM-DD): convert it first (pandas: df[\"date\"] = df[\"date\"].dt.date; \
-             polars: pl.col(\"date\").dt.date(); pyarrow: pc.cast(column, pa.date32()))"
-        ),
-    ))
 }
 
 /// Refuses a chunk size outside 1 to [`MAX_CHUNK_ROWS`] (the API's limit per request); any

@@ -59,7 +59,7 @@ fn classify(err: &Error) -> (&'static str, Option<&'static str>) {
         }
         Error::InvalidParameter { reason, .. } if reason.contains(crate::http::client::URL_TOO_LONG) => (
             "InvalidParameterError",
-            Some("split the list filter named above into chunks and fetch each (nothing was sent)"),
+            Some("nothing was sent; the message above says what fits: a list split into chunks, or the rows filtered yourself"),
         ),
         Error::Http { status: 414, .. } => (
             "InvalidRequestError",
