@@ -9,7 +9,7 @@
 //! date or a time is, so a value pushed is read back as the type it was sent as.
 
 use arrow_array::cast::AsArray;
-use arrow_array::{Array, RecordBatch};
+use arrow_array::{Array, RecordBatch, StringArray};
 use arrow_cast::cast;
 use arrow_schema::DataType;
 
@@ -103,13 +103,15 @@ pub(super) fn check_text(
         let texts = batches
             .iter()
             .map(|batch| {
-                cast(batch.column(index), &DataType::Utf8).map_err(|e| {
+                let text = cast(batch.column(index), &DataType::Utf8).map_err(|e| {
                     Error::encode(column.name, format!("could not be read as text: {e}"))
-                })
+                })?;
+                Ok(text.as_string::<i32>().clone())
             })
-            .collect::<Result<Vec<_>>>()?;
+            .collect::<Result<Vec<StringArray>>>()?;
+        // The value of row `r` of batch `b` when it is sent and not in the API's form.
         let wrong = |b: usize, r: usize| {
-            let text = texts[b].as_string::<i32>();
+            let text = &texts[b];
             (text.is_valid(r) && text_form(text.value(r).as_bytes()) != column.form_read)
                 .then(|| text.value(r).to_owned())
         };
