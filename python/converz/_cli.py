@@ -258,6 +258,7 @@ def _sync_parser(sync: argparse.ArgumentParser, formatter: Any) -> None:
         "replaced; other files are kept)",
     )
     calls.add_argument("--format", choices=["parquet", "delta"], default="parquet")
+    _schema_flag(calls, "column types instead of the inferred ones (schema= of the sync)")
     _common(calls)
     calls.set_defaults(run=_guard(_sync))
 
@@ -1537,7 +1538,7 @@ def _remove_empty_fallback_folder(folder: Path) -> None:
 
 
 def _push(args: argparse.Namespace) -> int:
-    from converz import InvalidRequestError, PushError
+    from converz import InvalidParameterError, InvalidRequestError, PushError
 
     try:
         result = push_file(
@@ -1555,6 +1556,18 @@ def _push(args: argparse.Namespace) -> int:
             on_note=lambda line: print(line, file=sys.stderr),
             progress=not args.quiet and sys.stderr.isatty(),
         )
+    except InvalidParameterError as err:
+        # `--clear a,b` names one column `a,b` (a name may hold a comma): say how to give two
+        # (outside trial 92 F6: `--schema` takes commas, `--clear` spaces).
+        listed = [name for name in args.clear if "," in name]
+        if err.parameter == "clear" and listed:
+            spaced = " ".join(shlex.quote(part) for part in listed[0].split(","))
+            raise InvalidParameterError(
+                f"{err.message} (--clear takes columns separated by spaces: --clear {spaced})",
+                hint=err.hint,
+                parameter="clear",
+            ) from None
+        raise
     except PushError as err:
         print(err.result.report(), file=sys.stderr)
         raise
@@ -1584,6 +1597,7 @@ def _sync(args: argparse.Namespace) -> int:
         overlap_days=args.overlap_days,
         format=args.format,
         full_refresh=args.full_refresh,
+        schema=_schema(args) or None,
         **filters,
     )
     print(result)

@@ -748,6 +748,7 @@ class Client:
         overlap_days: int = 3,
         format: Literal["parquet", "delta"] = "parquet",
         full_refresh: bool = False,
+        schema: Optional[Mapping[str, Any]] = None,
         **filters: Any,
     ) -> SyncResult:
         """Keep a local day-partitioned dataset of conversations up to date.
@@ -764,6 +765,9 @@ class Client:
             overlap_days: Days before the watermark fetched again, so late and updated rows land.
             format: ``"parquet"`` (hive partitions by day) or ``"delta"`` (needs ``deltalake``).
             full_refresh: Rebuild from ``start_date``, also when the filters changed.
+            schema: Column types instead of the inferred ones, as :meth:`calls` takes them;
+                part of what defines the dataset, like the filters (not ``call_id``,
+                ``date``, ``start_time``).
             **filters: Filters of :meth:`calls` (not ``after``/``before``).
 
         Returns:
@@ -781,6 +785,7 @@ class Client:
             overlap_days=overlap_days,
             format=format,
             full_refresh=full_refresh,
+            schema=schema,
             **filters,
         )
 

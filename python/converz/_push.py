@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import datetime
+import os
 import re
 import sys
 import threading
@@ -389,10 +390,14 @@ def arrow_input(data: Any, to: Optional[str] = None) -> tuple[Any, Optional[Stre
         if module not in ("pyarrow", "polars"):  # read above
             _check_names((name, "") for name in _top_level_names(data))
         return data, stream or _stream_of(data, module)
-    # Not a frame at all (None, a dict, a path): a wrong type (outside trial 36 F6).
+    # Not a frame at all (None, a dict, a path): a wrong type (outside trial 36 F6). A path
+    # is meant for push_file (outside trial 92 F9).
+    path = isinstance(data, (str, os.PathLike))
+    file = " (a file is pushed by client.push_file(path))" if path else ""
     raise InvalidParameterTypeError(
         f"cannot push a {type(data).__name__}: expected a polars or pandas DataFrame, a pyarrow "
-        "Table/RecordBatch/RecordBatchReader, a converz.Table, or any Arrow PyCapsule exporter",
+        "Table/RecordBatch/RecordBatchReader, a converz.Table, or any Arrow PyCapsule "
+        f"exporter{file}",
         parameter="df",
     )
 

@@ -188,17 +188,6 @@ impl PushPlan {
         check_extensions(&schema)?;
         let (schema, batches) = with_plain_lists(schema, batches)?;
         let zone = parse_zone(options.timezone.as_deref())?;
-        let writers = batches
-            .iter()
-            .map(|batch| {
-                schema
-                    .fields()
-                    .iter()
-                    .zip(batch.columns())
-                    .map(|(field, column)| make_writer(field.name(), column, &zone))
-                    .collect::<Result<Vec<_>>>()
-            })
-            .collect::<Result<Vec<_>>>()?;
         let keys = key_values(&batches, key_index, options.target)?;
         let offsets = row_offsets(&batches);
         let selection =
@@ -214,7 +203,19 @@ impl PushPlan {
             Selection::Every { .. } => None,
         };
         check_values(&batches, sent, &zone)?;
-        super::documented::check_text(options.target, &batches, sent)?;
+        super::documented::check_values(options.target, &batches, sent)?;
+        let (schema, batches) = super::documented::dates_as_dates(options.target, schema, batches)?;
+        let writers = batches
+            .iter()
+            .map(|batch| {
+                schema
+                    .fields()
+                    .iter()
+                    .zip(batch.columns())
+                    .map(|(field, column)| make_writer(field.name(), column, &zone))
+                    .collect::<Result<Vec<_>>>()
+            })
+            .collect::<Result<Vec<_>>>()?;
         let key_of = |(b, r): RowRef| keys.get(offsets[b as usize] + r as usize);
         let clear = clear_columns(&options.clear, &schema);
         let mut rows = Vec::new();

@@ -5,13 +5,19 @@
 //! same column read back as dates on some days and as text on others, and reads by day missed
 //! or refused the call (outside trial 89 C3, C4: a date or `2024-10-02T09:00:00` pushed into
 //! `start_time`, `"10/02/2024"` into `date`). Types are checked with the other column rules
-//! (`validate`); text is checked here, value by value, by the decoder's own rule for what a
-//! date or a time is, so a value pushed is read back as the type it was sent as.
+//! (`validate`); values are checked here, by the decoder's own rule for what a date or a time
+//! is, so a value pushed is read back as the type it was sent as.
+
+use std::sync::Arc;
 
 use arrow_array::cast::AsArray;
-use arrow_array::{Array, RecordBatch, StringArray};
+use arrow_array::types::{
+    TimestampMicrosecondType, TimestampMillisecondType, TimestampNanosecondType,
+    TimestampSecondType,
+};
+use arrow_array::{Array, ArrowPrimitiveType, RecordBatch, StringArray};
 use arrow_cast::cast;
-use arrow_schema::DataType;
+use arrow_schema::{DataType, Field, Schema, SchemaRef, TimeUnit};
 
 use super::{RowRef, Target};
 use crate::decode::{text_form, TextForm};
@@ -19,14 +25,16 @@ use crate::error::{Error, Result};
 
 /// A documented time column of the calls, and what its values must be.
 #[derive(Clone, Copy)]
-pub(super) struct TimeColumn {
+pub(crate) struct TimeColumn {
     pub name: &'static str,
     /// What the decoder reads a value in the API's form as.
     form_read: TextForm,
     /// The form, as the API documents it.
     form: &'static str,
-    /// How to make a frame's column of another type fit it.
+    /// How to make a frame's column of times (or dates) fit it.
     conversion: &'static str,
+    /// How to read text written in another form.
+    from_text: &'static str,
 }
 
 const DATE: TimeColumn = TimeColumn {
@@ -35,6 +43,9 @@ const DATE: TimeColumn = TimeColumn {
     form: "a calendar date, YYYY-MM-DD",
     conversion: "pandas: df[\"date\"] = df[\"date\"].dt.date; polars: pl.col(\"date\").dt.date(); \
                  pyarrow: pc.cast(column, pa.date32())",
+    from_text: "pandas: pd.to_datetime(df[\"date\"], format=...).dt.date; polars: \
+                pl.col(\"date\").str.to_date(format=...); a file's column: \
+                schema={\"date\": \"date\"}",
 };
 
 const START_TIME: TimeColumn = TimeColumn {
@@ -44,10 +55,13 @@ const START_TIME: TimeColumn = TimeColumn {
     conversion: "pandas: pd.to_datetime(df[\"start_time\"]); polars: \
                  pl.col(\"start_time\").cast(pl.Datetime); pyarrow: pc.cast(column, \
                  pa.timestamp(\"us\"))",
+    from_text: "pandas: pd.to_datetime(df[\"start_time\"], format=...); polars: \
+                pl.col(\"start_time\").str.to_datetime(format=...); a file's column: \
+                schema={\"start_time\": \"timestamp\"}",
 };
 
 /// The documented time column `name` of `target`, if it is one.
-pub(super) fn time_column(target: Target, name: &str) -> Option<TimeColumn> {
+pub(crate) fn time_column(target: Target, name: &str) -> Option<TimeColumn> {
     match (target, name) {
         (Target::Calls, "date") => Some(DATE),
         (Target::Calls, "start_time") => Some(START_TIME),
@@ -55,22 +69,13 @@ pub(super) fn time_column(target: Target, name: &str) -> Option<TimeColumn> {
     }
 }
 
-/// Refuses a type that cannot hold `column`'s form: only text, nulls and the one Arrow type
-/// the API's form is (a date for `date`, a timestamp for `start_time`) are sent as it.
-pub(super) fn check_type(column: TimeColumn, data_type: &DataType) -> Result<()> {
-    let fits = match data_type {
-        DataType::Null | DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => true,
-        DataType::Dictionary(_, values) => {
-            matches!(
-                values.as_ref(),
-                DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View
-            )
-        }
-        DataType::Date32 | DataType::Date64 => column.form_read == TextForm::Date,
-        DataType::Timestamp(..) => column.form_read == TextForm::Time,
-        _ => false,
-    };
-    if fits {
+/// Refuses a type that cannot hold `column`'s form: text, nulls and the Arrow type the API's
+/// form is (a date for `date`, a timestamp for `start_time`), dictionary-encoded or not, are
+/// sent as it; so is a `date` of timestamps without a zone, each at midnight
+/// ([`dates_as_dates`]: polars hands its dates to pandas so, outside trial 92 F7). A column
+/// with no value (`all_null`, whatever its type: polars exports one as booleans) sends none.
+pub(super) fn check_type(column: TimeColumn, data_type: &DataType, all_null: bool) -> Result<()> {
+    if all_null || fits(column, data_type) {
         return Ok(());
     }
     Err(Error::encode(
@@ -82,60 +87,245 @@ pub(super) fn check_type(column: TimeColumn, data_type: &DataType) -> Result<()>
     ))
 }
 
-/// Refuses the first text value of a documented time column that is not in the API's form,
-/// naming its row in the frame; nulls (leave unchanged) pass. `sent`: the rows
-/// `on_duplicate="last"` keeps, when it drops any (what a dropped row holds refuses nothing).
-pub(super) fn check_text(
+fn fits(column: TimeColumn, data_type: &DataType) -> bool {
+    match data_type {
+        DataType::Null => true,
+        // A dictionary of timestamps has no way to `date` ([`dates_as_dates`] takes plain
+        // ones only).
+        DataType::Dictionary(_, values) => {
+            !(column.form_read == TextForm::Date
+                && matches!(values.as_ref(), DataType::Timestamp(..)))
+                && fits(column, values)
+        }
+        DataType::Timestamp(_, None) => true,
+        DataType::Timestamp(_, Some(_)) => column.form_read == TextForm::Time,
+        DataType::Date32 | DataType::Date64 => column.form_read == TextForm::Date,
+        other => is_text(other),
+    }
+}
+
+/// A value of a documented time column that is not in the API's form: its column, its row
+/// in the frame and its text.
+pub(crate) struct Outside {
+    pub column: TimeColumn,
+    pub row: usize,
+    value: Shown,
+}
+
+enum Shown {
+    Text(String),
+    /// A timestamp in `date` that is not at midnight, as Arrow displays it.
+    TimeOfDay(String),
+}
+
+impl Outside {
+    /// Why the value is refused, `place` naming where it is (`row 3`, `line 5 of f.csv`).
+    pub(crate) fn reason(&self, place: &str) -> String {
+        let column = self.column;
+        let (value, how) = match &self.value {
+            Shown::TimeOfDay(value) => (
+                value,
+                "a timestamp at midnight is taken as its date, one with a time of day is not: \
+                 make it a date first (pandas: .dt.date, polars: .dt.date())"
+                    .to_owned(),
+            ),
+            Shown::Text(value) => (value, text_hint(column, value)),
+        };
+        const SHOWN: usize = 40;
+        let shown: String = value.chars().take(SHOWN).collect();
+        let more = if value.chars().count() > SHOWN {
+            "…"
+        } else {
+            ""
+        };
+        let read_as = match (&self.value, column.form_read) {
+            (Shown::TimeOfDay(_), _) => "a time of day the API's dates do not keep",
+            (_, TextForm::Date) => "text where the others are dates",
+            _ => "text where the others are times",
+        };
+        format!(
+            "holds {}{more} ({place}), and the API's `{}` is {}, as it writes it back: it would \
+             keep {read_as}; {how}",
+            crate::printable::quoted(&shown),
+            column.name,
+            column.form,
+        )
+    }
+}
+
+fn text_hint(column: TimeColumn, value: &str) -> String {
+    let form = text_form(value.as_bytes());
+    if column.form_read == TextForm::Time && form == TextForm::Date {
+        "it is a date without a time of day; the API lists a call by when it started, so send \
+         the time too"
+            .to_owned()
+    } else if column.form_read == TextForm::Time && value.len() > 10 && value.as_bytes()[10] == b'T'
+    {
+        format!(
+            "write a space, not `T`, between the date and the time, or read the column as times \
+             ({})",
+            column.from_text
+        )
+    } else if value.is_empty() {
+        "send a null to leave the value unchanged".to_owned()
+    } else {
+        format!(
+            "read the column as {} first ({}); if the value came from a fetch (another tool \
+             wrote it so), push only the columns you changed",
+            if column.form_read == TextForm::Date {
+                "dates"
+            } else {
+                "times"
+            },
+            column.from_text
+        )
+    }
+}
+
+/// Refuses the first value of a documented time column that is not in the API's form
+/// ([`first_outside`]), naming its row in the frame.
+pub(super) fn check_values(
     target: Target,
     batches: &[RecordBatch],
     sent: Option<&[RowRef]>,
 ) -> Result<()> {
-    let Some(schema) = batches.first().map(RecordBatch::schema) else {
-        return Ok(());
-    };
-    for (index, field) in schema.fields().iter().enumerate() {
-        let Some(column) = time_column(target, field.name()) else {
-            continue;
-        };
-        if !is_text(field.data_type()) {
-            continue;
-        }
-        let texts = batches
-            .iter()
-            .map(|batch| {
-                let text = cast(batch.column(index), &DataType::Utf8).map_err(|e| {
-                    Error::encode(column.name, format!("could not be read as text: {e}"))
-                })?;
-                Ok(text.as_string::<i32>().clone())
-            })
-            .collect::<Result<Vec<StringArray>>>()?;
-        // The value of row `r` of batch `b` when it is sent and not in the API's form.
-        let wrong = |b: usize, r: usize| {
-            let text = &texts[b];
-            (text.is_valid(r) && text_form(text.value(r).as_bytes()) != column.form_read)
-                .then(|| text.value(r).to_owned())
-        };
-        let first_bad = match sent {
-            Some(rows) => rows
-                .iter()
-                .filter_map(|&(b, r)| {
-                    Some(((b as usize, r as usize), wrong(b as usize, r as usize)?))
-                })
-                .min_by_key(|(at, _)| *at),
-            None => (0..texts.len())
-                .flat_map(|b| (0..texts[b].len()).map(move |r| (b, r)))
-                .find_map(|(b, r)| Some(((b, r), wrong(b, r)?))),
-        };
-        if let Some(((b, r), value)) = first_bad {
+    match first_outside(target, batches, sent) {
+        Some(outside) => Err(Error::encode(
+            outside.column.name,
+            outside.reason(&format!("row {}", outside.row)),
+        )),
+        None => Ok(()),
+    }
+}
+
+/// The first value sent of a documented time column that is not in the API's form: text the
+/// decoder would not read as the column's type, or a `date` timestamp with a time of day.
+/// Nulls (leave unchanged) pass. `sent`: the rows `on_duplicate="last"` keeps, when it drops
+/// any (what a dropped row holds refuses nothing).
+pub(crate) fn first_outside(
+    target: Target,
+    batches: &[RecordBatch],
+    sent: Option<&[RowRef]>,
+) -> Option<Outside> {
+    let schema = batches.first()?.schema();
+    schema
+        .fields()
+        .iter()
+        .enumerate()
+        .find_map(|(index, field)| {
+            let column = time_column(target, field.name())?;
+            let (b, r, value) = first_outside_in(column, field.data_type(), batches, index, sent)?;
             let row = batches[..b]
                 .iter()
                 .map(RecordBatch::num_rows)
                 .sum::<usize>()
                 + r;
-            return Err(Error::encode(column.name, refusal(column, &value, row)));
-        }
+            Some(Outside { column, row, value })
+        })
+}
+
+fn first_outside_in(
+    column: TimeColumn,
+    data_type: &DataType,
+    batches: &[RecordBatch],
+    index: usize,
+    sent: Option<&[RowRef]>,
+) -> Option<(usize, usize, Shown)> {
+    // Per batch, its values as text to check, or, for a `date` of timestamps, which rows hold
+    // a time of day.
+    let wrong: Box<dyn Fn(usize, usize) -> Option<Shown>> = if is_text(data_type) {
+        let texts: Vec<StringArray> = batches
+            .iter()
+            .map(|batch| cast(batch.column(index), &DataType::Utf8).ok())
+            .map(|text| text.map(|t| t.as_string::<i32>().clone()))
+            .collect::<Option<_>>()?;
+        Box::new(move |b, r| {
+            let text = &texts[b];
+            (text.is_valid(r) && text_form(text.value(r).as_bytes()) != column.form_read)
+                .then(|| Shown::Text(text.value(r).to_owned()))
+        })
+    } else if let (TextForm::Date, DataType::Timestamp(unit, None)) = (column.form_read, data_type)
+    {
+        let per_day = per_day(*unit);
+        let columns: Vec<_> = batches
+            .iter()
+            .map(|b| Arc::clone(b.column(index)))
+            .collect();
+        Box::new(move |b, r| {
+            let values = &columns[b];
+            let value = timestamp_value(values.as_ref(), r)?;
+            (value.rem_euclid(per_day) != 0).then(|| {
+                let shown = cast(&values.slice(r, 1), &DataType::Utf8)
+                    .ok()
+                    .map(|t| t.as_string::<i32>().value(0).to_owned())
+                    .unwrap_or_default();
+                Shown::TimeOfDay(shown)
+            })
+        })
+    } else {
+        return None;
+    };
+    match sent {
+        Some(rows) => rows
+            .iter()
+            .filter_map(|&(b, r)| Some((b as usize, r as usize, wrong(b as usize, r as usize)?)))
+            .min_by_key(|(b, r, _)| (*b, *r)),
+        None => (0..batches.len())
+            .flat_map(|b| (0..batches[b].num_rows()).map(move |r| (b, r)))
+            .find_map(|(b, r)| Some((b, r, wrong(b, r)?))),
     }
-    Ok(())
+}
+
+/// A timestamp's units in a day.
+fn per_day(unit: TimeUnit) -> i64 {
+    match unit {
+        TimeUnit::Second => 86_400,
+        TimeUnit::Millisecond => 86_400_000,
+        TimeUnit::Microsecond => 86_400_000_000,
+        TimeUnit::Nanosecond => 86_400_000_000_000,
+    }
+}
+
+/// The value of row `r` of a timestamp column, `None` when null.
+fn timestamp_value(values: &dyn Array, r: usize) -> Option<i64> {
+    fn at<T: ArrowPrimitiveType<Native = i64>>(values: &dyn Array, r: usize) -> Option<i64> {
+        let values = values.as_primitive::<T>();
+        values.is_valid(r).then(|| values.value(r))
+    }
+    match values.data_type() {
+        DataType::Timestamp(TimeUnit::Second, _) => at::<TimestampSecondType>(values, r),
+        DataType::Timestamp(TimeUnit::Millisecond, _) => at::<TimestampMillisecondType>(values, r),
+        DataType::Timestamp(TimeUnit::Microsecond, _) => at::<TimestampMicrosecondType>(values, r),
+        DataType::Timestamp(TimeUnit::Nanosecond, _) => at::<TimestampNanosecondType>(values, r),
+        _ => None,
+    }
+}
+
+/// `batches` with a calls' `date` of timestamps without a zone as dates: [`check_values`]
+/// found each at midnight, and the API's `date` is a calendar date.
+pub(super) fn dates_as_dates(
+    target: Target,
+    schema: SchemaRef,
+    batches: Vec<RecordBatch>,
+) -> Result<(SchemaRef, Vec<RecordBatch>)> {
+    let Some(index) = schema.fields().iter().position(|field| {
+        time_column(target, field.name()).is_some_and(|c| c.form_read == TextForm::Date)
+            && matches!(field.data_type(), DataType::Timestamp(_, None))
+    }) else {
+        return Ok((schema, batches));
+    };
+    let mut fields: Vec<Field> = schema.fields().iter().map(|f| f.as_ref().clone()).collect();
+    fields[index] = fields[index].clone().with_data_type(DataType::Date32);
+    let dated = Arc::new(Schema::new_with_metadata(fields, schema.metadata().clone()));
+    let batches = batches
+        .into_iter()
+        .map(|batch| {
+            let mut columns = batch.columns().to_vec();
+            columns[index] = cast(&columns[index], &DataType::Date32)?;
+            Ok(RecordBatch::try_new(Arc::clone(&dated), columns)?)
+        })
+        .collect::<Result<Vec<_>>>()?;
+    Ok((dated, batches))
 }
 
 fn is_text(data_type: &DataType) -> bool {
@@ -144,40 +334,4 @@ fn is_text(data_type: &DataType) -> bool {
         DataType::Dictionary(_, values) => is_text(values),
         _ => false,
     }
-}
-
-/// Why `value` (row `row`) is refused, and how to send it.
-fn refusal(column: TimeColumn, value: &str, row: usize) -> String {
-    const SHOWN: usize = 40;
-    let shown: String = value.chars().take(SHOWN).collect();
-    let more = if value.chars().count() > SHOWN {
-        "…"
-    } else {
-        ""
-    };
-    let how = if column.form_read == TextForm::Time && text_form(value.as_bytes()) == TextForm::Date
-    {
-        "it is a date without a time of day; the API lists a call by when it started, so send \
-         the time too"
-            .to_owned()
-    } else if column.form_read == TextForm::Time && value.len() > 10 && value.as_bytes()[10] == b'T'
-    {
-        "write a space, not `T`, between the date and the time".to_owned()
-    } else if value.is_empty() {
-        "send a null to leave the value unchanged".to_owned()
-    } else {
-        format!("convert the column first ({})", column.conversion)
-    };
-    format!(
-        "holds {}{more} (row {row}), and the API's `{}` is {}, as it writes it back: a read \
-         would take this value as text where the others are {}; {how}",
-        crate::printable::quoted(&shown),
-        column.name,
-        column.form,
-        if column.form_read == TextForm::Date {
-            "dates"
-        } else {
-            "times"
-        },
-    )
 }

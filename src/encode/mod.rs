@@ -40,6 +40,7 @@ use arrow_array::RecordBatch;
 use arrow_schema::Schema;
 
 pub use chunk::{parse_zone, PushPlan};
+pub(crate) use documented::first_outside;
 pub use pandas_index::without_pandas_index;
 pub(crate) use validate::polars_cast;
 pub use validate::{check_chunk_rows, inexact_id, missing_keys};

@@ -6,7 +6,7 @@
 use arrow_array::cast::AsArray;
 use arrow_array::types::Int64Type;
 use arrow_array::{Array, ArrayRef, RecordBatch};
-use arrow_schema::{DataType, Schema};
+use arrow_schema::{DataType, Field, Schema};
 
 use super::{EncoderOptions, KeyValue, OnDuplicate, RowRef, Target, MAX_CHUNK_ROWS};
 use crate::blank::is_blank;
@@ -44,7 +44,7 @@ pub fn check_options(
     check_key_type(options.target, schema.field(key_index).data_type())
         .map_err(|wrong_type| told_by_values(wrong_type, options.target, batches, key_index))?;
     let mut names = std::collections::HashSet::with_capacity(schema.fields().len());
-    for field in schema.fields() {
+    for (index, field) in schema.fields().iter().enumerate() {
         check_column_name(field.name())?;
         if !names.insert(field.name().as_str()) {
             return Err(Error::encode(
@@ -70,7 +70,7 @@ pub fn check_options(
                 ),
             ));
         }
-        check_time_column(options.target, field.name(), field.data_type())?;
+        check_time_column(options.target, batches, index, field)?;
         if let Some((path, twice)) = nested_name_twice(field.name(), field.data_type()) {
             return Err(Error::encode(
                 field.name(),
@@ -107,11 +107,20 @@ pub fn check_options(
 /// then refused or read as strings (outside trial 88 B4: `pd.to_datetime(...)`, pandas' usual
 /// way to hold dates, was pushed as `"2024-10-02 00:00:00"`), and a date in `start_time` as a
 /// time of no hour (89 C3).
-fn check_time_column(target: Target, name: &str, data_type: &DataType) -> Result<()> {
-    match super::documented::time_column(target, name) {
-        Some(column) => super::documented::check_type(column, data_type),
-        None => Ok(()),
-    }
+fn check_time_column(
+    target: Target,
+    batches: &[RecordBatch],
+    index: usize,
+    field: &Field,
+) -> Result<()> {
+    let Some(column) = super::documented::time_column(target, field.name()) else {
+        return Ok(());
+    };
+    let all_null = batches.iter().all(|batch| {
+        let values = batch.column(index);
+        values.logical_null_count() == values.len()
+    });
+    super::documented::check_type(column, field.data_type(), all_null)
 }
 
 /// Refuses a chunk size outside 1 to [`MAX_CHUNK_ROWS`] (the API's limit per request); any

@@ -197,8 +197,9 @@ pub fn push(
     if strict && !unknown.is_empty() {
         let shown: Vec<String> = unknown.iter().take(5).map(ToString::to_string).collect();
         let message = format!(
-            "{} keys do not exist (e.g. {}); the other rows were applied",
+            "{} key{} not exist (e.g. {}); the other rows were applied",
             unknown.len(),
+            if unknown.len() == 1 { " does" } else { "s do" },
             shown.join(", ")
         );
         let endpoint = result.endpoint();

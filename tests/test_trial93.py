@@ -1,0 +1,144 @@
+"""Outside trials 93 and 92: sync takes `schema=`, and the smaller findings of both.
+
+93 F2: the fetch's warning for a column Float64 rounds says to give it a type in `schema=`, which
+`sync_calls` and `converz sync` did not take, while the run rounded the kept days' values on
+disk. 93 F5: "1 keys do not exist". 93 F6: `active=2` was told "True, False or None" though 0
+and 1 are taken. 92 F6: `--clear a,b`; F9: `push_updates("f.csv")`; F12: numpy datetimes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import os
+import subprocess
+import sys
+import urllib.request
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+import pyarrow.parquet as pq
+import pytest
+
+import converz
+from converz._sync import sync_calls
+from converz.testing import Emulator
+
+BIG = 2**60
+
+
+def with_big_values(emu: Emulator) -> list[int]:
+    """Pushes integers past 2^53 to every call and one 1.5, as another tool could write them."""
+    ids = emu.client(progress=False).calls(columns=["call_id"]).to_arrow()["call_id"].to_pylist()
+    values: list[object] = [BIG + i for i in range(len(ids))]
+    values[-1] = 1.5
+    body = json.dumps({"call_id": ids, "big": values}).encode()
+    headers = {"X-API-Key": emu.api_key, "Content-Type": "application/json"}
+    urllib.request.urlopen(
+        urllib.request.Request(f"{emu.url}/calls", body, headers, method="POST")
+    ).close()
+    return ids
+
+
+def synced(path: Path) -> dict[int, object]:
+    table = pq.read_table(path, columns=["call_id", "big"])
+    return dict(zip(table["call_id"].to_pylist(), table["big"].to_pylist()))
+
+
+def test_sync_keeps_a_column_exact_with_the_schema_its_warning_names(tmp_path, caplog):
+    with Emulator(calls=200, reps=5, seed=93, days=4) as emu:
+        ids = with_big_values(emu)
+        client = emu.client(progress=False)
+        path = tmp_path / "calls"
+        with caplog.at_level(logging.WARNING, logger="converz"):
+            sync_calls(client, path)
+        assert "schema=" in caplog.text  # the fetch's warning: Float64 rounds them
+        assert synced(path)[ids[1]] != BIG + 1  # and so it is on disk
+        caplog.clear()
+        with caplog.at_level(logging.WARNING, logger="converz"):
+            sync_calls(client, path, schema={"big": "string"}, full_refresh=True)
+        assert "rounds" not in caplog.text
+        held = synced(path)
+        assert held[ids[0]] == str(BIG) and held[ids[-1]] == "1.5"
+        # An incremental run passes the same schema; another is another dataset.
+        again = sync_calls(client, path, schema={"big": pl.String})
+        assert not again.full_refresh
+        with pytest.raises(converz.InvalidParameterError) as caught:
+            sync_calls(client, path)
+        assert "schema" in str(caught.value)
+        # The command line takes it as --schema.
+        env = {**os.environ, "CONVERZ_API_KEY": emu.api_key, "CONVERZ_BASE_URL": emu.url}
+        done = subprocess.run(
+            [sys.executable, "-m", "converz", "sync", "calls", str(path), "--schema", "big:str"],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=300,
+        )
+        assert done.returncode == 0, done.stderr
+        assert synced(path)[ids[1]] == str(BIG + 1)
+
+
+@pytest.mark.parametrize("column", ["call_id", "date", "start_time"])
+def test_sync_keeps_its_own_columns_types(tmp_path, column):
+    client = converz.Client(base_url="http://127.0.0.1:9", api_key="k", progress=False)
+    with pytest.raises(converz.InvalidParameterError) as caught:
+        sync_calls(client, tmp_path / "calls", schema={column: "string"})
+    assert caught.value.parameter == "schema" and f"`{column}`" in str(caught.value)
+    assert not (tmp_path / "calls").exists()
+
+
+def test_one_unknown_key_is_one_key(tmp_path):
+    """93 F5: `converz push --strict` with one unknown key said "1 keys do not exist"."""
+    with Emulator(calls=20, reps=5, seed=93, days=2) as emu:
+        client = emu.client(progress=False)
+        frame = pl.DataFrame({"call_id": [999_999_999], "qa": [1.0]})
+        with pytest.raises(converz.ConverzError) as caught:
+            client.push_updates(frame, strict=True)
+        assert "1 key does not exist" in str(caught.value), str(caught.value)
+
+
+def test_active_is_told_the_values_it_takes():
+    """93 F6: 0 and 1 are taken (the API's own values), so the message names them."""
+    with pytest.raises(converz.InvalidParameterTypeError) as caught:
+        converz.RepsQuery(active=2)
+    assert "True, False, 1, 0 or None" in str(caught.value)
+    assert converz.RepsQuery(active=np.int64(1)).active is True
+
+
+def test_numpy_datetimes_are_dates_and_times():
+    """92 F12: `np.datetime64` was refused where `pd.Timestamp` is taken."""
+    query = converz.CallsQuery(
+        start_date=np.datetime64("2024-10-02"), after=np.datetime64("2024-10-02T09:30")
+    )
+    assert query.start_date == dt.date(2024, 10, 2)
+    assert query.after == dt.datetime(2024, 10, 2, 9, 30)
+    with pytest.raises(converz.InvalidParameterTypeError):
+        converz.CallsQuery(start_date=np.datetime64("NaT"))
+
+
+def test_a_path_given_to_push_updates_is_sent_to_push_file(tmp_path):
+    """92 F9."""
+    client = converz.Client(base_url="http://127.0.0.1:9", api_key="k", progress=False)
+    for given in ("files/scores.csv", tmp_path / "scores.csv"):
+        with pytest.raises(converz.InvalidParameterTypeError) as caught:
+            client.push_updates(given)
+        assert "client.push_file(path)" in str(caught.value)
+
+
+def test_clear_with_commas_is_told_to_use_spaces(tmp_path):
+    """92 F6: `--clear a,b` names one column `a,b`; the refusal says how to give two."""
+    path = tmp_path / "up.csv"
+    pl.DataFrame({"call_id": [1], "a": ["x"], "b": ["y"]}).write_csv(path)
+    env = {**os.environ, "CONVERZ_API_KEY": "k", "CONVERZ_BASE_URL": "http://127.0.0.1:9"}
+    done = subprocess.run(
+        [sys.executable, "-m", "converz", "push", str(path), "--clear", "a,b", "--dry-run"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
+    assert done.returncode == 1
+    assert "--clear takes columns separated by spaces: --clear a b" in done.stderr, done.stderr
