@@ -146,3 +146,21 @@ def test_a_file_of_times_written_with_t_names_its_line_and_the_files_schema(emu,
     assert result.updated == 2
     after = rows(emu)
     assert [after[call]["start_time"] for call in ids] == starts
+
+
+def test_a_zone_aware_time_past_the_zone_tables_is_refused_not_moved(emu):
+    """F2: 2100-07-01 14:00 in Amsterdam (summer time, as pandas and zoneinfo keep it) was
+    pushed as 13:00: the zone tables converz converts with hold no daylight saving time after
+    2099. Refused now; 2099 and winter days go out on the wall clock pandas shows."""
+    call = sorted(rows(emu))[6]
+
+    def frame(when: str) -> pd.DataFrame:
+        times = pd.to_datetime([when]).tz_localize("Europe/Amsterdam")
+        return pd.DataFrame({"call_id": [call], "start_time": times})
+
+    text = refused(emu, frame("2100-07-01 14:00"), timezone="Europe/Amsterdam")
+    assert "after 2099 (row 0)" in text, text
+    client = emu.client(progress=False)
+    for when in ("2099-07-01 14:00", "2100-01-15 14:00"):
+        client.push_updates(frame(when), timezone="Europe/Amsterdam")
+        assert rows(emu)[call]["start_time"] == dt.datetime.fromisoformat(when)

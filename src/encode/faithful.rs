@@ -62,6 +62,9 @@ enum Bad {
     PartDay,
     /// A decimal a Float64 would hold as another number.
     DecimalChanged,
+    /// A zone-aware timestamp after 2099 for a tenant's zone with daylight saving time: the
+    /// zone tables end there, so its wall clock would be an hour off (outside trial 92 F2).
+    PastZoneRules,
 }
 
 impl Bad {
@@ -88,6 +91,16 @@ impl Bad {
                      `.dt.round(\"1us\")`, or `.dt.cast_time_unit(\"us\")` to truncate; \
                      pandas: `.dt.round(\"us\")`), or cast it to string to store the text as \
                      written"
+                )
+            }
+            Bad::PastZoneRules => {
+                return format!(
+                    "has a time-zone-aware timestamp after 2099 (row {row}), and the time zone \
+                     tables this build converts with end in 2099: the tenant's zone \
+                     (timezone=) keeps daylight saving time, so its wall clock could be an hour \
+                     off. Convert the column to the tenant's wall clock yourself (pandas: \
+                     `.dt.tz_convert(zone).dt.tz_localize(None)`, polars: \
+                     `.dt.convert_time_zone(zone).dt.replace_time_zone(None)`)"
                 )
             }
             // Written as its day, the time of day would be dropped unsaid (outside trial 29b F7).
@@ -124,13 +137,17 @@ impl Bad {
                 "replace it, or make it null (polars: `.replace([float(\"inf\"), \
                  -float(\"inf\")], None)`, pandas: `.replace([np.inf, -np.inf], np.nan)`)",
             ),
-            _ => (
-                if self == Bad::DateOutsideYears {
-                    "a date outside years 1 to 9999"
-                } else {
-                    "a timestamp outside years 1 to 9999"
-                },
+            Bad::DateOutsideYears => (
+                "a date outside years 1 to 9999",
                 "the API's YYYY-MM-DD form cannot carry it",
+                "correct it, or make it null",
+            ),
+            // A zone-aware value may be inside the years in its zone and outside on the
+            // tenant's wall clock (outside trial 92 F12: told of the date form alone).
+            _ => (
+                "a timestamp outside years 1 to 9999",
+                "the API's YYYY-MM-DD HH:MM:SS form cannot carry it (a time-zone-aware one is \
+                 written on the tenant's wall clock, timezone=)",
                 "correct it, or make it null",
             ),
         };
@@ -510,6 +527,37 @@ fn first_bad(array: &dyn Array, zone: &Tz) -> Option<(usize, Bad)> {
 }
 
 /// Seconds from 1970 to 0001-01-01 00:00:00 and to 9999-12-31 23:59:59 (proleptic Gregorian).
+/// 2100-01-01 00:00:00 UTC in seconds: chrono-tz's tables (arrow's `Tz`, and polars') hold no
+/// daylight saving time after 2099.
+const ZONE_RULES_END: i64 = 4_102_444_800;
+
+/// Whether the wall clock of `at` (UTC, after 2099) in `zone` may be off: the tables hold no
+/// daylight saving time after 2099, so the zone's last rules are taken as they were in 2099 on
+/// the same day, and a value is refused where its offset differs from them, or in a month of
+/// 2099 whose offset changed (its switch falls on another day each year).
+fn off_past_rules(zone: &Tz, at: chrono::NaiveDateTime) -> bool {
+    use chrono::{Datelike, Offset, TimeZone};
+    let offset = |at: chrono::NaiveDateTime| zone.offset_from_utc_datetime(&at).fix();
+    let in_2099 = |month: u32, day: u32| {
+        chrono::NaiveDate::from_ymd_opt(2099, month, day.min(28))
+            .and_then(|d| d.and_hms_opt(12, 0, 0))
+    };
+    let Some(same_day) = in_2099(at.month(), at.day()).map(|d| d.with_day(at.day()).unwrap_or(d))
+    else {
+        return true;
+    };
+    let month_start = in_2099(at.month(), 1);
+    let next_month_start = match at.month() {
+        12 => chrono::NaiveDate::from_ymd_opt(2100, 1, 1).and_then(|d| d.and_hms_opt(0, 0, 0)),
+        month => in_2099(month + 1, 1),
+    };
+    let switches = match (month_start, next_month_start) {
+        (Some(a), Some(b)) => offset(a) != offset(b),
+        _ => true,
+    };
+    switches || offset(same_day) != offset(at)
+}
+
 const FIRST_SECOND: i64 = -62_135_596_800;
 const LAST_SECOND: i64 = 253_402_300_799;
 
@@ -566,6 +614,13 @@ fn years(array: &dyn Array, zone: &Tz) -> Option<Vec<Bad>> {
             .map(|at| at.with_timezone(zone).naive_local().year())
             .is_some_and(|year| (1..=9999).contains(&year))
     };
+    // Past the zone tables, a value whose wall clock may be an hour off (`off_past_rules`).
+    let rules_end = zoned.then(|| ZONE_RULES_END * per);
+    let past_rules = |v: i64| {
+        rules_end.is_some_and(|end| v >= end)
+            && chrono::DateTime::from_timestamp(v.div_euclid(per), 0)
+                .is_some_and(|at| off_past_rules(zone, at.naive_utc()))
+    };
     // Each of these types is days or units since 1970, as Int64 without a change of value.
     let values = cast(array, &DataType::Int64).ok()?;
     Some(
@@ -575,6 +630,7 @@ fn years(array: &dyn Array, zone: &Tz) -> Option<Vec<Bad>> {
             .iter()
             .map(|&v| match () {
                 _ if !(sure.contains(&v) || possible.contains(&v) && on_wall_clock(v)) => bad,
+                _ if past_rules(v) => Bad::PastZoneRules,
                 _ if nanoseconds && v % 1_000 != 0 => Bad::Nanoseconds,
                 _ if date64 && v % 86_400_000 != 0 => Bad::PartDay,
                 _ => Bad::Fine,

@@ -630,3 +630,40 @@ fn a_large_frame_checked_on_every_core_names_its_first_fault_in_frame_order() {
     let clean = fault(vec![batch(1, floats(None), days(None))]);
     assert_eq!(clean, "none");
 }
+
+/// A zone-aware time after 2099 is refused for a tenant's zone that keeps daylight saving
+/// time (its tables end in 2099, so the wall clock could be an hour off: outside trial 92 F2),
+/// and pushed for one that does not, or before 2100.
+#[test]
+fn zone_aware_times_after_the_zone_tables_are_refused_where_daylight_saving_is_kept() {
+    use arrow_array::TimestampSecondArray;
+    // 2099-07-01 12:00 UTC and 2100-07-01 12:00 UTC.
+    let (before, after) = (4_086_734_400_i64, 4_118_270_400_i64);
+    let push = |value: i64, zone: &str| {
+        let times = TimestampSecondArray::from(vec![value, value, value]).with_timezone("UTC");
+        let batch = RecordBatch::try_from_iter(vec![
+            ("call_id", ids(&[1, 2, 3])),
+            ("v", Arc::new(times) as ArrayRef),
+        ])
+        .unwrap();
+        let options = EncoderOptions {
+            timezone: Some(zone.into()),
+            ..EncoderOptions::new(Target::Calls)
+        };
+        PushPlan::new(vec![batch], options).map(|_| ())
+    };
+    match push(after, "Europe/Amsterdam") {
+        Err(Error::Encode { column, reason }) => {
+            assert_eq!(column, "v");
+            assert!(reason.contains("after 2099 (row 0)"), "{reason}");
+        }
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+    assert!(push(before, "Europe/Amsterdam").is_ok());
+    assert!(push(after, "Asia/Tokyo").is_ok());
+    assert!(push(after, "UTC").is_ok());
+    // Winter keeps the standard offset, which the tables still give; the month of a switch is
+    // refused whatever the day (the switch falls on another day each year).
+    assert!(push(4_103_697_600, "Europe/Amsterdam").is_ok()); // 2100-01-15 12:00 UTC
+    assert!(push(4_108_363_200, "Europe/Amsterdam").is_err()); // 2100-03-10 12:00 UTC
+}
