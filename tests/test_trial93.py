@@ -142,3 +142,20 @@ def test_clear_with_commas_is_told_to_use_spaces(tmp_path):
     )
     assert done.returncode == 1
     assert "--clear takes columns separated by spaces: --clear a b" in done.stderr, done.stderr
+
+
+def test_a_page_repeating_a_key_is_not_said_to_lack_one():
+    """92 F12: a page holding a `call_id` twice said "rows without a usable one"."""
+    from hostile_support import response, serving
+
+    rows = b'[{"call_id": 1, "x": 1}, {"call_id": 1, "x": 2}]'
+    for serve in serving():
+        server = serve(
+            lambda request: response("200 OK", rows if "page=1" in request.target else b"[]")
+        )
+        with pytest.raises(converz.DecodeError) as caught:
+            server.client(retries=0).calls()
+        text = str(caught.value)
+        assert "`call_id` 1 more than once" in text and "holding one twice" in text, text
+        assert "without a usable" not in text, text
+        assert caught.value.hint is not None and "once a page" in caught.value.hint

@@ -23,7 +23,10 @@ use crate::{Error, Result};
 
 /// The words of every error for rows whose key cannot be trusted (the Python layer's hint
 /// keys on them).
-pub const UNKEYED: &str = "so rows without a usable one cannot be taken";
+pub const UNKEYED: &str = "Every row is kept exactly once by its";
+
+/// Why rows without a usable key are refused.
+const NOT_TAKEN: &str = "rows without a usable one cannot be taken";
 
 /// Drops rows whose key column value was seen before, across every batch it is given.
 ///
@@ -94,14 +97,14 @@ impl KeyDeduper {
                 return Ok((batch.clone(), 0));
             }
             let what = format!("{} without a `{}`", rows(batch.num_rows()), self.key);
-            return Err(self.bad_key(what, ""));
+            return Err(self.bad_key(what, NOT_TAKEN, ""));
         };
         // Logical: a column of only nulls is typed Null, whose `null_count` is 0 (outside
         // trial 20: such keys were called "integers sent as text, in quotes").
         let nulls = column.logical_null_count();
         if nulls > 0 {
             let what = format!("{} with a null or missing `{}`", rows(nulls), self.key);
-            return Err(self.bad_key(what, ""));
+            return Err(self.bad_key(what, NOT_TAKEN, ""));
         }
         if self.integer && !column.data_type().is_integer() {
             let (kind, first) = odd_keys(column, self.page.key_seen);
@@ -134,6 +137,7 @@ impl KeyDeduper {
                     self.key,
                     kind.in_words()
                 ),
+                NOT_TAKEN,
                 &fix,
             ));
         }
@@ -181,7 +185,9 @@ impl KeyDeduper {
                 if !seen.insert(key.to_owned()) {
                     return Err(self.bad_key(
                         format!("`{}` {key} more than once", self.key),
-                        " (a page is one slice of the listing, so its keys are distinct)",
+                        "a page holding one twice cannot be taken (a page is one slice of the \
+                         listing, so its keys are distinct)",
+                        "",
                     ));
                 }
             }
@@ -191,7 +197,9 @@ impl KeyDeduper {
 
     /// The error for rows whose key cannot be trusted.
     #[cold]
-    fn bad_key(&self, what: String, or: &str) -> Error {
+    /// `why`: what the rows cannot be, kept once by their key (outside trial 92 F12: a page
+    /// repeating a key was told its rows had no usable one).
+    fn bad_key(&self, what: String, why: &str, or: &str) -> Error {
         let endpoint = match self.page.number {
             Some(number) => format!("{} page {number}", self.endpoint),
             None => self.endpoint.clone(),
@@ -199,8 +207,8 @@ impl KeyDeduper {
         Error::Decode {
             endpoint,
             message: format!(
-                "the page has {what}. Every row is kept exactly once by its `{key}`, {UNKEYED}: \
-                 the server broke the API's contract (report it to Converz){or}",
+                "the page has {what}. {UNKEYED} `{key}`, so {why}: the server broke the API's \
+                 contract (report it to Converz){or}",
                 key = self.key
             ),
         }

@@ -238,7 +238,7 @@ fn classify(err: &Error) -> (&'static str, Option<&'static str>) {
         Error::Decode { message, .. } if message.contains(crate::decode::UNKEYED) => (
             "DecodeError",
             Some("nothing was handed out from this listing's bad page; the server must send \
-                  every row with its key (report it to Converz)"),
+                  every row with its own key, once a page (report it to Converz)"),
         ),
         Error::Decode { message, .. } if message.contains(crate::http::body::PASSED_THE_LIMIT) => (
             "DecodeError",
