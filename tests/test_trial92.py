@@ -75,11 +75,23 @@ def test_a_timestamp_with_a_time_of_day_in_date_is_refused_naming_its_row(emu, u
     assert "`date`" in text and "(row 2)" in text and "time of day" in text, text
 
 
-def test_a_dictionary_of_timestamps_in_date_is_refused(emu):
-    """Only plain timestamps are taken as dates; a dictionary of them would go out as text."""
-    ids = sorted(rows(emu))[:2]
-    times = pa.array([dt.datetime(2024, 10, 5)] * 2, pa.timestamp("us")).dictionary_encode()
-    assert "convert it first" in refused(emu, pa.table({"call_id": ids, "date": times}))
+def test_a_dictionary_of_midnight_timestamps_in_date_is_dates(emu):
+    """Trial 94 N1: a pandas Categorical of midnight timestamps is dates, as a plain column of
+    them is; one with a time of day is refused naming its row."""
+    ids = sorted(rows(emu))[7:9]
+    midnights = pd.Categorical(pd.to_datetime(["2024-10-07", "2024-10-08"]))
+    assert (
+        emu.client(progress=False)
+        .push_updates(pd.DataFrame({"call_id": ids, "date": midnights}))
+        .updated
+        == 2
+    )
+    assert [rows(emu)[call]["date"] for call in ids] == [dt.date(2024, 10, 7), dt.date(2024, 10, 8)]
+    times = pa.array(
+        [dt.datetime(2024, 10, 5), dt.datetime(2024, 10, 5, 9)], pa.timestamp("us")
+    ).dictionary_encode()
+    text = refused(emu, pa.table({"call_id": ids, "date": times}))
+    assert "(row 1)" in text and "time of day" in text, text
 
 
 def test_a_zone_aware_timestamp_in_date_is_refused(emu):

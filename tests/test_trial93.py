@@ -159,3 +159,46 @@ def test_a_page_repeating_a_key_is_not_said_to_lack_one():
         assert "`call_id` 1 more than once" in text and "holding one twice" in text, text
         assert "without a usable" not in text, text
         assert caught.value.hint is not None and "once a page" in caught.value.hint
+
+
+@pytest.mark.parametrize("kind", ["uint8", "timestamp[ns]", "timestamp[ms]", "timestamp[s]"])
+def test_a_delta_sync_refuses_types_delta_cannot_hold(tmp_path, kind):
+    """Trial 94 N8, N10: Delta keeps integers signed and times in microseconds: nanoseconds
+    were cut on the first run and such columns made text on the next."""
+    client = converz.Client(base_url="http://127.0.0.1:9", api_key="k", progress=False)
+    with pytest.raises(converz.InvalidParameterError) as caught:
+        sync_calls(client, tmp_path / "calls", format="delta", schema={"x": kind})
+    assert caught.value.parameter == "schema" and kind in str(caught.value)
+    assert "format='parquet'" in (caught.value.hint or "")
+    assert not (tmp_path / "calls").exists()
+
+
+def test_another_schema_is_shown_by_its_names(tmp_path):
+    """Trial 94 N3: the refusal showed the stored schema as `Utf8` and said "the same filters"."""
+    with Emulator(calls=40, reps=5, seed=94, days=2) as emu:
+        client = emu.client(progress=False)
+        path = tmp_path / "calls"
+        sync_calls(client, path, schema={"vendor": pl.String})
+        with pytest.raises(converz.InvalidParameterError) as caught:
+            sync_calls(client, path, schema={"vendor": "large_string"})
+        assert "'vendor': 'string'" in str(caught.value), str(caught.value)
+        assert "Utf8" not in str(caught.value)
+        assert "schema=" in (caught.value.hint or "")
+
+
+def test_a_file_row_a_later_duplicate_replaces_refuses_nothing(tmp_path):
+    """Trial 94 N5: a file push checked the `date` of a row `on_duplicate="last"` drops."""
+    with Emulator(calls=20, reps=5, seed=94, days=2) as emu:
+        client = emu.client(progress=False)
+        call = client.calls(columns=["call_id"]).to_arrow()["call_id"][0].as_py()
+        path = tmp_path / "d.csv"
+        path.write_text(f"call_id,date\n{call},2025/01/01\n{call},2025-01-02\n")
+        result = client.push_file(path, on_duplicate="last")
+        assert result.updated == 1
+        got = client.calls(columns=["call_id", "date"]).to_arrow().to_pylist()
+        assert {"call_id": call, "date": dt.date(2025, 1, 2)} in got
+        # Kept, the same text is refused naming its line.
+        path.write_text(f"call_id,date\n{call},2025-01-02\n{call},2025/01/01\n")
+        with pytest.raises(converz.InvalidParameterError) as caught:
+            client.push_file(path, on_duplicate="last")
+        assert "line 3 of" in str(caught.value), str(caught.value)

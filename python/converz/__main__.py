@@ -114,5 +114,20 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     return int(args.run(args))
 
 
+def run() -> int:
+    """The ``converz`` program: :func:`main`, then its exit status without a late signal's.
+
+    A command stopped by Ctrl-C or SIGTERM exits 130 or 143; a second signal arriving after
+    the command restored Python's handlers, as the process exits, ended it by the signal
+    instead (-2 to a caller such as ``subprocess`` or Airflow; outside trial 92 F11). The
+    program ignores both from then on. Not in :func:`main`, which tests call in-process.
+    """
+    code = main()
+    if code in (130, 143) and threading.current_thread() is threading.main_thread():
+        for name in ("SIGINT", "SIGTERM"):
+            signal.signal(getattr(signal, name), signal.SIG_IGN)
+    return code
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run())

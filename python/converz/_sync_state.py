@@ -178,7 +178,8 @@ def check_state(
             f"{root} was synced with a different query ({shown_query(state['query'])}); "
             "refusing to mix rows of two queries",
             parameter="filters",
-            hint="use the same filters, or full_refresh=True (--full-refresh) to rebuild",
+            hint="use the same filters and schema= (--schema), or full_refresh=True "
+            "(--full-refresh) to rebuild",
         )
 
 

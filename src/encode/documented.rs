@@ -78,25 +78,39 @@ pub(super) fn check_type(column: TimeColumn, data_type: &DataType, all_null: boo
     if all_null || fits(column, data_type) {
         return Ok(());
     }
+    // The conversions from times or dates fit only those (outside trial 94 N7: `.dt.date`
+    // raises on numbers, and `pd.to_datetime` reads epoch seconds as nanoseconds).
+    let (kind, arrow) = match column.form_read {
+        TextForm::Date => ("dates", "an Arrow date"),
+        _ => ("times", "an Arrow timestamp"),
+    };
+    let how = match plain(data_type) {
+        DataType::Timestamp(..) | DataType::Date32 | DataType::Date64 => {
+            format!("convert it first ({})", column.conversion)
+        }
+        _ => format!("make it {kind} first (text in the API's form, or {arrow})"),
+    };
     Err(Error::encode(
         column.name,
         format!(
-            "holds {data_type} values, and the API's `{}` is {}: convert it first ({})",
-            column.name, column.form, column.conversion
+            "holds {data_type} values, and the API's `{}` is {}: {how}",
+            column.name, column.form
         ),
     ))
+}
+
+/// A dictionary's value type, or `data_type` itself.
+fn plain(data_type: &DataType) -> &DataType {
+    match data_type {
+        DataType::Dictionary(_, values) => values,
+        other => other,
+    }
 }
 
 fn fits(column: TimeColumn, data_type: &DataType) -> bool {
     match data_type {
         DataType::Null => true,
-        // A dictionary of timestamps has no way to `date` ([`dates_as_dates`] takes plain
-        // ones only).
-        DataType::Dictionary(_, values) => {
-            !(column.form_read == TextForm::Date
-                && matches!(values.as_ref(), DataType::Timestamp(..)))
-                && fits(column, values)
-        }
+        DataType::Dictionary(_, values) => fits(column, values),
         DataType::Timestamp(_, None) => true,
         DataType::Timestamp(_, Some(_)) => column.form_read == TextForm::Time,
         DataType::Date32 | DataType::Date64 => column.form_read == TextForm::Date,
@@ -244,13 +258,15 @@ fn first_outside_in(
             (text.is_valid(r) && text_form(text.value(r).as_bytes()) != column.form_read)
                 .then(|| Shown::Text(text.value(r).to_owned()))
         })
-    } else if let (TextForm::Date, DataType::Timestamp(unit, None)) = (column.form_read, data_type)
+    } else if let (TextForm::Date, DataType::Timestamp(unit, None)) =
+        (column.form_read, plain(data_type))
     {
         let per_day = per_day(*unit);
+        // A dictionary's values, row by row.
         let columns: Vec<_> = batches
             .iter()
-            .map(|b| Arc::clone(b.column(index)))
-            .collect();
+            .map(|b| cast(b.column(index), plain(data_type)).ok())
+            .collect::<Option<_>>()?;
         Box::new(move |b, r| {
             let values = &columns[b];
             let value = timestamp_value(values.as_ref(), r)?;
@@ -310,7 +326,7 @@ pub(super) fn dates_as_dates(
 ) -> Result<(SchemaRef, Vec<RecordBatch>)> {
     let Some(index) = schema.fields().iter().position(|field| {
         time_column(target, field.name()).is_some_and(|c| c.form_read == TextForm::Date)
-            && matches!(field.data_type(), DataType::Timestamp(_, None))
+            && matches!(plain(field.data_type()), DataType::Timestamp(_, None))
     }) else {
         return Ok((schema, batches));
     };

@@ -98,9 +98,10 @@ impl Bad {
                     "has a time-zone-aware timestamp after 2099 (row {row}), and the time zone \
                      tables this build converts with end in 2099: the tenant's zone \
                      (timezone=) keeps daylight saving time, so its wall clock could be an hour \
-                     off. Convert the column to the tenant's wall clock yourself (pandas: \
-                     `.dt.tz_convert(zone).dt.tz_localize(None)`, polars: \
-                     `.dt.convert_time_zone(zone).dt.replace_time_zone(None)`)"
+                     off. Convert the column to the tenant's wall clock yourself with zone \
+                     rules that go on past 2099 (pandas: \
+                     `.dt.tz_convert(zone).dt.tz_localize(None)`; polars' own tables end in \
+                     2099 too)"
                 )
             }
             // Written as its day, the time of day would be dropped unsaid (outside trial 29b F7).

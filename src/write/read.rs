@@ -28,7 +28,7 @@ use parquet::errors::ParquetError;
 use super::lines::FieldLines;
 use super::sink::read_error;
 use super::{csv_line, exact, ndjson_line, scan, tokens, FileFormat};
-use crate::encode::Target;
+use crate::encode::{OnDuplicate, Target};
 use crate::error::{Error, Result};
 
 const BATCH_ROWS: usize = 8_192;
@@ -397,7 +397,19 @@ fn check_keys(
 /// frame's push does (`encode::documented`), naming its line in a CSV or NDJSON file (outside
 /// trial 92 F5: "row 0" of a file whose messages name lines).
 fn check_time_columns(path: &Path, format: FileFormat, batches: &[RecordBatch]) -> Result<()> {
-    let Some(outside) = crate::encode::first_outside(Target::Calls, batches, None) else {
+    // The rows `on_duplicate="last"` keeps: what a later row of the same call replaces is
+    // never sent, so it refuses nothing, as in a frame's push (outside trial 94 N5); with the
+    // default, a repeated call is refused on its own later.
+    let kept = batches
+        .first()
+        .and_then(|batch| batch.schema().index_of("call_id").ok())
+        .and_then(|key| crate::encode::key_values(batches, key, Target::Calls).ok())
+        .and_then(|keys| {
+            crate::encode::select_rows(batches, &keys, OnDuplicate::Last, "call_id").ok()
+        })
+        .flatten();
+    let Some(outside) = crate::encode::first_outside(Target::Calls, batches, kept.as_deref())
+    else {
         return Ok(());
     };
     let row = outside.row;
