@@ -417,17 +417,21 @@ fn check_time_columns(path: &Path, format: FileFormat, batches: &[RecordBatch]) 
         .first()
         .and_then(|batch| batch.schema().index_of(outside.column.name).ok())
         .unwrap_or(0);
+    let place = format!("{} of {}", place(path, format, row, column), path.display());
+    Err(Error::encode(outside.column.name, outside.reason(&place)))
+}
+
+/// Where row `row` (counted from 0 among the rows) of a file is: its line in a CSV or NDJSON
+/// file (`column`: the field looked at, a CSV record's line being where that field starts),
+/// its row in a Parquet or Arrow one.
+fn place(path: &Path, format: FileFormat, row: usize, column: usize) -> String {
     let line = match format {
         // The header is record 0; blank lines are no records.
         FileFormat::Csv => csv_line::record_line(path, row as u64 + 1, column),
         FileFormat::Ndjson => ndjson_line::row_line(path, row),
         FileFormat::Parquet | FileFormat::Ipc => None,
     };
-    let place = match line {
-        Some(line) => format!("line {line} of {}", path.display()),
-        None => format!("row {row} of {}", path.display()),
-    };
-    Err(Error::encode(outside.column.name, outside.reason(&place)))
+    line.map_or_else(|| format!("row {row}"), |line| format!("line {line}"))
 }
 
 fn check_call_ids(
@@ -539,13 +543,7 @@ fn check_missing_keys(
     else {
         return Ok(());
     };
-    let line = match format {
-        // The header is record 0; blank lines are no records.
-        FileFormat::Csv => csv_line::record_line(path, row as u64 + 1, column),
-        FileFormat::Ndjson => ndjson_line::row_line(path, row),
-        FileFormat::Parquet | FileFormat::Ipc => None,
-    };
-    let place = line.map_or_else(|| format!("row {row}"), |line| format!("line {line}"));
+    let place = place(path, format, row, column);
     let more = match total {
         1 => String::new(),
         n => format!(" ({n} rows in all)"),
