@@ -202,3 +202,37 @@ def test_a_file_row_a_later_duplicate_replaces_refuses_nothing(tmp_path):
         with pytest.raises(converz.InvalidParameterError) as caught:
             client.push_file(path, on_duplicate="last")
         assert "line 3 of" in str(caught.value), str(caught.value)
+
+
+def test_a_delta_refusal_of_a_time_type_names_a_time_way_out(tmp_path):
+    """Trial 95 A1: the refusal of timestamp[ns] told of signed integers."""
+    client = converz.Client(base_url="http://127.0.0.1:9", api_key="k", progress=False)
+    with pytest.raises(converz.InvalidParameterError) as caught:
+        sync_calls(client, tmp_path / "calls", format="delta", schema={"x": "timestamp[ns]"})
+    hint = caught.value.hint or ""
+    assert "timestamp[us]" in hint and "integer" not in hint, hint
+
+
+def test_a_file_of_times_another_writer_spelt_is_warned_of(tmp_path, caplog):
+    """Trial 95 N2: a fetch written by polars' `write_csv` spells `end_time` with a `T`; pushed
+    back, it was stored as text without a word. The push warns, naming the line and --schema."""
+    with Emulator(calls=20, reps=5, seed=95, days=2) as emu:
+        client = emu.client(progress=False)
+        ids = client.calls(columns=["call_id"]).to_arrow()["call_id"].to_pylist()[:2]
+        path = tmp_path / "f.csv"
+        ends = [dt.datetime(2025, 3, 1, 8, 5), dt.datetime(2025, 3, 1, 9)]
+        pl.DataFrame({"call_id": ids, "end_time": ends, "note": ["x", "2025-03-01"]}).write_csv(
+            path
+        )
+        with caplog.at_level(logging.WARNING, logger="converz"):
+            client.push_file(path, dry_run=True)
+        said = [r.getMessage() for r in caplog.records]
+        assert len(said) == 1, said
+        assert "line 2 of" in said[0] and "`end_time`" in said[0], said
+        assert "--schema end_time:timestamp" in said[0], said
+        caplog.clear()
+        with caplog.at_level(logging.WARNING, logger="converz"):
+            client.push_file(path, schema={"end_time": "timestamp"})
+        assert not caplog.records
+        held = client.calls(columns=["call_id", "end_time"]).to_arrow().to_pylist()
+        assert [row["end_time"] for row in held if row["call_id"] in ids] == ends

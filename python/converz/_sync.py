@@ -535,12 +535,17 @@ def _sync_schema(schema: Any, format: str) -> dict[str, str]:
     ]
     if format == "delta" and not_delta:
         name, kind = not_delta[0]
+        # Each kind its own way out (outside trial 95 A1: a time was told of integers).
+        if kind.startswith("uint"):
+            what, instead = "integers signed", "a wider signed integer (int16, int32, int64)"
+        else:
+            what = "times in microseconds"
+            instead = "timestamp[us] (or string, for values with finer digits kept as written)"
         raise InvalidParameterError(
             f"schema gives `{name}` the type {kind}, which a Delta table cannot hold: it keeps "
-            "integers signed and times in microseconds",
+            f"{what}",
             parameter="schema",
-            hint="use a wider signed integer (int16, int32, int64) or timestamp[us], or "
-            "format='parquet' (--format parquet), which keeps every type",
+            hint=f"use {instead}, or format='parquet' (--format parquet), which keeps every type",
         )
     return dict(sorted(types.items()))
 

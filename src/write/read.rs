@@ -20,7 +20,8 @@ use std::io::{BufReader, Seek, SeekFrom};
 use std::path::Path;
 use std::sync::Arc;
 
-use arrow_array::{RecordBatch, RecordBatchReader};
+use arrow_array::cast::AsArray;
+use arrow_array::{Array, RecordBatch, RecordBatchReader};
 use arrow_schema::{ArrowError, DataType, Field, Schema, SchemaRef};
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use parquet::errors::ParquetError;
@@ -361,6 +362,7 @@ pub fn read_file(
         }
     })?;
     check_keys(path, format, &schema, &batches, to)?;
+    warn_times_kept_as_text(path, format, &batches);
     // A file written from a pandas frame carries its index as columns, which a push must
     // leave out as it does for the frame (the batches of a Parquet file do not carry the
     // metadata naming them: only the file's schema does).
@@ -419,6 +421,67 @@ fn check_time_columns(path: &Path, format: FileFormat, batches: &[RecordBatch]) 
         .unwrap_or(0);
     let place = format!("{} of {}", place(path, format, row, column), path.display());
     Err(Error::encode(outside.column.name, outside.reason(&place)))
+}
+
+/// Warns of each text column holding a time another writer spelt (`2024-10-01T12:09:27.000000`,
+/// polars' and pyarrow's CSV; `.000`, pandas'): it is pushed as that text, as written, after
+/// which the server's column mixes text with times and reads of it are text (outside trial 95
+/// N2: a fetch written by polars and pushed back made `end_time` text, silently). The calls'
+/// `date` and `start_time` are refused instead (`check_time_columns`).
+fn warn_times_kept_as_text(path: &Path, format: FileFormat, batches: &[RecordBatch]) {
+    let Some(schema) = batches.first().map(RecordBatch::schema) else {
+        return;
+    };
+    for (index, field) in schema.fields().iter().enumerate() {
+        if !matches!(
+            field.data_type(),
+            DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View
+        ) || matches!(field.name().as_str(), "date" | "start_time")
+        {
+            continue;
+        }
+        let first = batches.iter().enumerate().find_map(|(b, batch)| {
+            let text = arrow_cast::cast(batch.column(index), &DataType::Utf8).ok()?;
+            let text = text.as_string::<i32>();
+            let r = (0..text.len()).find(|&r| text.is_valid(r) && time_otherwise(text.value(r)))?;
+            Some((b, r, text.value(r).to_owned()))
+        });
+        if let Some((b, r, value)) = first {
+            let row = batches[..b]
+                .iter()
+                .map(RecordBatch::num_rows)
+                .sum::<usize>()
+                + r;
+            let name = field.name();
+            log::warn!(target: "converz",
+                "{} of {}: column `{name}` holds a time written as {}, which is pushed as that \
+                 text (the API writes times YYYY-MM-DD HH:MM:SS), and reads of the column then \
+                 take it as text; schema={{\"{name}\": \"timestamp\"}} (--schema \
+                 {name}:timestamp) sends the column as times",
+                place(path, format, row, index),
+                path.display(),
+                crate::printable::quoted(&value),
+            );
+        }
+    }
+}
+
+/// Whether `text` is a time in another spelling than the API's: a `T` between date and time,
+/// or a fraction of zeros or of another length, that a fetch would read as text.
+fn time_otherwise(text: &str) -> bool {
+    use crate::decode::{text_form, TextForm};
+    let bytes = text.as_bytes();
+    if bytes.len() < 19 || !matches!(bytes[10], b'T' | b' ') || text_form(bytes) == TextForm::Time {
+        return false;
+    }
+    let fraction = &bytes[19..];
+    let fraction_ok = fraction.is_empty()
+        || (fraction[0] == b'.'
+            && fraction.len() > 1
+            && fraction[1..].iter().all(u8::is_ascii_digit));
+    let mut clock = bytes[..19].to_vec();
+    clock[10] = b' ';
+    fraction_ok && text_form(&clock) == TextForm::Time
 }
 
 /// Where row `row` (counted from 0 among the rows) of a file is: its line in a CSV or NDJSON
