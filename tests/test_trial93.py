@@ -256,3 +256,20 @@ def test_a_later_sync_run_does_not_warn_of_a_schema_column_its_days_lack(tmp_pat
         with caplog.at_level(logging.WARNING, logger="converz"):
             sync_calls(client, tmp_path / "other", schema={"cnt_typo": "int16"})
         assert any("cnt_typo" in r.getMessage() for r in caplog.records)
+
+
+def test_a_text_column_with_some_times_or_typed_as_text_is_not_warned_of(tmp_path, caplog):
+    """Trial 96 B3: a column of notes with a time among them, and one `schema=` types as
+    text, were warned of as times kept as text."""
+    client = converz.Client(base_url="http://127.0.0.1:9", api_key="k", progress=False)
+    path = tmp_path / "f.csv"
+    path.write_text(
+        "call_id,x,y\n1,2025-01-01T10:00:00,2025-01-01T10:00:00\n2,see notes,2025-01-02T09:00:00\n"
+    )
+    with caplog.at_level(logging.WARNING, logger="converz"):
+        client.push_file(path, dry_run=True, schema={"y": "string"})
+    assert not caplog.records, [r.getMessage() for r in caplog.records]
+    with caplog.at_level(logging.WARNING, logger="converz"):
+        client.push_file(path, dry_run=True)
+    said = [r.getMessage() for r in caplog.records]
+    assert len(said) == 1 and "`y`" in said[0] and "`x`" not in said[0], said

@@ -362,7 +362,7 @@ pub fn read_file(
         }
     })?;
     check_keys(path, format, &schema, &batches, to)?;
-    warn_times_kept_as_text(path, format, &batches);
+    warn_times_kept_as_text(path, format, &batches, types);
     // A file written from a pandas frame carries its index as columns, which a push must
     // leave out as it does for the frame (the batches of a Parquet file do not carry the
     // metadata naming them: only the file's schema does).
@@ -428,7 +428,15 @@ fn check_time_columns(path: &Path, format: FileFormat, batches: &[RecordBatch]) 
 /// which the server's column mixes text with times and reads of it are text (outside trial 95
 /// N2: a fetch written by polars and pushed back made `end_time` text, silently). The calls'
 /// `date` and `start_time` are refused instead (`check_time_columns`).
-fn warn_times_kept_as_text(path: &Path, format: FileFormat, batches: &[RecordBatch]) {
+/// Only a column of times, every value one: text among them is a text column, and one
+/// `schema=` names is typed as the caller chose (outside trial 96 B3: both were warned of).
+fn warn_times_kept_as_text(
+    path: &Path,
+    format: FileFormat,
+    batches: &[RecordBatch],
+    types: &[(String, DataType)],
+) {
+    use crate::decode::{text_form, TextForm};
     let Some(schema) = batches.first().map(RecordBatch::schema) else {
         return;
     };
@@ -437,15 +445,33 @@ fn warn_times_kept_as_text(path: &Path, format: FileFormat, batches: &[RecordBat
             field.data_type(),
             DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View
         ) || matches!(field.name().as_str(), "date" | "start_time")
+            || types.iter().any(|(name, _)| name == field.name())
         {
             continue;
         }
-        let first = batches.iter().enumerate().find_map(|(b, batch)| {
-            let text = arrow_cast::cast(batch.column(index), &DataType::Utf8).ok()?;
+        let texts: Option<Vec<_>> = batches
+            .iter()
+            .map(|batch| arrow_cast::cast(batch.column(index), &DataType::Utf8).ok())
+            .collect();
+        let Some(texts) = texts else {
+            continue;
+        };
+        let values = texts.iter().enumerate().flat_map(|(b, text)| {
             let text = text.as_string::<i32>();
-            let r = (0..text.len()).find(|&r| text.is_valid(r) && time_otherwise(text.value(r)))?;
-            Some((b, r, text.value(r).to_owned()))
+            (0..text.len())
+                .filter(move |&r| text.is_valid(r))
+                .map(move |r| (b, r, text.value(r)))
         });
+        let mut first = None;
+        let mut values = values;
+        let all_times = values.all(|(b, r, value)| {
+            let otherwise = time_otherwise(value);
+            if otherwise && first.is_none() {
+                first = Some((b, r, value.to_owned()));
+            }
+            otherwise || text_form(value.as_bytes()) == TextForm::Time
+        });
+        let first = first.filter(|_| all_times);
         if let Some((b, r, value)) = first {
             let row = batches[..b]
                 .iter()
