@@ -399,6 +399,15 @@ impl PushPlan {
     }
 }
 
+/// Row `row` of batch `batch`, counted among the rows of all `batches`.
+pub(crate) fn frame_row(batches: &[RecordBatch], batch: usize, row: usize) -> usize {
+    batches[..batch]
+        .iter()
+        .map(RecordBatch::num_rows)
+        .sum::<usize>()
+        + row
+}
+
 fn row_offsets(batches: &[RecordBatch]) -> Vec<usize> {
     let mut offsets = Vec::with_capacity(batches.len());
     let mut total = 0;

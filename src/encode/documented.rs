@@ -229,11 +229,7 @@ pub(crate) fn first_outside(
         .find_map(|(index, field)| {
             let column = time_column(target, field.name())?;
             let (b, r, value) = first_outside_in(column, field.data_type(), batches, index, sent)?;
-            let row = batches[..b]
-                .iter()
-                .map(RecordBatch::num_rows)
-                .sum::<usize>()
-                + r;
+            let row = super::chunk::frame_row(batches, b, r);
             Some(Outside { column, row, value })
         })
 }

@@ -39,6 +39,7 @@ mod tests_frames;
 use arrow_array::RecordBatch;
 use arrow_schema::Schema;
 
+pub(crate) use chunk::frame_row;
 pub use chunk::{parse_zone, PushPlan};
 pub(crate) use documented::first_outside;
 pub use pandas_index::without_pandas_index;

@@ -11,7 +11,6 @@ use super::client::AttemptError;
 use super::inflate;
 use super::progress::Progress;
 use crate::decode::{DecodedPage, PageDecoder};
-use crate::error::Error;
 
 /// Bytes of body allowed per row asked for. Real rows are well under 1 KiB (a call row with
 /// its summaries is about 700 bytes); sixteen times more keeps any real page far below its
@@ -68,12 +67,9 @@ impl Decoding {
     pub(crate) async fn finish(self, place: &str) -> Result<DecodedPage, AttemptError> {
         match self.worker.await {
             Ok(page) => page,
-            Err(join) => Err(AttemptError::decode(
+            Err(join) => Err(AttemptError::refused(
                 place,
-                Error::Decode {
-                    endpoint: place.to_owned(),
-                    message: format!("the page decoder stopped: {join}"),
-                },
+                format!("the page decoder stopped: {join}"),
             )),
         }
     }
@@ -99,15 +95,8 @@ pub(crate) async fn read_body(
     progress: Option<&Progress>,
     on_received: Option<&(dyn Fn(u64) + Sync)>,
 ) -> Result<Decoding, AttemptError> {
-    let coding = inflate::coding(response.headers()).map_err(|message| {
-        AttemptError::decode(
-            place,
-            Error::Decode {
-                endpoint: place.to_owned(),
-                message,
-            },
-        )
-    })?;
+    let coding = inflate::coding(response.headers())
+        .map_err(|message| AttemptError::refused(place, message))?;
     // Unbounded: the socket is never held back by the decode (a whole body was kept before it
     // was decoded anyway, and the worker frees each piece as it takes it).
     let (pieces, inbox) = tokio::sync::mpsc::unbounded_channel();
@@ -256,12 +245,9 @@ fn decode_pieces(
         waited += now - clock;
         clock = now;
         let Some(piece) = piece else {
-            return Err(AttemptError::decode(
+            return Err(AttemptError::refused(
                 place,
-                Error::Decode {
-                    endpoint: place.to_owned(),
-                    message: "the body stopped before its end".to_owned(),
-                },
+                "the body stopped before its end".to_owned(),
             ));
         };
         match (piece, gunzip.as_mut()) {
@@ -336,13 +322,7 @@ pub(super) fn row_too_large(
         fed >> 20,
         stitched >> 20,
     );
-    AttemptError::decode(
-        place,
-        Error::Decode {
-            endpoint: place.to_owned(),
-            message,
-        },
-    )
+    AttemptError::refused(place, message)
 }
 
 #[cold]
@@ -372,13 +352,7 @@ pub(super) fn body_too_large(place: &str, limit: u64) -> AttemptError {
         MIN_BODY_LIMIT >> 20,
         MAX_BODY_LIMIT >> 20,
     );
-    AttemptError::decode(
-        place,
-        Error::Decode {
-            endpoint: place.to_owned(),
-            message,
-        },
-    )
+    AttemptError::refused(place, message)
 }
 
 #[cfg(test)]

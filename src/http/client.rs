@@ -150,19 +150,28 @@ impl AttemptError {
             AttemptError {
                 failure: Failure::Transport,
                 error: Error::Transport { message, .. },
-            } if message.starts_with(crate::decode::framing::CUT_OFF) => Self::decode(
+            } if message.starts_with(crate::decode::framing::CUT_OFF) => Self::refused(
                 place,
-                Error::Decode {
-                    endpoint: place.to_owned(),
-                    message: format!(
-                        "{message}, though the body arrived whole (as long as the server said): \
-                         {}",
-                        crate::decode::framing::SENT_INCOMPLETE
-                    ),
-                },
+                format!(
+                    "{message}, though the body arrived whole (as long as the server said): {}",
+                    crate::decode::framing::SENT_INCOMPLETE
+                ),
             ),
             other => other,
         }
+    }
+
+    /// An answer that arrived whole but is not what the API promises, said by `message`. Not
+    /// retried: the same bytes would fail the same way.
+    #[cold]
+    pub fn refused(place: &str, message: String) -> Self {
+        Self::decode(
+            place,
+            Error::Decode {
+                endpoint: place.to_owned(),
+                message,
+            },
+        )
     }
 
     /// A body that arrived whole but is not what the API promises. Not retried: the same
@@ -426,13 +435,7 @@ impl ApiClient {
                  of rows, so what it sent is not known to be the whole page; nothing of it \
                  was kept"
             );
-            return Err(AttemptError::decode(
-                &endpoint,
-                Error::Decode {
-                    endpoint: endpoint.clone(),
-                    message,
-                },
-            ));
+            return Err(AttemptError::refused(&endpoint, message));
         }
         Err(status_error(&endpoint, response, &self.config.api_key).await)
     }

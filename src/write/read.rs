@@ -456,14 +456,13 @@ fn warn_times_kept_as_text(
         let Some(texts) = texts else {
             continue;
         };
-        let values = texts.iter().enumerate().flat_map(|(b, text)| {
+        let mut values = texts.iter().enumerate().flat_map(|(b, text)| {
             let text = text.as_string::<i32>();
             (0..text.len())
                 .filter(move |&r| text.is_valid(r))
                 .map(move |r| (b, r, text.value(r)))
         });
         let mut first = None;
-        let mut values = values;
         let all_times = values.all(|(b, r, value)| {
             let otherwise = time_otherwise(value);
             if otherwise && first.is_none() {
@@ -473,11 +472,7 @@ fn warn_times_kept_as_text(
         });
         let first = first.filter(|_| all_times);
         if let Some((b, r, value)) = first {
-            let row = batches[..b]
-                .iter()
-                .map(RecordBatch::num_rows)
-                .sum::<usize>()
-                + r;
+            let row = crate::encode::frame_row(batches, b, r);
             let name = field.name();
             log::warn!(target: "converz",
                 "{} of {}: column `{name}` holds a time written as {}, which is pushed as that \

@@ -22,7 +22,6 @@ use reqwest::Response;
 use serde_json::Value;
 
 use crate::encode::{PushPlan, Target};
-use crate::error::Error;
 use crate::http::client::{parse_error_body, AttemptError};
 use crate::http::inflate::{coding, gunzip, Coding, InflateError};
 
@@ -108,11 +107,12 @@ pub async fn read_answer(
              {{\"updated\": n, \"not_found\": [...]}}, so the chunk is not known to be \
              applied (a 202 says it was only queued)"
         );
-        return Err(refused(endpoint, message));
+        return Err(AttemptError::refused(endpoint, message));
     }
     // Never asked for, but a proxy may compress on its own: read as bytes, it would fail a
     // chunk the API applied.
-    let coding = coding(response.headers()).map_err(|message| refused(endpoint, message))?;
+    let coding =
+        coding(response.headers()).map_err(|message| AttemptError::refused(endpoint, message))?;
     let mut body = Vec::new();
     while let Some(chunk) = response
         .chunk()
@@ -126,7 +126,7 @@ pub async fn read_answer(
                  the documented {{\"updated\": n, \"not_found\": [...]}}; nothing is known to \
                  be applied"
             );
-            return Err(refused(endpoint, message));
+            return Err(AttemptError::refused(endpoint, message));
         }
         body.extend_from_slice(&chunk);
     }
@@ -140,29 +140,20 @@ pub async fn read_answer(
                 "the gzip answer to a {rows}-row chunk could not be read ({why}); nothing is \
                  known to be applied"
             );
-            refused(endpoint, message)
+            AttemptError::refused(endpoint, message)
         })?;
     }
-    let mut answer = parse_answer(&body, rows).map_err(|message| refused(endpoint, message))?;
+    let mut answer =
+        parse_answer(&body, rows).map_err(|message| AttemptError::refused(endpoint, message))?;
     if !answer.not_found.is_empty() {
         let keys = sent
             .keys()
             .map_err(|err| AttemptError::decode(endpoint, err))?;
         check_not_found(&answer.not_found, keys, &body)
-            .map_err(|message| refused(endpoint, message))?;
+            .map_err(|message| AttemptError::refused(endpoint, message))?;
         answer.not_found = as_sent(answer.not_found, sent.target);
     }
     Ok(answer)
-}
-
-fn refused(endpoint: &str, message: String) -> AttemptError {
-    AttemptError::decode(
-        endpoint,
-        Error::Decode {
-            endpoint: endpoint.to_owned(),
-            message,
-        },
-    )
 }
 
 /// A JSON object read only for the first key given twice in it, if any (its values are
