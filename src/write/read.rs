@@ -423,20 +423,20 @@ fn check_time_columns(path: &Path, format: FileFormat, batches: &[RecordBatch]) 
     Err(Error::encode(outside.column.name, outside.reason(&place)))
 }
 
-/// Warns of each text column holding a time another writer spelt (`2024-10-01T12:09:27.000000`,
-/// polars' and pyarrow's CSV; `.000`, pandas'): it is pushed as that text, as written, after
-/// which the server's column mixes text with times and reads of it are text (outside trial 95
+/// Warns of each text column of times a fetch would read back as text: one holding a time
+/// another writer spelt (`2024-10-01T12:09:27.000000`, polars' and pyarrow's CSV; `.000`,
+/// pandas'), or a date beside times (outside trial 96 B1). It is pushed as that text, as
+/// written, after which the server's column is text and reads of it are text (outside trial 95
 /// N2: a fetch written by polars and pushed back made `end_time` text, silently). The calls'
 /// `date` and `start_time` are refused instead (`check_time_columns`).
-/// Only a column of times, every value one: text among them is a text column, and one
-/// `schema=` names is typed as the caller chose (outside trial 96 B3: both were warned of).
+/// Only a column of dates and times, every value one: text among them is a text column, and
+/// one `schema=` names is typed as the caller chose (outside trial 96 B3: both were warned of).
 fn warn_times_kept_as_text(
     path: &Path,
     format: FileFormat,
     batches: &[RecordBatch],
     types: &[(String, DataType)],
 ) {
-    use crate::decode::{text_form, TextForm};
     let Some(schema) = batches.first().map(RecordBatch::schema) else {
         return;
     };
@@ -462,29 +462,128 @@ fn warn_times_kept_as_text(
                 .filter(move |&r| text.is_valid(r))
                 .map(move |r| (b, r, text.value(r)))
         });
-        let mut first = None;
-        let all_times = values.all(|(b, r, value)| {
-            let otherwise = time_otherwise(value);
-            if otherwise && first.is_none() {
-                first = Some((b, r, value.to_owned()));
-            }
-            otherwise || text_form(value.as_bytes()) == TextForm::Time
-        });
-        let first = first.filter(|_| all_times);
-        if let Some((b, r, value)) = first {
+        let mut held = Spellings::default();
+        if !values.all(|(b, r, value)| held.take(b, r, value)) {
+            continue;
+        }
+        if let Some((b, r, what, way_out)) = held.warning(field.name()) {
             let row = crate::encode::frame_row(batches, b, r);
-            let name = field.name();
             log::warn!(target: "converz",
-                "{} of {}: column `{name}` holds a time written as {}, which is pushed as that \
-                 text (the API writes times YYYY-MM-DD HH:MM:SS), and reads of the column then \
-                 take it as text; schema={{\"{name}\": \"timestamp\"}} (--schema \
-                 {name}:timestamp) sends the column as times",
+                "{} of {}: column `{}` holds {what}, which is pushed as that text (the API \
+                 writes dates YYYY-MM-DD and times YYYY-MM-DD HH:MM:SS, each column one of \
+                 them), and reads of the column then take it as text; {way_out}",
                 place(path, format, row, index),
                 path.display(),
-                crate::printable::quoted(&value),
+                field.name(),
             );
         }
     }
+}
+
+/// What a text column of dates and times holds ([`warn_times_kept_as_text`]).
+struct Spellings {
+    /// The first time spelt otherwise than the API writes it (batch, row, value).
+    otherwise: Option<(usize, usize, String)>,
+    /// The first date.
+    date: Option<(usize, usize, String)>,
+    /// Whether the column holds a time, and whether every one is a midnight (a date column
+    /// pandas wrote as times: `2025-09-05T00:00:00.000000`, outside trial 96 B4).
+    times: bool,
+    midnights: bool,
+    /// Whether a time has a fraction finer than a microsecond, which no time type the API
+    /// keeps can hold (outside trial 96 B2: the warning named a type that was then refused).
+    finer: bool,
+}
+
+impl Default for Spellings {
+    fn default() -> Self {
+        Spellings {
+            otherwise: None,
+            date: None,
+            times: false,
+            midnights: true,
+            finer: false,
+        }
+    }
+}
+
+impl Spellings {
+    /// Takes the value in row `r` of batch `b`; false if it is neither a date nor a time.
+    fn take(&mut self, b: usize, r: usize, value: &str) -> bool {
+        use crate::decode::{text_form, TextForm};
+        let otherwise = time_otherwise(value);
+        match text_form(value.as_bytes()) {
+            TextForm::Date => {
+                self.date.get_or_insert_with(|| (b, r, value.to_owned()));
+                return true;
+            }
+            TextForm::Time => {}
+            TextForm::Text if otherwise => {
+                self.otherwise
+                    .get_or_insert_with(|| (b, r, value.to_owned()));
+            }
+            TextForm::Text => return false,
+        }
+        let (clock, fraction) = value.as_bytes()[11..].split_at(8);
+        let fraction = fraction.get(1..).unwrap_or_default();
+        self.times = true;
+        self.midnights &= clock == b"00:00:00" && fraction.iter().all(|&d| d == b'0');
+        self.finer |= fraction.iter().skip(6).any(|&d| d != b'0');
+        true
+    }
+
+    /// What to warn of (batch and row of the value named, what it is, the way out), if the
+    /// column would be read back as text.
+    fn warning(self, name: &str) -> Option<(usize, usize, String, String)> {
+        let quoted = crate::printable::quoted;
+        let as_type = |kind: &str, what: &str| {
+            format!("schema={{\"{name}\": \"{kind}\"}} (--schema {name}:{kind}) sends the column as {what}")
+        };
+        match (self.date, self.otherwise) {
+            (Some((b, r, date)), _) if self.times => {
+                let way_out = if self.finer {
+                    finer_way_out(name)
+                } else {
+                    as_type("timestamp", "times, each date as its midnight")
+                };
+                Some((
+                    b,
+                    r,
+                    format!("a date, {}, beside times", quoted(&date)),
+                    way_out,
+                ))
+            }
+            (None, Some((b, r, time))) => {
+                let way_out = if self.finer {
+                    finer_way_out(name)
+                } else if self.midnights {
+                    format!(
+                        "{} (every time in it is a midnight; `timestamp` would send them as \
+                         times)",
+                        as_type("date", "dates")
+                    )
+                } else {
+                    as_type("timestamp", "times")
+                };
+                Some((
+                    b,
+                    r,
+                    format!("a time written as {}", quoted(&time)),
+                    way_out,
+                ))
+            }
+            _ => None,
+        }
+    }
+}
+
+/// The way out for times with a fraction finer than a microsecond.
+fn finer_way_out(name: &str) -> String {
+    format!(
+        "some of its times have digits finer than a microsecond, which the API does not keep: \
+         round them to microseconds before the push to send times, or give the column \
+         schema={{\"{name}\": \"string\"}} (--schema {name}:string) to keep the text"
+    )
 }
 
 /// Whether `text` is a time in another spelling than the API's: a `T` between date and time,
