@@ -38,6 +38,7 @@ from converz._args import check_flag, check_int, check_path, wrong_type
 from converz._log import logger
 from converz._plan import _in_task
 from converz._query import CallsQuery, list_filters
+from converz._schema import unknown_schema_keys, unseen_schema_warnings
 from converz._schema_types import check_schema, resolve_type
 from converz._sync_state import (
     DAYS_SHOWN,
@@ -521,6 +522,30 @@ def _said_once(first: bool) -> contextlib.AbstractContextManager[None]:
     return contextlib.nullcontext() if first else _in_task()
 
 
+def _schema_seen(
+    root: Path, state: Optional[dict[str, Any]], query: Mapping[str, Any], columns: list[str]
+) -> list[str]:
+    """The ``schema=`` columns some run's data held, kept in the state (``schema_seen``).
+
+    A later run is quiet about a column only its own days lack (outside trial 95 A2), but a
+    column no run's data ever held is most likely misspelt, and a later run warns of it as the
+    first run's fetch did (outside trial 96 B5: only the first run said so). ``state``: the
+    state of the run before, None for a run that replaces everything (its fetch warns itself).
+    A dataset synced before this was kept takes every key as seen.
+    """
+    keys = list(query["schema"])
+    held = set(columns)
+    if state is not None and "schema_seen" not in state:
+        return keys
+    before = set((state or {}).get("schema_seen") or ())
+    seen = [key for key in keys if key in held or key in before]
+    if state is not None:
+        unknown = unknown_schema_keys("calls", query, query["schema"])
+        for warning in unseen_schema_warnings("calls", query, unknown, [*columns, *seen]):
+            logger.warning("%s: %s", root, warning)
+    return seen
+
+
 def _sync_schema(schema: Any, format: str) -> dict[str, str]:
     """``schema=`` checked as a fetch checks it, each type by its name, sorted by column.
 
@@ -717,6 +742,10 @@ def _run(
         staging.mkdir()
         with _said_once(replace_all):
             staged = _sync_stage.stage(staging, pages, drop_date=format == "parquet")
+        if query.get("schema"):
+            new_state["schema_seen"] = _schema_seen(
+                root, None if replace_all else state, query, staged.columns
+            )
         if format == "delta":
             _sync_delta.check_delta_names(root, staged.columns, replace_all)
     except Exception:
