@@ -188,3 +188,25 @@ def test_a_sync_schema_column_no_run_held_is_warned_of_on_every_run(tmp_path, ca
             said = warnings_of(caplog)
             assert any("'cntt'" in m and "did you mean 'cnt'" in m for m in said), (run, said)
             assert not any("'cnt'," in m or "'cnt' " in m for m in said), (run, said)
+
+
+def test_a_sync_refused_for_another_query_names_what_changed(tmp_path):
+    """Trial 94 N3: the refusal showed the whole stored query, not which filter or schema=
+    column differed."""
+    from converz._sync import sync_calls
+
+    with Emulator(calls=60, reps=3, seed=94, days=4) as emu:
+        client = emu.client(progress=False)
+        path = tmp_path / "calls"
+        sync_calls(client, path, schema={"cnt": "int16"}, campaign=["a"])
+        cases = [
+            ({"schema": {"cnt": "int16", "cntt": "int16"}, "campaign": ["a"]}, "schema 'cntt'"),
+            ({"schema": {"cnt": "int32"}, "campaign": ["a"]}, "'int16' then, 'int32' now"),
+            ({"schema": {"cnt": "int16"}, "campaign": ["b"]}, "campaign: ['a'] then, ['b'] now"),
+        ]
+        for kwargs, named in cases:
+            with pytest.raises(converz.InvalidParameterError) as caught:
+                sync_calls(client, path, **kwargs)
+            said = str(caught.value)
+            assert named in said, said
+            assert said.count("then,") == 1, said

@@ -709,7 +709,8 @@ def _run(
                 root,
                 first_day,
             )
-    check_state(root, state, fingerprint, format, full_refresh)
+    shown = {k: (v.isoformat() if isinstance(v, _dt.date) else v) for k, v in query.items()}
+    check_state(root, state, fingerprint, format, full_refresh, shown)
     check_layout(root)
     replace_all = full_refresh or state is None or state.get("watermark") is None
     since = _fetch_start(state, first_day, overlap_days, replace_all)

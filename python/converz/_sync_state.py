@@ -11,6 +11,7 @@ import datetime as _dt
 import hashlib
 import json
 import os
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Optional
 
@@ -141,7 +142,12 @@ def save_state(root: Path, state: dict[str, Any]) -> None:
 
 
 def check_state(
-    root: Path, state: Optional[dict[str, Any]], fingerprint: str, fmt: str, full_refresh: bool
+    root: Path,
+    state: Optional[dict[str, Any]],
+    fingerprint: str,
+    fmt: str,
+    full_refresh: bool,
+    query: Optional[dict[str, Any]] = None,
 ) -> None:
     if state is None and not (root / STATE_FILE).exists():  # a damaged state is still ours
         _refuse_foreign_days(root)
@@ -174,13 +180,43 @@ def check_state(
             f"{fmt} (its {held} files are then removed)",
         )
     if state["fingerprint"] != fingerprint:
+        changed = query_changes(state["query"], query) if query is not None else ""
         raise InvalidParameterError(
-            f"{root} was synced with a different query ({shown_query(state['query'])}); "
-            "refusing to mix rows of two queries",
+            f"{root} was synced with a different query ({changed or shown_query(state['query'])}"
+            "); refusing to mix rows of two queries",
             parameter="filters",
             hint="use the same filters and schema= (--schema), or full_refresh=True "
             "(--full-refresh) to rebuild",
         )
+
+
+def query_changes(held: Mapping[str, Any], now: Mapping[str, Any]) -> str:
+    """What differs between the query a dataset was synced with and this run's, or "".
+
+    The whole stored query hid which filter or ``schema=`` column changed (outside trial 94
+    N3: ``{'schema': {'cnt': 'int16'}}`` for a run that added ``cntt``). ``end_date`` is no
+    part of a dataset's query.
+    """
+    changes = []
+    for name in dict.fromkeys([*held, *now]):
+        if name == "end_date":
+            continue
+        then, here = held.get(name), now.get(name)
+        if isinstance(then, dict) or isinstance(here, dict):
+            then, here = then or {}, here or {}
+            for column in dict.fromkeys([*then, *here]):
+                if then.get(column) != here.get(column):
+                    changes.append(
+                        f"{name} {column!r}: {_as_was(then.get(column))} then, "
+                        f"{_as_was(here.get(column))} now"
+                    )
+        elif then != here:
+            changes.append(f"{name}: {_as_was(then)} then, {_as_was(here)} now")
+    return "; ".join(changes)
+
+
+def _as_was(value: Any) -> str:
+    return "none" if value is None else _shown(value)
 
 
 def shown_query(query: dict[str, Any]) -> str:
@@ -188,17 +224,19 @@ def shown_query(query: dict[str, Any]) -> str:
 
     The whole of it repeated 1,400 ids of 32 characters, a 50 KB message (outside trial 50).
     """
-    shown = []
-    for name, value in query.items():
-        if isinstance(value, list) and len(value) > VALUES_SHOWN:
-            head = ", ".join(repr(v) for v in value[:VALUES_SHOWN])
-            text = f"[{head}, ... ({len(value):,} values)]"
-        else:
-            text = repr(value)
-        if len(text) > 200:
-            text = f"{text[:200]}... ({len(text):,} characters)"
-        shown.append(f"{name!r}: {text}")
-    return "{" + ", ".join(shown) + "}"
+    return "{" + ", ".join(f"{name!r}: {_shown(value)}" for name, value in query.items()) + "}"
+
+
+def _shown(value: Any) -> str:
+    """One value of a query as a refusal shows it (:func:`shown_query`)."""
+    if isinstance(value, list) and len(value) > VALUES_SHOWN:
+        head = ", ".join(repr(v) for v in value[:VALUES_SHOWN])
+        text = f"[{head}, ... ({len(value):,} values)]"
+    else:
+        text = repr(value)
+    if len(text) > 200:
+        text = f"{text[:200]}... ({len(text):,} characters)"
+    return text
 
 
 def _refuse_foreign_days(root: Path) -> None:
