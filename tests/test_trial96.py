@@ -210,3 +210,25 @@ def test_a_sync_refused_for_another_query_names_what_changed(tmp_path):
             said = str(caught.value)
             assert named in said, said
             assert said.count("then,") == 1, said
+
+
+def test_a_delta_sync_of_times_finer_than_a_microsecond_names_a_way_delta_takes(tmp_path):
+    """Trial 96 (95 A1 in part): a Delta sync's fetch refused 9-digit times under
+    `timestamp[us]` naming `timestamp[ns]`, which a Delta sync refuses in turn."""
+    import json
+    import urllib.request
+
+    from converz._sync import sync_calls
+
+    with Emulator(calls=30, reps=3, seed=961, days=3) as emu:
+        client = emu.client(progress=False)
+        ids = client.calls(columns=["call_id"]).to_arrow()["call_id"].to_pylist()
+        body = json.dumps({"call_id": ids, "tsn": ["2025-01-01 10:00:00.123456789"] * len(ids)})
+        headers = {"X-API-Key": emu.api_key, "Content-Type": "application/json"}
+        request = urllib.request.Request(f"{emu.url}/calls", body.encode(), headers, method="POST")
+        urllib.request.urlopen(request, timeout=30).read()
+        with pytest.raises(converz.DecodeError) as caught:
+            sync_calls(client, tmp_path / "d", format="delta", schema={"tsn": "timestamp[us]"})
+        said = str(caught.value)
+        assert 'schema={"tsn": "string"}' in said and "format='parquet'" in said, said
+        sync_calls(client, tmp_path / "d", format="delta", schema={"tsn": "string"})

@@ -52,7 +52,12 @@ from converz._sync_state import (
     save_state,
     write_durably,
 )
-from converz.exceptions import ConverzError, InvalidParameterError, InvalidParameterTypeError
+from converz.exceptions import (
+    ConverzError,
+    DecodeError,
+    InvalidParameterError,
+    InvalidParameterTypeError,
+)
 
 if TYPE_CHECKING:
     from converz._client import Client
@@ -586,6 +591,44 @@ def _sync_schema(schema: Any, format: str) -> dict[str, str]:
     return dict(sorted(types.items()))
 
 
+_NANOSECONDS = re.compile(
+    r'(?:use a finer timestamp type to keep it, )?e\.g\. schema=\{"((?:[^"\\]|\\.)*)": '
+    r'"timestamp\[ns\]"\}'
+)
+
+
+@contextlib.contextmanager
+def _said_for(format: str) -> Iterator[None]:
+    """While a run fetches: a fetch's refusal said for the dataset's format."""
+    try:
+        yield
+    except DecodeError as err:
+        if format == "delta":
+            _said_for_delta(err)
+        raise
+
+
+def _said_for_delta(err: DecodeError) -> None:
+    """``err`` with its way out for times finer than ``timestamp[us]`` said for a Delta table.
+
+    A fetch names ``timestamp[ns]`` for digits finer than a microsecond, which a Delta sync
+    refuses before anything is sent (outside trial 96: following the one sent the user to the
+    other). A Delta table holds microseconds at most: text keeps the digits, or Parquet the
+    type.
+    """
+    said = _NANOSECONDS.sub(
+        lambda m: (
+            "a Delta table holds times to the microsecond: keep the digits as text with "
+            f'schema={{"{m.group(1)}": "string"}}, or sync format=\'parquet\' (--format '
+            f'parquet) with schema={{"{m.group(1)}": "timestamp[ns]"}}'
+        ),
+        err.message,
+    )
+    if said != err.message:
+        err.message = said
+        err.args = (said,)
+
+
 def _file_error(root: Path, err: OSError) -> ConverzError:
     """An OS error of a run (a read-only directory, a full disk, a rename refused), said so.
 
@@ -731,7 +774,7 @@ def _run(
         new_state["previous_format"] = other.pop()
     fetch = {**query, "start_date": since}
     # Before anything is written: a filter the client cannot send or the API refuses fails here.
-    with _said_once(replace_all):
+    with _said_once(replace_all), _said_for(format):
         pages = _sync_stage.open_pages(client, fetch)
     staging = root / STAGING_DIR
     claimed = _read_state_bytes(root) if replace_all else None
@@ -741,7 +784,7 @@ def _run(
             save_state(root, new_state)
         shutil.rmtree(staging, ignore_errors=True)
         staging.mkdir()
-        with _said_once(replace_all):
+        with _said_once(replace_all), _said_for(format):
             staged = _sync_stage.stage(staging, pages, drop_date=format == "parquet")
         if query.get("schema"):
             new_state["schema_seen"] = _schema_seen(
