@@ -51,6 +51,8 @@ mod _core {
     #[pymodule_export]
     use crate::python::write::csv_bytes;
     #[pymodule_export]
+    use crate::python::write::file_place;
+    #[pymodule_export]
     use crate::python::write::ipc_stream_bytes;
     #[pymodule_export]
     use crate::python::write::own_columns;

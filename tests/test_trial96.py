@@ -232,3 +232,36 @@ def test_a_delta_sync_of_times_finer_than_a_microsecond_names_a_way_delta_takes(
         said = str(caught.value)
         assert 'schema={"tsn": "string"}' in said and "format='parquet'" in said, said
         sync_calls(client, tmp_path / "d", format="delta", schema={"tsn": "string"})
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "args"),
+    [
+        # Trial 94 N6: checked by the push plan, these named the row of a frame.
+        (
+            "call_id,start_time\n1,2100-07-01T10:00:00+02:00\n",
+            2,
+            ["--timezone", "Europe/Amsterdam"],
+        ),
+        ("call_id,start_time\n1,2025-07-01T10:00:00+02:00\n2,9999-12-31T23:30:00-02:00\n", 3, []),
+        (
+            "call_id,x\n1,2025-01-01 10:00:00\n\n2,2025-01-01 10:00:00.1234567\n",
+            4,
+            ["--schema", "x:timestamp[ns]"],
+        ),
+        ('{"call_id": 1, "date": "2025-01-01"}\n\n{"call_id": 2, "date": "2025/01/02"}\n', 3, []),
+    ],
+)
+def test_a_file_push_refusal_names_the_line(tmp_path, text, line, args):
+    """A value the push refuses is named by its line in a CSV or NDJSON file, wherever the
+    check runs (the file's reader or the push of its rows)."""
+    suffix = ".ndjson" if text.startswith("{") else ".csv"
+    path = tmp_path / f"f{suffix}"
+    path.write_text(text)
+    client = converz.Client(base_url="http://127.0.0.1:9", api_key="k", progress=False)
+    schema = dict([args[1].split(":", 1)]) if args[:1] == ["--schema"] else None
+    timezone = args[1] if args[:1] == ["--timezone"] else None
+    with pytest.raises(converz.InvalidParameterError) as caught:
+        client.push_file(path, dry_run=True, schema=schema, timezone=timezone)
+    said = str(caught.value)
+    assert f"line {line} of {path}" in said and not re.search(r"row \d", said), said

@@ -13,6 +13,7 @@ import argparse
 import contextlib
 import logging
 import os
+import re
 import shlex
 import signal
 import sys
@@ -44,7 +45,7 @@ from converz._remaining import load as load_record
 from converz._remaining import record as record_options
 from converz._row_names import check_row_names
 from converz._schema_types import check_schema, parse_schema_text, resolve_type, same_type
-from converz.exceptions import InvalidParameterError
+from converz.exceptions import ConverzError, InvalidParameterError
 
 logger = logging.getLogger("converz")
 
@@ -1272,6 +1273,7 @@ def push_file(
     except InvalidParameterError as err:
         if err.parameter == "to" and "neither a call_id nor a rep_id" in err.message:
             raise _no_key(path, err) from err
+        _at_line(path, data.column_names, err)
         raise
     except PushError as err:
         remaining = err.result.remaining
@@ -1315,6 +1317,34 @@ def push_file(
     if not result.dry_run:
         _after_complete(path, own, before, on_note, result, client.base_url)
     return result
+
+
+# Where the push of a frame names a row: "(row 3)", "(row 3; ...", "(...; row 3)".
+_FRAME_ROW = re.compile(r"(?<=\()row (\d+)(?=[);])|(?<=; )row (\d+)(?=\))")
+
+
+def _at_line(path: Path, columns: list[str], err: InvalidParameterError) -> None:
+    """``err`` with the row it names said as the file's line.
+
+    A push's refusal of a value of the file's column names it as its reader's refusals do: its
+    line in a CSV or NDJSON file. The push checks the file's rows as a frame's, naming a
+    frame's row (outside trial 94 N6: "after 2099 (row 0)" for line 2 of a CSV).
+    """
+    from converz import _core
+
+    if err.parameter not in columns:
+        return
+    found = _FRAME_ROW.search(err.message)
+    if found is None:
+        return
+    row = int(found.group(1) or found.group(2))
+    try:
+        place = _core.file_place(str(path), row, columns.index(err.parameter))
+    except ConverzError:
+        return
+    said = f"{err.message[: found.start()]}{place} of {path}{err.message[found.end() :]}"
+    err.message = said
+    err.args = (said,)
 
 
 def _check_not_empty(path: Path, columns: list[str]) -> None:

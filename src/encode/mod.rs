@@ -41,10 +41,9 @@ use arrow_schema::Schema;
 
 pub(crate) use chunk::frame_row;
 pub use chunk::{parse_zone, PushPlan};
-pub(crate) use documented::first_outside;
 pub use pandas_index::without_pandas_index;
+pub(crate) use validate::polars_cast;
 pub use validate::{check_chunk_rows, inexact_id, missing_keys};
-pub(crate) use validate::{key_values, polars_cast, select_rows};
 pub(crate) use values::put_float;
 
 use crate::error::{Error, Result};

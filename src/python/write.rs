@@ -137,6 +137,13 @@ pub fn read_file(
     Ok(PyArrowTable::new(schema, batches))
 }
 
+/// Where row `row` (from 0) of the file at `path` is, `column` its field looked at: `"line
+/// N"` in a CSV or NDJSON file, `"row N"` in a Parquet or Arrow one.
+#[pyfunction]
+pub fn file_place(path: PathBuf, row: usize, column: usize) -> PyResult<String> {
+    Ok(write::file_place(&path, row, column)?)
+}
+
 /// `data` (schema and batches) as the bytes of one Arrow IPC stream: a pickled `Table`.
 #[pyfunction]
 pub fn ipc_stream_bytes<'py>(

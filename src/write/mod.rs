@@ -43,7 +43,7 @@ pub use partition::{
     carry_unseen, conform_parquet, files_holding, keys_in, latest_time, merged_schema,
     parquet_schema, split_by_day, NO_DATE_COLUMN, UNDATED,
 };
-pub use read::{read_file, FileReader};
+pub use read::{file_place, read_file, FileReader};
 pub use schema::{conform_names, merge_schemas};
 pub use serial::{from_ipc_stream, ipc_stream_into, ipc_stream_len};
 use sink::Sink;

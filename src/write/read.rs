@@ -29,7 +29,7 @@ use parquet::errors::ParquetError;
 use super::lines::FieldLines;
 use super::sink::read_error;
 use super::{csv_line, exact, ndjson_line, scan, tokens, FileFormat};
-use crate::encode::{OnDuplicate, Target};
+use crate::encode::Target;
 use crate::error::{Error, Result};
 
 const BATCH_ROWS: usize = 8_192;
@@ -384,10 +384,7 @@ fn check_keys(
 ) -> Result<()> {
     let call_id = schema.index_of("call_id").ok();
     match (to, call_id) {
-        (Some(Target::Calls), _) | (None, Some(_)) => {
-            check_call_ids(path, format, schema, batches)?;
-            check_time_columns(path, format, batches)
-        }
+        (Some(Target::Calls), _) | (None, Some(_)) => check_call_ids(path, format, schema, batches),
         (Some(Target::Reps), _) | (None, None) => match schema.index_of("rep_id") {
             Ok(column) => check_missing_keys(path, format, (column, "rep_id", "rep"), batches),
             Err(_) => Ok(()),
@@ -395,40 +392,12 @@ fn check_keys(
     }
 }
 
-/// Refuses a value of the calls' `date` or `start_time` that is not in the API's form, as a
-/// frame's push does (`encode::documented`), naming its line in a CSV or NDJSON file (outside
-/// trial 92 F5: "row 0" of a file whose messages name lines).
-fn check_time_columns(path: &Path, format: FileFormat, batches: &[RecordBatch]) -> Result<()> {
-    // The rows `on_duplicate="last"` keeps: what a later row of the same call replaces is
-    // never sent, so it refuses nothing, as in a frame's push (outside trial 94 N5); with the
-    // default, a repeated call is refused on its own later.
-    let kept = batches
-        .first()
-        .and_then(|batch| batch.schema().index_of("call_id").ok())
-        .and_then(|key| crate::encode::key_values(batches, key, Target::Calls).ok())
-        .and_then(|keys| {
-            crate::encode::select_rows(batches, &keys, OnDuplicate::Last, "call_id").ok()
-        })
-        .flatten();
-    let Some(outside) = crate::encode::first_outside(Target::Calls, batches, kept.as_deref())
-    else {
-        return Ok(());
-    };
-    let row = outside.row;
-    let column = batches
-        .first()
-        .and_then(|batch| batch.schema().index_of(outside.column.name).ok())
-        .unwrap_or(0);
-    let place = format!("{} of {}", place(path, format, row, column), path.display());
-    Err(Error::encode(outside.column.name, outside.reason(&place)))
-}
-
 /// Warns of each text column of times a fetch would read back as text: one holding a time
 /// another writer spelt (`2024-10-01T12:09:27.000000`, polars' and pyarrow's CSV; `.000`,
 /// pandas'), or a date beside times (outside trial 96 B1). It is pushed as that text, as
 /// written, after which the server's column is text and reads of it are text (outside trial 95
 /// N2: a fetch written by polars and pushed back made `end_time` text, silently). The calls'
-/// `date` and `start_time` are refused instead (`check_time_columns`).
+/// `date` and `start_time` are refused instead, by the push (`encode::documented`).
 /// Only a column of dates and times, every value one: text among them is a text column, and
 /// one `schema=` names is typed as the caller chose (outside trial 96 B3: both were warned of).
 fn warn_times_kept_as_text(
@@ -602,6 +571,13 @@ fn time_otherwise(text: &str) -> bool {
     let mut clock = bytes[..19].to_vec();
     clock[10] = b' ';
     fraction_ok && text_form(&clock) == TextForm::Time
+}
+
+/// Where row `row` (counted from 0 among the rows) of the file at `path` is, as [`place`]
+/// says it: a push's refusal of a file's table names it so (outside trial 94 N6: a refusal
+/// checked in the push plan named the row of a CSV file, not its line).
+pub fn file_place(path: &Path, row: usize, column: usize) -> Result<String> {
+    Ok(place(path, FileFormat::from_path(path)?, row, column))
 }
 
 /// Where row `row` (counted from 0 among the rows) of a file is: its line in a CSV or NDJSON
