@@ -123,6 +123,40 @@ def test_an_empty_page_with_rows_after_it_is_an_error(serve, read, concurrency):
     assert "inconsistent" in text and "cannot be read completely" in text, text
 
 
+def empty_pages_three_and_four(request: Request) -> bytes:
+    page, size = page_of(request)
+    return rows([] if page in (3, 4) else share(95, page, size))
+
+
+@pytest.mark.parametrize("read", READS)
+@pytest.mark.parametrize("concurrency", [1, 2, 3, 4, 6, 8])
+def test_two_empty_pages_with_rows_after_them_are_an_error_at_every_concurrency(
+    serve, read, concurrency
+):
+    # Outside trial 97 P1: at concurrency 2 to 4 the listing ended at page 3 with 20 of 95
+    # rows, silently; at 1, 6 and 8 the same server was refused.
+    server = serve(empty_pages_three_and_four)
+    text = decode_error(server, read, max_concurrency=concurrency)
+    named = re.search(r"page 3 was empty but page (\d+) had rows", text)
+    assert named is not None and int(named.group(1)) >= 5, text
+
+
+@pytest.mark.parametrize("total", [0, 20, 95, 100])
+@pytest.mark.parametrize("concurrency", [1, 2, 4, 8])
+def test_a_listing_ends_on_its_empty_page_with_every_row(serve, total, concurrency):
+    """The end an empty page makes (after a full page, or the first page) holds every row,
+    and the pages that confirm it are the two after it at every concurrency."""
+    server = serve(lambda request: rows(share(total, *page_of(request))))
+    got = server.client(timeout=5.0, max_concurrency=concurrency).calls(page_size=10)
+    assert sorted(got.to_arrow()["call_id"].to_pylist() if total else []) == list(
+        range(1, total + 1)
+    )
+    asked = {page_of(r)[0] for r in server.requests}
+    last = -(-total // 10) + 1  # the first page past the rows
+    if total % 10 == 0:
+        assert {last + 1, last + 2} <= asked, sorted(asked)
+
+
 class AppendedBehindPageThree:
     """30 rows until page 4 was answered, 100 after: rows appended while paging."""
 

@@ -1,8 +1,9 @@
 //! How far a listing's first readings may go on the wire. Two bounds, each lifted or lowered
 //! as the listing shows its length:
 //!
-//! * **The end.** The pager lowers it to the first empty page in hand, and a page task past it
-//!   waits before sending instead of asking for a page that can only be empty too. Page tasks
+//! * **The end.** The pager lowers it to the two pages past the first empty page in hand, which
+//!   confirm the end (`paginate::CONFIRMING_PAGES`), and a page task past those waits before
+//!   sending instead of asking for a page that can only be empty too. Page tasks
 //!   are started ahead of the wire (the window holds pages waiting for a download permit, and
 //!   each waits out its pacing gap holding one). Without this bound, the pages started before
 //!   the listing's end came back went out after it: on the WAN profile three requests past the
@@ -33,7 +34,7 @@ pub struct Reach(watch::Sender<Bounds>);
 
 #[derive(Debug, Clone, Copy)]
 struct Bounds {
-    /// The first empty page in hand (`u64::MAX`: none).
+    /// The last page past the first empty page in hand that may go (`u64::MAX`: none).
     end: u64,
     /// The first wave's last page until the listing shows it goes on (`u64::MAX` then).
     wave: u64,
