@@ -22,6 +22,10 @@ const BODY_BYTES_PER_ROW: u64 = 16 * 1024;
 /// The words every body-limit error starts with (the Python layer's hint keys on them).
 pub const PASSED_THE_LIMIT: &str = "the response body passed the";
 
+/// The words of the error for a report row past [`REPORT_ROW_LIMIT`] (the Python layer's hint
+/// keys on them).
+pub const ROW_PASSED_THE_LIMIT: &str = "a row of the answer passed the limit of one row,";
+
 /// The least and the most bytes one response body may have, whatever the page size.
 pub const MIN_BODY_LIMIT: u64 = 64 << 20;
 /// See [`MIN_BODY_LIMIT`]; also the limit of a `/report` answer, which has no page size.
@@ -35,16 +39,46 @@ pub fn page_body_limit(rows: usize) -> u64 {
         .clamp(MIN_BODY_LIMIT, MAX_BODY_LIMIT)
 }
 
+/// The most bytes one row of a `/report` answer may take. A report row is one group's values
+/// and metrics, well under a KiB; its body has no page size to bound it, so without this a
+/// body of one endless row (a gzip bomb) was read up to [`MAX_BODY_LIMIT`], held twice while
+/// stitched (outside trial 97 R1: 2 GB resident for a 1 MB body).
+pub const REPORT_ROW_LIMIT: u64 = 1 << 20;
+
+/// What one response body may hold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limit {
+    /// Bytes of body (after gzip), a row being stitched from several pieces counted twice.
+    pub body: u64,
+    /// Bytes of the row being stitched, where rows are known to be small (a report's).
+    pub row: Option<u64>,
+}
+
+impl Limit {
+    /// A `/report` answer's: [`MAX_BODY_LIMIT`], and [`REPORT_ROW_LIMIT`] a row.
+    pub const REPORT: Limit = Limit {
+        body: MAX_BODY_LIMIT,
+        row: Some(REPORT_ROW_LIMIT),
+    };
+}
+
+impl From<u64> for Limit {
+    /// A page's limit: `body` bytes, and no row limit of its own.
+    fn from(body: u64) -> Self {
+        Limit { body, row: None }
+    }
+}
+
 /// Reads a response body and decodes it off the I/O threads ([`read_body`], then
 /// [`Decoding::finish`]).
 pub(crate) async fn decode_body(
     response: &mut reqwest::Response,
     decoder: PageDecoder,
     place: &str,
-    limit: u64,
+    limit: impl Into<Limit>,
     progress: Option<&Progress>,
 ) -> Result<DecodedPage, AttemptError> {
-    read_body(response, decoder, place, limit, progress, None)
+    read_body(response, decoder, place, limit.into(), progress, None)
         .await?
         .finish(place)
         .await
@@ -91,7 +125,7 @@ pub(crate) async fn read_body(
     response: &mut reqwest::Response,
     decoder: PageDecoder,
     place: &str,
-    limit: u64,
+    limit: Limit,
     progress: Option<&Progress>,
     on_received: Option<&(dyn Fn(u64) + Sync)>,
 ) -> Result<Decoding, AttemptError> {
@@ -122,8 +156,8 @@ pub(crate) async fn read_body(
         match response.chunk().await {
             Ok(Some(chunk)) => {
                 received = received.saturating_add(chunk.len() as u64);
-                if received > limit {
-                    return Err(body_too_large(place, limit));
+                if received > limit.body {
+                    return Err(body_too_large(place, limit.body));
                 }
                 if let Some(progress) = progress {
                     progress.add_bytes(chunk.len() as u64);
@@ -210,11 +244,14 @@ fn decode_pieces(
     mut inbox: tokio::sync::mpsc::UnboundedReceiver<Piece>,
     coding: inflate::Coding,
     mut decoder: PageDecoder,
-    limit: u64,
+    limits: Limit,
     declared: Option<u64>,
     place: &str,
 ) -> Result<DecodedPage, AttemptError> {
-    let limit = usize::try_from(limit).unwrap_or(usize::MAX);
+    let limit = usize::try_from(limits.body).unwrap_or(usize::MAX);
+    let row_limit = limits
+        .row
+        .map_or(usize::MAX, |row| usize::try_from(row).unwrap_or(usize::MAX));
     let mut gunzip = (coding == inflate::Coding::Gzip).then(|| inflate::Gunzip::new(limit));
     let mut inflated = Vec::new();
     // The body's bytes fed so far (after gzip), and with them the row being stitched from
@@ -229,6 +266,9 @@ fn decode_pieces(
             .feed(chunk)
             .map_err(|e| AttemptError::from_decoder(place, e))?;
         let stitched = decoder.stitched_bytes();
+        if stitched > row_limit {
+            return Err(row_past_limit(place, row_limit));
+        }
         if fed.saturating_add(stitched) > limit {
             return Err(row_too_large(place, limit as u64, fed, stitched, declared));
         }
@@ -321,6 +361,17 @@ pub(super) fn row_too_large(
         MAX_BODY_LIMIT >> 20,
         fed >> 20,
         stitched >> 20,
+    );
+    AttemptError::refused(place, message)
+}
+
+/// A row past the [`Limit::row`] of a body whose rows are known to be small (a report's).
+#[cold]
+fn row_past_limit(place: &str, limit: usize) -> AttemptError {
+    let message = format!(
+        "{ROW_PASSED_THE_LIMIT} {} MiB: a report's rows are its groups' values and metrics, far \
+         smaller, so reading stopped (an endless or runaway body?)",
+        limit >> 20
     );
     AttemptError::refused(place, message)
 }

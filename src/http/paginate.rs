@@ -1028,7 +1028,7 @@ async fn fetch_page_once(
         &mut response,
         decoder,
         &place,
-        limit,
+        limit.into(),
         progress,
         Some(&goes_on),
     )

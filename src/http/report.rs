@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use reqwest::Method;
 
-use super::body::{decode_body, MAX_BODY_LIMIT};
+use super::body::{decode_body, Limit};
 use super::client::ApiClient;
 use super::query::Pairs;
 use crate::decode::{DecodedTable, FetchDecoder};
@@ -20,14 +20,7 @@ pub async fn fetch_report(
     let page = client
         .with_retries(endpoint, None, || async {
             let mut response = client.send(Method::GET, "/report", &query, None).await?;
-            decode_body(
-                &mut response,
-                decoder.page(),
-                endpoint,
-                MAX_BODY_LIMIT,
-                None,
-            )
-            .await
+            decode_body(&mut response, decoder.page(), endpoint, Limit::REPORT, None).await
         })
         .await?;
     client.handed_out(decoder.finish(vec![page], None))

@@ -240,6 +240,15 @@ fn classify(err: &Error) -> (&'static str, Option<&'static str>) {
             Some("nothing was handed out from this listing's bad page; the server must send \
                   every row with its own key, once a page (report it to Converz)"),
         ),
+        Error::Decode { message, .. }
+            if message.contains(crate::http::body::ROW_PASSED_THE_LIMIT) =>
+        {
+            (
+                "DecodeError",
+                Some("check that base_url points at the Converz API; if it does, report the \
+                      answer to Converz (nothing of it was kept)"),
+            )
+        }
         Error::Decode { message, .. } if message.contains(crate::http::body::PASSED_THE_LIMIT) => (
             "DecodeError",
             Some("rows this large (a long transcript, a JSON blob per call) need another \
