@@ -6,6 +6,8 @@ report has no page size to bound its body, so it was read up to the 2 GiB ceilin
 
 from __future__ import annotations
 
+import json
+import logging
 import subprocess
 import sys
 import textwrap
@@ -70,3 +72,46 @@ def test_a_report_of_many_rows_is_read_whole(serve):
     client = converz.Client(base_url=server.url, api_key=KEY, progress=False)
     table = client.report(start_date="2025-01-01", end_date="2025-01-31").to_arrow()
     assert table.num_rows == 50_000 and table["calls"].to_pylist()[-1] == 49_999
+
+
+def spellings(key: str) -> list[str]:
+    chars = list(key)
+    return [
+        "-".join(chars),
+        " ".join(chars),
+        ", ".join(chars),
+        "\t".join(chars),
+        " ".join("".join(chars[i : i + 4]) for i in range(0, len(chars), 4)),
+        " ".join("".join(chars[i : i + 2]) for i in range(0, len(chars), 2)),
+        json.dumps(chars),
+        ":".join(f"{b:02x}" for b in key.encode()),
+    ]
+
+
+@pytest.mark.parametrize("status", ["400 Bad Request", "503 Service Unavailable"])
+def test_a_key_spelt_apart_by_the_server_is_never_shown(serve, caplog, status):
+    """K1: a server echoing the key letter by letter with separators, or in groups, had it
+    shown in the error and in the retry log lines."""
+    for written in spellings(KEY):
+        body = json.dumps({"error": f"bad key {written}"}).encode()
+        server = serve(
+            lambda request, body=body: response(
+                status, body, "Content-Type: application/json", "Retry-After: 0"
+            )
+        )
+        client = converz.Client(base_url=server.url, api_key=KEY, progress=False, retries=1)
+        caplog.clear()
+        with (
+            caplog.at_level(logging.DEBUG, logger="converz"),
+            pytest.raises(converz.ConverzError) as caught,
+        ):
+            client.calls()
+        shown = [str(caught.value), repr(caught.value), *(r.getMessage() for r in caplog.records)]
+        joined = KEY.replace("-", "")
+        for text in shown:
+            together = "".join(c for c in text if c.isalnum())
+            assert joined not in together and KEY.encode().hex() not in together, (
+                written,
+                text,
+            )
+        assert any("***" in text for text in shown), shown

@@ -60,7 +60,8 @@ pub fn redact_known_text(text: &str) -> String {
     let other_case = known
         .iter()
         .any(|form| form.len() >= MIN_PIECE && lower.contains(&form.to_ascii_lowercase()));
-    if other_case || text.bytes().any(may_be_written_otherwise) {
+    if other_case || text.bytes().any(may_be_written_otherwise) || may_be_spelt_apart(&text, &known)
+    {
         text = redact_forms(&text, &known, Pieces::No);
     }
     text
@@ -183,7 +184,8 @@ fn redact_forms(text: &str, forms: &[String], pieces: Pieces) -> String {
     STEPS_LEFT.with(|left| left.set(MATCH_STEPS));
     let whole: Vec<(usize, usize)> = (0..text.len()).map(|at| (at, at + 1)).collect();
     let index = FormIndex::new(forms);
-    let mut hidden = layered_ranges(text, forms, &index, pieces, whole);
+    let mut hidden = spelt_apart_ranges(text, forms, &whole);
+    hidden.extend(layered_ranges(text, forms, &index, pieces, whole));
     // The same with the breaks taken out first, escapes left to the layers: a key holding what
     // reads as an escape (`&#65;`), broken inside it (`Zq&#6<wbr>5;w9`), is split on the
     // first layer (`&#6` read as a character) before the break is gone (outside trial 45 F1).
@@ -206,6 +208,99 @@ fn redact_forms(text: &str, forms: &[String], pieces: Pieces) -> String {
     }
     out.push_str(&text[copied..]);
     out
+}
+
+/// Bytes a writer may put between the key's characters, or between groups of them: a space,
+/// a tab, a dash, a comma, a dot, a JSON list's quotes and brackets (outside trial 97 K1:
+/// `s-k-_-l-i-v-e-…`, `sk_l ive_ Zq8R t3Vw …` and `["s", "k", …]` were shown).
+fn is_separator(byte: u8) -> bool {
+    byte.is_ascii_whitespace() || b"-_.,:;|/'\"()[]{}".contains(&byte)
+}
+
+/// `text` without its [`is_separator`] bytes, and where each byte left came from (a byte
+/// range of the text whose byte `i` came from `to_text[i]`); `None` when it has none.
+fn without_separators(
+    text: &str,
+    to_text: &[(usize, usize)],
+) -> Option<(String, Vec<(usize, usize)>)> {
+    let bytes = text.as_bytes();
+    let (mut out, mut origin) = (Vec::with_capacity(bytes.len()), Vec::new());
+    for (at, &byte) in bytes.iter().enumerate() {
+        if !is_separator(byte) {
+            out.push(byte);
+            origin.push(to_text[at]);
+        }
+    }
+    // Only ASCII bytes were taken out, so the text stays UTF-8.
+    let joined = String::from_utf8(out).ok()?;
+    (joined.len() < bytes.len()).then_some((joined, origin))
+}
+
+/// The forms of the key without their separators, each long enough to stand for the key.
+fn joined_forms(forms: &[String]) -> Vec<String> {
+    let mut joined: Vec<String> = Vec::new();
+    for form in forms {
+        let form: String = form
+            .chars()
+            .filter(|&c| !(c.is_ascii() && is_separator(c as u8)))
+            .collect();
+        if form.len() >= MIN_PIECE && !joined.contains(&form) {
+            joined.push(form);
+        }
+    }
+    joined
+}
+
+/// The ranges of `text` (whose byte `i` came from `to_text[i]` of the original) where the whole
+/// key is spelt apart: its characters with separators between them (or between groups of
+/// them), as written or with the text's escapes read once (`s%20k%20…` in a link). Matched with
+/// the separators taken out of both the text and the key's forms, whole keys only: a piece of
+/// one would match ordinary text run together.
+fn spelt_apart_ranges(
+    text: &str,
+    forms: &[String],
+    to_text: &[(usize, usize)],
+) -> Vec<(usize, usize)> {
+    let joined = joined_forms(forms);
+    if joined.is_empty() {
+        return Vec::new();
+    }
+    let index = FormIndex::new(&joined);
+    let decoded = decoded_layer(text, Read::All).map(|(decoded, origin)| {
+        let origin: Vec<(usize, usize)> = origin
+            .iter()
+            .map(|&(start, end)| (to_text[start].0, to_text[end - 1].1))
+            .collect();
+        (decoded, origin)
+    });
+    let mut hidden = Vec::new();
+    for (layer, origin) in [Some((text.to_owned(), to_text.to_vec())), decoded]
+        .into_iter()
+        .flatten()
+    {
+        if let Some((together, from)) = without_separators(&layer, &origin) {
+            hidden.extend(
+                hidden_ranges(&together, &index, Pieces::No)
+                    .into_iter()
+                    .map(|(start, end)| (from[start].0, from[end - 1].1)),
+            );
+        }
+    }
+    hidden
+}
+
+/// Whether `text` may hold one of `forms` spelt apart ([`spelt_apart_ranges`]): it does, in
+/// either case, once its separators are taken out.
+fn may_be_spelt_apart(text: &str, forms: &[String]) -> bool {
+    if !text.bytes().any(is_separator) {
+        return false;
+    }
+    let together: Vec<u8> = text.bytes().filter(|&b| !is_separator(b)).collect();
+    joined_forms(forms).iter().any(|form| {
+        together
+            .windows(form.len())
+            .any(|place| place.eq_ignore_ascii_case(form.as_bytes()))
+    })
 }
 
 /// The ranges of the original text that the forms cover in `text` (whose byte `i` came from
@@ -1142,6 +1237,59 @@ mod tests {
         }
         // A short key's other case is ordinary text, not its form.
         assert_eq!(written_forms("abc"), ["abc"]);
+    }
+
+    /// Outside trial 97 K1: a key spelt apart, its characters or groups of them with
+    /// separators between (a dash, a space, a JSON list of its letters), was shown; so was hex
+    /// with colons. Ordinary text with the key's letters apart, and pieces of it, are left.
+    #[test]
+    fn a_key_spelt_apart_is_replaced() {
+        let key = "sk_live_Zq8Rt3Vw9Xy2Kp4LmN7";
+        let apart = |sep: &str| key.chars().map(String::from).collect::<Vec<_>>().join(sep);
+        let groups = |n: usize| {
+            let chars: Vec<char> = key.chars().collect();
+            chars
+                .chunks(n)
+                .map(|c| c.iter().collect::<String>())
+                .collect::<Vec<_>>()
+                .join(" ")
+        };
+        let listed = format!(
+            "[{}]",
+            key.chars()
+                .map(|c| format!("\"{c}\""))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        let hex: Vec<String> = key.bytes().map(|b| format!("{b:02x}")).collect();
+        for written in [
+            apart("-"),
+            apart(" "),
+            apart(", "),
+            apart("."),
+            apart("\t"),
+            groups(2),
+            groups(4),
+            listed,
+            hex.join(":"),
+            apart(" ").to_ascii_uppercase(),
+            apart("%20"),
+        ] {
+            // What stands outside the key's first and last character (a list's `["`) stays.
+            let hidden = |shown: &str| shown.replace(['[', ']', '"'], "") == "bad key *** here";
+            let shown = redact(&format!("bad key {written} here"), key);
+            assert!(hidden(&shown), "{written}: {shown}");
+            remember_key(key);
+            let shown = redact_known_text(&format!("bad key {written} here"));
+            assert!(hidden(&shown), "{written}: {shown}");
+        }
+        // A piece of it apart, or its letters among others, stays.
+        for text in [
+            "s-k-_-l-i-v-e-_-Z-q-8",
+            "s k _ l i v e x Z q 8 R t 3 V w 9 X y 2 K p 4 L m N 7",
+        ] {
+            assert_eq!(redact(text, key), text);
+        }
     }
 
     /// Outside trial 83 F3: a key echoed as its bytes in hex was shown, and so decodable.
