@@ -115,3 +115,56 @@ def test_a_key_spelt_apart_by_the_server_is_never_shown(serve, caplog, status):
                 text,
             )
         assert any("***" in text for text in shown), shown
+
+
+def test_nan_and_bad_utf8_are_told_as_damaged_data_not_a_wrong_base_url(serve):
+    """L2: both got the hint for a body that is not the API's JSON (a login page)."""
+    for body, said in [
+        (b'[{"call_id": 1, "duration": NaN}]', "NaN or Infinity"),
+        (b'[{"call_id": 1, "duration": -Infinity}]', "NaN or Infinity"),
+        (b'[{"call_id": 1, "rep_id": "r\xff\xfe1"}]', "not UTF-8"),
+    ]:
+        server = serve(
+            lambda request, body=body: response("200 OK", body, "Content-Type: application/json")
+        )
+        client = converz.Client(base_url=server.url, api_key=KEY, progress=False)
+        with pytest.raises(converz.DecodeError) as caught:
+            client.calls()
+        hint = caught.value.hint or ""
+        assert "login page" not in hint and said in hint, (body, str(caught.value))
+
+
+def test_a_timeout_names_its_limit(serve):
+    """L3: "timed out: operation timed out" said neither which limit nor how long."""
+
+    def silent(request):
+        def never_answer(conn):
+            import time
+
+            time.sleep(3)
+
+        return never_answer
+
+    server = serve(silent)
+    client = converz.Client(
+        base_url=server.url, api_key=KEY, progress=False, timeout=0.5, retries=0
+    )
+    with pytest.raises(converz.TransportError) as caught:
+        client.calls()
+    assert "timeout=0.5 s" in str(caught.value), str(caught.value)
+
+
+def test_a_push_whose_answer_does_not_account_for_its_rows_is_not_called_unapplied(serve):
+    """L4: the summary said "not applied" where the server most likely applied the chunk."""
+    import polars as pl
+
+    server = serve(
+        lambda request: response(
+            "200 OK", b'{"updated": 3, "not_found": []}', "Content-Type: application/json"
+        )
+    )
+    client = converz.Client(base_url=server.url, api_key=KEY, progress=False, retries=0)
+    with pytest.raises(converz.PushError) as caught:
+        client.push_updates(pl.DataFrame({"call_id": [1, 2], "x": [1, 2]}))
+    first = str(caught.value).split(";")[0]
+    assert "not known to be applied" in first, str(caught.value)

@@ -218,6 +218,7 @@ impl Classifier {
             b't' => cur.literal(b"true", bits::BOOL)?,
             b'f' => cur.literal(b"false", bits::BOOL)?,
             b'n' => cur.literal(b"null", bits::NULL)?,
+            _ if cur.at_float_word() => return Err(cur.invalid(super::FLOAT_WORD)),
             b'-' | b'0'..=b'9' => {
                 let start = cur.i;
                 let bit = cur.number()?;
@@ -400,6 +401,15 @@ impl Cursor<'_> {
     }
 
     #[cold]
+    /// Whether `NaN`, `Infinity` or `-Infinity` stands here: words a float serializer writes
+    /// that JSON has not (outside trial 97 L2: told as a body that is not JSON at all).
+    fn at_float_word(&self) -> bool {
+        let rest = &self.b[self.i..];
+        [&b"NaN"[..], b"Infinity", b"-Infinity"]
+            .iter()
+            .any(|word| rest.starts_with(word))
+    }
+
     fn invalid(&self, what: &str) -> Stop {
         let near = cut_marked(&self.b[self.i..], 40);
         Stop::Invalid(format!("{what} at `{near}`"))

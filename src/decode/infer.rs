@@ -248,7 +248,8 @@ impl Col {
             return Some(
                 "holds integers beyond int64; decoded as strings to keep them exact (pushed back, \
                  they are sent as text): give the column as \"uint64\" in schema= to \
-                 keep them as numbers, if none is negative"
+                 keep them as numbers, if none is negative or past 18446744073709551615 (2^64 \
+                 - 1, which no integer type holds)"
                     .into(),
             );
         }

@@ -148,6 +148,11 @@ pub(crate) use unify::{
 
 use infer::{Fields, Kind};
 
+/// The words of the error for `NaN` or `Infinity` in a body (the Python layer's hint keys on
+/// them).
+pub const FLOAT_WORD: &str = "a NaN or Infinity, which JSON has no way to write (a float the \
+                              server should have sent as null or a number),";
+
 /// What a fetch reads a JSON string as, by the decoder's one rule (`classify::dated`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum TextForm {

@@ -490,6 +490,7 @@ impl ApiClient {
             // Every failure passes here before it is logged or returned: a decoder's excerpt
             // of the body or a transport error may quote what the server sent, key included.
             failed.error = redact_error(failed.error, &self.config.api_key);
+            said_which_limit(&mut failed.error, self.config.request_timeout);
             if !failed.failure.is_retryable() || tries > retry.max_retries {
                 return Err(final_error(
                     failed,
@@ -888,6 +889,20 @@ const LOCATION_LIMIT: usize = 200;
 /// for a message: `key` redacted before it is escaped and cut, so no piece of it survives.
 fn shown_location(text: &str, key: &str) -> String {
     bounded_printable(&redact(text, key), LOCATION_LIMIT)
+}
+
+/// A timed-out attempt's error with the limit that ran out: "timed out: operation timed out"
+/// said neither which limit nor how long (outside trial 97 L3).
+fn said_which_limit(error: &mut Error, timeout: std::time::Duration) {
+    if let Error::Transport { message, .. } = error {
+        if message.starts_with("timed out") {
+            message.push_str(&format!(
+                " (timeout={} s, the most one attempt takes: connecting, the answer and its \
+                 whole body)",
+                timeout.as_secs_f64()
+            ));
+        }
+    }
 }
 
 /// What one failed attempt's log line says of its error: a transport error without the

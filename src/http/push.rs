@@ -10,6 +10,7 @@
 //! holds, which therefore still says exactly what was applied after an interrupted push.
 
 mod answer;
+pub use answer::NOT_KNOWN_APPLIED;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};

@@ -275,6 +275,17 @@ fn classify(err: &Error) -> (&'static str, Option<&'static str>) {
                   nothing says which is meant (JSON parsers keep either); nothing from the \
                   page was kept: report the data to Converz"),
         ),
+        Error::Decode { message, .. } if message.contains(crate::decode::FLOAT_WORD) => (
+            "DecodeError",
+            Some("the server wrote a float as NaN or Infinity, which is not JSON: its data is \
+                  damaged there, so report it to Converz (base_url is right: the rest of the \
+                  page is the API's JSON)"),
+        ),
+        Error::Decode { message, .. } if message.contains("non-UTF-8") => (
+            "DecodeError",
+            Some("a string on this page is not UTF-8, which JSON text must be: the server's \
+                  data is damaged there, so report it to Converz"),
+        ),
         Error::Decode { message, .. } if message.contains("surrogate") => (
             "DecodeError",
             Some("a string on this page holds an escaped UTF-16 surrogate without its pair (such \

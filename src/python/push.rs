@@ -464,11 +464,23 @@ fn failure_message(
 ) -> String {
     let spec = &plan.chunks()[index];
     let unapplied = result.chunk_count() - result.count("applied");
+    // A chunk whose answer did not account for it, or whose request went unanswered, may
+    // have been applied (outside trial 97 L4: "not applied" where the detail said "not known
+    // to be applied").
+    let unknown = matches!(err, Error::Transport { .. })
+        || err
+            .to_string()
+            .contains(crate::http::push::NOT_KNOWN_APPLIED);
     format!(
-        "{unapplied} of {} chunks {} not applied ({} of {} rows were{}); first failure, chunk \
-         {index} (keys {} .. {}): {err}",
+        "{unapplied} of {} chunks {} {} ({} of {} rows were{}); first failure, chunk {index} \
+         (keys {} .. {}): {err}",
         result.chunk_count(),
         were(unapplied),
+        if unknown {
+            "not known to be applied"
+        } else {
+            "not applied"
+        },
         grouped(result.applied_of_rows(py)),
         grouped(plan.rows()),
         in_full(result),

@@ -187,12 +187,15 @@ impl<'de> serde::Deserialize<'de> for RepeatedKey {
     }
 }
 
+/// How an answer that does not account for its chunk says so (the push's summary keys on it).
+pub const NOT_KNOWN_APPLIED: &str = "not known to be applied";
+
 /// Checks a success answer to a chunk of `rows` rows; the error says what the server answered.
 pub fn parse_answer(body: &[u8], rows: usize) -> Result<UpdateAnswer, String> {
     let unexpected = |what: &str| {
         format!(
             "answered with a success status but {what}, not the documented {{\"updated\": n, \
-             \"not_found\": [...]}}, so the chunk is not known to be applied; the server \
+             \"not_found\": [...]}}, so the chunk is {NOT_KNOWN_APPLIED}; the server \
              answered: {}",
             excerpt(body)
         )
@@ -212,7 +215,7 @@ pub fn parse_answer(body: &[u8], rows: usize) -> Result<UpdateAnswer, String> {
         let (code, message) = parse_error_body(body, "");
         return Err(format!(
             "answered with a success status but with an error ({code}): {message}; the chunk \
-             is not known to be applied"
+             is {NOT_KNOWN_APPLIED}"
         ));
     }
     let updated = match answer.get("updated") {
