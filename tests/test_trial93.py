@@ -253,9 +253,15 @@ def test_a_later_sync_run_does_not_warn_of_a_schema_column_its_days_lack(tmp_pat
             sync_calls(client, path, schema={"cnt": "int16"})
         assert not caplog.records, [r.getMessage() for r in caplog.records]
         assert pq.read_table(path).schema.field("cnt").type == "int16"
-        with caplog.at_level(logging.WARNING, logger="converz"):
-            sync_calls(client, tmp_path / "other", schema={"cnt_typo": "int16"})
-        assert any("cnt_typo" in r.getMessage() for r in caplog.records)
+        # A column no run's data held (misspelt) is warned of by every run (trial 96 B5: by
+        # the first only), beside one the dataset held in earlier days, which stays quiet.
+        for _ in range(3):
+            caplog.clear()
+            with caplog.at_level(logging.WARNING, logger="converz"):
+                sync_calls(client, tmp_path / "other", schema={"cnt": "int16", "cnt_typo": "int16"})
+            said = [r.getMessage() for r in caplog.records]
+            assert any("'cnt_typo'" in m for m in said), said
+            assert not any("'cnt'," in m or "'cnt' " in m for m in said), said
 
 
 def test_a_text_column_with_some_times_or_typed_as_text_is_not_warned_of(tmp_path, caplog):

@@ -17,7 +17,6 @@ import itertools
 import logging
 import re
 
-import pyarrow as pa
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -167,27 +166,6 @@ def test_the_warning_names_exactly_the_columns_read_back_as_text(
     client.push_file(path, schema={typed: kind.group(1)})
     again = client.calls(columns=["call_id", typed]).to_arrow().schema.field(typed).type
     assert str(again) not in ("string", "large_string"), (values, kind.group(1), again)
-
-
-def test_a_sync_schema_column_no_run_held_is_warned_of_on_every_run(tmp_path, caplog):
-    """B5: a misspelt `schema=` column was warned of by the first run only; a column the
-    dataset held in earlier days stays quiet on later runs (trial 95 A2)."""
-    from converz._sync import sync_calls
-
-    with Emulator(calls=200, reps=5, seed=96, days=20) as emu:
-        client = emu.client(progress=False)
-        table = client.calls(columns=["call_id", "date"]).to_arrow().sort_by("date")
-        early = table["call_id"].to_pylist()[:10]
-        client.push_updates(pa.table({"call_id": early, "cnt": list(range(10))}))
-        path = tmp_path / "calls"
-        schema = {"cnt": "int16", "cntt": "int16"}
-        for run in range(3):
-            caplog.clear()
-            with caplog.at_level(logging.WARNING, logger="converz"):
-                sync_calls(client, path, schema=schema)
-            said = warnings_of(caplog)
-            assert any("'cntt'" in m and "did you mean 'cnt'" in m for m in said), (run, said)
-            assert not any("'cnt'," in m or "'cnt' " in m for m in said), (run, said)
 
 
 def test_a_sync_refused_for_another_query_names_what_changed(tmp_path):
