@@ -6,6 +6,7 @@ report has no page size to bound its body, so it was read up to the 2 GiB ceilin
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 import subprocess
@@ -85,6 +86,13 @@ def spellings(key: str) -> list[str]:
         " ".join("".join(chars[i : i + 2]) for i in range(0, len(chars), 2)),
         json.dumps(chars),
         ":".join(f"{b:02x}" for b in key.encode()),
+        # Trial 98 K2: spaces and dashes outside ASCII, raw or escaped.
+        "&nbsp;".join("".join(chars[i : i + 4]) for i in range(0, len(chars), 4)),
+        "%C2%A0".join("".join(chars[i : i + 4]) for i in range(0, len(chars), 4)),
+        "\u00a0".join("".join(chars[i : i + 4]) for i in range(0, len(chars), 4)),
+        "\u2014".join(chars),
+        "\u00b7".join(chars),
+        "\u3000".join(chars),
     ]
 
 
@@ -92,8 +100,9 @@ def spellings(key: str) -> list[str]:
 def test_a_key_spelt_apart_by_the_server_is_never_shown(serve, caplog, status):
     """K1: a server echoing the key letter by letter with separators, or in groups, had it
     shown in the error and in the retry log lines."""
-    for written in spellings(KEY):
-        body = json.dumps({"error": f"bad key {written}"}).encode()
+    for written, ascii_only in itertools.product(spellings(KEY), [True, False]):
+        said = {"error": f"bad key {written}"}
+        body = json.dumps(said, ensure_ascii=ascii_only).encode()
         server = serve(
             lambda request, body=body: response(
                 status, body, "Content-Type: application/json", "Retry-After: 0"

@@ -210,40 +210,56 @@ fn redact_forms(text: &str, forms: &[String], pieces: Pieces) -> String {
     out
 }
 
-/// Bytes a writer may put between the key's characters, or between groups of them: a space,
-/// a tab, a dash, a comma, a dot, a JSON list's quotes and brackets (outside trial 97 K1:
-/// `s-k-_-l-i-v-e-…`, `sk_l ive_ Zq8R t3Vw …` and `["s", "k", …]` were shown).
-fn is_separator(byte: u8) -> bool {
-    byte.is_ascii_whitespace() || b"-_.,:;|/'\"()[]{}".contains(&byte)
+/// Characters a writer may put between the key's characters, or between groups of them: a
+/// space of any kind (a no-break space, `&nbsp;` read, a narrow or ideographic one), a tab, a
+/// dash or hyphen of any kind, a comma, a dot or a middle dot, a JSON list's quotes and
+/// brackets (outside trial 97 K1: `s-k-_-l-i-v-e-…`, `sk_l ive_ Zq8R t3Vw …` and `["s", "k",
+/// …]` were shown; outside trial 98 K2: the same with `&nbsp;`, an em dash or `·`).
+fn is_separator(c: char) -> bool {
+    match c {
+        c if c.is_ascii() => c.is_ascii_whitespace() || "-_.,:;|/'\"()[]{}".contains(c),
+        c => {
+            c.is_whitespace()
+                || matches!(
+                    c,
+                    '\u{2010}'
+                        ..='\u{2015}'
+                            | '\u{2212}'
+                            | '\u{00b7}'
+                            | '\u{2022}'
+                            | '\u{2027}'
+                            | '\u{30fb}'
+                            | '\u{ff0c}'
+                            | '\u{ff0e}'
+                            | '\u{ff0d}'
+                            | '\u{3001}'
+                            | '\u{3002}'
+                )
+        }
+    }
 }
 
-/// `text` without its [`is_separator`] bytes, and where each byte left came from (a byte
+/// `text` without its [`is_separator`] characters, and where each byte left came from (a byte
 /// range of the text whose byte `i` came from `to_text[i]`); `None` when it has none.
 fn without_separators(
     text: &str,
     to_text: &[(usize, usize)],
 ) -> Option<(String, Vec<(usize, usize)>)> {
-    let bytes = text.as_bytes();
-    let (mut out, mut origin) = (Vec::with_capacity(bytes.len()), Vec::new());
-    for (at, &byte) in bytes.iter().enumerate() {
-        if !is_separator(byte) {
-            out.push(byte);
-            origin.push(to_text[at]);
+    let (mut out, mut origin) = (String::with_capacity(text.len()), Vec::new());
+    for (at, c) in text.char_indices() {
+        if !is_separator(c) {
+            out.push(c);
+            origin.extend_from_slice(&to_text[at..at + c.len_utf8()]);
         }
     }
-    // Only ASCII bytes were taken out, so the text stays UTF-8.
-    let joined = String::from_utf8(out).ok()?;
-    (joined.len() < bytes.len()).then_some((joined, origin))
+    (out.len() < text.len()).then_some((out, origin))
 }
 
 /// The forms of the key without their separators, each long enough to stand for the key.
 fn joined_forms(forms: &[String]) -> Vec<String> {
     let mut joined: Vec<String> = Vec::new();
     for form in forms {
-        let form: String = form
-            .chars()
-            .filter(|&c| !(c.is_ascii() && is_separator(c as u8)))
-            .collect();
+        let form: String = form.chars().filter(|&c| !is_separator(c)).collect();
         if form.len() >= MIN_PIECE && !joined.contains(&form) {
             joined.push(form);
         }
@@ -292,10 +308,11 @@ fn spelt_apart_ranges(
 /// Whether `text` may hold one of `forms` spelt apart ([`spelt_apart_ranges`]): it does, in
 /// either case, once its separators are taken out.
 fn may_be_spelt_apart(text: &str, forms: &[String]) -> bool {
-    if !text.bytes().any(is_separator) {
+    if !text.chars().any(is_separator) {
         return false;
     }
-    let together: Vec<u8> = text.bytes().filter(|&b| !is_separator(b)).collect();
+    let together: String = text.chars().filter(|&c| !is_separator(c)).collect();
+    let together = together.as_bytes();
     joined_forms(forms).iter().any(|form| {
         together
             .windows(form.len())
@@ -870,6 +887,26 @@ fn json_escape(rest: &[u8], c: u8) -> Option<usize> {
     (code == u32::from(c)).then_some(len)
 }
 
+/// Named entities of the spaces and dashes a writer may spell a key apart with
+/// ([`is_separator`]; outside trial 98 K2: `sk_l&nbsp;ive_&nbsp;Zq8R` was shown).
+const NAMED_SEPARATORS: &[(&[u8], u32)] = &[
+    (b"nbsp", 0xa0),
+    (b"NonBreakingSpace", 0xa0),
+    (b"ensp", 0x2002),
+    (b"emsp", 0x2003),
+    (b"thinsp", 0x2009),
+    (b"hairsp", 0x200a),
+    (b"hyphen", 0x2010),
+    (b"dash", 0x2010),
+    (b"ndash", 0x2013),
+    (b"mdash", 0x2014),
+    (b"minus", 0x2212),
+    (b"middot", 0xb7),
+    (b"centerdot", 0xb7),
+    (b"bull", 0x2022),
+    (b"bullet", 0x2022),
+];
+
 /// Named entities of visible ASCII characters: HTML5's names (PHP's `htmlentities` with
 /// `ENT_HTML5` writes `&sol;`, `&plus;`, `&equals;`) and the legacy upper-case four.
 const NAMED: &[(&[u8], u8)] = &[
@@ -986,6 +1023,12 @@ fn entity_value(body: &[u8]) -> Option<(u32, usize)> {
             .iter()
             .find(|(known, _)| *known == name)
             .map(|(_, v)| u32::from(*v))
+            .or_else(|| {
+                NAMED_SEPARATORS
+                    .iter()
+                    .find(|(known, _)| *known == name)
+                    .map(|(_, v)| *v)
+            })
     };
     if body.get(count) == Some(&b';') {
         if let Some(value) = named(&body[..count]) {
@@ -1026,12 +1069,33 @@ fn escaped_value(rest: &[u8]) -> Option<(u32, usize)> {
             Some((code.filter(|_| digits)?, 6))
         }
         [b'\\', e @ (b'\\' | b'"' | b'/'), ..] => Some((u32::from(*e), 2)),
-        [b'%', high, low, ..] => {
-            let digit = |b: &u8| char::from(*b).to_digit(16);
-            Some((digit(high)? * 16 + digit(low)?, 3)).filter(|&(value, _)| value < 0x80)
-        }
+        [b'%', ..] => percent_char(rest),
         _ => None,
     }
+}
+
+/// The character percent-encoding at the start of `rest` stands for: an ASCII one, or one of
+/// more bytes, each percent-encoded, as UTF-8 (`%C2%A0`, a no-break space: outside trial 98
+/// K2, a key spelt apart with it in a link).
+fn percent_char(rest: &[u8]) -> Option<(u32, usize)> {
+    let byte_at = |at: usize| -> Option<u8> {
+        let [b'%', high, low] = rest.get(at..at + 3)? else {
+            return None;
+        };
+        let digit = |b: &u8| char::from(*b).to_digit(16);
+        u8::try_from(digit(high)? * 16 + digit(low)?).ok()
+    };
+    let lead = byte_at(0)?;
+    let count = match lead {
+        0x00..=0x7f => return Some((u32::from(lead), 3)),
+        0xc2..=0xdf => 2,
+        0xe0..=0xef => 3,
+        0xf0..=0xf4 => 4,
+        _ => return None,
+    };
+    let bytes: Option<Vec<u8>> = (0..count).map(|i| byte_at(3 * i)).collect();
+    let c = std::str::from_utf8(&bytes?).ok()?.chars().next()?;
+    Some((u32::from(c), 3 * count))
 }
 
 /// Whether the escape of `len` bytes `rest` starts with may be one cut short: an entity
@@ -1274,6 +1338,17 @@ mod tests {
             hex.join(":"),
             apart(" ").to_ascii_uppercase(),
             apart("%20"),
+            // Outside trial 98 K2: spaces and dashes outside ASCII, raw or escaped.
+            groups(4).replace(' ', "&nbsp;"),
+            groups(4).replace(' ', "&#160;"),
+            groups(4).replace(' ', "%C2%A0"),
+            groups(4).replace(' ', "\u{a0}"),
+            groups(4).replace(' ', "\u{202f}"),
+            groups(4).replace(' ', "\u{3000}"),
+            apart("\u{2013}"),
+            apart("\u{2014}"),
+            apart("&mdash;"),
+            apart("\u{b7}"),
         ] {
             // What stands outside the key's first and last character (a list's `["`) stays.
             let hidden = |shown: &str| shown.replace(['[', ']', '"'], "") == "bad key *** here";
