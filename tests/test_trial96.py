@@ -103,6 +103,7 @@ def spelt(moment: dt.datetime, how: str) -> str:
         "frac1": f"{day} {clock}.{micros[:1]}",
         "frac5": f"{day} {clock}.{micros[:5]}",
         "frac7": f"{day} {clock}.{micros}1",
+        "zone": f"{day}T{clock}+02:00",
     }[how]
 
 
@@ -110,7 +111,9 @@ moments = st.datetimes(min_value=dt.datetime(2000, 1, 1), max_value=dt.datetime(
 midnights = st.dates(min_value=dt.date(2000, 1, 1), max_value=dt.date(2030, 12, 31)).map(
     lambda day: dt.datetime(day.year, day.month, day.day)
 )
-hows = st.sampled_from(["date", "api", "api_ms", "api_us", "t", "t_us", "frac1", "frac5", "frac7"])
+hows = st.sampled_from(
+    ["date", "api", "api_ms", "api_us", "t", "t_us", "frac1", "frac5", "frac7", "zone"]
+)
 cells = st.tuples(st.one_of(moments, midnights), hows)
 
 counter = itertools.count()
@@ -148,8 +151,10 @@ def test_the_warning_names_exactly_the_columns_read_back_as_text(
         except converz.InvalidParameterError as err:
             refused = err
     if refused is not None:
-        # Only a fraction no time type holds is refused (a file reader typed it).
-        assert finer, (values, refused)
+        # Only a fraction no time type holds is refused (a file reader typed it), or times
+        # with an offset beside others without one, which name no instant (README).
+        zoned = [how == "zone" for _, how in column]
+        assert finer or (any(zoned) and not all(zoned)), (values, refused)
         return
     said = [m for m in warnings_of(caplog) if f"`{name}`" in m]
     read = client.calls(columns=["call_id", name]).to_arrow().schema.field(name).type
@@ -243,3 +248,38 @@ def test_a_file_push_refusal_names_the_line(tmp_path, text, line, args):
         client.push_file(path, dry_run=True, schema=schema, timezone=timezone)
     said = str(caught.value)
     assert f"line {line} of {path}" in said and not re.search(r"row \d", said), said
+
+
+def test_times_with_a_utc_offset_kept_as_text_are_warned_of(tmp_path, caplog):
+    """Trial 98 F1: an NDJSON column of times with offsets was pushed as text without a word;
+    the `schema=` the warning names reads them as instants."""
+    with Emulator(calls=CALLS, reps=2, seed=98, days=2) as emu:
+        client = emu.client(progress=False)
+        ids = client.calls(columns=["call_id"]).to_arrow()["call_id"].to_pylist()[:2]
+        path = tmp_path / "z.ndjson"
+        path.write_text(
+            f'{{"call_id": {ids[0]}, "c": "2026-01-05T10:00:00+02:00"}}\n'
+            f'{{"call_id": {ids[1]}, "c": "2026-01-05T11:00:00Z"}}\n'
+        )
+        with caplog.at_level(logging.WARNING, logger="converz"):
+            client.push_file(path, dry_run=True)
+        said = warnings_of(caplog)
+        assert len(said) == 1 and 'schema={"c": "timestamp"}' in said[0], said
+        assert "UTC offset" in said[0], said
+        client.push_file(path, schema={"c": "timestamp"}, timezone="UTC")
+        held = client.calls(columns=["call_id", "c"]).to_arrow()
+        assert str(held.schema.field("c").type).startswith("timestamp"), held.schema
+        by_id = dict(zip(held["call_id"].to_pylist(), held["c"].to_pylist()))
+        assert by_id[ids[0]] == dt.datetime(2026, 1, 5, 8) and by_id[ids[1]] == dt.datetime(
+            2026, 1, 5, 11
+        )
+
+
+def test_a_file_time_finer_than_a_microsecond_is_told_the_files_way_out(tmp_path):
+    """Trial 98 F2: the refusal named only a frame's ways out (round it in polars or pandas)."""
+    path = tmp_path / "f9.csv"
+    path.write_text("call_id,x\n1,2025-01-01 10:00:00.123456789\n")
+    client = converz.Client(base_url="http://127.0.0.1:9", api_key="k", progress=False)
+    with pytest.raises(converz.InvalidParameterError) as caught:
+        client.push_file(path, dry_run=True)
+    assert 'schema={"x": "string"}' in (caught.value.hint or ""), str(caught.value)

@@ -459,6 +459,9 @@ struct Spellings {
     /// pandas wrote as times: `2025-09-05T00:00:00.000000`, outside trial 96 B4).
     times: bool,
     midnights: bool,
+    /// Whether a time has a UTC offset: `timestamp` reads it as an instant, converted to the
+    /// tenant's time zone.
+    zoned: bool,
     /// Whether a time has a fraction finer than a microsecond, which no time type the API
     /// keeps can hold (outside trial 96 B2: the warning named a type that was then refused).
     finer: bool,
@@ -471,6 +474,7 @@ impl Default for Spellings {
             date: None,
             times: false,
             midnights: true,
+            zoned: false,
             finer: false,
         }
     }
@@ -493,10 +497,13 @@ impl Spellings {
             }
             TextForm::Text => return false,
         }
-        let (clock, fraction) = value.as_bytes()[11..].split_at(8);
+        let (clock, rest) = value.as_bytes()[11..].split_at(8);
+        let (fraction, zone) = fraction_and_zone(rest);
         let fraction = fraction.get(1..).unwrap_or_default();
         self.times = true;
-        self.midnights &= clock == b"00:00:00" && fraction.iter().all(|&d| d == b'0');
+        self.zoned |= !zone.is_empty();
+        self.midnights &=
+            clock == b"00:00:00" && fraction.iter().all(|&d| d == b'0') && zone.is_empty();
         self.finer |= fraction.iter().skip(6).any(|&d| d != b'0');
         true
     }
@@ -531,6 +538,12 @@ impl Spellings {
                          times)",
                         as_type("date", "dates")
                     )
+                } else if self.zoned {
+                    as_type(
+                        "timestamp",
+                        "times, each converted from its UTC offset to the tenant's time zone \
+                         (--timezone)",
+                    )
                 } else {
                     as_type("timestamp", "times")
                 };
@@ -556,14 +569,16 @@ fn finer_way_out(name: &str) -> String {
 }
 
 /// Whether `text` is a time in another spelling than the API's: a `T` between date and time,
-/// or a fraction of zeros or of another length, that a fetch would read as text.
+/// a fraction of zeros or of another length, or a UTC offset (`Z`, `+02:00`: outside trial
+/// 98 F1, an NDJSON column of such times was pushed as text without a word), that a fetch
+/// would read as text.
 fn time_otherwise(text: &str) -> bool {
     use crate::decode::{text_form, TextForm};
     let bytes = text.as_bytes();
     if bytes.len() < 19 || !matches!(bytes[10], b'T' | b' ') || text_form(bytes) == TextForm::Time {
         return false;
     }
-    let fraction = &bytes[19..];
+    let (fraction, _) = fraction_and_zone(&bytes[19..]);
     let fraction_ok = fraction.is_empty()
         || (fraction[0] == b'.'
             && fraction.len() > 1
@@ -571,6 +586,29 @@ fn time_otherwise(text: &str) -> bool {
     let mut clock = bytes[..19].to_vec();
     clock[10] = b' ';
     fraction_ok && text_form(&clock) == TextForm::Time
+}
+
+/// What follows a time's seconds, split into its fraction (`.123`, or empty) and its UTC
+/// offset (`Z`, `+02:00`, `-0530`, `+02`, or empty).
+fn fraction_and_zone(rest: &[u8]) -> (&[u8], &[u8]) {
+    if let Some(fraction) = rest.strip_suffix(b"Z") {
+        return (fraction, &rest[fraction.len()..]);
+    }
+    let Some(sign) = rest.iter().rposition(|&b| b == b'+' || b == b'-') else {
+        return (rest, &[]);
+    };
+    let offset = &rest[sign + 1..];
+    let digits = |part: &[u8]| part.len() == 2 && part.iter().all(u8::is_ascii_digit);
+    let zone_ok = match offset.len() {
+        2 => digits(offset),
+        4 => digits(&offset[..2]) && digits(&offset[2..]),
+        5 => digits(&offset[..2]) && offset[2] == b':' && digits(&offset[3..]),
+        _ => false,
+    };
+    match zone_ok {
+        true => rest.split_at(sign),
+        false => (rest, &[]),
+    }
 }
 
 /// Where row `row` (counted from 0 among the rows) of the file at `path` is, as [`place`]
