@@ -210,6 +210,15 @@ def query_changes(held: Mapping[str, Any], now: Mapping[str, Any]) -> str:
                         f"{name} {column!r}: {_as_was(then.get(column))} then, "
                         f"{_as_was(here.get(column))} now"
                     )
+        elif isinstance(then, list) and isinstance(here, list):
+            # A long list's change is its values added and removed, not the two lists cut.
+            before, after = set(then), set(here)
+            moved = [
+                f"{what} {_shown(sorted(values))}"
+                for what, values in (("added", after - before), ("removed", before - after))
+                if values
+            ]
+            changes.append(f"{name}: {', '.join(moved)}")
         elif then != here:
             changes.append(f"{name}: {_as_was(then)} then, {_as_was(here)} now")
     return "; ".join(changes)
