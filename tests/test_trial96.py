@@ -104,6 +104,7 @@ def spelt(moment: dt.datetime, how: str) -> str:
         "frac5": f"{day} {clock}.{micros[:5]}",
         "frac7": f"{day} {clock}.{micros}1",
         "zone": f"{day}T{clock}+02:00",
+        "lower_t": f"{day}t{clock}",
     }[how]
 
 
@@ -112,7 +113,7 @@ midnights = st.dates(min_value=dt.date(2000, 1, 1), max_value=dt.date(2030, 12, 
     lambda day: dt.datetime(day.year, day.month, day.day)
 )
 hows = st.sampled_from(
-    ["date", "api", "api_ms", "api_us", "t", "t_us", "frac1", "frac5", "frac7", "zone"]
+    ["date", "api", "api_ms", "api_us", "t", "t_us", "frac1", "frac5", "frac7", "zone", "lower_t"]
 )
 cells = st.tuples(st.one_of(moments, midnights), hows)
 

@@ -575,7 +575,10 @@ fn finer_way_out(name: &str) -> String {
 fn time_otherwise(text: &str) -> bool {
     use crate::decode::{text_form, TextForm};
     let bytes = text.as_bytes();
-    if bytes.len() < 19 || !matches!(bytes[10], b'T' | b' ') || text_form(bytes) == TextForm::Time {
+    if bytes.len() < 19
+        || !matches!(bytes[10], b'T' | b't' | b' ')
+        || text_form(bytes) == TextForm::Time
+    {
         return false;
     }
     let (fraction, _) = fraction_and_zone(&bytes[19..]);
