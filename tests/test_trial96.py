@@ -162,6 +162,11 @@ def test_the_warning_names_exactly_the_columns_read_back_as_text(
     assert bool(said) == (str(read) in ("string", "large_string")), (values, said, read)
     if not said:
         return
+    if "mix UTC offsets with none" in said[0]:
+        # No type reads offsets beside times or dates without one: none is named.
+        zoned = [how == "zone" for _, how in column]
+        assert any(zoned) and not all(zoned), (values, said)
+        return
     kind = re.search(r'schema=\{"' + name + r'": "(\w+)"\}', said[0])
     assert kind, said
     if kind.group(1) == "string":

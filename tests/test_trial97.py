@@ -93,6 +93,11 @@ def spellings(key: str) -> list[str]:
         "\u2014".join(chars),
         "\u00b7".join(chars),
         "\u3000".join(chars),
+        # Trial 99 K3, K4: without its first characters, one short, broken by markup.
+        " ".join("".join(chars[i : i + 4]) for i in range(3, len(chars), 4)),
+        " ".join("".join(chars[i : i + 4]) for i in range(0, len(chars) - 1, 4))[:-1],
+        "<br>".join("".join(chars[i : i + 4]) for i in range(0, len(chars), 4)),
+        "&NoBreak;".join("".join(chars[i : i + 4]) for i in range(0, len(chars), 4)),
     ]
 
 

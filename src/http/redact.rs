@@ -184,7 +184,9 @@ fn redact_forms(text: &str, forms: &[String], pieces: Pieces) -> String {
     STEPS_LEFT.with(|left| left.set(MATCH_STEPS));
     let whole: Vec<(usize, usize)> = (0..text.len()).map(|at| (at, at + 1)).collect();
     let index = FormIndex::new(forms);
-    let mut hidden = spelt_apart_ranges(text, forms, &whole);
+    let mut hidden = spelt_apart_ranges(text, forms, pieces, &whole);
+    // Each pass has its own bound: the key spelt apart is looked for on a text of its own.
+    STEPS_LEFT.with(|left| left.set(MATCH_STEPS));
     hidden.extend(layered_ranges(text, forms, &index, pieces, whole));
     // The same with the breaks taken out first, escapes left to the layers: a key holding what
     // reads as an escape (`&#65;`), broken inside it (`Zq&#6<wbr>5;w9`), is split on the
@@ -217,40 +219,97 @@ fn redact_forms(text: &str, forms: &[String], pieces: Pieces) -> String {
 /// …]` were shown; outside trial 98 K2: the same with `&nbsp;`, an em dash or `·`).
 fn is_separator(c: char) -> bool {
     match c {
-        c if c.is_ascii() => c.is_ascii_whitespace() || "-_.,:;|/'\"()[]{}".contains(c),
+        // Not `/`: paths are full of it, and the emulator's key spelt with it was a path's
+        // folders (outside trial 99 O1).
+        c if c.is_ascii() => c.is_ascii_whitespace() || "-_.,:;|'\"()[]{}`+*~".contains(c),
         c => {
             c.is_whitespace()
                 || matches!(
                     c,
-                    '\u{2010}'
-                        ..='\u{2015}'
-                            | '\u{2212}'
-                            | '\u{00b7}'
-                            | '\u{2022}'
-                            | '\u{2027}'
-                            | '\u{30fb}'
-                            | '\u{ff0c}'
-                            | '\u{ff0e}'
-                            | '\u{ff0d}'
-                            | '\u{3001}'
-                            | '\u{3002}'
+                    // Invisible: soft hyphen, zero-width spaces and joiners, marks of
+                    // direction, the word joiner and its kin, the byte-order mark (outside
+                    // trial 99: `&NoBreak;`, `&zwj;`, U+FEFF between groups).
+                    '\u{ad}'
+                        | '\u{180e}'
+                        | '\u{200b}'..='\u{200f}'
+                        | '\u{202a}'..='\u{202e}'
+                        | '\u{2060}'..='\u{2064}'
+                        | '\u{feff}'
+                        // Dashes and hyphens of every script's punctuation.
+                        | '\u{58a}'
+                        | '\u{5be}'
+                        | '\u{1400}'
+                        | '\u{1806}'
+                        | '\u{2010}'..='\u{2015}'
+                        | '\u{2212}'
+                        | '\u{2e17}'
+                        | '\u{2e1a}'
+                        | '\u{2e3a}'
+                        | '\u{2e3b}'
+                        | '\u{2e40}'
+                        | '\u{301c}'
+                        | '\u{3030}'
+                        | '\u{30a0}'
+                        | '\u{fe31}'
+                        | '\u{fe32}'
+                        | '\u{fe58}'
+                        | '\u{fe63}'
+                        | '\u{ff0d}'
+                        // Dots and bullets.
+                        | '\u{b7}'
+                        | '\u{2022}'
+                        | '\u{2024}'
+                        | '\u{2027}'
+                        | '\u{2219}'
+                        | '\u{22c5}'
+                        | '\u{30fb}'
+                        | '\u{ff65}'
+                        // Full-width and ideographic commas and stops.
+                        | '\u{ff0c}'
+                        | '\u{ff0e}'
+                        | '\u{3001}'
+                        | '\u{3002}'
                 )
         }
     }
 }
 
-/// `text` without its [`is_separator`] characters, and where each byte left came from (a byte
-/// range of the text whose byte `i` came from `to_text[i]`); `None` when it has none.
+/// The length of the HTML tag `rest` starts with (`<br>`, `</span>`, `<code class="k">`), if
+/// it starts with one: markup a writer may put between the key's groups (outside trial 99 K4).
+fn tag_length(rest: &str) -> Option<usize> {
+    let body = rest.strip_prefix('<')?;
+    let first = body.chars().next()?;
+    if !(first.is_ascii_alphabetic() || first == '/' || first == '!') {
+        return None;
+    }
+    let end = body
+        .char_indices()
+        .take(64)
+        .find(|&(_, c)| c == '>' || c == '<')?;
+    (end.1 == '>').then_some(end.0 + 2)
+}
+
+/// `text` without its [`is_separator`] characters and HTML tags, and where each byte left came
+/// from (a byte range of the text whose byte `i` came from `to_text[i]`); `None` when it has
+/// none.
 fn without_separators(
     text: &str,
     to_text: &[(usize, usize)],
 ) -> Option<(String, Vec<(usize, usize)>)> {
     let (mut out, mut origin) = (String::with_capacity(text.len()), Vec::new());
-    for (at, c) in text.char_indices() {
+    let mut at = 0;
+    while let Some(c) = text[at..].chars().next() {
+        if c == '<' {
+            if let Some(len) = tag_length(&text[at..]) {
+                at += len;
+                continue;
+            }
+        }
         if !is_separator(c) {
             out.push(c);
             origin.extend_from_slice(&to_text[at..at + c.len_utf8()]);
         }
+        at += c.len_utf8();
     }
     (out.len() < text.len()).then_some((out, origin))
 }
@@ -275,6 +334,7 @@ fn joined_forms(forms: &[String]) -> Vec<String> {
 fn spelt_apart_ranges(
     text: &str,
     forms: &[String],
+    pieces: Pieces,
     to_text: &[(usize, usize)],
 ) -> Vec<(usize, usize)> {
     let joined = joined_forms(forms);
@@ -296,7 +356,7 @@ fn spelt_apart_ranges(
     {
         if let Some((together, from)) = without_separators(&layer, &origin) {
             hidden.extend(
-                hidden_ranges(&together, &index, Pieces::No)
+                hidden_ranges(&together, &index, pieces)
                     .into_iter()
                     .map(|(start, end)| (from[start].0, from[end - 1].1)),
             );
@@ -905,6 +965,12 @@ const NAMED_SEPARATORS: &[(&[u8], u32)] = &[
     (b"centerdot", 0xb7),
     (b"bull", 0x2022),
     (b"bullet", 0x2022),
+    (b"sdot", 0x22c5),
+    (b"NoBreak", 0x2060),
+    (b"zwj", 0x200d),
+    (b"zwnj", 0x200c),
+    (b"lrm", 0x200e),
+    (b"rlm", 0x200f),
 ];
 
 /// Named entities of visible ASCII characters: HTML5's names (PHP's `htmlentities` with
@@ -1358,13 +1424,35 @@ mod tests {
             let shown = redact_known_text(&format!("bad key {written} here"));
             assert!(hidden(&shown), "{written}: {shown}");
         }
-        // A piece of it apart, or its letters among others, stays.
+        // Outside trial 99 K3, K4: without its public prefix, one character short, broken by
+        // markup or by invisible characters and rarer dashes, in a request's own answer.
+        for written in [
+            groups(4)["sk_l ive_ ".len()..].to_owned(),
+            groups(4)[..groups(4).len() - 1].to_owned(),
+            groups(4).replace(' ', "<br>"),
+            groups(4).replace(' ', "</span><span>"),
+            groups(4).replace(' ', "` `"),
+            groups(4).replace(' ', "+"),
+            groups(4).replace(' ', "&NoBreak;"),
+            groups(4).replace(' ', "&zwj;"),
+            groups(4).replace(' ', "\u{feff}"),
+            apart("\u{fe58}"),
+            apart("&sdot;"),
+        ] {
+            let shown = redact(&format!("bad key {written} here"), key);
+            assert_eq!(shown, "bad key *** here", "{written}");
+        }
+        // Ordinary text with separators stays, and so does a path holding the emulator's key
+        // spelt with its folders (outside trial 99 O1) where every shown text is redacted.
         for text in [
-            "s-k-_-l-i-v-e-_-Z-q-8",
-            "s k _ l i v e x Z q 8 R t 3 V w 9 X y 2 K p 4 L m N 7",
+            "the quick-brown fox, jumps: over [the] lazy dog",
+            "a b c d e f g h i j",
         ] {
             assert_eq!(redact(text, key), text);
         }
+        remember_key("converz-emulator-key");
+        let path = "cannot read /srv/converz/emulator-keyring/x.csv";
+        assert_eq!(redact_known_text(path), path);
     }
 
     /// Outside trial 83 F3: a key echoed as its bytes in hex was shown, and so decodable.

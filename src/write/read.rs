@@ -462,6 +462,9 @@ struct Spellings {
     /// Whether a time has a UTC offset: `timestamp` reads it as an instant, converted to the
     /// tenant's time zone.
     zoned: bool,
+    /// Whether a date, or a time without an offset, is in the column: beside one with an
+    /// offset, no type reads the column (a push refuses the mix).
+    plain: bool,
     /// Whether a time has a fraction finer than a microsecond, which no time type the API
     /// keeps can hold (outside trial 96 B2: the warning named a type that was then refused).
     finer: bool,
@@ -475,6 +478,7 @@ impl Default for Spellings {
             times: false,
             midnights: true,
             zoned: false,
+            plain: false,
             finer: false,
         }
     }
@@ -488,6 +492,7 @@ impl Spellings {
         match text_form(value.as_bytes()) {
             TextForm::Date => {
                 self.date.get_or_insert_with(|| (b, r, value.to_owned()));
+                self.plain = true;
                 return true;
             }
             TextForm::Time => {}
@@ -502,6 +507,7 @@ impl Spellings {
         let fraction = fraction.get(1..).unwrap_or_default();
         self.times = true;
         self.zoned |= !zone.is_empty();
+        self.plain |= zone.is_empty();
         self.midnights &=
             clock == b"00:00:00" && fraction.iter().all(|&d| d == b'0') && zone.is_empty();
         self.finer |= fraction.iter().skip(6).any(|&d| d != b'0');
@@ -517,7 +523,9 @@ impl Spellings {
         };
         match (self.date, self.otherwise) {
             (Some((b, r, date)), _) if self.times => {
-                let way_out = if self.finer {
+                let way_out = if self.zoned {
+                    mixed_zones_way_out()
+                } else if self.finer {
                     finer_way_out(name)
                 } else {
                     as_type("timestamp", "times, each date as its midnight")
@@ -530,7 +538,9 @@ impl Spellings {
                 ))
             }
             (None, Some((b, r, time))) => {
-                let way_out = if self.finer {
+                let way_out = if self.zoned && self.plain {
+                    mixed_zones_way_out()
+                } else if self.finer {
                     finer_way_out(name)
                 } else if self.midnights {
                     format!(
@@ -557,6 +567,14 @@ impl Spellings {
             _ => None,
         }
     }
+}
+
+/// The way out for a column of times with a UTC offset beside dates or times without one,
+/// which no type reads (outside trial 98's test: the warning named `timestamp`, refused then).
+fn mixed_zones_way_out() -> String {
+    "its times mix UTC offsets with none (or with dates), which name no instant together: give \
+     every time an offset, or none, and push it again"
+        .to_owned()
 }
 
 /// The way out for times with a fraction finer than a microsecond.
