@@ -292,3 +292,14 @@ def test_a_file_time_finer_than_a_microsecond_is_told_the_files_way_out(tmp_path
     with pytest.raises(converz.InvalidParameterError) as caught:
         client.push_file(path, dry_run=True)
     assert 'schema={"x": "string"}' in (caught.value.hint or ""), str(caught.value)
+
+
+def test_a_start_time_without_seconds_is_not_told_to_use_schema(tmp_path):
+    """Trial 100 F3: the refusal named a file's schema=, which cannot read such a time either."""
+    path = tmp_path / "ns.csv"
+    path.write_text("call_id,start_time\n1,2025-01-01 10:00\n")
+    client = converz.Client(base_url="http://127.0.0.1:9", api_key="k", progress=False)
+    with pytest.raises(converz.InvalidParameterError) as caught:
+        client.push_file(path, dry_run=True)
+    said = str(caught.value)
+    assert "write its seconds too" in said and "line 2 of" in said, said

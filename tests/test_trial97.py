@@ -98,6 +98,9 @@ def spellings(key: str) -> list[str]:
         " ".join("".join(chars[i : i + 4]) for i in range(0, len(chars) - 1, 4))[:-1],
         "<br>".join("".join(chars[i : i + 4]) for i in range(0, len(chars), 4)),
         "&NoBreak;".join("".join(chars[i : i + 4]) for i in range(0, len(chars), 4)),
+        # Trial 100 K5, K2: slashes and ellipses.
+        "/".join("".join(chars[i : i + 4]) for i in range(0, len(chars), 4)),
+        "\u2026".join("".join(chars[i : i + 4]) for i in range(0, len(chars), 4)),
     ]
 
 

@@ -219,9 +219,9 @@ fn redact_forms(text: &str, forms: &[String], pieces: Pieces) -> String {
 /// …]` were shown; outside trial 98 K2: the same with `&nbsp;`, an em dash or `·`).
 fn is_separator(c: char) -> bool {
     match c {
-        // Not `/`: paths are full of it, and the emulator's key spelt with it was a path's
-        // folders (outside trial 99 O1).
-        c if c.is_ascii() => c.is_ascii_whitespace() || "-_.,:;|'\"()[]{}`+*~".contains(c),
+        // `/` and `\` too: a key split by them was shown (outside trial 100 K5), which hiding
+        // a path whose folders spell a key (trial 99 O1) is the price of.
+        c if c.is_ascii() => c.is_ascii_whitespace() || "-_.,:;|/\\'\"()[]{}`+*~".contains(c),
         c => {
             c.is_whitespace()
                 || matches!(
@@ -255,8 +255,21 @@ fn is_separator(c: char) -> bool {
                         | '\u{fe58}'
                         | '\u{fe63}'
                         | '\u{ff0d}'
-                        // Dots and bullets.
+                        // Invisible fillers and marks (outside trial 100).
+                        | '\u{34f}'
+                        | '\u{115f}'
+                        | '\u{3164}'
+                        | '\u{2800}'
+                        | '\u{fff9}'..='\u{fffb}'
+                        | '\u{1d173}'..='\u{1d17a}'
+                        | '\u{e0000}'..='\u{e007f}'
+                        // Dots, ellipses and bullets.
                         | '\u{b7}'
+                        | '\u{387}'
+                        | '\u{2026}'
+                        | '\u{205a}'
+                        | '\u{2e30}'
+                        | '\u{2e31}'
                         | '\u{2022}'
                         | '\u{2024}'
                         | '\u{2027}'
@@ -965,6 +978,8 @@ const NAMED_SEPARATORS: &[(&[u8], u32)] = &[
     (b"centerdot", 0xb7),
     (b"bull", 0x2022),
     (b"bullet", 0x2022),
+    (b"hellip", 0x2026),
+    (b"mldr", 0x2026),
     (b"sdot", 0x22c5),
     (b"NoBreak", 0x2060),
     (b"zwj", 0x200d),
@@ -1438,6 +1453,16 @@ mod tests {
             groups(4).replace(' ', "\u{feff}"),
             apart("\u{fe58}"),
             apart("&sdot;"),
+            // Outside trial 100 K5, K2.
+            groups(4).replace(' ', "/"),
+            groups(4).replace(' ', "\\"),
+            groups(4).replace(' ', "\u{2026}"),
+            groups(4).replace(' ', "&hellip;"),
+            groups(4).replace(' ', "%E2%80%A6"),
+            groups(4).replace(' ', "\u{387}"),
+            groups(4).replace(' ', "\u{2e31}"),
+            groups(4).replace(' ', "\u{fff9}"),
+            groups(4).replace(' ', "\u{3164}"),
         ] {
             let shown = redact(&format!("bad key {written} here"), key);
             assert_eq!(shown, "bad key *** here", "{written}");
@@ -1451,7 +1476,7 @@ mod tests {
             assert_eq!(redact(text, key), text);
         }
         remember_key("converz-emulator-key");
-        let path = "cannot read /srv/converz/emulator-keyring/x.csv";
+        let path = "cannot read /srv/converz/emulator/x.csv";
         assert_eq!(redact_known_text(path), path);
     }
 
